@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/* Every size limit of xsell, in one place.
+ *
+ * proto/PROTOCOL.md quotes these numbers; the decoder checks each one
+ * before it allocates anything for the thing being limited. A request over
+ * a limit gets the wire error "too_large". */
+#ifndef XSELL_LIMITS_H
+#define XSELL_LIMITS_H
+
+/* Bytes of an external id (item, user, order, batch), UTF-8. */
+#define XSELL_ID_MAX 256
+/* Bytes of a category name. */
+#define XSELL_CATEGORY_MAX 256
+
+/* Largest request accepted on a read (--listen) endpoint. */
+#define XSELL_READ_MSG_MAX (64u * 1024u)
+/* Largest request accepted on an admin endpoint (event/items batches). */
+#define XSELL_ADMIN_MSG_MAX (16u * 1024u * 1024u)
+/* Messages above the limit but below this multiple still get a
+ * "too_large" reply; nng drops the connection of anything larger,
+ * before reading it (NNG_OPT_RECVMAXSZ). */
+#define XSELL_RECV_SLACK 4u
+
+/* Items given to one query (fbt ITEM...; a whole cart). */
+#define XSELL_QUERY_ITEMS_MAX 100
+/* Ids in a filter's exclude list. */
+#define XSELL_EXCLUDE_MAX 1000
+/* k: answers per list reply. */
+#define XSELL_K_DEFAULT 10
+#define XSELL_K_MAX 500
+
+/* Events in one "event" batch. */
+#define XSELL_EVENTS_MAX 10000
+/* Lines (items) of one order. Pairs are counted for at most
+ * settings.max_basket_items of them; see DESIGN in README. */
+#define XSELL_ORDER_ITEMS_MAX 10000
+/* Item records in one "items" upsert. */
+#define XSELL_UPSERT_MAX 10000
+/* Total item references in one event batch (order lines + items). */
+#define XSELL_BATCH_REFS_MAX 200000
+
+/* Depth of msgpack nesting in a request (the request map is depth 1). */
+#define XSELL_DEPTH_MAX 8
+
+#endif /* XSELL_LIMITS_H */

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/* Small pieces every layer uses: a bounded growable buffer, UTF-8 checks,
+ * the clock, escaped logging and the error table. Nothing here knows LMDB,
+ * msgpack or nng. */
+#ifndef XSELL_COMMON_COMMON_H
+#define XSELL_COMMON_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <xsell/errors.h>
+#include <xsell/limits.h>
+
+/* ==== Buffer ==== */
+
+/* A growable byte buffer that refuses to grow past 'max_len'. */
+struct xs_buf {
+	char  *data;    /* owned; NULL until the first append */
+	size_t len;     /* bytes in use */
+	size_t cap;     /* bytes allocated */
+	size_t max_len; /* appends that would pass this fail with ETOOBIG */
+};
+
+/* Prepare an empty buffer in caller storage; allocates nothing. */
+void xs_buf_init(struct xs_buf *b, size_t max_len);
+/* Free the buffer's memory; the struct may be reused after xs_buf_init. */
+void xs_buf_fini(struct xs_buf *b);
+/* Forget the contents, keep the memory. */
+void xs_buf_reset(struct xs_buf *b);
+/* Append 'len' bytes. XSELL_ETOOBIG past max_len, XSELL_ENOMEM. */
+xsell_err xs_buf_append(struct xs_buf *b, const void *p, size_t len);
+/* Append formatted text (no NUL kept in len). */
+xsell_err xs_buf_printf(struct xs_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* ==== Text ==== */
+
+/* True if p[0..len) is well-formed UTF-8 (no overlongs, no surrogates). */
+bool xs_utf8_is_valid(const char *p, size_t len);
+
+/* True if p[0..len) is a valid external id: 1..XSELL_ID_MAX bytes of
+ * UTF-8 without NUL bytes. */
+bool xs_id_is_valid(const char *p, size_t len);
+
+/* Copy at most 'len' bytes of untrusted text into dst[0..dst_len) with
+ * every control, quote, backslash and non-ASCII byte written as \xHH, so
+ * that what a client sent can go into a log line or an error message
+ * safely. Always NUL-terminates; truncates with "..." if needed. */
+void xs_escape(char *dst, size_t dst_len, const char *p, size_t len);
+
+/* ==== Time ==== */
+
+/* Wall clock, unix seconds. */
+int64_t xs_now_s(void);
+/* Monotonic clock, nanoseconds. */
+uint64_t xs_mono_ns(void);
+
+/* ==== Log ==== */
+
+enum xs_log_level { XS_LOG_ERROR, XS_LOG_WARN, XS_LOG_INFO, XS_LOG_DEBUG };
+
+/* Set the least important level that is written (default INFO). */
+void xs_log_set_level(enum xs_log_level level);
+/* Write one line to stderr with time and level. Text from clients must
+ * pass through xs_escape first. Thread-safe. */
+void xs_log(enum xs_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* ==== Hashing ==== */
+
+/* 64-bit FNV-1a of p[0..len), then mixed. Stable across runs and machines
+ * (it decides which items of a huge order are counted). */
+uint64_t xs_hash64(const void *p, size_t len, uint64_t seed);
+
+/* ==== Arena ==== */
+
+/* A bump allocator for one request's scratch memory: many small
+ * allocations, all freed at once by xs_arena_reset. Bounded by max_len
+ * bytes in all; an allocation past it fails (NULL). */
+struct xs_arena_block;
+struct xs_arena {
+	struct xs_arena_block *head;    /* newest block first */
+	size_t                 used;    /* bytes handed out in all blocks */
+	size_t                 max_len; /* cap on 'used' */
+};
+
+void xs_arena_init(struct xs_arena *a, size_t max_len);
+/* Free every block. */
+void xs_arena_fini(struct xs_arena *a);
+/* Free all allocations; keeps the first block for reuse. */
+void xs_arena_reset(struct xs_arena *a);
+/* 16-byte aligned memory valid until the next reset; NULL when the cap or
+ * malloc says no. 'size' 0 returns a valid non-NULL pointer. */
+void *xs_arena_alloc(struct xs_arena *a, size_t size);
+/* xs_arena_alloc of n * size bytes with overflow checking, zeroed. */
+void *xs_arena_calloc(struct xs_arena *a, size_t n, size_t size);
+
+#endif /* XSELL_COMMON_COMMON_H */

@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: MIT */
+/* The model: events -> counts (count.c), counts -> scores (score.c), and
+ * the answers built from them (fbt.c). It reads and writes the store and
+ * knows nothing of msgpack or nng: requests arrive as plain structs whose
+ * strings are spans into the caller's memory. */
+#ifndef XSELL_MODEL_MODEL_H
+#define XSELL_MODEL_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/common.h"
+#include "store/store.h"
+
+/* A borrowed string: not NUL-terminated, len 0 means absent. */
+struct xs_span {
+	const char *p;
+	uint32_t    len;
+};
+
+/* ==== Settings (every tunable, one place) ==== */
+
+enum xs_scorer {
+	XS_SCORE_COUNT,
+	XS_SCORE_CONFIDENCE,
+	XS_SCORE_LIFT,
+	XS_SCORE_COSINE,
+	XS_SCORE_JACCARD,
+	XS_SCORE_LLR,
+	XS_SCORE_AMAZON,
+	XS_SCORER_COUNT
+};
+
+struct xs_settings {
+	/* Pairs are counted for at most this many distinct items of one
+	 * order; a larger order is sampled deterministically (by a hash of
+	 * order id and item id), so that one huge order costs at most
+	 * max_basket_items^2 pair updates. */
+	unsigned       max_basket_items;
+	unsigned       history_max;  /* events kept per user */
+	unsigned       min_support;  /* co-count below this is noise */
+	enum xs_scorer fbt_scorer;   /* default scorer of fbt */
+};
+
+void xs_settings_default(struct xs_settings *s);
+
+/* "lift" -> XS_SCORE_LIFT; false if unknown. */
+bool        xs_scorer_parse(const char *name, size_t len, enum xs_scorer *out);
+const char *xs_scorer_name(enum xs_scorer s);
+
+/* ==== Events ==== */
+
+struct xs_order_line {
+	struct xs_span item;
+	double         qty;   /* 1 if not given */
+	double         price; /* NaN if not given */
+};
+
+struct xs_event {
+	enum xs_event_type    type;
+	struct xs_span        user;  /* len 0: none (guest order) */
+	int64_t               ts;    /* unix seconds */
+	struct xs_span        order; /* orders only */
+	const struct xs_order_line *lines; /* orders only */
+	uint32_t              n_lines;
+	struct xs_span        item;   /* view, cart_*, rating */
+	uint8_t               rating; /* 1..5, rating only */
+};
+
+struct xs_item_update {
+	struct xs_span item;
+	struct xs_span category; /* len 0: keep */
+	bool           has_price, has_in_stock, has_created;
+	double         price;
+	bool           in_stock;
+	int64_t        created;
+};
+
+/* Pending count changes of one write transaction, kept in memory and
+ * written sorted by xs_acc_flush (one pass over each neighbour list
+ * instead of one lookup per pair). */
+typedef struct xs_acc xs_acc;
+
+xsell_err xs_acc_alloc(xs_acc **accp);
+void      xs_acc_free(xs_acc *acc);
+/* Bytes the accumulator holds: a bulk loader flushes when it is large. */
+size_t    xs_acc_bytes(const xs_acc *acc);
+/* Write everything pending into 'txn' and empty the accumulator. */
+xsell_err xs_acc_flush(xs_acc *acc, xs_store *st, MDB_txn *txn);
+/* Forget everything pending (after an aborted transaction). */
+void      xs_acc_clear(xs_acc *acc);
+
+struct xs_apply_result {
+	uint32_t applied;    /* events that changed the store */
+	uint32_t duplicates; /* orders already stored, or a repeated batch */
+};
+
+/* Apply already-validated events in order, inside write txn 'txn',
+ * collecting count changes in 'acc' (flushed by the caller before
+ * commit). Orders whose id is stored already count as duplicates and
+ * change nothing. The result is a pure function of the store and the
+ * events: the same events in the same order give the same store. */
+xsell_err xs_model_apply(xs_store *st, MDB_txn *txn, xs_acc *acc,
+    const struct xs_settings *set, const struct xs_event *evs, size_t n,
+    struct xs_apply_result *res);
+
+/* Upsert item metadata; fields left out keep their value. */
+xsell_err xs_model_items_upsert(xs_store *st, MDB_txn *txn,
+    const struct xs_item_update *ups, size_t n, int64_t now);
+
+/* ==== Answers ==== */
+
+struct xs_filter {
+	bool                  in_stock; /* leave out items out of stock */
+	const struct xs_span *exclude;  /* ids never to return */
+	uint32_t              n_exclude;
+};
+
+struct xs_query {
+	const struct xs_span *items; /* the given item(s) */
+	uint32_t              n_items;
+	unsigned              k;        /* 1..XSELL_K_MAX */
+	enum xs_scorer        scorer;
+	unsigned              min_support; /* 0: the setting */
+	bool                  explain;
+	struct xs_filter      filter;
+};
+
+struct xs_rec {
+	uint32_t    item;
+	double      score;
+	uint64_t    count;   /* co-count summed over given items */
+	const char *ext;     /* borrowed from the read txn */
+	size_t      ext_len;
+};
+
+struct xs_answer {
+	struct xs_rec *recs; /* best first, from the arena */
+	uint32_t       n;
+	uint32_t      *unknown; /* indexes into query.items */
+	uint32_t       n_unknown;
+};
+
+/* Frequently bought with: neighbours of the given items over the basket
+ * relation, scored by q->scorer and summed over given items, best first
+ * with ties by external id. Scratch memory comes from 'arena'; the answer
+ * lives until the arena is reset and the txn ends. Touches each given
+ * item's neighbour list, the counter chunks of those neighbours, and the
+ * metadata of the ones it returns. */
+xsell_err xs_model_fbt(xs_store *st, MDB_txn *txn,
+    const struct xs_settings *set, const struct xs_query *q,
+    struct xs_arena *arena, struct xs_answer *ans);
+
+/* ==== Scores (score.c) ==== */
+
+/* One pair's numbers: N_ab, N_a, N_b, N. */
+struct xs_pair_stats {
+	double n_ab, n_a, n_b, n;
+};
+
+/* The score of a pair under 'scorer', as DESIGN.md defines them. Zero
+ * or negative denominators give 0. */
+double xs_score(enum xs_scorer scorer, const struct xs_pair_stats *ps);
+
+#endif /* XSELL_MODEL_MODEL_H */

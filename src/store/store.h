@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: MIT */
+/* The LMDB store: one environment (a directory) with named databases.
+ *
+ *   meta      "schema" -> u32; "totals" -> struct xs_totals
+ *   item_id   external item id -> u32 dense id (1-based); item_ext: back
+ *   user_id   external user id -> u32;                      user_ext: back
+ *   cat_id    category name -> u32;                         cat_ext: back
+ *   order     external order id -> struct xs_order_rec + u32 items[]
+ *   batch     external batch id -> applied event count (retry dedupe)
+ *   item      u32 item -> struct xs_item_meta (category, price, stock)
+ *   counts    u32 chunk -> struct xs_item_counts[XS_COUNTS_CHUNK]
+ *   pair      (u8 relation, u32 a) -> sorted (u32 b, u32 count), DUPFIXED
+ *   bought    u32 user -> sorted u32 items ever bought, DUPFIXED
+ *   history   u32 user -> sorted struct xs_hist_rec (newest N), DUPFIXED
+ *
+ * Why this shape: a neighbour list is one key's sorted duplicates, read
+ * page by page with MDB_GET_MULTIPLE at 8 bytes a pair; item counters are
+ * chunked so that scoring 4,000 neighbours costs a handful of lookups, not
+ * 4,000. Numbers inside keys and values are big-endian so that sort order
+ * is numeric and a dump is the same on every machine.
+ *
+ * Threads: the store handle is shared; each transaction belongs to one
+ * thread at a time (the env is opened MDB_NOTLS). Writers are serialised
+ * by LMDB, also across processes (xsell-load next to xselld). */
+#ifndef XSELL_STORE_STORE_H
+#define XSELL_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <lmdb.h>
+
+#include "common/common.h"
+
+#define XS_SCHEMA_VERSION 1u
+
+typedef struct xs_store xs_store;
+
+struct xs_store_opts {
+	size_t   map_size;    /* bytes of address space; 0: the default */
+	unsigned max_readers; /* 0: the default (126) */
+	bool     read_only;   /* open without writing (no schema stamp) */
+};
+
+/* Default map size: address space only, the file grows as it fills. */
+#define XS_STORE_MAP_SIZE_DEFAULT ((size_t) 16 << 30)
+
+/* Open (creating if needed) the store in directory 'dir'. A new store is
+ * stamped with XS_SCHEMA_VERSION. Returns XSELL_ESCHEMA for a store
+ * written by a newer xsell, XSELL_ECORRUPT for an LMDB env that is not an
+ * xsell store, XSELL_EIO when the directory is unusable (with the reason
+ * logged). 'o' may be NULL. Caller closes with xs_store_close. */
+xsell_err xs_store_open(xs_store **stp, const char *dir,
+    const struct xs_store_opts *o);
+/* Close the store; every transaction must have ended. */
+void xs_store_close(xs_store *st);
+
+/* Translate an LMDB return code; logs nothing. */
+xsell_err xs_err_from_mdb(int rc);
+
+/* ==== Transactions ==== */
+
+/* Begin a read-only transaction; caller ends it with xs_txn_abort (or
+ * keeps it and uses xs_txn_reset / xs_txn_renew). */
+xsell_err xs_txn_read(xs_store *st, MDB_txn **txnp);
+/* Begin the write transaction; blocks while another writer (thread or
+ * process) holds it. */
+xsell_err xs_txn_write(xs_store *st, MDB_txn **txnp);
+/* Commit; on failure the transaction is gone and nothing was written.
+ * XSELL_EMAPFULL when the map is full, XSELL_EIO on a disk error. */
+xsell_err xs_txn_commit(MDB_txn *txn);
+void      xs_txn_abort(MDB_txn *txn);
+/* Park a read transaction, then take a fresh snapshot with renew. */
+void      xs_txn_reset(MDB_txn *txn);
+xsell_err xs_txn_renew(MDB_txn *txn);
+
+/* ==== Dictionaries: external string id <-> dense u32 ==== */
+
+enum xs_dict { XS_DICT_ITEM, XS_DICT_USER, XS_DICT_CAT, XS_DICT_COUNT };
+
+/* Look up the dense id of 'ext' (1..XSELL_ID_MAX bytes, not
+ * NUL-terminated). XSELL_ENOENT if never seen. */
+xsell_err xs_store_id_get(xs_store *st, MDB_txn *txn, enum xs_dict d,
+    const char *ext, size_t len, uint32_t *idp);
+/* Look up or assign (next free number, from 1) the dense id of 'ext'.
+ * *createdp (may be NULL) says whether it was new. Write txn only. */
+xsell_err xs_store_id_put(xs_store *st, MDB_txn *txn, enum xs_dict d,
+    const char *ext, size_t len, uint32_t *idp, bool *createdp);
+/* The external id of dense 'id'; borrowed, valid until the transaction
+ * ends or writes. XSELL_ENOENT if unknown. */
+xsell_err xs_store_ext_get(xs_store *st, MDB_txn *txn, enum xs_dict d,
+    uint32_t id, const char **extp, size_t *lenp);
+/* How many ids dictionary 'd' has handed out. */
+xsell_err xs_store_dict_size(xs_store *st, MDB_txn *txn, enum xs_dict d,
+    uint32_t *np);
+
+/* ==== Orders and batches (idempotency) ==== */
+
+struct xs_order_rec {
+	uint32_t user;    /* dense user id, 0 for a guest checkout */
+	uint32_t n_items; /* distinct items that were counted */
+	int64_t  ts;      /* unix seconds */
+};
+
+/* True in *existsp if order 'ext' was stored before. */
+xsell_err xs_store_order_exists(xs_store *st, MDB_txn *txn, const char *ext,
+    size_t len, bool *existsp);
+/* Store order 'ext' with the items that were counted for it (kept so that
+ * forgetting a user can take them out again). */
+xsell_err xs_store_order_put(xs_store *st, MDB_txn *txn, const char *ext,
+    size_t len, const struct xs_order_rec *rec, const uint32_t *items);
+
+/* True in *seenp if batch id 'ext' was applied before. */
+xsell_err xs_store_batch_seen(xs_store *st, MDB_txn *txn, const char *ext,
+    size_t len, bool *seenp);
+xsell_err xs_store_batch_put(xs_store *st, MDB_txn *txn, const char *ext,
+    size_t len);
+
+/* ==== Totals ==== */
+
+struct xs_totals {
+	uint64_t baskets; /* orders with at least one counted item: N */
+	uint64_t orders;  /* orders stored (idempotency records) */
+	uint64_t events;  /* events applied, all types */
+	uint64_t views;
+	uint64_t carts;
+	uint64_t ratings;
+};
+
+xsell_err xs_store_totals_get(xs_store *st, MDB_txn *txn,
+    struct xs_totals *out);
+xsell_err xs_store_totals_put(xs_store *st, MDB_txn *txn,
+    const struct xs_totals *t);
+
+/* ==== Item metadata ==== */
+
+#define XS_META_HAS_PRICE 0x01u
+#define XS_META_HAS_CREATED 0x02u
+#define XS_META_HAS_STOCK 0x04u
+
+struct xs_item_meta {
+	uint32_t category; /* dense category id, 0: none */
+	uint32_t flags;    /* XS_META_HAS_* */
+	double   price;
+	int64_t  created;  /* unix seconds */
+	int64_t  stock_ts; /* when in_stock last changed */
+	uint32_t in_stock; /* 1 or 0; an item never told is in stock */
+	uint32_t reserved;
+};
+
+/* XSELL_ENOENT if no metadata was ever stored; *out is then the default
+ * (no category, in stock). */
+xsell_err xs_store_meta_get(xs_store *st, MDB_txn *txn, uint32_t item,
+    struct xs_item_meta *out);
+xsell_err xs_store_meta_put(xs_store *st, MDB_txn *txn, uint32_t item,
+    const struct xs_item_meta *m);
+
+/* ==== Item counters ==== */
+
+enum xs_count {
+	XS_C_BASKETS, /* orders holding the item (N_a) */
+	XS_C_BUYERS,  /* distinct known users who bought it */
+	XS_C_VIEWS,
+	XS_C_CARTS,
+	XS_C_COUNT
+};
+
+struct xs_item_counts {
+	uint32_t c[XS_C_COUNT];
+};
+
+#define XS_COUNTS_CHUNK 256u
+
+struct xs_count_delta {
+	uint32_t item;
+	int32_t  d[XS_C_COUNT];
+};
+
+/* Counters of one item (zeros if none). */
+xsell_err xs_store_counts_get(xs_store *st, MDB_txn *txn, uint32_t item,
+    struct xs_item_counts *out);
+/* Add deltas, which must be sorted by item and unique; one chunk write per
+ * chunk touched. A counter never goes below 0. */
+xsell_err xs_store_counts_add(xs_store *st, MDB_txn *txn,
+    const struct xs_count_delta *deltas, size_t n);
+
+/* Cached reader for scoring loops: most lookups hit the chunk already
+ * fetched. Borrowed from the txn; valid until it ends or writes. */
+struct xs_counts_reader {
+	xs_store                    *st;
+	MDB_txn                     *txn;
+	uint32_t                     chunk; /* UINT32_MAX: none yet */
+	const struct xs_item_counts *rows;  /* NULL: chunk absent (zeros) */
+};
+void     xs_counts_reader_init(struct xs_counts_reader *r, xs_store *st,
+        MDB_txn *txn);
+/* Counter 'which' of 'item' (0 on any error). */
+uint32_t xs_counts_reader_get(struct xs_counts_reader *r, uint32_t item,
+    enum xs_count which);
+
+/* ==== Pairs ==== */
+
+enum xs_rel { XS_REL_BASKET = 1, XS_REL_VIEW, XS_REL_VIEW_BUY, XS_REL_CART };
+
+struct xs_pair_delta {
+	uint32_t a, b;
+	int32_t  d;
+};
+
+/* Add pair deltas for relation 'rel', sorted by (a, b) and unique. A pair
+ * whose count reaches 0 is deleted. */
+xsell_err xs_store_pairs_add(xs_store *st, MDB_txn *txn, enum xs_rel rel,
+    const struct xs_pair_delta *deltas, size_t n);
+
+/* Call cb for every neighbour b of 'a' with its count, in ascending b.
+ * A non-zero return from cb stops the walk and is returned. */
+typedef int (*xs_pair_cb)(void *ctx, uint32_t b, uint32_t count);
+xsell_err xs_store_pairs_each(xs_store *st, MDB_txn *txn, enum xs_rel rel,
+    uint32_t a, xs_pair_cb cb, void *ctx);
+
+/* Count of (a, b), 0 if none. */
+xsell_err xs_store_pair_get(xs_store *st, MDB_txn *txn, enum xs_rel rel,
+    uint32_t a, uint32_t b, uint32_t *countp);
+
+/* ==== Buyers ==== */
+
+/* Record that 'user' bought 'item'; *addedp says whether it is new. */
+xsell_err xs_store_bought_add(xs_store *st, MDB_txn *txn, uint32_t user,
+    uint32_t item, bool *addedp);
+
+/* ==== History ==== */
+
+enum xs_event_type {
+	XS_EV_ORDER,
+	XS_EV_VIEW,
+	XS_EV_CART_ADD,
+	XS_EV_CART_REMOVE,
+	XS_EV_RATING,
+	XS_EV_TYPE_COUNT
+};
+
+struct xs_hist_rec {
+	int64_t  ts;
+	uint32_t item;
+	uint8_t  type;  /* enum xs_event_type */
+	uint8_t  value; /* rating 1..5, else 0 */
+	uint8_t  pad[2];
+};
+
+/* Append one event to the user's history and drop the oldest beyond
+ * 'max_events'. */
+xsell_err xs_store_history_add(xs_store *st, MDB_txn *txn, uint32_t user,
+    const struct xs_hist_rec *ev, unsigned max_events);
+
+/* ==== Store size ==== */
+
+struct xs_store_info {
+	uint64_t map_size;   /* bytes */
+	uint64_t used_bytes; /* pages in use * page size */
+	uint32_t readers_used;
+	uint32_t readers_max;
+};
+xsell_err xs_store_info_get(xs_store *st, struct xs_store_info *out);
+
+/* A canonical text dump of every database (numbers decoded), for tests
+ * that compare two stores. Caller frees with xs_buf_fini. */
+xsell_err xs_store_dump(xs_store *st, struct xs_buf *out);
+
+#endif /* XSELL_STORE_STORE_H */

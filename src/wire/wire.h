@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: MIT */
+/* The wire: msgpack requests -> request structs (decode.c, over the
+ * bounded reader in mpread.c) and answers -> msgpack replies (encode.c).
+ * It knows nothing of LMDB or nng. Decoded strings are spans into the
+ * received message, so the message must outlive the request. */
+#ifndef XSELL_WIRE_WIRE_H
+#define XSELL_WIRE_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/common.h"
+#include "model/model.h"
+
+/* Why a request was refused: the field ("events[3].item") and a message
+ * ("missing"). Both NUL-terminated, client text already escaped. */
+struct xs_errinfo {
+	char field[64];
+	char msg[160];
+};
+
+/* The op table: X(name, is_write). ops.def is the one list. */
+enum xs_op {
+#define XS_OP(name, is_write) XS_OP_##name,
+#include "wire/ops.def"
+#undef XS_OP
+	XS_OP_COUNT
+};
+
+const char *xs_op_name(enum xs_op op);
+bool        xs_op_is_write(enum xs_op op);
+
+struct xs_request {
+	enum xs_op     op;
+	const uint8_t *id_raw; /* raw msgpack bytes of "id"; NULL if absent */
+	size_t         id_len;
+	union {
+		struct {
+			struct xs_event *events;
+			uint32_t         n;
+			struct xs_span   batch; /* optional batch id */
+		} event;
+		struct {
+			struct xs_item_update *ups;
+			uint32_t               n;
+		} items;
+		struct {
+			struct xs_query q;
+			bool            scorer_given; /* else the setting */
+		} fbt;
+	} u;
+};
+
+/* Decode one request message of 'len' bytes. Arrays of the request come
+ * from 'arena'; strings point into 'buf'. 'now' fills absent timestamps.
+ * Every count is checked against limits.h and against the bytes that
+ * remain before anything is allocated. Returns XSELL_EINVAL (malformed,
+ * wrong type, unknown op, missing field) or XSELL_ETOOBIG (a limit), with
+ * the reason in *ei (may be NULL). On error, req->id_raw is still set if
+ * the id could be read, so that the error reply can echo it. */
+xsell_err xs_wire_decode(const void *buf, size_t len, struct xs_arena *arena,
+    int64_t now, struct xs_request *req, struct xs_errinfo *ei);
+
+/* ==== Replies ==== */
+
+/* {"ok":false,"error":{"code":...,"message":...}} (+ "id" if the request
+ * had one). 'ei' may be NULL: the message is then xsell_strerror(err);
+ * with a field the message reads "field: msg". */
+xsell_err xs_wire_reply_error(struct xs_buf *out, const struct xs_request *req,
+    xsell_err err, const struct xs_errinfo *ei);
+
+/* {"ok":true,"applied":N,"duplicates":D} for "event". */
+xsell_err xs_wire_reply_event(struct xs_buf *out, const struct xs_request *req,
+    const struct xs_apply_result *res);
+
+/* {"ok":true,"applied":N} for "items". */
+xsell_err xs_wire_reply_items(struct xs_buf *out, const struct xs_request *req,
+    uint32_t applied);
+
+/* {"ok":true,"items":[{"item":ID,"score":X[,"count":N]}...],
+ *  "unknown":[ID,...]} for list answers. */
+xsell_err xs_wire_reply_list(struct xs_buf *out, const struct xs_request *req,
+    const struct xs_query *q, const struct xs_answer *ans, bool explain);
+
+struct xs_op_stats {
+	uint64_t requests; /* served, all outcomes */
+	uint64_t errors;   /* replies with ok:false */
+};
+
+struct xs_stats {
+	const char        *version;
+	uint32_t           items, users, categories;
+	uint64_t           orders, baskets, events;
+	uint64_t           map_size, used_bytes;
+	uint32_t           readers_used, readers_max;
+	uint64_t           uptime_s;
+	struct xs_op_stats ops[XS_OP_COUNT];
+};
+
+xsell_err xs_wire_reply_stats(struct xs_buf *out, const struct xs_request *req,
+    const struct xs_stats *s);
+
+#endif /* XSELL_WIRE_WIRE_H */

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/* Test fixtures: temporary store directories, fresh ipc:// addresses, a
+ * child xselld, and assertions that speak xsell_err. */
+#ifndef XSELL_TESTS_SUPPORT_H
+#define XSELL_TESTS_SUPPORT_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <cmocka.h>
+
+#include <xsell/errors.h>
+
+#define assert_xs_ok(expr)                                               \
+	do {                                                             \
+		xsell_err xs_e_ = (expr);                                \
+		if (xs_e_ != XSELL_OK) {                                 \
+			fail_msg("%s: %s", #expr, xsell_strerror(xs_e_)); \
+		}                                                        \
+	} while (0)
+
+#define assert_xs_err(expr, want)                                        \
+	do {                                                             \
+		xsell_err xs_e_ = (expr);                                \
+		if (xs_e_ != (want)) {                                   \
+			fail_msg("%s: got %s, want %s", #expr,           \
+			    xsell_strerror(xs_e_), xsell_strerror(want)); \
+		}                                                        \
+	} while (0)
+
+/* Exit code that ctest reports as "skipped". */
+#define XS_TEST_SKIP 77
+
+/* Make a fresh temporary directory; the path is malloc'd. */
+char *xs_test_tmpdir(void);
+/* Remove a directory tree made by xs_test_tmpdir and free the path. */
+void xs_test_rmdir(char *dir);
+/* A fresh "ipc://<dir>/<name>.sock" address in 'dir', malloc'd. */
+char *xs_test_ipc_url(const char *dir, const char *name);
+/* Path of a file under the shared datasets, or NULL (with a message) if
+ * the dataset is not on this machine. malloc'd. */
+char *xs_test_data_path(const char *rel);
+
+/* A running xselld child. */
+struct xs_test_server {
+	pid_t pid;
+	char *dir;       /* store directory */
+	char *read_url;  /* --listen */
+	char *admin_url; /* --admin */
+};
+
+/* Start xselld on a new temporary store with one read and one admin ipc
+ * endpoint, plus the extra arguments (NULL-terminated list, may be just
+ * NULL), and wait until it answers "stats". Fails the test if it does not
+ * come up within a few seconds. */
+void xs_test_server_start(struct xs_test_server *s, const char *const *extra);
+/* Restart on the same store after it was stopped or killed. */
+void xs_test_server_restart(struct xs_test_server *s);
+/* Send 'sig', wait for the exit; returns the wait status. */
+int xs_test_server_signal(struct xs_test_server *s, int sig);
+/* SIGTERM if running, then remove the store and free everything. */
+void xs_test_server_fini(struct xs_test_server *s);
+
+#endif /* XSELL_TESTS_SUPPORT_H */
