@@ -16,8 +16,8 @@
  * Why this shape: a neighbour list is one key's sorted duplicates, read
  * page by page with MDB_GET_MULTIPLE at 8 bytes a pair; item counters are
  * chunked so that scoring 4,000 neighbours costs a handful of lookups, not
- * 4,000. Numbers inside keys and values are big-endian so that sort order
- * is numeric and a dump is the same on every machine.
+ * 4,000. Numbers inside keys and sorted duplicates are big-endian so that
+ * memcmp order is numeric; plain record values are host-order structs.
  *
  * Threads: the store handle is shared; each transaction belongs to one
  * thread at a time (the env is opened MDB_NOTLS). Writers are serialised
@@ -41,6 +41,8 @@ struct xs_store_opts {
 	size_t   map_size;    /* bytes of address space; 0: the default */
 	unsigned max_readers; /* 0: the default (126) */
 	bool     read_only;   /* open without writing (no schema stamp) */
+	bool     no_sync;     /* commits skip fsync (bulk load; the loader
+				 syncs once at the end) */
 };
 
 /* Default map size: address space only, the file grows as it fills. */
@@ -55,6 +57,9 @@ xsell_err xs_store_open(xs_store **stp, const char *dir,
     const struct xs_store_opts *o);
 /* Close the store; every transaction must have ended. */
 void xs_store_close(xs_store *st);
+
+/* Flush to disk what no_sync commits left in the page cache. */
+xsell_err xs_store_sync(xs_store *st);
 
 /* Translate an LMDB return code; logs nothing. */
 xsell_err xs_err_from_mdb(int rc);
@@ -214,8 +219,8 @@ xsell_err xs_store_pairs_add(xs_store *st, MDB_txn *txn, enum xs_rel rel,
     const struct xs_pair_delta *deltas, size_t n);
 
 /* Call cb for every neighbour b of 'a' with its count, in ascending b.
- * A non-zero return from cb stops the walk and is returned. */
-typedef int (*xs_pair_cb)(void *ctx, uint32_t b, uint32_t count);
+ * An error returned by cb stops the walk and is returned. */
+typedef xsell_err (*xs_pair_cb)(void *ctx, uint32_t b, uint32_t count);
 xsell_err xs_store_pairs_each(xs_store *st, MDB_txn *txn, enum xs_rel rel,
     uint32_t a, xs_pair_cb cb, void *ctx);
 

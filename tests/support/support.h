@@ -6,6 +6,7 @@
 
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -46,10 +47,12 @@ char *xs_test_data_path(const char *rel);
 
 /* A running xselld child. */
 struct xs_test_server {
-	pid_t pid;
-	char *dir;       /* store directory */
-	char *read_url;  /* --listen */
-	char *admin_url; /* --admin */
+	pid_t              pid;
+	char              *dir;       /* temporary directory of the test */
+	char              *db;        /* store directory, inside 'dir' */
+	char              *read_url;  /* --listen */
+	char              *admin_url; /* --admin */
+	const char *const *extra;     /* extra xselld arguments */
 };
 
 /* Start xselld on a new temporary store with one read and one admin ipc

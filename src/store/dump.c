@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: MIT */
+/* A canonical dump of every database: one line per record, key and value
+ * in hex, databases in a fixed order. Two stores built from the same
+ * events in the same order dump to the same bytes. */
+#include "store/store_impl.h"
+
+#include <stdio.h>
+
+static xsell_err
+dump_hex(struct xs_buf *out, const MDB_val *v)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p  = v->mv_data;
+	xsell_err            err = XSELL_OK;
+
+	for (size_t i = 0; i < v->mv_size && err == XSELL_OK; i++) {
+		char two[2] = { hex[p[i] >> 4], hex[p[i] & 15] };
+		err         = xs_buf_append(out, two, 2);
+	}
+	return err;
+}
+
+static xsell_err
+dump_db(MDB_txn *txn, MDB_dbi dbi, const char *name, struct xs_buf *out)
+{
+	MDB_cursor *cur;
+	MDB_val     k, v;
+	xsell_err   err;
+	int         rc;
+
+	err = xs_buf_printf(out, "[%s]\n", name);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	rc = mdb_cursor_open(txn, dbi, &cur);
+	if (rc != 0) {
+		return xs_err_from_mdb(rc);
+	}
+	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	while (rc == 0 && err == XSELL_OK) {
+		err = dump_hex(out, &k);
+		if (err == XSELL_OK) {
+			err = xs_buf_append(out, " ", 1);
+		}
+		if (err == XSELL_OK) {
+			err = dump_hex(out, &v);
+		}
+		if (err == XSELL_OK) {
+			err = xs_buf_append(out, "\n", 1);
+		}
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	return rc == MDB_NOTFOUND ? XSELL_OK : xs_err_from_mdb(rc);
+}
+
+xsell_err
+xs_store_dump(xs_store *st, struct xs_buf *out)
+{
+	static const char *const dict_names[XS_DICT_COUNT] = { "item",
+		"user", "cat" };
+	const struct {
+		const char *name;
+		MDB_dbi     dbi;
+	} dbs[] = {
+		{ "meta", st->meta },
+		{ "order", st->order },
+		{ "batch", st->batch },
+		{ "item", st->item },
+		{ "counts", st->counts },
+		{ "pair", st->pair },
+		{ "bought", st->bought },
+		{ "history", st->history },
+	};
+	MDB_txn  *txn;
+	xsell_err err;
+
+	err = xs_txn_read(st, &txn);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	for (int d = 0; d < XS_DICT_COUNT && err == XSELL_OK; d++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "%s_id", dict_names[d]);
+		err = dump_db(txn, st->dict_id[d], name, out);
+		if (err == XSELL_OK) {
+			snprintf(name, sizeof(name), "%s_ext", dict_names[d]);
+			err = dump_db(txn, st->dict_ext[d], name, out);
+		}
+	}
+	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
+		if (err == XSELL_OK) {
+			err = dump_db(txn, dbs[i].dbi, dbs[i].name, out);
+		}
+	}
+	xs_txn_abort(txn);
+	return err;
+}

@@ -1,0 +1,364 @@
+/* SPDX-License-Identifier: MIT */
+/* Opening the LMDB environment: named databases, the schema stamp, and
+ * the transaction wrappers that translate LMDB's codes. */
+#include "store/store_impl.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define STORE_MAX_DBS 32
+
+static const char *const dict_id_names[XS_DICT_COUNT]  = { "item_id",
+         "user_id", "cat_id" };
+static const char *const dict_ext_names[XS_DICT_COUNT] = { "item_ext",
+	"user_ext", "cat_ext" };
+
+xsell_err
+xs_err_from_mdb(int rc)
+{
+	switch (rc) {
+	case 0:
+		return XSELL_OK;
+	case MDB_NOTFOUND:
+		return XSELL_ENOENT;
+	case MDB_MAP_FULL:
+		return XSELL_EMAPFULL;
+	case MDB_READERS_FULL:
+	case MDB_TXN_FULL:
+	case MDB_CURSOR_FULL:
+		return XSELL_EUNAVAIL;
+	case MDB_INVALID:
+	case MDB_CORRUPTED:
+	case MDB_PAGE_NOTFOUND:
+	case MDB_VERSION_MISMATCH:
+	case MDB_INCOMPATIBLE:
+	case MDB_BAD_VALSIZE:
+		return XSELL_ECORRUPT;
+	case ENOMEM:
+		return XSELL_ENOMEM;
+	case EIO:
+	case ENOSPC:
+	case EACCES:
+	case EROFS:
+	case ENOENT:
+	case ENOTDIR:
+		return XSELL_EIO;
+	default:
+		return XSELL_EINTERNAL;
+	}
+}
+
+/* Open (and with MDB_CREATE, create) every named database. */
+static int
+open_dbis(xs_store *st, MDB_txn *txn, unsigned create)
+{
+	struct {
+		const char *name;
+		unsigned    flags;
+		MDB_dbi    *dbi;
+	} dbs[] = {
+		{ "order", 0, &st->order },
+		{ "batch", 0, &st->batch },
+		{ "item", 0, &st->item },
+		{ "counts", 0, &st->counts },
+		{ "pair", MDB_DUPSORT | MDB_DUPFIXED, &st->pair },
+		{ "bought", MDB_DUPSORT | MDB_DUPFIXED, &st->bought },
+		{ "history", MDB_DUPSORT | MDB_DUPFIXED, &st->history },
+	};
+	int rc;
+
+	for (int d = 0; d < XS_DICT_COUNT; d++) {
+		rc = mdb_dbi_open(txn, dict_id_names[d], create,
+		    &st->dict_id[d]);
+		if (rc != 0) {
+			return rc;
+		}
+		rc = mdb_dbi_open(txn, dict_ext_names[d], create,
+		    &st->dict_ext[d]);
+		if (rc != 0) {
+			return rc;
+		}
+	}
+	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
+		rc = mdb_dbi_open(txn, dbs[i].name, dbs[i].flags | create,
+		    dbs[i].dbi);
+		if (rc != 0) {
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/* A store without a schema stamp is new only if nothing else is in it:
+ * refuse to adopt some other program's LMDB environment. */
+static bool
+env_holds_foreign_data(MDB_txn *txn)
+{
+	MDB_dbi     main;
+	MDB_cursor *cur;
+	MDB_val     k, v;
+	bool        foreign = false;
+	int         rc;
+
+	if (mdb_dbi_open(txn, NULL, 0, &main) != 0 ||
+	    mdb_cursor_open(txn, main, &cur) != 0) {
+		return true;
+	}
+	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	while (rc == 0) {
+		if (!(k.mv_size == 4 && memcmp(k.mv_data, "meta", 4) == 0)) {
+			foreign = true;
+			break;
+		}
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	return foreign;
+}
+
+static xsell_err
+check_schema(xs_store *st, const char *dir)
+{
+	MDB_txn  *txn;
+	MDB_val   k = xs_key_span("schema", 6);
+	MDB_val   v;
+	uint32_t  version;
+	unsigned  create = st->read_only ? 0 : MDB_CREATE;
+	xsell_err err;
+	int       rc;
+
+	rc = mdb_txn_begin(st->env, NULL, st->read_only ? MDB_RDONLY : 0,
+	    &txn);
+	if (rc != 0) {
+		xs_log(XS_LOG_ERROR, "store %s: %s", dir, mdb_strerror(rc));
+		return xs_err_from_mdb(rc);
+	}
+	rc = mdb_dbi_open(txn, "meta", create, &st->meta);
+	if (rc == 0) {
+		rc = mdb_get(txn, st->meta, &k, &v);
+	}
+	if (rc == MDB_NOTFOUND && !st->read_only) {
+		if (env_holds_foreign_data(txn)) {
+			xs_log(XS_LOG_ERROR,
+			    "store %s: not an xsell store (no schema stamp)",
+			    dir);
+			err = XSELL_ECORRUPT;
+			goto abort;
+		}
+		version   = XS_SCHEMA_VERSION;
+		v.mv_data = &version;
+		v.mv_size = sizeof(version);
+		rc        = mdb_put(txn, st->meta, &k, &v, 0);
+	} else if (rc == 0) {
+		if (v.mv_size != sizeof(version)) {
+			xs_log(XS_LOG_ERROR, "store %s: bad schema stamp", dir);
+			err = XSELL_ECORRUPT;
+			goto abort;
+		}
+		memcpy(&version, v.mv_data, sizeof(version));
+		if (version > XS_SCHEMA_VERSION) {
+			xs_log(XS_LOG_ERROR,
+			    "store %s: schema %u is newer than this xsell "
+			    "(%u); use a newer binary",
+			    dir, version, XS_SCHEMA_VERSION);
+			err = XSELL_ESCHEMA;
+			goto abort;
+		}
+	}
+	if (rc == 0) {
+		rc = open_dbis(st, txn, create);
+	}
+	if (rc != 0) {
+		xs_log(XS_LOG_ERROR, "store %s: %s", dir, mdb_strerror(rc));
+		err = xs_err_from_mdb(rc);
+		goto abort;
+	}
+	rc = mdb_txn_commit(txn);
+	if (rc != 0) {
+		xs_log(XS_LOG_ERROR, "store %s: %s", dir, mdb_strerror(rc));
+		return xs_err_from_mdb(rc);
+	}
+	return XSELL_OK;
+
+abort:
+	mdb_txn_abort(txn);
+	return err;
+}
+
+/* The directory must exist or be creatable (one level, like mkdir). */
+static xsell_err
+ensure_dir(const char *dir)
+{
+	struct stat sb;
+
+	if (stat(dir, &sb) == 0) {
+		if (!S_ISDIR(sb.st_mode)) {
+			xs_log(XS_LOG_ERROR, "store %s: not a directory", dir);
+			return XSELL_EIO;
+		}
+		return XSELL_OK;
+	}
+	if (errno == ENOENT && mkdir(dir, 0755) == 0) {
+		return XSELL_OK;
+	}
+	xs_log(XS_LOG_ERROR, "store %s: %s", dir, strerror(errno));
+	return XSELL_EIO;
+}
+
+xsell_err
+xs_store_open(xs_store **stp, const char *dir, const struct xs_store_opts *o)
+{
+	struct xs_store_opts defaults = { 0 };
+	xs_store            *st;
+	unsigned             flags = MDB_NOTLS;
+	xsell_err            err;
+	int                  rc;
+
+	if (o == NULL) {
+		o = &defaults;
+	}
+	if (!o->read_only) {
+		err = ensure_dir(dir);
+		if (err != XSELL_OK) {
+			return err;
+		}
+	}
+	st = calloc(1, sizeof(*st));
+	if (st == NULL) {
+		return XSELL_ENOMEM;
+	}
+	st->read_only = o->read_only;
+	rc            = mdb_env_create(&st->env);
+	if (rc != 0) {
+		err = xs_err_from_mdb(rc);
+		goto free_st;
+	}
+	mdb_env_set_maxdbs(st->env, STORE_MAX_DBS);
+	mdb_env_set_mapsize(st->env,
+	    o->map_size ? o->map_size : XS_STORE_MAP_SIZE_DEFAULT);
+	if (o->max_readers != 0) {
+		mdb_env_set_maxreaders(st->env, o->max_readers);
+	}
+	if (o->read_only) {
+		flags |= MDB_RDONLY;
+	}
+	if (o->no_sync) {
+		flags |= MDB_NOSYNC;
+	}
+	rc = mdb_env_open(st->env, dir, flags, 0644);
+	if (rc != 0) {
+		xs_log(XS_LOG_ERROR, "store %s: %s", dir, mdb_strerror(rc));
+		err = rc == MDB_INVALID ? XSELL_ECORRUPT : xs_err_from_mdb(rc);
+		goto close_env;
+	}
+	/* Slots of readers that died (kill -9) would pin old pages. */
+	mdb_reader_check(st->env, NULL);
+	err = check_schema(st, dir);
+	if (err != XSELL_OK) {
+		goto close_env;
+	}
+	*stp = st;
+	return XSELL_OK;
+
+close_env:
+	mdb_env_close(st->env);
+free_st:
+	free(st);
+	return err;
+}
+
+void
+xs_store_close(xs_store *st)
+{
+	if (st == NULL) {
+		return;
+	}
+	mdb_env_close(st->env);
+	free(st);
+}
+
+xsell_err
+xs_store_sync(xs_store *st)
+{
+	return xs_err_from_mdb(mdb_env_sync(st->env, 1));
+}
+
+/* Another process grew the map: adopt its size and try again. */
+static int
+txn_begin(xs_store *st, unsigned flags, MDB_txn **txnp)
+{
+	int rc = mdb_txn_begin(st->env, NULL, flags, txnp);
+
+	if (rc == MDB_MAP_RESIZED) {
+		mdb_env_set_mapsize(st->env, 0);
+		rc = mdb_txn_begin(st->env, NULL, flags, txnp);
+	}
+	return rc;
+}
+
+xsell_err
+xs_txn_read(xs_store *st, MDB_txn **txnp)
+{
+	return xs_err_from_mdb(txn_begin(st, MDB_RDONLY, txnp));
+}
+
+xsell_err
+xs_txn_write(xs_store *st, MDB_txn **txnp)
+{
+	if (st->read_only) {
+		return XSELL_EFORBIDDEN;
+	}
+	return xs_err_from_mdb(txn_begin(st, 0, txnp));
+}
+
+xsell_err
+xs_txn_commit(MDB_txn *txn)
+{
+	int rc = mdb_txn_commit(txn);
+
+	if (rc != 0) {
+		xs_log(XS_LOG_ERROR, "commit: %s", mdb_strerror(rc));
+	}
+	return xs_err_from_mdb(rc);
+}
+
+void
+xs_txn_abort(MDB_txn *txn)
+{
+	mdb_txn_abort(txn);
+}
+
+void
+xs_txn_reset(MDB_txn *txn)
+{
+	mdb_txn_reset(txn);
+}
+
+xsell_err
+xs_txn_renew(MDB_txn *txn)
+{
+	return xs_err_from_mdb(mdb_txn_renew(txn));
+}
+
+xsell_err
+xs_store_info_get(xs_store *st, struct xs_store_info *out)
+{
+	MDB_envinfo info;
+	MDB_stat    stat;
+	int         rc;
+
+	rc = mdb_env_info(st->env, &info);
+	if (rc == 0) {
+		rc = mdb_env_stat(st->env, &stat);
+	}
+	if (rc != 0) {
+		return xs_err_from_mdb(rc);
+	}
+	out->map_size     = info.me_mapsize;
+	out->used_bytes   = (uint64_t) (info.me_last_pgno + 1) * stat.ms_psize;
+	out->readers_used = info.me_numreaders;
+	out->readers_max  = info.me_maxreaders;
+	return XSELL_OK;
+}

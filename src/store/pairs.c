@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: MIT */
+/* Pair counts. Key: (u8 relation, u32 a); sorted fixed-size duplicates:
+ * (u32 b, u32 count), both big-endian, so a neighbour list is read page
+ * by page (MDB_GET_MULTIPLE) at 8 bytes a pair, and a count changes in
+ * place (MDB_CURRENT: b is unique, so the new value sorts where the old
+ * one was). */
+#include "store/store_impl.h"
+
+#include <assert.h>
+#include <string.h>
+
+#define PAIR_KEY_LEN 5
+#define PAIR_VAL_LEN 8
+
+static MDB_val
+pair_key(unsigned char buf[PAIR_KEY_LEN], enum xs_rel rel, uint32_t a)
+{
+	MDB_val k;
+
+	buf[0] = (unsigned char) rel;
+	xs_be32_put(buf + 1, a);
+	k.mv_data = buf;
+	k.mv_size = PAIR_KEY_LEN;
+	return k;
+}
+
+static MDB_val
+pair_val(unsigned char buf[PAIR_VAL_LEN], uint32_t b, uint32_t count)
+{
+	MDB_val v;
+
+	xs_be32_put(buf, b);
+	xs_be32_put(buf + 4, count);
+	v.mv_data = buf;
+	v.mv_size = PAIR_VAL_LEN;
+	return v;
+}
+
+/* Apply one delta with the cursor; positions it on or near (a, b). */
+static int
+pair_apply(MDB_cursor *cur, enum xs_rel rel, const struct xs_pair_delta *pd)
+{
+	unsigned char kb[PAIR_KEY_LEN], vb[PAIR_VAL_LEN];
+	MDB_val       k = pair_key(kb, rel, pd->a);
+	MDB_val       v = pair_val(vb, pd->b, 0);
+	int64_t       count;
+	int           rc;
+
+	rc = mdb_cursor_get(cur, &k, &v, MDB_GET_BOTH_RANGE);
+	if (rc == 0 && v.mv_size == PAIR_VAL_LEN &&
+	    xs_be32_get(v.mv_data) == pd->b) {
+		count = (int64_t) xs_be32_get((unsigned char *) v.mv_data + 4) +
+		    pd->d;
+		if (count <= 0) {
+			return mdb_cursor_del(cur, 0);
+		}
+		if (count > UINT32_MAX) {
+			count = UINT32_MAX;
+		}
+		v = pair_val(vb, pd->b, (uint32_t) count);
+		return mdb_cursor_put(cur, &k, &v, MDB_CURRENT);
+	}
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		return rc;
+	}
+	if (pd->d <= 0) {
+		return 0; /* nothing to take away from */
+	}
+	v = pair_val(vb, pd->b, (uint32_t) pd->d);
+	return mdb_cursor_put(cur, &k, &v, 0);
+}
+
+xsell_err
+xs_store_pairs_add(xs_store *st, MDB_txn *txn, enum xs_rel rel,
+    const struct xs_pair_delta *deltas, size_t n)
+{
+	MDB_cursor *cur;
+	int         rc;
+
+	rc = mdb_cursor_open(txn, st->pair, &cur);
+	if (rc != 0) {
+		return xs_err_from_mdb(rc);
+	}
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		assert(i == 0 || deltas[i - 1].a < deltas[i].a ||
+		    (deltas[i - 1].a == deltas[i].a &&
+		        deltas[i - 1].b < deltas[i].b));
+		if (deltas[i].d != 0) {
+			rc = pair_apply(cur, rel, &deltas[i]);
+		}
+	}
+	mdb_cursor_close(cur);
+	return xs_err_from_mdb(rc);
+}
+
+xsell_err
+xs_store_pairs_each(xs_store *st, MDB_txn *txn, enum xs_rel rel, uint32_t a,
+    xs_pair_cb cb, void *ctx)
+{
+	unsigned char kb[PAIR_KEY_LEN];
+	MDB_val       k = pair_key(kb, rel, a);
+	MDB_val       v;
+	MDB_cursor   *cur;
+	int           rc;
+	xsell_err     stop = XSELL_OK;
+
+	rc = mdb_cursor_open(txn, st->pair, &cur);
+	if (rc != 0) {
+		return xs_err_from_mdb(rc);
+	}
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET);
+	if (rc == 0) {
+		rc = mdb_cursor_get(cur, &k, &v, MDB_GET_MULTIPLE);
+	}
+	while (rc == 0 && stop == XSELL_OK) {
+		const unsigned char *p = v.mv_data;
+		size_t               n = v.mv_size / PAIR_VAL_LEN;
+
+		for (size_t i = 0; i < n && stop == XSELL_OK; i++) {
+			stop = cb(ctx, xs_be32_get(p + i * PAIR_VAL_LEN),
+			    xs_be32_get(p + i * PAIR_VAL_LEN + 4));
+		}
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_MULTIPLE);
+	}
+	mdb_cursor_close(cur);
+	if (stop != XSELL_OK) {
+		return stop;
+	}
+	return rc == MDB_NOTFOUND ? XSELL_OK : xs_err_from_mdb(rc);
+}
+
+xsell_err
+xs_store_pair_get(xs_store *st, MDB_txn *txn, enum xs_rel rel, uint32_t a,
+    uint32_t b, uint32_t *countp)
+{
+	unsigned char kb[PAIR_KEY_LEN], vb[PAIR_VAL_LEN];
+	MDB_val       k = pair_key(kb, rel, a);
+	MDB_val       v = pair_val(vb, b, 0);
+	MDB_cursor   *cur;
+	int           rc;
+
+	*countp = 0;
+	rc      = mdb_cursor_open(txn, st->pair, &cur);
+	if (rc != 0) {
+		return xs_err_from_mdb(rc);
+	}
+	rc = mdb_cursor_get(cur, &k, &v, MDB_GET_BOTH_RANGE);
+	if (rc == 0 && xs_be32_get(v.mv_data) == b) {
+		*countp = xs_be32_get((unsigned char *) v.mv_data + 4);
+	}
+	mdb_cursor_close(cur);
+	return rc == 0 || rc == MDB_NOTFOUND ? XSELL_OK : xs_err_from_mdb(rc);
+}

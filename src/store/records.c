@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: MIT */
+/* Plain records: orders (the idempotency record of each order id, with
+ * the items that were counted for it), batch ids, totals and item
+ * metadata. Values are host-order structs copied in and out with memcpy
+ * because LMDB only aligns values to 2 bytes. */
+#include "store/store_impl.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+xsell_err
+xs_store_order_exists(xs_store *st, MDB_txn *txn, const char *ext,
+    size_t len, bool *existsp)
+{
+	MDB_val k = xs_key_span(ext, len);
+	MDB_val v;
+	int     rc;
+
+	rc = mdb_get(txn, st->order, &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		*existsp = false;
+		return XSELL_OK;
+	}
+	if (rc != 0) {
+		return xs_err_from_mdb(rc);
+	}
+	*existsp = true;
+	return XSELL_OK;
+}
+
+xsell_err
+xs_store_order_put(xs_store *st, MDB_txn *txn, const char *ext, size_t len,
+    const struct xs_order_rec *rec, const uint32_t *items)
+{
+	size_t  items_len = (size_t) rec->n_items * sizeof(uint32_t);
+	MDB_val k         = xs_key_span(ext, len);
+	MDB_val v;
+	int     rc;
+
+	/* MDB_RESERVE: write the record straight into the page. */
+	v.mv_size = sizeof(*rec) + items_len;
+	v.mv_data = NULL;
+	rc        = mdb_put(txn, st->order, &k, &v, MDB_RESERVE);
+	if (rc != 0) {
+		return xs_err_from_mdb(rc);
+	}
+	memcpy(v.mv_data, rec, sizeof(*rec));
+	if (items_len != 0) {
+		memcpy((char *) v.mv_data + sizeof(*rec), items, items_len);
+	}
+	return XSELL_OK;
+}
+
+xsell_err
+xs_store_batch_seen(xs_store *st, MDB_txn *txn, const char *ext, size_t len,
+    bool *seenp)
+{
+	MDB_val k = xs_key_span(ext, len);
+	MDB_val v;
+	int     rc;
+
+	rc = mdb_get(txn, st->batch, &k, &v);
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		return xs_err_from_mdb(rc);
+	}
+	*seenp = rc == 0;
+	return XSELL_OK;
+}
+
+xsell_err
+xs_store_batch_put(xs_store *st, MDB_txn *txn, const char *ext, size_t len)
+{
+	MDB_val k = xs_key_span(ext, len);
+	MDB_val v = xs_key_span("", 0);
+
+	return xs_err_from_mdb(mdb_put(txn, st->batch, &k, &v, 0));
+}
+
+/* Copy a fixed-size record out of 'dbi'; zeros and ENOENT if absent. */
+static xsell_err
+record_get(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, void *out, size_t size)
+{
+	MDB_val v;
+	int     rc;
+
+	memset(out, 0, size);
+	rc = mdb_get(txn, dbi, k, &v);
+	if (rc != 0) {
+		return xs_err_from_mdb(rc);
+	}
+	if (v.mv_size != size) {
+		return XSELL_ECORRUPT;
+	}
+	memcpy(out, v.mv_data, size);
+	return XSELL_OK;
+}
+
+static xsell_err
+record_put(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, const void *in,
+    size_t size)
+{
+	MDB_val v;
+
+	v.mv_data = (void *) in;
+	v.mv_size = size;
+	return xs_err_from_mdb(mdb_put(txn, dbi, k, &v, 0));
+}
+
+xsell_err
+xs_store_totals_get(xs_store *st, MDB_txn *txn, struct xs_totals *out)
+{
+	MDB_val   k   = xs_key_span("totals", 6);
+	xsell_err err = record_get(txn, st->meta, &k, out, sizeof(*out));
+
+	return err == XSELL_ENOENT ? XSELL_OK : err;
+}
+
+xsell_err
+xs_store_totals_put(xs_store *st, MDB_txn *txn, const struct xs_totals *t)
+{
+	MDB_val k = xs_key_span("totals", 6);
+
+	return record_put(txn, st->meta, &k, t, sizeof(*t));
+}
+
+xsell_err
+xs_store_meta_get(xs_store *st, MDB_txn *txn, uint32_t item,
+    struct xs_item_meta *out)
+{
+	unsigned char kb[4];
+	MDB_val       k   = xs_key_u32(kb, item);
+	xsell_err     err = record_get(txn, st->item, &k, out, sizeof(*out));
+
+	if (err == XSELL_ENOENT) {
+		out->in_stock = 1;
+	}
+	return err;
+}
+
+xsell_err
+xs_store_meta_put(xs_store *st, MDB_txn *txn, uint32_t item,
+    const struct xs_item_meta *m)
+{
+	unsigned char kb[4];
+	MDB_val       k = xs_key_u32(kb, item);
+
+	return record_put(txn, st->item, &k, m, sizeof(*m));
+}

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+/* Shared by the store's own files only: the handle and the byte helpers
+ * for big-endian keys. */
+#ifndef XSELL_STORE_STORE_IMPL_H
+#define XSELL_STORE_STORE_IMPL_H
+
+#include "store/store.h"
+
+struct xs_store {
+	MDB_env *env;
+	MDB_dbi  meta;
+	MDB_dbi  dict_id[XS_DICT_COUNT];  /* ext -> u32 */
+	MDB_dbi  dict_ext[XS_DICT_COUNT]; /* u32 BE -> ext */
+	MDB_dbi  order;
+	MDB_dbi  batch;
+	MDB_dbi  item;
+	MDB_dbi  counts;
+	MDB_dbi  pair;
+	MDB_dbi  bought;
+	MDB_dbi  history;
+	bool     read_only;
+};
+
+static inline void
+xs_be32_put(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char) (v >> 24);
+	p[1] = (unsigned char) (v >> 16);
+	p[2] = (unsigned char) (v >> 8);
+	p[3] = (unsigned char) v;
+}
+
+static inline uint32_t
+xs_be32_get(const unsigned char *p)
+{
+	return ((uint32_t) p[0] << 24) | ((uint32_t) p[1] << 16) |
+	    ((uint32_t) p[2] << 8) | (uint32_t) p[3];
+}
+
+static inline void
+xs_be64_put(unsigned char *p, uint64_t v)
+{
+	xs_be32_put(p, (uint32_t) (v >> 32));
+	xs_be32_put(p + 4, (uint32_t) v);
+}
+
+static inline uint64_t
+xs_be64_get(const unsigned char *p)
+{
+	return ((uint64_t) xs_be32_get(p) << 32) | xs_be32_get(p + 4);
+}
+
+/* A u32 key in caller storage. */
+static inline MDB_val
+xs_key_u32(unsigned char buf[4], uint32_t v)
+{
+	MDB_val k;
+
+	xs_be32_put(buf, v);
+	k.mv_data = buf;
+	k.mv_size = 4;
+	return k;
+}
+
+static inline MDB_val
+xs_key_span(const char *p, size_t len)
+{
+	MDB_val k;
+
+	k.mv_data = (void *) p;
+	k.mv_size = len;
+	return k;
+}
+
+#endif /* XSELL_STORE_STORE_IMPL_H */
