@@ -20,12 +20,12 @@ xs_log(enum xs_log_level level, const char *fmt, ...)
 {
 	static const char *const names[] = { "error", "warn", "info",
 		"debug" };
-	char      line[1024];
-	char      when[32];
-	struct tm tm;
-	time_t    now;
-	int       n;
-	va_list   ap;
+	char                     line[1024];
+	char                     when[32];
+	struct tm                tm;
+	time_t                   now;
+	int                      n;
+	va_list                  ap;
 
 	if (level > log_level) {
 		return;

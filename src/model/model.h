@@ -38,9 +38,9 @@ struct xs_settings {
 	 * order id and item id), so that one huge order costs at most
 	 * max_basket_items^2 pair updates. */
 	unsigned       max_basket_items;
-	unsigned       history_max;  /* events kept per user */
-	unsigned       min_support;  /* co-count below this is noise */
-	enum xs_scorer fbt_scorer;   /* default scorer of fbt */
+	unsigned       history_max; /* events kept per user */
+	unsigned       min_support; /* co-count below this is noise */
+	enum xs_scorer fbt_scorer;  /* default scorer of fbt */
 };
 
 void xs_settings_default(struct xs_settings *s);
@@ -58,14 +58,14 @@ struct xs_order_line {
 };
 
 struct xs_event {
-	enum xs_event_type    type;
-	struct xs_span        user;  /* len 0: none (guest order) */
-	int64_t               ts;    /* unix seconds */
-	struct xs_span        order; /* orders only */
+	enum xs_event_type          type;
+	struct xs_span              user;  /* len 0: none (guest order) */
+	int64_t                     ts;    /* unix seconds */
+	struct xs_span              order; /* orders only */
 	const struct xs_order_line *lines; /* orders only */
-	uint32_t              n_lines;
-	struct xs_span        item;   /* view, cart_*, rating */
-	uint8_t               rating; /* 1..5, rating only */
+	uint32_t                    n_lines;
+	struct xs_span              item;   /* view, cart_*, rating */
+	uint8_t                     rating; /* 1..5, rating only */
 };
 
 struct xs_item_update {
@@ -85,11 +85,11 @@ typedef struct xs_acc xs_acc;
 xsell_err xs_acc_alloc(xs_acc **accp);
 void      xs_acc_free(xs_acc *acc);
 /* Bytes the accumulator holds: a bulk loader flushes when it is large. */
-size_t    xs_acc_bytes(const xs_acc *acc);
+size_t xs_acc_bytes(const xs_acc *acc);
 /* Write everything pending into 'txn' and empty the accumulator. */
 xsell_err xs_acc_flush(xs_acc *acc, xs_store *st, MDB_txn *txn);
 /* Forget everything pending (after an aborted transaction). */
-void      xs_acc_clear(xs_acc *acc);
+void xs_acc_clear(xs_acc *acc);
 
 struct xs_apply_result {
 	uint32_t applied;    /* events that changed the store */
@@ -104,6 +104,14 @@ struct xs_apply_result {
 xsell_err xs_model_apply(xs_store *st, MDB_txn *txn, xs_acc *acc,
     const struct xs_settings *set, const struct xs_event *evs, size_t n,
     struct xs_apply_result *res);
+
+/* xs_model_apply for a client's batch: if 'batch' (may be NULL or empty)
+ * names a batch applied before, nothing changes and every event counts
+ * as a duplicate; otherwise the events are applied and the id kept. This
+ * makes retried non-order events (which have no id of their own) safe. */
+xsell_err xs_model_apply_batch(xs_store *st, MDB_txn *txn, xs_acc *acc,
+    const struct xs_settings *set, const struct xs_span *batch,
+    const struct xs_event *evs, size_t n, struct xs_apply_result *res);
 
 /* Upsert item metadata; fields left out keep their value. */
 xsell_err xs_model_items_upsert(xs_store *st, MDB_txn *txn,
@@ -120,7 +128,7 @@ struct xs_filter {
 struct xs_query {
 	const struct xs_span *items; /* the given item(s) */
 	uint32_t              n_items;
-	unsigned              k;        /* 1..XSELL_K_MAX */
+	unsigned              k; /* 1..XSELL_K_MAX */
 	enum xs_scorer        scorer;
 	unsigned              min_support; /* 0: the setting */
 	bool                  explain;
@@ -130,8 +138,8 @@ struct xs_query {
 struct xs_rec {
 	uint32_t    item;
 	double      score;
-	uint64_t    count;   /* co-count summed over given items */
-	const char *ext;     /* borrowed from the read txn */
+	uint64_t    count; /* co-count summed over given items */
+	const char *ext;   /* borrowed from the read txn */
 	size_t      ext_len;
 };
 

@@ -1,7 +1,253 @@
 /* SPDX-License-Identifier: MIT */
-int main(void);
-int
-main(void)
+/* xselld: parse flags, open the server, wait for SIGINT/SIGTERM, close.
+ * Signals are blocked in every thread and taken here with sigwait, so
+ * no work happens in a signal handler. */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/server.h"
+
+static const char usage[] =
+    "usage: xselld --db DIR --listen URL [--listen URL ...] --admin URL\n"
+    "              [--admin URL ...] [--threads N] [--map-size BYTES]\n"
+    "              [--max-basket-items N] [--history-max N] [--quiet]\n"
+    "\n"
+    "Serve xsell's wire protocol (msgpack over nng REQ/REP) from the\n"
+    "store in DIR.\n"
+    "\n"
+    "  --db DIR          store directory (created if missing; one level)\n"
+    "  --listen URL      read-only endpoint: ipc://PATH or tcp://HOST:PORT;\n"
+    "                    writes sent here get the error \"forbidden\".\n"
+    "                    Repeat for several endpoints.\n"
+    "  --admin URL       endpoint that also takes writes (event, items).\n"
+    "                    Repeat for several. At least one --listen or\n"
+    "                    --admin is needed.\n"
+    "  --threads N       read workers, each serving one request at a time\n"
+    "                    (default: one per core); admin endpoints get\n"
+    "                    max(2, N/2) workers of their own\n"
+    "  --map-size BYTES  LMDB map size: address space the store may grow\n"
+    "                    into, with an optional K, M, G or T suffix\n"
+    "                    (default 16G; the file only grows as it fills)\n"
+    "  --max-basket-items N\n"
+    "                    pairs are counted for at most N distinct items of\n"
+    "                    one order, a deterministic sample (default 100)\n"
+    "  --history-max N   events kept per user (default 500)\n"
+    "  --quiet           log only warnings and errors\n"
+    "  --help            this text;  --version  the version\n"
+    "\n"
+    "SIGINT or SIGTERM stops the server: requests in flight are answered,\n"
+    "then the store is closed. Exit status: 0 after a clean stop, 1 when\n"
+    "the store or an endpoint cannot be opened, 2 for a usage error.\n"
+    "Requests are limited to 64 KiB on --listen endpoints and 16 MiB on\n"
+    "--admin endpoints; see proto/PROTOCOL.md for every limit.\n";
+
+static int
+usage_error(const char *fmt, const char *arg)
 {
-	return 1;
+	fprintf(stderr, "xselld: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, " (see xselld --help)\n");
+	return 2;
+}
+
+/* "64M" -> 67108864. False if malformed or out of range. */
+static bool
+parse_size(const char *s, size_t *out)
+{
+	char              *end;
+	unsigned long long v;
+	unsigned           shift = 0;
+
+	errno = 0;
+	v     = strtoull(s, &end, 10);
+	if (errno != 0 || end == s || s[0] == '-') {
+		return false;
+	}
+	switch (*end) {
+	case 'K':
+	case 'k':
+		shift = 10;
+		end++;
+		break;
+	case 'M':
+	case 'm':
+		shift = 20;
+		end++;
+		break;
+	case 'G':
+	case 'g':
+		shift = 30;
+		end++;
+		break;
+	case 'T':
+	case 't':
+		shift = 40;
+		end++;
+		break;
+	default:
+		break;
+	}
+	if (*end != '\0' || v == 0 || v > (SIZE_MAX >> shift)) {
+		return false;
+	}
+	*out = (size_t) v << shift;
+	return true;
+}
+
+static bool
+parse_uint(const char *s, unsigned min, unsigned max, unsigned *out)
+{
+	char         *end;
+	unsigned long v;
+
+	errno = 0;
+	v     = strtoul(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v < min ||
+	    v > max) {
+		return false;
+	}
+	*out = (unsigned) v;
+	return true;
+}
+
+enum { OPT_MAX_BASKET = 256, OPT_HISTORY_MAX, OPT_QUIET, OPT_VERSION };
+
+static int
+parse_args(int argc, char **argv, struct xs_server_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "db", required_argument, NULL, 'd' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "admin", required_argument, NULL, 'a' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "map-size", required_argument, NULL, 'm' },
+		{ "max-basket-items", required_argument, NULL,
+		    OPT_MAX_BASKET },
+		{ "history-max", required_argument, NULL, OPT_HISTORY_MAX },
+		{ "quiet", no_argument, NULL, OPT_QUIET },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			o->db = optarg;
+			break;
+		case 'l':
+			if (o->n_listen == XS_SERVER_MAX_URLS) {
+				return usage_error(
+				    "too many --listen: %s", optarg);
+			}
+			o->listen[o->n_listen++] = optarg;
+			break;
+		case 'a':
+			if (o->n_admin == XS_SERVER_MAX_URLS) {
+				return usage_error(
+				    "too many --admin: %s", optarg);
+			}
+			o->admin[o->n_admin++] = optarg;
+			break;
+		case 't':
+			if (!parse_uint(optarg, 1, 256, &o->threads)) {
+				return usage_error(
+				    "--threads: '%s' is not 1..256", optarg);
+			}
+			break;
+		case 'm':
+			if (!parse_size(optarg, &o->map_size)) {
+				return usage_error(
+				    "--map-size: '%s' is not a size", optarg);
+			}
+			break;
+		case OPT_MAX_BASKET:
+			if (!parse_uint(optarg, 2, XSELL_ORDER_ITEMS_MAX,
+			        &o->settings.max_basket_items)) {
+				return usage_error(
+				    "--max-basket-items: '%s' is not 2..10000",
+				    optarg);
+			}
+			break;
+		case OPT_HISTORY_MAX:
+			if (!parse_uint(
+			        optarg, 1, 100000, &o->settings.history_max)) {
+				return usage_error(
+				    "--history-max: '%s' is not 1..100000",
+				    optarg);
+			}
+			break;
+		case OPT_QUIET:
+			xs_log_set_level(XS_LOG_WARN);
+			break;
+		case OPT_VERSION:
+			printf("xselld %s\n", XSELL_VERSION);
+			exit(0);
+		case 'h':
+			fputs(usage, stdout);
+			exit(0);
+		default:
+			return usage_error("unknown or incomplete option '%s'",
+			    argv[optind - 1]);
+		}
+	}
+	if (optind < argc) {
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	}
+	if (o->db == NULL) {
+		return usage_error("%s", "--db DIR is required");
+	}
+	if (o->n_listen + o->n_admin == 0) {
+		return usage_error(
+		    "%s", "give at least one --listen or --admin");
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct xs_server_opts o;
+	xs_server            *srv;
+	sigset_t              sigs;
+	int                   sig = 0;
+	int                   rc;
+
+	memset(&o, 0, sizeof(o));
+	xs_settings_default(&o.settings);
+	rc = parse_args(argc, argv, &o);
+	if (rc != 0) {
+		return rc;
+	}
+	/* Block before any thread starts, so that every thread inherits
+	 * the mask and only sigwait below sees the signals. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (xs_server_open(&srv, &o) != XSELL_OK) {
+		return 1; /* the reason is logged, one line */
+	}
+	if (xs_server_start(srv) != XSELL_OK) {
+		xs_server_close(srv);
+		return 1;
+	}
+	xs_log(XS_LOG_INFO,
+	    "xselld %s serving %s (%zu read, %zu admin "
+	    "endpoints)",
+	    XSELL_VERSION, o.db, o.n_listen, o.n_admin);
+	while (sigwait(&sigs, &sig) != 0) { }
+	xs_log(XS_LOG_INFO, "signal %d: stopping", sig);
+	xs_server_close(srv);
+	xs_log(XS_LOG_INFO, "stopped");
+	return 0;
 }

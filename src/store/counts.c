@@ -27,8 +27,8 @@ chunk_get(xs_store *st, MDB_txn *txn, uint32_t chunk, MDB_val *v)
 }
 
 xsell_err
-xs_store_counts_get(xs_store *st, MDB_txn *txn, uint32_t item,
-    struct xs_item_counts *out)
+xs_store_counts_get(
+    xs_store *st, MDB_txn *txn, uint32_t item, struct xs_item_counts *out)
 {
 	MDB_val   v;
 	xsell_err err;
@@ -63,11 +63,11 @@ add_clamped(uint32_t v, int32_t d)
 }
 
 xsell_err
-xs_store_counts_add(xs_store *st, MDB_txn *txn,
-    const struct xs_count_delta *deltas, size_t n)
+xs_store_counts_add(
+    xs_store *st, MDB_txn *txn, const struct xs_count_delta *deltas, size_t n)
 {
 	static _Thread_local struct xs_item_counts rows[XS_COUNTS_CHUNK];
-	size_t i = 0;
+	size_t                                     i = 0;
 
 	while (i < n) {
 		uint32_t      chunk = deltas[i].item / XS_COUNTS_CHUNK;
@@ -114,8 +114,8 @@ xs_counts_reader_init(struct xs_counts_reader *r, xs_store *st, MDB_txn *txn)
 }
 
 uint32_t
-xs_counts_reader_get(struct xs_counts_reader *r, uint32_t item,
-    enum xs_count which)
+xs_counts_reader_get(
+    struct xs_counts_reader *r, uint32_t item, enum xs_count which)
 {
 	uint32_t chunk = item / XS_COUNTS_CHUNK;
 	uint32_t value;
@@ -132,7 +132,7 @@ xs_counts_reader_get(struct xs_counts_reader *r, uint32_t item,
 	if (r->rows == NULL) {
 		return 0;
 	}
-	memcpy(&value, &r->rows[item % XS_COUNTS_CHUNK].c[which],
-	    sizeof(value));
+	memcpy(
+	    &value, &r->rows[item % XS_COUNTS_CHUNK].c[which], sizeof(value));
 	return value;
 }

@@ -9,9 +9,9 @@
 static xsell_err
 dump_hex(struct xs_buf *out, const MDB_val *v)
 {
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *p  = v->mv_data;
-	xsell_err            err = XSELL_OK;
+	static const char    hex[] = "0123456789abcdef";
+	const unsigned char *p     = v->mv_data;
+	xsell_err            err   = XSELL_OK;
 
 	for (size_t i = 0; i < v->mv_size && err == XSELL_OK; i++) {
 		char two[2] = { hex[p[i] >> 4], hex[p[i] & 15] };
@@ -60,8 +60,8 @@ dump_db(MDB_txn *txn, MDB_dbi dbi, const char *name, struct xs_buf *out)
 xsell_err
 xs_store_dump(xs_store *st, struct xs_buf *out)
 {
-	static const char *const dict_names[XS_DICT_COUNT] = { "item",
-		"user", "cat" };
+	static const char *const dict_names[XS_DICT_COUNT] = { "item", "user",
+		"cat" };
 	const struct {
 		const char *name;
 		MDB_dbi     dbi;

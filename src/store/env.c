@@ -10,8 +10,8 @@
 
 #define STORE_MAX_DBS 32
 
-static const char *const dict_id_names[XS_DICT_COUNT]  = { "item_id",
-         "user_id", "cat_id" };
+static const char *const dict_id_names[XS_DICT_COUNT] = { "item_id", "user_id",
+	"cat_id" };
 static const char *const dict_ext_names[XS_DICT_COUNT] = { "item_ext",
 	"user_ext", "cat_ext" };
 
@@ -70,20 +70,20 @@ open_dbis(xs_store *st, MDB_txn *txn, unsigned create)
 	int rc;
 
 	for (int d = 0; d < XS_DICT_COUNT; d++) {
-		rc = mdb_dbi_open(txn, dict_id_names[d], create,
-		    &st->dict_id[d]);
+		rc = mdb_dbi_open(
+		    txn, dict_id_names[d], create, &st->dict_id[d]);
 		if (rc != 0) {
 			return rc;
 		}
-		rc = mdb_dbi_open(txn, dict_ext_names[d], create,
-		    &st->dict_ext[d]);
+		rc = mdb_dbi_open(
+		    txn, dict_ext_names[d], create, &st->dict_ext[d]);
 		if (rc != 0) {
 			return rc;
 		}
 	}
 	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
-		rc = mdb_dbi_open(txn, dbs[i].name, dbs[i].flags | create,
-		    dbs[i].dbi);
+		rc = mdb_dbi_open(
+		    txn, dbs[i].name, dbs[i].flags | create, dbs[i].dbi);
 		if (rc != 0) {
 			return rc;
 		}
@@ -129,8 +129,8 @@ check_schema(xs_store *st, const char *dir)
 	xsell_err err;
 	int       rc;
 
-	rc = mdb_txn_begin(st->env, NULL, st->read_only ? MDB_RDONLY : 0,
-	    &txn);
+	rc =
+	    mdb_txn_begin(st->env, NULL, st->read_only ? MDB_RDONLY : 0, &txn);
 	if (rc != 0) {
 		xs_log(XS_LOG_ERROR, "store %s: %s", dir, mdb_strerror(rc));
 		return xs_err_from_mdb(rc);
@@ -153,7 +153,8 @@ check_schema(xs_store *st, const char *dir)
 		rc        = mdb_put(txn, st->meta, &k, &v, 0);
 	} else if (rc == 0) {
 		if (v.mv_size != sizeof(version)) {
-			xs_log(XS_LOG_ERROR, "store %s: bad schema stamp", dir);
+			xs_log(
+			    XS_LOG_ERROR, "store %s: bad schema stamp", dir);
 			err = XSELL_ECORRUPT;
 			goto abort;
 		}
@@ -236,8 +237,8 @@ xs_store_open(xs_store **stp, const char *dir, const struct xs_store_opts *o)
 		goto free_st;
 	}
 	mdb_env_set_maxdbs(st->env, STORE_MAX_DBS);
-	mdb_env_set_mapsize(st->env,
-	    o->map_size ? o->map_size : XS_STORE_MAP_SIZE_DEFAULT);
+	mdb_env_set_mapsize(
+	    st->env, o->map_size ? o->map_size : XS_STORE_MAP_SIZE_DEFAULT);
 	if (o->max_readers != 0) {
 		mdb_env_set_maxreaders(st->env, o->max_readers);
 	}

@@ -49,7 +49,8 @@ pair_apply(MDB_cursor *cur, enum xs_rel rel, const struct xs_pair_delta *pd)
 	rc = mdb_cursor_get(cur, &k, &v, MDB_GET_BOTH_RANGE);
 	if (rc == 0 && v.mv_size == PAIR_VAL_LEN &&
 	    xs_be32_get(v.mv_data) == pd->b) {
-		count = (int64_t) xs_be32_get((unsigned char *) v.mv_data + 4) +
+		count =
+		    (int64_t) xs_be32_get((unsigned char *) v.mv_data + 4) +
 		    pd->d;
 		if (count <= 0) {
 			return mdb_cursor_del(cur, 0);

@@ -9,8 +9,8 @@
 #include <string.h>
 
 xsell_err
-xs_store_order_exists(xs_store *st, MDB_txn *txn, const char *ext,
-    size_t len, bool *existsp)
+xs_store_order_exists(
+    xs_store *st, MDB_txn *txn, const char *ext, size_t len, bool *existsp)
 {
 	MDB_val k = xs_key_span(ext, len);
 	MDB_val v;
@@ -52,8 +52,8 @@ xs_store_order_put(xs_store *st, MDB_txn *txn, const char *ext, size_t len,
 }
 
 xsell_err
-xs_store_batch_seen(xs_store *st, MDB_txn *txn, const char *ext, size_t len,
-    bool *seenp)
+xs_store_batch_seen(
+    xs_store *st, MDB_txn *txn, const char *ext, size_t len, bool *seenp)
 {
 	MDB_val k = xs_key_span(ext, len);
 	MDB_val v;
@@ -96,8 +96,7 @@ record_get(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, void *out, size_t size)
 }
 
 static xsell_err
-record_put(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, const void *in,
-    size_t size)
+record_put(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, const void *in, size_t size)
 {
 	MDB_val v;
 
@@ -124,8 +123,8 @@ xs_store_totals_put(xs_store *st, MDB_txn *txn, const struct xs_totals *t)
 }
 
 xsell_err
-xs_store_meta_get(xs_store *st, MDB_txn *txn, uint32_t item,
-    struct xs_item_meta *out)
+xs_store_meta_get(
+    xs_store *st, MDB_txn *txn, uint32_t item, struct xs_item_meta *out)
 {
 	unsigned char kb[4];
 	MDB_val       k   = xs_key_u32(kb, item);
@@ -138,8 +137,8 @@ xs_store_meta_get(xs_store *st, MDB_txn *txn, uint32_t item,
 }
 
 xsell_err
-xs_store_meta_put(xs_store *st, MDB_txn *txn, uint32_t item,
-    const struct xs_item_meta *m)
+xs_store_meta_put(
+    xs_store *st, MDB_txn *txn, uint32_t item, const struct xs_item_meta *m)
 {
 	unsigned char kb[4];
 	MDB_val       k = xs_key_u32(kb, item);

@@ -42,7 +42,7 @@ struct xs_store_opts {
 	unsigned max_readers; /* 0: the default (126) */
 	bool     read_only;   /* open without writing (no schema stamp) */
 	bool     no_sync;     /* commits skip fsync (bulk load; the loader
-				 syncs once at the end) */
+	                         syncs once at the end) */
 };
 
 /* Default map size: address space only, the file grows as it fills. */
@@ -53,8 +53,8 @@ struct xs_store_opts {
  * written by a newer xsell, XSELL_ECORRUPT for an LMDB env that is not an
  * xsell store, XSELL_EIO when the directory is unusable (with the reason
  * logged). 'o' may be NULL. Caller closes with xs_store_close. */
-xsell_err xs_store_open(xs_store **stp, const char *dir,
-    const struct xs_store_opts *o);
+xsell_err xs_store_open(
+    xs_store **stp, const char *dir, const struct xs_store_opts *o);
 /* Close the store; every transaction must have ended. */
 void xs_store_close(xs_store *st);
 
@@ -97,8 +97,8 @@ xsell_err xs_store_id_put(xs_store *st, MDB_txn *txn, enum xs_dict d,
 xsell_err xs_store_ext_get(xs_store *st, MDB_txn *txn, enum xs_dict d,
     uint32_t id, const char **extp, size_t *lenp);
 /* How many ids dictionary 'd' has handed out. */
-xsell_err xs_store_dict_size(xs_store *st, MDB_txn *txn, enum xs_dict d,
-    uint32_t *np);
+xsell_err xs_store_dict_size(
+    xs_store *st, MDB_txn *txn, enum xs_dict d, uint32_t *np);
 
 /* ==== Orders and batches (idempotency) ==== */
 
@@ -109,18 +109,18 @@ struct xs_order_rec {
 };
 
 /* True in *existsp if order 'ext' was stored before. */
-xsell_err xs_store_order_exists(xs_store *st, MDB_txn *txn, const char *ext,
-    size_t len, bool *existsp);
+xsell_err xs_store_order_exists(
+    xs_store *st, MDB_txn *txn, const char *ext, size_t len, bool *existsp);
 /* Store order 'ext' with the items that were counted for it (kept so that
  * forgetting a user can take them out again). */
 xsell_err xs_store_order_put(xs_store *st, MDB_txn *txn, const char *ext,
     size_t len, const struct xs_order_rec *rec, const uint32_t *items);
 
 /* True in *seenp if batch id 'ext' was applied before. */
-xsell_err xs_store_batch_seen(xs_store *st, MDB_txn *txn, const char *ext,
-    size_t len, bool *seenp);
-xsell_err xs_store_batch_put(xs_store *st, MDB_txn *txn, const char *ext,
-    size_t len);
+xsell_err xs_store_batch_seen(
+    xs_store *st, MDB_txn *txn, const char *ext, size_t len, bool *seenp);
+xsell_err xs_store_batch_put(
+    xs_store *st, MDB_txn *txn, const char *ext, size_t len);
 
 /* ==== Totals ==== */
 
@@ -133,10 +133,10 @@ struct xs_totals {
 	uint64_t ratings;
 };
 
-xsell_err xs_store_totals_get(xs_store *st, MDB_txn *txn,
-    struct xs_totals *out);
-xsell_err xs_store_totals_put(xs_store *st, MDB_txn *txn,
-    const struct xs_totals *t);
+xsell_err xs_store_totals_get(
+    xs_store *st, MDB_txn *txn, struct xs_totals *out);
+xsell_err xs_store_totals_put(
+    xs_store *st, MDB_txn *txn, const struct xs_totals *t);
 
 /* ==== Item metadata ==== */
 
@@ -156,10 +156,10 @@ struct xs_item_meta {
 
 /* XSELL_ENOENT if no metadata was ever stored; *out is then the default
  * (no category, in stock). */
-xsell_err xs_store_meta_get(xs_store *st, MDB_txn *txn, uint32_t item,
-    struct xs_item_meta *out);
-xsell_err xs_store_meta_put(xs_store *st, MDB_txn *txn, uint32_t item,
-    const struct xs_item_meta *m);
+xsell_err xs_store_meta_get(
+    xs_store *st, MDB_txn *txn, uint32_t item, struct xs_item_meta *out);
+xsell_err xs_store_meta_put(
+    xs_store *st, MDB_txn *txn, uint32_t item, const struct xs_item_meta *m);
 
 /* ==== Item counters ==== */
 
@@ -183,12 +183,12 @@ struct xs_count_delta {
 };
 
 /* Counters of one item (zeros if none). */
-xsell_err xs_store_counts_get(xs_store *st, MDB_txn *txn, uint32_t item,
-    struct xs_item_counts *out);
+xsell_err xs_store_counts_get(
+    xs_store *st, MDB_txn *txn, uint32_t item, struct xs_item_counts *out);
 /* Add deltas, which must be sorted by item and unique; one chunk write per
  * chunk touched. A counter never goes below 0. */
-xsell_err xs_store_counts_add(xs_store *st, MDB_txn *txn,
-    const struct xs_count_delta *deltas, size_t n);
+xsell_err xs_store_counts_add(
+    xs_store *st, MDB_txn *txn, const struct xs_count_delta *deltas, size_t n);
 
 /* Cached reader for scoring loops: most lookups hit the chunk already
  * fetched. Borrowed from the txn; valid until it ends or writes. */
@@ -198,11 +198,11 @@ struct xs_counts_reader {
 	uint32_t                     chunk; /* UINT32_MAX: none yet */
 	const struct xs_item_counts *rows;  /* NULL: chunk absent (zeros) */
 };
-void     xs_counts_reader_init(struct xs_counts_reader *r, xs_store *st,
-        MDB_txn *txn);
+void xs_counts_reader_init(
+    struct xs_counts_reader *r, xs_store *st, MDB_txn *txn);
 /* Counter 'which' of 'item' (0 on any error). */
-uint32_t xs_counts_reader_get(struct xs_counts_reader *r, uint32_t item,
-    enum xs_count which);
+uint32_t xs_counts_reader_get(
+    struct xs_counts_reader *r, uint32_t item, enum xs_count which);
 
 /* ==== Pairs ==== */
 
@@ -231,8 +231,8 @@ xsell_err xs_store_pair_get(xs_store *st, MDB_txn *txn, enum xs_rel rel,
 /* ==== Buyers ==== */
 
 /* Record that 'user' bought 'item'; *addedp says whether it is new. */
-xsell_err xs_store_bought_add(xs_store *st, MDB_txn *txn, uint32_t user,
-    uint32_t item, bool *addedp);
+xsell_err xs_store_bought_add(
+    xs_store *st, MDB_txn *txn, uint32_t user, uint32_t item, bool *addedp);
 
 /* ==== History ==== */
 

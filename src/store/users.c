@@ -9,8 +9,8 @@
 #define HIST_REC_LEN 16
 
 xsell_err
-xs_store_bought_add(xs_store *st, MDB_txn *txn, uint32_t user, uint32_t item,
-    bool *addedp)
+xs_store_bought_add(
+    xs_store *st, MDB_txn *txn, uint32_t user, uint32_t item, bool *addedp)
 {
 	unsigned char kb[4], vb[4];
 	MDB_val       k = xs_key_u32(kb, user);

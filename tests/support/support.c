@@ -15,6 +15,7 @@
 #include <msgpack.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
+#include <nng/supplemental/util/platform.h>
 
 char *
 xs_test_tmpdir(void)
@@ -192,8 +193,7 @@ xs_test_server_signal(struct xs_test_server *s, int sig)
 		return -1;
 	}
 	kill(s->pid, sig);
-	while (waitpid(s->pid, &status, 0) < 0 && errno == EINTR) {
-	}
+	while (waitpid(s->pid, &status, 0) < 0 && errno == EINTR) { }
 	s->pid = -1;
 	return status;
 }

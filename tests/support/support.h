@@ -15,21 +15,21 @@
 
 #include <xsell/errors.h>
 
-#define assert_xs_ok(expr)                                               \
-	do {                                                             \
-		xsell_err xs_e_ = (expr);                                \
-		if (xs_e_ != XSELL_OK) {                                 \
+#define assert_xs_ok(expr)                                                \
+	do {                                                              \
+		xsell_err xs_e_ = (expr);                                 \
+		if (xs_e_ != XSELL_OK) {                                  \
 			fail_msg("%s: %s", #expr, xsell_strerror(xs_e_)); \
-		}                                                        \
+		}                                                         \
 	} while (0)
 
-#define assert_xs_err(expr, want)                                        \
-	do {                                                             \
-		xsell_err xs_e_ = (expr);                                \
-		if (xs_e_ != (want)) {                                   \
-			fail_msg("%s: got %s, want %s", #expr,           \
+#define assert_xs_err(expr, want)                                         \
+	do {                                                              \
+		xsell_err xs_e_ = (expr);                                 \
+		if (xs_e_ != (want)) {                                    \
+			fail_msg("%s: got %s, want %s", #expr,            \
 			    xsell_strerror(xs_e_), xsell_strerror(want)); \
-		}                                                        \
+		}                                                         \
 	} while (0)
 
 /* Exit code that ctest reports as "skipped". */

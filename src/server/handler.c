@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: MIT */
+/* One request, one reply: limits, decode, permission, the op's handler,
+ * encode. Every failure becomes an error reply naming what was wrong; a
+ * write either commits whole or leaves the store untouched. */
+#include "server/server_impl.h"
+
+#include <stdio.h>
+#include <string.h>
+
+typedef xsell_err (*op_handler)(struct xs_worker *w,
+    const struct xs_request *req, struct xs_buf *out, struct xs_errinfo *ei);
+
+/* ==== Writes ==== */
+
+/* Run 'apply' in the write transaction and commit, or abort whole. */
+static xsell_err
+write_txn_end(struct xs_worker *w, MDB_txn *txn, xsell_err err)
+{
+	if (err == XSELL_OK) {
+		err = xs_acc_flush(w->acc, w->srv->store, txn);
+	}
+	if (err != XSELL_OK) {
+		xs_acc_clear(w->acc);
+		xs_txn_abort(txn);
+		return err;
+	}
+	return xs_txn_commit(txn);
+}
+
+static xsell_err
+handle_event(struct xs_worker *w, const struct xs_request *req,
+    struct xs_buf *out, struct xs_errinfo *ei)
+{
+	struct xs_apply_result res;
+	MDB_txn               *txn;
+	xsell_err              err;
+
+	(void) ei;
+	err = xs_txn_write(w->srv->store, &txn);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	err = xs_model_apply_batch(w->srv->store, txn, w->acc,
+	    &w->srv->settings, &req->u.event.batch, req->u.event.events,
+	    req->u.event.n, &res);
+	err = write_txn_end(w, txn, err);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	return xs_wire_reply_event(out, req, &res);
+}
+
+static xsell_err
+handle_items(struct xs_worker *w, const struct xs_request *req,
+    struct xs_buf *out, struct xs_errinfo *ei)
+{
+	MDB_txn  *txn;
+	xsell_err err;
+
+	(void) ei;
+	err = xs_txn_write(w->srv->store, &txn);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	err = xs_model_items_upsert(
+	    w->srv->store, txn, req->u.items.ups, req->u.items.n, xs_now_s());
+	err = write_txn_end(w, txn, err);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	return xs_wire_reply_items(out, req, req->u.items.n);
+}
+
+/* ==== Reads ==== */
+
+static xsell_err
+handle_fbt(struct xs_worker *w, const struct xs_request *req,
+    struct xs_buf *out, struct xs_errinfo *ei)
+{
+	struct xs_query  q = req->u.fbt.q;
+	struct xs_answer ans;
+	MDB_txn         *txn;
+	xsell_err        err;
+
+	(void) ei;
+	if (!req->u.fbt.scorer_given) {
+		q.scorer = w->srv->settings.fbt_scorer;
+	}
+	err = xs_txn_read(w->srv->store, &txn);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	err = xs_model_fbt(
+	    w->srv->store, txn, &w->srv->settings, &q, &w->arena, &ans);
+	/* The answer borrows ids from the snapshot: encode before ending. */
+	if (err == XSELL_OK) {
+		err = xs_wire_reply_list(out, req, &q, &ans, q.explain);
+	}
+	xs_txn_abort(txn);
+	return err;
+}
+
+static xsell_err
+stats_gather(struct xs_server *srv, struct xs_stats *s)
+{
+	struct xs_totals     tot;
+	struct xs_store_info info;
+	MDB_txn             *txn;
+	xsell_err            err;
+
+	memset(s, 0, sizeof(*s));
+	err = xs_txn_read(srv->store, &txn);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	err = xs_store_totals_get(srv->store, txn, &tot);
+	if (err == XSELL_OK) {
+		err = xs_store_dict_size(
+		    srv->store, txn, XS_DICT_ITEM, &s->items);
+	}
+	if (err == XSELL_OK) {
+		err = xs_store_dict_size(
+		    srv->store, txn, XS_DICT_USER, &s->users);
+	}
+	if (err == XSELL_OK) {
+		err = xs_store_dict_size(
+		    srv->store, txn, XS_DICT_CAT, &s->categories);
+	}
+	xs_txn_abort(txn);
+	if (err == XSELL_OK) {
+		err = xs_store_info_get(srv->store, &info);
+	}
+	if (err != XSELL_OK) {
+		return err;
+	}
+	s->version      = XSELL_VERSION;
+	s->orders       = tot.orders;
+	s->baskets      = tot.baskets;
+	s->events       = tot.events;
+	s->map_size     = info.map_size;
+	s->used_bytes   = info.used_bytes;
+	s->readers_used = info.readers_used;
+	s->readers_max  = info.readers_max;
+	s->uptime_s     = (xs_mono_ns() - srv->started_ns) / 1000000000u;
+	for (int op = 0; op < XS_OP_COUNT; op++) {
+		s->ops[op].requests = atomic_load(&srv->ops[op].requests);
+		s->ops[op].errors   = atomic_load(&srv->ops[op].errors);
+	}
+	return XSELL_OK;
+}
+
+static xsell_err
+handle_stats(struct xs_worker *w, const struct xs_request *req,
+    struct xs_buf *out, struct xs_errinfo *ei)
+{
+	struct xs_stats s;
+	xsell_err       err;
+
+	(void) ei;
+	err = stats_gather(w->srv, &s);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	return xs_wire_reply_stats(out, req, &s);
+}
+
+static const op_handler op_handlers[XS_OP_COUNT] = {
+#define XS_OP(name, is_write) [XS_OP_##name] = handle_##name,
+#include "wire/ops.def"
+#undef XS_OP
+};
+
+/* ==== Dispatch ==== */
+
+static size_t
+request_limit(const struct xs_worker *w)
+{
+	return w->admin ? XSELL_ADMIN_MSG_MAX : XSELL_READ_MSG_MAX;
+}
+
+static void
+reply_error(struct xs_worker *w, const struct xs_request *req, xsell_err err,
+    const struct xs_errinfo *ei, struct xs_buf *out)
+{
+	xs_buf_reset(out);
+	if (xs_wire_reply_error(out, req, err, ei) != XSELL_OK) {
+		/* Encoding an error cannot fail for lack of room; if it
+		 * does, an empty reply is still better than none. */
+		xs_buf_reset(out);
+		xs_log(XS_LOG_ERROR, "could not encode an error reply");
+	}
+	(void) w;
+}
+
+void
+xs_server_handle(
+    struct xs_worker *w, const void *body, size_t len, struct xs_buf *out)
+{
+	struct xs_request req;
+	struct xs_errinfo ei = { { 0 }, { 0 } };
+	xsell_err         err;
+
+	memset(&req, 0, sizeof(req));
+	xs_buf_reset(out);
+	xs_arena_reset(&w->arena);
+	if (len > request_limit(w)) {
+		snprintf(ei.field, sizeof(ei.field), "request");
+		snprintf(ei.msg, sizeof(ei.msg), "larger than %zu bytes",
+		    request_limit(w));
+		atomic_fetch_add(&w->srv->invalid.requests, 1);
+		atomic_fetch_add(&w->srv->invalid.errors, 1);
+		reply_error(w, &req, XSELL_ETOOBIG, &ei, out);
+		return;
+	}
+	err = xs_wire_decode(body, len, &w->arena, xs_now_s(), &req, &ei);
+	if (err != XSELL_OK) {
+		atomic_fetch_add(&w->srv->invalid.requests, 1);
+		atomic_fetch_add(&w->srv->invalid.errors, 1);
+		reply_error(w, &req, err, &ei, out);
+		return;
+	}
+	atomic_fetch_add(&w->srv->ops[req.op].requests, 1);
+	if (xs_op_is_write(req.op) && !w->admin) {
+		snprintf(ei.field, sizeof(ei.field), "op");
+		snprintf(ei.msg, sizeof(ei.msg),
+		    "'%s' writes; send it to an admin endpoint",
+		    xs_op_name(req.op));
+		err = XSELL_EFORBIDDEN;
+	} else {
+		ei.field[0] = '\0';
+		ei.msg[0]   = '\0';
+		err         = op_handlers[req.op](w, &req, out, &ei);
+	}
+	if (err != XSELL_OK) {
+		atomic_fetch_add(&w->srv->ops[req.op].errors, 1);
+		if (err != XSELL_EFORBIDDEN && err != XSELL_EINVAL &&
+		    err != XSELL_ETOOBIG) {
+			xs_log(XS_LOG_WARN, "%s: %s", xs_op_name(req.op),
+			    xsell_strerror(err));
+		}
+		reply_error(w, &req, err, ei.msg[0] ? &ei : NULL, out);
+	}
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/* The server: nng REP sockets, one worker thread per context, each
+ * request decoded, answered by the model and encoded (handler.c). Read
+ * endpoints (--listen) refuse writes; admin endpoints take everything. */
+#ifndef XSELL_SERVER_SERVER_H
+#define XSELL_SERVER_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/common.h"
+#include "model/model.h"
+
+#define XS_SERVER_MAX_URLS 16
+
+struct xs_server_opts {
+	const char *db;                         /* store directory */
+	const char *listen[XS_SERVER_MAX_URLS]; /* read-only endpoints */
+	size_t      n_listen;
+	const char *admin[XS_SERVER_MAX_URLS]; /* read-write endpoints */
+	size_t      n_admin;
+	unsigned    threads;  /* read workers; 0: one per core */
+	size_t      map_size; /* 0: the store's default */
+	struct xs_settings settings;
+};
+
+typedef struct xs_server xs_server;
+
+/* Open the store and listen on every endpoint. Returns XSELL_EINVAL for
+ * a bad URL, XSELL_EIO for an endpoint that cannot be bound or a store
+ * that cannot be opened (reason logged, one line), XSELL_ESCHEMA. */
+xsell_err xs_server_open(xs_server **srvp, const struct xs_server_opts *o);
+/* Start the workers; returns at once. */
+xsell_err xs_server_start(xs_server *srv);
+/* Ask the workers to finish: each answers the request it holds, then
+ * stops. Safe from any thread; returns at once. */
+void xs_server_stop(xs_server *srv);
+/* Wait for the workers, close the sockets and the store, free. */
+void xs_server_close(xs_server *srv);
+
+/* One request in, one reply out: the whole server minus the transport
+ * (handler.c). 'admin' says whether writes are allowed. The reply goes
+ * into 'out' (reset first). Never fails: errors become error replies. */
+struct xs_worker;
+void xs_server_handle(
+    struct xs_worker *w, const void *req, size_t len, struct xs_buf *out);
+
+#endif /* XSELL_SERVER_SERVER_H */
