@@ -12,10 +12,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <math.h>
+
 #include <msgpack.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
 #include <nng/supplemental/util/platform.h>
+
+#include "model/model.h"
+#include "store/store.h"
 
 char *
 xs_test_tmpdir(void)
@@ -209,4 +214,98 @@ xs_test_server_fini(struct xs_test_server *s)
 	free(s->db);
 	xs_test_rmdir(s->dir);
 	memset(s, 0, sizeof(*s));
+}
+
+/* ==== In-process store fixtures ==== */
+
+struct xs_store *
+xs_test_store_open(char **dirp)
+{
+	xs_store *st;
+
+	*dirp = xs_test_tmpdir();
+	assert_xs_ok(xs_store_open(&st, *dirp, NULL));
+	return st;
+}
+
+void
+xs_test_store_close(struct xs_store *st, char *dir)
+{
+	xs_store_close(st);
+	xs_test_rmdir(dir);
+}
+
+#define SPEC_MAX_ORDERS 64
+#define SPEC_MAX_LINES 64
+
+/* Split 'spec' in place into events; spans point into 'spec'. */
+static size_t
+spec_parse(char *spec, struct xs_event *evs,
+    struct xs_order_line lines[][SPEC_MAX_LINES])
+{
+	size_t n   = 0;
+	char  *sv1 = NULL;
+
+	for (char *o = strtok_r(spec, ";", &sv1); o != NULL;
+	     o       = strtok_r(NULL, ";", &sv1)) {
+		char *user  = strchr(o, ':');
+		char *items = user ? strchr(user + 1, ':') : NULL;
+		char *sv2   = NULL;
+
+		assert_non_null(items);
+		assert_true(n < SPEC_MAX_ORDERS);
+		*user++  = '\0';
+		*items++ = '\0';
+		memset(&evs[n], 0, sizeof(evs[n]));
+		evs[n].type      = XS_EV_ORDER;
+		evs[n].order.p   = o;
+		evs[n].order.len = (uint32_t) strlen(o);
+		evs[n].user.p    = user;
+		evs[n].user.len  = (uint32_t) strlen(user);
+		evs[n].ts        = 1000 + (int64_t) n;
+		evs[n].lines     = lines[n];
+		for (char *it = strtok_r(items, ",", &sv2); it != NULL;
+		     it       = strtok_r(NULL, ",", &sv2)) {
+			struct xs_order_line *ln = &lines[n][evs[n].n_lines++];
+
+			assert_true(evs[n].n_lines <= SPEC_MAX_LINES);
+			ln->item.p   = it;
+			ln->item.len = (uint32_t) strlen(it);
+			ln->qty      = 1;
+			ln->price    = NAN;
+		}
+		n++;
+	}
+	return n;
+}
+
+void
+xs_test_orders(struct xs_store *st, const struct xs_settings *set,
+    const char *spec, struct xs_apply_result *res)
+{
+	static struct xs_order_line lines[SPEC_MAX_ORDERS][SPEC_MAX_LINES];
+	struct xs_event             evs[SPEC_MAX_ORDERS];
+	struct xs_settings          defaults;
+	struct xs_apply_result      dummy;
+	char                       *copy = strdup(spec);
+	size_t                      n;
+	MDB_txn                    *txn;
+	xs_acc                     *acc;
+
+	assert_non_null(copy);
+	if (set == NULL) {
+		xs_settings_default(&defaults);
+		set = &defaults;
+	}
+	if (res == NULL) {
+		res = &dummy;
+	}
+	n = spec_parse(copy, evs, lines);
+	assert_xs_ok(xs_acc_alloc(&acc));
+	assert_xs_ok(xs_txn_write(st, &txn));
+	assert_xs_ok(xs_model_apply(st, txn, acc, set, evs, n, res));
+	assert_xs_ok(xs_acc_flush(acc, st, txn));
+	assert_xs_ok(xs_txn_commit(txn));
+	xs_acc_free(acc);
+	free(copy);
 }

@@ -67,4 +67,21 @@ int xs_test_server_signal(struct xs_test_server *s, int sig);
 /* SIGTERM if running, then remove the store and free everything. */
 void xs_test_server_fini(struct xs_test_server *s);
 
+/* ==== In-process store fixtures ==== */
+
+struct xs_store;
+struct xs_settings;
+struct xs_apply_result;
+
+/* Open a fresh store in a new temporary directory (*dirp, malloc'd). */
+struct xs_store *xs_test_store_open(char **dirp);
+/* Close the store and remove its directory. */
+void xs_test_store_close(struct xs_store *st, char *dir);
+
+/* Apply orders written as "ORDER:USER:ITEM,ITEM,...;..." (USER may be
+ * empty: a guest) in one write transaction; order i gets ts 1000 + i.
+ * 'set' may be NULL (defaults). Fails the test on any error. */
+void xs_test_orders(struct xs_store *st, const struct xs_settings *set,
+    const char *spec, struct xs_apply_result *res);
+
 #endif /* XSELL_TESTS_SUPPORT_H */

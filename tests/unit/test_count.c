@@ -1,0 +1,329 @@
+/* SPDX-License-Identifier: MIT */
+/* Events -> counts: pair and basket counts, idempotent orders, returns,
+ * distinct buyers, the cap on huge orders, batch replay, and the write
+ * path as a pure function of the event stream. */
+#include "support.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/model.h"
+#include "store/store.h"
+
+struct fixture {
+	char     *dir;
+	xs_store *st;
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	f->st  = xs_test_store_open(&f->dir);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	xs_test_store_close(f->st, f->dir);
+	free(f);
+	return 0;
+}
+
+/* Count of pair (a, b) by external ids; 0 if either is unknown. */
+static uint32_t
+pair_count(xs_store *st, const char *a, const char *b)
+{
+	MDB_txn *txn;
+	uint32_t ia, ib, c = 0;
+
+	assert_xs_ok(xs_txn_read(st, &txn));
+	if (xs_store_id_get(st, txn, XS_DICT_ITEM, a, strlen(a), &ia) ==
+	        XSELL_OK &&
+	    xs_store_id_get(st, txn, XS_DICT_ITEM, b, strlen(b), &ib) ==
+	        XSELL_OK) {
+		assert_xs_ok(
+		    xs_store_pair_get(st, txn, XS_REL_BASKET, ia, ib, &c));
+	}
+	xs_txn_abort(txn);
+	return c;
+}
+
+static uint32_t
+item_count(xs_store *st, const char *a, enum xs_count which)
+{
+	MDB_txn              *txn;
+	uint32_t              ia;
+	struct xs_item_counts c = { { 0 } };
+
+	assert_xs_ok(xs_txn_read(st, &txn));
+	if (xs_store_id_get(st, txn, XS_DICT_ITEM, a, strlen(a), &ia) ==
+	    XSELL_OK) {
+		assert_xs_ok(xs_store_counts_get(st, txn, ia, &c));
+	}
+	xs_txn_abort(txn);
+	return c.c[which];
+}
+
+static struct xs_totals
+totals(xs_store *st)
+{
+	MDB_txn         *txn;
+	struct xs_totals t;
+
+	assert_xs_ok(xs_txn_read(st, &txn));
+	assert_xs_ok(xs_store_totals_get(st, txn, &t));
+	xs_txn_abort(txn);
+	return t;
+}
+
+static char *
+dump(xs_store *st)
+{
+	struct xs_buf b;
+
+	xs_buf_init(&b, 64 << 20);
+	assert_xs_ok(xs_store_dump(st, &b));
+	assert_xs_ok(xs_buf_append(&b, "", 1));
+	return b.data;
+}
+
+static void
+test_count_orders_pairs_both_ways(void **state)
+{
+	struct fixture        *f = *state;
+	struct xs_apply_result res;
+	struct xs_totals       t;
+
+	xs_test_orders(f->st, NULL, "o1::A,B;o2::A,B,C", &res);
+	assert_int_equal(res.applied, 2);
+	assert_int_equal(res.duplicates, 0);
+	assert_int_equal(pair_count(f->st, "A", "B"), 2);
+	assert_int_equal(pair_count(f->st, "B", "A"), 2);
+	assert_int_equal(pair_count(f->st, "A", "C"), 1);
+	assert_int_equal(pair_count(f->st, "C", "B"), 1);
+	assert_int_equal(pair_count(f->st, "A", "A"), 0);
+	assert_int_equal(item_count(f->st, "A", XS_C_BASKETS), 2);
+	assert_int_equal(item_count(f->st, "C", XS_C_BASKETS), 1);
+	t = totals(f->st);
+	assert_int_equal(t.baskets, 2);
+	assert_int_equal(t.orders, 2);
+	assert_int_equal(t.events, 2);
+}
+
+static void
+test_count_repeated_order_changes_nothing(void **state)
+{
+	struct fixture        *f = *state;
+	struct xs_apply_result res;
+	char                  *before, *after;
+
+	xs_test_orders(f->st, NULL, "o1:u1:A,B;o2::A,C", &res);
+	before = dump(f->st);
+	/* A retry of o1 (even with other items) and o2 twice in a batch. */
+	xs_test_orders(f->st, NULL, "o1:u1:A,B,C;o2::A,C;o2::A,C", &res);
+	assert_int_equal(res.applied, 0);
+	assert_int_equal(res.duplicates, 3);
+	after = dump(f->st);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+}
+
+static void
+test_count_same_item_twice_in_an_order_is_one(void **state)
+{
+	struct fixture *f = *state;
+
+	xs_test_orders(f->st, NULL, "o1::D,E,D", NULL);
+	assert_int_equal(item_count(f->st, "D", XS_C_BASKETS), 1);
+	assert_int_equal(pair_count(f->st, "D", "E"), 1);
+	assert_int_equal(pair_count(f->st, "D", "D"), 0);
+}
+
+static void
+test_count_returns_are_skipped(void **state)
+{
+	struct fixture      *f        = *state;
+	struct xs_order_line lines[3] = {
+		{ { "A", 1 }, 2, NAN },
+		{ { "B", 1 }, -1, NAN },
+		{ { "C", 1 }, 0, NAN },
+	};
+	struct xs_event        ev = { 0 };
+	struct xs_settings     set;
+	struct xs_apply_result res;
+	MDB_txn               *txn;
+	xs_acc                *acc;
+
+	ev.type    = XS_EV_ORDER;
+	ev.order   = (struct xs_span) { "r1", 2 };
+	ev.lines   = lines;
+	ev.n_lines = 3;
+	xs_settings_default(&set);
+	assert_xs_ok(xs_acc_alloc(&acc));
+	assert_xs_ok(xs_txn_write(f->st, &txn));
+	assert_xs_ok(xs_model_apply(f->st, txn, acc, &set, &ev, 1, &res));
+	assert_xs_ok(xs_acc_flush(acc, f->st, txn));
+	assert_xs_ok(xs_txn_commit(txn));
+	xs_acc_free(acc);
+	assert_int_equal(item_count(f->st, "A", XS_C_BASKETS), 1);
+	assert_int_equal(item_count(f->st, "B", XS_C_BASKETS), 0);
+	assert_int_equal(pair_count(f->st, "A", "B"), 0);
+}
+
+static void
+test_count_buyers_are_distinct_users(void **state)
+{
+	struct fixture *f = *state;
+
+	xs_test_orders(f->st, NULL, "o1:u1:A,B;o2:u1:A;o3:u2:A;o4::A", NULL);
+	assert_int_equal(item_count(f->st, "A", XS_C_BASKETS), 4);
+	/* u1 twice, u2 once, the guest not at all. */
+	assert_int_equal(item_count(f->st, "A", XS_C_BUYERS), 2);
+	assert_int_equal(item_count(f->st, "B", XS_C_BUYERS), 1);
+}
+
+/* Which of A..F were counted for a 6-item order capped at 3. */
+static void
+kept_items(xs_store *st, char out[7])
+{
+	const char *names = "ABCDEF";
+	int         n     = 0;
+
+	for (int i = 0; i < 6; i++) {
+		char id[2] = { names[i], '\0' };
+
+		if (item_count(st, id, XS_C_BASKETS) == 1) {
+			out[n++] = names[i];
+		}
+	}
+	out[n] = '\0';
+}
+
+static void
+test_count_huge_order_sampled_deterministically(void **state)
+{
+	struct fixture    *f = *state;
+	struct xs_settings set;
+	char              *dir2;
+	xs_store          *st2;
+	char               kept1[7], kept2[7];
+	uint32_t           pairs = 0;
+
+	xs_settings_default(&set);
+	set.max_basket_items = 3;
+	xs_test_orders(f->st, &set, "big::A,B,C,D,E,F", NULL);
+	kept_items(f->st, kept1);
+	assert_int_equal(strlen(kept1), 3);
+	/* Exactly the 3 kept items are paired with each other. */
+	for (int i = 0; i < 3; i++) {
+		for (int j = 0; j < 3; j++) {
+			char a[2] = { kept1[i], 0 }, b[2] = { kept1[j], 0 };
+
+			pairs += pair_count(f->st, a, b);
+		}
+	}
+	assert_int_equal(pairs, 6);
+	/* The sample depends on the ids, not on the lines' order. */
+	st2 = xs_test_store_open(&dir2);
+	xs_test_orders(st2, &set, "big::F,E,D,C,B,A", NULL);
+	kept_items(st2, kept2);
+	assert_string_equal(kept1, kept2);
+	xs_test_store_close(st2, dir2);
+}
+
+static void
+test_count_same_stream_same_store(void **state)
+{
+	static const char *stream[] = {
+		"o1:u1:A,B,C;o2:u2:B,C",
+		"o3::C,D;o1:u1:A;o4:u1:E,A,B",
+		"o5:u3:A,B,C,D,E,F,G",
+	};
+	struct fixture    *f = *state;
+	struct xs_settings set;
+	char              *dir2;
+	xs_store          *st2;
+	char              *d1, *d2;
+
+	xs_settings_default(&set);
+	set.max_basket_items = 4;
+	st2                  = xs_test_store_open(&dir2);
+	for (size_t i = 0; i < 3; i++) {
+		xs_test_orders(f->st, &set, stream[i], NULL);
+		xs_test_orders(st2, &set, stream[i], NULL);
+	}
+	d1 = dump(f->st);
+	d2 = dump(st2);
+	assert_true(strlen(d1) > 500);
+	assert_string_equal(d1, d2);
+	free(d1);
+	free(d2);
+	xs_test_store_close(st2, dir2);
+}
+
+static void
+test_count_batch_replay_is_a_duplicate(void **state)
+{
+	struct fixture        *f     = *state;
+	struct xs_span         batch = { "b-1", 3 };
+	struct xs_event        ev    = { 0 };
+	struct xs_settings     set;
+	struct xs_apply_result res;
+	MDB_txn               *txn;
+	xs_acc                *acc;
+
+	ev.type = XS_EV_VIEW;
+	ev.user = (struct xs_span) { "u1", 2 };
+	ev.item = (struct xs_span) { "A", 1 };
+	ev.ts   = 5;
+	xs_settings_default(&set);
+	assert_xs_ok(xs_acc_alloc(&acc));
+	for (int round = 0; round < 2; round++) {
+		assert_xs_ok(xs_txn_write(f->st, &txn));
+		assert_xs_ok(xs_model_apply_batch(
+		    f->st, txn, acc, &set, &batch, &ev, 1, &res));
+		assert_xs_ok(xs_acc_flush(acc, f->st, txn));
+		assert_xs_ok(xs_txn_commit(txn));
+		assert_int_equal(res.applied, round == 0 ? 1 : 0);
+		assert_int_equal(res.duplicates, round == 0 ? 0 : 1);
+	}
+	xs_acc_free(acc);
+	assert_int_equal(item_count(f->st, "A", XS_C_VIEWS), 1);
+	assert_int_equal(totals(f->st).events, 1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_count_orders_pairs_both_ways, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_count_repeated_order_changes_nothing, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_count_same_item_twice_in_an_order_is_one, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_count_returns_are_skipped, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_count_buyers_are_distinct_users, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_count_huge_order_sampled_deterministically, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_count_same_stream_same_store, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_count_batch_replay_is_a_duplicate, setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("count", tests, NULL, NULL);
+}

@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: MIT */
+/* "Frequently bought with" on a hand-made history whose answers are
+ * worked out here by hand:
+ *
+ *   o1 {A,B}  o2 {A,B,C}  o3 {A,C}  o4 {B,D}  o5 {A,B,E}     N = 5
+ *   N_A 4, N_B 4, N_C 2, N_D 1, N_E 1
+ *   with A: N_AB 3, N_AC 2, N_AE 1 (D never)
+ *   with B: N_BA 3, N_BC 1, N_BD 1, N_BE 1 */
+#include "support.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/model.h"
+#include "store/store.h"
+
+static const char *const history = "o1::A,B;o2::A,B,C;o3::A,C;o4::B,D;"
+                                   "o5::A,B,E";
+
+struct fixture {
+	char     *dir;
+	xs_store *st;
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	f->st = xs_test_store_open(&f->dir);
+	xs_test_orders(f->st, NULL, history, NULL);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	xs_test_store_close(f->st, f->dir);
+	free(f);
+	return 0;
+}
+
+struct ask {
+	const char    *items[4];
+	enum xs_scorer scorer;
+	unsigned       k;
+	unsigned       min_support;
+	bool           all_stock;
+	const char    *exclude[2];
+};
+
+/* Run fbt and render the answer as "B=3 C=2 | unknown:1". */
+static void
+fbt(xs_store *st, const struct ask *a, char *out, size_t out_len)
+{
+	struct xs_span     items[4], exclude[2];
+	struct xs_query    q = { 0 };
+	struct xs_answer   ans;
+	struct xs_settings set;
+	struct xs_arena    arena;
+	MDB_txn           *txn;
+	size_t             o = 0;
+
+	for (q.n_items = 0; q.n_items < 4 && a->items[q.n_items];
+	     q.n_items++) {
+		items[q.n_items].p   = a->items[q.n_items];
+		items[q.n_items].len = (uint32_t) strlen(a->items[q.n_items]);
+	}
+	for (q.filter.n_exclude = 0;
+	     q.filter.n_exclude < 2 && a->exclude[q.filter.n_exclude];
+	     q.filter.n_exclude++) {
+		uint32_t i     = q.filter.n_exclude;
+		exclude[i].p   = a->exclude[i];
+		exclude[i].len = (uint32_t) strlen(a->exclude[i]);
+	}
+	q.items           = items;
+	q.filter.exclude  = exclude;
+	q.filter.in_stock = !a->all_stock;
+	q.k               = a->k ? a->k : 10;
+	q.scorer          = a->scorer;
+	q.min_support     = a->min_support;
+	xs_settings_default(&set);
+	xs_arena_init(&arena, 1 << 20);
+	assert_xs_ok(xs_txn_read(st, &txn));
+	assert_xs_ok(xs_model_fbt(st, txn, &set, &q, &arena, &ans));
+	out[0] = '\0';
+	for (uint32_t i = 0; i < ans.n; i++) {
+		o += (size_t) snprintf(out + o, out_len - o, "%s%.*s=%.6g",
+		    i ? " " : "", (int) ans.recs[i].ext_len, ans.recs[i].ext,
+		    ans.recs[i].score);
+	}
+	for (uint32_t i = 0; i < ans.n_unknown; i++) {
+		o += (size_t) snprintf(
+		    out + o, out_len - o, " | unknown:%u", ans.unknown[i]);
+	}
+	xs_txn_abort(txn);
+	xs_arena_fini(&arena);
+}
+
+static void
+expect(xs_store *st, const struct ask *a, const char *want)
+{
+	char got[512];
+
+	fbt(st, a, got, sizeof(got));
+	assert_string_equal(got, want);
+}
+
+static void
+test_fbt_count_best_first(void **state)
+{
+	struct fixture *f = *state;
+
+	expect(f->st,
+	    &(struct ask) { .items = { "A" }, .scorer = XS_SCORE_COUNT },
+	    "B=3 C=2 E=1");
+}
+
+static void
+test_fbt_confidence(void **state)
+{
+	struct fixture *f = *state;
+
+	/* 3/4, 2/4, 1/4 */
+	expect(f->st,
+	    &(struct ask) { .items = { "A" }, .scorer = XS_SCORE_CONFIDENCE },
+	    "B=0.75 C=0.5 E=0.25");
+}
+
+static void
+test_fbt_lift_ties_by_id(void **state)
+{
+	struct fixture *f = *state;
+
+	/* C: 2*5/(4*2) = 1.25, E: 1*5/(4*1) = 1.25 (tie: C < E),
+	 * B: 3*5/(4*4) = 0.9375 */
+	expect(f->st,
+	    &(struct ask) { .items = { "A" }, .scorer = XS_SCORE_LIFT },
+	    "C=1.25 E=1.25 B=0.9375");
+}
+
+static void
+test_fbt_cart_sums_and_leaves_out_given(void **state)
+{
+	struct fixture *f = *state;
+
+	/* From A: C 2, E 1; from B: C 1, D 1, E 1 (A, B never returned). */
+	expect(f->st,
+	    &(struct ask) { .items = { "A", "B" }, .scorer = XS_SCORE_COUNT },
+	    "C=3 E=2 D=1");
+}
+
+static void
+test_fbt_out_of_stock_left_out_unless_asked(void **state)
+{
+	struct fixture       *f  = *state;
+	struct xs_item_update up = { 0 };
+	MDB_txn              *txn;
+
+	up.item         = (struct xs_span) { "E", 1 };
+	up.has_in_stock = true;
+	up.in_stock     = false;
+	assert_xs_ok(xs_txn_write(f->st, &txn));
+	assert_xs_ok(xs_model_items_upsert(f->st, txn, &up, 1, 100));
+	assert_xs_ok(xs_txn_commit(txn));
+	expect(f->st,
+	    &(struct ask) { .items = { "A" }, .scorer = XS_SCORE_COUNT },
+	    "B=3 C=2");
+	expect(f->st,
+	    &(struct ask) { .items = { "A" },
+	        .scorer            = XS_SCORE_COUNT,
+	        .all_stock         = true },
+	    "B=3 C=2 E=1");
+}
+
+static void
+test_fbt_exclude_k_and_min_support(void **state)
+{
+	struct fixture *f = *state;
+
+	expect(f->st,
+	    &(struct ask) { .items = { "A" },
+	        .scorer            = XS_SCORE_COUNT,
+	        .exclude           = { "C" } },
+	    "B=3 E=1");
+	expect(f->st,
+	    &(struct ask) {
+	        .items = { "A" }, .scorer = XS_SCORE_COUNT, .k = 1 },
+	    "B=3");
+	expect(f->st,
+	    &(struct ask) {
+	        .items = { "A" }, .scorer = XS_SCORE_COUNT, .min_support = 2 },
+	    "B=3 C=2");
+}
+
+static void
+test_fbt_unknown_ids_listed(void **state)
+{
+	struct fixture *f = *state;
+
+	expect(f->st,
+	    &(struct ask) { .items = { "Z", "A" }, .scorer = XS_SCORE_COUNT },
+	    "B=3 C=2 E=1 | unknown:0");
+	expect(f->st,
+	    &(struct ask) { .items = { "Z" }, .scorer = XS_SCORE_COUNT },
+	    " | unknown:0");
+	/* D is known but was never bought with anything but B. */
+	expect(f->st,
+	    &(struct ask) { .items = { "D" }, .scorer = XS_SCORE_COUNT },
+	    "B=1");
+}
+
+static void
+test_fbt_ties_by_external_id_not_arrival(void **state)
+{
+	struct fixture *f = *state;
+
+	/* Z arrives (gets its number) before M; both co-occur once. */
+	xs_test_orders(f->st, NULL, "t1::Q,Z;t2::Q,M", NULL);
+	expect(f->st,
+	    &(struct ask) { .items = { "Q" }, .scorer = XS_SCORE_COUNT },
+	    "M=1 Z=1");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_fbt_count_best_first, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_fbt_confidence, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_fbt_lift_ties_by_id, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_fbt_cart_sums_and_leaves_out_given, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_fbt_out_of_stock_left_out_unless_asked, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_fbt_exclude_k_and_min_support, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_fbt_unknown_ids_listed, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_fbt_ties_by_external_id_not_arrival, setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("fbt", tests, NULL, NULL);
+}

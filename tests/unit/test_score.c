@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: MIT */
+/* Scorers against numbers worked out independently: the arules Groceries
+ * rule {herbs} => {root vegetables} (N_ab 69, N_a 160, N_b 1072, N 9835;
+ * confidence and lift as published), and LLR computed as the G-test
+ * 2 * sum(O ln(O/E)) over the 2x2 table, which Dunning's ratio equals. */
+#include "support.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "model/model.h"
+
+static const struct xs_pair_stats herbs_root = { 69, 160, 1072, 9835 };
+
+static double
+score(enum xs_scorer s, const struct xs_pair_stats *ps)
+{
+	return xs_score(s, ps);
+}
+
+static void
+test_score_confidence_matches_arules(void **state)
+{
+	(void) state;
+	assert_float_equal(
+	    score(XS_SCORE_CONFIDENCE, &herbs_root), 0.43125, 1e-9);
+}
+
+static void
+test_score_lift_matches_arules(void **state)
+{
+	(void) state;
+	assert_float_equal(score(XS_SCORE_LIFT, &herbs_root), 3.956477, 1e-6);
+}
+
+static void
+test_score_count_cosine_jaccard(void **state)
+{
+	(void) state;
+	assert_float_equal(score(XS_SCORE_COUNT, &herbs_root), 69, 0);
+	/* 69 / sqrt(160 * 1072) */
+	assert_float_equal(
+	    score(XS_SCORE_COSINE, &herbs_root), 0.1666064101273489, 1e-12);
+	/* 69 / (160 + 1072 - 69) = 69 / 1163 */
+	assert_float_equal(
+	    score(XS_SCORE_JACCARD, &herbs_root), 0.05932932072226999, 1e-12);
+}
+
+static void
+test_score_llr_equals_g_test(void **state)
+{
+	struct xs_pair_stats small = { 2, 3, 3, 5 };
+
+	(void) state;
+	assert_float_equal(
+	    score(XS_SCORE_LLR, &herbs_root), 110.96893575771904, 1e-6);
+	assert_float_equal(
+	    score(XS_SCORE_LLR, &small), 0.13844293808390656, 1e-9);
+}
+
+static void
+test_score_amazon_observed_minus_expected(void **state)
+{
+	struct xs_pair_stats independent = { 4, 20, 10, 50 };
+
+	(void) state;
+	/* E = 160 * 1072 / 9835 = 17.43984; (69 - E) / sqrt(E) */
+	assert_float_equal(
+	    score(XS_SCORE_AMAZON, &herbs_root), 12.346525628938146, 1e-9);
+	/* Bought exactly as often as chance predicts: 0. */
+	assert_float_equal(score(XS_SCORE_AMAZON, &independent), 0, 1e-12);
+}
+
+static void
+test_score_degenerate_tables_are_zero(void **state)
+{
+	struct xs_pair_stats empty = { 0, 0, 0, 0 };
+
+	(void) state;
+	for (int s = 0; s < XS_SCORER_COUNT; s++) {
+		assert_float_equal(score((enum xs_scorer) s, &empty), 0, 0);
+	}
+}
+
+static void
+test_score_names_round_trip(void **state)
+{
+	enum xs_scorer s;
+
+	(void) state;
+	for (int i = 0; i < XS_SCORER_COUNT; i++) {
+		const char *name = xs_scorer_name((enum xs_scorer) i);
+
+		assert_true(xs_scorer_parse(name, strlen(name), &s));
+		assert_int_equal(s, i);
+	}
+	assert_false(xs_scorer_parse("lif", 3, &s));
+	assert_false(xs_scorer_parse("lifts", 5, &s));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_score_confidence_matches_arules),
+		cmocka_unit_test(test_score_lift_matches_arules),
+		cmocka_unit_test(test_score_count_cosine_jaccard),
+		cmocka_unit_test(test_score_llr_equals_g_test),
+		cmocka_unit_test(test_score_amazon_observed_minus_expected),
+		cmocka_unit_test(test_score_degenerate_tables_are_zero),
+		cmocka_unit_test(test_score_names_round_trip),
+	};
+
+	return cmocka_run_group_tests_name("score", tests, NULL, NULL);
+}

@@ -1,0 +1,308 @@
+/* SPDX-License-Identifier: MIT */
+/* The LMDB store: dictionaries, pair lists, counters, histories, and the
+ * refusals at open (newer schema, foreign environment, unusable dir). */
+#include "support.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <lmdb.h>
+
+#include "store/store.h"
+
+struct fixture {
+	char     *dir;
+	xs_store *st;
+	MDB_txn  *txn;
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	f->st = xs_test_store_open(&f->dir);
+	assert_xs_ok(xs_txn_write(f->st, &f->txn));
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	if (f->txn != NULL) {
+		xs_txn_abort(f->txn);
+	}
+	xs_test_store_close(f->st, f->dir);
+	free(f);
+	return 0;
+}
+
+static void
+test_store_dict_assigns_dense_ids_in_order(void **state)
+{
+	struct fixture *f = *state;
+	uint32_t        id, n;
+	bool            created;
+	const char     *ext;
+	size_t          len;
+
+	assert_xs_ok(xs_store_id_put(
+	    f->st, f->txn, XS_DICT_ITEM, "apple", 5, &id, &created));
+	assert_int_equal(id, 1);
+	assert_true(created);
+	assert_xs_ok(xs_store_id_put(
+	    f->st, f->txn, XS_DICT_ITEM, "pear", 4, &id, &created));
+	assert_int_equal(id, 2);
+	assert_xs_ok(xs_store_id_put(
+	    f->st, f->txn, XS_DICT_ITEM, "apple", 5, &id, &created));
+	assert_int_equal(id, 1);
+	assert_false(created);
+	/* Users are numbered on their own. */
+	assert_xs_ok(xs_store_id_put(
+	    f->st, f->txn, XS_DICT_USER, "apple", 5, &id, NULL));
+	assert_int_equal(id, 1);
+	assert_xs_ok(
+	    xs_store_ext_get(f->st, f->txn, XS_DICT_ITEM, 2, &ext, &len));
+	assert_int_equal(len, 4);
+	assert_memory_equal(ext, "pear", 4);
+	assert_xs_err(
+	    xs_store_id_get(f->st, f->txn, XS_DICT_ITEM, "plum", 4, &id),
+	    XSELL_ENOENT);
+	assert_xs_ok(xs_store_dict_size(f->st, f->txn, XS_DICT_ITEM, &n));
+	assert_int_equal(n, 2);
+}
+
+struct seen {
+	uint32_t b[8], count[8];
+	size_t   n;
+};
+
+static xsell_err
+collect(void *ctx, uint32_t b, uint32_t count)
+{
+	struct seen *s = ctx;
+
+	s->b[s->n]     = b;
+	s->count[s->n] = count;
+	s->n++;
+	return XSELL_OK;
+}
+
+static void
+test_store_pairs_add_walk_and_delete_at_zero(void **state)
+{
+	struct fixture      *f     = *state;
+	struct xs_pair_delta add[] = { { 1, 2, 3 }, { 1, 5, 1 }, { 1, 300, 2 },
+		{ 2, 1, 3 } };
+	struct xs_pair_delta sub[] = { { 1, 2, -1 }, { 1, 5, -1 } };
+	struct seen          s     = { 0 };
+	uint32_t             c;
+
+	assert_xs_ok(xs_store_pairs_add(f->st, f->txn, XS_REL_BASKET, add, 4));
+	assert_xs_ok(xs_store_pairs_add(f->st, f->txn, XS_REL_BASKET, sub, 2));
+	assert_xs_ok(
+	    xs_store_pairs_each(f->st, f->txn, XS_REL_BASKET, 1, collect, &s));
+	/* (1,5) fell to 0 and is gone; the rest in ascending b. */
+	assert_int_equal(s.n, 2);
+	assert_int_equal(s.b[0], 2);
+	assert_int_equal(s.count[0], 2);
+	assert_int_equal(s.b[1], 300);
+	assert_int_equal(s.count[1], 2);
+	assert_xs_ok(
+	    xs_store_pair_get(f->st, f->txn, XS_REL_BASKET, 2, 1, &c));
+	assert_int_equal(c, 3);
+	assert_xs_ok(
+	    xs_store_pair_get(f->st, f->txn, XS_REL_BASKET, 1, 5, &c));
+	assert_int_equal(c, 0);
+	/* Relations are separate lists. */
+	assert_xs_ok(xs_store_pair_get(f->st, f->txn, XS_REL_VIEW, 1, 2, &c));
+	assert_int_equal(c, 0);
+}
+
+struct walk_agg {
+	uint32_t n, last;
+	bool     sorted;
+};
+
+static xsell_err
+walk_agg_cb(void *ctx, uint32_t b, uint32_t count)
+{
+	struct walk_agg *agg = ctx;
+
+	agg->sorted = agg->sorted && b > agg->last && count == 1;
+	agg->last   = b;
+	agg->n++;
+	return XSELL_OK;
+}
+
+/* 5,000 neighbours take many pages of duplicates: the page-at-a-time
+ * walk (MDB_GET_MULTIPLE / MDB_NEXT_MULTIPLE) must see every one. */
+static void
+test_store_pairs_walk_spans_many_pages(void **state)
+{
+	struct fixture       *f   = *state;
+	struct xs_pair_delta *d   = calloc(5000, sizeof(*d));
+	struct walk_agg       agg = { 0, 0, true };
+
+	for (uint32_t i = 0; i < 5000; i++) {
+		d[i] = (struct xs_pair_delta) { 7, i + 1, 1 };
+	}
+	assert_xs_ok(
+	    xs_store_pairs_add(f->st, f->txn, XS_REL_BASKET, d, 5000));
+	free(d);
+	assert_xs_ok(xs_store_pairs_each(
+	    f->st, f->txn, XS_REL_BASKET, 7, walk_agg_cb, &agg));
+	assert_int_equal(agg.n, 5000);
+	assert_int_equal(agg.last, 5000);
+	assert_true(agg.sorted);
+}
+
+static void
+test_store_counts_chunked_add_and_clamp(void **state)
+{
+	struct fixture         *f    = *state;
+	struct xs_count_delta   d1[] = { { 3, { 2, 1, 0, 0 } },
+		  { 700, { 5, 0, 1, 0 } } };
+	struct xs_count_delta   d2[] = { { 3, { -1, -4, 0, 0 } } };
+	struct xs_item_counts   c;
+	struct xs_counts_reader r;
+
+	assert_xs_ok(xs_store_counts_add(f->st, f->txn, d1, 2));
+	assert_xs_ok(xs_store_counts_add(f->st, f->txn, d2, 1));
+	assert_xs_ok(xs_store_counts_get(f->st, f->txn, 3, &c));
+	assert_int_equal(c.c[XS_C_BASKETS], 1);
+	assert_int_equal(c.c[XS_C_BUYERS], 0); /* clamped, not wrapped */
+	xs_counts_reader_init(&r, f->st, f->txn);
+	assert_int_equal(xs_counts_reader_get(&r, 700, XS_C_BASKETS), 5);
+	assert_int_equal(xs_counts_reader_get(&r, 700, XS_C_VIEWS), 1);
+	assert_int_equal(xs_counts_reader_get(&r, 3, XS_C_BASKETS), 1);
+	assert_int_equal(xs_counts_reader_get(&r, 999999, XS_C_BASKETS), 0);
+}
+
+static void
+test_store_history_keeps_newest(void **state)
+{
+	struct fixture *f = *state;
+
+	for (int i = 0; i < 10; i++) {
+		struct xs_hist_rec ev = { 0 };
+
+		ev.ts   = 100 + i;
+		ev.item = (uint32_t) i + 1;
+		ev.type = XS_EV_VIEW;
+		assert_xs_ok(xs_store_history_add(f->st, f->txn, 1, &ev, 4));
+	}
+	assert_xs_ok(xs_txn_commit(f->txn));
+	f->txn = NULL;
+	{
+		struct xs_buf dump;
+		char         *p;
+
+		xs_buf_init(&dump, 1 << 20);
+		assert_xs_ok(xs_store_dump(f->st, &dump));
+		assert_xs_ok(xs_buf_append(&dump, "", 1));
+		p = strstr(dump.data, "[history]\n");
+		assert_non_null(p);
+		/* Four records remain: ts 106..109 (0x6a..0x6d). */
+		assert_non_null(strstr(p, "000000000000006a00000007"));
+		assert_non_null(strstr(p, "000000000000006d0000000a"));
+		assert_null(strstr(p, "000000000000006900000006"));
+		xs_buf_fini(&dump);
+	}
+}
+
+static void
+test_store_refuses_newer_schema(void **state)
+{
+	char     *dir = xs_test_tmpdir();
+	xs_store *st;
+	MDB_env  *env;
+	MDB_txn  *txn;
+	MDB_dbi   meta;
+	uint32_t  v = XS_SCHEMA_VERSION + 1;
+	MDB_val   k = { 6, "schema" }, d = { sizeof(v), &v };
+
+	(void) state;
+	assert_xs_ok(xs_store_open(&st, dir, NULL));
+	xs_store_close(st);
+	assert_int_equal(mdb_env_create(&env), 0);
+	mdb_env_set_maxdbs(env, 32);
+	assert_int_equal(mdb_env_open(env, dir, 0, 0644), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+	assert_int_equal(mdb_put(txn, meta, &k, &d, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	assert_xs_err(xs_store_open(&st, dir, NULL), XSELL_ESCHEMA);
+	xs_test_rmdir(dir);
+}
+
+static void
+test_store_refuses_foreign_env(void **state)
+{
+	char     *dir = xs_test_tmpdir();
+	xs_store *st;
+	MDB_env  *env;
+	MDB_txn  *txn;
+	MDB_dbi   main;
+	MDB_val   k = { 3, "foo" }, d = { 3, "bar" };
+
+	(void) state;
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_open(env, dir, 0, 0644), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, NULL, 0, &main), 0);
+	assert_int_equal(mdb_put(txn, main, &k, &d, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	assert_xs_err(xs_store_open(&st, dir, NULL), XSELL_ECORRUPT);
+	xs_test_rmdir(dir);
+}
+
+static void
+test_store_refuses_unusable_dir(void **state)
+{
+	char     *dir = xs_test_tmpdir();
+	char      path[4200];
+	xs_store *st;
+	FILE     *fp;
+
+	(void) state;
+	snprintf(path, sizeof(path), "%s/file", dir);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fclose(fp);
+	assert_xs_err(xs_store_open(&st, path, NULL), XSELL_EIO);
+	snprintf(path, sizeof(path), "%s/no/such/dir", dir);
+	assert_xs_err(xs_store_open(&st, path, NULL), XSELL_EIO);
+	xs_test_rmdir(dir);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_store_dict_assigns_dense_ids_in_order, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_store_pairs_add_walk_and_delete_at_zero, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_store_pairs_walk_spans_many_pages, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_store_counts_chunked_add_and_clamp, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_store_history_keeps_newest, setup, teardown),
+		cmocka_unit_test(test_store_refuses_newer_schema),
+		cmocka_unit_test(test_store_refuses_foreign_env),
+		cmocka_unit_test(test_store_refuses_unusable_dir),
+	};
+
+	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
+}
