@@ -14,6 +14,7 @@
 
 #include <math.h>
 
+#include <jansson.h>
 #include <msgpack.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
@@ -308,4 +309,170 @@ xs_test_orders(struct xs_store *st, const struct xs_settings *set,
 	assert_xs_ok(xs_txn_commit(txn));
 	xs_acc_free(acc);
 	free(copy);
+}
+
+/* ==== Talking to a server ==== */
+
+void *
+xs_test_call_raw(const char *url, const void *req, size_t len, size_t *lenp)
+{
+	nng_socket sock;
+	void      *reply = NULL;
+	void      *copy  = NULL;
+	size_t     reply_len;
+
+	assert_int_equal(nng_req0_open(&sock), 0);
+	nng_socket_set_ms(sock, NNG_OPT_RECVTIMEO, 2000);
+	nng_socket_set_ms(sock, NNG_OPT_SENDTIMEO, 2000);
+	assert_int_equal(nng_dial(sock, url, NULL, 0), 0);
+	if (nng_send(sock, (void *) req, len, 0) == 0 &&
+	    nng_recv(sock, &reply, &reply_len, NNG_FLAG_ALLOC) == 0) {
+		copy = malloc(reply_len + 1);
+		assert_non_null(copy);
+		memcpy(copy, reply, reply_len);
+		*lenp = reply_len;
+		nng_free(reply, reply_len);
+	}
+	nng_close(sock);
+	return copy;
+}
+
+static void
+pack_json(msgpack_packer *pk, json_t *j)
+{
+	const char *key;
+	json_t     *v;
+	size_t      i;
+
+	switch (json_typeof(j)) {
+	case JSON_OBJECT:
+		msgpack_pack_map(pk, json_object_size(j));
+		json_object_foreach(j, key, v)
+		{
+			msgpack_pack_str_with_body(pk, key, strlen(key));
+			pack_json(pk, v);
+		}
+		break;
+	case JSON_ARRAY:
+		msgpack_pack_array(pk, json_array_size(j));
+		json_array_foreach(j, i, v)
+		{
+			pack_json(pk, v);
+		}
+		break;
+	case JSON_STRING:
+		msgpack_pack_str_with_body(pk, json_string_value(j),
+		    json_string_length(j));
+		break;
+	case JSON_INTEGER:
+		if (json_integer_value(j) < 0) {
+			msgpack_pack_int64(pk, json_integer_value(j));
+		} else {
+			msgpack_pack_uint64(pk,
+			    (uint64_t) json_integer_value(j));
+		}
+		break;
+	case JSON_REAL:
+		msgpack_pack_double(pk, json_real_value(j));
+		break;
+	case JSON_TRUE:
+		msgpack_pack_true(pk);
+		break;
+	case JSON_FALSE:
+		msgpack_pack_false(pk);
+		break;
+	case JSON_NULL:
+		msgpack_pack_nil(pk);
+		break;
+	}
+}
+
+static json_t *
+unpack_json(const msgpack_object *o)
+{
+	json_t *j;
+
+	switch (o->type) {
+	case MSGPACK_OBJECT_MAP:
+		j = json_object();
+		for (uint32_t i = 0; i < o->via.map.size; i++) {
+			const msgpack_object *k = &o->via.map.ptr[i].key;
+			char                  key[512];
+
+			assert_int_equal(k->type, MSGPACK_OBJECT_STR);
+			assert_true(k->via.str.size < sizeof(key));
+			memcpy(key, k->via.str.ptr, k->via.str.size);
+			key[k->via.str.size] = '\0';
+			json_object_set_new(j, key,
+			    unpack_json(&o->via.map.ptr[i].val));
+		}
+		return j;
+	case MSGPACK_OBJECT_ARRAY:
+		j = json_array();
+		for (uint32_t i = 0; i < o->via.array.size; i++) {
+			json_array_append_new(j,
+			    unpack_json(&o->via.array.ptr[i]));
+		}
+		return j;
+	case MSGPACK_OBJECT_STR:
+		return json_stringn(o->via.str.ptr, o->via.str.size);
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+		return json_integer((json_int_t) o->via.u64);
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+		return json_integer((json_int_t) o->via.i64);
+	case MSGPACK_OBJECT_FLOAT32:
+	case MSGPACK_OBJECT_FLOAT64:
+		return json_real(o->via.f64);
+	case MSGPACK_OBJECT_BOOLEAN:
+		return json_boolean(o->via.boolean);
+	default:
+		return json_null();
+	}
+}
+
+json_t *
+xs_test_call(const char *url, const char *json)
+{
+	json_error_t     jerr;
+	json_t          *req = json_loads(json, 0, &jerr);
+	msgpack_sbuffer  sb;
+	msgpack_packer   pk;
+	msgpack_unpacked up;
+	size_t           len, off = 0;
+	void            *reply;
+	json_t          *out;
+
+	if (req == NULL) {
+		fail_msg("bad JSON in test: %s: %s", json, jerr.text);
+	}
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	pack_json(&pk, req);
+	json_decref(req);
+	reply = xs_test_call_raw(url, sb.data, sb.size, &len);
+	msgpack_sbuffer_destroy(&sb);
+	if (reply == NULL) {
+		fail_msg("no reply from %s to %s", url, json);
+	}
+	msgpack_unpacked_init(&up);
+	assert_int_equal(msgpack_unpack_next(&up, reply, len, &off),
+	    MSGPACK_UNPACK_SUCCESS);
+	assert_int_equal(off, len);
+	assert_int_equal(up.data.type, MSGPACK_OBJECT_MAP);
+	out = unpack_json(&up.data);
+	msgpack_unpacked_destroy(&up);
+	free(reply);
+	return out;
+}
+
+const char *
+xs_test_reply_code(json_t *reply)
+{
+	json_t *ok = json_object_get(reply, "ok");
+
+	if (json_is_true(ok)) {
+		return "ok";
+	}
+	return json_string_value(
+	    json_object_get(json_object_get(reply, "error"), "code"));
 }

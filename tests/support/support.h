@@ -67,6 +67,21 @@ int xs_test_server_signal(struct xs_test_server *s, int sig);
 /* SIGTERM if running, then remove the store and free everything. */
 void xs_test_server_fini(struct xs_test_server *s);
 
+/* ==== Talking to a server ==== */
+
+#include <jansson.h>
+
+/* Send raw bytes as one request to 'url' and return the raw reply
+ * (malloc'd, *lenp bytes), or NULL on timeout (2 s). */
+void *xs_test_call_raw(const char *url, const void *req, size_t len,
+    size_t *lenp);
+/* Send the JSON text 'json' as a msgpack request to 'url' and return
+ * the reply converted to JSON (caller json_decref's it). Fails the test
+ * if no reply comes within 2 s or the reply is not one msgpack map. */
+json_t *xs_test_call(const char *url, const char *json);
+/* The reply's "error.code", or "ok" for a success. */
+const char *xs_test_reply_code(json_t *reply);
+
 /* ==== In-process store fixtures ==== */
 
 struct xs_store;

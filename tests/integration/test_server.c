@@ -1,0 +1,383 @@
+/* SPDX-License-Identifier: MIT */
+/* xselld as a user meets it: a child process on a temporary store and
+ * ipc:// endpoints, spoken to over real sockets. */
+#include "support.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char *const orders =
+    "{\"op\":\"event\",\"events\":["
+    "{\"type\":\"order\",\"order\":\"o1\",\"user\":\"u1\",\"ts\":100,"
+    "\"items\":[\"A\",\"B\"]},"
+    "{\"type\":\"order\",\"order\":\"o2\",\"ts\":101,"
+    "\"items\":[\"A\",{\"item\":\"B\",\"qty\":2,\"price\":1.5},\"C\"]},"
+    "{\"type\":\"order\",\"order\":\"o3\",\"items\":[\"A\",\"C\"]},"
+    "{\"type\":\"order\",\"order\":\"o4\",\"items\":[\"B\",\"D\"]},"
+    "{\"type\":\"order\",\"order\":\"o5\",\"items\":[\"A\",\"B\",\"E\"]}]}";
+
+static int
+setup(void **state)
+{
+	struct xs_test_server *s = calloc(1, sizeof(*s));
+	json_t                *r;
+
+	xs_test_server_start(s, NULL);
+	r = xs_test_call(s->admin_url, orders);
+	assert_string_equal(xs_test_reply_code(r), "ok");
+	assert_int_equal(json_integer_value(json_object_get(r, "applied")),
+	    5);
+	json_decref(r);
+	*state = s;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct xs_test_server *s = *state;
+
+	xs_test_server_fini(s);
+	free(s);
+	return 0;
+}
+
+/* "B:3 C:2 E:1" from an fbt reply. */
+static void
+render_items(json_t *reply, char *out, size_t len)
+{
+	json_t *items = json_object_get(reply, "items");
+	json_t *it;
+	size_t  i, o = 0;
+
+	out[0] = '\0';
+	json_array_foreach(items, i, it)
+	{
+		o += (size_t) snprintf(out + o, len - o, "%s%s:%g",
+		    i ? " " : "",
+		    json_string_value(json_object_get(it, "item")),
+		    json_number_value(json_object_get(it, "score")));
+	}
+}
+
+static void
+expect_fbt(const char *url, const char *req, const char *want)
+{
+	json_t *r = xs_test_call(url, req);
+	char    got[512];
+
+	assert_string_equal(xs_test_reply_code(r), "ok");
+	render_items(r, got, sizeof(got));
+	assert_string_equal(got, want);
+	json_decref(r);
+}
+
+static void
+test_server_fbt_on_read_endpoint(void **state)
+{
+	struct xs_test_server *s = *state;
+	json_t                *r;
+
+	expect_fbt(s->read_url,
+	    "{\"op\":\"fbt\",\"items\":[\"A\"],\"scorer\":\"count\"}",
+	    "B:3 C:2 E:1");
+	expect_fbt(s->read_url,
+	    "{\"op\":\"fbt\",\"items\":[\"A\",\"B\"],\"scorer\":\"count\","
+	    "\"k\":2}",
+	    "C:3 E:2");
+	/* Unknown ids are listed, and explain adds the co-count. */
+	r = xs_test_call(s->read_url,
+	    "{\"op\":\"fbt\",\"id\":7,\"items\":[\"A\",\"nope\"],"
+	    "\"scorer\":\"lift\",\"explain\":true}");
+	assert_string_equal(xs_test_reply_code(r), "ok");
+	assert_int_equal(json_integer_value(json_object_get(r, "id")), 7);
+	assert_string_equal(json_string_value(json_array_get(
+	                        json_object_get(r, "unknown"), 0)),
+	    "nope");
+	assert_int_equal(json_integer_value(json_object_get(
+	                     json_array_get(json_object_get(r, "items"), 2),
+	                     "count")),
+	    3); /* B after C and E by lift: 3 orders with A */
+	json_decref(r);
+}
+
+static void
+test_server_writes_refused_on_read_endpoint(void **state)
+{
+	struct xs_test_server *s = *state;
+	json_t                *r;
+
+	r = xs_test_call(s->read_url,
+	    "{\"op\":\"event\",\"events\":[{\"type\":\"order\","
+	    "\"order\":\"o9\",\"items\":[\"A\",\"D\"]}]}");
+	assert_string_equal(xs_test_reply_code(r), "forbidden");
+	json_decref(r);
+	r = xs_test_call(s->read_url,
+	    "{\"op\":\"items\",\"items\":[{\"item\":\"A\","
+	    "\"in_stock\":false}]}");
+	assert_string_equal(xs_test_reply_code(r), "forbidden");
+	json_decref(r);
+	/* Nothing changed: D is still never bought with A, A in stock. */
+	expect_fbt(s->read_url,
+	    "{\"op\":\"fbt\",\"items\":[\"D\"],\"scorer\":\"count\"}",
+	    "B:1");
+	expect_fbt(s->read_url,
+	    "{\"op\":\"fbt\",\"items\":[\"B\"],\"scorer\":\"count\"}",
+	    "A:3 C:1 D:1 E:1");
+}
+
+static void
+test_server_items_upsert_hides_out_of_stock(void **state)
+{
+	struct xs_test_server *s = *state;
+	json_t                *r;
+
+	r = xs_test_call(s->admin_url,
+	    "{\"op\":\"items\",\"items\":[{\"item\":\"C\",\"in_stock\":false,"
+	    "\"category\":\"kitchen\",\"price\":2.5}]}");
+	assert_string_equal(xs_test_reply_code(r), "ok");
+	assert_int_equal(json_integer_value(json_object_get(r, "applied")),
+	    1);
+	json_decref(r);
+	expect_fbt(s->read_url,
+	    "{\"op\":\"fbt\",\"items\":[\"A\"],\"scorer\":\"count\"}",
+	    "B:3 E:1");
+	expect_fbt(s->read_url,
+	    "{\"op\":\"fbt\",\"items\":[\"A\"],\"scorer\":\"count\","
+	    "\"filter\":{\"in_stock\":false}}",
+	    "B:3 C:2 E:1");
+}
+
+static void
+test_server_duplicate_order_and_bad_batch(void **state)
+{
+	struct xs_test_server *s = *state;
+	json_t                *r;
+
+	r = xs_test_call(s->admin_url, orders);
+	assert_string_equal(xs_test_reply_code(r), "ok");
+	assert_int_equal(json_integer_value(json_object_get(r, "applied")),
+	    0);
+	assert_int_equal(
+	    json_integer_value(json_object_get(r, "duplicates")), 5);
+	json_decref(r);
+	/* One bad event spoils the whole batch: o6 must not be applied. */
+	r = xs_test_call(s->admin_url,
+	    "{\"op\":\"event\",\"events\":[{\"type\":\"order\","
+	    "\"order\":\"o6\",\"items\":[\"A\",\"D\"]},"
+	    "{\"type\":\"view\",\"user\":\"u1\"}]}");
+	assert_string_equal(xs_test_reply_code(r), "bad_request");
+	assert_non_null(strstr(json_string_value(json_object_get(
+	                           json_object_get(r, "error"), "message")),
+	    "events[1].item"));
+	json_decref(r);
+	expect_fbt(s->read_url,
+	    "{\"op\":\"fbt\",\"items\":[\"D\"],\"scorer\":\"count\"}",
+	    "B:1");
+}
+
+static void
+test_server_bad_requests_get_errors_and_it_keeps_serving(void **state)
+{
+	struct xs_test_server *s        = *state;
+	static const char      bad[][8] = { "\xc1", "\x81\xa2op", "\x93\x01" };
+	size_t                 big_len  = 70 * 1024;
+	char                  *big      = calloc(1, big_len);
+	json_t                *r;
+
+	for (size_t i = 0; i < 3; i++) {
+		size_t len;
+		void  *reply = xs_test_call_raw(s->read_url, bad[i],
+		     strlen(bad[i]), &len);
+
+		assert_non_null(reply);
+		assert_non_null(memmem(reply, len, "bad_request", 11));
+		free(reply);
+	}
+	/* A 70 KiB message on a 64 KiB endpoint. */
+	{
+		size_t len;
+		void  *reply;
+
+		big[0] = (char) 0xc4; /* bin8 garbage: size is what counts */
+		reply  = xs_test_call_raw(s->read_url, big, big_len, &len);
+		assert_non_null(reply);
+		assert_non_null(memmem(reply, len, "too_large", 9));
+		free(reply);
+	}
+	free(big);
+	r = xs_test_call(s->read_url, "{\"op\":\"recommend\"}");
+	assert_string_equal(xs_test_reply_code(r), "bad_request");
+	json_decref(r);
+	r = xs_test_call(s->read_url, "{\"op\":\"fbt\",\"items\":[\"A\"],"
+	                              "\"k\":\"ten\"}");
+	assert_string_equal(xs_test_reply_code(r), "bad_request");
+	json_decref(r);
+	r = xs_test_call(s->read_url, "{\"op\":\"stats\"}");
+	assert_string_equal(xs_test_reply_code(r), "ok");
+	assert_int_equal(json_integer_value(json_object_get(
+	                     json_object_get(r, "counts"), "orders")),
+	    5);
+	assert_int_equal(json_integer_value(json_object_get(
+	                     json_object_get(r, "counts"), "items")),
+	    5);
+	json_decref(r);
+}
+
+struct client_arg {
+	const char *url;
+	int         good;
+};
+
+static void *
+client_thread(void *arg)
+{
+	struct client_arg *c = arg;
+
+	for (int i = 0; i < 40; i++) {
+		json_t *r = xs_test_call(c->url,
+		    "{\"op\":\"fbt\",\"items\":[\"B\"],\"scorer\":\"count\"}");
+		json_t *first = json_array_get(json_object_get(r, "items"), 0);
+
+		if (strcmp(json_string_value(json_object_get(first, "item")),
+		        "A") == 0) {
+			c->good++;
+		}
+		json_decref(r);
+	}
+	return NULL;
+}
+
+static void
+test_server_serves_clients_concurrently(void **state)
+{
+	struct xs_test_server *s = *state;
+	pthread_t              t[6];
+	struct client_arg      c[6];
+
+	for (int i = 0; i < 6; i++) {
+		c[i].url  = s->read_url;
+		c[i].good = 0;
+		assert_int_equal(pthread_create(&t[i], NULL, client_thread,
+		                     &c[i]),
+		    0);
+	}
+	for (int i = 0; i < 6; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(c[i].good, 40);
+	}
+}
+
+static void
+test_server_stops_cleanly_on_sigterm(void **state)
+{
+	struct xs_test_server *s = *state;
+	int                    status;
+
+	status = xs_test_server_signal(s, SIGTERM);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	/* The store closed cleanly: a new server opens it with the data. */
+	xs_test_server_restart(s);
+	expect_fbt(s->read_url,
+	    "{\"op\":\"fbt\",\"items\":[\"A\"],\"scorer\":\"count\"}",
+	    "B:3 C:2 E:1");
+}
+
+/* Run xselld with 'args' and return its exit status and stderr. */
+static int
+run_xselld(const char *const *args, char *err, size_t err_len)
+{
+	char  cmd[4096] = XS_TEST_XSELLD;
+	FILE *p;
+	size_t n;
+	int    status;
+
+	for (int i = 0; args[i] != NULL; i++) {
+		strcat(cmd, " ");
+		strcat(cmd, args[i]);
+	}
+	strcat(cmd, " 2>&1 >/dev/null");
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	n      = fread(err, 1, err_len - 1, p);
+	err[n] = '\0';
+	status = pclose(p);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int
+count_lines(const char *s)
+{
+	int n = 0;
+
+	for (; *s; s++) {
+		n += *s == '\n';
+	}
+	return n;
+}
+
+static void
+test_server_bad_flags_and_dirs_exit_with_one_line(void **state)
+{
+	char *dir = xs_test_tmpdir();
+	char  err[2048], path[4200], url[4300];
+
+	(void) state;
+	assert_int_equal(run_xselld((const char *[]) { "--bogus", NULL }, err,
+	                     sizeof(err)),
+	    2);
+	assert_int_equal(count_lines(err), 1);
+	assert_int_equal(run_xselld((const char *[]) { "--db", dir, NULL },
+	                     err, sizeof(err)),
+	    2); /* no endpoint */
+	assert_int_equal(count_lines(err), 1);
+	snprintf(path, sizeof(path), "%s/a/b/c", dir);
+	snprintf(url, sizeof(url), "ipc://%s/x.sock", dir);
+	assert_int_equal(run_xselld((const char *[]) { "--db", path,
+	                                 "--listen", url, NULL },
+	                     err, sizeof(err)),
+	    1);
+	assert_int_equal(count_lines(err), 1);
+	assert_non_null(strstr(err, path));
+	assert_int_equal(run_xselld((const char *[]) { "--db", dir,
+	                                 "--listen", "bogus://x", NULL },
+	                     err, sizeof(err)),
+	    1);
+	assert_int_equal(count_lines(err), 1);
+	xs_test_rmdir(dir);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_server_fbt_on_read_endpoint, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_server_writes_refused_on_read_endpoint, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_server_items_upsert_hides_out_of_stock, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_server_duplicate_order_and_bad_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_server_bad_requests_get_errors_and_it_keeps_serving,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_server_serves_clients_concurrently, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_server_stops_cleanly_on_sigterm, setup, teardown),
+		cmocka_unit_test(
+		    test_server_bad_flags_and_dirs_exit_with_one_line),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests_name("server", tests, NULL, NULL);
+}
