@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Run every test: a -Werror build with ctest, then the same tests under
+# ASan+UBSan. This is the README's test command and what .ci/run calls.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+tools/deps.sh
+jobs=$(nproc 2>/dev/null || echo 2)
+
+cmake -S . -B build -DXSELL_WERROR=ON >/dev/null
+cmake --build build -j"$jobs"
+ctest --test-dir build --output-on-failure -j"$jobs"
+
+cmake -S . -B build-asan -DXSELL_WERROR=ON -DCMAKE_BUILD_TYPE=Debug \
+	-DXSELL_SANITIZER=address+undefined >/dev/null
+cmake --build build-asan -j"$jobs"
+ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure \
+	-j"$jobs"
+echo "check: all tests passed (plain and ASan+UBSan)"

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The main job on a fresh machine: install what is missing, build, load a
+# month of real orders (tests/data, UCI Online Retail, CC BY 4.0), start
+# xselld, print sample "frequently bought with" answers, stop it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+tools/deps.sh
+jobs=$(nproc 2>/dev/null || echo 2)
+cmake -S . -B build -DXSELL_WERROR=ON >/dev/null
+cmake --build build -j"$jobs" >/dev/null
+
+work=$(mktemp -d /tmp/xsell-demo.XXXXXX)
+db="$work/db"
+read_url="ipc://$work/read.sock"
+admin_url="ipc://$work/admin.sock"
+pid=""
+cleanup() {
+	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+echo "== loading tests/data/online-retail-2011-02.csv"
+build/tools/xsell-load --db "$db" tests/data/online-retail-2011-02.csv
+
+echo "== starting xselld"
+build/xselld --db "$db" --listen "$read_url" --admin "$admin_url" \
+	--quiet &
+pid=$!
+for _ in $(seq 50); do
+	build/tools/xsell --url "$read_url" stats >/dev/null 2>&1 && break
+	sleep 0.1
+done
+
+xsell() { build/tools/xsell --url "$read_url" "$@"; }
+echo
+echo "== frequently bought with 22697 (GREEN REGENCY TEACUP AND SAUCER)"
+xsell fbt 22697 -k 5
+echo
+echo "== ... with 85123A (WHITE HANGING HEART T-LIGHT HOLDER), by lift"
+xsell fbt 85123A -k 5 --scorer lift --min-support 5 --explain
+echo
+echo "== a whole cart: 21731 21733 (red and white spotty items)"
+xsell fbt 21731 22379 -k 5
+echo
+echo "== a write: one new order, sent to the admin endpoint"
+build/tools/xsell --url "$admin_url" event order demo-1 22697 22698 \
+	--user demo-customer
+echo
+echo "== stats"
+xsell stats

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Install the Debian packages xsell needs, when any is missing. Used by
+# tools/demo.sh and tools/check.sh (and so by .ci/run) on a fresh machine.
+set -euo pipefail
+
+packages=(build-essential cmake pkg-config libnng-dev nng-utils
+	libmsgpack-dev liblmdb-dev lmdb-utils libcmocka-dev libjansson-dev
+	python3 python3-msgpack)
+
+missing=()
+for p in "${packages[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+		grep -q 'install ok installed'; then
+		missing+=("$p")
+	fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "installing: ${missing[*]}" >&2
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
