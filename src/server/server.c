@@ -64,7 +64,6 @@ xs_server_open(xs_server **srvp, const struct xs_server_opts *o)
 	}
 	srv->settings  = o->settings;
 	so.map_size    = o->map_size;
-	so.max_readers = 512;
 	err            = xs_store_open(&srv->store, o->db, &so);
 	if (err != XSELL_OK) {
 		goto free_srv;

@@ -239,9 +239,10 @@ xs_store_open(xs_store **stp, const char *dir, const struct xs_store_opts *o)
 	mdb_env_set_maxdbs(st->env, STORE_MAX_DBS);
 	mdb_env_set_mapsize(
 	    st->env, o->map_size ? o->map_size : XS_STORE_MAP_SIZE_DEFAULT);
-	if (o->max_readers != 0) {
-		mdb_env_set_maxreaders(st->env, o->max_readers);
-	}
+	/* The reader table is sized by the first process to open the
+	 * env: the same default everywhere (server threads, loader, CLI). */
+	mdb_env_set_maxreaders(st->env,
+	    o->max_readers ? o->max_readers : XS_STORE_MAX_READERS);
 	if (o->read_only) {
 		flags |= MDB_RDONLY;
 	}

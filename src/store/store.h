@@ -39,11 +39,13 @@ typedef struct xs_store xs_store;
 
 struct xs_store_opts {
 	size_t   map_size;    /* bytes of address space; 0: the default */
-	unsigned max_readers; /* 0: the default (126) */
+	unsigned max_readers; /* 0: XS_STORE_MAX_READERS */
 	bool     read_only;   /* open without writing (no schema stamp) */
 	bool     no_sync;     /* commits skip fsync (bulk load; the loader
 	                         syncs once at the end) */
 };
+
+#define XS_STORE_MAX_READERS 512u
 
 /* Default map size: address space only, the file grows as it fills. */
 #define XS_STORE_MAP_SIZE_DEFAULT ((size_t) 16 << 30)
