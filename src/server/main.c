@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,11 +47,19 @@ static const char usage[] =
     "Requests are limited to 64 KiB on --listen endpoints and 16 MiB on\n"
     "--admin endpoints; see proto/PROTOCOL.md for every limit.\n";
 
+static int usage_error(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+/* One line on stderr; returns the usage exit status. */
 static int
-usage_error(const char *fmt, const char *arg)
+usage_error(const char *fmt, ...)
 {
+	va_list ap;
+
 	fprintf(stderr, "xselld: ");
-	fprintf(stderr, fmt, arg);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
 	fprintf(stderr, " (see xselld --help)\n");
 	return 2;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* xselld as a user meets it: a child process on a temporary store and
  * ipc:// endpoints, spoken to over real sockets. */
+#define _GNU_SOURCE /* memmem */
 #include "support.h"
 
 #include <pthread.h>
