@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -146,6 +147,9 @@ server_spawn(struct xs_test_server *s, const char *const *extra)
 	s->pid  = fork();
 	assert_true(s->pid >= 0);
 	if (s->pid == 0) {
+		/* A failed assertion longjmps past the teardown: never
+		 * leave a server behind (it would hold ctest's pipe). */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		execv(argv[0], (char *const *) argv);
 		_exit(127);
 	}

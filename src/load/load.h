@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: MIT */
+/* The bulk loader: exports of order lines (CSV, TSV, JSON lines, basket
+ * lists) -> grouped orders -> the model, in large chunked transactions.
+ *
+ * It is shaped as three layers so that xsell-eval can reuse the first two
+ * without a store: record readers (reader.c) turn bytes into fields; the
+ * loader (loader.c) maps fields to roles (map.c, ts.c), validates each
+ * line and keeps every order in memory with interned ids (intern.c); the
+ * apply loop (apply.c) walks the orders in order of first appearance and
+ * writes them through xs_model_apply. Reading all files before writing is
+ * what lets the lines of one order be scattered across a file (or files).
+ *
+ * Threads: every handle here belongs to one thread at a time. */
+#ifndef XSELL_LOAD_LOAD_H
+#define XSELL_LOAD_LOAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common/common.h"
+#include "model/model.h"
+#include "store/store.h"
+
+/* ==== Formats and roles ==== */
+
+enum xs_load_format {
+	XS_LOAD_CSV,     /* RFC 4180, header line */
+	XS_LOAD_TSV,     /* tab-separated, header line, no quoting */
+	XS_LOAD_JSONL,   /* one JSON object per line, keys are columns */
+	XS_LOAD_BASKETS, /* one order per line, items comma-separated */
+	XS_LOAD_FORMAT_COUNT
+};
+
+/* "csv" -> XS_LOAD_CSV; false if unknown. */
+bool        xs_load_format_parse(const char *name, enum xs_load_format *out);
+const char *xs_load_format_name(enum xs_load_format f);
+/* The format a file name implies: .csv, .tsv, .jsonl (any case), else
+ * csv. */
+enum xs_load_format xs_load_format_guess(const char *path);
+
+enum xs_load_role {
+	XS_ROLE_ORDER,
+	XS_ROLE_USER,
+	XS_ROLE_ITEM,
+	XS_ROLE_TS,
+	XS_ROLE_QTY,
+	XS_ROLE_PRICE,
+	XS_ROLE_CATEGORY,
+	XS_ROLE_COUNT
+};
+
+/* "order", "user", ... Never NULL for a valid role. */
+const char *xs_load_role_name(enum xs_load_role r);
+
+/* ==== Column mapping ==== */
+
+/* What --map said: per role, a column name or a 1-based column number
+ * (all digits), or nothing (len 0: guess from the header). Spans borrow
+ * the string given to xs_load_map_parse. */
+struct xs_load_map {
+	struct xs_span col[XS_ROLE_COUNT];
+};
+
+/* Parse "ROLE=COLUMN,ROLE=COLUMN,..." into *m (which the caller zeroes
+ * first; several --map flags may add to one map). Spans borrow 'arg',
+ * which must outlive *m. XSELL_EINVAL with the reason in err[0..err_len)
+ * for an unknown role, a role given twice, or an empty column. */
+xsell_err xs_load_map_parse(
+    struct xs_load_map *m, const char *arg, char *err, size_t err_len);
+
+/* Column index (0-based) of every role, -1 for a role that is absent. */
+struct xs_load_cols {
+	int32_t col[XS_ROLE_COUNT];
+};
+
+/* Resolve 'm' against a header of 'n' names. A mapped name matches
+ * exactly, else case-insensitively; a number must be 1..n. Roles not
+ * mapped are guessed from the header names, case-insensitively and with
+ * surrounding blanks ignored (order: order, order_id, orderid, invoice,
+ * invoiceno, ordernumber; item: item, item_id, itemid, product,
+ * product_id, sku, stockcode; user: user, user_id, userid, customer,
+ * customer_id, customerid; ts: ts, time, timestamp, date, invoicedate,
+ * eventdate, created_at; qty: qty, quantity; price: price, unitprice,
+ * unit_price; category: category, category_id, categoryid). XSELL_EINVAL
+ * if a mapped column does not exist or order or item is missing, with a
+ * message that lists the columns seen. */
+xsell_err xs_load_map_resolve(const struct xs_load_map *m,
+    const struct xs_span *header, size_t n, struct xs_load_cols *out,
+    char *err, size_t err_len);
+
+/* ==== Timestamps ==== */
+
+/* Parse p[0..len) as unix seconds (digits, optional fraction dropped),
+ * "YYYY-MM-DD", "YYYY-MM-DD HH:MM[:SS]" or ISO 8601 "YYYY-MM-DDTHH:MM[:SS]"
+ * with an optional fraction (dropped) and zone "Z", "+HH:MM", "-HH:MM" or
+ * "+HHMM". A time without a zone is UTC. Dates are converted with
+ * days-from-civil arithmetic (no mktime, no TZ). Returns false for
+ * anything else, an impossible date or time, or a time before 1970. */
+bool xs_load_ts_parse(const char *p, size_t len, int64_t *out);
+
+/* ==== Record readers ==== */
+
+typedef struct xs_load_reader xs_load_reader;
+
+/* One record. A field with p == NULL is absent (a JSON key the object
+ * lacks, or null); len 0 with p != NULL is an empty field. */
+struct xs_load_record {
+	uint64_t              line; /* first physical line, 1-based */
+	const struct xs_span *fields;
+	size_t                n_fields;
+	const char           *error; /* set when the record is malformed */
+};
+
+/* Read records of format 'fmt' from 'f' (borrowed; not closed), named
+ * 'name' in messages (copied). CSV, TSV and JSONL read their header at
+ * once: the first line, or the keys of the first object, in order.
+ * XSELL_EIO on a read error, XSELL_EINVAL for a file without a header
+ * (empty) or whose first JSON line is not an object (reason in err).
+ * Caller closes with xs_load_reader_close. */
+xsell_err xs_load_reader_open(xs_load_reader **rp, FILE *f, const char *name,
+    enum xs_load_format fmt, char *err, size_t err_len);
+void      xs_load_reader_close(xs_load_reader *r);
+
+/* The header names (n 0 for baskets). Borrowed; valid until close. */
+void xs_load_reader_header(
+    const xs_load_reader *r, const struct xs_span **fields, size_t *np);
+
+/* The next non-empty record. XSELL_OK with *rec filled (a malformed one
+ * has rec->error set and its fields must not be used: the reader has
+ * already skipped to a line that can be read), XSELL_ENOENT at the end,
+ * XSELL_EIO on a read error. Fields are borrowed until the next call. */
+xsell_err xs_load_reader_next(xs_load_reader *r, struct xs_load_record *rec);
+
+/* ==== The loader: lines -> orders in memory ==== */
+
+typedef struct xs_loader xs_loader;
+
+/* Counters of one file, or of the whole load. */
+struct xs_load_counts {
+	uint64_t records;  /* records read (basket lines, order lines) */
+	uint64_t lines;    /* records kept */
+	uint64_t skipped;  /* qty <= 0: returns and cancellations */
+	uint64_t rejected; /* malformed records */
+};
+
+/* The first rejections, kept for the report. */
+#define XS_LOAD_REJECTS_KEPT 10
+struct xs_load_reject {
+	char text[320]; /* "FILE:LINE: reason", ids escaped */
+};
+
+/* Called every few thousand records while reading and after every batch
+ * of orders while applying; a caller rate-limits its own drawing. */
+typedef void (*xs_load_progress_cb)(void *ctx, const xs_loader *l);
+
+xsell_err xs_loader_alloc(xs_loader **lp);
+void      xs_loader_free(xs_loader *l);
+void xs_loader_set_progress(xs_loader *l, xs_load_progress_cb cb, void *ctx);
+
+/* Read every record of file 'path' (or of 'f' if not NULL; then 'path'
+ * only names it) in format 'fmt' with columns mapped by 'm' (may be
+ * NULL: guess everything). Lines join the orders already read; 'now' is
+ * the ts of orders whose lines give none. Malformed lines are counted and
+ * the first XS_LOAD_REJECTS_KEPT kept; they never stop the load. The
+ * file's counters go to *fc (may be NULL). XSELL_EINVAL when the columns
+ * cannot be mapped, XSELL_EIO when the file cannot be read (reason in
+ * err), XSELL_ENOMEM. A file refused for its columns adds nothing; after
+ * a read error midway, its lines read so far stay (callers stop). */
+xsell_err xs_loader_read(xs_loader *l, const char *path, FILE *f,
+    enum xs_load_format fmt, const struct xs_load_map *m, int64_t now,
+    struct xs_load_counts *fc, char *err, size_t err_len);
+
+/* Only open 'path' and resolve its columns: what xs_loader_read would
+ * refuse before reading a record, checked before anything is written. */
+xsell_err xs_load_check(const char *path, enum xs_load_format fmt,
+    const struct xs_load_map *m, char *err, size_t err_len);
+
+/* Counters over every file read so far. */
+const struct xs_load_counts *xs_loader_counts(const xs_loader *l);
+/* The first rejections (at most XS_LOAD_REJECTS_KEPT). Borrowed. */
+const struct xs_load_reject *xs_loader_rejects(const xs_loader *l, size_t *np);
+/* Distinct orders read, and distinct items. */
+size_t xs_loader_n_orders(const xs_loader *l);
+size_t xs_loader_n_items(const xs_loader *l);
+
+/* Walk the orders in order of first appearance, 'batch' at a time (0:
+ * 1,000), as XS_EV_ORDER events: ts the earliest line's, user the first
+ * non-empty one, one line per distinct item with quantities summed and
+ * the last price seen. Spans and lines are borrowed until cb returns.
+ * An error from cb stops the walk and is returned. Orders with index
+ * below 'first' are passed over (resuming). */
+typedef xsell_err (*xs_load_orders_cb)(
+    void *ctx, const struct xs_event *evs, size_t n);
+xsell_err xs_loader_each_order(
+    xs_loader *l, size_t first, size_t batch, xs_load_orders_cb cb, void *ctx);
+
+/* Item metadata seen in the files: for every item with a price or a
+ * category column value, the last one in file order, in batches. */
+typedef xsell_err (*xs_load_items_cb)(
+    void *ctx, const struct xs_item_update *ups, size_t n);
+xsell_err xs_loader_each_item_update(
+    xs_loader *l, size_t batch, xs_load_items_cb cb, void *ctx);
+
+/* ==== Applying to a store ==== */
+
+struct xs_load_apply_opts {
+	const struct xs_settings *set;          /* NULL: defaults */
+	uint32_t                  chunk_orders; /* per txn; 0: 20,000 */
+	size_t chunk_bytes; /* commit early past this accumulator size;
+	                       0: 256 MiB */
+	int64_t now;        /* stamps item metadata changes */
+};
+
+struct xs_load_apply_result {
+	uint64_t orders;     /* orders new to the store */
+	uint64_t duplicates; /* orders the store had already */
+	uint64_t commits;    /* transactions committed */
+};
+
+/* Apply every order read, then the item metadata, to 'st' in write
+ * transactions of at most opts->chunk_orders orders, so that another
+ * writer (xselld) is never blocked for long. On an error the current
+ * chunk is aborted (earlier chunks stay committed: orders are idempotent,
+ * so running the load again finishes it) and the error is returned:
+ * XSELL_EMAPFULL, XSELL_EIO, XSELL_ENOMEM. Progress (*res so far) is
+ * reported through the loader's progress callback. Does not sync. */
+xsell_err xs_loader_apply(xs_loader *l, xs_store *st,
+    const struct xs_load_apply_opts *opts, struct xs_load_apply_result *res);
+
+/* Orders walked so far by a running xs_loader_each_order or
+ * xs_loader_apply (for progress). */
+uint64_t xs_loader_applied(const xs_loader *l);
+
+#endif /* XSELL_LOAD_LOAD_H */

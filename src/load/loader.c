@@ -1,0 +1,801 @@
+/* SPDX-License-Identifier: MIT */
+/* Lines -> orders in memory. Every accepted line is 24 bytes (order,
+ * item, qty, price) with ids interned; per order only its earliest ts
+ * and first user are kept, per item its last price and category. The
+ * lines of one order are brought together only when the orders are
+ * walked (a counting sort by order number, 4 bytes a line), so reading
+ * stays a sequential append however scattered the lines are. */
+#include "load/load_impl.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NONE UINT32_MAX
+
+struct load_line {
+	uint32_t order; /* number in l->orders */
+	uint32_t item;  /* number in l->items */
+	double   qty;
+	double   price; /* NaN: none */
+};
+
+struct xs_loader {
+	struct xs_intern orders, items, users, cats;
+
+	struct load_line *lines;
+	size_t            n_lines, lines_cap;
+
+	int64_t  *order_ts;   /* INT64_MAX: no line gave one */
+	uint32_t *order_user; /* NONE: guest */
+	size_t    orders_cap;
+
+	double   *item_price; /* NaN: none seen */
+	uint32_t *item_cat;   /* NONE: none seen */
+	size_t    items_cap;
+	bool      has_meta; /* some file had a price or category column */
+
+	int64_t now; /* ts of orders without one */
+
+	struct xs_load_counts counts;
+	struct xs_load_reject rejects[XS_LOAD_REJECTS_KEPT];
+	size_t                n_rejects;
+
+	xs_load_progress_cb progress;
+	void               *progress_ctx;
+	uint64_t            applied;
+
+	/* Built by group(): the lines of order o are
+	 * perm[first[o] .. first[o + 1]). */
+	uint32_t *perm, *first;
+	size_t    grouped_lines; /* n_lines when built; SIZE_MAX: never */
+
+	/* Scratch of each_order. */
+	uint32_t             *item_stamp, *item_pos;
+	struct xs_order_line *ev_lines;
+	size_t                ev_lines_cap;
+	struct xs_event      *evs;
+	size_t                evs_cap;
+};
+
+xsell_err
+xs_loader_alloc(xs_loader **lp)
+{
+	xs_loader *l = calloc(1, sizeof(*l));
+
+	if (l == NULL) {
+		return XSELL_ENOMEM;
+	}
+	xs_intern_init(&l->orders);
+	xs_intern_init(&l->items);
+	xs_intern_init(&l->users);
+	xs_intern_init(&l->cats);
+	l->grouped_lines = SIZE_MAX;
+	*lp              = l;
+	return XSELL_OK;
+}
+
+void
+xs_loader_free(xs_loader *l)
+{
+	if (l == NULL) {
+		return;
+	}
+	xs_intern_fini(&l->orders);
+	xs_intern_fini(&l->items);
+	xs_intern_fini(&l->users);
+	xs_intern_fini(&l->cats);
+	free(l->lines);
+	free(l->order_ts);
+	free(l->order_user);
+	free(l->item_price);
+	free(l->item_cat);
+	free(l->perm);
+	free(l->first);
+	free(l->item_stamp);
+	free(l->item_pos);
+	free(l->ev_lines);
+	free(l->evs);
+	free(l);
+}
+
+void
+xs_loader_set_progress(xs_loader *l, xs_load_progress_cb cb, void *ctx)
+{
+	l->progress     = cb;
+	l->progress_ctx = ctx;
+}
+
+const struct xs_load_counts *
+xs_loader_counts(const xs_loader *l)
+{
+	return &l->counts;
+}
+
+const struct xs_load_reject *
+xs_loader_rejects(const xs_loader *l, size_t *np)
+{
+	*np = l->n_rejects;
+	return l->rejects;
+}
+
+size_t
+xs_loader_n_orders(const xs_loader *l)
+{
+	return l->orders.n;
+}
+
+size_t
+xs_loader_n_items(const xs_loader *l)
+{
+	return l->items.n;
+}
+
+uint64_t
+xs_loader_applied(const xs_loader *l)
+{
+	return l->applied;
+}
+
+/* ==== Growth ==== */
+
+/* Grow *pp (of elements of 'size') to hold at least 'n'. */
+static xsell_err
+grow(void **pp, size_t *capp, size_t n, size_t size)
+{
+	size_t cap = *capp ? *capp : 1024;
+	void  *p;
+
+	if (n <= *capp) {
+		return XSELL_OK;
+	}
+	while (cap < n) {
+		cap *= 2;
+	}
+	p = realloc(*pp, cap * size);
+	if (p == NULL) {
+		return XSELL_ENOMEM;
+	}
+	*pp   = p;
+	*capp = cap;
+	return XSELL_OK;
+}
+
+/* Per-order and per-item arrays follow their interners. */
+static xsell_err
+order_slots(xs_loader *l, uint32_t o)
+{
+	size_t cap = l->orders_cap, cap2 = l->orders_cap;
+
+	if (o < l->orders_cap) {
+		return XSELL_OK;
+	}
+	if (grow((void **) &l->order_ts, &cap, (size_t) o + 1,
+	        sizeof(*l->order_ts)) != XSELL_OK ||
+	    grow((void **) &l->order_user, &cap2, (size_t) o + 1,
+	        sizeof(*l->order_user)) != XSELL_OK) {
+		return XSELL_ENOMEM;
+	}
+	for (size_t i = l->orders_cap; i < cap; i++) {
+		l->order_ts[i]   = INT64_MAX;
+		l->order_user[i] = NONE;
+	}
+	l->orders_cap = cap;
+	return XSELL_OK;
+}
+
+static xsell_err
+item_slots(xs_loader *l, uint32_t it)
+{
+	size_t cap = l->items_cap, cap2 = l->items_cap;
+
+	if (it < l->items_cap) {
+		return XSELL_OK;
+	}
+	if (grow((void **) &l->item_price, &cap, (size_t) it + 1,
+	        sizeof(*l->item_price)) != XSELL_OK ||
+	    grow((void **) &l->item_cat, &cap2, (size_t) it + 1,
+	        sizeof(*l->item_cat)) != XSELL_OK) {
+		return XSELL_ENOMEM;
+	}
+	for (size_t i = l->items_cap; i < cap; i++) {
+		l->item_price[i] = NAN;
+		l->item_cat[i]   = NONE;
+	}
+	l->items_cap = cap;
+	return XSELL_OK;
+}
+
+/* ==== Validation ==== */
+
+struct reject_ctx {
+	xs_loader             *l;
+	const char            *file;
+	struct xs_load_counts *fc;
+};
+
+static void reject(struct reject_ctx *rc, uint64_t line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+reject(struct reject_ctx *rc, uint64_t line, const char *fmt, ...)
+{
+	xs_loader *l = rc->l;
+
+	l->counts.rejected++;
+	rc->fc->rejected++;
+	if (l->n_rejects < XS_LOAD_REJECTS_KEPT) {
+		char   *t   = l->rejects[l->n_rejects++].text;
+		size_t  len = sizeof(l->rejects[0].text);
+		int     w;
+		va_list ap;
+
+		w = snprintf(
+		    t, len, "%s:%llu: ", rc->file, (unsigned long long) line);
+		if (w >= 0 && (size_t) w < len) {
+			va_start(ap, fmt);
+			vsnprintf(t + w, len - (size_t) w, fmt, ap);
+			va_end(ap);
+		}
+	}
+}
+
+/* A number field: strict, finite. */
+static bool
+parse_number(struct xs_span s, double *out)
+{
+	char   tmp[64];
+	char  *end;
+	double v;
+
+	if (s.len == 0 || s.len >= sizeof(tmp)) {
+		return false;
+	}
+	memcpy(tmp, s.p, s.len);
+	tmp[s.len] = '\0';
+	errno      = 0;
+	v          = strtod(tmp, &end);
+	if (end == tmp || *end != '\0' || errno == ERANGE || !isfinite(v) ||
+	    tmp[0] == ' ' || tmp[0] == '\t') {
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+/* Why id 's' is unusable, or NULL. */
+static const char *
+id_problem(struct xs_span s)
+{
+	if (s.p == NULL || s.len == 0) {
+		return "missing";
+	}
+	if (s.len > XSELL_ID_MAX) {
+		return "longer than 256 bytes";
+	}
+	if (!xs_id_is_valid(s.p, s.len)) {
+		return "not valid UTF-8 (or holds a NUL byte)";
+	}
+	return NULL;
+}
+
+static struct xs_span
+field(const struct xs_load_record *rec, int32_t col)
+{
+	struct xs_span none = { NULL, 0 };
+
+	if (col < 0 || (size_t) col >= rec->n_fields) {
+		return none;
+	}
+	return rec->fields[col];
+}
+
+/* ==== Adding lines ==== */
+
+/* One accepted line. Spans are borrowed from the reader. */
+struct parsed_line {
+	struct xs_span order, item, user, category;
+	double         qty, price;
+	int64_t        ts;
+	bool           has_ts;
+};
+
+static xsell_err
+add_line(xs_loader *l, const struct parsed_line *pl)
+{
+	struct load_line *ln;
+	uint32_t          o, it, u = NONE, c = NONE;
+	xsell_err         err;
+
+	err = xs_intern_put(&l->orders, pl->order.p, pl->order.len, &o);
+	if (err == XSELL_OK) {
+		err = order_slots(l, o);
+	}
+	if (err == XSELL_OK) {
+		err = xs_intern_put(&l->items, pl->item.p, pl->item.len, &it);
+	}
+	if (err == XSELL_OK) {
+		err = item_slots(l, it);
+	}
+	if (err == XSELL_OK && pl->user.len != 0) {
+		err = xs_intern_put(&l->users, pl->user.p, pl->user.len, &u);
+	}
+	if (err == XSELL_OK && pl->category.len != 0) {
+		err = xs_intern_put(
+		    &l->cats, pl->category.p, pl->category.len, &c);
+	}
+	if (err == XSELL_OK) {
+		err = grow((void **) &l->lines, &l->lines_cap, l->n_lines + 1,
+		    sizeof(*l->lines));
+	}
+	if (err != XSELL_OK) {
+		return err;
+	}
+	ln        = &l->lines[l->n_lines++];
+	ln->order = o;
+	ln->item  = it;
+	ln->qty   = pl->qty;
+	ln->price = pl->price;
+	if (pl->has_ts && pl->ts < l->order_ts[o]) {
+		l->order_ts[o] = pl->ts;
+	}
+	if (u != NONE && l->order_user[o] == NONE) {
+		l->order_user[o] = u;
+	}
+	if (!isnan(pl->price)) {
+		l->item_price[it] = pl->price;
+	}
+	if (c != NONE) {
+		l->item_cat[it] = c;
+	}
+	return XSELL_OK;
+}
+
+/* A record of a CSV, TSV or JSONL file: validate every field, then add
+ * it, skip it (a return) or reject it. */
+static xsell_err
+take_record(struct reject_ctx *rc, const struct xs_load_record *rec,
+    const struct xs_load_cols *cols, size_t need)
+{
+	struct parsed_line pl = { 0 };
+	struct xs_span     s;
+	const char        *why;
+	char               esc[80];
+
+	if (rec->n_fields < need) {
+		reject(rc, rec->line, "too few fields (%zu, need %zu)",
+		    rec->n_fields, need);
+		return XSELL_OK;
+	}
+	pl.order = field(rec, cols->col[XS_ROLE_ORDER]);
+	pl.item  = field(rec, cols->col[XS_ROLE_ITEM]);
+	pl.user  = field(rec, cols->col[XS_ROLE_USER]);
+	why      = id_problem(pl.order);
+	if (why != NULL) {
+		xs_escape(esc, sizeof(esc), pl.order.p, pl.order.len);
+		reject(rc, rec->line, "order id %s%s%s%s", why,
+		    pl.order.len ? " \"" : "", esc, pl.order.len ? "\"" : "");
+		return XSELL_OK;
+	}
+	why = id_problem(pl.item);
+	if (why != NULL) {
+		xs_escape(esc, sizeof(esc), pl.item.p, pl.item.len);
+		reject(rc, rec->line, "item id %s%s%s%s", why,
+		    pl.item.len ? " \"" : "", esc, pl.item.len ? "\"" : "");
+		return XSELL_OK;
+	}
+	if (pl.user.len != 0) {
+		why = id_problem(pl.user);
+		if (why != NULL) {
+			xs_escape(esc, sizeof(esc), pl.user.p, pl.user.len);
+			reject(rc, rec->line, "user id %s \"%s\"", why, esc);
+			return XSELL_OK;
+		}
+	}
+	pl.qty = 1;
+	s      = field(rec, cols->col[XS_ROLE_QTY]);
+	if (s.len != 0 && !parse_number(s, &pl.qty)) {
+		xs_escape(esc, sizeof(esc), s.p, s.len);
+		reject(rc, rec->line, "bad qty \"%s\"", esc);
+		return XSELL_OK;
+	}
+	pl.price = NAN;
+	s        = field(rec, cols->col[XS_ROLE_PRICE]);
+	if (s.len != 0 && (!parse_number(s, &pl.price) || pl.price < 0)) {
+		xs_escape(esc, sizeof(esc), s.p, s.len);
+		reject(rc, rec->line, "bad price \"%s\" (a number >= 0)", esc);
+		return XSELL_OK;
+	}
+	s = field(rec, cols->col[XS_ROLE_TS]);
+	if (s.len != 0) {
+		if (!xs_load_ts_parse(s.p, s.len, &pl.ts)) {
+			xs_escape(esc, sizeof(esc), s.p, s.len);
+			reject(rc, rec->line, "bad timestamp \"%s\"", esc);
+			return XSELL_OK;
+		}
+		pl.has_ts = true;
+	}
+	pl.category = field(rec, cols->col[XS_ROLE_CATEGORY]);
+	if (pl.category.len != 0 &&
+	    (pl.category.len > XSELL_CATEGORY_MAX ||
+	        !xs_id_is_valid(pl.category.p, pl.category.len))) {
+		xs_escape(esc, sizeof(esc), pl.category.p, pl.category.len);
+		reject(rc, rec->line, "bad category \"%s\"", esc);
+		return XSELL_OK;
+	}
+	if (!(pl.qty > 0)) {
+		rc->l->counts.skipped++;
+		rc->fc->skipped++;
+		return XSELL_OK;
+	}
+	rc->l->counts.lines++;
+	rc->fc->lines++;
+	return add_line(rc->l, &pl);
+}
+
+/* A basket line: order id = line number, every field an item. */
+static xsell_err
+take_basket(struct reject_ctx *rc, const struct xs_load_record *rec)
+{
+	struct parsed_line pl = { 0 };
+	char               id[24];
+	char               esc[80];
+	xsell_err          err = XSELL_OK;
+
+	for (size_t i = 0; i < rec->n_fields; i++) {
+		const char *why = id_problem(rec->fields[i]);
+
+		if (why != NULL) {
+			xs_escape(esc, sizeof(esc), rec->fields[i].p,
+			    rec->fields[i].len);
+			reject(rc, rec->line, "item %zu: id %s%s%s%s", i + 1,
+			    why, rec->fields[i].len ? " \"" : "", esc,
+			    rec->fields[i].len ? "\"" : "");
+			return XSELL_OK;
+		}
+	}
+	pl.order.p   = id;
+	pl.order.len = (uint32_t) snprintf(
+	    id, sizeof(id), "%llu", (unsigned long long) rec->line);
+	pl.qty   = 1;
+	pl.price = NAN;
+	for (size_t i = 0; i < rec->n_fields && err == XSELL_OK; i++) {
+		pl.item = rec->fields[i];
+		err     = add_line(rc->l, &pl);
+	}
+	rc->l->counts.lines++;
+	rc->fc->lines++;
+	return err;
+}
+
+/* ==== Reading files ==== */
+
+static xsell_err
+open_file(const char *path, FILE **fp, char *err, size_t err_len)
+{
+	FILE *f = fopen(path, "rb");
+
+	if (f == NULL) {
+		snprintf(err, err_len, "%s: %s", path, strerror(errno));
+		return XSELL_EIO;
+	}
+	*fp = f;
+	return XSELL_OK;
+}
+
+/* Open a reader and resolve the columns. */
+static xsell_err
+start_file(FILE *f, const char *path, enum xs_load_format fmt,
+    const struct xs_load_map *m, xs_load_reader **rp,
+    struct xs_load_cols *cols, char *err, size_t err_len)
+{
+	const struct xs_span *hdr;
+	size_t                n;
+	xsell_err             e;
+	char                  why[400];
+
+	e = xs_load_reader_open(rp, f, path, fmt, err, err_len);
+	if (e != XSELL_OK || fmt == XS_LOAD_BASKETS) {
+		return e;
+	}
+	xs_load_reader_header(*rp, &hdr, &n);
+	e = xs_load_map_resolve(m, hdr, n, cols, why, sizeof(why));
+	if (e != XSELL_OK) {
+		snprintf(err, err_len, "%s: %s", path, why);
+		xs_load_reader_close(*rp);
+		*rp = NULL;
+	}
+	return e;
+}
+
+xsell_err
+xs_load_check(const char *path, enum xs_load_format fmt,
+    const struct xs_load_map *m, char *err, size_t err_len)
+{
+	struct xs_load_cols cols;
+	xs_load_reader     *r = NULL;
+	FILE               *f;
+	xsell_err           e;
+
+	e = open_file(path, &f, err, err_len);
+	if (e != XSELL_OK) {
+		return e;
+	}
+	e = start_file(f, path, fmt, m, &r, &cols, err, err_len);
+	xs_load_reader_close(r);
+	fclose(f);
+	return e;
+}
+
+xsell_err
+xs_loader_read(xs_loader *l, const char *path, FILE *f,
+    enum xs_load_format fmt, const struct xs_load_map *m, int64_t now,
+    struct xs_load_counts *fc, char *err, size_t err_len)
+{
+	struct xs_load_counts local = { 0 };
+	struct xs_load_cols   cols  = { 0 };
+	struct reject_ctx     rc;
+	xs_load_reader       *r     = NULL;
+	FILE                 *owned = NULL;
+	size_t                need  = 0;
+	xsell_err             e;
+
+	if (fc == NULL) {
+		fc = &local;
+	}
+	memset(fc, 0, sizeof(*fc));
+	l->now           = now;
+	l->grouped_lines = SIZE_MAX;
+	if (f == NULL) {
+		e = open_file(path, &owned, err, err_len);
+		if (e != XSELL_OK) {
+			return e;
+		}
+		f = owned;
+	}
+	e = start_file(f, path, fmt, m, &r, &cols, err, err_len);
+	if (e != XSELL_OK) {
+		goto done;
+	}
+	if (fmt != XS_LOAD_BASKETS) {
+		for (int i = 0; i < XS_ROLE_COUNT; i++) {
+			if (cols.col[i] >= 0 && (size_t) cols.col[i] >= need) {
+				need = (size_t) cols.col[i] + 1;
+			}
+		}
+		if (cols.col[XS_ROLE_PRICE] >= 0 ||
+		    cols.col[XS_ROLE_CATEGORY] >= 0) {
+			l->has_meta = true;
+		}
+	}
+	rc.l    = l;
+	rc.file = path;
+	rc.fc   = fc;
+	for (;;) {
+		struct xs_load_record rec;
+
+		e = xs_load_reader_next(r, &rec);
+		if (e != XSELL_OK) {
+			break;
+		}
+		l->counts.records++;
+		fc->records++;
+		if (rec.error != NULL) {
+			reject(&rc, rec.line, "%s", rec.error);
+		} else if (fmt == XS_LOAD_BASKETS) {
+			e = take_basket(&rc, &rec);
+		} else {
+			e = take_record(&rc, &rec, &cols, need);
+		}
+		if (e != XSELL_OK) {
+			break;
+		}
+		if (l->progress != NULL && (l->counts.records & 4095) == 0) {
+			l->progress(l->progress_ctx, l);
+		}
+	}
+	if (e == XSELL_ENOENT) {
+		e = XSELL_OK;
+	} else if (e != XSELL_OK) {
+		snprintf(err, err_len, "%s: %s", path,
+		    e == XSELL_EIO ? strerror(errno) : xsell_strerror(e));
+	}
+done:
+	xs_load_reader_close(r);
+	if (owned != NULL) {
+		fclose(owned);
+	}
+	return e;
+}
+
+/* ==== Walking the orders ==== */
+
+/* Bring each order's lines together, stable in file order. */
+static xsell_err
+group(xs_loader *l)
+{
+	size_t    n_orders = l->orders.n;
+	uint32_t *first, *perm;
+
+	if (l->grouped_lines == l->n_lines && l->first != NULL) {
+		return XSELL_OK;
+	}
+	first = calloc(n_orders + 2, sizeof(*first));
+	perm  = malloc((l->n_lines + 1) * sizeof(*perm));
+	if (first == NULL || perm == NULL) {
+		free(first);
+		free(perm);
+		return XSELL_ENOMEM;
+	}
+	for (size_t i = 0; i < l->n_lines; i++) {
+		first[l->lines[i].order + 2]++;
+	}
+	for (size_t o = 0; o < n_orders; o++) {
+		first[o + 2] += first[o + 1];
+	}
+	/* first[o + 1] is now where order o starts; placing advances it to
+	 * where o ends, which is first[o + 2]'s start: first[o] ends up as
+	 * the start of o. */
+	for (size_t i = 0; i < l->n_lines; i++) {
+		perm[first[l->lines[i].order + 1]++] = (uint32_t) i;
+	}
+	free(l->first);
+	free(l->perm);
+	l->first         = first;
+	l->perm          = perm;
+	l->grouped_lines = l->n_lines;
+	return XSELL_OK;
+}
+
+/* Fill the events of orders [o0, o1) into l->evs; *np events. */
+static xsell_err
+build_batch(xs_loader *l, size_t o0, size_t o1, size_t *np)
+{
+	size_t total = l->first[o1] - l->first[o0];
+	size_t cap   = l->ev_lines_cap;
+	size_t n = 0, k = 0;
+
+	if (grow((void **) &l->ev_lines, &cap, total + 1,
+	        sizeof(*l->ev_lines)) != XSELL_OK) {
+		return XSELL_ENOMEM;
+	}
+	l->ev_lines_cap = cap;
+	cap             = l->evs_cap;
+	if (grow((void **) &l->evs, &cap, o1 - o0, sizeof(*l->evs)) !=
+	    XSELL_OK) {
+		return XSELL_ENOMEM;
+	}
+	l->evs_cap = cap;
+	for (size_t o = o0; o < o1; o++) {
+		struct xs_event *ev = &l->evs[n];
+		size_t           k0 = k;
+
+		if (l->first[o] == l->first[o + 1]) {
+			continue; /* nothing kept of it */
+		}
+		for (uint32_t j = l->first[o]; j < l->first[o + 1]; j++) {
+			const struct load_line *ln = &l->lines[l->perm[j]];
+
+			if (l->item_stamp[ln->item] == (uint32_t) o + 1) {
+				struct xs_order_line *dst =
+				    &l->ev_lines[l->item_pos[ln->item]];
+
+				dst->qty += ln->qty;
+				if (!isnan(ln->price)) {
+					dst->price = ln->price;
+				}
+				continue;
+			}
+			l->item_stamp[ln->item] = (uint32_t) o + 1;
+			l->item_pos[ln->item]   = (uint32_t) k;
+			l->ev_lines[k].item =
+			    xs_intern_get(&l->items, ln->item);
+			l->ev_lines[k].qty   = ln->qty;
+			l->ev_lines[k].price = ln->price;
+			k++;
+		}
+		memset(ev, 0, sizeof(*ev));
+		ev->type  = XS_EV_ORDER;
+		ev->order = xs_intern_get(&l->orders, (uint32_t) o);
+		ev->ts = l->order_ts[o] != INT64_MAX ? l->order_ts[o] : l->now;
+		if (l->order_user[o] != NONE) {
+			ev->user = xs_intern_get(&l->users, l->order_user[o]);
+		}
+		ev->lines   = l->ev_lines + k0;
+		ev->n_lines = (uint32_t) (k - k0);
+		n++;
+	}
+	*np = n;
+	return XSELL_OK;
+}
+
+xsell_err
+xs_loader_each_order(
+    xs_loader *l, size_t first, size_t batch, xs_load_orders_cb cb, void *ctx)
+{
+	size_t    n_orders = l->orders.n;
+	xsell_err err;
+
+	if (batch == 0) {
+		batch = 1000;
+	}
+	l->applied = 0;
+	err        = group(l);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	/* Item stamps: o + 1 of the order that last saw the item. */
+	free(l->item_stamp);
+	free(l->item_pos);
+	l->item_stamp = calloc(l->items.n + 1, sizeof(*l->item_stamp));
+	l->item_pos   = calloc(l->items.n + 1, sizeof(*l->item_pos));
+	if (l->item_stamp == NULL || l->item_pos == NULL) {
+		return XSELL_ENOMEM;
+	}
+	for (size_t o0 = first; o0 < n_orders; o0 += batch) {
+		size_t o1 = o0 + batch < n_orders ? o0 + batch : n_orders;
+		size_t n;
+
+		err = build_batch(l, o0, o1, &n);
+		if (err == XSELL_OK && n > 0) {
+			err = cb(ctx, l->evs, n);
+		}
+		if (err != XSELL_OK) {
+			return err;
+		}
+		l->applied += n;
+		if (l->progress != NULL) {
+			l->progress(l->progress_ctx, l);
+		}
+	}
+	return XSELL_OK;
+}
+
+xsell_err
+xs_loader_each_item_update(
+    xs_loader *l, size_t batch, xs_load_items_cb cb, void *ctx)
+{
+	struct xs_item_update *ups;
+	size_t                 n   = 0;
+	xsell_err              err = XSELL_OK;
+
+	if (!l->has_meta || l->items.n == 0) {
+		return XSELL_OK;
+	}
+	if (batch == 0) {
+		batch = 1000;
+	}
+	ups = calloc(batch, sizeof(*ups));
+	if (ups == NULL) {
+		return XSELL_ENOMEM;
+	}
+	for (uint32_t it = 0; it < l->items.n && err == XSELL_OK; it++) {
+		struct xs_item_update *up = &ups[n];
+
+		if (isnan(l->item_price[it]) && l->item_cat[it] == NONE) {
+			continue;
+		}
+		memset(up, 0, sizeof(*up));
+		up->item = xs_intern_get(&l->items, it);
+		if (!isnan(l->item_price[it])) {
+			up->has_price = true;
+			up->price     = l->item_price[it];
+		}
+		if (l->item_cat[it] != NONE) {
+			up->category =
+			    xs_intern_get(&l->cats, l->item_cat[it]);
+		}
+		if (++n == batch) {
+			err = cb(ctx, ups, n);
+			n   = 0;
+		}
+	}
+	if (err == XSELL_OK && n > 0) {
+		err = cb(ctx, ups, n);
+	}
+	free(ups);
+	return err;
+}

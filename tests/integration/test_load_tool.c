@@ -1,0 +1,312 @@
+/* SPDX-License-Identifier: MIT */
+/* xsell-load as a user runs it: small CSV files written here, the built
+ * binary run with fork/exec, its summary line and exit code checked. */
+#include "support.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "store/store.h"
+
+struct fixture {
+	char *dir;
+	char  db[512];
+	char  out[8192]; /* stdout of the last run */
+	char  err[8192]; /* stderr of the last run */
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	f->dir = xs_test_tmpdir();
+	snprintf(f->db, sizeof(f->db), "%s/db", f->dir);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	xs_test_rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static char *
+path_in(struct fixture *f, const char *name)
+{
+	static char p[2][512];
+	static int  which;
+
+	which = !which;
+	snprintf(p[which], sizeof(p[which]), "%s/%s", f->dir, name);
+	return p[which];
+}
+
+static const char *
+write_file(struct fixture *f, const char *name, const char *text)
+{
+	const char *p  = path_in(f, name);
+	FILE       *fp = fopen(p, "w");
+
+	assert_non_null(fp);
+	fputs(text, fp);
+	fclose(fp);
+	return p;
+}
+
+static void
+slurp(const char *path, char *buf, size_t len)
+{
+	FILE  *fp = fopen(path, "r");
+	size_t n  = 0;
+
+	if (fp != NULL) {
+		n = fread(buf, 1, len - 1, fp);
+		fclose(fp);
+	}
+	buf[n] = '\0';
+}
+
+/* Run xsell-load with 'args' (NULL-terminated, after argv[0]); returns
+ * its exit code, with its output in f->out and f->err. Bounded: the
+ * child is killed after 60 s. */
+static int
+run(struct fixture *f, const char *const *args)
+{
+	char        out_path[600], err_path[600];
+	const char *argv[32];
+	int         n = 0, status;
+	pid_t       pid;
+
+	snprintf(out_path, sizeof(out_path), "%s/stdout", f->dir);
+	snprintf(err_path, sizeof(err_path), "%s/stderr", f->dir);
+	argv[n++] = XS_TEST_XSELL_LOAD;
+	while (args[n - 1] != NULL && n < 31) {
+		argv[n] = args[n - 1];
+		n++;
+	}
+	argv[n] = NULL;
+	pid     = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0) {
+			_exit(127);
+		}
+		alarm(60);
+		execv(argv[0], (char *const *) argv);
+		_exit(127);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	slurp(out_path, f->out, sizeof(f->out));
+	slurp(err_path, f->err, sizeof(f->err));
+	if (!WIFEXITED(status)) {
+		fail_msg(
+		    "xsell-load died (status %d); stderr: %s", status, f->err);
+	}
+	return WEXITSTATUS(status);
+}
+
+static void
+assert_has(const char *text, const char *want)
+{
+	if (strstr(text, want) == NULL) {
+		fail_msg("\"%s\" not in:\n%s", want, text);
+	}
+}
+
+/* Lines 2-3 order A (ts from its earliest line), 4 a return, 5 order B,
+ * 6 a bad qty, 7 a missing item, 8 more of order A. Kept: 2, 3, 5, 8
+ * = 4 lines in 2 orders; 1 skipped; 2 rejected. */
+static const char sales[] = "InvoiceNo,StockCode,Quantity,InvoiceDate,"
+                            "UnitPrice,CustomerID\n"
+                            "A,x,1,2011-02-01 10:00:00,1.50,c1\n"
+                            "A,y,2,2011-02-01 09:00:00,2.00,c1\n"
+                            "C1,x,-1,2011-02-02 10:00:00,1.50,c1\n"
+                            "B,\"x, large\",1,2011-02-03,3,\n"
+                            "B,y,lots,2011-02-03,3,\n"
+                            "B,,1,2011-02-03,3,\n"
+                            "A,z,1,2011-02-01 11:00:00,1,c1\n";
+
+static void
+test_tool_summary_counts(void **state)
+{
+	struct fixture   *f      = *state;
+	const char       *file   = write_file(f, "sales.csv", sales);
+	const char *const args[] = { "--db", f->db, "--quiet", file, NULL };
+
+	assert_int_equal(run(f, args), 0);
+	assert_has(f->out,
+	    "loaded 4 lines (2 orders, 0 duplicate orders), "
+	    "skipped 1 (returns), rejected 2; ");
+	assert_has(f->out,
+	    "sales.csv: 7 lines, 4 loaded, 1 skipped, 2 "
+	    "rejected");
+	assert_has(f->err, "sales.csv:6: bad qty \"lots\"");
+	assert_has(f->err, "sales.csv:7: item id missing");
+
+	/* The second load finds both orders stored. */
+	assert_int_equal(run(f, args), 0);
+	assert_has(f->out, "loaded 4 lines (0 orders, 2 duplicate orders)");
+}
+
+static void
+test_tool_non_adjacent_lines_are_one_order(void **state)
+{
+	struct fixture   *f      = *state;
+	const char       *file   = write_file(f, "o.tsv",
+	            "item\torder\n"
+	                    "p\to1\n"
+	                    "q\to2\n"
+	                    "r\to1\n"
+	                    "p\to1\n");
+	const char *const args[] = { "--db", f->db, "--quiet", file, NULL };
+
+	struct xs_store_opts so = { 0 };
+	struct xs_totals     tot;
+	xs_store            *st;
+	MDB_txn             *txn;
+	uint32_t             n_items;
+
+	assert_int_equal(run(f, args), 0);
+	assert_has(f->out, "loaded 4 lines (2 orders, 0 duplicate orders)");
+	/* In the store: 2 orders, items p, r, q; o1 is one basket {p, r}
+	 * however its lines were scattered. */
+	so.read_only = true;
+	assert_xs_ok(xs_store_open(&st, f->db, &so));
+	assert_xs_ok(xs_txn_read(st, &txn));
+	assert_xs_ok(xs_store_totals_get(st, txn, &tot));
+	assert_xs_ok(xs_store_dict_size(st, txn, XS_DICT_ITEM, &n_items));
+	assert_int_equal(tot.orders, 2);
+	assert_int_equal(n_items, 3);
+	{
+		uint32_t p, r, c;
+
+		assert_xs_ok(
+		    xs_store_id_get(st, txn, XS_DICT_ITEM, "p", 1, &p));
+		assert_xs_ok(
+		    xs_store_id_get(st, txn, XS_DICT_ITEM, "r", 1, &r));
+		assert_xs_ok(
+		    xs_store_pair_get(st, txn, XS_REL_BASKET, p, r, &c));
+		assert_int_equal(c, 1);
+	}
+	xs_txn_abort(txn);
+	xs_store_close(st);
+}
+
+static void
+test_tool_map_and_formats(void **state)
+{
+	struct fixture   *f     = *state;
+	const char       *file  = write_file(f, "x.txt",
+	           "a;b\n"
+	                  "k1,9,1\n"
+	                  "k2,9,2\n");
+	const char *const bad[] = { "--db", f->db, "--quiet", file, NULL };
+	const char *const by_number[] = { "--db", f->db, "--quiet", "--format",
+		"csv", "--map", "item=1", "--map", "order=2", file, NULL };
+
+	/* Header "a;b" has one column: nothing to map -> usage error that
+	 * names what it saw, and no store is made. */
+	assert_int_equal(run(f, bad), 2);
+	assert_has(f->err, "no order column");
+	assert_has(f->err, "\"a;b\"");
+	assert_int_equal(access(f->db, F_OK), -1);
+	/* By number: column 2 does not exist in a one-column header. */
+	assert_int_equal(run(f, by_number), 2);
+	assert_has(f->err, "no column 2");
+}
+
+static void
+test_tool_baskets(void **state)
+{
+	struct fixture   *f      = *state;
+	const char       *file   = write_file(f, "b.csv", "a,b\nb,c\na\n");
+	const char *const args[] = { "--db", f->db, "--quiet", "--format",
+		"baskets", file, NULL };
+
+	assert_int_equal(run(f, args), 0);
+	assert_has(f->out, "loaded 3 lines (3 orders, 0 duplicate orders)");
+}
+
+static void
+test_tool_usage_errors(void **state)
+{
+	struct fixture   *f        = *state;
+	const char       *file     = write_file(f, "s.csv", sales);
+	const char *const flag[]   = { "--db", f->db, "--bogus", file, NULL };
+	const char *const nodb[]   = { file, NULL };
+	const char *const nofile[] = { "--db", f->db, NULL };
+	const char *const fmt[]    = { "--db", f->db, "--format", "xml", file,
+		   NULL };
+	const char *const map[]  = { "--db", f->db, "--map", "colour=1", file,
+		 NULL };
+	const char *const size[] = { "--db", f->db, "--map-size", "12Q", file,
+		NULL };
+	const char *const help[] = { "--help", NULL };
+
+	assert_int_equal(run(f, flag), 2);
+	assert_has(f->err, "--bogus");
+	assert_int_equal(run(f, nodb), 2);
+	assert_int_equal(run(f, nofile), 2);
+	assert_int_equal(run(f, fmt), 2);
+	assert_int_equal(run(f, map), 2);
+	assert_int_equal(run(f, size), 2);
+	assert_int_equal(run(f, help), 0);
+	assert_has(f->out, "--max-basket-items");
+	assert_has(f->out, "--map-size");
+	assert_has(f->out, "exit status");
+}
+
+static void
+test_tool_unusable_db(void **state)
+{
+	struct fixture   *f    = *state;
+	const char       *file = write_file(f, "s.csv", sales);
+	char              db[600];
+	const char *const args[]    = { "--db", db, "--quiet", file, NULL };
+	const char *const missing[] = { "--db", f->db, "--quiet",
+		"/nonexistent/x.csv", NULL };
+
+	/* A path under a regular file cannot be a directory. */
+	snprintf(db, sizeof(db), "%s/store", file);
+	assert_int_equal(run(f, args), 1);
+	assert_has(f->err, "cannot open store");
+	/* An input that cannot be read. */
+	assert_int_equal(run(f, missing), 1);
+	assert_has(f->err, "/nonexistent/x.csv");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_tool_summary_counts, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_tool_non_adjacent_lines_are_one_order, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_tool_map_and_formats, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_tool_baskets, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_tool_usage_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_tool_unusable_db, setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("load_tool", tests, NULL, NULL);
+}

@@ -1,0 +1,591 @@
+/* SPDX-License-Identifier: MIT */
+/* The loader's reading half: record readers (CSV quoting, TSV, JSON
+ * lines, baskets), column roles, timestamps and line validation. Inputs
+ * are small in-memory files (fmemopen); every expected value is worked
+ * out by hand in the comments. */
+#include "support.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "load/load.h"
+
+/* ==== Helpers ==== */
+
+static FILE *
+mem(const char *text)
+{
+	FILE *f = fmemopen((void *) text, strlen(text), "r");
+
+	assert_non_null(f);
+	return f;
+}
+
+static void
+assert_span(struct xs_span s, const char *want)
+{
+	assert_non_null(s.p);
+	if (s.len != strlen(want) || memcmp(s.p, want, s.len) != 0) {
+		fail_msg(
+		    "field \"%.*s\", want \"%s\"", (int) s.len, s.p, want);
+	}
+}
+
+/* Read every record of 'text' into "LINE:f1|f2;LINE:!error;..." */
+static void
+records(const char *text, enum xs_load_format fmt, char *out, size_t len)
+{
+	xs_load_reader       *r;
+	struct xs_load_record rec;
+	char                  err[200];
+	FILE                 *f = mem(text);
+	size_t                o = 0;
+	xsell_err             e;
+
+	assert_xs_ok(xs_load_reader_open(&r, f, "t", fmt, err, sizeof(err)));
+	out[0] = '\0';
+	while ((e = xs_load_reader_next(r, &rec)) == XSELL_OK) {
+		o += (size_t) snprintf(
+		    out + o, len - o, "%llu:", (unsigned long long) rec.line);
+		if (rec.error != NULL) {
+			o += (size_t) snprintf(
+			    out + o, len - o, "!%s;", rec.error);
+			continue;
+		}
+		for (size_t i = 0; i < rec.n_fields; i++) {
+			o += (size_t) snprintf(out + o, len - o, "%s%.*s",
+			    i ? "|" : "",
+			    rec.fields[i].p ? (int) rec.fields[i].len : 1,
+			    rec.fields[i].p ? rec.fields[i].p : "~");
+		}
+		o += (size_t) snprintf(out + o, len - o, ";");
+	}
+	assert_int_equal(e, XSELL_ENOENT);
+	xs_load_reader_close(r);
+	fclose(f);
+}
+
+/* ==== CSV ==== */
+
+static void
+test_csv_quoting(void **state)
+{
+	char out[512];
+
+	(void) state;
+	/* Line 1 header; 2 embedded comma; 3 doubled quote; 4-5 a quoted
+	 * newline (the record's line is its first, 4); 6 blank (no
+	 * record); 7 CRLF; 8 empty fields, no final newline. */
+	records("order,item\n"
+	        "1,\"a,b\"\n"
+	        "2,\"say \"\"hi\"\"\"\n"
+	        "3,\"two\nlines\"\n"
+	        "\n"
+	        "4,x\r\n"
+	        "5,",
+	    XS_LOAD_CSV, out, sizeof(out));
+	assert_string_equal(out,
+	    "2:1|a,b;3:2|say \"hi\";4:3|two\nlines;"
+	    "7:4|x;8:5|;");
+}
+
+static void
+test_csv_unterminated_quote_costs_one_line(void **state)
+{
+	char out[512];
+
+	(void) state;
+	/* The quote opened on line 3 never closes: line 3 is rejected and
+	 * reading goes on at line 4. */
+	records(
+	    "order,item\n1,a\n2,\"bad\n3,c\n", XS_LOAD_CSV, out, sizeof(out));
+	assert_string_equal(out, "2:1|a;3:!unterminated quote;4:3|c;");
+	records("order,item\n1,\"a\"x\n2,b\n", XS_LOAD_CSV, out, sizeof(out));
+	assert_string_equal(
+	    out, "2:!unexpected character after a closing quote;3:2|b;");
+}
+
+static void
+test_csv_header_and_bom(void **state)
+{
+	const struct xs_span *hdr;
+	xs_load_reader       *r;
+	size_t                n;
+	char                  err[200];
+	FILE                 *f = mem("\xef\xbb\xbf"
+	                                              "Order,\"Item Id\"\n1,2\n");
+
+	(void) state;
+	assert_xs_ok(
+	    xs_load_reader_open(&r, f, "t", XS_LOAD_CSV, err, sizeof(err)));
+	xs_load_reader_header(r, &hdr, &n);
+	assert_int_equal(n, 2);
+	assert_span(hdr[0], "Order");
+	assert_span(hdr[1], "Item Id");
+	xs_load_reader_close(r);
+	fclose(f);
+
+	f = mem("");
+	assert_xs_err(
+	    xs_load_reader_open(&r, f, "t", XS_LOAD_CSV, err, sizeof(err)),
+	    XSELL_EINVAL);
+	assert_non_null(strstr(err, "empty file"));
+	fclose(f);
+}
+
+/* ==== TSV, JSON lines, baskets ==== */
+
+static void
+test_tsv_fields(void **state)
+{
+	char out[256];
+
+	(void) state;
+	/* No quoting: quotes and commas are data. */
+	records("order\titem\n1\t\"a,b\"\r\n2\tc d\n", XS_LOAD_TSV, out,
+	    sizeof(out));
+	assert_string_equal(out, "2:1|\"a,b\";3:2|c d;");
+}
+
+static void
+test_jsonl_fields(void **state)
+{
+	char out[512];
+
+	(void) state;
+	/* Columns are the first object's keys (order, item, qty); numbers
+	 * become their decimal text; a missing key or null is absent (~);
+	 * keys not in the first line are ignored. */
+	records("{\"order\": 536365, \"item\": \"85123A\", \"qty\": 2.5}\n"
+	        "{\"item\": 7, \"order\": \"o2\", \"extra\": 1}\n"
+	        "{\"order\": null, \"item\": \"x\", \"qty\": 1}\n"
+	        "{bad\n"
+	        "[1, 2]\n"
+	        "{\"order\": true, \"item\": \"x\"}\n",
+	    XS_LOAD_JSONL, out, sizeof(out));
+	assert_non_null(strstr(out, "1:536365|85123A|2.5;"));
+	assert_non_null(strstr(out, "2:o2|7|~;"));
+	assert_non_null(strstr(out, "3:~|x|1;"));
+	assert_non_null(strstr(out, "4:!bad JSON: "));
+	assert_non_null(strstr(out, "5:!bad JSON: not an object;"));
+	assert_non_null(
+	    strstr(out, "6:!key \"order\": not a string or a number;"));
+}
+
+static void
+test_baskets_verbatim(void **state)
+{
+	char out[256];
+
+	(void) state;
+	/* No header; labels keep their spaces ("cream cheese "). */
+	records("pip fruit,cream cheese ,yogurt\nwhole milk\n",
+	    XS_LOAD_BASKETS, out, sizeof(out));
+	assert_string_equal(
+	    out, "1:pip fruit|cream cheese |yogurt;2:whole milk;");
+}
+
+static void
+test_format_names(void **state)
+{
+	enum xs_load_format f;
+
+	(void) state;
+	assert_int_equal(xs_load_format_guess("a/b.TSV"), XS_LOAD_TSV);
+	assert_int_equal(xs_load_format_guess("x.jsonl"), XS_LOAD_JSONL);
+	assert_int_equal(xs_load_format_guess("x.csv"), XS_LOAD_CSV);
+	assert_int_equal(xs_load_format_guess("d.tsv/x"), XS_LOAD_CSV);
+	assert_true(xs_load_format_parse("baskets", &f));
+	assert_int_equal(f, XS_LOAD_BASKETS);
+	assert_false(xs_load_format_parse("xml", &f));
+}
+
+/* ==== Roles ==== */
+
+static void
+header_of(const char *const *names, struct xs_span *out, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		out[i].p   = names[i];
+		out[i].len = (uint32_t) strlen(names[i]);
+	}
+}
+
+static void
+test_roles_guessed(void **state)
+{
+	static const char *const names[] = { "InvoiceNo", "StockCode",
+		"Description", "Quantity", "InvoiceDate", "UnitPrice",
+		" CustomerID ", "Country" };
+	struct xs_span           hdr[8];
+	struct xs_load_cols      c;
+	char                     err[400];
+
+	(void) state;
+	header_of(names, hdr, 8);
+	assert_xs_ok(xs_load_map_resolve(NULL, hdr, 8, &c, err, sizeof(err)));
+	assert_int_equal(c.col[XS_ROLE_ORDER], 0);
+	assert_int_equal(c.col[XS_ROLE_ITEM], 1);
+	assert_int_equal(c.col[XS_ROLE_QTY], 3);
+	assert_int_equal(c.col[XS_ROLE_TS], 4);
+	assert_int_equal(c.col[XS_ROLE_PRICE], 5);
+	assert_int_equal(c.col[XS_ROLE_USER], 6);
+	assert_int_equal(c.col[XS_ROLE_CATEGORY], -1);
+}
+
+static void
+test_roles_missing_item_names_columns(void **state)
+{
+	static const char *const names[] = { "order_id", "thing" };
+	struct xs_span           hdr[2];
+	struct xs_load_cols      c;
+	char                     err[400];
+
+	(void) state;
+	header_of(names, hdr, 2);
+	assert_xs_err(xs_load_map_resolve(NULL, hdr, 2, &c, err, sizeof(err)),
+	    XSELL_EINVAL);
+	assert_non_null(strstr(err, "no item column"));
+	assert_non_null(strstr(err, "\"order_id\", \"thing\""));
+}
+
+static void
+test_map_by_name_and_number(void **state)
+{
+	static const char *const names[] = { "ord", "x", "sku2", "who" };
+	struct xs_load_map       m       = { 0 };
+	struct xs_span           hdr[4];
+	struct xs_load_cols      c;
+	char                     err[400];
+
+	(void) state;
+	header_of(names, hdr, 4);
+	/* "ORD" matches "ord" case-insensitively; 3 is "sku2"; user is
+	 * given by a second --map. */
+	assert_xs_ok(
+	    xs_load_map_parse(&m, "order=ORD,item=3", err, sizeof(err)));
+	assert_xs_ok(xs_load_map_parse(&m, "user=who", err, sizeof(err)));
+	assert_xs_ok(xs_load_map_resolve(&m, hdr, 4, &c, err, sizeof(err)));
+	assert_int_equal(c.col[XS_ROLE_ORDER], 0);
+	assert_int_equal(c.col[XS_ROLE_ITEM], 2);
+	assert_int_equal(c.col[XS_ROLE_USER], 3);
+	assert_int_equal(c.col[XS_ROLE_TS], -1);
+
+	memset(&m, 0, sizeof(m));
+	assert_xs_ok(
+	    xs_load_map_parse(&m, "order=1,item=5", err, sizeof(err)));
+	assert_xs_err(xs_load_map_resolve(&m, hdr, 4, &c, err, sizeof(err)),
+	    XSELL_EINVAL);
+	assert_non_null(strstr(err, "no column 5"));
+	memset(&m, 0, sizeof(m));
+	assert_xs_ok(
+	    xs_load_map_parse(&m, "order=nope,item=1", err, sizeof(err)));
+	assert_xs_err(xs_load_map_resolve(&m, hdr, 4, &c, err, sizeof(err)),
+	    XSELL_EINVAL);
+	assert_non_null(strstr(err, "no such column"));
+}
+
+static void
+test_map_parse_errors(void **state)
+{
+	struct xs_load_map m = { 0 };
+	char               err[200];
+
+	(void) state;
+	assert_xs_err(
+	    xs_load_map_parse(&m, "colour=3", err, sizeof(err)), XSELL_EINVAL);
+	assert_non_null(strstr(err, "unknown role \"colour\""));
+	memset(&m, 0, sizeof(m));
+	assert_xs_err(xs_load_map_parse(&m, "item=1,item=2", err, sizeof(err)),
+	    XSELL_EINVAL);
+	assert_non_null(strstr(err, "role item given twice"));
+	memset(&m, 0, sizeof(m));
+	assert_xs_err(
+	    xs_load_map_parse(&m, "item=", err, sizeof(err)), XSELL_EINVAL);
+	assert_xs_err(
+	    xs_load_map_parse(&m, "item", err, sizeof(err)), XSELL_EINVAL);
+}
+
+/* ==== Timestamps ==== */
+
+static int64_t
+ts(const char *s)
+{
+	int64_t t = -1;
+
+	if (!xs_load_ts_parse(s, strlen(s), &t)) {
+		fail_msg("\"%s\" was refused", s);
+	}
+	return t;
+}
+
+static void
+test_ts_forms(void **state)
+{
+	(void) state;
+	/* 2011-09-30: 15247 days after 1970-01-01; 15247 * 86400 +
+	 * 23:59 (86340) = 1317427140. */
+	assert_int_equal(ts("2011-09-30 23:59:00"), 1317427140);
+	/* 2010-12-01: 14944 days = 1291161600; + 08:26 (30360). */
+	assert_int_equal(ts("2010-12-01T08:26:00Z"), 1291191960);
+	assert_int_equal(ts("2010-12-01T08:26:00+01:00"), 1291188360);
+	assert_int_equal(ts("2010-12-01T08:26:00-0130"), 1291197360);
+	assert_int_equal(ts("2010-12-01T08:26:00.999Z"), 1291191960);
+	assert_int_equal(ts("2010-12-01 08:26"), 1291191960);
+	/* 2011-02-01: 14976 days. */
+	assert_int_equal(ts("2011-02-01"), 1296518400);
+	assert_int_equal(ts("1317427140"), 1317427140);
+	assert_int_equal(ts("1317427140.75"), 1317427140);
+	assert_int_equal(ts("2012-02-29"), 1330473600); /* leap day */
+	assert_int_equal(ts("1970-01-01T00:00:00Z"), 0);
+}
+
+static void
+test_ts_rejects(void **state)
+{
+	static const char *const bad[] = { "", "abc", "2011-02-30",
+		"2011-13-01", "2011-00-10", "2011-02-01 24:00:00",
+		"2011-02-01 23:60:00", "2011-02-01T08:26:00+25:00",
+		"2011-02-01T08:26:00Q", "2011-2-1", "1969-12-31",
+		"2011-02-01 08", "2011-02-01x", "12ab", "1e9", "-5",
+		"2011-02-01T08:26:00." };
+	int64_t                  t;
+
+	(void) state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (xs_load_ts_parse(bad[i], strlen(bad[i]), &t)) {
+			fail_msg(
+			    "\"%s\" accepted as %lld", bad[i], (long long) t);
+		}
+	}
+}
+
+/* ==== Lines -> orders ==== */
+
+struct collected {
+	char   text[1024];
+	size_t o;
+};
+
+/* Render orders as "ORDER@TS/USER:ITEMxQTY,...;" */
+static xsell_err
+collect_cb(void *ctx, const struct xs_event *evs, size_t n)
+{
+	struct collected *c = ctx;
+
+	for (size_t i = 0; i < n; i++) {
+		c->o += (size_t) snprintf(c->text + c->o,
+		    sizeof(c->text) - c->o,
+		    "%.*s@%lld/%.*s:", (int) evs[i].order.len, evs[i].order.p,
+		    (long long) evs[i].ts, (int) evs[i].user.len,
+		    evs[i].user.len ? evs[i].user.p : "");
+		for (uint32_t j = 0; j < evs[i].n_lines; j++) {
+			const struct xs_order_line *ln = &evs[i].lines[j];
+
+			c->o += (size_t) snprintf(c->text + c->o,
+			    sizeof(c->text) - c->o, "%s%.*sx%g", j ? "," : "",
+			    (int) ln->item.len, ln->item.p, ln->qty);
+		}
+		c->o += (size_t) snprintf(
+		    c->text + c->o, sizeof(c->text) - c->o, ";");
+	}
+	return XSELL_OK;
+}
+
+static void
+test_loader_groups_and_validates(void **state)
+{
+	/* Line 2-3: o1 with A twice (one line, 1+2) and user u1 from its
+	 * second line; 4: a return (skipped); 5: o2; 6: o1 again, earlier
+	 * ts; then seven malformed lines. o3 exists only as a return. */
+	static const char            text[] = "order,item,qty,ts,user\n"
+	                                      "o1,A,1,2011-02-01,\n"
+	                                      "o1,A,2,2011-02-01,u1\n"
+	                                      "o3,B,-1,2011-02-01,u2\n"
+	                                      "o2,B,0.5,,u2\n"
+	                                      "o1,C,1,1000,u9\n"
+	                                      "o4,,1,1,u\n"
+	                                      "o4,X,two,1,u\n"
+	                                      "o4,X,1,2011-02-30,u\n"
+	                                      "o4,X\n"
+	                                      ",X,1,1,u\n"
+	                                      "o4,\"X\n"
+	                                      "o4,X,0,garbage,u\n";
+	struct collected             c      = { { 0 }, 0 };
+	const struct xs_load_reject *rej;
+	struct xs_load_counts        fc;
+	xs_loader                   *l;
+	size_t                       n_rej;
+	char                         err[200];
+	FILE                        *f = mem(text);
+
+	(void) state;
+	assert_xs_ok(xs_loader_alloc(&l));
+	assert_xs_ok(xs_loader_read(
+	    l, "t.csv", f, XS_LOAD_CSV, NULL, 5000, &fc, err, sizeof(err)));
+	fclose(f);
+	/* 12 records: 4 kept, 1 return, 7 rejected (the last line's ts is
+	 * bad, so it is rejected, not skipped). */
+	assert_int_equal(fc.records, 12);
+	assert_int_equal(fc.lines, 4);
+	assert_int_equal(fc.skipped, 1);
+	assert_int_equal(fc.rejected, 7);
+	assert_int_equal(xs_loader_n_orders(l), 2);
+	rej = xs_loader_rejects(l, &n_rej);
+	assert_int_equal(n_rej, 7);
+	assert_string_equal(rej[0].text, "t.csv:7: item id missing");
+	assert_string_equal(rej[1].text, "t.csv:8: bad qty \"two\"");
+	assert_string_equal(
+	    rej[2].text, "t.csv:9: bad timestamp \"2011-02-30\"");
+	assert_string_equal(
+	    rej[3].text, "t.csv:10: too few fields (2, need 5)");
+	assert_string_equal(rej[4].text, "t.csv:11: order id missing");
+	assert_string_equal(rej[5].text, "t.csv:12: unterminated quote");
+	assert_string_equal(
+	    rej[6].text, "t.csv:13: bad timestamp \"garbage\"");
+	/* o2 has no ts: the load time, 5000. */
+	assert_xs_ok(xs_loader_each_order(l, 0, 1, collect_cb, &c));
+	assert_string_equal(c.text, "o1@1000/u1:Ax3,Cx1;o2@5000/u2:Bx0.5;");
+	xs_loader_free(l);
+}
+
+static void
+test_loader_rejects_bad_ids(void **state)
+{
+	char                         text[600];
+	const struct xs_load_reject *rej;
+	struct xs_load_counts        fc;
+	xs_loader                   *l;
+	size_t                       n_rej;
+	char                         err[200];
+	FILE                        *f;
+
+	(void) state;
+	/* A 257-byte item id, an invalid UTF-8 user, a negative price. */
+	snprintf(text, sizeof(text),
+	    "order,item,user,price\n"
+	    "o1,%0257d,u,1\n"
+	    "o1,A,\xff,1\n"
+	    "o1,A,u,-2\n"
+	    "o1,A,u,2.5\n",
+	    0);
+	f = mem(text);
+	assert_xs_ok(xs_loader_alloc(&l));
+	assert_xs_ok(xs_loader_read(
+	    l, "t.csv", f, XS_LOAD_CSV, NULL, 0, &fc, err, sizeof(err)));
+	fclose(f);
+	assert_int_equal(fc.rejected, 3);
+	assert_int_equal(fc.lines, 1);
+	rej = xs_loader_rejects(l, &n_rej);
+	assert_non_null(strstr(rej[0].text,
+	    "t.csv:2: item id longer than "
+	    "256 bytes \"000"));
+	assert_string_equal(rej[1].text,
+	    "t.csv:3: user id not valid UTF-8 (or holds a NUL byte) "
+	    "\"\\xff\"");
+	assert_string_equal(
+	    rej[2].text, "t.csv:4: bad price \"-2\" (a number >= 0)");
+	xs_loader_free(l);
+}
+
+static void
+test_loader_baskets(void **state)
+{
+	struct collected      c = { { 0 }, 0 };
+	struct xs_load_counts fc;
+	xs_loader            *l;
+	char                  err[200];
+	FILE                 *f = mem("a,b ,a\n\nc\nd,,e\n");
+
+	(void) state;
+	/* Line 1: a twice -> one line, qty 2; line 2 blank; line 4 has an
+	 * empty item: rejected. Basket orders have ts 0 (the 'now' given)
+	 * and no user. */
+	assert_xs_ok(xs_loader_alloc(&l));
+	assert_xs_ok(xs_loader_read(
+	    l, "g", f, XS_LOAD_BASKETS, NULL, 0, &fc, err, sizeof(err)));
+	fclose(f);
+	assert_int_equal(fc.lines, 2);
+	assert_int_equal(fc.rejected, 1);
+	assert_xs_ok(xs_loader_each_order(l, 0, 0, collect_cb, &c));
+	assert_string_equal(c.text, "1@0/:ax2,b x1;3@0/:cx1;");
+	xs_loader_free(l);
+}
+
+static void
+test_loader_jsonl_and_tsv(void **state)
+{
+	struct collected      c = { { 0 }, 0 };
+	struct xs_load_counts fc;
+	struct xs_load_map    m = { 0 };
+	xs_loader            *l;
+	char                  err[200];
+	FILE                 *f;
+
+	(void) state;
+	assert_xs_ok(xs_loader_alloc(&l));
+	f = mem("{\"invoice\": 17, \"sku\": 5, \"time\": "
+	        "\"2010-12-01T08:26:00Z\"}\n"
+	        "{\"invoice\": 17, \"sku\": \"6\", \"time\": 1291191000}\n");
+	assert_xs_ok(xs_loader_read(
+	    l, "a.jsonl", f, XS_LOAD_JSONL, NULL, 0, &fc, err, sizeof(err)));
+	fclose(f);
+	assert_int_equal(fc.lines, 2);
+	/* TSV with columns by number; its order 17 joins the JSON one. */
+	assert_xs_ok(
+	    xs_load_map_parse(&m, "order=2,item=1", err, sizeof(err)));
+	f = mem("p\to\n7\t17\n8\t18\n");
+	assert_xs_ok(xs_loader_read(
+	    l, "b.tsv", f, XS_LOAD_TSV, &m, 99, &fc, err, sizeof(err)));
+	fclose(f);
+	assert_xs_ok(xs_loader_each_order(l, 0, 0, collect_cb, &c));
+	assert_string_equal(c.text, "17@1291191000/:5x1,6x1,7x1;18@99/:8x1;");
+	xs_loader_free(l);
+}
+
+static void
+test_loader_unmapped_file_refused(void **state)
+{
+	xs_loader *l;
+	char       err[400];
+	FILE      *f = mem("a,b\n1,2\n");
+
+	(void) state;
+	assert_xs_ok(xs_loader_alloc(&l));
+	assert_xs_err(xs_loader_read(l, "x.csv", f, XS_LOAD_CSV, NULL, 0, NULL,
+	                  err, sizeof(err)),
+	    XSELL_EINVAL);
+	assert_non_null(strstr(err, "x.csv: no order column"));
+	assert_non_null(strstr(err, "\"a\", \"b\""));
+	fclose(f);
+	xs_loader_free(l);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_csv_quoting),
+		cmocka_unit_test(test_csv_unterminated_quote_costs_one_line),
+		cmocka_unit_test(test_csv_header_and_bom),
+		cmocka_unit_test(test_tsv_fields),
+		cmocka_unit_test(test_jsonl_fields),
+		cmocka_unit_test(test_baskets_verbatim),
+		cmocka_unit_test(test_format_names),
+		cmocka_unit_test(test_roles_guessed),
+		cmocka_unit_test(test_roles_missing_item_names_columns),
+		cmocka_unit_test(test_map_by_name_and_number),
+		cmocka_unit_test(test_map_parse_errors),
+		cmocka_unit_test(test_ts_forms),
+		cmocka_unit_test(test_ts_rejects),
+		cmocka_unit_test(test_loader_groups_and_validates),
+		cmocka_unit_test(test_loader_rejects_bad_ids),
+		cmocka_unit_test(test_loader_baskets),
+		cmocka_unit_test(test_loader_jsonl_and_tsv),
+		cmocka_unit_test(test_loader_unmapped_file_refused),
+	};
+
+	return cmocka_run_group_tests_name("load_parse", tests, NULL, NULL);
+}

@@ -1,0 +1,436 @@
+/* SPDX-License-Identifier: MIT */
+/* xsell-load: warm a store from exports of order lines. A thin main over
+ * src/load: flags, progress on a terminal, the summary and exit codes.
+ * Every file is checked (opened, columns mapped) before the store is
+ * touched, so a usage error never leaves a half-loaded store behind. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/common.h"
+#include "load/load.h"
+#include "model/model.h"
+#include "store/store.h"
+
+enum { EXIT_LOAD_OK = 0, EXIT_LOAD_FAIL = 1, EXIT_USAGE = 2 };
+
+static const char usage_text[] =
+    "usage: xsell-load --db DIR [--format csv|tsv|jsonl|baskets]\n"
+    "                  [--map ROLE=COLUMN,...] [--map-size BYTES]\n"
+    "                  [--max-basket-items N] [--quiet] FILE...\n"
+    "\n"
+    "Warm an xsell store from exports of order lines. All files are read\n"
+    "first; the lines of one order are grouped by order id wherever they\n"
+    "are, and orders are applied in order of first appearance, in\n"
+    "transactions of 20,000 orders, so a running xselld on the same\n"
+    "directory keeps serving and writing. Orders already in the store\n"
+    "are counted as duplicates and change nothing: loading a file twice\n"
+    "is safe.\n"
+    "\n"
+    "options:\n"
+    "  --db DIR              store directory (created if missing)\n"
+    "  --format FMT          csv, tsv, jsonl or baskets; default from the\n"
+    "                        extension (.csv .tsv .jsonl), else csv\n"
+    "  --map ROLE=COLUMN,... which column plays which role; COLUMN is a\n"
+    "                        header name (exact, else any case) or a\n"
+    "                        1-based column number; may be repeated\n"
+    "  --map-size BYTES      LMDB map size, with optional K, M, G or T\n"
+    "                        suffix (powers of 1024); default 16G\n"
+    "  --max-basket-items N  count pairs for at most N distinct items of\n"
+    "                        an order (a deterministic sample beyond it);\n"
+    "                        default 100\n"
+    "  --quiet               no progress display\n"
+    "  -h, --help            this text\n"
+    "\n"
+    "roles (guessed from the header, any case, when not mapped):\n"
+    "  order     order, order_id, orderid, invoice, invoiceno, ordernumber\n"
+    "  item      item, item_id, itemid, product, product_id, sku, "
+    "stockcode\n"
+    "  user      user, user_id, userid, customer, customer_id, customerid\n"
+    "  ts        ts, time, timestamp, date, invoicedate, eventdate,\n"
+    "            created_at\n"
+    "  qty       qty, quantity (absent: 1; <= 0: a return, skipped)\n"
+    "  price     price, unitprice, unit_price (item metadata)\n"
+    "  category  category, category_id, categoryid (item metadata)\n"
+    "  order and item are required. An order's ts is its earliest line's,\n"
+    "  its user the first non-empty one; the same item on several lines\n"
+    "  is one line with the quantities summed. Items get the last price\n"
+    "  and category seen.\n"
+    "\n"
+    "formats:\n"
+    "  csv      RFC 4180 with a header line: quoted fields, \"\" inside\n"
+    "           quotes, commas and newlines inside quotes\n"
+    "  tsv      tab-separated with a header line, no quoting\n"
+    "  jsonl    one JSON object per line; keys are the columns (those of\n"
+    "           the first line); string or number values\n"
+    "  baskets  one order per line, items separated by commas, no header;\n"
+    "           the order id is the line number, no user, ts 0; labels\n"
+    "           are kept verbatim (spaces too)\n"
+    "\n"
+    "timestamps (a time without a zone is UTC):\n"
+    "  1317427140                   unix seconds\n"
+    "  2011-09-30 23:59:00          date and time\n"
+    "  2011-02-01                   midnight\n"
+    "  2010-12-01T08:26:00.250Z     ISO 8601, fraction dropped\n"
+    "  2010-12-01T08:26:00+01:00    with an offset (also +0100)\n"
+    "  Without a ts column, orders get the time of the load.\n"
+    "\n"
+    "Malformed lines (missing or invalid ids, bad numbers or timestamps,\n"
+    "too few fields, an unterminated quote, bad JSON) are rejected with\n"
+    "FILE:LINE and the reason (the first 10 are shown) and the load goes\n"
+    "on.\n"
+    "\n"
+    "examples:\n"
+    "  xsell-load --db /var/lib/xsell online_retail.csv\n"
+    "  xsell-load --db st --format baskets groceries.csv\n"
+    "  xsell-load --db st --map order=InvoiceNo,item=2,user=CustomerID "
+    "lines.csv\n"
+    "\n"
+    "exit status:\n"
+    "  0  the load completed (even if lines were rejected)\n"
+    "  1  the store could not be opened, a file could not be read, or a\n"
+    "     write failed (the reason is printed; committed chunks stay,\n"
+    "     and running the same load again completes it)\n"
+    "  2  usage error: bad flag, unknown format, bad --map, or a file\n"
+    "     whose columns cannot be mapped\n";
+
+struct progress {
+	bool        on;
+	uint64_t    t0_ns, last_ns;
+	const char *file;
+	size_t      n_orders;
+	bool        applying;
+};
+
+static void
+progress_draw(void *ctx, const xs_loader *l)
+{
+	struct progress *pg  = ctx;
+	uint64_t         now = xs_mono_ns();
+	double           s   = (double) (now - pg->t0_ns) / 1e9;
+
+	if (!pg->on || now - pg->last_ns < 200000000u) {
+		return;
+	}
+	pg->last_ns = now;
+	if (pg->applying) {
+		fprintf(stderr,
+		    "\rapplied %" PRIu64 " / %zu orders (%.0f orders/s)\033[K",
+		    xs_loader_applied(l), pg->n_orders,
+		    s > 0 ? (double) xs_loader_applied(l) / s : 0.0);
+	} else {
+		const struct xs_load_counts *c = xs_loader_counts(l);
+
+		fprintf(stderr,
+		    "\r%s: parsed %" PRIu64 " lines (%.0f lines/s)\033[K",
+		    pg->file, c->records,
+		    s > 0 ? (double) c->records / s : 0.0);
+	}
+}
+
+static void
+progress_clear(struct progress *pg)
+{
+	if (pg->on) {
+		fprintf(stderr, "\r\033[K");
+	}
+}
+
+static int usage_error(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+static int
+usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "xsell-load: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'xsell-load --help'.\n");
+	return EXIT_USAGE;
+}
+
+/* "512M" -> bytes. */
+static bool
+parse_size(const char *s, size_t *out)
+{
+	char              *end;
+	unsigned long long v;
+	unsigned           shift = 0;
+
+	if (*s < '0' || *s > '9') {
+		return false;
+	}
+	errno = 0;
+	v     = strtoull(s, &end, 10);
+	if (errno != 0) {
+		return false;
+	}
+	switch (*end) {
+	case 'k':
+	case 'K':
+		shift = 10;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		break;
+	case 't':
+	case 'T':
+		shift = 40;
+		break;
+	case '\0':
+		break;
+	default:
+		return false;
+	}
+	if (*end != '\0' && end[1] != '\0') {
+		return false;
+	}
+	if (v == 0 || v > (SIZE_MAX >> shift)) {
+		return false;
+	}
+	*out = (size_t) v << shift;
+	return true;
+}
+
+struct args {
+	const char         *db;
+	bool                has_format, quiet;
+	enum xs_load_format format;
+	struct xs_load_map  map;
+	size_t              map_size;
+	unsigned            max_basket_items;
+	char              **files;
+	int                 n_files;
+};
+
+static int
+parse_args(int argc, char **argv, struct args *a)
+{
+	static const struct option opts[] = {
+		{ "db", required_argument, NULL, 'd' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "map", required_argument, NULL, 'm' },
+		{ "map-size", required_argument, NULL, 's' },
+		{ "max-basket-items", required_argument, NULL, 'b' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		char          err[200];
+		char         *end;
+		unsigned long v;
+
+		switch (c) {
+		case 'd':
+			a->db = optarg;
+			break;
+		case 'f':
+			if (!xs_load_format_parse(optarg, &a->format)) {
+				return usage_error(
+				    "unknown format \"%s\" "
+				    "(csv, tsv, jsonl, baskets)",
+				    optarg);
+			}
+			a->has_format = true;
+			break;
+		case 'm':
+			if (xs_load_map_parse(&a->map, optarg, err,
+			        sizeof(err)) != XSELL_OK) {
+				return usage_error("%s", err);
+			}
+			break;
+		case 's':
+			if (!parse_size(optarg, &a->map_size)) {
+				return usage_error(
+				    "--map-size: \"%s\" is not a size",
+				    optarg);
+			}
+			break;
+		case 'b':
+			errno = 0;
+			v     = strtoul(optarg, &end, 10);
+			if (errno != 0 || end == optarg || *end != '\0' ||
+			    v < 1 || v > XSELL_ORDER_ITEMS_MAX) {
+				return usage_error(
+				    "--max-basket-items: \"%s\" "
+				    "is not 1..10000",
+				    optarg);
+			}
+			a->max_basket_items = (unsigned) v;
+			break;
+		case 'q':
+			a->quiet = true;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return -1;
+		default:
+			return usage_error("unknown or incomplete option %s",
+			    argv[optind - 1]);
+		}
+	}
+	if (a->db == NULL) {
+		return usage_error("%s", "--db DIR is required");
+	}
+	if (optind >= argc) {
+		return usage_error("%s", "no input FILE given");
+	}
+	a->files   = argv + optind;
+	a->n_files = argc - optind;
+	return EXIT_LOAD_OK;
+}
+
+static enum xs_load_format
+format_of(const struct args *a, const char *path)
+{
+	return a->has_format ? a->format : xs_load_format_guess(path);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct args                  a  = { 0 };
+	struct progress              pg = { 0 };
+	struct xs_store_opts         so = { 0 };
+	struct xs_settings           set;
+	struct xs_load_apply_opts    ao = { 0 };
+	struct xs_load_apply_result  ar = { 0 };
+	struct xs_load_counts       *fcs;
+	const struct xs_load_counts *tot;
+	const struct xs_load_reject *rej;
+	size_t                       n_rej, n_baskets = 0;
+	xs_loader                   *l;
+	xs_store                    *st;
+	char                         err[600];
+	int64_t                      now = xs_now_s();
+	uint64_t                     t0  = xs_mono_ns();
+	double                       secs;
+	xsell_err                    e;
+	int                          rc;
+
+	rc = parse_args(argc, argv, &a);
+	if (rc != EXIT_LOAD_OK) {
+		return rc < 0 ? EXIT_LOAD_OK : rc;
+	}
+	/* Check every file before the store is touched. */
+	for (int i = 0; i < a.n_files; i++) {
+		enum xs_load_format fmt = format_of(&a, a.files[i]);
+
+		n_baskets += fmt == XS_LOAD_BASKETS;
+		e = xs_load_check(a.files[i], fmt, &a.map, err, sizeof(err));
+		if (e != XSELL_OK) {
+			fprintf(stderr, "xsell-load: %s\n", err);
+			return e == XSELL_EINVAL ? EXIT_USAGE : EXIT_LOAD_FAIL;
+		}
+	}
+	if (n_baskets > 1) {
+		fprintf(stderr,
+		    "xsell-load: warning: %zu basket files: order ids are "
+		    "line numbers, so line N of each is the same order N\n",
+		    n_baskets);
+	}
+
+	so.map_size = a.map_size;
+	so.no_sync  = true;
+	e           = xs_store_open(&st, a.db, &so);
+	if (e != XSELL_OK) {
+		fprintf(stderr, "xsell-load: cannot open store %s: %s\n", a.db,
+		    xsell_strerror(e));
+		return EXIT_LOAD_FAIL;
+	}
+	fcs = calloc((size_t) a.n_files, sizeof(*fcs));
+	if (fcs == NULL || xs_loader_alloc(&l) != XSELL_OK) {
+		fprintf(stderr, "xsell-load: out of memory\n");
+		free(fcs);
+		xs_store_close(st);
+		return EXIT_LOAD_FAIL;
+	}
+	pg.on    = !a.quiet && isatty(STDERR_FILENO);
+	pg.t0_ns = t0;
+	xs_loader_set_progress(l, progress_draw, &pg);
+
+	rc = EXIT_LOAD_OK;
+	for (int i = 0; i < a.n_files && rc == EXIT_LOAD_OK; i++) {
+		pg.file = a.files[i];
+		e       = xs_loader_read(l, a.files[i], NULL,
+		          format_of(&a, a.files[i]), &a.map, now, &fcs[i], err,
+		          sizeof(err));
+		if (e != XSELL_OK) {
+			progress_clear(&pg);
+			fprintf(stderr, "xsell-load: %s\n", err);
+			rc = e == XSELL_EINVAL ? EXIT_USAGE : EXIT_LOAD_FAIL;
+		}
+	}
+	progress_clear(&pg);
+	rej = xs_loader_rejects(l, &n_rej);
+	for (size_t i = 0; i < n_rej; i++) {
+		fprintf(stderr, "xsell-load: rejected %s\n", rej[i].text);
+	}
+	tot = xs_loader_counts(l);
+	if (tot->rejected > n_rej) {
+		fprintf(stderr,
+		    "xsell-load: ... %" PRIu64 " rejected lines in all\n",
+		    tot->rejected);
+	}
+
+	if (rc == EXIT_LOAD_OK) {
+		xs_settings_default(&set);
+		if (a.max_basket_items != 0) {
+			set.max_basket_items = a.max_basket_items;
+		}
+		ao.set      = &set;
+		ao.now      = now;
+		pg.applying = true;
+		pg.n_orders = xs_loader_n_orders(l);
+		pg.t0_ns    = xs_mono_ns();
+		e           = xs_loader_apply(l, st, &ao, &ar);
+		if (e == XSELL_OK) {
+			e = xs_store_sync(st);
+		}
+		progress_clear(&pg);
+		if (e != XSELL_OK) {
+			fprintf(stderr,
+			    "xsell-load: writing to %s failed: %s%s\n", a.db,
+			    xsell_strerror(e),
+			    e == XSELL_EMAPFULL
+			        ? " (run again with a larger --map-size; "
+			          "committed orders are kept and skipped)"
+			        : "");
+			rc = EXIT_LOAD_FAIL;
+		}
+	}
+
+	secs = (double) (xs_mono_ns() - t0) / 1e9;
+	printf("loaded %" PRIu64 " lines (%" PRIu64 " orders, %" PRIu64
+	       " duplicate orders), skipped %" PRIu64
+	       " (returns), rejected %" PRIu64 "; %.2f s, %.0f lines/s\n",
+	    tot->lines, ar.orders, ar.duplicates, tot->skipped, tot->rejected,
+	    secs, secs > 0 ? (double) tot->records / secs : 0.0);
+	for (int i = 0; i < a.n_files; i++) {
+		printf("  %s: %" PRIu64 " lines, %" PRIu64 " loaded, %" PRIu64
+		       " skipped, %" PRIu64 " rejected\n",
+		    a.files[i], fcs[i].records, fcs[i].lines, fcs[i].skipped,
+		    fcs[i].rejected);
+	}
+	xs_loader_free(l);
+	free(fcs);
+	xs_store_close(st);
+	return rc;
+}
