@@ -1,0 +1,1445 @@
+/* SPDX-License-Identifier: MIT */
+/* xsell: the command-line client of xselld.
+ *
+ * Every subcommand is one row of 'commands' below: its options, its help
+ * text, a function that turns the arguments into one msgpack request, and
+ * a printer for the human form of a successful reply. Sending, error
+ * replies, --json and exit codes are shared, so a new op is a new row and
+ * two small functions. See xsell.1 for the user's view. */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <msgpack.h>
+
+#include <xsell/client.h>
+#include <xsell/limits.h>
+
+/* Exit codes (xsell.1, EXIT STATUS). */
+enum {
+	EXIT_OK_     = 0, /* success */
+	EXIT_REPLY   = 1, /* the server answered with an error, or garbage */
+	EXIT_USAGE   = 2, /* bad command line */
+	EXIT_UNAVAIL = 3, /* no server, or no reply within the timeout */
+};
+
+#define TIMEOUT_MAX_MS 3600000
+#define OPTS_MAX 16
+
+/* ==== Command table types ==== */
+
+struct opt {
+	const char *name; /* "--scorer" or "-k" */
+	bool has_arg;     /* takes a value: "--scorer NAME", "--scorer=NAME" */
+};
+
+struct cli {
+	const char *url;        /* server URL */
+	int         timeout_ms; /* per request */
+	bool        json;       /* print the raw reply as JSON */
+};
+
+/* Arguments of one subcommand after option parsing. */
+struct args {
+	const char       *cmd;     /* "fbt", for messages */
+	const struct opt *opts;    /* the command's table, NULL-terminated */
+	const char *val[OPTS_MAX]; /* value of opts[i], NULL if not given */
+	char      **pos;           /* positional arguments (argv pointers) */
+	int         n_pos;
+};
+
+/* Prints a successful reply for people. */
+typedef void (*print_fn)(const msgpack_object *reply);
+
+/* Builds the request from 'a' into 'pk'. Returns 0, or EXIT_USAGE after
+ * printing why. Sets *printp to the printer for the reply. */
+typedef int (*build_fn)(
+    const struct args *a, msgpack_packer *pk, print_fn *printp);
+
+struct command {
+	const char       *name;
+	const char       *summary; /* one line for "xsell --help" */
+	const struct opt *opts;
+	const char       *help; /* full text for "xsell CMD --help" */
+	build_fn          build;
+};
+
+static const char flag_set[] = "true";
+
+/* ==== Messages ==== */
+
+static void usage_err(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+usage_err(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "xsell%s%s: ", cmd ? " " : "", cmd ? cmd : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'xsell%s%s --help'.\n", cmd ? " " : "",
+	    cmd ? cmd : "");
+}
+
+/* Write untrusted text for a terminal: control bytes and DEL as \xHH,
+ * everything else (UTF-8 included) as is. Returns the display width,
+ * counting one column per UTF-8 character. */
+static int
+put_text(FILE *out, const char *s, size_t len)
+{
+	int width = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char) s[i];
+
+		if (ch < 0x20 || ch == 0x7f) {
+			fprintf(out, "\\x%02x", (unsigned) ch);
+			width += 4;
+		} else {
+			fputc(ch, out);
+			if ((ch & 0xc0) != 0x80) {
+				width++;
+			}
+		}
+	}
+	return width;
+}
+
+static int
+text_width(const char *s, size_t len)
+{
+	int width = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char) s[i];
+
+		if (ch < 0x20 || ch == 0x7f) {
+			width += 4;
+		} else if ((ch & 0xc0) != 0x80) {
+			width++;
+		}
+	}
+	return width;
+}
+
+static void
+pad(FILE *out, int n)
+{
+	for (int i = 0; i < n; i++) {
+		fputc(' ', out);
+	}
+}
+
+/* ==== Strict parsing ==== */
+
+/* A decimal integer in [lo, hi]: optional '-', digits, nothing else (no
+ * spaces, no '+', no hex). */
+static bool
+parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out)
+{
+	char     *end;
+	long long v;
+
+	if (s == NULL ||
+	    !(isdigit((unsigned char) s[0]) ||
+	        (s[0] == '-' && isdigit((unsigned char) s[1])))) {
+		return false;
+	}
+	errno = 0;
+	v     = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < lo || v > hi) {
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+/* A finite decimal number (digits, '.', exponent); no hex, inf or nan. */
+static bool
+parse_double(const char *s, double *out)
+{
+	char  *end;
+	double v;
+
+	if (s == NULL || s[0] == '\0' ||
+	    strspn(s, "0123456789+-.eE") != strlen(s) ||
+	    !(isdigit((unsigned char) s[0]) || s[0] == '-' || s[0] == '.')) {
+		return false;
+	}
+	errno = 0;
+	v     = strtod(s, &end);
+	if (errno != 0 || *end != '\0' || !isfinite(v)) {
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+static bool
+parse_bool(const char *s, bool *out)
+{
+	if (strcmp(s, "yes") == 0 || strcmp(s, "true") == 0) {
+		*out = true;
+	} else if (strcmp(s, "no") == 0 || strcmp(s, "false") == 0) {
+		*out = false;
+	} else {
+		return false;
+	}
+	return true;
+}
+
+/* An external id: 1..XSELL_ID_MAX bytes. */
+static bool
+check_id(const char *cmd, const char *what, const char *s)
+{
+	size_t len = strlen(s);
+
+	if (len == 0 || len > XSELL_ID_MAX) {
+		usage_err(cmd, "%s must be 1..%d bytes", what, XSELL_ID_MAX);
+		return false;
+	}
+	return true;
+}
+
+/* ==== Option parsing ==== */
+
+static const char *
+opt_get(const struct args *a, const char *name)
+{
+	for (int i = 0; a->opts[i].name != NULL; i++) {
+		if (strcmp(a->opts[i].name, name) == 0) {
+			return a->val[i];
+		}
+	}
+	return NULL;
+}
+
+/* If 'arg' is option 'name' or "name=value", return true and point
+ * *inlinep at the value after '=' (or NULL). */
+static bool
+opt_is(const char *arg, const char *name, const char **inlinep)
+{
+	size_t n = strlen(name);
+
+	if (strncmp(arg, name, n) != 0) {
+		return false;
+	}
+	if (arg[n] == '\0') {
+		*inlinep = NULL;
+		return true;
+	}
+	if (arg[n] == '=' && name[1] == '-') {
+		*inlinep = arg + n + 1;
+		return true;
+	}
+	return false;
+}
+
+/* The options every command also accepts, so that "xsell fbt A --json"
+ * works as well as "xsell --json fbt A". Returns 1 if argv[*ip] was one
+ * (consumed), 0 if not, -1 on a usage error. */
+static int
+global_opt(struct cli *cli, const char *cmd, int argc, char **argv, int *ip)
+{
+	const char *arg = argv[*ip];
+	const char *v;
+	int64_t     n;
+
+	if (strcmp(arg, "--json") == 0) {
+		cli->json = true;
+		return 1;
+	}
+	if (opt_is(arg, "--url", &v) || opt_is(arg, "--timeout", &v)) {
+		bool is_url = arg[2] == 'u';
+
+		if (v == NULL) {
+			if (*ip + 1 >= argc) {
+				usage_err(cmd, "%s needs a value",
+				    is_url ? "--url" : "--timeout");
+				return -1;
+			}
+			v = argv[++*ip];
+		}
+		if (is_url) {
+			if (v[0] == '\0') {
+				usage_err(cmd, "--url must not be empty");
+				return -1;
+			}
+			cli->url = v;
+		} else {
+			if (!parse_i64(v, 1, TIMEOUT_MAX_MS, &n)) {
+				usage_err(cmd,
+				    "--timeout: expected milliseconds "
+				    "1..%d, got '%s'",
+				    TIMEOUT_MAX_MS, v);
+				return -1;
+			}
+			cli->timeout_ms = (int) n;
+		}
+		return 1;
+	}
+	return 0;
+}
+
+/* Split argv[1..argc) of a command into options and positionals. "--"
+ * ends the options, so ids that begin with '-' can be given. Returns
+ * EXIT_OK_, EXIT_USAGE, or -1 when --help was printed. */
+static int
+parse_args(struct cli *cli, const struct command *cmd, int argc, char **argv,
+    struct args *a)
+{
+	bool opts_done = false;
+
+	memset(a, 0, sizeof(*a));
+	a->cmd  = cmd->name;
+	a->opts = cmd->opts;
+	a->pos  = calloc((size_t) argc + 1, sizeof(*a->pos));
+	if (a->pos == NULL) {
+		fprintf(stderr, "xsell: out of memory\n");
+		return EXIT_REPLY;
+	}
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+		const char *v;
+		bool        found = false;
+		int         rc;
+
+		if (opts_done || arg[0] != '-' || arg[1] == '\0') {
+			a->pos[a->n_pos++] = argv[i];
+			continue;
+		}
+		if (strcmp(arg, "--") == 0) {
+			opts_done = true;
+			continue;
+		}
+		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+			fputs(cmd->help, stdout);
+			return -1;
+		}
+		for (int j = 0; cmd->opts[j].name != NULL; j++) {
+			if (!opt_is(arg, cmd->opts[j].name, &v)) {
+				continue;
+			}
+			found = true;
+			if (!cmd->opts[j].has_arg) {
+				if (v != NULL) {
+					usage_err(cmd->name,
+					    "%s takes no value",
+					    cmd->opts[j].name);
+					return EXIT_USAGE;
+				}
+				a->val[j] = flag_set;
+			} else if (v != NULL) {
+				a->val[j] = v;
+			} else if (i + 1 < argc) {
+				a->val[j] = argv[++i];
+			} else {
+				usage_err(cmd->name, "%s needs a value",
+				    cmd->opts[j].name);
+				return EXIT_USAGE;
+			}
+			break;
+		}
+		if (found) {
+			continue;
+		}
+		rc = global_opt(cli, cmd->name, argc, argv, &i);
+		if (rc < 0) {
+			return EXIT_USAGE;
+		}
+		if (rc == 0) {
+			usage_err(cmd->name, "unknown option '%s'", arg);
+			return EXIT_USAGE;
+		}
+	}
+	return EXIT_OK_;
+}
+
+/* ==== msgpack helpers ==== */
+
+static void
+pack_str(msgpack_packer *pk, const char *s)
+{
+	size_t len = strlen(s);
+
+	msgpack_pack_str(pk, len);
+	msgpack_pack_str_body(pk, s, len);
+}
+
+static void
+pack_key(msgpack_packer *pk, const char *key)
+{
+	pack_str(pk, key);
+}
+
+static const msgpack_object *
+map_get(const msgpack_object *m, const char *key)
+{
+	size_t len = strlen(key);
+
+	if (m == NULL || m->type != MSGPACK_OBJECT_MAP) {
+		return NULL;
+	}
+	for (uint32_t i = 0; i < m->via.map.size; i++) {
+		const msgpack_object *k = &m->via.map.ptr[i].key;
+
+		if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == len &&
+		    memcmp(k->via.str.ptr, key, len) == 0) {
+			return &m->via.map.ptr[i].val;
+		}
+	}
+	return NULL;
+}
+
+static bool
+obj_num(const msgpack_object *o, double *out)
+{
+	if (o == NULL) {
+		return false;
+	}
+	switch (o->type) {
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+		*out = (double) o->via.u64;
+		return true;
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+		*out = (double) o->via.i64;
+		return true;
+	case MSGPACK_OBJECT_FLOAT32:
+	case MSGPACK_OBJECT_FLOAT64:
+		*out = o->via.f64;
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Write a scalar for people; containers as "...". Returns the width. */
+static int
+put_value(FILE *out, const msgpack_object *o)
+{
+	switch (o->type) {
+	case MSGPACK_OBJECT_NIL:
+		return fprintf(out, "-");
+	case MSGPACK_OBJECT_BOOLEAN:
+		return fprintf(out, "%s", o->via.boolean ? "yes" : "no");
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+		return fprintf(out, "%llu", (unsigned long long) o->via.u64);
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+		return fprintf(out, "%lld", (long long) o->via.i64);
+	case MSGPACK_OBJECT_FLOAT32:
+	case MSGPACK_OBJECT_FLOAT64:
+		return fprintf(out, "%.6g", o->via.f64);
+	case MSGPACK_OBJECT_STR:
+		return put_text(out, o->via.str.ptr, o->via.str.size);
+	default:
+		return fprintf(out, "...");
+	}
+}
+
+static int
+value_width(const msgpack_object *o)
+{
+	char buf[64];
+
+	switch (o->type) {
+	case MSGPACK_OBJECT_STR:
+		return text_width(o->via.str.ptr, o->via.str.size);
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+		return snprintf(
+		    buf, sizeof(buf), "%llu", (unsigned long long) o->via.u64);
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+		return snprintf(
+		    buf, sizeof(buf), "%lld", (long long) o->via.i64);
+	default:
+		return 8;
+	}
+}
+
+/* ==== Sending ==== */
+
+/* Send the request in 'sb', then print the reply: as JSON with --json,
+ * else with 'print' on success; an error reply goes to stderr as
+ * "xsell: CODE: MESSAGE". Returns the exit code. */
+static int
+send_request(const struct cli *cli, const msgpack_sbuffer *sb, print_fn print)
+{
+	xsell_client         *c;
+	void                 *reply = NULL;
+	size_t                reply_len;
+	size_t                off = 0;
+	msgpack_unpacked      up;
+	const msgpack_object *root;
+	const msgpack_object *ok;
+	xsell_err             err;
+	int                   rc = EXIT_OK_;
+
+	err = xsell_client_open(&c, cli->url, cli->timeout_ms);
+	if (err == XSELL_EINVAL) {
+		fprintf(stderr, "xsell: invalid URL '%s'\n", cli->url);
+		return EXIT_USAGE;
+	}
+	if (err != XSELL_OK) {
+		fprintf(
+		    stderr, "xsell: %s: %s\n", cli->url, xsell_strerror(err));
+		return EXIT_UNAVAIL;
+	}
+	err = xsell_client_call(c, sb->data, sb->size, &reply, &reply_len);
+	xsell_client_close(c);
+	if (err == XSELL_EUNAVAIL) {
+		fprintf(stderr,
+		    "xsell: %s: no reply within %d ms (is xselld "
+		    "running there?)\n",
+		    cli->url, cli->timeout_ms);
+		return EXIT_UNAVAIL;
+	}
+	if (err != XSELL_OK) {
+		fprintf(
+		    stderr, "xsell: %s: %s\n", cli->url, xsell_strerror(err));
+		return EXIT_REPLY;
+	}
+
+	msgpack_unpacked_init(&up);
+	if (msgpack_unpack_next(&up, reply, reply_len, &off) !=
+	        MSGPACK_UNPACK_SUCCESS ||
+	    up.data.type != MSGPACK_OBJECT_MAP) {
+		fprintf(
+		    stderr, "xsell: malformed reply (%zu bytes)\n", reply_len);
+		rc = EXIT_REPLY;
+		goto done;
+	}
+	root = &up.data;
+	ok   = map_get(root, "ok");
+	if (cli->json) {
+		if (xsell_json_write(stdout, root, true) != XSELL_OK) {
+			fprintf(stderr, "xsell: cannot write the reply\n");
+			rc = EXIT_REPLY;
+		}
+	}
+	if (ok == NULL || ok->type != MSGPACK_OBJECT_BOOLEAN ||
+	    !ok->via.boolean) {
+		const msgpack_object *e    = map_get(root, "error");
+		const msgpack_object *code = map_get(e, "code");
+		const msgpack_object *msg  = map_get(e, "message");
+
+		fputs("xsell: ", stderr);
+		if (code != NULL && code->type == MSGPACK_OBJECT_STR) {
+			put_text(
+			    stderr, code->via.str.ptr, code->via.str.size);
+		} else {
+			fputs("internal", stderr);
+		}
+		fputs(": ", stderr);
+		if (msg != NULL && msg->type == MSGPACK_OBJECT_STR) {
+			put_text(stderr, msg->via.str.ptr, msg->via.str.size);
+		} else {
+			fputs("error reply without a message", stderr);
+		}
+		fputc('\n', stderr);
+		rc = EXIT_REPLY;
+		goto done;
+	}
+	if (!cli->json && print != NULL) {
+		print(root);
+	}
+
+done:
+	msgpack_unpacked_destroy(&up);
+	xsell_client_free(reply);
+	if (fflush(stdout) != 0 && rc == EXIT_OK_) {
+		rc = EXIT_REPLY;
+	}
+	return rc;
+}
+
+/* ==== fbt ==== */
+
+static const struct opt fbt_opts[] = {
+	{ "-k", true },
+	{ "--scorer", true },
+	{ "--min-support", true },
+	{ "--explain", false },
+	{ "--all-stock", false },
+	{ "--exclude", true },
+	{ NULL, false },
+};
+
+static const char fbt_help[] =
+    "Usage: xsell fbt ITEM... [-k N] [--scorer NAME] [--min-support N]\n"
+    "                 [--explain] [--all-stock] [--exclude ID,...]\n"
+    "\n"
+    "Frequently bought together: the items most often bought with all of\n"
+    "ITEM... (a product page gives one item, a cart several).\n"
+    "\n"
+    "Options:\n"
+    "  -k N               answers wanted, 1..500 (default: server, 10)\n"
+    "  --scorer NAME      count, confidence, lift, cosine, jaccard, llr\n"
+    "                     or amazon (default: the server's setting)\n"
+    "  --min-support N    ignore pairs bought together fewer than N times\n"
+    "                     (default: the server's setting)\n"
+    "  --explain          also show how often each pair was bought "
+    "together\n"
+    "  --all-stock        include items that are out of stock "
+    "(default:\n"
+    "                     only items in stock)\n"
+    "  --exclude ID,...   never answer these items (comma-separated)\n"
+    "\n"
+    "Prints rank, item and score, then 'unknown: ...' for query items the\n"
+    "server has never seen.\n"
+    "\n"
+    "Example:\n"
+    "  xsell fbt milk bread -k 5 --scorer lift --explain\n";
+
+static void
+print_fbt(const msgpack_object *reply)
+{
+	const msgpack_object *items   = map_get(reply, "items");
+	const msgpack_object *unknown = map_get(reply, "unknown");
+	bool                  explain = false;
+	int                   w_item  = 4;
+
+	if (items != NULL && items->type == MSGPACK_OBJECT_ARRAY) {
+		for (uint32_t i = 0; i < items->via.array.size; i++) {
+			const msgpack_object *e  = &items->via.array.ptr[i];
+			const msgpack_object *id = map_get(e, "item");
+			int                   w;
+
+			if (map_get(e, "count") != NULL) {
+				explain = true;
+			}
+			w = id != NULL ? value_width(id) : 1;
+			if (w > w_item) {
+				w_item = w;
+			}
+		}
+	}
+	if (items == NULL || items->type != MSGPACK_OBJECT_ARRAY ||
+	    items->via.array.size == 0) {
+		printf("no recommendations\n");
+	} else {
+		printf("rank  item");
+		pad(stdout, w_item - 4);
+		printf("  %12s%s\n", "score", explain ? "   count" : "");
+		for (uint32_t i = 0; i < items->via.array.size; i++) {
+			const msgpack_object *e     = &items->via.array.ptr[i];
+			const msgpack_object *id    = map_get(e, "item");
+			const msgpack_object *count = map_get(e, "count");
+			double                score;
+			int                   w = 1;
+
+			printf("%4u  ", (unsigned) i + 1);
+			if (id != NULL) {
+				w = put_value(stdout, id);
+			} else {
+				fputc('?', stdout);
+			}
+			pad(stdout, w_item - w);
+			if (obj_num(map_get(e, "score"), &score)) {
+				printf("  %12.6g", score);
+			} else {
+				printf("  %12s", "-");
+			}
+			if (explain) {
+				double n;
+
+				if (obj_num(count, &n)) {
+					printf("  %6.0f", n);
+				} else {
+					printf("  %6s", "-");
+				}
+			}
+			fputc('\n', stdout);
+		}
+	}
+	if (unknown != NULL && unknown->type == MSGPACK_OBJECT_ARRAY &&
+	    unknown->via.array.size > 0) {
+		printf("unknown:");
+		for (uint32_t i = 0; i < unknown->via.array.size; i++) {
+			fputs(i == 0 ? " " : ", ", stdout);
+			put_value(stdout, &unknown->via.array.ptr[i]);
+		}
+		fputc('\n', stdout);
+	}
+}
+
+/* Pack "a,b,c" as an array of strings; empty elements are an error. */
+static bool
+pack_id_list(
+    const char *cmd, const char *what, const char *list, msgpack_packer *pk)
+{
+	uint32_t    n = 1;
+	const char *p;
+
+	for (p = list; *p != '\0'; p++) {
+		if (*p == ',') {
+			n++;
+		}
+	}
+	/* Check all before packing anything. */
+	p = list;
+	for (uint32_t i = 0; i < n; i++) {
+		size_t len = strcspn(p, ",");
+
+		if (len == 0 || len > XSELL_ID_MAX) {
+			usage_err(cmd,
+			    "%s: ids must be 1..%d bytes, "
+			    "comma-separated",
+			    what, XSELL_ID_MAX);
+			return false;
+		}
+		p += len + 1;
+	}
+	msgpack_pack_array(pk, n);
+	p = list;
+	for (uint32_t i = 0; i < n; i++) {
+		size_t len = strcspn(p, ",");
+
+		msgpack_pack_str(pk, len);
+		msgpack_pack_str_body(pk, p, len);
+		p += len + 1;
+	}
+	return true;
+}
+
+static int
+build_fbt(const struct args *a, msgpack_packer *pk, print_fn *printp)
+{
+	const char *k_s       = opt_get(a, "-k");
+	const char *scorer    = opt_get(a, "--scorer");
+	const char *support_s = opt_get(a, "--min-support");
+	const char *exclude   = opt_get(a, "--exclude");
+	bool        explain   = opt_get(a, "--explain") != NULL;
+	bool        all_stock = opt_get(a, "--all-stock") != NULL;
+	int64_t     k         = 0;
+	int64_t     support   = 0;
+	uint32_t    n_fields  = 2;
+
+	if (a->n_pos == 0) {
+		usage_err(a->cmd, "give at least one ITEM");
+		return EXIT_USAGE;
+	}
+	for (int i = 0; i < a->n_pos; i++) {
+		if (!check_id(a->cmd, "ITEM", a->pos[i])) {
+			return EXIT_USAGE;
+		}
+	}
+	if (k_s != NULL && !parse_i64(k_s, 1, XSELL_K_MAX, &k)) {
+		usage_err(a->cmd, "-k: expected an integer 1..%d, got '%s'",
+		    XSELL_K_MAX, k_s);
+		return EXIT_USAGE;
+	}
+	if (support_s != NULL &&
+	    !parse_i64(support_s, 0, INT64_MAX, &support)) {
+		usage_err(a->cmd,
+		    "--min-support: expected an integer >= 0, got '%s'",
+		    support_s);
+		return EXIT_USAGE;
+	}
+	if (scorer != NULL && scorer[0] == '\0') {
+		usage_err(a->cmd, "--scorer must not be empty");
+		return EXIT_USAGE;
+	}
+	n_fields += k_s != NULL;
+	n_fields += scorer != NULL;
+	n_fields += support_s != NULL;
+	n_fields += explain;
+	n_fields += all_stock || exclude != NULL;
+
+	msgpack_pack_map(pk, n_fields);
+	pack_key(pk, "op");
+	pack_str(pk, "fbt");
+	pack_key(pk, "items");
+	msgpack_pack_array(pk, (size_t) a->n_pos);
+	for (int i = 0; i < a->n_pos; i++) {
+		pack_str(pk, a->pos[i]);
+	}
+	if (k_s != NULL) {
+		pack_key(pk, "k");
+		msgpack_pack_int64(pk, k);
+	}
+	if (scorer != NULL) {
+		pack_key(pk, "scorer");
+		pack_str(pk, scorer);
+	}
+	if (support_s != NULL) {
+		pack_key(pk, "min_support");
+		msgpack_pack_int64(pk, support);
+	}
+	if (explain) {
+		pack_key(pk, "explain");
+		msgpack_pack_true(pk);
+	}
+	if (all_stock || exclude != NULL) {
+		pack_key(pk, "filter");
+		msgpack_pack_map(pk, (size_t) all_stock + (exclude != NULL));
+		if (all_stock) {
+			pack_key(pk, "in_stock");
+			msgpack_pack_false(pk);
+		}
+		if (exclude != NULL) {
+			pack_key(pk, "exclude");
+			if (!pack_id_list(a->cmd, "--exclude", exclude, pk)) {
+				return EXIT_USAGE;
+			}
+		}
+	}
+	*printp = print_fbt;
+	return EXIT_OK_;
+}
+
+/* ==== stats ==== */
+
+static const struct opt stats_opts[] = {
+	{ NULL, false },
+};
+
+static const char stats_help[] =
+    "Usage: xsell stats\n"
+    "\n"
+    "Show the server's version, uptime, what the store holds (items,\n"
+    "users, orders, events, baskets, categories), how full the store is\n"
+    "and the requests and errors per op since start.\n"
+    "\n"
+    "Example:\n"
+    "  xsell --url ipc:///run/xsell/read.sock stats\n";
+
+static void
+print_bytes(double b)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	int                      u       = 0;
+
+	while (b >= 1024 && u < 4) {
+		b /= 1024;
+		u++;
+	}
+	if (u == 0) {
+		printf(" (%.0f B)", b);
+	} else {
+		printf(" (%.1f %s)", b, units[u]);
+	}
+}
+
+/* One "  key   value" line per entry of map 'm'. */
+static void
+print_section(const char *title, const msgpack_object *m)
+{
+	if (m == NULL || m->type != MSGPACK_OBJECT_MAP) {
+		return;
+	}
+	printf("%s\n", title);
+	for (uint32_t i = 0; i < m->via.map.size; i++) {
+		const msgpack_object *k = &m->via.map.ptr[i].key;
+		const msgpack_object *v = &m->via.map.ptr[i].val;
+		double                n;
+		int                   w;
+
+		fputs("  ", stdout);
+		w = put_value(stdout, k);
+		pad(stdout, 12 - w);
+		/* Numbers right-aligned in 14 columns, text after them. */
+		w = value_width(v);
+		pad(stdout, obj_num(v, &n) && w < 14 ? 14 - w : 2);
+		put_value(stdout, v);
+		if (k->type == MSGPACK_OBJECT_STR && obj_num(v, &n) &&
+		    n >= 1024 &&
+		    ((k->via.str.size >= 5 &&
+		         memcmp(k->via.str.ptr + k->via.str.size - 5, "_size",
+		             5) == 0) ||
+		        (k->via.str.size >= 6 &&
+		            memcmp(k->via.str.ptr + k->via.str.size - 6,
+		                "_bytes", 6) == 0))) {
+			print_bytes(n);
+		}
+		fputc('\n', stdout);
+	}
+}
+
+static void
+print_stats(const msgpack_object *reply)
+{
+	const msgpack_object *version = map_get(reply, "version");
+	const msgpack_object *reqs    = map_get(reply, "requests");
+	double                up;
+
+	printf("version       ");
+	if (version != NULL) {
+		put_value(stdout, version);
+	}
+	fputc('\n', stdout);
+	if (obj_num(map_get(reply, "uptime_s"), &up)) {
+		uint64_t s = up > 0 ? (uint64_t) up : 0;
+
+		printf("uptime        ");
+		if (s >= 86400) {
+			printf("%llud ", (unsigned long long) (s / 86400));
+		}
+		if (s >= 3600) {
+			printf("%lluh ", (unsigned long long) (s / 3600 % 24));
+		}
+		if (s >= 60) {
+			printf("%llum ", (unsigned long long) (s / 60 % 60));
+		}
+		printf("%llus\n", (unsigned long long) (s % 60));
+	}
+	print_section("counts", map_get(reply, "counts"));
+	print_section("store", map_get(reply, "store"));
+	if (reqs != NULL && reqs->type == MSGPACK_OBJECT_MAP) {
+		printf("requests      %14s  %8s\n", "requests", "errors");
+		for (uint32_t i = 0; i < reqs->via.map.size; i++) {
+			const msgpack_object *k = &reqs->via.map.ptr[i].key;
+			const msgpack_object *v = &reqs->via.map.ptr[i].val;
+			double                r = 0;
+			double                e = 0;
+			int                   w;
+
+			(void) obj_num(map_get(v, "requests"), &r);
+			(void) obj_num(map_get(v, "errors"), &e);
+			fputs("  ", stdout);
+			w = put_value(stdout, k);
+			pad(stdout, 12 - w);
+			printf("%14.0f  %8.0f\n", r, e);
+		}
+	}
+}
+
+static int
+build_stats(const struct args *a, msgpack_packer *pk, print_fn *printp)
+{
+	if (a->n_pos != 0) {
+		usage_err(a->cmd, "takes no arguments");
+		return EXIT_USAGE;
+	}
+	msgpack_pack_map(pk, 1);
+	pack_key(pk, "op");
+	pack_str(pk, "stats");
+	*printp = print_stats;
+	return EXIT_OK_;
+}
+
+/* ==== event ==== */
+
+static const struct opt event_opts[] = {
+	{ "--user", true },
+	{ "--ts", true },
+	{ "--batch", true },
+	{ NULL, false },
+};
+
+static const char event_help[] =
+    "Usage: xsell event order ORDER_ID ITEM[:QTY[:PRICE]]... [--user U]\n"
+    "       xsell event view|cart_add|cart_remove USER ITEM\n"
+    "       xsell event rating USER ITEM RATING\n"
+    "  all forms also take [--ts TS] [--batch ID]\n"
+    "\n"
+    "Record one event. Writes are refused on a read endpoint: send them\n"
+    "to the server's admin endpoint with --url or XSELL_URL.\n"
+    "\n"
+    "  order        an order with its lines; QTY is a positive integer\n"
+    "               (default 1), PRICE a number >= 0 (default: none).\n"
+    "               The item id is everything before the first ':'.\n"
+    "  view, cart_add, cart_remove\n"
+    "               USER looked at, or changed the cart with, ITEM\n"
+    "  rating       USER rated ITEM RATING stars, an integer 1..5\n"
+    "\n"
+    "Options:\n"
+    "  --user U     the customer of an order (default: a guest order)\n"
+    "  --ts TS      event time, unix seconds (default: the server's "
+    "clock)\n"
+    "  --batch ID   batch id; the server applies a batch id only once,\n"
+    "               so a retried command is not counted twice\n"
+    "               (default: none)\n"
+    "\n"
+    "Prints 'applied N, duplicates D'.\n"
+    "\n"
+    "Examples:\n"
+    "  xsell event order o-1001 milk bread:2 jam:1:3.49 --user u42\n"
+    "  xsell event rating u42 jam 5 --ts 1700000000\n";
+
+static void
+print_applied(const msgpack_object *reply)
+{
+	double applied = 0;
+	double dup     = 0;
+
+	(void) obj_num(map_get(reply, "applied"), &applied);
+	printf("applied %.0f", applied);
+	if (obj_num(map_get(reply, "duplicates"), &dup)) {
+		printf(", duplicates %.0f", dup);
+	}
+	fputc('\n', stdout);
+}
+
+/* One order line "ITEM[:QTY[:PRICE]]", checked and split in place. */
+struct line {
+	const char *item;
+	size_t      item_len;
+	bool        has_qty;
+	int64_t     qty;
+	bool        has_price;
+	double      price;
+};
+
+static bool
+parse_line(const char *cmd, const char *s, struct line *l)
+{
+	const char *c1 = strchr(s, ':');
+	char        num[64];
+
+	memset(l, 0, sizeof(*l));
+	l->item     = s;
+	l->item_len = c1 != NULL ? (size_t) (c1 - s) : strlen(s);
+	if (l->item_len == 0 || l->item_len > XSELL_ID_MAX) {
+		usage_err(cmd, "'%s': the item id must be 1..%d bytes", s,
+		    XSELL_ID_MAX);
+		return false;
+	}
+	if (c1 == NULL) {
+		return true;
+	}
+	{
+		const char *c2 = strchr(c1 + 1, ':');
+		size_t      len =
+                    c2 != NULL ? (size_t) (c2 - c1 - 1) : strlen(c1 + 1);
+
+		if (len >= sizeof(num)) {
+			len = sizeof(num) - 1;
+		}
+		memcpy(num, c1 + 1, len);
+		num[len] = '\0';
+		if (!parse_i64(num, 1, INT64_MAX, &l->qty)) {
+			usage_err(
+			    cmd, "'%s': QTY must be a positive integer", s);
+			return false;
+		}
+		l->has_qty = true;
+		if (c2 != NULL) {
+			if (!parse_double(c2 + 1, &l->price) || l->price < 0) {
+				usage_err(cmd,
+				    "'%s': PRICE must be a number >= 0", s);
+				return false;
+			}
+			l->has_price = true;
+		}
+	}
+	return true;
+}
+
+static int
+build_event(const struct args *a, msgpack_packer *pk, print_fn *printp)
+{
+	const char  *user  = opt_get(a, "--user");
+	const char  *ts_s  = opt_get(a, "--ts");
+	const char  *batch = opt_get(a, "--batch");
+	const char  *type;
+	int64_t      ts     = 0;
+	int64_t      rating = 0;
+	uint32_t     n_fields;
+	struct line *lines = NULL;
+	int          n_lines;
+
+	if (a->n_pos == 0) {
+		usage_err(a->cmd,
+		    "give an event type: order, view, cart_add, "
+		    "cart_remove or rating");
+		return EXIT_USAGE;
+	}
+	type = a->pos[0];
+	if (ts_s != NULL && !parse_i64(ts_s, INT64_MIN, INT64_MAX, &ts)) {
+		usage_err(
+		    a->cmd, "--ts: expected unix seconds, got '%s'", ts_s);
+		return EXIT_USAGE;
+	}
+	if (batch != NULL && !check_id(a->cmd, "--batch", batch)) {
+		return EXIT_USAGE;
+	}
+	if (strcmp(type, "order") == 0) {
+		if (a->n_pos < 3) {
+			usage_err(a->cmd,
+			    "order: give ORDER_ID and at least "
+			    "one ITEM");
+			return EXIT_USAGE;
+		}
+		if (!check_id(a->cmd, "ORDER_ID", a->pos[1]) ||
+		    (user != NULL && !check_id(a->cmd, "--user", user))) {
+			return EXIT_USAGE;
+		}
+		n_lines = a->n_pos - 2;
+		lines   = calloc((size_t) n_lines, sizeof(*lines));
+		if (lines == NULL) {
+			fprintf(stderr, "xsell: out of memory\n");
+			return EXIT_REPLY;
+		}
+		for (int i = 0; i < n_lines; i++) {
+			if (!parse_line(a->cmd, a->pos[2 + i], &lines[i])) {
+				free(lines);
+				return EXIT_USAGE;
+			}
+		}
+	} else if (strcmp(type, "view") == 0 ||
+	    strcmp(type, "cart_add") == 0 ||
+	    strcmp(type, "cart_remove") == 0 || strcmp(type, "rating") == 0) {
+		bool is_rating = type[0] == 'r';
+		int  want      = is_rating ? 4 : 3;
+
+		if (user != NULL) {
+			usage_err(a->cmd,
+			    "%s: USER is an argument, not --user", type);
+			return EXIT_USAGE;
+		}
+		if (a->n_pos != want) {
+			usage_err(a->cmd, "%s: expected USER ITEM%s", type,
+			    is_rating ? " RATING" : "");
+			return EXIT_USAGE;
+		}
+		if (!check_id(a->cmd, "USER", a->pos[1]) ||
+		    !check_id(a->cmd, "ITEM", a->pos[2])) {
+			return EXIT_USAGE;
+		}
+		if (is_rating && !parse_i64(a->pos[3], 1, 5, &rating)) {
+			usage_err(a->cmd,
+			    "rating: RATING must be an integer 1..5, got '%s'",
+			    a->pos[3]);
+			return EXIT_USAGE;
+		}
+	} else {
+		usage_err(a->cmd, "unknown event type '%s'", type);
+		return EXIT_USAGE;
+	}
+
+	msgpack_pack_map(pk, batch != NULL ? 3 : 2);
+	pack_key(pk, "op");
+	pack_str(pk, "event");
+	if (batch != NULL) {
+		pack_key(pk, "batch");
+		pack_str(pk, batch);
+	}
+	pack_key(pk, "events");
+	msgpack_pack_array(pk, 1);
+	if (lines != NULL) {
+		n_fields = 3 + (user != NULL) + (ts_s != NULL);
+		msgpack_pack_map(pk, n_fields);
+		pack_key(pk, "type");
+		pack_str(pk, "order");
+		pack_key(pk, "order");
+		pack_str(pk, a->pos[1]);
+		if (user != NULL) {
+			pack_key(pk, "user");
+			pack_str(pk, user);
+		}
+		if (ts_s != NULL) {
+			pack_key(pk, "ts");
+			msgpack_pack_int64(pk, ts);
+		}
+		pack_key(pk, "items");
+		msgpack_pack_array(pk, (size_t) n_lines);
+		for (int i = 0; i < n_lines; i++) {
+			const struct line *l = &lines[i];
+
+			if (!l->has_qty) {
+				msgpack_pack_str(pk, l->item_len);
+				msgpack_pack_str_body(
+				    pk, l->item, l->item_len);
+				continue;
+			}
+			msgpack_pack_map(pk, 2 + l->has_price);
+			pack_key(pk, "item");
+			msgpack_pack_str(pk, l->item_len);
+			msgpack_pack_str_body(pk, l->item, l->item_len);
+			pack_key(pk, "qty");
+			msgpack_pack_int64(pk, l->qty);
+			if (l->has_price) {
+				pack_key(pk, "price");
+				msgpack_pack_double(pk, l->price);
+			}
+		}
+		free(lines);
+	} else {
+		bool is_rating = type[0] == 'r';
+
+		n_fields = 3 + is_rating + (ts_s != NULL);
+		msgpack_pack_map(pk, n_fields);
+		pack_key(pk, "type");
+		pack_str(pk, type);
+		pack_key(pk, "user");
+		pack_str(pk, a->pos[1]);
+		pack_key(pk, "item");
+		pack_str(pk, a->pos[2]);
+		if (is_rating) {
+			pack_key(pk, "rating");
+			msgpack_pack_int64(pk, rating);
+		}
+		if (ts_s != NULL) {
+			pack_key(pk, "ts");
+			msgpack_pack_int64(pk, ts);
+		}
+	}
+	*printp = print_applied;
+	return EXIT_OK_;
+}
+
+/* ==== item ==== */
+
+static const struct opt item_opts[] = {
+	{ "--category", true },
+	{ "--price", true },
+	{ "--in-stock", true },
+	{ "--created", true },
+	{ NULL, false },
+};
+
+static const char item_help[] =
+    "Usage: xsell item ITEM [--category C] [--price X] [--in-stock "
+    "yes|no]\n"
+    "                  [--created TS]\n"
+    "\n"
+    "Create or update the catalogue record of ITEM (the \"items\" op).\n"
+    "Fields not given are left to the server (unchanged, or its "
+    "default).\n"
+    "Writes are refused on a read endpoint: send them to the server's\n"
+    "admin endpoint with --url or XSELL_URL.\n"
+    "\n"
+    "Options:\n"
+    "  --category C        category name\n"
+    "  --price X           price, a number >= 0\n"
+    "  --in-stock yes|no   whether the item can be recommended by\n"
+    "                      default (also true|false)\n"
+    "  --created TS        when the item was added, unix seconds\n"
+    "\n"
+    "Prints 'applied N'.\n"
+    "\n"
+    "Example:\n"
+    "  xsell --url ipc:///tmp/xsell-admin.sock item jam --category "
+    "spreads \\\n"
+    "      --price 3.49 --in-stock yes\n";
+
+static int
+build_item(const struct args *a, msgpack_packer *pk, print_fn *printp)
+{
+	const char *category  = opt_get(a, "--category");
+	const char *price_s   = opt_get(a, "--price");
+	const char *stock_s   = opt_get(a, "--in-stock");
+	const char *created_s = opt_get(a, "--created");
+	double      price     = 0;
+	bool        in_stock  = false;
+	int64_t     created   = 0;
+
+	if (a->n_pos != 1) {
+		usage_err(a->cmd, "give exactly one ITEM");
+		return EXIT_USAGE;
+	}
+	if (!check_id(a->cmd, "ITEM", a->pos[0])) {
+		return EXIT_USAGE;
+	}
+	if (category != NULL &&
+	    (category[0] == '\0' || strlen(category) > XSELL_CATEGORY_MAX)) {
+		usage_err(a->cmd, "--category must be 1..%d bytes",
+		    XSELL_CATEGORY_MAX);
+		return EXIT_USAGE;
+	}
+	if (price_s != NULL && (!parse_double(price_s, &price) || price < 0)) {
+		usage_err(a->cmd, "--price: expected a number >= 0, got '%s'",
+		    price_s);
+		return EXIT_USAGE;
+	}
+	if (stock_s != NULL && !parse_bool(stock_s, &in_stock)) {
+		usage_err(a->cmd, "--in-stock: expected yes or no, got '%s'",
+		    stock_s);
+		return EXIT_USAGE;
+	}
+	if (created_s != NULL &&
+	    !parse_i64(created_s, INT64_MIN, INT64_MAX, &created)) {
+		usage_err(a->cmd, "--created: expected unix seconds, got '%s'",
+		    created_s);
+		return EXIT_USAGE;
+	}
+
+	msgpack_pack_map(pk, 2);
+	pack_key(pk, "op");
+	pack_str(pk, "items");
+	pack_key(pk, "items");
+	msgpack_pack_array(pk, 1);
+	msgpack_pack_map(pk,
+	    1 + (category != NULL) + (price_s != NULL) + (stock_s != NULL) +
+	        (created_s != NULL));
+	pack_key(pk, "item");
+	pack_str(pk, a->pos[0]);
+	if (category != NULL) {
+		pack_key(pk, "category");
+		pack_str(pk, category);
+	}
+	if (price_s != NULL) {
+		pack_key(pk, "price");
+		msgpack_pack_double(pk, price);
+	}
+	if (stock_s != NULL) {
+		pack_key(pk, "in_stock");
+		if (in_stock) {
+			msgpack_pack_true(pk);
+		} else {
+			msgpack_pack_false(pk);
+		}
+	}
+	if (created_s != NULL) {
+		pack_key(pk, "created");
+		msgpack_pack_int64(pk, created);
+	}
+	*printp = print_applied;
+	return EXIT_OK_;
+}
+
+/* ==== The table ==== */
+
+static const struct command commands[] = {
+	{ "fbt", "items frequently bought together with ITEM...", fbt_opts,
+	    fbt_help, build_fbt },
+	{ "stats", "server version, counts, store use, requests", stats_opts,
+	    stats_help, build_stats },
+	{ "event", "record an order, view, cart change or rating", event_opts,
+	    event_help, build_event },
+	{ "item", "create or update an item's catalogue record", item_opts,
+	    item_help, build_item },
+};
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const struct command *
+find_command(const char *name)
+{
+	for (size_t i = 0; i < N_COMMANDS; i++) {
+		if (strcmp(commands[i].name, name) == 0) {
+			return &commands[i];
+		}
+	}
+	return NULL;
+}
+
+static void
+main_help(FILE *out)
+{
+	fputs("Usage: xsell [--url URL] [--timeout MS] [--json] COMMAND "
+	      "[ARGS...]\n"
+	      "\n"
+	      "Command-line client of xselld, the xsell recommendation "
+	      "server.\n"
+	      "\n"
+	      "Commands:\n",
+	    out);
+	for (size_t i = 0; i < N_COMMANDS; i++) {
+		fprintf(
+		    out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+	}
+	fputs("  help CMD same as 'xsell CMD --help'\n"
+	      "\n"
+	      "Options (also accepted after COMMAND):\n"
+	      "  --url URL     server endpoint (default: $XSELL_URL, else\n"
+	      "                " XSELL_CLIENT_URL_DEFAULT ").\n"
+	      "                Writes (event, item) must go to the server's\n"
+	      "                admin endpoint.\n"
+	      "  --timeout MS  give up after MS milliseconds (default "
+	      "5000)\n"
+	      "  --json        print the whole reply as JSON\n"
+	      "  -h, --help    this text; 'xsell COMMAND --help' for a "
+	      "command\n"
+	      "  --version     print the client version\n"
+	      "\n"
+	      "Exit status: 0 ok, 1 error reply, 2 usage error, 3 no "
+	      "server or\n"
+	      "no reply within the timeout.\n"
+	      "\n"
+	      "Example:\n"
+	      "  xsell --url ipc:///tmp/xsell.sock fbt milk -k 5\n",
+	    out);
+}
+
+static int
+run_command(struct cli *cli, const struct command *cmd, int argc, char **argv)
+{
+	struct args     a;
+	msgpack_sbuffer sb;
+	msgpack_packer  pk;
+	print_fn        print = NULL;
+	int             rc;
+
+	rc = parse_args(cli, cmd, argc, argv, &a);
+	if (rc != EXIT_OK_) {
+		free(a.pos);
+		return rc < 0 ? EXIT_OK_ : rc;
+	}
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	rc = cmd->build(&a, &pk, &print);
+	free(a.pos);
+	if (rc == EXIT_OK_) {
+		rc = send_request(cli, &sb, print);
+	}
+	msgpack_sbuffer_destroy(&sb);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct cli            cli;
+	const struct command *cmd;
+	const char           *env = getenv("XSELL_URL");
+	int                   i;
+
+	cli.url =
+	    env != NULL && env[0] != '\0' ? env : XSELL_CLIENT_URL_DEFAULT;
+	cli.timeout_ms = XSELL_CLIENT_TIMEOUT_DEFAULT_MS;
+	cli.json       = false;
+
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		int rc;
+
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0) {
+			main_help(stdout);
+			return EXIT_OK_;
+		}
+		if (strcmp(argv[i], "--version") == 0) {
+			printf("xsell %s\n", XSELL_VERSION);
+			return EXIT_OK_;
+		}
+		rc = global_opt(&cli, NULL, argc, argv, &i);
+		if (rc < 0) {
+			return EXIT_USAGE;
+		}
+		if (rc == 0) {
+			usage_err(NULL, "unknown option '%s'", argv[i]);
+			return EXIT_USAGE;
+		}
+	}
+	if (i >= argc) {
+		main_help(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[i], "help") == 0) {
+		if (i + 1 >= argc) {
+			main_help(stdout);
+			return EXIT_OK_;
+		}
+		cmd = find_command(argv[i + 1]);
+		if (cmd == NULL) {
+			usage_err(NULL, "unknown command '%s'", argv[i + 1]);
+			return EXIT_USAGE;
+		}
+		fputs(cmd->help, stdout);
+		return EXIT_OK_;
+	}
+	cmd = find_command(argv[i]);
+	if (cmd == NULL) {
+		usage_err(NULL, "unknown command '%s'", argv[i]);
+		return EXIT_USAGE;
+	}
+	return run_command(&cli, cmd, argc - i, argv + i);
+}
