@@ -75,8 +75,8 @@ xsell_err xs_wire_reply_event(struct xs_buf *out, const struct xs_request *req,
     const struct xs_apply_result *res);
 
 /* {"ok":true,"applied":N} for "items". */
-xsell_err xs_wire_reply_items(struct xs_buf *out, const struct xs_request *req,
-    uint32_t applied);
+xsell_err xs_wire_reply_items(
+    struct xs_buf *out, const struct xs_request *req, uint32_t applied);
 
 /* {"ok":true,"items":[{"item":ID,"score":X[,"count":N]}...],
  *  "unknown":[ID,...]} for list answers. */

@@ -1,0 +1,1027 @@
+/* SPDX-License-Identifier: MIT */
+/* Request decoding: one msgpack map -> struct xs_request, over the
+ * bounded reader of mpread.c.
+ *
+ * Two passes. The first walks the whole message once: it proves the
+ * structure sound (every size within the bytes that remain, nesting at
+ * most XSELL_DEPTH_MAX, nothing after the map) and finds "id" and "op",
+ * so that even a refused request gets its id echoed. The second decodes
+ * the fields of that op, checking each count against limits.h before
+ * anything is taken from the arena. Strings stay spans into the message. */
+#include "wire/wire_impl.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#define TS_LIMIT ((int64_t) 1 << 40) /* timestamps are 0 <= ts < 2^40 */
+
+struct dec {
+	struct xs_mp_reader r;
+	struct xs_arena    *arena;
+	int64_t             now;
+	struct xs_errinfo  *ei;   /* may be NULL */
+	uint64_t            refs; /* item references in an event batch */
+};
+
+/* ==== Errors ==== */
+
+static xsell_err fail(struct dec *d, xsell_err err, const char *field,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Fill *ei (field already escaped by the caller) and return 'err'. */
+static xsell_err
+fail(struct dec *d, xsell_err err, const char *field, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (d->ei == NULL) {
+		return err;
+	}
+	snprintf(d->ei->field, sizeof(d->ei->field), "%s", field);
+	va_start(ap, fmt);
+	vsnprintf(d->ei->msg, sizeof(d->ei->msg), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+static xsell_err
+fail_malformed(struct dec *d)
+{
+	return fail(d, XSELL_EINVAL, "request", "malformed msgpack");
+}
+
+/* A reader error: EINVAL is malformed input, ETOOBIG nesting. */
+static xsell_err
+fail_reader(struct dec *d, xsell_err err)
+{
+	if (err == XSELL_ETOOBIG) {
+		return fail(d, err, "request", "nested deeper than %d levels",
+		    XSELL_DEPTH_MAX);
+	}
+	return fail_malformed(d);
+}
+
+static void path_fmt(char *dst, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Build a field path ("events[3].item"); truncates quietly. */
+static void
+path_fmt(char *dst, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(dst, len, fmt, ap);
+	va_end(ap);
+}
+
+/* ==== Scalars ==== */
+
+static xsell_err
+next(struct dec *d, struct xs_mp_val *v)
+{
+	xsell_err err = xs_mp_next(&d->r, v);
+
+	return err == XSELL_OK ? err : fail_malformed(d);
+}
+
+static xsell_err
+skip(struct dec *d, unsigned depth)
+{
+	xsell_err err = xs_mp_skip(&d->r, depth);
+
+	return err == XSELL_OK ? err : fail_reader(d, err);
+}
+
+/* The type of the next value, without reading it. */
+static xsell_err
+peek(struct dec *d, struct xs_mp_val *v)
+{
+	struct xs_mp_reader r = d->r;
+	xsell_err           err;
+
+	err = xs_mp_next(&r, v);
+	return err == XSELL_OK ? err : fail_malformed(d);
+}
+
+static xsell_err
+get_str(struct dec *d, const char *path, struct xs_span *out)
+{
+	struct xs_mp_val v;
+	xsell_err        err;
+
+	err = next(d, &v);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	if (v.type != XS_MP_STR) {
+		return fail(d, XSELL_EINVAL, path, "must be a string");
+	}
+	out->p   = v.v.s.p;
+	out->len = v.v.s.len;
+	return XSELL_OK;
+}
+
+static xsell_err
+get_bool(struct dec *d, const char *path, bool *out)
+{
+	struct xs_mp_val v;
+	xsell_err        err;
+
+	err = next(d, &v);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	if (v.type != XS_MP_BOOL) {
+		return fail(d, XSELL_EINVAL, path, "must be a boolean");
+	}
+	*out = v.v.b;
+	return XSELL_OK;
+}
+
+/* An integer in lo..hi, either msgpack int family. */
+static xsell_err
+get_int(struct dec *d, const char *path, int64_t lo, int64_t hi, int64_t *out)
+{
+	struct xs_mp_val v;
+	xsell_err        err;
+
+	err = next(d, &v);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	if (v.type == XS_MP_UINT) {
+		if (v.v.u <= (uint64_t) hi && (int64_t) v.v.u >= lo) {
+			*out = (int64_t) v.v.u;
+			return XSELL_OK;
+		}
+	} else if (v.type == XS_MP_INT) {
+		if (v.v.i >= lo && v.v.i <= hi) {
+			*out = v.v.i;
+			return XSELL_OK;
+		}
+	} else {
+		return fail(d, XSELL_EINVAL, path, "must be an integer");
+	}
+	return fail(d, XSELL_EINVAL, path, "must be %lld..%lld",
+	    (long long) lo, (long long) hi);
+}
+
+/* A finite number; integers are widened. */
+static xsell_err
+get_number(struct dec *d, const char *path, double *out)
+{
+	struct xs_mp_val v;
+	xsell_err        err;
+	double           x;
+
+	err = next(d, &v);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	if (v.type == XS_MP_UINT) {
+		x = (double) v.v.u;
+	} else if (v.type == XS_MP_INT) {
+		x = (double) v.v.i;
+	} else if (v.type == XS_MP_FLOAT) {
+		x = v.v.f;
+	} else {
+		return fail(d, XSELL_EINVAL, path, "must be a number");
+	}
+	if (!isfinite(x)) {
+		return fail(d, XSELL_EINVAL, path, "must be finite");
+	}
+	*out = x;
+	return XSELL_OK;
+}
+
+static xsell_err
+get_price(struct dec *d, const char *path, double *out)
+{
+	xsell_err err = get_number(d, path, out);
+
+	if (err == XSELL_OK && *out < 0) {
+		return fail(d, XSELL_EINVAL, path, "must be >= 0");
+	}
+	return err;
+}
+
+static xsell_err
+get_ts(struct dec *d, const char *path, int64_t *out)
+{
+	return get_int(d, path, 0, TS_LIMIT - 1, out);
+}
+
+/* An external id: a str of 1..XSELL_ID_MAX bytes of UTF-8 without NUL,
+ * or a non-negative integer standing for its decimal digits (formatted
+ * into the arena). */
+static xsell_err
+get_id(struct dec *d, const char *path, struct xs_span *out)
+{
+	struct xs_mp_val v;
+	xsell_err        err;
+	char            *digits;
+	int              n;
+
+	err = next(d, &v);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	if (v.type == XS_MP_UINT) {
+		digits = xs_arena_alloc(d->arena, 24);
+		if (digits == NULL) {
+			return XSELL_ENOMEM;
+		}
+		n = snprintf(digits, 24, "%llu", (unsigned long long) v.v.u);
+		out->p   = digits;
+		out->len = (uint32_t) n;
+		return XSELL_OK;
+	}
+	if (v.type != XS_MP_STR) {
+		return fail(d, XSELL_EINVAL, path,
+		    "must be a string or unsigned integer");
+	}
+	if (v.v.s.len == 0) {
+		return fail(d, XSELL_EINVAL, path, "empty");
+	}
+	if (v.v.s.len > XSELL_ID_MAX) {
+		return fail(d, XSELL_ETOOBIG, path, "longer than %d bytes",
+		    XSELL_ID_MAX);
+	}
+	if (!xs_utf8_is_valid(v.v.s.p, v.v.s.len)) {
+		return fail(d, XSELL_EINVAL, path, "invalid UTF-8");
+	}
+	if (!xs_id_is_valid(v.v.s.p, v.v.s.len)) {
+		return fail(d, XSELL_EINVAL, path, "contains a NUL byte");
+	}
+	out->p   = v.v.s.p;
+	out->len = v.v.s.len;
+	return XSELL_OK;
+}
+
+static xsell_err
+get_container(
+    struct dec *d, const char *path, enum xs_mp_type type, uint32_t *n)
+{
+	struct xs_mp_val v;
+	xsell_err        err;
+
+	err = next(d, &v);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	if (v.type != type) {
+		return fail(d, XSELL_EINVAL, path,
+		    type == XS_MP_MAP ? "must be a map" : "must be an array");
+	}
+	*n = v.v.n;
+	return XSELL_OK;
+}
+
+/* ==== Keys ==== */
+
+/* Read the next map key and find it in keys[0..n) among those 'allowed'
+ * (a bit mask). Refuses non-string, unknown and repeated keys, naming
+ * them under 'prefix' ("" at the top). On success *ix is the index. */
+static xsell_err
+get_key(struct dec *d, const char *prefix, const char *const *keys, unsigned n,
+    uint32_t allowed, uint32_t *seen, unsigned *ix)
+{
+	struct xs_mp_val v;
+	xsell_err        err;
+	char             esc[48];
+	char             field[sizeof(((struct xs_errinfo *) 0)->field)];
+	const char      *sep = prefix[0] != '\0' ? "." : "";
+
+	err = next(d, &v);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	if (v.type != XS_MP_STR) {
+		return fail(d, XSELL_EINVAL, prefix[0] ? prefix : "request",
+		    "keys must be strings");
+	}
+	xs_escape(esc, sizeof(esc), v.v.s.p, v.v.s.len);
+	path_fmt(field, sizeof(field), "%s%s%s", prefix, sep, esc);
+	for (unsigned i = 0; i < n; i++) {
+		if (strlen(keys[i]) != v.v.s.len ||
+		    memcmp(keys[i], v.v.s.p, v.v.s.len) != 0) {
+			continue;
+		}
+		if ((allowed & (1u << i)) == 0) {
+			break;
+		}
+		if ((*seen & (1u << i)) != 0) {
+			return fail(d, XSELL_EINVAL, field, "duplicate key");
+		}
+		*seen |= 1u << i;
+		*ix = i;
+		return XSELL_OK;
+	}
+	return fail(d, XSELL_EINVAL, field, "unknown field");
+}
+
+#define BIT(k) (1u << (k))
+
+/* ==== event ==== */
+
+enum { EK_TYPE, EK_USER, EK_TS, EK_ORDER, EK_ITEMS, EK_ITEM, EK_RATING };
+
+static const char *const event_keys[] = { "type", "user", "ts", "order",
+	"items", "item", "rating" };
+
+static const char *const event_types[XS_EV_TYPE_COUNT] = {
+	[XS_EV_ORDER]       = "order",
+	[XS_EV_VIEW]        = "view",
+	[XS_EV_CART_ADD]    = "cart_add",
+	[XS_EV_CART_REMOVE] = "cart_remove",
+	[XS_EV_RATING]      = "rating",
+};
+
+static uint32_t
+event_allowed(enum xs_event_type t)
+{
+	uint32_t common = BIT(EK_TYPE) | BIT(EK_USER) | BIT(EK_TS);
+
+	switch (t) {
+	case XS_EV_ORDER:
+		return common | BIT(EK_ORDER) | BIT(EK_ITEMS);
+	case XS_EV_RATING:
+		return common | BIT(EK_ITEM) | BIT(EK_RATING);
+	default:
+		return common | BIT(EK_ITEM);
+	}
+}
+
+static xsell_err
+count_refs(struct dec *d, uint64_t n)
+{
+	d->refs += n;
+	if (d->refs > XSELL_BATCH_REFS_MAX) {
+		return fail(d, XSELL_ETOOBIG, "events",
+		    "more than %d item references", XSELL_BATCH_REFS_MAX);
+	}
+	return XSELL_OK;
+}
+
+/* Find "type" in an event map of 'n' pairs without moving the cursor:
+ * which other keys are allowed depends on it. */
+static xsell_err
+event_type(
+    struct dec *d, const char *prefix, uint32_t n, enum xs_event_type *out)
+{
+	struct xs_mp_reader save = d->r;
+	struct xs_mp_val    k;
+	struct xs_span      s = { NULL, 0 };
+	char                path[64];
+	char                esc[48];
+	xsell_err           err   = XSELL_OK;
+	bool                found = false;
+
+	path_fmt(path, sizeof(path), "%s.type", prefix);
+	for (uint32_t i = 0; i < n && !found; i++) {
+		err = peek(d, &k);
+		if (err != XSELL_OK) {
+			break;
+		}
+		if (k.type == XS_MP_STR && k.v.s.len == 4 &&
+		    memcmp(k.v.s.p, "type", 4) == 0) {
+			(void) next(d, &k);
+			err = get_str(d, path, &s);
+			if (err != XSELL_OK) {
+				break;
+			}
+			found = true;
+		} else {
+			err = skip(d, 4);
+			if (err == XSELL_OK) {
+				err = skip(d, 4);
+			}
+			if (err != XSELL_OK) {
+				break;
+			}
+		}
+	}
+	d->r = save;
+	if (err != XSELL_OK) {
+		return err;
+	}
+	if (!found) {
+		return fail(d, XSELL_EINVAL, path, "missing");
+	}
+	for (int t = 0; t < XS_EV_TYPE_COUNT; t++) {
+		if (strlen(event_types[t]) == s.len &&
+		    memcmp(event_types[t], s.p, s.len) == 0) {
+			*out = (enum xs_event_type) t;
+			return XSELL_OK;
+		}
+	}
+	xs_escape(esc, sizeof(esc), s.p, s.len);
+	return fail(d, XSELL_EINVAL, path, "unknown type '%s'", esc);
+}
+
+enum { LK_ITEM, LK_QTY, LK_PRICE };
+static const char *const line_keys[] = { "item", "qty", "price" };
+
+/* One order line: an id, or {"item":ID,"qty":N,"price":N}. */
+static xsell_err
+decode_line(struct dec *d, const char *prefix, struct xs_order_line *l)
+{
+	struct xs_mp_val v;
+	uint32_t         n, seen = 0;
+	unsigned         ix;
+	char             path[64];
+	xsell_err        err;
+
+	l->qty   = 1;
+	l->price = NAN;
+	err      = peek(d, &v);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	if (v.type != XS_MP_MAP) {
+		return get_id(d, prefix, &l->item);
+	}
+	(void) next(d, &v);
+	n = v.v.n;
+	for (uint32_t i = 0; i < n; i++) {
+		err = get_key(d, prefix, line_keys, 3, 0x7, &seen, &ix);
+		if (err != XSELL_OK) {
+			return err;
+		}
+		path_fmt(path, sizeof(path), "%s.%s", prefix, line_keys[ix]);
+		switch (ix) {
+		case LK_ITEM:
+			err = get_id(d, path, &l->item);
+			break;
+		case LK_QTY:
+			err = get_number(d, path, &l->qty);
+			break;
+		default:
+			err = get_price(d, path, &l->price);
+			break;
+		}
+		if (err != XSELL_OK) {
+			return err;
+		}
+	}
+	if ((seen & BIT(LK_ITEM)) == 0) {
+		path_fmt(path, sizeof(path), "%s.item", prefix);
+		return fail(d, XSELL_EINVAL, path, "missing");
+	}
+	return XSELL_OK;
+}
+
+static xsell_err
+decode_lines(struct dec *d, const char *prefix, struct xs_event *ev)
+{
+	struct xs_order_line *lines;
+	char                  path[64];
+	uint32_t              n;
+	xsell_err             err;
+
+	err = get_container(d, prefix, XS_MP_ARRAY, &n);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	if (n == 0) {
+		return fail(d, XSELL_EINVAL, prefix, "must not be empty");
+	}
+	if (n > XSELL_ORDER_ITEMS_MAX) {
+		return fail(d, XSELL_ETOOBIG, prefix, "more than %d items",
+		    XSELL_ORDER_ITEMS_MAX);
+	}
+	err = count_refs(d, n);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	lines = xs_arena_calloc(d->arena, n, sizeof(*lines));
+	if (lines == NULL) {
+		return XSELL_ENOMEM;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		path_fmt(path, sizeof(path), "%s[%u]", prefix, (unsigned) i);
+		err = decode_line(d, path, &lines[i]);
+		if (err != XSELL_OK) {
+			return err;
+		}
+	}
+	ev->lines   = lines;
+	ev->n_lines = n;
+	return XSELL_OK;
+}
+
+static xsell_err
+decode_event(struct dec *d, uint32_t index, struct xs_event *ev)
+{
+	enum xs_event_type type = XS_EV_ORDER;
+	char               prefix[32], path[64];
+	uint32_t           n, seen = 0, allowed, need;
+	unsigned           ix;
+	int64_t            x = 0;
+	xsell_err          err;
+
+	path_fmt(prefix, sizeof(prefix), "events[%u]", (unsigned) index);
+	err = get_container(d, prefix, XS_MP_MAP, &n);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	err = event_type(d, prefix, n, &type);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	memset(ev, 0, sizeof(*ev));
+	ev->type = type;
+	ev->ts   = d->now;
+	allowed  = event_allowed(type);
+	for (uint32_t i = 0; i < n; i++) {
+		err = get_key(d, prefix, event_keys, 7, allowed, &seen, &ix);
+		if (err != XSELL_OK) {
+			return err;
+		}
+		path_fmt(path, sizeof(path), "%s.%s", prefix, event_keys[ix]);
+		switch (ix) {
+		case EK_TYPE:
+			err = skip(d, 4); /* read by event_type */
+			break;
+		case EK_USER:
+			err = get_id(d, path, &ev->user);
+			break;
+		case EK_TS:
+			err = get_ts(d, path, &ev->ts);
+			break;
+		case EK_ORDER:
+			err = get_id(d, path, &ev->order);
+			break;
+		case EK_ITEMS:
+			err = decode_lines(d, path, ev);
+			break;
+		case EK_ITEM:
+			err = get_id(d, path, &ev->item);
+			if (err == XSELL_OK) {
+				err = count_refs(d, 1);
+			}
+			break;
+		default:
+			err        = get_int(d, path, 1, 5, &x);
+			ev->rating = (uint8_t) x;
+			break;
+		}
+		if (err != XSELL_OK) {
+			return err;
+		}
+	}
+	if (type == XS_EV_ORDER) {
+		need = BIT(EK_ORDER) | BIT(EK_ITEMS);
+	} else {
+		need = allowed & ~(BIT(EK_TS));
+	}
+	for (unsigned k = 0; k < 7; k++) {
+		if ((need & ~seen & BIT(k)) != 0) {
+			path_fmt(path, sizeof(path), "%s.%s", prefix,
+			    event_keys[k]);
+			return fail(d, XSELL_EINVAL, path, "missing");
+		}
+	}
+	return XSELL_OK;
+}
+
+static xsell_err
+decode_events(struct dec *d, struct xs_request *req)
+{
+	struct xs_event *evs;
+	uint32_t         n;
+	xsell_err        err;
+
+	err = get_container(d, "events", XS_MP_ARRAY, &n);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	if (n > XSELL_EVENTS_MAX) {
+		return fail(d, XSELL_ETOOBIG, "events", "more than %d events",
+		    XSELL_EVENTS_MAX);
+	}
+	evs = xs_arena_calloc(d->arena, n, sizeof(*evs));
+	if (evs == NULL && n > 0) {
+		return XSELL_ENOMEM;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		err = decode_event(d, i, &evs[i]);
+		if (err != XSELL_OK) {
+			return err;
+		}
+	}
+	req->u.event.events = evs;
+	req->u.event.n      = n;
+	return XSELL_OK;
+}
+
+/* ==== items ==== */
+
+enum { UK_ITEM, UK_CATEGORY, UK_PRICE, UK_IN_STOCK, UK_CREATED };
+static const char *const upsert_keys[] = { "item", "category", "price",
+	"in_stock", "created" };
+
+static xsell_err
+get_category(struct dec *d, const char *path, struct xs_span *out)
+{
+	xsell_err err = get_str(d, path, out);
+
+	if (err != XSELL_OK) {
+		return err;
+	}
+	if (out->len == 0) {
+		return fail(d, XSELL_EINVAL, path, "empty");
+	}
+	if (out->len > XSELL_CATEGORY_MAX) {
+		return fail(d, XSELL_ETOOBIG, path, "longer than %d bytes",
+		    XSELL_CATEGORY_MAX);
+	}
+	if (!xs_utf8_is_valid(out->p, out->len)) {
+		return fail(d, XSELL_EINVAL, path, "invalid UTF-8");
+	}
+	return XSELL_OK;
+}
+
+static xsell_err
+decode_upsert(struct dec *d, uint32_t index, struct xs_item_update *up)
+{
+	char      prefix[32], path[64];
+	uint32_t  n, seen = 0;
+	unsigned  ix;
+	xsell_err err;
+
+	path_fmt(prefix, sizeof(prefix), "items[%u]", (unsigned) index);
+	err = get_container(d, prefix, XS_MP_MAP, &n);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	memset(up, 0, sizeof(*up));
+	for (uint32_t i = 0; i < n; i++) {
+		err = get_key(d, prefix, upsert_keys, 5, 0x1f, &seen, &ix);
+		if (err != XSELL_OK) {
+			return err;
+		}
+		path_fmt(path, sizeof(path), "%s.%s", prefix, upsert_keys[ix]);
+		switch (ix) {
+		case UK_ITEM:
+			err = get_id(d, path, &up->item);
+			break;
+		case UK_CATEGORY:
+			err = get_category(d, path, &up->category);
+			break;
+		case UK_PRICE:
+			err           = get_price(d, path, &up->price);
+			up->has_price = true;
+			break;
+		case UK_IN_STOCK:
+			err              = get_bool(d, path, &up->in_stock);
+			up->has_in_stock = true;
+			break;
+		default:
+			err             = get_ts(d, path, &up->created);
+			up->has_created = true;
+			break;
+		}
+		if (err != XSELL_OK) {
+			return err;
+		}
+	}
+	if ((seen & BIT(UK_ITEM)) == 0) {
+		path_fmt(path, sizeof(path), "%s.item", prefix);
+		return fail(d, XSELL_EINVAL, path, "missing");
+	}
+	return XSELL_OK;
+}
+
+static xsell_err
+decode_upserts(struct dec *d, struct xs_request *req)
+{
+	struct xs_item_update *ups;
+	uint32_t               n;
+	xsell_err              err;
+
+	err = get_container(d, "items", XS_MP_ARRAY, &n);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	if (n > XSELL_UPSERT_MAX) {
+		return fail(d, XSELL_ETOOBIG, "items", "more than %d items",
+		    XSELL_UPSERT_MAX);
+	}
+	ups = xs_arena_calloc(d->arena, n, sizeof(*ups));
+	if (ups == NULL && n > 0) {
+		return XSELL_ENOMEM;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		err = decode_upsert(d, i, &ups[i]);
+		if (err != XSELL_OK) {
+			return err;
+		}
+	}
+	req->u.items.ups = ups;
+	req->u.items.n   = n;
+	return XSELL_OK;
+}
+
+/* ==== fbt ==== */
+
+/* An array of 'min'..'max' ids at 'name' (the limit is ETOOBIG). */
+static xsell_err
+decode_ids(struct dec *d, const char *name, uint32_t min, uint32_t max,
+    const struct xs_span **out, uint32_t *count)
+{
+	struct xs_span *ids;
+	char            path[64];
+	uint32_t        n;
+	xsell_err       err;
+
+	err = get_container(d, name, XS_MP_ARRAY, &n);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	if (n < min) {
+		return fail(d, XSELL_EINVAL, name, "must not be empty");
+	}
+	if (n > max) {
+		return fail(d, XSELL_ETOOBIG, name, "more than %u ids",
+		    (unsigned) max);
+	}
+	ids = xs_arena_calloc(d->arena, n, sizeof(*ids));
+	if (ids == NULL && n > 0) {
+		return XSELL_ENOMEM;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		path_fmt(path, sizeof(path), "%s[%u]", name, (unsigned) i);
+		err = get_id(d, path, &ids[i]);
+		if (err != XSELL_OK) {
+			return err;
+		}
+	}
+	*out   = ids;
+	*count = n;
+	return XSELL_OK;
+}
+
+enum { FK_IN_STOCK, FK_EXCLUDE };
+static const char *const filter_keys[] = { "in_stock", "exclude" };
+
+static xsell_err
+decode_filter(struct dec *d, struct xs_filter *f)
+{
+	uint32_t  n, seen = 0;
+	unsigned  ix;
+	xsell_err err;
+
+	err = get_container(d, "filter", XS_MP_MAP, &n);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		err = get_key(d, "filter", filter_keys, 2, 0x3, &seen, &ix);
+		if (err != XSELL_OK) {
+			return err;
+		}
+		if (ix == FK_IN_STOCK) {
+			err = get_bool(d, "filter.in_stock", &f->in_stock);
+		} else {
+			err = decode_ids(d, "filter.exclude", 0,
+			    XSELL_EXCLUDE_MAX, &f->exclude, &f->n_exclude);
+		}
+		if (err != XSELL_OK) {
+			return err;
+		}
+	}
+	return XSELL_OK;
+}
+
+static xsell_err
+get_scorer(struct dec *d, enum xs_scorer *out)
+{
+	struct xs_span s;
+	char           esc[48];
+	xsell_err      err;
+
+	err = get_str(d, "scorer", &s);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	if (!xs_scorer_parse(s.p, s.len, out)) {
+		xs_escape(esc, sizeof(esc), s.p, s.len);
+		return fail(
+		    d, XSELL_EINVAL, "scorer", "unknown scorer '%s'", esc);
+	}
+	return XSELL_OK;
+}
+
+/* ==== Request ==== */
+
+enum {
+	K_OP,
+	K_ID,
+	K_EVENTS,
+	K_BATCH,
+	K_ITEMS,
+	K_K,
+	K_SCORER,
+	K_EXPLAIN,
+	K_MIN_SUPPORT,
+	K_FILTER,
+	K_COUNT
+};
+
+static const char *const top_keys[K_COUNT] = { "op", "id", "events", "batch",
+	"items", "k", "scorer", "explain", "min_support", "filter" };
+
+static const uint32_t op_keys[XS_OP_COUNT] = {
+	[XS_OP_event] = BIT(K_OP) | BIT(K_ID) | BIT(K_EVENTS) | BIT(K_BATCH),
+	[XS_OP_items] = BIT(K_OP) | BIT(K_ID) | BIT(K_ITEMS),
+	[XS_OP_fbt]   = BIT(K_OP) | BIT(K_ID) | BIT(K_ITEMS) | BIT(K_K) |
+	    BIT(K_SCORER) | BIT(K_EXPLAIN) | BIT(K_MIN_SUPPORT) |
+	    BIT(K_FILTER),
+	[XS_OP_stats] = BIT(K_OP) | BIT(K_ID),
+};
+
+static bool
+key_is(const struct xs_mp_val *k, const char *name)
+{
+	return k->type == XS_MP_STR && k->v.s.len == strlen(name) &&
+	    memcmp(k->v.s.p, name, k->v.s.len) == 0;
+}
+
+/* Pass one: check the structure of the whole message, note where the
+ * entries begin (*body) and where the first "op" value is (*op_pos, or
+ * SIZE_MAX), and set req->id_raw as soon as "id" is read. */
+static xsell_err
+scan(struct dec *d, struct xs_request *req, uint32_t *n, size_t *body,
+    size_t *op_pos)
+{
+	struct xs_mp_val v;
+	xsell_err        err;
+
+	*op_pos = SIZE_MAX;
+	err     = next(d, &v);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	if (v.type != XS_MP_MAP) {
+		return fail(d, XSELL_EINVAL, "request", "not a map");
+	}
+	*n    = v.v.n;
+	*body = d->r.pos;
+	for (uint32_t i = 0; i < *n; i++) {
+		size_t at = d->r.pos;
+
+		err = next(d, &v);
+		if (err != XSELL_OK) {
+			return err;
+		}
+		if (v.type == XS_MP_ARRAY || v.type == XS_MP_MAP) {
+			d->r.pos = at; /* a container key: skip it whole */
+			err      = skip(d, 2);
+			if (err == XSELL_OK) {
+				err = skip(d, 2);
+			}
+		} else if (key_is(&v, "id") && req->id_raw == NULL) {
+			const uint8_t *p;
+			size_t         len;
+
+			err = xs_mp_raw(&d->r, 2, &p, &len);
+			if (err != XSELL_OK) {
+				return fail_reader(d, err);
+			}
+			req->id_raw = p;
+			req->id_len = len;
+		} else {
+			if (key_is(&v, "op") && *op_pos == SIZE_MAX) {
+				*op_pos = d->r.pos;
+			}
+			err = skip(d, 2);
+		}
+		if (err != XSELL_OK) {
+			return err;
+		}
+	}
+	if (xs_mp_left(&d->r) != 0) {
+		return fail(d, XSELL_EINVAL, "request", "trailing bytes");
+	}
+	return XSELL_OK;
+}
+
+static xsell_err
+get_op(struct dec *d, size_t op_pos, enum xs_op *op)
+{
+	struct xs_span s;
+	char           esc[64];
+	xsell_err      err;
+
+	if (op_pos == SIZE_MAX) {
+		return fail(d, XSELL_EINVAL, "op", "missing");
+	}
+	d->r.pos = op_pos;
+	err      = get_str(d, "op", &s);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	for (int i = 0; i < XS_OP_COUNT; i++) {
+		const char *name = xs_op_name((enum xs_op) i);
+
+		if (strlen(name) == s.len && memcmp(name, s.p, s.len) == 0) {
+			*op = (enum xs_op) i;
+			return XSELL_OK;
+		}
+	}
+	xs_escape(esc, sizeof(esc), s.p, s.len);
+	return fail(d, XSELL_EINVAL, "op", "unknown op '%s'", esc);
+}
+
+/* One top-level field of op 'op'. */
+static xsell_err
+decode_field(struct dec *d, struct xs_request *req, unsigned key)
+{
+	struct xs_query *q = &req->u.fbt.q;
+	int64_t          x = 0;
+	xsell_err        err;
+
+	switch (key) {
+	case K_OP:
+	case K_ID:
+		return skip(d, 2);
+	case K_EVENTS:
+		return decode_events(d, req);
+	case K_BATCH:
+		return get_id(d, "batch", &req->u.event.batch);
+	case K_ITEMS:
+		if (req->op == XS_OP_items) {
+			return decode_upserts(d, req);
+		}
+		return decode_ids(d, "items", 1, XSELL_QUERY_ITEMS_MAX,
+		    &q->items, &q->n_items);
+	case K_K:
+		err  = get_int(d, "k", 1, XSELL_K_MAX, &x);
+		q->k = (unsigned) x;
+		return err;
+	case K_SCORER:
+		req->u.fbt.scorer_given = true;
+		return get_scorer(d, &q->scorer);
+	case K_EXPLAIN:
+		return get_bool(d, "explain", &q->explain);
+	case K_MIN_SUPPORT:
+		err            = get_int(d, "min_support", 0, UINT32_MAX, &x);
+		q->min_support = (unsigned) x;
+		return err;
+	default:
+		return decode_filter(d, &q->filter);
+	}
+}
+
+xsell_err
+xs_wire_decode(const void *buf, size_t len, struct xs_arena *arena,
+    int64_t now, struct xs_request *req, struct xs_errinfo *ei)
+{
+	struct dec d = { .arena = arena, .now = now, .ei = ei };
+	uint32_t   n = 0, seen = 0;
+	size_t     body = 0, op_pos = SIZE_MAX;
+	unsigned   ix;
+	xsell_err  err;
+
+	memset(req, 0, sizeof(*req));
+	if (ei != NULL) {
+		ei->field[0] = '\0';
+		ei->msg[0]   = '\0';
+	}
+	xs_mp_init(&d.r, buf, len);
+	err = scan(&d, req, &n, &body, &op_pos);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	err = get_op(&d, op_pos, &req->op);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	if (req->op == XS_OP_fbt) {
+		req->u.fbt.q.k               = XSELL_K_DEFAULT;
+		req->u.fbt.q.filter.in_stock = true;
+	}
+	d.r.pos = body;
+	for (uint32_t i = 0; i < n; i++) {
+		err = get_key(
+		    &d, "", top_keys, K_COUNT, op_keys[req->op], &seen, &ix);
+		if (err != XSELL_OK) {
+			return err;
+		}
+		err = decode_field(&d, req, ix);
+		if (err != XSELL_OK) {
+			return err;
+		}
+	}
+	if ((req->op == XS_OP_event && (seen & BIT(K_EVENTS)) == 0) ||
+	    (req->op != XS_OP_event && req->op != XS_OP_stats &&
+	        (seen & BIT(K_ITEMS)) == 0)) {
+		return fail(&d, XSELL_EINVAL,
+		    req->op == XS_OP_event ? "events" : "items", "missing");
+	}
+	return XSELL_OK;
+}

@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: MIT */
+/* Replies: msgpack maps packed with msgpack-c's packer straight into an
+ * xs_buf. The packer's write callback records the buffer's first error
+ * (a reply over its cap, out of memory) and refuses everything after it,
+ * so each builder packs without checking and returns that error once.
+ * The request's "id" is echoed as the raw bytes the client sent. */
+#include "wire/wire_impl.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <msgpack.h>
+
+struct pack_ctx {
+	struct xs_buf *out;
+	xsell_err      err; /* first append error */
+};
+
+static int
+pack_write_cb(void *data, const char *buf, size_t len)
+{
+	struct pack_ctx *ctx = data;
+
+	if (ctx->err != XSELL_OK) {
+		return -1;
+	}
+	ctx->err = xs_buf_append(ctx->out, buf, len);
+	return ctx->err == XSELL_OK ? 0 : -1;
+}
+
+static bool
+has_id(const struct xs_request *req)
+{
+	return req != NULL && req->id_raw != NULL && req->id_len > 0;
+}
+
+static void
+pack_cstr(msgpack_packer *pk, const char *key)
+{
+	size_t len = strlen(key);
+
+	msgpack_pack_str(pk, len);
+	msgpack_pack_str_body(pk, key, len);
+}
+
+static void
+pack_str(msgpack_packer *pk, const char *p, size_t len)
+{
+	msgpack_pack_str(pk, len);
+	msgpack_pack_str_body(pk, p, len);
+}
+
+/* Open the reply map of 'n' entries besides "ok" and "id", and pack both. */
+static void
+reply_begin(msgpack_packer *pk, struct pack_ctx *ctx,
+    const struct xs_request *req, size_t n, bool ok)
+{
+	msgpack_pack_map(pk, n + 1 + (has_id(req) ? 1 : 0));
+	pack_cstr(pk, "ok");
+	if (ok) {
+		msgpack_pack_true(pk);
+	} else {
+		msgpack_pack_false(pk);
+	}
+	if (has_id(req)) {
+		pack_cstr(pk, "id");
+		/* Already valid msgpack: the decoder read it whole. */
+		pack_write_cb(ctx, (const char *) req->id_raw, req->id_len);
+	}
+}
+
+xsell_err
+xs_wire_reply_error(struct xs_buf *out, const struct xs_request *req,
+    xsell_err err, const struct xs_errinfo *ei)
+{
+	struct pack_ctx ctx = { out, XSELL_OK };
+	msgpack_packer  pk;
+	char            msg[sizeof(ei->field) + 2 + sizeof(ei->msg)];
+
+	if (ei != NULL && ei->field[0] != '\0') {
+		snprintf(msg, sizeof(msg), "%s: %s", ei->field, ei->msg);
+	} else if (ei != NULL && ei->msg[0] != '\0') {
+		snprintf(msg, sizeof(msg), "%s", ei->msg);
+	} else {
+		snprintf(msg, sizeof(msg), "%s", xsell_strerror(err));
+	}
+	msgpack_packer_init(&pk, &ctx, pack_write_cb);
+	reply_begin(&pk, &ctx, req, 1, false);
+	pack_cstr(&pk, "error");
+	msgpack_pack_map(&pk, 2);
+	pack_cstr(&pk, "code");
+	pack_cstr(&pk, xsell_err_wire(err));
+	pack_cstr(&pk, "message");
+	pack_cstr(&pk, msg);
+	return ctx.err;
+}
+
+xsell_err
+xs_wire_reply_event(struct xs_buf *out, const struct xs_request *req,
+    const struct xs_apply_result *res)
+{
+	struct pack_ctx ctx = { out, XSELL_OK };
+	msgpack_packer  pk;
+
+	msgpack_packer_init(&pk, &ctx, pack_write_cb);
+	reply_begin(&pk, &ctx, req, 2, true);
+	pack_cstr(&pk, "applied");
+	msgpack_pack_uint32(&pk, res->applied);
+	pack_cstr(&pk, "duplicates");
+	msgpack_pack_uint32(&pk, res->duplicates);
+	return ctx.err;
+}
+
+xsell_err
+xs_wire_reply_items(
+    struct xs_buf *out, const struct xs_request *req, uint32_t applied)
+{
+	struct pack_ctx ctx = { out, XSELL_OK };
+	msgpack_packer  pk;
+
+	msgpack_packer_init(&pk, &ctx, pack_write_cb);
+	reply_begin(&pk, &ctx, req, 1, true);
+	pack_cstr(&pk, "applied");
+	msgpack_pack_uint32(&pk, applied);
+	return ctx.err;
+}
+
+xsell_err
+xs_wire_reply_list(struct xs_buf *out, const struct xs_request *req,
+    const struct xs_query *q, const struct xs_answer *ans, bool explain)
+{
+	struct pack_ctx ctx = { out, XSELL_OK };
+	msgpack_packer  pk;
+
+	msgpack_packer_init(&pk, &ctx, pack_write_cb);
+	reply_begin(&pk, &ctx, req, 2, true);
+	pack_cstr(&pk, "items");
+	msgpack_pack_array(&pk, ans->n);
+	for (uint32_t i = 0; i < ans->n && ctx.err == XSELL_OK; i++) {
+		const struct xs_rec *rec = &ans->recs[i];
+
+		msgpack_pack_map(&pk, explain ? 3 : 2);
+		pack_cstr(&pk, "item");
+		pack_str(&pk, rec->ext, rec->ext_len);
+		pack_cstr(&pk, "score");
+		msgpack_pack_double(&pk, rec->score);
+		if (explain) {
+			pack_cstr(&pk, "count");
+			msgpack_pack_uint64(&pk, rec->count);
+		}
+	}
+	pack_cstr(&pk, "unknown");
+	msgpack_pack_array(&pk, ans->n_unknown);
+	for (uint32_t i = 0; i < ans->n_unknown && ctx.err == XSELL_OK; i++) {
+		uint32_t ix = ans->unknown[i];
+
+		if (ix >= q->n_items) {
+			return XSELL_EINTERNAL;
+		}
+		pack_str(&pk, q->items[ix].p, q->items[ix].len);
+	}
+	return ctx.err;
+}
+
+xsell_err
+xs_wire_reply_stats(
+    struct xs_buf *out, const struct xs_request *req, const struct xs_stats *s)
+{
+	struct pack_ctx ctx = { out, XSELL_OK };
+	msgpack_packer  pk;
+	const char     *version = s->version != NULL ? s->version : "";
+	double          used    = 0;
+
+	if (s->map_size > 0) {
+		used = (double) s->used_bytes / (double) s->map_size;
+	}
+	msgpack_packer_init(&pk, &ctx, pack_write_cb);
+	reply_begin(&pk, &ctx, req, 5, true);
+	pack_cstr(&pk, "version");
+	pack_cstr(&pk, version);
+
+	pack_cstr(&pk, "counts");
+	msgpack_pack_map(&pk, 6);
+	pack_cstr(&pk, "items");
+	msgpack_pack_uint32(&pk, s->items);
+	pack_cstr(&pk, "users");
+	msgpack_pack_uint32(&pk, s->users);
+	pack_cstr(&pk, "orders");
+	msgpack_pack_uint64(&pk, s->orders);
+	pack_cstr(&pk, "events");
+	msgpack_pack_uint64(&pk, s->events);
+	pack_cstr(&pk, "baskets");
+	msgpack_pack_uint64(&pk, s->baskets);
+	pack_cstr(&pk, "categories");
+	msgpack_pack_uint32(&pk, s->categories);
+
+	pack_cstr(&pk, "store");
+	msgpack_pack_map(&pk, 5);
+	pack_cstr(&pk, "map_size");
+	msgpack_pack_uint64(&pk, s->map_size);
+	pack_cstr(&pk, "used_bytes");
+	msgpack_pack_uint64(&pk, s->used_bytes);
+	pack_cstr(&pk, "map_used");
+	msgpack_pack_double(&pk, used);
+	pack_cstr(&pk, "readers_used");
+	msgpack_pack_uint32(&pk, s->readers_used);
+	pack_cstr(&pk, "readers_max");
+	msgpack_pack_uint32(&pk, s->readers_max);
+
+	pack_cstr(&pk, "uptime_s");
+	msgpack_pack_uint64(&pk, s->uptime_s);
+
+	pack_cstr(&pk, "requests");
+	msgpack_pack_map(&pk, XS_OP_COUNT);
+	for (int op = 0; op < XS_OP_COUNT; op++) {
+		pack_cstr(&pk, xs_op_name((enum xs_op) op));
+		msgpack_pack_map(&pk, 2);
+		pack_cstr(&pk, "requests");
+		msgpack_pack_uint64(&pk, s->ops[op].requests);
+		pack_cstr(&pk, "errors");
+		msgpack_pack_uint64(&pk, s->ops[op].errors);
+	}
+	return ctx.err;
+}
