@@ -41,7 +41,7 @@ echo
 echo "== ... with 85123A (WHITE HANGING HEART T-LIGHT HOLDER), by lift"
 xsell fbt 85123A -k 5 --scorer lift --min-support 5 --explain
 echo
-echo "== a whole cart: 21731 21733 (red and white spotty items)"
+echo "== a whole cart: 21731 (red toadstool night light) + 22379 (retrospot bag)"
 xsell fbt 21731 22379 -k 5
 echo
 echo "== a write: one new order, sent to the admin endpoint"
