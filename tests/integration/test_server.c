@@ -31,8 +31,7 @@ setup(void **state)
 	xs_test_server_start(s, NULL);
 	r = xs_test_call(s->admin_url, orders);
 	assert_string_equal(xs_test_reply_code(r), "ok");
-	assert_int_equal(json_integer_value(json_object_get(r, "applied")),
-	    5);
+	assert_int_equal(json_integer_value(json_object_get(r, "applied")), 5);
 	json_decref(r);
 	*state = s;
 	return 0;
@@ -100,9 +99,9 @@ test_server_fbt_on_read_endpoint(void **state)
 	assert_string_equal(json_string_value(json_array_get(
 	                        json_object_get(r, "unknown"), 0)),
 	    "nope");
-	assert_int_equal(json_integer_value(json_object_get(
-	                     json_array_get(json_object_get(r, "items"), 2),
-	                     "count")),
+	assert_int_equal(
+	    json_integer_value(json_object_get(
+	        json_array_get(json_object_get(r, "items"), 2), "count")),
 	    3); /* B after C and E by lift: 3 orders with A */
 	json_decref(r);
 }
@@ -125,8 +124,7 @@ test_server_writes_refused_on_read_endpoint(void **state)
 	json_decref(r);
 	/* Nothing changed: D is still never bought with A, A in stock. */
 	expect_fbt(s->read_url,
-	    "{\"op\":\"fbt\",\"items\":[\"D\"],\"scorer\":\"count\"}",
-	    "B:1");
+	    "{\"op\":\"fbt\",\"items\":[\"D\"],\"scorer\":\"count\"}", "B:1");
 	expect_fbt(s->read_url,
 	    "{\"op\":\"fbt\",\"items\":[\"B\"],\"scorer\":\"count\"}",
 	    "A:3 C:1 D:1 E:1");
@@ -142,8 +140,7 @@ test_server_items_upsert_hides_out_of_stock(void **state)
 	    "{\"op\":\"items\",\"items\":[{\"item\":\"C\",\"in_stock\":false,"
 	    "\"category\":\"kitchen\",\"price\":2.5}]}");
 	assert_string_equal(xs_test_reply_code(r), "ok");
-	assert_int_equal(json_integer_value(json_object_get(r, "applied")),
-	    1);
+	assert_int_equal(json_integer_value(json_object_get(r, "applied")), 1);
 	json_decref(r);
 	expect_fbt(s->read_url,
 	    "{\"op\":\"fbt\",\"items\":[\"A\"],\"scorer\":\"count\"}",
@@ -162,8 +159,7 @@ test_server_duplicate_order_and_bad_batch(void **state)
 
 	r = xs_test_call(s->admin_url, orders);
 	assert_string_equal(xs_test_reply_code(r), "ok");
-	assert_int_equal(json_integer_value(json_object_get(r, "applied")),
-	    0);
+	assert_int_equal(json_integer_value(json_object_get(r, "applied")), 0);
 	assert_int_equal(
 	    json_integer_value(json_object_get(r, "duplicates")), 5);
 	json_decref(r);
@@ -178,8 +174,7 @@ test_server_duplicate_order_and_bad_batch(void **state)
 	    "events[1].item"));
 	json_decref(r);
 	expect_fbt(s->read_url,
-	    "{\"op\":\"fbt\",\"items\":[\"D\"],\"scorer\":\"count\"}",
-	    "B:1");
+	    "{\"op\":\"fbt\",\"items\":[\"D\"],\"scorer\":\"count\"}", "B:1");
 }
 
 static void
@@ -193,8 +188,8 @@ test_server_bad_requests_get_errors_and_it_keeps_serving(void **state)
 
 	for (size_t i = 0; i < 3; i++) {
 		size_t len;
-		void  *reply = xs_test_call_raw(s->read_url, bad[i],
-		     strlen(bad[i]), &len);
+		void  *reply = xs_test_call_raw(
+		     s->read_url, bad[i], strlen(bad[i]), &len);
 
 		assert_non_null(reply);
 		assert_non_null(memmem(reply, len, "bad_request", 11));
@@ -215,8 +210,9 @@ test_server_bad_requests_get_errors_and_it_keeps_serving(void **state)
 	r = xs_test_call(s->read_url, "{\"op\":\"recommend\"}");
 	assert_string_equal(xs_test_reply_code(r), "bad_request");
 	json_decref(r);
-	r = xs_test_call(s->read_url, "{\"op\":\"fbt\",\"items\":[\"A\"],"
-	                              "\"k\":\"ten\"}");
+	r = xs_test_call(s->read_url,
+	    "{\"op\":\"fbt\",\"items\":[\"A\"],"
+	    "\"k\":\"ten\"}");
 	assert_string_equal(xs_test_reply_code(r), "bad_request");
 	json_decref(r);
 	r = xs_test_call(s->read_url, "{\"op\":\"stats\"}");
@@ -241,8 +237,8 @@ client_thread(void *arg)
 	struct client_arg *c = arg;
 
 	for (int i = 0; i < 40; i++) {
-		json_t *r = xs_test_call(c->url,
-		    "{\"op\":\"fbt\",\"items\":[\"B\"],\"scorer\":\"count\"}");
+		json_t *r     = xs_test_call(c->url,
+		        "{\"op\":\"fbt\",\"items\":[\"B\"],\"scorer\":\"count\"}");
 		json_t *first = json_array_get(json_object_get(r, "items"), 0);
 
 		if (strcmp(json_string_value(json_object_get(first, "item")),
@@ -264,9 +260,8 @@ test_server_serves_clients_concurrently(void **state)
 	for (int i = 0; i < 6; i++) {
 		c[i].url  = s->read_url;
 		c[i].good = 0;
-		assert_int_equal(pthread_create(&t[i], NULL, client_thread,
-		                     &c[i]),
-		    0);
+		assert_int_equal(
+		    pthread_create(&t[i], NULL, client_thread, &c[i]), 0);
 	}
 	for (int i = 0; i < 6; i++) {
 		pthread_join(t[i], NULL);
@@ -290,12 +285,37 @@ test_server_stops_cleanly_on_sigterm(void **state)
 	    "B:3 C:2 E:1");
 }
 
+/* The bulk loader writes the store the server is serving: LMDB
+ * serialises the writers, and the server's next snapshot sees the load. */
+static void
+test_server_sees_a_bulk_load_while_serving(void **state)
+{
+	struct xs_test_server *s = *state;
+	char                   csv[4200], cmd[12000];
+	FILE                  *fp;
+
+	snprintf(csv, sizeof(csv), "%s/orders.csv", s->dir);
+	fp = fopen(csv, "w");
+	assert_non_null(fp);
+	fputs("order,item,user\nL1,A,u9\nL2,A,u9\nL1,D,u9\nL2,D,u9\n"
+	      "L3,A,\nL3,D,\n",
+	    fp);
+	fclose(fp);
+	snprintf(cmd, sizeof(cmd), "%s --quiet --db %s %s >/dev/null",
+	    XS_TEST_XSELL_LOAD, s->db, csv);
+	assert_int_equal(system(cmd), 0);
+	/* A, D were together in L1..L3: 3, ahead of B (3, tie by id). */
+	expect_fbt(s->read_url,
+	    "{\"op\":\"fbt\",\"items\":[\"A\"],\"scorer\":\"count\"}",
+	    "B:3 D:3 C:2 E:1");
+}
+
 /* Run xselld with 'args' and return its exit status and stderr. */
 static int
 run_xselld(const char *const *args, char *err, size_t err_len)
 {
-	char  cmd[4096] = XS_TEST_XSELLD;
-	FILE *p;
+	char   cmd[4096] = XS_TEST_XSELLD;
+	FILE  *p;
 	size_t n;
 	int    status;
 
@@ -330,8 +350,8 @@ test_server_bad_flags_and_dirs_exit_with_one_line(void **state)
 	char  err[2048], path[4200], url[4300];
 
 	(void) state;
-	assert_int_equal(run_xselld((const char *[]) { "--bogus", NULL }, err,
-	                     sizeof(err)),
+	assert_int_equal(
+	    run_xselld((const char *[]) { "--bogus", NULL }, err, sizeof(err)),
 	    2);
 	assert_int_equal(count_lines(err), 1);
 	assert_int_equal(run_xselld((const char *[]) { "--db", dir, NULL },
@@ -341,13 +361,13 @@ test_server_bad_flags_and_dirs_exit_with_one_line(void **state)
 	snprintf(path, sizeof(path), "%s/a/b/c", dir);
 	snprintf(url, sizeof(url), "ipc://%s/x.sock", dir);
 	assert_int_equal(run_xselld((const char *[]) { "--db", path,
-	                                 "--listen", url, NULL },
+	                                "--listen", url, NULL },
 	                     err, sizeof(err)),
 	    1);
 	assert_int_equal(count_lines(err), 1);
 	assert_non_null(strstr(err, path));
-	assert_int_equal(run_xselld((const char *[]) { "--db", dir,
-	                                 "--listen", "bogus://x", NULL },
+	assert_int_equal(run_xselld((const char *[]) { "--db", dir, "--listen",
+	                                "bogus://x", NULL },
 	                     err, sizeof(err)),
 	    1);
 	assert_int_equal(count_lines(err), 1);
@@ -367,7 +387,8 @@ main(void)
 		    test_server_items_upsert_hides_out_of_stock, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_server_duplicate_order_and_bad_batch, setup, teardown),
+		    test_server_duplicate_order_and_bad_batch, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_server_bad_requests_get_errors_and_it_keeps_serving,
 		    setup, teardown),
@@ -375,6 +396,9 @@ main(void)
 		    test_server_serves_clients_concurrently, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_server_stops_cleanly_on_sigterm, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_server_sees_a_bulk_load_while_serving, setup,
+		    teardown),
 		cmocka_unit_test(
 		    test_server_bad_flags_and_dirs_exit_with_one_line),
 	};

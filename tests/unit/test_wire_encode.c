@@ -1,0 +1,441 @@
+/* SPDX-License-Identifier: MIT */
+/* Replies: each builder's output is unpacked with msgpack-c and its shape
+ * checked, with and without an echoed id. */
+#include "support.h"
+
+#include <string.h>
+
+#include <msgpack.h>
+
+#include "wire/wire.h"
+
+struct fx {
+	struct xs_buf     out;
+	msgpack_unpacked  up;
+	struct xs_request req;
+};
+
+static struct fx *F;
+
+static int
+setup(void **state)
+{
+	F = calloc(1, sizeof(*F));
+	assert_non_null(F);
+	xs_buf_init(&F->out, 1u << 20);
+	msgpack_unpacked_init(&F->up);
+	*state = F;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void) state;
+	msgpack_unpacked_destroy(&F->up);
+	xs_buf_fini(&F->out);
+	free(F);
+	F = NULL;
+	return 0;
+}
+
+/* Unpack the whole reply: exactly one object, a map. */
+static const msgpack_object *
+reply(void)
+{
+	size_t off = 0;
+
+	assert_int_equal(
+	    msgpack_unpack_next(&F->up, F->out.data, F->out.len, &off),
+	    MSGPACK_UNPACK_SUCCESS);
+	assert_int_equal(off, F->out.len);
+	assert_int_equal(F->up.data.type, MSGPACK_OBJECT_MAP);
+	return &F->up.data;
+}
+
+static const msgpack_object *
+get(const msgpack_object *map, const char *key)
+{
+	assert_int_equal(map->type, MSGPACK_OBJECT_MAP);
+	for (uint32_t i = 0; i < map->via.map.size; i++) {
+		const msgpack_object_kv *kv = &map->via.map.ptr[i];
+
+		if (kv->key.type == MSGPACK_OBJECT_STR &&
+		    kv->key.via.str.size == strlen(key) &&
+		    memcmp(kv->key.via.str.ptr, key, strlen(key)) == 0) {
+			return &kv->val;
+		}
+	}
+	fail_msg("no key '%s'", key);
+	return NULL;
+}
+
+static void
+str_is(const msgpack_object *o, const char *want)
+{
+	assert_int_equal(o->type, MSGPACK_OBJECT_STR);
+	assert_int_equal(o->via.str.size, strlen(want));
+	assert_memory_equal(o->via.str.ptr, want, strlen(want));
+}
+
+static void
+uint_is(const msgpack_object *o, uint64_t want)
+{
+	assert_int_equal(o->type, MSGPACK_OBJECT_POSITIVE_INTEGER);
+	assert_true(o->via.u64 == want);
+}
+
+static void
+ok_is(const msgpack_object *r, bool want)
+{
+	const msgpack_object *ok = get(r, "ok");
+
+	assert_int_equal(ok->type, MSGPACK_OBJECT_BOOLEAN);
+	assert_int_equal(ok->via.boolean, want);
+}
+
+static const msgpack_object *
+error_of(const msgpack_object *r)
+{
+	ok_is(r, false);
+	return get(r, "error");
+}
+
+/* True if needle[0..n) occurs in hay[0..len) (memmem is not POSIX). */
+static bool
+contains(const char *hay, size_t len, const uint8_t *needle, size_t n)
+{
+	for (size_t i = 0; i + n <= len; i++) {
+		if (memcmp(hay + i, needle, n) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* ==== Errors ==== */
+
+static void
+test_encode_error_default_message(void **state)
+{
+	const msgpack_object *r, *e;
+
+	(void) state;
+	assert_xs_ok(xs_wire_reply_error(&F->out, NULL, XSELL_EINVAL, NULL));
+	r = reply();
+	assert_int_equal(r->via.map.size, 2);
+	e = error_of(r);
+	assert_int_equal(e->via.map.size, 2);
+	str_is(get(e, "code"), "bad_request");
+	str_is(get(e, "message"), "invalid request");
+}
+
+static void
+test_encode_error_field_and_message(void **state)
+{
+	struct xs_errinfo     ei = { "k", "must be 1..500" };
+	const msgpack_object *e;
+
+	(void) state;
+	assert_xs_ok(xs_wire_reply_error(&F->out, &F->req, XSELL_EINVAL, &ei));
+	e = error_of(reply());
+	str_is(get(e, "code"), "bad_request");
+	str_is(get(e, "message"), "k: must be 1..500");
+}
+
+static void
+test_encode_error_message_only(void **state)
+{
+	struct xs_errinfo     ei = { "", "larger than 65536 bytes" };
+	const msgpack_object *e;
+
+	(void) state;
+	assert_xs_ok(xs_wire_reply_error(&F->out, NULL, XSELL_ETOOBIG, &ei));
+	e = error_of(reply());
+	str_is(get(e, "code"), "too_large");
+	str_is(get(e, "message"), "larger than 65536 bytes");
+}
+
+static void
+test_encode_error_empty_errinfo(void **state)
+{
+	struct xs_errinfo     ei = { "", "" };
+	const msgpack_object *e;
+
+	(void) state;
+	assert_xs_ok(xs_wire_reply_error(&F->out, NULL, XSELL_ENOMEM, &ei));
+	e = error_of(reply());
+	str_is(get(e, "code"), "unavailable");
+	str_is(get(e, "message"), "out of memory");
+}
+
+static void
+test_encode_error_echoes_id(void **state)
+{
+	static const uint8_t  id[] = { 0x92, 0x01, 0xa1, 'x' }; /* [1,"x"] */
+	const msgpack_object *r, *o;
+
+	(void) state;
+	F->req.id_raw = id;
+	F->req.id_len = sizeof(id);
+	assert_xs_ok(
+	    xs_wire_reply_error(&F->out, &F->req, XSELL_EFORBIDDEN, NULL));
+	r = reply();
+	assert_int_equal(r->via.map.size, 3);
+	o = get(r, "id");
+	assert_int_equal(o->type, MSGPACK_OBJECT_ARRAY);
+	assert_int_equal(o->via.array.size, 2);
+	uint_is(&o->via.array.ptr[0], 1);
+	str_is(&o->via.array.ptr[1], "x");
+	str_is(get(error_of(r), "code"), "forbidden");
+	/* The id bytes appear verbatim in the reply. */
+	assert_true(contains(F->out.data, F->out.len, id, sizeof(id)));
+}
+
+static void
+test_encode_error_fails_past_cap(void **state)
+{
+	(void) state;
+	xs_buf_fini(&F->out);
+	xs_buf_init(&F->out, 8);
+	assert_xs_err(xs_wire_reply_error(&F->out, NULL, XSELL_EINVAL, NULL),
+	    XSELL_ETOOBIG);
+}
+
+/* ==== Writes ==== */
+
+static void
+test_encode_event(void **state)
+{
+	struct xs_apply_result res  = { 5, 2 };
+	static const uint8_t   id[] = { 0x07 };
+	const msgpack_object  *r;
+
+	(void) state;
+	F->req.id_raw = id;
+	F->req.id_len = 1;
+	assert_xs_ok(xs_wire_reply_event(&F->out, &F->req, &res));
+	r = reply();
+	assert_int_equal(r->via.map.size, 4);
+	ok_is(r, true);
+	uint_is(get(r, "id"), 7);
+	uint_is(get(r, "applied"), 5);
+	uint_is(get(r, "duplicates"), 2);
+}
+
+static void
+test_encode_items(void **state)
+{
+	const msgpack_object *r;
+
+	(void) state;
+	assert_xs_ok(xs_wire_reply_items(&F->out, &F->req, 12));
+	r = reply();
+	assert_int_equal(r->via.map.size, 2);
+	ok_is(r, true);
+	uint_is(get(r, "applied"), 12);
+}
+
+/* ==== Lists ==== */
+
+static void
+list_fixture(struct xs_query *q, struct xs_answer *ans, struct xs_rec *recs,
+    struct xs_span *items, uint32_t *unknown)
+{
+	memset(q, 0, sizeof(*q));
+	memset(ans, 0, sizeof(*ans));
+	items[0]       = (struct xs_span) { "a", 1 };
+	items[1]       = (struct xs_span) { "zz", 2 };
+	items[2]       = (struct xs_span) { "q", 1 };
+	q->items       = items;
+	q->n_items     = 3;
+	recs[0]        = (struct xs_rec) { 1, 0.75, 9, "b", 1 };
+	recs[1]        = (struct xs_rec) { 2, 0.5, 3, "cc", 2 };
+	unknown[0]     = 1;
+	unknown[1]     = 2;
+	ans->recs      = recs;
+	ans->n         = 2;
+	ans->unknown   = unknown;
+	ans->n_unknown = 2;
+}
+
+static void
+test_encode_list(void **state)
+{
+	struct xs_query       q;
+	struct xs_answer      ans;
+	struct xs_rec         recs[2];
+	struct xs_span        items[3];
+	uint32_t              unknown[2];
+	const msgpack_object *r, *list, *rec, *unk;
+
+	(void) state;
+	list_fixture(&q, &ans, recs, items, unknown);
+	assert_xs_ok(xs_wire_reply_list(&F->out, NULL, &q, &ans, false));
+	r = reply();
+	assert_int_equal(r->via.map.size, 3);
+	ok_is(r, true);
+	list = get(r, "items");
+	assert_int_equal(list->type, MSGPACK_OBJECT_ARRAY);
+	assert_int_equal(list->via.array.size, 2);
+	rec = &list->via.array.ptr[0];
+	assert_int_equal(rec->via.map.size, 2);
+	str_is(get(rec, "item"), "b");
+	assert_int_equal(get(rec, "score")->type, MSGPACK_OBJECT_FLOAT64);
+	assert_true(get(rec, "score")->via.f64 == 0.75);
+	rec = &list->via.array.ptr[1];
+	str_is(get(rec, "item"), "cc");
+	assert_true(get(rec, "score")->via.f64 == 0.5);
+	unk = get(r, "unknown");
+	assert_int_equal(unk->via.array.size, 2);
+	str_is(&unk->via.array.ptr[0], "zz");
+	str_is(&unk->via.array.ptr[1], "q");
+}
+
+static void
+test_encode_list_explain(void **state)
+{
+	struct xs_query       q;
+	struct xs_answer      ans;
+	struct xs_rec         recs[2];
+	struct xs_span        items[3];
+	uint32_t              unknown[2];
+	const msgpack_object *list;
+
+	(void) state;
+	list_fixture(&q, &ans, recs, items, unknown);
+	ans.n_unknown = 0;
+	assert_xs_ok(xs_wire_reply_list(&F->out, &F->req, &q, &ans, true));
+	list = get(reply(), "items");
+	assert_int_equal(list->via.array.ptr[0].via.map.size, 3);
+	uint_is(get(&list->via.array.ptr[0], "count"), 9);
+	uint_is(get(&list->via.array.ptr[1], "count"), 3);
+	assert_int_equal(get(reply(), "unknown")->via.array.size, 0);
+}
+
+static void
+test_encode_list_empty_with_id(void **state)
+{
+	struct xs_query       q;
+	struct xs_answer      ans;
+	static const uint8_t  id[] = { 0xa2, 'r', '1' };
+	const msgpack_object *r;
+
+	(void) state;
+	memset(&q, 0, sizeof(q));
+	memset(&ans, 0, sizeof(ans));
+	F->req.id_raw = id;
+	F->req.id_len = sizeof(id);
+	assert_xs_ok(xs_wire_reply_list(&F->out, &F->req, &q, &ans, false));
+	r = reply();
+	assert_int_equal(r->via.map.size, 4);
+	str_is(get(r, "id"), "r1");
+	assert_int_equal(get(r, "items")->via.array.size, 0);
+}
+
+/* ==== Stats ==== */
+
+static void
+test_encode_stats(void **state)
+{
+	struct xs_stats       s;
+	const msgpack_object *r, *o, *st, *req;
+
+	(void) state;
+	memset(&s, 0, sizeof(s));
+	s.version                   = "0.1";
+	s.items                     = 10;
+	s.users                     = 20;
+	s.categories                = 3;
+	s.orders                    = 30;
+	s.baskets                   = 25;
+	s.events                    = 40;
+	s.map_size                  = 4096;
+	s.used_bytes                = 1024;
+	s.readers_used              = 2;
+	s.readers_max               = 126;
+	s.uptime_s                  = 77;
+	s.ops[XS_OP_fbt].requests   = 5;
+	s.ops[XS_OP_fbt].errors     = 1;
+	s.ops[XS_OP_stats].requests = 2;
+	assert_xs_ok(xs_wire_reply_stats(&F->out, &F->req, &s));
+	r = reply();
+	assert_int_equal(r->via.map.size, 6);
+	ok_is(r, true);
+	str_is(get(r, "version"), "0.1");
+	o = get(r, "counts");
+	assert_int_equal(o->via.map.size, 6);
+	uint_is(get(o, "items"), 10);
+	uint_is(get(o, "users"), 20);
+	uint_is(get(o, "orders"), 30);
+	uint_is(get(o, "events"), 40);
+	uint_is(get(o, "baskets"), 25);
+	uint_is(get(o, "categories"), 3);
+	st = get(r, "store");
+	assert_int_equal(st->via.map.size, 5);
+	uint_is(get(st, "map_size"), 4096);
+	uint_is(get(st, "used_bytes"), 1024);
+	assert_true(get(st, "map_used")->via.f64 == 0.25);
+	uint_is(get(st, "readers_used"), 2);
+	uint_is(get(st, "readers_max"), 126);
+	uint_is(get(r, "uptime_s"), 77);
+	req = get(r, "requests");
+	assert_int_equal(req->via.map.size, XS_OP_COUNT);
+	uint_is(get(get(req, "fbt"), "requests"), 5);
+	uint_is(get(get(req, "fbt"), "errors"), 1);
+	uint_is(get(get(req, "stats"), "requests"), 2);
+	uint_is(get(get(req, "event"), "requests"), 0);
+	uint_is(get(get(req, "items"), "errors"), 0);
+}
+
+static void
+test_encode_stats_empty_map(void **state)
+{
+	struct xs_stats s;
+
+	(void) state;
+	memset(&s, 0, sizeof(s));
+	assert_xs_ok(xs_wire_reply_stats(&F->out, NULL, &s));
+	assert_true(get(get(reply(), "store"), "map_used")->via.f64 == 0);
+}
+
+/* ==== ops ==== */
+
+static void
+test_encode_op_table(void **state)
+{
+	(void) state;
+	assert_string_equal(xs_op_name(XS_OP_event), "event");
+	assert_string_equal(xs_op_name(XS_OP_items), "items");
+	assert_string_equal(xs_op_name(XS_OP_fbt), "fbt");
+	assert_string_equal(xs_op_name(XS_OP_stats), "stats");
+	assert_true(xs_op_is_write(XS_OP_event));
+	assert_true(xs_op_is_write(XS_OP_items));
+	assert_false(xs_op_is_write(XS_OP_fbt));
+	assert_false(xs_op_is_write(XS_OP_stats));
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_encode_error_default_message),
+		T(test_encode_error_field_and_message),
+		T(test_encode_error_message_only),
+		T(test_encode_error_empty_errinfo),
+		T(test_encode_error_echoes_id),
+		T(test_encode_error_fails_past_cap),
+		T(test_encode_event),
+		T(test_encode_items),
+		T(test_encode_list),
+		T(test_encode_list_explain),
+		T(test_encode_list_empty_with_id),
+		T(test_encode_stats),
+		T(test_encode_stats_empty_map),
+		T(test_encode_op_table),
+	};
+
+	return cmocka_run_group_tests_name("wire_encode", tests, NULL, NULL);
+}
