@@ -62,9 +62,9 @@ xs_server_open(xs_server **srvp, const struct xs_server_opts *o)
 	if (srv == NULL) {
 		return XSELL_ENOMEM;
 	}
-	srv->settings  = o->settings;
-	so.map_size    = o->map_size;
-	err            = xs_store_open(&srv->store, o->db, &so);
+	srv->settings = o->settings;
+	so.map_size   = o->map_size;
+	err           = xs_store_open(&srv->store, o->db, &so);
 	if (err != XSELL_OK) {
 		goto free_srv;
 	}

@@ -241,8 +241,8 @@ xs_store_open(xs_store **stp, const char *dir, const struct xs_store_opts *o)
 	    st->env, o->map_size ? o->map_size : XS_STORE_MAP_SIZE_DEFAULT);
 	/* The reader table is sized by the first process to open the
 	 * env: the same default everywhere (server threads, loader, CLI). */
-	mdb_env_set_maxreaders(st->env,
-	    o->max_readers ? o->max_readers : XS_STORE_MAX_READERS);
+	mdb_env_set_maxreaders(
+	    st->env, o->max_readers ? o->max_readers : XS_STORE_MAX_READERS);
 	if (o->read_only) {
 		flags |= MDB_RDONLY;
 	}

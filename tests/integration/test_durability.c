@@ -34,15 +34,16 @@ test_durability_acked_orders_survive_kill_9(void **state)
 	    20);
 	json_decref(r);
 	/* X was bought with Y0 in orders 0,3,..,18 (7), Y1 and Y2 in 7, 6. */
-	r = xs_test_call(s.read_url, "{\"op\":\"fbt\",\"items\":[\"X\"],"
-	                             "\"scorer\":\"count\"}");
-	assert_float_equal(json_number_value(json_object_get(
-	                       json_array_get(json_object_get(r, "items"), 0),
-	                       "score")),
+	r = xs_test_call(s.read_url,
+	    "{\"op\":\"fbt\",\"items\":[\"X\"],"
+	    "\"scorer\":\"count\"}");
+	assert_float_equal(
+	    json_number_value(json_object_get(
+	        json_array_get(json_object_get(r, "items"), 0), "score")),
 	    7, 0);
-	assert_string_equal(json_string_value(json_object_get(
-	                        json_array_get(json_object_get(r, "items"), 2),
-	                        "item")),
+	assert_string_equal(
+	    json_string_value(json_object_get(
+	        json_array_get(json_object_get(r, "items"), 2), "item")),
 	    "Y2");
 	json_decref(r);
 	xs_test_server_fini(&s);

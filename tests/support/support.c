@@ -365,15 +365,15 @@ pack_json(msgpack_packer *pk, json_t *j)
 		}
 		break;
 	case JSON_STRING:
-		msgpack_pack_str_with_body(pk, json_string_value(j),
-		    json_string_length(j));
+		msgpack_pack_str_with_body(
+		    pk, json_string_value(j), json_string_length(j));
 		break;
 	case JSON_INTEGER:
 		if (json_integer_value(j) < 0) {
 			msgpack_pack_int64(pk, json_integer_value(j));
 		} else {
-			msgpack_pack_uint64(pk,
-			    (uint64_t) json_integer_value(j));
+			msgpack_pack_uint64(
+			    pk, (uint64_t) json_integer_value(j));
 		}
 		break;
 	case JSON_REAL:
@@ -407,15 +407,15 @@ unpack_json(const msgpack_object *o)
 			assert_true(k->via.str.size < sizeof(key));
 			memcpy(key, k->via.str.ptr, k->via.str.size);
 			key[k->via.str.size] = '\0';
-			json_object_set_new(j, key,
-			    unpack_json(&o->via.map.ptr[i].val));
+			json_object_set_new(
+			    j, key, unpack_json(&o->via.map.ptr[i].val));
 		}
 		return j;
 	case MSGPACK_OBJECT_ARRAY:
 		j = json_array();
 		for (uint32_t i = 0; i < o->via.array.size; i++) {
-			json_array_append_new(j,
-			    unpack_json(&o->via.array.ptr[i]));
+			json_array_append_new(
+			    j, unpack_json(&o->via.array.ptr[i]));
 		}
 		return j;
 	case MSGPACK_OBJECT_STR:

@@ -73,8 +73,8 @@ void xs_test_server_fini(struct xs_test_server *s);
 
 /* Send raw bytes as one request to 'url' and return the raw reply
  * (malloc'd, *lenp bytes), or NULL on timeout (2 s). */
-void *xs_test_call_raw(const char *url, const void *req, size_t len,
-    size_t *lenp);
+void *xs_test_call_raw(
+    const char *url, const void *req, size_t len, size_t *lenp);
 /* Send the JSON text 'json' as a msgpack request to 'url' and return
  * the reply converted to JSON (caller json_decref's it). Fails the test
  * if no reply comes within 2 s or the reply is not one msgpack map. */
