@@ -41,6 +41,11 @@ struct xs_settings {
 	unsigned       history_max; /* events kept per user */
 	unsigned       min_support; /* co-count below this is noise */
 	enum xs_scorer fbt_scorer;  /* default scorer of fbt */
+	/* complements: popularity penalty beta of RP3beta (a path's score
+	 * is divided by N_c^beta) and how many of each given item's
+	 * strongest neighbours the two-hop walk follows. */
+	double   complements_beta;
+	unsigned walk_width;
 };
 
 void xs_settings_default(struct xs_settings *s);
@@ -133,14 +138,22 @@ struct xs_query {
 	unsigned              min_support; /* 0: the setting */
 	bool                  explain;
 	struct xs_filter      filter;
+	/* complements only */
+	bool   has_beta; /* else the setting */
+	double beta;
+	bool   cross_category; /* other categories only */
 };
 
 struct xs_rec {
-	uint32_t    item;
-	double      score;
-	uint64_t    count; /* co-count summed over given items */
-	const char *ext;   /* borrowed from the read txn */
+	uint32_t item;
+	double   score;
+	uint64_t count;  /* fbt: co-count summed over the given items;
+	                    complements: co-count of via and item */
+	const char *ext; /* borrowed from the read txn */
 	size_t      ext_len;
+	uint32_t    via;     /* complements: the intermediate item, else 0 */
+	const char *via_ext; /* borrowed like ext; NULL: no via */
+	size_t      via_len;
 };
 
 struct xs_answer {
@@ -157,6 +170,20 @@ struct xs_answer {
  * item's neighbour list, the counter chunks of those neighbours, and the
  * metadata of the ones it returns. */
 xsell_err xs_model_fbt(xs_store *st, MDB_txn *txn,
+    const struct xs_settings *set, const struct xs_query *q,
+    struct xs_arena *arena, struct xs_answer *ans);
+
+/* Second-level complements: items two hops away over the basket graph,
+ * scored in the manner of P3 / RP3beta (Paudel et al. 2017): the walk
+ * a -> b -> c with probability p(b|a) p(c|b) = N_ab/N_a * N_bc/N_b,
+ * divided by N_c^beta to damp popular items, summed over the given items
+ * and the paths. The given items and every first-level neighbour of
+ * them are left out, so what comes back is genuinely second-level; each
+ * item names its via-item, the b whose path contributed most. With
+ * q->cross_category, items sharing a category with a given item are left
+ * out too. Touches the given items' neighbour lists and those of their
+ * settings.walk_width strongest neighbours; nothing else. */
+xsell_err xs_model_complements(xs_store *st, MDB_txn *txn,
     const struct xs_settings *set, const struct xs_query *q,
     struct xs_arena *arena, struct xs_answer *ans);
 

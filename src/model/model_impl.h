@@ -12,4 +12,37 @@ xsell_err xs_acc_pair_add(
 xsell_err xs_acc_item_add(
     xs_acc *acc, uint32_t item, enum xs_count which, int32_t d);
 
+/* ==== Ranking (rank.c) ==== */
+
+/* A candidate answer while it is being scored. */
+struct xs_cand {
+	uint32_t    item;
+	double      score;
+	uint64_t    count; /* co-count behind the score */
+	uint32_t    via;   /* intermediate item, 0: none */
+	const char *ext;   /* loaded lazily: only for ties and the answer */
+	size_t      ext_len;
+};
+
+int xs_u32_cmp(const void *x, const void *y);
+/* Binary search of sorted 'v'. */
+bool xs_u32_contains(const uint32_t *v, size_t n, uint32_t x);
+/* qsort order: score descending, then item number (a stable base order;
+ * xs_rank_select re-sorts runs of equal scores by external id). */
+int xs_cand_cmp_score(const void *x, const void *y);
+
+/* Resolve q->items to sorted numbers in 'given' (room for n_items);
+ * unknown ids are listed in ans->unknown (from the arena). */
+xsell_err xs_rank_resolve_given(xs_store *st, MDB_txn *txn,
+    const struct xs_query *q, struct xs_arena *arena, uint32_t *given,
+    size_t *n_givenp, struct xs_answer *ans);
+/* Resolve the filter's exclude ids (unknown ones ignored), sorted. */
+xsell_err xs_rank_resolve_excluded(xs_store *st, MDB_txn *txn,
+    const struct xs_filter *f, uint32_t *out, size_t *np);
+/* Fill ans->recs with the best q->k of 'v' (sorted by
+ * xs_cand_cmp_score) that pass the filter, ties by external id. */
+xsell_err xs_rank_select(xs_store *st, MDB_txn *txn, const struct xs_query *q,
+    const uint32_t *excluded, size_t n_excluded, struct xs_cand *v, size_t n,
+    struct xs_arena *arena, struct xs_answer *ans);
+
 #endif /* XSELL_MODEL_MODEL_IMPL_H */

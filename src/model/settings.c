@@ -14,4 +14,8 @@ xs_settings_default(struct xs_settings *s)
 	s->history_max      = 500;
 	s->min_support      = 1;
 	s->fbt_scorer       = XS_SCORE_CONFIDENCE;
+	/* RP3beta's authors found beta near 0.5 best on their data; to be
+	 * chosen on ours by xsell-eval. */
+	s->complements_beta = 0.5;
+	s->walk_width       = 50;
 }

@@ -77,13 +77,13 @@ static xsell_err
 handle_fbt(struct xs_worker *w, const struct xs_request *req,
     struct xs_buf *out, struct xs_errinfo *ei)
 {
-	struct xs_query  q = req->u.fbt.q;
+	struct xs_query  q = req->u.query.q;
 	struct xs_answer ans;
 	MDB_txn         *txn;
 	xsell_err        err;
 
 	(void) ei;
-	if (!req->u.fbt.scorer_given) {
+	if (!req->u.query.scorer_given) {
 		q.scorer = w->srv->settings.fbt_scorer;
 	}
 	err = xs_txn_read(w->srv->store, &txn);

@@ -941,7 +941,7 @@ get_op(struct dec *d, size_t op_pos, enum xs_op *op)
 static xsell_err
 decode_field(struct dec *d, struct xs_request *req, unsigned key)
 {
-	struct xs_query *q = &req->u.fbt.q;
+	struct xs_query *q = &req->u.query.q;
 	int64_t          x = 0;
 	xsell_err        err;
 
@@ -964,7 +964,7 @@ decode_field(struct dec *d, struct xs_request *req, unsigned key)
 		q->k = (unsigned) x;
 		return err;
 	case K_SCORER:
-		req->u.fbt.scorer_given = true;
+		req->u.query.scorer_given = true;
 		return get_scorer(d, &q->scorer);
 	case K_EXPLAIN:
 		return get_bool(d, "explain", &q->explain);
@@ -1002,8 +1002,8 @@ xs_wire_decode(const void *buf, size_t len, struct xs_arena *arena,
 		return err;
 	}
 	if (req->op == XS_OP_fbt) {
-		req->u.fbt.q.k               = XSELL_K_DEFAULT;
-		req->u.fbt.q.filter.in_stock = true;
+		req->u.query.q.k               = XSELL_K_DEFAULT;
+		req->u.query.q.filter.in_stock = true;
 	}
 	d.r.pos = body;
 	for (uint32_t i = 0; i < n; i++) {

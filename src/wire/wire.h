@@ -48,7 +48,7 @@ struct xs_request {
 		struct {
 			struct xs_query q;
 			bool            scorer_given; /* else the setting */
-		} fbt;
+		} query; /* fbt, complements */
 	} u;
 };
 

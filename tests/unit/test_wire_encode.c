@@ -244,13 +244,17 @@ list_fixture(struct xs_query *q, struct xs_answer *ans, struct xs_rec *recs,
 {
 	memset(q, 0, sizeof(*q));
 	memset(ans, 0, sizeof(*ans));
-	items[0]       = (struct xs_span) { "a", 1 };
-	items[1]       = (struct xs_span) { "zz", 2 };
-	items[2]       = (struct xs_span) { "q", 1 };
-	q->items       = items;
-	q->n_items     = 3;
-	recs[0]        = (struct xs_rec) { 1, 0.75, 9, "b", 1 };
-	recs[1]        = (struct xs_rec) { 2, 0.5, 3, "cc", 2 };
+	items[0]   = (struct xs_span) { "a", 1 };
+	items[1]   = (struct xs_span) { "zz", 2 };
+	items[2]   = (struct xs_span) { "q", 1 };
+	q->items   = items;
+	q->n_items = 3;
+	recs[0]    = (struct xs_rec) {
+		   .item = 1, .score = 0.75, .count = 9, .ext = "b", .ext_len = 1
+	};
+	recs[1] = (struct xs_rec) {
+		.item = 2, .score = 0.5, .count = 3, .ext = "cc", .ext_len = 2
+	};
 	unknown[0]     = 1;
 	unknown[1]     = 2;
 	ans->recs      = recs;

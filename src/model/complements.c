@@ -1,0 +1,351 @@
+/* SPDX-License-Identifier: MIT */
+/* Second-level complements ("A is bought with B, B with C: C is a
+ * non-obvious complement of A, via B"), scored as a two-step random walk
+ * over the basket graph with RP3beta's popularity penalty:
+ *
+ *   score(c) = sum over given a, paths a -> b -> c of
+ *              N_ab/N_a * N_bc/N_b / N_c^beta
+ *
+ * (Paudel, Christoffel, Mendicino, Bernstein, "Updatable, accurate,
+ * diverse, and scalable recommendations for interactive applications",
+ * ACM TiiS 2017). The walk follows only each given item's walk_width
+ * strongest neighbours, so an answer costs at most walk_width + n_given
+ * neighbour lists, whatever the catalogue's size. */
+#include "model/model_impl.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct nb {
+	uint32_t item;
+	uint32_t count;
+};
+
+struct nb_vec {
+	struct nb *v;
+	size_t     n, cap;
+	uint32_t   min_count;
+};
+
+static xsell_err
+nb_collect(void *ctx, uint32_t b, uint32_t count)
+{
+	struct nb_vec *nv = ctx;
+
+	if (count < nv->min_count) {
+		return XSELL_OK;
+	}
+	if (nv->n == nv->cap) {
+		size_t     cap = nv->cap ? nv->cap * 2 : 256;
+		struct nb *v   = realloc(nv->v, cap * sizeof(*v));
+
+		if (v == NULL) {
+			return XSELL_ENOMEM;
+		}
+		nv->v   = v;
+		nv->cap = cap;
+	}
+	nv->v[nv->n].item  = b;
+	nv->v[nv->n].count = count;
+	nv->n++;
+	return XSELL_OK;
+}
+
+/* Strongest first; ties by item number, so the walk is deterministic. */
+static int
+nb_cmp_strongest(const void *x, const void *y)
+{
+	const struct nb *p = x, *q = y;
+
+	if (p->count != q->count) {
+		return p->count > q->count ? -1 : 1;
+	}
+	return p->item < q->item ? -1 : p->item > q->item;
+}
+
+static int
+nb_cmp_item(const void *x, const void *y)
+{
+	const struct nb *p = x, *q = y;
+
+	return p->item < q->item ? -1 : p->item > q->item;
+}
+
+/* Every item bought with any given item, at any count: the first level
+ * that a second-level answer must leave out. Sorted, unique. */
+static xsell_err
+first_level(xs_store *st, MDB_txn *txn, const uint32_t *given, size_t n_given,
+    struct nb_vec *out)
+{
+	size_t    u = 0;
+	xsell_err err;
+
+	out->min_count = 1;
+	for (size_t g = 0; g < n_given; g++) {
+		err = xs_store_pairs_each(
+		    st, txn, XS_REL_BASKET, given[g], nb_collect, out);
+		if (err != XSELL_OK) {
+			return err;
+		}
+	}
+	if (out->n != 0) {
+		qsort(out->v, out->n, sizeof(*out->v), nb_cmp_item);
+	}
+	for (size_t i = 0; i < out->n; i++) {
+		if (u == 0 || out->v[u - 1].item != out->v[i].item) {
+			out->v[u++] = out->v[i];
+		}
+	}
+	out->n = u;
+	return XSELL_OK;
+}
+
+static bool
+is_first_level(const struct nb_vec *first, uint32_t item)
+{
+	struct nb key = { item, 0 };
+
+	return first->n != 0 &&
+	    bsearch(&key, first->v, first->n, sizeof(key), nb_cmp_item) !=
+	    NULL;
+}
+
+/* One path a -> b -> c, before paths to the same c are merged. */
+struct path {
+	uint32_t c;
+	uint32_t via;
+	uint32_t n_bc;
+	double   contrib;
+};
+
+struct walk2 {
+	struct path            *v;
+	size_t                  n, cap;
+	const uint32_t         *given;
+	size_t                  n_given;
+	const struct nb_vec    *first;
+	struct xs_counts_reader counts;
+	uint32_t                min_support;
+	uint32_t                via;
+	double                  p_ab; /* p(b|a) */
+	double                  n_b;
+	double                  beta;
+};
+
+static xsell_err
+walk_second(void *ctx, uint32_t c, uint32_t count)
+{
+	struct walk2 *w = ctx;
+	double        n_c;
+
+	if (count < w->min_support ||
+	    xs_u32_contains(w->given, w->n_given, c) ||
+	    is_first_level(w->first, c)) {
+		return XSELL_OK;
+	}
+	if (w->n == w->cap) {
+		size_t       cap = w->cap ? w->cap * 2 : 1024;
+		struct path *v   = realloc(w->v, cap * sizeof(*v));
+
+		if (v == NULL) {
+			return XSELL_ENOMEM;
+		}
+		w->v   = v;
+		w->cap = cap;
+	}
+	n_c             = xs_counts_reader_get(&w->counts, c, XS_C_BASKETS);
+	w->v[w->n].c    = c;
+	w->v[w->n].via  = w->via;
+	w->v[w->n].n_bc = count;
+	w->v[w->n].contrib =
+	    w->p_ab * (count / w->n_b) / (n_c > 0 ? pow(n_c, w->beta) : 1.0);
+	w->n++;
+	return XSELL_OK;
+}
+
+/* Walk from one given item through its strongest neighbours. */
+static xsell_err
+walk_from(
+    xs_store *st, MDB_txn *txn, struct walk2 *w, uint32_t a, unsigned width)
+{
+	struct nb_vec nbs = { NULL, 0, 0, w->min_support };
+	double        n_a = xs_counts_reader_get(&w->counts, a, XS_C_BASKETS);
+	xsell_err     err;
+
+	err = xs_store_pairs_each(st, txn, XS_REL_BASKET, a, nb_collect, &nbs);
+	if (err == XSELL_OK && nbs.n > 0 && n_a > 0) {
+		qsort(nbs.v, nbs.n, sizeof(*nbs.v), nb_cmp_strongest);
+		for (size_t i = 0; i < nbs.n && i < width && err == XSELL_OK;
+		     i++) {
+			w->via  = nbs.v[i].item;
+			w->p_ab = nbs.v[i].count / n_a;
+			w->n_b  = xs_counts_reader_get(
+			     &w->counts, w->via, XS_C_BASKETS);
+			if (w->n_b <= 0) {
+				continue;
+			}
+			err = xs_store_pairs_each(
+			    st, txn, XS_REL_BASKET, w->via, walk_second, w);
+		}
+	}
+	free(nbs.v);
+	return err;
+}
+
+static int
+path_cmp(const void *x, const void *y)
+{
+	const struct path *p = x, *q = y;
+
+	if (p->c != q->c) {
+		return p->c < q->c ? -1 : 1;
+	}
+	if (p->contrib != q->contrib) {
+		return p->contrib > q->contrib ? -1 : 1;
+	}
+	return p->via < q->via ? -1 : p->via > q->via;
+}
+
+/* Paths -> one candidate per item: scores summed; the via-item is the
+ * strongest path's (first after sorting). */
+static size_t
+merge_paths(struct path *p, size_t n, struct xs_cand *out)
+{
+	size_t m = 0;
+
+	if (n != 0) {
+		qsort(p, n, sizeof(*p), path_cmp);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (m != 0 && out[m - 1].item == p[i].c) {
+			out[m - 1].score += p[i].contrib;
+			continue;
+		}
+		memset(&out[m], 0, sizeof(out[m]));
+		out[m].item  = p[i].c;
+		out[m].score = p[i].contrib;
+		out[m].via   = p[i].via;
+		out[m].count = p[i].n_bc;
+		m++;
+	}
+	return m;
+}
+
+/* The categories of the given items (0s left out), for cross_category. */
+static xsell_err
+given_categories(xs_store *st, MDB_txn *txn, const uint32_t *given,
+    size_t n_given, uint32_t *cats, size_t *np)
+{
+	size_t n = 0;
+
+	for (size_t g = 0; g < n_given; g++) {
+		struct xs_item_meta m;
+		xsell_err err = xs_store_meta_get(st, txn, given[g], &m);
+
+		if (err != XSELL_OK && err != XSELL_ENOENT) {
+			return err;
+		}
+		if (m.category != 0) {
+			cats[n++] = m.category;
+		}
+	}
+	*np = n;
+	return XSELL_OK;
+}
+
+/* Keep only candidates of a category none of the given items has;
+ * items without a category are kept (nothing says they share one). */
+static xsell_err
+keep_other_categories(xs_store *st, MDB_txn *txn, const uint32_t *cats,
+    size_t n_cats, struct xs_cand *v, size_t *np)
+{
+	size_t m = 0;
+
+	for (size_t i = 0; i < *np; i++) {
+		struct xs_item_meta meta;
+		bool                same = false;
+		xsell_err err = xs_store_meta_get(st, txn, v[i].item, &meta);
+
+		if (err != XSELL_OK && err != XSELL_ENOENT) {
+			return err;
+		}
+		for (size_t c = 0; c < n_cats && meta.category != 0; c++) {
+			same = same || cats[c] == meta.category;
+		}
+		if (!same) {
+			v[m++] = v[i];
+		}
+	}
+	*np = m;
+	return XSELL_OK;
+}
+
+xsell_err
+xs_model_complements(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
+    const struct xs_query *q, struct xs_arena *arena, struct xs_answer *ans)
+{
+	struct walk2    w     = { 0 };
+	struct nb_vec   first = { 0 };
+	struct xs_cand *cands = NULL;
+	uint32_t       *given, *excluded, *cats;
+	size_t          n_excluded, n_cats = 0, n = 0;
+	xsell_err       err;
+
+	memset(ans, 0, sizeof(*ans));
+	given = xs_arena_calloc(arena, q->n_items + 1, sizeof(*given));
+	cats  = xs_arena_calloc(arena, q->n_items + 1, sizeof(*cats));
+	excluded =
+	    xs_arena_calloc(arena, q->filter.n_exclude + 1, sizeof(*excluded));
+	if (given == NULL || cats == NULL || excluded == NULL) {
+		return XSELL_ENOMEM;
+	}
+	err = xs_rank_resolve_given(st, txn, q, arena, given, &w.n_given, ans);
+	if (err == XSELL_OK) {
+		err = xs_rank_resolve_excluded(
+		    st, txn, &q->filter, excluded, &n_excluded);
+	}
+	if (err == XSELL_OK) {
+		err = first_level(st, txn, given, w.n_given, &first);
+	}
+	if (err == XSELL_OK && q->cross_category) {
+		err =
+		    given_categories(st, txn, given, w.n_given, cats, &n_cats);
+	}
+	if (err != XSELL_OK) {
+		free(first.v);
+		return err;
+	}
+	w.given       = given;
+	w.first       = &first;
+	w.min_support = q->min_support ? q->min_support : set->min_support;
+	w.beta        = q->has_beta ? q->beta : set->complements_beta;
+	xs_counts_reader_init(&w.counts, st, txn);
+	for (size_t g = 0; g < w.n_given && err == XSELL_OK; g++) {
+		err = walk_from(st, txn, &w, given[g], set->walk_width);
+	}
+	if (err == XSELL_OK && w.n != 0) {
+		cands = malloc(w.n * sizeof(*cands));
+		if (cands == NULL) {
+			err = XSELL_ENOMEM;
+		}
+	}
+	if (err == XSELL_OK && cands != NULL) {
+		n = merge_paths(w.v, w.n, cands);
+		if (q->cross_category && n_cats != 0) {
+			err = keep_other_categories(
+			    st, txn, cats, n_cats, cands, &n);
+		}
+	}
+	if (err == XSELL_OK) {
+		if (n != 0) {
+			qsort(cands, n, sizeof(*cands), xs_cand_cmp_score);
+		}
+		err = xs_rank_select(
+		    st, txn, q, excluded, n_excluded, cands, n, arena, ans);
+	}
+	free(cands);
+	free(w.v);
+	free(first.v);
+	return err;
+}
