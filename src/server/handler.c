@@ -73,16 +73,18 @@ handle_items(struct xs_worker *w, const struct xs_request *req,
 
 /* ==== Reads ==== */
 
+/* fbt and complements: a list answer from one read snapshot. */
 static xsell_err
-handle_fbt(struct xs_worker *w, const struct xs_request *req,
-    struct xs_buf *out, struct xs_errinfo *ei)
+handle_list(struct xs_worker *w, const struct xs_request *req,
+    struct xs_buf *out,
+    xsell_err (*answer)(xs_store *, MDB_txn *, const struct xs_settings *,
+        const struct xs_query *, struct xs_arena *, struct xs_answer *))
 {
 	struct xs_query  q = req->u.query.q;
 	struct xs_answer ans;
 	MDB_txn         *txn;
 	xsell_err        err;
 
-	(void) ei;
 	if (!req->u.query.scorer_given) {
 		q.scorer = w->srv->settings.fbt_scorer;
 	}
@@ -90,14 +92,30 @@ handle_fbt(struct xs_worker *w, const struct xs_request *req,
 	if (err != XSELL_OK) {
 		return err;
 	}
-	err = xs_model_fbt(
-	    w->srv->store, txn, &w->srv->settings, &q, &w->arena, &ans);
+	err =
+	    answer(w->srv->store, txn, &w->srv->settings, &q, &w->arena, &ans);
 	/* The answer borrows ids from the snapshot: encode before ending. */
 	if (err == XSELL_OK) {
 		err = xs_wire_reply_list(out, req, &q, &ans, q.explain);
 	}
 	xs_txn_abort(txn);
 	return err;
+}
+
+static xsell_err
+handle_fbt(struct xs_worker *w, const struct xs_request *req,
+    struct xs_buf *out, struct xs_errinfo *ei)
+{
+	(void) ei;
+	return handle_list(w, req, out, xs_model_fbt);
+}
+
+static xsell_err
+handle_complements(struct xs_worker *w, const struct xs_request *req,
+    struct xs_buf *out, struct xs_errinfo *ei)
+{
+	(void) ei;
+	return handle_list(w, req, out, xs_model_complements);
 }
 
 static xsell_err

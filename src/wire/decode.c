@@ -829,11 +829,14 @@ enum {
 	K_EXPLAIN,
 	K_MIN_SUPPORT,
 	K_FILTER,
+	K_BETA,
+	K_CROSS_CATEGORY,
 	K_COUNT
 };
 
 static const char *const top_keys[K_COUNT] = { "op", "id", "events", "batch",
-	"items", "k", "scorer", "explain", "min_support", "filter" };
+	"items", "k", "scorer", "explain", "min_support", "filter", "beta",
+	"cross_category" };
 
 static const uint32_t op_keys[XS_OP_COUNT] = {
 	[XS_OP_event] = BIT(K_OP) | BIT(K_ID) | BIT(K_EVENTS) | BIT(K_BATCH),
@@ -841,7 +844,10 @@ static const uint32_t op_keys[XS_OP_COUNT] = {
 	[XS_OP_fbt]   = BIT(K_OP) | BIT(K_ID) | BIT(K_ITEMS) | BIT(K_K) |
 	    BIT(K_SCORER) | BIT(K_EXPLAIN) | BIT(K_MIN_SUPPORT) |
 	    BIT(K_FILTER),
-	[XS_OP_stats] = BIT(K_OP) | BIT(K_ID),
+	[XS_OP_stats]       = BIT(K_OP) | BIT(K_ID),
+	[XS_OP_complements] = BIT(K_OP) | BIT(K_ID) | BIT(K_ITEMS) | BIT(K_K) |
+	    BIT(K_EXPLAIN) | BIT(K_MIN_SUPPORT) | BIT(K_FILTER) | BIT(K_BETA) |
+	    BIT(K_CROSS_CATEGORY),
 };
 
 static bool
@@ -972,6 +978,15 @@ decode_field(struct dec *d, struct xs_request *req, unsigned key)
 		err            = get_int(d, "min_support", 0, UINT32_MAX, &x);
 		q->min_support = (unsigned) x;
 		return err;
+	case K_BETA:
+		err = get_number(d, "beta", &q->beta);
+		if (err == XSELL_OK && (q->beta < 0 || q->beta > 2)) {
+			return fail(d, XSELL_EINVAL, "beta", "must be 0..2");
+		}
+		q->has_beta = true;
+		return err;
+	case K_CROSS_CATEGORY:
+		return get_bool(d, "cross_category", &q->cross_category);
 	default:
 		return decode_filter(d, &q->filter);
 	}
@@ -1001,7 +1016,7 @@ xs_wire_decode(const void *buf, size_t len, struct xs_arena *arena,
 	if (err != XSELL_OK) {
 		return err;
 	}
-	if (req->op == XS_OP_fbt) {
+	if (req->op == XS_OP_fbt || req->op == XS_OP_complements) {
 		req->u.query.q.k               = XSELL_K_DEFAULT;
 		req->u.query.q.filter.in_stock = true;
 	}

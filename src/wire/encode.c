@@ -139,11 +139,16 @@ xs_wire_reply_list(struct xs_buf *out, const struct xs_request *req,
 	for (uint32_t i = 0; i < ans->n && ctx.err == XSELL_OK; i++) {
 		const struct xs_rec *rec = &ans->recs[i];
 
-		msgpack_pack_map(&pk, explain ? 3 : 2);
+		msgpack_pack_map(&pk,
+		    (explain ? 3u : 2u) + (rec->via_ext != NULL ? 1u : 0u));
 		pack_cstr(&pk, "item");
 		pack_str(&pk, rec->ext, rec->ext_len);
 		pack_cstr(&pk, "score");
 		msgpack_pack_double(&pk, rec->score);
+		if (rec->via_ext != NULL) {
+			pack_cstr(&pk, "via");
+			pack_str(&pk, rec->via_ext, rec->via_len);
+		}
 		if (explain) {
 			pack_cstr(&pk, "count");
 			msgpack_pack_uint64(&pk, rec->count);

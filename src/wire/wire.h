@@ -78,8 +78,9 @@ xsell_err xs_wire_reply_event(struct xs_buf *out, const struct xs_request *req,
 xsell_err xs_wire_reply_items(
     struct xs_buf *out, const struct xs_request *req, uint32_t applied);
 
-/* {"ok":true,"items":[{"item":ID,"score":X[,"count":N]}...],
- *  "unknown":[ID,...]} for list answers. */
+/* {"ok":true,"items":[{"item":ID,"score":X[,"via":ID][,"count":N]}...],
+ *  "unknown":[ID,...]} for list answers; "via" when the answer names
+ *  one (complements), "count" with explain. */
 xsell_err xs_wire_reply_list(struct xs_buf *out, const struct xs_request *req,
     const struct xs_query *q, const struct xs_answer *ans, bool explain);
 

@@ -106,6 +106,35 @@ test_server_fbt_on_read_endpoint(void **state)
 	json_decref(r);
 }
 
+/* From A, first-level B (3 of A's 4 orders), C, E; D only via B:
+ * 3/4 * N_BD/N_B = 3/4 * 1/4 = 0.1875 (N_D = 1, so any beta). */
+static void
+test_server_complements_name_their_via_item(void **state)
+{
+	struct xs_test_server *s = *state;
+	json_t                *r, *first;
+
+	r = xs_test_call(s->read_url,
+	    "{\"op\":\"complements\",\"items\":[\"A\"],\"explain\":true}");
+	assert_string_equal(xs_test_reply_code(r), "ok");
+	assert_int_equal(json_array_size(json_object_get(r, "items")), 1);
+	first = json_array_get(json_object_get(r, "items"), 0);
+	assert_string_equal(
+	    json_string_value(json_object_get(first, "item")), "D");
+	assert_string_equal(
+	    json_string_value(json_object_get(first, "via")), "B");
+	assert_float_equal(
+	    json_number_value(json_object_get(first, "score")), 0.1875, 1e-12);
+	assert_int_equal(
+	    json_integer_value(json_object_get(first, "count")), 1);
+	json_decref(r);
+	r = xs_test_call(s->read_url,
+	    "{\"op\":\"complements\",\"items\":[\"A\"],"
+	    "\"scorer\":\"lift\"}");
+	assert_string_equal(xs_test_reply_code(r), "bad_request");
+	json_decref(r);
+}
+
 static void
 test_server_writes_refused_on_read_endpoint(void **state)
 {
@@ -380,6 +409,9 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
 		    test_server_fbt_on_read_endpoint, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_server_complements_name_their_via_item, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_server_writes_refused_on_read_endpoint, setup,
 		    teardown),

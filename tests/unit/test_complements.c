@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: MIT */
+/* Second-level complements on a hand-made basket graph, answers worked
+ * out by hand:
+ *
+ *   o1 {A,B}  o2 {A,B}  o3 {B,C}  o4 {B,E}  o5 {C,D}
+ *   N_A 2, N_B 4, N_C 2, N_D 1, N_E 1
+ *
+ * From A the only first-level item is B (p(B|A) = 2/2 = 1). B leads to
+ * C and E (p(C|B) = p(E|B) = 1/4). D is three hops away. With beta 0.5:
+ *   E: 1 * 1/4 / 1^0.5 = 0.25,  C: 1 * 1/4 / 2^0.5 = 0.1767767
+ * and with beta 0 both are 0.25 (tie: C before E). */
+#include "support.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/model.h"
+#include "store/store.h"
+
+struct fixture {
+	char     *dir;
+	xs_store *st;
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	f->st = xs_test_store_open(&f->dir);
+	xs_test_orders(
+	    f->st, NULL, "o1::A,B;o2::A,B;o3::B,C;o4::B,E;o5::C,D", NULL);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	xs_test_store_close(f->st, f->dir);
+	free(f);
+	return 0;
+}
+
+/* Render complements of 'items' as "E=0.25<B C=0.176777<B". */
+static void
+complements(xs_store *st, const char *a, const char *b, double beta,
+    bool cross, char *out, size_t out_len)
+{
+	struct xs_span     items[2] = { { a, (uint32_t) strlen(a) },
+		    { b, b ? (uint32_t) strlen(b) : 0 } };
+	struct xs_query    q        = { 0 };
+	struct xs_answer   ans;
+	struct xs_settings set;
+	struct xs_arena    arena;
+	MDB_txn           *txn;
+	size_t             o = 0;
+
+	q.items           = items;
+	q.n_items         = b ? 2 : 1;
+	q.k               = 10;
+	q.filter.in_stock = true;
+	q.has_beta        = true;
+	q.beta            = beta;
+	q.cross_category  = cross;
+	xs_settings_default(&set);
+	xs_arena_init(&arena, 1 << 20);
+	assert_xs_ok(xs_txn_read(st, &txn));
+	assert_xs_ok(xs_model_complements(st, txn, &set, &q, &arena, &ans));
+	out[0] = '\0';
+	for (uint32_t i = 0; i < ans.n; i++) {
+		const struct xs_rec *r = &ans.recs[i];
+
+		assert_non_null(r->via_ext);
+		o += (size_t) snprintf(out + o, out_len - o,
+		    "%s%.*s=%.6g<%.*s", i ? " " : "", (int) r->ext_len, r->ext,
+		    r->score, (int) r->via_len, r->via_ext);
+	}
+	xs_txn_abort(txn);
+	xs_arena_fini(&arena);
+}
+
+static void
+test_complements_two_hops_with_via(void **state)
+{
+	struct fixture *f = *state;
+	char            got[256];
+
+	complements(f->st, "A", NULL, 0.5, false, got, sizeof(got));
+	assert_string_equal(got, "E=0.25<B C=0.176777<B");
+	complements(f->st, "A", NULL, 0.0, false, got, sizeof(got));
+	assert_string_equal(got, "C=0.25<B E=0.25<B");
+}
+
+static void
+test_complements_leave_out_first_level(void **state)
+{
+	struct fixture *f = *state;
+	char            got[256];
+
+	/* Once A and C are bought together, C is first-level: gone. N_A
+	 * becomes 3: p(B|A) = 2/3, p(C|A) = 1/3; via C, D is reached:
+	 * p(D|C) = 1/3 (N_C 3) -> 1/3 * 1/3 = 0.111111; E via B:
+	 * 2/3 * 1/4 = 0.166667. */
+	xs_test_orders(f->st, NULL, "o6::A,C", NULL);
+	complements(f->st, "A", NULL, 0.0, false, got, sizeof(got));
+	assert_string_equal(got, "E=0.166667<B D=0.111111<C");
+}
+
+static void
+test_complements_given_items_and_their_neighbours_never_return(void **state)
+{
+	struct fixture *f = *state;
+	char            got[256];
+
+	/* From {A, C}: first level is B, D; E is reached from A via B
+	 * (1 * 1/4) and from C via B (p(B|C) 1/2 * 1/4 = 1/8): 0.375. */
+	complements(f->st, "A", "C", 0.0, false, got, sizeof(got));
+	assert_string_equal(got, "E=0.375<B");
+	/* Unknown seeds give nothing, known isolated ones too. */
+	complements(f->st, "Z", NULL, 0.5, false, got, sizeof(got));
+	assert_string_equal(got, "");
+}
+
+static void
+test_complements_cross_category(void **state)
+{
+	struct fixture       *f = *state;
+	struct xs_item_update up[2];
+	MDB_txn              *txn;
+	char                  got[256];
+
+	memset(up, 0, sizeof(up));
+	up[0].item     = (struct xs_span) { "A", 1 };
+	up[0].category = (struct xs_span) { "kitchen", 7 };
+	up[1].item     = (struct xs_span) { "E", 1 };
+	up[1].category = (struct xs_span) { "kitchen", 7 };
+	assert_xs_ok(xs_txn_write(f->st, &txn));
+	assert_xs_ok(xs_model_items_upsert(f->st, txn, up, 2, 100));
+	assert_xs_ok(xs_txn_commit(txn));
+	complements(f->st, "A", NULL, 0.5, true, got, sizeof(got));
+	assert_string_equal(got, "C=0.176777<B");
+	complements(f->st, "A", NULL, 0.5, false, got, sizeof(got));
+	assert_string_equal(got, "E=0.25<B C=0.176777<B");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_complements_two_hops_with_via, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_complements_leave_out_first_level, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_complements_given_items_and_their_neighbours_never_return,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_complements_cross_category, setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("complements", tests, NULL, NULL);
+}
