@@ -291,14 +291,14 @@ test_decode_fbt_all_fields(void **state)
 	a(1);
 	s("c");
 	assert_xs_ok(dec());
-	q = &F->req.u.fbt.q;
+	q = &F->req.u.query.q;
 	assert_int_equal(F->req.op, XS_OP_fbt);
 	assert_int_equal(q->n_items, 2);
 	span_is(q->items[0], "a");
 	span_is(q->items[1], "b");
 	assert_int_equal(q->k, 5);
 	assert_int_equal(q->scorer, XS_SCORE_LIFT);
-	assert_true(F->req.u.fbt.scorer_given);
+	assert_true(F->req.u.query.scorer_given);
 	assert_true(q->explain);
 	assert_int_equal(q->min_support, 3);
 	assert_false(q->filter.in_stock);
@@ -317,9 +317,9 @@ test_decode_fbt_defaults(void **state)
 	a(1);
 	s("a");
 	assert_xs_ok(dec());
-	q = &F->req.u.fbt.q;
+	q = &F->req.u.query.q;
 	assert_int_equal(q->k, XSELL_K_DEFAULT);
-	assert_false(F->req.u.fbt.scorer_given);
+	assert_false(F->req.u.query.scorer_given);
 	assert_false(q->explain);
 	assert_int_equal(q->min_support, 0);
 	assert_true(q->filter.in_stock);
@@ -660,7 +660,7 @@ test_decode_accepts_k_500(void **state)
 	fbt_with("k");
 	i64(500);
 	assert_xs_ok(dec());
-	assert_int_equal(F->req.u.fbt.q.k, 500);
+	assert_int_equal(F->req.u.query.q.k, 500);
 }
 
 static void
@@ -774,7 +774,7 @@ test_decode_accepts_256_byte_id(void **state)
 	a(1);
 	s(id);
 	assert_xs_ok(dec());
-	assert_int_equal(F->req.u.fbt.q.items[0].len, XSELL_ID_MAX);
+	assert_int_equal(F->req.u.query.q.items[0].len, XSELL_ID_MAX);
 }
 
 static void
@@ -810,8 +810,8 @@ test_decode_integer_id_is_decimal(void **state)
 	i64(12345);
 	raw("\xcf\xff\xff\xff\xff\xff\xff\xff\xff", 9);
 	assert_xs_ok(dec());
-	span_is(F->req.u.fbt.q.items[0], "12345");
-	span_is(F->req.u.fbt.q.items[1], "18446744073709551615");
+	span_is(F->req.u.query.q.items[0], "12345");
+	span_is(F->req.u.query.q.items[1], "18446744073709551615");
 }
 
 static void
