@@ -44,6 +44,10 @@ echo
 echo "== a whole cart: 21731 (red toadstool night light) + 22379 (retrospot bag)"
 xsell fbt 21731 22379 -k 5
 echo
+echo "== second-level complements of 22697: never bought with it directly,"
+echo "   reached through an item that is (the via column)"
+xsell complements 22697 -k 5 --explain
+echo
 echo "== a write: one new order, sent to the admin endpoint"
 build/tools/xsell --url "$admin_url" event order demo-1 22697 22698 \
 	--user demo-customer

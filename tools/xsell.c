@@ -605,6 +605,7 @@ print_fbt(const msgpack_object *reply)
 	const msgpack_object *unknown = map_get(reply, "unknown");
 	bool                  explain = false;
 	int                   w_item  = 4;
+	int                   w_via   = 0; /* 0: no via column */
 
 	if (items != NULL && items->type == MSGPACK_OBJECT_ARRAY) {
 		for (uint32_t i = 0; i < items->via.array.size; i++) {
@@ -619,6 +620,11 @@ print_fbt(const msgpack_object *reply)
 			if (w > w_item) {
 				w_item = w;
 			}
+			if (map_get(e, "via") != NULL) {
+				w     = value_width(map_get(e, "via"));
+				w_via = w > w_via ? w : w_via;
+				w_via = w_via < 3 ? 3 : w_via;
+			}
 		}
 	}
 	if (items == NULL || items->type != MSGPACK_OBJECT_ARRAY ||
@@ -627,7 +633,11 @@ print_fbt(const msgpack_object *reply)
 	} else {
 		printf("rank  item");
 		pad(stdout, w_item - 4);
-		printf("  %12s%s\n", "score", explain ? "   count" : "");
+		printf("  %12s%s", "score", explain ? "   count" : "");
+		if (w_via != 0) {
+			printf("  via");
+		}
+		fputc('\n', stdout);
 		for (uint32_t i = 0; i < items->via.array.size; i++) {
 			const msgpack_object *e     = &items->via.array.ptr[i];
 			const msgpack_object *id    = map_get(e, "item");
@@ -655,6 +665,10 @@ print_fbt(const msgpack_object *reply)
 				} else {
 					printf("  %6s", "-");
 				}
+			}
+			if (w_via != 0 && map_get(e, "via") != NULL) {
+				fputs("  ", stdout);
+				put_value(stdout, map_get(e, "via"));
 			}
 			fputc('\n', stdout);
 		}
@@ -709,9 +723,31 @@ pack_id_list(
 	return true;
 }
 
-static int
-build_fbt(const struct args *a, msgpack_packer *pk, print_fn *printp)
+/* A beta for complements: a plain decimal number 0..2. */
+static bool
+parse_beta(const char *s, double *out)
 {
+	char  *end;
+	double x;
+
+	errno = 0;
+	x     = strtod(s, &end);
+	if (errno != 0 || end == s || *end != '\0' || !(x >= 0 && x <= 2)) {
+		return false;
+	}
+	*out = x;
+	return true;
+}
+
+/* fbt and complements: the same query, each with its own options (an
+ * option a command does not take is never set, so opt_get gives NULL). */
+static int
+build_list(
+    const struct args *a, msgpack_packer *pk, print_fn *printp, const char *op)
+{
+	const char *beta_s    = opt_get(a, "--beta");
+	bool        cross     = opt_get(a, "--cross-category") != NULL;
+	double      beta      = 0;
 	const char *k_s       = opt_get(a, "-k");
 	const char *scorer    = opt_get(a, "--scorer");
 	const char *support_s = opt_get(a, "--min-support");
@@ -747,6 +783,13 @@ build_fbt(const struct args *a, msgpack_packer *pk, print_fn *printp)
 		usage_err(a->cmd, "--scorer must not be empty");
 		return EXIT_USAGE;
 	}
+	if (beta_s != NULL && !parse_beta(beta_s, &beta)) {
+		usage_err(a->cmd, "--beta: expected a number 0..2, got '%s'",
+		    beta_s);
+		return EXIT_USAGE;
+	}
+	n_fields += beta_s != NULL;
+	n_fields += cross;
 	n_fields += k_s != NULL;
 	n_fields += scorer != NULL;
 	n_fields += support_s != NULL;
@@ -755,7 +798,15 @@ build_fbt(const struct args *a, msgpack_packer *pk, print_fn *printp)
 
 	msgpack_pack_map(pk, n_fields);
 	pack_key(pk, "op");
-	pack_str(pk, "fbt");
+	pack_str(pk, op);
+	if (beta_s != NULL) {
+		pack_key(pk, "beta");
+		msgpack_pack_double(pk, beta);
+	}
+	if (cross) {
+		pack_key(pk, "cross_category");
+		msgpack_pack_true(pk);
+	}
 	pack_key(pk, "items");
 	msgpack_pack_array(pk, (size_t) a->n_pos);
 	for (int i = 0; i < a->n_pos; i++) {
@@ -793,6 +844,54 @@ build_fbt(const struct args *a, msgpack_packer *pk, print_fn *printp)
 	}
 	*printp = print_fbt;
 	return EXIT_OK_;
+}
+
+static int
+build_fbt(const struct args *a, msgpack_packer *pk, print_fn *printp)
+{
+	return build_list(a, pk, printp, "fbt");
+}
+
+/* ==== complements ==== */
+
+static const struct opt complements_opts[] = {
+	{ "-k", true },
+	{ "--beta", true },
+	{ "--cross-category", false },
+	{ "--min-support", true },
+	{ "--explain", false },
+	{ "--all-stock", false },
+	{ "--exclude", true },
+	{ NULL, false },
+};
+
+static const char complements_help[] =
+    "Usage: xsell complements ITEM... [-k N] [--beta B] [--cross-category]\n"
+    "                 [--min-support N] [--explain] [--all-stock]\n"
+    "                 [--exclude ID,...]\n"
+    "\n"
+    "Second-level complements: items two hops away over the basket graph\n"
+    "(ITEM is bought with B, B with C: C comes back, via B), never items\n"
+    "bought directly with ITEM. Each answer names its via-item.\n"
+    "\n"
+    "Options:\n"
+    "  -k N               answers wanted, 1..500 (default: server, 10)\n"
+    "  --beta B           popularity penalty 0..2: a path's score is\n"
+    "                     divided by the item's basket count to the power\n"
+    "                     B (default: the server's setting, 0.5)\n"
+    "  --cross-category   only items of another category than ITEM's\n"
+    "  --min-support N    ignore pairs bought together fewer than N times\n"
+    "  --explain          also show the co-count of via-item and item\n"
+    "  --all-stock        include items that are out of stock\n"
+    "  --exclude ID,...   never answer these items (comma-separated)\n"
+    "\n"
+    "Example:\n"
+    "  xsell complements 22697 -k 5 --explain\n";
+
+static int
+build_complements(const struct args *a, msgpack_packer *pk, print_fn *printp)
+{
+	return build_list(a, pk, printp, "complements");
 }
 
 /* ==== stats ==== */
@@ -1301,6 +1400,8 @@ build_item(const struct args *a, msgpack_packer *pk, print_fn *printp)
 static const struct command commands[] = {
 	{ "fbt", "items frequently bought together with ITEM...", fbt_opts,
 	    fbt_help, build_fbt },
+	{ "complements", "second-level complements of ITEM..., with via-items",
+	    complements_opts, complements_help, build_complements },
 	{ "stats", "server version, counts, store use, requests", stats_opts,
 	    stats_help, build_stats },
 	{ "event", "record an order, view, cart change or rating", event_opts,
@@ -1335,9 +1436,9 @@ main_help(FILE *out)
 	    out);
 	for (size_t i = 0; i < N_COMMANDS; i++) {
 		fprintf(
-		    out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+		    out, "  %-12s %s\n", commands[i].name, commands[i].summary);
 	}
-	fputs("  help CMD same as 'xsell CMD --help'\n"
+	fputs("  help CMD     same as 'xsell CMD --help'\n"
 	      "\n"
 	      "Options (also accepted after COMMAND):\n"
 	      "  --url URL     server endpoint (default: $XSELL_URL, else\n"
