@@ -285,44 +285,38 @@ xsell_err
 xs_model_complements(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
     const struct xs_query *q, struct xs_arena *arena, struct xs_answer *ans)
 {
-	struct walk2    w     = { 0 };
-	struct nb_vec   first = { 0 };
-	struct xs_cand *cands = NULL;
-	uint32_t       *given, *excluded, *cats;
-	size_t          n_excluded, n_cats = 0, n = 0;
-	xsell_err       err;
+	struct walk2       w     = { 0 };
+	struct nb_vec      first = { 0 };
+	struct xs_cand    *cands = NULL;
+	struct xs_rank_ids ids;
+	uint32_t          *cats;
+	size_t             n_cats = 0, n = 0;
+	xsell_err          err;
 
-	memset(ans, 0, sizeof(*ans));
-	given = xs_arena_calloc(arena, q->n_items + 1, sizeof(*given));
-	cats  = xs_arena_calloc(arena, q->n_items + 1, sizeof(*cats));
-	excluded =
-	    xs_arena_calloc(arena, q->filter.n_exclude + 1, sizeof(*excluded));
-	if (given == NULL || cats == NULL || excluded == NULL) {
-		return XSELL_ENOMEM;
+	err  = xs_rank_resolve(st, txn, q, arena, &ids, ans);
+	cats = xs_arena_calloc(arena, q->n_items + 1, sizeof(*cats));
+	if (err == XSELL_OK && cats == NULL) {
+		err = XSELL_ENOMEM;
 	}
-	err = xs_rank_resolve_given(st, txn, q, arena, given, &w.n_given, ans);
+	w.n_given = ids.n_given;
 	if (err == XSELL_OK) {
-		err = xs_rank_resolve_excluded(
-		    st, txn, &q->filter, excluded, &n_excluded);
-	}
-	if (err == XSELL_OK) {
-		err = first_level(st, txn, given, w.n_given, &first);
+		err = first_level(st, txn, ids.given, ids.n_given, &first);
 	}
 	if (err == XSELL_OK && q->cross_category) {
-		err =
-		    given_categories(st, txn, given, w.n_given, cats, &n_cats);
+		err = given_categories(
+		    st, txn, ids.given, ids.n_given, cats, &n_cats);
 	}
 	if (err != XSELL_OK) {
 		free(first.v);
 		return err;
 	}
-	w.given       = given;
+	w.given       = ids.given;
 	w.first       = &first;
 	w.min_support = q->min_support ? q->min_support : set->min_support;
 	w.beta        = q->has_beta ? q->beta : set->complements_beta;
 	xs_counts_reader_init(&w.counts, st, txn);
 	for (size_t g = 0; g < w.n_given && err == XSELL_OK; g++) {
-		err = walk_from(st, txn, &w, given[g], set->walk_width);
+		err = walk_from(st, txn, &w, ids.given[g], set->walk_width);
 	}
 	if (err == XSELL_OK && w.n != 0) {
 		cands = malloc(w.n * sizeof(*cands));
@@ -341,8 +335,8 @@ xs_model_complements(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 		if (n != 0) {
 			qsort(cands, n, sizeof(*cands), xs_cand_cmp_score);
 		}
-		err = xs_rank_select(
-		    st, txn, q, excluded, n_excluded, cands, n, arena, ans);
+		err = xs_rank_select(st, txn, q, ids.excluded, ids.n_excluded,
+		    cands, n, arena, ans);
 	}
 	free(cands);
 	free(w.v);

@@ -88,40 +88,29 @@ xsell_err
 xs_model_fbt(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
     const struct xs_query *q, struct xs_arena *arena, struct xs_answer *ans)
 {
-	struct walk      w = { 0 };
-	struct xs_totals tot;
-	uint32_t        *given, *excluded;
-	size_t           n_excluded;
-	xsell_err        err;
+	struct walk        w = { 0 };
+	struct xs_totals   tot;
+	struct xs_rank_ids ids;
+	xsell_err          err;
 
-	memset(ans, 0, sizeof(*ans));
-	given = xs_arena_calloc(arena, q->n_items + 1, sizeof(*given));
-	excluded =
-	    xs_arena_calloc(arena, q->filter.n_exclude + 1, sizeof(*excluded));
-	if (given == NULL || excluded == NULL) {
-		return XSELL_ENOMEM;
-	}
-	err = xs_rank_resolve_given(st, txn, q, arena, given, &w.n_given, ans);
-	if (err == XSELL_OK) {
-		err = xs_rank_resolve_excluded(
-		    st, txn, &q->filter, excluded, &n_excluded);
-	}
+	err = xs_rank_resolve(st, txn, q, arena, &ids, ans);
 	if (err == XSELL_OK) {
 		err = xs_store_totals_get(st, txn, &tot);
 	}
 	if (err != XSELL_OK) {
 		return err;
 	}
-	w.given       = given;
+	w.n_given     = ids.n_given;
+	w.given       = ids.given;
 	w.scorer      = q->scorer;
 	w.min_support = q->min_support ? q->min_support : set->min_support;
 	w.n_total     = (double) tot.baskets;
 	xs_counts_reader_init(&w.counts, st, txn);
 	for (size_t g = 0; g < w.n_given && err == XSELL_OK; g++) {
-		w.n_a =
-		    xs_counts_reader_get(&w.counts, given[g], XS_C_BASKETS);
+		w.n_a = xs_counts_reader_get(
+		    &w.counts, ids.given[g], XS_C_BASKETS);
 		err = xs_store_pairs_each(
-		    st, txn, XS_REL_BASKET, given[g], walk_neighbour, &w);
+		    st, txn, XS_REL_BASKET, ids.given[g], walk_neighbour, &w);
 	}
 	if (err == XSELL_OK) {
 		size_t n = w.n_given > 1 ? merge_candidates(w.v, w.n) : w.n;
@@ -129,8 +118,8 @@ xs_model_fbt(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 		if (n != 0) {
 			qsort(w.v, n, sizeof(*w.v), xs_cand_cmp_score);
 		}
-		err = xs_rank_select(
-		    st, txn, q, excluded, n_excluded, w.v, n, arena, ans);
+		err = xs_rank_select(st, txn, q, ids.excluded, ids.n_excluded,
+		    w.v, n, arena, ans);
 	}
 	free(w.v);
 	return err;

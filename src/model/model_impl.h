@@ -39,6 +39,18 @@ xsell_err xs_rank_resolve_given(xs_store *st, MDB_txn *txn,
 /* Resolve the filter's exclude ids (unknown ones ignored), sorted. */
 xsell_err xs_rank_resolve_excluded(xs_store *st, MDB_txn *txn,
     const struct xs_filter *f, uint32_t *out, size_t *np);
+/* The resolved ids of a query: what was given and what to exclude. */
+struct xs_rank_ids {
+	uint32_t *given; /* sorted, from the arena */
+	size_t    n_given;
+	uint32_t *excluded; /* sorted, from the arena */
+	size_t    n_excluded;
+};
+
+/* Both of the above, with the arrays from 'arena'; also clears *ans. */
+xsell_err xs_rank_resolve(xs_store *st, MDB_txn *txn, const struct xs_query *q,
+    struct xs_arena *arena, struct xs_rank_ids *ids, struct xs_answer *ans);
+
 /* Fill ans->recs with the best q->k of 'v' (sorted by
  * xs_cand_cmp_score) that pass the filter, ties by external id. */
 xsell_err xs_rank_select(xs_store *st, MDB_txn *txn, const struct xs_query *q,

@@ -102,6 +102,29 @@ xs_rank_resolve_excluded(xs_store *st, MDB_txn *txn, const struct xs_filter *f,
 	return XSELL_OK;
 }
 
+xsell_err
+xs_rank_resolve(xs_store *st, MDB_txn *txn, const struct xs_query *q,
+    struct xs_arena *arena, struct xs_rank_ids *ids, struct xs_answer *ans)
+{
+	xsell_err err;
+
+	memset(ans, 0, sizeof(*ans));
+	memset(ids, 0, sizeof(*ids));
+	ids->given = xs_arena_calloc(arena, q->n_items + 1, sizeof(uint32_t));
+	ids->excluded =
+	    xs_arena_calloc(arena, q->filter.n_exclude + 1, sizeof(uint32_t));
+	if (ids->given == NULL || ids->excluded == NULL) {
+		return XSELL_ENOMEM;
+	}
+	err = xs_rank_resolve_given(
+	    st, txn, q, arena, ids->given, &ids->n_given, ans);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	return xs_rank_resolve_excluded(
+	    st, txn, &q->filter, ids->excluded, &ids->n_excluded);
+}
+
 static xsell_err
 load_ext(xs_store *st, MDB_txn *txn, struct xs_cand *c)
 {
