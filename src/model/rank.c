@@ -75,6 +75,17 @@ xs_rank_resolve_given(xs_store *st, MDB_txn *txn, const struct xs_query *q,
 	if (n != 0) {
 		qsort(given, n, sizeof(*given), xs_u32_cmp);
 	}
+	/* The given items are a set: a cart listing A twice asks once. */
+	{
+		size_t u = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			if (u == 0 || given[u - 1] != given[i]) {
+				given[u++] = given[i];
+			}
+		}
+		n = u;
+	}
 	*n_givenp = n;
 	return XSELL_OK;
 }

@@ -160,6 +160,7 @@ stats_gather(struct xs_server *srv, struct xs_stats *s)
 	s->readers_used = info.readers_used;
 	s->readers_max  = info.readers_max;
 	s->uptime_s     = (xs_mono_ns() - srv->started_ns) / 1000000000u;
+	s->settings     = &srv->settings;
 	for (int op = 0; op < XS_OP_COUNT; op++) {
 		s->ops[op].requests = atomic_load(&srv->ops[op].requests);
 		s->ops[op].errors   = atomic_load(&srv->ops[op].errors);

@@ -167,6 +167,26 @@ xs_wire_reply_list(struct xs_buf *out, const struct xs_request *req,
 	return ctx.err;
 }
 
+/* The defaults a request gets when it leaves a field out. */
+static void
+pack_settings(msgpack_packer *pk, const struct xs_settings *set)
+{
+	pack_cstr(pk, "settings");
+	msgpack_pack_map(pk, 6);
+	pack_cstr(pk, "fbt_scorer");
+	pack_cstr(pk, xs_scorer_name(set->fbt_scorer));
+	pack_cstr(pk, "min_support");
+	msgpack_pack_uint32(pk, set->min_support);
+	pack_cstr(pk, "complements_beta");
+	msgpack_pack_double(pk, set->complements_beta);
+	pack_cstr(pk, "walk_width");
+	msgpack_pack_uint32(pk, set->walk_width);
+	pack_cstr(pk, "max_basket_items");
+	msgpack_pack_uint32(pk, set->max_basket_items);
+	pack_cstr(pk, "history_max");
+	msgpack_pack_uint32(pk, set->history_max);
+}
+
 xsell_err
 xs_wire_reply_stats(
     struct xs_buf *out, const struct xs_request *req, const struct xs_stats *s)
@@ -180,7 +200,7 @@ xs_wire_reply_stats(
 		used = (double) s->used_bytes / (double) s->map_size;
 	}
 	msgpack_packer_init(&pk, &ctx, pack_write_cb);
-	reply_begin(&pk, &ctx, req, 5, true);
+	reply_begin(&pk, &ctx, req, s->settings != NULL ? 6 : 5, true);
 	pack_cstr(&pk, "version");
 	pack_cstr(&pk, version);
 
@@ -224,6 +244,9 @@ xs_wire_reply_stats(
 		msgpack_pack_uint64(&pk, s->ops[op].requests);
 		pack_cstr(&pk, "errors");
 		msgpack_pack_uint64(&pk, s->ops[op].errors);
+	}
+	if (s->settings != NULL) {
+		pack_settings(&pk, s->settings);
 	}
 	return ctx.err;
 }

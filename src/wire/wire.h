@@ -48,7 +48,7 @@ struct xs_request {
 		struct {
 			struct xs_query q;
 			bool            scorer_given; /* else the setting */
-		} query; /* fbt, complements */
+		} query;                              /* fbt, complements */
 	} u;
 };
 
@@ -90,13 +90,14 @@ struct xs_op_stats {
 };
 
 struct xs_stats {
-	const char        *version;
-	uint32_t           items, users, categories;
-	uint64_t           orders, baskets, events;
-	uint64_t           map_size, used_bytes;
-	uint32_t           readers_used, readers_max;
-	uint64_t           uptime_s;
-	struct xs_op_stats ops[XS_OP_COUNT];
+	const char               *version;
+	uint32_t                  items, users, categories;
+	uint64_t                  orders, baskets, events;
+	uint64_t                  map_size, used_bytes;
+	uint32_t                  readers_used, readers_max;
+	uint64_t                  uptime_s;
+	struct xs_op_stats        ops[XS_OP_COUNT];
+	const struct xs_settings *settings; /* the defaults in force */
 };
 
 xsell_err xs_wire_reply_stats(struct xs_buf *out, const struct xs_request *req,

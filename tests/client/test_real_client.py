@@ -279,10 +279,11 @@ def load_json(path):
 
 
 def vector_files(proto):
-    """Every vector, in run order: fbt, stats, errors, event, items, then
+    """Every vector, in run order: fbt, complements, stats, errors, event,
+    items, then
     any other folder by name; files by name inside a folder."""
     vdir = os.path.join(proto, "vectors")
-    first = ["fbt", "stats", "errors", "event", "items"]
+    first = ["fbt", "complements", "stats", "errors", "event", "items"]
     dirs = sorted(d for d in os.listdir(vdir)
                   if os.path.isdir(os.path.join(vdir, d)))
     dirs = [d for d in first if d in dirs] + [d for d in dirs

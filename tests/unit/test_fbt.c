@@ -152,6 +152,10 @@ test_fbt_cart_sums_and_leaves_out_given(void **state)
 	expect(f->st,
 	    &(struct ask) { .items = { "A", "B" }, .scorer = XS_SCORE_COUNT },
 	    "C=3 E=2 D=1");
+	/* The given items are a set: A twice is A once. */
+	expect(f->st,
+	    &(struct ask) { .items = { "A", "A" }, .scorer = XS_SCORE_COUNT },
+	    "B=3 C=2 E=1");
 }
 
 static void
