@@ -1435,8 +1435,8 @@ main_help(FILE *out)
 	      "Commands:\n",
 	    out);
 	for (size_t i = 0; i < N_COMMANDS; i++) {
-		fprintf(
-		    out, "  %-12s %s\n", commands[i].name, commands[i].summary);
+		fprintf(out, "  %-12s %s\n", commands[i].name,
+		    commands[i].summary);
 	}
 	fputs("  help CMD     same as 'xsell CMD --help'\n"
 	      "\n"
