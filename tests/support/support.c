@@ -240,6 +240,27 @@ xs_test_store_close(struct xs_store *st, char *dir)
 	xs_test_rmdir(dir);
 }
 
+int
+xs_test_store_setup(void **state)
+{
+	struct xs_test_store *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	f->st  = xs_test_store_open(&f->dir);
+	*state = f;
+	return 0;
+}
+
+int
+xs_test_store_teardown(void **state)
+{
+	struct xs_test_store *f = *state;
+
+	xs_test_store_close(f->st, f->dir);
+	free(f);
+	return 0;
+}
+
 #define SPEC_MAX_ORDERS 64
 #define SPEC_MAX_LINES 64
 

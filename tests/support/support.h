@@ -93,6 +93,15 @@ struct xs_store *xs_test_store_open(char **dirp);
 /* Close the store and remove its directory. */
 void xs_test_store_close(struct xs_store *st, char *dir);
 
+/* A cmocka fixture holding a fresh store: *state is a struct
+ * xs_test_store after setup. */
+struct xs_test_store {
+	char            *dir;
+	struct xs_store *st;
+};
+int xs_test_store_setup(void **state);
+int xs_test_store_teardown(void **state);
+
 /* Apply orders written as "ORDER:USER:ITEM,ITEM,...;..." (USER may be
  * empty: a guest) in one write transaction; order i gets ts 1000 + i.
  * 'set' may be NULL (defaults). Fails the test on any error. */

@@ -18,30 +18,16 @@
 #include "model/model.h"
 #include "store/store.h"
 
-struct fixture {
-	char     *dir;
-	xs_store *st;
-};
-
+/* A store holding the history above. */
 static int
 setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
+	struct xs_test_store *f;
 
-	f->st = xs_test_store_open(&f->dir);
+	xs_test_store_setup(state);
+	f = *state;
 	xs_test_orders(
 	    f->st, NULL, "o1::A,B;o2::A,B;o3::B,C;o4::B,E;o5::C,D", NULL);
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	xs_test_store_close(f->st, f->dir);
-	free(f);
 	return 0;
 }
 
@@ -86,8 +72,8 @@ complements(xs_store *st, const char *a, const char *b, double beta,
 static void
 test_complements_two_hops_with_via(void **state)
 {
-	struct fixture *f = *state;
-	char            got[256];
+	struct xs_test_store *f = *state;
+	char                  got[256];
 
 	complements(f->st, "A", NULL, 0.5, false, got, sizeof(got));
 	assert_string_equal(got, "E=0.25<B C=0.176777<B");
@@ -98,8 +84,8 @@ test_complements_two_hops_with_via(void **state)
 static void
 test_complements_leave_out_first_level(void **state)
 {
-	struct fixture *f = *state;
-	char            got[256];
+	struct xs_test_store *f = *state;
+	char                  got[256];
 
 	/* Once A and C are bought together, C is first-level: gone. N_A
 	 * becomes 3: p(B|A) = 2/3, p(C|A) = 1/3; via C, D is reached:
@@ -113,8 +99,8 @@ test_complements_leave_out_first_level(void **state)
 static void
 test_complements_given_items_and_their_neighbours_never_return(void **state)
 {
-	struct fixture *f = *state;
-	char            got[256];
+	struct xs_test_store *f = *state;
+	char                  got[256];
 
 	/* From {A, C}: first level is B, D; E is reached from A via B
 	 * (1 * 1/4) and from C via B (p(B|C) 1/2 * 1/4 = 1/8): 0.375. */
@@ -128,7 +114,7 @@ test_complements_given_items_and_their_neighbours_never_return(void **state)
 static void
 test_complements_cross_category(void **state)
 {
-	struct fixture       *f = *state;
+	struct xs_test_store *f = *state;
 	struct xs_item_update up[2];
 	MDB_txn              *txn;
 	char                  got[256];
@@ -152,14 +138,17 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
-		    test_complements_two_hops_with_via, setup, teardown),
+		    test_complements_two_hops_with_via, setup,
+		    xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_complements_leave_out_first_level, setup, teardown),
+		    test_complements_leave_out_first_level, setup,
+		    xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_complements_given_items_and_their_neighbours_never_return,
-		    setup, teardown),
+		    setup, xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_complements_cross_category, setup, teardown),
+		    test_complements_cross_category, setup,
+		    xs_test_store_teardown),
 	};
 
 	return cmocka_run_group_tests_name("complements", tests, NULL, NULL);

@@ -11,31 +11,6 @@
 #include "model/model.h"
 #include "store/store.h"
 
-struct fixture {
-	char     *dir;
-	xs_store *st;
-};
-
-static int
-setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	f->st  = xs_test_store_open(&f->dir);
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	xs_test_store_close(f->st, f->dir);
-	free(f);
-	return 0;
-}
-
 /* Count of pair (a, b) by external ids; 0 if either is unknown. */
 static uint32_t
 pair_count(xs_store *st, const char *a, const char *b)
@@ -97,7 +72,7 @@ dump(xs_store *st)
 static void
 test_count_orders_pairs_both_ways(void **state)
 {
-	struct fixture        *f = *state;
+	struct xs_test_store  *f = *state;
 	struct xs_apply_result res;
 	struct xs_totals       t;
 
@@ -120,7 +95,7 @@ test_count_orders_pairs_both_ways(void **state)
 static void
 test_count_repeated_order_changes_nothing(void **state)
 {
-	struct fixture        *f = *state;
+	struct xs_test_store  *f = *state;
 	struct xs_apply_result res;
 	char                  *before, *after;
 
@@ -139,7 +114,7 @@ test_count_repeated_order_changes_nothing(void **state)
 static void
 test_count_same_item_twice_in_an_order_is_one(void **state)
 {
-	struct fixture *f = *state;
+	struct xs_test_store *f = *state;
 
 	xs_test_orders(f->st, NULL, "o1::D,E,D", NULL);
 	assert_int_equal(item_count(f->st, "D", XS_C_BASKETS), 1);
@@ -150,11 +125,11 @@ test_count_same_item_twice_in_an_order_is_one(void **state)
 static void
 test_count_returns_are_skipped(void **state)
 {
-	struct fixture      *f        = *state;
-	struct xs_order_line lines[3] = {
-		{ { "A", 1 }, 2, NAN },
-		{ { "B", 1 }, -1, NAN },
-		{ { "C", 1 }, 0, NAN },
+	struct xs_test_store *f        = *state;
+	struct xs_order_line  lines[3] = {
+		 { { "A", 1 }, 2, NAN },
+		 { { "B", 1 }, -1, NAN },
+		 { { "C", 1 }, 0, NAN },
 	};
 	struct xs_event        ev = { 0 };
 	struct xs_settings     set;
@@ -181,7 +156,7 @@ test_count_returns_are_skipped(void **state)
 static void
 test_count_buyers_are_distinct_users(void **state)
 {
-	struct fixture *f = *state;
+	struct xs_test_store *f = *state;
 
 	xs_test_orders(f->st, NULL, "o1:u1:A,B;o2:u1:A;o3:u2:A;o4::A", NULL);
 	assert_int_equal(item_count(f->st, "A", XS_C_BASKETS), 4);
@@ -210,12 +185,12 @@ kept_items(xs_store *st, char out[7])
 static void
 test_count_huge_order_sampled_deterministically(void **state)
 {
-	struct fixture    *f = *state;
-	struct xs_settings set;
-	char              *dir2;
-	xs_store          *st2;
-	char               kept1[7], kept2[7];
-	uint32_t           pairs = 0;
+	struct xs_test_store *f = *state;
+	struct xs_settings    set;
+	char                 *dir2;
+	xs_store             *st2;
+	char                  kept1[7], kept2[7];
+	uint32_t              pairs = 0;
 
 	xs_settings_default(&set);
 	set.max_basket_items = 3;
@@ -247,11 +222,11 @@ test_count_same_stream_same_store(void **state)
 		"o3::C,D;o1:u1:A;o4:u1:E,A,B",
 		"o5:u3:A,B,C,D,E,F,G",
 	};
-	struct fixture    *f = *state;
-	struct xs_settings set;
-	char              *dir2;
-	xs_store          *st2;
-	char              *d1, *d2;
+	struct xs_test_store *f = *state;
+	struct xs_settings    set;
+	char                 *dir2;
+	xs_store             *st2;
+	char                 *d1, *d2;
 
 	xs_settings_default(&set);
 	set.max_basket_items = 4;
@@ -272,7 +247,7 @@ test_count_same_stream_same_store(void **state)
 static void
 test_count_batch_replay_is_a_duplicate(void **state)
 {
-	struct fixture        *f     = *state;
+	struct xs_test_store  *f     = *state;
 	struct xs_span         batch = { "b-1", 3 };
 	struct xs_event        ev    = { 0 };
 	struct xs_settings     set;
@@ -305,24 +280,28 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
-		    test_count_orders_pairs_both_ways, setup, teardown),
+		    test_count_orders_pairs_both_ways, xs_test_store_setup,
+		    xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_count_repeated_order_changes_nothing, setup,
-		    teardown),
+		    test_count_repeated_order_changes_nothing,
+		    xs_test_store_setup, xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_count_same_item_twice_in_an_order_is_one, setup,
-		    teardown),
+		    test_count_same_item_twice_in_an_order_is_one,
+		    xs_test_store_setup, xs_test_store_teardown),
+		cmocka_unit_test_setup_teardown(test_count_returns_are_skipped,
+		    xs_test_store_setup, xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_count_returns_are_skipped, setup, teardown),
+		    test_count_buyers_are_distinct_users, xs_test_store_setup,
+		    xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_count_buyers_are_distinct_users, setup, teardown),
+		    test_count_huge_order_sampled_deterministically,
+		    xs_test_store_setup, xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_count_huge_order_sampled_deterministically, setup,
-		    teardown),
+		    test_count_same_stream_same_store, xs_test_store_setup,
+		    xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_count_same_stream_same_store, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_count_batch_replay_is_a_duplicate, setup, teardown),
+		    test_count_batch_replay_is_a_duplicate,
+		    xs_test_store_setup, xs_test_store_teardown),
 	};
 
 	return cmocka_run_group_tests_name("count", tests, NULL, NULL);

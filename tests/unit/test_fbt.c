@@ -18,29 +18,15 @@
 static const char *const history = "o1::A,B;o2::A,B,C;o3::A,C;o4::B,D;"
                                    "o5::A,B,E";
 
-struct fixture {
-	char     *dir;
-	xs_store *st;
-};
-
+/* A store holding the history above. */
 static int
 setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
+	struct xs_test_store *f;
 
-	f->st = xs_test_store_open(&f->dir);
+	xs_test_store_setup(state);
+	f = *state;
 	xs_test_orders(f->st, NULL, history, NULL);
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	xs_test_store_close(f->st, f->dir);
-	free(f);
 	return 0;
 }
 
@@ -113,7 +99,7 @@ expect(xs_store *st, const struct ask *a, const char *want)
 static void
 test_fbt_count_best_first(void **state)
 {
-	struct fixture *f = *state;
+	struct xs_test_store *f = *state;
 
 	expect(f->st,
 	    &(struct ask) { .items = { "A" }, .scorer = XS_SCORE_COUNT },
@@ -123,7 +109,7 @@ test_fbt_count_best_first(void **state)
 static void
 test_fbt_confidence(void **state)
 {
-	struct fixture *f = *state;
+	struct xs_test_store *f = *state;
 
 	/* 3/4, 2/4, 1/4 */
 	expect(f->st,
@@ -134,7 +120,7 @@ test_fbt_confidence(void **state)
 static void
 test_fbt_lift_ties_by_id(void **state)
 {
-	struct fixture *f = *state;
+	struct xs_test_store *f = *state;
 
 	/* C: 2*5/(4*2) = 1.25, E: 1*5/(4*1) = 1.25 (tie: C < E),
 	 * B: 3*5/(4*4) = 0.9375 */
@@ -146,7 +132,7 @@ test_fbt_lift_ties_by_id(void **state)
 static void
 test_fbt_cart_sums_and_leaves_out_given(void **state)
 {
-	struct fixture *f = *state;
+	struct xs_test_store *f = *state;
 
 	/* From A: C 2, E 1; from B: C 1, D 1, E 1 (A, B never returned). */
 	expect(f->st,
@@ -161,7 +147,7 @@ test_fbt_cart_sums_and_leaves_out_given(void **state)
 static void
 test_fbt_out_of_stock_left_out_unless_asked(void **state)
 {
-	struct fixture       *f  = *state;
+	struct xs_test_store *f  = *state;
 	struct xs_item_update up = { 0 };
 	MDB_txn              *txn;
 
@@ -184,7 +170,7 @@ test_fbt_out_of_stock_left_out_unless_asked(void **state)
 static void
 test_fbt_exclude_k_and_min_support(void **state)
 {
-	struct fixture *f = *state;
+	struct xs_test_store *f = *state;
 
 	expect(f->st,
 	    &(struct ask) { .items = { "A" },
@@ -204,7 +190,7 @@ test_fbt_exclude_k_and_min_support(void **state)
 static void
 test_fbt_unknown_ids_listed(void **state)
 {
-	struct fixture *f = *state;
+	struct xs_test_store *f = *state;
 
 	expect(f->st,
 	    &(struct ask) { .items = { "Z", "A" }, .scorer = XS_SCORE_COUNT },
@@ -221,7 +207,7 @@ test_fbt_unknown_ids_listed(void **state)
 static void
 test_fbt_ties_by_external_id_not_arrival(void **state)
 {
-	struct fixture *f = *state;
+	struct xs_test_store *f = *state;
 
 	/* Z arrives (gets its number) before M; both co-occur once. */
 	xs_test_orders(f->st, NULL, "t1::Q,Z;t2::Q,M", NULL);
@@ -235,22 +221,25 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
-		    test_fbt_count_best_first, setup, teardown),
+		    test_fbt_count_best_first, setup, xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_fbt_confidence, setup, teardown),
+		    test_fbt_confidence, setup, xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_fbt_lift_ties_by_id, setup, teardown),
+		    test_fbt_lift_ties_by_id, setup, xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_fbt_cart_sums_and_leaves_out_given, setup, teardown),
+		    test_fbt_cart_sums_and_leaves_out_given, setup,
+		    xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_fbt_out_of_stock_left_out_unless_asked, setup,
-		    teardown),
+		    xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_fbt_exclude_k_and_min_support, setup, teardown),
+		    test_fbt_exclude_k_and_min_support, setup,
+		    xs_test_store_teardown),
+		cmocka_unit_test_setup_teardown(test_fbt_unknown_ids_listed,
+		    setup, xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_fbt_unknown_ids_listed, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_fbt_ties_by_external_id_not_arrival, setup, teardown),
+		    test_fbt_ties_by_external_id_not_arrival, setup,
+		    xs_test_store_teardown),
 	};
 
 	return cmocka_run_group_tests_name("fbt", tests, NULL, NULL);
