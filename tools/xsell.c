@@ -40,7 +40,7 @@ struct opt {
 };
 
 struct cli {
-	const char *url;        /* server URL */
+	const char *url;        /* server URL; NULL: the command's default */
 	int         timeout_ms; /* per request */
 	bool        json;       /* print the raw reply as JSON */
 };
@@ -64,7 +64,8 @@ typedef int (*build_fn)(
 
 struct command {
 	const char       *name;
-	const char       *summary; /* one line for "xsell --help" */
+	bool              is_write; /* goes to the admin endpoint */
+	const char       *summary;  /* one line for "xsell --help" */
 	const struct opt *opts;
 	const char       *help; /* full text for "xsell CMD --help" */
 	build_fn          build;
@@ -212,6 +213,30 @@ check_id(const char *cmd, const char *what, const char *s)
 
 /* ==== Option parsing ==== */
 
+/* "xsell CMD --help": the command's own text, then the options every
+ * command shares, with this command's default endpoint. */
+static void
+command_help(const struct command *cmd)
+{
+	fputs(cmd->help, stdout);
+	printf("\n"
+	       "Common options (before or after %s):\n"
+	       "  --url URL     server endpoint (default: $%s, else\n"
+	       "                %s)\n"
+	       "  --timeout MS  give up after MS milliseconds, 1..%d "
+	       "(default %d)\n"
+	       "  --json        print the whole reply as JSON instead\n"
+	       "  -h, --help    this text\n"
+	       "\n"
+	       "Exit status: 0 ok, 1 error reply, 2 usage error, 3 cannot "
+	       "connect or\n"
+	       "no reply within the timeout. See xsell(1).\n",
+	    cmd->name, cmd->is_write ? "XSELL_ADMIN_URL" : "XSELL_URL",
+	    cmd->is_write ? XSELL_CLIENT_ADMIN_URL_DEFAULT
+	                  : XSELL_CLIENT_URL_DEFAULT,
+	    TIMEOUT_MAX_MS, XSELL_CLIENT_TIMEOUT_DEFAULT_MS);
+}
+
 static const char *
 opt_get(const struct args *a, const char *name)
 {
@@ -223,8 +248,8 @@ opt_get(const struct args *a, const char *name)
 	return NULL;
 }
 
-/* If 'arg' is option 'name' or "name=value", return true and point
- * *inlinep at the value after '=' (or NULL). */
+/* If 'arg' is option 'name', "--name=value" or "-kVALUE", return true
+ * and point *inlinep at the value (or NULL). */
 static bool
 opt_is(const char *arg, const char *name, const char **inlinep)
 {
@@ -239,6 +264,10 @@ opt_is(const char *arg, const char *name, const char **inlinep)
 	}
 	if (arg[n] == '=' && name[1] == '-') {
 		*inlinep = arg + n + 1;
+		return true;
+	}
+	if (name[1] != '-') {
+		*inlinep = arg + n;
 		return true;
 	}
 	return false;
@@ -322,7 +351,7 @@ parse_args(struct cli *cli, const struct command *cmd, int argc, char **argv,
 			continue;
 		}
 		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-			fputs(cmd->help, stdout);
+			command_help(cmd);
 			return -1;
 		}
 		for (int j = 0; cmd->opts[j].name != NULL; j++) {
@@ -330,6 +359,14 @@ parse_args(struct cli *cli, const struct command *cmd, int argc, char **argv,
 				continue;
 			}
 			found = true;
+			if (a->val[j] != NULL) {
+				usage_err(cmd->name, "%s given twice%s",
+				    cmd->opts[j].name,
+				    strcmp(cmd->opts[j].name, "--exclude") == 0
+				        ? "; join the ids with commas"
+				        : "");
+				return EXIT_USAGE;
+			}
 			if (!cmd->opts[j].has_arg) {
 				if (v != NULL) {
 					usage_err(cmd->name,
@@ -379,25 +416,6 @@ static void
 pack_key(msgpack_packer *pk, const char *key)
 {
 	pack_str(pk, key);
-}
-
-static const msgpack_object *
-map_get(const msgpack_object *m, const char *key)
-{
-	size_t len = strlen(key);
-
-	if (m == NULL || m->type != MSGPACK_OBJECT_MAP) {
-		return NULL;
-	}
-	for (uint32_t i = 0; i < m->via.map.size; i++) {
-		const msgpack_object *k = &m->via.map.ptr[i].key;
-
-		if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == len &&
-		    memcmp(k->via.str.ptr, key, len) == 0) {
-			return &m->via.map.ptr[i].val;
-		}
-	}
-	return NULL;
 }
 
 static bool
@@ -459,12 +477,46 @@ value_width(const msgpack_object *o)
 	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
 		return snprintf(
 		    buf, sizeof(buf), "%lld", (long long) o->via.i64);
+	case MSGPACK_OBJECT_FLOAT32:
+	case MSGPACK_OBJECT_FLOAT64:
+		return snprintf(buf, sizeof(buf), "%.6g", o->via.f64);
+	case MSGPACK_OBJECT_NIL:
+		return 1;
+	case MSGPACK_OBJECT_BOOLEAN:
+		return o->via.boolean ? 3 : 2;
 	default:
-		return 8;
+		return 3;
 	}
 }
 
 /* ==== Sending ==== */
+
+/* Print the error of a failed reply as "xsell: CODE: MESSAGE", with a hint
+ * when a write went to a read endpoint. */
+static void
+print_error_reply(
+    const struct cli *cli, const struct xsell_reply_error *e, xsell_err err)
+{
+	fputs("xsell: ", stderr);
+	if (e->code_len > 0) {
+		put_text(stderr, e->code, e->code_len);
+	} else {
+		fputs(xsell_err_wire(err), stderr);
+	}
+	fputs(": ", stderr);
+	if (e->message_len > 0) {
+		put_text(stderr, e->message, e->message_len);
+	} else {
+		fputs(xsell_strerror(err), stderr);
+	}
+	fputc('\n', stderr);
+	if (err == XSELL_EFORBIDDEN) {
+		fprintf(stderr,
+		    "xsell: %s is a read endpoint; send writes to the admin "
+		    "endpoint (--url or XSELL_ADMIN_URL)\n",
+		    cli->url);
+	}
+}
 
 /* Send the request in 'sb', then print the reply: as JSON with --json,
  * else with 'print' on success; an error reply goes to stderr as
@@ -472,20 +524,27 @@ value_width(const msgpack_object *o)
 static int
 send_request(const struct cli *cli, const msgpack_sbuffer *sb, print_fn print)
 {
-	xsell_client         *c;
-	void                 *reply = NULL;
-	size_t                reply_len;
-	size_t                off = 0;
-	msgpack_unpacked      up;
-	const msgpack_object *root;
-	const msgpack_object *ok;
-	xsell_err             err;
-	int                   rc = EXIT_OK_;
+	struct xsell_reply_error e;
+	xsell_client            *c;
+	void                    *reply = NULL;
+	size_t                   reply_len;
+	msgpack_unpacked         up;
+	xsell_err                err;
+	int                      rc = EXIT_OK_;
 
-	err = xsell_client_open(&c, cli->url, cli->timeout_ms);
+	/* One request, then exit: connect first, so that a server that is
+	 * not there fails at once instead of after the whole timeout. */
+	err = xsell_client_dial(&c, cli->url, cli->timeout_ms);
 	if (err == XSELL_EINVAL) {
 		fprintf(stderr, "xsell: invalid URL '%s'\n", cli->url);
 		return EXIT_USAGE;
+	}
+	if (err == XSELL_EUNAVAIL) {
+		fprintf(stderr,
+		    "xsell: %s: cannot connect (is xselld listening "
+		    "there?)\n",
+		    cli->url);
+		return EXIT_UNAVAIL;
 	}
 	if (err != XSELL_OK) {
 		fprintf(
@@ -495,10 +554,8 @@ send_request(const struct cli *cli, const msgpack_sbuffer *sb, print_fn print)
 	err = xsell_client_call(c, sb->data, sb->size, &reply, &reply_len);
 	xsell_client_close(c);
 	if (err == XSELL_EUNAVAIL) {
-		fprintf(stderr,
-		    "xsell: %s: no reply within %d ms (is xselld "
-		    "running there?)\n",
-		    cli->url, cli->timeout_ms);
+		fprintf(stderr, "xsell: %s: no reply within %d ms\n", cli->url,
+		    cli->timeout_ms);
 		return EXIT_UNAVAIL;
 	}
 	if (err != XSELL_OK) {
@@ -508,53 +565,39 @@ send_request(const struct cli *cli, const msgpack_sbuffer *sb, print_fn print)
 	}
 
 	msgpack_unpacked_init(&up);
-	if (msgpack_unpack_next(&up, reply, reply_len, &off) !=
-	        MSGPACK_UNPACK_SUCCESS ||
-	    up.data.type != MSGPACK_OBJECT_MAP) {
-		fprintf(
-		    stderr, "xsell: malformed reply (%zu bytes)\n", reply_len);
+	err = xsell_reply_unpack(reply, reply_len, &up);
+	if (err != XSELL_OK) {
+		fprintf(stderr, "xsell: malformed reply (%zu bytes): %s\n",
+		    reply_len, xsell_strerror(err));
 		rc = EXIT_REPLY;
 		goto done;
 	}
-	root = &up.data;
-	ok   = map_get(root, "ok");
 	if (cli->json) {
-		if (xsell_json_write(stdout, root, true) != XSELL_OK) {
+		if (xsell_json_write(stdout, &up.data, true) != XSELL_OK) {
 			fprintf(stderr, "xsell: cannot write the reply\n");
 			rc = EXIT_REPLY;
 		}
 	}
-	if (ok == NULL || ok->type != MSGPACK_OBJECT_BOOLEAN ||
-	    !ok->via.boolean) {
-		const msgpack_object *e    = map_get(root, "error");
-		const msgpack_object *code = map_get(e, "code");
-		const msgpack_object *msg  = map_get(e, "message");
-
-		fputs("xsell: ", stderr);
-		if (code != NULL && code->type == MSGPACK_OBJECT_STR) {
-			put_text(
-			    stderr, code->via.str.ptr, code->via.str.size);
-		} else {
-			fputs("internal", stderr);
-		}
-		fputs(": ", stderr);
-		if (msg != NULL && msg->type == MSGPACK_OBJECT_STR) {
-			put_text(stderr, msg->via.str.ptr, msg->via.str.size);
-		} else {
-			fputs("error reply without a message", stderr);
-		}
-		fputc('\n', stderr);
+	err = xsell_reply_status(&up.data, &e);
+	if (err == XSELL_EIO) {
+		fprintf(stderr, "xsell: malformed reply: no \"ok\" field\n");
+		rc = EXIT_REPLY;
+		goto done;
+	}
+	if (err != XSELL_OK) {
+		print_error_reply(cli, &e, err);
 		rc = EXIT_REPLY;
 		goto done;
 	}
 	if (!cli->json && print != NULL) {
-		print(root);
+		print(&up.data);
 	}
 
 done:
 	msgpack_unpacked_destroy(&up);
 	xsell_client_free(reply);
 	if (fflush(stdout) != 0 && rc == EXIT_OK_) {
+		fprintf(stderr, "xsell: cannot write the output\n");
 		rc = EXIT_REPLY;
 	}
 	return rc;
@@ -601,8 +644,8 @@ static const char fbt_help[] =
 static void
 print_fbt(const msgpack_object *reply)
 {
-	const msgpack_object *items   = map_get(reply, "items");
-	const msgpack_object *unknown = map_get(reply, "unknown");
+	const msgpack_object *items   = xsell_reply_get(reply, "items");
+	const msgpack_object *unknown = xsell_reply_get(reply, "unknown");
 	bool                  explain = false;
 	int                   w_item  = 4;
 	int                   w_via   = 0; /* 0: no via column */
@@ -610,18 +653,18 @@ print_fbt(const msgpack_object *reply)
 	if (items != NULL && items->type == MSGPACK_OBJECT_ARRAY) {
 		for (uint32_t i = 0; i < items->via.array.size; i++) {
 			const msgpack_object *e  = &items->via.array.ptr[i];
-			const msgpack_object *id = map_get(e, "item");
+			const msgpack_object *id = xsell_reply_get(e, "item");
 			int                   w;
 
-			if (map_get(e, "count") != NULL) {
+			if (xsell_reply_get(e, "count") != NULL) {
 				explain = true;
 			}
 			w = id != NULL ? value_width(id) : 1;
 			if (w > w_item) {
 				w_item = w;
 			}
-			if (map_get(e, "via") != NULL) {
-				w     = value_width(map_get(e, "via"));
+			if (xsell_reply_get(e, "via") != NULL) {
+				w     = value_width(xsell_reply_get(e, "via"));
 				w_via = w > w_via ? w : w_via;
 				w_via = w_via < 3 ? 3 : w_via;
 			}
@@ -639,11 +682,12 @@ print_fbt(const msgpack_object *reply)
 		}
 		fputc('\n', stdout);
 		for (uint32_t i = 0; i < items->via.array.size; i++) {
-			const msgpack_object *e     = &items->via.array.ptr[i];
-			const msgpack_object *id    = map_get(e, "item");
-			const msgpack_object *count = map_get(e, "count");
-			double                score;
-			int                   w = 1;
+			const msgpack_object *e  = &items->via.array.ptr[i];
+			const msgpack_object *id = xsell_reply_get(e, "item");
+			const msgpack_object *count =
+			    xsell_reply_get(e, "count");
+			double score;
+			int    w = 1;
 
 			printf("%4u  ", (unsigned) i + 1);
 			if (id != NULL) {
@@ -652,7 +696,7 @@ print_fbt(const msgpack_object *reply)
 				fputc('?', stdout);
 			}
 			pad(stdout, w_item - w);
-			if (obj_num(map_get(e, "score"), &score)) {
+			if (obj_num(xsell_reply_get(e, "score"), &score)) {
 				printf("  %12.6g", score);
 			} else {
 				printf("  %12s", "-");
@@ -666,9 +710,9 @@ print_fbt(const msgpack_object *reply)
 					printf("  %6s", "-");
 				}
 			}
-			if (w_via != 0 && map_get(e, "via") != NULL) {
+			if (w_via != 0 && xsell_reply_get(e, "via") != NULL) {
 				fputs("  ", stdout);
-				put_value(stdout, map_get(e, "via"));
+				put_value(stdout, xsell_reply_get(e, "via"));
 			}
 			fputc('\n', stdout);
 		}
@@ -927,6 +971,15 @@ print_bytes(double b)
 	}
 }
 
+static bool
+key_is(const msgpack_object *k, const char *name)
+{
+	size_t len = strlen(name);
+
+	return k->type == MSGPACK_OBJECT_STR && k->via.str.size == len &&
+	    memcmp(k->via.str.ptr, name, len) == 0;
+}
+
 /* One "  key   value" line per entry of map 'm'. */
 static void
 print_section(const char *title, const msgpack_object *m)
@@ -943,10 +996,10 @@ print_section(const char *title, const msgpack_object *m)
 
 		fputs("  ", stdout);
 		w = put_value(stdout, k);
-		pad(stdout, 12 - w);
-		/* Numbers right-aligned in 14 columns, text after them. */
+		pad(stdout, 18 - w);
+		/* Values right-aligned in 14 columns, if they fit. */
 		w = value_width(v);
-		pad(stdout, obj_num(v, &n) && w < 14 ? 14 - w : 2);
+		pad(stdout, w < 14 ? 14 - w : 2);
 		put_value(stdout, v);
 		if (k->type == MSGPACK_OBJECT_STR && obj_num(v, &n) &&
 		    n >= 1024 &&
@@ -958,26 +1011,51 @@ print_section(const char *title, const msgpack_object *m)
 		                "_bytes", 6) == 0))) {
 			print_bytes(n);
 		}
+		if (key_is(k, "map_used") && obj_num(v, &n)) {
+			printf(" (%.2f%% of map_size)", n * 100);
+		}
 		fputc('\n', stdout);
+	}
+}
+
+static void
+print_requests(const msgpack_object *reqs)
+{
+	if (reqs == NULL || reqs->type != MSGPACK_OBJECT_MAP) {
+		return;
+	}
+	printf("%-20s%14s  %8s\n", "requests", "requests", "errors");
+	for (uint32_t i = 0; i < reqs->via.map.size; i++) {
+		const msgpack_object *k = &reqs->via.map.ptr[i].key;
+		const msgpack_object *v = &reqs->via.map.ptr[i].val;
+		double                r = 0;
+		double                e = 0;
+		int                   w;
+
+		(void) obj_num(xsell_reply_get(v, "requests"), &r);
+		(void) obj_num(xsell_reply_get(v, "errors"), &e);
+		fputs("  ", stdout);
+		w = put_value(stdout, k);
+		pad(stdout, 18 - w);
+		printf("%14.0f  %8.0f\n", r, e);
 	}
 }
 
 static void
 print_stats(const msgpack_object *reply)
 {
-	const msgpack_object *version = map_get(reply, "version");
-	const msgpack_object *reqs    = map_get(reply, "requests");
+	const msgpack_object *version = xsell_reply_get(reply, "version");
 	double                up;
 
-	printf("version       ");
+	printf("%-20s", "version");
 	if (version != NULL) {
 		put_value(stdout, version);
 	}
 	fputc('\n', stdout);
-	if (obj_num(map_get(reply, "uptime_s"), &up)) {
+	if (obj_num(xsell_reply_get(reply, "uptime_s"), &up)) {
 		uint64_t s = up > 0 ? (uint64_t) up : 0;
 
-		printf("uptime        ");
+		printf("%-20s", "uptime");
 		if (s >= 86400) {
 			printf("%llud ", (unsigned long long) (s / 86400));
 		}
@@ -989,24 +1067,36 @@ print_stats(const msgpack_object *reply)
 		}
 		printf("%llus\n", (unsigned long long) (s % 60));
 	}
-	print_section("counts", map_get(reply, "counts"));
-	print_section("store", map_get(reply, "store"));
-	if (reqs != NULL && reqs->type == MSGPACK_OBJECT_MAP) {
-		printf("requests      %14s  %8s\n", "requests", "errors");
-		for (uint32_t i = 0; i < reqs->via.map.size; i++) {
-			const msgpack_object *k = &reqs->via.map.ptr[i].key;
-			const msgpack_object *v = &reqs->via.map.ptr[i].val;
-			double                r = 0;
-			double                e = 0;
-			int                   w;
+	/* The known sections in a fixed order, then whatever else a newer
+	 * server sends ("settings", ...), in its order. */
+	print_section("counts", xsell_reply_get(reply, "counts"));
+	print_section("store", xsell_reply_get(reply, "store"));
+	print_requests(xsell_reply_get(reply, "requests"));
+	for (uint32_t i = 0; i < reply->via.map.size; i++) {
+		const msgpack_object *k       = &reply->via.map.ptr[i].key;
+		const msgpack_object *v       = &reply->via.map.ptr[i].val;
+		static const char    *known[] = { "ok", "id", "version",
+			   "uptime_s", "counts", "store", "requests" };
+		bool                  skip    = k->type != MSGPACK_OBJECT_STR;
+		char                  title[64];
+		int                   w;
 
-			(void) obj_num(map_get(v, "requests"), &r);
-			(void) obj_num(map_get(v, "errors"), &e);
-			fputs("  ", stdout);
-			w = put_value(stdout, k);
-			pad(stdout, 12 - w);
-			printf("%14.0f  %8.0f\n", r, e);
+		for (size_t j = 0; j < sizeof(known) / sizeof(known[0]); j++) {
+			skip = skip || key_is(k, known[j]);
 		}
+		if (skip) {
+			continue;
+		}
+		if (v->type == MSGPACK_OBJECT_MAP) {
+			snprintf(title, sizeof(title), "%.*s",
+			    (int) k->via.str.size, k->via.str.ptr);
+			print_section(title, v);
+			continue;
+		}
+		w = put_value(stdout, k);
+		pad(stdout, w < 20 ? 20 - w : 1);
+		put_value(stdout, v);
+		fputc('\n', stdout);
 	}
 }
 
@@ -1039,12 +1129,17 @@ static const char event_help[] =
     "       xsell event rating USER ITEM RATING\n"
     "  all forms also take [--ts TS] [--batch ID]\n"
     "\n"
-    "Record one event. Writes are refused on a read endpoint: send them\n"
-    "to the server's admin endpoint with --url or XSELL_URL.\n"
+    "Record one event. Writes go to the server's admin endpoint (read\n"
+    "endpoints refuse them with 'forbidden'): --url, else\n"
+    "$XSELL_ADMIN_URL, else " XSELL_CLIENT_ADMIN_URL_DEFAULT ".\n"
     "\n"
-    "  order        an order with its lines; QTY is a positive integer\n"
-    "               (default 1), PRICE a number >= 0 (default: none).\n"
-    "               The item id is everything before the first ':'.\n"
+    "  order        an order with its lines. QTY is a number (default:\n"
+    "               none, which the server counts as 1; 0 or less marks\n"
+    "               a returned line), PRICE a number >= 0 (default:\n"
+    "               none). The item id is everything before the first\n"
+    "               ':', so ids that contain ':' cannot be given here;\n"
+    "               use xsell-load. An order id the server has seen\n"
+    "               before is a duplicate and changes nothing.\n"
     "  view, cart_add, cart_remove\n"
     "               USER looked at, or changed the cart with, ITEM\n"
     "  rating       USER rated ITEM RATING stars, an integer 1..5\n"
@@ -1060,7 +1155,9 @@ static const char event_help[] =
     "Prints 'applied N, duplicates D'.\n"
     "\n"
     "Examples:\n"
-    "  xsell event order o-1001 milk bread:2 jam:1:3.49 --user u42\n"
+    "  xsell event order o-1001 milk bread:2 jam:1:3.49 tea::2.5 --user "
+    "u42\n"
+    "  xsell event view u42 jam --batch web-7f3a\n"
     "  xsell event rating u42 jam 5 --ts 1700000000\n";
 
 static void
@@ -1069,9 +1166,9 @@ print_applied(const msgpack_object *reply)
 	double applied = 0;
 	double dup     = 0;
 
-	(void) obj_num(map_get(reply, "applied"), &applied);
+	(void) obj_num(xsell_reply_get(reply, "applied"), &applied);
 	printf("applied %.0f", applied);
-	if (obj_num(map_get(reply, "duplicates"), &dup)) {
+	if (obj_num(xsell_reply_get(reply, "duplicates"), &dup)) {
 		printf(", duplicates %.0f", dup);
 	}
 	fputc('\n', stdout);
@@ -1082,7 +1179,9 @@ struct line {
 	const char *item;
 	size_t      item_len;
 	bool        has_qty;
+	bool        qty_is_int; /* 'qty' holds it; else 'qty_real' */
 	int64_t     qty;
+	double      qty_real;
 	bool        has_price;
 	double      price;
 };
@@ -1110,16 +1209,22 @@ parse_line(const char *cmd, const char *s, struct line *l)
                     c2 != NULL ? (size_t) (c2 - c1 - 1) : strlen(c1 + 1);
 
 		if (len >= sizeof(num)) {
-			len = sizeof(num) - 1;
+			usage_err(cmd, "'%s': QTY must be a number", s);
+			return false;
 		}
 		memcpy(num, c1 + 1, len);
 		num[len] = '\0';
-		if (!parse_i64(num, 1, INT64_MAX, &l->qty)) {
-			usage_err(
-			    cmd, "'%s': QTY must be a positive integer", s);
-			return false;
+		/* "ITEM::PRICE" gives a price without a quantity. */
+		if (len > 0 || c2 == NULL) {
+			if (parse_i64(num, INT64_MIN, INT64_MAX, &l->qty)) {
+				l->qty_is_int = true;
+			} else if (!parse_double(num, &l->qty_real)) {
+				usage_err(
+				    cmd, "'%s': QTY must be a number", s);
+				return false;
+			}
+			l->has_qty = true;
 		}
-		l->has_qty = true;
 		if (c2 != NULL) {
 			if (!parse_double(c2 + 1, &l->price) || l->price < 0) {
 				usage_err(cmd,
@@ -1243,18 +1348,24 @@ build_event(const struct args *a, msgpack_packer *pk, print_fn *printp)
 		for (int i = 0; i < n_lines; i++) {
 			const struct line *l = &lines[i];
 
-			if (!l->has_qty) {
+			if (!l->has_qty && !l->has_price) {
 				msgpack_pack_str(pk, l->item_len);
 				msgpack_pack_str_body(
 				    pk, l->item, l->item_len);
 				continue;
 			}
-			msgpack_pack_map(pk, 2 + l->has_price);
+			msgpack_pack_map(pk, 1 + l->has_qty + l->has_price);
 			pack_key(pk, "item");
 			msgpack_pack_str(pk, l->item_len);
 			msgpack_pack_str_body(pk, l->item, l->item_len);
-			pack_key(pk, "qty");
-			msgpack_pack_int64(pk, l->qty);
+			if (l->has_qty) {
+				pack_key(pk, "qty");
+				if (l->qty_is_int) {
+					msgpack_pack_int64(pk, l->qty);
+				} else {
+					msgpack_pack_double(pk, l->qty_real);
+				}
+			}
 			if (l->has_price) {
 				pack_key(pk, "price");
 				msgpack_pack_double(pk, l->price);
@@ -1303,8 +1414,9 @@ static const char item_help[] =
     "Create or update the catalogue record of ITEM (the \"items\" op).\n"
     "Fields not given are left to the server (unchanged, or its "
     "default).\n"
-    "Writes are refused on a read endpoint: send them to the server's\n"
-    "admin endpoint with --url or XSELL_URL.\n"
+    "Writes go to the server's admin endpoint (read endpoints refuse\n"
+    "them with 'forbidden'): --url, else $XSELL_ADMIN_URL, "
+    "else\n" XSELL_CLIENT_ADMIN_URL_DEFAULT ".\n"
     "\n"
     "Options:\n"
     "  --category C        category name\n"
@@ -1398,16 +1510,17 @@ build_item(const struct args *a, msgpack_packer *pk, print_fn *printp)
 /* ==== The table ==== */
 
 static const struct command commands[] = {
-	{ "fbt", "items frequently bought together with ITEM...", fbt_opts,
-	    fbt_help, build_fbt },
-	{ "complements", "second-level complements of ITEM..., with via-items",
+	{ "fbt", false, "items frequently bought together with ITEM...",
+	    fbt_opts, fbt_help, build_fbt },
+	{ "complements", false,
+	    "second-level complements of ITEM..., with via-items",
 	    complements_opts, complements_help, build_complements },
-	{ "stats", "server version, counts, store use, requests", stats_opts,
-	    stats_help, build_stats },
-	{ "event", "record an order, view, cart change or rating", event_opts,
-	    event_help, build_event },
-	{ "item", "create or update an item's catalogue record", item_opts,
-	    item_help, build_item },
+	{ "stats", false, "server version, counts, store use, requests",
+	    stats_opts, stats_help, build_stats },
+	{ "event", true, "record an order, view, cart change or rating",
+	    event_opts, event_help, build_event },
+	{ "item", true, "create or update an item's catalogue record",
+	    item_opts, item_help, build_item },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -1438,27 +1551,50 @@ main_help(FILE *out)
 		fprintf(out, "  %-12s %s\n", commands[i].name,
 		    commands[i].summary);
 	}
-	fputs("  help CMD     same as 'xsell CMD --help'\n"
-	      "\n"
-	      "Options (also accepted after COMMAND):\n"
-	      "  --url URL     server endpoint (default: $XSELL_URL, else\n"
-	      "                " XSELL_CLIENT_URL_DEFAULT ").\n"
-	      "                Writes (event, item) must go to the server's\n"
-	      "                admin endpoint.\n"
-	      "  --timeout MS  give up after MS milliseconds (default "
-	      "5000)\n"
-	      "  --json        print the whole reply as JSON\n"
-	      "  -h, --help    this text; 'xsell COMMAND --help' for a "
-	      "command\n"
-	      "  --version     print the client version\n"
-	      "\n"
-	      "Exit status: 0 ok, 1 error reply, 2 usage error, 3 no "
-	      "server or\n"
-	      "no reply within the timeout.\n"
-	      "\n"
-	      "Example:\n"
-	      "  xsell --url ipc:///tmp/xsell.sock fbt milk -k 5\n",
+	fputs(
+	    "  help CMD     same as 'xsell CMD --help'\n"
+	    "\n"
+	    "Options (also accepted after COMMAND):\n"
+	    "  --url URL     server endpoint. Reads default to $XSELL_URL, "
+	    "else\n"
+	    "                " XSELL_CLIENT_URL_DEFAULT
+	    "; writes (event, item) "
+	    "must go\n"
+	    "                to the server's admin endpoint and default to\n"
+	    "                $XSELL_ADMIN_URL, "
+	    "else " XSELL_CLIENT_ADMIN_URL_DEFAULT ".\n"
+	    "  --timeout MS  give up after MS milliseconds, 1..3600000\n"
+	    "                (default 5000)\n"
+	    "  --json        print the whole reply as JSON (pretty-printed)\n"
+	    "  -h, --help    this text; 'xsell COMMAND --help' for a "
+	    "command\n"
+	    "  --version     print the client version\n"
+	    "\n"
+	    "Exit status: 0 ok, 1 error reply (or an unreadable reply), 2 "
+	    "usage\n"
+	    "error, 3 cannot connect or no reply within the timeout.\n"
+	    "\n"
+	    "Examples:\n"
+	    "  xsell fbt 22697 -k 5 --explain\n"
+	    "  xsell --json stats\n"
+	    "  xsell --url ipc:///tmp/xsell-admin.sock event order o-1 "
+	    "22697 22698\n",
 	    out);
+}
+
+/* Where a command goes without --url: reads to $XSELL_URL, writes to
+ * $XSELL_ADMIN_URL, else the ipc endpoints a local xselld is usually
+ * given (README, xsell.1). */
+static const char *
+default_url(bool is_write)
+{
+	const char *env = getenv(is_write ? "XSELL_ADMIN_URL" : "XSELL_URL");
+
+	if (env != NULL && env[0] != '\0') {
+		return env;
+	}
+	return is_write ? XSELL_CLIENT_ADMIN_URL_DEFAULT
+	                : XSELL_CLIENT_URL_DEFAULT;
 }
 
 static int
@@ -1479,6 +1615,9 @@ run_command(struct cli *cli, const struct command *cmd, int argc, char **argv)
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	rc = cmd->build(&a, &pk, &print);
 	free(a.pos);
+	if (cli->url == NULL) {
+		cli->url = default_url(cmd->is_write);
+	}
 	if (rc == EXIT_OK_) {
 		rc = send_request(cli, &sb, print);
 	}
@@ -1491,11 +1630,9 @@ main(int argc, char **argv)
 {
 	struct cli            cli;
 	const struct command *cmd;
-	const char           *env = getenv("XSELL_URL");
 	int                   i;
 
-	cli.url =
-	    env != NULL && env[0] != '\0' ? env : XSELL_CLIENT_URL_DEFAULT;
+	cli.url        = NULL;
 	cli.timeout_ms = XSELL_CLIENT_TIMEOUT_DEFAULT_MS;
 	cli.json       = false;
 
@@ -1534,7 +1671,7 @@ main(int argc, char **argv)
 			usage_err(NULL, "unknown command '%s'", argv[i + 1]);
 			return EXIT_USAGE;
 		}
-		fputs(cmd->help, stdout);
+		command_help(cmd);
 		return EXIT_OK_;
 	}
 	cmd = find_command(argv[i]);

@@ -8,9 +8,11 @@
  * request -- a msgpack map with an "op" key, see proto/PROTOCOL.md -- and
  * waits for exactly one reply, also a msgpack map: {"ok":true,...} or
  * {"ok":false,"error":{"code":CODE,"message":TEXT}}. The library moves
- * bytes; it neither builds requests nor interprets replies, so a new op
- * needs no new client code. xsell_json_write() turns a reply into JSON
- * for people and scripts.
+ * bytes and does not build requests, so a new op needs no new client
+ * code. For reading replies it offers a bounded unpacker
+ * (xsell_reply_unpack), a map lookup, the ok/error check, and
+ * xsell_json_write(), which turns a reply into JSON for people and
+ * scripts.
  *
  * Reads and writes usually live on different endpoints: the server's
  * --listen endpoint answers queries and refuses writes with "forbidden";
@@ -21,31 +23,44 @@
  * A handle may be shared by any number of threads: every call runs on its
  * own nng context, so concurrent calls on one handle do not cancel each
  * other and their replies are never mixed up. xsell_client_close() must
- * not race with calls on the same handle.
+ * not race with calls on the same handle. The reply helpers and the JSON
+ * writer keep no state and may be called from any thread.
  *
  * LIFETIMES
  *
  * The request buffer is only borrowed for the duration of the call. A
  * reply is a malloc'd buffer owned by the caller, freed with
- * xsell_client_free(); it stays valid after the handle is closed.
+ * xsell_client_free(); it stays valid after the handle is closed. A
+ * msgpack_unpacked filled by xsell_reply_unpack() owns its own copy of
+ * the data (the reply buffer may be freed right after), and every
+ * msgpack_object found in it is borrowed from it: valid until
+ * msgpack_unpacked_destroy().
  *
  * TIMEOUTS AND FAILURES
  *
- * Opening never waits for the server: the dial is non-blocking and nng
- * keeps reconnecting in the background. A missing, stopped or slow server
- * is therefore found by xsell_client_call(), which gives up after the
- * handle's timeout and returns XSELL_EUNAVAIL. The client never resends a
- * request on a timer (a resent "event" batch could be applied twice); nng
- * may still resend a request whose connection broke before the reply
- * came, so write batches should carry a "batch" id, which the server
- * de-duplicates.
+ * xsell_client_open() never waits for the server: the dial is
+ * non-blocking and nng keeps reconnecting in the background, so a
+ * long-running program may start before its server. A missing, stopped or
+ * slow server is then found by xsell_client_call(), which gives up after
+ * the handle's timeout and returns XSELL_EUNAVAIL. xsell_client_dial() is
+ * the variant for tools that make one call and exit: it connects first and
+ * fails at once when the server refuses the connection.
+ *
+ * The client never resends a request on a timer (a resent "event" batch
+ * could be applied twice); nng may still resend a request whose connection
+ * broke before the reply came, so write batches should carry a "batch" id,
+ * which the server de-duplicates ("order" events are idempotent by their
+ * order id anyway).
  *
  * LIMITS
  *
- * Replies larger than XSELL_CLIENT_REPLY_MAX bytes are refused by nng
- * (the connection is dropped and the call times out). Request size is
- * limited by the server: XSELL_READ_MSG_MAX on a read endpoint,
+ * Replies larger than XSELL_CLIENT_REPLY_MAX bytes are refused by nng (the
+ * connection is dropped and the call times out). Requests larger than
+ * XSELL_CLIENT_REQUEST_MAX are refused before sending; the server's own
+ * limits are lower: XSELL_READ_MSG_MAX on a read endpoint,
  * XSELL_ADMIN_MSG_MAX on an admin endpoint (<xsell/limits.h>).
+ * xsell_reply_unpack() refuses replies nested deeper than
+ * XSELL_CLIENT_DEPTH_MAX.
  */
 #ifndef XSELL_CLIENT_H
 #define XSELL_CLIENT_H
@@ -55,6 +70,7 @@
 #include <stdio.h>
 
 #include <xsell/errors.h>
+#include <xsell/limits.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -62,24 +78,48 @@ extern "C" {
 
 /* Largest reply the client accepts, bytes (NNG_OPT_RECVMAXSZ). */
 #define XSELL_CLIENT_REPLY_MAX (64u * 1024u * 1024u)
-/* Timeout used when xsell_client_open() is given timeout_ms <= 0. */
+/* Largest request xsell_client_call() sends, bytes: the largest message
+ * any server endpoint still answers with "too_large". */
+#define XSELL_CLIENT_REQUEST_MAX (XSELL_ADMIN_MSG_MAX * XSELL_RECV_SLACK)
+/* Deepest msgpack nesting xsell_reply_unpack() accepts (the reply map is
+ * level 1). msgpack-c's own unpacker stops at 32 with a misleading
+ * out-of-memory code; this limit keeps us under it. */
+#define XSELL_CLIENT_DEPTH_MAX 32
+/* Timeout used when a handle is opened with timeout_ms <= 0. */
 #define XSELL_CLIENT_TIMEOUT_DEFAULT_MS 5000
-/* Default server URL of the tools when XSELL_URL is not set. */
+/* Default read URL of the tools when XSELL_URL is not set. */
 #define XSELL_CLIENT_URL_DEFAULT "ipc:///tmp/xsell.sock"
+/* Default admin (write) URL of the tools when XSELL_ADMIN_URL is not set. */
+#define XSELL_CLIENT_ADMIN_URL_DEFAULT "ipc:///tmp/xsell-admin.sock"
 
 /* An open connection to one server; opaque. */
 typedef struct xsell_client xsell_client;
 
+/* ==== Connection ==== */
+
 /* Open a client handle for the server at 'url'.
  *
- * 'url' is any nng URL (ipc://, tcp://, inproc://); it is copied.
- * 'timeout_ms' bounds each xsell_client_call() from send to reply; a value
- * <= 0 means XSELL_CLIENT_TIMEOUT_DEFAULT_MS. Does not wait for the server
- * to be up (see TIMEOUTS above). On success stores the handle in *cp; the
- * caller closes it with xsell_client_close(). Returns XSELL_EINVAL if
- * 'url' is NULL or not a valid nng URL, XSELL_ENOMEM, or XSELL_EUNAVAIL if
- * nng could not create the socket. Any thread. */
+ * 'url' is any nng URL (ipc://, tcp://, inproc://); it is borrowed for the
+ * call only. 'timeout_ms' bounds each xsell_client_call() from send to
+ * reply; a value <= 0 means XSELL_CLIENT_TIMEOUT_DEFAULT_MS. Does not wait
+ * for the server to be up (see TIMEOUTS above). On success stores the
+ * handle in *cp; the caller closes it with xsell_client_close(). Returns
+ * XSELL_EINVAL if 'cp' or 'url' is NULL or 'url' is not a URL nng can
+ * dial, XSELL_ENOMEM, or XSELL_EUNAVAIL if nng could not create the
+ * socket. *cp is left untouched on failure. Any thread. */
 xsell_err xsell_client_open(
+    xsell_client **cp, const char *url, int timeout_ms);
+
+/* Like xsell_client_open(), but connect before returning.
+ *
+ * Waits at most the handle's timeout for the first connection. Returns
+ * XSELL_EUNAVAIL at once if the server refuses it (nothing listens on the
+ * ipc path or the TCP port), and after the timeout if no connection was
+ * made (an unreachable host). Once connected, the handle behaves exactly
+ * like an opened one, reconnecting in the background if the server goes
+ * away. Same arguments, ownership and other errors as xsell_client_open().
+ * Any thread. */
+xsell_err xsell_client_dial(
     xsell_client **cp, const char *url, int timeout_ms);
 
 /* Close 'c' and free it. Calls still running on 'c' must have returned.
@@ -93,28 +133,73 @@ void xsell_client_close(xsell_client *c);
  * client, validates it). On success stores a malloc'd copy of the reply in
  * *replyp and its length in *reply_lenp; the caller frees it with
  * xsell_client_free(). An error reply from the server ({"ok":false,...})
- * is a success here: look inside the reply. On failure *replyp and
- * *reply_lenp are left untouched.
+ * is a success here: look inside the reply (xsell_reply_status). On
+ * failure *replyp and *reply_lenp are left untouched.
  *
  * Returns XSELL_EINVAL for NULL arguments or len == 0, XSELL_ETOOBIG if
- * the request is larger than nng accepts, XSELL_ENOMEM, and XSELL_EUNAVAIL
+ * 'len' is over XSELL_CLIENT_REQUEST_MAX, XSELL_ENOMEM, and XSELL_EUNAVAIL
  * if no reply came within the handle's timeout (no server, server down or
- * overloaded, connection refused). Thread-safe; see THREADS above. */
+ * overloaded, connection refused or broken). Thread-safe; see THREADS
+ * above. */
 xsell_err xsell_client_call(xsell_client *c, const void *req, size_t len,
     void **replyp, size_t *reply_lenp);
 
 /* Free a reply returned by xsell_client_call(). NULL is allowed. */
 void xsell_client_free(void *reply);
 
-/* The xsell_err whose wire code is code[0..len) ("bad_request" →
- * XSELL_EINVAL). Several errors share a wire code; the first one in
- * XSELL_ERR_MAP is returned. Unknown codes give XSELL_EINTERNAL. 'code'
- * need not be NUL-terminated; it is borrowed for the call only. Pure. */
+/* The xsell_err of the wire code code[0..len): "bad_request" EINVAL,
+ * "too_large" ETOOBIG, "forbidden" EFORBIDDEN, "not_found" ENOENT,
+ * "unavailable" EUNAVAIL, "internal" EINTERNAL, "ok" OK. Codes this
+ * client does not know give XSELL_EINTERNAL. 'code' need not be
+ * NUL-terminated; it is borrowed for the call only. Pure. */
 xsell_err xsell_client_err_from_wire(const char *code, size_t len);
+
+/* ==== Replies ==== */
+
+struct msgpack_object;
+struct msgpack_unpacked;
+
+/* A failed reply's error, as views into the reply. */
+struct xsell_reply_error {
+	const char *code;        /* wire code, e.g. "not_found"; "" if none */
+	size_t      code_len;    /* bytes of 'code' */
+	const char *message;     /* human text; "" if none */
+	size_t      message_len; /* bytes of 'message' */
+};
+
+/* Unpack the reply buf[0..len) into 'up'.
+ *
+ * Before msgpack-c sees the bytes, a bounded reader checks that they hold
+ * exactly one complete msgpack value, nested at most
+ * XSELL_CLIENT_DEPTH_MAX deep, whose declared lengths fit in the bytes
+ * that remain (msgpack-c would otherwise reserve memory for whatever
+ * count a header claims). The value must be a map. 'up' must have been
+ * set up with msgpack_unpacked_init(); on success the reply is
+ * up->data, which owns a copy of what it needs, so 'buf' may be freed
+ * afterwards; the caller releases it with msgpack_unpacked_destroy(),
+ * also after a failure. Returns XSELL_EIO if the bytes are not one
+ * well-formed msgpack map (truncated, trailing bytes, bad type byte,
+ * nested too deep), XSELL_ENOMEM. Any thread. */
+xsell_err xsell_reply_unpack(
+    const void *buf, size_t len, struct msgpack_unpacked *up);
+
+/* The value of the string key 'key' in the map 'map', or NULL if 'map' is
+ * not a map or has no such key. The result is borrowed from 'map'. Pure. */
+const struct msgpack_object *xsell_reply_get(
+    const struct msgpack_object *map, const char *key);
+
+/* Whether the reply map 'reply' says "ok": XSELL_OK for {"ok":true,...};
+ * for {"ok":false,...} the error of its wire code (see
+ * xsell_client_err_from_wire), with its code and message stored in *e if
+ * 'e' is not NULL (views borrowed from 'reply'). XSELL_EIO if 'reply' is
+ * not a map with a boolean "ok". Pure. */
+xsell_err xsell_reply_status(
+    const struct msgpack_object *reply, struct xsell_reply_error *e);
 
 /* ==== JSON ==== */
 
-struct msgpack_object;
+/* Deepest nesting xsell_json_write() writes. */
+#define XSELL_JSON_DEPTH_MAX 64
 
 /* Write 'obj' (a reply, or any msgpack object) to 'out' as JSON, with a
  * final newline.
@@ -122,15 +207,20 @@ struct msgpack_object;
  * With 'pretty', maps and arrays are indented by two spaces per level;
  * otherwise the output is one line without spaces. Strings are escaped as
  * JSON requires: quote, backslash and the common controls as \" \\ \n \t
- * and so on, other bytes below 0x20 and 0x7f as \u00XX; UTF-8 is passed
- * through unchanged. Floats use the shortest of %.15g/%.16g/%.17g that
- * reads back exactly; NaN and infinities, which JSON cannot express,
- * become null. Binary data becomes a lowercase hex string, and msgpack
+ * and so on, other bytes below 0x20 and 0x7f as \u00XX; well-formed UTF-8
+ * is passed through unchanged, and each byte that is not part of a
+ * well-formed UTF-8 sequence becomes \ufffd, so the output is always
+ * valid JSON. Floats use the shortest of %.15g/%.16g/%.17g (float32:
+ * %.6g to %.9g) that reads back exactly, with ".0" added when that looks
+ * like an integer; NaN and infinities, which JSON cannot express, become
+ * null. Binary data becomes a lowercase hex string, and msgpack
  * extension values become {"ext":TYPE,"data":"HEX"}. Map keys that are
  * not strings are written as JSON strings of their JSON text. 'obj' is
- * borrowed for the call only. Returns XSELL_EIO if writing to 'out'
- * failed, XSELL_EINVAL if nesting exceeds 64 levels (the output is then
- * incomplete). Any thread, one at a time per FILE. */
+ * borrowed for the call only. Values nested deeper than
+ * XSELL_JSON_DEPTH_MAX are written as null, so the output stays valid
+ * JSON, and the call then returns XSELL_EINVAL. Returns XSELL_EIO if
+ * writing to 'out' failed, XSELL_ENOMEM. Any thread, one at a time per
+ * FILE. */
 xsell_err xsell_json_write(
     FILE *out, const struct msgpack_object *obj, bool pretty);
 

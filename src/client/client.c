@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* The client handle: one req0 socket, one nng context per call.
  *
- * A context per call (rather than nng_send/nng_recv on the socket) is what
- * makes a handle safe to share: on a bare REQ socket a second send cancels
- * the first request. Each call is bounded by one deadline that covers both
- * the send and the receive, so a call never takes longer than the
- * handle's timeout, whatever the state of the connection. */
+ * A context per call (rather than the socket's own REQ state machine) is
+ * what lets threads share a handle: on a bare REQ socket a second send
+ * cancels the first request. Each call has one deadline, split between
+ * the send (waiting for a connection) and the receive, so the timeout
+ * bounds the whole call. nng codes stop here and become xsell_err. */
 #include <xsell/client.h>
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,16 +17,18 @@
 #include <nng/supplemental/util/platform.h>
 
 struct xsell_client {
-	nng_socket sock;       /* req0 */
+	nng_socket sock;       /* req0, dialled to the server */
 	int        timeout_ms; /* per call, send to reply */
 };
 
-/* nng codes stop here (STYLE §3). Anything that is not about the
- * arguments or memory means the server could not be reached in time. */
+/* ==== Errors ==== */
+
+/* Every failure to reach or hear from the server is "unavailable": the
+ * caller's remedy (retry later, check the server) is the same. */
 static xsell_err
-err_from_nng(int rc)
+err_from_nng(int rv)
 {
-	switch (rc) {
+	switch (rv) {
 	case 0:
 		return XSELL_OK;
 	case NNG_ENOMEM:
@@ -36,59 +39,217 @@ err_from_nng(int rc)
 	case NNG_EADDRINVAL:
 	case NNG_ENOTSUP:
 		return XSELL_EINVAL;
-	default:
+	case NNG_ETIMEDOUT:
+	case NNG_ECONNREFUSED:
+	case NNG_ECONNRESET:
+	case NNG_ECONNSHUT:
+	case NNG_ECONNABORTED:
+	case NNG_ECLOSED:
+	case NNG_ECANCELED:
+	case NNG_ENOENT:
+	case NNG_EUNREACHABLE:
+	case NNG_EPROTO:
+	case NNG_EPEERAUTH:
+	case NNG_ECRYPTO:
+	case NNG_EAGAIN:
+	case NNG_ESTATE:
+	case NNG_EPERM:
+	case NNG_ENOFILES:
+	case NNG_EADDRINUSE:
 		return XSELL_EUNAVAIL;
+	default:
+		return XSELL_EIO;
 	}
 }
 
 xsell_err
-xsell_client_open(xsell_client **cp, const char *url, int timeout_ms)
+xsell_client_err_from_wire(const char *code, size_t len)
+{
+	static const struct {
+		const char *wire;
+		xsell_err   err;
+	} map[] = {
+		{ "ok", XSELL_OK },
+		{ "bad_request", XSELL_EINVAL },
+		{ "too_large", XSELL_ETOOBIG },
+		{ "forbidden", XSELL_EFORBIDDEN },
+		{ "not_found", XSELL_ENOENT },
+		{ "unavailable", XSELL_EUNAVAIL },
+		{ "internal", XSELL_EINTERNAL },
+	};
+
+	if (code == NULL) {
+		return XSELL_EINTERNAL;
+	}
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		if (strlen(map[i].wire) == len &&
+		    memcmp(map[i].wire, code, len) == 0) {
+			return map[i].err;
+		}
+	}
+	return XSELL_EINTERNAL;
+}
+
+/* ==== Bounded dial ==== */
+
+/* nng 1.5.2 has no connect timeout: a synchronous dial to a host that
+ * drops SYNs waits for the kernel (minutes). So the dial runs on a helper
+ * thread, and if the deadline passes first, closing the socket aborts
+ * it; the thread is joined before we return either way. */
+struct dial_job {
+	nng_socket  sock;
+	const char *url;
+	nng_mtx    *mtx;
+	nng_cv     *cv;
+	bool        done; /* the dial returned; 'rv' is its result */
+	int         rv;
+};
+
+static void
+dial_thread(void *arg)
+{
+	struct dial_job *job = arg;
+	int              rv;
+
+	rv = nng_dial(job->sock, job->url, NULL, 0);
+	nng_mtx_lock(job->mtx);
+	job->rv   = rv;
+	job->done = true;
+	nng_cv_wake(job->cv);
+	nng_mtx_unlock(job->mtx);
+}
+
+/* Dial 'sock' and wait at most timeout_ms. On XSELL_EUNAVAIL after a
+ * timeout the socket has been closed: *closedp says so. */
+static xsell_err
+dial_bounded(nng_socket sock, const char *url, int timeout_ms, bool *closedp)
+{
+	struct dial_job job;
+	nng_thread     *thr;
+	nng_time        deadline;
+	bool            timed_out = false;
+	xsell_err       err;
+	int             rv;
+
+	memset(&job, 0, sizeof(job));
+	job.sock = sock;
+	job.url  = url;
+	*closedp = false;
+	rv       = nng_mtx_alloc(&job.mtx);
+	if (rv != 0) {
+		return err_from_nng(rv);
+	}
+	rv = nng_cv_alloc(&job.cv, job.mtx);
+	if (rv != 0) {
+		err = err_from_nng(rv);
+		goto free_mtx;
+	}
+	deadline = nng_clock() + (nng_time) timeout_ms;
+	rv       = nng_thread_create(&thr, dial_thread, &job);
+	if (rv != 0) {
+		err = err_from_nng(rv);
+		goto free_cv;
+	}
+	nng_mtx_lock(job.mtx);
+	while (!job.done) {
+		if (nng_cv_until(job.cv, deadline) == NNG_ETIMEDOUT) {
+			timed_out = !job.done;
+			break;
+		}
+	}
+	nng_mtx_unlock(job.mtx);
+	if (timed_out) {
+		/* Aborts the dial in progress; the thread then returns. */
+		nng_close(sock);
+		*closedp = true;
+	}
+	nng_thread_destroy(thr);
+	err = timed_out ? XSELL_EUNAVAIL : err_from_nng(job.rv);
+
+free_cv:
+	nng_cv_free(job.cv);
+free_mtx:
+	nng_mtx_free(job.mtx);
+	return err;
+}
+
+/* ==== Handle ==== */
+
+static xsell_err
+client_open(xsell_client **cp, const char *url, int timeout_ms, bool wait)
 {
 	xsell_client *c;
-	int           rc;
+	xsell_err     err;
+	bool          closed = false;
+	int           rv;
 
-	if (cp == NULL || url == NULL || url[0] == '\0') {
+	if (cp == NULL || url == NULL) {
 		return XSELL_EINVAL;
+	}
+	if (timeout_ms <= 0) {
+		timeout_ms = XSELL_CLIENT_TIMEOUT_DEFAULT_MS;
 	}
 	c = calloc(1, sizeof(*c));
 	if (c == NULL) {
 		return XSELL_ENOMEM;
 	}
-	c->timeout_ms =
-	    timeout_ms > 0 ? timeout_ms : XSELL_CLIENT_TIMEOUT_DEFAULT_MS;
-	rc = nng_req0_open(&c->sock);
-	if (rc != 0) {
-		free(c);
-		return rc == NNG_ENOMEM ? XSELL_ENOMEM : XSELL_EUNAVAIL;
+	c->timeout_ms = timeout_ms;
+	rv            = nng_req0_open(&c->sock);
+	if (rv != 0) {
+		err = rv == NNG_ENOMEM ? XSELL_ENOMEM : XSELL_EUNAVAIL;
+		goto free_c;
 	}
-	/* Never resend on a timer: a resent "event" batch without a batch
-	 * id would be applied twice. The call's deadline ends the wait. */
-	rc = nng_socket_set_ms(
-	    c->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
-	if (rc == 0) {
-		rc = nng_socket_set_size(
-		    c->sock, NNG_OPT_RECVMAXSZ, XSELL_CLIENT_REPLY_MAX);
+	/* A reply is bounded like everything else that grows; and a request
+	 * is never resent on a timer (contexts copy the socket's value, and
+	 * each call sets it again). The socket timeouts only matter to code
+	 * that would use the socket directly; calls use aio deadlines. */
+	rv = nng_socket_set_size(
+	    c->sock, NNG_OPT_RECVMAXSZ, (size_t) XSELL_CLIENT_REPLY_MAX);
+	if (rv == 0) {
+		rv = nng_socket_set_ms(
+		    c->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
 	}
-	if (rc == 0) {
-		rc = nng_socket_set_ms(
-		    c->sock, NNG_OPT_SENDTIMEO, c->timeout_ms);
+	if (rv == 0) {
+		rv = nng_socket_set_ms(c->sock, NNG_OPT_SENDTIMEO, timeout_ms);
 	}
-	if (rc == 0) {
-		rc = nng_socket_set_ms(
-		    c->sock, NNG_OPT_RECVTIMEO, c->timeout_ms);
+	if (rv == 0) {
+		rv = nng_socket_set_ms(c->sock, NNG_OPT_RECVTIMEO, timeout_ms);
 	}
-	/* Non-blocking: a server that is not up yet is not an error here;
-	 * nng keeps redialling and the call's timeout decides. */
-	if (rc == 0) {
-		rc = nng_dial(c->sock, url, NULL, NNG_FLAG_NONBLOCK);
+	if (rv != 0) {
+		err = err_from_nng(rv);
+		goto close_sock;
 	}
-	if (rc != 0) {
-		nng_close(c->sock);
-		free(c);
-		return err_from_nng(rc);
+	if (wait) {
+		err = dial_bounded(c->sock, url, timeout_ms, &closed);
+	} else {
+		err = err_from_nng(
+		    nng_dial(c->sock, url, NULL, NNG_FLAG_NONBLOCK));
+	}
+	if (err != XSELL_OK) {
+		goto close_sock;
 	}
 	*cp = c;
 	return XSELL_OK;
+
+close_sock:
+	if (!closed) {
+		nng_close(c->sock);
+	}
+free_c:
+	free(c);
+	return err;
+}
+
+xsell_err
+xsell_client_open(xsell_client **cp, const char *url, int timeout_ms)
+{
+	return client_open(cp, url, timeout_ms, false);
+}
+
+xsell_err
+xsell_client_dial(xsell_client **cp, const char *url, int timeout_ms)
+{
+	return client_open(cp, url, timeout_ms, true);
 }
 
 void
@@ -101,10 +262,11 @@ xsell_client_close(xsell_client *c)
 	free(c);
 }
 
-/* Start 'aio' on 'ctx' (send if 'send', else receive) with what is left
- * of the call's budget, and wait for it. */
+/* ==== Calls ==== */
+
+/* Run one op on 'aio' and wait for it; returns the nng result. */
 static int
-ctx_run(nng_ctx ctx, nng_aio *aio, bool send, nng_time deadline)
+aio_run(nng_aio *aio, nng_ctx ctx, bool send, nng_time deadline)
 {
 	nng_time now = nng_clock();
 
@@ -125,92 +287,87 @@ xsell_err
 xsell_client_call(xsell_client *c, const void *req, size_t len, void **replyp,
     size_t *reply_lenp)
 {
-	nng_msg *msg;
+	nng_time deadline;
 	nng_aio *aio;
 	nng_ctx  ctx;
-	nng_time deadline;
-	void    *reply;
-	size_t   reply_len;
-	int      rc;
+	nng_msg *msg;
+	void    *copy;
+	size_t   n;
+	int      rv;
 
 	if (c == NULL || req == NULL || len == 0 || replyp == NULL ||
 	    reply_lenp == NULL) {
 		return XSELL_EINVAL;
 	}
+	if (len > XSELL_CLIENT_REQUEST_MAX) {
+		return XSELL_ETOOBIG;
+	}
 	deadline = nng_clock() + (nng_time) c->timeout_ms;
-	rc       = nng_msg_alloc(&msg, len);
-	if (rc != 0) {
-		return err_from_nng(rc);
+	rv       = nng_aio_alloc(&aio, NULL, NULL);
+	if (rv != 0) {
+		return err_from_nng(rv);
 	}
-	memcpy(nng_msg_body(msg), req, len);
-	rc = nng_aio_alloc(&aio, NULL, NULL);
-	if (rc != 0) {
-		nng_msg_free(msg);
-		return err_from_nng(rc);
-	}
-	rc = nng_ctx_open(&ctx, c->sock);
-	if (rc != 0) {
-		nng_msg_free(msg);
+	rv = nng_ctx_open(&ctx, c->sock);
+	if (rv != 0) {
 		goto free_aio;
 	}
-
-	nng_aio_set_msg(aio, msg);
-	rc = ctx_run(ctx, aio, true, deadline);
-	if (rc != 0) {
-		/* A failed send leaves the message with us. */
-		nng_msg_free(nng_aio_get_msg(aio));
+	rv =
+	    nng_ctx_set_ms(ctx, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
+	if (rv != 0) {
 		goto close_ctx;
 	}
-	rc = ctx_run(ctx, aio, false, deadline);
-	if (rc != 0) {
+	rv = nng_msg_alloc(&msg, 0);
+	if (rv != 0) {
 		goto close_ctx;
 	}
-	msg       = nng_aio_get_msg(aio);
-	reply_len = nng_msg_len(msg);
-	reply     = malloc(reply_len > 0 ? reply_len : 1);
-	if (reply == NULL) {
+	rv = nng_msg_append(msg, req, len);
+	if (rv != 0) {
 		nng_msg_free(msg);
-		rc = NNG_ENOMEM;
 		goto close_ctx;
 	}
-	memcpy(reply, nng_msg_body(msg), reply_len);
+
+	/* The send completes when a connection takes the request, so with
+	 * no server it is the send that times out. A failed send leaves the
+	 * message with us, on the aio. */
+	nng_aio_set_msg(aio, msg);
+	rv = aio_run(aio, ctx, true, deadline);
+	if (rv != 0) {
+		msg = nng_aio_get_msg(aio);
+		if (msg != NULL) {
+			nng_msg_free(msg);
+		}
+		goto close_ctx;
+	}
+	nng_aio_set_msg(aio, NULL);
+	rv = aio_run(aio, ctx, false, deadline);
+	if (rv != 0) {
+		goto close_ctx;
+	}
+	msg = nng_aio_get_msg(aio);
+	n   = nng_msg_len(msg);
+	/* malloc(0) may return NULL; an empty reply still gets a buffer. */
+	copy = malloc(n > 0 ? n : 1);
+	if (copy == NULL) {
+		nng_msg_free(msg);
+		rv = NNG_ENOMEM;
+		goto close_ctx;
+	}
+	if (n > 0) {
+		memcpy(copy, nng_msg_body(msg), n);
+	}
 	nng_msg_free(msg);
-	*replyp     = reply;
-	*reply_lenp = reply_len;
+	*replyp     = copy;
+	*reply_lenp = n;
 
 close_ctx:
 	nng_ctx_close(ctx);
 free_aio:
 	nng_aio_free(aio);
-	return err_from_nng(rc);
+	return err_from_nng(rv);
 }
 
 void
 xsell_client_free(void *reply)
 {
 	free(reply);
-}
-
-xsell_err
-xsell_client_err_from_wire(const char *code, size_t len)
-{
-	static const struct {
-		xsell_err   err;
-		const char *wire;
-	} table[] = {
-#define X(name, wire, msg) { XSELL_##name, wire },
-		XSELL_ERR_MAP(X)
-#undef X
-	};
-
-	if (code == NULL) {
-		return XSELL_EINTERNAL;
-	}
-	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
-		if (strlen(table[i].wire) == len &&
-		    memcmp(table[i].wire, code, len) == 0) {
-			return table[i].err;
-		}
-	}
-	return XSELL_EINTERNAL;
 }

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* msgpack → JSON, for the CLI's --json and for people reading replies.
+/* msgpack → JSON text, for `xsell --json` and for people reading replies.
  *
- * A recursive walk over a msgpack_object, written straight to a FILE.
- * JSON has no binary, extension or non-string keys, so those get a fixed
- * textual form (documented in client.h); invalid UTF-8 becomes U+FFFD
- * rather than producing a file a JSON parser rejects. */
+ * The output is always valid JSON, whatever the msgpack held: bytes that
+ * are not well-formed UTF-8 become U+FFFD, NaN and infinities become
+ * null, binary becomes hex, non-string keys become strings. Floats are
+ * written with the fewest digits that read back to the same double, so
+ * 0.1 stays "0.1" rather than %.17g's "0.10000000000000001". */
 #include <xsell/client.h>
 
 #include <math.h>
@@ -14,325 +15,370 @@
 
 #include <msgpack.h>
 
-#define JSON_DEPTH_MAX 64
-
 struct jw {
 	FILE *out;
 	bool  pretty;
-	bool  too_deep; /* nesting passed JSON_DEPTH_MAX */
+	bool  failed;   /* a write to 'out' failed */
+	bool  too_deep; /* something below XSELL_JSON_DEPTH_MAX became null */
 };
 
-static void write_obj(struct jw *w, const msgpack_object *o, int depth);
+static xsell_err write_value(struct jw *w, const msgpack_object *o, int depth);
 
-/* ==== Strings ==== */
+/* ==== Output ==== */
 
-/* Length of the well-formed UTF-8 sequence at p[0..n), or 0 if the bytes
- * there are not one (overlong forms, surrogates and values past U+10FFFF
- * are rejected). */
-static size_t
-utf8_seq_len(const unsigned char *p, size_t n)
+static void
+put(struct jw *w, const char *p, size_t len)
 {
-	size_t   len;
-	uint32_t cp;
-	uint32_t min;
-
-	if (p[0] < 0x80) {
-		return 1;
-	} else if ((p[0] & 0xe0) == 0xc0) {
-		len = 2;
-		cp  = p[0] & 0x1f;
-		min = 0x80;
-	} else if ((p[0] & 0xf0) == 0xe0) {
-		len = 3;
-		cp  = p[0] & 0x0f;
-		min = 0x800;
-	} else if ((p[0] & 0xf8) == 0xf0) {
-		len = 4;
-		cp  = p[0] & 0x07;
-		min = 0x10000;
-	} else {
-		return 0;
+	if (len > 0 && fwrite(p, 1, len, w->out) != len) {
+		w->failed = true;
 	}
-	if (len > n) {
-		return 0;
-	}
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80) {
-			return 0;
-		}
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-		return 0;
-	}
-	return len;
 }
 
 static void
-write_str(FILE *out, const char *s, size_t n)
+puts_(struct jw *w, const char *s)
 {
-	const unsigned char *p = (const unsigned char *) s;
-	size_t               i = 0;
-
-	fputc('"', out);
-	while (i < n) {
-		unsigned char ch = p[i];
-		size_t        len;
-
-		switch (ch) {
-		case '"':
-			fputs("\\\"", out);
-			i++;
-			continue;
-		case '\\':
-			fputs("\\\\", out);
-			i++;
-			continue;
-		case '\b':
-			fputs("\\b", out);
-			i++;
-			continue;
-		case '\f':
-			fputs("\\f", out);
-			i++;
-			continue;
-		case '\n':
-			fputs("\\n", out);
-			i++;
-			continue;
-		case '\r':
-			fputs("\\r", out);
-			i++;
-			continue;
-		case '\t':
-			fputs("\\t", out);
-			i++;
-			continue;
-		default:
-			break;
-		}
-		if (ch < 0x20 || ch == 0x7f) {
-			fprintf(out, "\\u%04x", (unsigned) ch);
-			i++;
-			continue;
-		}
-		len = utf8_seq_len(p + i, n - i);
-		if (len == 0) {
-			fputs("\\ufffd", out);
-			i++;
-			continue;
-		}
-		fwrite(p + i, 1, len, out);
-		i += len;
-	}
-	fputc('"', out);
+	put(w, s, strlen(s));
 }
 
 static void
-write_hex(FILE *out, const char *s, size_t n)
-{
-	const unsigned char *p = (const unsigned char *) s;
-
-	fputc('"', out);
-	for (size_t i = 0; i < n; i++) {
-		fprintf(out, "%02x", (unsigned) p[i]);
-	}
-	fputc('"', out);
-}
-
-/* ==== Numbers ==== */
-
-/* Shortest %g form that reads back as the same value: scores like 0.1
- * print as 0.1, not 0.10000000000000001. A trailing ".0" keeps an
- * integral float recognisable as a float. */
-static void
-write_double(FILE *out, double d, bool is_float32)
-{
-	char buf[40];
-	int  prec;
-
-	if (!isfinite(d)) {
-		fputs("null", out);
-		return;
-	}
-	if (is_float32) {
-		for (prec = 6; prec < 9; prec++) {
-			snprintf(buf, sizeof(buf), "%.*g", prec, d);
-			if (strtof(buf, NULL) == (float) d) {
-				break;
-			}
-		}
-	} else {
-		for (prec = 15; prec < 17; prec++) {
-			snprintf(buf, sizeof(buf), "%.*g", prec, d);
-			if (strtod(buf, NULL) == d) {
-				break;
-			}
-		}
-	}
-	snprintf(buf, sizeof(buf), "%.*g", prec, d);
-	fputs(buf, out);
-	if (strpbrk(buf, ".e") == NULL) {
-		fputs(".0", out);
-	}
-}
-
-/* ==== Containers ==== */
-
-static void
-newline(struct jw *w, int depth)
+newline_indent(struct jw *w, int depth)
 {
 	if (!w->pretty) {
 		return;
 	}
-	fputc('\n', w->out);
+	put(w, "\n", 1);
 	for (int i = 0; i < depth; i++) {
-		fputs("  ", w->out);
+		put(w, "  ", 2);
 	}
 }
 
-/* JSON keys must be strings: other keys are written as the string of
- * their compact JSON text (1 → "1", nil → "null"). */
-static void
-write_key(struct jw *w, const msgpack_object *k, int depth)
+/* ==== Strings ==== */
+
+/* Length of the well-formed UTF-8 sequence at p[0..len) that starts with
+ * a byte >= 0x80, or 0 if it is not one (RFC 3629: no overlongs, no
+ * surrogates, nothing above U+10FFFF). */
+static size_t
+utf8_seq_len(const unsigned char *p, size_t len)
 {
-	struct jw kw;
+	unsigned char b  = p[0];
+	unsigned char lo = 0x80, hi = 0xbf; /* range of the second byte */
+	size_t        n;
+
+	if (b >= 0xc2 && b <= 0xdf) {
+		n = 2;
+	} else if (b >= 0xe0 && b <= 0xef) {
+		n  = 3;
+		lo = b == 0xe0 ? 0xa0 : 0x80;
+		hi = b == 0xed ? 0x9f : 0xbf;
+	} else if (b >= 0xf0 && b <= 0xf4) {
+		n  = 4;
+		lo = b == 0xf0 ? 0x90 : 0x80;
+		hi = b == 0xf4 ? 0x8f : 0xbf;
+	} else {
+		return 0;
+	}
+	if (len < n || p[1] < lo || p[1] > hi) {
+		return 0;
+	}
+	for (size_t i = 2; i < n; i++) {
+		if (p[i] < 0x80 || p[i] > 0xbf) {
+			return 0;
+		}
+	}
+	return n;
+}
+
+static void
+write_string(struct jw *w, const char *s, size_t len)
+{
+	const unsigned char *p   = (const unsigned char *) s;
+	size_t               run = 0; /* start of bytes not yet written */
+	size_t               i   = 0;
+	char                 esc[8];
+
+	put(w, "\"", 1);
+	while (i < len) {
+		unsigned char b = p[i];
+		const char   *e = NULL;
+		size_t        n;
+
+		if (b >= 0x20 && b < 0x7f && b != '"' && b != '\\') {
+			i++;
+			continue;
+		}
+		if (b >= 0x80) {
+			n = utf8_seq_len(p + i, len - i);
+			if (n > 0) {
+				i += n;
+				continue;
+			}
+			e = "\\ufffd";
+		} else if (b == '"') {
+			e = "\\\"";
+		} else if (b == '\\') {
+			e = "\\\\";
+		} else if (b == '\b') {
+			e = "\\b";
+		} else if (b == '\f') {
+			e = "\\f";
+		} else if (b == '\n') {
+			e = "\\n";
+		} else if (b == '\r') {
+			e = "\\r";
+		} else if (b == '\t') {
+			e = "\\t";
+		} else {
+			snprintf(esc, sizeof(esc), "\\u%04x", b);
+			e = esc;
+		}
+		put(w, s + run, i - run);
+		puts_(w, e);
+		i++;
+		run = i;
+	}
+	put(w, s + run, len - run);
+	put(w, "\"", 1);
+}
+
+static void
+write_hex(struct jw *w, const char *p, size_t len)
+{
+	static const char digits[] = "0123456789abcdef";
+	char              pair[2];
+
+	put(w, "\"", 1);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char b = (unsigned char) p[i];
+
+		pair[0] = digits[b >> 4];
+		pair[1] = digits[b & 0x0f];
+		put(w, pair, 2);
+	}
+	put(w, "\"", 1);
+}
+
+/* ==== Numbers ==== */
+
+/* The shortest %.Ng, N in [lo, hi], that reads back as 'v' ('as_float':
+ * compared as a float), plus ".0" if it looks like an integer. */
+static void
+format_real(char *buf, size_t size, double v, int lo, int hi, bool as_float)
+{
+	size_t len;
+
+	for (int prec = lo; prec <= hi; prec++) {
+		double back;
+
+		snprintf(buf, size, "%.*g", prec, v);
+		back = strtod(buf, NULL);
+		if (as_float ? (float) back == (float) v : back == v) {
+			break;
+		}
+	}
+	if (strpbrk(buf, ".eE") == NULL) {
+		len = strlen(buf);
+		if (len + 3 <= size) {
+			memcpy(buf + len, ".0", 3);
+		}
+	}
+}
+
+static void
+write_real(struct jw *w, double v, bool as_float)
+{
+	char buf[48];
+
+	if (!isfinite(v)) {
+		puts_(w, "null");
+		return;
+	}
+	if (as_float) {
+		format_real(buf, sizeof(buf), v, 6, 9, true);
+	} else {
+		format_real(buf, sizeof(buf), v, 15, 17, false);
+	}
+	puts_(w, buf);
+}
+
+/* ==== Containers ==== */
+
+/* A non-string key: its JSON text, as a JSON string. */
+static xsell_err
+write_key(struct jw *w, const msgpack_object *key, int depth)
+{
+	struct jw inner;
 	char     *text = NULL;
 	size_t    len  = 0;
-	FILE     *mem;
+	xsell_err err;
 
-	if (k->type == MSGPACK_OBJECT_STR) {
-		write_str(w->out, k->via.str.ptr, k->via.str.size);
-		return;
+	if (key->type == MSGPACK_OBJECT_STR) {
+		write_string(w, key->via.str.ptr, key->via.str.size);
+		return XSELL_OK;
 	}
-	mem = open_memstream(&text, &len);
-	if (mem == NULL) {
-		fputs("\"?\"", w->out);
-		return;
+	inner.out      = open_memstream(&text, &len);
+	inner.pretty   = false;
+	inner.failed   = false;
+	inner.too_deep = false;
+	if (inner.out == NULL) {
+		return XSELL_ENOMEM;
 	}
-	kw.out      = mem;
-	kw.pretty   = false;
-	kw.too_deep = false;
-	write_obj(&kw, k, depth);
-	if (kw.too_deep) {
-		w->too_deep = true;
+	err = write_value(&inner, key, depth);
+	if (fclose(inner.out) != 0 || inner.failed) {
+		err = err != XSELL_OK ? err : XSELL_ENOMEM;
 	}
-	if (fclose(mem) != 0 || text == NULL) {
-		fputs("\"?\"", w->out);
-	} else {
-		write_str(w->out, text, len);
+	w->too_deep = w->too_deep || inner.too_deep;
+	if (err == XSELL_OK) {
+		write_string(w, text, len);
 	}
 	free(text);
+	return err;
 }
 
-static void
+static xsell_err
 write_map(struct jw *w, const msgpack_object_map *m, int depth)
 {
+	xsell_err err;
+
 	if (m->size == 0) {
-		fputs("{}", w->out);
-		return;
+		puts_(w, "{}");
+		return XSELL_OK;
 	}
-	fputc('{', w->out);
+	put(w, "{", 1);
 	for (uint32_t i = 0; i < m->size; i++) {
 		if (i > 0) {
-			fputc(',', w->out);
+			put(w, ",", 1);
 		}
-		newline(w, depth + 1);
-		write_key(w, &m->ptr[i].key, depth + 1);
-		fputs(w->pretty ? ": " : ":", w->out);
-		write_obj(w, &m->ptr[i].val, depth + 1);
+		newline_indent(w, depth + 1);
+		err = write_key(w, &m->ptr[i].key, depth + 1);
+		if (err != XSELL_OK) {
+			return err;
+		}
+		puts_(w, w->pretty ? ": " : ":");
+		err = write_value(w, &m->ptr[i].val, depth + 1);
+		if (err != XSELL_OK) {
+			return err;
+		}
 	}
-	newline(w, depth);
-	fputc('}', w->out);
+	newline_indent(w, depth);
+	put(w, "}", 1);
+	return XSELL_OK;
 }
 
-static void
+static xsell_err
 write_array(struct jw *w, const msgpack_object_array *a, int depth)
 {
+	xsell_err err;
+
 	if (a->size == 0) {
-		fputs("[]", w->out);
-		return;
+		puts_(w, "[]");
+		return XSELL_OK;
 	}
-	fputc('[', w->out);
+	put(w, "[", 1);
 	for (uint32_t i = 0; i < a->size; i++) {
 		if (i > 0) {
-			fputc(',', w->out);
+			put(w, ",", 1);
 		}
-		newline(w, depth + 1);
-		write_obj(w, &a->ptr[i], depth + 1);
+		newline_indent(w, depth + 1);
+		err = write_value(w, &a->ptr[i], depth + 1);
+		if (err != XSELL_OK) {
+			return err;
+		}
 	}
-	newline(w, depth);
-	fputc(']', w->out);
+	newline_indent(w, depth);
+	put(w, "]", 1);
+	return XSELL_OK;
 }
 
 static void
-write_obj(struct jw *w, const msgpack_object *o, int depth)
+write_ext(struct jw *w, const msgpack_object_ext *x, int depth)
 {
-	if (depth >= JSON_DEPTH_MAX) {
-		/* Keep the output parseable; report the error. */
+	char type[8];
+
+	snprintf(type, sizeof(type), "%d", (int) x->type);
+	put(w, "{", 1);
+	newline_indent(w, depth + 1);
+	puts_(w, w->pretty ? "\"ext\": " : "\"ext\":");
+	puts_(w, type);
+	put(w, ",", 1);
+	newline_indent(w, depth + 1);
+	puts_(w, w->pretty ? "\"data\": " : "\"data\":");
+	write_hex(w, x->ptr, x->size);
+	newline_indent(w, depth);
+	put(w, "}", 1);
+}
+
+static xsell_err
+write_value(struct jw *w, const msgpack_object *o, int depth)
+{
+	char num[32];
+
+	/* Too deep: write null and carry on, so that the output is still
+	 * balanced JSON; the caller gets XSELL_EINVAL at the end. */
+	if (depth >= XSELL_JSON_DEPTH_MAX) {
 		w->too_deep = true;
-		fputs("null", w->out);
-		return;
+		puts_(w, "null");
+		return XSELL_OK;
 	}
 	switch (o->type) {
 	case MSGPACK_OBJECT_NIL:
-		fputs("null", w->out);
+		puts_(w, "null");
 		break;
 	case MSGPACK_OBJECT_BOOLEAN:
-		fputs(o->via.boolean ? "true" : "false", w->out);
+		puts_(w, o->via.boolean ? "true" : "false");
 		break;
 	case MSGPACK_OBJECT_POSITIVE_INTEGER:
-		fprintf(w->out, "%llu", (unsigned long long) o->via.u64);
+		snprintf(
+		    num, sizeof(num), "%llu", (unsigned long long) o->via.u64);
+		puts_(w, num);
 		break;
 	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-		fprintf(w->out, "%lld", (long long) o->via.i64);
+		snprintf(num, sizeof(num), "%lld", (long long) o->via.i64);
+		puts_(w, num);
 		break;
 	case MSGPACK_OBJECT_FLOAT32:
-		write_double(w->out, o->via.f64, true);
+		write_real(w, o->via.f64, true);
 		break;
 	case MSGPACK_OBJECT_FLOAT64:
-		write_double(w->out, o->via.f64, false);
+		write_real(w, o->via.f64, false);
 		break;
 	case MSGPACK_OBJECT_STR:
-		write_str(w->out, o->via.str.ptr, o->via.str.size);
+		write_string(w, o->via.str.ptr, o->via.str.size);
 		break;
 	case MSGPACK_OBJECT_BIN:
-		write_hex(w->out, o->via.bin.ptr, o->via.bin.size);
+		write_hex(w, o->via.bin.ptr, o->via.bin.size);
 		break;
 	case MSGPACK_OBJECT_EXT:
-		fprintf(w->out,
-		    w->pretty ? "{\"ext\": %d, \"data\": "
-		              : "{\"ext\":%d,\"data\":",
-		    (int) o->via.ext.type);
-		write_hex(w->out, o->via.ext.ptr, o->via.ext.size);
-		fputc('}', w->out);
+		write_ext(w, &o->via.ext, depth);
 		break;
 	case MSGPACK_OBJECT_ARRAY:
-		write_array(w, &o->via.array, depth);
-		break;
+		return write_array(w, &o->via.array, depth);
 	case MSGPACK_OBJECT_MAP:
-		write_map(w, &o->via.map, depth);
-		break;
+		return write_map(w, &o->via.map, depth);
 	default:
-		fputs("null", w->out);
+		puts_(w, "null");
 		break;
 	}
+	return XSELL_OK;
 }
 
 xsell_err
 xsell_json_write(FILE *out, const struct msgpack_object *obj, bool pretty)
 {
-	struct jw w;
+	struct jw w = { out, pretty, false, false };
+	xsell_err err;
 
 	if (out == NULL || obj == NULL) {
 		return XSELL_EINVAL;
 	}
-	w.out      = out;
-	w.pretty   = pretty;
-	w.too_deep = false;
-	write_obj(&w, obj, 0);
-	fputc('\n', out);
-	if (ferror(out)) {
+	err = write_value(&w, obj, 0);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	put(&w, "\n", 1);
+	if (fflush(out) != 0) {
+		w.failed = true;
+	}
+	if (w.failed) {
 		return XSELL_EIO;
 	}
 	return w.too_deep ? XSELL_EINVAL : XSELL_OK;

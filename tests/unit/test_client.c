@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The client library: the msgpack → JSON writer (escaping, nesting,
- * floats, the non-JSON types), and xsell_client_call against nothing and
- * against an in-test rep0 echo server on a fresh ipc:// address. */
+ * floats, the non-JSON types), the bounded reply unpacker, and the
+ * handle against nothing, against a peer that never speaks, and against
+ * an in-test rep0 echo server on a fresh ipc:// address. */
 #include "support.h"
 
 #include <math.h>
@@ -9,7 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <msgpack.h>
 #include <nng/nng.h>
@@ -307,10 +311,12 @@ test_client_err_from_wire(void **state)
 	    xsell_client_err_from_wire("not_found", 9), XSELL_ENOENT);
 	assert_int_equal(
 	    xsell_client_err_from_wire("unavailable", 11), XSELL_EUNAVAIL);
+	/* Several errors share "internal"; the general one comes back. */
 	assert_int_equal(
-	    xsell_client_err_from_wire("internal", 8), XSELL_ESCHEMA);
+	    xsell_client_err_from_wire("internal", 8), XSELL_EINTERNAL);
 	assert_int_equal(
-	    xsell_client_err_from_wire("internalx", 8), XSELL_ESCHEMA);
+	    xsell_client_err_from_wire("internalx", 8), XSELL_EINTERNAL);
+	assert_int_equal(xsell_client_err_from_wire("ok", 2), XSELL_OK);
 	assert_int_equal(
 	    xsell_client_err_from_wire("internal", 7), XSELL_EINTERNAL);
 	assert_int_equal(
@@ -503,6 +509,273 @@ test_client_shared_by_threads(void **state)
 	xs_test_rmdir(dir);
 }
 
+/* ==== Replies ==== */
+
+static xsell_err
+unpack_bytes(const void *p, size_t len)
+{
+	msgpack_unpacked up;
+	xsell_err        err;
+
+	msgpack_unpacked_init(&up);
+	err = xsell_reply_unpack(p, len, &up);
+	msgpack_unpacked_destroy(&up);
+	return err;
+}
+
+static void
+test_reply_unpack_checks_bytes(void **state)
+{
+	/* {"ok":true} */
+	static const char ok[] = "\x81\xa2ok\xc3";
+	/* An array that claims 2^32-1 elements in 5 bytes: msgpack-c alone
+	 * would try to reserve ~64 GiB for it. */
+	static const char huge[] = "\x81\xa1"
+	                           "a\xdd\xff\xff\xff\xff";
+	/* A str8 that claims 200 bytes, and a map16 that claims 65535. */
+	static const char long_str[] = "\x81\xa1"
+	                               "a\xd9\xc8xx";
+	static const char long_map[] = "\xde\xff\xff\xa1"
+	                               "a\xc0";
+	char              deep[64];
+
+	(void) state;
+	assert_xs_ok(unpack_bytes(ok, sizeof(ok) - 1));
+	assert_xs_err(unpack_bytes(ok, sizeof(ok) - 2), XSELL_EIO);
+	assert_xs_err(unpack_bytes("\x81\xa2ok\xc3\xc0", 6), XSELL_EIO);
+	assert_xs_err(unpack_bytes("", 0), XSELL_EIO);
+	assert_xs_err(unpack_bytes("\x92\x01\x02", 3), XSELL_EIO); // array
+	assert_xs_err(unpack_bytes("\xc1", 1), XSELL_EIO);
+	assert_xs_err(unpack_bytes(huge, sizeof(huge) - 1), XSELL_EIO);
+	assert_xs_err(unpack_bytes(long_str, sizeof(long_str) - 1), XSELL_EIO);
+	assert_xs_err(unpack_bytes(long_map, sizeof(long_map) - 1), XSELL_EIO);
+	assert_xs_err(unpack_bytes(NULL, 1), XSELL_EINVAL);
+
+	/* A map holding 31 nested arrays is 32 levels: the limit. */
+	deep[0] = (char) 0x81;
+	deep[1] = (char) 0xa1;
+	deep[2] = 'a';
+	for (int i = 0; i < 31; i++) {
+		deep[3 + i] = (char) 0x91;
+	}
+	deep[34] = 0x01;
+	assert_xs_ok(unpack_bytes(deep, 35));
+	/* One more level is refused, before msgpack-c sees it. */
+	for (int i = 0; i < 32; i++) {
+		deep[3 + i] = (char) 0x91;
+	}
+	deep[35] = 0x01;
+	assert_xs_err(unpack_bytes(deep, 36), XSELL_EIO);
+}
+
+static void
+test_reply_unpack_all_types(void **state)
+{
+	struct pk        k;
+	msgpack_unpacked up;
+	char            *json;
+
+	(void) state;
+	pk_init(&k);
+	msgpack_pack_map(&k.p, 9);
+	pk_str(&k, "i", 1);
+	msgpack_pack_int64(&k.p, -70000);
+	pk_str(&k, "u", 1);
+	msgpack_pack_uint64(&k.p, 1ull << 40);
+	pk_str(&k, "f", 1);
+	msgpack_pack_float(&k.p, 1.5f);
+	pk_str(&k, "d", 1);
+	msgpack_pack_double(&k.p, 0.25);
+	pk_str(&k, "s", 1);
+	pk_str(&k, "0123456789012345678901234567890123456789", 40);
+	pk_str(&k, "b", 1);
+	msgpack_pack_bin(&k.p, 2);
+	msgpack_pack_bin_body(&k.p, "\x01\x02", 2);
+	pk_str(&k, "x", 1);
+	msgpack_pack_ext(&k.p, 3, 1);
+	msgpack_pack_ext_body(&k.p, "abc", 3);
+	pk_str(&k, "a", 1);
+	msgpack_pack_array(&k.p, 20);
+	for (int i = 0; i < 20; i++) {
+		msgpack_pack_nil(&k.p);
+	}
+	pk_str(&k, "t", 1);
+	msgpack_pack_false(&k.p);
+
+	msgpack_unpacked_init(&up);
+	assert_xs_ok(xsell_reply_unpack(k.sb.data, k.sb.size, &up));
+	assert_int_equal(up.data.via.map.size, 9);
+	assert_non_null(xsell_reply_get(&up.data, "t"));
+	assert_null(xsell_reply_get(&up.data, "missing"));
+	assert_null(xsell_reply_get(xsell_reply_get(&up.data, "i"), "i"));
+	msgpack_unpacked_destroy(&up);
+	json = to_json(&k.sb, false, NULL);
+	assert_non_null(strstr(json, "\"f\":1.5,\"d\":0.25"));
+	free(json);
+	msgpack_sbuffer_destroy(&k.sb);
+}
+
+static void
+test_reply_status(void **state)
+{
+	struct xsell_reply_error e;
+	msgpack_unpacked         up;
+	struct pk                k;
+
+	(void) state;
+	pk_init(&k);
+	msgpack_pack_map(&k.p, 2);
+	pk_str(&k, "ok", 2);
+	msgpack_pack_false(&k.p);
+	pk_str(&k, "error", 5);
+	msgpack_pack_map(&k.p, 2);
+	pk_str(&k, "code", 4);
+	pk_str(&k, "not_found", 9);
+	pk_str(&k, "message", 7);
+	pk_str(&k, "no such item", 12);
+	msgpack_unpacked_init(&up);
+	assert_xs_ok(xsell_reply_unpack(k.sb.data, k.sb.size, &up));
+	assert_xs_err(xsell_reply_status(&up.data, &e), XSELL_ENOENT);
+	assert_int_equal(e.code_len, 9);
+	assert_memory_equal(e.code, "not_found", 9);
+	assert_int_equal(e.message_len, 12);
+	assert_memory_equal(e.message, "no such item", 12);
+	msgpack_unpacked_destroy(&up);
+	msgpack_sbuffer_destroy(&k.sb);
+
+	/* ok:true; then a map without "ok"; then "ok" that is not a bool. */
+	msgpack_unpacked_init(&up);
+	assert_xs_ok(xsell_reply_unpack("\x81\xa2ok\xc3", 5, &up));
+	assert_xs_ok(xsell_reply_status(&up.data, NULL));
+	msgpack_unpacked_destroy(&up);
+	msgpack_unpacked_init(&up);
+	assert_xs_ok(xsell_reply_unpack("\x81\xa2no\xc3", 5, &up));
+	assert_xs_err(xsell_reply_status(&up.data, &e), XSELL_EIO);
+	msgpack_unpacked_destroy(&up);
+	msgpack_unpacked_init(&up);
+	assert_xs_ok(xsell_reply_unpack("\x81\xa2ok\x01", 5, &up));
+	assert_xs_err(xsell_reply_status(&up.data, &e), XSELL_EIO);
+	msgpack_unpacked_destroy(&up);
+
+	/* ok:false without an error map is still a failure, with "". */
+	msgpack_unpacked_init(&up);
+	assert_xs_ok(xsell_reply_unpack("\x81\xa2ok\xc2", 5, &up));
+	assert_xs_err(xsell_reply_status(&up.data, &e), XSELL_EINTERNAL);
+	assert_int_equal(e.code_len, 0);
+	assert_int_equal(e.message_len, 0);
+	msgpack_unpacked_destroy(&up);
+}
+
+/* ==== Dial ==== */
+
+static void
+test_client_dial_fails_fast(void **state)
+{
+	char         *dir = xs_test_tmpdir();
+	char         *url = xs_test_ipc_url(dir, "nobody");
+	xsell_client *c   = NULL;
+	uint64_t      t0;
+
+	(void) state;
+	/* Refused: at once, not after the 5 s timeout. */
+	t0 = now_ms();
+	assert_xs_err(xsell_client_dial(&c, url, 5000), XSELL_EUNAVAIL);
+	assert_true(now_ms() - t0 < 1000);
+	assert_null(c);
+	assert_xs_err(xsell_client_dial(&c, "bogus://x", 100), XSELL_EINVAL);
+	assert_xs_err(xsell_client_dial(NULL, url, 100), XSELL_EINVAL);
+	free(url);
+	xs_test_rmdir(dir);
+}
+
+/* A peer that takes connections but never speaks: a unix socket in
+ * listen() that never accept()s. The kernel completes the connect, and
+ * nng then waits for an SP header that never comes; only the timeout
+ * ends the dial or the call. */
+static void
+test_client_silent_peer_times_out(void **state)
+{
+	char              *dir = xs_test_tmpdir();
+	char              *url = xs_test_ipc_url(dir, "silent");
+	struct sockaddr_un sa;
+	xsell_client      *c = NULL;
+	void              *reply;
+	size_t             len;
+	uint64_t           t0;
+	uint64_t           dt;
+	int                fd;
+
+	(void) state;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	assert_true(strlen(url + 6) < sizeof(sa.sun_path));
+	strcpy(sa.sun_path, url + 6); /* after "ipc://" */
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 16), 0);
+
+	t0 = now_ms();
+	assert_xs_err(xsell_client_dial(&c, url, 300), XSELL_EUNAVAIL);
+	dt = now_ms() - t0;
+	assert_true(dt >= 250);
+	assert_true(dt < 2000);
+	assert_null(c);
+
+	assert_xs_ok(xsell_client_open(&c, url, 300));
+	t0 = now_ms();
+	assert_xs_err(
+	    xsell_client_call(c, "\x80", 1, &reply, &len), XSELL_EUNAVAIL);
+	dt = now_ms() - t0;
+	assert_true(dt >= 250);
+	assert_true(dt < 2000);
+	xsell_client_close(c);
+	close(fd);
+	free(url);
+	xs_test_rmdir(dir);
+}
+
+static void
+test_client_dial_round_trip(void **state)
+{
+	char         *dir = xs_test_tmpdir();
+	char         *url = xs_test_ipc_url(dir, "echo");
+	struct echo   e;
+	xsell_client *c;
+	void         *reply;
+	size_t        len;
+
+	(void) state;
+	echo_start(&e, url);
+	assert_xs_ok(xsell_client_dial(&c, url, 2000));
+	assert_xs_ok(xsell_client_call(c, "\x81\xa2ok\xc3", 5, &reply, &len));
+	assert_int_equal(len, 5);
+	assert_memory_equal(reply, "\x81\xa2ok\xc3", 5);
+	xsell_client_free(reply);
+	xsell_client_close(c);
+	echo_stop(&e);
+	free(url);
+	xs_test_rmdir(dir);
+}
+
+static void
+test_client_refuses_oversized_request(void **state)
+{
+	xsell_client *c;
+	void         *reply = NULL;
+	size_t        len   = 0;
+	static char   one   = 0;
+
+	(void) state;
+	assert_xs_ok(xsell_client_open(&c, "inproc://xs-big", 100));
+	/* The size is checked before anything is read from the buffer. */
+	assert_xs_err(xsell_client_call(c, &one,
+	                  (size_t) XSELL_CLIENT_REQUEST_MAX + 1, &reply, &len),
+	    XSELL_ETOOBIG);
+	assert_null(reply);
+	xsell_client_close(c);
+}
+
 int
 main(void)
 {
@@ -518,6 +791,13 @@ main(void)
 		cmocka_unit_test(test_client_unavailable_within_timeout),
 		cmocka_unit_test(test_client_round_trip),
 		cmocka_unit_test(test_client_shared_by_threads),
+		cmocka_unit_test(test_reply_unpack_checks_bytes),
+		cmocka_unit_test(test_reply_unpack_all_types),
+		cmocka_unit_test(test_reply_status),
+		cmocka_unit_test(test_client_dial_fails_fast),
+		cmocka_unit_test(test_client_silent_peer_times_out),
+		cmocka_unit_test(test_client_dial_round_trip),
+		cmocka_unit_test(test_client_refuses_oversized_request),
 	};
 
 	return cmocka_run_group_tests_name("client", tests, NULL, NULL);
