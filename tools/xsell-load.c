@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/common.h"
@@ -22,20 +23,22 @@ enum { EXIT_LOAD_OK = 0, EXIT_LOAD_FAIL = 1, EXIT_USAGE = 2 };
 static const char usage_text[] =
     "usage: xsell-load --db DIR [--format csv|tsv|jsonl|baskets]\n"
     "                  [--map ROLE=COLUMN,...] [--map-size BYTES]\n"
-    "                  [--max-basket-items N] [--quiet] FILE...\n"
+    "                  [--max-basket-items N] [--txn-ms MS] [--quiet]\n"
+    "                  FILE...\n"
     "\n"
     "Warm an xsell store from exports of order lines. All files are read\n"
-    "first; the lines of one order are grouped by order id wherever they\n"
-    "are, and orders are applied in order of first appearance, in\n"
-    "transactions of 20,000 orders, so a running xselld on the same\n"
-    "directory keeps serving and writing. Orders already in the store\n"
-    "are counted as duplicates and change nothing: loading a file twice\n"
-    "is safe.\n"
+    "into memory first; the lines of one order are grouped by order id\n"
+    "wherever they are (in any file), and orders are applied in order of\n"
+    "first appearance, in write transactions of about half a second, so an\n"
+    "xselld serving the same directory keeps serving and writing. Orders\n"
+    "already in the store are counted as duplicates and change nothing:\n"
+    "loading a file twice is safe.\n"
     "\n"
     "options:\n"
     "  --db DIR              store directory (created if missing)\n"
-    "  --format FMT          csv, tsv, jsonl or baskets; default from the\n"
-    "                        extension (.csv .tsv .jsonl), else csv\n"
+    "  --format FMT          csv, tsv, jsonl or baskets, for every file;\n"
+    "                        default from each file's extension (.csv .tsv\n"
+    "                        .jsonl, any case), else csv\n"
     "  --map ROLE=COLUMN,... which column plays which role; COLUMN is a\n"
     "                        header name (exact, else any case) or a\n"
     "                        1-based column number; may be repeated\n"
@@ -43,8 +46,13 @@ static const char usage_text[] =
     "                        suffix (powers of 1024); default 16G\n"
     "  --max-basket-items N  count pairs for at most N distinct items of\n"
     "                        an order (a deterministic sample beyond it);\n"
-    "                        default 100\n"
-    "  --quiet               no progress display\n"
+    "                        1..10000, default 100\n"
+    "  --txn-ms MS           aim for write transactions of MS milliseconds\n"
+    "                        (xselld waits that long at most for its own\n"
+    "                        writes); larger is faster; 1..600000, default\n"
+    "                        500\n"
+    "  --quiet               no progress display (it is only drawn when\n"
+    "                        standard error is a terminal)\n"
     "  -h, --help            this text\n"
     "\n"
     "roles (guessed from the header, any case, when not mapped):\n"
@@ -55,35 +63,42 @@ static const char usage_text[] =
     "  ts        ts, time, timestamp, date, invoicedate, eventdate,\n"
     "            created_at\n"
     "  qty       qty, quantity (absent: 1; <= 0: a return, skipped)\n"
-    "  price     price, unitprice, unit_price (item metadata)\n"
+    "  price     price, unitprice, unit_price (item metadata, >= 0)\n"
     "  category  category, category_id, categoryid (item metadata)\n"
     "  order and item are required. An order's ts is its earliest line's,\n"
-    "  its user the first non-empty one; the same item on several lines\n"
-    "  is one line with the quantities summed. Items get the last price\n"
-    "  and category seen.\n"
+    "  its user the first non-empty one (none: a guest order); the same\n"
+    "  item on several lines is one line with the quantities summed.\n"
+    "  Items get the last price and category seen, in file order.\n"
     "\n"
     "formats:\n"
     "  csv      RFC 4180 with a header line: quoted fields, \"\" inside\n"
     "           quotes, commas and newlines inside quotes\n"
     "  tsv      tab-separated with a header line, no quoting\n"
-    "  jsonl    one JSON object per line; keys are the columns (those of\n"
-    "           the first line); string or number values\n"
+    "  jsonl    one JSON object per line; the columns are the keys of the\n"
+    "           objects in the first MiB of the file; string or number\n"
+    "           values (a number as an id is its decimal text), null is\n"
+    "           absent\n"
     "  baskets  one order per line, items separated by commas, no header;\n"
     "           the order id is the line number, no user, ts 0; labels\n"
     "           are kept verbatim (spaces too)\n"
     "\n"
-    "timestamps (a time without a zone is UTC):\n"
-    "  1317427140                   unix seconds\n"
-    "  2011-09-30 23:59:00          date and time\n"
+    "timestamps (a time without a zone is UTC, whatever TZ says):\n"
+    "  1317427140                   unix seconds (below 2^40)\n"
+    "  2011-09-30 23:59:00          date and time (seconds optional)\n"
     "  2011-02-01                   midnight\n"
     "  2010-12-01T08:26:00.250Z     ISO 8601, fraction dropped\n"
-    "  2010-12-01T08:26:00+01:00    with an offset (also +0100)\n"
-    "  Without a ts column, orders get the time of the load.\n"
+    "  2010-12-01T08:26:00+01:00    with an offset (also +0100, +01)\n"
+    "  Orders whose lines give no ts get the time of the load.\n"
     "\n"
-    "Malformed lines (missing or invalid ids, bad numbers or timestamps,\n"
-    "too few fields, an unterminated quote, bad JSON) are rejected with\n"
-    "FILE:LINE and the reason (the first 10 are shown) and the load goes\n"
-    "on.\n"
+    "Malformed lines (a missing, empty, too long or invalid UTF-8 id, a\n"
+    "bad number or timestamp, a field count unlike the header's, an\n"
+    "unterminated quote, bad JSON) are rejected with FILE:LINE and the\n"
+    "reason (the first 10 are shown on standard error, all are counted)\n"
+    "and the load goes on.\n"
+    "\n"
+    "The summary goes to standard output: files, lines read, lines loaded,\n"
+    "skipped and rejected, orders applied, duplicate orders, elapsed time\n"
+    "and lines/s.\n"
     "\n"
     "examples:\n"
     "  xsell-load --db /var/lib/xsell online_retail.csv\n"
@@ -97,15 +112,26 @@ static const char usage_text[] =
     "     write failed (the reason is printed; committed chunks stay,\n"
     "     and running the same load again completes it)\n"
     "  2  usage error: bad flag, unknown format, bad --map, or a file\n"
-    "     whose columns cannot be mapped\n";
+    "     whose columns cannot be mapped (nothing is written)\n";
 
+/* Redrawn in place on stderr, at most five times a second. */
 struct progress {
 	bool        on;
 	uint64_t    t0_ns, last_ns;
 	const char *file;
+	uint64_t    file_size;   /* bytes, 0: unknown */
+	uint64_t    file_bytes0; /* loader bytes when the file began */
 	size_t      n_orders;
 	bool        applying;
 };
+
+/* "12.3 MB" into buf. */
+static const char *
+mb(char *buf, size_t len, uint64_t bytes)
+{
+	snprintf(buf, len, "%.1f MB", (double) bytes / 1e6);
+	return buf;
+}
 
 static void
 progress_draw(void *ctx, const xs_loader *l)
@@ -120,16 +146,19 @@ progress_draw(void *ctx, const xs_loader *l)
 	pg->last_ns = now;
 	if (pg->applying) {
 		fprintf(stderr,
-		    "\rapplied %" PRIu64 " / %zu orders (%.0f orders/s)\033[K",
+		    "\rapplied %" PRIu64
+		    " of %zu orders (%.0f orders/s)\033[K",
 		    xs_loader_applied(l), pg->n_orders,
 		    s > 0 ? (double) xs_loader_applied(l) / s : 0.0);
 	} else {
 		const struct xs_load_counts *c = xs_loader_counts(l);
+		char                         a[32], b[32];
 
 		fprintf(stderr,
-		    "\r%s: parsed %" PRIu64 " lines (%.0f lines/s)\033[K",
-		    pg->file, c->records,
-		    s > 0 ? (double) c->records / s : 0.0);
+		    "\r%s: %s of %s, %" PRIu64 " lines (%.0f lines/s)\033[K",
+		    pg->file, mb(a, sizeof(a), c->bytes - pg->file_bytes0),
+		    pg->file_size ? mb(b, sizeof(b), pg->file_size) : "?",
+		    c->records, s > 0 ? (double) c->records / s : 0.0);
 	}
 }
 
@@ -212,6 +241,7 @@ struct args {
 	struct xs_load_map  map;
 	size_t              map_size;
 	unsigned            max_basket_items;
+	unsigned            txn_ms;
 	char              **files;
 	int                 n_files;
 };
@@ -225,6 +255,7 @@ parse_args(int argc, char **argv, struct args *a)
 		{ "map", required_argument, NULL, 'm' },
 		{ "map-size", required_argument, NULL, 's' },
 		{ "max-basket-items", required_argument, NULL, 'b' },
+		{ "txn-ms", required_argument, NULL, 't' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -275,6 +306,17 @@ parse_args(int argc, char **argv, struct args *a)
 			}
 			a->max_basket_items = (unsigned) v;
 			break;
+		case 't':
+			errno = 0;
+			v     = strtoul(optarg, &end, 10);
+			if (errno != 0 || end == optarg || *end != '\0' ||
+			    v < 1 || v > 600000) {
+				return usage_error(
+				    "--txn-ms: \"%s\" is not 1..600000",
+				    optarg);
+			}
+			a->txn_ms = (unsigned) v;
+			break;
 		case 'q':
 			a->quiet = true;
 			break;
@@ -303,6 +345,51 @@ format_of(const struct args *a, const char *path)
 	return a->has_format ? a->format : xs_load_format_guess(path);
 }
 
+/* The file's size for progress, 0 if unknown (a pipe). */
+static uint64_t
+file_size(const char *path)
+{
+	struct stat sb;
+
+	if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		return 0;
+	}
+	return (uint64_t) sb.st_size;
+}
+
+/* The summary on stdout: one "name  value" line each, so that a script
+ * can pick a figure with awk. */
+static void
+summary(const struct args *a, const struct xs_load_counts *fcs,
+    const struct xs_load_counts *tot, const struct xs_load_apply_result *ar,
+    double read_s, double apply_s, double secs)
+{
+	if (a->n_files > 1) {
+		for (int i = 0; i < a->n_files; i++) {
+			printf("file              %s: %" PRIu64
+			       " lines read, %" PRIu64 " loaded, %" PRIu64
+			       " skipped, %" PRIu64 " rejected\n",
+			    a->files[i], fcs[i].records, fcs[i].lines,
+			    fcs[i].skipped, fcs[i].rejected);
+		}
+	}
+	printf("files             %d\n", a->n_files);
+	printf("lines read        %" PRIu64 "\n", tot->records);
+	printf("lines loaded      %" PRIu64 "\n", tot->lines);
+	printf("lines skipped     %" PRIu64 " (qty <= 0: returns)\n",
+	    tot->skipped);
+	printf("lines rejected    %" PRIu64 "\n", tot->rejected);
+	printf("orders applied    %" PRIu64 "\n", ar->orders);
+	printf("duplicate orders  %" PRIu64 " (already in the store)\n",
+	    ar->duplicates);
+	printf("elapsed           %.2f s (reading %.2f s, applying %.2f s in "
+	       "%" PRIu64 " transactions, the longest %.2f s)\n",
+	    secs, read_s, apply_s, ar->commits,
+	    (double) ar->longest_txn_ns / 1e9);
+	printf("lines/s           %.0f\n",
+	    secs > 0 ? (double) tot->records / secs : 0.0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -320,8 +407,7 @@ main(int argc, char **argv)
 	xs_store                    *st;
 	char                         err[600];
 	int64_t                      now = xs_now_s();
-	uint64_t                     t0  = xs_mono_ns();
-	double                       secs;
+	uint64_t                     t0  = xs_mono_ns(), t_read, t_apply;
 	xsell_err                    e;
 	int                          rc;
 
@@ -368,16 +454,19 @@ main(int argc, char **argv)
 
 	rc = EXIT_LOAD_OK;
 	for (int i = 0; i < a.n_files && rc == EXIT_LOAD_OK; i++) {
-		pg.file = a.files[i];
-		e       = xs_loader_read(l, a.files[i], NULL,
-		          format_of(&a, a.files[i]), &a.map, now, &fcs[i], err,
-		          sizeof(err));
+		pg.file        = a.files[i];
+		pg.file_size   = file_size(a.files[i]);
+		pg.file_bytes0 = xs_loader_counts(l)->bytes;
+		e              = xs_loader_read(l, a.files[i], NULL,
+		                 format_of(&a, a.files[i]), &a.map, now, &fcs[i], err,
+		                 sizeof(err));
 		if (e != XSELL_OK) {
 			progress_clear(&pg);
 			fprintf(stderr, "xsell-load: %s\n", err);
 			rc = e == XSELL_EINVAL ? EXIT_USAGE : EXIT_LOAD_FAIL;
 		}
 	}
+	t_read = xs_mono_ns();
 	progress_clear(&pg);
 	rej = xs_loader_rejects(l, &n_rej);
 	for (size_t i = 0; i < n_rej; i++) {
@@ -397,6 +486,7 @@ main(int argc, char **argv)
 		}
 		ao.set      = &set;
 		ao.now      = now;
+		ao.chunk_ms = a.txn_ms;
 		pg.applying = true;
 		pg.n_orders = xs_loader_n_orders(l);
 		pg.t0_ns    = xs_mono_ns();
@@ -416,19 +506,9 @@ main(int argc, char **argv)
 			rc = EXIT_LOAD_FAIL;
 		}
 	}
-
-	secs = (double) (xs_mono_ns() - t0) / 1e9;
-	printf("loaded %" PRIu64 " lines (%" PRIu64 " orders, %" PRIu64
-	       " duplicate orders), skipped %" PRIu64
-	       " (returns), rejected %" PRIu64 "; %.2f s, %.0f lines/s\n",
-	    tot->lines, ar.orders, ar.duplicates, tot->skipped, tot->rejected,
-	    secs, secs > 0 ? (double) tot->records / secs : 0.0);
-	for (int i = 0; i < a.n_files; i++) {
-		printf("  %s: %" PRIu64 " lines, %" PRIu64 " loaded, %" PRIu64
-		       " skipped, %" PRIu64 " rejected\n",
-		    a.files[i], fcs[i].records, fcs[i].lines, fcs[i].skipped,
-		    fcs[i].rejected);
-	}
+	t_apply = xs_mono_ns();
+	summary(&a, fcs, tot, &ar, (double) (t_read - t0) / 1e9,
+	    (double) (t_apply - t_read) / 1e9, (double) (t_apply - t0) / 1e9);
 	xs_loader_free(l);
 	free(fcs);
 	xs_store_close(st);

@@ -92,12 +92,16 @@ xsell_err xs_load_map_resolve(const struct xs_load_map *m,
 
 /* ==== Timestamps ==== */
 
+/* Timestamps the store takes: 0 <= ts < 2^40 (as on the wire). */
+#define XS_LOAD_TS_LIMIT ((int64_t) 1 << 40)
+
 /* Parse p[0..len) as unix seconds (digits, optional fraction dropped),
  * "YYYY-MM-DD", "YYYY-MM-DD HH:MM[:SS]" or ISO 8601 "YYYY-MM-DDTHH:MM[:SS]"
  * with an optional fraction (dropped) and zone "Z", "+HH:MM", "-HH:MM" or
  * "+HHMM". A time without a zone is UTC. Dates are converted with
  * days-from-civil arithmetic (no mktime, no TZ). Returns false for
- * anything else, an impossible date or time, or a time before 1970. */
+ * anything else, an impossible date or time, a time before 1970, or unix
+ * seconds of XS_LOAD_TS_LIMIT or more (milliseconds, most likely). */
 bool xs_load_ts_parse(const char *p, size_t len, int64_t *out);
 
 /* ==== Record readers ==== */
@@ -114,11 +118,14 @@ struct xs_load_record {
 };
 
 /* Read records of format 'fmt' from 'f' (borrowed; not closed), named
- * 'name' in messages (copied). CSV, TSV and JSONL read their header at
- * once: the first line, or the keys of the first object, in order.
- * XSELL_EIO on a read error, XSELL_EINVAL for a file without a header
- * (empty) or whose first JSON line is not an object (reason in err).
- * Caller closes with xs_load_reader_close. */
+ * 'name' in messages (copied). CSV and TSV read their header line at
+ * once. JSONL has no header line: its columns are the keys of the objects
+ * in the first XS_LOAD_JSONL_SCAN bytes, in order of first appearance (so
+ * a key the first object leaves out is still found). XSELL_EIO on a read
+ * error, XSELL_EINVAL for an empty file or a JSONL file with no object in
+ * its first bytes (reason in err). Caller closes with
+ * xs_load_reader_close. */
+#define XS_LOAD_JSONL_SCAN ((size_t) 1 << 20)
 xsell_err xs_load_reader_open(xs_load_reader **rp, FILE *f, const char *name,
     enum xs_load_format fmt, char *err, size_t err_len);
 void      xs_load_reader_close(xs_load_reader *r);
@@ -126,6 +133,14 @@ void      xs_load_reader_close(xs_load_reader *r);
 /* The header names (n 0 for baskets). Borrowed; valid until close. */
 void xs_load_reader_header(
     const xs_load_reader *r, const struct xs_span **fields, size_t *np);
+
+/* Only the columns that 'cols' maps are needed (JSONL: only those keys
+ * are read, so other keys may hold any JSON value; the rest are absent).
+ * Without this call every column is read. */
+void xs_load_reader_use(xs_load_reader *r, const struct xs_load_cols *cols);
+
+/* Bytes of the file consumed so far (for progress). */
+uint64_t xs_load_reader_offset(const xs_load_reader *r);
 
 /* The next non-empty record. XSELL_OK with *rec filled (a malformed one
  * has rec->error set and its fields must not be used: the reader has
@@ -139,6 +154,7 @@ typedef struct xs_loader xs_loader;
 
 /* Counters of one file, or of the whole load. */
 struct xs_load_counts {
+	uint64_t bytes;    /* input bytes consumed */
 	uint64_t records;  /* records read (basket lines, order lines) */
 	uint64_t lines;    /* records kept */
 	uint64_t skipped;  /* qty <= 0: returns and cancellations */
@@ -162,7 +178,10 @@ void xs_loader_set_progress(xs_loader *l, xs_load_progress_cb cb, void *ctx);
 /* Read every record of file 'path' (or of 'f' if not NULL; then 'path'
  * only names it) in format 'fmt' with columns mapped by 'm' (may be
  * NULL: guess everything). Lines join the orders already read; 'now' is
- * the ts of orders whose lines give none. Malformed lines are counted and
+ * the ts of orders whose lines give none (basket orders have ts 0). A CSV
+ * or TSV record whose field count differs from the header's is
+ * rejected: a stray separator would shift the columns. Malformed lines
+ * are counted and
  * the first XS_LOAD_REJECTS_KEPT kept; they never stop the load. The
  * file's counters go to *fc (may be NULL). XSELL_EINVAL when the columns
  * cannot be mapped, XSELL_EIO when the file cannot be read (reason in
@@ -206,26 +225,37 @@ xsell_err xs_loader_each_item_update(
 /* ==== Applying to a store ==== */
 
 struct xs_load_apply_opts {
-	const struct xs_settings *set;          /* NULL: defaults */
-	uint32_t                  chunk_orders; /* per txn; 0: 20,000 */
-	size_t chunk_bytes; /* commit early past this accumulator size;
-	                       0: 256 MiB */
-	int64_t now;        /* stamps item metadata changes */
+	const struct xs_settings *set; /* NULL: defaults */
+	/* Orders per txn, 0: 20,000; checked every 64 orders, so a chunk
+	 * ends at the first multiple of 64 at or past it. */
+	uint32_t chunk_orders;
+	size_t   chunk_bytes; /* commit early past this accumulator size;
+	                         0: 256 MiB */
+	uint32_t chunk_ms;    /* aim: a txn from begin to commit, steered;
+	                         0: 500 ms */
+	int64_t now;          /* stamps item metadata changes */
 };
 
+/* What was committed (a chunk that failed is not in it). */
 struct xs_load_apply_result {
-	uint64_t orders;     /* orders new to the store */
-	uint64_t duplicates; /* orders the store had already */
-	uint64_t commits;    /* transactions committed */
+	uint64_t orders;         /* orders new to the store */
+	uint64_t duplicates;     /* orders the store had already */
+	uint64_t commits;        /* transactions committed */
+	uint64_t longest_txn_ns; /* begin to commit, the longest one */
 };
 
 /* Apply every order read, then the item metadata, to 'st' in write
- * transactions of at most opts->chunk_orders orders, so that another
- * writer (xselld) is never blocked for long. On an error the current
+ * transactions that end after opts->chunk_orders orders, after about
+ * opts->chunk_ms from begin to commit (the applying time is steered by
+ * how long the last flush took) or past opts->chunk_bytes of pending
+ * counts, whichever comes first, so that another writer (xselld) is
+ * never blocked for long. Where the chunks end changes nothing in the
+ * store, only how long each writer waits (orders are applied in the same
+ * order). On an error the current
  * chunk is aborted (earlier chunks stay committed: orders are idempotent,
  * so running the load again finishes it) and the error is returned:
- * XSELL_EMAPFULL, XSELL_EIO, XSELL_ENOMEM. Progress (*res so far) is
- * reported through the loader's progress callback. Does not sync. */
+ * XSELL_EMAPFULL, XSELL_EIO, XSELL_ENOMEM. Progress (xs_loader_applied)
+ * is reported through the loader's progress callback. Does not sync. */
 xsell_err xs_loader_apply(xs_loader *l, xs_store *st,
     const struct xs_load_apply_opts *opts, struct xs_load_apply_result *res);
 

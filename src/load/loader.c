@@ -327,6 +327,9 @@ add_line(xs_loader *l, const struct parsed_line *pl)
 		err = xs_intern_put(
 		    &l->cats, pl->category.p, pl->category.len, &c);
 	}
+	if (err == XSELL_OK && l->n_lines >= UINT32_MAX) {
+		err = XSELL_ETOOBIG; /* lines are numbered in 32 bits */
+	}
 	if (err == XSELL_OK) {
 		err = grow((void **) &l->lines, &l->lines_cap, l->n_lines + 1,
 		    sizeof(*l->lines));
@@ -355,19 +358,22 @@ add_line(xs_loader *l, const struct parsed_line *pl)
 }
 
 /* A record of a CSV, TSV or JSONL file: validate every field, then add
- * it, skip it (a return) or reject it. */
+ * it, skip it (a return) or reject it. 'n_cols' is the header's field
+ * count, which every record must have: one separator too many or too few
+ * shifts the columns after it, and loading that would be silently
+ * wrong. */
 static xsell_err
 take_record(struct reject_ctx *rc, const struct xs_load_record *rec,
-    const struct xs_load_cols *cols, size_t need)
+    const struct xs_load_cols *cols, size_t n_cols)
 {
 	struct parsed_line pl = { 0 };
 	struct xs_span     s;
 	const char        *why;
 	char               esc[80];
 
-	if (rec->n_fields < need) {
-		reject(rc, rec->line, "too few fields (%zu, need %zu)",
-		    rec->n_fields, need);
+	if (rec->n_fields != n_cols) {
+		reject(rc, rec->line, "%zu fields, the header has %zu",
+		    rec->n_fields, n_cols);
 		return XSELL_OK;
 	}
 	pl.order = field(rec, cols->col[XS_ROLE_ORDER]);
@@ -436,7 +442,8 @@ take_record(struct reject_ctx *rc, const struct xs_load_record *rec,
 	return add_line(rc->l, &pl);
 }
 
-/* A basket line: order id = line number, every field an item. */
+/* A basket line: order id = line number, every field an item, ts 0 (the
+ * format has no time, and a fixed one keeps reloads identical). */
 static xsell_err
 take_basket(struct reject_ctx *rc, const struct xs_load_record *rec)
 {
@@ -460,8 +467,10 @@ take_basket(struct reject_ctx *rc, const struct xs_load_record *rec)
 	pl.order.p   = id;
 	pl.order.len = (uint32_t) snprintf(
 	    id, sizeof(id), "%llu", (unsigned long long) rec->line);
-	pl.qty   = 1;
-	pl.price = NAN;
+	pl.qty    = 1;
+	pl.price  = NAN;
+	pl.has_ts = true;
+	pl.ts     = 0;
 	for (size_t i = 0; i < rec->n_fields && err == XSELL_OK; i++) {
 		pl.item = rec->fields[i];
 		err     = add_line(rc->l, &pl);
@@ -538,9 +547,10 @@ xs_loader_read(xs_loader *l, const char *path, FILE *f,
 	struct xs_load_counts local = { 0 };
 	struct xs_load_cols   cols  = { 0 };
 	struct reject_ctx     rc;
-	xs_load_reader       *r     = NULL;
-	FILE                 *owned = NULL;
-	size_t                need  = 0;
+	xs_load_reader       *r      = NULL;
+	FILE                 *owned  = NULL;
+	size_t                n_cols = 0;
+	uint64_t              bytes0 = l->counts.bytes;
 	xsell_err             e;
 
 	if (fc == NULL) {
@@ -561,11 +571,10 @@ xs_loader_read(xs_loader *l, const char *path, FILE *f,
 		goto done;
 	}
 	if (fmt != XS_LOAD_BASKETS) {
-		for (int i = 0; i < XS_ROLE_COUNT; i++) {
-			if (cols.col[i] >= 0 && (size_t) cols.col[i] >= need) {
-				need = (size_t) cols.col[i] + 1;
-			}
-		}
+		const struct xs_span *hdr;
+
+		xs_load_reader_header(r, &hdr, &n_cols);
+		xs_load_reader_use(r, &cols);
 		if (cols.col[XS_ROLE_PRICE] >= 0 ||
 		    cols.col[XS_ROLE_CATEGORY] >= 0) {
 			l->has_meta = true;
@@ -588,15 +597,19 @@ xs_loader_read(xs_loader *l, const char *path, FILE *f,
 		} else if (fmt == XS_LOAD_BASKETS) {
 			e = take_basket(&rc, &rec);
 		} else {
-			e = take_record(&rc, &rec, &cols, need);
+			e = take_record(&rc, &rec, &cols, n_cols);
 		}
 		if (e != XSELL_OK) {
 			break;
 		}
 		if (l->progress != NULL && (l->counts.records & 4095) == 0) {
+			fc->bytes       = xs_load_reader_offset(r);
+			l->counts.bytes = bytes0 + fc->bytes;
 			l->progress(l->progress_ctx, l);
 		}
 	}
+	fc->bytes       = xs_load_reader_offset(r);
+	l->counts.bytes = bytes0 + fc->bytes;
 	if (e == XSELL_ENOENT) {
 		e = XSELL_OK;
 	} else if (e != XSELL_OK) {

@@ -9,7 +9,8 @@
  * scratch buffer because "" must be unescaped. A malformed record is
  * reported and the reader resumes on the physical line after the one the
  * record started on, so that one stray quote costs one line, not the
- * rest of the file. */
+ * rest of the file. JSON lines have no header line, so their columns are
+ * gathered from the keys of the objects in the first megabyte. */
 #include "load/load.h"
 
 #include <jansson.h>
@@ -27,6 +28,7 @@ struct xs_load_reader {
 	size_t              cap, start, end;
 	bool                eof;
 	uint64_t            line; /* physical line of buf[start] */
+	uint64_t            base; /* file offset of buf[0] */
 
 	char           *scratch; /* unescaped CSV fields, JSON numbers */
 	size_t          scratch_len, scratch_cap;
@@ -37,6 +39,7 @@ struct xs_load_reader {
 	char           *hdr_bytes; /* header names, each NUL-terminated */
 	struct xs_span *hdr;
 	size_t          n_hdr;
+	bool           *use; /* per header column; NULL: every column */
 
 	json_t *obj; /* the JSON line whose strings 'fields' borrow */
 	char    err[200];
@@ -52,6 +55,7 @@ fill(xs_load_reader *r)
 
 	if (r->start > 0) {
 		memmove(r->buf, r->buf + r->start, r->end - r->start);
+		r->base += r->start;
 		r->end -= r->start;
 		r->start = 0;
 	}
@@ -524,9 +528,13 @@ jsonl_next(xs_load_reader *r, struct xs_load_record *rec)
 		}
 		r->scratch_len = 0;
 		for (size_t i = 0; i < r->n_hdr && ok; i++) {
-			ok = json_field(r, i,
-			    json_object_get(
-			        r->obj, (const char *) r->hdr[i].p));
+			json_t *v = NULL;
+
+			if (r->use == NULL || r->use[i]) {
+				v = json_object_get(
+				    r->obj, (const char *) r->hdr[i].p);
+			}
+			ok = json_field(r, i, v);
 		}
 		if (!ok) {
 			rec->error = r->err;
@@ -570,6 +578,98 @@ header_keep(xs_load_reader *r, const struct xs_span *names, size_t n)
 	return XSELL_OK;
 }
 
+/* JSON lines: the keys of every object among the lines in the first
+ * XS_LOAD_JSONL_SCAN bytes, in order of first appearance. Nothing is
+ * consumed: the records are read again from the start. */
+static xsell_err
+jsonl_header(xs_load_reader *r, char *err, size_t err_len)
+{
+	json_t     *seen = json_object();
+	const char *p    = r->buf + r->start;
+	const char *end  = r->buf + r->end;
+	const char *stop = p +
+	    (r->end - r->start < XS_LOAD_JSONL_SCAN ? r->end - r->start
+	                                            : XS_LOAD_JSONL_SCAN);
+	struct xs_span *names = NULL;
+	size_t          n = 0, cap = 0;
+	uint64_t        line = r->line, bad_line = 0;
+	char            bad_why[sizeof(r->err)];
+	xsell_err       e = XSELL_OK;
+
+	if (seen == NULL) {
+		return XSELL_ENOMEM;
+	}
+	while (p < stop && e == XSELL_OK) {
+		const char *nl = memchr(p, '\n', (size_t) (end - p));
+		const char *le = nl != NULL ? nl : end;
+		json_t     *o;
+		const char *key;
+		json_t     *v;
+
+		if (nl == NULL && !r->eof) {
+			break; /* a partial line: leave it to the records */
+		}
+		while (p < le && (*p == ' ' || *p == '\t' || *p == '\r')) {
+			p++;
+		}
+		o = p < le ? json_line(r, p, (size_t) (le - p)) : NULL;
+		if (o == NULL && p < le && bad_line == 0) {
+			bad_line = line;
+			memcpy(bad_why, r->err, sizeof(bad_why));
+		}
+		json_object_foreach(o, key, v)
+		{
+			json_t *name;
+
+			if (json_object_get(seen, key) != NULL) {
+				continue;
+			}
+			if (n == cap) {
+				struct xs_span *g;
+
+				cap = cap ? cap * 2 : 16;
+				g   = realloc(names, cap * sizeof(*g));
+				if (g == NULL) {
+					e = XSELL_ENOMEM;
+					break;
+				}
+				names = g;
+			}
+			/* 'seen' holds a reference to a string of the key
+			 * itself, so the span outlives 'o'. */
+			name = json_string(key);
+			if (name == NULL ||
+			    json_object_set_new(seen, key, name) != 0) {
+				e = XSELL_ENOMEM;
+				break;
+			}
+			names[n].p     = json_string_value(name);
+			names[n++].len = (uint32_t) json_string_length(name);
+		}
+		json_decref(o);
+		p = le + (nl != NULL);
+		line++;
+	}
+	if (e == XSELL_OK && n > 0) {
+		e = header_keep(r, names, n);
+	} else if (e == XSELL_OK && bad_line != 0) {
+		snprintf(err, err_len,
+		    "%s:%llu: %s (no JSON object to take "
+		    "the columns from)",
+		    r->name, (unsigned long long) bad_line, bad_why);
+		e = XSELL_EINVAL;
+	} else if (e == XSELL_OK) {
+		snprintf(err, err_len, "%s: %s", r->name,
+		    r->start == r->end
+		        ? "empty file (a JSON object is needed)"
+		        : "no JSON object in its first line(s)");
+		e = XSELL_EINVAL;
+	}
+	free(names);
+	json_decref(seen);
+	return e;
+}
+
 static xsell_err
 header_read(xs_load_reader *r, char *err, size_t err_len)
 {
@@ -580,52 +680,17 @@ header_read(xs_load_reader *r, char *err, size_t err_len)
 		return XSELL_OK;
 	}
 	if (r->fmt == XS_LOAD_JSONL) {
-		const char *p;
-		size_t      len;
-
-		do {
-			e = next_line(r, &p, &len);
-		} while (e == XSELL_OK && len == 0);
-		if (e == XSELL_OK) {
-			json_t     *o = json_line(r, p, len);
-			const char *key;
-			json_t     *v;
-			size_t      n = 0;
-
-			if (o == NULL) {
-				snprintf(err, err_len, "%s:%llu: %s", r->name,
-				    (unsigned long long) r->line - 1, r->err);
-				return XSELL_EINVAL;
-			}
-			e = fields_reserve(r, json_object_size(o) + 1);
-			json_object_foreach(o, key, v)
-			{
-				(void) v;
-				r->fields[n].p     = key;
-				r->fields[n++].len = (uint32_t) strlen(key);
-			}
-			if (e == XSELL_OK) {
-				e = header_keep(r, r->fields, n);
-			}
-			json_decref(o);
-			/* The first object is a record too: step back onto
-			 * it (nothing was read since, so it is still in the
-			 * buffer). */
-			r->start = (size_t) (p - r->buf);
-			r->line--;
-			return e;
-		}
-	} else {
-		e = r->fmt == XS_LOAD_CSV ? csv_next(r, &rec)
-		                          : split_next(r, &rec, '\t');
-		if (e == XSELL_OK && rec.error != NULL) {
-			snprintf(err, err_len, "%s:%llu: header: %s", r->name,
-			    (unsigned long long) rec.line, rec.error);
-			return XSELL_EINVAL;
-		}
-		if (e == XSELL_OK) {
-			return header_keep(r, rec.fields, rec.n_fields);
-		}
+		return jsonl_header(r, err, err_len);
+	}
+	e = r->fmt == XS_LOAD_CSV ? csv_next(r, &rec)
+	                          : split_next(r, &rec, '\t');
+	if (e == XSELL_OK && rec.error != NULL) {
+		snprintf(err, err_len, "%s:%llu: header: %s", r->name,
+		    (unsigned long long) rec.line, rec.error);
+		return XSELL_EINVAL;
+	}
+	if (e == XSELL_OK) {
+		return header_keep(r, rec.fields, rec.n_fields);
 	}
 	if (e == XSELL_ENOENT) {
 		snprintf(err, err_len, "%s: empty file (a header is needed)",
@@ -691,6 +756,7 @@ xs_load_reader_close(xs_load_reader *r)
 	free(r->fields);
 	free(r->hdr_bytes);
 	free(r->hdr);
+	free(r->use);
 	free(r);
 }
 
@@ -700,6 +766,27 @@ xs_load_reader_header(
 {
 	*fields = r->hdr;
 	*np     = r->n_hdr;
+}
+
+void
+xs_load_reader_use(xs_load_reader *r, const struct xs_load_cols *cols)
+{
+	free(r->use);
+	r->use = calloc(r->n_hdr + 1, sizeof(*r->use));
+	if (r->use == NULL) {
+		return; /* every column is read: slower, same records */
+	}
+	for (int i = 0; i < XS_ROLE_COUNT; i++) {
+		if (cols->col[i] >= 0 && (size_t) cols->col[i] < r->n_hdr) {
+			r->use[cols->col[i]] = true;
+		}
+	}
+}
+
+uint64_t
+xs_load_reader_offset(const xs_load_reader *r)
+{
+	return r->base + r->start;
 }
 
 xsell_err

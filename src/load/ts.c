@@ -57,7 +57,9 @@ is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
-/* Unix seconds: digits with an optional fraction, which is dropped. */
+/* Unix seconds: digits with an optional fraction, which is dropped.
+ * Past the limit is refused rather than stored: 13 digits are an export
+ * in milliseconds, which would otherwise load as the year 40,000. */
 static bool
 parse_unix(const char *p, const char *end, int64_t *out)
 {
@@ -67,10 +69,10 @@ parse_unix(const char *p, const char *end, int64_t *out)
 		return false;
 	}
 	for (; p < end && is_digit(*p); p++) {
-		if (v > (INT64_MAX - 9) / 10) {
+		v = v * 10 + (*p - '0');
+		if (v >= XS_LOAD_TS_LIMIT) {
 			return false;
 		}
-		v = v * 10 + (*p - '0');
 	}
 	if (p < end && *p == '.') {
 		p++;
@@ -174,7 +176,7 @@ xs_load_ts_parse(const char *s, size_t len, int64_t *out)
 		return false;
 	}
 	t = days_from_civil(y, mo, d) * 86400 + hh * 3600 + mi * 60 + ss - off;
-	if (t < 0) {
+	if (t < 0 || t >= XS_LOAD_TS_LIMIT) {
 		return false;
 	}
 	*out = t;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* xsell-load as a user runs it: small CSV files written here, the built
- * binary run with fork/exec, its summary line and exit code checked. */
+ * binary run with fork/exec, its summary and exit code checked. */
 #include "support.h"
 
 #include <fcntl.h>
@@ -127,6 +127,39 @@ assert_has(const char *text, const char *want)
 	}
 }
 
+/* The number on the summary line that starts with 'name' ("lines
+ * loaded      4"). */
+static unsigned long long
+figure(const char *out, const char *name)
+{
+	size_t      len = strlen(name);
+	const char *p   = out;
+
+	while (p != NULL && *p != '\0') {
+		if (strncmp(p, name, len) == 0 && p[len] == ' ') {
+			return strtoull(p + len, NULL, 10);
+		}
+		p = strchr(p, '\n');
+		p = p != NULL ? p + 1 : NULL;
+	}
+	fail_msg("no \"%s\" line in:\n%s", name, out);
+	return 0;
+}
+
+/* The store's dump, into *b (caller frees with xs_buf_fini). */
+static void
+dump(const char *db, struct xs_buf *b)
+{
+	struct xs_store_opts so = { 0 };
+	xs_store            *st;
+
+	so.read_only = true;
+	xs_buf_init(b, SIZE_MAX);
+	assert_xs_ok(xs_store_open(&st, db, &so));
+	assert_xs_ok(xs_store_dump(st, b));
+	xs_store_close(st);
+}
+
 /* Lines 2-3 order A (ts from its earliest line), 4 a return, 5 order B,
  * 6 a bad qty, 7 a missing item, 8 more of order A. Kept: 2, 3, 5, 8
  * = 4 lines in 2 orders; 1 skipped; 2 rejected. */
@@ -147,19 +180,33 @@ test_tool_summary_counts(void **state)
 	const char       *file   = write_file(f, "sales.csv", sales);
 	const char *const args[] = { "--db", f->db, "--quiet", file, NULL };
 
+	struct xs_buf before, after;
+
 	assert_int_equal(run(f, args), 0);
-	assert_has(f->out,
-	    "loaded 4 lines (2 orders, 0 duplicate orders), "
-	    "skipped 1 (returns), rejected 2; ");
-	assert_has(f->out,
-	    "sales.csv: 7 lines, 4 loaded, 1 skipped, 2 "
-	    "rejected");
+	assert_int_equal(figure(f->out, "files"), 1);
+	assert_int_equal(figure(f->out, "lines read"), 7);
+	assert_int_equal(figure(f->out, "lines loaded"), 4);
+	assert_int_equal(figure(f->out, "lines skipped"), 1);
+	assert_int_equal(figure(f->out, "lines rejected"), 2);
+	assert_int_equal(figure(f->out, "orders applied"), 2);
+	assert_int_equal(figure(f->out, "duplicate orders"), 0);
+	assert_has(f->out, "\nelapsed ");
+	assert_has(f->out, "\nlines/s ");
 	assert_has(f->err, "sales.csv:6: bad qty \"lots\"");
 	assert_has(f->err, "sales.csv:7: item id missing");
 
-	/* The second load finds both orders stored. */
+	/* The second load finds both orders stored and changes nothing,
+	 * item prices included. */
+	dump(f->db, &before);
 	assert_int_equal(run(f, args), 0);
-	assert_has(f->out, "loaded 4 lines (0 orders, 2 duplicate orders)");
+	assert_int_equal(figure(f->out, "lines loaded"), 4);
+	assert_int_equal(figure(f->out, "orders applied"), 0);
+	assert_int_equal(figure(f->out, "duplicate orders"), 2);
+	dump(f->db, &after);
+	assert_int_equal(before.len, after.len);
+	assert_memory_equal(before.data, after.data, before.len);
+	xs_buf_fini(&before);
+	xs_buf_fini(&after);
 }
 
 static void
@@ -181,7 +228,8 @@ test_tool_non_adjacent_lines_are_one_order(void **state)
 	uint32_t             n_items;
 
 	assert_int_equal(run(f, args), 0);
-	assert_has(f->out, "loaded 4 lines (2 orders, 0 duplicate orders)");
+	assert_int_equal(figure(f->out, "lines loaded"), 4);
+	assert_int_equal(figure(f->out, "orders applied"), 2);
 	/* In the store: 2 orders, items p, r, q; o1 is one basket {p, r}
 	 * however its lines were scattered. */
 	so.read_only = true;
@@ -204,6 +252,34 @@ test_tool_non_adjacent_lines_are_one_order(void **state)
 	}
 	xs_txn_abort(txn);
 	xs_store_close(st);
+}
+
+static void
+test_tool_order_across_files(void **state)
+{
+	struct fixture *f = *state;
+	char            a[512], b[512];
+
+	/* o1 starts in a.csv and goes on in b.jsonl: one order of two
+	 * items. Per-file lines come first when there are several files. */
+	snprintf(a, sizeof(a), "%s",
+	    write_file(f, "a.csv", "order,item\no1,p\no2,q\n"));
+	snprintf(b, sizeof(b), "%s",
+	    write_file(
+	        f, "b.jsonl", "{\"order\": \"o1\", \"item\": \"r\"}\n"));
+	{
+		const char *const args[] = { "--db", f->db, "--quiet", a, b,
+			NULL };
+
+		assert_int_equal(run(f, args), 0);
+	}
+	assert_int_equal(figure(f->out, "files"), 2);
+	assert_int_equal(figure(f->out, "lines read"), 3);
+	assert_int_equal(figure(f->out, "orders applied"), 2);
+	assert_has(f->out,
+	    "a.csv: 2 lines read, 2 loaded, 0 skipped, 0 "
+	    "rejected\n");
+	assert_has(f->out, "b.jsonl: 1 lines read, 1 loaded");
 }
 
 static void
@@ -238,7 +314,8 @@ test_tool_baskets(void **state)
 		"baskets", file, NULL };
 
 	assert_int_equal(run(f, args), 0);
-	assert_has(f->out, "loaded 3 lines (3 orders, 0 duplicate orders)");
+	assert_int_equal(figure(f->out, "lines loaded"), 3);
+	assert_int_equal(figure(f->out, "orders applied"), 3);
 }
 
 static void
@@ -255,6 +332,8 @@ test_tool_usage_errors(void **state)
 		 NULL };
 	const char *const size[] = { "--db", f->db, "--map-size", "12Q", file,
 		NULL };
+	const char *const txn[]  = { "--db", f->db, "--txn-ms", "0", file,
+		 NULL };
 	const char *const help[] = { "--help", NULL };
 
 	assert_int_equal(run(f, flag), 2);
@@ -264,9 +343,14 @@ test_tool_usage_errors(void **state)
 	assert_int_equal(run(f, fmt), 2);
 	assert_int_equal(run(f, map), 2);
 	assert_int_equal(run(f, size), 2);
+	assert_int_equal(run(f, txn), 2);
+	assert_has(f->err, "--txn-ms");
+	/* Nothing was written by any of them. */
+	assert_int_equal(access(f->db, F_OK), -1);
 	assert_int_equal(run(f, help), 0);
 	assert_has(f->out, "--max-basket-items");
 	assert_has(f->out, "--map-size");
+	assert_has(f->out, "--txn-ms");
 	assert_has(f->out, "exit status");
 }
 
@@ -298,6 +382,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_tool_non_adjacent_lines_are_one_order, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_tool_order_across_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_tool_map_and_formats, setup, teardown),
 		cmocka_unit_test_setup_teardown(

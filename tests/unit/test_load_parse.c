@@ -155,9 +155,11 @@ test_jsonl_fields(void **state)
 	char out[512];
 
 	(void) state;
-	/* Columns are the first object's keys (order, item, qty); numbers
-	 * become their decimal text; a missing key or null is absent (~);
-	 * keys not in the first line are ignored. */
+	/* Columns are the keys in order of first appearance (order, item,
+	 * qty from line 1, extra from line 2); numbers become their decimal
+	 * text; a missing key or null is absent (~). Without
+	 * xs_load_reader_use every column is read, so line 6's boolean is an
+	 * error. */
 	records("{\"order\": 536365, \"item\": \"85123A\", \"qty\": 2.5}\n"
 	        "{\"item\": 7, \"order\": \"o2\", \"extra\": 1}\n"
 	        "{\"order\": null, \"item\": \"x\", \"qty\": 1}\n"
@@ -165,13 +167,70 @@ test_jsonl_fields(void **state)
 	        "[1, 2]\n"
 	        "{\"order\": true, \"item\": \"x\"}\n",
 	    XS_LOAD_JSONL, out, sizeof(out));
-	assert_non_null(strstr(out, "1:536365|85123A|2.5;"));
-	assert_non_null(strstr(out, "2:o2|7|~;"));
-	assert_non_null(strstr(out, "3:~|x|1;"));
+	assert_non_null(strstr(out, "1:536365|85123A|2.5|~;"));
+	assert_non_null(strstr(out, "2:o2|7|~|1;"));
+	assert_non_null(strstr(out, "3:~|x|1|~;"));
 	assert_non_null(strstr(out, "4:!bad JSON: "));
 	assert_non_null(strstr(out, "5:!bad JSON: not an object;"));
 	assert_non_null(
 	    strstr(out, "6:!key \"order\": not a string or a number;"));
+}
+
+static void
+test_jsonl_columns_from_later_lines_and_unused_keys(void **state)
+{
+	const struct xs_span *hdr;
+	struct xs_load_record rec;
+	struct xs_load_cols   cols;
+	xs_load_reader       *r;
+	size_t                n;
+	char                  err[200];
+	FILE                 *f;
+
+	(void) state;
+	/* Line 1 is a guest order without "user": the column still exists
+	 * (from line 2), at position 4. Mapped to order, item and user only,
+	 * the reader skips "gift" and "meta", whatever they hold. */
+	f = mem("{\"order\": 1, \"item\": \"a\", \"gift\": true}\n"
+	        "{\"order\": 2, \"item\": \"b\", \"user\": \"u\", "
+	        "\"meta\": {\"x\": [1]}}\n");
+	assert_xs_ok(
+	    xs_load_reader_open(&r, f, "t", XS_LOAD_JSONL, err, sizeof(err)));
+	xs_load_reader_header(r, &hdr, &n);
+	assert_int_equal(n, 5);
+	assert_span(hdr[0], "order");
+	assert_span(hdr[2], "gift");
+	assert_span(hdr[3], "user");
+	assert_span(hdr[4], "meta");
+	assert_xs_ok(
+	    xs_load_map_resolve(NULL, hdr, n, &cols, err, sizeof(err)));
+	assert_int_equal(cols.col[XS_ROLE_USER], 3);
+	xs_load_reader_use(r, &cols);
+	assert_xs_ok(xs_load_reader_next(r, &rec));
+	assert_null(rec.error);
+	assert_int_equal(rec.line, 1);
+	assert_span(rec.fields[0], "1");
+	assert_null(rec.fields[2].p); /* gift: not read */
+	assert_null(rec.fields[3].p); /* no user: a guest */
+	assert_xs_ok(xs_load_reader_next(r, &rec));
+	assert_null(rec.error);
+	assert_int_equal(rec.line, 2);
+	assert_span(rec.fields[1], "b");
+	assert_span(rec.fields[3], "u");
+	assert_null(rec.fields[4].p);
+	assert_xs_err(xs_load_reader_next(r, &rec), XSELL_ENOENT);
+	xs_load_reader_close(r);
+	fclose(f);
+
+	/* No object at all: nothing to take columns from. */
+	f = mem("\n[1, 2]\n");
+	assert_xs_err(
+	    xs_load_reader_open(&r, f, "t", XS_LOAD_JSONL, err, sizeof(err)),
+	    XSELL_EINVAL);
+	assert_string_equal(err,
+	    "t:2: bad JSON: not an object (no JSON object to take the "
+	    "columns from)");
+	fclose(f);
 }
 
 static void
@@ -340,6 +399,10 @@ test_ts_forms(void **state)
 	assert_int_equal(ts("1317427140.75"), 1317427140);
 	assert_int_equal(ts("2012-02-29"), 1330473600); /* leap day */
 	assert_int_equal(ts("1970-01-01T00:00:00Z"), 0);
+	/* The largest the store takes: 2^40 - 1. */
+	assert_int_equal(ts("1099511627775"), 1099511627775);
+	/* 9999-12-31T23:59:59Z: 2932896 days * 86400 + 86399. */
+	assert_int_equal(ts("9999-12-31T23:59:59Z"), 253402300799);
 }
 
 static void
@@ -350,7 +413,11 @@ test_ts_rejects(void **state)
 		"2011-02-01 23:60:00", "2011-02-01T08:26:00+25:00",
 		"2011-02-01T08:26:00Q", "2011-2-1", "1969-12-31",
 		"2011-02-01 08", "2011-02-01x", "12ab", "1e9", "-5",
-		"2011-02-01T08:26:00." };
+		"2011-02-01T08:26:00.",
+		/* Milliseconds (2010-12-01T08:26:00Z) and 2^40. */
+		"1291191960000", "1099511627776",
+		/* An offset that moves the epoch's midnight before 1970. */
+		"1970-01-01T00:00:00+01:00" };
 	int64_t                  t;
 
 	(void) state;
@@ -440,7 +507,7 @@ test_loader_groups_and_validates(void **state)
 	assert_string_equal(
 	    rej[2].text, "t.csv:9: bad timestamp \"2011-02-30\"");
 	assert_string_equal(
-	    rej[3].text, "t.csv:10: too few fields (2, need 5)");
+	    rej[3].text, "t.csv:10: 2 fields, the header has 5");
 	assert_string_equal(rej[4].text, "t.csv:11: order id missing");
 	assert_string_equal(rej[5].text, "t.csv:12: unterminated quote");
 	assert_string_equal(
@@ -501,11 +568,11 @@ test_loader_baskets(void **state)
 
 	(void) state;
 	/* Line 1: a twice -> one line, qty 2; line 2 blank; line 4 has an
-	 * empty item: rejected. Basket orders have ts 0 (the 'now' given)
-	 * and no user. */
+	 * empty item: rejected. Basket orders have ts 0, not the 'now'
+	 * given (5000), and no user. */
 	assert_xs_ok(xs_loader_alloc(&l));
 	assert_xs_ok(xs_loader_read(
-	    l, "g", f, XS_LOAD_BASKETS, NULL, 0, &fc, err, sizeof(err)));
+	    l, "g", f, XS_LOAD_BASKETS, NULL, 5000, &fc, err, sizeof(err)));
 	fclose(f);
 	assert_int_equal(fc.lines, 2);
 	assert_int_equal(fc.rejected, 1);
@@ -546,6 +613,53 @@ test_loader_jsonl_and_tsv(void **state)
 }
 
 static void
+test_loader_rejects_wrong_field_count(void **state)
+{
+	struct collected             c = { { 0 }, 0 };
+	const struct xs_load_reject *rej;
+	struct xs_load_counts        fc;
+	xs_loader                   *l;
+	size_t                       n_rej;
+	char                         err[200];
+	FILE                        *f;
+
+	(void) state;
+	/* A stray tab (line 3) or a missing trailing field (line 4) would
+	 * shift or drop columns: both rejected, even though order and item
+	 * are there. Same for CSV (line 3: an unquoted comma). */
+	f = mem("order\titem\tqty\n"
+	        "o1\ta\t2\n"
+	        "o1\tb\tx\t1\n"
+	        "o2\tc\n"
+	        "o2\td\t1\n");
+	assert_xs_ok(xs_loader_alloc(&l));
+	assert_xs_ok(xs_loader_read(
+	    l, "t.tsv", f, XS_LOAD_TSV, NULL, 7, &fc, err, sizeof(err)));
+	fclose(f);
+	assert_int_equal(fc.records, 4);
+	assert_int_equal(fc.lines, 2);
+	assert_int_equal(fc.rejected, 2);
+	f = mem("order,item,qty\no3,e,1\no3,f, large,1\n");
+	assert_xs_ok(xs_loader_read(
+	    l, "t.csv", f, XS_LOAD_CSV, NULL, 7, &fc, err, sizeof(err)));
+	fclose(f);
+	assert_int_equal(fc.lines, 1);
+	assert_int_equal(fc.rejected, 1);
+	rej = xs_loader_rejects(l, &n_rej);
+	assert_int_equal(n_rej, 3);
+	assert_string_equal(
+	    rej[0].text, "t.tsv:3: 4 fields, the header has 3");
+	assert_string_equal(
+	    rej[1].text, "t.tsv:4: 2 fields, the header has 3");
+	assert_string_equal(
+	    rej[2].text, "t.csv:3: 4 fields, the header has 3");
+	assert_int_equal(xs_loader_counts(l)->rejected, 3);
+	assert_xs_ok(xs_loader_each_order(l, 0, 0, collect_cb, &c));
+	assert_string_equal(c.text, "o1@7/:ax2;o2@7/:dx1;o3@7/:ex1;");
+	xs_loader_free(l);
+}
+
+static void
 test_loader_unmapped_file_refused(void **state)
 {
 	xs_loader *l;
@@ -572,6 +686,8 @@ main(void)
 		cmocka_unit_test(test_csv_header_and_bom),
 		cmocka_unit_test(test_tsv_fields),
 		cmocka_unit_test(test_jsonl_fields),
+		cmocka_unit_test(
+		    test_jsonl_columns_from_later_lines_and_unused_keys),
 		cmocka_unit_test(test_baskets_verbatim),
 		cmocka_unit_test(test_format_names),
 		cmocka_unit_test(test_roles_guessed),
@@ -584,6 +700,7 @@ main(void)
 		cmocka_unit_test(test_loader_rejects_bad_ids),
 		cmocka_unit_test(test_loader_baskets),
 		cmocka_unit_test(test_loader_jsonl_and_tsv),
+		cmocka_unit_test(test_loader_rejects_wrong_field_count),
 		cmocka_unit_test(test_loader_unmapped_file_refused),
 	};
 
