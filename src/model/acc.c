@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define REL_SLOTS (XS_REL_CART + 1)
+#define REL_SLOTS XS_REL_END
 
 struct pair_slot {
 	uint64_t key; /* a << 32 | b; 0: empty (ids start at 1) */

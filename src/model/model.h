@@ -46,6 +46,21 @@ struct xs_settings {
 	 * strongest neighbours the two-hop walk follows. */
 	double   complements_beta;
 	unsigned walk_width;
+
+	/* Relations counted from one user's own events, each capped so that
+	 * one event costs a bounded number of pair updates. */
+	unsigned session_gap_s;     /* views this close are one session */
+	unsigned view_pairs_max;    /* session partners of one counted view */
+	unsigned cart_max;          /* items an open cart holds (oldest go) */
+	unsigned cart_pairs_max;    /* cart partners of one counted add */
+	unsigned cart_window_s;     /* cart items older than this don't pair */
+	unsigned view_buy_window_s; /* a view counts for orders this soon */
+	unsigned view_buy_views_max; /* viewed items paired with an order */
+	unsigned view_buy_items_max; /* items of the order paired with them */
+	/* Views and cart adds of one user that are counted at all; beyond
+	 * it a user's views and carts go to their history only (a bot cannot
+	 * dominate the counts, and forgetting a user stays bounded). */
+	unsigned user_counted_max;
 };
 
 void xs_settings_default(struct xs_settings *s);

@@ -12,6 +12,34 @@ xsell_err xs_acc_pair_add(
 xsell_err xs_acc_item_add(
     xs_acc *acc, uint32_t item, enum xs_count which, int32_t d);
 
+/* ==== Ledger entries (ledger.c) ==== */
+
+enum xs_ledger_kind { XS_LEDGER_ORDER = 1, XS_LEDGER_VIEW, XS_LEDGER_CART };
+
+/* One entry; the layout is described in ledger.c. */
+struct xs_ledger_entry {
+	uint32_t        kind; /* enum xs_ledger_kind */
+	uint32_t        a, b;
+	struct xs_span  ext;
+	const uint32_t *w1, *w2, *w3;
+	uint32_t        n1, n2, n3;
+};
+
+/* Encode 'e' into 'out' (reset first). */
+xsell_err xs_ledger_encode(
+    const struct xs_ledger_entry *e, struct xs_buf *out);
+/* Read an entry from 4-byte aligned 'words' of 'len' bytes; the arrays
+ * point into it. XSELL_ECORRUPT if it does not hold together. */
+xsell_err xs_ledger_decode(
+    const uint32_t *words, size_t len, struct xs_ledger_entry *e);
+
+/* The day number of a unix time (for day-indexed relations). */
+static inline uint32_t
+xs_day_of(int64_t ts)
+{
+	return ts <= 0 ? 0 : (uint32_t) (ts / 86400);
+}
+
 /* ==== Ranking (rank.c) ==== */
 
 /* A candidate answer while it is being scored. */

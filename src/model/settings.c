@@ -18,4 +18,15 @@ xs_settings_default(struct xs_settings *s)
 	 * chosen on ours by xsell-eval. */
 	s->complements_beta = 0.5;
 	s->walk_width       = 50;
+	/* DESIGN.md: a session ends after 30 minutes without a view; a view
+	 * leads to a purchase within 7 days. */
+	s->session_gap_s      = 30 * 60;
+	s->view_pairs_max     = 20;
+	s->cart_max           = 100;
+	s->cart_pairs_max     = 20;
+	s->cart_window_s      = 7 * 86400;
+	s->view_buy_window_s  = 7 * 86400;
+	s->view_buy_views_max = 10;
+	s->view_buy_items_max = 20;
+	s->user_counted_max   = 10000;
 }

@@ -62,6 +62,19 @@ add_clamped(uint32_t v, int32_t d)
 	return (uint32_t) r;
 }
 
+static bool
+chunk_is_zero(const struct xs_item_counts *rows)
+{
+	for (unsigned i = 0; i < XS_COUNTS_CHUNK; i++) {
+		for (int c = 0; c < XS_C_COUNT; c++) {
+			if (rows[i].c[c] != 0) {
+				return false;
+			}
+		}
+	}
+	return true;
+}
+
 xsell_err
 xs_store_counts_add(
     xs_store *st, MDB_txn *txn, const struct xs_count_delta *deltas, size_t n)
@@ -94,9 +107,16 @@ xs_store_counts_add(
 				r->c[c] = add_clamped(r->c[c], deltas[i].d[c]);
 			}
 		}
-		v.mv_data = rows;
-		v.mv_size = CHUNK_BYTES;
-		err = xs_err_from_mdb(mdb_put(txn, st->counts, &k, &v, 0));
+		if (chunk_is_zero(rows)) {
+			int rc = mdb_del(txn, st->counts, &k, NULL);
+
+			err = xs_err_from_mdb(rc == MDB_NOTFOUND ? 0 : rc);
+		} else {
+			v.mv_data = rows;
+			v.mv_size = CHUNK_BYTES;
+			err       = xs_err_from_mdb(
+			          mdb_put(txn, st->counts, &k, &v, 0));
+		}
 		if (err != XSELL_OK) {
 			return err;
 		}

@@ -119,3 +119,24 @@ xs_store_ext_get(xs_store *st, MDB_txn *txn, enum xs_dict d, uint32_t id,
 	*lenp = v.mv_size;
 	return XSELL_OK;
 }
+
+xsell_err
+xs_store_id_del(xs_store *st, MDB_txn *txn, enum xs_dict d, uint32_t id)
+{
+	unsigned char idbuf[4];
+	MDB_val       k = xs_key_u32(idbuf, id);
+	MDB_val       ext;
+	int           rc;
+
+	rc = mdb_get(txn, st->dict_ext[d], &k, &ext);
+	if (rc == MDB_NOTFOUND) {
+		return XSELL_OK;
+	}
+	if (rc == 0) {
+		rc = mdb_del(txn, st->dict_id[d], &ext, NULL);
+	}
+	if (rc == 0 || rc == MDB_NOTFOUND) {
+		rc = mdb_del(txn, st->dict_ext[d], &k, NULL);
+	}
+	return xs_err_from_mdb(rc);
+}

@@ -74,6 +74,8 @@ xs_store_dump(xs_store *st, struct xs_buf *out)
 		{ "pair", st->pair },
 		{ "bought", st->bought },
 		{ "history", st->history },
+		{ "cart", st->cart },
+		{ "ledger", st->ledger },
 	};
 	MDB_txn  *txn;
 	xsell_err err;

@@ -66,6 +66,8 @@ open_dbis(xs_store *st, MDB_txn *txn, unsigned create)
 		{ "pair", MDB_DUPSORT | MDB_DUPFIXED, &st->pair },
 		{ "bought", MDB_DUPSORT | MDB_DUPFIXED, &st->bought },
 		{ "history", MDB_DUPSORT | MDB_DUPFIXED, &st->history },
+		{ "cart", MDB_DUPSORT | MDB_DUPFIXED, &st->cart },
+		{ "ledger", 0, &st->ledger },
 	};
 	int rc;
 
@@ -163,6 +165,14 @@ check_schema(xs_store *st, const char *dir)
 			xs_log(XS_LOG_ERROR,
 			    "store %s: schema %u is newer than this xsell "
 			    "(%u); use a newer binary",
+			    dir, version, XS_SCHEMA_VERSION);
+			err = XSELL_ESCHEMA;
+			goto abort;
+		}
+		if (version < XS_SCHEMA_VERSION) {
+			xs_log(XS_LOG_ERROR,
+			    "store %s: schema %u is older than this xsell "
+			    "(%u); load the exports into a new directory",
 			    dir, version, XS_SCHEMA_VERSION);
 			err = XSELL_ESCHEMA;
 			goto abort;

@@ -152,3 +152,36 @@ xs_store_pair_get(xs_store *st, MDB_txn *txn, enum xs_rel rel, uint32_t a,
 	mdb_cursor_close(cur);
 	return rc == 0 || rc == MDB_NOTFOUND ? XSELL_OK : xs_err_from_mdb(rc);
 }
+
+xsell_err
+xs_store_pairs_last_a(
+    xs_store *st, MDB_txn *txn, enum xs_rel rel, uint32_t *ap)
+{
+	unsigned char kb[PAIR_KEY_LEN];
+	MDB_val       k = pair_key(kb, rel + 1, 0);
+	MDB_val       v;
+	MDB_cursor   *cur;
+	int           rc;
+
+	rc = mdb_cursor_open(txn, st->pair, &cur);
+	if (rc != 0) {
+		return xs_err_from_mdb(rc);
+	}
+	/* The first key past the relation, then one key back. */
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	if (rc == 0) {
+		rc = mdb_cursor_get(cur, &k, &v, MDB_PREV_NODUP);
+	} else if (rc == MDB_NOTFOUND) {
+		rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0) {
+		return xs_err_from_mdb(rc);
+	}
+	if (k.mv_size != PAIR_KEY_LEN ||
+	    ((const unsigned char *) k.mv_data)[0] != (unsigned char) rel) {
+		return XSELL_ENOENT;
+	}
+	*ap = xs_be32_get((const unsigned char *) k.mv_data + 1);
+	return XSELL_OK;
+}

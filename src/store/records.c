@@ -52,6 +52,38 @@ xs_store_order_put(xs_store *st, MDB_txn *txn, const char *ext, size_t len,
 }
 
 xsell_err
+xs_store_order_get(xs_store *st, MDB_txn *txn, const char *ext, size_t len,
+    struct xs_order_rec *rec, const void **itemsp)
+{
+	MDB_val k = xs_key_span(ext, len);
+	MDB_val v;
+	int     rc;
+
+	rc = mdb_get(txn, st->order, &k, &v);
+	if (rc != 0) {
+		return xs_err_from_mdb(rc);
+	}
+	if (v.mv_size < sizeof(*rec)) {
+		return XSELL_ECORRUPT;
+	}
+	memcpy(rec, v.mv_data, sizeof(*rec));
+	if (v.mv_size != sizeof(*rec) + (size_t) rec->n_items * 4) {
+		return XSELL_ECORRUPT;
+	}
+	*itemsp = (const char *) v.mv_data + sizeof(*rec);
+	return XSELL_OK;
+}
+
+xsell_err
+xs_store_order_del(xs_store *st, MDB_txn *txn, const char *ext, size_t len)
+{
+	MDB_val k  = xs_key_span(ext, len);
+	int     rc = mdb_del(txn, st->order, &k, NULL);
+
+	return rc == MDB_NOTFOUND ? XSELL_OK : xs_err_from_mdb(rc);
+}
+
+xsell_err
 xs_store_batch_seen(
     xs_store *st, MDB_txn *txn, const char *ext, size_t len, bool *seenp)
 {

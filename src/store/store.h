@@ -10,8 +10,16 @@
  *   item      u32 item -> struct xs_item_meta (category, price, stock)
  *   counts    u32 chunk -> struct xs_item_counts[XS_COUNTS_CHUNK]
  *   pair      (u8 relation, u32 a) -> sorted (u32 b, u32 count), DUPFIXED
- *   bought    u32 user -> sorted u32 items ever bought, DUPFIXED
+ *   bought    u32 user -> sorted (u32 item, u64 last ts) ever bought,
+ *             DUPFIXED
  *   history   u32 user -> sorted struct xs_hist_rec (newest N), DUPFIXED
+ *   cart      u32 user -> sorted (u32 item, u64 added ts): the open cart
+ *   ledger    (u32 user, u32 seq) -> what the user's events added to the
+ *             counts, in arrival order; seq 0 is their share of the totals
+ *
+ * The pair database also holds day-indexed lists under relations of their
+ * own: (XS_REL_TREND_BUY, day) -> (item, orders that day), likewise views,
+ * and (XS_REL_CREATED, day) -> (item, 1) for items created that day.
  *
  * Why this shape: a neighbour list is one key's sorted duplicates, read
  * page by page with MDB_GET_MULTIPLE at 8 bytes a pair; item counters are
@@ -33,7 +41,7 @@
 
 #include "common/common.h"
 
-#define XS_SCHEMA_VERSION 1u
+#define XS_SCHEMA_VERSION 2u
 
 typedef struct xs_store xs_store;
 
@@ -52,9 +60,10 @@ struct xs_store_opts {
 
 /* Open (creating if needed) the store in directory 'dir'. A new store is
  * stamped with XS_SCHEMA_VERSION. Returns XSELL_ESCHEMA for a store
- * written by a newer xsell, XSELL_ECORRUPT for an LMDB env that is not an
- * xsell store, XSELL_EIO when the directory is unusable (with the reason
- * logged). 'o' may be NULL. Caller closes with xs_store_close. */
+ * written by another schema version (no migration: reload it), XSELL_ECORRUPT
+ * for an LMDB env that is not an xsell store, XSELL_EIO when the directory is
+ * unusable (with the reason logged). 'o' may be NULL. Caller closes with
+ * xs_store_close. */
 xsell_err xs_store_open(
     xs_store **stp, const char *dir, const struct xs_store_opts *o);
 /* Close the store; every transaction must have ended. */
@@ -90,6 +99,9 @@ enum xs_dict { XS_DICT_ITEM, XS_DICT_USER, XS_DICT_CAT, XS_DICT_COUNT };
  * NUL-terminated). XSELL_ENOENT if never seen. */
 xsell_err xs_store_id_get(xs_store *st, MDB_txn *txn, enum xs_dict d,
     const char *ext, size_t len, uint32_t *idp);
+/* Forget dense 'id' and its external id (both directions). */
+xsell_err xs_store_id_del(
+    xs_store *st, MDB_txn *txn, enum xs_dict d, uint32_t id);
 /* Look up or assign (next free number, from 1) the dense id of 'ext'.
  * *createdp (may be NULL) says whether it was new. Write txn only. */
 xsell_err xs_store_id_put(xs_store *st, MDB_txn *txn, enum xs_dict d,
@@ -118,6 +130,14 @@ xsell_err xs_store_order_exists(
 xsell_err xs_store_order_put(xs_store *st, MDB_txn *txn, const char *ext,
     size_t len, const struct xs_order_rec *rec, const uint32_t *items);
 
+/* The stored order 'ext': its record and counted items (borrowed, valid
+ * until the txn writes or ends; unaligned: copy with memcpy).
+ * XSELL_ENOENT if unknown. */
+xsell_err xs_store_order_get(xs_store *st, MDB_txn *txn, const char *ext,
+    size_t len, struct xs_order_rec *rec, const void **itemsp);
+xsell_err xs_store_order_del(
+    xs_store *st, MDB_txn *txn, const char *ext, size_t len);
+
 /* True in *seenp if batch id 'ext' was applied before. */
 xsell_err xs_store_batch_seen(
     xs_store *st, MDB_txn *txn, const char *ext, size_t len, bool *seenp);
@@ -130,9 +150,14 @@ struct xs_totals {
 	uint64_t baskets; /* orders with at least one counted item: N */
 	uint64_t orders;  /* orders stored (idempotency records) */
 	uint64_t events;  /* events applied, all types */
-	uint64_t views;
-	uint64_t carts;
-	uint64_t ratings;
+	uint64_t views;   /* view events */
+	uint64_t carts;   /* cart_add events */
+	uint64_t ratings; /* rating events */
+	/* Counted for the relations (N of their scores): views that were
+	 * not a repeat within a session, and adds of an item not already in
+	 * the cart. */
+	uint64_t views_counted;
+	uint64_t carts_counted;
 };
 
 xsell_err xs_store_totals_get(
@@ -166,10 +191,13 @@ xsell_err xs_store_meta_put(
 /* ==== Item counters ==== */
 
 enum xs_count {
-	XS_C_BASKETS, /* orders holding the item (N_a) */
-	XS_C_BUYERS,  /* distinct known users who bought it */
-	XS_C_VIEWS,
-	XS_C_CARTS,
+	XS_C_BASKETS,    /* orders holding the item (N_a) */
+	XS_C_BUYERS,     /* distinct known users who bought it */
+	XS_C_VIEWS,      /* counted views (N_a of the view relation) */
+	XS_C_CARTS,      /* counted cart adds (N_a of the cart relation) */
+	XS_C_VIEW_BUYS,  /* orders a view of the item preceded (view_buy) */
+	XS_C_REBUYS,     /* purchases by a user who had bought it before */
+	XS_C_REBUY_DAYS, /* days between those purchases, summed */
 	XS_C_COUNT
 };
 
@@ -188,7 +216,8 @@ struct xs_count_delta {
 xsell_err xs_store_counts_get(
     xs_store *st, MDB_txn *txn, uint32_t item, struct xs_item_counts *out);
 /* Add deltas, which must be sorted by item and unique; one chunk write per
- * chunk touched. A counter never goes below 0. */
+ * chunk touched. A counter never goes below 0; a chunk left all zeros is
+ * deleted (so counts taken out again leave no trace). */
 xsell_err xs_store_counts_add(
     xs_store *st, MDB_txn *txn, const struct xs_count_delta *deltas, size_t n);
 
@@ -208,7 +237,17 @@ uint32_t xs_counts_reader_get(
 
 /* ==== Pairs ==== */
 
-enum xs_rel { XS_REL_BASKET = 1, XS_REL_VIEW, XS_REL_VIEW_BUY, XS_REL_CART };
+enum xs_rel {
+	XS_REL_BASKET = 1, /* a and b in one order; symmetric */
+	XS_REL_VIEW,       /* viewed by one user within a session; symmetric */
+	XS_REL_VIEW_BUY,   /* a viewed, then b bought; directed */
+	XS_REL_CART,       /* in one user's cart together; symmetric */
+	/* Day-indexed lists (a is a day number, ts / 86400): */
+	XS_REL_TREND_BUY,  /* (day, item) -> orders holding it that day */
+	XS_REL_TREND_VIEW, /* (day, item) -> counted views that day */
+	XS_REL_CREATED,    /* (day, item) -> 1: the item was created then */
+	XS_REL_END         /* one past the last */
+};
 
 struct xs_pair_delta {
 	uint32_t a, b;
@@ -226,15 +265,41 @@ typedef xsell_err (*xs_pair_cb)(void *ctx, uint32_t b, uint32_t count);
 xsell_err xs_store_pairs_each(xs_store *st, MDB_txn *txn, enum xs_rel rel,
     uint32_t a, xs_pair_cb cb, void *ctx);
 
+/* The largest a that has a list under 'rel' (the newest day of a
+ * day-indexed relation). XSELL_ENOENT if none. */
+xsell_err xs_store_pairs_last_a(
+    xs_store *st, MDB_txn *txn, enum xs_rel rel, uint32_t *ap);
+
 /* Count of (a, b), 0 if none. */
 xsell_err xs_store_pair_get(xs_store *st, MDB_txn *txn, enum xs_rel rel,
     uint32_t a, uint32_t b, uint32_t *countp);
 
 /* ==== Buyers ==== */
 
-/* Record that 'user' bought 'item'; *addedp says whether it is new. */
-xsell_err xs_store_bought_add(
-    xs_store *st, MDB_txn *txn, uint32_t user, uint32_t item, bool *addedp);
+/* Record that 'user' bought 'item' at 'ts'. *addedp: the first time;
+ * otherwise *prev_tsp is the last purchase before, which moves to 'ts'
+ * if that is later. */
+xsell_err xs_store_bought_add(xs_store *st, MDB_txn *txn, uint32_t user,
+    uint32_t item, int64_t ts, bool *addedp, int64_t *prev_tsp);
+
+/* Call cb for every item 'user' bought, ascending, with its last
+ * purchase time. */
+typedef xsell_err (*xs_item_ts_cb)(void *ctx, uint32_t item, int64_t ts);
+xsell_err xs_store_bought_each(
+    xs_store *st, MDB_txn *txn, uint32_t user, xs_item_ts_cb cb, void *ctx);
+
+/* ==== Carts ==== */
+
+/* Put 'item' in the user's open cart, added at 'ts'; *addedp false if it
+ * was there already (its time is kept). */
+xsell_err xs_store_cart_add(xs_store *st, MDB_txn *txn, uint32_t user,
+    uint32_t item, int64_t ts, bool *addedp);
+/* Take 'item' out of the cart; *removedp false if it was not there. */
+xsell_err xs_store_cart_remove(
+    xs_store *st, MDB_txn *txn, uint32_t user, uint32_t item, bool *removedp);
+/* Every item in the user's cart, ascending, with the time it was added. */
+xsell_err xs_store_cart_each(
+    xs_store *st, MDB_txn *txn, uint32_t user, xs_item_ts_cb cb, void *ctx);
 
 /* ==== History ==== */
 
@@ -247,18 +312,53 @@ enum xs_event_type {
 	XS_EV_TYPE_COUNT
 };
 
+#define XS_HIST_OUT_OF_STOCK 0x01u /* the item was out of stock then */
+
 struct xs_hist_rec {
 	int64_t  ts;
 	uint32_t item;
 	uint8_t  type;  /* enum xs_event_type */
 	uint8_t  value; /* rating 1..5, else 0 */
-	uint8_t  pad[2];
+	uint8_t  flags; /* XS_HIST_* */
+	uint8_t  pad;
 };
 
 /* Append one event to the user's history and drop the oldest beyond
  * 'max_events'. */
 xsell_err xs_store_history_add(xs_store *st, MDB_txn *txn, uint32_t user,
     const struct xs_hist_rec *ev, unsigned max_events);
+
+/* Call cb for every event in the user's history, oldest first or newest
+ * first. An error returned by cb stops the walk and is returned. */
+typedef xsell_err (*xs_hist_cb)(void *ctx, const struct xs_hist_rec *ev);
+xsell_err xs_store_history_each(xs_store *st, MDB_txn *txn, uint32_t user,
+    bool newest_first, xs_hist_cb cb, void *ctx);
+
+/* ==== Ledger: what each user's events added to the counts ==== */
+
+/* A user's share of the totals, and how many ledger entries they have. */
+struct xs_user_summary {
+	struct xs_totals totals;
+	uint32_t         entries;
+	uint32_t         reserved;
+};
+
+/* Zeros and XSELL_OK if the user has none. */
+xsell_err xs_store_user_summary_get(
+    xs_store *st, MDB_txn *txn, uint32_t user, struct xs_user_summary *out);
+xsell_err xs_store_user_summary_put(xs_store *st, MDB_txn *txn, uint32_t user,
+    const struct xs_user_summary *s);
+/* Append entry 'seq' (1-based, the summary's entries after it) for user. */
+xsell_err xs_store_ledger_put(xs_store *st, MDB_txn *txn, uint32_t user,
+    uint32_t seq, const void *rec, size_t len);
+/* Call cb for every entry of the user, in order (borrowed bytes). */
+typedef xsell_err (*xs_ledger_cb)(void *ctx, const void *rec, size_t len);
+xsell_err xs_store_ledger_each(
+    xs_store *st, MDB_txn *txn, uint32_t user, xs_ledger_cb cb, void *ctx);
+
+/* Delete everything kept under the user: history, bought, cart, ledger,
+ * summary and both dictionary entries. */
+xsell_err xs_store_user_drop(xs_store *st, MDB_txn *txn, uint32_t user);
 
 /* ==== Store size ==== */
 

@@ -18,6 +18,8 @@ struct xs_store {
 	MDB_dbi  pair;
 	MDB_dbi  bought;
 	MDB_dbi  history;
+	MDB_dbi  cart;
+	MDB_dbi  ledger;
 	bool     read_only;
 };
 

@@ -1,29 +1,167 @@
 /* SPDX-License-Identifier: MIT */
-/* Per-user records: the set of items a user ever bought (distinct buyers
- * per item, "already bought") and the bounded event history. Both are
- * sorted fixed-size duplicates under the user's number. */
+/* Per-user records: the items a user ever bought (with the last time:
+ * distinct buyers, "already bought", buy again), the open cart, the
+ * bounded event history and the ledger of what their events added to the
+ * counts (so that forgetting them can take it out exactly). Bought, cart
+ * and history are sorted fixed-size duplicates under the user's number;
+ * the ledger is keyed (user, seq). */
 #include "store/store_impl.h"
 
 #include <string.h>
 
 #define HIST_REC_LEN 16
+#define ITEM_TS_LEN 12 /* u32 item BE, u64 ts BE */
 
-xsell_err
-xs_store_bought_add(
-    xs_store *st, MDB_txn *txn, uint32_t user, uint32_t item, bool *addedp)
+static void
+item_ts_encode(unsigned char out[ITEM_TS_LEN], uint32_t item, int64_t ts)
 {
-	unsigned char kb[4], vb[4];
+	xs_be32_put(out, item);
+	xs_be64_put(out + 4, (uint64_t) ts);
+}
+
+/* Position 'cur' on the user's (item, ts) duplicate for 'item'. Returns
+ * MDB_NOTFOUND if the item is not there; *tsp gets its time. */
+static int
+item_ts_find(MDB_cursor *cur, uint32_t user, uint32_t item, int64_t *tsp)
+{
+	unsigned char kb[4], vb[ITEM_TS_LEN];
 	MDB_val       k = xs_key_u32(kb, user);
-	MDB_val       v = xs_key_u32(vb, item);
+	MDB_val       v;
 	int           rc;
 
-	rc = mdb_put(txn, st->bought, &k, &v, MDB_NODUPDATA);
-	if (rc == MDB_KEYEXIST) {
-		*addedp = false;
-		return XSELL_OK;
+	item_ts_encode(vb, item, 0);
+	v.mv_data = vb;
+	v.mv_size = ITEM_TS_LEN;
+	rc        = mdb_cursor_get(cur, &k, &v, MDB_GET_BOTH_RANGE);
+	if (rc != 0) {
+		return rc;
 	}
-	*addedp = rc == 0;
+	if (v.mv_size != ITEM_TS_LEN || xs_be32_get(v.mv_data) != item) {
+		return MDB_NOTFOUND;
+	}
+	*tsp = (int64_t) xs_be64_get((const unsigned char *) v.mv_data + 4);
+	return 0;
+}
+
+/* Add (item, ts) under 'user' in 'dbi' unless the item is there. With
+ * 'later', an item already there moves to ts if ts is later. */
+static xsell_err
+item_ts_add(MDB_txn *txn, MDB_dbi dbi, uint32_t user, uint32_t item,
+    int64_t ts, bool later, bool *addedp, int64_t *prevp)
+{
+	unsigned char kb[4], vb[ITEM_TS_LEN];
+	MDB_val       k = xs_key_u32(kb, user);
+	MDB_val       v;
+	MDB_cursor   *cur;
+	int64_t       prev = 0;
+	int           rc;
+
+	rc = mdb_cursor_open(txn, dbi, &cur);
+	if (rc != 0) {
+		return xs_err_from_mdb(rc);
+	}
+	rc      = item_ts_find(cur, user, item, &prev);
+	*addedp = rc == MDB_NOTFOUND;
+	if (prevp != NULL) {
+		*prevp = prev;
+	}
+	item_ts_encode(vb, item, ts);
+	v.mv_data = vb;
+	v.mv_size = ITEM_TS_LEN;
+	if (rc == MDB_NOTFOUND) {
+		rc = mdb_cursor_put(cur, &k, &v, 0);
+	} else if (rc == 0 && later && ts > prev) {
+		/* Same item prefix: the duplicate keeps its place. */
+		rc = mdb_cursor_put(cur, &k, &v, MDB_CURRENT);
+	}
+	mdb_cursor_close(cur);
 	return xs_err_from_mdb(rc);
+}
+
+static xsell_err
+item_ts_each(
+    MDB_txn *txn, MDB_dbi dbi, uint32_t user, xs_item_ts_cb cb, void *ctx)
+{
+	unsigned char kb[4];
+	MDB_val       k = xs_key_u32(kb, user);
+	MDB_val       v;
+	MDB_cursor   *cur;
+	xsell_err     err = XSELL_OK;
+	int           rc;
+
+	rc = mdb_cursor_open(txn, dbi, &cur);
+	if (rc != 0) {
+		return xs_err_from_mdb(rc);
+	}
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
+	if (rc == 0) {
+		rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST_DUP);
+	}
+	while (rc == 0 && err == XSELL_OK) {
+		const unsigned char *p = v.mv_data;
+
+		if (v.mv_size != ITEM_TS_LEN) {
+			err = XSELL_ECORRUPT;
+			break;
+		}
+		err = cb(ctx, xs_be32_get(p), (int64_t) xs_be64_get(p + 4));
+		rc  = mdb_cursor_get(cur, &k, &v, MDB_NEXT_DUP);
+	}
+	mdb_cursor_close(cur);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	return rc == MDB_NOTFOUND ? XSELL_OK : xs_err_from_mdb(rc);
+}
+
+xsell_err
+xs_store_bought_add(xs_store *st, MDB_txn *txn, uint32_t user, uint32_t item,
+    int64_t ts, bool *addedp, int64_t *prev_tsp)
+{
+	return item_ts_add(
+	    txn, st->bought, user, item, ts, true, addedp, prev_tsp);
+}
+
+xsell_err
+xs_store_bought_each(
+    xs_store *st, MDB_txn *txn, uint32_t user, xs_item_ts_cb cb, void *ctx)
+{
+	return item_ts_each(txn, st->bought, user, cb, ctx);
+}
+
+xsell_err
+xs_store_cart_add(xs_store *st, MDB_txn *txn, uint32_t user, uint32_t item,
+    int64_t ts, bool *addedp)
+{
+	return item_ts_add(txn, st->cart, user, item, ts, false, addedp, NULL);
+}
+
+xsell_err
+xs_store_cart_remove(
+    xs_store *st, MDB_txn *txn, uint32_t user, uint32_t item, bool *removedp)
+{
+	MDB_cursor *cur;
+	int64_t     ts;
+	int         rc;
+
+	rc = mdb_cursor_open(txn, st->cart, &cur);
+	if (rc != 0) {
+		return xs_err_from_mdb(rc);
+	}
+	rc        = item_ts_find(cur, user, item, &ts);
+	*removedp = rc == 0;
+	if (rc == 0) {
+		rc = mdb_cursor_del(cur, 0);
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? XSELL_OK : xs_err_from_mdb(rc);
+}
+
+xsell_err
+xs_store_cart_each(
+    xs_store *st, MDB_txn *txn, uint32_t user, xs_item_ts_cb cb, void *ctx)
+{
+	return item_ts_each(txn, st->cart, user, cb, ctx);
 }
 
 /* Big-endian time first: duplicates sort oldest first. */
@@ -34,8 +172,19 @@ hist_encode(unsigned char out[HIST_REC_LEN], const struct xs_hist_rec *ev)
 	xs_be32_put(out + 8, ev->item);
 	out[12] = ev->type;
 	out[13] = ev->value;
-	out[14] = 0;
+	out[14] = ev->flags;
 	out[15] = 0;
+}
+
+static void
+hist_decode(const unsigned char in[HIST_REC_LEN], struct xs_hist_rec *ev)
+{
+	ev->ts    = (int64_t) xs_be64_get(in);
+	ev->item  = xs_be32_get(in + 8);
+	ev->type  = in[12];
+	ev->value = in[13];
+	ev->flags = in[14];
+	ev->pad   = 0;
 }
 
 xsell_err
@@ -76,4 +225,190 @@ xs_store_history_add(xs_store *st, MDB_txn *txn, uint32_t user,
 	}
 	mdb_cursor_close(cur);
 	return xs_err_from_mdb(rc);
+}
+
+xsell_err
+xs_store_history_each(xs_store *st, MDB_txn *txn, uint32_t user,
+    bool newest_first, xs_hist_cb cb, void *ctx)
+{
+	unsigned char kb[4];
+	MDB_val       k = xs_key_u32(kb, user);
+	MDB_val       v;
+	MDB_cursor   *cur;
+	xsell_err     err = XSELL_OK;
+	int           rc;
+
+	rc = mdb_cursor_open(txn, st->history, &cur);
+	if (rc != 0) {
+		return xs_err_from_mdb(rc);
+	}
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
+	if (rc == 0) {
+		rc = mdb_cursor_get(
+		    cur, &k, &v, newest_first ? MDB_LAST_DUP : MDB_FIRST_DUP);
+	}
+	while (rc == 0 && err == XSELL_OK) {
+		struct xs_hist_rec ev;
+
+		if (v.mv_size != HIST_REC_LEN) {
+			err = XSELL_ECORRUPT;
+			break;
+		}
+		hist_decode(v.mv_data, &ev);
+		err = cb(ctx, &ev);
+		rc  = mdb_cursor_get(
+		     cur, &k, &v, newest_first ? MDB_PREV_DUP : MDB_NEXT_DUP);
+	}
+	mdb_cursor_close(cur);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	return rc == MDB_NOTFOUND ? XSELL_OK : xs_err_from_mdb(rc);
+}
+
+/* ==== Ledger ==== */
+
+static MDB_val
+ledger_key(unsigned char buf[8], uint32_t user, uint32_t seq)
+{
+	MDB_val k;
+
+	xs_be32_put(buf, user);
+	xs_be32_put(buf + 4, seq);
+	k.mv_data = buf;
+	k.mv_size = 8;
+	return k;
+}
+
+xsell_err
+xs_store_user_summary_get(
+    xs_store *st, MDB_txn *txn, uint32_t user, struct xs_user_summary *out)
+{
+	unsigned char kb[8];
+	MDB_val       k = ledger_key(kb, user, 0);
+	MDB_val       v;
+	int           rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = mdb_get(txn, st->ledger, &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		return XSELL_OK;
+	}
+	if (rc != 0) {
+		return xs_err_from_mdb(rc);
+	}
+	if (v.mv_size != sizeof(*out)) {
+		return XSELL_ECORRUPT;
+	}
+	memcpy(out, v.mv_data, sizeof(*out));
+	return XSELL_OK;
+}
+
+xsell_err
+xs_store_user_summary_put(
+    xs_store *st, MDB_txn *txn, uint32_t user, const struct xs_user_summary *s)
+{
+	unsigned char kb[8];
+	MDB_val       k = ledger_key(kb, user, 0);
+	MDB_val       v;
+
+	v.mv_data = (void *) s;
+	v.mv_size = sizeof(*s);
+	return xs_err_from_mdb(mdb_put(txn, st->ledger, &k, &v, 0));
+}
+
+xsell_err
+xs_store_ledger_put(xs_store *st, MDB_txn *txn, uint32_t user, uint32_t seq,
+    const void *rec, size_t len)
+{
+	unsigned char kb[8];
+	MDB_val       k = ledger_key(kb, user, seq);
+	MDB_val       v;
+
+	v.mv_data = (void *) rec;
+	v.mv_size = len;
+	return xs_err_from_mdb(mdb_put(txn, st->ledger, &k, &v, 0));
+}
+
+xsell_err
+xs_store_ledger_each(
+    xs_store *st, MDB_txn *txn, uint32_t user, xs_ledger_cb cb, void *ctx)
+{
+	unsigned char kb[8];
+	MDB_val       k = ledger_key(kb, user, 1);
+	MDB_val       v;
+	MDB_cursor   *cur;
+	xsell_err     err = XSELL_OK;
+	int           rc;
+
+	rc = mdb_cursor_open(txn, st->ledger, &cur);
+	if (rc != 0) {
+		return xs_err_from_mdb(rc);
+	}
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && err == XSELL_OK && k.mv_size == 8 &&
+	    xs_be32_get(k.mv_data) == user) {
+		err = cb(ctx, v.mv_data, v.mv_size);
+		rc  = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	return rc == MDB_NOTFOUND || rc == 0 ? XSELL_OK : xs_err_from_mdb(rc);
+}
+
+static int
+ledger_drop(xs_store *st, MDB_txn *txn, uint32_t user)
+{
+	unsigned char kb[8];
+	MDB_val       k = ledger_key(kb, user, 0);
+	MDB_val       v;
+	MDB_cursor   *cur;
+	int           rc;
+
+	rc = mdb_cursor_open(txn, st->ledger, &cur);
+	if (rc != 0) {
+		return rc;
+	}
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && k.mv_size == 8 && xs_be32_get(k.mv_data) == user) {
+		rc = mdb_cursor_del(cur, 0);
+		if (rc == 0) {
+			rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
+		}
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* Delete the user's key (all duplicates) in 'dbi'; absent is fine. */
+static int
+user_key_del(MDB_txn *txn, MDB_dbi dbi, uint32_t user)
+{
+	unsigned char kb[4];
+	MDB_val       k  = xs_key_u32(kb, user);
+	int           rc = mdb_del(txn, dbi, &k, NULL);
+
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+xsell_err
+xs_store_user_drop(xs_store *st, MDB_txn *txn, uint32_t user)
+{
+	int rc = user_key_del(txn, st->history, user);
+
+	if (rc == 0) {
+		rc = user_key_del(txn, st->bought, user);
+	}
+	if (rc == 0) {
+		rc = user_key_del(txn, st->cart, user);
+	}
+	if (rc == 0) {
+		rc = ledger_drop(st, txn, user);
+	}
+	if (rc != 0) {
+		return xs_err_from_mdb(rc);
+	}
+	return xs_store_id_del(st, txn, XS_DICT_USER, user);
 }
