@@ -133,6 +133,21 @@ xsell_err xs_model_apply_batch(xs_store *st, MDB_txn *txn, xs_acc *acc,
     const struct xs_settings *set, const struct xs_span *batch,
     const struct xs_event *evs, size_t n, struct xs_apply_result *res);
 
+struct xs_forget_result {
+	bool     found;  /* the user was known */
+	uint64_t events; /* their events taken out */
+	uint64_t orders; /* of which orders */
+};
+
+/* Forget 'user': take every count their events added out again (through
+ * 'acc', flushed by the caller before commit), delete their orders,
+ * history, cart, bought set and ids. Afterwards the counts are exactly
+ * what they would be had the user's events never arrived. An unknown user
+ * is not an error (res->found false). Touches the user's ledger, the
+ * orders it names and the counts they changed; nothing else. */
+xsell_err xs_model_forget_user(xs_store *st, MDB_txn *txn, xs_acc *acc,
+    const struct xs_span *user, struct xs_forget_result *res);
+
 /* Upsert item metadata; fields left out keep their value. */
 xsell_err xs_model_items_upsert(xs_store *st, MDB_txn *txn,
     const struct xs_item_update *ups, size_t n, int64_t now);

@@ -358,28 +358,23 @@ xs_store_ledger_each(
 	return rc == MDB_NOTFOUND || rc == 0 ? XSELL_OK : xs_err_from_mdb(rc);
 }
 
-static int
+/* Delete the summary and entries 1..entries it counts. */
+static xsell_err
 ledger_drop(xs_store *st, MDB_txn *txn, uint32_t user)
 {
-	unsigned char kb[8];
-	MDB_val       k = ledger_key(kb, user, 0);
-	MDB_val       v;
-	MDB_cursor   *cur;
-	int           rc;
+	struct xs_user_summary sum;
+	xsell_err              err;
+	int                    rc = 0;
 
-	rc = mdb_cursor_open(txn, st->ledger, &cur);
-	if (rc != 0) {
-		return rc;
+	err = xs_store_user_summary_get(st, txn, user, &sum);
+	for (uint32_t seq = 0; seq <= sum.entries && err == XSELL_OK; seq++) {
+		unsigned char kb[8];
+		MDB_val       k = ledger_key(kb, user, seq);
+
+		rc  = mdb_del(txn, st->ledger, &k, NULL);
+		err = xs_err_from_mdb(rc == MDB_NOTFOUND ? 0 : rc);
 	}
-	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	while (rc == 0 && k.mv_size == 8 && xs_be32_get(k.mv_data) == user) {
-		rc = mdb_cursor_del(cur, 0);
-		if (rc == 0) {
-			rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
-		}
-	}
-	mdb_cursor_close(cur);
-	return rc == MDB_NOTFOUND ? 0 : rc;
+	return err;
 }
 
 /* Delete the user's key (all duplicates) in 'dbi'; absent is fine. */
@@ -396,7 +391,8 @@ user_key_del(MDB_txn *txn, MDB_dbi dbi, uint32_t user)
 xsell_err
 xs_store_user_drop(xs_store *st, MDB_txn *txn, uint32_t user)
 {
-	int rc = user_key_del(txn, st->history, user);
+	xsell_err err;
+	int       rc = user_key_del(txn, st->history, user);
 
 	if (rc == 0) {
 		rc = user_key_del(txn, st->bought, user);
@@ -404,11 +400,12 @@ xs_store_user_drop(xs_store *st, MDB_txn *txn, uint32_t user)
 	if (rc == 0) {
 		rc = user_key_del(txn, st->cart, user);
 	}
-	if (rc == 0) {
-		rc = ledger_drop(st, txn, user);
-	}
 	if (rc != 0) {
 		return xs_err_from_mdb(rc);
+	}
+	err = ledger_drop(st, txn, user);
+	if (err != XSELL_OK) {
+		return err;
 	}
 	return xs_store_id_del(st, txn, XS_DICT_USER, user);
 }

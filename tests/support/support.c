@@ -336,6 +336,118 @@ xs_test_orders(struct xs_store *st, const struct xs_settings *set,
 	free(copy);
 }
 
+static enum xs_event_type
+spec_event_type(const char *name)
+{
+	static const char *const names[XS_EV_TYPE_COUNT] = { "order", "view",
+		"cart_add", "cart_remove", "rating" };
+
+	for (int t = 0; t < XS_EV_TYPE_COUNT; t++) {
+		if (strcmp(names[t], name) == 0) {
+			return (enum xs_event_type) t;
+		}
+	}
+	fail_msg("unknown event type '%s' in a test spec", name);
+	return XS_EV_VIEW;
+}
+
+static struct xs_span
+spec_span(const char *s)
+{
+	return (struct xs_span) { s, (uint32_t) strlen(s) };
+}
+
+/* One "TS TYPE USER ITEMS [X]" event, split in place. */
+static void
+spec_event(char *text, struct xs_event *ev, struct xs_order_line *lines)
+{
+	char *sv = NULL, *sv2 = NULL;
+	char *ts    = strtok_r(text, " ", &sv);
+	char *type  = strtok_r(NULL, " ", &sv);
+	char *user  = strtok_r(NULL, " ", &sv);
+	char *items = strtok_r(NULL, " ", &sv);
+	char *extra = strtok_r(NULL, " ", &sv);
+
+	assert_non_null(items);
+	memset(ev, 0, sizeof(*ev));
+	ev->ts   = strtoll(ts, NULL, 10);
+	ev->type = spec_event_type(type);
+	if (strcmp(user, "-") != 0) {
+		ev->user = spec_span(user);
+	}
+	if (ev->type != XS_EV_ORDER) {
+		ev->item = spec_span(items);
+		if (ev->type == XS_EV_RATING) {
+			assert_non_null(extra);
+			ev->rating = (uint8_t) atoi(extra);
+		}
+		return;
+	}
+	assert_non_null(extra);
+	ev->order = spec_span(extra);
+	ev->lines = lines;
+	for (char *it = strtok_r(items, ",", &sv2); it != NULL;
+	     it       = strtok_r(NULL, ",", &sv2)) {
+		struct xs_order_line *ln = &lines[ev->n_lines++];
+
+		assert_true(ev->n_lines <= SPEC_MAX_LINES);
+		ln->item  = spec_span(it);
+		ln->qty   = 1;
+		ln->price = NAN;
+	}
+}
+
+void
+xs_test_events(
+    struct xs_store *st, const struct xs_settings *set, const char *spec)
+{
+	static struct xs_order_line lines[SPEC_MAX_ORDERS][SPEC_MAX_LINES];
+	struct xs_event             evs[SPEC_MAX_ORDERS];
+	struct xs_settings          defaults;
+	struct xs_apply_result      res;
+	char                       *copy = strdup(spec);
+	char                       *sv   = NULL;
+	size_t                      n    = 0;
+	MDB_txn                    *txn;
+	xs_acc                     *acc;
+
+	assert_non_null(copy);
+	if (set == NULL) {
+		xs_settings_default(&defaults);
+		set = &defaults;
+	}
+	for (char *e = strtok_r(copy, ";", &sv); e != NULL;
+	     e       = strtok_r(NULL, ";", &sv)) {
+		assert_true(n < SPEC_MAX_ORDERS);
+		spec_event(e, &evs[n], lines[n]);
+		n++;
+	}
+	assert_xs_ok(xs_acc_alloc(&acc));
+	assert_xs_ok(xs_txn_write(st, &txn));
+	assert_xs_ok(xs_model_apply(st, txn, acc, set, evs, n, &res));
+	assert_xs_ok(xs_acc_flush(acc, st, txn));
+	assert_xs_ok(xs_txn_commit(txn));
+	xs_acc_free(acc);
+	free(copy);
+}
+
+bool
+xs_test_forget(struct xs_store *st, const char *user)
+{
+	struct xs_span          u = spec_span(user);
+	struct xs_forget_result res;
+	MDB_txn                *txn;
+	xs_acc                 *acc;
+
+	assert_xs_ok(xs_acc_alloc(&acc));
+	assert_xs_ok(xs_txn_write(st, &txn));
+	assert_xs_ok(xs_model_forget_user(st, txn, acc, &u, &res));
+	assert_xs_ok(xs_acc_flush(acc, st, txn));
+	assert_xs_ok(xs_txn_commit(txn));
+	xs_acc_free(acc);
+	return res.found;
+}
+
 /* ==== Talking to a server ==== */
 
 void *

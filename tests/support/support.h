@@ -108,4 +108,15 @@ int xs_test_store_teardown(void **state);
 void xs_test_orders(struct xs_store *st, const struct xs_settings *set,
     const char *spec, struct xs_apply_result *res);
 
+/* Apply events written one per ';' as "TS TYPE USER ITEM[,ITEM...] [X]":
+ * TYPE is view, cart_add, cart_remove, rating (X: the rating) or order
+ * (X: the order id; USER "-" is a guest). Example:
+ * "0 view u1 A; 600 cart_add u1 B; 900 order u1 A,B o1". One write
+ * transaction; fails the test on any error. */
+void xs_test_events(
+    struct xs_store *st, const struct xs_settings *set, const char *spec);
+
+/* Forget 'user' in one write transaction; returns whether it was known. */
+bool xs_test_forget(struct xs_store *st, const char *user);
+
 #endif /* XSELL_TESTS_SUPPORT_H */
