@@ -28,6 +28,14 @@
 /* k: answers per list reply. */
 #define XSELL_K_DEFAULT 10
 #define XSELL_K_MAX 500
+/* picks: "candidates" to rank (a category page), "context" items. */
+#define XSELL_CANDIDATES_MAX 500
+#define XSELL_CONTEXT_MAX 100
+/* history: "limit" events, default and most. */
+#define XSELL_HISTORY_LIMIT_DEFAULT 50
+#define XSELL_HISTORY_LIMIT_MAX 1000
+/* picks and trending: "days", "half_life_days" at most. */
+#define XSELL_DAYS_MAX 3650
 
 /* Events in one "event" batch. */
 #define XSELL_EVENTS_MAX 10000

@@ -11,8 +11,8 @@
 #include <string.h>
 
 static xsell_err
-pairs_sub_both(xs_acc *acc, enum xs_rel rel, uint32_t a, const uint32_t *b,
-    uint32_t n)
+pairs_sub_both(
+    xs_acc *acc, enum xs_rel rel, uint32_t a, const uint32_t *b, uint32_t n)
 {
 	xsell_err err = XSELL_OK;
 
@@ -28,8 +28,8 @@ pairs_sub_both(xs_acc *acc, enum xs_rel rel, uint32_t a, const uint32_t *b,
 /* Take out an order: its basket counts and pairs, its trend counts, its
  * rebuys and its view_buy pairs; delete its record. */
 static xsell_err
-forget_order(xs_store *st, MDB_txn *txn, xs_acc *acc,
-    const struct xs_ledger_entry *e)
+forget_order(
+    xs_store *st, MDB_txn *txn, xs_acc *acc, const struct xs_ledger_entry *e)
 {
 	struct xs_order_rec rec;
 	const void         *stored;
@@ -71,8 +71,8 @@ forget_order(xs_store *st, MDB_txn *txn, xs_acc *acc,
 		err = xs_acc_item_add(acc, e->w2[i], XS_C_VIEW_BUYS, -1);
 		for (uint32_t j = 0; j < e->n3 && err == XSELL_OK; j++) {
 			if (e->w3[j] != e->w2[i]) {
-				err = xs_acc_pair_add(
-				    acc, XS_REL_VIEW_BUY, e->w2[i], e->w3[j], -1);
+				err = xs_acc_pair_add(acc, XS_REL_VIEW_BUY,
+				    e->w2[i], e->w3[j], -1);
 			}
 		}
 	}
@@ -122,13 +122,15 @@ forget_entry(void *ctx, const void *rec, size_t len)
 			    f->acc, XS_REL_TREND_VIEW, e.b, e.a, -1);
 		}
 		if (err == XSELL_OK) {
-			err = pairs_sub_both(f->acc, XS_REL_VIEW, e.a, e.w1, e.n1);
+			err = pairs_sub_both(
+			    f->acc, XS_REL_VIEW, e.a, e.w1, e.n1);
 		}
 		return err;
 	case XS_LEDGER_CART:
 		err = xs_acc_item_add(f->acc, e.a, XS_C_CARTS, -1);
 		if (err == XSELL_OK) {
-			err = pairs_sub_both(f->acc, XS_REL_CART, e.a, e.w1, e.n1);
+			err = pairs_sub_both(
+			    f->acc, XS_REL_CART, e.a, e.w1, e.n1);
 		}
 		return err;
 	default:

@@ -1,7 +1,31 @@
 /* SPDX-License-Identifier: MIT */
 /* Item metadata upserts: fields left out keep their value; a change of
- * stock is stamped with the time it was told (back-in-stock needs it). */
-#include "model/model.h"
+ * stock is stamped with the time it was told (back-in-stock needs it);
+ * the creation day is indexed (new arrivals read it by day). */
+#include "model/model_impl.h"
+
+/* Move 'item' from the day list of 'old' (if it had one) to 'created'. */
+static xsell_err
+created_index(xs_store *st, MDB_txn *txn, uint32_t item,
+    const struct xs_item_meta *old, int64_t created)
+{
+	struct xs_pair_delta d;
+	xsell_err            err = XSELL_OK;
+
+	if (old->flags & XS_META_HAS_CREATED) {
+		if (xs_day_of(old->created) == xs_day_of(created)) {
+			return XSELL_OK;
+		}
+		d   = (struct xs_pair_delta) { xs_day_of(old->created), item,
+			  -1 };
+		err = xs_store_pairs_add(st, txn, XS_REL_CREATED, &d, 1);
+	}
+	if (err == XSELL_OK) {
+		d   = (struct xs_pair_delta) { xs_day_of(created), item, 1 };
+		err = xs_store_pairs_add(st, txn, XS_REL_CREATED, &d, 1);
+	}
+	return err;
+}
 
 static xsell_err
 item_upsert(
@@ -32,6 +56,10 @@ item_upsert(
 		m.flags |= XS_META_HAS_PRICE;
 	}
 	if (up->has_created) {
+		err = created_index(st, txn, item, &m, up->created);
+		if (err != XSELL_OK) {
+			return err;
+		}
 		m.created = up->created;
 		m.flags |= XS_META_HAS_CREATED;
 	}

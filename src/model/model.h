@@ -61,6 +61,32 @@ struct xs_settings {
 	 * it a user's views and carts go to their history only (a bot cannot
 	 * dominate the counts, and forgetting a user stays bounded). */
 	unsigned user_counted_max;
+
+	/* Answers. similar sums the scores of co-purchase, co-view and
+	 * co-cart (each by similar_scorer), weighted by similar_weight. */
+	enum xs_scorer similar_scorer;
+	double         similar_weight[3]; /* by enum xs_part */
+	enum xs_scorer viewed_bought_scorer;
+	double         trend_half_life_days; /* trending's decay */
+	double         trend_view_weight;    /* a view against an order */
+	unsigned       trend_horizon_days;   /* days trending reads */
+
+	/* picks for_you: each history event weighs by its type (a rating
+	 * >= 4 or <= 2 by the two rating weights, 3 not at all), decayed by
+	 * age with pick_half_life_days; the strongest pick_seeds_max items
+	 * (by |weight|) bring their similar neighbours. A context item
+	 * weighs like a fresh event of pick_context_weight. */
+	double   pick_weight[XS_EV_TYPE_COUNT];
+	double   pick_rating_high, pick_rating_low;
+	double   pick_half_life_days;
+	unsigned pick_seeds_max;
+	double   pick_context_weight;
+	/* abandoned_cart: added between these ages ago; new_arrivals and
+	 * back_in_stock look this many days back; buy_again: due once this
+	 * share of the item's usual rebuy interval has passed. */
+	int64_t  abandoned_min_age_s, abandoned_max_age_s;
+	unsigned pick_days;
+	double   buy_again_due_share;
 };
 
 void xs_settings_default(struct xs_settings *s);
@@ -160,6 +186,31 @@ struct xs_filter {
 	uint32_t              n_exclude;
 };
 
+/* similar: whose behaviour counts. */
+enum xs_signal {
+	XS_SIGNAL_ALL,
+	XS_SIGNAL_ORDER,
+	XS_SIGNAL_VIEW,
+	XS_SIGNAL_CART,
+	XS_SIGNAL_COUNT
+};
+
+enum xs_pick_kind {
+	XS_PICK_FOR_YOU,
+	XS_PICK_ABANDONED_CART,
+	XS_PICK_BACK_IN_STOCK,
+	XS_PICK_NEW_ARRIVALS,
+	XS_PICK_BUY_AGAIN,
+	XS_PICK_KIND_COUNT
+};
+
+/* "view" -> XS_SIGNAL_VIEW, "abandoned_cart" -> ...; false if unknown. */
+bool        xs_signal_parse(const char *name, size_t len, enum xs_signal *out);
+const char *xs_signal_name(enum xs_signal s);
+bool xs_pick_kind_parse(const char *name, size_t len, enum xs_pick_kind *out);
+const char *xs_pick_kind_name(enum xs_pick_kind k);
+
+/* A read request. Fields an op does not take stay zero. */
 struct xs_query {
 	const struct xs_span *items; /* the given item(s) */
 	uint32_t              n_items;
@@ -172,25 +223,73 @@ struct xs_query {
 	bool   has_beta; /* else the setting */
 	double beta;
 	bool   cross_category; /* other categories only */
+	/* similar */
+	enum xs_signal signal;
+	/* trending */
+	struct xs_span category; /* len 0: every category */
+	bool           has_half_life;
+	double         half_life_days;
+	/* picks, history */
+	struct xs_span        user;
+	enum xs_pick_kind     kind;
+	const struct xs_span *context; /* items on the page: add to history */
+	uint32_t              n_context;
+	const struct xs_span *candidates; /* rank only these */
+	uint32_t              n_candidates;
+	bool                  has_min_age, has_max_age, has_days;
+	int64_t               min_age_s, max_age_s; /* abandoned_cart */
+	unsigned              days;                 /* new_arrivals */
+	int64_t               now;   /* the time the answer is for */
+	unsigned              limit; /* history: events */
 };
+
+/* Where an answer came from (picks) and the parts of its score. */
+enum xs_source {
+	XS_SOURCE_NONE,
+	XS_SOURCE_HISTORY,  /* neighbours of the user's history */
+	XS_SOURCE_TRENDING, /* popular now: nothing better was known */
+	XS_SOURCE_CART,     /* in the user's open cart */
+	XS_SOURCE_VIEWED,   /* viewed while out of stock, now back */
+	XS_SOURCE_NEW,      /* a new arrival */
+	XS_SOURCE_BOUGHT,   /* bought before and due again */
+	XS_SOURCE_COUNT
+};
+
+/* Parts of a similar score, one per relation. */
+enum xs_part { XS_PART_ORDER, XS_PART_VIEW, XS_PART_CART, XS_PART_COUNT };
+
+struct xs_why {
+	double parts[XS_PART_COUNT]; /* similar: weighted score per relation */
+	bool   has_parts;
+	uint8_t     source;  /* enum xs_source */
+	uint32_t    because; /* the history item that brought it, 0: none */
+	const char *because_ext; /* borrowed like ext */
+	size_t      because_len;
+};
+
+const char *xs_source_name(enum xs_source s);
 
 struct xs_rec {
 	uint32_t item;
 	double   score;
-	uint64_t count;  /* fbt: co-count summed over the given items;
-	                    complements: co-count of via and item */
-	const char *ext; /* borrowed from the read txn */
-	size_t      ext_len;
-	uint32_t    via;     /* complements: the intermediate item, else 0 */
-	const char *via_ext; /* borrowed like ext; NULL: no via */
-	size_t      via_len;
+	uint64_t count;    /* fbt: co-count summed over the given items;
+	                      complements: co-count of via and item */
+	const char   *ext; /* borrowed from the read txn */
+	size_t        ext_len;
+	uint32_t      via;     /* complements: the intermediate item, else 0 */
+	const char   *via_ext; /* borrowed like ext; NULL: no via */
+	size_t        via_len;
+	struct xs_why why;
 };
 
 struct xs_answer {
 	struct xs_rec *recs; /* best first, from the arena */
 	uint32_t       n;
-	uint32_t      *unknown; /* indexes into query.items */
-	uint32_t       n_unknown;
+	uint32_t      *unknown; /* indexes into unknown_of (query.items if
+	                           NULL) */
+	uint32_t              n_unknown;
+	const struct xs_span *unknown_of;
+	uint32_t              n_unknown_of;
 };
 
 /* Frequently bought with: neighbours of the given items over the basket
@@ -200,6 +299,57 @@ struct xs_answer {
  * item's neighbour list, the counter chunks of those neighbours, and the
  * metadata of the ones it returns. */
 xsell_err xs_model_fbt(xs_store *st, MDB_txn *txn,
+    const struct xs_settings *set, const struct xs_query *q,
+    struct xs_arena *arena, struct xs_answer *ans);
+
+/* People who viewed this bought: the view -> buy neighbours of the given
+ * items, scored by q->scorer with N_a the orders a view of a preceded and
+ * N_b the orders of b. Touches what fbt touches, over view_buy. */
+xsell_err xs_model_viewed_bought(xs_store *st, MDB_txn *txn,
+    const struct xs_settings *set, const struct xs_query *q,
+    struct xs_arena *arena, struct xs_answer *ans);
+
+/* Items like the given ones by behaviour: the co-purchase, co-view and
+ * co-cart neighbours (q->signal picks one or all), each scored by
+ * q->scorer against its own counts and weighted by the setting, summed.
+ * Each answer keeps the parts of its score. Touches each given item's
+ * list in each relation asked for. */
+xsell_err xs_model_similar(xs_store *st, MDB_txn *txn,
+    const struct xs_settings *set, const struct xs_query *q,
+    struct xs_arena *arena, struct xs_answer *ans);
+
+/* Trending: time-decayed popularity (orders, and views at a lower
+ * weight) as of the newest day the store has events for, with half-life
+ * q->half_life_days (else the setting); only q->category if given. See
+ * trending.c for the cost. */
+xsell_err xs_model_trending(xs_store *st, MDB_txn *txn,
+    const struct xs_settings *set, const struct xs_query *q,
+    struct xs_arena *arena, struct xs_answer *ans);
+
+/* One event of a user's history, for the history answer. */
+struct xs_hist_item {
+	const struct xs_hist_rec *rec;
+	const char               *ext; /* the item; borrowed from the txn */
+	size_t                    ext_len;
+};
+
+struct xs_history {
+	bool                 known; /* the user has been seen */
+	struct xs_hist_item *evs;   /* newest first, from the arena */
+	struct xs_hist_rec  *recs;
+	uint32_t             n;
+};
+
+/* The newest q->limit events of q->user, newest first. Touches the
+ * user's history and the external ids of the items in it. */
+xsell_err xs_model_history(xs_store *st, MDB_txn *txn,
+    const struct xs_query *q, struct xs_arena *arena, struct xs_history *out);
+
+/* Personalised picks for q->user of kind q->kind, as of q->now (see
+ * picks.c for each kind and what it touches). Each answer says where it
+ * came from (why.source); for_you names the history item behind it
+ * (why.because). A user with no usable history gets trending items. */
+xsell_err xs_model_picks(xs_store *st, MDB_txn *txn,
     const struct xs_settings *set, const struct xs_query *q,
     struct xs_arena *arena, struct xs_answer *ans);
 

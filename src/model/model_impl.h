@@ -44,12 +44,13 @@ xs_day_of(int64_t ts)
 
 /* A candidate answer while it is being scored. */
 struct xs_cand {
-	uint32_t    item;
-	double      score;
-	uint64_t    count; /* co-count behind the score */
-	uint32_t    via;   /* intermediate item, 0: none */
-	const char *ext;   /* loaded lazily: only for ties and the answer */
-	size_t      ext_len;
+	uint32_t      item;
+	double        score;
+	uint64_t      count; /* co-count behind the score */
+	uint32_t      via;   /* intermediate item, 0: none */
+	const char   *ext;   /* loaded lazily: only for ties and the answer */
+	size_t        ext_len;
+	struct xs_why why; /* explain: where the score came from */
 };
 
 int xs_u32_cmp(const void *x, const void *y);
@@ -84,5 +85,28 @@ xsell_err xs_rank_resolve(xs_store *st, MDB_txn *txn, const struct xs_query *q,
 xsell_err xs_rank_select(xs_store *st, MDB_txn *txn, const struct xs_query *q,
     const uint32_t *excluded, size_t n_excluded, struct xs_cand *v, size_t n,
     struct xs_arena *arena, struct xs_answer *ans);
+
+/* A growing array of candidates. */
+struct xs_cand_vec {
+	struct xs_cand *v; /* malloc'd */
+	size_t          n, cap;
+};
+
+/* Append every neighbour c of 'seed' over the similar relations (basket,
+ * view, cart; scorer and weights from the settings), scored weight times
+ * similar(seed, c), with why.because = seed. One entry per relation: the
+ * caller merges. */
+xsell_err xs_similar_collect(xs_store *st, MDB_txn *txn,
+    const struct xs_settings *set, const struct xs_totals *tot, uint32_t seed,
+    double weight, struct xs_cand_vec *out);
+
+/* ==== Trending (trending.c) ==== */
+
+/* Every item ordered or viewed in the trend window, one candidate each
+ * with its decayed score (count: its orders in the window), by item.
+ * *vp is malloc'd (NULL and 0 if the store has no events). */
+xsell_err xs_model_trend_scores(xs_store *st, MDB_txn *txn,
+    const struct xs_settings *set, double half_life_days, struct xs_cand **vp,
+    size_t *np);
 
 #endif /* XSELL_MODEL_MODEL_IMPL_H */

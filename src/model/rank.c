@@ -222,6 +222,7 @@ xs_rank_select(xs_store *st, MDB_txn *txn, const struct xs_query *q,
 			r->ext     = v[i].ext;
 			r->ext_len = v[i].ext_len;
 			r->via     = v[i].via;
+			r->why     = v[i].why;
 			if (v[i].via != 0) {
 				err = xs_store_ext_get(st, txn, XS_DICT_ITEM,
 				    v[i].via, &r->via_ext, &r->via_len);

@@ -29,4 +29,30 @@ xs_settings_default(struct xs_settings *s)
 	s->view_buy_views_max = 10;
 	s->view_buy_items_max = 20;
 	s->user_counted_max   = 10000;
+	/* Cosine keeps each relation's score in 0..1, so the three can be
+	 * summed; equal weights until xsell-eval says otherwise. */
+	s->similar_scorer                = XS_SCORE_COSINE;
+	s->similar_weight[XS_PART_ORDER] = 1.0;
+	s->similar_weight[XS_PART_VIEW]  = 1.0;
+	s->similar_weight[XS_PART_CART]  = 1.0;
+	s->viewed_bought_scorer          = XS_SCORE_CONFIDENCE;
+	s->trend_half_life_days          = 7.0;
+	s->trend_view_weight             = 0.1;
+	s->trend_horizon_days            = 56; /* 8 half-lives: 1/256 */
+	/* DESIGN.md: order > cart > rating >= 4 > view; removals and low
+	 * ratings weigh against. */
+	s->pick_weight[XS_EV_ORDER]       = 4.0;
+	s->pick_weight[XS_EV_CART_ADD]    = 3.0;
+	s->pick_weight[XS_EV_VIEW]        = 1.0;
+	s->pick_weight[XS_EV_CART_REMOVE] = -2.0;
+	s->pick_weight[XS_EV_RATING]      = 0.0; /* by the two below */
+	s->pick_rating_high               = 2.0;
+	s->pick_rating_low                = -3.0;
+	s->pick_half_life_days            = 30.0;
+	s->pick_seeds_max                 = 20;
+	s->pick_context_weight            = 2.0;
+	s->abandoned_min_age_s            = 3600;
+	s->abandoned_max_age_s            = 14 * 86400;
+	s->pick_days                      = 30;
+	s->buy_again_due_share            = 0.8;
 }

@@ -73,7 +73,20 @@ handle_items(struct xs_worker *w, const struct xs_request *req,
 
 /* ==== Reads ==== */
 
-/* fbt and complements: a list answer from one read snapshot. */
+static enum xs_scorer
+default_scorer(const struct xs_settings *set, enum xs_op op)
+{
+	switch (op) {
+	case XS_OP_similar:
+		return set->similar_scorer;
+	case XS_OP_viewed_bought:
+		return set->viewed_bought_scorer;
+	default:
+		return set->fbt_scorer;
+	}
+}
+
+/* A list answer from one read snapshot. */
 static xsell_err
 handle_list(struct xs_worker *w, const struct xs_request *req,
     struct xs_buf *out,
@@ -86,7 +99,7 @@ handle_list(struct xs_worker *w, const struct xs_request *req,
 	xsell_err        err;
 
 	if (!req->u.query.scorer_given) {
-		q.scorer = w->srv->settings.fbt_scorer;
+		q.scorer = default_scorer(&w->srv->settings, req->op);
 	}
 	err = xs_txn_read(w->srv->store, &txn);
 	if (err != XSELL_OK) {
@@ -116,6 +129,87 @@ handle_complements(struct xs_worker *w, const struct xs_request *req,
 {
 	(void) ei;
 	return handle_list(w, req, out, xs_model_complements);
+}
+
+static xsell_err
+handle_similar(struct xs_worker *w, const struct xs_request *req,
+    struct xs_buf *out, struct xs_errinfo *ei)
+{
+	(void) ei;
+	return handle_list(w, req, out, xs_model_similar);
+}
+
+static xsell_err
+handle_viewed_bought(struct xs_worker *w, const struct xs_request *req,
+    struct xs_buf *out, struct xs_errinfo *ei)
+{
+	(void) ei;
+	return handle_list(w, req, out, xs_model_viewed_bought);
+}
+
+static xsell_err
+handle_trending(struct xs_worker *w, const struct xs_request *req,
+    struct xs_buf *out, struct xs_errinfo *ei)
+{
+	(void) ei;
+	return handle_list(w, req, out, xs_model_trending);
+}
+
+static xsell_err
+handle_picks(struct xs_worker *w, const struct xs_request *req,
+    struct xs_buf *out, struct xs_errinfo *ei)
+{
+	(void) ei;
+	return handle_list(w, req, out, xs_model_picks);
+}
+
+static xsell_err
+handle_history(struct xs_worker *w, const struct xs_request *req,
+    struct xs_buf *out, struct xs_errinfo *ei)
+{
+	struct xs_history h;
+	MDB_txn          *txn;
+	xsell_err         err;
+
+	(void) ei;
+	err = xs_txn_read(w->srv->store, &txn);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	err = xs_model_history(
+	    w->srv->store, txn, &req->u.query.q, &w->arena, &h);
+	if (err == XSELL_OK) {
+		err = xs_wire_reply_history(out, req, &h);
+	}
+	xs_txn_abort(txn);
+	return err;
+}
+
+static xsell_err
+handle_forget_user(struct xs_worker *w, const struct xs_request *req,
+    struct xs_buf *out, struct xs_errinfo *ei)
+{
+	struct xs_forget_result res;
+	MDB_txn                *txn;
+	xsell_err               err;
+
+	(void) ei;
+	err = xs_txn_write(w->srv->store, &txn);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	err = xs_model_forget_user(
+	    w->srv->store, txn, w->acc, &req->u.query.q.user, &res);
+	err = write_txn_end(w, txn, err);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	if (res.found) {
+		xs_log(XS_LOG_INFO, "forgot a user: %llu events, %llu orders",
+		    (unsigned long long) res.events,
+		    (unsigned long long) res.orders);
+	}
+	return xs_wire_reply_forget(out, req, &res);
 }
 
 static xsell_err

@@ -831,12 +831,30 @@ enum {
 	K_FILTER,
 	K_BETA,
 	K_CROSS_CATEGORY,
+	K_SIGNAL,
+	K_CATEGORY,
+	K_HALF_LIFE,
+	K_USER,
+	K_KIND,
+	K_CONTEXT,
+	K_CANDIDATES,
+	K_MIN_AGE,
+	K_MAX_AGE,
+	K_DAYS,
+	K_NOW,
+	K_LIMIT,
 	K_COUNT
 };
 
 static const char *const top_keys[K_COUNT] = { "op", "id", "events", "batch",
 	"items", "k", "scorer", "explain", "min_support", "filter", "beta",
-	"cross_category" };
+	"cross_category", "signal", "category", "half_life_days", "user",
+	"kind", "context", "candidates", "min_age_s", "max_age_s", "days",
+	"now", "limit" };
+
+/* The fields every list answer takes. */
+#define LIST_KEYS \
+	(BIT(K_OP) | BIT(K_ID) | BIT(K_K) | BIT(K_EXPLAIN) | BIT(K_FILTER))
 
 static const uint32_t op_keys[XS_OP_COUNT] = {
 	[XS_OP_event] = BIT(K_OP) | BIT(K_ID) | BIT(K_EVENTS) | BIT(K_BATCH),
@@ -848,7 +866,120 @@ static const uint32_t op_keys[XS_OP_COUNT] = {
 	[XS_OP_complements] = BIT(K_OP) | BIT(K_ID) | BIT(K_ITEMS) | BIT(K_K) |
 	    BIT(K_EXPLAIN) | BIT(K_MIN_SUPPORT) | BIT(K_FILTER) | BIT(K_BETA) |
 	    BIT(K_CROSS_CATEGORY),
+	[XS_OP_similar] = LIST_KEYS | BIT(K_ITEMS) | BIT(K_SCORER) |
+	    BIT(K_MIN_SUPPORT) | BIT(K_SIGNAL),
+	[XS_OP_viewed_bought] =
+	    LIST_KEYS | BIT(K_ITEMS) | BIT(K_SCORER) | BIT(K_MIN_SUPPORT),
+	[XS_OP_trending] = LIST_KEYS | BIT(K_CATEGORY) | BIT(K_HALF_LIFE),
+	[XS_OP_picks]    = LIST_KEYS | BIT(K_USER) | BIT(K_KIND) |
+	    BIT(K_CONTEXT) | BIT(K_CANDIDATES) | BIT(K_MIN_AGE) |
+	    BIT(K_MAX_AGE) | BIT(K_DAYS) | BIT(K_NOW),
+	[XS_OP_history] = BIT(K_OP) | BIT(K_ID) | BIT(K_USER) | BIT(K_LIMIT),
+	[XS_OP_forget_user] = BIT(K_OP) | BIT(K_ID) | BIT(K_USER),
 };
+
+/* The field an op cannot do without, or NULL. */
+static const char *
+required_key(enum xs_op op)
+{
+	switch (op) {
+	case XS_OP_event:
+		return "events";
+	case XS_OP_items:
+	case XS_OP_fbt:
+	case XS_OP_complements:
+	case XS_OP_similar:
+	case XS_OP_viewed_bought:
+		return "items";
+	case XS_OP_picks:
+	case XS_OP_history:
+	case XS_OP_forget_user:
+		return "user";
+	default:
+		return NULL;
+	}
+}
+
+static xsell_err
+get_signal(struct dec *d, enum xs_signal *out)
+{
+	struct xs_span s;
+	char           esc[48];
+	xsell_err      err = get_str(d, "signal", &s);
+
+	if (err == XSELL_OK && !xs_signal_parse(s.p, s.len, out)) {
+		xs_escape(esc, sizeof(esc), s.p, s.len);
+		return fail(d, XSELL_EINVAL, "signal",
+		    "unknown signal '%s' (all, order, view, cart)", esc);
+	}
+	return err;
+}
+
+static xsell_err
+get_kind(struct dec *d, enum xs_pick_kind *out)
+{
+	struct xs_span s;
+	char           esc[48];
+	xsell_err      err = get_str(d, "kind", &s);
+
+	if (err == XSELL_OK && !xs_pick_kind_parse(s.p, s.len, out)) {
+		xs_escape(esc, sizeof(esc), s.p, s.len);
+		return fail(d, XSELL_EINVAL, "kind", "unknown kind '%s'", esc);
+	}
+	return err;
+}
+
+/* A positive number of days, at most XSELL_DAYS_MAX. */
+static xsell_err
+get_days(struct dec *d, const char *path, double *out)
+{
+	xsell_err err = get_number(d, path, out);
+
+	if (err == XSELL_OK && !(*out > 0 && *out <= XSELL_DAYS_MAX)) {
+		return fail(d, XSELL_EINVAL, path, "must be > 0 and <= %d",
+		    XSELL_DAYS_MAX);
+	}
+	return err;
+}
+
+/* picks: the fields of the user side. */
+static xsell_err
+decode_pick_field(struct dec *d, struct xs_query *q, unsigned key)
+{
+	int64_t   x = 0;
+	double    days;
+	xsell_err err;
+
+	switch (key) {
+	case K_KIND:
+		return get_kind(d, &q->kind);
+	case K_CONTEXT:
+		return decode_ids(d, "context", 0, XSELL_CONTEXT_MAX,
+		    &q->context, &q->n_context);
+	case K_CANDIDATES:
+		return decode_ids(d, "candidates", 0, XSELL_CANDIDATES_MAX,
+		    &q->candidates, &q->n_candidates);
+	case K_MIN_AGE:
+		q->has_min_age = true;
+		return get_ts(d, "min_age_s", &q->min_age_s);
+	case K_MAX_AGE:
+		q->has_max_age = true;
+		return get_ts(d, "max_age_s", &q->max_age_s);
+	case K_DAYS:
+		err = get_days(d, "days", &days);
+		if (err == XSELL_OK && days != (double) (unsigned) days) {
+			return fail(
+			    d, XSELL_EINVAL, "days", "must be an integer");
+		}
+		q->days     = (unsigned) days;
+		q->has_days = true;
+		return err;
+	default: /* K_NOW */
+		err    = get_ts(d, "now", &x);
+		q->now = x;
+		return err;
+	}
+}
 
 static bool
 key_is(const struct xs_mp_val *k, const char *name)
@@ -987,9 +1118,65 @@ decode_field(struct dec *d, struct xs_request *req, unsigned key)
 		return err;
 	case K_CROSS_CATEGORY:
 		return get_bool(d, "cross_category", &q->cross_category);
+	case K_SIGNAL:
+		return get_signal(d, &q->signal);
+	case K_CATEGORY:
+		return get_category(d, "category", &q->category);
+	case K_HALF_LIFE:
+		q->has_half_life = true;
+		return get_days(d, "half_life_days", &q->half_life_days);
+	case K_USER:
+		return get_id(d, "user", &q->user);
+	case K_LIMIT:
+		err      = get_int(d, "limit", 1, XSELL_HISTORY_LIMIT_MAX, &x);
+		q->limit = (unsigned) x;
+		return err;
+	case K_KIND:
+	case K_CONTEXT:
+	case K_CANDIDATES:
+	case K_MIN_AGE:
+	case K_MAX_AGE:
+	case K_DAYS:
+	case K_NOW:
+		return decode_pick_field(d, q, key);
 	default:
 		return decode_filter(d, &q->filter);
 	}
+}
+
+/* Defaults of the query ops before their fields are read. */
+static void
+query_defaults(struct xs_query *q, int64_t now)
+{
+	q->k               = XSELL_K_DEFAULT;
+	q->filter.in_stock = true;
+	q->limit           = XSELL_HISTORY_LIMIT_DEFAULT;
+	q->now             = now;
+}
+
+/* Checks across fields, once all are read. */
+static xsell_err
+check_request(struct dec *d, const struct xs_request *req, uint32_t seen)
+{
+	const struct xs_query *q    = &req->u.query.q;
+	const char            *need = required_key(req->op);
+
+	if (need != NULL) {
+		unsigned ix = 0;
+
+		while (strcmp(top_keys[ix], need) != 0) {
+			ix++;
+		}
+		if ((seen & BIT(ix)) == 0) {
+			return fail(d, XSELL_EINVAL, need, "missing");
+		}
+	}
+	if (req->op == XS_OP_picks && q->has_min_age && q->has_max_age &&
+	    q->min_age_s > q->max_age_s) {
+		return fail(d, XSELL_EINVAL, "min_age_s",
+		    "must not be more than max_age_s");
+	}
+	return XSELL_OK;
 }
 
 xsell_err
@@ -1016,9 +1203,8 @@ xs_wire_decode(const void *buf, size_t len, struct xs_arena *arena,
 	if (err != XSELL_OK) {
 		return err;
 	}
-	if (req->op == XS_OP_fbt || req->op == XS_OP_complements) {
-		req->u.query.q.k               = XSELL_K_DEFAULT;
-		req->u.query.q.filter.in_stock = true;
+	if (req->op != XS_OP_event && req->op != XS_OP_items) {
+		query_defaults(&req->u.query.q, now);
 	}
 	d.r.pos = body;
 	for (uint32_t i = 0; i < n; i++) {
@@ -1032,11 +1218,5 @@ xs_wire_decode(const void *buf, size_t len, struct xs_arena *arena,
 			return err;
 		}
 	}
-	if ((req->op == XS_OP_event && (seen & BIT(K_EVENTS)) == 0) ||
-	    (req->op != XS_OP_event && req->op != XS_OP_stats &&
-	        (seen & BIT(K_ITEMS)) == 0)) {
-		return fail(&d, XSELL_EINVAL,
-		    req->op == XS_OP_event ? "events" : "items", "missing");
-	}
-	return XSELL_OK;
+	return check_request(&d, req, seen);
 }

@@ -125,6 +125,60 @@ xs_wire_reply_items(
 	return ctx.err;
 }
 
+/* The parts of a similar score, by relation. */
+static void
+pack_parts(msgpack_packer *pk, const struct xs_why *why)
+{
+	static const char *const names[XS_PART_COUNT] = { "order", "view",
+		"cart" };
+
+	pack_cstr(pk, "parts");
+	msgpack_pack_map(pk, XS_PART_COUNT);
+	for (int p = 0; p < XS_PART_COUNT; p++) {
+		pack_cstr(pk, names[p]);
+		msgpack_pack_double(pk, why->parts[p]);
+	}
+}
+
+/* One answer: item and score always; via when it has one; source when it
+ * has one (picks, trending); with explain its count, the history item
+ * behind it and the parts of its score. */
+static void
+pack_rec(msgpack_packer *pk, const struct xs_rec *rec, bool explain)
+{
+	bool     via     = rec->via_ext != NULL;
+	bool     source  = rec->why.source != XS_SOURCE_NONE;
+	bool     because = explain && rec->why.because_ext != NULL;
+	bool     parts   = explain && rec->why.has_parts;
+	unsigned n = 2u + via + source + (explain ? 1u : 0u) + because + parts;
+
+	msgpack_pack_map(pk, n);
+	pack_cstr(pk, "item");
+	pack_str(pk, rec->ext, rec->ext_len);
+	pack_cstr(pk, "score");
+	msgpack_pack_double(pk, rec->score);
+	if (via) {
+		pack_cstr(pk, "via");
+		pack_str(pk, rec->via_ext, rec->via_len);
+	}
+	if (source) {
+		pack_cstr(pk, "source");
+		pack_cstr(
+		    pk, xs_source_name((enum xs_source) rec->why.source));
+	}
+	if (explain) {
+		pack_cstr(pk, "count");
+		msgpack_pack_uint64(pk, rec->count);
+	}
+	if (because) {
+		pack_cstr(pk, "because");
+		pack_str(pk, rec->why.because_ext, rec->why.because_len);
+	}
+	if (parts) {
+		pack_parts(pk, &rec->why);
+	}
+}
+
 xsell_err
 xs_wire_reply_list(struct xs_buf *out, const struct xs_request *req,
     const struct xs_query *q, const struct xs_answer *ans, bool explain)
@@ -137,33 +191,92 @@ xs_wire_reply_list(struct xs_buf *out, const struct xs_request *req,
 	pack_cstr(&pk, "items");
 	msgpack_pack_array(&pk, ans->n);
 	for (uint32_t i = 0; i < ans->n && ctx.err == XSELL_OK; i++) {
-		const struct xs_rec *rec = &ans->recs[i];
-
-		msgpack_pack_map(&pk,
-		    (explain ? 3u : 2u) + (rec->via_ext != NULL ? 1u : 0u));
-		pack_cstr(&pk, "item");
-		pack_str(&pk, rec->ext, rec->ext_len);
-		pack_cstr(&pk, "score");
-		msgpack_pack_double(&pk, rec->score);
-		if (rec->via_ext != NULL) {
-			pack_cstr(&pk, "via");
-			pack_str(&pk, rec->via_ext, rec->via_len);
-		}
-		if (explain) {
-			pack_cstr(&pk, "count");
-			msgpack_pack_uint64(&pk, rec->count);
-		}
+		pack_rec(&pk, &ans->recs[i], explain);
 	}
 	pack_cstr(&pk, "unknown");
 	msgpack_pack_array(&pk, ans->n_unknown);
 	for (uint32_t i = 0; i < ans->n_unknown && ctx.err == XSELL_OK; i++) {
+		const struct xs_span *of =
+		    ans->unknown_of ? ans->unknown_of : q->items;
+		uint32_t n_of =
+		    ans->unknown_of ? ans->n_unknown_of : q->n_items;
 		uint32_t ix = ans->unknown[i];
 
-		if (ix >= q->n_items) {
+		if (ix >= n_of) {
 			return XSELL_EINTERNAL;
 		}
-		pack_str(&pk, q->items[ix].p, q->items[ix].len);
+		pack_str(&pk, of[ix].p, of[ix].len);
 	}
+	return ctx.err;
+}
+
+static const char *const event_type_names[XS_EV_TYPE_COUNT] = { "order",
+	"view", "cart_add", "cart_remove", "rating" };
+
+xsell_err
+xs_wire_reply_history(struct xs_buf *out, const struct xs_request *req,
+    const struct xs_history *h)
+{
+	struct pack_ctx ctx = { out, XSELL_OK };
+	msgpack_packer  pk;
+
+	msgpack_packer_init(&pk, &ctx, pack_write_cb);
+	reply_begin(&pk, &ctx, req, 3, true);
+	pack_cstr(&pk, "user");
+	pack_str(&pk, req->u.query.q.user.p, req->u.query.q.user.len);
+	pack_cstr(&pk, "known");
+	if (h->known) {
+		msgpack_pack_true(&pk);
+	} else {
+		msgpack_pack_false(&pk);
+	}
+	pack_cstr(&pk, "events");
+	msgpack_pack_array(&pk, h->n);
+	for (uint32_t i = 0; i < h->n && ctx.err == XSELL_OK; i++) {
+		const struct xs_hist_rec *r      = h->evs[i].rec;
+		bool                      rating = r->type == XS_EV_RATING;
+		bool oos = (r->flags & XS_HIST_OUT_OF_STOCK) != 0;
+
+		msgpack_pack_map(&pk, 3u + rating + oos);
+		pack_cstr(&pk, "type");
+		pack_cstr(&pk,
+		    r->type < XS_EV_TYPE_COUNT ? event_type_names[r->type]
+		                               : "?");
+		pack_cstr(&pk, "item");
+		pack_str(&pk, h->evs[i].ext, h->evs[i].ext_len);
+		pack_cstr(&pk, "ts");
+		msgpack_pack_int64(&pk, r->ts);
+		if (rating) {
+			pack_cstr(&pk, "rating");
+			msgpack_pack_uint8(&pk, r->value);
+		}
+		if (oos) {
+			pack_cstr(&pk, "out_of_stock");
+			msgpack_pack_true(&pk);
+		}
+	}
+	return ctx.err;
+}
+
+xsell_err
+xs_wire_reply_forget(struct xs_buf *out, const struct xs_request *req,
+    const struct xs_forget_result *res)
+{
+	struct pack_ctx ctx = { out, XSELL_OK };
+	msgpack_packer  pk;
+
+	msgpack_packer_init(&pk, &ctx, pack_write_cb);
+	reply_begin(&pk, &ctx, req, 3, true);
+	pack_cstr(&pk, "forgotten");
+	if (res->found) {
+		msgpack_pack_true(&pk);
+	} else {
+		msgpack_pack_false(&pk);
+	}
+	pack_cstr(&pk, "events");
+	msgpack_pack_uint64(&pk, res->events);
+	pack_cstr(&pk, "orders");
+	msgpack_pack_uint64(&pk, res->orders);
 	return ctx.err;
 }
 

@@ -48,7 +48,7 @@ struct xs_request {
 		struct {
 			struct xs_query q;
 			bool            scorer_given; /* else the setting */
-		} query;                              /* fbt, complements */
+		} query; /* every read op but stats; forget_user */
 	} u;
 };
 
@@ -83,6 +83,15 @@ xsell_err xs_wire_reply_items(
  *  one (complements), "count" with explain. */
 xsell_err xs_wire_reply_list(struct xs_buf *out, const struct xs_request *req,
     const struct xs_query *q, const struct xs_answer *ans, bool explain);
+
+/* {"ok":true,"user":ID,"known":B,"events":[{"type","item","ts"
+ *  [,"rating"][,"out_of_stock"]}...]} for "history", newest first. */
+xsell_err xs_wire_reply_history(struct xs_buf *out,
+    const struct xs_request *req, const struct xs_history *h);
+
+/* {"ok":true,"forgotten":B,"events":N,"orders":N} for "forget_user". */
+xsell_err xs_wire_reply_forget(struct xs_buf *out,
+    const struct xs_request *req, const struct xs_forget_result *res);
 
 struct xs_op_stats {
 	uint64_t requests; /* served, all outcomes */

@@ -1,0 +1,763 @@
+/* SPDX-License-Identifier: MIT */
+/* Personalised picks, one function per kind, as of q->now:
+ *
+ *   for_you         history events weigh by type, decayed by age; the
+ *                   strongest history items bring their similar
+ *                   neighbours, each scored weight x similarity and
+ *                   summed; an item of the history also counts its own
+ *                   weight (a removed or badly rated one sinks). Bought
+ *                   items are left out unless q->candidates names the
+ *                   items to rank (then all of them are ranked, and only
+ *                   they). Touches the history, the bought set and the
+ *                   similar lists of at most pick_seeds_max items.
+ *   abandoned_cart  the open cart's items added between min and max age
+ *                   ago, newest first. Touches the cart.
+ *   back_in_stock   items the user viewed or carted while out of stock,
+ *                   in stock again since, not bought since, within
+ *                   q->days; freshest restock first. Touches the history
+ *                   and the metadata of the items in it.
+ *   new_arrivals    items created in the last q->days days, scored by
+ *                   the share of the user's taste in their category plus
+ *                   their early popularity. Touches the day lists of
+ *                   creation and the counters and metadata of those items.
+ *   buy_again       items the user bought whose usual rebuy interval
+ *                   (across all buyers) has about passed, scored by how
+ *                   often buyers rebuy. Touches the bought set.
+ *
+ * When personal signals give fewer than k items (for_you without
+ * candidates), trending items fill the rest, marked source "trending". */
+#include "model/model_impl.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DAY_S 86400.0
+
+static double
+decay(double age_s, double half_life_days)
+{
+	if (age_s <= 0) {
+		return 1.0;
+	}
+	return pow(0.5, age_s / (half_life_days * DAY_S));
+}
+
+static xsell_err
+vec_push(struct xs_cand_vec *vec, const struct xs_cand *c)
+{
+	if (vec->n == vec->cap) {
+		size_t          cap = vec->cap ? vec->cap * 2 : 64;
+		struct xs_cand *v   = realloc(vec->v, cap * sizeof(*v));
+
+		if (v == NULL) {
+			return XSELL_ENOMEM;
+		}
+		vec->v   = v;
+		vec->cap = cap;
+	}
+	vec->v[vec->n++] = *c;
+	return XSELL_OK;
+}
+
+static int
+cmp_cand_item(const void *x, const void *y)
+{
+	const struct xs_cand *p = x, *q = y;
+
+	return p->item < q->item ? -1 : p->item > q->item;
+}
+
+/* One candidate per item: scores summed, 'because' from the entry that
+ * contributed most. */
+static void
+merge_by_item(struct xs_cand_vec *vec)
+{
+	size_t u = 0;
+
+	if (vec->n == 0) {
+		return;
+	}
+	qsort(vec->v, vec->n, sizeof(*vec->v), cmp_cand_item);
+	for (size_t i = 0; i < vec->n; i++) {
+		struct xs_cand *c = &vec->v[i];
+
+		if (u != 0 && vec->v[u - 1].item == c->item) {
+			struct xs_cand *m = &vec->v[u - 1];
+
+			if (c->count > m->count) { /* count: the best share */
+				m->why.because = c->why.because;
+				m->count       = c->count;
+			}
+			m->score += c->score;
+		} else {
+			vec->v[u++] = *c;
+		}
+	}
+	vec->n = u;
+}
+
+/* ==== The user ==== */
+
+struct user_view {
+	uint32_t  id;     /* 0: unknown */
+	uint32_t *bought; /* sorted, malloc'd */
+	int64_t  *bought_ts;
+	size_t    n_bought, cap_bought;
+};
+
+static xsell_err
+bought_cb(void *ctx, uint32_t item, int64_t ts)
+{
+	struct user_view *u = ctx;
+
+	if (u->n_bought == u->cap_bought) {
+		size_t    cap = u->cap_bought ? u->cap_bought * 2 : 64;
+		uint32_t *b   = realloc(u->bought, cap * sizeof(*b));
+		int64_t  *t;
+
+		if (b == NULL) {
+			return XSELL_ENOMEM;
+		}
+		u->bought = b;
+		t         = realloc(u->bought_ts, cap * sizeof(*t));
+		if (t == NULL) {
+			return XSELL_ENOMEM;
+		}
+		u->bought_ts  = t;
+		u->cap_bought = cap;
+	}
+	u->bought[u->n_bought]    = item; /* ascending: stays sorted */
+	u->bought_ts[u->n_bought] = ts;
+	u->n_bought++;
+	return XSELL_OK;
+}
+
+static xsell_err
+user_view_load(xs_store *st, MDB_txn *txn, const struct xs_span *user,
+    struct user_view *u)
+{
+	xsell_err err;
+
+	memset(u, 0, sizeof(*u));
+	err =
+	    xs_store_id_get(st, txn, XS_DICT_USER, user->p, user->len, &u->id);
+	if (err == XSELL_ENOENT) {
+		u->id = 0;
+		return XSELL_OK;
+	}
+	if (err != XSELL_OK) {
+		return err;
+	}
+	return xs_store_bought_each(st, txn, u->id, bought_cb, u);
+}
+
+static void
+user_view_free(struct user_view *u)
+{
+	free(u->bought);
+	free(u->bought_ts);
+}
+
+/* The last purchase of 'item', or -1. */
+static int64_t
+last_bought(const struct user_view *u, uint32_t item)
+{
+	uint32_t *p = u->n_bought == 0
+	    ? NULL
+	    : bsearch(&item, u->bought, u->n_bought, sizeof(item), xs_u32_cmp);
+
+	return p == NULL ? -1 : u->bought_ts[p - u->bought];
+}
+
+/* ==== for_you ==== */
+
+/* The weight of one history event, before decay. */
+static double
+event_weight(const struct xs_settings *set, const struct xs_hist_rec *ev)
+{
+	if (ev->type == XS_EV_RATING) {
+		if (ev->value >= 4) {
+			return set->pick_rating_high;
+		}
+		return ev->value <= 2 ? set->pick_rating_low : 0;
+	}
+	return ev->type < XS_EV_TYPE_COUNT ? set->pick_weight[ev->type] : 0;
+}
+
+struct taste_walk {
+	const struct xs_settings *set;
+	int64_t                   now;
+	struct xs_cand_vec        w; /* item -> weight (score) */
+};
+
+static xsell_err
+taste_cb(void *ctx, const struct xs_hist_rec *ev)
+{
+	struct taste_walk *t = ctx;
+	struct xs_cand     c = { 0 };
+
+	c.item  = ev->item;
+	c.score = event_weight(t->set, ev) *
+	    decay((double) (t->now - ev->ts), t->set->pick_half_life_days);
+	return c.score != 0 ? vec_push(&t->w, &c) : XSELL_OK;
+}
+
+/* The user's weight per item: history plus context, merged by item. */
+static xsell_err
+taste_load(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
+    const struct xs_query *q, const struct user_view *u,
+    struct xs_cand_vec *out)
+{
+	struct taste_walk t   = { set, q->now, { NULL, 0, 0 } };
+	xsell_err         err = XSELL_OK;
+
+	if (u->id != 0) {
+		err =
+		    xs_store_history_each(st, txn, u->id, false, taste_cb, &t);
+	}
+	for (uint32_t i = 0; i < q->n_context && err == XSELL_OK; i++) {
+		struct xs_cand c = { 0 };
+
+		if (xs_store_id_get(st, txn, XS_DICT_ITEM, q->context[i].p,
+		        q->context[i].len, &c.item) != XSELL_OK) {
+			continue; /* an unknown page item says nothing */
+		}
+		c.score = set->pick_context_weight;
+		err     = vec_push(&t.w, &c);
+	}
+	if (err == XSELL_OK) {
+		merge_by_item(&t.w);
+	}
+	*out = t.w;
+	return err;
+}
+
+static int
+cmp_abs_weight(const void *x, const void *y)
+{
+	const struct xs_cand *p = x, *q = y;
+	double                a = fabs(p->score), b = fabs(q->score);
+
+	if (a != b) {
+		return a > b ? -1 : 1;
+	}
+	return p->item < q->item ? -1 : p->item > q->item;
+}
+
+/* Candidates: the similar neighbours of the strongest taste items, and
+ * the taste items themselves (their own weight). */
+static xsell_err
+for_you_candidates(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
+    struct xs_cand_vec *taste, struct xs_cand_vec *out)
+{
+	struct xs_totals tot;
+	size_t           seeds;
+	xsell_err        err = xs_store_totals_get(st, txn, &tot);
+
+	for (size_t i = 0; i < taste->n && err == XSELL_OK; i++) {
+		struct xs_cand c = taste->v[i];
+
+		c.why.because = c.item;
+		c.count       = 0;
+		err           = vec_push(out, &c);
+	}
+	if (taste->n != 0) {
+		qsort(taste->v, taste->n, sizeof(*taste->v), cmp_abs_weight);
+	}
+	seeds =
+	    taste->n < set->pick_seeds_max ? taste->n : set->pick_seeds_max;
+	for (size_t s = 0; s < seeds && err == XSELL_OK; s++) {
+		size_t first = out->n;
+
+		err = xs_similar_collect(st, txn, set, &tot, taste->v[s].item,
+		    taste->v[s].score, out);
+		/* count carries each entry's share, to name the best seed. */
+		for (size_t i = first; i < out->n; i++) {
+			out->v[i].count =
+			    (uint64_t) (fmax(out->v[i].score, 0) * 1e9);
+		}
+	}
+	if (err == XSELL_OK) {
+		merge_by_item(out);
+	}
+	return err;
+}
+
+/* Drop candidates the user bought, or (with a candidate list) those not
+ * in it; mark the rest as coming from the history. */
+static void
+for_you_keep(const struct xs_query *q, const struct user_view *u,
+    const struct xs_rank_ids *ids, struct xs_cand_vec *vec)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < vec->n; i++) {
+		struct xs_cand *c = &vec->v[i];
+		bool            keep;
+
+		if (q->n_candidates != 0) {
+			keep =
+			    xs_u32_contains(ids->given, ids->n_given, c->item);
+		} else {
+			keep = last_bought(u, c->item) < 0 && c->score > 0;
+		}
+		if (keep) {
+			c->why.source = XS_SOURCE_HISTORY;
+			c->count      = 0;
+			vec->v[n++]   = *c;
+		}
+	}
+	vec->n = n;
+}
+
+/* With a candidate list every candidate is ranked, scored or not. */
+static xsell_err
+add_unscored_candidates(const struct xs_rank_ids *ids, struct xs_cand_vec *vec)
+{
+	size_t    have = vec->n;
+	xsell_err err  = XSELL_OK;
+
+	qsort(vec->v, have, sizeof(*vec->v), cmp_cand_item);
+	for (size_t g = 0; g < ids->n_given && err == XSELL_OK; g++) {
+		struct xs_cand key = { 0 }, c = { 0 };
+
+		key.item = ids->given[g];
+		if (have != 0 &&
+		    bsearch(&key, vec->v, have, sizeof(key), cmp_cand_item) !=
+		        NULL) {
+			continue;
+		}
+		c.item       = ids->given[g];
+		c.why.source = XS_SOURCE_HISTORY;
+		err          = vec_push(vec, &c);
+	}
+	return err;
+}
+
+static xsell_err
+pick_for_you(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
+    const struct xs_query *q, const struct user_view *u,
+    const struct xs_rank_ids *ids, struct xs_cand_vec *out)
+{
+	struct xs_cand_vec taste = { 0 };
+	xsell_err          err;
+
+	err = taste_load(st, txn, set, q, u, &taste);
+	if (err == XSELL_OK) {
+		err = for_you_candidates(st, txn, set, &taste, out);
+	}
+	free(taste.v);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	for_you_keep(q, u, ids, out);
+	if (q->n_candidates != 0) {
+		err = add_unscored_candidates(ids, out);
+	}
+	return err;
+}
+
+/* ==== abandoned_cart ==== */
+
+struct cart_pick {
+	const struct xs_query *q;
+	int64_t                min_age, max_age;
+	struct xs_cand_vec    *out;
+};
+
+static xsell_err
+cart_pick_cb(void *ctx, uint32_t item, int64_t added)
+{
+	struct cart_pick *c   = ctx;
+	int64_t           age = c->q->now - added;
+	struct xs_cand    x   = { 0 };
+
+	if (age < c->min_age || age > c->max_age) {
+		return XSELL_OK;
+	}
+	x.item       = item;
+	x.score      = decay((double) age, 7.0); /* the newest first */
+	x.why.source = XS_SOURCE_CART;
+	return vec_push(c->out, &x);
+}
+
+static xsell_err
+pick_abandoned_cart(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
+    const struct xs_query *q, const struct user_view *u,
+    struct xs_cand_vec *out)
+{
+	struct cart_pick c = { q, set->abandoned_min_age_s,
+		set->abandoned_max_age_s, out };
+
+	if (q->has_min_age) {
+		c.min_age = q->min_age_s;
+	}
+	if (q->has_max_age) {
+		c.max_age = q->max_age_s;
+	}
+	if (u->id == 0) {
+		return XSELL_OK;
+	}
+	return xs_store_cart_each(st, txn, u->id, cart_pick_cb, &c);
+}
+
+/* ==== back_in_stock ==== */
+
+struct stock_pick {
+	xs_store               *st;
+	MDB_txn                *txn;
+	const struct xs_query  *q;
+	const struct user_view *u;
+	int64_t                 since;
+	struct xs_cand_vec     *out;
+};
+
+static xsell_err
+stock_pick_cb(void *ctx, const struct xs_hist_rec *ev)
+{
+	struct stock_pick  *s = ctx;
+	struct xs_item_meta m;
+	struct xs_cand      c = { 0 };
+	xsell_err           err;
+
+	if (ev->ts < s->since) {
+		return XSELL_ENOENT; /* newest first: the rest is older */
+	}
+	if (!(ev->flags & XS_HIST_OUT_OF_STOCK) ||
+	    (ev->type != XS_EV_VIEW && ev->type != XS_EV_CART_ADD) ||
+	    last_bought(s->u, ev->item) >= ev->ts) {
+		return XSELL_OK;
+	}
+	err = xs_store_meta_get(s->st, s->txn, ev->item, &m);
+	if (err != XSELL_OK && err != XSELL_ENOENT) {
+		return err;
+	}
+	if (!m.in_stock || m.stock_ts < ev->ts) {
+		return XSELL_OK;
+	}
+	/* An item viewed twice while out of stock is one pick. */
+	for (size_t i = 0; i < s->out->n; i++) {
+		if (s->out->v[i].item == ev->item) {
+			return XSELL_OK;
+		}
+	}
+	c.item       = ev->item;
+	c.score      = decay((double) (s->q->now - m.stock_ts), 7.0);
+	c.why.source = XS_SOURCE_VIEWED;
+	return vec_push(s->out, &c);
+}
+
+static xsell_err
+pick_back_in_stock(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
+    const struct xs_query *q, const struct user_view *u,
+    struct xs_cand_vec *out)
+{
+	unsigned          days = q->has_days ? q->days : set->pick_days;
+	struct stock_pick s = { st, txn, q, u, q->now - (int64_t) days * 86400,
+		out };
+	xsell_err         err;
+
+	if (u->id == 0) {
+		return XSELL_OK;
+	}
+	err = xs_store_history_each(st, txn, u->id, true, stock_pick_cb, &s);
+	return err == XSELL_ENOENT ? XSELL_OK : err;
+}
+
+/* ==== new_arrivals ==== */
+
+struct new_walk {
+	struct xs_cand_vec *out;
+};
+
+static xsell_err
+new_item_cb(void *ctx, uint32_t item, uint32_t count)
+{
+	struct new_walk *w = ctx;
+	struct xs_cand   c = { 0 };
+
+	(void) count;
+	c.item       = item;
+	c.why.source = XS_SOURCE_NEW;
+	return vec_push(w->out, &c);
+}
+
+/* Share of the user's positive taste per category. */
+struct cat_share {
+	uint32_t cat;
+	double   w;
+};
+
+static xsell_err
+taste_by_category(xs_store *st, MDB_txn *txn, const struct xs_cand_vec *taste,
+    struct cat_share **sharesp, size_t *np)
+{
+	struct cat_share *s     = calloc(taste->n + 1, sizeof(*s));
+	double            total = 0;
+	size_t            n     = 0;
+
+	if (s == NULL) {
+		return XSELL_ENOMEM;
+	}
+	for (size_t i = 0; i < taste->n; i++) {
+		struct xs_item_meta m;
+		xsell_err           err =
+		    xs_store_meta_get(st, txn, taste->v[i].item, &m);
+		size_t j;
+
+		if (err != XSELL_OK && err != XSELL_ENOENT) {
+			free(s);
+			return err;
+		}
+		if (taste->v[i].score <= 0 || m.category == 0) {
+			continue;
+		}
+		for (j = 0; j < n && s[j].cat != m.category; j++) { }
+		if (j == n) {
+			s[n++].cat = m.category;
+		}
+		s[j].w += taste->v[i].score;
+		total += taste->v[i].score;
+	}
+	for (size_t j = 0; j < n; j++) {
+		s[j].w /= total;
+	}
+	*sharesp = s;
+	*np      = n;
+	return XSELL_OK;
+}
+
+static xsell_err
+pick_new_arrivals(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
+    const struct xs_query *q, const struct user_view *u,
+    struct xs_cand_vec *out)
+{
+	unsigned                days  = q->has_days ? q->days : set->pick_days;
+	uint32_t                today = xs_day_of(q->now);
+	struct new_walk         w     = { out };
+	struct xs_cand_vec      taste = { 0 };
+	struct cat_share       *shares = NULL;
+	struct xs_counts_reader counts;
+	size_t                  n_shares = 0, kept = 0;
+	xsell_err               err = XSELL_OK;
+
+	for (uint32_t age = 0; age <= days && age <= today && err == XSELL_OK;
+	     age++) {
+		err = xs_store_pairs_each(
+		    st, txn, XS_REL_CREATED, today - age, new_item_cb, &w);
+	}
+	if (err == XSELL_OK) {
+		err = taste_load(st, txn, set, q, u, &taste);
+	}
+	if (err == XSELL_OK) {
+		err = taste_by_category(st, txn, &taste, &shares, &n_shares);
+	}
+	xs_counts_reader_init(&counts, st, txn);
+	for (size_t i = 0; i < out->n && err == XSELL_OK; i++) {
+		struct xs_cand     *c = &out->v[i];
+		struct xs_item_meta m;
+		double              pop, fit = 0;
+
+		err = xs_store_meta_get(st, txn, c->item, &m);
+		if (err == XSELL_ENOENT) {
+			err = XSELL_OK;
+		}
+		if (m.created > q->now || last_bought(u, c->item) >= 0) {
+			continue; /* not arrived yet, or theirs already */
+		}
+		for (size_t j = 0; j < n_shares; j++) {
+			if (shares[j].cat == m.category && m.category != 0) {
+				fit = shares[j].w;
+			}
+		}
+		/* Early popularity, squashed into 0..1. */
+		pop = xs_counts_reader_get(&counts, c->item, XS_C_BASKETS) +
+		    0.1 * xs_counts_reader_get(&counts, c->item, XS_C_VIEWS);
+		c->score       = fit + pop / (pop + 10.0);
+		c->count       = (uint64_t) pop;
+		out->v[kept++] = *c;
+	}
+	out->n = kept;
+	free(taste.v);
+	free(shares);
+	return err;
+}
+
+/* ==== buy_again ==== */
+
+static xsell_err
+pick_buy_again(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
+    const struct xs_query *q, const struct user_view *u,
+    struct xs_cand_vec *out)
+{
+	struct xs_counts_reader counts;
+	xsell_err               err = XSELL_OK;
+
+	xs_counts_reader_init(&counts, st, txn);
+	for (size_t i = 0; i < u->n_bought && err == XSELL_OK; i++) {
+		uint32_t item = u->bought[i];
+		double   rebuys =
+		    xs_counts_reader_get(&counts, item, XS_C_REBUYS);
+		double buyers =
+		    xs_counts_reader_get(&counts, item, XS_C_BUYERS);
+		double days =
+		    xs_counts_reader_get(&counts, item, XS_C_REBUY_DAYS);
+		double since = (double) (q->now - u->bought_ts[i]) / DAY_S;
+		double interval, rate;
+		struct xs_cand c = { 0 };
+
+		if (rebuys == 0 || buyers == 0) {
+			continue; /* nobody buys it twice */
+		}
+		interval = fmax(days / rebuys, 1.0);
+		if (since < set->buy_again_due_share * interval) {
+			continue; /* not due yet */
+		}
+		rate         = fmin(rebuys / buyers, 1.0);
+		c.item       = item;
+		c.score      = rate * fmin(since / interval, 1.0);
+		c.count      = (uint64_t) rebuys;
+		c.why.source = XS_SOURCE_BOUGHT;
+		err          = vec_push(out, &c);
+	}
+	return err;
+}
+
+/* ==== The answer ==== */
+
+/* Fill the rest of the answer with trending items not in it already and
+ * not bought. */
+static xsell_err
+fill_with_trending(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
+    const struct xs_query *q, const struct user_view *u,
+    const struct xs_rank_ids *ids, struct xs_arena *arena,
+    struct xs_answer *ans)
+{
+	struct xs_query  q2 = *q;
+	struct xs_answer more;
+	struct xs_cand  *v;
+	struct xs_rec   *recs;
+	size_t           n, kept = 0;
+	xsell_err        err;
+
+	err = xs_model_trend_scores(
+	    st, txn, set, set->trend_half_life_days, &v, &n);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	for (size_t i = 0; i < n; i++) {
+		bool taken = last_bought(u, v[i].item) >= 0;
+
+		for (uint32_t j = 0; j < ans->n && !taken; j++) {
+			taken = ans->recs[j].item == v[i].item;
+		}
+		if (!taken) {
+			v[kept]            = v[i];
+			v[kept].why.source = XS_SOURCE_TRENDING;
+			kept++;
+		}
+	}
+	if (kept != 0) {
+		qsort(v, kept, sizeof(*v), xs_cand_cmp_score);
+	}
+	q2.k = q->k - ans->n;
+	memset(&more, 0, sizeof(more));
+	err = xs_rank_select(st, txn, &q2, ids->excluded, ids->n_excluded, v,
+	    kept, arena, &more);
+	free(v);
+	if (err != XSELL_OK || more.n == 0) {
+		return err;
+	}
+	recs = xs_arena_calloc(arena, ans->n + more.n, sizeof(*recs));
+	if (recs == NULL) {
+		return XSELL_ENOMEM;
+	}
+	if (ans->n != 0) {
+		memcpy(recs, ans->recs, ans->n * sizeof(*recs));
+	}
+	memcpy(recs + ans->n, more.recs, more.n * sizeof(*recs));
+	ans->recs = recs;
+	ans->n += more.n;
+	return XSELL_OK;
+}
+
+/* The external ids of the 'because' items of the answer. */
+static xsell_err
+name_because(xs_store *st, MDB_txn *txn, struct xs_answer *ans)
+{
+	xsell_err err = XSELL_OK;
+
+	for (uint32_t i = 0; i < ans->n && err == XSELL_OK; i++) {
+		struct xs_why *w = &ans->recs[i].why;
+
+		if (w->because != 0) {
+			err = xs_store_ext_get(st, txn, XS_DICT_ITEM,
+			    w->because, &w->because_ext, &w->because_len);
+		}
+	}
+	return err;
+}
+
+static xsell_err
+pick_kind(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
+    const struct xs_query *q, const struct user_view *u,
+    const struct xs_rank_ids *ids, struct xs_cand_vec *out)
+{
+	switch (q->kind) {
+	case XS_PICK_ABANDONED_CART:
+		return pick_abandoned_cart(st, txn, set, q, u, out);
+	case XS_PICK_BACK_IN_STOCK:
+		return pick_back_in_stock(st, txn, set, q, u, out);
+	case XS_PICK_NEW_ARRIVALS:
+		return pick_new_arrivals(st, txn, set, q, u, out);
+	case XS_PICK_BUY_AGAIN:
+		return pick_buy_again(st, txn, set, q, u, out);
+	default:
+		return pick_for_you(st, txn, set, q, u, ids, out);
+	}
+}
+
+xsell_err
+xs_model_picks(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
+    const struct xs_query *q, struct xs_arena *arena, struct xs_answer *ans)
+{
+	struct xs_query    qc  = *q;
+	struct xs_cand_vec out = { 0 };
+	struct user_view   u;
+	struct xs_rank_ids ids;
+	xsell_err          err;
+
+	/* The candidate list plays the part of the given items: resolved,
+	 * unknown ones listed. */
+	qc.items          = q->candidates;
+	qc.n_items        = q->n_candidates;
+	err               = xs_rank_resolve(st, txn, &qc, arena, &ids, ans);
+	ans->unknown_of   = q->candidates;
+	ans->n_unknown_of = q->n_candidates;
+	if (err == XSELL_OK) {
+		err = user_view_load(st, txn, &q->user, &u);
+	}
+	if (err != XSELL_OK) {
+		return err;
+	}
+	err = pick_kind(st, txn, set, q, &u, &ids, &out);
+	if (err == XSELL_OK) {
+		if (out.n != 0) {
+			qsort(out.v, out.n, sizeof(*out.v), xs_cand_cmp_score);
+		}
+		err = xs_rank_select(st, txn, q, ids.excluded, ids.n_excluded,
+		    out.v, out.n, arena, ans);
+	}
+	if (err == XSELL_OK && q->kind == XS_PICK_FOR_YOU &&
+	    q->n_candidates == 0 && ans->n < q->k) {
+		err =
+		    fill_with_trending(st, txn, set, q, &u, &ids, arena, ans);
+	}
+	if (err == XSELL_OK) {
+		err = name_because(st, txn, ans);
+	}
+	free(out.v);
+	user_view_free(&u);
+	return err;
+}
