@@ -100,10 +100,11 @@ merge_by_item(struct xs_cand_vec *vec)
 /* ==== The user ==== */
 
 struct user_view {
-	uint32_t  id;     /* 0: unknown */
-	uint32_t *bought; /* sorted, malloc'd */
-	int64_t  *bought_ts;
-	size_t    n_bought, cap_bought;
+	uint32_t           id;     /* 0: unknown */
+	uint32_t          *bought; /* sorted, malloc'd */
+	int64_t           *bought_ts;
+	size_t             n_bought, cap_bought;
+	struct xs_cand_vec rejected; /* for_you: scored <= 0 by the history */
 };
 
 static xsell_err
@@ -157,6 +158,7 @@ user_view_free(struct user_view *u)
 {
 	free(u->bought);
 	free(u->bought_ts);
+	free(u->rejected.v);
 }
 
 /* The last purchase of 'item', or -1. */
@@ -285,12 +287,15 @@ for_you_candidates(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 }
 
 /* Drop candidates the user bought, or (with a candidate list) those not
- * in it; mark the rest as coming from the history. */
-static void
-for_you_keep(const struct xs_query *q, const struct user_view *u,
+ * in it; mark the rest as coming from the history. Items the history
+ * scored at or below zero go to u->rejected: trending must not bring
+ * them back either. */
+static xsell_err
+for_you_keep(const struct xs_query *q, struct user_view *u,
     const struct xs_rank_ids *ids, struct xs_cand_vec *vec)
 {
-	size_t n = 0;
+	size_t    n   = 0;
+	xsell_err err = XSELL_OK;
 
 	for (size_t i = 0; i < vec->n; i++) {
 		struct xs_cand *c = &vec->v[i];
@@ -302,6 +307,9 @@ for_you_keep(const struct xs_query *q, const struct user_view *u,
 		} else {
 			keep = last_bought(u, c->item) < 0 && c->score > 0;
 		}
+		if (c->score <= 0 && err == XSELL_OK) {
+			err = vec_push(&u->rejected, c);
+		}
 		if (keep) {
 			c->why.source = XS_SOURCE_HISTORY;
 			c->count      = 0;
@@ -309,6 +317,7 @@ for_you_keep(const struct xs_query *q, const struct user_view *u,
 		}
 	}
 	vec->n = n;
+	return err;
 }
 
 /* With a candidate list every candidate is ranked, scored or not. */
@@ -337,7 +346,7 @@ add_unscored_candidates(const struct xs_rank_ids *ids, struct xs_cand_vec *vec)
 
 static xsell_err
 pick_for_you(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
-    const struct xs_query *q, const struct user_view *u,
+    const struct xs_query *q, struct user_view *u,
     const struct xs_rank_ids *ids, struct xs_cand_vec *out)
 {
 	struct xs_cand_vec taste = { 0 };
@@ -351,8 +360,8 @@ pick_for_you(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	if (err != XSELL_OK) {
 		return err;
 	}
-	for_you_keep(q, u, ids, out);
-	if (q->n_candidates != 0) {
+	err = for_you_keep(q, u, ids, out);
+	if (err == XSELL_OK && q->n_candidates != 0) {
 		err = add_unscored_candidates(ids, out);
 	}
 	return err;
@@ -649,6 +658,9 @@ fill_with_trending(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	for (size_t i = 0; i < n; i++) {
 		bool taken = last_bought(u, v[i].item) >= 0;
 
+		for (size_t j = 0; j < u->rejected.n && !taken; j++) {
+			taken = u->rejected.v[j].item == v[i].item;
+		}
 		for (uint32_t j = 0; j < ans->n && !taken; j++) {
 			taken = ans->recs[j].item == v[i].item;
 		}
@@ -701,7 +713,7 @@ name_because(xs_store *st, MDB_txn *txn, struct xs_answer *ans)
 
 static xsell_err
 pick_kind(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
-    const struct xs_query *q, const struct user_view *u,
+    const struct xs_query *q, struct user_view *u,
     const struct xs_rank_ids *ids, struct xs_cand_vec *out)
 {
 	switch (q->kind) {
