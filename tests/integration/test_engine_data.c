@@ -243,13 +243,14 @@ orders_json(struct data *d, long *n_orders)
 	*n_orders = 0;
 	qsort(d->buys, d->n_buys, sizeof(*d->buys), cmp_row_order);
 	for (size_t i = 0; i < d->n_buys; i++) {
-		json_t *items = json_array();
+		json_t *items;
 		char    user[32], order[32];
 		size_t  j;
 
 		if (i > 0 && d->buys[i - 1].order == d->buys[i].order) {
-			continue; /* lines of one order are adjacent here */
+			continue; /* a line of the order just sent */
 		}
+		items = json_array();
 		for (j = i;
 		     j < d->n_buys && d->buys[j].order == d->buys[i].order;
 		     j++) {
