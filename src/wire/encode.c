@@ -285,7 +285,7 @@ static void
 pack_settings(msgpack_packer *pk, const struct xs_settings *set)
 {
 	pack_cstr(pk, "settings");
-	msgpack_pack_map(pk, 6);
+	msgpack_pack_map(pk, 13);
 	pack_cstr(pk, "fbt_scorer");
 	pack_cstr(pk, xs_scorer_name(set->fbt_scorer));
 	pack_cstr(pk, "min_support");
@@ -298,6 +298,20 @@ pack_settings(msgpack_packer *pk, const struct xs_settings *set)
 	msgpack_pack_uint32(pk, set->max_basket_items);
 	pack_cstr(pk, "history_max");
 	msgpack_pack_uint32(pk, set->history_max);
+	pack_cstr(pk, "similar_scorer");
+	pack_cstr(pk, xs_scorer_name(set->similar_scorer));
+	pack_cstr(pk, "viewed_bought_scorer");
+	pack_cstr(pk, xs_scorer_name(set->viewed_bought_scorer));
+	pack_cstr(pk, "trend_half_life_days");
+	msgpack_pack_double(pk, set->trend_half_life_days);
+	pack_cstr(pk, "pick_half_life_days");
+	msgpack_pack_double(pk, set->pick_half_life_days);
+	pack_cstr(pk, "session_gap_s");
+	msgpack_pack_uint32(pk, set->session_gap_s);
+	pack_cstr(pk, "view_buy_window_s");
+	msgpack_pack_uint32(pk, set->view_buy_window_s);
+	pack_cstr(pk, "user_counted_max");
+	msgpack_pack_uint32(pk, set->user_counted_max);
 }
 
 xsell_err
