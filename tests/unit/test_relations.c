@@ -255,6 +255,29 @@ test_forget_user_leaves_the_store_as_if_never_there(void **state)
 	xs_test_store_close(st2, dir2);
 }
 
+/* The same stream of every kind of event into two stores gives the same
+ * bytes: the write path is a pure function of the ordered stream. */
+static void
+test_mixed_stream_replays_to_the_same_store(void **state)
+{
+	struct xs_test_store *f = *state;
+	char                 *dir2, *one, *two;
+	xs_store             *st2 = xs_test_store_open(&dir2);
+
+	xs_test_events(f->st, NULL, others_before);
+	xs_test_events(f->st, NULL, x_events);
+	xs_test_events(f->st, NULL, others_after);
+	xs_test_events(st2, NULL, others_before);
+	xs_test_events(st2, NULL, x_events);
+	xs_test_events(st2, NULL, others_after);
+	one = dump(f->st);
+	two = dump(st2);
+	assert_string_equal(one, two);
+	free(one);
+	free(two);
+	xs_test_store_close(st2, dir2);
+}
+
 static void
 test_forgotten_orders_can_arrive_again(void **state)
 {
