@@ -316,6 +316,9 @@ main(void)
 		    test_forget_user_leaves_the_store_as_if_never_there,
 		    xs_test_store_setup, xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(
+		    test_mixed_stream_replays_to_the_same_store,
+		    xs_test_store_setup, xs_test_store_teardown),
+		cmocka_unit_test_setup_teardown(
 		    test_forgotten_orders_can_arrive_again,
 		    xs_test_store_setup, xs_test_store_teardown),
 	};
