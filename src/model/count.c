@@ -486,7 +486,8 @@ count_view(xs_store *st, MDB_txn *txn, xs_acc *acc,
 struct cart_scan {
 	uint32_t item;
 	uint32_t n;
-	uint32_t oldest; /* the item added first */
+	bool     present; /* the item is in the cart already */
+	uint32_t oldest;  /* the item added first */
 	int64_t  oldest_ts;
 	int64_t  from; /* items added before this don't pair */
 	struct {
@@ -502,6 +503,7 @@ cart_scan_cb(void *ctx, uint32_t item, int64_t ts)
 	struct cart_scan *c = ctx;
 
 	c->n++;
+	c->present |= item == c->item;
 	if (c->n == 1 || ts < c->oldest_ts) {
 		c->oldest    = item;
 		c->oldest_ts = ts;
@@ -544,7 +546,7 @@ count_cart_add(xs_store *st, MDB_txn *txn, xs_acc *acc,
 	c.from      = ts - (int64_t) set->cart_window_s;
 	c.max_pairs = set->cart_pairs_max < 64 ? set->cart_pairs_max : 64;
 	err         = xs_store_cart_each(st, txn, u->user, cart_scan_cb, &c);
-	if (err == XSELL_OK && c.n >= set->cart_max) {
+	if (err == XSELL_OK && !c.present && c.n >= set->cart_max) {
 		err =
 		    xs_store_cart_remove(st, txn, u->user, c.oldest, &removed);
 	}
