@@ -23,16 +23,19 @@ enum { EXIT_LOAD_OK = 0, EXIT_LOAD_FAIL = 1, EXIT_USAGE = 2 };
 static const char usage_text[] =
     "usage: xsell-load --db DIR [--format csv|tsv|jsonl|baskets]\n"
     "                  [--map ROLE=COLUMN,...] [--map-size BYTES]\n"
-    "                  [--max-basket-items N] [--txn-ms MS] [--quiet]\n"
-    "                  FILE...\n"
+    "                  [--max-basket-items N] [--txn-ms MS] [--type TYPE]\n"
+    "                  [--quiet] FILE...\n"
     "\n"
-    "Warm an xsell store from exports of order lines. All files are read\n"
-    "into memory first; the lines of one order are grouped by order id\n"
-    "wherever they are (in any file), and orders are applied in order of\n"
-    "first appearance, in write transactions of about half a second, so an\n"
+    "Warm an xsell store from exports of order lines and events (views,\n"
+    "cart adds and removals, ratings). All files are read into memory\n"
+    "first; the lines of one order are grouped by order id wherever they\n"
+    "are (in any file); orders and events are applied in order of first\n"
+    "appearance, in write transactions of about half a second, so an\n"
     "xselld serving the same directory keeps serving and writing. Orders\n"
-    "already in the store are counted as duplicates and change nothing:\n"
-    "loading a file twice is safe.\n"
+    "already in the store are counted as duplicates and change nothing;\n"
+    "events, which have no id, are applied in groups of 64 that the store\n"
+    "remembers by a hash of their content: loading the same files again\n"
+    "is safe.\n"
     "\n"
     "options:\n"
     "  --db DIR              store directory (created if missing)\n"
@@ -51,21 +54,33 @@ static const char usage_text[] =
     "                        (xselld waits that long at most for its own\n"
     "                        writes); larger is faster; 1..600000, default\n"
     "                        500\n"
+    "  --type TYPE           what the lines of files without a type column\n"
+    "                        are: order (default), view, cart_add,\n"
+    "                        cart_remove or rating\n"
     "  --quiet               no progress display (it is only drawn when\n"
     "                        standard error is a terminal)\n"
     "  -h, --help            this text\n"
     "\n"
     "roles (guessed from the header, any case, when not mapped):\n"
-    "  order     order, order_id, orderid, invoice, invoiceno, ordernumber\n"
+    "  order     order, order_id, orderid, invoice, invoiceno, ordernumber,\n"
+    "            transactionid\n"
     "  item      item, item_id, itemid, product, product_id, sku, "
     "stockcode\n"
-    "  user      user, user_id, userid, customer, customer_id, customerid\n"
+    "  user      user, user_id, userid, customer, customer_id, customerid,\n"
+    "            visitorid, visitor_id\n"
     "  ts        ts, time, timestamp, date, invoicedate, eventdate,\n"
     "            created_at\n"
     "  qty       qty, quantity (absent: 1; <= 0: a return, skipped)\n"
     "  price     price, unitprice, unit_price (item metadata, >= 0)\n"
     "  category  category, category_id, categoryid (item metadata)\n"
-    "  order and item are required. An order's ts is its earliest line's,\n"
+    "  type      event_type, eventtype, event, type: order (or purchase,\n"
+    "            transaction, buy), view (detail, pageview), cart_add\n"
+    "            (addtocart, add_to_cart), cart_remove (removefromcart,\n"
+    "            remove_from_cart), rating; any case\n"
+    "  rating    rating, stars: 1..5, for rating lines\n"
+    "  item is required; order too for order lines. A view, cart event or\n"
+    "  rating needs a user and is one event; its qty and price are not\n"
+    "  read. An order's ts is its earliest line's,\n"
     "  its user the first non-empty one (none: a guest order); the same\n"
     "  item on several lines is one line with the quantities summed.\n"
     "  Items get the last price and category seen, in file order.\n"
@@ -84,6 +99,7 @@ static const char usage_text[] =
     "\n"
     "timestamps (a time without a zone is UTC, whatever TZ says):\n"
     "  1317427140                   unix seconds (below 2^40)\n"
+    "  1433221332117                milliseconds (2^40 or more)\n"
     "  2011-09-30 23:59:00          date and time (seconds optional)\n"
     "  2011-02-01                   midnight\n"
     "  2010-12-01T08:26:00.250Z     ISO 8601, fraction dropped\n"
@@ -96,15 +112,19 @@ static const char usage_text[] =
     "reason (the first 10 are shown on standard error, all are counted)\n"
     "and the load goes on.\n"
     "\n"
-    "The summary goes to standard output: files, lines read, lines loaded,\n"
-    "skipped and rejected, orders applied, duplicate orders, elapsed time\n"
-    "and lines/s.\n"
+    "The summary goes to standard output: files, lines read, lines loaded\n"
+    "(and events among them), skipped and rejected, orders applied,\n"
+    "duplicate orders, events applied, duplicate events, elapsed time and\n"
+    "lines/s.\n"
     "\n"
     "examples:\n"
     "  xsell-load --db /var/lib/xsell online_retail.csv\n"
     "  xsell-load --db st --format baskets groceries.csv\n"
     "  xsell-load --db st --map order=InvoiceNo,item=2,user=CustomerID "
     "lines.csv\n"
+    "  xsell-load --db st --type view --map user=session_id views.csv\n"
+    "  xsell-load --db st events.csv      (RetailRocket: timestamp,\n"
+    "                                      visitorid, event, itemid, ...)\n"
     "\n"
     "exit status:\n"
     "  0  the load completed (even if lines were rejected)\n"
@@ -256,6 +276,7 @@ parse_args(int argc, char **argv, struct args *a)
 		{ "map-size", required_argument, NULL, 's' },
 		{ "max-basket-items", required_argument, NULL, 'b' },
 		{ "txn-ms", required_argument, NULL, 't' },
+		{ "type", required_argument, NULL, 'T' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -317,6 +338,16 @@ parse_args(int argc, char **argv, struct args *a)
 			}
 			a->txn_ms = (unsigned) v;
 			break;
+		case 'T':
+			if (!xs_load_event_type_parse(
+			        optarg, strlen(optarg), &a->map.type)) {
+				return usage_error(
+				    "--type: unknown event type \"%s\" "
+				    "(order, "
+				    "view, cart_add, cart_remove, rating)",
+				    optarg);
+			}
+			break;
 		case 'q':
 			a->quiet = true;
 			break;
@@ -375,13 +406,17 @@ summary(const struct args *a, const struct xs_load_counts *fcs,
 	}
 	printf("files             %d\n", a->n_files);
 	printf("lines read        %" PRIu64 "\n", tot->records);
-	printf("lines loaded      %" PRIu64 "\n", tot->lines);
+	printf("lines loaded      %" PRIu64 " (%" PRIu64 " of them events)\n",
+	    tot->lines, tot->events);
 	printf("lines skipped     %" PRIu64 " (qty <= 0: returns)\n",
 	    tot->skipped);
 	printf("lines rejected    %" PRIu64 "\n", tot->rejected);
 	printf("orders applied    %" PRIu64 "\n", ar->orders);
 	printf("duplicate orders  %" PRIu64 " (already in the store)\n",
 	    ar->duplicates);
+	printf("events applied    %" PRIu64 "\n", ar->events);
+	printf("duplicate events  %" PRIu64 " (loaded before)\n",
+	    ar->event_duplicates);
 	printf("elapsed           %.2f s (reading %.2f s, applying %.2f s in "
 	       "%" PRIu64 " transactions, the longest %.2f s)\n",
 	    secs, read_s, apply_s, ar->commits,

@@ -18,6 +18,7 @@
  * would make the whole load slower, not the wait shorter. */
 #include "load/load.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define CHUNK_ORDERS_DEFAULT 20000u
@@ -43,6 +44,7 @@ struct apply_ctx {
 	/* Counted into *res only at commit, so that after a failed chunk
 	 * *res says what the store holds. */
 	uint64_t pend_orders, pend_duplicates;
+	uint64_t pend_events, pend_event_duplicates;
 };
 
 static xsell_err
@@ -58,11 +60,13 @@ chunk_begin(struct apply_ctx *c)
 		c->txn = NULL;
 		return err;
 	}
-	c->in_txn          = 0;
-	c->pend_orders     = 0;
-	c->pend_duplicates = 0;
-	c->bytes_begin     = xs_acc_bytes(c->acc);
-	c->begin_ns        = xs_mono_ns();
+	c->in_txn                = 0;
+	c->pend_orders           = 0;
+	c->pend_duplicates       = 0;
+	c->pend_events           = 0;
+	c->pend_event_duplicates = 0;
+	c->bytes_begin           = xs_acc_bytes(c->acc);
+	c->begin_ns              = xs_mono_ns();
 	return XSELL_OK;
 }
 
@@ -115,6 +119,8 @@ chunk_commit(struct apply_ctx *c)
 	c->res->commits++;
 	c->res->orders += c->pend_orders;
 	c->res->duplicates += c->pend_duplicates;
+	c->res->events += c->pend_events;
+	c->res->event_duplicates += c->pend_event_duplicates;
 	took = xs_mono_ns() - c->begin_ns;
 	if (took > c->res->longest_txn_ns) {
 		c->res->longest_txn_ns = took;
@@ -133,24 +139,77 @@ chunk_abort(struct apply_ctx *c)
 	xs_acc_clear(c->acc);
 }
 
+static uint64_t
+hash_span(struct xs_span s, uint64_t h)
+{
+	return xs_hash64(s.p, s.len, h ^ s.len);
+}
+
+/* A batch id for a group holding views, cart events or ratings, which
+ * have no id of their own: a hash of everything in the group. Loading
+ * the same files again forms the same groups, which the store then
+ * knows as applied. Groups of orders only need none (orders have ids).
+ * Returns false for those. */
+static bool
+group_batch_id(const struct xs_event *evs, size_t n, char *out, size_t len)
+{
+	uint64_t h1 = 1, h2 = 2;
+	bool     events = false;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct xs_event *e    = &evs[i];
+		uint64_t               misc = (uint64_t) e->ts * 8 + e->type;
+
+		events |= e->type != XS_EV_ORDER;
+		misc = misc * 8 + e->rating;
+		h1   = xs_hash64(&misc, sizeof(misc), h1);
+		h2 = xs_hash64(&misc, sizeof(misc), h2 + 0x9e3779b97f4a7c15u);
+		h1 = hash_span(
+		    e->user, hash_span(e->item, hash_span(e->order, h1)));
+		h2 = hash_span(
+		    e->order, hash_span(e->item, hash_span(e->user, h2)));
+	}
+	snprintf(out, len, "xsell-load:%016llx%016llx",
+	    (unsigned long long) h1, (unsigned long long) h2);
+	return events;
+}
+
 static xsell_err
 orders_cb(void *ctx, const struct xs_event *evs, size_t n)
 {
 	struct apply_ctx      *c = ctx;
 	struct xs_apply_result ar;
-	size_t                 bytes;
+	struct xs_span         batch = { NULL, 0 };
+	char                   id[64];
+	size_t                 bytes, n_events;
 	xsell_err              err;
 
 	err = chunk_begin(c);
 	if (err != XSELL_OK) {
 		return err;
 	}
-	err = xs_model_apply(c->st, c->txn, c->acc, c->set, evs, n, &ar);
+	if (group_batch_id(evs, n, id, sizeof(id))) {
+		batch.p   = id;
+		batch.len = (uint32_t) strlen(id);
+	}
+	err = xs_model_apply_batch(
+	    c->st, c->txn, c->acc, c->set, &batch, evs, n, &ar);
 	if (err != XSELL_OK) {
 		return err;
 	}
-	c->pend_orders += ar.applied;
-	c->pend_duplicates += ar.duplicates;
+	/* Events are never duplicates one by one: their group is, whole. */
+	n_events = 0;
+	for (size_t i = 0; i < n; i++) {
+		n_events += evs[i].type != XS_EV_ORDER;
+	}
+	if (n_events != 0 && ar.applied == 0 && ar.duplicates == n) {
+		c->pend_event_duplicates += n_events;
+		c->pend_duplicates += n - n_events;
+	} else {
+		c->pend_events += n_events;
+		c->pend_orders += ar.applied - n_events;
+		c->pend_duplicates += ar.duplicates;
+	}
 	c->in_txn += (uint32_t) n;
 	/* xs_acc_bytes is the accumulator's capacity, which never shrinks:
 	 * past the limit, only growth within this chunk ends it early,

@@ -48,8 +48,15 @@ enum xs_load_role {
 	XS_ROLE_QTY,
 	XS_ROLE_PRICE,
 	XS_ROLE_CATEGORY,
+	XS_ROLE_TYPE,   /* the event type of the line (absent: --type) */
+	XS_ROLE_RATING, /* 1..5, for rating lines */
 	XS_ROLE_COUNT
 };
+
+/* "view", "addtocart", "transaction", ... -> the event type a line of an
+ * export stands for; false if unknown. Any case. */
+bool xs_load_event_type_parse(
+    const char *p, size_t len, enum xs_event_type *out);
 
 /* "order", "user", ... Never NULL for a valid role. */
 const char *xs_load_role_name(enum xs_load_role r);
@@ -61,6 +68,9 @@ const char *xs_load_role_name(enum xs_load_role r);
  * the string given to xs_load_map_parse. */
 struct xs_load_map {
 	struct xs_span col[XS_ROLE_COUNT];
+	/* The type of lines whose file has no type column (--type); zero,
+	 * the default, is an order line. */
+	enum xs_event_type type;
 };
 
 /* Parse "ROLE=COLUMN,ROLE=COLUMN,..." into *m (which the caller zeroes
@@ -83,9 +93,11 @@ struct xs_load_cols {
  * product_id, sku, stockcode; user: user, user_id, userid, customer,
  * customer_id, customerid; ts: ts, time, timestamp, date, invoicedate,
  * eventdate, created_at; qty: qty, quantity; price: price, unitprice,
- * unit_price; category: category, category_id, categoryid). XSELL_EINVAL
- * if a mapped column does not exist or order or item is missing, with a
- * message that lists the columns seen. */
+ * unit_price; category: category, category_id, categoryid; type:
+ * event_type, eventtype, event, type; rating: rating, stars). XSELL_EINVAL
+ * if a mapped column does not exist, the item column is missing, or the
+ * order column is missing where lines are orders (no type column and
+ * m->type an order), with a message that lists the columns seen. */
 xsell_err xs_load_map_resolve(const struct xs_load_map *m,
     const struct xs_span *header, size_t n, struct xs_load_cols *out,
     char *err, size_t err_len);
@@ -100,8 +112,9 @@ xsell_err xs_load_map_resolve(const struct xs_load_map *m,
  * with an optional fraction (dropped) and zone "Z", "+HH:MM", "-HH:MM" or
  * "+HHMM". A time without a zone is UTC. Dates are converted with
  * days-from-civil arithmetic (no mktime, no TZ). Returns false for
- * anything else, an impossible date or time, a time before 1970, or unix
- * seconds of XS_LOAD_TS_LIMIT or more (milliseconds, most likely). */
+ * anything else, an impossible date or time, or a time before 1970. A
+ * number of XS_LOAD_TS_LIMIT or more is milliseconds (divided by 1000);
+ * 1000 times that is refused. */
 bool xs_load_ts_parse(const char *p, size_t len, int64_t *out);
 
 /* ==== Record readers ==== */
@@ -157,6 +170,7 @@ struct xs_load_counts {
 	uint64_t bytes;    /* input bytes consumed */
 	uint64_t records;  /* records read (basket lines, order lines) */
 	uint64_t lines;    /* records kept */
+	uint64_t events;   /* of which views, cart adds/removes, ratings */
 	uint64_t skipped;  /* qty <= 0: returns and cancellations */
 	uint64_t rejected; /* malformed records */
 };
@@ -238,8 +252,10 @@ struct xs_load_apply_opts {
 
 /* What was committed (a chunk that failed is not in it). */
 struct xs_load_apply_result {
-	uint64_t orders;         /* orders new to the store */
-	uint64_t duplicates;     /* orders the store had already */
+	uint64_t orders;           /* orders new to the store */
+	uint64_t duplicates;       /* orders the store had already */
+	uint64_t events;           /* views, cart events, ratings applied */
+	uint64_t event_duplicates; /* of those, loaded before (same group) */
 	uint64_t commits;        /* transactions committed */
 	uint64_t longest_txn_ns; /* begin to commit, the longest one */
 };

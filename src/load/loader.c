@@ -29,9 +29,16 @@ struct xs_loader {
 	struct load_line *lines;
 	size_t            n_lines, lines_cap;
 
-	int64_t  *order_ts;   /* INT64_MAX: no line gave one */
-	uint32_t *order_user; /* NONE: guest */
-	size_t    orders_cap;
+	/* Per order slot. A view, cart event or rating is a slot of its own
+	 * (interned under a key no order id can have: a NUL and a number),
+	 * so that every event keeps its place in the stream. */
+	int64_t           *order_ts;     /* INT64_MAX: no line gave one */
+	uint32_t          *order_user;   /* NONE: guest */
+	uint8_t           *order_type;   /* enum xs_event_type */
+	uint8_t           *order_rating; /* rating events: 1..5 */
+	size_t             orders_cap;
+	uint64_t           n_events; /* single events so far (their keys) */
+	enum xs_event_type default_type; /* of lines without a type column */
 
 	double   *item_price; /* NaN: none seen */
 	uint32_t *item_cat;   /* NONE: none seen */
@@ -91,6 +98,8 @@ xs_loader_free(xs_loader *l)
 	free(l->lines);
 	free(l->order_ts);
 	free(l->order_user);
+	free(l->order_type);
+	free(l->order_rating);
 	free(l->item_price);
 	free(l->item_cat);
 	free(l->perm);
@@ -169,6 +178,7 @@ static xsell_err
 order_slots(xs_loader *l, uint32_t o)
 {
 	size_t cap = l->orders_cap, cap2 = l->orders_cap;
+	size_t cap3 = l->orders_cap, cap4 = l->orders_cap;
 
 	if (o < l->orders_cap) {
 		return XSELL_OK;
@@ -176,12 +186,18 @@ order_slots(xs_loader *l, uint32_t o)
 	if (grow((void **) &l->order_ts, &cap, (size_t) o + 1,
 	        sizeof(*l->order_ts)) != XSELL_OK ||
 	    grow((void **) &l->order_user, &cap2, (size_t) o + 1,
-	        sizeof(*l->order_user)) != XSELL_OK) {
+	        sizeof(*l->order_user)) != XSELL_OK ||
+	    grow((void **) &l->order_type, &cap3, (size_t) o + 1,
+	        sizeof(*l->order_type)) != XSELL_OK ||
+	    grow((void **) &l->order_rating, &cap4, (size_t) o + 1,
+	        sizeof(*l->order_rating)) != XSELL_OK) {
 		return XSELL_ENOMEM;
 	}
 	for (size_t i = l->orders_cap; i < cap; i++) {
-		l->order_ts[i]   = INT64_MAX;
-		l->order_user[i] = NONE;
+		l->order_ts[i]     = INT64_MAX;
+		l->order_user[i]   = NONE;
+		l->order_type[i]   = XS_EV_ORDER;
+		l->order_rating[i] = 0;
 	}
 	l->orders_cap = cap;
 	return XSELL_OK;
@@ -297,10 +313,12 @@ field(const struct xs_load_record *rec, int32_t col)
 
 /* One accepted line. Spans are borrowed from the reader. */
 struct parsed_line {
-	struct xs_span order, item, user, category;
-	double         qty, price;
-	int64_t        ts;
-	bool           has_ts;
+	struct xs_span     order, item, user, category;
+	double             qty, price;
+	int64_t            ts;
+	bool               has_ts;
+	enum xs_event_type type;
+	uint8_t            rating; /* rating lines */
 };
 
 static xsell_err
@@ -308,9 +326,18 @@ add_line(xs_loader *l, const struct parsed_line *pl)
 {
 	struct load_line *ln;
 	uint32_t          o, it, u = NONE, c = NONE;
+	char              key[1 + sizeof(uint64_t)];
+	struct xs_span    slot = pl->order;
 	xsell_err         err;
 
-	err = xs_intern_put(&l->orders, pl->order.p, pl->order.len, &o);
+	if (pl->type != XS_EV_ORDER) {
+		key[0] = '\0';
+		memcpy(key + 1, &l->n_events, sizeof(l->n_events));
+		l->n_events++;
+		slot.p   = key;
+		slot.len = sizeof(key);
+	}
+	err = xs_intern_put(&l->orders, slot.p, slot.len, &o);
 	if (err == XSELL_OK) {
 		err = order_slots(l, o);
 	}
@@ -348,6 +375,8 @@ add_line(xs_loader *l, const struct parsed_line *pl)
 	if (u != NONE && l->order_user[o] == NONE) {
 		l->order_user[o] = u;
 	}
+	l->order_type[o]   = (uint8_t) pl->type;
+	l->order_rating[o] = pl->rating;
 	if (!isnan(pl->price)) {
 		l->item_price[it] = pl->price;
 	}
@@ -355,6 +384,63 @@ add_line(xs_loader *l, const struct parsed_line *pl)
 		l->item_cat[it] = c;
 	}
 	return XSELL_OK;
+}
+
+/* A view, cart event or rating line (pl has its type, item and user):
+ * it needs an item and a user, a rating needs 1..5; qty, price and
+ * order are not read. */
+static xsell_err
+take_event(struct reject_ctx *rc, const struct xs_load_record *rec,
+    const struct xs_load_cols *cols, struct parsed_line *pl)
+{
+	const char    *why = id_problem(pl->item);
+	struct xs_span s;
+	char           esc[80];
+	double         rating;
+
+	if (why != NULL) {
+		xs_escape(esc, sizeof(esc), pl->item.p, pl->item.len);
+		reject(rc, rec->line, "item id %s%s%s%s", why,
+		    pl->item.len ? " \"" : "", esc, pl->item.len ? "\"" : "");
+		return XSELL_OK;
+	}
+	why = id_problem(pl->user);
+	if (why != NULL) {
+		xs_escape(esc, sizeof(esc), pl->user.p, pl->user.len);
+		reject(rc, rec->line,
+		    "user id %s%s%s%s (views, cart events "
+		    "and ratings need a user)",
+		    why, pl->user.len ? " \"" : "", esc,
+		    pl->user.len ? "\"" : "");
+		return XSELL_OK;
+	}
+	s = field(rec, cols->col[XS_ROLE_TS]);
+	if (s.len != 0) {
+		if (!xs_load_ts_parse(s.p, s.len, &pl->ts)) {
+			xs_escape(esc, sizeof(esc), s.p, s.len);
+			reject(rc, rec->line, "bad timestamp \"%s\"", esc);
+			return XSELL_OK;
+		}
+		pl->has_ts = true;
+	}
+	if (pl->type == XS_EV_RATING) {
+		s = field(rec, cols->col[XS_ROLE_RATING]);
+		if (!parse_number(s, &rating) || rating != (int) rating ||
+		    rating < 1 || rating > 5) {
+			xs_escape(esc, sizeof(esc), s.p, s.len);
+			reject(rc, rec->line,
+			    "bad rating \"%s\" (an integer 1..5)", esc);
+			return XSELL_OK;
+		}
+		pl->rating = (uint8_t) rating;
+	}
+	pl->qty   = 1;
+	pl->price = NAN;
+	rc->l->counts.lines++;
+	rc->l->counts.events++;
+	rc->fc->lines++;
+	rc->fc->events++;
+	return add_line(rc->l, pl);
 }
 
 /* A record of a CSV, TSV or JSONL file: validate every field, then add
@@ -379,7 +465,21 @@ take_record(struct reject_ctx *rc, const struct xs_load_record *rec,
 	pl.order = field(rec, cols->col[XS_ROLE_ORDER]);
 	pl.item  = field(rec, cols->col[XS_ROLE_ITEM]);
 	pl.user  = field(rec, cols->col[XS_ROLE_USER]);
-	why      = id_problem(pl.order);
+	pl.type  = rc->l->default_type;
+	s        = field(rec, cols->col[XS_ROLE_TYPE]);
+	if (cols->col[XS_ROLE_TYPE] >= 0 &&
+	    !xs_load_event_type_parse(s.p, s.len, &pl.type)) {
+		xs_escape(esc, sizeof(esc), s.p, s.len);
+		reject(rc, rec->line,
+		    "unknown event type \"%s\" (order, view, cart_add, "
+		    "cart_remove, rating, or an alias: see --help)",
+		    esc);
+		return XSELL_OK;
+	}
+	if (pl.type != XS_EV_ORDER) {
+		return take_event(rc, rec, cols, &pl);
+	}
+	why = id_problem(pl.order);
 	if (why != NULL) {
 		xs_escape(esc, sizeof(esc), pl.order.p, pl.order.len);
 		reject(rc, rec->line, "order id %s%s%s%s", why,
@@ -558,6 +658,7 @@ xs_loader_read(xs_loader *l, const char *path, FILE *f,
 	}
 	memset(fc, 0, sizeof(*fc));
 	l->now           = now;
+	l->default_type  = m != NULL ? m->type : XS_EV_ORDER;
 	l->grouped_lines = SIZE_MAX;
 	if (f == NULL) {
 		e = open_file(path, &owned, err, err_len);
@@ -663,6 +764,20 @@ group(xs_loader *l)
 	return XSELL_OK;
 }
 
+/* The event of slot 'o', a view, cart event or rating (one line). */
+static void
+single_event(const xs_loader *l, size_t o, struct xs_event *ev)
+{
+	const struct load_line *ln = &l->lines[l->perm[l->first[o]]];
+
+	memset(ev, 0, sizeof(*ev));
+	ev->type   = (enum xs_event_type) l->order_type[o];
+	ev->item   = xs_intern_get(&l->items, ln->item);
+	ev->user   = xs_intern_get(&l->users, l->order_user[o]);
+	ev->ts     = l->order_ts[o] != INT64_MAX ? l->order_ts[o] : l->now;
+	ev->rating = l->order_rating[o];
+}
+
 /* Fill the events of orders [o0, o1) into l->evs; *np events. */
 static xsell_err
 build_batch(xs_loader *l, size_t o0, size_t o1, size_t *np)
@@ -688,6 +803,11 @@ build_batch(xs_loader *l, size_t o0, size_t o1, size_t *np)
 
 		if (l->first[o] == l->first[o + 1]) {
 			continue; /* nothing kept of it */
+		}
+		if (l->order_type[o] != XS_EV_ORDER) {
+			single_event(l, o, ev);
+			n++;
+			continue;
 		}
 		for (uint32_t j = l->first[o]; j < l->first[o + 1]; j++) {
 			const struct load_line *ln = &l->lines[l->perm[j]];

@@ -22,14 +22,16 @@ static const char *const role_names[XS_ROLE_COUNT] = {
 	[XS_ROLE_QTY]      = "qty",
 	[XS_ROLE_PRICE]    = "price",
 	[XS_ROLE_CATEGORY] = "category",
+	[XS_ROLE_TYPE]     = "type",
+	[XS_ROLE_RATING]   = "rating",
 };
 
 /* Header names each role is guessed from, best first. */
 static const char *const guesses[XS_ROLE_COUNT][8] = {
 	[XS_ROLE_ORDER] = { "order", "order_id", "orderid", "invoice",
-	    "invoiceno", "ordernumber" },
+	    "invoiceno", "ordernumber", "transactionid" },
 	[XS_ROLE_USER]  = { "user", "user_id", "userid", "customer",
-	     "customer_id", "customerid" },
+	     "customer_id", "customerid", "visitorid", "visitor_id" },
 	[XS_ROLE_ITEM]  = { "item", "item_id", "itemid", "product",
 	     "product_id", "sku", "stockcode" },
 	[XS_ROLE_TS]    = { "ts", "time", "timestamp", "date", "invoicedate",
@@ -37,7 +39,44 @@ static const char *const guesses[XS_ROLE_COUNT][8] = {
 	[XS_ROLE_QTY]   = { "qty", "quantity" },
 	[XS_ROLE_PRICE] = { "price", "unitprice", "unit_price" },
 	[XS_ROLE_CATEGORY] = { "category", "category_id", "categoryid" },
+	[XS_ROLE_TYPE]     = { "event_type", "eventtype", "event", "type" },
+	[XS_ROLE_RATING]   = { "rating", "stars" },
 };
+
+/* What the event columns of common exports say, and what it means. */
+static const struct {
+	const char        *name;
+	enum xs_event_type type;
+} event_names[] = {
+	{ "order", XS_EV_ORDER },
+	{ "purchase", XS_EV_ORDER },
+	{ "transaction", XS_EV_ORDER }, /* RetailRocket */
+	{ "buy", XS_EV_ORDER },
+	{ "view", XS_EV_VIEW },
+	{ "detail", XS_EV_VIEW }, /* Google Analytics */
+	{ "pageview", XS_EV_VIEW },
+	{ "cart_add", XS_EV_CART_ADD },
+	{ "addtocart", XS_EV_CART_ADD }, /* RetailRocket */
+	{ "add_to_cart", XS_EV_CART_ADD },
+	{ "cart_remove", XS_EV_CART_REMOVE },
+	{ "removefromcart", XS_EV_CART_REMOVE },
+	{ "remove_from_cart", XS_EV_CART_REMOVE },
+	{ "rating", XS_EV_RATING },
+};
+
+bool
+xs_load_event_type_parse(const char *p, size_t len, enum xs_event_type *out)
+{
+	for (size_t i = 0; i < sizeof(event_names) / sizeof(event_names[0]);
+	     i++) {
+		if (strlen(event_names[i].name) == len &&
+		    strncasecmp(event_names[i].name, p, len) == 0) {
+			*out = event_names[i].type;
+			return true;
+		}
+	}
+	return false;
+}
 
 bool
 xs_load_format_parse(const char *name, enum xs_load_format *out)
@@ -255,11 +294,20 @@ xs_load_map_resolve(const struct xs_load_map *m, const struct xs_span *header,
 			}
 		}
 	}
-	if (out->col[XS_ROLE_ORDER] < 0 || out->col[XS_ROLE_ITEM] < 0) {
+	if (out->col[XS_ROLE_ORDER] < 0 && out->col[XS_ROLE_TYPE] < 0 &&
+	    (m == NULL || m->type == XS_EV_ORDER)) {
 		snprintf(err, err_len,
-		    "no %s column (give --map %s=COLUMN); columns seen: %s",
-		    out->col[XS_ROLE_ORDER] < 0 ? "order" : "item",
-		    out->col[XS_ROLE_ORDER] < 0 ? "order" : "item", seen);
+		    "no order column (give --map order=COLUMN, or --type for "
+		    "a file of views, cart events or ratings); columns seen: "
+		    "%s",
+		    seen);
+		return XSELL_EINVAL;
+	}
+	if (out->col[XS_ROLE_ITEM] < 0) {
+		snprintf(err, err_len,
+		    "no item column (give --map item=COLUMN); columns seen: "
+		    "%s",
+		    seen);
 		return XSELL_EINVAL;
 	}
 	return XSELL_OK;

@@ -58,8 +58,10 @@ is_digit(char c)
 }
 
 /* Unix seconds: digits with an optional fraction, which is dropped.
- * Past the limit is refused rather than stored: 13 digits are an export
- * in milliseconds, which would otherwise load as the year 40,000. */
+ * 2^40 seconds is the year 36,812, so a number past it is milliseconds
+ * (RetailRocket and most event trackers export those; any such number is
+ * a date after November 2004): it is divided by 1000. Past 2^40
+ * milliseconds' worth is refused. */
 static bool
 parse_unix(const char *p, const char *end, int64_t *out)
 {
@@ -70,9 +72,12 @@ parse_unix(const char *p, const char *end, int64_t *out)
 	}
 	for (; p < end && is_digit(*p); p++) {
 		v = v * 10 + (*p - '0');
-		if (v >= XS_LOAD_TS_LIMIT) {
+		if (v >= XS_LOAD_TS_LIMIT * 1000) {
 			return false;
 		}
+	}
+	if (v >= XS_LOAD_TS_LIMIT) {
+		v /= 1000;
 	}
 	if (p < end && *p == '.') {
 		p++;

@@ -373,6 +373,83 @@ test_tool_unusable_db(void **state)
 	assert_has(f->err, "/nonexistent/x.csv");
 }
 
+/* A RetailRocket-style event export: views, a cart add and an order
+ * (ts in milliseconds); loading it twice changes nothing the second
+ * time. v1 viewed 10 and 11 in one session: a view pair. */
+static void
+test_tool_events_load_once(void **state)
+{
+	struct fixture      *f      = *state;
+	const char          *file   = write_file(f, "events.csv",
+	               "timestamp,visitorid,event,itemid,transactionid\n"
+	                          "1433221332117,v1,view,10,\n"
+	                          "1433221392117,v1,view,11,\n"
+	                          "1433221452117,v1,addtocart,11,\n"
+	                          "1433221512117,v1,transaction,11,t1\n"
+	                          "1433221572117,v2,view,10,\n");
+	const char *const    args[] = { "--db", f->db, "--quiet", file, NULL };
+	struct xs_store_opts so     = { 0 };
+	struct xs_buf        before, after;
+	xs_store            *st;
+	MDB_txn             *txn;
+	uint32_t             i10, i11, views_pair;
+	struct xs_item_counts c10;
+
+	assert_int_equal(run(f, args), 0);
+	assert_int_equal(figure(f->out, "lines loaded"), 5);
+	assert_int_equal(figure(f->out, "orders applied"), 1);
+	assert_int_equal(figure(f->out, "events applied"), 4);
+	assert_int_equal(figure(f->out, "duplicate events"), 0);
+	so.read_only = true;
+	assert_xs_ok(xs_store_open(&st, f->db, &so));
+	assert_xs_ok(xs_txn_read(st, &txn));
+	assert_xs_ok(xs_store_id_get(st, txn, XS_DICT_ITEM, "10", 2, &i10));
+	assert_xs_ok(xs_store_id_get(st, txn, XS_DICT_ITEM, "11", 2, &i11));
+	assert_xs_ok(xs_store_counts_get(st, txn, i10, &c10));
+	assert_xs_ok(
+	    xs_store_pair_get(st, txn, XS_REL_VIEW, i10, i11, &views_pair));
+	assert_int_equal(c10.c[XS_C_VIEWS], 2); /* v1 and v2 */
+	assert_int_equal(views_pair, 1);
+	xs_txn_abort(txn);
+	xs_store_close(st);
+
+	dump(f->db, &before);
+	assert_int_equal(run(f, args), 0);
+	assert_int_equal(figure(f->out, "orders applied"), 0);
+	assert_int_equal(figure(f->out, "duplicate orders"), 1);
+	assert_int_equal(figure(f->out, "events applied"), 0);
+	assert_int_equal(figure(f->out, "duplicate events"), 4);
+	dump(f->db, &after);
+	assert_int_equal(before.len, after.len);
+	assert_memory_equal(before.data, after.data, before.len);
+	xs_buf_fini(&before);
+	xs_buf_fini(&after);
+}
+
+/* --type view reads a file of views that has no type column. */
+static void
+test_tool_type_flag(void **state)
+{
+	struct fixture   *f       = *state;
+	const char       *file    = write_file(f, "views.csv",
+	             "session_id,item_id,eventdate\n"
+	                      "s1,A,2016-05-09\n"
+	                      "s1,B,2016-05-09\n");
+	const char *const plain[] = { "--db", f->db, "--quiet", "--map",
+		"user=session_id", file, NULL };
+	const char *const views[] = { "--db", f->db, "--quiet", "--type",
+		"view", "--map", "user=session_id", file, NULL };
+	const char *const bad[]   = { "--db", f->db, "--type", "click", file,
+		  NULL };
+
+	assert_int_equal(run(f, plain), 2); /* no order column */
+	assert_has(f->err, "--type");
+	assert_int_equal(run(f, bad), 2);
+	assert_has(f->err, "unknown event type \"click\"");
+	assert_int_equal(run(f, views), 0);
+	assert_int_equal(figure(f->out, "events applied"), 2);
+}
+
 int
 main(void)
 {
@@ -392,6 +469,10 @@ main(void)
 		    test_tool_usage_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_tool_unusable_db, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_tool_events_load_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_tool_type_flag, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("load_tool", tests, NULL, NULL);

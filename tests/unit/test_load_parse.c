@@ -403,6 +403,11 @@ test_ts_forms(void **state)
 	assert_int_equal(ts("1099511627775"), 1099511627775);
 	/* 9999-12-31T23:59:59Z: 2932896 days * 86400 + 86399. */
 	assert_int_equal(ts("9999-12-31T23:59:59Z"), 253402300799);
+	/* From 2^40 on a number is milliseconds: 2010-12-01T08:26:00.250Z
+	 * and RetailRocket's first event. */
+	assert_int_equal(ts("1291191960250"), 1291191960);
+	assert_int_equal(ts("1433221332117"), 1433221332);
+	assert_int_equal(ts("1099511627776"), 1099511627);
 }
 
 static void
@@ -414,8 +419,8 @@ test_ts_rejects(void **state)
 		"2011-02-01T08:26:00Q", "2011-2-1", "1969-12-31",
 		"2011-02-01 08", "2011-02-01x", "12ab", "1e9", "-5",
 		"2011-02-01T08:26:00.",
-		/* Milliseconds (2010-12-01T08:26:00Z) and 2^40. */
-		"1291191960000", "1099511627776",
+		/* 2^40 seconds' worth of milliseconds. */
+		"1099511627776000",
 		/* An offset that moves the epoch's midnight before 1970. */
 		"1970-01-01T00:00:00+01:00" };
 	int64_t                  t;
@@ -677,10 +682,116 @@ test_loader_unmapped_file_refused(void **state)
 	xs_loader_free(l);
 }
 
+/* Render events other than orders as "TYPE:USER:ITEM@TS[=RATING];". */
+static xsell_err
+collect_events_cb(void *ctx, const struct xs_event *evs, size_t n)
+{
+	static const char *const names[XS_EV_TYPE_COUNT] = { "order", "view",
+		"cart_add", "cart_remove", "rating" };
+	struct collected        *c                       = ctx;
+
+	for (size_t i = 0; i < n; i++) {
+		if (evs[i].type == XS_EV_ORDER) {
+			collect_cb(ctx, &evs[i], 1);
+			continue;
+		}
+		c->o += (size_t) snprintf(c->text + c->o,
+		    sizeof(c->text) - c->o, "%s:%.*s:%.*s@%lld",
+		    names[evs[i].type], (int) evs[i].user.len, evs[i].user.p,
+		    (int) evs[i].item.len, evs[i].item.p,
+		    (long long) evs[i].ts);
+		if (evs[i].type == XS_EV_RATING) {
+			c->o += (size_t) snprintf(c->text + c->o,
+			    sizeof(c->text) - c->o, "=%u", evs[i].rating);
+		}
+		c->o += (size_t) snprintf(
+		    c->text + c->o, sizeof(c->text) - c->o, ";");
+	}
+	return XSELL_OK;
+}
+
+/* A RetailRocket-style export: each line an event, orders among them
+ * (lines 2, 3 and 6 are one order, applied where it first appears). */
+static void
+test_loader_events_keep_their_place(void **state)
+{
+	static const char text[] = "timestamp,visitorid,event,itemid,"
+	                           "transactionid,rating\n"
+	                           "100,v1,view,A,,\n"
+	                           "200,v1,addtocart,A,,\n"
+	                           "300,v1,transaction,A,t1,\n"
+	                           "400,v2,VIEW,B,,\n"
+	                           "500,v1,removefromcart,B,,\n"
+	                           "600,v1,transaction,C,t1,\n"
+	                           "700,v2,rating,B,,4\n"
+	                           "800,v2,rating,B,,6\n"
+	                           "900,,view,B,,\n"
+	                           "950,v3,click,B,,\n";
+	struct collected  c      = { { 0 }, 0 };
+	const struct xs_load_reject *rej;
+	struct xs_load_counts        fc;
+	xs_loader                   *l;
+	size_t                       n_rej;
+	char                         err[200];
+	FILE                        *f = mem(text);
+
+	(void) state;
+	assert_xs_ok(xs_loader_alloc(&l));
+	assert_xs_ok(xs_loader_read(
+	    l, "e.csv", f, XS_LOAD_CSV, NULL, 0, &fc, err, sizeof(err)));
+	fclose(f);
+	assert_int_equal(fc.lines, 7);
+	assert_int_equal(fc.events, 5);
+	assert_int_equal(fc.rejected, 3);
+	rej = xs_loader_rejects(l, &n_rej);
+	assert_string_equal(rej[0].text,
+	    "e.csv:9: bad rating \"6\" (an "
+	    "integer 1..5)");
+	assert_string_equal(rej[1].text,
+	    "e.csv:10: user id missing (views, cart events and ratings need "
+	    "a user)");
+	assert_string_equal(rej[2].text,
+	    "e.csv:11: unknown event type \"click\" (order, view, cart_add, "
+	    "cart_remove, rating, or an alias: see --help)");
+	assert_xs_ok(xs_loader_each_order(l, 0, 0, collect_events_cb, &c));
+	assert_string_equal(c.text,
+	    "view:v1:A@100;cart_add:v1:A@200;t1@300/v1:Ax1,Cx1;view:v2:B@400;"
+	    "cart_remove:v1:B@500;rating:v2:B@700=4;");
+	xs_loader_free(l);
+}
+
+/* --type view: a file of views without a type column or order ids. */
+static void
+test_loader_type_for_a_file_of_views(void **state)
+{
+	struct xs_load_map m = { 0 };
+	struct collected   c = { { 0 }, 0 };
+	xs_loader         *l;
+	char               err[200];
+	FILE              *f = mem("session_id,item_id,eventdate\n"
+	                                        "s1,A,2016-05-09\n"
+	                                        "s1,B,2016-05-09\n");
+
+	(void) state;
+	assert_xs_ok(
+	    xs_load_map_parse(&m, "user=session_id", err, sizeof(err)));
+	m.type = XS_EV_VIEW;
+	assert_xs_ok(xs_loader_alloc(&l));
+	assert_xs_ok(xs_loader_read(
+	    l, "v.csv", f, XS_LOAD_CSV, &m, 0, NULL, err, sizeof(err)));
+	fclose(f);
+	assert_xs_ok(xs_loader_each_order(l, 0, 0, collect_events_cb, &c));
+	assert_string_equal(
+	    c.text, "view:s1:A@1462752000;view:s1:B@1462752000;");
+	xs_loader_free(l);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_loader_events_keep_their_place),
+		cmocka_unit_test(test_loader_type_for_a_file_of_views),
 		cmocka_unit_test(test_csv_quoting),
 		cmocka_unit_test(test_csv_unterminated_quote_costs_one_line),
 		cmocka_unit_test(test_csv_header_and_bom),
