@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Ranking shared by the list answers: resolving the given and excluded
- * ids, the best-first order with ties by external id, and the filter,
- * applied only to the items that are about to be returned. */
+ * ids, the best-first order with ties by external id, and the filter
+ * (proto/filter.md), applied only to the items that are about to be
+ * returned: each candidate's metadata is read at most once, in score
+ * order, until k have passed. */
 #include "model/model_impl.h"
 
 #include <stdlib.h>
@@ -146,30 +148,191 @@ load_ext(xs_store *st, MDB_txn *txn, struct xs_cand *c)
 	    st, txn, XS_DICT_ITEM, c->item, &c->ext, &c->ext_len);
 }
 
-/* Does the filter let 'c' through? */
-static xsell_err
-filter_pass(xs_store *st, MDB_txn *txn, const struct xs_filter *f,
-    const uint32_t *excluded, size_t n_excluded, const struct xs_cand *c,
-    bool *passp)
-{
-	struct xs_item_meta m;
-	xsell_err           err;
+/* ==== The filter ==== */
 
-	*passp = false;
-	if (xs_u32_contains(excluded, n_excluded, c->item)) {
-		return XSELL_OK;
+/* Items taken so far of one category (0: no category), for
+ * max_per_category. A slot with n 0 is empty. */
+struct cat_count {
+	uint32_t cat;
+	uint32_t n;
+};
+
+/* The filter of one request with its names resolved to dense ids. */
+struct filter_ids {
+	const struct xs_filter *f;
+	const uint32_t         *excluded; /* sorted */
+	size_t                  n_excluded;
+	uint32_t               *cats; /* sorted; f->n_categories != 0 */
+	size_t                  n_cats;
+	uint32_t               *xcats; /* sorted */
+	size_t                  n_xcats;
+	bool                    need_meta;
+	/* max_per_category: an open-addressing table of at least 2k
+	 * slots; at most k categories are ever taken, so it never fills
+	 * and a lookup is a probe or two. */
+	struct cat_count *counts;
+	uint32_t          mask;
+};
+
+/* Resolve category names to sorted dense ids. A name nobody stored (or
+ * one no upsert could have stored) is left out: it matches no item. */
+static xsell_err
+resolve_categories(xs_store *st, MDB_txn *txn, const struct xs_span *names,
+    uint32_t n_names, struct xs_arena *arena, uint32_t **outp, size_t *np)
+{
+	uint32_t *out = xs_arena_calloc(arena, n_names + 1, sizeof(*out));
+	size_t    n   = 0;
+
+	if (out == NULL) {
+		return XSELL_ENOMEM;
 	}
-	if (f->in_stock) {
-		err = xs_store_meta_get(st, txn, c->item, &m);
-		if (err != XSELL_OK && err != XSELL_ENOENT) {
+	for (uint32_t i = 0; i < n_names; i++) {
+		xsell_err err;
+
+		if (names[i].len == 0 || names[i].len > XSELL_CATEGORY_MAX) {
+			continue;
+		}
+		err = xs_store_id_get(
+		    st, txn, XS_DICT_CAT, names[i].p, names[i].len, &out[n]);
+		if (err == XSELL_OK) {
+			n++;
+		} else if (err != XSELL_ENOENT) {
 			return err;
 		}
-		if (!m.in_stock) {
-			return XSELL_OK;
+	}
+	if (n != 0) {
+		qsort(out, n, sizeof(*out), xs_u32_cmp);
+	}
+	*outp = out;
+	*np   = n;
+	return XSELL_OK;
+}
+
+/* Resolve q's filter once per request, before any candidate is seen. */
+static xsell_err
+filter_ids_init(xs_store *st, MDB_txn *txn, const struct xs_query *q,
+    const uint32_t *excluded, size_t n_excluded, struct xs_arena *arena,
+    struct filter_ids *fi)
+{
+	const struct xs_filter *f = &q->filter;
+	xsell_err               err;
+
+	memset(fi, 0, sizeof(*fi));
+	fi->f          = f;
+	fi->excluded   = excluded;
+	fi->n_excluded = n_excluded;
+	fi->need_meta  = f->in_stock || f->n_categories != 0 ||
+	    f->n_exclude_categories != 0 || f->has_price_min ||
+	    f->has_price_max || f->max_per_category != 0;
+	err = resolve_categories(st, txn, f->categories, f->n_categories,
+	    arena, &fi->cats, &fi->n_cats);
+	if (err == XSELL_OK) {
+		err = resolve_categories(st, txn, f->exclude_categories,
+		    f->n_exclude_categories, arena, &fi->xcats, &fi->n_xcats);
+	}
+	if (err == XSELL_OK && f->max_per_category != 0) {
+		uint32_t size = 16;
+
+		while (size < 2 * q->k) {
+			size *= 2;
 		}
+		fi->counts = xs_arena_calloc(arena, size, sizeof(*fi->counts));
+		fi->mask   = size - 1;
+		if (fi->counts == NULL) {
+			err = XSELL_ENOMEM;
+		}
+	}
+	return err;
+}
+
+/* Can anything pass? Not when every allowed category is unknown. */
+static bool
+filter_can_pass(const struct filter_ids *fi)
+{
+	return fi->f->n_categories == 0 || fi->n_cats != 0;
+}
+
+/* The slot of category 'cat' in the max_per_category table: its own,
+ * or the empty one where it belongs. */
+static struct cat_count *
+cat_slot(const struct filter_ids *fi, uint32_t cat)
+{
+	uint32_t h = (cat * 2654435761u) & fi->mask;
+
+	while (fi->counts[h].n != 0 && fi->counts[h].cat != cat) {
+		h = (h + 1) & fi->mask;
+	}
+	return &fi->counts[h];
+}
+
+/* Inclusive bounds; an item without a price fails any bound set. */
+static bool
+price_pass(const struct xs_filter *f, const struct xs_item_meta *m)
+{
+	if (!f->has_price_min && !f->has_price_max) {
+		return true;
+	}
+	if ((m->flags & XS_META_HAS_PRICE) == 0) {
+		return false;
+	}
+	return (!f->has_price_min || m->price >= f->price_min) &&
+	    (!f->has_price_max || m->price <= f->price_max);
+}
+
+/* Does the filter let 'c' through, given what the answer holds so far?
+ * Reads c's metadata once, only when a rule needs it; *catp is its
+ * category (0: none, or not read). */
+static xsell_err
+filter_pass(xs_store *st, MDB_txn *txn, const struct filter_ids *fi,
+    const struct xs_cand *c, bool *passp, uint32_t *catp)
+{
+	const struct xs_filter *f = fi->f;
+	struct xs_item_meta     m;
+	xsell_err               err;
+
+	*passp = false;
+	*catp  = 0;
+	if (xs_u32_contains(fi->excluded, fi->n_excluded, c->item)) {
+		return XSELL_OK;
+	}
+	if (!fi->need_meta) {
+		*passp = true;
+		return XSELL_OK;
+	}
+	err = xs_store_meta_get(st, txn, c->item, &m);
+	if (err != XSELL_OK && err != XSELL_ENOENT) {
+		return err;
+	}
+	*catp = m.category;
+	/* Dense category ids start at 1, so an item without a category
+	 * (0) is in no list. */
+	if ((f->in_stock && !m.in_stock) ||
+	    (f->n_categories != 0 &&
+	        !xs_u32_contains(fi->cats, fi->n_cats, m.category)) ||
+	    xs_u32_contains(fi->xcats, fi->n_xcats, m.category) ||
+	    !price_pass(f, &m)) {
+		return XSELL_OK;
+	}
+	if (f->max_per_category != 0 &&
+	    cat_slot(fi, m.category)->n >= f->max_per_category) {
+		return XSELL_OK;
 	}
 	*passp = true;
 	return XSELL_OK;
+}
+
+/* Count an item of category 'cat' as taken into the answer. */
+static void
+filter_take(const struct filter_ids *fi, uint32_t cat)
+{
+	struct cat_count *slot;
+
+	if (fi->counts == NULL) {
+		return;
+	}
+	slot      = cat_slot(fi, cat);
+	slot->cat = cat;
+	slot->n++;
 }
 
 /* Take the best k that pass the filter from candidates sorted by score:
@@ -179,13 +342,21 @@ xs_rank_select(xs_store *st, MDB_txn *txn, const struct xs_query *q,
     const uint32_t *excluded, size_t n_excluded, struct xs_cand *v, size_t n,
     struct xs_arena *arena, struct xs_answer *ans)
 {
-	size_t    i   = 0;
-	xsell_err err = XSELL_OK;
+	struct filter_ids fi;
+	size_t            i   = 0;
+	xsell_err         err = XSELL_OK;
 
 	ans->recs = xs_arena_calloc(arena, q->k, sizeof(*ans->recs));
 	ans->n    = 0;
 	if (ans->recs == NULL) {
 		return XSELL_ENOMEM;
+	}
+	if (n == 0) {
+		return XSELL_OK;
+	}
+	err = filter_ids_init(st, txn, q, excluded, n_excluded, arena, &fi);
+	if (err != XSELL_OK || !filter_can_pass(&fi)) {
+		return err;
 	}
 	while (i < n && ans->n < q->k && err == XSELL_OK) {
 		size_t j = i + 1;
@@ -205,9 +376,9 @@ xs_rank_select(xs_store *st, MDB_txn *txn, const struct xs_query *q,
 		for (; i < j && ans->n < q->k && err == XSELL_OK; i++) {
 			struct xs_rec *r;
 			bool           pass;
+			uint32_t       cat;
 
-			err = filter_pass(st, txn, &q->filter, excluded,
-			    n_excluded, &v[i], &pass);
+			err = filter_pass(st, txn, &fi, &v[i], &pass, &cat);
 			if (err != XSELL_OK || !pass) {
 				continue;
 			}
@@ -215,6 +386,7 @@ xs_rank_select(xs_store *st, MDB_txn *txn, const struct xs_query *q,
 			if (err != XSELL_OK) {
 				break;
 			}
+			filter_take(&fi, cat);
 			r          = &ans->recs[ans->n++];
 			r->item    = v[i].item;
 			r->score   = v[i].score;
