@@ -279,19 +279,19 @@ price_pass(const struct xs_filter *f, const struct xs_item_meta *m)
 	    (!f->has_price_max || m->price <= f->price_max);
 }
 
-/* Does the filter let 'c' through, given what the answer holds so far?
- * Reads c's metadata once, only when a rule needs it; *catp is its
- * category (0: none, or not read). */
+/* Does 'c' pass the rules that do not depend on the answer (exclude,
+ * stock, categories, price)? Reads c's metadata once, only when a rule
+ * needs it, and keeps its category in c->cat for max_per_category. */
 static xsell_err
 filter_pass(xs_store *st, MDB_txn *txn, const struct filter_ids *fi,
-    const struct xs_cand *c, bool *passp, uint32_t *catp)
+    struct xs_cand *c, bool *passp)
 {
 	const struct xs_filter *f = fi->f;
 	struct xs_item_meta     m;
 	xsell_err               err;
 
 	*passp = false;
-	*catp  = 0;
+	c->cat = 0;
 	if (xs_u32_contains(fi->excluded, fi->n_excluded, c->item)) {
 		return XSELL_OK;
 	}
@@ -303,40 +303,99 @@ filter_pass(xs_store *st, MDB_txn *txn, const struct filter_ids *fi,
 	if (err != XSELL_OK && err != XSELL_ENOENT) {
 		return err;
 	}
-	*catp = m.category;
+	c->cat = m.category;
 	/* Dense category ids start at 1, so an item without a category
 	 * (0) is in no list. */
-	if ((f->in_stock && !m.in_stock) ||
-	    (f->n_categories != 0 &&
-	        !xs_u32_contains(fi->cats, fi->n_cats, m.category)) ||
-	    xs_u32_contains(fi->xcats, fi->n_xcats, m.category) ||
-	    !price_pass(f, &m)) {
-		return XSELL_OK;
-	}
-	if (f->max_per_category != 0 &&
-	    cat_slot(fi, m.category)->n >= f->max_per_category) {
-		return XSELL_OK;
-	}
-	*passp = true;
+	*passp = !(f->in_stock && !m.in_stock) &&
+	    (f->n_categories == 0 ||
+	        xs_u32_contains(fi->cats, fi->n_cats, m.category)) &&
+	    !xs_u32_contains(fi->xcats, fi->n_xcats, m.category) &&
+	    price_pass(f, &m);
 	return XSELL_OK;
 }
 
-/* Count an item of category 'cat' as taken into the answer. */
-static void
+/* Is category 'cat' already at max_per_category? Counts only grow, so a
+ * full category stays full. */
+static bool
+cat_full(const struct filter_ids *fi, uint32_t cat)
+{
+	return fi->counts != NULL &&
+	    cat_slot(fi, cat)->n >= fi->f->max_per_category;
+}
+
+/* Keep the members of run v[0..n) that pass filter_pass, and whose
+ * category is not full already, in order, at the front; *np is how
+ * many. */
+static xsell_err
+filter_run(xs_store *st, MDB_txn *txn, const struct filter_ids *fi,
+    struct xs_cand *v, size_t *np)
+{
+	size_t m = 0;
+
+	for (size_t t = 0; t < *np; t++) {
+		bool      pass;
+		xsell_err err = filter_pass(st, txn, fi, &v[t], &pass);
+
+		if (err != XSELL_OK) {
+			return err;
+		}
+		if (pass && !cat_full(fi, v[t].cat)) {
+			v[m++] = v[t];
+		}
+	}
+	*np = m;
+	return XSELL_OK;
+}
+
+/* max_per_category: may one more item of category 'cat' be taken? If
+ * so, count it as taken. */
+static bool
 filter_take(const struct filter_ids *fi, uint32_t cat)
 {
 	struct cat_count *slot;
 
 	if (fi->counts == NULL) {
-		return;
+		return true;
+	}
+	if (cat_full(fi, cat)) {
+		return false;
 	}
 	slot      = cat_slot(fi, cat);
 	slot->cat = cat;
 	slot->n++;
+	return true;
 }
 
-/* Take the best k that pass the filter from candidates sorted by score:
- * each run of equal scores is ordered by external id first. */
+/* Append v (its external id loaded) to the answer, with its via-item. */
+static xsell_err
+answer_add(
+    xs_store *st, MDB_txn *txn, struct xs_cand *v, struct xs_answer *ans)
+{
+	struct xs_rec *r;
+	xsell_err      err = load_ext(st, txn, v);
+
+	if (err != XSELL_OK) {
+		return err;
+	}
+	r          = &ans->recs[ans->n++];
+	r->item    = v->item;
+	r->score   = v->score;
+	r->count   = v->count;
+	r->ext     = v->ext;
+	r->ext_len = v->ext_len;
+	r->via     = v->via;
+	if (v->via != 0) {
+		err = xs_store_ext_get(
+		    st, txn, XS_DICT_ITEM, v->via, &r->via_ext, &r->via_len);
+	}
+	return err;
+}
+
+/* Take the best k that pass the filter from candidates sorted by score.
+ * Each run of equal scores is filtered first, then its survivors are
+ * ordered by external id (so a narrow filter never loads and sorts the
+ * ids of a long tail it leaves out), then taken in that order while
+ * max_per_category allows. */
 xsell_err
 xs_rank_select(xs_store *st, MDB_txn *txn, const struct xs_query *q,
     const uint32_t *excluded, size_t n_excluded, struct xs_cand *v, size_t n,
@@ -359,44 +418,24 @@ xs_rank_select(xs_store *st, MDB_txn *txn, const struct xs_query *q,
 		return err;
 	}
 	while (i < n && ans->n < q->k && err == XSELL_OK) {
-		size_t j = i + 1;
+		size_t j = i + 1, m;
 
 		while (j < n && v[j].score == v[i].score) {
 			j++;
 		}
-		if (j - i > 1) {
-			for (size_t t = i; t < j && err == XSELL_OK; t++) {
-				err = load_ext(st, txn, &v[t]);
-			}
-			if (err != XSELL_OK) {
-				break;
-			}
-			qsort(v + i, j - i, sizeof(*v), cand_cmp_ext);
+		m   = j - i;
+		err = filter_run(st, txn, &fi, v + i, &m);
+		for (size_t t = i; t < i + m && m > 1 && err == XSELL_OK;
+		     t++) {
+			err = load_ext(st, txn, &v[t]);
 		}
-		for (; i < j && ans->n < q->k && err == XSELL_OK; i++) {
-			struct xs_rec *r;
-			bool           pass;
-			uint32_t       cat;
-
-			err = filter_pass(st, txn, &fi, &v[i], &pass, &cat);
-			if (err != XSELL_OK || !pass) {
-				continue;
-			}
-			err = load_ext(st, txn, &v[i]);
-			if (err != XSELL_OK) {
-				break;
-			}
-			filter_take(&fi, cat);
-			r          = &ans->recs[ans->n++];
-			r->item    = v[i].item;
-			r->score   = v[i].score;
-			r->count   = v[i].count;
-			r->ext     = v[i].ext;
-			r->ext_len = v[i].ext_len;
-			r->via     = v[i].via;
-			if (v[i].via != 0) {
-				err = xs_store_ext_get(st, txn, XS_DICT_ITEM,
-				    v[i].via, &r->via_ext, &r->via_len);
+		if (err == XSELL_OK && m > 1) {
+			qsort(v + i, m, sizeof(*v), cand_cmp_ext);
+		}
+		for (size_t t = i;
+		     t < i + m && ans->n < q->k && err == XSELL_OK; t++) {
+			if (filter_take(&fi, v[t].cat)) {
+				err = answer_add(st, txn, &v[t], ans);
 			}
 		}
 		i = j;
