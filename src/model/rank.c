@@ -208,9 +208,10 @@ resolve_categories(xs_store *st, MDB_txn *txn, const struct xs_span *names,
 	return XSELL_OK;
 }
 
-/* Resolve q's filter once per request, before any candidate is seen. */
+/* Resolve q's filter once per request, before any of the 'n'
+ * candidates is seen. */
 static xsell_err
-filter_ids_init(xs_store *st, MDB_txn *txn, const struct xs_query *q,
+filter_ids_init(xs_store *st, MDB_txn *txn, const struct xs_query *q, size_t n,
     const uint32_t *excluded, size_t n_excluded, struct xs_arena *arena,
     struct filter_ids *fi)
 {
@@ -231,13 +232,16 @@ filter_ids_init(xs_store *st, MDB_txn *txn, const struct xs_query *q,
 		    f->n_exclude_categories, arena, &fi->xcats, &fi->n_xcats);
 	}
 	if (err == XSELL_OK && f->max_per_category != 0) {
-		uint32_t size = 16;
+		/* The answer takes at most min(k, n) items, so at most
+		 * that many categories. */
+		size_t most = q->k < n ? q->k : n;
+		size_t size = 16;
 
-		while (size < 2 * q->k) {
+		while (size < 2 * most && size < ((size_t) 1 << 31)) {
 			size *= 2;
 		}
 		fi->counts = xs_arena_calloc(arena, size, sizeof(*fi->counts));
-		fi->mask   = size - 1;
+		fi->mask   = (uint32_t) (size - 1);
 		if (fi->counts == NULL) {
 			err = XSELL_ENOMEM;
 		}
@@ -413,7 +417,7 @@ xs_rank_select(xs_store *st, MDB_txn *txn, const struct xs_query *q,
 	if (n == 0) {
 		return XSELL_OK;
 	}
-	err = filter_ids_init(st, txn, q, excluded, n_excluded, arena, &fi);
+	err = filter_ids_init(st, txn, q, n, excluded, n_excluded, arena, &fi);
 	if (err != XSELL_OK || !filter_can_pass(&fi)) {
 		return err;
 	}
