@@ -167,9 +167,9 @@ struct filter_ids {
 	uint32_t               *xcats; /* sorted */
 	size_t                  n_xcats;
 	bool                    need_meta;
-	/* max_per_category: an open-addressing table of at least 2k
-	 * slots; at most k categories are ever taken, so it never fills
-	 * and a lookup is a probe or two. */
+	/* max_per_category: an open-addressing table of at least twice
+	 * as many slots as the answer can take items, so it is never
+	 * more than half full and a lookup is a probe or two. */
 	struct cat_count *counts;
 	uint32_t          mask;
 };
