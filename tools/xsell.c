@@ -39,6 +39,12 @@ struct opt {
 	bool has_arg;     /* takes a value: "--scorer NAME", "--scorer=NAME" */
 };
 
+/* One value of a repeatable option, in command-line order. */
+struct opt_val {
+	int         opt; /* index into the command's opts */
+	const char *val;
+};
+
 struct cli {
 	const char *url;        /* server URL; NULL: the command's default */
 	int         timeout_ms; /* per request */
@@ -52,6 +58,8 @@ struct args {
 	const char *val[OPTS_MAX]; /* value of opts[i], NULL if not given */
 	char      **pos;           /* positional arguments (argv pointers) */
 	int         n_pos;
+	struct opt_val *reps; /* every value of the repeatable options */
+	int             n_reps;
 };
 
 /* Prints a successful reply for people. */
@@ -248,6 +256,27 @@ opt_get(const struct args *a, const char *name)
 	return NULL;
 }
 
+/* Options that may be given more than once, each value kept: category
+ * names may hold commas, so they are not comma-separated like ids. */
+static bool
+opt_repeats(const char *name)
+{
+	return strcmp(name, "--category") == 0 ||
+	    strcmp(name, "--exclude-category") == 0;
+}
+
+/* How many values repeatable option 'name' was given. */
+static int
+opt_count(const struct args *a, const char *name)
+{
+	int n = 0;
+
+	for (int i = 0; i < a->n_reps; i++) {
+		n += strcmp(a->opts[a->reps[i].opt].name, name) == 0;
+	}
+	return n;
+}
+
 /* If 'arg' is option 'name', "--name=value" or "-kVALUE", return true
  * and point *inlinep at the value (or NULL). */
 static bool
@@ -332,7 +361,8 @@ parse_args(struct cli *cli, const struct command *cmd, int argc, char **argv,
 	a->cmd  = cmd->name;
 	a->opts = cmd->opts;
 	a->pos  = calloc((size_t) argc + 1, sizeof(*a->pos));
-	if (a->pos == NULL) {
+	a->reps = calloc((size_t) argc + 1, sizeof(*a->reps));
+	if (a->pos == NULL || a->reps == NULL) {
 		fprintf(stderr, "xsell: out of memory\n");
 		return EXIT_REPLY;
 	}
@@ -359,7 +389,8 @@ parse_args(struct cli *cli, const struct command *cmd, int argc, char **argv,
 				continue;
 			}
 			found = true;
-			if (a->val[j] != NULL) {
+			if (a->val[j] != NULL &&
+			    !opt_repeats(cmd->opts[j].name)) {
 				usage_err(cmd->name, "%s given twice%s",
 				    cmd->opts[j].name,
 				    strcmp(cmd->opts[j].name, "--exclude") == 0
@@ -375,14 +406,19 @@ parse_args(struct cli *cli, const struct command *cmd, int argc, char **argv,
 					return EXIT_USAGE;
 				}
 				a->val[j] = flag_set;
-			} else if (v != NULL) {
-				a->val[j] = v;
-			} else if (i + 1 < argc) {
-				a->val[j] = argv[++i];
-			} else {
+			} else if (v == NULL && i + 1 >= argc) {
 				usage_err(cmd->name, "%s needs a value",
 				    cmd->opts[j].name);
 				return EXIT_USAGE;
+			} else {
+				v = v != NULL ? v : argv[++i];
+				if (a->val[j] == NULL) {
+					a->val[j] = v;
+				}
+				if (opt_repeats(cmd->opts[j].name)) {
+					a->reps[a->n_reps].opt   = j;
+					a->reps[a->n_reps++].val = v;
+				}
 			}
 			break;
 		}
@@ -612,12 +648,38 @@ static const struct opt fbt_opts[] = {
 	{ "--explain", false },
 	{ "--all-stock", false },
 	{ "--exclude", true },
+	{ "--category", true },
+	{ "--exclude-category", true },
+	{ "--price-min", true },
+	{ "--price-max", true },
+	{ "--max-per-category", true },
 	{ NULL, false },
 };
 
+/* The filter options of every list command (proto/filter.md). */
+#define FILTER_HELP                                                           \
+	"Filter (which items may come back; the rules combine):\n"            \
+	"  --all-stock        include items that are out of stock "           \
+	"(default:\n"                                                         \
+	"                     only items in stock)\n"                         \
+	"  --exclude ID,...   never answer these items (comma-separated)\n"   \
+	"  --category NAME    only items of category NAME; repeat for "       \
+	"several\n"                                                           \
+	"                     (an item in any of them passes; at most 100)\n" \
+	"  --exclude-category NAME\n"                                         \
+	"                     never items of category NAME; repeatable\n"     \
+	"  --price-min X      only items priced X or more (X >= 0); an "      \
+	"item\n"                                                              \
+	"                     without a price never passes a price bound\n"   \
+	"  --price-max X      only items priced X or less\n"                  \
+	"  --max-per-category N\n"                                            \
+	"                     at most N items (1..500) of one category; "     \
+	"items\n"                                                             \
+	"                     without a category count as one group\n"
+
 static const char fbt_help[] =
     "Usage: xsell fbt ITEM... [-k N] [--scorer NAME] [--min-support N]\n"
-    "                 [--explain] [--all-stock] [--exclude ID,...]\n"
+    "                 [--explain] [FILTER...]\n"
     "\n"
     "Frequently bought together: the items most often bought with all of\n"
     "ITEM... (a product page gives one item, a cart several).\n"
@@ -630,16 +692,14 @@ static const char fbt_help[] =
     "                     (default: the server's setting)\n"
     "  --explain          also show how often each pair was bought "
     "together\n"
-    "  --all-stock        include items that are out of stock "
-    "(default:\n"
-    "                     only items in stock)\n"
-    "  --exclude ID,...   never answer these items (comma-separated)\n"
-    "\n"
+    "\n" FILTER_HELP "\n"
     "Prints rank, item and score, then 'unknown: ...' for query items the\n"
     "server has never seen.\n"
     "\n"
-    "Example:\n"
-    "  xsell fbt milk bread -k 5 --scorer lift --explain\n";
+    "Examples:\n"
+    "  xsell fbt milk bread -k 5 --scorer lift --explain\n"
+    "  xsell fbt milk --category dairy --category 'bread, rolls' \\\n"
+    "      --price-max 20 --max-per-category 2\n";
 
 static void
 print_fbt(const msgpack_object *reply)
@@ -783,24 +843,165 @@ parse_beta(const char *s, double *out)
 	return true;
 }
 
+/* The filter options of a list command, checked (proto/filter.md). */
+struct filter_opts {
+	bool        all_stock;
+	const char *exclude;
+	int         n_cat, n_xcat; /* --category, --exclude-category */
+	const char *min_s, *max_s, *per_cat_s;
+	double      min, max;
+	int64_t     per_cat;
+};
+
+/* Every value of repeatable option 'name' is a category name of
+ * 1..XSELL_CATEGORY_MAX bytes, and there are at most
+ * XSELL_FILTER_CATEGORIES_MAX of them. */
+static bool
+check_categories(const struct args *a, const char *name, int n)
+{
+	if (n > XSELL_FILTER_CATEGORIES_MAX) {
+		usage_err(a->cmd, "%s: at most %d categories", name,
+		    XSELL_FILTER_CATEGORIES_MAX);
+		return false;
+	}
+	for (int i = 0; i < a->n_reps; i++) {
+		size_t len = strlen(a->reps[i].val);
+
+		if (strcmp(a->opts[a->reps[i].opt].name, name) == 0 &&
+		    (len == 0 || len > XSELL_CATEGORY_MAX)) {
+			usage_err(a->cmd, "%s: a category is 1..%d bytes",
+			    name, XSELL_CATEGORY_MAX);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* A price bound: a finite number >= 0. */
+static bool
+parse_price(const struct args *a, const char *name, const char *s, double *out)
+{
+	if (!parse_double(s, out) || *out < 0) {
+		usage_err(
+		    a->cmd, "%s: expected a number >= 0, got '%s'", name, s);
+		return false;
+	}
+	return true;
+}
+
+static int
+parse_filter_opts(const struct args *a, struct filter_opts *fo)
+{
+	memset(fo, 0, sizeof(*fo));
+	fo->all_stock = opt_get(a, "--all-stock") != NULL;
+	fo->exclude   = opt_get(a, "--exclude");
+	fo->n_cat     = opt_count(a, "--category");
+	fo->n_xcat    = opt_count(a, "--exclude-category");
+	fo->min_s     = opt_get(a, "--price-min");
+	fo->max_s     = opt_get(a, "--price-max");
+	fo->per_cat_s = opt_get(a, "--max-per-category");
+	if (!check_categories(a, "--category", fo->n_cat) ||
+	    !check_categories(a, "--exclude-category", fo->n_xcat) ||
+	    (fo->min_s != NULL &&
+	        !parse_price(a, "--price-min", fo->min_s, &fo->min)) ||
+	    (fo->max_s != NULL &&
+	        !parse_price(a, "--price-max", fo->max_s, &fo->max))) {
+		return EXIT_USAGE;
+	}
+	if (fo->min_s != NULL && fo->max_s != NULL && fo->min > fo->max) {
+		usage_err(a->cmd, "--price-min must be <= --price-max");
+		return EXIT_USAGE;
+	}
+	if (fo->per_cat_s != NULL &&
+	    !parse_i64(fo->per_cat_s, 1, XSELL_K_MAX, &fo->per_cat)) {
+		usage_err(a->cmd,
+		    "--max-per-category: expected an integer 1..%d, got '%s'",
+		    XSELL_K_MAX, fo->per_cat_s);
+		return EXIT_USAGE;
+	}
+	return EXIT_OK_;
+}
+
+static uint32_t
+filter_fields(const struct filter_opts *fo)
+{
+	return (uint32_t) fo->all_stock + (fo->exclude != NULL) +
+	    (fo->n_cat > 0) + (fo->n_xcat > 0) + (fo->min_s != NULL) +
+	    (fo->max_s != NULL) + (fo->per_cat_s != NULL);
+}
+
+/* Pack the values of repeatable option 'name' as an array of strings. */
+static void
+pack_reps(const struct args *a, const char *name, int n, msgpack_packer *pk)
+{
+	msgpack_pack_array(pk, (size_t) n);
+	for (int i = 0; i < a->n_reps; i++) {
+		if (strcmp(a->opts[a->reps[i].opt].name, name) == 0) {
+			pack_str(pk, a->reps[i].val);
+		}
+	}
+}
+
+/* The "filter" entry (key and map), if any filter option was given. */
+static bool
+pack_filter(
+    const struct args *a, const struct filter_opts *fo, msgpack_packer *pk)
+{
+	if (filter_fields(fo) == 0) {
+		return true;
+	}
+	pack_key(pk, "filter");
+	msgpack_pack_map(pk, filter_fields(fo));
+	if (fo->all_stock) {
+		pack_key(pk, "in_stock");
+		msgpack_pack_false(pk);
+	}
+	if (fo->exclude != NULL) {
+		pack_key(pk, "exclude");
+		if (!pack_id_list(a->cmd, "--exclude", fo->exclude, pk)) {
+			return false;
+		}
+	}
+	if (fo->n_cat > 0) {
+		pack_key(pk, "categories");
+		pack_reps(a, "--category", fo->n_cat, pk);
+	}
+	if (fo->n_xcat > 0) {
+		pack_key(pk, "exclude_categories");
+		pack_reps(a, "--exclude-category", fo->n_xcat, pk);
+	}
+	if (fo->min_s != NULL) {
+		pack_key(pk, "price_min");
+		msgpack_pack_double(pk, fo->min);
+	}
+	if (fo->max_s != NULL) {
+		pack_key(pk, "price_max");
+		msgpack_pack_double(pk, fo->max);
+	}
+	if (fo->per_cat_s != NULL) {
+		pack_key(pk, "max_per_category");
+		msgpack_pack_int64(pk, fo->per_cat);
+	}
+	return true;
+}
+
 /* fbt and complements: the same query, each with its own options (an
  * option a command does not take is never set, so opt_get gives NULL). */
 static int
 build_list(
     const struct args *a, msgpack_packer *pk, print_fn *printp, const char *op)
 {
-	const char *beta_s    = opt_get(a, "--beta");
-	bool        cross     = opt_get(a, "--cross-category") != NULL;
-	double      beta      = 0;
-	const char *k_s       = opt_get(a, "-k");
-	const char *scorer    = opt_get(a, "--scorer");
-	const char *support_s = opt_get(a, "--min-support");
-	const char *exclude   = opt_get(a, "--exclude");
-	bool        explain   = opt_get(a, "--explain") != NULL;
-	bool        all_stock = opt_get(a, "--all-stock") != NULL;
-	int64_t     k         = 0;
-	int64_t     support   = 0;
-	uint32_t    n_fields  = 2;
+	const char        *beta_s    = opt_get(a, "--beta");
+	bool               cross     = opt_get(a, "--cross-category") != NULL;
+	double             beta      = 0;
+	const char        *k_s       = opt_get(a, "-k");
+	const char        *scorer    = opt_get(a, "--scorer");
+	const char        *support_s = opt_get(a, "--min-support");
+	bool               explain   = opt_get(a, "--explain") != NULL;
+	struct filter_opts fo;
+	int64_t            k        = 0;
+	int64_t            support  = 0;
+	uint32_t           n_fields = 2;
 
 	if (a->n_pos == 0) {
 		usage_err(a->cmd, "give at least one ITEM");
@@ -832,13 +1033,16 @@ build_list(
 		    beta_s);
 		return EXIT_USAGE;
 	}
+	if (parse_filter_opts(a, &fo) != EXIT_OK_) {
+		return EXIT_USAGE;
+	}
 	n_fields += beta_s != NULL;
 	n_fields += cross;
 	n_fields += k_s != NULL;
 	n_fields += scorer != NULL;
 	n_fields += support_s != NULL;
 	n_fields += explain;
-	n_fields += all_stock || exclude != NULL;
+	n_fields += filter_fields(&fo) > 0;
 
 	msgpack_pack_map(pk, n_fields);
 	pack_key(pk, "op");
@@ -872,19 +1076,8 @@ build_list(
 		pack_key(pk, "explain");
 		msgpack_pack_true(pk);
 	}
-	if (all_stock || exclude != NULL) {
-		pack_key(pk, "filter");
-		msgpack_pack_map(pk, (size_t) all_stock + (exclude != NULL));
-		if (all_stock) {
-			pack_key(pk, "in_stock");
-			msgpack_pack_false(pk);
-		}
-		if (exclude != NULL) {
-			pack_key(pk, "exclude");
-			if (!pack_id_list(a->cmd, "--exclude", exclude, pk)) {
-				return EXIT_USAGE;
-			}
-		}
+	if (!pack_filter(a, &fo, pk)) {
+		return EXIT_USAGE;
 	}
 	*printp = print_fbt;
 	return EXIT_OK_;
@@ -906,13 +1099,17 @@ static const struct opt complements_opts[] = {
 	{ "--explain", false },
 	{ "--all-stock", false },
 	{ "--exclude", true },
+	{ "--category", true },
+	{ "--exclude-category", true },
+	{ "--price-min", true },
+	{ "--price-max", true },
+	{ "--max-per-category", true },
 	{ NULL, false },
 };
 
 static const char complements_help[] =
     "Usage: xsell complements ITEM... [-k N] [--beta B] [--cross-category]\n"
-    "                 [--min-support N] [--explain] [--all-stock]\n"
-    "                 [--exclude ID,...]\n"
+    "                 [--min-support N] [--explain] [FILTER...]\n"
     "\n"
     "Second-level complements: items two hops away over the basket graph\n"
     "(ITEM is bought with B, B with C: C comes back, via B), never items\n"
@@ -926,9 +1123,7 @@ static const char complements_help[] =
     "  --cross-category   only items of another category than ITEM's\n"
     "  --min-support N    ignore pairs bought together fewer than N times\n"
     "  --explain          also show the co-count of via-item and item\n"
-    "  --all-stock        include items that are out of stock\n"
-    "  --exclude ID,...   never answer these items (comma-separated)\n"
-    "\n"
+    "\n" FILTER_HELP "\n"
     "Example:\n"
     "  xsell complements 22697 -k 5 --explain\n";
 
@@ -1609,12 +1804,14 @@ run_command(struct cli *cli, const struct command *cmd, int argc, char **argv)
 	rc = parse_args(cli, cmd, argc, argv, &a);
 	if (rc != EXIT_OK_) {
 		free(a.pos);
+		free(a.reps);
 		return rc < 0 ? EXIT_OK_ : rc;
 	}
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	rc = cmd->build(&a, &pk, &print);
 	free(a.pos);
+	free(a.reps);
 	if (cli->url == NULL) {
 		cli->url = default_url(cmd->is_write);
 	}

@@ -25,6 +25,8 @@
 #define XSELL_QUERY_ITEMS_MAX 100
 /* Ids in a filter's exclude list. */
 #define XSELL_EXCLUDE_MAX 1000
+/* Names in a filter's categories list, and in its exclude_categories. */
+#define XSELL_FILTER_CATEGORIES_MAX 100
 /* k: answers per list reply. */
 #define XSELL_K_DEFAULT 10
 #define XSELL_K_MAX 500

@@ -180,10 +180,30 @@ xsell_err xs_model_items_upsert(xs_store *st, MDB_txn *txn,
 
 /* ==== Answers ==== */
 
+/* Which candidates of a list answer may come back (proto/filter.md). The
+ * filter is applied only to the candidates about to be returned, best
+ * first, until k pass; each one's metadata is read at most once. */
 struct xs_filter {
 	bool                  in_stock; /* leave out items out of stock */
 	const struct xs_span *exclude;  /* ids never to return */
 	uint32_t              n_exclude;
+	/* Only items whose category is one of these names (none given: no
+	 * such rule). A name nobody stored matches no item; an item
+	 * without a category is in none of them. */
+	const struct xs_span *categories;
+	uint32_t              n_categories;
+	/* Never items whose category is one of these names; an item
+	 * without a category is never left out by this rule. */
+	const struct xs_span *exclude_categories;
+	uint32_t              n_exclude_categories;
+	/* Price bounds, inclusive: price_min <= price <= price_max. An item
+	 * without a price fails every bound that is set. */
+	bool   has_price_min, has_price_max;
+	double price_min, price_max;
+	/* Diversity: at most this many items of one category in the answer
+	 * (0: no cap). Items without a category form one group, capped
+	 * like a category. */
+	unsigned max_per_category;
 };
 
 /* similar: whose behaviour counts. */

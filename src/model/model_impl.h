@@ -45,6 +45,7 @@ xs_day_of(int64_t ts)
 /* A candidate answer while it is being scored. */
 struct xs_cand {
 	uint32_t      item;
+	uint32_t      cat; /* set by xs_rank_select's filter: its category */
 	double        score;
 	uint64_t      count; /* co-count behind the score */
 	uint32_t      via;   /* intermediate item, 0: none */
@@ -81,7 +82,8 @@ xsell_err xs_rank_resolve(xs_store *st, MDB_txn *txn, const struct xs_query *q,
     struct xs_arena *arena, struct xs_rank_ids *ids, struct xs_answer *ans);
 
 /* Fill ans->recs with the best q->k of 'v' (sorted by
- * xs_cand_cmp_score) that pass the filter, ties by external id. */
+ * xs_cand_cmp_score) that pass the filter, ties by external id. 'v' is
+ * scratch: runs of equal scores are reordered and compacted. */
 xsell_err xs_rank_select(xs_store *st, MDB_txn *txn, const struct xs_query *q,
     const uint32_t *excluded, size_t n_excluded, struct xs_cand *v, size_t n,
     struct xs_arena *arena, struct xs_answer *ans);

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Ranking shared by the list answers: resolving the given and excluded
- * ids, the best-first order with ties by external id, and the filter,
- * applied only to the items that are about to be returned. */
+ * ids, the best-first order with ties by external id, and the filter
+ * (proto/filter.md), applied only to the items that are about to be
+ * returned: each candidate's metadata is read at most once, in score
+ * order, until k have passed. */
 #include "model/model_impl.h"
 
 #include <stdlib.h>
@@ -146,86 +148,299 @@ load_ext(xs_store *st, MDB_txn *txn, struct xs_cand *c)
 	    st, txn, XS_DICT_ITEM, c->item, &c->ext, &c->ext_len);
 }
 
-/* Does the filter let 'c' through? */
-static xsell_err
-filter_pass(xs_store *st, MDB_txn *txn, const struct xs_filter *f,
-    const uint32_t *excluded, size_t n_excluded, const struct xs_cand *c,
-    bool *passp)
-{
-	struct xs_item_meta m;
-	xsell_err           err;
+/* ==== The filter ==== */
 
-	*passp = false;
-	if (xs_u32_contains(excluded, n_excluded, c->item)) {
-		return XSELL_OK;
+/* Items taken so far of one category (0: no category), for
+ * max_per_category. A slot with n 0 is empty. */
+struct cat_count {
+	uint32_t cat;
+	uint32_t n;
+};
+
+/* The filter of one request with its names resolved to dense ids. */
+struct filter_ids {
+	const struct xs_filter *f;
+	const uint32_t         *excluded; /* sorted */
+	size_t                  n_excluded;
+	uint32_t               *cats; /* sorted; f->n_categories != 0 */
+	size_t                  n_cats;
+	uint32_t               *xcats; /* sorted */
+	size_t                  n_xcats;
+	bool                    need_meta;
+	/* max_per_category: an open-addressing table of at least twice
+	 * as many slots as the answer can take items, so it is never
+	 * more than half full and a lookup is a probe or two. */
+	struct cat_count *counts;
+	uint32_t          mask;
+};
+
+/* Resolve category names to sorted dense ids. A name nobody stored (or
+ * one no upsert could have stored) is left out: it matches no item. */
+static xsell_err
+resolve_categories(xs_store *st, MDB_txn *txn, const struct xs_span *names,
+    uint32_t n_names, struct xs_arena *arena, uint32_t **outp, size_t *np)
+{
+	uint32_t *out = xs_arena_calloc(arena, n_names + 1, sizeof(*out));
+	size_t    n   = 0;
+
+	if (out == NULL) {
+		return XSELL_ENOMEM;
 	}
-	if (f->in_stock) {
-		err = xs_store_meta_get(st, txn, c->item, &m);
-		if (err != XSELL_OK && err != XSELL_ENOENT) {
+	for (uint32_t i = 0; i < n_names; i++) {
+		xsell_err err;
+
+		if (names[i].len == 0 || names[i].len > XSELL_CATEGORY_MAX) {
+			continue;
+		}
+		err = xs_store_id_get(
+		    st, txn, XS_DICT_CAT, names[i].p, names[i].len, &out[n]);
+		if (err == XSELL_OK) {
+			n++;
+		} else if (err != XSELL_ENOENT) {
 			return err;
 		}
-		if (!m.in_stock) {
-			return XSELL_OK;
-		}
 	}
-	*passp = true;
+	if (n != 0) {
+		qsort(out, n, sizeof(*out), xs_u32_cmp);
+	}
+	*outp = out;
+	*np   = n;
 	return XSELL_OK;
 }
 
-/* Take the best k that pass the filter from candidates sorted by score:
- * each run of equal scores is ordered by external id first. */
+/* Resolve q's filter once per request, before any of the 'n'
+ * candidates is seen. */
+static xsell_err
+filter_ids_init(xs_store *st, MDB_txn *txn, const struct xs_query *q, size_t n,
+    const uint32_t *excluded, size_t n_excluded, struct xs_arena *arena,
+    struct filter_ids *fi)
+{
+	const struct xs_filter *f = &q->filter;
+	xsell_err               err;
+
+	memset(fi, 0, sizeof(*fi));
+	fi->f          = f;
+	fi->excluded   = excluded;
+	fi->n_excluded = n_excluded;
+	fi->need_meta  = f->in_stock || f->n_categories != 0 ||
+	    f->n_exclude_categories != 0 || f->has_price_min ||
+	    f->has_price_max || f->max_per_category != 0;
+	err = resolve_categories(st, txn, f->categories, f->n_categories,
+	    arena, &fi->cats, &fi->n_cats);
+	if (err == XSELL_OK) {
+		err = resolve_categories(st, txn, f->exclude_categories,
+		    f->n_exclude_categories, arena, &fi->xcats, &fi->n_xcats);
+	}
+	if (err == XSELL_OK && f->max_per_category != 0) {
+		/* The answer takes at most min(k, n) items, so at most
+		 * that many categories. */
+		size_t most = q->k < n ? q->k : n;
+		size_t size = 16;
+
+		while (size < 2 * most && size < ((size_t) 1 << 31)) {
+			size *= 2;
+		}
+		fi->counts = xs_arena_calloc(arena, size, sizeof(*fi->counts));
+		fi->mask   = (uint32_t) (size - 1);
+		if (fi->counts == NULL) {
+			err = XSELL_ENOMEM;
+		}
+	}
+	return err;
+}
+
+/* Can anything pass? Not when every allowed category is unknown. */
+static bool
+filter_can_pass(const struct filter_ids *fi)
+{
+	return fi->f->n_categories == 0 || fi->n_cats != 0;
+}
+
+/* The slot of category 'cat' in the max_per_category table: its own,
+ * or the empty one where it belongs. */
+static struct cat_count *
+cat_slot(const struct filter_ids *fi, uint32_t cat)
+{
+	uint32_t h = (cat * 2654435761u) & fi->mask;
+
+	while (fi->counts[h].n != 0 && fi->counts[h].cat != cat) {
+		h = (h + 1) & fi->mask;
+	}
+	return &fi->counts[h];
+}
+
+/* Inclusive bounds; an item without a price fails any bound set. */
+static bool
+price_pass(const struct xs_filter *f, const struct xs_item_meta *m)
+{
+	if (!f->has_price_min && !f->has_price_max) {
+		return true;
+	}
+	if ((m->flags & XS_META_HAS_PRICE) == 0) {
+		return false;
+	}
+	return (!f->has_price_min || m->price >= f->price_min) &&
+	    (!f->has_price_max || m->price <= f->price_max);
+}
+
+/* Does 'c' pass the rules that do not depend on the answer (exclude,
+ * stock, categories, price)? Reads c's metadata once, only when a rule
+ * needs it, and keeps its category in c->cat for max_per_category. */
+static xsell_err
+filter_pass(xs_store *st, MDB_txn *txn, const struct filter_ids *fi,
+    struct xs_cand *c, bool *passp)
+{
+	const struct xs_filter *f = fi->f;
+	struct xs_item_meta     m;
+	xsell_err               err;
+
+	*passp = false;
+	c->cat = 0;
+	if (xs_u32_contains(fi->excluded, fi->n_excluded, c->item)) {
+		return XSELL_OK;
+	}
+	if (!fi->need_meta) {
+		*passp = true;
+		return XSELL_OK;
+	}
+	err = xs_store_meta_get(st, txn, c->item, &m);
+	if (err != XSELL_OK && err != XSELL_ENOENT) {
+		return err;
+	}
+	c->cat = m.category;
+	/* Dense category ids start at 1, so an item without a category
+	 * (0) is in no list. */
+	*passp = !(f->in_stock && !m.in_stock) &&
+	    (f->n_categories == 0 ||
+	        xs_u32_contains(fi->cats, fi->n_cats, m.category)) &&
+	    !xs_u32_contains(fi->xcats, fi->n_xcats, m.category) &&
+	    price_pass(f, &m);
+	return XSELL_OK;
+}
+
+/* Is category 'cat' already at max_per_category? Counts only grow, so a
+ * full category stays full. */
+static bool
+cat_full(const struct filter_ids *fi, uint32_t cat)
+{
+	return fi->counts != NULL &&
+	    cat_slot(fi, cat)->n >= fi->f->max_per_category;
+}
+
+/* Keep the members of run v[0..n) that pass filter_pass, and whose
+ * category is not full already, in order, at the front; *np is how
+ * many. */
+static xsell_err
+filter_run(xs_store *st, MDB_txn *txn, const struct filter_ids *fi,
+    struct xs_cand *v, size_t *np)
+{
+	size_t m = 0;
+
+	for (size_t t = 0; t < *np; t++) {
+		bool      pass;
+		xsell_err err = filter_pass(st, txn, fi, &v[t], &pass);
+
+		if (err != XSELL_OK) {
+			return err;
+		}
+		if (pass && !cat_full(fi, v[t].cat)) {
+			v[m++] = v[t];
+		}
+	}
+	*np = m;
+	return XSELL_OK;
+}
+
+/* max_per_category: may one more item of category 'cat' be taken? If
+ * so, count it as taken. */
+static bool
+filter_take(const struct filter_ids *fi, uint32_t cat)
+{
+	struct cat_count *slot;
+
+	if (fi->counts == NULL) {
+		return true;
+	}
+	if (cat_full(fi, cat)) {
+		return false;
+	}
+	slot      = cat_slot(fi, cat);
+	slot->cat = cat;
+	slot->n++;
+	return true;
+}
+
+/* Append v (its external id loaded) to the answer, with its via-item. */
+static xsell_err
+answer_add(
+    xs_store *st, MDB_txn *txn, struct xs_cand *v, struct xs_answer *ans)
+{
+	struct xs_rec *r;
+	xsell_err      err = load_ext(st, txn, v);
+
+	if (err != XSELL_OK) {
+		return err;
+	}
+	r          = &ans->recs[ans->n++];
+	r->item    = v->item;
+	r->score   = v->score;
+	r->count   = v->count;
+	r->ext     = v->ext;
+	r->ext_len = v->ext_len;
+	r->via     = v->via;
+	r->why     = v->why;
+	if (v->via != 0) {
+		err = xs_store_ext_get(
+		    st, txn, XS_DICT_ITEM, v->via, &r->via_ext, &r->via_len);
+	}
+	return err;
+}
+
+/* Take the best k that pass the filter from candidates sorted by score.
+ * Each run of equal scores is filtered first, then its survivors are
+ * ordered by external id (so a narrow filter never loads and sorts the
+ * ids of a long tail it leaves out), then taken in that order while
+ * max_per_category allows. */
 xsell_err
 xs_rank_select(xs_store *st, MDB_txn *txn, const struct xs_query *q,
     const uint32_t *excluded, size_t n_excluded, struct xs_cand *v, size_t n,
     struct xs_arena *arena, struct xs_answer *ans)
 {
-	size_t    i   = 0;
-	xsell_err err = XSELL_OK;
+	struct filter_ids fi;
+	size_t            i   = 0;
+	xsell_err         err = XSELL_OK;
 
 	ans->recs = xs_arena_calloc(arena, q->k, sizeof(*ans->recs));
 	ans->n    = 0;
 	if (ans->recs == NULL) {
 		return XSELL_ENOMEM;
 	}
+	if (n == 0) {
+		return XSELL_OK;
+	}
+	err = filter_ids_init(st, txn, q, n, excluded, n_excluded, arena, &fi);
+	if (err != XSELL_OK || !filter_can_pass(&fi)) {
+		return err;
+	}
 	while (i < n && ans->n < q->k && err == XSELL_OK) {
-		size_t j = i + 1;
+		size_t j = i + 1, m;
 
 		while (j < n && v[j].score == v[i].score) {
 			j++;
 		}
-		if (j - i > 1) {
-			for (size_t t = i; t < j && err == XSELL_OK; t++) {
-				err = load_ext(st, txn, &v[t]);
-			}
-			if (err != XSELL_OK) {
-				break;
-			}
-			qsort(v + i, j - i, sizeof(*v), cand_cmp_ext);
+		m   = j - i;
+		err = filter_run(st, txn, &fi, v + i, &m);
+		for (size_t t = i; t < i + m && m > 1 && err == XSELL_OK;
+		     t++) {
+			err = load_ext(st, txn, &v[t]);
 		}
-		for (; i < j && ans->n < q->k && err == XSELL_OK; i++) {
-			struct xs_rec *r;
-			bool           pass;
-
-			err = filter_pass(st, txn, &q->filter, excluded,
-			    n_excluded, &v[i], &pass);
-			if (err != XSELL_OK || !pass) {
-				continue;
-			}
-			err = load_ext(st, txn, &v[i]);
-			if (err != XSELL_OK) {
-				break;
-			}
-			r          = &ans->recs[ans->n++];
-			r->item    = v[i].item;
-			r->score   = v[i].score;
-			r->count   = v[i].count;
-			r->ext     = v[i].ext;
-			r->ext_len = v[i].ext_len;
-			r->via     = v[i].via;
-			r->why     = v[i].why;
-			if (v[i].via != 0) {
-				err = xs_store_ext_get(st, txn, XS_DICT_ITEM,
-				    v[i].via, &r->via_ext, &r->via_len);
+		if (err == XSELL_OK && m > 1) {
+			qsort(v + i, m, sizeof(*v), cand_cmp_ext);
+		}
+		for (size_t t = i;
+		     t < i + m && ans->n < q->k && err == XSELL_OK; t++) {
+			if (filter_take(&fi, v[t].cat)) {
+				err = answer_add(st, txn, &v[t], ans);
 			}
 		}
 		i = j;

@@ -765,14 +765,98 @@ decode_ids(struct dec *d, const char *name, uint32_t min, uint32_t max,
 	return XSELL_OK;
 }
 
-enum { FK_IN_STOCK, FK_EXCLUDE };
-static const char *const filter_keys[] = { "in_stock", "exclude" };
+/* An array of 'min'..XSELL_FILTER_CATEGORIES_MAX category names at
+ * 'name', each checked as the "category" of an items upsert. */
+static xsell_err
+decode_categories(struct dec *d, const char *name, uint32_t min,
+    const struct xs_span **out, uint32_t *count)
+{
+	struct xs_span *cats;
+	char            path[64];
+	uint32_t        n;
+	xsell_err       err;
+
+	err = get_container(d, name, XS_MP_ARRAY, &n);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	if (n < min) {
+		return fail(d, XSELL_EINVAL, name, "must not be empty");
+	}
+	if (n > XSELL_FILTER_CATEGORIES_MAX) {
+		return fail(d, XSELL_ETOOBIG, name, "more than %d categories",
+		    XSELL_FILTER_CATEGORIES_MAX);
+	}
+	cats = xs_arena_calloc(d->arena, n, sizeof(*cats));
+	if (cats == NULL && n > 0) {
+		return XSELL_ENOMEM;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		path_fmt(path, sizeof(path), "%s[%u]", name, (unsigned) i);
+		err = get_category(d, path, &cats[i]);
+		if (err != XSELL_OK) {
+			return err;
+		}
+	}
+	*out   = cats;
+	*count = n;
+	return XSELL_OK;
+}
+
+enum {
+	FK_IN_STOCK,
+	FK_EXCLUDE,
+	FK_CATEGORIES,
+	FK_EXCLUDE_CATEGORIES,
+	FK_PRICE_MIN,
+	FK_PRICE_MAX,
+	FK_MAX_PER_CATEGORY,
+	FK_COUNT
+};
+static const char *const filter_keys[FK_COUNT] = { "in_stock", "exclude",
+	"categories", "exclude_categories", "price_min", "price_max",
+	"max_per_category" };
+
+/* One field of the filter map; 'path' is "filter.<key>". */
+static xsell_err
+decode_filter_field(
+    struct dec *d, unsigned key, const char *path, struct xs_filter *f)
+{
+	int64_t   x = 0;
+	xsell_err err;
+
+	switch (key) {
+	case FK_IN_STOCK:
+		return get_bool(d, path, &f->in_stock);
+	case FK_EXCLUDE:
+		return decode_ids(
+		    d, path, 0, XSELL_EXCLUDE_MAX, &f->exclude, &f->n_exclude);
+	case FK_CATEGORIES:
+		/* An empty allow-list would answer nothing: a client bug. */
+		return decode_categories(
+		    d, path, 1, &f->categories, &f->n_categories);
+	case FK_EXCLUDE_CATEGORIES:
+		return decode_categories(d, path, 0, &f->exclude_categories,
+		    &f->n_exclude_categories);
+	case FK_PRICE_MIN:
+		f->has_price_min = true;
+		return get_price(d, path, &f->price_min);
+	case FK_PRICE_MAX:
+		f->has_price_max = true;
+		return get_price(d, path, &f->price_max);
+	default:
+		err                 = get_int(d, path, 1, XSELL_K_MAX, &x);
+		f->max_per_category = (unsigned) x;
+		return err;
+	}
+}
 
 static xsell_err
 decode_filter(struct dec *d, struct xs_filter *f)
 {
 	uint32_t  n, seen = 0;
 	unsigned  ix;
+	char      path[64];
 	xsell_err err;
 
 	err = get_container(d, "filter", XS_MP_MAP, &n);
@@ -780,19 +864,22 @@ decode_filter(struct dec *d, struct xs_filter *f)
 		return err;
 	}
 	for (uint32_t i = 0; i < n; i++) {
-		err = get_key(d, "filter", filter_keys, 2, 0x3, &seen, &ix);
+		err = get_key(d, "filter", filter_keys, FK_COUNT,
+		    BIT(FK_COUNT) - 1, &seen, &ix);
 		if (err != XSELL_OK) {
 			return err;
 		}
-		if (ix == FK_IN_STOCK) {
-			err = get_bool(d, "filter.in_stock", &f->in_stock);
-		} else {
-			err = decode_ids(d, "filter.exclude", 0,
-			    XSELL_EXCLUDE_MAX, &f->exclude, &f->n_exclude);
-		}
+		path_fmt(path, sizeof(path), "filter.%s", filter_keys[ix]);
+		err = decode_filter_field(d, ix, path, f);
 		if (err != XSELL_OK) {
 			return err;
 		}
+	}
+	/* Checked once both are read: their order in the map is free. */
+	if (f->has_price_min && f->has_price_max &&
+	    f->price_min > f->price_max) {
+		return fail(d, XSELL_EINVAL, "filter.price_min",
+		    "must be <= filter.price_max");
 	}
 	return XSELL_OK;
 }

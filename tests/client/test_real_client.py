@@ -310,8 +310,10 @@ def check_vector_shape(rel, vec):
 
 
 def doc_pages(proto):
-    pages = [os.path.join(proto, "PROTOCOL.md"),
-             os.path.join(proto, "errors.md")]
+    pages = sorted(glob.glob(os.path.join(proto, "*.md")))
+    for name in ("PROTOCOL.md", "errors.md", "filter.md"):
+        if os.path.join(proto, name) not in pages:
+            pages.append(os.path.join(proto, name))
     pages += sorted(glob.glob(os.path.join(proto, "ops", "*.md")))
     for p in pages:
         if not os.path.isfile(p):

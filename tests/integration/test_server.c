@@ -180,6 +180,83 @@ test_server_items_upsert_hides_out_of_stock(void **state)
 	    "B:3 C:2 E:1");
 }
 
+/* Run the xsell CLI with 'args' against 'url' (--json) and render the
+ * items of its reply, or "exit N" if it failed. */
+static void
+cli_fbt(const char *url, const char *args, char *out, size_t len)
+{
+	char    cmd[1024], buf[8192];
+	FILE   *p;
+	size_t  n;
+	int     status;
+	json_t *r;
+
+	snprintf(cmd, sizeof(cmd), "%s --url %s --json %s 2>/dev/null",
+	    XS_TEST_XSELL, url, args);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	n      = fread(buf, 1, sizeof(buf) - 1, p);
+	buf[n] = '\0';
+	status = pclose(p);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		snprintf(out, len, "exit %d",
+		    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		return;
+	}
+	r = json_loads(buf, 0, NULL);
+	assert_non_null(r);
+	render_items(r, out, len);
+	json_decref(r);
+}
+
+/* The CLI's filter flags reach the server as the filter of
+ * proto/filter.md. From B (count): A 3, then C, D, E at 1 (id order);
+ * C and D are "bakery, fresh" (a comma in a name), E snacks (out of
+ * stock), A dairy at 1.2, C at 2.5, D and E without a price. */
+static void
+test_server_cli_filter_flags(void **state)
+{
+	struct xs_test_server *s = *state;
+	json_t                *r;
+	char                   got[512];
+
+	r = xs_test_call(s->admin_url,
+	    "{\"op\":\"items\",\"items\":["
+	    "{\"item\":\"A\",\"category\":\"dairy\",\"price\":1.2},"
+	    "{\"item\":\"C\",\"category\":\"bakery, fresh\",\"price\":2.5},"
+	    "{\"item\":\"D\",\"category\":\"bakery, fresh\"},"
+	    "{\"item\":\"E\",\"category\":\"snacks\",\"in_stock\":false}]}");
+	assert_string_equal(xs_test_reply_code(r), "ok");
+	json_decref(r);
+	cli_fbt(
+	    s->read_url, "fbt B --scorer count --all-stock", got, sizeof(got));
+	assert_string_equal(got, "A:3 C:1 D:1 E:1");
+	/* Two categories, one per flag; one item of each. */
+	cli_fbt(s->read_url,
+	    "fbt B --scorer count --all-stock --category 'bakery, fresh' "
+	    "--category=snacks --max-per-category 1",
+	    got, sizeof(got));
+	assert_string_equal(got, "C:1 E:1");
+	/* From A only D is second-level, and D has no price. */
+	cli_fbt(s->read_url, "complements A --all-stock", got, sizeof(got));
+	assert_string_equal(got, "D:0.1875");
+	cli_fbt(s->read_url, "complements A --all-stock --price-min 0", got,
+	    sizeof(got));
+	assert_string_equal(got, "");
+	/* Not dairy, not snacks, priced 1..2.5: C; D has no price. */
+	cli_fbt(s->read_url,
+	    "fbt B --scorer count --exclude-category dairy "
+	    "--exclude-category snacks --price-min 1 --price-max 2.5",
+	    got, sizeof(got));
+	assert_string_equal(got, "C:1");
+	/* Usage errors never reach the server. */
+	cli_fbt(s->read_url, "fbt B --price-min 3 --price-max 1", got,
+	    sizeof(got));
+	assert_string_equal(got, "exit 2");
+	cli_fbt(s->read_url, "fbt B --max-per-category 501", got, sizeof(got));
+	assert_string_equal(got, "exit 2");
+}
+
 static void
 test_server_duplicate_order_and_bad_batch(void **state)
 {
@@ -426,6 +503,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_server_items_upsert_hides_out_of_stock, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_server_cli_filter_flags, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_server_duplicate_order_and_bad_batch, setup,
 		    teardown),

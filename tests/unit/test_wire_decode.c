@@ -713,6 +713,267 @@ test_decode_rejects_too_many_excludes(void **state)
 	expect(XSELL_ETOOBIG, "filter.exclude", "more than 1000 ids");
 }
 
+/* ==== The filter's category, price and diversity fields ==== */
+
+static void
+test_decode_filter_all_fields(void **state)
+{
+	const struct xs_filter *f;
+
+	(void) state;
+	req("complements", 3);
+	s("items");
+	a(1);
+	s("a");
+	s("filter");
+	m(5);
+	s("categories");
+	a(2);
+	s("dairy");
+	s("молоко");
+	s("exclude_categories");
+	a(0);
+	s("price_max"); /* before price_min: the order of keys is free */
+	msgpack_pack_double(&F->pk, 2.5);
+	s("price_min");
+	i64(1);
+	s("max_per_category");
+	i64(2);
+	assert_xs_ok(dec());
+	f = &F->req.u.query.q.filter;
+	assert_true(f->in_stock); /* still the default */
+	assert_int_equal(f->n_categories, 2);
+	span_is(f->categories[0], "dairy");
+	span_is(f->categories[1], "молоко");
+	assert_int_equal(f->n_exclude_categories, 0);
+	assert_true(f->has_price_min && f->has_price_max);
+	assert_true(f->price_min == 1.0 && f->price_max == 2.5);
+	assert_int_equal(f->max_per_category, 2);
+}
+
+static void
+test_decode_filter_defaults(void **state)
+{
+	const struct xs_filter *f;
+
+	(void) state;
+	fbt_with("filter");
+	m(0);
+	assert_xs_ok(dec());
+	f = &F->req.u.query.q.filter;
+	assert_int_equal(f->n_categories, 0);
+	assert_int_equal(f->n_exclude_categories, 0);
+	assert_false(f->has_price_min || f->has_price_max);
+	assert_int_equal(f->max_per_category, 0);
+}
+
+/* A price bound equal on both sides is a one-price range, not an error. */
+static void
+test_decode_filter_equal_price_bounds(void **state)
+{
+	(void) state;
+	fbt_with("filter");
+	m(2);
+	s("price_min");
+	msgpack_pack_double(&F->pk, 0.9);
+	s("price_max");
+	msgpack_pack_double(&F->pk, 0.9);
+	assert_xs_ok(dec());
+}
+
+static void
+test_decode_rejects_empty_categories(void **state)
+{
+	(void) state;
+	fbt_with("filter");
+	m(1);
+	s("categories");
+	a(0);
+	expect(XSELL_EINVAL, "filter.categories", "must not be empty");
+}
+
+static void
+test_decode_rejects_categories_not_array(void **state)
+{
+	(void) state;
+	fbt_with("filter");
+	m(1);
+	s("categories");
+	s("dairy");
+	expect(XSELL_EINVAL, "filter.categories", "must be an array");
+}
+
+static void
+test_decode_rejects_too_many_categories(void **state)
+{
+	(void) state;
+	fbt_with("filter");
+	m(1);
+	s("categories");
+	a(XSELL_FILTER_CATEGORIES_MAX + 1);
+	for (int i = 0; i <= XSELL_FILTER_CATEGORIES_MAX; i++) {
+		s("c");
+	}
+	expect(XSELL_ETOOBIG, "filter.categories", "more than 100 categories");
+}
+
+static void
+test_decode_accepts_100_categories(void **state)
+{
+	(void) state;
+	fbt_with("filter");
+	m(1);
+	s("exclude_categories");
+	a(XSELL_FILTER_CATEGORIES_MAX);
+	for (int i = 0; i < XSELL_FILTER_CATEGORIES_MAX; i++) {
+		s("c");
+	}
+	assert_xs_ok(dec());
+	assert_int_equal(F->req.u.query.q.filter.n_exclude_categories, 100);
+}
+
+static void
+test_decode_rejects_too_many_exclude_categories(void **state)
+{
+	(void) state;
+	fbt_with("filter");
+	m(1);
+	s("exclude_categories");
+	a(XSELL_FILTER_CATEGORIES_MAX + 1);
+	for (int i = 0; i <= XSELL_FILTER_CATEGORIES_MAX; i++) {
+		s("c");
+	}
+	expect(XSELL_ETOOBIG, "filter.exclude_categories",
+	    "more than 100 categories");
+}
+
+/* Category names follow the rules of the items upsert's category. */
+static void
+test_decode_rejects_bad_category_names(void **state)
+{
+	char long_name[XSELL_CATEGORY_MAX + 2];
+
+	(void) state;
+	fbt_with("filter");
+	m(1);
+	s("categories");
+	a(2);
+	s("dairy");
+	s("");
+	expect(XSELL_EINVAL, "filter.categories[1]", "empty");
+
+	F->sb.size = 0;
+	fbt_with("filter");
+	m(1);
+	s("exclude_categories");
+	a(1);
+	i64(7);
+	expect(
+	    XSELL_EINVAL, "filter.exclude_categories[0]", "must be a string");
+
+	F->sb.size = 0;
+	memset(long_name, 'x', sizeof(long_name) - 1);
+	long_name[sizeof(long_name) - 1] = '\0';
+	fbt_with("filter");
+	m(1);
+	s("categories");
+	a(1);
+	s(long_name);
+	expect(XSELL_ETOOBIG, "filter.categories[0]", "longer than 256 bytes");
+
+	F->sb.size = 0;
+	fbt_with("filter");
+	m(1);
+	s("exclude_categories");
+	a(1);
+	raw("\xa2\xc3\x28", 3); /* a 2-byte str of invalid UTF-8 */
+	expect(XSELL_EINVAL, "filter.exclude_categories[0]", "invalid UTF-8");
+}
+
+static void
+test_decode_rejects_bad_prices(void **state)
+{
+	(void) state;
+	fbt_with("filter");
+	m(1);
+	s("price_min");
+	msgpack_pack_double(&F->pk, -0.5);
+	expect(XSELL_EINVAL, "filter.price_min", "must be >= 0");
+
+	F->sb.size = 0;
+	fbt_with("filter");
+	m(1);
+	s("price_max");
+	s("10");
+	expect(XSELL_EINVAL, "filter.price_max", "must be a number");
+
+	F->sb.size = 0;
+	fbt_with("filter");
+	m(1);
+	s("price_max");
+	msgpack_pack_double(&F->pk, INFINITY);
+	expect(XSELL_EINVAL, "filter.price_max", "must be finite");
+
+	F->sb.size = 0;
+	fbt_with("filter");
+	m(1);
+	s("price_min");
+	msgpack_pack_nil(&F->pk);
+	expect(XSELL_EINVAL, "filter.price_min", "must be a number");
+}
+
+static void
+test_decode_rejects_price_min_above_max(void **state)
+{
+	(void) state;
+	fbt_with("filter");
+	m(2);
+	s("price_min");
+	i64(3);
+	s("price_max");
+	msgpack_pack_double(&F->pk, 2.5);
+	expect(
+	    XSELL_EINVAL, "filter.price_min", "must be <= filter.price_max");
+}
+
+static void
+test_decode_rejects_bad_max_per_category(void **state)
+{
+	(void) state;
+	fbt_with("filter");
+	m(1);
+	s("max_per_category");
+	i64(0);
+	expect(XSELL_EINVAL, "filter.max_per_category", "must be 1..500");
+
+	F->sb.size = 0;
+	fbt_with("filter");
+	m(1);
+	s("max_per_category");
+	i64(501);
+	expect(XSELL_EINVAL, "filter.max_per_category", "must be 1..500");
+
+	F->sb.size = 0;
+	fbt_with("filter");
+	m(1);
+	s("max_per_category");
+	msgpack_pack_double(&F->pk, 2.0);
+	expect(XSELL_EINVAL, "filter.max_per_category", "must be an integer");
+}
+
+static void
+test_decode_rejects_duplicate_filter_key(void **state)
+{
+	(void) state;
+	fbt_with("filter");
+	m(2);
+	s("price_min");
+	i64(1);
+	s("price_min");
+	i64(2);
+	expect(XSELL_EINVAL, "filter.price_min", "duplicate key");
+}
+
 static void
 test_decode_rejects_fbt_empty_items(void **state)
 {
@@ -1225,6 +1486,19 @@ main(void)
 		T(test_decode_rejects_unknown_filter_key),
 		T(test_decode_rejects_bad_exclude_id),
 		T(test_decode_rejects_too_many_excludes),
+		T(test_decode_filter_all_fields),
+		T(test_decode_filter_defaults),
+		T(test_decode_filter_equal_price_bounds),
+		T(test_decode_rejects_empty_categories),
+		T(test_decode_rejects_categories_not_array),
+		T(test_decode_rejects_too_many_categories),
+		T(test_decode_accepts_100_categories),
+		T(test_decode_rejects_too_many_exclude_categories),
+		T(test_decode_rejects_bad_category_names),
+		T(test_decode_rejects_bad_prices),
+		T(test_decode_rejects_price_min_above_max),
+		T(test_decode_rejects_bad_max_per_category),
+		T(test_decode_rejects_duplicate_filter_key),
 		T(test_decode_rejects_fbt_empty_items),
 		T(test_decode_rejects_fbt_too_many_items),
 		T(test_decode_rejects_fbt_missing_items),
