@@ -4,6 +4,7 @@
  * user. Every expected number is worked out by hand in the comments. */
 #include "support.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -255,6 +256,33 @@ test_forget_user_leaves_the_store_as_if_never_there(void **state)
 	xs_test_store_close(st2, dir2);
 }
 
+/* After forgetting, no database holds the user's id, in any form the
+ * dump shows (hex of every key and value). */
+static void
+test_forget_leaves_no_trace_of_the_id(void **state)
+{
+	static const char     user[] = "forget-me-4711@example.org";
+	struct xs_test_store *f      = *state;
+	char                  ev[512], hex[2 * sizeof(user)];
+	char                 *d;
+
+	for (size_t i = 0; i + 1 < sizeof(user); i++) {
+		snprintf(hex + 2 * i, 3, "%02x", (unsigned char) user[i]);
+	}
+	snprintf(ev, sizeof(ev),
+	    "0 view %s A; 10 cart_add %s B; 20 order %s A,B o1;"
+	    "30 rating %s A 5; 40 view y1 A",
+	    user, user, user, user);
+	xs_test_events(f->st, NULL, ev);
+	d = dump(f->st);
+	assert_non_null(strstr(d, hex)); /* the check can see it */
+	free(d);
+	assert_true(xs_test_forget(f->st, user));
+	d = dump(f->st);
+	assert_null(strstr(d, hex));
+	free(d);
+}
+
 /* The same stream of every kind of event into two stores gives the same
  * bytes: the write path is a pure function of the ordered stream. */
 static void
@@ -315,6 +343,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_forget_user_leaves_the_store_as_if_never_there,
 		    xs_test_store_setup, xs_test_store_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_forget_leaves_no_trace_of_the_id, xs_test_store_setup,
+		    xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_mixed_stream_replays_to_the_same_store,
 		    xs_test_store_setup, xs_test_store_teardown),
