@@ -51,7 +51,8 @@ struct xs_cand {
 	uint32_t      via;   /* intermediate item, 0: none */
 	const char   *ext;   /* loaded lazily: only for ties and the answer */
 	size_t        ext_len;
-	struct xs_why why; /* explain: where the score came from */
+	struct xs_why why;   /* explain: where the score came from */
+	double        share; /* picks: the best seed's part of the score */
 };
 
 int xs_u32_cmp(const void *x, const void *y);
@@ -94,18 +95,34 @@ struct xs_cand_vec {
 	size_t          n, cap;
 };
 
-/* Append every neighbour c of 'seed' over the similar relations (basket,
- * view, cart; scorer and weights from the settings), scored weight times
- * similar(seed, c), with why.because = seed. One entry per relation: the
- * caller merges. */
+xsell_err xs_cand_vec_push(struct xs_cand_vec *vec, const struct xs_cand *c);
+
+/* Candidates by item (cands.c): vec holds one per item, in order of
+ * first appearance; the pointer from xs_cand_map_get is valid until the
+ * next get. */
+struct xs_cand_map {
+	uint32_t          *slots; /* index + 1 into vec; 0: empty */
+	size_t             cap;
+	struct xs_cand_vec vec;
+};
+
+/* The candidate of 'item', zeroed (but for item) when new. */
+xsell_err xs_cand_map_get(
+    struct xs_cand_map *m, uint32_t item, struct xs_cand **cp);
+void xs_cand_map_clear(struct xs_cand_map *m);
+void xs_cand_map_free(struct xs_cand_map *m);
+
+/* Add weight times similar(seed, c) to the score of every neighbour c
+ * of 'seed' over the similar relations (basket, view, cart; scorer and
+ * weights from the settings) in 'out'. */
 xsell_err xs_similar_collect(xs_store *st, MDB_txn *txn,
     const struct xs_settings *set, const struct xs_totals *tot, uint32_t seed,
-    double weight, struct xs_cand_vec *out);
+    double weight, struct xs_cand_map *out);
 
 /* ==== Trending (trending.c) ==== */
 
 /* Every item ordered or viewed in the trend window, one candidate each
- * with its decayed score (count: its orders in the window), by item.
+ * with its decayed score (count: its orders in the window), in no order.
  * *vp is malloc'd (NULL and 0 if the store has no events). */
 xsell_err xs_model_trend_scores(xs_store *st, MDB_txn *txn,
     const struct xs_settings *set, double half_life_days, struct xs_cand **vp,

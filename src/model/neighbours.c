@@ -27,8 +27,7 @@ struct rel_source {
 };
 
 struct walk {
-	struct xs_cand          *v;
-	size_t                   n, cap;
+	struct xs_cand_map      *map;
 	const uint32_t          *given; /* sorted */
 	size_t                   n_given;
 	struct xs_counts_reader  counts;
@@ -39,73 +38,37 @@ struct walk {
 	bool                     parts; /* record score parts (similar) */
 };
 
+/* One neighbour b of the item being walked: its score under the source,
+ * added to b's candidate. */
 static xsell_err
 walk_neighbour(void *ctx, uint32_t b, uint32_t count)
 {
 	struct walk         *w = ctx;
 	struct xs_pair_stats ps;
 	struct xs_cand      *c;
+	double               s;
+	xsell_err            err;
 
 	if (count < w->min_support ||
 	    xs_u32_contains(w->given, w->n_given, b)) {
 		return XSELL_OK;
 	}
-	if (w->n == w->cap) {
-		size_t          cap = w->cap ? w->cap * 2 : 256;
-		struct xs_cand *v   = realloc(w->v, cap * sizeof(*v));
-
-		if (v == NULL) {
-			return XSELL_ENOMEM;
-		}
-		w->v   = v;
-		w->cap = cap;
+	err = xs_cand_map_get(w->map, b, &c);
+	if (err != XSELL_OK) {
+		return err;
 	}
 	ps.n_ab = count;
 	ps.n_a  = w->n_a;
 	ps.n_b  = xs_counts_reader_get(&w->counts, b, w->src->count_b);
 	ps.n    = w->src->n_total;
-	c       = &w->v[w->n++];
-	memset(c, 0, sizeof(*c));
-	c->item  = b;
-	c->score = w->src->weight * xs_score(w->scorer, &ps);
-	c->count = count;
+	s       = w->src->weight * xs_score(w->scorer, &ps);
+	c->score += s;
+	c->count += count;
 	if (w->parts) {
-		c->why.has_parts           = true;
-		c->why.parts[w->src->part] = c->score;
+		c->why.has_parts = true;
+		c->why.parts[w->src->part] += s;
 	}
 	return XSELL_OK;
-}
-
-static int
-cmp_cand_item(const void *x, const void *y)
-{
-	const struct xs_cand *p = x, *q = y;
-
-	return p->item < q->item ? -1 : p->item > q->item;
-}
-
-/* One candidate per item, scores, counts and parts summed. */
-static size_t
-merge_candidates(struct xs_cand *v, size_t n)
-{
-	size_t u = 0;
-
-	if (n == 0) {
-		return 0;
-	}
-	qsort(v, n, sizeof(*v), cmp_cand_item);
-	for (size_t i = 0; i < n; i++) {
-		if (u != 0 && v[u - 1].item == v[i].item) {
-			v[u - 1].score += v[i].score;
-			v[u - 1].count += v[i].count;
-			for (int p = 0; p < XS_PART_COUNT; p++) {
-				v[u - 1].why.parts[p] += v[i].why.parts[p];
-			}
-		} else {
-			v[u++] = v[i];
-		}
-	}
-	return u;
 }
 
 /* Walk every given item's list in every source, then rank. */
@@ -114,15 +77,16 @@ neighbours_answer(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
     const struct xs_query *q, const struct rel_source *srcs, size_t n_srcs,
     bool parts, struct xs_arena *arena, struct xs_answer *ans)
 {
-	struct walk        w = { 0 };
+	struct xs_cand_map map = { 0 };
+	struct walk        w   = { 0 };
 	struct xs_rank_ids ids;
-	size_t             n;
 	xsell_err          err;
 
 	err = xs_rank_resolve(st, txn, q, arena, &ids, ans);
 	if (err != XSELL_OK) {
 		return err;
 	}
+	w.map         = &map;
 	w.n_given     = ids.n_given;
 	w.given       = ids.given;
 	w.scorer      = q->scorer;
@@ -139,15 +103,14 @@ neighbours_answer(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 		}
 	}
 	if (err == XSELL_OK) {
-		n = w.n_given > 1 || n_srcs > 1 ? merge_candidates(w.v, w.n)
-		                                : w.n;
-		if (n != 0) {
-			qsort(w.v, n, sizeof(*w.v), xs_cand_cmp_score);
+		if (map.vec.n != 0) {
+			qsort(map.vec.v, map.vec.n, sizeof(*map.vec.v),
+			    xs_cand_cmp_score);
 		}
 		err = xs_rank_select(st, txn, q, ids.excluded, ids.n_excluded,
-		    w.v, n, arena, ans);
+		    map.vec.v, map.vec.n, arena, ans);
 	}
-	free(w.v);
+	xs_cand_map_free(&map);
 	return err;
 }
 
@@ -217,33 +180,23 @@ similar_sources(const struct xs_settings *set, const struct xs_totals *tot,
 xsell_err
 xs_similar_collect(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
     const struct xs_totals *tot, uint32_t seed, double weight,
-    struct xs_cand_vec *out)
+    struct xs_cand_map *out)
 {
 	struct rel_source srcs[3];
 	struct walk       w = { 0 };
 	size_t    n   = similar_sources(set, tot, XS_SIGNAL_ALL, weight, srcs);
 	xsell_err err = XSELL_OK;
 
-	w.v           = out->v;
-	w.n           = out->n;
-	w.cap         = out->cap;
+	w.map         = out;
 	w.scorer      = set->similar_scorer;
 	w.min_support = set->min_support;
 	xs_counts_reader_init(&w.counts, st, txn);
 	for (size_t s = 0; s < n && err == XSELL_OK; s++) {
-		size_t first = w.n;
-
 		w.src = &srcs[s];
 		w.n_a = xs_counts_reader_get(&w.counts, seed, srcs[s].count_a);
 		err   = xs_store_pairs_each(
 		      st, txn, srcs[s].rel, seed, walk_neighbour, &w);
-		for (size_t i = first; i < w.n; i++) {
-			w.v[i].why.because = seed;
-		}
 	}
-	out->v   = w.v;
-	out->n   = w.n;
-	out->cap = w.cap;
 	return err;
 }
 

@@ -43,23 +43,6 @@ decay(double age_s, double half_life_days)
 	return pow(0.5, age_s / (half_life_days * DAY_S));
 }
 
-static xsell_err
-vec_push(struct xs_cand_vec *vec, const struct xs_cand *c)
-{
-	if (vec->n == vec->cap) {
-		size_t          cap = vec->cap ? vec->cap * 2 : 64;
-		struct xs_cand *v   = realloc(vec->v, cap * sizeof(*v));
-
-		if (v == NULL) {
-			return XSELL_ENOMEM;
-		}
-		vec->v   = v;
-		vec->cap = cap;
-	}
-	vec->v[vec->n++] = *c;
-	return XSELL_OK;
-}
-
 static int
 cmp_cand_item(const void *x, const void *y)
 {
@@ -68,8 +51,8 @@ cmp_cand_item(const void *x, const void *y)
 	return p->item < q->item ? -1 : p->item > q->item;
 }
 
-/* One candidate per item: scores summed, 'because' from the entry that
- * contributed most. */
+/* One entry per item, weights summed (a user's taste: at most
+ * history_max entries, so a sort is cheap). */
 static void
 merge_by_item(struct xs_cand_vec *vec)
 {
@@ -80,21 +63,32 @@ merge_by_item(struct xs_cand_vec *vec)
 	}
 	qsort(vec->v, vec->n, sizeof(*vec->v), cmp_cand_item);
 	for (size_t i = 0; i < vec->n; i++) {
-		struct xs_cand *c = &vec->v[i];
-
-		if (u != 0 && vec->v[u - 1].item == c->item) {
-			struct xs_cand *m = &vec->v[u - 1];
-
-			if (c->count > m->count) { /* count: the best share */
-				m->why.because = c->why.because;
-				m->count       = c->count;
-			}
-			m->score += c->score;
+		if (u != 0 && vec->v[u - 1].item == vec->v[i].item) {
+			vec->v[u - 1].score += vec->v[i].score;
 		} else {
-			vec->v[u++] = *c;
+			vec->v[u++] = vec->v[i];
 		}
 	}
 	vec->n = u;
+}
+
+/* Add 'score' to the candidate of 'item', brought by 'because'; the
+ * history item with the largest share names it. */
+static xsell_err
+credit(struct xs_cand_map *out, uint32_t item, double score, uint32_t because)
+{
+	struct xs_cand *c;
+	xsell_err       err = xs_cand_map_get(out, item, &c);
+
+	if (err != XSELL_OK) {
+		return err;
+	}
+	c->score += score;
+	if (score > c->share) {
+		c->share       = score;
+		c->why.because = because;
+	}
+	return XSELL_OK;
 }
 
 /* ==== The user ==== */
@@ -202,7 +196,7 @@ taste_cb(void *ctx, const struct xs_hist_rec *ev)
 	c.item  = ev->item;
 	c.score = event_weight(t->set, ev) *
 	    decay((double) (t->now - ev->ts), t->set->pick_half_life_days);
-	return c.score != 0 ? vec_push(&t->w, &c) : XSELL_OK;
+	return c.score != 0 ? xs_cand_vec_push(&t->w, &c) : XSELL_OK;
 }
 
 /* The user's weight per item: history plus context, merged by item. */
@@ -226,7 +220,7 @@ taste_load(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 			continue; /* an unknown page item says nothing */
 		}
 		c.score = set->pick_context_weight;
-		err     = vec_push(&t.w, &c);
+		err     = xs_cand_vec_push(&t.w, &c);
 	}
 	if (err == XSELL_OK) {
 		merge_by_item(&t.w);
@@ -251,18 +245,16 @@ cmp_abs_weight(const void *x, const void *y)
  * the taste items themselves (their own weight). */
 static xsell_err
 for_you_candidates(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
-    struct xs_cand_vec *taste, struct xs_cand_vec *out)
+    struct xs_cand_vec *taste, struct xs_cand_map *out)
 {
-	struct xs_totals tot;
-	size_t           seeds;
-	xsell_err        err = xs_store_totals_get(st, txn, &tot);
+	struct xs_cand_map seed_map = { 0 };
+	struct xs_totals   tot;
+	size_t             seeds;
+	xsell_err          err = xs_store_totals_get(st, txn, &tot);
 
 	for (size_t i = 0; i < taste->n && err == XSELL_OK; i++) {
-		struct xs_cand c = taste->v[i];
-
-		c.why.because = c.item;
-		c.count       = 0;
-		err           = vec_push(out, &c);
+		err = credit(out, taste->v[i].item, taste->v[i].score,
+		    taste->v[i].item);
 	}
 	if (taste->n != 0) {
 		qsort(taste->v, taste->n, sizeof(*taste->v), cmp_abs_weight);
@@ -270,19 +262,18 @@ for_you_candidates(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	seeds =
 	    taste->n < set->pick_seeds_max ? taste->n : set->pick_seeds_max;
 	for (size_t s = 0; s < seeds && err == XSELL_OK; s++) {
-		size_t first = out->n;
+		uint32_t seed = taste->v[s].item;
 
-		err = xs_similar_collect(st, txn, set, &tot, taste->v[s].item,
-		    taste->v[s].score, out);
-		/* count carries each entry's share, to name the best seed. */
-		for (size_t i = first; i < out->n; i++) {
-			out->v[i].count =
-			    (uint64_t) (fmax(out->v[i].score, 0) * 1e9);
+		xs_cand_map_clear(&seed_map);
+		err = xs_similar_collect(
+		    st, txn, set, &tot, seed, taste->v[s].score, &seed_map);
+		for (size_t i = 0; i < seed_map.vec.n && err == XSELL_OK;
+		     i++) {
+			err = credit(out, seed_map.vec.v[i].item,
+			    seed_map.vec.v[i].score, seed);
 		}
 	}
-	if (err == XSELL_OK) {
-		merge_by_item(out);
-	}
+	xs_cand_map_free(&seed_map);
 	return err;
 }
 
@@ -308,11 +299,10 @@ for_you_keep(const struct xs_query *q, struct user_view *u,
 			keep = last_bought(u, c->item) < 0 && c->score > 0;
 		}
 		if (c->score <= 0 && err == XSELL_OK) {
-			err = vec_push(&u->rejected, c);
+			err = xs_cand_vec_push(&u->rejected, c);
 		}
 		if (keep) {
 			c->why.source = XS_SOURCE_HISTORY;
-			c->count      = 0;
 			vec->v[n++]   = *c;
 		}
 	}
@@ -339,7 +329,7 @@ add_unscored_candidates(const struct xs_rank_ids *ids, struct xs_cand_vec *vec)
 		}
 		c.item       = ids->given[g];
 		c.why.source = XS_SOURCE_HISTORY;
-		err          = vec_push(vec, &c);
+		err          = xs_cand_vec_push(vec, &c);
 	}
 	return err;
 }
@@ -350,13 +340,17 @@ pick_for_you(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
     const struct xs_rank_ids *ids, struct xs_cand_vec *out)
 {
 	struct xs_cand_vec taste = { 0 };
+	struct xs_cand_map map   = { 0 };
 	xsell_err          err;
 
 	err = taste_load(st, txn, set, q, u, &taste);
 	if (err == XSELL_OK) {
-		err = for_you_candidates(st, txn, set, &taste, out);
+		err = for_you_candidates(st, txn, set, &taste, &map);
 	}
 	free(taste.v);
+	/* From here on a plain array: the table is not needed any more. */
+	*out = map.vec;
+	free(map.slots);
 	if (err != XSELL_OK) {
 		return err;
 	}
@@ -388,7 +382,7 @@ cart_pick_cb(void *ctx, uint32_t item, int64_t added)
 	x.item       = item;
 	x.score      = decay((double) age, 7.0); /* the newest first */
 	x.why.source = XS_SOURCE_CART;
-	return vec_push(c->out, &x);
+	return xs_cand_vec_push(c->out, &x);
 }
 
 static xsell_err
@@ -454,7 +448,7 @@ stock_pick_cb(void *ctx, const struct xs_hist_rec *ev)
 	c.item       = ev->item;
 	c.score      = decay((double) (s->q->now - m.stock_ts), 7.0);
 	c.why.source = XS_SOURCE_VIEWED;
-	return vec_push(s->out, &c);
+	return xs_cand_vec_push(s->out, &c);
 }
 
 static xsell_err
@@ -489,7 +483,7 @@ new_item_cb(void *ctx, uint32_t item, uint32_t count)
 	(void) count;
 	c.item       = item;
 	c.why.source = XS_SOURCE_NEW;
-	return vec_push(w->out, &c);
+	return xs_cand_vec_push(w->out, &c);
 }
 
 /* Share of the user's positive taste per category. */
@@ -628,7 +622,7 @@ pick_buy_again(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 		c.score      = rate * fmin(since / interval, 1.0);
 		c.count      = (uint64_t) rebuys;
 		c.why.source = XS_SOURCE_BOUGHT;
-		err          = vec_push(out, &c);
+		err          = xs_cand_vec_push(out, &c);
 	}
 	return err;
 }

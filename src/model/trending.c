@@ -21,10 +21,9 @@
 #define HORIZON_MAX_DAYS 365u
 
 struct trend_walk {
-	struct xs_cand *v;
-	size_t          n, cap;
-	double          weight; /* decay of this day times the kind's weight */
-	bool            orders; /* counting orders (explain's count) */
+	struct xs_cand_map map;
+	double             weight; /* decay of this day times the weight */
+	bool               orders; /* counting orders (explain's count) */
 };
 
 static xsell_err
@@ -32,51 +31,14 @@ trend_add(void *ctx, uint32_t item, uint32_t count)
 {
 	struct trend_walk *t = ctx;
 	struct xs_cand    *c;
+	xsell_err          err = xs_cand_map_get(&t->map, item, &c);
 
-	if (t->n == t->cap) {
-		size_t          cap = t->cap ? t->cap * 2 : 1024;
-		struct xs_cand *v   = realloc(t->v, cap * sizeof(*v));
-
-		if (v == NULL) {
-			return XSELL_ENOMEM;
-		}
-		t->v   = v;
-		t->cap = cap;
+	if (err != XSELL_OK) {
+		return err;
 	}
-	c = &t->v[t->n++];
-	memset(c, 0, sizeof(*c));
-	c->item  = item;
-	c->score = t->weight * count;
-	c->count = t->orders ? count : 0;
+	c->score += t->weight * count;
+	c->count += t->orders ? count : 0;
 	return XSELL_OK;
-}
-
-static int
-cmp_item(const void *x, const void *y)
-{
-	const struct xs_cand *p = x, *q = y;
-
-	return p->item < q->item ? -1 : p->item > q->item;
-}
-
-/* One candidate per item, scores and counts summed. */
-static size_t
-trend_merge(struct xs_cand *v, size_t n)
-{
-	size_t u = 0;
-
-	if (n != 0) {
-		qsort(v, n, sizeof(*v), cmp_item);
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (u != 0 && v[u - 1].item == v[i].item) {
-			v[u - 1].score += v[i].score;
-			v[u - 1].count += v[i].count;
-		} else {
-			v[u++] = v[i];
-		}
-	}
-	return u;
 }
 
 /* The newest day with any order or view; false if the store has none. */
@@ -153,12 +115,13 @@ xs_model_trend_scores(xs_store *st, MDB_txn *txn,
 			    today - age, trend_add, &t);
 		}
 	}
+	free(t.map.slots);
 	if (err != XSELL_OK) {
-		free(t.v);
+		free(t.map.vec.v);
 		return err;
 	}
-	*np = trend_merge(t.v, t.n);
-	*vp = t.v;
+	*np = t.map.vec.n;
+	*vp = t.map.vec.v;
 	return XSELL_OK;
 }
 
