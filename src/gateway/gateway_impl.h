@@ -39,8 +39,8 @@ bool xs_gw_op_is_write(enum xs_gw_op op);
  * The body must be one JSON object (an empty body counts as {}). If
  * 'path_op' is not NULL (the op came from the path /v1/<op>), the map
  * gets "op": path_op first, and a body "op" must be absent or equal to
- * it. Objects become maps, arrays arrays, strings str, integers int (a
- * negative one int64, else uint64), other numbers float64, true/false
+ * it. Objects become maps, arrays arrays, strings str, integers int (in
+ * msgpack's smallest form), other numbers float64, true/false
  * bool, null nil; keys keep their order. On success stores the msgpack
  * bytes in *outp (malloc'd, caller frees with free()), their length in
  * *out_lenp, and the op the request names in *opp. On failure returns

@@ -94,7 +94,8 @@ parse_body(const char *body, size_t len, char *msg, size_t msg_len)
 	if (len == 0) {
 		return json_object();
 	}
-	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	root = json_loadb(
+	    body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	if (root == NULL) {
 		snprintf(msg, msg_len,
 		    "body: not valid JSON (line %d, column %d): %s", jerr.line,
