@@ -106,12 +106,15 @@ def gateway_ports(proc, want):
 # ---- HTTP ----------------------------------------------------------------------
 
 def request(port, method, path, body=None, headers=None, timeout=10):
-    """(status, headers, body bytes) of one request on a new connection."""
+    """(status, headers, body bytes) of one request on a new connection;
+    headers are lower-case, with the reason phrase as ":reason"."""
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         c.request(method, path, body=body, headers=headers or {})
         r = c.getresponse()
-        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+        headers = {k.lower(): v for k, v in r.getheaders()}
+        headers[":reason"] = r.reason
+        return r.status, headers, r.read()
     finally:
         c.close()
 
@@ -312,6 +315,63 @@ def value(samples, name, **labels):
     if key not in samples:
         raise Fail("metrics: no %s%s" % (name, labels))
     return samples[key]
+
+
+# ---- the examples of proto/HTTP.md --------------------------------------------
+
+def parse_http_block(text):
+    """(first line, {header: value}, body text) of one ```http block."""
+    head, _, body = text.partition("\n\n")
+    lines = head.split("\n")
+    headers = {}
+    for h in lines[1:]:
+        if not h.strip():
+            continue
+        k, _, v = h.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    return lines[0], headers, body.strip()
+
+
+def http_examples(proto):
+    """[(admin?, request block, response block)] from proto/HTTP.md: the
+    ```http blocks in pairs; "*admin*" in the prose before a request
+    sends it to --http-admin."""
+    with open(os.path.join(proto, "HTTP.md"), encoding="utf-8") as f:
+        text = f.read()
+    blocks = list(re.finditer(r"^```http\n(.*?)^```", text, re.S | re.M))
+    if len(blocks) < 2 or len(blocks) % 2:
+        raise Fail("HTTP.md: ```http blocks must come in pairs")
+    out, pos = [], 0
+    for i in range(0, len(blocks), 2):
+        prose = text[pos:blocks[i].start()]
+        out.append(("*admin*" in prose, parse_http_block(blocks[i].group(1)),
+                    parse_http_block(blocks[i + 1].group(1))))
+        pos = blocks[i + 1].end()
+    return out
+
+
+def run_http_examples(gw, proto):
+    examples = http_examples(proto)
+    for n, (admin, (line, hdrs, body), (status, rhdrs, rbody)) in \
+            enumerate(examples, 1):
+        method, path, _ = line.split(" ")
+        name = "HTTP.md example %d (%s %s)" % (n, method, path)
+        data = body.encode() if body else None
+        if body == '{"items": "<101 ids>"}':
+            data = json.dumps({"items": ["i%d" % i
+                                         for i in range(101)]}).encode()
+        st, got_hdrs, got = request(gw["admin"] if admin else gw["read"],
+                                    method, path, data, hdrs)
+        _, code, reason = status.split(" ", 2)
+        if st != int(code) or got_hdrs[":reason"] != reason:
+            raise Fail("%s: HTTP %d %s, expected %s %s" %
+                       (name, st, got_hdrs[":reason"], code, reason))
+        for k, v in rhdrs.items():
+            if got_hdrs.get(k) != v:
+                raise Fail("%s: %s: %r, expected %r" %
+                           (name, k, got_hdrs.get(k), v))
+        expect(name, json.loads(rbody), json.loads(got))
+    ok("%d examples of proto/HTTP.md" % len(examples))
 
 
 # ---- checks --------------------------------------------------------------------
@@ -521,6 +581,7 @@ def main():
            (gw["read"], gw["admin"], reads_port, dead_port))
 
         run_vectors(gw, a.proto)
+        run_http_examples(gw, a.proto)
         check_answers(gw)
         check_errors(gw, reads_port)
         check_hostile(gw, reads_port)
@@ -531,7 +592,8 @@ def main():
             if rc != 0:
                 raise Fail("%s exited with %d after SIGTERM" % (p.name, rc))
         ok("SIGTERM: every process exited with 0")
-    except (Fail, OSError, http.client.HTTPException) as e:
+    except (Fail, OSError, ValueError, KeyError,
+            http.client.HTTPException) as e:
         print("FAIL " + str(e))
         for p in procs:
             print("---- %s log ----\n%s" % (p.name, p.text()[-3000:]))
