@@ -395,6 +395,24 @@ def check_answers(gw):
     expect("GET /v1/stats", {"ok": True, "counts": ANY}, got)
     ok("JSON answers: POST /v1/fbt, POST /v1 with op, GET /v1/stats")
 
+    # One keep-alive connection: answers and errors that leave no body
+    # unread keep it open, and each reply is the one of its request.
+    c = http.client.HTTPConnection("127.0.0.1", gw["read"], timeout=10)
+    want = [(b'{"items":["A"],"k":1}', 200, "B"), (b'{"items":', 400, None),
+            (b'{"items":["B"],"k":1}', 200, "A"), (b"", 400, None),
+            (b'{"items":["C"],"k":1}', 200, "A")]
+    for body, status, first in want:
+        c.request("POST", "/v1/fbt", body)
+        r = c.getresponse()
+        got = json.loads(r.read())
+        if r.status != status or (first and got["items"][0]["item"] != first):
+            raise Fail("keep-alive: %r -> %d %s" % (body, r.status, got))
+    c.request("GET", "/healthz")
+    if c.getresponse().status != 200:
+        raise Fail("keep-alive: /healthz")
+    c.close()
+    ok("keep-alive: 6 requests and errors on one connection")
+
 
 def events_count(port):
     return call(port, "/v1/stats", method="GET")[2]["counts"]["events"]
