@@ -615,11 +615,13 @@ def main():
         print("FAIL " + str(e))
         for p in procs:
             print("---- %s log ----\n%s" % (p.name, p.text()[-3000:]))
+        return 1
+    finally:
+        # Whatever happened, no child outlives the test.
         for p in procs:
             if p.p.poll() is None:
                 p.p.kill()
-        return 1
-    finally:
+                p.p.wait()
         if not a.keep:
             shutil.rmtree(tmp, ignore_errors=True)
     print("PASS")
