@@ -307,8 +307,7 @@ upstream_done(struct xs_gw_call *call, xsell_err err, nng_msg *msg)
 	msgpack_unpacked up;
 	bool             have = false;
 
-	/* The unpacked objects point into 'msg' (msgpack_unpack_next does
-	 * not copy strings): it is freed only after the answer is made. */
+	/* xsell_reply_unpack() keeps its own copy: 'msg' can go at once. */
 	msgpack_unpacked_init(&up);
 	if (err == XSELL_OK) {
 		xs_gw_stats_latency(&j->gw->stats,
@@ -316,6 +315,7 @@ upstream_done(struct xs_gw_call *call, xsell_err err, nng_msg *msg)
 		    (xs_mono_ns() - j->start_ns) / 1000);
 		have = xsell_reply_unpack(nng_msg_body(msg), nng_msg_len(msg),
 		           &up) == XSELL_OK;
+		nng_msg_free(msg);
 		if (!have) {
 			count_failure(j, XS_GW_FAIL_BAD_REPLY);
 		}
@@ -348,9 +348,6 @@ upstream_done(struct xs_gw_call *call, xsell_err err, nng_msg *msg)
 		break;
 	}
 	msgpack_unpacked_destroy(&up);
-	if (msg != NULL) {
-		nng_msg_free(msg);
-	}
 }
 
 /* Send 'len' bytes of msgpack at 'req' (taken: freed here) upstream. */
