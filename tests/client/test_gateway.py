@@ -376,6 +376,31 @@ def run_http_examples(gw, proto):
 
 # ---- checks --------------------------------------------------------------------
 
+def check_usage(gateway, proto):
+    """--help names every option of the man page; usage errors exit 2."""
+    man = os.path.join(proto, "..", "tools", "xsell-gateway.1")
+    with open(man, encoding="utf-8") as f:
+        opts = set(re.findall(r"^\.B[I]? (\\-\\-[a-z\\-]+)", f.read(), re.M))
+    opts = {o.replace("\\", "") for o in opts}
+    r = subprocess.run([gateway, "--help"], capture_output=True, text=True,
+                       timeout=10)
+    missing = [o for o in sorted(opts) if o not in r.stdout]
+    if r.returncode != 0 or len(opts) < 10 or missing:
+        raise Fail("--help: exit %d, options of the man page missing: %s" %
+                   (r.returncode, missing))
+    for argv in (["--http", "127.0.0.1:0"], ["--bogus"],
+                 ["--http", "127.0.0.1:0", "--upstream", "ipc:///x",
+                  "--http-admin", "127.0.0.1:0"],
+                 ["--http", "127.0.0.1:0", "--upstream", "ipc:///x",
+                  "--pool", "0"]):
+        r = subprocess.run([gateway] + argv, capture_output=True,
+                           timeout=10)
+        if r.returncode != 2:
+            raise Fail("%s: exit %d, expected 2" % (argv, r.returncode))
+    ok("--help names the %d options of xsell-gateway.1; usage errors "
+       "exit 2" % len(opts))
+
+
 def check_answers(gw):
     # From setup.json alone (fbt vectors do not write): N_A = 4,
     # N_AB = 3, N_AC = 2, N_AE = 1, E out of stock; confidence N_ab/N_a.
@@ -569,6 +594,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="xsell-gw-test-")
     procs = []
     try:
+        check_usage(a.gateway, a.proto)
         read_url = "ipc://%s/read.sock" % tmp
         admin_url = "ipc://%s/admin.sock" % tmp
         procs.append(Proc("xselld", [a.xselld, "--db", tmp + "/db",
