@@ -182,6 +182,8 @@ respond_error(struct job *j, int status, const char *code, const char *msg)
 {
 	json_t *e;
 	char   *text;
+	char   *line;
+	size_t  len;
 
 	e    = json_pack("{s:b,s:{s:s,s:s}}", "ok", 0, "error", "code", code,
 	       "message", msg);
@@ -191,8 +193,17 @@ respond_error(struct job *j, int status, const char *code, const char *msg)
 		job_abort(j, NNG_ENOMEM);
 		return;
 	}
-	respond(j, status, "application/json", text, strlen(text));
-	free(text);
+	len = strlen(text);
+	/* End with a newline, as the replies of xsell_json_write() do. */
+	line = realloc(text, len + 2);
+	if (line == NULL) {
+		free(text);
+		job_abort(j, NNG_ENOMEM);
+		return;
+	}
+	line[len] = '\n';
+	respond(j, status, "application/json", line, len + 1);
+	free(line);
 }
 
 /* The HTTP status of a wire error code (proto/HTTP.md). */
@@ -243,8 +254,7 @@ answer_op(struct job *j, const msgpack_object *reply)
 	if (err == XSELL_EIO) {
 		count_failure(j, XS_GW_FAIL_BAD_REPLY);
 		respond_error(j, 500, "internal",
-		    "xselld sent a reply "
-		    "without a boolean \"ok\"");
+		    "xselld sent a reply without a boolean \"ok\"");
 		return;
 	}
 	if (err != XSELL_OK) {
