@@ -11,6 +11,7 @@
 #include <xsell/client.h>
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <msgpack.h>
@@ -203,6 +204,7 @@ xsell_err
 xsell_reply_unpack(const void *buf, size_t len, struct msgpack_unpacked *up)
 {
 	msgpack_unpack_return ret;
+	char                 *copy;
 	size_t                used = 0;
 	size_t                off  = 0;
 	xsell_err             err;
@@ -217,12 +219,27 @@ xsell_reply_unpack(const void *buf, size_t len, struct msgpack_unpacked *up)
 	if (used != len) {
 		return XSELL_EIO; /* trailing bytes: not one reply */
 	}
-	ret = msgpack_unpack_next(up, buf, len, &off);
-	if (ret == MSGPACK_UNPACK_NOMEM_ERROR) {
+	/* msgpack_unpack_next() leaves str, bin and ext values pointing
+	 * into the bytes it was given, so it gets a copy that the zone
+	 * frees with everything else: 'buf' may then go at once. */
+	copy = malloc(len > 0 ? len : 1);
+	if (copy == NULL) {
 		return XSELL_ENOMEM;
 	}
-	if (ret != MSGPACK_UNPACK_SUCCESS || off != len ||
-	    up->data.type != MSGPACK_OBJECT_MAP) {
+	memcpy(copy, buf, len);
+	ret = msgpack_unpack_next(up, copy, len, &off);
+	if (ret != MSGPACK_UNPACK_SUCCESS || up->zone == NULL) {
+		free(copy);
+		return ret == MSGPACK_UNPACK_NOMEM_ERROR ? XSELL_ENOMEM
+		                                         : XSELL_EIO;
+	}
+	if (!msgpack_zone_push_finalizer(up->zone, free, copy)) {
+		free(copy);
+		msgpack_unpacked_destroy(up);
+		msgpack_unpacked_init(up);
+		return XSELL_ENOMEM;
+	}
+	if (off != len || up->data.type != MSGPACK_OBJECT_MAP) {
 		return XSELL_EIO;
 	}
 	return XSELL_OK;

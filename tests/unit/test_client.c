@@ -615,6 +615,46 @@ test_reply_unpack_all_types(void **state)
 	msgpack_sbuffer_destroy(&k.sb);
 }
 
+/* client.h: the unpacked reply "owns a copy of what it needs, so 'buf'
+ * may be freed afterwards". Overwrite and free the buffer, then read
+ * every string (ASan would also see a read of freed memory). */
+static void
+test_reply_unpack_outlives_buffer(void **state)
+{
+	struct pk             k;
+	msgpack_unpacked      up;
+	const msgpack_object *s;
+	const msgpack_object *b;
+	char                 *buf;
+
+	(void) state;
+	pk_init(&k);
+	msgpack_pack_map(&k.p, 2);
+	pk_str(&k, "s", 1);
+	pk_str(&k, "0123456789012345678901234567890123456789", 40);
+	pk_str(&k, "b", 1);
+	msgpack_pack_bin(&k.p, 2);
+	msgpack_pack_bin_body(&k.p, "\x01\x02", 2);
+	buf = malloc(k.sb.size);
+	assert_non_null(buf);
+	memcpy(buf, k.sb.data, k.sb.size);
+
+	msgpack_unpacked_init(&up);
+	assert_xs_ok(xsell_reply_unpack(buf, k.sb.size, &up));
+	memset(buf, 'Z', k.sb.size);
+	free(buf);
+	s = xsell_reply_get(&up.data, "s");
+	b = xsell_reply_get(&up.data, "b");
+	assert_non_null(s);
+	assert_non_null(b);
+	assert_int_equal(s->via.str.size, 40);
+	assert_memory_equal(
+	    s->via.str.ptr, "0123456789012345678901234567890123456789", 40);
+	assert_memory_equal(b->via.bin.ptr, "\x01\x02", 2);
+	msgpack_unpacked_destroy(&up);
+	msgpack_sbuffer_destroy(&k.sb);
+}
+
 static void
 test_reply_status(void **state)
 {
@@ -793,6 +833,7 @@ main(void)
 		cmocka_unit_test(test_client_shared_by_threads),
 		cmocka_unit_test(test_reply_unpack_checks_bytes),
 		cmocka_unit_test(test_reply_unpack_all_types),
+		cmocka_unit_test(test_reply_unpack_outlives_buffer),
 		cmocka_unit_test(test_reply_status),
 		cmocka_unit_test(test_client_dial_fails_fast),
 		cmocka_unit_test(test_client_silent_peer_times_out),

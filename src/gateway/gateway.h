@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/* xsell-gateway: an HTTP/JSON front for xselld, in its own process.
+ *
+ * The gateway serves HTTP with nng's own HTTP server (nng 1.5.2's
+ * nng_http_server_*), turns each JSON request body into the msgpack
+ * request of the wire protocol (proto/PROTOCOL.md), forwards it to xselld
+ * over nng REQ contexts, and answers the reply as JSON with an HTTP status
+ * taken from the reply's error code. It also serves GET /healthz and GET
+ * /metrics (Prometheus text, built from xselld's "stats" op and the
+ * gateway's own counters). proto/HTTP.md is the contract of the mapping.
+ *
+ * It holds no store and knows no op semantics beyond which ops write
+ * (wire/ops.def): validation stays in xselld, so both wires give the same
+ * answer to the same request.
+ *
+ * THREADS. Everything runs on nng's callback threads; nothing blocks in
+ * a callback. xs_gw_open() and xs_gw_close() are called from one thread
+ * (main). */
+#ifndef XSELL_GATEWAY_GATEWAY_H
+#define XSELL_GATEWAY_GATEWAY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <xsell/errors.h>
+
+/* Contexts (requests in flight) per upstream, default and most. */
+#define XS_GW_POOL_DEFAULT 32
+#define XS_GW_POOL_MAX 1024
+/* Requests waiting for a free context per upstream, default and most;
+ * beyond it a request gets 503 "unavailable" at once. */
+#define XS_GW_QUEUE_DEFAULT 1024
+#define XS_GW_QUEUE_MAX 100000
+/* Per request: reading its body, waiting for a context and the round
+ * trip to xselld together, milliseconds. */
+#define XS_GW_TIMEOUT_DEFAULT_MS 2000
+#define XS_GW_TIMEOUT_MAX_MS 600000
+/* Largest reply taken from xselld (NNG_OPT_RECVMAXSZ), bytes. */
+#define XS_GW_REPLY_MAX (8u * 1024u * 1024u)
+/* Longest op name taken from a path (/v1/<op>). */
+#define XS_GW_OP_MAX 32
+
+struct xs_gw_opts {
+	const char *http;           /* "HOST:PORT" or http:// URL; reads */
+	const char *http_admin;     /* same, reads and writes; or NULL */
+	const char *upstream;       /* xselld read endpoint (nng URL) */
+	const char *admin_upstream; /* xselld admin endpoint, or NULL */
+	unsigned    pool;           /* contexts per upstream */
+	unsigned    queue;          /* waiting requests per upstream */
+	int         timeout_ms;     /* per request, see above */
+	size_t      body_max;       /* JSON body bytes on 'http' */
+	size_t      admin_body_max; /* JSON body bytes on 'http_admin' */
+};
+
+typedef struct xs_gw xs_gw;
+
+/* Fill 'o' with the defaults: no addresses, pool and queue and timeout
+ * as above, body limits equal to the wire's message limits
+ * (XSELL_READ_MSG_MAX, XSELL_ADMIN_MSG_MAX). */
+void xs_gw_opts_default(struct xs_gw_opts *o);
+
+/* Open the upstream sockets (dialled in the background: xselld may start
+ * later) and start serving HTTP on the addresses of 'o', which must
+ * outlive the gateway. 'http_admin' needs 'admin_upstream'. On success
+ * stores the handle in *gp; close it with xs_gw_close(). Returns
+ * XSELL_EINVAL for a bad address or option, XSELL_EUNAVAIL when an
+ * address cannot be listened on (in use, not local), XSELL_ENOMEM. The
+ * reason is logged. */
+xsell_err xs_gw_open(xs_gw **gp, const struct xs_gw_opts *o);
+
+/* The TCP port the read (admin: the admin) listener is bound to; useful
+ * when it was given as port 0. 0 if there is no such listener. */
+int xs_gw_port(xs_gw *g, bool admin);
+
+/* Stop listening, close every connection, fail the requests still
+ * waiting, wait for those in flight, and free 'g'. NULL is allowed. */
+void xs_gw_close(xs_gw *g);
+
+#endif /* XSELL_GATEWAY_GATEWAY_H */

@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: MIT */
+/* What the gateway's own files share: the upstream pool, the JSON request
+ * translation, the counters behind /metrics. */
+#ifndef XSELL_GATEWAY_GATEWAY_IMPL_H
+#define XSELL_GATEWAY_GATEWAY_IMPL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <nng/nng.h>
+#include <nng/supplemental/util/platform.h>
+
+#include <xsell/errors.h>
+
+/* ==== Ops (wire/ops.def) ==== */
+
+enum xs_gw_op {
+#define XS_OP(name, is_write) XS_GW_OP_##name,
+#include "wire/ops.def"
+#undef XS_OP
+	XS_GW_OP_OTHER, /* an op this gateway does not know */
+	XS_GW_OP_COUNT
+};
+
+/* The op named n[0..len), or XS_GW_OP_OTHER. */
+enum xs_gw_op xs_gw_op_find(const char *n, size_t len);
+/* "fbt"; "other" for XS_GW_OP_OTHER. */
+const char *xs_gw_op_name(enum xs_gw_op op);
+/* Whether 'op' writes (a known write op of ops.def). */
+bool xs_gw_op_is_write(enum xs_gw_op op);
+
+/* ==== JSON body -> msgpack request ==== */
+
+/* Translate the JSON text body[0..len) into one msgpack request map.
+ *
+ * The body must be one JSON object (an empty body counts as {}). If
+ * 'path_op' is not NULL (the op came from the path /v1/<op>), the map
+ * gets "op": path_op first, and a body "op" must be absent or equal to
+ * it. Objects become maps, arrays arrays, strings str, integers int (in
+ * msgpack's smallest form), other numbers float64, true/false
+ * bool, null nil; keys keep their order. On success stores the msgpack
+ * bytes in *outp (malloc'd, caller frees with free()), their length in
+ * *out_lenp, and the op the request names in *opp. On failure returns
+ * XSELL_EINVAL with a message for the client in msg[0..msg_len) (a
+ * JSON syntax error names its line and column), or XSELL_ENOMEM. Any
+ * thread. */
+xsell_err xs_gw_json_to_request(const char *body, size_t len,
+    const char *path_op, void **outp, size_t *out_lenp, enum xs_gw_op *opp,
+    char *msg, size_t msg_len);
+
+/* ==== Upstream: a pool of REQ contexts on one xselld endpoint ==== */
+
+struct xs_gw_call;
+/* Completion of a call: 'err' XSELL_OK with the reply 'msg' (the callee
+ * takes ownership and frees it with nng_msg_free), or XSELL_EUNAVAIL
+ * (no reply in time, not connected, shutting down) with msg NULL; or
+ * XSELL_ENOMEM. Runs on an nng thread, or on the caller's thread when
+ * the call fails at once. */
+typedef void (*xs_gw_call_cb)(
+    struct xs_gw_call *call, xsell_err err, nng_msg *msg);
+
+/* One request through the pool; the caller owns it until its callback. */
+struct xs_gw_call {
+	nng_msg           *req;      /* taken by xs_gw_upstream_call() */
+	nng_time           deadline; /* give up then, with EUNAVAIL */
+	bool               overload; /* set when refused: queue full */
+	xs_gw_call_cb      cb;
+	struct xs_gw_call *next; /* queue link */
+};
+
+typedef struct xs_gw_upstream xs_gw_upstream;
+
+/* Open a req0 socket dialled to 'url' in the background, with 'pool'
+ * contexts and at most 'queue' waiting calls. Returns XSELL_EINVAL for a
+ * URL nng cannot dial, XSELL_ENOMEM, XSELL_EUNAVAIL. */
+xsell_err xs_gw_upstream_open(
+    xs_gw_upstream **up, const char *url, unsigned pool, unsigned queue);
+/* Send call->req and complete 'call' through call->cb exactly once. */
+void xs_gw_upstream_call(xs_gw_upstream *up, struct xs_gw_call *call);
+/* Fail the waiting calls, close the socket (which completes the calls in
+ * flight) and wait for their callbacks. Later calls fail at once with
+ * XSELL_EUNAVAIL. NULL is allowed; a second stop does nothing. */
+void xs_gw_upstream_stop(xs_gw_upstream *up);
+/* Stop 'up' if it was not, then free it. No call may start any more.
+ * NULL is allowed. */
+void xs_gw_upstream_close(xs_gw_upstream *up);
+
+/* ==== Counters for /metrics ==== */
+
+/* Upper bounds of the latency histogram, seconds. */
+#define XS_GW_BUCKETS 14
+extern const double xs_gw_bucket_le[XS_GW_BUCKETS];
+
+/* HTTP statuses counted one by one; others go to the last slot. */
+#define XS_GW_STATUSES 9
+extern const int xs_gw_status_codes[XS_GW_STATUSES];
+
+enum xs_gw_fail {
+	XS_GW_FAIL_UNAVAILABLE, /* no reply in time or not connected */
+	XS_GW_FAIL_OVERLOADED,  /* refused: the waiting queue was full */
+	XS_GW_FAIL_BAD_REPLY,   /* a reply that is not one msgpack map */
+	XS_GW_FAIL_COUNT
+};
+
+struct xs_gw_op_stats {
+	atomic_uint_fast64_t count;                 /* replies received */
+	atomic_uint_fast64_t sum_us;                /* their latency */
+	atomic_uint_fast64_t bucket[XS_GW_BUCKETS]; /* not cumulative */
+	atomic_uint_fast64_t status[XS_GW_STATUSES + 1];
+};
+
+struct xs_gw_stats {
+	struct xs_gw_op_stats ops[XS_GW_OP_COUNT];
+	atomic_uint_fast64_t  http[XS_GW_STATUSES + 1];  /* every response */
+	atomic_uint_fast64_t  fail[2][XS_GW_FAIL_COUNT]; /* [admin][why] */
+	atomic_int_fast64_t   in_flight;                 /* HTTP requests */
+};
+
+/* Count one upstream round trip of 'op' that took 'us' microseconds. */
+void xs_gw_stats_latency(struct xs_gw_stats *s, enum xs_gw_op op, uint64_t us);
+/* Count one HTTP response with 'status'; 'op' is the op it answered,
+ * or XS_GW_OP_COUNT for none (/metrics, /healthz, a bad path). */
+void xs_gw_stats_response(struct xs_gw_stats *s, enum xs_gw_op op, int status);
+
+/* Write the Prometheus text exposition to 'out': xselld's numbers from
+ * the "stats" reply 'stats' (a msgpack map; NULL when xselld did not
+ * answer, then xsell_up is 0), then the gateway's own. */
+struct msgpack_object;
+void xs_gw_metrics_write(FILE *out, const struct msgpack_object *stats,
+    const struct xs_gw_stats *s);
+
+#endif /* XSELL_GATEWAY_GATEWAY_IMPL_H */

@@ -1,0 +1,828 @@
+/* SPDX-License-Identifier: MIT */
+/* The HTTP side: nng 1.5.2's HTTP server, one handler per listener that
+ * routes every path and method itself, so that every answer -- 404 and
+ * 405 included -- is JSON rather than nng's HTML error page.
+ *
+ * A request is a 'job' that moves through callbacks and never blocks a
+ * thread: the handler checks the route and Content-Length, reads the
+ * body with its own aio (bounded in bytes and time; nng's body collector
+ * answers an oversize body with 400 where HTTP wants 413), translates it,
+ * hands it to an upstream pool, and the upstream's callback writes the
+ * response and finishes the handler's aio. Whenever a body is left
+ * unread, the response closes the connection, so the unread bytes can
+ * never be taken for the next request. */
+#include "gateway/gateway.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <msgpack.h>
+#include <nng/nng.h>
+#include <nng/supplemental/http/http.h>
+#include <nng/supplemental/util/platform.h>
+
+#include <xsell/client.h>
+#include <xsell/limits.h>
+
+#include "common/common.h"
+#include "gateway/gateway_impl.h"
+
+struct listener {
+	struct xs_gw     *gw;
+	nng_http_server  *server;
+	nng_http_handler *handler;  /* owned by 'server' once added */
+	bool              admin;    /* takes writes */
+	size_t            body_max; /* bytes */
+	int               port;     /* bound TCP port */
+};
+
+struct xs_gw {
+	const struct xs_gw_opts *o;
+	xs_gw_upstream          *read;
+	xs_gw_upstream          *admin;  /* NULL without --admin-upstream */
+	struct listener          lis[2]; /* [0] reads, [1] admin */
+	struct xs_gw_stats       stats;
+	nng_mtx                 *mtx;
+	nng_cv                  *cv;   /* in_flight reached 0 */
+	int64_t                  jobs; /* jobs alive, under mtx */
+};
+
+enum job_kind { JOB_OP, JOB_METRICS, JOB_HEALTH };
+
+struct job {
+	struct xs_gw     *gw;
+	struct listener  *lis;
+	nng_aio          *http_aio; /* the handler's; finished once */
+	nng_http_req     *req;
+	nng_http_conn    *conn;
+	nng_aio          *body_aio; /* reads the body */
+	char             *body;
+	size_t            body_len;
+	enum job_kind     kind;
+	enum xs_gw_op     op;
+	char              path_op[XS_GW_OP_MAX + 1]; /* "" for POST /v1 */
+	bool              admin_upstream; /* the call went to admin */
+	bool              close;          /* send Connection: close */
+	const char       *allow;          /* Allow: of a 405 */
+	uint64_t          start_ns;       /* upstream call began */
+	struct xs_gw_call call;
+};
+
+/* ==== Jobs ==== */
+
+static struct job *
+job_alloc(struct xs_gw *gw, struct listener *lis, nng_aio *aio)
+{
+	struct job *j = calloc(1, sizeof(*j));
+
+	if (j == NULL) {
+		return NULL;
+	}
+	j->gw       = gw;
+	j->lis      = lis;
+	j->http_aio = aio;
+	j->req      = nng_aio_get_input(aio, 0);
+	j->conn     = nng_aio_get_input(aio, 2);
+	j->op       = XS_GW_OP_COUNT;
+	nng_mtx_lock(gw->mtx);
+	gw->jobs++;
+	nng_mtx_unlock(gw->mtx);
+	atomic_fetch_add(&gw->stats.in_flight, 1);
+	return j;
+}
+
+static void
+job_free(struct job *j)
+{
+	struct xs_gw *gw = j->gw;
+
+	/* Often called from body_aio's own callback, where nng_aio_free
+	 * would wait for itself; the reaper frees it once that returns. */
+	if (j->body_aio != NULL) {
+		nng_aio_reap(j->body_aio);
+	}
+	free(j->body);
+	free(j);
+	atomic_fetch_sub(&gw->stats.in_flight, 1);
+	nng_mtx_lock(gw->mtx);
+	if (--gw->jobs == 0) {
+		nng_cv_wake(gw->cv);
+	}
+	nng_mtx_unlock(gw->mtx);
+}
+
+/* End the job with a hard close of the connection (nng's reaction to a
+ * handler error): for a body that stalled or broke off. */
+static void
+job_abort(struct job *j, int rv)
+{
+	nng_aio *aio = j->http_aio;
+
+	job_free(j);
+	nng_aio_finish(aio, rv);
+}
+
+/* ==== Responses ==== */
+
+static void
+respond(
+    struct job *j, int status, const char *type, const void *body, size_t len)
+{
+	nng_http_res *res;
+	nng_aio      *aio = j->http_aio;
+	int           rv;
+
+	rv = nng_http_res_alloc(&res);
+	if (rv != 0) {
+		job_abort(j, rv);
+		return;
+	}
+	rv = nng_http_res_set_status(res, (uint16_t) status);
+	if (rv == 0 && status == 413) {
+		/* nng 1.5.2 has no reason phrase for 413. */
+		rv = nng_http_res_set_reason(res, "Content Too Large");
+	}
+	if (rv == 0) {
+		rv = nng_http_res_set_header(res, "Content-Type", type);
+	}
+	if (rv == 0) {
+		/* Answers depend on a store that changes with every write,
+		 * and are POST replies: nothing here is for caches. */
+		rv = nng_http_res_set_header(res, "Cache-Control", "no-store");
+	}
+	if (rv == 0 && j->allow != NULL) {
+		rv = nng_http_res_set_header(res, "Allow", j->allow);
+	}
+	if (rv == 0 && j->close) {
+		rv = nng_http_res_set_header(res, "Connection", "close");
+	}
+	if (rv == 0) {
+		rv = nng_http_res_copy_data(res, body, len);
+	}
+	if (rv != 0) {
+		nng_http_res_free(res);
+		job_abort(j, rv);
+		return;
+	}
+	xs_gw_stats_response(
+	    &j->gw->stats, j->kind == JOB_OP ? j->op : XS_GW_OP_COUNT, status);
+	nng_aio_set_output(aio, 0, res);
+	job_free(j);
+	nng_aio_finish(aio, 0);
+}
+
+/* {"ok":false,"error":{"code":CODE,"message":MSG}}, the wire's error
+ * shape, made by the gateway itself. */
+static void
+respond_error(struct job *j, int status, const char *code, const char *msg)
+{
+	json_t *e;
+	char   *text;
+	char   *line;
+	size_t  len;
+
+	e    = json_pack("{s:b,s:{s:s,s:s}}", "ok", 0, "error", "code", code,
+	       "message", msg);
+	text = e != NULL ? json_dumps(e, JSON_COMPACT) : NULL;
+	json_decref(e);
+	if (text == NULL) {
+		job_abort(j, NNG_ENOMEM);
+		return;
+	}
+	len = strlen(text);
+	/* End with a newline, as the replies of xsell_json_write() do. */
+	line = realloc(text, len + 2);
+	if (line == NULL) {
+		free(text);
+		job_abort(j, NNG_ENOMEM);
+		return;
+	}
+	line[len] = '\n';
+	respond(j, status, "application/json", line, len + 1);
+	free(line);
+}
+
+/* The HTTP status of a wire error code (proto/HTTP.md). */
+static int
+status_of_code(const char *code, size_t len)
+{
+	static const struct {
+		const char *code;
+		int         status;
+	} map[] = {
+		{ "bad_request", 400 },
+		{ "too_large", 413 },
+		{ "forbidden", 403 },
+		{ "not_found", 404 },
+		{ "unavailable", 503 },
+		{ "internal", 500 },
+	};
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		if (strlen(map[i].code) == len &&
+		    memcmp(map[i].code, code, len) == 0) {
+			return map[i].status;
+		}
+	}
+	return 500; /* a code newer than this gateway: still an error */
+}
+
+/* ==== Upstream replies ==== */
+
+static void
+count_failure(struct job *j, enum xs_gw_fail why)
+{
+	atomic_fetch_add(&j->gw->stats.fail[j->admin_upstream][why], 1);
+}
+
+/* The reply of an op: its JSON, with the status of its error code. */
+static void
+answer_op(struct job *j, const msgpack_object *reply)
+{
+	struct xsell_reply_error e;
+	char                    *text = NULL;
+	size_t                   len  = 0;
+	FILE                    *out;
+	int                      status = 200;
+	xsell_err                err;
+
+	err = xsell_reply_status(reply, &e);
+	if (err == XSELL_EIO) {
+		count_failure(j, XS_GW_FAIL_BAD_REPLY);
+		respond_error(j, 500, "internal",
+		    "xselld sent a reply without a boolean \"ok\"");
+		return;
+	}
+	if (err != XSELL_OK) {
+		status = status_of_code(e.code, e.code_len);
+	}
+	out = open_memstream(&text, &len);
+	if (out == NULL) {
+		respond_error(j, 503, "unavailable", "out of memory");
+		return;
+	}
+	err = xsell_json_write(out, reply, false);
+	if (fclose(out) != 0 || (err != XSELL_OK && err != XSELL_EINVAL)) {
+		free(text);
+		respond_error(j, 503, "unavailable", "out of memory");
+		return;
+	}
+	respond(j, status, "application/json", text, len);
+	free(text);
+}
+
+static void
+answer_metrics(struct job *j, const msgpack_object *stats)
+{
+	char  *text = NULL;
+	size_t len  = 0;
+	FILE  *out  = open_memstream(&text, &len);
+
+	if (out == NULL) {
+		respond_error(j, 503, "unavailable", "out of memory");
+		return;
+	}
+	xs_gw_metrics_write(out, stats, &j->gw->stats);
+	if (fclose(out) != 0) {
+		free(text);
+		respond_error(j, 503, "unavailable", "out of memory");
+		return;
+	}
+	respond(j, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
+	free(text);
+}
+
+static void
+answer_health(struct job *j, const msgpack_object *stats)
+{
+	static const char up[] = "{\"ok\":true,\"upstream\":\"up\"}\n";
+
+	if (stats == NULL || xsell_reply_status(stats, NULL) != XSELL_OK) {
+		respond_error(j, 503, "unavailable",
+		    "xselld did not answer \"stats\" in time");
+		return;
+	}
+	respond(j, 200, "application/json", up, sizeof(up) - 1);
+}
+
+static void
+upstream_done(struct xs_gw_call *call, xsell_err err, nng_msg *msg)
+{
+	struct job *j =
+	    (struct job *) ((char *) call - offsetof(struct job, call));
+	msgpack_unpacked up;
+	bool             have = false;
+
+	/* xsell_reply_unpack() keeps its own copy: 'msg' can go at once. */
+	msgpack_unpacked_init(&up);
+	if (err == XSELL_OK) {
+		xs_gw_stats_latency(&j->gw->stats,
+		    j->kind == JOB_OP ? j->op : XS_GW_OP_stats,
+		    (xs_mono_ns() - j->start_ns) / 1000);
+		have = xsell_reply_unpack(nng_msg_body(msg), nng_msg_len(msg),
+		           &up) == XSELL_OK;
+		nng_msg_free(msg);
+		if (!have) {
+			count_failure(j, XS_GW_FAIL_BAD_REPLY);
+		}
+	} else {
+		count_failure(j,
+		    call->overload ? XS_GW_FAIL_OVERLOADED
+		                   : XS_GW_FAIL_UNAVAILABLE);
+	}
+	switch (j->kind) {
+	case JOB_METRICS:
+		answer_metrics(j, have ? &up.data : NULL);
+		break;
+	case JOB_HEALTH:
+		answer_health(j, have ? &up.data : NULL);
+		break;
+	case JOB_OP:
+		if (have) {
+			answer_op(j, &up.data);
+		} else if (err == XSELL_OK) {
+			respond_error(j, 500, "internal",
+			    "xselld sent a reply that is not one msgpack map");
+		} else if (call->overload) {
+			respond_error(j, 503, "unavailable",
+			    "too many requests waiting for xselld; retry "
+			    "later");
+		} else {
+			respond_error(j, 503, "unavailable",
+			    "no reply from xselld in time; retry later");
+		}
+		break;
+	}
+	msgpack_unpacked_destroy(&up);
+}
+
+/* Send 'len' bytes of msgpack at 'req' (taken: freed here) upstream. */
+static void
+forward(struct job *j, void *req, size_t len)
+{
+	xs_gw_upstream *up = j->admin_upstream ? j->gw->admin : j->gw->read;
+	nng_msg        *msg;
+	int             rv;
+
+	rv = nng_msg_alloc(&msg, 0);
+	if (rv == 0) {
+		rv = nng_msg_append(msg, req, len);
+		if (rv != 0) {
+			nng_msg_free(msg);
+		}
+	}
+	free(req);
+	if (rv != 0) {
+		respond_error(j, 503, "unavailable", "out of memory");
+		return;
+	}
+	j->call.req      = msg;
+	j->call.cb       = upstream_done;
+	j->call.deadline = nng_clock() + (nng_time) j->gw->o->timeout_ms;
+	j->start_ns      = xs_mono_ns();
+	xs_gw_upstream_call(up, &j->call);
+}
+
+/* {"op":"stats"}, for /metrics and /healthz. */
+static void
+forward_stats(struct job *j)
+{
+	static const char stats[] = "\x81\xa2op\xa5stats";
+	void             *req     = malloc(sizeof(stats) - 1);
+
+	if (req == NULL) {
+		respond_error(j, 503, "unavailable", "out of memory");
+		return;
+	}
+	memcpy(req, stats, sizeof(stats) - 1);
+	forward(j, req, sizeof(stats) - 1);
+}
+
+/* ==== Requests ==== */
+
+/* The body has been read (or was empty): translate and forward it. */
+static void
+handle_body(struct job *j)
+{
+	void  *req;
+	size_t len;
+	size_t max;
+	char   msg[256];
+
+	switch (xs_gw_json_to_request(j->body, j->body_len,
+	    j->path_op[0] != '\0' ? j->path_op : NULL, &req, &len, &j->op, msg,
+	    sizeof(msg))) {
+	case XSELL_OK:
+		break;
+	case XSELL_EINVAL:
+		respond_error(j, 400, "bad_request", msg);
+		return;
+	default:
+		respond_error(j, 503, "unavailable", "out of memory");
+		return;
+	}
+	if (xs_gw_op_is_write(j->op)) {
+		if (!j->lis->admin) {
+			free(req);
+			snprintf(msg, sizeof(msg),
+			    "%s: writes are taken only on the gateway's admin "
+			    "address (--http-admin)",
+			    xs_gw_op_name(j->op));
+			respond_error(j, 403, "forbidden", msg);
+			return;
+		}
+		j->admin_upstream = true;
+	}
+	/* What xselld would answer for a message over its endpoint's
+	 * limit, without sending it (beyond 4x the limit xselld would drop
+	 * the connection unanswered). */
+	max = j->admin_upstream ? XSELL_ADMIN_MSG_MAX : XSELL_READ_MSG_MAX;
+	if (len > max) {
+		free(req);
+		snprintf(msg, sizeof(msg),
+		    "request: %zu bytes as msgpack, more than the %zu the "
+		    "endpoint takes",
+		    len, max);
+		respond_error(j, 413, "too_large", msg);
+		return;
+	}
+	forward(j, req, len);
+}
+
+static void
+body_cb(void *arg)
+{
+	struct job *j  = arg;
+	int         rv = nng_aio_result(j->body_aio);
+
+	if (rv != 0) {
+		/* Stalled past the timeout, or the peer went away: there is
+		 * no one to answer reliably, so close. */
+		job_abort(j, rv);
+		return;
+	}
+	handle_body(j);
+}
+
+/* Content-Length as a number; false if malformed. */
+static bool
+parse_length(const char *s, uint64_t *out)
+{
+	char              *end;
+	unsigned long long v;
+
+	if (s[0] < '0' || s[0] > '9') {
+		return false;
+	}
+	errno = 0;
+	v     = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0') {
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+/* POST: check the framing and the size, then read the body. */
+static void
+read_body(struct job *j)
+{
+	const char *cl  = nng_http_req_get_header(j->req, "Content-Length");
+	const char *te  = nng_http_req_get_header(j->req, "Transfer-Encoding");
+	uint64_t    len = 0;
+	nng_iov     iov;
+	char        msg[160];
+	int         rv;
+
+	if (te != NULL) {
+		/* nng's server does not decode chunked bodies. */
+		j->close = true;
+		respond_error(j, 411, "bad_request",
+		    "body: send it with a Content-Length, not chunked");
+		return;
+	}
+	if (cl != NULL && !parse_length(cl, &len)) {
+		j->close = true;
+		respond_error(
+		    j, 400, "bad_request", "Content-Length: not a number");
+		return;
+	}
+	if (len > j->lis->body_max) {
+		j->close = true;
+		snprintf(msg, sizeof(msg),
+		    "body: %llu bytes, more than the %zu this address takes",
+		    (unsigned long long) len, j->lis->body_max);
+		respond_error(j, 413, "too_large", msg);
+		return;
+	}
+	if (len == 0) {
+		handle_body(j);
+		return;
+	}
+	j->body     = malloc((size_t) len);
+	j->body_len = (size_t) len;
+	rv          = j->body != NULL ? nng_aio_alloc(&j->body_aio, body_cb, j)
+	                              : NNG_ENOMEM;
+	if (rv != 0) {
+		j->close = true;
+		respond_error(j, 503, "unavailable", "out of memory");
+		return;
+	}
+	iov.iov_buf = j->body;
+	iov.iov_len = j->body_len;
+	nng_aio_set_iov(j->body_aio, 1, &iov);
+	nng_aio_set_timeout(j->body_aio, j->gw->o->timeout_ms);
+	nng_http_conn_read_all(j->conn, j->body_aio);
+}
+
+/* Whether the request has a body we will not read. */
+static bool
+has_body(struct job *j)
+{
+	const char *cl = nng_http_req_get_header(j->req, "Content-Length");
+
+	return nng_http_req_get_header(j->req, "Transfer-Encoding") != NULL ||
+	    (cl != NULL && strcmp(cl, "0") != 0);
+}
+
+/* The op of "/v1/OP" into j->path_op; false if not a plausible name. */
+static bool
+take_path_op(struct job *j, const char *op, size_t len)
+{
+	if (len == 0 || len > XS_GW_OP_MAX) {
+		return false;
+	}
+	for (size_t i = 0; i < len; i++) {
+		char c = op[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		        c == '_')) {
+			return false;
+		}
+	}
+	memcpy(j->path_op, op, len);
+	j->path_op[len] = '\0';
+	return true;
+}
+
+static void
+route(struct job *j)
+{
+	const char *method = nng_http_req_get_method(j->req);
+	const char *uri    = nng_http_req_get_uri(j->req);
+	size_t      plen   = strcspn(uri, "?#");
+	bool get  = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+	bool post = strcmp(method, "POST") == 0;
+
+	if (!post && has_body(j)) {
+		j->close = true;
+	}
+	if (plen == 8 && memcmp(uri, "/healthz", 8) == 0) {
+		j->kind = JOB_HEALTH;
+	} else if (plen == 8 && memcmp(uri, "/metrics", 8) == 0) {
+		j->kind = JOB_METRICS;
+	} else if ((plen == 3 && memcmp(uri, "/v1", 3) == 0) ||
+	    (plen > 4 && memcmp(uri, "/v1/", 4) == 0 &&
+	        take_path_op(j, uri + 4, plen - 4))) {
+		j->kind = JOB_OP;
+	} else {
+		j->close = j->close || post;
+		respond_error(j, 404, "not_found",
+		    "no such path: use POST /v1/<op>, POST /v1, GET /healthz "
+		    "or GET /metrics");
+		return;
+	}
+	if (j->kind != JOB_OP) {
+		if (!get) {
+			j->close = j->close || post;
+			j->allow = "GET, HEAD";
+			respond_error(
+			    j, 405, "bad_request", "method: use GET");
+			return;
+		}
+		forward_stats(j);
+		return;
+	}
+	if (post) {
+		read_body(j);
+		return;
+	}
+	if (get && j->path_op[0] != '\0') {
+		/* GET /v1/<op>: the op without fields, e.g. /v1/stats. */
+		if (uri[plen] == '?') {
+			respond_error(j, 400, "bad_request",
+			    "query parameters are not taken: POST the fields "
+			    "as a JSON body");
+			return;
+		}
+		handle_body(j);
+		return;
+	}
+	j->allow = j->path_op[0] != '\0' ? "GET, HEAD, POST" : "POST";
+	respond_error(j, 405, "bad_request", "method: use POST");
+}
+
+/* The handler of every path; runs on an nng thread and never blocks. */
+static void
+http_cb(nng_aio *aio)
+{
+	nng_http_handler *h   = nng_aio_get_input(aio, 1);
+	struct listener  *lis = nng_http_handler_get_data(h);
+	struct job       *j   = job_alloc(lis->gw, lis, aio);
+
+	if (j == NULL) {
+		nng_aio_finish(aio, NNG_ENOMEM);
+		return;
+	}
+	route(j);
+}
+
+/* ==== Listeners ==== */
+
+/* "HOST:PORT" -> "http://HOST:PORT"; a URL is kept. */
+static int
+addr_url(const char *addr, nng_url **urlp)
+{
+	char buf[300];
+
+	if (strstr(addr, "://") == NULL) {
+		if (snprintf(buf, sizeof(buf), "http://%s", addr) >=
+		    (int) sizeof(buf)) {
+			return NNG_EINVAL;
+		}
+		addr = buf;
+	}
+	return nng_url_parse(urlp, addr);
+}
+
+static xsell_err
+listener_open(struct xs_gw *gw, struct listener *lis, const char *addr,
+    bool admin, size_t body_max)
+{
+	nng_url     *url = NULL;
+	nng_sockaddr sa;
+	int          rv;
+
+	lis->gw       = gw;
+	lis->admin    = admin;
+	lis->body_max = body_max;
+	rv            = addr_url(addr, &url);
+	if (rv == 0 && strcmp(url->u_scheme, "http") != 0) {
+		rv = NNG_EADDRINVAL; /* TLS is not offered (mbedTLS 2.28) */
+	}
+	if (rv != 0) {
+		xs_log(
+		    XS_LOG_ERROR, "%s: not an http://HOST:PORT address", addr);
+		nng_url_free(url);
+		return XSELL_EINVAL;
+	}
+	rv = nng_http_server_hold(&lis->server, url);
+	nng_url_free(url);
+	if (rv == 0) {
+		rv = nng_http_handler_alloc(&lis->handler, "/", http_cb);
+	}
+	if (rv == 0) {
+		rv = nng_http_handler_set_method(lis->handler, NULL);
+	}
+	if (rv == 0) {
+		rv = nng_http_handler_set_tree(lis->handler);
+	}
+	if (rv == 0) {
+		/* We read bodies ourselves (see the top of the file). */
+		rv = nng_http_handler_collect_body(lis->handler, false, 0);
+	}
+	if (rv == 0) {
+		rv = nng_http_handler_set_data(lis->handler, lis, NULL);
+	}
+	if (rv == 0) {
+		rv = nng_http_server_add_handler(lis->server, lis->handler);
+		if (rv != 0) {
+			nng_http_handler_free(lis->handler);
+		}
+		lis->handler = NULL; /* the server owns it now */
+	} else if (lis->handler != NULL) {
+		nng_http_handler_free(lis->handler);
+		lis->handler = NULL;
+	}
+	if (rv == 0) {
+		rv = nng_http_server_start(lis->server);
+	}
+	if (rv != 0) {
+		xs_log(
+		    XS_LOG_ERROR, "listen on %s: %s", addr, nng_strerror(rv));
+		return rv == NNG_ENOMEM ? XSELL_ENOMEM : XSELL_EUNAVAIL;
+	}
+	if (nng_http_server_get_addr(lis->server, &sa) == 0 &&
+	    sa.s_family == NNG_AF_INET) {
+		lis->port = (int) ntohs(sa.s_in.sa_port);
+	}
+	xs_log(XS_LOG_INFO, "listening on %s (%s), port %d", addr,
+	    admin ? "reads and writes" : "reads", lis->port);
+	return XSELL_OK;
+}
+
+static void
+listener_close(struct listener *lis)
+{
+	if (lis->server != NULL) {
+		nng_http_server_stop(lis->server);
+		nng_http_server_release(lis->server);
+		lis->server = NULL;
+	}
+}
+
+/* ==== Gateway ==== */
+
+void
+xs_gw_opts_default(struct xs_gw_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->pool           = XS_GW_POOL_DEFAULT;
+	o->queue          = XS_GW_QUEUE_DEFAULT;
+	o->timeout_ms     = XS_GW_TIMEOUT_DEFAULT_MS;
+	o->body_max       = XSELL_READ_MSG_MAX;
+	o->admin_body_max = XSELL_ADMIN_MSG_MAX;
+}
+
+xsell_err
+xs_gw_open(xs_gw **gp, const struct xs_gw_opts *o)
+{
+	xs_gw    *gw;
+	xsell_err err;
+
+	if (o->http == NULL || o->upstream == NULL ||
+	    (o->http_admin != NULL && o->admin_upstream == NULL)) {
+		return XSELL_EINVAL;
+	}
+	gw = calloc(1, sizeof(*gw));
+	if (gw == NULL) {
+		return XSELL_ENOMEM;
+	}
+	gw->o = o;
+	if (nng_mtx_alloc(&gw->mtx) != 0) {
+		free(gw);
+		return XSELL_ENOMEM;
+	}
+	if (nng_cv_alloc(&gw->cv, gw->mtx) != 0) {
+		nng_mtx_free(gw->mtx);
+		free(gw);
+		return XSELL_ENOMEM;
+	}
+	/* From here on xs_gw_close() undoes whatever was opened. */
+	err = xs_gw_upstream_open(&gw->read, o->upstream, o->pool, o->queue);
+	if (err == XSELL_OK && o->admin_upstream != NULL) {
+		err = xs_gw_upstream_open(
+		    &gw->admin, o->admin_upstream, o->pool, o->queue);
+	}
+	if (err == XSELL_OK) {
+		err = listener_open(
+		    gw, &gw->lis[0], o->http, false, o->body_max);
+	}
+	if (err == XSELL_OK && o->http_admin != NULL) {
+		err = listener_open(
+		    gw, &gw->lis[1], o->http_admin, true, o->admin_body_max);
+	}
+	if (err != XSELL_OK) {
+		xs_gw_close(gw);
+		return err;
+	}
+	*gp = gw;
+	return XSELL_OK;
+}
+
+int
+xs_gw_port(xs_gw *g, bool admin)
+{
+	return g->lis[admin ? 1 : 0].port;
+}
+
+void
+xs_gw_close(xs_gw *g)
+{
+	if (g == NULL) {
+		return;
+	}
+	/* No new requests; connections are closed, but handler aios we
+	 * hold stay ours until we finish them. */
+	listener_close(&g->lis[0]);
+	listener_close(&g->lis[1]);
+	/* Completes every call in flight or waiting, and fails later ones
+	 * at once (a job may still be reading its body), so every job
+	 * ends; only then may the upstreams go. */
+	xs_gw_upstream_stop(g->read);
+	xs_gw_upstream_stop(g->admin);
+	nng_mtx_lock(g->mtx);
+	while (g->jobs > 0) {
+		nng_cv_wait(g->cv);
+	}
+	nng_mtx_unlock(g->mtx);
+	xs_gw_upstream_close(g->read);
+	xs_gw_upstream_close(g->admin);
+	nng_cv_free(g->cv);
+	nng_mtx_free(g->mtx);
+	free(g);
+}

@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: MIT */
+/* JSON request body -> msgpack request map, with jansson.
+ *
+ * jansson (Debian's libjansson, already what xsell-load reads JSONL with)
+ * parses with a fixed depth limit of 2048, refuses NUL in strings and,
+ * with JSON_REJECT_DUPLICATES, duplicate keys, as the wire does. The
+ * translation is literal: no field is checked here, so that xselld alone
+ * decides what a request means and both wires answer alike. */
+#include "gateway/gateway_impl.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <msgpack.h>
+
+/* An sbuffer that remembers a failed write: msgpack-c's packer ignores
+ * the writer's -1 and carries on, which would leave a hole. */
+struct sink {
+	msgpack_sbuffer sb;
+	bool            failed;
+};
+
+static int
+sink_write(void *data, const char *buf, size_t len)
+{
+	struct sink *s = data;
+
+	if (msgpack_sbuffer_write(&s->sb, buf, len) != 0) {
+		s->failed = true;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+pack_value(msgpack_packer *pk, json_t *j)
+{
+	const char *key;
+	json_t     *v;
+	size_t      i;
+
+	switch (json_typeof(j)) {
+	case JSON_OBJECT:
+		msgpack_pack_map(pk, json_object_size(j));
+		json_object_foreach(j, key, v)
+		{
+			msgpack_pack_str_with_body(pk, key, strlen(key));
+			pack_value(pk, v);
+		}
+		break;
+	case JSON_ARRAY:
+		msgpack_pack_array(pk, json_array_size(j));
+		json_array_foreach(j, i, v)
+		{
+			pack_value(pk, v);
+		}
+		break;
+	case JSON_STRING:
+		msgpack_pack_str_with_body(
+		    pk, json_string_value(j), json_string_length(j));
+		break;
+	case JSON_INTEGER:
+		if (json_integer_value(j) < 0) {
+			msgpack_pack_int64(pk, json_integer_value(j));
+		} else {
+			msgpack_pack_uint64(
+			    pk, (uint64_t) json_integer_value(j));
+		}
+		break;
+	case JSON_REAL:
+		msgpack_pack_double(pk, json_real_value(j));
+		break;
+	case JSON_TRUE:
+		msgpack_pack_true(pk);
+		break;
+	case JSON_FALSE:
+		msgpack_pack_false(pk);
+		break;
+	case JSON_NULL:
+	default:
+		msgpack_pack_nil(pk);
+		break;
+	}
+}
+
+/* The root object, or NULL with a message. */
+static json_t *
+parse_body(const char *body, size_t len, char *msg, size_t msg_len)
+{
+	json_error_t jerr;
+	json_t      *root;
+
+	if (len == 0) {
+		return json_object();
+	}
+	root = json_loadb(
+	    body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+	if (root == NULL) {
+		snprintf(msg, msg_len,
+		    "body: not valid JSON (line %d, column %d): %s", jerr.line,
+		    jerr.column, jerr.text);
+		return NULL;
+	}
+	if (!json_is_object(root)) {
+		snprintf(msg, msg_len, "body: must be a JSON object");
+		json_decref(root);
+		return NULL;
+	}
+	return root;
+}
+
+xsell_err
+xs_gw_json_to_request(const char *body, size_t len, const char *path_op,
+    void **outp, size_t *out_lenp, enum xs_gw_op *opp, char *msg,
+    size_t msg_len)
+{
+	struct sink    sink;
+	msgpack_packer pk;
+	json_t        *root;
+	json_t        *op;
+	const char    *key;
+	json_t        *v;
+	size_t         n;
+
+	root = parse_body(body, len, msg, msg_len);
+	if (root == NULL) {
+		return XSELL_EINVAL;
+	}
+	op = json_object_get(root, "op");
+	if (path_op != NULL && op != NULL &&
+	    (!json_is_string(op) || strcmp(json_string_value(op), path_op))) {
+		snprintf(msg, msg_len,
+		    "op: the body names another op than the path");
+		json_decref(root);
+		return XSELL_EINVAL;
+	}
+	msgpack_sbuffer_init(&sink.sb);
+	sink.failed = false;
+	msgpack_packer_init(&pk, &sink, sink_write);
+	n = json_object_size(root);
+	if (path_op != NULL) {
+		/* "op" first, then the body without its own "op". */
+		msgpack_pack_map(&pk, n + (op == NULL ? 1 : 0));
+		msgpack_pack_str_with_body(&pk, "op", 2);
+		msgpack_pack_str_with_body(&pk, path_op, strlen(path_op));
+		json_object_foreach(root, key, v)
+		{
+			if (strcmp(key, "op") != 0) {
+				msgpack_pack_str_with_body(
+				    &pk, key, strlen(key));
+				pack_value(&pk, v);
+			}
+		}
+		*opp = xs_gw_op_find(path_op, strlen(path_op));
+	} else {
+		pack_value(&pk, root);
+		*opp = json_is_string(op)
+		    ? xs_gw_op_find(
+		          json_string_value(op), json_string_length(op))
+		    : XS_GW_OP_OTHER;
+	}
+	json_decref(root);
+	if (sink.failed || sink.sb.data == NULL) {
+		msgpack_sbuffer_destroy(&sink.sb);
+		return XSELL_ENOMEM;
+	}
+	*outp     = sink.sb.data;
+	*out_lenp = sink.sb.size;
+	return XSELL_OK;
+}

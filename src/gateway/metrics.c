@@ -1,0 +1,311 @@
+/* SPDX-License-Identifier: MIT */
+/* GET /metrics: the Prometheus text exposition format (version 0.0.4).
+ *
+ * xselld's numbers come from one "stats" reply, fetched per scrape, so
+ * they are exactly what `xsell stats` shows; the gateway adds what only
+ * it can see: latency of each op as a histogram (xselld keeps none), the
+ * HTTP statuses it answered and the upstream failures. Names follow the
+ * Prometheus conventions: a xsell_ prefix, base units (seconds, bytes),
+ * _total for counters, _ratio for 0..1 gauges. Stats keys this gateway
+ * does not know are left out, never guessed at. */
+#include "gateway/gateway_impl.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#include <msgpack.h>
+
+#include <xsell/client.h>
+
+const double xs_gw_bucket_le[XS_GW_BUCKETS] = { 0.0001, 0.00025, 0.0005, 0.001,
+	0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5 };
+
+/* Every status the gateway itself sends. */
+const int xs_gw_status_codes[XS_GW_STATUSES] = { 200, 400, 403, 404, 405, 411,
+	413, 500, 503 };
+
+/* ==== Counting ==== */
+
+static size_t
+status_slot(int status)
+{
+	for (size_t i = 0; i < XS_GW_STATUSES; i++) {
+		if (xs_gw_status_codes[i] == status) {
+			return i;
+		}
+	}
+	return XS_GW_STATUSES;
+}
+
+void
+xs_gw_stats_latency(struct xs_gw_stats *s, enum xs_gw_op op, uint64_t us)
+{
+	struct xs_gw_op_stats *o = &s->ops[op];
+	size_t                 b = 0;
+
+	while (b < XS_GW_BUCKETS && (double) us / 1e6 > xs_gw_bucket_le[b]) {
+		b++;
+	}
+	if (b < XS_GW_BUCKETS) {
+		atomic_fetch_add(&o->bucket[b], 1);
+	}
+	atomic_fetch_add(&o->count, 1);
+	atomic_fetch_add(&o->sum_us, us);
+}
+
+void
+xs_gw_stats_response(struct xs_gw_stats *s, enum xs_gw_op op, int status)
+{
+	size_t slot = status_slot(status);
+
+	atomic_fetch_add(&s->http[slot], 1);
+	if (op < XS_GW_OP_COUNT) {
+		atomic_fetch_add(&s->ops[op].status[slot], 1);
+	}
+}
+
+/* ==== Writing ==== */
+
+/* A label value as the format wants it: backslash, quote and newline
+ * escaped. Op names come from xselld, but are escaped all the same. */
+static void
+put_label(FILE *out, const char *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] == '\\' || p[i] == '"') {
+			fputc('\\', out);
+			fputc(p[i], out);
+		} else if (p[i] == '\n') {
+			fputs("\\n", out);
+		} else {
+			fputc(p[i], out);
+		}
+	}
+}
+
+static void
+header(FILE *out, const char *name, const char *type, const char *help)
+{
+	fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* The number at 'key' of 'map' as a double; false if absent or not a
+ * number. */
+static bool
+get_number(const msgpack_object *map, const char *key, double *v)
+{
+	const msgpack_object *o = xsell_reply_get(map, key);
+
+	if (o == NULL) {
+		return false;
+	}
+	switch (o->type) {
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+		*v = (double) o->via.u64;
+		return true;
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+		*v = (double) o->via.i64;
+		return true;
+	case MSGPACK_OBJECT_FLOAT32:
+	case MSGPACK_OBJECT_FLOAT64:
+		*v = o->via.f64;
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* One gauge or counter without labels, if 'key' of 'map' is a number. */
+static void
+scalar(FILE *out, const msgpack_object *map, const char *key, const char *name,
+    const char *type, const char *help)
+{
+	double v;
+
+	if (map == NULL || !get_number(map, key, &v)) {
+		return;
+	}
+	header(out, name, type, help);
+	fprintf(out, "%s %.17g\n", name, v);
+}
+
+/* xsell_requests_total and xsell_request_errors_total from the
+ * "requests" map: {op: {"requests": N, "errors": N}}. */
+static void
+requests_by_op(FILE *out, const msgpack_object *requests, const char *key,
+    const char *name, const char *help)
+{
+	header(out, name, "counter", help);
+	for (uint32_t i = 0; i < requests->via.map.size; i++) {
+		const msgpack_object_kv *kv = &requests->via.map.ptr[i];
+		double                   v;
+
+		if (kv->key.type != MSGPACK_OBJECT_STR ||
+		    !get_number(&kv->val, key, &v)) {
+			continue;
+		}
+		fprintf(out, "%s{op=\"", name);
+		put_label(out, kv->key.via.str.ptr, kv->key.via.str.size);
+		fprintf(out, "\"} %.17g\n", v);
+	}
+}
+
+static void
+write_upstream(FILE *out, const msgpack_object *stats)
+{
+	const msgpack_object *counts   = NULL;
+	const msgpack_object *store    = NULL;
+	const msgpack_object *requests = NULL;
+	const msgpack_object *version  = NULL;
+
+	header(out, "xsell_up", "gauge",
+	    "1 if xselld answered the stats request of this scrape");
+	fprintf(out, "xsell_up %d\n", stats != NULL ? 1 : 0);
+	if (stats == NULL) {
+		return;
+	}
+	version = xsell_reply_get(stats, "version");
+	if (version != NULL && version->type == MSGPACK_OBJECT_STR) {
+		header(out, "xsell_build_info", "gauge",
+		    "the version of xselld, as a label");
+		fputs("xsell_build_info{version=\"", out);
+		put_label(out, version->via.str.ptr, version->via.str.size);
+		fputs("\"} 1\n", out);
+	}
+	requests = xsell_reply_get(stats, "requests");
+	if (requests != NULL && requests->type == MSGPACK_OBJECT_MAP) {
+		requests_by_op(out, requests, "requests",
+		    "xsell_requests_total",
+		    "requests served by xselld since it started, by op");
+		requests_by_op(out, requests, "errors",
+		    "xsell_request_errors_total",
+		    "requests xselld answered with ok false, by op");
+	}
+	counts = xsell_reply_get(stats, "counts");
+	if (counts != NULL && counts->type != MSGPACK_OBJECT_MAP) {
+		counts = NULL;
+	}
+	scalar(out, counts, "items", "xsell_items", "gauge",
+	    "distinct item ids in the store");
+	scalar(out, counts, "users", "xsell_users", "gauge",
+	    "distinct user ids in the store");
+	scalar(out, counts, "categories", "xsell_categories", "gauge",
+	    "distinct category names in the store");
+	scalar(out, counts, "orders", "xsell_orders_total", "counter",
+	    "orders applied to the store (duplicates not counted)");
+	scalar(out, counts, "events", "xsell_events_total", "counter",
+	    "events applied to the store, of every type");
+	scalar(out, counts, "baskets", "xsell_baskets_total", "counter",
+	    "orders with at least one counted item");
+	store = xsell_reply_get(stats, "store");
+	if (store != NULL && store->type != MSGPACK_OBJECT_MAP) {
+		store = NULL;
+	}
+	scalar(out, store, "map_size", "xsell_store_map_size_bytes", "gauge",
+	    "bytes of address space the store may grow to");
+	scalar(out, store, "used_bytes", "xsell_store_used_bytes", "gauge",
+	    "bytes the store uses in its map");
+	scalar(out, store, "map_used", "xsell_store_map_used_ratio", "gauge",
+	    "used_bytes / map_size; writes fail as it nears 1");
+	scalar(out, store, "readers_used", "xsell_store_readers_used", "gauge",
+	    "LMDB reader slots in use");
+	scalar(out, store, "readers_max", "xsell_store_readers_max", "gauge",
+	    "LMDB reader slots in all");
+	scalar(out, stats, "uptime_s", "xsell_uptime_seconds", "gauge",
+	    "seconds since xselld started");
+}
+
+static void
+write_latency(FILE *out, const struct xs_gw_stats *s)
+{
+	const char *name = "xsell_gateway_upstream_duration_seconds";
+
+	header(out, name, "histogram",
+	    "round trip of a request from the gateway to xselld and back, "
+	    "by op");
+	for (int op = 0; op < XS_GW_OP_COUNT; op++) {
+		const struct xs_gw_op_stats *o = &s->ops[op];
+		const char *label = xs_gw_op_name((enum xs_gw_op) op);
+		uint64_t    cum   = 0;
+
+		for (size_t b = 0; b < XS_GW_BUCKETS; b++) {
+			cum += atomic_load(&o->bucket[b]);
+			fprintf(out,
+			    "%s_bucket{op=\"%s\",le=\"%g\"} %" PRIu64 "\n",
+			    name, label, xs_gw_bucket_le[b], cum);
+		}
+		fprintf(out, "%s_bucket{op=\"%s\",le=\"+Inf\"} %" PRIu64 "\n",
+		    name, label, (uint64_t) atomic_load(&o->count));
+		fprintf(out, "%s_sum{op=\"%s\"} %.6f\n", name, label,
+		    (double) atomic_load(&o->sum_us) / 1e6);
+		fprintf(out, "%s_count{op=\"%s\"} %" PRIu64 "\n", name, label,
+		    (uint64_t) atomic_load(&o->count));
+	}
+}
+
+static void
+write_gateway(FILE *out, const struct xs_gw_stats *s)
+{
+	static const char *const fails[XS_GW_FAIL_COUNT] = { "unavailable",
+		"overloaded", "bad_reply" };
+
+	header(out, "xsell_gateway_http_responses_total", "counter",
+	    "HTTP responses of the gateway, by status code");
+	for (size_t i = 0; i <= XS_GW_STATUSES; i++) {
+		uint64_t n = atomic_load(&s->http[i]);
+
+		if (i == XS_GW_STATUSES) {
+			fprintf(out,
+			    "xsell_gateway_http_responses_total{code="
+			    "\"other\"}"
+			    " %" PRIu64 "\n",
+			    n);
+		} else {
+			fprintf(out,
+			    "xsell_gateway_http_responses_total{code=\"%d\"}"
+			    " %" PRIu64 "\n",
+			    xs_gw_status_codes[i], n);
+		}
+	}
+	header(out, "xsell_gateway_op_responses_total", "counter",
+	    "HTTP responses to op requests, by op and status code");
+	for (int op = 0; op < XS_GW_OP_COUNT; op++) {
+		for (size_t i = 0; i < XS_GW_STATUSES; i++) {
+			uint64_t n = atomic_load(&s->ops[op].status[i]);
+
+			if (n == 0) {
+				continue; /* statuses x ops: only those seen */
+			}
+			fprintf(out,
+			    "xsell_gateway_op_responses_total{op=\"%s\","
+			    "code=\"%d\"} %" PRIu64 "\n",
+			    xs_gw_op_name((enum xs_gw_op) op),
+			    xs_gw_status_codes[i], n);
+		}
+	}
+	header(out, "xsell_gateway_upstream_failures_total", "counter",
+	    "requests that got no usable reply from xselld, by upstream and "
+	    "reason");
+	for (int admin = 0; admin < 2; admin++) {
+		for (int f = 0; f < XS_GW_FAIL_COUNT; f++) {
+			fprintf(out,
+			    "xsell_gateway_upstream_failures_total{upstream="
+			    "\"%s\",reason=\"%s\"} %" PRIu64 "\n",
+			    admin ? "admin" : "read", fails[f],
+			    (uint64_t) atomic_load(&s->fail[admin][f]));
+		}
+	}
+	header(out, "xsell_gateway_in_flight_requests", "gauge",
+	    "HTTP requests the gateway is working on, this scrape included");
+	fprintf(out, "xsell_gateway_in_flight_requests %" PRId64 "\n",
+	    (int64_t) atomic_load(&s->in_flight));
+	write_latency(out, s);
+}
+
+void
+xs_gw_metrics_write(
+    FILE *out, const struct msgpack_object *stats, const struct xs_gw_stats *s)
+{
+	write_upstream(out, stats);
+	write_gateway(out, s);
+}

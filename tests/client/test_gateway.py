@@ -1,0 +1,658 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""xsell-gateway as an HTTP client meets it: Debian's python3, urllib only.
+
+Starts xselld on a fresh store with a read and an admin ipc:// endpoint,
+and three gateways on 127.0.0.1 with port 0 (each logs the port it got):
+
+- "full": --http and --http-admin, both upstreams;
+- "reads": --http only (no admin upstream), --timeout 300;
+- "dead": an upstream where nothing listens, --timeout 200.
+
+Then checks, one line each (proto/HTTP.md is the contract):
+
+- proto/vectors/setup.json and every vector of proto/vectors, in the
+  order of PROTOCOL.md, as POST /v1 JSON bodies to the full gateway
+  (read vectors on --http, admin ones on --http-admin): each reply is
+  the expected one (the recursive subset rule of PROTOCOL.md) and its
+  HTTP status is the one of its error code;
+- a JSON fbt answer worked out by hand, POST /v1/<op> and GET /v1/stats;
+- errors and their statuses: bad_request 400, too_large 413, forbidden
+  403 (writes on --http, and everywhere on a gateway without an admin
+  upstream: the store is unchanged afterwards), malformed JSON 400,
+  an oversize body 413 with the connection closed, 404, 405, 411;
+- a stalled body ends with a closed connection; garbage bytes do not
+  stop the gateway;
+- no xselld: 503 "unavailable", /healthz 503, /metrics says xsell_up 0;
+- /metrics parses as Prometheus text (0.0.4) and its counters move by
+  exactly the requests sent between two scrapes;
+- SIGTERM stops every process with exit code 0.
+
+Usage: test_gateway.py --xselld PATH --gateway PATH --proto PROTO_DIR
+Exit: 0 pass, 1 fail.
+"""
+
+import argparse
+import glob
+import http.client
+import json
+import math
+import os
+import random
+import re
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ANY = "<any>"
+STATUS = {"bad_request": 400, "too_large": 413, "forbidden": 403,
+          "not_found": 404, "unavailable": 503, "internal": 500}
+
+
+class Fail(Exception):
+    pass
+
+
+def ok(msg):
+    print("ok   " + msg, flush=True)
+
+
+# ---- processes ---------------------------------------------------------------
+
+class Proc:
+    """A child whose stderr goes to a file we can read back."""
+
+    def __init__(self, name, argv, tmp):
+        self.name = name
+        self.log_path = os.path.join(tmp, name + ".log")
+        self.log = open(self.log_path, "w+b")
+        self.p = subprocess.Popen(argv, stdout=self.log, stderr=self.log)
+
+    def text(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGTERM)
+        try:
+            return self.p.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+            raise Fail("%s did not stop within 15 s of SIGTERM" % self.name)
+
+
+def gateway_ports(proc, want):
+    """The ports the gateway logged ("listening on ... port N"), in order:
+    the read listener first, then the admin one."""
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        ports = [int(p) for p in re.findall(r"port (\d+)", proc.text())]
+        if len(ports) >= want:
+            return ports[:want]
+        if proc.p.poll() is not None:
+            raise Fail("%s exited during start-up:\n%s" %
+                       (proc.name, proc.text()))
+        time.sleep(0.05)
+    raise Fail("%s did not log its ports within 10 s" % proc.name)
+
+
+# ---- HTTP ----------------------------------------------------------------------
+
+def request(port, method, path, body=None, headers=None, timeout=10):
+    """(status, headers, body bytes) of one request on a new connection;
+    headers are lower-case, with the reason phrase as ":reason"."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        c.request(method, path, body=body, headers=headers or {})
+        r = c.getresponse()
+        headers = {k.lower(): v for k, v in r.getheaders()}
+        headers[":reason"] = r.reason
+        return r.status, headers, r.read()
+    finally:
+        c.close()
+
+
+def call(port, path, obj=None, raw=None, method="POST"):
+    """POST a JSON body (or raw bytes); (status, headers, decoded JSON)."""
+    body = raw if raw is not None else (
+        None if obj is None else json.dumps(obj).encode())
+    st, hd, data = request(port, method, path, body,
+                           {"Content-Type": "application/json"})
+    if not hd.get("content-type", "").startswith("application/json"):
+        raise Fail("%s %s: content-type %r, body %r" %
+                   (method, path, hd.get("content-type"), data[:200]))
+    try:
+        return st, hd, json.loads(data)
+    except ValueError:
+        raise Fail("%s %s: body is not JSON: %r" % (method, path, data[:200]))
+
+
+def want_error(port, path, obj, status, code, raw=None, method="POST"):
+    st, hd, got = call(port, path, obj, raw=raw, method=method)
+    if st != status or got.get("ok") is not False or \
+            got.get("error", {}).get("code") != code:
+        raise Fail("%s %s: expected %d %s, got %d %s" %
+                   (method, path, status, code, st, json.dumps(got)))
+    return hd, got
+
+
+# ---- the subset rule of PROTOCOL.md "Test vectors" -------------------------
+
+def is_num(x):
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def match(exp, got, path, errs):
+    if exp == ANY:
+        return
+    if isinstance(exp, dict):
+        if not isinstance(got, dict):
+            errs.append("%s: expected a map, got %r" % (path, got))
+            return
+        for k, v in exp.items():
+            if k not in got:
+                errs.append("%s.%s: missing" % (path, k))
+            else:
+                match(v, got[k], "%s.%s" % (path, k), errs)
+    elif isinstance(exp, list):
+        if not isinstance(got, list) or len(exp) != len(got):
+            errs.append("%s: expected %r, got %r" % (path, exp, got))
+            return
+        for i, (e, g) in enumerate(zip(exp, got)):
+            match(e, g, "%s[%d]" % (path, i), errs)
+    elif is_num(exp):
+        if not is_num(got) or not math.isclose(exp, got, rel_tol=1e-9,
+                                               abs_tol=1e-12):
+            errs.append("%s: expected %r, got %r" % (path, exp, got))
+    elif type(exp) is not type(got) or exp != got:
+        errs.append("%s: expected %r, got %r" % (path, exp, got))
+
+
+def expect(name, exp, got):
+    errs = []
+    match(exp, got, "reply", errs)
+    if errs:
+        raise Fail("%s:\n  %s\n  full reply: %s" %
+                   (name, "\n  ".join(errs), json.dumps(got)))
+
+
+def vector_files(proto):
+    """fbt, complements, stats, errors, event, items, then any other folder
+    by name; files by name (the order PROTOCOL.md fixes)."""
+    vdir = os.path.join(proto, "vectors")
+    first = ["fbt", "complements", "stats", "errors", "event", "items"]
+    dirs = sorted(d for d in os.listdir(vdir)
+                  if os.path.isdir(os.path.join(vdir, d)))
+    dirs = [d for d in first if d in dirs] + \
+        [d for d in dirs if d not in first]
+    out = []
+    for d in dirs:
+        out += sorted(glob.glob(os.path.join(vdir, d, "*.json")))
+    return out
+
+
+def send_vector(gw, name, endpoint, req, exp):
+    port = gw["admin"] if endpoint == "admin" else gw["read"]
+    st, _, got = call(port, "/v1", req)
+    expect(name, exp, got)
+    code = got.get("error", {}).get("code") if got.get("ok") is False \
+        else None
+    want = STATUS[code] if code else 200
+    if st != want:
+        raise Fail("%s: HTTP %d for code %s, expected %d" %
+                   (name, st, code, want))
+
+
+def run_vectors(gw, proto):
+    with open(os.path.join(proto, "vectors", "setup.json")) as f:
+        setup = json.load(f)
+    for i, step in enumerate(setup["steps"]):
+        send_vector(gw, "setup step %d" % i, setup["endpoint"],
+                    step["request"], step["reply"])
+    ok("setup.json through POST /v1 on --http-admin")
+    n = 0
+    for path in vector_files(proto):
+        with open(path) as f:
+            vec = json.load(f)
+        rel = os.path.relpath(path, proto)
+        send_vector(gw, rel, vec["endpoint"], vec["request"], vec["reply"])
+        n += 1
+    ok("%d vectors: same replies as the msgpack wire, statuses by code" % n)
+
+
+# ---- Prometheus text format 0.0.4 --------------------------------------------
+
+NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
+SAMPLE = re.compile(r"^(%s)(\{(.*)\})? (\S+)$" % NAME)
+LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"(,|$)')
+
+
+def parse_labels(text, line):
+    labels, pos = {}, 0
+    while pos < len(text):
+        m = LABEL.match(text, pos)
+        if not m:
+            raise Fail("metrics: bad labels in %r" % line)
+        labels[m.group(1)] = m.group(2)
+        pos = m.end()
+    return tuple(sorted(labels.items()))
+
+
+def parse_metrics(text):
+    """{(name, labels): value}; checks TYPE/HELP lines, sample syntax,
+    that every sample belongs to a declared family, and histograms."""
+    if not text.endswith("\n"):
+        raise Fail("metrics: no final newline")
+    types, samples = {}, {}
+    for line in text.split("\n")[:-1]:
+        if line.startswith("# TYPE "):
+            parts = line.split(" ")
+            if len(parts) != 4 or not re.fullmatch(NAME, parts[2]) or \
+                    parts[3] not in ("counter", "gauge", "histogram",
+                                     "summary", "untyped"):
+                raise Fail("metrics: bad TYPE line %r" % line)
+            if parts[2] in types:
+                raise Fail("metrics: %s declared twice" % parts[2])
+            types[parts[2]] = parts[3]
+            continue
+        if line.startswith("# HELP "):
+            continue
+        m = SAMPLE.match(line)
+        if not m:
+            raise Fail("metrics: bad line %r" % line)
+        name, labels = m.group(1), parse_labels(m.group(3) or "", line)
+        value = float(m.group(4))  # also +Inf, NaN
+        family = re.sub(r"_(bucket|sum|count)$", "", name)
+        if name not in types and types.get(family) != "histogram":
+            raise Fail("metrics: %s has no TYPE line before it" % name)
+        if (types.get(name) == "counter") != name.endswith("_total") and \
+                name in types:
+            raise Fail("metrics: counter naming: %s" % name)
+        if (name, labels) in samples:
+            raise Fail("metrics: %s%s twice" % (name, labels))
+        samples[(name, labels)] = value
+    for fam, t in types.items():
+        if t == "histogram":
+            check_histogram(fam, samples)
+    return samples
+
+
+def check_histogram(fam, samples):
+    series = {}
+    for (name, labels), v in samples.items():
+        if name == fam + "_bucket":
+            d = dict(labels)
+            le = d.pop("le")
+            key = tuple(sorted(d.items()))
+            series.setdefault(key, []).append((float(le), v))
+    for key, buckets in series.items():
+        buckets.sort()
+        counts = [v for _, v in buckets]
+        if counts != sorted(counts) or buckets[-1][0] != math.inf:
+            raise Fail("metrics: %s%s buckets not cumulative" % (fam, key))
+        if samples.get((fam + "_count", key)) != counts[-1]:
+            raise Fail("metrics: %s%s _count is not the +Inf bucket" %
+                       (fam, key))
+
+
+def scrape(port):
+    st, hd, data = request(port, "GET", "/metrics")
+    if st != 200 or not hd.get("content-type", "").startswith(
+            "text/plain; version=0.0.4"):
+        raise Fail("/metrics: %d %r" % (st, hd.get("content-type")))
+    return parse_metrics(data.decode("utf-8"))
+
+
+def value(samples, name, **labels):
+    key = (name, tuple(sorted(labels.items())))
+    if key not in samples:
+        raise Fail("metrics: no %s%s" % (name, labels))
+    return samples[key]
+
+
+# ---- the examples of proto/HTTP.md --------------------------------------------
+
+def parse_http_block(text):
+    """(first line, {header: value}, body text) of one ```http block."""
+    head, _, body = text.partition("\n\n")
+    lines = head.split("\n")
+    headers = {}
+    for h in lines[1:]:
+        if not h.strip():
+            continue
+        k, _, v = h.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    return lines[0], headers, body.strip()
+
+
+def http_examples(proto):
+    """[(admin?, request block, response block)] from proto/HTTP.md: the
+    ```http blocks in pairs; "*admin*" in the prose before a request
+    sends it to --http-admin."""
+    with open(os.path.join(proto, "HTTP.md"), encoding="utf-8") as f:
+        text = f.read()
+    blocks = list(re.finditer(r"^```http\n(.*?)^```", text, re.S | re.M))
+    if len(blocks) < 2 or len(blocks) % 2:
+        raise Fail("HTTP.md: ```http blocks must come in pairs")
+    out, pos = [], 0
+    for i in range(0, len(blocks), 2):
+        prose = text[pos:blocks[i].start()]
+        out.append(("*admin*" in prose, parse_http_block(blocks[i].group(1)),
+                    parse_http_block(blocks[i + 1].group(1))))
+        pos = blocks[i + 1].end()
+    return out
+
+
+def run_http_examples(gw, proto):
+    examples = http_examples(proto)
+    for n, (admin, (line, hdrs, body), (status, rhdrs, rbody)) in \
+            enumerate(examples, 1):
+        method, path, _ = line.split(" ")
+        name = "HTTP.md example %d (%s %s)" % (n, method, path)
+        data = body.encode() if body else None
+        if body == '{"items": "<101 ids>"}':
+            data = json.dumps({"items": ["i%d" % i
+                                         for i in range(101)]}).encode()
+        st, got_hdrs, got = request(gw["admin"] if admin else gw["read"],
+                                    method, path, data, hdrs)
+        _, code, reason = status.split(" ", 2)
+        if st != int(code) or got_hdrs[":reason"] != reason:
+            raise Fail("%s: HTTP %d %s, expected %s %s" %
+                       (name, st, got_hdrs[":reason"], code, reason))
+        for k, v in rhdrs.items():
+            if got_hdrs.get(k) != v:
+                raise Fail("%s: %s: %r, expected %r" %
+                           (name, k, got_hdrs.get(k), v))
+        expect(name, json.loads(rbody), json.loads(got))
+    ok("%d examples of proto/HTTP.md" % len(examples))
+
+
+# ---- checks --------------------------------------------------------------------
+
+def check_usage(gateway, proto):
+    """--help names every option of the man page; usage errors exit 2."""
+    man = os.path.join(proto, "..", "tools", "xsell-gateway.1")
+    with open(man, encoding="utf-8") as f:
+        opts = set(re.findall(r"^\.B[I]? (\\-\\-[a-z\\-]+)", f.read(), re.M))
+    opts = {o.replace("\\", "") for o in opts}
+    r = subprocess.run([gateway, "--help"], capture_output=True, text=True,
+                       timeout=10)
+    missing = [o for o in sorted(opts) if o not in r.stdout]
+    if r.returncode != 0 or len(opts) < 10 or missing:
+        raise Fail("--help: exit %d, options of the man page missing: %s" %
+                   (r.returncode, missing))
+    for argv in (["--http", "127.0.0.1:0"], ["--bogus"],
+                 ["--http", "127.0.0.1:0", "--upstream", "ipc:///x",
+                  "--http-admin", "127.0.0.1:0"],
+                 ["--http", "127.0.0.1:0", "--upstream", "ipc:///x",
+                  "--pool", "0"]):
+        r = subprocess.run([gateway] + argv, capture_output=True,
+                           timeout=10)
+        if r.returncode != 2:
+            raise Fail("%s: exit %d, expected 2" % (argv, r.returncode))
+    ok("--help names the %d options of xsell-gateway.1; usage errors "
+       "exit 2" % len(opts))
+
+
+def check_answers(gw):
+    # From setup.json alone (fbt vectors do not write): N_A = 4,
+    # N_AB = 3, N_AC = 2, N_AE = 1, E out of stock; confidence N_ab/N_a.
+    st, hd, got = call(gw["read"], "/v1/fbt", {"items": ["A"], "k": 5})
+    expect("fbt A", {"ok": True, "items": [
+        {"item": "B", "score": 0.75}, {"item": "C", "score": 0.5}],
+        "unknown": []}, got)
+    if st != 200 or hd.get("cache-control") != "no-store":
+        raise Fail("fbt A: %d, cache-control %r" %
+                   (st, hd.get("cache-control")))
+    # count scorer, cart A+B: C 2+1, D 0+1, E out of stock.
+    st, _, got = call(gw["read"], "/v1", {"op": "fbt", "items": ["A", "B"],
+                                          "scorer": "count", "id": 7})
+    expect("fbt cart", {"ok": True, "id": 7, "items": [
+        {"item": "C", "score": 3}, {"item": "D", "score": 1}]}, got)
+    st, _, got = call(gw["read"], "/v1/stats", method="GET")
+    expect("GET /v1/stats", {"ok": True, "counts": ANY}, got)
+    ok("JSON answers: POST /v1/fbt, POST /v1 with op, GET /v1/stats")
+
+    # One keep-alive connection: answers and errors that leave no body
+    # unread keep it open, and each reply is the one of its request.
+    c = http.client.HTTPConnection("127.0.0.1", gw["read"], timeout=10)
+    want = [(b'{"items":["A"],"k":1}', 200, "B"), (b'{"items":', 400, None),
+            (b'{"items":["B"],"k":1}', 200, "A"), (b"", 400, None),
+            (b'{"items":["C"],"k":1}', 200, "A")]
+    for body, status, first in want:
+        c.request("POST", "/v1/fbt", body)
+        r = c.getresponse()
+        got = json.loads(r.read())
+        if r.status != status or (first and got["items"][0]["item"] != first):
+            raise Fail("keep-alive: %r -> %d %s" % (body, r.status, got))
+    c.request("GET", "/healthz")
+    if c.getresponse().status != 200:
+        raise Fail("keep-alive: /healthz")
+    c.close()
+    ok("keep-alive: 6 requests and errors on one connection")
+
+
+def events_count(port):
+    return call(port, "/v1/stats", method="GET")[2]["counts"]["events"]
+
+
+def check_errors(gw, reads_only):
+    p = gw["read"]
+    want_error(p, "/v1/fbt", {"items": ["A"], "k": 0}, 400, "bad_request")
+    want_error(p, "/v1/fbt", {"items": ["i%d" % i for i in range(101)]},
+               413, "too_large")
+    want_error(p, "/v1/fbt", None, 400, "bad_request",
+               raw=b'{"items": ["A"],')
+    want_error(p, "/v1/fbt", None, 400, "bad_request", raw=b'["A"]')
+    want_error(p, "/v1/fbt", None, 400, "bad_request",
+               raw=b'{"items":["A"],"items":["B"]}')
+    want_error(p, "/v1/fbt", {"op": "stats"}, 400, "bad_request")
+    ok("bad_request 400 (k, malformed JSON, not an object, duplicate key, "
+       "op mismatch), too_large 413")
+
+    before = events_count(p)
+    write = {"op": "event", "events": [
+        {"type": "view", "user": "gw-u", "item": "gw-i"}]}
+    want_error(p, "/v1", write, 403, "forbidden")
+    want_error(reads_only, "/v1/event", write, 403, "forbidden")
+    want_error(reads_only, "/v1", {"op": "items", "items": []}, 403,
+               "forbidden")
+    if events_count(p) != before:
+        raise Fail("a refused write changed the store")
+    st, _, got = call(gw["admin"], "/v1", write)
+    if st != 200 or events_count(p) != before + 1:
+        raise Fail("write on --http-admin: %d %s" % (st, json.dumps(got)))
+    ok("writes: 403 on --http and without an admin upstream, 200 on "
+       "--http-admin")
+
+    hd, _ = want_error(p, "/v1/fbt", None, 413, "too_large",
+                       raw=b" " * (64 * 1024 + 1))
+    if hd.get("connection") != "close":
+        raise Fail("413: the unread body must close the connection")
+    want_error(p, "/nope", {}, 404, "not_found")
+    hd, _ = want_error(p, "/metrics", None, 405, "bad_request",
+                       method="DELETE")
+    if "GET" not in hd.get("allow", ""):
+        raise Fail("405 without Allow: %r" % hd)
+    want_error(p, "/v1/fbt", None, 405, "bad_request", method="PUT")
+    st, _, _ = request(p, "POST", "/v1/fbt", body=iter([b'{"items":["A"]}']),
+                       headers={"Transfer-Encoding": "chunked"})
+    if st != 411:
+        raise Fail("chunked body: %d, expected 411" % st)
+    ok("oversize body 413 (connection closed), 404, 405 with Allow, "
+       "chunked 411")
+
+
+def check_hostile(gw, reads_only):
+    # A body that never comes: the gateway (--timeout 300) closes.
+    s = socket.create_connection(("127.0.0.1", reads_only), timeout=10)
+    s.sendall(b"POST /v1/fbt HTTP/1.1\r\nHost: x\r\n"
+              b"Content-Length: 100\r\n\r\n{")
+    try:
+        if s.recv(100) != b"":
+            raise Fail("stalled body: got an answer, expected a close")
+    except socket.timeout:
+        raise Fail("stalled body: connection still open after 10 s")
+    s.close()
+    rnd = random.Random(7)
+    for _ in range(200):
+        with socket.create_connection(("127.0.0.1", gw["read"])) as s:
+            s.sendall(bytes(rnd.getrandbits(8)
+                            for _ in range(rnd.randint(1, 300))))
+            s.shutdown(socket.SHUT_WR)
+            s.settimeout(5)
+            try:
+                while s.recv(4096):
+                    pass
+            except (socket.timeout, ConnectionResetError):
+                pass
+    for body in (b"\xff\xfe", b'{"items":["\xc3"]}', b"{" * 5000,
+                 b'{"items":[' + b"[" * 3000 + b"]" * 3000 + b"]}",
+                 b'{"k":1e400}', b'{"items":[-1]}'):
+        st, _, _ = request(gw["read"], "POST", "/v1/fbt", body)
+        if st not in (400, 413):
+            raise Fail("body %r: %d" % (body[:20], st))
+    st, _, _ = request(gw["read"], "GET", "/healthz")
+    if st != 200:
+        raise Fail("after garbage: /healthz %d" % st)
+    ok("stalled body closed; 200 random byte strings and hostile JSON "
+       "bodies; the gateway still answers")
+
+
+def check_dead(dead):
+    want_error(dead, "/v1/fbt", {"items": ["A"]}, 503, "unavailable")
+    st, _, got = call(dead, "/healthz", method="GET")
+    if st != 503:
+        raise Fail("/healthz without xselld: %d" % st)
+    m = scrape(dead)
+    if value(m, "xsell_up") != 0 or value(
+            m, "xsell_gateway_upstream_failures_total", upstream="read",
+            reason="unavailable") < 3:
+        raise Fail("dead upstream: xsell_up/failures not counted")
+    ok("no xselld: 503 unavailable, /healthz 503, xsell_up 0")
+
+
+def check_metrics(gw):
+    p = gw["read"]
+    m0 = scrape(p)
+    if value(m0, "xsell_up") != 1:
+        raise Fail("xsell_up is not 1")
+    # Exactly these between the two scrapes: 3 valid fbt (counted by
+    # xselld), 1 refused while decoding (k=0: counted under no op by
+    # xselld, but a 400 fbt answer for the gateway).
+    for items in (["A"], ["B"], ["A", "C"]):
+        call(p, "/v1/fbt", {"items": items})
+    call(p, "/v1/fbt", {"items": ["A"], "k": 0})
+    m1 = scrape(p)
+
+    def delta(name, **labels):
+        return value(m1, name, **labels) - value(m0, name, **labels)
+
+    checks = [
+        (delta("xsell_requests_total", op="fbt"), 3),
+        (delta("xsell_request_errors_total", op="fbt"), 0),
+        (delta("xsell_requests_total", op="stats"), 1),  # the 2nd scrape
+        (delta("xsell_gateway_op_responses_total", op="fbt", code="200"),
+         3),
+        (value(m1, "xsell_gateway_op_responses_total", op="fbt",
+               code="400") -
+         m0.get(("xsell_gateway_op_responses_total",
+                 (("code", "400"), ("op", "fbt"))), 0), 1),
+        (delta("xsell_gateway_upstream_duration_seconds_count", op="fbt"),
+         4),
+    ]
+    for i, (got, want) in enumerate(checks):
+        if got != want:
+            raise Fail("metrics check %d: moved by %r, expected %r" %
+                       (i, got, want))
+    counts = call(p, "/v1/stats", method="GET")[2]["counts"]
+    if value(m1, "xsell_events_total") != counts["events"] or \
+            value(m1, "xsell_items") != counts["items"]:
+        raise Fail("metrics: events/items differ from stats")
+    for name in ("xsell_store_used_bytes", "xsell_store_map_used_ratio",
+                 "xsell_uptime_seconds", "xsell_store_readers_used"):
+        value(m1, name)
+    ok("/metrics: valid Prometheus text; counters moved by exactly the "
+       "requests sent")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--xselld", required=True)
+    ap.add_argument("--gateway", required=True)
+    ap.add_argument("--proto", required=True)
+    ap.add_argument("--keep", action="store_true")
+    a = ap.parse_args()
+
+    tmp = tempfile.mkdtemp(prefix="xsell-gw-test-")
+    procs = []
+    try:
+        check_usage(a.gateway, a.proto)
+        read_url = "ipc://%s/read.sock" % tmp
+        admin_url = "ipc://%s/admin.sock" % tmp
+        procs.append(Proc("xselld", [a.xselld, "--db", tmp + "/db",
+                                     "--listen", read_url, "--admin",
+                                     admin_url], tmp))
+        full = Proc("gw-full", [a.gateway, "--http", "127.0.0.1:0",
+                                "--upstream", read_url, "--http-admin",
+                                "127.0.0.1:0", "--admin-upstream",
+                                admin_url], tmp)
+        reads = Proc("gw-reads", [a.gateway, "--http", "127.0.0.1:0",
+                                  "--upstream", read_url, "--timeout",
+                                  "300"], tmp)
+        dead = Proc("gw-dead", [a.gateway, "--http", "127.0.0.1:0",
+                                "--upstream", "ipc://%s/none.sock" % tmp,
+                                "--timeout", "200"], tmp)
+        procs += [full, reads, dead]
+        ports = gateway_ports(full, 2)
+        gw = {"read": ports[0], "admin": ports[1]}
+        reads_port = gateway_ports(reads, 1)[0]
+        dead_port = gateway_ports(dead, 1)[0]
+        for _ in range(100):  # xselld up? (it starts in parallel)
+            if request(gw["read"], "GET", "/healthz")[0] == 200:
+                break
+            time.sleep(0.1)
+        else:
+            raise Fail("/healthz did not turn 200 within 10 s")
+        ok("xselld and three gateways up (ports %d %d %d %d)" %
+           (gw["read"], gw["admin"], reads_port, dead_port))
+
+        run_vectors(gw, a.proto)
+        run_http_examples(gw, a.proto)
+        check_answers(gw)
+        check_errors(gw, reads_port)
+        check_hostile(gw, reads_port)
+        check_dead(dead_port)
+        check_metrics(gw)
+        for p in reversed(procs):
+            rc = p.stop()
+            if rc != 0:
+                raise Fail("%s exited with %d after SIGTERM" % (p.name, rc))
+        ok("SIGTERM: every process exited with 0")
+    except (Fail, OSError, ValueError, KeyError,
+            http.client.HTTPException) as e:
+        print("FAIL " + str(e))
+        for p in procs:
+            print("---- %s log ----\n%s" % (p.name, p.text()[-3000:]))
+        return 1
+    finally:
+        # Whatever happened, no child outlives the test.
+        for p in procs:
+            if p.p.poll() is None:
+                p.p.kill()
+                p.p.wait()
+        if not a.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+    print("PASS")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
