@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <msgpack.h>
 
@@ -701,80 +702,163 @@ static const char fbt_help[] =
     "  xsell fbt milk --category dairy --category 'bread, rolls' \\\n"
     "      --price-max 20 --max-per-category 2\n";
 
+/* The columns of a list answer: each text column is shown when any
+ * answer has its key; parts (similar) as three number columns. */
+struct list_cols {
+	bool explain; /* "count" */
+	bool parts;
+	int  w_item;
+	int  w[3]; /* via, source, because: 0 when absent */
+};
+
+static const char *const list_text_keys[3] = { "via", "source", "because" };
+
 static void
-print_fbt(const msgpack_object *reply)
+list_cols_measure(const msgpack_object *items, struct list_cols *c)
 {
-	const msgpack_object *items   = xsell_reply_get(reply, "items");
-	const msgpack_object *unknown = xsell_reply_get(reply, "unknown");
-	bool                  explain = false;
-	int                   w_item  = 4;
-	int                   w_via   = 0; /* 0: no via column */
+	memset(c, 0, sizeof(*c));
+	c->w_item = 4;
+	for (uint32_t i = 0; i < items->via.array.size; i++) {
+		const msgpack_object *e  = &items->via.array.ptr[i];
+		const msgpack_object *id = xsell_reply_get(e, "item");
+		int                   w  = id != NULL ? value_width(id) : 1;
 
-	if (items != NULL && items->type == MSGPACK_OBJECT_ARRAY) {
-		for (uint32_t i = 0; i < items->via.array.size; i++) {
-			const msgpack_object *e  = &items->via.array.ptr[i];
-			const msgpack_object *id = xsell_reply_get(e, "item");
-			int                   w;
+		c->w_item = w > c->w_item ? w : c->w_item;
+		c->explain |= xsell_reply_get(e, "count") != NULL;
+		c->parts |= xsell_reply_get(e, "parts") != NULL;
+		for (int k = 0; k < 3; k++) {
+			const msgpack_object *v =
+			    xsell_reply_get(e, list_text_keys[k]);
+			int min = (int) strlen(list_text_keys[k]);
 
-			if (xsell_reply_get(e, "count") != NULL) {
-				explain = true;
+			if (v == NULL) {
+				continue;
 			}
-			w = id != NULL ? value_width(id) : 1;
-			if (w > w_item) {
-				w_item = w;
-			}
-			if (xsell_reply_get(e, "via") != NULL) {
-				w     = value_width(xsell_reply_get(e, "via"));
-				w_via = w > w_via ? w : w_via;
-				w_via = w_via < 3 ? 3 : w_via;
+			w       = value_width(v);
+			w       = w > min ? w : min;
+			c->w[k] = w > c->w[k] ? w : c->w[k];
+		}
+	}
+}
+
+/* The last text column shown: it is not padded (no trailing spaces). */
+static int
+list_last_text(const struct list_cols *c)
+{
+	int last = -1;
+
+	for (int k = 0; k < 3; k++) {
+		if (c->w[k] != 0) {
+			last = k;
+		}
+	}
+	return c->parts ? -1 : last;
+}
+
+static void
+list_header(const struct list_cols *c)
+{
+	int last = list_last_text(c);
+
+	printf("rank  item");
+	pad(stdout, c->w_item - 4);
+	printf("  %12s%s", "score", c->explain ? "   count" : "");
+	for (int k = 0; k < 3; k++) {
+		if (c->w[k] != 0) {
+			printf("  %s", list_text_keys[k]);
+			if (k != last) {
+				pad(stdout,
+				    c->w[k] - (int) strlen(list_text_keys[k]));
 			}
 		}
 	}
+	if (c->parts) {
+		printf("  %10s  %10s  %10s", "order", "view", "cart");
+	}
+	fputc('\n', stdout);
+}
+
+/* "  " and a number right-aligned in 'width' with 'prec' significant
+ * digits (prec 0: a whole number), or "-" when it is not one. */
+static void
+list_number(const msgpack_object *o, int width, int prec)
+{
+	double x;
+
+	if (!obj_num(o, &x)) {
+		printf("  %*s", width, "-");
+	} else if (prec == 0) {
+		printf("  %*.0f", width, x);
+	} else {
+		printf("  %*.*g", width, prec, x);
+	}
+}
+
+static void
+list_row(const struct list_cols *c, unsigned rank, const msgpack_object *e)
+{
+	const msgpack_object *id    = xsell_reply_get(e, "item");
+	const msgpack_object *parts = xsell_reply_get(e, "parts");
+	int                   last  = list_last_text(c);
+	int                   w     = 1;
+
+	printf("%4u  ", rank);
+	if (id != NULL) {
+		w = put_value(stdout, id);
+	} else {
+		fputc('?', stdout);
+	}
+	pad(stdout, c->w_item - w);
+	list_number(xsell_reply_get(e, "score"), 12, 6);
+	if (c->explain) {
+		list_number(xsell_reply_get(e, "count"), 6, 0);
+	}
+	for (int k = 0; k < 3; k++) {
+		const msgpack_object *v =
+		    xsell_reply_get(e, list_text_keys[k]);
+
+		if (c->w[k] == 0 || (k == last && v == NULL)) {
+			continue; /* no trailing spaces */
+		}
+		fputs("  ", stdout);
+		w = v != NULL ? put_value(stdout, v) : 0;
+		if (k != last) {
+			pad(stdout, c->w[k] - w);
+		}
+	}
+	if (c->parts) {
+		static const char *const names[3] = { "order", "view",
+			"cart" };
+
+		for (int p = 0; p < 3; p++) {
+			list_number(parts != NULL
+			        ? xsell_reply_get(parts, names[p])
+			        : NULL,
+			    10, 4);
+		}
+	}
+	fputc('\n', stdout);
+}
+
+/* A list answer (fbt, complements, similar, viewed_bought, trending,
+ * picks): a table of rank, item, score and whatever the answers carry
+ * (count, via, source, because, parts), then the unknown ids. */
+static void
+print_list(const msgpack_object *reply)
+{
+	const msgpack_object *items   = xsell_reply_get(reply, "items");
+	const msgpack_object *unknown = xsell_reply_get(reply, "unknown");
+	struct list_cols      cols;
+
 	if (items == NULL || items->type != MSGPACK_OBJECT_ARRAY ||
 	    items->via.array.size == 0) {
 		printf("no recommendations\n");
 	} else {
-		printf("rank  item");
-		pad(stdout, w_item - 4);
-		printf("  %12s%s", "score", explain ? "   count" : "");
-		if (w_via != 0) {
-			printf("  via");
-		}
-		fputc('\n', stdout);
+		list_cols_measure(items, &cols);
+		list_header(&cols);
 		for (uint32_t i = 0; i < items->via.array.size; i++) {
-			const msgpack_object *e  = &items->via.array.ptr[i];
-			const msgpack_object *id = xsell_reply_get(e, "item");
-			const msgpack_object *count =
-			    xsell_reply_get(e, "count");
-			double score;
-			int    w = 1;
-
-			printf("%4u  ", (unsigned) i + 1);
-			if (id != NULL) {
-				w = put_value(stdout, id);
-			} else {
-				fputc('?', stdout);
-			}
-			pad(stdout, w_item - w);
-			if (obj_num(xsell_reply_get(e, "score"), &score)) {
-				printf("  %12.6g", score);
-			} else {
-				printf("  %12s", "-");
-			}
-			if (explain) {
-				double n;
-
-				if (obj_num(count, &n)) {
-					printf("  %6.0f", n);
-				} else {
-					printf("  %6s", "-");
-				}
-			}
-			if (w_via != 0 && xsell_reply_get(e, "via") != NULL) {
-				fputs("  ", stdout);
-				put_value(stdout, xsell_reply_get(e, "via"));
-			}
-			fputc('\n', stdout);
+			list_row(
+			    &cols, (unsigned) i + 1, &items->via.array.ptr[i]);
 		}
 	}
 	if (unknown != NULL && unknown->type == MSGPACK_OBJECT_ARRAY &&
@@ -985,23 +1069,79 @@ pack_filter(
 	return true;
 }
 
-/* fbt and complements: the same query, each with its own options (an
- * option a command does not take is never set, so opt_get gives NULL). */
+/* -k, --explain and the filter, which every list answer takes: read and
+ * checked first, counted into the map's size, packed. */
+struct list_tail {
+	const char        *k_s;
+	int64_t            k;
+	bool               explain;
+	struct filter_opts fo;
+};
+
+static bool
+list_tail_check(const struct args *a, struct list_tail *t)
+{
+	t->k_s     = opt_get(a, "-k");
+	t->k       = 0;
+	t->explain = opt_get(a, "--explain") != NULL;
+	if (t->k_s != NULL && !parse_i64(t->k_s, 1, XSELL_K_MAX, &t->k)) {
+		usage_err(a->cmd, "-k: expected an integer 1..%d, got '%s'",
+		    XSELL_K_MAX, t->k_s);
+		return false;
+	}
+	return parse_filter_opts(a, &t->fo) == EXIT_OK_;
+}
+
+static uint32_t
+list_tail_fields(const struct list_tail *t)
+{
+	return (uint32_t) (t->k_s != NULL) + t->explain +
+	    (filter_fields(&t->fo) > 0);
+}
+
+static bool
+list_tail_pack(
+    const struct args *a, const struct list_tail *t, msgpack_packer *pk)
+{
+	if (t->k_s != NULL) {
+		pack_key(pk, "k");
+		msgpack_pack_int64(pk, t->k);
+	}
+	if (t->explain) {
+		pack_key(pk, "explain");
+		msgpack_pack_true(pk);
+	}
+	return pack_filter(a, &t->fo, pk);
+}
+
+/* A string option that must not be empty (the server checks the rest:
+ * --scorer, --signal and --kind name their choices in its error). */
+static bool
+check_nonempty(const struct args *a, const char *opt, const char *v)
+{
+	if (v != NULL && v[0] == '\0') {
+		usage_err(a->cmd, "%s must not be empty", opt);
+		return false;
+	}
+	return true;
+}
+
+/* fbt, complements, similar and viewed-bought: ITEM... and the options
+ * each takes (an option a command does not take is never set, so
+ * opt_get gives NULL). */
 static int
 build_list(
     const struct args *a, msgpack_packer *pk, print_fn *printp, const char *op)
 {
-	const char        *beta_s    = opt_get(a, "--beta");
-	bool               cross     = opt_get(a, "--cross-category") != NULL;
-	double             beta      = 0;
-	const char        *k_s       = opt_get(a, "-k");
-	const char        *scorer    = opt_get(a, "--scorer");
-	const char        *support_s = opt_get(a, "--min-support");
-	bool               explain   = opt_get(a, "--explain") != NULL;
-	struct filter_opts fo;
-	int64_t            k        = 0;
-	int64_t            support  = 0;
-	uint32_t           n_fields = 2;
+	const char      *beta_s    = opt_get(a, "--beta");
+	bool             cross     = opt_get(a, "--cross-category") != NULL;
+	double           beta      = 0;
+	const char      *scorer    = opt_get(a, "--scorer");
+	const char      *signal    = opt_get(a, "--signal");
+	const char      *support_s = opt_get(a, "--min-support");
+	int64_t          support   = 0;
+	uint32_t         n_fields  = 2;
+	struct list_tail tail;
 
 	if (a->n_pos == 0) {
 		usage_err(a->cmd, "give at least one ITEM");
@@ -1012,9 +1152,7 @@ build_list(
 			return EXIT_USAGE;
 		}
 	}
-	if (k_s != NULL && !parse_i64(k_s, 1, XSELL_K_MAX, &k)) {
-		usage_err(a->cmd, "-k: expected an integer 1..%d, got '%s'",
-		    XSELL_K_MAX, k_s);
+	if (!list_tail_check(a, &tail)) {
 		return EXIT_USAGE;
 	}
 	if (support_s != NULL &&
@@ -1024,8 +1162,8 @@ build_list(
 		    support_s);
 		return EXIT_USAGE;
 	}
-	if (scorer != NULL && scorer[0] == '\0') {
-		usage_err(a->cmd, "--scorer must not be empty");
+	if (!check_nonempty(a, "--scorer", scorer) ||
+	    !check_nonempty(a, "--signal", signal)) {
 		return EXIT_USAGE;
 	}
 	if (beta_s != NULL && !parse_beta(beta_s, &beta)) {
@@ -1033,16 +1171,12 @@ build_list(
 		    beta_s);
 		return EXIT_USAGE;
 	}
-	if (parse_filter_opts(a, &fo) != EXIT_OK_) {
-		return EXIT_USAGE;
-	}
 	n_fields += beta_s != NULL;
 	n_fields += cross;
-	n_fields += k_s != NULL;
 	n_fields += scorer != NULL;
+	n_fields += signal != NULL;
 	n_fields += support_s != NULL;
-	n_fields += explain;
-	n_fields += filter_fields(&fo) > 0;
+	n_fields += list_tail_fields(&tail);
 
 	msgpack_pack_map(pk, n_fields);
 	pack_key(pk, "op");
@@ -1060,26 +1194,22 @@ build_list(
 	for (int i = 0; i < a->n_pos; i++) {
 		pack_str(pk, a->pos[i]);
 	}
-	if (k_s != NULL) {
-		pack_key(pk, "k");
-		msgpack_pack_int64(pk, k);
-	}
 	if (scorer != NULL) {
 		pack_key(pk, "scorer");
 		pack_str(pk, scorer);
+	}
+	if (signal != NULL) {
+		pack_key(pk, "signal");
+		pack_str(pk, signal);
 	}
 	if (support_s != NULL) {
 		pack_key(pk, "min_support");
 		msgpack_pack_int64(pk, support);
 	}
-	if (explain) {
-		pack_key(pk, "explain");
-		msgpack_pack_true(pk);
-	}
-	if (!pack_filter(a, &fo, pk)) {
+	if (!list_tail_pack(a, &tail, pk)) {
 		return EXIT_USAGE;
 	}
-	*printp = print_fbt;
+	*printp = print_list;
 	return EXIT_OK_;
 }
 
@@ -1131,6 +1261,493 @@ static int
 build_complements(const struct args *a, msgpack_packer *pk, print_fn *printp)
 {
 	return build_list(a, pk, printp, "complements");
+}
+
+/* ==== similar ==== */
+
+static const struct opt similar_opts[] = {
+	{ "-k", true },
+	{ "--signal", true },
+	{ "--scorer", true },
+	{ "--min-support", true },
+	{ "--explain", false },
+	{ "--all-stock", false },
+	{ "--exclude", true },
+	{ "--category", true },
+	{ "--exclude-category", true },
+	{ "--price-min", true },
+	{ "--price-max", true },
+	{ "--max-per-category", true },
+	{ NULL, false },
+};
+
+static const char similar_help[] =
+    "Usage: xsell similar ITEM... [-k N] [--signal S] [--scorer NAME]\n"
+    "                 [--min-support N] [--explain] [FILTER...]\n"
+    "\n"
+    "Items like ITEM... by behaviour: bought together, viewed in one\n"
+    "session (30 minutes) and in one cart (7 days) by the same customers,\n"
+    "each relation scored (cosine by default) and summed.\n"
+    "\n"
+    "Options:\n"
+    "  -k N               answers wanted, 1..500 (default: server, 10)\n"
+    "  --signal S         all (default), order, view or cart: which\n"
+    "                     relations count\n"
+    "  --scorer NAME      count, confidence, lift, cosine, jaccard, llr\n"
+    "                     or amazon (default: the server's, cosine)\n"
+    "  --min-support N    ignore pairs seen together fewer than N times\n"
+    "  --explain          also show the co-count and the part of the "
+    "score\n"
+    "                     each relation gave (order, view, cart)\n"
+    "\n" FILTER_HELP "\n"
+    "Example:\n"
+    "  xsell similar 22697 --signal view --explain\n";
+
+static int
+build_similar(const struct args *a, msgpack_packer *pk, print_fn *printp)
+{
+	return build_list(a, pk, printp, "similar");
+}
+
+/* ==== viewed-bought ==== */
+
+static const struct opt viewed_bought_opts[] = {
+	{ "-k", true },
+	{ "--scorer", true },
+	{ "--min-support", true },
+	{ "--explain", false },
+	{ "--all-stock", false },
+	{ "--exclude", true },
+	{ "--category", true },
+	{ "--exclude-category", true },
+	{ "--price-min", true },
+	{ "--price-max", true },
+	{ "--max-per-category", true },
+	{ NULL, false },
+};
+
+static const char viewed_bought_help[] =
+    "Usage: xsell viewed-bought ITEM... [-k N] [--scorer NAME]\n"
+    "                 [--min-support N] [--explain] [FILTER...]\n"
+    "\n"
+    "People who viewed ITEM... bought: the items ordered within 7 days\n"
+    "after a view of ITEM by the same customer (the \"viewed_bought\" "
+    "op).\n"
+    "\n"
+    "Options:\n"
+    "  -k N               answers wanted, 1..500 (default: server, 10)\n"
+    "  --scorer NAME      count, confidence, lift, cosine, jaccard, llr\n"
+    "                     or amazon (default: the server's, confidence)\n"
+    "  --min-support N    ignore pairs seen fewer than N times\n"
+    "  --explain          also show how many orders followed a view\n"
+    "\n" FILTER_HELP "\n"
+    "Example:\n"
+    "  xsell viewed-bought 22697 -k 5 --explain\n";
+
+static int
+build_viewed_bought(const struct args *a, msgpack_packer *pk, print_fn *printp)
+{
+	return build_list(a, pk, printp, "viewed_bought");
+}
+
+/* ==== trending ==== */
+
+static const struct opt trending_opts[] = {
+	{ "-k", true },
+	{ "--category", true },
+	{ "--half-life", true },
+	{ "--explain", false },
+	{ "--all-stock", false },
+	{ "--exclude", true },
+	{ "--exclude-category", true },
+	{ "--price-min", true },
+	{ "--price-max", true },
+	{ "--max-per-category", true },
+	{ NULL, false },
+};
+
+static const char trending_help[] =
+    "Usage: xsell trending [-k N] [--half-life DAYS] [--explain]\n"
+    "                 [FILTER...]\n"
+    "\n"
+    "What sells now: orders (and views, at a tenth) per day, decayed by\n"
+    "age as of the newest day the server has events for.\n"
+    "\n"
+    "Options:\n"
+    "  -k N               answers wanted, 1..500 (default: server, 10)\n"
+    "  --half-life DAYS   an order DAYS days old weighs half, > 0 and\n"
+    "                     <= 3650 (default: the server's, 7)\n"
+    "  --explain          also show the orders counted\n"
+    "\n" FILTER_HELP "\n"
+    "Example:\n"
+    "  xsell trending --category bakery -k 5\n";
+
+static int
+build_trending(const struct args *a, msgpack_packer *pk, print_fn *printp)
+{
+	const char      *half_s = opt_get(a, "--half-life");
+	double           half   = 0;
+	struct list_tail tail;
+
+	if (a->n_pos != 0) {
+		usage_err(a->cmd, "takes no ITEM (did you mean --category?)");
+		return EXIT_USAGE;
+	}
+	if (!list_tail_check(a, &tail)) {
+		return EXIT_USAGE;
+	}
+	if (half_s != NULL &&
+	    (!parse_double(half_s, &half) || !(half > 0) ||
+	        half > XSELL_DAYS_MAX)) {
+		usage_err(a->cmd,
+		    "--half-life: expected days > 0 and <= %d, got '%s'",
+		    XSELL_DAYS_MAX, half_s);
+		return EXIT_USAGE;
+	}
+	msgpack_pack_map(pk, 1 + (half_s != NULL) + list_tail_fields(&tail));
+	pack_key(pk, "op");
+	pack_str(pk, "trending");
+	if (half_s != NULL) {
+		pack_key(pk, "half_life_days");
+		msgpack_pack_double(pk, half);
+	}
+	if (!list_tail_pack(a, &tail, pk)) {
+		return EXIT_USAGE;
+	}
+	*printp = print_list;
+	return EXIT_OK_;
+}
+
+/* ==== picks ==== */
+
+static const struct opt picks_opts[] = {
+	{ "-k", true },
+	{ "--kind", true },
+	{ "--context", true },
+	{ "--candidates", true },
+	{ "--min-age", true },
+	{ "--max-age", true },
+	{ "--days", true },
+	{ "--now", true },
+	{ "--explain", false },
+	{ "--all-stock", false },
+	{ "--exclude", true },
+	{ "--category", true },
+	{ "--exclude-category", true },
+	{ "--price-min", true },
+	{ "--price-max", true },
+	{ "--max-per-category", true },
+	{ NULL, false },
+};
+
+static const char picks_help[] =
+    "Usage: xsell picks USER [--kind K] [-k N] [--context ITEM,...]\n"
+    "                 [--candidates ITEM,...] [--min-age S] [--max-age S]\n"
+    "                 [--days N] [--now TS] [--explain] [FILTER...]\n"
+    "\n"
+    "Personalised picks for USER, from their orders, carts, views and\n"
+    "ratings. Kinds:\n"
+    "  for_you         (default) neighbours of the user's history, "
+    "filled\n"
+    "                  with trending items; an unknown user gets "
+    "trending\n"
+    "  abandoned_cart  items in the open cart, added 1 hour to 14 days "
+    "ago\n"
+    "  back_in_stock   items viewed or carted while out of stock, back "
+    "now\n"
+    "  new_arrivals    items created lately, by the user's taste\n"
+    "  buy_again       bought items whose usual rebuy interval has "
+    "passed\n"
+    "\n"
+    "Options:\n"
+    "  --kind K             one of the kinds above\n"
+    "  -k N                 answers wanted, 1..500 (default: server, 10)\n"
+    "  --context ITEM,...   for_you, new_arrivals: items on the page, "
+    "weighed\n"
+    "                       as fresh events (at most 100)\n"
+    "  --candidates ITEM,...\n"
+    "                       for_you: rank only these items (at most "
+    "500)\n"
+    "  --min-age S          abandoned_cart: added at least S seconds ago\n"
+    "                       (default 3600)\n"
+    "  --max-age S          abandoned_cart: added at most S seconds ago\n"
+    "                       (default 1209600, 14 days)\n"
+    "  --days N             back_in_stock, new_arrivals: look N days "
+    "back,\n"
+    "                       1..3650 (default 30)\n"
+    "  --now TS             the time the picks are for, unix seconds\n"
+    "                       (default: the server's clock)\n"
+    "  --explain            also show the count and, for for_you, the\n"
+    "                       history item that brought each answer\n"
+    "\n"
+    "Prints rank, item, score and source (history, trending, cart,\n"
+    "back_in_stock, new_arrivals, bought).\n"
+    "\n" FILTER_HELP "\n"
+    "Examples:\n"
+    "  xsell picks c-17 -k 5 --explain\n"
+    "  xsell picks c-17 --kind abandoned_cart\n";
+
+#define TS_MAX (((int64_t) 1 << 40) - 1) /* the wire's timestamps */
+
+/* An optional integer option in lo..hi; false (after a message) if it
+ * is given and is not one. */
+static bool
+opt_i64(const struct args *a, const char *opt, int64_t lo, int64_t hi,
+    const char *what, int64_t *out)
+{
+	const char *s = opt_get(a, opt);
+
+	if (s != NULL && !parse_i64(s, lo, hi, out)) {
+		usage_err(a->cmd, "%s: expected %s %lld..%lld, got '%s'", opt,
+		    what, (long long) lo, (long long) hi, s);
+		return false;
+	}
+	return true;
+}
+
+static int
+build_picks(const struct args *a, msgpack_packer *pk, print_fn *printp)
+{
+	const char *kind     = opt_get(a, "--kind");
+	const char *ctx      = opt_get(a, "--context");
+	const char *cands    = opt_get(a, "--candidates");
+	const char *ints[4]  = { "--min-age", "--max-age", "--days", "--now" };
+	const char *keys[4]  = { "min_age_s", "max_age_s", "days", "now" };
+	int64_t     vals[4]  = { 0, 0, 0, 0 };
+	uint32_t    n_fields = 2;
+	struct list_tail tail;
+
+	if (a->n_pos != 1) {
+		usage_err(a->cmd, "give exactly one USER");
+		return EXIT_USAGE;
+	}
+	if (!check_id(a->cmd, "USER", a->pos[0]) ||
+	    !list_tail_check(a, &tail) || !check_nonempty(a, "--kind", kind) ||
+	    !opt_i64(a, "--min-age", 0, TS_MAX, "seconds", &vals[0]) ||
+	    !opt_i64(a, "--max-age", 0, TS_MAX, "seconds", &vals[1]) ||
+	    !opt_i64(a, "--days", 1, XSELL_DAYS_MAX, "days", &vals[2]) ||
+	    !opt_i64(a, "--now", 0, TS_MAX, "unix seconds", &vals[3])) {
+		return EXIT_USAGE;
+	}
+	n_fields += (kind != NULL) + (ctx != NULL) + (cands != NULL);
+	for (int i = 0; i < 4; i++) {
+		n_fields += opt_get(a, ints[i]) != NULL;
+	}
+	n_fields += list_tail_fields(&tail);
+
+	msgpack_pack_map(pk, n_fields);
+	pack_key(pk, "op");
+	pack_str(pk, "picks");
+	pack_key(pk, "user");
+	pack_str(pk, a->pos[0]);
+	if (kind != NULL) {
+		pack_key(pk, "kind");
+		pack_str(pk, kind);
+	}
+	if (ctx != NULL) {
+		pack_key(pk, "context");
+		if (!pack_id_list(a->cmd, "--context", ctx, pk)) {
+			return EXIT_USAGE;
+		}
+	}
+	if (cands != NULL) {
+		pack_key(pk, "candidates");
+		if (!pack_id_list(a->cmd, "--candidates", cands, pk)) {
+			return EXIT_USAGE;
+		}
+	}
+	for (int i = 0; i < 4; i++) {
+		if (opt_get(a, ints[i]) != NULL) {
+			pack_key(pk, keys[i]);
+			msgpack_pack_int64(pk, vals[i]);
+		}
+	}
+	if (!list_tail_pack(a, &tail, pk)) {
+		return EXIT_USAGE;
+	}
+	*printp = print_list;
+	return EXIT_OK_;
+}
+
+/* ==== history ==== */
+
+static const struct opt history_opts[] = {
+	{ "--limit", true },
+	{ NULL, false },
+};
+
+static const char history_help[] =
+    "Usage: xsell history USER [--limit N]\n"
+    "\n"
+    "The newest events the server keeps for USER, newest first: orders\n"
+    "(one line per item), views, cart changes and ratings.\n"
+    "\n"
+    "Options:\n"
+    "  --limit N    at most N events, 1..1000 (default: server, 50)\n"
+    "\n"
+    "Prints time, type, item, and the rating or '(out of stock)' when\n"
+    "the item was out of stock at the time.\n"
+    "\n"
+    "Example:\n"
+    "  xsell history c-17 --limit 20\n";
+
+/* "2024-07-03 09:04:00" for a unix time, or the number if out of range. */
+static void
+put_utc(int64_t ts)
+{
+	time_t    t = (time_t) ts;
+	struct tm tm;
+	char      buf[32];
+
+	if (gmtime_r(&t, &tm) != NULL &&
+	    strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm) > 0) {
+		fputs(buf, stdout);
+	} else {
+		printf("%19lld", (long long) ts);
+	}
+}
+
+static void
+print_history(const msgpack_object *reply)
+{
+	const msgpack_object *user   = xsell_reply_get(reply, "user");
+	const msgpack_object *known  = xsell_reply_get(reply, "known");
+	const msgpack_object *events = xsell_reply_get(reply, "events");
+
+	if (known != NULL && known->type == MSGPACK_OBJECT_BOOLEAN &&
+	    !known->via.boolean) {
+		fputs("unknown user ", stdout);
+		if (user != NULL) {
+			put_value(stdout, user);
+		}
+		fputs(": no history\n", stdout);
+		return;
+	}
+	if (events == NULL || events->type != MSGPACK_OBJECT_ARRAY ||
+	    events->via.array.size == 0) {
+		printf("no events\n");
+		return;
+	}
+	printf("%-19s  %-11s  item\n", "time (UTC)", "type");
+	for (uint32_t i = 0; i < events->via.array.size; i++) {
+		const msgpack_object *e    = &events->via.array.ptr[i];
+		const msgpack_object *type = xsell_reply_get(e, "type");
+		const msgpack_object *item = xsell_reply_get(e, "item");
+		const msgpack_object *r    = xsell_reply_get(e, "rating");
+		const msgpack_object *oos = xsell_reply_get(e, "out_of_stock");
+		double                ts  = 0;
+		int                   w   = 0;
+
+		if (obj_num(xsell_reply_get(e, "ts"), &ts)) {
+			put_utc((int64_t) ts);
+		} else {
+			printf("%19s", "-");
+		}
+		fputs("  ", stdout);
+		if (type != NULL) {
+			w = put_value(stdout, type);
+		}
+		pad(stdout, 11 - w);
+		fputs("  ", stdout);
+		if (item != NULL) {
+			put_value(stdout, item);
+		}
+		if (r != NULL) {
+			fputs("  rating ", stdout);
+			put_value(stdout, r);
+		}
+		if (oos != NULL && oos->type == MSGPACK_OBJECT_BOOLEAN &&
+		    oos->via.boolean) {
+			fputs("  (out of stock)", stdout);
+		}
+		fputc('\n', stdout);
+	}
+}
+
+static int
+build_history(const struct args *a, msgpack_packer *pk, print_fn *printp)
+{
+	const char *limit_s = opt_get(a, "--limit");
+	int64_t     limit   = 0;
+
+	if (a->n_pos != 1) {
+		usage_err(a->cmd, "give exactly one USER");
+		return EXIT_USAGE;
+	}
+	if (!check_id(a->cmd, "USER", a->pos[0]) ||
+	    !opt_i64(a, "--limit", 1, XSELL_HISTORY_LIMIT_MAX, "an integer",
+	        &limit)) {
+		return EXIT_USAGE;
+	}
+	msgpack_pack_map(pk, 2 + (limit_s != NULL));
+	pack_key(pk, "op");
+	pack_str(pk, "history");
+	pack_key(pk, "user");
+	pack_str(pk, a->pos[0]);
+	if (limit_s != NULL) {
+		pack_key(pk, "limit");
+		msgpack_pack_int64(pk, limit);
+	}
+	*printp = print_history;
+	return EXIT_OK_;
+}
+
+/* ==== forget ==== */
+
+static const struct opt forget_opts[] = {
+	{ NULL, false },
+};
+
+static const char forget_help[] =
+    "Usage: xsell forget USER\n"
+    "\n"
+    "Forget USER (the \"forget_user\" op): every count their events "
+    "added\n"
+    "is taken out, and their orders, history and cart are deleted, as "
+    "if\n"
+    "they had never been there. A user the server does not know is not\n"
+    "an error. Writes go to the server's admin endpoint: --url, else\n"
+    "$XSELL_ADMIN_URL, else " XSELL_CLIENT_ADMIN_URL_DEFAULT ".\n"
+    "\n"
+    "Prints 'forgotten: N events, M orders' or 'unknown user: nothing\n"
+    "to forget'.\n"
+    "\n"
+    "Example:\n"
+    "  xsell --url ipc:///tmp/xsell-admin.sock forget c-17\n";
+
+static void
+print_forget(const msgpack_object *reply)
+{
+	const msgpack_object *f      = xsell_reply_get(reply, "forgotten");
+	double                events = 0, orders = 0;
+
+	if (f == NULL || f->type != MSGPACK_OBJECT_BOOLEAN ||
+	    !f->via.boolean) {
+		printf("unknown user: nothing to forget\n");
+		return;
+	}
+	(void) obj_num(xsell_reply_get(reply, "events"), &events);
+	(void) obj_num(xsell_reply_get(reply, "orders"), &orders);
+	printf("forgotten: %.0f events, %.0f orders\n", events, orders);
+}
+
+static int
+build_forget(const struct args *a, msgpack_packer *pk, print_fn *printp)
+{
+	if (a->n_pos != 1) {
+		usage_err(a->cmd, "give exactly one USER");
+		return EXIT_USAGE;
+	}
+	if (!check_id(a->cmd, "USER", a->pos[0])) {
+		return EXIT_USAGE;
+	}
+	msgpack_pack_map(pk, 2);
+	pack_key(pk, "op");
+	pack_str(pk, "forget_user");
+	pack_key(pk, "user");
+	pack_str(pk, a->pos[0]);
+	*printp = print_forget;
+	return EXIT_OK_;
 }
 
 /* ==== stats ==== */
@@ -1716,6 +2333,20 @@ static const struct command commands[] = {
 	    event_opts, event_help, build_event },
 	{ "item", true, "create or update an item's catalogue record",
 	    item_opts, item_help, build_item },
+	{ "similar", false, "items like ITEM... by orders, views and carts",
+	    similar_opts, similar_help, build_similar },
+	{ "viewed-bought", false,
+	    "what people who viewed ITEM... bought within 7 days",
+	    viewed_bought_opts, viewed_bought_help, build_viewed_bought },
+	{ "trending", false, "time-decayed popularity, or in one category",
+	    trending_opts, trending_help, build_trending },
+	{ "picks", false,
+	    "personalised picks for USER (for you, abandoned cart, ...)",
+	    picks_opts, picks_help, build_picks },
+	{ "history", false, "the newest events kept for USER", history_opts,
+	    history_help, build_history },
+	{ "forget", true, "forget USER and everything their events added",
+	    forget_opts, forget_help, build_forget },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -1743,19 +2374,20 @@ main_help(FILE *out)
 	      "Commands:\n",
 	    out);
 	for (size_t i = 0; i < N_COMMANDS; i++) {
-		fprintf(out, "  %-12s %s\n", commands[i].name,
+		fprintf(out, "  %-14s %s\n", commands[i].name,
 		    commands[i].summary);
 	}
 	fputs(
-	    "  help CMD     same as 'xsell CMD --help'\n"
+	    "  help CMD       same as 'xsell CMD --help'\n"
 	    "\n"
 	    "Options (also accepted after COMMAND):\n"
 	    "  --url URL     server endpoint. Reads default to $XSELL_URL, "
 	    "else\n"
 	    "                " XSELL_CLIENT_URL_DEFAULT
-	    "; writes (event, item) "
-	    "must go\n"
-	    "                to the server's admin endpoint and default to\n"
+	    "; writes (event, item, "
+	    "forget)\n"
+	    "                must go to the server's admin endpoint and "
+	    "default to\n"
 	    "                $XSELL_ADMIN_URL, "
 	    "else " XSELL_CLIENT_ADMIN_URL_DEFAULT ".\n"
 	    "  --timeout MS  give up after MS milliseconds, 1..3600000\n"
@@ -1771,6 +2403,7 @@ main_help(FILE *out)
 	    "\n"
 	    "Examples:\n"
 	    "  xsell fbt 22697 -k 5 --explain\n"
+	    "  xsell picks c-17 --kind abandoned_cart\n"
 	    "  xsell --json stats\n"
 	    "  xsell --url ipc:///tmp/xsell-admin.sock event order o-1 "
 	    "22697 22698\n",

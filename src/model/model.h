@@ -69,7 +69,6 @@ struct xs_settings {
 	enum xs_scorer viewed_bought_scorer;
 	double         trend_half_life_days; /* trending's decay */
 	double         trend_view_weight;    /* a view against an order */
-	unsigned       trend_horizon_days;   /* days trending reads */
 
 	/* picks for_you: each history event weighs by its type (a rating
 	 * >= 4 or <= 2 by the two rating weights, 3 not at all), decayed by

@@ -38,7 +38,6 @@ xs_settings_default(struct xs_settings *s)
 	s->viewed_bought_scorer          = XS_SCORE_CONFIDENCE;
 	s->trend_half_life_days          = 7.0;
 	s->trend_view_weight             = 0.1;
-	s->trend_horizon_days            = 56; /* 8 half-lives: 1/256 */
 	/* DESIGN.md: order > cart > rating >= 4 > view; removals and low
 	 * ratings weigh against. */
 	s->pick_weight[XS_EV_ORDER]       = 4.0;

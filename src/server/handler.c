@@ -227,15 +227,15 @@ stats_gather(struct xs_server *srv, struct xs_stats *s)
 	}
 	err = xs_store_totals_get(srv->store, txn, &tot);
 	if (err == XSELL_OK) {
-		err = xs_store_dict_size(
+		err = xs_store_dict_count(
 		    srv->store, txn, XS_DICT_ITEM, &s->items);
 	}
 	if (err == XSELL_OK) {
-		err = xs_store_dict_size(
+		err = xs_store_dict_count(
 		    srv->store, txn, XS_DICT_USER, &s->users);
 	}
 	if (err == XSELL_OK) {
-		err = xs_store_dict_size(
+		err = xs_store_dict_count(
 		    srv->store, txn, XS_DICT_CAT, &s->categories);
 	}
 	xs_txn_abort(txn);

@@ -30,6 +30,20 @@ xs_store_id_get(xs_store *st, MDB_txn *txn, enum xs_dict d, const char *ext,
 }
 
 xsell_err
+xs_store_dict_count(xs_store *st, MDB_txn *txn, enum xs_dict d, uint32_t *np)
+{
+	MDB_stat ms;
+	int      rc = mdb_stat(txn, st->dict_id[d], &ms);
+
+	if (rc != 0) {
+		return xs_err_from_mdb(rc);
+	}
+	*np =
+	    ms.ms_entries > UINT32_MAX ? UINT32_MAX : (uint32_t) ms.ms_entries;
+	return XSELL_OK;
+}
+
+xsell_err
 xs_store_dict_size(xs_store *st, MDB_txn *txn, enum xs_dict d, uint32_t *np)
 {
 	MDB_cursor *cur;

@@ -110,7 +110,11 @@ xsell_err xs_store_id_put(xs_store *st, MDB_txn *txn, enum xs_dict d,
  * ends or writes. XSELL_ENOENT if unknown. */
 xsell_err xs_store_ext_get(xs_store *st, MDB_txn *txn, enum xs_dict d,
     uint32_t id, const char **extp, size_t *lenp);
-/* How many ids dictionary 'd' has handed out. */
+/* How many ids dictionary 'd' holds now (forgotten users are gone). */
+xsell_err xs_store_dict_count(
+    xs_store *st, MDB_txn *txn, enum xs_dict d, uint32_t *np);
+/* The highest id dictionary 'd' has in use (the next one handed out is
+ * one more). */
 xsell_err xs_store_dict_size(
     xs_store *st, MDB_txn *txn, enum xs_dict d, uint32_t *np);
 

@@ -1,0 +1,346 @@
+/* SPDX-License-Identifier: MIT */
+/* xsell, the CLI, as a user runs it: the built binary run with
+ * fork/exec against a real xselld on ipc://, its output, stderr and exit
+ * code checked. One server per test, on a small store whose every
+ * answer is worked out by hand in the comment of the test that asks. */
+#include "support.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define T0 1750000000 /* 2025-06-15 15:06:40 UTC, day 20254 */
+#define DAY 86400
+
+struct fixture {
+	struct xs_test_server srv;
+	char                  out[8192]; /* stdout of the last run */
+	char                  err[8192]; /* stderr of the last run */
+};
+
+/* The store: guest orders o1 {A,B} and o2 {A,B} and o3 {A,D} a week
+ * before T0; u1 views A at T0; u2 carts E two days before T0; u4 views
+ * A and orders C a minute later, three days before T0.
+ *   baskets N_A 3, N_B 2, N_C 1, N_D 1; N_AB 2, N_AD 1
+ *   view -> buy: a view of A led to u4's order of C (N_A 1, N_AC 1) */
+static const char seed[] =
+    "{\"op\":\"event\",\"events\":["
+    "{\"type\":\"order\",\"order\":\"o1\",\"items\":[\"A\",\"B\"],"
+    "\"ts\":1749395200},"
+    "{\"type\":\"order\",\"order\":\"o2\",\"items\":[\"A\",\"B\"],"
+    "\"ts\":1749395260},"
+    "{\"type\":\"order\",\"order\":\"o3\",\"items\":[\"A\",\"D\"],"
+    "\"ts\":1749395320},"
+    "{\"type\":\"view\",\"user\":\"u1\",\"item\":\"A\",\"ts\":1750000000},"
+    "{\"type\":\"cart_add\",\"user\":\"u2\",\"item\":\"E\","
+    "\"ts\":1749827200},"
+    "{\"type\":\"view\",\"user\":\"u4\",\"item\":\"A\",\"ts\":1749740800},"
+    "{\"type\":\"order\",\"order\":\"o4\",\"user\":\"u4\","
+    "\"items\":[\"C\"],\"ts\":1749740860}]}";
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	json_t         *r;
+
+	assert_non_null(f);
+	xs_test_server_start(&f->srv, NULL);
+	r = xs_test_call(f->srv.admin_url, seed);
+	assert_string_equal(xs_test_reply_code(r), "ok");
+	assert_int_equal(json_integer_value(json_object_get(r, "applied")), 7);
+	json_decref(r);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	xs_test_server_fini(&f->srv);
+	free(f);
+	return 0;
+}
+
+static void
+slurp(const char *path, char *buf, size_t len)
+{
+	FILE  *fp = fopen(path, "r");
+	size_t n  = 0;
+
+	if (fp != NULL) {
+		n = fread(buf, 1, len - 1, fp);
+		fclose(fp);
+	}
+	buf[n] = '\0';
+}
+
+/* Run xsell with --url 'url' (NULL: none) and 'args' (NULL-terminated);
+ * returns its exit code, with its output in f->out and f->err. Bounded:
+ * the child is killed after 60 s. */
+static int
+run(struct fixture *f, const char *url, const char *const *args)
+{
+	char        out_path[600], err_path[600];
+	const char *argv[40];
+	int         n = 0, status;
+	pid_t       pid;
+
+	snprintf(out_path, sizeof(out_path), "%s/stdout", f->srv.dir);
+	snprintf(err_path, sizeof(err_path), "%s/stderr", f->srv.dir);
+	argv[n++] = XS_TEST_XSELL;
+	if (url != NULL) {
+		argv[n++] = "--url";
+		argv[n++] = url;
+	}
+	for (int i = 0; args[i] != NULL && n < 39; i++) {
+		argv[n++] = args[i];
+	}
+	argv[n] = NULL;
+	pid     = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0) {
+			_exit(127);
+		}
+		alarm(60);
+		execv(argv[0], (char *const *) argv);
+		_exit(127);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	slurp(out_path, f->out, sizeof(f->out));
+	slurp(err_path, f->err, sizeof(f->err));
+	if (!WIFEXITED(status)) {
+		fail_msg("xsell died (status %d); stderr: %s", status, f->err);
+	}
+	return WEXITSTATUS(status);
+}
+
+static void
+assert_has(const char *text, const char *want)
+{
+	if (strstr(text, want) == NULL) {
+		fail_msg("\"%s\" not in:\n%s", want, text);
+	}
+}
+
+#define RUN(f, url, ...) \
+	run((f), (url), (const char *const[]) { __VA_ARGS__, NULL })
+
+/* similar A over baskets, by cosine: B 2/sqrt(3*2) = 0.816497, D
+ * 1/sqrt(3*1) = 0.57735; u1's single view and u2's single cart item
+ * pair with nothing. --explain adds the co-count and the three parts. */
+static void
+test_similar_explain(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(
+	    RUN(f, f->srv.read_url, "similar", "A", "--explain"), 0);
+	assert_string_equal(f->out,
+	    "rank  item         score   count       order        view"
+	    "        cart\n"
+	    "   1  B         0.816497       2      0.8165           0"
+	    "           0\n"
+	    "   2  D          0.57735       1      0.5774           0"
+	    "           0\n");
+	assert_int_equal(
+	    RUN(f, f->srv.read_url, "similar", "A", "--signal", "view", "Z"),
+	    0);
+	assert_string_equal(f->out, "no recommendations\nunknown: Z\n");
+}
+
+/* viewed-bought A: one order followed a view of A (u4's o4, of C):
+ * confidence 1/1 = 1, count 1. */
+static void
+test_viewed_bought(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(
+	    RUN(f, f->srv.read_url, "viewed-bought", "A", "--explain"), 0);
+	assert_string_equal(f->out,
+	    "rank  item         score   count\n"
+	    "   1  C                1       1\n");
+}
+
+/* trending as of day 20254 (u1's view of A), half-life 7: A 3 orders 7
+ * days ago * 0.5 + 0.1 (the view) = 1.6; B 2 * 0.5 = 1; C 1 order 3
+ * days ago (o4 at T0 - 3 days + 60 s: day 20251), 0.5^(3/7) = 0.742997;
+ * D 0.5. u4's view of A is on day 20251: + 0.1 * 0.742997 = 1.6743. */
+static void
+test_trending(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(RUN(f, f->srv.read_url, "trending", "--explain"), 0);
+	assert_string_equal(f->out,
+	    "rank  item         score   count  source\n"
+	    "   1  A           1.6743       3  trending\n"
+	    "   2  B                1       2  trending\n"
+	    "   3  C         0.742997       1  trending\n"
+	    "   4  D              0.5       1  trending\n");
+	assert_int_equal(RUN(f, f->srv.read_url, "trending", "A"), 2);
+	assert_has(f->err, "takes no ITEM");
+	assert_int_equal(
+	    RUN(f, f->srv.read_url, "trending", "--half-life", "0"), 2);
+	assert_has(f->err, "--half-life: expected days > 0 and <= 3650");
+}
+
+/* picks u1 for_you as of T0: u1 viewed A at T0 (taste 1): A 1, B
+ * 0.816497, D 0.57735, each because of A; k 4 leaves one slot to
+ * trending, whose best item not listed is C (0.742997). */
+static void
+test_picks_for_you_explain(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(RUN(f, f->srv.read_url, "picks", "u1", "-k", "4",
+	                     "--now", "1750000000", "--explain"),
+	    0);
+	assert_string_equal(f->out,
+	    "rank  item         score   count  source    because\n"
+	    "   1  A                1       0  history   A\n"
+	    "   2  B         0.816497       0  history   A\n"
+	    "   3  D          0.57735       0  history   A\n"
+	    "   4  C         0.742997       1  trending\n");
+}
+
+/* abandoned_cart for u2 as of T0: E added 2 days ago, 0.5^(2/7) =
+ * 0.820335. --json prints the reply itself. */
+static void
+test_picks_abandoned_cart(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(RUN(f, f->srv.read_url, "picks", "u2", "--kind",
+	                     "abandoned_cart", "--now", "1750000000"),
+	    0);
+	assert_string_equal(f->out,
+	    "rank  item         score  source\n"
+	    "   1  E         0.820335  cart\n");
+	assert_int_equal(RUN(f, f->srv.read_url, "--json", "picks", "u2",
+	                     "--kind", "abandoned_cart", "--min-age", "0",
+	                     "--max-age", "3600", "--now", "1750000000"),
+	    0);
+	assert_string_equal(f->out,
+	    "{\n  \"ok\": true,\n  \"items\": [],\n  \"unknown\": []\n}\n");
+	/* The server names what was wrong; the exit code is 1. */
+	assert_int_equal(
+	    RUN(f, f->srv.read_url, "picks", "u2", "--kind", "wishlist"), 1);
+	assert_has(f->err, "bad_request: kind: unknown kind 'wishlist'");
+	assert_int_equal(RUN(f, f->srv.read_url, "picks", "u2", "--min-age",
+	                     "7200", "--max-age", "3600"),
+	    1);
+	assert_has(f->err, "min_age_s: must not be more than max_age_s");
+}
+
+static void
+test_picks_usage(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(RUN(f, f->srv.read_url, "picks"), 2);
+	assert_has(f->err, "give exactly one USER");
+	assert_int_equal(
+	    RUN(f, f->srv.read_url, "picks", "u1", "--days", "0"), 2);
+	assert_has(f->err, "--days: expected days 1..3650, got '0'");
+	assert_int_equal(
+	    RUN(f, f->srv.read_url, "picks", "u1", "--context", "A,,B"), 2);
+	assert_has(f->err, "--context: ids must be 1..256 bytes");
+	assert_int_equal(
+	    RUN(f, f->srv.read_url, "picks", "u1", "--now", "x"), 2);
+}
+
+/* history u4: the order of C (T0 - 3 days + 60 s, 2025-06-12 15:07:40
+ * UTC), then the view of A a minute before. */
+static void
+test_history(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(RUN(f, f->srv.read_url, "history", "u4"), 0);
+	assert_string_equal(f->out,
+	    "time (UTC)           type         item\n"
+	    "2025-06-12 15:07:40  order        C\n"
+	    "2025-06-12 15:06:40  view         A\n");
+	assert_int_equal(
+	    RUN(f, f->srv.read_url, "history", "u4", "--limit", "1"), 0);
+	assert_string_equal(f->out,
+	    "time (UTC)           type         item\n"
+	    "2025-06-12 15:07:40  order        C\n");
+	assert_int_equal(RUN(f, f->srv.read_url, "history", "nobody"), 0);
+	assert_string_equal(f->out, "unknown user nobody: no history\n");
+	assert_int_equal(
+	    RUN(f, f->srv.read_url, "history", "u4", "--limit", "1001"), 2);
+}
+
+/* forget u4 (2 events, 1 order): afterwards no view led to an order,
+ * and u4 has no history. A read endpoint refuses it; a second forget
+ * finds nobody. */
+static void
+test_forget(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(RUN(f, f->srv.read_url, "forget", "u4"), 1);
+	assert_has(f->err, "forbidden");
+	assert_has(f->err, "is a read endpoint");
+	assert_int_equal(RUN(f, f->srv.admin_url, "forget", "u4"), 0);
+	assert_string_equal(f->out, "forgotten: 2 events, 1 orders\n");
+	assert_int_equal(RUN(f, f->srv.admin_url, "forget", "u4"), 0);
+	assert_string_equal(f->out, "unknown user: nothing to forget\n");
+	assert_int_equal(RUN(f, f->srv.read_url, "viewed-bought", "A"), 0);
+	assert_string_equal(f->out, "no recommendations\n");
+	assert_int_equal(RUN(f, f->srv.read_url, "history", "u4"), 0);
+	assert_string_equal(f->out, "unknown user u4: no history\n");
+}
+
+/* Every new command documents itself; the main help lists them. */
+static void
+test_help(void **state)
+{
+	struct fixture   *f      = *state;
+	const char *const cmds[] = { "similar", "viewed-bought", "trending",
+		"picks", "history", "forget" };
+	char              usage[64];
+
+	assert_int_equal(RUN(f, NULL, "--help"), 0);
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		snprintf(usage, sizeof(usage), "\n  %s ", cmds[i]);
+		assert_has(f->out, usage);
+	}
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		assert_int_equal(RUN(f, NULL, cmds[i], "--help"), 0);
+		snprintf(usage, sizeof(usage), "Usage: xsell %s ", cmds[i]);
+		assert_has(f->out, usage);
+	}
+}
+
+int
+main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_similar_explain),
+		T(test_viewed_bought),
+		T(test_trending),
+		T(test_picks_for_you_explain),
+		T(test_picks_abandoned_cart),
+		T(test_picks_usage),
+		T(test_history),
+		T(test_forget),
+		T(test_help),
+	};
+#undef T
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
