@@ -36,6 +36,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 SKIP = 77
@@ -129,7 +130,17 @@ class Req:
         return obj
 
     def close(self):
-        NNG.nng_close(self.sock)
+        # libnng 1.5.2's nng_close now and then never returns (about one
+        # run in 20 of this test, at its last close, with the server still
+        # up). Closing is not what is tested: give it two seconds in a
+        # thread of its own and go on; the process ending frees the rest.
+        t = threading.Thread(target=NNG.nng_close, args=(self.sock,),
+                             daemon=True)
+        t.start()
+        t.join(2.0)
+        if t.is_alive():
+            print("note: nng_close of %s did not return within 2 s "
+                  "(libnng 1.5.2); going on" % self.url)
 
 
 def pack(obj):
