@@ -601,7 +601,7 @@ remove_store(const char *dir)
 	if (dh == NULL) {
 		return;
 	}
-	while ((de = readdir(dh)) != NULL) {
+	for (de = readdir(dh); de != NULL; de = readdir(dh)) {
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0) {
 			continue;
@@ -611,6 +611,28 @@ remove_store(const char *dir)
 	}
 	closedir(dh);
 	rmdir(dir);
+}
+
+/* True if 'dir' has no entry but . and ..: a store trained before holds
+ * orders that may be test orders of this split. */
+static bool
+dir_is_empty(const char *dir)
+{
+	DIR           *dh = opendir(dir);
+	struct dirent *de;
+	bool           empty = true;
+
+	if (dh == NULL) {
+		return false;
+	}
+	de = readdir(dh);
+	while (empty && de != NULL) {
+		empty = strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0;
+		de = readdir(dh);
+	}
+	closedir(dh);
+	return empty;
 }
 
 /* ==== Outputs ==== */
@@ -717,6 +739,15 @@ main(int argc, char **argv)
 			    dir, strerror(errno));
 			xs_eval_data_free(d);
 			return EXIT_EVAL_FAIL;
+		}
+		if (!dir_is_empty(dir)) {
+			fprintf(stderr,
+			    "xsell-eval: --store %s: not an empty directory "
+			    "(a store trained before could hold test "
+			    "orders)\n",
+			    dir);
+			xs_eval_data_free(d);
+			return EXIT_USAGE;
 		}
 	} else {
 		const char *t = getenv("TMPDIR");

@@ -192,6 +192,8 @@ struct xs_eval_row {
 	char                  name[80]; /* "fbt lift ms=2", "popularity" */
 	uint64_t              queries;
 	double hit_rate, precision, recall, ndcg, mrr; /* means at K */
+	double hit_ci95; /* half-width of hit rate's 95% interval (normal
+	                    approximation): differences below it are noise */
 	double coverage; /* distinct items recommended / known items */
 	double mean_pop; /* mean training baskets of a recommended item */
 	double lat_mean_us, lat_p50_us, lat_p99_us; /* per query */

@@ -78,18 +78,20 @@ xs_eval_print_table(FILE *f, const struct xs_eval_report *rep)
 		}
 		fprintf(f, "\n%s @%u\n", xs_eval_answer_name(a), rep->k);
 		print_answer_counts(f, ar, "");
-		fprintf(f, "%-20s %-8s %7s %7s %7s %7s %7s %6s %8s %8s %8s\n",
-		    "row", "kind", "HR", "prec", "recall", "NDCG", "MRR",
-		    "cover", "pop", "mean_us", "p99_us");
+		fprintf(f,
+		    "%-20s %-8s %7s %7s %7s %7s %7s %7s %6s %8s %8s %8s\n",
+		    "row", "kind", "HR", "+-95%", "prec", "recall", "NDCG",
+		    "MRR", "cover", "pop", "mean_us", "p99_us");
 		for (size_t i = 0; i < ar->n_rows; i++) {
 			const struct xs_eval_row *r = &ar->rows[i];
 
 			fprintf(f,
-			    "%-20s %-8s %7.4f %7.4f %7.4f %7.4f %7.4f "
+			    "%-20s %-8s %7.4f %7.4f %7.4f %7.4f %7.4f %7.4f "
 			    "%6.3f %8.1f %8.1f %8.1f\n",
-			    r->name, method_name(r), r->hit_rate, r->precision,
-			    r->recall, r->ndcg, r->mrr, r->coverage,
-			    r->mean_pop, r->lat_mean_us, r->lat_p99_us);
+			    r->name, method_name(r), r->hit_rate, r->hit_ci95,
+			    r->precision, r->recall, r->ndcg, r->mrr,
+			    r->coverage, r->mean_pop, r->lat_mean_us,
+			    r->lat_p99_us);
 		}
 	}
 }
@@ -114,6 +116,7 @@ row_json(const struct xs_eval_row *r)
 	json_object_set_new(
 	    o, "queries", json_integer((json_int_t) r->queries));
 	json_object_set_new(o, "hit_rate", json_real(r->hit_rate));
+	json_object_set_new(o, "hit_rate_ci95", json_real(r->hit_ci95));
 	json_object_set_new(o, "precision", json_real(r->precision));
 	json_object_set_new(o, "recall", json_real(r->recall));
 	json_object_set_new(o, "ndcg", json_real(r->ndcg));
@@ -223,19 +226,20 @@ xs_eval_print_markdown(FILE *f, const struct xs_eval_report *rep,
 		fprintf(f, "\n## %s\n\n", xs_eval_answer_name(a));
 		print_answer_counts(f, ar, "");
 		fprintf(f,
-		    "\n| row | kind | HR@%u | P@%u | R@%u | NDCG@%u | MRR | "
-		    "coverage | mean pop. | µs/query (mean, p99) |\n"
+		    "\n| row | kind | HR@%u (±95%%) | P@%u | R@%u | NDCG@%u | "
+		    "MRR | coverage | mean pop. | µs/query (mean, p99) |\n"
 		    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
 		    rep->k, rep->k, rep->k, rep->k);
 		for (size_t i = 0; i < ar->n_rows; i++) {
 			const struct xs_eval_row *r = &ar->rows[i];
 
 			fprintf(f,
-			    "| %s | %s | %.4f | %.4f | %.4f | %.4f | %.4f | "
-			    "%.3f | %.1f | %.0f, %.0f |\n",
-			    r->name, method_name(r), r->hit_rate, r->precision,
-			    r->recall, r->ndcg, r->mrr, r->coverage,
-			    r->mean_pop, r->lat_mean_us, r->lat_p99_us);
+			    "| %s | %s | %.4f ± %.4f | %.4f | %.4f | %.4f | "
+			    "%.4f | %.3f | %.1f | %.0f, %.0f |\n",
+			    r->name, method_name(r), r->hit_rate, r->hit_ci95,
+			    r->precision, r->recall, r->ndcg, r->mrr,
+			    r->coverage, r->mean_pop, r->lat_mean_us,
+			    r->lat_p99_us);
 		}
 		best_and_popular(ar, &best, &pop);
 		if (best != NULL && pop != NULL && pop->hit_rate > 0) {

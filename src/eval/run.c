@@ -210,8 +210,10 @@ measure(struct xs_eval_ctx *c, enum xs_eval_answer a,
 		double nq = (double) qs->n;
 
 		qsort(lat, qs->n, sizeof(*lat), cmp_u64);
-		row->queries   = qs->n;
-		row->hit_rate  = sum.hit / nq;
+		row->queries  = qs->n;
+		row->hit_rate = sum.hit / nq;
+		row->hit_ci95 =
+		    1.96 * sqrt(row->hit_rate * (1 - row->hit_rate) / nq);
 		row->precision = sum.precision / nq;
 		row->recall    = sum.recall / nq;
 		row->ndcg      = sum.ndcg / nq;
