@@ -28,7 +28,8 @@ static const char usage_text[] =
     "                  [--seed N] [--answers LIST] [-k N]\n"
     "                  [--scorer LIST|all] [--beta LIST]\n"
     "                  [--min-support LIST] [--sweep] [--no-baselines]\n"
-    "                  [--max-queries N] [--max-basket-items N]\n"
+    "                  [--ask rest|one] [--max-queries N]\n"
+    "                  [--max-basket-items N]\n"
     "                  [--exclude-items LIST] [--format FMT]\n"
     "                  [--map ROLE=COLUMN,...] [--store DIR]\n"
     "                  [--json] [--report FILE.md] [--quiet] FILE...\n"
@@ -58,6 +59,10 @@ static const char usage_text[] =
     "  --answers LIST        fbt, complements (comma-separated); default\n"
     "                        both\n"
     "  -k N                  list length scored, 1..500; default 10\n"
+    "  --ask rest|one        rest (a cart): hide one known item, ask with\n"
+    "                        the others; one (a product page): ask with\n"
+    "                        one known item, every other item of the\n"
+    "                        basket is relevant; default rest\n"
     "  --max-queries N       ask at most N queries per answer (a seeded\n"
     "                        sample of the eligible baskets); default all\n"
     "  --exclude-items LIST  item ids (comma-separated, may be repeated)\n"
@@ -380,6 +385,13 @@ parse_one(struct args *a, int c, char *arg)
 		}
 		a->o.max_queries = v;
 		return EXIT_EVAL_OK;
+	case 'A':
+		if (strcmp(arg, "one") != 0 && strcmp(arg, "rest") != 0) {
+			return usage_error(
+			    "--ask: \"%s\" is not one or rest", arg);
+		}
+		a->o.ask_one = strcmp(arg, "one") == 0;
+		return EXIT_EVAL_OK;
 	case 'b':
 		if (!parse_ulong(arg, 1, XSELL_ORDER_ITEMS_MAX, &v)) {
 			return usage_error(
@@ -433,6 +445,7 @@ parse_args(int argc, char **argv, struct args *a)
 		{ "sweep", no_argument, NULL, 'w' },
 		{ "no-baselines", no_argument, NULL, 'n' },
 		{ "max-queries", required_argument, NULL, 'Q' },
+		{ "ask", required_argument, NULL, 'A' },
 		{ "max-basket-items", required_argument, NULL, 'b' },
 		{ "exclude-items", required_argument, NULL, 'x' },
 		{ "format", required_argument, NULL, 'f' },

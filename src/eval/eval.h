@@ -178,8 +178,12 @@ struct xs_eval_opts {
 	size_t               n_betas;
 	bool                 baselines;   /* popularity, random, co-count */
 	size_t               max_queries; /* per answer, 0: all */
-	struct xs_settings   settings;    /* training and defaults */
-	const char          *store_dir; /* an empty directory for the store */
+	/* Ask with one item of the basket (a product page) and count every
+	 * other item relevant, instead of hiding one item and asking with
+	 * the rest (a cart). */
+	bool               ask_one;
+	struct xs_settings settings;  /* training and defaults */
+	const char        *store_dir; /* an empty directory for the store */
 };
 
 /* Defaults: time split unset (caller sets it), k 10, seed 42, fbt and
@@ -221,6 +225,7 @@ struct xs_eval_report {
 	uint64_t train_applied;      /* orders the store took */
 	double   load_s, train_s, eval_s;
 	unsigned k;
+	bool     ask_one; /* the product-page protocol (--ask one) */
 	struct xs_eval_answer_report ans[XS_EVAL_ANSWER_COUNT];
 };
 

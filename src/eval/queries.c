@@ -5,6 +5,9 @@
  * relevant set is the hidden item plus the basket's items that training
  * never saw (no recommender can return those, so they lower recall).
  *
+ * With --ask one (a product page), the first known item in hiding order
+ * is asked alone and every other item of the basket is relevant.
+ *
  * Which item is hidden is decided by a hash of (seed, order, item), not
  * by position: exports often list a basket in a meaningful order
  * (scanned, or sorted by code), and hiding the last line would measure
@@ -141,6 +144,62 @@ add_query(
 	return XSELL_OK;
 }
 
+/* Product page: ask with known[g] alone. Relevant: the basket's other
+ * known items (for complements only those never bought with known[g])
+ * and its unknown items. *addedp false (nothing appended) when no known
+ * item qualifies. */
+static xsell_err
+add_query_one(struct xs_eval_ctx *c, struct xs_eval_qset *qs, uint32_t oi,
+    const struct basket *b, uint32_t g, bool second_level, bool *addedp)
+{
+	struct xs_eval_query *q;
+	uint32_t              n_rel_known = 0;
+	xsell_err             err;
+
+	*addedp = false;
+	err     = qset_reserve(qs, (uint64_t) b->n_known + b->n_unknown + 1);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	q                    = &qs->v[qs->n];
+	q->order             = oi;
+	q->given_off         = qs->n_ids;
+	q->n_given           = 1;
+	qs->ids[qs->n_ids++] = b->known[g];
+	q->rel_off           = qs->n_ids;
+	for (uint32_t j = 0; j < b->n_known; j++) {
+		uint32_t count = 0;
+
+		if (j == g) {
+			continue;
+		}
+		if (second_level) {
+			err = xs_store_pair_get(c->st, c->txn, XS_REL_BASKET,
+			    c->to_store[b->known[g]], c->to_store[b->known[j]],
+			    &count);
+			if (err != XSELL_OK && err != XSELL_ENOENT) {
+				return err;
+			}
+		}
+		if (count == 0) {
+			qs->ids[qs->n_ids++] = b->known[j];
+			n_rel_known++;
+		}
+	}
+	if (n_rel_known == 0) {
+		qs->n_ids = q->given_off;
+		return XSELL_OK;
+	}
+	q->hidden = qs->ids[q->rel_off];
+	for (uint32_t i = 0; i < b->n_unknown; i++) {
+		qs->ids[qs->n_ids++] = b->unknown[i];
+	}
+	q->n_rel = n_rel_known + b->n_unknown;
+	qs->n++;
+	*addedp = true;
+	return XSELL_OK;
+}
+
 xsell_err
 xs_eval_is_first_level(struct xs_eval_ctx *c, const uint32_t *given, size_t n,
     uint32_t b, bool *outp)
@@ -230,6 +289,20 @@ build(struct xs_eval_ctx *c, const uint8_t *is_test, bool second_level,
 		}
 		if (b.n_known < 2) {
 			ar->short_orders++;
+			continue;
+		}
+		if (c->o->ask_one) {
+			bool added = false;
+
+			for (uint32_t g = 0;
+			     g < b.n_known && !added && err == XSELL_OK; g++) {
+				err = add_query_one(c, qs, (uint32_t) i, &b, g,
+				    second_level, &added);
+			}
+			if (err == XSELL_OK) {
+				ar->eligible += added;
+				ar->ineligible += !added;
+			}
 			continue;
 		}
 		if (second_level) {

@@ -8,6 +8,13 @@
 #include <string.h>
 
 static const char *
+ask_name(const struct xs_eval_report *rep)
+{
+	return rep->ask_one ? "asked with one item of the basket"
+	                    : "asked with the rest of the basket";
+}
+
+static const char *
 method_name(const struct xs_eval_row *r)
 {
 	return r->cfg.baseline ? "baseline" : "engine";
@@ -76,7 +83,8 @@ xs_eval_print_table(FILE *f, const struct xs_eval_report *rep)
 		if (!ar->on) {
 			continue;
 		}
-		fprintf(f, "\n%s @%u\n", xs_eval_answer_name(a), rep->k);
+		fprintf(f, "\n%s @%u, %s\n", xs_eval_answer_name(a), rep->k,
+		    ask_name(rep));
 		print_answer_counts(f, ar, "");
 		fprintf(f,
 		    "%-20s %-8s %7s %7s %7s %7s %7s %7s %6s %8s %8s %8s\n",
@@ -170,6 +178,8 @@ xs_eval_print_json(FILE *f, const struct xs_eval_report *rep)
 	}
 	json_object_set_new(o, "k", json_integer(rep->k));
 	json_object_set_new(
+	    o, "ask", json_string(rep->ask_one ? "one" : "rest"));
+	json_object_set_new(
 	    o, "orders", json_integer((json_int_t) rep->orders));
 	json_object_set_new(
 	    o, "train_orders", json_integer((json_int_t) rep->train_orders));
@@ -223,7 +233,8 @@ xs_eval_print_markdown(FILE *f, const struct xs_eval_report *rep,
 		if (!ar->on) {
 			continue;
 		}
-		fprintf(f, "\n## %s\n\n", xs_eval_answer_name(a));
+		fprintf(f, "\n## %s (%s)\n\n", xs_eval_answer_name(a),
+		    ask_name(rep));
 		print_answer_counts(f, ar, "");
 		fprintf(f,
 		    "\n| row | kind | HR@%u (±95%%) | P@%u | R@%u | NDCG@%u | "

@@ -437,6 +437,7 @@ xs_eval_run(const struct xs_eval_opts *o, const xs_eval_data *d,
 		return err;
 	}
 	rep->k               = o->k;
+	rep->ask_one         = o->ask_one;
 	rep->orders          = xs_eval_data_n_orders(d);
 	rep->items           = xs_eval_data_n_items(d);
 	rep->excluded_lines  = xs_eval_data_excluded_lines(d);

@@ -172,14 +172,14 @@ static const char *const tiny_args[] = { "--split", "time:2020-01-10",
 	"--exclude-items", "POST", "-k", "2", "--scorer", "confidence",
 	"--min-support", "1", "--beta", "0.5", "--json", TINY, NULL };
 
+/* The figures above, from the run with 'args'. */
 static void
-test_eval_tool_hand_worked_figures(void **state)
+check_hand_worked(struct fixture *f, const char *const *args)
 {
-	struct fixture *f = *state;
-	json_error_t    je;
-	json_t         *rep, *fbt, *cpl;
+	json_error_t je;
+	json_t      *rep, *fbt, *cpl;
 
-	assert_int_equal(run(f, tiny_args), 0);
+	assert_int_equal(run(f, args), 0);
 	rep = json_loads(f->out, 0, &je);
 	if (rep == NULL) {
 		fail_msg("not JSON (%s): %s", je.text, f->out);
@@ -219,6 +219,31 @@ test_eval_tool_hand_worked_figures(void **state)
 	    row_named(rep, "complements", "beta=0.5 ms=1"), 1, 0.5, 1, 1, 1);
 	assert_row(row_named(rep, "complements", "popularity"), 0, 0, 0, 0, 0);
 	json_decref(rep);
+}
+
+static void
+test_eval_tool_hand_worked_figures(void **state)
+{
+	check_hand_worked(*state, tiny_args);
+}
+
+/* --ask one (a product page: one item asked, the rest relevant) gives
+ * the same figures here: every eligible basket has two known items, so
+ * asking with "the rest" is asking with one item, and t6's relevant set
+ * is the other known item plus W either way. */
+static void
+test_eval_tool_ask_one_same_on_pairs(void **state)
+{
+	const char *args[24];
+	size_t      n = 0;
+
+	args[n++] = "--ask";
+	args[n++] = "one";
+	for (size_t i = 0; tiny_args[i] != NULL; i++) {
+		args[n++] = tiny_args[i];
+	}
+	args[n] = NULL;
+	check_hand_worked(*state, args);
 }
 
 /* --report writes the Markdown and the chart beside it; the temporary
@@ -294,6 +319,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
 		    test_eval_tool_hand_worked_figures, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_eval_tool_ask_one_same_on_pairs, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_eval_tool_report_and_cleanup, setup, teardown),
 		cmocka_unit_test_setup_teardown(
