@@ -725,6 +725,8 @@ main(int argc, char **argv)
 	xs_eval_data         *d = NULL;
 	char                  tmp[4096], command[8192];
 	const char           *dir;
+	uint64_t              t0;
+	double                read_s;
 	xsell_err             e;
 	int                   rc;
 
@@ -739,7 +741,9 @@ main(int argc, char **argv)
 		free(a.exclude);
 		return EXIT_EVAL_FAIL;
 	}
-	rc = read_files(&a, d, &pg);
+	t0     = xs_mono_ns();
+	rc     = read_files(&a, d, &pg);
+	read_s = (double) (xs_mono_ns() - t0) / 1e9;
 	free(a.exclude);
 	if (rc != EXIT_EVAL_OK) {
 		xs_eval_data_free(d);
@@ -779,6 +783,7 @@ main(int argc, char **argv)
 	}
 	a.o.store_dir = dir;
 	e             = xs_eval_run(&a.o, d, eval_progress, &pg, &rep);
+	rep.load_s    = read_s;
 	progress_clear(&pg);
 	if (a.store == NULL) {
 		remove_store(dir);

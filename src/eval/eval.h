@@ -223,7 +223,9 @@ struct xs_eval_report {
 	uint64_t excluded_lines, excluded_orders;
 	uint32_t items, known_items; /* in the export; in training */
 	uint64_t train_applied;      /* orders the store took */
-	double   load_s, train_s, eval_s;
+	double   load_s;             /* reading the files: set by the caller */
+	double   train_s;            /* split and training */
+	double   eval_s;             /* building queries and asking them */
 	unsigned k;
 	bool     ask_one; /* the product-page protocol (--ask one) */
 	struct xs_eval_answer_report ans[XS_EVAL_ANSWER_COUNT];

@@ -70,13 +70,13 @@ xs_eval_print_table(FILE *f, const struct xs_eval_report *rep)
 	fprintf(f,
 	    "orders %llu (train %llu, test %llu), items %u (%u known in "
 	    "training); excluded %llu lines, %llu orders left empty\n"
-	    "train %.1f s, evaluate %.1f s\n",
+	    "read %.1f s, train %.1f s, evaluate %.1f s\n",
 	    (unsigned long long) rep->orders,
 	    (unsigned long long) rep->train_orders,
 	    (unsigned long long) rep->test_orders, rep->items,
 	    rep->known_items, (unsigned long long) rep->excluded_lines,
-	    (unsigned long long) rep->excluded_orders, rep->train_s,
-	    rep->eval_s);
+	    (unsigned long long) rep->excluded_orders, rep->load_s,
+	    rep->train_s, rep->eval_s);
 	for (int a = 0; a < XS_EVAL_ANSWER_COUNT; a++) {
 		const struct xs_eval_answer_report *ar = &rep->ans[a];
 
@@ -191,6 +191,7 @@ xs_eval_print_json(FILE *f, const struct xs_eval_report *rep)
 	    json_integer((json_int_t) rep->excluded_lines));
 	json_object_set_new(o, "excluded_orders",
 	    json_integer((json_int_t) rep->excluded_orders));
+	json_object_set_new(o, "read_seconds", json_real(rep->load_s));
 	json_object_set_new(o, "train_seconds", json_real(rep->train_s));
 	json_object_set_new(o, "eval_seconds", json_real(rep->eval_s));
 	for (int a = 0; a < XS_EVAL_ANSWER_COUNT; a++) {
@@ -220,12 +221,12 @@ xs_eval_print_markdown(FILE *f, const struct xs_eval_report *rep,
 	fprintf(f,
 	    "%llu orders (training %llu, test %llu), %u items of which %u "
 	    "known in training; %llu excluded lines. Metrics at K = %u; "
-	    "training took %.1f s, the evaluation %.1f s.\n",
+	    "reading took %.1f s, training %.1f s, the evaluation %.1f s.\n",
 	    (unsigned long long) rep->orders,
 	    (unsigned long long) rep->train_orders,
 	    (unsigned long long) rep->test_orders, rep->items,
 	    rep->known_items, (unsigned long long) rep->excluded_lines, rep->k,
-	    rep->train_s, rep->eval_s);
+	    rep->load_s, rep->train_s, rep->eval_s);
 	for (int a = 0; a < XS_EVAL_ANSWER_COUNT; a++) {
 		const struct xs_eval_answer_report *ar = &rep->ans[a];
 		const struct xs_eval_row           *best, *pop;
