@@ -730,6 +730,8 @@ main(int argc, char **argv)
 	xsell_err             e;
 	int                   rc;
 
+	/* Before parsing: list flags are split in place. */
+	command_line(argc, argv, command, sizeof(command));
 	xs_eval_opts_default(&a.o);
 	rc = parse_args(argc, argv, &a);
 	if (rc != EXIT_EVAL_OK) {
@@ -794,7 +796,6 @@ main(int argc, char **argv)
 		xs_eval_data_free(d);
 		return EXIT_EVAL_FAIL;
 	}
-	command_line(argc, argv, command, sizeof(command));
 	if (a.json) {
 		rc = xs_eval_print_json(stdout, &rep) == XSELL_OK
 		    ? EXIT_EVAL_OK
