@@ -86,6 +86,10 @@ xs_eval_print_table(FILE *f, const struct xs_eval_report *rep)
 		fprintf(f, "\n%s @%u, %s\n", xs_eval_answer_name(a), rep->k,
 		    ask_name(rep));
 		print_answer_counts(f, ar, "");
+		if (ar->queries == 0) {
+			fprintf(f, "nothing to measure\n");
+			continue;
+		}
 		fprintf(f,
 		    "%-20s %-8s %7s %7s %7s %7s %7s %7s %6s %8s %8s %8s\n",
 		    "row", "kind", "HR", "+-95%", "prec", "recall", "NDCG",
@@ -237,6 +241,10 @@ xs_eval_print_markdown(FILE *f, const struct xs_eval_report *rep,
 		fprintf(f, "\n## %s (%s)\n\n", xs_eval_answer_name(a),
 		    ask_name(rep));
 		print_answer_counts(f, ar, "");
+		if (ar->queries == 0) {
+			fprintf(f, "\nNothing to measure.\n");
+			continue;
+		}
 		fprintf(f,
 		    "\n| row | kind | HR@%u (±95%%) | P@%u | R@%u | NDCG@%u | "
 		    "MRR | coverage | mean pop. | µs/query (mean, p99) |\n"

@@ -311,6 +311,34 @@ test_eval_tool_nothing_to_ask(void **state)
 
 	assert_int_equal(run(f, args), 1);
 	assert_non_null(strstr(f->err, "no test basket"));
+	assert_non_null(strstr(f->out, "nothing to measure"));
+}
+
+/* --max-queries keeps that many of the 4 eligible fbt baskets. */
+static void
+test_eval_tool_max_queries(void **state)
+{
+	struct fixture   *f      = *state;
+	const char *const args[] = { "--split", "time:2020-01-10",
+		"--exclude-items", "POST", "--answers", "fbt", "--max-queries",
+		"2", "--json", TINY, NULL };
+	json_error_t      je;
+	json_t           *rep;
+
+	assert_int_equal(run(f, args), 0);
+	rep = json_loads(f->out, 0, &je);
+	assert_non_null(rep);
+	assert_float_equal(
+	    num(json_object_get(json_object_get(rep, "answers"), "fbt"),
+	        "eligible"),
+	    4, 0);
+	assert_float_equal(
+	    num(json_object_get(json_object_get(rep, "answers"), "fbt"),
+	        "queries"),
+	    2, 0);
+	assert_null(
+	    json_object_get(json_object_get(rep, "answers"), "complements"));
+	json_decref(rep);
 }
 
 int
@@ -327,6 +355,8 @@ main(void)
 		    test_eval_tool_usage_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_eval_tool_nothing_to_ask, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_eval_tool_max_queries, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("eval_tool", tests, NULL, NULL);
