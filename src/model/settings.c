@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Every tunable of the model and its default, in one place. Defaults
- * that decide quality (scorer, support) are to be chosen by xsell-eval on
- * real data; the README shows the table that chose them. */
+ * that decide quality (scorer, support, beta) were chosen by xsell-eval
+ * on real data; the README's "Quality" section shows the tables. */
 #include "model/model.h"
 
 void
