@@ -487,6 +487,8 @@ parse_args(int argc, char **argv, struct args *a)
 
 /* ==== Progress ==== */
 
+#define PROGRESS_BAR_W 30
+
 struct progress {
 	bool     on;
 	uint64_t last_ns;
@@ -516,11 +518,19 @@ load_progress(void *ctx, const xs_loader *l)
 static void
 eval_progress(void *ctx, const char *what, uint64_t done, uint64_t total)
 {
-	if (progress_due(ctx)) {
-		fprintf(stderr,
-		    "\r%s: %" PRIu64 " of %" PRIu64 " queries\033[K", what,
-		    done, total);
+	char bar[PROGRESS_BAR_W + 1];
+	int  full;
+
+	if (!progress_due(ctx) || total == 0) {
+		return;
 	}
+	full = (int) ((double) done / (double) total * PROGRESS_BAR_W);
+	for (int i = 0; i < PROGRESS_BAR_W; i++) {
+		bar[i] = i < full ? '#' : '.';
+	}
+	bar[PROGRESS_BAR_W] = '\0';
+	fprintf(stderr, "\r%s [%s] %" PRIu64 "/%" PRIu64 " queries\033[K",
+	    what, bar, done, total);
 }
 
 static void

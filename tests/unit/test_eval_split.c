@@ -287,6 +287,68 @@ test_split_last_training_holds_no_test_order(void **state)
 	check_trained("last", train, test, absent);
 }
 
+/* Every split, the random one included (its sets are not worked out by
+ * hand): the store holds exactly the training orders, and exactly the
+ * items of training orders. */
+static void
+test_split_store_is_exactly_training(void **state)
+{
+	static const char *const specs[] = { "time:2020-01-10", "last",
+		"random:0.5", "random:0.3" };
+
+	(void) state;
+	for (size_t sp = 0; sp < sizeof(specs) / sizeof(specs[0]); sp++) {
+		xs_eval_data        *d = tiny(true, false);
+		struct xs_eval_split s;
+		struct xs_settings   set;
+		uint8_t              is_test[32], in_train[32] = { 0 };
+		uint64_t             applied;
+		char                 err[200], *dir;
+		xs_store            *st = xs_test_store_open(&dir);
+		MDB_txn             *txn;
+
+		xs_settings_default(&set);
+		assert_xs_ok(
+		    xs_eval_split_parse(specs[sp], &s, err, sizeof(err)));
+		s.seed = 42;
+		assert_xs_ok(xs_eval_split_apply(d, &s, is_test));
+		assert_xs_ok(xs_eval_train(d, is_test, st, &set, &applied));
+		assert_xs_ok(xs_txn_read(st, &txn));
+		for (size_t i = 0; i < xs_eval_data_n_orders(d); i++) {
+			const struct xs_eval_order *o =
+			    xs_eval_data_order(d, i);
+			struct xs_span  nm = xs_eval_data_order_ext(d, o);
+			char            name[16];
+			const uint32_t *items = xs_eval_data_order_items(d, o);
+
+			snprintf(
+			    name, sizeof(name), "%.*s", (int) nm.len, nm.p);
+			if (order_stored(st, txn, name) != !is_test[i]) {
+				fail_msg("%s: order %s: test %d, stored %d",
+				    specs[sp], name, is_test[i], !is_test[i]);
+			}
+			for (uint32_t j = 0; j < o->n_items && !is_test[i];
+			     j++) {
+				in_train[items[j]] = 1;
+			}
+		}
+		for (uint32_t it = 0; it < xs_eval_data_n_items(d); it++) {
+			struct xs_span ext = xs_eval_data_item_ext(d, it);
+			char           name[16];
+
+			snprintf(
+			    name, sizeof(name), "%.*s", (int) ext.len, ext.p);
+			if (item_stored(st, txn, name) != in_train[it]) {
+				fail_msg("%s: item %s: in training %d",
+				    specs[sp], name, in_train[it]);
+			}
+		}
+		xs_txn_abort(txn);
+		xs_test_store_close(st, dir);
+		xs_eval_data_free(d);
+	}
+}
+
 int
 main(void)
 {
@@ -297,6 +359,7 @@ main(void)
 		cmocka_unit_test(test_split_parse_errors),
 		cmocka_unit_test(test_split_time_training_holds_no_test_order),
 		cmocka_unit_test(test_split_last_training_holds_no_test_order),
+		cmocka_unit_test(test_split_store_is_exactly_training),
 	};
 
 	return cmocka_run_group_tests_name("eval_split", tests, NULL, NULL);
