@@ -320,12 +320,14 @@ test_split_store_is_exactly_training(void **state)
 			struct xs_span  nm = xs_eval_data_order_ext(d, o);
 			char            name[16];
 			const uint32_t *items = xs_eval_data_order_items(d, o);
+			bool            stored;
 
 			snprintf(
 			    name, sizeof(name), "%.*s", (int) nm.len, nm.p);
-			if (order_stored(st, txn, name) != !is_test[i]) {
+			stored = order_stored(st, txn, name);
+			if (stored == (is_test[i] != 0)) {
 				fail_msg("%s: order %s: test %d, stored %d",
-				    specs[sp], name, is_test[i], !is_test[i]);
+				    specs[sp], name, is_test[i], stored);
 			}
 			for (uint32_t j = 0; j < o->n_items && !is_test[i];
 			     j++) {
