@@ -403,8 +403,10 @@ def check_usage(gateway, proto):
 
 def check_answers(gw):
     # From setup.json alone (fbt vectors do not write): N_A = 4,
-    # N_AB = 3, N_AC = 2, N_AE = 1, E out of stock; confidence N_ab/N_a.
-    st, hd, got = call(gw["read"], "/v1/fbt", {"items": ["A"], "k": 5})
+    # N_AB = 3, N_AC = 2, N_AE = 1, E out of stock; confidence N_ab/N_a
+    # (named: the default scorer is the server's to choose).
+    st, hd, got = call(gw["read"], "/v1/fbt",
+                       {"items": ["A"], "k": 5, "scorer": "confidence"})
     expect("fbt A", {"ok": True, "items": [
         {"item": "B", "score": 0.75}, {"item": "C", "score": 0.5}],
         "unknown": []}, got)

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+/* Shared by the files of src/eval only: queries, the run's context and
+ * the recommender signature. */
+#ifndef XSELL_EVAL_EVAL_IMPL_H
+#define XSELL_EVAL_EVAL_IMPL_H
+
+#include "eval/eval.h"
+
+/* One test query: given items and the relevant set, as eval ids in the
+ * query set's id array. */
+struct xs_eval_query {
+	uint32_t order;     /* test order index */
+	uint32_t hidden;    /* the item hidden from the basket */
+	uint64_t given_off; /* into xs_eval_qset.ids */
+	uint32_t n_given;
+	uint64_t rel_off; /* hidden first, then items unknown in training */
+	uint32_t n_rel;
+};
+
+struct xs_eval_qset {
+	struct xs_eval_query *v;
+	size_t                n, cap;
+	uint32_t             *ids;
+	uint64_t              n_ids, cap_ids;
+};
+
+/* Everything a protocol or a recommender may read during a run. */
+struct xs_eval_ctx {
+	const xs_eval_data        *d;
+	const struct xs_eval_opts *o;
+	xs_store                  *st;
+	MDB_txn                   *txn; /* one read txn for the whole run */
+	struct xs_arena            arena;
+	uint32_t *pop;    /* per eval item: training baskets holding it */
+	uint32_t *by_pop; /* known eval items, most baskets first */
+	uint32_t  n_known;
+	uint32_t *to_store;   /* eval id -> store id, 0: not in the store */
+	uint32_t *from_store; /* store id -> eval id + 1, 0: none */
+	uint32_t  n_store;    /* store ids are 1..n_store */
+	/* The first level of the current query, for the complements
+	 * baselines: stamp[store id] == cur_stamp. */
+	uint32_t       *stamp;
+	uint32_t        cur_stamp;
+	struct xs_span *spans; /* XSELL_QUERY_ITEMS_MAX query items */
+};
+
+/* Build the queries of an answer from the test orders, and count what
+ * could not be asked into 'ar'. */
+typedef xsell_err (*xs_eval_protocol_fn)(struct xs_eval_ctx *c,
+    const uint8_t *is_test, struct xs_eval_qset *qs,
+    struct xs_eval_answer_report *ar);
+
+xsell_err xs_eval_protocol_fbt(struct xs_eval_ctx *c, const uint8_t *is_test,
+    struct xs_eval_qset *qs, struct xs_eval_answer_report *ar);
+xsell_err xs_eval_protocol_complements(struct xs_eval_ctx *c,
+    const uint8_t *is_test, struct xs_eval_qset *qs,
+    struct xs_eval_answer_report *ar);
+void      xs_eval_qset_fini(struct xs_eval_qset *qs);
+
+/* Answer query 'q' under 'cfg' with at most o->k items in out[] (eval
+ * ids, best first) and their count in *np. Scratch memory from
+ * c->arena, which the caller resets. */
+typedef xsell_err (*xs_eval_recommend_fn)(struct xs_eval_ctx *c,
+    const struct xs_eval_config *cfg, const struct xs_eval_qset *qs,
+    const struct xs_eval_query *q, uint32_t *out, size_t *np);
+
+xsell_err xs_eval_rec_fbt(struct xs_eval_ctx *c,
+    const struct xs_eval_config *cfg, const struct xs_eval_qset *qs,
+    const struct xs_eval_query *q, uint32_t *out, size_t *np);
+xsell_err xs_eval_rec_complements(struct xs_eval_ctx *c,
+    const struct xs_eval_config *cfg, const struct xs_eval_qset *qs,
+    const struct xs_eval_query *q, uint32_t *out, size_t *np);
+xsell_err xs_eval_rec_popular(struct xs_eval_ctx *c,
+    const struct xs_eval_config *cfg, const struct xs_eval_qset *qs,
+    const struct xs_eval_query *q, uint32_t *out, size_t *np);
+xsell_err xs_eval_rec_random(struct xs_eval_ctx *c,
+    const struct xs_eval_config *cfg, const struct xs_eval_qset *qs,
+    const struct xs_eval_query *q, uint32_t *out, size_t *np);
+
+/* Is store id 'b' a first-level neighbour of any of given[0..n) (store
+ * ids)? */
+xsell_err xs_eval_is_first_level(struct xs_eval_ctx *c, const uint32_t *given,
+    size_t n, uint32_t b, bool *outp);
+
+#endif /* XSELL_EVAL_EVAL_IMPL_H */

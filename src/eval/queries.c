@@ -1,0 +1,340 @@
+/* SPDX-License-Identifier: MIT */
+/* Protocols: test orders -> queries. Each eligible test basket gives one
+ * query: one known item is hidden, the other known items are asked
+ * (at most XSELL_QUERY_ITEMS_MAX of them, as the wire allows), and the
+ * relevant set is the hidden item plus the basket's items that training
+ * never saw (no recommender can return those, so they lower recall).
+ *
+ * With --ask one (a product page), the first known item in hiding order
+ * is asked alone and every other item of the basket is relevant.
+ *
+ * Which item is hidden is decided by a hash of (seed, order, item), not
+ * by position: exports often list a basket in a meaningful order
+ * (scanned, or sorted by code), and hiding the last line would measure
+ * that order. */
+#include "eval/eval_impl.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void
+xs_eval_qset_fini(struct xs_eval_qset *qs)
+{
+	free(qs->v);
+	free(qs->ids);
+	memset(qs, 0, sizeof(*qs));
+}
+
+static xsell_err
+qset_reserve(struct xs_eval_qset *qs, uint64_t more_ids)
+{
+	if (qs->n == qs->cap) {
+		size_t                cap = qs->cap ? qs->cap * 2 : 1024;
+		struct xs_eval_query *v   = realloc(qs->v, cap * sizeof(*v));
+
+		if (v == NULL) {
+			return XSELL_ENOMEM;
+		}
+		qs->v   = v;
+		qs->cap = cap;
+	}
+	if (qs->n_ids + more_ids > qs->cap_ids) {
+		uint64_t  cap = qs->cap_ids ? qs->cap_ids * 2 : 16384;
+		uint32_t *ids;
+
+		while (cap < qs->n_ids + more_ids) {
+			cap *= 2;
+		}
+		ids = realloc(qs->ids, cap * sizeof(*ids));
+		if (ids == NULL) {
+			return XSELL_ENOMEM;
+		}
+		qs->ids     = ids;
+		qs->cap_ids = cap;
+	}
+	return XSELL_OK;
+}
+
+/* A basket's items split by whether training knew them; 'known' sorted
+ * by the hiding order of this basket. */
+struct basket {
+	uint32_t *known, *unknown;
+	uint64_t *keys;
+	uint32_t  n_known, n_unknown;
+};
+
+static uint64_t
+hide_key(uint64_t seed, uint32_t order, uint32_t item)
+{
+	uint32_t v[2] = { order, item };
+
+	return xs_hash64(v, sizeof(v), seed);
+}
+
+static void
+sort_by_key(struct basket *b)
+{
+	/* Insertion sort: baskets are small, and the few large ones are
+	 * a few hundred items. */
+	for (uint32_t i = 1; i < b->n_known; i++) {
+		uint64_t k  = b->keys[i];
+		uint32_t it = b->known[i];
+		uint32_t j  = i;
+
+		while (j > 0 && b->keys[j - 1] > k) {
+			b->keys[j]  = b->keys[j - 1];
+			b->known[j] = b->known[j - 1];
+			j--;
+		}
+		b->keys[j]  = k;
+		b->known[j] = it;
+	}
+}
+
+static void
+basket_fill(struct xs_eval_ctx *c, uint32_t oi, struct basket *b)
+{
+	const struct xs_eval_order *o     = xs_eval_data_order(c->d, oi);
+	const uint32_t             *items = xs_eval_data_order_items(c->d, o);
+
+	b->n_known = b->n_unknown = 0;
+	for (uint32_t i = 0; i < o->n_items; i++) {
+		if (c->pop[items[i]] > 0) {
+			b->keys[b->n_known] =
+			    hide_key(c->o->seed, oi, items[i]);
+			b->known[b->n_known++] = items[i];
+		} else {
+			b->unknown[b->n_unknown++] = items[i];
+		}
+	}
+	sort_by_key(b);
+}
+
+/* Append the query that hides known[h]: the given items are the others
+ * in hiding order, at most XSELL_QUERY_ITEMS_MAX. */
+static xsell_err
+add_query(
+    struct xs_eval_qset *qs, uint32_t oi, const struct basket *b, uint32_t h)
+{
+	struct xs_eval_query *q;
+	xsell_err             err;
+
+	err = qset_reserve(qs, (uint64_t) b->n_known + b->n_unknown + 1);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	q            = &qs->v[qs->n++];
+	q->order     = oi;
+	q->hidden    = b->known[h];
+	q->given_off = qs->n_ids;
+	q->n_given   = 0;
+	for (uint32_t i = 0;
+	     i < b->n_known && q->n_given < XSELL_QUERY_ITEMS_MAX; i++) {
+		if (i != h) {
+			qs->ids[qs->n_ids++] = b->known[i];
+			q->n_given++;
+		}
+	}
+	q->rel_off           = qs->n_ids;
+	qs->ids[qs->n_ids++] = b->known[h];
+	for (uint32_t i = 0; i < b->n_unknown; i++) {
+		qs->ids[qs->n_ids++] = b->unknown[i];
+	}
+	q->n_rel = 1 + b->n_unknown;
+	return XSELL_OK;
+}
+
+/* Product page: ask with known[g] alone. Relevant: the basket's other
+ * known items (for complements only those never bought with known[g])
+ * and its unknown items. *addedp false (nothing appended) when no known
+ * item qualifies. */
+static xsell_err
+add_query_one(struct xs_eval_ctx *c, struct xs_eval_qset *qs, uint32_t oi,
+    const struct basket *b, uint32_t g, bool second_level, bool *addedp)
+{
+	struct xs_eval_query *q;
+	uint32_t              n_rel_known = 0;
+	xsell_err             err;
+
+	*addedp = false;
+	err     = qset_reserve(qs, (uint64_t) b->n_known + b->n_unknown + 1);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	q                    = &qs->v[qs->n];
+	q->order             = oi;
+	q->given_off         = qs->n_ids;
+	q->n_given           = 1;
+	qs->ids[qs->n_ids++] = b->known[g];
+	q->rel_off           = qs->n_ids;
+	for (uint32_t j = 0; j < b->n_known; j++) {
+		uint32_t count = 0;
+
+		if (j == g) {
+			continue;
+		}
+		if (second_level) {
+			err = xs_store_pair_get(c->st, c->txn, XS_REL_BASKET,
+			    c->to_store[b->known[g]], c->to_store[b->known[j]],
+			    &count);
+			if (err != XSELL_OK && err != XSELL_ENOENT) {
+				return err;
+			}
+		}
+		if (count == 0) {
+			qs->ids[qs->n_ids++] = b->known[j];
+			n_rel_known++;
+		}
+	}
+	if (n_rel_known == 0) {
+		qs->n_ids = q->given_off;
+		return XSELL_OK;
+	}
+	q->hidden = qs->ids[q->rel_off];
+	for (uint32_t i = 0; i < b->n_unknown; i++) {
+		qs->ids[qs->n_ids++] = b->unknown[i];
+	}
+	q->n_rel = n_rel_known + b->n_unknown;
+	qs->n++;
+	*addedp = true;
+	return XSELL_OK;
+}
+
+xsell_err
+xs_eval_is_first_level(struct xs_eval_ctx *c, const uint32_t *given, size_t n,
+    uint32_t b, bool *outp)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint32_t  count = 0;
+		xsell_err err   = xs_store_pair_get(
+		      c->st, c->txn, XS_REL_BASKET, given[i], b, &count);
+
+		if (err != XSELL_OK && err != XSELL_ENOENT) {
+			return err;
+		}
+		if (count > 0) {
+			*outp = true;
+			return XSELL_OK;
+		}
+	}
+	*outp = false;
+	return XSELL_OK;
+}
+
+/* Complements: the first item in hiding order that no other given item
+ * was ever bought with; UINT32_MAX if every one was. */
+static xsell_err
+second_level_hidden(struct xs_eval_ctx *c, const struct basket *b,
+    uint32_t *store_ids, uint32_t *hp)
+{
+	*hp = UINT32_MAX;
+	for (uint32_t h = 0; h < b->n_known; h++) {
+		size_t    n = 0;
+		bool      first;
+		xsell_err err;
+
+		for (uint32_t i = 0;
+		     i < b->n_known && n < XSELL_QUERY_ITEMS_MAX; i++) {
+			if (i != h) {
+				store_ids[n++] = c->to_store[b->known[i]];
+			}
+		}
+		err = xs_eval_is_first_level(
+		    c, store_ids, n, c->to_store[b->known[h]], &first);
+		if (err != XSELL_OK) {
+			return err;
+		}
+		if (!first) {
+			*hp = h;
+			return XSELL_OK;
+		}
+	}
+	return XSELL_OK;
+}
+
+static xsell_err
+build(struct xs_eval_ctx *c, const uint8_t *is_test, bool second_level,
+    struct xs_eval_qset *qs, struct xs_eval_answer_report *ar)
+{
+	struct basket b         = { 0 };
+	uint32_t      max_items = 0, *store_ids;
+	xsell_err     err       = XSELL_OK;
+
+	for (size_t i = 0; i < xs_eval_data_n_orders(c->d); i++) {
+		uint32_t n = xs_eval_data_order(c->d, i)->n_items;
+
+		max_items = n > max_items ? n : max_items;
+	}
+	b.known   = calloc(max_items + 1, sizeof(*b.known));
+	b.unknown = calloc(max_items + 1, sizeof(*b.unknown));
+	b.keys    = calloc(max_items + 1, sizeof(*b.keys));
+	store_ids = calloc(max_items + 1, sizeof(*store_ids));
+	if (b.known == NULL || b.unknown == NULL || b.keys == NULL ||
+	    store_ids == NULL) {
+		err = XSELL_ENOMEM;
+	}
+	for (size_t i = 0; i < xs_eval_data_n_orders(c->d) && err == XSELL_OK;
+	     i++) {
+		uint32_t h = 0;
+
+		if (!is_test[i]) {
+			continue;
+		}
+		basket_fill(c, (uint32_t) i, &b);
+		ar->test_orders++;
+		ar->unknown_items += b.n_unknown;
+		if (b.n_known == 0) {
+			ar->cold_orders++;
+			continue;
+		}
+		if (b.n_known < 2) {
+			ar->short_orders++;
+			continue;
+		}
+		if (c->o->ask_one) {
+			bool added = false;
+
+			for (uint32_t g = 0;
+			     g < b.n_known && !added && err == XSELL_OK; g++) {
+				err = add_query_one(c, qs, (uint32_t) i, &b, g,
+				    second_level, &added);
+			}
+			if (err == XSELL_OK) {
+				ar->eligible += added;
+				ar->ineligible += !added;
+			}
+			continue;
+		}
+		if (second_level) {
+			err = second_level_hidden(c, &b, store_ids, &h);
+			if (err != XSELL_OK) {
+				break;
+			}
+			if (h == UINT32_MAX) {
+				ar->ineligible++;
+				continue;
+			}
+		}
+		ar->eligible++;
+		err = add_query(qs, (uint32_t) i, &b, h);
+	}
+	free(b.known);
+	free(b.unknown);
+	free(b.keys);
+	free(store_ids);
+	return err;
+}
+
+xsell_err
+xs_eval_protocol_fbt(struct xs_eval_ctx *c, const uint8_t *is_test,
+    struct xs_eval_qset *qs, struct xs_eval_answer_report *ar)
+{
+	return build(c, is_test, false, qs, ar);
+}
+
+xsell_err
+xs_eval_protocol_complements(struct xs_eval_ctx *c, const uint8_t *is_test,
+    struct xs_eval_qset *qs, struct xs_eval_answer_report *ar)
+{
+	return build(c, is_test, true, qs, ar);
+}

@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: MIT */
+/* Recommenders: a query -> a ranked list of eval ids. The engine's
+ * answers are called exactly as xselld calls them (same structs, same
+ * read transaction kind, the default filter); the baselines answer the
+ * same queries from the training counts alone.
+ *
+ * A new engine answer (similar, picks, trending...) is one more function
+ * here of the same shape as xs_eval_rec_fbt. */
+#include "eval/eval_impl.h"
+
+#include <string.h>
+
+/* The query's given items as spans, for the engine. */
+static void
+given_spans(struct xs_eval_ctx *c, const struct xs_eval_qset *qs,
+    const struct xs_eval_query *q, struct xs_query *xq)
+{
+	for (uint32_t i = 0; i < q->n_given; i++) {
+		c->spans[i] =
+		    xs_eval_data_item_ext(c->d, qs->ids[q->given_off + i]);
+	}
+	memset(xq, 0, sizeof(*xq));
+	xq->items           = c->spans;
+	xq->n_items         = q->n_given;
+	xq->k               = c->o->k;
+	xq->filter.in_stock = true;
+}
+
+/* The engine's answer -> eval ids (every returned item was trained, so
+ * every one has an eval id). */
+static void
+answer_ids(struct xs_eval_ctx *c, const struct xs_answer *ans, uint32_t *out,
+    size_t *np)
+{
+	size_t n = 0;
+
+	for (uint32_t i = 0; i < ans->n && n < c->o->k; i++) {
+		uint32_t id;
+
+		if (xs_eval_data_item_find(
+		        c->d, ans->recs[i].ext, ans->recs[i].ext_len, &id)) {
+			out[n++] = id;
+		}
+	}
+	*np = n;
+}
+
+xsell_err
+xs_eval_rec_fbt(struct xs_eval_ctx *c, const struct xs_eval_config *cfg,
+    const struct xs_eval_qset *qs, const struct xs_eval_query *q,
+    uint32_t *out, size_t *np)
+{
+	struct xs_query  xq;
+	struct xs_answer ans;
+	xsell_err        err;
+
+	given_spans(c, qs, q, &xq);
+	xq.scorer      = cfg->scorer;
+	xq.min_support = cfg->min_support;
+	err =
+	    xs_model_fbt(c->st, c->txn, &c->o->settings, &xq, &c->arena, &ans);
+	if (err == XSELL_OK) {
+		answer_ids(c, &ans, out, np);
+	}
+	return err;
+}
+
+xsell_err
+xs_eval_rec_complements(struct xs_eval_ctx *c,
+    const struct xs_eval_config *cfg, const struct xs_eval_qset *qs,
+    const struct xs_eval_query *q, uint32_t *out, size_t *np)
+{
+	struct xs_query  xq;
+	struct xs_answer ans;
+	xsell_err        err;
+
+	given_spans(c, qs, q, &xq);
+	xq.scorer      = c->o->settings.fbt_scorer;
+	xq.min_support = cfg->min_support;
+	xq.has_beta    = true;
+	xq.beta        = cfg->beta;
+	err            = xs_model_complements(
+	               c->st, c->txn, &c->o->settings, &xq, &c->arena, &ans);
+	if (err == XSELL_OK) {
+		answer_ids(c, &ans, out, np);
+	}
+	return err;
+}
+
+/* ==== Baselines ==== */
+
+static xsell_err
+mark_cb(void *ctx, uint32_t b, uint32_t count)
+{
+	struct xs_eval_ctx *c = ctx;
+
+	(void) count;
+	if (b <= c->n_store) {
+		c->stamp[b] = c->cur_stamp;
+	}
+	return XSELL_OK;
+}
+
+/* Mark what a baseline must not return: the given items, and for
+ * complements their first-level neighbours too (the answer leaves those
+ * out by definition, so a fair baseline does the same). */
+static xsell_err
+mark_excluded(struct xs_eval_ctx *c, const struct xs_eval_config *cfg,
+    const struct xs_eval_qset *qs, const struct xs_eval_query *q)
+{
+	c->cur_stamp++;
+	for (uint32_t i = 0; i < q->n_given; i++) {
+		uint32_t  s   = c->to_store[qs->ids[q->given_off + i]];
+		xsell_err err = XSELL_OK;
+
+		c->stamp[s] = c->cur_stamp;
+		if (cfg->answer == XS_EVAL_COMPLEMENTS) {
+			err = xs_store_pairs_each(
+			    c->st, c->txn, XS_REL_BASKET, s, mark_cb, c);
+		}
+		if (err != XSELL_OK) {
+			return err;
+		}
+	}
+	return XSELL_OK;
+}
+
+static bool
+is_marked(const struct xs_eval_ctx *c, uint32_t item)
+{
+	return c->stamp[c->to_store[item]] == c->cur_stamp;
+}
+
+xsell_err
+xs_eval_rec_popular(struct xs_eval_ctx *c, const struct xs_eval_config *cfg,
+    const struct xs_eval_qset *qs, const struct xs_eval_query *q,
+    uint32_t *out, size_t *np)
+{
+	size_t    n   = 0;
+	xsell_err err = mark_excluded(c, cfg, qs, q);
+
+	for (uint32_t i = 0; i < c->n_known && n < c->o->k && err == XSELL_OK;
+	     i++) {
+		if (!is_marked(c, c->by_pop[i])) {
+			out[n++] = c->by_pop[i];
+		}
+	}
+	*np = n;
+	return err;
+}
+
+/* splitmix64: a small seeded generator, the same on every machine. */
+static uint64_t
+next_random(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15u);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+	return z ^ (z >> 31);
+}
+
+xsell_err
+xs_eval_rec_random(struct xs_eval_ctx *c, const struct xs_eval_config *cfg,
+    const struct xs_eval_qset *qs, const struct xs_eval_query *q,
+    uint32_t *out, size_t *np)
+{
+	uint64_t  rng = c->o->seed ^ ((uint64_t) q->order << 32);
+	size_t    n   = 0;
+	xsell_err err = mark_excluded(c, cfg, qs, q);
+
+	/* Drawing with rejection, bounded: a query whose first level
+	 * covers nearly the catalogue gets a shorter list, not a hang. */
+	for (unsigned tries = 0; err == XSELL_OK && n < c->o->k &&
+	     tries < 64 * c->o->k && c->n_known;
+	     tries++) {
+		uint32_t it = c->by_pop[next_random(&rng) % c->n_known];
+
+		if (!is_marked(c, it)) {
+			c->stamp[c->to_store[it]] = c->cur_stamp;
+			out[n++]                  = it;
+		}
+	}
+	*np = n;
+	return err;
+}

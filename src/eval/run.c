@@ -1,0 +1,492 @@
+/* SPDX-License-Identifier: MIT */
+/* A run: split, train, build each answer's queries once, then measure
+ * every row of the grid and the baselines on the same queries. */
+#include "eval/eval_impl.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Scratch per query; the engine's candidate lists are malloc'd, only the
+ * answer lives in the arena. */
+#define ARENA_MAX ((size_t) 64 << 20)
+#define PROGRESS_EVERY 64u
+
+/* ==== Answers: the table that a new answer joins ==== */
+
+struct answer_def {
+	const char          *name;
+	xs_eval_protocol_fn  protocol;
+	xs_eval_recommend_fn engine;
+	bool                 co_count; /* raw co-count baseline applies */
+};
+
+static const struct answer_def answers[XS_EVAL_ANSWER_COUNT] = {
+	[XS_EVAL_FBT] = { "fbt", xs_eval_protocol_fbt, xs_eval_rec_fbt, true },
+	[XS_EVAL_COMPLEMENTS] = { "complements", xs_eval_protocol_complements,
+	    xs_eval_rec_complements, false },
+};
+
+const char *
+xs_eval_answer_name(enum xs_eval_answer a)
+{
+	return a < XS_EVAL_ANSWER_COUNT ? answers[a].name : "?";
+}
+
+bool
+xs_eval_answer_parse(const char *name, enum xs_eval_answer *out)
+{
+	for (int a = 0; a < XS_EVAL_ANSWER_COUNT; a++) {
+		if (strcmp(name, answers[a].name) == 0) {
+			*out = (enum xs_eval_answer) a;
+			return true;
+		}
+	}
+	return false;
+}
+
+void
+xs_eval_opts_default(struct xs_eval_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	xs_settings_default(&o->settings);
+	o->split.kind                   = XS_SPLIT_RANDOM;
+	o->split.test_frac              = 0.2;
+	o->k                            = XSELL_K_DEFAULT;
+	o->seed                         = 42;
+	o->answers[XS_EVAL_FBT]         = true;
+	o->answers[XS_EVAL_COMPLEMENTS] = true;
+	o->scorers[0]                   = o->settings.fbt_scorer;
+	o->n_scorers                    = 1;
+	o->min_supports[0]              = o->settings.min_support;
+	o->n_min_supports               = 1;
+	o->betas[0]                     = o->settings.complements_beta;
+	o->n_betas                      = 1;
+	o->baselines                    = true;
+}
+
+/* ==== The grid ==== */
+
+static xsell_err
+row_add(struct xs_eval_answer_report *ar, const struct xs_eval_config *cfg,
+    const char *name)
+{
+	struct xs_eval_row *v =
+	    realloc(ar->rows, (ar->n_rows + 1) * sizeof(*v));
+
+	if (v == NULL) {
+		return XSELL_ENOMEM;
+	}
+	ar->rows = v;
+	memset(&v[ar->n_rows], 0, sizeof(v[0]));
+	v[ar->n_rows].cfg = *cfg;
+	snprintf(v[ar->n_rows].name, sizeof(v[0].name), "%s", name);
+	ar->n_rows++;
+	return XSELL_OK;
+}
+
+static xsell_err
+grid_rows(const struct xs_eval_opts *o, enum xs_eval_answer a,
+    struct xs_eval_answer_report *ar)
+{
+	struct xs_eval_config cfg = { .answer = a };
+	char                  name[80];
+	bool                  have_count = false;
+	xsell_err             err        = XSELL_OK;
+
+	cfg.method = XS_METHOD_ENGINE;
+	for (size_t m = 0; m < o->n_min_supports && err == XSELL_OK; m++) {
+		cfg.min_support = o->min_supports[m];
+		if (a == XS_EVAL_FBT) {
+			for (size_t s = 0; s < o->n_scorers && err == XSELL_OK;
+			     s++) {
+				cfg.scorer   = o->scorers[s];
+				cfg.baseline = cfg.scorer == XS_SCORE_COUNT &&
+				    cfg.min_support <= 1;
+				have_count = have_count || cfg.baseline;
+				snprintf(name, sizeof(name), "%s ms=%u",
+				    xs_scorer_name(cfg.scorer),
+				    cfg.min_support);
+				err = row_add(ar, &cfg, name);
+			}
+			continue;
+		}
+		for (size_t b = 0; b < o->n_betas && err == XSELL_OK; b++) {
+			cfg.beta = o->betas[b];
+			snprintf(name, sizeof(name), "beta=%g ms=%u", cfg.beta,
+			    cfg.min_support);
+			err = row_add(ar, &cfg, name);
+		}
+	}
+	if (err != XSELL_OK || !o->baselines) {
+		return err;
+	}
+	cfg          = (struct xs_eval_config) { .answer = a };
+	cfg.baseline = true;
+	if (answers[a].co_count && !have_count) {
+		cfg.method      = XS_METHOD_ENGINE;
+		cfg.scorer      = XS_SCORE_COUNT;
+		cfg.min_support = 1;
+		err             = row_add(ar, &cfg, "count ms=1");
+	}
+	cfg.method = XS_METHOD_POPULAR;
+	if (err == XSELL_OK) {
+		err = row_add(ar, &cfg, "popularity");
+	}
+	cfg.method = XS_METHOD_RANDOM;
+	if (err == XSELL_OK) {
+		err = row_add(ar, &cfg, "random");
+	}
+	return err;
+}
+
+/* ==== Measuring one row ==== */
+
+static int
+cmp_u64(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *) x, b = *(const uint64_t *) y;
+
+	return a < b ? -1 : a > b;
+}
+
+static xsell_err
+measure(struct xs_eval_ctx *c, enum xs_eval_answer a,
+    const struct xs_eval_qset *qs, struct xs_eval_row *row,
+    xs_eval_progress_cb cb, void *cb_ctx)
+{
+	xs_eval_recommend_fn  rec     = answers[a].engine;
+	uint32_t              n_items = xs_eval_data_n_items(c->d);
+	uint8_t              *seen    = calloc(n_items + 1, 1);
+	uint64_t             *lat     = calloc(qs->n + 1, sizeof(*lat));
+	uint32_t             *out     = calloc(c->o->k, sizeof(*out));
+	struct xs_eval_qscore sum     = { 0 }, one;
+	double                pop_sum = 0, lat_sum = 0;
+	uint64_t              n_recs = 0, n_seen = 0;
+	char                  what[128];
+	xsell_err             err = XSELL_OK;
+
+	if (seen == NULL || lat == NULL || out == NULL) {
+		err = XSELL_ENOMEM;
+	}
+	if (row->cfg.method == XS_METHOD_POPULAR) {
+		rec = xs_eval_rec_popular;
+	} else if (row->cfg.method == XS_METHOD_RANDOM) {
+		rec = xs_eval_rec_random;
+	}
+	snprintf(what, sizeof(what), "%s %s", answers[a].name, row->name);
+	for (size_t i = 0; i < qs->n && err == XSELL_OK; i++) {
+		const struct xs_eval_query *q = &qs->v[i];
+		size_t                      n = 0;
+		uint64_t                    t0;
+
+		xs_arena_reset(&c->arena);
+		t0     = xs_mono_ns();
+		err    = rec(c, &row->cfg, qs, q, out, &n);
+		lat[i] = xs_mono_ns() - t0;
+		if (err != XSELL_OK) {
+			break;
+		}
+		xs_eval_score(
+		    out, n, c->o->k, qs->ids + q->rel_off, q->n_rel, &one);
+		sum.hit += one.hit;
+		sum.precision += one.precision;
+		sum.recall += one.recall;
+		sum.ndcg += one.ndcg;
+		sum.rr += one.rr;
+		for (size_t r = 0; r < n; r++) {
+			n_seen += seen[out[r]] == 0;
+			seen[out[r]] = 1;
+			pop_sum += c->pop[out[r]];
+		}
+		n_recs += n;
+		lat_sum += (double) lat[i];
+		if (cb != NULL && i % PROGRESS_EVERY == 0) {
+			cb(cb_ctx, what, i, qs->n);
+		}
+	}
+	if (err == XSELL_OK && qs->n > 0) {
+		double nq = (double) qs->n;
+
+		qsort(lat, qs->n, sizeof(*lat), cmp_u64);
+		row->queries  = qs->n;
+		row->hit_rate = sum.hit / nq;
+		row->hit_ci95 =
+		    1.96 * sqrt(row->hit_rate * (1 - row->hit_rate) / nq);
+		row->precision = sum.precision / nq;
+		row->recall    = sum.recall / nq;
+		row->ndcg      = sum.ndcg / nq;
+		row->mrr       = sum.rr / nq;
+		row->coverage  = c->n_known ? (double) n_seen / c->n_known : 0;
+		row->mean_pop  = n_recs ? pop_sum / (double) n_recs : 0;
+		row->lat_mean_us = lat_sum / nq / 1e3;
+		row->lat_p50_us  = (double) lat[(qs->n - 1) / 2] / 1e3;
+		row->lat_p99_us =
+		    (double) lat[(size_t) ((double) (qs->n - 1) * 0.99)] / 1e3;
+	}
+	free(seen);
+	free(lat);
+	free(out);
+	return err;
+}
+
+static int
+cmp_row(const void *x, const void *y)
+{
+	const struct xs_eval_row *p = x, *q = y;
+
+	if (p->hit_rate != q->hit_rate) {
+		return p->hit_rate > q->hit_rate ? -1 : 1;
+	}
+	if (p->ndcg != q->ndcg) {
+		return p->ndcg > q->ndcg ? -1 : 1;
+	}
+	return strcmp(p->name, q->name);
+}
+
+/* ==== Context: popularity and id maps from the trained store ==== */
+
+static const uint32_t *sort_pop; /* qsort has no context argument */
+
+static int
+cmp_by_pop(const void *x, const void *y)
+{
+	uint32_t a = *(const uint32_t *) x, b = *(const uint32_t *) y;
+
+	if (sort_pop[a] != sort_pop[b]) {
+		return sort_pop[a] > sort_pop[b] ? -1 : 1;
+	}
+	return a < b ? -1 : a > b;
+}
+
+static xsell_err
+ctx_init(struct xs_eval_ctx *c)
+{
+	uint32_t                n_items = xs_eval_data_n_items(c->d);
+	struct xs_counts_reader cr;
+	xsell_err               err;
+
+	err = xs_store_dict_size(c->st, c->txn, XS_DICT_ITEM, &c->n_store);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	c->pop      = calloc(n_items + 1, sizeof(*c->pop));
+	c->by_pop   = calloc(n_items + 1, sizeof(*c->by_pop));
+	c->to_store = calloc(n_items + 1, sizeof(*c->to_store));
+	c->from_store =
+	    calloc((size_t) c->n_store + 1, sizeof(*c->from_store));
+	c->stamp = calloc((size_t) c->n_store + 1, sizeof(*c->stamp));
+	c->spans = calloc(XSELL_QUERY_ITEMS_MAX, sizeof(*c->spans));
+	if (c->pop == NULL || c->by_pop == NULL || c->to_store == NULL ||
+	    c->from_store == NULL || c->stamp == NULL || c->spans == NULL) {
+		return XSELL_ENOMEM;
+	}
+	xs_counts_reader_init(&cr, c->st, c->txn);
+	for (uint32_t e = 0; e < n_items; e++) {
+		struct xs_span ext = xs_eval_data_item_ext(c->d, e);
+		uint32_t       s;
+
+		err = xs_store_id_get(
+		    c->st, c->txn, XS_DICT_ITEM, ext.p, ext.len, &s);
+		if (err == XSELL_ENOENT) {
+			continue;
+		}
+		if (err != XSELL_OK) {
+			return err;
+		}
+		/* Known: the engine counted it in a training basket. */
+		c->pop[e] = xs_counts_reader_get(&cr, s, XS_C_BASKETS);
+		if (c->pop[e] == 0 || s > c->n_store) {
+			c->pop[e] = 0;
+			continue;
+		}
+		c->to_store[e]          = s;
+		c->from_store[s]        = e + 1;
+		c->by_pop[c->n_known++] = e;
+	}
+	sort_pop = c->pop;
+	qsort(c->by_pop, c->n_known, sizeof(*c->by_pop), cmp_by_pop);
+	sort_pop = NULL;
+	return XSELL_OK;
+}
+
+static void
+ctx_fini(struct xs_eval_ctx *c)
+{
+	free(c->pop);
+	free(c->by_pop);
+	free(c->to_store);
+	free(c->from_store);
+	free(c->stamp);
+	free(c->spans);
+	xs_arena_fini(&c->arena);
+}
+
+/* Keep at most 'max' queries, chosen by a hash of the order so that the
+ * sample spreads over the whole test period; order of queries kept. */
+static void
+cap_queries(struct xs_eval_qset *qs, size_t max, uint64_t seed)
+{
+	uint64_t cut = UINT64_MAX;
+	size_t   u   = 0;
+
+	if (max == 0 || qs->n <= max) {
+		return;
+	}
+	/* The max-th smallest hash, by bisection over the hash range. */
+	{
+		uint64_t lo = 0, hi = UINT64_MAX;
+
+		while (lo < hi) {
+			uint64_t mid = lo + (hi - lo) / 2;
+			size_t   n   = 0;
+
+			for (size_t i = 0; i < qs->n; i++) {
+				uint32_t o = qs->v[i].order;
+
+				n += xs_hash64(&o, sizeof(o), seed) <= mid;
+			}
+			if (n >= max) {
+				hi = mid;
+			} else {
+				lo = mid + 1;
+			}
+		}
+		cut = lo;
+	}
+	for (size_t i = 0; i < qs->n && u < max; i++) {
+		uint32_t o = qs->v[i].order;
+
+		if (xs_hash64(&o, sizeof(o), seed) <= cut) {
+			qs->v[u++] = qs->v[i];
+		}
+	}
+	qs->n = u;
+}
+
+static xsell_err
+run_answer(struct xs_eval_ctx *c, enum xs_eval_answer a,
+    const uint8_t *is_test, xs_eval_progress_cb cb, void *cb_ctx,
+    struct xs_eval_answer_report *ar)
+{
+	struct xs_eval_qset qs  = { 0 };
+	xsell_err           err = grid_rows(c->o, a, ar);
+
+	ar->on = true;
+	if (err == XSELL_OK) {
+		err = answers[a].protocol(c, is_test, &qs, ar);
+	}
+	if (err == XSELL_OK) {
+		cap_queries(&qs, c->o->max_queries, c->o->seed);
+		ar->queries = qs.n;
+	}
+	for (size_t r = 0; r < ar->n_rows && err == XSELL_OK; r++) {
+		err = measure(c, a, &qs, &ar->rows[r], cb, cb_ctx);
+	}
+	if (err == XSELL_OK && ar->n_rows > 1) {
+		qsort(ar->rows, ar->n_rows, sizeof(*ar->rows), cmp_row);
+	}
+	xs_eval_qset_fini(&qs);
+	return err;
+}
+
+static xsell_err
+check_opts(const struct xs_eval_opts *o)
+{
+	if (o->k < 1 || o->k > XSELL_K_MAX || o->n_min_supports == 0 ||
+	    o->n_min_supports > XS_EVAL_GRID_MAX || o->n_betas == 0 ||
+	    o->n_betas > XS_EVAL_GRID_MAX || o->n_scorers == 0 ||
+	    o->n_scorers > XS_SCORER_COUNT || o->store_dir == NULL) {
+		return XSELL_EINVAL;
+	}
+	return XSELL_OK;
+}
+
+static xsell_err
+split_and_train(const struct xs_eval_opts *o, const xs_eval_data *d,
+    uint8_t *is_test, xs_store *st, struct xs_eval_report *rep)
+{
+	uint64_t  t0  = xs_mono_ns();
+	xsell_err err = xs_eval_split_apply(d, &o->split, is_test);
+
+	if (err != XSELL_OK) {
+		return err;
+	}
+	for (size_t i = 0; i < rep->orders; i++) {
+		rep->test_orders += is_test[i];
+	}
+	rep->train_orders = rep->orders - rep->test_orders;
+	err = xs_eval_train(d, is_test, st, &o->settings, &rep->train_applied);
+	rep->train_s = (double) (xs_mono_ns() - t0) / 1e9;
+	return err;
+}
+
+xsell_err
+xs_eval_run(const struct xs_eval_opts *o, const xs_eval_data *d,
+    xs_eval_progress_cb cb, void *cb_ctx, struct xs_eval_report *rep)
+{
+	struct xs_store_opts so = { .no_sync = true };
+	struct xs_eval_ctx   c  = { .d = d, .o = o };
+	uint8_t             *is_test;
+	uint64_t             t0;
+	xsell_err            err = check_opts(o);
+
+	memset(rep, 0, sizeof(*rep));
+	if (err != XSELL_OK) {
+		return err;
+	}
+	rep->k               = o->k;
+	rep->ask_one         = o->ask_one;
+	rep->orders          = xs_eval_data_n_orders(d);
+	rep->items           = xs_eval_data_n_items(d);
+	rep->excluded_lines  = xs_eval_data_excluded_lines(d);
+	rep->excluded_orders = xs_eval_data_excluded_orders(d);
+	is_test              = calloc(rep->orders + 1, 1);
+	if (is_test == NULL) {
+		return XSELL_ENOMEM;
+	}
+	xs_arena_init(&c.arena, ARENA_MAX);
+	err = xs_store_open(&c.st, o->store_dir, &so);
+	if (err != XSELL_OK) {
+		xs_arena_fini(&c.arena);
+		free(is_test);
+		return err;
+	}
+	err = split_and_train(o, d, is_test, c.st, rep);
+	if (err == XSELL_OK) {
+		err = xs_txn_read(c.st, &c.txn);
+		if (err != XSELL_OK) {
+			c.txn = NULL;
+		}
+	}
+	if (err == XSELL_OK) {
+		err = ctx_init(&c);
+	}
+	rep->known_items = c.n_known;
+	t0               = xs_mono_ns();
+	for (int a = 0; a < XS_EVAL_ANSWER_COUNT && err == XSELL_OK; a++) {
+		if (o->answers[a]) {
+			err = run_answer(&c, (enum xs_eval_answer) a, is_test,
+			    cb, cb_ctx, &rep->ans[a]);
+		}
+	}
+	rep->eval_s = (double) (xs_mono_ns() - t0) / 1e9;
+	ctx_fini(&c);
+	if (c.txn != NULL) {
+		xs_txn_abort(c.txn);
+	}
+	xs_store_close(c.st);
+	free(is_test);
+	return err;
+}
+
+void
+xs_eval_report_fini(struct xs_eval_report *rep)
+{
+	for (int a = 0; a < XS_EVAL_ANSWER_COUNT; a++) {
+		free(rep->ans[a].rows);
+		rep->ans[a].rows   = NULL;
+		rep->ans[a].n_rows = 0;
+	}
+}

@@ -1,0 +1,363 @@
+/* SPDX-License-Identifier: MIT */
+/* xsell-eval end to end, as a user runs it, on the hand-made export
+ * tests/data/eval-tiny.csv with POST excluded, the time split at
+ * 2020-01-10, K = 2, fbt with confidence and min_support 1, complements
+ * with beta 0.5. Every figure below is worked out by hand:
+ *
+ * Training (6 baskets): o1 {A,B} o2 {A,B} o3 {A,C} o4 {B,C} o5 {D,E}
+ * o6 {D,F}. N_A 3, N_B 3, N_C 2, N_D 2, N_E 1, N_F 1; pairs AB 2, AC 1,
+ * BC 1, DE 1, DF 1. Popularity order (ties by first appearance):
+ * A B C D E F.
+ *
+ * Test: t1 {A,B}, t2 {D,E}, t3 {C,X} (one known item), t4 {Y,Z} (cold),
+ * t5 {E,F}, t6 {B,C,W}; unknown item lines X, Y, Z, W: 4. Which item is
+ * hidden is seeded, so every basket is built to give the same outcome
+ * whichever is hidden:
+ *
+ * fbt (confidence), K = 2, relevant = hidden + unknown items:
+ *   t1 hide A, ask B: A 2/3, C 1/3 -> A at 1 (hide B: B at 1)    hit, rr 1
+ *   t2 hide D, ask E: D 1 -> at 1 (hide E, ask D: E 1/2, F 1/2,
+ *      tie by id: E at 1)                                         hit, rr 1
+ *   t5 hide E, ask F: D only (hide F, ask E: D only)              miss
+ *   t6 hide B, ask C: A 1/2, B 1/2 -> B at 2 (hide C, ask B:
+ *      A 2/3, C 1/3 -> C at 2); relevant {hidden, W}: recall 1/2,
+ *      NDCG (1/log2 3) / (1 + 1/log2 3) = 0.3868528, rr 1/2
+ *   HR 3/4; precision (1/2 + 1/2 + 0 + 1/2) / 4 = 0.375;
+ *   recall (1 + 1 + 0 + 1/2) / 4 = 0.625; NDCG (2 + 0.3868528) / 4 =
+ *   0.5967132; MRR 0.625.
+ * popularity, K = 2: t1 hit at 1; t2 A B: miss; t5 A B: miss; t6 at 2
+ *   (ask C: A B; ask B: A C). HR 0.5, precision 0.25, recall 0.375,
+ *   NDCG (1 + 0.3868528) / 4 = 0.3467132, MRR 0.375.
+ * complements: t1, t2, t6 have every item bought with the rest in
+ *   training; t5 {E,F} never were: hide E, ask F: F -> D -> E, E at 1
+ *   (hide F: E -> D -> F). One query, HR 1, NDCG 1. Its popularity
+ *   baseline leaves out F and D (given, first level): A B, a miss. */
+#include "support.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#define TINY XS_TEST_SOURCE_DIR "/tests/data/eval-tiny.csv"
+#define EPS 1e-6
+
+struct fixture {
+	char *dir;
+	char  out[65536];
+	char  err[8192];
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	f->dir = xs_test_tmpdir();
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	xs_test_rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static void
+slurp(const char *path, char *buf, size_t len)
+{
+	FILE  *fp = fopen(path, "r");
+	size_t n  = 0;
+
+	if (fp != NULL) {
+		n = fread(buf, 1, len - 1, fp);
+		fclose(fp);
+	}
+	buf[n] = '\0';
+}
+
+/* Run xsell-eval with 'args' (NULL-terminated, after argv[0]) and
+ * TMPDIR in the fixture's directory; its exit code, with stdout and
+ * stderr in f. Bounded: the child is killed after 60 s. */
+static int
+run(struct fixture *f, const char *const *args)
+{
+	char        out_path[600], err_path[600];
+	const char *argv[40];
+	int         n = 0, status;
+	pid_t       pid;
+
+	snprintf(out_path, sizeof(out_path), "%s/stdout", f->dir);
+	snprintf(err_path, sizeof(err_path), "%s/stderr", f->dir);
+	argv[n++] = XS_TEST_XSELL_EVAL;
+	while (args[n - 1] != NULL && n < 39) {
+		argv[n] = args[n - 1];
+		n++;
+	}
+	argv[n] = NULL;
+	pid     = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0) {
+			_exit(127);
+		}
+		setenv("TMPDIR", f->dir, 1);
+		alarm(60);
+		execv(argv[0], (char *const *) argv);
+		_exit(127);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	slurp(out_path, f->out, sizeof(f->out));
+	slurp(err_path, f->err, sizeof(f->err));
+	if (!WIFEXITED(status)) {
+		fail_msg(
+		    "xsell-eval died (status %d); stderr: %s", status, f->err);
+	}
+	return WEXITSTATUS(status);
+}
+
+static json_t *
+row_named(json_t *rep, const char *answer, const char *name)
+{
+	json_t *rows = json_object_get(
+	    json_object_get(json_object_get(rep, "answers"), answer), "rows");
+	size_t  i;
+	json_t *r;
+
+	json_array_foreach(rows, i, r)
+	{
+		if (strcmp(json_string_value(json_object_get(r, "name")),
+		        name) == 0) {
+			return r;
+		}
+	}
+	fail_msg("no row %s in %s", name, answer);
+	return NULL;
+}
+
+static double
+num(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (!json_is_number(v)) {
+		fail_msg("%s is not a number", key);
+	}
+	return json_number_value(v);
+}
+
+static void
+assert_row(json_t *r, double hr, double p, double rec, double ndcg, double mrr)
+{
+	assert_float_equal(num(r, "hit_rate"), hr, EPS);
+	assert_float_equal(num(r, "precision"), p, EPS);
+	assert_float_equal(num(r, "recall"), rec, EPS);
+	assert_float_equal(num(r, "ndcg"), ndcg, EPS);
+	assert_float_equal(num(r, "mrr"), mrr, EPS);
+}
+
+static const char *const tiny_args[] = { "--split", "time:2020-01-10",
+	"--exclude-items", "POST", "-k", "2", "--scorer", "confidence",
+	"--min-support", "1", "--beta", "0.5", "--json", TINY, NULL };
+
+/* The figures above, from the run with 'args'. */
+static void
+check_hand_worked(struct fixture *f, const char *const *args)
+{
+	json_error_t je;
+	json_t      *rep, *fbt, *cpl;
+
+	assert_int_equal(run(f, args), 0);
+	rep = json_loads(f->out, 0, &je);
+	if (rep == NULL) {
+		fail_msg("not JSON (%s): %s", je.text, f->out);
+	}
+	assert_float_equal(num(rep, "orders"), 12, 0);
+	assert_float_equal(num(rep, "train_orders"), 6, 0);
+	assert_float_equal(num(rep, "test_orders"), 6, 0);
+	assert_float_equal(num(rep, "items"), 10, 0); /* A-F, X Y Z W */
+	assert_float_equal(num(rep, "known_items"), 6, 0);
+	assert_float_equal(num(rep, "excluded_lines"), 2, 0);
+
+	fbt = json_object_get(json_object_get(rep, "answers"), "fbt");
+	assert_float_equal(num(fbt, "test_baskets"), 6, 0);
+	assert_float_equal(num(fbt, "cold_baskets"), 1, 0);
+	assert_float_equal(num(fbt, "one_known_item"), 1, 0);
+	assert_float_equal(num(fbt, "eligible"), 4, 0);
+	assert_float_equal(num(fbt, "queries"), 4, 0);
+	assert_float_equal(num(fbt, "unknown_item_lines"), 4, 0);
+	assert_row(row_named(rep, "fbt", "confidence ms=1"), 0.75, 0.375,
+	    0.625, 0.5967132, 0.625);
+	assert_row(row_named(rep, "fbt", "popularity"), 0.5, 0.25, 0.375,
+	    0.3467132, 0.375);
+	/* The co-count baseline is there too; its figures equal
+	 * confidence's here (one given item: same order). */
+	assert_row(row_named(rep, "fbt", "count ms=1"), 0.75, 0.375, 0.625,
+	    0.5967132, 0.625);
+	/* Best first: the first row has the highest hit rate. */
+	assert_string_equal(
+	    json_string_value(json_object_get(
+	        json_array_get(json_object_get(fbt, "rows"), 0), "kind")),
+	    "engine");
+
+	cpl = json_object_get(json_object_get(rep, "answers"), "complements");
+	assert_float_equal(num(cpl, "all_first_level"), 3, 0);
+	assert_float_equal(num(cpl, "eligible"), 1, 0);
+	assert_row(
+	    row_named(rep, "complements", "beta=0.5 ms=1"), 1, 0.5, 1, 1, 1);
+	assert_row(row_named(rep, "complements", "popularity"), 0, 0, 0, 0, 0);
+	json_decref(rep);
+}
+
+static void
+test_eval_tool_hand_worked_figures(void **state)
+{
+	check_hand_worked(*state, tiny_args);
+}
+
+/* --ask one (a product page: one item asked, the rest relevant) gives
+ * the same figures here: every eligible basket has two known items, so
+ * asking with "the rest" is asking with one item, and t6's relevant set
+ * is the other known item plus W either way. */
+static void
+test_eval_tool_ask_one_same_on_pairs(void **state)
+{
+	const char *args[24];
+	size_t      n = 0;
+
+	args[n++] = "--ask";
+	args[n++] = "one";
+	for (size_t i = 0; tiny_args[i] != NULL; i++) {
+		args[n++] = tiny_args[i];
+	}
+	args[n] = NULL;
+	check_hand_worked(*state, args);
+}
+
+/* --report writes the Markdown and the chart beside it; the temporary
+ * store is removed (only the report files and the captured output are
+ * left in TMPDIR). */
+static void
+test_eval_tool_report_and_cleanup(void **state)
+{
+	struct fixture *f = *state;
+	char            md[600], svg[600], text[65536];
+	const char     *args[] = { "--split", "time:2020-01-10", "-k", "2",
+		    "--report", md, "--quiet", TINY, NULL };
+
+	snprintf(md, sizeof(md), "%s/r.md", f->dir);
+	snprintf(svg, sizeof(svg), "%s/r.svg", f->dir);
+	assert_int_equal(run(f, args), 0);
+	assert_non_null(strstr(f->out, "fbt @2"));
+	slurp(md, text, sizeof(text));
+	assert_non_null(strstr(text, "| popularity | baseline |"));
+	assert_non_null(strstr(text, "](r.svg)"));
+	slurp(svg, text, sizeof(text));
+	assert_non_null(strstr(text, "<svg"));
+	assert_non_null(strstr(text, "</svg>"));
+	{
+		char cmd[700];
+
+		snprintf(cmd, sizeof(cmd),
+		    "test -z \"$(ls -d %s/xsell-eval.* 2>/dev/null)\"",
+		    f->dir);
+		assert_int_equal(system(cmd), 0);
+	}
+}
+
+static void
+test_eval_tool_usage_errors(void **state)
+{
+	struct fixture   *f    = *state;
+	const char *const a1[] = { "--split", "weekly", TINY, NULL };
+	const char *const a2[] = { "--answers", "picks", TINY, NULL };
+	const char *const a3[] = { "--scorer", "magic", TINY, NULL };
+	const char *const a4[] = { "-k", "0", TINY, NULL };
+	const char *const a5[] = { "--split", "time:2020-01-10", NULL };
+	const char *const a6[] = { "--map", "item=nope", TINY, NULL };
+	const char *const a7[] = { "--help", NULL };
+
+	assert_int_equal(run(f, a1), 2);
+	assert_non_null(strstr(f->err, "weekly"));
+	assert_int_equal(run(f, a2), 2);
+	assert_non_null(strstr(f->err, "picks"));
+	assert_int_equal(run(f, a3), 2);
+	assert_int_equal(run(f, a4), 2);
+	assert_int_equal(run(f, a5), 2);
+	assert_int_equal(run(f, a6), 2);
+	assert_int_equal(run(f, a7), 0);
+	assert_non_null(strstr(f->out, "exit status"));
+}
+
+/* A split that leaves nothing to ask is a failure, said so. */
+static void
+test_eval_tool_nothing_to_ask(void **state)
+{
+	struct fixture   *f      = *state;
+	const char *const args[] = { "--split", "time:2030-01-01", "--quiet",
+		TINY, NULL };
+
+	assert_int_equal(run(f, args), 1);
+	assert_non_null(strstr(f->err, "no test basket"));
+	assert_non_null(strstr(f->out, "nothing to measure"));
+}
+
+/* --max-queries keeps that many of the 4 eligible fbt baskets. */
+static void
+test_eval_tool_max_queries(void **state)
+{
+	struct fixture   *f      = *state;
+	const char *const args[] = { "--split", "time:2020-01-10",
+		"--exclude-items", "POST", "--answers", "fbt", "--max-queries",
+		"2", "--json", TINY, NULL };
+	json_error_t      je;
+	json_t           *rep;
+
+	assert_int_equal(run(f, args), 0);
+	rep = json_loads(f->out, 0, &je);
+	assert_non_null(rep);
+	assert_float_equal(
+	    num(json_object_get(json_object_get(rep, "answers"), "fbt"),
+	        "eligible"),
+	    4, 0);
+	assert_float_equal(
+	    num(json_object_get(json_object_get(rep, "answers"), "fbt"),
+	        "queries"),
+	    2, 0);
+	assert_null(
+	    json_object_get(json_object_get(rep, "answers"), "complements"));
+	json_decref(rep);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_eval_tool_hand_worked_figures, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_eval_tool_ask_one_same_on_pairs, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_eval_tool_report_and_cleanup, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_eval_tool_usage_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_eval_tool_nothing_to_ask, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_eval_tool_max_queries, setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("eval_tool", tests, NULL, NULL);
+}

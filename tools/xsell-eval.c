@@ -1,0 +1,826 @@
+/* SPDX-License-Identifier: MIT */
+/* xsell-eval: offline quality of xsell's answers on an export of orders.
+ * A thin main over src/load (reading) and src/eval (split, train, ask,
+ * measure): flags, progress on a terminal, the outputs and exit codes.
+ * The store it trains is a temporary directory, removed at the end
+ * unless --store names one. */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/common.h"
+#include "eval/eval.h"
+#include "load/load.h"
+#include "model/model.h"
+
+enum { EXIT_EVAL_OK = 0, EXIT_EVAL_FAIL = 1, EXIT_USAGE = 2 };
+
+static const char usage_text[] =
+    "usage: xsell-eval [--split time:WHEN|last|random[:FRACTION]]\n"
+    "                  [--seed N] [--answers LIST] [-k N]\n"
+    "                  [--scorer LIST|all] [--beta LIST]\n"
+    "                  [--min-support LIST] [--sweep] [--no-baselines]\n"
+    "                  [--ask rest|one] [--max-queries N]\n"
+    "                  [--max-basket-items N]\n"
+    "                  [--exclude-items LIST] [--format FMT]\n"
+    "                  [--map ROLE=COLUMN,...] [--store DIR]\n"
+    "                  [--json] [--report FILE.md] [--quiet] FILE...\n"
+    "\n"
+    "Measure the quality of xsell's answers on an export of orders (the\n"
+    "files, formats and --map of xsell-load). The orders are split into\n"
+    "training and test; the training orders are loaded into a temporary\n"
+    "store with the real write path; every eligible test basket becomes\n"
+    "one query to the real engine, in process: one known item is hidden,\n"
+    "the basket's other known items are asked, and the answer is scored\n"
+    "on whether the hidden item comes back in the top K. Baselines answer\n"
+    "the same queries in the same run.\n"
+    "\n"
+    "split and protocol:\n"
+    "  --split SPEC          time:WHEN  train on orders before WHEN, test\n"
+    "                                   on the rest (a bare date keeps\n"
+    "                                   that whole day in training)\n"
+    "                        last       test on each known user's latest\n"
+    "                                   order (users with 2+ orders;\n"
+    "                                   guest orders stay in training)\n"
+    "                        random[:F] test on a fraction F of the\n"
+    "                                   orders (default 0.2), by a seeded\n"
+    "                                   hash of the order id\n"
+    "                        default random:0.2\n"
+    "  --seed N              seed of the random split, of which item is\n"
+    "                        hidden and of the random baseline; default 42\n"
+    "  --answers LIST        fbt, complements (comma-separated); default\n"
+    "                        both\n"
+    "  -k N                  list length scored, 1..500; default 10\n"
+    "  --ask rest|one        rest (a cart): hide one known item, ask with\n"
+    "                        the others; one (a product page): ask with\n"
+    "                        one known item, every other item of the\n"
+    "                        basket is relevant; default rest\n"
+    "  --max-queries N       ask at most N queries per answer (a seeded\n"
+    "                        sample of the eligible baskets); default all\n"
+    "  --exclude-items LIST  item ids (comma-separated, may be repeated)\n"
+    "                        left out of every order before the split:\n"
+    "                        lines that are not products (postage, fees)\n"
+    "\n"
+    "the grid (every combination is one row; rows are sorted best first\n"
+    "by hit rate, then NDCG):\n"
+    "  --scorer LIST|all     fbt scorers: count, confidence, lift,\n"
+    "                        cosine, jaccard, llr, amazon; default the\n"
+    "                        engine's default\n"
+    "  --beta LIST           complements' popularity penalty, 0..2;\n"
+    "                        default the engine's default\n"
+    "  --min-support LIST    minimum co-count, 1..1000000; default the\n"
+    "                        engine's default\n"
+    "  --sweep               shorthand for --scorer all --beta\n"
+    "                        0,0.25,0.5,0.75,1 --min-support 1,2,3\n"
+    "  --no-baselines        leave out popularity, random and co-count\n"
+    "  --max-basket-items N  training: pairs of at most N items per order\n"
+    "                        (as xsell-load); default the engine's 100\n"
+    "\n"
+    "input and output:\n"
+    "  --format FMT          csv, tsv, jsonl or baskets (as xsell-load)\n"
+    "  --map ROLE=COLUMN,... which column plays which role (as\n"
+    "                        xsell-load)\n"
+    "  --store DIR           train into DIR (an empty or new directory)\n"
+    "                        and keep it; default a temporary directory\n"
+    "                        under $TMPDIR, removed at the end\n"
+    "  --json                the report as JSON on standard output\n"
+    "  --report FILE.md      also write a Markdown report, and an SVG\n"
+    "                        bar chart of hit rate beside it (FILE.svg)\n"
+    "  --quiet               no progress (it is drawn on standard error\n"
+    "                        only when that is a terminal)\n"
+    "  -h, --help            this text\n"
+    "\n"
+    "metrics (means over queries, at K):\n"
+    "  HR         a relevant item in the top K\n"
+    "  prec       relevant items in the top K / K\n"
+    "  recall     relevant items in the top K / relevant items; the\n"
+    "             relevant set is the hidden item plus the basket's items\n"
+    "             never seen in training (no one can return those)\n"
+    "  NDCG       binary DCG@K over the ideal DCG@K of that set\n"
+    "  MRR        1 / rank of the first relevant item (0 if none)\n"
+    "  cover      distinct items recommended / items known in training\n"
+    "  pop        mean training baskets of a recommended item\n"
+    "  mean_us    time per query in process (p99_us: 99th percentile)\n"
+    "\n"
+    "protocols:\n"
+    "  fbt          every test basket with 2+ items known in training\n"
+    "  complements  the same, but the hidden item must not have been\n"
+    "               bought with any given item in training (not a\n"
+    "               first-level neighbour): it measures what the second\n"
+    "               level adds. Its baselines also leave out the first\n"
+    "               level.\n"
+    "  Test baskets with no known item (cold) or one known item are\n"
+    "  counted and reported, never asked.\n"
+    "  baselines: popularity (most training baskets first), random\n"
+    "  (seeded, known items), and for fbt the raw co-count (scorer\n"
+    "  count, min_support 1).\n"
+    "\n"
+    "examples:\n"
+    "  xsell-eval --split time:2011-09-30 --sweep \\\n"
+    "      --exclude-items POST,DOT,M,C2 online_retail.csv\n"
+    "  xsell-eval --format baskets --split random:0.2 --seed 42 \\\n"
+    "      --answers fbt --scorer all groceries.csv\n"
+    "\n"
+    "exit status:\n"
+    "  0  the evaluation ran (whatever the figures)\n"
+    "  1  a file could not be read, the store failed, or no test query\n"
+    "     could be asked\n"
+    "  2  usage error: bad flag or value, or a file whose columns cannot\n"
+    "     be mapped\n";
+
+struct args {
+	struct xs_eval_opts o;
+	bool                has_format, quiet, json;
+	enum xs_load_format format;
+	struct xs_load_map  map;
+	const char         *store, *report;
+	char              **exclude;
+	size_t              n_exclude;
+	char              **files;
+	int                 n_files;
+};
+
+static int usage_error(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+static int
+usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "xsell-eval: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'xsell-eval --help'.\n");
+	return EXIT_USAGE;
+}
+
+static bool
+parse_ulong(
+    const char *s, unsigned long lo, unsigned long hi, unsigned long *out)
+{
+	char         *end;
+	unsigned long v;
+
+	errno = 0;
+	v     = strtoul(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || *s == '-' || v < lo ||
+	    v > hi) {
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+/* Split a comma-separated list in place; *np items at most 'max'. */
+static bool
+split_list(char *s, char **out, size_t max, size_t *np)
+{
+	size_t n = 0;
+
+	for (char *tok = strtok(s, ","); tok != NULL;
+	     tok       = strtok(NULL, ",")) {
+		if (n == max) {
+			return false;
+		}
+		out[n++] = tok;
+	}
+	*np = n;
+	return n > 0;
+}
+
+static int
+parse_scorers(char *s, struct xs_eval_opts *o)
+{
+	char  *v[XS_SCORER_COUNT + 1];
+	size_t n;
+
+	if (strcmp(s, "all") == 0) {
+		for (int i = 0; i < XS_SCORER_COUNT; i++) {
+			o->scorers[i] = (enum xs_scorer) i;
+		}
+		o->n_scorers = XS_SCORER_COUNT;
+		return EXIT_EVAL_OK;
+	}
+	if (!split_list(s, v, XS_SCORER_COUNT, &n)) {
+		return usage_error(
+		    "--scorer: give 1..%d scorers or all", XS_SCORER_COUNT);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!xs_scorer_parse(v[i], strlen(v[i]), &o->scorers[i])) {
+			return usage_error(
+			    "--scorer: unknown scorer \"%s\"", v[i]);
+		}
+	}
+	o->n_scorers = n;
+	return EXIT_EVAL_OK;
+}
+
+static int
+parse_betas(char *s, struct xs_eval_opts *o)
+{
+	char  *v[XS_EVAL_GRID_MAX];
+	size_t n;
+
+	if (!split_list(s, v, XS_EVAL_GRID_MAX, &n)) {
+		return usage_error(
+		    "--beta: give 1..%d numbers", XS_EVAL_GRID_MAX);
+	}
+	for (size_t i = 0; i < n; i++) {
+		char *end;
+
+		o->betas[i] = strtod(v[i], &end);
+		if (end == v[i] || *end != '\0' || !(o->betas[i] >= 0) ||
+		    o->betas[i] > 2) {
+			return usage_error(
+			    "--beta: \"%s\" is not a number in 0..2", v[i]);
+		}
+	}
+	o->n_betas = n;
+	return EXIT_EVAL_OK;
+}
+
+static int
+parse_supports(char *s, struct xs_eval_opts *o)
+{
+	char  *v[XS_EVAL_GRID_MAX];
+	size_t n;
+
+	if (!split_list(s, v, XS_EVAL_GRID_MAX, &n)) {
+		return usage_error(
+		    "--min-support: give 1..%d numbers", XS_EVAL_GRID_MAX);
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned long u;
+
+		if (!parse_ulong(v[i], 1, 1000000, &u)) {
+			return usage_error(
+			    "--min-support: \"%s\" is not 1..1000000", v[i]);
+		}
+		o->min_supports[i] = (unsigned) u;
+	}
+	o->n_min_supports = n;
+	return EXIT_EVAL_OK;
+}
+
+static int
+parse_answers(char *s, struct xs_eval_opts *o)
+{
+	char  *v[XS_EVAL_ANSWER_COUNT + 1];
+	size_t n;
+
+	if (!split_list(s, v, XS_EVAL_ANSWER_COUNT, &n)) {
+		return usage_error("--answers: fbt, complements");
+	}
+	memset(o->answers, 0, sizeof(o->answers));
+	for (size_t i = 0; i < n; i++) {
+		enum xs_eval_answer a;
+
+		if (!xs_eval_answer_parse(v[i], &a)) {
+			return usage_error(
+			    "--answers: \"%s\" is not one of fbt, "
+			    "complements (picks, similar and trending are "
+			    "not in the engine yet)",
+			    v[i]);
+		}
+		o->answers[a] = true;
+	}
+	return EXIT_EVAL_OK;
+}
+
+static int
+add_exclude(struct args *a, char *s)
+{
+	char **v;
+
+	for (char *tok = strtok(s, ","); tok != NULL;
+	     tok       = strtok(NULL, ",")) {
+		if (!xs_id_is_valid(tok, strlen(tok))) {
+			return usage_error(
+			    "--exclude-items: \"%s\" is not an item id", tok);
+		}
+		v = realloc(a->exclude, (a->n_exclude + 1) * sizeof(*v));
+		if (v == NULL) {
+			return usage_error("out of memory");
+		}
+		a->exclude                 = v;
+		a->exclude[a->n_exclude++] = tok;
+	}
+	return EXIT_EVAL_OK;
+}
+
+static void
+sweep(struct xs_eval_opts *o)
+{
+	static const double beta[] = { 0, 0.25, 0.5, 0.75, 1 };
+
+	for (int i = 0; i < XS_SCORER_COUNT; i++) {
+		o->scorers[i] = (enum xs_scorer) i;
+	}
+	o->n_scorers = XS_SCORER_COUNT;
+	for (size_t i = 0; i < 5; i++) {
+		o->betas[i] = beta[i];
+	}
+	o->n_betas = 5;
+	for (unsigned i = 0; i < 3; i++) {
+		o->min_supports[i] = i + 1;
+	}
+	o->n_min_supports = 3;
+}
+
+static int
+parse_one(struct args *a, int c, char *arg)
+{
+	char          err[200];
+	unsigned long v;
+
+	switch (c) {
+	case 's':
+		if (xs_eval_split_parse(arg, &a->o.split, err, sizeof(err)) !=
+		    XSELL_OK) {
+			return usage_error("%s", err);
+		}
+		return EXIT_EVAL_OK;
+	case 'S':
+		if (!parse_ulong(arg, 0, ULONG_MAX, &v)) {
+			return usage_error(
+			    "--seed: \"%s\" is not a number", arg);
+		}
+		a->o.seed = v;
+		return EXIT_EVAL_OK;
+	case 'a':
+		return parse_answers(arg, &a->o);
+	case 'k':
+		if (!parse_ulong(arg, 1, XSELL_K_MAX, &v)) {
+			return usage_error(
+			    "-k: \"%s\" is not 1..%d", arg, XSELL_K_MAX);
+		}
+		a->o.k = (unsigned) v;
+		return EXIT_EVAL_OK;
+	case 'c':
+		return parse_scorers(arg, &a->o);
+	case 'B':
+		return parse_betas(arg, &a->o);
+	case 'M':
+		return parse_supports(arg, &a->o);
+	case 'w':
+		sweep(&a->o);
+		return EXIT_EVAL_OK;
+	case 'n':
+		a->o.baselines = false;
+		return EXIT_EVAL_OK;
+	case 'Q':
+		if (!parse_ulong(arg, 1, 100000000, &v)) {
+			return usage_error(
+			    "--max-queries: \"%s\" is not 1..100000000", arg);
+		}
+		a->o.max_queries = v;
+		return EXIT_EVAL_OK;
+	case 'A':
+		if (strcmp(arg, "one") != 0 && strcmp(arg, "rest") != 0) {
+			return usage_error(
+			    "--ask: \"%s\" is not one or rest", arg);
+		}
+		a->o.ask_one = strcmp(arg, "one") == 0;
+		return EXIT_EVAL_OK;
+	case 'b':
+		if (!parse_ulong(arg, 1, XSELL_ORDER_ITEMS_MAX, &v)) {
+			return usage_error(
+			    "--max-basket-items: \"%s\" is not 1..%d", arg,
+			    XSELL_ORDER_ITEMS_MAX);
+		}
+		a->o.settings.max_basket_items = (unsigned) v;
+		return EXIT_EVAL_OK;
+	case 'x':
+		return add_exclude(a, arg);
+	case 'f':
+		if (!xs_load_format_parse(arg, &a->format)) {
+			return usage_error(
+			    "unknown format \"%s\" (csv, tsv, jsonl, baskets)",
+			    arg);
+		}
+		a->has_format = true;
+		return EXIT_EVAL_OK;
+	case 'm':
+		if (xs_load_map_parse(&a->map, arg, err, sizeof(err)) !=
+		    XSELL_OK) {
+			return usage_error("%s", err);
+		}
+		return EXIT_EVAL_OK;
+	case 'd':
+		a->store = arg;
+		return EXIT_EVAL_OK;
+	case 'j':
+		a->json = true;
+		return EXIT_EVAL_OK;
+	case 'r':
+		a->report = arg;
+		return EXIT_EVAL_OK;
+	case 'q':
+		a->quiet = true;
+		return EXIT_EVAL_OK;
+	}
+	return EXIT_USAGE;
+}
+
+static int
+parse_args(int argc, char **argv, struct args *a)
+{
+	static const struct option opts[] = {
+		{ "split", required_argument, NULL, 's' },
+		{ "seed", required_argument, NULL, 'S' },
+		{ "answers", required_argument, NULL, 'a' },
+		{ "scorer", required_argument, NULL, 'c' },
+		{ "beta", required_argument, NULL, 'B' },
+		{ "min-support", required_argument, NULL, 'M' },
+		{ "sweep", no_argument, NULL, 'w' },
+		{ "no-baselines", no_argument, NULL, 'n' },
+		{ "max-queries", required_argument, NULL, 'Q' },
+		{ "ask", required_argument, NULL, 'A' },
+		{ "max-basket-items", required_argument, NULL, 'b' },
+		{ "exclude-items", required_argument, NULL, 'x' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "map", required_argument, NULL, 'm' },
+		{ "store", required_argument, NULL, 'd' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "report", required_argument, NULL, 'r' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "hk:", opts, NULL)) != -1) {
+		int rc;
+
+		if (c == 'h') {
+			fputs(usage_text, stdout);
+			return -1;
+		}
+		if (c == '?' || c == ':') {
+			return usage_error("unknown or incomplete option %s",
+			    argv[optind - 1]);
+		}
+		rc = parse_one(a, c, optarg);
+		if (rc != EXIT_EVAL_OK) {
+			return rc;
+		}
+	}
+	if (optind >= argc) {
+		return usage_error("%s", "no input FILE given");
+	}
+	a->o.split.seed = a->o.seed;
+	a->files        = argv + optind;
+	a->n_files      = argc - optind;
+	return EXIT_EVAL_OK;
+}
+
+/* ==== Progress ==== */
+
+#define PROGRESS_BAR_W 30
+
+struct progress {
+	bool     on;
+	uint64_t last_ns;
+};
+
+static bool
+progress_due(struct progress *pg)
+{
+	uint64_t now = xs_mono_ns();
+
+	if (!pg->on || now - pg->last_ns < 200000000u) {
+		return false;
+	}
+	pg->last_ns = now;
+	return true;
+}
+
+static void
+load_progress(void *ctx, const xs_loader *l)
+{
+	if (progress_due(ctx)) {
+		fprintf(stderr, "\rreading: %" PRIu64 " lines\033[K",
+		    xs_loader_counts(l)->records);
+	}
+}
+
+static void
+eval_progress(void *ctx, const char *what, uint64_t done, uint64_t total)
+{
+	char bar[PROGRESS_BAR_W + 1];
+	int  full;
+
+	if (!progress_due(ctx) || total == 0) {
+		return;
+	}
+	full = (int) ((double) done / (double) total * PROGRESS_BAR_W);
+	for (int i = 0; i < PROGRESS_BAR_W; i++) {
+		bar[i] = i < full ? '#' : '.';
+	}
+	bar[PROGRESS_BAR_W] = '\0';
+	fprintf(stderr, "\r%s [%s] %" PRIu64 "/%" PRIu64 " queries\033[K",
+	    what, bar, done, total);
+}
+
+static void
+progress_clear(const struct progress *pg)
+{
+	if (pg->on) {
+		fprintf(stderr, "\r\033[K");
+	}
+}
+
+/* ==== Reading ==== */
+
+/* Read every file into 'd' (exclusions first). Exit code. */
+static int
+read_files(struct args *a, xs_eval_data *d, struct progress *pg)
+{
+	xs_loader                   *l;
+	const struct xs_load_reject *rej;
+	size_t                       n_rej;
+	char                         err[600];
+	xsell_err                    e;
+	int                          rc = EXIT_EVAL_OK;
+
+	for (int i = 0; i < a->n_files; i++) {
+		enum xs_load_format fmt = a->has_format
+		    ? a->format
+		    : xs_load_format_guess(a->files[i]);
+
+		e = xs_load_check(a->files[i], fmt, &a->map, err, sizeof(err));
+		if (e != XSELL_OK) {
+			fprintf(stderr, "xsell-eval: %s\n", err);
+			return e == XSELL_EINVAL ? EXIT_USAGE : EXIT_EVAL_FAIL;
+		}
+	}
+	for (size_t i = 0; i < a->n_exclude; i++) {
+		if (xs_eval_data_exclude(
+		        d, a->exclude[i], strlen(a->exclude[i])) != XSELL_OK) {
+			return EXIT_EVAL_FAIL;
+		}
+	}
+	if (xs_loader_alloc(&l) != XSELL_OK) {
+		fprintf(stderr, "xsell-eval: out of memory\n");
+		return EXIT_EVAL_FAIL;
+	}
+	xs_loader_set_progress(l, load_progress, pg);
+	for (int i = 0; i < a->n_files && rc == EXIT_EVAL_OK; i++) {
+		enum xs_load_format fmt = a->has_format
+		    ? a->format
+		    : xs_load_format_guess(a->files[i]);
+
+		e = xs_loader_read(l, a->files[i], NULL, fmt, &a->map,
+		    xs_now_s(), NULL, err, sizeof(err));
+		if (e != XSELL_OK) {
+			progress_clear(pg);
+			fprintf(stderr, "xsell-eval: %s\n", err);
+			rc = e == XSELL_EINVAL ? EXIT_USAGE : EXIT_EVAL_FAIL;
+		}
+	}
+	if (rc == EXIT_EVAL_OK) {
+		e = xs_loader_each_order(l, 0, 1000, xs_eval_data_add, d);
+		if (e != XSELL_OK) {
+			fprintf(stderr, "xsell-eval: reading orders: %s\n",
+			    xsell_strerror(e));
+			rc = EXIT_EVAL_FAIL;
+		}
+	}
+	progress_clear(pg);
+	rej = xs_loader_rejects(l, &n_rej);
+	for (size_t i = 0; i < n_rej; i++) {
+		fprintf(stderr, "xsell-eval: rejected %s\n", rej[i].text);
+	}
+	if (xs_loader_counts(l)->rejected > n_rej) {
+		fprintf(stderr,
+		    "xsell-eval: ... %" PRIu64 " rejected lines in all\n",
+		    xs_loader_counts(l)->rejected);
+	}
+	xs_loader_free(l);
+	return rc;
+}
+
+/* ==== Store directory ==== */
+
+/* Remove the files of a store directory made by us, then the directory. */
+static void
+remove_store(const char *dir)
+{
+	DIR           *dh = opendir(dir);
+	struct dirent *de;
+	char           path[4096];
+
+	if (dh == NULL) {
+		return;
+	}
+	for (de = readdir(dh); de != NULL; de = readdir(dh)) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0) {
+			continue;
+		}
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		unlink(path);
+	}
+	closedir(dh);
+	rmdir(dir);
+}
+
+/* True if 'dir' has no entry but . and ..: a store trained before holds
+ * orders that may be test orders of this split. */
+static bool
+dir_is_empty(const char *dir)
+{
+	DIR           *dh = opendir(dir);
+	struct dirent *de;
+	bool           empty = true;
+
+	if (dh == NULL) {
+		return false;
+	}
+	de = readdir(dh);
+	while (empty && de != NULL) {
+		empty = strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0;
+		de = readdir(dh);
+	}
+	closedir(dh);
+	return empty;
+}
+
+/* ==== Outputs ==== */
+
+/* The command line as one shell line, for the report. */
+static void
+command_line(int argc, char **argv, char *out, size_t len)
+{
+	size_t o = 0;
+
+	out[0] = '\0';
+	for (int i = 0; i < argc && o + 1 < len; i++) {
+		bool quote = strpbrk(argv[i], " \t'\"$*?;&|<>()") != NULL;
+		int  w = snprintf(out + o, len - o, quote ? "%s'%s'" : "%s%s",
+                    i ? " " : "", argv[i]);
+
+		if (w < 0) {
+			break;
+		}
+		o += (size_t) w;
+	}
+}
+
+static int
+write_report(const struct args *a, const struct xs_eval_report *rep,
+    const char *command)
+{
+	char        svg[4096];
+	const char *base;
+	size_t      len = strlen(a->report);
+	FILE       *f;
+
+	if (len >= 3 && strcmp(a->report + len - 3, ".md") == 0) {
+		snprintf(
+		    svg, sizeof(svg), "%.*s.svg", (int) (len - 3), a->report);
+	} else {
+		snprintf(svg, sizeof(svg), "%s.svg", a->report);
+	}
+	f = fopen(svg, "w");
+	if (f == NULL) {
+		fprintf(stderr, "xsell-eval: cannot write %s: %s\n", svg,
+		    strerror(errno));
+		return EXIT_EVAL_FAIL;
+	}
+	xs_eval_print_svg(f, rep);
+	if (fclose(f) != 0) {
+		return EXIT_EVAL_FAIL;
+	}
+	f = fopen(a->report, "w");
+	if (f == NULL) {
+		fprintf(stderr, "xsell-eval: cannot write %s: %s\n", a->report,
+		    strerror(errno));
+		return EXIT_EVAL_FAIL;
+	}
+	base = strrchr(svg, '/');
+	xs_eval_print_markdown(f, rep, command, base ? base + 1 : svg);
+	return fclose(f) == 0 ? EXIT_EVAL_OK : EXIT_EVAL_FAIL;
+}
+
+static uint64_t
+total_queries(const struct xs_eval_report *rep)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < XS_EVAL_ANSWER_COUNT; i++) {
+		n += rep->ans[i].queries;
+	}
+	return n;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct args           a  = { 0 };
+	struct progress       pg = { 0 };
+	struct xs_eval_report rep;
+	xs_eval_data         *d = NULL;
+	char                  tmp[4096], command[8192];
+	const char           *dir;
+	uint64_t              t0;
+	double                read_s;
+	xsell_err             e;
+	int                   rc;
+
+	/* Before parsing: list flags are split in place. */
+	command_line(argc, argv, command, sizeof(command));
+	xs_eval_opts_default(&a.o);
+	rc = parse_args(argc, argv, &a);
+	if (rc != EXIT_EVAL_OK) {
+		free(a.exclude);
+		return rc < 0 ? EXIT_EVAL_OK : rc;
+	}
+	pg.on = !a.quiet && isatty(STDERR_FILENO);
+	if (xs_eval_data_alloc(&d) != XSELL_OK) {
+		free(a.exclude);
+		return EXIT_EVAL_FAIL;
+	}
+	t0     = xs_mono_ns();
+	rc     = read_files(&a, d, &pg);
+	read_s = (double) (xs_mono_ns() - t0) / 1e9;
+	free(a.exclude);
+	if (rc != EXIT_EVAL_OK) {
+		xs_eval_data_free(d);
+		return rc;
+	}
+	if (a.store != NULL) {
+		dir = a.store;
+		if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+			fprintf(stderr, "xsell-eval: cannot make %s: %s\n",
+			    dir, strerror(errno));
+			xs_eval_data_free(d);
+			return EXIT_EVAL_FAIL;
+		}
+		if (!dir_is_empty(dir)) {
+			fprintf(stderr,
+			    "xsell-eval: --store %s: not an empty directory "
+			    "(a store trained before could hold test "
+			    "orders)\n",
+			    dir);
+			xs_eval_data_free(d);
+			return EXIT_USAGE;
+		}
+	} else {
+		const char *t = getenv("TMPDIR");
+
+		snprintf(tmp, sizeof(tmp), "%s/xsell-eval.XXXXXX",
+		    t != NULL && *t != '\0' ? t : "/tmp");
+		dir = mkdtemp(tmp);
+		if (dir == NULL) {
+			fprintf(stderr,
+			    "xsell-eval: cannot make a temporary "
+			    "directory: %s\n",
+			    strerror(errno));
+			xs_eval_data_free(d);
+			return EXIT_EVAL_FAIL;
+		}
+	}
+	a.o.store_dir = dir;
+	e             = xs_eval_run(&a.o, d, eval_progress, &pg, &rep);
+	rep.load_s    = read_s;
+	progress_clear(&pg);
+	if (a.store == NULL) {
+		remove_store(dir);
+	}
+	if (e != XSELL_OK) {
+		fprintf(stderr, "xsell-eval: %s\n", xsell_strerror(e));
+		xs_eval_report_fini(&rep);
+		xs_eval_data_free(d);
+		return EXIT_EVAL_FAIL;
+	}
+	if (a.json) {
+		rc = xs_eval_print_json(stdout, &rep) == XSELL_OK
+		    ? EXIT_EVAL_OK
+		    : EXIT_EVAL_FAIL;
+	} else {
+		xs_eval_print_table(stdout, &rep);
+	}
+	if (rc == EXIT_EVAL_OK && a.report != NULL) {
+		rc = write_report(&a, &rep, command);
+	}
+	if (rc == EXIT_EVAL_OK && total_queries(&rep) == 0) {
+		fprintf(stderr, "xsell-eval: no test basket could be asked\n");
+		rc = EXIT_EVAL_FAIL;
+	}
+	xs_eval_report_fini(&rep);
+	xs_eval_data_free(d);
+	return rc;
+}
