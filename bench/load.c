@@ -110,14 +110,12 @@ client_one(
 	}
 	t1         = xs_mono_ns();
 	c->last_ns = t1;
-	if (t0 < c->measure_ns) {
-		if (rv == 0) {
-			nng_free(reply, len);
-		}
+	if (rv != 0) {
+		c->r.failures++; /* also in the warmup: a dead server shows */
 		return;
 	}
-	if (rv != 0) {
-		c->r.failures++;
+	if (t0 < c->measure_ns) {
+		nng_free(reply, len);
 		return;
 	}
 	bench_hist_add(&c->r.ops[op], t1 - t0);
