@@ -5,7 +5,8 @@
 # xselld's mean reply size) at 1 and 8 clients, op by op; time the model
 # in process; time event ingestion. Every measurement runs REPEAT times
 # (interleaved, so drift hits both sides alike) and the median is kept.
-# Writes bench/RESULTS.md (or $OUT) and keeps the raw JSON lines beside
+# Where PostgreSQL is installed, bench/pg-load.sh times it computing the
+# same pair counts (COPY, self-join GROUP BY). Writes bench/RESULTS.md (or $OUT) and keeps the raw JSON lines beside
 # the scratch store in $WORK.
 #
 #   bench/run.sh                      # defaults: DURATION=5 REPEAT=3
@@ -88,12 +89,26 @@ for i in $(seq "$repeat"); do
 	rm -rf "$work/db"
 	/usr/bin/time -f '%e %M' -o "$work/time.txt" \
 		"$build/tools/xsell-load" --db "$work/db" --quiet "$csv" \
-		>"$work/load.txt"
+		>"$work/load.txt" 2>"$work/load.err"
 	read -r secs kb <"$work/time.txt"
 	record load "{\"seconds\":$secs,\"max_rss_kb\":$kb,\"lines\":$lines}"
-	echo "   $secs s, peak RSS $kb KB"
+	echo "   $secs s, peak RSS $kb KB ($(wc -l <"$work/load.err") lines" \
+		"rejected)"
 done
 du -sk "$work/db" | awk '{print $1}' >"$work/db_kb.txt"
+mdb_stat -s pair "$work/db" | awk '/Entries:/ {print $2}' >"$work/pairs.txt"
+
+# PostgreSQL computing the same pair counts, if it is installed.
+if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+	echo "== PostgreSQL: COPY + self-join GROUP BY, $repeat times"
+	for i in $(seq "$repeat"); do
+		r=$(bench/pg-load.sh "$csv")
+		record pg_load "$r"
+		echo "   $r"
+	done
+else
+	echo "== PostgreSQL not installed: no baseline for the load"
+fi
 echo 22697 >"$work/one.txt"
 
 echo "== in process (model calls only)"
@@ -164,5 +179,6 @@ commit="$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src bench \
 python3 bench/results.py "$raw" "$out" --machine "$machine" \
 	--commit "$commit" --date "$(date -u '+%Y-%m-%d %H:%M UTC')" \
 	--command "DURATION=$duration WARMUP=$warmup REPEAT=$repeat bench/run.sh" \
-	--db-kb "$(cat "$work/db_kb.txt")"
-echo "== wrote $out"
+	--db-kb "$(cat "$work/db_kb.txt")" --pairs "$(cat "$work/pairs.txt")"
+cp "$raw" "${out%.md}.jsonl"
+echo "== wrote $out and ${out%.md}.jsonl (the raw runs)"
