@@ -100,6 +100,26 @@ def main():
                      f"{f1(med(runs, e, 'all', 'p99_us'))} |")
     o.append("")
 
+    if "redis_query 1" in runs:
+        o.append("### Against Redis answering a precomputed top-k\n")
+        o.append("What a shop might run instead: `ZREVRANGE p:ITEM 0 9 "
+                 "WITHSCORES` over a unix socket (redis-benchmark, items "
+                 "uniform), next to xselld's fbt of one item with items "
+                 "drawn uniformly too. Redis returns stored counts; xselld "
+                 "scores every neighbour, filters and ranks.\n")
+        o.append("| clients | Redis req/s | xselld req/s | Redis p50 µs | "
+                 "xselld p50 µs | Redis p99 µs | xselld p99 µs |")
+        o.append("|---:|---:|---:|---:|---:|---:|---:|")
+        for c in clients:
+            r, x = f"redis_query {c}", f"xselld fbt_uniform {c}"
+            o.append(f"| {c} | {f0(med(runs, r, 'rps'))} | "
+                     f"{f0(med(runs, x, 'all', 'rps'))} | "
+                     f"{f1(med(runs, r, 'p50_us'))} | "
+                     f"{f1(med(runs, x, 'all', 'p50_us'))} | "
+                     f"{f1(med(runs, r, 'p99_us'))} | "
+                     f"{f1(med(runs, x, 'all', 'p99_us'))} |")
+        o.append("")
+
     o.append("## The service's own work, in process\n")
     o.append("`xsell-bench --inproc`: xs_model_fbt / xs_model_complements "
              "called directly on the loaded store, one thread, the model "
@@ -136,6 +156,14 @@ def main():
         o.append(f"| PostgreSQL | {lines:,} | {pg:.2f} | "
                  f"{f0(lines / pg)} | "
                  f"{int(med(runs, 'pg_load', 'pairs')):,} | – | – |")
+    rl = med(runs, "redis_load", "seconds")
+    if rl is not None:
+        o.append(f"| Redis, pipelined ZINCRBY | {lines:,} | {rl:.2f} | "
+                 f"{f0(lines / rl)} | "
+                 f"{int(med(runs, 'redis_load', 'commands')):,} increments "
+                 f"| {f0(med(runs, 'redis_load', 'used_memory') / 2**20)} "
+                 "(used_memory) | – |")
+    if pg is not None:
         o.append("")
         o.append(f"PostgreSQL (`bench/pg-load.sh`): COPY "
                  f"{med(runs, 'pg_load', 'copy_s'):.2f} s, then the "
@@ -145,6 +173,12 @@ def main():
                  "The same rules (distinct items, returns out, 100 items "
                  "an order at most); its sample of the few larger orders "
                  "hashes with md5, hence the small difference in pairs.")
+    if rl is not None:
+        o.append("")
+        o.append("Redis (`bench/redis.sh`): one sorted set per item, "
+                 "`redis-cli --pipe` of one ZINCRBY per ordered pair of "
+                 "the same baskets (the command stream is generated "
+                 "before the clock starts); no persistence.")
     o.append("")
 
     ev_rps = med(runs, "event", "all", "rps")
@@ -185,6 +219,9 @@ def main():
     if pg is not None:
         o.append(f"| bulk load ≥ 10 × faster than PostgreSQL | "
                  f"{pg / secs:.1f} × | {verdict(pg / secs >= 10)} |")
+    if rl is not None:
+        o.append(f"| bulk load faster than Redis (pipelined ZINCRBY) | "
+                 f"{rl / secs:.1f} × | {verdict(rl > secs)} |")
     eps = (ev_rps or 0) * 1000
     o.append(f"| events ≥ 50,000/s (batches of 1,000) | {eps:,.0f} | "
              f"{verdict(eps >= 50000)} |")

@@ -6,7 +6,9 @@
 # in process; time event ingestion. Every measurement runs REPEAT times
 # (interleaved, so drift hits both sides alike) and the median is kept.
 # Where PostgreSQL is installed, bench/pg-load.sh times it computing the
-# same pair counts (COPY, self-join GROUP BY). Writes bench/RESULTS.md (or $OUT) and keeps the raw JSON lines beside
+# same pair counts (COPY, self-join GROUP BY); where redis-server is,
+# bench/redis.sh times Redis building them with pipelined ZINCRBY and
+# answering ZREVRANGE top-k. Writes bench/RESULTS.md (or $OUT) and keeps the raw JSON lines beside
 # the scratch store in $WORK.
 #
 #   bench/run.sh                      # defaults: DURATION=5 REPEAT=3
@@ -155,6 +157,14 @@ for i in $(seq "$repeat"); do
 			record "xselld $op $c" "$("${bench[@]}" --url "$read_url" \
 				--db "$work/db" --mix "$op=1" --clients "$c")"
 		done
+		if [ "$op" = fbt ]; then
+			# Items drawn uniformly, as redis-benchmark draws keys.
+			for c in $clients_list; do
+				record "xselld fbt_uniform $c" "$("${bench[@]}" \
+					--url "$read_url" --db "$work/db" --uniform \
+					--mix fbt=1 --clients "$c")"
+			done
+		fi
 		stop_server
 	done
 done
@@ -170,6 +180,29 @@ for i in $(seq "$repeat"); do
 		--event-batch 1000 --clients 1)"
 done
 stop_server
+
+# Redis doing the same job, if it is installed.
+if command -v redis-server >/dev/null && command -v redis-benchmark \
+	>/dev/null; then
+	echo "== Redis: pipelined ZINCRBY load, ZREVRANGE queries, $repeat times"
+	bench/redis.sh "$csv" "$clients_list" "$duration" "$repeat" |
+		while read -r line; do
+			case $line in
+			'{"load"'*)
+				record redis_load "$(echo "$line" |
+					sed 's/^{"load":\(.*\)}$/\1/')"
+				;;
+			'{"query"'*)
+				c=$(echo "$line" | sed 's/.*"clients":\([0-9]*\).*/\1/')
+				record "redis_query $c" "$(echo "$line" |
+					sed 's/^{"query":\(.*\)}$/\1/')"
+				;;
+			esac
+			echo "   $line"
+		done
+else
+	echo "== Redis not installed (apt-get install redis-server): no baseline"
+fi
 
 machine="$(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores,"
 machine="$machine $(free -g | awk '/^Mem:/{print $2}') GB RAM,"
