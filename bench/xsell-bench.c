@@ -229,11 +229,14 @@ opts_default(struct bench_opts *o)
 static int
 parse_flag(int c, const char *arg, struct bench_opts *o)
 {
-	const char *flag = NULL;
+	const char *flag         = NULL;
+	char        flag_buf[32] = "--";
 
 	for (size_t i = 0; longopts[i].name != NULL; i++) {
 		if (longopts[i].val == c) {
-			flag = longopts[i].name;
+			strncat(
+			    flag_buf, longopts[i].name, sizeof(flag_buf) - 3);
+			flag = flag_buf;
 		}
 	}
 	switch (c) {
