@@ -6,7 +6,7 @@
 
 #include <string.h>
 
-#include "../../bench/hist.h"
+#include "hist.h" /* bench/ */
 
 static struct bench_hist h, g;
 
