@@ -1,45 +1,66 @@
 /* SPDX-License-Identifier: MIT */
-/* The accumulator: count changes of one write transaction, summed in
- * open-addressing hash tables and written sorted. Sorting turns tens of
- * thousands of scattered B-tree updates into one ordered pass, which is
- * what makes bulk loads and group commits fast. */
+/* The accumulator: count changes of one write transaction, kept in
+ * memory and written sorted. Sorting turns tens of thousands of
+ * scattered B-tree updates into one ordered pass, which is what makes
+ * bulk loads and group commits fast.
+ *
+ * Pair changes are the hot path of a bulk load (an order of n items
+ * makes n(n-1) of them), so they are not summed in a hash table, whose
+ * probes miss the cache on every call: they are appended to a log, 16
+ * bytes each, and summed by sorting. The sort is an LSD radix sort on
+ * (rel, a, b) that skips every byte position on which all entries
+ * agree; item ids are dense, so a store of a few thousand items sorts
+ * in four linear passes whatever the number of relations. When the log
+ * doubles since it was last summed, it is summed in place (sort, then
+ * merge equal keys), so memory follows the distinct pairs, not the
+ * calls. rel is part of the key, so any relation value works, in any
+ * number. Item counter changes are few (one per item of an order) and
+ * stay in a small hash table. */
 #include "model/model_impl.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define REL_SLOTS XS_REL_END
-
-struct pair_slot {
-	uint64_t key; /* a << 32 | b; 0: empty (ids start at 1) */
+/* One pending pair change; also the radix sort's record. */
+struct pair_entry {
+	uint32_t rel, a, b;
 	int32_t  d;
 };
 
-struct item_slot {
-	uint32_t item; /* 0: empty */
-	int32_t  d[XS_C_COUNT];
+struct pair_log {
+	struct pair_entry *v;
+	size_t             n, cap;
+	size_t             sorted;     /* v[0..sorted) is sorted and unique */
+	size_t             compact_at; /* sum in place when n reaches it */
+	struct pair_entry *tmp;        /* the radix sort's other buffer */
+	size_t             tmp_cap;
 };
 
-struct pair_map {
-	struct pair_slot *slots;
-	size_t            cap; /* power of two, or 0 */
-	size_t            n;
+struct item_slot {
+	uint32_t item; /* 0: empty (ids start at 1) */
+	int32_t  d[XS_C_COUNT];
 };
 
 struct item_map {
 	struct item_slot *slots;
-	size_t            cap;
+	size_t            cap; /* power of two, or 0 */
 	size_t            n;
 };
 
 struct xs_acc {
-	struct pair_map pairs[REL_SLOTS];
+	struct pair_log pairs;
 	struct item_map items;
 };
 
+/* The log is summed no sooner than at this many entries (16 MiB). */
+#define COMPACT_MIN ((size_t) 1 << 20)
+#define RADIX_BITS 8
+#define RADIX_SIZE (1u << RADIX_BITS)
+/* Byte positions of the key (rel, a, b), least significant first. */
+#define KEY_DIGITS 12
+
 /* splitmix64's finaliser: keys are dense numbers, so their low bits
- * must be mixed, but a byte-wise hash is needlessly slow here (this is
- * the innermost loop of a bulk load). */
+ * must be mixed. */
 static size_t
 slot_of(uint64_t key, size_t cap)
 {
@@ -59,7 +80,8 @@ xs_acc_alloc(xs_acc **accp)
 	if (acc == NULL) {
 		return XSELL_ENOMEM;
 	}
-	*accp = acc;
+	acc->pairs.compact_at = COMPACT_MIN;
+	*accp                 = acc;
 	return XSELL_OK;
 }
 
@@ -69,9 +91,8 @@ xs_acc_free(xs_acc *acc)
 	if (acc == NULL) {
 		return;
 	}
-	for (int r = 0; r < REL_SLOTS; r++) {
-		free(acc->pairs[r].slots);
-	}
+	free(acc->pairs.v);
+	free(acc->pairs.tmp);
 	free(acc->items.slots);
 	free(acc);
 }
@@ -79,14 +100,9 @@ xs_acc_free(xs_acc *acc)
 void
 xs_acc_clear(xs_acc *acc)
 {
-	for (int r = 0; r < REL_SLOTS; r++) {
-		struct pair_map *m = &acc->pairs[r];
-
-		if (m->cap != 0) {
-			memset(m->slots, 0, m->cap * sizeof(*m->slots));
-		}
-		m->n = 0;
-	}
+	acc->pairs.n          = 0;
+	acc->pairs.sorted     = 0;
+	acc->pairs.compact_at = COMPACT_MIN;
 	if (acc->items.cap != 0) {
 		memset(acc->items.slots, 0,
 		    acc->items.cap * sizeof(*acc->items.slots));
@@ -97,38 +113,214 @@ xs_acc_clear(xs_acc *acc)
 size_t
 xs_acc_bytes(const xs_acc *acc)
 {
-	size_t bytes = acc->items.cap * sizeof(struct item_slot);
+	return acc->items.cap * sizeof(struct item_slot) +
+	    (acc->pairs.cap + acc->pairs.tmp_cap) * sizeof(struct pair_entry);
+}
 
-	for (int r = 0; r < REL_SLOTS; r++) {
-		bytes += acc->pairs[r].cap * sizeof(struct pair_slot);
+/* ==== Pairs: sort and sum ==== */
+
+/* Byte 'digit' of the key, digit 0 the least significant byte of b. */
+static unsigned
+digit_of(const struct pair_entry *e, unsigned digit)
+{
+	uint32_t w = digit < 4 ? e->b : digit < 8 ? e->a : e->rel;
+
+	return (w >> (8 * (digit % 4))) & (RADIX_SIZE - 1);
+}
+
+/* Which byte positions of the key differ somewhere in v[0..n): a bit
+ * per digit. Dense ids leave the high bytes of a and b zero, and a log
+ * of one relation has one rel, so most positions need no pass. */
+static unsigned
+digits_that_vary(const struct pair_entry *v, size_t n)
+{
+	uint32_t diff[3] = { 0, 0, 0 };
+	unsigned mask    = 0;
+
+	for (size_t i = 1; i < n; i++) {
+		diff[0] |= v[i].b ^ v[0].b;
+		diff[1] |= v[i].a ^ v[0].a;
+		diff[2] |= v[i].rel ^ v[0].rel;
 	}
-	return bytes;
+	for (unsigned d = 0; d < KEY_DIGITS; d++) {
+		if ((diff[d / 4] >> (8 * (d % 4))) & (RADIX_SIZE - 1)) {
+			mask |= 1u << d;
+		}
+	}
+	return mask;
+}
+
+/* One stable counting-sort pass of src[0..n) into dst on 'digit'. */
+static void
+radix_pass(const struct pair_entry *src, struct pair_entry *dst, size_t n,
+    unsigned digit)
+{
+	size_t count[RADIX_SIZE] = { 0 };
+	size_t sum               = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		count[digit_of(&src[i], digit)]++;
+	}
+	for (unsigned r = 0; r < RADIX_SIZE; r++) {
+		size_t c = count[r];
+
+		count[r] = sum;
+		sum += c;
+	}
+	for (size_t i = 0; i < n; i++) {
+		dst[count[digit_of(&src[i], digit)]++] = src[i];
+	}
+}
+
+/* Sort v[0..n) by (rel, a, b) using tmp (room for n), LSD radix on the
+ * bytes that vary. Returns the buffer holding the result (v or tmp). */
+static struct pair_entry *
+radix_sort(struct pair_entry *v, struct pair_entry *tmp, size_t n)
+{
+	unsigned           mask = digits_that_vary(v, n);
+	struct pair_entry *src = v, *dst = tmp;
+
+	for (unsigned d = 0; d < KEY_DIGITS; d++) {
+		struct pair_entry *t;
+
+		if (!(mask & (1u << d))) {
+			continue;
+		}
+		radix_pass(src, dst, n, d);
+		t   = src;
+		src = dst;
+		dst = t;
+	}
+	return src;
+}
+
+static bool
+entry_same_key(const struct pair_entry *x, const struct pair_entry *y)
+{
+	return x->b == y->b && x->a == y->a && x->rel == y->rel;
+}
+
+/* Merge runs of equal keys of sorted v[0..n) into 'out' (may be v),
+ * summing their changes; keys whose changes cancel are kept (with d 0)
+ * so that a sum stays exact across compactions. Returns the count. */
+static size_t
+sum_runs(const struct pair_entry *v, size_t n, struct pair_entry *out)
+{
+	size_t m = 0;
+
+	for (size_t i = 0; i < n;) {
+		struct pair_entry e = v[i];
+		int64_t           d = 0;
+
+		for (; i < n && entry_same_key(&v[i], &e); i++) {
+			d += v[i].d;
+		}
+		e.d      = (int32_t) d;
+		out[m++] = e;
+	}
+	return m;
 }
 
 static xsell_err
-pair_map_grow(struct pair_map *m)
+log_reserve_tmp(struct pair_log *l)
 {
-	size_t            cap   = m->cap ? m->cap * 2 : 1024;
-	struct pair_slot *slots = calloc(cap, sizeof(*slots));
+	struct pair_entry *tmp;
 
-	if (slots == NULL) {
+	if (l->tmp_cap >= l->n) {
+		return XSELL_OK;
+	}
+	tmp = realloc(l->tmp, l->cap * sizeof(*tmp));
+	if (tmp == NULL) {
 		return XSELL_ENOMEM;
 	}
-	for (size_t i = 0; i < m->cap; i++) {
-		size_t j;
+	l->tmp     = tmp;
+	l->tmp_cap = l->cap;
+	return XSELL_OK;
+}
 
-		if (m->slots[i].key == 0) {
-			continue;
-		}
-		j = slot_of(m->slots[i].key, cap);
-		while (slots[j].key != 0) {
-			j = (j + 1) & (cap - 1);
-		}
-		slots[j] = m->slots[i];
+static bool
+entry_less(const struct pair_entry *x, const struct pair_entry *y)
+{
+	if (x->rel != y->rel) {
+		return x->rel < y->rel;
 	}
-	free(m->slots);
-	m->slots = slots;
-	m->cap   = cap;
+	if (x->a != y->a) {
+		return x->a < y->a;
+	}
+	return x->b < y->b;
+}
+
+/* Merge the sorted, unique v[0..nv) and t[0..nt) into v (room for
+ * nv + nt), summing a key found in both; returns the merged count. The
+ * merge runs from the back, so no entry of v is overwritten before it is
+ * read; the result is then moved to the front. */
+static size_t
+merge_back(
+    struct pair_entry *v, size_t nv, const struct pair_entry *t, size_t nt)
+{
+	size_t out = nv + nt, i = nv, j = nt;
+
+	while (j > 0) {
+		if (i > 0 && entry_same_key(&v[i - 1], &t[j - 1])) {
+			struct pair_entry e = t[--j];
+
+			e.d      = (int32_t) ((int64_t) e.d + v[--i].d);
+			v[--out] = e;
+		} else if (i > 0 && entry_less(&t[j - 1], &v[i - 1])) {
+			v[--out] = v[--i];
+		} else {
+			v[--out] = t[--j];
+		}
+	}
+	/* v[0..i) is already in place; the rest starts at 'out'. */
+	if (out != i) {
+		memmove(v + i, v + out, (nv + nt - out) * sizeof(*v));
+	}
+	return i + (nv + nt - out);
+}
+
+/* Sort the entries added since the last compaction, sum equal keys and
+ * merge them into the sorted part: afterwards the log holds each pending
+ * (rel, a, b) once, in order. Each entry is radix-sorted once; the
+ * sorted part is only merged. */
+static xsell_err
+log_compact(struct pair_log *l)
+{
+	struct pair_entry *tail = l->v + l->sorted, *sorted;
+	size_t             nt   = l->n - l->sorted;
+	xsell_err          err;
+
+	if (nt == 0) {
+		return XSELL_OK;
+	}
+	err = log_reserve_tmp(l);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	sorted = radix_sort(tail, l->tmp, nt);
+	if (sorted != l->tmp) {
+		memcpy(l->tmp, sorted, nt * sizeof(*sorted));
+	}
+	nt        = sum_runs(l->tmp, nt, l->tmp);
+	l->n      = merge_back(l->v, l->sorted, l->tmp, nt);
+	l->sorted = l->n;
+	/* The next compaction when as many new entries came as are sorted,
+	 * so the merge costs O(1) per new entry. */
+	l->compact_at = l->n * 2 > COMPACT_MIN ? l->n * 2 : COMPACT_MIN;
+	return XSELL_OK;
+}
+
+static xsell_err
+log_grow(struct pair_log *l)
+{
+	size_t             cap = l->cap ? l->cap * 2 : 4096;
+	struct pair_entry *v   = realloc(l->v, cap * sizeof(*v));
+
+	if (v == NULL) {
+		return XSELL_ENOMEM;
+	}
+	l->v   = v;
+	l->cap = cap;
 	return XSELL_OK;
 }
 
@@ -136,28 +328,61 @@ xsell_err
 xs_acc_pair_add(
     xs_acc *acc, enum xs_rel rel, uint32_t a, uint32_t b, int32_t d)
 {
-	struct pair_map *m   = &acc->pairs[rel];
-	uint64_t         key = (uint64_t) a << 32 | b;
-	size_t           j;
+	struct pair_log *l = &acc->pairs;
+	xsell_err        err;
 
-	if ((m->n + 1) * 2 > m->cap) {
-		xsell_err err = pair_map_grow(m);
-
+	if (l->n >= l->compact_at) {
+		err = log_compact(l);
 		if (err != XSELL_OK) {
 			return err;
 		}
 	}
-	j = slot_of(key, m->cap);
-	while (m->slots[j].key != 0 && m->slots[j].key != key) {
-		j = (j + 1) & (m->cap - 1);
+	if (l->n == l->cap) {
+		err = log_grow(l);
+		if (err != XSELL_OK) {
+			return err;
+		}
 	}
-	if (m->slots[j].key == 0) {
-		m->slots[j].key = key;
-		m->n++;
-	}
-	m->slots[j].d += d;
+	l->v[l->n++] = (struct pair_entry) { (uint32_t) rel, a, b, d };
 	return XSELL_OK;
 }
+
+/* Write the summed log, one xs_store_pairs_add per relation, in
+ * ascending relation; changes that summed to 0 are left out. */
+static xsell_err
+flush_pairs(struct pair_log *l, xs_store *st, MDB_txn *txn)
+{
+	struct xs_pair_delta *deltas;
+	xsell_err             err;
+
+	err = log_compact(l);
+	if (err != XSELL_OK || l->n == 0) {
+		return err;
+	}
+	/* tmp is free again after the compaction and holds n entries of
+	 * 16 bytes, room enough for n deltas of 12. */
+	deltas = (struct xs_pair_delta *) (void *) l->tmp;
+	for (size_t i = 0; i < l->n && err == XSELL_OK;) {
+		uint32_t rel = l->v[i].rel;
+		size_t   n   = 0;
+
+		for (; i < l->n && l->v[i].rel == rel; i++) {
+			if (l->v[i].d != 0) {
+				deltas[n].a = l->v[i].a;
+				deltas[n].b = l->v[i].b;
+				deltas[n].d = l->v[i].d;
+				n++;
+			}
+		}
+		if (n != 0) {
+			err = xs_store_pairs_add(
+			    st, txn, (enum xs_rel) rel, deltas, n);
+		}
+	}
+	return err;
+}
+
+/* ==== Item counters ==== */
 
 static xsell_err
 item_map_grow(struct item_map *m)
@@ -212,50 +437,11 @@ xs_acc_item_add(xs_acc *acc, uint32_t item, enum xs_count which, int32_t d)
 }
 
 static int
-cmp_pair_delta(const void *x, const void *y)
-{
-	const struct xs_pair_delta *p = x, *q = y;
-
-	if (p->a != q->a) {
-		return p->a < q->a ? -1 : 1;
-	}
-	return p->b < q->b ? -1 : p->b > q->b;
-}
-
-static int
 cmp_count_delta(const void *x, const void *y)
 {
 	const struct xs_count_delta *p = x, *q = y;
 
 	return p->item < q->item ? -1 : p->item > q->item;
-}
-
-static xsell_err
-flush_pairs(struct pair_map *m, enum xs_rel rel, xs_store *st, MDB_txn *txn)
-{
-	struct xs_pair_delta *deltas;
-	size_t                n = 0;
-	xsell_err             err;
-
-	if (m->n == 0) {
-		return XSELL_OK;
-	}
-	deltas = malloc(m->n * sizeof(*deltas));
-	if (deltas == NULL) {
-		return XSELL_ENOMEM;
-	}
-	for (size_t i = 0; i < m->cap; i++) {
-		if (m->slots[i].key != 0 && m->slots[i].d != 0) {
-			deltas[n].a = (uint32_t) (m->slots[i].key >> 32);
-			deltas[n].b = (uint32_t) m->slots[i].key;
-			deltas[n].d = m->slots[i].d;
-			n++;
-		}
-	}
-	qsort(deltas, n, sizeof(*deltas), cmp_pair_delta);
-	err = xs_store_pairs_add(st, txn, rel, deltas, n);
-	free(deltas);
-	return err;
 }
 
 static xsell_err
@@ -289,11 +475,8 @@ flush_items(struct item_map *m, xs_store *st, MDB_txn *txn)
 xsell_err
 xs_acc_flush(xs_acc *acc, xs_store *st, MDB_txn *txn)
 {
-	xsell_err err = XSELL_OK;
+	xsell_err err = flush_pairs(&acc->pairs, st, txn);
 
-	for (int r = XS_REL_BASKET; r < REL_SLOTS && err == XSELL_OK; r++) {
-		err = flush_pairs(&acc->pairs[r], (enum xs_rel) r, st, txn);
-	}
 	if (err == XSELL_OK) {
 		err = flush_items(&acc->items, st, txn);
 	}

@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: MIT */
+/* xsell-bench's parts: the options, the pool of real item ids requests
+ * are drawn from (pool.c), building one request (request.c), the socket
+ * load generator (load.c), the in-process measurement (inproc.c) and the
+ * report (report.c). */
+#ifndef XSELL_BENCH_BENCH_H
+#define XSELL_BENCH_BENCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <msgpack.h>
+
+#include "hist.h"
+
+enum bench_op {
+	BENCH_FBT,         /* fbt of one item */
+	BENCH_FBT_CART,    /* fbt of --cart items */
+	BENCH_COMPLEMENTS, /* complements of one item */
+	BENCH_STATS,
+	BENCH_EVENT, /* an event batch of orders, to the admin endpoint */
+	BENCH_OP_COUNT
+};
+
+extern const char *const bench_op_names[BENCH_OP_COUNT];
+
+#define BENCH_CLIENTS_MAX 256u
+#define BENCH_CART_MAX 100u    /* XSELL_QUERY_ITEMS_MAX */
+#define BENCH_BATCH_MAX 10000u /* XSELL_EVENTS_MAX */
+#define BENCH_POOL_MAX 50000000u
+#define BENCH_LINE_MAX 4096u
+
+struct bench_opts {
+	const char *url;       /* read endpoint */
+	const char *admin_url; /* for event writes; NULL: none */
+	const char *db;        /* store to draw items from / to query */
+	const char *items_file;
+	const char *label;
+	unsigned    clients;
+	double      duration_s;
+	double      warmup_s;
+	uint64_t    requests; /* 0: run for duration_s */
+	double      rate;     /* requests/s over all clients; 0: closed loop */
+	unsigned    weights[BENCH_OP_COUNT];
+	unsigned    cart;
+	unsigned    k;
+	unsigned    event_batch; /* orders per event request */
+	uint64_t    seed;
+	int         timeout_ms;
+	bool        uniform; /* draw items uniformly, not by popularity */
+	bool        json;
+	bool        inproc;
+};
+
+/* ==== The item pool (pool.c) ==== */
+
+struct bench_pool {
+	char    **ids; /* NUL-terminated external ids */
+	uint32_t *lens;
+	double   *cum; /* cumulative draw weights, cum[n-1] the total */
+	size_t    n;
+};
+
+/* The items of the store in 'dir' (opened read-only, so xselld may be
+ * serving it), weighted by how many baskets hold each unless 'uniform'.
+ * Prints the reason and returns false on failure. */
+bool bench_pool_from_store(
+    struct bench_pool *p, const char *dir, bool uniform);
+/* One id a line (blank lines skipped), drawn uniformly. */
+bool bench_pool_from_file(struct bench_pool *p, const char *path);
+void bench_pool_fini(struct bench_pool *p);
+/* An index into the pool, drawn with the pool's weights. */
+size_t bench_pool_draw(const struct bench_pool *p, uint64_t *rng);
+
+/* splitmix64: a small, good generator; one state per thread. */
+uint64_t bench_rand(uint64_t *state);
+/* Uniform in [0, 1). */
+double bench_rand01(uint64_t *state);
+
+/* ==== Requests (request.c) ==== */
+
+/* Draw 'n' distinct pool indexes into 'out' (n <= BENCH_CART_MAX;
+ * duplicates only if the pool is too small to avoid them). */
+void bench_draw_items(
+    const struct bench_pool *p, uint64_t *rng, size_t *out, unsigned n);
+/* Which op comes next, by the mix weights. */
+enum bench_op bench_draw_op(const struct bench_opts *o, uint64_t *rng);
+/* Pack request 'op' into 'sb' (cleared first). Event orders get ids
+ * unique to this run, client and sequence number. */
+void bench_request_pack(msgpack_sbuffer *sb, enum bench_op op,
+    const struct bench_opts *o, const struct bench_pool *p, uint64_t *rng,
+    uint64_t run_id, unsigned client, uint64_t seq);
+
+/* ==== Results (report.c) ==== */
+
+struct bench_result {
+	const char       *mode;      /* "closed", "open", "inproc" */
+	double            elapsed_s; /* the measured window */
+	struct bench_hist ops[BENCH_OP_COUNT];
+	struct bench_hist all;
+	uint64_t          errors;   /* replies with ok: false */
+	uint64_t          failures; /* no reply (timeout, transport) */
+	uint64_t          reply_bytes;
+};
+
+void bench_report_text(
+    const struct bench_opts *o, const struct bench_result *r);
+void bench_report_json(
+    const struct bench_opts *o, const struct bench_result *r);
+
+/* ==== Runs ==== */
+
+/* Drive the server at o->url with o->clients REQ sockets. */
+bool bench_run_sockets(const struct bench_opts *o, const struct bench_pool *p,
+    struct bench_result *r);
+/* Call the model directly on the store o->db, one thread. */
+bool bench_run_inproc(const struct bench_opts *o, const struct bench_pool *p,
+    struct bench_result *r);
+
+#endif /* XSELL_BENCH_BENCH_H */

@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: MIT */
+/* The service's own work without the transport: xs_model_fbt and
+ * xs_model_complements called directly on the store, as the server's
+ * handler calls them, one request after another on one thread. The
+ * timed span is the model call alone (resolving ids, walking neighbour
+ * lists, scoring, ranking, the filter); the read transaction is begun
+ * and ended outside it, and decode/encode are not part of it. Set
+ * against a round trip over the socket, it says how much of the latency
+ * is recommending and how much is transport. */
+#include "bench.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "model/model.h"
+
+/* Scratch one request may use, as a server worker allows. */
+#define ARENA_MAX ((size_t) 256 << 20)
+
+struct inproc {
+	const struct bench_opts *o;
+	const struct bench_pool *pool;
+	xs_store                *st;
+	struct xs_settings       set;
+	struct xs_arena          arena;
+	uint64_t                 rng;
+};
+
+/* Time one query; false if the model failed (counted as an error). */
+static bool
+inproc_one(struct inproc *ip, enum bench_op op, uint64_t *ns)
+{
+	struct xs_span   items[BENCH_CART_MAX];
+	size_t           idx[BENCH_CART_MAX];
+	unsigned         n = op == BENCH_FBT_CART ? ip->o->cart : 1;
+	struct xs_query  q = { 0 };
+	struct xs_answer ans;
+	MDB_txn         *txn;
+	uint64_t         t0;
+	xsell_err        err;
+
+	bench_draw_items(ip->pool, &ip->rng, idx, n);
+	for (unsigned i = 0; i < n; i++) {
+		items[i].p   = ip->pool->ids[idx[i]];
+		items[i].len = ip->pool->lens[idx[i]];
+	}
+	q.items           = items;
+	q.n_items         = n;
+	q.k               = ip->o->k;
+	q.scorer          = ip->set.fbt_scorer;
+	q.filter.in_stock = true;
+	err               = xs_txn_read(ip->st, &txn);
+	if (err != XSELL_OK) {
+		return false;
+	}
+	t0 = xs_mono_ns();
+	if (op == BENCH_COMPLEMENTS) {
+		err = xs_model_complements(
+		    ip->st, txn, &ip->set, &q, &ip->arena, &ans);
+	} else {
+		err =
+		    xs_model_fbt(ip->st, txn, &ip->set, &q, &ip->arena, &ans);
+	}
+	*ns = xs_mono_ns() - t0;
+	xs_txn_abort(txn);
+	xs_arena_reset(&ip->arena);
+	return err == XSELL_OK;
+}
+
+/* The mix without the ops that need a server (stats, event). */
+static bool
+inproc_mix(const struct bench_opts *o, struct bench_opts *mix)
+{
+	*mix                      = *o;
+	mix->weights[BENCH_STATS] = 0;
+	mix->weights[BENCH_EVENT] = 0;
+	if (mix->weights[BENCH_FBT] + mix->weights[BENCH_FBT_CART] +
+	        mix->weights[BENCH_COMPLEMENTS] ==
+	    0) {
+		fprintf(stderr,
+		    "xsell-bench: --inproc needs fbt, fbt_cart "
+		    "or complements in the mix\n");
+		return false;
+	}
+	return true;
+}
+
+bool
+bench_run_inproc(const struct bench_opts *o, const struct bench_pool *p,
+    struct bench_result *r)
+{
+	struct xs_store_opts so = { .read_only = true };
+	struct bench_opts    mix;
+	struct inproc        ip = { 0 };
+	uint64_t             start, measure, end, last;
+	xsell_err            err;
+
+	if (!inproc_mix(o, &mix)) {
+		return false;
+	}
+	err = xs_store_open(&ip.st, o->db, &so);
+	if (err != XSELL_OK) {
+		fprintf(stderr, "xsell-bench: %s: %s\n", o->db,
+		    xsell_strerror(err));
+		return false;
+	}
+	ip.o    = &mix;
+	ip.pool = p;
+	ip.rng  = o->seed * 1000003u;
+	xs_settings_default(&ip.set);
+	xs_arena_init(&ip.arena, ARENA_MAX);
+	memset(r, 0, sizeof(*r));
+	r->mode = "inproc";
+	start   = xs_mono_ns();
+	measure = start + (uint64_t) (o->warmup_s * 1e9);
+	end     = o->requests ? UINT64_MAX
+	                      : measure + (uint64_t) (o->duration_s * 1e9);
+	last    = measure;
+	for (uint64_t i = 0; o->requests == 0 || i < o->requests; i++) {
+		enum bench_op op  = bench_draw_op(&mix, &ip.rng);
+		uint64_t      ns  = 0;
+		bool          ok  = inproc_one(&ip, op, &ns);
+		uint64_t      now = xs_mono_ns();
+
+		if (now >= end) {
+			break;
+		}
+		if (now < measure) {
+			continue;
+		}
+		last = now;
+		r->errors += !ok;
+		bench_hist_add(&r->ops[op], ns);
+		bench_hist_add(&r->all, ns);
+	}
+	r->elapsed_s = (double) (last - measure) / 1e9;
+	xs_arena_fini(&ip.arena);
+	xs_store_close(ip.st);
+	return true;
+}

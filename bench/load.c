@@ -1,0 +1,280 @@
+/* SPDX-License-Identifier: MIT */
+/* The load generator: one thread per client, each with its own REQ
+ * socket (and one to the admin endpoint if the mix writes), sending one
+ * request at a time.
+ *
+ * Closed loop: the next request leaves when the reply came, so the
+ * figures say how fast the server answers as many clients as there are.
+ * Open loop (--rate): each client sends on a fixed schedule and latency
+ * is counted from the scheduled time, not from when the send happened,
+ * so a server that falls behind shows its queueing in the latency
+ * instead of silently slowing the clients down (coordinated omission). */
+#include "bench.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+
+#include "common/common.h"
+
+#define REPLY_MAX ((size_t) 64 << 20)
+
+struct client {
+	const struct bench_opts *o;
+	const struct bench_pool *pool;
+	nng_socket               sock, admin;
+	bool                     has_sock, has_admin;
+	unsigned                 index;
+	uint64_t                 run_id;
+	uint64_t                 start_ns, measure_ns, end_ns;
+	atomic_uint_least64_t   *issued;  /* requests started, all clients */
+	uint64_t                 last_ns; /* when the last reply came */
+	struct bench_result      r;
+};
+
+static bool
+sock_dial(nng_socket *s, const char *url, int timeout_ms)
+{
+	int rv = nng_req0_open(s);
+
+	if (rv == 0) {
+		/* Never resend on a timer: a resent event batch would be
+		 * counted twice and a resent query measured twice. */
+		nng_socket_set_ms(
+		    *s, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
+		nng_socket_set_ms(*s, NNG_OPT_SENDTIMEO, timeout_ms);
+		nng_socket_set_ms(*s, NNG_OPT_RECVTIMEO, timeout_ms);
+		nng_socket_set_size(*s, NNG_OPT_RECVMAXSZ, REPLY_MAX);
+		rv = nng_dial(*s, url, NULL, 0);
+		if (rv != 0) {
+			nng_close(*s);
+		}
+	}
+	if (rv != 0) {
+		fprintf(
+		    stderr, "xsell-bench: %s: %s\n", url, nng_strerror(rv));
+	}
+	return rv == 0;
+}
+
+static void
+sleep_until(uint64_t t_ns)
+{
+	uint64_t now = xs_mono_ns();
+
+	if (t_ns > now) {
+		struct timespec ts = { (time_t) ((t_ns - now) / 1000000000u),
+			(long) ((t_ns - now) % 1000000000u) };
+
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* The server said no: the reply's top-level "ok" is false. A reply
+ * without "ok" (the echo server's) is not an error. */
+static bool
+reply_is_error(const void *buf, size_t len)
+{
+	static const unsigned char no[4] = { 0xa2, 'o', 'k', 0xc2 };
+	const unsigned char       *p     = buf;
+
+	for (size_t i = 0; i + sizeof(no) <= len; i++) {
+		if (p[i] == no[0] && memcmp(p + i, no, sizeof(no)) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* One request: send, wait for the reply, record it. */
+static void
+client_one(
+    struct client *c, enum bench_op op, msgpack_sbuffer *sb, uint64_t t0)
+{
+	nng_socket s = op == BENCH_EVENT ? c->admin : c->sock;
+	void      *reply;
+	size_t     len;
+	uint64_t   t1;
+	int        rv;
+
+	rv = nng_send(s, sb->data, sb->size, 0);
+	if (rv == 0) {
+		rv = nng_recv(s, &reply, &len, NNG_FLAG_ALLOC);
+	}
+	t1         = xs_mono_ns();
+	c->last_ns = t1;
+	if (rv != 0) {
+		c->r.failures++; /* also in the warmup: a dead server shows */
+		return;
+	}
+	if (t0 < c->measure_ns) {
+		nng_free(reply, len);
+		return;
+	}
+	bench_hist_add(&c->r.ops[op], t1 - t0);
+	bench_hist_add(&c->r.all, t1 - t0);
+	c->r.reply_bytes += len;
+	c->r.errors += reply_is_error(reply, len);
+	nng_free(reply, len);
+}
+
+static void *
+client_main(void *arg)
+{
+	struct client  *c        = arg;
+	uint64_t        rng      = c->o->seed * 1000003u + c->index;
+	uint64_t        interval = 0, next;
+	msgpack_sbuffer sb;
+
+	msgpack_sbuffer_init(&sb);
+	sleep_until(c->start_ns);
+	if (c->o->rate > 0) {
+		interval = (uint64_t) (1e9 * c->o->clients / c->o->rate);
+	}
+	/* Spread the clients' schedules over one interval. */
+	next = c->start_ns + interval * c->index / c->o->clients;
+	for (uint64_t seq = 0;; seq++) {
+		enum bench_op op = bench_draw_op(c->o, &rng);
+		uint64_t      t0;
+
+		if (c->o->requests != 0 &&
+		    atomic_fetch_add(c->issued, 1) >= c->o->requests) {
+			break;
+		}
+		bench_request_pack(
+		    &sb, op, c->o, c->pool, &rng, c->run_id, c->index, seq);
+		if (interval != 0) {
+			sleep_until(next);
+			t0 = next;
+			next += interval;
+		} else {
+			t0 = xs_mono_ns();
+		}
+		if (t0 >= c->end_ns) {
+			break;
+		}
+		client_one(c, op, &sb, t0);
+	}
+	msgpack_sbuffer_destroy(&sb);
+	return NULL;
+}
+
+static void
+clients_close(struct client *cs, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		if (cs[i].has_sock) {
+			nng_close(cs[i].sock);
+		}
+		if (cs[i].has_admin) {
+			nng_close(cs[i].admin);
+		}
+	}
+}
+
+/* Dial every client's sockets before any starts, so that all begin
+ * together and connection setup is not measured. */
+static bool
+clients_dial(struct client *cs, const struct bench_opts *o)
+{
+	for (unsigned i = 0; i < o->clients; i++) {
+		cs[i].has_sock = sock_dial(&cs[i].sock, o->url, o->timeout_ms);
+		if (!cs[i].has_sock) {
+			return false;
+		}
+		if (o->weights[BENCH_EVENT] != 0) {
+			cs[i].has_admin = sock_dial(
+			    &cs[i].admin, o->admin_url, o->timeout_ms);
+			if (!cs[i].has_admin) {
+				return false;
+			}
+		}
+	}
+	return true;
+}
+
+static void
+result_gather(
+    struct bench_result *r, struct client *cs, unsigned n, uint64_t measure_ns)
+{
+	uint64_t last = measure_ns;
+
+	for (unsigned i = 0; i < n; i++) {
+		for (int op = 0; op < BENCH_OP_COUNT; op++) {
+			bench_hist_merge(&r->ops[op], &cs[i].r.ops[op]);
+		}
+		bench_hist_merge(&r->all, &cs[i].r.all);
+		r->errors += cs[i].r.errors;
+		r->failures += cs[i].r.failures;
+		r->reply_bytes += cs[i].r.reply_bytes;
+		if (cs[i].last_ns > last) {
+			last = cs[i].last_ns;
+		}
+	}
+	r->elapsed_s = (double) (last - measure_ns) / 1e9;
+}
+
+bool
+bench_run_sockets(const struct bench_opts *o, const struct bench_pool *p,
+    struct bench_result *r)
+{
+	atomic_uint_least64_t issued = 0;
+	struct client        *cs;
+	pthread_t            *threads;
+	unsigned              started = 0;
+	uint64_t              start;
+	bool                  ok;
+
+	cs      = calloc(o->clients, sizeof(*cs));
+	threads = calloc(o->clients, sizeof(*threads));
+	if (cs == NULL || threads == NULL) {
+		free(cs);
+		free(threads);
+		fprintf(stderr, "xsell-bench: out of memory\n");
+		return false;
+	}
+	ok = clients_dial(cs, o);
+	/* Closing sockets below needs to know which were opened. */
+	start = xs_mono_ns() + 10000000u;
+	for (unsigned i = 0; ok && i < o->clients; i++) {
+		cs[i].o      = o;
+		cs[i].pool   = p;
+		cs[i].index  = i;
+		cs[i].run_id = o->seed ^ ((uint64_t) getpid() << 32) ^
+		    (uint64_t) xs_now_s();
+		cs[i].start_ns   = start;
+		cs[i].measure_ns = start + (uint64_t) (o->warmup_s * 1e9);
+		cs[i].end_ns     = o->requests != 0
+		        ? UINT64_MAX
+		        : cs[i].measure_ns + (uint64_t) (o->duration_s * 1e9);
+		cs[i].issued     = &issued;
+		if (pthread_create(&threads[i], NULL, client_main, &cs[i]) !=
+		    0) {
+			fprintf(
+			    stderr, "xsell-bench: cannot start a client\n");
+			ok = false;
+			break;
+		}
+		started++;
+	}
+	for (unsigned i = 0; i < started; i++) {
+		pthread_join(threads[i], NULL);
+	}
+	if (ok) {
+		memset(r, 0, sizeof(*r));
+		r->mode = o->rate > 0 ? "open" : "closed";
+		result_gather(
+		    r, cs, o->clients, start + (uint64_t) (o->warmup_s * 1e9));
+	}
+	clients_close(cs, o->clients);
+	free(cs);
+	free(threads);
+	return ok;
+}

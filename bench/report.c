@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: MIT */
+/* The figures: requests, throughput and latency quantiles per op and
+ * over all ops, as a table for people or one JSON object for scripts. */
+#include "bench.h"
+
+#include <stdio.h>
+
+static const double      quantiles[] = { 0.50, 0.90, 0.99, 0.999 };
+static const char *const q_names[]   = { "p50", "p90", "p99", "p99_9" };
+#define N_Q (sizeof(quantiles) / sizeof(quantiles[0]))
+
+static double
+us(uint64_t ns)
+{
+	return (double) ns / 1000.0;
+}
+
+static double
+rate(const struct bench_result *r, const struct bench_hist *h)
+{
+	return r->elapsed_s > 0 ? (double) h->n / r->elapsed_s : 0;
+}
+
+static void
+text_row(
+    const char *name, const struct bench_result *r, const struct bench_hist *h)
+{
+	printf(
+	    "%-12s %9llu %10.0f", name, (unsigned long long) h->n, rate(r, h));
+	for (size_t i = 0; i < N_Q; i++) {
+		printf(" %9.1f", us(bench_hist_quantile(h, quantiles[i])));
+	}
+	printf(" %9.1f %9.1f\n", h->n ? us(h->sum_ns) / (double) h->n : 0,
+	    us(h->max_ns));
+}
+
+void
+bench_report_text(const struct bench_opts *o, const struct bench_result *r)
+{
+	if (o->label != NULL) {
+		printf("[%s] ", o->label);
+	}
+	if (r->mode[0] == 'i') {
+		printf("in process (model calls only), 1 thread");
+	} else {
+		printf("%s, %s loop, %u client%s", o->url, r->mode, o->clients,
+		    o->clients == 1 ? "" : "s");
+	}
+	printf(", %.2f s measured\n", r->elapsed_s);
+	printf("%-12s %9s %10s %9s %9s %9s %9s %9s %9s\n", "op", "requests",
+	    "req/s", "p50 us", "p90 us", "p99 us", "p99.9 us", "mean us",
+	    "max us");
+	for (int op = 0; op < BENCH_OP_COUNT; op++) {
+		if (r->ops[op].n != 0) {
+			text_row(bench_op_names[op], r, &r->ops[op]);
+		}
+	}
+	text_row("all", r, &r->all);
+	printf("errors %llu (ok: false), failures %llu (no reply)",
+	    (unsigned long long) r->errors, (unsigned long long) r->failures);
+	if (r->all.n != 0 && r->mode[0] != 'i') {
+		printf(", mean reply %.0f bytes",
+		    (double) r->reply_bytes / (double) r->all.n);
+	}
+	printf("\n");
+}
+
+static void
+json_hist(const struct bench_result *r, const struct bench_hist *h)
+{
+	printf("{\"requests\":%llu,\"rps\":%.1f", (unsigned long long) h->n,
+	    rate(r, h));
+	for (size_t i = 0; i < N_Q; i++) {
+		printf(",\"%s_us\":%.2f", q_names[i],
+		    us(bench_hist_quantile(h, quantiles[i])));
+	}
+	printf(",\"mean_us\":%.2f,\"max_us\":%.2f}",
+	    h->n ? us(h->sum_ns) / (double) h->n : 0, us(h->max_ns));
+}
+
+/* A JSON string of a NUL-terminated text, escaping what JSON needs. */
+static void
+json_str(const char *s)
+{
+	putchar('"');
+	for (; s != NULL && *s != '\0'; s++) {
+		unsigned char c = (unsigned char) *s;
+
+		if (c == '"' || c == '\\') {
+			printf("\\%c", c);
+		} else if (c < 0x20) {
+			printf("\\u%04x", c);
+		} else {
+			putchar(c);
+		}
+	}
+	putchar('"');
+}
+
+void
+bench_report_json(const struct bench_opts *o, const struct bench_result *r)
+{
+	printf("{\"label\":");
+	json_str(o->label ? o->label : "");
+	printf(",\"url\":");
+	json_str(r->mode[0] == 'i' ? "inproc" : o->url);
+	printf(",\"mode\":\"%s\",\"clients\":%u,\"rate\":%.1f,"
+	       "\"elapsed_s\":%.3f,\"errors\":%llu,\"failures\":%llu,"
+	       "\"reply_bytes_mean\":%.1f,\"ops\":{",
+	    r->mode, r->mode[0] == 'i' ? 1 : o->clients, o->rate, r->elapsed_s,
+	    (unsigned long long) r->errors, (unsigned long long) r->failures,
+	    r->all.n ? (double) r->reply_bytes / (double) r->all.n : 0);
+	for (int op = 0, first = 1; op < BENCH_OP_COUNT; op++) {
+		if (r->ops[op].n == 0) {
+			continue;
+		}
+		printf("%s\"%s\":", first ? "" : ",", bench_op_names[op]);
+		json_hist(r, &r->ops[op]);
+		first = 0;
+	}
+	printf("},\"all\":");
+	json_hist(r, &r->all);
+	printf("}\n");
+}

@@ -1,0 +1,244 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Turn bench/run.sh's raw JSON lines into bench/RESULTS.md.
+
+Each measurement was run several times; every figure here is the median
+of those runs (taken figure by figure). Text below the NOTES marker in an
+existing RESULTS.md is kept, so hand-written analysis survives a re-run.
+"""
+import argparse
+import json
+import statistics
+import sys
+
+NOTES = "<!-- notes below are kept by bench/run.sh -->"
+OPS = ["fbt", "fbt_cart", "complements"]
+OP_TEXT = {"fbt": "fbt, 1 item", "fbt_cart": "fbt, cart of 3",
+           "complements": "complements, 1 item"}
+
+
+def load(path):
+    runs = {}
+    with open(path) as f:
+        for line in f:
+            rec = json.loads(line)
+            runs.setdefault(rec["tag"], []).append(rec["r"])
+    return runs
+
+
+def med(runs, tag, *path):
+    vals = []
+    for r in runs.get(tag, []):
+        for p in path:
+            r = r[p]
+        vals.append(r)
+    return statistics.median(vals) if vals else None
+
+
+def f0(x):
+    return "–" if x is None else f"{x:,.0f}"
+
+
+def f1(x):
+    return "–" if x is None else f"{x:,.1f}"
+
+
+def ratio(a, b):
+    return "–" if a is None or not b else f"{a / b:.2f}"
+
+
+def verdict(ok):
+    return "met" if ok else "**missed**"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("raw")
+    ap.add_argument("out")
+    ap.add_argument("--machine", required=True)
+    ap.add_argument("--commit", required=True)
+    ap.add_argument("--date", required=True)
+    ap.add_argument("--command", required=True)
+    ap.add_argument("--db-kb", type=int, required=True)
+    ap.add_argument("--pairs", type=int, required=True)
+    a = ap.parse_args()
+    runs = load(a.raw)
+    n_rep = len(runs.get("load", []))
+    clients = sorted({int(t.split()[2]) for t in runs
+                      if t.startswith("xselld ")})
+    o = []
+    o.append("# xsell performance, measured side by side\n")
+    o.append(f"- when: {a.date}; commit `{a.commit}`")
+    o.append(f"- machine: {a.machine} (shared with other work: noisy)")
+    o.append(f"- command: `{a.command}`")
+    o.append(f"- every figure is the **median of {n_rep} runs**; "
+             "latency quantiles come from xsell-bench's histogram "
+             "(1.6% resolution), over ipc://, closed loop")
+    o.append("- dataset: all of UCI Online Retail "
+             "(`../shared/data/online-retail/online_retail.csv`), "
+             "items drawn by popularity (basket count)\n")
+
+    o.append("## Queries: xselld against the bare nng echo server\n")
+    o.append("xsell-echo is served like xselld's read endpoint (one worker "
+             "thread per nng context, 2 workers) and pads its replies to "
+             "xselld's mean reply size for that op, so the ratio is the "
+             "cost of decoding, recommending and encoding.\n")
+    o.append("| op | clients | xselld req/s | echo req/s | ratio | "
+             "xselld p50 µs | echo p50 µs | ratio | xselld p99 µs | "
+             "echo p99 µs |")
+    o.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for op in OPS:
+        for c in clients:
+            x, e = f"xselld {op} {c}", f"echo {op} {c}"
+            xr, er = med(runs, x, "all", "rps"), med(runs, e, "all", "rps")
+            x50 = med(runs, x, "all", "p50_us")
+            e50 = med(runs, e, "all", "p50_us")
+            o.append(f"| {OP_TEXT[op]} | {c} | {f0(xr)} | {f0(er)} | "
+                     f"{ratio(xr, er)} | {f1(x50)} | {f1(e50)} | "
+                     f"{ratio(x50, e50)} | "
+                     f"{f1(med(runs, x, 'all', 'p99_us'))} | "
+                     f"{f1(med(runs, e, 'all', 'p99_us'))} |")
+    o.append("")
+
+    if "redis_query 1" in runs:
+        o.append("### Against Redis answering a precomputed top-k\n")
+        o.append("What a shop might run instead: `ZREVRANGE p:ITEM 0 9 "
+                 "WITHSCORES` over a unix socket (redis-benchmark, items "
+                 "uniform), next to xselld's fbt of one item with items "
+                 "drawn uniformly too. Redis returns stored counts; xselld "
+                 "scores every neighbour, filters and ranks.\n")
+        o.append("| clients | Redis req/s | xselld req/s | Redis p50 µs | "
+                 "xselld p50 µs | Redis p99 µs | xselld p99 µs |")
+        o.append("|---:|---:|---:|---:|---:|---:|---:|")
+        for c in clients:
+            r, x = f"redis_query {c}", f"xselld fbt_uniform {c}"
+            o.append(f"| {c} | {f0(med(runs, r, 'rps'))} | "
+                     f"{f0(med(runs, x, 'all', 'rps'))} | "
+                     f"{f1(med(runs, r, 'p50_us'))} | "
+                     f"{f1(med(runs, x, 'all', 'p50_us'))} | "
+                     f"{f1(med(runs, r, 'p99_us'))} | "
+                     f"{f1(med(runs, x, 'all', 'p99_us'))} |")
+        o.append("")
+
+    o.append("## The service's own work, in process\n")
+    o.append("`xsell-bench --inproc`: xs_model_fbt / xs_model_complements "
+             "called directly on the loaded store, one thread, the model "
+             "call alone timed (no socket, no msgpack). The last column "
+             "is that median as a share of xselld's median round trip "
+             "with one client.\n")
+    o.append("| op | calls/s | p50 µs | p90 µs | p99 µs | max µs | "
+             "share of the 1-client round trip |")
+    o.append("|---|---:|---:|---:|---:|---:|---:|")
+    for op in OPS:
+        t = f"inproc {op}"
+        p50 = med(runs, t, "all", "p50_us")
+        rt = med(runs, f"xselld {op} 1", "all", "p50_us")
+        share = "–" if p50 is None or not rt else f"{100 * p50 / rt:.0f}%"
+        o.append(f"| {OP_TEXT[op]} | {f0(med(runs, t, 'all', 'rps'))} | "
+                 f"{f1(p50)} | {f1(med(runs, t, 'all', 'p90_us'))} | "
+                 f"{f1(med(runs, t, 'all', 'p99_us'))} | "
+                 f"{f1(med(runs, t, 'all', 'max_us'))} | {share} |")
+    o.append("")
+
+    secs = med(runs, "load", "seconds")
+    lines = runs["load"][0]["lines"] if "load" in runs else 0
+    rss = med(runs, "load", "max_rss_kb")
+    o.append("## Bulk load\n")
+    o.append("`xsell-load --db NEW --quiet online_retail.csv` into a fresh "
+             "store (wall time and peak RSS from /usr/bin/time).\n")
+    o.append("| loader | lines | seconds | lines/s | ordered pairs stored "
+             "| peak RSS MB | store MB |")
+    o.append("|---|---:|---:|---:|---:|---:|---:|")
+    o.append(f"| xsell-load | {lines:,} | {secs:.2f} | {f0(lines / secs)} | "
+             f"{a.pairs:,} | {f0(rss / 1024)} | {f0(a.db_kb / 1024)} |")
+    pg = med(runs, "pg_load", "seconds")
+    if pg is not None:
+        o.append(f"| PostgreSQL | {lines:,} | {pg:.2f} | "
+                 f"{f0(lines / pg)} | "
+                 f"{int(med(runs, 'pg_load', 'pairs')):,} | – | – |")
+    rl = med(runs, "redis_load", "seconds")
+    if rl is not None:
+        o.append(f"| Redis, pipelined ZINCRBY | {lines:,} | {rl:.2f} | "
+                 f"{f0(lines / rl)} | "
+                 f"{int(med(runs, 'redis_load', 'commands')):,} increments "
+                 f"| {f0(med(runs, 'redis_load', 'used_memory') / 2**20)} "
+                 "(used_memory) | – |")
+    if pg is not None:
+        o.append("")
+        o.append(f"PostgreSQL (`bench/pg-load.sh`): COPY "
+                 f"{med(runs, 'pg_load', 'copy_s'):.2f} s, then the "
+                 f"self-join GROUP BY into a table and its (a, n DESC) "
+                 f"index {med(runs, 'pg_load', 'pairs_s'):.2f} s; private "
+                 "cluster, fsync off, unlogged tables, 256 MB work_mem. "
+                 "The same rules (distinct items, returns out, 100 items "
+                 "an order at most); its sample of the few larger orders "
+                 "hashes with md5, hence the small difference in pairs.")
+    if rl is not None:
+        o.append("")
+        o.append("Redis (`bench/redis.sh`): one sorted set per item, "
+                 "`redis-cli --pipe` of one ZINCRBY per ordered pair of "
+                 "the same baskets (the command stream is generated "
+                 "before the clock starts); no persistence.")
+    o.append("")
+
+    ev_rps = med(runs, "event", "all", "rps")
+    o.append("## Event ingestion\n")
+    o.append("`event` requests of 1,000 orders (3 items each) to the admin "
+             "endpoint, one client, each acknowledged after its durable "
+             "commit.\n")
+    o.append("| batches/s | events/s | p50 µs per batch | p99 µs |")
+    o.append("|---:|---:|---:|---:|")
+    o.append(f"| {f1(ev_rps)} | {f0(ev_rps * 1000 if ev_rps else None)} | "
+             f"{f1(med(runs, 'event', 'all', 'p50_us'))} | "
+             f"{f1(med(runs, 'event', 'all', 'p99_us'))} |\n")
+
+    o.append("## Against the targets of issue 5\n")
+    o.append("| target | measured | |")
+    o.append("|---|---|---|")
+    hi = max(clients) if clients else 8
+    for op in OPS:
+        r = (med(runs, f"xselld {op} {hi}", "all", "rps") or 0) / \
+            (med(runs, f"echo {op} {hi}", "all", "rps") or 1)
+        o.append(f"| {op}: {hi}-client req/s ≥ 0.85 × echo | {r:.2f} × | "
+                 f"{verdict(r >= 0.85)} |")
+    for op in OPS:
+        r = (med(runs, f"xselld {op} 1", "all", "p50_us") or 0) / \
+            (med(runs, f"echo {op} 1", "all", "p50_us") or 1)
+        o.append(f"| {op}: 1-client p50 ≤ 1.15 × echo | {r:.2f} × | "
+                 f"{verdict(r <= 1.15)} |")
+    for op, lim in (("fbt", 50), ("complements", 200)):
+        p99 = med(runs, f"inproc {op}", "all", "p99_us") or 0
+        o.append(f"| {op} in process p99 ≤ {lim} µs | {p99:,.1f} µs | "
+                 f"{verdict(p99 <= lim)} |")
+    lps = lines / secs if secs else 0
+    o.append(f"| bulk load ≥ 500,000 lines/s | {lps:,.0f} | "
+             f"{verdict(lps >= 500000)} |")
+    bpp = a.db_kb * 1024 / a.pairs if a.pairs else 0
+    o.append(f"| ≤ 48 bytes per stored pair (whole store / ordered pairs, "
+             f"an upper bound) | {bpp:.1f} | {verdict(bpp <= 48)} |")
+    if pg is not None:
+        o.append(f"| bulk load ≥ 10 × faster than PostgreSQL | "
+                 f"{pg / secs:.1f} × | {verdict(pg / secs >= 10)} |")
+    if rl is not None:
+        o.append(f"| bulk load faster than Redis (pipelined ZINCRBY) | "
+                 f"{rl / secs:.1f} × | {verdict(rl > secs)} |")
+    eps = (ev_rps or 0) * 1000
+    o.append(f"| events ≥ 50,000/s (batches of 1,000) | {eps:,.0f} | "
+             f"{verdict(eps >= 50000)} |")
+    o.append("")
+
+    notes = ""
+    try:
+        with open(a.out) as f:
+            old = f.read()
+        if NOTES in old:
+            notes = old[old.index(NOTES) + len(NOTES):]
+    except FileNotFoundError:
+        pass
+    with open(a.out, "w") as f:
+        f.write("\n".join(o) + "\n" + NOTES + notes)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

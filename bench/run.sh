@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# Performance, side by side, in one run on one machine: build, load all of
+# Online Retail with xsell-load (timed), start xselld on ipc://, and set
+# it against xsell-echo (the bare nng REP floor, replies padded to
+# xselld's mean reply size) at 1 and 8 clients, op by op; time the model
+# in process; time event ingestion. Every measurement runs REPEAT times
+# (interleaved, so drift hits both sides alike) and the median is kept.
+# Where PostgreSQL is installed, bench/pg-load.sh times it computing the
+# same pair counts (COPY, self-join GROUP BY); where redis-server is,
+# bench/redis.sh times Redis building them with pipelined ZINCRBY and
+# answering ZREVRANGE top-k. Writes bench/RESULTS.md (or $OUT) and keeps the raw JSON lines beside
+# the scratch store in $WORK.
+#
+#   bench/run.sh                      # defaults: DURATION=5 REPEAT=3
+#   DURATION=2 REPEAT=1 bench/run.sh  # a quick look
+#
+# Environment: BUILD (build dir, default build), XSELL_DATA_DIR (default
+# ../shared/data), DURATION (seconds measured per run), WARMUP,
+# REPEAT, CLIENTS (default "1 8"), OUT, KEEP=1 keeps $WORK.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+build=${BUILD:-build}
+data_dir=${XSELL_DATA_DIR:-$root/../shared/data}
+# A git worktree sits one level deeper than the main checkout.
+if [ -z "${XSELL_DATA_DIR:-}" ] && [ ! -d "$data_dir" ]; then
+	data_dir=$root/../../shared/data
+fi
+csv="$data_dir/online-retail/online_retail.csv"
+duration=${DURATION:-5}
+warmup=${WARMUP:-1}
+repeat=${REPEAT:-3}
+clients_list=${CLIENTS:-1 8}
+out=${OUT:-bench/RESULTS.md}
+ops="fbt fbt_cart complements"
+
+if [ ! -r "$csv" ]; then
+	echo "run.sh: $csv not found (set XSELL_DATA_DIR)" >&2
+	exit 1
+fi
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$build" -j2 >/dev/null
+
+work=$(mktemp -d /tmp/xsell-bench.XXXXXX)
+raw="$work/raw.jsonl"
+read_url="ipc://$work/read.sock"
+admin_url="ipc://$work/admin.sock"
+echo_url="ipc://$work/echo.sock"
+server_pid=""
+stop_server() {
+	if [ -n "$server_pid" ]; then
+		kill "$server_pid" 2>/dev/null || true
+		wait "$server_pid" 2>/dev/null || true
+		server_pid=""
+	fi
+}
+cleanup() {
+	stop_server
+	if [ "${KEEP:-0}" = 1 ]; then
+		echo "run.sh: kept $work" >&2
+	else
+		rm -rf "$work"
+	fi
+}
+trap cleanup EXIT
+
+bench=("$build/bench/xsell-bench" --duration "$duration" --warmup "$warmup"
+	--json)
+# Wait until a REP server at $1 answers.
+wait_up() {
+	for _ in $(seq 100); do
+		if "$build/bench/xsell-bench" --url "$1" --items "$work/one.txt" \
+			--requests 1 --warmup 0 --timeout-ms 200 --json \
+			2>/dev/null | grep -q '"failures":0'; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	echo "run.sh: no server at $1" >&2
+	exit 1
+}
+# Append one JSON result, tagged, to the raw file.
+record() { # tag json
+	printf '{"tag":"%s","r":%s}\n' "$1" "$2" >>"$raw"
+}
+
+lines=$(($(wc -l <"$csv") - 1))
+echo "== loading $csv ($lines lines), $repeat times"
+for i in $(seq "$repeat"); do
+	rm -rf "$work/db"
+	/usr/bin/time -f '%e %M' -o "$work/time.txt" \
+		"$build/tools/xsell-load" --db "$work/db" --quiet "$csv" \
+		>"$work/load.txt" 2>"$work/load.err"
+	read -r secs kb <"$work/time.txt"
+	record load "{\"seconds\":$secs,\"max_rss_kb\":$kb,\"lines\":$lines}"
+	echo "   $secs s, peak RSS $kb KB ($(wc -l <"$work/load.err") lines" \
+		"rejected)"
+done
+du -sk "$work/db" | awk '{print $1}' >"$work/db_kb.txt"
+mdb_stat -s pair "$work/db" | awk '/Entries:/ {print $2}' >"$work/pairs.txt"
+
+# PostgreSQL computing the same pair counts, if it is installed.
+if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+	echo "== PostgreSQL: COPY + self-join GROUP BY, $repeat times"
+	for i in $(seq "$repeat"); do
+		r=$(bench/pg-load.sh "$csv")
+		record pg_load "$r"
+		echo "   $r"
+	done
+else
+	echo "== PostgreSQL not installed: no baseline for the load"
+fi
+echo 22697 >"$work/one.txt"
+
+echo "== in process (model calls only)"
+for i in $(seq "$repeat"); do
+	for op in $ops; do
+		record "inproc $op" "$("${bench[@]}" --inproc --db "$work/db" \
+			--mix "$op=1" --label "inproc $op")"
+	done
+done
+
+"$build/xselld" --db "$work/db" --listen "$read_url" \
+	--admin "$admin_url" --quiet &
+server_pid=$!
+wait_up "$read_url"
+echo "== xselld: mean reply sizes"
+declare -A reply_bytes
+for op in $ops; do
+	reply_bytes[$op]=$("${bench[@]}" --url "$read_url" --db "$work/db" \
+		--mix "$op=1" --duration 1 --warmup 0 |
+		sed 's/.*"reply_bytes_mean":\([0-9]*\).*/\1/')
+	echo "   $op: ${reply_bytes[$op]} bytes"
+done
+stop_server
+
+# One server at a time, so the two never share the 2 cores.
+for i in $(seq "$repeat"); do
+	for op in $ops; do
+		echo "== round $i, $op: echo"
+		"$build/bench/xsell-echo" --listen "$echo_url" \
+			--reply-bytes "${reply_bytes[$op]}" &
+		server_pid=$!
+		wait_up "$echo_url"
+		for c in $clients_list; do
+			record "echo $op $c" "$("${bench[@]}" --url "$echo_url" \
+				--db "$work/db" --mix "$op=1" --clients "$c")"
+		done
+		stop_server
+		echo "== round $i, $op: xselld"
+		"$build/xselld" --db "$work/db" --listen "$read_url" \
+			--admin "$admin_url" --quiet &
+		server_pid=$!
+		wait_up "$read_url"
+		for c in $clients_list; do
+			record "xselld $op $c" "$("${bench[@]}" --url "$read_url" \
+				--db "$work/db" --mix "$op=1" --clients "$c")"
+		done
+		if [ "$op" = fbt ]; then
+			# Items drawn uniformly, as redis-benchmark draws keys.
+			for c in $clients_list; do
+				record "xselld fbt_uniform $c" "$("${bench[@]}" \
+					--url "$read_url" --db "$work/db" --uniform \
+					--mix fbt=1 --clients "$c")"
+			done
+		fi
+		stop_server
+	done
+done
+
+echo "== event ingestion: batches of 1000 orders of 3 items, durable"
+"$build/xselld" --db "$work/db" --listen "$read_url" --admin "$admin_url" \
+	--quiet &
+server_pid=$!
+wait_up "$read_url"
+for i in $(seq "$repeat"); do
+	record "event" "$("${bench[@]}" --url "$read_url" \
+		--admin-url "$admin_url" --db "$work/db" --mix event=1 \
+		--event-batch 1000 --clients 1)"
+done
+stop_server
+
+# Redis doing the same job, if it is installed.
+if command -v redis-server >/dev/null && command -v redis-benchmark \
+	>/dev/null; then
+	echo "== Redis: pipelined ZINCRBY load, ZREVRANGE queries, $repeat times"
+	bench/redis.sh "$csv" "$clients_list" "$duration" "$repeat" |
+		while read -r line; do
+			case $line in
+			'{"load"'*)
+				record redis_load "$(echo "$line" |
+					sed 's/^{"load":\(.*\)}$/\1/')"
+				;;
+			'{"query"'*)
+				c=$(echo "$line" | sed 's/.*"clients":\([0-9]*\).*/\1/')
+				record "redis_query $c" "$(echo "$line" |
+					sed 's/^{"query":\(.*\)}$/\1/')"
+				;;
+			esac
+			echo "   $line"
+		done
+else
+	echo "== Redis not installed (apt-get install redis-server): no baseline"
+fi
+
+machine="$(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores,"
+machine="$machine $(free -g | awk '/^Mem:/{print $2}') GB RAM,"
+machine="$machine $(uname -sr)"
+commit="$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src bench \
+	tools || echo '+changes')"
+python3 bench/results.py "$raw" "$out" --machine "$machine" \
+	--commit "$commit" --date "$(date -u '+%Y-%m-%d %H:%M UTC')" \
+	--command "DURATION=$duration WARMUP=$warmup REPEAT=$repeat bench/run.sh" \
+	--db-kb "$(cat "$work/db_kb.txt")" --pairs "$(cat "$work/pairs.txt")"
+cp "$raw" "${out%.md}.jsonl"
+echo "== wrote $out and ${out%.md}.jsonl (the raw runs)"

@@ -1,0 +1,393 @@
+/* SPDX-License-Identifier: MIT */
+/* xsell-bench: parse flags, load the pool of item ids, run (over the
+ * sockets or in process), report. */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <xsell/limits.h>
+
+#include "bench.h"
+#include "common/common.h"
+
+static const char usage[] =
+    "usage: xsell-bench --url URL (--db DIR | --items FILE) [options]\n"
+    "       xsell-bench --inproc --db DIR [options]\n"
+    "\n"
+    "Load generator for xselld (or any REQ/REP server, such as xsell-echo,\n"
+    "the baseline): N clients, each with its own nng REQ socket and one\n"
+    "request in flight, send a mix of requests built from real item ids\n"
+    "and report throughput and latency quantiles per op. With --inproc it\n"
+    "calls the model (xs_model_fbt, xs_model_complements) directly on the\n"
+    "store instead, to show the service's own work without transport.\n"
+    "\n"
+    "Where to send:\n"
+    "  --url URL         the read endpoint: ipc://PATH or tcp://HOST:PORT\n"
+    "  --admin-url URL   the admin endpoint, for the \"event\" op\n"
+    "  --inproc          no sockets: query the store of --db in process\n"
+    "                    (fbt, fbt_cart and complements of the mix; one\n"
+    "                    thread; only the model call is timed)\n"
+    "Items the requests name (one of):\n"
+    "  --db DIR          the store's own items (opened read-only; xselld\n"
+    "                    may be serving it), drawn by popularity: an item\n"
+    "                    in twice as many baskets is asked twice as often\n"
+    "  --uniform         with --db: draw every item equally often\n"
+    "  --items FILE      one id a line, drawn uniformly\n"
+    "What to send:\n"
+    "  --mix SPEC        op=weight,... over fbt (one item), fbt_cart\n"
+    "                    (--cart items), complements (one item), stats,\n"
+    "                    event (orders of --cart items, --event-batch per\n"
+    "                    request, to --admin-url); weights 0..1000000\n"
+    "                    (default fbt=80,fbt_cart=10,complements=10)\n"
+    "  --cart N          items of a cart query or an order, 2..100\n"
+    "                    (default 3)\n"
+    "  --k N             answers asked for, 1..500 (default 10)\n"
+    "  --event-batch N   orders per event request, 1..10000 (default 1)\n"
+    "  --seed N          the draws' seed (default 1); the same seed gives\n"
+    "                    the same requests\n"
+    "How long and how hard:\n"
+    "  --clients N       concurrent clients, 1..256 (default 1)\n"
+    "  --duration S      seconds measured, 0.1..86400 (default 5)\n"
+    "  --warmup S        seconds run first and not measured, 0..3600\n"
+    "                    (default 1)\n"
+    "  --requests N      stop after N requests in all (warmup included)\n"
+    "                    instead of after --duration\n"
+    "  --rate R          open loop: R requests/s over all clients, each on\n"
+    "                    a fixed schedule, latency counted from the\n"
+    "                    scheduled send (queueing shows); default: closed\n"
+    "                    loop, each client sends when its reply came\n"
+    "  --timeout-ms N    give up on a reply after N ms, 1..600000 (default\n"
+    "                    5000); counted as a failure\n"
+    "Output:\n"
+    "  --json            one JSON object instead of the table\n"
+    "  --label TEXT      a name for this run in the output\n"
+    "  --help            this text;  --version  the version\n"
+    "\n"
+    "Latency is from send to reply (open loop: from the scheduled send),\n"
+    "kept in a log-linear histogram (1.6% resolution): p50, p90, p99,\n"
+    "p99.9, mean, max. \"errors\" are replies with ok: false, \"failures\"\n"
+    "requests without a reply. Exit status: 0 when the run finished (see\n"
+    "errors and failures in the output), 1 when it could not run (no\n"
+    "store, no server), 2 for a usage error.\n";
+
+enum {
+	OPT_URL = 256,
+	OPT_ADMIN_URL,
+	OPT_DB,
+	OPT_ITEMS,
+	OPT_UNIFORM,
+	OPT_MIX,
+	OPT_CART,
+	OPT_K,
+	OPT_EVENT_BATCH,
+	OPT_SEED,
+	OPT_CLIENTS,
+	OPT_DURATION,
+	OPT_WARMUP,
+	OPT_REQUESTS,
+	OPT_RATE,
+	OPT_TIMEOUT,
+	OPT_JSON,
+	OPT_LABEL,
+	OPT_INPROC,
+	OPT_VERSION
+};
+
+static const struct option longopts[] = {
+	{ "url", required_argument, NULL, OPT_URL },
+	{ "admin-url", required_argument, NULL, OPT_ADMIN_URL },
+	{ "db", required_argument, NULL, OPT_DB },
+	{ "items", required_argument, NULL, OPT_ITEMS },
+	{ "uniform", no_argument, NULL, OPT_UNIFORM },
+	{ "mix", required_argument, NULL, OPT_MIX },
+	{ "cart", required_argument, NULL, OPT_CART },
+	{ "k", required_argument, NULL, OPT_K },
+	{ "event-batch", required_argument, NULL, OPT_EVENT_BATCH },
+	{ "seed", required_argument, NULL, OPT_SEED },
+	{ "clients", required_argument, NULL, OPT_CLIENTS },
+	{ "duration", required_argument, NULL, OPT_DURATION },
+	{ "warmup", required_argument, NULL, OPT_WARMUP },
+	{ "requests", required_argument, NULL, OPT_REQUESTS },
+	{ "rate", required_argument, NULL, OPT_RATE },
+	{ "timeout-ms", required_argument, NULL, OPT_TIMEOUT },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "label", required_argument, NULL, OPT_LABEL },
+	{ "inproc", no_argument, NULL, OPT_INPROC },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int
+usage_error(const char *flag, const char *what)
+{
+	fprintf(stderr, "xsell-bench: %s: %s (see --help)\n", flag, what);
+	return 2;
+}
+
+static bool
+parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+	char              *end;
+	unsigned long long v;
+
+	errno = 0;
+	v     = strtoull(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v < lo ||
+	    v > hi) {
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+static bool
+parse_unsigned(const char *s, unsigned lo, unsigned hi, unsigned *out)
+{
+	uint64_t v;
+
+	if (!parse_u64(s, lo, hi, &v)) {
+		return false;
+	}
+	*out = (unsigned) v;
+	return true;
+}
+
+static bool
+parse_double(const char *s, double lo, double hi, double *out)
+{
+	char  *end;
+	double v;
+
+	errno = 0;
+	v     = strtod(s, &end);
+	if (errno != 0 || end == s || *end != '\0' || !isfinite(v) || v < lo ||
+	    v > hi) {
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+/* "fbt=80,complements=20": ops not named get weight 0. */
+static bool
+parse_mix(const char *spec, unsigned weights[BENCH_OP_COUNT])
+{
+	char     buf[256];
+	char    *save  = NULL, *tok;
+	unsigned total = 0;
+
+	if (strlen(spec) >= sizeof(buf)) {
+		return false;
+	}
+	strcpy(buf, spec);
+	memset(weights, 0, BENCH_OP_COUNT * sizeof(*weights));
+	for (tok = strtok_r(buf, ",", &save); tok != NULL;
+	     tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '=');
+		int   op;
+
+		if (eq == NULL) {
+			return false;
+		}
+		*eq = '\0';
+		for (op = 0; op < BENCH_OP_COUNT; op++) {
+			if (strcmp(tok, bench_op_names[op]) == 0) {
+				break;
+			}
+		}
+		if (op == BENCH_OP_COUNT ||
+		    !parse_unsigned(eq + 1, 0, 1000000, &weights[op])) {
+			return false;
+		}
+		total += weights[op];
+	}
+	return total > 0;
+}
+
+static void
+opts_default(struct bench_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->clients                    = 1;
+	o->duration_s                 = 5;
+	o->warmup_s                   = 1;
+	o->weights[BENCH_FBT]         = 80;
+	o->weights[BENCH_FBT_CART]    = 10;
+	o->weights[BENCH_COMPLEMENTS] = 10;
+	o->cart                       = 3;
+	o->k                          = XSELL_K_DEFAULT;
+	o->event_batch                = 1;
+	o->seed                       = 1;
+	o->timeout_ms                 = 5000;
+}
+
+/* One flag into 'o'; 0 or a usage exit status. */
+static int
+parse_flag(int c, const char *arg, struct bench_opts *o)
+{
+	const char *flag         = NULL;
+	char        flag_buf[32] = "--";
+
+	for (size_t i = 0; longopts[i].name != NULL; i++) {
+		if (longopts[i].val == c) {
+			strncat(
+			    flag_buf, longopts[i].name, sizeof(flag_buf) - 3);
+			flag = flag_buf;
+		}
+	}
+	switch (c) {
+	case OPT_URL:
+		o->url = arg;
+		return 0;
+	case OPT_ADMIN_URL:
+		o->admin_url = arg;
+		return 0;
+	case OPT_DB:
+		o->db = arg;
+		return 0;
+	case OPT_ITEMS:
+		o->items_file = arg;
+		return 0;
+	case OPT_UNIFORM:
+		o->uniform = true;
+		return 0;
+	case OPT_MIX:
+		return parse_mix(arg, o->weights)
+		    ? 0
+		    : usage_error(flag, "op=weight,... with known ops");
+	case OPT_CART:
+		return parse_unsigned(arg, 2, BENCH_CART_MAX, &o->cart)
+		    ? 0
+		    : usage_error(flag, "must be 2..100");
+	case OPT_K:
+		return parse_unsigned(arg, 1, XSELL_K_MAX, &o->k)
+		    ? 0
+		    : usage_error(flag, "must be 1..500");
+	case OPT_EVENT_BATCH:
+		return parse_unsigned(arg, 1, BENCH_BATCH_MAX, &o->event_batch)
+		    ? 0
+		    : usage_error(flag, "must be 1..10000");
+	case OPT_SEED:
+		return parse_u64(arg, 0, UINT64_MAX, &o->seed)
+		    ? 0
+		    : usage_error(flag, "must be a non-negative integer");
+	case OPT_CLIENTS:
+		return parse_unsigned(arg, 1, BENCH_CLIENTS_MAX, &o->clients)
+		    ? 0
+		    : usage_error(flag, "must be 1..256");
+	case OPT_DURATION:
+		return parse_double(arg, 0.1, 86400, &o->duration_s)
+		    ? 0
+		    : usage_error(flag, "must be 0.1..86400 seconds");
+	case OPT_WARMUP:
+		return parse_double(arg, 0, 3600, &o->warmup_s)
+		    ? 0
+		    : usage_error(flag, "must be 0..3600 seconds");
+	case OPT_REQUESTS:
+		return parse_u64(arg, 1, (uint64_t) 1 << 40, &o->requests)
+		    ? 0
+		    : usage_error(flag, "must be 1..2^40");
+	case OPT_RATE:
+		return parse_double(arg, 1, 1e8, &o->rate)
+		    ? 0
+		    : usage_error(flag, "must be 1..1e8 requests/s");
+	case OPT_TIMEOUT:
+		return parse_unsigned(
+		           arg, 1, 600000, (unsigned *) &o->timeout_ms)
+		    ? 0
+		    : usage_error(flag, "must be 1..600000 ms");
+	case OPT_JSON:
+		o->json = true;
+		return 0;
+	case OPT_LABEL:
+		o->label = arg;
+		return 0;
+	case OPT_INPROC:
+		o->inproc = true;
+		return 0;
+	default:
+		fputs(usage, stderr);
+		return 2;
+	}
+}
+
+/* Flags that only make sense together. 0 or a usage exit status. */
+static int
+check_opts(const struct bench_opts *o)
+{
+	if (o->inproc) {
+		return o->db == NULL
+		    ? usage_error("--inproc", "needs --db DIR")
+		    : 0;
+	}
+	if (o->url == NULL) {
+		return usage_error("--url", "required (or --inproc)");
+	}
+	if ((o->db == NULL) == (o->items_file == NULL)) {
+		return usage_error("--db/--items", "give exactly one");
+	}
+	if (o->weights[BENCH_EVENT] != 0 && o->admin_url == NULL) {
+		return usage_error("--mix", "event needs --admin-url");
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct bench_opts    o;
+	struct bench_pool    pool;
+	struct bench_result *r;
+	bool                 ok;
+	int                  c, rc;
+
+	opts_default(&o);
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (c == 'h') {
+			fputs(usage, stdout);
+			return 0;
+		}
+		if (c == OPT_VERSION) {
+			printf("xsell-bench %s\n", XSELL_VERSION);
+			return 0;
+		}
+		rc = parse_flag(c, optarg, &o);
+		if (rc != 0) {
+			return rc;
+		}
+	}
+	if (optind != argc) {
+		return usage_error(argv[optind], "unexpected argument");
+	}
+	rc = check_opts(&o);
+	if (rc != 0) {
+		return rc;
+	}
+	xs_log_set_level(XS_LOG_WARN);
+	ok = o.items_file != NULL
+	    ? bench_pool_from_file(&pool, o.items_file)
+	    : bench_pool_from_store(&pool, o.db, o.uniform);
+	if (!ok) {
+		return 1;
+	}
+	r = calloc(1, sizeof(*r));
+	if (r == NULL) {
+		fprintf(stderr, "xsell-bench: out of memory\n");
+		bench_pool_fini(&pool);
+		return 1;
+	}
+	ok = o.inproc ? bench_run_inproc(&o, &pool, r)
+	              : bench_run_sockets(&o, &pool, r);
+	if (ok && o.json) {
+		bench_report_json(&o, r);
+	} else if (ok) {
+		bench_report_text(&o, r);
+	}
+	free(r);
+	bench_pool_fini(&pool);
+	return ok ? 0 : 1;
+}

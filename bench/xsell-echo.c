@@ -1,0 +1,273 @@
+/* SPDX-License-Identifier: MIT */
+/* xsell-echo: the floor that xselld is measured against. A REP socket
+ * served exactly as xselld serves its read endpoint (one blocking worker
+ * thread per nng context, the same receive limit), but each request is
+ * answered with its own bytes, padded to --reply-bytes, and no store,
+ * decode or encode. xselld's latency divided by this one's, at the same
+ * concurrency and reply size, is what recommending costs. */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
+
+#include <xsell/limits.h>
+
+#define RECV_POLL_MS 200
+#define SEND_TIMEOUT_MS 5000
+#define THREADS_MAX 256u
+#define REPLY_BYTES_MAX ((size_t) 16 << 20)
+
+static const char usage[] =
+    "usage: xsell-echo --listen URL [--threads N] [--reply-bytes N]\n"
+    "\n"
+    "A bare nng REP server for xsell-bench: every request is answered\n"
+    "with its own bytes, nothing decoded, no store. It is served like\n"
+    "xselld's read endpoint (one worker thread per nng context, the same\n"
+    "64 KiB request limit), so xselld / echo at the same concurrency is\n"
+    "the cost of recommending.\n"
+    "\n"
+    "  --listen URL       ipc://PATH or tcp://HOST:PORT (required)\n"
+    "  --threads N        worker threads, 1..256 (default: one per core,\n"
+    "                     as xselld)\n"
+    "  --reply-bytes N    pad each reply with zero bytes to at least N\n"
+    "                     bytes (0..16777216, default 0: the request as\n"
+    "                     is); set it to xselld's mean reply size\n"
+    "                     (xsell-bench reports it) for a fair floor\n"
+    "  --help             this text\n"
+    "\n"
+    "SIGINT or SIGTERM stops it. Exit status: 0 after a clean stop, 1 if\n"
+    "the endpoint cannot be opened, 2 for a usage error.\n";
+
+struct echo_worker {
+	nng_socket   sock;
+	nng_ctx      ctx;
+	nng_aio     *aio;
+	pthread_t    thread;
+	bool         started;
+	size_t       reply_bytes;
+	atomic_bool *stopping;
+};
+
+/* Pad 'msg' with zeros to 'bytes'; false if nng is out of memory. */
+static bool
+reply_pad(nng_msg *msg, size_t bytes)
+{
+	size_t len = nng_msg_len(msg);
+
+	if (len >= bytes) {
+		return true;
+	}
+	if (nng_msg_realloc(msg, bytes) != 0) {
+		return false;
+	}
+	memset((char *) nng_msg_body(msg) + len, 0, bytes - len);
+	return true;
+}
+
+static void
+echo_one(struct echo_worker *w, nng_msg *msg)
+{
+	if (!reply_pad(msg, w->reply_bytes)) {
+		nng_msg_free(msg);
+		return;
+	}
+	nng_aio_set_msg(w->aio, msg);
+	nng_aio_set_timeout(w->aio, SEND_TIMEOUT_MS);
+	nng_ctx_send(w->ctx, w->aio);
+	nng_aio_wait(w->aio);
+	if (nng_aio_result(w->aio) != 0) {
+		nng_msg_free(nng_aio_get_msg(w->aio));
+	}
+}
+
+static void *
+echo_main(void *arg)
+{
+	struct echo_worker *w = arg;
+
+	while (!atomic_load(w->stopping)) {
+		int rv;
+
+		nng_aio_set_timeout(w->aio, RECV_POLL_MS);
+		nng_ctx_recv(w->ctx, w->aio);
+		nng_aio_wait(w->aio);
+		rv = nng_aio_result(w->aio);
+		if (rv == NNG_ECLOSED) {
+			break;
+		}
+		if (rv == 0) {
+			echo_one(w, nng_aio_get_msg(w->aio));
+		}
+	}
+	return NULL;
+}
+
+static int
+echo_start(struct echo_worker *w)
+{
+	int rv = nng_aio_alloc(&w->aio, NULL, NULL);
+
+	if (rv == 0) {
+		rv = nng_ctx_open(&w->ctx, w->sock);
+	}
+	if (rv == 0) {
+		rv = pthread_create(&w->thread, NULL, echo_main, w);
+	}
+	w->started = rv == 0;
+	return rv;
+}
+
+static void
+echo_stop(struct echo_worker *w)
+{
+	if (w->started) {
+		pthread_join(w->thread, NULL);
+		nng_ctx_close(w->ctx);
+	}
+	if (w->aio != NULL) {
+		nng_aio_free(w->aio);
+	}
+}
+
+/* Parse a decimal in [lo, hi]; false if it is not one. */
+static bool
+parse_size(const char *s, size_t lo, size_t hi, size_t *out)
+{
+	char              *end;
+	unsigned long long v;
+
+	errno = 0;
+	v     = strtoull(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v < lo ||
+	    v > hi) {
+		return false;
+	}
+	*out = (size_t) v;
+	return true;
+}
+
+struct echo_opts {
+	const char *url;
+	size_t      threads;
+	size_t      reply_bytes;
+};
+
+/* 0: parsed; 1: --help printed; 2: usage error printed. */
+static int
+parse_args(int argc, char **argv, struct echo_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "reply-bytes", required_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	int  c;
+
+	o->threads = cores > 0 ? (size_t) cores : 1;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			o->url = optarg;
+			break;
+		case 't':
+			if (!parse_size(optarg, 1, THREADS_MAX, &o->threads)) {
+				fprintf(stderr,
+				    "xsell-echo: --threads: "
+				    "must be 1..256\n");
+				return 2;
+			}
+			break;
+		case 'r':
+			if (!parse_size(
+			        optarg, 0, REPLY_BYTES_MAX, &o->reply_bytes)) {
+				fprintf(stderr,
+				    "xsell-echo: --reply-bytes: "
+				    "must be 0..16777216\n");
+				return 2;
+			}
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 1;
+		default:
+			fputs(usage, stderr);
+			return 2;
+		}
+	}
+	if (o->url == NULL || optind != argc) {
+		fprintf(stderr,
+		    "xsell-echo: --listen URL is required and "
+		    "nothing else\n");
+		return 2;
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct echo_opts    o = { 0 };
+	struct echo_worker *ws;
+	atomic_bool         stopping = false;
+	nng_socket          sock;
+	sigset_t            sigs;
+	int                 rv, sig, status = 0;
+
+	rv = parse_args(argc, argv, &o);
+	if (rv != 0) {
+		return rv == 1 ? 0 : 2;
+	}
+	/* Signals go to sigwait below, never to a worker. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	rv = nng_rep0_open(&sock);
+	if (rv == 0) {
+		nng_socket_set_size(sock, NNG_OPT_RECVMAXSZ,
+		    (size_t) XSELL_READ_MSG_MAX * XSELL_RECV_SLACK);
+		rv = nng_listen(sock, o.url, NULL, 0);
+	}
+	if (rv != 0) {
+		fprintf(
+		    stderr, "xsell-echo: %s: %s\n", o.url, nng_strerror(rv));
+		return 1;
+	}
+	ws = calloc(o.threads, sizeof(*ws));
+	if (ws == NULL) {
+		fprintf(stderr, "xsell-echo: out of memory\n");
+		nng_close(sock);
+		return 1;
+	}
+	for (size_t i = 0; i < o.threads && status == 0; i++) {
+		ws[i].sock        = sock;
+		ws[i].reply_bytes = o.reply_bytes;
+		ws[i].stopping    = &stopping;
+		if (echo_start(&ws[i]) != 0) {
+			fprintf(stderr, "xsell-echo: cannot start a worker\n");
+			status = 1;
+		}
+	}
+	if (status == 0) {
+		sigwait(&sigs, &sig);
+	}
+	atomic_store(&stopping, true);
+	for (size_t i = 0; i < o.threads; i++) {
+		echo_stop(&ws[i]);
+	}
+	nng_close(sock);
+	free(ws);
+	return status;
+}
