@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The main job on a fresh machine: install what is missing, build, load a
 # month of real orders (tests/data, UCI Online Retail, CC BY 4.0), start
-# xselld, print sample "frequently bought with" answers, stop it.
+# xselld, print sample answers (frequently bought with, complements,
+# similar, trending, personal picks, a customer's history), write an
+# order and a few events, forget a customer, stop it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -48,9 +50,28 @@ echo "== second-level complements of 22697: never bought with it directly,"
 echo "   reached through an item that is (the via column)"
 xsell complements 22697 -k 5 --explain
 echo
+echo "== similar to 22697 by behaviour (here: orders only; views and carts"
+echo "   count too when a shop sends them)"
+xsell similar 22697 -k 5 --explain
+echo
+echo "== trending as of the newest day in the store (half-life 7 days)"
+xsell trending -k 5 --explain
+echo
+echo "== picks for customer 14606 (15 invoices this month) as of 2011-03-01,"
+echo "   with the item of their history behind each one (postage left out)"
+xsell picks 14606 -k 5 --explain --now 1298937600 --exclude DOT,POST,M
+echo
+echo "== buy again for 14606: what they bought that people rebuy, when due"
+xsell picks 14606 --kind buy_again -k 5 --now 1301616000
+echo
 echo "== a write: one new order, sent to the admin endpoint"
 build/tools/xsell --url "$admin_url" event order demo-1 22697 22698 \
 	--user demo-customer
+echo
+echo "== demo-customer's history, then forgetting them (exactly)"
+xsell history demo-customer
+build/tools/xsell --url "$admin_url" forget demo-customer
+xsell history demo-customer
 echo
 echo "== stats"
 xsell stats
