@@ -332,10 +332,7 @@ xs_model_complements(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 		}
 	}
 	if (err == XSELL_OK) {
-		if (n != 0) {
-			qsort(cands, n, sizeof(*cands), xs_cand_cmp_score);
-		}
-		err = xs_rank_select(st, txn, q, ids.excluded, ids.n_excluded,
+		err = xs_rank_top(st, txn, q, ids.excluded, ids.n_excluded,
 		    cands, n, arena, ans);
 	}
 	free(cands);

@@ -128,4 +128,11 @@ xsell_err xs_model_trend_scores(xs_store *st, MDB_txn *txn,
     const struct xs_settings *set, double half_life_days, struct xs_cand **vp,
     size_t *np);
 
+/* xs_rank_select over candidates in any order: only the best 4k + 64
+ * (and everything tied with the last of them) are sorted, unless the
+ * filter leaves fewer than k of those, when all are. Reorders v. */
+xsell_err xs_rank_top(xs_store *st, MDB_txn *txn, const struct xs_query *q,
+    const uint32_t *excluded, size_t n_excluded, struct xs_cand *v, size_t n,
+    struct xs_arena *arena, struct xs_answer *ans);
+
 #endif /* XSELL_MODEL_MODEL_IMPL_H */

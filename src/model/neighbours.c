@@ -103,11 +103,7 @@ neighbours_answer(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 		}
 	}
 	if (err == XSELL_OK) {
-		if (map.vec.n != 0) {
-			qsort(map.vec.v, map.vec.n, sizeof(*map.vec.v),
-			    xs_cand_cmp_score);
-		}
-		err = xs_rank_select(st, txn, q, ids.excluded, ids.n_excluded,
+		err = xs_rank_top(st, txn, q, ids.excluded, ids.n_excluded,
 		    map.vec.v, map.vec.n, arena, ans);
 	}
 	xs_cand_map_free(&map);

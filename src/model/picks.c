@@ -664,12 +664,9 @@ fill_with_trending(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 			kept++;
 		}
 	}
-	if (kept != 0) {
-		qsort(v, kept, sizeof(*v), xs_cand_cmp_score);
-	}
 	q2.k = q->k - ans->n;
 	memset(&more, 0, sizeof(more));
-	err = xs_rank_select(st, txn, &q2, ids->excluded, ids->n_excluded, v,
+	err = xs_rank_top(st, txn, &q2, ids->excluded, ids->n_excluded, v,
 	    kept, arena, &more);
 	free(v);
 	if (err != XSELL_OK || more.n == 0) {
@@ -749,10 +746,7 @@ xs_model_picks(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	}
 	err = pick_kind(st, txn, set, q, &u, &ids, &out);
 	if (err == XSELL_OK) {
-		if (out.n != 0) {
-			qsort(out.v, out.n, sizeof(*out.v), xs_cand_cmp_score);
-		}
-		err = xs_rank_select(st, txn, q, ids.excluded, ids.n_excluded,
+		err = xs_rank_top(st, txn, q, ids.excluded, ids.n_excluded,
 		    out.v, out.n, arena, ans);
 	}
 	if (err == XSELL_OK && q->kind == XS_PICK_FOR_YOU &&

@@ -447,3 +447,109 @@ xs_rank_select(xs_store *st, MDB_txn *txn, const struct xs_query *q,
 	}
 	return err;
 }
+
+/* The m-th largest of s[0..n) (1 <= m <= n); s is reordered. Hoare's
+ * selection: linear on average. */
+static double
+nth_largest(double *s, size_t n, size_t m)
+{
+	size_t lo = 0, hi = n - 1, want = m - 1;
+
+	while (lo < hi) {
+		double pivot = s[lo + (hi - lo) / 2];
+		size_t i = lo, j = hi;
+
+		while (i <= j) {
+			while (s[i] > pivot) {
+				i++;
+			}
+			while (s[j] < pivot) {
+				j--;
+			}
+			if (i <= j) {
+				double t = s[i];
+
+				s[i] = s[j];
+				s[j] = t;
+				i++;
+				if (j == 0) {
+					break;
+				}
+				j--;
+			}
+		}
+		if (want <= j) {
+			hi = j;
+		} else if (want >= i) {
+			lo = i;
+		} else {
+			return s[want];
+		}
+	}
+	return s[want];
+}
+
+/* Candidates at or above 't' first (in no order); returns how many. */
+static size_t
+partition_at_least(struct xs_cand *v, size_t n, double t)
+{
+	size_t front = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].score >= t) {
+			struct xs_cand c = v[front];
+
+			v[front++] = v[i];
+			v[i]       = c;
+		}
+	}
+	return front;
+}
+
+xsell_err
+xs_rank_top(xs_store *st, MDB_txn *txn, const struct xs_query *q,
+    const uint32_t *excluded, size_t n_excluded, struct xs_cand *v, size_t n,
+    struct xs_arena *arena, struct xs_answer *ans)
+{
+	size_t          want = 4 * (size_t) q->k + 64, front;
+	double         *scores, t;
+	struct xs_cand *best;
+	xsell_err       err;
+
+	if (n <= 2 * want) {
+		if (n != 0) {
+			qsort(v, n, sizeof(*v), xs_cand_cmp_score);
+		}
+		return xs_rank_select(
+		    st, txn, q, excluded, n_excluded, v, n, arena, ans);
+	}
+	scores = malloc(n * sizeof(*scores));
+	if (scores == NULL) {
+		return XSELL_ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		scores[i] = v[i].score;
+	}
+	t = nth_largest(scores, n, want);
+	free(scores);
+	/* Every candidate tied with the cut is in front: runs of equal
+	 * scores are never split. xs_rank_select filters a run in place, so
+	 * it gets a copy: v stays whole for the fallback. */
+	front = partition_at_least(v, n, t);
+	qsort(v, front, sizeof(*v), xs_cand_cmp_score);
+	best = malloc(front * sizeof(*best));
+	if (best == NULL) {
+		return XSELL_ENOMEM;
+	}
+	memcpy(best, v, front * sizeof(*best));
+	err = xs_rank_select(
+	    st, txn, q, excluded, n_excluded, best, front, arena, ans);
+	free(best);
+	if (err != XSELL_OK || ans->n == q->k || front == n) {
+		return err;
+	}
+	/* The filter left fewer than k in front: everything, sorted. */
+	qsort(v + front, n - front, sizeof(*v), xs_cand_cmp_score);
+	return xs_rank_select(
+	    st, txn, q, excluded, n_excluded, v, n, arena, ans);
+}

@@ -156,11 +156,8 @@ xs_model_trending(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 		v[i].why.source = XS_SOURCE_TRENDING;
 	}
 	if (err == XSELL_OK) {
-		if (n != 0) {
-			qsort(v, n, sizeof(*v), xs_cand_cmp_score);
-		}
-		err = xs_rank_select(st, txn, q, ids.excluded, ids.n_excluded,
-		    v, n, arena, ans);
+		err = xs_rank_top(st, txn, q, ids.excluded, ids.n_excluded, v,
+		    n, arena, ans);
 	}
 	free(v);
 	return err;
