@@ -101,30 +101,59 @@ first_level(xs_store *st, MDB_txn *txn, const uint32_t *given, size_t n_given,
 	return XSELL_OK;
 }
 
-static bool
-is_first_level(const struct nb_vec *first, uint32_t item)
-{
-	struct nb key = { item, 0 };
-
-	return first->n != 0 &&
-	    bsearch(&key, first->v, first->n, sizeof(key), nb_cmp_item) !=
-	    NULL;
-}
-
-/* One path a -> b -> c, before paths to the same c are merged. */
-struct path {
-	uint32_t c;
-	uint32_t via;
-	uint32_t n_bc;
-	double   contrib;
+/* A bit per item number: the given items and the first level, which a
+ * second-level answer leaves out. One probe per path, where a search of
+ * the first level (thousands of items) was most of an answer's time. */
+struct item_bits {
+	uint8_t *bits; /* NULL: no item is set */
+	uint32_t max;  /* highest item number the bits cover */
 };
 
+static xsell_err
+item_bits_init(struct item_bits *b, uint32_t max)
+{
+	b->max  = max;
+	b->bits = calloc((size_t) max / 8 + 1, 1);
+	return b->bits != NULL ? XSELL_OK : XSELL_ENOMEM;
+}
+
+static void
+item_bits_set(struct item_bits *b, uint32_t item)
+{
+	if (item <= b->max) {
+		b->bits[item / 8] |= (uint8_t) (1u << (item % 8));
+	}
+}
+
+static bool
+item_bits_has(const struct item_bits *b, uint32_t item)
+{
+	return item <= b->max && (b->bits[item / 8] >> (item % 8) & 1u) != 0;
+}
+
+/* The bits of the given items and of every first-level item. */
+static xsell_err
+left_out_bits(xs_store *st, MDB_txn *txn, const uint32_t *given,
+    size_t n_given, const struct nb_vec *first, struct item_bits *out)
+{
+	uint32_t  max;
+	xsell_err err = xs_store_dict_size(st, txn, XS_DICT_ITEM, &max);
+
+	if (err == XSELL_OK) {
+		err = item_bits_init(out, max);
+	}
+	for (size_t g = 0; g < n_given && err == XSELL_OK; g++) {
+		item_bits_set(out, given[g]);
+	}
+	for (size_t i = 0; i < first->n && err == XSELL_OK; i++) {
+		item_bits_set(out, first->v[i].item);
+	}
+	return err;
+}
+
 struct walk2 {
-	struct path            *v;
-	size_t                  n, cap;
-	const uint32_t         *given;
-	size_t                  n_given;
-	const struct nb_vec    *first;
+	struct xs_cand_map      map;      /* c -> score, best via */
+	struct item_bits        left_out; /* given and first-level items */
 	struct xs_counts_reader counts;
 	uint32_t                min_support;
 	uint32_t                via;
@@ -133,34 +162,37 @@ struct walk2 {
 	double                  beta;
 };
 
+/* One path a -> b -> c: its part of c's score; the strongest path names
+ * the via-item (ties: the smaller item number). N_c^beta is computed once
+ * per c (aux). */
 static xsell_err
 walk_second(void *ctx, uint32_t c, uint32_t count)
 {
-	struct walk2 *w = ctx;
-	double        n_c;
+	struct walk2   *w = ctx;
+	struct xs_cand *cand;
+	double          contrib;
+	xsell_err       err;
 
-	if (count < w->min_support ||
-	    xs_u32_contains(w->given, w->n_given, c) ||
-	    is_first_level(w->first, c)) {
+	if (count < w->min_support || item_bits_has(&w->left_out, c)) {
 		return XSELL_OK;
 	}
-	if (w->n == w->cap) {
-		size_t       cap = w->cap ? w->cap * 2 : 1024;
-		struct path *v   = realloc(w->v, cap * sizeof(*v));
-
-		if (v == NULL) {
-			return XSELL_ENOMEM;
-		}
-		w->v   = v;
-		w->cap = cap;
+	err = xs_cand_map_get(&w->map, c, &cand);
+	if (err != XSELL_OK) {
+		return err;
 	}
-	n_c             = xs_counts_reader_get(&w->counts, c, XS_C_BASKETS);
-	w->v[w->n].c    = c;
-	w->v[w->n].via  = w->via;
-	w->v[w->n].n_bc = count;
-	w->v[w->n].contrib =
-	    w->p_ab * (count / w->n_b) / (n_c > 0 ? pow(n_c, w->beta) : 1.0);
-	w->n++;
+	if (cand->aux == 0) {
+		double n_c = xs_counts_reader_get(&w->counts, c, XS_C_BASKETS);
+
+		cand->aux = n_c > 0 ? pow(n_c, w->beta) : 1.0;
+	}
+	contrib = w->p_ab * (count / w->n_b) / cand->aux;
+	cand->score += contrib;
+	if (contrib > cand->share ||
+	    (contrib == cand->share && w->via < cand->via)) {
+		cand->share = contrib;
+		cand->via   = w->via;
+		cand->count = count;
+	}
 	return XSELL_OK;
 }
 
@@ -191,45 +223,6 @@ walk_from(
 	}
 	free(nbs.v);
 	return err;
-}
-
-static int
-path_cmp(const void *x, const void *y)
-{
-	const struct path *p = x, *q = y;
-
-	if (p->c != q->c) {
-		return p->c < q->c ? -1 : 1;
-	}
-	if (p->contrib != q->contrib) {
-		return p->contrib > q->contrib ? -1 : 1;
-	}
-	return p->via < q->via ? -1 : p->via > q->via;
-}
-
-/* Paths -> one candidate per item: scores summed; the via-item is the
- * strongest path's (first after sorting). */
-static size_t
-merge_paths(struct path *p, size_t n, struct xs_cand *out)
-{
-	size_t m = 0;
-
-	if (n != 0) {
-		qsort(p, n, sizeof(*p), path_cmp);
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (m != 0 && out[m - 1].item == p[i].c) {
-			out[m - 1].score += p[i].contrib;
-			continue;
-		}
-		memset(&out[m], 0, sizeof(out[m]));
-		out[m].item  = p[i].c;
-		out[m].score = p[i].contrib;
-		out[m].via   = p[i].via;
-		out[m].count = p[i].n_bc;
-		m++;
-	}
-	return m;
 }
 
 /* The categories of the given items (0s left out), for cross_category. */
@@ -287,7 +280,7 @@ xs_model_complements(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 {
 	struct walk2       w     = { 0 };
 	struct nb_vec      first = { 0 };
-	struct xs_cand    *cands = NULL;
+	struct xs_cand    *cands;
 	struct xs_rank_ids ids;
 	uint32_t          *cats;
 	size_t             n_cats = 0, n = 0;
@@ -298,9 +291,12 @@ xs_model_complements(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	if (err == XSELL_OK && cats == NULL) {
 		err = XSELL_ENOMEM;
 	}
-	w.n_given = ids.n_given;
 	if (err == XSELL_OK) {
 		err = first_level(st, txn, ids.given, ids.n_given, &first);
+	}
+	if (err == XSELL_OK) {
+		err = left_out_bits(
+		    st, txn, ids.given, ids.n_given, &first, &w.left_out);
 	}
 	if (err == XSELL_OK && q->cross_category) {
 		err = given_categories(
@@ -308,35 +304,26 @@ xs_model_complements(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	}
 	if (err != XSELL_OK) {
 		free(first.v);
+		free(w.left_out.bits);
 		return err;
 	}
-	w.given       = ids.given;
-	w.first       = &first;
 	w.min_support = q->min_support ? q->min_support : set->min_support;
 	w.beta        = q->has_beta ? q->beta : set->complements_beta;
 	xs_counts_reader_init(&w.counts, st, txn);
-	for (size_t g = 0; g < w.n_given && err == XSELL_OK; g++) {
+	for (size_t g = 0; g < ids.n_given && err == XSELL_OK; g++) {
 		err = walk_from(st, txn, &w, ids.given[g], set->walk_width);
 	}
-	if (err == XSELL_OK && w.n != 0) {
-		cands = malloc(w.n * sizeof(*cands));
-		if (cands == NULL) {
-			err = XSELL_ENOMEM;
-		}
-	}
-	if (err == XSELL_OK && cands != NULL) {
-		n = merge_paths(w.v, w.n, cands);
-		if (q->cross_category && n_cats != 0) {
-			err = keep_other_categories(
-			    st, txn, cats, n_cats, cands, &n);
-		}
+	cands = w.map.vec.v;
+	n     = w.map.vec.n;
+	if (err == XSELL_OK && q->cross_category && n_cats != 0) {
+		err = keep_other_categories(st, txn, cats, n_cats, cands, &n);
 	}
 	if (err == XSELL_OK) {
 		err = xs_rank_top(st, txn, q, ids.excluded, ids.n_excluded,
 		    cands, n, arena, ans);
 	}
-	free(cands);
-	free(w.v);
+	xs_cand_map_free(&w.map);
+	free(w.left_out.bits);
 	free(first.v);
 	return err;
 }

@@ -52,7 +52,8 @@ struct xs_cand {
 	const char   *ext;   /* loaded lazily: only for ties and the answer */
 	size_t        ext_len;
 	struct xs_why why;   /* explain: where the score came from */
-	double        share; /* picks: the best seed's part of the score */
+	double        share; /* the best path's or seed's part of the score */
+	double        aux;   /* an answer's scratch (complements: N_c^beta) */
 };
 
 int xs_u32_cmp(const void *x, const void *y);
