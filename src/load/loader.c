@@ -23,19 +23,24 @@ struct load_line {
 	double   price; /* NaN: none */
 };
 
+struct order_slot {
+	int64_t  ts;     /* INT64_MAX: no line gave one */
+	uint32_t user;   /* NONE: guest */
+	uint8_t  type;   /* enum xs_event_type */
+	uint8_t  rating; /* rating events: 1..5 */
+};
+
 struct xs_loader {
 	struct xs_intern orders, items, users, cats;
 
 	struct load_line *lines;
 	size_t            n_lines, lines_cap;
 
-	/* Per order slot. A view, cart event or rating is a slot of its own
-	 * (interned under a key no order id can have: a NUL and a number),
-	 * so that every event keeps its place in the stream. */
-	int64_t           *order_ts;     /* INT64_MAX: no line gave one */
-	uint32_t          *order_user;   /* NONE: guest */
-	uint8_t           *order_type;   /* enum xs_event_type */
-	uint8_t           *order_rating; /* rating events: 1..5 */
+	/* Per order slot (by the orders interner's number). A view, cart
+	 * event or rating is a slot of its own (interned under a key no
+	 * order id can have: a NUL and a number), so that every event keeps
+	 * its place in the stream. */
+	struct order_slot *slots;
 	size_t             orders_cap;
 	uint64_t           n_events; /* single events so far (their keys) */
 	enum xs_event_type default_type; /* of lines without a type column */
@@ -96,10 +101,7 @@ xs_loader_free(xs_loader *l)
 	xs_intern_fini(&l->users);
 	xs_intern_fini(&l->cats);
 	free(l->lines);
-	free(l->order_ts);
-	free(l->order_user);
-	free(l->order_type);
-	free(l->order_rating);
+	free(l->slots);
 	free(l->item_price);
 	free(l->item_cat);
 	free(l->perm);
@@ -177,27 +179,20 @@ grow(void **pp, size_t *capp, size_t n, size_t size)
 static xsell_err
 order_slots(xs_loader *l, uint32_t o)
 {
-	size_t cap = l->orders_cap, cap2 = l->orders_cap;
-	size_t cap3 = l->orders_cap, cap4 = l->orders_cap;
+	size_t cap = l->orders_cap;
 
 	if (o < l->orders_cap) {
 		return XSELL_OK;
 	}
-	if (grow((void **) &l->order_ts, &cap, (size_t) o + 1,
-	        sizeof(*l->order_ts)) != XSELL_OK ||
-	    grow((void **) &l->order_user, &cap2, (size_t) o + 1,
-	        sizeof(*l->order_user)) != XSELL_OK ||
-	    grow((void **) &l->order_type, &cap3, (size_t) o + 1,
-	        sizeof(*l->order_type)) != XSELL_OK ||
-	    grow((void **) &l->order_rating, &cap4, (size_t) o + 1,
-	        sizeof(*l->order_rating)) != XSELL_OK) {
+	if (grow((void **) &l->slots, &cap, (size_t) o + 1,
+	        sizeof(*l->slots)) != XSELL_OK) {
 		return XSELL_ENOMEM;
 	}
 	for (size_t i = l->orders_cap; i < cap; i++) {
-		l->order_ts[i]     = INT64_MAX;
-		l->order_user[i]   = NONE;
-		l->order_type[i]   = XS_EV_ORDER;
-		l->order_rating[i] = 0;
+		l->slots[i].ts     = INT64_MAX;
+		l->slots[i].user   = NONE;
+		l->slots[i].type   = XS_EV_ORDER;
+		l->slots[i].rating = 0;
 	}
 	l->orders_cap = cap;
 	return XSELL_OK;
@@ -369,14 +364,14 @@ add_line(xs_loader *l, const struct parsed_line *pl)
 	ln->item  = it;
 	ln->qty   = pl->qty;
 	ln->price = pl->price;
-	if (pl->has_ts && pl->ts < l->order_ts[o]) {
-		l->order_ts[o] = pl->ts;
+	if (pl->has_ts && pl->ts < l->slots[o].ts) {
+		l->slots[o].ts = pl->ts;
 	}
-	if (u != NONE && l->order_user[o] == NONE) {
-		l->order_user[o] = u;
+	if (u != NONE && l->slots[o].user == NONE) {
+		l->slots[o].user = u;
 	}
-	l->order_type[o]   = (uint8_t) pl->type;
-	l->order_rating[o] = pl->rating;
+	l->slots[o].type   = (uint8_t) pl->type;
+	l->slots[o].rating = pl->rating;
 	if (!isnan(pl->price)) {
 		l->item_price[it] = pl->price;
 	}
@@ -771,11 +766,11 @@ single_event(const xs_loader *l, size_t o, struct xs_event *ev)
 	const struct load_line *ln = &l->lines[l->perm[l->first[o]]];
 
 	memset(ev, 0, sizeof(*ev));
-	ev->type   = (enum xs_event_type) l->order_type[o];
+	ev->type   = (enum xs_event_type) l->slots[o].type;
 	ev->item   = xs_intern_get(&l->items, ln->item);
-	ev->user   = xs_intern_get(&l->users, l->order_user[o]);
-	ev->ts     = l->order_ts[o] != INT64_MAX ? l->order_ts[o] : l->now;
-	ev->rating = l->order_rating[o];
+	ev->user   = xs_intern_get(&l->users, l->slots[o].user);
+	ev->ts     = l->slots[o].ts != INT64_MAX ? l->slots[o].ts : l->now;
+	ev->rating = l->slots[o].rating;
 }
 
 /* Fill the events of orders [o0, o1) into l->evs; *np events. */
@@ -804,7 +799,7 @@ build_batch(xs_loader *l, size_t o0, size_t o1, size_t *np)
 		if (l->first[o] == l->first[o + 1]) {
 			continue; /* nothing kept of it */
 		}
-		if (l->order_type[o] != XS_EV_ORDER) {
+		if (l->slots[o].type != XS_EV_ORDER) {
 			single_event(l, o, ev);
 			n++;
 			continue;
@@ -833,9 +828,9 @@ build_batch(xs_loader *l, size_t o0, size_t o1, size_t *np)
 		memset(ev, 0, sizeof(*ev));
 		ev->type  = XS_EV_ORDER;
 		ev->order = xs_intern_get(&l->orders, (uint32_t) o);
-		ev->ts = l->order_ts[o] != INT64_MAX ? l->order_ts[o] : l->now;
-		if (l->order_user[o] != NONE) {
-			ev->user = xs_intern_get(&l->users, l->order_user[o]);
+		ev->ts = l->slots[o].ts != INT64_MAX ? l->slots[o].ts : l->now;
+		if (l->slots[o].user != NONE) {
+			ev->user = xs_intern_get(&l->users, l->slots[o].user);
 		}
 		ev->lines   = l->ev_lines + k0;
 		ev->n_lines = (uint32_t) (k - k0);
