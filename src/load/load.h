@@ -256,8 +256,8 @@ struct xs_load_apply_result {
 	uint64_t duplicates;       /* orders the store had already */
 	uint64_t events;           /* views, cart events, ratings applied */
 	uint64_t event_duplicates; /* of those, loaded before (same group) */
-	uint64_t commits;        /* transactions committed */
-	uint64_t longest_txn_ns; /* begin to commit, the longest one */
+	uint64_t commits;          /* transactions committed */
+	uint64_t longest_txn_ns;   /* begin to commit, the longest one */
 };
 
 /* Apply every order read, then the item metadata, to 'st' in write
