@@ -250,6 +250,82 @@ parse_betas(char *s, struct xs_eval_opts *o)
 }
 
 static int
+parse_sim_scorers(char *s, struct xs_eval_opts *o)
+{
+	char  *v[XS_SCORER_COUNT + 1];
+	size_t n;
+
+	if (strcmp(s, "all") == 0) {
+		for (int i = 0; i < XS_SCORER_COUNT; i++) {
+			o->sim_scorers[i] = (enum xs_scorer) i;
+		}
+		o->n_sim_scorers = XS_SCORER_COUNT;
+		return EXIT_EVAL_OK;
+	}
+	if (!split_list(s, v, XS_SCORER_COUNT, &n)) {
+		return usage_error(
+		    "--similar-scorer: give 1..%d scorers or all",
+		    XS_SCORER_COUNT);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!xs_scorer_parse(v[i], strlen(v[i]), &o->sim_scorers[i])) {
+			return usage_error(
+			    "--similar-scorer: unknown scorer \"%s\"", v[i]);
+		}
+	}
+	o->n_sim_scorers = n;
+	return EXIT_EVAL_OK;
+}
+
+static int
+parse_half_lives(char *s, struct xs_eval_opts *o)
+{
+	char  *v[XS_EVAL_GRID_MAX];
+	size_t n;
+
+	if (!split_list(s, v, XS_EVAL_GRID_MAX, &n)) {
+		return usage_error(
+		    "--pick-half-life: give 1..%d numbers", XS_EVAL_GRID_MAX);
+	}
+	for (size_t i = 0; i < n; i++) {
+		char *end;
+
+		o->half_lives[i] = strtod(v[i], &end);
+		if (end == v[i] || *end != '\0' ||
+		    !(o->half_lives[i] >= 0.01) || o->half_lives[i] > 36500) {
+			return usage_error("--pick-half-life: \"%s\" is not a "
+			                   "number of days in 0.01..36500",
+			    v[i]);
+		}
+	}
+	o->n_half_lives = n;
+	return EXIT_EVAL_OK;
+}
+
+static int
+parse_seeds(char *s, struct xs_eval_opts *o)
+{
+	char  *v[XS_EVAL_GRID_MAX];
+	size_t n;
+
+	if (!split_list(s, v, XS_EVAL_GRID_MAX, &n)) {
+		return usage_error(
+		    "--pick-seeds: give 1..%d numbers", XS_EVAL_GRID_MAX);
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned long u;
+
+		if (!parse_ulong(v[i], 1, 1000, &u)) {
+			return usage_error(
+			    "--pick-seeds: \"%s\" is not 1..1000", v[i]);
+		}
+		o->seeds_max[i] = (unsigned) u;
+	}
+	o->n_seeds_max = n;
+	return EXIT_EVAL_OK;
+}
+
+static int
 parse_supports(char *s, struct xs_eval_opts *o)
 {
 	char  *v[XS_EVAL_GRID_MAX];
@@ -279,7 +355,8 @@ parse_answers(char *s, struct xs_eval_opts *o)
 	size_t n;
 
 	if (!split_list(s, v, XS_EVAL_ANSWER_COUNT, &n)) {
-		return usage_error("--answers: fbt, complements");
+		return usage_error(
+		    "--answers: fbt, complements, picks, buy_again");
 	}
 	memset(o->answers, 0, sizeof(o->answers));
 	for (size_t i = 0; i < n; i++) {
@@ -288,8 +365,9 @@ parse_answers(char *s, struct xs_eval_opts *o)
 		if (!xs_eval_answer_parse(v[i], &a)) {
 			return usage_error(
 			    "--answers: \"%s\" is not one of fbt, "
-			    "complements (picks, similar and trending are "
-			    "not in the engine yet)",
+			    "complements, picks, buy_again (similar, "
+			    "viewed_bought: not measured yet; trending is "
+			    "a baseline row of every answer)",
 			    v[i]);
 		}
 		o->answers[a] = true;
@@ -372,6 +450,12 @@ parse_one(struct args *a, int c, char *arg)
 		return parse_betas(arg, &a->o);
 	case 'M':
 		return parse_supports(arg, &a->o);
+	case 'H':
+		return parse_half_lives(arg, &a->o);
+	case 'N':
+		return parse_seeds(arg, &a->o);
+	case 'C':
+		return parse_sim_scorers(arg, &a->o);
 	case 'w':
 		sweep(&a->o);
 		return EXIT_EVAL_OK;
@@ -442,6 +526,9 @@ parse_args(int argc, char **argv, struct args *a)
 		{ "scorer", required_argument, NULL, 'c' },
 		{ "beta", required_argument, NULL, 'B' },
 		{ "min-support", required_argument, NULL, 'M' },
+		{ "pick-half-life", required_argument, NULL, 'H' },
+		{ "pick-seeds", required_argument, NULL, 'N' },
+		{ "similar-scorer", required_argument, NULL, 'C' },
 		{ "sweep", no_argument, NULL, 'w' },
 		{ "no-baselines", no_argument, NULL, 'n' },
 		{ "max-queries", required_argument, NULL, 'Q' },

@@ -282,7 +282,7 @@ test_eval_tool_usage_errors(void **state)
 {
 	struct fixture   *f    = *state;
 	const char *const a1[] = { "--split", "weekly", TINY, NULL };
-	const char *const a2[] = { "--answers", "picks", TINY, NULL };
+	const char *const a2[] = { "--answers", "similar", TINY, NULL };
 	const char *const a3[] = { "--scorer", "magic", TINY, NULL };
 	const char *const a4[] = { "-k", "0", TINY, NULL };
 	const char *const a5[] = { "--split", "time:2020-01-10", NULL };
@@ -292,7 +292,7 @@ test_eval_tool_usage_errors(void **state)
 	assert_int_equal(run(f, a1), 2);
 	assert_non_null(strstr(f->err, "weekly"));
 	assert_int_equal(run(f, a2), 2);
-	assert_non_null(strstr(f->err, "picks"));
+	assert_non_null(strstr(f->err, "similar"));
 	assert_int_equal(run(f, a3), 2);
 	assert_int_equal(run(f, a4), 2);
 	assert_int_equal(run(f, a5), 2);
