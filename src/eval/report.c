@@ -122,14 +122,14 @@ xs_eval_print_table(FILE *f, const struct xs_eval_report *rep)
 			continue;
 		}
 		fprintf(f,
-		    "%-20s %-8s %7s %7s %7s %7s %7s %7s %6s %8s %8s %8s\n",
+		    "%-26s %-8s %7s %7s %7s %7s %7s %7s %6s %8s %8s %8s\n",
 		    "row", "kind", "HR", "+-95%", "prec", "recall", "NDCG",
 		    "MRR", "cover", "pop", "mean_us", "p99_us");
 		for (size_t i = 0; i < ar->n_rows; i++) {
 			const struct xs_eval_row *r = &ar->rows[i];
 
 			fprintf(f,
-			    "%-20s %-8s %7.4f %7.4f %7.4f %7.4f %7.4f %7.4f "
+			    "%-26s %-8s %7.4f %7.4f %7.4f %7.4f %7.4f %7.4f "
 			    "%6.3f %8.1f %8.1f %8.1f\n",
 			    r->name, method_name(r), r->hit_rate, r->hit_ci95,
 			    r->precision, r->recall, r->ndcg, r->mrr,
