@@ -59,8 +59,9 @@ static const char usage_text[] =
     "                        default random:0.2\n"
     "  --seed N              seed of the random split, of which item is\n"
     "                        hidden and of the random baseline; default 42\n"
-    "  --answers LIST        fbt, complements, picks, buy_again\n"
-    "                        (comma-separated); default fbt,complements\n"
+    "  --answers LIST        fbt, complements, similar, picks,\n"
+    "                        buy_again (comma-separated); default\n"
+    "                        fbt,complements\n"
     "  -k N                  list length scored, 1..500; default 10\n"
     "  --ask rest|one        rest (a cart): hide one known item, ask with\n"
     "                        the others; one (a product page): ask with\n"
@@ -81,9 +82,10 @@ static const char usage_text[] =
     "                        default the engine's default\n"
     "  --min-support LIST    minimum co-count, 1..1000000; default the\n"
     "                        engine's default\n"
-    "  --similar-scorer LIST|all  picks: the setting similar_scorer\n"
-    "                        (scores a history item's neighbours);\n"
-    "                        default the engine's\n"
+    "  --similar-scorer LIST|all  similar and picks: the setting\n"
+    "                        similar_scorer (similar's rows: every\n"
+    "                        similar scorer x min-support); default the\n"
+    "                        engine's\n"
     "  --pick-half-life LIST picks: the setting pick_half_life_days,\n"
     "                        0.01..36500; default the engine's\n"
     "  --pick-seeds LIST     picks: the setting pick_seeds_max, 1..1000;\n"
@@ -130,6 +132,7 @@ static const char usage_text[] =
     "               first-level neighbour): it measures what the second\n"
     "               level adds. Its baselines also leave out the first\n"
     "               level.\n"
+    "  similar      fbt's queries asked of similar (every relation)\n"
     "  picks        every test user with a training order: for_you for\n"
     "               the user as of the cut-off (other splits: their\n"
     "               first test order); relevant: the items of their\n"
@@ -380,7 +383,7 @@ parse_answers(char *s, struct xs_eval_opts *o)
 
 	if (!split_list(s, v, XS_EVAL_ANSWER_COUNT, &n)) {
 		return usage_error(
-		    "--answers: fbt, complements, picks, buy_again");
+		    "--answers: fbt, complements, similar, picks, buy_again");
 	}
 	memset(o->answers, 0, sizeof(o->answers));
 	for (size_t i = 0; i < n; i++) {
@@ -389,9 +392,9 @@ parse_answers(char *s, struct xs_eval_opts *o)
 		if (!xs_eval_answer_parse(v[i], &a)) {
 			return usage_error(
 			    "--answers: \"%s\" is not one of fbt, "
-			    "complements, picks, buy_again (similar, "
-			    "viewed_bought: not measured yet; trending is "
-			    "a baseline row of every answer)",
+			    "complements, similar, picks, buy_again "
+			    "(viewed_bought is not measured yet; trending "
+			    "is a baseline row of every answer)",
 			    v[i]);
 		}
 		o->answers[a] = true;

@@ -142,13 +142,15 @@ void xs_eval_score(const uint32_t *recs, size_t n_recs, unsigned k,
 
 /* What is evaluated. Adding an answer: a bit here, a protocol (if its
  * queries differ) in queries.c and a recommender in recommend.c. fbt
- * and complements ask per test basket; picks (for_you) and buy_again
- * per test user, with the user's training history. */
+ * and complements ask per test basket, and so does similar (with fbt's
+ * protocol); picks (for_you) and buy_again per test user, with the
+ * user's training history. */
 enum xs_eval_answer {
 	XS_EVAL_FBT,
 	XS_EVAL_COMPLEMENTS,
 	XS_EVAL_PICKS,
 	XS_EVAL_BUY_AGAIN,
+	XS_EVAL_SIMILAR,
 	XS_EVAL_ANSWER_COUNT
 };
 
@@ -174,7 +176,7 @@ struct xs_eval_config {
 	unsigned            min_support; /* engine */
 	double              beta;        /* complements */
 	/* picks: the settings pick_half_life_days, pick_seeds_max and
-	 * similar_scorer for this row */
+	 * similar_scorer for this row (similar: sim_scorer only) */
 	double         half_life;
 	unsigned       seeds;
 	enum xs_scorer sim_scorer;

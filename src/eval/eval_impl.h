@@ -84,6 +84,9 @@ xsell_err xs_eval_rec_fbt(struct xs_eval_ctx *c,
 xsell_err xs_eval_rec_complements(struct xs_eval_ctx *c,
     const struct xs_eval_config *cfg, const struct xs_eval_qset *qs,
     const struct xs_eval_query *q, uint32_t *out, size_t *np);
+xsell_err xs_eval_rec_similar(struct xs_eval_ctx *c,
+    const struct xs_eval_config *cfg, const struct xs_eval_qset *qs,
+    const struct xs_eval_query *q, uint32_t *out, size_t *np);
 xsell_err xs_eval_rec_picks(struct xs_eval_ctx *c,
     const struct xs_eval_config *cfg, const struct xs_eval_qset *qs,
     const struct xs_eval_query *q, uint32_t *out, size_t *np);

@@ -87,6 +87,29 @@ xs_eval_rec_complements(struct xs_eval_ctx *c,
 	return err;
 }
 
+/* similar over every relation, scored by the row's similar scorer (the
+ * setting similar_scorer, which a request without "scorer" gets). */
+xsell_err
+xs_eval_rec_similar(struct xs_eval_ctx *c, const struct xs_eval_config *cfg,
+    const struct xs_eval_qset *qs, const struct xs_eval_query *q,
+    uint32_t *out, size_t *np)
+{
+	struct xs_query  xq;
+	struct xs_answer ans;
+	xsell_err        err;
+
+	given_spans(c, qs, q, &xq);
+	xq.scorer      = cfg->sim_scorer;
+	xq.min_support = cfg->min_support;
+	xq.signal      = XS_SIGNAL_ALL;
+	err            = xs_model_similar(
+	               c->st, c->txn, &c->o->settings, &xq, &c->arena, &ans);
+	if (err == XSELL_OK) {
+		answer_ids(c, &ans, out, np);
+	}
+	return err;
+}
+
 /* Ask xs_model_picks of 'kind' for the query's user as of q->now, with
  * settings 'set'. */
 static xsell_err

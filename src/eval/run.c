@@ -32,6 +32,8 @@ static const struct answer_def answers[XS_EVAL_ANSWER_COUNT] = {
 	    false, true },
 	[XS_EVAL_BUY_AGAIN] = { "buy_again", xs_eval_protocol_buy_again,
 	    xs_eval_rec_buy_again, false, true },
+	[XS_EVAL_SIMILAR]   = { "similar", xs_eval_protocol_fbt,
+	      xs_eval_rec_similar, false, false },
 };
 
 bool
@@ -133,6 +135,28 @@ picks_rows(const struct xs_eval_opts *o, struct xs_eval_answer_report *ar)
 	return err;
 }
 
+/* similar (fbt's protocol): one row per similar scorer x min_support. */
+static xsell_err
+similar_rows(const struct xs_eval_opts *o, struct xs_eval_answer_report *ar)
+{
+	struct xs_eval_config cfg = { .answer = XS_EVAL_SIMILAR };
+	char                  name[80];
+	xsell_err             err = XSELL_OK;
+
+	cfg.method = XS_METHOD_ENGINE;
+	for (size_t m = 0; m < o->n_min_supports && err == XSELL_OK; m++) {
+		for (size_t s = 0; s < o->n_sim_scorers && err == XSELL_OK;
+		     s++) {
+			cfg.min_support = o->min_supports[m];
+			cfg.sim_scorer  = o->sim_scorers[s];
+			snprintf(name, sizeof(name), "%s ms=%u",
+			    xs_scorer_name(cfg.sim_scorer), cfg.min_support);
+			err = row_add(ar, &cfg, name);
+		}
+	}
+	return err;
+}
+
 /* The engine's rows of answer 'a'; *have_countp: one of them is the
  * raw co-count baseline. */
 static xsell_err
@@ -148,6 +172,9 @@ engine_rows(const struct xs_eval_opts *o, enum xs_eval_answer a,
 		return picks_rows(o, ar);
 	}
 	cfg.method = XS_METHOD_ENGINE;
+	if (a == XS_EVAL_SIMILAR) {
+		return similar_rows(o, ar);
+	}
 	if (a == XS_EVAL_BUY_AGAIN) {
 		cfg.min_support = o->settings.min_support;
 		return row_add(ar, &cfg, "buy_again");
