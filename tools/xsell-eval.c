@@ -27,7 +27,9 @@ static const char usage_text[] =
     "usage: xsell-eval [--split time:WHEN|last|random[:FRACTION]]\n"
     "                  [--seed N] [--answers LIST] [-k N]\n"
     "                  [--scorer LIST|all] [--beta LIST]\n"
-    "                  [--min-support LIST] [--sweep] [--no-baselines]\n"
+    "                  [--min-support LIST] [--similar-scorer LIST|all]\n"
+    "                  [--pick-half-life LIST] [--pick-seeds LIST]\n"
+    "                  [--sweep] [--no-baselines]\n"
     "                  [--ask rest|one] [--max-queries N]\n"
     "                  [--max-basket-items N]\n"
     "                  [--exclude-items LIST] [--format FMT]\n"
@@ -40,8 +42,9 @@ static const char usage_text[] =
     "store with the real write path; every eligible test basket becomes\n"
     "one query to the real engine, in process: one known item is hidden,\n"
     "the basket's other known items are asked, and the answer is scored\n"
-    "on whether the hidden item comes back in the top K. Baselines answer\n"
-    "the same queries in the same run.\n"
+    "on whether the hidden item comes back in the top K. picks and\n"
+    "buy_again ask per test user instead (see protocols). Baselines\n"
+    "answer the same queries in the same run.\n"
     "\n"
     "split and protocol:\n"
     "  --split SPEC          time:WHEN  train on orders before WHEN, test\n"
@@ -56,8 +59,9 @@ static const char usage_text[] =
     "                        default random:0.2\n"
     "  --seed N              seed of the random split, of which item is\n"
     "                        hidden and of the random baseline; default 42\n"
-    "  --answers LIST        fbt, complements (comma-separated); default\n"
-    "                        both\n"
+    "  --answers LIST        fbt, complements, similar, picks,\n"
+    "                        buy_again (comma-separated); default\n"
+    "                        fbt,complements\n"
     "  -k N                  list length scored, 1..500; default 10\n"
     "  --ask rest|one        rest (a cart): hide one known item, ask with\n"
     "                        the others; one (a product page): ask with\n"
@@ -78,9 +82,20 @@ static const char usage_text[] =
     "                        default the engine's default\n"
     "  --min-support LIST    minimum co-count, 1..1000000; default the\n"
     "                        engine's default\n"
+    "  --similar-scorer LIST|all  similar and picks: the setting\n"
+    "                        similar_scorer (similar's rows: every\n"
+    "                        similar scorer x min-support); default the\n"
+    "                        engine's\n"
+    "  --pick-half-life LIST picks: the setting pick_half_life_days,\n"
+    "                        0.01..36500; default the engine's\n"
+    "  --pick-seeds LIST     picks: the setting pick_seeds_max, 1..1000;\n"
+    "                        default the engine's (picks' rows: every\n"
+    "                        similar scorer x half-life x seeds)\n"
     "  --sweep               shorthand for --scorer all --beta\n"
     "                        0,0.25,0.5,0.75,1 --min-support 1,2,3\n"
-    "  --no-baselines        leave out popularity, random and co-count\n"
+    "                        (picks' grid is not swept: name it)\n"
+    "  --no-baselines        leave out popularity, trending, random and\n"
+    "                        co-count\n"
     "  --max-basket-items N  training: pairs of at most N items per order\n"
     "                        (as xsell-load); default the engine's 100\n"
     "\n"
@@ -103,7 +118,8 @@ static const char usage_text[] =
     "  prec       relevant items in the top K / K\n"
     "  recall     relevant items in the top K / relevant items; the\n"
     "             relevant set is the hidden item plus the basket's items\n"
-    "             never seen in training (no one can return those)\n"
+    "             never seen in training (no one can return those);\n"
+    "             per user, see picks and buy_again below\n"
     "  NDCG       binary DCG@K over the ideal DCG@K of that set\n"
     "  MRR        1 / rank of the first relevant item (0 if none)\n"
     "  cover      distinct items recommended / items known in training\n"
@@ -117,11 +133,23 @@ static const char usage_text[] =
     "               first-level neighbour): it measures what the second\n"
     "               level adds. Its baselines also leave out the first\n"
     "               level.\n"
+    "  similar      fbt's queries asked of similar (every relation)\n"
+    "  picks        every test user with a training order: for_you for\n"
+    "               the user as of the cut-off (other splits: their\n"
+    "               first test order); relevant: the items of their\n"
+    "               test orders they had not bought in training\n"
+    "  buy_again    the same with kind buy_again; relevant: the items\n"
+    "               bought both in training and in the test period\n"
     "  Test baskets with no known item (cold) or one known item are\n"
-    "  counted and reported, never asked.\n"
-    "  baselines: popularity (most training baskets first), random\n"
-    "  (seeded, known items), and for fbt the raw co-count (scorer\n"
-    "  count, min_support 1).\n"
+    "  counted and reported, never asked; so are guest test orders,\n"
+    "  new users (no training order), users with nothing relevant and\n"
+    "  users whose relevant items are all unknown in training.\n"
+    "  baselines: popularity (most training baskets first), trending\n"
+    "  (the engine's trending list as of the last training day),\n"
+    "  random (seeded, known items), and for fbt the raw co-count\n"
+    "  (scorer count, min_support 1). They leave out what the answer\n"
+    "  leaves out (the asked items; for picks the user's purchases);\n"
+    "  for buy_again they rank the user's own purchases.\n"
     "\n"
     "examples:\n"
     "  xsell-eval --split time:2011-09-30 --sweep \\\n"
@@ -250,6 +278,82 @@ parse_betas(char *s, struct xs_eval_opts *o)
 }
 
 static int
+parse_sim_scorers(char *s, struct xs_eval_opts *o)
+{
+	char  *v[XS_SCORER_COUNT + 1];
+	size_t n;
+
+	if (strcmp(s, "all") == 0) {
+		for (int i = 0; i < XS_SCORER_COUNT; i++) {
+			o->sim_scorers[i] = (enum xs_scorer) i;
+		}
+		o->n_sim_scorers = XS_SCORER_COUNT;
+		return EXIT_EVAL_OK;
+	}
+	if (!split_list(s, v, XS_SCORER_COUNT, &n)) {
+		return usage_error(
+		    "--similar-scorer: give 1..%d scorers or all",
+		    XS_SCORER_COUNT);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!xs_scorer_parse(v[i], strlen(v[i]), &o->sim_scorers[i])) {
+			return usage_error(
+			    "--similar-scorer: unknown scorer \"%s\"", v[i]);
+		}
+	}
+	o->n_sim_scorers = n;
+	return EXIT_EVAL_OK;
+}
+
+static int
+parse_half_lives(char *s, struct xs_eval_opts *o)
+{
+	char  *v[XS_EVAL_GRID_MAX];
+	size_t n;
+
+	if (!split_list(s, v, XS_EVAL_GRID_MAX, &n)) {
+		return usage_error(
+		    "--pick-half-life: give 1..%d numbers", XS_EVAL_GRID_MAX);
+	}
+	for (size_t i = 0; i < n; i++) {
+		char *end;
+
+		o->half_lives[i] = strtod(v[i], &end);
+		if (end == v[i] || *end != '\0' ||
+		    !(o->half_lives[i] >= 0.01) || o->half_lives[i] > 36500) {
+			return usage_error("--pick-half-life: \"%s\" is not a "
+			                   "number of days in 0.01..36500",
+			    v[i]);
+		}
+	}
+	o->n_half_lives = n;
+	return EXIT_EVAL_OK;
+}
+
+static int
+parse_seeds(char *s, struct xs_eval_opts *o)
+{
+	char  *v[XS_EVAL_GRID_MAX];
+	size_t n;
+
+	if (!split_list(s, v, XS_EVAL_GRID_MAX, &n)) {
+		return usage_error(
+		    "--pick-seeds: give 1..%d numbers", XS_EVAL_GRID_MAX);
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned long u;
+
+		if (!parse_ulong(v[i], 1, 1000, &u)) {
+			return usage_error(
+			    "--pick-seeds: \"%s\" is not 1..1000", v[i]);
+		}
+		o->seeds_max[i] = (unsigned) u;
+	}
+	o->n_seeds_max = n;
+	return EXIT_EVAL_OK;
+}
+
+static int
 parse_supports(char *s, struct xs_eval_opts *o)
 {
 	char  *v[XS_EVAL_GRID_MAX];
@@ -279,7 +383,8 @@ parse_answers(char *s, struct xs_eval_opts *o)
 	size_t n;
 
 	if (!split_list(s, v, XS_EVAL_ANSWER_COUNT, &n)) {
-		return usage_error("--answers: fbt, complements");
+		return usage_error(
+		    "--answers: fbt, complements, similar, picks, buy_again");
 	}
 	memset(o->answers, 0, sizeof(o->answers));
 	for (size_t i = 0; i < n; i++) {
@@ -288,8 +393,9 @@ parse_answers(char *s, struct xs_eval_opts *o)
 		if (!xs_eval_answer_parse(v[i], &a)) {
 			return usage_error(
 			    "--answers: \"%s\" is not one of fbt, "
-			    "complements (picks, similar and trending are "
-			    "not in the engine yet)",
+			    "complements, similar, picks, buy_again "
+			    "(viewed_bought is not measured yet; trending "
+			    "is a baseline row of every answer)",
 			    v[i]);
 		}
 		o->answers[a] = true;
@@ -372,6 +478,12 @@ parse_one(struct args *a, int c, char *arg)
 		return parse_betas(arg, &a->o);
 	case 'M':
 		return parse_supports(arg, &a->o);
+	case 'H':
+		return parse_half_lives(arg, &a->o);
+	case 'N':
+		return parse_seeds(arg, &a->o);
+	case 'C':
+		return parse_sim_scorers(arg, &a->o);
 	case 'w':
 		sweep(&a->o);
 		return EXIT_EVAL_OK;
@@ -442,6 +554,9 @@ parse_args(int argc, char **argv, struct args *a)
 		{ "scorer", required_argument, NULL, 'c' },
 		{ "beta", required_argument, NULL, 'B' },
 		{ "min-support", required_argument, NULL, 'M' },
+		{ "pick-half-life", required_argument, NULL, 'H' },
+		{ "pick-seeds", required_argument, NULL, 'N' },
+		{ "similar-scorer", required_argument, NULL, 'C' },
 		{ "sweep", no_argument, NULL, 'w' },
 		{ "no-baselines", no_argument, NULL, 'n' },
 		{ "max-queries", required_argument, NULL, 'Q' },

@@ -141,16 +141,31 @@ void xs_eval_score(const uint32_t *recs, size_t n_recs, unsigned k,
 /* ==== Runs ==== */
 
 /* What is evaluated. Adding an answer: a bit here, a protocol (if its
- * queries differ) in queries.c and a recommender in recommend.c. */
-enum xs_eval_answer { XS_EVAL_FBT, XS_EVAL_COMPLEMENTS, XS_EVAL_ANSWER_COUNT };
+ * queries differ) in queries.c and a recommender in recommend.c. fbt
+ * and complements ask per test basket, and so does similar (with fbt's
+ * protocol); picks (for_you) and buy_again per test user, with the
+ * user's training history. */
+enum xs_eval_answer {
+	XS_EVAL_FBT,
+	XS_EVAL_COMPLEMENTS,
+	XS_EVAL_PICKS,
+	XS_EVAL_BUY_AGAIN,
+	XS_EVAL_SIMILAR,
+	XS_EVAL_ANSWER_COUNT
+};
+
+/* Does answer 'a' ask per test user (rather than per test basket)? */
+bool xs_eval_answer_per_user(enum xs_eval_answer a);
 
 const char *xs_eval_answer_name(enum xs_eval_answer a);
 bool        xs_eval_answer_parse(const char *name, enum xs_eval_answer *out);
 
 enum xs_eval_method {
-	XS_METHOD_ENGINE,  /* the answer itself, with the config's settings */
-	XS_METHOD_POPULAR, /* most training baskets first */
-	XS_METHOD_RANDOM,  /* seeded random known items */
+	XS_METHOD_ENGINE,   /* the answer itself, with the config's settings */
+	XS_METHOD_POPULAR,  /* most training baskets first */
+	XS_METHOD_RANDOM,   /* seeded random known items */
+	XS_METHOD_TRENDING, /* xs_model_trending's list, as of training's
+	                       last day */
 };
 
 /* One row of the grid: how one answer is produced. */
@@ -160,7 +175,12 @@ struct xs_eval_config {
 	enum xs_scorer      scorer;      /* fbt */
 	unsigned            min_support; /* engine */
 	double              beta;        /* complements */
-	bool                baseline;    /* a baseline row (co-count too) */
+	/* picks: the settings pick_half_life_days, pick_seeds_max and
+	 * similar_scorer for this row (similar: sim_scorer only) */
+	double         half_life;
+	unsigned       seeds;
+	enum xs_scorer sim_scorer;
+	bool           baseline; /* a baseline row (co-count too) */
 };
 
 /* The grid and the protocol's knobs. */
@@ -176,8 +196,15 @@ struct xs_eval_opts {
 	size_t               n_min_supports;
 	double               betas[XS_EVAL_GRID_MAX];
 	size_t               n_betas;
-	bool                 baselines;   /* popularity, random, co-count */
-	size_t               max_queries; /* per answer, 0: all */
+	/* picks (for_you): half-life in days, seeds, similar scorers */
+	double         half_lives[XS_EVAL_GRID_MAX];
+	size_t         n_half_lives;
+	unsigned       seeds_max[XS_EVAL_GRID_MAX];
+	size_t         n_seeds_max;
+	enum xs_scorer sim_scorers[XS_SCORER_COUNT];
+	size_t         n_sim_scorers;
+	bool           baselines;   /* popularity, random, co-count */
+	size_t         max_queries; /* per answer, 0: all */
 	/* Ask with one item of the basket (a product page) and count every
 	 * other item relevant, instead of hiding one item and asking with
 	 * the rest (a cart). */
@@ -187,7 +214,8 @@ struct xs_eval_opts {
 };
 
 /* Defaults: time split unset (caller sets it), k 10, seed 42, fbt and
- * complements, the default scorer, min_support and beta, baselines on. */
+ * complements, the default scorer, min_support, beta and picks
+ * settings, baselines on. */
 void xs_eval_opts_default(struct xs_eval_opts *o);
 
 /* One measured row. */
@@ -206,14 +234,23 @@ struct xs_eval_row {
 /* What the protocol made of the test orders of one answer. */
 struct xs_eval_answer_report {
 	bool     on;
-	uint64_t test_orders;     /* test orders (after exclusions) */
-	uint64_t cold_orders;     /* none of their items known in training */
-	uint64_t short_orders;    /* fewer than 2 known items */
-	uint64_t ineligible;      /* complements: every item a first-level
-	                             neighbour of the rest */
-	uint64_t eligible;        /* could be asked */
-	uint64_t queries;         /* asked (eligible, or --max-queries) */
-	uint64_t unknown_items;   /* test items never in training (lines) */
+	uint64_t test_orders;   /* test orders (after exclusions) */
+	uint64_t cold_orders;   /* none of their items known in training */
+	uint64_t short_orders;  /* fewer than 2 known items */
+	uint64_t ineligible;    /* complements: every item a first-level
+	                           neighbour of the rest */
+	uint64_t eligible;      /* could be asked */
+	uint64_t queries;       /* asked (eligible, or --max-queries) */
+	uint64_t unknown_items; /* test items never in training (lines) */
+	/* Per-user answers (picks, buy_again): test_orders as above;
+	 * cold_orders counts users whose relevant items are all unknown in
+	 * training, ineligible those with no relevant item (picks: every
+	 * test item bought in training already; buy_again: none bought
+	 * again), eligible and queries count users. */
+	bool     per_user;
+	uint64_t test_users;      /* users with a test order */
+	uint64_t new_users;       /* of those, no training order: not asked */
+	uint64_t guest_orders;    /* test orders without a user: not asked */
 	struct xs_eval_row *rows; /* best first */
 	size_t              n_rows;
 };

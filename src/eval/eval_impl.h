@@ -9,8 +9,9 @@
 /* One test query: given items and the relevant set, as eval ids in the
  * query set's id array. */
 struct xs_eval_query {
-	uint32_t order;     /* test order index */
+	uint32_t order;     /* test order index (per user: the first) */
 	uint32_t hidden;    /* the item hidden from the basket */
+	int64_t  now;       /* per user: the time the answer is for */
 	uint64_t given_off; /* into xs_eval_qset.ids */
 	uint32_t n_given;
 	uint64_t rel_off; /* hidden first, then items unknown in training */
@@ -42,6 +43,10 @@ struct xs_eval_ctx {
 	uint32_t       *stamp;
 	uint32_t        cur_stamp;
 	struct xs_span *spans; /* XSELL_QUERY_ITEMS_MAX query items */
+	/* xs_model_trending's list (at most XSELL_K_MAX eval ids), asked
+	 * once: the store does not change during a run. */
+	uint32_t *by_trend;
+	uint32_t  n_trend;
 };
 
 /* Build the queries of an answer from the test orders, and count what
@@ -53,6 +58,15 @@ typedef xsell_err (*xs_eval_protocol_fn)(struct xs_eval_ctx *c,
 xsell_err xs_eval_protocol_fbt(struct xs_eval_ctx *c, const uint8_t *is_test,
     struct xs_eval_qset *qs, struct xs_eval_answer_report *ar);
 xsell_err xs_eval_protocol_complements(struct xs_eval_ctx *c,
+    const uint8_t *is_test, struct xs_eval_qset *qs,
+    struct xs_eval_answer_report *ar);
+/* Per test user: given = the items the user bought in training (for
+ * the baselines to leave out; the engine is asked with the user);
+ * picks' relevant set is the items of the user's test orders not bought
+ * in training, buy_again's those bought in both. */
+xsell_err xs_eval_protocol_picks(struct xs_eval_ctx *c, const uint8_t *is_test,
+    struct xs_eval_qset *qs, struct xs_eval_answer_report *ar);
+xsell_err xs_eval_protocol_buy_again(struct xs_eval_ctx *c,
     const uint8_t *is_test, struct xs_eval_qset *qs,
     struct xs_eval_answer_report *ar);
 void      xs_eval_qset_fini(struct xs_eval_qset *qs);
@@ -68,6 +82,18 @@ xsell_err xs_eval_rec_fbt(struct xs_eval_ctx *c,
     const struct xs_eval_config *cfg, const struct xs_eval_qset *qs,
     const struct xs_eval_query *q, uint32_t *out, size_t *np);
 xsell_err xs_eval_rec_complements(struct xs_eval_ctx *c,
+    const struct xs_eval_config *cfg, const struct xs_eval_qset *qs,
+    const struct xs_eval_query *q, uint32_t *out, size_t *np);
+xsell_err xs_eval_rec_similar(struct xs_eval_ctx *c,
+    const struct xs_eval_config *cfg, const struct xs_eval_qset *qs,
+    const struct xs_eval_query *q, uint32_t *out, size_t *np);
+xsell_err xs_eval_rec_picks(struct xs_eval_ctx *c,
+    const struct xs_eval_config *cfg, const struct xs_eval_qset *qs,
+    const struct xs_eval_query *q, uint32_t *out, size_t *np);
+xsell_err xs_eval_rec_buy_again(struct xs_eval_ctx *c,
+    const struct xs_eval_config *cfg, const struct xs_eval_qset *qs,
+    const struct xs_eval_query *q, uint32_t *out, size_t *np);
+xsell_err xs_eval_rec_trending(struct xs_eval_ctx *c,
     const struct xs_eval_config *cfg, const struct xs_eval_qset *qs,
     const struct xs_eval_query *q, uint32_t *out, size_t *np);
 xsell_err xs_eval_rec_popular(struct xs_eval_ctx *c,

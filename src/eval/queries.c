@@ -338,3 +338,231 @@ xs_eval_protocol_complements(struct xs_eval_ctx *c, const uint8_t *is_test,
 {
 	return build(c, is_test, true, qs, ar);
 }
+
+/* ==== Per test user: picks and buy_again ==== */
+
+/* One line of a user's order: who, what, and on which side of the
+ * split. Sorted by user then item, a user's whole record is one run. */
+struct user_line {
+	uint32_t user, item;
+	uint8_t  test;
+};
+
+static int
+cmp_user_line(const void *x, const void *y)
+{
+	const struct user_line *p = x, *q = y;
+
+	if (p->user != q->user) {
+		return p->user < q->user ? -1 : 1;
+	}
+	if (p->item != q->item) {
+		return p->item < q->item ? -1 : 1;
+	}
+	return p->test < q->test ? -1 : p->test > q->test;
+}
+
+/* Per user: the first test order (UINT32_MAX: none) and whether any
+ * training order is theirs. */
+struct user_side {
+	uint32_t first_test;
+	int64_t  first_ts;
+	bool     has_train;
+};
+
+struct user_walk {
+	struct user_line *lines;
+	size_t            n_lines;
+	struct user_side *side; /* by user number (1-based) */
+	uint32_t          n_users;
+};
+
+static xsell_err
+user_walk_build(struct xs_eval_ctx *c, const uint8_t *is_test,
+    struct user_walk *w, struct xs_eval_answer_report *ar)
+{
+	size_t n_orders = xs_eval_data_n_orders(c->d), n_lines = 0;
+
+	memset(w, 0, sizeof(*w));
+	for (size_t i = 0; i < n_orders; i++) {
+		const struct xs_eval_order *o = xs_eval_data_order(c->d, i);
+
+		w->n_users = o->user > w->n_users ? o->user : w->n_users;
+		n_lines += o->user != 0 ? o->n_items : 0;
+	}
+	w->lines = calloc(n_lines + 1, sizeof(*w->lines));
+	w->side  = calloc((size_t) w->n_users + 1, sizeof(*w->side));
+	if (w->lines == NULL || w->side == NULL) {
+		return XSELL_ENOMEM;
+	}
+	for (uint32_t u = 0; u <= w->n_users; u++) {
+		w->side[u].first_test = UINT32_MAX;
+	}
+	for (size_t i = 0; i < n_orders; i++) {
+		const struct xs_eval_order *o = xs_eval_data_order(c->d, i);
+		const uint32_t   *items = xs_eval_data_order_items(c->d, o);
+		struct user_side *s     = &w->side[o->user];
+
+		if (is_test[i]) {
+			ar->test_orders++;
+			ar->guest_orders += o->user == 0;
+			for (uint32_t j = 0; j < o->n_items; j++) {
+				ar->unknown_items += c->pop[items[j]] == 0;
+			}
+		}
+		if (o->user == 0) {
+			continue;
+		}
+		if (!is_test[i]) {
+			s->has_train = true;
+		} else if (s->first_test == UINT32_MAX ||
+		    o->ts < s->first_ts) {
+			s->first_test = (uint32_t) i;
+			s->first_ts   = o->ts;
+		}
+		for (uint32_t j = 0; j < o->n_items; j++) {
+			w->lines[w->n_lines++] = (struct user_line) { o->user,
+				items[j], is_test[i] };
+		}
+	}
+	qsort(w->lines, w->n_lines, sizeof(*w->lines), cmp_user_line);
+	return XSELL_OK;
+}
+
+static void
+user_walk_free(struct user_walk *w)
+{
+	free(w->lines);
+	free(w->side);
+}
+
+/* The end of the run of lines of l[i].item in l[0..n). */
+static size_t
+item_run_end(const struct user_line *l, size_t n, size_t i)
+{
+	size_t j = i + 1;
+
+	while (j < n && l[j].item == l[i].item) {
+		j++;
+	}
+	return j;
+}
+
+/* Append the relevant items of lines l[0..n) that are (known) or are
+ * not known in training: bought in the test period, and (rebuy) also in
+ * training or (not rebuy) not in training. Lines of one item are
+ * adjacent, training (test 0) first. */
+static uint32_t
+add_relevant(struct xs_eval_ctx *c, struct xs_eval_qset *qs,
+    const struct user_line *l, size_t n, bool rebuy, bool known)
+{
+	uint32_t added = 0;
+
+	for (size_t i = 0, j; i < n; i = j) {
+		bool trained, tested;
+
+		j       = item_run_end(l, n, i);
+		trained = l[i].test == 0;
+		tested  = l[j - 1].test != 0;
+		if (tested && trained == rebuy &&
+		    (c->pop[l[i].item] > 0) == known) {
+			qs->ids[qs->n_ids++] = l[i].item;
+			added++;
+		}
+	}
+	return added;
+}
+
+/* Append one user's query from their lines l[0..n): given = known items
+ * bought in training; relevant = add_relevant's, known ones first.
+ * *kindp: 0 asked, 1 no relevant item, 2 every relevant item unknown in
+ * training (then nothing is appended). */
+static xsell_err
+add_user_query(struct xs_eval_ctx *c, struct xs_eval_qset *qs,
+    const struct user_line *l, size_t n, const struct user_side *s, bool rebuy,
+    int *kindp)
+{
+	struct xs_eval_query *q;
+	uint32_t              n_known_rel;
+	xsell_err             err = qset_reserve(qs, 2 * n + 1);
+
+	if (err != XSELL_OK) {
+		return err;
+	}
+	q            = &qs->v[qs->n];
+	q->order     = s->first_test;
+	q->now       = c->o->split.kind == XS_SPLIT_TIME ? c->o->split.cut_ts
+	                                                 : s->first_ts;
+	q->given_off = qs->n_ids;
+	q->n_given   = 0;
+	for (size_t i = 0; i < n; i = item_run_end(l, n, i)) {
+		if (l[i].test == 0 && c->pop[l[i].item] > 0) {
+			qs->ids[qs->n_ids++] = l[i].item;
+			q->n_given++;
+		}
+	}
+	q->rel_off  = qs->n_ids;
+	n_known_rel = add_relevant(c, qs, l, n, rebuy, true);
+	q->n_rel    = n_known_rel + add_relevant(c, qs, l, n, rebuy, false);
+	if (n_known_rel == 0) {
+		*kindp    = q->n_rel == 0 ? 1 : 2;
+		qs->n_ids = q->given_off;
+		return XSELL_OK;
+	}
+	q->hidden = qs->ids[q->rel_off];
+	qs->n++;
+	*kindp = 0;
+	return XSELL_OK;
+}
+
+static xsell_err
+build_per_user(struct xs_eval_ctx *c, const uint8_t *is_test, bool rebuy,
+    struct xs_eval_qset *qs, struct xs_eval_answer_report *ar)
+{
+	struct user_walk w;
+	xsell_err        err = user_walk_build(c, is_test, &w, ar);
+
+	ar->per_user = true;
+	for (size_t i = 0; i < w.n_lines && err == XSELL_OK;) {
+		const struct user_side *s    = &w.side[w.lines[i].user];
+		size_t                  j    = i;
+		int                     kind = 0;
+
+		while (j < w.n_lines && w.lines[j].user == w.lines[i].user) {
+			j++;
+		}
+		if (s->first_test == UINT32_MAX) {
+			i = j; /* no test order: not a test user */
+			continue;
+		}
+		ar->test_users++;
+		if (!s->has_train) {
+			ar->new_users++;
+			i = j;
+			continue;
+		}
+		err =
+		    add_user_query(c, qs, w.lines + i, j - i, s, rebuy, &kind);
+		ar->eligible += kind == 0;
+		ar->ineligible += kind == 1;
+		ar->cold_orders += kind == 2;
+		i = j;
+	}
+	ar->short_orders = 0;
+	user_walk_free(&w);
+	return err;
+}
+
+xsell_err
+xs_eval_protocol_picks(struct xs_eval_ctx *c, const uint8_t *is_test,
+    struct xs_eval_qset *qs, struct xs_eval_answer_report *ar)
+{
+	return build_per_user(c, is_test, false, qs, ar);
+}
+
+xsell_err
+xs_eval_protocol_buy_again(struct xs_eval_ctx *c, const uint8_t *is_test,
+    struct xs_eval_qset *qs, struct xs_eval_answer_report *ar)
+{
+	return build_per_user(c, is_test, true, qs, ar);
+}

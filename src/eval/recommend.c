@@ -87,6 +87,78 @@ xs_eval_rec_complements(struct xs_eval_ctx *c,
 	return err;
 }
 
+/* similar over every relation, scored by the row's similar scorer (the
+ * setting similar_scorer, which a request without "scorer" gets). */
+xsell_err
+xs_eval_rec_similar(struct xs_eval_ctx *c, const struct xs_eval_config *cfg,
+    const struct xs_eval_qset *qs, const struct xs_eval_query *q,
+    uint32_t *out, size_t *np)
+{
+	struct xs_query  xq;
+	struct xs_answer ans;
+	xsell_err        err;
+
+	given_spans(c, qs, q, &xq);
+	xq.scorer      = cfg->sim_scorer;
+	xq.min_support = cfg->min_support;
+	xq.signal      = XS_SIGNAL_ALL;
+	err            = xs_model_similar(
+	               c->st, c->txn, &c->o->settings, &xq, &c->arena, &ans);
+	if (err == XSELL_OK) {
+		answer_ids(c, &ans, out, np);
+	}
+	return err;
+}
+
+/* Ask xs_model_picks of 'kind' for the query's user as of q->now, with
+ * settings 'set'. */
+static xsell_err
+ask_picks(struct xs_eval_ctx *c, const struct xs_settings *set,
+    enum xs_pick_kind kind, const struct xs_eval_query *q, uint32_t *out,
+    size_t *np)
+{
+	struct xs_query  xq;
+	struct xs_answer ans;
+	xsell_err        err;
+
+	memset(&xq, 0, sizeof(xq));
+	xq.user =
+	    xs_eval_data_user_ext(c->d, xs_eval_data_order(c->d, q->order));
+	xq.kind            = kind;
+	xq.now             = q->now;
+	xq.k               = c->o->k;
+	xq.filter.in_stock = true;
+	err = xs_model_picks(c->st, c->txn, set, &xq, &c->arena, &ans);
+	if (err == XSELL_OK) {
+		answer_ids(c, &ans, out, np);
+	}
+	return err;
+}
+
+xsell_err
+xs_eval_rec_picks(struct xs_eval_ctx *c, const struct xs_eval_config *cfg,
+    const struct xs_eval_qset *qs, const struct xs_eval_query *q,
+    uint32_t *out, size_t *np)
+{
+	struct xs_settings set = c->o->settings;
+
+	(void) qs;
+	set.pick_half_life_days = cfg->half_life;
+	set.pick_seeds_max      = cfg->seeds;
+	set.similar_scorer      = cfg->sim_scorer;
+	return ask_picks(c, &set, XS_PICK_FOR_YOU, q, out, np);
+}
+
+xsell_err
+xs_eval_rec_buy_again(struct xs_eval_ctx *c, const struct xs_eval_config *cfg,
+    const struct xs_eval_qset *qs, const struct xs_eval_query *q,
+    uint32_t *out, size_t *np)
+{
+	(void) cfg;
+	(void) qs;
+	return ask_picks(c, &c->o->settings, XS_PICK_BUY_AGAIN, q, out, np);
+}
+
 /* ==== Baselines ==== */
 
 static xsell_err
@@ -131,21 +203,50 @@ is_marked(const struct xs_eval_ctx *c, uint32_t item)
 	return c->stamp[c->to_store[item]] == c->cur_stamp;
 }
 
+/* Walk 'list' (eval ids, best first) and keep the first k items that
+ * are not marked (buy_again: only those marked, the user's own). */
+static void
+take_list(struct xs_eval_ctx *c, const struct xs_eval_config *cfg,
+    const uint32_t *list, uint32_t n_list, uint32_t *out, size_t *np)
+{
+	bool   own = cfg->answer == XS_EVAL_BUY_AGAIN;
+	size_t n   = 0;
+
+	for (uint32_t i = 0; i < n_list && n < c->o->k; i++) {
+		if (is_marked(c, list[i]) == own) {
+			out[n++] = list[i];
+		}
+	}
+	*np = n;
+}
+
 xsell_err
 xs_eval_rec_popular(struct xs_eval_ctx *c, const struct xs_eval_config *cfg,
     const struct xs_eval_qset *qs, const struct xs_eval_query *q,
     uint32_t *out, size_t *np)
 {
-	size_t    n   = 0;
 	xsell_err err = mark_excluded(c, cfg, qs, q);
 
-	for (uint32_t i = 0; i < c->n_known && n < c->o->k && err == XSELL_OK;
-	     i++) {
-		if (!is_marked(c, c->by_pop[i])) {
-			out[n++] = c->by_pop[i];
-		}
+	*np = 0;
+	if (err == XSELL_OK) {
+		take_list(c, cfg, c->by_pop, c->n_known, out, np);
 	}
-	*np = n;
+	return err;
+}
+
+/* The engine's trending list, asked once per run (k = XSELL_K_MAX): a
+ * user who bought most of its 500 items gets a shorter list. */
+xsell_err
+xs_eval_rec_trending(struct xs_eval_ctx *c, const struct xs_eval_config *cfg,
+    const struct xs_eval_qset *qs, const struct xs_eval_query *q,
+    uint32_t *out, size_t *np)
+{
+	xsell_err err = mark_excluded(c, cfg, qs, q);
+
+	*np = 0;
+	if (err == XSELL_OK) {
+		take_list(c, cfg, c->by_trend, c->n_trend, out, np);
+	}
 	return err;
 }
 
@@ -160,6 +261,32 @@ next_random(uint64_t *s)
 	return z ^ (z >> 31);
 }
 
+/* buy_again's random baseline: a seeded shuffle of the user's own
+ * training purchases (Fisher-Yates over the first k draws). */
+static xsell_err
+random_own(struct xs_eval_ctx *c, const struct xs_eval_qset *qs,
+    const struct xs_eval_query *q, uint64_t rng, uint32_t *out, size_t *np)
+{
+	uint32_t *v = xs_arena_calloc(&c->arena, q->n_given + 1, sizeof(*v));
+	size_t    n = 0;
+
+	if (v == NULL) {
+		return XSELL_ENOMEM;
+	}
+	memcpy(v, qs->ids + q->given_off, q->n_given * sizeof(*v));
+	for (uint32_t i = 0; i < q->n_given && n < c->o->k; i++) {
+		uint32_t j =
+		    i + (uint32_t) (next_random(&rng) % (q->n_given - i));
+		uint32_t tmp = v[i];
+
+		v[i]     = v[j];
+		v[j]     = tmp;
+		out[n++] = v[i];
+	}
+	*np = n;
+	return XSELL_OK;
+}
+
 xsell_err
 xs_eval_rec_random(struct xs_eval_ctx *c, const struct xs_eval_config *cfg,
     const struct xs_eval_qset *qs, const struct xs_eval_query *q,
@@ -169,6 +296,9 @@ xs_eval_rec_random(struct xs_eval_ctx *c, const struct xs_eval_config *cfg,
 	size_t    n   = 0;
 	xsell_err err = mark_excluded(c, cfg, qs, q);
 
+	if (cfg->answer == XS_EVAL_BUY_AGAIN) {
+		return random_own(c, qs, q, rng, out, np);
+	}
 	/* Drawing with rejection, bounded: a query whose first level
 	 * covers nearly the catalogue gets a shorter list, not a hang. */
 	for (unsigned tries = 0; err == XSELL_OK && n < c->o->k &&

@@ -8,8 +8,13 @@
 #include <string.h>
 
 static const char *
-ask_name(const struct xs_eval_report *rep)
+ask_name(const struct xs_eval_report *rep, int a)
 {
+	if (xs_eval_answer_per_user((enum xs_eval_answer) a)) {
+		return a == XS_EVAL_BUY_AGAIN
+		    ? "asked per test user; relevant: items bought again"
+		    : "asked per test user; relevant: items new to the user";
+	}
 	return rep->ask_one ? "asked with one item of the basket"
 	                    : "asked with the rest of the basket";
 }
@@ -40,10 +45,36 @@ best_and_popular(const struct xs_eval_answer_report *ar,
 	}
 }
 
+/* Per-user answers: who could be asked and who not, and why. */
+static void
+print_user_counts(
+    FILE *f, const struct xs_eval_answer_report *ar, const char *pre)
+{
+	fprintf(f,
+	    "%stest orders %llu (%llu of guests, not asked); test users "
+	    "%llu: %llu new (no training order), %llu with nothing "
+	    "relevant, %llu whose relevant items are all unknown in "
+	    "training; %llu eligible, %llu asked; %llu test lines of items "
+	    "unknown in training\n",
+	    pre, (unsigned long long) ar->test_orders,
+	    (unsigned long long) ar->guest_orders,
+	    (unsigned long long) ar->test_users,
+	    (unsigned long long) ar->new_users,
+	    (unsigned long long) ar->ineligible,
+	    (unsigned long long) ar->cold_orders,
+	    (unsigned long long) ar->eligible,
+	    (unsigned long long) ar->queries,
+	    (unsigned long long) ar->unknown_items);
+}
+
 static void
 print_answer_counts(
     FILE *f, const struct xs_eval_answer_report *ar, const char *pre)
 {
+	if (ar->per_user) {
+		print_user_counts(f, ar, pre);
+		return;
+	}
 	fprintf(f,
 	    "%stest baskets %llu: %llu cold (no item known in training), "
 	    "%llu with one known item",
@@ -84,21 +115,21 @@ xs_eval_print_table(FILE *f, const struct xs_eval_report *rep)
 			continue;
 		}
 		fprintf(f, "\n%s @%u, %s\n", xs_eval_answer_name(a), rep->k,
-		    ask_name(rep));
+		    ask_name(rep, a));
 		print_answer_counts(f, ar, "");
 		if (ar->queries == 0) {
 			fprintf(f, "nothing to measure\n");
 			continue;
 		}
 		fprintf(f,
-		    "%-20s %-8s %7s %7s %7s %7s %7s %7s %6s %8s %8s %8s\n",
+		    "%-26s %-8s %7s %7s %7s %7s %7s %7s %6s %8s %8s %8s\n",
 		    "row", "kind", "HR", "+-95%", "prec", "recall", "NDCG",
 		    "MRR", "cover", "pop", "mean_us", "p99_us");
 		for (size_t i = 0; i < ar->n_rows; i++) {
 			const struct xs_eval_row *r = &ar->rows[i];
 
 			fprintf(f,
-			    "%-20s %-8s %7.4f %7.4f %7.4f %7.4f %7.4f %7.4f "
+			    "%-26s %-8s %7.4f %7.4f %7.4f %7.4f %7.4f %7.4f "
 			    "%6.3f %8.1f %8.1f %8.1f\n",
 			    r->name, method_name(r), r->hit_rate, r->hit_ci95,
 			    r->precision, r->recall, r->ndcg, r->mrr,
@@ -119,7 +150,17 @@ row_json(const struct xs_eval_row *r)
 		if (r->cfg.answer == XS_EVAL_FBT) {
 			json_object_set_new(o, "scorer",
 			    json_string(xs_scorer_name(r->cfg.scorer)));
-		} else {
+		} else if (r->cfg.answer == XS_EVAL_PICKS) {
+			json_object_set_new(o, "similar_scorer",
+			    json_string(xs_scorer_name(r->cfg.sim_scorer)));
+			json_object_set_new(
+			    o, "half_life_days", json_real(r->cfg.half_life));
+			json_object_set_new(
+			    o, "seeds_max", json_integer(r->cfg.seeds));
+		} else if (r->cfg.answer == XS_EVAL_SIMILAR) {
+			json_object_set_new(o, "similar_scorer",
+			    json_string(xs_scorer_name(r->cfg.sim_scorer)));
+		} else if (r->cfg.answer == XS_EVAL_COMPLEMENTS) {
 			json_object_set_new(o, "beta", json_real(r->cfg.beta));
 		}
 		json_object_set_new(
@@ -141,26 +182,41 @@ row_json(const struct xs_eval_row *r)
 	return o;
 }
 
+static void
+set_count(json_t *o, const char *key, uint64_t v)
+{
+	json_object_set_new(o, key, json_integer((json_int_t) v));
+}
+
+/* Who was asked, per test basket or per test user. */
+static void
+answer_counts_json(json_t *o, const struct xs_eval_answer_report *ar)
+{
+	if (ar->per_user) {
+		set_count(o, "test_orders", ar->test_orders);
+		set_count(o, "guest_orders", ar->guest_orders);
+		set_count(o, "test_users", ar->test_users);
+		set_count(o, "new_users", ar->new_users);
+		set_count(o, "nothing_relevant", ar->ineligible);
+		set_count(o, "cold_users", ar->cold_orders);
+	} else {
+		set_count(o, "test_baskets", ar->test_orders);
+		set_count(o, "cold_baskets", ar->cold_orders);
+		set_count(o, "one_known_item", ar->short_orders);
+		set_count(o, "all_first_level", ar->ineligible);
+	}
+	set_count(o, "eligible", ar->eligible);
+	set_count(o, "queries", ar->queries);
+	set_count(o, "unknown_item_lines", ar->unknown_items);
+}
+
 static json_t *
 answer_json(const struct xs_eval_answer_report *ar)
 {
 	json_t *o    = json_object();
 	json_t *rows = json_array();
 
-	json_object_set_new(
-	    o, "test_baskets", json_integer((json_int_t) ar->test_orders));
-	json_object_set_new(
-	    o, "cold_baskets", json_integer((json_int_t) ar->cold_orders));
-	json_object_set_new(
-	    o, "one_known_item", json_integer((json_int_t) ar->short_orders));
-	json_object_set_new(
-	    o, "all_first_level", json_integer((json_int_t) ar->ineligible));
-	json_object_set_new(
-	    o, "eligible", json_integer((json_int_t) ar->eligible));
-	json_object_set_new(
-	    o, "queries", json_integer((json_int_t) ar->queries));
-	json_object_set_new(o, "unknown_item_lines",
-	    json_integer((json_int_t) ar->unknown_items));
+	answer_counts_json(o, ar);
 	for (size_t i = 0; i < ar->n_rows; i++) {
 		json_array_append_new(rows, row_json(&ar->rows[i]));
 	}
@@ -239,7 +295,7 @@ xs_eval_print_markdown(FILE *f, const struct xs_eval_report *rep,
 			continue;
 		}
 		fprintf(f, "\n## %s (%s)\n\n", xs_eval_answer_name(a),
-		    ask_name(rep));
+		    ask_name(rep, a));
 		print_answer_counts(f, ar, "");
 		if (ar->queries == 0) {
 			fprintf(f, "\nNothing to measure.\n");

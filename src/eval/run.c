@@ -20,13 +20,27 @@ struct answer_def {
 	xs_eval_protocol_fn  protocol;
 	xs_eval_recommend_fn engine;
 	bool                 co_count; /* raw co-count baseline applies */
+	bool                 per_user; /* asks per test user */
 };
 
 static const struct answer_def answers[XS_EVAL_ANSWER_COUNT] = {
-	[XS_EVAL_FBT] = { "fbt", xs_eval_protocol_fbt, xs_eval_rec_fbt, true },
+	[XS_EVAL_FBT] = { "fbt", xs_eval_protocol_fbt, xs_eval_rec_fbt, true,
+	    false },
 	[XS_EVAL_COMPLEMENTS] = { "complements", xs_eval_protocol_complements,
-	    xs_eval_rec_complements, false },
+	    xs_eval_rec_complements, false, false },
+	[XS_EVAL_PICKS] = { "picks", xs_eval_protocol_picks, xs_eval_rec_picks,
+	    false, true },
+	[XS_EVAL_BUY_AGAIN] = { "buy_again", xs_eval_protocol_buy_again,
+	    xs_eval_rec_buy_again, false, true },
+	[XS_EVAL_SIMILAR]   = { "similar", xs_eval_protocol_fbt,
+	      xs_eval_rec_similar, false, false },
 };
+
+bool
+xs_eval_answer_per_user(enum xs_eval_answer a)
+{
+	return a < XS_EVAL_ANSWER_COUNT && answers[a].per_user;
+}
 
 const char *
 xs_eval_answer_name(enum xs_eval_answer a)
@@ -63,6 +77,12 @@ xs_eval_opts_default(struct xs_eval_opts *o)
 	o->n_min_supports               = 1;
 	o->betas[0]                     = o->settings.complements_beta;
 	o->n_betas                      = 1;
+	o->half_lives[0]                = o->settings.pick_half_life_days;
+	o->n_half_lives                 = 1;
+	o->seeds_max[0]                 = o->settings.pick_seeds_max;
+	o->n_seeds_max                  = 1;
+	o->sim_scorers[0]               = o->settings.similar_scorer;
+	o->n_sim_scorers                = 1;
 	o->baselines                    = true;
 }
 
@@ -86,16 +106,79 @@ row_add(struct xs_eval_answer_report *ar, const struct xs_eval_config *cfg,
 	return XSELL_OK;
 }
 
+/* picks (for_you): similar scorer x half-life x seeds. */
 static xsell_err
-grid_rows(const struct xs_eval_opts *o, enum xs_eval_answer a,
-    struct xs_eval_answer_report *ar)
+picks_rows(const struct xs_eval_opts *o, struct xs_eval_answer_report *ar)
+{
+	struct xs_eval_config cfg = { .answer = XS_EVAL_PICKS };
+	char                  name[80];
+	xsell_err             err = XSELL_OK;
+
+	cfg.method      = XS_METHOD_ENGINE;
+	cfg.min_support = o->settings.min_support;
+	for (size_t s = 0; s < o->n_sim_scorers && err == XSELL_OK; s++) {
+		for (size_t h = 0; h < o->n_half_lives && err == XSELL_OK;
+		     h++) {
+			for (size_t n = 0;
+			     n < o->n_seeds_max && err == XSELL_OK; n++) {
+				cfg.sim_scorer = o->sim_scorers[s];
+				cfg.half_life  = o->half_lives[h];
+				cfg.seeds      = o->seeds_max[n];
+				snprintf(name, sizeof(name),
+				    "%s hl=%g seeds=%u",
+				    xs_scorer_name(cfg.sim_scorer),
+				    cfg.half_life, cfg.seeds);
+				err = row_add(ar, &cfg, name);
+			}
+		}
+	}
+	return err;
+}
+
+/* similar (fbt's protocol): one row per similar scorer x min_support. */
+static xsell_err
+similar_rows(const struct xs_eval_opts *o, struct xs_eval_answer_report *ar)
+{
+	struct xs_eval_config cfg = { .answer = XS_EVAL_SIMILAR };
+	char                  name[80];
+	xsell_err             err = XSELL_OK;
+
+	cfg.method = XS_METHOD_ENGINE;
+	for (size_t m = 0; m < o->n_min_supports && err == XSELL_OK; m++) {
+		for (size_t s = 0; s < o->n_sim_scorers && err == XSELL_OK;
+		     s++) {
+			cfg.min_support = o->min_supports[m];
+			cfg.sim_scorer  = o->sim_scorers[s];
+			snprintf(name, sizeof(name), "%s ms=%u",
+			    xs_scorer_name(cfg.sim_scorer), cfg.min_support);
+			err = row_add(ar, &cfg, name);
+		}
+	}
+	return err;
+}
+
+/* The engine's rows of answer 'a'; *have_countp: one of them is the
+ * raw co-count baseline. */
+static xsell_err
+engine_rows(const struct xs_eval_opts *o, enum xs_eval_answer a,
+    struct xs_eval_answer_report *ar, bool *have_countp)
 {
 	struct xs_eval_config cfg = { .answer = a };
 	char                  name[80];
 	bool                  have_count = false;
 	xsell_err             err        = XSELL_OK;
 
+	if (a == XS_EVAL_PICKS) {
+		return picks_rows(o, ar);
+	}
 	cfg.method = XS_METHOD_ENGINE;
+	if (a == XS_EVAL_SIMILAR) {
+		return similar_rows(o, ar);
+	}
+	if (a == XS_EVAL_BUY_AGAIN) {
+		cfg.min_support = o->settings.min_support;
+		return row_add(ar, &cfg, "buy_again");
+	}
 	for (size_t m = 0; m < o->n_min_supports && err == XSELL_OK; m++) {
 		cfg.min_support = o->min_supports[m];
 		if (a == XS_EVAL_FBT) {
@@ -119,10 +202,21 @@ grid_rows(const struct xs_eval_opts *o, enum xs_eval_answer a,
 			err = row_add(ar, &cfg, name);
 		}
 	}
+	*have_countp = have_count;
+	return err;
+}
+
+static xsell_err
+grid_rows(const struct xs_eval_opts *o, enum xs_eval_answer a,
+    struct xs_eval_answer_report *ar)
+{
+	struct xs_eval_config cfg        = { .answer = a };
+	bool                  have_count = false;
+	xsell_err             err        = engine_rows(o, a, ar, &have_count);
+
 	if (err != XSELL_OK || !o->baselines) {
 		return err;
 	}
-	cfg          = (struct xs_eval_config) { .answer = a };
 	cfg.baseline = true;
 	if (answers[a].co_count && !have_count) {
 		cfg.method      = XS_METHOD_ENGINE;
@@ -133,6 +227,10 @@ grid_rows(const struct xs_eval_opts *o, enum xs_eval_answer a,
 	cfg.method = XS_METHOD_POPULAR;
 	if (err == XSELL_OK) {
 		err = row_add(ar, &cfg, "popularity");
+	}
+	cfg.method = XS_METHOD_TRENDING;
+	if (err == XSELL_OK) {
+		err = row_add(ar, &cfg, "trending");
 	}
 	cfg.method = XS_METHOD_RANDOM;
 	if (err == XSELL_OK) {
@@ -174,6 +272,8 @@ measure(struct xs_eval_ctx *c, enum xs_eval_answer a,
 		rec = xs_eval_rec_popular;
 	} else if (row->cfg.method == XS_METHOD_RANDOM) {
 		rec = xs_eval_rec_random;
+	} else if (row->cfg.method == XS_METHOD_TRENDING) {
+		rec = xs_eval_rec_trending;
 	}
 	snprintf(what, sizeof(what), "%s %s", answers[a].name, row->name);
 	for (size_t i = 0; i < qs->n && err == XSELL_OK; i++) {
@@ -260,6 +360,36 @@ cmp_by_pop(const void *x, const void *y)
 	return a < b ? -1 : a > b;
 }
 
+/* The trending baseline's list: xs_model_trending asked once, as a
+ * shop's page would ask it, as of the newest training day. */
+static xsell_err
+trend_init(struct xs_eval_ctx *c)
+{
+	struct xs_query  xq = { 0 };
+	struct xs_answer ans;
+	xsell_err        err;
+
+	xq.k               = XSELL_K_MAX;
+	xq.filter.in_stock = true;
+	c->by_trend        = calloc(XSELL_K_MAX, sizeof(*c->by_trend));
+	if (c->by_trend == NULL) {
+		return XSELL_ENOMEM;
+	}
+	xs_arena_reset(&c->arena);
+	err = xs_model_trending(
+	    c->st, c->txn, &c->o->settings, &xq, &c->arena, &ans);
+	for (uint32_t i = 0; i < ans.n && err == XSELL_OK; i++) {
+		uint32_t id;
+
+		if (xs_eval_data_item_find(
+		        c->d, ans.recs[i].ext, ans.recs[i].ext_len, &id) &&
+		    c->pop[id] > 0) {
+			c->by_trend[c->n_trend++] = id;
+		}
+	}
+	return err;
+}
+
 static xsell_err
 ctx_init(struct xs_eval_ctx *c)
 {
@@ -308,7 +438,7 @@ ctx_init(struct xs_eval_ctx *c)
 	sort_pop = c->pop;
 	qsort(c->by_pop, c->n_known, sizeof(*c->by_pop), cmp_by_pop);
 	sort_pop = NULL;
-	return XSELL_OK;
+	return trend_init(c);
 }
 
 static void
@@ -320,6 +450,7 @@ ctx_fini(struct xs_eval_ctx *c)
 	free(c->from_store);
 	free(c->stamp);
 	free(c->spans);
+	free(c->by_trend);
 	xs_arena_fini(&c->arena);
 }
 
@@ -397,7 +528,10 @@ check_opts(const struct xs_eval_opts *o)
 	if (o->k < 1 || o->k > XSELL_K_MAX || o->n_min_supports == 0 ||
 	    o->n_min_supports > XS_EVAL_GRID_MAX || o->n_betas == 0 ||
 	    o->n_betas > XS_EVAL_GRID_MAX || o->n_scorers == 0 ||
-	    o->n_scorers > XS_SCORER_COUNT || o->store_dir == NULL) {
+	    o->n_scorers > XS_SCORER_COUNT || o->n_half_lives == 0 ||
+	    o->n_half_lives > XS_EVAL_GRID_MAX || o->n_seeds_max == 0 ||
+	    o->n_seeds_max > XS_EVAL_GRID_MAX || o->n_sim_scorers == 0 ||
+	    o->n_sim_scorers > XS_SCORER_COUNT || o->store_dir == NULL) {
 		return XSELL_EINVAL;
 	}
 	return XSELL_OK;

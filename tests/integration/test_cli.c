@@ -135,16 +135,18 @@ assert_has(const char *text, const char *want)
 #define RUN(f, url, ...) \
 	run((f), (url), (const char *const[]) { __VA_ARGS__, NULL })
 
-/* similar A over baskets, by cosine: B 2/sqrt(3*2) = 0.816497, D
- * 1/sqrt(3*1) = 0.57735; u1's single view and u2's single cart item
- * pair with nothing. --explain adds the co-count and the three parts. */
+/* similar A over baskets, by cosine (named: the default is jaccard): B
+ * 2/sqrt(3*2) = 0.816497, D 1/sqrt(3*1) = 0.57735; u1's single view and
+ * u2's single cart item pair with nothing. --explain adds the co-count
+ * and the three parts. */
 static void
 test_similar_explain(void **state)
 {
 	struct fixture *f = *state;
 
-	assert_int_equal(
-	    RUN(f, f->srv.read_url, "similar", "A", "--explain"), 0);
+	assert_int_equal(RUN(f, f->srv.read_url, "similar", "A", "--scorer",
+	                     "cosine", "--explain"),
+	    0);
 	assert_string_equal(f->out,
 	    "rank  item         score   count       order        view"
 	    "        cart\n"
@@ -195,9 +197,11 @@ test_trending(void **state)
 	assert_has(f->err, "--half-life: expected days > 0 and <= 3650");
 }
 
-/* picks u1 for_you as of T0: u1 viewed A at T0 (taste 1): A 1, B
- * 0.816497, D 0.57735, each because of A; k 4 leaves one slot to
- * trending, whose best item not listed is C (0.742997). */
+/* picks u1 for_you as of T0: u1 viewed A at T0 (taste 1): A 1, and by
+ * jaccard (the default similar_scorer) over baskets, N_A 3, N_B 2, N_D
+ * 1, N_AB 2, N_AD 1: B 2/(3+2-2) = 0.666667, D 1/(3+1-1) = 0.333333,
+ * each because of A; k 4 leaves one slot to trending, whose best item
+ * not listed is C (0.742997). */
 static void
 test_picks_for_you_explain(void **state)
 {
@@ -209,8 +213,8 @@ test_picks_for_you_explain(void **state)
 	assert_string_equal(f->out,
 	    "rank  item         score   count  source    because\n"
 	    "   1  A                1       0  history   A\n"
-	    "   2  B         0.816497       0  history   A\n"
-	    "   3  D          0.57735       0  history   A\n"
+	    "   2  B         0.666667       0  history   A\n"
+	    "   3  D         0.333333       0  history   A\n"
 	    "   4  C         0.742997       1  trending\n");
 }
 

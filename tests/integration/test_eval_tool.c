@@ -44,6 +44,7 @@
 #include <jansson.h>
 
 #define TINY XS_TEST_SOURCE_DIR "/tests/data/eval-tiny.csv"
+#define PICKS XS_TEST_SOURCE_DIR "/tests/data/eval-picks.csv"
 #define EPS 1e-6
 
 struct fixture {
@@ -282,7 +283,7 @@ test_eval_tool_usage_errors(void **state)
 {
 	struct fixture   *f    = *state;
 	const char *const a1[] = { "--split", "weekly", TINY, NULL };
-	const char *const a2[] = { "--answers", "picks", TINY, NULL };
+	const char *const a2[] = { "--answers", "viewed_bought", TINY, NULL };
 	const char *const a3[] = { "--scorer", "magic", TINY, NULL };
 	const char *const a4[] = { "-k", "0", TINY, NULL };
 	const char *const a5[] = { "--split", "time:2020-01-10", NULL };
@@ -292,7 +293,7 @@ test_eval_tool_usage_errors(void **state)
 	assert_int_equal(run(f, a1), 2);
 	assert_non_null(strstr(f->err, "weekly"));
 	assert_int_equal(run(f, a2), 2);
-	assert_non_null(strstr(f->err, "picks"));
+	assert_non_null(strstr(f->err, "viewed_bought"));
 	assert_int_equal(run(f, a3), 2);
 	assert_int_equal(run(f, a4), 2);
 	assert_int_equal(run(f, a5), 2);
@@ -341,6 +342,148 @@ test_eval_tool_max_queries(void **state)
 	json_decref(rep);
 }
 
+/* similar asks fbt's queries of xs_model_similar. On eval-tiny.csv (see
+ * the top) with cosine, K = 2 (only co-purchase has counts):
+ *   t1 ask B: A 2/sqrt(3*3) = 0.667, C 1/sqrt(3*2) = 0.408 -> A at 1
+ *      (ask A: B at 1)                                         hit, rr 1
+ *   t2 ask E: D 1/sqrt(2) at 1 (ask D: E and F 1/sqrt(2), tie by id:
+ *      E at 1)                                                 hit, rr 1
+ *   t5 ask F or E: D only                                      miss
+ *   t6 ask C: A, B 1/sqrt 6, tie by id: B at 2 (ask B: A 0.667, C
+ *      0.408: C at 2); relevant {hidden, W}: recall 1/2, NDCG
+ *      0.3868528, rr 1/2
+ * The same figures as fbt with confidence: HR 0.75, precision 0.375,
+ * recall 0.625, NDCG 0.5967132, MRR 0.625; popularity as fbt's. */
+static void
+test_eval_tool_similar_hand_worked(void **state)
+{
+	struct fixture   *f      = *state;
+	const char *const args[] = { "--split", "time:2020-01-10",
+		"--exclude-items", "POST", "-k", "2", "--answers", "similar",
+		"--similar-scorer", "cosine", "--json", TINY, NULL };
+	json_error_t      je;
+	json_t           *rep, *sim;
+
+	assert_int_equal(run(f, args), 0);
+	rep = json_loads(f->out, 0, &je);
+	if (rep == NULL) {
+		fail_msg("not JSON (%s): %s", je.text, f->out);
+	}
+	sim = json_object_get(json_object_get(rep, "answers"), "similar");
+	assert_float_equal(num(sim, "eligible"), 4, 0);
+	assert_row(row_named(rep, "similar", "cosine ms=1"), 0.75, 0.375,
+	    0.625, 0.5967132, 0.625);
+	assert_row(row_named(rep, "similar", "popularity"), 0.5, 0.25, 0.375,
+	    0.3467132, 0.375);
+	json_decref(rep);
+}
+
+/* picks and buy_again per test user on tests/data/eval-picks.csv, the
+ * time split at 2020-01-10, K = 2, similar scorer cosine:
+ *
+ * Training: o1 u1 {A} 01-01, o2 u2 {A,C} 01-02, o3 guest {B,E} 01-03,
+ * o4 guest {B,E} 01-04, o5 u4 {B,D} 01-05, o6 u2 {E,D} 01-06. Baskets
+ * N_A 2, N_B 3, N_C 1, N_D 2, N_E 3; pairs AC 1, BE 2, BD 1, DE 1. Eval
+ * ids by first appearance: A C B E D F. Popularity: B E A D C (ties by
+ * id). Trending (half-life 7 days, as of 01-06; per day 2^(-age/7)):
+ * E 2^(-3/7)+2^(-2/7)+1 = 2.563, B 2^(-3/7)+2^(-2/7)+2^(-1/7) = 2.469,
+ * D 2^(-1/7)+1 = 1.906, A 2^(-5/7)+2^(-4/7), C 2^(-4/7): E B D A C.
+ *
+ * Test: t1 u1 {C,D}, t2 u2 {A,F} (F unknown), t3 u3 {B,E} (u3 new),
+ * t4 guest {B,E}, t5 u4 {B,D}. 5 test orders, 1 of a guest; test users
+ * u1 u2 u3 u4, u3 new.
+ *
+ * picks (relevant: test items not bought in training): u1 {C,D} asked;
+ * u2 {F} all unknown (cold); u4 {} nothing relevant. One query:
+ *   engine: u1's history A brings its neighbour C (cosine 1/sqrt 2);
+ *     A is bought, so trending fills the rest: E. [C, E]: hit at 1,
+ *     precision 1/2, recall 1/2, NDCG 1 / (1 + 1/log2 3) = 0.6131472,
+ *     MRR 1.
+ *   popularity without A: [B, E], trending without A: [E, B]: misses.
+ * buy_again (relevant: test items bought in training too): u1 none
+ *   (nothing relevant); u2 {A}, u4 {B,D} asked.
+ *   engine: nobody bought anything twice in training, so no item has a
+ *     rebuy interval: empty answers, HR 0.
+ *   popularity of the user's own items: u2 {A,C,E,D} -> [E, A]: A at 2
+ *     (precision 1/2, recall 1, NDCG 1/log2 3 = 0.6309298, rr 1/2); u4
+ *     {B,D} -> [B, D] all relevant (1, 1, 1, 1). Means: HR 1, precision
+ *     0.75, recall 1, NDCG 0.8154649, MRR 0.75.
+ *   trending of own items: u2 [E, D] a miss; u4 [B, D] (1, 1, 1, 1):
+ *     HR 0.5, precision 0.5, recall 0.5, NDCG 0.5, MRR 0.5. */
+static void
+test_eval_tool_picks_hand_worked(void **state)
+{
+	struct fixture   *f      = *state;
+	const char *const args[] = { "--split", "time:2020-01-10", "-k", "2",
+		"--answers", "picks,buy_again", "--similar-scorer", "cosine",
+		"--json", PICKS, NULL };
+	json_error_t      je;
+	json_t           *rep, *pk, *ba;
+
+	assert_int_equal(run(f, args), 0);
+	rep = json_loads(f->out, 0, &je);
+	if (rep == NULL) {
+		fail_msg("not JSON (%s): %s", je.text, f->out);
+	}
+	pk = json_object_get(json_object_get(rep, "answers"), "picks");
+	assert_float_equal(num(pk, "test_orders"), 5, 0);
+	assert_float_equal(num(pk, "guest_orders"), 1, 0);
+	assert_float_equal(num(pk, "test_users"), 4, 0);
+	assert_float_equal(num(pk, "new_users"), 1, 0);
+	assert_float_equal(num(pk, "nothing_relevant"), 1, 0);
+	assert_float_equal(num(pk, "cold_users"), 1, 0);
+	assert_float_equal(num(pk, "eligible"), 1, 0);
+	assert_float_equal(num(pk, "queries"), 1, 0);
+	assert_float_equal(num(pk, "unknown_item_lines"), 1, 0);
+	assert_row(row_named(rep, "picks", "cosine hl=30 seeds=20"), 1, 0.5,
+	    0.5, 0.6131472, 1);
+	assert_row(row_named(rep, "picks", "popularity"), 0, 0, 0, 0, 0);
+	assert_row(row_named(rep, "picks", "trending"), 0, 0, 0, 0, 0);
+
+	ba = json_object_get(json_object_get(rep, "answers"), "buy_again");
+	assert_float_equal(num(ba, "nothing_relevant"), 1, 0);
+	assert_float_equal(num(ba, "cold_users"), 0, 0);
+	assert_float_equal(num(ba, "eligible"), 2, 0);
+	assert_row(row_named(rep, "buy_again", "buy_again"), 0, 0, 0, 0, 0);
+	assert_row(row_named(rep, "buy_again", "popularity"), 1, 0.75, 1,
+	    0.8154649, 0.75);
+	assert_row(
+	    row_named(rep, "buy_again", "trending"), 0.5, 0.5, 0.5, 0.5, 0.5);
+	json_decref(rep);
+}
+
+/* The picks grid: one row per similar scorer x half-life x seeds. */
+static void
+test_eval_tool_picks_grid(void **state)
+{
+	struct fixture   *f      = *state;
+	const char *const args[] = { "--split", "time:2020-01-10", "-k", "2",
+		"--answers", "picks", "--similar-scorer", "cosine,jaccard",
+		"--pick-half-life", "7,30,90", "--pick-seeds", "1,5",
+		"--no-baselines", "--json", PICKS, NULL };
+	const char *const bad[]  = { "--pick-half-life", "0", PICKS, NULL };
+	const char *const bad2[] = { "--pick-seeds", "x", PICKS, NULL };
+	json_error_t      je;
+	json_t           *rep;
+
+	assert_int_equal(run(f, args), 0);
+	rep = json_loads(f->out, 0, &je);
+	assert_non_null(rep);
+	assert_int_equal(
+	    json_array_size(json_object_get(
+	        json_object_get(json_object_get(rep, "answers"), "picks"),
+	        "rows")),
+	    12);
+	/* One seed (A) is all u1 has: every row gives [C, E]. */
+	assert_row(row_named(rep, "picks", "jaccard hl=90 seeds=1"), 1, 0.5,
+	    0.5, 0.6131472, 1);
+	json_decref(rep);
+	assert_int_equal(run(f, bad), 2);
+	assert_non_null(strstr(f->err, "--pick-half-life"));
+	assert_int_equal(run(f, bad2), 2);
+	assert_non_null(strstr(f->err, "--pick-seeds"));
+}
+
 int
 main(void)
 {
@@ -357,6 +500,12 @@ main(void)
 		    test_eval_tool_nothing_to_ask, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_eval_tool_max_queries, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_eval_tool_picks_hand_worked, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_eval_tool_picks_grid, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_eval_tool_similar_hand_worked, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("eval_tool", tests, NULL, NULL);

@@ -54,6 +54,9 @@ ask(xs_store *st, answer_fn fn, const struct xs_query *q, char *out,
 	size_t             o = 0;
 
 	xs_settings_default(&set);
+	/* The figures of for_you below are worked with cosine, named here
+	 * since the default became jaccard (README "Quality"). */
+	set.similar_scorer = XS_SCORE_COSINE;
 	xs_arena_init(&arena, 1 << 20);
 	assert_xs_ok(xs_txn_read(st, &txn));
 	assert_xs_ok(fn(st, txn, &set, q, &arena, &ans));
