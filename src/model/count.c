@@ -498,10 +498,11 @@ struct cart_scan {
 };
 
 static xsell_err
-cart_scan_cb(void *ctx, uint32_t item, int64_t ts)
+cart_scan_cb(void *ctx, uint32_t item, int64_t ts, uint32_t count)
 {
 	struct cart_scan *c = ctx;
 
+	(void) count;
 	c->n++;
 	c->present |= item == c->item;
 	if (c->n == 1 || ts < c->oldest_ts) {

@@ -139,9 +139,10 @@ forget_entry(void *ctx, const void *rec, size_t len)
 }
 
 static xsell_err
-forget_buyer(void *ctx, uint32_t item, int64_t ts)
+forget_buyer(void *ctx, uint32_t item, int64_t ts, uint32_t count)
 {
 	(void) ts;
+	(void) count;
 	return xs_acc_item_add(ctx, item, XS_C_BUYERS, -1);
 }
 

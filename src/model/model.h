@@ -81,11 +81,16 @@ struct xs_settings {
 	unsigned pick_seeds_max;
 	double   pick_context_weight;
 	/* abandoned_cart: added between these ages ago; new_arrivals and
-	 * back_in_stock look this many days back; buy_again: due once this
-	 * share of the item's usual rebuy interval has passed. */
+	 * back_in_stock look this many days back. */
 	int64_t  abandoned_min_age_s, abandoned_max_age_s;
 	unsigned pick_days;
-	double   buy_again_due_share;
+	/* buy_again: an item scores (the user's orders of it) x (rate floor +
+	 * the share of its buyers who rebought it), weighed by how far its
+	 * usual rebuy interval has passed (not_due_weight at once, 1 when
+	 * due); before due_share of the interval it is not offered. */
+	double buy_again_rate_floor;
+	double buy_again_not_due_weight;
+	double buy_again_due_share;
 };
 
 void xs_settings_default(struct xs_settings *s);

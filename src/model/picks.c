@@ -20,9 +20,10 @@
  *                   the share of the user's taste in their category plus
  *                   their early popularity. Touches the day lists of
  *                   creation and the counters and metadata of those items.
- *   buy_again       items the user bought whose usual rebuy interval
- *                   (across all buyers) has about passed, scored by how
- *                   often buyers rebuy. Touches the bought set.
+ *   buy_again       items the user bought that other buyers rebuy,
+ *                   scored by the user's own orders of them and the
+ *                   rebuy rate, weighed up as the usual interval
+ *                   passes. Touches the bought set.
  *
  * When personal signals give fewer than k items (for_you without
  * candidates), trending items fill the rest, marked source "trending". */
@@ -93,37 +94,39 @@ credit(struct xs_cand_map *out, uint32_t item, double score, uint32_t because)
 
 /* ==== The user ==== */
 
+/* One item the user bought: when last, and in how many orders. */
+struct bought_item {
+	uint32_t item;
+	uint32_t orders;
+	int64_t  last_ts;
+};
+
 struct user_view {
-	uint32_t           id;     /* 0: unknown */
-	uint32_t          *bought; /* sorted, malloc'd */
-	int64_t           *bought_ts;
-	size_t             n_bought, cap_bought;
-	struct xs_cand_vec rejected; /* for_you: scored <= 0 by the history */
+	uint32_t            id;     /* 0: unknown */
+	struct bought_item *bought; /* by item, malloc'd */
+	size_t              n_bought, cap_bought;
+	struct xs_cand_vec  rejected; /* for_you: scored <= 0 by the history */
 };
 
 static xsell_err
-bought_cb(void *ctx, uint32_t item, int64_t ts)
+bought_cb(void *ctx, uint32_t item, int64_t ts, uint32_t count)
 {
 	struct user_view *u = ctx;
 
 	if (u->n_bought == u->cap_bought) {
-		size_t    cap = u->cap_bought ? u->cap_bought * 2 : 64;
-		uint32_t *b   = realloc(u->bought, cap * sizeof(*b));
-		int64_t  *t;
+		size_t cap            = u->cap_bought ? u->cap_bought * 2 : 64;
+		struct bought_item *b = realloc(u->bought, cap * sizeof(*b));
 
 		if (b == NULL) {
 			return XSELL_ENOMEM;
 		}
-		u->bought = b;
-		t         = realloc(u->bought_ts, cap * sizeof(*t));
-		if (t == NULL) {
-			return XSELL_ENOMEM;
-		}
-		u->bought_ts  = t;
+		u->bought     = b;
 		u->cap_bought = cap;
 	}
-	u->bought[u->n_bought]    = item; /* ascending: stays sorted */
-	u->bought_ts[u->n_bought] = ts;
+	/* The store walks items ascending: the array stays sorted. */
+	u->bought[u->n_bought].item    = item;
+	u->bought[u->n_bought].orders  = count;
+	u->bought[u->n_bought].last_ts = ts;
 	u->n_bought++;
 	return XSELL_OK;
 }
@@ -151,19 +154,28 @@ static void
 user_view_free(struct user_view *u)
 {
 	free(u->bought);
-	free(u->bought_ts);
 	free(u->rejected.v);
+}
+
+static int
+cmp_bought_item(const void *x, const void *y)
+{
+	const struct bought_item *p = x, *q = y;
+
+	return p->item < q->item ? -1 : p->item > q->item;
 }
 
 /* The last purchase of 'item', or -1. */
 static int64_t
 last_bought(const struct user_view *u, uint32_t item)
 {
-	uint32_t *p = u->n_bought == 0
-	    ? NULL
-	    : bsearch(&item, u->bought, u->n_bought, sizeof(item), xs_u32_cmp);
+	struct bought_item  key = { item, 0, 0 };
+	struct bought_item *p   = u->n_bought == 0
+	      ? NULL
+	      : bsearch(
+	            &key, u->bought, u->n_bought, sizeof(key), cmp_bought_item);
 
-	return p == NULL ? -1 : u->bought_ts[p - u->bought];
+	return p == NULL ? -1 : p->last_ts;
 }
 
 /* ==== for_you ==== */
@@ -370,12 +382,13 @@ struct cart_pick {
 };
 
 static xsell_err
-cart_pick_cb(void *ctx, uint32_t item, int64_t added)
+cart_pick_cb(void *ctx, uint32_t item, int64_t added, uint32_t count)
 {
 	struct cart_pick *c   = ctx;
 	int64_t           age = c->q->now - added;
 	struct xs_cand    x   = { 0 };
 
+	(void) count;
 	if (age < c->min_age || age > c->max_age) {
 		return XSELL_OK;
 	}
@@ -599,15 +612,16 @@ pick_buy_again(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 
 	xs_counts_reader_init(&counts, st, txn);
 	for (size_t i = 0; i < u->n_bought && err == XSELL_OK; i++) {
-		uint32_t item = u->bought[i];
+		uint32_t item = u->bought[i].item;
 		double   rebuys =
 		    xs_counts_reader_get(&counts, item, XS_C_REBUYS);
 		double buyers =
 		    xs_counts_reader_get(&counts, item, XS_C_BUYERS);
 		double days =
 		    xs_counts_reader_get(&counts, item, XS_C_REBUY_DAYS);
-		double since = (double) (q->now - u->bought_ts[i]) / DAY_S;
-		double interval, rate;
+		double since =
+		    (double) (q->now - u->bought[i].last_ts) / DAY_S;
+		double         interval, rate, due, w;
 		struct xs_cand c = { 0 };
 
 		if (rebuys == 0 || buyers == 0) {
@@ -617,9 +631,13 @@ pick_buy_again(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 		if (since < set->buy_again_due_share * interval) {
 			continue; /* not due yet */
 		}
-		rate         = fmin(rebuys / buyers, 1.0);
-		c.item       = item;
-		c.score      = rate * fmin(since / interval, 1.0);
+		rate = fmin(rebuys / buyers, 1.0);
+		due  = fmin(fmax(since, 0) / interval, 1.0);
+		w    = set->buy_again_not_due_weight +
+		    (1 - set->buy_again_not_due_weight) * due;
+		c.item  = item;
+		c.score = u->bought[i].orders *
+		    (set->buy_again_rate_floor + rate) * w;
 		c.count      = (uint64_t) rebuys;
 		c.why.source = XS_SOURCE_BOUGHT;
 		err          = xs_cand_vec_push(out, &c);

@@ -72,5 +72,13 @@ xs_settings_default(struct xs_settings *s)
 	s->abandoned_min_age_s = 3600;
 	s->abandoned_max_age_s = 14 * 86400;
 	s->pick_days           = 30;
-	s->buy_again_due_share = 0.8;
+	/* xsell-eval on Online Retail (README, Quality: buy_again): ranking
+	 * by the user's own orders of the item beat every baseline's NDCG
+	 * and MRR, where other buyers' rebuy rate alone and a hard "due"
+	 * cut at 0.8 of the interval lost to random; any hard cut (0.1 of
+	 * the interval on) lost hit rate, a half weight before due kept it.
+	 */
+	s->buy_again_rate_floor     = 0.1;
+	s->buy_again_not_due_weight = 0.5;
+	s->buy_again_due_share      = 0.0;
 }

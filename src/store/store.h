@@ -10,10 +10,11 @@
  *   item      u32 item -> struct xs_item_meta (category, price, stock)
  *   counts    u32 chunk -> struct xs_item_counts[XS_COUNTS_CHUNK]
  *   pair      (u8 relation, u32 a) -> sorted (u32 b, u32 count), DUPFIXED
- *   bought    u32 user -> sorted (u32 item, u64 last ts) ever bought,
- *             DUPFIXED
+ *   bought    u32 user -> sorted (u32 item, u64 last ts, u32 orders)
+ *             ever bought, DUPFIXED
  *   history   u32 user -> sorted struct xs_hist_rec (newest N), DUPFIXED
- *   cart      u32 user -> sorted (u32 item, u64 added ts): the open cart
+ *   cart      u32 user -> sorted (u32 item, u64 added ts, u32 1): the
+ *             open cart
  *   ledger    (u32 user, u32 seq) -> what the user's events added to the
  *             counts, in arrival order; seq 0 is their share of the totals
  *
@@ -282,13 +283,14 @@ xsell_err xs_store_pair_get(xs_store *st, MDB_txn *txn, enum xs_rel rel,
 
 /* Record that 'user' bought 'item' at 'ts'. *addedp: the first time;
  * otherwise *prev_tsp is the last purchase before, which moves to 'ts'
- * if that is later. */
+ * if that is later, and the item's order count goes up by one. */
 xsell_err xs_store_bought_add(xs_store *st, MDB_txn *txn, uint32_t user,
     uint32_t item, int64_t ts, bool *addedp, int64_t *prev_tsp);
 
 /* Call cb for every item 'user' bought, ascending, with its last
- * purchase time. */
-typedef xsell_err (*xs_item_ts_cb)(void *ctx, uint32_t item, int64_t ts);
+ * purchase time and how many of the user's orders held it. */
+typedef xsell_err (*xs_item_ts_cb)(
+    void *ctx, uint32_t item, int64_t ts, uint32_t count);
 xsell_err xs_store_bought_each(
     xs_store *st, MDB_txn *txn, uint32_t user, xs_item_ts_cb cb, void *ctx);
 
@@ -301,7 +303,8 @@ xsell_err xs_store_cart_add(xs_store *st, MDB_txn *txn, uint32_t user,
 /* Take 'item' out of the cart; *removedp false if it was not there. */
 xsell_err xs_store_cart_remove(
     xs_store *st, MDB_txn *txn, uint32_t user, uint32_t item, bool *removedp);
-/* Every item in the user's cart, ascending, with the time it was added. */
+/* Every item in the user's cart, ascending, with the time it was added
+ * (count 1). */
 xsell_err xs_store_cart_each(
     xs_store *st, MDB_txn *txn, uint32_t user, xs_item_ts_cb cb, void *ctx);
 

@@ -10,26 +10,30 @@
 #include <string.h>
 
 #define HIST_REC_LEN 16
-#define ITEM_TS_LEN 12 /* u32 item BE, u64 ts BE */
+#define ITEM_TS_LEN 16 /* u32 item BE, u64 ts BE, u32 count BE */
 
 static void
-item_ts_encode(unsigned char out[ITEM_TS_LEN], uint32_t item, int64_t ts)
+item_ts_encode(
+    unsigned char out[ITEM_TS_LEN], uint32_t item, int64_t ts, uint32_t count)
 {
 	xs_be32_put(out, item);
 	xs_be64_put(out + 4, (uint64_t) ts);
+	xs_be32_put(out + 12, count);
 }
 
-/* Position 'cur' on the user's (item, ts) duplicate for 'item'. Returns
- * MDB_NOTFOUND if the item is not there; *tsp gets its time. */
+/* Position 'cur' on the user's (item, ts, count) duplicate for 'item'.
+ * Returns MDB_NOTFOUND if the item is not there; *tsp and *countp get its
+ * time and count. */
 static int
-item_ts_find(MDB_cursor *cur, uint32_t user, uint32_t item, int64_t *tsp)
+item_ts_find(MDB_cursor *cur, uint32_t user, uint32_t item, int64_t *tsp,
+    uint32_t *countp)
 {
 	unsigned char kb[4], vb[ITEM_TS_LEN];
 	MDB_val       k = xs_key_u32(kb, user);
 	MDB_val       v;
 	int           rc;
 
-	item_ts_encode(vb, item, 0);
+	item_ts_encode(vb, item, 0, 0);
 	v.mv_data = vb;
 	v.mv_size = ITEM_TS_LEN;
 	rc        = mdb_cursor_get(cur, &k, &v, MDB_GET_BOTH_RANGE);
@@ -39,38 +43,43 @@ item_ts_find(MDB_cursor *cur, uint32_t user, uint32_t item, int64_t *tsp)
 	if (v.mv_size != ITEM_TS_LEN || xs_be32_get(v.mv_data) != item) {
 		return MDB_NOTFOUND;
 	}
-	*tsp = (int64_t) xs_be64_get((const unsigned char *) v.mv_data + 4);
+	*tsp    = (int64_t) xs_be64_get((const unsigned char *) v.mv_data + 4);
+	*countp = xs_be32_get((const unsigned char *) v.mv_data + 12);
 	return 0;
 }
 
-/* Add (item, ts) under 'user' in 'dbi' unless the item is there. With
- * 'later', an item already there moves to ts if ts is later. */
+/* Add (item, ts, 1) under 'user' in 'dbi' unless the item is there.
+ * With 'again', an item already there counts once more and moves to ts if
+ * ts is later. */
 static xsell_err
 item_ts_add(MDB_txn *txn, MDB_dbi dbi, uint32_t user, uint32_t item,
-    int64_t ts, bool later, bool *addedp, int64_t *prevp)
+    int64_t ts, bool again, bool *addedp, int64_t *prevp)
 {
 	unsigned char kb[4], vb[ITEM_TS_LEN];
 	MDB_val       k = xs_key_u32(kb, user);
 	MDB_val       v;
 	MDB_cursor   *cur;
-	int64_t       prev = 0;
+	int64_t       prev  = 0;
+	uint32_t      count = 0;
 	int           rc;
 
 	rc = mdb_cursor_open(txn, dbi, &cur);
 	if (rc != 0) {
 		return xs_err_from_mdb(rc);
 	}
-	rc      = item_ts_find(cur, user, item, &prev);
+	rc      = item_ts_find(cur, user, item, &prev, &count);
 	*addedp = rc == MDB_NOTFOUND;
 	if (prevp != NULL) {
 		*prevp = prev;
 	}
-	item_ts_encode(vb, item, ts);
 	v.mv_data = vb;
 	v.mv_size = ITEM_TS_LEN;
 	if (rc == MDB_NOTFOUND) {
+		item_ts_encode(vb, item, ts, 1);
 		rc = mdb_cursor_put(cur, &k, &v, 0);
-	} else if (rc == 0 && later && ts > prev) {
+	} else if (rc == 0 && again) {
+		item_ts_encode(vb, item, ts > prev ? ts : prev,
+		    count < UINT32_MAX ? count + 1 : count);
 		/* Same item prefix: the duplicate keeps its place. */
 		rc = mdb_cursor_put(cur, &k, &v, MDB_CURRENT);
 	}
@@ -104,7 +113,8 @@ item_ts_each(
 			err = XSELL_ECORRUPT;
 			break;
 		}
-		err = cb(ctx, xs_be32_get(p), (int64_t) xs_be64_get(p + 4));
+		err = cb(ctx, xs_be32_get(p), (int64_t) xs_be64_get(p + 4),
+		    xs_be32_get(p + 12));
 		rc  = mdb_cursor_get(cur, &k, &v, MDB_NEXT_DUP);
 	}
 	mdb_cursor_close(cur);
@@ -142,13 +152,14 @@ xs_store_cart_remove(
 {
 	MDB_cursor *cur;
 	int64_t     ts;
+	uint32_t    count;
 	int         rc;
 
 	rc = mdb_cursor_open(txn, st->cart, &cur);
 	if (rc != 0) {
 		return xs_err_from_mdb(rc);
 	}
-	rc        = item_ts_find(cur, user, item, &ts);
+	rc        = item_ts_find(cur, user, item, &ts, &count);
 	*removedp = rc == 0;
 	if (rc == 0) {
 		rc = mdb_cursor_del(cur, 0);

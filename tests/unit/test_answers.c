@@ -44,8 +44,8 @@ query(const char *const *items, struct xs_span *buf)
  * "/source" if it has one and "<because" if it names a history item,
  * then " ?X" per unknown id. */
 static void
-ask(xs_store *st, answer_fn fn, const struct xs_query *q, char *out,
-    size_t len)
+ask(xs_store *st, const struct xs_settings *given, answer_fn fn,
+    const struct xs_query *q, char *out, size_t len)
 {
 	struct xs_settings set;
 	struct xs_answer   ans;
@@ -54,6 +54,9 @@ ask(xs_store *st, answer_fn fn, const struct xs_query *q, char *out,
 	size_t             o = 0;
 
 	xs_settings_default(&set);
+	if (given != NULL) {
+		set = *given;
+	}
 	/* The figures of for_you below are worked with cosine, named here
 	 * since the default became jaccard (README "Quality"). */
 	set.similar_scorer = XS_SCORE_COSINE;
@@ -86,12 +89,14 @@ ask(xs_store *st, answer_fn fn, const struct xs_query *q, char *out,
 	xs_arena_fini(&arena);
 }
 
-#define EXPECT(st, fn, q, want)                           \
-	do {                                              \
-		char got_[512];                           \
-		ask((st), (fn), (q), got_, sizeof(got_)); \
-		assert_string_equal(got_, (want));        \
+/* The answer under 'set' (NULL: the defaults) must render as 'want'. */
+#define EXPECT_SET(st, set, fn, q, want)                         \
+	do {                                                     \
+		char got_[512];                                  \
+		ask((st), (set), (fn), (q), got_, sizeof(got_)); \
+		assert_string_equal(got_, (want));               \
 	} while (0)
+#define EXPECT(st, fn, q, want) EXPECT_SET(st, NULL, fn, q, want)
 
 /* Upsert one item's metadata at time 'now'. */
 static void
@@ -389,10 +394,14 @@ test_new_arrivals_fit_the_taste(void **state)
 
 /* u1 and u2 buy A on day 0 and day 10; u3 buys A (and B, which nobody
  * rebuys) on day 100. A: 2 rebuys of 10 days each, 3 buyers: rate 2/3,
- * interval 10. Due at 0.8 * 10 = 8 days: on day 105 not yet, on day 109
- * 2/3 * 9/10 = 0.6, from day 110 on 2/3. */
+ * interval 10 days; u3 has 1 order of it. Score: 1 * (0.1 + 2/3) times
+ * a weight from 0.5 (just bought) to 1 (the interval passed):
+ *   day 105, 5 days: 0.7667 * 0.75 = 0.575
+ *   day 109, 9 days: 0.7667 * 0.95 = 0.7283
+ *   day 130: 0.7667
+ * B never comes back: nobody buys it twice. */
 static void
-test_buy_again_when_due(void **state)
+test_buy_again_weighs_by_habit_and_time(void **state)
 {
 	struct xs_test_store *f = *state;
 	struct xs_span        buf[1];
@@ -402,11 +411,37 @@ test_buy_again_when_due(void **state)
 	    "0 order u1 A o1; 864000 order u1 A o2; 0 order u2 A o3;"
 	    "864000 order u2 A o4; 8640000 order u3 A,B o5");
 	q.now = 105 * DAY;
-	EXPECT(f->st, xs_model_picks, &q, "");
+	EXPECT(f->st, xs_model_picks, &q, "A=0.575/bought");
 	q.now = 109 * DAY;
-	EXPECT(f->st, xs_model_picks, &q, "A=0.6/bought");
+	EXPECT(f->st, xs_model_picks, &q, "A=0.7283/bought");
 	q.now = 130 * DAY;
-	EXPECT(f->st, xs_model_picks, &q, "A=0.6667/bought");
+	EXPECT(f->st, xs_model_picks, &q, "A=0.7667/bought");
+}
+
+/* With a hard cut (buy_again_due_share 0.8: not offered before 8 of the
+ * 10 days) A appears on day 108 and not before; u1, who bought A twice,
+ * scores twice as much as a one-time buyer would: 2 * 0.7667 = 1.533 on
+ * day 30 (20 days after their last order). */
+static void
+test_buy_again_appears_when_due(void **state)
+{
+	struct xs_test_store *f = *state;
+	struct xs_span        buf[1];
+	struct xs_query       q = picks_query("u3", XS_PICK_BUY_AGAIN, buf);
+	struct xs_settings    set;
+
+	xs_settings_default(&set);
+	set.buy_again_due_share = 0.8;
+	xs_test_events(f->st, NULL,
+	    "0 order u1 A o1; 864000 order u1 A o2; 0 order u2 A o3;"
+	    "864000 order u2 A o4; 8640000 order u3 A,B o5");
+	q.now = 107 * DAY;
+	EXPECT_SET(f->st, &set, xs_model_picks, &q, "");
+	q.now = 108 * DAY; /* 0.7667 * (0.5 + 0.5 * 0.8) */
+	EXPECT_SET(f->st, &set, xs_model_picks, &q, "A=0.69/bought");
+	q.user = span("u1");
+	q.now  = 30 * DAY;
+	EXPECT_SET(f->st, &set, xs_model_picks, &q, "A=1.533/bought");
 }
 
 int
@@ -426,7 +461,8 @@ main(void)
 		T(test_abandoned_cart_appears_and_goes),
 		T(test_back_in_stock_appears_when_restocked),
 		T(test_new_arrivals_fit_the_taste),
-		T(test_buy_again_when_due),
+		T(test_buy_again_weighs_by_habit_and_time),
+		T(test_buy_again_appears_when_due),
 	};
 #undef T
 
