@@ -429,7 +429,7 @@ handle_body(struct job *j)
 		if (!j->lis->admin) {
 			free(req);
 			snprintf(msg, sizeof(msg),
-			    "%s: writes are taken only on the gateway's admin "
+			    "%s: writes are taken only on the admin HTTP "
 			    "address (--http-admin)",
 			    xs_gw_op_name(j->op));
 			respond_error(j, 403, "forbidden", msg);
