@@ -39,6 +39,8 @@ Then checks, one line each (proto/HTTP.md is the contract):
 - no xselld: 503 "unavailable", /healthz 503, /metrics says xsell_up 0;
 - /metrics parses as Prometheus text (0.0.4) and its counters move by
   exactly the requests sent between two scrapes;
+- SIGTERM while four clients send requests stops the full server with
+  exit code 0, every answer received being whole (200 or 503);
 - SIGTERM stops every process with exit code 0.
 
 Usage: test_gateway.py [--mode gateway|xselld] --xselld PATH
@@ -61,6 +63,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 ANY = "<any>"
@@ -655,7 +658,7 @@ def start_gateways(a, tmp, procs):
                             "--timeout", "200"], tmp)
     procs += [full, reads, dead]
     ports = gateway_ports(full, 2)
-    gw = {"read": ports[0], "admin": ports[1]}
+    gw = {"read": ports[0], "admin": ports[1], "proc": full}
     return gw, gateway_ports(reads, 1)[0], gateway_ports(dead, 1)[0]
 
 
@@ -668,8 +671,51 @@ def start_xselld_http(a, tmp, procs):
                                        "--http", "127.0.0.1:0"], tmp)
     procs += [full, reads]
     ports = gateway_ports(full, 2)
-    gw = {"read": ports[0], "admin": ports[1]}
+    gw = {"read": ports[0], "admin": ports[1], "proc": full}
     return gw, gateway_ports(reads, 1)[0], None
+
+
+def check_stop_under_load(proc, port):
+    """SIGTERM while four clients keep fbt requests coming: the process
+    exits 0, and every answer that arrived is whole, 200 or 503."""
+    bad, answered, started = [], [0], threading.Event()  # under lock
+    lock = threading.Lock()
+
+    def client():
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            while True:
+                c.request("POST", "/v1/fbt", b'{"items":["A"],"k":3}')
+                r = c.getresponse()
+                body = json.loads(r.read())
+                with lock:
+                    answered[0] += 1
+                    if r.status not in (200, 503) or "ok" not in body:
+                        bad.append((r.status, body))
+                started.set()
+        except (OSError, http.client.HTTPException):
+            return  # the server went away: expected
+        except ValueError as e:
+            bad.append(("not JSON", str(e)))
+
+    threads = [threading.Thread(target=client) for _ in range(4)]
+    for t in threads:
+        t.start()
+    if not started.wait(10):
+        raise Fail("stop under load: no answer within 10 s")
+    for _ in range(100):  # let some load build up (at most 1 s)
+        with lock:
+            if answered[0] >= 100:
+                break
+        time.sleep(0.01)
+    rc = proc.stop()
+    for t in threads:
+        t.join(20)
+    if rc != 0 or bad:
+        raise Fail("stop under load: exit %d, bad answers %r" %
+                   (rc, bad[:3]))
+    ok("SIGTERM under load: exit 0 after %d answers, each 200 or 503" %
+       answered[0])
 
 
 def main():
@@ -712,6 +758,7 @@ def main():
         if dead_port is not None:
             check_dead(dead_port)
         check_metrics(gw)
+        check_stop_under_load(gw["proc"], gw["read"])
         for p in reversed(procs):
             rc = p.stop()
             if rc != 0:
