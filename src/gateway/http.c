@@ -51,7 +51,7 @@ struct xs_gw {
 	int64_t                  jobs; /* jobs alive, under mtx */
 };
 
-enum job_kind { JOB_OP, JOB_METRICS, JOB_HEALTH };
+enum job_kind { JOB_OP, JOB_METRICS, JOB_HEALTH, JOB_CONSOLE };
 
 struct job {
 	struct xs_gw     *gw;
@@ -153,6 +153,14 @@ respond(
 		/* Answers depend on a store that changes with every write,
 		 * and are POST replies: nothing here is for caches. */
 		rv = nng_http_res_set_header(res, "Cache-Control", "no-store");
+	}
+	if (rv == 0 && j->kind == JOB_CONSOLE) {
+		/* The page shows data from the store: let it load nothing
+		 * from elsewhere and talk only to this address. */
+		rv = nng_http_res_set_header(res, "Content-Security-Policy",
+		    "default-src 'none'; script-src 'unsafe-inline'; "
+		    "style-src 'unsafe-inline'; connect-src 'self'; "
+		    "img-src data:; frame-ancestors 'none'");
 	}
 	if (rv == 0 && j->allow != NULL) {
 		rv = nng_http_res_set_header(res, "Allow", j->allow);
@@ -341,6 +349,7 @@ upstream_done(struct xs_gw_call *call, xsell_err err, nng_msg *msg)
 	case JOB_HEALTH:
 		answer_health(j, have ? &up.data : NULL);
 		break;
+	case JOB_CONSOLE: /* answered without xselld: never sent */
 	case JOB_OP:
 		if (have) {
 			answer_op(j, &up.data);
@@ -581,7 +590,9 @@ route(struct job *j)
 	if (!post && has_body(j)) {
 		j->close = true;
 	}
-	if (plen == 8 && memcmp(uri, "/healthz", 8) == 0) {
+	if (plen == 1 && uri[0] == '/') {
+		j->kind = JOB_CONSOLE;
+	} else if (plen == 8 && memcmp(uri, "/healthz", 8) == 0) {
 		j->kind = JOB_HEALTH;
 	} else if (plen == 8 && memcmp(uri, "/metrics", 8) == 0) {
 		j->kind = JOB_METRICS;
@@ -592,8 +603,8 @@ route(struct job *j)
 	} else {
 		j->close = j->close || post;
 		respond_error(j, 404, "not_found",
-		    "no such path: use POST /v1/<op>, POST /v1, GET /healthz "
-		    "or GET /metrics");
+		    "no such path: use POST /v1/<op>, POST /v1, GET /healthz, "
+		    "GET /metrics or GET / (the console)");
 		return;
 	}
 	if (j->kind != JOB_OP) {
@@ -602,6 +613,11 @@ route(struct job *j)
 			j->allow = "GET, HEAD";
 			respond_error(
 			    j, 405, "bad_request", "method: use GET");
+			return;
+		}
+		if (j->kind == JOB_CONSOLE) {
+			respond(j, 200, "text/html; charset=utf-8",
+			    xs_gw_console_html, xs_gw_console_html_len);
 			return;
 		}
 		forward_stats(j);

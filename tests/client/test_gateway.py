@@ -34,6 +34,7 @@ Then checks, one line each (proto/HTTP.md is the contract):
   403 (writes on --http, and everywhere on a gateway without an admin
   upstream: the store is unchanged afterwards), malformed JSON 400,
   an oversize body 413 with the connection closed, 404, 405, 411;
+- GET / is the console page (HTML, with a Content-Security-Policy);
 - a stalled body ends with a closed connection; garbage bytes do not
   stop the gateway;
 - no xselld: 503 "unavailable", /healthz 503, /metrics says xsell_up 0;
@@ -532,6 +533,13 @@ def check_errors(gw, reads_only):
     if hd.get("connection") != "close":
         raise Fail("413: the unread body must close the connection")
     want_error(p, "/nope", {}, 404, "not_found")
+    st, hd, page = request(p, "GET", "/")
+    if st != 200 or hd.get("content-type") != "text/html; charset=utf-8" \
+            or b"<title>xsell console</title>" not in page or \
+            "default-src 'none'" not in hd.get("content-security-policy",
+                                               ""):
+        raise Fail("GET /: %d %r %r" % (st, hd, page[:80]))
+    want_error(p, "/", None, 405, "bad_request", raw=b"{}")
     hd, _ = want_error(p, "/metrics", None, 405, "bad_request",
                        method="DELETE")
     if "GET" not in hd.get("allow", ""):
@@ -542,7 +550,7 @@ def check_errors(gw, reads_only):
     if st != 411:
         raise Fail("chunked body: %d, expected 411" % st)
     ok("oversize body 413 (connection closed), 404, 405 with Allow, "
-       "chunked 411")
+       "chunked 411; GET / is the console page, POST / 405")
 
 
 def check_hostile(gw, reads_only):
