@@ -74,8 +74,10 @@ xsell_err xs_gw_open(xs_gw **gp, const struct xs_gw_opts *o);
  * when it was given as port 0. 0 if there is no such listener. */
 int xs_gw_port(xs_gw *g, bool admin);
 
-/* Stop listening, close every connection, fail the requests still
- * waiting, wait for those in flight, and free 'g'. NULL is allowed. */
+/* Answer the requests in flight (waiting at most timeout_ms + 1 s;
+ * requests that arrive meanwhile get 503 and a closed connection), then
+ * stop listening, close every connection, fail what is left, and free
+ * 'g'. NULL is allowed. */
 void xs_gw_close(xs_gw *g);
 
 #endif /* XSELL_GATEWAY_GATEWAY_H */

@@ -47,8 +47,9 @@ struct xs_gw {
 	struct listener          lis[2]; /* [0] reads, [1] admin */
 	struct xs_gw_stats       stats;
 	nng_mtx                 *mtx;
-	nng_cv                  *cv;   /* in_flight reached 0 */
-	int64_t                  jobs; /* jobs alive, under mtx */
+	nng_cv                  *cv;      /* in_flight reached 0 */
+	int64_t                  jobs;    /* jobs alive, under mtx */
+	atomic_bool              closing; /* xs_gw_close() has begun */
 };
 
 enum job_kind { JOB_OP, JOB_METRICS, JOB_HEALTH, JOB_CONSOLE };
@@ -122,8 +123,10 @@ job_abort(struct job *j, int rv)
 {
 	nng_aio *aio = j->http_aio;
 
-	job_free(j);
+	/* Finish before the job ends: xs_gw_close() closes the connections
+	 * once no job is left, and must not do so under a finish. */
 	nng_aio_finish(aio, rv);
+	job_free(j);
 }
 
 /* ==== Responses ==== */
@@ -179,8 +182,8 @@ respond(
 	xs_gw_stats_response(
 	    &j->gw->stats, j->kind == JOB_OP ? j->op : XS_GW_OP_COUNT, status);
 	nng_aio_set_output(aio, 0, res);
+	nng_aio_finish(aio, 0); /* first: see job_abort() */
 	job_free(j);
-	nng_aio_finish(aio, 0);
 }
 
 /* {"ok":false,"error":{"code":CODE,"message":MSG}}, the wire's error
@@ -654,6 +657,11 @@ http_cb(nng_aio *aio)
 		nng_aio_finish(aio, NNG_ENOMEM);
 		return;
 	}
+	if (atomic_load(&lis->gw->closing)) {
+		j->close = true;
+		respond_error(j, 503, "unavailable", "shutting down");
+		return;
+	}
 	route(j);
 }
 
@@ -764,6 +772,20 @@ xs_gw_opts_default(struct xs_gw_opts *o)
 	o->admin_body_max = XSELL_ADMIN_MSG_MAX;
 }
 
+/* Wait until no job is alive or 'deadline' passes: a steady flood of
+ * new requests (each answered 503 at once) must not hold up a close. */
+static void
+jobs_drain(struct xs_gw *g, nng_time deadline)
+{
+	nng_mtx_lock(g->mtx);
+	while (g->jobs > 0) {
+		if (nng_cv_until(g->cv, deadline) == NNG_ETIMEDOUT) {
+			break;
+		}
+	}
+	nng_mtx_unlock(g->mtx);
+}
+
 xsell_err
 xs_gw_open(xs_gw **gp, const struct xs_gw_opts *o)
 {
@@ -822,8 +844,14 @@ xs_gw_close(xs_gw *g)
 	if (g == NULL) {
 		return;
 	}
+	/* Drain first: requests in flight are answered (each within
+	 * timeout_ms), new ones get 503 at once and close their
+	 * connection. Only then are the connections closed. */
+	atomic_store(&g->closing, true);
+	jobs_drain(g, nng_clock() + (nng_time) g->o->timeout_ms + 1000);
 	/* No new requests; connections are closed, but handler aios we
-	 * hold stay ours until we finish them. */
+	 * hold (a request that came in since) stay ours until we finish
+	 * them. */
 	listener_close(&g->lis[0]);
 	listener_close(&g->lis[1]);
 	/* Completes every call in flight or waiting, and fails later ones

@@ -70,8 +70,8 @@ static const char usage[] =
     "usage error.\n"
     "Requests are limited to 64 KiB on --listen endpoints and 16 MiB on\n"
     "--admin endpoints; see proto/PROTOCOL.md for every limit.\n"
-    "With --http, SIGINT/SIGTERM first closes the HTTP addresses and\n"
-    "their connections (a request not yet answered gets none).\n";
+    "With --http, HTTP requests in flight are answered first (within 3 s;\n"
+    "new ones get 503), then the HTTP addresses close.\n";
 
 static int usage_error(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
