@@ -6,6 +6,9 @@ set -euo pipefail
 packages=(build-essential cmake pkg-config libnng-dev nng-utils
 	libmsgpack-dev liblmdb-dev lmdb-utils libcmocka-dev libjansson-dev
 	python3 python3-msgpack)
+# The ops console's browser test (tests/client/test_console.py, skipped
+# without it) drives Debian's headless Chromium.
+packages+=(chromium)
 
 missing=()
 for p in "${packages[@]}"; do

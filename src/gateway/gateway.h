@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* xsell-gateway: an HTTP/JSON front for xselld, in its own process.
+/* The HTTP/JSON front of xselld: run in a process of its own by
+ * xsell-gateway (main.c), and inside xselld by `xselld --http`, where
+ * its upstreams are xselld's own sockets over inproc://.
  *
  * The gateway serves HTTP with nng's own HTTP server (nng 1.5.2's
  * nng_http_server_*), turns each JSON request body into the msgpack
@@ -60,7 +62,7 @@ typedef struct xs_gw xs_gw;
 void xs_gw_opts_default(struct xs_gw_opts *o);
 
 /* Open the upstream sockets (dialled in the background: xselld may start
- * later) and start serving HTTP on the addresses of 'o', which must
+ * later; any nng URL, inproc:// included) and start serving HTTP on the addresses of 'o', which must
  * outlive the gateway. 'http_admin' needs 'admin_upstream'. On success
  * stores the handle in *gp; close it with xs_gw_close(). Returns
  * XSELL_EINVAL for a bad address or option, XSELL_EUNAVAIL when an
@@ -72,8 +74,10 @@ xsell_err xs_gw_open(xs_gw **gp, const struct xs_gw_opts *o);
  * when it was given as port 0. 0 if there is no such listener. */
 int xs_gw_port(xs_gw *g, bool admin);
 
-/* Stop listening, close every connection, fail the requests still
- * waiting, wait for those in flight, and free 'g'. NULL is allowed. */
+/* Answer the requests in flight (waiting at most timeout_ms + 1 s;
+ * requests that arrive meanwhile get 503 and a closed connection), then
+ * stop listening, close every connection, fail what is left, and free
+ * 'g'. NULL is allowed. */
 void xs_gw_close(xs_gw *g);
 
 #endif /* XSELL_GATEWAY_GATEWAY_H */

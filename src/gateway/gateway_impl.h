@@ -88,6 +88,13 @@ void xs_gw_upstream_stop(xs_gw_upstream *up);
  * NULL is allowed. */
 void xs_gw_upstream_close(xs_gw_upstream *up);
 
+/* ==== The ops console, GET / ==== */
+
+/* console/index.html, compiled in by console/embed.cmake at build time:
+ * its bytes (and a NUL past them) and their number. */
+extern const unsigned char xs_gw_console_html[];
+extern const size_t        xs_gw_console_html_len;
+
 /* ==== Counters for /metrics ==== */
 
 /* Upper bounds of the latency histogram, seconds. */

@@ -47,11 +47,12 @@ struct xs_gw {
 	struct listener          lis[2]; /* [0] reads, [1] admin */
 	struct xs_gw_stats       stats;
 	nng_mtx                 *mtx;
-	nng_cv                  *cv;   /* in_flight reached 0 */
-	int64_t                  jobs; /* jobs alive, under mtx */
+	nng_cv                  *cv;      /* in_flight reached 0 */
+	int64_t                  jobs;    /* jobs alive, under mtx */
+	atomic_bool              closing; /* xs_gw_close() has begun */
 };
 
-enum job_kind { JOB_OP, JOB_METRICS, JOB_HEALTH };
+enum job_kind { JOB_OP, JOB_METRICS, JOB_HEALTH, JOB_CONSOLE };
 
 struct job {
 	struct xs_gw     *gw;
@@ -122,8 +123,10 @@ job_abort(struct job *j, int rv)
 {
 	nng_aio *aio = j->http_aio;
 
-	job_free(j);
+	/* Finish before the job ends: xs_gw_close() closes the connections
+	 * once no job is left, and must not do so under a finish. */
 	nng_aio_finish(aio, rv);
+	job_free(j);
 }
 
 /* ==== Responses ==== */
@@ -154,6 +157,14 @@ respond(
 		 * and are POST replies: nothing here is for caches. */
 		rv = nng_http_res_set_header(res, "Cache-Control", "no-store");
 	}
+	if (rv == 0 && j->kind == JOB_CONSOLE) {
+		/* The page shows data from the store: let it load nothing
+		 * from elsewhere and talk only to this address. */
+		rv = nng_http_res_set_header(res, "Content-Security-Policy",
+		    "default-src 'none'; script-src 'unsafe-inline'; "
+		    "style-src 'unsafe-inline'; connect-src 'self'; "
+		    "img-src data:; frame-ancestors 'none'");
+	}
 	if (rv == 0 && j->allow != NULL) {
 		rv = nng_http_res_set_header(res, "Allow", j->allow);
 	}
@@ -171,8 +182,8 @@ respond(
 	xs_gw_stats_response(
 	    &j->gw->stats, j->kind == JOB_OP ? j->op : XS_GW_OP_COUNT, status);
 	nng_aio_set_output(aio, 0, res);
+	nng_aio_finish(aio, 0); /* first: see job_abort() */
 	job_free(j);
-	nng_aio_finish(aio, 0);
 }
 
 /* {"ok":false,"error":{"code":CODE,"message":MSG}}, the wire's error
@@ -341,6 +352,7 @@ upstream_done(struct xs_gw_call *call, xsell_err err, nng_msg *msg)
 	case JOB_HEALTH:
 		answer_health(j, have ? &up.data : NULL);
 		break;
+	case JOB_CONSOLE: /* answered without xselld: never sent */
 	case JOB_OP:
 		if (have) {
 			answer_op(j, &up.data);
@@ -429,7 +441,7 @@ handle_body(struct job *j)
 		if (!j->lis->admin) {
 			free(req);
 			snprintf(msg, sizeof(msg),
-			    "%s: writes are taken only on the gateway's admin "
+			    "%s: writes are taken only on the admin HTTP "
 			    "address (--http-admin)",
 			    xs_gw_op_name(j->op));
 			respond_error(j, 403, "forbidden", msg);
@@ -581,7 +593,9 @@ route(struct job *j)
 	if (!post && has_body(j)) {
 		j->close = true;
 	}
-	if (plen == 8 && memcmp(uri, "/healthz", 8) == 0) {
+	if (plen == 1 && uri[0] == '/') {
+		j->kind = JOB_CONSOLE;
+	} else if (plen == 8 && memcmp(uri, "/healthz", 8) == 0) {
 		j->kind = JOB_HEALTH;
 	} else if (plen == 8 && memcmp(uri, "/metrics", 8) == 0) {
 		j->kind = JOB_METRICS;
@@ -592,8 +606,8 @@ route(struct job *j)
 	} else {
 		j->close = j->close || post;
 		respond_error(j, 404, "not_found",
-		    "no such path: use POST /v1/<op>, POST /v1, GET /healthz "
-		    "or GET /metrics");
+		    "no such path: use POST /v1/<op>, POST /v1, GET /healthz, "
+		    "GET /metrics or GET / (the console)");
 		return;
 	}
 	if (j->kind != JOB_OP) {
@@ -602,6 +616,11 @@ route(struct job *j)
 			j->allow = "GET, HEAD";
 			respond_error(
 			    j, 405, "bad_request", "method: use GET");
+			return;
+		}
+		if (j->kind == JOB_CONSOLE) {
+			respond(j, 200, "text/html; charset=utf-8",
+			    xs_gw_console_html, xs_gw_console_html_len);
 			return;
 		}
 		forward_stats(j);
@@ -636,6 +655,11 @@ http_cb(nng_aio *aio)
 
 	if (j == NULL) {
 		nng_aio_finish(aio, NNG_ENOMEM);
+		return;
+	}
+	if (atomic_load(&lis->gw->closing)) {
+		j->close = true;
+		respond_error(j, 503, "unavailable", "shutting down");
 		return;
 	}
 	route(j);
@@ -748,6 +772,20 @@ xs_gw_opts_default(struct xs_gw_opts *o)
 	o->admin_body_max = XSELL_ADMIN_MSG_MAX;
 }
 
+/* Wait until no job is alive or 'deadline' passes: a steady flood of
+ * new requests (each answered 503 at once) must not hold up a close. */
+static void
+jobs_drain(struct xs_gw *g, nng_time deadline)
+{
+	nng_mtx_lock(g->mtx);
+	while (g->jobs > 0) {
+		if (nng_cv_until(g->cv, deadline) == NNG_ETIMEDOUT) {
+			break;
+		}
+	}
+	nng_mtx_unlock(g->mtx);
+}
+
 xsell_err
 xs_gw_open(xs_gw **gp, const struct xs_gw_opts *o)
 {
@@ -806,8 +844,14 @@ xs_gw_close(xs_gw *g)
 	if (g == NULL) {
 		return;
 	}
+	/* Drain first: requests in flight are answered (each within
+	 * timeout_ms), new ones get 503 at once and close their
+	 * connection. Only then are the connections closed. */
+	atomic_store(&g->closing, true);
+	jobs_drain(g, nng_clock() + (nng_time) g->o->timeout_ms + 1000);
 	/* No new requests; connections are closed, but handler aios we
-	 * hold stay ours until we finish them. */
+	 * hold (a request that came in since) stay ours until we finish
+	 * them. */
 	listener_close(&g->lis[0]);
 	listener_close(&g->lis[1]);
 	/* Completes every call in flight or waiting, and fails later ones

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* xselld: parse flags, open the server, wait for SIGINT/SIGTERM, close.
- * Signals are blocked in every thread and taken here with sigwait, so
- * no work happens in a signal handler. */
+/* xselld: parse flags, open the server (and, with --http, the HTTP/JSON
+ * front of src/gateway/ in the same process), wait for SIGINT/SIGTERM,
+ * close. Signals are blocked in every thread and taken here with
+ * sigwait, so no work happens in a signal handler. */
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
@@ -11,12 +12,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gateway/gateway.h"
 #include "server/server.h"
+
+/* With --http, the HTTP front is the gateway library dialling xselld's
+ * own sockets over inproc://: the same decoder, limits and error codes
+ * as the msgpack wire, and no second process. inproc names are private
+ * to the process, so fixed names cannot collide with another xselld. */
+#define HTTP_READ_URL "inproc://xselld-http-read"
+#define HTTP_ADMIN_URL "inproc://xselld-http-admin"
 
 static const char usage[] =
     "usage: xselld --db DIR --listen URL [--listen URL ...] --admin URL\n"
     "              [--admin URL ...] [--threads N] [--map-size BYTES]\n"
-    "              [--max-basket-items N] [--history-max N] [--quiet]\n"
+    "              [--max-basket-items N] [--history-max N]\n"
+    "              [--http HOST:PORT [--http-admin HOST:PORT]] [--quiet]\n"
     "\n"
     "Serve xsell's wire protocol (msgpack over nng REQ/REP) from the\n"
     "store in DIR.\n"
@@ -27,8 +37,8 @@ static const char usage[] =
     "                    Repeat for several endpoints.\n"
     "  --admin URL       endpoint that also takes writes (event, items,\n"
     "                    forget_user).\n"
-    "                    Repeat for several. At least one --listen or\n"
-    "                    --admin is needed.\n"
+    "                    Repeat for several. At least one --listen,\n"
+    "                    --admin or --http is needed.\n"
     "  --threads N       read workers, each serving one request at a time\n"
     "                    (default: one per core); admin endpoints get\n"
     "                    max(2, N/2) workers of their own\n"
@@ -39,14 +49,29 @@ static const char usage[] =
     "                    pairs are counted for at most N distinct items of\n"
     "                    one order, a deterministic sample (default 100)\n"
     "  --history-max N   events kept per user (default 500)\n"
+    "  --http HOST:PORT  also serve HTTP/JSON on this address, e.g.\n"
+    "                    127.0.0.1:8080 (port 0: a free port, logged):\n"
+    "                    POST /v1/<op> with the request as a JSON object,\n"
+    "                    GET /healthz, GET /metrics, and GET / for the\n"
+    "                    ops console page (proto/HTTP.md).\n"
+    "                    Writes here get 403. Counts as a read endpoint.\n"
+    "  --http-admin HOST:PORT\n"
+    "                    HTTP/JSON address that also takes writes; needs\n"
+    "                    --http. Keep it private. Both take a body of at\n"
+    "                    most the endpoint's limit, answer within 2 s or\n"
+    "                    503, and hold at most 32 requests in flight and\n"
+    "                    1024 waiting each (as xsell-gateway's defaults).\n"
     "  --quiet           log only warnings and errors\n"
     "  --help            this text;  --version  the version\n"
     "\n"
     "SIGINT or SIGTERM stops the server: requests in flight are answered,\n"
     "then the store is closed. Exit status: 0 after a clean stop, 1 when\n"
-    "the store or an endpoint cannot be opened, 2 for a usage error.\n"
+    "the store, an endpoint or an HTTP address cannot be opened, 2 for a\n"
+    "usage error.\n"
     "Requests are limited to 64 KiB on --listen endpoints and 16 MiB on\n"
-    "--admin endpoints; see proto/PROTOCOL.md for every limit.\n";
+    "--admin endpoints; see proto/PROTOCOL.md for every limit.\n"
+    "With --http, HTTP requests in flight are answered first (within 3 s;\n"
+    "new ones get 503), then the HTTP addresses close.\n";
 
 static int usage_error(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
@@ -125,10 +150,49 @@ parse_uint(const char *s, unsigned min, unsigned max, unsigned *out)
 	return true;
 }
 
-enum { OPT_MAX_BASKET = 256, OPT_HISTORY_MAX, OPT_QUIET, OPT_VERSION };
+enum {
+	OPT_MAX_BASKET = 256,
+	OPT_HISTORY_MAX,
+	OPT_HTTP,
+	OPT_HTTP_ADMIN,
+	OPT_QUIET,
+	OPT_VERSION
+};
+
+/* With --http: xselld also listens on the inproc:// endpoints the
+ * in-process gateway dials. 0 or the usage exit status. */
+static int
+http_endpoints_add(struct xs_server_opts *o, struct xs_gw_opts *g)
+{
+	if (g->http_admin != NULL && g->http == NULL) {
+		return usage_error("%s", "--http-admin needs --http");
+	}
+	if (g->http == NULL) {
+		return 0;
+	}
+	if (o->n_listen == XS_SERVER_MAX_URLS) {
+		return usage_error("too many --listen with --http (at most "
+		                   "%d in all)",
+		    XS_SERVER_MAX_URLS - 1);
+	}
+	o->listen[o->n_listen++] = HTTP_READ_URL;
+	g->upstream              = HTTP_READ_URL;
+	if (g->http_admin != NULL) {
+		if (o->n_admin == XS_SERVER_MAX_URLS) {
+			return usage_error(
+			    "too many --admin with --http-admin "
+			    "(at most %d in all)",
+			    XS_SERVER_MAX_URLS - 1);
+		}
+		o->admin[o->n_admin++] = HTTP_ADMIN_URL;
+		g->admin_upstream      = HTTP_ADMIN_URL;
+	}
+	return 0;
+}
 
 static int
-parse_args(int argc, char **argv, struct xs_server_opts *o)
+parse_args(
+    int argc, char **argv, struct xs_server_opts *o, struct xs_gw_opts *g)
 {
 	static const struct option longopts[] = {
 		{ "db", required_argument, NULL, 'd' },
@@ -139,6 +203,8 @@ parse_args(int argc, char **argv, struct xs_server_opts *o)
 		{ "max-basket-items", required_argument, NULL,
 		    OPT_MAX_BASKET },
 		{ "history-max", required_argument, NULL, OPT_HISTORY_MAX },
+		{ "http", required_argument, NULL, OPT_HTTP },
+		{ "http-admin", required_argument, NULL, OPT_HTTP_ADMIN },
 		{ "quiet", no_argument, NULL, OPT_QUIET },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "help", no_argument, NULL, 'h' },
@@ -194,6 +260,12 @@ parse_args(int argc, char **argv, struct xs_server_opts *o)
 				    optarg);
 			}
 			break;
+		case OPT_HTTP:
+			g->http = optarg;
+			break;
+		case OPT_HTTP_ADMIN:
+			g->http_admin = optarg;
+			break;
 		case OPT_QUIET:
 			xs_log_set_level(XS_LOG_WARN);
 			break;
@@ -214,9 +286,13 @@ parse_args(int argc, char **argv, struct xs_server_opts *o)
 	if (o->db == NULL) {
 		return usage_error("%s", "--db DIR is required");
 	}
+	c = http_endpoints_add(o, g);
+	if (c != 0) {
+		return c;
+	}
 	if (o->n_listen + o->n_admin == 0) {
 		return usage_error(
-		    "%s", "give at least one --listen or --admin");
+		    "%s", "give at least one --listen, --admin or --http");
 	}
 	return 0;
 }
@@ -225,14 +301,17 @@ int
 main(int argc, char **argv)
 {
 	struct xs_server_opts o;
+	struct xs_gw_opts     g;
 	xs_server            *srv;
+	xs_gw                *gw = NULL;
 	sigset_t              sigs;
 	int                   sig = 0;
 	int                   rc;
 
 	memset(&o, 0, sizeof(o));
 	xs_settings_default(&o.settings);
-	rc = parse_args(argc, argv, &o);
+	xs_gw_opts_default(&g);
+	rc = parse_args(argc, argv, &o, &g);
 	if (rc != 0) {
 		return rc;
 	}
@@ -251,12 +330,20 @@ main(int argc, char **argv)
 		xs_server_close(srv);
 		return 1;
 	}
+	/* After the server listens on inproc://, so the gateway's first
+	 * dial finds it. */
+	if (g.http != NULL && xs_gw_open(&gw, &g) != XSELL_OK) {
+		xs_server_close(srv);
+		return 1;
+	}
 	xs_log(XS_LOG_INFO,
 	    "xselld %s serving %s (%zu read, %zu admin "
 	    "endpoints)",
 	    XSELL_VERSION, o.db, o.n_listen, o.n_admin);
 	while (sigwait(&sigs, &sig) != 0) { }
 	xs_log(XS_LOG_INFO, "signal %d: stopping", sig);
+	/* HTTP first: its requests need the server to be answered. */
+	xs_gw_close(gw);
 	xs_server_close(srv);
 	xs_log(XS_LOG_INFO, "stopped");
 	return 0;

@@ -1,13 +1,26 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: MIT
-"""xsell-gateway as an HTTP client meets it: Debian's python3, urllib only.
+"""HTTP/JSON as a client meets it: Debian's python3, urllib only.
 
+The same checks run against the two ways of serving HTTP (proto/HTTP.md):
+
+--mode gateway (the default): xsell-gateway, a process of its own.
 Starts xselld on a fresh store with a read and an admin ipc:// endpoint,
 and three gateways on 127.0.0.1 with port 0 (each logs the port it got):
 
 - "full": --http and --http-admin, both upstreams;
 - "reads": --http only (no admin upstream), --timeout 300;
 - "dead": an upstream where nothing listens, --timeout 200.
+
+--mode xselld: `xselld --http`, the gateway library inside xselld over
+inproc://. Starts two xselld on fresh stores, with port 0:
+
+- "full": --http and --http-admin;
+- "reads": --http only (its own store; writes are refused all the same).
+
+There is no "dead" upstream in one process, so that check is the
+gateway's only; the usage check is xselld's own (its man page, --http
+flag errors).
 
 Then checks, one line each (proto/HTTP.md is the contract):
 
@@ -21,14 +34,18 @@ Then checks, one line each (proto/HTTP.md is the contract):
   403 (writes on --http, and everywhere on a gateway without an admin
   upstream: the store is unchanged afterwards), malformed JSON 400,
   an oversize body 413 with the connection closed, 404, 405, 411;
+- GET / is the console page (HTML, with a Content-Security-Policy);
 - a stalled body ends with a closed connection; garbage bytes do not
   stop the gateway;
 - no xselld: 503 "unavailable", /healthz 503, /metrics says xsell_up 0;
 - /metrics parses as Prometheus text (0.0.4) and its counters move by
   exactly the requests sent between two scrapes;
+- SIGTERM while four clients send requests stops the full server with
+  exit code 0, every answer received being whole (200 or 503);
 - SIGTERM stops every process with exit code 0.
 
-Usage: test_gateway.py --xselld PATH --gateway PATH --proto PROTO_DIR
+Usage: test_gateway.py [--mode gateway|xselld] --xselld PATH
+                       [--gateway PATH] --proto PROTO_DIR
 Exit: 0 pass, 1 fail.
 """
 
@@ -47,6 +64,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 ANY = "<any>"
@@ -401,6 +419,42 @@ def check_usage(gateway, proto):
        "exit 2" % len(opts))
 
 
+def check_usage_xselld(xselld, proto, tmp):
+    """xselld --help names every option of xselld.1, --http ones too;
+    --http flag errors exit 2, an address that cannot be served 1."""
+    man = os.path.join(proto, "..", "src", "server", "xselld.1")
+    with open(man, encoding="utf-8") as f:
+        opts = set(re.findall(r"^\.B[I]? (\\-\\-[a-z\\-]+)", f.read(), re.M))
+    opts = {o.replace("\\", "") for o in opts}
+    r = subprocess.run([xselld, "--help"], capture_output=True, text=True,
+                       timeout=10)
+    missing = [o for o in sorted(opts) if o not in r.stdout]
+    if r.returncode != 0 or "--http-admin" not in opts or missing:
+        raise Fail("xselld --help: exit %d, options of the man page "
+                   "missing: %s" % (r.returncode, missing))
+    db = os.path.join(tmp, "usage-db")
+    taken = socket.socket()  # a port in use
+    taken.bind(("127.0.0.1", 0))
+    taken.listen(1)
+    busy = "127.0.0.1:%d" % taken.getsockname()[1]
+    try:
+        for argv, want in (
+                (["--http-admin", "127.0.0.1:0"], 2),
+                (["--http"], 2),
+                (["--http", "ftp://127.0.0.1:0"], 1),
+                (["--http", busy], 1),
+                (["--http", "127.0.0.1:0", "--http-admin", busy], 1)):
+            r = subprocess.run([xselld, "--db", db] + argv,
+                               capture_output=True, timeout=10)
+            if r.returncode != want:
+                raise Fail("xselld %s: exit %d, expected %d" %
+                           (argv, r.returncode, want))
+    finally:
+        taken.close()
+    ok("xselld --help names the %d options of xselld.1; --http usage "
+       "errors exit 2, bad addresses 1" % len(opts))
+
+
 def check_answers(gw):
     # From setup.json alone (fbt vectors do not write): N_A = 4,
     # N_AB = 3, N_AC = 2, N_AE = 1, E out of stock; confidence N_ab/N_a
@@ -479,6 +533,13 @@ def check_errors(gw, reads_only):
     if hd.get("connection") != "close":
         raise Fail("413: the unread body must close the connection")
     want_error(p, "/nope", {}, 404, "not_found")
+    st, hd, page = request(p, "GET", "/")
+    if st != 200 or hd.get("content-type") != "text/html; charset=utf-8" \
+            or b"<title>xsell console</title>" not in page or \
+            "default-src 'none'" not in hd.get("content-security-policy",
+                                               ""):
+        raise Fail("GET /: %d %r %r" % (st, hd, page[:80]))
+    want_error(p, "/", None, 405, "bad_request", raw=b"{}")
     hd, _ = want_error(p, "/metrics", None, 405, "bad_request",
                        method="DELETE")
     if "GET" not in hd.get("allow", ""):
@@ -489,7 +550,7 @@ def check_errors(gw, reads_only):
     if st != 411:
         raise Fail("chunked body: %d, expected 411" % st)
     ok("oversize body 413 (connection closed), 404, 405 with Allow, "
-       "chunked 411")
+       "chunked 411; GET / is the console page, POST / 405")
 
 
 def check_hostile(gw, reads_only):
@@ -585,54 +646,127 @@ def check_metrics(gw):
        "requests sent")
 
 
+def start_gateways(a, tmp, procs):
+    """xselld on ipc:// and the three gateways; (gw, reads port, dead
+    port)."""
+    read_url = "ipc://%s/read.sock" % tmp
+    admin_url = "ipc://%s/admin.sock" % tmp
+    procs.append(Proc("xselld", [a.xselld, "--db", tmp + "/db",
+                                 "--listen", read_url, "--admin",
+                                 admin_url], tmp))
+    full = Proc("gw-full", [a.gateway, "--http", "127.0.0.1:0",
+                            "--upstream", read_url, "--http-admin",
+                            "127.0.0.1:0", "--admin-upstream",
+                            admin_url], tmp)
+    reads = Proc("gw-reads", [a.gateway, "--http", "127.0.0.1:0",
+                              "--upstream", read_url, "--timeout",
+                              "300"], tmp)
+    dead = Proc("gw-dead", [a.gateway, "--http", "127.0.0.1:0",
+                            "--upstream", "ipc://%s/none.sock" % tmp,
+                            "--timeout", "200"], tmp)
+    procs += [full, reads, dead]
+    ports = gateway_ports(full, 2)
+    gw = {"read": ports[0], "admin": ports[1], "proc": full}
+    return gw, gateway_ports(reads, 1)[0], gateway_ports(dead, 1)[0]
+
+
+def start_xselld_http(a, tmp, procs):
+    """Two xselld serving HTTP themselves; (gw, reads port, None)."""
+    full = Proc("xselld-http", [a.xselld, "--db", tmp + "/db", "--http",
+                                "127.0.0.1:0", "--http-admin",
+                                "127.0.0.1:0"], tmp)
+    reads = Proc("xselld-http-reads", [a.xselld, "--db", tmp + "/db-reads",
+                                       "--http", "127.0.0.1:0"], tmp)
+    procs += [full, reads]
+    ports = gateway_ports(full, 2)
+    gw = {"read": ports[0], "admin": ports[1], "proc": full}
+    return gw, gateway_ports(reads, 1)[0], None
+
+
+def check_stop_under_load(proc, port):
+    """SIGTERM while four clients keep fbt requests coming: the process
+    exits 0, and every answer that arrived is whole, 200 or 503."""
+    bad, answered, started = [], [0], threading.Event()  # under lock
+    lock = threading.Lock()
+
+    def client():
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            while True:
+                c.request("POST", "/v1/fbt", b'{"items":["A"],"k":3}')
+                r = c.getresponse()
+                body = json.loads(r.read())
+                with lock:
+                    answered[0] += 1
+                    if r.status not in (200, 503) or "ok" not in body:
+                        bad.append((r.status, body))
+                started.set()
+        except (OSError, http.client.HTTPException):
+            return  # the server went away: expected
+        except ValueError as e:
+            bad.append(("not JSON", str(e)))
+
+    threads = [threading.Thread(target=client) for _ in range(4)]
+    for t in threads:
+        t.start()
+    if not started.wait(10):
+        raise Fail("stop under load: no answer within 10 s")
+    for _ in range(100):  # let some load build up (at most 1 s)
+        with lock:
+            if answered[0] >= 100:
+                break
+        time.sleep(0.01)
+    rc = proc.stop()
+    for t in threads:
+        t.join(20)
+    if rc != 0 or bad:
+        raise Fail("stop under load: exit %d, bad answers %r" %
+                   (rc, bad[:3]))
+    ok("SIGTERM under load: exit 0 after %d answers, each 200 or 503" %
+       answered[0])
+
+
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument("--mode", choices=("gateway", "xselld"),
+                    default="gateway")
     ap.add_argument("--xselld", required=True)
-    ap.add_argument("--gateway", required=True)
+    ap.add_argument("--gateway")
     ap.add_argument("--proto", required=True)
     ap.add_argument("--keep", action="store_true")
     a = ap.parse_args()
+    if a.mode == "gateway" and not a.gateway:
+        ap.error("--mode gateway needs --gateway")
 
     tmp = tempfile.mkdtemp(prefix="xsell-gw-test-")
     procs = []
     try:
-        check_usage(a.gateway, a.proto)
-        read_url = "ipc://%s/read.sock" % tmp
-        admin_url = "ipc://%s/admin.sock" % tmp
-        procs.append(Proc("xselld", [a.xselld, "--db", tmp + "/db",
-                                     "--listen", read_url, "--admin",
-                                     admin_url], tmp))
-        full = Proc("gw-full", [a.gateway, "--http", "127.0.0.1:0",
-                                "--upstream", read_url, "--http-admin",
-                                "127.0.0.1:0", "--admin-upstream",
-                                admin_url], tmp)
-        reads = Proc("gw-reads", [a.gateway, "--http", "127.0.0.1:0",
-                                  "--upstream", read_url, "--timeout",
-                                  "300"], tmp)
-        dead = Proc("gw-dead", [a.gateway, "--http", "127.0.0.1:0",
-                                "--upstream", "ipc://%s/none.sock" % tmp,
-                                "--timeout", "200"], tmp)
-        procs += [full, reads, dead]
-        ports = gateway_ports(full, 2)
-        gw = {"read": ports[0], "admin": ports[1]}
-        reads_port = gateway_ports(reads, 1)[0]
-        dead_port = gateway_ports(dead, 1)[0]
+        if a.mode == "gateway":
+            check_usage(a.gateway, a.proto)
+            gw, reads_port, dead_port = start_gateways(a, tmp, procs)
+        else:
+            check_usage_xselld(a.xselld, a.proto, tmp)
+            gw, reads_port, dead_port = start_xselld_http(a, tmp, procs)
         for _ in range(100):  # xselld up? (it starts in parallel)
-            if request(gw["read"], "GET", "/healthz")[0] == 200:
+            if request(gw["read"], "GET", "/healthz")[0] == 200 and \
+                    request(reads_port, "GET", "/healthz")[0] == 200:
                 break
             time.sleep(0.1)
         else:
             raise Fail("/healthz did not turn 200 within 10 s")
-        ok("xselld and three gateways up (ports %d %d %d %d)" %
-           (gw["read"], gw["admin"], reads_port, dead_port))
+        ok("%d processes up (%s; ports %d %d %d%s)" %
+           (len(procs), a.mode, gw["read"], gw["admin"], reads_port,
+            "" if dead_port is None else " %d" % dead_port))
 
         run_vectors(gw, a.proto)
         run_http_examples(gw, a.proto)
         check_answers(gw)
         check_errors(gw, reads_port)
         check_hostile(gw, reads_port)
-        check_dead(dead_port)
+        if dead_port is not None:
+            check_dead(dead_port)
         check_metrics(gw)
+        check_stop_under_load(gw["proc"], gw["read"])
         for p in reversed(procs):
             rc = p.stop()
             if rc != 0:
