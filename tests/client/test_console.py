@@ -19,8 +19,8 @@ Hand-worked answers (setup.json: N_A=4, N_B=4, N_C=2, N_D=1, N_E=1,
 N_AB=3, N_AC=2, N_BD=1; E out of stock):
 - fbt A, jaccard: B 3/(4+4-3) = 0.6, C 2/(4+2-2) = 0.5;
 - complements A: D via B, p(B|A) * N_BD/N_B = 3/4 * 1/4 = 0.1875;
-- similar A, cosine over orders: B 3/sqrt(4*4) = 0.75, C 2/sqrt(4*2) =
-  0.707 (E out of stock).
+- similar A, jaccard (the default) over orders: B 3/(4+4-3) = 0.6,
+  C 2/(4+2-2) = 0.5 (E out of stock).
 
 Usage: test_console.py --xselld PATH --proto DIR [--screenshot PATH]
 Exit: 0 pass, 1 fail, 77 skipped (no chromium on this machine).
@@ -260,8 +260,8 @@ def check_console(b, port, shot):
             "via B" not in comp[0][2]:
         raise Fail("complements A: %r, expected D 0.188 via B" % comp)
     sim = b.wait_for("similar", LIST % "similar")
-    if [s[:2] for s in sim] != [["B", "0.75"], ["C", "0.707"]]:
-        raise Fail("similar A: %r, expected B 0.75, C 0.707" % sim)
+    if [s[:2] for s in sim] != [["B", "0.6"], ["C", "0.5"]]:
+        raise Fail("similar A: %r, expected B 0.6, C 0.5" % sim)
     graph = b.eval("Array.from(document.querySelectorAll('#graph text'))"
                    ".map(t => t.textContent)")
     if graph[:2] != ["A", "via B"] or not graph[2].startswith("D"):
