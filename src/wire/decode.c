@@ -304,6 +304,10 @@ get_key(struct dec *d, const char *prefix, const char *const *keys, unsigned n,
 		    "keys must be strings");
 	}
 	xs_escape(esc, sizeof(esc), v.v.s.p, v.v.s.len);
+	if (esc[0] == '\0') {
+		/* An empty key still needs a name in the refusal. */
+		snprintf(esc, sizeof(esc), "\"\"");
+	}
 	path_fmt(field, sizeof(field), "%s%s%s", prefix, sep, esc);
 	for (unsigned i = 0; i < n; i++) {
 		if (strlen(keys[i]) != v.v.s.len ||
