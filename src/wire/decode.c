@@ -1058,13 +1058,16 @@ decode_pick_field(struct dec *d, struct xs_query *q, unsigned key)
 		return get_ts(d, "max_age_s", &q->max_age_s);
 	case K_DAYS:
 		err = get_days(d, "days", &days);
-		if (err == XSELL_OK && days != (double) (unsigned) days) {
+		if (err != XSELL_OK) {
+			return err; /* 'days' may be out of unsigned's range */
+		}
+		if (days != (double) (unsigned) days) {
 			return fail(
 			    d, XSELL_EINVAL, "days", "must be an integer");
 		}
 		q->days     = (unsigned) days;
 		q->has_days = true;
-		return err;
+		return XSELL_OK;
 	default: /* K_NOW */
 		err    = get_ts(d, "now", &x);
 		q->now = x;
