@@ -5,7 +5,8 @@ set -euo pipefail
 
 packages=(build-essential cmake pkg-config libnng-dev nng-utils
 	libmsgpack-dev liblmdb-dev lmdb-utils libcmocka-dev libjansson-dev
-	python3 python3-msgpack)
+	python3 python3-msgpack
+	clang libclang-rt-14-dev)
 
 missing=()
 for p in "${packages[@]}"; do
