@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* libFuzzer harness for the bulk loader's record parsing: the first byte
- * picks the format ('c' CSV, 't' TSV, 'j' JSONL, 'b' baskets, any other
- * byte modulo 4), the rest is the file, read by xs_loader_read from an
- * in-memory FILE (fmemopen), as xsell-load reads a real one.
+ * picks the format and the type of the lines (see options_of), the rest
+ * is the file, read by xs_loader_read from an in-memory FILE (fmemopen),
+ * as xsell-load reads a real one.
  *
  * Besides "never crashes, never reads out of bounds", it checks the
  * events the loader then hands to the store: every order has an id and
@@ -30,20 +30,32 @@ broken(const char *what)
 	abort();
 }
 
-static enum xs_load_format
-format_of(uint8_t b)
+/* The first byte: a letter names the format of an order file; any other
+ * byte gives the format (b % 4) and what the lines of a file without a
+ * type column are (b / 4 % 5: order, view, cart_add, cart_remove,
+ * rating), as --format and --type would. */
+static void
+options_of(uint8_t b, enum xs_load_format *fmt, struct xs_load_map *m)
 {
+	memset(m, 0, sizeof(*m));
 	switch (b) {
 	case 'c':
-		return XS_LOAD_CSV;
+		*fmt = XS_LOAD_CSV;
+		return;
 	case 't':
-		return XS_LOAD_TSV;
+		*fmt = XS_LOAD_TSV;
+		return;
 	case 'j':
-		return XS_LOAD_JSONL;
+		*fmt = XS_LOAD_JSONL;
+		return;
 	case 'b':
-		return XS_LOAD_BASKETS;
+		*fmt = XS_LOAD_BASKETS;
+		return;
 	default:
-		return (enum xs_load_format)(b % XS_LOAD_FORMAT_COUNT);
+		*fmt    = (enum xs_load_format)(b % XS_LOAD_FORMAT_COUNT);
+		m->type = (enum xs_event_type)(
+		    b / XS_LOAD_FORMAT_COUNT % XS_EV_TYPE_COUNT);
+		return;
 	}
 }
 
@@ -120,12 +132,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char                         err[256];
 	size_t                       seen = 0;
 	enum xs_load_format          fmt;
+	struct xs_load_map           map;
 	xsell_err                    e;
 
 	if (size < 2) {
 		return 0; /* fmemopen refuses an empty buffer */
 	}
-	fmt = format_of(data[0]);
+	options_of(data[0], &fmt, &map);
 	/* An exact-size copy, so ASan sees a read past the file's end. */
 	copy = malloc(size - 1);
 	if (copy == NULL) {

@@ -7,8 +7,8 @@ packed to msgpack as a client would send it, plus hand-made hostile
 requests the vectors cannot spell in JSON (huge declared lengths in a
 tiny message, NaN, invalid UTF-8, trailing bytes, duplicate keys).
 
-corpus/load/: a format byte ('c', 't', 'j', 'b'; see fuzz_load.c) then a
-file: slices of tests/data/online-retail-2011-02.csv (header + 100 lines
+corpus/load/: an options byte ('c', 't', 'j', 'b' for order files, others
+give the type of the lines too; see fuzz_load.c) then a file: slices of tests/data/online-retail-2011-02.csv (header + 100 lines
 each) and hand-written TSV, JSONL and basket lines.
 
 Usage: tests/fuzz/make_corpus.py   (Debian python3 with python3-msgpack)
@@ -109,6 +109,14 @@ def load_seeds():
         b'{"user": "u1", "item": "A", "event": "addtocart", '
         b'"ts": 1291191001}\n'
         b'{"user": "u1", "item": "A", "event": "rating", "rating": 5}\n')
+    # Other first bytes also give the type of the lines (fuzz_load.c):
+    # 0x04 is CSV of views, 0x11 TSV of ratings.
+    seeds["csv-type-view"] = (b"\x04user,item,ts\n"
+                              b"u1,22697,2011-02-01 08:23:00\n"
+                              b"u1,22698,2011-02-01 08:25:00\n"
+                              b"u2,22697,1296548580\n")
+    seeds["tsv-type-rating"] = (b"\x11user\titem\trating\n"
+                                b"u1\tA\t5\nu2\tA\t0\nu3\tB\t3\n")
     seeds["baskets-groceries"] = (
         b"bcitrus fruit,semi-finished bread,margarine,ready soups\n"
         b"tropical fruit,yogurt,coffee\n"
