@@ -3,9 +3,11 @@
  *
  * Besides "never crashes, never reads out of bounds" (ASan, UBSan), it
  * checks what the decoder promises a caller: an OK decode's spans all lie
- * inside the message (the server replies from them after decode), counts
- * are within limits.h, and every refusal names a field. The same function
- * runs under the gcc build from driver.c, over the corpus, as a test. */
+ * inside the message (the server replies from them after decode) or are
+ * the digits of an id sent as an integer, counts and numbers are within
+ * limits.h and finite, and every refusal names a field. The same
+ * function runs under the gcc build from driver.c, over the corpus and
+ * the regression files, as a test. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -66,7 +68,7 @@ check_span(const struct msg *m, struct xs_span s, size_t max, const char *what)
 	}
 }
 
-/* An id list: 'n' spans, each a non-empty id inside the message. */
+/* An id list: 'n' spans, each a non-empty id (see check_span). */
 static void
 check_ids(const struct msg *m, const struct xs_span *ids, uint32_t n,
     uint32_t max_n, const char *what)
