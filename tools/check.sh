@@ -16,4 +16,8 @@ cmake -S . -B build-asan -DXSELL_WERROR=ON -DCMAKE_BUILD_TYPE=Debug \
 cmake --build build-asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure \
 	-j"$jobs"
+# Fuzzing, bounded: each libFuzzer harness for 60 s (FUZZ_SECONDS) from
+# the seed corpus, built with clang (tools/deps.sh installs it, with
+# libclang-rt-14-dev: the libFuzzer and sanitizer runtimes).
+FUZZ_BUILD_JOBS="$jobs" tests/fuzz/run.sh
 echo "check: all tests passed (plain and ASan+UBSan)"

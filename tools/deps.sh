@@ -6,6 +6,9 @@ set -euo pipefail
 packages=(build-essential cmake pkg-config libnng-dev nng-utils
 	libmsgpack-dev liblmdb-dev lmdb-utils libcmocka-dev libjansson-dev
 	python3 python3-msgpack)
+# The fuzzers (tests/fuzz/run.sh, run by tools/check.sh) need clang and
+# its libFuzzer runtime, which is only a "recommends" of clang.
+packages+=(clang libclang-rt-14-dev)
 # The ops console's browser test (tests/client/test_console.py, skipped
 # without it) drives Debian's headless Chromium.
 packages+=(chromium)

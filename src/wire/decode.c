@@ -304,6 +304,10 @@ get_key(struct dec *d, const char *prefix, const char *const *keys, unsigned n,
 		    "keys must be strings");
 	}
 	xs_escape(esc, sizeof(esc), v.v.s.p, v.v.s.len);
+	if (esc[0] == '\0') {
+		/* An empty key still needs a name in the refusal. */
+		snprintf(esc, sizeof(esc), "\"\"");
+	}
 	path_fmt(field, sizeof(field), "%s%s%s", prefix, sep, esc);
 	for (unsigned i = 0; i < n; i++) {
 		if (strlen(keys[i]) != v.v.s.len ||
@@ -1054,13 +1058,16 @@ decode_pick_field(struct dec *d, struct xs_query *q, unsigned key)
 		return get_ts(d, "max_age_s", &q->max_age_s);
 	case K_DAYS:
 		err = get_days(d, "days", &days);
-		if (err == XSELL_OK && days != (double) (unsigned) days) {
+		if (err != XSELL_OK) {
+			return err; /* 'days' may be out of unsigned's range */
+		}
+		if (days != (double) (unsigned) days) {
 			return fail(
 			    d, XSELL_EINVAL, "days", "must be an integer");
 		}
 		q->days     = (unsigned) days;
 		q->has_days = true;
-		return err;
+		return XSELL_OK;
 	default: /* K_NOW */
 		err    = get_ts(d, "now", &x);
 		q->now = x;
