@@ -62,12 +62,12 @@ typedef struct xs_gw xs_gw;
 void xs_gw_opts_default(struct xs_gw_opts *o);
 
 /* Open the upstream sockets (dialled in the background: xselld may start
- * later; any nng URL, inproc:// included) and start serving HTTP on the addresses of 'o', which must
- * outlive the gateway. 'http_admin' needs 'admin_upstream'. On success
- * stores the handle in *gp; close it with xs_gw_close(). Returns
- * XSELL_EINVAL for a bad address or option, XSELL_EUNAVAIL when an
- * address cannot be listened on (in use, not local), XSELL_ENOMEM. The
- * reason is logged. */
+ * later; any nng URL, inproc:// included) and start serving HTTP on the
+ * addresses of 'o', which must outlive the gateway. 'http_admin' needs
+ * 'admin_upstream'. On success stores the handle in *gp; close it with
+ * xs_gw_close(). Returns XSELL_EINVAL for a bad address or option,
+ * XSELL_EUNAVAIL when an address cannot be listened on (in use, not local),
+ * XSELL_ENOMEM. The reason is logged. */
 xsell_err xs_gw_open(xs_gw **gp, const struct xs_gw_opts *o);
 
 /* The TCP port the read (admin: the admin) listener is bound to; useful
