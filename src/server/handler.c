@@ -115,53 +115,24 @@ handle_list(struct xs_worker *w, const struct xs_request *req,
 	return err;
 }
 
-static xsell_err
-handle_fbt(struct xs_worker *w, const struct xs_request *req,
-    struct xs_buf *out, struct xs_errinfo *ei)
-{
-	(void) ei;
-	return handle_list(w, req, out, xs_model_fbt);
-}
+/* The list answers: each op's handler is handle_list with its model
+ * function. */
+#define LIST_HANDLER(op, answer)                              \
+	static xsell_err handle_##op(struct xs_worker *w,     \
+	    const struct xs_request *req, struct xs_buf *out, \
+	    struct xs_errinfo *ei)                            \
+	{                                                     \
+		(void) ei;                                    \
+		return handle_list(w, req, out, answer);      \
+	}
 
-static xsell_err
-handle_complements(struct xs_worker *w, const struct xs_request *req,
-    struct xs_buf *out, struct xs_errinfo *ei)
-{
-	(void) ei;
-	return handle_list(w, req, out, xs_model_complements);
-}
-
-static xsell_err
-handle_similar(struct xs_worker *w, const struct xs_request *req,
-    struct xs_buf *out, struct xs_errinfo *ei)
-{
-	(void) ei;
-	return handle_list(w, req, out, xs_model_similar);
-}
-
-static xsell_err
-handle_viewed_bought(struct xs_worker *w, const struct xs_request *req,
-    struct xs_buf *out, struct xs_errinfo *ei)
-{
-	(void) ei;
-	return handle_list(w, req, out, xs_model_viewed_bought);
-}
-
-static xsell_err
-handle_trending(struct xs_worker *w, const struct xs_request *req,
-    struct xs_buf *out, struct xs_errinfo *ei)
-{
-	(void) ei;
-	return handle_list(w, req, out, xs_model_trending);
-}
-
-static xsell_err
-handle_picks(struct xs_worker *w, const struct xs_request *req,
-    struct xs_buf *out, struct xs_errinfo *ei)
-{
-	(void) ei;
-	return handle_list(w, req, out, xs_model_picks);
-}
+LIST_HANDLER(fbt, xs_model_fbt)
+LIST_HANDLER(complements, xs_model_complements)
+LIST_HANDLER(similar, xs_model_similar)
+LIST_HANDLER(viewed_bought, xs_model_viewed_bought)
+LIST_HANDLER(trending, xs_model_trending)
+LIST_HANDLER(picks, xs_model_picks)
+#undef LIST_HANDLER
 
 static xsell_err
 handle_history(struct xs_worker *w, const struct xs_request *req,
