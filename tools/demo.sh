@@ -61,7 +61,7 @@ echo "== picks for customer 14606 (15 invoices this month) as of 2011-03-01,"
 echo "   with the item of their history behind each one (postage left out)"
 xsell picks 14606 -k 5 --explain --now 1298937600 --exclude DOT,POST,M
 echo
-echo "== buy again for 14606: what they bought that people rebuy, when due"
+echo "== buy again for 14606: what they reorder that others rebuy too, weighed up as each comes due"
 xsell picks 14606 --kind buy_again -k 5 --now 1301616000
 echo
 echo "== a write: one new order, sent to the admin endpoint"
