@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""The client examples of proto/examples/ work against a real xselld:
+python_client.py over ipc:// (msgpack, libnng through ctypes) and
+node_client.mjs over `xselld --http` (JSON, Node's fetch; skipped when
+node is not installed). The store holds proto/vectors/setup.json; the
+expected answer is fbt of A under the default scorer, jaccard, worked by
+hand: B 3/(4+4-3) = 0.6, C 2/(4+2-2) = 0.5, E out of stock.
+
+Usage: test_examples.py --xselld PATH --proto DIR
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+WANT = "B 0.6\nC 0.5\n"
+
+
+def fail(msg):
+    print("FAIL " + msg)
+    sys.exit(1)
+
+
+def wait_for_port(log_path, limit=10.0):
+    """The HTTP port xselld logged ("listening on ... port N")."""
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        with open(log_path, encoding="utf-8", errors="replace") as f:
+            m = re.search(r"port (\d+)", f.read())
+        if m:
+            return int(m.group(1))
+        time.sleep(0.05)
+    fail("xselld logged no HTTP port within %.0f s" % limit)
+    return 0
+
+
+def setup_store(examples, proto, admin_url):
+    sys.path.insert(0, examples)
+    import python_client  # the example's own call()
+
+    with open(os.path.join(proto, "vectors", "setup.json")) as f:
+        setup = json.load(f)
+    for step in setup["steps"]:
+        end = time.monotonic() + 10
+        while True:
+            try:
+                rep = python_client.call(admin_url, step["request"])
+                break
+            except OSError:
+                if time.monotonic() > end:
+                    raise
+                time.sleep(0.05)  # xselld still starting
+        if not rep.get("ok"):
+            fail("setup: %r" % (rep,))
+
+
+def run(cmd, what):
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    if out.returncode != 0 or out.stdout != WANT:
+        fail("%s: exit %d, printed %r, expected %r; stderr %s" %
+             (what, out.returncode, out.stdout, WANT, out.stderr))
+    print("ok   %s prints fbt of A" % what)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--xselld", required=True)
+    ap.add_argument("--proto", required=True)
+    a = ap.parse_args()
+    examples = os.path.join(a.proto, "examples")
+    tmp = tempfile.mkdtemp(prefix="xsell-examples-")
+    read_url = "ipc://%s/read.sock" % tmp
+    admin_url = "ipc://%s/admin.sock" % tmp
+    log_path = os.path.join(tmp, "xselld.log")
+    with open(log_path, "wb") as log:
+        srv = subprocess.Popen(
+            [a.xselld, "--db", os.path.join(tmp, "db"), "--listen", read_url,
+             "--admin", admin_url, "--http", "127.0.0.1:0"],
+            stdout=log, stderr=subprocess.STDOUT)
+    try:
+        port = wait_for_port(log_path)
+        setup_store(examples, a.proto, admin_url)
+        run([sys.executable, os.path.join(examples, "python_client.py"),
+             read_url, "A", "5"], "python_client.py")
+        node = shutil.which("node")
+        if node is None:
+            print("skip node_client.mjs: node is not installed")
+        else:
+            run([node, os.path.join(examples, "node_client.mjs"),
+                 "http://127.0.0.1:%d" % port, "A", "5"], "node_client.mjs")
+    finally:
+        srv.send_signal(signal.SIGTERM)
+        try:
+            srv.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            srv.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
