@@ -27,6 +27,7 @@ static const char usage[] =
     "              [--admin URL ...] [--threads N] [--map-size BYTES]\n"
     "              [--max-basket-items N] [--history-max N]\n"
     "              [--http HOST:PORT [--http-admin HOST:PORT]] [--quiet]\n"
+    "              [--config FILE]\n"
     "\n"
     "Serve xsell's wire protocol (msgpack over nng REQ/REP) from the\n"
     "store in DIR.\n"
@@ -62,6 +63,13 @@ static const char usage[] =
     "                    503, and hold at most 32 requests in flight and\n"
     "                    1024 waiting each (as xsell-gateway's defaults).\n"
     "  --quiet           log only warnings and errors\n"
+    "  --config FILE     read options from FILE first: one per line, the\n"
+    "                    long name without the dashes and its value\n"
+    "                    (\"listen ipc:///run/xsell/xsell.sock\", "
+    "\"quiet\"),\n"
+    "                    '#' starts a comment; options on the command\n"
+    "                    line come after the file's (a repeatable one\n"
+    "                    adds, another one given twice: the last wins)\n"
     "  --help            this text;  --version  the version\n"
     "\n"
     "SIGINT or SIGTERM stops the server: requests in flight are answered,\n"
@@ -190,6 +198,127 @@ http_endpoints_add(struct xs_server_opts *o, struct xs_gw_opts *g)
 	return 0;
 }
 
+/* --config: a file's options, each line "name value" or "name", as the
+ * argv they stand for. Bounded: a config file is small. */
+#define CONFIG_MAX_BYTES (64 * 1024)
+#define CONFIG_MAX_ARGS 512
+
+/* Read 'path' into argv words: "--name" then its value, if any, per
+ * line. The words live until the process ends. Returns the usage exit
+ * status with one line on stderr when the file cannot be used. */
+static int
+config_read(const char *path, char **words, int *np)
+{
+	FILE  *f = fopen(path, "r");
+	char  *text, *line, *save = NULL;
+	size_t len;
+	int    n = 0, lineno = 0;
+
+	if (f == NULL) {
+		return usage_error("--config %s: %s", path, strerror(errno));
+	}
+	text = calloc(1, CONFIG_MAX_BYTES + 2);
+	if (text == NULL) {
+		fclose(f);
+		return usage_error("--config %s: out of memory", path);
+	}
+	len = fread(text, 1, CONFIG_MAX_BYTES + 1, f);
+	fclose(f);
+	if (len > CONFIG_MAX_BYTES) {
+		return usage_error("--config %s: larger than %d bytes", path,
+		    CONFIG_MAX_BYTES);
+	}
+	/* Lines are split in place; 'text' is kept: words point into it. */
+	for (line = strtok_r(text, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char *name, *value, *rest = NULL;
+
+		lineno++;
+		line[strcspn(line, "#\r")] = '\0';
+		name                       = strtok_r(line, " \t=", &rest);
+		if (name == NULL) {
+			continue;
+		}
+		value = strtok_r(NULL, " \t=", &rest);
+		if (value != NULL && strtok_r(NULL, " \t", &rest) != NULL) {
+			return usage_error("--config %s:%d: one value per "
+			                   "line",
+			    path, lineno);
+		}
+		if (n + 2 > CONFIG_MAX_ARGS || strlen(name) > 64 ||
+		    strcmp(name, "config") == 0) {
+			return usage_error("--config %s:%d: '%s' is not an "
+			                   "option here",
+			    path, lineno, name);
+		}
+		words[n] = malloc(strlen(name) + 3);
+		if (words[n] == NULL) {
+			return usage_error("--config %s: out of memory", path);
+		}
+		sprintf(words[n++], "--%s", name);
+		if (value != NULL) {
+			words[n++] = value;
+		}
+	}
+	*np = n;
+	return 0;
+}
+
+/* argv with the options of every --config FILE put first (the command
+ * line comes after them, so it adds to or overrides them). */
+static int
+expand_config(int *argcp, char ***argvp)
+{
+	static char *words[CONFIG_MAX_ARGS + 1];
+	char       **argv = *argvp, **out;
+	int          argc = *argcp, n_words = 0, n = 1;
+
+	for (int i = 1; i < argc; i++) {
+		const char *path = NULL;
+		int         rc, got = 0;
+
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+			path = argv[++i];
+		} else if (strncmp(argv[i], "--config=", 9) == 0) {
+			path = argv[i] + 9;
+		} else if (strcmp(argv[i], "--config") == 0) {
+			return usage_error("%s", "--config needs a FILE");
+		}
+		if (path == NULL) {
+			continue;
+		}
+		rc = config_read(path, words + n_words, &got);
+		if (rc != 0) {
+			return rc;
+		}
+		n_words += got;
+		if (n_words > CONFIG_MAX_ARGS - 2) {
+			return usage_error("%s", "--config: too many options");
+		}
+	}
+	if (n_words == 0) {
+		return 0;
+	}
+	out = calloc((size_t) (argc + n_words + 1), sizeof(*out));
+	if (out == NULL) {
+		return usage_error("%s", "out of memory");
+	}
+	out[0] = argv[0];
+	for (int i = 0; i < n_words; i++) {
+		out[n++] = words[i];
+	}
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0) {
+			i++; /* and its FILE */
+		} else if (strncmp(argv[i], "--config=", 9) != 0) {
+			out[n++] = argv[i];
+		}
+	}
+	*argcp = n;
+	*argvp = out;
+	return 0;
+}
+
 static int
 parse_args(
     int argc, char **argv, struct xs_server_opts *o, struct xs_gw_opts *g)
@@ -210,8 +339,11 @@ parse_args(
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c;
+	int c = expand_config(&argc, &argv);
 
+	if (c != 0) {
+		return c;
+	}
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {

@@ -488,10 +488,70 @@ test_server_bad_flags_and_dirs_exit_with_one_line(void **state)
 	xs_test_rmdir(dir);
 }
 
+/* settings.history_max as stats reports it. */
+static json_int_t
+history_max_of(const char *url)
+{
+	json_t    *r = xs_test_call(url, "{\"op\":\"stats\"}");
+	json_int_t v = json_integer_value(
+	    json_object_get(json_object_get(r, "settings"), "history_max"));
+
+	json_decref(r);
+	return v;
+}
+
+/* --config FILE: its options count as given first, so the command line
+ * overrides them; a bad file is a usage error in one line. */
+static void
+test_server_config_file(void **state)
+{
+	struct xs_test_server s   = { 0 };
+	char                 *dir = xs_test_tmpdir();
+	char                  conf[4200], bad[4200], err[2048];
+	const char           *with_file[] = { "--config", conf, NULL };
+	const char *file_then_cli[] = { "--config", conf, "--history-max",
+		"88", NULL };
+	FILE       *f;
+
+	(void) state;
+	snprintf(conf, sizeof(conf), "%s/xselld.conf", dir);
+	f = fopen(conf, "w");
+	assert_non_null(f);
+	fputs("# a comment line\n\nhistory-max 77   # events per user\n"
+	      "quiet\n",
+	    f);
+	fclose(f);
+	xs_test_server_start(&s, with_file);
+	assert_int_equal(history_max_of(s.read_url), 77);
+	xs_test_server_fini(&s);
+	memset(&s, 0, sizeof(s));
+	xs_test_server_start(&s, file_then_cli);
+	assert_int_equal(history_max_of(s.read_url), 88);
+	xs_test_server_fini(&s);
+
+	snprintf(bad, sizeof(bad), "%s/bad.conf", dir);
+	f = fopen(bad, "w");
+	assert_non_null(f);
+	fputs("history-max 1 2\n", f);
+	fclose(f);
+	assert_int_equal(run_xselld((const char *[]) { "--config", bad, NULL },
+	                     err, sizeof(err)),
+	    2);
+	assert_int_equal(count_lines(err), 1);
+	assert_non_null(strstr(err, "bad.conf:1: one value per line"));
+	assert_int_equal(run_xselld((const char *[]) { "--config",
+	                                "/nonexistent/xselld.conf", NULL },
+	                     err, sizeof(err)),
+	    2);
+	assert_int_equal(count_lines(err), 1);
+	xs_test_rmdir(dir);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_server_config_file),
 		cmocka_unit_test_setup_teardown(
 		    test_server_fbt_on_read_endpoint, setup, teardown),
 		cmocka_unit_test_setup_teardown(
