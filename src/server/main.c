@@ -199,9 +199,15 @@ http_endpoints_add(struct xs_server_opts *o, struct xs_gw_opts *g)
 }
 
 /* --config: a file's options, each line "name value" or "name", as the
- * argv they stand for. Bounded: a config file is small. */
+ * argv they stand for. Bounded: a config file is small. What is read is
+ * kept for the life of the process, reachable from these statics. */
 #define CONFIG_MAX_BYTES (64 * 1024)
 #define CONFIG_MAX_ARGS 512
+#define CONFIG_MAX_FILES 8
+
+static char  *config_texts[CONFIG_MAX_FILES];
+static int    n_config_texts;
+static char **config_argv;
 
 /* Read 'path' into argv words: "--name" then its value, if any, per
  * line. The words live until the process ends. Returns the usage exit
@@ -217,11 +223,16 @@ config_read(const char *path, char **words, int *np)
 	if (f == NULL) {
 		return usage_error("--config %s: %s", path, strerror(errno));
 	}
-	text = calloc(1, CONFIG_MAX_BYTES + 2);
+	text = n_config_texts < CONFIG_MAX_FILES
+	    ? calloc(1, CONFIG_MAX_BYTES + 2)
+	    : NULL;
 	if (text == NULL) {
 		fclose(f);
-		return usage_error("--config %s: out of memory", path);
+		return usage_error("--config %s: out of memory or more than "
+		                   "%d files",
+		    path, CONFIG_MAX_FILES);
 	}
+	config_texts[n_config_texts++] = text;
 	len = fread(text, 1, CONFIG_MAX_BYTES + 1, f);
 	fclose(f);
 	if (len > CONFIG_MAX_BYTES) {
@@ -303,7 +314,8 @@ expand_config(int *argcp, char ***argvp)
 	if (out == NULL) {
 		return usage_error("%s", "out of memory");
 	}
-	out[0] = argv[0];
+	config_argv = out;
+	out[0]      = argv[0];
 	for (int i = 0; i < n_words; i++) {
 		out[n++] = words[i];
 	}
