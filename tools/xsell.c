@@ -642,18 +642,24 @@ done:
 
 /* ==== fbt ==== */
 
+/* The filter options every list command takes (proto/filter.md). */
+/* clang-format off */
+#define FILTER_OPTS                                                       \
+	{ "--all-stock", false },                                         \
+	{ "--exclude", true },                                            \
+	{ "--category", true },                                           \
+	{ "--exclude-category", true },                                   \
+	{ "--price-min", true },                                          \
+	{ "--price-max", true },                                          \
+	{ "--max-per-category", true }
+/* clang-format on */
+
 static const struct opt fbt_opts[] = {
 	{ "-k", true },
 	{ "--scorer", true },
 	{ "--min-support", true },
 	{ "--explain", false },
-	{ "--all-stock", false },
-	{ "--exclude", true },
-	{ "--category", true },
-	{ "--exclude-category", true },
-	{ "--price-min", true },
-	{ "--price-max", true },
-	{ "--max-per-category", true },
+	FILTER_OPTS,
 	{ NULL, false },
 };
 
@@ -1227,13 +1233,7 @@ static const struct opt complements_opts[] = {
 	{ "--cross-category", false },
 	{ "--min-support", true },
 	{ "--explain", false },
-	{ "--all-stock", false },
-	{ "--exclude", true },
-	{ "--category", true },
-	{ "--exclude-category", true },
-	{ "--price-min", true },
-	{ "--price-max", true },
-	{ "--max-per-category", true },
+	FILTER_OPTS,
 	{ NULL, false },
 };
 
@@ -1271,13 +1271,7 @@ static const struct opt similar_opts[] = {
 	{ "--scorer", true },
 	{ "--min-support", true },
 	{ "--explain", false },
-	{ "--all-stock", false },
-	{ "--exclude", true },
-	{ "--category", true },
-	{ "--exclude-category", true },
-	{ "--price-min", true },
-	{ "--price-max", true },
-	{ "--max-per-category", true },
+	FILTER_OPTS,
 	{ NULL, false },
 };
 
@@ -1316,13 +1310,7 @@ static const struct opt viewed_bought_opts[] = {
 	{ "--scorer", true },
 	{ "--min-support", true },
 	{ "--explain", false },
-	{ "--all-stock", false },
-	{ "--exclude", true },
-	{ "--category", true },
-	{ "--exclude-category", true },
-	{ "--price-min", true },
-	{ "--price-max", true },
-	{ "--max-per-category", true },
+	FILTER_OPTS,
 	{ NULL, false },
 };
 
@@ -1354,15 +1342,9 @@ build_viewed_bought(const struct args *a, msgpack_packer *pk, print_fn *printp)
 
 static const struct opt trending_opts[] = {
 	{ "-k", true },
-	{ "--category", true },
 	{ "--half-life", true },
 	{ "--explain", false },
-	{ "--all-stock", false },
-	{ "--exclude", true },
-	{ "--exclude-category", true },
-	{ "--price-min", true },
-	{ "--price-max", true },
-	{ "--max-per-category", true },
+	FILTER_OPTS,
 	{ NULL, false },
 };
 
@@ -1430,13 +1412,7 @@ static const struct opt picks_opts[] = {
 	{ "--days", true },
 	{ "--now", true },
 	{ "--explain", false },
-	{ "--all-stock", false },
-	{ "--exclude", true },
-	{ "--category", true },
-	{ "--exclude-category", true },
-	{ "--price-min", true },
-	{ "--price-max", true },
-	{ "--max-per-category", true },
+	FILTER_OPTS,
 	{ NULL, false },
 };
 
