@@ -420,8 +420,10 @@ take_event(struct reject_ctx *rc, const struct xs_load_record *rec,
 	}
 	if (pl->type == XS_EV_RATING) {
 		s = field(rec, cols->col[XS_ROLE_RATING]);
-		if (!parse_number(s, &rating) || rating != (int) rating ||
-		    rating < 1 || rating > 5) {
+		/* The range first: casting a double outside int's range
+		 * is undefined. */
+		if (!parse_number(s, &rating) || rating < 1 || rating > 5 ||
+		    rating != (int) rating) {
 			xs_escape(esc, sizeof(esc), s.p, s.len);
 			reject(rc, rec->line,
 			    "bad rating \"%s\" (an integer 1..5)", esc);
