@@ -31,7 +31,7 @@ static const char usage_text[] =
     "                  [--pick-half-life LIST] [--pick-seeds LIST]\n"
     "                  [--sweep] [--no-baselines]\n"
     "                  [--ask rest|one] [--max-queries N]\n"
-    "                  [--max-basket-items N]\n"
+    "                  [--max-basket-items N] [--top-m N]\n"
     "                  [--exclude-items LIST] [--format FMT]\n"
     "                  [--map ROLE=COLUMN,...] [--store DIR]\n"
     "                  [--json] [--report FILE.md] [--quiet] FILE...\n"
@@ -98,6 +98,9 @@ static const char usage_text[] =
     "                        co-count\n"
     "  --max-basket-items N  training: pairs of at most N items per order\n"
     "                        (as xsell-load); default the engine's 100\n"
+    "  --top-m N             training: the store's top list length, the\n"
+    "                        neighbours an answer considers per item and\n"
+    "                        relation, 1..1000; default the store's 100\n"
     "\n"
     "input and output:\n"
     "  --format FMT          csv, tsv, jsonl or baskets (as xsell-load)\n"
@@ -512,6 +515,13 @@ parse_one(struct args *a, int c, char *arg)
 		}
 		a->o.settings.max_basket_items = (unsigned) v;
 		return EXIT_EVAL_OK;
+	case 'T':
+		if (!parse_ulong(arg, 1, XS_TOP_M_MAX, &v)) {
+			return usage_error(
+			    "--top-m: \"%s\" is not 1..%u", arg, XS_TOP_M_MAX);
+		}
+		a->o.top_m = (unsigned) v;
+		return EXIT_EVAL_OK;
 	case 'x':
 		return add_exclude(a, arg);
 	case 'f':
@@ -562,6 +572,7 @@ parse_args(int argc, char **argv, struct args *a)
 		{ "max-queries", required_argument, NULL, 'Q' },
 		{ "ask", required_argument, NULL, 'A' },
 		{ "max-basket-items", required_argument, NULL, 'b' },
+		{ "top-m", required_argument, NULL, 'T' },
 		{ "exclude-items", required_argument, NULL, 'x' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "map", required_argument, NULL, 'm' },

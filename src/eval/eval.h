@@ -211,6 +211,7 @@ struct xs_eval_opts {
 	bool               ask_one;
 	struct xs_settings settings;  /* training and defaults */
 	const char        *store_dir; /* an empty directory for the store */
+	unsigned           top_m;     /* the store's top lists; 0: default */
 };
 
 /* Defaults: time split unset (caller sets it), k 10, seed 42, fbt and

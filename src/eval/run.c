@@ -560,7 +560,7 @@ xsell_err
 xs_eval_run(const struct xs_eval_opts *o, const xs_eval_data *d,
     xs_eval_progress_cb cb, void *cb_ctx, struct xs_eval_report *rep)
 {
-	struct xs_store_opts so = { .no_sync = true };
+	struct xs_store_opts so = { .no_sync = true, .top_m = o->top_m };
 	struct xs_eval_ctx   c  = { .d = d, .o = o };
 	uint8_t             *is_test;
 	uint64_t             t0;

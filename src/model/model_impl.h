@@ -113,9 +113,12 @@ xsell_err xs_cand_map_get(
 void xs_cand_map_clear(struct xs_cand_map *m);
 void xs_cand_map_free(struct xs_cand_map *m);
 
-/* Add weight times similar(seed, c) to the score of every neighbour c
- * of 'seed' over the similar relations (basket, view, cart; scorer and
- * weights from the settings) in 'out'. */
+/* Add weight times similar(seed, c) to the score of each neighbour c in
+ * the seed's top lists (the store's top_m strongest by co-count) over the
+ * similar relations (basket, view, cart; scorer and weights from the
+ * settings) in 'out'. Not every neighbour: for_you sums twenty seeds,
+ * and past the top lists its hit rate did not move (README,
+ * "Performance"). */
 xsell_err xs_similar_collect(xs_store *st, MDB_txn *txn,
     const struct xs_settings *set, const struct xs_totals *tot, uint32_t seed,
     double weight, struct xs_cand_map *out);

@@ -7,12 +7,17 @@
  *   viewed_bought  view -> buy ("people who viewed this bought")
  *   similar        co-purchase, co-view and co-cart, weighted
  *
- * Cost: one walk of each given item's list per relation (read a page at
- * a time), one counter-chunk lookup per 256 item numbers touched, a sort
- * of the candidates, and the metadata and external ids of the items that
- * are returned (or tied at the cut). Nothing scans the catalogue. */
+ * Candidates are each given item's top list per relation (the store's
+ * top_m strongest neighbours by co-count, store/top.c), not its whole
+ * list: a popular item has thousands of neighbours, and the ones past
+ * the strongest hundred never reached an answer's first ten in
+ * xsell-eval's runs (README, "Quality"). Cost: one value read per given
+ * item and relation, one counter-chunk lookup per 256 item numbers
+ * touched, a selection of the best, and the metadata and external ids of
+ * the items that are returned (or tied at the cut). */
 #include "model/model_impl.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,7 +76,190 @@ walk_neighbour(void *ctx, uint32_t b, uint32_t count)
 	return XSELL_OK;
 }
 
-/* Walk every given item's list in every source, then rank. */
+/* Pair reads (B-tree lookups, ~0.2 us each) worth spending to complete
+ * the scores of candidates from the top lists; beyond them the whole
+ * lists are walked instead (a page of 500 pairs costs about one). */
+#define COMPLETE_MAX 1024
+
+/* The most a neighbour b outside a full top list can score against the
+ * walked item: its co-count is at most the list's last count, and
+ * N_b >= N_ab. Infinite where the scorer has no such bound. */
+static double
+outside_bound(enum xs_scorer scorer, double last_count, double n_a)
+{
+	if (n_a <= 0) {
+		return 0.0;
+	}
+	switch (scorer) {
+	case XS_SCORE_COUNT:
+		return last_count;
+	case XS_SCORE_CONFIDENCE:
+	case XS_SCORE_JACCARD: /* ab / (a + b - ab) <= ab / a */
+		return last_count / n_a;
+	case XS_SCORE_COSINE: /* ab / sqrt(a b) <= sqrt(ab / a) */
+		return sqrt(last_count / n_a);
+	default:
+		return INFINITY;
+	}
+}
+
+/* One top list read whole, to learn which candidates it holds. */
+struct top_copy {
+	uint32_t    *items; /* sorted after the read */
+	size_t       n;
+	uint32_t     last_count; /* the weakest entry's count */
+	struct walk *w;
+};
+
+static xsell_err
+top_copy_cb(void *ctx, uint32_t b, uint32_t count)
+{
+	struct top_copy *t = ctx;
+
+	t->items[t->n++] = b;
+	t->last_count    = count;
+	return walk_neighbour(t->w, b, count);
+}
+
+/* The scores that a full top list left out: every candidate it does
+ * not hold gets its pair with the walked item 'a' read directly. */
+static xsell_err
+complete_scores(xs_store *st, MDB_txn *txn, struct walk *w, uint32_t a,
+    const struct top_copy *t)
+{
+	size_t n = w->map->vec.n;
+
+	for (size_t i = 0; i < n; i++) {
+		uint32_t  b = w->map->vec.v[i].item;
+		uint32_t  count;
+		xsell_err err;
+
+		if (xs_u32_contains(t->items, t->n, b)) {
+			continue;
+		}
+		err = xs_store_pair_get(st, txn, w->src->rel, a, b, &count);
+		if (err == XSELL_OK && count != 0) {
+			err = walk_neighbour(w, b, count);
+		}
+		if (err != XSELL_OK) {
+			return err;
+		}
+	}
+	return XSELL_OK;
+}
+
+/* Pair reads that completing the candidates' scores takes: one per
+ * candidate missing from each full list. */
+static size_t
+complete_cost(
+    const struct top_copy *tops, size_t n_lists, unsigned m, size_t n_cands)
+{
+	size_t cost = 0;
+
+	for (size_t l = 0; l < n_lists; l++) {
+		if (tops[l].n == m) {
+			cost += n_cands - tops[l].n;
+		}
+	}
+	return cost;
+}
+
+/* Candidates from the top lists, with exact scores: each candidate's
+ * pairs missing from a full list are read one by one. *boundp: the most
+ * any item seen in no list could score (0 when every list was whole),
+ * or INFINITY where the scorer has no bound (the caller then walks the
+ * whole lists). */
+static xsell_err
+gather_from_tops(xs_store *st, MDB_txn *txn, struct walk *w,
+    const struct rel_source *srcs, size_t n_srcs, double *boundp)
+{
+	unsigned         m       = xs_store_top_m(st);
+	size_t           n_lists = n_srcs * w->n_given, full = 0;
+	struct top_copy *tops  = calloc(n_lists + 1, sizeof(*tops));
+	uint32_t        *ids   = calloc(n_lists * m + 1, sizeof(*ids));
+	double           bound = 0;
+	xsell_err        err   = XSELL_OK;
+
+	if (tops == NULL || ids == NULL) {
+		free(tops);
+		free(ids);
+		return XSELL_ENOMEM;
+	}
+	for (size_t l = 0; l < n_lists && err == XSELL_OK; l++) {
+		const struct rel_source *src = &srcs[l / w->n_given];
+		uint32_t                 a   = w->given[l % w->n_given];
+		struct top_copy         *t   = &tops[l];
+
+		w->src   = src;
+		w->n_a   = xs_counts_reader_get(&w->counts, a, src->count_a);
+		t->items = ids + l * m;
+		t->w     = w;
+		err = xs_store_top_each(st, txn, src->rel, a, top_copy_cb, t);
+		if (t->n == m && t->last_count >= w->min_support) {
+			bound += src->weight *
+			    outside_bound(w->scorer, t->last_count, w->n_a);
+			full++;
+		}
+		qsort(t->items, t->n, sizeof(*t->items), xs_u32_cmp);
+	}
+	/* Only now are all candidates known: complete them, unless that
+	 * takes more pair reads than walking the whole lists is worth. */
+	if (complete_cost(tops, n_lists, m, w->map->vec.n) > COMPLETE_MAX) {
+		bound = INFINITY;
+	}
+	for (size_t l = 0;
+	     l < n_lists && err == XSELL_OK && full != 0 && isfinite(bound);
+	     l++) {
+		const struct rel_source *src = &srcs[l / w->n_given];
+		uint32_t                 a   = w->given[l % w->n_given];
+
+		if (tops[l].n < m) {
+			continue; /* a whole list: absence means no pair */
+		}
+		w->src = src;
+		w->n_a = xs_counts_reader_get(&w->counts, a, src->count_a);
+		err    = complete_scores(st, txn, w, a, &tops[l]);
+	}
+	free(tops);
+	free(ids);
+	*boundp = bound;
+	return err;
+}
+
+/* Candidates from every given item's whole list in every source. */
+static xsell_err
+gather_from_lists(xs_store *st, MDB_txn *txn, struct walk *w,
+    const struct rel_source *srcs, size_t n_srcs)
+{
+	xsell_err err = XSELL_OK;
+
+	for (size_t s = 0; s < n_srcs && err == XSELL_OK; s++) {
+		w->src = &srcs[s];
+		for (size_t g = 0; g < w->n_given && err == XSELL_OK; g++) {
+			w->n_a = xs_counts_reader_get(
+			    &w->counts, w->given[g], srcs[s].count_a);
+			err = xs_store_pairs_each(st, txn, srcs[s].rel,
+			    w->given[g], walk_neighbour, w);
+		}
+	}
+	return err;
+}
+
+/* Whether the answer ranked from the top lists is the exact one: k items
+ * came back and the last beats anything no list held. Equal is not
+ * enough: an unseen item tied with it might come first by id. */
+static bool
+answer_is_exact(
+    const struct xs_query *q, const struct xs_answer *ans, double bound)
+{
+	if (bound == 0) {
+		return true;
+	}
+	return ans->n == q->k && ans->recs[ans->n - 1].score > bound;
+}
+
+/* Candidates from the top lists, ranked; if something outside them could
+ * still belong, the whole lists instead (the same answer, slower). */
 static xsell_err
 neighbours_answer(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
     const struct xs_query *q, const struct rel_source *srcs, size_t n_srcs,
@@ -80,6 +268,7 @@ neighbours_answer(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	struct xs_cand_map map = { 0 };
 	struct walk        w   = { 0 };
 	struct xs_rank_ids ids;
+	double             bound = INFINITY;
 	xsell_err          err;
 
 	err = xs_rank_resolve(st, txn, q, arena, &ids, ans);
@@ -93,14 +282,20 @@ neighbours_answer(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	w.min_support = q->min_support ? q->min_support : set->min_support;
 	w.parts       = parts;
 	xs_counts_reader_init(&w.counts, st, txn);
-	for (size_t s = 0; s < n_srcs && err == XSELL_OK; s++) {
-		w.src = &srcs[s];
-		for (size_t g = 0; g < w.n_given && err == XSELL_OK; g++) {
-			w.n_a = xs_counts_reader_get(
-			    &w.counts, ids.given[g], srcs[s].count_a);
-			err = xs_store_pairs_each(st, txn, srcs[s].rel,
-			    ids.given[g], walk_neighbour, &w);
+	if (isfinite(outside_bound(w.scorer, 1, 1))) {
+		err = gather_from_tops(st, txn, &w, srcs, n_srcs, &bound);
+	}
+	if (err == XSELL_OK && isfinite(bound)) {
+		err = xs_rank_top(st, txn, q, ids.excluded, ids.n_excluded,
+		    map.vec.v, map.vec.n, arena, ans);
+		if (err == XSELL_OK && answer_is_exact(q, ans, bound)) {
+			xs_cand_map_free(&map);
+			return XSELL_OK;
 		}
+	}
+	xs_cand_map_clear(&map);
+	if (err == XSELL_OK) {
+		err = gather_from_lists(st, txn, &w, srcs, n_srcs);
 	}
 	if (err == XSELL_OK) {
 		err = xs_rank_top(st, txn, q, ids.excluded, ids.n_excluded,
@@ -190,7 +385,7 @@ xs_similar_collect(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	for (size_t s = 0; s < n && err == XSELL_OK; s++) {
 		w.src = &srcs[s];
 		w.n_a = xs_counts_reader_get(&w.counts, seed, srcs[s].count_a);
-		err   = xs_store_pairs_each(
+		err   = xs_store_top_each(
 		      st, txn, srcs[s].rel, seed, walk_neighbour, &w);
 	}
 	return err;

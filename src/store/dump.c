@@ -72,6 +72,7 @@ xs_store_dump(xs_store *st, struct xs_buf *out)
 		{ "item", st->item },
 		{ "counts", st->counts },
 		{ "pair", st->pair },
+		{ "top", st->top },
 		{ "bought", st->bought },
 		{ "history", st->history },
 		{ "cart", st->cart },

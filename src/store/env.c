@@ -64,6 +64,7 @@ open_dbis(xs_store *st, MDB_txn *txn, unsigned create)
 		{ "item", 0, &st->item },
 		{ "counts", 0, &st->counts },
 		{ "pair", MDB_DUPSORT | MDB_DUPFIXED, &st->pair },
+		{ "top", 0, &st->top },
 		{ "bought", MDB_DUPSORT | MDB_DUPFIXED, &st->bought },
 		{ "history", MDB_DUPSORT | MDB_DUPFIXED, &st->history },
 		{ "cart", MDB_DUPSORT | MDB_DUPFIXED, &st->cart },
@@ -120,14 +121,48 @@ env_holds_foreign_data(MDB_txn *txn)
 	return foreign;
 }
 
+/* The store's top_m: stamped when the store is made ('wanted', or the
+ * default), read back ever after. */
+static int
+settle_top_m(xs_store *st, MDB_txn *txn, bool is_new, unsigned wanted)
+{
+	MDB_val  k = xs_key_span("top_m", 5);
+	MDB_val  v;
+	uint32_t m;
+	int      rc;
+
+	if (is_new) {
+		m         = wanted != 0 ? wanted : XS_TOP_M_DEFAULT;
+		v.mv_data = &m;
+		v.mv_size = sizeof(m);
+		rc        = mdb_put(txn, st->meta, &k, &v, 0);
+	} else {
+		rc = mdb_get(txn, st->meta, &k, &v);
+		if (rc == 0 && v.mv_size != sizeof(m)) {
+			rc = MDB_CORRUPTED;
+		}
+		if (rc == 0) {
+			memcpy(&m, v.mv_data, sizeof(m));
+		}
+	}
+	if (rc == 0 && (m == 0 || m > XS_TOP_M_MAX)) {
+		rc = MDB_CORRUPTED;
+	}
+	if (rc == 0) {
+		st->top_m = m;
+	}
+	return rc;
+}
+
 static xsell_err
-check_schema(xs_store *st, const char *dir)
+check_schema(xs_store *st, const char *dir, unsigned top_m)
 {
 	MDB_txn  *txn;
 	MDB_val   k = xs_key_span("schema", 6);
 	MDB_val   v;
 	uint32_t  version;
 	unsigned  create = st->read_only ? 0 : MDB_CREATE;
+	bool      is_new = false;
 	xsell_err err;
 	int       rc;
 
@@ -153,6 +188,7 @@ check_schema(xs_store *st, const char *dir)
 		v.mv_data = &version;
 		v.mv_size = sizeof(version);
 		rc        = mdb_put(txn, st->meta, &k, &v, 0);
+		is_new    = true;
 	} else if (rc == 0) {
 		if (v.mv_size != sizeof(version)) {
 			xs_log(
@@ -180,6 +216,9 @@ check_schema(xs_store *st, const char *dir)
 	}
 	if (rc == 0) {
 		rc = open_dbis(st, txn, create);
+	}
+	if (rc == 0) {
+		rc = settle_top_m(st, txn, is_new, top_m);
 	}
 	if (rc != 0) {
 		xs_log(XS_LOG_ERROR, "store %s: %s", dir, mdb_strerror(rc));
@@ -267,7 +306,7 @@ xs_store_open(xs_store **stp, const char *dir, const struct xs_store_opts *o)
 	}
 	/* Slots of readers that died (kill -9) would pin old pages. */
 	mdb_reader_check(st->env, NULL);
-	err = check_schema(st, dir);
+	err = check_schema(st, dir, o->top_m);
 	if (err != XSELL_OK) {
 		goto close_env;
 	}

@@ -7,6 +7,7 @@
 #include "store/store_impl.h"
 
 #include <assert.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define PAIR_KEY_LEN 5
@@ -36,9 +37,11 @@ pair_val(unsigned char buf[PAIR_VAL_LEN], uint32_t b, uint32_t count)
 	return v;
 }
 
-/* Apply one delta with the cursor; positions it on or near (a, b). */
+/* Apply one delta with the cursor; positions it on or near (a, b).
+ * *countp: the pair's count after it (0: gone). */
 static int
-pair_apply(MDB_cursor *cur, enum xs_rel rel, const struct xs_pair_delta *pd)
+pair_apply(MDB_cursor *cur, enum xs_rel rel, const struct xs_pair_delta *pd,
+    uint32_t *countp)
 {
 	unsigned char kb[PAIR_KEY_LEN], vb[PAIR_VAL_LEN];
 	MDB_val       k = pair_key(kb, rel, pd->a);
@@ -46,7 +49,8 @@ pair_apply(MDB_cursor *cur, enum xs_rel rel, const struct xs_pair_delta *pd)
 	int64_t       count;
 	int           rc;
 
-	rc = mdb_cursor_get(cur, &k, &v, MDB_GET_BOTH_RANGE);
+	*countp = 0;
+	rc      = mdb_cursor_get(cur, &k, &v, MDB_GET_BOTH_RANGE);
 	if (rc == 0 && v.mv_size == PAIR_VAL_LEN &&
 	    xs_be32_get(v.mv_data) == pd->b) {
 		count =
@@ -58,7 +62,8 @@ pair_apply(MDB_cursor *cur, enum xs_rel rel, const struct xs_pair_delta *pd)
 		if (count > UINT32_MAX) {
 			count = UINT32_MAX;
 		}
-		v = pair_val(vb, pd->b, (uint32_t) count);
+		*countp = (uint32_t) count;
+		v       = pair_val(vb, pd->b, *countp);
 		return mdb_cursor_put(cur, &k, &v, MDB_CURRENT);
 	}
 	if (rc != 0 && rc != MDB_NOTFOUND) {
@@ -67,31 +72,99 @@ pair_apply(MDB_cursor *cur, enum xs_rel rel, const struct xs_pair_delta *pd)
 	if (pd->d <= 0) {
 		return 0; /* nothing to take away from */
 	}
-	v = pair_val(vb, pd->b, (uint32_t) pd->d);
+	*countp = (uint32_t) pd->d;
+	v       = pair_val(vb, pd->b, *countp);
 	return mdb_cursor_put(cur, &k, &v, 0);
+}
+
+/* The pairs of one a whose count rose, for its top list. */
+struct rises {
+	struct xs_top_entry *v;
+	size_t               n, cap;
+	bool                 fell; /* some count of a fell */
+};
+
+static xsell_err
+rises_add(struct rises *r, uint32_t b, uint32_t count)
+{
+	if (r->n == r->cap) {
+		size_t               cap = r->cap ? r->cap * 2 : 64;
+		struct xs_top_entry *v   = realloc(r->v, cap * sizeof(*v));
+
+		if (v == NULL) {
+			return XSELL_ENOMEM;
+		}
+		r->v   = v;
+		r->cap = cap;
+	}
+	r->v[r->n].b     = b;
+	r->v[r->n].count = count;
+	r->n++;
+	return XSELL_OK;
+}
+
+/* Apply the deltas of one a (deltas[0..n), sorted by b) and bring its top
+ * list up to date. */
+static xsell_err
+pairs_add_one(xs_store *st, MDB_txn *txn, MDB_cursor *cur, enum xs_rel rel,
+    const struct xs_pair_delta *deltas, size_t n, struct rises *r)
+{
+	bool      top = xs_rel_has_top(rel);
+	uint32_t  count;
+	xsell_err err = XSELL_OK;
+	int       rc  = 0;
+
+	r->n    = 0;
+	r->fell = false;
+	for (size_t i = 0; i < n && rc == 0 && err == XSELL_OK; i++) {
+		assert(i == 0 || deltas[i - 1].b < deltas[i].b);
+		if (deltas[i].d == 0) {
+			continue;
+		}
+		rc = pair_apply(cur, rel, &deltas[i], &count);
+		if (rc == 0 && top) {
+			if (deltas[i].d < 0) {
+				r->fell = true;
+			} else {
+				err = rises_add(r, deltas[i].b, count);
+			}
+		}
+	}
+	if (rc != 0) {
+		return xs_err_from_mdb(rc);
+	}
+	if (err != XSELL_OK || !top) {
+		return err;
+	}
+	return xs_store_top_update(
+	    st, txn, rel, deltas[0].a, r->v, r->n, r->fell);
 }
 
 xsell_err
 xs_store_pairs_add(xs_store *st, MDB_txn *txn, enum xs_rel rel,
     const struct xs_pair_delta *deltas, size_t n)
 {
-	MDB_cursor *cur;
-	int         rc;
+	struct rises r = { 0 };
+	MDB_cursor  *cur;
+	xsell_err    err = XSELL_OK;
+	size_t       run;
+	int          rc;
 
 	rc = mdb_cursor_open(txn, st->pair, &cur);
 	if (rc != 0) {
 		return xs_err_from_mdb(rc);
 	}
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		assert(i == 0 || deltas[i - 1].a < deltas[i].a ||
-		    (deltas[i - 1].a == deltas[i].a &&
-		        deltas[i - 1].b < deltas[i].b));
-		if (deltas[i].d != 0) {
-			rc = pair_apply(cur, rel, &deltas[i]);
+	for (size_t i = 0; i < n && err == XSELL_OK; i += run) {
+		assert(i == 0 || deltas[i - 1].a <= deltas[i].a);
+		run = 1;
+		while (i + run < n && deltas[i + run].a == deltas[i].a) {
+			run++;
 		}
+		err = pairs_add_one(st, txn, cur, rel, deltas + i, run, &r);
 	}
 	mdb_cursor_close(cur);
-	return xs_err_from_mdb(rc);
+	free(r.v);
+	return err;
 }
 
 xsell_err

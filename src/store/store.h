@@ -10,6 +10,8 @@
  *   item      u32 item -> struct xs_item_meta (category, price, stock)
  *   counts    u32 chunk -> struct xs_item_counts[XS_COUNTS_CHUNK]
  *   pair      (u8 relation, u32 a) -> sorted (u32 b, u32 count), DUPFIXED
+ *   top       (u8 relation, u32 a) -> a's top_m strongest (u32 b, u32
+ *             count), best first: what answers read (top.c)
  *   bought    u32 user -> sorted (u32 item, u64 last ts, u32 orders)
  *             ever bought, DUPFIXED
  *   history   u32 user -> sorted struct xs_hist_rec (newest N), DUPFIXED
@@ -42,7 +44,7 @@
 
 #include "common/common.h"
 
-#define XS_SCHEMA_VERSION 2u
+#define XS_SCHEMA_VERSION 3u
 
 typedef struct xs_store xs_store;
 
@@ -52,7 +54,16 @@ struct xs_store_opts {
 	bool     read_only;   /* open without writing (no schema stamp) */
 	bool     no_sync;     /* commits skip fsync (bulk load; the loader
 	                         syncs once at the end) */
+	unsigned top_m;       /* a new store's neighbours kept per top list,
+	                         1..XS_TOP_M_MAX; 0: XS_TOP_M_DEFAULT. An existing
+	                         store keeps the number it was made with. */
 };
+
+/* Chosen by xsell-eval (README, "Performance"): fbt, similar and
+ * viewed_bought are exact at any top_m; for_you ranks from the top lists,
+ * and at 300 its hit rate is within noise of whole lists. */
+#define XS_TOP_M_DEFAULT 300u
+#define XS_TOP_M_MAX 1000u
 
 #define XS_STORE_MAX_READERS 512u
 
@@ -278,6 +289,28 @@ xsell_err xs_store_pairs_last_a(
 /* Count of (a, b), 0 if none. */
 xsell_err xs_store_pair_get(xs_store *st, MDB_txn *txn, enum xs_rel rel,
     uint32_t a, uint32_t b, uint32_t *countp);
+
+/* ==== Top neighbour lists (top.c) ==== */
+
+struct xs_top_entry {
+	uint32_t b, count;
+};
+
+/* Whether 'rel' keeps top lists (the neighbour relations, not the
+ * day-indexed ones). */
+bool xs_rel_has_top(enum xs_rel rel);
+/* The store's top_m. */
+unsigned xs_store_top_m(const xs_store *st);
+/* Bring a's list up to date after its pairs changed: 'up' (sorted by b)
+ * holds the pairs whose count rose, with their new counts; 'decreased'
+ * says some count of a fell (then the list is rebuilt from the pairs).
+ * Called by xs_store_pairs_add. */
+xsell_err xs_store_top_update(xs_store *st, MDB_txn *txn, enum xs_rel rel,
+    uint32_t a, const struct xs_top_entry *up, size_t n_up, bool decreased);
+/* Call cb for each of a's top neighbours under 'rel', best first (count
+ * descending, then b ascending): at most top_m of them. */
+xsell_err xs_store_top_each(xs_store *st, MDB_txn *txn, enum xs_rel rel,
+    uint32_t a, xs_pair_cb cb, void *ctx);
 
 /* ==== Buyers ==== */
 

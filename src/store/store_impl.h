@@ -16,11 +16,13 @@ struct xs_store {
 	MDB_dbi  item;
 	MDB_dbi  counts;
 	MDB_dbi  pair;
+	MDB_dbi  top;
 	MDB_dbi  bought;
 	MDB_dbi  history;
 	MDB_dbi  cart;
 	MDB_dbi  ledger;
 	bool     read_only;
+	unsigned top_m; /* from meta "top_m" */
 };
 
 static inline void
