@@ -41,6 +41,11 @@
 #define XS_GW_REPLY_MAX (8u * 1024u * 1024u)
 /* Longest op name taken from a path (/v1/<op>). */
 #define XS_GW_OP_MAX 32
+/* max-age of cacheable GET answers (about items, not users), seconds:
+ * the store changes with every write, so briefly by default; 0 makes
+ * every answer no-store. */
+#define XS_GW_MAX_AGE_DEFAULT 60
+#define XS_GW_MAX_AGE_MAX 86400
 
 struct xs_gw_opts {
 	const char *http;           /* "HOST:PORT" or http:// URL; reads */
@@ -52,12 +57,13 @@ struct xs_gw_opts {
 	int         timeout_ms;     /* per request, see above */
 	size_t      body_max;       /* JSON body bytes on 'http' */
 	size_t      admin_body_max; /* JSON body bytes on 'http_admin' */
+	unsigned    max_age_s;      /* Cache-Control max-age, see above */
 };
 
 typedef struct xs_gw xs_gw;
 
 /* Fill 'o' with the defaults: no addresses, pool and queue and timeout
- * as above, body limits equal to the wire's message limits
+ * and max-age as above, body limits equal to the wire's message limits
  * (XSELL_READ_MSG_MAX, XSELL_ADMIN_MSG_MAX). */
 void xs_gw_opts_default(struct xs_gw_opts *o);
 

@@ -42,3 +42,21 @@ xs_gw_op_is_write(enum xs_gw_op op)
 {
 	return (size_t) op < sizeof(ops) / sizeof(ops[0]) && ops[op].is_write;
 }
+
+enum xs_gw_cache
+xs_gw_op_cache(enum xs_gw_op op)
+{
+	switch (op) {
+	case XS_GW_OP_fbt:
+	case XS_GW_OP_complements:
+	case XS_GW_OP_similar:
+	case XS_GW_OP_viewed_bought:
+	case XS_GW_OP_trending:
+		return XS_GW_CACHE_PUBLIC;
+	case XS_GW_OP_picks:
+	case XS_GW_OP_history:
+		return XS_GW_CACHE_PRIVATE;
+	default:
+		return XS_GW_CACHE_NONE;
+	}
+}
