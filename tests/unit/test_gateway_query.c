@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <msgpack.h>
 
 #include "gateway/gateway_impl.h"
 
@@ -281,6 +282,80 @@ test_gateway_query_cache_classes(void **state)
 	assert_int_equal(xs_gw_op_cache(XS_GW_OP_OTHER), XS_GW_CACHE_NONE);
 }
 
+/* A fixed xorshift stream: the same "random" queries every run. */
+static uint32_t
+next_rand(uint32_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 17;
+	*x ^= *x << 5;
+	return *x;
+}
+
+static void
+test_gateway_query_random_bytes(void **state)
+{
+	/* Pieces of queries, valid and not, strung at random. */
+	static const char *const tokens[] = { "items=", "k=",
+		"filter.in_stock=", "filter.exclude=", "user=", "x.y=",
+		"filter=", "id=", "&", "=", "A", "5", "-1.5e3", "true", "%2C",
+		"%C3%A9", "+", ".", ",", "%", "%G", "%FF", "%00", "\xff",
+		"\xc3" };
+	uint32_t                 x        = 2463534242u;
+	char                     q[400];
+	char                     msg[256];
+	int                      taken = 0, refused = 0;
+
+	(void) state;
+	for (int round = 0; round < 20000; round++) {
+		size_t           len = 0;
+		void            *out = NULL;
+		size_t           out_len, off = 0;
+		enum xs_gw_op    op;
+		xsell_err        err;
+		msgpack_unpacked up;
+		int              n = (int) (next_rand(&x) % 24);
+
+		for (int i = 0; i < n; i++) {
+			/* Mostly the first 14 tokens, whose strings are
+			 * well formed. */
+			uint32_t    r = next_rand(&x) % 64;
+			const char *t = tokens[r < 56 ? r % 14 : 14 + r % 11];
+
+			memcpy(q + len, t, strlen(t));
+			len += strlen(t);
+		}
+		msg[0] = '\0';
+		err    = xs_gw_query_to_request(
+		       q, len, "fbt", &out, &out_len, &op, msg, sizeof(msg));
+		if (err == XSELL_EINVAL) {
+			/* The message goes into a JSON reply. */
+			json_t *m = json_string(msg);
+
+			assert_non_null(m);
+			json_decref(m);
+			assert_null(out);
+			refused++;
+			continue;
+		}
+		assert_xs_ok(err);
+		taken++;
+		/* One msgpack map, nothing after it. */
+		msgpack_unpacked_init(&up);
+		assert_int_equal(msgpack_unpack_next(&up, out, out_len, &off),
+		    MSGPACK_UNPACK_SUCCESS);
+		assert_int_equal(up.data.type, MSGPACK_OBJECT_MAP);
+		assert_int_equal(off, out_len);
+		msgpack_unpacked_destroy(&up);
+		free(out);
+	}
+	/* Both paths were walked often (a parser refusing everything
+	 * would pass the loop alone). */
+	print_message(
+	    "random queries: %d taken, %d refused\n", taken, refused);
+	assert_true(taken > 1000 && refused > 1000);
+}
+
 int
 main(void)
 {
@@ -295,6 +370,7 @@ main(void)
 		cmocka_unit_test(
 		    test_gateway_query_long_names_quoted_whole_chars),
 		cmocka_unit_test(test_gateway_query_cache_classes),
+		cmocka_unit_test(test_gateway_query_random_bytes),
 	};
 
 	return cmocka_run_group_tests_name("gateway_query", tests, NULL, NULL);
