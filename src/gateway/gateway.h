@@ -4,16 +4,18 @@
  * its upstreams are xselld's own sockets over inproc://.
  *
  * The gateway serves HTTP with nng's own HTTP server (nng 1.5.2's
- * nng_http_server_*), turns each JSON request body into the msgpack
- * request of the wire protocol (proto/PROTOCOL.md), forwards it to xselld
+ * nng_http_server_*), turns each JSON request body (or a GET's query,
+ * as the JSON object it stands for) into the msgpack request of the
+ * wire protocol (proto/PROTOCOL.md), forwards it to xselld
  * over nng REQ contexts, and answers the reply as JSON with an HTTP status
  * taken from the reply's error code. It also serves GET /healthz and GET
  * /metrics (Prometheus text, built from xselld's "stats" op and the
  * gateway's own counters). proto/HTTP.md is the contract of the mapping.
  *
  * It holds no store and knows no op semantics beyond which ops write
- * (wire/ops.def): validation stays in xselld, so both wires give the same
- * answer to the same request.
+ * (wire/ops.def), which answers caches may keep (ops.c) and which query
+ * parameters are lists or strings (query.c): validation stays in
+ * xselld, so both wires give the same answer to the same request.
  *
  * THREADS. Everything runs on nng's callback threads; nothing blocks in
  * a callback. xs_gw_open() and xs_gw_close() are called from one thread

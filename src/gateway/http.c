@@ -645,6 +645,36 @@ take_path_op(struct job *j, const char *op, size_t len)
 	return true;
 }
 
+/* /v1 or /v1/<op> by a method other than POST. A write op, and /v1
+ * whose op is in a body, take POST only: a GET must never change the
+ * store (caches, crawlers and prefetchers repeat GETs freely). A GET or
+ * HEAD of a read op carries its fields in the query 'q' (up to '#'). */
+static void
+route_op_without_body(struct job *j, bool get, const char *q)
+{
+	bool writes = j->path_op[0] == '\0' ||
+	    xs_gw_op_is_write(xs_gw_op_find(j->path_op, strlen(j->path_op)));
+	char msg[80];
+
+	if (get && !writes) {
+		j->get = true;
+		handle_query(j, q, strcspn(q, "#"));
+		return;
+	}
+	j->allow = writes ? "POST" : "GET, HEAD, POST";
+	if (j->path_op[0] == '\0') {
+		respond_error(j, 405, "bad_request",
+		    "method: use POST (a GET names its op: /v1/<op>)");
+	} else if (writes) {
+		snprintf(msg, sizeof(msg), "method: %s writes: use POST",
+		    j->path_op);
+		respond_error(j, 405, "bad_request", msg);
+	} else {
+		respond_error(
+		    j, 405, "bad_request", "method: use GET or POST");
+	}
+}
+
 static void
 route(struct job *j)
 {
@@ -653,8 +683,6 @@ route(struct job *j)
 	size_t      plen   = strcspn(uri, "?#");
 	bool get  = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
 	bool post = strcmp(method, "POST") == 0;
-	bool writes;
-	char msg[80];
 
 	if (!post && has_body(j)) {
 		j->close = true;
@@ -696,30 +724,7 @@ route(struct job *j)
 		read_body(j);
 		return;
 	}
-	/* A write op, and /v1 whose op is in a body, take POST only: a GET
-	 * must never change the store (caches, crawlers and prefetchers
-	 * repeat GETs freely). */
-	writes = j->path_op[0] == '\0' ||
-	    xs_gw_op_is_write(xs_gw_op_find(j->path_op, strlen(j->path_op)));
-	if (get && !writes) {
-		const char *q = uri[plen] == '?' ? uri + plen + 1 : uri + plen;
-
-		j->get = true;
-		handle_query(j, q, strcspn(q, "#"));
-		return;
-	}
-	j->allow = writes ? "POST" : "GET, HEAD, POST";
-	if (j->path_op[0] == '\0') {
-		respond_error(j, 405, "bad_request",
-		    "method: use POST (a GET names its op: /v1/<op>)");
-	} else if (writes) {
-		snprintf(msg, sizeof(msg), "method: %s writes: use POST",
-		    j->path_op);
-		respond_error(j, 405, "bad_request", msg);
-	} else {
-		respond_error(
-		    j, 405, "bad_request", "method: use GET or POST");
-	}
+	route_op_without_body(j, get, uri[plen] == '?' ? uri + plen + 1 : "");
 }
 
 /* The handler of every path; runs on an nng thread and never blocks. */
