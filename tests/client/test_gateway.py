@@ -705,6 +705,20 @@ def check_get(gw, reads_only):
         st, _, got = call(p, "/v1/fbt?scorer=count&" + query, method="GET")
         expect("GET fbt?" + query, {"ok": True, "items": [
             {"item": other, "score": 1}], "unknown": []}, got)
+    # Ids holding the query's own syntax: %, &, =, # reach the gateway
+    # encoded (nng passes the request line as it came) and are decoded
+    # once, after the split.
+    st, _, got = call(a, "/v1/event", {"events": [
+        {"type": "order", "order": "gq-o2", "ts": 1700000000,
+         "items": ["100%", "a&b=c", "x#y"]}]})
+    if st != 200 or got.get("applied") != 1:
+        raise Fail("GET setup order 2: %d %s" % (st, json.dumps(got)))
+    for query, others in (("items=100%25", ["a&b=c", "x#y"]),
+                          ("items=a%26b%3Dc", ["100%", "x#y"]),
+                          ("items=x%23y", ["100%", "a&b=c"])):
+        st, _, got = call(p, "/v1/fbt?scorer=count&" + query, method="GET")
+        expect("GET fbt?" + query, {"ok": True, "items": [
+            {"item": o, "score": 1} for o in others], "unknown": []}, got)
     # Repeated keys are a cart: A+B with count, C 2+1, D 0+1 (E is out
     # of stock); explain=true is a boolean: count N_AB = 3.
     st, _, got = call(p, "/v1/fbt?items=A&items=B&scorer=count",
@@ -732,7 +746,8 @@ def check_get(gw, reads_only):
         if gst != 400 or (gst, g) != (pst, pg):
             raise Fail("GET fbt?%s: %d %s, POST %d %s" %
                        (q, gst, json.dumps(g), pst, json.dumps(pg)))
-    ok("GET: %2C, raw commas, '+' and %20 decoded; repeated keys a "
+    ok("GET: %2C, raw commas, '+', %20, %25, %26, %3D, %23 decoded; "
+       "repeated keys a "
        "list; explain=true, filter.*; typed as POST bodies (k=1.0, k=x)")
 
     for q in ("items=%G1", "items=A%", "items=%4", "items=%FF",
