@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The ops the gateway knows, from the wire's own table (wire/ops.def):
- * which go to the admin upstream, and the op label of the metrics. An op
- * the table does not have is still forwarded (to the read upstream), so
- * a newer xselld answers it; it is counted as "other". */
+ * which go to the admin upstream, and the op label of the metrics; and,
+ * the gateway's own choice, which GET answers caches may keep. An op the
+ * table does not have is still forwarded (to the read upstream), so a
+ * newer xselld answers it; it is counted as "other" and never cached. */
 #include "gateway/gateway_impl.h"
 
 #include <string.h>
