@@ -4,16 +4,18 @@
  * its upstreams are xselld's own sockets over inproc://.
  *
  * The gateway serves HTTP with nng's own HTTP server (nng 1.5.2's
- * nng_http_server_*), turns each JSON request body into the msgpack
- * request of the wire protocol (proto/PROTOCOL.md), forwards it to xselld
+ * nng_http_server_*), turns each JSON request body (or a GET's query,
+ * as the JSON object it stands for) into the msgpack request of the
+ * wire protocol (proto/PROTOCOL.md), forwards it to xselld
  * over nng REQ contexts, and answers the reply as JSON with an HTTP status
  * taken from the reply's error code. It also serves GET /healthz and GET
  * /metrics (Prometheus text, built from xselld's "stats" op and the
  * gateway's own counters). proto/HTTP.md is the contract of the mapping.
  *
  * It holds no store and knows no op semantics beyond which ops write
- * (wire/ops.def): validation stays in xselld, so both wires give the same
- * answer to the same request.
+ * (wire/ops.def), which answers caches may keep (ops.c) and which query
+ * parameters are lists or strings (query.c): validation stays in
+ * xselld, so both wires give the same answer to the same request.
  *
  * THREADS. Everything runs on nng's callback threads; nothing blocks in
  * a callback. xs_gw_open() and xs_gw_close() are called from one thread
@@ -41,6 +43,11 @@
 #define XS_GW_REPLY_MAX (8u * 1024u * 1024u)
 /* Longest op name taken from a path (/v1/<op>). */
 #define XS_GW_OP_MAX 32
+/* max-age of cacheable GET answers (about items, not users), seconds:
+ * the store changes with every write, so briefly by default; 0 makes
+ * every answer no-store. */
+#define XS_GW_MAX_AGE_DEFAULT 60
+#define XS_GW_MAX_AGE_MAX 86400
 
 struct xs_gw_opts {
 	const char *http;           /* "HOST:PORT" or http:// URL; reads */
@@ -52,12 +59,13 @@ struct xs_gw_opts {
 	int         timeout_ms;     /* per request, see above */
 	size_t      body_max;       /* JSON body bytes on 'http' */
 	size_t      admin_body_max; /* JSON body bytes on 'http_admin' */
+	unsigned    max_age_s;      /* Cache-Control max-age, see above */
 };
 
 typedef struct xs_gw xs_gw;
 
 /* Fill 'o' with the defaults: no addresses, pool and queue and timeout
- * as above, body limits equal to the wire's message limits
+ * and max-age as above, body limits equal to the wire's message limits
  * (XSELL_READ_MSG_MAX, XSELL_ADMIN_MSG_MAX). */
 void xs_gw_opts_default(struct xs_gw_opts *o);
 

@@ -32,6 +32,16 @@ const char *xs_gw_op_name(enum xs_gw_op op);
 /* Whether 'op' writes (a known write op of ops.def). */
 bool xs_gw_op_is_write(enum xs_gw_op op);
 
+/* Who may keep a successful GET answer of an op, and for how long
+ * (proto/HTTP.md, "Caching"). */
+enum xs_gw_cache {
+	XS_GW_CACHE_NONE,    /* no-store: stats, writes, ops not known */
+	XS_GW_CACHE_PUBLIC,  /* about items, the same for every caller:
+	                      * public, max-age=--http-max-age */
+	XS_GW_CACHE_PRIVATE, /* about one user: private, no-store */
+};
+enum xs_gw_cache xs_gw_op_cache(enum xs_gw_op op);
+
 /* ==== JSON body -> msgpack request ==== */
 
 /* Translate the JSON text body[0..len) into one msgpack request map.
@@ -48,6 +58,40 @@ bool xs_gw_op_is_write(enum xs_gw_op op);
  * JSON syntax error names its line and column), or XSELL_ENOMEM. Any
  * thread. */
 xsell_err xs_gw_json_to_request(const char *body, size_t len,
+    const char *path_op, void **outp, size_t *out_lenp, enum xs_gw_op *opp,
+    char *msg, size_t msg_len);
+
+/* Pack the JSON object 'root' as the msgpack request map, with the
+ * rules of xs_gw_json_to_request() (which parses a body and calls
+ * this): both HTTP requests that carry fields, a POST body and a GET
+ * query, go through here. */
+struct json_t;
+xsell_err xs_gw_object_to_request(struct json_t *root, const char *path_op,
+    void **outp, size_t *out_lenp, enum xs_gw_op *opp, char *msg,
+    size_t msg_len);
+
+/* ==== GET query string -> the JSON object a POST body would be ==== */
+
+/* Longest query (the bytes after '?') and most parameters in one. */
+#define XS_GW_QUERY_MAX 4096
+#define XS_GW_QUERY_PARAMS_MAX 256
+
+/* Translate the query string q[0..len) of GET /v1/<path_op> into the
+ * JSON object its POST body would be (proto/HTTP.md, "GET"), then
+ * through xs_gw_object_to_request(). Parameters are name=value pairs
+ * split on '&' (empty pieces skipped), percent-decoded, '+' a space.
+ * The list fields (items, context, candidates, filter.exclude,
+ * filter.categories, filter.exclude_categories) become arrays of
+ * strings, one element per occurrence; the string fields (user,
+ * category, scorer, signal, kind, id) strings; any other value true
+ * or false a boolean, a JSON number a number, otherwise a string.
+ * "a.b=v" sets field b of the map a. Returns XSELL_ETOOBIG for a query
+ * over XS_GW_QUERY_MAX bytes or XS_GW_QUERY_PARAMS_MAX parameters,
+ * XSELL_EINVAL for a malformed one (bad percent-encoding, invalid
+ * UTF-8, NUL, a parameter without '=', a field given twice that is not
+ * a list, a name with two dots or used both as a value and a map), in
+ * both cases with a message; else as xs_gw_object_to_request(). */
+xsell_err xs_gw_query_to_request(const char *q, size_t len,
     const char *path_op, void **outp, size_t *out_lenp, enum xs_gw_op *opp,
     char *msg, size_t msg_len);
 
@@ -102,7 +146,7 @@ extern const size_t        xs_gw_console_html_len;
 extern const double xs_gw_bucket_le[XS_GW_BUCKETS];
 
 /* HTTP statuses counted one by one; others go to the last slot. */
-#define XS_GW_STATUSES 9
+#define XS_GW_STATUSES 10
 extern const int xs_gw_status_codes[XS_GW_STATUSES];
 
 enum xs_gw_fail {

@@ -6,8 +6,9 @@
  * A request is a 'job' that moves through callbacks and never blocks a
  * thread: the handler checks the route and Content-Length, reads the
  * body with its own aio (bounded in bytes and time; nng's body collector
- * answers an oversize body with 400 where HTTP wants 413), translates it,
- * hands it to an upstream pool, and the upstream's callback writes the
+ * answers an oversize body with 400 where HTTP wants 413) -- or, for a
+ * GET, takes the query string -- translates it, hands it to an upstream
+ * pool, and the upstream's callback writes the
  * response and finishes the handler's aio. Whenever a body is left
  * unread, the response closes the connection, so the unread bytes can
  * never be taken for the next request. */
@@ -50,6 +51,7 @@ struct xs_gw {
 	nng_cv                  *cv;      /* in_flight reached 0 */
 	int64_t                  jobs;    /* jobs alive, under mtx */
 	atomic_bool              closing; /* xs_gw_close() has begun */
+	char cache_public[40];            /* Cache-Control of public answers */
 };
 
 enum job_kind { JOB_OP, JOB_METRICS, JOB_HEALTH, JOB_CONSOLE };
@@ -68,6 +70,7 @@ struct job {
 	char              path_op[XS_GW_OP_MAX + 1]; /* "" for POST /v1 */
 	bool              admin_upstream; /* the call went to admin */
 	bool              close;          /* send Connection: close */
+	bool              get;            /* GET or HEAD of an op: cacheable */
 	const char       *allow;          /* Allow: of a 405 */
 	uint64_t          start_ns;       /* upstream call began */
 	struct xs_gw_call call;
@@ -131,6 +134,27 @@ job_abort(struct job *j, int rv)
 
 /* ==== Responses ==== */
 
+/* Cache-Control of a response (proto/HTTP.md, "Caching"): only a GET's
+ * successful answer may be kept, and only one about items (the same for
+ * every caller) by shared caches. Everything else -- POST replies,
+ * errors, stats, /metrics, /healthz -- changes with every write or
+ * request, and a user's picks or history are theirs alone. */
+static const char *
+cache_control(const struct job *j, int status)
+{
+	if (j->kind != JOB_OP || !j->get || status != 200) {
+		return "no-store";
+	}
+	switch (xs_gw_op_cache(j->op)) {
+	case XS_GW_CACHE_PUBLIC:
+		return j->gw->cache_public;
+	case XS_GW_CACHE_PRIVATE:
+		return "private, no-store";
+	default:
+		return "no-store";
+	}
+}
+
 static void
 respond(
     struct job *j, int status, const char *type, const void *body, size_t len)
@@ -149,13 +173,16 @@ respond(
 		/* nng 1.5.2 has no reason phrase for 413. */
 		rv = nng_http_res_set_reason(res, "Content Too Large");
 	}
+	if (rv == 0 && status == 414) {
+		/* ... and RFC 2068's old one for 414 (RFC 9110's name). */
+		rv = nng_http_res_set_reason(res, "URI Too Long");
+	}
 	if (rv == 0) {
 		rv = nng_http_res_set_header(res, "Content-Type", type);
 	}
 	if (rv == 0) {
-		/* Answers depend on a store that changes with every write,
-		 * and are POST replies: nothing here is for caches. */
-		rv = nng_http_res_set_header(res, "Cache-Control", "no-store");
+		rv = nng_http_res_set_header(
+		    res, "Cache-Control", cache_control(j, status));
 	}
 	if (rv == 0 && j->kind == JOB_CONSOLE) {
 		/* The page shows data from the store: let it load nothing
@@ -416,31 +443,18 @@ forward_stats(struct job *j)
 
 /* ==== Requests ==== */
 
-/* The body has been read (or was empty): translate and forward it. */
+/* The msgpack request req[0..len) (taken: freed here) of a POST body or
+ * a GET query: refuse a write on the read address, or a request over the
+ * endpoint's limit, else forward it. 'msg' is scratch. */
 static void
-handle_body(struct job *j)
+send_request(struct job *j, void *req, size_t len, char *msg, size_t msg_len)
 {
-	void  *req;
-	size_t len;
 	size_t max;
-	char   msg[256];
 
-	switch (xs_gw_json_to_request(j->body, j->body_len,
-	    j->path_op[0] != '\0' ? j->path_op : NULL, &req, &len, &j->op, msg,
-	    sizeof(msg))) {
-	case XSELL_OK:
-		break;
-	case XSELL_EINVAL:
-		respond_error(j, 400, "bad_request", msg);
-		return;
-	default:
-		respond_error(j, 503, "unavailable", "out of memory");
-		return;
-	}
 	if (xs_gw_op_is_write(j->op)) {
 		if (!j->lis->admin) {
 			free(req);
-			snprintf(msg, sizeof(msg),
+			snprintf(msg, msg_len,
 			    "%s: writes are taken only on the admin HTTP "
 			    "address (--http-admin)",
 			    xs_gw_op_name(j->op));
@@ -455,7 +469,7 @@ handle_body(struct job *j)
 	max = j->admin_upstream ? XSELL_ADMIN_MSG_MAX : XSELL_READ_MSG_MAX;
 	if (len > max) {
 		free(req);
-		snprintf(msg, sizeof(msg),
+		snprintf(msg, msg_len,
 		    "request: %zu bytes as msgpack, more than the %zu the "
 		    "endpoint takes",
 		    len, max);
@@ -463,6 +477,56 @@ handle_body(struct job *j)
 		return;
 	}
 	forward(j, req, len);
+}
+
+/* The body has been read (or was empty): translate and send it. */
+static void
+handle_body(struct job *j)
+{
+	void  *req;
+	size_t len;
+	char   msg[256];
+
+	switch (xs_gw_json_to_request(j->body, j->body_len,
+	    j->path_op[0] != '\0' ? j->path_op : NULL, &req, &len, &j->op, msg,
+	    sizeof(msg))) {
+	case XSELL_OK:
+		send_request(j, req, len, msg, sizeof(msg));
+		return;
+	case XSELL_EINVAL:
+		respond_error(j, 400, "bad_request", msg);
+		return;
+	default:
+		respond_error(j, 503, "unavailable", "out of memory");
+		return;
+	}
+}
+
+/* GET /v1/<op>?q[0..len): the query's fields as a request, sent as a
+ * POST body with them would be. A query over the gateway's bounds is
+ * 414 URI Too Long. */
+static void
+handle_query(struct job *j, const char *q, size_t len)
+{
+	void  *req;
+	size_t rlen;
+	char   msg[256];
+
+	switch (xs_gw_query_to_request(
+	    q, len, j->path_op, &req, &rlen, &j->op, msg, sizeof(msg))) {
+	case XSELL_OK:
+		send_request(j, req, rlen, msg, sizeof(msg));
+		return;
+	case XSELL_EINVAL:
+		respond_error(j, 400, "bad_request", msg);
+		return;
+	case XSELL_ETOOBIG:
+		respond_error(j, 414, "too_large", msg);
+		return;
+	default:
+		respond_error(j, 503, "unavailable", "out of memory");
+		return;
+	}
 }
 
 static void
@@ -581,6 +645,36 @@ take_path_op(struct job *j, const char *op, size_t len)
 	return true;
 }
 
+/* /v1 or /v1/<op> by a method other than POST. A write op, and /v1
+ * whose op is in a body, take POST only: a GET must never change the
+ * store (caches, crawlers and prefetchers repeat GETs freely). A GET or
+ * HEAD of a read op carries its fields in the query 'q' (up to '#'). */
+static void
+route_op_without_body(struct job *j, bool get, const char *q)
+{
+	bool writes = j->path_op[0] == '\0' ||
+	    xs_gw_op_is_write(xs_gw_op_find(j->path_op, strlen(j->path_op)));
+	char msg[80];
+
+	if (get && !writes) {
+		j->get = true;
+		handle_query(j, q, strcspn(q, "#"));
+		return;
+	}
+	j->allow = writes ? "POST" : "GET, HEAD, POST";
+	if (j->path_op[0] == '\0') {
+		respond_error(j, 405, "bad_request",
+		    "method: use POST (a GET names its op: /v1/<op>)");
+	} else if (writes) {
+		snprintf(msg, sizeof(msg), "method: %s writes: use POST",
+		    j->path_op);
+		respond_error(j, 405, "bad_request", msg);
+	} else {
+		respond_error(
+		    j, 405, "bad_request", "method: use GET or POST");
+	}
+}
+
 static void
 route(struct job *j)
 {
@@ -606,8 +700,8 @@ route(struct job *j)
 	} else {
 		j->close = j->close || post;
 		respond_error(j, 404, "not_found",
-		    "no such path: use POST /v1/<op>, POST /v1, GET /healthz, "
-		    "GET /metrics or GET / (the console)");
+		    "no such path: use GET or POST /v1/<op>, POST /v1, GET "
+		    "/healthz, GET /metrics or GET / (the console)");
 		return;
 	}
 	if (j->kind != JOB_OP) {
@@ -630,19 +724,7 @@ route(struct job *j)
 		read_body(j);
 		return;
 	}
-	if (get && j->path_op[0] != '\0') {
-		/* GET /v1/<op>: the op without fields, e.g. /v1/stats. */
-		if (uri[plen] == '?') {
-			respond_error(j, 400, "bad_request",
-			    "query parameters are not taken: POST the fields "
-			    "as a JSON body");
-			return;
-		}
-		handle_body(j);
-		return;
-	}
-	j->allow = j->path_op[0] != '\0' ? "GET, HEAD, POST" : "POST";
-	respond_error(j, 405, "bad_request", "method: use POST");
+	route_op_without_body(j, get, uri[plen] == '?' ? uri + plen + 1 : "");
 }
 
 /* The handler of every path; runs on an nng thread and never blocks. */
@@ -770,6 +852,7 @@ xs_gw_opts_default(struct xs_gw_opts *o)
 	o->timeout_ms     = XS_GW_TIMEOUT_DEFAULT_MS;
 	o->body_max       = XSELL_READ_MSG_MAX;
 	o->admin_body_max = XSELL_ADMIN_MSG_MAX;
+	o->max_age_s      = XS_GW_MAX_AGE_DEFAULT;
 }
 
 /* Wait until no job is alive or 'deadline' passes: a steady flood of
@@ -801,6 +884,13 @@ xs_gw_open(xs_gw **gp, const struct xs_gw_opts *o)
 		return XSELL_ENOMEM;
 	}
 	gw->o = o;
+	if (o->max_age_s > 0) {
+		snprintf(gw->cache_public, sizeof(gw->cache_public),
+		    "public, max-age=%u", o->max_age_s);
+	} else {
+		snprintf(
+		    gw->cache_public, sizeof(gw->cache_public), "no-store");
+	}
 	if (nng_mtx_alloc(&gw->mtx) != 0) {
 		free(gw);
 		return XSELL_ENOMEM;

@@ -111,28 +111,21 @@ parse_body(const char *body, size_t len, char *msg, size_t msg_len)
 }
 
 xsell_err
-xs_gw_json_to_request(const char *body, size_t len, const char *path_op,
-    void **outp, size_t *out_lenp, enum xs_gw_op *opp, char *msg,
-    size_t msg_len)
+xs_gw_object_to_request(struct json_t *root, const char *path_op, void **outp,
+    size_t *out_lenp, enum xs_gw_op *opp, char *msg, size_t msg_len)
 {
 	struct sink    sink;
 	msgpack_packer pk;
-	json_t        *root;
 	json_t        *op;
 	const char    *key;
 	json_t        *v;
 	size_t         n;
 
-	root = parse_body(body, len, msg, msg_len);
-	if (root == NULL) {
-		return XSELL_EINVAL;
-	}
 	op = json_object_get(root, "op");
 	if (path_op != NULL && op != NULL &&
 	    (!json_is_string(op) || strcmp(json_string_value(op), path_op))) {
 		snprintf(msg, msg_len,
 		    "op: the body names another op than the path");
-		json_decref(root);
 		return XSELL_EINVAL;
 	}
 	msgpack_sbuffer_init(&sink.sb);
@@ -160,7 +153,6 @@ xs_gw_json_to_request(const char *body, size_t len, const char *path_op,
 		          json_string_value(op), json_string_length(op))
 		    : XS_GW_OP_OTHER;
 	}
-	json_decref(root);
 	if (sink.failed || sink.sb.data == NULL) {
 		msgpack_sbuffer_destroy(&sink.sb);
 		return XSELL_ENOMEM;
@@ -168,4 +160,21 @@ xs_gw_json_to_request(const char *body, size_t len, const char *path_op,
 	*outp     = sink.sb.data;
 	*out_lenp = sink.sb.size;
 	return XSELL_OK;
+}
+
+xsell_err
+xs_gw_json_to_request(const char *body, size_t len, const char *path_op,
+    void **outp, size_t *out_lenp, enum xs_gw_op *opp, char *msg,
+    size_t msg_len)
+{
+	json_t   *root = parse_body(body, len, msg, msg_len);
+	xsell_err err;
+
+	if (root == NULL) {
+		return XSELL_EINVAL;
+	}
+	err = xs_gw_object_to_request(
+	    root, path_op, outp, out_lenp, opp, msg, msg_len);
+	json_decref(root);
+	return err;
 }

@@ -22,12 +22,14 @@ static const char usage[] =
     "                     [--http-admin HOST:PORT --admin-upstream URL]\n"
     "                     [--pool N] [--queue N] [--timeout MS]\n"
     "                     [--max-body BYTES] [--max-admin-body BYTES]\n"
-    "                     [--quiet]\n"
+    "                     [--http-max-age SECONDS] [--quiet]\n"
     "\n"
     "Serve xsell over HTTP/JSON: each POST /v1/<op> (or POST /v1 with an\n"
     "\"op\" field) carries the request of proto/PROTOCOL.md as a JSON\n"
-    "object; it is sent to xselld as msgpack and the reply comes back as\n"
-    "JSON, with an HTTP status from its error code (proto/HTTP.md).\n"
+    "object, each GET /v1/<op>?QUERY of a read op the same fields as\n"
+    "query parameters (items=A&items=B&k=5&filter.in_stock=false); it is\n"
+    "sent to xselld as msgpack and the reply comes back as JSON, with an\n"
+    "HTTP status from its error code (proto/HTTP.md).\n"
     "\n"
     "  --http HOST:PORT    address for reads (storefronts), e.g.\n"
     "                      127.0.0.1:8080; port 0 picks a free port (the\n"
@@ -52,15 +54,22 @@ static const char usage[] =
     "  --max-admin-body BYTES\n"
     "                      largest JSON body on --http-admin (default\n"
     "                      16777216, the wire's admin limit)\n"
+    "  --http-max-age SECONDS\n"
+    "                      Cache-Control max-age of GET answers about items\n"
+    "                      (fbt, complements, similar, viewed_bought,\n"
+    "                      trending): public, max-age=SECONDS (default 60,\n"
+    "                      at most 86400); 0: no-store. picks and history\n"
+    "                      are private, no-store; the rest no-store.\n"
     "  --quiet             log only warnings and errors\n"
     "  --help              this text;  --version  the version\n"
     "\n"
-    "Paths: POST /v1/<op>, POST /v1, GET /v1/<op> (an op without fields,\n"
-    "e.g. /v1/stats), GET /healthz (200 when xselld answers, else 503),\n"
+    "Paths: POST /v1/<op>, POST /v1, GET /v1/<op>?QUERY (read ops; a\n"
+    "write op gets 405), GET /healthz (200 when xselld answers, else 503),\n"
     "GET /metrics (Prometheus text), GET / (the ops console, a page that\n"
     "searches items and users). Statuses: 200 ok, 400 bad_request,\n"
     "413 too_large, 403 forbidden, 404 not_found, 503 unavailable,\n"
-    "500 internal; also 404/405/411 for paths, methods and chunked bodies.\n"
+    "500 internal; also 404/405/411 for paths, methods and chunked bodies,\n"
+    "414 for a query over 4096 bytes or 256 parameters.\n"
     "\n"
     "SIGINT or SIGTERM stops the gateway. Exit status: 0 after a clean\n"
     "stop, 1 when an address cannot be listened on, 2 for a usage error.\n";
@@ -109,6 +118,7 @@ enum {
 	OPT_TIMEOUT,
 	OPT_MAX_BODY,
 	OPT_MAX_ADMIN_BODY,
+	OPT_MAX_AGE,
 	OPT_QUIET,
 	OPT_VERSION,
 };
@@ -148,6 +158,13 @@ number_opt(int c, const char *arg, struct xs_gw_opts *o)
 		}
 		o->body_max = v;
 		return 0;
+	case OPT_MAX_AGE:
+		if (!parse_ulong(arg, 0, XS_GW_MAX_AGE_MAX, &v)) {
+			return usage_error("--http-max-age: '%s' is not 0..%d",
+			    arg, XS_GW_MAX_AGE_MAX);
+		}
+		o->max_age_s = (unsigned) v;
+		return 0;
 	default:
 		if (!parse_ulong(arg, 2, XSELL_ADMIN_MSG_MAX, &v)) {
 			return usage_error("--max-admin-body: '%s' is not "
@@ -174,6 +191,7 @@ parse_args(int argc, char **argv, struct xs_gw_opts *o)
 		{ "max-body", required_argument, NULL, OPT_MAX_BODY },
 		{ "max-admin-body", required_argument, NULL,
 		    OPT_MAX_ADMIN_BODY },
+		{ "http-max-age", required_argument, NULL, OPT_MAX_AGE },
 		{ "quiet", no_argument, NULL, OPT_QUIET },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "help", no_argument, NULL, 'h' },
@@ -202,6 +220,7 @@ parse_args(int argc, char **argv, struct xs_gw_opts *o)
 		case OPT_TIMEOUT:
 		case OPT_MAX_BODY:
 		case OPT_MAX_ADMIN_BODY:
+		case OPT_MAX_AGE:
 			rc = number_opt(c, optarg, o);
 			if (rc != 0) {
 				return rc;

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The ops the gateway knows, from the wire's own table (wire/ops.def):
- * which go to the admin upstream, and the op label of the metrics. An op
- * the table does not have is still forwarded (to the read upstream), so
- * a newer xselld answers it; it is counted as "other". */
+ * which go to the admin upstream, and the op label of the metrics; and,
+ * the gateway's own choice, which GET answers caches may keep. An op the
+ * table does not have is still forwarded (to the read upstream), so a
+ * newer xselld answers it; it is counted as "other" and never cached. */
 #include "gateway/gateway_impl.h"
 
 #include <string.h>
@@ -41,4 +42,22 @@ bool
 xs_gw_op_is_write(enum xs_gw_op op)
 {
 	return (size_t) op < sizeof(ops) / sizeof(ops[0]) && ops[op].is_write;
+}
+
+enum xs_gw_cache
+xs_gw_op_cache(enum xs_gw_op op)
+{
+	switch (op) {
+	case XS_GW_OP_fbt:
+	case XS_GW_OP_complements:
+	case XS_GW_OP_similar:
+	case XS_GW_OP_viewed_bought:
+	case XS_GW_OP_trending:
+		return XS_GW_CACHE_PUBLIC;
+	case XS_GW_OP_picks:
+	case XS_GW_OP_history:
+		return XS_GW_CACHE_PRIVATE;
+	default:
+		return XS_GW_CACHE_NONE;
+	}
 }

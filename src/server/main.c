@@ -26,8 +26,8 @@ static const char usage[] =
     "usage: xselld --db DIR --listen URL [--listen URL ...] --admin URL\n"
     "              [--admin URL ...] [--threads N] [--map-size BYTES]\n"
     "              [--max-basket-items N] [--history-max N]\n"
-    "              [--http HOST:PORT [--http-admin HOST:PORT]] [--quiet]\n"
-    "              [--config FILE]\n"
+    "              [--http HOST:PORT [--http-admin HOST:PORT]\n"
+    "              [--http-max-age SECONDS]] [--quiet] [--config FILE]\n"
     "\n"
     "Serve xsell's wire protocol (msgpack over nng REQ/REP) from the\n"
     "store in DIR.\n"
@@ -53,8 +53,9 @@ static const char usage[] =
     "  --http HOST:PORT  also serve HTTP/JSON on this address, e.g.\n"
     "                    127.0.0.1:8080 (port 0: a free port, logged):\n"
     "                    POST /v1/<op> with the request as a JSON object,\n"
-    "                    GET /healthz, GET /metrics, and GET / for the\n"
-    "                    ops console page (proto/HTTP.md).\n"
+    "                    GET /v1/<op>?QUERY with its fields as parameters\n"
+    "                    (read ops), GET /healthz, GET /metrics, and GET /\n"
+    "                    for the ops console page (proto/HTTP.md).\n"
     "                    Writes here get 403. Counts as a read endpoint.\n"
     "  --http-admin HOST:PORT\n"
     "                    HTTP/JSON address that also takes writes; needs\n"
@@ -62,6 +63,12 @@ static const char usage[] =
     "                    most the endpoint's limit, answer within 2 s or\n"
     "                    503, and hold at most 32 requests in flight and\n"
     "                    1024 waiting each (as xsell-gateway's defaults).\n"
+    "  --http-max-age SECONDS\n"
+    "                    Cache-Control max-age of GET answers about items\n"
+    "                    (fbt, complements, similar, viewed_bought,\n"
+    "                    trending): public, max-age=SECONDS (default 60,\n"
+    "                    at most 86400); 0: no-store. picks and history are\n"
+    "                    private, no-store; everything else no-store.\n"
     "  --quiet           log only warnings and errors\n"
     "  --config FILE     read options from FILE first: one per line, the\n"
     "                    long name without the dashes and its value\n"
@@ -163,6 +170,7 @@ enum {
 	OPT_HISTORY_MAX,
 	OPT_HTTP,
 	OPT_HTTP_ADMIN,
+	OPT_HTTP_MAX_AGE,
 	OPT_QUIET,
 	OPT_VERSION
 };
@@ -346,6 +354,7 @@ parse_args(
 		{ "history-max", required_argument, NULL, OPT_HISTORY_MAX },
 		{ "http", required_argument, NULL, OPT_HTTP },
 		{ "http-admin", required_argument, NULL, OPT_HTTP_ADMIN },
+		{ "http-max-age", required_argument, NULL, OPT_HTTP_MAX_AGE },
 		{ "quiet", no_argument, NULL, OPT_QUIET },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "help", no_argument, NULL, 'h' },
@@ -409,6 +418,14 @@ parse_args(
 			break;
 		case OPT_HTTP_ADMIN:
 			g->http_admin = optarg;
+			break;
+		case OPT_HTTP_MAX_AGE:
+			if (!parse_uint(
+			        optarg, 0, XS_GW_MAX_AGE_MAX, &g->max_age_s)) {
+				return usage_error(
+				    "--http-max-age: '%s' is not 0..%d",
+				    optarg, XS_GW_MAX_AGE_MAX);
+			}
 			break;
 		case OPT_QUIET:
 			xs_log_set_level(XS_LOG_WARN);

@@ -9,14 +9,16 @@ Starts xselld on a fresh store with a read and an admin ipc:// endpoint,
 and three gateways on 127.0.0.1 with port 0 (each logs the port it got):
 
 - "full": --http and --http-admin, both upstreams;
-- "reads": --http only (no admin upstream), --timeout 300;
+- "reads": --http only (no admin upstream), --timeout 300,
+  --http-max-age 0;
 - "dead": an upstream where nothing listens, --timeout 200.
 
 --mode xselld: `xselld --http`, the gateway library inside xselld over
 inproc://. Starts two xselld on fresh stores, with port 0:
 
 - "full": --http and --http-admin;
-- "reads": --http only (its own store; writes are refused all the same).
+- "reads": --http only (its own store; writes are refused all the same),
+  --http-max-age 0.
 
 There is no "dead" upstream in one process, so that check is the
 gateway's only; the usage check is xselld's own (its man page, --http
@@ -28,7 +30,19 @@ Then checks, one line each (proto/HTTP.md is the contract):
   order of PROTOCOL.md, as POST /v1 JSON bodies to the full gateway
   (read vectors on --http, admin ones on --http-admin): each reply is
   the expected one (the recursive subset rule of PROTOCOL.md) and its
-  HTTP status is the one of its error code;
+  HTTP status is the one of its error code; and each read vector whose
+  request a query string can carry (the rules of proto/HTTP.md, "GET",
+  re-implemented here) ALSO as GET /v1/<op>?query: the same status and
+  the same JSON answer; each write vector's op over GET: 405, Allow:
+  POST;
+- GET edge cases: percent-decoding, '+', raw and encoded commas in ids,
+  repeated keys, types, filter.*, bad encodings and malformed
+  parameters 400, a query over 4096 bytes or 256 parameters 414, write
+  ops 405 on both addresses (nothing written), HEAD;
+- Cache-Control per class of answer: GET of an item op public,
+  max-age=60 (and no-store with --http-max-age 0), picks and history
+  private, no-store, everything else (stats, errors, POST, /healthz,
+  /metrics, /) no-store;
 - a JSON fbt answer worked out by hand, POST /v1/<op> and GET /v1/stats;
 - errors and their statuses: bad_request 400, too_large 413, forbidden
   403 (writes on --http, and everywhere on a gateway without an admin
@@ -66,6 +80,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 
 ANY = "<any>"
 STATUS = {"bad_request": 400, "too_large": 413, "forbidden": 403,
@@ -226,6 +241,108 @@ def send_vector(gw, name, endpoint, req, exp):
     if st != want:
         raise Fail("%s: HTTP %d for code %s, expected %d" %
                    (name, st, code, want))
+    return st, got
+
+
+# ---- GET /v1/<op>?query: the rules of proto/HTTP.md "GET" --------------------
+
+WRITE_OPS = ("event", "items", "forget_user")
+LIST_FIELDS = ("items", "context", "candidates", "filter.exclude",
+               "filter.categories", "filter.exclude_categories")
+ID_LISTS = ("items", "context", "candidates", "filter.exclude")
+STRING_FIELDS = ("user", "category", "scorer", "signal", "kind", "id")
+JSON_NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?\Z")
+QUERY_MAX = 4096
+
+
+def scalar_text(name, v):
+    """The query text that the gateway types back to v, or None."""
+    if isinstance(v, str):
+        if "\0" in v:
+            return None  # refused by the gateway, with its own message
+        if name in STRING_FIELDS:
+            return v
+        if JSON_NUMBER.match(v) or v in ("true", "false"):
+            return None  # would be read as a number or a boolean
+        return v
+    if name in STRING_FIELDS:
+        return None
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float) and math.isfinite(v):
+        r = repr(v)  # the shortest text that reads back as v
+        return r if ("." in r or "e" in r) and JSON_NUMBER.match(r) \
+            else None
+    return None
+
+
+def add_params(name, v, out):
+    """Append (name, text) pairs for field 'name' = v; False if a query
+    string cannot say v (an empty list, nil, a nested map, ...)."""
+    if name in LIST_FIELDS:
+        if not isinstance(v, list) or not v:
+            return False
+        for x in v:
+            if isinstance(x, str) and "\0" not in x:
+                out.append((name, x))
+            elif name in ID_LISTS and isinstance(x, int) and \
+                    not isinstance(x, bool) and x >= 0:
+                out.append((name, str(x)))  # an id: its decimal string
+            else:
+                return False
+        return True
+    if isinstance(v, dict):
+        if "." in name or not v:
+            return False
+        return all(add_params(name + "." + k, x, out)
+                   for k, x in v.items())
+    text = scalar_text(name, v)
+    if text is None:
+        return False
+    out.append((name, text))
+    return True
+
+
+def vector_query(req):
+    """(op, query) for GET /v1/<op>?query carrying req, or None."""
+    op = req.get("op")
+    if not isinstance(op, str) or not re.fullmatch(r"[a-z0-9_]{1,32}", op):
+        return None
+    pairs = []
+    for k, v in req.items():
+        if k == "op":
+            continue
+        if "." in k or not k or not add_params(k, v, pairs):
+            return None
+    q = urllib.parse.urlencode(pairs)  # quote_plus: a space is '+'
+    return (op, q) if len(q) <= QUERY_MAX else None
+
+
+def get_vector(gw, name, endpoint, req, post):
+    """Send the vector's request again as GET; True if it was sent.
+    A read answer must be POST's (stats: its expectation, as its
+    counters move); a write op must get 405 with Allow: POST."""
+    port = gw["admin"] if endpoint == "admin" else gw["read"]
+    if req.get("op") in WRITE_OPS:  # whatever the query would be
+        st, hd, got = call(port, "/v1/%s" % req["op"], method="GET")
+        if st != 405 or hd.get("allow") != "POST" or \
+                got["error"]["code"] != "bad_request":
+            raise Fail("%s as GET: %d, allow %r, expected 405 and POST" %
+                       (name, st, hd.get("allow")))
+        return True
+    oq = vector_query(req)
+    if oq is None:
+        return False
+    op, q = oq
+    st, hd, got = call(port, "/v1/%s?%s" % (op, q), method="GET")
+    pst, pgot = post
+    if st != pst or (op != "stats" and got != pgot):
+        raise Fail("%s as GET /v1/%s?%s:\n  GET  %d %s\n  POST %d %s" %
+                   (name, op, q, st, json.dumps(got), pst,
+                    json.dumps(pgot)))
+    return True
 
 
 def run_vectors(gw, proto):
@@ -235,14 +352,30 @@ def run_vectors(gw, proto):
         send_vector(gw, "setup step %d" % i, setup["endpoint"],
                     step["request"], step["reply"])
     ok("setup.json through POST /v1 on --http-admin")
-    n = 0
+    n, reads, writes, skipped = 0, 0, 0, []
     for path in vector_files(proto):
         with open(path) as f:
             vec = json.load(f)
         rel = os.path.relpath(path, proto)
-        send_vector(gw, rel, vec["endpoint"], vec["request"], vec["reply"])
+        post = send_vector(gw, rel, vec["endpoint"], vec["request"],
+                           vec["reply"])
         n += 1
+        if not get_vector(gw, rel, vec["endpoint"], vec["request"], post):
+            skipped.append(os.path.basename(rel))
+        elif vec["request"].get("op") in WRITE_OPS:
+            writes += 1
+        else:
+            reads += 1
     ok("%d vectors: same replies as the msgpack wire, statuses by code" % n)
+    # Most read vectors fit a query: a floor, so that a broken
+    # vector_query() cannot pass by skipping them all.
+    if reads < 60 or writes < 20:
+        raise Fail("only %d read and %d write vectors went as GET" %
+                   (reads, writes))
+    ok("%d read vectors also as GET /v1/<op>?query: same status and "
+       "answer as POST; %d write vectors as GET: 405 Allow: POST; %d not "
+       "sayable in a query (%s)" % (reads, writes, len(skipped),
+                                    " ".join(skipped)))
 
 
 # ---- Prometheus text format 0.0.4 --------------------------------------------
@@ -410,7 +543,9 @@ def check_usage(gateway, proto):
                  ["--http", "127.0.0.1:0", "--upstream", "ipc:///x",
                   "--http-admin", "127.0.0.1:0"],
                  ["--http", "127.0.0.1:0", "--upstream", "ipc:///x",
-                  "--pool", "0"]):
+                  "--pool", "0"],
+                 ["--http", "127.0.0.1:0", "--upstream", "ipc:///x",
+                  "--http-max-age", "86401"]):
         r = subprocess.run([gateway] + argv, capture_output=True,
                            timeout=10)
         if r.returncode != 2:
@@ -443,7 +578,8 @@ def check_usage_xselld(xselld, proto, tmp):
                 (["--http"], 2),
                 (["--http", "ftp://127.0.0.1:0"], 1),
                 (["--http", busy], 1),
-                (["--http", "127.0.0.1:0", "--http-admin", busy], 1)):
+                (["--http", "127.0.0.1:0", "--http-admin", busy], 1),
+                (["--http", "127.0.0.1:0", "--http-max-age", "x"], 2)):
             r = subprocess.run([xselld, "--db", db] + argv,
                                capture_output=True, timeout=10)
             if r.returncode != want:
@@ -553,6 +689,157 @@ def check_errors(gw, reads_only):
        "chunked 411; GET / is the console page, POST / 405")
 
 
+def check_get(gw, reads_only):
+    """GET /v1/<op>?query: decoding, lists, types and bounds, worked out
+    by hand; the vectors compared GET with POST already."""
+    p, a = gw["read"], gw["admin"]
+    # An order of two ids that need encoding: "Q,1" and "Q 2+".
+    st, _, got = call(a, "/v1/event", {"events": [
+        {"type": "order", "order": "gq-o1", "ts": 1700000000,
+         "items": ["Q,1", "Q 2+"]}]})
+    if st != 200 or got.get("applied") != 1:
+        raise Fail("GET setup order: %d %s" % (st, json.dumps(got)))
+    for query, other in (("items=Q%2C1", "Q 2+"), ("items=Q,1", "Q 2+"),
+                         ("items=Q+2%2B", "Q,1"), ("items=Q%202%2b", "Q,1"),
+                         ("%69tems=Q%2C1", "Q 2+")):
+        st, _, got = call(p, "/v1/fbt?scorer=count&" + query, method="GET")
+        expect("GET fbt?" + query, {"ok": True, "items": [
+            {"item": other, "score": 1}], "unknown": []}, got)
+    # Ids holding the query's own syntax: %, &, =, # reach the gateway
+    # encoded (nng passes the request line as it came) and are decoded
+    # once, after the split.
+    st, _, got = call(a, "/v1/event", {"events": [
+        {"type": "order", "order": "gq-o2", "ts": 1700000000,
+         "items": ["100%", "a&b=c", "x#y"]}]})
+    if st != 200 or got.get("applied") != 1:
+        raise Fail("GET setup order 2: %d %s" % (st, json.dumps(got)))
+    for query, others in (("items=100%25", ["a&b=c", "x#y"]),
+                          ("items=a%26b%3Dc", ["100%", "x#y"]),
+                          ("items=x%23y", ["100%", "a&b=c"])):
+        st, _, got = call(p, "/v1/fbt?scorer=count&" + query, method="GET")
+        expect("GET fbt?" + query, {"ok": True, "items": [
+            {"item": o, "score": 1} for o in others], "unknown": []}, got)
+    # Repeated keys are a cart: A+B with count, C 2+1, D 0+1 (E is out
+    # of stock); explain=true is a boolean: count N_AB = 3.
+    st, _, got = call(p, "/v1/fbt?items=A&items=B&scorer=count",
+                      method="GET")
+    expect("GET cart", {"ok": True, "items": [
+        {"item": "C", "score": 3}, {"item": "D", "score": 1}],
+        "unknown": []}, got)
+    st, _, got = call(p, "/v1/fbt?items=A&scorer=count&explain=true&k=1",
+                      method="GET")
+    expect("GET explain", {"ok": True, "items": [
+        {"item": "B", "score": 3, "count": 3}]}, got)
+    # filter.*: E (out of stock, N_AE = 1) comes back with in_stock
+    # false; B and C are excluded, as the list repeats.
+    st, _, got = call(p, "/v1/fbt?items=A&scorer=count&filter.in_stock="
+                      "false&filter.exclude=B&filter.exclude=C",
+                      method="GET")
+    expect("GET filter", {"ok": True, "items": [
+        {"item": "E", "score": 1}], "unknown": []}, got)
+    # Typed as a JSON body would be: k=1.0 is a float, k=x a string;
+    # xselld's answers, the same as POST's.
+    for q, body in (("k=1.0", {"k": 1.0}), ("k=x", {"k": "x"}),
+                    ("k=0", {"k": 0}), ("", {})):
+        gst, _, g = call(p, "/v1/fbt?" + q, method="GET")
+        pst, _, pg = call(p, "/v1/fbt", body)
+        if gst != 400 or (gst, g) != (pst, pg):
+            raise Fail("GET fbt?%s: %d %s, POST %d %s" %
+                       (q, gst, json.dumps(g), pst, json.dumps(pg)))
+    ok("GET: %2C, raw commas, '+', %20, %25, %26, %3D, %23 decoded; "
+       "repeated keys a "
+       "list; explain=true, filter.*; typed as POST bodies (k=1.0, k=x)")
+
+    for q in ("items=%G1", "items=A%", "items=%4", "items=%FF",
+              "items=A%00", "items=A&explain", "items=A&k=1&k=2",
+              "items=A&filter=1&filter.in_stock=false",
+              "items=A&filter.x.y=1", "=A", "k=1e999"):
+        want_error(p, "/v1/fbt?" + q, None, 400, "bad_request",
+                   method="GET")
+    _, got = want_error(p, "/v1/fbt?items=%ZZ", None, 400, "bad_request",
+                        method="GET")
+    if "percent-encoding at byte 6" not in got["error"]["message"]:
+        raise Fail("bad encoding: %s" % got["error"]["message"])
+    # 4096 bytes of query: taken (the id comes back); 4097 and 257
+    # parameters: 414 too_large.
+    long_id = "a" * (QUERY_MAX - 3)
+    st, _, got = call(p, "/v1/stats?id=" + long_id, method="GET")
+    if st != 200 or got.get("id") != long_id:
+        raise Fail("4096-byte query: %d" % st)
+    hd, _ = want_error(p, "/v1/stats?id=" + long_id + "a", None, 414,
+                       "too_large", method="GET")
+    if hd[":reason"] != "URI Too Long":
+        raise Fail("414 reason %r" % hd[":reason"])
+    want_error(p, "/v1/fbt?" + "&".join(["items=A"] * 257), None, 414,
+               "too_large", method="GET")
+    ok("GET: bad percent-encoding, invalid UTF-8, NUL, no '=', a repeated "
+       "scalar, value and map, a.b.c 400; 4096 bytes taken, 4097 bytes "
+       "or 257 parameters 414")
+
+    before = events_count(p)
+    for port in (p, a, reads_only):
+        for path in ("/v1/event", "/v1/items", "/v1/forget_user?user=u1",
+                     "/v1/event?events=x", "/v1"):
+            for method in ("GET", "HEAD"):
+                st, hd, _ = request(port, method, path)
+                if st != 405 or hd.get("allow") != "POST":
+                    raise Fail("%s %s: %d allow %r, expected 405 POST" %
+                               (method, path, st, hd.get("allow")))
+    if events_count(p) != before:
+        raise Fail("a GET of a write op changed the store")
+    _, hd, _ = request(p, "PUT", "/v1/fbt")
+    if hd.get("allow") != "GET, HEAD, POST":
+        raise Fail("PUT /v1/fbt: allow %r" % hd.get("allow"))
+    st, hd, body = request(p, "HEAD", "/v1/fbt?items=A")
+    if st != 200 or body or hd.get("cache-control") != \
+            "public, max-age=60":
+        raise Fail("HEAD /v1/fbt: %d %r %r" % (st, hd, body[:40]))
+    ok("GET and HEAD of event, items, forget_user, /v1: 405 Allow: POST "
+       "on every address, nothing written; HEAD of a read op 200")
+
+
+def check_cache_control(gw, reads_only):
+    """Cache-Control by class of answer (proto/HTTP.md, "Caching")."""
+    p = gw["read"]
+    public = "public, max-age=60"
+    private = "private, no-store"
+    cases = [
+        ("GET", "/v1/fbt?items=A", None, 200, public),
+        ("GET", "/v1/complements?items=A", None, 200, public),
+        ("GET", "/v1/similar?items=A", None, 200, public),
+        ("GET", "/v1/viewed_bought?items=A", None, 200, public),
+        ("GET", "/v1/trending", None, 200, public),
+        ("GET", "/v1/picks?user=u1", None, 200, private),
+        ("GET", "/v1/history?user=u1", None, 200, private),
+        ("GET", "/v1/stats", None, 200, "no-store"),
+        ("GET", "/v1/fbt?items=A&k=0", None, 400, "no-store"),
+        ("GET", "/v1/history", None, 400, "no-store"),
+        ("GET", "/v1/nope", None, 400, "no-store"),
+        ("POST", "/v1/fbt", b'{"items":["A"]}', 200, "no-store"),
+        ("POST", "/v1/picks", b'{"user":"u1"}', 200, "no-store"),
+        ("GET", "/healthz", None, 200, "no-store"),
+        ("GET", "/metrics", None, 200, "no-store"),
+        ("GET", "/", None, 200, "no-store"),
+        ("GET", "/v2", None, 404, "no-store"),
+    ]
+    for method, path, body, status, cc in cases:
+        st, hd, _ = request(p, method, path, body)
+        if st != status or hd.get("cache-control") != cc:
+            raise Fail("%s %s: %d cache-control %r, expected %d %r" %
+                       (method, path, st, hd.get("cache-control"), status,
+                        cc))
+    # --http-max-age 0: nothing is for caches.
+    for path in ("/v1/fbt?items=A", "/v1/trending", "/v1/picks?user=u1"):
+        st, hd, _ = request(reads_only, "GET", path)
+        want = "private, no-store" if "picks" in path else "no-store"
+        if st != 200 or hd.get("cache-control") != want:
+            raise Fail("--http-max-age 0: GET %s: %d %r" %
+                       (path, st, hd.get("cache-control")))
+    ok("Cache-Control: GET of item ops public, max-age=60 (no-store with "
+       "--http-max-age 0); picks, history private, no-store; stats, "
+       "errors, POST, /healthz, /metrics, / no-store")
+
+
 def check_hostile(gw, reads_only):
     # A body that never comes: the gateway (--timeout 300) closes.
     s = socket.create_connection(("127.0.0.1", reads_only), timeout=10)
@@ -660,7 +947,7 @@ def start_gateways(a, tmp, procs):
                             admin_url], tmp)
     reads = Proc("gw-reads", [a.gateway, "--http", "127.0.0.1:0",
                               "--upstream", read_url, "--timeout",
-                              "300"], tmp)
+                              "300", "--http-max-age", "0"], tmp)
     dead = Proc("gw-dead", [a.gateway, "--http", "127.0.0.1:0",
                             "--upstream", "ipc://%s/none.sock" % tmp,
                             "--timeout", "200"], tmp)
@@ -676,7 +963,8 @@ def start_xselld_http(a, tmp, procs):
                                 "127.0.0.1:0", "--http-admin",
                                 "127.0.0.1:0"], tmp)
     reads = Proc("xselld-http-reads", [a.xselld, "--db", tmp + "/db-reads",
-                                       "--http", "127.0.0.1:0"], tmp)
+                                       "--http", "127.0.0.1:0",
+                                       "--http-max-age", "0"], tmp)
     procs += [full, reads]
     ports = gateway_ports(full, 2)
     gw = {"read": ports[0], "admin": ports[1], "proc": full}
@@ -762,6 +1050,8 @@ def main():
         run_http_examples(gw, a.proto)
         check_answers(gw)
         check_errors(gw, reads_port)
+        check_get(gw, reads_port)
+        check_cache_control(gw, reads_port)
         check_hostile(gw, reads_port)
         if dead_port is not None:
             check_dead(dead_port)

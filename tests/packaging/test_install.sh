@@ -13,7 +13,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 
 cmake --install "$build" --prefix "$prefix" >/dev/null
 
-for bin in xselld xsell xsell-load xsell-eval; do
+for bin in xselld xsell xsell-load xsell-eval xsell-gateway; do
 	[ -x "$prefix/bin/$bin" ] || fail "bin/$bin not installed"
 	[ -f "$prefix/share/man/man1/$bin.1" ] || fail "no man page for $bin"
 	"$prefix/bin/$bin" --help >/dev/null || fail "$bin --help failed"
