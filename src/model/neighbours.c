@@ -41,45 +41,21 @@ struct walk {
 	const struct rel_source *src;
 	double                   n_a;
 	bool                     parts; /* record score parts (similar) */
+	/* Walking a whole list after its top list (one list asked): skip
+	 * the pairs the top list held, those no better than 'last', and
+	 * those scoring under 'floor'. */
+	bool                outside_only;
+	struct xs_top_entry last;
+	double              floor;
 };
 
-/* One neighbour b of the item being walked: its score under the source,
- * added to b's candidate. */
-static xsell_err
-walk_neighbour(void *ctx, uint32_t b, uint32_t count)
+/* Whether the pair (b, count) was in the top list that ends with 'last'
+ * (lists are ordered by count descending, then b ascending). */
+static bool
+in_top_list(const struct xs_top_entry *last, uint32_t b, uint32_t count)
 {
-	struct walk         *w = ctx;
-	struct xs_pair_stats ps;
-	struct xs_cand      *c;
-	double               s;
-	xsell_err            err;
-
-	if (count < w->min_support ||
-	    xs_u32_contains(w->given, w->n_given, b)) {
-		return XSELL_OK;
-	}
-	err = xs_cand_map_get(w->map, b, &c);
-	if (err != XSELL_OK) {
-		return err;
-	}
-	ps.n_ab = count;
-	ps.n_a  = w->n_a;
-	ps.n_b  = xs_counts_reader_get(&w->counts, b, w->src->count_b);
-	ps.n    = w->src->n_total;
-	s       = w->src->weight * xs_score(w->scorer, &ps);
-	c->score += s;
-	c->count += count;
-	if (w->parts) {
-		c->why.has_parts = true;
-		c->why.parts[w->src->part] += s;
-	}
-	return XSELL_OK;
+	return count > last->count || (count == last->count && b <= last->b);
 }
-
-/* Pair reads (B-tree lookups, ~0.2 us each) worth spending to complete
- * the scores of candidates from the top lists; beyond them the whole
- * lists are walked instead (a page of 500 pairs costs about one). */
-#define COMPLETE_MAX 1024
 
 /* The most a neighbour b outside a full top list can score against the
  * walked item: its co-count is at most the list's last count, and
@@ -103,12 +79,68 @@ outside_bound(enum xs_scorer scorer, double last_count, double n_a)
 	}
 }
 
-/* One top list read whole, to learn which candidates it holds. */
+/* One neighbour b of the item being walked: its score under the source,
+ * added to b's candidate. */
+static xsell_err
+walk_neighbour(void *ctx, uint32_t b, uint32_t count)
+{
+	struct walk         *w = ctx;
+	struct xs_pair_stats ps;
+	struct xs_cand      *c;
+	double               s;
+	xsell_err            err;
+
+	if (count < w->min_support ||
+	    xs_u32_contains(w->given, w->n_given, b) ||
+	    (w->outside_only && in_top_list(&w->last, b, count))) {
+		return XSELL_OK;
+	}
+	/* Most pairs past a top list are weak: skip them before reading
+	 * N_b when even the best case cannot reach the floor. */
+	if (w->outside_only &&
+	    w->src->weight * outside_bound(w->scorer, count, w->n_a) <
+	        w->floor) {
+		return XSELL_OK;
+	}
+	ps.n_ab = count;
+	ps.n_a  = w->n_a;
+	ps.n_b  = xs_counts_reader_get(&w->counts, b, w->src->count_b);
+	ps.n    = w->src->n_total;
+	s       = w->src->weight * xs_score(w->scorer, &ps);
+	if (w->outside_only && s < w->floor) {
+		return XSELL_OK;
+	}
+	err = xs_cand_map_get(w->map, b, &c);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	c->score += s;
+	c->count += count;
+	if (w->parts) {
+		c->why.has_parts = true;
+		c->why.parts[w->src->part] += s;
+	}
+	return XSELL_OK;
+}
+
+/* Pair reads (B-tree lookups, ~0.2 us each) worth spending to complete
+ * the scores of candidates from the top lists; beyond them the whole
+ * lists are walked instead (a page of 500 pairs costs about one). */
+#define COMPLETE_MAX 1024
+
+/* Entries of a top list an answer reads first: the head holds the best
+ * answers, and the check that nothing outside beats them is as exact
+ * after 100 as after 300 (a longer head only makes the walk past it
+ * rarer, at a price every answer pays). */
+#define TOP_READ 100
+
+/* The head of a top list, read to learn which candidates it holds. */
 struct top_copy {
-	uint32_t    *items; /* sorted after the read */
-	size_t       n;
-	uint32_t     last_count; /* the weakest entry's count */
-	struct walk *w;
+	uint32_t           *items; /* sorted after the read (several lists) */
+	size_t              n;
+	bool                whole; /* the item's every pair: nothing outside */
+	struct xs_top_entry last;  /* the weakest entry read */
+	struct walk        *w;
 };
 
 static xsell_err
@@ -117,12 +149,13 @@ top_copy_cb(void *ctx, uint32_t b, uint32_t count)
 	struct top_copy *t = ctx;
 
 	t->items[t->n++] = b;
-	t->last_count    = count;
+	t->last.b        = b;
+	t->last.count    = count;
 	return walk_neighbour(t->w, b, count);
 }
 
-/* The scores that a full top list left out: every candidate it does
- * not hold gets its pair with the walked item 'a' read directly. */
+/* The scores that a partial list left out: every candidate it does not
+ * hold gets its pair with the walked item 'a' read directly. */
 static xsell_err
 complete_scores(xs_store *st, MDB_txn *txn, struct walk *w, uint32_t a,
     const struct top_copy *t)
@@ -149,36 +182,37 @@ complete_scores(xs_store *st, MDB_txn *txn, struct walk *w, uint32_t a,
 }
 
 /* Pair reads that completing the candidates' scores takes: one per
- * candidate missing from each full list. */
+ * candidate missing from each partial list. */
 static size_t
-complete_cost(
-    const struct top_copy *tops, size_t n_lists, unsigned m, size_t n_cands)
+complete_cost(const struct top_copy *tops, size_t n_lists, size_t n_cands)
 {
 	size_t cost = 0;
 
 	for (size_t l = 0; l < n_lists; l++) {
-		if (tops[l].n == m) {
+		if (!tops[l].whole) {
 			cost += n_cands - tops[l].n;
 		}
 	}
 	return cost;
 }
 
-/* Candidates from the top lists, with exact scores: each candidate's
- * pairs missing from a full list are read one by one. *boundp: the most
- * any item seen in no list could score (0 when every list was whole),
- * or INFINITY where the scorer has no bound (the caller then walks the
- * whole lists). */
+/* Candidates from the heads of the top lists (TOP_READ entries each),
+ * with exact scores: with several lists, each candidate's pairs missing
+ * from a partial list are read one by one. *boundp: the most any item
+ * seen in no list could score (0 when every list was whole), or
+ * INFINITY when completing would cost more than walking the whole lists
+ * (the caller then does that). */
 static xsell_err
 gather_from_tops(xs_store *st, MDB_txn *txn, struct walk *w,
     const struct rel_source *srcs, size_t n_srcs, double *boundp)
 {
-	unsigned         m       = xs_store_top_m(st);
-	size_t           n_lists = n_srcs * w->n_given, full = 0;
-	struct top_copy *tops  = calloc(n_lists + 1, sizeof(*tops));
-	uint32_t        *ids   = calloc(n_lists * m + 1, sizeof(*ids));
-	double           bound = 0;
-	xsell_err        err   = XSELL_OK;
+	size_t m =
+	    xs_store_top_m(st) < TOP_READ ? xs_store_top_m(st) : TOP_READ;
+	size_t           n_lists = n_srcs * w->n_given;
+	struct top_copy *tops    = calloc(n_lists + 1, sizeof(*tops));
+	uint32_t        *ids     = calloc(n_lists * m + 1, sizeof(*ids));
+	double           bound   = 0;
+	xsell_err        err     = XSELL_OK;
 
 	if (tops == NULL || ids == NULL) {
 		free(tops);
@@ -194,31 +228,34 @@ gather_from_tops(xs_store *st, MDB_txn *txn, struct walk *w,
 		w->n_a   = xs_counts_reader_get(&w->counts, a, src->count_a);
 		t->items = ids + l * m;
 		t->w     = w;
-		err = xs_store_top_each(st, txn, src->rel, a, top_copy_cb, t);
-		if (t->n == m && t->last_count >= w->min_support) {
+		err      = xs_store_top_each(
+		         st, txn, src->rel, a, m, top_copy_cb, t, &t->whole);
+		if (!t->whole && t->last.count >= w->min_support) {
 			bound += src->weight *
-			    outside_bound(w->scorer, t->last_count, w->n_a);
-			full++;
+			    outside_bound(w->scorer, t->last.count, w->n_a);
 		}
-		qsort(t->items, t->n, sizeof(*t->items), xs_u32_cmp);
+		w->last = t->last;
+		if (n_lists > 1) { /* for complete_scores */
+			qsort(t->items, t->n, sizeof(*t->items), xs_u32_cmp);
+		}
 	}
-	/* Only now are all candidates known: complete them, unless that
-	 * takes more pair reads than walking the whole lists is worth. */
-	if (complete_cost(tops, n_lists, m, w->map->vec.n) > COMPLETE_MAX) {
+	/* One list: every candidate came from it, whole. Several: only now
+	 * are all candidates known, so complete them. */
+	if (n_lists > 1 && bound > 0 &&
+	    complete_cost(tops, n_lists, w->map->vec.n) > COMPLETE_MAX) {
 		bound = INFINITY;
 	}
-	for (size_t l = 0;
-	     l < n_lists && err == XSELL_OK && full != 0 && isfinite(bound);
+	for (size_t l = 0; l < n_lists && n_lists > 1 && err == XSELL_OK &&
+	     bound > 0 && isfinite(bound);
 	     l++) {
-		const struct rel_source *src = &srcs[l / w->n_given];
-		uint32_t                 a   = w->given[l % w->n_given];
-
-		if (tops[l].n < m) {
-			continue; /* a whole list: absence means no pair */
+		if (tops[l].whole) {
+			continue; /* absence means no pair */
 		}
-		w->src = src;
-		w->n_a = xs_counts_reader_get(&w->counts, a, src->count_a);
-		err    = complete_scores(st, txn, w, a, &tops[l]);
+		w->src = &srcs[l / w->n_given];
+		w->n_a = xs_counts_reader_get(
+		    &w->counts, w->given[l % w->n_given], w->src->count_a);
+		err = complete_scores(
+		    st, txn, w, w->given[l % w->n_given], &tops[l]);
 	}
 	free(tops);
 	free(ids);
@@ -293,8 +330,16 @@ neighbours_answer(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 			return XSELL_OK;
 		}
 	}
-	xs_cand_map_clear(&map);
-	if (err == XSELL_OK) {
+	if (err == XSELL_OK && isfinite(bound) && n_srcs * w.n_given == 1 &&
+	    ans->n == q->k) {
+		/* One list: its score is a pair's whole score, so only the
+		 * pairs past the top list that reach the k-th are added. */
+		w.outside_only = true;
+		w.floor        = ans->recs[ans->n - 1].score;
+		err            = xs_store_pairs_each(
+		               st, txn, srcs[0].rel, w.given[0], walk_neighbour, &w);
+	} else if (err == XSELL_OK) {
+		xs_cand_map_clear(&map);
 		err = gather_from_lists(st, txn, &w, srcs, n_srcs);
 	}
 	if (err == XSELL_OK) {
@@ -385,8 +430,8 @@ xs_similar_collect(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	for (size_t s = 0; s < n && err == XSELL_OK; s++) {
 		w.src = &srcs[s];
 		w.n_a = xs_counts_reader_get(&w.counts, seed, srcs[s].count_a);
-		err   = xs_store_top_each(
-		      st, txn, srcs[s].rel, seed, walk_neighbour, &w);
+		err   = xs_store_top_each(st, txn, srcs[s].rel, seed, SIZE_MAX,
+		      walk_neighbour, &w, NULL);
 	}
 	return err;
 }

@@ -307,10 +307,11 @@ unsigned xs_store_top_m(const xs_store *st);
  * Called by xs_store_pairs_add. */
 xsell_err xs_store_top_update(xs_store *st, MDB_txn *txn, enum xs_rel rel,
     uint32_t a, const struct xs_top_entry *up, size_t n_up, bool decreased);
-/* Call cb for each of a's top neighbours under 'rel', best first (count
- * descending, then b ascending): at most top_m of them. */
+/* Call cb for each of the first 'limit' of a's top neighbours under
+ * 'rel', best first (count descending, then b ascending): at most top_m.
+ * *wholep (may be NULL): those were all of a's pairs under 'rel'. */
 xsell_err xs_store_top_each(xs_store *st, MDB_txn *txn, enum xs_rel rel,
-    uint32_t a, xs_pair_cb cb, void *ctx);
+    uint32_t a, size_t limit, xs_pair_cb cb, void *ctx, bool *wholep);
 
 /* ==== Buyers ==== */
 

@@ -236,7 +236,7 @@ xs_store_top_update(xs_store *st, MDB_txn *txn, enum xs_rel rel, uint32_t a,
 
 xsell_err
 xs_store_top_each(xs_store *st, MDB_txn *txn, enum xs_rel rel, uint32_t a,
-    xs_pair_cb cb, void *ctx)
+    size_t limit, xs_pair_cb cb, void *ctx, bool *wholep)
 {
 	unsigned char        kb[TOP_KEY_LEN];
 	MDB_val              k = top_key(kb, rel, a);
@@ -246,6 +246,9 @@ xs_store_top_each(xs_store *st, MDB_txn *txn, enum xs_rel rel, uint32_t a,
 	xsell_err            err = XSELL_OK;
 	int                  rc;
 
+	if (wholep != NULL) {
+		*wholep = true;
+	}
 	if (!xs_rel_has_top(rel)) {
 		return XSELL_EINVAL;
 	}
@@ -258,7 +261,11 @@ xs_store_top_each(xs_store *st, MDB_txn *txn, enum xs_rel rel, uint32_t a,
 	}
 	p = v.mv_data;
 	n = v.mv_size / TOP_ENTRY_LEN;
-	for (size_t i = 0; i < n && err == XSELL_OK; i++) {
+	/* A list shorter than top_m is the whole pair list. */
+	if (wholep != NULL) {
+		*wholep = n < st->top_m && n <= limit;
+	}
+	for (size_t i = 0; i < n && i < limit && err == XSELL_OK; i++) {
 		err = cb(ctx, xs_be32_get(p + i * TOP_ENTRY_LEN),
 		    xs_be32_get(p + i * TOP_ENTRY_LEN + 4));
 	}

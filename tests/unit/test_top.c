@@ -13,6 +13,7 @@
  *    and filter tried. */
 #include "support.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,8 +129,8 @@ test_top_lists_match_brute_force(void **state)
 			struct list         got = { .n = 0 };
 			size_t n_want = expected_top(counts[a], want);
 
-			assert_xs_ok(xs_store_top_each(
-			    st, txn, XS_REL_BASKET, a, list_cb, &got));
+			assert_xs_ok(xs_store_top_each(st, txn, XS_REL_BASKET,
+			    a, SIZE_MAX, list_cb, &got, NULL));
 			assert_int_equal(got.n, n_want);
 			for (size_t i = 0; i < n_want; i++) {
 				assert_int_equal(got.e[i].b, want[i].b);
@@ -155,8 +156,8 @@ test_top_lists_only_for_neighbour_relations(void **state)
 	(void) state;
 	assert_xs_ok(xs_txn_write(st, &txn));
 	assert_xs_ok(xs_store_pairs_add(st, txn, XS_REL_TREND_BUY, &d, 1));
-	assert_xs_err(
-	    xs_store_top_each(st, txn, XS_REL_TREND_BUY, 20000, list_cb, &got),
+	assert_xs_err(xs_store_top_each(st, txn, XS_REL_TREND_BUY, 20000,
+	                  SIZE_MAX, list_cb, &got, NULL),
 	    XSELL_EINVAL);
 	assert_int_equal(got.n, 0);
 	xs_txn_abort(txn);
