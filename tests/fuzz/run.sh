@@ -4,6 +4,13 @@
 #
 #   tests/fuzz/run.sh [decode|load]...     (default: both)
 #   FUZZ_SECONDS=600 tests/fuzz/run.sh decode
+#   FUZZ_SEED=20261201 tests/fuzz/run.sh   (what tools/check.sh and CI run)
+#
+# With FUZZ_SEED the search is reproducible: that seed, starting from the
+# committed corpus only (a fresh output corpus each run), so CI explores
+# the same inputs as any machine at least as fast, and a crash CI finds
+# is found again here. Without it libFuzzer picks a seed and keeps what it
+# learns in build-fuzz/corpus/: the way to search longer and wider.
 #
 # New interesting inputs go to build-fuzz/corpus/<harness>/ (not into the
 # repository). A crash stops the run with exit 1 and leaves the input in
@@ -13,6 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 seconds=${FUZZ_SECONDS:-60}
+seed=${FUZZ_SEED:-0}
 harnesses=("$@")
 [ ${#harnesses[@]} -eq 0 ] && harnesses=(decode load)
 jobs=${FUZZ_BUILD_JOBS:-2}
@@ -39,14 +47,19 @@ cmake --build "$out" -j"$jobs" --target "${targets[@]}"
 
 status=0
 for h in "${harnesses[@]}"; do
-	mkdir -p "$out/corpus/$h" "$out/crashes"
-	echo "fuzz_$h: ${seconds}s"
+	corpus="$out/corpus/$h"
+	if [ "$seed" != 0 ]; then
+		corpus="$out/corpus-seeded/$h"
+		rm -rf "$corpus"
+	fi
+	mkdir -p "$corpus" "$out/crashes"
+	echo "fuzz_$h: ${seconds}s, seed $seed (0: random)"
 	# -timeout: one input taking 10 s is a hang, reported like a crash.
 	if ! ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		"$out/tests/fuzz/fuzz_$h" -max_total_time="$seconds" \
 		-timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-		-artifact_prefix="$out/crashes/$h-" \
-		"$out/corpus/$h" "tests/fuzz/corpus/$h" \
+		-seed="$seed" -artifact_prefix="$out/crashes/$h-" \
+		"$corpus" "tests/fuzz/corpus/$h" \
 		"tests/fuzz/regressions/$h" 2>"$out/fuzz_$h.log"; then
 		status=1
 		tail -n 60 "$out/fuzz_$h.log" >&2
