@@ -17,8 +17,8 @@ slot_of(uint32_t item, size_t cap)
 static xsell_err
 map_grow(struct xs_cand_map *m)
 {
-	size_t    cap   = m->cap ? m->cap * 2 : 1024;
-	uint32_t *slots = calloc(cap, sizeof(*slots));
+	size_t               cap   = m->cap ? m->cap * 2 : 1024;
+	struct xs_cand_slot *slots = calloc(cap, sizeof(*slots));
 
 	if (slots == NULL) {
 		return XSELL_ENOMEM;
@@ -26,10 +26,11 @@ map_grow(struct xs_cand_map *m)
 	for (size_t i = 0; i < m->vec.n; i++) {
 		size_t j = slot_of(m->vec.v[i].item, cap);
 
-		while (slots[j] != 0) {
+		while (slots[j].index1 != 0) {
 			j = (j + 1) & (cap - 1);
 		}
-		slots[j] = (uint32_t) i + 1;
+		slots[j].item   = m->vec.v[i].item;
+		slots[j].index1 = (uint32_t) i + 1;
 	}
 	free(m->slots);
 	m->slots = slots;
@@ -68,11 +69,9 @@ xs_cand_map_get(struct xs_cand_map *m, uint32_t item, struct xs_cand **cp)
 		}
 	}
 	j = slot_of(item, m->cap);
-	while (m->slots[j] != 0) {
-		struct xs_cand *c = &m->vec.v[m->slots[j] - 1];
-
-		if (c->item == item) {
-			*cp = c;
+	while (m->slots[j].index1 != 0) {
+		if (m->slots[j].item == item) {
+			*cp = &m->vec.v[m->slots[j].index1 - 1];
 			return XSELL_OK;
 		}
 		j = (j + 1) & (m->cap - 1);
@@ -82,8 +81,52 @@ xs_cand_map_get(struct xs_cand_map *m, uint32_t item, struct xs_cand **cp)
 	if (err != XSELL_OK) {
 		return err;
 	}
-	m->slots[j] = (uint32_t) m->vec.n;
-	*cp         = &m->vec.v[m->vec.n - 1];
+	m->slots[j].item   = item;
+	m->slots[j].index1 = (uint32_t) m->vec.n;
+	*cp                = &m->vec.v[m->vec.n - 1];
+	return XSELL_OK;
+}
+
+void
+xs_cand_settle(struct xs_cand *c)
+{
+	if (c->group != 0 && c->aux > c->share) {
+		c->share       = c->aux;
+		c->why.because = c->group;
+	}
+	c->group = 0;
+	c->aux   = 0;
+}
+
+void
+xs_cand_credit(struct xs_cand *c, double s, uint32_t group)
+{
+	if (c->group != group) {
+		xs_cand_settle(c);
+		c->group = group;
+	}
+	c->aux += s;
+	c->score += s;
+}
+
+xsell_err
+xs_cand_map_reindex(struct xs_cand_map *m)
+{
+	size_t n = m->vec.n;
+
+	if (m->cap == 0) {
+		return XSELL_OK;
+	}
+	memset(m->slots, 0, m->cap * sizeof(*m->slots));
+	for (size_t i = 0; i < n; i++) {
+		size_t j = slot_of(m->vec.v[i].item, m->cap);
+
+		while (m->slots[j].index1 != 0) {
+			j = (j + 1) & (m->cap - 1);
+		}
+		m->slots[j].item   = m->vec.v[i].item;
+		m->slots[j].index1 = (uint32_t) i + 1;
+	}
 	return XSELL_OK;
 }
 

@@ -49,12 +49,22 @@ struct xs_cand {
 	double        score;
 	uint64_t      count; /* co-count behind the score */
 	uint32_t      via;   /* intermediate item, 0: none */
+	uint32_t      group; /* xs_cand_credit: the source now adding up */
 	const char   *ext;   /* loaded lazily: only for ties and the answer */
 	size_t        ext_len;
 	struct xs_why why;   /* explain: where the score came from */
 	double        share; /* the best path's or seed's part of the score */
-	double        aux;   /* an answer's scratch (complements: N_c^beta) */
+	double        aux;   /* an answer's scratch (complements: N_c^beta;
+	                        for_you: the open group's sum) */
 };
+
+/* Sums by source: add 's' to c's score as part of 'group' (a seed item).
+ * A group's parts arrive together; when another group starts, the one
+ * before is settled: the group with the largest sum names the candidate
+ * (why.because, its sum in 'share'; ties: the first). Call
+ * xs_cand_settle once all parts are in. */
+void xs_cand_credit(struct xs_cand *c, double s, uint32_t group);
+void xs_cand_settle(struct xs_cand *c);
 
 int xs_u32_cmp(const void *x, const void *y);
 /* Binary search of sorted 'v'. */
@@ -101,8 +111,14 @@ xsell_err xs_cand_vec_push(struct xs_cand_vec *vec, const struct xs_cand *c);
 /* Candidates by item (cands.c): vec holds one per item, in order of
  * first appearance; the pointer from xs_cand_map_get is valid until the
  * next get. */
+struct xs_cand_slot {
+	uint32_t item;
+	uint32_t index1; /* index + 1 into vec; 0: empty */
+};
+
 struct xs_cand_map {
-	uint32_t          *slots; /* index + 1 into vec; 0: empty */
+	struct xs_cand_slot *slots; /* the item beside its index: a probe
+	                               never touches vec */
 	size_t             cap;
 	struct xs_cand_vec vec;
 };
@@ -111,12 +127,14 @@ struct xs_cand_map {
 xsell_err xs_cand_map_get(
     struct xs_cand_map *m, uint32_t item, struct xs_cand **cp);
 void xs_cand_map_clear(struct xs_cand_map *m);
-void xs_cand_map_free(struct xs_cand_map *m);
+/* Point the slots at vec again after vec was reordered (sorted). */
+xsell_err xs_cand_map_reindex(struct xs_cand_map *m);
+void      xs_cand_map_free(struct xs_cand_map *m);
 
-/* Add weight times similar(seed, c) to the score of each neighbour c in
- * the seed's top lists (the store's top_m strongest by co-count) over the
- * similar relations (basket, view, cart; scorer and weights from the
- * settings) in 'out'. Not every neighbour: for_you sums twenty seeds,
+/* Credit (xs_cand_credit, group 'seed') weight times similar(seed, c) to
+ * each neighbour c in the seed's top lists (the store's top_m strongest by
+ * co-count) over the similar relations (basket, view, cart; scorer and weights
+ * from the settings) in 'out'. Not every neighbour: for_you sums twenty seeds,
  * and past the top lists its hit rate did not move (README,
  * "Performance"). */
 xsell_err xs_similar_collect(xs_store *st, MDB_txn *txn,

@@ -47,6 +47,9 @@ struct walk {
 	bool                outside_only;
 	struct xs_top_entry last;
 	double              floor;
+	/* Nonzero: credit scores to this group (xs_cand_credit) instead of
+	 * summing counts and parts (for_you's seeds). */
+	uint32_t group;
 };
 
 /* Whether the pair (b, count) was in the top list that ends with 'last'
@@ -113,6 +116,10 @@ walk_neighbour(void *ctx, uint32_t b, uint32_t count)
 	err = xs_cand_map_get(w->map, b, &c);
 	if (err != XSELL_OK) {
 		return err;
+	}
+	if (w->group != 0) {
+		xs_cand_credit(c, s, w->group);
+		return XSELL_OK;
 	}
 	c->score += s;
 	c->count += count;
@@ -336,8 +343,9 @@ neighbours_answer(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 		 * pairs past the top list that reach the k-th are added. */
 		w.outside_only = true;
 		w.floor        = ans->recs[ans->n - 1].score;
-		err            = xs_store_pairs_each(
-		               st, txn, srcs[0].rel, w.given[0], walk_neighbour, &w);
+		err = xs_cand_map_reindex(&map); /* ranking sorted */
+		err = xs_store_pairs_each(
+		    st, txn, srcs[0].rel, w.given[0], walk_neighbour, &w);
 	} else if (err == XSELL_OK) {
 		xs_cand_map_clear(&map);
 		err = gather_from_lists(st, txn, &w, srcs, n_srcs);
@@ -426,6 +434,7 @@ xs_similar_collect(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	w.map         = out;
 	w.scorer      = set->similar_scorer;
 	w.min_support = set->min_support;
+	w.group       = seed;
 	xs_counts_reader_init(&w.counts, st, txn);
 	for (size_t s = 0; s < n && err == XSELL_OK; s++) {
 		w.src = &srcs[s];

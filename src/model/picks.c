@@ -73,23 +73,18 @@ merge_by_item(struct xs_cand_vec *vec)
 	vec->n = u;
 }
 
-/* Add 'score' to the candidate of 'item', brought by 'because'; the
- * history item with the largest share names it. */
+/* Add 'score' to the candidate of 'item', brought by 'because' (see
+ * xs_cand_credit). */
 static xsell_err
 credit(struct xs_cand_map *out, uint32_t item, double score, uint32_t because)
 {
 	struct xs_cand *c;
 	xsell_err       err = xs_cand_map_get(out, item, &c);
 
-	if (err != XSELL_OK) {
-		return err;
+	if (err == XSELL_OK) {
+		xs_cand_credit(c, score, because);
 	}
-	c->score += score;
-	if (score > c->share) {
-		c->share       = score;
-		c->why.because = because;
-	}
-	return XSELL_OK;
+	return err;
 }
 
 /* ==== The user ==== */
@@ -259,10 +254,9 @@ static xsell_err
 for_you_candidates(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
     struct xs_cand_vec *taste, struct xs_cand_map *out)
 {
-	struct xs_cand_map seed_map = { 0 };
-	struct xs_totals   tot;
-	size_t             seeds;
-	xsell_err          err = xs_store_totals_get(st, txn, &tot);
+	struct xs_totals tot;
+	size_t           seeds;
+	xsell_err        err = xs_store_totals_get(st, txn, &tot);
 
 	for (size_t i = 0; i < taste->n && err == XSELL_OK; i++) {
 		err = credit(out, taste->v[i].item, taste->v[i].score,
@@ -274,18 +268,12 @@ for_you_candidates(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	seeds =
 	    taste->n < set->pick_seeds_max ? taste->n : set->pick_seeds_max;
 	for (size_t s = 0; s < seeds && err == XSELL_OK; s++) {
-		uint32_t seed = taste->v[s].item;
-
-		xs_cand_map_clear(&seed_map);
-		err = xs_similar_collect(
-		    st, txn, set, &tot, seed, taste->v[s].score, &seed_map);
-		for (size_t i = 0; i < seed_map.vec.n && err == XSELL_OK;
-		     i++) {
-			err = credit(out, seed_map.vec.v[i].item,
-			    seed_map.vec.v[i].score, seed);
-		}
+		err = xs_similar_collect(st, txn, set, &tot, taste->v[s].item,
+		    taste->v[s].score, out);
 	}
-	xs_cand_map_free(&seed_map);
+	for (size_t i = 0; i < out->vec.n; i++) {
+		xs_cand_settle(&out->vec.v[i]);
+	}
 	return err;
 }
 
