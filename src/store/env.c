@@ -40,6 +40,8 @@ xs_err_from_mdb(int rc)
 		return XSELL_ENOMEM;
 	case EIO:
 	case ENOSPC:
+	case EDQUOT: /* a full disk or quota, as ENOSPC */
+	case EFBIG:  /* a file size limit (RLIMIT_FSIZE), as ENOSPC */
 	case EACCES:
 	case EROFS:
 	case ENOENT:

@@ -601,17 +601,13 @@ unpack_json(const msgpack_object *o)
 	}
 }
 
-json_t *
-xs_test_call(const char *url, const char *json)
+void *
+xs_test_pack(const char *json, size_t *lenp)
 {
-	json_error_t     jerr;
-	json_t          *req = json_loads(json, 0, &jerr);
-	msgpack_sbuffer  sb;
-	msgpack_packer   pk;
-	msgpack_unpacked up;
-	size_t           len, off = 0;
-	void            *reply;
-	json_t          *out;
+	json_error_t    jerr;
+	json_t         *req = json_loads(json, 0, &jerr);
+	msgpack_sbuffer sb;
+	msgpack_packer  pk;
 
 	if (req == NULL) {
 		fail_msg("bad JSON in test: %s: %s", json, jerr.text);
@@ -620,8 +616,21 @@ xs_test_call(const char *url, const char *json)
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	pack_json(&pk, req);
 	json_decref(req);
-	reply = xs_test_call_raw(url, sb.data, sb.size, &len);
-	msgpack_sbuffer_destroy(&sb);
+	*lenp = sb.size;
+	return msgpack_sbuffer_release(&sb);
+}
+
+json_t *
+xs_test_call(const char *url, const char *json)
+{
+	msgpack_unpacked up;
+	size_t           len, req_len, off = 0;
+	void            *req = xs_test_pack(json, &req_len);
+	void            *reply;
+	json_t          *out;
+
+	reply = xs_test_call_raw(url, req, req_len, &len);
+	free(req);
 	if (reply == NULL) {
 		fail_msg("no reply from %s to %s", url, json);
 	}

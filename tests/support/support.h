@@ -86,6 +86,9 @@ void *xs_test_call_raw(
  * the reply converted to JSON (caller json_decref's it). Fails the test
  * if no reply comes within 2 s or the reply is not one msgpack map. */
 json_t *xs_test_call(const char *url, const char *json);
+/* The JSON text 'json' packed as msgpack, as xs_test_call sends it
+ * (malloc'd, *lenp bytes; caller frees). Fails the test on bad JSON. */
+void *xs_test_pack(const char *json, size_t *lenp);
 /* The reply's "error.code", or "ok" for a success. */
 const char *xs_test_reply_code(json_t *reply);
 
