@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "store/store.h"
@@ -100,28 +101,30 @@ test_full_disk_errors_are_disk_errors(void **state)
 	assert_int_equal(xs_err_from_mdb(EIO), XSELL_EIO);
 }
 
+/* Fill the disk of the running server 's' with batches until a write
+ * is refused, and check the refusal, the reads and the store; then kill
+ * the server, 'lift' the limit and restart it, and check the store
+ * again. 'what' names the limit in the printed figures. */
 static void
-test_full_disk_refuses_writes_serves_reads_and_keeps_the_store(void **state)
+fill_and_check(struct xs_test_server *s, void (*lift)(struct xs_test_server *),
+    const char                       *what)
 {
-	struct xs_test_server s;
-	static char           req[64 * 1024];
-	struct xs_buf         got, want;
-	char                 *replay_dir;
-	xs_store             *replay;
-	json_t               *r = NULL;
-	unsigned              b, acked_orders;
-	const char           *msg;
-	int                   status;
+	static char   req[64 * 1024];
+	struct xs_buf got, want;
+	char         *replay_dir;
+	xs_store     *replay;
+	json_t       *r = NULL;
+	unsigned      b, acked_orders;
+	const char   *msg;
+	int           status;
 
-	(void) state;
 	replay = xs_test_store_open(&replay_dir);
-	xs_test_server_start_limited(&s, NULL, FSIZE_MAX);
 	for (b = 0; b < MAX_BATCHES; b++) {
 		size_t len;
 		void  *m;
 
 		batch_json(b, req, sizeof(req));
-		r = xs_test_call(s.admin_url, req);
+		r = xs_test_call(s->admin_url, req);
 		if (strcmp(xs_test_reply_code(r), "ok") != 0) {
 			break;
 		}
@@ -141,50 +144,148 @@ test_full_disk_refuses_writes_serves_reads_and_keeps_the_store(void **state)
 	    json_object_get(json_object_get(r, "error"), "message"));
 	assert_non_null(msg);
 	assert_string_equal(msg, xsell_strerror(XSELL_EIO));
-	print_message("files limited to %llu KiB: %u orders acknowledged, "
-	              "then \"%s\"\n",
-	    (unsigned long long) (FSIZE_MAX >> 10), acked_orders, msg);
+	print_message("%s: %u orders acknowledged, then \"%s\"\n", what,
+	    acked_orders, msg);
 	json_decref(r);
 
 	/* The server still runs, reads see every acknowledged order whole
 	 * and nothing of the refused batch. */
-	assert_int_equal(waitpid(s.pid, &status, WNOHANG), 0);
-	assert_int_equal(stats_orders(s.read_url), acked_orders);
-	assert_int_equal(fbt_count(s.read_url, 0), ITEMS_PER_ORDER - 1);
+	assert_int_equal(waitpid(s->pid, &status, WNOHANG), 0);
+	assert_int_equal(stats_orders(s->read_url), acked_orders);
+	assert_int_equal(fbt_count(s->read_url, 0), ITEMS_PER_ORDER - 1);
 	assert_int_equal(
-	    fbt_count(s.read_url, acked_orders - 1), ITEMS_PER_ORDER - 1);
-	assert_int_equal(fbt_count(s.read_url, acked_orders), 0);
+	    fbt_count(s->read_url, acked_orders - 1), ITEMS_PER_ORDER - 1);
+	assert_int_equal(fbt_count(s->read_url, acked_orders), 0);
 	/* Again and again refused, never half applied. */
 	for (int i = 0; i < 3; i++) {
-		r = xs_test_call(s.admin_url, req);
+		r = xs_test_call(s->admin_url, req);
 		assert_string_equal(xs_test_reply_code(r), "internal");
 		json_decref(r);
 	}
-	assert_int_equal(stats_orders(s.read_url), acked_orders);
+	assert_int_equal(stats_orders(s->read_url), acked_orders);
 
 	/* Killed while full, restarted without the limit: the store opens
 	 * and is exactly the acknowledged batches. */
-	status = xs_test_server_signal(&s, SIGKILL);
+	status = xs_test_server_signal(s, SIGKILL);
 	assert_true(WIFSIGNALED(status));
-	xs_test_store_dump(s.db, &got);
+	xs_test_store_dump(s->db, &got);
 	xs_buf_init(&want, SIZE_MAX);
 	assert_xs_ok(xs_store_dump(replay, &want));
 	assert_int_equal(got.len, want.len);
 	assert_memory_equal(got.data, want.data, want.len);
 	xs_buf_fini(&got);
 	xs_buf_fini(&want);
-	s.fsize_max = 0;
-	xs_test_server_restart(&s);
-	assert_int_equal(stats_orders(s.read_url), acked_orders);
-	r = xs_test_call(s.admin_url, req);
+	lift(s);
+	xs_test_server_restart(s);
+	assert_int_equal(stats_orders(s->read_url), acked_orders);
+	r = xs_test_call(s->admin_url, req);
 	assert_string_equal(xs_test_reply_code(r), "ok");
 	json_decref(r);
 	assert_int_equal(
-	    stats_orders(s.read_url), acked_orders + ORDERS_PER_BATCH);
+	    stats_orders(s->read_url), acked_orders + ORDERS_PER_BATCH);
 	assert_int_equal(
-	    fbt_count(s.read_url, acked_orders), ITEMS_PER_ORDER - 1);
-	xs_test_server_fini(&s);
+	    fbt_count(s->read_url, acked_orders), ITEMS_PER_ORDER - 1);
 	xs_test_store_close(replay, replay_dir);
+}
+
+static void
+fsize_lift(struct xs_test_server *s)
+{
+	s->fsize_max = 0;
+}
+
+static void
+test_full_disk_refuses_writes_serves_reads_and_keeps_the_store(void **state)
+{
+	struct xs_test_server s;
+	char                  what[64];
+
+	(void) state;
+	snprintf(what, sizeof(what), "files limited to %llu KiB",
+	    (unsigned long long) (FSIZE_MAX >> 10));
+	xs_test_server_start_limited(&s, NULL, FSIZE_MAX);
+	fill_and_check(&s, fsize_lift, what);
+	xs_test_server_fini(&s);
+}
+
+/* ==== A real full filesystem: a small tmpfs, where mounting works ==== */
+
+#define TMPFS_SIZE "1m"
+#define TMPFS_SIZE_LIFTED "64m"
+
+static int
+tmpfs_setup(void **state)
+{
+	struct xs_test_server *s = calloc(1, sizeof(*s));
+	char                   cmd[600];
+	size_t                 len;
+
+	assert_non_null(s);
+	s->dir       = xs_test_tmpdir();
+	s->read_url  = xs_test_ipc_url(s->dir, "read");
+	s->admin_url = xs_test_ipc_url(s->dir, "admin");
+	len          = strlen(s->dir) + 8;
+	s->db        = malloc(len);
+	assert_non_null(s->db);
+	snprintf(s->db, len, "%s/db", s->dir);
+	assert_int_equal(mkdir(s->db, 0755), 0);
+	s->pid = -1;
+	/* Quietly: without root (or CAP_SYS_ADMIN) the test is skipped. */
+	snprintf(cmd, sizeof(cmd),
+	    "mount -t tmpfs -o size=" TMPFS_SIZE
+	    " xsell-test '%s' 2>/dev/null",
+	    s->db);
+	if (system(cmd) != 0) {
+		s->pid = 0; /* not mounted */
+	}
+	*state = s;
+	return 0;
+}
+
+static int
+tmpfs_teardown(void **state)
+{
+	struct xs_test_server *s       = *state;
+	bool                   mounted = s->pid != 0;
+	char                   cmd[600];
+
+	if (s->pid > 0) {
+		xs_test_server_signal(s, SIGTERM);
+	}
+	if (mounted) {
+		snprintf(cmd, sizeof(cmd), "umount '%s'", s->db);
+		if (system(cmd) != 0) {
+			fprintf(
+			    stderr, "warning: could not unmount %s\n", s->db);
+		}
+	}
+	xs_test_server_fini(s);
+	free(s);
+	return 0;
+}
+
+static void
+tmpfs_lift(struct xs_test_server *s)
+{
+	char cmd[600];
+
+	snprintf(cmd, sizeof(cmd),
+	    "mount -o remount,size=" TMPFS_SIZE_LIFTED " '%s'", s->db);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void
+test_full_disk_tmpfs_refuses_writes_and_keeps_the_store(void **state)
+{
+	struct xs_test_server *s = *state;
+
+	if (s->pid == 0) {
+		print_message("cannot mount a tmpfs here (not root): skipped; "
+		              "RLIMIT_FSIZE above covers the same\n");
+		skip();
+	}
+	xs_test_server_restart(s); /* the first start, on the tmpfs */
+	fill_and_check(s, tmpfs_lift, "a " TMPFS_SIZE " tmpfs");
 }
 
 int
@@ -194,6 +295,9 @@ main(void)
 		cmocka_unit_test(test_full_disk_errors_are_disk_errors),
 		cmocka_unit_test(
 		    test_full_disk_refuses_writes_serves_reads_and_keeps_the_store),
+		cmocka_unit_test_setup_teardown(
+		    test_full_disk_tmpfs_refuses_writes_and_keeps_the_store,
+		    tmpfs_setup, tmpfs_teardown),
 	};
 
 	return cmocka_run_group_tests_name("full_disk", tests, NULL, NULL);
