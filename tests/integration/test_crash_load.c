@@ -12,7 +12,7 @@
  * (XSELL_TEST_SEED=<seed> draws the same), half of them in the views and
  * cart adds that follow the orders. Where a kill lands between
  * commits is up to the scheduler; every outcome must pass, so nothing
- * here depends on timing. A second test fills the map instead. */
+ * here depends on timing. The last test fills the map instead. */
 #include "support.h"
 
 #include <fcntl.h>
@@ -295,7 +295,7 @@ seed_get(void)
 	return seed != 0 ? seed : 1;
 }
 
-#define RANDOM_KILLS 6
+#define RANDOM_KILLS 4
 
 /* Killed once E events are committed, E drawn from the seed: in even
  * rounds among all the events, in odd ones among the views and cart
