@@ -12,12 +12,15 @@
 #include "support.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "store/store.h"
 
@@ -288,6 +291,110 @@ test_full_disk_tmpfs_refuses_writes_and_keeps_the_store(void **state)
 	fill_and_check(s, tmpfs_lift, "a " TMPFS_SIZE " tmpfs");
 }
 
+/* ==== xsell-load on a full disk ==== */
+
+/* tests/data/online-retail-2011-02.csv: 1,126 orders (see
+ * test_crash_load.c for how they were counted). */
+#define RETAIL_ORDERS 1126
+/* About a tenth of what the whole load writes (30 MB, most of it pages
+ * freed again): a few chunks commit before the limit. */
+#define LOAD_FSIZE_MAX ((uint64_t) 3 << 20)
+
+/* Run xsell-load on 'db' with the February file, small transactions and,
+ * unless 0, files limited to 'fsize_max' bytes; its output into 'out'.
+ * Returns its exit code. */
+static int
+load_run(const char *db, uint64_t fsize_max, char *out, size_t out_len)
+{
+	char        retail[512], out_path[600];
+	const char *argv[] = { XS_TEST_XSELL_LOAD, "--db", db, "--quiet",
+		"--txn-ms", "1", retail, NULL };
+	pid_t       pid;
+	int         status;
+	FILE       *fp;
+	size_t      n = 0;
+
+	snprintf(retail, sizeof(retail), "%s/tests/data/%s",
+	    XS_TEST_SOURCE_DIR, "online-retail-2011-02.csv");
+	snprintf(out_path, sizeof(out_path), "%s.out", db);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		struct rlimit rl;
+
+		if (o < 0 || dup2(o, 1) < 0 || dup2(o, 2) < 0) {
+			_exit(127);
+		}
+		if (fsize_max != 0) {
+			signal(SIGXFSZ, SIG_IGN);
+			if (getrlimit(RLIMIT_FSIZE, &rl) != 0) {
+				_exit(126);
+			}
+			rl.rlim_cur = (rlim_t) fsize_max;
+			if (setrlimit(RLIMIT_FSIZE, &rl) != 0) {
+				_exit(126);
+			}
+		}
+		alarm(120);
+		execv(argv[0], (char *const *) argv);
+		_exit(127);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	fp = fopen(out_path, "r");
+	if (fp != NULL) {
+		n = fread(out, 1, out_len - 1, fp);
+		fclose(fp);
+	}
+	out[n] = '\0';
+	if (!WIFEXITED(status)) {
+		fail_msg("xsell-load died (status %d): %s", status, out);
+	}
+	return WEXITSTATUS(status);
+}
+
+/* xsell-load stops with exit 1 and says why; the store opens with the
+ * chunks committed before; with room, the same load completes it to the
+ * store a clean load gives. */
+static void
+test_full_disk_load_stops_then_completes(void **state)
+{
+	static char      out[8192];
+	char            *dir = xs_test_tmpdir();
+	char             clean[600], db[600];
+	struct xs_buf    want, got;
+	struct xs_totals t;
+	xs_store        *st;
+	MDB_txn         *txn;
+
+	(void) state;
+	snprintf(clean, sizeof(clean), "%s/clean", dir);
+	snprintf(db, sizeof(db), "%s/full", dir);
+	assert_int_equal(load_run(clean, 0, out, sizeof(out)), 0);
+	assert_int_equal(load_run(db, LOAD_FSIZE_MAX, out, sizeof(out)), 1);
+	if (strstr(out, "input/output error") == NULL) {
+		fail_msg("no clear message:\n%s", out);
+	}
+	assert_xs_ok(xs_store_open(&st, db, NULL));
+	assert_xs_ok(xs_txn_read(st, &txn));
+	assert_xs_ok(xs_store_totals_get(st, txn, &t));
+	xs_txn_abort(txn);
+	xs_store_close(st);
+	assert_true(t.orders < RETAIL_ORDERS);
+	print_message("xsell-load, files limited to %llu KiB: %llu of %d "
+	              "orders committed, then exit 1\n",
+	    (unsigned long long) (LOAD_FSIZE_MAX >> 10),
+	    (unsigned long long) t.orders, RETAIL_ORDERS);
+	assert_int_equal(load_run(db, 0, out, sizeof(out)), 0);
+	xs_test_store_dump(clean, &want);
+	xs_test_store_dump(db, &got);
+	assert_int_equal(got.len, want.len);
+	assert_memory_equal(got.data, want.data, want.len);
+	xs_buf_fini(&got);
+	xs_buf_fini(&want);
+	xs_test_rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -295,6 +402,7 @@ main(void)
 		cmocka_unit_test(test_full_disk_errors_are_disk_errors),
 		cmocka_unit_test(
 		    test_full_disk_refuses_writes_serves_reads_and_keeps_the_store),
+		cmocka_unit_test(test_full_disk_load_stops_then_completes),
 		cmocka_unit_test_setup_teardown(
 		    test_full_disk_tmpfs_refuses_writes_and_keeps_the_store,
 		    tmpfs_setup, tmpfs_teardown),
