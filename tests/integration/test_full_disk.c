@@ -8,7 +8,9 @@
  * error: proto/errors.md), the refused batch leaves nothing, reads go on
  * answering, the server keeps running; then, restarted without the
  * limit, the store opens and holds exactly the acknowledged batches (its
- * dump is a clean replay's) and takes the refused batch. */
+ * dump is a clean replay's) and takes the refused batch. The same on a
+ * real full filesystem, a small tmpfs, where the test may mount one;
+ * and xsell-load, which stops with exit 1 and can be run again. */
 #include "support.h"
 
 #include <errno.h>
