@@ -52,10 +52,13 @@
 #define KILL_DELAY_US_MAX 3000
 #define EVENTS_PER_BATCH_MAX 16
 #define LINES_PER_ORDER_MAX 6
-/* Writer w's events carry ts T0 + w * TS_SPAN + 10 * k, k its k-th
- * event: increasing per user, as a client must send them. */
+/* Writer w's k-th event of round r has ts T0 + w * TS_SPAN + r *
+ * ROUND_TS_SPAN + 10 * k: increasing per user, as a client must send
+ * them, and fixed by (seed, round, writer, k) like the rest of a batch,
+ * whatever the timing of the rounds before. */
 #define T0 1700000000
-#define TS_SPAN 10000000
+#define ROUND_TS_SPAN (10 * BATCHES_PER_ROUND * EVENTS_PER_BATCH_MAX)
+#define TS_SPAN (10 * ROUND_TS_SPAN * ROUNDS)
 
 enum batch_state { BATCH_SENT, BATCH_ACKED };
 
@@ -73,8 +76,9 @@ struct batch {
 struct writer {
 	unsigned     w;
 	nng_socket   sock;
-	uint64_t     rng;
-	uint64_t     n_ts; /* events generated so far, over all rounds */
+	uint64_t     seed; /* of the test */
+	uint64_t     rng;  /* drawn from (seed, round, w) for each round */
+	uint64_t     n_ts; /* events generated so far this round */
 	unsigned     round;
 	struct batch batches[BATCHES_PER_ROUND];
 	unsigned     n_batches;  /* made this round (the last may be unsent) */
@@ -134,8 +138,8 @@ pack_event(struct writer *wr, struct batch *b, msgpack_packer *pk)
 		"rating" };
 	const char              *type    = types[rng_below(&wr->rng, 10)];
 	char                     user[16], item[16], order[64];
-	int64_t                  ts =
-	    T0 + (int64_t) wr->w * TS_SPAN + 10 * (int64_t) wr->n_ts++;
+	int64_t                  ts = T0 + (int64_t) wr->w * TS_SPAN +
+	    (int64_t) wr->round * ROUND_TS_SPAN + 10 * (int64_t) wr->n_ts++;
 	unsigned n_lines;
 	bool     guest;
 
@@ -311,7 +315,12 @@ writers_start(struct writer *ws, unsigned round, const char *url)
 	for (unsigned w = 0; w < WRITERS; w++) {
 		ws[w].round     = round;
 		ws[w].n_batches = 0;
-		ws[w].error[0]  = '\0';
+		ws[w].n_ts      = 0;
+		ws[w].rng =
+		    (ws[w].seed ^
+		        (0x9E3779B97F4A7C15ULL * (round * WRITERS + w + 1))) |
+		    1;
+		ws[w].error[0] = '\0';
 		assert_int_equal(nng_req0_open(&ws[w].sock), 0);
 		/* A request is never resent by the socket: after the kill
 		 * the test decides what is sent again. */
@@ -671,8 +680,8 @@ test_crash_server_kill_9_during_ingestion(void **state)
 	pthread_cond_init(&sync_.cv, NULL);
 	memset(ws, 0, sizeof(ws));
 	for (unsigned w = 0; w < WRITERS; w++) {
-		ws[w].w   = w;
-		ws[w].rng = (seed ^ (0x9E3779B97F4A7C15ULL * (w + 1))) | 1;
+		ws[w].w    = w;
+		ws[w].seed = seed;
 	}
 	replay = xs_test_store_open(&replay_dir);
 	xs_test_server_start(&s, NULL);
