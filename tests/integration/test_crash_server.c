@@ -50,6 +50,8 @@
 #define BATCHES_PER_ROUND 200
 #define KILL_AFTER_MAX 120
 #define KILL_DELAY_US_MAX 3000
+/* A server that stops answering fails the test instead of hanging it. */
+#define WRITER_TIMEOUT_MS 20000
 #define EVENTS_PER_BATCH_MAX 16
 #define LINES_PER_ORDER_MAX 6
 /* Writer w's k-th event of round r has ts T0 + w * TS_SPAN + r *
@@ -279,9 +281,19 @@ writer_run(void *arg)
 		size_t        len;
 		bool          ok, parsed;
 		int64_t       applied, dups;
+		int           rv;
 
-		if (nng_send(wr->sock, b->msg, b->len, 0) != 0 ||
-		    nng_recv(wr->sock, &reply, &len, NNG_FLAG_ALLOC) != 0) {
+		rv = nng_send(wr->sock, b->msg, b->len, 0);
+		if (rv == 0) {
+			rv = nng_recv(wr->sock, &reply, &len, NNG_FLAG_ALLOC);
+		}
+		if (rv == NNG_ETIMEDOUT) {
+			snprintf(wr->error, sizeof(wr->error),
+			    "batch %s: no reply within %d ms", b->id,
+			    WRITER_TIMEOUT_MS);
+			break;
+		}
+		if (rv != 0) {
 			break; /* killed: b stays in flight */
 		}
 		parsed = reply_parse(reply, len, &ok, &applied, &dups);
@@ -325,6 +337,10 @@ writers_start(struct writer *ws, unsigned round, const char *url)
 		/* A request is never resent by the socket: after the kill
 		 * the test decides what is sent again. */
 		nng_socket_set_ms(ws[w].sock, NNG_OPT_REQ_RESENDTIME, -1);
+		nng_socket_set_ms(
+		    ws[w].sock, NNG_OPT_RECVTIMEO, WRITER_TIMEOUT_MS);
+		nng_socket_set_ms(
+		    ws[w].sock, NNG_OPT_SENDTIMEO, WRITER_TIMEOUT_MS);
 		assert_int_equal(nng_dial(ws[w].sock, url, NULL, 0), 0);
 		assert_int_equal(
 		    pthread_create(&ws[w].thread, NULL, writer_run, &ws[w]),
