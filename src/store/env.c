@@ -40,6 +40,8 @@ xs_err_from_mdb(int rc)
 		return XSELL_ENOMEM;
 	case EIO:
 	case ENOSPC:
+	case EDQUOT: /* a full disk or quota, as ENOSPC */
+	case EFBIG:  /* a file size limit (RLIMIT_FSIZE), as ENOSPC */
 	case EACCES:
 	case EROFS:
 	case ENOENT:
@@ -336,14 +338,21 @@ xs_store_sync(xs_store *st)
 	return xs_err_from_mdb(mdb_env_sync(st->env, 1));
 }
 
-/* Another process grew the map: adopt its size and try again. */
+/* Another process grew the map: adopt its size and try again. A reader
+ * table full of slots of dead processes (kill -9 in a read) would lock a
+ * long-running server out of reading: clear them and try again. */
 static int
 txn_begin(xs_store *st, unsigned flags, MDB_txn **txnp)
 {
 	int rc = mdb_txn_begin(st->env, NULL, flags, txnp);
+	int dead;
 
 	if (rc == MDB_MAP_RESIZED) {
 		mdb_env_set_mapsize(st->env, 0);
+		rc = mdb_txn_begin(st->env, NULL, flags, txnp);
+	}
+	if (rc == MDB_READERS_FULL && mdb_reader_check(st->env, &dead) == 0 &&
+	    dead > 0) {
 		rc = mdb_txn_begin(st->env, NULL, flags, txnp);
 	}
 	return rc;

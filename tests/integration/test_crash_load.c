@@ -7,9 +7,12 @@
  * The moments are chosen by watching the store, not the clock: the test
  * opens it read-only while the loader writes and kills it once at least
  * T orders are committed, for T from 0 (killed at once, before anything
- * is written) to one short of all of them. Where a kill lands between
+ * is written) to one short of all of them, and then once E events
+ * (orders, views, cart adds) are, E drawn from a printed seed
+ * (XSELL_TEST_SEED=<seed> draws the same), half of them in the views and
+ * cart adds that follow the orders. Where a kill lands between
  * commits is up to the scheduler; every outcome must pass, so nothing
- * here depends on timing. A second test fills the map instead. */
+ * here depends on timing. The last test fills the map instead. */
 #include "support.h"
 
 #include <fcntl.h>
@@ -179,11 +182,13 @@ dump(const char *db, struct xs_buf *b)
 	xs_store_close(st);
 }
 
-/* Start a load on 'db' and kill it with SIGKILL once 'orders' orders are
- * committed (at once for 0), or let it finish if it gets there first.
- * Returns true if the kill landed while the loader was still running. */
+/* Start a load on 'db' and kill it with SIGKILL once 'orders' orders and
+ * 'events' events are committed (at once for 0 and 0), or let it finish
+ * if it gets there first. Returns true if the kill landed while the
+ * loader was still running. */
 static bool
-load_kill_at(struct fixture *f, const char *db, uint64_t orders)
+load_kill_at(
+    struct fixture *f, const char *db, uint64_t orders, uint64_t events)
 {
 	struct timespec  nap = { 0, 500 * 1000 }; /* 0.5 ms */
 	struct xs_totals t;
@@ -193,12 +198,13 @@ load_kill_at(struct fixture *f, const char *db, uint64_t orders)
 
 	/* Bounded: the loader's alarm(120) ends it, and then so does this
 	 * loop. */
-	while (orders > 0) {
+	while (orders > 0 || events > 0) {
 		if (waitpid(pid, &status, WNOHANG) == pid) {
 			exited = true;
 			break;
 		}
-		if (totals_get(db, &t) && t.orders >= orders) {
+		if (totals_get(db, &t) && t.orders >= orders &&
+		    t.events >= events) {
 			break;
 		}
 		nanosleep(&nap, NULL);
@@ -234,7 +240,7 @@ test_crash_load_kill_9_then_reload_equals_clean(void **state)
 
 	for (size_t i = 0; i < n_at; i++) {
 		snprintf(db, sizeof(db), "%s/killed-%zu", f->dir, i);
-		if (load_kill_at(f, db, at[i])) {
+		if (load_kill_at(f, db, at[i], 0)) {
 			mid++;
 		}
 		/* It opens, for writing, and holds no more than a clean
@@ -261,6 +267,85 @@ test_crash_load_kill_9_then_reload_equals_clean(void **state)
 	}
 	print_message(
 	    "kills that landed while xsell-load ran: %u of %zu\n", mid, n_at);
+	xs_buf_fini(&clean);
+}
+
+/* xorshift64*, for the kill points of the seeded test. */
+static uint64_t
+rng_next(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 2685821657736338717ULL;
+}
+
+static uint64_t
+seed_get(void)
+{
+	const char *env = getenv("XSELL_TEST_SEED");
+	uint64_t    seed;
+
+	if (env != NULL && env[0] != '\0') {
+		seed = strtoull(env, NULL, 10);
+	} else {
+		seed =
+		    (uint64_t) time(NULL) * 2654435761u ^ (uint64_t) getpid();
+	}
+	return seed != 0 ? seed : 1;
+}
+
+#define RANDOM_KILLS 4
+
+/* Killed once E events are committed, E drawn from the seed: in even
+ * rounds among all the events, in odd ones among the views and cart
+ * adds after the orders. Each time, the same load run again gives the
+ * clean load's store. */
+static void
+test_crash_load_kill_9_at_random_moments_then_reload_equals_clean(void **state)
+{
+	struct fixture  *f    = *state;
+	uint64_t         seed = seed_get(), rng = seed;
+	struct xs_buf    clean, again;
+	struct xs_totals t;
+	char             db[600];
+
+	print_message("seed %llu (XSELL_TEST_SEED=%llu draws the same kill "
+	              "points)\n",
+	    (unsigned long long) seed, (unsigned long long) seed);
+	snprintf(db, sizeof(db), "%s/clean", f->dir);
+	assert_int_equal(load_run(f, db, NULL), 0);
+	dump(db, &clean);
+	for (unsigned i = 0; i < RANDOM_KILLS; i++) {
+		uint64_t events = i % 2 == 0
+		    ? rng_next(&rng) % (RETAIL_ORDERS + EVENT_LINES)
+		    : RETAIL_ORDERS + rng_next(&rng) % EVENT_LINES;
+		bool     mid;
+
+		snprintf(db, sizeof(db), "%s/random-%u", f->dir, i);
+		mid = load_kill_at(f, db, 0, events);
+		memset(&t, 0, sizeof(t));
+		if (totals_get(db, &t)) {
+			assert_true(t.orders <= RETAIL_ORDERS);
+			assert_true(t.events <= RETAIL_ORDERS + EVENT_LINES);
+			assert_true(t.events >= events);
+		}
+		print_message("killed at >= %llu events%s: %llu orders, %llu "
+		              "events in the store\n",
+		    (unsigned long long) events, mid ? "" : " (had finished)",
+		    (unsigned long long) t.orders,
+		    (unsigned long long) t.events);
+		assert_int_equal(load_run(f, db, NULL), 0);
+		dump(db, &again);
+		if (again.len != clean.len ||
+		    memcmp(again.data, clean.data, clean.len) != 0) {
+			fail_msg("seed %llu, killed at %llu events: the "
+			         "reloaded store differs from a clean load",
+			    (unsigned long long) seed,
+			    (unsigned long long) events);
+		}
+		xs_buf_fini(&again);
+	}
 	xs_buf_fini(&clean);
 }
 
@@ -308,6 +393,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_crash_load_kill_9_then_reload_equals_clean, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_crash_load_kill_9_at_random_moments_then_reload_equals_clean,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_crash_load_full_map_then_larger_map_equals_clean,
 		    setup, teardown),

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -23,6 +24,7 @@
 
 #include "model/model.h"
 #include "store/store.h"
+#include "wire/wire.h"
 
 char *
 xs_test_tmpdir(void)
@@ -127,6 +129,27 @@ server_answers(const char *url, int timeout_ms)
 	return ok;
 }
 
+/* In a forked child before exec: files may not grow past 'max' bytes,
+ * and a write past it fails with EFBIG instead of killing the process
+ * (an ignored signal stays ignored across exec). */
+static void
+child_limit_fsize(uint64_t max)
+{
+	struct rlimit rl;
+
+	signal(SIGXFSZ, SIG_IGN);
+	if (getrlimit(RLIMIT_FSIZE, &rl) != 0) {
+		_exit(126);
+	}
+	rl.rlim_cur = (rlim_t) max;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < rl.rlim_cur) {
+		rl.rlim_cur = rl.rlim_max;
+	}
+	if (setrlimit(RLIMIT_FSIZE, &rl) != 0) {
+		_exit(126);
+	}
+}
+
 static void
 server_spawn(struct xs_test_server *s, const char *const *extra)
 {
@@ -150,6 +173,9 @@ server_spawn(struct xs_test_server *s, const char *const *extra)
 		/* A failed assertion longjmps past the teardown: never
 		 * leave a server behind (it would hold ctest's pipe). */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (s->fsize_max != 0) {
+			child_limit_fsize(s->fsize_max);
+		}
 		execv(argv[0], (char *const *) argv);
 		_exit(127);
 	}
@@ -172,6 +198,14 @@ server_spawn(struct xs_test_server *s, const char *const *extra)
 void
 xs_test_server_start(struct xs_test_server *s, const char *const *extra)
 {
+	xs_test_server_start_limited(s, extra, 0);
+}
+
+void
+xs_test_server_start_limited(
+    struct xs_test_server *s, const char *const *extra, uint64_t fsize_max)
+{
+	s->fsize_max = fsize_max;
 	s->dir       = xs_test_tmpdir();
 	s->read_url  = xs_test_ipc_url(s->dir, "read");
 	s->admin_url = xs_test_ipc_url(s->dir, "admin");
@@ -567,17 +601,13 @@ unpack_json(const msgpack_object *o)
 	}
 }
 
-json_t *
-xs_test_call(const char *url, const char *json)
+void *
+xs_test_pack(const char *json, size_t *lenp)
 {
-	json_error_t     jerr;
-	json_t          *req = json_loads(json, 0, &jerr);
-	msgpack_sbuffer  sb;
-	msgpack_packer   pk;
-	msgpack_unpacked up;
-	size_t           len, off = 0;
-	void            *reply;
-	json_t          *out;
+	json_error_t    jerr;
+	json_t         *req = json_loads(json, 0, &jerr);
+	msgpack_sbuffer sb;
+	msgpack_packer  pk;
 
 	if (req == NULL) {
 		fail_msg("bad JSON in test: %s: %s", json, jerr.text);
@@ -586,8 +616,21 @@ xs_test_call(const char *url, const char *json)
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	pack_json(&pk, req);
 	json_decref(req);
-	reply = xs_test_call_raw(url, sb.data, sb.size, &len);
-	msgpack_sbuffer_destroy(&sb);
+	*lenp = sb.size;
+	return msgpack_sbuffer_release(&sb);
+}
+
+json_t *
+xs_test_call(const char *url, const char *json)
+{
+	msgpack_unpacked up;
+	size_t           len, req_len, off = 0;
+	void            *req = xs_test_pack(json, &req_len);
+	void            *reply;
+	json_t          *out;
+
+	reply = xs_test_call_raw(url, req, req_len, &len);
+	free(req);
 	if (reply == NULL) {
 		fail_msg("no reply from %s to %s", url, json);
 	}
@@ -612,4 +655,45 @@ xs_test_reply_code(json_t *reply)
 	}
 	return json_string_value(
 	    json_object_get(json_object_get(reply, "error"), "code"));
+}
+
+/* ==== Replaying writes and comparing stores ==== */
+
+uint32_t
+xs_test_apply_event_msg(struct xs_store *st, const void *msg, size_t len)
+{
+	struct xs_settings     set;
+	struct xs_arena        arena;
+	struct xs_request      req;
+	struct xs_errinfo      ei = { { 0 }, { 0 } };
+	struct xs_apply_result res;
+	MDB_txn               *txn;
+	xs_acc                *acc;
+
+	xs_settings_default(&set);
+	xs_arena_init(&arena, (size_t) 64 << 20);
+	if (xs_wire_decode(msg, len, &arena, 0, &req, &ei) != XSELL_OK) {
+		fail_msg("replayed request refused: %s: %s", ei.field, ei.msg);
+	}
+	assert_int_equal(req.op, XS_OP_event);
+	assert_xs_ok(xs_acc_alloc(&acc));
+	assert_xs_ok(xs_txn_write(st, &txn));
+	assert_xs_ok(xs_model_apply_batch(st, txn, acc, &set,
+	    &req.u.event.batch, req.u.event.events, req.u.event.n, &res));
+	assert_xs_ok(xs_acc_flush(acc, st, txn));
+	assert_xs_ok(xs_txn_commit(txn));
+	xs_acc_free(acc);
+	xs_arena_fini(&arena);
+	return res.applied;
+}
+
+void
+xs_test_store_dump(const char *db, struct xs_buf *out)
+{
+	xs_store *st;
+
+	xs_buf_init(out, SIZE_MAX);
+	assert_xs_ok(xs_store_open(&st, db, NULL));
+	assert_xs_ok(xs_store_dump(st, out));
+	xs_store_close(st);
 }

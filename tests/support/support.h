@@ -53,6 +53,8 @@ struct xs_test_server {
 	char              *read_url;  /* --listen */
 	char              *admin_url; /* --admin */
 	const char *const *extra;     /* extra xselld arguments */
+	uint64_t           fsize_max; /* RLIMIT_FSIZE of the child, bytes;
+	                                 0: none (set before a restart) */
 };
 
 /* Start xselld on a new temporary store with one read and one admin ipc
@@ -60,6 +62,11 @@ struct xs_test_server {
  * NULL), and wait until it answers "stats". Fails the test if it does not
  * come up within a few seconds. */
 void xs_test_server_start(struct xs_test_server *s, const char *const *extra);
+/* The same, with the child's RLIMIT_FSIZE at 'fsize_max' bytes and
+ * SIGXFSZ ignored, so that a write past it fails with EFBIG as on a full
+ * filesystem (0: no limit). Restarts keep s->fsize_max. */
+void xs_test_server_start_limited(
+    struct xs_test_server *s, const char *const *extra, uint64_t fsize_max);
 /* Restart on the same store after it was stopped or killed. */
 void xs_test_server_restart(struct xs_test_server *s);
 /* Send 'sig', wait for the exit; returns the wait status. */
@@ -79,6 +86,9 @@ void *xs_test_call_raw(
  * the reply converted to JSON (caller json_decref's it). Fails the test
  * if no reply comes within 2 s or the reply is not one msgpack map. */
 json_t *xs_test_call(const char *url, const char *json);
+/* The JSON text 'json' packed as msgpack, as xs_test_call sends it
+ * (malloc'd, *lenp bytes; caller frees). Fails the test on bad JSON. */
+void *xs_test_pack(const char *json, size_t *lenp);
 /* The reply's "error.code", or "ok" for a success. */
 const char *xs_test_reply_code(json_t *reply);
 
@@ -118,5 +128,20 @@ void xs_test_events(
 
 /* Forget 'user' in one write transaction; returns whether it was known. */
 bool xs_test_forget(struct xs_store *st, const char *user);
+
+/* ==== Replaying writes and comparing stores ==== */
+
+struct xs_buf;
+
+/* Apply one msgpack "event" request (the bytes a client sends) to 'st'
+ * in-process, as xselld's handler does: decode, one write transaction,
+ * commit. Fails the test on any error; returns the events applied. */
+uint32_t xs_test_apply_event_msg(
+    struct xs_store *st, const void *msg, size_t len);
+
+/* Open the store in 'db' for writing (as xselld would), dump it into
+ * *out (xs_buf_init'ed here; caller frees with xs_buf_fini) and close
+ * it. Fails the test if it does not open. */
+void xs_test_store_dump(const char *db, struct xs_buf *out);
 
 #endif /* XSELL_TESTS_SUPPORT_H */
