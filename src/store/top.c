@@ -98,10 +98,11 @@ top_read(xs_store *st, MDB_txn *txn, enum xs_rel rel, uint32_t a,
 	return 0;
 }
 
-/* Write the best st->top_m of v[0..n) as a's list (none: deleted). */
+/* Write v[0..n), best first, as a's list, cut to st->top_m (none:
+ * deleted). */
 static int
-top_write(xs_store *st, MDB_txn *txn, enum xs_rel rel, uint32_t a,
-    struct xs_top_entry *v, size_t n)
+top_put(xs_store *st, MDB_txn *txn, enum xs_rel rel, uint32_t a,
+    const struct xs_top_entry *v, size_t n)
 {
 	unsigned char kb[TOP_KEY_LEN];
 	MDB_val       k = top_key(kb, rel, a);
@@ -113,7 +114,6 @@ top_write(xs_store *st, MDB_txn *txn, enum xs_rel rel, uint32_t a,
 		rc = mdb_del(txn, st->top, &k, NULL);
 		return rc == MDB_NOTFOUND ? 0 : rc;
 	}
-	qsort(v, n, sizeof(*v), entry_cmp_best);
 	if (n > st->top_m) {
 		n = st->top_m;
 	}
@@ -124,6 +124,24 @@ top_write(xs_store *st, MDB_txn *txn, enum xs_rel rel, uint32_t a,
 	val.mv_data = buf;
 	val.mv_size = n * TOP_ENTRY_LEN;
 	return mdb_put(txn, st->top, &k, &val, 0);
+}
+
+/* Best first, for a list that is nearly so: entries whose count only
+ * grew move up past their new equals. Quadratic only in how far they
+ * move. */
+static void
+sort_nearly_sorted(struct xs_top_entry *v, size_t n)
+{
+	for (size_t i = 1; i < n; i++) {
+		struct xs_top_entry x = v[i];
+		size_t              j = i;
+
+		while (j > 0 && entry_better(&x, &v[j - 1])) {
+			v[j] = v[j - 1];
+			j--;
+		}
+		v[j] = x;
+	}
 }
 
 /* Keeps the best st->top_m of what it is given, in 'best' (room for
@@ -165,57 +183,75 @@ top_rebuild(xs_store *st, MDB_txn *txn, enum xs_rel rel, uint32_t a)
 	}
 	err = xs_store_pairs_each(st, txn, rel, a, keep_row, &t);
 	if (err == XSELL_OK) {
-		err = xs_err_from_mdb(top_write(st, txn, rel, a, t.best, t.n));
+		qsort(t.best, t.n, sizeof(*t.best), entry_cmp_best);
+		err = xs_err_from_mdb(top_put(st, txn, rel, a, t.best, t.n));
 	}
 	free(t.best);
 	return err;
 }
 
+/* Entries that moved past which re-sorting the merged list is left to
+ * qsort rather than insertion. */
+#define MOVED_FEW 32
+
 /* The old list with the increased pairs merged in. 'up' (sorted by b)
- * holds every pair of a whose count rose, with its new count. */
+ * holds every pair of a whose count rose, with its new count. A list
+ * that nothing changed (every rise was to a pair outside it that stays
+ * outside) is not written. */
 static xsell_err
 top_merge(xs_store *st, MDB_txn *txn, enum xs_rel rel, uint32_t a,
     const struct xs_top_entry *up, size_t n_up)
 {
-	struct xs_top_entry old[XS_TOP_M_MAX];
-	struct xs_top_entry by_b[XS_TOP_M_MAX];
-	struct top_keep     t = { NULL, 0, 2 * (size_t) st->top_m, st->top_m };
-	struct xs_top_entry *hit;
-	size_t               n_old;
+	struct xs_top_entry  old[XS_TOP_M_MAX];
+	struct xs_top_entry *v, *hit;
+	bool                *taken;
+	size_t               n_old, n = 0, moved = 0;
 	bool                 full;
-	xsell_err            err;
 	int                  rc;
 
 	rc = top_read(st, txn, rel, a, old, &n_old);
 	if (rc != 0) {
 		return xs_err_from_mdb(rc);
 	}
-	t.best = malloc(t.cap * sizeof(*t.best));
-	if (t.best == NULL) {
+	v     = malloc((n_old + n_up) * sizeof(*v));
+	taken = calloc(n_up, sizeof(*taken));
+	if (v == NULL || taken == NULL) {
+		free(v);
+		free(taken);
 		return XSELL_ENOMEM;
 	}
-	memcpy(by_b, old, n_old * sizeof(*old));
-	qsort(by_b, n_old, sizeof(*by_b), entry_cmp_b);
 	full = n_old == st->top_m;
 	for (size_t i = 0; i < n_old; i++) {
-		hit = bsearch(&old[i], up, n_up, sizeof(*up), entry_cmp_b);
-		keep_add(
-		    &t, old[i].b, hit != NULL ? hit->count : old[i].count);
+		v[n] = old[i];
+		hit  = bsearch(&old[i], up, n_up, sizeof(*up), entry_cmp_b);
+		if (hit != NULL) {
+			taken[hit - up] = true;
+			v[n].count      = hit->count;
+			moved++;
+		}
+		n++;
 	}
 	for (size_t i = 0; i < n_up; i++) {
-		if (bsearch(&up[i], by_b, n_old, sizeof(*by_b), entry_cmp_b) !=
-		    NULL) {
-			continue; /* taken above */
-		}
 		/* A full list's last entry bounds everything outside it. */
-		if (full && !entry_better(&up[i], &old[n_old - 1])) {
+		if (taken[i] ||
+		    (full && !entry_better(&up[i], &old[n_old - 1]))) {
 			continue;
 		}
-		keep_add(&t, up[i].b, up[i].count);
+		v[n++] = up[i];
+		moved++;
 	}
-	err = xs_err_from_mdb(top_write(st, txn, rel, a, t.best, t.n));
-	free(t.best);
-	return err;
+	rc = 0;
+	if (moved != 0) {
+		if (moved <= MOVED_FEW) {
+			sort_nearly_sorted(v, n);
+		} else {
+			qsort(v, n, sizeof(*v), entry_cmp_best);
+		}
+		rc = top_put(st, txn, rel, a, v, n);
+	}
+	free(v);
+	free(taken);
+	return xs_err_from_mdb(rc);
 }
 
 xsell_err
