@@ -27,13 +27,15 @@ static const char usage[] =
     "              [--admin URL ...] [--threads N] [--map-size BYTES]\n"
     "              [--max-basket-items N] [--history-max N]\n"
     "              [--http HOST:PORT [--http-admin HOST:PORT]] [--quiet]\n"
+    "              [--tls-cert FILE --tls-key FILE --tls-ca FILE]\n"
     "              [--config FILE]\n"
     "\n"
     "Serve xsell's wire protocol (msgpack over nng REQ/REP) from the\n"
     "store in DIR.\n"
     "\n"
     "  --db DIR          store directory (created if missing; one level)\n"
-    "  --listen URL      read-only endpoint: ipc://PATH or tcp://HOST:PORT;\n"
+    "  --listen URL      read-only endpoint: ipc://PATH, tcp://HOST:PORT\n"
+    "                    or tls+tcp://HOST:PORT;\n"
     "                    writes sent here get the error \"forbidden\".\n"
     "                    Repeat for several endpoints.\n"
     "  --admin URL       endpoint that also takes writes (event, items,\n"
@@ -62,6 +64,14 @@ static const char usage[] =
     "                    most the endpoint's limit, answer within 2 s or\n"
     "                    503, and hold at most 32 requests in flight and\n"
     "                    1024 waiting each (as xsell-gateway's defaults).\n"
+    "  --tls-cert FILE   PEM certificate (chain) of the tls+tcp://\n"
+    "                    endpoints, --listen or --admin\n"
+    "  --tls-key FILE    its private key, PEM, unencrypted\n"
+    "  --tls-ca FILE     PEM CA certificate(s): a client must present a\n"
+    "                    certificate signed by one of them, or the TLS\n"
+    "                    handshake fails and it gets no answer. All\n"
+    "                    three are needed with a tls+tcp:// URL, and\n"
+    "                    only then.\n"
     "  --quiet           log only warnings and errors\n"
     "  --config FILE     read options from FILE first: one per line, the\n"
     "                    long name without the dashes and its value\n"
@@ -164,7 +174,10 @@ enum {
 	OPT_HTTP,
 	OPT_HTTP_ADMIN,
 	OPT_QUIET,
-	OPT_VERSION
+	OPT_VERSION,
+	OPT_TLS_CERT,
+	OPT_TLS_KEY,
+	OPT_TLS_CA
 };
 
 /* With --http: xselld also listens on the inproc:// endpoints the
@@ -194,6 +207,35 @@ http_endpoints_add(struct xs_server_opts *o, struct xs_gw_opts *g)
 		}
 		o->admin[o->n_admin++] = HTTP_ADMIN_URL;
 		g->admin_upstream      = HTTP_ADMIN_URL;
+	}
+	return 0;
+}
+
+/* The TLS files go with tls+tcp:// URLs: all three for any such URL,
+ * and none without one (a certificate given for a plain tcp:// endpoint
+ * would otherwise suggest a protection that is not there). */
+static int
+tls_options_check(const struct xs_server_opts *o)
+{
+	bool has_tls_url = false;
+	int  n_files =
+	    (o->tls_cert != NULL) + (o->tls_key != NULL) + (o->tls_ca != NULL);
+
+	for (size_t i = 0; i < o->n_listen; i++) {
+		has_tls_url = has_tls_url || xs_url_is_tls(o->listen[i]);
+	}
+	for (size_t i = 0; i < o->n_admin; i++) {
+		has_tls_url = has_tls_url || xs_url_is_tls(o->admin[i]);
+	}
+	if (has_tls_url && n_files != 3) {
+		return usage_error("%s",
+		    "a tls+tcp:// URL needs --tls-cert, --tls-key and "
+		    "--tls-ca");
+	}
+	if (!has_tls_url && n_files != 0) {
+		return usage_error("%s",
+		    "--tls-cert, --tls-key and --tls-ca are for tls+tcp:// "
+		    "URLs; none is given");
 	}
 	return 0;
 }
@@ -347,6 +389,9 @@ parse_args(
 		{ "http", required_argument, NULL, OPT_HTTP },
 		{ "http-admin", required_argument, NULL, OPT_HTTP_ADMIN },
 		{ "quiet", no_argument, NULL, OPT_QUIET },
+		{ "tls-cert", required_argument, NULL, OPT_TLS_CERT },
+		{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
+		{ "tls-ca", required_argument, NULL, OPT_TLS_CA },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -413,6 +458,15 @@ parse_args(
 		case OPT_QUIET:
 			xs_log_set_level(XS_LOG_WARN);
 			break;
+		case OPT_TLS_CERT:
+			o->tls_cert = optarg;
+			break;
+		case OPT_TLS_KEY:
+			o->tls_key = optarg;
+			break;
+		case OPT_TLS_CA:
+			o->tls_ca = optarg;
+			break;
 		case OPT_VERSION:
 			printf("xselld %s\n", XSELL_VERSION);
 			exit(0);
@@ -438,7 +492,7 @@ parse_args(
 		return usage_error(
 		    "%s", "give at least one --listen, --admin or --http");
 	}
-	return 0;
+	return tls_options_check(o);
 }
 
 int

@@ -7,6 +7,7 @@
  * is noticed; a request already received is always answered. */
 #include "server/server_impl.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,9 +22,33 @@
 #define WORKER_ARENA_MAX ((size_t) 256 << 20)
 #define REPLY_MAX ((size_t) 16 << 20)
 
+/* Listen on 'url'; a tls+tcp:// listener gets 'tls' (never NULL then). */
+static int
+listener_start(nng_socket sock, const char *url, nng_tls_config *tls)
+{
+	nng_listener l;
+	int          rv;
+
+	rv = nng_listener_create(&l, sock, url);
+	if (rv != 0) {
+		return rv;
+	}
+	if (xs_url_is_tls(url)) {
+		assert(tls != NULL);
+		rv = nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, tls);
+	}
+	if (rv == 0) {
+		rv = nng_listener_start(l, 0);
+	}
+	if (rv != 0) {
+		nng_listener_close(l);
+	}
+	return rv;
+}
+
 static xsell_err
-socket_open(
-    nng_socket *sock, size_t max_msg, const char *const *urls, size_t n_urls)
+socket_open(nng_socket *sock, size_t max_msg, const char *const *urls,
+    size_t n_urls, nng_tls_config *tls)
 {
 	int rv;
 
@@ -38,7 +63,7 @@ socket_open(
 	nng_socket_set_size(
 	    *sock, NNG_OPT_RECVMAXSZ, max_msg * XSELL_RECV_SLACK);
 	for (size_t i = 0; i < n_urls; i++) {
-		rv = nng_listen(*sock, urls[i], NULL, 0);
+		rv = listener_start(*sock, urls[i], tls);
 		if (rv != 0) {
 			xs_log(XS_LOG_ERROR, "cannot listen on %s: %s",
 			    urls[i], nng_strerror(rv));
@@ -51,16 +76,37 @@ socket_open(
 	return XSELL_OK;
 }
 
+static bool
+any_tls(const char *const *urls, size_t n_urls)
+{
+	for (size_t i = 0; i < n_urls; i++) {
+		if (xs_url_is_tls(urls[i])) {
+			return true;
+		}
+	}
+	return false;
+}
+
 xsell_err
 xs_server_open(xs_server **srvp, const struct xs_server_opts *o)
 {
-	struct xs_store_opts so = { 0 };
+	struct xs_store_opts so  = { 0 };
+	nng_tls_config      *tls = NULL;
 	xs_server           *srv;
 	xsell_err            err;
 
+	/* Before the store: a TLS mistake is a start-up error that should
+	 * not wait for (or lock) the store. */
+	if (any_tls(o->listen, o->n_listen) || any_tls(o->admin, o->n_admin)) {
+		err = xs_server_tls_alloc(&tls, o);
+		if (err != XSELL_OK) {
+			return err;
+		}
+	}
 	srv = calloc(1, sizeof(*srv));
 	if (srv == NULL) {
-		return XSELL_ENOMEM;
+		err = XSELL_ENOMEM;
+		goto free_tls;
 	}
 	srv->settings = o->settings;
 	so.map_size   = o->map_size;
@@ -70,7 +116,7 @@ xs_server_open(xs_server **srvp, const struct xs_server_opts *o)
 	}
 	if (o->n_listen != 0) {
 		err = socket_open(&srv->read_sock, XSELL_READ_MSG_MAX,
-		    o->listen, o->n_listen);
+		    o->listen, o->n_listen, tls);
 		if (err != XSELL_OK) {
 			goto close_store;
 		}
@@ -78,7 +124,7 @@ xs_server_open(xs_server **srvp, const struct xs_server_opts *o)
 	}
 	if (o->n_admin != 0) {
 		err = socket_open(&srv->admin_sock, XSELL_ADMIN_MSG_MAX,
-		    o->admin, o->n_admin);
+		    o->admin, o->n_admin, tls);
 		if (err != XSELL_OK) {
 			goto close_read;
 		}
@@ -106,6 +152,9 @@ xs_server_open(xs_server **srvp, const struct xs_server_opts *o)
 	}
 	srv->started_ns = xs_mono_ns();
 	*srvp           = srv;
+	if (tls != NULL) {
+		nng_tls_config_free(tls); /* the listeners hold it */
+	}
 	return XSELL_OK;
 
 close_admin:
@@ -120,6 +169,10 @@ close_store:
 	xs_store_close(srv->store);
 free_srv:
 	free(srv);
+free_tls:
+	if (tls != NULL) {
+		nng_tls_config_free(tls);
+	}
 	return err;
 }
 

@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 
 #include <nng/nng.h>
+#include <nng/supplemental/tls/tls.h>
 
 #include "server/server.h"
 #include "store/store.h"
@@ -41,5 +42,14 @@ struct xs_server {
 	struct xs_op_counters ops[XS_OP_COUNT];
 	struct xs_op_counters invalid; /* requests whose op was unreadable */
 };
+
+/* A server TLS configuration from the tls_* files of 'o' (tls.c): own
+ * certificate and key, client certificates required and checked against
+ * the CA. Returns XSELL_EINVAL if a file is not given, XSELL_EIO if one
+ * does not load (logged, one line), XSELL_ENOMEM. The caller frees
+ * *cfgp with nng_tls_config_free(); listeners hold their own
+ * reference. */
+xsell_err xs_server_tls_alloc(
+    nng_tls_config **cfgp, const struct xs_server_opts *o);
 
 #endif /* XSELL_SERVER_SERVER_IMPL_H */
