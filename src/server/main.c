@@ -28,6 +28,7 @@ static const char usage[] =
     "              [--max-basket-items N] [--history-max N]\n"
     "              [--http HOST:PORT [--http-admin HOST:PORT]] [--quiet]\n"
     "              [--tls-cert FILE --tls-key FILE --tls-ca FILE]\n"
+    "              [--max-connections N]\n"
     "              [--config FILE]\n"
     "\n"
     "Serve xsell's wire protocol (msgpack over nng REQ/REP) from the\n"
@@ -72,6 +73,17 @@ static const char usage[] =
     "                    handshake fails and it gets no answer. All\n"
     "                    three are needed with a tls+tcp:// URL, and\n"
     "                    only then.\n"
+    "  --max-connections N\n"
+    "                    connections served at once on the read\n"
+    "                    endpoints, and again on the admin ones\n"
+    "                    (default 512, at most 65536). Past it, a new\n"
+    "                    connection's request gets \"unavailable\" and\n"
+    "                    its next one closes it (64 such at most; more\n"
+    "                    are closed at once). Each connection waits with\n"
+    "                    at most one request (nng reads one at a time),\n"
+    "                    so this bounds the queue and its memory. A\n"
+    "                    connection that leaves a reply unread for 2 s\n"
+    "                    is closed.\n"
     "  --quiet           log only warnings and errors\n"
     "  --config FILE     read options from FILE first: one per line, the\n"
     "                    long name without the dashes and its value\n"
@@ -177,7 +189,8 @@ enum {
 	OPT_VERSION,
 	OPT_TLS_CERT,
 	OPT_TLS_KEY,
-	OPT_TLS_CA
+	OPT_TLS_CA,
+	OPT_MAX_CONNECTIONS
 };
 
 /* With --http: xselld also listens on the inproc:// endpoints the
@@ -392,6 +405,8 @@ parse_args(
 		{ "tls-cert", required_argument, NULL, OPT_TLS_CERT },
 		{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
 		{ "tls-ca", required_argument, NULL, OPT_TLS_CA },
+		{ "max-connections", required_argument, NULL,
+		    OPT_MAX_CONNECTIONS },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -466,6 +481,16 @@ parse_args(
 			break;
 		case OPT_TLS_CA:
 			o->tls_ca = optarg;
+			break;
+		case OPT_MAX_CONNECTIONS:
+			if (!parse_uint(optarg, 1,
+			        XS_SERVER_MAX_CONNECTIONS_MAX,
+			        &o->max_connections)) {
+				return usage_error(
+				    "--max-connections: '%s' is "
+				    "not 1..65536",
+				    optarg);
+			}
 			break;
 		case OPT_VERSION:
 			printf("xselld %s\n", XSELL_VERSION);

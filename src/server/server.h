@@ -12,6 +12,8 @@
 #include "model/model.h"
 
 #define XS_SERVER_MAX_URLS 16
+#define XS_SERVER_MAX_CONNECTIONS_DEFAULT 512
+#define XS_SERVER_MAX_CONNECTIONS_MAX 65536
 
 struct xs_server_opts {
 	const char *db;                         /* store directory */
@@ -21,6 +23,10 @@ struct xs_server_opts {
 	size_t      n_admin;
 	unsigned    threads;  /* read workers; 0: one per core */
 	size_t      map_size; /* 0: the store's default */
+	/* Connections each socket (read, admin) serves at once; past it a
+	 * connection's request gets "unavailable" (limit.c). 0: the
+	 * default, XS_SERVER_MAX_CONNECTIONS_DEFAULT. */
+	unsigned max_connections;
 	/* tls+tcp:// endpoints (listen or admin): PEM files of the
 	 * server's certificate, its unencrypted key, and the CA that
 	 * every client certificate must chain to (required). All three
