@@ -424,6 +424,65 @@ test_tls_server_refuses_to_start_without_usable_files(void **state)
 	assert_int_equal(count_lines(err), 1);
 }
 
+/* Bad TLS settings are refused before anything is dialled. */
+static void
+test_tls_client_open_refuses_bad_settings(void **state)
+{
+	struct tls_fixture     *f = *state;
+	struct xsell_client_tls t = client_tls(f, NULL, NULL);
+	xsell_client           *c = NULL;
+
+	assert_xs_err(
+	    xsell_client_open_tls(&c, f->url, 1000, NULL), XSELL_EINVAL);
+	assert_xs_err(xsell_client_open_tls(&c, "tcp://127.0.0.1:1", 1000, &t),
+	    XSELL_EINVAL); /* TLS settings for a plain URL */
+	t.cert_file = f->files[F_CLI_CRT];
+	assert_xs_err(xsell_client_open_tls(&c, f->url, 1000, &t),
+	    XSELL_EINVAL); /* a certificate without its key */
+	t         = client_tls(f, NULL, NULL);
+	t.ca_file = NULL;
+	assert_xs_err(xsell_client_open_tls(&c, f->url, 1000, &t),
+	    XSELL_EINVAL); /* the server could not be checked */
+	t = client_tls(f, "/nonexistent.crt", f->files[F_CLI_KEY]);
+	assert_xs_err(xsell_client_open_tls(&c, f->url, 1000, &t), XSELL_EIO);
+	t = client_tls(f, f->files[F_CLI_KEY], f->files[F_CLI_KEY]);
+	assert_xs_err(xsell_client_open_tls(&c, f->url, 1000, &t),
+	    XSELL_EIO); /* a key where the certificate belongs */
+	assert_null(c);
+}
+
+/* The TLS options from a --config file, the URL on the command line:
+ * a client with the CA's certificate is answered. */
+static void
+test_tls_options_from_config_file(void **state)
+{
+	struct tls_fixture     *f = *state;
+	struct xs_test_server   s = { 0 };
+	struct xsell_client_tls t =
+	    client_tls(f, f->files[F_CLI_CRT], f->files[F_CLI_KEY]);
+	char            conf[600], url[64], first[64];
+	const char     *extra[] = { "--config", conf, "--admin", url, NULL };
+	msgpack_sbuffer sb;
+	xsell_client   *c;
+	FILE           *fp;
+
+	snprintf(conf, sizeof(conf), "%s/xselld.conf", f->certs);
+	snprintf(url, sizeof(url), "tls+tcp://127.0.0.1:%d", free_port());
+	fp = fopen(conf, "w");
+	assert_non_null(fp);
+	fprintf(fp, "tls-cert %s\ntls-key %s\ntls-ca %s\n",
+	    f->files[F_SRV_CRT], f->files[F_SRV_KEY], f->files[F_CA]);
+	fclose(fp);
+	xs_test_server_start(&s, extra);
+	assert_xs_ok(xsell_client_dial_tls(&c, url, 5000, &t));
+	pack_order(&sb, "t7", "T8", "T0");
+	assert_xs_ok(call(c, &sb, first, sizeof(first)));
+	msgpack_sbuffer_destroy(&sb);
+	xsell_client_close(c);
+	assert_true(item_known(s.read_url, "T8"));
+	xs_test_server_fini(&s);
+}
+
 int
 main(void)
 {
@@ -444,6 +503,11 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_tls_server_refuses_to_start_without_usable_files,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_tls_options_from_config_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_tls_client_open_refuses_bad_settings, setup,
+		    teardown),
 	};
 
 	if (system("openssl version >/dev/null 2>&1") != 0) {
