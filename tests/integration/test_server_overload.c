@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -35,7 +36,11 @@
 #define N_FLOOD 200 /* REQ sockets that send and never read */
 #define N_PROBES 20 /* sockets past the limit that do read */
 #define N_GREEDY 4  /* raw connections that pipeline, never read */
-#define GREEDY_REQUESTS 20000
+/* Each asks for a 1000-event history, a reply of about 30 KiB: 4000 of
+ * them are far more than loopback's socket buffers hold (Linux grows a
+ * receive buffer up to tcp_rmem's 32 MiB), so the connection stalls. */
+#define GREEDY_REQUESTS 4000
+#define HISTORY_EVENTS 1000
 #define GOOD_CALLS 20
 #define CALL_TIMEOUT_MS 30000
 /* Resident memory xselld may gain during the flood. The requests are
@@ -54,7 +59,7 @@ struct fixture {
 	int                   port;
 	char                  tcp_url[64];
 	char                  max_arg[16];
-	const char           *extra[7];
+	const char           *extra[9];
 };
 
 /* As in test_server_tls.c: a port the kernel picks for port 0. */
@@ -106,6 +111,29 @@ assert_server_alive(struct fixture *f)
 	assert_int_equal(waitpid(f->srv.pid, &status, WNOHANG), 0);
 }
 
+/* User "g" viewed HISTORY_EVENTS items, one a second. */
+static void
+user_with_long_history(const char *admin_url)
+{
+	size_t  cap = 64 + HISTORY_EVENTS * 64, o;
+	char   *req = malloc(cap);
+	json_t *r;
+
+	assert_non_null(req);
+	o = (size_t) snprintf(req, cap, "{\"op\":\"event\",\"events\":[");
+	for (int i = 0; i < HISTORY_EVENTS; i++) {
+		o += (size_t) snprintf(req + o, cap - o,
+		    "%s{\"type\":\"view\",\"user\":\"g\",\"item\":\"I%d\","
+		    "\"ts\":%d}",
+		    i ? "," : "", i, 1000000 + i);
+	}
+	snprintf(req + o, cap - o, "]}");
+	r = xs_test_call(admin_url, req);
+	assert_string_equal(xs_test_reply_code(r), "ok");
+	json_decref(r);
+	free(req);
+}
+
 static int
 setup(void **state)
 {
@@ -123,7 +151,10 @@ setup(void **state)
 	f->extra[3] = f->max_arg;
 	f->extra[4] = "--threads";
 	f->extra[5] = "2";
+	f->extra[6] = "--history-max";
+	f->extra[7] = "1000";
 	xs_test_server_start(&f->srv, f->extra);
+	user_with_long_history(f->srv.admin_url);
 	/* A and B in two orders, A and C in one: fbt of A by count is
 	 * "B:2 C:1". */
 	r = xs_test_call(f->srv.admin_url,
@@ -150,11 +181,13 @@ teardown(void **state)
 
 /* ==== Requests ==== */
 
-static const char fbt_a[]     = "\x83\xa2op\xa3"
-                                "fbt\xa5items\x91\xa1"
-                                "A\xa6scorer\xa5"
-                                "count";
-static const char stats_req[] = "\x81\xa2op\xa5stats";
+static const char fbt_a[] = "\x83\xa2op\xa3"
+                            "fbt\xa5items\x91\xa1"
+                            "A\xa6scorer\xa5"
+                            "count";
+/* {"op":"history","user":"g","limit":1000} */
+static const char history_req[] = "\x83\xa2op\xa7history\xa4user\xa1g"
+                                  "\xa5limit\xcd\x03\xe8";
 
 /* "B:2 C:1" from an fbt reply, or the error code. */
 static void
@@ -209,7 +242,7 @@ fbt_on(xsell_client *c, char *out, size_t len)
 /* Speaks the SP protocol over TCP by hand (nng's tcp transport: an
  * 8-byte header naming REQ, then length-prefixed messages whose body
  * starts with a 4-byte request id with the top bit set), sends
- * GREEDY_REQUESTS stats requests back to back and never reads. */
+ * GREEDY_REQUESTS history requests back to back and never reads. */
 struct greedy {
 	int       port;
 	pthread_t thread;
@@ -225,8 +258,8 @@ greedy_main(void *arg)
 	struct greedy             *g        = arg;
 	struct sockaddr_in         a;
 	struct timeval             tv = { 2, 0 };
-	unsigned char              frame[8 + 4 + sizeof(stats_req) - 1];
-	size_t                     body = 4 + sizeof(stats_req) - 1;
+	unsigned char              frame[8 + 4 + sizeof(history_req) - 1];
+	size_t                     body = 4 + sizeof(history_req) - 1;
 
 	memset(&a, 0, sizeof(a));
 	a.sin_family      = AF_INET;
@@ -245,7 +278,7 @@ greedy_main(void *arg)
 	}
 	memset(frame, 0, 8);
 	frame[7] = (unsigned char) body;
-	memcpy(frame + 12, stats_req, sizeof(stats_req) - 1);
+	memcpy(frame + 12, history_req, sizeof(history_req) - 1);
 	for (long i = 0; i < GREEDY_REQUESTS; i++) {
 		uint32_t id = 0x80000000u | (uint32_t) (i + 1);
 
@@ -262,18 +295,25 @@ greedy_main(void *arg)
 	return NULL;
 }
 
-/* After the flood: read what the server sent until it closes the
- * connection (true) or 15 s pass without it (false). */
+/* After the flood: read what the server sent (tens of MiB of replies
+ * sit in the socket buffers) until it closes the connection (true) or
+ * 30 s pass without that (false). */
 static bool
 greedy_was_closed(struct greedy *g)
 {
-	char          buf[65536];
-	struct pollfd pfd = { g->fd, POLLIN, 0 };
+	static char     buf[1 << 20];
+	struct pollfd   pfd = { g->fd, POLLIN, 0 };
+	struct timespec t0, t;
 
-	for (int i = 0; i < 1500; i++) {
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
 		ssize_t n;
 
-		if (poll(&pfd, 1, 10) < 0) {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (t.tv_sec - t0.tv_sec > 30) {
+			return false;
+		}
+		if (poll(&pfd, 1, 100) < 0) {
 			return false;
 		}
 		n = recv(g->fd, buf, sizeof(buf), MSG_DONTWAIT);
@@ -281,7 +321,6 @@ greedy_was_closed(struct greedy *g)
 			return true;
 		}
 	}
-	return false;
 }
 
 /* ==== The flood ==== */
@@ -330,7 +369,7 @@ test_overload_flood_keeps_serving_with_bounded_memory(void **state)
 	 * answers, and probes past the limit each get an answer, ok or
 	 * "unavailable", or none (closed at once). */
 	for (int i = 0; i < N_PROBES; i++) {
-		assert_xs_ok(xsell_client_open(&probe[i], f->tcp_url, 3000));
+		assert_xs_ok(xsell_client_open(&probe[i], f->tcp_url, 5000));
 	}
 	for (int round = 0; round < GOOD_CALLS; round++) {
 		long rss;
