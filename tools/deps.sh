@@ -13,6 +13,10 @@ packages+=(clang libclang-rt-14-dev)
 # without it) drives Debian's headless Chromium.
 packages+=(chromium)
 
+# The TLS test (tests/integration/test_server_tls.c, skipped without it)
+# makes its certificates with the openssl CLI.
+packages+=(openssl)
+
 missing=()
 for p in "${packages[@]}"; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |

@@ -50,6 +50,7 @@ struct cli {
 	const char *url;        /* server URL; NULL: the command's default */
 	int         timeout_ms; /* per request */
 	bool        json;       /* print the raw reply as JSON */
+	struct xsell_client_tls tls; /* --tls-*, for tls+tcp:// URLs */
 };
 
 /* Arguments of one subcommand after option parsing. */
@@ -228,18 +229,21 @@ static void
 command_help(const struct command *cmd)
 {
 	fputs(cmd->help, stdout);
-	printf("\n"
-	       "Common options (before or after %s):\n"
-	       "  --url URL     server endpoint (default: $%s, else\n"
-	       "                %s)\n"
-	       "  --timeout MS  give up after MS milliseconds, 1..%d "
-	       "(default %d)\n"
-	       "  --json        print the whole reply as JSON instead\n"
-	       "  -h, --help    this text\n"
-	       "\n"
-	       "Exit status: 0 ok, 1 error reply, 2 usage error, 3 cannot "
-	       "connect or\n"
-	       "no reply within the timeout. See xsell(1).\n",
+	printf(
+	    "\n"
+	    "Common options (before or after %s):\n"
+	    "  --url URL     server endpoint (default: $%s, else\n"
+	    "                %s)\n"
+	    "  --timeout MS  give up after MS milliseconds, 1..%d "
+	    "(default %d)\n"
+	    "  --json        print the whole reply as JSON instead\n"
+	    "  --tls-ca FILE, --tls-cert FILE, --tls-key FILE,\n"
+	    "  --tls-server-name NAME   for a tls+tcp:// URL (xsell --help)\n"
+	    "  -h, --help    this text\n"
+	    "\n"
+	    "Exit status: 0 ok, 1 error reply, 2 usage error, 3 cannot "
+	    "connect or\n"
+	    "no reply within the timeout. See xsell(1).\n",
 	    cmd->name, cmd->is_write ? "XSELL_ADMIN_URL" : "XSELL_URL",
 	    cmd->is_write ? XSELL_CLIENT_ADMIN_URL_DEFAULT
 	                  : XSELL_CLIENT_URL_DEFAULT,
@@ -303,6 +307,36 @@ opt_is(const char *arg, const char *name, const char **inlinep)
 	return false;
 }
 
+/* --tls-cert, --tls-key, --tls-ca, --tls-server-name FILE/NAME. Returns
+ * 0 if argv[*ip] is none of them; else 1 with *vp at the value, or -1
+ * (a usage error, printed) with *vp NULL. */
+static int
+tls_opt(struct cli *cli, const char *cmd, int argc, char **argv, int *ip,
+    const char **vp)
+{
+	static const char *const names[] = { "--tls-cert", "--tls-key",
+		"--tls-ca", "--tls-server-name" };
+	const char **fields[] = { &cli->tls.cert_file, &cli->tls.key_file,
+		&cli->tls.ca_file, &cli->tls.server_name };
+
+	for (int i = 0; i < 4; i++) {
+		if (!opt_is(argv[*ip], names[i], vp)) {
+			continue;
+		}
+		if (*vp == NULL && *ip + 1 < argc) {
+			*vp = argv[++*ip];
+		}
+		if (*vp == NULL || (*vp)[0] == '\0') {
+			usage_err(cmd, "%s needs a value", names[i]);
+			*vp = NULL;
+			return -1;
+		}
+		*fields[i] = *vp;
+		return 1;
+	}
+	return 0;
+}
+
 /* The options every command also accepts, so that "xsell fbt A --json"
  * works as well as "xsell --json fbt A". Returns 1 if argv[*ip] was one
  * (consumed), 0 if not, -1 on a usage error. */
@@ -316,6 +350,9 @@ global_opt(struct cli *cli, const char *cmd, int argc, char **argv, int *ip)
 	if (strcmp(arg, "--json") == 0) {
 		cli->json = true;
 		return 1;
+	}
+	if (tls_opt(cli, cmd, argc, argv, ip, &v) != 0) {
+		return v == NULL ? -1 : 1;
 	}
 	if (opt_is(arg, "--url", &v) || opt_is(arg, "--timeout", &v)) {
 		bool is_url = arg[2] == 'u';
@@ -571,7 +608,25 @@ send_request(const struct cli *cli, const msgpack_sbuffer *sb, print_fn print)
 
 	/* One request, then exit: connect first, so that a server that is
 	 * not there fails at once instead of after the whole timeout. */
-	err = xsell_client_dial(&c, cli->url, cli->timeout_ms);
+	if (strncmp(cli->url, "tls+tcp", 7) == 0) {
+		err = xsell_client_dial_tls(
+		    &c, cli->url, cli->timeout_ms, &cli->tls);
+		if (err == XSELL_EIO) {
+			fprintf(stderr,
+			    "xsell: --tls-cert, --tls-key or --tls-ca: a file "
+			    "cannot be read or is not PEM\n");
+			return EXIT_USAGE;
+		}
+		if (err == XSELL_EUNAVAIL) {
+			fprintf(stderr,
+			    "xsell: %s: cannot connect (is xselld listening "
+			    "there, and does its CA sign --tls-cert?)\n",
+			    cli->url);
+			return EXIT_UNAVAIL;
+		}
+	} else {
+		err = xsell_client_dial(&c, cli->url, cli->timeout_ms);
+	}
 	if (err == XSELL_EINVAL) {
 		fprintf(stderr, "xsell: invalid URL '%s'\n", cli->url);
 		return EXIT_USAGE;
@@ -2341,8 +2396,8 @@ find_command(const char *name)
 static void
 main_help(FILE *out)
 {
-	fputs("Usage: xsell [--url URL] [--timeout MS] [--json] COMMAND "
-	      "[ARGS...]\n"
+	fputs("Usage: xsell [--url URL] [--timeout MS] [--json] [--tls-* ...] "
+	      "COMMAND [ARGS...]\n"
 	      "\n"
 	      "Command-line client of xselld, the xsell recommendation "
 	      "server.\n"
@@ -2369,6 +2424,14 @@ main_help(FILE *out)
 	    "  --timeout MS  give up after MS milliseconds, 1..3600000\n"
 	    "                (default 5000)\n"
 	    "  --json        print the whole reply as JSON (pretty-printed)\n"
+	    "  --tls-ca FILE     for a tls+tcp:// URL (required there): PEM\n"
+	    "                CA(s) the server's certificate must chain to\n"
+	    "  --tls-cert FILE   PEM client certificate; xselld requires\n"
+	    "                one signed by its --tls-ca\n"
+	    "  --tls-key FILE    its unencrypted PEM key\n"
+	    "  --tls-server-name NAME  name the server's certificate must\n"
+	    "                carry (default: the URL's host; names are\n"
+	    "                checked, not IP addresses)\n"
 	    "  -h, --help    this text; 'xsell COMMAND --help' for a "
 	    "command\n"
 	    "  --version     print the client version\n"
@@ -2401,6 +2464,35 @@ default_url(bool is_write)
 	                : XSELL_CLIENT_URL_DEFAULT;
 }
 
+/* The --tls-* options go with a tls+tcp:// URL, which needs --tls-ca;
+ * --tls-cert and --tls-key come together. EXIT_OK_ or EXIT_USAGE. */
+static int
+tls_check(const struct cli *cli, const char *cmd)
+{
+	const struct xsell_client_tls *t = &cli->tls;
+	bool is_tls = strncmp(cli->url, "tls+tcp", 7) == 0;
+	bool given =
+	    t->cert_file || t->key_file || t->ca_file || t->server_name;
+
+	if (!is_tls && given) {
+		usage_err(cmd,
+		    "--tls-* options need a tls+tcp:// URL, not '%s'",
+		    cli->url);
+		return EXIT_USAGE;
+	}
+	if (is_tls && t->ca_file == NULL) {
+		usage_err(cmd, "%s",
+		    "a tls+tcp:// URL needs --tls-ca FILE (and, for xselld, "
+		    "--tls-cert and --tls-key)");
+		return EXIT_USAGE;
+	}
+	if ((t->cert_file == NULL) != (t->key_file == NULL)) {
+		usage_err(cmd, "%s", "--tls-cert and --tls-key go together");
+		return EXIT_USAGE;
+	}
+	return EXIT_OK_;
+}
+
 static int
 run_command(struct cli *cli, const struct command *cmd, int argc, char **argv)
 {
@@ -2425,6 +2517,9 @@ run_command(struct cli *cli, const struct command *cmd, int argc, char **argv)
 		cli->url = default_url(cmd->is_write);
 	}
 	if (rc == EXIT_OK_) {
+		rc = tls_check(cli, cmd->name);
+	}
+	if (rc == EXIT_OK_) {
 		rc = send_request(cli, &sb, print);
 	}
 	msgpack_sbuffer_destroy(&sb);
@@ -2438,9 +2533,8 @@ main(int argc, char **argv)
 	const struct command *cmd;
 	int                   i;
 
-	cli.url        = NULL;
+	memset(&cli, 0, sizeof(cli));
 	cli.timeout_ms = XSELL_CLIENT_TIMEOUT_DEFAULT_MS;
-	cli.json       = false;
 
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		int rc;

@@ -4,9 +4,10 @@
  * OVERVIEW
  *
  * A client handle is one nng req0 socket dialled to one server URL
- * ("ipc:///tmp/xsell.sock", "tcp://127.0.0.1:7400"). Each call sends one
- * request -- a msgpack map with an "op" key, see proto/PROTOCOL.md -- and
- * waits for exactly one reply, also a msgpack map: {"ok":true,...} or
+ * ("ipc:///tmp/xsell.sock", "tcp://127.0.0.1:7400", or
+ * "tls+tcp://xsell.example:7401" with xsell_client_open_tls()). Each call
+ * sends one request -- a msgpack map with an "op" key, see proto/PROTOCOL.md
+ * -- and waits for exactly one reply, also a msgpack map: {"ok":true,...} or
  * {"ok":false,"error":{"code":CODE,"message":TEXT}}. The library moves
  * bytes and does not build requests, so a new op needs no new client
  * code. For reading replies it offers a bounded unpacker
@@ -121,6 +122,36 @@ xsell_err xsell_client_open(
  * Any thread. */
 xsell_err xsell_client_dial(
     xsell_client **cp, const char *url, int timeout_ms);
+
+/* TLS settings of a connection to a tls+tcp:// endpoint. The strings
+ * are borrowed for the open call only; the files are read then. */
+struct xsell_client_tls {
+	const char *cert_file; /* PEM client certificate (chain); NULL: none */
+	const char *key_file;  /* its unencrypted PEM key; with cert_file */
+	const char *ca_file;   /* PEM CA(s) the server's certificate must
+	                        * chain to; required */
+	const char *server_name; /* name the server's certificate must
+	                          * carry; NULL: the URL's host */
+};
+
+/* xsell_client_open() and xsell_client_dial() for a tls+tcp:// URL.
+ *
+ * The server's certificate is always verified: it must chain to
+ * tls->ca_file and carry tls->server_name (or the URL's host) as a DNS
+ * name or common name. Debian's nng checks names, not IP addresses, so
+ * dial a certificate made for 127.0.0.1 with server_name "localhost"
+ * (or whatever DNS name it carries). An xselld endpoint started with
+ * --tls-ca requires a client certificate: without one, or with one the
+ * server's CA did not sign, the handshake fails, the dial variant
+ * returns XSELL_EUNAVAIL and the open variant's calls time out with
+ * XSELL_EUNAVAIL. Returns XSELL_EINVAL if 'tls' is NULL, the URL is not
+ * tls+tcp://, ca_file is NULL, or only one of cert_file and key_file is
+ * given; XSELL_EIO if a file cannot be read or is not PEM; otherwise as
+ * xsell_client_open() and xsell_client_dial(). Any thread. */
+xsell_err xsell_client_open_tls(xsell_client **cp, const char *url,
+    int timeout_ms, const struct xsell_client_tls *tls);
+xsell_err xsell_client_dial_tls(xsell_client **cp, const char *url,
+    int timeout_ms, const struct xsell_client_tls *tls);
 
 /* Close 'c' and free it. Calls still running on 'c' must have returned.
  * Replies already received stay valid. NULL is allowed (does nothing). */

@@ -9,11 +9,13 @@
 #include <xsell/client.h>
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
+#include <nng/supplemental/tls/tls.h>
 #include <nng/supplemental/util/platform.h>
 
 struct xsell_client {
@@ -97,12 +99,11 @@ xsell_client_err_from_wire(const char *code, size_t len)
  * thread, and if the deadline passes first, closing the socket aborts
  * it; the thread is joined before we return either way. */
 struct dial_job {
-	nng_socket  sock;
-	const char *url;
-	nng_mtx    *mtx;
-	nng_cv     *cv;
-	bool        done; /* the dial returned; 'rv' is its result */
-	int         rv;
+	nng_dialer dialer;
+	nng_mtx   *mtx;
+	nng_cv    *cv;
+	bool       done; /* the dial returned; 'rv' is its result */
+	int        rv;
 };
 
 static void
@@ -111,7 +112,7 @@ dial_thread(void *arg)
 	struct dial_job *job = arg;
 	int              rv;
 
-	rv = nng_dial(job->sock, job->url, NULL, 0);
+	rv = nng_dialer_start(job->dialer, 0);
 	nng_mtx_lock(job->mtx);
 	job->rv   = rv;
 	job->done = true;
@@ -119,10 +120,11 @@ dial_thread(void *arg)
 	nng_mtx_unlock(job->mtx);
 }
 
-/* Dial 'sock' and wait at most timeout_ms. On XSELL_EUNAVAIL after a
- * timeout the socket has been closed: *closedp says so. */
+/* Start 'dialer' of 'sock' and wait at most timeout_ms for the first
+ * connection. On XSELL_EUNAVAIL after a timeout the socket has been
+ * closed: *closedp says so. */
 static xsell_err
-dial_bounded(nng_socket sock, const char *url, int timeout_ms, bool *closedp)
+dial_bounded(nng_socket sock, nng_dialer dialer, int timeout_ms, bool *closedp)
 {
 	struct dial_job job;
 	nng_thread     *thr;
@@ -132,10 +134,9 @@ dial_bounded(nng_socket sock, const char *url, int timeout_ms, bool *closedp)
 	int             rv;
 
 	memset(&job, 0, sizeof(job));
-	job.sock = sock;
-	job.url  = url;
-	*closedp = false;
-	rv       = nng_mtx_alloc(&job.mtx);
+	job.dialer = dialer;
+	*closedp   = false;
+	rv         = nng_mtx_alloc(&job.mtx);
 	if (rv != 0) {
 		return err_from_nng(rv);
 	}
@@ -173,12 +174,144 @@ free_mtx:
 	return err;
 }
 
+/* ==== TLS ==== */
+
+/* A PEM certificate chain or key is a few KiB; this is generous. */
+#define PEM_MAX_BYTES ((size_t) 1 << 20)
+
+/* The whole of 'path' as a NUL-terminated string, at most PEM_MAX_BYTES;
+ * the caller frees *textp. */
+static xsell_err
+pem_read(const char *path, char **textp)
+{
+	FILE  *f = fopen(path, "r");
+	char  *text;
+	size_t len;
+
+	if (f == NULL) {
+		return XSELL_EIO;
+	}
+	text = malloc(PEM_MAX_BYTES + 1);
+	if (text == NULL) {
+		fclose(f);
+		return XSELL_ENOMEM;
+	}
+	len = fread(text, 1, PEM_MAX_BYTES + 1, f);
+	fclose(f);
+	if (len == 0 || len > PEM_MAX_BYTES) {
+		free(text);
+		return XSELL_EIO;
+	}
+	text[len] = '\0';
+	*textp    = text;
+	return XSELL_OK;
+}
+
+/* Our certificate and key, from two PEM files, into 'cfg'. */
+static xsell_err
+tls_own_cert(nng_tls_config *cfg, const char *cert_file, const char *key_file)
+{
+	char     *cert = NULL, *key = NULL;
+	xsell_err err;
+	int       rv;
+
+	err = pem_read(cert_file, &cert);
+	if (err == XSELL_OK) {
+		err = pem_read(key_file, &key);
+	}
+	if (err != XSELL_OK) {
+		free(cert);
+		return err;
+	}
+	rv = nng_tls_config_own_cert(cfg, cert, key, NULL);
+	free(cert);
+	free(key);
+	return rv == 0 ? XSELL_OK : XSELL_EIO;
+}
+
+/* A client TLS configuration from 't': the server's certificate must
+ * chain to t->ca_file and carry the server name (t->server_name, else
+ * the host of 'url'); our own certificate if t->cert_file is given. */
+static xsell_err
+tls_config_alloc(
+    nng_tls_config **cfgp, const char *url, const struct xsell_client_tls *t)
+{
+	nng_tls_config *cfg;
+	nng_url        *u = NULL;
+	const char     *name;
+	xsell_err       err;
+	int             rv;
+
+	if (t->ca_file == NULL ||
+	    (t->cert_file == NULL) != (t->key_file == NULL)) {
+		return XSELL_EINVAL;
+	}
+	rv = nng_url_parse(&u, url);
+	if (rv != 0) {
+		return XSELL_EINVAL;
+	}
+	rv = nng_tls_config_alloc(&cfg, NNG_TLS_MODE_CLIENT);
+	if (rv != 0) {
+		nng_url_free(u);
+		return err_from_nng(rv);
+	}
+	name = t->server_name != NULL ? t->server_name : u->u_hostname;
+	err  = XSELL_OK;
+	if (nng_tls_config_server_name(cfg, name) != 0 ||
+	    nng_tls_config_ca_file(cfg, t->ca_file) != 0 ||
+	    nng_tls_config_auth_mode(cfg, NNG_TLS_AUTH_MODE_REQUIRED) != 0) {
+		err = XSELL_EIO;
+	}
+	if (err == XSELL_OK && t->cert_file != NULL) {
+		err = tls_own_cert(cfg, t->cert_file, t->key_file);
+	}
+	nng_url_free(u);
+	if (err != XSELL_OK) {
+		nng_tls_config_free(cfg);
+		return err;
+	}
+	*cfgp = cfg;
+	return XSELL_OK;
+}
+
+/* A dialer of 'sock' to 'url', not started; with 'tls' (tls+tcp:// URLs
+ * only) it checks the server and shows our certificate. */
+static xsell_err
+dialer_create(nng_dialer *dp, nng_socket sock, const char *url,
+    const struct xsell_client_tls *tls)
+{
+	nng_tls_config *cfg = NULL;
+	xsell_err       err;
+	int             rv;
+
+	if (tls != NULL) {
+		if (strncmp(url, "tls+tcp", 7) != 0) {
+			return XSELL_EINVAL;
+		}
+		err = tls_config_alloc(&cfg, url, tls);
+		if (err != XSELL_OK) {
+			return err;
+		}
+	}
+	rv = nng_dialer_create(dp, sock, url);
+	if (rv == 0 && cfg != NULL) {
+		/* The dialer holds its own reference. */
+		rv = nng_dialer_set_ptr(*dp, NNG_OPT_TLS_CONFIG, cfg);
+	}
+	if (cfg != NULL) {
+		nng_tls_config_free(cfg);
+	}
+	return err_from_nng(rv);
+}
+
 /* ==== Handle ==== */
 
 static xsell_err
-client_open(xsell_client **cp, const char *url, int timeout_ms, bool wait)
+client_open(xsell_client **cp, const char *url, int timeout_ms, bool wait,
+    const struct xsell_client_tls *tls)
 {
 	xsell_client *c;
+	nng_dialer    dialer;
 	xsell_err     err;
 	bool          closed = false;
 	int           rv;
@@ -219,11 +352,15 @@ client_open(xsell_client **cp, const char *url, int timeout_ms, bool wait)
 		err = err_from_nng(rv);
 		goto close_sock;
 	}
+	err = dialer_create(&dialer, c->sock, url, tls);
+	if (err != XSELL_OK) {
+		goto close_sock;
+	}
 	if (wait) {
-		err = dial_bounded(c->sock, url, timeout_ms, &closed);
+		err = dial_bounded(c->sock, dialer, timeout_ms, &closed);
 	} else {
-		err = err_from_nng(
-		    nng_dial(c->sock, url, NULL, NNG_FLAG_NONBLOCK));
+		err =
+		    err_from_nng(nng_dialer_start(dialer, NNG_FLAG_NONBLOCK));
 	}
 	if (err != XSELL_OK) {
 		goto close_sock;
@@ -243,13 +380,33 @@ free_c:
 xsell_err
 xsell_client_open(xsell_client **cp, const char *url, int timeout_ms)
 {
-	return client_open(cp, url, timeout_ms, false);
+	return client_open(cp, url, timeout_ms, false, NULL);
 }
 
 xsell_err
 xsell_client_dial(xsell_client **cp, const char *url, int timeout_ms)
 {
-	return client_open(cp, url, timeout_ms, true);
+	return client_open(cp, url, timeout_ms, true, NULL);
+}
+
+xsell_err
+xsell_client_open_tls(xsell_client **cp, const char *url, int timeout_ms,
+    const struct xsell_client_tls *tls)
+{
+	if (tls == NULL) {
+		return XSELL_EINVAL;
+	}
+	return client_open(cp, url, timeout_ms, false, tls);
+}
+
+xsell_err
+xsell_client_dial_tls(xsell_client **cp, const char *url, int timeout_ms,
+    const struct xsell_client_tls *tls)
+{
+	if (tls == NULL) {
+		return XSELL_EINVAL;
+	}
+	return client_open(cp, url, timeout_ms, true, tls);
 }
 
 void

@@ -325,3 +325,32 @@ xs_server_handle(
 		reply_error(w, &req, err, ei.msg[0] ? &ei : NULL, out);
 	}
 }
+
+void
+xs_server_refuse(
+    struct xs_worker *w, const void *body, size_t len, struct xs_buf *out)
+{
+	struct xs_request req;
+	struct xs_errinfo ei = { { 0 }, { 0 } };
+	xsell_err         err;
+
+	memset(&req, 0, sizeof(req));
+	xs_buf_reset(out);
+	xs_arena_reset(&w->arena);
+	/* Decoded only for its id (and so counted under its op); a request
+	 * that does not decode gets its own error, as anywhere. */
+	err = len > request_limit(w)
+	    ? XSELL_ETOOBIG
+	    : xs_wire_decode(body, len, &w->arena, xs_now_s(), &req, &ei);
+	if (err != XSELL_OK) {
+		atomic_fetch_add(&w->srv->invalid.requests, 1);
+		atomic_fetch_add(&w->srv->invalid.errors, 1);
+		reply_error(w, &req, err, ei.msg[0] ? &ei : NULL, out);
+		return;
+	}
+	atomic_fetch_add(&w->srv->ops[req.op].requests, 1);
+	atomic_fetch_add(&w->srv->ops[req.op].errors, 1);
+	snprintf(ei.msg, sizeof(ei.msg), "%s",
+	    "the server is at its connection limit; retry later");
+	reply_error(w, &req, XSELL_EUNAVAIL, &ei, out);
+}

@@ -27,13 +27,17 @@ static const char usage[] =
     "              [--admin URL ...] [--threads N] [--map-size BYTES]\n"
     "              [--max-basket-items N] [--history-max N]\n"
     "              [--http HOST:PORT [--http-admin HOST:PORT]\n"
-    "              [--http-max-age SECONDS]] [--quiet] [--config FILE]\n"
+    "              [--http-max-age SECONDS]] [--quiet]\n"
+    "              [--tls-cert FILE --tls-key FILE --tls-ca FILE]\n"
+    "              [--max-connections N]\n"
+    "              [--config FILE]\n"
     "\n"
     "Serve xsell's wire protocol (msgpack over nng REQ/REP) from the\n"
     "store in DIR.\n"
     "\n"
     "  --db DIR          store directory (created if missing; one level)\n"
-    "  --listen URL      read-only endpoint: ipc://PATH or tcp://HOST:PORT;\n"
+    "  --listen URL      read-only endpoint: ipc://PATH, tcp://HOST:PORT\n"
+    "                    or tls+tcp://HOST:PORT;\n"
     "                    writes sent here get the error \"forbidden\".\n"
     "                    Repeat for several endpoints.\n"
     "  --admin URL       endpoint that also takes writes (event, items,\n"
@@ -69,6 +73,25 @@ static const char usage[] =
     "                    trending): public, max-age=SECONDS (default 60,\n"
     "                    at most 86400); 0: no-store. picks and history are\n"
     "                    private, no-store; everything else no-store.\n"
+    "  --tls-cert FILE   PEM certificate (chain) of the tls+tcp://\n"
+    "                    endpoints, --listen or --admin\n"
+    "  --tls-key FILE    its private key, PEM, unencrypted\n"
+    "  --tls-ca FILE     PEM CA certificate(s): a client must present a\n"
+    "                    certificate signed by one of them, or the TLS\n"
+    "                    handshake fails and it gets no answer. All\n"
+    "                    three are needed with a tls+tcp:// URL, and\n"
+    "                    only then.\n"
+    "  --max-connections N\n"
+    "                    connections served at once on the read\n"
+    "                    endpoints, and again on the admin ones\n"
+    "                    (default 512, at most 65536). Past it, a new\n"
+    "                    connection's request gets \"unavailable\" and\n"
+    "                    its next one closes it (64 such at most; more\n"
+    "                    are closed at once). Each connection waits with\n"
+    "                    at most one request (nng reads one at a time),\n"
+    "                    so this bounds the queue and its memory. A\n"
+    "                    connection that leaves a reply unread for 2 s\n"
+    "                    is closed.\n"
     "  --quiet           log only warnings and errors\n"
     "  --config FILE     read options from FILE first: one per line, the\n"
     "                    long name without the dashes and its value\n"
@@ -172,7 +195,11 @@ enum {
 	OPT_HTTP_ADMIN,
 	OPT_HTTP_MAX_AGE,
 	OPT_QUIET,
-	OPT_VERSION
+	OPT_VERSION,
+	OPT_TLS_CERT,
+	OPT_TLS_KEY,
+	OPT_TLS_CA,
+	OPT_MAX_CONNECTIONS
 };
 
 /* With --http: xselld also listens on the inproc:// endpoints the
@@ -202,6 +229,35 @@ http_endpoints_add(struct xs_server_opts *o, struct xs_gw_opts *g)
 		}
 		o->admin[o->n_admin++] = HTTP_ADMIN_URL;
 		g->admin_upstream      = HTTP_ADMIN_URL;
+	}
+	return 0;
+}
+
+/* The TLS files go with tls+tcp:// URLs: all three for any such URL,
+ * and none without one (a certificate given for a plain tcp:// endpoint
+ * would otherwise suggest a protection that is not there). */
+static int
+tls_options_check(const struct xs_server_opts *o)
+{
+	bool has_tls_url = false;
+	int  n_files =
+	    (o->tls_cert != NULL) + (o->tls_key != NULL) + (o->tls_ca != NULL);
+
+	for (size_t i = 0; i < o->n_listen; i++) {
+		has_tls_url = has_tls_url || xs_url_is_tls(o->listen[i]);
+	}
+	for (size_t i = 0; i < o->n_admin; i++) {
+		has_tls_url = has_tls_url || xs_url_is_tls(o->admin[i]);
+	}
+	if (has_tls_url && n_files != 3) {
+		return usage_error("%s",
+		    "a tls+tcp:// URL needs --tls-cert, --tls-key and "
+		    "--tls-ca");
+	}
+	if (!has_tls_url && n_files != 0) {
+		return usage_error("%s",
+		    "--tls-cert, --tls-key and --tls-ca are for tls+tcp:// "
+		    "URLs; none is given");
 	}
 	return 0;
 }
@@ -356,6 +412,11 @@ parse_args(
 		{ "http-admin", required_argument, NULL, OPT_HTTP_ADMIN },
 		{ "http-max-age", required_argument, NULL, OPT_HTTP_MAX_AGE },
 		{ "quiet", no_argument, NULL, OPT_QUIET },
+		{ "tls-cert", required_argument, NULL, OPT_TLS_CERT },
+		{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
+		{ "tls-ca", required_argument, NULL, OPT_TLS_CA },
+		{ "max-connections", required_argument, NULL,
+		    OPT_MAX_CONNECTIONS },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -430,6 +491,25 @@ parse_args(
 		case OPT_QUIET:
 			xs_log_set_level(XS_LOG_WARN);
 			break;
+		case OPT_TLS_CERT:
+			o->tls_cert = optarg;
+			break;
+		case OPT_TLS_KEY:
+			o->tls_key = optarg;
+			break;
+		case OPT_TLS_CA:
+			o->tls_ca = optarg;
+			break;
+		case OPT_MAX_CONNECTIONS:
+			if (!parse_uint(optarg, 1,
+			        XS_SERVER_MAX_CONNECTIONS_MAX,
+			        &o->max_connections)) {
+				return usage_error(
+				    "--max-connections: '%s' is "
+				    "not 1..65536",
+				    optarg);
+			}
+			break;
 		case OPT_VERSION:
 			printf("xselld %s\n", XSELL_VERSION);
 			exit(0);
@@ -455,7 +535,7 @@ parse_args(
 		return usage_error(
 		    "%s", "give at least one --listen, --admin or --http");
 	}
-	return 0;
+	return tls_options_check(o);
 }
 
 int

@@ -7,6 +7,7 @@
  * is noticed; a request already received is always answered. */
 #include "server/server_impl.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -15,22 +16,59 @@
 #include <nng/supplemental/util/platform.h>
 
 #define RECV_POLL_MS 200
-#define SEND_TIMEOUT_MS 5000
+/* How long a reply may wait for its connection to take it. Replies on
+ * one connection leave one after another, so a wait means the previous
+ * reply is still unsent: the peer stopped reading. */
+#define SEND_TIMEOUT_MS 2000
 /* Scratch memory one request may use (candidate lists, decoded
  * batches); above it the request gets "unavailable". */
 #define WORKER_ARENA_MAX ((size_t) 256 << 20)
 #define REPLY_MAX ((size_t) 16 << 20)
 
-static xsell_err
-socket_open(
-    nng_socket *sock, size_t max_msg, const char *const *urls, size_t n_urls)
+/* Listen on 'url'; a tls+tcp:// listener gets 'tls' (never NULL then). */
+static int
+listener_start(nng_socket sock, const char *url, nng_tls_config *tls)
 {
-	int rv;
+	nng_listener l;
+	int          rv;
+
+	rv = nng_listener_create(&l, sock, url);
+	if (rv != 0) {
+		return rv;
+	}
+	if (xs_url_is_tls(url)) {
+		assert(tls != NULL);
+		rv = nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, tls);
+	}
+	if (rv == 0) {
+		rv = nng_listener_start(l, 0);
+	}
+	if (rv != 0) {
+		nng_listener_close(l);
+	}
+	return rv;
+}
+
+/* A REP socket listening on 'urls', its connections counted by
+ * 'limit' (set up here; the caller finis it after closing the socket,
+ * also when this fails). */
+static xsell_err
+socket_open(nng_socket *sock, size_t max_msg, const char *const *urls,
+    size_t n_urls, nng_tls_config *tls, struct xs_conn_limit *limit,
+    unsigned max_conns, const char *name)
+{
+	xsell_err err;
+	int       rv;
 
 	rv = nng_rep0_open(sock);
 	if (rv != 0) {
 		xs_log(XS_LOG_ERROR, "socket: %s", nng_strerror(rv));
 		return XSELL_EIO;
+	}
+	err = xs_conn_limit_init(limit, *sock, max_conns, name);
+	if (err != XSELL_OK) {
+		nng_close(*sock);
+		return err;
 	}
 	/* nng takes messages of any size by default: cap what a peer can
 	 * make us buffer. Between max_msg and this, the handler answers
@@ -38,7 +76,7 @@ socket_open(
 	nng_socket_set_size(
 	    *sock, NNG_OPT_RECVMAXSZ, max_msg * XSELL_RECV_SLACK);
 	for (size_t i = 0; i < n_urls; i++) {
-		rv = nng_listen(*sock, urls[i], NULL, 0);
+		rv = listener_start(*sock, urls[i], tls);
 		if (rv != 0) {
 			xs_log(XS_LOG_ERROR, "cannot listen on %s: %s",
 			    urls[i], nng_strerror(rv));
@@ -51,16 +89,40 @@ socket_open(
 	return XSELL_OK;
 }
 
+static bool
+any_tls(const char *const *urls, size_t n_urls)
+{
+	for (size_t i = 0; i < n_urls; i++) {
+		if (xs_url_is_tls(urls[i])) {
+			return true;
+		}
+	}
+	return false;
+}
+
 xsell_err
 xs_server_open(xs_server **srvp, const struct xs_server_opts *o)
 {
-	struct xs_store_opts so = { 0 };
+	struct xs_store_opts so  = { 0 };
+	nng_tls_config      *tls = NULL;
 	xs_server           *srv;
 	xsell_err            err;
+	unsigned             max_conns = o->max_connections != 0
+	                ? o->max_connections
+	                : XS_SERVER_MAX_CONNECTIONS_DEFAULT;
 
+	/* Before the store: a TLS mistake is a start-up error that should
+	 * not wait for (or lock) the store. */
+	if (any_tls(o->listen, o->n_listen) || any_tls(o->admin, o->n_admin)) {
+		err = xs_server_tls_alloc(&tls, o);
+		if (err != XSELL_OK) {
+			return err;
+		}
+	}
 	srv = calloc(1, sizeof(*srv));
 	if (srv == NULL) {
-		return XSELL_ENOMEM;
+		err = XSELL_ENOMEM;
+		goto free_tls;
 	}
 	srv->settings = o->settings;
 	so.map_size   = o->map_size;
@@ -69,17 +131,21 @@ xs_server_open(xs_server **srvp, const struct xs_server_opts *o)
 		goto free_srv;
 	}
 	if (o->n_listen != 0) {
-		err = socket_open(&srv->read_sock, XSELL_READ_MSG_MAX,
-		    o->listen, o->n_listen);
+		err =
+		    socket_open(&srv->read_sock, XSELL_READ_MSG_MAX, o->listen,
+		        o->n_listen, tls, &srv->read_limit, max_conns, "read");
 		if (err != XSELL_OK) {
+			xs_conn_limit_fini(&srv->read_limit);
 			goto close_store;
 		}
 		srv->has_read = true;
 	}
 	if (o->n_admin != 0) {
 		err = socket_open(&srv->admin_sock, XSELL_ADMIN_MSG_MAX,
-		    o->admin, o->n_admin);
+		    o->admin, o->n_admin, tls, &srv->admin_limit, max_conns,
+		    "admin");
 		if (err != XSELL_OK) {
+			xs_conn_limit_fini(&srv->admin_limit);
 			goto close_read;
 		}
 		srv->has_admin = true;
@@ -106,30 +172,62 @@ xs_server_open(xs_server **srvp, const struct xs_server_opts *o)
 	}
 	srv->started_ns = xs_mono_ns();
 	*srvp           = srv;
+	if (tls != NULL) {
+		nng_tls_config_free(tls); /* the listeners hold it */
+	}
 	return XSELL_OK;
 
 close_admin:
 	if (srv->has_admin) {
 		nng_close(srv->admin_sock);
+		xs_conn_limit_fini(&srv->admin_limit);
 	}
 close_read:
 	if (srv->has_read) {
 		nng_close(srv->read_sock);
+		xs_conn_limit_fini(&srv->read_limit);
 	}
 close_store:
 	xs_store_close(srv->store);
 free_srv:
 	free(srv);
+free_tls:
+	if (tls != NULL) {
+		nng_tls_config_free(tls);
+	}
 	return err;
 }
 
-/* Serve one received message: handle it and send the reply. */
+/* Serve one received message: handle it (or refuse it, past the
+ * connection limit) and send the reply. A reply that the connection
+ * does not take within SEND_TIMEOUT_MS means a peer that sends and does
+ * not read: its connection is closed, so that it cannot hold a worker
+ * again and again. */
 static void
 worker_serve(struct xs_worker *w, nng_msg *msg)
 {
-	int rv;
+	struct xs_conn_limit *limit =
+	    w->admin ? &w->srv->admin_limit : &w->srv->read_limit;
+	nng_pipe             pipe = nng_msg_get_pipe(msg);
+	enum xs_pipe_verdict verdict;
+	int                  rv;
 
-	xs_server_handle(w, nng_msg_body(msg), nng_msg_len(msg), &w->out);
+	verdict = xs_conn_limit_check(limit, pipe);
+	if (verdict == XS_PIPE_CLOSE) {
+		/* Its "unavailable" was read: the client came back on
+		 * this connection. Closing it makes the client reconnect,
+		 * and a new connection is admitted if there is room. */
+		nng_msg_free(msg);
+		nng_pipe_close(pipe);
+		return;
+	}
+	if (verdict == XS_PIPE_REFUSE) {
+		xs_server_refuse(
+		    w, nng_msg_body(msg), nng_msg_len(msg), &w->out);
+	} else {
+		xs_server_handle(
+		    w, nng_msg_body(msg), nng_msg_len(msg), &w->out);
+	}
 	nng_msg_clear(msg);
 	rv = nng_msg_append(msg, w->out.data, w->out.len);
 	if (rv != 0) {
@@ -141,9 +239,17 @@ worker_serve(struct xs_worker *w, nng_msg *msg)
 	nng_aio_set_timeout(w->aio, SEND_TIMEOUT_MS);
 	nng_ctx_send(w->ctx, w->aio);
 	nng_aio_wait(w->aio);
-	if (nng_aio_result(w->aio) != 0) {
+	rv = nng_aio_result(w->aio);
+	if (rv != 0) {
 		/* The reply was not taken: it is still ours to free. */
 		nng_msg_free(nng_aio_get_msg(w->aio));
+	}
+	if (rv == NNG_ETIMEDOUT) {
+		xs_log(XS_LOG_WARN,
+		    "a client left its replies unread for %d ms: "
+		    "connection closed",
+		    SEND_TIMEOUT_MS);
+		nng_pipe_close(pipe);
 	}
 }
 
@@ -251,9 +357,11 @@ xs_server_close(xs_server *srv)
 	nng_msleep(50);
 	if (srv->has_read) {
 		nng_close(srv->read_sock);
+		xs_conn_limit_fini(&srv->read_limit);
 	}
 	if (srv->has_admin) {
 		nng_close(srv->admin_sock);
+		xs_conn_limit_fini(&srv->admin_limit);
 	}
 	xs_store_close(srv->store);
 	free(srv->workers);

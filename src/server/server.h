@@ -12,6 +12,8 @@
 #include "model/model.h"
 
 #define XS_SERVER_MAX_URLS 16
+#define XS_SERVER_MAX_CONNECTIONS_DEFAULT 512
+#define XS_SERVER_MAX_CONNECTIONS_MAX 65536
 
 struct xs_server_opts {
 	const char *db;                         /* store directory */
@@ -21,14 +23,26 @@ struct xs_server_opts {
 	size_t      n_admin;
 	unsigned    threads;  /* read workers; 0: one per core */
 	size_t      map_size; /* 0: the store's default */
+	/* Connections each socket (read, admin) serves at once; past it a
+	 * connection's request gets "unavailable" (limit.c). 0: the
+	 * default, XS_SERVER_MAX_CONNECTIONS_DEFAULT. */
+	unsigned max_connections;
+	/* tls+tcp:// endpoints (listen or admin): PEM files of the
+	 * server's certificate, its unencrypted key, and the CA that
+	 * every client certificate must chain to (required). All three
+	 * must be given when any URL is tls+tcp://. */
+	const char        *tls_cert;
+	const char        *tls_key;
+	const char        *tls_ca;
 	struct xs_settings settings;
 };
 
 typedef struct xs_server xs_server;
 
 /* Open the store and listen on every endpoint. Returns XSELL_EINVAL for
- * a bad URL, XSELL_EIO for an endpoint that cannot be bound or a store
- * that cannot be opened (reason logged, one line), XSELL_ESCHEMA. */
+ * a bad URL or a tls+tcp:// URL without the three TLS files, XSELL_EIO
+ * for an endpoint that cannot be bound, TLS files that do not load or a
+ * store that cannot be opened (reason logged, one line), XSELL_ESCHEMA. */
 xsell_err xs_server_open(xs_server **srvp, const struct xs_server_opts *o);
 /* Start the workers; returns at once. */
 xsell_err xs_server_start(xs_server *srv);
@@ -42,6 +56,9 @@ void xs_server_close(xs_server *srv);
  * (handler.c). 'admin' says whether writes are allowed. The reply goes
  * into 'out' (reset first). Never fails: errors become error replies. */
 struct xs_worker;
+
+/* Whether 'url' is a tls+tcp:// URL (which needs the TLS options). */
+bool xs_url_is_tls(const char *url);
 void xs_server_handle(
     struct xs_worker *w, const void *req, size_t len, struct xs_buf *out);
 

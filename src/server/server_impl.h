@@ -3,10 +3,13 @@
 #ifndef XSELL_SERVER_SERVER_IMPL_H
 #define XSELL_SERVER_SERVER_IMPL_H
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 
 #include <nng/nng.h>
+#include <nng/supplemental/tls/tls.h>
 
 #include "server/server.h"
 #include "store/store.h"
@@ -16,6 +19,50 @@ struct xs_op_counters {
 	atomic_uint_fast64_t requests;
 	atomic_uint_fast64_t errors;
 };
+
+/* Connections past the limit that are kept to be told "unavailable"
+ * (limit.c); beyond them a connection is closed at once. */
+#define XS_REFUSED_MAX 64
+
+/* The connection limit of one socket (limit.c). */
+struct xs_conn_limit {
+	pthread_mutex_t mtx;
+	bool            has_mtx;
+	unsigned        max;      /* connections served at once */
+	uint32_t       *served;   /* ids of the served pipes; 0: free */
+	size_t          n_slots;  /* of 'served', a power of two > max */
+	unsigned        n_served; /* ids in 'served' */
+	const char     *name;     /* "read" or "admin", for the log */
+	struct {
+		nng_pipe pipe;
+		bool     answered; /* its "unavailable" was sent */
+		uint64_t since_ns; /* monotonic time it was refused */
+	} refused[XS_REFUSED_MAX];
+	unsigned n_refused;
+	uint64_t n_over;    /* refused or closed since the last warning */
+	uint64_t warned_ns; /* monotonic time of that warning, 0: none */
+};
+
+/* What a worker does with a request, by the connection it came on. */
+enum xs_pipe_verdict {
+	XS_PIPE_SERVE,  /* a connection within the limit */
+	XS_PIPE_REFUSE, /* first request past the limit: "unavailable" */
+	XS_PIPE_CLOSE,  /* a later one: close the connection, no reply */
+};
+
+/* Count the connections of 'sock' from now on (before it listens), at
+ * most 'max' served. 'l' must stay put until the socket is closed;
+ * then xs_conn_limit_fini(). XSELL_EIO if nng refuses the callbacks. */
+xsell_err xs_conn_limit_init(
+    struct xs_conn_limit *l, nng_socket sock, unsigned max, const char *name);
+void xs_conn_limit_fini(struct xs_conn_limit *l);
+/* The verdict for a request received on pipe 'p'. Any thread. */
+enum xs_pipe_verdict xs_conn_limit_check(struct xs_conn_limit *l, nng_pipe p);
+
+/* Answer "unavailable" (the server is at its connection limit) to the
+ * request body[0..len), with its id when it has one (handler.c). */
+void xs_server_refuse(
+    struct xs_worker *w, const void *body, size_t len, struct xs_buf *out);
 
 struct xs_worker {
 	struct xs_server *srv;
@@ -34,6 +81,7 @@ struct xs_server {
 	struct xs_settings    settings;
 	nng_socket            read_sock, admin_sock;
 	bool                  has_read, has_admin;
+	struct xs_conn_limit  read_limit, admin_limit;
 	struct xs_worker     *workers;
 	size_t                n_workers;
 	atomic_bool           stopping;
@@ -41,5 +89,14 @@ struct xs_server {
 	struct xs_op_counters ops[XS_OP_COUNT];
 	struct xs_op_counters invalid; /* requests whose op was unreadable */
 };
+
+/* A server TLS configuration from the tls_* files of 'o' (tls.c): own
+ * certificate and key, client certificates required and checked against
+ * the CA. Returns XSELL_EINVAL if a file is not given, XSELL_EIO if one
+ * does not load (logged, one line), XSELL_ENOMEM. The caller frees
+ * *cfgp with nng_tls_config_free(); listeners hold their own
+ * reference. */
+xsell_err xs_server_tls_alloc(
+    nng_tls_config **cfgp, const struct xs_server_opts *o);
 
 #endif /* XSELL_SERVER_SERVER_IMPL_H */

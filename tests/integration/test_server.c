@@ -135,28 +135,104 @@ test_server_complements_name_their_via_item(void **state)
 	json_decref(r);
 }
 
+/* One write request per write op of wire/ops.def, each of which would
+ * change the store if it were taken. */
+static const struct {
+	const char *op;
+	const char *req;
+} write_requests[] = {
+	{ "event",
+	    "{\"op\":\"event\",\"events\":[{\"type\":\"order\","
+	    "\"order\":\"o9\",\"items\":[\"A\",\"D\"]}]}" },
+	{ "items",
+	    "{\"op\":\"items\",\"items\":[{\"item\":\"A\","
+	    "\"in_stock\":false}]}" },
+	{ "forget_user", "{\"op\":\"forget_user\",\"user\":\"u1\"}" },
+};
+
+/* Every op that ops.def marks as a write has a request above: a new
+ * write op fails this test until it is added. */
+static void
+test_server_every_write_op_has_a_refusal_case(void **state)
+{
+	size_t n_writes = 0;
+
+	(void) state;
+#define XS_OP(name, is_write)                                                \
+	if (is_write) {                                                      \
+		bool found = false;                                          \
+		for (size_t i = 0;                                           \
+		     i < sizeof(write_requests) / sizeof(write_requests[0]); \
+		     i++) {                                                  \
+			found = found ||                                     \
+			    strcmp(write_requests[i].op, #name) == 0;        \
+		}                                                            \
+		if (!found) {                                                \
+			fail_msg(                                            \
+			    "write op %s: no read-endpoint case", #name);    \
+		}                                                            \
+		n_writes++;                                                  \
+	}
+#include "wire/ops.def"
+#undef XS_OP
+	assert_int_equal(
+	    n_writes, sizeof(write_requests) / sizeof(write_requests[0]));
+}
+
+/* A history as "type:item ...", newest first (of one second, the item
+ * registered later first: proto/ops/history.md). */
+static void
+render_history(const char *url, const char *user, char *out, size_t len)
+{
+	char    req[256];
+	json_t *r, *ev;
+	size_t  i, o = 0;
+
+	snprintf(
+	    req, sizeof(req), "{\"op\":\"history\",\"user\":\"%s\"}", user);
+	r = xs_test_call(url, req);
+	assert_string_equal(xs_test_reply_code(r), "ok");
+	out[0] = '\0';
+	json_array_foreach(json_object_get(r, "events"), i, ev)
+	{
+		o += (size_t) snprintf(out + o, len - o, "%s%s:%s",
+		    i ? " " : "",
+		    json_string_value(json_object_get(ev, "type")),
+		    json_string_value(json_object_get(ev, "item")));
+	}
+	json_decref(r);
+}
+
 static void
 test_server_writes_refused_on_read_endpoint(void **state)
 {
 	struct xs_test_server *s = *state;
+	char                   hist[256];
 	json_t                *r;
 
-	r = xs_test_call(s->read_url,
-	    "{\"op\":\"event\",\"events\":[{\"type\":\"order\","
-	    "\"order\":\"o9\",\"items\":[\"A\",\"D\"]}]}");
-	assert_string_equal(xs_test_reply_code(r), "forbidden");
-	json_decref(r);
-	r = xs_test_call(s->read_url,
-	    "{\"op\":\"items\",\"items\":[{\"item\":\"A\","
-	    "\"in_stock\":false}]}");
-	assert_string_equal(xs_test_reply_code(r), "forbidden");
-	json_decref(r);
-	/* Nothing changed: D is still never bought with A, A in stock. */
+	for (size_t i = 0;
+	     i < sizeof(write_requests) / sizeof(write_requests[0]); i++) {
+		r = xs_test_call(s->read_url, write_requests[i].req);
+		if (strcmp(xs_test_reply_code(r), "forbidden") != 0) {
+			fail_msg("%s on the read endpoint: %s",
+			    write_requests[i].op, xs_test_reply_code(r));
+		}
+		json_decref(r);
+	}
+	/* Nothing changed: D is still never bought with A, A in stock, and
+	 * u1 still has its one order (o1: A, B). */
 	expect_fbt(s->read_url,
 	    "{\"op\":\"fbt\",\"items\":[\"D\"],\"scorer\":\"count\"}", "B:1");
 	expect_fbt(s->read_url,
 	    "{\"op\":\"fbt\",\"items\":[\"B\"],\"scorer\":\"count\"}",
 	    "A:3 C:1 D:1 E:1");
+	render_history(s->read_url, "u1", hist, sizeof(hist));
+	assert_string_equal(hist, "order:B order:A");
+	r = xs_test_call(s->read_url, "{\"op\":\"stats\"}");
+	assert_int_equal(json_integer_value(json_object_get(
+	                     json_object_get(r, "counts"), "orders")),
+	    5);
+	json_decref(r);
 }
 
 static void
@@ -552,6 +628,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_server_config_file),
+		cmocka_unit_test(
+		    test_server_every_write_op_has_a_refusal_case),
 		cmocka_unit_test_setup_teardown(
 		    test_server_fbt_on_read_endpoint, setup, teardown),
 		cmocka_unit_test_setup_teardown(

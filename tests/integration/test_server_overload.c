@@ -1,0 +1,447 @@
+/* SPDX-License-Identifier: MIT */
+/* Slow and greedy clients against a real xselld on 127.0.0.1, bounded in
+ * count and time: greedy connections that pipeline thousands of
+ * requests and never read a reply, 200 REQ sockets that send and never
+ * read, far past --max-connections, and probes that do read. Meanwhile a
+ * client connected before the flood still gets right answers, a probe
+ * past the limit hears "unavailable", the server's resident memory stays
+ * under a generous bound, and it does not crash; after the flood a new
+ * client is served as before. No timing is asserted beyond generous
+ * timeouts. */
+#include "support.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <msgpack.h>
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <nng/supplemental/util/platform.h>
+
+#include <xsell/client.h>
+
+#define MAX_CONNECTIONS 50
+#define N_FLOOD 200 /* REQ sockets that send and never read */
+#define N_PROBES 20 /* sockets past the limit that do read */
+#define N_GREEDY 4  /* raw connections that pipeline, never read */
+/* Each asks for a 1000-event history, a reply of about 30 KiB: 4000 of
+ * them are far more than loopback's socket buffers hold (Linux grows a
+ * receive buffer up to tcp_rmem's 32 MiB), so the connection stalls. */
+#define GREEDY_REQUESTS 4000
+#define HISTORY_EVENTS 1000
+#define GOOD_CALLS 20
+#define CALL_TIMEOUT_MS 30000
+/* Resident memory xselld may gain during the flood. The requests are
+ * tiny; what is held is at most one per connection (nng reads one at a
+ * time), 114 connections at most (50 served, 64 refused). ASan keeps
+ * freed memory in quarantine (256 MiB by default), so its bound is
+ * larger. */
+#if defined(__SANITIZE_ADDRESS__)
+#define RSS_GROWTH_MAX_KB (768 * 1024)
+#else
+#define RSS_GROWTH_MAX_KB (64 * 1024)
+#endif
+
+struct fixture {
+	struct xs_test_server srv;
+	int                   port;
+	char                  tcp_url[64];
+	char                  max_arg[16];
+	const char           *extra[9];
+};
+
+/* As in test_server_tls.c: a port the kernel picks for port 0. */
+static int
+free_port(void)
+{
+	struct sockaddr_in a;
+	socklen_t          len = sizeof(a);
+	int                fd  = socket(AF_INET, SOCK_STREAM, 0);
+	int                port;
+
+	assert_true(fd >= 0);
+	memset(&a, 0, sizeof(a));
+	a.sin_family      = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *) &a, sizeof(a)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *) &a, &len), 0);
+	port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+/* VmRSS of 'pid' in KiB, from /proc. */
+static long
+rss_kb(pid_t pid)
+{
+	char  path[64], line[256];
+	long  kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int) pid);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1) {
+			break;
+		}
+	}
+	fclose(f);
+	assert_true(kb > 0);
+	return kb;
+}
+
+static void
+assert_server_alive(struct fixture *f)
+{
+	int status;
+
+	assert_int_equal(waitpid(f->srv.pid, &status, WNOHANG), 0);
+}
+
+/* User "g" viewed HISTORY_EVENTS items, one a second. */
+static void
+user_with_long_history(const char *admin_url)
+{
+	size_t  cap = 64 + HISTORY_EVENTS * 64, o;
+	char   *req = malloc(cap);
+	json_t *r;
+
+	assert_non_null(req);
+	o = (size_t) snprintf(req, cap, "{\"op\":\"event\",\"events\":[");
+	for (int i = 0; i < HISTORY_EVENTS; i++) {
+		o += (size_t) snprintf(req + o, cap - o,
+		    "%s{\"type\":\"view\",\"user\":\"g\",\"item\":\"I%d\","
+		    "\"ts\":%d}",
+		    i ? "," : "", i, 1000000 + i);
+	}
+	snprintf(req + o, cap - o, "]}");
+	r = xs_test_call(admin_url, req);
+	assert_string_equal(xs_test_reply_code(r), "ok");
+	json_decref(r);
+	free(req);
+}
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	json_t         *r;
+
+	assert_non_null(f);
+	f->port = free_port();
+	snprintf(
+	    f->tcp_url, sizeof(f->tcp_url), "tcp://127.0.0.1:%d", f->port);
+	snprintf(f->max_arg, sizeof(f->max_arg), "%d", MAX_CONNECTIONS);
+	f->extra[0] = "--listen";
+	f->extra[1] = f->tcp_url;
+	f->extra[2] = "--max-connections";
+	f->extra[3] = f->max_arg;
+	f->extra[4] = "--threads";
+	f->extra[5] = "2";
+	f->extra[6] = "--history-max";
+	f->extra[7] = "1000";
+	xs_test_server_start(&f->srv, f->extra);
+	user_with_long_history(f->srv.admin_url);
+	/* A and B in two orders, A and C in one: fbt of A by count is
+	 * "B:2 C:1". */
+	r = xs_test_call(f->srv.admin_url,
+	    "{\"op\":\"event\",\"events\":["
+	    "{\"type\":\"order\",\"order\":\"o1\",\"items\":[\"A\",\"B\"]},"
+	    "{\"type\":\"order\",\"order\":\"o2\",\"items\":[\"A\",\"B\"]},"
+	    "{\"type\":\"order\",\"order\":\"o3\",\"items\":[\"A\",\"C\"]}"
+	    "]}");
+	assert_string_equal(xs_test_reply_code(r), "ok");
+	json_decref(r);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	xs_test_server_fini(&f->srv);
+	free(f);
+	return 0;
+}
+
+/* ==== Requests ==== */
+
+static const char fbt_a[] = "\x83\xa2op\xa3"
+                            "fbt\xa5items\x91\xa1"
+                            "A\xa6scorer\xa5"
+                            "count";
+/* {"op":"history","user":"g","limit":1000} */
+static const char history_req[] = "\x83\xa2op\xa7history\xa4user\xa1g"
+                                  "\xa5limit\xcd\x03\xe8";
+
+/* "B:2 C:1" from an fbt reply, or the error code. */
+static void
+render_reply(const void *reply, size_t len, char *out, size_t out_len)
+{
+	msgpack_unpacked         up;
+	struct xsell_reply_error e;
+	const msgpack_object    *items;
+	size_t                   o = 0;
+
+	msgpack_unpacked_init(&up);
+	assert_xs_ok(xsell_reply_unpack(reply, len, &up));
+	out[0] = '\0';
+	if (xsell_reply_status(&up.data, &e) != XSELL_OK) {
+		snprintf(out, out_len, "%.*s", (int) e.code_len, e.code);
+		msgpack_unpacked_destroy(&up);
+		return;
+	}
+	items = xsell_reply_get(&up.data, "items");
+	assert_non_null(items);
+	for (uint32_t i = 0; i < items->via.array.size; i++) {
+		const msgpack_object *it = &items->via.array.ptr[i];
+		const msgpack_object *id = xsell_reply_get(it, "item");
+		const msgpack_object *sc = xsell_reply_get(it, "score");
+
+		o += (size_t) snprintf(out + o, out_len - o, "%s%.*s:%g",
+		    i ? " " : "", (int) id->via.str.size, id->via.str.ptr,
+		    sc->type == MSGPACK_OBJECT_FLOAT64 ? sc->via.f64
+		                                       : (double) sc->via.u64);
+	}
+	msgpack_unpacked_destroy(&up);
+}
+
+/* One fbt of A on 'c': "B:2 C:1", an error code, or "no reply". */
+static void
+fbt_on(xsell_client *c, char *out, size_t len)
+{
+	void  *reply;
+	size_t reply_len;
+
+	if (xsell_client_call(
+	        c, fbt_a, sizeof(fbt_a) - 1, &reply, &reply_len) != XSELL_OK) {
+		snprintf(out, len, "no reply");
+		return;
+	}
+	render_reply(reply, reply_len, out, len);
+	xsell_client_free(reply);
+}
+
+/* ==== Greedy raw connections ==== */
+
+/* Speaks the SP protocol over TCP by hand (nng's tcp transport: an
+ * 8-byte header naming REQ, then length-prefixed messages whose body
+ * starts with a 4-byte request id with the top bit set), sends
+ * GREEDY_REQUESTS history requests back to back and never reads. */
+struct greedy {
+	int       port;
+	pthread_t thread;
+	int       fd;
+	long      sent; /* requests fully written */
+};
+
+static void *
+greedy_main(void *arg)
+{
+	static const unsigned char hello[8] = { 0, 'S', 'P', 0, 0, 0x30, 0,
+		0 };
+	struct greedy             *g        = arg;
+	struct sockaddr_in         a;
+	struct timeval             tv = { 2, 0 };
+	unsigned char              frame[8 + 4 + sizeof(history_req) - 1];
+	size_t                     body = 4 + sizeof(history_req) - 1;
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family      = AF_INET;
+	a.sin_port        = htons((uint16_t) g->port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	g->fd             = socket(AF_INET, SOCK_STREAM, 0);
+	if (g->fd < 0 ||
+	    connect(g->fd, (struct sockaddr *) &a, sizeof(a)) != 0) {
+		return NULL;
+	}
+	/* A server that stops reading makes send() give up after 2 s. */
+	setsockopt(g->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (send(g->fd, hello, sizeof(hello), MSG_NOSIGNAL) !=
+	    (ssize_t) sizeof(hello)) {
+		return NULL;
+	}
+	memset(frame, 0, 8);
+	frame[7] = (unsigned char) body;
+	memcpy(frame + 12, history_req, sizeof(history_req) - 1);
+	for (long i = 0; i < GREEDY_REQUESTS; i++) {
+		uint32_t id = 0x80000000u | (uint32_t) (i + 1);
+
+		frame[8]  = (unsigned char) (id >> 24);
+		frame[9]  = (unsigned char) (id >> 16);
+		frame[10] = (unsigned char) (id >> 8);
+		frame[11] = (unsigned char) id;
+		if (send(g->fd, frame, sizeof(frame), MSG_NOSIGNAL) !=
+		    (ssize_t) sizeof(frame)) {
+			break;
+		}
+		g->sent++;
+	}
+	return NULL;
+}
+
+/* After the flood: read what the server sent (tens of MiB of replies
+ * sit in the socket buffers) until it closes the connection (true) or
+ * 30 s pass without that (false). */
+static bool
+greedy_was_closed(struct greedy *g)
+{
+	static char     buf[1 << 20];
+	struct pollfd   pfd = { g->fd, POLLIN, 0 };
+	struct timespec t0, t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		ssize_t n;
+
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (t.tv_sec - t0.tv_sec > 30) {
+			return false;
+		}
+		if (poll(&pfd, 1, 100) < 0) {
+			return false;
+		}
+		n = recv(g->fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EAGAIN)) {
+			return true;
+		}
+	}
+}
+
+/* ==== The flood ==== */
+
+static void
+test_overload_flood_keeps_serving_with_bounded_memory(void **state)
+{
+	struct fixture *f = *state;
+	struct greedy   greedy[N_GREEDY];
+	nng_socket      flood[N_FLOOD];
+	xsell_client   *good, *probe[N_PROBES], *after;
+	long            rss_before, rss_peak = 0;
+	int             n_unavailable = 0, n_ok = 0;
+	char            got[128];
+
+	rss_before = rss_kb(f->srv.pid);
+	/* The well-behaved client connects first, so it is served. */
+	assert_xs_ok(xsell_client_dial(&good, f->tcp_url, CALL_TIMEOUT_MS));
+	fbt_on(good, got, sizeof(got));
+	assert_string_equal(got, "B:2 C:1");
+
+	/* Greedy connections, then 200 REQ sockets that send one request
+	 * each and never call recv, past the limit of 50. */
+	for (int i = 0; i < N_GREEDY; i++) {
+		memset(&greedy[i], 0, sizeof(greedy[i]));
+		greedy[i].port = f->port;
+		greedy[i].fd   = -1;
+		assert_int_equal(pthread_create(&greedy[i].thread, NULL,
+		                     greedy_main, &greedy[i]),
+		    0);
+	}
+	for (int i = 0; i < N_FLOOD; i++) {
+		assert_int_equal(nng_req0_open(&flood[i]), 0);
+		nng_socket_set_ms(flood[i], NNG_OPT_SENDTIMEO, 2000);
+		assert_int_equal(
+		    nng_dial(flood[i], f->tcp_url, NULL, NNG_FLAG_NONBLOCK),
+		    0);
+	}
+	for (int i = 0; i < N_FLOOD; i++) {
+		/* May time out on a connection closed at once: fine. */
+		(void) nng_send(
+		    flood[i], (void *) fbt_a, sizeof(fbt_a) - 1, 0);
+	}
+
+	/* While it goes on: the client served before still gets right
+	 * answers, and probes past the limit each get an answer, ok or
+	 * "unavailable", or none (closed at once). */
+	for (int i = 0; i < N_PROBES; i++) {
+		assert_xs_ok(xsell_client_open(&probe[i], f->tcp_url, 5000));
+	}
+	for (int round = 0; round < GOOD_CALLS; round++) {
+		long rss;
+
+		fbt_on(good, got, sizeof(got));
+		assert_string_equal(got, "B:2 C:1");
+		if (round < N_PROBES) {
+			fbt_on(probe[round], got, sizeof(got));
+			if (strcmp(got, "unavailable") == 0) {
+				n_unavailable++;
+			} else if (strcmp(got, "B:2 C:1") == 0) {
+				n_ok++;
+			} else if (strcmp(got, "no reply") != 0) {
+				fail_msg("a probe got '%s'", got);
+			}
+		}
+		rss      = rss_kb(f->srv.pid);
+		rss_peak = rss > rss_peak ? rss : rss_peak;
+		assert_server_alive(f);
+	}
+	print_message("flood: VmRSS %ld KiB before, peak %ld KiB; probes: "
+	              "%d unavailable, %d ok, %d no reply\n",
+	    rss_before, rss_peak, n_unavailable, n_ok,
+	    N_PROBES - n_unavailable - n_ok);
+	assert_true(rss_peak - rss_before < RSS_GROWTH_MAX_KB);
+	assert_true(n_unavailable > 0);
+
+	/* Each greedy connection filled its socket buffers with unread
+	 * replies; the server closed it rather than wait on it. */
+	for (int i = 0; i < N_GREEDY; i++) {
+		pthread_join(greedy[i].thread, NULL);
+		assert_true(greedy[i].fd >= 0);
+		assert_true(greedy[i].sent > 0);
+		assert_true(greedy_was_closed(&greedy[i]));
+		close(greedy[i].fd);
+	}
+
+	/* The flood stops. A new client is served again: within a bounded
+	 * number of tries, as the closed connections leave the server. */
+	for (int i = 0; i < N_FLOOD; i++) {
+		nng_close(flood[i]);
+	}
+	for (int i = 0; i < N_PROBES; i++) {
+		xsell_client_close(probe[i]);
+	}
+	got[0] = '\0';
+	for (int i = 0; i < 100 && strcmp(got, "B:2 C:1") != 0; i++) {
+		if (xsell_client_dial(&after, f->tcp_url, 3000) == XSELL_OK) {
+			fbt_on(after, got, sizeof(got));
+			xsell_client_close(after);
+		}
+		if (strcmp(got, "B:2 C:1") != 0) {
+			nng_msleep(100);
+		}
+	}
+	assert_string_equal(got, "B:2 C:1");
+	fbt_on(good, got, sizeof(got));
+	assert_string_equal(got, "B:2 C:1");
+	xsell_client_close(good);
+	assert_server_alive(f);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_overload_flood_keeps_serving_with_bounded_memory,
+		    setup, teardown),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests_name(
+	    "server_overload", tests, NULL, NULL);
+}
