@@ -12,59 +12,29 @@ typedef xsell_err (*op_handler)(struct xs_worker *w,
 
 /* ==== Writes ==== */
 
-/* Run 'apply' in the write transaction and commit, or abort whole. */
-static xsell_err
-write_txn_end(struct xs_worker *w, MDB_txn *txn, xsell_err err)
-{
-	if (err == XSELL_OK) {
-		err = xs_acc_flush(w->acc, w->srv->store, txn);
-	}
-	if (err != XSELL_OK) {
-		xs_acc_clear(w->acc);
-		xs_txn_abort(txn);
-		return err;
-	}
-	return xs_txn_commit(txn);
-}
-
+/* Writes go through the group commit (group.c). */
 static xsell_err
 handle_event(struct xs_worker *w, const struct xs_request *req,
     struct xs_buf *out, struct xs_errinfo *ei)
 {
-	struct xs_apply_result res;
-	MDB_txn               *txn;
-	xsell_err              err;
+	struct xs_write_job job = { .req = req };
+	xsell_err           err = xs_write_group_run(w, &job);
 
 	(void) ei;
-	err = xs_txn_write(w->srv->store, &txn);
 	if (err != XSELL_OK) {
 		return err;
 	}
-	err = xs_model_apply_batch(w->srv->store, txn, w->acc,
-	    &w->srv->settings, &req->u.event.batch, req->u.event.events,
-	    req->u.event.n, &res);
-	err = write_txn_end(w, txn, err);
-	if (err != XSELL_OK) {
-		return err;
-	}
-	return xs_wire_reply_event(out, req, &res);
+	return xs_wire_reply_event(out, req, &job.u.event);
 }
 
 static xsell_err
 handle_items(struct xs_worker *w, const struct xs_request *req,
     struct xs_buf *out, struct xs_errinfo *ei)
 {
-	MDB_txn  *txn;
-	xsell_err err;
+	struct xs_write_job job = { .req = req };
+	xsell_err           err = xs_write_group_run(w, &job);
 
 	(void) ei;
-	err = xs_txn_write(w->srv->store, &txn);
-	if (err != XSELL_OK) {
-		return err;
-	}
-	err = xs_model_items_upsert(
-	    w->srv->store, txn, req->u.items.ups, req->u.items.n, xs_now_s());
-	err = write_txn_end(w, txn, err);
 	if (err != XSELL_OK) {
 		return err;
 	}
@@ -160,27 +130,20 @@ static xsell_err
 handle_forget_user(struct xs_worker *w, const struct xs_request *req,
     struct xs_buf *out, struct xs_errinfo *ei)
 {
-	struct xs_forget_result res;
-	MDB_txn                *txn;
-	xsell_err               err;
+	struct xs_write_job      job = { .req = req };
+	struct xs_forget_result *res = &job.u.forget;
+	xsell_err                err = xs_write_group_run(w, &job);
 
 	(void) ei;
-	err = xs_txn_write(w->srv->store, &txn);
 	if (err != XSELL_OK) {
 		return err;
 	}
-	err = xs_model_forget_user(
-	    w->srv->store, txn, w->acc, &req->u.query.q.user, &res);
-	err = write_txn_end(w, txn, err);
-	if (err != XSELL_OK) {
-		return err;
-	}
-	if (res.found) {
+	if (res->found) {
 		xs_log(XS_LOG_INFO, "forgot a user: %llu events, %llu orders",
-		    (unsigned long long) res.events,
-		    (unsigned long long) res.orders);
+		    (unsigned long long) res->events,
+		    (unsigned long long) res->orders);
 	}
-	return xs_wire_reply_forget(out, req, &res);
+	return xs_wire_reply_forget(out, req, res);
 }
 
 static xsell_err

@@ -125,8 +125,9 @@ xs_server_open(xs_server **srvp, const struct xs_server_opts *o)
 		goto free_tls;
 	}
 	srv->settings = o->settings;
-	so.map_size   = o->map_size;
-	err           = xs_store_open(&srv->store, o->db, &so);
+	xs_write_group_init(&srv->writes);
+	so.map_size = o->map_size;
+	err         = xs_store_open(&srv->store, o->db, &so);
 	if (err != XSELL_OK) {
 		goto free_srv;
 	}
@@ -190,6 +191,7 @@ close_read:
 close_store:
 	xs_store_close(srv->store);
 free_srv:
+	xs_write_group_fini(&srv->writes);
 	free(srv);
 free_tls:
 	if (tls != NULL) {
@@ -364,6 +366,7 @@ xs_server_close(xs_server *srv)
 		xs_conn_limit_fini(&srv->admin_limit);
 	}
 	xs_store_close(srv->store);
+	xs_write_group_fini(&srv->writes);
 	free(srv->workers);
 	free(srv);
 }

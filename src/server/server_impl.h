@@ -76,8 +76,37 @@ struct xs_worker {
 	xs_acc           *acc;   /* pending counts of a write */
 };
 
+/* A write waiting for its group's commit (group.c). */
+struct xs_write_job {
+	const struct xs_request *req;
+	union {
+		struct xs_apply_result  event;
+		struct xs_forget_result forget;
+	} u;
+	xsell_err            err;
+	bool                 done;
+	struct xs_write_job *next;
+};
+
+/* Writes queued for the next group commit. */
+struct xs_write_group {
+	pthread_mutex_t      mtx;
+	pthread_cond_t       done; /* a group committed */
+	struct xs_write_job *head, *tail;
+	bool                 leading; /* a group's commit is under way */
+	uint64_t             groups, writes; /* committed so far */
+};
+
+void xs_write_group_init(struct xs_write_group *g);
+void xs_write_group_fini(struct xs_write_group *g);
+/* Apply the write job->req (event, items or forget_user) in the next
+ * group commit and wait for it; job->u holds the op's result. Returns
+ * the write's own error, or the commit's. */
+xsell_err xs_write_group_run(struct xs_worker *w, struct xs_write_job *job);
+
 struct xs_server {
 	xs_store             *store;
+	struct xs_write_group writes;
 	struct xs_settings    settings;
 	nng_socket            read_sock, admin_sock;
 	bool                  has_read, has_admin;
