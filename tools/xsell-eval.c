@@ -100,7 +100,7 @@ static const char usage_text[] =
     "                        (as xsell-load); default the engine's 100\n"
     "  --top-m N             training: the store's top list length, the\n"
     "                        neighbours an answer considers per item and\n"
-    "                        relation, 1..1000; default the store's 100\n"
+    "                        relation, 1..1000; default 300\n"
     "\n"
     "input and output:\n"
     "  --format FMT          csv, tsv, jsonl or baskets (as xsell-load)\n"
