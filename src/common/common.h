@@ -63,7 +63,8 @@ enum xs_log_level { XS_LOG_ERROR, XS_LOG_WARN, XS_LOG_INFO, XS_LOG_DEBUG };
 /* Set the least important level that is written (default INFO). */
 void xs_log_set_level(enum xs_log_level level);
 /* Write one line to stderr with time and level. Text from clients must
- * pass through xs_escape first. Thread-safe. */
+ * pass through xs_escape first; a control byte that does not is written
+ * as '?', so a line is never split or forged. Thread-safe. */
 void xs_log(enum xs_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -37,5 +37,12 @@ xs_log(enum xs_log_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line + n, sizeof(line) - (size_t) n - 1, fmt, ap);
 	va_end(ap);
+	/* One event, one line, whatever reached the format: a control
+	 * byte that slipped past xs_escape cannot forge a line. */
+	for (char *c = line; *c != '\0'; c++) {
+		if ((unsigned char) *c < 0x20 || *c == 0x7f) {
+			*c = '?';
+		}
+	}
 	fprintf(stderr, "%s\n", line);
 }
