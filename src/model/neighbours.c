@@ -7,14 +7,17 @@
  *   viewed_bought  view -> buy ("people who viewed this bought")
  *   similar        co-purchase, co-view and co-cart, weighted
  *
- * Candidates are each given item's top list per relation (the store's
- * top_m strongest neighbours by co-count, store/top.c), not its whole
- * list: a popular item has thousands of neighbours, and the ones past
- * the strongest hundred never reached an answer's first ten in
- * xsell-eval's runs (README, "Quality"). Cost: one value read per given
- * item and relation, one counter-chunk lookup per 256 item numbers
- * touched, a selection of the best, and the metadata and external ids of
- * the items that are returned (or tied at the cut). */
+ * Candidates come first from the head of each given item's top list per
+ * relation (its strongest neighbours by co-count, store/top.c), not its
+ * whole list: a popular item has thousands of neighbours. The answer is
+ * still exactly the one the whole lists give: a neighbour outside a
+ * list's head has at most the head's last count, which bounds its score
+ * (outside_bound); if the k-th answer does not beat that bound, the rest
+ * of the list is walked (one list), or the whole lists (several lists
+ * whose candidates would cost too many pair reads to complete). Cost in
+ * the common case: one value read per given item and relation, one
+ * counter-chunk lookup per 256 item numbers touched, a selection of the
+ * best, and the metadata and external ids of the items returned. */
 #include "model/model_impl.h"
 
 #include <math.h>
@@ -238,8 +241,12 @@ gather_from_tops(xs_store *st, MDB_txn *txn, struct walk *w,
 		err      = xs_store_top_each(
 		         st, txn, src->rel, a, m, top_copy_cb, t, &t->whole);
 		if (!t->whole && t->last.count >= w->min_support) {
-			bound += src->weight *
-			    outside_bound(w->scorer, t->last.count, w->n_a);
+			/* A negative weight turns the bound around: no
+			 * shortcut then. */
+			bound += src->weight < 0 ? INFINITY
+			                         : src->weight *
+			        outside_bound(
+			            w->scorer, t->last.count, w->n_a);
 		}
 		w->last = t->last;
 		if (n_lists > 1) { /* for complete_scores */
