@@ -10,20 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PAIR_KEY_LEN 5
 #define PAIR_VAL_LEN 8
-
-static MDB_val
-pair_key(unsigned char buf[PAIR_KEY_LEN], enum xs_rel rel, uint32_t a)
-{
-	MDB_val k;
-
-	buf[0] = (unsigned char) rel;
-	xs_be32_put(buf + 1, a);
-	k.mv_data = buf;
-	k.mv_size = PAIR_KEY_LEN;
-	return k;
-}
 
 static MDB_val
 pair_val(unsigned char buf[PAIR_VAL_LEN], uint32_t b, uint32_t count)
@@ -43,8 +30,8 @@ static int
 pair_apply(MDB_cursor *cur, enum xs_rel rel, const struct xs_pair_delta *pd,
     uint32_t *countp)
 {
-	unsigned char kb[PAIR_KEY_LEN], vb[PAIR_VAL_LEN];
-	MDB_val       k = pair_key(kb, rel, pd->a);
+	unsigned char kb[XS_REL_KEY_LEN], vb[PAIR_VAL_LEN];
+	MDB_val       k = xs_key_rel(kb, rel, pd->a);
 	MDB_val       v = pair_val(vb, pd->b, 0);
 	int64_t       count;
 	int           rc;
@@ -171,8 +158,8 @@ xsell_err
 xs_store_pairs_each(xs_store *st, MDB_txn *txn, enum xs_rel rel, uint32_t a,
     xs_pair_cb cb, void *ctx)
 {
-	unsigned char kb[PAIR_KEY_LEN];
-	MDB_val       k = pair_key(kb, rel, a);
+	unsigned char kb[XS_REL_KEY_LEN];
+	MDB_val       k = xs_key_rel(kb, rel, a);
 	MDB_val       v;
 	MDB_cursor   *cur;
 	int           rc;
@@ -207,8 +194,8 @@ xsell_err
 xs_store_pair_get(xs_store *st, MDB_txn *txn, enum xs_rel rel, uint32_t a,
     uint32_t b, uint32_t *countp)
 {
-	unsigned char kb[PAIR_KEY_LEN], vb[PAIR_VAL_LEN];
-	MDB_val       k = pair_key(kb, rel, a);
+	unsigned char kb[XS_REL_KEY_LEN], vb[PAIR_VAL_LEN];
+	MDB_val       k = xs_key_rel(kb, rel, a);
 	MDB_val       v = pair_val(vb, b, 0);
 	MDB_cursor   *cur;
 	int           rc;
@@ -230,8 +217,8 @@ xsell_err
 xs_store_pairs_last_a(
     xs_store *st, MDB_txn *txn, enum xs_rel rel, uint32_t *ap)
 {
-	unsigned char kb[PAIR_KEY_LEN];
-	MDB_val       k = pair_key(kb, rel + 1, 0);
+	unsigned char kb[XS_REL_KEY_LEN];
+	MDB_val       k = xs_key_rel(kb, rel + 1, 0);
 	MDB_val       v;
 	MDB_cursor   *cur;
 	int           rc;
@@ -251,7 +238,7 @@ xs_store_pairs_last_a(
 	if (rc != 0) {
 		return xs_err_from_mdb(rc);
 	}
-	if (k.mv_size != PAIR_KEY_LEN ||
+	if (k.mv_size != XS_REL_KEY_LEN ||
 	    ((const unsigned char *) k.mv_data)[0] != (unsigned char) rel) {
 		return XSELL_ENOENT;
 	}

@@ -66,6 +66,22 @@ xs_key_u32(unsigned char buf[4], uint32_t v)
 	return k;
 }
 
+/* A (u8 relation, u32 a) key in caller storage: the pair and top
+ * databases' key. */
+#define XS_REL_KEY_LEN 5
+
+static inline MDB_val
+xs_key_rel(unsigned char buf[XS_REL_KEY_LEN], enum xs_rel rel, uint32_t a)
+{
+	MDB_val k;
+
+	buf[0] = (unsigned char) rel;
+	xs_be32_put(buf + 1, a);
+	k.mv_data = buf;
+	k.mv_size = XS_REL_KEY_LEN;
+	return k;
+}
+
 static inline MDB_val
 xs_key_span(const char *p, size_t len)
 {

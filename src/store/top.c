@@ -21,25 +21,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TOP_KEY_LEN 5
 #define TOP_ENTRY_LEN 8
 
 bool
 xs_rel_has_top(enum xs_rel rel)
 {
 	return rel >= XS_REL_BASKET && rel <= XS_REL_CART;
-}
-
-static MDB_val
-top_key(unsigned char buf[TOP_KEY_LEN], enum xs_rel rel, uint32_t a)
-{
-	MDB_val k;
-
-	buf[0] = (unsigned char) rel;
-	xs_be32_put(buf + 1, a);
-	k.mv_data = buf;
-	k.mv_size = TOP_KEY_LEN;
-	return k;
 }
 
 /* Best first: count descending, then b ascending. */
@@ -73,8 +60,8 @@ static int
 top_read(xs_store *st, MDB_txn *txn, enum xs_rel rel, uint32_t a,
     struct xs_top_entry *out, size_t *np)
 {
-	unsigned char        kb[TOP_KEY_LEN];
-	MDB_val              k = top_key(kb, rel, a);
+	unsigned char        kb[XS_REL_KEY_LEN];
+	MDB_val              k = xs_key_rel(kb, rel, a);
 	MDB_val              v;
 	const unsigned char *p;
 	size_t               n;
@@ -104,8 +91,8 @@ static int
 top_put(xs_store *st, MDB_txn *txn, enum xs_rel rel, uint32_t a,
     const struct xs_top_entry *v, size_t n)
 {
-	unsigned char kb[TOP_KEY_LEN];
-	MDB_val       k = top_key(kb, rel, a);
+	unsigned char kb[XS_REL_KEY_LEN];
+	MDB_val       k = xs_key_rel(kb, rel, a);
 	MDB_val       val;
 	unsigned char buf[XS_TOP_M_MAX * TOP_ENTRY_LEN];
 	int           rc;
@@ -274,8 +261,8 @@ xsell_err
 xs_store_top_each(xs_store *st, MDB_txn *txn, enum xs_rel rel, uint32_t a,
     size_t limit, xs_pair_cb cb, void *ctx, bool *wholep)
 {
-	unsigned char        kb[TOP_KEY_LEN];
-	MDB_val              k = top_key(kb, rel, a);
+	unsigned char        kb[XS_REL_KEY_LEN];
+	MDB_val              k = xs_key_rel(kb, rel, a);
 	MDB_val              v;
 	const unsigned char *p;
 	size_t               n;
