@@ -61,19 +61,6 @@ batch_json(unsigned b, char *buf, size_t len)
 	snprintf(buf + o, len - o, "]}");
 }
 
-static json_int_t
-stats_orders(const char *url)
-{
-	json_t    *r = xs_test_call(url, "{\"op\":\"stats\"}");
-	json_int_t n;
-
-	assert_string_equal(xs_test_reply_code(r), "ok");
-	n = json_integer_value(
-	    json_object_get(json_object_get(r, "counts"), "orders"));
-	json_decref(r);
-	return n;
-}
-
 /* fbt of item i<n>-0 names its ITEMS_PER_ORDER - 1 order mates. */
 static size_t
 fbt_count(const char *url, unsigned n)
@@ -156,7 +143,7 @@ fill_and_check(struct xs_test_server *s, void (*lift)(struct xs_test_server *),
 	/* The server still runs, reads see every acknowledged order whole
 	 * and nothing of the refused batch. */
 	assert_int_equal(waitpid(s->pid, &status, WNOHANG), 0);
-	assert_int_equal(stats_orders(s->read_url), acked_orders);
+	assert_int_equal(xs_test_stats_orders(s->read_url), acked_orders);
 	assert_int_equal(fbt_count(s->read_url, 0), ITEMS_PER_ORDER - 1);
 	assert_int_equal(
 	    fbt_count(s->read_url, acked_orders - 1), ITEMS_PER_ORDER - 1);
@@ -167,7 +154,7 @@ fill_and_check(struct xs_test_server *s, void (*lift)(struct xs_test_server *),
 		assert_string_equal(xs_test_reply_code(r), "internal");
 		json_decref(r);
 	}
-	assert_int_equal(stats_orders(s->read_url), acked_orders);
+	assert_int_equal(xs_test_stats_orders(s->read_url), acked_orders);
 
 	/* Killed while full, restarted without the limit: the store opens
 	 * and is exactly the acknowledged batches. */
@@ -182,12 +169,12 @@ fill_and_check(struct xs_test_server *s, void (*lift)(struct xs_test_server *),
 	xs_buf_fini(&want);
 	lift(s);
 	xs_test_server_restart(s);
-	assert_int_equal(stats_orders(s->read_url), acked_orders);
+	assert_int_equal(xs_test_stats_orders(s->read_url), acked_orders);
 	r = xs_test_call(s->admin_url, req);
 	assert_string_equal(xs_test_reply_code(r), "ok");
 	json_decref(r);
-	assert_int_equal(
-	    stats_orders(s->read_url), acked_orders + ORDERS_PER_BATCH);
+	assert_int_equal(xs_test_stats_orders(s->read_url),
+	    acked_orders + ORDERS_PER_BATCH);
 	assert_int_equal(
 	    fbt_count(s->read_url, acked_orders), ITEMS_PER_ORDER - 1);
 	xs_test_store_close(replay, replay_dir);

@@ -42,19 +42,6 @@ batch_json(unsigned b, char *buf, size_t len)
 	snprintf(buf + o, len - o, "]}");
 }
 
-static json_int_t
-stats_orders(const char *url)
-{
-	json_t    *r = xs_test_call(url, "{\"op\":\"stats\"}");
-	json_int_t n;
-
-	assert_string_equal(xs_test_reply_code(r), "ok");
-	n = json_integer_value(
-	    json_object_get(json_object_get(r, "counts"), "orders"));
-	json_decref(r);
-	return n;
-}
-
 /* fbt of the first item of order 'n': its nine order mates, each bought
  * with it once (count scorer). */
 static void
@@ -114,7 +101,7 @@ test_full_map_refuses_writes_serves_reads_and_keeps_the_store(void **state)
 	print_message("1 MiB map: %u orders acknowledged, then full\n", acked);
 
 	/* Reads go on, and see every acknowledged order whole. */
-	assert_int_equal(stats_orders(s.read_url), acked);
+	assert_int_equal(xs_test_stats_orders(s.read_url), acked);
 	assert_fbt_of_order(s.read_url, 0);
 	assert_fbt_of_order(s.read_url, acked - 1);
 	/* The refused batch left nothing: its first order is unknown. */
@@ -130,19 +117,20 @@ test_full_map_refuses_writes_serves_reads_and_keeps_the_store(void **state)
 	r = xs_test_call(s.admin_url, req);
 	assert_string_equal(xs_test_reply_code(r), "unavailable");
 	json_decref(r);
-	assert_int_equal(stats_orders(s.read_url), acked);
+	assert_int_equal(xs_test_stats_orders(s.read_url), acked);
 
 	/* Restarted with the default map: the same store, exactly the
 	 * acknowledged orders, and the refused batch now goes in. */
 	assert_true(xs_test_server_signal(&s, SIGTERM) >= 0);
 	s.extra = NULL;
 	xs_test_server_restart(&s);
-	assert_int_equal(stats_orders(s.read_url), acked);
+	assert_int_equal(xs_test_stats_orders(s.read_url), acked);
 	assert_fbt_of_order(s.read_url, acked - 1);
 	r = xs_test_call(s.admin_url, req);
 	assert_string_equal(xs_test_reply_code(r), "ok");
 	json_decref(r);
-	assert_int_equal(stats_orders(s.read_url), acked + ORDERS_PER_BATCH);
+	assert_int_equal(
+	    xs_test_stats_orders(s.read_url), acked + ORDERS_PER_BATCH);
 	assert_fbt_of_order(s.read_url, acked);
 	xs_test_server_fini(&s);
 }

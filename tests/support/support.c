@@ -657,6 +657,19 @@ xs_test_reply_code(json_t *reply)
 	    json_object_get(json_object_get(reply, "error"), "code"));
 }
 
+json_int_t
+xs_test_stats_orders(const char *url)
+{
+	json_t    *r = xs_test_call(url, "{\"op\":\"stats\"}");
+	json_int_t n;
+
+	assert_string_equal(xs_test_reply_code(r), "ok");
+	n = json_integer_value(
+	    json_object_get(json_object_get(r, "counts"), "orders"));
+	json_decref(r);
+	return n;
+}
+
 /* ==== Replaying writes and comparing stores ==== */
 
 uint32_t

@@ -91,6 +91,9 @@ json_t *xs_test_call(const char *url, const char *json);
 void *xs_test_pack(const char *json, size_t *lenp);
 /* The reply's "error.code", or "ok" for a success. */
 const char *xs_test_reply_code(json_t *reply);
+/* The server's order count (stats counts.orders); fails the test if
+ * stats is not answered ok. */
+json_int_t xs_test_stats_orders(const char *url);
 
 /* ==== In-process store fixtures ==== */
 
