@@ -78,6 +78,8 @@ static const char usage_text[] =
     "            (addtocart, add_to_cart), cart_remove (removefromcart,\n"
     "            remove_from_cart), rating; any case\n"
     "  rating    rating, stars: 1..5, for rating lines\n"
+    "  ts_ms     never guessed: milliseconds added to ts (DIGINETICA's\n"
+    "            timeframe, the time since the session began)\n"
     "  item is required; order too for order lines. A view, cart event or\n"
     "  rating needs a user and is one event; its qty and price are not\n"
     "  read. An order's ts is its earliest line's,\n"

@@ -50,6 +50,8 @@ enum xs_load_role {
 	XS_ROLE_CATEGORY,
 	XS_ROLE_TYPE,   /* the event type of the line (absent: --type) */
 	XS_ROLE_RATING, /* 1..5, for rating lines */
+	XS_ROLE_TS_MS,  /* milliseconds added to ts (DIGINETICA's timeframe:
+	                   time since the session began); never guessed */
 	XS_ROLE_COUNT
 };
 

@@ -24,6 +24,7 @@ static const char *const role_names[XS_ROLE_COUNT] = {
 	[XS_ROLE_CATEGORY] = "category",
 	[XS_ROLE_TYPE]     = "type",
 	[XS_ROLE_RATING]   = "rating",
+	[XS_ROLE_TS_MS]    = "ts_ms",
 };
 
 /* Header names each role is guessed from, best first. */
