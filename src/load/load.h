@@ -30,6 +30,8 @@ enum xs_load_format {
 	XS_LOAD_TSV,     /* tab-separated, header line, no quoting */
 	XS_LOAD_JSONL,   /* one JSON object per line, keys are columns */
 	XS_LOAD_BASKETS, /* one order per line, items comma-separated */
+	XS_LOAD_SSV,     /* semicolon-separated, header line, no quoting
+	                    (DIGINETICA) */
 	XS_LOAD_FORMAT_COUNT
 };
 
