@@ -167,15 +167,27 @@ static const char usage_text[] =
     "  2  usage error: bad flag or value, or a file whose columns cannot\n"
     "     be mapped\n";
 
+/* Files and the --map and --type they are read with: each --type
+ * starts a group (unless the current one has no file and no type yet),
+ * and a --map applies to the group it is given in. */
+#define GROUPS_MAX 16
+#define FILES_MAX 256
+struct group {
+	struct xs_load_map map;
+	bool               has_type, has_files;
+};
+
 struct args {
 	struct xs_eval_opts o;
 	bool                has_format, quiet, json;
 	enum xs_load_format format;
-	struct xs_load_map  map;
+	struct group        groups[GROUPS_MAX];
+	size_t              n_groups; /* 1.. */
 	const char         *store, *report;
 	char              **exclude;
 	size_t              n_exclude;
-	char              **files;
+	char               *files[FILES_MAX];
+	size_t              file_group[FILES_MAX];
 	int                 n_files;
 };
 
@@ -386,8 +398,9 @@ parse_answers(char *s, struct xs_eval_opts *o)
 	size_t n;
 
 	if (!split_list(s, v, XS_EVAL_ANSWER_COUNT, &n)) {
-		return usage_error(
-		    "--answers: fbt, complements, similar, picks, buy_again");
+		return usage_error("--answers: fbt, complements, similar, "
+		                   "picks, buy_again, similar_views, "
+		                   "viewed_bought");
 	}
 	memset(o->answers, 0, sizeof(o->answers));
 	for (size_t i = 0; i < n; i++) {
@@ -396,9 +409,9 @@ parse_answers(char *s, struct xs_eval_opts *o)
 		if (!xs_eval_answer_parse(v[i], &a)) {
 			return usage_error(
 			    "--answers: \"%s\" is not one of fbt, "
-			    "complements, similar, picks, buy_again "
-			    "(viewed_bought is not measured yet; trending "
-			    "is a baseline row of every answer)",
+			    "complements, similar, picks, buy_again, "
+			    "similar_views, viewed_bought (trending is a "
+			    "baseline row of every answer)",
 			    v[i]);
 		}
 		o->answers[a] = true;
@@ -424,6 +437,51 @@ add_exclude(struct args *a, char *s)
 		a->exclude                 = v;
 		a->exclude[a->n_exclude++] = tok;
 	}
+	return EXIT_EVAL_OK;
+}
+
+/* --type: the files after it (until the next --type) are lines of that
+ * event type, read with the --map flags given after it. */
+static int
+add_type(struct args *a, const char *arg)
+{
+	struct group *g = &a->groups[a->n_groups - 1];
+
+	if (g->has_type || g->has_files) {
+		if (a->n_groups == GROUPS_MAX) {
+			return usage_error(
+			    "--type: at most %d groups of files", GROUPS_MAX);
+		}
+		g = &a->groups[a->n_groups++];
+	}
+	if (!xs_load_event_type_parse(arg, strlen(arg), &g->map.type)) {
+		return usage_error("--type: unknown event type \"%s\" (order, "
+		                   "view, cart_add, cart_remove, rating)",
+		    arg);
+	}
+	g->has_type = true;
+	return EXIT_EVAL_OK;
+}
+
+static int
+parse_signals(char *s, struct xs_eval_opts *o)
+{
+	char  *v[XS_SIGNAL_COUNT + 1];
+	size_t n;
+
+	if (!split_list(s, v, XS_SIGNAL_COUNT, &n)) {
+		return usage_error("--signal: give 1..%d of view, all, order, "
+		                   "cart",
+		    XS_SIGNAL_COUNT);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(v[i], "abandoned_cart") == 0 ||
+		    !xs_signal_parse(v[i], strlen(v[i]), &o->signals[i])) {
+			return usage_error(
+			    "--signal: unknown signal \"%s\"", v[i]);
+		}
+	}
+	o->n_signals = n;
 	return EXIT_EVAL_OK;
 }
 
@@ -533,10 +591,22 @@ parse_one(struct args *a, int c, char *arg)
 		a->has_format = true;
 		return EXIT_EVAL_OK;
 	case 'm':
-		if (xs_load_map_parse(&a->map, arg, err, sizeof(err)) !=
-		    XSELL_OK) {
+		if (xs_load_map_parse(&a->groups[a->n_groups - 1].map, arg,
+		        err, sizeof(err)) != XSELL_OK) {
 			return usage_error("%s", err);
 		}
+		return EXIT_EVAL_OK;
+	case 't':
+		return add_type(a, arg);
+	case 'g':
+		return parse_signals(arg, &a->o);
+	case 1:
+		if (a->n_files == FILES_MAX) {
+			return usage_error("at most %d files", FILES_MAX);
+		}
+		a->files[a->n_files]                 = arg;
+		a->file_group[a->n_files++]          = a->n_groups - 1;
+		a->groups[a->n_groups - 1].has_files = true;
 		return EXIT_EVAL_OK;
 	case 'd':
 		a->store = arg;
@@ -576,6 +646,8 @@ parse_args(int argc, char **argv, struct args *a)
 		{ "exclude-items", required_argument, NULL, 'x' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "map", required_argument, NULL, 'm' },
+		{ "type", required_argument, NULL, 't' },
+		{ "signal", required_argument, NULL, 'g' },
 		{ "store", required_argument, NULL, 'd' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "report", required_argument, NULL, 'r' },
@@ -586,7 +658,9 @@ parse_args(int argc, char **argv, struct args *a)
 	int c;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "hk:", opts, NULL)) != -1) {
+	/* "-": files come back in place (as option 1), so that each is
+	 * read with the --type and --map given before it. */
+	while ((c = getopt_long(argc, argv, "-hk:", opts, NULL)) != -1) {
 		int rc;
 
 		if (c == 'h') {
@@ -602,12 +676,16 @@ parse_args(int argc, char **argv, struct args *a)
 			return rc;
 		}
 	}
-	if (optind >= argc) {
+	if (a->n_files == 0) {
 		return usage_error("%s", "no input FILE given");
 	}
+	for (size_t g = 0; g < a->n_groups; g++) {
+		if (!a->groups[g].has_files) {
+			return usage_error(
+			    "%s", "a --type with no FILE after it");
+		}
+	}
 	a->o.split.seed = a->o.seed;
-	a->files        = argv + optind;
-	a->n_files      = argc - optind;
 	return EXIT_EVAL_OK;
 }
 
@@ -685,7 +763,8 @@ read_files(struct args *a, xs_eval_data *d, struct progress *pg)
 		    ? a->format
 		    : xs_load_format_guess(a->files[i]);
 
-		e = xs_load_check(a->files[i], fmt, &a->map, err, sizeof(err));
+		e = xs_load_check(a->files[i], fmt,
+		    &a->groups[a->file_group[i]].map, err, sizeof(err));
 		if (e != XSELL_OK) {
 			fprintf(stderr, "xsell-eval: %s\n", err);
 			return e == XSELL_EINVAL ? EXIT_USAGE : EXIT_EVAL_FAIL;
@@ -707,8 +786,9 @@ read_files(struct args *a, xs_eval_data *d, struct progress *pg)
 		    ? a->format
 		    : xs_load_format_guess(a->files[i]);
 
-		e = xs_loader_read(l, a->files[i], NULL, fmt, &a->map,
-		    xs_now_s(), NULL, err, sizeof(err));
+		e = xs_loader_read(l, a->files[i], NULL, fmt,
+		    &a->groups[a->file_group[i]].map, xs_now_s(), NULL, err,
+		    sizeof(err));
 		if (e != XSELL_OK) {
 			progress_clear(pg);
 			fprintf(stderr, "xsell-eval: %s\n", err);
@@ -869,7 +949,8 @@ main(int argc, char **argv)
 	/* Before parsing: list flags are split in place. */
 	command_line(argc, argv, command, sizeof(command));
 	xs_eval_opts_default(&a.o);
-	rc = parse_args(argc, argv, &a);
+	a.n_groups = 1;
+	rc         = parse_args(argc, argv, &a);
 	if (rc != EXIT_EVAL_OK) {
 		free(a.exclude);
 		return rc < 0 ? EXIT_EVAL_OK : rc;

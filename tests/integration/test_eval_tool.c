@@ -281,25 +281,34 @@ test_eval_tool_report_and_cleanup(void **state)
 static void
 test_eval_tool_usage_errors(void **state)
 {
-	struct fixture   *f    = *state;
-	const char *const a1[] = { "--split", "weekly", TINY, NULL };
-	const char *const a2[] = { "--answers", "viewed_bought", TINY, NULL };
-	const char *const a3[] = { "--scorer", "magic", TINY, NULL };
-	const char *const a4[] = { "-k", "0", TINY, NULL };
-	const char *const a5[] = { "--split", "time:2020-01-10", NULL };
-	const char *const a6[] = { "--map", "item=nope", TINY, NULL };
-	const char *const a7[] = { "--help", NULL };
+	struct fixture   *f     = *state;
+	const char *const a1[]  = { "--split", "weekly", TINY, NULL };
+	const char *const a2[]  = { "--answers", "bought_with", TINY, NULL };
+	const char *const a3[]  = { "--scorer", "magic", TINY, NULL };
+	const char *const a4[]  = { "-k", "0", TINY, NULL };
+	const char *const a5[]  = { "--split", "time:2020-01-10", NULL };
+	const char *const a6[]  = { "--map", "item=nope", TINY, NULL };
+	const char *const a7[]  = { "--help", NULL };
+	const char *const a8[]  = { TINY, "--type", "view", NULL };
+	const char *const a9[]  = { "--signal", "smell", TINY, NULL };
+	const char *const a10[] = { "--type", "glance", TINY, NULL };
 
 	assert_int_equal(run(f, a1), 2);
 	assert_non_null(strstr(f->err, "weekly"));
 	assert_int_equal(run(f, a2), 2);
-	assert_non_null(strstr(f->err, "viewed_bought"));
+	assert_non_null(strstr(f->err, "bought_with"));
 	assert_int_equal(run(f, a3), 2);
 	assert_int_equal(run(f, a4), 2);
 	assert_int_equal(run(f, a5), 2);
 	assert_int_equal(run(f, a6), 2);
 	assert_int_equal(run(f, a7), 0);
 	assert_non_null(strstr(f->out, "exit status"));
+	assert_int_equal(run(f, a8), 2);
+	assert_non_null(strstr(f->err, "no FILE after it"));
+	assert_int_equal(run(f, a9), 2);
+	assert_non_null(strstr(f->err, "smell"));
+	assert_int_equal(run(f, a10), 2);
+	assert_non_null(strstr(f->err, "glance"));
 }
 
 /* A split that leaves nothing to ask is a failure, said so. */

@@ -232,7 +232,7 @@ check_trained(const char *spec, const char *const *train,
 	xs_settings_default(&set);
 	assert_xs_ok(xs_eval_split_parse(spec, &s, err, sizeof(err)));
 	assert_xs_ok(xs_eval_split_apply(d, &s, is_test));
-	assert_xs_ok(xs_eval_train(d, is_test, st, &set, &applied));
+	assert_xs_ok(xs_eval_train(d, is_test, NULL, st, &set, &applied));
 	assert_xs_ok(xs_txn_read(st, &txn));
 	for (; train[n_train] != NULL; n_train++) {
 		if (!order_stored(st, txn, train[n_train])) {
@@ -312,7 +312,8 @@ test_split_store_is_exactly_training(void **state)
 		    xs_eval_split_parse(specs[sp], &s, err, sizeof(err)));
 		s.seed = 42;
 		assert_xs_ok(xs_eval_split_apply(d, &s, is_test));
-		assert_xs_ok(xs_eval_train(d, is_test, st, &set, &applied));
+		assert_xs_ok(
+		    xs_eval_train(d, is_test, NULL, st, &set, &applied));
 		assert_xs_ok(xs_txn_read(st, &txn));
 		for (size_t i = 0; i < xs_eval_data_n_orders(d); i++) {
 			const struct xs_eval_order *o =
