@@ -253,7 +253,7 @@ set_count(json_t *o, const char *key, uint64_t v)
 
 /* Who was asked, per test basket or per test user. */
 static void
-answer_counts_json(json_t *o, const struct xs_eval_answer_report *ar)
+answer_counts_json(json_t *o, const struct xs_eval_answer_report *ar, int a)
 {
 	if (ar->per_user) {
 		set_count(o, "test_orders", ar->test_orders);
@@ -263,11 +263,17 @@ answer_counts_json(json_t *o, const struct xs_eval_answer_report *ar)
 		set_count(o, "nothing_relevant", ar->ineligible);
 		set_count(o, "cold_users", ar->cold_orders);
 	} else if (ar->per_session) {
-		set_count(o, "test_sessions_or_orders", ar->test_orders);
+		bool orders = a == XS_EVAL_VIEWED_BOUGHT;
+
+		set_count(o, orders ? "test_orders" : "test_sessions",
+		    ar->test_orders);
 		set_count(o, "cold", ar->cold_orders);
-		set_count(o, "one_known_item", ar->short_orders);
-		set_count(o, "no_views", ar->no_views);
-		set_count(o, "all_bought_viewed", ar->ineligible);
+		if (orders) {
+			set_count(o, "no_views", ar->no_views);
+			set_count(o, "all_bought_viewed", ar->ineligible);
+		} else {
+			set_count(o, "one_known_item", ar->short_orders);
+		}
 	} else {
 		set_count(o, "test_baskets", ar->test_orders);
 		set_count(o, "cold_baskets", ar->cold_orders);
@@ -280,12 +286,12 @@ answer_counts_json(json_t *o, const struct xs_eval_answer_report *ar)
 }
 
 static json_t *
-answer_json(const struct xs_eval_answer_report *ar)
+answer_json(const struct xs_eval_answer_report *ar, int a)
 {
 	json_t *o    = json_object();
 	json_t *rows = json_array();
 
-	answer_counts_json(o, ar);
+	answer_counts_json(o, ar, a);
 	for (size_t i = 0; i < ar->n_rows; i++) {
 		json_array_append_new(rows, row_json(&ar->rows[i]));
 	}
@@ -334,7 +340,7 @@ xs_eval_print_json(FILE *f, const struct xs_eval_report *rep)
 	for (int a = 0; a < XS_EVAL_ANSWER_COUNT; a++) {
 		if (rep->ans[a].on) {
 			json_object_set_new(ans, xs_eval_answer_name(a),
-			    answer_json(&rep->ans[a]));
+			    answer_json(&rep->ans[a], a));
 		}
 	}
 	json_object_set_new(o, "answers", ans);
