@@ -150,8 +150,10 @@ add_query(struct xs_eval_qset *qs, uint32_t order, const uint32_t *given,
 	q->rel_off = qs->n_ids;
 	memcpy(qs->ids + qs->n_ids, rel, n_rel * sizeof(*rel));
 	qs->n_ids += n_rel;
-	memcpy(qs->ids + qs->n_ids, extra, n_extra * sizeof(*extra));
-	qs->n_ids += n_extra;
+	if (n_extra > 0) { /* extra may be NULL then */
+		memcpy(qs->ids + qs->n_ids, extra, n_extra * sizeof(*extra));
+		qs->n_ids += n_extra;
+	}
 	q->n_rel  = n_rel + n_extra;
 	q->hidden = qs->ids[q->rel_off];
 	return XSELL_OK;
