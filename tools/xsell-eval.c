@@ -29,22 +29,27 @@ static const char usage_text[] =
     "                  [--scorer LIST|all] [--beta LIST]\n"
     "                  [--min-support LIST] [--similar-scorer LIST|all]\n"
     "                  [--pick-half-life LIST] [--pick-seeds LIST]\n"
+    "                  [--signal LIST]\n"
     "                  [--sweep] [--no-baselines]\n"
     "                  [--ask rest|one] [--max-queries N]\n"
     "                  [--max-basket-items N] [--top-m N]\n"
     "                  [--exclude-items LIST] [--format FMT]\n"
-    "                  [--map ROLE=COLUMN,...] [--store DIR]\n"
-    "                  [--json] [--report FILE.md] [--quiet] FILE...\n"
+    "                  [--store DIR] [--json] [--report FILE.md]\n"
+    "                  [--quiet] [[--type TYPE] [--map ROLE=COLUMN,...]\n"
+    "                  FILE...]...\n"
     "\n"
-    "Measure the quality of xsell's answers on an export of orders (the\n"
-    "files, formats and --map of xsell-load). The orders are split into\n"
-    "training and test; the training orders are loaded into a temporary\n"
-    "store with the real write path; every eligible test basket becomes\n"
-    "one query to the real engine, in process: one known item is hidden,\n"
-    "the basket's other known items are asked, and the answer is scored\n"
-    "on whether the hidden item comes back in the top K. picks and\n"
-    "buy_again ask per test user instead (see protocols). Baselines\n"
-    "answer the same queries in the same run.\n"
+    "Measure the quality of xsell's answers on an export of orders, and\n"
+    "of views, cart events and ratings (the files, formats, --map and\n"
+    "--type of xsell-load). Orders and events are split into training\n"
+    "and test; the training side is loaded into a temporary store with\n"
+    "the real write path, in time order (views become sessions, co-view\n"
+    "and view -> buy pairs, as in xselld); every eligible test basket\n"
+    "becomes one query to the real engine, in process: one known item is\n"
+    "hidden, the basket's other known items are asked, and the answer is\n"
+    "scored on whether the hidden item comes back in the top K. picks\n"
+    "and buy_again ask per test user, similar_views per test session of\n"
+    "views and viewed_bought per test order after views instead (see\n"
+    "protocols). Baselines answer the same queries in the same run.\n"
     "\n"
     "split and protocol:\n"
     "  --split SPEC          time:WHEN  train on orders before WHEN, test\n"
@@ -56,17 +61,23 @@ static const char usage_text[] =
     "                        random[:F] test on a fraction F of the\n"
     "                                   orders (default 0.2), by a seeded\n"
     "                                   hash of the order id\n"
-    "                        default random:0.2\n"
+    "                        default random:0.2. Events (views, carts,\n"
+    "                        ratings): time splits them by their time;\n"
+    "                        random by a seeded hash of the user (a\n"
+    "                        session stays whole); last keeps them all\n"
+    "                        in training\n"
     "  --seed N              seed of the random split, of which item is\n"
     "                        hidden and of the random baseline; default 42\n"
     "  --answers LIST        fbt, complements, similar, picks,\n"
-    "                        buy_again (comma-separated); default\n"
-    "                        fbt,complements\n"
+    "                        buy_again, similar_views, viewed_bought\n"
+    "                        (comma-separated); default fbt,complements\n"
     "  -k N                  list length scored, 1..500; default 10\n"
     "  --ask rest|one        rest (a cart): hide one known item, ask with\n"
     "                        the others; one (a product page): ask with\n"
     "                        one known item, every other item of the\n"
-    "                        basket is relevant; default rest\n"
+    "                        basket is relevant (similar_views: the\n"
+    "                        first viewed item, every other viewed item\n"
+    "                        is relevant); default rest\n"
     "  --max-queries N       ask at most N queries per answer (a seeded\n"
     "                        sample of the eligible baskets); default all\n"
     "  --exclude-items LIST  item ids (comma-separated, may be repeated)\n"
@@ -91,6 +102,12 @@ static const char usage_text[] =
     "  --pick-seeds LIST     picks: the setting pick_seeds_max, 1..1000;\n"
     "                        default the engine's (picks' rows: every\n"
     "                        similar scorer x half-life x seeds)\n"
+    "  --signal LIST         similar_views: the relations similar is\n"
+    "                        asked over: view, all, order, cart; default\n"
+    "                        view,all (rows: every signal x similar\n"
+    "                        scorer x min-support). viewed_bought's rows:\n"
+    "                        its setting viewed_bought_scorer, then every\n"
+    "                        --scorer, x min-support\n"
     "  --sweep               shorthand for --scorer all --beta\n"
     "                        0,0.25,0.5,0.75,1 --min-support 1,2,3\n"
     "                        (picks' grid is not swept: name it)\n"
@@ -104,9 +121,20 @@ static const char usage_text[] =
     "                        length), 1..1000; default 300\n"
     "\n"
     "input and output:\n"
-    "  --format FMT          csv, tsv, jsonl or baskets (as xsell-load)\n"
+    "  --format FMT          csv, tsv, ssv (semicolons), jsonl or baskets\n"
+    "                        (as xsell-load), for every file\n"
     "  --map ROLE=COLUMN,... which column plays which role (as\n"
-    "                        xsell-load)\n"
+    "                        xsell-load; ts_ms adds milliseconds to ts);\n"
+    "                        may be repeated\n"
+    "  --type TYPE           what the lines of the files after it are\n"
+    "                        when they have no type column: order,\n"
+    "                        view, cart_add, cart_remove or rating.\n"
+    "                        Each --type starts a group of files: the\n"
+    "                        --map flags after it (up to the next\n"
+    "                        --type) apply to those files only. Without\n"
+    "                        --type, every --map applies to every file\n"
+    "                        and lines are orders (or say their type in\n"
+    "                        a type column)\n"
     "  --store DIR           train into DIR (an empty or new directory)\n"
     "                        and keep it; default a temporary directory\n"
     "                        under $TMPDIR, removed at the end\n"
@@ -138,6 +166,20 @@ static const char usage_text[] =
     "               level adds. Its baselines also leave out the first\n"
     "               level.\n"
     "  similar      fbt's queries asked of similar (every relation)\n"
+    "  similar_views  every test session (a user's test views) with 2+\n"
+    "               distinct viewed items known in training (counted\n"
+    "               at all): the latest viewed is hidden, similar is\n"
+    "               asked with the others (--signal) and scored on it.\n"
+    "               Baselines: most viewed, trending, random viewed\n"
+    "  viewed_bought  every test order whose user viewed items known\n"
+    "               in training in the test period at or before it:\n"
+    "               asked with those items; relevant: the order's items\n"
+    "               not among them (the answer leaves the asked items\n"
+    "               out). Counted, never asked: orders without such\n"
+    "               views (guest orders too), cold ones (no viewed or\n"
+    "               no bought item known), and those whose items were\n"
+    "               all viewed. Baselines: most bought, trending,\n"
+    "               random\n"
     "  picks        every test user with a training order: for_you for\n"
     "               the user as of the cut-off (other splits: their\n"
     "               first test order); relevant: the items of their\n"
@@ -160,6 +202,12 @@ static const char usage_text[] =
     "      --exclude-items POST,DOT,M,C2 online_retail.csv\n"
     "  xsell-eval --format baskets --split random:0.2 --seed 42 \\\n"
     "      --answers fbt --scorer all groceries.csv\n"
+    "  xsell-eval --format ssv --split time:2016-05-05 \\\n"
+    "      --answers similar_views,viewed_bought \\\n"
+    "      --type view --map user=session_id,ts_ms=timeframe \\\n"
+    "      sample_train-item-views.csv \\\n"
+    "      --type order --map user=sessionId,ts_ms=timeframe \\\n"
+    "      train-purchases.csv      (DIGINETICA: sessions as users)\n"
     "\n"
     "exit status:\n"
     "  0  the evaluation ran (whatever the figures)\n"
@@ -168,15 +216,27 @@ static const char usage_text[] =
     "  2  usage error: bad flag or value, or a file whose columns cannot\n"
     "     be mapped\n";
 
+/* Files and the --map and --type they are read with: each --type
+ * starts a group (unless the current one has no file and no type yet),
+ * and a --map applies to the group it is given in. */
+#define GROUPS_MAX 16
+#define FILES_MAX 256
+struct group {
+	struct xs_load_map map;
+	bool               has_type, has_files;
+};
+
 struct args {
 	struct xs_eval_opts o;
 	bool                has_format, quiet, json;
 	enum xs_load_format format;
-	struct xs_load_map  map;
+	struct group        groups[GROUPS_MAX];
+	size_t              n_groups; /* 1.. */
 	const char         *store, *report;
 	char              **exclude;
 	size_t              n_exclude;
-	char              **files;
+	char               *files[FILES_MAX];
+	size_t              file_group[FILES_MAX];
 	int                 n_files;
 };
 
@@ -387,8 +447,9 @@ parse_answers(char *s, struct xs_eval_opts *o)
 	size_t n;
 
 	if (!split_list(s, v, XS_EVAL_ANSWER_COUNT, &n)) {
-		return usage_error(
-		    "--answers: fbt, complements, similar, picks, buy_again");
+		return usage_error("--answers: fbt, complements, similar, "
+		                   "picks, buy_again, similar_views, "
+		                   "viewed_bought");
 	}
 	memset(o->answers, 0, sizeof(o->answers));
 	for (size_t i = 0; i < n; i++) {
@@ -397,9 +458,9 @@ parse_answers(char *s, struct xs_eval_opts *o)
 		if (!xs_eval_answer_parse(v[i], &a)) {
 			return usage_error(
 			    "--answers: \"%s\" is not one of fbt, "
-			    "complements, similar, picks, buy_again "
-			    "(viewed_bought is not measured yet; trending "
-			    "is a baseline row of every answer)",
+			    "complements, similar, picks, buy_again, "
+			    "similar_views, viewed_bought (trending is a "
+			    "baseline row of every answer)",
 			    v[i]);
 		}
 		o->answers[a] = true;
@@ -425,6 +486,51 @@ add_exclude(struct args *a, char *s)
 		a->exclude                 = v;
 		a->exclude[a->n_exclude++] = tok;
 	}
+	return EXIT_EVAL_OK;
+}
+
+/* --type: the files after it (until the next --type) are lines of that
+ * event type, read with the --map flags given after it. */
+static int
+add_type(struct args *a, const char *arg)
+{
+	struct group *g = &a->groups[a->n_groups - 1];
+
+	if (g->has_type || g->has_files) {
+		if (a->n_groups == GROUPS_MAX) {
+			return usage_error(
+			    "--type: at most %d groups of files", GROUPS_MAX);
+		}
+		g = &a->groups[a->n_groups++];
+	}
+	if (!xs_load_event_type_parse(arg, strlen(arg), &g->map.type)) {
+		return usage_error("--type: unknown event type \"%s\" (order, "
+		                   "view, cart_add, cart_remove, rating)",
+		    arg);
+	}
+	g->has_type = true;
+	return EXIT_EVAL_OK;
+}
+
+static int
+parse_signals(char *s, struct xs_eval_opts *o)
+{
+	char  *v[XS_SIGNAL_COUNT + 1];
+	size_t n;
+
+	if (!split_list(s, v, XS_SIGNAL_COUNT, &n)) {
+		return usage_error("--signal: give 1..%d of view, all, order, "
+		                   "cart",
+		    XS_SIGNAL_COUNT);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(v[i], "abandoned_cart") == 0 ||
+		    !xs_signal_parse(v[i], strlen(v[i]), &o->signals[i])) {
+			return usage_error(
+			    "--signal: unknown signal \"%s\"", v[i]);
+		}
+	}
+	o->n_signals = n;
 	return EXIT_EVAL_OK;
 }
 
@@ -534,10 +640,22 @@ parse_one(struct args *a, int c, char *arg)
 		a->has_format = true;
 		return EXIT_EVAL_OK;
 	case 'm':
-		if (xs_load_map_parse(&a->map, arg, err, sizeof(err)) !=
-		    XSELL_OK) {
+		if (xs_load_map_parse(&a->groups[a->n_groups - 1].map, arg,
+		        err, sizeof(err)) != XSELL_OK) {
 			return usage_error("%s", err);
 		}
+		return EXIT_EVAL_OK;
+	case 't':
+		return add_type(a, arg);
+	case 'g':
+		return parse_signals(arg, &a->o);
+	case 1:
+		if (a->n_files == FILES_MAX) {
+			return usage_error("at most %d files", FILES_MAX);
+		}
+		a->files[a->n_files]                 = arg;
+		a->file_group[a->n_files++]          = a->n_groups - 1;
+		a->groups[a->n_groups - 1].has_files = true;
 		return EXIT_EVAL_OK;
 	case 'd':
 		a->store = arg;
@@ -577,6 +695,8 @@ parse_args(int argc, char **argv, struct args *a)
 		{ "exclude-items", required_argument, NULL, 'x' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "map", required_argument, NULL, 'm' },
+		{ "type", required_argument, NULL, 't' },
+		{ "signal", required_argument, NULL, 'g' },
 		{ "store", required_argument, NULL, 'd' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "report", required_argument, NULL, 'r' },
@@ -587,7 +707,9 @@ parse_args(int argc, char **argv, struct args *a)
 	int c;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "hk:", opts, NULL)) != -1) {
+	/* "-": files come back in place (as option 1), so that each is
+	 * read with the --type and --map given before it. */
+	while ((c = getopt_long(argc, argv, "-hk:", opts, NULL)) != -1) {
 		int rc;
 
 		if (c == 'h') {
@@ -603,12 +725,16 @@ parse_args(int argc, char **argv, struct args *a)
 			return rc;
 		}
 	}
-	if (optind >= argc) {
+	if (a->n_files == 0) {
 		return usage_error("%s", "no input FILE given");
 	}
+	for (size_t g = 0; g < a->n_groups; g++) {
+		if (!a->groups[g].has_files) {
+			return usage_error(
+			    "%s", "a --type with no FILE after it");
+		}
+	}
 	a->o.split.seed = a->o.seed;
-	a->files        = argv + optind;
-	a->n_files      = argc - optind;
 	return EXIT_EVAL_OK;
 }
 
@@ -686,7 +812,8 @@ read_files(struct args *a, xs_eval_data *d, struct progress *pg)
 		    ? a->format
 		    : xs_load_format_guess(a->files[i]);
 
-		e = xs_load_check(a->files[i], fmt, &a->map, err, sizeof(err));
+		e = xs_load_check(a->files[i], fmt,
+		    &a->groups[a->file_group[i]].map, err, sizeof(err));
 		if (e != XSELL_OK) {
 			fprintf(stderr, "xsell-eval: %s\n", err);
 			return e == XSELL_EINVAL ? EXIT_USAGE : EXIT_EVAL_FAIL;
@@ -708,8 +835,9 @@ read_files(struct args *a, xs_eval_data *d, struct progress *pg)
 		    ? a->format
 		    : xs_load_format_guess(a->files[i]);
 
-		e = xs_loader_read(l, a->files[i], NULL, fmt, &a->map,
-		    xs_now_s(), NULL, err, sizeof(err));
+		e = xs_loader_read(l, a->files[i], NULL, fmt,
+		    &a->groups[a->file_group[i]].map, xs_now_s(), NULL, err,
+		    sizeof(err));
 		if (e != XSELL_OK) {
 			progress_clear(pg);
 			fprintf(stderr, "xsell-eval: %s\n", err);
@@ -870,7 +998,8 @@ main(int argc, char **argv)
 	/* Before parsing: list flags are split in place. */
 	command_line(argc, argv, command, sizeof(command));
 	xs_eval_opts_default(&a.o);
-	rc = parse_args(argc, argv, &a);
+	a.n_groups = 1;
+	rc         = parse_args(argc, argv, &a);
 	if (rc != EXIT_EVAL_OK) {
 		free(a.exclude);
 		return rc < 0 ? EXIT_EVAL_OK : rc;

@@ -21,7 +21,7 @@
 enum { EXIT_LOAD_OK = 0, EXIT_LOAD_FAIL = 1, EXIT_USAGE = 2 };
 
 static const char usage_text[] =
-    "usage: xsell-load --db DIR [--format csv|tsv|jsonl|baskets]\n"
+    "usage: xsell-load --db DIR [--format csv|tsv|ssv|jsonl|baskets]\n"
     "                  [--map ROLE=COLUMN,...] [--map-size BYTES]\n"
     "                  [--max-basket-items N] [--txn-ms MS] [--type TYPE]\n"
     "                  [--quiet] FILE...\n"
@@ -39,7 +39,8 @@ static const char usage_text[] =
     "\n"
     "options:\n"
     "  --db DIR              store directory (created if missing)\n"
-    "  --format FMT          csv, tsv, jsonl or baskets, for every file;\n"
+    "  --format FMT          csv, tsv, ssv (semicolons), jsonl or baskets,\n"
+    "                        for every file;\n"
     "                        default from each file's extension (.csv .tsv\n"
     "                        .jsonl, any case), else csv\n"
     "  --map ROLE=COLUMN,... which column plays which role; COLUMN is a\n"
@@ -78,6 +79,8 @@ static const char usage_text[] =
     "            (addtocart, add_to_cart), cart_remove (removefromcart,\n"
     "            remove_from_cart), rating; any case\n"
     "  rating    rating, stars: 1..5, for rating lines\n"
+    "  ts_ms     never guessed: milliseconds added to ts (DIGINETICA's\n"
+    "            timeframe, the time since the session began)\n"
     "  item is required; order too for order lines. A view, cart event or\n"
     "  rating needs a user and is one event; its qty and price are not\n"
     "  read. An order's ts is its earliest line's,\n"
@@ -89,6 +92,8 @@ static const char usage_text[] =
     "  csv      RFC 4180 with a header line: quoted fields, \"\" inside\n"
     "           quotes, commas and newlines inside quotes\n"
     "  tsv      tab-separated with a header line, no quoting\n"
+    "  ssv      semicolon-separated with a header line, no quoting\n"
+    "           (DIGINETICA); never guessed from the name\n"
     "  jsonl    one JSON object per line; the columns are the keys of the\n"
     "           objects in the first MiB of the file; string or number\n"
     "           values (a number as an id is its decimal text), null is\n"
@@ -297,7 +302,7 @@ parse_args(int argc, char **argv, struct args *a)
 			if (!xs_load_format_parse(optarg, &a->format)) {
 				return usage_error(
 				    "unknown format \"%s\" "
-				    "(csv, tsv, jsonl, baskets)",
+				    "(csv, tsv, ssv, jsonl, baskets)",
 				    optarg);
 			}
 			a->has_format = true;

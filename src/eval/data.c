@@ -156,6 +156,8 @@ struct xs_eval_data {
 	size_t                n_orders, cap_orders;
 	uint32_t             *item_v; /* every order's items, concatenated */
 	uint64_t              n_item_v, cap_item_v;
+	struct xs_eval_event *events; /* views, carts, ratings */
+	size_t                n_events, cap_events;
 	uint64_t              excluded_lines, excluded_orders;
 };
 
@@ -182,6 +184,7 @@ xs_eval_data_free(xs_eval_data *d)
 	strs_fini(&d->names);
 	strs_fini(&d->excluded);
 	free(d->orders);
+	free(d->events);
 	free(d->item_v);
 	free(d);
 }
@@ -276,6 +279,47 @@ add_order(xs_eval_data *d, const struct xs_event *ev)
 	return XSELL_OK;
 }
 
+/* A single event (view, cart event, rating): the loader has checked
+ * that it has a user. */
+static xsell_err
+add_event(xs_eval_data *d, const struct xs_event *ev)
+{
+	struct xs_eval_event e = { 0 };
+	uint32_t             id;
+	xsell_err            err;
+
+	if (strs_find(&d->excluded, ev->item.p, ev->item.len, &id)) {
+		d->excluded_lines++;
+		return XSELL_OK;
+	}
+	err = strs_put(&d->items, ev->item.p, ev->item.len, &e.item);
+	if (err == XSELL_OK) {
+		err = strs_put(&d->users, ev->user.p, ev->user.len, &id);
+	}
+	if (err != XSELL_OK) {
+		return err;
+	}
+	e.user   = id + 1;
+	e.ts     = ev->ts;
+	e.type   = (uint8_t) ev->type;
+	e.rating = ev->rating;
+	if (d->n_events >= UINT32_MAX) {
+		return XSELL_ETOOBIG;
+	}
+	if (d->n_events == d->cap_events) {
+		size_t cap = d->cap_events ? d->cap_events * 2 : 4096;
+		struct xs_eval_event *v = realloc(d->events, cap * sizeof(*v));
+
+		if (v == NULL) {
+			return XSELL_ENOMEM;
+		}
+		d->events     = v;
+		d->cap_events = cap;
+	}
+	d->events[d->n_events++] = e;
+	return XSELL_OK;
+}
+
 xsell_err
 xs_eval_data_add(void *ctx, const struct xs_event *evs, size_t n)
 {
@@ -284,10 +328,8 @@ xs_eval_data_add(void *ctx, const struct xs_event *evs, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		xsell_err err;
 
-		if (evs[i].type != XS_EV_ORDER) {
-			continue;
-		}
-		err = add_order(d, &evs[i]);
+		err = evs[i].type == XS_EV_ORDER ? add_order(d, &evs[i])
+		                                 : add_event(d, &evs[i]);
 		if (err != XSELL_OK) {
 			return err;
 		}
@@ -311,6 +353,26 @@ const uint32_t *
 xs_eval_data_order_items(const xs_eval_data *d, const struct xs_eval_order *o)
 {
 	return d->item_v + o->items_off;
+}
+
+size_t
+xs_eval_data_n_events(const xs_eval_data *d)
+{
+	return d->n_events;
+}
+
+const struct xs_eval_event *
+xs_eval_data_event(const xs_eval_data *d, size_t i)
+{
+	return &d->events[i];
+}
+
+struct xs_span
+xs_eval_data_user_name(const xs_eval_data *d, uint32_t user)
+{
+	struct xs_span none = { NULL, 0 };
+
+	return user == 0 ? none : strs_get(&d->users, user - 1);
 }
 
 uint32_t

@@ -50,10 +50,11 @@ void      xs_eval_data_free(xs_eval_data *d);
  * with no item is dropped and counted. XSELL_ENOMEM. */
 xsell_err xs_eval_data_exclude(xs_eval_data *d, const char *p, size_t len);
 
-/* Add grouped orders (as xs_loader_each_order passes them; the signature
- * is xs_load_orders_cb, so this can be that callback with 'ctx' the
- * data). Strings are copied. XSELL_ENOMEM, XSELL_ETOOBIG past 2^32 items
- * or orders. */
+/* Add grouped orders and single events (as xs_loader_each_order passes
+ * them; the signature is xs_load_orders_cb, so this can be that callback
+ * with 'ctx' the data). Strings are copied; an event of an excluded item
+ * is dropped and counted as an excluded line. XSELL_ENOMEM,
+ * XSELL_ETOOBIG past 2^32 items, orders or events. */
 xsell_err xs_eval_data_add(void *ctx, const struct xs_event *evs, size_t n);
 
 size_t                      xs_eval_data_n_orders(const xs_eval_data *d);
@@ -75,6 +76,24 @@ struct xs_span xs_eval_data_user_ext(
 /* Eval id of an external item id; false if never seen. */
 bool xs_eval_data_item_find(
     const xs_eval_data *d, const char *p, size_t len, uint32_t *idp);
+/* One view, cart event or rating (the loader's single events): views
+ * are what the session protocols (similar_views, viewed_bought) read;
+ * every kind is trained. */
+struct xs_eval_event {
+	uint32_t item;   /* eval id */
+	uint32_t user;   /* user number + 1 (an event always has a user) */
+	int64_t  ts;     /* unix seconds */
+	uint8_t  type;   /* enum xs_event_type, never XS_EV_ORDER */
+	uint8_t  rating; /* 1..5, ratings only */
+};
+
+/* Events, in the order they were added (the loader's file order). */
+size_t                      xs_eval_data_n_events(const xs_eval_data *d);
+const struct xs_eval_event *xs_eval_data_event(
+    const xs_eval_data *d, size_t i);
+/* External id of a user number (1-based, as in orders and events). */
+struct xs_span xs_eval_data_user_name(const xs_eval_data *d, uint32_t user);
+
 /* Lines dropped by the exclusions, and orders left empty by them. */
 uint64_t xs_eval_data_excluded_lines(const xs_eval_data *d);
 uint64_t xs_eval_data_excluded_orders(const xs_eval_data *d);
@@ -111,13 +130,25 @@ xsell_err xs_eval_split_parse(
 xsell_err xs_eval_split_apply(
     const xs_eval_data *d, const struct xs_eval_split *s, uint8_t *is_test);
 
+/* Mark each event: ev_is_test[i] 1 for test (caller's array of
+ * xs_eval_data_n_events entries). time: by ts, as orders; random: by a
+ * seeded hash of the user (a session stays whole on one side); last:
+ * every event in training (only orders are held out). Deterministic. */
+void xs_eval_split_events(
+    const xs_eval_data *d, const struct xs_eval_split *s, uint8_t *ev_is_test);
+
 /* ==== Training ==== */
 
-/* Apply every training order to 'st' with the real write path
- * (xs_model_apply) under settings 'set', in write transactions of a few
- * thousand orders. XSELL_EMAPFULL, XSELL_EIO, XSELL_ENOMEM. */
+/* Apply every training order and event to 'st' with the real write path
+ * (xs_model_apply) under settings 'set', in time order (at one second,
+ * events before orders: a view precedes the purchase it led to; then
+ * the order they were added in), in write transactions of a few
+ * thousand. ev_is_test may be NULL when there are no events.
+ * *n_appliedp: orders and events the store took. XSELL_EMAPFULL,
+ * XSELL_EIO, XSELL_ENOMEM. */
 xsell_err xs_eval_train(const xs_eval_data *d, const uint8_t *is_test,
-    xs_store *st, const struct xs_settings *set, uint64_t *n_appliedp);
+    const uint8_t *ev_is_test, xs_store *st, const struct xs_settings *set,
+    uint64_t *n_appliedp);
 
 /* ==== Metrics ==== */
 
@@ -151,6 +182,8 @@ enum xs_eval_answer {
 	XS_EVAL_PICKS,
 	XS_EVAL_BUY_AGAIN,
 	XS_EVAL_SIMILAR,
+	XS_EVAL_SIMILAR_VIEWS, /* per test session of views */
+	XS_EVAL_VIEWED_BOUGHT, /* per test order after views */
 	XS_EVAL_ANSWER_COUNT
 };
 
@@ -180,6 +213,7 @@ struct xs_eval_config {
 	double         half_life;
 	unsigned       seeds;
 	enum xs_scorer sim_scorer;
+	enum xs_signal signal;   /* similar_views: view or all */
 	bool           baseline; /* a baseline row (co-count too) */
 };
 
@@ -203,6 +237,9 @@ struct xs_eval_opts {
 	size_t         n_seeds_max;
 	enum xs_scorer sim_scorers[XS_SCORER_COUNT];
 	size_t         n_sim_scorers;
+	/* similar_views: the signals asked (view, all) */
+	enum xs_signal signals[XS_SIGNAL_COUNT];
+	size_t         n_signals;
 	bool           baselines;   /* popularity, random, co-count */
 	size_t         max_queries; /* per answer, 0: all */
 	/* Ask with one item of the basket (a product page) and count every
@@ -248,7 +285,17 @@ struct xs_eval_answer_report {
 	 * training, ineligible those with no relevant item (picks: every
 	 * test item bought in training already; buy_again: none bought
 	 * again), eligible and queries count users. */
-	bool     per_user;
+	bool per_user;
+	/* Per-session answers (similar_views, viewed_bought): test_orders
+	 * counts test sessions (similar_views) or test orders
+	 * (viewed_bought); cold_orders those with views but none of an item
+	 * known in training, short_orders (similar_views) those with one
+	 * known item, no_views (viewed_bought) test orders whose user
+	 * viewed nothing in the test period before them (guest orders
+	 * among them), ineligible (viewed_bought) those whose bought items
+	 * were all viewed (the answer leaves the asked items out). */
+	bool     per_session;
+	uint64_t no_views;
 	uint64_t test_users;      /* users with a test order */
 	uint64_t new_users;       /* of those, no training order: not asked */
 	uint64_t guest_orders;    /* test orders without a user: not asked */
@@ -258,8 +305,10 @@ struct xs_eval_answer_report {
 
 struct xs_eval_report {
 	uint64_t orders, train_orders, test_orders;
+	uint64_t events, train_events, test_events; /* views, carts... */
 	uint64_t excluded_lines, excluded_orders;
 	uint32_t items, known_items; /* in the export; in training */
+	uint32_t viewed_items;       /* viewed in training */
 	uint64_t train_applied;      /* orders the store took */
 	double   load_s;             /* reading the files: set by the caller */
 	double   train_s;            /* split and training */

@@ -47,6 +47,12 @@ struct xs_eval_ctx {
 	 * once: the store does not change during a run. */
 	uint32_t *by_trend;
 	uint32_t  n_trend;
+	/* Views: per eval item, training views counted (XS_C_VIEWS); the
+	 * viewed items, most views first; the events' side of the split. */
+	uint32_t      *vpop;
+	uint32_t      *by_view;
+	uint32_t       n_viewed;
+	const uint8_t *ev_is_test;
 };
 
 /* Build the queries of an answer from the test orders, and count what
@@ -69,7 +75,28 @@ xsell_err xs_eval_protocol_picks(struct xs_eval_ctx *c, const uint8_t *is_test,
 xsell_err xs_eval_protocol_buy_again(struct xs_eval_ctx *c,
     const uint8_t *is_test, struct xs_eval_qset *qs,
     struct xs_eval_answer_report *ar);
-void      xs_eval_qset_fini(struct xs_eval_qset *qs);
+/* Per test session of views (sessions.c): a test user's test views in
+ * time order, distinct items (by their latest view), known ones (any
+ * training count). Cart: hide the latest known item, ask with the
+ * others (the most recent first); relevant: the hidden item. Product
+ * page (--ask one): ask with the first viewed known item; relevant:
+ * every other item viewed, unknown ones too. */
+xsell_err xs_eval_protocol_similar_views(struct xs_eval_ctx *c,
+    const uint8_t *is_test, struct xs_eval_qset *qs,
+    struct xs_eval_answer_report *ar);
+/* Per test order of a user: given = the distinct known items the user
+ * viewed in the test period at or before the order (the most recent
+ * first); relevant = the order's items not among them. */
+xsell_err xs_eval_protocol_viewed_bought(struct xs_eval_ctx *c,
+    const uint8_t *is_test, struct xs_eval_qset *qs,
+    struct xs_eval_answer_report *ar);
+/* The list a baseline of answer 'a' ranks from: most viewed for
+ * similar_views, else most bought. */
+void xs_eval_known_list(const struct xs_eval_ctx *c, enum xs_eval_answer a,
+    const uint32_t **listp, uint32_t *np);
+void xs_eval_qset_fini(struct xs_eval_qset *qs);
+/* Append room for one more query and 'more_ids' ids. */
+xsell_err xs_eval_qset_reserve(struct xs_eval_qset *qs, uint64_t more_ids);
 
 /* Answer query 'q' under 'cfg' with at most o->k items in out[] (eval
  * ids, best first) and their count in *np. Scratch memory from
@@ -85,6 +112,9 @@ xsell_err xs_eval_rec_complements(struct xs_eval_ctx *c,
     const struct xs_eval_config *cfg, const struct xs_eval_qset *qs,
     const struct xs_eval_query *q, uint32_t *out, size_t *np);
 xsell_err xs_eval_rec_similar(struct xs_eval_ctx *c,
+    const struct xs_eval_config *cfg, const struct xs_eval_qset *qs,
+    const struct xs_eval_query *q, uint32_t *out, size_t *np);
+xsell_err xs_eval_rec_viewed_bought(struct xs_eval_ctx *c,
     const struct xs_eval_config *cfg, const struct xs_eval_qset *qs,
     const struct xs_eval_query *q, uint32_t *out, size_t *np);
 xsell_err xs_eval_rec_picks(struct xs_eval_ctx *c,

@@ -25,8 +25,8 @@ xs_eval_qset_fini(struct xs_eval_qset *qs)
 	memset(qs, 0, sizeof(*qs));
 }
 
-static xsell_err
-qset_reserve(struct xs_eval_qset *qs, uint64_t more_ids)
+xsell_err
+xs_eval_qset_reserve(struct xs_eval_qset *qs, uint64_t more_ids)
 {
 	if (qs->n == qs->cap) {
 		size_t                cap = qs->cap ? qs->cap * 2 : 1024;
@@ -119,7 +119,8 @@ add_query(
 	struct xs_eval_query *q;
 	xsell_err             err;
 
-	err = qset_reserve(qs, (uint64_t) b->n_known + b->n_unknown + 1);
+	err =
+	    xs_eval_qset_reserve(qs, (uint64_t) b->n_known + b->n_unknown + 1);
 	if (err != XSELL_OK) {
 		return err;
 	}
@@ -157,7 +158,8 @@ add_query_one(struct xs_eval_ctx *c, struct xs_eval_qset *qs, uint32_t oi,
 	xsell_err             err;
 
 	*addedp = false;
-	err     = qset_reserve(qs, (uint64_t) b->n_known + b->n_unknown + 1);
+	err =
+	    xs_eval_qset_reserve(qs, (uint64_t) b->n_known + b->n_unknown + 1);
 	if (err != XSELL_OK) {
 		return err;
 	}
@@ -484,7 +486,7 @@ add_user_query(struct xs_eval_ctx *c, struct xs_eval_qset *qs,
 {
 	struct xs_eval_query *q;
 	uint32_t              n_known_rel;
-	xsell_err             err = qset_reserve(qs, 2 * n + 1);
+	xsell_err             err = xs_eval_qset_reserve(qs, 2 * n + 1);
 
 	if (err != XSELL_OK) {
 		return err;

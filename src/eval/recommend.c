@@ -87,8 +87,9 @@ xs_eval_rec_complements(struct xs_eval_ctx *c,
 	return err;
 }
 
-/* similar over every relation, scored by the row's similar scorer (the
- * setting similar_scorer, which a request without "scorer" gets). */
+/* similar over the row's relations (similar: every one; similar_views:
+ * view or all), scored by the row's similar scorer (the setting
+ * similar_scorer, which a request without "scorer" gets). */
 xsell_err
 xs_eval_rec_similar(struct xs_eval_ctx *c, const struct xs_eval_config *cfg,
     const struct xs_eval_qset *qs, const struct xs_eval_query *q,
@@ -101,8 +102,28 @@ xs_eval_rec_similar(struct xs_eval_ctx *c, const struct xs_eval_config *cfg,
 	given_spans(c, qs, q, &xq);
 	xq.scorer      = cfg->sim_scorer;
 	xq.min_support = cfg->min_support;
-	xq.signal      = XS_SIGNAL_ALL;
+	xq.signal      = cfg->signal;
 	err            = xs_model_similar(
+	               c->st, c->txn, &c->o->settings, &xq, &c->arena, &ans);
+	if (err == XSELL_OK) {
+		answer_ids(c, &ans, out, np);
+	}
+	return err;
+}
+
+xsell_err
+xs_eval_rec_viewed_bought(struct xs_eval_ctx *c,
+    const struct xs_eval_config *cfg, const struct xs_eval_qset *qs,
+    const struct xs_eval_query *q, uint32_t *out, size_t *np)
+{
+	struct xs_query  xq;
+	struct xs_answer ans;
+	xsell_err        err;
+
+	given_spans(c, qs, q, &xq);
+	xq.scorer      = cfg->scorer;
+	xq.min_support = cfg->min_support;
+	err            = xs_model_viewed_bought(
 	               c->st, c->txn, &c->o->settings, &xq, &c->arena, &ans);
 	if (err == XSELL_OK) {
 		answer_ids(c, &ans, out, np);
@@ -220,16 +241,32 @@ take_list(struct xs_eval_ctx *c, const struct xs_eval_config *cfg,
 	*np = n;
 }
 
+void
+xs_eval_known_list(const struct xs_eval_ctx *c, enum xs_eval_answer a,
+    const uint32_t **listp, uint32_t *np)
+{
+	if (a == XS_EVAL_SIMILAR_VIEWS) {
+		*listp = c->by_view;
+		*np    = c->n_viewed;
+	} else {
+		*listp = c->by_pop;
+		*np    = c->n_known;
+	}
+}
+
 xsell_err
 xs_eval_rec_popular(struct xs_eval_ctx *c, const struct xs_eval_config *cfg,
     const struct xs_eval_qset *qs, const struct xs_eval_query *q,
     uint32_t *out, size_t *np)
 {
-	xsell_err err = mark_excluded(c, cfg, qs, q);
+	const uint32_t *list;
+	uint32_t        n_list;
+	xsell_err       err = mark_excluded(c, cfg, qs, q);
 
 	*np = 0;
+	xs_eval_known_list(c, cfg->answer, &list, &n_list);
 	if (err == XSELL_OK) {
-		take_list(c, cfg, c->by_pop, c->n_known, out, np);
+		take_list(c, cfg, list, n_list, out, np);
 	}
 	return err;
 }
@@ -292,19 +329,22 @@ xs_eval_rec_random(struct xs_eval_ctx *c, const struct xs_eval_config *cfg,
     const struct xs_eval_qset *qs, const struct xs_eval_query *q,
     uint32_t *out, size_t *np)
 {
-	uint64_t  rng = c->o->seed ^ ((uint64_t) q->order << 32);
-	size_t    n   = 0;
-	xsell_err err = mark_excluded(c, cfg, qs, q);
+	uint64_t        rng = c->o->seed ^ ((uint64_t) q->order << 32);
+	size_t          n   = 0;
+	const uint32_t *list;
+	uint32_t        n_list;
+	xsell_err       err = mark_excluded(c, cfg, qs, q);
 
 	if (cfg->answer == XS_EVAL_BUY_AGAIN) {
 		return random_own(c, qs, q, rng, out, np);
 	}
+	xs_eval_known_list(c, cfg->answer, &list, &n_list);
 	/* Drawing with rejection, bounded: a query whose first level
 	 * covers nearly the catalogue gets a shorter list, not a hang. */
-	for (unsigned tries = 0; err == XSELL_OK && n < c->o->k &&
-	     tries < 64 * c->o->k && c->n_known;
+	for (unsigned tries = 0;
+	     err == XSELL_OK && n < c->o->k && tries < 64 * c->o->k && n_list;
 	     tries++) {
-		uint32_t it = c->by_pop[next_random(&rng) % c->n_known];
+		uint32_t it = list[next_random(&rng) % n_list];
 
 		if (!is_marked(c, it)) {
 			c->stamp[c->to_store[it]] = c->cur_stamp;

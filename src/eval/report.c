@@ -15,6 +15,17 @@ ask_name(const struct xs_eval_report *rep, int a)
 		    ? "asked per test user; relevant: items bought again"
 		    : "asked per test user; relevant: items new to the user";
 	}
+	if (a == XS_EVAL_VIEWED_BOUGHT) {
+		return "asked per test order with the items viewed before it; "
+		       "relevant: its items not viewed";
+	}
+	if (a == XS_EVAL_SIMILAR_VIEWS) {
+		return rep->ask_one
+		    ? "asked per test session with its first viewed item; "
+		      "relevant: the other items viewed"
+		    : "asked per test session with its views but the latest; "
+		      "relevant: the latest viewed item";
+	}
 	return rep->ask_one ? "asked with one item of the basket"
 	                    : "asked with the rest of the basket";
 }
@@ -67,12 +78,48 @@ print_user_counts(
 	    (unsigned long long) ar->unknown_items);
 }
 
+/* Per-session answers: sessions of views, or orders after views. */
+static void
+print_session_counts(FILE *f, const struct xs_eval_answer_report *ar,
+    const char *pre, bool orders)
+{
+	if (orders) {
+		fprintf(f,
+		    "%stest orders %llu: %llu without a test view of their "
+		    "user before them (guest orders too), %llu cold (no "
+		    "viewed or no bought item known in training), %llu "
+		    "whose items were all viewed",
+		    pre, (unsigned long long) ar->test_orders,
+		    (unsigned long long) ar->no_views,
+		    (unsigned long long) ar->cold_orders,
+		    (unsigned long long) ar->ineligible);
+	} else {
+		fprintf(f,
+		    "%stest sessions %llu: %llu cold (no viewed item known "
+		    "in training), %llu with one known item",
+		    pre, (unsigned long long) ar->test_orders,
+		    (unsigned long long) ar->cold_orders,
+		    (unsigned long long) ar->short_orders);
+	}
+	fprintf(f,
+	    "; %llu eligible, %llu asked; %llu test %s of items unknown in "
+	    "training\n",
+	    (unsigned long long) ar->eligible,
+	    (unsigned long long) ar->queries,
+	    (unsigned long long) ar->unknown_items,
+	    orders ? "order lines" : "views");
+}
+
 static void
 print_answer_counts(
-    FILE *f, const struct xs_eval_answer_report *ar, const char *pre)
+    FILE *f, const struct xs_eval_answer_report *ar, const char *pre, int a)
 {
 	if (ar->per_user) {
 		print_user_counts(f, ar, pre);
+		return;
+	}
+	if (ar->per_session) {
+		print_session_counts(f, ar, pre, a == XS_EVAL_VIEWED_BOUGHT);
 		return;
 	}
 	fprintf(f,
@@ -108,6 +155,14 @@ xs_eval_print_table(FILE *f, const struct xs_eval_report *rep)
 	    rep->known_items, (unsigned long long) rep->excluded_lines,
 	    (unsigned long long) rep->excluded_orders, rep->load_s,
 	    rep->train_s, rep->eval_s);
+	if (rep->events > 0) {
+		fprintf(f,
+		    "events %llu (train %llu, test %llu): views, cart events "
+		    "and ratings; %u items viewed in training\n",
+		    (unsigned long long) rep->events,
+		    (unsigned long long) rep->train_events,
+		    (unsigned long long) rep->test_events, rep->viewed_items);
+	}
 	for (int a = 0; a < XS_EVAL_ANSWER_COUNT; a++) {
 		const struct xs_eval_answer_report *ar = &rep->ans[a];
 
@@ -116,7 +171,7 @@ xs_eval_print_table(FILE *f, const struct xs_eval_report *rep)
 		}
 		fprintf(f, "\n%s @%u, %s\n", xs_eval_answer_name(a), rep->k,
 		    ask_name(rep, a));
-		print_answer_counts(f, ar, "");
+		print_answer_counts(f, ar, "", a);
 		if (ar->queries == 0) {
 			fprintf(f, "nothing to measure\n");
 			continue;
@@ -160,6 +215,14 @@ row_json(const struct xs_eval_row *r)
 		} else if (r->cfg.answer == XS_EVAL_SIMILAR) {
 			json_object_set_new(o, "similar_scorer",
 			    json_string(xs_scorer_name(r->cfg.sim_scorer)));
+		} else if (r->cfg.answer == XS_EVAL_SIMILAR_VIEWS) {
+			json_object_set_new(o, "similar_scorer",
+			    json_string(xs_scorer_name(r->cfg.sim_scorer)));
+			json_object_set_new(o, "signal",
+			    json_string(xs_signal_name(r->cfg.signal)));
+		} else if (r->cfg.answer == XS_EVAL_VIEWED_BOUGHT) {
+			json_object_set_new(o, "scorer",
+			    json_string(xs_scorer_name(r->cfg.scorer)));
 		} else if (r->cfg.answer == XS_EVAL_COMPLEMENTS) {
 			json_object_set_new(o, "beta", json_real(r->cfg.beta));
 		}
@@ -190,7 +253,7 @@ set_count(json_t *o, const char *key, uint64_t v)
 
 /* Who was asked, per test basket or per test user. */
 static void
-answer_counts_json(json_t *o, const struct xs_eval_answer_report *ar)
+answer_counts_json(json_t *o, const struct xs_eval_answer_report *ar, int a)
 {
 	if (ar->per_user) {
 		set_count(o, "test_orders", ar->test_orders);
@@ -199,6 +262,18 @@ answer_counts_json(json_t *o, const struct xs_eval_answer_report *ar)
 		set_count(o, "new_users", ar->new_users);
 		set_count(o, "nothing_relevant", ar->ineligible);
 		set_count(o, "cold_users", ar->cold_orders);
+	} else if (ar->per_session) {
+		bool orders = a == XS_EVAL_VIEWED_BOUGHT;
+
+		set_count(o, orders ? "test_orders" : "test_sessions",
+		    ar->test_orders);
+		set_count(o, "cold", ar->cold_orders);
+		if (orders) {
+			set_count(o, "no_views", ar->no_views);
+			set_count(o, "all_bought_viewed", ar->ineligible);
+		} else {
+			set_count(o, "one_known_item", ar->short_orders);
+		}
 	} else {
 		set_count(o, "test_baskets", ar->test_orders);
 		set_count(o, "cold_baskets", ar->cold_orders);
@@ -211,12 +286,12 @@ answer_counts_json(json_t *o, const struct xs_eval_answer_report *ar)
 }
 
 static json_t *
-answer_json(const struct xs_eval_answer_report *ar)
+answer_json(const struct xs_eval_answer_report *ar, int a)
 {
 	json_t *o    = json_object();
 	json_t *rows = json_array();
 
-	answer_counts_json(o, ar);
+	answer_counts_json(o, ar, a);
 	for (size_t i = 0; i < ar->n_rows; i++) {
 		json_array_append_new(rows, row_json(&ar->rows[i]));
 	}
@@ -247,6 +322,14 @@ xs_eval_print_json(FILE *f, const struct xs_eval_report *rep)
 	    o, "test_orders", json_integer((json_int_t) rep->test_orders));
 	json_object_set_new(o, "items", json_integer(rep->items));
 	json_object_set_new(o, "known_items", json_integer(rep->known_items));
+	json_object_set_new(
+	    o, "events", json_integer((json_int_t) rep->events));
+	json_object_set_new(
+	    o, "train_events", json_integer((json_int_t) rep->train_events));
+	json_object_set_new(
+	    o, "test_events", json_integer((json_int_t) rep->test_events));
+	json_object_set_new(
+	    o, "viewed_items", json_integer(rep->viewed_items));
 	json_object_set_new(o, "excluded_lines",
 	    json_integer((json_int_t) rep->excluded_lines));
 	json_object_set_new(o, "excluded_orders",
@@ -257,7 +340,7 @@ xs_eval_print_json(FILE *f, const struct xs_eval_report *rep)
 	for (int a = 0; a < XS_EVAL_ANSWER_COUNT; a++) {
 		if (rep->ans[a].on) {
 			json_object_set_new(ans, xs_eval_answer_name(a),
-			    answer_json(&rep->ans[a]));
+			    answer_json(&rep->ans[a], a));
 		}
 	}
 	json_object_set_new(o, "answers", ans);
@@ -296,7 +379,7 @@ xs_eval_print_markdown(FILE *f, const struct xs_eval_report *rep,
 		}
 		fprintf(f, "\n## %s (%s)\n\n", xs_eval_answer_name(a),
 		    ask_name(rep, a));
-		print_answer_counts(f, ar, "");
+		print_answer_counts(f, ar, "", a);
 		if (ar->queries == 0) {
 			fprintf(f, "\nNothing to measure.\n");
 			continue;

@@ -30,10 +30,16 @@ static const struct answer_def answers[XS_EVAL_ANSWER_COUNT] = {
 	    xs_eval_rec_complements, false, false },
 	[XS_EVAL_PICKS] = { "picks", xs_eval_protocol_picks, xs_eval_rec_picks,
 	    false, true },
-	[XS_EVAL_BUY_AGAIN] = { "buy_again", xs_eval_protocol_buy_again,
-	    xs_eval_rec_buy_again, false, true },
-	[XS_EVAL_SIMILAR]   = { "similar", xs_eval_protocol_fbt,
-	      xs_eval_rec_similar, false, false },
+	[XS_EVAL_BUY_AGAIN]     = { "buy_again", xs_eval_protocol_buy_again,
+	        xs_eval_rec_buy_again, false, true },
+	[XS_EVAL_SIMILAR]       = { "similar", xs_eval_protocol_fbt,
+	          xs_eval_rec_similar, false, false },
+	[XS_EVAL_SIMILAR_VIEWS] = { "similar_views",
+	    xs_eval_protocol_similar_views, xs_eval_rec_similar, false,
+	    false },
+	[XS_EVAL_VIEWED_BOUGHT] = { "viewed_bought",
+	    xs_eval_protocol_viewed_bought, xs_eval_rec_viewed_bought, false,
+	    false },
 };
 
 bool
@@ -83,6 +89,9 @@ xs_eval_opts_default(struct xs_eval_opts *o)
 	o->n_seeds_max                  = 1;
 	o->sim_scorers[0]               = o->settings.similar_scorer;
 	o->n_sim_scorers                = 1;
+	o->signals[0]                   = XS_SIGNAL_VIEW;
+	o->signals[1]                   = XS_SIGNAL_ALL;
+	o->n_signals                    = 2;
 	o->baselines                    = true;
 }
 
@@ -157,6 +166,66 @@ similar_rows(const struct xs_eval_opts *o, struct xs_eval_answer_report *ar)
 	return err;
 }
 
+/* similar_views: one row per signal x similar scorer x min_support. */
+static xsell_err
+similar_views_rows(
+    const struct xs_eval_opts *o, struct xs_eval_answer_report *ar)
+{
+	struct xs_eval_config cfg = { .answer = XS_EVAL_SIMILAR_VIEWS };
+	char                  name[80];
+	xsell_err             err = XSELL_OK;
+
+	cfg.method = XS_METHOD_ENGINE;
+	for (size_t g = 0; g < o->n_signals && err == XSELL_OK; g++) {
+		for (size_t m = 0; m < o->n_min_supports && err == XSELL_OK;
+		     m++) {
+			for (size_t s = 0;
+			     s < o->n_sim_scorers && err == XSELL_OK; s++) {
+				cfg.signal      = o->signals[g];
+				cfg.min_support = o->min_supports[m];
+				cfg.sim_scorer  = o->sim_scorers[s];
+				snprintf(name, sizeof(name), "%s %s ms=%u",
+				    xs_signal_name(cfg.signal),
+				    xs_scorer_name(cfg.sim_scorer),
+				    cfg.min_support);
+				err = row_add(ar, &cfg, name);
+			}
+		}
+	}
+	return err;
+}
+
+/* viewed_bought: the setting viewed_bought_scorer, then every --scorer
+ * not already named, x min_support. */
+static xsell_err
+viewed_bought_rows(
+    const struct xs_eval_opts *o, struct xs_eval_answer_report *ar)
+{
+	struct xs_eval_config cfg = { .answer = XS_EVAL_VIEWED_BOUGHT };
+	enum xs_scorer        sc[XS_SCORER_COUNT + 1];
+	size_t                n_sc = 0;
+	char                  name[80];
+	xsell_err             err = XSELL_OK;
+
+	sc[n_sc++] = o->settings.viewed_bought_scorer;
+	for (size_t i = 0; i < o->n_scorers; i++) {
+		if (o->scorers[i] != o->settings.viewed_bought_scorer) {
+			sc[n_sc++] = o->scorers[i];
+		}
+	}
+	cfg.method = XS_METHOD_ENGINE;
+	for (size_t m = 0; m < o->n_min_supports && err == XSELL_OK; m++) {
+		for (size_t s = 0; s < n_sc && err == XSELL_OK; s++) {
+			cfg.min_support = o->min_supports[m];
+			cfg.scorer      = sc[s];
+			snprintf(name, sizeof(name), "%s ms=%u",
+			    xs_scorer_name(cfg.scorer), cfg.min_support);
+			err = row_add(ar, &cfg, name);
+		}
+	}
+	return err;
+}
+
 /* The engine's rows of answer 'a'; *have_countp: one of them is the
  * raw co-count baseline. */
 static xsell_err
@@ -174,6 +243,12 @@ engine_rows(const struct xs_eval_opts *o, enum xs_eval_answer a,
 	cfg.method = XS_METHOD_ENGINE;
 	if (a == XS_EVAL_SIMILAR) {
 		return similar_rows(o, ar);
+	}
+	if (a == XS_EVAL_SIMILAR_VIEWS) {
+		return similar_views_rows(o, ar);
+	}
+	if (a == XS_EVAL_VIEWED_BOUGHT) {
+		return viewed_bought_rows(o, ar);
 	}
 	if (a == XS_EVAL_BUY_AGAIN) {
 		cfg.min_support = o->settings.min_support;
@@ -263,7 +338,8 @@ measure(struct xs_eval_ctx *c, enum xs_eval_answer a,
 	double                pop_sum = 0, lat_sum = 0;
 	uint64_t              n_recs = 0, n_seen = 0;
 	char                  what[128];
-	xsell_err             err = XSELL_OK;
+	uint32_t n_cat = a == XS_EVAL_SIMILAR_VIEWS ? c->n_viewed : c->n_known;
+	xsell_err err  = XSELL_OK;
 
 	if (seen == NULL || lat == NULL || out == NULL) {
 		err = XSELL_ENOMEM;
@@ -298,7 +374,8 @@ measure(struct xs_eval_ctx *c, enum xs_eval_answer a,
 		for (size_t r = 0; r < n; r++) {
 			n_seen += seen[out[r]] == 0;
 			seen[out[r]] = 1;
-			pop_sum += c->pop[out[r]];
+			pop_sum += a == XS_EVAL_SIMILAR_VIEWS ? c->vpop[out[r]]
+			                                      : c->pop[out[r]];
 		}
 		n_recs += n;
 		lat_sum += (double) lat[i];
@@ -314,12 +391,12 @@ measure(struct xs_eval_ctx *c, enum xs_eval_answer a,
 		row->hit_rate = sum.hit / nq;
 		row->hit_ci95 =
 		    1.96 * sqrt(row->hit_rate * (1 - row->hit_rate) / nq);
-		row->precision = sum.precision / nq;
-		row->recall    = sum.recall / nq;
-		row->ndcg      = sum.ndcg / nq;
-		row->mrr       = sum.rr / nq;
-		row->coverage  = c->n_known ? (double) n_seen / c->n_known : 0;
-		row->mean_pop  = n_recs ? pop_sum / (double) n_recs : 0;
+		row->precision   = sum.precision / nq;
+		row->recall      = sum.recall / nq;
+		row->ndcg        = sum.ndcg / nq;
+		row->mrr         = sum.rr / nq;
+		row->coverage    = n_cat ? (double) n_seen / n_cat : 0;
+		row->mean_pop    = n_recs ? pop_sum / (double) n_recs : 0;
 		row->lat_mean_us = lat_sum / nq / 1e3;
 		row->lat_p50_us  = (double) lat[(qs->n - 1) / 2] / 1e3;
 		row->lat_p99_us =
@@ -383,7 +460,7 @@ trend_init(struct xs_eval_ctx *c)
 
 		if (xs_eval_data_item_find(
 		        c->d, ans.recs[i].ext, ans.recs[i].ext_len, &id) &&
-		    c->pop[id] > 0) {
+		    c->to_store[id] != 0) {
 			c->by_trend[c->n_trend++] = id;
 		}
 	}
@@ -406,10 +483,13 @@ ctx_init(struct xs_eval_ctx *c)
 	c->to_store = calloc(n_items + 1, sizeof(*c->to_store));
 	c->from_store =
 	    calloc((size_t) c->n_store + 1, sizeof(*c->from_store));
-	c->stamp = calloc((size_t) c->n_store + 1, sizeof(*c->stamp));
-	c->spans = calloc(XSELL_QUERY_ITEMS_MAX, sizeof(*c->spans));
+	c->stamp   = calloc((size_t) c->n_store + 1, sizeof(*c->stamp));
+	c->spans   = calloc(XSELL_QUERY_ITEMS_MAX, sizeof(*c->spans));
+	c->vpop    = calloc(n_items + 1, sizeof(*c->vpop));
+	c->by_view = calloc(n_items + 1, sizeof(*c->by_view));
 	if (c->pop == NULL || c->by_pop == NULL || c->to_store == NULL ||
-	    c->from_store == NULL || c->stamp == NULL || c->spans == NULL) {
+	    c->from_store == NULL || c->stamp == NULL || c->spans == NULL ||
+	    c->vpop == NULL || c->by_view == NULL) {
 		return XSELL_ENOMEM;
 	}
 	xs_counts_reader_init(&cr, c->st, c->txn);
@@ -425,18 +505,29 @@ ctx_init(struct xs_eval_ctx *c)
 		if (err != XSELL_OK) {
 			return err;
 		}
-		/* Known: the engine counted it in a training basket. */
-		c->pop[e] = xs_counts_reader_get(&cr, s, XS_C_BASKETS);
-		if (c->pop[e] == 0 || s > c->n_store) {
-			c->pop[e] = 0;
+		/* Known: the engine counted it in a training basket (the
+		 * order protocols), or a training view (the session
+		 * protocols: to_store set, pop 0). */
+		c->pop[e]  = xs_counts_reader_get(&cr, s, XS_C_BASKETS);
+		c->vpop[e] = xs_counts_reader_get(&cr, s, XS_C_VIEWS);
+		if ((c->pop[e] == 0 && c->vpop[e] == 0) || s > c->n_store) {
+			c->pop[e]  = 0;
+			c->vpop[e] = 0;
 			continue;
 		}
-		c->to_store[e]          = s;
-		c->from_store[s]        = e + 1;
-		c->by_pop[c->n_known++] = e;
+		c->to_store[e]   = s;
+		c->from_store[s] = e + 1;
+		if (c->pop[e] > 0) {
+			c->by_pop[c->n_known++] = e;
+		}
+		if (c->vpop[e] > 0) {
+			c->by_view[c->n_viewed++] = e;
+		}
 	}
 	sort_pop = c->pop;
 	qsort(c->by_pop, c->n_known, sizeof(*c->by_pop), cmp_by_pop);
+	sort_pop = c->vpop;
+	qsort(c->by_view, c->n_viewed, sizeof(*c->by_view), cmp_by_pop);
 	sort_pop = NULL;
 	return trend_init(c);
 }
@@ -451,6 +542,8 @@ ctx_fini(struct xs_eval_ctx *c)
 	free(c->stamp);
 	free(c->spans);
 	free(c->by_trend);
+	free(c->vpop);
+	free(c->by_view);
 	xs_arena_fini(&c->arena);
 }
 
@@ -531,7 +624,8 @@ check_opts(const struct xs_eval_opts *o)
 	    o->n_scorers > XS_SCORER_COUNT || o->n_half_lives == 0 ||
 	    o->n_half_lives > XS_EVAL_GRID_MAX || o->n_seeds_max == 0 ||
 	    o->n_seeds_max > XS_EVAL_GRID_MAX || o->n_sim_scorers == 0 ||
-	    o->n_sim_scorers > XS_SCORER_COUNT || o->store_dir == NULL) {
+	    o->n_sim_scorers > XS_SCORER_COUNT || o->n_signals == 0 ||
+	    o->n_signals > XS_SIGNAL_COUNT || o->store_dir == NULL) {
 		return XSELL_EINVAL;
 	}
 	return XSELL_OK;
@@ -539,7 +633,8 @@ check_opts(const struct xs_eval_opts *o)
 
 static xsell_err
 split_and_train(const struct xs_eval_opts *o, const xs_eval_data *d,
-    uint8_t *is_test, xs_store *st, struct xs_eval_report *rep)
+    uint8_t *is_test, uint8_t *ev_is_test, xs_store *st,
+    struct xs_eval_report *rep)
 {
 	uint64_t  t0  = xs_mono_ns();
 	xsell_err err = xs_eval_split_apply(d, &o->split, is_test);
@@ -547,11 +642,17 @@ split_and_train(const struct xs_eval_opts *o, const xs_eval_data *d,
 	if (err != XSELL_OK) {
 		return err;
 	}
+	xs_eval_split_events(d, &o->split, ev_is_test);
 	for (size_t i = 0; i < rep->orders; i++) {
 		rep->test_orders += is_test[i];
 	}
+	for (size_t i = 0; i < rep->events; i++) {
+		rep->test_events += ev_is_test[i];
+	}
 	rep->train_orders = rep->orders - rep->test_orders;
-	err = xs_eval_train(d, is_test, st, &o->settings, &rep->train_applied);
+	rep->train_events = rep->events - rep->test_events;
+	err               = xs_eval_train(
+	                  d, is_test, ev_is_test, st, &o->settings, &rep->train_applied);
 	rep->train_s = (double) (xs_mono_ns() - t0) / 1e9;
 	return err;
 }
@@ -562,7 +663,7 @@ xs_eval_run(const struct xs_eval_opts *o, const xs_eval_data *d,
 {
 	struct xs_store_opts so = { .no_sync = true, .top_m = o->top_m };
 	struct xs_eval_ctx   c  = { .d = d, .o = o };
-	uint8_t             *is_test;
+	uint8_t             *is_test, *ev_is_test;
 	uint64_t             t0;
 	xsell_err            err = check_opts(o);
 
@@ -576,18 +677,24 @@ xs_eval_run(const struct xs_eval_opts *o, const xs_eval_data *d,
 	rep->items           = xs_eval_data_n_items(d);
 	rep->excluded_lines  = xs_eval_data_excluded_lines(d);
 	rep->excluded_orders = xs_eval_data_excluded_orders(d);
+	rep->events          = xs_eval_data_n_events(d);
 	is_test              = calloc(rep->orders + 1, 1);
-	if (is_test == NULL) {
+	ev_is_test           = calloc(rep->events + 1, 1);
+	if (is_test == NULL || ev_is_test == NULL) {
+		free(is_test);
+		free(ev_is_test);
 		return XSELL_ENOMEM;
 	}
+	c.ev_is_test = ev_is_test;
 	xs_arena_init(&c.arena, ARENA_MAX);
 	err = xs_store_open(&c.st, o->store_dir, &so);
 	if (err != XSELL_OK) {
 		xs_arena_fini(&c.arena);
 		free(is_test);
+		free(ev_is_test);
 		return err;
 	}
-	err = split_and_train(o, d, is_test, c.st, rep);
+	err = split_and_train(o, d, is_test, ev_is_test, c.st, rep);
 	if (err == XSELL_OK) {
 		err = xs_txn_read(c.st, &c.txn);
 		if (err != XSELL_OK) {
@@ -597,8 +704,9 @@ xs_eval_run(const struct xs_eval_opts *o, const xs_eval_data *d,
 	if (err == XSELL_OK) {
 		err = ctx_init(&c);
 	}
-	rep->known_items = c.n_known;
-	t0               = xs_mono_ns();
+	rep->known_items  = c.n_known;
+	rep->viewed_items = c.n_viewed;
+	t0                = xs_mono_ns();
 	for (int a = 0; a < XS_EVAL_ANSWER_COUNT && err == XSELL_OK; a++) {
 		if (o->answers[a]) {
 			err = run_answer(&c, (enum xs_eval_answer) a, is_test,
@@ -612,6 +720,7 @@ xs_eval_run(const struct xs_eval_opts *o, const xs_eval_data *d,
 	}
 	xs_store_close(c.st);
 	free(is_test);
+	free(ev_is_test);
 	return err;
 }
 

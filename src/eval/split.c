@@ -147,3 +147,32 @@ xs_eval_split_apply(
 	}
 	return XSELL_OK;
 }
+
+void
+xs_eval_split_events(
+    const xs_eval_data *d, const struct xs_eval_split *s, uint8_t *ev_is_test)
+{
+	for (size_t i = 0; i < xs_eval_data_n_events(d); i++) {
+		const struct xs_eval_event *e = xs_eval_data_event(d, i);
+		struct xs_span              u;
+		uint64_t                    h;
+
+		switch (s->kind) {
+		case XS_SPLIT_TIME:
+			ev_is_test[i] = e->ts >= s->cut_ts;
+			break;
+		case XS_SPLIT_LAST:
+			ev_is_test[i] = 0;
+			break;
+		case XS_SPLIT_RANDOM:
+			/* The user, not the event: a session's views stay
+			 * together, so a test session is not half known. */
+			u = xs_eval_data_user_name(d, e->user);
+			h = xs_hash64(u.p, u.len, s->seed);
+			ev_is_test[i] =
+			    (double) (h >> 11) / 9007199254740992.0 <
+			    s->test_frac;
+			break;
+		}
+	}
+}

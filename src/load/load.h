@@ -30,6 +30,8 @@ enum xs_load_format {
 	XS_LOAD_TSV,     /* tab-separated, header line, no quoting */
 	XS_LOAD_JSONL,   /* one JSON object per line, keys are columns */
 	XS_LOAD_BASKETS, /* one order per line, items comma-separated */
+	XS_LOAD_SSV,     /* semicolon-separated, header line, no quoting
+	                    (DIGINETICA) */
 	XS_LOAD_FORMAT_COUNT
 };
 
@@ -50,6 +52,8 @@ enum xs_load_role {
 	XS_ROLE_CATEGORY,
 	XS_ROLE_TYPE,   /* the event type of the line (absent: --type) */
 	XS_ROLE_RATING, /* 1..5, for rating lines */
+	XS_ROLE_TS_MS,  /* milliseconds added to ts (DIGINETICA's timeframe:
+	                   time since the session began); never guessed */
 	XS_ROLE_COUNT
 };
 

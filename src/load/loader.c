@@ -381,6 +381,42 @@ add_line(xs_loader *l, const struct parsed_line *pl)
 	return XSELL_OK;
 }
 
+/* The line's ts column, plus its ts_ms column if mapped (exports that
+ * give a date and the milliseconds since the session began). False,
+ * with the line rejected, if either is bad or the sum out of range. */
+static bool
+take_ts(struct reject_ctx *rc, const struct xs_load_record *rec,
+    const struct xs_load_cols *cols, struct parsed_line *pl)
+{
+	struct xs_span s = field(rec, cols->col[XS_ROLE_TS]);
+	char           esc[80];
+	double         ms;
+
+	if (s.len != 0) {
+		if (!xs_load_ts_parse(s.p, s.len, &pl->ts)) {
+			xs_escape(esc, sizeof(esc), s.p, s.len);
+			reject(rc, rec->line, "bad timestamp \"%s\"", esc);
+			return false;
+		}
+		pl->has_ts = true;
+	}
+	s = field(rec, cols->col[XS_ROLE_TS_MS]);
+	if (s.len == 0 || !pl->has_ts) {
+		return true;
+	}
+	/* The range first: casting a double outside int64's range is
+	 * undefined. */
+	if (!parse_number(s, &ms) || ms < 0 ||
+	    ms / 1000 >= (double) (XS_LOAD_TS_LIMIT - pl->ts)) {
+		xs_escape(esc, sizeof(esc), s.p, s.len);
+		reject(rc, rec->line,
+		    "bad ts_ms \"%s\" (milliseconds >= 0 added to ts)", esc);
+		return false;
+	}
+	pl->ts += (int64_t) (ms / 1000);
+	return true;
+}
+
 /* A view, cart event or rating line (pl has its type, item and user):
  * it needs an item and a user, a rating needs 1..5; qty, price and
  * order are not read. */
@@ -409,14 +445,8 @@ take_event(struct reject_ctx *rc, const struct xs_load_record *rec,
 		    pl->user.len ? "\"" : "");
 		return XSELL_OK;
 	}
-	s = field(rec, cols->col[XS_ROLE_TS]);
-	if (s.len != 0) {
-		if (!xs_load_ts_parse(s.p, s.len, &pl->ts)) {
-			xs_escape(esc, sizeof(esc), s.p, s.len);
-			reject(rc, rec->line, "bad timestamp \"%s\"", esc);
-			return XSELL_OK;
-		}
-		pl->has_ts = true;
+	if (!take_ts(rc, rec, cols, pl)) {
+		return XSELL_OK;
 	}
 	if (pl->type == XS_EV_RATING) {
 		s = field(rec, cols->col[XS_ROLE_RATING]);
@@ -512,14 +542,8 @@ take_record(struct reject_ctx *rc, const struct xs_load_record *rec,
 		reject(rc, rec->line, "bad price \"%s\" (a number >= 0)", esc);
 		return XSELL_OK;
 	}
-	s = field(rec, cols->col[XS_ROLE_TS]);
-	if (s.len != 0) {
-		if (!xs_load_ts_parse(s.p, s.len, &pl.ts)) {
-			xs_escape(esc, sizeof(esc), s.p, s.len);
-			reject(rc, rec->line, "bad timestamp \"%s\"", esc);
-			return XSELL_OK;
-		}
-		pl.has_ts = true;
+	if (!take_ts(rc, rec, cols, &pl)) {
+		return XSELL_OK;
 	}
 	pl.category = field(rec, cols->col[XS_ROLE_CATEGORY]);
 	if (pl.category.len != 0 &&

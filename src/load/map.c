@@ -12,6 +12,7 @@ static const char *const format_names[XS_LOAD_FORMAT_COUNT] = {
 	[XS_LOAD_TSV]     = "tsv",
 	[XS_LOAD_JSONL]   = "jsonl",
 	[XS_LOAD_BASKETS] = "baskets",
+	[XS_LOAD_SSV]     = "ssv",
 };
 
 static const char *const role_names[XS_ROLE_COUNT] = {
@@ -24,6 +25,7 @@ static const char *const role_names[XS_ROLE_COUNT] = {
 	[XS_ROLE_CATEGORY] = "category",
 	[XS_ROLE_TYPE]     = "type",
 	[XS_ROLE_RATING]   = "rating",
+	[XS_ROLE_TS_MS]    = "ts_ms",
 };
 
 /* Header names each role is guessed from, best first. */

@@ -682,8 +682,9 @@ header_read(xs_load_reader *r, char *err, size_t err_len)
 	if (r->fmt == XS_LOAD_JSONL) {
 		return jsonl_header(r, err, err_len);
 	}
-	e = r->fmt == XS_LOAD_CSV ? csv_next(r, &rec)
-	                          : split_next(r, &rec, '\t');
+	e = r->fmt == XS_LOAD_CSV   ? csv_next(r, &rec)
+	    : r->fmt == XS_LOAD_SSV ? split_next(r, &rec, ';')
+	                            : split_next(r, &rec, '\t');
 	if (e == XSELL_OK && rec.error != NULL) {
 		snprintf(err, err_len, "%s:%llu: header: %s", r->name,
 		    (unsigned long long) rec.line, rec.error);
@@ -797,6 +798,8 @@ xs_load_reader_next(xs_load_reader *r, struct xs_load_record *rec)
 		return csv_next(r, rec);
 	case XS_LOAD_TSV:
 		return split_next(r, rec, '\t');
+	case XS_LOAD_SSV:
+		return split_next(r, rec, ';');
 	case XS_LOAD_BASKETS:
 		return split_next(r, rec, ',');
 	case XS_LOAD_JSONL:

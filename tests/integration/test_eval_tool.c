@@ -45,6 +45,9 @@
 
 #define TINY XS_TEST_SOURCE_DIR "/tests/data/eval-tiny.csv"
 #define PICKS XS_TEST_SOURCE_DIR "/tests/data/eval-picks.csv"
+#define VIEWS XS_TEST_SOURCE_DIR "/tests/data/eval-views.csv"
+#define VIEWS_SSV XS_TEST_SOURCE_DIR "/tests/data/eval-views-sessions.ssv"
+#define ORDERS_SSV XS_TEST_SOURCE_DIR "/tests/data/eval-views-orders.ssv"
 #define EPS 1e-6
 
 struct fixture {
@@ -281,25 +284,34 @@ test_eval_tool_report_and_cleanup(void **state)
 static void
 test_eval_tool_usage_errors(void **state)
 {
-	struct fixture   *f    = *state;
-	const char *const a1[] = { "--split", "weekly", TINY, NULL };
-	const char *const a2[] = { "--answers", "viewed_bought", TINY, NULL };
-	const char *const a3[] = { "--scorer", "magic", TINY, NULL };
-	const char *const a4[] = { "-k", "0", TINY, NULL };
-	const char *const a5[] = { "--split", "time:2020-01-10", NULL };
-	const char *const a6[] = { "--map", "item=nope", TINY, NULL };
-	const char *const a7[] = { "--help", NULL };
+	struct fixture   *f     = *state;
+	const char *const a1[]  = { "--split", "weekly", TINY, NULL };
+	const char *const a2[]  = { "--answers", "bought_with", TINY, NULL };
+	const char *const a3[]  = { "--scorer", "magic", TINY, NULL };
+	const char *const a4[]  = { "-k", "0", TINY, NULL };
+	const char *const a5[]  = { "--split", "time:2020-01-10", NULL };
+	const char *const a6[]  = { "--map", "item=nope", TINY, NULL };
+	const char *const a7[]  = { "--help", NULL };
+	const char *const a8[]  = { TINY, "--type", "view", NULL };
+	const char *const a9[]  = { "--signal", "smell", TINY, NULL };
+	const char *const a10[] = { "--type", "glance", TINY, NULL };
 
 	assert_int_equal(run(f, a1), 2);
 	assert_non_null(strstr(f->err, "weekly"));
 	assert_int_equal(run(f, a2), 2);
-	assert_non_null(strstr(f->err, "viewed_bought"));
+	assert_non_null(strstr(f->err, "bought_with"));
 	assert_int_equal(run(f, a3), 2);
 	assert_int_equal(run(f, a4), 2);
 	assert_int_equal(run(f, a5), 2);
 	assert_int_equal(run(f, a6), 2);
 	assert_int_equal(run(f, a7), 0);
 	assert_non_null(strstr(f->out, "exit status"));
+	assert_int_equal(run(f, a8), 2);
+	assert_non_null(strstr(f->err, "no FILE after it"));
+	assert_int_equal(run(f, a9), 2);
+	assert_non_null(strstr(f->err, "smell"));
+	assert_int_equal(run(f, a10), 2);
+	assert_non_null(strstr(f->err, "glance"));
 }
 
 /* A split that leaves nothing to ask is a failure, said so. */
@@ -484,6 +496,133 @@ test_eval_tool_picks_grid(void **state)
 	assert_non_null(strstr(f->err, "--pick-seeds"));
 }
 
+/* similar_views and viewed_bought on tests/data/eval-views.csv (views
+ * and orders in one file, a type column), the time split at 1000050000,
+ * K = 1, signal view, similar scorer count, viewed_bought scorer count.
+ *
+ * Training sessions (views a minute apart, one session each): s1 A B C,
+ * s2 A B then order o1 {F}, s3 A B D then o3 {F,G}, s4 C D E, s5 D E
+ * then o2 {G}. Views A 3, B 3, C 2, D 3, E 2; co-views AB 3, AC 1, BC 1,
+ * AD 1, BD 1, CD 1, CE 1, DE 2. view -> buy (viewed a, later bought b):
+ * A->F 2, B->F 2, A->G 1, B->G 1, D->F 1, D->G 2, E->G 1. Baskets F 2,
+ * G 2. Eval ids by first appearance: A B C F D G E ...; most viewed
+ * (ties by id): A B D C E; most bought: F G.
+ *
+ * similar_views, test sessions t1..t5:
+ *   t1 views A C B (B listed first in the file, but latest in time):
+ *      hide B, ask C and A: B 3+1, D 1+1, E 1 -> B: hit
+ *   t2 views A C: hide C, ask A: B 3 -> miss
+ *   t3 views D E: hide E, ask D: E 2 (A B C 1) -> hit
+ *   t4 views A Y (Y unknown): one known item; t5 views Z: cold.
+ *   HR 2/3 (K = 1: precision, recall, NDCG and MRR the same).
+ *   popularity (most viewed, not the asked): t1 B hit, t2 B miss, t3 A
+ *   miss: 1/3. Unknown views: Y, Z.
+ * --ask one (ask the first viewed, the rest relevant): t1 ask A: B, of
+ *   {C, B}: hit, recall 1/2; t2 ask A: B, of {C}: miss; t3 ask D: E, of
+ *   {E}: hit. HR 2/3, recall (1/2 + 0 + 1) / 3 = 0.5; popularity t1 B
+ *   hit (recall 1/2), t2 B miss, t3 A miss: HR 1/3, recall 1/6.
+ * viewed_bought, test orders p1..p6:
+ *   p1 (t1) {G}, asked B C A: F 2+2, G 1+1 -> F: miss
+ *   p2 (t2) {A}: A was viewed: nothing left (all bought viewed)
+ *   p3 (t3) {G,E}: E viewed; relevant {G}; asked E D: G 1+2, F 1 -> G:
+ *      hit
+ *   p4 (t4) {W}: W unknown (cold); p5 (t5): viewed only Z (cold); p6 a
+ *   guest order: no views.
+ *   HR 1/2; popularity (most bought): F for both: HR 0. */
+static void
+views_check(json_t *rep, bool ask_one)
+{
+	json_t *ans = json_object_get(rep, "answers");
+	json_t *sv  = json_object_get(ans, "similar_views");
+	json_t *vb  = json_object_get(ans, "viewed_bought");
+
+	assert_float_equal(num(rep, "events"), 23, 0);
+	assert_float_equal(num(rep, "train_events"), 13, 0);
+	assert_float_equal(num(rep, "test_events"), 10, 0);
+	assert_float_equal(num(rep, "train_orders"), 3, 0);
+	assert_float_equal(num(rep, "viewed_items"), 5, 0);
+	assert_float_equal(num(sv, "test_sessions"), 5, 0);
+	assert_float_equal(num(sv, "cold"), 1, 0);
+	assert_float_equal(num(sv, "one_known_item"), 1, 0);
+	assert_float_equal(num(sv, "eligible"), 3, 0);
+	assert_float_equal(num(sv, "unknown_item_lines"), 2, 0);
+	if (ask_one) {
+		assert_row(row_named(rep, "similar_views", "view count ms=1"),
+		    2.0 / 3, 2.0 / 3, 0.5, 2.0 / 3, 2.0 / 3);
+		assert_row(row_named(rep, "similar_views", "popularity"),
+		    1.0 / 3, 1.0 / 3, 1.0 / 6, 1.0 / 3, 1.0 / 3);
+		return;
+	}
+	assert_row(row_named(rep, "similar_views", "view count ms=1"), 2.0 / 3,
+	    2.0 / 3, 2.0 / 3, 2.0 / 3, 2.0 / 3);
+	assert_row(row_named(rep, "similar_views", "popularity"), 1.0 / 3,
+	    1.0 / 3, 1.0 / 3, 1.0 / 3, 1.0 / 3);
+	assert_float_equal(num(vb, "test_orders"), 6, 0);
+	assert_float_equal(num(vb, "no_views"), 1, 0);
+	assert_float_equal(num(vb, "cold"), 2, 0);
+	assert_float_equal(num(vb, "all_bought_viewed"), 1, 0);
+	assert_float_equal(num(vb, "eligible"), 2, 0);
+	assert_float_equal(num(vb, "unknown_item_lines"), 1, 0);
+	assert_row(row_named(rep, "viewed_bought", "count ms=1"), 0.5, 0.5,
+	    0.5, 0.5, 0.5);
+	assert_row(
+	    row_named(rep, "viewed_bought", "popularity"), 0, 0, 0, 0, 0);
+}
+
+static json_t *
+run_json(struct fixture *f, const char *const *args)
+{
+	json_error_t je;
+	json_t      *rep;
+
+	assert_int_equal(run(f, args), 0);
+	rep = json_loads(f->out, 0, &je);
+	if (rep == NULL) {
+		fail_msg("not JSON (%s): %s", je.text, f->out);
+	}
+	return rep;
+}
+
+static void
+test_eval_tool_views_hand_worked(void **state)
+{
+	struct fixture   *f      = *state;
+	const char *const args[] = { "--split", "time:1000050000", "-k", "1",
+		"--signal", "view", "--similar-scorer", "count", "--scorer",
+		"count", "--answers", "similar_views,viewed_bought", "--json",
+		VIEWS, NULL };
+	const char *const one[]  = { "--split", "time:1000050000", "-k", "1",
+		 "--signal", "view", "--similar-scorer", "count", "--answers",
+		 "similar_views", "--ask", "one", "--json", VIEWS, NULL };
+	json_t           *rep    = run_json(f, args);
+
+	views_check(rep, false);
+	json_decref(rep);
+	rep = run_json(f, one);
+	views_check(rep, true);
+	json_decref(rep);
+}
+
+/* The same export as two semicolon-separated files, DIGINETICA's way:
+ * sessions as users, a date and the milliseconds since the session
+ * began, each file with its own --type and --map. Same figures. */
+static void
+test_eval_tool_views_two_files(void **state)
+{
+	struct fixture   *f      = *state;
+	const char *const args[] = { "--format", "ssv", "--split",
+		"time:2001-09-15", "-k", "1", "--signal", "view",
+		"--similar-scorer", "count", "--scorer", "count", "--answers",
+		"similar_views,viewed_bought", "--json", "--type", "view",
+		"--map", "user=session_id,ts_ms=timeframe", VIEWS_SSV,
+		"--type", "order", "--map", "user=sessionId,ts_ms=timeframe",
+		ORDERS_SSV, NULL };
+	json_t           *rep    = run_json(f, args);
+
+	views_check(rep, false);
+	json_decref(rep);
+}
+
 int
 main(void)
 {
@@ -506,6 +645,10 @@ main(void)
 		    test_eval_tool_picks_grid, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_eval_tool_similar_hand_worked, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_eval_tool_views_hand_worked, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_eval_tool_views_two_files, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("eval_tool", tests, NULL, NULL);

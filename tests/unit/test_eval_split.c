@@ -232,7 +232,7 @@ check_trained(const char *spec, const char *const *train,
 	xs_settings_default(&set);
 	assert_xs_ok(xs_eval_split_parse(spec, &s, err, sizeof(err)));
 	assert_xs_ok(xs_eval_split_apply(d, &s, is_test));
-	assert_xs_ok(xs_eval_train(d, is_test, st, &set, &applied));
+	assert_xs_ok(xs_eval_train(d, is_test, NULL, st, &set, &applied));
 	assert_xs_ok(xs_txn_read(st, &txn));
 	for (; train[n_train] != NULL; n_train++) {
 		if (!order_stored(st, txn, train[n_train])) {
@@ -312,7 +312,8 @@ test_split_store_is_exactly_training(void **state)
 		    xs_eval_split_parse(specs[sp], &s, err, sizeof(err)));
 		s.seed = 42;
 		assert_xs_ok(xs_eval_split_apply(d, &s, is_test));
-		assert_xs_ok(xs_eval_train(d, is_test, st, &set, &applied));
+		assert_xs_ok(
+		    xs_eval_train(d, is_test, NULL, st, &set, &applied));
 		assert_xs_ok(xs_txn_read(st, &txn));
 		for (size_t i = 0; i < xs_eval_data_n_orders(d); i++) {
 			const struct xs_eval_order *o =
@@ -351,6 +352,139 @@ test_split_store_is_exactly_training(void **state)
 	}
 }
 
+/* ==== Events: tests/data/eval-views.csv ==== */
+
+#define VIEWS XS_TEST_SOURCE_DIR "/tests/data/eval-views.csv"
+
+static xs_eval_data *
+views_data(void)
+{
+	xs_eval_data *d;
+	xs_loader    *l;
+	char          err[300];
+
+	assert_xs_ok(xs_eval_data_alloc(&d));
+	assert_xs_ok(xs_loader_alloc(&l));
+	assert_xs_ok(xs_loader_read(
+	    l, VIEWS, NULL, XS_LOAD_CSV, NULL, 0, NULL, err, sizeof(err)));
+	assert_xs_ok(xs_loader_each_order(l, 0, 0, xs_eval_data_add, d));
+	xs_loader_free(l);
+	return d;
+}
+
+/* The reader keeps every view as an event, with its user and time, and
+ * the orders as before: 23 view lines, 9 orders (o1..o3, p1..p6). */
+static void
+test_events_read(void **state)
+{
+	xs_eval_data               *d = views_data();
+	const struct xs_eval_event *e;
+	struct xs_span              u, it;
+
+	(void) state;
+	assert_int_equal(xs_eval_data_n_events(d), 23);
+	assert_int_equal(xs_eval_data_n_orders(d), 9);
+	/* The 14th view of the file (s1..s5 have 13): t1 viewed B. */
+	e  = xs_eval_data_event(d, 13);
+	u  = xs_eval_data_user_name(d, e->user);
+	it = xs_eval_data_item_ext(d, e->item);
+	assert_int_equal(e->type, XS_EV_VIEW);
+	assert_int_equal(e->ts, 1000100120);
+	assert_int_equal(u.len, 2);
+	assert_memory_equal(u.p, "t1", 2);
+	assert_int_equal(it.len, 1);
+	assert_memory_equal(it.p, "B", 1);
+	xs_eval_data_free(d);
+}
+
+/* Is the event's user a test session (t1..t5)? */
+static bool
+is_test_user(const xs_eval_data *d, size_t i)
+{
+	struct xs_span u =
+	    xs_eval_data_user_name(d, xs_eval_data_event(d, i)->user);
+
+	return u.p[0] == 't';
+}
+
+/* time: exactly the t sessions' views are test; random: a user's views
+ * all on one side; last: every view trains. */
+static void
+test_events_split(void **state)
+{
+	xs_eval_data        *d = views_data();
+	struct xs_eval_split s;
+	uint8_t              ev[32], side[32];
+	char                 err[200];
+
+	(void) state;
+	assert_xs_ok(xs_eval_split_parse("time:1000050000", &s, err, 200));
+	xs_eval_split_events(d, &s, ev);
+	for (size_t i = 0; i < xs_eval_data_n_events(d); i++) {
+		assert_int_equal(ev[i], is_test_user(d, i));
+	}
+	assert_xs_ok(xs_eval_split_parse("last", &s, err, 200));
+	xs_eval_split_events(d, &s, ev);
+	for (size_t i = 0; i < xs_eval_data_n_events(d); i++) {
+		assert_int_equal(ev[i], 0);
+	}
+	assert_xs_ok(xs_eval_split_parse("random:0.5", &s, err, 200));
+	s.seed = 7;
+	xs_eval_split_events(d, &s, ev);
+	memset(side, 2, sizeof(side));
+	for (size_t i = 0; i < xs_eval_data_n_events(d); i++) {
+		uint32_t u = xs_eval_data_event(d, i)->user;
+
+		if (side[u] != 2 && side[u] != ev[i]) {
+			fail_msg("random split cut user %u's session", u);
+		}
+		side[u] = ev[i];
+	}
+	xs_eval_data_free(d);
+}
+
+/* Trained on the time split, the store counts only training views:
+ * views of A 3 (s1 s2 s3; t1 t2 t4 would make 6), 13 views in all, view
+ * -> buy of A 2 (o1, o3), and no item only the test side has. */
+static void
+test_events_training_holds_no_test_view(void **state)
+{
+	xs_eval_data           *d = views_data();
+	struct xs_eval_split    s;
+	struct xs_settings      set;
+	struct xs_totals        tot;
+	struct xs_counts_reader cr;
+	uint8_t                 is_test[16], ev[32];
+	uint64_t                applied = 0;
+	uint32_t                a;
+	char                    err[200], *dir;
+	xs_store               *st = xs_test_store_open(&dir);
+	MDB_txn                *txn;
+
+	(void) state;
+	xs_settings_default(&set);
+	assert_xs_ok(xs_eval_split_parse("time:1000050000", &s, err, 200));
+	assert_xs_ok(xs_eval_split_apply(d, &s, is_test));
+	xs_eval_split_events(d, &s, ev);
+	assert_xs_ok(xs_eval_train(d, is_test, ev, st, &set, &applied));
+	assert_int_equal(applied, 3 + 13);
+	assert_xs_ok(xs_txn_read(st, &txn));
+	assert_xs_ok(xs_store_totals_get(st, txn, &tot));
+	assert_int_equal(tot.baskets, 3);
+	assert_int_equal(tot.views_counted, 13);
+	assert_xs_ok(xs_store_id_get(st, txn, XS_DICT_ITEM, "A", 1, &a));
+	xs_counts_reader_init(&cr, st, txn);
+	assert_int_equal(xs_counts_reader_get(&cr, a, XS_C_VIEWS), 3);
+	assert_int_equal(xs_counts_reader_get(&cr, a, XS_C_VIEW_BUYS), 2);
+	assert_false(item_stored(st, txn, "Y"));
+	assert_false(item_stored(st, txn, "Z"));
+	assert_false(item_stored(st, txn, "W"));
+	assert_false(order_stored(st, txn, "p1"));
+	xs_txn_abort(txn);
+	xs_test_store_close(st, dir);
+	xs_eval_data_free(d);
+}
+
 int
 main(void)
 {
@@ -362,6 +496,9 @@ main(void)
 		cmocka_unit_test(test_split_time_training_holds_no_test_order),
 		cmocka_unit_test(test_split_last_training_holds_no_test_order),
 		cmocka_unit_test(test_split_store_is_exactly_training),
+		cmocka_unit_test(test_events_read),
+		cmocka_unit_test(test_events_split),
+		cmocka_unit_test(test_events_training_holds_no_test_view),
 	};
 
 	return cmocka_run_group_tests_name("eval_split", tests, NULL, NULL);

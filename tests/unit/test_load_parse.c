@@ -786,6 +786,45 @@ test_loader_type_for_a_file_of_views(void **state)
 	xs_loader_free(l);
 }
 
+/* DIGINETICA's way: semicolons, a date and the milliseconds since the
+ * session began (ts_ms, mapped: never guessed). 2016-05-09 is
+ * 1462752000; 61,500 ms add 61 s. A bad or negative ts_ms rejects the
+ * line. */
+static void
+test_loader_ssv_ts_ms(void **state)
+{
+	struct collected             c = { { 0 }, 0 };
+	const struct xs_load_reject *rej;
+	struct xs_load_counts        fc;
+	struct xs_load_map           m = { 0 };
+	xs_loader                   *l;
+	size_t                       n_rej;
+	char                         err[200];
+	FILE                        *f;
+
+	(void) state;
+	assert_xs_ok(xs_load_map_parse(&m, "ts_ms=timeframe", err, 200));
+	f = mem("ordernumber;itemId;eventdate;timeframe\n"
+	        "o1;a;2016-05-09;61500\n"
+	        "o1;b;2016-05-09;x\n"
+	        "o2;c;2016-05-09;-5\n"
+	        "o2;d;2016-05-09;0\n");
+	assert_xs_ok(xs_loader_alloc(&l));
+	assert_xs_ok(xs_loader_read(
+	    l, "d.ssv", f, XS_LOAD_SSV, &m, 7, &fc, err, sizeof(err)));
+	fclose(f);
+	assert_int_equal(fc.lines, 2);
+	assert_int_equal(fc.rejected, 2);
+	assert_xs_ok(xs_loader_each_order(l, 0, 0, collect_cb, &c));
+	assert_string_equal(c.text, "o1@1462752061/:ax1;o2@1462752000/:dx1;");
+	rej = xs_loader_rejects(l, &n_rej);
+	assert_int_equal(n_rej, 2);
+	assert_string_equal(rej[0].text,
+	    "d.ssv:3: bad ts_ms \"x\" (milliseconds >= 0 added to ts)");
+	xs_loader_free(l);
+	assert_true(xs_load_format_parse("ssv", &(enum xs_load_format) { 0 }));
+}
+
 int
 main(void)
 {
@@ -812,6 +851,7 @@ main(void)
 		cmocka_unit_test(test_loader_baskets),
 		cmocka_unit_test(test_loader_jsonl_and_tsv),
 		cmocka_unit_test(test_loader_rejects_wrong_field_count),
+		cmocka_unit_test(test_loader_ssv_ts_ms),
 		cmocka_unit_test(test_loader_unmapped_file_refused),
 	};
 
