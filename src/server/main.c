@@ -318,7 +318,7 @@ expand_config(int *argcp, char ***argvp)
 	if (n_words == 0) {
 		return 0;
 	}
-	out = calloc((size_t) (argc + n_words + 1), sizeof(*out));
+	out = calloc((size_t) argc + (size_t) n_words + 1, sizeof(*out));
 	if (out == NULL) {
 		return usage_error("%s", "out of memory");
 	}
