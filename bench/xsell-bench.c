@@ -183,7 +183,7 @@ parse_mix(const char *spec, unsigned weights[BENCH_OP_COUNT])
 	if (strlen(spec) >= sizeof(buf)) {
 		return false;
 	}
-	strcpy(buf, spec);
+	memcpy(buf, spec, strlen(spec) + 1);
 	memset(weights, 0, BENCH_OP_COUNT * sizeof(*weights));
 	for (tok = strtok_r(buf, ",", &save); tok != NULL;
 	     tok = strtok_r(NULL, ",", &save)) {

@@ -481,6 +481,8 @@ main(int argc, char **argv)
 		    xsell_strerror(e));
 		return EXIT_LOAD_FAIL;
 	}
+	/* n_files >= 1: parse_args refuses a command without a FILE. */
+	// NOLINTNEXTLINE(clang-analyzer-optin.portability.UnixAPI)
 	fcs = calloc((size_t) a.n_files, sizeof(*fcs));
 	if (fcs == NULL || xs_loader_alloc(&l) != XSELL_OK) {
 		fprintf(stderr, "xsell-load: out of memory\n");

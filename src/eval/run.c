@@ -384,7 +384,8 @@ measure(struct xs_eval_ctx *c, enum xs_eval_answer a,
 		}
 	}
 	if (err == XSELL_OK && qs->n > 0) {
-		double nq = (double) qs->n;
+		double nq        = (double) qs->n;
+		size_t median_ix = (qs->n - 1) / 2;
 
 		qsort(lat, qs->n, sizeof(*lat), cmp_u64);
 		row->queries  = qs->n;
@@ -398,7 +399,7 @@ measure(struct xs_eval_ctx *c, enum xs_eval_answer a,
 		row->coverage    = n_cat ? (double) n_seen / n_cat : 0;
 		row->mean_pop    = n_recs ? pop_sum / (double) n_recs : 0;
 		row->lat_mean_us = lat_sum / nq / 1e3;
-		row->lat_p50_us  = (double) lat[(qs->n - 1) / 2] / 1e3;
+		row->lat_p50_us  = (double) lat[median_ix] / 1e3;
 		row->lat_p99_us =
 		    (double) lat[(size_t) ((double) (qs->n - 1) * 0.99)] / 1e3;
 	}

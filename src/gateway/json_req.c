@@ -123,7 +123,8 @@ xs_gw_object_to_request(struct json_t *root, const char *path_op, void **outp,
 
 	op = json_object_get(root, "op");
 	if (path_op != NULL && op != NULL &&
-	    (!json_is_string(op) || strcmp(json_string_value(op), path_op))) {
+	    (!json_is_string(op) ||
+	        strcmp(json_string_value(op), path_op) != 0)) {
 		snprintf(msg, msg_len,
 		    "op: the body names another op than the path");
 		return XSELL_EINVAL;

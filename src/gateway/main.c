@@ -274,7 +274,7 @@ main(int argc, char **argv)
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	(void) signal(SIGPIPE, SIG_IGN); /* fails only for a bad number */
 
 	if (xs_gw_open(&gw, &o) != XSELL_OK) {
 		return 1; /* the reason is logged, one line */

@@ -101,10 +101,15 @@ pct_decode(const char *s, size_t len, char *out, size_t *out_len, size_t *bad)
 				*bad = i;
 				return false;
 			}
+			/* A byte past 0x7f becomes a negative char, as
+			 * gcc and clang define it: the bytes are kept. */
+			// NOLINTNEXTLINE(bugprone-narrowing-conversions)
 			out[n++] = (char) (hi * 16 + lo);
 			i += 2;
+		} else if (s[i] == '+') {
+			out[n++] = ' ';
 		} else {
-			out[n++] = s[i] == '+' ? ' ' : s[i];
+			out[n++] = s[i];
 		}
 	}
 	out[n]   = '\0';

@@ -81,8 +81,8 @@ steer(struct apply_ctx *c, uint64_t applied_ns, uint64_t took_ns)
 		return;
 	}
 	next = (double) applied_ns * (double) c->target_ns / (double) took_ns;
-	if (next < (double) (c->target_ns / 8)) {
-		next = (double) (c->target_ns / 8);
+	if (next < (double) c->target_ns / 8) {
+		next = (double) c->target_ns / 8;
 	}
 	if (next > 1.5 * (double) c->budget_ns) {
 		next = 1.5 * (double) c->budget_ns;

@@ -656,7 +656,7 @@ xs_load_check(const char *path, enum xs_load_format fmt,
 	}
 	e = start_file(f, path, fmt, m, &r, &cols, err, err_len);
 	xs_load_reader_close(r);
-	fclose(f);
+	(void) fclose(f); /* read only: nothing to lose */
 	return e;
 }
 
@@ -741,7 +741,7 @@ xs_loader_read(xs_loader *l, const char *path, FILE *f,
 done:
 	xs_load_reader_close(r);
 	if (owned != NULL) {
-		fclose(owned);
+		(void) fclose(owned); /* read only */
 	}
 	return e;
 }

@@ -251,6 +251,9 @@ count_view_buy(xs_store *st, MDB_txn *txn, xs_acc *acc,
 		e->w3 = dsts;
 		e->n3 = (uint32_t) n_dst;
 		err   = ledger_append(st, txn, u, e);
+		/* Both die with this call: leave the caller no pointer. */
+		e->w2 = NULL;
+		e->w3 = NULL;
 	}
 	free(dsts);
 	return err;

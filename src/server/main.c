@@ -291,14 +291,14 @@ config_read(const char *path, char **words, int *np)
 	    ? calloc(1, CONFIG_MAX_BYTES + 2)
 	    : NULL;
 	if (text == NULL) {
-		fclose(f);
+		(void) fclose(f); /* read only: nothing to lose */
 		return usage_error("--config %s: out of memory or more than "
 		                   "%d files",
 		    path, CONFIG_MAX_FILES);
 	}
 	config_texts[n_config_texts++] = text;
 	len = fread(text, 1, CONFIG_MAX_BYTES + 1, f);
-	fclose(f);
+	(void) fclose(f); /* read only */
 	if (len > CONFIG_MAX_BYTES) {
 		return usage_error("--config %s: larger than %d bytes", path,
 		    CONFIG_MAX_BYTES);
@@ -374,7 +374,7 @@ expand_config(int *argcp, char ***argvp)
 	if (n_words == 0) {
 		return 0;
 	}
-	out = calloc((size_t) (argc + n_words + 1), sizeof(*out));
+	out = calloc((size_t) argc + (size_t) n_words + 1, sizeof(*out));
 	if (out == NULL) {
 		return usage_error("%s", "out of memory");
 	}
@@ -562,7 +562,7 @@ main(int argc, char **argv)
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	(void) signal(SIGPIPE, SIG_IGN); /* fails only for a bad number */
 
 	if (xs_server_open(&srv, &o) != XSELL_OK) {
 		return 1; /* the reason is logged, one line */

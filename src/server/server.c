@@ -160,6 +160,9 @@ xs_server_open(xs_server **srvp, const struct xs_server_opts *o)
 
 		srv->n_workers = (srv->has_read ? readers : 0) +
 		    (srv->has_admin ? admins : 0);
+		/* n_workers >= 1: xselld refuses options without an
+		 * endpoint (and calloc(0) is not NULL on glibc). */
+		// NOLINTNEXTLINE(clang-analyzer-optin.portability.UnixAPI)
 		srv->workers = calloc(srv->n_workers, sizeof(*srv->workers));
 		if (srv->workers == NULL) {
 			err = XSELL_ENOMEM;

@@ -27,24 +27,28 @@ struct dec {
 
 /* ==== Errors ==== */
 
-static xsell_err fail(struct dec *d, xsell_err err, const char *field,
-    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void fail_note(struct dec *d, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
-/* Fill *ei (field already escaped by the caller) and return 'err'. */
-static xsell_err
-fail(struct dec *d, xsell_err err, const char *field, const char *fmt, ...)
+/* Fill *ei (field already escaped by the caller). */
+static void
+fail_note(struct dec *d, const char *field, const char *fmt, ...)
 {
 	va_list ap;
 
 	if (d->ei == NULL) {
-		return err;
+		return;
 	}
 	snprintf(d->ei->field, sizeof(d->ei->field), "%s", field);
 	va_start(ap, fmt);
 	vsnprintf(d->ei->msg, sizeof(d->ei->msg), fmt, ap);
 	va_end(ap);
-	return err;
 }
+
+/* Fill *ei and return 'err'. A macro, not a variadic function, so that
+ * clang's analyzer (which does not follow variadic calls) sees that a
+ * failure returns 'err' and no out-parameter is read after it. */
+#define fail(d, err, field, ...) (fail_note((d), (field), __VA_ARGS__), (err))
 
 static xsell_err
 fail_malformed(struct dec *d)

@@ -73,7 +73,7 @@ xs_mp_next(struct xs_mp_reader *r, struct xs_mp_val *v)
 	}
 	if (c >= 0xe0) {
 		v->type = XS_MP_INT;
-		v->v.i  = (int8_t) c;
+		v->v.i  = (int64_t) c - 256; /* negative fixint: 0xe0 is -32 */
 		r->pos += 1;
 		return XSELL_OK;
 	}

@@ -10,7 +10,7 @@ static const char *const op_names[XS_OP_COUNT] = {
 };
 
 static const bool op_writes[XS_OP_COUNT] = {
-#define XS_OP(name, is_write) [XS_OP_##name] = is_write,
+#define XS_OP(name, is_write) [XS_OP_##name] = (is_write),
 #include "wire/ops.def"
 #undef XS_OP
 };

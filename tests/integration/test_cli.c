@@ -112,7 +112,7 @@ run(struct fixture *f, const char *url, const char *const *args)
 			_exit(127);
 		}
 		alarm(60);
-		execv(argv[0], (char *const *) argv);
+		xs_test_execv(argv);
 		_exit(127);
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);

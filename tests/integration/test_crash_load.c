@@ -108,7 +108,7 @@ load_start(struct fixture *f, const char *db, const char *const *extra)
 			_exit(127);
 		}
 		alarm(120);
-		execv(argv[0], (char *const *) argv);
+		xs_test_execv(argv);
 		_exit(127);
 	}
 	return pid;

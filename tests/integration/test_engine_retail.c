@@ -153,8 +153,10 @@ load(const char *db, const char *path)
 		if (null < 0 || dup2(null, 1) < 0) {
 			_exit(127);
 		}
-		execl(XS_TEST_XSELL_LOAD, XS_TEST_XSELL_LOAD, "--db", db,
-		    "--quiet", path, (char *) NULL);
+		const char *argv[] = { XS_TEST_XSELL_LOAD, "--db", db,
+			"--quiet", path, NULL };
+
+		xs_test_execv(argv);
 		_exit(127);
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);

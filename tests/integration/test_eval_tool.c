@@ -119,7 +119,7 @@ run(struct fixture *f, const char *const *args)
 		}
 		setenv("TMPDIR", f->dir, 1);
 		alarm(60);
-		execv(argv[0], (char *const *) argv);
+		xs_test_execv(argv);
 		_exit(127);
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);

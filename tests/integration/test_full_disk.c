@@ -326,7 +326,7 @@ load_run(const char *db, uint64_t fsize_max, char *out, size_t out_len)
 			}
 		}
 		alarm(120);
-		execv(argv[0], (char *const *) argv);
+		xs_test_execv(argv);
 		_exit(127);
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);

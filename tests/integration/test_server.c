@@ -267,8 +267,8 @@ cli_fbt(const char *url, const char *args, char *out, size_t len)
 	int     status;
 	json_t *r;
 
-	snprintf(cmd, sizeof(cmd), "%s --url %s --json %s 2>/dev/null",
-	    XS_TEST_XSELL, url, args);
+	snprintf(cmd, sizeof(cmd), "%s%s --url %s --json %s 2>/dev/null",
+	    xs_test_wrap_prefix(), XS_TEST_XSELL, url, args);
 	p = popen(cmd, "r");
 	assert_non_null(p);
 	n      = fread(buf, 1, sizeof(buf) - 1, p);
@@ -491,8 +491,8 @@ test_server_sees_a_bulk_load_while_serving(void **state)
 	      "L3,A,\nL3,D,\n",
 	    fp);
 	fclose(fp);
-	snprintf(cmd, sizeof(cmd), "%s --quiet --db %s %s >/dev/null",
-	    XS_TEST_XSELL_LOAD, s->db, csv);
+	snprintf(cmd, sizeof(cmd), "%s%s --quiet --db %s %s >/dev/null",
+	    xs_test_wrap_prefix(), XS_TEST_XSELL_LOAD, s->db, csv);
 	assert_int_equal(system(cmd), 0);
 	/* A, D were together in L1..L3: 3, ahead of B (3, tie by id). */
 	expect_fbt(s->read_url,
@@ -504,11 +504,13 @@ test_server_sees_a_bulk_load_while_serving(void **state)
 static int
 run_xselld(const char *const *args, char *err, size_t err_len)
 {
-	char   cmd[4096] = XS_TEST_XSELLD;
+	char   cmd[4096];
 	FILE  *p;
 	size_t n;
 	int    status;
 
+	snprintf(
+	    cmd, sizeof(cmd), "%s%s", xs_test_wrap_prefix(), XS_TEST_XSELLD);
 	for (int i = 0; args[i] != NULL; i++) {
 		strcat(cmd, " ");
 		strcat(cmd, args[i]);

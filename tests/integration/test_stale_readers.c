@@ -62,6 +62,9 @@ open_close(const char *dir)
 
 /* ==== The test side ==== */
 
+/* This binary's path (ctest runs it by its full path). */
+static const char *self_path;
+
 /* Run this binary as "MODE DIR"; with 'ready', wait for its "r" on a
  * pipe and return it running, else wait for its exit status. */
 static pid_t
@@ -78,8 +81,11 @@ child_run(const char *mode, const char *dir, bool ready, int *statusp)
 		dup2(fds[1], 1);
 		close(fds[0]);
 		close(fds[1]);
-		execl("/proc/self/exe", "test_stale_readers", mode, dir,
-		    (char *) NULL);
+		/* argv[0] of main, not /proc/self/exe: under valgrind
+		 * that is valgrind's own tool binary. */
+		const char *argv[] = { self_path, mode, dir, NULL };
+
+		xs_test_execv(argv);
 		_exit(127);
 	}
 	close(fds[1]);
@@ -207,5 +213,6 @@ main(int argc, char **argv)
 	if (argc == 3 && strcmp(argv[1], "--open") == 0) {
 		return open_close(argv[2]);
 	}
+	self_path = argv[0];
 	return cmocka_run_group_tests_name("stale_readers", tests, NULL, NULL);
 }

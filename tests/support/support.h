@@ -45,6 +45,15 @@ char *xs_test_ipc_url(const char *dir, const char *name);
  * the dataset is not on this machine. malloc'd. */
 char *xs_test_data_path(const char *rel);
 
+/* Exec one of our binaries (argv[0] is its path) in a forked child,
+ * under the wrapper in $XSELL_TEST_WRAP when set (words separated by
+ * spaces, e.g. "valgrind --log-file=DIR/%p.log": tools/valgrind.sh), so
+ * that the servers and tools the tests start are checked too. Returns
+ * only if the exec failed. */
+void xs_test_execv(const char *const *argv);
+/* The same wrapper as a prefix for a shell command: "" or "WRAP ". */
+const char *xs_test_wrap_prefix(void);
+
 /* A running xselld child. */
 struct xs_test_server {
 	pid_t              pid;
