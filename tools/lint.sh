@@ -35,9 +35,10 @@ run-clang-tidy -p "$build" -j"$jobs" -quiet \
 # One line per finding, "path:line:col: warning: text [check]", paths
 # relative to the tree; then without the known ones.
 findings=$(sed 's/\x1b\[[0-9;]*m//g' "$out" |
-	grep -E '^/.*: (warning|error): ' | sed "s|^$root/||" | sort -u)
+	{ grep -E '^/.*: (warning|error): ' || true; } |
+	sed "s|^$root/||" | sort -u)
 known=$(grep -v '^#' tools/lint-known.txt | grep -v '^$' || true)
-new=$(printf '%s\n' "$findings" | grep -v '^$' | while IFS= read -r f; do
+new=$(printf '%s\n' "$findings" | { grep -v '^$' || true; } | while IFS= read -r f; do
 	path=${f%%:*}
 	check=$(printf '%s' "$f" | grep -o '\[[^]]*\]$' || true)
 	if ! printf '%s\n' "$known" | grep -qxF "$path $check"; then

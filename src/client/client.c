@@ -193,11 +193,11 @@ pem_read(const char *path, char **textp)
 	}
 	text = malloc(PEM_MAX_BYTES + 1);
 	if (text == NULL) {
-		fclose(f);
+		(void) fclose(f); /* read only: nothing to lose */
 		return XSELL_ENOMEM;
 	}
 	len = fread(text, 1, PEM_MAX_BYTES + 1, f);
-	fclose(f);
+	(void) fclose(f); /* read only: nothing to lose */
 	if (len == 0 || len > PEM_MAX_BYTES) {
 		free(text);
 		return XSELL_EIO;

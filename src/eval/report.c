@@ -202,7 +202,8 @@ row_json(const struct xs_eval_row *r)
 	json_object_set_new(o, "name", json_string(r->name));
 	json_object_set_new(o, "kind", json_string(method_name(r)));
 	if (r->cfg.method == XS_METHOD_ENGINE) {
-		if (r->cfg.answer == XS_EVAL_FBT) {
+		if (r->cfg.answer == XS_EVAL_FBT ||
+		    r->cfg.answer == XS_EVAL_VIEWED_BOUGHT) {
 			json_object_set_new(o, "scorer",
 			    json_string(xs_scorer_name(r->cfg.scorer)));
 		} else if (r->cfg.answer == XS_EVAL_PICKS) {
@@ -220,9 +221,6 @@ row_json(const struct xs_eval_row *r)
 			    json_string(xs_scorer_name(r->cfg.sim_scorer)));
 			json_object_set_new(o, "signal",
 			    json_string(xs_signal_name(r->cfg.signal)));
-		} else if (r->cfg.answer == XS_EVAL_VIEWED_BOUGHT) {
-			json_object_set_new(o, "scorer",
-			    json_string(xs_scorer_name(r->cfg.scorer)));
 		} else if (r->cfg.answer == XS_EVAL_COMPLEMENTS) {
 			json_object_set_new(o, "beta", json_real(r->cfg.beta));
 		}

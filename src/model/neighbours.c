@@ -351,8 +351,10 @@ neighbours_answer(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 		w.outside_only = true;
 		w.floor        = ans->recs[ans->n - 1].score;
 		err = xs_cand_map_reindex(&map); /* ranking sorted */
-		err = xs_store_pairs_each(
-		    st, txn, srcs[0].rel, w.given[0], walk_neighbour, &w);
+		if (err == XSELL_OK) {
+			err = xs_store_pairs_each(st, txn, srcs[0].rel,
+			    w.given[0], walk_neighbour, &w);
+		}
 	} else if (err == XSELL_OK) {
 		xs_cand_map_clear(&map);
 		err = gather_from_lists(st, txn, &w, srcs, n_srcs);

@@ -317,7 +317,9 @@ add_unscored_candidates(const struct xs_rank_ids *ids, struct xs_cand_vec *vec)
 	size_t    have = vec->n;
 	xsell_err err  = XSELL_OK;
 
-	qsort(vec->v, have, sizeof(*vec->v), cmp_cand_item);
+	if (have > 1) {
+		qsort(vec->v, have, sizeof(*vec->v), cmp_cand_item);
+	}
 	for (size_t g = 0; g < ids->n_given && err == XSELL_OK; g++) {
 		struct xs_cand key = { 0 }, c = { 0 };
 

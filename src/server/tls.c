@@ -38,11 +38,11 @@ pem_read(const char *what, const char *path, char **textp)
 	}
 	text = malloc(PEM_MAX_BYTES + 1);
 	if (text == NULL) {
-		fclose(f);
+		(void) fclose(f); /* read only: nothing to lose */
 		return XSELL_ENOMEM;
 	}
 	len = fread(text, 1, PEM_MAX_BYTES + 1, f);
-	fclose(f);
+	(void) fclose(f); /* read only: nothing to lose */
 	if (len == 0 || len > PEM_MAX_BYTES) {
 		xs_log(XS_LOG_ERROR, "%s %s: %s", what, path,
 		    len == 0 ? "empty or unreadable" : "larger than 1 MiB");

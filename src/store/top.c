@@ -207,7 +207,7 @@ top_merge(xs_store *st, MDB_txn *txn, enum xs_rel rel, uint32_t a,
 		free(taken);
 		return XSELL_ENOMEM;
 	}
-	full = n_old == st->top_m;
+	full = n_old != 0 && n_old == st->top_m;
 	for (size_t i = 0; i < n_old; i++) {
 		v[n] = old[i];
 		hit  = bsearch(&old[i], up, n_up, sizeof(*up), entry_cmp_b);
