@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Scale: generate synthetic order lines with xsell-gen at several sizes
 # (default 1M, 10M and 50M lines), load each into a fresh store with
-# xsell-load (wall time, lines/s and peak RSS from /usr/bin/time, store
-# size from du), then time fbt of one item and picks (for_you, users of
+# xsell-load (wall and CPU time, lines/s and peak RSS from
+# /usr/bin/time, store size from du), then time fbt of one item and picks (for_you, users of
 # 1..200 history events) in process on it, REPEAT times each, medians
 # kept. Writes the "Scale" section of bench/RESULTS.md (between its own
 # markers, below the notes that bench/run.sh keeps) and the raw runs to
@@ -80,13 +80,14 @@ for n in $sizes; do
 		>"$work/lines.csv"
 	echo "== $n lines: loading into a fresh store"
 	rm -rf "$work/db"
-	/usr/bin/time -f '%e %M' -o "$work/time.txt" \
+	/usr/bin/time -f '%e %M %U %S' -o "$work/time.txt" \
 		"$build/tools/xsell-load" --db "$work/db" --quiet "$work/lines.csv" \
 		>"$work/load.txt" 2>"$work/load.err"
 	rm -f "$work/lines.csv"
-	read -r secs kb <"$work/time.txt"
+	read -r secs kb user_s sys_s <"$work/time.txt"
 	printf '{"size":%s,"kind":"load","seconds":%s,"max_rss_kb":%s,' \
 		"$n" "$secs" "$kb" >>"$raw"
+	printf '"user_s":%s,"sys_s":%s,' "$user_s" "$sys_s" >>"$raw"
 	printf '"rejected":%s,"orders":%s,"store_kb":%s,"pairs":%s,' \
 		"$(figure "$work/load.txt" "lines rejected")" \
 		"$(figure "$work/load.txt" "orders applied")" \
@@ -94,7 +95,8 @@ for n in $sizes; do
 		"$(entries "$work/db" pair)" >>"$raw"
 	printf '"items":%s,"users":%s}\n' "$(entries "$work/db" item_id)" \
 		"$(entries "$work/db" user_id)" >>"$raw"
-	echo "   $secs s, peak RSS $kb KB, $(figure "$work/load.txt" \
+	echo "   $secs s ($user_s s user, $sys_s s sys CPU), peak RSS $kb KB," \
+		"$(figure "$work/load.txt" \
 		"lines rejected") rejected"
 	for i in $(seq "$repeat"); do
 		for op in fbt picks; do

@@ -42,6 +42,13 @@ def read_runs(path):
     return loads, queries, skipped
 
 
+def cpu_s(ld):
+    """The load's user + sys CPU seconds; None for a run without them."""
+    if "user_s" not in ld:
+        return None
+    return ld["user_s"] + ld["sys_s"]
+
+
 def median_of(runs, key):
     return statistics.median(r[key] for r in runs)
 
@@ -66,15 +73,17 @@ def section(args, loads, queries, skipped):
              f"{args.repeat_note} runs")
     o.append("")
     o.append("| lines | orders | items | users | ordered pairs | load s "
-             "| lines/s | s per 1M lines | peak RSS MB | store MB "
-             "| fbt p50 µs | fbt p99 µs | picks p50 µs | picks p99 µs |")
-    o.append("|---:" * 14 + "|")
+             "| lines/s | s per 1M lines | CPU s per 1M lines | peak RSS MB "
+             "| store MB | fbt p50 µs | fbt p99 µs | picks p50 µs "
+             "| picks p99 µs |")
+    o.append("|---:" * 15 + "|")
     for n in sizes:
         ld = loads[n]
         row = [size_name(n), f"{ld['orders']:,}", f"{ld['items']:,}",
                f"{ld['users']:,}", f"{ld['pairs']:,}", fmt(ld["seconds"], 2),
                f"{n / ld['seconds']:,.0f}",
                fmt(ld["seconds"] / (n / 1e6), 2),
+               fmt(cpu_s(ld) / (n / 1e6), 2) if cpu_s(ld) else "–",
                f"{ld['max_rss_kb'] / 1024:,.0f}",
                f"{ld['store_kb'] / 1024:,.0f}"]
         for op in ("fbt", "picks"):
@@ -90,7 +99,8 @@ def section(args, loads, queries, skipped):
                  f"{s['disk_kb'] >> 10:,} MB of disk and {s['mem_kb'] >> 10:,} "
                  "MB of memory free (bench/scale.sh's estimate of the need "
                  "is larger)")
-    o.append("")
+    if skipped:
+        o.append("")
     if len(sizes) >= 2:
         o += targets(sizes, loads, queries)
     o += ["", END]
@@ -108,6 +118,11 @@ def targets(sizes, loads, queries):
     o.append(f"| load time grows no worse than linearly (time per line at "
              f"{size_name(hi)} ≤ at {size_name(lo)}) | {grow:.2f} × the time "
              f"per line | {'met' if grow <= 1.0 else '**missed**'} |")
+    if cpu_s(loads[lo]) and cpu_s(loads[hi]):
+        cgrow = (cpu_s(loads[hi]) / hi) / (cpu_s(loads[lo]) / lo)
+        o.append(f"| the same in CPU time (user + sys; less sensitive to "
+                 f"the other work on the machine) | {cgrow:.2f} × the CPU "
+                 f"time per line | {'met' if cgrow <= 1.0 else '**missed**'} |")
     for op in ("fbt", "picks"):
         a, b = queries.get((lo, op)), queries.get((hi, op))
         if not a or not b:
