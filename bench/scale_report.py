@@ -63,8 +63,8 @@ def section(args, loads, queries, skipped):
              "with Zipf s = 1 popularity, 500 categories, N/20 customers "
              "with Zipf s = 0.8 activity, 5% guest orders, 1 + geometric "
              "basket sizes of mean 4, one year); one fresh store a size, "
-             "`xsell-load --db NEW --quiet FILE` (wall time and peak RSS "
-             "from /usr/bin/time, store size from du)")
+             "`xsell-load --db NEW --quiet FILE` (wall and CPU time and peak "
+             "RSS from /usr/bin/time, store size from du)")
     o.append("- queries: `xsell-bench --inproc` on that store, one thread, "
              "the model call alone timed: fbt of one item (items drawn by "
              "popularity) and picks for_you, k 10, of a user drawn "
