@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* xsell-bench's parts: the options, the pool of real item ids requests
- * are drawn from (pool.c), building one request (request.c), the socket
- * load generator (load.c), the in-process measurement (inproc.c) and the
- * report (report.c). */
+/* xsell-bench's parts: the options, the pools of real item and user ids
+ * requests are drawn from (pool.c), building one request (request.c), the
+ * socket load generator (load.c), the in-process measurement (inproc.c) and
+ * the report (report.c). */
 #ifndef XSELL_BENCH_BENCH_H
 #define XSELL_BENCH_BENCH_H
 
@@ -18,6 +18,7 @@ enum bench_op {
 	BENCH_FBT,         /* fbt of one item */
 	BENCH_FBT_CART,    /* fbt of --cart items */
 	BENCH_COMPLEMENTS, /* complements of one item */
+	BENCH_PICKS,       /* picks for_you of one user */
 	BENCH_STATS,
 	BENCH_EVENT, /* an event batch of orders, to the admin endpoint */
 	BENCH_OP_COUNT
@@ -30,6 +31,9 @@ extern const char *const bench_op_names[BENCH_OP_COUNT];
 #define BENCH_BATCH_MAX 10000u /* XSELL_EVENTS_MAX */
 #define BENCH_POOL_MAX 50000000u
 #define BENCH_LINE_MAX 4096u
+/* Users picks asks for have at most this many history events by default
+ * (issue 5's target: "users up to 200 events"). */
+#define BENCH_USER_EVENTS_DEFAULT 200u
 
 struct bench_opts {
 	const char *url;       /* read endpoint */
@@ -46,6 +50,7 @@ struct bench_opts {
 	unsigned    cart;
 	unsigned    k;
 	unsigned    event_batch; /* orders per event request */
+	unsigned    user_events; /* picks: users with 1..this many events */
 	uint64_t    seed;
 	int         timeout_ms;
 	bool        uniform; /* draw items uniformly, not by popularity */
@@ -73,6 +78,20 @@ void bench_pool_fini(struct bench_pool *p);
 /* An index into the pool, drawn with the pool's weights. */
 size_t bench_pool_draw(const struct bench_pool *p, uint64_t *rng);
 
+/* The users of the store in 'dir' (opened read-only) whose history holds
+ * 1..max_events events, each drawn equally often, and in *newestp the
+ * newest event time in any user's history (0 if none). An empty pool is
+ * not an error here: the caller says whether it needs users. */
+bool bench_users_from_store(struct bench_pool *p, const char *dir,
+    unsigned max_events, int64_t *newestp);
+
+/* Everything requests are drawn from. */
+struct bench_input {
+	struct bench_pool items;
+	struct bench_pool users; /* empty unless picks is in the mix */
+	int64_t           now;   /* picks' "now": the newest history event */
+};
+
 /* splitmix64: a small, good generator; one state per thread. */
 uint64_t bench_rand(uint64_t *state);
 /* Uniform in [0, 1). */
@@ -87,9 +106,10 @@ void bench_draw_items(
 /* Which op comes next, by the mix weights. */
 enum bench_op bench_draw_op(const struct bench_opts *o, uint64_t *rng);
 /* Pack request 'op' into 'sb' (cleared first). Event orders get ids
- * unique to this run, client and sequence number. */
+ * unique to this run, client and sequence number; picks names a user of
+ * in->users and in->now. */
 void bench_request_pack(msgpack_sbuffer *sb, enum bench_op op,
-    const struct bench_opts *o, const struct bench_pool *p, uint64_t *rng,
+    const struct bench_opts *o, const struct bench_input *in, uint64_t *rng,
     uint64_t run_id, unsigned client, uint64_t seq);
 
 /* ==== Results (report.c) ==== */
@@ -112,10 +132,10 @@ void bench_report_json(
 /* ==== Runs ==== */
 
 /* Drive the server at o->url with o->clients REQ sockets. */
-bool bench_run_sockets(const struct bench_opts *o, const struct bench_pool *p,
-    struct bench_result *r);
+bool bench_run_sockets(const struct bench_opts *o,
+    const struct bench_input *in, struct bench_result *r);
 /* Call the model directly on the store o->db, one thread. */
-bool bench_run_inproc(const struct bench_opts *o, const struct bench_pool *p,
+bool bench_run_inproc(const struct bench_opts *o, const struct bench_input *in,
     struct bench_result *r);
 
 #endif /* XSELL_BENCH_BENCH_H */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The service's own work without the transport: xs_model_fbt and
- * xs_model_complements called directly on the store, as the server's
- * handler calls them, one request after another on one thread. The
+/* The service's own work without the transport: xs_model_fbt,
+ * xs_model_complements and xs_model_picks called directly on the store, as the
+ * server's handler calls them, one request after another on one thread. The
  * timed span is the model call alone (resolving ids, walking neighbour
  * lists, scoring, ranking, the filter); the read transaction is begun
  * and ended outside it, and decode/encode are not part of it. Set
@@ -18,44 +18,68 @@
 #define ARENA_MAX ((size_t) 256 << 20)
 
 struct inproc {
-	const struct bench_opts *o;
-	const struct bench_pool *pool;
-	xs_store                *st;
-	struct xs_settings       set;
-	struct xs_arena          arena;
-	uint64_t                 rng;
+	const struct bench_opts  *o;
+	const struct bench_input *in;
+	xs_store                 *st;
+	struct xs_settings        set;
+	struct xs_arena           arena;
+	uint64_t                  rng;
 };
+
+/* The query of 'op', as xselld's decoder and handler would make it
+ * (default scorer, in-stock filter). 'items' has room for the cart. */
+static void
+inproc_query(struct inproc *ip, enum bench_op op, struct xs_span *items,
+    struct xs_query *q)
+{
+	const struct bench_input *in = ip->in;
+	size_t                    idx[BENCH_CART_MAX];
+	unsigned                  n = op == BENCH_FBT_CART ? ip->o->cart : 1;
+
+	memset(q, 0, sizeof(*q));
+	q->k               = ip->o->k;
+	q->scorer          = ip->set.fbt_scorer;
+	q->filter.in_stock = true;
+	if (op == BENCH_PICKS) {
+		size_t u = bench_pool_draw(&in->users, &ip->rng);
+
+		q->user.p   = in->users.ids[u];
+		q->user.len = in->users.lens[u];
+		q->kind     = XS_PICK_FOR_YOU;
+		q->now      = in->now > 0 ? in->now : xs_now_s();
+		return;
+	}
+	bench_draw_items(&in->items, &ip->rng, idx, n);
+	for (unsigned i = 0; i < n; i++) {
+		items[i].p   = in->items.ids[idx[i]];
+		items[i].len = in->items.lens[idx[i]];
+	}
+	q->items   = items;
+	q->n_items = n;
+}
 
 /* Time one query; false if the model failed (counted as an error). */
 static bool
 inproc_one(struct inproc *ip, enum bench_op op, uint64_t *ns)
 {
 	struct xs_span   items[BENCH_CART_MAX];
-	size_t           idx[BENCH_CART_MAX];
-	unsigned         n = op == BENCH_FBT_CART ? ip->o->cart : 1;
-	struct xs_query  q = { 0 };
+	struct xs_query  q;
 	struct xs_answer ans;
 	MDB_txn         *txn;
 	uint64_t         t0;
 	xsell_err        err;
 
-	bench_draw_items(ip->pool, &ip->rng, idx, n);
-	for (unsigned i = 0; i < n; i++) {
-		items[i].p   = ip->pool->ids[idx[i]];
-		items[i].len = ip->pool->lens[idx[i]];
-	}
-	q.items           = items;
-	q.n_items         = n;
-	q.k               = ip->o->k;
-	q.scorer          = ip->set.fbt_scorer;
-	q.filter.in_stock = true;
-	err               = xs_txn_read(ip->st, &txn);
+	inproc_query(ip, op, items, &q);
+	err = xs_txn_read(ip->st, &txn);
 	if (err != XSELL_OK) {
 		return false;
 	}
 	t0 = xs_mono_ns();
 	if (op == BENCH_COMPLEMENTS) {
 		err = xs_model_complements(
+		    ip->st, txn, &ip->set, &q, &ip->arena, &ans);
+	} else if (op == BENCH_PICKS) {
+		err = xs_model_picks(
 		    ip->st, txn, &ip->set, &q, &ip->arena, &ans);
 	} else {
 		err =
@@ -75,18 +99,18 @@ inproc_mix(const struct bench_opts *o, struct bench_opts *mix)
 	mix->weights[BENCH_STATS] = 0;
 	mix->weights[BENCH_EVENT] = 0;
 	if (mix->weights[BENCH_FBT] + mix->weights[BENCH_FBT_CART] +
-	        mix->weights[BENCH_COMPLEMENTS] ==
+	        mix->weights[BENCH_COMPLEMENTS] + mix->weights[BENCH_PICKS] ==
 	    0) {
 		fprintf(stderr,
-		    "xsell-bench: --inproc needs fbt, fbt_cart "
-		    "or complements in the mix\n");
+		    "xsell-bench: --inproc needs fbt, fbt_cart, "
+		    "complements or picks in the mix\n");
 		return false;
 	}
 	return true;
 }
 
 bool
-bench_run_inproc(const struct bench_opts *o, const struct bench_pool *p,
+bench_run_inproc(const struct bench_opts *o, const struct bench_input *in,
     struct bench_result *r)
 {
 	struct xs_store_opts so = { .read_only = true };
@@ -104,9 +128,9 @@ bench_run_inproc(const struct bench_opts *o, const struct bench_pool *p,
 		    xsell_strerror(err));
 		return false;
 	}
-	ip.o    = &mix;
-	ip.pool = p;
-	ip.rng  = o->seed * 1000003u;
+	ip.o   = &mix;
+	ip.in  = in;
+	ip.rng = o->seed * 1000003u;
 	xs_settings_default(&ip.set);
 	xs_arena_init(&ip.arena, ARENA_MAX);
 	memset(r, 0, sizeof(*r));

@@ -27,16 +27,16 @@
 #define REPLY_MAX ((size_t) 64 << 20)
 
 struct client {
-	const struct bench_opts *o;
-	const struct bench_pool *pool;
-	nng_socket               sock, admin;
-	bool                     has_sock, has_admin;
-	unsigned                 index;
-	uint64_t                 run_id;
-	uint64_t                 start_ns, measure_ns, end_ns;
-	atomic_uint_least64_t   *issued;  /* requests started, all clients */
-	uint64_t                 last_ns; /* when the last reply came */
-	struct bench_result      r;
+	const struct bench_opts  *o;
+	const struct bench_input *in;
+	nng_socket                sock, admin;
+	bool                      has_sock, has_admin;
+	unsigned                  index;
+	uint64_t                  run_id;
+	uint64_t                  start_ns, measure_ns, end_ns;
+	atomic_uint_least64_t    *issued;  /* requests started, all clients */
+	uint64_t                  last_ns; /* when the last reply came */
+	struct bench_result       r;
 };
 
 static bool
@@ -149,7 +149,7 @@ client_main(void *arg)
 			break;
 		}
 		bench_request_pack(
-		    &sb, op, c->o, c->pool, &rng, c->run_id, c->index, seq);
+		    &sb, op, c->o, c->in, &rng, c->run_id, c->index, seq);
 		if (interval != 0) {
 			sleep_until(next);
 			t0 = next;
@@ -222,7 +222,7 @@ result_gather(
 }
 
 bool
-bench_run_sockets(const struct bench_opts *o, const struct bench_pool *p,
+bench_run_sockets(const struct bench_opts *o, const struct bench_input *in,
     struct bench_result *r)
 {
 	atomic_uint_least64_t issued = 0;
@@ -245,7 +245,7 @@ bench_run_sockets(const struct bench_opts *o, const struct bench_pool *p,
 	start = xs_mono_ns() + 10000000u;
 	for (unsigned i = 0; ok && i < o->clients; i++) {
 		cs[i].o      = o;
-		cs[i].pool   = p;
+		cs[i].in     = in;
 		cs[i].index  = i;
 		cs[i].run_id = o->seed ^ ((uint64_t) getpid() << 32) ^
 		    (uint64_t) xs_now_s();

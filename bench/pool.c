@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* The pool of real item ids that requests are drawn from: the store's own
+/* The pools of real ids that requests are drawn from: the store's own
  * items, weighted by popularity (a product page is asked for about as
- * often as the product sells), or a plain list from a file. */
+ * often as the product sells), or a plain list from a file; and the
+ * store's users with a history of a given size, for picks. */
 #include "bench.h"
 
 #include <stdio.h>
@@ -116,6 +117,97 @@ bench_pool_from_store(struct bench_pool *p, const char *dir, bool uniform)
 		    stderr, "xsell-bench: %s: no items with baskets\n", dir);
 		ok = false;
 	}
+	return ok;
+}
+
+/* A user's history: how many events, and the newest one's time. */
+struct hist_size {
+	uint32_t n;
+	int64_t  newest;
+};
+
+static xsell_err
+hist_size_add(void *ctx, const struct xs_hist_rec *ev)
+{
+	struct hist_size *h = ctx;
+
+	h->n++;
+	if (ev->ts > h->newest) {
+		h->newest = ev->ts;
+	}
+	return XSELL_OK;
+}
+
+/* Walk the user dictionary (ids 1..n; forgotten ones are gone) and keep
+ * the users with 1..max_events events. The store has no user listing of
+ * its own, so this is one history walk per user: a few seconds for a
+ * million users, once, before the clock starts. */
+static bool
+users_fill(struct bench_pool *p, xs_store *st, MDB_txn *txn, uint32_t n,
+    unsigned max_events, int64_t *newestp)
+{
+	for (uint32_t id = 1; id <= n; id++) {
+		struct hist_size h = { 0, 0 };
+		const char      *ext;
+		size_t           len;
+
+		if (xs_store_ext_get(st, txn, XS_DICT_USER, id, &ext, &len) !=
+		    XSELL_OK) {
+			continue;
+		}
+		if (xs_store_history_each(
+		        st, txn, id, false, hist_size_add, &h) != XSELL_OK) {
+			fprintf(
+			    stderr, "xsell-bench: cannot read a history\n");
+			return false;
+		}
+		if (h.newest > *newestp) {
+			*newestp = h.newest;
+		}
+		if (h.n >= 1 && h.n <= max_events &&
+		    !pool_push(p, ext, len, 1)) {
+			return false;
+		}
+	}
+	return true;
+}
+
+bool
+bench_users_from_store(struct bench_pool *p, const char *dir,
+    unsigned max_events, int64_t *newestp)
+{
+	struct xs_store_opts so = { .read_only = true };
+	xs_store            *st;
+	MDB_txn             *txn;
+	uint32_t             n = 0;
+	xsell_err            err;
+	bool                 ok = false;
+
+	memset(p, 0, sizeof(*p));
+	*newestp = 0;
+	err      = xs_store_open(&st, dir, &so);
+	if (err != XSELL_OK) {
+		fprintf(
+		    stderr, "xsell-bench: %s: %s\n", dir, xsell_strerror(err));
+		return false;
+	}
+	err = xs_txn_read(st, &txn);
+	if (err == XSELL_OK) {
+		err = xs_store_dict_size(st, txn, XS_DICT_USER, &n);
+		if (err == XSELL_OK && n > BENCH_POOL_MAX) {
+			fprintf(stderr,
+			    "xsell-bench: %s: more than %u users\n", dir,
+			    BENCH_POOL_MAX);
+		} else if (err == XSELL_OK && pool_reserve(p, n)) {
+			ok = users_fill(p, st, txn, n, max_events, newestp);
+		}
+		xs_txn_abort(txn);
+	}
+	if (err != XSELL_OK) {
+		fprintf(
+		    stderr, "xsell-bench: %s: %s\n", dir, xsell_strerror(err));
+	}
+	xs_store_close(st);
 	return ok;
 }
 

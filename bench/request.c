@@ -6,7 +6,7 @@
 #include <string.h>
 
 const char *const bench_op_names[BENCH_OP_COUNT] = { "fbt", "fbt_cart",
-	"complements", "stats", "event" };
+	"complements", "picks", "stats", "event" };
 
 /* Distinct draws give up after this many tries per item (tiny pools). */
 #define DRAW_TRIES 16
@@ -79,6 +79,31 @@ pack_query(msgpack_packer *pk, const char *op, const struct bench_opts *o,
 	msgpack_pack_unsigned_int(pk, o->k);
 }
 
+/* {"op": "picks", "user": ID, "kind": "for_you", "k": K, "now": TS}: a
+ * user drawn uniformly from the pool, as of the newest event in the
+ * store (the server's clock would age a historical data set's every
+ * event by years). */
+static void
+pack_picks(msgpack_packer *pk, const struct bench_opts *o,
+    const struct bench_input *in, uint64_t *rng)
+{
+	size_t u = bench_pool_draw(&in->users, rng);
+
+	msgpack_pack_map(pk, in->now > 0 ? 5 : 4);
+	pack_lit(pk, "op");
+	pack_lit(pk, "picks");
+	pack_lit(pk, "user");
+	pack_str(pk, in->users.ids[u], in->users.lens[u]);
+	pack_lit(pk, "kind");
+	pack_lit(pk, "for_you");
+	pack_lit(pk, "k");
+	msgpack_pack_unsigned_int(pk, o->k);
+	if (in->now > 0) {
+		pack_lit(pk, "now");
+		msgpack_pack_int64(pk, in->now);
+	}
+}
+
 /* {"op": "event", "events": [{"type": "order", "order": ID,
  *  "items": [--cart ids]}, ...]}: orders of the popular mix, as a shop
  * would send them after checkout. */
@@ -116,10 +141,11 @@ pack_event(msgpack_packer *pk, const struct bench_opts *o,
 
 void
 bench_request_pack(msgpack_sbuffer *sb, enum bench_op op,
-    const struct bench_opts *o, const struct bench_pool *p, uint64_t *rng,
+    const struct bench_opts *o, const struct bench_input *in, uint64_t *rng,
     uint64_t run_id, unsigned client, uint64_t seq)
 {
-	msgpack_packer pk;
+	const struct bench_pool *p = &in->items;
+	msgpack_packer           pk;
 
 	msgpack_sbuffer_clear(sb);
 	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
@@ -132,6 +158,9 @@ bench_request_pack(msgpack_sbuffer *sb, enum bench_op op,
 		break;
 	case BENCH_COMPLEMENTS:
 		pack_query(&pk, "complements", o, p, rng, 1);
+		break;
+	case BENCH_PICKS:
+		pack_picks(&pk, o, in, rng);
 		break;
 	case BENCH_STATS:
 		msgpack_pack_map(&pk, 1);

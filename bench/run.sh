@@ -8,7 +8,9 @@
 # Where PostgreSQL is installed, bench/pg-load.sh times it computing the
 # same pair counts (COPY, self-join GROUP BY); where redis-server is,
 # bench/redis.sh times Redis building them with pipelined ZINCRBY and
-# answering ZREVRANGE top-k. Writes bench/RESULTS.md (or $OUT) and keeps the raw JSON lines beside
+# answering ZREVRANGE top-k. The ops are fbt, fbt_cart, complements and
+# picks (for_you, users of 1..200 history events). Writes
+# bench/RESULTS.md (or $OUT) and keeps the raw JSON lines beside
 # the scratch store in $WORK.
 #
 #   bench/run.sh                      # defaults: DURATION=5 REPEAT=3
@@ -33,7 +35,7 @@ warmup=${WARMUP:-1}
 repeat=${REPEAT:-3}
 clients_list=${CLIENTS:-1 8}
 out=${OUT:-bench/RESULTS.md}
-ops="fbt fbt_cart complements"
+ops="fbt fbt_cart complements picks"
 
 if [ ! -r "$csv" ]; then
 	echo "run.sh: $csv not found (set XSELL_DATA_DIR)" >&2

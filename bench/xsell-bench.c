@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* xsell-bench: parse flags, load the pool of item ids, run (over the
- * sockets or in process), report. */
+/* xsell-bench: parse flags, load the pools of item and user ids, run
+ * (over the sockets or in process), report. */
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -21,25 +21,35 @@ static const char usage[] =
     "the baseline): N clients, each with its own nng REQ socket and one\n"
     "request in flight, send a mix of requests built from real item ids\n"
     "and report throughput and latency quantiles per op. With --inproc it\n"
-    "calls the model (xs_model_fbt, xs_model_complements) directly on the\n"
-    "store instead, to show the service's own work without transport.\n"
+    "calls the model (xs_model_fbt, xs_model_complements, xs_model_picks)\n"
+    "directly on the store instead, to show the service's own work\n"
+    "without transport.\n"
     "\n"
     "Where to send:\n"
     "  --url URL         the read endpoint: ipc://PATH or tcp://HOST:PORT\n"
     "  --admin-url URL   the admin endpoint, for the \"event\" op\n"
     "  --inproc          no sockets: query the store of --db in process\n"
-    "                    (fbt, fbt_cart and complements of the mix; one\n"
-    "                    thread; only the model call is timed)\n"
+    "                    (fbt, fbt_cart, complements and picks of the mix;\n"
+    "                    one thread; only the model call is timed)\n"
     "Items the requests name (one of):\n"
     "  --db DIR          the store's own items (opened read-only; xselld\n"
     "                    may be serving it), drawn by popularity: an item\n"
     "                    in twice as many baskets is asked twice as often\n"
     "  --uniform         with --db: draw every item equally often\n"
     "  --items FILE      one id a line, drawn uniformly\n"
+    "Users picks asks for (needs --db):\n"
+    "  --user-events N   drawn uniformly among the store's users whose\n"
+    "                    history holds 1..N events, 1..100000 (default\n"
+    "                    200: issue 5's \"users up to 200 events\"); the\n"
+    "                    request's \"now\" is the newest event time in any\n"
+    "                    user's history, so that a historical data set is\n"
+    "                    not aged by years (guest orders have no history\n"
+    "                    and do not count)\n"
     "What to send:\n"
     "  --mix SPEC        op=weight,... over fbt (one item), fbt_cart\n"
-    "                    (--cart items), complements (one item), stats,\n"
-    "                    event (orders of --cart items, --event-batch per\n"
+    "                    (--cart items), complements (one item), picks\n"
+    "                    (kind for_you of one user, k --k), stats, event\n"
+    "                    (orders of --cart items, --event-batch per\n"
     "                    request, to --admin-url); weights 0..1000000\n"
     "                    (default fbt=80,fbt_cart=10,complements=10)\n"
     "  --cart N          items of a cart query or an order, 2..100\n"
@@ -83,6 +93,7 @@ enum {
 	OPT_CART,
 	OPT_K,
 	OPT_EVENT_BATCH,
+	OPT_USER_EVENTS,
 	OPT_SEED,
 	OPT_CLIENTS,
 	OPT_DURATION,
@@ -106,6 +117,7 @@ static const struct option longopts[] = {
 	{ "cart", required_argument, NULL, OPT_CART },
 	{ "k", required_argument, NULL, OPT_K },
 	{ "event-batch", required_argument, NULL, OPT_EVENT_BATCH },
+	{ "user-events", required_argument, NULL, OPT_USER_EVENTS },
 	{ "seed", required_argument, NULL, OPT_SEED },
 	{ "clients", required_argument, NULL, OPT_CLIENTS },
 	{ "duration", required_argument, NULL, OPT_DURATION },
@@ -221,6 +233,7 @@ opts_default(struct bench_opts *o)
 	o->cart                       = 3;
 	o->k                          = XSELL_K_DEFAULT;
 	o->event_batch                = 1;
+	o->user_events                = BENCH_USER_EVENTS_DEFAULT;
 	o->seed                       = 1;
 	o->timeout_ms                 = 5000;
 }
@@ -271,6 +284,10 @@ parse_flag(int c, const char *arg, struct bench_opts *o)
 		return parse_unsigned(arg, 1, BENCH_BATCH_MAX, &o->event_batch)
 		    ? 0
 		    : usage_error(flag, "must be 1..10000");
+	case OPT_USER_EVENTS:
+		return parse_unsigned(arg, 1, 100000, &o->user_events)
+		    ? 0
+		    : usage_error(flag, "must be 1..100000");
 	case OPT_SEED:
 		return parse_u64(arg, 0, UINT64_MAX, &o->seed)
 		    ? 0
@@ -319,6 +336,9 @@ parse_flag(int c, const char *arg, struct bench_opts *o)
 static int
 check_opts(const struct bench_opts *o)
 {
+	if (o->weights[BENCH_PICKS] != 0 && o->db == NULL) {
+		return usage_error("--mix", "picks needs --db (its users)");
+	}
 	if (o->inproc) {
 		return o->db == NULL
 		    ? usage_error("--inproc", "needs --db DIR")
@@ -336,11 +356,51 @@ check_opts(const struct bench_opts *o)
 	return 0;
 }
 
+/* The users picks asks for, when the mix has picks. */
+static bool
+input_users(const struct bench_opts *o, struct bench_input *in)
+{
+	if (o->weights[BENCH_PICKS] == 0) {
+		return true;
+	}
+	if (!bench_users_from_store(
+	        &in->users, o->db, o->user_events, &in->now)) {
+		return false;
+	}
+	if (in->users.n == 0) {
+		fprintf(stderr,
+		    "xsell-bench: %s: no user has 1..%u history "
+		    "events\n",
+		    o->db, o->user_events);
+		return false;
+	}
+	return true;
+}
+
+static bool
+input_load(const struct bench_opts *o, struct bench_input *in)
+{
+	bool ok;
+
+	memset(in, 0, sizeof(*in));
+	ok = o->items_file != NULL
+	    ? bench_pool_from_file(&in->items, o->items_file)
+	    : bench_pool_from_store(&in->items, o->db, o->uniform);
+	return ok && input_users(o, in);
+}
+
+static void
+input_fini(struct bench_input *in)
+{
+	bench_pool_fini(&in->items);
+	bench_pool_fini(&in->users);
+}
+
 int
 main(int argc, char **argv)
 {
 	struct bench_opts    o;
-	struct bench_pool    pool;
+	struct bench_input   in;
 	struct bench_result *r;
 	bool                 ok;
 	int                  c, rc;
@@ -368,26 +428,24 @@ main(int argc, char **argv)
 		return rc;
 	}
 	xs_log_set_level(XS_LOG_WARN);
-	ok = o.items_file != NULL
-	    ? bench_pool_from_file(&pool, o.items_file)
-	    : bench_pool_from_store(&pool, o.db, o.uniform);
-	if (!ok) {
+	if (!input_load(&o, &in)) {
+		input_fini(&in);
 		return 1;
 	}
 	r = calloc(1, sizeof(*r));
 	if (r == NULL) {
 		fprintf(stderr, "xsell-bench: out of memory\n");
-		bench_pool_fini(&pool);
+		input_fini(&in);
 		return 1;
 	}
-	ok = o.inproc ? bench_run_inproc(&o, &pool, r)
-	              : bench_run_sockets(&o, &pool, r);
+	ok = o.inproc ? bench_run_inproc(&o, &in, r)
+	              : bench_run_sockets(&o, &in, r);
 	if (ok && o.json) {
 		bench_report_json(&o, r);
 	} else if (ok) {
 		bench_report_text(&o, r);
 	}
 	free(r);
-	bench_pool_fini(&pool);
+	input_fini(&in);
 	return ok ? 0 : 1;
 }

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Scale: generate synthetic order lines with xsell-gen at several sizes
+# (default 1M, 10M and 50M lines), load each into a fresh store with
+# xsell-load (wall and CPU time, lines/s and peak RSS from
+# /usr/bin/time, store size from du), then time fbt of one item and picks (for_you, users of
+# 1..200 history events) in process on it, REPEAT times each, medians
+# kept. Writes the "Scale" section of bench/RESULTS.md (between its own
+# markers, below the notes that bench/run.sh keeps) and the raw runs to
+# bench/SCALE.jsonl.
+#
+#   bench/scale.sh                                # 1M, 10M, 50M lines
+#   SIZES="1000000 10000000" REPEAT=1 bench/scale.sh
+#
+# A size is skipped, with a note in the table, when the disk or the
+# memory cannot hold it (estimated from the 1M run: about 0.5 KB of disk
+# and 0.7 KB of memory a line, CSV and store together). One load per
+# size: a load at 50M lines takes many minutes; the queries, which are
+# noisier, run REPEAT times.
+#
+# Environment: BUILD (default build), SIZES, REPEAT (default 3),
+# DURATION (seconds per query run, default 5), WARMUP (default 1), SEED
+# (xsell-gen's, default 1), GEN_FLAGS (more xsell-gen flags), OUT
+# (default bench/RESULTS.md), KEEP=1 keeps the scratch directory.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+build=${BUILD:-build}
+sizes=${SIZES:-1000000 10000000 50000000}
+repeat=${REPEAT:-3}
+duration=${DURATION:-5}
+warmup=${WARMUP:-1}
+seed=${SEED:-1}
+gen_flags=${GEN_FLAGS:-}
+out=${OUT:-bench/RESULTS.md}
+# Per line, with a margin: CSV ~46 B + store ~450 B at 1M lines; the
+# loader holds ~24 B a line plus its accumulators and LMDB's page cache.
+disk_per_line=600
+mem_per_line=120
+
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$build" -j2 --target xsell-gen xsell-load xsell-bench \
+	>/dev/null
+
+work=$(mktemp -d /tmp/xsell-scale.XXXXXX)
+raw="$work/scale.jsonl"
+cleanup() {
+	if [ "${KEEP:-0}" = 1 ]; then
+		echo "scale.sh: kept $work" >&2
+	else
+		rm -rf "$work"
+	fi
+}
+trap cleanup EXIT
+: >"$raw"
+
+# Entries of one named LMDB database of the store.
+entries() { # db name
+	mdb_stat -s "$2" "$1" | awk '/Entries:/ {print $2}'
+}
+# A summary figure of xsell-load's output ("lines rejected    0").
+figure() { # file name
+	sed -n "s/^$2  *\([0-9][0-9]*\).*/\1/p" "$1"
+}
+
+for n in $sizes; do
+	avail_kb=$(df -Pk "$work" | awk 'NR==2 {print $4}')
+	mem_kb=$(awk '/^MemAvailable:/ {print $2}' /proc/meminfo)
+	if [ $((n * disk_per_line / 1024)) -gt "$avail_kb" ] ||
+		[ $((n * mem_per_line / 1024)) -gt "$mem_kb" ]; then
+		echo "== $n lines: skipped (needs ~$((n * disk_per_line >> 20)) MB" \
+			"of disk, ~$((n * mem_per_line >> 20)) MB of memory)"
+		printf '{"size":%s,"kind":"skipped","disk_kb":%s,"mem_kb":%s}\n' \
+			"$n" "$avail_kb" "$mem_kb" >>"$raw"
+		continue
+	fi
+	echo "== $n lines: generating"
+	# shellcheck disable=SC2086 # GEN_FLAGS is a list of flags
+	"$build/bench/xsell-gen" --lines "$n" --seed "$seed" $gen_flags \
+		>"$work/lines.csv"
+	echo "== $n lines: loading into a fresh store"
+	rm -rf "$work/db"
+	/usr/bin/time -f '%e %M %U %S' -o "$work/time.txt" \
+		"$build/tools/xsell-load" --db "$work/db" --quiet "$work/lines.csv" \
+		>"$work/load.txt" 2>"$work/load.err"
+	rm -f "$work/lines.csv"
+	read -r secs kb user_s sys_s <"$work/time.txt"
+	printf '{"size":%s,"kind":"load","seconds":%s,"max_rss_kb":%s,' \
+		"$n" "$secs" "$kb" >>"$raw"
+	printf '"user_s":%s,"sys_s":%s,' "$user_s" "$sys_s" >>"$raw"
+	printf '"rejected":%s,"orders":%s,"store_kb":%s,"pairs":%s,' \
+		"$(figure "$work/load.txt" "lines rejected")" \
+		"$(figure "$work/load.txt" "orders applied")" \
+		"$(du -sk "$work/db" | awk '{print $1}')" \
+		"$(entries "$work/db" pair)" >>"$raw"
+	printf '"items":%s,"users":%s}\n' "$(entries "$work/db" item_id)" \
+		"$(entries "$work/db" user_id)" >>"$raw"
+	echo "   $secs s ($user_s s user, $sys_s s sys CPU), peak RSS $kb KB," \
+		"$(figure "$work/load.txt" \
+		"lines rejected") rejected"
+	for i in $(seq "$repeat"); do
+		for op in fbt picks; do
+			r=$("$build/bench/xsell-bench" --inproc --db "$work/db" \
+				--mix "$op=1" --duration "$duration" --warmup "$warmup" \
+				--seed "$i" --json --label "scale $n $op")
+			printf '{"size":%s,"kind":"query","op":"%s","run":%s,"r":%s}\n' \
+				"$n" "$op" "$i" "$r" >>"$raw"
+			echo "   round $i, $op: $(echo "$r" |
+				sed 's/.*"all":{[^}]*"p50_us":\([0-9.]*\).*"p99_us":\([0-9.]*\).*/p50 \1 us, p99 \2 us/')"
+		done
+	done
+	rm -rf "$work/db"
+done
+
+machine="$(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores,"
+machine="$machine $(free -g | awk '/^Mem:/{print $2}') GB RAM,"
+machine="$machine $(uname -sr)"
+commit="$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src bench \
+	tools || echo '+changes')"
+command="SIZES=\"$sizes\" REPEAT=$repeat DURATION=$duration WARMUP=$warmup"
+command="$command SEED=$seed${gen_flags:+ GEN_FLAGS=\"$gen_flags\"} bench/scale.sh"
+python3 bench/scale_report.py "$raw" "$out" --machine "$machine" \
+	--commit "$commit" --date "$(date -u '+%Y-%m-%d %H:%M UTC')" \
+	--command "$command"
+cp "$raw" bench/SCALE.jsonl
+echo "== wrote the Scale section of $out and bench/SCALE.jsonl (the raw runs)"

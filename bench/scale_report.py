@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""Write the "Scale" section of bench/RESULTS.md from bench/scale.sh's raw
+runs (one JSON object a line: loads, query runs, skipped sizes).
+
+The section sits between its own markers, below the notes that
+bench/run.sh keeps, so either script can run again without losing the
+other's figures. Query figures are the median over the runs of each
+(size, op), quantile by quantile.
+"""
+import argparse
+import json
+import statistics
+
+BEGIN = "<!-- scale: written by bench/scale.sh -->"
+END = "<!-- end of scale -->"
+
+
+def fmt(x, digits=1):
+    return f"{x:,.{digits}f}"
+
+
+def size_name(n):
+    if n % 1_000_000 == 0:
+        return f"{n // 1_000_000}M"
+    if n % 1_000 == 0:
+        return f"{n // 1_000}k"
+    return str(n)
+
+
+def read_runs(path):
+    loads, queries, skipped = {}, {}, []
+    with open(path) as f:
+        for line in f:
+            rec = json.loads(line)
+            if rec["kind"] == "load":
+                loads[rec["size"]] = rec
+            elif rec["kind"] == "query":
+                op = rec["r"]["ops"][rec["op"]]
+                queries.setdefault((rec["size"], rec["op"]), []).append(op)
+            elif rec["kind"] == "skipped":
+                skipped.append(rec)
+    return loads, queries, skipped
+
+
+def cpu_s(ld):
+    """The load's user + sys CPU seconds; None for a run without them."""
+    if "user_s" not in ld:
+        return None
+    return ld["user_s"] + ld["sys_s"]
+
+
+def median_of(runs, key):
+    return statistics.median(r[key] for r in runs)
+
+
+def section(args, loads, queries, skipped):
+    sizes = sorted(loads)
+    o = [BEGIN, "", "## Scale: synthetic orders, 1M lines and up", ""]
+    o.append(f"- when: {args.date}; commit `{args.commit}`")
+    o.append(f"- machine: {args.machine} (shared with other work: noisy)")
+    o.append(f"- command: `{args.command}`")
+    o.append("- data: `xsell-gen --lines N --seed 1` (defaults: 50,000 items "
+             "with Zipf s = 1 popularity, 500 categories, N/20 customers "
+             "with Zipf s = 0.8 activity, 5% guest orders, 1 + geometric "
+             "basket sizes of mean 4, one year); one fresh store a size, "
+             "`xsell-load --db NEW --quiet FILE` (wall and CPU time and peak "
+             "RSS from /usr/bin/time, store size from du)")
+    o.append("- queries: `xsell-bench --inproc` on that store, one thread, "
+             "the model call alone timed: fbt of one item (items drawn by "
+             "popularity) and picks for_you, k 10, of a user drawn "
+             "uniformly among those with 1..200 history events, `now` = "
+             "the newest event in the store; each the median of "
+             f"{args.repeat_note} runs")
+    o.append("")
+    o.append("| lines | orders | items | users | ordered pairs | load s "
+             "| lines/s | s per 1M lines | CPU s per 1M lines | peak RSS MB "
+             "| store MB | fbt p50 µs | fbt p99 µs | picks p50 µs "
+             "| picks p99 µs |")
+    o.append("|---:" * 15 + "|")
+    for n in sizes:
+        ld = loads[n]
+        row = [size_name(n), f"{ld['orders']:,}", f"{ld['items']:,}",
+               f"{ld['users']:,}", f"{ld['pairs']:,}", fmt(ld["seconds"], 2),
+               f"{n / ld['seconds']:,.0f}",
+               fmt(ld["seconds"] / (n / 1e6), 2),
+               fmt(cpu_s(ld) / (n / 1e6), 2) if cpu_s(ld) else "–",
+               f"{ld['max_rss_kb'] / 1024:,.0f}",
+               f"{ld['store_kb'] / 1024:,.0f}"]
+        for op in ("fbt", "picks"):
+            runs = queries.get((n, op), [])
+            row += [fmt(median_of(runs, "p50_us")) if runs else "–",
+                    fmt(median_of(runs, "p99_us")) if runs else "–"]
+        o.append("| " + " | ".join(row) + " |")
+        if ld["rejected"]:
+            o.append(f"\n**{ld['rejected']} lines rejected at {size_name(n)}**\n")
+    o.append("")
+    for s in skipped:
+        o.append(f"- {size_name(s['size'])} lines: skipped, the machine had "
+                 f"{s['disk_kb'] >> 10:,} MB of disk and {s['mem_kb'] >> 10:,} "
+                 "MB of memory free (bench/scale.sh's estimate of the need "
+                 "is larger)")
+    if skipped:
+        o.append("")
+    if len(sizes) >= 2:
+        o += targets(sizes, loads, queries)
+    o += ["", END]
+    return "\n".join(o) + "\n"
+
+
+def targets(sizes, loads, queries):
+    lo, hi = sizes[0], sizes[-1]
+    per_lo = loads[lo]["seconds"] / lo
+    per_hi = loads[hi]["seconds"] / hi
+    o = [f"### Against the scale targets of issue 5 ({size_name(lo)} "
+         f"against {size_name(hi)})", "",
+         "| target | measured | |", "|---|---|---|"]
+    grow = per_hi / per_lo
+    o.append(f"| load time grows no worse than linearly (time per line at "
+             f"{size_name(hi)} ≤ at {size_name(lo)}) | {grow:.2f} × the time "
+             f"per line | {'met' if grow <= 1.0 else '**missed**'} |")
+    if cpu_s(loads[lo]) and cpu_s(loads[hi]):
+        cgrow = (cpu_s(loads[hi]) / hi) / (cpu_s(loads[lo]) / lo)
+        o.append(f"| the same in CPU time (user + sys; less sensitive to "
+                 f"the other work on the machine) | {cgrow:.2f} × the CPU "
+                 f"time per line | {'met' if cgrow <= 1.0 else '**missed**'} |")
+    for op in ("fbt", "picks"):
+        a, b = queries.get((lo, op)), queries.get((hi, op))
+        if not a or not b:
+            continue
+        ratio = median_of(b, "p99_us") / median_of(a, "p99_us")
+        o.append(f"| {op}: p99 at {size_name(hi)} ≤ 2 × p99 at "
+                 f"{size_name(lo)} | {ratio:.2f} × "
+                 f"| {'met' if ratio <= 2.0 else '**missed**'} |")
+    return o
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("raw")
+    ap.add_argument("out")
+    ap.add_argument("--machine", required=True)
+    ap.add_argument("--commit", required=True)
+    ap.add_argument("--date", required=True)
+    ap.add_argument("--command", required=True)
+    args = ap.parse_args()
+    loads, queries, skipped = read_runs(args.raw)
+    counts = {len(v) for v in queries.values()}
+    args.repeat_note = "/".join(str(c) for c in sorted(counts)) or "0"
+    text = section(args, loads, queries, skipped)
+    try:
+        with open(args.out) as f:
+            old = f.read()
+    except FileNotFoundError:
+        old = ""
+    if BEGIN in old and END in old:
+        head = old[:old.index(BEGIN)]
+        tail = old[old.index(END) + len(END):].lstrip("\n")
+        new = head + text + ("\n" + tail if tail else "")
+    else:
+        new = old.rstrip("\n") + "\n\n" + text if old else text
+    with open(args.out, "w") as f:
+        f.write(new)
+
+
+if __name__ == "__main__":
+    main()
