@@ -282,7 +282,8 @@ xs_store_open(xs_store **stp, const char *dir, const struct xs_store_opts *o)
 		return XSELL_ENOMEM;
 	}
 	st->read_only = o->read_only;
-	rc            = mdb_env_create(&st->env);
+	pthread_mutex_init(&st->memo_mtx, NULL);
+	rc = mdb_env_create(&st->env);
 	if (rc != 0) {
 		err = xs_err_from_mdb(rc);
 		goto free_st;
@@ -318,6 +319,7 @@ xs_store_open(xs_store **stp, const char *dir, const struct xs_store_opts *o)
 close_env:
 	mdb_env_close(st->env);
 free_st:
+	xs_store_memo_fini(st);
 	free(st);
 	return err;
 }
@@ -329,6 +331,7 @@ xs_store_close(xs_store *st)
 		return;
 	}
 	mdb_env_close(st->env);
+	xs_store_memo_fini(st);
 	free(st);
 }
 

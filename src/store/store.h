@@ -294,6 +294,28 @@ xsell_err xs_store_pairs_last_a(
 xsell_err xs_store_pair_get(xs_store *st, MDB_txn *txn, enum xs_rel rel,
     uint32_t a, uint32_t b, uint32_t *countp);
 
+/* ==== Memo (memo.c) ==== */
+
+/* Data derived from one committed state of the store and kept for the
+ * next reader of that same state: trending sums weeks of daily lists,
+ * and every picks answer that falls back to it would sum them again. A
+ * memo belongs to the store handle and is good for the snapshot it was
+ * made from (its transaction id) and its key; any commit retires it. */
+enum xs_memo_slot { XS_MEMO_TREND, XS_MEMO_COUNT };
+
+#define XS_MEMO_KEY_MAX 32
+
+/* A malloc'd copy of the memo in 'slot' made from txn's snapshot with
+ * the same key bytes (at most XS_MEMO_KEY_MAX) in *datap, its size in
+ * *lenp; false if there is none (or txn is a write transaction, whose
+ * state is not committed yet). */
+bool xs_store_memo_get(xs_store *st, MDB_txn *txn, enum xs_memo_slot slot,
+    const void *key, size_t key_len, void **datap, size_t *lenp);
+/* Keep a copy of data[0..len) as the memo of txn's snapshot and key
+ * (nothing for a write transaction, or if memory is short). */
+void xs_store_memo_put(xs_store *st, MDB_txn *txn, enum xs_memo_slot slot,
+    const void *key, size_t key_len, const void *data, size_t len);
+
 /* ==== Top neighbour lists (top.c) ==== */
 
 struct xs_top_entry {

@@ -4,25 +4,41 @@
 #ifndef XSELL_STORE_STORE_IMPL_H
 #define XSELL_STORE_STORE_IMPL_H
 
+#include <pthread.h>
+
 #include "store/store.h"
 
+struct xs_memo {
+	size_t        txnid; /* 0: empty */
+	unsigned char key[XS_MEMO_KEY_MAX];
+	size_t        key_len;
+	void         *data;
+	size_t        len;
+};
+
+struct xs_store;
+/* Free the memos (memo.c); at close. */
+void xs_store_memo_fini(struct xs_store *st);
+
 struct xs_store {
-	MDB_env *env;
-	MDB_dbi  meta;
-	MDB_dbi  dict_id[XS_DICT_COUNT];  /* ext -> u32 */
-	MDB_dbi  dict_ext[XS_DICT_COUNT]; /* u32 BE -> ext */
-	MDB_dbi  order;
-	MDB_dbi  batch;
-	MDB_dbi  item;
-	MDB_dbi  counts;
-	MDB_dbi  pair;
-	MDB_dbi  top;
-	MDB_dbi  bought;
-	MDB_dbi  history;
-	MDB_dbi  cart;
-	MDB_dbi  ledger;
-	bool     read_only;
-	unsigned top_m; /* from meta "top_m" */
+	MDB_env        *env;
+	MDB_dbi         meta;
+	MDB_dbi         dict_id[XS_DICT_COUNT];  /* ext -> u32 */
+	MDB_dbi         dict_ext[XS_DICT_COUNT]; /* u32 BE -> ext */
+	MDB_dbi         order;
+	MDB_dbi         batch;
+	MDB_dbi         item;
+	MDB_dbi         counts;
+	MDB_dbi         pair;
+	MDB_dbi         top;
+	MDB_dbi         bought;
+	MDB_dbi         history;
+	MDB_dbi         cart;
+	MDB_dbi         ledger;
+	bool            read_only;
+	unsigned        top_m; /* from meta "top_m" */
+	pthread_mutex_t memo_mtx;
+	struct xs_memo  memo[XS_MEMO_COUNT];
 };
 
 static inline void
