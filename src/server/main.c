@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gateway/gateway.h"
 #include "server/server.h"
@@ -103,7 +104,9 @@ static const char usage[] =
     "  --help            this text;  --version  the version\n"
     "\n"
     "SIGINT or SIGTERM stops the server: requests in flight are answered,\n"
-    "then the store is closed. Exit status: 0 after a clean stop, 1 when\n"
+    "then the store is closed; a stop taking over 10 s ends at once (with\n"
+    "a warning; every acknowledged write is committed). Exit status: 0\n"
+    "after a stop, 1 when\n"
     "the store, an endpoint or an HTTP address cannot be opened, 2 for a\n"
     "usage error.\n"
     "Requests are limited to 64 KiB on --listen endpoints and 16 MiB on\n"
@@ -538,6 +541,36 @@ parse_args(
 	return tls_options_check(o);
 }
 
+/* Seconds an orderly stop may take before xselld exits regardless. */
+#define STOP_GRACE_S 10
+
+static void *
+stop_watchdog(void *arg)
+{
+	(void) arg;
+	sleep(STOP_GRACE_S);
+	xs_log(XS_LOG_WARN,
+	    "stopping took over %d s (a connection that will not close): "
+	    "exiting now; every acknowledged write is committed",
+	    STOP_GRACE_S);
+	_exit(0);
+	return NULL;
+}
+
+/* A stop must end: closing nng sockets can wait on a peer that never
+ * reads (seen with libnng 1.5.2 under a flood), and a service manager
+ * would otherwise kill -9 after its own timeout. Nothing is lost by
+ * exiting then: a write is answered only after its commit. */
+static void
+stop_watchdog_start(void)
+{
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, stop_watchdog, NULL) == 0) {
+		pthread_detach(t);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -583,6 +616,7 @@ main(int argc, char **argv)
 	    XSELL_VERSION, o.db, o.n_listen, o.n_admin);
 	while (sigwait(&sigs, &sig) != 0) { }
 	xs_log(XS_LOG_INFO, "signal %d: stopping", sig);
+	stop_watchdog_start();
 	/* HTTP first: its requests need the server to be answered. */
 	xs_gw_close(gw);
 	xs_server_close(srv);
