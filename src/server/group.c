@@ -35,6 +35,11 @@ xs_write_group_init(struct xs_write_group *g)
 void
 xs_write_group_fini(struct xs_write_group *g)
 {
+	if (g->writes != 0) {
+		xs_log(XS_LOG_INFO, "%llu writes in %llu commits",
+		    (unsigned long long) g->writes,
+		    (unsigned long long) g->groups);
+	}
 	pthread_mutex_destroy(&g->mtx);
 	pthread_cond_destroy(&g->done);
 }
