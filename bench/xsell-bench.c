@@ -10,7 +10,6 @@
 
 #include <xsell/limits.h>
 
-#include "args.h"
 #include "bench.h"
 #include "common/common.h"
 
@@ -141,6 +140,50 @@ usage_error(const char *flag, const char *what)
 	return 2;
 }
 
+static bool
+parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+	char              *end;
+	unsigned long long v;
+
+	errno = 0;
+	v     = strtoull(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v < lo ||
+	    v > hi) {
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+static bool
+parse_unsigned(const char *s, unsigned lo, unsigned hi, unsigned *out)
+{
+	uint64_t v;
+
+	if (!parse_u64(s, lo, hi, &v)) {
+		return false;
+	}
+	*out = (unsigned) v;
+	return true;
+}
+
+static bool
+parse_double(const char *s, double lo, double hi, double *out)
+{
+	char  *end;
+	double v;
+
+	errno = 0;
+	v     = strtod(s, &end);
+	if (errno != 0 || end == s || *end != '\0' || !isfinite(v) || v < lo ||
+	    v > hi) {
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
 /* "fbt=80,complements=20": ops not named get weight 0. */
 static bool
 parse_mix(const char *spec, unsigned weights[BENCH_OP_COUNT])
@@ -169,7 +212,7 @@ parse_mix(const char *spec, unsigned weights[BENCH_OP_COUNT])
 			}
 		}
 		if (op == BENCH_OP_COUNT ||
-		    !bench_parse_u32(eq + 1, 0, 1000000, &weights[op])) {
+		    !parse_unsigned(eq + 1, 0, 1000000, &weights[op])) {
 			return false;
 		}
 		total += weights[op];
@@ -230,49 +273,47 @@ parse_flag(int c, const char *arg, struct bench_opts *o)
 		    ? 0
 		    : usage_error(flag, "op=weight,... with known ops");
 	case OPT_CART:
-		return bench_parse_u32(arg, 2, BENCH_CART_MAX, &o->cart)
+		return parse_unsigned(arg, 2, BENCH_CART_MAX, &o->cart)
 		    ? 0
 		    : usage_error(flag, "must be 2..100");
 	case OPT_K:
-		return bench_parse_u32(arg, 1, XSELL_K_MAX, &o->k)
+		return parse_unsigned(arg, 1, XSELL_K_MAX, &o->k)
 		    ? 0
 		    : usage_error(flag, "must be 1..500");
 	case OPT_EVENT_BATCH:
-		return bench_parse_u32(
-		           arg, 1, BENCH_BATCH_MAX, &o->event_batch)
+		return parse_unsigned(arg, 1, BENCH_BATCH_MAX, &o->event_batch)
 		    ? 0
 		    : usage_error(flag, "must be 1..10000");
 	case OPT_USER_EVENTS:
-		return bench_parse_u32(arg, 1, 100000, &o->user_events)
+		return parse_unsigned(arg, 1, 100000, &o->user_events)
 		    ? 0
 		    : usage_error(flag, "must be 1..100000");
 	case OPT_SEED:
-		return bench_parse_u64(arg, 0, UINT64_MAX, &o->seed)
+		return parse_u64(arg, 0, UINT64_MAX, &o->seed)
 		    ? 0
 		    : usage_error(flag, "must be a non-negative integer");
 	case OPT_CLIENTS:
-		return bench_parse_u32(arg, 1, BENCH_CLIENTS_MAX, &o->clients)
+		return parse_unsigned(arg, 1, BENCH_CLIENTS_MAX, &o->clients)
 		    ? 0
 		    : usage_error(flag, "must be 1..256");
 	case OPT_DURATION:
-		return bench_parse_double(arg, 0.1, 86400, &o->duration_s)
+		return parse_double(arg, 0.1, 86400, &o->duration_s)
 		    ? 0
 		    : usage_error(flag, "must be 0.1..86400 seconds");
 	case OPT_WARMUP:
-		return bench_parse_double(arg, 0, 3600, &o->warmup_s)
+		return parse_double(arg, 0, 3600, &o->warmup_s)
 		    ? 0
 		    : usage_error(flag, "must be 0..3600 seconds");
 	case OPT_REQUESTS:
-		return bench_parse_u64(
-		           arg, 1, (uint64_t) 1 << 40, &o->requests)
+		return parse_u64(arg, 1, (uint64_t) 1 << 40, &o->requests)
 		    ? 0
 		    : usage_error(flag, "must be 1..2^40");
 	case OPT_RATE:
-		return bench_parse_double(arg, 1, 1e8, &o->rate)
+		return parse_double(arg, 1, 1e8, &o->rate)
 		    ? 0
 		    : usage_error(flag, "must be 1..1e8 requests/s");
 	case OPT_TIMEOUT:
-		return bench_parse_u32(
+		return parse_unsigned(
 		           arg, 1, 600000, (unsigned *) &o->timeout_ms)
 		    ? 0
 		    : usage_error(flag, "must be 1..600000 ms");
