@@ -45,20 +45,20 @@ answer_ids(struct xs_eval_ctx *c, const struct xs_answer *ans, uint32_t *out,
 	*np = n;
 }
 
-xsell_err
-xs_eval_rec_fbt(struct xs_eval_ctx *c, const struct xs_eval_config *cfg,
-    const struct xs_eval_qset *qs, const struct xs_eval_query *q,
-    uint32_t *out, size_t *np)
-{
-	struct xs_query  xq;
-	struct xs_answer ans;
-	xsell_err        err;
+/* A list answer of the engine ('answer', one of xs_model_fbt and its
+ * kin) to query xq, as eval ids. */
+typedef xsell_err (*model_answer_fn)(xs_store *, MDB_txn *,
+    const struct xs_settings *, const struct xs_query *, struct xs_arena *,
+    struct xs_answer *);
 
-	given_spans(c, qs, q, &xq);
-	xq.scorer      = cfg->scorer;
-	xq.min_support = cfg->min_support;
-	err =
-	    xs_model_fbt(c->st, c->txn, &c->o->settings, &xq, &c->arena, &ans);
+static xsell_err
+ask_model(struct xs_eval_ctx *c, model_answer_fn answer,
+    const struct xs_query *xq, uint32_t *out, size_t *np)
+{
+	struct xs_answer ans;
+	xsell_err        err =
+	    answer(c->st, c->txn, &c->o->settings, xq, &c->arena, &ans);
+
 	if (err == XSELL_OK) {
 		answer_ids(c, &ans, out, np);
 	}
@@ -66,25 +66,31 @@ xs_eval_rec_fbt(struct xs_eval_ctx *c, const struct xs_eval_config *cfg,
 }
 
 xsell_err
+xs_eval_rec_fbt(struct xs_eval_ctx *c, const struct xs_eval_config *cfg,
+    const struct xs_eval_qset *qs, const struct xs_eval_query *q,
+    uint32_t *out, size_t *np)
+{
+	struct xs_query xq;
+
+	given_spans(c, qs, q, &xq);
+	xq.scorer      = cfg->scorer;
+	xq.min_support = cfg->min_support;
+	return ask_model(c, xs_model_fbt, &xq, out, np);
+}
+
+xsell_err
 xs_eval_rec_complements(struct xs_eval_ctx *c,
     const struct xs_eval_config *cfg, const struct xs_eval_qset *qs,
     const struct xs_eval_query *q, uint32_t *out, size_t *np)
 {
-	struct xs_query  xq;
-	struct xs_answer ans;
-	xsell_err        err;
+	struct xs_query xq;
 
 	given_spans(c, qs, q, &xq);
 	xq.scorer      = c->o->settings.fbt_scorer;
 	xq.min_support = cfg->min_support;
 	xq.has_beta    = true;
 	xq.beta        = cfg->beta;
-	err            = xs_model_complements(
-	               c->st, c->txn, &c->o->settings, &xq, &c->arena, &ans);
-	if (err == XSELL_OK) {
-		answer_ids(c, &ans, out, np);
-	}
-	return err;
+	return ask_model(c, xs_model_complements, &xq, out, np);
 }
 
 /* similar over the row's relations (similar: every one; similar_views:
@@ -95,20 +101,13 @@ xs_eval_rec_similar(struct xs_eval_ctx *c, const struct xs_eval_config *cfg,
     const struct xs_eval_qset *qs, const struct xs_eval_query *q,
     uint32_t *out, size_t *np)
 {
-	struct xs_query  xq;
-	struct xs_answer ans;
-	xsell_err        err;
+	struct xs_query xq;
 
 	given_spans(c, qs, q, &xq);
 	xq.scorer      = cfg->sim_scorer;
 	xq.min_support = cfg->min_support;
 	xq.signal      = cfg->signal;
-	err            = xs_model_similar(
-	               c->st, c->txn, &c->o->settings, &xq, &c->arena, &ans);
-	if (err == XSELL_OK) {
-		answer_ids(c, &ans, out, np);
-	}
-	return err;
+	return ask_model(c, xs_model_similar, &xq, out, np);
 }
 
 xsell_err
@@ -116,19 +115,12 @@ xs_eval_rec_viewed_bought(struct xs_eval_ctx *c,
     const struct xs_eval_config *cfg, const struct xs_eval_qset *qs,
     const struct xs_eval_query *q, uint32_t *out, size_t *np)
 {
-	struct xs_query  xq;
-	struct xs_answer ans;
-	xsell_err        err;
+	struct xs_query xq;
 
 	given_spans(c, qs, q, &xq);
 	xq.scorer      = cfg->scorer;
 	xq.min_support = cfg->min_support;
-	err            = xs_model_viewed_bought(
-	               c->st, c->txn, &c->o->settings, &xq, &c->arena, &ans);
-	if (err == XSELL_OK) {
-		answer_ids(c, &ans, out, np);
-	}
-	return err;
+	return ask_model(c, xs_model_viewed_bought, &xq, out, np);
 }
 
 /* Ask xs_model_picks of 'kind' for the query's user as of q->now, with
