@@ -29,6 +29,7 @@ static const char usage_text[] =
     "                  [--scorer LIST|all] [--beta LIST]\n"
     "                  [--min-support LIST] [--similar-scorer LIST|all]\n"
     "                  [--pick-half-life LIST] [--pick-seeds LIST]\n"
+    "                  [--pick-momentum LIST]\n"
     "                  [--signal LIST]\n"
     "                  [--sweep] [--no-baselines]\n"
     "                  [--ask rest|one] [--max-queries N]\n"
@@ -100,8 +101,11 @@ static const char usage_text[] =
     "  --pick-half-life LIST picks: the setting pick_half_life_days,\n"
     "                        0.01..36500; default the engine's\n"
     "  --pick-seeds LIST     picks: the setting pick_seeds_max, 1..1000;\n"
-    "                        default the engine's (picks' rows: every\n"
-    "                        similar scorer x half-life x seeds)\n"
+    "                        default the engine's\n"
+    "  --pick-momentum LIST  picks: the setting pick_momentum_weight,\n"
+    "                        0..1000 (0: off); default the engine's\n"
+    "                        (picks' rows: every similar scorer x\n"
+    "                        half-life x seeds x momentum)\n"
     "  --signal LIST         similar_views: the relations similar is\n"
     "                        asked over: view, all, order, cart; default\n"
     "                        view,all (rows: every signal x similar\n"
@@ -395,6 +399,31 @@ parse_half_lives(char *s, struct xs_eval_opts *o)
 }
 
 static int
+parse_momenta(char *s, struct xs_eval_opts *o)
+{
+	char  *v[XS_EVAL_GRID_MAX];
+	size_t n;
+
+	if (!split_list(s, v, XS_EVAL_GRID_MAX, &n)) {
+		return usage_error(
+		    "--pick-momentum: give 1..%d numbers", XS_EVAL_GRID_MAX);
+	}
+	for (size_t i = 0; i < n; i++) {
+		char *end;
+
+		o->momenta[i] = strtod(v[i], &end);
+		if (end == v[i] || *end != '\0' || !(o->momenta[i] >= 0) ||
+		    o->momenta[i] > 1000) {
+			return usage_error("--pick-momentum: \"%s\" is not a "
+			                   "number in 0..1000",
+			    v[i]);
+		}
+	}
+	o->n_momenta = n;
+	return EXIT_EVAL_OK;
+}
+
+static int
 parse_seeds(char *s, struct xs_eval_opts *o)
 {
 	char  *v[XS_EVAL_GRID_MAX];
@@ -592,6 +621,8 @@ parse_one(struct args *a, int c, char *arg)
 		return parse_half_lives(arg, &a->o);
 	case 'N':
 		return parse_seeds(arg, &a->o);
+	case 'O':
+		return parse_momenta(arg, &a->o);
 	case 'C':
 		return parse_sim_scorers(arg, &a->o);
 	case 'w':
@@ -685,6 +716,7 @@ parse_args(int argc, char **argv, struct args *a)
 		{ "min-support", required_argument, NULL, 'M' },
 		{ "pick-half-life", required_argument, NULL, 'H' },
 		{ "pick-seeds", required_argument, NULL, 'N' },
+		{ "pick-momentum", required_argument, NULL, 'O' },
 		{ "similar-scorer", required_argument, NULL, 'C' },
 		{ "sweep", no_argument, NULL, 'w' },
 		{ "no-baselines", no_argument, NULL, 'n' },

@@ -208,10 +208,12 @@ struct xs_eval_config {
 	enum xs_scorer      scorer;      /* fbt */
 	unsigned            min_support; /* engine */
 	double              beta;        /* complements */
-	/* picks: the settings pick_half_life_days, pick_seeds_max and
-	 * similar_scorer for this row (similar: sim_scorer only) */
+	/* picks: the settings pick_half_life_days, pick_seeds_max,
+	 * pick_momentum_weight and similar_scorer for this row (similar:
+	 * sim_scorer only) */
 	double         half_life;
 	unsigned       seeds;
+	double         momentum;
 	enum xs_scorer sim_scorer;
 	enum xs_signal signal;   /* similar_views: view or all */
 	bool           baseline; /* a baseline row (co-count too) */
@@ -230,11 +232,14 @@ struct xs_eval_opts {
 	size_t               n_min_supports;
 	double               betas[XS_EVAL_GRID_MAX];
 	size_t               n_betas;
-	/* picks (for_you): half-life in days, seeds, similar scorers */
+	/* picks (for_you): half-life in days, seeds, momentum weights,
+	 * similar scorers */
 	double         half_lives[XS_EVAL_GRID_MAX];
 	size_t         n_half_lives;
 	unsigned       seeds_max[XS_EVAL_GRID_MAX];
 	size_t         n_seeds_max;
+	double         momenta[XS_EVAL_GRID_MAX];
+	size_t         n_momenta;
 	enum xs_scorer sim_scorers[XS_SCORER_COUNT];
 	size_t         n_sim_scorers;
 	/* similar_views: the signals asked (view, all) */

@@ -156,9 +156,10 @@ xs_eval_rec_picks(struct xs_eval_ctx *c, const struct xs_eval_config *cfg,
 	struct xs_settings set = c->o->settings;
 
 	(void) qs;
-	set.pick_half_life_days = cfg->half_life;
-	set.pick_seeds_max      = cfg->seeds;
-	set.similar_scorer      = cfg->sim_scorer;
+	set.pick_half_life_days  = cfg->half_life;
+	set.pick_seeds_max       = cfg->seeds;
+	set.pick_momentum_weight = cfg->momentum;
+	set.similar_scorer       = cfg->sim_scorer;
 	return ask_picks(c, &set, XS_PICK_FOR_YOU, q, out, np);
 }
 

@@ -213,6 +213,8 @@ row_json(const struct xs_eval_row *r)
 			    o, "half_life_days", json_real(r->cfg.half_life));
 			json_object_set_new(
 			    o, "seeds_max", json_integer(r->cfg.seeds));
+			json_object_set_new(
+			    o, "momentum_weight", json_real(r->cfg.momentum));
 		} else if (r->cfg.answer == XS_EVAL_SIMILAR) {
 			json_object_set_new(o, "similar_scorer",
 			    json_string(xs_scorer_name(r->cfg.sim_scorer)));

@@ -87,6 +87,8 @@ xs_eval_opts_default(struct xs_eval_opts *o)
 	o->n_half_lives                 = 1;
 	o->seeds_max[0]                 = o->settings.pick_seeds_max;
 	o->n_seeds_max                  = 1;
+	o->momenta[0]                   = o->settings.pick_momentum_weight;
+	o->n_momenta                    = 1;
 	o->sim_scorers[0]               = o->settings.similar_scorer;
 	o->n_sim_scorers                = 1;
 	o->signals[0]                   = XS_SIGNAL_VIEW;
@@ -115,12 +117,34 @@ row_add(struct xs_eval_answer_report *ar, const struct xs_eval_config *cfg,
 	return XSELL_OK;
 }
 
-/* picks (for_you): similar scorer x half-life x seeds. */
+/* picks (for_you): the rows of one similar scorer and half-life, one
+ * per seeds x momentum weight. */
+static xsell_err
+picks_rows_of(const struct xs_eval_opts *o, struct xs_eval_config *cfg,
+    struct xs_eval_answer_report *ar)
+{
+	char      name[80];
+	xsell_err err = XSELL_OK;
+
+	for (size_t n = 0; n < o->n_seeds_max && err == XSELL_OK; n++) {
+		for (size_t m = 0; m < o->n_momenta && err == XSELL_OK; m++) {
+			cfg->seeds    = o->seeds_max[n];
+			cfg->momentum = o->momenta[m];
+			snprintf(name, sizeof(name),
+			    "%s hl=%g seeds=%u mom=%g",
+			    xs_scorer_name(cfg->sim_scorer), cfg->half_life,
+			    cfg->seeds, cfg->momentum);
+			err = row_add(ar, cfg, name);
+		}
+	}
+	return err;
+}
+
+/* picks (for_you): similar scorer x half-life x seeds x momentum. */
 static xsell_err
 picks_rows(const struct xs_eval_opts *o, struct xs_eval_answer_report *ar)
 {
 	struct xs_eval_config cfg = { .answer = XS_EVAL_PICKS };
-	char                  name[80];
 	xsell_err             err = XSELL_OK;
 
 	cfg.method      = XS_METHOD_ENGINE;
@@ -128,17 +152,9 @@ picks_rows(const struct xs_eval_opts *o, struct xs_eval_answer_report *ar)
 	for (size_t s = 0; s < o->n_sim_scorers && err == XSELL_OK; s++) {
 		for (size_t h = 0; h < o->n_half_lives && err == XSELL_OK;
 		     h++) {
-			for (size_t n = 0;
-			     n < o->n_seeds_max && err == XSELL_OK; n++) {
-				cfg.sim_scorer = o->sim_scorers[s];
-				cfg.half_life  = o->half_lives[h];
-				cfg.seeds      = o->seeds_max[n];
-				snprintf(name, sizeof(name),
-				    "%s hl=%g seeds=%u",
-				    xs_scorer_name(cfg.sim_scorer),
-				    cfg.half_life, cfg.seeds);
-				err = row_add(ar, &cfg, name);
-			}
+			cfg.sim_scorer = o->sim_scorers[s];
+			cfg.half_life  = o->half_lives[h];
+			err            = picks_rows_of(o, &cfg, ar);
 		}
 	}
 	return err;
@@ -624,7 +640,8 @@ check_opts(const struct xs_eval_opts *o)
 	    o->n_betas > XS_EVAL_GRID_MAX || o->n_scorers == 0 ||
 	    o->n_scorers > XS_SCORER_COUNT || o->n_half_lives == 0 ||
 	    o->n_half_lives > XS_EVAL_GRID_MAX || o->n_seeds_max == 0 ||
-	    o->n_seeds_max > XS_EVAL_GRID_MAX || o->n_sim_scorers == 0 ||
+	    o->n_seeds_max > XS_EVAL_GRID_MAX || o->n_momenta == 0 ||
+	    o->n_momenta > XS_EVAL_GRID_MAX || o->n_sim_scorers == 0 ||
 	    o->n_sim_scorers > XS_SCORER_COUNT || o->n_signals == 0 ||
 	    o->n_signals > XS_SIGNAL_COUNT || o->store_dir == NULL) {
 		return XSELL_EINVAL;

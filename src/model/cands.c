@@ -87,6 +87,24 @@ xs_cand_map_get(struct xs_cand_map *m, uint32_t item, struct xs_cand **cp)
 	return XSELL_OK;
 }
 
+struct xs_cand *
+xs_cand_map_find(const struct xs_cand_map *m, uint32_t item)
+{
+	size_t j;
+
+	if (m->cap == 0) {
+		return NULL;
+	}
+	j = slot_of(item, m->cap);
+	while (m->slots[j].index1 != 0) {
+		if (m->slots[j].item == item) {
+			return &m->vec.v[m->slots[j].index1 - 1];
+		}
+		j = (j + 1) & (m->cap - 1);
+	}
+	return NULL;
+}
+
 void
 xs_cand_settle(struct xs_cand *c)
 {

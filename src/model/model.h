@@ -80,6 +80,12 @@ struct xs_settings {
 	double   pick_half_life_days;
 	unsigned pick_seeds_max;
 	double   pick_context_weight;
+	/* for_you's momentum: a candidate's score is multiplied by 1 +
+	 * pick_momentum_weight x (its trend score / (its orders and
+	 * weighted views ever + pick_momentum_prior)), the share of what it
+	 * ever sold that sold lately. 0 turns it off. */
+	double pick_momentum_weight;
+	double pick_momentum_prior;
 	/* abandoned_cart: added between these ages ago; new_arrivals and
 	 * back_in_stock look this many days back. */
 	int64_t  abandoned_min_age_s, abandoned_max_age_s;

@@ -126,7 +126,9 @@ struct xs_cand_map {
 /* The candidate of 'item', zeroed (but for item) when new. */
 xsell_err xs_cand_map_get(
     struct xs_cand_map *m, uint32_t item, struct xs_cand **cp);
-void xs_cand_map_clear(struct xs_cand_map *m);
+/* The candidate of 'item', or NULL if it has none (nothing is added). */
+struct xs_cand *xs_cand_map_find(const struct xs_cand_map *m, uint32_t item);
+void            xs_cand_map_clear(struct xs_cand_map *m);
 /* Point the slots at vec again after vec was reordered (sorted). */
 xsell_err xs_cand_map_reindex(struct xs_cand_map *m);
 void      xs_cand_map_free(struct xs_cand_map *m);

@@ -5,11 +5,15 @@
  *                   strongest history items bring their similar
  *                   neighbours, each scored weight x similarity and
  *                   summed; an item of the history also counts its own
- *                   weight (a removed or badly rated one sinks). Bought
+ *                   weight (a removed or badly rated one sinks). Each
+ *                   candidate is then weighed up by its momentum (the
+ *                   share of its sales that is recent). Bought
  *                   items are left out unless q->candidates names the
  *                   items to rank (then all of them are ranked, and only
- *                   they). Touches the history, the bought set and the
- *                   similar lists of at most pick_seeds_max items.
+ *                   they). Touches the history, the bought set, the
+ *                   similar lists of at most pick_seeds_max items, the
+ *                   trend list (memoised per snapshot) and the counters
+ *                   of the candidates in it.
  *   abandoned_cart  the open cart's items added between min and max age
  *                   ago, newest first. Touches the cart.
  *   back_in_stock   items the user viewed or carted while out of stock,
@@ -248,8 +252,63 @@ cmp_abs_weight(const void *x, const void *y)
 	return p->item < q->item ? -1 : p->item > q->item;
 }
 
+/* How much a candidate sells now, against all it ever sold: 1 + weight
+ * x trend / (ever + prior), with 'trend' its trend score (orders and
+ * weighted views, decayed by age) and 'ever' the same counted without
+ * decay. The neighbours of a year of history say what goes with the
+ * user's taste; what the user buys next is largely what sells now (a
+ * shop's season, its new lines). Normalised per candidate, a rising line
+ * is told from a big steady seller: a boost by the trend score alone
+ * turned for_you into trending (README, "Quality"). */
+static double
+momentum_factor(const struct xs_settings *set, double trend, double ever)
+{
+	return 1.0 +
+	    set->pick_momentum_weight * trend /
+	    (ever + set->pick_momentum_prior);
+}
+
+/* Weigh the positively scored candidates by their momentum (a negative
+ * score is the user's dislike: how well the item sells does not change
+ * it). Candidates outside the trend window keep their score. */
+static xsell_err
+weigh_by_momentum(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
+    struct xs_cand_map *cands)
+{
+	struct xs_counts_reader counts;
+	struct xs_cand         *trend;
+	size_t                  n;
+	xsell_err               err;
+
+	if (set->pick_momentum_weight == 0 || cands->vec.n == 0) {
+		return XSELL_OK;
+	}
+	err = xs_model_trend_scores(
+	    st, txn, set, set->trend_half_life_days, &trend, &n);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	xs_counts_reader_init(&counts, st, txn);
+	for (size_t i = 0; i < n; i++) {
+		struct xs_cand *c = xs_cand_map_find(cands, trend[i].item);
+		double          ever, f;
+
+		if (c == NULL || c->score <= 0) {
+			continue;
+		}
+		ever = xs_counts_reader_get(&counts, c->item, XS_C_BASKETS) +
+		    set->trend_view_weight *
+		        xs_counts_reader_get(&counts, c->item, XS_C_VIEWS);
+		f = momentum_factor(set, trend[i].score, ever);
+		c->score *= f;
+		c->share *= f; /* explain: the seed's part scales alike */
+	}
+	free(trend);
+	return XSELL_OK;
+}
+
 /* Candidates: the similar neighbours of the strongest taste items, and
- * the taste items themselves (their own weight). */
+ * the taste items themselves (their own weight), weighed by momentum. */
 static xsell_err
 for_you_candidates(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
     struct xs_cand_vec *taste, struct xs_cand_map *out)
@@ -273,6 +332,9 @@ for_you_candidates(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	}
 	for (size_t i = 0; i < out->vec.n; i++) {
 		xs_cand_settle(&out->vec.v[i]);
+	}
+	if (err == XSELL_OK) {
+		err = weigh_by_momentum(st, txn, set, out);
 	}
 	return err;
 }

@@ -200,8 +200,11 @@ test_trending(void **state)
 /* picks u1 for_you as of T0: u1 viewed A at T0 (taste 1): A 1, and by
  * jaccard (the default similar_scorer) over baskets, N_A 3, N_B 2, N_D
  * 1, N_AB 2, N_AD 1: B 2/(3+2-2) = 0.666667, D 1/(3+1-1) = 0.333333,
- * each because of A; k 4 leaves one slot to trending, whose best item
- * not listed is C (0.742997). */
+ * each because of A. Momentum, 1 + 30 trend / (orders + 0.1 views +
+ * 10), with the trend scores of test_trending: A 1 * (1 + 30 * 1.6743 /
+ * (3 + 0.1 * 2 + 10)) = 4.80523, B 2/3 * (1 + 30 * 1 / 12) = 2.33333,
+ * D 1/3 * (1 + 30 * 0.5 / 11) = 0.787879. k 4 leaves one slot to
+ * trending, whose best item not listed is C (0.742997). */
 static void
 test_picks_for_you_explain(void **state)
 {
@@ -212,9 +215,9 @@ test_picks_for_you_explain(void **state)
 	    0);
 	assert_string_equal(f->out,
 	    "rank  item         score   count  source    because\n"
-	    "   1  A                1       0  history   A\n"
-	    "   2  B         0.666667       0  history   A\n"
-	    "   3  D         0.333333       0  history   A\n"
+	    "   1  A          4.80523       0  history   A\n"
+	    "   2  B          2.33333       0  history   A\n"
+	    "   3  D         0.787879       0  history   A\n"
 	    "   4  C         0.742997       1  trending\n");
 }
 

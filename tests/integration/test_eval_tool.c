@@ -447,8 +447,8 @@ test_eval_tool_picks_hand_worked(void **state)
 	assert_float_equal(num(pk, "eligible"), 1, 0);
 	assert_float_equal(num(pk, "queries"), 1, 0);
 	assert_float_equal(num(pk, "unknown_item_lines"), 1, 0);
-	assert_row(row_named(rep, "picks", "cosine hl=30 seeds=20"), 1, 0.5,
-	    0.5, 0.6131472, 1);
+	assert_row(row_named(rep, "picks", "cosine hl=30 seeds=20 mom=30"), 1,
+	    0.5, 0.5, 0.6131472, 1);
 	assert_row(row_named(rep, "picks", "popularity"), 0, 0, 0, 0, 0);
 	assert_row(row_named(rep, "picks", "trending"), 0, 0, 0, 0, 0);
 
@@ -464,7 +464,8 @@ test_eval_tool_picks_hand_worked(void **state)
 	json_decref(rep);
 }
 
-/* The picks grid: one row per similar scorer x half-life x seeds. */
+/* The picks grid: one row per similar scorer x half-life x seeds x
+ * momentum weight. */
 static void
 test_eval_tool_picks_grid(void **state)
 {
@@ -472,9 +473,11 @@ test_eval_tool_picks_grid(void **state)
 	const char *const args[] = { "--split", "time:2020-01-10", "-k", "2",
 		"--answers", "picks", "--similar-scorer", "cosine,jaccard",
 		"--pick-half-life", "7,30,90", "--pick-seeds", "1,5",
-		"--no-baselines", "--json", PICKS, NULL };
+		"--pick-momentum", "0,30", "--no-baselines", "--json", PICKS,
+		NULL };
 	const char *const bad[]  = { "--pick-half-life", "0", PICKS, NULL };
 	const char *const bad2[] = { "--pick-seeds", "x", PICKS, NULL };
+	const char *const bad3[] = { "--pick-momentum", "-1", PICKS, NULL };
 	json_error_t      je;
 	json_t           *rep;
 
@@ -485,15 +488,19 @@ test_eval_tool_picks_grid(void **state)
 	    json_array_size(json_object_get(
 	        json_object_get(json_object_get(rep, "answers"), "picks"),
 	        "rows")),
-	    12);
+	    24);
 	/* One seed (A) is all u1 has: every row gives [C, E]. */
-	assert_row(row_named(rep, "picks", "jaccard hl=90 seeds=1"), 1, 0.5,
-	    0.5, 0.6131472, 1);
+	assert_row(row_named(rep, "picks", "jaccard hl=90 seeds=1 mom=30"), 1,
+	    0.5, 0.5, 0.6131472, 1);
+	assert_row(row_named(rep, "picks", "cosine hl=7 seeds=5 mom=0"), 1,
+	    0.5, 0.5, 0.6131472, 1);
 	json_decref(rep);
 	assert_int_equal(run(f, bad), 2);
 	assert_non_null(strstr(f->err, "--pick-half-life"));
 	assert_int_equal(run(f, bad2), 2);
 	assert_non_null(strstr(f->err, "--pick-seeds"));
+	assert_int_equal(run(f, bad3), 2);
+	assert_non_null(strstr(f->err, "--pick-momentum"));
 }
 
 /* similar_views and viewed_bought on tests/data/eval-views.csv (views

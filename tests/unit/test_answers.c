@@ -54,6 +54,9 @@ ask(xs_store *st, const struct xs_settings *given, answer_fn fn,
 	size_t             o = 0;
 
 	xs_settings_default(&set);
+	/* The figures of for_you below were worked before momentum; its
+	 * own test passes settings that turn it on. */
+	set.pick_momentum_weight = 0;
 	if (given != NULL) {
 		set = *given;
 	}
@@ -314,6 +317,43 @@ test_for_you_ranks_the_candidates(void **state)
 	    "P=0.8165/history<S Q=0.5774/history<S X=0/history ?Y");
 }
 
+/* Momentum: S was bought with P twice and with Q once long ago (day 0);
+ * Q sold once more today (o4, T0), alone. Counts: N_S 3, N_P 2, N_Q 2,
+ * N_SP 2, N_SQ 1; cosine S-P 2/sqrt(6) = 0.8165, S-Q 1/sqrt(6) =
+ * 0.4082. u1 viewed S 60 days before T0: taste S 0.5^(60/30) = 0.25,
+ * so S 0.25, P 0.25 * 0.8165 = 0.2041, Q 0.25 * 0.4082 = 0.1021.
+ * The trend window (half-life 7 days: 56 days back from T0's day) holds
+ * only o4: trend Q 1, the others none (the view is 60 days old).
+ * Weight 30, prior 10: Q * (1 + 30 * 1 / (2 orders + 0 views + 10)) =
+ * 0.1021 * 3.5 = 0.3572, its because still S; S and P unchanged.
+ * Weight 0: the order without momentum. Weight 30, prior 0: Q * (1 +
+ * 30 / 2) = 0.1021 * 16 = 1.633. */
+static void
+test_for_you_weighs_by_momentum(void **state)
+{
+	struct xs_test_store *f = *state;
+	struct xs_span        buf[1];
+	struct xs_query       q = picks_query("u1", XS_PICK_FOR_YOU, buf);
+	struct xs_settings    set;
+	char                  ev[96];
+
+	xs_settings_default(&set);
+	set.pick_momentum_weight = 30;
+	set.pick_momentum_prior  = 10;
+	xs_test_events(f->st, NULL, graph);
+	snprintf(ev, sizeof(ev), "%d view u1 S; %d order - Q o4",
+	    T0 - 60 * DAY, T0);
+	xs_test_events(f->st, NULL, ev);
+	EXPECT_SET(f->st, &set, xs_model_picks, &q,
+	    "Q=0.3572/history<S S=0.25/history<S P=0.2041/history<S");
+	set.pick_momentum_prior = 0;
+	EXPECT_SET(f->st, &set, xs_model_picks, &q,
+	    "Q=1.633/history<S S=0.25/history<S P=0.2041/history<S");
+	set.pick_momentum_weight = 0;
+	EXPECT_SET(f->st, &set, xs_model_picks, &q,
+	    "S=0.25/history<S P=0.2041/history<S Q=0.1021/history<S");
+}
+
 /* Cart add at T0. Ages between 1 hour and 14 days qualify. */
 static void
 test_abandoned_cart_appears_and_goes(void **state)
@@ -458,6 +498,7 @@ main(void)
 		T(test_for_you_cart_removal_weighs_against),
 		T(test_for_you_leaves_out_bought_and_fills_with_trending),
 		T(test_for_you_ranks_the_candidates),
+		T(test_for_you_weighs_by_momentum),
 		T(test_abandoned_cart_appears_and_goes),
 		T(test_back_in_stock_appears_when_restocked),
 		T(test_new_arrivals_fit_the_taste),
