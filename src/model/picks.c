@@ -263,9 +263,11 @@ cmp_abs_weight(const void *x, const void *y)
 static double
 momentum_factor(const struct xs_settings *set, double trend, double ever)
 {
-	return 1.0 +
-	    set->pick_momentum_weight * trend /
-	    (ever + set->pick_momentum_prior);
+	double base = ever + set->pick_momentum_prior;
+
+	/* With no prior, counts that say nothing (a forgotten user's) must
+	 * not divide by zero: no momentum then. */
+	return base > 0 ? 1.0 + set->pick_momentum_weight * trend / base : 1.0;
 }
 
 /* Weigh the positively scored candidates by their momentum (a negative
