@@ -70,8 +70,8 @@ xs_settings_default(struct xs_settings *s)
 	s->pick_seeds_max      = 20;
 	s->pick_context_weight = 2.0;
 	/* for_you on Online Retail (README "Quality", momentum): weight 30
-	 * took hit rate from 0.399 (behind trending's 0.413) to 0.474 with
-	 * more recall and NDCG; on earlier cut-offs it lost nothing. The
+	 * took hit rate from 0.399 (behind trending's 0.413) to 0.468 with
+	 * more recall and NDCG; on two earlier cut-offs it lost nothing. The
 	 * prior keeps an item with a handful of orders, all last week, from
 	 * the full share. */
 	s->pick_momentum_weight = 30.0;
