@@ -176,8 +176,10 @@ pipe_added(nng_pipe p, struct xs_conn_limit *l)
 		    l->name, l->max, (unsigned long long) warn_n);
 	}
 	if (evicted) {
-		nng_pipe_close(evict);
+		xs_pipe_hangup(evict);
 	}
+	/* Not started yet, so nothing of it is in flight: nng_pipe_close()
+	 * is safe here (see hangup.c). */
 	if (close_now) {
 		nng_pipe_close(p);
 	}

@@ -223,7 +223,7 @@ worker_serve(struct xs_worker *w, nng_msg *msg)
 		 * this connection. Closing it makes the client reconnect,
 		 * and a new connection is admitted if there is room. */
 		nng_msg_free(msg);
-		nng_pipe_close(pipe);
+		xs_pipe_hangup(pipe);
 		return;
 	}
 	if (verdict == XS_PIPE_REFUSE) {
@@ -254,7 +254,7 @@ worker_serve(struct xs_worker *w, nng_msg *msg)
 		    "a client left its replies unread for %d ms: "
 		    "connection closed",
 		    SEND_TIMEOUT_MS);
-		nng_pipe_close(pipe);
+		xs_pipe_hangup(pipe);
 	}
 }
 

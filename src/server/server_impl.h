@@ -59,6 +59,11 @@ void xs_conn_limit_fini(struct xs_conn_limit *l);
 /* The verdict for a request received on pipe 'p'. Any thread. */
 enum xs_pipe_verdict xs_conn_limit_check(struct xs_conn_limit *l, nng_pipe p);
 
+/* End the connection of pipe 'p' as if the client had hung up, not
+ * with nng_pipe_close(), which can hang libnng 1.5.2 for good when the
+ * client is still sending (hangup.c). Any thread. */
+void xs_pipe_hangup(nng_pipe p);
+
 /* Answer "unavailable" (the server is at its connection limit) to the
  * request body[0..len), with its id when it has one (handler.c). */
 void xs_server_refuse(
