@@ -93,8 +93,51 @@ write_commit_one(struct xs_worker *w, struct xs_write_job *job)
 	return xs_txn_commit(txn);
 }
 
+/* Pending pair changes past which a group writes what it has summed
+ * before its next write: 16 bytes each in the accumulator, so a group
+ * of huge batches (every order at max_basket_items) holds no more than
+ * ~64 MiB of them or what its largest write alone needs. */
+#define GROUP_PAIRS_MAX ((size_t) 4 << 20)
+
+/* At most how many pair changes 'req' adds to the accumulator: an
+ * order pairs its kept items and its items with recent views; a view or
+ * cart addition pairs with its partners; forgetting a user takes back
+ * what their ledger holds, which no request field bounds (counted as the
+ * cap, so it is written on its own). */
+static size_t
+write_pair_bound(const struct xs_request *req, const struct xs_settings *set)
+{
+	size_t n = 0;
+
+	if (req->op == XS_OP_forget_user) {
+		return GROUP_PAIRS_MAX;
+	}
+	if (req->op != XS_OP_event) {
+		return 0;
+	}
+	for (size_t i = 0; i < req->u.event.n; i++) {
+		const struct xs_event *ev = &req->u.event.events[i];
+		size_t                 k  = ev->n_lines < set->max_basket_items
+		                     ? ev->n_lines
+		                     : set->max_basket_items;
+
+		if (ev->type == XS_EV_ORDER) {
+			n += k * k + k +
+			    (size_t) set->view_buy_views_max *
+			        (set->view_buy_items_max + 1);
+		} else {
+			n += 2 *
+			        ((size_t) set->view_pairs_max +
+			            set->cart_pairs_max) +
+			    1;
+		}
+	}
+	return n;
+}
+
 /* Apply jobs[0..n) one after the other in one transaction, their count
- * changes summed in one accumulator and written once, then commit.
+ * changes summed in one accumulator and written once (in parts only
+ * for huge groups: GROUP_PAIRS_MAX), then commit.
  * Summing is exact: counts only add up, and a top list is a function of
  * its pair list whatever the order its pairs changed in; and no write
  * reads what the accumulator holds (counts, pairs, top lists), so each
@@ -105,11 +148,22 @@ write_commit_one(struct xs_worker *w, struct xs_write_job *job)
 static xsell_err
 group_commit_all(struct xs_worker *w, struct xs_write_job **jobs, size_t n)
 {
-	MDB_txn  *txn = NULL;
-	xsell_err err = xs_txn_write(w->srv->store, &txn);
+	MDB_txn  *txn     = NULL;
+	size_t    pending = 0; /* bound of the pair changes not written */
+	xsell_err err     = xs_txn_write(w->srv->store, &txn);
 
 	for (size_t i = 0; i < n && err == XSELL_OK; i++) {
-		err = write_apply(w, txn, jobs[i]);
+		size_t bound =
+		    write_pair_bound(jobs[i]->req, &w->srv->settings);
+
+		if (pending != 0 && pending + bound > GROUP_PAIRS_MAX) {
+			err     = xs_acc_flush(w->acc, w->srv->store, txn);
+			pending = 0;
+		}
+		if (err == XSELL_OK) {
+			err = write_apply(w, txn, jobs[i]);
+			pending += bound;
+		}
 	}
 	if (err == XSELL_OK) {
 		err = xs_acc_flush(w->acc, w->srv->store, txn);
