@@ -172,14 +172,27 @@ for i in $(seq "$repeat"); do
 done
 
 echo "== event ingestion: batches of 1000 orders of 3 items, durable"
+# One writer, then 8 (CLIENTS): the admin endpoint's 8 workers serve 8
+# writers at once, so their writes can share group commits. Bytes
+# written per event: xselld's wchar (/proc/PID/io) over the run, divided
+# by the events acknowledged (no warmup, so every write is counted; the
+# last batches in flight make it an upper bound by a few %).
 "$build/xselld" --db "$work/db" --listen "$read_url" --admin "$admin_url" \
 	--quiet &
 server_pid=$!
 wait_up "$read_url"
+wchar() { awk '/^wchar:/ {print $2}' "/proc/$server_pid/io"; }
 for i in $(seq "$repeat"); do
-	record "event" "$("${bench[@]}" --url "$read_url" \
-		--admin-url "$admin_url" --db "$work/db" --mix event=1 \
-		--event-batch 1000 --clients 1)"
+	for c in $clients_list; do
+		w0=$(wchar)
+		r=$("${bench[@]}" --url "$read_url" --admin-url "$admin_url" \
+			--db "$work/db" --mix event=1 --event-batch 1000 \
+			--clients "$c" --warmup 0)
+		w1=$(wchar)
+		record "event $c" "$r"
+		n=$(echo "$r" | sed 's/.*"all":{"requests":\([0-9]*\).*/\1/')
+		record "event_io $c" "{\"wchar\":$((w1 - w0)),\"events\":$((n * 1000))}"
+	done
 done
 stop_server
 

@@ -18,6 +18,8 @@
  * the lists as if their events had never arrived. */
 #include "store/store_impl.h"
 
+#include <assert.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,48 +43,10 @@ entry_cmp_best(const void *x, const void *y)
 	return p->b < q->b ? -1 : p->b > q->b;
 }
 
-static int
-entry_cmp_b(const void *x, const void *y)
-{
-	const struct xs_top_entry *p = x, *q = y;
-
-	return p->b < q->b ? -1 : p->b > q->b;
-}
-
 static bool
 entry_better(const struct xs_top_entry *p, const struct xs_top_entry *q)
 {
 	return entry_cmp_best(p, q) < 0;
-}
-
-/* a's list into 'out' (room for st->top_m); *np = 0 if none. */
-static int
-top_read(xs_store *st, MDB_txn *txn, enum xs_rel rel, uint32_t a,
-    struct xs_top_entry *out, size_t *np)
-{
-	unsigned char        kb[XS_REL_KEY_LEN];
-	MDB_val              k = xs_key_rel(kb, rel, a);
-	MDB_val              v;
-	const unsigned char *p;
-	size_t               n;
-	int                  rc;
-
-	*np = 0;
-	rc  = mdb_get(txn, st->top, &k, &v);
-	if (rc != 0) {
-		return rc == MDB_NOTFOUND ? 0 : rc;
-	}
-	n = v.mv_size / TOP_ENTRY_LEN;
-	if (v.mv_size % TOP_ENTRY_LEN != 0 || n > st->top_m) {
-		return MDB_CORRUPTED;
-	}
-	p = v.mv_data;
-	for (size_t i = 0; i < n; i++) {
-		out[i].b     = xs_be32_get(p + i * TOP_ENTRY_LEN);
-		out[i].count = xs_be32_get(p + i * TOP_ENTRY_LEN + 4);
-	}
-	*np = n;
-	return 0;
 }
 
 /* Write v[0..n), best first, as a's list, cut to st->top_m (none:
@@ -181,63 +145,166 @@ top_rebuild(xs_store *st, MDB_txn *txn, enum xs_rel rel, uint32_t a)
  * qsort rather than insertion. */
 #define MOVED_FEW 32
 
+/* Rises at most this many are looked up in the old list one by one
+ * (a scan each); more, and each old entry is looked up among them. */
+#define UP_SCAN_MAX 8
+
+/* Rises of one list that fit the stack; more are allocated. */
+#define UP_STACK_MAX 256
+
+/* Index in up[0..n_up) (sorted by b) of b, or n_up. */
+static size_t
+up_find(const struct xs_top_entry *up, size_t n_up, uint32_t b)
+{
+	size_t lo = 0, hi = n_up;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (up[mid].b < b) {
+			lo = mid + 1;
+		} else {
+			hi = mid;
+		}
+	}
+	return lo < n_up && up[lo].b == b ? lo : n_up;
+}
+
+/* Which of old[0..n_old) (encoded) rose: in_up[i] is its index in 'up',
+ * or n_up. */
+static void
+match_rises(const unsigned char *old, size_t n_old,
+    const struct xs_top_entry *up, size_t n_up, uint32_t *in_up)
+{
+	for (size_t i = 0; i < n_old; i++) {
+		in_up[i] = (uint32_t) n_up;
+	}
+	if (n_up > UP_SCAN_MAX) {
+		for (size_t i = 0; i < n_old; i++) {
+			in_up[i] = (uint32_t) up_find(
+			    up, n_up, xs_be32_get(old + i * TOP_ENTRY_LEN));
+		}
+		return;
+	}
+	for (size_t j = 0; j < n_up; j++) {
+		for (size_t i = 0; i < n_old; i++) {
+			if (xs_be32_get(old + i * TOP_ENTRY_LEN) == up[j].b) {
+				in_up[i] = (uint32_t) j;
+				break;
+			}
+		}
+	}
+}
+
 /* The old list with the increased pairs merged in. 'up' (sorted by b)
- * holds every pair of a whose count rose, with its new count. A list
- * that nothing changed (every rise was to a pair outside it that stays
- * outside) is not written. */
+ * holds every pair of a whose count rose, with its new count. Counts
+ * only rose, so the old entries that did not change keep their order:
+ * the new list is that order merged with the changed and new entries,
+ * sorted best first, cut at top_m. Works on the encoded bytes and
+ * allocates nothing, as it runs for every neighbour list a write
+ * touched. A list that nothing changed (every rise was to a pair
+ * outside it that stays outside) is not written. */
 static xsell_err
 top_merge(xs_store *st, MDB_txn *txn, enum xs_rel rel, uint32_t a,
     const struct xs_top_entry *up, size_t n_up)
 {
-	struct xs_top_entry  old[XS_TOP_M_MAX];
-	struct xs_top_entry *v, *hit;
-	bool                *taken;
-	size_t               n_old, n = 0, moved = 0;
-	bool                 full;
-	int                  rc;
+	unsigned char       kb[XS_REL_KEY_LEN];
+	unsigned char       old[XS_TOP_M_MAX * TOP_ENTRY_LEN];
+	unsigned char       buf[XS_TOP_M_MAX * TOP_ENTRY_LEN];
+	uint32_t            in_up[XS_TOP_M_MAX];
+	struct xs_top_entry moved_few[UP_STACK_MAX], *moved = moved_few;
+	bool                taken_few[UP_STACK_MAX], *taken = taken_few;
+	struct xs_top_entry last  = { 0, 0 };
+	MDB_val             k     = xs_key_rel(kb, rel, a), v;
+	size_t              n_old = 0, n_moved = 0, n = 0, i, j;
+	bool                full;
+	int                 rc;
 
-	rc = top_read(st, txn, rel, a, old, &n_old);
-	if (rc != 0) {
+	assert(n_up < UINT32_MAX);
+	rc = mdb_get(txn, st->top, &k, &v);
+	if (rc == 0) {
+		n_old = v.mv_size / TOP_ENTRY_LEN;
+		if (v.mv_size % TOP_ENTRY_LEN != 0 || n_old > st->top_m) {
+			return XSELL_ECORRUPT;
+		}
+		/* The put below may reuse the value's page. */
+		memcpy(old, v.mv_data, v.mv_size);
+	} else if (rc != MDB_NOTFOUND) {
 		return xs_err_from_mdb(rc);
 	}
-	v     = malloc((n_old + n_up) * sizeof(*v));
-	taken = calloc(n_up, sizeof(*taken));
-	if (v == NULL || taken == NULL) {
-		free(v);
-		free(taken);
-		return XSELL_ENOMEM;
+	if (n_up > UP_STACK_MAX) {
+		moved = malloc(n_up * sizeof(*moved));
+		taken = malloc(n_up * sizeof(*taken));
+		if (moved == NULL || taken == NULL) {
+			rc = ENOMEM;
+			goto done;
+		}
 	}
 	full = n_old != 0 && n_old == st->top_m;
-	for (size_t i = 0; i < n_old; i++) {
-		v[n] = old[i];
-		hit  = bsearch(&old[i], up, n_up, sizeof(*up), entry_cmp_b);
-		if (hit != NULL) {
-			taken[hit - up] = true;
-			v[n].count      = hit->count;
-			moved++;
+	if (full) {
+		last.b = xs_be32_get(old + (n_old - 1) * TOP_ENTRY_LEN);
+		last.count =
+		    xs_be32_get(old + (n_old - 1) * TOP_ENTRY_LEN + 4);
+	}
+	match_rises(old, n_old, up, n_up, in_up);
+	/* The rises: those in the list, and those outside it that may
+	 * enter (a full list's last entry bounds everything outside). */
+	memset(taken, 0, n_up * sizeof(*taken));
+	for (i = 0; i < n_old; i++) {
+		if (in_up[i] != n_up) {
+			taken[in_up[i]]  = true;
+			moved[n_moved++] = up[in_up[i]];
+		}
+	}
+	for (j = 0; j < n_up; j++) {
+		if (!taken[j] && (!full || entry_better(&up[j], &last))) {
+			moved[n_moved++] = up[j];
+		}
+	}
+	rc = 0;
+	if (n_moved == 0) {
+		goto done;
+	}
+	if (n_moved <= MOVED_FEW) {
+		sort_nearly_sorted(moved, n_moved);
+	} else {
+		qsort(moved, n_moved, sizeof(*moved), entry_cmp_best);
+	}
+	/* Merge the unchanged old entries with the moved ones. */
+	i = 0;
+	j = 0;
+	while (n < st->top_m && (i < n_old || j < n_moved)) {
+		struct xs_top_entry o = { 0, 0 };
+
+		if (i < n_old && in_up[i] != n_up) {
+			i++;
+			continue;
+		}
+		if (i < n_old) {
+			o.b     = xs_be32_get(old + i * TOP_ENTRY_LEN);
+			o.count = xs_be32_get(old + i * TOP_ENTRY_LEN + 4);
+		}
+		if (j < n_moved &&
+		    (i == n_old || entry_better(&moved[j], &o))) {
+			xs_be32_put(buf + n * TOP_ENTRY_LEN, moved[j].b);
+			xs_be32_put(
+			    buf + n * TOP_ENTRY_LEN + 4, moved[j].count);
+			j++;
+		} else {
+			memcpy(buf + n * TOP_ENTRY_LEN,
+			    old + i * TOP_ENTRY_LEN, TOP_ENTRY_LEN);
+			i++;
 		}
 		n++;
 	}
-	for (size_t i = 0; i < n_up; i++) {
-		/* A full list's last entry bounds everything outside it. */
-		if (taken[i] ||
-		    (full && !entry_better(&up[i], &old[n_old - 1]))) {
-			continue;
-		}
-		v[n++] = up[i];
-		moved++;
+	v.mv_data = buf;
+	v.mv_size = n * TOP_ENTRY_LEN;
+	rc        = mdb_put(txn, st->top, &k, &v, 0);
+done:
+	if (moved != moved_few) {
+		free(moved);
+		free(taken);
 	}
-	rc = 0;
-	if (moved != 0) {
-		if (moved <= MOVED_FEW) {
-			sort_nearly_sorted(v, n);
-		} else {
-			qsort(v, n, sizeof(*v), entry_cmp_best);
-		}
-		rc = top_put(st, txn, rel, a, v, n);
-	}
-	free(v);
-	free(taken);
 	return xs_err_from_mdb(rc);
 }
 

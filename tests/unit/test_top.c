@@ -4,7 +4,9 @@
  * 1. After any sequence of increments and decrements, each list holds
  *    exactly the best top_m pairs of its row (count descending, then b
  *    ascending), as a brute-force ranking of counts kept by this test
- *    says; a row taken back to nothing leaves no list.
+ *    says; a row taken back to nothing leaves no list. The same holds
+ *    for a long row whose increments come a few, dozens or hundreds at a
+ *    time (each way top.c looks up what rose).
  * 2. fbt, similar and viewed_bought read the top lists but must give the
  *    answers of whole lists: two stores fed the same random events, one
  *    keeping 2 neighbours a list (so nearly every answer needs the check
@@ -139,6 +141,98 @@ test_top_lists_match_brute_force(void **state)
 			}
 		}
 		xs_txn_abort(txn);
+	}
+	xs_store_close(st);
+	xs_test_rmdir(dir);
+}
+
+#define LONG_N_B 600
+#define LONG_TOP_M 40
+
+struct long_list {
+	struct xs_top_entry e[LONG_TOP_M + 1];
+	size_t              n;
+};
+
+/* Like list_cb, for the long row's list. */
+static xsell_err
+long_list_cb(void *ctx, uint32_t b, uint32_t count)
+{
+	struct long_list *l = ctx;
+
+	assert_true(l->n < LONG_TOP_M);
+	l->e[l->n].b     = b;
+	l->e[l->n].count = count;
+	l->n++;
+	return XSELL_OK;
+}
+
+static int
+entry_cmp_brute(const void *x, const void *y)
+{
+	const struct xs_top_entry *p = x, *q = y;
+
+	if (p->count != q->count) {
+		return p->count > q->count ? -1 : 1;
+	}
+	return p->b < q->b ? -1 : p->b > q->b;
+}
+
+static void
+test_top_long_row_matches_brute_force(void **state)
+{
+	static uint32_t     counts[LONG_N_B + 1];
+	struct xs_top_entry all[LONG_N_B];
+	char               *dir;
+	xs_store           *st  = open_with_top_m(LONG_TOP_M, &dir);
+	unsigned            rnd = 11;
+
+	(void) state;
+	memset(counts, 0, sizeof(counts));
+	for (int round = 0; round < 90; round++) {
+		/* 1 in 3 rounds: up to 6 rises; then up to 60; then about
+		 * 400, more than fit top.c's stack. */
+		unsigned             one_in = round % 3 == 0 ? 150
+		                : round % 3 == 1             ? 12
+		                                             : 1;
+		struct xs_pair_delta d[LONG_N_B];
+		struct long_list     got = { .n = 0 };
+		size_t               n = 0, n_all = 0;
+		MDB_txn             *txn;
+
+		for (uint32_t b = 1; b <= LONG_N_B; b++) {
+			if (rand_r(&rnd) % one_in != 0 ||
+			    (one_in == 1 && rand_r(&rnd) % 3 == 0)) {
+				continue;
+			}
+			d[n] = (struct xs_pair_delta) { 7, b,
+				(int32_t) (rand_r(&rnd) % 3) + 1 };
+			counts[b] += (uint32_t) d[n].d;
+			n++;
+		}
+		assert_xs_ok(xs_txn_write(st, &txn));
+		assert_xs_ok(xs_store_pairs_add(st, txn, XS_REL_BASKET, d, n));
+		assert_xs_ok(xs_txn_commit(txn));
+
+		for (uint32_t b = 1; b <= LONG_N_B; b++) {
+			if (counts[b] > 0) {
+				all[n_all++] =
+				    (struct xs_top_entry) { b, counts[b] };
+			}
+		}
+		qsort(all, n_all, sizeof(*all), entry_cmp_brute);
+		if (n_all > LONG_TOP_M) {
+			n_all = LONG_TOP_M;
+		}
+		assert_xs_ok(xs_txn_read(st, &txn));
+		assert_xs_ok(xs_store_top_each(st, txn, XS_REL_BASKET, 7,
+		    SIZE_MAX, long_list_cb, &got, NULL));
+		xs_txn_abort(txn);
+		assert_int_equal(got.n, n_all);
+		for (size_t i = 0; i < n_all; i++) {
+			assert_int_equal(got.e[i].b, all[i].b);
+			assert_int_equal(got.e[i].count, all[i].count);
+		}
 	}
 	xs_store_close(st);
 	xs_test_rmdir(dir);
@@ -303,6 +397,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_top_lists_match_brute_force),
+		cmocka_unit_test(test_top_long_row_matches_brute_force),
 		cmocka_unit_test(test_top_lists_only_for_neighbour_relations),
 		cmocka_unit_test(
 		    test_answers_from_top_lists_equal_whole_lists),
