@@ -6,12 +6,26 @@
  * hold, are bounded by the number of connections. Capping connections
  * therefore bounds the queue: a connection that arrives while 'max' are
  * open is "refused": its first request gets `unavailable` at once, with
- * no store work, and its next one closes it (by then the answer has
- * been read), so a client that retries reconnects and is admitted again
- * when there is room. At most XS_REFUSED_MAX refused connections are
- * kept: a new one takes the place of one already answered (which is
- * closed), and when none has been answered yet it is closed as soon as
- * it is made.
+ * no store work, later ones get nothing, and once it is silent it is
+ * closed, so a client that retries reconnects and is admitted again when
+ * there is room. At most XS_REFUSED_MAX refused connections are kept: a
+ * new one takes the place of a silent one (which is closed), and when
+ * none is silent it is closed as soon as it is made.
+ *
+ * A connection is closed only once it is silent (no request for
+ * SILENT_NS), never while its client may still be sending. In libnng
+ * 1.5.2, Debian 12's, a pipe closed while its transport's receive
+ * callback is re-arming for more data (a client that pipelines) leaves
+ * the protocol's receive aio unfinished, and the pipe's teardown waits
+ * for it for ever in nng's one reaper thread (nng issue #1813, fixed in
+ * 1.8.0): no connection is ever torn down again, each one that ends
+ * keeps its descriptor, and every new client hears "unavailable". That
+ * was seen in about one run in eight of test_server_overload (gdb: the
+ * reaper in rep0's pipe stop, on the receive aio), whether the pipe was
+ * closed by nng_pipe_close() or by shutting its socket down. So a
+ * connection that left a reply unread is "muted" (its requests are read
+ * and dropped, without work or reply) until it falls silent, then
+ * closed; the same for a refused one after its answer.
  *
  * The served connections are a set of pipe ids (open addressing, twice
  * 'max' slots), not a count: nng 1.5.2 reports NNG_PIPE_EV_REM_POST also
@@ -24,9 +38,12 @@
 #include <string.h>
 
 #define WARN_EVERY_NS (10ull * 1000000000ull)
-/* A client sends its request as soon as it is connected; a refused
- * connection silent for this long may give its place to a new one. */
-#define REFUSED_IDLE_NS (1000000000ull)
+/* A refused or muted connection that sent no request for this long is
+ * closed (a client sends its request as soon as it is connected, so a
+ * new refused one is not silent either until then). */
+#define SILENT_NS (1000000000ull)
+/* How often the silent ones are looked for. */
+#define SWEEP_EVERY_NS (100000000ull)
 
 static void
 limit_lock(struct xs_conn_limit *l)
@@ -106,35 +123,39 @@ refused_find(const struct xs_conn_limit *l, int id)
 }
 
 /* Room in the refused table: a free slot, else the slot of a refused
- * connection that was answered already, or that has sent nothing for
- * REFUSED_IDLE_NS, which is closed (*evictp): so that a flood of
- * connections that never come back, or never ask, cannot keep the
- * newest ones from hearing "unavailable". -1 if every refused one is
- * new and still waits for its answer. Under the lock. */
+ * connection silent for SILENT_NS, which is closed (*evictp), so that a
+ * flood of connections that never come back, or never ask, cannot keep
+ * the newest ones from hearing "unavailable". -1 if every refused one
+ * spoke lately. Under the lock. */
 static int
 refused_slot(
     struct xs_conn_limit *l, uint64_t now, nng_pipe *evictp, bool *evictedp)
 {
-	int stale = -1;
-
 	if (l->n_refused < XS_REFUSED_MAX) {
 		return (int) l->n_refused++;
 	}
 	for (unsigned i = 0; i < l->n_refused; i++) {
-		if (l->refused[i].answered) {
-			stale = (int) i;
-			break;
-		}
-		if (stale < 0 &&
-		    now - l->refused[i].since_ns >= REFUSED_IDLE_NS) {
-			stale = (int) i;
+		if (now - l->refused[i].last_ns >= SILENT_NS) {
+			*evictp   = l->refused[i].pipe;
+			*evictedp = true;
+			return (int) i;
 		}
 	}
-	if (stale >= 0) {
-		*evictp   = l->refused[stale].pipe;
-		*evictedp = true;
+	return -1;
+}
+
+/* ==== Muted pipes ==== */
+
+/* Index of 'id' among the muted pipes, or -1. Under the lock. */
+static int
+muted_find(const struct xs_conn_limit *l, int id)
+{
+	for (unsigned i = 0; i < l->n_muted; i++) {
+		if (nng_pipe_id(l->muted[i].pipe) == id) {
+			return (int) i;
+		}
 	}
-	return stale;
+	return -1;
 }
 
 /* A new connection: served, refused, or closed now. */
@@ -155,7 +176,7 @@ pipe_added(nng_pipe p, struct xs_conn_limit *l)
 		if (slot >= 0) {
 			l->refused[slot].pipe     = p;
 			l->refused[slot].answered = false;
-			l->refused[slot].since_ns = now;
+			l->refused[slot].last_ns  = now;
 		} else {
 			close_now = true;
 		}
@@ -176,10 +197,10 @@ pipe_added(nng_pipe p, struct xs_conn_limit *l)
 		    l->name, l->max, (unsigned long long) warn_n);
 	}
 	if (evicted) {
-		xs_pipe_hangup(evict);
+		nng_pipe_close(evict);
 	}
-	/* Not started yet, so nothing of it is in flight: nng_pipe_close()
-	 * is safe here (see hangup.c). */
+	/* Not started yet, so nothing of it is in flight: closing it is
+	 * safe (see the top). */
 	if (close_now) {
 		nng_pipe_close(p);
 	}
@@ -192,6 +213,10 @@ pipe_removed(nng_pipe p, struct xs_conn_limit *l)
 	int i;
 
 	limit_lock(l);
+	i = muted_find(l, id);
+	if (i >= 0) {
+		l->muted[i] = l->muted[--l->n_muted];
+	}
 	if (!served_del(l, (uint32_t) id)) {
 		i = refused_find(l, id);
 		if (i >= 0) {
@@ -258,15 +283,88 @@ xs_conn_limit_fini(struct xs_conn_limit *l)
 enum xs_pipe_verdict
 xs_conn_limit_check(struct xs_conn_limit *l, nng_pipe p)
 {
-	enum xs_pipe_verdict v = XS_PIPE_SERVE;
+	enum xs_pipe_verdict v   = XS_PIPE_SERVE;
+	uint64_t             now = xs_mono_ns();
 	int                  i;
 
 	limit_lock(l);
-	i = refused_find(l, nng_pipe_id(p));
+	i = muted_find(l, nng_pipe_id(p));
 	if (i >= 0) {
-		v = l->refused[i].answered ? XS_PIPE_CLOSE : XS_PIPE_REFUSE;
+		l->muted[i].last_ns = now;
+		v                   = XS_PIPE_DROP;
+	} else if ((i = refused_find(l, nng_pipe_id(p))) >= 0) {
+		v = l->refused[i].answered ? XS_PIPE_DROP : XS_PIPE_REFUSE;
 		l->refused[i].answered = true;
+		l->refused[i].last_ns  = now;
 	}
 	limit_unlock(l);
 	return v;
+}
+
+bool
+xs_conn_limit_mute(struct xs_conn_limit *l, nng_pipe p)
+{
+	bool muted = false;
+
+	limit_lock(l);
+	if (muted_find(l, nng_pipe_id(p)) >= 0) {
+		muted = true;
+	} else if (l->n_muted < XS_MUTED_MAX) {
+		l->muted[l->n_muted].pipe    = p;
+		l->muted[l->n_muted].last_ns = xs_mono_ns();
+		l->n_muted++;
+		muted = true;
+	}
+	limit_unlock(l);
+	return muted;
+}
+
+/* Take the muted and refused pipes silent for SILENT_NS out of their
+ * tables, into silent[] (at most 'max'). Under the lock. */
+static size_t
+take_silent(
+    struct xs_conn_limit *l, uint64_t now, nng_pipe *silent, size_t max)
+{
+	size_t n = 0;
+
+	for (unsigned i = 0; i < l->n_muted && n < max;) {
+		if (now - l->muted[i].last_ns >= SILENT_NS) {
+			silent[n++] = l->muted[i].pipe;
+			l->muted[i] = l->muted[--l->n_muted];
+		} else {
+			i++;
+		}
+	}
+	for (unsigned i = 0; i < l->n_refused && n < max;) {
+		if (now - l->refused[i].last_ns >= SILENT_NS) {
+			silent[n++]   = l->refused[i].pipe;
+			l->refused[i] = l->refused[--l->n_refused];
+		} else {
+			i++;
+		}
+	}
+	return n;
+}
+
+void
+xs_conn_limit_sweep(struct xs_conn_limit *l)
+{
+	nng_pipe silent[XS_MUTED_MAX + XS_REFUSED_MAX];
+	size_t   n;
+
+	uint64_t now = xs_mono_ns();
+
+	limit_lock(l);
+	n = 0;
+	/* Every worker calls this after each request: one look per
+	 * SWEEP_EVERY_NS is enough. */
+	if (now >= l->next_sweep_ns) {
+		l->next_sweep_ns = now + SWEEP_EVERY_NS;
+		n                = take_silent(
+		                   l, now, silent, sizeof(silent) / sizeof(silent[0]));
+	}
+	limit_unlock(l);
+	for (size_t i = 0; i < n; i++) {
+		nng_pipe_close(silent[i]);
+	}
 }

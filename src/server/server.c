@@ -215,8 +215,9 @@ free_tls:
 /* Serve one received message: handle it (or refuse it, past the
  * connection limit) and send the reply. A reply that the connection
  * does not take within SEND_TIMEOUT_MS means a peer that sends and does
- * not read: its connection is closed, so that it cannot hold a worker
- * again and again. */
+ * not read: its connection is muted (its requests dropped unanswered)
+ * and closed once silent (limit.c says why not at once), so that it
+ * cannot hold a worker again and again. */
 static void
 worker_serve(struct xs_worker *w, nng_msg *msg)
 {
@@ -227,12 +228,10 @@ worker_serve(struct xs_worker *w, nng_msg *msg)
 	int                  rv;
 
 	verdict = xs_conn_limit_check(limit, pipe);
-	if (verdict == XS_PIPE_CLOSE) {
-		/* Its "unavailable" was read: the client came back on
-		 * this connection. Closing it makes the client reconnect,
-		 * and a new connection is admitted if there is room. */
+	if (verdict == XS_PIPE_DROP) {
+		/* A refused connection asking again, or a muted one: no
+		 * work, no reply; it is closed once it falls silent. */
 		nng_msg_free(msg);
-		xs_pipe_hangup(pipe);
 		return;
 	}
 	if (verdict == XS_PIPE_REFUSE) {
@@ -260,20 +259,26 @@ worker_serve(struct xs_worker *w, nng_msg *msg)
 	}
 	if (rv == NNG_ETIMEDOUT) {
 		xs_log(XS_LOG_WARN,
-		    "a client left its replies unread for %d ms: "
-		    "connection closed",
+		    "a client left its replies unread for %d ms: no more "
+		    "answers, connection closed once it is silent",
 		    SEND_TIMEOUT_MS);
-		xs_pipe_hangup(pipe);
+		if (!xs_conn_limit_mute(limit, pipe)) {
+			nng_pipe_close(pipe); /* more than XS_MUTED_MAX */
+		}
 	}
 }
 
 static void *
 worker_main(void *arg)
 {
-	struct xs_worker *w = arg;
+	struct xs_worker     *w = arg;
+	struct xs_conn_limit *limit =
+	    w->admin ? &w->srv->admin_limit : &w->srv->read_limit;
 
 	while (!atomic_load(&w->srv->stopping)) {
 		int rv;
+
+		xs_conn_limit_sweep(limit);
 
 		nng_aio_set_timeout(w->aio, RECV_POLL_MS);
 		nng_ctx_recv(w->ctx, w->aio);

@@ -24,6 +24,10 @@ struct xs_op_counters {
  * (limit.c); beyond them a connection is closed at once. */
 #define XS_REFUSED_MAX 64
 
+/* Connections that left replies unread, kept muted until they fall
+ * silent (limit.c); past this many a new one is hung up at once. */
+#define XS_MUTED_MAX 64
+
 /* The connection limit of one socket (limit.c). */
 struct xs_conn_limit {
 	pthread_mutex_t mtx;
@@ -36,18 +40,24 @@ struct xs_conn_limit {
 	struct {
 		nng_pipe pipe;
 		bool     answered; /* its "unavailable" was sent */
-		uint64_t since_ns; /* monotonic time it was refused */
+		uint64_t last_ns;  /* monotonic time of its last request */
 	} refused[XS_REFUSED_MAX];
 	unsigned n_refused;
-	uint64_t n_over;    /* refused or closed since the last warning */
-	uint64_t warned_ns; /* monotonic time of that warning, 0: none */
+	struct {
+		nng_pipe pipe;
+		uint64_t last_ns; /* monotonic time of its last request */
+	} muted[XS_MUTED_MAX];
+	unsigned n_muted;
+	uint64_t next_sweep_ns; /* monotonic time of the next sweep */
+	uint64_t n_over;        /* refused or closed since the last warning */
+	uint64_t warned_ns;     /* monotonic time of that warning, 0: none */
 };
 
 /* What a worker does with a request, by the connection it came on. */
 enum xs_pipe_verdict {
 	XS_PIPE_SERVE,  /* a connection within the limit */
 	XS_PIPE_REFUSE, /* first request past the limit: "unavailable" */
-	XS_PIPE_CLOSE,  /* a later one: close the connection, no reply */
+	XS_PIPE_DROP,   /* a later one, or a muted connection: no reply */
 };
 
 /* Count the connections of 'sock' from now on (before it listens), at
@@ -58,11 +68,12 @@ xsell_err xs_conn_limit_init(
 void xs_conn_limit_fini(struct xs_conn_limit *l);
 /* The verdict for a request received on pipe 'p'. Any thread. */
 enum xs_pipe_verdict xs_conn_limit_check(struct xs_conn_limit *l, nng_pipe p);
-
-/* End the connection of pipe 'p' as if the client had hung up, not
- * with nng_pipe_close(), which can hang libnng 1.5.2 for good when the
- * client is still sending (hangup.c). Any thread. */
-void xs_pipe_hangup(nng_pipe p);
+/* Pipe 'p' left a reply unread: answer it no more, and hang it up once
+ * it is silent (xs_conn_limit_sweep). False if XS_MUTED_MAX are muted
+ * already: then hang it up now. Any thread. */
+bool xs_conn_limit_mute(struct xs_conn_limit *l, nng_pipe p);
+/* Hang up the muted pipes that sent nothing for a while. Any thread. */
+void xs_conn_limit_sweep(struct xs_conn_limit *l);
 
 /* Answer "unavailable" (the server is at its connection limit) to the
  * request body[0..len), with its id when it has one (handler.c). */

@@ -552,8 +552,9 @@ test_overload_flood_keeps_serving_with_bounded_memory(void **state)
 		assert_true(greedy[i].fd >= 0);
 		assert_true(greedy[i].sent > 0);
 		/* Either way within 30 s. This failed now and then while
-		 * xselld used nng_pipe_close(): a hung reaper never closed
-		 * the socket (src/server/hangup.c). */
+		 * xselld closed such a connection at once: libnng 1.5.2's
+		 * reaper hung, and the socket was never closed
+		 * (src/server/limit.c). */
 		assert_true(greedy_ended(&greedy[i]));
 		close(greedy[i].fd);
 	}
@@ -567,9 +568,9 @@ test_overload_flood_keeps_serving_with_bounded_memory(void **state)
 	got[0] = '\0';
 	/* Up to a minute: the server may first work off what the greedy
 	 * connections queued. This failed in about one run in eight while
-	 * xselld ended greedy connections with nng_pipe_close(): libnng
-	 * 1.5.2's reaper hung for good, and no connection was torn down
-	 * again (see src/server/hangup.c). */
+	 * xselld closed greedy connections at once: libnng 1.5.2's reaper
+	 * hung for good, and no connection was torn down again (see
+	 * src/server/limit.c). */
 	for (int i = 0; i < 600 && strcmp(got, "B:2 C:1") != 0; i++) {
 		if (xsell_client_dial(&after, f->tcp_url, 3000) == XSELL_OK) {
 			fbt_on(after, got, sizeof(got));
