@@ -47,9 +47,23 @@ struct item_map {
 	size_t            n;
 };
 
+/* Bulk mode: the +1 changes of one relation, as packed (a << 32 | b)
+ * keys, summed only at the flush (see xs_acc_bulk_begin). */
+struct packed_log {
+	uint64_t *v;
+	size_t    n, cap;
+};
+
 struct xs_acc {
-	struct pair_log pairs;
-	struct item_map items;
+	struct pair_log      pairs;
+	struct item_map      items;
+	bool                 bulk;
+	struct packed_log    packed[XS_REL_END];
+	size_t               packed_n; /* over every relation */
+	uint64_t            *ptmp;     /* the packed sort's other buffer */
+	size_t               ptmp_cap;
+	struct xs_top_entry *row; /* the flush's neighbour list */
+	size_t               row_cap;
 };
 
 /* The log is summed no sooner than at this many entries (16 MiB). */
@@ -94,6 +108,11 @@ xs_acc_free(xs_acc *acc)
 	free(acc->pairs.v);
 	free(acc->pairs.tmp);
 	free(acc->items.slots);
+	for (unsigned r = 0; r < XS_REL_END; r++) {
+		free(acc->packed[r].v);
+	}
+	free(acc->ptmp);
+	free(acc->row);
 	free(acc);
 }
 
@@ -108,13 +127,24 @@ xs_acc_clear(xs_acc *acc)
 		    acc->items.cap * sizeof(*acc->items.slots));
 	}
 	acc->items.n = 0;
+	for (unsigned r = 0; r < XS_REL_END; r++) {
+		acc->packed[r].n = 0;
+	}
+	acc->packed_n = 0;
+	acc->bulk     = false;
 }
 
 size_t
 xs_acc_bytes(const xs_acc *acc)
 {
+	size_t packed = acc->ptmp_cap;
+
+	for (unsigned r = 0; r < XS_REL_END; r++) {
+		packed += acc->packed[r].cap;
+	}
 	return acc->items.cap * sizeof(struct item_slot) +
-	    (acc->pairs.cap + acc->pairs.tmp_cap) * sizeof(struct pair_entry);
+	    (acc->pairs.cap + acc->pairs.tmp_cap) * sizeof(struct pair_entry) +
+	    packed * sizeof(uint64_t) + acc->row_cap * sizeof(*acc->row);
 }
 
 /* ==== Pairs: sort and sum ==== */
@@ -148,6 +178,30 @@ digits_that_vary(const struct pair_entry *v, size_t n)
 		}
 	}
 	return mask;
+}
+
+static xsell_err
+packed_reserve_tmp(xs_acc *acc, size_t n)
+{
+	uint64_t *t;
+
+	if (acc->ptmp_cap >= n) {
+		return XSELL_OK;
+	}
+	t = realloc(acc->ptmp, n * sizeof(*t));
+	if (t == NULL) {
+		return XSELL_ENOMEM;
+	}
+	acc->ptmp     = t;
+	acc->ptmp_cap = n;
+	return XSELL_OK;
+}
+
+/* The low wb bits of a sorted key: its b. */
+static uint64_t
+b_mask(unsigned wb)
+{
+	return wb >= 64 ? UINT64_MAX : ((uint64_t) 1 << wb) - 1;
 }
 
 /* One stable counting-sort pass of src[0..n) into dst on 'digit'. */
@@ -324,12 +378,10 @@ log_grow(struct pair_log *l)
 	return XSELL_OK;
 }
 
-xsell_err
-xs_acc_pair_add(
-    xs_acc *acc, enum xs_rel rel, uint32_t a, uint32_t b, int32_t d)
+static xsell_err
+log_add(struct pair_log *l, uint32_t rel, uint32_t a, uint32_t b, int32_t d)
 {
-	struct pair_log *l = &acc->pairs;
-	xsell_err        err;
+	xsell_err err;
 
 	if (l->n >= l->compact_at) {
 		err = log_compact(l);
@@ -343,8 +395,23 @@ xs_acc_pair_add(
 			return err;
 		}
 	}
-	l->v[l->n++] = (struct pair_entry) { (uint32_t) rel, a, b, d };
+	l->v[l->n++] = (struct pair_entry) { rel, a, b, d };
 	return XSELL_OK;
+}
+
+/* ==== Bulk mode: packed keys, one sort at the flush ==== */
+
+static xsell_err packed_add(
+    xs_acc *acc, enum xs_rel rel, uint32_t a, uint32_t b);
+
+xsell_err
+xs_acc_pair_add(
+    xs_acc *acc, enum xs_rel rel, uint32_t a, uint32_t b, int32_t d)
+{
+	if (acc->bulk && d == 1 && (unsigned) rel < XS_REL_END) {
+		return packed_add(acc, rel, a, b);
+	}
+	return log_add(&acc->pairs, (uint32_t) rel, a, b, d);
 }
 
 /* Write the summed log, one xs_store_pairs_add per relation, in
@@ -472,10 +539,309 @@ flush_items(struct item_map *m, xs_store *st, MDB_txn *txn)
 	return err;
 }
 
+/* ==== Bulk mode: flushed once, into a fresh store ==== */
+
+/* Packed changes held before they are summed into the log (256 MiB,
+ * and as much again to sort the largest relation's). */
+#define PACKED_MAX ((size_t) 1 << 25)
+#define PACKED_DIGIT_MAX 9u
+#define PACKED_TOP_BITS 8u
+
+static unsigned
+bits_of(uint64_t v)
+{
+	unsigned n = 0;
+
+	while (v != 0) {
+		n++;
+		v >>= 1;
+	}
+	return n;
+}
+
+/* One stable counting-sort pass of src[0..n) into dst on bits
+ * [shift, shift + bits) of the key. */
+static void
+packed_pass(const uint64_t *src, uint64_t *dst, size_t n, unsigned shift,
+    unsigned bits)
+{
+	size_t   count[1u << PACKED_DIGIT_MAX] = { 0 };
+	uint64_t mask                          = ((uint64_t) 1 << bits) - 1;
+	size_t   sum                           = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		count[(src[i] >> shift) & mask]++;
+	}
+	for (size_t r = 0; r <= mask; r++) {
+		size_t c = count[r];
+
+		count[r] = sum;
+		sum += c;
+	}
+	for (size_t i = 0; i < n; i++) {
+		dst[count[(src[i] >> shift) & mask]++] = src[i];
+	}
+}
+
+/* LSD radix sort of v[0..n) on its low 'width' bits, with tmp (room for
+ * n); the result ends in v. */
+static void
+packed_lsd(uint64_t *v, uint64_t *tmp, size_t n, unsigned width)
+{
+	unsigned  passes = (width + PACKED_DIGIT_MAX - 1) / PACKED_DIGIT_MAX;
+	unsigned  digit  = passes != 0 ? (width + passes - 1) / passes : 0;
+	uint64_t *src = v, *dst = tmp;
+
+	for (unsigned p = 0; p < passes; p++) {
+		uint64_t *t;
+
+		packed_pass(src, dst, n, p * digit, digit);
+		t   = src;
+		src = dst;
+		dst = t;
+	}
+	if (src != v) {
+		memcpy(v, src, n * sizeof(*v));
+	}
+}
+
+/* Sort v[0..n) (packed a << 32 | b) into acc->ptmp, as the keys
+ * a << *wbp | b (*wbp the bits of the largest b: no pass is spent on
+ * bits that are never set). One pass on the top PACKED_TOP_BITS bits
+ * spreads them into buckets small enough to stay in cache, where each
+ * is sorted on the rest (MSD, then LSD). v is scratch afterwards. */
+static xsell_err
+packed_sort(xs_acc *acc, uint64_t *v, size_t n, uint64_t **outp, unsigned *wbp)
+{
+	size_t    start[(1u << PACKED_TOP_BITS) + 1] = { 0 };
+	uint32_t  max_a = 0, max_b = 0;
+	unsigned  wb, width, top, low;
+	xsell_err err;
+
+	err = packed_reserve_tmp(acc, n);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint32_t a = (uint32_t) (v[i] >> 32), b = (uint32_t) v[i];
+
+		max_a = a > max_a ? a : max_a;
+		max_b = b > max_b ? b : max_b;
+	}
+	wb    = bits_of(max_b);
+	width = wb + bits_of(max_a);
+	top   = width < PACKED_TOP_BITS ? width : PACKED_TOP_BITS;
+	low   = width - top;
+	for (size_t i = 0; i < n; i++) {
+		v[i] = (v[i] >> 32) << wb | (v[i] & 0xffffffffu);
+		start[(v[i] >> low) + 1]++;
+	}
+	for (size_t r = 0; r < (1u << PACKED_TOP_BITS); r++) {
+		start[r + 1] += start[r];
+	}
+	{
+		size_t next[1u << PACKED_TOP_BITS];
+
+		memcpy(next, start, sizeof(next));
+		for (size_t i = 0; i < n; i++) {
+			acc->ptmp[next[v[i] >> low]++] = v[i];
+		}
+	}
+	for (size_t r = 0; r < (1u << PACKED_TOP_BITS); r++) {
+		size_t s = start[r], e = start[r + 1];
+
+		if (e - s > 1) {
+			packed_lsd(acc->ptmp + s, v + s, e - s, low);
+		}
+	}
+	*outp = acc->ptmp;
+	*wbp  = wb;
+	return XSELL_OK;
+}
+
+/* Sum relation rel's packed changes into the log and empty them: what
+ * bounds the memory of a bulk load. */
+static xsell_err
+packed_spill(xs_acc *acc, uint32_t rel)
+{
+	struct packed_log *p = &acc->packed[rel];
+	uint64_t          *v;
+	unsigned           wb;
+	xsell_err          err;
+
+	if (p->n == 0) {
+		return XSELL_OK;
+	}
+	err = packed_sort(acc, p->v, p->n, &v, &wb);
+	for (size_t i = 0; i < p->n && err == XSELL_OK;) {
+		uint64_t key = v[i];
+		int32_t  d   = 0;
+
+		for (; i < p->n && v[i] == key; i++) {
+			d++;
+		}
+		err = log_add(&acc->pairs, rel, (uint32_t) (key >> wb),
+		    (uint32_t) (key & b_mask(wb)), d);
+	}
+	if (err == XSELL_OK) {
+		acc->packed_n -= p->n;
+		p->n = 0;
+	}
+	return err;
+}
+
+static xsell_err
+packed_add(xs_acc *acc, enum xs_rel rel, uint32_t a, uint32_t b)
+{
+	struct packed_log *p = &acc->packed[rel];
+	xsell_err          err;
+
+	if (acc->packed_n >= PACKED_MAX) {
+		for (uint32_t r = 0; r < XS_REL_END; r++) {
+			err = packed_spill(acc, r);
+			if (err != XSELL_OK) {
+				return err;
+			}
+		}
+	}
+	if (p->n == p->cap) {
+		size_t    cap = p->cap ? p->cap * 2 : (size_t) 1 << 16;
+		uint64_t *v   = realloc(p->v, cap * sizeof(*v));
+
+		if (v == NULL) {
+			return XSELL_ENOMEM;
+		}
+		p->v   = v;
+		p->cap = cap;
+	}
+	p->v[p->n++] = (uint64_t) a << 32 | b;
+	acc->packed_n++;
+	return XSELL_OK;
+}
+
+void
+xs_acc_bulk_begin(xs_acc *acc)
+{
+	acc->bulk = true;
+}
+
+static xsell_err
+row_push(xs_acc *acc, size_t *np, uint32_t b, int64_t d)
+{
+	if (*np == acc->row_cap) {
+		size_t cap = acc->row_cap ? acc->row_cap * 2 : 1024;
+		struct xs_top_entry *r = realloc(acc->row, cap * sizeof(*r));
+
+		if (r == NULL) {
+			return XSELL_ENOMEM;
+		}
+		acc->row     = r;
+		acc->row_cap = cap;
+	}
+	acc->row[*np].b     = b;
+	acc->row[*np].count = d > UINT32_MAX ? UINT32_MAX : (uint32_t) d;
+	(*np)++;
+	return XSELL_OK;
+}
+
+/* Merge one relation's sorted packed changes pk[0..np) (each +1, keys
+ * a << wb | b) with its summed log entries g[0..ng), and write each a's
+ * list whole. Changes that sum to 0 or less leave no pair, as on an
+ * empty store. */
+static xsell_err
+write_rel(xs_acc *acc, xs_pair_writer *w, uint32_t rel, const uint64_t *pk,
+    size_t np, unsigned wb, const struct pair_entry *g, size_t ng)
+{
+	size_t    i = 0, j = 0, n_row = 0;
+	uint32_t  row_a = 0;
+	xsell_err err   = XSELL_OK;
+
+	while ((i < np || j < ng) && err == XSELL_OK) {
+		uint64_t kp =
+		    i < np ? (pk[i] >> wb) << 32 | (pk[i] & b_mask(wb)) : 0;
+		uint64_t kg  = j < ng ? (uint64_t) g[j].a << 32 | g[j].b : 0;
+		uint64_t key = j >= ng || (i < np && kp <= kg) ? kp : kg;
+		int64_t  d   = 0;
+		uint32_t a   = (uint32_t) (key >> 32);
+
+		if (i < np && kp == key) {
+			uint64_t same = pk[i];
+
+			for (; i < np && pk[i] == same; i++) {
+				d++;
+			}
+		}
+		if (j < ng && kg == key) {
+			d += g[j++].d;
+		}
+		if (n_row != 0 && a != row_a) {
+			err = xs_pair_writer_put(
+			    w, (enum xs_rel) rel, row_a, acc->row, n_row);
+			n_row = 0;
+		}
+		if (err == XSELL_OK && d > 0) {
+			err   = row_push(acc, &n_row, (uint32_t) key, d);
+			row_a = a;
+		}
+	}
+	if (err == XSELL_OK && n_row != 0) {
+		err = xs_pair_writer_put(
+		    w, (enum xs_rel) rel, row_a, acc->row, n_row);
+	}
+	return err;
+}
+
+/* The bulk flush: every relation's lists written whole, in key order,
+ * into the empty pair database (xs_pair_writer). */
+static xsell_err
+flush_pairs_bulk(xs_acc *acc, xs_store *st, MDB_txn *txn)
+{
+	struct pair_log *l = &acc->pairs;
+	xs_pair_writer  *w;
+	size_t           gi = 0;
+	xsell_err        err;
+
+	err = log_compact(l);
+	if (err == XSELL_OK) {
+		err = xs_pair_writer_open(st, txn, &w);
+	}
+	if (err != XSELL_OK) {
+		return err;
+	}
+	for (uint32_t rel = 0; rel < XS_REL_END && err == XSELL_OK; rel++) {
+		struct packed_log *p  = &acc->packed[rel];
+		size_t             gj = gi;
+		uint64_t          *pk = NULL;
+		unsigned           wb = 0;
+
+		while (gj < l->n && l->v[gj].rel == rel) {
+			gj++;
+		}
+		if (p->n != 0) {
+			err = packed_sort(acc, p->v, p->n, &pk, &wb);
+		}
+		if (err == XSELL_OK) {
+			err = write_rel(
+			    acc, w, rel, pk, p->n, wb, l->v + gi, gj - gi);
+		}
+		gi = gj;
+	}
+	xs_pair_writer_close(w);
+	/* Relations past the known ones (none today) go the ordinary way;
+	 * their keys sort after everything written above. */
+	if (err == XSELL_OK && gi < l->n) {
+		l->sorted = l->n = l->n - gi;
+		memmove(l->v, l->v + gi, l->n * sizeof(*l->v));
+		err = flush_pairs(l, st, txn);
+	}
+	return err;
+}
+
 xsell_err
 xs_acc_flush(xs_acc *acc, xs_store *st, MDB_txn *txn)
 {
-	xsell_err err = flush_pairs(&acc->pairs, st, txn);
+	xsell_err err = acc->bulk ? flush_pairs_bulk(acc, st, txn)
+	                          : flush_pairs(&acc->pairs, st, txn);
 
 	if (err == XSELL_OK) {
 		err = flush_items(&acc->items, st, txn);

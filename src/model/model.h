@@ -140,6 +140,13 @@ size_t xs_acc_bytes(const xs_acc *acc);
 xsell_err xs_acc_flush(xs_acc *acc, xs_store *st, MDB_txn *txn);
 /* Forget everything pending (after an aborted transaction). */
 void xs_acc_clear(xs_acc *acc);
+/* Bulk mode, for a load into a fresh store: every pair change is kept
+ * until the next flush (as packed keys, summed by one radix sort), which
+ * writes each neighbour list and top list whole with xs_pair_writer:
+ * XSELL_EINVAL then if the store's pair or top database is not empty.
+ * The store ends as the ordinary flush would leave it. Ends with that
+ * flush or xs_acc_clear. */
+void xs_acc_bulk_begin(xs_acc *acc);
 
 struct xs_apply_result {
 	uint32_t applied;    /* events that changed the store */
