@@ -246,27 +246,54 @@ items_cb(void *ctx, const struct xs_item_update *ups, size_t n)
 	return err;
 }
 
-/* Whether the store is fresh (no pair and no top list yet): then the
- * whole load is one transaction, begun here, and the accumulator keeps
- * every pair change for one bulk flush. A kill -9 midway leaves the
- * store as it was (LMDB commits whole), which keeps the promise of
- * whole orders or nothing: here, nothing; loading again starts over. A
- * store that holds anything goes the incremental way, in chunks. */
+/* Whether the store is new: no item, user, event or pair yet. */
+static xsell_err
+store_is_new(xs_store *st, MDB_txn *txn, bool *newp)
+{
+	struct xs_totals t;
+	uint32_t         items = 0, users = 0;
+	bool             no_pairs = false;
+	xsell_err        err;
+
+	*newp = false;
+	err   = xs_store_dict_size(st, txn, XS_DICT_ITEM, &items);
+	if (err == XSELL_OK) {
+		err = xs_store_dict_size(st, txn, XS_DICT_USER, &users);
+	}
+	if (err == XSELL_OK) {
+		err = xs_store_totals_get(st, txn, &t);
+	}
+	if (err == XSELL_OK) {
+		err = xs_store_pairs_empty(st, txn, &no_pairs);
+	}
+	if (err == XSELL_OK) {
+		*newp = items == 0 && users == 0 && t.events == 0 &&
+		    t.orders == 0 && no_pairs;
+	}
+	return err;
+}
+
+/* Whether the store is fresh: then the whole load is one transaction,
+ * begun here, and the accumulator keeps every pair change for one bulk
+ * flush. A kill -9 midway leaves the store as it was (LMDB commits
+ * whole), which keeps the promise of whole orders or nothing: here,
+ * nothing; loading again starts over. A store that holds anything goes
+ * the incremental way, in chunks. */
 static xsell_err
 fresh_begin(struct apply_ctx *c)
 {
-	bool      empty = false;
+	bool      fresh = false;
 	xsell_err err;
 
 	err = chunk_begin(c);
 	if (err == XSELL_OK) {
-		err = xs_store_pairs_empty(c->st, c->txn, &empty);
+		err = store_is_new(c->st, c->txn, &fresh);
 	}
 	if (err != XSELL_OK) {
 		return err;
 	}
-	c->fresh = empty;
-	if (empty) {
+	c->fresh = fresh;
+	if (fresh) {
 		xs_acc_bulk_begin(c->acc);
 	}
 	return XSELL_OK;

@@ -420,12 +420,15 @@ totals_of(const char *db, struct xs_totals *t)
 }
 
 /* Run xsell-load on 'db' with both files (no kill: its exit code), or
- * kill it with SIGKILL after 'delay_us' (returns -1). */
+ * kill it with SIGKILL after 'delay_us' (returns -1); 'map' is its
+ * --map-size (NULL: the default). */
 static int
-load_tool(struct fixture *f, const char *db, long delay_us)
+load_tool_map(
+    struct fixture *f, const char *db, long delay_us, const char *map)
 {
 	const char *argv[] = { XS_TEST_XSELL_LOAD, "--db", db, "--quiet",
-		f->retail, f->events, NULL };
+		f->retail, f->events, map != NULL ? "--map-size" : NULL, map,
+		NULL };
 	int         status;
 	pid_t       pid = fork();
 
@@ -450,6 +453,12 @@ load_tool(struct fixture *f, const char *db, long delay_us)
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	return delay_us >= 0 ? -1
 	                     : (WIFEXITED(status) ? WEXITSTATUS(status) : -2);
+}
+
+static int
+load_tool(struct fixture *f, const char *db, long delay_us)
+{
+	return load_tool_map(f, db, delay_us, NULL);
 }
 
 /* Killed at moments from at once to after the end: the store opens and
@@ -493,6 +502,37 @@ test_bulk_kill_9_leaves_nothing_or_everything(void **state)
 	xs_buf_fini(&clean);
 }
 
+/* A map too small for the bulk build: exit 1, nothing committed (the
+ * store opens, without an order), and the same load with the default
+ * map gives the clean store. */
+static void
+test_bulk_full_map_commits_nothing_then_reload_equals_clean(void **state)
+{
+	struct fixture  *f = *state;
+	struct xs_buf    clean, again;
+	struct xs_totals t;
+	char             db[600];
+	xs_store        *st;
+
+	snprintf(db, sizeof(db), "%s/map-clean", f->dir);
+	assert_int_equal(load_tool(f, db, -1), 0);
+	assert_xs_ok(xs_store_open(&st, db, NULL));
+	dump_of(st, &clean);
+	xs_store_close(st);
+	snprintf(db, sizeof(db), "%s/map-small", f->dir);
+	assert_int_equal(load_tool_map(f, db, -1, "1M"), 1);
+	assert_true(totals_of(db, &t));
+	assert_int_equal(t.orders, 0);
+	assert_int_equal(t.events, 0);
+	assert_int_equal(load_tool(f, db, -1), 0);
+	assert_xs_ok(xs_store_open(&st, db, NULL));
+	dump_of(st, &again);
+	xs_store_close(st);
+	assert_same_dump(&again, &clean);
+	xs_buf_fini(&again);
+	xs_buf_fini(&clean);
+}
+
 int
 main(void)
 {
@@ -507,6 +547,8 @@ main(void)
 		    test_bulk_then_same_files_again_changes_nothing),
 		cmocka_unit_test(
 		    test_bulk_kill_9_leaves_nothing_or_everything),
+		cmocka_unit_test(
+		    test_bulk_full_map_commits_nothing_then_reload_equals_clean),
 	};
 
 	return cmocka_run_group_tests_name(
