@@ -18,6 +18,7 @@
  * stay in a small hash table. */
 #include "model/model_impl.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,6 +53,7 @@ struct item_map {
 struct packed_log {
 	uint64_t *v;
 	size_t    n, cap;
+	uint32_t  max_a, max_b; /* of the keys in v */
 };
 
 struct xs_acc {
@@ -546,6 +548,8 @@ flush_items(struct item_map *m, xs_store *st, MDB_txn *txn)
 #define PACKED_MAX ((size_t) 1 << 25)
 #define PACKED_DIGIT_MAX 9u
 #define PACKED_TOP_BITS 8u
+/* Relations with this many changes are sorted on a helper thread. */
+#define SORT_THREAD_MIN ((size_t) 1 << 18)
 
 static unsigned
 bits_of(uint64_t v)
@@ -605,58 +609,140 @@ packed_lsd(uint64_t *v, uint64_t *tmp, size_t n, unsigned width)
 	}
 }
 
-/* Sort v[0..n) (packed a << 32 | b) into acc->ptmp, as the keys
- * a << *wbp | b (*wbp the bits of the largest b: no pass is spent on
- * bits that are never set). One pass on the top PACKED_TOP_BITS bits
- * spreads them into buckets small enough to stay in cache, where each
- * is sorted on the rest (MSD, then LSD). v is scratch afterwards. */
+/* One relation's packed changes being sorted: partitioned on the top
+ * PACKED_TOP_BITS bits of the key a << wb | b (wb the bits of the
+ * largest b: no pass is spent on bits never set) into buckets small
+ * enough to stay in cache, then each bucket sorted on the rest (MSD,
+ * then LSD). The buckets may be sorted by a helper thread while the
+ * flush writes those already done: keys[0..ready) are final. */
+struct sort_job {
+	uint64_t       *keys;    /* acc->ptmp: the result */
+	uint64_t       *scratch; /* the relation's log, reused */
+	size_t          n;
+	unsigned        wb, low;
+	size_t          start[(1u << PACKED_TOP_BITS) + 1];
+	pthread_mutex_t mu;
+	pthread_cond_t  cv;
+	size_t          ready; /* under mu */
+	size_t          seen;  /* the reader's copy of ready */
+	bool            threaded;
+	pthread_t       thread;
+};
+
+/* Partition p's keys into acc->ptmp by their top bits (one pass); the
+ * buckets are sorted by sort_run. p->v is scratch afterwards. */
 static xsell_err
-packed_sort(xs_acc *acc, uint64_t *v, size_t n, uint64_t **outp, unsigned *wbp)
+sort_partition(xs_acc *acc, struct packed_log *p, struct sort_job *j)
 {
-	size_t    start[(1u << PACKED_TOP_BITS) + 1] = { 0 };
-	uint32_t  max_a = 0, max_b = 0;
-	unsigned  wb, width, top, low;
+	size_t    next[1u << PACKED_TOP_BITS];
+	unsigned  width, top;
 	xsell_err err;
 
-	err = packed_reserve_tmp(acc, n);
+	err = packed_reserve_tmp(acc, p->n);
 	if (err != XSELL_OK) {
 		return err;
 	}
-	for (size_t i = 0; i < n; i++) {
-		uint32_t a = (uint32_t) (v[i] >> 32), b = (uint32_t) v[i];
+	memset(j->start, 0, sizeof(j->start));
+	j->keys    = acc->ptmp;
+	j->scratch = p->v;
+	j->n       = p->n;
+	j->wb      = bits_of(p->max_b);
+	width      = j->wb + bits_of(p->max_a);
+	top        = width < PACKED_TOP_BITS ? width : PACKED_TOP_BITS;
+	j->low     = width - top;
+	j->ready   = 0;
+	j->seen    = 0;
+	for (size_t i = 0; i < p->n; i++) {
+		uint64_t k =
+		    (p->v[i] >> 32) << j->wb | (p->v[i] & 0xffffffffu);
 
-		max_a = a > max_a ? a : max_a;
-		max_b = b > max_b ? b : max_b;
-	}
-	wb    = bits_of(max_b);
-	width = wb + bits_of(max_a);
-	top   = width < PACKED_TOP_BITS ? width : PACKED_TOP_BITS;
-	low   = width - top;
-	for (size_t i = 0; i < n; i++) {
-		v[i] = (v[i] >> 32) << wb | (v[i] & 0xffffffffu);
-		start[(v[i] >> low) + 1]++;
+		p->v[i] = k;
+		j->start[(k >> j->low) + 1]++;
 	}
 	for (size_t r = 0; r < (1u << PACKED_TOP_BITS); r++) {
-		start[r + 1] += start[r];
+		j->start[r + 1] += j->start[r];
 	}
-	{
-		size_t next[1u << PACKED_TOP_BITS];
+	memcpy(next, j->start, sizeof(next));
+	for (size_t i = 0; i < p->n; i++) {
+		j->keys[next[p->v[i] >> j->low]++] = p->v[i];
+	}
+	return XSELL_OK;
+}
 
-		memcpy(next, start, sizeof(next));
-		for (size_t i = 0; i < n; i++) {
-			acc->ptmp[next[v[i] >> low]++] = v[i];
-		}
-	}
+/* Sort every bucket, publishing the sorted prefix as it grows. */
+static void *
+sort_run(void *arg)
+{
+	struct sort_job *j = arg;
+
 	for (size_t r = 0; r < (1u << PACKED_TOP_BITS); r++) {
-		size_t s = start[r], e = start[r + 1];
+		size_t s = j->start[r], e = j->start[r + 1];
 
 		if (e - s > 1) {
-			packed_lsd(acc->ptmp + s, v + s, e - s, low);
+			packed_lsd(j->keys + s, j->scratch + s, e - s, j->low);
+		}
+		if (j->threaded) {
+			pthread_mutex_lock(&j->mu);
+			j->ready = e;
+			pthread_cond_broadcast(&j->cv);
+			pthread_mutex_unlock(&j->mu);
+		} else {
+			j->ready = e;
 		}
 	}
-	*outp = acc->ptmp;
-	*wbp  = wb;
-	return XSELL_OK;
+	return NULL;
+}
+
+/* Sort the buckets on a helper thread (or here, if none can start):
+ * a flush writes the first buckets while the later ones sort. End with
+ * sort_end. */
+static void
+sort_start(struct sort_job *j, bool thread)
+{
+	j->threaded = false;
+	if (thread && pthread_mutex_init(&j->mu, NULL) == 0) {
+		if (pthread_cond_init(&j->cv, NULL) == 0) {
+			j->threaded = true;
+			if (pthread_create(&j->thread, NULL, sort_run, j) ==
+			    0) {
+				return;
+			}
+			j->threaded = false;
+			pthread_cond_destroy(&j->cv);
+		}
+		pthread_mutex_destroy(&j->mu);
+	}
+	sort_run(j);
+}
+
+static void
+sort_end(struct sort_job *j)
+{
+	if (j->threaded) {
+		pthread_join(j->thread, NULL);
+		pthread_cond_destroy(&j->cv);
+		pthread_mutex_destroy(&j->mu);
+		j->threaded = false;
+	}
+}
+
+/* Wait until keys[i] is final. */
+static void
+sort_wait(struct sort_job *j, size_t i)
+{
+	if (i < j->seen) {
+		return;
+	}
+	if (j->threaded) {
+		pthread_mutex_lock(&j->mu);
+		while (j->ready <= i) {
+			pthread_cond_wait(&j->cv, &j->mu);
+		}
+		j->seen = j->ready;
+		pthread_mutex_unlock(&j->mu);
+	} else {
+		j->seen = j->ready;
+	}
 }
 
 /* Sum relation rel's packed changes into the log and empty them: what
@@ -665,14 +751,19 @@ static xsell_err
 packed_spill(xs_acc *acc, uint32_t rel)
 {
 	struct packed_log *p = &acc->packed[rel];
-	uint64_t          *v;
-	unsigned           wb;
+	struct sort_job    j;
+	const uint64_t    *v;
 	xsell_err          err;
 
 	if (p->n == 0) {
 		return XSELL_OK;
 	}
-	err = packed_sort(acc, p->v, p->n, &v, &wb);
+	err = sort_partition(acc, p, &j);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	sort_start(&j, false);
+	v = j.keys;
 	for (size_t i = 0; i < p->n && err == XSELL_OK;) {
 		uint64_t key = v[i];
 		int32_t  d   = 0;
@@ -680,12 +771,14 @@ packed_spill(xs_acc *acc, uint32_t rel)
 		for (; i < p->n && v[i] == key; i++) {
 			d++;
 		}
-		err = log_add(&acc->pairs, rel, (uint32_t) (key >> wb),
-		    (uint32_t) (key & b_mask(wb)), d);
+		err = log_add(&acc->pairs, rel, (uint32_t) (key >> j.wb),
+		    (uint32_t) (key & b_mask(j.wb)), d);
 	}
 	if (err == XSELL_OK) {
 		acc->packed_n -= p->n;
-		p->n = 0;
+		p->n     = 0;
+		p->max_a = 0;
+		p->max_b = 0;
 	}
 	return err;
 }
@@ -715,6 +808,8 @@ packed_add(xs_acc *acc, enum xs_rel rel, uint32_t a, uint32_t b)
 		p->cap = cap;
 	}
 	p->v[p->n++] = (uint64_t) a << 32 | b;
+	p->max_a     = a > p->max_a ? a : p->max_a;
+	p->max_b     = b > p->max_b ? b : p->max_b;
 	acc->packed_n++;
 	return XSELL_OK;
 }
@@ -749,16 +844,22 @@ row_push(xs_acc *acc, size_t *np, uint32_t b, int64_t d)
  * list whole. Changes that sum to 0 or less leave no pair, as on an
  * empty store. */
 static xsell_err
-write_rel(xs_acc *acc, xs_pair_writer *w, uint32_t rel, const uint64_t *pk,
-    size_t np, unsigned wb, const struct pair_entry *g, size_t ng)
+write_rel(xs_acc *acc, xs_pair_writer *w, uint32_t rel, struct sort_job *sj,
+    const struct pair_entry *g, size_t ng)
 {
-	size_t    i = 0, j = 0, n_row = 0;
-	uint32_t  row_a = 0;
-	xsell_err err   = XSELL_OK;
+	const uint64_t *pk = sj->keys;
+	size_t          np = sj->n, i = 0, j = 0, n_row = 0;
+	unsigned        wb    = sj->wb;
+	uint32_t        row_a = 0;
+	xsell_err       err   = XSELL_OK;
 
 	while ((i < np || j < ng) && err == XSELL_OK) {
-		uint64_t kp =
-		    i < np ? (pk[i] >> wb) << 32 | (pk[i] & b_mask(wb)) : 0;
+		uint64_t kp;
+
+		if (i < np) {
+			sort_wait(sj, i);
+		}
+		kp = i < np ? (pk[i] >> wb) << 32 | (pk[i] & b_mask(wb)) : 0;
 		uint64_t kg  = j < ng ? (uint64_t) g[j].a << 32 | g[j].b : 0;
 		uint64_t key = j >= ng || (i < np && kp <= kg) ? kp : kg;
 		int64_t  d   = 0;
@@ -767,7 +868,11 @@ write_rel(xs_acc *acc, xs_pair_writer *w, uint32_t rel, const uint64_t *pk,
 		if (i < np && kp == key) {
 			uint64_t same = pk[i];
 
-			for (; i < np && pk[i] == same; i++) {
+			for (; i < np; i++) {
+				sort_wait(sj, i);
+				if (pk[i] != same) {
+					break;
+				}
 				d++;
 			}
 		}
@@ -811,19 +916,21 @@ flush_pairs_bulk(xs_acc *acc, xs_store *st, MDB_txn *txn)
 	for (uint32_t rel = 0; rel < XS_REL_END && err == XSELL_OK; rel++) {
 		struct packed_log *p  = &acc->packed[rel];
 		size_t             gj = gi;
-		uint64_t          *pk = NULL;
-		unsigned           wb = 0;
+		struct sort_job    sj = { 0 };
 
 		while (gj < l->n && l->v[gj].rel == rel) {
 			gj++;
 		}
 		if (p->n != 0) {
-			err = packed_sort(acc, p->v, p->n, &pk, &wb);
+			err = sort_partition(acc, p, &sj);
 		}
-		if (err == XSELL_OK) {
-			err = write_rel(
-			    acc, w, rel, pk, p->n, wb, l->v + gi, gj - gi);
+		if (err != XSELL_OK) {
+			break;
 		}
+		/* A helper thread for the large ones only. */
+		sort_start(&sj, p->n >= SORT_THREAD_MIN);
+		err = write_rel(acc, w, rel, &sj, l->v + gi, gj - gi);
+		sort_end(&sj);
 		gi = gj;
 	}
 	xs_pair_writer_close(w);
