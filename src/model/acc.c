@@ -896,6 +896,136 @@ write_rel(xs_acc *acc, xs_pair_writer *w, uint32_t rel, struct sort_job *sj,
 	return err;
 }
 
+/* ==== Bulk flush of dense ids: counted by a, then by b ==== */
+
+/* Ids below this (items, days) are counted in arrays indexed by id. */
+#define DENSE_MAX ((uint32_t) 1 << 22)
+
+static int
+u32_cmp(const void *x, const void *y)
+{
+	uint32_t p = *(const uint32_t *) x, q = *(const uint32_t *) y;
+
+	return p < q ? -1 : p > q;
+}
+
+/* Scratch of the dense build. */
+struct dense {
+	size_t   *end;     /* by a: one past its run in bs */
+	uint32_t *cnt;     /* by b: the count of (a, b), a being built */
+	uint32_t *touched; /* the distinct b of the run */
+	uint32_t *bs;      /* the b of every change, grouped by a */
+};
+
+static void
+dense_fini(struct dense *d)
+{
+	free(d->end);
+	free(d->cnt);
+	free(d->touched);
+	free(d->bs);
+}
+
+/* The list of a, from its run bs[s..e): each b counted in d->cnt, then
+ * emitted in ascending b (a scan of the b range for a run that covers
+ * much of it, else a sort of the distinct b), written with 'w'. */
+static xsell_err
+dense_row(xs_acc *acc, struct dense *d, xs_pair_writer *w, uint32_t rel,
+    uint32_t a, size_t s, size_t e, size_t nb)
+{
+	size_t   n_t = 0, n_row = 0;
+	uint32_t lo = UINT32_MAX, hi = 0;
+
+	for (size_t k = s; k < e; k++) {
+		uint32_t b = d->bs[k];
+
+		if (d->cnt[b]++ == 0) {
+			d->touched[n_t++] = b;
+			lo                = b < lo ? b : lo;
+			hi                = b > hi ? b : hi;
+		}
+	}
+	if (n_t > acc->row_cap) {
+		struct xs_top_entry *r = realloc(acc->row, n_t * sizeof(*r));
+
+		if (r == NULL) {
+			for (size_t k = 0; k < n_t; k++) {
+				d->cnt[d->touched[k]] = 0;
+			}
+			return XSELL_ENOMEM;
+		}
+		acc->row     = r;
+		acc->row_cap = n_t;
+	}
+	if ((size_t) (hi - lo) < 8 * n_t || n_t > nb / 8) {
+		for (uint32_t b = lo; n_row < n_t; b++) {
+			if (d->cnt[b] != 0) {
+				acc->row[n_row].b     = b;
+				acc->row[n_row].count = d->cnt[b];
+				d->cnt[b]             = 0;
+				n_row++;
+			}
+		}
+	} else {
+		qsort(d->touched, n_t, sizeof(*d->touched), u32_cmp);
+		for (size_t k = 0; k < n_t; k++) {
+			uint32_t b = d->touched[k];
+
+			acc->row[n_row].b     = b;
+			acc->row[n_row].count = d->cnt[b];
+			d->cnt[b]             = 0;
+			n_row++;
+		}
+	}
+	return xs_pair_writer_put(w, (enum xs_rel) rel, a, acc->row, n_row);
+}
+
+/* One relation whose ids are all below DENSE_MAX, with no change but
+ * +1s: a counting sort by a (two passes over the changes, the second
+ * keeping only b), then each a's run counted by b in a table that stays
+ * in cache. No comparison sort, and the counts come out summed. */
+static xsell_err
+write_rel_dense(
+    xs_acc *acc, xs_pair_writer *w, uint32_t rel, const struct packed_log *p)
+{
+	struct dense d  = { 0 };
+	size_t       na = (size_t) p->max_a + 1, nb = (size_t) p->max_b + 1;
+	xsell_err    err = XSELL_OK;
+
+	d.end     = calloc(na, sizeof(*d.end));
+	d.cnt     = calloc(nb, sizeof(*d.cnt));
+	d.touched = malloc(nb * sizeof(*d.touched));
+	d.bs      = malloc(p->n * sizeof(*d.bs));
+	if (d.end == NULL || d.cnt == NULL || d.touched == NULL ||
+	    d.bs == NULL) {
+		dense_fini(&d);
+		return XSELL_ENOMEM;
+	}
+	/* Run starts: d.end[a] counts, then holds where a's run begins,
+	 * and after the scatter where it ends. */
+	for (size_t i = 0; i < p->n; i++) {
+		d.end[p->v[i] >> 32]++;
+	}
+	for (size_t a = 0, sum = 0; a < na; a++) {
+		size_t c = d.end[a];
+
+		d.end[a] = sum;
+		sum += c;
+	}
+	for (size_t i = 0; i < p->n; i++) {
+		d.bs[d.end[p->v[i] >> 32]++] = (uint32_t) p->v[i];
+	}
+	for (size_t a = 0, s = 0; a < na && err == XSELL_OK; a++) {
+		if (d.end[a] != s) {
+			err = dense_row(
+			    acc, &d, w, rel, (uint32_t) a, s, d.end[a], nb);
+		}
+		s = d.end[a];
+	}
+	dense_fini(&d);
+	return err;
+}
+
 /* The bulk flush: every relation's lists written whole, in key order,
  * into the empty pair database (xs_pair_writer). */
 static xsell_err
@@ -920,6 +1050,11 @@ flush_pairs_bulk(xs_acc *acc, xs_store *st, MDB_txn *txn)
 
 		while (gj < l->n && l->v[gj].rel == rel) {
 			gj++;
+		}
+		if (gj == gi && p->n != 0 && p->max_a < DENSE_MAX &&
+		    p->max_b < DENSE_MAX) {
+			err = write_rel_dense(acc, w, rel, p);
+			continue;
 		}
 		if (p->n != 0) {
 			err = sort_partition(acc, p, &sj);
