@@ -294,7 +294,7 @@ fresh_begin(struct apply_ctx *c)
 	}
 	c->fresh = fresh;
 	if (fresh) {
-		xs_acc_bulk_begin(c->acc);
+		xs_acc_bulk_begin(c->acc, 0);
 	}
 	return XSELL_OK;
 }

@@ -61,8 +61,9 @@ struct xs_acc {
 	struct item_map      items;
 	bool                 bulk;
 	struct packed_log    packed[XS_REL_END];
-	size_t               packed_n; /* over every relation */
-	uint64_t            *ptmp;     /* the packed sort's other buffer */
+	size_t               packed_n;   /* over every relation */
+	size_t               packed_max; /* spill into the log past it */
+	uint64_t            *ptmp;       /* the packed sort's other buffer */
 	size_t               ptmp_cap;
 	struct xs_top_entry *row; /* the flush's neighbour list */
 	size_t               row_cap;
@@ -789,7 +790,7 @@ packed_add(xs_acc *acc, enum xs_rel rel, uint32_t a, uint32_t b)
 	struct packed_log *p = &acc->packed[rel];
 	xsell_err          err;
 
-	if (acc->packed_n >= PACKED_MAX) {
+	if (acc->packed_n >= acc->packed_max) {
 		for (uint32_t r = 0; r < XS_REL_END; r++) {
 			err = packed_spill(acc, r);
 			if (err != XSELL_OK) {
@@ -815,9 +816,10 @@ packed_add(xs_acc *acc, enum xs_rel rel, uint32_t a, uint32_t b)
 }
 
 void
-xs_acc_bulk_begin(xs_acc *acc)
+xs_acc_bulk_begin(xs_acc *acc, size_t max_held)
 {
-	acc->bulk = true;
+	acc->bulk       = true;
+	acc->packed_max = max_held != 0 ? max_held : PACKED_MAX;
 }
 
 static xsell_err
