@@ -48,8 +48,24 @@ struct item_map {
 	size_t            n;
 };
 
-/* Bulk mode: the +1 changes of one relation, as packed (a << 32 | b)
- * keys, summed only at the flush (see xs_acc_bulk_begin). */
+/* Bulk mode keeps the +1 changes of a relation until the flush (see
+ * xs_acc_bulk_begin): those whose ids are below DENSE_MAX (items, days)
+ * as the b's of their a, in one growing array per a (no sort needed:
+ * each a's b's are counted in a table at the flush); others as packed
+ * (a << 32 | b) keys for a radix sort. */
+#define DENSE_MAX ((uint32_t) 1 << 20)
+
+struct bucket {
+	uint32_t *b;
+	uint32_t  n, cap;
+};
+
+struct bucket_set {
+	struct bucket *by_a; /* [0..n_a) */
+	size_t         n_a;
+	uint32_t       max_b;
+};
+
 struct packed_log {
 	uint64_t *v;
 	size_t    n, cap;
@@ -61,9 +77,11 @@ struct xs_acc {
 	struct item_map      items;
 	bool                 bulk;
 	struct packed_log    packed[XS_REL_END];
-	size_t               packed_n;   /* over every relation */
-	size_t               packed_max; /* spill into the log past it */
-	uint64_t            *ptmp;       /* the packed sort's other buffer */
+	struct bucket_set    dense[XS_REL_END];
+	size_t               held;         /* packed and bucketed changes */
+	size_t               bucket_bytes; /* allocated for buckets */
+	size_t               packed_max;   /* spill into the log past held */
+	uint64_t            *ptmp;         /* the packed sort's other buffer */
 	size_t               ptmp_cap;
 	struct xs_top_entry *row; /* the flush's neighbour list */
 	size_t               row_cap;
@@ -87,6 +105,20 @@ slot_of(uint64_t key, size_t cap)
 	key *= 0x94d049bb133111ebull;
 	key ^= key >> 31;
 	return (size_t) (key & (cap - 1));
+}
+
+static void
+buckets_free(xs_acc *acc, struct bucket_set *s)
+{
+	for (size_t a = 0; a < s->n_a; a++) {
+		acc->bucket_bytes -= s->by_a[a].cap * sizeof(uint32_t);
+		free(s->by_a[a].b);
+	}
+	acc->bucket_bytes -= s->n_a * sizeof(*s->by_a);
+	free(s->by_a);
+	s->by_a  = NULL;
+	s->n_a   = 0;
+	s->max_b = 0;
 }
 
 xsell_err
@@ -113,6 +145,7 @@ xs_acc_free(xs_acc *acc)
 	free(acc->items.slots);
 	for (unsigned r = 0; r < XS_REL_END; r++) {
 		free(acc->packed[r].v);
+		buckets_free(acc, &acc->dense[r]);
 	}
 	free(acc->ptmp);
 	free(acc->row);
@@ -131,10 +164,13 @@ xs_acc_clear(xs_acc *acc)
 	}
 	acc->items.n = 0;
 	for (unsigned r = 0; r < XS_REL_END; r++) {
-		acc->packed[r].n = 0;
+		acc->packed[r].n     = 0;
+		acc->packed[r].max_a = 0;
+		acc->packed[r].max_b = 0;
+		buckets_free(acc, &acc->dense[r]);
 	}
-	acc->packed_n = 0;
-	acc->bulk     = false;
+	acc->held = 0;
+	acc->bulk = false;
 }
 
 size_t
@@ -145,6 +181,7 @@ xs_acc_bytes(const xs_acc *acc)
 	for (unsigned r = 0; r < XS_REL_END; r++) {
 		packed += acc->packed[r].cap;
 	}
+	packed += acc->bucket_bytes / sizeof(uint64_t);
 	return acc->items.cap * sizeof(struct item_slot) +
 	    (acc->pairs.cap + acc->pairs.tmp_cap) * sizeof(struct pair_entry) +
 	    packed * sizeof(uint64_t) + acc->row_cap * sizeof(*acc->row);
@@ -404,7 +441,7 @@ log_add(struct pair_log *l, uint32_t rel, uint32_t a, uint32_t b, int32_t d)
 
 /* ==== Bulk mode: packed keys, one sort at the flush ==== */
 
-static xsell_err packed_add(
+static xsell_err bulk_add(
     xs_acc *acc, enum xs_rel rel, uint32_t a, uint32_t b);
 
 xsell_err
@@ -412,7 +449,7 @@ xs_acc_pair_add(
     xs_acc *acc, enum xs_rel rel, uint32_t a, uint32_t b, int32_t d)
 {
 	if (acc->bulk && d == 1 && (unsigned) rel < XS_REL_END) {
-		return packed_add(acc, rel, a, b);
+		return bulk_add(acc, rel, a, b);
 	}
 	return log_add(&acc->pairs, (uint32_t) rel, a, b, d);
 }
@@ -776,7 +813,7 @@ packed_spill(xs_acc *acc, uint32_t rel)
 		    (uint32_t) (key & b_mask(j.wb)), d);
 	}
 	if (err == XSELL_OK) {
-		acc->packed_n -= p->n;
+		acc->held -= p->n;
 		p->n     = 0;
 		p->max_a = 0;
 		p->max_b = 0;
@@ -785,19 +822,10 @@ packed_spill(xs_acc *acc, uint32_t rel)
 }
 
 static xsell_err
-packed_add(xs_acc *acc, enum xs_rel rel, uint32_t a, uint32_t b)
+packed_push(xs_acc *acc, uint32_t rel, uint32_t a, uint32_t b)
 {
 	struct packed_log *p = &acc->packed[rel];
-	xsell_err          err;
 
-	if (acc->packed_n >= acc->packed_max) {
-		for (uint32_t r = 0; r < XS_REL_END; r++) {
-			err = packed_spill(acc, r);
-			if (err != XSELL_OK) {
-				return err;
-			}
-		}
-	}
 	if (p->n == p->cap) {
 		size_t    cap = p->cap ? p->cap * 2 : (size_t) 1 << 16;
 		uint64_t *v   = realloc(p->v, cap * sizeof(*v));
@@ -811,8 +839,81 @@ packed_add(xs_acc *acc, enum xs_rel rel, uint32_t a, uint32_t b)
 	p->v[p->n++] = (uint64_t) a << 32 | b;
 	p->max_a     = a > p->max_a ? a : p->max_a;
 	p->max_b     = b > p->max_b ? b : p->max_b;
-	acc->packed_n++;
+	acc->held++;
 	return XSELL_OK;
+}
+
+static xsell_err
+bucket_push(xs_acc *acc, uint32_t rel, uint32_t a, uint32_t b)
+{
+	struct bucket_set *s = &acc->dense[rel];
+	struct bucket     *k;
+
+	if (a >= s->n_a) {
+		size_t         n_a = s->n_a ? s->n_a : 1024;
+		struct bucket *by_a;
+
+		while (n_a <= a) {
+			n_a *= 2;
+		}
+		by_a = realloc(s->by_a, n_a * sizeof(*by_a));
+		if (by_a == NULL) {
+			return XSELL_ENOMEM;
+		}
+		memset(by_a + s->n_a, 0, (n_a - s->n_a) * sizeof(*by_a));
+		acc->bucket_bytes += (n_a - s->n_a) * sizeof(*by_a);
+		s->by_a = by_a;
+		s->n_a  = n_a;
+	}
+	k = &s->by_a[a];
+	if (k->n == k->cap) {
+		uint32_t  cap = k->cap ? k->cap * 2 : 16;
+		uint32_t *v   = realloc(k->b, cap * sizeof(*v));
+
+		if (v == NULL) {
+			return XSELL_ENOMEM;
+		}
+		acc->bucket_bytes += (size_t) (cap - k->cap) * sizeof(*v);
+		k->b   = v;
+		k->cap = cap;
+	}
+	k->b[k->n++] = b;
+	s->max_b     = b > s->max_b ? b : s->max_b;
+	acc->held++;
+	return XSELL_OK;
+}
+
+static xsell_err buckets_spill(xs_acc *acc, uint32_t rel);
+
+/* Sum everything held into the log (the memory bound). */
+static xsell_err
+bulk_spill(xs_acc *acc)
+{
+	xsell_err err = XSELL_OK;
+
+	for (uint32_t r = 0; r < XS_REL_END && err == XSELL_OK; r++) {
+		err = packed_spill(acc, r);
+		if (err == XSELL_OK) {
+			err = buckets_spill(acc, r);
+		}
+	}
+	return err;
+}
+
+static xsell_err
+bulk_add(xs_acc *acc, enum xs_rel rel, uint32_t a, uint32_t b)
+{
+	if (acc->held >= acc->packed_max) {
+		xsell_err err = bulk_spill(acc);
+
+		if (err != XSELL_OK) {
+			return err;
+		}
+	}
+	if (a < DENSE_MAX && b < DENSE_MAX) {
+		return bucket_push(acc, (uint32_t) rel, a, b);
+	}
+	return packed_push(acc, (uint32_t) rel, a, b);
 }
 
 void
@@ -898,10 +999,7 @@ write_rel(xs_acc *acc, xs_pair_writer *w, uint32_t rel, struct sort_job *sj,
 	return err;
 }
 
-/* ==== Bulk flush of dense ids: counted by a, then by b ==== */
-
-/* Ids below this (items, days) are counted in arrays indexed by id. */
-#define DENSE_MAX ((uint32_t) 1 << 22)
+/* ==== Bulk flush of dense ids: each a's b's counted in a table ==== */
 
 static int
 u32_cmp(const void *x, const void *y)
@@ -911,35 +1009,47 @@ u32_cmp(const void *x, const void *y)
 	return p < q ? -1 : p > q;
 }
 
-/* Scratch of the dense build. */
+/* The counting table of one relation, indexed by b. */
 struct dense {
-	size_t   *end;     /* by a: one past its run in bs */
-	uint32_t *cnt;     /* by b: the count of (a, b), a being built */
-	uint32_t *touched; /* the distinct b of the run */
-	uint32_t *bs;      /* the b of every change, grouped by a */
+	uint32_t *cnt;     /* the count of (a, b), a being counted */
+	uint32_t *touched; /* the distinct b of that a */
+	size_t    nb;      /* max_b + 1 */
 };
+
+static xsell_err
+dense_init(struct dense *d, const struct bucket_set *s)
+{
+	d->nb      = (size_t) s->max_b + 1;
+	d->cnt     = calloc(d->nb, sizeof(*d->cnt));
+	d->touched = malloc(d->nb * sizeof(*d->touched));
+	if (d->cnt == NULL || d->touched == NULL) {
+		free(d->cnt);
+		free(d->touched);
+		return XSELL_ENOMEM;
+	}
+	return XSELL_OK;
+}
 
 static void
 dense_fini(struct dense *d)
 {
-	free(d->end);
 	free(d->cnt);
 	free(d->touched);
-	free(d->bs);
 }
 
-/* The list of a, from its run bs[s..e): each b counted in d->cnt, then
- * emitted in ascending b (a scan of the b range for a run that covers
- * much of it, else a sort of the distinct b), written with 'w'. */
+/* Count the b's of one a (bs[0..n)) into acc->row, ascending b, each
+ * with its count; *n_rowp the row's length. The table is left zeroed.
+ * A row that covers much of its b range is read off by a scan of the
+ * range, a sparse one by a sort of its distinct b. */
 static xsell_err
-dense_row(xs_acc *acc, struct dense *d, xs_pair_writer *w, uint32_t rel,
-    uint32_t a, size_t s, size_t e, size_t nb)
+dense_row(
+    xs_acc *acc, struct dense *d, const uint32_t *bs, size_t n, size_t *n_rowp)
 {
 	size_t   n_t = 0, n_row = 0;
 	uint32_t lo = UINT32_MAX, hi = 0;
 
-	for (size_t k = s; k < e; k++) {
-		uint32_t b = d->bs[k];
+	for (size_t k = 0; k < n; k++) {
+		uint32_t b = bs[k];
 
 		if (d->cnt[b]++ == 0) {
 			d->touched[n_t++] = b;
@@ -959,7 +1069,7 @@ dense_row(xs_acc *acc, struct dense *d, xs_pair_writer *w, uint32_t rel,
 		acc->row     = r;
 		acc->row_cap = n_t;
 	}
-	if ((size_t) (hi - lo) < 8 * n_t || n_t > nb / 8) {
+	if ((size_t) (hi - lo) < 8 * n_t) {
 		for (uint32_t b = lo; n_row < n_t; b++) {
 			if (d->cnt[b] != 0) {
 				acc->row[n_row].b     = b;
@@ -979,52 +1089,95 @@ dense_row(xs_acc *acc, struct dense *d, xs_pair_writer *w, uint32_t rel,
 			n_row++;
 		}
 	}
-	return xs_pair_writer_put(w, (enum xs_rel) rel, a, acc->row, n_row);
+	*n_rowp = n_row;
+	return XSELL_OK;
 }
 
-/* One relation whose ids are all below DENSE_MAX, with no change but
- * +1s: a counting sort by a (two passes over the changes, the second
- * keeping only b), then each a's run counted by b in a table that stays
- * in cache. No comparison sort, and the counts come out summed. */
+/* Write relation rel's buckets, a by a, each a's list whole. */
 static xsell_err
-write_rel_dense(
-    xs_acc *acc, xs_pair_writer *w, uint32_t rel, const struct packed_log *p)
+buckets_write(xs_acc *acc, xs_pair_writer *w, uint32_t rel)
 {
-	struct dense d  = { 0 };
-	size_t       na = (size_t) p->max_a + 1, nb = (size_t) p->max_b + 1;
-	xsell_err    err = XSELL_OK;
+	struct bucket_set *s = &acc->dense[rel];
+	struct dense       d;
+	xsell_err          err;
 
-	d.end     = calloc(na, sizeof(*d.end));
-	d.cnt     = calloc(nb, sizeof(*d.cnt));
-	d.touched = malloc(nb * sizeof(*d.touched));
-	d.bs      = malloc(p->n * sizeof(*d.bs));
-	if (d.end == NULL || d.cnt == NULL || d.touched == NULL ||
-	    d.bs == NULL) {
-		dense_fini(&d);
-		return XSELL_ENOMEM;
+	if (s->n_a == 0) {
+		return XSELL_OK;
 	}
-	/* Run starts: d.end[a] counts, then holds where a's run begins,
-	 * and after the scatter where it ends. */
-	for (size_t i = 0; i < p->n; i++) {
-		d.end[p->v[i] >> 32]++;
+	err = dense_init(&d, s);
+	if (err != XSELL_OK) {
+		return err;
 	}
-	for (size_t a = 0, sum = 0; a < na; a++) {
-		size_t c = d.end[a];
+	for (size_t a = 0; a < s->n_a && err == XSELL_OK; a++) {
+		size_t n_row;
 
-		d.end[a] = sum;
-		sum += c;
-	}
-	for (size_t i = 0; i < p->n; i++) {
-		d.bs[d.end[p->v[i] >> 32]++] = (uint32_t) p->v[i];
-	}
-	for (size_t a = 0, s = 0; a < na && err == XSELL_OK; a++) {
-		if (d.end[a] != s) {
-			err = dense_row(
-			    acc, &d, w, rel, (uint32_t) a, s, d.end[a], nb);
+		if (s->by_a[a].n == 0) {
+			continue;
 		}
-		s = d.end[a];
+		err = dense_row(acc, &d, s->by_a[a].b, s->by_a[a].n, &n_row);
+		if (err == XSELL_OK) {
+			err = xs_pair_writer_put(w, (enum xs_rel) rel,
+			    (uint32_t) a, acc->row, n_row);
+		}
 	}
 	dense_fini(&d);
+	return err;
+}
+
+/* Sum relation rel's buckets into the log and empty them. */
+static xsell_err
+buckets_spill(xs_acc *acc, uint32_t rel)
+{
+	struct bucket_set *s = &acc->dense[rel];
+	struct dense       d;
+	xsell_err          err;
+
+	if (s->n_a == 0) {
+		return XSELL_OK;
+	}
+	err = dense_init(&d, s);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	for (size_t a = 0; a < s->n_a && err == XSELL_OK; a++) {
+		size_t n_row = 0;
+
+		if (s->by_a[a].n == 0) {
+			continue;
+		}
+		err = dense_row(acc, &d, s->by_a[a].b, s->by_a[a].n, &n_row);
+		for (size_t k = 0; k < n_row && err == XSELL_OK; k++) {
+			err = log_add(&acc->pairs, rel, (uint32_t) a,
+			    acc->row[k].b, (int32_t) acc->row[k].count);
+		}
+		acc->held -= s->by_a[a].n;
+	}
+	dense_fini(&d);
+	if (err == XSELL_OK) {
+		buckets_free(acc, s);
+	}
+	return err;
+}
+
+/* Move relation rel's buckets into its packed keys (when the radix way
+ * must merge them with other changes). */
+static xsell_err
+buckets_to_packed(xs_acc *acc, uint32_t rel)
+{
+	struct bucket_set *s   = &acc->dense[rel];
+	xsell_err          err = XSELL_OK;
+
+	for (size_t a = 0; a < s->n_a && err == XSELL_OK; a++) {
+		for (uint32_t k = 0; k < s->by_a[a].n && err == XSELL_OK;
+		     k++) {
+			err = packed_push(
+			    acc, rel, (uint32_t) a, s->by_a[a].b[k]);
+		}
+		acc->held -= s->by_a[a].n;
+	}
+	if (err == XSELL_OK) {
+		buckets_free(acc, s);
+	}
 	return err;
 }
 
@@ -1053,12 +1206,12 @@ flush_pairs_bulk(xs_acc *acc, xs_store *st, MDB_txn *txn)
 		while (gj < l->n && l->v[gj].rel == rel) {
 			gj++;
 		}
-		if (gj == gi && p->n != 0 && p->max_a < DENSE_MAX &&
-		    p->max_b < DENSE_MAX) {
-			err = write_rel_dense(acc, w, rel, p);
+		if (gj == gi && p->n == 0) {
+			err = buckets_write(acc, w, rel);
 			continue;
 		}
-		if (p->n != 0) {
+		err = buckets_to_packed(acc, rel);
+		if (err == XSELL_OK && p->n != 0) {
 			err = sort_partition(acc, p, &sj);
 		}
 		if (err != XSELL_OK) {
