@@ -55,9 +55,32 @@ struct item_map {
  * (a << 32 | b) keys for a radix sort. */
 #define DENSE_MAX ((uint32_t) 1 << 20)
 
+/* A bucket is a chain of blocks from the accumulator's arena, each
+ * twice the last up to BLOCK_MAX entries: appending never copies. */
+#define BLOCK_FIRST 16u
+#define BLOCK_MAX 4096u
+#define ARENA_CHUNK ((size_t) 8 << 20)
+
+struct block {
+	struct block *next;
+	uint32_t      n, cap;
+	uint32_t      b[];
+};
+
 struct bucket {
-	uint32_t *b;
-	uint32_t  n, cap;
+	struct block *head, *tail;
+	uint32_t      n; /* over its blocks */
+};
+
+struct arena_chunk {
+	struct arena_chunk *next;
+};
+
+struct arena {
+	struct arena_chunk *chunks;
+	char               *p; /* free space of the newest chunk */
+	size_t              left;
+	size_t              bytes; /* allocated in chunks */
 };
 
 struct bucket_set {
@@ -79,7 +102,8 @@ struct xs_acc {
 	struct packed_log    packed[XS_REL_END];
 	struct bucket_set    dense[XS_REL_END];
 	size_t               held;         /* packed and bucketed changes */
-	size_t               bucket_bytes; /* allocated for buckets */
+	size_t               bucket_bytes; /* bucket headers */
+	struct arena         arena;        /* the buckets' blocks */
 	size_t               packed_max;   /* spill into the log past held */
 	uint64_t            *ptmp;         /* the packed sort's other buffer */
 	size_t               ptmp_cap;
@@ -107,18 +131,57 @@ slot_of(uint64_t key, size_t cap)
 	return (size_t) (key & (cap - 1));
 }
 
+/* Headers only: the blocks go with the arena (arena_reset). */
 static void
 buckets_free(xs_acc *acc, struct bucket_set *s)
 {
-	for (size_t a = 0; a < s->n_a; a++) {
-		acc->bucket_bytes -= s->by_a[a].cap * sizeof(uint32_t);
-		free(s->by_a[a].b);
-	}
 	acc->bucket_bytes -= s->n_a * sizeof(*s->by_a);
 	free(s->by_a);
 	s->by_a  = NULL;
 	s->n_a   = 0;
 	s->max_b = 0;
+}
+
+static void
+arena_reset(struct arena *ar)
+{
+	while (ar->chunks != NULL) {
+		struct arena_chunk *c = ar->chunks;
+
+		ar->chunks = c->next;
+		free(c);
+	}
+	ar->p     = NULL;
+	ar->left  = 0;
+	ar->bytes = 0;
+}
+
+/* 'len' bytes, 8-aligned, freed only by arena_reset. */
+static void *
+arena_alloc(struct arena *ar, size_t len)
+{
+	void *p;
+
+	len = (len + 7) & ~(size_t) 7;
+	if (len > ar->left) {
+		size_t              size = sizeof(struct arena_chunk) + len;
+		struct arena_chunk *c;
+
+		size = size > ARENA_CHUNK ? size : ARENA_CHUNK;
+		c    = malloc(size);
+		if (c == NULL) {
+			return NULL;
+		}
+		c->next    = ar->chunks;
+		ar->chunks = c;
+		ar->p      = (char *) c + sizeof(*c);
+		ar->left   = size - sizeof(*c);
+		ar->bytes += size;
+	}
+	p = ar->p;
+	ar->p += len;
+	ar->left -= len;
+	return p;
 }
 
 xsell_err
@@ -147,6 +210,7 @@ xs_acc_free(xs_acc *acc)
 		free(acc->packed[r].v);
 		buckets_free(acc, &acc->dense[r]);
 	}
+	arena_reset(&acc->arena);
 	free(acc->ptmp);
 	free(acc->row);
 	free(acc);
@@ -169,6 +233,7 @@ xs_acc_clear(xs_acc *acc)
 		acc->packed[r].max_b = 0;
 		buckets_free(acc, &acc->dense[r]);
 	}
+	arena_reset(&acc->arena);
 	acc->held = 0;
 	acc->bulk = false;
 }
@@ -181,7 +246,7 @@ xs_acc_bytes(const xs_acc *acc)
 	for (unsigned r = 0; r < XS_REL_END; r++) {
 		packed += acc->packed[r].cap;
 	}
-	packed += acc->bucket_bytes / sizeof(uint64_t);
+	packed += (acc->bucket_bytes + acc->arena.bytes) / sizeof(uint64_t);
 	return acc->items.cap * sizeof(struct item_slot) +
 	    (acc->pairs.cap + acc->pairs.tmp_cap) * sizeof(struct pair_entry) +
 	    packed * sizeof(uint64_t) + acc->row_cap * sizeof(*acc->row);
@@ -866,19 +931,29 @@ bucket_push(xs_acc *acc, uint32_t rel, uint32_t a, uint32_t b)
 		s->n_a  = n_a;
 	}
 	k = &s->by_a[a];
-	if (k->n == k->cap) {
-		uint32_t  cap = k->cap ? k->cap * 2 : 16;
-		uint32_t *v   = realloc(k->b, cap * sizeof(*v));
+	if (k->tail == NULL || k->tail->n == k->tail->cap) {
+		uint32_t      cap = k->tail == NULL ? BLOCK_FIRST
+		         : k->tail->cap < BLOCK_MAX ? k->tail->cap * 2
+		                                    : BLOCK_MAX;
+		struct block *blk = arena_alloc(
+		    &acc->arena, sizeof(*blk) + cap * sizeof(uint32_t));
 
-		if (v == NULL) {
+		if (blk == NULL) {
 			return XSELL_ENOMEM;
 		}
-		acc->bucket_bytes += (size_t) (cap - k->cap) * sizeof(*v);
-		k->b   = v;
-		k->cap = cap;
+		blk->next = NULL;
+		blk->n    = 0;
+		blk->cap  = cap;
+		if (k->tail == NULL) {
+			k->head = blk;
+		} else {
+			k->tail->next = blk;
+		}
+		k->tail = blk;
 	}
-	k->b[k->n++] = b;
-	s->max_b     = b > s->max_b ? b : s->max_b;
+	k->tail->b[k->tail->n++] = b;
+	k->n++;
+	s->max_b = b > s->max_b ? b : s->max_b;
 	acc->held++;
 	return XSELL_OK;
 }
@@ -896,6 +971,9 @@ bulk_spill(xs_acc *acc)
 		if (err == XSELL_OK) {
 			err = buckets_spill(acc, r);
 		}
+	}
+	if (err == XSELL_OK) {
+		arena_reset(&acc->arena);
 	}
 	return err;
 }
@@ -1043,18 +1121,21 @@ dense_fini(struct dense *d)
  * range, a sparse one by a sort of its distinct b. */
 static xsell_err
 dense_row(
-    xs_acc *acc, struct dense *d, const uint32_t *bs, size_t n, size_t *n_rowp)
+    xs_acc *acc, struct dense *d, const struct bucket *bk, size_t *n_rowp)
 {
 	size_t   n_t = 0, n_row = 0;
 	uint32_t lo = UINT32_MAX, hi = 0;
 
-	for (size_t k = 0; k < n; k++) {
-		uint32_t b = bs[k];
+	for (const struct block *blk = bk->head; blk != NULL;
+	     blk                     = blk->next) {
+		for (uint32_t k = 0; k < blk->n; k++) {
+			uint32_t b = blk->b[k];
 
-		if (d->cnt[b]++ == 0) {
-			d->touched[n_t++] = b;
-			lo                = b < lo ? b : lo;
-			hi                = b > hi ? b : hi;
+			if (d->cnt[b]++ == 0) {
+				d->touched[n_t++] = b;
+				lo                = b < lo ? b : lo;
+				hi                = b > hi ? b : hi;
+			}
 		}
 	}
 	if (n_t > acc->row_cap) {
@@ -1114,7 +1195,7 @@ buckets_write(xs_acc *acc, xs_pair_writer *w, uint32_t rel)
 		if (s->by_a[a].n == 0) {
 			continue;
 		}
-		err = dense_row(acc, &d, s->by_a[a].b, s->by_a[a].n, &n_row);
+		err = dense_row(acc, &d, &s->by_a[a], &n_row);
 		if (err == XSELL_OK) {
 			err = xs_pair_writer_put(w, (enum xs_rel) rel,
 			    (uint32_t) a, acc->row, n_row);
@@ -1145,7 +1226,7 @@ buckets_spill(xs_acc *acc, uint32_t rel)
 		if (s->by_a[a].n == 0) {
 			continue;
 		}
-		err = dense_row(acc, &d, s->by_a[a].b, s->by_a[a].n, &n_row);
+		err = dense_row(acc, &d, &s->by_a[a], &n_row);
 		for (size_t k = 0; k < n_row && err == XSELL_OK; k++) {
 			err = log_add(&acc->pairs, rel, (uint32_t) a,
 			    acc->row[k].b, (int32_t) acc->row[k].count);
@@ -1168,10 +1249,13 @@ buckets_to_packed(xs_acc *acc, uint32_t rel)
 	xsell_err          err = XSELL_OK;
 
 	for (size_t a = 0; a < s->n_a && err == XSELL_OK; a++) {
-		for (uint32_t k = 0; k < s->by_a[a].n && err == XSELL_OK;
-		     k++) {
-			err = packed_push(
-			    acc, rel, (uint32_t) a, s->by_a[a].b[k]);
+		for (const struct block *blk             = s->by_a[a].head;
+		     blk != NULL && err == XSELL_OK; blk = blk->next) {
+			for (uint32_t k = 0; k < blk->n && err == XSELL_OK;
+			     k++) {
+				err = packed_push(
+				    acc, rel, (uint32_t) a, blk->b[k]);
+			}
 		}
 		acc->held -= s->by_a[a].n;
 	}
