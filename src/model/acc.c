@@ -1079,30 +1079,24 @@ write_rel(xs_acc *acc, xs_pair_writer *w, uint32_t rel, struct sort_job *sj,
 
 /* ==== Bulk flush of dense ids: each a's b's counted in a table ==== */
 
-static int
-u32_cmp(const void *x, const void *y)
-{
-	uint32_t p = *(const uint32_t *) x, q = *(const uint32_t *) y;
-
-	return p < q ? -1 : p > q;
-}
-
-/* The counting table of one relation, indexed by b. */
+/* The counting table of one relation, indexed by b, with a bitmap of
+ * the b's counted so far: read word by word, it gives them back in
+ * ascending order without a sort or a scan of empty slots. */
 struct dense {
-	uint32_t *cnt;     /* the count of (a, b), a being counted */
-	uint32_t *touched; /* the distinct b of that a */
-	size_t    nb;      /* max_b + 1 */
+	uint32_t *cnt;  /* the count of (a, b), a being counted */
+	uint64_t *bits; /* bit b: cnt[b] != 0 */
+	size_t    nb;   /* max_b + 1 */
 };
 
 static xsell_err
 dense_init(struct dense *d, const struct bucket_set *s)
 {
-	d->nb      = (size_t) s->max_b + 1;
-	d->cnt     = calloc(d->nb, sizeof(*d->cnt));
-	d->touched = malloc(d->nb * sizeof(*d->touched));
-	if (d->cnt == NULL || d->touched == NULL) {
+	d->nb   = (size_t) s->max_b + 1;
+	d->cnt  = calloc(d->nb, sizeof(*d->cnt));
+	d->bits = calloc(d->nb / 64 + 1, sizeof(*d->bits));
+	if (d->cnt == NULL || d->bits == NULL) {
 		free(d->cnt);
-		free(d->touched);
+		free(d->bits);
 		return XSELL_ENOMEM;
 	}
 	return XSELL_OK;
@@ -1112,58 +1106,49 @@ static void
 dense_fini(struct dense *d)
 {
 	free(d->cnt);
-	free(d->touched);
+	free(d->bits);
 }
 
-/* Count the b's of one a (bs[0..n)) into acc->row, ascending b, each
- * with its count; *n_rowp the row's length. The table is left zeroed.
- * A row that covers much of its b range is read off by a scan of the
- * range, a sparse one by a sort of its distinct b. */
+/* Count the b's of one a (the bucket bk) into acc->row, ascending b,
+ * each with its count; *n_rowp the row's length. The table and bitmap
+ * are left zeroed. No branch depends on the data while counting: the
+ * first sight of a b is marked in the bitmap, not tested. */
 static xsell_err
 dense_row(
     xs_acc *acc, struct dense *d, const struct bucket *bk, size_t *n_rowp)
 {
-	size_t   n_t = 0, n_row = 0;
+	size_t   n_row = 0, room = bk->n < d->nb ? bk->n : d->nb;
 	uint32_t lo = UINT32_MAX, hi = 0;
 
+	if (room > acc->row_cap) {
+		struct xs_top_entry *r = realloc(acc->row, room * sizeof(*r));
+
+		if (r == NULL) {
+			return XSELL_ENOMEM;
+		}
+		acc->row     = r;
+		acc->row_cap = room;
+	}
 	for (const struct block *blk = bk->head; blk != NULL;
 	     blk                     = blk->next) {
 		for (uint32_t k = 0; k < blk->n; k++) {
 			uint32_t b = blk->b[k];
 
-			if (d->cnt[b]++ == 0) {
-				d->touched[n_t++] = b;
-				lo                = b < lo ? b : lo;
-				hi                = b > hi ? b : hi;
-			}
+			d->cnt[b]++;
+			d->bits[b / 64] |= (uint64_t) 1 << (b % 64);
+			lo = b < lo ? b : lo;
+			hi = b > hi ? b : hi;
 		}
 	}
-	if (n_t > acc->row_cap) {
-		struct xs_top_entry *r = realloc(acc->row, n_t * sizeof(*r));
+	for (size_t wi = lo / 64; bk->n != 0 && wi <= hi / 64; wi++) {
+		uint64_t word = d->bits[wi];
 
-		if (r == NULL) {
-			for (size_t k = 0; k < n_t; k++) {
-				d->cnt[d->touched[k]] = 0;
-			}
-			return XSELL_ENOMEM;
-		}
-		acc->row     = r;
-		acc->row_cap = n_t;
-	}
-	if ((size_t) (hi - lo) < 8 * n_t) {
-		for (uint32_t b = lo; n_row < n_t; b++) {
-			if (d->cnt[b] != 0) {
-				acc->row[n_row].b     = b;
-				acc->row[n_row].count = d->cnt[b];
-				d->cnt[b]             = 0;
-				n_row++;
-			}
-		}
-	} else {
-		qsort(d->touched, n_t, sizeof(*d->touched), u32_cmp);
-		for (size_t k = 0; k < n_t; k++) {
-			uint32_t b = d->touched[k];
+		d->bits[wi] = 0;
+		while (word != 0) {
+			uint32_t b = (uint32_t) (wi * 64) +
+			    (uint32_t) __builtin_ctzll(word);
 
+			word &= word - 1;
 			acc->row[n_row].b     = b;
 			acc->row[n_row].count = d->cnt[b];
 			d->cnt[b]             = 0;
