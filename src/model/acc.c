@@ -63,14 +63,24 @@ struct item_map {
 
 struct block {
 	struct block *next;
-	uint32_t      n, cap;
-	uint32_t      b[];
+	uint32_t      cap;
+	uint32_t      b[]; /* full, but for the bucket's tail */
 };
 
+/* The write position sits in the bucket itself, so that an append
+ * touches one header and one slot (the tail block's fill is wp). */
 struct bucket {
+	uint32_t     *wp, *end; /* in the tail block; equal: full or none */
 	struct block *head, *tail;
 	uint32_t      n; /* over its blocks */
 };
+
+/* How many b's block 'blk' of bucket 'bk' holds. */
+static size_t
+block_len(const struct bucket *bk, const struct block *blk)
+{
+	return blk == bk->tail ? (size_t) (bk->wp - blk->b) : blk->cap;
+}
 
 struct arena_chunk {
 	struct arena_chunk *next;
@@ -931,7 +941,7 @@ bucket_push(xs_acc *acc, uint32_t rel, uint32_t a, uint32_t b)
 		s->n_a  = n_a;
 	}
 	k = &s->by_a[a];
-	if (k->tail == NULL || k->tail->n == k->tail->cap) {
+	if (k->wp == k->end) {
 		uint32_t      cap = k->tail == NULL ? BLOCK_FIRST
 		         : k->tail->cap < BLOCK_MAX ? k->tail->cap * 2
 		                                    : BLOCK_MAX;
@@ -942,7 +952,6 @@ bucket_push(xs_acc *acc, uint32_t rel, uint32_t a, uint32_t b)
 			return XSELL_ENOMEM;
 		}
 		blk->next = NULL;
-		blk->n    = 0;
 		blk->cap  = cap;
 		if (k->tail == NULL) {
 			k->head = blk;
@@ -950,8 +959,10 @@ bucket_push(xs_acc *acc, uint32_t rel, uint32_t a, uint32_t b)
 			k->tail->next = blk;
 		}
 		k->tail = blk;
+		k->wp   = blk->b;
+		k->end  = blk->b + cap;
 	}
-	k->tail->b[k->tail->n++] = b;
+	*k->wp++ = b;
 	k->n++;
 	s->max_b = b > s->max_b ? b : s->max_b;
 	acc->held++;
@@ -1131,7 +1142,9 @@ dense_row(
 	}
 	for (const struct block *blk = bk->head; blk != NULL;
 	     blk                     = blk->next) {
-		for (uint32_t k = 0; k < blk->n; k++) {
+		size_t len = block_len(bk, blk);
+
+		for (size_t k = 0; k < len; k++) {
 			uint32_t b = blk->b[k];
 
 			d->cnt[b]++;
@@ -1236,8 +1249,9 @@ buckets_to_packed(xs_acc *acc, uint32_t rel)
 	for (size_t a = 0; a < s->n_a && err == XSELL_OK; a++) {
 		for (const struct block *blk             = s->by_a[a].head;
 		     blk != NULL && err == XSELL_OK; blk = blk->next) {
-			for (uint32_t k = 0; k < blk->n && err == XSELL_OK;
-			     k++) {
+			size_t len = block_len(&s->by_a[a], blk);
+
+			for (size_t k = 0; k < len && err == XSELL_OK; k++) {
 				err = packed_push(
 				    acc, rel, (uint32_t) a, blk->b[k]);
 			}
