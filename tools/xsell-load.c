@@ -61,7 +61,7 @@ static const char usage_text[] =
     "  --txn-ms MS           aim for write transactions of MS milliseconds\n"
     "                        (xselld waits that long at most for its own\n"
     "                        writes); larger is faster; 1..600000, default\n"
-    "                        500\n"
+    "                        500; a new store is built in one (see above)\n"
     "  --incremental         no fresh-store build: transactions of --txn-ms\n"
     "                        even into an empty store (xselld writes in\n"
     "                        between)\n"

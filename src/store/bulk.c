@@ -13,7 +13,6 @@
  * by xs_store_pairs_add from the same counts. */
 #include "store/store_impl.h"
 
-#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -227,7 +226,6 @@ xs_pair_writer_put(xs_pair_writer *w, enum xs_rel rel, uint32_t a,
 	unsigned char kb[XS_REL_KEY_LEN];
 	MDB_val       k = xs_key_rel(kb, rel, a);
 	MDB_val       v[2];
-	size_t        m = 0;
 	xsell_err     err;
 	int           rc;
 
@@ -246,24 +244,22 @@ xs_pair_writer_put(xs_pair_writer *w, enum xs_rel rel, uint32_t a,
 		if (row[i].count == 0) {
 			return XSELL_EINVAL; /* a count of 0 is no pair */
 		}
-		xs_be32_put(w->vals + m * BULK_VAL_LEN, row[i].b);
-		xs_be32_put(w->vals + m * BULK_VAL_LEN + 4, row[i].count);
-		m++;
+		xs_be32_put(w->vals + i * BULK_VAL_LEN, row[i].b);
+		xs_be32_put(w->vals + i * BULK_VAL_LEN + 4, row[i].count);
 	}
-	if (m == 0) {
+	if (n == 0) {
 		return XSELL_OK;
 	}
-	assert(m == n);
 	w->any       = true;
 	w->last_rel  = (uint8_t) rel;
 	w->last_a    = a;
 	v[0].mv_data = w->vals;
 	v[0].mv_size = BULK_VAL_LEN;
 	v[1].mv_data = NULL;
-	v[1].mv_size = m;
+	v[1].mv_size = n;
 	rc           = mdb_cursor_put(
 	              w->pair_cur, &k, v, MDB_APPEND | MDB_APPENDDUP | MDB_MULTIPLE);
-	if (rc == 0 && v[1].mv_size != m) {
+	if (rc == 0 && v[1].mv_size != n) {
 		rc = MDB_CORRUPTED; /* LMDB stopped short */
 	}
 	if (rc == 0 && xs_rel_has_top(rel)) {
