@@ -15,7 +15,12 @@
  * merge equal keys), so memory follows the distinct pairs, not the
  * calls. rel is part of the key, so any relation value works, in any
  * number. Item counter changes are few (one per item of an order) and
- * stay in a small hash table. */
+ * stay in a small hash table.
+ *
+ * Bulk mode (a load into a fresh store, flushed once) skips the log for
+ * +1s: each item's partners are appended to blocks of their own and
+ * counted item by item at the flush, which writes every list whole
+ * through xs_pair_writer (store/bulk.c); see "Bulk mode" below. */
 #include "model/model_impl.h"
 
 #include <pthread.h>
