@@ -24,7 +24,7 @@ static const char usage_text[] =
     "usage: xsell-load --db DIR [--format csv|tsv|ssv|jsonl|baskets]\n"
     "                  [--map ROLE=COLUMN,...] [--map-size BYTES]\n"
     "                  [--max-basket-items N] [--txn-ms MS] [--type TYPE]\n"
-    "                  [--quiet] FILE...\n"
+    "                  [--incremental] [--quiet] FILE...\n"
     "\n"
     "Warm an xsell store from exports of order lines and events (views,\n"
     "cart adds and removals, ratings). All files are read into memory\n"
@@ -36,6 +36,13 @@ static const char usage_text[] =
     "events, which have no id, are applied in groups of 64 that the store\n"
     "remembers by a hash of their content: loading the same files again\n"
     "is safe.\n"
+    "\n"
+    "Into a new store (no item, user or event yet) the whole load is one\n"
+    "write transaction that builds every neighbour list once, whole:\n"
+    "several times faster, the same store byte for byte. An xselld\n"
+    "serving the directory waits for its own writes until that\n"
+    "transaction ends; a kill or a failure leaves the store as it was\n"
+    "(empty), and the same load again starts over.\n"
     "\n"
     "options:\n"
     "  --db DIR              store directory (created if missing)\n"
@@ -54,7 +61,10 @@ static const char usage_text[] =
     "  --txn-ms MS           aim for write transactions of MS milliseconds\n"
     "                        (xselld waits that long at most for its own\n"
     "                        writes); larger is faster; 1..600000, default\n"
-    "                        500\n"
+    "                        500; a new store is built in one (see above)\n"
+    "  --incremental         no fresh-store build: transactions of --txn-ms\n"
+    "                        even into an empty store (xselld writes in\n"
+    "                        between)\n"
     "  --type TYPE           what the lines of files without a type column\n"
     "                        are: order (default), view, cart_add,\n"
     "                        cart_remove or rating\n"
@@ -261,7 +271,7 @@ parse_size(const char *s, size_t *out)
 
 struct args {
 	const char         *db;
-	bool                has_format, quiet;
+	bool                has_format, quiet, incremental;
 	enum xs_load_format format;
 	struct xs_load_map  map;
 	size_t              map_size;
@@ -283,6 +293,7 @@ parse_args(int argc, char **argv, struct args *a)
 		{ "txn-ms", required_argument, NULL, 't' },
 		{ "type", required_argument, NULL, 'T' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "incremental", no_argument, NULL, 'i' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -356,6 +367,9 @@ parse_args(int argc, char **argv, struct args *a)
 		case 'q':
 			a->quiet = true;
 			break;
+		case 'i':
+			a->incremental = true;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return -1;
@@ -423,9 +437,10 @@ summary(const struct args *a, const struct xs_load_counts *fcs,
 	printf("duplicate events  %" PRIu64 " (loaded before)\n",
 	    ar->event_duplicates);
 	printf("elapsed           %.2f s (reading %.2f s, applying %.2f s in "
-	       "%" PRIu64 " transactions, the longest %.2f s)\n",
+	       "%" PRIu64 " transactions, the longest %.2f s%s)\n",
 	    secs, read_s, apply_s, ar->commits,
-	    (double) ar->longest_txn_ns / 1e9);
+	    (double) ar->longest_txn_ns / 1e9,
+	    ar->fresh ? "; a fresh store, built whole" : "");
 	printf("lines/s           %.0f\n",
 	    secs > 0 ? (double) tot->records / secs : 0.0);
 }
@@ -526,13 +541,14 @@ main(int argc, char **argv)
 		if (a.max_basket_items != 0) {
 			set.max_basket_items = a.max_basket_items;
 		}
-		ao.set      = &set;
-		ao.now      = now;
-		ao.chunk_ms = a.txn_ms;
-		pg.applying = true;
-		pg.n_orders = xs_loader_n_orders(l);
-		pg.t0_ns    = xs_mono_ns();
-		e           = xs_loader_apply(l, st, &ao, &ar);
+		ao.set         = &set;
+		ao.now         = now;
+		ao.chunk_ms    = a.txn_ms;
+		ao.incremental = a.incremental;
+		pg.applying    = true;
+		pg.n_orders    = xs_loader_n_orders(l);
+		pg.t0_ns       = xs_mono_ns();
+		e              = xs_loader_apply(l, st, &ao, &ar);
 		if (e == XSELL_OK) {
 			e = xs_store_sync(st);
 		}

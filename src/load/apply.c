@@ -45,6 +45,9 @@ struct apply_ctx {
 	 * *res says what the store holds. */
 	uint64_t pend_orders, pend_duplicates;
 	uint64_t pend_events, pend_event_duplicates;
+	/* The store was fresh: one transaction for the whole load, its
+	 * pairs written once by the accumulator's bulk flush. */
+	bool fresh;
 };
 
 static xsell_err
@@ -211,6 +214,9 @@ orders_cb(void *ctx, const struct xs_event *evs, size_t n)
 		c->pend_duplicates += ar.duplicates;
 	}
 	c->in_txn += (uint32_t) n;
+	if (c->fresh) {
+		return XSELL_OK;
+	}
 	/* xs_acc_bytes is the accumulator's capacity, which never shrinks:
 	 * past the limit, only growth within this chunk ends it early,
 	 * otherwise every batch after the first big one would commit. */
@@ -234,10 +240,63 @@ items_cb(void *ctx, const struct xs_item_update *ups, size_t n)
 		err =
 		    xs_model_items_upsert(c->st, c->txn, ups, n, c->opts->now);
 	}
-	if (err == XSELL_OK) {
+	if (err == XSELL_OK && !c->fresh) {
 		err = chunk_commit(c);
 	}
 	return err;
+}
+
+/* Whether the store is new: no item, user, event or pair yet. */
+static xsell_err
+store_is_new(xs_store *st, MDB_txn *txn, bool *newp)
+{
+	struct xs_totals t;
+	uint32_t         items = 0, users = 0;
+	bool             no_pairs = false;
+	xsell_err        err;
+
+	*newp = false;
+	err   = xs_store_dict_size(st, txn, XS_DICT_ITEM, &items);
+	if (err == XSELL_OK) {
+		err = xs_store_dict_size(st, txn, XS_DICT_USER, &users);
+	}
+	if (err == XSELL_OK) {
+		err = xs_store_totals_get(st, txn, &t);
+	}
+	if (err == XSELL_OK) {
+		err = xs_store_pairs_empty(st, txn, &no_pairs);
+	}
+	if (err == XSELL_OK) {
+		*newp = items == 0 && users == 0 && t.events == 0 &&
+		    t.orders == 0 && no_pairs;
+	}
+	return err;
+}
+
+/* Whether the store is fresh: then the whole load is one transaction,
+ * begun here, and the accumulator keeps every pair change for one bulk
+ * flush. A kill -9 midway leaves the store as it was (LMDB commits
+ * whole), which keeps the promise of whole orders or nothing: here,
+ * nothing; loading again starts over. A store that holds anything goes
+ * the incremental way, in chunks. */
+static xsell_err
+fresh_begin(struct apply_ctx *c)
+{
+	bool      fresh = false;
+	xsell_err err;
+
+	err = chunk_begin(c);
+	if (err == XSELL_OK) {
+		err = store_is_new(c->st, c->txn, &fresh);
+	}
+	if (err != XSELL_OK) {
+		return err;
+	}
+	c->fresh = fresh;
+	if (fresh) {
+		xs_acc_bulk_begin(c->acc, 0);
+	}
+	return XSELL_OK;
 }
 
 xsell_err
@@ -277,13 +336,27 @@ xs_loader_apply(xs_loader *l, xs_store *st,
 	c.set       = o.set;
 	c.opts      = &o;
 	c.res       = res;
-	err         = xs_loader_each_order(l, 0, APPLY_BATCH, orders_cb, &c);
+	err         = o.incremental ? XSELL_OK : fresh_begin(&c);
 	if (err == XSELL_OK) {
+		err = xs_loader_each_order(l, 0, APPLY_BATCH, orders_cb, &c);
+	}
+	if (err == XSELL_OK && c.fresh) {
+		/* The bulk flush, before item metadata may add pairs of its
+		 * own (creation days) the ordinary way. */
+		err = chunk_begin(&c);
+		if (err == XSELL_OK) {
+			err = xs_acc_flush(c.acc, st, c.txn);
+		}
+	} else if (err == XSELL_OK) {
 		err = chunk_commit(&c);
 	}
 	if (err == XSELL_OK) {
 		err = xs_loader_each_item_update(
 		    l, o.chunk_orders, items_cb, &c);
+	}
+	if (err == XSELL_OK && c.fresh) {
+		err        = chunk_commit(&c);
+		res->fresh = err == XSELL_OK;
 	}
 	if (err != XSELL_OK) {
 		chunk_abort(&c);

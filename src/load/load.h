@@ -252,6 +252,9 @@ struct xs_load_apply_opts {
 	uint32_t chunk_ms;    /* aim: a txn from begin to commit, steered;
 	                         0: 500 ms */
 	int64_t now;          /* stamps item metadata changes */
+	/* Never the fresh-store path: always chunks through the ordinary
+	 * flush (tests compare the two). */
+	bool incremental;
 };
 
 /* What was committed (a chunk that failed is not in it). */
@@ -262,6 +265,7 @@ struct xs_load_apply_result {
 	uint64_t event_duplicates; /* of those, loaded before (same group) */
 	uint64_t commits;          /* transactions committed */
 	uint64_t longest_txn_ns;   /* begin to commit, the longest one */
+	bool     fresh; /* the store was fresh: built in one transaction */
 };
 
 /* Apply every order read, then the item metadata, to 'st' in write

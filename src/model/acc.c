@@ -15,9 +15,15 @@
  * merge equal keys), so memory follows the distinct pairs, not the
  * calls. rel is part of the key, so any relation value works, in any
  * number. Item counter changes are few (one per item of an order) and
- * stay in a small hash table. */
+ * stay in a small hash table.
+ *
+ * Bulk mode (a load into a fresh store, flushed once) skips the log for
+ * +1s: each item's partners are appended to blocks of their own and
+ * counted item by item at the flush, which writes every list whole
+ * through xs_pair_writer (store/bulk.c); see "Bulk mode" below. */
 #include "model/model_impl.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,9 +53,77 @@ struct item_map {
 	size_t            n;
 };
 
+/* Bulk mode keeps the +1 changes of a relation until the flush (see
+ * xs_acc_bulk_begin): those whose ids are below DENSE_MAX (items, days)
+ * as the b's of their a, in one growing array per a (no sort needed:
+ * each a's b's are counted in a table at the flush); others as packed
+ * (a << 32 | b) keys for a radix sort. */
+#define DENSE_MAX ((uint32_t) 1 << 20)
+
+/* A bucket is a chain of blocks from the accumulator's arena, each
+ * twice the last up to BLOCK_MAX entries: appending never copies. */
+#define BLOCK_FIRST 16u
+#define BLOCK_MAX 4096u
+#define ARENA_CHUNK ((size_t) 8 << 20)
+
+struct block {
+	struct block *next;
+	uint32_t      cap;
+	uint32_t      b[]; /* full, but for the bucket's tail */
+};
+
+/* The write position sits in the bucket itself, so that an append
+ * touches one header and one slot (the tail block's fill is wp). */
+struct bucket {
+	uint32_t     *wp, *end; /* in the tail block; equal: full or none */
+	struct block *head, *tail;
+	uint32_t      n; /* over its blocks */
+};
+
+/* How many b's block 'blk' of bucket 'bk' holds. */
+static size_t
+block_len(const struct bucket *bk, const struct block *blk)
+{
+	return blk == bk->tail ? (size_t) (bk->wp - blk->b) : blk->cap;
+}
+
+struct arena_chunk {
+	struct arena_chunk *next;
+};
+
+struct arena {
+	struct arena_chunk *chunks;
+	char               *p; /* free space of the newest chunk */
+	size_t              left;
+	size_t              bytes; /* allocated in chunks */
+};
+
+struct bucket_set {
+	struct bucket *by_a; /* [0..n_a) */
+	size_t         n_a;
+	uint32_t       max_b;
+};
+
+struct packed_log {
+	uint64_t *v;
+	size_t    n, cap;
+	uint32_t  max_a, max_b; /* of the keys in v */
+};
+
 struct xs_acc {
-	struct pair_log pairs;
-	struct item_map items;
+	struct pair_log      pairs;
+	struct item_map      items;
+	bool                 bulk;
+	struct packed_log    packed[XS_REL_END];
+	struct bucket_set    dense[XS_REL_END];
+	size_t               held;         /* packed and bucketed changes */
+	size_t               bucket_bytes; /* bucket headers */
+	struct arena         arena;        /* the buckets' blocks */
+	size_t               packed_max;   /* spill into the log past held */
+	uint64_t            *ptmp;         /* the packed sort's other buffer */
+	size_t               ptmp_cap;
+	struct xs_top_entry *row; /* the flush's neighbour list */
+	size_t               row_cap;
 };
 
 /* The log is summed no sooner than at this many entries (16 MiB). */
@@ -70,6 +144,59 @@ slot_of(uint64_t key, size_t cap)
 	key *= 0x94d049bb133111ebull;
 	key ^= key >> 31;
 	return (size_t) (key & (cap - 1));
+}
+
+/* Headers only: the blocks go with the arena (arena_reset). */
+static void
+buckets_free(xs_acc *acc, struct bucket_set *s)
+{
+	acc->bucket_bytes -= s->n_a * sizeof(*s->by_a);
+	free(s->by_a);
+	s->by_a  = NULL;
+	s->n_a   = 0;
+	s->max_b = 0;
+}
+
+static void
+arena_reset(struct arena *ar)
+{
+	while (ar->chunks != NULL) {
+		struct arena_chunk *c = ar->chunks;
+
+		ar->chunks = c->next;
+		free(c);
+	}
+	ar->p     = NULL;
+	ar->left  = 0;
+	ar->bytes = 0;
+}
+
+/* 'len' bytes, 8-aligned, freed only by arena_reset. */
+static void *
+arena_alloc(struct arena *ar, size_t len)
+{
+	void *p;
+
+	len = (len + 7) & ~(size_t) 7;
+	if (len > ar->left) {
+		size_t              size = sizeof(struct arena_chunk) + len;
+		struct arena_chunk *c;
+
+		size = size > ARENA_CHUNK ? size : ARENA_CHUNK;
+		c    = malloc(size);
+		if (c == NULL) {
+			return NULL;
+		}
+		c->next    = ar->chunks;
+		ar->chunks = c;
+		ar->p      = (char *) c + sizeof(*c);
+		ar->left   = size - sizeof(*c);
+		ar->bytes += size;
+	}
+	p = ar->p;
+	ar->p += len;
+	ar->left -= len;
+	return p;
 }
 
 xsell_err
@@ -94,6 +221,13 @@ xs_acc_free(xs_acc *acc)
 	free(acc->pairs.v);
 	free(acc->pairs.tmp);
 	free(acc->items.slots);
+	for (unsigned r = 0; r < XS_REL_END; r++) {
+		free(acc->packed[r].v);
+		buckets_free(acc, &acc->dense[r]);
+	}
+	arena_reset(&acc->arena);
+	free(acc->ptmp);
+	free(acc->row);
 	free(acc);
 }
 
@@ -108,13 +242,29 @@ xs_acc_clear(xs_acc *acc)
 		    acc->items.cap * sizeof(*acc->items.slots));
 	}
 	acc->items.n = 0;
+	for (unsigned r = 0; r < XS_REL_END; r++) {
+		acc->packed[r].n     = 0;
+		acc->packed[r].max_a = 0;
+		acc->packed[r].max_b = 0;
+		buckets_free(acc, &acc->dense[r]);
+	}
+	arena_reset(&acc->arena);
+	acc->held = 0;
+	acc->bulk = false;
 }
 
 size_t
 xs_acc_bytes(const xs_acc *acc)
 {
+	size_t packed = acc->ptmp_cap;
+
+	for (unsigned r = 0; r < XS_REL_END; r++) {
+		packed += acc->packed[r].cap;
+	}
+	packed += (acc->bucket_bytes + acc->arena.bytes) / sizeof(uint64_t);
 	return acc->items.cap * sizeof(struct item_slot) +
-	    (acc->pairs.cap + acc->pairs.tmp_cap) * sizeof(struct pair_entry);
+	    (acc->pairs.cap + acc->pairs.tmp_cap) * sizeof(struct pair_entry) +
+	    packed * sizeof(uint64_t) + acc->row_cap * sizeof(*acc->row);
 }
 
 /* ==== Pairs: sort and sum ==== */
@@ -148,6 +298,30 @@ digits_that_vary(const struct pair_entry *v, size_t n)
 		}
 	}
 	return mask;
+}
+
+static xsell_err
+packed_reserve_tmp(xs_acc *acc, size_t n)
+{
+	uint64_t *t;
+
+	if (acc->ptmp_cap >= n) {
+		return XSELL_OK;
+	}
+	t = realloc(acc->ptmp, n * sizeof(*t));
+	if (t == NULL) {
+		return XSELL_ENOMEM;
+	}
+	acc->ptmp     = t;
+	acc->ptmp_cap = n;
+	return XSELL_OK;
+}
+
+/* The low wb bits of a sorted key: its b. */
+static uint64_t
+b_mask(unsigned wb)
+{
+	return wb >= 64 ? UINT64_MAX : ((uint64_t) 1 << wb) - 1;
 }
 
 /* One stable counting-sort pass of src[0..n) into dst on 'digit'. */
@@ -324,12 +498,10 @@ log_grow(struct pair_log *l)
 	return XSELL_OK;
 }
 
-xsell_err
-xs_acc_pair_add(
-    xs_acc *acc, enum xs_rel rel, uint32_t a, uint32_t b, int32_t d)
+static xsell_err
+log_add(struct pair_log *l, uint32_t rel, uint32_t a, uint32_t b, int32_t d)
 {
-	struct pair_log *l = &acc->pairs;
-	xsell_err        err;
+	xsell_err err;
 
 	if (l->n >= l->compact_at) {
 		err = log_compact(l);
@@ -343,8 +515,23 @@ xs_acc_pair_add(
 			return err;
 		}
 	}
-	l->v[l->n++] = (struct pair_entry) { (uint32_t) rel, a, b, d };
+	l->v[l->n++] = (struct pair_entry) { rel, a, b, d };
 	return XSELL_OK;
+}
+
+/* ==== Bulk mode: packed keys, one sort at the flush ==== */
+
+static xsell_err bulk_add(
+    xs_acc *acc, enum xs_rel rel, uint32_t a, uint32_t b);
+
+xsell_err
+xs_acc_pair_add(
+    xs_acc *acc, enum xs_rel rel, uint32_t a, uint32_t b, int32_t d)
+{
+	if (acc->bulk && d == 1 && (unsigned) rel < XS_REL_END) {
+		return bulk_add(acc, rel, a, b);
+	}
+	return log_add(&acc->pairs, (uint32_t) rel, a, b, d);
 }
 
 /* Write the summed log, one xs_store_pairs_add per relation, in
@@ -472,10 +659,674 @@ flush_items(struct item_map *m, xs_store *st, MDB_txn *txn)
 	return err;
 }
 
+/* ==== Bulk mode: flushed once, into a fresh store ==== */
+
+/* Packed changes held before they are summed into the log (256 MiB,
+ * and as much again to sort the largest relation's). */
+#define PACKED_MAX ((size_t) 1 << 25)
+#define PACKED_DIGIT_MAX 9u
+#define PACKED_TOP_BITS 8u
+/* Relations with this many changes are sorted on a helper thread. */
+#define SORT_THREAD_MIN ((size_t) 1 << 18)
+
+static unsigned
+bits_of(uint64_t v)
+{
+	unsigned n = 0;
+
+	while (v != 0) {
+		n++;
+		v >>= 1;
+	}
+	return n;
+}
+
+/* One stable counting-sort pass of src[0..n) into dst on bits
+ * [shift, shift + bits) of the key. */
+static void
+packed_pass(const uint64_t *src, uint64_t *dst, size_t n, unsigned shift,
+    unsigned bits)
+{
+	size_t   count[1u << PACKED_DIGIT_MAX] = { 0 };
+	uint64_t mask                          = ((uint64_t) 1 << bits) - 1;
+	size_t   sum                           = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		count[(src[i] >> shift) & mask]++;
+	}
+	for (size_t r = 0; r <= mask; r++) {
+		size_t c = count[r];
+
+		count[r] = sum;
+		sum += c;
+	}
+	for (size_t i = 0; i < n; i++) {
+		dst[count[(src[i] >> shift) & mask]++] = src[i];
+	}
+}
+
+/* LSD radix sort of v[0..n) on its low 'width' bits, with tmp (room for
+ * n); the result ends in v. */
+static void
+packed_lsd(uint64_t *v, uint64_t *tmp, size_t n, unsigned width)
+{
+	unsigned  passes = (width + PACKED_DIGIT_MAX - 1) / PACKED_DIGIT_MAX;
+	unsigned  digit  = passes != 0 ? (width + passes - 1) / passes : 0;
+	uint64_t *src = v, *dst = tmp;
+
+	for (unsigned p = 0; p < passes; p++) {
+		uint64_t *t;
+
+		packed_pass(src, dst, n, p * digit, digit);
+		t   = src;
+		src = dst;
+		dst = t;
+	}
+	if (src != v) {
+		memcpy(v, src, n * sizeof(*v));
+	}
+}
+
+/* One relation's packed changes being sorted: partitioned on the top
+ * PACKED_TOP_BITS bits of the key a << wb | b (wb the bits of the
+ * largest b: no pass is spent on bits never set) into buckets small
+ * enough to stay in cache, then each bucket sorted on the rest (MSD,
+ * then LSD). The buckets may be sorted by a helper thread while the
+ * flush writes those already done: keys[0..ready) are final. */
+struct sort_job {
+	uint64_t       *keys;    /* acc->ptmp: the result */
+	uint64_t       *scratch; /* the relation's log, reused */
+	size_t          n;
+	unsigned        wb, low;
+	size_t          start[(1u << PACKED_TOP_BITS) + 1];
+	pthread_mutex_t mu;
+	pthread_cond_t  cv;
+	size_t          ready; /* under mu */
+	size_t          seen;  /* the reader's copy of ready */
+	bool            threaded;
+	pthread_t       thread;
+};
+
+/* Partition p's keys into acc->ptmp by their top bits (one pass); the
+ * buckets are sorted by sort_run. p->v is scratch afterwards. */
+static xsell_err
+sort_partition(xs_acc *acc, struct packed_log *p, struct sort_job *j)
+{
+	size_t    next[1u << PACKED_TOP_BITS];
+	unsigned  width, top;
+	xsell_err err;
+
+	err = packed_reserve_tmp(acc, p->n);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	memset(j->start, 0, sizeof(j->start));
+	j->keys    = acc->ptmp;
+	j->scratch = p->v;
+	j->n       = p->n;
+	j->wb      = bits_of(p->max_b);
+	width      = j->wb + bits_of(p->max_a);
+	top        = width < PACKED_TOP_BITS ? width : PACKED_TOP_BITS;
+	j->low     = width - top;
+	j->ready   = 0;
+	j->seen    = 0;
+	for (size_t i = 0; i < p->n; i++) {
+		uint64_t k =
+		    (p->v[i] >> 32) << j->wb | (p->v[i] & 0xffffffffu);
+
+		p->v[i] = k;
+		j->start[(k >> j->low) + 1]++;
+	}
+	for (size_t r = 0; r < (1u << PACKED_TOP_BITS); r++) {
+		j->start[r + 1] += j->start[r];
+	}
+	memcpy(next, j->start, sizeof(next));
+	for (size_t i = 0; i < p->n; i++) {
+		j->keys[next[p->v[i] >> j->low]++] = p->v[i];
+	}
+	return XSELL_OK;
+}
+
+/* Sort every bucket, publishing the sorted prefix as it grows. */
+static void *
+sort_run(void *arg)
+{
+	struct sort_job *j = arg;
+
+	for (size_t r = 0; r < (1u << PACKED_TOP_BITS); r++) {
+		size_t s = j->start[r], e = j->start[r + 1];
+
+		if (e - s > 1) {
+			packed_lsd(j->keys + s, j->scratch + s, e - s, j->low);
+		}
+		if (j->threaded) {
+			pthread_mutex_lock(&j->mu);
+			j->ready = e;
+			pthread_cond_broadcast(&j->cv);
+			pthread_mutex_unlock(&j->mu);
+		} else {
+			j->ready = e;
+		}
+	}
+	return NULL;
+}
+
+/* Sort the buckets on a helper thread (or here, if none can start):
+ * a flush writes the first buckets while the later ones sort. End with
+ * sort_end. */
+static void
+sort_start(struct sort_job *j, bool thread)
+{
+	j->threaded = false;
+	if (thread && pthread_mutex_init(&j->mu, NULL) == 0) {
+		if (pthread_cond_init(&j->cv, NULL) == 0) {
+			j->threaded = true;
+			if (pthread_create(&j->thread, NULL, sort_run, j) ==
+			    0) {
+				return;
+			}
+			j->threaded = false;
+			pthread_cond_destroy(&j->cv);
+		}
+		pthread_mutex_destroy(&j->mu);
+	}
+	sort_run(j);
+}
+
+static void
+sort_end(struct sort_job *j)
+{
+	if (j->threaded) {
+		pthread_join(j->thread, NULL);
+		pthread_cond_destroy(&j->cv);
+		pthread_mutex_destroy(&j->mu);
+		j->threaded = false;
+	}
+}
+
+/* Wait until keys[i] is final. */
+static void
+sort_wait(struct sort_job *j, size_t i)
+{
+	if (i < j->seen) {
+		return;
+	}
+	if (j->threaded) {
+		pthread_mutex_lock(&j->mu);
+		while (j->ready <= i) {
+			pthread_cond_wait(&j->cv, &j->mu);
+		}
+		j->seen = j->ready;
+		pthread_mutex_unlock(&j->mu);
+	} else {
+		j->seen = j->ready;
+	}
+}
+
+/* Sum relation rel's packed changes into the log and empty them: what
+ * bounds the memory of a bulk load. */
+static xsell_err
+packed_spill(xs_acc *acc, uint32_t rel)
+{
+	struct packed_log *p = &acc->packed[rel];
+	struct sort_job    j;
+	const uint64_t    *v;
+	xsell_err          err;
+
+	if (p->n == 0) {
+		return XSELL_OK;
+	}
+	err = sort_partition(acc, p, &j);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	sort_start(&j, false);
+	v = j.keys;
+	for (size_t i = 0; i < p->n && err == XSELL_OK;) {
+		uint64_t key = v[i];
+		int32_t  d   = 0;
+
+		for (; i < p->n && v[i] == key; i++) {
+			d++;
+		}
+		err = log_add(&acc->pairs, rel, (uint32_t) (key >> j.wb),
+		    (uint32_t) (key & b_mask(j.wb)), d);
+	}
+	if (err == XSELL_OK) {
+		acc->held -= p->n;
+		p->n     = 0;
+		p->max_a = 0;
+		p->max_b = 0;
+	}
+	return err;
+}
+
+static xsell_err
+packed_push(xs_acc *acc, uint32_t rel, uint32_t a, uint32_t b)
+{
+	struct packed_log *p = &acc->packed[rel];
+
+	if (p->n == p->cap) {
+		size_t    cap = p->cap ? p->cap * 2 : (size_t) 1 << 16;
+		uint64_t *v   = realloc(p->v, cap * sizeof(*v));
+
+		if (v == NULL) {
+			return XSELL_ENOMEM;
+		}
+		p->v   = v;
+		p->cap = cap;
+	}
+	p->v[p->n++] = (uint64_t) a << 32 | b;
+	p->max_a     = a > p->max_a ? a : p->max_a;
+	p->max_b     = b > p->max_b ? b : p->max_b;
+	acc->held++;
+	return XSELL_OK;
+}
+
+static xsell_err
+bucket_push(xs_acc *acc, uint32_t rel, uint32_t a, uint32_t b)
+{
+	struct bucket_set *s = &acc->dense[rel];
+	struct bucket     *k;
+
+	if (a >= s->n_a) {
+		size_t         n_a = s->n_a ? s->n_a : 1024;
+		struct bucket *by_a;
+
+		while (n_a <= a) {
+			n_a *= 2;
+		}
+		by_a = realloc(s->by_a, n_a * sizeof(*by_a));
+		if (by_a == NULL) {
+			return XSELL_ENOMEM;
+		}
+		memset(by_a + s->n_a, 0, (n_a - s->n_a) * sizeof(*by_a));
+		acc->bucket_bytes += (n_a - s->n_a) * sizeof(*by_a);
+		s->by_a = by_a;
+		s->n_a  = n_a;
+	}
+	k = &s->by_a[a];
+	if (k->wp == k->end) {
+		uint32_t      cap = k->tail == NULL ? BLOCK_FIRST
+		         : k->tail->cap < BLOCK_MAX ? k->tail->cap * 2
+		                                    : BLOCK_MAX;
+		struct block *blk = arena_alloc(
+		    &acc->arena, sizeof(*blk) + cap * sizeof(uint32_t));
+
+		if (blk == NULL) {
+			return XSELL_ENOMEM;
+		}
+		blk->next = NULL;
+		blk->cap  = cap;
+		if (k->tail == NULL) {
+			k->head = blk;
+		} else {
+			k->tail->next = blk;
+		}
+		k->tail = blk;
+		k->wp   = blk->b;
+		k->end  = blk->b + cap;
+	}
+	*k->wp++ = b;
+	k->n++;
+	s->max_b = b > s->max_b ? b : s->max_b;
+	acc->held++;
+	return XSELL_OK;
+}
+
+static xsell_err buckets_spill(xs_acc *acc, uint32_t rel);
+
+/* Sum everything held into the log (the memory bound). */
+static xsell_err
+bulk_spill(xs_acc *acc)
+{
+	xsell_err err = XSELL_OK;
+
+	for (uint32_t r = 0; r < XS_REL_END && err == XSELL_OK; r++) {
+		err = packed_spill(acc, r);
+		if (err == XSELL_OK) {
+			err = buckets_spill(acc, r);
+		}
+	}
+	if (err == XSELL_OK) {
+		arena_reset(&acc->arena);
+	}
+	return err;
+}
+
+static xsell_err
+bulk_add(xs_acc *acc, enum xs_rel rel, uint32_t a, uint32_t b)
+{
+	if (acc->held >= acc->packed_max) {
+		xsell_err err = bulk_spill(acc);
+
+		if (err != XSELL_OK) {
+			return err;
+		}
+	}
+	if (a < DENSE_MAX && b < DENSE_MAX) {
+		return bucket_push(acc, (uint32_t) rel, a, b);
+	}
+	return packed_push(acc, (uint32_t) rel, a, b);
+}
+
+void
+xs_acc_bulk_begin(xs_acc *acc, size_t max_held)
+{
+	acc->bulk       = true;
+	acc->packed_max = max_held != 0 ? max_held : PACKED_MAX;
+}
+
+static xsell_err
+row_push(xs_acc *acc, size_t *np, uint32_t b, int64_t d)
+{
+	if (*np == acc->row_cap) {
+		size_t cap = acc->row_cap ? acc->row_cap * 2 : 1024;
+		struct xs_top_entry *r = realloc(acc->row, cap * sizeof(*r));
+
+		if (r == NULL) {
+			return XSELL_ENOMEM;
+		}
+		acc->row     = r;
+		acc->row_cap = cap;
+	}
+	acc->row[*np].b     = b;
+	acc->row[*np].count = d > UINT32_MAX ? UINT32_MAX : (uint32_t) d;
+	(*np)++;
+	return XSELL_OK;
+}
+
+/* Merge one relation's sorted packed changes pk[0..np) (each +1, keys
+ * a << wb | b) with its summed log entries g[0..ng), and write each a's
+ * list whole. Changes that sum to 0 or less leave no pair, as on an
+ * empty store. */
+static xsell_err
+write_rel(xs_acc *acc, xs_pair_writer *w, uint32_t rel, struct sort_job *sj,
+    const struct pair_entry *g, size_t ng)
+{
+	const uint64_t *pk = sj->keys;
+	size_t          np = sj->n, i = 0, j = 0, n_row = 0;
+	unsigned        wb    = sj->wb;
+	uint32_t        row_a = 0;
+	xsell_err       err   = XSELL_OK;
+
+	while ((i < np || j < ng) && err == XSELL_OK) {
+		uint64_t kp;
+
+		if (i < np) {
+			sort_wait(sj, i);
+		}
+		kp = i < np ? (pk[i] >> wb) << 32 | (pk[i] & b_mask(wb)) : 0;
+		uint64_t kg  = j < ng ? (uint64_t) g[j].a << 32 | g[j].b : 0;
+		uint64_t key = j >= ng || (i < np && kp <= kg) ? kp : kg;
+		int64_t  d   = 0;
+		uint32_t a   = (uint32_t) (key >> 32);
+
+		if (i < np && kp == key) {
+			uint64_t same = pk[i];
+
+			for (; i < np; i++) {
+				sort_wait(sj, i);
+				if (pk[i] != same) {
+					break;
+				}
+				d++;
+			}
+		}
+		if (j < ng && kg == key) {
+			d += g[j++].d;
+		}
+		if (n_row != 0 && a != row_a) {
+			err = xs_pair_writer_put(
+			    w, (enum xs_rel) rel, row_a, acc->row, n_row);
+			n_row = 0;
+		}
+		if (err == XSELL_OK && d > 0) {
+			err   = row_push(acc, &n_row, (uint32_t) key, d);
+			row_a = a;
+		}
+	}
+	if (err == XSELL_OK && n_row != 0) {
+		err = xs_pair_writer_put(
+		    w, (enum xs_rel) rel, row_a, acc->row, n_row);
+	}
+	return err;
+}
+
+/* ==== Bulk flush of dense ids: each a's b's counted in a table ==== */
+
+/* The counting table of one relation, indexed by b, with a bitmap of
+ * the b's counted so far: read word by word, it gives them back in
+ * ascending order without a sort or a scan of empty slots. */
+struct dense {
+	uint32_t *cnt;  /* the count of (a, b), a being counted */
+	uint64_t *bits; /* bit b: cnt[b] != 0 */
+	size_t    nb;   /* max_b + 1 */
+};
+
+static xsell_err
+dense_init(struct dense *d, const struct bucket_set *s)
+{
+	d->nb   = (size_t) s->max_b + 1;
+	d->cnt  = calloc(d->nb, sizeof(*d->cnt));
+	d->bits = calloc(d->nb / 64 + 1, sizeof(*d->bits));
+	if (d->cnt == NULL || d->bits == NULL) {
+		free(d->cnt);
+		free(d->bits);
+		return XSELL_ENOMEM;
+	}
+	return XSELL_OK;
+}
+
+static void
+dense_fini(struct dense *d)
+{
+	free(d->cnt);
+	free(d->bits);
+}
+
+/* Count the b's of one a (the bucket bk) into acc->row, ascending b,
+ * each with its count; *n_rowp the row's length. The table and bitmap
+ * are left zeroed. No branch depends on the data while counting: the
+ * first sight of a b is marked in the bitmap, not tested. */
+static xsell_err
+dense_row(
+    xs_acc *acc, struct dense *d, const struct bucket *bk, size_t *n_rowp)
+{
+	size_t   n_row = 0, room = bk->n < d->nb ? bk->n : d->nb;
+	uint32_t lo = UINT32_MAX, hi = 0;
+
+	if (room > acc->row_cap) {
+		struct xs_top_entry *r = realloc(acc->row, room * sizeof(*r));
+
+		if (r == NULL) {
+			return XSELL_ENOMEM;
+		}
+		acc->row     = r;
+		acc->row_cap = room;
+	}
+	for (const struct block *blk = bk->head; blk != NULL;
+	     blk                     = blk->next) {
+		size_t len = block_len(bk, blk);
+
+		for (size_t k = 0; k < len; k++) {
+			uint32_t b = blk->b[k];
+
+			d->cnt[b]++;
+			d->bits[b / 64] |= (uint64_t) 1 << (b % 64);
+			lo = b < lo ? b : lo;
+			hi = b > hi ? b : hi;
+		}
+	}
+	for (size_t wi = lo / 64; bk->n != 0 && wi <= hi / 64; wi++) {
+		uint64_t word = d->bits[wi];
+
+		d->bits[wi] = 0;
+		while (word != 0) {
+			uint32_t b = (uint32_t) (wi * 64) +
+			    (uint32_t) __builtin_ctzll(word);
+
+			word &= word - 1;
+			acc->row[n_row].b     = b;
+			acc->row[n_row].count = d->cnt[b];
+			d->cnt[b]             = 0;
+			n_row++;
+		}
+	}
+	*n_rowp = n_row;
+	return XSELL_OK;
+}
+
+/* Write relation rel's buckets, a by a, each a's list whole. */
+static xsell_err
+buckets_write(xs_acc *acc, xs_pair_writer *w, uint32_t rel)
+{
+	struct bucket_set *s = &acc->dense[rel];
+	struct dense       d;
+	xsell_err          err;
+
+	if (s->n_a == 0) {
+		return XSELL_OK;
+	}
+	err = dense_init(&d, s);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	for (size_t a = 0; a < s->n_a && err == XSELL_OK; a++) {
+		size_t n_row;
+
+		if (s->by_a[a].n == 0) {
+			continue;
+		}
+		err = dense_row(acc, &d, &s->by_a[a], &n_row);
+		if (err == XSELL_OK) {
+			err = xs_pair_writer_put(w, (enum xs_rel) rel,
+			    (uint32_t) a, acc->row, n_row);
+		}
+	}
+	dense_fini(&d);
+	return err;
+}
+
+/* Sum relation rel's buckets into the log and empty them. */
+static xsell_err
+buckets_spill(xs_acc *acc, uint32_t rel)
+{
+	struct bucket_set *s = &acc->dense[rel];
+	struct dense       d;
+	xsell_err          err;
+
+	if (s->n_a == 0) {
+		return XSELL_OK;
+	}
+	err = dense_init(&d, s);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	for (size_t a = 0; a < s->n_a && err == XSELL_OK; a++) {
+		size_t n_row = 0;
+
+		if (s->by_a[a].n == 0) {
+			continue;
+		}
+		err = dense_row(acc, &d, &s->by_a[a], &n_row);
+		for (size_t k = 0; k < n_row && err == XSELL_OK; k++) {
+			err = log_add(&acc->pairs, rel, (uint32_t) a,
+			    acc->row[k].b, (int32_t) acc->row[k].count);
+		}
+		acc->held -= s->by_a[a].n;
+	}
+	dense_fini(&d);
+	if (err == XSELL_OK) {
+		buckets_free(acc, s);
+	}
+	return err;
+}
+
+/* Move relation rel's buckets into its packed keys (when the radix way
+ * must merge them with other changes). */
+static xsell_err
+buckets_to_packed(xs_acc *acc, uint32_t rel)
+{
+	struct bucket_set *s   = &acc->dense[rel];
+	xsell_err          err = XSELL_OK;
+
+	for (size_t a = 0; a < s->n_a && err == XSELL_OK; a++) {
+		for (const struct block *blk             = s->by_a[a].head;
+		     blk != NULL && err == XSELL_OK; blk = blk->next) {
+			size_t len = block_len(&s->by_a[a], blk);
+
+			for (size_t k = 0; k < len && err == XSELL_OK; k++) {
+				err = packed_push(
+				    acc, rel, (uint32_t) a, blk->b[k]);
+			}
+		}
+		acc->held -= s->by_a[a].n;
+	}
+	if (err == XSELL_OK) {
+		buckets_free(acc, s);
+	}
+	return err;
+}
+
+/* The bulk flush: every relation's lists written whole, in key order,
+ * into the empty pair database (xs_pair_writer). */
+static xsell_err
+flush_pairs_bulk(xs_acc *acc, xs_store *st, MDB_txn *txn)
+{
+	struct pair_log *l = &acc->pairs;
+	xs_pair_writer  *w;
+	size_t           gi = 0;
+	xsell_err        err;
+
+	err = log_compact(l);
+	if (err == XSELL_OK) {
+		err = xs_pair_writer_open(st, txn, &w);
+	}
+	if (err != XSELL_OK) {
+		return err;
+	}
+	for (uint32_t rel = 0; rel < XS_REL_END && err == XSELL_OK; rel++) {
+		struct packed_log *p  = &acc->packed[rel];
+		size_t             gj = gi;
+		struct sort_job    sj = { 0 };
+
+		while (gj < l->n && l->v[gj].rel == rel) {
+			gj++;
+		}
+		if (gj == gi && p->n == 0) {
+			err = buckets_write(acc, w, rel);
+			continue;
+		}
+		err = buckets_to_packed(acc, rel);
+		if (err == XSELL_OK && p->n != 0) {
+			err = sort_partition(acc, p, &sj);
+		}
+		if (err != XSELL_OK) {
+			break;
+		}
+		/* A helper thread for the large ones only. */
+		sort_start(&sj, p->n >= SORT_THREAD_MIN);
+		err = write_rel(acc, w, rel, &sj, l->v + gi, gj - gi);
+		sort_end(&sj);
+		gi = gj;
+	}
+	xs_pair_writer_close(w);
+	/* Relations past the known ones (none today) go the ordinary way;
+	 * their keys sort after everything written above. */
+	if (err == XSELL_OK && gi < l->n) {
+		l->sorted = l->n = l->n - gi;
+		memmove(l->v, l->v + gi, l->n * sizeof(*l->v));
+		err = flush_pairs(l, st, txn);
+	}
+	return err;
+}
+
 xsell_err
 xs_acc_flush(xs_acc *acc, xs_store *st, MDB_txn *txn)
 {
-	xsell_err err = flush_pairs(&acc->pairs, st, txn);
+	xsell_err err = acc->bulk ? flush_pairs_bulk(acc, st, txn)
+	                          : flush_pairs(&acc->pairs, st, txn);
 
 	if (err == XSELL_OK) {
 		err = flush_items(&acc->items, st, txn);

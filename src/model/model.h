@@ -146,6 +146,15 @@ size_t xs_acc_bytes(const xs_acc *acc);
 xsell_err xs_acc_flush(xs_acc *acc, xs_store *st, MDB_txn *txn);
 /* Forget everything pending (after an aborted transaction). */
 void xs_acc_clear(xs_acc *acc);
+/* Bulk mode, for a load into a fresh store: every pair change is kept
+ * until the next flush (4 bytes a +1 of item or day ids, 8 of larger
+ * ones; past 'max_held' of them, 0 for 2^25, they are summed into the
+ * ordinary log, which bounds the memory), and the flush writes each
+ * neighbour list and top list whole
+ * with xs_pair_writer: XSELL_EINVAL then if the store's pair or top
+ * database is not empty. The store ends as the ordinary flush would
+ * leave it. Ends with that flush or xs_acc_clear. */
+void xs_acc_bulk_begin(xs_acc *acc, size_t max_held);
 
 struct xs_apply_result {
 	uint32_t applied;    /* events that changed the store */

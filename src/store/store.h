@@ -339,6 +339,29 @@ xsell_err xs_store_top_update(xs_store *st, MDB_txn *txn, enum xs_rel rel,
 xsell_err xs_store_top_each(xs_store *st, MDB_txn *txn, enum xs_rel rel,
     uint32_t a, size_t limit, xs_pair_cb cb, void *ctx, bool *wholep);
 
+/* ==== Bulk build of pairs and top lists (bulk.c) ==== */
+
+/* True in *emptyp if the pair and top databases hold nothing (a fresh
+ * store): then xs_pair_writer may build them. */
+xsell_err xs_store_pairs_empty(xs_store *st, MDB_txn *txn, bool *emptyp);
+
+/* Writes whole neighbour lists into an empty pair database, appending,
+ * with each one's top list: for a bulk load that knows every final count
+ * before it writes. The store ends up as xs_store_pairs_add would leave
+ * it given the same counts as increments. */
+typedef struct xs_pair_writer xs_pair_writer;
+
+/* XSELL_EINVAL if the pair or top database is not empty. Inside write
+ * txn 'txn', which must outlive the writer; close before it ends. */
+xsell_err xs_pair_writer_open(xs_store *st, MDB_txn *txn, xs_pair_writer **wp);
+/* Write a's list under 'rel': row[0..n) sorted by b, strictly, every
+ * count > 0; (rel, a) strictly ascending from one call to the next.
+ * XSELL_EINVAL when either order is broken or a count is 0 (nothing of
+ * the row is written then). */
+xsell_err xs_pair_writer_put(xs_pair_writer *w, enum xs_rel rel, uint32_t a,
+    const struct xs_top_entry *row, size_t n);
+void      xs_pair_writer_close(xs_pair_writer *w);
+
 /* ==== Buyers ==== */
 
 /* Record that 'user' bought 'item' at 'ts'. *addedp: the first time;

@@ -82,14 +82,15 @@ teardown(void **state)
 /* Start xsell-load on 'db' with both files and the options in 'extra'
  * (NULL-terminated, may be NULL); its output goes to load.out in the
  * test directory. Small transactions (--txn-ms 1) make many commits, so
- * that kills land between them. */
+ * that kills land between them; --incremental keeps them for a new
+ * store too (whose bulk build, one transaction, test_bulk_load kills). */
 static pid_t
 load_start(struct fixture *f, const char *db, const char *const *extra)
 {
 	char        out_path[600];
 	const char *argv[16] = { XS_TEST_XSELL_LOAD, "--db", db, "--quiet",
-		"--txn-ms", "1" };
-	size_t      n        = 6;
+		"--txn-ms", "1", "--incremental" };
+	size_t      n        = 7;
 	pid_t       pid;
 
 	while (extra != NULL && *extra != NULL && n < 13) {
