@@ -23,8 +23,9 @@ xs_settings_default(struct xs_settings *s)
 	s->fbt_scorer = XS_SCORE_JACCARD;
 	/* RP3beta's penalty: 0.25 is within noise of 0 and 20% above 0.5
 	 * on Online Retail product pages (README "Quality"). */
-	s->complements_beta = 0.25;
-	s->walk_width       = 50;
+	s->complements_beta     = 0.25;
+	s->walk_width           = 50;
+	s->comp_momentum_weight = 0.0;
 	/* DESIGN.md: a session ends after 30 minutes without a view; a view
 	 * leads to a purchase within 7 days. */
 	s->session_gap_s      = 30 * 60;
