@@ -245,7 +245,8 @@ viewed_bought_rows(
 }
 
 /* complements: the rows of one beta and min_support, one per momentum
- * weight; named "beta=B ms=M", with " mom=W" when a weight is set. */
+ * weight; named "beta=B ms=M", with " mom=W" when a weight other than
+ * the engine's is asked. */
 static xsell_err
 complements_rows(const struct xs_eval_opts *o,
     struct xs_eval_answer_report *ar, struct xs_eval_config *cfg)
@@ -259,7 +260,8 @@ complements_rows(const struct xs_eval_opts *o,
 		cfg->momentum = o->comp_momenta[m];
 		len = snprintf(name, sizeof(name), "beta=%g ms=%u", cfg->beta,
 		    cfg->min_support);
-		if (o->n_comp_momenta > 1 || cfg->momentum != 0) {
+		if (o->n_comp_momenta > 1 ||
+		    cfg->momentum != o->settings.comp_momentum_weight) {
 			snprintf(name + len, sizeof(name) - (size_t) len,
 			    " mom=%g", cfg->momentum);
 		}
