@@ -9,9 +9,11 @@
 
 /* 1 + weight x trend / (ever + prior), with 'trend' the candidate's trend
  * score (orders and weighted views, decayed by age) and 'ever' the same
- * counted without decay. Normalised per candidate, a rising line is told
- * from a big steady seller: a boost by the trend score alone turned
- * for_you into trending (README, "Quality"). */
+ * counted without decay. The neighbours of a year of history say what
+ * goes together; what a customer buys next is largely what sells now (a
+ * shop's season, its new lines). Normalised per candidate, a rising line
+ * is told from a big steady seller: a boost by the trend score alone
+ * turned for_you into trending (README, "Quality"). */
 static double
 momentum_factor(
     const struct xs_settings *set, double weight, double trend, double ever)
@@ -23,6 +25,8 @@ momentum_factor(
 	return base > 0 ? 1.0 + weight * trend / base : 1.0;
 }
 
+/* Only positive scores are weighed: a negative one is a user's dislike
+ * (for_you), which how well the item sells does not change. */
 xsell_err
 xs_weigh_by_momentum(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
     double weight, struct xs_cand_map *cands)
@@ -53,7 +57,7 @@ xs_weigh_by_momentum(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 		        xs_counts_reader_get(&counts, c->item, XS_C_VIEWS);
 		f = momentum_factor(set, weight, trend[i].score, ever);
 		c->score *= f;
-		c->share *= f; /* explain: the best path's part scales alike */
+		c->share *= f; /* explain: the seed's or path's part alike */
 	}
 	free(trend);
 	return XSELL_OK;
