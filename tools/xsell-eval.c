@@ -29,7 +29,7 @@ static const char usage_text[] =
     "                  [--scorer LIST|all] [--beta LIST]\n"
     "                  [--min-support LIST] [--similar-scorer LIST|all]\n"
     "                  [--pick-half-life LIST] [--pick-seeds LIST]\n"
-    "                  [--pick-momentum LIST]\n"
+    "                  [--pick-momentum LIST] [--comp-momentum LIST]\n"
     "                  [--signal LIST]\n"
     "                  [--sweep] [--no-baselines]\n"
     "                  [--ask rest|one] [--max-queries N]\n"
@@ -106,6 +106,10 @@ static const char usage_text[] =
     "                        0..1000 (0: off); default the engine's\n"
     "                        (picks' rows: every similar scorer x\n"
     "                        half-life x seeds x momentum)\n"
+    "  --comp-momentum LIST  complements: the setting\n"
+    "                        comp_momentum_weight, 0..1000 (0: off);\n"
+    "                        default the engine's (rows: every beta x\n"
+    "                        min-support x momentum)\n"
     "  --signal LIST         similar_views: the relations similar is\n"
     "                        asked over: view, all, order, cart; default\n"
     "                        view,all (rows: every signal x similar\n"
@@ -398,28 +402,29 @@ parse_half_lives(char *s, struct xs_eval_opts *o)
 	return EXIT_EVAL_OK;
 }
 
+/* A list of momentum weights, 0..1000, for the option 'opt'. */
 static int
-parse_momenta(char *s, struct xs_eval_opts *o)
+parse_weights(const char *opt, char *s, double *w, size_t *np)
 {
 	char  *v[XS_EVAL_GRID_MAX];
 	size_t n;
 
 	if (!split_list(s, v, XS_EVAL_GRID_MAX, &n)) {
 		return usage_error(
-		    "--pick-momentum: give 1..%d numbers", XS_EVAL_GRID_MAX);
+		    "%s: give 1..%d numbers", opt, XS_EVAL_GRID_MAX);
 	}
 	for (size_t i = 0; i < n; i++) {
 		char *end;
 
-		o->momenta[i] = strtod(v[i], &end);
-		if (end == v[i] || *end != '\0' || !(o->momenta[i] >= 0) ||
-		    o->momenta[i] > 1000) {
-			return usage_error("--pick-momentum: \"%s\" is not a "
-			                   "number in 0..1000",
+		w[i] = strtod(v[i], &end);
+		if (end == v[i] || *end != '\0' || !(w[i] >= 0) ||
+		    w[i] > 1000) {
+			return usage_error(
+			    "%s: \"%s\" is not a number in 0..1000", opt,
 			    v[i]);
 		}
 	}
-	o->n_momenta = n;
+	*np = n;
 	return EXIT_EVAL_OK;
 }
 
@@ -622,7 +627,11 @@ parse_one(struct args *a, int c, char *arg)
 	case 'N':
 		return parse_seeds(arg, &a->o);
 	case 'O':
-		return parse_momenta(arg, &a->o);
+		return parse_weights(
+		    "--pick-momentum", arg, a->o.momenta, &a->o.n_momenta);
+	case 'P':
+		return parse_weights("--comp-momentum", arg, a->o.comp_momenta,
+		    &a->o.n_comp_momenta);
 	case 'C':
 		return parse_sim_scorers(arg, &a->o);
 	case 'w':
@@ -717,6 +726,7 @@ parse_args(int argc, char **argv, struct args *a)
 		{ "pick-half-life", required_argument, NULL, 'H' },
 		{ "pick-seeds", required_argument, NULL, 'N' },
 		{ "pick-momentum", required_argument, NULL, 'O' },
+		{ "comp-momentum", required_argument, NULL, 'P' },
 		{ "similar-scorer", required_argument, NULL, 'C' },
 		{ "sweep", no_argument, NULL, 'w' },
 		{ "no-baselines", no_argument, NULL, 'n' },

@@ -210,7 +210,7 @@ struct xs_eval_config {
 	double              beta;        /* complements */
 	/* picks: the settings pick_half_life_days, pick_seeds_max,
 	 * pick_momentum_weight and similar_scorer for this row (similar:
-	 * sim_scorer only) */
+	 * sim_scorer only; complements: momentum is comp_momentum_weight) */
 	double         half_life;
 	unsigned       seeds;
 	double         momentum;
@@ -234,12 +234,15 @@ struct xs_eval_opts {
 	size_t               n_betas;
 	/* picks (for_you): half-life in days, seeds, momentum weights,
 	 * similar scorers */
-	double         half_lives[XS_EVAL_GRID_MAX];
-	size_t         n_half_lives;
-	unsigned       seeds_max[XS_EVAL_GRID_MAX];
-	size_t         n_seeds_max;
-	double         momenta[XS_EVAL_GRID_MAX];
-	size_t         n_momenta;
+	double   half_lives[XS_EVAL_GRID_MAX];
+	size_t   n_half_lives;
+	unsigned seeds_max[XS_EVAL_GRID_MAX];
+	size_t   n_seeds_max;
+	double   momenta[XS_EVAL_GRID_MAX];
+	size_t   n_momenta;
+	/* complements: comp_momentum_weight values */
+	double         comp_momenta[XS_EVAL_GRID_MAX];
+	size_t         n_comp_momenta;
 	enum xs_scorer sim_scorers[XS_SCORER_COUNT];
 	size_t         n_sim_scorers;
 	/* similar_views: the signals asked (view, all) */

@@ -83,14 +83,22 @@ xs_eval_rec_complements(struct xs_eval_ctx *c,
     const struct xs_eval_config *cfg, const struct xs_eval_qset *qs,
     const struct xs_eval_query *q, uint32_t *out, size_t *np)
 {
-	struct xs_query xq;
+	struct xs_settings set = c->o->settings;
+	struct xs_query    xq;
+	struct xs_answer   ans;
+	xsell_err          err;
 
 	given_spans(c, qs, q, &xq);
-	xq.scorer      = c->o->settings.fbt_scorer;
-	xq.min_support = cfg->min_support;
-	xq.has_beta    = true;
-	xq.beta        = cfg->beta;
-	return ask_model(c, xs_model_complements, &xq, out, np);
+	xq.scorer                = c->o->settings.fbt_scorer;
+	xq.min_support           = cfg->min_support;
+	xq.has_beta              = true;
+	xq.beta                  = cfg->beta;
+	set.comp_momentum_weight = cfg->momentum;
+	err = xs_model_complements(c->st, c->txn, &set, &xq, &c->arena, &ans);
+	if (err == XSELL_OK) {
+		answer_ids(c, &ans, out, np);
+	}
+	return err;
 }
 
 /* similar over the row's relations (similar: every one; similar_views:

@@ -225,6 +225,8 @@ row_json(const struct xs_eval_row *r)
 			    json_string(xs_signal_name(r->cfg.signal)));
 		} else if (r->cfg.answer == XS_EVAL_COMPLEMENTS) {
 			json_object_set_new(o, "beta", json_real(r->cfg.beta));
+			json_object_set_new(
+			    o, "momentum_weight", json_real(r->cfg.momentum));
 		}
 		json_object_set_new(
 		    o, "min_support", json_integer(r->cfg.min_support));

@@ -89,6 +89,8 @@ xs_eval_opts_default(struct xs_eval_opts *o)
 	o->n_seeds_max                  = 1;
 	o->momenta[0]                   = o->settings.pick_momentum_weight;
 	o->n_momenta                    = 1;
+	o->comp_momenta[0]              = o->settings.comp_momentum_weight;
+	o->n_comp_momenta               = 1;
 	o->sim_scorers[0]               = o->settings.similar_scorer;
 	o->n_sim_scorers                = 1;
 	o->signals[0]                   = XS_SIGNAL_VIEW;
@@ -242,6 +244,32 @@ viewed_bought_rows(
 	return err;
 }
 
+/* complements: the rows of one beta and min_support, one per momentum
+ * weight; named "beta=B ms=M", with " mom=W" when a weight other than
+ * the engine's is asked. */
+static xsell_err
+complements_rows(const struct xs_eval_opts *o,
+    struct xs_eval_answer_report *ar, struct xs_eval_config *cfg)
+{
+	char      name[80];
+	xsell_err err = XSELL_OK;
+
+	for (size_t m = 0; m < o->n_comp_momenta && err == XSELL_OK; m++) {
+		int len;
+
+		cfg->momentum = o->comp_momenta[m];
+		len = snprintf(name, sizeof(name), "beta=%g ms=%u", cfg->beta,
+		    cfg->min_support);
+		if (o->n_comp_momenta > 1 ||
+		    cfg->momentum != o->settings.comp_momentum_weight) {
+			snprintf(name + len, sizeof(name) - (size_t) len,
+			    " mom=%g", cfg->momentum);
+		}
+		err = row_add(ar, cfg, name);
+	}
+	return err;
+}
+
 /* The engine's rows of answer 'a'; *have_countp: one of them is the
  * raw co-count baseline. */
 static xsell_err
@@ -288,9 +316,7 @@ engine_rows(const struct xs_eval_opts *o, enum xs_eval_answer a,
 		}
 		for (size_t b = 0; b < o->n_betas && err == XSELL_OK; b++) {
 			cfg.beta = o->betas[b];
-			snprintf(name, sizeof(name), "beta=%g ms=%u", cfg.beta,
-			    cfg.min_support);
-			err = row_add(ar, &cfg, name);
+			err      = complements_rows(o, ar, &cfg);
 		}
 	}
 	*have_countp = have_count;
@@ -641,7 +667,8 @@ check_opts(const struct xs_eval_opts *o)
 	    o->n_scorers > XS_SCORER_COUNT || o->n_half_lives == 0 ||
 	    o->n_half_lives > XS_EVAL_GRID_MAX || o->n_seeds_max == 0 ||
 	    o->n_seeds_max > XS_EVAL_GRID_MAX || o->n_momenta == 0 ||
-	    o->n_momenta > XS_EVAL_GRID_MAX || o->n_sim_scorers == 0 ||
+	    o->n_momenta > XS_EVAL_GRID_MAX || o->n_comp_momenta == 0 ||
+	    o->n_comp_momenta > XS_EVAL_GRID_MAX || o->n_sim_scorers == 0 ||
 	    o->n_sim_scorers > XS_SCORER_COUNT || o->n_signals == 0 ||
 	    o->n_signals > XS_SIGNAL_COUNT || o->store_dir == NULL) {
 		return XSELL_EINVAL;

@@ -324,6 +324,10 @@ xs_model_complements(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	for (size_t g = 0; g < ids.n_given && err == XSELL_OK; g++) {
 		err = walk_from(st, txn, &w, ids.given[g], set->walk_width);
 	}
+	if (err == XSELL_OK) {
+		err = xs_weigh_by_momentum(
+		    st, txn, set, set->comp_momentum_weight, &w.map);
+	}
 	cands = w.map.vec.v;
 	n     = w.map.vec.n;
 	if (err == XSELL_OK && q->cross_category && n_cats != 0) {

@@ -46,6 +46,10 @@ struct xs_settings {
 	 * strongest neighbours the two-hop walk follows. */
 	double   complements_beta;
 	unsigned walk_width;
+	/* complements' momentum: each second-level candidate's score is
+	 * weighed as for_you's (pick_momentum_weight below), by this weight
+	 * and pick_momentum_prior. 0 turns it off. */
+	double comp_momentum_weight;
 
 	/* Relations counted from one user's own events, each capped so that
 	 * one event costs a bounded number of pair updates. */

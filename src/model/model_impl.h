@@ -152,6 +152,16 @@ xsell_err xs_model_trend_scores(xs_store *st, MDB_txn *txn,
     const struct xs_settings *set, double half_life_days, struct xs_cand **vp,
     size_t *np);
 
+/* ==== Momentum (momentum.c) ==== */
+
+/* Multiply each positively scored candidate of cands (score and share)
+ * by 1 + weight x its trend score / (its orders and weighted views ever
+ * + set->pick_momentum_prior): the share of what it ever sold that sold
+ * lately. Candidates outside the trend window, and all of them when
+ * weight is 0, keep their score. */
+xsell_err xs_weigh_by_momentum(xs_store *st, MDB_txn *txn,
+    const struct xs_settings *set, double weight, struct xs_cand_map *cands);
+
 /* xs_rank_select over candidates in any order: only the best 4k + 64
  * (and everything tied with the last of them) are sorted, unless the
  * filter leaves fewer than k of those, when all are. Reorders v. */

@@ -252,63 +252,6 @@ cmp_abs_weight(const void *x, const void *y)
 	return p->item < q->item ? -1 : p->item > q->item;
 }
 
-/* How much a candidate sells now, against all it ever sold: 1 + weight
- * x trend / (ever + prior), with 'trend' its trend score (orders and
- * weighted views, decayed by age) and 'ever' the same counted without
- * decay. The neighbours of a year of history say what goes with the
- * user's taste; what the user buys next is largely what sells now (a
- * shop's season, its new lines). Normalised per candidate, a rising line
- * is told from a big steady seller: a boost by the trend score alone
- * turned for_you into trending (README, "Quality"). */
-static double
-momentum_factor(const struct xs_settings *set, double trend, double ever)
-{
-	double base = ever + set->pick_momentum_prior;
-
-	/* With no prior, counts that say nothing (a forgotten user's) must
-	 * not divide by zero: no momentum then. */
-	return base > 0 ? 1.0 + set->pick_momentum_weight * trend / base : 1.0;
-}
-
-/* Weigh the positively scored candidates by their momentum (a negative
- * score is the user's dislike: how well the item sells does not change
- * it). Candidates outside the trend window keep their score. */
-static xsell_err
-weigh_by_momentum(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
-    struct xs_cand_map *cands)
-{
-	struct xs_counts_reader counts;
-	struct xs_cand         *trend;
-	size_t                  n;
-	xsell_err               err;
-
-	if (set->pick_momentum_weight == 0 || cands->vec.n == 0) {
-		return XSELL_OK;
-	}
-	err = xs_model_trend_scores(
-	    st, txn, set, set->trend_half_life_days, &trend, &n);
-	if (err != XSELL_OK) {
-		return err;
-	}
-	xs_counts_reader_init(&counts, st, txn);
-	for (size_t i = 0; i < n; i++) {
-		struct xs_cand *c = xs_cand_map_find(cands, trend[i].item);
-		double          ever, f;
-
-		if (c == NULL || c->score <= 0) {
-			continue;
-		}
-		ever = xs_counts_reader_get(&counts, c->item, XS_C_BASKETS) +
-		    set->trend_view_weight *
-		        xs_counts_reader_get(&counts, c->item, XS_C_VIEWS);
-		f = momentum_factor(set, trend[i].score, ever);
-		c->score *= f;
-		c->share *= f; /* explain: the seed's part scales alike */
-	}
-	free(trend);
-	return XSELL_OK;
-}
-
 /* Candidates: the similar neighbours of the strongest taste items, and
  * the taste items themselves (their own weight), weighed by momentum. */
 static xsell_err
@@ -336,7 +279,8 @@ for_you_candidates(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 		xs_cand_settle(&out->vec.v[i]);
 	}
 	if (err == XSELL_OK) {
-		err = weigh_by_momentum(st, txn, set, out);
+		err = xs_weigh_by_momentum(
+		    st, txn, set, set->pick_momentum_weight, out);
 	}
 	return err;
 }

@@ -107,7 +107,10 @@ test_server_fbt_on_read_endpoint(void **state)
 }
 
 /* From A, first-level B (3 of A's 4 orders), C, E; D only via B:
- * 3/4 * N_BD/N_B = 3/4 * 1/4 = 0.1875 (N_D = 1, so any beta). */
+ * 3/4 * N_BD/N_B = 3/4 * 1/4 = 0.1875 (N_D = 1, so any beta), times
+ * D's momentum (complements' default weight 100, prior 10; every order
+ * is of one day, so D's trend score is its 1 order): 1 + 100 * 1 / (1 +
+ * 10) = 111/11, so 0.1875 * 111/11 = 1.8920454545... */
 static void
 test_server_complements_name_their_via_item(void **state)
 {
@@ -123,8 +126,8 @@ test_server_complements_name_their_via_item(void **state)
 	    json_string_value(json_object_get(first, "item")), "D");
 	assert_string_equal(
 	    json_string_value(json_object_get(first, "via")), "B");
-	assert_float_equal(
-	    json_number_value(json_object_get(first, "score")), 0.1875, 1e-12);
+	assert_float_equal(json_number_value(json_object_get(first, "score")),
+	    0.1875 * 111 / 11, 1e-12);
 	assert_int_equal(
 	    json_integer_value(json_object_get(first, "count")), 1);
 	json_decref(r);
@@ -313,9 +316,10 @@ test_server_cli_filter_flags(void **state)
 	    "--category=snacks --max-per-category 1",
 	    got, sizeof(got));
 	assert_string_equal(got, "C:1 E:1");
-	/* From A only D is second-level, and D has no price. */
+	/* From A only D is second-level, and D has no price; its score
+	 * 0.1875 * 111/11 (test_server_complements_name_their_via_item). */
 	cli_fbt(s->read_url, "complements A --all-stock", got, sizeof(got));
-	assert_string_equal(got, "D:0.1875");
+	assert_string_equal(got, "D:1.89205");
 	cli_fbt(s->read_url, "complements A --all-stock --price-min 0", got,
 	    sizeof(got));
 	assert_string_equal(got, "");
