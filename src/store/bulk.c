@@ -136,18 +136,6 @@ reserve(xs_pair_writer *w, size_t n)
 	return XSELL_OK;
 }
 
-/* Best first: count descending, then b ascending (top.c's order). */
-static int
-entry_cmp_best(const void *x, const void *y)
-{
-	const struct xs_top_entry *p = x, *q = y;
-
-	if (p->count != q->count) {
-		return p->count > q->count ? -1 : 1;
-	}
-	return p->b < q->b ? -1 : p->b > q->b;
-}
-
 static unsigned
 rank_bucket(uint32_t count)
 {
@@ -195,7 +183,7 @@ rank_row(xs_pair_writer *w, const struct xs_top_entry *row, size_t n, size_t m)
 		}
 	}
 	if (big > 1) {
-		qsort(w->rank, big, sizeof(*w->rank), entry_cmp_best);
+		qsort(w->rank, big, sizeof(*w->rank), xs_top_entry_cmp_best);
 	}
 	return kept < m ? kept : m;
 }

@@ -17,6 +17,10 @@ struct xs_memo {
 };
 
 struct xs_store;
+/* qsort order of top list entries, best first: count descending, then
+ * b ascending (top.c; bulk.c builds the same lists with it). */
+int xs_top_entry_cmp_best(const void *x, const void *y);
+
 /* Free the memos (memo.c); at close. */
 void xs_store_memo_fini(struct xs_store *st);
 

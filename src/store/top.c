@@ -31,9 +31,10 @@ xs_rel_has_top(enum xs_rel rel)
 	return rel >= XS_REL_BASKET && rel <= XS_REL_CART;
 }
 
-/* Best first: count descending, then b ascending. */
-static int
-entry_cmp_best(const void *x, const void *y)
+/* Best first: count descending, then b ascending. bulk.c ranks whole
+ * lists with it too, so that a bulk build keeps the same lists. */
+int
+xs_top_entry_cmp_best(const void *x, const void *y)
 {
 	const struct xs_top_entry *p = x, *q = y;
 
@@ -46,7 +47,7 @@ entry_cmp_best(const void *x, const void *y)
 static bool
 entry_better(const struct xs_top_entry *p, const struct xs_top_entry *q)
 {
-	return entry_cmp_best(p, q) < 0;
+	return xs_top_entry_cmp_best(p, q) < 0;
 }
 
 /* Write v[0..n), best first, as a's list, cut to st->top_m (none:
@@ -106,7 +107,7 @@ static void
 keep_add(struct top_keep *t, uint32_t b, uint32_t count)
 {
 	if (t->n == t->cap) {
-		qsort(t->best, t->n, sizeof(*t->best), entry_cmp_best);
+		qsort(t->best, t->n, sizeof(*t->best), xs_top_entry_cmp_best);
 		t->n = t->m;
 	}
 	t->best[t->n].b     = b;
@@ -134,7 +135,7 @@ top_rebuild(xs_store *st, MDB_txn *txn, enum xs_rel rel, uint32_t a)
 	}
 	err = xs_store_pairs_each(st, txn, rel, a, keep_row, &t);
 	if (err == XSELL_OK) {
-		qsort(t.best, t.n, sizeof(*t.best), entry_cmp_best);
+		qsort(t.best, t.n, sizeof(*t.best), xs_top_entry_cmp_best);
 		err = xs_err_from_mdb(top_put(st, txn, rel, a, t.best, t.n));
 	}
 	free(t.best);
@@ -268,7 +269,7 @@ top_merge(xs_store *st, MDB_txn *txn, enum xs_rel rel, uint32_t a,
 	if (n_moved <= MOVED_FEW) {
 		sort_nearly_sorted(moved, n_moved);
 	} else {
-		qsort(moved, n_moved, sizeof(*moved), entry_cmp_best);
+		qsort(moved, n_moved, sizeof(*moved), xs_top_entry_cmp_best);
 	}
 	/* Merge the unchanged old entries with the moved ones. */
 	i = 0;
