@@ -129,25 +129,54 @@ scalar(FILE *out, const msgpack_object *map, const char *key, const char *name,
 	fprintf(out, "%s %.17g\n", name, v);
 }
 
-/* xsell_requests_total and xsell_request_errors_total from the
- * "requests" map: {op: {"requests": N, "errors": N}}. */
+/* One metric with a label from a map of maps, {value: {key: N}}: e.g.
+ * xsell_requests_total{op="fbt"} from "requests", or
+ * xsell_connections_open{kind="read"} from "connections". */
 static void
-requests_by_op(FILE *out, const msgpack_object *requests, const char *key,
-    const char *name, const char *help)
+by_label(FILE *out, const msgpack_object *map, const char *key,
+    const char *label, const char *name, const char *type, const char *help)
 {
-	header(out, name, "counter", help);
-	for (uint32_t i = 0; i < requests->via.map.size; i++) {
-		const msgpack_object_kv *kv = &requests->via.map.ptr[i];
+	if (map == NULL || map->type != MSGPACK_OBJECT_MAP) {
+		return;
+	}
+	header(out, name, type, help);
+	for (uint32_t i = 0; i < map->via.map.size; i++) {
+		const msgpack_object_kv *kv = &map->via.map.ptr[i];
 		double                   v;
 
 		if (kv->key.type != MSGPACK_OBJECT_STR ||
+		    kv->val.type != MSGPACK_OBJECT_MAP ||
 		    !get_number(&kv->val, key, &v)) {
 			continue;
 		}
-		fprintf(out, "%s{op=\"", name);
+		fprintf(out, "%s{%s=\"", name, label);
 		put_label(out, kv->key.via.str.ptr, kv->key.via.str.size);
 		fprintf(out, "\"} %.17g\n", v);
 	}
+}
+
+/* The connection counters of each kind of endpoint (stats'
+ * "connections"; absent from older servers). */
+static void
+write_connections(FILE *out, const msgpack_object *conns)
+{
+	if (conns == NULL) {
+		return;
+	}
+	by_label(out, conns, "open", "kind", "xsell_connections_open", "gauge",
+	    "connections served now, by kind of endpoint");
+	by_label(out, conns, "max", "kind", "xsell_connections_max", "gauge",
+	    "connections served at once at most (--max-connections)");
+	by_label(out, conns, "refused", "kind",
+	    "xsell_connections_refused_total", "counter",
+	    "connections made past the limit (told unavailable or closed)");
+	by_label(out, conns, "muted", "kind", "xsell_connections_muted_total",
+	    "counter",
+	    "connections that left a reply unread: no more answers, closed "
+	    "once silent");
+	by_label(out, conns, "dropped", "kind", "xsell_requests_dropped_total",
+	    "counter",
+	    "requests left unanswered on refused or muted connections");
 }
 
 static void
@@ -173,14 +202,10 @@ write_upstream(FILE *out, const msgpack_object *stats)
 		fputs("\"} 1\n", out);
 	}
 	requests = xsell_reply_get(stats, "requests");
-	if (requests != NULL && requests->type == MSGPACK_OBJECT_MAP) {
-		requests_by_op(out, requests, "requests",
-		    "xsell_requests_total",
-		    "requests served by xselld since it started, by op");
-		requests_by_op(out, requests, "errors",
-		    "xsell_request_errors_total",
-		    "requests xselld answered with ok false, by op");
-	}
+	by_label(out, requests, "requests", "op", "xsell_requests_total",
+	    "counter", "requests served by xselld since it started, by op");
+	by_label(out, requests, "errors", "op", "xsell_request_errors_total",
+	    "counter", "requests xselld answered with ok false, by op");
 	counts = xsell_reply_get(stats, "counts");
 	if (counts != NULL && counts->type != MSGPACK_OBJECT_MAP) {
 		counts = NULL;
@@ -213,6 +238,7 @@ write_upstream(FILE *out, const msgpack_object *stats)
 	    "LMDB reader slots in all");
 	scalar(out, stats, "uptime_s", "xsell_uptime_seconds", "gauge",
 	    "seconds since xselld started");
+	write_connections(out, xsell_reply_get(stats, "connections"));
 }
 
 static void

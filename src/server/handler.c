@@ -193,6 +193,12 @@ stats_gather(struct xs_server *srv, struct xs_stats *s)
 		s->ops[op].requests = atomic_load(&srv->ops[op].requests);
 		s->ops[op].errors   = atomic_load(&srv->ops[op].errors);
 	}
+	if (srv->has_read) {
+		xs_conn_limit_read(&srv->read_limit, "read", &s->conns[0]);
+	}
+	if (srv->has_admin) {
+		xs_conn_limit_read(&srv->admin_limit, "admin", &s->conns[1]);
+	}
 	return XSELL_OK;
 }
 

@@ -181,6 +181,7 @@ pipe_added(nng_pipe p, struct xs_conn_limit *l)
 			close_now = true;
 		}
 		l->n_over++;
+		l->n_refused_total++;
 		/* One log line per WARN_EVERY_NS at most, however hard
 		 * the flood. */
 		if (l->warned_ns == 0 || now - l->warned_ns >= WARN_EVERY_NS) {
@@ -297,6 +298,7 @@ xs_conn_limit_check(struct xs_conn_limit *l, nng_pipe p)
 		l->refused[i].answered = true;
 		l->refused[i].last_ns  = now;
 	}
+	l->n_dropped += v == XS_PIPE_DROP;
 	limit_unlock(l);
 	return v;
 }
@@ -313,6 +315,7 @@ xs_conn_limit_mute(struct xs_conn_limit *l, nng_pipe p)
 		l->muted[l->n_muted].pipe    = p;
 		l->muted[l->n_muted].last_ns = xs_mono_ns();
 		l->n_muted++;
+		l->n_muted_total++;
 		muted = true;
 	}
 	limit_unlock(l);
@@ -367,4 +370,18 @@ xs_conn_limit_sweep(struct xs_conn_limit *l)
 	for (size_t i = 0; i < n; i++) {
 		nng_pipe_close(silent[i]);
 	}
+}
+
+void
+xs_conn_limit_read(
+    struct xs_conn_limit *l, const char *kind, struct xs_conn_stats *out)
+{
+	limit_lock(l);
+	out->kind    = kind;
+	out->open    = l->n_served;
+	out->max     = l->max;
+	out->refused = l->n_refused_total;
+	out->muted   = l->n_muted_total;
+	out->dropped = l->n_dropped;
+	limit_unlock(l);
 }

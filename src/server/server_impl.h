@@ -48,9 +48,12 @@ struct xs_conn_limit {
 		uint64_t last_ns; /* monotonic time of its last request */
 	} muted[XS_MUTED_MAX];
 	unsigned n_muted;
-	uint64_t next_sweep_ns; /* monotonic time of the next sweep */
-	uint64_t n_over;        /* refused or closed since the last warning */
-	uint64_t warned_ns;     /* monotonic time of that warning, 0: none */
+	uint64_t next_sweep_ns;   /* monotonic time of the next sweep */
+	uint64_t n_refused_total; /* connections refused, ever */
+	uint64_t n_muted_total;   /* connections muted, ever */
+	uint64_t n_dropped;       /* requests left unanswered, ever */
+	uint64_t n_over;    /* refused or closed since the last warning */
+	uint64_t warned_ns; /* monotonic time of that warning, 0: none */
 };
 
 /* What a worker does with a request, by the connection it came on. */
@@ -74,6 +77,9 @@ enum xs_pipe_verdict xs_conn_limit_check(struct xs_conn_limit *l, nng_pipe p);
 bool xs_conn_limit_mute(struct xs_conn_limit *l, nng_pipe p);
 /* Hang up the muted pipes that sent nothing for a while. Any thread. */
 void xs_conn_limit_sweep(struct xs_conn_limit *l);
+/* The counters of 'l', for stats, under kind name 'kind'. */
+void xs_conn_limit_read(
+    struct xs_conn_limit *l, const char *kind, struct xs_conn_stats *out);
 
 /* Answer "unavailable" (the server is at its connection limit) to the
  * request body[0..len), with its id when it has one (handler.c). */

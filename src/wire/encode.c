@@ -314,6 +314,44 @@ pack_settings(msgpack_packer *pk, const struct xs_settings *set)
 	msgpack_pack_uint32(pk, set->user_counted_max);
 }
 
+/* How many kinds of endpoint stats has connections of. */
+static uint32_t
+conn_kinds(const struct xs_stats *s)
+{
+	uint32_t n = 0;
+
+	for (size_t i = 0; i < sizeof(s->conns) / sizeof(s->conns[0]); i++) {
+		n += s->conns[i].kind != NULL;
+	}
+	return n;
+}
+
+static void
+pack_connections(msgpack_packer *pk, const struct xs_stats *s)
+{
+	pack_cstr(pk, "connections");
+	msgpack_pack_map(pk, conn_kinds(s));
+	for (size_t i = 0; i < sizeof(s->conns) / sizeof(s->conns[0]); i++) {
+		const struct xs_conn_stats *c = &s->conns[i];
+
+		if (c->kind == NULL) {
+			continue;
+		}
+		pack_cstr(pk, c->kind);
+		msgpack_pack_map(pk, 5);
+		pack_cstr(pk, "open");
+		msgpack_pack_uint32(pk, c->open);
+		pack_cstr(pk, "max");
+		msgpack_pack_uint32(pk, c->max);
+		pack_cstr(pk, "refused");
+		msgpack_pack_uint64(pk, c->refused);
+		pack_cstr(pk, "muted");
+		msgpack_pack_uint64(pk, c->muted);
+		pack_cstr(pk, "dropped");
+		msgpack_pack_uint64(pk, c->dropped);
+	}
+}
+
 xsell_err
 xs_wire_reply_stats(
     struct xs_buf *out, const struct xs_request *req, const struct xs_stats *s)
@@ -327,7 +365,8 @@ xs_wire_reply_stats(
 		used = (double) s->used_bytes / (double) s->map_size;
 	}
 	msgpack_packer_init(&pk, &ctx, pack_write_cb);
-	reply_begin(&pk, &ctx, req, s->settings != NULL ? 6 : 5, true);
+	reply_begin(&pk, &ctx, req,
+	    5 + (s->settings != NULL) + (conn_kinds(s) != 0), true);
 	pack_cstr(&pk, "version");
 	pack_cstr(&pk, version);
 
@@ -374,6 +413,9 @@ xs_wire_reply_stats(
 	}
 	if (s->settings != NULL) {
 		pack_settings(&pk, s->settings);
+	}
+	if (conn_kinds(s) != 0) {
+		pack_connections(&pk, s);
 	}
 	return ctx.err;
 }

@@ -98,6 +98,16 @@ struct xs_op_stats {
 	uint64_t errors;   /* replies with ok:false */
 };
 
+/* One kind of endpoint's connections (read or admin), since start. */
+struct xs_conn_stats {
+	const char *kind;    /* "read" or "admin"; NULL: no such endpoint */
+	uint32_t    open;    /* served now */
+	uint32_t    max;     /* --max-connections */
+	uint64_t    refused; /* made past the limit (answered or closed) */
+	uint64_t    muted;   /* left a reply unread, then muted */
+	uint64_t    dropped; /* requests read and left unanswered */
+};
+
 struct xs_stats {
 	const char               *version;
 	uint32_t                  items, users, categories;
@@ -107,6 +117,7 @@ struct xs_stats {
 	uint64_t                  uptime_s;
 	struct xs_op_stats        ops[XS_OP_COUNT];
 	const struct xs_settings *settings; /* the defaults in force */
+	struct xs_conn_stats      conns[2]; /* by kind; unused: kind NULL */
 };
 
 xsell_err xs_wire_reply_stats(struct xs_buf *out, const struct xs_request *req,

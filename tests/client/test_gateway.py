@@ -929,6 +929,13 @@ def check_metrics(gw):
     for name in ("xsell_store_used_bytes", "xsell_store_map_used_ratio",
                  "xsell_uptime_seconds", "xsell_store_readers_used"):
         value(m1, name)
+    # stats' connections, by kind: xselld's default limit, the gateway's
+    # own connection open, nothing refused or muted in this quiet test.
+    if value(m1, "xsell_connections_max", kind="read") != 512 or \
+            value(m1, "xsell_connections_open", kind="read") < 1 or \
+            value(m1, "xsell_connections_refused_total", kind="read") != 0 \
+            or value(m1, "xsell_connections_muted_total", kind="read") != 0:
+        raise Fail("metrics: connections of the read endpoint")
     ok("/metrics: valid Prometheus text; counters moved by exactly the "
        "requests sent")
 

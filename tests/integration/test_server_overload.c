@@ -479,6 +479,28 @@ greedy_ended(struct greedy *g)
 	return true; /* every request answered */
 }
 
+/* stats counts what the flood did to the read endpoints: connections
+ * refused past the limit, greedy ones muted, their requests dropped. */
+static void
+assert_overload_counted(struct fixture *f)
+{
+	json_t *r = xs_test_call(f->srv.admin_url, "{\"op\":\"stats\"}");
+	json_t *rd =
+	    json_object_get(json_object_get(r, "connections"), "read");
+
+	assert_non_null(rd);
+	assert_int_equal(
+	    json_integer_value(json_object_get(rd, "max")), MAX_CONNECTIONS);
+	assert_true(json_integer_value(json_object_get(rd, "open")) <=
+	    MAX_CONNECTIONS);
+	assert_true(json_integer_value(json_object_get(rd, "refused")) > 0);
+	assert_true(json_integer_value(json_object_get(rd, "muted")) >= 1);
+	assert_true(json_integer_value(json_object_get(rd, "dropped")) >= 1);
+	assert_non_null(
+	    json_object_get(json_object_get(r, "connections"), "admin"));
+	json_decref(r);
+}
+
 /* ==== The flood ==== */
 
 static void
@@ -585,6 +607,7 @@ test_overload_flood_keeps_serving_with_bounded_memory(void **state)
 	 * more descriptors than before it, give or take the few clients
 	 * of this test still open (a hung reaper leaks each one). */
 	assert_true(wait_fds_at_most(f->srv.pid, fds_before + 8));
+	assert_overload_counted(f);
 	/* The client served before is served after, within a bounded
 	 * number of tries: the server may still be working off the greedy
 	 * connections' backlog. */

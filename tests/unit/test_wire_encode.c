@@ -53,8 +53,9 @@ reply(void)
 	return &F->up.data;
 }
 
+/* The value of 'key' in 'map', or NULL. */
 static const msgpack_object *
-get(const msgpack_object *map, const char *key)
+find(const msgpack_object *map, const char *key)
 {
 	assert_int_equal(map->type, MSGPACK_OBJECT_MAP);
 	for (uint32_t i = 0; i < map->via.map.size; i++) {
@@ -66,8 +67,18 @@ get(const msgpack_object *map, const char *key)
 			return &kv->val;
 		}
 	}
-	fail_msg("no key '%s'", key);
 	return NULL;
+}
+
+static const msgpack_object *
+get(const msgpack_object *map, const char *key)
+{
+	const msgpack_object *v = find(map, key);
+
+	if (v == NULL) {
+		fail_msg("no key '%s'", key);
+	}
+	return v;
 }
 
 static void
@@ -390,6 +401,40 @@ test_encode_stats(void **state)
 	uint_is(get(get(req, "stats"), "requests"), 2);
 	uint_is(get(get(req, "event"), "requests"), 0);
 	uint_is(get(get(req, "items"), "errors"), 0);
+	/* No connection counters given: no "connections" key. */
+	assert_null(find(r, "connections"));
+}
+
+/* Connection counters of one kind of endpoint only (a server with no
+ * admin endpoint): "connections" holds just that kind. */
+static void
+test_encode_stats_connections(void **state)
+{
+	struct xs_stats       s;
+	const msgpack_object *r, *c, *rd;
+
+	(void) state;
+	memset(&s, 0, sizeof(s));
+	s.version          = "0.1";
+	s.conns[0].kind    = "read";
+	s.conns[0].open    = 3;
+	s.conns[0].max     = 50;
+	s.conns[0].refused = 7;
+	s.conns[0].muted   = 2;
+	s.conns[0].dropped = 11;
+	assert_xs_ok(xs_wire_reply_stats(&F->out, &F->req, &s));
+	r = reply();
+	assert_int_equal(r->via.map.size, 7);
+	c = get(r, "connections");
+	assert_int_equal(c->via.map.size, 1);
+	assert_null(find(c, "admin"));
+	rd = get(c, "read");
+	assert_int_equal(rd->via.map.size, 5);
+	uint_is(get(rd, "open"), 3);
+	uint_is(get(rd, "max"), 50);
+	uint_is(get(rd, "refused"), 7);
+	uint_is(get(rd, "muted"), 2);
+	uint_is(get(rd, "dropped"), 11);
 }
 
 static void
@@ -437,6 +482,7 @@ main(void)
 		T(test_encode_list_explain),
 		T(test_encode_list_empty_with_id),
 		T(test_encode_stats),
+		T(test_encode_stats_connections),
 		T(test_encode_stats_empty_map),
 		T(test_encode_op_table),
 	};
