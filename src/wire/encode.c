@@ -285,7 +285,7 @@ static void
 pack_settings(msgpack_packer *pk, const struct xs_settings *set)
 {
 	pack_cstr(pk, "settings");
-	msgpack_pack_map(pk, 13);
+	msgpack_pack_map(pk, 16);
 	pack_cstr(pk, "fbt_scorer");
 	pack_cstr(pk, xs_scorer_name(set->fbt_scorer));
 	pack_cstr(pk, "min_support");
@@ -312,6 +312,12 @@ pack_settings(msgpack_packer *pk, const struct xs_settings *set)
 	msgpack_pack_uint32(pk, set->view_buy_window_s);
 	pack_cstr(pk, "user_counted_max");
 	msgpack_pack_uint32(pk, set->user_counted_max);
+	pack_cstr(pk, "pick_momentum_weight");
+	msgpack_pack_double(pk, set->pick_momentum_weight);
+	pack_cstr(pk, "pick_momentum_prior");
+	msgpack_pack_double(pk, set->pick_momentum_prior);
+	pack_cstr(pk, "comp_momentum_weight");
+	msgpack_pack_double(pk, set->comp_momentum_weight);
 }
 
 /* How many kinds of endpoint stats has connections of. */

@@ -417,6 +417,16 @@ test_server_bad_requests_get_errors_and_it_keeps_serving(void **state)
 	    json_integer_value(json_object_get(
 	        json_object_get(r, "settings"), "max_basket_items")),
 	    100);
+	/* Momentum's weights, as README "Quality" chose them. */
+	assert_true(
+	    json_number_value(json_object_get(json_object_get(r, "settings"),
+	        "pick_momentum_weight")) == 30.0);
+	assert_true(
+	    json_number_value(json_object_get(json_object_get(r, "settings"),
+	        "comp_momentum_weight")) == 100.0);
+	assert_true(
+	    json_number_value(json_object_get(json_object_get(r, "settings"),
+	        "pick_momentum_prior")) == 10.0);
 	json_decref(r);
 }
 
