@@ -269,30 +269,6 @@ test_bulk_events_only_same(void **state)
 	check_same(f, &lc, "events", 0);
 }
 
-#ifdef XS_TEST_XSELL_GEN
-/* Run xsell-gen with 'argv' (argv[0] its path), stdout to 'out_path'. */
-static int
-run_to(const char *const *argv, const char *out_path)
-{
-	int   status;
-	pid_t pid = fork();
-
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-		if (o < 0 || dup2(o, 1) < 0) {
-			_exit(127);
-		}
-		alarm(120);
-		execv(argv[0], (char *const *) argv);
-		_exit(127);
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-#endif
-
 /* 30,000 generated lines (2,000 items in 40 categories, guests, repeat
  * customers, baskets of up to 60 lines: some sampled at 25) with the
  * events file. */
@@ -309,8 +285,11 @@ test_bulk_generated_same(void **state)
 	char              line[256];
 	uint64_t          orders    = 0;
 	char              last[256] = "";
+	int               status;
 
-	assert_int_equal(run_to(argv, f->generated), 0);
+	status = xs_test_run(argv, f->generated, NULL, 120);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
 	/* Orders: distinct order ids (the file lists each order's lines
 	 * together, all of qty >= 1). */
 	fp = fopen(f->generated, "r");

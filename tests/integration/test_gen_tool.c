@@ -4,7 +4,6 @@
  * generated file loaded with the built xsell-load. No timing. */
 #include "support.h"
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,21 +56,8 @@ path_in(struct fixture *f, const char *name)
 static int
 run(const char *const *argv, const char *out_path)
 {
-	int   status;
-	pid_t pid = fork();
+	int status = xs_test_run(argv, out_path, NULL, 120);
 
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-		if (o < 0 || dup2(o, 1) < 0) {
-			_exit(127);
-		}
-		alarm(120);
-		execv(argv[0], (char *const *) argv);
-		_exit(127);
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
 	if (!WIFEXITED(status)) {
 		fail_msg("%s died (status %d)", argv[0], status);
 	}

@@ -3,7 +3,6 @@
  * binary run with fork/exec, its summary and exit code checked. */
 #include "support.h"
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,7 +85,6 @@ run(struct fixture *f, const char *const *args)
 	char        out_path[600], err_path[600];
 	const char *argv[32];
 	int         n = 0, status;
-	pid_t       pid;
 
 	snprintf(out_path, sizeof(out_path), "%s/stdout", f->dir);
 	snprintf(err_path, sizeof(err_path), "%s/stderr", f->dir);
@@ -96,20 +94,7 @@ run(struct fixture *f, const char *const *args)
 		n++;
 	}
 	argv[n] = NULL;
-	pid     = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-		if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0) {
-			_exit(127);
-		}
-		alarm(60);
-		xs_test_execv(argv);
-		_exit(127);
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
+	status  = xs_test_run(argv, out_path, err_path, 60);
 	slurp(out_path, f->out, sizeof(f->out));
 	slurp(err_path, f->err, sizeof(f->err));
 	if (!WIFEXITED(status)) {

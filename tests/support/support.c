@@ -3,6 +3,7 @@
 #include "support.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -157,6 +158,36 @@ xs_test_execv(const char *const *argv)
 	}
 	args[n] = NULL;
 	execv(args[0], (char *const *) args);
+}
+
+/* In the child: 'fd' becomes the file at 'path', made anew. */
+static bool
+redirect(int fd, const char *path)
+{
+	int o = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	return o >= 0 && dup2(o, fd) >= 0;
+}
+
+int
+xs_test_run(const char *const *argv, const char *out_path,
+    const char *err_path, unsigned timeout_s)
+{
+	int   status;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (!redirect(1, out_path) ||
+		    (err_path != NULL && !redirect(2, err_path))) {
+			_exit(127);
+		}
+		alarm(timeout_s);
+		xs_test_execv(argv);
+		_exit(127);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return status;
 }
 
 const char *

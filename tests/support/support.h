@@ -53,6 +53,12 @@ char *xs_test_data_path(const char *rel);
 void xs_test_execv(const char *const *argv);
 /* The same wrapper as a prefix for a shell command: "" or "WRAP ". */
 const char *xs_test_wrap_prefix(void);
+/* Run one of our binaries (argv[0] its path) as xs_test_execv does and
+ * wait for it: its stdout to the file 'out_path', its stderr to
+ * 'err_path' (NULL: the test's own), killed by SIGALRM after
+ * 'timeout_s'. Returns the wait status. */
+int xs_test_run(const char *const *argv, const char *out_path,
+    const char *err_path, unsigned timeout_s);
 
 /* A running xselld child. */
 struct xs_test_server {
