@@ -58,11 +58,57 @@ pool_push(struct bench_pool *p, const char *id, size_t len, double weight)
 	return true;
 }
 
-/* Copy every item id of the open store, with its basket count. */
+/* Fills a pool from ids 1..n of a store's dictionary (pool_load). */
+typedef bool (*pool_filler)(
+    struct bench_pool *p, xs_store *st, MDB_txn *txn, uint32_t n, void *ctx);
+
+/* Open the store in 'dir' read-only and fill 'p' from the 'n' ids of its
+ * dictionary 'dict' (at most BENCH_POOL_MAX; 'what' names them in a
+ * message) with fill(ctx), in one snapshot. */
+static bool
+pool_load(struct bench_pool *p, const char *dir, enum xs_dict dict,
+    const char *what, pool_filler fill, void *ctx)
+{
+	struct xs_store_opts so = { .read_only = true };
+	xs_store            *st;
+	MDB_txn             *txn;
+	uint32_t             n  = 0;
+	bool                 ok = false;
+	xsell_err            err;
+
+	memset(p, 0, sizeof(*p));
+	err = xs_store_open(&st, dir, &so);
+	if (err != XSELL_OK) {
+		fprintf(
+		    stderr, "xsell-bench: %s: %s\n", dir, xsell_strerror(err));
+		return false;
+	}
+	err = xs_txn_read(st, &txn);
+	if (err == XSELL_OK) {
+		err = xs_store_dict_size(st, txn, dict, &n);
+		if (err == XSELL_OK && n > BENCH_POOL_MAX) {
+			fprintf(stderr, "xsell-bench: %s: more than %u %s\n",
+			    dir, BENCH_POOL_MAX, what);
+		} else if (err == XSELL_OK && pool_reserve(p, n)) {
+			ok = fill(p, st, txn, n, ctx);
+		}
+		xs_txn_abort(txn);
+	}
+	if (err != XSELL_OK) {
+		fprintf(
+		    stderr, "xsell-bench: %s: %s\n", dir, xsell_strerror(err));
+	}
+	xs_store_close(st);
+	return ok;
+}
+
+/* Copy every item id of the open store, with its basket count (ctx:
+ * bool, all weighed 1 when true). */
 static bool
 pool_fill(
-    struct bench_pool *p, xs_store *st, MDB_txn *txn, uint32_t n, bool uniform)
+    struct bench_pool *p, xs_store *st, MDB_txn *txn, uint32_t n, void *ctx)
 {
+	bool                    uniform = *(const bool *) ctx;
 	struct xs_counts_reader cr;
 
 	xs_counts_reader_init(&cr, st, txn);
@@ -88,30 +134,9 @@ pool_fill(
 bool
 bench_pool_from_store(struct bench_pool *p, const char *dir, bool uniform)
 {
-	struct xs_store_opts so = { .read_only = true };
-	xs_store            *st;
-	MDB_txn             *txn;
-	uint32_t             n = 0;
-	xsell_err            err;
-	bool                 ok = false;
+	bool ok =
+	    pool_load(p, dir, XS_DICT_ITEM, "items", pool_fill, &uniform);
 
-	memset(p, 0, sizeof(*p));
-	err = xs_store_open(&st, dir, &so);
-	if (err != XSELL_OK) {
-		fprintf(
-		    stderr, "xsell-bench: %s: %s\n", dir, xsell_strerror(err));
-		return false;
-	}
-	err = xs_txn_read(st, &txn);
-	if (err == XSELL_OK) {
-		err = xs_store_dict_size(st, txn, XS_DICT_ITEM, &n);
-		if (err == XSELL_OK && n <= BENCH_POOL_MAX &&
-		    pool_reserve(p, n)) {
-			ok = pool_fill(p, st, txn, n, uniform);
-		}
-		xs_txn_abort(txn);
-	}
-	xs_store_close(st);
 	if (ok && (p->n == 0 || p->cum[p->n - 1] <= 0)) {
 		fprintf(
 		    stderr, "xsell-bench: %s: no items with baskets\n", dir);
@@ -138,14 +163,25 @@ hist_size_add(void *ctx, const struct xs_hist_rec *ev)
 	return XSELL_OK;
 }
 
+/* What users_fill keeps, and the newest event time it saw. */
+struct users_want {
+	unsigned max_events;
+	int64_t *newestp;
+};
+
 /* Walk the user dictionary (ids 1..n; forgotten ones are gone) and keep
- * the users with 1..max_events events. The store has no user listing of
- * its own, so this is one history walk per user: a few seconds for a
- * million users, once, before the clock starts. */
+ * the users with 1..max_events events (ctx: struct users_want). The
+ * store has no user listing of its own, so this is one history walk per
+ * user: a few seconds for a million users, once, before the clock
+ * starts. */
 static bool
-users_fill(struct bench_pool *p, xs_store *st, MDB_txn *txn, uint32_t n,
-    unsigned max_events, int64_t *newestp)
+users_fill(
+    struct bench_pool *p, xs_store *st, MDB_txn *txn, uint32_t n, void *ctx)
 {
+	const struct users_want *want       = ctx;
+	unsigned                 max_events = want->max_events;
+	int64_t                 *newestp    = want->newestp;
+
 	for (uint32_t id = 1; id <= n; id++) {
 		struct hist_size h = { 0, 0 };
 		const char      *ext;
@@ -176,39 +212,10 @@ bool
 bench_users_from_store(struct bench_pool *p, const char *dir,
     unsigned max_events, int64_t *newestp)
 {
-	struct xs_store_opts so = { .read_only = true };
-	xs_store            *st;
-	MDB_txn             *txn;
-	uint32_t             n = 0;
-	xsell_err            err;
-	bool                 ok = false;
+	struct users_want want = { max_events, newestp };
 
-	memset(p, 0, sizeof(*p));
 	*newestp = 0;
-	err      = xs_store_open(&st, dir, &so);
-	if (err != XSELL_OK) {
-		fprintf(
-		    stderr, "xsell-bench: %s: %s\n", dir, xsell_strerror(err));
-		return false;
-	}
-	err = xs_txn_read(st, &txn);
-	if (err == XSELL_OK) {
-		err = xs_store_dict_size(st, txn, XS_DICT_USER, &n);
-		if (err == XSELL_OK && n > BENCH_POOL_MAX) {
-			fprintf(stderr,
-			    "xsell-bench: %s: more than %u users\n", dir,
-			    BENCH_POOL_MAX);
-		} else if (err == XSELL_OK && pool_reserve(p, n)) {
-			ok = users_fill(p, st, txn, n, max_events, newestp);
-		}
-		xs_txn_abort(txn);
-	}
-	if (err != XSELL_OK) {
-		fprintf(
-		    stderr, "xsell-bench: %s: %s\n", dir, xsell_strerror(err));
-	}
-	xs_store_close(st);
-	return ok;
+	return pool_load(p, dir, XS_DICT_USER, "users", users_fill, &want);
 }
 
 bool
