@@ -244,6 +244,7 @@ xs_conn_limit_init(
 	int rv;
 
 	memset(l, 0, sizeof(*l));
+	atomic_init(&l->next_sweep_ns, 0);
 	l->max     = max;
 	l->name    = name;
 	l->n_slots = 2;
@@ -353,18 +354,22 @@ void
 xs_conn_limit_sweep(struct xs_conn_limit *l)
 {
 	nng_pipe silent[XS_MUTED_MAX + XS_REFUSED_MAX];
-	size_t   n;
-
+	size_t   n   = 0;
 	uint64_t now = xs_mono_ns();
 
+	/* Every worker calls this before each request: one look per
+	 * SWEEP_EVERY_NS is enough, and the others take no lock. */
+	if (now <
+	    atomic_load_explicit(&l->next_sweep_ns, memory_order_relaxed)) {
+		return;
+	}
 	limit_lock(l);
-	n = 0;
-	/* Every worker calls this after each request: one look per
-	 * SWEEP_EVERY_NS is enough. */
-	if (now >= l->next_sweep_ns) {
-		l->next_sweep_ns = now + SWEEP_EVERY_NS;
-		n                = take_silent(
-		                   l, now, silent, sizeof(silent) / sizeof(silent[0]));
+	if (now >=
+	    atomic_load_explicit(&l->next_sweep_ns, memory_order_relaxed)) {
+		atomic_store_explicit(&l->next_sweep_ns, now + SWEEP_EVERY_NS,
+		    memory_order_relaxed);
+		n = take_silent(
+		    l, now, silent, sizeof(silent) / sizeof(silent[0]));
 	}
 	limit_unlock(l);
 	for (size_t i = 0; i < n; i++) {

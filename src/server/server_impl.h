@@ -48,7 +48,8 @@ struct xs_conn_limit {
 		uint64_t last_ns; /* monotonic time of its last request */
 	} muted[XS_MUTED_MAX];
 	unsigned n_muted;
-	uint64_t next_sweep_ns;   /* monotonic time of the next sweep */
+	atomic_uint_fast64_t
+	         next_sweep_ns;   /* monotonic time of the next sweep */
 	uint64_t n_refused_total; /* connections refused, ever */
 	uint64_t n_muted_total;   /* connections muted, ever */
 	uint64_t n_dropped;       /* requests left unanswered, ever */
