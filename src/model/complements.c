@@ -104,16 +104,8 @@ first_level(xs_store *st, MDB_txn *txn, const uint32_t *given, size_t n_given,
 	return XSELL_OK;
 }
 
-/* A bit per item number: the given items and the first level, which a
- * second-level answer leaves out. One probe per path, where a search of
- * the first level (thousands of items) was most of an answer's time. */
-struct item_bits {
-	uint8_t *bits; /* NULL: no item is set */
-	uint32_t max;  /* highest item number the bits cover */
-};
-
 static xsell_err
-item_bits_init(struct item_bits *b, uint32_t max)
+item_bits_init(struct xs_item_bits *b, uint32_t max)
 {
 	b->max  = max;
 	b->bits = calloc((size_t) max / 8 + 1, 1);
@@ -121,23 +113,24 @@ item_bits_init(struct item_bits *b, uint32_t max)
 }
 
 static void
-item_bits_set(struct item_bits *b, uint32_t item)
+item_bits_set(struct xs_item_bits *b, uint32_t item)
 {
 	if (item <= b->max) {
 		b->bits[item / 8] |= (uint8_t) (1u << (item % 8));
 	}
 }
 
-static bool
-item_bits_has(const struct item_bits *b, uint32_t item)
+bool
+xs_item_bits_has(const struct xs_item_bits *b, uint32_t item)
 {
-	return item <= b->max && (b->bits[item / 8] >> (item % 8) & 1u) != 0;
+	return b->bits != NULL && item <= b->max &&
+	    (b->bits[item / 8] >> (item % 8) & 1u) != 0;
 }
 
 /* The bits of the given items and of every first-level item. */
 static xsell_err
 left_out_bits(xs_store *st, MDB_txn *txn, const uint32_t *given,
-    size_t n_given, const struct nb_vec *first, struct item_bits *out)
+    size_t n_given, const struct nb_vec *first, struct xs_item_bits *out)
 {
 	uint32_t  max;
 	xsell_err err = xs_store_dict_size(st, txn, XS_DICT_ITEM, &max);
@@ -156,7 +149,7 @@ left_out_bits(xs_store *st, MDB_txn *txn, const uint32_t *given,
 
 struct walk2 {
 	struct xs_cand_map      map;      /* c -> score, best via */
-	struct item_bits        left_out; /* given and first-level items */
+	struct xs_item_bits     left_out; /* given and first-level items */
 	struct xs_counts_reader counts;
 	uint32_t                min_support;
 	uint32_t                via;
@@ -176,7 +169,7 @@ walk_second(void *ctx, uint32_t c, uint32_t count)
 	double          contrib;
 	xsell_err       err;
 
-	if (count < w->min_support || item_bits_has(&w->left_out, c)) {
+	if (count < w->min_support || xs_item_bits_has(&w->left_out, c)) {
 		return XSELL_OK;
 	}
 	err = xs_cand_map_get(&w->map, c, &cand);
@@ -286,59 +279,235 @@ keep_other_categories(xs_store *st, MDB_txn *txn, const uint32_t *cats,
 }
 
 xsell_err
-xs_model_complements(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
-    const struct xs_query *q, struct xs_arena *arena, struct xs_answer *ans)
+xs_comp_keep_other_categories(xs_store *st, MDB_txn *txn,
+    const uint32_t *given, size_t n_given, struct xs_cand *v, size_t *np)
 {
-	struct walk2       w     = { 0 };
-	struct nb_vec      first = { 0 };
-	struct xs_cand    *cands;
-	struct xs_rank_ids ids;
-	uint32_t          *cats;
-	size_t             n_cats = 0, n = 0;
-	xsell_err          err;
+	uint32_t *cats   = calloc(n_given + 1, sizeof(*cats));
+	size_t    n_cats = 0;
+	xsell_err err;
 
-	err  = xs_rank_resolve(st, txn, q, arena, &ids, ans);
-	cats = xs_arena_calloc(arena, q->n_items + 1, sizeof(*cats));
-	if (err == XSELL_OK && cats == NULL) {
-		err = XSELL_ENOMEM;
+	if (cats == NULL) {
+		return XSELL_ENOMEM;
 	}
+	err = given_categories(st, txn, given, n_given, cats, &n_cats);
+	if (err == XSELL_OK && n_cats != 0) {
+		err = keep_other_categories(st, txn, cats, n_cats, v, np);
+	}
+	free(cats);
+	return err;
+}
+
+xsell_err
+xs_comp_left_out(xs_store *st, MDB_txn *txn, const uint32_t *given,
+    size_t n_given, struct xs_item_bits *out)
+{
+	struct nb_vec first = { 0 };
+	xsell_err     err   = first_level(st, txn, given, n_given, &first);
+
+	out->bits = NULL;
 	if (err == XSELL_OK) {
-		err = first_level(st, txn, ids.given, ids.n_given, &first);
+		err = left_out_bits(st, txn, given, n_given, &first, out);
 	}
-	if (err == XSELL_OK) {
-		err = left_out_bits(
-		    st, txn, ids.given, ids.n_given, &first, &w.left_out);
+	free(first.v);
+	return err;
+}
+
+/* The walk's scores before momentum: w->map holds every second-level
+ * item reached from the given items (w's beta and min_support set). */
+static xsell_err
+walk_raw(xs_store *st, MDB_txn *txn, const uint32_t *given, size_t n_given,
+    unsigned width, struct walk2 *w)
+{
+	xsell_err err =
+	    xs_comp_left_out(st, txn, given, n_given, &w->left_out);
+
+	xs_counts_reader_init(&w->counts, st, txn);
+	for (size_t g = 0; g < n_given && err == XSELL_OK; g++) {
+		err = walk_from(st, txn, w, given[g], width);
 	}
-	if (err == XSELL_OK && q->cross_category) {
-		err = given_categories(
-		    st, txn, ids.given, ids.n_given, cats, &n_cats);
-	}
-	if (err != XSELL_OK) {
-		free(first.v);
-		free(w.left_out.bits);
-		return err;
-	}
+	return err;
+}
+
+/* The walk, the reference answer: every path, then momentum. */
+static xsell_err
+complements_walk(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
+    const struct xs_query *q, const struct xs_rank_ids *ids,
+    struct xs_arena *arena, struct xs_answer *ans)
+{
+	struct walk2    w = { 0 };
+	struct xs_cand *cands;
+	size_t          n = 0;
+	xsell_err       err;
+
 	w.min_support = q->min_support ? q->min_support : set->min_support;
 	w.beta        = q->has_beta ? q->beta : set->complements_beta;
-	xs_counts_reader_init(&w.counts, st, txn);
-	for (size_t g = 0; g < ids.n_given && err == XSELL_OK; g++) {
-		err = walk_from(st, txn, &w, ids.given[g], set->walk_width);
-	}
+	err = walk_raw(st, txn, ids->given, ids->n_given, set->walk_width, &w);
 	if (err == XSELL_OK) {
 		err = xs_weigh_by_momentum(
 		    st, txn, set, set->comp_momentum_weight, &w.map);
 	}
 	cands = w.map.vec.v;
 	n     = w.map.vec.n;
-	if (err == XSELL_OK && q->cross_category && n_cats != 0) {
-		err = keep_other_categories(st, txn, cats, n_cats, cands, &n);
+	if (err == XSELL_OK && q->cross_category) {
+		err = xs_comp_keep_other_categories(
+		    st, txn, ids->given, ids->n_given, cands, &n);
 	}
 	if (err == XSELL_OK) {
-		err = xs_rank_top(st, txn, q, ids.excluded, ids.n_excluded,
+		err = xs_rank_top(st, txn, q, ids->excluded, ids->n_excluded,
 		    cands, n, arena, ans);
 	}
 	xs_cand_map_free(&w.map);
 	free(w.left_out.bits);
-	free(first.v);
+	return err;
+}
+
+xsell_err
+xs_model_complements(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
+    const struct xs_query *q, struct xs_arena *arena, struct xs_answer *ans)
+{
+	struct xs_rank_ids ids;
+	bool               done = false;
+	xsell_err          err = xs_rank_resolve(st, txn, q, arena, &ids, ans);
+
+	if (err == XSELL_OK && !q->fresh) {
+		err = xs_comp_from_lists(
+		    st, txn, set, q, &ids, arena, ans, &done);
+	}
+	if (err == XSELL_OK && !done) {
+		err = complements_walk(st, txn, set, q, &ids, arena, ans);
+	}
+	return err;
+}
+
+/* Best first: score descending, ties by item number (a list is cut
+ * after its len-th, so which of a tie stays must not depend on the map's
+ * order). */
+static int
+cand_cmp_raw(const void *x, const void *y)
+{
+	const struct xs_cand *p = x, *q = y;
+
+	if (p->score != q->score) {
+		return p->score > q->score ? -1 : 1;
+	}
+	return p->item < q->item ? -1 : p->item > q->item;
+}
+
+static int
+u32_cmp(const void *x, const void *y)
+{
+	uint32_t p = *(const uint32_t *) x, q = *(const uint32_t *) y;
+
+	return p < q ? -1 : p > q;
+}
+
+/* Mark (group 1) the walk's candidates among the n_trend items of the
+ * largest momentum factors now, and collect the others as skips: they
+ * are unreachable or left out. Momentum lifts far-down items up to fifty
+ * times on Online Retail, so an answer must know their scores to prove
+ * itself (comp_lists.c). */
+static xsell_err
+mark_trending(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
+    struct walk2 *w, uint32_t *skips, uint32_t *n_skipp)
+{
+	struct xs_momentum_table t;
+	uint32_t                 n_skip = 0;
+	size_t                   n_trend;
+	xsell_err                err =
+	    xs_momentum_table_get(st, txn, set, set->comp_momentum_weight, &t);
+
+	if (err != XSELL_OK) {
+		return err;
+	}
+	n_trend = t.n < set->comp_list_trend ? t.n : set->comp_list_trend;
+	if (n_trend > XS_COMP_LIST_MAX) {
+		n_trend = XS_COMP_LIST_MAX;
+	}
+	for (size_t i = 0; i < n_trend; i++) {
+		struct xs_cand *c =
+		    xs_cand_map_find(&w->map, t.by_factor[i].item);
+
+		if (c != NULL) {
+			c->group = 1;
+		} else {
+			skips[n_skip++] = t.by_factor[i].item;
+		}
+	}
+	xs_momentum_table_fini(&t);
+	if (n_skip != 0) {
+		qsort(skips, n_skip, sizeof(*skips), u32_cmp);
+	}
+	*n_skipp = n_skip;
+	return XSELL_OK;
+}
+
+/* The list out of the sorted candidates v[0..n): the best len, then the
+ * marked ones (at most XS_COMP_LIST_MAX in all); the cutoff is the best
+ * score left out. */
+static void
+take_list(const struct xs_cand *v, size_t n, uint32_t len,
+    struct xs_comp_stamp *stamp, struct xs_comp_entry *out, uint32_t *np)
+{
+	uint32_t m = 0;
+
+	stamp->cutoff = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct xs_cand *c = &v[i];
+
+		if ((i >= len && c->group == 0) || m == XS_COMP_LIST_MAX) {
+			if (stamp->cutoff == 0) {
+				stamp->cutoff = c->score;
+			}
+			continue;
+		}
+		memset(&out[m], 0, sizeof(out[m]));
+		out[m].item  = c->item;
+		out[m].via   = c->via;
+		out[m].count = (uint32_t) c->count;
+		out[m].score = c->score;
+		out[m].share = c->share;
+		m++;
+	}
+	*np = m;
+}
+
+xsell_err
+xs_model_comp_compute(xs_store *st, MDB_txn *txn,
+    const struct xs_settings *set, uint32_t a, int64_t now_s,
+    struct xs_comp_list_out *out)
+{
+	struct walk2 w   = { 0 };
+	uint32_t     len = set->comp_list_len;
+	size_t       n;
+	xsell_err    err;
+
+	if (len > XS_COMP_LIST_MAX) {
+		len = XS_COMP_LIST_MAX;
+	}
+	w.min_support = set->min_support;
+	w.beta        = set->complements_beta;
+	err           = walk_raw(st, txn, &a, 1, set->walk_width, &w);
+	if (err == XSELL_OK) {
+		err =
+		    mark_trending(st, txn, set, &w, out->skips, &out->n_skip);
+	}
+	n = w.map.vec.n;
+	if (err == XSELL_OK && n != 0) {
+		qsort(w.map.vec.v, n, sizeof(*w.map.vec.v), cand_cmp_raw);
+	}
+	if (err == XSELL_OK) {
+		struct xs_comp_stamp *sp = &out->stamp;
+
+		memset(sp, 0, sizeof(*sp));
+		sp->computed_s = now_s;
+		sp->txnid      = mdb_txn_id(txn);
+		sp->beta       = w.beta;
+		sp->n_a = xs_counts_reader_get(&w.counts, a, XS_C_BASKETS);
+		sp->walk_width  = set->walk_width;
+		sp->min_support = w.min_support;
+		take_list(w.map.vec.v, n, len, sp, out->entries, &out->n);
+	}
+	xs_cand_map_free(&w.map);
+	free(w.left_out.bits);
 	return err;
 }

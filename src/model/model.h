@@ -50,6 +50,12 @@ struct xs_settings {
 	 * weighed as for_you's (pick_momentum_weight below), by this weight
 	 * and pick_momentum_prior. 0 turns it off. */
 	double comp_momentum_weight;
+	/* complements' precomputed lists (README "Scorers"): entries kept
+	 * per item, and the age past which a list is not used (the walk
+	 * answers) and the refresher recomputes it. */
+	unsigned comp_list_len;
+	unsigned comp_list_trend; /* and the most trending of them */
+	unsigned comp_list_max_age_s;
 
 	/* Relations counted from one user's own events, each capped so that
 	 * one event costs a bounded number of pair updates. */
@@ -266,6 +272,7 @@ struct xs_query {
 	bool   has_beta; /* else the setting */
 	double beta;
 	bool   cross_category; /* other categories only */
+	bool   fresh;          /* walk, never a precomputed list */
 	/* similar */
 	enum xs_signal signal;
 	/* trending */
@@ -404,8 +411,11 @@ xsell_err xs_model_picks(xs_store *st, MDB_txn *txn,
  * them are left out, so what comes back is genuinely second-level; each
  * item names its via-item, the b whose path contributed most. With
  * q->cross_category, items sharing a category with a given item are left
- * out too. Touches the given items' neighbour lists and those of their
- * settings.walk_width strongest neighbours; nothing else. */
+ * out too. Touches the given items' precomputed lists (below) when they
+ * are fresh and prove the answer to be the walk's (then, with more than
+ * one given item, their neighbour lists too); otherwise, or with
+ * q->fresh, walks: the given items' neighbour lists and those of their
+ * settings.walk_width strongest neighbours. */
 xsell_err xs_model_complements(xs_store *st, MDB_txn *txn,
     const struct xs_settings *set, const struct xs_query *q,
     struct xs_arena *arena, struct xs_answer *ans);
@@ -420,5 +430,68 @@ struct xs_pair_stats {
 /* The score of a pair under 'scorer', as DESIGN.md defines them. Zero
  * or negative denominators give 0. */
 double xs_score(enum xs_scorer scorer, const struct xs_pair_stats *ps);
+
+/* ==== Precomputed complements lists (complements.c, comp_refresh.c) ==== */
+
+/* One item's list as computed, for xs_store_comp_put. */
+struct xs_comp_list_out {
+	struct xs_comp_stamp stamp;
+	struct xs_comp_entry entries[XS_COMP_LIST_MAX];
+	uint32_t             n;
+	uint32_t             skips[XS_COMP_LIST_MAX];
+	uint32_t             n_skip;
+};
+
+/* a's list as the walk from a alone sees it in txn, at the default beta,
+ * walk_width and min_support, by walk score before momentum: its best
+ * set->comp_list_len second-level items, and every one of them among the
+ * set->comp_list_trend items of the largest momentum factors now (the
+ * others of those are its skips), stamped with now_s, the snapshot and
+ * the best score left out. */
+xsell_err xs_model_comp_compute(xs_store *st, MDB_txn *txn,
+    const struct xs_settings *set, uint32_t a, int64_t now_s,
+    struct xs_comp_list_out *out);
+
+/* Whether a list stamped 'stamp' answers for item a in txn's state at
+ * now_s: computed with these settings (beta 'beta', min_support
+ * 'min_support'), while a had the basket count it has now, at most
+ * set->comp_list_max_age_s ago. */
+bool xs_model_comp_is_fresh(const struct xs_comp_stamp *stamp,
+    const struct xs_settings *set, double beta, unsigned min_support,
+    uint32_t n_a, int64_t now_s);
+
+struct xs_comp_refresh_opts {
+	int64_t  now_s;     /* the stamp of what is computed */
+	uint32_t max_lists; /* lists computed by this call; 0: no bound */
+	uint32_t chunk;     /* lists per write transaction (>= 1) */
+	/* Called after each chunk's commit, with no transaction open (a
+	 * test writes there; the server's refresher checks for stop). A
+	 * non-zero return stops the refresh and is returned. */
+	xsell_err (*between)(void *ctx);
+	void *ctx;
+};
+
+struct xs_comp_refresh_stats {
+	uint64_t items;     /* items with orders */
+	uint64_t due;       /* of them, lists missing or not fresh */
+	uint64_t computed;  /* lists written by this call */
+	uint64_t chunks;    /* write transactions committed */
+	uint32_t max_chunk; /* most lists one transaction wrote */
+};
+
+/* Recompute the lists that are missing or not fresh (items whose basket
+ * count changed since first, then missing ones, then the oldest), at
+ * most o->max_lists of them: each chunk of o->chunk lists is computed in
+ * a read transaction and then written in a write transaction of its own,
+ * so the write lock is held only for a chunk's puts. Needs a writable
+ * store with the lists' sub-database. */
+xsell_err xs_model_comp_refresh(xs_store *st, const struct xs_settings *set,
+    const struct xs_comp_refresh_opts *o, struct xs_comp_refresh_stats *out);
+
+/* How many lists txn's store holds and how many of them are not fresh
+ * at now_s (a scan of every stamp: one read per stored list). */
+xsell_err xs_model_comp_census(xs_store *st, MDB_txn *txn,
+    const struct xs_settings *set, int64_t now_s, uint64_t *n_lists,
+    uint64_t *n_stale);
 
 #endif /* XSELL_MODEL_MODEL_H */

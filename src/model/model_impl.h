@@ -169,4 +169,51 @@ xsell_err xs_rank_top(xs_store *st, MDB_txn *txn, const struct xs_query *q,
     const uint32_t *excluded, size_t n_excluded, struct xs_cand *v, size_t n,
     struct xs_arena *arena, struct xs_answer *ans);
 
+/* ==== Complements (complements.c, comp_lists.c) ==== */
+
+/* A bit per item number (complements.c). */
+struct xs_item_bits {
+	uint8_t *bits; /* malloc'd; NULL: no item is set */
+	uint32_t max;  /* highest item number the bits cover */
+};
+bool xs_item_bits_has(const struct xs_item_bits *b, uint32_t item);
+
+/* The given items and every item bought with any of them, at any count:
+ * what a second-level answer leaves out. Caller frees out->bits. */
+xsell_err xs_comp_left_out(xs_store *st, MDB_txn *txn, const uint32_t *given,
+    size_t n_given, struct xs_item_bits *out);
+/* cross_category: keep only the candidates of v[0..*np) of a category
+ * none of the given items has (items without one are kept). */
+xsell_err xs_comp_keep_other_categories(xs_store *st, MDB_txn *txn,
+    const uint32_t *given, size_t n_given, struct xs_cand *v, size_t *np);
+
+/* The answer from the given items' precomputed lists (comp_lists.c),
+ * when they are fresh and prove that it is the walk's: *donep true and
+ * ans filled. Otherwise *donep false and the caller walks (ans is then
+ * resolved again). */
+xsell_err xs_comp_from_lists(xs_store *st, MDB_txn *txn,
+    const struct xs_settings *set, const struct xs_query *q,
+    const struct xs_rank_ids *ids, struct xs_arena *arena,
+    struct xs_answer *ans, bool *donep);
+
+/* Each trend item's momentum factor, the one xs_weigh_by_momentum
+ * multiplies by (momentum.c), memoised per snapshot. */
+struct xs_momentum_factor {
+	uint32_t item;
+	double   factor;
+};
+struct xs_momentum_table {
+	struct xs_momentum_factor *by_item;   /* ascending item */
+	struct xs_momentum_factor *by_factor; /* descending factor */
+	size_t                     n;
+};
+/* Caller frees with xs_momentum_table_fini. weight 0: an empty table. */
+xsell_err xs_momentum_table_get(xs_store *st, MDB_txn *txn,
+    const struct xs_settings *set, double weight,
+    struct xs_momentum_table *out);
+/* The factor of 'item', 1 if it has none (outside the trend window). */
+double xs_momentum_table_find(
+    const struct xs_momentum_table *t, uint32_t item);
+void xs_momentum_table_fini(struct xs_momentum_table *t);
+
 #endif /* XSELL_MODEL_MODEL_IMPL_H */

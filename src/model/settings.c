@@ -32,6 +32,14 @@ xs_settings_default(struct xs_settings *s)
 	 * 0.045 -> 0.186. 30 gained as much on product pages, less on
 	 * carts; 300 no more than 100. */
 	s->comp_momentum_weight = 100.0;
+	/* complements' lists: the best 200 by walk score and, of the 400
+	 * most trending items, those reached: on Online Retail every answer
+	 * of the bench was then proven the walk's (README "Performance").
+	 * An hour bounds how stale a list's answer may be while its own
+	 * item sees no order. */
+	s->comp_list_len       = 200;
+	s->comp_list_trend     = 400;
+	s->comp_list_max_age_s = 3600;
 	/* DESIGN.md: a session ends after 30 minutes without a view; a view
 	 * leads to a purchase within 7 days. */
 	s->session_gap_s      = 30 * 60;

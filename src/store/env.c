@@ -222,6 +222,9 @@ check_schema(xs_store *st, const char *dir, unsigned top_m)
 	if (rc == 0) {
 		rc = settle_top_m(st, txn, is_new, top_m);
 	}
+	if (rc == 0) {
+		rc = xs_store_comp_open(st, txn);
+	}
 	if (rc != 0) {
 		xs_log(XS_LOG_ERROR, "store %s: %s", dir, mdb_strerror(rc));
 		err = xs_err_from_mdb(rc);

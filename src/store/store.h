@@ -301,7 +301,7 @@ xsell_err xs_store_pair_get(xs_store *st, MDB_txn *txn, enum xs_rel rel,
  * and every picks answer that falls back to it would sum them again. A
  * memo belongs to the store handle and is good for the snapshot it was
  * made from (its transaction id) and its key; any commit retires it. */
-enum xs_memo_slot { XS_MEMO_TREND, XS_MEMO_COUNT };
+enum xs_memo_slot { XS_MEMO_TREND, XS_MEMO_MOMENTUM, XS_MEMO_COUNT };
 
 #define XS_MEMO_KEY_MAX 32
 
@@ -463,5 +463,66 @@ xsell_err xs_store_info_get(xs_store *st, struct xs_store_info *out);
 /* A canonical text dump of every database (numbers decoded), for tests
  * that compare two stores. Caller frees with xs_buf_fini. */
 xsell_err xs_store_dump(xs_store *st, struct xs_buf *out);
+
+/* ==== Precomputed complements lists (comp.c) ==== */
+
+/* Entries a stored list may hold. */
+#define XS_COMP_LIST_MAX 1000u
+
+/* When, at which state of the store and with which walk a list was
+ * computed (model/complements.c says what the fields mean to it). */
+struct xs_comp_stamp {
+	int64_t  computed_s;  /* unix seconds */
+	uint64_t txnid;       /* the snapshot it was computed from */
+	double   beta;        /* the walk's popularity penalty */
+	double   cutoff;      /* no item left out scored more; 0: complete */
+	uint32_t n_a;         /* the item's basket count then */
+	uint32_t walk_width;  /* via-items followed */
+	uint32_t min_support; /* co-count below it was not walked */
+	uint32_t reserved;    /* 0 */
+};
+
+/* One second-level item: its walk score before momentum, its best path's
+ * part of it (share) through 'via', and count = N(via, item). */
+struct xs_comp_entry {
+	uint32_t item;
+	uint32_t via;
+	uint32_t count;
+	uint32_t reserved; /* 0 */
+	double   score;
+	double   share;
+};
+
+/* A stored list, borrowed from the txn; valid until it ends or writes. */
+struct xs_comp_list {
+	struct xs_comp_stamp stamp;
+	uint32_t             n;
+	uint32_t             n_skip;
+	const unsigned char *bytes; /* n entries, unaligned: use the reader */
+	const unsigned char *skips; /* n_skip u32 items, ascending */
+};
+
+/* Whether this store has the lists' sub-database (a read-only handle of
+ * a store written before it existed has not: nothing is stored). */
+bool xs_store_comp_has(const xs_store *st);
+/* a's list; XSELL_ENOENT if it has none (or one of another format). */
+xsell_err xs_store_comp_get(
+    xs_store *st, MDB_txn *txn, uint32_t a, struct xs_comp_list *out);
+/* Entry i (< l->n) of a list. */
+void xs_comp_list_entry(
+    const struct xs_comp_list *l, uint32_t i, struct xs_comp_entry *out);
+/* Whether 'item' is one of the list's skips. */
+bool xs_comp_list_skips(const struct xs_comp_list *l, uint32_t item);
+/* Write a's list: entries v[0..n) and skips[0..n_skip) (ascending), each
+ * at most XS_COMP_LIST_MAX (else XSELL_ETOOBIG), replacing the one it
+ * had. */
+xsell_err xs_store_comp_put(xs_store *st, MDB_txn *txn, uint32_t a,
+    const struct xs_comp_stamp *stamp, const struct xs_comp_entry *v,
+    uint32_t n, const uint32_t *skips, uint32_t n_skip);
+/* Call cb with every stored list's item and stamp, in item order. */
+typedef xsell_err (*xs_comp_stamp_cb)(
+    void *ctx, uint32_t a, const struct xs_comp_stamp *stamp);
+xsell_err xs_store_comp_each(
+    xs_store *st, MDB_txn *txn, xs_comp_stamp_cb cb, void *ctx);
 
 #endif /* XSELL_STORE_STORE_H */

@@ -21,6 +21,10 @@ struct xs_store;
  * b ascending (top.c; bulk.c builds the same lists with it). */
 int xs_top_entry_cmp_best(const void *x, const void *y);
 
+/* Open the optional lists' sub-database (comp.c): created when
+ * writable, absent (st->comp 0) in an older store opened read-only. */
+int xs_store_comp_open(struct xs_store *st, MDB_txn *txn); /* mdb rc */
+
 /* Free the memos (memo.c); at close. */
 void xs_store_memo_fini(struct xs_store *st);
 
@@ -39,6 +43,7 @@ struct xs_store {
 	MDB_dbi         history;
 	MDB_dbi         cart;
 	MDB_dbi         ledger;
+	MDB_dbi         comp; /* 0: none (comp.c) */
 	bool            read_only;
 	unsigned        top_m; /* from meta "top_m" */
 	pthread_mutex_t memo_mtx;

@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: MIT */
+/* Keeping complements' precomputed lists fresh: find the items whose
+ * list is missing or not fresh (xs_model_comp_is_fresh), most urgent
+ * first, and recompute them in chunks. A chunk is computed in a read
+ * transaction, which blocks nobody, and only then written in a write
+ * transaction of its own, so the write lock is held for a chunk's puts
+ * alone (a few milliseconds), never for the walks. A list computed from
+ * a snapshot that a commit overtakes is still stamped with that
+ * snapshot's basket count of its item: an order of the item since makes
+ * it not fresh again at once. */
+#include "model/model_impl.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Why a list is due, most urgent first. */
+enum due_why {
+	DUE_TOUCHED, /* its item was ordered (or forgotten) since */
+	DUE_MISSING, /* never computed */
+	DUE_OLD,     /* other settings, or half its allowed age gone */
+};
+
+struct due {
+	uint32_t item;
+	uint32_t why; /* enum due_why */
+	int64_t  computed_s;
+};
+
+struct due_vec {
+	struct due *v;
+	size_t      n, cap;
+};
+
+static xsell_err
+due_push(struct due_vec *d, uint32_t item, enum due_why why, int64_t at)
+{
+	if (d->n == d->cap) {
+		size_t      cap = d->cap ? d->cap * 2 : 256;
+		struct due *v   = realloc(d->v, cap * sizeof(*v));
+
+		if (v == NULL) {
+			return XSELL_ENOMEM;
+		}
+		d->v   = v;
+		d->cap = cap;
+	}
+	d->v[d->n].item       = item;
+	d->v[d->n].why        = why;
+	d->v[d->n].computed_s = at;
+	d->n++;
+	return XSELL_OK;
+}
+
+/* Most urgent first: by why, then oldest, then item. */
+static int
+due_cmp(const void *x, const void *y)
+{
+	const struct due *p = x, *q = y;
+
+	if (p->why != q->why) {
+		return p->why < q->why ? -1 : 1;
+	}
+	if (p->computed_s != q->computed_s) {
+		return p->computed_s < q->computed_s ? -1 : 1;
+	}
+	return p->item < q->item ? -1 : p->item > q->item;
+}
+
+/* Whether a's list is due, and why. A fresh list past half its allowed
+ * age is due too, so that it is replaced before answers stop using it. */
+static bool
+list_due(xs_store *st, MDB_txn *txn, const struct xs_settings *set, uint32_t a,
+    uint32_t n_a, int64_t now_s, enum due_why *whyp, int64_t *atp)
+{
+	struct xs_comp_list l;
+	int64_t             half = set->comp_list_max_age_s / 2;
+
+	*atp = 0;
+	if (xs_store_comp_get(st, txn, a, &l) != XSELL_OK) {
+		*whyp = DUE_MISSING;
+		return true;
+	}
+	*atp = l.stamp.computed_s;
+	if (l.stamp.n_a != n_a) {
+		*whyp = DUE_TOUCHED;
+		return true;
+	}
+	*whyp = DUE_OLD;
+	return !xs_model_comp_is_fresh(&l.stamp, set, set->complements_beta,
+	           set->min_support, n_a, now_s) ||
+	    now_s - l.stamp.computed_s > half;
+}
+
+/* Every item with orders whose list is due, most urgent first. */
+static xsell_err
+find_due(xs_store *st, const struct xs_settings *set, int64_t now_s,
+    struct due_vec *out, struct xs_comp_refresh_stats *stats)
+{
+	struct xs_counts_reader counts;
+	MDB_txn                *txn;
+	uint32_t                max = 0;
+	xsell_err               err = xs_txn_read(st, &txn);
+
+	if (err != XSELL_OK) {
+		return err;
+	}
+	err = xs_store_dict_size(st, txn, XS_DICT_ITEM, &max);
+	xs_counts_reader_init(&counts, st, txn);
+	for (uint32_t a = 1; a <= max && err == XSELL_OK; a++) {
+		uint32_t n_a = xs_counts_reader_get(&counts, a, XS_C_BASKETS);
+		enum due_why why;
+		int64_t      at;
+
+		if (n_a == 0) {
+			continue; /* no orders: the walk has nothing to walk */
+		}
+		stats->items++;
+		if (list_due(st, txn, set, a, n_a, now_s, &why, &at)) {
+			err = due_push(out, a, why, at);
+		}
+	}
+	xs_txn_abort(txn);
+	if (err == XSELL_OK && out->n != 0) {
+		qsort(out->v, out->n, sizeof(*out->v), due_cmp);
+	}
+	stats->due = out->n;
+	return err;
+}
+
+#define CHUNK_MAX 32u /* lists one write transaction may hold */
+
+/* One chunk's lists, computed together and written together. */
+struct chunk {
+	uint32_t                 n;
+	uint32_t                 item[CHUNK_MAX];
+	struct xs_comp_list_out *lists; /* n of them */
+};
+
+static xsell_err
+chunk_compute(xs_store *st, const struct xs_settings *set, int64_t now_s,
+    struct chunk *c)
+{
+	MDB_txn  *txn = NULL;
+	xsell_err err = xs_txn_read(st, &txn);
+
+	for (uint32_t i = 0; i < c->n && err == XSELL_OK; i++) {
+		err = xs_model_comp_compute(
+		    st, txn, set, c->item[i], now_s, &c->lists[i]);
+	}
+	if (txn != NULL) {
+		xs_txn_abort(txn);
+	}
+	return err;
+}
+
+static xsell_err
+chunk_write(xs_store *st, const struct chunk *c)
+{
+	MDB_txn  *txn;
+	xsell_err err = xs_txn_write(st, &txn);
+
+	if (err != XSELL_OK) {
+		return err;
+	}
+	for (uint32_t i = 0; i < c->n && err == XSELL_OK; i++) {
+		const struct xs_comp_list_out *l = &c->lists[i];
+
+		err = xs_store_comp_put(st, txn, c->item[i], &l->stamp,
+		    l->entries, l->n, l->skips, l->n_skip);
+	}
+	if (err != XSELL_OK) {
+		xs_txn_abort(txn);
+		return err;
+	}
+	return xs_txn_commit(txn);
+}
+
+xsell_err
+xs_model_comp_refresh(xs_store *st, const struct xs_settings *set,
+    const struct xs_comp_refresh_opts *o, struct xs_comp_refresh_stats *out)
+{
+	struct due_vec due = { 0 };
+	struct chunk  *c;
+	uint32_t       chunk = o->chunk == 0 ? 1 : o->chunk;
+	size_t         todo;
+	xsell_err      err;
+
+	memset(out, 0, sizeof(*out));
+	if (!xs_store_comp_has(st)) {
+		return XSELL_EINVAL;
+	}
+	chunk = chunk > CHUNK_MAX ? CHUNK_MAX : chunk;
+	c     = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		return XSELL_ENOMEM;
+	}
+	c->lists = calloc(chunk, sizeof(*c->lists));
+	err      = c->lists != NULL ? XSELL_OK : XSELL_ENOMEM;
+	if (err == XSELL_OK) {
+		err = find_due(st, set, o->now_s, &due, out);
+	}
+	todo = due.n;
+	if (o->max_lists != 0 && todo > o->max_lists) {
+		todo = o->max_lists;
+	}
+	for (size_t i = 0; i < todo && err == XSELL_OK; i += c->n) {
+		c->n = (uint32_t) (todo - i < chunk ? todo - i : chunk);
+		for (uint32_t j = 0; j < c->n; j++) {
+			c->item[j] = due.v[i + j].item;
+		}
+		err = chunk_compute(st, set, o->now_s, c);
+		if (err == XSELL_OK) {
+			err = chunk_write(st, c);
+		}
+		if (err == XSELL_OK) {
+			out->computed += c->n;
+			out->chunks++;
+			out->max_chunk =
+			    c->n > out->max_chunk ? c->n : out->max_chunk;
+		}
+		if (err == XSELL_OK && o->between != NULL) {
+			err = o->between(o->ctx);
+		}
+	}
+	free(due.v);
+	free(c->lists);
+	free(c);
+	return err;
+}
+
+struct census {
+	xs_store                 *st;
+	MDB_txn                  *txn;
+	const struct xs_settings *set;
+	struct xs_counts_reader   counts;
+	int64_t                   now_s;
+	uint64_t                  n, stale;
+};
+
+static xsell_err
+census_add(void *ctx, uint32_t a, const struct xs_comp_stamp *stamp)
+{
+	struct census *cs = ctx;
+
+	cs->n++;
+	if (!xs_model_comp_is_fresh(stamp, cs->set, cs->set->complements_beta,
+	        cs->set->min_support,
+	        xs_counts_reader_get(&cs->counts, a, XS_C_BASKETS),
+	        cs->now_s)) {
+		cs->stale++;
+	}
+	return XSELL_OK;
+}
+
+xsell_err
+xs_model_comp_census(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
+    int64_t now_s, uint64_t *n_lists, uint64_t *n_stale)
+{
+	struct census cs = { st, txn, set, { 0 }, now_s, 0, 0 };
+	xsell_err     err;
+
+	xs_counts_reader_init(&cs.counts, st, txn);
+	err = xs_store_comp_each(st, txn, census_add, &cs);
+	if (err == XSELL_OK) {
+		*n_lists = cs.n;
+		*n_stale = cs.stale;
+	}
+	return err;
+}
