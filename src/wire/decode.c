@@ -938,6 +938,7 @@ enum {
 	K_DAYS,
 	K_NOW,
 	K_LIMIT,
+	K_FRESH,
 	K_COUNT
 };
 
@@ -945,7 +946,7 @@ static const char *const top_keys[K_COUNT] = { "op", "id", "events", "batch",
 	"items", "k", "scorer", "explain", "min_support", "filter", "beta",
 	"cross_category", "signal", "category", "half_life_days", "user",
 	"kind", "context", "candidates", "min_age_s", "max_age_s", "days",
-	"now", "limit" };
+	"now", "limit", "fresh" };
 
 /* The fields every list answer takes. */
 #define LIST_KEYS \
@@ -960,7 +961,7 @@ static const uint32_t op_keys[XS_OP_COUNT] = {
 	[XS_OP_stats]       = BIT(K_OP) | BIT(K_ID),
 	[XS_OP_complements] = BIT(K_OP) | BIT(K_ID) | BIT(K_ITEMS) | BIT(K_K) |
 	    BIT(K_EXPLAIN) | BIT(K_MIN_SUPPORT) | BIT(K_FILTER) | BIT(K_BETA) |
-	    BIT(K_CROSS_CATEGORY),
+	    BIT(K_CROSS_CATEGORY) | BIT(K_FRESH),
 	[XS_OP_similar] = LIST_KEYS | BIT(K_ITEMS) | BIT(K_SCORER) |
 	    BIT(K_MIN_SUPPORT) | BIT(K_SIGNAL),
 	[XS_OP_viewed_bought] =
@@ -1216,6 +1217,8 @@ decode_field(struct dec *d, struct xs_request *req, unsigned key)
 		return err;
 	case K_CROSS_CATEGORY:
 		return get_bool(d, "cross_category", &q->cross_category);
+	case K_FRESH:
+		return get_bool(d, "fresh", &q->fresh);
 	case K_SIGNAL:
 		return get_signal(d, &q->signal);
 	case K_CATEGORY:
