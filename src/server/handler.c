@@ -199,6 +199,10 @@ stats_gather(struct xs_server *srv, struct xs_stats *s)
 	if (srv->has_admin) {
 		xs_conn_limit_read(&srv->admin_limit, "admin", &s->conns[1]);
 	}
+	s->comp_lists.on       = atomic_load(&srv->refresher.started);
+	s->comp_lists.items    = atomic_load(&srv->refresher.items);
+	s->comp_lists.due      = atomic_load(&srv->refresher.due);
+	s->comp_lists.computed = atomic_load(&srv->refresher.computed);
 	return XSELL_OK;
 }
 

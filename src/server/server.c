@@ -342,7 +342,8 @@ xs_server_start(xs_server *srv)
 			return err;
 		}
 	}
-	return XSELL_OK;
+	return xs_refresher_start(
+	    &srv->refresher, srv->store, &srv->settings, &srv->stopping);
 }
 
 void
@@ -358,6 +359,7 @@ xs_server_close(xs_server *srv)
 		return;
 	}
 	atomic_store(&srv->stopping, true);
+	xs_refresher_join(&srv->refresher);
 	for (size_t i = 0; i < srv->n_workers; i++) {
 		struct xs_worker *w = &srv->workers[i];
 

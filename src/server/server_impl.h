@@ -127,6 +127,22 @@ void xs_write_group_fini(struct xs_write_group *g);
  * the write's own error, or the commit's. */
 xsell_err xs_write_group_run(struct xs_worker *w, struct xs_write_job *job);
 
+/* complements' list refresher (refresh.c): one background thread. */
+struct xs_refresher {
+	pthread_t                 thread;
+	atomic_bool               started; /* read by stats */
+	xs_store                 *store;
+	const struct xs_settings *settings;
+	atomic_bool              *stopping;
+	_Atomic uint64_t          items, due, computed; /* for stats */
+};
+
+/* Start it (not when the store has no lists' sub-database); it stops
+ * when *stopping turns true. */
+xsell_err xs_refresher_start(struct xs_refresher *r, xs_store *st,
+    const struct xs_settings *set, atomic_bool *stopping);
+void      xs_refresher_join(struct xs_refresher *r);
+
 struct xs_server {
 	xs_store             *store;
 	struct xs_write_group writes;
@@ -140,6 +156,7 @@ struct xs_server {
 	uint64_t              started_ns;
 	struct xs_op_counters ops[XS_OP_COUNT];
 	struct xs_op_counters invalid; /* requests whose op was unreadable */
+	struct xs_refresher   refresher;
 };
 
 /* A server TLS configuration from the tls_* files of 'o' (tls.c): own

@@ -358,6 +358,20 @@ pack_connections(msgpack_packer *pk, const struct xs_stats *s)
 	}
 }
 
+/* stats.complements_lists: how many lists the refresher keeps. */
+static void
+pack_comp_lists(msgpack_packer *pk, const struct xs_stats *s)
+{
+	pack_cstr(pk, "complements_lists");
+	msgpack_pack_map(pk, 3);
+	pack_cstr(pk, "items");
+	msgpack_pack_uint64(pk, s->comp_lists.items);
+	pack_cstr(pk, "due");
+	msgpack_pack_uint64(pk, s->comp_lists.due);
+	pack_cstr(pk, "computed");
+	msgpack_pack_uint64(pk, s->comp_lists.computed);
+}
+
 xsell_err
 xs_wire_reply_stats(
     struct xs_buf *out, const struct xs_request *req, const struct xs_stats *s)
@@ -372,7 +386,9 @@ xs_wire_reply_stats(
 	}
 	msgpack_packer_init(&pk, &ctx, pack_write_cb);
 	reply_begin(&pk, &ctx, req,
-	    5 + (s->settings != NULL) + (conn_kinds(s) != 0), true);
+	    5 + (s->settings != NULL) + (conn_kinds(s) != 0) +
+	        s->comp_lists.on,
+	    true);
 	pack_cstr(&pk, "version");
 	pack_cstr(&pk, version);
 
@@ -422,6 +438,9 @@ xs_wire_reply_stats(
 	}
 	if (conn_kinds(s) != 0) {
 		pack_connections(&pk, s);
+	}
+	if (s->comp_lists.on) {
+		pack_comp_lists(&pk, s);
 	}
 	return ctx.err;
 }

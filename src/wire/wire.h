@@ -118,6 +118,14 @@ struct xs_stats {
 	struct xs_op_stats        ops[XS_OP_COUNT];
 	const struct xs_settings *settings; /* the defaults in force */
 	struct xs_conn_stats      conns[2]; /* by kind; unused: kind NULL */
+	/* complements' precomputed lists, as xselld's refresher last saw
+	 * them; left out of the reply when !on. */
+	struct {
+		bool     on;
+		uint64_t items;    /* items with orders */
+		uint64_t due;      /* of them, lists missing or not fresh */
+		uint64_t computed; /* lists written since the start */
+	} comp_lists;
 };
 
 xsell_err xs_wire_reply_stats(struct xs_buf *out, const struct xs_request *req,

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/* complements' list refresher: one background thread of xselld, at the
+ * lowest priority (nice 19), that keeps the precomputed lists fresh
+ * (model xs_model_comp_refresh): lists of items ordered since first,
+ * then missing ones, then the oldest, before they pass their allowed
+ * age. Each round computes at most ROUND_LISTS lists in chunks of
+ * CHUNK_LISTS, each chunk computed under a read transaction and then
+ * written in a write transaction of its own, so client writes wait at
+ * most for one chunk's puts (the group commit takes turns with it).
+ * With nothing due it sleeps IDLE_MS between looks. */
+#include "server/server_impl.h"
+
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <nng/supplemental/util/platform.h>
+
+#define ROUND_LISTS 256u
+#define CHUNK_LISTS 16u
+#define IDLE_MS 1000u
+#define NAP_MS 50u /* a look at 'stopping' while idle */
+
+/* Between chunks: stop when the server does. */
+static xsell_err
+refresh_between(void *ctx)
+{
+	struct xs_refresher *r = ctx;
+
+	return atomic_load(r->stopping) ? XSELL_EUNAVAIL : XSELL_OK;
+}
+
+static void
+refresh_idle(struct xs_refresher *r)
+{
+	for (unsigned t = 0; t < IDLE_MS && !atomic_load(r->stopping);
+	     t += NAP_MS) {
+		nng_msleep(NAP_MS);
+	}
+}
+
+static void *
+refresh_main(void *arg)
+{
+	struct xs_refresher *r = arg;
+
+	/* Linux: a thread's nice value is its own (the tid as pid). */
+	(void) setpriority(PRIO_PROCESS, (id_t) syscall(SYS_gettid), 19);
+	while (!atomic_load(r->stopping)) {
+		struct xs_comp_refresh_opts  o  = { 0 };
+		struct xs_comp_refresh_stats rs = { 0 };
+		xsell_err                    err;
+
+		o.now_s     = xs_now_s();
+		o.max_lists = ROUND_LISTS;
+		o.chunk     = CHUNK_LISTS;
+		o.between   = refresh_between;
+		o.ctx       = r;
+		err = xs_model_comp_refresh(r->store, r->settings, &o, &rs);
+		atomic_store(&r->items, rs.items);
+		atomic_store(&r->due, rs.due - rs.computed);
+		atomic_fetch_add(&r->computed, rs.computed);
+		if (err != XSELL_OK && !atomic_load(r->stopping)) {
+			xs_log(XS_LOG_WARN, "complements lists: %s",
+			    xsell_strerror(err));
+		}
+		if (err != XSELL_OK || rs.computed == 0) {
+			refresh_idle(r);
+		}
+	}
+	return NULL;
+}
+
+xsell_err
+xs_refresher_start(struct xs_refresher *r, xs_store *st,
+    const struct xs_settings *set, atomic_bool *stopping)
+{
+	r->store    = st;
+	r->settings = set;
+	r->stopping = stopping;
+	if (!xs_store_comp_has(st)) {
+		return XSELL_OK; /* nowhere to keep lists: answers walk */
+	}
+	if (pthread_create(&r->thread, NULL, refresh_main, r) != 0) {
+		xs_log(XS_LOG_ERROR, "complements lists: cannot start");
+		return XSELL_EUNAVAIL;
+	}
+	atomic_store(&r->started, true);
+	return XSELL_OK;
+}
+
+void
+xs_refresher_join(struct xs_refresher *r)
+{
+	if (atomic_load(&r->started)) {
+		pthread_join(r->thread, NULL);
+		atomic_store(&r->started, false);
+	}
+}

@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: MIT */
+/* xselld's complements list refresher, end to end: after writes it
+ * computes the lists in the background (stats.complements_lists says so),
+ * and the answers from them are the walk's (fresh: true). */
+#include "support.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* The store of proto/vectors/setup.json: orders {A,B}, {A,B,C}, {A,C},
+ * {B,D}, {A,B,E}, all of one day. */
+static const char *const orders =
+    "{\"op\":\"event\",\"events\":["
+    "{\"type\":\"order\",\"order\":\"o1\",\"ts\":86400,\"items\":[\"A\","
+    "\"B\"]},"
+    "{\"type\":\"order\",\"order\":\"o2\",\"ts\":86401,\"items\":[\"A\","
+    "\"B\",\"C\"]},"
+    "{\"type\":\"order\",\"order\":\"o3\",\"ts\":86402,\"items\":[\"A\","
+    "\"C\"]},"
+    "{\"type\":\"order\",\"order\":\"o4\",\"ts\":86403,\"items\":[\"B\","
+    "\"D\"]},"
+    "{\"type\":\"order\",\"order\":\"o5\",\"ts\":86404,\"items\":[\"A\","
+    "\"B\",\"E\"]}]}";
+
+static json_int_t
+lists_field(const char *url, const char *name)
+{
+	json_t    *r = xs_test_call(url, "{\"op\":\"stats\"}");
+	json_t    *c = json_object_get(r, "complements_lists");
+	json_int_t v;
+
+	assert_non_null(c);
+	v = json_integer_value(json_object_get(c, name));
+	json_decref(r);
+	return v;
+}
+
+/* Wait (at most 60 s: the refresher runs at nice 19 on a busy machine)
+ * until 'items' items have lists and none is due, with at least
+ * 'computed' computed since the start. */
+static void
+wait_for_lists(const char *url, json_int_t items, json_int_t computed)
+{
+	for (int i = 0; i < 600; i++) {
+		if (lists_field(url, "items") == items &&
+		    lists_field(url, "due") == 0 &&
+		    lists_field(url, "computed") >= computed) {
+			return;
+		}
+		usleep(100 * 1000);
+	}
+	fail_msg("the refresher did not catch up");
+}
+
+/* The reply's items, as JSON text. */
+static char *
+answer(const char *url, const char *req)
+{
+	json_t *r = xs_test_call(url, req);
+	char   *s;
+
+	assert_string_equal(xs_test_reply_code(r), "ok");
+	s = json_dumps(json_object_get(r, "items"), JSON_COMPACT);
+	json_decref(r);
+	return s;
+}
+
+static void
+test_refresher_keeps_lists_fresh(void **state)
+{
+	struct xs_test_server s = { 0 };
+	json_t               *r;
+	char                 *got, *walk;
+
+	(void) state;
+	xs_test_server_start(&s, NULL);
+	r = xs_test_call(s.admin_url, orders);
+	assert_string_equal(xs_test_reply_code(r), "ok");
+	json_decref(r);
+	wait_for_lists(s.read_url, 5, 5);
+
+	/* From A only D is second-level, via B: 3/4 * 1/4 = 0.1875 times
+	 * D's momentum 111/11 (proto/ops/complements.md). */
+	got  = answer(s.read_url,
+	     "{\"op\":\"complements\",\"items\":[\"A\"],\"explain\":true}");
+	walk = answer(s.read_url,
+	    "{\"op\":\"complements\",\"items\":[\"A\"],"
+	    "\"explain\":true,\"fresh\":true}");
+	assert_string_equal(got, walk);
+	assert_string_equal(got,
+	    "[{\"item\":\"D\",\"score\":"
+	    "1.8920454545454546,\"via\":\"B\","
+	    "\"count\":1}]");
+	free(got);
+	free(walk);
+
+	/* An order {A,D}: D is first-level now, and A's list is due. */
+	r = xs_test_call(s.admin_url,
+	    "{\"op\":\"event\",\"events\":[{\"type\":\"order\",\"order\":"
+	    "\"o6\",\"ts\":86405,\"items\":[\"A\",\"D\"]}]}");
+	assert_string_equal(xs_test_reply_code(r), "ok");
+	json_decref(r);
+	wait_for_lists(s.read_url, 5, 7); /* A and D again */
+	got = answer(s.read_url, "{\"op\":\"complements\",\"items\":[\"A\"]}");
+	walk = answer(s.read_url,
+	    "{\"op\":\"complements\",\"items\":[\"A\"],\"fresh\":true}");
+	assert_string_equal(got, walk);
+	assert_string_equal(got, "[]");
+	free(got);
+	free(walk);
+
+	r = xs_test_call(s.read_url,
+	    "{\"op\":\"complements\",\"items\":[\"A\"],\"fresh\":1}");
+	assert_string_equal(xs_test_reply_code(r), "bad_request");
+	json_decref(r);
+	xs_test_server_fini(&s);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_refresher_keeps_lists_fresh),
+	};
+
+	return cmocka_run_group_tests_name("comp_refresh", tests, NULL, NULL);
+}
