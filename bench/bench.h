@@ -56,6 +56,7 @@ struct bench_opts {
 	bool        uniform; /* draw items uniformly, not by popularity */
 	bool        json;
 	bool        inproc;
+	bool        cpu_time; /* inproc: the thread's CPU clock times */
 };
 
 /* ==== The item pool (pool.c) ==== */

@@ -31,6 +31,9 @@ static const char usage[] =
     "  --inproc          no sockets: query the store of --db in process\n"
     "                    (fbt, fbt_cart, complements and picks of the mix;\n"
     "                    one thread; only the model call is timed)\n"
+    "  --cpu-time        with --inproc: time each call by the thread's CPU\n"
+    "                    clock, not the wall clock (a busy machine's\n"
+    "                    preemptions left out)\n"
     "Items the requests name (one of):\n"
     "  --db DIR          the store's own items (opened read-only; xselld\n"
     "                    may be serving it), drawn by popularity: an item\n"
@@ -104,6 +107,7 @@ enum {
 	OPT_JSON,
 	OPT_LABEL,
 	OPT_INPROC,
+	OPT_CPU_TIME,
 	OPT_VERSION
 };
 
@@ -128,6 +132,7 @@ static const struct option longopts[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "label", required_argument, NULL, OPT_LABEL },
 	{ "inproc", no_argument, NULL, OPT_INPROC },
+	{ "cpu-time", no_argument, NULL, OPT_CPU_TIME },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -325,6 +330,9 @@ parse_flag(int c, const char *arg, struct bench_opts *o)
 		return 0;
 	case OPT_INPROC:
 		o->inproc = true;
+		return 0;
+	case OPT_CPU_TIME:
+		o->cpu_time = true;
 		return 0;
 	default:
 		fputs(usage, stderr);
