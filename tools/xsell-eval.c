@@ -35,7 +35,8 @@ static const char usage_text[] =
     "                  [--ask rest|one] [--max-queries N]\n"
     "                  [--max-basket-items N] [--top-m N]\n"
     "                  [--exclude-items LIST] [--format FMT]\n"
-    "                  [--store DIR] [--json] [--report FILE.md]\n"
+    "                  [--comp-lists] [--store DIR] [--json]\n"
+    "                  [--report FILE.md]\n"
     "                  [--quiet] [[--type TYPE] [--map ROLE=COLUMN,...]\n"
     "                  FILE...]...\n"
     "\n"
@@ -143,6 +144,10 @@ static const char usage_text[] =
     "                        --type, every --map applies to every file\n"
     "                        and lines are orders (or say their type in\n"
     "                        a type column)\n"
+    "  --comp-lists          after training, compute complements'\n"
+    "                        precomputed lists (as xselld's refresher\n"
+    "                        does), so that its answers come from them\n"
+    "                        wherever they prove to be the walk's\n"
     "  --store DIR           train into DIR (an empty or new directory)\n"
     "                        and keep it; default a temporary directory\n"
     "                        under $TMPDIR, removed at the end\n"
@@ -700,6 +705,9 @@ parse_one(struct args *a, int c, char *arg)
 	case 'd':
 		a->store = arg;
 		return EXIT_EVAL_OK;
+	case 'L':
+		a->o.comp_lists = true;
+		return EXIT_EVAL_OK;
 	case 'j':
 		a->json = true;
 		return EXIT_EVAL_OK;
@@ -740,6 +748,7 @@ parse_args(int argc, char **argv, struct args *a)
 		{ "type", required_argument, NULL, 't' },
 		{ "signal", required_argument, NULL, 'g' },
 		{ "store", required_argument, NULL, 'd' },
+		{ "comp-lists", no_argument, NULL, 'L' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "report", required_argument, NULL, 'r' },
 		{ "quiet", no_argument, NULL, 'q' },

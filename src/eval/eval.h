@@ -257,6 +257,9 @@ struct xs_eval_opts {
 	struct xs_settings settings;  /* training and defaults */
 	const char        *store_dir; /* an empty directory for the store */
 	unsigned           top_m;     /* the store's top lists; 0: default */
+	/* After training, compute complements' precomputed lists, so that
+	 * its answers come from them where they prove to be the walk's. */
+	bool comp_lists;
 };
 
 /* Defaults: time split unset (caller sets it), k 10, seed 42, fbt and

@@ -702,6 +702,19 @@ split_and_train(const struct xs_eval_opts *o, const xs_eval_data *d,
 	return err;
 }
 
+/* --comp-lists: every trained item's complements list, as xselld's
+ * refresher keeps them. */
+static xsell_err
+train_comp_lists(const struct xs_eval_opts *o, xs_store *st)
+{
+	struct xs_comp_refresh_opts  ro = { 0 };
+	struct xs_comp_refresh_stats rs;
+
+	ro.now_s = xs_now_s();
+	ro.chunk = 16;
+	return xs_model_comp_refresh(st, &o->settings, &ro, &rs);
+}
+
 xsell_err
 xs_eval_run(const struct xs_eval_opts *o, const xs_eval_data *d,
     xs_eval_progress_cb cb, void *cb_ctx, struct xs_eval_report *rep)
@@ -740,6 +753,9 @@ xs_eval_run(const struct xs_eval_opts *o, const xs_eval_data *d,
 		return err;
 	}
 	err = split_and_train(o, d, is_test, ev_is_test, c.st, rep);
+	if (err == XSELL_OK && o->comp_lists) {
+		err = train_comp_lists(o, c.st);
+	}
 	if (err == XSELL_OK) {
 		err = xs_txn_read(c.st, &c.txn);
 		if (err != XSELL_OK) {
