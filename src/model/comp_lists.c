@@ -29,6 +29,10 @@
 
 /* A relative margin on every bound: sums and products of doubles. */
 #define BOUND_MARGIN (1.0 + 1e-9)
+/* More given items walk at once: the sum of their lists' cutoffs grows
+ * with each, and a cart's answer is then seldom proven (on Online
+ * Retail's carts the lists only added their own reading to the walk). */
+#define GIVEN_MAX 4u
 
 bool
 xs_model_comp_is_fresh(const struct xs_comp_stamp *stamp,
@@ -264,7 +268,8 @@ xs_comp_from_lists(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	xsell_err            err;
 
 	*donep = false;
-	if (ids->n_given == 0 || !xs_store_comp_has(st)) {
+	if (ids->n_given == 0 || ids->n_given > GIVEN_MAX ||
+	    !xs_store_comp_has(st)) {
 		return XSELL_OK;
 	}
 	lists = xs_arena_calloc(arena, ids->n_given, sizeof(*lists));
