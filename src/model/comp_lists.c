@@ -14,7 +14,11 @@
  *     weight), so the k-th answer must beat T times the factor of every
  *     item the lists miss: the non-trending ones (factor 1) at once, the
  *     trending ones by the momentum table, largest factor first, down to
- *     where T times it falls below the k-th answer;
+ *     where T times it falls below the k-th answer. A list also holds
+ *     the reachable ones of the most trending items when it was made,
+ *     and names the others (its skips: unreachable or left out), so
+ *     that most of those are known or bounded by 0; one neither known,
+ *     skipped nor left out (a pair lookup) fails the proof;
  *   - with several given items, a candidate missing from some lists has
  *     a score only known within T: if it could reach the k-th answer,
  *     the lists cannot say.

@@ -13,7 +13,12 @@
  * each of them every neighbour: the complements worth finding are the
  * rare ones deep in a list, which the popularity penalty lifts (reading
  * only the via-items' top lists cut hit rate by two thirds in
- * xsell-eval). So an answer costs walk_width + n_given lists. */
+ * xsell-eval). So an answer costs walk_width + n_given lists.
+ *
+ * The walk is also the reference of the precomputed lists: this file
+ * computes an item's list with the walk's own code (xs_model_comp_compute)
+ * and answers from the lists first (comp_lists.c), walking whenever they
+ * cannot prove the answer to be the walk's. */
 #include "model/model_impl.h"
 
 #include <math.h>
