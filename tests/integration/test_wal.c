@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: MIT */
+/* xselld --wal (server/wal.c), with a real xselld on ipc://.
+ *
+ * One fixed list of writes (item metadata, order batches, a forget_user,
+ * a batch after it) is sent one by one, so its order is the log's order.
+ * Acknowledged writes must survive kill -9 and be in the store after the
+ * restart's replay; the same log replayed into an empty store, and again
+ * into a store that has it all, gives the same store; a store written
+ * through the log dumps to the same bytes as one written without it
+ * (but for the log's mark, meta "wal_seq", which must name the last
+ * write); a refused write and a full disk leave the log empty. The
+ * expected counts are worked out by hand below. Nothing depends on
+ * timing: kill -9 may find any part of the log applied. */
+#include "support.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/common.h"
+
+#define BATCHES 12
+#define ORDERS 5 /* per batch, 3 items each */
+/* Batch b's order o belongs to user "u<(b + o) % 4>". User u1 has, in
+ * the BATCHES batches, the orders with (b + o) % 4 == 1: for each b
+ * exactly one or two of o = 0..4 (o = 1 - b mod 4, and that + 4 when it
+ * is 0): b % 4 == 1 gives o in {0, 4}: 2 orders; the other b give one.
+ * b = 0..11 has three b with b % 4 == 1, so u1 has 3 * 2 + 9 * 1 = 15
+ * orders, 15 events. */
+#define U1_ORDERS 15
+/* Writes: items, BATCHES batches, forget_user u1, one batch more. */
+#define WRITES (1 + BATCHES + 1 + 1)
+/* Orders in the store at the end: all batches but u1's 15 orders, plus
+ * the last batch's ORDERS (it comes after the forget). */
+#define ORDERS_LEFT (BATCHES * ORDERS - U1_ORDERS + ORDERS)
+
+static const char *const wal_args[] = { "--wal", NULL };
+
+/* Write k of the list, as JSON (buf of 'len' bytes). */
+static void
+write_json(unsigned k, char *buf, size_t len)
+{
+	size_t   o = 0;
+	unsigned b = k - 1;
+
+	if (k == 0) {
+		snprintf(buf, len,
+		    "{\"op\":\"items\",\"items\":[{\"item\":\"i1\","
+		    "\"category\":\"c1\",\"price\":2.5,\"created\":"
+		    "1700000000},{\"item\":\"i2\",\"category\":\"c2\"}]}");
+		return;
+	}
+	if (k == 1 + BATCHES) {
+		snprintf(buf, len, "{\"op\":\"forget_user\",\"user\":\"u1\"}");
+		return;
+	}
+	if (k == 2 + BATCHES) {
+		b = BATCHES; /* the batch after the forget */
+	}
+	o += (size_t) snprintf(buf + o, len - o,
+	    "{\"op\":\"event\",\"batch\":\"b%u\",\"events\":[", b);
+	for (unsigned i = 0; i < ORDERS; i++) {
+		unsigned it = (b * 7 + i * 3) % 20;
+
+		o += (size_t) snprintf(buf + o, len - o,
+		    "%s{\"type\":\"order\",\"order\":\"b%uo%u\","
+		    "\"user\":\"u%u\",\"ts\":%u,\"items\":[\"i%u\",\"i%u\","
+		    "\"i%u\"]}",
+		    i ? "," : "", b, i, (b + i) % 4, 1700000000u + b * 100 + i,
+		    it, (it + 1) % 20, (it + 5) % 20);
+	}
+	snprintf(buf + o, len - o, "]}");
+}
+
+/* Send the whole list to 'url', each write acknowledged before the
+ * next; checks each reply as counted by hand. */
+static void
+send_writes(const char *url)
+{
+	char buf[2048];
+
+	for (unsigned k = 0; k < WRITES; k++) {
+		json_t *r;
+
+		write_json(k, buf, sizeof(buf));
+		r = xs_test_call(url, buf);
+		assert_string_equal(xs_test_reply_code(r), "ok");
+		if (k == 0) {
+			assert_int_equal(
+			    json_integer_value(json_object_get(r, "applied")),
+			    2);
+		} else if (k == 1 + BATCHES) {
+			assert_true(
+			    json_is_true(json_object_get(r, "forgotten")));
+			assert_int_equal(
+			    json_integer_value(json_object_get(r, "orders")),
+			    U1_ORDERS);
+		} else {
+			assert_int_equal(
+			    json_integer_value(json_object_get(r, "applied")),
+			    ORDERS);
+		}
+		json_decref(r);
+	}
+}
+
+static char *
+path_in(const char *dir, const char *name)
+{
+	size_t len = strlen(dir) + strlen(name) + 2;
+	char  *p   = malloc(len);
+
+	assert_non_null(p);
+	snprintf(p, len, "%s/%s", dir, name);
+	return p;
+}
+
+#define SEG1 "wal-0000000000000001.log"
+
+/* Bytes of file 'name' in 'dir'; -1 if it does not exist. */
+static long long
+file_size(const char *dir, const char *name)
+{
+	char       *p = path_in(dir, name);
+	struct stat sb;
+	int         rc = stat(p, &sb);
+
+	free(p);
+	return rc == 0 ? (long long) sb.st_size : -1;
+}
+
+static void
+copy_file(const char *from_dir, const char *to_dir, const char *name)
+{
+	char  *from = path_in(from_dir, name);
+	char  *to   = path_in(to_dir, name);
+	FILE  *in   = fopen(from, "rb");
+	FILE  *out  = fopen(to, "wb");
+	char   buf[65536];
+	size_t n;
+
+	assert_non_null(in);
+	assert_non_null(out);
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0) {
+		assert_int_equal(fwrite(buf, 1, n, out), n);
+	}
+	assert_false(ferror(in));
+	fclose(in);
+	assert_int_equal(fclose(out), 0);
+	free(from);
+	free(to);
+}
+
+/* The dump of the store in 'db' with its meta "wal_seq" line taken out
+ * (NUL-terminated, malloc'd). The line must say WRITES (a u64 in host
+ * order: little-endian here), or be absent when 'has_seq' is false. */
+static char *
+dump_without_seq(const char *db, bool has_seq)
+{
+	/* "wal_seq" in hex, a space, WRITES = 15 as 8 little-endian bytes. */
+	static const char line[] = "77616c5f736571 0f00000000000000\n";
+	struct xs_buf     b;
+	char             *s, *at;
+
+	xs_test_store_dump(db, &b);
+	s = malloc(b.len + 1);
+	assert_non_null(s);
+	memcpy(s, b.data, b.len);
+	s[b.len] = '\0';
+	xs_buf_fini(&b);
+	assert_true(strstr(s, "77616c5f736571 ") == strstr(s, line));
+	at = strstr(s, line);
+	if (!has_seq) {
+		assert_null(at);
+		return s;
+	}
+	assert_non_null(at);
+	memmove(at, at + strlen(line), strlen(at + strlen(line)) + 1);
+	return s;
+}
+
+/* ==== Tests ==== */
+
+/* kill -9 after the last acknowledgement; the restart replays what the
+ * store lacks: everything acknowledged is there, and the log files are
+ * gone after the clean stop that follows. The same log replayed into an
+ * empty store, and once more into that store, gives the same dump; and
+ * that is the dump of the same writes through xselld without --wal. */
+static void
+test_wal_kill9_replay_twice_and_without_wal(void **state)
+{
+	struct xs_test_server s, e, plain;
+	char                 *killed, *fresh, *again, *direct;
+	int                   status;
+
+	(void) state;
+	xs_test_server_start(&s, wal_args);
+	send_writes(s.admin_url);
+	status = xs_test_server_signal(&s, SIGKILL);
+	assert_true(WIFSIGNALED(status));
+	assert_true(file_size(s.db, SEG1) > 0);
+
+	/* A copy of the log (the restart deletes it once applied), and an
+	 * empty store next to another copy. */
+	copy_file(s.db, s.dir, SEG1);
+	xs_test_server_start(&e, wal_args);
+	xs_test_server_signal(&e, SIGTERM);
+	copy_file(s.dir, e.db, SEG1);
+
+	xs_test_server_restart(&s);
+	assert_int_equal(xs_test_stats_orders(s.read_url), ORDERS_LEFT);
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+	assert_int_equal(file_size(s.db, SEG1), -1);
+	killed = dump_without_seq(s.db, true);
+
+	/* The whole log into the empty store. */
+	xs_test_server_restart(&e);
+	assert_int_equal(xs_test_stats_orders(e.read_url), ORDERS_LEFT);
+	xs_test_server_signal(&e, SIGTERM);
+	fresh = dump_without_seq(e.db, true);
+	assert_string_equal(killed, fresh);
+
+	/* And again into the store that has all of it: nothing changes. */
+	copy_file(s.dir, e.db, SEG1);
+	assert_true(file_size(e.db, SEG1) > 0);
+	xs_test_server_restart(&e);
+	assert_int_equal(xs_test_stats_orders(e.read_url), ORDERS_LEFT);
+	xs_test_server_signal(&e, SIGTERM);
+	again = dump_without_seq(e.db, true);
+	assert_string_equal(fresh, again);
+
+	/* The same writes, each committed before its reply. */
+	xs_test_server_start(&plain, NULL);
+	send_writes(plain.admin_url);
+	xs_test_server_signal(&plain, SIGTERM);
+	direct = dump_without_seq(plain.db, false);
+	assert_string_equal(direct, fresh);
+
+	free(killed);
+	free(fresh);
+	free(again);
+	free(direct);
+	xs_test_server_fini(&plain);
+	xs_test_server_fini(&e);
+	xs_test_server_fini(&s);
+}
+
+/* A write that does not decode is refused before the log: the log file
+ * stays empty; a good one then lands in it. */
+static void
+test_wal_refuses_bad_write_before_log(void **state)
+{
+	struct xs_test_server s;
+	json_t               *r;
+
+	(void) state;
+	xs_test_server_start(&s, wal_args);
+	assert_int_equal(file_size(s.db, SEG1), 0);
+	r = xs_test_call(s.admin_url,
+	    "{\"op\":\"event\",\"events\":[{\"type\":\"order\","
+	    "\"order\":\"o1\",\"items\":[\"a\"]},{\"type\":\"bogus\"}]}");
+	assert_string_equal(xs_test_reply_code(r), "bad_request");
+	json_decref(r);
+	r = xs_test_call(
+	    s.admin_url, "{\"op\":\"forget_user\",\"user\":\"\"}");
+	assert_string_equal(xs_test_reply_code(r), "bad_request");
+	json_decref(r);
+	assert_int_equal(file_size(s.db, SEG1), 0);
+
+	r = xs_test_call(s.admin_url,
+	    "{\"op\":\"event\",\"events\":[{\"type\":\"order\","
+	    "\"order\":\"o1\",\"items\":[\"a\",\"b\"]}]}");
+	assert_string_equal(xs_test_reply_code(r), "ok");
+	json_decref(r);
+	assert_true(file_size(s.db, SEG1) > 0);
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+	xs_test_server_restart(&s);
+	assert_int_equal(xs_test_stats_orders(s.read_url), 1);
+	xs_test_server_fini(&s);
+}
+
+/* No room on the disk for the log: the write is refused (unavailable)
+ * and nothing of it is logged or applied. RLIMIT_FSIZE stands in for a
+ * full disk (the log reserves its space in steps of 8 MiB). */
+static void
+test_wal_full_disk_refuses_whole_write(void **state)
+{
+	struct xs_test_server s;
+	json_t               *r;
+
+	(void) state;
+	xs_test_server_start_limited(&s, wal_args, (uint64_t) 4 << 20);
+	r = xs_test_call(s.admin_url,
+	    "{\"op\":\"event\",\"events\":[{\"type\":\"order\","
+	    "\"order\":\"o1\",\"items\":[\"a\",\"b\"]}]}");
+	assert_string_equal(xs_test_reply_code(r), "unavailable");
+	json_decref(r);
+	assert_int_equal(file_size(s.db, SEG1), 0);
+	assert_int_equal(xs_test_stats_orders(s.read_url), 0);
+	xs_test_server_fini(&s);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_wal_kill9_replay_twice_and_without_wal),
+		cmocka_unit_test(test_wal_refuses_bad_write_before_log),
+		cmocka_unit_test(test_wal_full_disk_refuses_whole_write),
+	};
+
+	return cmocka_run_group_tests_name("wal", tests, NULL, NULL);
+}
