@@ -141,6 +141,11 @@ xs_server_open(xs_server **srvp, const struct xs_server_opts *o)
 		if (err != XSELL_OK) {
 			goto close_store;
 		}
+	} else {
+		err = xs_wal_replay(srv, o->db);
+		if (err != XSELL_OK) {
+			goto close_store;
+		}
 	}
 	if (o->n_listen != 0) {
 		err =

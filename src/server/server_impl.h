@@ -151,6 +151,10 @@ typedef struct xs_wal xs_wal;
  * before the log's end. */
 xsell_err xs_wal_open(xs_wal **walp, struct xs_server *srv, const char *db,
     uint64_t backlog_max);
+/* Without --wal: apply and delete a log left in 'db' by a server that
+ * ran with --wal (so that no acknowledged write is left out), if any.
+ * Errors as xs_wal_open. */
+xsell_err xs_wal_replay(struct xs_server *srv, const char *db);
 /* Apply what is logged, stop the applier, close the files, free. Call
  * after the workers stopped. */
 void xs_wal_close(xs_wal *wal);

@@ -944,6 +944,34 @@ xs_wal_open(
 	return XSELL_OK;
 }
 
+xsell_err
+xs_wal_replay(struct xs_server *srv, const char *db)
+{
+	DIR           *d = opendir(db);
+	struct dirent *e;
+	bool           found = false;
+	xs_wal        *wal;
+	xsell_err      err;
+
+	if (d == NULL) {
+		return XSELL_EIO;
+	}
+	while (!found && (e = readdir(d)) != NULL) {
+		found = strncmp(e->d_name, "wal-", 4) == 0 &&
+		    strlen(e->d_name) == 24;
+	}
+	closedir(d);
+	if (!found) {
+		return XSELL_OK;
+	}
+	xs_log(XS_LOG_INFO, "wal: applying the log left in %s", db);
+	err = xs_wal_open(&wal, srv, db, XS_SERVER_WAL_BACKLOG_DEFAULT);
+	if (err == XSELL_OK) {
+		xs_wal_close(wal);
+	}
+	return err;
+}
+
 void
 xs_wal_close(xs_wal *wal)
 {

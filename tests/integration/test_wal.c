@@ -188,12 +188,13 @@ dump_without_seq(const char *db, bool has_seq)
  * store lacks: everything acknowledged is there, and the log files are
  * gone after the clean stop that follows. The same log replayed into an
  * empty store, and once more into that store, gives the same dump; and
- * that is the dump of the same writes through xselld without --wal. */
+ * that is the dump of the same writes through xselld without --wal.
+ * xselld without --wal applies a log it finds, too. */
 static void
 test_wal_kill9_replay_twice_and_without_wal(void **state)
 {
-	struct xs_test_server s, e, plain;
-	char                 *killed, *fresh, *again, *direct;
+	struct xs_test_server s, e, f, plain;
+	char                 *killed, *fresh, *again, *nowal, *direct;
 	int                   status;
 
 	(void) state;
@@ -232,6 +233,17 @@ test_wal_kill9_replay_twice_and_without_wal(void **state)
 	again = dump_without_seq(e.db, true);
 	assert_string_equal(fresh, again);
 
+	/* A log left by --wal is applied by an xselld without it too. */
+	xs_test_server_start(&f, NULL);
+	xs_test_server_signal(&f, SIGTERM);
+	copy_file(s.dir, f.db, SEG1);
+	xs_test_server_restart(&f);
+	assert_int_equal(xs_test_stats_orders(f.read_url), ORDERS_LEFT);
+	xs_test_server_signal(&f, SIGTERM);
+	assert_int_equal(file_size(f.db, SEG1), -1);
+	nowal = dump_without_seq(f.db, true);
+	assert_string_equal(fresh, nowal);
+
 	/* The same writes, each committed before its reply. */
 	xs_test_server_start(&plain, NULL);
 	send_writes(plain.admin_url);
@@ -243,7 +255,9 @@ test_wal_kill9_replay_twice_and_without_wal(void **state)
 	free(fresh);
 	free(again);
 	free(direct);
+	free(nowal);
 	xs_test_server_fini(&plain);
+	xs_test_server_fini(&f);
 	xs_test_server_fini(&e);
 	xs_test_server_fini(&s);
 }
