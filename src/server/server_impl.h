@@ -163,9 +163,12 @@ void xs_wal_close(xs_wal *wal);
  * time) and return; the store gets it within one group of the applier.
  * forget_user also waits until it is applied (job->u.forget is its
  * result). An event's job->u.event counts every event as applied (its
- * duplicates are known only when applied). Errors: XSELL_EMAPFULL when
- * the disk is full, XSELL_EIO on a write or sync error, the applier's
- * error while it cannot apply (nothing is logged then). */
+ * duplicates are known only when applied). On any error nothing of the
+ * write is in the log: XSELL_EIO when the log cannot be written or
+ * synced (a full disk as on the store: "input/output error"; after a
+ * failed sync every write until a restart), the applier's error while
+ * it cannot apply (XSELL_EMAPFULL: the store's map is full). Any
+ * admin worker thread. */
 xsell_err xs_wal_write(
     xs_wal *wal, struct xs_worker *w, struct xs_write_job *job);
 

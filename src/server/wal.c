@@ -87,13 +87,14 @@ struct xs_wal {
 	pthread_cond_t    work_cv;    /* entries synced, or stopping */
 
 	/* Appending (under mtx). */
-	int       fd;      /* the segment appended to */
-	off_t     off;     /* its end of entries */
-	off_t     alloc;   /* its bytes reserved */
-	uint64_t  written; /* last seq appended */
-	uint64_t  synced;  /* last seq durable */
-	bool      syncing; /* a writer is in fdatasync for all */
-	xsell_err broken;  /* a failed sync: every write refused */
+	int       fd;         /* the segment appended to */
+	off_t     off;        /* its end of entries */
+	off_t     alloc;      /* its bytes reserved */
+	uint64_t  written;    /* last seq appended */
+	uint64_t  synced;     /* last seq durable */
+	off_t     synced_off; /* the segment's durable bytes */
+	bool      syncing;    /* a writer is in fdatasync for all */
+	xsell_err broken;     /* a failed sync: every write refused */
 	uint64_t  segs[WAL_SEGMENTS_MAX]; /* first seqs, ascending */
 	size_t    n_segs;
 
@@ -328,11 +329,28 @@ seg_start(xs_wal *wal, uint64_t first)
 
 /* ==== Appending ==== */
 
-static xsell_err
-err_from_errno(int e)
+/* A sync failed: what it covered may or may not be on disk (an fsync
+ * error is not retried: the kernel may have dropped the pages). Cut the
+ * entries not known durable off the log, so that a restart does not
+ * apply writes that were answered with an error, and refuse every write
+ * from now on (a restart checks the log again). mtx held. */
+static void
+fail_unsynced(xs_wal *wal)
 {
-	return e == ENOSPC || e == EFBIG || e == EDQUOT ? XSELL_EMAPFULL
-	                                                : XSELL_EIO;
+	xs_log(XS_LOG_ERROR,
+	    "wal: fdatasync: %s; writes are refused "
+	    "until a restart",
+	    strerror(errno));
+	if (ftruncate(wal->fd, wal->synced_off) != 0) {
+		xs_log(XS_LOG_ERROR,
+		    "wal: cannot cut the unsynced entries off: %s",
+		    strerror(errno));
+	}
+	wal->backlog -= (uint64_t) (wal->off - wal->synced_off);
+	wal->off     = wal->synced_off;
+	wal->alloc   = wal->synced_off;
+	wal->written = wal->synced;
+	wal->broken  = XSELL_EIO;
 }
 
 /* Make room for 'len' more bytes at the end of the segment: a new
@@ -348,16 +366,16 @@ append_room(xs_wal *wal, size_t len)
 			pthread_cond_wait(&wal->synced_cv, &wal->mtx);
 		}
 		if (fdatasync(wal->fd) != 0) {
-			xs_log(XS_LOG_ERROR, "wal: fdatasync: %s",
-			    strerror(errno));
-			wal->broken = XSELL_EIO;
+			fail_unsynced(wal);
 			return XSELL_EIO;
 		}
-		wal->synced = wal->written;
-		err         = seg_start(wal, wal->written + 1);
+		wal->synced     = wal->written;
+		wal->synced_off = wal->off;
+		err             = seg_start(wal, wal->written + 1);
 		if (err != XSELL_OK) {
 			return err;
 		}
+		wal->synced_off = 0;
 	}
 	if (wal->off + (off_t) len > wal->alloc) {
 		off_t want = (wal->off + (off_t) len + WAL_PREALLOC - 1) /
@@ -368,7 +386,7 @@ append_room(xs_wal *wal, size_t len)
 		if (rc != 0) {
 			xs_log(XS_LOG_WARN, "wal: reserving log space: %s",
 			    strerror(rc));
-			return err_from_errno(rc);
+			return XSELL_EIO;
 		}
 		wal->alloc = want;
 	}
@@ -415,7 +433,7 @@ append(xs_wal *wal, const void *body, size_t len, int64_t now, uint64_t *seqp)
 				wal->broken = XSELL_EIO;
 			}
 			wal->alloc = wal->off;
-			return err_from_errno(e);
+			return XSELL_EIO;
 		}
 		left -= (size_t) r;
 		off += r;
@@ -444,6 +462,7 @@ sync_upto(xs_wal *wal, uint64_t seq)
 {
 	while (wal->synced < seq && wal->broken == XSELL_OK) {
 		uint64_t upto;
+		off_t    upto_off;
 		int      fd, rc;
 
 		if (wal->syncing) {
@@ -452,31 +471,31 @@ sync_upto(xs_wal *wal, uint64_t seq)
 		}
 		wal->syncing = true;
 		upto         = wal->written;
+		upto_off     = wal->off;
 		fd           = wal->fd;
 		pthread_mutex_unlock(&wal->mtx);
 		rc = fdatasync(fd);
 		pthread_mutex_lock(&wal->mtx);
 		wal->syncing = false;
 		if (rc == 0) {
+			/* A rotation waits for this sync: same segment. */
 			if (upto > wal->synced) {
-				wal->synced = upto;
+				wal->synced     = upto;
+				wal->synced_off = upto_off;
 			}
 			pthread_cond_signal(&wal->work_cv);
-		} else {
-			/* What the failed sync covered may or may not be on
-			 * disk (fsync errors are not retried: the kernel may
-			 * have dropped the pages); refuse every write until
-			 * a restart replays what is there. */
-			xs_log(XS_LOG_ERROR, "wal: fdatasync: %s",
-			    strerror(errno));
-			wal->broken = XSELL_EIO;
+		} else if (wal->broken == XSELL_OK) {
+			fail_unsynced(wal);
 		}
 		pthread_cond_broadcast(&wal->synced_cv);
 	}
 	return wal->synced >= seq ? XSELL_OK : wal->broken;
 }
 
-/* Wait for the forget_user entry 'f->seq' to be applied (mtx held). */
+/* Wait for the forget_user entry 'f->seq' to be applied (mtx held),
+ * however long: it is logged, so an error reply would be wrong (an
+ * error means nothing changed). Only an applier that stopped first ends
+ * the wait (never while workers run: xs_wal_close comes after them). */
 static xsell_err
 forget_wait(xs_wal *wal, struct wal_forget *f)
 {
@@ -484,12 +503,11 @@ forget_wait(xs_wal *wal, struct wal_forget *f)
 
 	f->next      = wal->forgets;
 	wal->forgets = f;
-	while (!f->done && wal->stall == XSELL_OK && !wal->exited) {
+	while (!f->done && !wal->exited) {
 		pthread_cond_wait(&wal->applied_cv, &wal->mtx);
 	}
 	if (!f->done) {
-		/* Logged: the store gets it when the applier can. */
-		err = wal->stall != XSELL_OK ? wal->stall : XSELL_EUNAVAIL;
+		err = XSELL_EUNAVAIL;
 	}
 	for (struct wal_forget **p = &wal->forgets; *p != NULL;
 	     p                     = &(*p)->next) {

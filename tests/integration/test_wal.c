@@ -296,8 +296,9 @@ test_wal_refuses_bad_write_before_log(void **state)
 	xs_test_server_fini(&s);
 }
 
-/* No room on the disk for the log: the write is refused (unavailable)
- * and nothing of it is logged or applied. RLIMIT_FSIZE stands in for a
+/* No room on the disk for the log: the write is refused ("internal",
+ * an input/output error, as a full disk under the store) and nothing of
+ * it is logged or applied. RLIMIT_FSIZE stands in for a
  * full disk (the log reserves its space in steps of 8 MiB). */
 static void
 test_wal_full_disk_refuses_whole_write(void **state)
@@ -310,7 +311,7 @@ test_wal_full_disk_refuses_whole_write(void **state)
 	r = xs_test_call(s.admin_url,
 	    "{\"op\":\"event\",\"events\":[{\"type\":\"order\","
 	    "\"order\":\"o1\",\"items\":[\"a\",\"b\"]}]}");
-	assert_string_equal(xs_test_reply_code(r), "unavailable");
+	assert_string_equal(xs_test_reply_code(r), "internal");
 	json_decref(r);
 	assert_int_equal(file_size(s.db, SEG1), 0);
 	assert_int_equal(xs_test_stats_orders(s.read_url), 0);
