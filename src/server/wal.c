@@ -20,7 +20,8 @@
  * decodes them first), and an entry is decoded again with its own time
  * when applied, so it applies as it would have at once. A segment is
  * deleted once the store has all of its entries; a new one starts past
- * WAL_SEGMENT_MAX bytes and at every open. */
+ * the segment bound (WAL_SEGMENT_MAX, or the backlog bound if less: a
+ * segment is deleted soon after it fills) and at every open. */
 #include "server/server_impl.h"
 
 #include <dirent.h>
@@ -37,7 +38,8 @@
 #include <unistd.h>
 
 #define WAL_MAGIC 0x4c415758u /* "XWAL" */
-/* A segment's bytes: a new one starts when an entry would cross it. */
+/* A segment's bytes (at most; and at most the backlog bound): a new one
+ * starts when an entry would cross it. */
 #define WAL_SEGMENT_MAX ((off_t) 64 << 20)
 /* Segments at once (deleted as they are applied; each open starts one):
  * past it writes are refused until the applier catches up. */
@@ -81,6 +83,7 @@ struct xs_wal {
 	char              dir[PATH_MAX];
 	uint64_t          backlog_max; /* bytes logged, not applied */
 	size_t            group_bytes; /* an applier group's bound */
+	off_t             seg_max;     /* a segment's bound */
 	pthread_mutex_t   mtx;
 	pthread_cond_t    synced_cv;  /* a sync ended */
 	pthread_cond_t    applied_cv; /* the applier committed or failed */
@@ -354,16 +357,19 @@ fail_unsynced(xs_wal *wal)
 }
 
 /* Make room for 'len' more bytes at the end of the segment: a new
- * segment past WAL_SEGMENT_MAX (the old one synced first: entries are
+ * segment past wal->seg_max (the old one synced first: entries are
  * durable in order), then reserved disk space. mtx held. */
 static xsell_err
 append_room(xs_wal *wal, size_t len)
 {
-	if (wal->off > 0 && wal->off + (off_t) len > WAL_SEGMENT_MAX) {
+	/* Checked again after each wait: another writer may have begun
+	 * the new segment meanwhile. */
+	while (wal->off > 0 && wal->off + (off_t) len > wal->seg_max) {
 		xsell_err err;
 
-		while (wal->syncing) {
+		if (wal->syncing) {
 			pthread_cond_wait(&wal->synced_cv, &wal->mtx);
+			continue;
 		}
 		if (fdatasync(wal->fd) != 0) {
 			fail_unsynced(wal);
@@ -398,18 +404,19 @@ append_room(xs_wal *wal, size_t len)
 static xsell_err
 append(xs_wal *wal, const void *body, size_t len, int64_t now, uint64_t *seqp)
 {
-	struct wal_hdr h = { .magic = WAL_MAGIC,
-		.len                = (uint32_t) len,
-		.seq                = wal->written + 1,
-		.now                = now };
-	struct iovec   iov[2];
-	size_t         left = sizeof(h) + len;
-	xsell_err      err  = append_room(wal, left);
-	off_t          off  = wal->off; /* after a new segment began */
+	struct wal_hdr h = {
+		.magic = WAL_MAGIC, .len = (uint32_t) len, .now = now
+	};
+	struct iovec iov[2];
+	size_t       left = sizeof(h) + len;
+	xsell_err    err  = append_room(wal, left);
+	off_t        off  = wal->off; /* after a new segment began */
 
 	if (err != XSELL_OK) {
 		return err;
 	}
+	/* Only now: making room may have waited, and others appended. */
+	h.seq           = wal->written + 1;
 	h.crc           = entry_crc(&h, body);
 	iov[0].iov_base = &h;
 	iov[0].iov_len  = sizeof(h);
@@ -633,7 +640,9 @@ apply_group(xs_wal *wal, uint64_t upto, uint64_t *lastp, uint64_t *bytesp)
 	while (seq < upto && n < WAL_GROUP_ENTRIES &&
 	    (n == 0 || at < wal->group_bytes)) {
 		struct wal_hdr    h;
-		struct xs_errinfo ei = { { 0 }, { 0 } };
+		struct xs_errinfo ei     = { { 0 }, { 0 } };
+		uint64_t          rd_seg = wal->rd_seg;
+		off_t             rd_off = wal->rd_off;
 
 		err = reader_next(wal, seq + 1, at, &h);
 		if (err != XSELL_OK) {
@@ -641,6 +650,18 @@ apply_group(xs_wal *wal, uint64_t upto, uint64_t *lastp, uint64_t *bytesp)
 		}
 		err = xs_wire_decode(
 		    wal->buf + at, h.len, &wal->w.arena, h.now, &reqs[n], &ei);
+		if (err == XSELL_ENOMEM && n > 0) {
+			/* The arena is full: this entry starts the next group
+			 * (alone, it fits, as in a worker's arena). */
+			if (wal->rd_seg != rd_seg) {
+				err = reader_open(wal, rd_seg);
+				if (err != XSELL_OK) {
+					return err;
+				}
+			}
+			wal->rd_off = rd_off;
+			break;
+		}
 		if (err != XSELL_OK || !xs_op_is_write(reqs[n].op)) {
 			/* It was decoded before it was logged. */
 			xs_log(XS_LOG_ERROR,
@@ -851,6 +872,9 @@ wal_alloc(
 	snprintf(wal->dir, sizeof(wal->dir), "%s", db);
 	wal->srv         = srv;
 	wal->backlog_max = backlog_max;
+	wal->seg_max     = backlog_max < (uint64_t) WAL_SEGMENT_MAX
+	        ? (off_t) backlog_max
+	        : WAL_SEGMENT_MAX;
 	wal->group_bytes = backlog_max / 2 < WAL_GROUP_BYTES
 	    ? (size_t) (backlog_max / 2)
 	    : WAL_GROUP_BYTES;

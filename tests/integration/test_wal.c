@@ -14,11 +14,17 @@
 #include "support.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <msgpack.h>
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
 
 #include "common/common.h"
 
@@ -318,6 +324,147 @@ test_wal_full_disk_refuses_whole_write(void **state)
 	xs_test_server_fini(&s);
 }
 
+/* ==== Many writers ==== */
+
+#define WRITERS 8
+#define W_BATCHES 25
+#define W_ORDERS 250 /* per batch: ~20 KB, so the 1 MiB log rotates */
+#define W_TIMEOUT_MS 60000
+
+struct writer {
+	pthread_t   thread;
+	const char *url;
+	unsigned    w;
+	void       *req[W_BATCHES];
+	size_t      len[W_BATCHES];
+	void       *reply[W_BATCHES]; /* malloc'd, NULL: none */
+	size_t      reply_len[W_BATCHES];
+};
+
+/* No cmocka assertion here: this runs in the writers' threads. */
+static void *
+writer_main(void *arg)
+{
+	struct writer *wr = arg;
+	nng_socket     sock;
+
+	if (nng_req0_open(&sock) != 0) {
+		return NULL;
+	}
+	nng_socket_set_ms(sock, NNG_OPT_RECVTIMEO, W_TIMEOUT_MS);
+	nng_socket_set_ms(sock, NNG_OPT_SENDTIMEO, W_TIMEOUT_MS);
+	if (nng_dial(sock, wr->url, NULL, 0) == 0) {
+		for (unsigned b = 0; b < W_BATCHES; b++) {
+			if (nng_send(sock, wr->req[b], wr->len[b], 0) != 0 ||
+			    nng_recv(sock, &wr->reply[b], &wr->reply_len[b],
+			        NNG_FLAG_ALLOC) != 0) {
+				wr->reply[b] = NULL;
+				break;
+			}
+		}
+	}
+	nng_close(sock);
+	return NULL;
+}
+
+/* Batch b of writer w: W_ORDERS orders of 3 items, ids of its own. */
+static void *
+writer_batch(unsigned w, unsigned b, size_t *lenp)
+{
+	size_t cap = 120 * W_ORDERS + 64, o = 0;
+	char  *json = malloc(cap);
+	void  *msg;
+
+	assert_non_null(json);
+	o += (size_t) snprintf(
+	    json + o, cap - o, "{\"op\":\"event\",\"events\":[");
+	for (unsigned i = 0; i < W_ORDERS; i++) {
+		o += (size_t) snprintf(json + o, cap - o,
+		    "%s{\"type\":\"order\",\"order\":\"w%ub%uo%u\","
+		    "\"ts\":1700000000,\"items\":[\"i%u\",\"i%u\",\"i%u\"]}",
+		    i ? "," : "", w, b, i, i % 50, (i + w) % 50 + 50,
+		    b % 7 + 100);
+	}
+	snprintf(json + o, cap - o, "]}");
+	msg = xs_test_pack(json, lenp);
+	free(json);
+	return msg;
+}
+
+/* Whether a reply is {"ok": true, ...}. */
+static bool
+reply_is_ok(const void *reply, size_t len)
+{
+	msgpack_unpacked up;
+	bool             ok = false;
+
+	msgpack_unpacked_init(&up);
+	if (msgpack_unpack_next(&up, reply, len, NULL) ==
+	        MSGPACK_UNPACK_SUCCESS &&
+	    up.data.type == MSGPACK_OBJECT_MAP) {
+		const msgpack_object_map *m = &up.data.via.map;
+
+		for (uint32_t i = 0; i < m->size; i++) {
+			const msgpack_object *k = &m->ptr[i].key;
+
+			if (k->type == MSGPACK_OBJECT_STR &&
+			    k->via.str.size == 2 &&
+			    memcmp(k->via.str.ptr, "ok", 2) == 0 &&
+			    m->ptr[i].val.type == MSGPACK_OBJECT_BOOLEAN) {
+				ok = m->ptr[i].val.via.boolean;
+			}
+		}
+	}
+	msgpack_unpacked_destroy(&up);
+	return ok;
+}
+
+/* Eight writers at once on a 1 MiB backlog: appends share syncs, the log
+ * moves to new files many times, writers wait for the applier. Every
+ * batch is acknowledged; after kill -9 and the replay, the store has
+ * every order of them: WRITERS * W_BATCHES * W_ORDERS = 50,000. */
+static void
+test_wal_many_writers_rotate_and_replay(void **state)
+{
+	static const char *const args[] = { "--wal", "--wal-backlog", "1M",
+		NULL };
+	struct xs_test_server    s;
+	struct writer            wr[WRITERS];
+
+	(void) state;
+	xs_test_server_start(&s, args);
+	memset(wr, 0, sizeof(wr));
+	for (unsigned w = 0; w < WRITERS; w++) {
+		wr[w].url = s.admin_url;
+		wr[w].w   = w;
+		for (unsigned b = 0; b < W_BATCHES; b++) {
+			wr[w].req[b] = writer_batch(w, b, &wr[w].len[b]);
+		}
+	}
+	for (unsigned w = 0; w < WRITERS; w++) {
+		assert_int_equal(
+		    pthread_create(&wr[w].thread, NULL, writer_main, &wr[w]),
+		    0);
+	}
+	for (unsigned w = 0; w < WRITERS; w++) {
+		pthread_join(wr[w].thread, NULL);
+	}
+	for (unsigned w = 0; w < WRITERS; w++) {
+		for (unsigned b = 0; b < W_BATCHES; b++) {
+			assert_non_null(wr[w].reply[b]);
+			assert_true(
+			    reply_is_ok(wr[w].reply[b], wr[w].reply_len[b]));
+			nng_free(wr[w].reply[b], wr[w].reply_len[b]);
+			free(wr[w].req[b]);
+		}
+	}
+	assert_true(WIFSIGNALED(xs_test_server_signal(&s, SIGKILL)));
+	xs_test_server_restart(&s);
+	assert_int_equal(xs_test_stats_orders(s.read_url), 50000);
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+	xs_test_server_fini(&s);
+}
+
 int
 main(void)
 {
@@ -325,6 +472,7 @@ main(void)
 		cmocka_unit_test(test_wal_kill9_replay_twice_and_without_wal),
 		cmocka_unit_test(test_wal_refuses_bad_write_before_log),
 		cmocka_unit_test(test_wal_full_disk_refuses_whole_write),
+		cmocka_unit_test(test_wal_many_writers_rotate_and_replay),
 	};
 
 	return cmocka_run_group_tests_name("wal", tests, NULL, NULL);
