@@ -130,7 +130,8 @@ static const char usage[] =
     "\n"
     "SIGINT or SIGTERM stops the server: requests in flight are answered,\n"
     "then the store is closed; a stop taking over 10 s ends at once (with\n"
-    "a warning; every acknowledged write is committed). Exit status: 0\n"
+    "a warning; every acknowledged write is committed, or logged with\n"
+    "--wal and applied at the next start). Exit status: 0\n"
     "after a stop, 1 when\n"
     "the store, an endpoint or an HTTP address cannot be opened, 2 for a\n"
     "usage error.\n"
@@ -597,7 +598,8 @@ stop_watchdog(void *arg)
 	sleep(STOP_GRACE_S);
 	xs_log(XS_LOG_WARN,
 	    "stopping took over %d s (a connection that will not close): "
-	    "exiting now; every acknowledged write is committed",
+	    "exiting now; every acknowledged write is committed (or, "
+	    "with --wal, logged: applied at the next start)",
 	    STOP_GRACE_S);
 	_exit(0);
 	return NULL;
