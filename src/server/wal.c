@@ -234,6 +234,32 @@ seg_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Whether 'name' is a segment's, "wal-" 16 hex digits ".log" (seq >
+ * 0); its first seq in *firstp. */
+static bool
+seg_name_parse(const char *name, uint64_t *firstp)
+{
+	uint64_t first = 0;
+
+	if (strlen(name) != 24 || strncmp(name, "wal-", 4) != 0 ||
+	    strcmp(name + 20, ".log") != 0) {
+		return false;
+	}
+	for (int i = 4; i < 20; i++) {
+		char c = name[i];
+		int  v = c >= '0' && c <= '9' ? c - '0'
+		     : c >= 'a' && c <= 'f'   ? c - 'a' + 10
+		                              : -1;
+
+		if (v < 0) {
+			return false;
+		}
+		first = first << 4 | (uint64_t) v;
+	}
+	*firstp = first;
+	return first != 0;
+}
+
 /* The segments in the directory, ascending, into wal->segs. */
 static xsell_err
 segs_list(xs_wal *wal)
@@ -248,12 +274,8 @@ segs_list(xs_wal *wal)
 	wal->n_segs = 0;
 	while ((e = readdir(d)) != NULL) {
 		uint64_t first;
-		char     tail[8];
 
-		if (strlen(e->d_name) != 24 ||
-		    sscanf(e->d_name, "wal-%16" SCNx64 "%4s", &first, tail) !=
-		        2 ||
-		    strcmp(tail, ".log") != 0 || first == 0) {
+		if (!seg_name_parse(e->d_name, &first)) {
 			continue;
 		}
 		if (wal->n_segs == WAL_SEGMENTS_MAX - 1) {
@@ -999,8 +1021,9 @@ xs_wal_replay(struct xs_server *srv, const char *db)
 		return XSELL_EIO;
 	}
 	while (!found && (e = readdir(d)) != NULL) {
-		found = strncmp(e->d_name, "wal-", 4) == 0 &&
-		    strlen(e->d_name) == 24;
+		uint64_t first;
+
+		found = seg_name_parse(e->d_name, &first);
 	}
 	closedir(d);
 	if (!found) {
