@@ -160,6 +160,33 @@ copy_file(const char *from_dir, const char *to_dir, const char *name)
 	free(to);
 }
 
+/* Append to the log file the start of an entry that a crash cut short:
+ * the header of entry WRITES + 1 (the layout of server/wal.c: magic
+ * "XWAL", body length, seq, time, CRC, pad; host order) claiming a
+ * 1,000-byte body, and 10 bytes of it. A replay must end the log before
+ * it. */
+static void
+append_torn_entry(const char *dir, const char *name)
+{
+	char    *p     = path_in(dir, name);
+	FILE    *f     = fopen(p, "ab");
+	uint32_t magic = 0x4c415758u, len = 1000, crc = 0, pad = 0;
+	uint64_t seq      = WRITES + 1;
+	int64_t  now      = 1700000000;
+	char     body[10] = { 0 };
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(&magic, 4, 1, f), 1);
+	assert_int_equal(fwrite(&len, 4, 1, f), 1);
+	assert_int_equal(fwrite(&seq, 8, 1, f), 1);
+	assert_int_equal(fwrite(&now, 8, 1, f), 1);
+	assert_int_equal(fwrite(&crc, 4, 1, f), 1);
+	assert_int_equal(fwrite(&pad, 4, 1, f), 1);
+	assert_int_equal(fwrite(body, sizeof(body), 1, f), 1);
+	assert_int_equal(fclose(f), 0);
+	free(p);
+}
+
 /* The dump of the store in 'db' with its meta "wal_seq" line taken out
  * (NUL-terminated, malloc'd). The line must say WRITES (a u64 in host
  * order: little-endian here), or be absent when 'has_seq' is false. */
@@ -216,6 +243,7 @@ test_wal_kill9_replay_twice_and_without_wal(void **state)
 	xs_test_server_start(&e, wal_args);
 	xs_test_server_signal(&e, SIGTERM);
 	copy_file(s.dir, e.db, SEG1);
+	append_torn_entry(e.db, SEG1);
 
 	xs_test_server_restart(&s);
 	assert_int_equal(xs_test_stats_orders(s.read_url), ORDERS_LEFT);
@@ -223,7 +251,8 @@ test_wal_kill9_replay_twice_and_without_wal(void **state)
 	assert_int_equal(file_size(s.db, SEG1), -1);
 	killed = dump_without_seq(s.db, true);
 
-	/* The whole log into the empty store. */
+	/* The whole log, with a torn entry at its end, into the empty
+	 * store: the torn one is left out (the same dump as above). */
 	xs_test_server_restart(&e);
 	assert_int_equal(xs_test_stats_orders(e.read_url), ORDERS_LEFT);
 	xs_test_server_signal(&e, SIGTERM);
