@@ -212,6 +212,31 @@ def main():
                  f"{f0(statistics.median(io) if io else None)} |")
     o.append("")
 
+    # xselld --wal: acknowledged once logged; drained at the stop.
+    wal_tags = sorted((t for t in runs if t.startswith("event_wal ")),
+                      key=lambda t: int(t.split()[1]))
+    if wal_tags:
+        o.append("With `xselld --wal` (write-ahead log; one server per run, "
+                 "its stop applies the backlog: sustained = events / "
+                 "(duration + drain)):\n")
+        o.append("| writers | events/s acknowledged | drain at stop, s | "
+                 "sustained events/s | bytes written per event |")
+        o.append("|---:|---:|---:|---:|---:|")
+        for t in wal_tags:
+            c = t.split()[1]
+            rps = med(runs, t, "all", "rps")
+            ios = runs.get(f"event_wal_io {c}", [])
+            drain = statistics.median([r["drain_ms"] / 1000 for r in ios]) \
+                if ios else None
+            io = [r["wchar"] / r["events"] for r in ios if r["events"]]
+            dur = med(runs, t, "elapsed_s")
+            sus = (rps * 1000 * dur / (dur + drain)
+                   if rps and dur and drain is not None else None)
+            o.append(f"| {c} | {f0(rps * 1000 if rps else None)} | "
+                     f"{f1(drain)} | {f0(sus)} | "
+                     f"{f0(statistics.median(io) if io else None)} |")
+        o.append("")
+
     o.append("## Against the targets of issue 5\n")
     o.append("| target | measured | |")
     o.append("|---|---|---|")

@@ -196,6 +196,31 @@ for i in $(seq "$repeat"); do
 done
 stop_server
 
+echo "== event ingestion through the write-ahead log (xselld --wal)"
+# Acknowledged once logged and synced, applied to the store in the
+# background (bounded backlog). A stop applies what is left: its time is
+# recorded, so events / (duration + drain) is the sustained rate. One
+# server per run, so that no run starts behind the last one's backlog.
+for i in $(seq "$repeat"); do
+	for c in $clients_list; do
+		"$build/xselld" --db "$work/db" --listen "$read_url" \
+			--admin "$admin_url" --quiet --wal &
+		server_pid=$!
+		wait_up "$read_url"
+		w0=$(wchar)
+		r=$("${bench[@]}" --url "$read_url" --admin-url "$admin_url" \
+			--db "$work/db" --mix event=1 --event-batch 1000 \
+			--clients "$c" --warmup 0)
+		w1=$(wchar)
+		t0=$(date +%s%N)
+		stop_server
+		t1=$(date +%s%N)
+		record "event_wal $c" "$r"
+		n=$(echo "$r" | sed 's/.*"all":{"requests":\([0-9]*\).*/\1/')
+		record "event_wal_io $c" "{\"wchar\":$((w1 - w0)),\"events\":$((n * 1000)),\"drain_ms\":$(((t1 - t0) / 1000000))}"
+	done
+done
+
 # Redis doing the same job, if it is installed.
 if command -v redis-server >/dev/null && command -v redis-benchmark \
 	>/dev/null; then

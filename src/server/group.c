@@ -60,8 +60,8 @@ write_apply(struct xs_worker *w, MDB_txn *txn, struct xs_write_job *job)
 		    &req->u.event.batch, req->u.event.events, req->u.event.n,
 		    &job->u.event);
 	case XS_OP_items:
-		return xs_model_items_upsert(
-		    st, txn, req->u.items.ups, req->u.items.n, xs_now_s());
+		return xs_model_items_upsert(st, txn, req->u.items.ups,
+		    req->u.items.n, job->now != 0 ? job->now : xs_now_s());
 	case XS_OP_forget_user:
 		return xs_model_forget_user(
 		    st, txn, w->acc, &req->u.query.q.user, &job->u.forget);
@@ -146,7 +146,8 @@ write_pair_bound(const struct xs_request *req, const struct xs_settings *set)
  * once. Returns XSELL_OK if all applied and the commit is durable;
  * otherwise nothing of the group is in the store. */
 static xsell_err
-group_commit_all(struct xs_worker *w, struct xs_write_job **jobs, size_t n)
+group_commit_all(struct xs_worker *w, struct xs_write_job **jobs, size_t n,
+    uint64_t wal_seq)
 {
 	MDB_txn  *txn     = NULL;
 	size_t    pending = 0; /* bound of the pair changes not written */
@@ -168,6 +169,9 @@ group_commit_all(struct xs_worker *w, struct xs_write_job **jobs, size_t n)
 	if (err == XSELL_OK) {
 		err = xs_acc_flush(w->acc, w->srv->store, txn);
 	}
+	if (err == XSELL_OK && wal_seq != 0) {
+		err = xs_store_wal_seq_put(w->srv->store, txn, wal_seq);
+	}
 	if (err != XSELL_OK) {
 		xs_acc_clear(w->acc);
 		if (txn != NULL) {
@@ -187,7 +191,7 @@ group_commit_all(struct xs_worker *w, struct xs_write_job **jobs, size_t n)
 static void
 group_commit(struct xs_worker *w, struct xs_write_job **jobs, size_t n)
 {
-	if (n > 1 && group_commit_all(w, jobs, n) == XSELL_OK) {
+	if (n > 1 && group_commit_all(w, jobs, n, 0) == XSELL_OK) {
 		for (size_t i = 0; i < n; i++) {
 			jobs[i]->err = XSELL_OK;
 		}
@@ -199,12 +203,24 @@ group_commit(struct xs_worker *w, struct xs_write_job **jobs, size_t n)
 }
 
 xsell_err
+xs_write_group_apply_logged(struct xs_worker *w, struct xs_write_job **jobs,
+    size_t n, uint64_t wal_seq)
+{
+	assert(wal_seq != 0);
+	return group_commit_all(w, jobs, n, wal_seq);
+}
+
+xsell_err
 xs_write_group_run(struct xs_worker *w, struct xs_write_job *job)
 {
 	struct xs_write_group *g = &w->srv->writes;
 	struct xs_write_job   *take[GROUP_MAX];
 	size_t                 n;
 
+	/* With a write-ahead log, the log's applier commits (wal.c). */
+	if (w->srv->wal != NULL) {
+		return xs_wal_write(w->srv->wal, w, job);
+	}
 	job->next = NULL;
 	job->done = false;
 	pthread_mutex_lock(&g->mtx);

@@ -269,7 +269,10 @@ xs_server_handle(
 		reply_error(w, &req, XSELL_ETOOBIG, &ei, out);
 		return;
 	}
-	err = xs_wire_decode(body, len, &w->arena, xs_now_s(), &req, &ei);
+	w->req_body = body; /* a write-ahead log keeps these (wal.c) */
+	w->req_len  = len;
+	w->req_now  = xs_now_s();
+	err = xs_wire_decode(body, len, &w->arena, w->req_now, &req, &ei);
 	if (err != XSELL_OK) {
 		atomic_fetch_add(&w->srv->invalid.requests, 1);
 		atomic_fetch_add(&w->srv->invalid.errors, 1);

@@ -30,7 +30,7 @@ static const char usage[] =
     "              [--http HOST:PORT [--http-admin HOST:PORT]\n"
     "              [--http-max-age SECONDS]] [--quiet]\n"
     "              [--tls-cert FILE --tls-key FILE --tls-ca FILE]\n"
-    "              [--max-connections N]\n"
+    "              [--max-connections N] [--wal [--wal-backlog BYTES]]\n"
     "              [--config FILE]\n"
     "\n"
     "Serve xsell's wire protocol (msgpack over nng REQ/REP) from the\n"
@@ -96,6 +96,28 @@ static const char usage[] =
     "                    connection that leaves a reply unread for 2 s\n"
     "                    gets no more answers and is closed once silent\n"
     "                    for 1 s.\n"
+    "  --wal             write-ahead log: a write (event, items,\n"
+    "                    forget_user) is answered once its request is\n"
+    "                    appended to DIR/wal-*.log and synced (writers\n"
+    "                    at the same moment share one sync); a thread\n"
+    "                    applies the log to the store in large groups,\n"
+    "                    each one synced commit. Reads see a write after\n"
+    "                    its group's commit (bounded by --wal-backlog;\n"
+    "                    see proto/PROTOCOL.md; forget_user answers\n"
+    "                    after it is applied). An event's reply counts\n"
+    "                    all its events as applied (duplicates: 0; they\n"
+    "                    are still skipped when applied). The log is\n"
+    "                    replayed at start and applied at stop; a file\n"
+    "                    is deleted once applied. Without --wal, a log\n"
+    "                    left in DIR is applied first. A full disk or\n"
+    "                    a failed log write gets \"internal\" and logs\n"
+    "                    nothing. Off by default.\n"
+    "  --wal-backlog BYTES\n"
+    "                    log bytes not yet applied past which writers\n"
+    "                    wait for the applier (default 32M, 1M..4G);\n"
+    "                    the applier's groups are at most half of it\n"
+    "                    (and 16M): smaller is a shorter delay before\n"
+    "                    reads see a write, larger more events/s\n"
     "  --quiet           log only warnings and errors\n"
     "  --config FILE     read options from FILE first: one per line, the\n"
     "                    long name without the dashes and its value\n"
@@ -108,7 +130,8 @@ static const char usage[] =
     "\n"
     "SIGINT or SIGTERM stops the server: requests in flight are answered,\n"
     "then the store is closed; a stop taking over 10 s ends at once (with\n"
-    "a warning; every acknowledged write is committed). Exit status: 0\n"
+    "a warning; every acknowledged write is committed, or logged with\n"
+    "--wal and applied at the next start). Exit status: 0\n"
     "after a stop, 1 when\n"
     "the store, an endpoint or an HTTP address cannot be opened, 2 for a\n"
     "usage error.\n"
@@ -205,7 +228,9 @@ enum {
 	OPT_TLS_CERT,
 	OPT_TLS_KEY,
 	OPT_TLS_CA,
-	OPT_MAX_CONNECTIONS
+	OPT_MAX_CONNECTIONS,
+	OPT_WAL,
+	OPT_WAL_BACKLOG
 };
 
 /* With --http: xselld also listens on the inproc:// endpoints the
@@ -423,6 +448,8 @@ parse_args(
 		{ "tls-ca", required_argument, NULL, OPT_TLS_CA },
 		{ "max-connections", required_argument, NULL,
 		    OPT_MAX_CONNECTIONS },
+		{ "wal", no_argument, NULL, OPT_WAL },
+		{ "wal-backlog", required_argument, NULL, OPT_WAL_BACKLOG },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -516,6 +543,23 @@ parse_args(
 				    optarg);
 			}
 			break;
+		case OPT_WAL:
+			o->wal = true;
+			break;
+		case OPT_WAL_BACKLOG: {
+			size_t b;
+
+			if (!parse_size(optarg, &b) ||
+			    b < XS_SERVER_WAL_BACKLOG_MIN ||
+			    b > XS_SERVER_WAL_BACKLOG_MAX) {
+				return usage_error(
+				    "--wal-backlog: '%s' is not "
+				    "1M..4G",
+				    optarg);
+			}
+			o->wal_backlog = b;
+			break;
+		}
 		case OPT_VERSION:
 			printf("xselld %s\n", XSELL_VERSION);
 			exit(0);
@@ -554,7 +598,8 @@ stop_watchdog(void *arg)
 	sleep(STOP_GRACE_S);
 	xs_log(XS_LOG_WARN,
 	    "stopping took over %d s (a connection that will not close): "
-	    "exiting now; every acknowledged write is committed",
+	    "exiting now; every acknowledged write is committed (or, "
+	    "with --wal, logged: applied at the next start)",
 	    STOP_GRACE_S);
 	_exit(0);
 	return NULL;

@@ -133,6 +133,20 @@ xs_server_open(xs_server **srvp, const struct xs_server_opts *o)
 	if (err != XSELL_OK) {
 		goto free_srv;
 	}
+	/* Replays what the log holds before any request is served. */
+	if (o->wal) {
+		err = xs_wal_open(&srv->wal, srv, o->db,
+		    o->wal_backlog != 0 ? o->wal_backlog
+		                        : XS_SERVER_WAL_BACKLOG_DEFAULT);
+		if (err != XSELL_OK) {
+			goto close_store;
+		}
+	} else {
+		err = xs_wal_replay(srv, o->db);
+		if (err != XSELL_OK) {
+			goto close_store;
+		}
+	}
 	if (o->n_listen != 0) {
 		err =
 		    socket_open(&srv->read_sock, XSELL_READ_MSG_MAX, o->listen,
@@ -201,6 +215,7 @@ close_read:
 		xs_conn_limit_fini(&srv->read_limit);
 	}
 close_store:
+	xs_wal_close(srv->wal);
 	xs_store_close(srv->store);
 free_srv:
 	xs_write_group_fini(&srv->writes);
@@ -384,6 +399,7 @@ xs_server_close(xs_server *srv)
 		nng_close(srv->admin_sock);
 		xs_conn_limit_fini(&srv->admin_limit);
 	}
+	xs_wal_close(srv->wal); /* applies what is logged */
 	xs_store_close(srv->store);
 	xs_write_group_fini(&srv->writes);
 	free(srv->workers);

@@ -14,6 +14,11 @@
 #define XS_SERVER_MAX_URLS 16
 #define XS_SERVER_MAX_CONNECTIONS_DEFAULT 512
 #define XS_SERVER_MAX_CONNECTIONS_MAX 65536
+/* --wal-backlog: log bytes not yet in the store; a request larger than
+ * it is logged alone, when the backlog is empty. */
+#define XS_SERVER_WAL_BACKLOG_DEFAULT ((uint64_t) 32 << 20)
+#define XS_SERVER_WAL_BACKLOG_MIN ((uint64_t) 1 << 20)
+#define XS_SERVER_WAL_BACKLOG_MAX ((uint64_t) 4 << 30)
 
 struct xs_server_opts {
 	const char *db;                         /* store directory */
@@ -35,6 +40,11 @@ struct xs_server_opts {
 	const char        *tls_key;
 	const char        *tls_ca;
 	struct xs_settings settings;
+	/* Write-ahead log (wal.c): acknowledge writes once logged, apply
+	 * them to the store in the background. 'wal_backlog' bounds the
+	 * bytes logged and not yet applied (0: the default). */
+	bool     wal;
+	uint64_t wal_backlog;
 };
 
 typedef struct xs_server xs_server;

@@ -97,11 +97,17 @@ struct xs_worker {
 	struct xs_arena   arena; /* request scratch, reset per request */
 	struct xs_buf     out;   /* reply bytes */
 	xs_acc           *acc;   /* pending counts of a write */
+	/* The request being handled, as received and decoded at 'req_now'
+	 * (handler.c): what the write-ahead log keeps of a write. */
+	const void *req_body;
+	size_t      req_len;
+	int64_t     req_now;
 };
 
 /* A write waiting for its group's commit (group.c). */
 struct xs_write_job {
 	const struct xs_request *req;
+	int64_t                  now; /* the write's time; 0: at commit */
 	union {
 		struct xs_apply_result  event;
 		struct xs_forget_result forget;
@@ -126,6 +132,45 @@ void xs_write_group_fini(struct xs_write_group *g);
  * group commit and wait for it; job->u holds the op's result. Returns
  * the write's own error, or the commit's. */
 xsell_err xs_write_group_run(struct xs_worker *w, struct xs_write_job *job);
+/* Apply jobs[0..n), the writes of the log entries up to 'wal_seq', in
+ * one transaction that also records 'wal_seq' in the store, and commit
+ * it (durable). All or nothing: on an error none of it is in the store.
+ * Only the log's applier calls it (wal.c). */
+xsell_err xs_write_group_apply_logged(struct xs_worker *w,
+    struct xs_write_job **jobs, size_t n, uint64_t wal_seq);
+
+/* ==== Write-ahead log (wal.c) ==== */
+
+typedef struct xs_wal xs_wal;
+
+/* Open the log in the store directory 'db', apply every entry the store
+ * does not have yet (replay; returns when done), and start the thread
+ * that applies new entries. 'backlog_max' bounds the bytes logged and
+ * not yet applied (writers wait past it). XSELL_EIO if a log file cannot
+ * be read or written (logged), XSELL_ECORRUPT for a damaged entry
+ * before the log's end. */
+xsell_err xs_wal_open(xs_wal **walp, struct xs_server *srv, const char *db,
+    uint64_t backlog_max);
+/* Without --wal: apply and delete a log left in 'db' by a server that
+ * ran with --wal (so that no acknowledged write is left out), if any.
+ * Errors as xs_wal_open. */
+xsell_err xs_wal_replay(struct xs_server *srv, const char *db);
+/* Apply what is logged, stop the applier, close the files, free. Call
+ * after the workers stopped. */
+void xs_wal_close(xs_wal *wal);
+/* The write job->req of worker 'w' through the log: append its request
+ * bytes (w->req_body), sync (shared with the writers syncing at the same
+ * time) and return; the store gets it within one group of the applier.
+ * forget_user also waits until it is applied (job->u.forget is its
+ * result). An event's job->u.event counts every event as applied (its
+ * duplicates are known only when applied). On any error nothing of the
+ * write is in the log: XSELL_EIO when the log cannot be written or
+ * synced (a full disk as on the store: "input/output error"; after a
+ * failed sync every write until a restart), the applier's error while
+ * it cannot apply (XSELL_EMAPFULL: the store's map is full). Any
+ * admin worker thread. */
+xsell_err xs_wal_write(
+    xs_wal *wal, struct xs_worker *w, struct xs_write_job *job);
 
 /* complements' list refresher (refresh.c): one background thread. */
 struct xs_refresher {
@@ -146,6 +191,7 @@ void      xs_refresher_join(struct xs_refresher *r);
 struct xs_server {
 	xs_store             *store;
 	struct xs_write_group writes;
+	xs_wal               *wal; /* NULL: writes commit before the reply */
 	struct xs_settings    settings;
 	nng_socket            read_sock, admin_sock;
 	bool                  has_read, has_admin;

@@ -185,6 +185,14 @@ xsell_err xs_store_totals_get(
 xsell_err xs_store_totals_put(
     xs_store *st, MDB_txn *txn, const struct xs_totals *t);
 
+/* The sequence number of the last write-ahead log entry applied to the
+ * store (meta "wal_seq", wal_seq.c; 0: none yet). Put it in the
+ * transaction that applies the entries it covers, so that a replay after
+ * a crash skips exactly those. XSELL_ECORRUPT for a value of the wrong
+ * size. */
+xsell_err xs_store_wal_seq_get(xs_store *st, MDB_txn *txn, uint64_t *seqp);
+xsell_err xs_store_wal_seq_put(xs_store *st, MDB_txn *txn, uint64_t seq);
+
 /* ==== Item metadata ==== */
 
 #define XS_META_HAS_PRICE 0x01u

@@ -1,0 +1,1061 @@
+/* SPDX-License-Identifier: MIT */
+/* Write-ahead log (xselld --wal): a write is acknowledged once its
+ * request bytes are appended to a log file and synced, and a background
+ * applier commits the logged writes to LMDB in large groups.
+ *
+ * Why: an LMDB commit writes and syncs every page its writes touched, so
+ * a writer acknowledged after its own commit pays ~13 KB of page writes
+ * an event; a log append costs the request's own bytes. Writers that
+ * append at the same time share one fdatasync (the first to find none
+ * under way syncs for all). The applier's groups are large, so their
+ * commits write each hot page once for many writes. LMDB commits stay
+ * fully synced (an unsynced commit can leave a store that no replay
+ * repairs); each one records the sequence number of its last entry
+ * (meta "wal_seq") in the same transaction, so a replay at open skips
+ * exactly what the store has, and applying twice is impossible.
+ *
+ * Files: <db>/wal-<first seq, 16 hex>.log, entries back to back, each a
+ * header (magic, body length, seq, the time it was decoded at, CRC-32)
+ * and the request bytes. Only validated writes are logged (the handler
+ * decodes them first), and an entry is decoded again with its own time
+ * when applied, so it applies as it would have at once. A segment is
+ * deleted once the store has all of its entries; a new one starts past
+ * the segment bound (WAL_SEGMENT_MAX, or the backlog bound if less: a
+ * segment is deleted soon after it fills) and at every open. */
+#include "server/server_impl.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#define WAL_MAGIC 0x4c415758u /* "XWAL" */
+/* A segment's bytes (at most; and at most the backlog bound): a new one
+ * starts when an entry would cross it. */
+#define WAL_SEGMENT_MAX ((off_t) 64 << 20)
+/* Segments at once (deleted as they are applied; each open starts one):
+ * past it writes are refused until the applier catches up. */
+#define WAL_SEGMENTS_MAX 1024
+/* Space reserved ahead of the appends, so that a full disk refuses a
+ * write before any of it is in the log. */
+#define WAL_PREALLOC ((off_t) 8 << 20)
+/* An applier group: entries up to this many bytes, or half the backlog
+ * bound if less (one entry always fits alone), and this many entries.
+ * Larger groups share more pages a commit (one writer of 1,000-event
+ * batches, load ~8: groups of 2 MiB applied ~37,000 events/s, 8 MiB
+ * ~85,000, 16 MiB ~130,000); they also delay the reads of their
+ * first writes longer (a 16 MiB group took 1.0-3 s to commit). */
+#define WAL_GROUP_BYTES ((size_t) 16 << 20)
+#define WAL_GROUP_ENTRIES 4096
+/* Decoded requests of a group (as a worker's arena for 16 MiB). */
+#define WAL_ARENA_MAX ((size_t) 256 << 20)
+/* An applier that cannot commit (a full map, a disk error) tries again
+ * after this long. */
+#define WAL_RETRY_MS 1000
+
+struct wal_hdr {
+	uint32_t magic;
+	uint32_t len; /* body bytes, <= XSELL_ADMIN_MSG_MAX */
+	uint64_t seq; /* 1, 2, ... across segments */
+	int64_t  now; /* the request's decode time, unix seconds */
+	uint32_t crc; /* CRC-32 of the header (crc 0) and the body */
+	uint32_t pad;
+};
+
+/* A forget_user waiting for its result from the applier. */
+struct wal_forget {
+	uint64_t                seq;
+	struct xs_forget_result res;
+	bool                    done;
+	struct wal_forget      *next;
+};
+
+struct xs_wal {
+	struct xs_server *srv;
+	char              dir[PATH_MAX];
+	uint64_t          backlog_max; /* bytes logged, not applied */
+	size_t            group_bytes; /* an applier group's bound */
+	off_t             seg_max;     /* a segment's bound */
+	pthread_mutex_t   mtx;
+	pthread_cond_t    synced_cv;  /* a sync ended */
+	pthread_cond_t    applied_cv; /* the applier committed or failed */
+	pthread_cond_t    work_cv;    /* entries synced, or stopping */
+
+	/* Appending (under mtx). */
+	int       fd;         /* the segment appended to */
+	off_t     off;        /* its end of entries */
+	off_t     alloc;      /* its bytes reserved */
+	uint64_t  written;    /* last seq appended */
+	uint64_t  synced;     /* last seq durable */
+	off_t     synced_off; /* the segment's durable bytes */
+	bool      syncing;    /* a writer is in fdatasync for all */
+	xsell_err broken;     /* a failed sync: every write refused */
+	uint64_t  segs[WAL_SEGMENTS_MAX]; /* first seqs, ascending */
+	size_t    n_segs;
+
+	/* Applying (the applier's own, but 'applied', 'backlog' and
+	 * 'stall' under mtx). */
+	uint64_t           applied; /* last seq in the store */
+	uint64_t           backlog; /* bytes of entries not applied */
+	xsell_err          stall;   /* the applier's error, until it works */
+	bool               stopping, exited;
+	struct wal_forget *forgets;
+	pthread_t          thread;
+	bool               started;
+	struct xs_worker   w;       /* the applier's accumulator and arena */
+	int                rd_fd;   /* the segment read from */
+	uint64_t           rd_seg;  /* its first seq */
+	off_t              rd_off;  /* the next entry's offset */
+	uint8_t           *buf;     /* a group's request bytes */
+	size_t             buf_cap; /* a group, and one entry more */
+	uint64_t           n_groups, n_entries;
+};
+
+/* ==== Entries ==== */
+
+static uint32_t       crc_table[256];
+static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
+
+static void
+crc_init(void)
+{
+	for (uint32_t i = 0; i < 256; i++) {
+		uint32_t c = i;
+
+		for (int k = 0; k < 8; k++) {
+			c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+		}
+		crc_table[i] = c;
+	}
+}
+
+static uint32_t
+crc_add(uint32_t crc, const void *p, size_t len)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < len; i++) {
+		crc = crc_table[(crc ^ b[i]) & 0xffu] ^ (crc >> 8);
+	}
+	return crc;
+}
+
+/* The CRC of an entry: its header with crc 0, then its body. */
+static uint32_t
+entry_crc(const struct wal_hdr *h, const void *body)
+{
+	struct wal_hdr c   = *h;
+	uint32_t       crc = 0xffffffffu;
+
+	c.crc = 0;
+	crc   = crc_add(crc, &c, sizeof(c));
+	crc   = crc_add(crc, body, h->len);
+	return crc ^ 0xffffffffu;
+}
+
+static void
+seg_path(const xs_wal *wal, uint64_t first, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s/wal-%016" PRIx64 ".log", wal->dir, first);
+}
+
+/* Read exactly len bytes at 'off'; false at the end of the file. */
+static bool
+read_at(int fd, void *p, size_t len, off_t off)
+{
+	uint8_t *b = p;
+
+	while (len > 0) {
+		ssize_t r = pread(fd, b, len, off);
+
+		if (r < 0 && errno == EINTR) {
+			continue;
+		}
+		if (r <= 0) {
+			return false;
+		}
+		b += r;
+		len -= (size_t) r;
+		off += r;
+	}
+	return true;
+}
+
+/* The entry 'seq' at 'off' of 'fd': its header in *h and its body in
+ * body[0..h->len) (room for XSELL_ADMIN_MSG_MAX). False if there is no
+ * whole entry with that seq and a good CRC there: the end of what was
+ * written into that segment. */
+static bool
+entry_read(int fd, off_t off, uint64_t seq, struct wal_hdr *h, uint8_t *body)
+{
+	if (!read_at(fd, h, sizeof(*h), off)) {
+		return false;
+	}
+	if (h->magic != WAL_MAGIC || h->seq != seq ||
+	    h->len > XSELL_ADMIN_MSG_MAX) {
+		return false;
+	}
+	if (!read_at(fd, body, h->len, off + (off_t) sizeof(*h))) {
+		return false;
+	}
+	return entry_crc(h, body) == h->crc;
+}
+
+/* ==== Segments ==== */
+
+static xsell_err
+dir_sync(const xs_wal *wal)
+{
+	int fd = open(wal->dir, O_RDONLY | O_DIRECTORY);
+	int rc;
+
+	if (fd < 0) {
+		return XSELL_EIO;
+	}
+	rc = fsync(fd);
+	close(fd);
+	return rc == 0 ? XSELL_OK : XSELL_EIO;
+}
+
+static int
+seg_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *) a;
+	uint64_t y = *(const uint64_t *) b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Whether 'name' is a segment's, "wal-" 16 hex digits ".log" (seq >
+ * 0); its first seq in *firstp. */
+static bool
+seg_name_parse(const char *name, uint64_t *firstp)
+{
+	uint64_t first = 0;
+
+	if (strlen(name) != 24 || strncmp(name, "wal-", 4) != 0 ||
+	    strcmp(name + 20, ".log") != 0) {
+		return false;
+	}
+	for (int i = 4; i < 20; i++) {
+		char c = name[i];
+		int  v = c >= '0' && c <= '9' ? c - '0'
+		     : c >= 'a' && c <= 'f'   ? c - 'a' + 10
+		                              : -1;
+
+		if (v < 0) {
+			return false;
+		}
+		first = first << 4 | (uint64_t) v;
+	}
+	*firstp = first;
+	return first != 0;
+}
+
+/* The segments in the directory, ascending, into wal->segs. */
+static xsell_err
+segs_list(xs_wal *wal)
+{
+	DIR           *d = opendir(wal->dir);
+	struct dirent *e;
+
+	if (d == NULL) {
+		xs_log(XS_LOG_ERROR, "wal: %s: %s", wal->dir, strerror(errno));
+		return XSELL_EIO;
+	}
+	wal->n_segs = 0;
+	while ((e = readdir(d)) != NULL) {
+		uint64_t first;
+
+		if (!seg_name_parse(e->d_name, &first)) {
+			continue;
+		}
+		if (wal->n_segs == WAL_SEGMENTS_MAX - 1) {
+			closedir(d);
+			xs_log(XS_LOG_ERROR,
+			    "wal: more than %d log files in %s",
+			    WAL_SEGMENTS_MAX - 1, wal->dir);
+			return XSELL_ECORRUPT;
+		}
+		wal->segs[wal->n_segs++] = first;
+	}
+	closedir(d);
+	qsort(wal->segs, wal->n_segs, sizeof(wal->segs[0]), seg_cmp);
+	return XSELL_OK;
+}
+
+/* Delete the segments whose every entry is in the store: each whose
+ * successor starts at or before applied + 1, and the last one too when
+ * everything written is applied and no writer appends to it ('all'). */
+static void
+segs_drop_applied(xs_wal *wal, uint64_t applied, bool all)
+{
+	size_t n = 0;
+
+	while (n < wal->n_segs &&
+	    ((n + 1 < wal->n_segs && wal->segs[n + 1] <= applied + 1) ||
+	        (all && n + 1 == wal->n_segs))) {
+		char path[PATH_MAX + 32];
+
+		seg_path(wal, wal->segs[n], path, sizeof(path));
+		if (unlink(path) != 0 && errno != ENOENT) {
+			xs_log(XS_LOG_WARN, "wal: unlink %s: %s", path,
+			    strerror(errno));
+			break;
+		}
+		n++;
+	}
+	memmove(
+	    wal->segs, wal->segs + n, (wal->n_segs - n) * sizeof(uint64_t));
+	wal->n_segs -= n;
+}
+
+/* Start segment 'first' for appending (mtx held, no sync under way). */
+static xsell_err
+seg_start(xs_wal *wal, uint64_t first)
+{
+	char path[PATH_MAX + 32];
+	int  fd;
+
+	if (wal->n_segs == WAL_SEGMENTS_MAX) {
+		xs_log(XS_LOG_ERROR, "wal: %d log files not yet applied",
+		    WAL_SEGMENTS_MAX);
+		return XSELL_EUNAVAIL;
+	}
+	seg_path(wal, first, path, sizeof(path));
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		xs_log(XS_LOG_ERROR, "wal: %s: %s", path, strerror(errno));
+		return XSELL_EIO;
+	}
+	/* The file must survive a crash with the entries synced into it. */
+	if (dir_sync(wal) != XSELL_OK) {
+		close(fd);
+		unlink(path);
+		return XSELL_EIO;
+	}
+	if (wal->fd >= 0) {
+		close(wal->fd);
+	}
+	wal->fd                  = fd;
+	wal->off                 = 0;
+	wal->alloc               = 0;
+	wal->segs[wal->n_segs++] = first;
+	return XSELL_OK;
+}
+
+/* ==== Appending ==== */
+
+/* A sync failed: what it covered may or may not be on disk (an fsync
+ * error is not retried: the kernel may have dropped the pages). Cut the
+ * entries not known durable off the log, so that a restart does not
+ * apply writes that were answered with an error, and refuse every write
+ * from now on (a restart checks the log again). mtx held. */
+static void
+fail_unsynced(xs_wal *wal)
+{
+	xs_log(XS_LOG_ERROR,
+	    "wal: fdatasync: %s; writes are refused "
+	    "until a restart",
+	    strerror(errno));
+	if (ftruncate(wal->fd, wal->synced_off) != 0) {
+		xs_log(XS_LOG_ERROR,
+		    "wal: cannot cut the unsynced entries off: %s",
+		    strerror(errno));
+	}
+	wal->backlog -= (uint64_t) (wal->off - wal->synced_off);
+	wal->off     = wal->synced_off;
+	wal->alloc   = wal->synced_off;
+	wal->written = wal->synced;
+	wal->broken  = XSELL_EIO;
+}
+
+/* Make room for 'len' more bytes at the end of the segment: a new
+ * segment past wal->seg_max (the old one synced first: entries are
+ * durable in order), then reserved disk space. mtx held. */
+static xsell_err
+append_room(xs_wal *wal, size_t len)
+{
+	/* Checked again after each wait: another writer may have begun
+	 * the new segment meanwhile. */
+	while (wal->off > 0 && wal->off + (off_t) len > wal->seg_max) {
+		xsell_err err;
+
+		if (wal->syncing) {
+			pthread_cond_wait(&wal->synced_cv, &wal->mtx);
+			continue;
+		}
+		if (fdatasync(wal->fd) != 0) {
+			fail_unsynced(wal);
+			return XSELL_EIO;
+		}
+		wal->synced     = wal->written;
+		wal->synced_off = wal->off;
+		err             = seg_start(wal, wal->written + 1);
+		if (err != XSELL_OK) {
+			return err;
+		}
+		wal->synced_off = 0;
+	}
+	if (wal->off + (off_t) len > wal->alloc) {
+		off_t want = (wal->off + (off_t) len + WAL_PREALLOC - 1) /
+		    WAL_PREALLOC * WAL_PREALLOC;
+		int rc =
+		    posix_fallocate(wal->fd, wal->alloc, want - wal->alloc);
+
+		if (rc != 0) {
+			xs_log(XS_LOG_WARN, "wal: reserving log space: %s",
+			    strerror(rc));
+			return XSELL_EIO;
+		}
+		wal->alloc = want;
+	}
+	return XSELL_OK;
+}
+
+/* Append one entry (mtx held); *seqp is its seq. On an error nothing
+ * of it stays in the log. */
+static xsell_err
+append(xs_wal *wal, const void *body, size_t len, int64_t now, uint64_t *seqp)
+{
+	struct wal_hdr h = {
+		.magic = WAL_MAGIC, .len = (uint32_t) len, .now = now
+	};
+	struct iovec iov[2];
+	size_t       left = sizeof(h) + len;
+	xsell_err    err  = append_room(wal, left);
+	off_t        off  = wal->off; /* after a new segment began */
+
+	if (err != XSELL_OK) {
+		return err;
+	}
+	/* Only now: making room may have waited, and others appended. */
+	h.seq           = wal->written + 1;
+	h.crc           = entry_crc(&h, body);
+	iov[0].iov_base = &h;
+	iov[0].iov_len  = sizeof(h);
+	iov[1].iov_base = (void *) body;
+	iov[1].iov_len  = len;
+	while (left > 0) {
+		struct iovec *v = iov[0].iov_len > 0 ? &iov[0] : &iov[1];
+		int           n = v == &iov[0] ? 2 : 1;
+		ssize_t       r = pwritev(wal->fd, v, n, off);
+
+		if (r < 0 && errno == EINTR) {
+			continue;
+		}
+		if (r <= 0) {
+			int e = r < 0 ? errno : ENOSPC;
+
+			xs_log(XS_LOG_WARN, "wal: write: %s", strerror(e));
+			/* Take back what was written of it: a later entry
+			 * goes here, and a replay stops at a bad one. */
+			if (ftruncate(wal->fd, wal->off) != 0) {
+				wal->broken = XSELL_EIO;
+			}
+			wal->alloc = wal->off;
+			return XSELL_EIO;
+		}
+		left -= (size_t) r;
+		off += r;
+		for (int i = 0; i < 2 && r > 0; i++) {
+			size_t k = (size_t) r < iov[i].iov_len
+			    ? (size_t) r
+			    : iov[i].iov_len;
+
+			iov[i].iov_base = (uint8_t *) iov[i].iov_base + k;
+			iov[i].iov_len -= k;
+			r -= (ssize_t) k;
+		}
+	}
+	wal->off     = off;
+	wal->written = h.seq;
+	wal->backlog += sizeof(h) + len;
+	*seqp = h.seq;
+	return XSELL_OK;
+}
+
+/* Wait until entry 'seq' is durable (mtx held). The first writer to
+ * find no sync under way syncs everything appended so far; the others
+ * wait for it, and the next sync covers whoever came later. */
+static xsell_err
+sync_upto(xs_wal *wal, uint64_t seq)
+{
+	while (wal->synced < seq && wal->broken == XSELL_OK) {
+		uint64_t upto;
+		off_t    upto_off;
+		int      fd, rc;
+
+		if (wal->syncing) {
+			pthread_cond_wait(&wal->synced_cv, &wal->mtx);
+			continue;
+		}
+		wal->syncing = true;
+		upto         = wal->written;
+		upto_off     = wal->off;
+		fd           = wal->fd;
+		pthread_mutex_unlock(&wal->mtx);
+		rc = fdatasync(fd);
+		pthread_mutex_lock(&wal->mtx);
+		wal->syncing = false;
+		if (rc == 0) {
+			/* A rotation waits for this sync: same segment. */
+			if (upto > wal->synced) {
+				wal->synced     = upto;
+				wal->synced_off = upto_off;
+			}
+			pthread_cond_signal(&wal->work_cv);
+		} else if (wal->broken == XSELL_OK) {
+			fail_unsynced(wal);
+		}
+		pthread_cond_broadcast(&wal->synced_cv);
+	}
+	return wal->synced >= seq ? XSELL_OK : wal->broken;
+}
+
+/* Wait for the forget_user entry 'f->seq' to be applied (mtx held),
+ * however long: it is logged, so an error reply would be wrong (an
+ * error means nothing changed). Only an applier that stopped first ends
+ * the wait (never while workers run: xs_wal_close comes after them). */
+static xsell_err
+forget_wait(xs_wal *wal, struct wal_forget *f)
+{
+	xsell_err err = XSELL_OK;
+
+	f->next      = wal->forgets;
+	wal->forgets = f;
+	while (!f->done && !wal->exited) {
+		pthread_cond_wait(&wal->applied_cv, &wal->mtx);
+	}
+	if (!f->done) {
+		err = XSELL_EUNAVAIL;
+	}
+	for (struct wal_forget **p = &wal->forgets; *p != NULL;
+	     p                     = &(*p)->next) {
+		if (*p == f) {
+			*p = f->next;
+			break;
+		}
+	}
+	return err;
+}
+
+xsell_err
+xs_wal_write(xs_wal *wal, struct xs_worker *w, struct xs_write_job *job)
+{
+	const struct xs_request *req  = job->req;
+	size_t                   need = sizeof(struct wal_hdr) + w->req_len;
+	struct wal_forget        f    = { 0 };
+	uint64_t                 seq  = 0;
+	xsell_err                err;
+
+	assert(w->req_body != NULL && w->req_len <= XSELL_ADMIN_MSG_MAX);
+	pthread_mutex_lock(&wal->mtx);
+	/* A full backlog waits for the applier; one that cannot apply
+	 * refuses the write (it would not be seen). */
+	while (wal->backlog > 0 && wal->backlog + need > wal->backlog_max &&
+	    wal->stall == XSELL_OK && wal->broken == XSELL_OK &&
+	    !wal->exited) {
+		pthread_cond_wait(&wal->applied_cv, &wal->mtx);
+	}
+	err = wal->broken != XSELL_OK ? wal->broken : wal->stall;
+	if (err == XSELL_OK && wal->exited) {
+		err = XSELL_EUNAVAIL;
+	}
+	if (err == XSELL_OK) {
+		err = append(wal, w->req_body, w->req_len, w->req_now, &seq);
+	}
+	if (err == XSELL_OK) {
+		err = sync_upto(wal, seq);
+	}
+	if (err == XSELL_OK && req->op == XS_OP_forget_user) {
+		f.seq         = seq;
+		err           = forget_wait(wal, &f);
+		job->u.forget = f.res;
+	}
+	pthread_mutex_unlock(&wal->mtx);
+	if (err == XSELL_OK && req->op == XS_OP_event) {
+		job->u.event.applied    = req->u.event.n;
+		job->u.event.duplicates = 0;
+	}
+	return err;
+}
+
+/* ==== Applying ==== */
+
+/* Move the reader to the segment that starts at 'seq'. */
+static xsell_err
+reader_open(xs_wal *wal, uint64_t seq)
+{
+	char path[PATH_MAX + 32];
+	int  fd;
+
+	seg_path(wal, seq, path, sizeof(path));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		return errno == ENOENT ? XSELL_ECORRUPT : XSELL_EIO;
+	}
+	if (wal->rd_fd >= 0) {
+		close(wal->rd_fd);
+	}
+	wal->rd_fd  = fd;
+	wal->rd_seg = seq;
+	wal->rd_off = 0;
+	return XSELL_OK;
+}
+
+/* Read entry 'seq' (known durable) at the reader, into wal->buf at
+ * 'at'; on to the next segment where this one ends. */
+static xsell_err
+reader_next(xs_wal *wal, uint64_t seq, size_t at, struct wal_hdr *h)
+{
+	for (int tries = 0; tries < 2; tries++) {
+		xsell_err err;
+
+		if (wal->rd_fd >= 0 &&
+		    entry_read(
+		        wal->rd_fd, wal->rd_off, seq, h, wal->buf + at)) {
+			wal->rd_off += (off_t) (sizeof(*h) + h->len);
+			return XSELL_OK;
+		}
+		if (tries == 1 || wal->rd_seg == seq) {
+			break;
+		}
+		err = reader_open(wal, seq);
+		if (err != XSELL_OK) {
+			break;
+		}
+	}
+	xs_log(XS_LOG_ERROR,
+	    "wal: entry %" PRIu64 " is missing or damaged (file %" PRIu64
+	    ", offset %lld)",
+	    seq, wal->rd_seg, (long long) wal->rd_off);
+	return XSELL_ECORRUPT;
+}
+
+/* The group after 'applied', up to 'upto': read, decode, apply, commit
+ * with its last seq; deliver forget results. */
+static xsell_err
+apply_group(xs_wal *wal, uint64_t upto, uint64_t *lastp, uint64_t *bytesp)
+{
+	struct xs_write_job *jobs[WAL_GROUP_ENTRIES];
+	struct xs_write_job  job_mem[WAL_GROUP_ENTRIES];
+	size_t               n = 0, at = 0;
+	uint64_t             seq = wal->applied;
+	xsell_err            err = XSELL_OK;
+	struct xs_request   *reqs;
+
+	xs_arena_reset(&wal->w.arena);
+	reqs =
+	    xs_arena_calloc(&wal->w.arena, WAL_GROUP_ENTRIES, sizeof(*reqs));
+	if (reqs == NULL) {
+		return XSELL_ENOMEM;
+	}
+	while (seq < upto && n < WAL_GROUP_ENTRIES &&
+	    (n == 0 || at < wal->group_bytes)) {
+		struct wal_hdr    h;
+		struct xs_errinfo ei     = { { 0 }, { 0 } };
+		uint64_t          rd_seg = wal->rd_seg;
+		off_t             rd_off = wal->rd_off;
+
+		err = reader_next(wal, seq + 1, at, &h);
+		if (err != XSELL_OK) {
+			return err;
+		}
+		err = xs_wire_decode(
+		    wal->buf + at, h.len, &wal->w.arena, h.now, &reqs[n], &ei);
+		if (err == XSELL_ENOMEM && n > 0) {
+			/* The arena is full: this entry starts the next group
+			 * (alone, it fits, as in a worker's arena). */
+			if (wal->rd_seg != rd_seg) {
+				err = reader_open(wal, rd_seg);
+				if (err != XSELL_OK) {
+					return err;
+				}
+			}
+			wal->rd_off = rd_off;
+			break;
+		}
+		if (err != XSELL_OK || !xs_op_is_write(reqs[n].op)) {
+			/* It was decoded before it was logged. */
+			xs_log(XS_LOG_ERROR,
+			    "wal: entry %" PRIu64 " does not decode: %s",
+			    h.seq, ei.msg);
+			return XSELL_ECORRUPT;
+		}
+		memset(&job_mem[n], 0, sizeof(job_mem[n]));
+		job_mem[n].req = &reqs[n];
+		job_mem[n].now = h.now;
+		jobs[n]        = &job_mem[n];
+		at += h.len;
+		*bytesp += sizeof(h) + h.len;
+		seq = h.seq;
+		n++;
+	}
+	err = xs_write_group_apply_logged(&wal->w, jobs, n, seq);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	pthread_mutex_lock(&wal->mtx);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t s = wal->applied + 1 + i;
+
+		if (reqs[i].op != XS_OP_forget_user) {
+			continue;
+		}
+		for (struct wal_forget *f = wal->forgets; f != NULL;
+		     f                    = f->next) {
+			if (f->seq == s) {
+				f->res  = job_mem[i].u.forget;
+				f->done = true;
+			}
+		}
+	}
+	pthread_mutex_unlock(&wal->mtx);
+	wal->n_groups++;
+	wal->n_entries += n;
+	*lastp = seq;
+	return XSELL_OK;
+}
+
+/* Apply one group of what is durable; false if there was nothing. On
+ * an error the applier keeps its place and the error in wal->stall. */
+static bool
+apply_once(xs_wal *wal)
+{
+	uint64_t  upto, last = 0, bytes = 0;
+	uint64_t  rd_seg = wal->rd_seg;
+	off_t     rd_off = wal->rd_off;
+	xsell_err err;
+
+	pthread_mutex_lock(&wal->mtx);
+	upto = wal->synced;
+	pthread_mutex_unlock(&wal->mtx);
+	if (upto <= wal->applied) {
+		return false;
+	}
+	err = apply_group(wal, upto, &last, &bytes);
+	pthread_mutex_lock(&wal->mtx);
+	if (err == XSELL_OK) {
+		wal->applied = last;
+		wal->backlog -= bytes;
+		if (wal->stall != XSELL_OK) {
+			xs_log(XS_LOG_INFO, "wal: applying again");
+		}
+		wal->stall = XSELL_OK;
+		segs_drop_applied(wal, last, false);
+	} else {
+		if (wal->stall == XSELL_OK) {
+			xs_log(XS_LOG_ERROR,
+			    "wal: cannot apply entries after %" PRIu64
+			    ": %s; writes are refused until it can",
+			    wal->applied, xsell_strerror(err));
+		}
+		wal->stall = err;
+		/* Read the group again next time. */
+		if (wal->rd_seg != rd_seg) {
+			(void) reader_open(wal, rd_seg);
+		}
+		wal->rd_off = rd_off;
+	}
+	pthread_cond_broadcast(&wal->applied_cv);
+	pthread_mutex_unlock(&wal->mtx);
+	return err == XSELL_OK;
+}
+
+static void *
+applier_main(void *arg)
+{
+	xs_wal *wal = arg;
+
+	pthread_mutex_lock(&wal->mtx);
+	for (;;) {
+		bool stop = wal->stopping;
+		bool idle = wal->synced <= wal->applied;
+		bool ok;
+
+		if (idle && stop) {
+			break;
+		}
+		if (idle) {
+			pthread_cond_wait(&wal->work_cv, &wal->mtx);
+			continue;
+		}
+		pthread_mutex_unlock(&wal->mtx);
+		ok = apply_once(wal);
+		pthread_mutex_lock(&wal->mtx);
+		if (!ok && wal->stopping) {
+			break; /* left in the log for the next open */
+		}
+		if (!ok) {
+			struct timespec ts;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += WAL_RETRY_MS / 1000;
+			pthread_cond_timedwait(&wal->work_cv, &wal->mtx, &ts);
+		}
+	}
+	wal->exited = true;
+	pthread_cond_broadcast(&wal->applied_cv);
+	pthread_mutex_unlock(&wal->mtx);
+	return NULL;
+}
+
+/* ==== Open: find the log's end, replay ==== */
+
+/* Scan the segments from the one holding applied + 1 to the end: the
+ * last whole entry is the log's end (a torn one after it was never
+ * acknowledged, and is cut off). Sets the reader at applied + 1. */
+static xsell_err
+log_scan(xs_wal *wal)
+{
+	uint64_t seq   = wal->applied;
+	uint8_t *body  = wal->buf;
+	size_t   start = 0;
+
+	while (start + 1 < wal->n_segs && wal->segs[start + 1] <= seq + 1) {
+		start++;
+	}
+	if (wal->n_segs > 0 && wal->segs[start] > seq + 1) {
+		xs_log(XS_LOG_ERROR,
+		    "wal: the store has entries up to %" PRIu64
+		    ", the log starts at %" PRIu64,
+		    seq, wal->segs[start]);
+		return XSELL_ECORRUPT;
+	}
+	for (size_t i = start; i < wal->n_segs; i++) {
+		char     path[PATH_MAX + 32];
+		uint64_t s   = wal->segs[i];
+		off_t    off = 0;
+		int      fd;
+
+		if (i > start && s != seq + 1) {
+			xs_log(XS_LOG_ERROR,
+			    "wal: log file %" PRIu64 " follows entry %" PRIu64,
+			    s, seq);
+			return XSELL_ECORRUPT;
+		}
+		seg_path(wal, s, path, sizeof(path));
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0) {
+			return XSELL_EIO;
+		}
+		for (;;) {
+			struct wal_hdr h;
+
+			if (s == wal->applied + 1) {
+				wal->rd_seg = wal->segs[i];
+				wal->rd_off = off;
+			}
+			if (!entry_read(fd, off, s, &h, body)) {
+				break;
+			}
+			off += (off_t) (sizeof(h) + h.len);
+			if (s > wal->applied) {
+				wal->backlog += sizeof(h) + h.len;
+			}
+			seq = s++;
+		}
+		/* Cut what follows the last entry (reserved space, a torn
+		 * write), so the file ends with its last entry. */
+		if (ftruncate(fd, off) != 0 || fdatasync(fd) != 0) {
+			close(fd);
+			return XSELL_EIO;
+		}
+		close(fd);
+	}
+	wal->written = seq;
+	wal->synced  = seq;
+	return XSELL_OK;
+}
+
+static xsell_err
+wal_alloc(
+    xs_wal **walp, struct xs_server *srv, const char *db, uint64_t backlog_max)
+{
+	xs_wal   *wal = calloc(1, sizeof(*wal));
+	xsell_err err;
+
+	if (wal == NULL) {
+		return XSELL_ENOMEM;
+	}
+	if (strlen(db) >= sizeof(wal->dir)) {
+		free(wal);
+		return XSELL_EINVAL;
+	}
+	snprintf(wal->dir, sizeof(wal->dir), "%s", db);
+	wal->srv         = srv;
+	wal->backlog_max = backlog_max;
+	wal->seg_max     = backlog_max < (uint64_t) WAL_SEGMENT_MAX
+	        ? (off_t) backlog_max
+	        : WAL_SEGMENT_MAX;
+	wal->group_bytes = backlog_max / 2 < WAL_GROUP_BYTES
+	    ? (size_t) (backlog_max / 2)
+	    : WAL_GROUP_BYTES;
+	wal->fd          = -1;
+	wal->rd_fd       = -1;
+	wal->w.srv       = srv;
+	wal->w.admin     = true;
+	xs_arena_init(&wal->w.arena, WAL_ARENA_MAX);
+	wal->buf_cap = WAL_GROUP_BYTES + XSELL_ADMIN_MSG_MAX;
+	wal->buf     = malloc(wal->buf_cap);
+	err = wal->buf != NULL ? xs_acc_alloc(&wal->w.acc) : XSELL_ENOMEM;
+	if (err != XSELL_OK) {
+		xs_arena_fini(&wal->w.arena);
+		free(wal->buf);
+		free(wal);
+		return err;
+	}
+	pthread_mutex_init(&wal->mtx, NULL);
+	pthread_cond_init(&wal->synced_cv, NULL);
+	pthread_cond_init(&wal->applied_cv, NULL);
+	pthread_cond_init(&wal->work_cv, NULL);
+	*walp = wal;
+	return XSELL_OK;
+}
+
+static void
+wal_free(xs_wal *wal)
+{
+	if (wal->fd >= 0) {
+		close(wal->fd);
+	}
+	if (wal->rd_fd >= 0) {
+		close(wal->rd_fd);
+	}
+	xs_acc_free(wal->w.acc);
+	xs_arena_fini(&wal->w.arena);
+	free(wal->buf);
+	pthread_mutex_destroy(&wal->mtx);
+	pthread_cond_destroy(&wal->synced_cv);
+	pthread_cond_destroy(&wal->applied_cv);
+	pthread_cond_destroy(&wal->work_cv);
+	free(wal);
+}
+
+xsell_err
+xs_wal_open(
+    xs_wal **walp, struct xs_server *srv, const char *db, uint64_t backlog_max)
+{
+	xs_wal   *wal;
+	MDB_txn  *txn;
+	uint64_t  replayed;
+	xsell_err err;
+
+	pthread_once(&crc_once, crc_init);
+	err = wal_alloc(&wal, srv, db, backlog_max);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	err = xs_txn_read(srv->store, &txn);
+	if (err == XSELL_OK) {
+		err = xs_store_wal_seq_get(srv->store, txn, &wal->applied);
+		xs_txn_abort(txn);
+	}
+	if (err == XSELL_OK) {
+		err = segs_list(wal);
+	}
+	if (err == XSELL_OK) {
+		err = log_scan(wal);
+	}
+	if (err == XSELL_OK) {
+		segs_drop_applied(wal, wal->applied, false);
+		err = seg_start(wal, wal->written + 1);
+	}
+	if (err == XSELL_OK) {
+		off_t rd_off = wal->rd_off;
+
+		if (wal->rd_seg != 0) {
+			err         = reader_open(wal, wal->rd_seg);
+			wal->rd_off = rd_off;
+		} else {
+			err = reader_open(wal, wal->written + 1);
+		}
+	}
+	/* Replay: the store gets every logged write before any request. */
+	replayed = wal->applied;
+	while (err == XSELL_OK && wal->applied < wal->synced) {
+		if (!apply_once(wal)) {
+			err = wal->stall;
+		}
+	}
+	if (err == XSELL_OK && wal->applied > replayed) {
+		xs_log(XS_LOG_INFO,
+		    "wal: replayed entries %" PRIu64 "..%" PRIu64
+		    " in %" PRIu64 " groups",
+		    replayed + 1, wal->applied, wal->n_groups);
+	}
+	if (err == XSELL_OK &&
+	    pthread_create(&wal->thread, NULL, applier_main, wal) != 0) {
+		err = XSELL_ENOMEM;
+	}
+	if (err != XSELL_OK) {
+		xs_log(XS_LOG_ERROR, "wal: cannot open the log in %s: %s", db,
+		    xsell_strerror(err));
+		wal_free(wal);
+		return err;
+	}
+	wal->started = true;
+	*walp        = wal;
+	return XSELL_OK;
+}
+
+xsell_err
+xs_wal_replay(struct xs_server *srv, const char *db)
+{
+	DIR           *d = opendir(db);
+	struct dirent *e;
+	bool           found = false;
+	xs_wal        *wal;
+	xsell_err      err;
+
+	if (d == NULL) {
+		return XSELL_EIO;
+	}
+	while (!found && (e = readdir(d)) != NULL) {
+		uint64_t first;
+
+		found = seg_name_parse(e->d_name, &first);
+	}
+	closedir(d);
+	if (!found) {
+		return XSELL_OK;
+	}
+	xs_log(XS_LOG_INFO, "wal: applying the log left in %s", db);
+	err = xs_wal_open(&wal, srv, db, XS_SERVER_WAL_BACKLOG_DEFAULT);
+	if (err == XSELL_OK) {
+		xs_wal_close(wal);
+	}
+	return err;
+}
+
+void
+xs_wal_close(xs_wal *wal)
+{
+	if (wal == NULL) {
+		return;
+	}
+	pthread_mutex_lock(&wal->mtx);
+	wal->stopping = true;
+	pthread_cond_signal(&wal->work_cv);
+	pthread_mutex_unlock(&wal->mtx);
+	if (wal->started) {
+		pthread_join(wal->thread, NULL);
+	}
+	if (wal->n_entries != 0) {
+		xs_log(XS_LOG_INFO,
+		    "wal: %" PRIu64 " entries applied in %" PRIu64 " groups",
+		    wal->n_entries, wal->n_groups);
+	}
+	/* Everything applied: the log is empty until the next write. */
+	segs_drop_applied(wal, wal->applied, wal->applied == wal->written);
+	wal_free(wal);
+}

@@ -1,0 +1,508 @@
+/* SPDX-License-Identifier: MIT */
+/* xselld --wal (server/wal.c), with a real xselld on ipc://.
+ *
+ * One fixed list of writes (item metadata, order batches, a forget_user,
+ * a batch after it) is sent one by one, so its order is the log's order.
+ * Acknowledged writes must survive kill -9 and be in the store after the
+ * restart's replay; the same log replayed into an empty store, and again
+ * into a store that has it all, gives the same store; a store written
+ * through the log dumps to the same bytes as one written without it
+ * (but for the log's mark, meta "wal_seq", which must name the last
+ * write); a refused write and a full disk leave the log empty. The
+ * expected counts are worked out by hand below. Nothing depends on
+ * timing: kill -9 may find any part of the log applied. */
+#include "support.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <msgpack.h>
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+
+#include "common/common.h"
+
+#define BATCHES 12
+#define ORDERS 5 /* per batch, 3 items each */
+/* Batch b's order o belongs to user "u<(b + o) % 4>". User u1 has, in
+ * the BATCHES batches, the orders with (b + o) % 4 == 1: for each b
+ * exactly one or two of o = 0..4 (o = 1 - b mod 4, and that + 4 when it
+ * is 0): b % 4 == 1 gives o in {0, 4}: 2 orders; the other b give one.
+ * b = 0..11 has three b with b % 4 == 1, so u1 has 3 * 2 + 9 * 1 = 15
+ * orders, 15 events. */
+#define U1_ORDERS 15
+/* Writes: items, BATCHES batches, forget_user u1, one batch more. */
+#define WRITES (1 + BATCHES + 1 + 1)
+/* Orders in the store at the end: all batches but u1's 15 orders, plus
+ * the last batch's ORDERS (it comes after the forget). */
+#define ORDERS_LEFT (BATCHES * ORDERS - U1_ORDERS + ORDERS)
+
+static const char *const wal_args[] = { "--wal", NULL };
+
+/* Write k of the list, as JSON (buf of 'len' bytes). */
+static void
+write_json(unsigned k, char *buf, size_t len)
+{
+	size_t   o = 0;
+	unsigned b = k - 1;
+
+	if (k == 0) {
+		snprintf(buf, len,
+		    "{\"op\":\"items\",\"items\":[{\"item\":\"i1\","
+		    "\"category\":\"c1\",\"price\":2.5,\"created\":"
+		    "1700000000},{\"item\":\"i2\",\"category\":\"c2\"}]}");
+		return;
+	}
+	if (k == 1 + BATCHES) {
+		snprintf(buf, len, "{\"op\":\"forget_user\",\"user\":\"u1\"}");
+		return;
+	}
+	if (k == 2 + BATCHES) {
+		b = BATCHES; /* the batch after the forget */
+	}
+	o += (size_t) snprintf(buf + o, len - o,
+	    "{\"op\":\"event\",\"batch\":\"b%u\",\"events\":[", b);
+	for (unsigned i = 0; i < ORDERS; i++) {
+		unsigned it = (b * 7 + i * 3) % 20;
+
+		o += (size_t) snprintf(buf + o, len - o,
+		    "%s{\"type\":\"order\",\"order\":\"b%uo%u\","
+		    "\"user\":\"u%u\",\"ts\":%u,\"items\":[\"i%u\",\"i%u\","
+		    "\"i%u\"]}",
+		    i ? "," : "", b, i, (b + i) % 4, 1700000000u + b * 100 + i,
+		    it, (it + 1) % 20, (it + 5) % 20);
+	}
+	snprintf(buf + o, len - o, "]}");
+}
+
+/* Send the whole list to 'url', each write acknowledged before the
+ * next; checks each reply as counted by hand. */
+static void
+send_writes(const char *url)
+{
+	char buf[2048];
+
+	for (unsigned k = 0; k < WRITES; k++) {
+		json_t *r;
+
+		write_json(k, buf, sizeof(buf));
+		r = xs_test_call(url, buf);
+		assert_string_equal(xs_test_reply_code(r), "ok");
+		if (k == 0) {
+			assert_int_equal(
+			    json_integer_value(json_object_get(r, "applied")),
+			    2);
+		} else if (k == 1 + BATCHES) {
+			assert_true(
+			    json_is_true(json_object_get(r, "forgotten")));
+			assert_int_equal(
+			    json_integer_value(json_object_get(r, "orders")),
+			    U1_ORDERS);
+		} else {
+			assert_int_equal(
+			    json_integer_value(json_object_get(r, "applied")),
+			    ORDERS);
+		}
+		json_decref(r);
+	}
+}
+
+static char *
+path_in(const char *dir, const char *name)
+{
+	size_t len = strlen(dir) + strlen(name) + 2;
+	char  *p   = malloc(len);
+
+	assert_non_null(p);
+	snprintf(p, len, "%s/%s", dir, name);
+	return p;
+}
+
+#define SEG1 "wal-0000000000000001.log"
+
+/* Bytes of file 'name' in 'dir'; -1 if it does not exist. */
+static long long
+file_size(const char *dir, const char *name)
+{
+	char       *p = path_in(dir, name);
+	struct stat sb;
+	int         rc = stat(p, &sb);
+
+	free(p);
+	return rc == 0 ? (long long) sb.st_size : -1;
+}
+
+static void
+copy_file(const char *from_dir, const char *to_dir, const char *name)
+{
+	char  *from = path_in(from_dir, name);
+	char  *to   = path_in(to_dir, name);
+	FILE  *in   = fopen(from, "rb");
+	FILE  *out  = fopen(to, "wb");
+	char   buf[65536];
+	size_t n;
+
+	assert_non_null(in);
+	assert_non_null(out);
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0) {
+		assert_int_equal(fwrite(buf, 1, n, out), n);
+	}
+	assert_false(ferror(in));
+	fclose(in);
+	assert_int_equal(fclose(out), 0);
+	free(from);
+	free(to);
+}
+
+/* Append to the log file the start of an entry that a crash cut short:
+ * the header of entry WRITES + 1 (the layout of server/wal.c: magic
+ * "XWAL", body length, seq, time, CRC, pad; host order) claiming a
+ * 1,000-byte body, and 10 bytes of it. A replay must end the log before
+ * it. */
+static void
+append_torn_entry(const char *dir, const char *name)
+{
+	char    *p     = path_in(dir, name);
+	FILE    *f     = fopen(p, "ab");
+	uint32_t magic = 0x4c415758u, len = 1000, crc = 0, pad = 0;
+	uint64_t seq      = WRITES + 1;
+	int64_t  now      = 1700000000;
+	char     body[10] = { 0 };
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(&magic, 4, 1, f), 1);
+	assert_int_equal(fwrite(&len, 4, 1, f), 1);
+	assert_int_equal(fwrite(&seq, 8, 1, f), 1);
+	assert_int_equal(fwrite(&now, 8, 1, f), 1);
+	assert_int_equal(fwrite(&crc, 4, 1, f), 1);
+	assert_int_equal(fwrite(&pad, 4, 1, f), 1);
+	assert_int_equal(fwrite(body, sizeof(body), 1, f), 1);
+	assert_int_equal(fclose(f), 0);
+	free(p);
+}
+
+/* The dump of the store in 'db' with its meta "wal_seq" line taken out
+ * (NUL-terminated, malloc'd). The line must say WRITES (a u64 in host
+ * order: little-endian here), or be absent when 'has_seq' is false. */
+static char *
+dump_without_seq(const char *db, bool has_seq)
+{
+	/* "wal_seq" in hex, a space, WRITES = 15 as 8 little-endian bytes. */
+	static const char line[] = "77616c5f736571 0f00000000000000\n";
+	struct xs_buf     b;
+	char             *s, *at;
+
+	xs_test_store_dump(db, &b);
+	s = malloc(b.len + 1);
+	assert_non_null(s);
+	memcpy(s, b.data, b.len);
+	s[b.len] = '\0';
+	xs_buf_fini(&b);
+	assert_true(strstr(s, "77616c5f736571 ") == strstr(s, line));
+	at = strstr(s, line);
+	if (!has_seq) {
+		assert_null(at);
+		return s;
+	}
+	assert_non_null(at);
+	memmove(at, at + strlen(line), strlen(at + strlen(line)) + 1);
+	return s;
+}
+
+/* ==== Tests ==== */
+
+/* kill -9 after the last acknowledgement; the restart replays what the
+ * store lacks: everything acknowledged is there, and the log files are
+ * gone after the clean stop that follows. The same log replayed into an
+ * empty store, and once more into that store, gives the same dump; and
+ * that is the dump of the same writes through xselld without --wal.
+ * xselld without --wal applies a log it finds, too. */
+static void
+test_wal_kill9_replay_twice_and_without_wal(void **state)
+{
+	struct xs_test_server s, e, f, plain;
+	char                 *killed, *fresh, *again, *nowal, *direct;
+	int                   status;
+
+	(void) state;
+	xs_test_server_start(&s, wal_args);
+	send_writes(s.admin_url);
+	status = xs_test_server_signal(&s, SIGKILL);
+	assert_true(WIFSIGNALED(status));
+	assert_true(file_size(s.db, SEG1) > 0);
+
+	/* A copy of the log (the restart deletes it once applied), and an
+	 * empty store next to another copy. */
+	copy_file(s.db, s.dir, SEG1);
+	xs_test_server_start(&e, wal_args);
+	xs_test_server_signal(&e, SIGTERM);
+	copy_file(s.dir, e.db, SEG1);
+	append_torn_entry(e.db, SEG1);
+
+	xs_test_server_restart(&s);
+	assert_int_equal(xs_test_stats_orders(s.read_url), ORDERS_LEFT);
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+	assert_int_equal(file_size(s.db, SEG1), -1);
+	killed = dump_without_seq(s.db, true);
+
+	/* The whole log, with a torn entry at its end, into the empty
+	 * store: the torn one is left out (the same dump as above). */
+	xs_test_server_restart(&e);
+	assert_int_equal(xs_test_stats_orders(e.read_url), ORDERS_LEFT);
+	xs_test_server_signal(&e, SIGTERM);
+	fresh = dump_without_seq(e.db, true);
+	assert_string_equal(killed, fresh);
+
+	/* And again into the store that has all of it: nothing changes. */
+	copy_file(s.dir, e.db, SEG1);
+	assert_true(file_size(e.db, SEG1) > 0);
+	xs_test_server_restart(&e);
+	assert_int_equal(xs_test_stats_orders(e.read_url), ORDERS_LEFT);
+	xs_test_server_signal(&e, SIGTERM);
+	again = dump_without_seq(e.db, true);
+	assert_string_equal(fresh, again);
+
+	/* A log left by --wal is applied by an xselld without it too. */
+	xs_test_server_start(&f, NULL);
+	xs_test_server_signal(&f, SIGTERM);
+	copy_file(s.dir, f.db, SEG1);
+	xs_test_server_restart(&f);
+	assert_int_equal(xs_test_stats_orders(f.read_url), ORDERS_LEFT);
+	xs_test_server_signal(&f, SIGTERM);
+	assert_int_equal(file_size(f.db, SEG1), -1);
+	nowal = dump_without_seq(f.db, true);
+	assert_string_equal(fresh, nowal);
+
+	/* The same writes, each committed before its reply. */
+	xs_test_server_start(&plain, NULL);
+	send_writes(plain.admin_url);
+	xs_test_server_signal(&plain, SIGTERM);
+	direct = dump_without_seq(plain.db, false);
+	assert_string_equal(direct, fresh);
+
+	free(killed);
+	free(fresh);
+	free(again);
+	free(direct);
+	free(nowal);
+	xs_test_server_fini(&plain);
+	xs_test_server_fini(&f);
+	xs_test_server_fini(&e);
+	xs_test_server_fini(&s);
+}
+
+/* A write that does not decode is refused before the log: the log file
+ * stays empty; a good one then lands in it. */
+static void
+test_wal_refuses_bad_write_before_log(void **state)
+{
+	struct xs_test_server s;
+	json_t               *r;
+
+	(void) state;
+	xs_test_server_start(&s, wal_args);
+	assert_int_equal(file_size(s.db, SEG1), 0);
+	r = xs_test_call(s.admin_url,
+	    "{\"op\":\"event\",\"events\":[{\"type\":\"order\","
+	    "\"order\":\"o1\",\"items\":[\"a\"]},{\"type\":\"bogus\"}]}");
+	assert_string_equal(xs_test_reply_code(r), "bad_request");
+	json_decref(r);
+	r = xs_test_call(
+	    s.admin_url, "{\"op\":\"forget_user\",\"user\":\"\"}");
+	assert_string_equal(xs_test_reply_code(r), "bad_request");
+	json_decref(r);
+	assert_int_equal(file_size(s.db, SEG1), 0);
+
+	r = xs_test_call(s.admin_url,
+	    "{\"op\":\"event\",\"events\":[{\"type\":\"order\","
+	    "\"order\":\"o1\",\"items\":[\"a\",\"b\"]}]}");
+	assert_string_equal(xs_test_reply_code(r), "ok");
+	json_decref(r);
+	assert_true(file_size(s.db, SEG1) > 0);
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+	xs_test_server_restart(&s);
+	assert_int_equal(xs_test_stats_orders(s.read_url), 1);
+	xs_test_server_fini(&s);
+}
+
+/* No room on the disk for the log: the write is refused ("internal",
+ * an input/output error, as a full disk under the store) and nothing of
+ * it is logged or applied. RLIMIT_FSIZE stands in for a
+ * full disk (the log reserves its space in steps of 8 MiB). */
+static void
+test_wal_full_disk_refuses_whole_write(void **state)
+{
+	struct xs_test_server s;
+	json_t               *r;
+
+	(void) state;
+	xs_test_server_start_limited(&s, wal_args, (uint64_t) 4 << 20);
+	r = xs_test_call(s.admin_url,
+	    "{\"op\":\"event\",\"events\":[{\"type\":\"order\","
+	    "\"order\":\"o1\",\"items\":[\"a\",\"b\"]}]}");
+	assert_string_equal(xs_test_reply_code(r), "internal");
+	json_decref(r);
+	assert_int_equal(file_size(s.db, SEG1), 0);
+	assert_int_equal(xs_test_stats_orders(s.read_url), 0);
+	xs_test_server_fini(&s);
+}
+
+/* ==== Many writers ==== */
+
+#define WRITERS 8
+#define W_BATCHES 25
+#define W_ORDERS 250 /* per batch: ~20 KB, so the 1 MiB log rotates */
+#define W_TIMEOUT_MS 60000
+
+struct writer {
+	pthread_t   thread;
+	const char *url;
+	unsigned    w;
+	void       *req[W_BATCHES];
+	size_t      len[W_BATCHES];
+	void       *reply[W_BATCHES]; /* malloc'd, NULL: none */
+	size_t      reply_len[W_BATCHES];
+};
+
+/* No cmocka assertion here: this runs in the writers' threads. */
+static void *
+writer_main(void *arg)
+{
+	struct writer *wr = arg;
+	nng_socket     sock;
+
+	if (nng_req0_open(&sock) != 0) {
+		return NULL;
+	}
+	nng_socket_set_ms(sock, NNG_OPT_RECVTIMEO, W_TIMEOUT_MS);
+	nng_socket_set_ms(sock, NNG_OPT_SENDTIMEO, W_TIMEOUT_MS);
+	if (nng_dial(sock, wr->url, NULL, 0) == 0) {
+		for (unsigned b = 0; b < W_BATCHES; b++) {
+			if (nng_send(sock, wr->req[b], wr->len[b], 0) != 0 ||
+			    nng_recv(sock, &wr->reply[b], &wr->reply_len[b],
+			        NNG_FLAG_ALLOC) != 0) {
+				wr->reply[b] = NULL;
+				break;
+			}
+		}
+	}
+	nng_close(sock);
+	return NULL;
+}
+
+/* Batch b of writer w: W_ORDERS orders of 3 items, ids of its own. */
+static void *
+writer_batch(unsigned w, unsigned b, size_t *lenp)
+{
+	size_t cap = 120 * W_ORDERS + 64, o = 0;
+	char  *json = malloc(cap);
+	void  *msg;
+
+	assert_non_null(json);
+	o += (size_t) snprintf(
+	    json + o, cap - o, "{\"op\":\"event\",\"events\":[");
+	for (unsigned i = 0; i < W_ORDERS; i++) {
+		o += (size_t) snprintf(json + o, cap - o,
+		    "%s{\"type\":\"order\",\"order\":\"w%ub%uo%u\","
+		    "\"ts\":1700000000,\"items\":[\"i%u\",\"i%u\",\"i%u\"]}",
+		    i ? "," : "", w, b, i, i % 50, (i + w) % 50 + 50,
+		    b % 7 + 100);
+	}
+	snprintf(json + o, cap - o, "]}");
+	msg = xs_test_pack(json, lenp);
+	free(json);
+	return msg;
+}
+
+/* Whether a reply is {"ok": true, ...}. */
+static bool
+reply_is_ok(const void *reply, size_t len)
+{
+	msgpack_unpacked up;
+	bool             ok = false;
+
+	msgpack_unpacked_init(&up);
+	if (msgpack_unpack_next(&up, reply, len, NULL) ==
+	        MSGPACK_UNPACK_SUCCESS &&
+	    up.data.type == MSGPACK_OBJECT_MAP) {
+		const msgpack_object_map *m = &up.data.via.map;
+
+		for (uint32_t i = 0; i < m->size; i++) {
+			const msgpack_object *k = &m->ptr[i].key;
+
+			if (k->type == MSGPACK_OBJECT_STR &&
+			    k->via.str.size == 2 &&
+			    memcmp(k->via.str.ptr, "ok", 2) == 0 &&
+			    m->ptr[i].val.type == MSGPACK_OBJECT_BOOLEAN) {
+				ok = m->ptr[i].val.via.boolean;
+			}
+		}
+	}
+	msgpack_unpacked_destroy(&up);
+	return ok;
+}
+
+/* Eight writers at once on a 1 MiB backlog: appends share syncs, the log
+ * moves to new files many times, writers wait for the applier. Every
+ * batch is acknowledged; after kill -9 and the replay, the store has
+ * every order of them: WRITERS * W_BATCHES * W_ORDERS = 50,000. */
+static void
+test_wal_many_writers_rotate_and_replay(void **state)
+{
+	static const char *const args[] = { "--wal", "--wal-backlog", "1M",
+		NULL };
+	struct xs_test_server    s;
+	struct writer            wr[WRITERS];
+
+	(void) state;
+	xs_test_server_start(&s, args);
+	memset(wr, 0, sizeof(wr));
+	for (unsigned w = 0; w < WRITERS; w++) {
+		wr[w].url = s.admin_url;
+		wr[w].w   = w;
+		for (unsigned b = 0; b < W_BATCHES; b++) {
+			wr[w].req[b] = writer_batch(w, b, &wr[w].len[b]);
+		}
+	}
+	for (unsigned w = 0; w < WRITERS; w++) {
+		assert_int_equal(
+		    pthread_create(&wr[w].thread, NULL, writer_main, &wr[w]),
+		    0);
+	}
+	for (unsigned w = 0; w < WRITERS; w++) {
+		pthread_join(wr[w].thread, NULL);
+	}
+	for (unsigned w = 0; w < WRITERS; w++) {
+		for (unsigned b = 0; b < W_BATCHES; b++) {
+			assert_non_null(wr[w].reply[b]);
+			assert_true(
+			    reply_is_ok(wr[w].reply[b], wr[w].reply_len[b]));
+			nng_free(wr[w].reply[b], wr[w].reply_len[b]);
+			free(wr[w].req[b]);
+		}
+	}
+	assert_true(WIFSIGNALED(xs_test_server_signal(&s, SIGKILL)));
+	xs_test_server_restart(&s);
+	assert_int_equal(xs_test_stats_orders(s.read_url), 50000);
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+	xs_test_server_fini(&s);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_wal_kill9_replay_twice_and_without_wal),
+		cmocka_unit_test(test_wal_refuses_bad_write_before_log),
+		cmocka_unit_test(test_wal_full_disk_refuses_whole_write),
+		cmocka_unit_test(test_wal_many_writers_rotate_and_replay),
+	};
+
+	return cmocka_run_group_tests_name("wal", tests, NULL, NULL);
+}
