@@ -389,6 +389,16 @@ xs_eval_print_json(FILE *f, const struct xs_eval_report *rep)
 	return XSELL_OK;
 }
 
+/* What a paired interval says: above 0, below 0, or neither. */
+static const char *
+paired_verdict(const struct xs_eval_paired *p)
+{
+	if (p->lo > 0) {
+		return "clearly better";
+	}
+	return p->hi < 0 ? "clearly worse" : "within the noise";
+}
+
 static void
 print_markdown_row(FILE *f, const struct xs_eval_row *r)
 {
@@ -462,10 +472,7 @@ xs_eval_print_markdown(FILE *f, const struct xs_eval_report *rep,
 			    "[%+.4f, %+.4f], McNemar p = %.2g (%s).\n",
 			    ar->versus, (unsigned long long) best->vs.n,
 			    best->vs.diff, best->vs.lo, best->vs.hi,
-			    best->vs.p,
-			    best->vs.lo > 0       ? "clearly better"
-			        : best->vs.hi < 0 ? "clearly worse"
-			                          : "within the noise");
+			    best->vs.p, paired_verdict(&best->vs));
 		}
 	}
 	if (svg_name != NULL) {

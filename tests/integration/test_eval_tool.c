@@ -298,6 +298,10 @@ test_eval_tool_report_and_cleanup(void **state)
 	assert_non_null(strstr(f->out, "fbt @2"));
 	slurp(md, text, sizeof(text));
 	assert_non_null(strstr(text, "| popularity | baseline |"));
+	assert_non_null(strstr(text, "ΔHR vs popularity [95%], p |"));
+	assert_non_null(strstr(text,
+	    "Paired with popularity on the same 4 "
+	    "queries:"));
 	assert_non_null(strstr(text, "](r.svg)"));
 	slurp(svg, text, sizeof(text));
 	assert_non_null(strstr(text, "<svg"));
