@@ -31,7 +31,7 @@ static const char usage_text[] =
     "                  [--pick-half-life LIST] [--pick-seeds LIST]\n"
     "                  [--pick-momentum LIST] [--comp-momentum LIST]\n"
     "                  [--signal LIST]\n"
-    "                  [--sweep] [--no-baselines]\n"
+    "                  [--sweep] [--no-baselines] [--versus ROW]\n"
     "                  [--ask rest|one] [--max-queries N]\n"
     "                  [--max-basket-items N] [--top-m N]\n"
     "                  [--exclude-items LIST] [--format FMT]\n"
@@ -89,8 +89,8 @@ static const char usage_text[] =
     "the grid (every combination is one row; rows are sorted best first\n"
     "by hit rate, then NDCG):\n"
     "  --scorer LIST|all     fbt scorers: count, confidence, lift,\n"
-    "                        cosine, jaccard, llr, amazon; default the\n"
-    "                        engine's default\n"
+    "                        cosine, jaccard, llr, amazon, tempered;\n"
+    "                        default the engine's default\n"
     "  --beta LIST           complements' popularity penalty, 0..2;\n"
     "                        default the engine's default\n"
     "  --min-support LIST    minimum co-count, 1..1000000; default the\n"
@@ -122,6 +122,10 @@ static const char usage_text[] =
     "                        (picks' grid is not swept: name it)\n"
     "  --no-baselines        leave out popularity, trending, random and\n"
     "                        co-count\n"
+    "  --versus ROW          the row every other row is paired with, by\n"
+    "                        name as printed (\"jaccard ms=1\");\n"
+    "                        default popularity. An answer without a\n"
+    "                        row of that name gets no paired figures\n"
     "  --max-basket-items N  training: pairs of at most N items per order\n"
     "                        (as xsell-load); default the engine's 100\n"
     "  --top-m N             training: the store's top list length, the\n"
@@ -170,6 +174,13 @@ static const char usage_text[] =
     "  cover      distinct items recommended / items known in training\n"
     "  pop        mean training baskets of a recommended item\n"
     "  mean_us    time per query in process (p99_us: 99th percentile)\n"
+    "  dHR        paired with the --versus row (popularity) on the same\n"
+    "             queries: HR minus its HR, [its 95% interval], from the\n"
+    "             queries one hits and the other misses (wins w, losses\n"
+    "             l): dHR +- 1.96 sqrt(((w + l)/n - dHR^2) / n); a row\n"
+    "             beats the other clearly when the interval is above 0\n"
+    "  p          McNemar's exact test on the same queries: 2 P(X <=\n"
+    "             min(w, l)), X ~ Binomial(w + l, 1/2), at most 1\n"
     "\n"
     "protocols:\n"
     "  fbt          every test basket with 2+ items known in training\n"
@@ -645,6 +656,13 @@ parse_one(struct args *a, int c, char *arg)
 	case 'n':
 		a->o.baselines = false;
 		return EXIT_EVAL_OK;
+	case 'V':
+		if (*arg == '\0' || strlen(arg) >= 80) {
+			return usage_error(
+			    "%s", "--versus: give a row name of 1..79 bytes");
+		}
+		a->o.versus = arg;
+		return EXIT_EVAL_OK;
 	case 'Q':
 		if (!parse_ulong(arg, 1, 100000000, &v)) {
 			return usage_error(
@@ -738,6 +756,7 @@ parse_args(int argc, char **argv, struct args *a)
 		{ "similar-scorer", required_argument, NULL, 'C' },
 		{ "sweep", no_argument, NULL, 'w' },
 		{ "no-baselines", no_argument, NULL, 'n' },
+		{ "versus", required_argument, NULL, 'V' },
 		{ "max-queries", required_argument, NULL, 'Q' },
 		{ "ask", required_argument, NULL, 'A' },
 		{ "max-basket-items", required_argument, NULL, 'b' },

@@ -169,6 +169,25 @@ struct xs_eval_qscore {
 void xs_eval_score(const uint32_t *recs, size_t n_recs, unsigned k,
     const uint32_t *relevant, size_t n_rel, struct xs_eval_qscore *out);
 
+/* Row against reference on the same queries, hit by hit (paired). */
+struct xs_eval_paired {
+	uint64_t n;      /* queries */
+	uint64_t wins;   /* hit by the row, missed by the reference */
+	uint64_t losses; /* missed by the row, hit by the reference */
+	double   diff;   /* HR(row) - HR(reference) = (wins - losses) / n */
+	double   lo, hi; /* diff's 95% interval (normal, paired): a row
+	                    beats the reference clearly when lo > 0 */
+	double p;        /* McNemar's exact two-sided p-value: 2 P(X <= the
+	                    smaller of wins, losses), X ~ Bin(wins + losses,
+	                    1/2), capped at 1; 1 when no query differs */
+};
+
+/* Compare per-query hits hit[0..n) (1 or 0) with ref[0..n) on the same
+ * queries. With d_i = hit_i - ref_i: diff = mean d, and the interval
+ * diff +- 1.96 sqrt(((wins + losses)/n - diff^2) / n). */
+void xs_eval_paired_compare(const uint8_t *hit, const uint8_t *ref, size_t n,
+    struct xs_eval_paired *out);
+
 /* ==== Runs ==== */
 
 /* What is evaluated. Adding an answer: a bit here, a protocol (if its
@@ -253,7 +272,11 @@ struct xs_eval_opts {
 	/* Ask with one item of the basket (a product page) and count every
 	 * other item relevant, instead of hiding one item and asking with
 	 * the rest (a cart). */
-	bool               ask_one;
+	bool ask_one;
+	/* The row every other row of an answer is paired with (its name,
+	 * e.g. "jaccard ms=1"); NULL: the popularity baseline. An answer
+	 * without such a row gets no paired figures. */
+	const char        *versus;
 	struct xs_settings settings;  /* training and defaults */
 	const char        *store_dir; /* an empty directory for the store */
 	unsigned           top_m;     /* the store's top lists; 0: default */
@@ -278,6 +301,11 @@ struct xs_eval_row {
 	double coverage; /* distinct items recommended / known items */
 	double mean_pop; /* mean training baskets of a recommended item */
 	double lat_mean_us, lat_p50_us, lat_p99_us; /* per query */
+	/* Against the answer's reference row (xs_eval_answer_report's
+	 * versus) on the same queries; has_vs false in that row itself and
+	 * when the answer has none. */
+	bool                  has_vs;
+	struct xs_eval_paired vs;
 };
 
 /* What the protocol made of the test orders of one answer. */
@@ -310,6 +338,7 @@ struct xs_eval_answer_report {
 	uint64_t test_users;      /* users with a test order */
 	uint64_t new_users;       /* of those, no training order: not asked */
 	uint64_t guest_orders;    /* test orders without a user: not asked */
+	char     versus[80];      /* the reference row's name; "" if none */
 	struct xs_eval_row *rows; /* best first */
 	size_t              n_rows;
 };

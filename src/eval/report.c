@@ -142,6 +142,23 @@ print_answer_counts(
 	    (unsigned long long) ar->unknown_items);
 }
 
+static void
+print_table_row(FILE *f, const struct xs_eval_row *r)
+{
+	fprintf(f,
+	    "%-26s %-8s %7.4f %7.4f %7.4f %7.4f %7.4f %7.4f %6.3f %8.1f "
+	    "%8.1f %8.1f",
+	    r->name, method_name(r), r->hit_rate, r->hit_ci95, r->precision,
+	    r->recall, r->ndcg, r->mrr, r->coverage, r->mean_pop,
+	    r->lat_mean_us, r->lat_p99_us);
+	if (r->has_vs) {
+		fprintf(f, " %+8.4f [%+8.4f,%+8.4f] %8.2g\n", r->vs.diff,
+		    r->vs.lo, r->vs.hi, r->vs.p);
+	} else {
+		fprintf(f, " %8s %19s %8s\n", "-", "-", "-");
+	}
+}
+
 void
 xs_eval_print_table(FILE *f, const struct xs_eval_report *rep)
 {
@@ -176,20 +193,21 @@ xs_eval_print_table(FILE *f, const struct xs_eval_report *rep)
 			fprintf(f, "nothing to measure\n");
 			continue;
 		}
-		fprintf(f,
-		    "%-26s %-8s %7s %7s %7s %7s %7s %7s %6s %8s %8s %8s\n",
-		    "row", "kind", "HR", "+-95%", "prec", "recall", "NDCG",
-		    "MRR", "cover", "pop", "mean_us", "p99_us");
-		for (size_t i = 0; i < ar->n_rows; i++) {
-			const struct xs_eval_row *r = &ar->rows[i];
-
+		if (ar->versus[0] != '\0') {
 			fprintf(f,
-			    "%-26s %-8s %7.4f %7.4f %7.4f %7.4f %7.4f %7.4f "
-			    "%6.3f %8.1f %8.1f %8.1f\n",
-			    r->name, method_name(r), r->hit_rate, r->hit_ci95,
-			    r->precision, r->recall, r->ndcg, r->mrr,
-			    r->coverage, r->mean_pop, r->lat_mean_us,
-			    r->lat_p99_us);
+			    "paired with %s on the same queries: dHR = HR "
+			    "minus its, [95%% interval], p = McNemar's exact "
+			    "(clearly better: the interval above 0)\n",
+			    ar->versus);
+		}
+		fprintf(f,
+		    "%-26s %-8s %7s %7s %7s %7s %7s %7s %6s %8s %8s %8s "
+		    "%8s %19s %8s\n",
+		    "row", "kind", "HR", "+-95%", "prec", "recall", "NDCG",
+		    "MRR", "cover", "pop", "mean_us", "p99_us", "dHR",
+		    "[95% interval]", "p");
+		for (size_t i = 0; i < ar->n_rows; i++) {
+			print_table_row(f, &ar->rows[i]);
 		}
 	}
 }
@@ -244,6 +262,19 @@ row_json(const struct xs_eval_row *r)
 	json_object_set_new(o, "latency_mean_us", json_real(r->lat_mean_us));
 	json_object_set_new(o, "latency_p50_us", json_real(r->lat_p50_us));
 	json_object_set_new(o, "latency_p99_us", json_real(r->lat_p99_us));
+	if (r->has_vs) {
+		json_t *v = json_object();
+
+		json_object_set_new(
+		    v, "wins", json_integer((json_int_t) r->vs.wins));
+		json_object_set_new(
+		    v, "losses", json_integer((json_int_t) r->vs.losses));
+		json_object_set_new(v, "hit_rate_diff", json_real(r->vs.diff));
+		json_object_set_new(v, "ci95_low", json_real(r->vs.lo));
+		json_object_set_new(v, "ci95_high", json_real(r->vs.hi));
+		json_object_set_new(v, "p_mcnemar", json_real(r->vs.p));
+		json_object_set_new(o, "versus", v);
+	}
 	return o;
 }
 
@@ -294,6 +325,9 @@ answer_json(const struct xs_eval_answer_report *ar, int a)
 	json_t *rows = json_array();
 
 	answer_counts_json(o, ar, a);
+	if (ar->versus[0] != '\0') {
+		json_object_set_new(o, "versus", json_string(ar->versus));
+	}
 	for (size_t i = 0; i < ar->n_rows; i++) {
 		json_array_append_new(rows, row_json(&ar->rows[i]));
 	}
@@ -355,6 +389,33 @@ xs_eval_print_json(FILE *f, const struct xs_eval_report *rep)
 	return XSELL_OK;
 }
 
+/* What a paired interval says: above 0, below 0, or neither. */
+static const char *
+paired_verdict(const struct xs_eval_paired *p)
+{
+	if (p->lo > 0) {
+		return "clearly better";
+	}
+	return p->hi < 0 ? "clearly worse" : "within the noise";
+}
+
+static void
+print_markdown_row(FILE *f, const struct xs_eval_row *r)
+{
+	fprintf(f,
+	    "| %s | %s | %.4f ± %.4f | %.4f | %.4f | %.4f | %.4f | %.3f | "
+	    "%.1f | %.0f, %.0f | ",
+	    r->name, method_name(r), r->hit_rate, r->hit_ci95, r->precision,
+	    r->recall, r->ndcg, r->mrr, r->coverage, r->mean_pop,
+	    r->lat_mean_us, r->lat_p99_us);
+	if (r->has_vs) {
+		fprintf(f, "%+.4f [%+.4f, %+.4f], %.2g |\n", r->vs.diff,
+		    r->vs.lo, r->vs.hi, r->vs.p);
+	} else {
+		fprintf(f, " |\n");
+	}
+}
+
 void
 xs_eval_print_markdown(FILE *f, const struct xs_eval_report *rep,
     const char *command, const char *svg_name)
@@ -388,19 +449,13 @@ xs_eval_print_markdown(FILE *f, const struct xs_eval_report *rep,
 		}
 		fprintf(f,
 		    "\n| row | kind | HR@%u (±95%%) | P@%u | R@%u | NDCG@%u | "
-		    "MRR | coverage | mean pop. | µs/query (mean, p99) |\n"
-		    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
-		    rep->k, rep->k, rep->k, rep->k);
+		    "MRR | coverage | mean pop. | µs/query (mean, p99) | "
+		    "ΔHR vs %s [95%%], p |\n"
+		    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+		    rep->k, rep->k, rep->k, rep->k,
+		    ar->versus[0] != '\0' ? ar->versus : "(none)");
 		for (size_t i = 0; i < ar->n_rows; i++) {
-			const struct xs_eval_row *r = &ar->rows[i];
-
-			fprintf(f,
-			    "| %s | %s | %.4f ± %.4f | %.4f | %.4f | %.4f | "
-			    "%.4f | %.3f | %.1f | %.0f, %.0f |\n",
-			    r->name, method_name(r), r->hit_rate, r->hit_ci95,
-			    r->precision, r->recall, r->ndcg, r->mrr,
-			    r->coverage, r->mean_pop, r->lat_mean_us,
-			    r->lat_p99_us);
+			print_markdown_row(f, &ar->rows[i]);
 		}
 		best_and_popular(ar, &best, &pop);
 		if (best != NULL && pop != NULL && pop->hit_rate > 0) {
@@ -410,6 +465,14 @@ xs_eval_print_markdown(FILE *f, const struct xs_eval_report *rep,
 			    "%.4f (%.2fx).\n",
 			    best->name, best->hit_rate, pop->hit_rate,
 			    best->hit_rate / pop->hit_rate);
+		}
+		if (best != NULL && best->has_vs) {
+			fprintf(f,
+			    "Paired with %s on the same %llu queries: %+.4f "
+			    "[%+.4f, %+.4f], McNemar p = %.2g (%s).\n",
+			    ar->versus, (unsigned long long) best->vs.n,
+			    best->vs.diff, best->vs.lo, best->vs.hi,
+			    best->vs.p, paired_verdict(&best->vs));
 		}
 	}
 	if (svg_name != NULL) {

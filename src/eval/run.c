@@ -366,9 +366,12 @@ cmp_u64(const void *x, const void *y)
 	return a < b ? -1 : a > b;
 }
 
+/* Ask every query of 'qs' under 'row' and fill in its figures; hits[i]
+ * (qs->n entries) is 1 where query i was hit, for the paired
+ * comparison. */
 static xsell_err
 measure(struct xs_eval_ctx *c, enum xs_eval_answer a,
-    const struct xs_eval_qset *qs, struct xs_eval_row *row,
+    const struct xs_eval_qset *qs, struct xs_eval_row *row, uint8_t *hits,
     xs_eval_progress_cb cb, void *cb_ctx)
 {
 	xs_eval_recommend_fn  rec     = answers[a].engine;
@@ -408,6 +411,7 @@ measure(struct xs_eval_ctx *c, enum xs_eval_answer a,
 		}
 		xs_eval_score(
 		    out, n, c->o->k, qs->ids + q->rel_off, q->n_rel, &one);
+		hits[i] = one.hit > 0;
 		sum.hit += one.hit;
 		sum.precision += one.precision;
 		sum.recall += one.recall;
@@ -632,13 +636,53 @@ cap_queries(struct xs_eval_qset *qs, size_t max, uint64_t seed)
 	qs->n = u;
 }
 
+/* The row the others are paired with: the one named o->versus, else
+ * the popularity baseline; ar->n_rows if there is none. */
+static size_t
+versus_row(
+    const struct xs_eval_opts *o, const struct xs_eval_answer_report *ar)
+{
+	for (size_t r = 0; r < ar->n_rows; r++) {
+		const struct xs_eval_row *row = &ar->rows[r];
+
+		if (o->versus != NULL ? strcmp(row->name, o->versus) == 0
+		                      : row->cfg.method == XS_METHOD_POPULAR) {
+			return r;
+		}
+	}
+	return ar->n_rows;
+}
+
+/* Pair every row with the reference row on the same queries: hits holds
+ * n_rows x n_queries per-query hits, in row order. */
+static void
+pair_rows(const struct xs_eval_opts *o, struct xs_eval_answer_report *ar,
+    const uint8_t *hits, size_t n_queries)
+{
+	size_t ref = versus_row(o, ar);
+
+	if (ref == ar->n_rows) {
+		return;
+	}
+	snprintf(ar->versus, sizeof(ar->versus), "%s", ar->rows[ref].name);
+	for (size_t r = 0; r < ar->n_rows; r++) {
+		if (r == ref) {
+			continue;
+		}
+		ar->rows[r].has_vs = true;
+		xs_eval_paired_compare(hits + r * n_queries,
+		    hits + ref * n_queries, n_queries, &ar->rows[r].vs);
+	}
+}
+
 static xsell_err
 run_answer(struct xs_eval_ctx *c, enum xs_eval_answer a,
     const uint8_t *is_test, xs_eval_progress_cb cb, void *cb_ctx,
     struct xs_eval_answer_report *ar)
 {
-	struct xs_eval_qset qs  = { 0 };
-	xsell_err           err = grid_rows(c->o, a, ar);
+	struct xs_eval_qset qs   = { 0 };
+	uint8_t            *hits = NULL;
+	xsell_err           err  = grid_rows(c->o, a, ar);
 
 	ar->on = true;
 	if (err == XSELL_OK) {
@@ -647,13 +691,22 @@ run_answer(struct xs_eval_ctx *c, enum xs_eval_answer a,
 	if (err == XSELL_OK) {
 		cap_queries(&qs, c->o->max_queries, c->o->seed);
 		ar->queries = qs.n;
+		hits        = calloc(ar->n_rows * qs.n + 1, 1);
+		if (hits == NULL) {
+			err = XSELL_ENOMEM;
+		}
 	}
 	for (size_t r = 0; r < ar->n_rows && err == XSELL_OK; r++) {
-		err = measure(c, a, &qs, &ar->rows[r], cb, cb_ctx);
+		err = measure(
+		    c, a, &qs, &ar->rows[r], hits + r * qs.n, cb, cb_ctx);
+	}
+	if (err == XSELL_OK && qs.n > 0) {
+		pair_rows(c->o, ar, hits, qs.n);
 	}
 	if (err == XSELL_OK && ar->n_rows > 1) {
 		qsort(ar->rows, ar->n_rows, sizeof(*ar->rows), cmp_row);
 	}
+	free(hits);
 	xs_eval_qset_fini(&qs);
 	return err;
 }

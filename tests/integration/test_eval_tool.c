@@ -28,6 +28,12 @@
  * popularity, K = 2: t1 hit at 1; t2 A B: miss; t5 A B: miss; t6 at 2
  *   (ask C: A B; ask B: A C). HR 0.5, precision 0.25, recall 0.375,
  *   NDCG (1 + 0.3868528) / 4 = 0.3467132, MRR 0.375.
+ * paired, confidence against popularity on the same 4 queries: t2 is
+ *   hit by confidence only (1 win), none by popularity only (0 losses):
+ *   diff 0.25; spread ((1 + 0)/4 - 0.0625) / 4 = 0.046875, sqrt
+ *   0.2165064, times 1.96 = 0.4243524: [-0.1743524, 0.6743524] (not
+ *   clearly better: 4 queries); McNemar 2 x P(X <= 0), X ~ Bin(1, 1/2)
+ *   = 1.
  * complements: t1, t2, t6 have every item bought with the rest in
  *   training; t5 {E,F} never were: hide E, ask F: F -> D -> E, E at 1
  *   (hide F: E -> D -> F). One query, HR 1, NDCG 1. Its popularity
@@ -172,6 +178,25 @@ assert_row(json_t *r, double hr, double p, double rec, double ndcg, double mrr)
 	assert_float_equal(num(r, "mrr"), mrr, EPS);
 }
 
+/* Row 'r''s paired figures against the answer's reference row. */
+static void
+assert_paired(json_t *r, double wins, double losses, double diff, double lo,
+    double hi, double p)
+{
+	json_t *v = json_object_get(r, "versus");
+
+	if (v == NULL) {
+		fail_msg("row %s has no paired figures",
+		    json_string_value(json_object_get(r, "name")));
+	}
+	assert_float_equal(num(v, "wins"), wins, 0);
+	assert_float_equal(num(v, "losses"), losses, 0);
+	assert_float_equal(num(v, "hit_rate_diff"), diff, EPS);
+	assert_float_equal(num(v, "ci95_low"), lo, EPS);
+	assert_float_equal(num(v, "ci95_high"), hi, EPS);
+	assert_float_equal(num(v, "p_mcnemar"), p, EPS);
+}
+
 static const char *const tiny_args[] = { "--split", "time:2020-01-10",
 	"--exclude-items", "POST", "-k", "2", "--scorer", "confidence",
 	"--min-support", "1", "--beta", "0.5", "--json", TINY, NULL };
@@ -210,6 +235,12 @@ check_hand_worked(struct fixture *f, const char *const *args)
 	 * confidence's here (one given item: same order). */
 	assert_row(row_named(rep, "fbt", "count ms=1"), 0.75, 0.375, 0.625,
 	    0.5967132, 0.625);
+	assert_paired(row_named(rep, "fbt", "confidence ms=1"), 1, 0, 0.25,
+	    -0.1743524, 0.6743524, 1);
+	assert_string_equal(
+	    json_string_value(json_object_get(fbt, "versus")), "popularity");
+	assert_null(
+	    json_object_get(row_named(rep, "fbt", "popularity"), "versus"));
 	/* Best first: the first row has the highest hit rate. */
 	assert_string_equal(
 	    json_string_value(json_object_get(
@@ -267,6 +298,10 @@ test_eval_tool_report_and_cleanup(void **state)
 	assert_non_null(strstr(f->out, "fbt @2"));
 	slurp(md, text, sizeof(text));
 	assert_non_null(strstr(text, "| popularity | baseline |"));
+	assert_non_null(strstr(text, "ΔHR vs popularity [95%], p |"));
+	assert_non_null(strstr(text,
+	    "Paired with popularity on the same 4 "
+	    "queries:"));
 	assert_non_null(strstr(text, "](r.svg)"));
 	slurp(svg, text, sizeof(text));
 	assert_non_null(strstr(text, "<svg"));
@@ -295,6 +330,7 @@ test_eval_tool_usage_errors(void **state)
 	const char *const a8[]  = { TINY, "--type", "view", NULL };
 	const char *const a9[]  = { "--signal", "smell", TINY, NULL };
 	const char *const a10[] = { "--type", "glance", TINY, NULL };
+	const char *const a11[] = { "--versus", "", TINY, NULL };
 
 	assert_int_equal(run(f, a1), 2);
 	assert_non_null(strstr(f->err, "weekly"));
@@ -312,6 +348,53 @@ test_eval_tool_usage_errors(void **state)
 	assert_non_null(strstr(f->err, "smell"));
 	assert_int_equal(run(f, a10), 2);
 	assert_non_null(strstr(f->err, "glance"));
+	assert_int_equal(run(f, a11), 2);
+	assert_non_null(strstr(f->err, "--versus"));
+}
+
+/* --versus pairs every row with the named one instead: popularity
+ * against confidence is the mirror of the figures above (0 wins, 1
+ * loss, -0.25 [-0.6743524, 0.1743524], p 1). A name no row has leaves
+ * the rows unpaired; the table says what it is paired with. */
+static void
+test_eval_tool_versus(void **state)
+{
+	struct fixture *f = *state;
+	const char     *args[32];
+	size_t          n = 0;
+	json_error_t    je;
+	json_t         *rep;
+
+	args[n++] = "--versus";
+	args[n++] = "confidence ms=1";
+	for (size_t i = 0; tiny_args[i] != NULL; i++) {
+		args[n++] = tiny_args[i];
+	}
+	args[n] = NULL;
+	assert_int_equal(run(f, args), 0);
+	rep = json_loads(f->out, 0, &je);
+	assert_non_null(rep);
+	assert_paired(row_named(rep, "fbt", "popularity"), 0, 1, -0.25,
+	    -0.6743524, 0.1743524, 1);
+	assert_null(json_object_get(
+	    row_named(rep, "fbt", "confidence ms=1"), "versus"));
+	json_decref(rep);
+
+	args[1] = "nothing by this name";
+	assert_int_equal(run(f, args), 0);
+	rep = json_loads(f->out, 0, &je);
+	assert_non_null(rep);
+	assert_null(
+	    json_object_get(row_named(rep, "fbt", "popularity"), "versus"));
+	assert_null(json_object_get(
+	    json_object_get(json_object_get(rep, "answers"), "fbt"),
+	    "versus"));
+	json_decref(rep);
+
+	args[1]     = "confidence ms=1";
+	args[n - 2] = "--quiet"; /* the table instead of --json */
+	assert_int_equal(run(f, args), 0);
+	assert_non_null(strstr(f->out, "paired with confidence ms=1"));
 }
 
 /* A split that leaves nothing to ask is a failure, said so. */
@@ -640,6 +723,8 @@ main(void)
 		    test_eval_tool_ask_one_same_on_pairs, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_eval_tool_report_and_cleanup, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_eval_tool_versus, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_eval_tool_usage_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(

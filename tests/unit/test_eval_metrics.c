@@ -3,6 +3,8 @@
  * log2(2) = 1, log2(3) = 1.5849625, log2(4) = 2, log2(5) = 2.3219281. */
 #include "support.h"
 
+#include <string.h>
+
 #include "eval/eval.h"
 
 #define EPS 1e-6
@@ -78,6 +80,72 @@ test_metrics_cut_at_k_and_empty(void **state)
 	assert_float_equal(s.ndcg, 0.0, EPS);
 }
 
+/* 20 queries: 8 hit by the row only (wins), 2 by the reference only
+ * (losses), 4 by both, 6 by neither. diff = (8 - 2) / 20 = 0.3; the
+ * variance of the mean difference ((8 + 2)/20 - 0.09) / 20 = 0.0205,
+ * sqrt 0.1431782, times 1.96 = 0.2806293: [0.0193707, 0.5806293].
+ * McNemar: 10 discordant, the smaller side 2: P(X <= 2) for X ~ Bin(10,
+ * 1/2) = (1 + 10 + 45) / 1024 = 0.0546875, two-sided 0.109375. */
+static void
+test_metrics_paired_hand_worked(void **state)
+{
+	uint8_t               hit[20], ref[20];
+	struct xs_eval_paired p;
+
+	(void) state;
+	for (int i = 0; i < 20; i++) {
+		hit[i] = i < 8 || (i >= 10 && i < 14); /* wins, then both */
+		ref[i] = i >= 8 && i < 14;             /* losses, then both */
+	}
+	xs_eval_paired_compare(hit, ref, 20, &p);
+	assert_int_equal(p.n, 20);
+	assert_int_equal(p.wins, 8);
+	assert_int_equal(p.losses, 2);
+	assert_float_equal(p.diff, 0.3, 1e-12);
+	assert_float_equal(p.lo, 0.0193707, EPS);
+	assert_float_equal(p.hi, 0.5806293, EPS);
+	assert_float_equal(p.p, 0.109375, 1e-12);
+	/* The other way round: the same p, the interval mirrored. */
+	xs_eval_paired_compare(ref, hit, 20, &p);
+	assert_int_equal(p.wins, 2);
+	assert_float_equal(p.diff, -0.3, 1e-12);
+	assert_float_equal(p.lo, -0.5806293, EPS);
+	assert_float_equal(p.p, 0.109375, 1e-12);
+}
+
+/* No query differs: diff 0, a zero-width interval, p 1. One query hit
+ * only by the row: p = 2 x P(X <= 0), X ~ Bin(1, 1/2) = 1. 1,200 queries
+ * all lost: diff -1 with no spread, p = 2^-1199 (below a double's
+ * smallest normal, so about 0: no overflow, no NaN). No query at all:
+ * zeros and p 1. */
+static void
+test_metrics_paired_edges(void **state)
+{
+	static uint8_t        ones[1200], zeros[1200];
+	struct xs_eval_paired p;
+
+	(void) state;
+	memset(ones, 1, sizeof(ones));
+	xs_eval_paired_compare(ones, ones, 5, &p);
+	assert_float_equal(p.diff, 0, 0);
+	assert_float_equal(p.lo, 0, 0);
+	assert_float_equal(p.hi, 0, 0);
+	assert_float_equal(p.p, 1, 0);
+	xs_eval_paired_compare(ones, zeros, 1, &p);
+	assert_int_equal(p.wins, 1);
+	assert_float_equal(p.p, 1, 0);
+	xs_eval_paired_compare(zeros, ones, 1200, &p);
+	assert_int_equal(p.losses, 1200);
+	assert_float_equal(p.diff, -1, 0);
+	assert_float_equal(p.lo, -1, 1e-12);
+	assert_float_equal(p.hi, -1, 1e-12);
+	assert_true(p.p >= 0 && p.p < 1e-300);
+	xs_eval_paired_compare(ones, zeros, 0, &p);
+	assert_int_equal(p.n, 0);
+	assert_float_equal(p.diff, 0, 0);
+	assert_float_equal(p.p, 1, 0);
+}
+
 int
 main(void)
 {
@@ -87,6 +155,8 @@ main(void)
 		    test_metrics_unreachable_item_counts_in_recall),
 		cmocka_unit_test(test_metrics_two_hits),
 		cmocka_unit_test(test_metrics_cut_at_k_and_empty),
+		cmocka_unit_test(test_metrics_paired_hand_worked),
+		cmocka_unit_test(test_metrics_paired_edges),
 	};
 
 	return cmocka_run_group_tests_name("eval_metrics", tests, NULL, NULL);

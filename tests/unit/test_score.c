@@ -71,6 +71,39 @@ test_score_amazon_observed_minus_expected(void **state)
 	assert_float_equal(score(XS_SCORE_AMAZON, &independent), 0, 1e-12);
 }
 
+/* tempered = confidence x sqrt(lift), by hand:
+ * {N_ab 1, N_a 4, N_b 1, N 16}: 1/4 x sqrt(1 x 16 / (4 x 1)) = 1/4 x 2;
+ * {2, 4, 2, 8}: 2/4 x sqrt(2 x 8 / (4 x 2)) = sqrt(2) / 2;
+ * {3, 4, 4, 5}: 3/4 x sqrt(15/16) = 3 sqrt(15) / 16, below confidence
+ * (lift under 1). With one given item it ranks as N_ab sqrt(N_ab / N_b):
+ * {4, 10, 16, 100} (0.4 x sqrt(2.5)) and {2, 10, 2, 100} (0.2 x sqrt(10))
+ * tie, since 4 x sqrt(4/16) = 2 = 2 x sqrt(2/2), where confidence puts
+ * the popular b first; {3, 10, 3, 100} (3 x sqrt(1) = 3) beats both. */
+static void
+test_score_tempered_is_confidence_times_root_lift(void **state)
+{
+	struct xs_pair_stats rare = { 1, 4, 1, 16 }, half = { 2, 4, 2, 8 };
+	struct xs_pair_stats under   = { 3, 4, 4, 5 };
+	struct xs_pair_stats popular = { 4, 10, 16, 100 };
+	struct xs_pair_stats tied    = { 2, 10, 2, 100 },
+	                     ahead   = { 3, 10, 3, 100 };
+
+	(void) state;
+	assert_float_equal(score(XS_SCORE_TEMPERED, &rare), 0.5, 1e-15);
+	assert_float_equal(
+	    score(XS_SCORE_TEMPERED, &half), 0.7071067811865476, 1e-15);
+	assert_float_equal(
+	    score(XS_SCORE_TEMPERED, &under), 0.7261843774138907, 1e-15);
+	assert_float_equal(score(XS_SCORE_TEMPERED, &popular),
+	    score(XS_SCORE_TEMPERED, &tied), 1e-15);
+	assert_true(score(XS_SCORE_TEMPERED, &ahead) >
+	    score(XS_SCORE_TEMPERED, &tied));
+	/* A zero N_b (a broken table) scores 0, not infinity. */
+	assert_float_equal(
+	    score(XS_SCORE_TEMPERED, &(struct xs_pair_stats) { 1, 4, 0, 16 }),
+	    0, 0);
+}
+
 static void
 test_score_degenerate_tables_are_zero(void **state)
 {
@@ -107,6 +140,8 @@ main(void)
 		cmocka_unit_test(test_score_count_cosine_jaccard),
 		cmocka_unit_test(test_score_llr_equals_g_test),
 		cmocka_unit_test(test_score_amazon_observed_minus_expected),
+		cmocka_unit_test(
+		    test_score_tempered_is_confidence_times_root_lift),
 		cmocka_unit_test(test_score_degenerate_tables_are_zero),
 		cmocka_unit_test(test_score_names_round_trip),
 	};
