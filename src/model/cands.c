@@ -127,27 +127,6 @@ xs_cand_credit(struct xs_cand *c, double s, uint32_t group)
 	c->score += s;
 }
 
-xsell_err
-xs_cand_map_reindex(struct xs_cand_map *m)
-{
-	size_t n = m->vec.n;
-
-	if (m->cap == 0) {
-		return XSELL_OK;
-	}
-	memset(m->slots, 0, m->cap * sizeof(*m->slots));
-	for (size_t i = 0; i < n; i++) {
-		size_t j = slot_of(m->vec.v[i].item, m->cap);
-
-		while (m->slots[j].index1 != 0) {
-			j = (j + 1) & (m->cap - 1);
-		}
-		m->slots[j].item   = m->vec.v[i].item;
-		m->slots[j].index1 = (uint32_t) i + 1;
-	}
-	return XSELL_OK;
-}
-
 void
 xs_cand_map_clear(struct xs_cand_map *m)
 {

@@ -94,8 +94,8 @@ xsell_err xs_rank_resolve(xs_store *st, MDB_txn *txn, const struct xs_query *q,
     struct xs_arena *arena, struct xs_rank_ids *ids, struct xs_answer *ans);
 
 /* Fill ans->recs with the best q->k of 'v' (sorted by
- * xs_cand_cmp_score) that pass the filter, ties by external id. 'v' is
- * scratch: runs of equal scores are reordered and compacted. */
+ * xs_cand_cmp_score) that pass the filter, ties by external id. v keeps
+ * its order (the ranking works on pointers to it). */
 xsell_err xs_rank_select(xs_store *st, MDB_txn *txn, const struct xs_query *q,
     const uint32_t *excluded, size_t n_excluded, struct xs_cand *v, size_t n,
     struct xs_arena *arena, struct xs_answer *ans);
@@ -129,9 +129,7 @@ xsell_err xs_cand_map_get(
 /* The candidate of 'item', or NULL if it has none (nothing is added). */
 struct xs_cand *xs_cand_map_find(const struct xs_cand_map *m, uint32_t item);
 void            xs_cand_map_clear(struct xs_cand_map *m);
-/* Point the slots at vec again after vec was reordered (sorted). */
-xsell_err xs_cand_map_reindex(struct xs_cand_map *m);
-void      xs_cand_map_free(struct xs_cand_map *m);
+void            xs_cand_map_free(struct xs_cand_map *m);
 
 /* Credit (xs_cand_credit, group 'seed') weight times similar(seed, c) to
  * each neighbour c in the seed's top lists (the store's top_m strongest by
@@ -162,9 +160,11 @@ xsell_err xs_model_trend_scores(xs_store *st, MDB_txn *txn,
 xsell_err xs_weigh_by_momentum(xs_store *st, MDB_txn *txn,
     const struct xs_settings *set, double weight, struct xs_cand_map *cands);
 
-/* xs_rank_select over candidates in any order: only the best 4k + 64
+/* xs_rank_select over candidates in any order: only the best k + 16
  * (and everything tied with the last of them) are sorted, unless the
- * filter leaves fewer than k of those, when all are. Reorders v. */
+ * filter leaves fewer than k of those, when four times as many are, and
+ * so on. v keeps its order; its candidates may get their external ids
+ * (ext) and categories (cat) loaded. */
 xsell_err xs_rank_top(xs_store *st, MDB_txn *txn, const struct xs_query *q,
     const uint32_t *excluded, size_t n_excluded, struct xs_cand *v, size_t n,
     struct xs_arena *arena, struct xs_answer *ans);

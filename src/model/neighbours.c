@@ -96,16 +96,18 @@ walk_neighbour(void *ctx, uint32_t b, uint32_t count)
 	double               s;
 	xsell_err            err;
 
-	if (count < w->min_support ||
-	    xs_u32_contains(w->given, w->n_given, b) ||
-	    (w->outside_only && in_top_list(&w->last, b, count))) {
+	if (count < w->min_support) {
 		return XSELL_OK;
 	}
 	/* Most pairs past a top list are weak: skip them before reading
 	 * N_b when even the best case cannot reach the floor. */
 	if (w->outside_only &&
-	    w->src->weight * outside_bound(w->scorer, count, w->n_a) <
-	        w->floor) {
+	    (in_top_list(&w->last, b, count) ||
+	        w->src->weight * outside_bound(w->scorer, count, w->n_a) <
+	            w->floor)) {
+		return XSELL_OK;
+	}
+	if (xs_u32_contains(w->given, w->n_given, b)) {
 		return XSELL_OK;
 	}
 	ps.n_ab = count;
@@ -309,6 +311,71 @@ answer_is_exact(
 	return ans->n == q->k && ans->recs[ans->n - 1].score > bound;
 }
 
+/* The rest of a top list whose head was read: its entries are visited
+ * best first, and walk_neighbour adds those past the head that reach
+ * the floor. 'last' ends as the list's last entry. */
+struct top_rest {
+	struct walk        *w;
+	struct xs_top_entry last;
+};
+
+static xsell_err
+top_rest_cb(void *ctx, uint32_t b, uint32_t count)
+{
+	struct top_rest *r = ctx;
+
+	r->last.b     = b;
+	r->last.count = count;
+	return walk_neighbour(r->w, b, count);
+}
+
+/* One list whose head left the answer open (*ans holds k items): add
+ * what reaches the k-th score from the rest of the top list (up to
+ * top_m entries, one value already in the map), then, only if the
+ * list's last entry still leaves it open, from the pairs past the
+ * whole top list; rank again. */
+static xsell_err
+complete_one_list(xs_store *st, MDB_txn *txn, const struct xs_query *q,
+    struct walk *w, const struct xs_rank_ids *ids, struct xs_arena *arena,
+    struct xs_answer *ans)
+{
+	struct top_rest r     = { w, w->last };
+	bool            whole = false;
+	double          bound = 0;
+	xsell_err       err   = XSELL_OK;
+
+	w->outside_only = true;
+	w->floor        = ans->recs[ans->n - 1].score;
+	if (xs_store_top_m(st) > TOP_READ) {
+		err = xs_store_top_each(st, txn, w->src->rel, w->given[0],
+		    SIZE_MAX, top_rest_cb, &r, &whole);
+		if (err == XSELL_OK) {
+			err = xs_rank_top(st, txn, q, ids->excluded,
+			    ids->n_excluded, w->map->vec.v, w->map->vec.n,
+			    arena, ans);
+		}
+		if (!whole && r.last.count >= w->min_support) {
+			bound = w->src->weight *
+			    outside_bound(w->scorer, r.last.count, w->n_a);
+		}
+		if (err != XSELL_OK || answer_is_exact(q, ans, bound)) {
+			return err;
+		}
+		/* Adding candidates only raised the k-th score. */
+		w->floor = ans->recs[ans->n - 1].score;
+		w->last  = r.last;
+	}
+	if (err == XSELL_OK) {
+		err = xs_store_pairs_each(
+		    st, txn, w->src->rel, w->given[0], walk_neighbour, w);
+	}
+	if (err == XSELL_OK) {
+		err = xs_rank_top(st, txn, q, ids->excluded, ids->n_excluded,
+		    w->map->vec.v, w->map->vec.n, arena, ans);
+	}
+	return err;
+}
+
 /* Candidates from the top lists, ranked; if something outside them could
  * still belong, the whole lists instead (the same answer, slower). */
 static xsell_err
@@ -347,21 +414,15 @@ neighbours_answer(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	if (err == XSELL_OK && isfinite(bound) && n_srcs * w.n_given == 1 &&
 	    ans->n == q->k) {
 		/* One list: its score is a pair's whole score, so only the
-		 * pairs past the top list that reach the k-th are added. */
-		w.outside_only = true;
-		w.floor        = ans->recs[ans->n - 1].score;
-		err = xs_cand_map_reindex(&map); /* ranking sorted */
-		if (err == XSELL_OK) {
-			err = xs_store_pairs_each(st, txn, srcs[0].rel,
-			    w.given[0], walk_neighbour, &w);
-		}
+		 * pairs past the head that reach the k-th are added. */
+		err = complete_one_list(st, txn, q, &w, &ids, arena, ans);
 	} else if (err == XSELL_OK) {
 		xs_cand_map_clear(&map);
 		err = gather_from_lists(st, txn, &w, srcs, n_srcs);
-	}
-	if (err == XSELL_OK) {
-		err = xs_rank_top(st, txn, q, ids.excluded, ids.n_excluded,
-		    map.vec.v, map.vec.n, arena, ans);
+		if (err == XSELL_OK) {
+			err = xs_rank_top(st, txn, q, ids.excluded,
+			    ids.n_excluded, map.vec.v, map.vec.n, arena, ans);
+		}
 	}
 	xs_cand_map_free(&map);
 	return err;

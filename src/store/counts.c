@@ -127,10 +127,10 @@ xs_store_counts_add(
 void
 xs_counts_reader_init(struct xs_counts_reader *r, xs_store *st, MDB_txn *txn)
 {
-	r->st    = st;
-	r->txn   = txn;
-	r->chunk = UINT32_MAX;
-	r->rows  = NULL;
+	r->st  = st;
+	r->txn = txn;
+	memset(r->chunk, 0xff, sizeof(r->chunk));
+	memset(r->rows, 0, sizeof(r->rows));
 }
 
 uint32_t
@@ -138,21 +138,22 @@ xs_counts_reader_get(
     struct xs_counts_reader *r, uint32_t item, enum xs_count which)
 {
 	uint32_t chunk = item / XS_COUNTS_CHUNK;
+	uint32_t slot  = chunk % XS_COUNTS_READER_SLOTS;
 	uint32_t value;
 
-	if (chunk != r->chunk) {
+	if (r->chunk[slot] != chunk) {
 		MDB_val v;
 
-		r->chunk = chunk;
-		r->rows  = NULL;
+		r->chunk[slot] = chunk;
+		r->rows[slot]  = NULL;
 		if (chunk_get(r->st, r->txn, chunk, &v) == XSELL_OK) {
-			r->rows = v.mv_data;
+			r->rows[slot] = v.mv_data;
 		}
 	}
-	if (r->rows == NULL) {
+	if (r->rows[slot] == NULL) {
 		return 0;
 	}
-	memcpy(
-	    &value, &r->rows[item % XS_COUNTS_CHUNK].c[which], sizeof(value));
+	memcpy(&value, &r->rows[slot][item % XS_COUNTS_CHUNK].c[which],
+	    sizeof(value));
 	return value;
 }

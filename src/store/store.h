@@ -241,13 +241,22 @@ xsell_err xs_store_counts_get(
 xsell_err xs_store_counts_add(
     xs_store *st, MDB_txn *txn, const struct xs_count_delta *deltas, size_t n);
 
-/* Cached reader for scoring loops: most lookups hit the chunk already
- * fetched. Borrowed from the txn; valid until it ends or writes. */
+/* Chunks a counts reader keeps at once (a power of two). */
+#define XS_COUNTS_READER_SLOTS 64u
+
+/* Cached reader for scoring loops: most lookups hit a chunk already
+ * fetched. The chunks are kept direct-mapped by chunk number, so a
+ * neighbour list spread over the catalogue costs one lookup per
+ * distinct chunk (while they fit the slots), not one per change of
+ * chunk. Borrowed from the txn; valid until it ends or writes. */
 struct xs_counts_reader {
-	xs_store                    *st;
-	MDB_txn                     *txn;
-	uint32_t                     chunk; /* UINT32_MAX: none yet */
-	const struct xs_item_counts *rows;  /* NULL: chunk absent (zeros) */
+	xs_store *st;
+	MDB_txn  *txn;
+	/* chunk number in each slot; UINT32_MAX: none yet (no chunk has
+	 * that number: item numbers are 32-bit) */
+	uint32_t                     chunk[XS_COUNTS_READER_SLOTS];
+	const struct xs_item_counts *rows[XS_COUNTS_READER_SLOTS]; /* NULL:
+	                                     chunk absent (zeros) */
 };
 void xs_counts_reader_init(
     struct xs_counts_reader *r, xs_store *st, MDB_txn *txn);
