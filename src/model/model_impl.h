@@ -134,12 +134,14 @@ void            xs_cand_map_free(struct xs_cand_map *m);
 /* Credit (xs_cand_credit, group 'seed') weight times similar(seed, c) to
  * each neighbour c in the seed's top lists (the store's top_m strongest by
  * co-count) over the similar relations (basket, view, cart; scorer and weights
- * from the settings) in 'out'. Not every neighbour: for_you sums twenty seeds,
- * and past the top lists its hit rate did not move (README,
- * "Performance"). */
+ * from the settings) in 'out'. 'counts' is shared by the seeds of one answer,
+ * so a chunk of counters is fetched once for all of them. Not every neighbour:
+ * for_you sums twenty seeds, and past the top lists its hit rate did not move
+ * (README, "Performance"). */
 xsell_err xs_similar_collect(xs_store *st, MDB_txn *txn,
-    const struct xs_settings *set, const struct xs_totals *tot, uint32_t seed,
-    double weight, struct xs_cand_map *out);
+    const struct xs_settings *set, const struct xs_totals *tot,
+    struct xs_counts_reader *counts, uint32_t seed, double weight,
+    struct xs_cand_map *out);
 
 /* ==== Trending (trending.c) ==== */
 
@@ -150,6 +152,18 @@ xsell_err xs_model_trend_scores(xs_store *st, MDB_txn *txn,
     const struct xs_settings *set, double half_life_days, struct xs_cand **vp,
     size_t *np);
 
+/* One item of a trend list: its decayed score and its orders in the
+ * window (the memo's layout too). */
+struct xs_trend_item {
+	uint32_t item;
+	uint32_t orders;
+	double   score;
+};
+/* The same list as xs_model_trend_scores, as items in no order; *vp is
+ * malloc'd (NULL and 0 if the store has no events). */
+xsell_err xs_model_trend_items(xs_store *st, MDB_txn *txn,
+    const struct xs_settings *set, double half_life_days,
+    struct xs_trend_item **vp, size_t *np);
 /* ==== Momentum (momentum.c) ==== */
 
 /* Multiply each positively scored candidate of cands (score and share)

@@ -38,7 +38,7 @@ struct walk {
 	struct xs_cand_map      *map;
 	const uint32_t          *given; /* sorted */
 	size_t                   n_given;
-	struct xs_counts_reader  counts;
+	struct xs_counts_reader *counts; /* borrowed */
 	enum xs_scorer           scorer;
 	uint32_t                 min_support;
 	const struct rel_source *src;
@@ -112,7 +112,7 @@ walk_neighbour(void *ctx, uint32_t b, uint32_t count)
 	}
 	ps.n_ab = count;
 	ps.n_a  = w->n_a;
-	ps.n_b  = xs_counts_reader_get(&w->counts, b, w->src->count_b);
+	ps.n_b  = xs_counts_reader_get(w->counts, b, w->src->count_b);
 	ps.n    = w->src->n_total;
 	s       = w->src->weight * xs_score(w->scorer, &ps);
 	if (w->outside_only && s < w->floor) {
@@ -237,7 +237,7 @@ gather_from_tops(xs_store *st, MDB_txn *txn, struct walk *w,
 		struct top_copy         *t   = &tops[l];
 
 		w->src   = src;
-		w->n_a   = xs_counts_reader_get(&w->counts, a, src->count_a);
+		w->n_a   = xs_counts_reader_get(w->counts, a, src->count_a);
 		t->items = ids + l * m;
 		t->w     = w;
 		err      = xs_store_top_each(
@@ -269,7 +269,7 @@ gather_from_tops(xs_store *st, MDB_txn *txn, struct walk *w,
 		}
 		w->src = &srcs[l / w->n_given];
 		w->n_a = xs_counts_reader_get(
-		    &w->counts, w->given[l % w->n_given], w->src->count_a);
+		    w->counts, w->given[l % w->n_given], w->src->count_a);
 		err = complete_scores(
 		    st, txn, w, w->given[l % w->n_given], &tops[l]);
 	}
@@ -290,7 +290,7 @@ gather_from_lists(xs_store *st, MDB_txn *txn, struct walk *w,
 		w->src = &srcs[s];
 		for (size_t g = 0; g < w->n_given && err == XSELL_OK; g++) {
 			w->n_a = xs_counts_reader_get(
-			    &w->counts, w->given[g], srcs[s].count_a);
+			    w->counts, w->given[g], srcs[s].count_a);
 			err = xs_store_pairs_each(st, txn, srcs[s].rel,
 			    w->given[g], walk_neighbour, w);
 		}
@@ -383,11 +383,12 @@ neighbours_answer(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
     const struct xs_query *q, const struct rel_source *srcs, size_t n_srcs,
     bool parts, struct xs_arena *arena, struct xs_answer *ans)
 {
-	struct xs_cand_map map = { 0 };
-	struct walk        w   = { 0 };
-	struct xs_rank_ids ids;
-	double             bound = INFINITY;
-	xsell_err          err;
+	struct xs_cand_map      map = { 0 };
+	struct walk             w   = { 0 };
+	struct xs_counts_reader counts;
+	struct xs_rank_ids      ids;
+	double                  bound = INFINITY;
+	xsell_err               err;
 
 	err = xs_rank_resolve(st, txn, q, arena, &ids, ans);
 	if (err != XSELL_OK) {
@@ -399,7 +400,8 @@ neighbours_answer(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	w.scorer      = q->scorer;
 	w.min_support = q->min_support ? q->min_support : set->min_support;
 	w.parts       = parts;
-	xs_counts_reader_init(&w.counts, st, txn);
+	xs_counts_reader_init(&counts, st, txn);
+	w.counts = &counts;
 	if (isfinite(outside_bound(w.scorer, 1, 1))) {
 		err = gather_from_tops(st, txn, &w, srcs, n_srcs, &bound);
 	}
@@ -493,8 +495,8 @@ similar_sources(const struct xs_settings *set, const struct xs_totals *tot,
 
 xsell_err
 xs_similar_collect(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
-    const struct xs_totals *tot, uint32_t seed, double weight,
-    struct xs_cand_map *out)
+    const struct xs_totals *tot, struct xs_counts_reader *counts,
+    uint32_t seed, double weight, struct xs_cand_map *out)
 {
 	struct rel_source srcs[3];
 	struct walk       w = { 0 };
@@ -505,10 +507,10 @@ xs_similar_collect(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	w.scorer      = set->similar_scorer;
 	w.min_support = set->min_support;
 	w.group       = seed;
-	xs_counts_reader_init(&w.counts, st, txn);
+	w.counts      = counts;
 	for (size_t s = 0; s < n && err == XSELL_OK; s++) {
 		w.src = &srcs[s];
-		w.n_a = xs_counts_reader_get(&w.counts, seed, srcs[s].count_a);
+		w.n_a = xs_counts_reader_get(counts, seed, srcs[s].count_a);
 		err   = xs_store_top_each(st, txn, srcs[s].rel, seed, SIZE_MAX,
 		      walk_neighbour, &w, NULL);
 	}

@@ -133,27 +133,15 @@ xs_counts_reader_init(struct xs_counts_reader *r, xs_store *st, MDB_txn *txn)
 	memset(r->rows, 0, sizeof(r->rows));
 }
 
-uint32_t
-xs_counts_reader_get(
-    struct xs_counts_reader *r, uint32_t item, enum xs_count which)
+void
+xs_counts_reader_fill(struct xs_counts_reader *r, uint32_t chunk)
 {
-	uint32_t chunk = item / XS_COUNTS_CHUNK;
-	uint32_t slot  = chunk % XS_COUNTS_READER_SLOTS;
-	uint32_t value;
+	uint32_t slot = chunk % XS_COUNTS_READER_SLOTS;
+	MDB_val  v;
 
-	if (r->chunk[slot] != chunk) {
-		MDB_val v;
-
-		r->chunk[slot] = chunk;
-		r->rows[slot]  = NULL;
-		if (chunk_get(r->st, r->txn, chunk, &v) == XSELL_OK) {
-			r->rows[slot] = v.mv_data;
-		}
+	r->chunk[slot] = chunk;
+	r->rows[slot]  = NULL;
+	if (chunk_get(r->st, r->txn, chunk, &v) == XSELL_OK) {
+		r->rows[slot] = v.mv_data;
 	}
-	if (r->rows[slot] == NULL) {
-		return 0;
-	}
-	memcpy(&value, &r->rows[slot][item % XS_COUNTS_CHUNK].c[which],
-	    sizeof(value));
-	return value;
 }

@@ -39,6 +39,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <lmdb.h>
 
@@ -260,9 +261,30 @@ struct xs_counts_reader {
 };
 void xs_counts_reader_init(
     struct xs_counts_reader *r, xs_store *st, MDB_txn *txn);
-/* Counter 'which' of 'item' (0 on any error). */
-uint32_t xs_counts_reader_get(
-    struct xs_counts_reader *r, uint32_t item, enum xs_count which);
+/* Fetch 'chunk' into its slot (rows NULL if absent or unreadable). */
+void xs_counts_reader_fill(struct xs_counts_reader *r, uint32_t chunk);
+
+/* Counter 'which' of 'item' (0 on any error). Inline: scoring calls it
+ * for every neighbour, and a hit is a few instructions. */
+static inline uint32_t
+xs_counts_reader_get(
+    struct xs_counts_reader *r, uint32_t item, enum xs_count which)
+{
+	uint32_t chunk = item / XS_COUNTS_CHUNK;
+	uint32_t slot  = chunk % XS_COUNTS_READER_SLOTS;
+	uint32_t value;
+
+	if (r->chunk[slot] != chunk) {
+		xs_counts_reader_fill(r, chunk);
+	}
+	if (r->rows[slot] == NULL) {
+		return 0;
+	}
+	/* The rows point into the map, which only aligns them to 2. */
+	memcpy(&value, &r->rows[slot][item % XS_COUNTS_CHUNK].c[which],
+	    sizeof(value));
+	return value;
+}
 
 /* ==== Pairs ==== */
 
