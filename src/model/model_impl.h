@@ -182,5 +182,17 @@ xsell_err xs_weigh_by_momentum(xs_store *st, MDB_txn *txn,
 xsell_err xs_rank_top(xs_store *st, MDB_txn *txn, const struct xs_query *q,
     const uint32_t *excluded, size_t n_excluded, struct xs_cand *v, size_t n,
     struct xs_arena *arena, struct xs_answer *ans);
+/* What the filter said of candidates v[0..n) of one query, kept between
+ * its rankings (xs_rank_top_kept) while v only grows at its end and the
+ * query and its filter stay the same. Zero-initialise; free verdicts. */
+struct xs_rank_kept {
+	uint8_t *verdicts; /* malloc'd */
+	size_t   n;
+};
+/* xs_rank_top, remembering the filter's verdicts in 'kept'. */
+xsell_err xs_rank_top_kept(xs_store *st, MDB_txn *txn,
+    const struct xs_query *q, const uint32_t *excluded, size_t n_excluded,
+    struct xs_cand *v, size_t n, struct xs_rank_kept *kept,
+    struct xs_arena *arena, struct xs_answer *ans);
 
 #endif /* XSELL_MODEL_MODEL_IMPL_H */

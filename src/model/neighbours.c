@@ -329,50 +329,69 @@ top_rest_cb(void *ctx, uint32_t b, uint32_t count)
 	return walk_neighbour(r->w, b, count);
 }
 
-/* One list whose head left the answer open (*ans holds k items): add
- * what reaches the k-th score from the rest of the top list (up to
- * top_m entries, one value already in the map), then, only if the
- * list's last entry still leaves it open, from the pairs past the
- * whole top list; rank again. */
-static xsell_err
-complete_one_list(xs_store *st, MDB_txn *txn, const struct xs_query *q,
-    struct walk *w, const struct xs_rank_ids *ids, struct xs_arena *arena,
-    struct xs_answer *ans)
+/* The k-th score of the answer so far, below which nothing added can
+ * enter it; 0 while it has fewer than k items (anything can). */
+static double
+answer_floor(const struct xs_query *q, const struct xs_answer *ans)
 {
-	struct top_rest r     = { w, w->last };
-	bool            whole = false;
-	double          bound = 0;
-	xsell_err       err   = XSELL_OK;
+	return ans->n == q->k ? ans->recs[ans->n - 1].score : 0;
+}
 
+/* One list, its head read into the map and 'bound' (> 0) the most an
+ * item past the head can score. Its score is a pair's whole score, so
+ * only what reaches the answer's k-th score (the floor) is added from
+ * past the head: first from the rest of the top list (up to top_m
+ * entries, one value), then, only if the list's last entry still
+ * leaves the answer open, from the pairs past the whole top list. The
+ * rankings share the filter's verdicts: the map only grows. */
+static xsell_err
+one_list_answer(xs_store *st, MDB_txn *txn, const struct xs_query *q,
+    struct walk *w, const struct xs_rank_ids *ids, double bound,
+    struct xs_arena *arena, struct xs_answer *ans)
+{
+	struct xs_cand_map *map   = w->map;
+	struct top_rest     r     = { w, w->last };
+	struct xs_rank_kept kept  = { NULL, 0 };
+	bool                whole = true;
+	xsell_err           err;
+
+	err = xs_rank_top_kept(st, txn, q, ids->excluded, ids->n_excluded,
+	    map->vec.v, map->vec.n, &kept, arena, ans);
+	if (err != XSELL_OK || answer_is_exact(q, ans, bound)) {
+		free(kept.verdicts);
+		return err;
+	}
 	w->outside_only = true;
-	w->floor        = ans->recs[ans->n - 1].score;
+	w->floor        = answer_floor(q, ans);
 	if (xs_store_top_m(st) > TOP_READ) {
 		err = xs_store_top_each(st, txn, w->src->rel, w->given[0],
 		    SIZE_MAX, top_rest_cb, &r, &whole);
 		if (err == XSELL_OK) {
-			err = xs_rank_top(st, txn, q, ids->excluded,
-			    ids->n_excluded, w->map->vec.v, w->map->vec.n,
+			err = xs_rank_top_kept(st, txn, q, ids->excluded,
+			    ids->n_excluded, map->vec.v, map->vec.n, &kept,
 			    arena, ans);
 		}
+		bound = 0;
 		if (!whole && r.last.count >= w->min_support) {
 			bound = w->src->weight *
 			    outside_bound(w->scorer, r.last.count, w->n_a);
 		}
 		if (err != XSELL_OK || answer_is_exact(q, ans, bound)) {
+			free(kept.verdicts);
 			return err;
 		}
 		/* Adding candidates only raised the k-th score. */
-		w->floor = ans->recs[ans->n - 1].score;
+		w->floor = answer_floor(q, ans);
 		w->last  = r.last;
 	}
+	err = xs_store_pairs_each(
+	    st, txn, w->src->rel, w->given[0], walk_neighbour, w);
 	if (err == XSELL_OK) {
-		err = xs_store_pairs_each(
-		    st, txn, w->src->rel, w->given[0], walk_neighbour, w);
+		err = xs_rank_top_kept(st, txn, q, ids->excluded,
+		    ids->n_excluded, map->vec.v, map->vec.n, &kept, arena,
+		    ans);
 	}
-	if (err == XSELL_OK) {
-		err = xs_rank_top(st, txn, q, ids->excluded, ids->n_excluded,
-		    w->map->vec.v, w->map->vec.n, arena, ans);
-	}
+	free(kept.verdicts);
 	return err;
 }
 
@@ -405,6 +424,12 @@ neighbours_answer(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	if (isfinite(outside_bound(w.scorer, 1, 1))) {
 		err = gather_from_tops(st, txn, &w, srcs, n_srcs, &bound);
 	}
+	if (err == XSELL_OK && n_srcs * w.n_given == 1 && isfinite(bound) &&
+	    bound > 0) {
+		err = one_list_answer(st, txn, q, &w, &ids, bound, arena, ans);
+		xs_cand_map_free(&map);
+		return err;
+	}
 	if (err == XSELL_OK && isfinite(bound)) {
 		err = xs_rank_top(st, txn, q, ids.excluded, ids.n_excluded,
 		    map.vec.v, map.vec.n, arena, ans);
@@ -413,18 +438,13 @@ neighbours_answer(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 			return XSELL_OK;
 		}
 	}
-	if (err == XSELL_OK && isfinite(bound) && n_srcs * w.n_given == 1 &&
-	    ans->n == q->k) {
-		/* One list: its score is a pair's whole score, so only the
-		 * pairs past the head that reach the k-th are added. */
-		err = complete_one_list(st, txn, q, &w, &ids, arena, ans);
-	} else if (err == XSELL_OK) {
+	if (err == XSELL_OK) {
 		xs_cand_map_clear(&map);
 		err = gather_from_lists(st, txn, &w, srcs, n_srcs);
-		if (err == XSELL_OK) {
-			err = xs_rank_top(st, txn, q, ids.excluded,
-			    ids.n_excluded, map.vec.v, map.vec.n, arena, ans);
-		}
+	}
+	if (err == XSELL_OK) {
+		err = xs_rank_top(st, txn, q, ids.excluded, ids.n_excluded,
+		    map.vec.v, map.vec.n, arena, ans);
 	}
 	xs_cand_map_free(&map);
 	return err;

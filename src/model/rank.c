@@ -350,8 +350,9 @@ cat_full(const struct filter_ids *fi, uint32_t cat)
 	    cat_slot(fi, cat)->n >= fi->f->max_per_category;
 }
 
-/* What filter_pass said of each candidate of one xs_rank_top call
- * (indexed from 'base'), so that a wider round reads no metadata twice. */
+/* What filter_pass said of each candidate (indexed from 'base'), so
+ * that a wider round, or the next ranking of the same grown candidates
+ * (xs_rank_top_kept), reads no metadata twice. */
 enum { VERDICT_UNKNOWN = 0, VERDICT_PASS, VERDICT_FAIL };
 
 struct verdicts {
@@ -612,17 +613,28 @@ rank_front(xs_store *st, MDB_txn *txn, const struct xs_query *q,
 }
 
 xsell_err
-xs_rank_top(xs_store *st, MDB_txn *txn, const struct xs_query *q,
+xs_rank_top_kept(xs_store *st, MDB_txn *txn, const struct xs_query *q,
     const uint32_t *excluded, size_t n_excluded, struct xs_cand *v, size_t n,
-    struct xs_arena *arena, struct xs_answer *ans)
+    struct xs_rank_kept *kept, struct xs_arena *arena, struct xs_answer *ans)
 {
 	size_t           want = (size_t) q->k + RANK_SLACK, front;
-	struct verdicts  vd   = { v, calloc(n ? n : 1, 1) };
+	struct verdicts  vd   = { v, NULL };
 	struct xs_cand **p    = malloc((n ? n : 1) * sizeof(*p));
 	double   *scores      = n > want ? malloc(n * sizeof(*scores)) : NULL;
 	xsell_err err         = XSELL_OK;
 
-	if (vd.v == NULL || p == NULL || (n > want && scores == NULL)) {
+	/* Candidates added since the last ranking start unknown. */
+	if (kept->n < n) {
+		uint8_t *grown = realloc(kept->verdicts, n);
+
+		if (grown != NULL) {
+			memset(grown + kept->n, VERDICT_UNKNOWN, n - kept->n);
+			kept->verdicts = grown;
+			kept->n        = n;
+		}
+	}
+	vd.v = kept->verdicts;
+	if (kept->n < n || p == NULL || (n > want && scores == NULL)) {
 		err = XSELL_ENOMEM;
 	}
 	/* Only the best few are sorted; if the filter leaves fewer than
@@ -635,8 +647,20 @@ xs_rank_top(xs_store *st, MDB_txn *txn, const struct xs_query *q,
 		}
 		want = want > n / 4 ? n : want * 4;
 	}
-	free(vd.v);
 	free(p);
 	free(scores);
+	return err;
+}
+
+xsell_err
+xs_rank_top(xs_store *st, MDB_txn *txn, const struct xs_query *q,
+    const uint32_t *excluded, size_t n_excluded, struct xs_cand *v, size_t n,
+    struct xs_arena *arena, struct xs_answer *ans)
+{
+	struct xs_rank_kept kept = { NULL, 0 };
+	xsell_err           err  = xs_rank_top_kept(
+	               st, txn, q, excluded, n_excluded, v, n, &kept, arena, ans);
+
+	free(kept.verdicts);
 	return err;
 }
