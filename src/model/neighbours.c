@@ -346,8 +346,9 @@ answer_floor(const struct xs_query *q, const struct xs_answer *ans)
  * rankings share the filter's verdicts: the map only grows. */
 static xsell_err
 one_list_answer(xs_store *st, MDB_txn *txn, const struct xs_query *q,
-    struct walk *w, const struct xs_rank_ids *ids, double bound,
-    struct xs_arena *arena, struct xs_answer *ans)
+    struct walk *w, const struct rel_source *src,
+    const struct xs_rank_ids *ids, double bound, struct xs_arena *arena,
+    struct xs_answer *ans)
 {
 	struct xs_cand_map *map   = w->map;
 	struct top_rest     r     = { w, w->last };
@@ -364,7 +365,7 @@ one_list_answer(xs_store *st, MDB_txn *txn, const struct xs_query *q,
 	w->outside_only = true;
 	w->floor        = answer_floor(q, ans);
 	if (xs_store_top_m(st) > TOP_READ) {
-		err = xs_store_top_each(st, txn, w->src->rel, w->given[0],
+		err = xs_store_top_each(st, txn, src->rel, w->given[0],
 		    SIZE_MAX, top_rest_cb, &r, &whole);
 		if (err == XSELL_OK) {
 			err = xs_rank_top_kept(st, txn, q, ids->excluded,
@@ -373,7 +374,7 @@ one_list_answer(xs_store *st, MDB_txn *txn, const struct xs_query *q,
 		}
 		bound = 0;
 		if (!whole && r.last.count >= w->min_support) {
-			bound = w->src->weight *
+			bound = src->weight *
 			    outside_bound(w->scorer, r.last.count, w->n_a);
 		}
 		if (err != XSELL_OK || answer_is_exact(q, ans, bound)) {
@@ -385,7 +386,7 @@ one_list_answer(xs_store *st, MDB_txn *txn, const struct xs_query *q,
 		w->last  = r.last;
 	}
 	err = xs_store_pairs_each(
-	    st, txn, w->src->rel, w->given[0], walk_neighbour, w);
+	    st, txn, src->rel, w->given[0], walk_neighbour, w);
 	if (err == XSELL_OK) {
 		err = xs_rank_top_kept(st, txn, q, ids->excluded,
 		    ids->n_excluded, map->vec.v, map->vec.n, &kept, arena,
@@ -426,7 +427,8 @@ neighbours_answer(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	}
 	if (err == XSELL_OK && n_srcs * w.n_given == 1 && isfinite(bound) &&
 	    bound > 0) {
-		err = one_list_answer(st, txn, q, &w, &ids, bound, arena, ans);
+		err = one_list_answer(
+		    st, txn, q, &w, &srcs[0], &ids, bound, arena, ans);
 		xs_cand_map_free(&map);
 		return err;
 	}

@@ -48,19 +48,26 @@ xs_cand_cmp_score(const void *x, const void *y)
 	return p->item < q->item ? -1 : p->item > q->item;
 }
 
-/* The same order over pointers to candidates. */
+/* A candidate as the ranking moves it: a pointer, so that sorting and
+ * compacting move 8 bytes, not a candidate, and leave the candidates
+ * where their map has them. */
+struct cand_ref {
+	struct xs_cand *c;
+};
+
+/* xs_cand_cmp_score over references. */
 static int
 cand_ptr_cmp_score(const void *x, const void *y)
 {
-	return xs_cand_cmp_score(*(const struct xs_cand *const *) x,
-	    *(const struct xs_cand *const *) y);
+	return xs_cand_cmp_score(((const struct cand_ref *) x)->c,
+	    ((const struct cand_ref *) y)->c);
 }
 
 static int
 cand_ptr_cmp_ext(const void *x, const void *y)
 {
-	const struct xs_cand *p = *(const struct xs_cand *const *) x;
-	const struct xs_cand *q = *(const struct xs_cand *const *) y;
+	const struct xs_cand *p = ((const struct cand_ref *) x)->c;
+	const struct xs_cand *q = ((const struct cand_ref *) y)->c;
 	size_t n = p->ext_len < q->ext_len ? p->ext_len : q->ext_len;
 	int    c = memcmp(p->ext, q->ext, n);
 
@@ -365,23 +372,24 @@ struct verdicts {
  * many. */
 static xsell_err
 filter_run(xs_store *st, MDB_txn *txn, const struct filter_ids *fi,
-    const struct verdicts *vd, struct xs_cand **p, size_t *np)
+    const struct verdicts *vd, struct cand_ref *p, size_t *np)
 {
 	size_t m = 0;
 
 	for (size_t t = 0; t < *np; t++) {
-		uint8_t *known = &vd->v[p[t] - vd->base];
+		uint8_t *known = &vd->v[p[t].c - vd->base];
 
 		if (*known == VERDICT_UNKNOWN) {
 			bool      pass;
-			xsell_err err = filter_pass(st, txn, fi, p[t], &pass);
+			xsell_err err =
+			    filter_pass(st, txn, fi, p[t].c, &pass);
 
 			if (err != XSELL_OK) {
 				return err;
 			}
 			*known = pass ? VERDICT_PASS : VERDICT_FAIL;
 		}
-		if (*known == VERDICT_PASS && !cat_full(fi, p[t]->cat)) {
+		if (*known == VERDICT_PASS && !cat_full(fi, p[t].c->cat)) {
 			p[m++] = p[t];
 		}
 	}
@@ -443,7 +451,7 @@ answer_add(
 static xsell_err
 rank_select(xs_store *st, MDB_txn *txn, const struct xs_query *q,
     const uint32_t *excluded, size_t n_excluded, const struct verdicts *vd,
-    struct xs_cand **p, size_t n, struct xs_arena *arena,
+    struct cand_ref *p, size_t n, struct xs_arena *arena,
     struct xs_answer *ans)
 {
 	struct filter_ids fi;
@@ -465,22 +473,22 @@ rank_select(xs_store *st, MDB_txn *txn, const struct xs_query *q,
 	while (i < n && ans->n < q->k && err == XSELL_OK) {
 		size_t j = i + 1, m;
 
-		while (j < n && p[j]->score == p[i]->score) {
+		while (j < n && p[j].c->score == p[i].c->score) {
 			j++;
 		}
 		m   = j - i;
 		err = filter_run(st, txn, &fi, vd, p + i, &m);
 		for (size_t t = i; t < i + m && m > 1 && err == XSELL_OK;
 		     t++) {
-			err = load_ext(st, txn, p[t]);
+			err = load_ext(st, txn, p[t].c);
 		}
 		if (err == XSELL_OK && m > 1) {
 			qsort(p + i, m, sizeof(*p), cand_ptr_cmp_ext);
 		}
 		for (size_t t = i;
 		     t < i + m && ans->n < q->k && err == XSELL_OK; t++) {
-			if (filter_take(&fi, p[t]->cat)) {
-				err = answer_add(st, txn, p[t], ans);
+			if (filter_take(&fi, p[t].c->cat)) {
+				err = answer_add(st, txn, p[t].c, ans);
 			}
 		}
 		i = j;
@@ -493,7 +501,7 @@ xs_rank_select(xs_store *st, MDB_txn *txn, const struct xs_query *q,
     const uint32_t *excluded, size_t n_excluded, struct xs_cand *v, size_t n,
     struct xs_arena *arena, struct xs_answer *ans)
 {
-	struct xs_cand **p  = malloc((n ? n : 1) * sizeof(*p));
+	struct cand_ref *p  = malloc((n ? n : 1) * sizeof(*p));
 	struct verdicts  vd = { v, calloc(n ? n : 1, 1) };
 	xsell_err        err;
 
@@ -503,7 +511,7 @@ xs_rank_select(xs_store *st, MDB_txn *txn, const struct xs_query *q,
 		return XSELL_ENOMEM;
 	}
 	for (size_t i = 0; i < n; i++) {
-		p[i] = &v[i];
+		p[i].c = &v[i];
 	}
 	err = rank_select(
 	    st, txn, q, excluded, n_excluded, &vd, p, n, arena, ans);
@@ -562,7 +570,7 @@ nth_largest(double *s, size_t n, size_t m)
  * order), each once; returns how many. */
 static size_t
 point_at_least(
-    const struct verdicts *vd, size_t n, double t, struct xs_cand **p)
+    const struct verdicts *vd, size_t n, double t, struct cand_ref *p)
 {
 	size_t front = 0, back = n;
 
@@ -570,9 +578,9 @@ point_at_least(
 		struct xs_cand *c = (struct xs_cand *) &vd->base[i];
 
 		if (c->score >= t) {
-			p[front++] = c;
+			p[front++].c = c;
 		} else {
-			p[--back] = c;
+			p[--back].c = c;
 		}
 	}
 	return front;
@@ -589,7 +597,7 @@ point_at_least(
 static xsell_err
 rank_front(xs_store *st, MDB_txn *txn, const struct xs_query *q,
     const uint32_t *excluded, size_t n_excluded, const struct verdicts *vd,
-    size_t n, size_t want, struct xs_cand **p, double *scores,
+    size_t n, size_t want, struct cand_ref *p, double *scores,
     struct xs_arena *arena, struct xs_answer *ans, size_t *frontp)
 {
 	double t = -INFINITY;
@@ -619,7 +627,7 @@ xs_rank_top_kept(xs_store *st, MDB_txn *txn, const struct xs_query *q,
 {
 	size_t           want = (size_t) q->k + RANK_SLACK, front;
 	struct verdicts  vd   = { v, NULL };
-	struct xs_cand **p    = malloc((n ? n : 1) * sizeof(*p));
+	struct cand_ref *p    = malloc((n ? n : 1) * sizeof(*p));
 	double   *scores      = n > want ? malloc(n * sizeof(*scores)) : NULL;
 	xsell_err err         = XSELL_OK;
 
