@@ -85,6 +85,40 @@ outside_bound(enum xs_scorer scorer, double last_count, double n_a)
 	}
 }
 
+/* A count below which no pair can reach 'floor' under the bound of
+ * outside_bound (weight > 0): where the bound meets the floor, less a
+ * relative 1e-9, far more than the rounding of either side, so that no
+ * pair walk_neighbour would keep is dropped (it checks each pair passed
+ * exactly). 0 where there is no such bound. */
+static uint32_t
+count_floor(enum xs_scorer scorer, double weight, double n_a, double floor)
+{
+	double t;
+
+	if (floor <= 0 || weight <= 0 || n_a <= 0) {
+		return 0;
+	}
+	switch (scorer) {
+	case XS_SCORE_COUNT: /* weight * c >= floor */
+		t = floor / weight;
+		break;
+	case XS_SCORE_CONFIDENCE:
+	case XS_SCORE_JACCARD: /* weight * c / a >= floor */
+		t = floor / weight * n_a;
+		break;
+	case XS_SCORE_COSINE: /* weight * sqrt(c / a) >= floor */
+		t = (floor / weight) * (floor / weight) * n_a;
+		break;
+	default:
+		return 0;
+	}
+	t *= 1 - 1e-9;
+	if (!(t > 0)) {
+		return 0;
+	}
+	return t >= (double) UINT32_MAX ? UINT32_MAX : (uint32_t) ceil(t);
+}
+
 /* One neighbour b of the item being walked: its score under the source,
  * added to b's candidate. */
 static xsell_err
@@ -385,8 +419,9 @@ one_list_answer(xs_store *st, MDB_txn *txn, const struct xs_query *q,
 		w->floor = answer_floor(q, ans);
 		w->last  = r.last;
 	}
-	err = xs_store_pairs_each(
-	    st, txn, src->rel, w->given[0], walk_neighbour, w);
+	err = xs_store_pairs_each_min(st, txn, src->rel, w->given[0],
+	    count_floor(w->scorer, src->weight, w->n_a, w->floor),
+	    walk_neighbour, w);
 	if (err == XSELL_OK) {
 		err = xs_rank_top_kept(st, txn, q, ids->excluded,
 		    ids->n_excluded, map->vec.v, map->vec.n, &kept, arena,

@@ -315,6 +315,10 @@ xsell_err xs_store_pairs_add(xs_store *st, MDB_txn *txn, enum xs_rel rel,
 typedef xsell_err (*xs_pair_cb)(void *ctx, uint32_t b, uint32_t count);
 xsell_err xs_store_pairs_each(xs_store *st, MDB_txn *txn, enum xs_rel rel,
     uint32_t a, xs_pair_cb cb, void *ctx);
+/* The same, calling cb only for the pairs whose count is at least
+ * 'min_count'. */
+xsell_err xs_store_pairs_each_min(xs_store *st, MDB_txn *txn, enum xs_rel rel,
+    uint32_t a, uint32_t min_count, xs_pair_cb cb, void *ctx);
 
 /* The largest a that has a list under 'rel' (the newest day of a
  * day-indexed relation). XSELL_ENOENT if none. */
