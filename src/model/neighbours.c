@@ -13,8 +13,10 @@
  * still exactly the one the whole lists give: a neighbour outside a
  * list's head has at most the head's last count, which bounds its score
  * (outside_bound); if the k-th answer does not beat that bound, the rest
- * of the list is walked (one list), or the whole lists (several lists
- * whose candidates would cost too many pair reads to complete). Cost in
+ * of the top list is read, then, if its last entry still leaves the
+ * answer open, the rest of the pair list (one list), or the whole lists
+ * (several lists whose candidates would cost too many pair reads to
+ * complete). Cost in
  * the common case: one value read per given item and relation, one
  * counter-chunk lookup per 256 item numbers touched, a selection of the
  * best, and the metadata and external ids of the items returned. */
