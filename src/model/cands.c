@@ -38,8 +38,9 @@ map_grow(struct xs_cand_map *m)
 	return XSELL_OK;
 }
 
-xsell_err
-xs_cand_vec_push(struct xs_cand_vec *vec, const struct xs_cand *c)
+/* Room for one more candidate in vec. */
+static xsell_err
+vec_reserve(struct xs_cand_vec *vec)
 {
 	if (vec->n == vec->cap) {
 		size_t          cap = vec->cap ? vec->cap * 2 : 256;
@@ -51,19 +52,49 @@ xs_cand_vec_push(struct xs_cand_vec *vec, const struct xs_cand *c)
 		vec->v   = v;
 		vec->cap = cap;
 	}
-	vec->v[vec->n++] = *c;
+	return XSELL_OK;
+}
+
+xsell_err
+xs_cand_vec_push(struct xs_cand_vec *vec, const struct xs_cand *c)
+{
+	xsell_err err = vec_reserve(vec);
+
+	if (err == XSELL_OK) {
+		vec->v[vec->n++] = *c;
+	}
+	return err;
+}
+
+/* A new candidate for 'item', zeroed, in empty slot j. Built in place:
+ * a zeroed candidate on the stack of every lookup cost more than the
+ * lookup. */
+static xsell_err
+map_add(struct xs_cand_map *m, uint32_t item, size_t j, struct xs_cand **cp)
+{
+	struct xs_cand *c;
+	xsell_err       err = vec_reserve(&m->vec);
+
+	if (err != XSELL_OK) {
+		return err;
+	}
+	c = &m->vec.v[m->vec.n++];
+	memset(c, 0, sizeof(*c));
+	c->item            = item;
+	m->slots[j].item   = item;
+	m->slots[j].index1 = (uint32_t) m->vec.n;
+	*cp                = c;
 	return XSELL_OK;
 }
 
 xsell_err
 xs_cand_map_get(struct xs_cand_map *m, uint32_t item, struct xs_cand **cp)
 {
-	struct xs_cand fresh = { 0 };
-	size_t         j;
-	xsell_err      err;
+	size_t j;
 
 	if ((m->vec.n + 1) * 2 > m->cap) {
-		err = map_grow(m);
+		xsell_err err = map_grow(m);
+
 		if (err != XSELL_OK) {
 			return err;
 		}
@@ -76,15 +107,7 @@ xs_cand_map_get(struct xs_cand_map *m, uint32_t item, struct xs_cand **cp)
 		}
 		j = (j + 1) & (m->cap - 1);
 	}
-	fresh.item = item;
-	err        = xs_cand_vec_push(&m->vec, &fresh);
-	if (err != XSELL_OK) {
-		return err;
-	}
-	m->slots[j].item   = item;
-	m->slots[j].index1 = (uint32_t) m->vec.n;
-	*cp                = &m->vec.v[m->vec.n - 1];
-	return XSELL_OK;
+	return map_add(m, item, j, cp);
 }
 
 struct xs_cand *
@@ -125,27 +148,6 @@ xs_cand_credit(struct xs_cand *c, double s, uint32_t group)
 	}
 	c->aux += s;
 	c->score += s;
-}
-
-xsell_err
-xs_cand_map_reindex(struct xs_cand_map *m)
-{
-	size_t n = m->vec.n;
-
-	if (m->cap == 0) {
-		return XSELL_OK;
-	}
-	memset(m->slots, 0, m->cap * sizeof(*m->slots));
-	for (size_t i = 0; i < n; i++) {
-		size_t j = slot_of(m->vec.v[i].item, m->cap);
-
-		while (m->slots[j].index1 != 0) {
-			j = (j + 1) & (m->cap - 1);
-		}
-		m->slots[j].item   = m->vec.v[i].item;
-		m->slots[j].index1 = (uint32_t) i + 1;
-	}
-	return XSELL_OK;
 }
 
 void

@@ -94,8 +94,8 @@ xsell_err xs_rank_resolve(xs_store *st, MDB_txn *txn, const struct xs_query *q,
     struct xs_arena *arena, struct xs_rank_ids *ids, struct xs_answer *ans);
 
 /* Fill ans->recs with the best q->k of 'v' (sorted by
- * xs_cand_cmp_score) that pass the filter, ties by external id. 'v' is
- * scratch: runs of equal scores are reordered and compacted. */
+ * xs_cand_cmp_score) that pass the filter, ties by external id. v keeps
+ * its order (the ranking works on pointers to it). */
 xsell_err xs_rank_select(xs_store *st, MDB_txn *txn, const struct xs_query *q,
     const uint32_t *excluded, size_t n_excluded, struct xs_cand *v, size_t n,
     struct xs_arena *arena, struct xs_answer *ans);
@@ -129,19 +129,19 @@ xsell_err xs_cand_map_get(
 /* The candidate of 'item', or NULL if it has none (nothing is added). */
 struct xs_cand *xs_cand_map_find(const struct xs_cand_map *m, uint32_t item);
 void            xs_cand_map_clear(struct xs_cand_map *m);
-/* Point the slots at vec again after vec was reordered (sorted). */
-xsell_err xs_cand_map_reindex(struct xs_cand_map *m);
-void      xs_cand_map_free(struct xs_cand_map *m);
+void            xs_cand_map_free(struct xs_cand_map *m);
 
 /* Credit (xs_cand_credit, group 'seed') weight times similar(seed, c) to
  * each neighbour c in the seed's top lists (the store's top_m strongest by
  * co-count) over the similar relations (basket, view, cart; scorer and weights
- * from the settings) in 'out'. Not every neighbour: for_you sums twenty seeds,
- * and past the top lists its hit rate did not move (README,
- * "Performance"). */
+ * from the settings) in 'out'. 'counts' is shared by the seeds of one answer,
+ * so a chunk of counters is fetched once for all of them. Not every neighbour:
+ * for_you sums twenty seeds, and past the top lists its hit rate did not move
+ * (README, "Performance"). */
 xsell_err xs_similar_collect(xs_store *st, MDB_txn *txn,
-    const struct xs_settings *set, const struct xs_totals *tot, uint32_t seed,
-    double weight, struct xs_cand_map *out);
+    const struct xs_settings *set, const struct xs_totals *tot,
+    struct xs_counts_reader *counts, uint32_t seed, double weight,
+    struct xs_cand_map *out);
 
 /* ==== Trending (trending.c) ==== */
 
@@ -152,6 +152,18 @@ xsell_err xs_model_trend_scores(xs_store *st, MDB_txn *txn,
     const struct xs_settings *set, double half_life_days, struct xs_cand **vp,
     size_t *np);
 
+/* One item of a trend list: its decayed score and its orders in the
+ * window (the memo's layout too). */
+struct xs_trend_item {
+	uint32_t item;
+	uint32_t orders;
+	double   score;
+};
+/* The same list as xs_model_trend_scores, as items in no order; *vp is
+ * malloc'd (NULL and 0 if the store has no events). */
+xsell_err xs_model_trend_items(xs_store *st, MDB_txn *txn,
+    const struct xs_settings *set, double half_life_days,
+    struct xs_trend_item **vp, size_t *np);
 /* ==== Momentum (momentum.c) ==== */
 
 /* Multiply each positively scored candidate of cands (score and share)
@@ -162,11 +174,25 @@ xsell_err xs_model_trend_scores(xs_store *st, MDB_txn *txn,
 xsell_err xs_weigh_by_momentum(xs_store *st, MDB_txn *txn,
     const struct xs_settings *set, double weight, struct xs_cand_map *cands);
 
-/* xs_rank_select over candidates in any order: only the best 4k + 64
+/* xs_rank_select over candidates in any order: only the best k + 16
  * (and everything tied with the last of them) are sorted, unless the
- * filter leaves fewer than k of those, when all are. Reorders v. */
+ * filter leaves fewer than k of those, when four times as many are, and
+ * so on. v keeps its order; its candidates may get their external ids
+ * (ext) and categories (cat) loaded. */
 xsell_err xs_rank_top(xs_store *st, MDB_txn *txn, const struct xs_query *q,
     const uint32_t *excluded, size_t n_excluded, struct xs_cand *v, size_t n,
+    struct xs_arena *arena, struct xs_answer *ans);
+/* What the filter said of candidates v[0..n) of one query, kept between
+ * its rankings (xs_rank_top_kept) while v only grows at its end and the
+ * query and its filter stay the same. Zero-initialise; free verdicts. */
+struct xs_rank_kept {
+	uint8_t *verdicts; /* malloc'd */
+	size_t   n;
+};
+/* xs_rank_top, remembering the filter's verdicts in 'kept'. */
+xsell_err xs_rank_top_kept(xs_store *st, MDB_txn *txn,
+    const struct xs_query *q, const uint32_t *excluded, size_t n_excluded,
+    struct xs_cand *v, size_t n, struct xs_rank_kept *kept,
     struct xs_arena *arena, struct xs_answer *ans);
 
 /* ==== Complements (complements.c, comp_lists.c) ==== */

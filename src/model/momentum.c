@@ -33,14 +33,14 @@ xs_weigh_by_momentum(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
     double weight, struct xs_cand_map *cands)
 {
 	struct xs_counts_reader counts;
-	struct xs_cand         *trend;
+	struct xs_trend_item   *trend;
 	size_t                  n;
 	xsell_err               err;
 
 	if (weight == 0 || cands->vec.n == 0) {
 		return XSELL_OK;
 	}
-	err = xs_model_trend_scores(
+	err = xs_model_trend_items(
 	    st, txn, set, set->trend_half_life_days, &trend, &n);
 	if (err != XSELL_OK) {
 		return err;

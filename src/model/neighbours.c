@@ -13,8 +13,10 @@
  * still exactly the one the whole lists give: a neighbour outside a
  * list's head has at most the head's last count, which bounds its score
  * (outside_bound); if the k-th answer does not beat that bound, the rest
- * of the list is walked (one list), or the whole lists (several lists
- * whose candidates would cost too many pair reads to complete). Cost in
+ * of the top list is read, then, if its last entry still leaves the
+ * answer open, the rest of the pair list (one list), or the whole lists
+ * (several lists whose candidates would cost too many pair reads to
+ * complete). Cost in
  * the common case: one value read per given item and relation, one
  * counter-chunk lookup per 256 item numbers touched, a selection of the
  * best, and the metadata and external ids of the items returned. */
@@ -38,7 +40,7 @@ struct walk {
 	struct xs_cand_map      *map;
 	const uint32_t          *given; /* sorted */
 	size_t                   n_given;
-	struct xs_counts_reader  counts;
+	struct xs_counts_reader *counts; /* borrowed */
 	enum xs_scorer           scorer;
 	uint32_t                 min_support;
 	const struct rel_source *src;
@@ -85,6 +87,40 @@ outside_bound(enum xs_scorer scorer, double last_count, double n_a)
 	}
 }
 
+/* A count below which no pair can reach 'floor' under the bound of
+ * outside_bound (weight > 0): where the bound meets the floor, less a
+ * relative 1e-9, far more than the rounding of either side, so that no
+ * pair walk_neighbour would keep is dropped (it checks each pair passed
+ * exactly). 0 where there is no such bound. */
+static uint32_t
+count_floor(enum xs_scorer scorer, double weight, double n_a, double floor)
+{
+	double t;
+
+	if (floor <= 0 || weight <= 0 || n_a <= 0) {
+		return 0;
+	}
+	switch (scorer) {
+	case XS_SCORE_COUNT: /* weight * c >= floor */
+		t = floor / weight;
+		break;
+	case XS_SCORE_CONFIDENCE:
+	case XS_SCORE_JACCARD: /* weight * c / a >= floor */
+		t = floor / weight * n_a;
+		break;
+	case XS_SCORE_COSINE: /* weight * sqrt(c / a) >= floor */
+		t = (floor / weight) * (floor / weight) * n_a;
+		break;
+	default:
+		return 0;
+	}
+	t *= 1 - 1e-9;
+	if (!(t > 0)) {
+		return 0;
+	}
+	return t >= (double) UINT32_MAX ? UINT32_MAX : (uint32_t) ceil(t);
+}
+
 /* One neighbour b of the item being walked: its score under the source,
  * added to b's candidate. */
 static xsell_err
@@ -96,21 +132,23 @@ walk_neighbour(void *ctx, uint32_t b, uint32_t count)
 	double               s;
 	xsell_err            err;
 
-	if (count < w->min_support ||
-	    xs_u32_contains(w->given, w->n_given, b) ||
-	    (w->outside_only && in_top_list(&w->last, b, count))) {
+	if (count < w->min_support) {
 		return XSELL_OK;
 	}
 	/* Most pairs past a top list are weak: skip them before reading
 	 * N_b when even the best case cannot reach the floor. */
 	if (w->outside_only &&
-	    w->src->weight * outside_bound(w->scorer, count, w->n_a) <
-	        w->floor) {
+	    (in_top_list(&w->last, b, count) ||
+	        w->src->weight * outside_bound(w->scorer, count, w->n_a) <
+	            w->floor)) {
+		return XSELL_OK;
+	}
+	if (xs_u32_contains(w->given, w->n_given, b)) {
 		return XSELL_OK;
 	}
 	ps.n_ab = count;
 	ps.n_a  = w->n_a;
-	ps.n_b  = xs_counts_reader_get(&w->counts, b, w->src->count_b);
+	ps.n_b  = xs_counts_reader_get(w->counts, b, w->src->count_b);
 	ps.n    = w->src->n_total;
 	s       = w->src->weight * xs_score(w->scorer, &ps);
 	if (w->outside_only && s < w->floor) {
@@ -235,7 +273,7 @@ gather_from_tops(xs_store *st, MDB_txn *txn, struct walk *w,
 		struct top_copy         *t   = &tops[l];
 
 		w->src   = src;
-		w->n_a   = xs_counts_reader_get(&w->counts, a, src->count_a);
+		w->n_a   = xs_counts_reader_get(w->counts, a, src->count_a);
 		t->items = ids + l * m;
 		t->w     = w;
 		err      = xs_store_top_each(
@@ -267,7 +305,7 @@ gather_from_tops(xs_store *st, MDB_txn *txn, struct walk *w,
 		}
 		w->src = &srcs[l / w->n_given];
 		w->n_a = xs_counts_reader_get(
-		    &w->counts, w->given[l % w->n_given], w->src->count_a);
+		    w->counts, w->given[l % w->n_given], w->src->count_a);
 		err = complete_scores(
 		    st, txn, w, w->given[l % w->n_given], &tops[l]);
 	}
@@ -288,7 +326,7 @@ gather_from_lists(xs_store *st, MDB_txn *txn, struct walk *w,
 		w->src = &srcs[s];
 		for (size_t g = 0; g < w->n_given && err == XSELL_OK; g++) {
 			w->n_a = xs_counts_reader_get(
-			    &w->counts, w->given[g], srcs[s].count_a);
+			    w->counts, w->given[g], srcs[s].count_a);
 			err = xs_store_pairs_each(st, txn, srcs[s].rel,
 			    w->given[g], walk_neighbour, w);
 		}
@@ -309,6 +347,92 @@ answer_is_exact(
 	return ans->n == q->k && ans->recs[ans->n - 1].score > bound;
 }
 
+/* The rest of a top list whose head was read: its entries are visited
+ * best first, and walk_neighbour adds those past the head that reach
+ * the floor. 'last' ends as the list's last entry. */
+struct top_rest {
+	struct walk        *w;
+	struct xs_top_entry last;
+};
+
+static xsell_err
+top_rest_cb(void *ctx, uint32_t b, uint32_t count)
+{
+	struct top_rest *r = ctx;
+
+	r->last.b     = b;
+	r->last.count = count;
+	return walk_neighbour(r->w, b, count);
+}
+
+/* The k-th score of the answer so far, below which nothing added can
+ * enter it; 0 while it has fewer than k items (anything can). */
+static double
+answer_floor(const struct xs_query *q, const struct xs_answer *ans)
+{
+	return ans->n == q->k ? ans->recs[ans->n - 1].score : 0;
+}
+
+/* One list, its head read into the map and 'bound' (> 0) the most an
+ * item past the head can score. Its score is a pair's whole score, so
+ * only what reaches the answer's k-th score (the floor) is added from
+ * past the head: first from the rest of the top list (up to top_m
+ * entries, one value), then, only if the list's last entry still
+ * leaves the answer open, from the pairs past the whole top list. The
+ * rankings share the filter's verdicts: the map only grows. */
+static xsell_err
+one_list_answer(xs_store *st, MDB_txn *txn, const struct xs_query *q,
+    struct walk *w, const struct rel_source *src,
+    const struct xs_rank_ids *ids, double bound, struct xs_arena *arena,
+    struct xs_answer *ans)
+{
+	struct xs_cand_map *map   = w->map;
+	struct top_rest     r     = { w, w->last };
+	struct xs_rank_kept kept  = { NULL, 0 };
+	bool                whole = true;
+	xsell_err           err;
+
+	err = xs_rank_top_kept(st, txn, q, ids->excluded, ids->n_excluded,
+	    map->vec.v, map->vec.n, &kept, arena, ans);
+	if (err != XSELL_OK || answer_is_exact(q, ans, bound)) {
+		free(kept.verdicts);
+		return err;
+	}
+	w->outside_only = true;
+	w->floor        = answer_floor(q, ans);
+	if (xs_store_top_m(st) > TOP_READ) {
+		err = xs_store_top_each(st, txn, src->rel, w->given[0],
+		    SIZE_MAX, top_rest_cb, &r, &whole);
+		if (err == XSELL_OK) {
+			err = xs_rank_top_kept(st, txn, q, ids->excluded,
+			    ids->n_excluded, map->vec.v, map->vec.n, &kept,
+			    arena, ans);
+		}
+		bound = 0;
+		if (!whole && r.last.count >= w->min_support) {
+			bound = src->weight *
+			    outside_bound(w->scorer, r.last.count, w->n_a);
+		}
+		if (err != XSELL_OK || answer_is_exact(q, ans, bound)) {
+			free(kept.verdicts);
+			return err;
+		}
+		/* Adding candidates only raised the k-th score. */
+		w->floor = answer_floor(q, ans);
+		w->last  = r.last;
+	}
+	err = xs_store_pairs_each_min(st, txn, src->rel, w->given[0],
+	    count_floor(w->scorer, src->weight, w->n_a, w->floor),
+	    walk_neighbour, w);
+	if (err == XSELL_OK) {
+		err = xs_rank_top_kept(st, txn, q, ids->excluded,
+		    ids->n_excluded, map->vec.v, map->vec.n, &kept, arena,
+		    ans);
+	}
+	free(kept.verdicts);
+	return err;
+}
+
 /* Candidates from the top lists, ranked; if something outside them could
  * still belong, the whole lists instead (the same answer, slower). */
 static xsell_err
@@ -316,11 +440,12 @@ neighbours_answer(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
     const struct xs_query *q, const struct rel_source *srcs, size_t n_srcs,
     bool parts, struct xs_arena *arena, struct xs_answer *ans)
 {
-	struct xs_cand_map map = { 0 };
-	struct walk        w   = { 0 };
-	struct xs_rank_ids ids;
-	double             bound = INFINITY;
-	xsell_err          err;
+	struct xs_cand_map      map = { 0 };
+	struct walk             w   = { 0 };
+	struct xs_counts_reader counts;
+	struct xs_rank_ids      ids;
+	double                  bound = INFINITY;
+	xsell_err               err;
 
 	err = xs_rank_resolve(st, txn, q, arena, &ids, ans);
 	if (err != XSELL_OK) {
@@ -332,9 +457,17 @@ neighbours_answer(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	w.scorer      = q->scorer;
 	w.min_support = q->min_support ? q->min_support : set->min_support;
 	w.parts       = parts;
-	xs_counts_reader_init(&w.counts, st, txn);
+	xs_counts_reader_init(&counts, st, txn);
+	w.counts = &counts;
 	if (isfinite(outside_bound(w.scorer, 1, 1))) {
 		err = gather_from_tops(st, txn, &w, srcs, n_srcs, &bound);
+	}
+	if (err == XSELL_OK && n_srcs * w.n_given == 1 && isfinite(bound) &&
+	    bound > 0) {
+		err = one_list_answer(
+		    st, txn, q, &w, &srcs[0], &ids, bound, arena, ans);
+		xs_cand_map_free(&map);
+		return err;
 	}
 	if (err == XSELL_OK && isfinite(bound)) {
 		err = xs_rank_top(st, txn, q, ids.excluded, ids.n_excluded,
@@ -344,18 +477,7 @@ neighbours_answer(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 			return XSELL_OK;
 		}
 	}
-	if (err == XSELL_OK && isfinite(bound) && n_srcs * w.n_given == 1 &&
-	    ans->n == q->k) {
-		/* One list: its score is a pair's whole score, so only the
-		 * pairs past the top list that reach the k-th are added. */
-		w.outside_only = true;
-		w.floor        = ans->recs[ans->n - 1].score;
-		err = xs_cand_map_reindex(&map); /* ranking sorted */
-		if (err == XSELL_OK) {
-			err = xs_store_pairs_each(st, txn, srcs[0].rel,
-			    w.given[0], walk_neighbour, &w);
-		}
-	} else if (err == XSELL_OK) {
+	if (err == XSELL_OK) {
 		xs_cand_map_clear(&map);
 		err = gather_from_lists(st, txn, &w, srcs, n_srcs);
 	}
@@ -432,8 +554,8 @@ similar_sources(const struct xs_settings *set, const struct xs_totals *tot,
 
 xsell_err
 xs_similar_collect(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
-    const struct xs_totals *tot, uint32_t seed, double weight,
-    struct xs_cand_map *out)
+    const struct xs_totals *tot, struct xs_counts_reader *counts,
+    uint32_t seed, double weight, struct xs_cand_map *out)
 {
 	struct rel_source srcs[3];
 	struct walk       w = { 0 };
@@ -444,10 +566,10 @@ xs_similar_collect(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	w.scorer      = set->similar_scorer;
 	w.min_support = set->min_support;
 	w.group       = seed;
-	xs_counts_reader_init(&w.counts, st, txn);
+	w.counts      = counts;
 	for (size_t s = 0; s < n && err == XSELL_OK; s++) {
 		w.src = &srcs[s];
-		w.n_a = xs_counts_reader_get(&w.counts, seed, srcs[s].count_a);
+		w.n_a = xs_counts_reader_get(counts, seed, srcs[s].count_a);
 		err   = xs_store_top_each(st, txn, srcs[s].rel, seed, SIZE_MAX,
 		      walk_neighbour, &w, NULL);
 	}

@@ -258,9 +258,10 @@ static xsell_err
 for_you_candidates(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
     struct xs_cand_vec *taste, struct xs_cand_map *out)
 {
-	struct xs_totals tot;
-	size_t           seeds;
-	xsell_err        err = xs_store_totals_get(st, txn, &tot);
+	struct xs_totals        tot;
+	struct xs_counts_reader counts;
+	size_t                  seeds;
+	xsell_err               err = xs_store_totals_get(st, txn, &tot);
 
 	for (size_t i = 0; i < taste->n && err == XSELL_OK; i++) {
 		err = credit(out, taste->v[i].item, taste->v[i].score,
@@ -271,9 +272,10 @@ for_you_candidates(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	}
 	seeds =
 	    taste->n < set->pick_seeds_max ? taste->n : set->pick_seeds_max;
+	xs_counts_reader_init(&counts, st, txn);
 	for (size_t s = 0; s < seeds && err == XSELL_OK; s++) {
-		err = xs_similar_collect(st, txn, set, &tot, taste->v[s].item,
-		    taste->v[s].score, out);
+		err = xs_similar_collect(st, txn, set, &tot, &counts,
+		    taste->v[s].item, taste->v[s].score, out);
 	}
 	for (size_t i = 0; i < out->vec.n; i++) {
 		xs_cand_settle(&out->vec.v[i]);

@@ -6,6 +6,7 @@
  * order, until k have passed. */
 #include "model/model_impl.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,7 +21,20 @@ xs_u32_cmp(const void *x, const void *y)
 bool
 xs_u32_contains(const uint32_t *v, size_t n, uint32_t x)
 {
-	return n != 0 && bsearch(&x, v, n, sizeof(*v), xs_u32_cmp) != NULL;
+	size_t lo = 0, hi = n;
+
+	/* By hand rather than bsearch(): it runs for every neighbour
+	 * walked, and the comparison inlines. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v[mid] < x) {
+			lo = mid + 1;
+		} else {
+			hi = mid;
+		}
+	}
+	return lo < n && v[lo] == x;
 }
 
 int
@@ -34,10 +48,26 @@ xs_cand_cmp_score(const void *x, const void *y)
 	return p->item < q->item ? -1 : p->item > q->item;
 }
 
+/* A candidate as the ranking moves it: a pointer, so that sorting and
+ * compacting move 8 bytes, not a candidate, and leave the candidates
+ * where their map has them. */
+struct cand_ref {
+	struct xs_cand *c;
+};
+
+/* xs_cand_cmp_score over references. */
 static int
-cand_cmp_ext(const void *x, const void *y)
+cand_ptr_cmp_score(const void *x, const void *y)
 {
-	const struct xs_cand *p = x, *q = y;
+	return xs_cand_cmp_score(((const struct cand_ref *) x)->c,
+	    ((const struct cand_ref *) y)->c);
+}
+
+static int
+cand_ptr_cmp_ext(const void *x, const void *y)
+{
+	const struct xs_cand *p = ((const struct cand_ref *) x)->c;
+	const struct xs_cand *q = ((const struct cand_ref *) y)->c;
 	size_t n = p->ext_len < q->ext_len ? p->ext_len : q->ext_len;
 	int    c = memcmp(p->ext, q->ext, n);
 
@@ -327,24 +357,40 @@ cat_full(const struct filter_ids *fi, uint32_t cat)
 	    cat_slot(fi, cat)->n >= fi->f->max_per_category;
 }
 
-/* Keep the members of run v[0..n) that pass filter_pass, and whose
+/* What filter_pass said of each candidate (indexed from 'base'), so
+ * that a wider round, or the next ranking of the same grown candidates
+ * (xs_rank_top_kept), reads no metadata twice. */
+enum { VERDICT_UNKNOWN = 0, VERDICT_PASS, VERDICT_FAIL };
+
+struct verdicts {
+	const struct xs_cand *base;
+	uint8_t              *v;
+};
+
+/* Keep the members of run p[0..n) that pass filter_pass, and whose
  * category is not full already, in order, at the front; *np is how
  * many. */
 static xsell_err
 filter_run(xs_store *st, MDB_txn *txn, const struct filter_ids *fi,
-    struct xs_cand *v, size_t *np)
+    const struct verdicts *vd, struct cand_ref *p, size_t *np)
 {
 	size_t m = 0;
 
 	for (size_t t = 0; t < *np; t++) {
-		bool      pass;
-		xsell_err err = filter_pass(st, txn, fi, &v[t], &pass);
+		uint8_t *known = &vd->v[p[t].c - vd->base];
 
-		if (err != XSELL_OK) {
-			return err;
+		if (*known == VERDICT_UNKNOWN) {
+			bool      pass;
+			xsell_err err =
+			    filter_pass(st, txn, fi, p[t].c, &pass);
+
+			if (err != XSELL_OK) {
+				return err;
+			}
+			*known = pass ? VERDICT_PASS : VERDICT_FAIL;
 		}
-		if (pass && !cat_full(fi, v[t].cat)) {
-			v[m++] = v[t];
+		if (*known == VERDICT_PASS && !cat_full(fi, p[t].c->cat)) {
+			p[m++] = p[t];
 		}
 	}
 	*np = m;
@@ -396,15 +442,17 @@ answer_add(
 	return err;
 }
 
-/* Take the best k that pass the filter from candidates sorted by score.
- * Each run of equal scores is filtered first, then its survivors are
- * ordered by external id (so a narrow filter never loads and sorts the
- * ids of a long tail it leaves out), then taken in that order while
- * max_per_category allows. */
-xsell_err
-xs_rank_select(xs_store *st, MDB_txn *txn, const struct xs_query *q,
-    const uint32_t *excluded, size_t n_excluded, struct xs_cand *v, size_t n,
-    struct xs_arena *arena, struct xs_answer *ans)
+/* Take the best k that pass the filter from candidates sorted by score
+ * (pointers into vd's array). Each run of equal scores is filtered
+ * first, then its survivors are ordered by external id (so a narrow
+ * filter never loads and sorts the ids of a long tail it leaves out),
+ * then taken in that order while max_per_category allows. The pointer
+ * array is scratch; the candidates keep their loaded external ids. */
+static xsell_err
+rank_select(xs_store *st, MDB_txn *txn, const struct xs_query *q,
+    const uint32_t *excluded, size_t n_excluded, const struct verdicts *vd,
+    struct cand_ref *p, size_t n, struct xs_arena *arena,
+    struct xs_answer *ans)
 {
 	struct filter_ids fi;
 	size_t            i   = 0;
@@ -425,26 +473,50 @@ xs_rank_select(xs_store *st, MDB_txn *txn, const struct xs_query *q,
 	while (i < n && ans->n < q->k && err == XSELL_OK) {
 		size_t j = i + 1, m;
 
-		while (j < n && v[j].score == v[i].score) {
+		while (j < n && p[j].c->score == p[i].c->score) {
 			j++;
 		}
 		m   = j - i;
-		err = filter_run(st, txn, &fi, v + i, &m);
+		err = filter_run(st, txn, &fi, vd, p + i, &m);
 		for (size_t t = i; t < i + m && m > 1 && err == XSELL_OK;
 		     t++) {
-			err = load_ext(st, txn, &v[t]);
+			err = load_ext(st, txn, p[t].c);
 		}
 		if (err == XSELL_OK && m > 1) {
-			qsort(v + i, m, sizeof(*v), cand_cmp_ext);
+			qsort(p + i, m, sizeof(*p), cand_ptr_cmp_ext);
 		}
 		for (size_t t = i;
 		     t < i + m && ans->n < q->k && err == XSELL_OK; t++) {
-			if (filter_take(&fi, v[t].cat)) {
-				err = answer_add(st, txn, &v[t], ans);
+			if (filter_take(&fi, p[t].c->cat)) {
+				err = answer_add(st, txn, p[t].c, ans);
 			}
 		}
 		i = j;
 	}
+	return err;
+}
+
+xsell_err
+xs_rank_select(xs_store *st, MDB_txn *txn, const struct xs_query *q,
+    const uint32_t *excluded, size_t n_excluded, struct xs_cand *v, size_t n,
+    struct xs_arena *arena, struct xs_answer *ans)
+{
+	struct cand_ref *p  = malloc((n ? n : 1) * sizeof(*p));
+	struct verdicts  vd = { v, calloc(n ? n : 1, 1) };
+	xsell_err        err;
+
+	if (p == NULL || vd.v == NULL) {
+		free(p);
+		free(vd.v);
+		return XSELL_ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		p[i].c = &v[i];
+	}
+	err = rank_select(
+	    st, txn, q, excluded, n_excluded, &vd, p, n, arena, ans);
+	free(p);
+	free(vd.v);
 	return err;
 }
 
@@ -494,21 +566,98 @@ nth_largest(double *s, size_t n, size_t m)
 	return s[want];
 }
 
-/* Candidates at or above 't' first (in no order); returns how many. */
+/* Pointers to every candidate of vd at or above 't' first (in no
+ * order), each once; returns how many. */
 static size_t
-partition_at_least(struct xs_cand *v, size_t n, double t)
+point_at_least(
+    const struct verdicts *vd, size_t n, double t, struct cand_ref *p)
 {
-	size_t front = 0;
+	size_t front = 0, back = n;
 
 	for (size_t i = 0; i < n; i++) {
-		if (v[i].score >= t) {
-			struct xs_cand c = v[front];
+		struct xs_cand *c = (struct xs_cand *) &vd->base[i];
 
-			v[front++] = v[i];
-			v[i]       = c;
+		if (c->score >= t) {
+			p[front++].c = c;
+		} else {
+			p[--back].c = c;
 		}
 	}
 	return front;
+}
+
+/* Candidates ranked beyond k at first, so that a filter dropping a few
+ * of the best costs no second round. */
+#define RANK_SLACK 16
+
+/* Rank the candidates of vd at or above the want-th best score (all n
+ * if there are no more than 'want'): sort pointers to them (p has room
+ * for n; 'scores' too, when n > want) and select; *frontp: how many
+ * that was. */
+static xsell_err
+rank_front(xs_store *st, MDB_txn *txn, const struct xs_query *q,
+    const uint32_t *excluded, size_t n_excluded, const struct verdicts *vd,
+    size_t n, size_t want, struct cand_ref *p, double *scores,
+    struct xs_arena *arena, struct xs_answer *ans, size_t *frontp)
+{
+	double t = -INFINITY;
+	size_t front;
+
+	if (n > want) {
+		for (size_t i = 0; i < n; i++) {
+			scores[i] = vd->base[i].score;
+		}
+		t = nth_largest(scores, n, want);
+	}
+	/* Every candidate tied with the cut is in front: runs of equal
+	 * scores are never split. */
+	front   = point_at_least(vd, n, t, p);
+	*frontp = front;
+	if (front > 1) {
+		qsort(p, front, sizeof(*p), cand_ptr_cmp_score);
+	}
+	return rank_select(
+	    st, txn, q, excluded, n_excluded, vd, p, front, arena, ans);
+}
+
+xsell_err
+xs_rank_top_kept(xs_store *st, MDB_txn *txn, const struct xs_query *q,
+    const uint32_t *excluded, size_t n_excluded, struct xs_cand *v, size_t n,
+    struct xs_rank_kept *kept, struct xs_arena *arena, struct xs_answer *ans)
+{
+	size_t           want = (size_t) q->k + RANK_SLACK, front;
+	struct verdicts  vd   = { v, NULL };
+	struct cand_ref *p    = malloc((n ? n : 1) * sizeof(*p));
+	double   *scores      = n > want ? malloc(n * sizeof(*scores)) : NULL;
+	xsell_err err         = XSELL_OK;
+
+	/* Candidates added since the last ranking start unknown. */
+	if (kept->n < n) {
+		uint8_t *grown = realloc(kept->verdicts, n);
+
+		if (grown != NULL) {
+			memset(grown + kept->n, VERDICT_UNKNOWN, n - kept->n);
+			kept->verdicts = grown;
+			kept->n        = n;
+		}
+	}
+	vd.v = kept->verdicts;
+	if (kept->n < n || p == NULL || (n > want && scores == NULL)) {
+		err = XSELL_ENOMEM;
+	}
+	/* Only the best few are sorted; if the filter leaves fewer than
+	 * k of them, four times as many, until all were. */
+	while (err == XSELL_OK) {
+		err = rank_front(st, txn, q, excluded, n_excluded, &vd, n,
+		    want, p, scores, arena, ans, &front);
+		if (err != XSELL_OK || ans->n == q->k || front == n) {
+			break;
+		}
+		want = want > n / 4 ? n : want * 4;
+	}
+	free(p);
+	free(scores);
+	return err;
 }
 
 xsell_err
@@ -516,47 +665,10 @@ xs_rank_top(xs_store *st, MDB_txn *txn, const struct xs_query *q,
     const uint32_t *excluded, size_t n_excluded, struct xs_cand *v, size_t n,
     struct xs_arena *arena, struct xs_answer *ans)
 {
-	size_t          want = 4 * (size_t) q->k + 64, front;
-	double         *scores, t;
-	struct xs_cand *best;
-	xsell_err       err;
+	struct xs_rank_kept kept = { NULL, 0 };
+	xsell_err           err  = xs_rank_top_kept(
+	               st, txn, q, excluded, n_excluded, v, n, &kept, arena, ans);
 
-	if (n <= 2 * want) {
-		if (n != 0) {
-			qsort(v, n, sizeof(*v), xs_cand_cmp_score);
-		}
-		return xs_rank_select(
-		    st, txn, q, excluded, n_excluded, v, n, arena, ans);
-	}
-	scores = malloc(n * sizeof(*scores));
-	if (scores == NULL) {
-		return XSELL_ENOMEM;
-	}
-	for (size_t i = 0; i < n; i++) {
-		scores[i] = v[i].score;
-	}
-	t = nth_largest(scores, n, want);
-	free(scores);
-	/* Every candidate tied with the cut is in front: runs of equal
-	 * scores are never split. xs_rank_select filters a run in place, so
-	 * it gets a copy: v stays whole for the fallback. */
-	front = partition_at_least(v, n, t);
-	qsort(v, front, sizeof(*v), xs_cand_cmp_score);
-	/* front >= want >= 64: t is the want-th largest score. */
-	// NOLINTNEXTLINE(clang-analyzer-optin.portability.UnixAPI)
-	best = malloc(front * sizeof(*best));
-	if (best == NULL) {
-		return XSELL_ENOMEM;
-	}
-	memcpy(best, v, front * sizeof(*best));
-	err = xs_rank_select(
-	    st, txn, q, excluded, n_excluded, best, front, arena, ans);
-	free(best);
-	if (err != XSELL_OK || ans->n == q->k || front == n) {
-		return err;
-	}
-	/* The filter left fewer than k in front: everything, sorted. */
-	qsort(v + front, n - front, sizeof(*v), xs_cand_cmp_score);
-	return xs_rank_select(
-	    st, txn, q, excluded, n_excluded, v, n, arena, ans);
+	free(kept.verdicts);
+	return err;
 }

@@ -86,21 +86,14 @@ struct trend_key {
 	double view_weight;
 };
 
-/* One item of a memoised trend list. */
-struct trend_item {
-	uint32_t item;
-	uint32_t orders;
-	double   score;
-};
-
 /* The trend list of this snapshot from the memo, as candidates. */
 static bool
 trend_from_memo(xs_store *st, MDB_txn *txn, const struct trend_key *key,
     struct xs_cand **vp, size_t *np)
 {
-	struct trend_item *t;
-	struct xs_cand    *v;
-	size_t             len, n;
+	struct xs_trend_item *t;
+	struct xs_cand       *v;
+	size_t                len, n;
 
 	if (!xs_store_memo_get(st, txn, XS_MEMO_TREND, key, sizeof(*key),
 	        (void **) &t, &len)) {
@@ -127,7 +120,7 @@ static void
 trend_to_memo(xs_store *st, MDB_txn *txn, const struct trend_key *key,
     const struct xs_cand *v, size_t n)
 {
-	struct trend_item *t = calloc(n + 1, sizeof(*t));
+	struct xs_trend_item *t = calloc(n + 1, sizeof(*t));
 
 	if (t == NULL) {
 		return;
@@ -186,6 +179,48 @@ trend_sum(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	*np = t.map.vec.n;
 	*vp = t.map.vec.v;
 	trend_to_memo(st, txn, key, *vp, *np);
+	return XSELL_OK;
+}
+
+/* The trend list as compact items, for a caller that only looks scores
+ * up (momentum): the memo's copy as it is, without a candidate for each
+ * item (a list of thousands of items made that allocation most of a
+ * for_you answer's work). */
+xsell_err
+xs_model_trend_items(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
+    double half_life_days, struct xs_trend_item **vp, size_t *np)
+{
+	struct trend_key      key = { half_life_days, set->trend_view_weight };
+	struct xs_trend_item *t;
+	struct xs_cand       *v;
+	size_t                len, n;
+	xsell_err             err;
+
+	if (xs_store_memo_get(st, txn, XS_MEMO_TREND, &key, sizeof(key),
+	        (void **) &t, &len)) {
+		*vp = t;
+		*np = len / sizeof(*t);
+		return XSELL_OK;
+	}
+	*vp = NULL;
+	*np = 0;
+	err = trend_sum(st, txn, set, &key, &v, &n);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	t = calloc(n + 1, sizeof(*t));
+	if (t == NULL) {
+		free(v);
+		return XSELL_ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		t[i].item   = v[i].item;
+		t[i].orders = (uint32_t) v[i].count;
+		t[i].score  = v[i].score;
+	}
+	free(v);
+	*vp = t;
+	*np = n;
 	return XSELL_OK;
 }
 

@@ -127,32 +127,21 @@ xs_store_counts_add(
 void
 xs_counts_reader_init(struct xs_counts_reader *r, xs_store *st, MDB_txn *txn)
 {
-	r->st    = st;
-	r->txn   = txn;
-	r->chunk = UINT32_MAX;
-	r->rows  = NULL;
+	r->st  = st;
+	r->txn = txn;
+	memset(r->chunk, 0xff, sizeof(r->chunk));
+	memset(r->rows, 0, sizeof(r->rows));
 }
 
-uint32_t
-xs_counts_reader_get(
-    struct xs_counts_reader *r, uint32_t item, enum xs_count which)
+void
+xs_counts_reader_fill(struct xs_counts_reader *r, uint32_t chunk)
 {
-	uint32_t chunk = item / XS_COUNTS_CHUNK;
-	uint32_t value;
+	uint32_t slot = chunk % XS_COUNTS_READER_SLOTS;
+	MDB_val  v;
 
-	if (chunk != r->chunk) {
-		MDB_val v;
-
-		r->chunk = chunk;
-		r->rows  = NULL;
-		if (chunk_get(r->st, r->txn, chunk, &v) == XSELL_OK) {
-			r->rows = v.mv_data;
-		}
+	r->chunk[slot] = chunk;
+	r->rows[slot]  = NULL;
+	if (chunk_get(r->st, r->txn, chunk, &v) == XSELL_OK) {
+		r->rows[slot] = v.mv_data;
 	}
-	if (r->rows == NULL) {
-		return 0;
-	}
-	memcpy(
-	    &value, &r->rows[item % XS_COUNTS_CHUNK].c[which], sizeof(value));
-	return value;
 }

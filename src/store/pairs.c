@@ -158,6 +158,13 @@ xsell_err
 xs_store_pairs_each(xs_store *st, MDB_txn *txn, enum xs_rel rel, uint32_t a,
     xs_pair_cb cb, void *ctx)
 {
+	return xs_store_pairs_each_min(st, txn, rel, a, 0, cb, ctx);
+}
+
+xsell_err
+xs_store_pairs_each_min(xs_store *st, MDB_txn *txn, enum xs_rel rel,
+    uint32_t a, uint32_t min_count, xs_pair_cb cb, void *ctx)
+{
 	unsigned char kb[XS_REL_KEY_LEN];
 	MDB_val       k = xs_key_rel(kb, rel, a);
 	MDB_val       v;
@@ -178,8 +185,14 @@ xs_store_pairs_each(xs_store *st, MDB_txn *txn, enum xs_rel rel, uint32_t a,
 		size_t               n = v.mv_size / PAIR_VAL_LEN;
 
 		for (size_t i = 0; i < n && stop == XSELL_OK; i++) {
-			stop = cb(ctx, xs_be32_get(p + i * PAIR_VAL_LEN),
-			    xs_be32_get(p + i * PAIR_VAL_LEN + 4));
+			uint32_t count = xs_be32_get(p + i * PAIR_VAL_LEN + 4);
+
+			/* Skipped here, not in cb: a walk past a top list
+			 * drops nearly every pair, and this is a compare. */
+			if (count >= min_count) {
+				stop = cb(ctx,
+				    xs_be32_get(p + i * PAIR_VAL_LEN), count);
+			}
 		}
 		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_MULTIPLE);
 	}

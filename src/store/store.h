@@ -39,6 +39,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <lmdb.h>
 
@@ -249,19 +250,49 @@ xsell_err xs_store_counts_get(
 xsell_err xs_store_counts_add(
     xs_store *st, MDB_txn *txn, const struct xs_count_delta *deltas, size_t n);
 
-/* Cached reader for scoring loops: most lookups hit the chunk already
- * fetched. Borrowed from the txn; valid until it ends or writes. */
+/* Chunks a counts reader keeps at once (a power of two). */
+#define XS_COUNTS_READER_SLOTS 64u
+
+/* Cached reader for scoring loops: most lookups hit a chunk already
+ * fetched. The chunks are kept direct-mapped by chunk number, so a
+ * neighbour list spread over the catalogue costs one lookup per
+ * distinct chunk (while they fit the slots), not one per change of
+ * chunk. Borrowed from the txn; valid until it ends or writes. */
 struct xs_counts_reader {
-	xs_store                    *st;
-	MDB_txn                     *txn;
-	uint32_t                     chunk; /* UINT32_MAX: none yet */
-	const struct xs_item_counts *rows;  /* NULL: chunk absent (zeros) */
+	xs_store *st;
+	MDB_txn  *txn;
+	/* chunk number in each slot; UINT32_MAX: none yet (no chunk has
+	 * that number: item numbers are 32-bit) */
+	uint32_t                     chunk[XS_COUNTS_READER_SLOTS];
+	const struct xs_item_counts *rows[XS_COUNTS_READER_SLOTS]; /* NULL:
+	                                     chunk absent (zeros) */
 };
 void xs_counts_reader_init(
     struct xs_counts_reader *r, xs_store *st, MDB_txn *txn);
-/* Counter 'which' of 'item' (0 on any error). */
-uint32_t xs_counts_reader_get(
-    struct xs_counts_reader *r, uint32_t item, enum xs_count which);
+/* Fetch 'chunk' into its slot (rows NULL if absent or unreadable). */
+void xs_counts_reader_fill(struct xs_counts_reader *r, uint32_t chunk);
+
+/* Counter 'which' of 'item' (0 on any error). Inline: scoring calls it
+ * for every neighbour, and a hit is a few instructions. */
+static inline uint32_t
+xs_counts_reader_get(
+    struct xs_counts_reader *r, uint32_t item, enum xs_count which)
+{
+	uint32_t chunk = item / XS_COUNTS_CHUNK;
+	uint32_t slot  = chunk % XS_COUNTS_READER_SLOTS;
+	uint32_t value;
+
+	if (r->chunk[slot] != chunk) {
+		xs_counts_reader_fill(r, chunk);
+	}
+	if (r->rows[slot] == NULL) {
+		return 0;
+	}
+	/* The rows point into the map, which only aligns them to 2. */
+	memcpy(&value, &r->rows[slot][item % XS_COUNTS_CHUNK].c[which],
+	    sizeof(value));
+	return value;
+}
 
 /* ==== Pairs ==== */
 
@@ -292,6 +323,10 @@ xsell_err xs_store_pairs_add(xs_store *st, MDB_txn *txn, enum xs_rel rel,
 typedef xsell_err (*xs_pair_cb)(void *ctx, uint32_t b, uint32_t count);
 xsell_err xs_store_pairs_each(xs_store *st, MDB_txn *txn, enum xs_rel rel,
     uint32_t a, xs_pair_cb cb, void *ctx);
+/* The same, calling cb only for the pairs whose count is at least
+ * 'min_count'. */
+xsell_err xs_store_pairs_each_min(xs_store *st, MDB_txn *txn, enum xs_rel rel,
+    uint32_t a, uint32_t min_count, xs_pair_cb cb, void *ctx);
 
 /* The largest a that has a list under 'rel' (the newest day of a
  * day-indexed relation). XSELL_ENOENT if none. */

@@ -283,6 +283,42 @@ test_store_refuses_unusable_dir(void **state)
 	xs_test_rmdir(dir);
 }
 
+/* The reader keeps 64 chunks direct-mapped by chunk number: chunks 0,
+ * 64 and 128 share a slot, chunk 1 has its own, chunk 192 (same slot)
+ * has no record. Read in turns, each must still give its own counts,
+ * and an absent chunk zeros without hiding the others. */
+static void
+test_store_counts_reader_slots_shared_by_chunks(void **state)
+{
+	struct fixture         *f = *state;
+	uint32_t                a = 5, b = 64 * 256 + 5, c = 128 * 256 + 7;
+	uint32_t                d = 300, gone = 192 * 256 + 5;
+	struct xs_count_delta   dl[] = { { a, { 11, 0, 0, 0 } },
+		  { d, { 44, 0, 0, 0 } }, { b, { 22, 0, 0, 0 } },
+		  { c, { 33, 0, 0, 0 } } };
+	struct xs_counts_reader r;
+
+	assert_xs_ok(xs_store_counts_add(f->st, f->txn, dl, 4));
+	xs_counts_reader_init(&r, f->st, f->txn);
+	for (int round = 0; round < 3; round++) {
+		assert_int_equal(
+		    xs_counts_reader_get(&r, a, XS_C_BASKETS), 11);
+		assert_int_equal(
+		    xs_counts_reader_get(&r, b, XS_C_BASKETS), 22);
+		assert_int_equal(
+		    xs_counts_reader_get(&r, d, XS_C_BASKETS), 44);
+		assert_int_equal(
+		    xs_counts_reader_get(&r, c, XS_C_BASKETS), 33);
+		assert_int_equal(
+		    xs_counts_reader_get(&r, gone, XS_C_BASKETS), 0);
+		assert_int_equal(
+		    xs_counts_reader_get(&r, a, XS_C_BASKETS), 11);
+		/* the same chunk, another item of it: zero */
+		assert_int_equal(
+		    xs_counts_reader_get(&r, a + 1, XS_C_BASKETS), 0);
+	}
+}
+
 int
 main(void)
 {
@@ -297,6 +333,9 @@ main(void)
 		    test_store_pairs_walk_spans_many_pages, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_store_counts_chunked_add_and_clamp, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_store_counts_reader_slots_shared_by_chunks, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_store_history_keeps_newest, setup, teardown),
 		cmocka_unit_test(test_store_refuses_newer_schema),

@@ -392,6 +392,142 @@ test_answers_from_top_lists_equal_whole_lists(void **state)
 	xs_test_rmdir(dir_whole);
 }
 
+#define WIDE_ITEMS 400
+
+/* Orders of 8..30 items over WIDE_ITEMS items, the low numbers far more
+ * often: the popular items get several hundred neighbours, more than an
+ * answer reads from the head of a list (100) and more than a top_m of
+ * 120 keeps. 20 orders a transaction. */
+static void
+feed_wide(xs_store *st, unsigned seed)
+{
+	unsigned rnd = seed;
+
+	for (int batch = 0; batch < 20; batch++) {
+		char   spec[16384];
+		size_t o = 0;
+
+		spec[0] = '\0';
+		for (int e = batch * 20; e < batch * 20 + 20; e++) {
+			unsigned n = 8 + rand_r(&rnd) % 23;
+
+			o += (size_t) snprintf(spec + o, sizeof(spec) - o,
+			    "%s%d order u%u ", o ? "; " : "", 1000 + e * 60,
+			    rand_r(&rnd) % N_USERS);
+			for (unsigned i = 0; i < n; i++) {
+				unsigned x = rand_r(&rnd) % WIDE_ITEMS;
+				unsigned item =
+				    x * x / WIDE_ITEMS; /* skewed */
+
+				o += (size_t) snprintf(spec + o,
+				    sizeof(spec) - o, "%si%u", i ? "," : "",
+				    item);
+			}
+			o += (size_t) snprintf(
+			    spec + o, sizeof(spec) - o, " o%d", e);
+		}
+		assert_true(o < sizeof(spec) - 1);
+		xs_test_events(st, NULL, spec);
+	}
+}
+
+static xsell_err
+count_cb(void *ctx, uint32_t b, uint32_t count)
+{
+	(void) b;
+	(void) count;
+	++*(unsigned *) ctx;
+	return XSELL_OK;
+}
+
+/* Whether item "i<n>"'s basket top list is cut (the item has more
+ * neighbours than the store keeps). */
+static bool
+top_list_is_cut(xs_store *st, unsigned n)
+{
+	char      ext[16];
+	uint32_t  a;
+	bool      whole = true;
+	MDB_txn  *txn;
+	unsigned  seen = 0;
+	xsell_err err;
+
+	snprintf(ext, sizeof(ext), "i%u", n);
+	assert_xs_ok(xs_txn_read(st, &txn));
+	err = xs_store_id_get(st, txn, XS_DICT_ITEM, ext, strlen(ext), &a);
+	if (err == XSELL_OK) {
+		assert_xs_ok(xs_store_top_each(st, txn, XS_REL_BASKET, a,
+		    SIZE_MAX, count_cb, &seen, &whole));
+	}
+	xs_txn_abort(txn);
+	return err == XSELL_OK && !whole;
+}
+
+/* One given item whose list is longer than an answer's head of 100:
+ * with top_m 120 the answer reads the head, then the rest of the top
+ * list, then (when even its last entry leaves the answer open) the
+ * pairs past it; with top_m 100 the head is the whole top list, and it
+ * goes straight to the pairs. Both must give what the whole lists
+ * (top_m 1,000) give, for every scorer, with k up to 120 (deep enough
+ * that the last entry of a top list of 120 often leaves it open). */
+static void
+test_answers_past_the_head_equal_whole_lists(void **state)
+{
+	static const answer_fn fns[]    = { xs_model_fbt, xs_model_similar };
+	static const char     *names[]  = { "fbt", "similar" };
+	static const unsigned  top_ms[] = { 100, 120, 1000 };
+	char                  *dirs[3];
+	xs_store              *sts[3];
+	unsigned               rnd = 5;
+
+	(void) state;
+	for (int s = 0; s < 3; s++) {
+		sts[s] = open_with_top_m(top_ms[s], &dirs[s]);
+		feed_wide(sts[s], 9);
+	}
+	/* Not vacuous: the popular items' lists are longer than 120. */
+	assert_true(top_list_is_cut(sts[1], 0));
+	assert_true(top_list_is_cut(sts[1], 3));
+	for (int round = 0; round < 400; round++) {
+		struct xs_query q = { 0 };
+		struct xs_span  item;
+		char            ext[16];
+		char            got[3][8192];
+		unsigned        f = (unsigned) round % 2;
+
+		/* Mostly the popular items, whose lists are cut. */
+		snprintf(ext, sizeof(ext), "i%u",
+		    round % 4 == 3 ? rand_r(&rnd) % WIDE_ITEMS
+		                   : rand_r(&rnd) % 12);
+		item      = (struct xs_span) { ext, (uint32_t) strlen(ext) };
+		q.items   = &item;
+		q.n_items = 1;
+		q.k       = 1 + rand_r(&rnd) % 120;
+		q.scorer  = (enum xs_scorer)(rand_r(&rnd) % XS_SCORER_COUNT);
+		q.signal  = XS_SIGNAL_ORDER; /* one list for similar too */
+		q.min_support     = 1 + rand_r(&rnd) % 2;
+		q.filter.in_stock = round % 3 == 0;
+		for (int s = 0; s < 3; s++) {
+			ask(sts[s], fns[f], &q, got[s], sizeof(got[s]));
+		}
+		for (int s = 0; s < 2; s++) {
+			if (strcmp(got[s], got[2]) != 0) {
+				print_error("%s round %d (%s, k %u, scorer "
+				            "%s):\n  top_m %u: %s\n  top_m "
+				            "1000: %s\n",
+				    names[f], round, ext, q.k,
+				    xs_scorer_name(q.scorer), top_ms[s],
+				    got[s], got[2]);
+			}
+			assert_string_equal(got[s], got[2]);
+		}
+	}
+	for (int s = 0; s < 3; s++) {
+		xs_store_close(sts[s]);
+		xs_test_rmdir(dirs[s]);
+	}
+}
+
 int
 main(void)
 {
@@ -401,6 +537,7 @@ main(void)
 		cmocka_unit_test(test_top_lists_only_for_neighbour_relations),
 		cmocka_unit_test(
 		    test_answers_from_top_lists_equal_whole_lists),
+		cmocka_unit_test(test_answers_past_the_head_equal_whole_lists),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
