@@ -22,5 +22,5 @@ if (!reply.ok) {
   process.exit(1);
 }
 for (const it of reply.items) {
-  console.log(`${it.item} ${it.score}`);
+  console.log(`${it.item} ${Number(it.score.toPrecision(6))}`); // as %g
 }

@@ -69,7 +69,8 @@ in_top_list(const struct xs_top_entry *last, uint32_t b, uint32_t count)
  * walked item: its co-count is at most the list's last count, and
  * N_b >= N_ab. Infinite where the scorer has no such bound. */
 static double
-outside_bound(enum xs_scorer scorer, double last_count, double n_a)
+outside_bound(
+    enum xs_scorer scorer, double last_count, double n_a, double n_total)
 {
 	if (n_a <= 0) {
 		return 0.0;
@@ -82,6 +83,9 @@ outside_bound(enum xs_scorer scorer, double last_count, double n_a)
 		return last_count / n_a;
 	case XS_SCORE_COSINE: /* ab / sqrt(a b) <= sqrt(ab / a) */
 		return sqrt(last_count / n_a);
+	case XS_SCORE_TEMPERED: /* ab/a sqrt(ab n / (a b)) <= ab/a sqrt(n/a) */
+		return n_total > 0 ? last_count / n_a * sqrt(n_total / n_a)
+		                   : 0.0;
 	default:
 		return INFINITY;
 	}
@@ -93,7 +97,8 @@ outside_bound(enum xs_scorer scorer, double last_count, double n_a)
  * pair walk_neighbour would keep is dropped (it checks each pair passed
  * exactly). 0 where there is no such bound. */
 static uint32_t
-count_floor(enum xs_scorer scorer, double weight, double n_a, double floor)
+count_floor(enum xs_scorer scorer, double weight, double n_a, double n_total,
+    double floor)
 {
 	double t;
 
@@ -110,6 +115,12 @@ count_floor(enum xs_scorer scorer, double weight, double n_a, double floor)
 		break;
 	case XS_SCORE_COSINE: /* weight * sqrt(c / a) >= floor */
 		t = (floor / weight) * (floor / weight) * n_a;
+		break;
+	case XS_SCORE_TEMPERED: /* weight * c / a * sqrt(n / a) >= floor */
+		if (n_total <= 0) {
+			return 0;
+		}
+		t = floor / weight * n_a / sqrt(n_total / n_a);
 		break;
 	default:
 		return 0;
@@ -139,7 +150,9 @@ walk_neighbour(void *ctx, uint32_t b, uint32_t count)
 	 * N_b when even the best case cannot reach the floor. */
 	if (w->outside_only &&
 	    (in_top_list(&w->last, b, count) ||
-	        w->src->weight * outside_bound(w->scorer, count, w->n_a) <
+	        w->src->weight *
+	                outside_bound(
+	                    w->scorer, count, w->n_a, w->src->n_total) <
 	            w->floor)) {
 		return XSELL_OK;
 	}
@@ -283,8 +296,8 @@ gather_from_tops(xs_store *st, MDB_txn *txn, struct walk *w,
 			 * shortcut then. */
 			bound += src->weight < 0 ? INFINITY
 			                         : src->weight *
-			        outside_bound(
-			            w->scorer, t->last.count, w->n_a);
+			        outside_bound(w->scorer, t->last.count, w->n_a,
+			            src->n_total);
 		}
 		w->last = t->last;
 		if (n_lists > 1) { /* for complete_scores */
@@ -411,7 +424,8 @@ one_list_answer(xs_store *st, MDB_txn *txn, const struct xs_query *q,
 		bound = 0;
 		if (!whole && r.last.count >= w->min_support) {
 			bound = src->weight *
-			    outside_bound(w->scorer, r.last.count, w->n_a);
+			    outside_bound(
+			        w->scorer, r.last.count, w->n_a, src->n_total);
 		}
 		if (err != XSELL_OK || answer_is_exact(q, ans, bound)) {
 			free(kept.verdicts);
@@ -422,7 +436,8 @@ one_list_answer(xs_store *st, MDB_txn *txn, const struct xs_query *q,
 		w->last  = r.last;
 	}
 	err = xs_store_pairs_each_min(st, txn, src->rel, w->given[0],
-	    count_floor(w->scorer, src->weight, w->n_a, w->floor),
+	    count_floor(
+	        w->scorer, src->weight, w->n_a, src->n_total, w->floor),
 	    walk_neighbour, w);
 	if (err == XSELL_OK) {
 		err = xs_rank_top_kept(st, txn, q, ids->excluded,
@@ -459,7 +474,7 @@ neighbours_answer(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	w.parts       = parts;
 	xs_counts_reader_init(&counts, st, txn);
 	w.counts = &counts;
-	if (isfinite(outside_bound(w.scorer, 1, 1))) {
+	if (isfinite(outside_bound(w.scorer, 1, 1, 1))) {
 		err = gather_from_tops(st, txn, &w, srcs, n_srcs, &bound);
 	}
 	if (err == XSELL_OK && n_srcs * w.n_given == 1 && isfinite(bound) &&

@@ -17,7 +17,8 @@ standard library only, nothing from a registry):
 
 Hand-worked answers (setup.json: N_A=4, N_B=4, N_C=2, N_D=1, N_E=1,
 N_AB=3, N_AC=2, N_BD=1; E out of stock):
-- fbt A, jaccard: B 3/(4+4-3) = 0.6, C 2/(4+2-2) = 0.5;
+- fbt A, tempered (the default) over 5 orders: B 3/4 sqrt(3*5/(4*4))
+  = 0.726, C 2/4 sqrt(2*5/(4*2)) = 0.559;
 - complements A: D via B, p(B|A) * N_BD/N_B = 3/4 * 1/4 = 0.1875, times
   D's momentum (weight 100, prior 10, all orders of one day: 1 + 100 *
   1/(1 + 10) = 111/11): 1.892;
@@ -255,8 +256,8 @@ def check_console(b, port, shot):
     b.eval("document.querySelector('#item-form button').click()")
     fbt = b.wait_for("fbt", "(%s).length && %s" % (LIST % "fbt",
                                                     LIST % "fbt"))
-    if [f[:2] for f in fbt] != [["B", "0.6"], ["C", "0.5"]]:
-        raise Fail("fbt A: %r, expected B 0.6, C 0.5" % fbt)
+    if [f[:2] for f in fbt] != [["B", "0.726"], ["C", "0.559"]]:
+        raise Fail("fbt A: %r, expected B 0.726, C 0.559" % fbt)
     comp = b.wait_for("complements", LIST % "complements")
     if [c[:2] for c in comp] != [["D", "1.892"]] or \
             "via B" not in comp[0][2]:
@@ -268,7 +269,7 @@ def check_console(b, port, shot):
                    ".map(t => t.textContent)")
     if graph[:2] != ["A", "via B"] or not graph[2].startswith("D"):
         raise Fail("graph: %r, expected A, via B, D" % graph)
-    ok("item A typed and searched: fbt B 0.6, C 0.5; complements D via B; "
+    ok("item A typed and searched: fbt B 0.726, C 0.559; complements D via B; "
        "similar B, C; graph A -> via B -> D")
 
     b.eval("document.getElementById('user').focus()")

@@ -4,8 +4,10 @@
 python_client.py over ipc:// (msgpack, libnng through ctypes) and
 node_client.mjs over `xselld --http` (JSON, Node's fetch; skipped when
 node is not installed). The store holds proto/vectors/setup.json; the
-expected answer is fbt of A under the default scorer, jaccard, worked by
-hand: B 3/(4+4-3) = 0.6, C 2/(4+2-2) = 0.5, E out of stock.
+expected answer is fbt of A under the default scorer, tempered
+(N_ab/N_a sqrt(N_ab N / (N_a N_b))), worked by hand over its 5 orders:
+B 3/4 sqrt(3*5/(4*4)) = 0.726184, C 2/4 sqrt(2*5/(4*2)) = 0.559017,
+E out of stock.
 
 Usage: test_examples.py --xselld PATH --proto DIR
 """
@@ -20,7 +22,7 @@ import sys
 import tempfile
 import time
 
-WANT = "B 0.6\nC 0.5\n"
+WANT = "B 0.726184\nC 0.559017\n"
 
 
 def fail(msg):

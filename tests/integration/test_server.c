@@ -412,7 +412,7 @@ test_server_bad_requests_get_errors_and_it_keeps_serving(void **state)
 	/* The defaults a request gets, so a client can see them. */
 	assert_string_equal(json_string_value(json_object_get(
 	                        json_object_get(r, "settings"), "fbt_scorer")),
-	    "jaccard");
+	    "tempered");
 	assert_int_equal(
 	    json_integer_value(json_object_get(
 	        json_object_get(r, "settings"), "max_basket_items")),
