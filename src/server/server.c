@@ -7,13 +7,13 @@
  * receive on that thread): it decodes, answers from one read
  * transaction begun and ended inside the callback (the env is
  * MDB_NOTLS), and hands the reply to the connection. A blocking thread
- * per context, as before, cost two more thread wake-ups per request,
- * and on 2 cores each 30 µs of model work then drew ~10 context
- * switches per request against echo's 5 (bench/RESULTS.md, "Where
- * xselld's time goes"). At most 'threads' callbacks hold a request at
- * once, so nng's pool (2 threads a core in nng 1.5.2) keeps threads for
- * its own I/O; nothing in a read waits for nng or for a lock held
- * across I/O.
+ * per context, as before, took a hand-off from nng's thread per
+ * request, and on 2 cores each 30 µs of model work then drew ~11
+ * context switches per request against echo's 5 (now ~2; see
+ * bench/RESULTS.md, "Read path"). At most 'threads' callbacks hold a
+ * request at once, so nng's pool (2 threads a core in nng 1.5.2) keeps
+ * threads for its own I/O; nothing in a read waits for nng or for a
+ * lock held across I/O.
  *
  * An admin worker is a thread blocked on its context: a write waits for
  * its group commit (group.c), which must not stall nng's threads.
@@ -338,6 +338,7 @@ reader_received(struct xs_worker *w)
 		return;
 	}
 	if (!worker_reply(w, nng_aio_get_msg(w->aio))) {
+		nng_aio_set_msg(w->aio, NULL); /* freed */
 		reader_recv(w);
 		return;
 	}
