@@ -82,8 +82,9 @@ def main():
              "newest event in the store\n")
 
     o.append("## Queries: xselld against the bare nng echo server\n")
-    o.append("xsell-echo is served like xselld's read endpoint (one worker "
-             "thread per nng context, 2 workers) and pads its replies to "
+    o.append("xsell-echo is served like xselld's read endpoint (one nng "
+             "context per worker, answered in its aio callback, 2 workers) "
+             "and pads its replies to "
              "xselld's mean reply size for that op, so the ratio is the "
              "cost of decoding, recommending and encoding.\n")
     o.append("| op | clients | xselld req/s | echo req/s | ratio | "

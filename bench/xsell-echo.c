@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* xsell-echo: the floor that xselld is measured against. A REP socket
- * served exactly as xselld serves its read endpoint (one blocking worker
- * thread per nng context, the same receive limit), but each request is
- * answered with its own bytes, padded to --reply-bytes, and no store,
- * decode or encode. xselld's latency divided by this one's, at the same
- * concurrency and reply size, is what recommending costs. */
+ * served exactly as xselld serves its read endpoint (one nng context per
+ * worker, driven by its aio's callback on nng's own thread; the same
+ * receive limit and receive poll), but each request is answered with its
+ * own bytes, padded to --reply-bytes, and no store, decode or encode.
+ * xselld's latency divided by this one's, at the same concurrency and
+ * reply size, is what recommending costs. */
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
@@ -18,6 +19,7 @@
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
+#include <nng/supplemental/util/platform.h>
 
 #include <xsell/limits.h>
 
@@ -31,13 +33,13 @@ static const char usage[] =
     "\n"
     "A bare nng REP server for xsell-bench: every request is answered\n"
     "with its own bytes, nothing decoded, no store. It is served like\n"
-    "xselld's read endpoint (one worker thread per nng context, the same\n"
-    "64 KiB request limit), so xselld / echo at the same concurrency is\n"
-    "the cost of recommending.\n"
+    "xselld's read endpoint (one nng context per worker, answered in its\n"
+    "aio callback on nng's own thread, the same request limit), so\n"
+    "xselld / echo at the same concurrency is the cost of recommending.\n"
     "\n"
     "  --listen URL       ipc://PATH or tcp://HOST:PORT (required)\n"
-    "  --threads N        worker threads, 1..256 (default: one per core,\n"
-    "                     as xselld)\n"
+    "  --threads N        workers (nng contexts), 1..256 (default: one\n"
+    "                     per core, as xselld)\n"
     "  --reply-bytes N    pad each reply with zero bytes to at least N\n"
     "                     bytes (0..16777216, default 0: the request as\n"
     "                     is); set it to xselld's mean reply size\n"
@@ -48,13 +50,13 @@ static const char usage[] =
     "the endpoint cannot be opened, 2 for a usage error.\n";
 
 struct echo_worker {
-	nng_socket   sock;
 	nng_ctx      ctx;
 	nng_aio     *aio;
-	pthread_t    thread;
 	bool         started;
+	bool         sending; /* the aio holds a reply */
 	size_t       reply_bytes;
 	atomic_bool *stopping;
+	atomic_uint *live; /* workers not stopped yet */
 };
 
 /* Pad 'msg' with zeros to 'bytes'; false if nng is out of memory. */
@@ -73,56 +75,74 @@ reply_pad(nng_msg *msg, size_t bytes)
 	return true;
 }
 
+/* Ask for w's next request, or stop w. */
 static void
-echo_one(struct echo_worker *w, nng_msg *msg)
+echo_recv(struct echo_worker *w)
 {
-	if (!reply_pad(msg, w->reply_bytes)) {
-		nng_msg_free(msg);
+	if (atomic_load(w->stopping)) {
+		atomic_fetch_sub(w->live, 1);
 		return;
 	}
-	nng_aio_set_msg(w->aio, msg);
-	nng_aio_set_timeout(w->aio, SEND_TIMEOUT_MS);
-	nng_ctx_send(w->ctx, w->aio);
-	nng_aio_wait(w->aio);
-	if (nng_aio_result(w->aio) != 0) {
-		nng_msg_free(nng_aio_get_msg(w->aio));
-	}
+	w->sending = false;
+	nng_aio_set_timeout(w->aio, RECV_POLL_MS);
+	nng_ctx_recv(w->ctx, w->aio);
 }
 
-static void *
-echo_main(void *arg)
+/* A receive ended: echo the request, or ask again. */
+static void
+echo_received(struct echo_worker *w)
+{
+	int      rv = nng_aio_result(w->aio);
+	nng_msg *msg;
+
+	if (rv == NNG_ECLOSED) {
+		atomic_fetch_sub(w->live, 1);
+		return;
+	}
+	if (rv != 0) {
+		echo_recv(w);
+		return;
+	}
+	msg = nng_aio_get_msg(w->aio);
+	if (!reply_pad(msg, w->reply_bytes)) {
+		nng_msg_free(msg);
+		echo_recv(w);
+		return;
+	}
+	w->sending = true;
+	nng_aio_set_timeout(w->aio, SEND_TIMEOUT_MS);
+	nng_ctx_send(w->ctx, w->aio);
+}
+
+/* The aio finished its receive or its send (one callback at a time). */
+static void
+echo_cb(void *arg)
 {
 	struct echo_worker *w = arg;
 
-	while (!atomic_load(w->stopping)) {
-		int rv;
-
-		nng_aio_set_timeout(w->aio, RECV_POLL_MS);
-		nng_ctx_recv(w->ctx, w->aio);
-		nng_aio_wait(w->aio);
-		rv = nng_aio_result(w->aio);
-		if (rv == NNG_ECLOSED) {
-			break;
-		}
-		if (rv == 0) {
-			echo_one(w, nng_aio_get_msg(w->aio));
-		}
+	if (!w->sending) {
+		echo_received(w);
+		return;
 	}
-	return NULL;
+	if (nng_aio_result(w->aio) != 0) {
+		nng_msg_free(nng_aio_get_msg(w->aio));
+	}
+	echo_recv(w);
 }
 
 static int
-echo_start(struct echo_worker *w)
+echo_start(struct echo_worker *w, nng_socket sock)
 {
-	int rv = nng_aio_alloc(&w->aio, NULL, NULL);
+	int rv = nng_aio_alloc(&w->aio, echo_cb, w);
 
 	if (rv == 0) {
-		rv = nng_ctx_open(&w->ctx, w->sock);
-	}
-	if (rv == 0) {
-		rv = pthread_create(&w->thread, NULL, echo_main, w);
+		rv = nng_ctx_open(&w->ctx, sock);
 	}
 	w->started = rv == 0;
+	if (w->started) {
+		atomic_fetch_add(w->live, 1);
+		echo_recv(w);
+	}
 	return rv;
 }
 
@@ -130,7 +150,6 @@ static void
 echo_stop(struct echo_worker *w)
 {
 	if (w->started) {
-		pthread_join(w->thread, NULL);
 		nng_ctx_close(w->ctx);
 	}
 	if (w->aio != NULL) {
@@ -221,6 +240,7 @@ main(int argc, char **argv)
 	struct echo_opts    o = { 0 };
 	struct echo_worker *ws;
 	atomic_bool         stopping = false;
+	atomic_uint         live     = 0;
 	nng_socket          sock;
 	sigset_t            sigs;
 	int                 rv, sig, status = 0;
@@ -252,10 +272,10 @@ main(int argc, char **argv)
 		return 1;
 	}
 	for (size_t i = 0; i < o.threads && status == 0; i++) {
-		ws[i].sock        = sock;
 		ws[i].reply_bytes = o.reply_bytes;
 		ws[i].stopping    = &stopping;
-		if (echo_start(&ws[i]) != 0) {
+		ws[i].live        = &live;
+		if (echo_start(&ws[i], sock) != 0) {
 			fprintf(stderr, "xsell-echo: cannot start a worker\n");
 			status = 1;
 		}
@@ -264,6 +284,11 @@ main(int argc, char **argv)
 		sigwait(&sigs, &sig);
 	}
 	atomic_store(&stopping, true);
+	/* Each worker stops at its next callback (RECV_POLL_MS at most
+	 * when idle). */
+	while (atomic_load(&live) != 0) {
+		nng_msleep(2);
+	}
 	for (size_t i = 0; i < o.threads; i++) {
 		echo_stop(&ws[i]);
 	}

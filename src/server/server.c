@@ -1,10 +1,26 @@
 /* SPDX-License-Identifier: MIT */
-/* Sockets and workers. Each worker thread owns one nng context and
- * serves it in a loop: receive, handle, reply. Blocking workers (rather
- * than aio callbacks) keep each LMDB transaction on one thread and let a
- * write wait for the store's writer lock without stalling nng's own
- * threads. Receives time out every RECV_POLL_MS so that a stop request
- * is noticed; a request already received is always answered. */
+/* Sockets and workers. Each worker owns one nng context and serves it:
+ * receive, handle, reply.
+ *
+ * A read worker is driven by its aio's callback, which runs on the nng
+ * thread that received the request (rep0 completes a waiting context's
+ * receive on that thread): it decodes, answers from one read
+ * transaction begun and ended inside the callback (the env is
+ * MDB_NOTLS), and hands the reply to the connection. A blocking thread
+ * per context, as before, took a hand-off from nng's thread per
+ * request, and on 2 cores each 30 µs of model work then drew ~11
+ * context switches per request against echo's 5 (now ~2; see
+ * bench/RESULTS.md, "Read path"). At most 'threads' callbacks hold a
+ * request at once, so nng's pool (2 threads a core in nng 1.5.2) keeps
+ * threads for its own I/O; nothing in a read waits for nng or for a
+ * lock held across I/O.
+ *
+ * An admin worker is a thread blocked on its context: a write waits for
+ * its group commit (group.c), which must not stall nng's threads.
+ *
+ * Receives time out every RECV_POLL_MS, so that idle workers sweep the
+ * connection limit and notice a stop; a request already received is
+ * always answered. */
 #include "server/server_impl.h"
 
 #include <assert.h>
@@ -227,27 +243,28 @@ free_tls:
 	return err;
 }
 
-/* Serve one received message: handle it (or refuse it, past the
- * connection limit) and send the reply. A reply that the connection
- * does not take within SEND_TIMEOUT_MS means a peer that sends and does
- * not read: its connection is muted (its requests dropped unanswered)
- * and closed once silent (limit.c says why not at once), so that it
- * cannot hold a worker again and again. */
-static void
-worker_serve(struct xs_worker *w, nng_msg *msg)
+/* The connection limit of w's socket. */
+static struct xs_conn_limit *
+worker_limit(struct xs_worker *w)
 {
-	struct xs_conn_limit *limit =
-	    w->admin ? &w->srv->admin_limit : &w->srv->read_limit;
-	nng_pipe             pipe = nng_msg_get_pipe(msg);
+	return w->admin ? &w->srv->admin_limit : &w->srv->read_limit;
+}
+
+/* Turn the request in 'msg' into its reply, in place: answered, or
+ * refused past the connection limit. False when nothing is to be sent
+ * (a dropped request, or no memory for the reply): 'msg' is freed then.
+ * A refused connection asking again, or a muted one, gets no work and
+ * no reply; it is closed once it falls silent (limit.c). */
+static bool
+worker_reply(struct xs_worker *w, nng_msg *msg)
+{
 	enum xs_pipe_verdict verdict;
 	int                  rv;
 
-	verdict = xs_conn_limit_check(limit, pipe);
+	verdict = xs_conn_limit_check(worker_limit(w), nng_msg_get_pipe(msg));
 	if (verdict == XS_PIPE_DROP) {
-		/* A refused connection asking again, or a muted one: no
-		 * work, no reply; it is closed once it falls silent. */
 		nng_msg_free(msg);
-		return;
+		return false;
 	}
 	if (verdict == XS_PIPE_REFUSE) {
 		xs_server_refuse(
@@ -261,39 +278,115 @@ worker_serve(struct xs_worker *w, nng_msg *msg)
 	if (rv != 0) {
 		xs_log(XS_LOG_ERROR, "reply: %s", nng_strerror(rv));
 		nng_msg_free(msg);
-		return;
+		return false;
 	}
+	return true;
+}
+
+/* Send the reply in 'msg' on w's context; w->aio's callback (or the
+ * waiter) learns the result. A reply that the connection does not take
+ * within SEND_TIMEOUT_MS means a peer that sends and does not read. */
+static void
+worker_send(struct xs_worker *w, nng_msg *msg)
+{
+	w->pipe = nng_msg_get_pipe(msg);
 	nng_aio_set_msg(w->aio, msg);
 	nng_aio_set_timeout(w->aio, SEND_TIMEOUT_MS);
 	nng_ctx_send(w->ctx, w->aio);
-	nng_aio_wait(w->aio);
-	rv = nng_aio_result(w->aio);
-	if (rv != 0) {
-		/* The reply was not taken: it is still ours to free. */
-		nng_msg_free(nng_aio_get_msg(w->aio));
+}
+
+/* The send of w's reply ended with 'rv' (nng). A reply not taken is
+ * still ours to free; one not taken in time mutes its connection (its
+ * requests dropped unanswered) until it is silent, then closes it
+ * (limit.c says why not at once), so that it cannot hold a worker
+ * again and again. */
+static void
+worker_sent(struct xs_worker *w, int rv)
+{
+	if (rv == 0) {
+		return;
 	}
+	nng_msg_free(nng_aio_get_msg(w->aio));
+	nng_aio_set_msg(w->aio, NULL);
 	if (rv == NNG_ETIMEDOUT) {
 		xs_log(XS_LOG_WARN,
 		    "a client left its replies unread for %d ms: no more "
 		    "answers, connection closed once it is silent",
 		    SEND_TIMEOUT_MS);
-		if (!xs_conn_limit_mute(limit, pipe)) {
-			nng_pipe_close(pipe); /* more than XS_MUTED_MAX */
+		if (!xs_conn_limit_mute(worker_limit(w), w->pipe)) {
+			nng_pipe_close(w->pipe); /* more than XS_MUTED_MAX */
 		}
 	}
 }
 
+/* ==== Read workers: aio callbacks ==== */
+
+/* Ask for w's next request, or stop w if the server is stopping. */
+static void
+reader_recv(struct xs_worker *w)
+{
+	if (atomic_load(&w->srv->stopping)) {
+		atomic_fetch_sub(&w->srv->readers_live, 1);
+		return;
+	}
+	xs_conn_limit_sweep(worker_limit(w));
+	w->sending = false;
+	nng_aio_set_timeout(w->aio, RECV_POLL_MS);
+	nng_ctx_recv(w->ctx, w->aio);
+}
+
+/* A receive of w ended: answer the request, or ask again. */
+static void
+reader_received(struct xs_worker *w)
+{
+	int rv = nng_aio_result(w->aio);
+
+	if (rv == NNG_ECLOSED) {
+		atomic_fetch_sub(&w->srv->readers_live, 1);
+		return;
+	}
+	if (rv != 0) {
+		if (rv != NNG_ETIMEDOUT) {
+			xs_log(XS_LOG_WARN, "receive: %s", nng_strerror(rv));
+		}
+		reader_recv(w);
+		return;
+	}
+	if (!worker_reply(w, nng_aio_get_msg(w->aio))) {
+		nng_aio_set_msg(w->aio, NULL); /* freed */
+		reader_recv(w);
+		return;
+	}
+	w->sending = true;
+	worker_send(w, nng_aio_get_msg(w->aio));
+}
+
+/* A read worker's aio finished its receive or its send. nng runs the
+ * callbacks of one aio one at a time, so w needs no lock. */
+static void
+reader_cb(void *arg)
+{
+	struct xs_worker *w = arg;
+
+	if (w->sending) {
+		worker_sent(w, nng_aio_result(w->aio));
+		reader_recv(w);
+	} else {
+		reader_received(w);
+	}
+}
+
+/* ==== Admin workers: blocking threads ==== */
+
 static void *
 worker_main(void *arg)
 {
-	struct xs_worker     *w = arg;
-	struct xs_conn_limit *limit =
-	    w->admin ? &w->srv->admin_limit : &w->srv->read_limit;
+	struct xs_worker *w = arg;
 
 	while (!atomic_load(&w->srv->stopping)) {
 		int rv;
 
-		xs_conn_limit_sweep(limit);
+		xs_conn_limit_sweep(worker_limit(w));
 
 		nng_aio_set_timeout(w->aio, RECV_POLL_MS);
 		nng_ctx_recv(w->ctx, w->aio);
@@ -312,7 +405,11 @@ worker_main(void *arg)
 			}
 			continue;
 		}
-		worker_serve(w, nng_aio_get_msg(w->aio));
+		if (worker_reply(w, nng_aio_get_msg(w->aio))) {
+			worker_send(w, nng_aio_get_msg(w->aio));
+			nng_aio_wait(w->aio);
+			worker_sent(w, nng_aio_result(w->aio));
+		}
 	}
 	return NULL;
 }
@@ -332,11 +429,11 @@ worker_start(struct xs_worker *w)
 			return err;
 		}
 	}
-	rv = nng_aio_alloc(&w->aio, NULL, NULL);
+	rv = nng_aio_alloc(&w->aio, w->admin ? NULL : reader_cb, w);
 	if (rv == 0) {
 		rv = nng_ctx_open(&w->ctx, sock);
 	}
-	if (rv == 0) {
+	if (rv == 0 && w->admin) {
 		rv = pthread_create(&w->thread, NULL, worker_main, w);
 	}
 	if (rv != 0) {
@@ -344,6 +441,10 @@ worker_start(struct xs_worker *w)
 		return XSELL_EUNAVAIL;
 	}
 	w->started = true;
+	if (!w->admin) {
+		atomic_fetch_add(&w->srv->readers_live, 1);
+		reader_recv(w);
+	}
 	return XSELL_OK;
 }
 
@@ -374,12 +475,19 @@ xs_server_close(xs_server *srv)
 		return;
 	}
 	atomic_store(&srv->stopping, true);
+	/* Each read worker stops at its next callback: after the reply it
+	 * holds has gone, or when its receive times out. */
+	while (atomic_load(&srv->readers_live) != 0) {
+		nng_msleep(2);
+	}
 	xs_refresher_join(&srv->refresher);
 	for (size_t i = 0; i < srv->n_workers; i++) {
 		struct xs_worker *w = &srv->workers[i];
 
 		if (w->started) {
-			pthread_join(w->thread, NULL);
+			if (w->admin) {
+				pthread_join(w->thread, NULL);
+			}
 			nng_ctx_close(w->ctx);
 		}
 		if (w->aio != NULL) {

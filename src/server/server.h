@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The server: nng REP sockets, one worker thread per context, each
- * request decoded, answered by the model and encoded (handler.c). Read
+/* The server: nng REP sockets served through contexts (read ones by aio
+ * callbacks, admin ones by a thread each: server.c), each request
+ * decoded, answered by the model and encoded (handler.c). Read
  * endpoints (--listen) refuse writes; admin endpoints take everything. */
 #ifndef XSELL_SERVER_SERVER_H
 #define XSELL_SERVER_SERVER_H

@@ -87,16 +87,22 @@ void xs_conn_limit_read(
 void xs_server_refuse(
     struct xs_worker *w, const void *body, size_t len, struct xs_buf *out);
 
+/* One nng context of a socket and what serving its requests needs. An
+ * admin worker is a thread that blocks on its context; a read worker
+ * has no thread: its aio's callback (server.c) answers on nng's own
+ * thread. */
 struct xs_worker {
 	struct xs_server *srv;
 	bool              admin; /* on an admin endpoint: may write */
 	nng_ctx           ctx;
 	nng_aio          *aio;
-	pthread_t         thread;
-	bool              started;
-	struct xs_arena   arena; /* request scratch, reset per request */
-	struct xs_buf     out;   /* reply bytes */
-	xs_acc           *acc;   /* pending counts of a write */
+	pthread_t         thread;  /* admin workers only */
+	bool              started; /* its first receive was asked for */
+	bool              sending; /* read worker: its aio holds a reply */
+	nng_pipe          pipe;    /* the connection of the reply sent */
+	struct xs_arena   arena;   /* request scratch, reset per request */
+	struct xs_buf     out;     /* reply bytes */
+	xs_acc           *acc;     /* pending counts of a write */
 	/* The request being handled, as received and decoded at 'req_now'
 	 * (handler.c): what the write-ahead log keeps of a write. */
 	const void *req_body;
@@ -199,6 +205,7 @@ struct xs_server {
 	struct xs_worker     *workers;
 	size_t                n_workers;
 	atomic_bool           stopping;
+	atomic_uint           readers_live; /* read workers not stopped yet */
 	uint64_t              started_ns;
 	struct xs_op_counters ops[XS_OP_COUNT];
 	struct xs_op_counters invalid; /* requests whose op was unreadable */
