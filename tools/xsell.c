@@ -1305,7 +1305,7 @@ static const char complements_help[] =
     "  -k N               answers wanted, 1..500 (default: server, 10)\n"
     "  --beta B           popularity penalty 0..2: a path's score is\n"
     "                     divided by the item's basket count to the power\n"
-    "                     B (default: the server's setting, 0.5)\n"
+    "                     B (default: the server's setting, 0.25)\n"
     "  --cross-category   only items of another category than ITEM's\n"
     "  --min-support N    ignore pairs bought together fewer than N times\n"
     "  --explain          also show the co-count of via-item and item\n"
