@@ -40,7 +40,8 @@ struct xs_store {
 	MDB_dbi         cart;
 	MDB_dbi         ledger;
 	bool            read_only;
-	unsigned        top_m; /* from meta "top_m" */
+	bool            write_map; /* opened with MDB_WRITEMAP */
+	unsigned        top_m;     /* from meta "top_m" */
 	pthread_mutex_t memo_mtx;
 	struct xs_memo  memo[XS_MEMO_COUNT];
 };
