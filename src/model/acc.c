@@ -923,54 +923,104 @@ packed_push(xs_acc *acc, uint32_t rel, uint32_t a, uint32_t b)
 	return XSELL_OK;
 }
 
+/* Room in relation rel's table of buckets for a's up to 'a'. */
+static xsell_err
+buckets_reserve(xs_acc *acc, struct bucket_set *s, uint32_t a)
+{
+	size_t         n_a = s->n_a ? s->n_a : 1024;
+	struct bucket *by_a;
+
+	if (a < s->n_a) {
+		return XSELL_OK;
+	}
+	while (n_a <= a) {
+		n_a *= 2;
+	}
+	by_a = realloc(s->by_a, n_a * sizeof(*by_a));
+	if (by_a == NULL) {
+		return XSELL_ENOMEM;
+	}
+	memset(by_a + s->n_a, 0, (n_a - s->n_a) * sizeof(*by_a));
+	acc->bucket_bytes += (n_a - s->n_a) * sizeof(*by_a);
+	s->by_a = by_a;
+	s->n_a  = n_a;
+	return XSELL_OK;
+}
+
+/* A new tail block for the full bucket k. */
+static xsell_err
+bucket_grow(xs_acc *acc, struct bucket *k)
+{
+	uint32_t      cap = k->tail == NULL ? BLOCK_FIRST
+	         : k->tail->cap < BLOCK_MAX ? k->tail->cap * 2
+	                                    : BLOCK_MAX;
+	struct block *blk =
+	    arena_alloc(&acc->arena, sizeof(*blk) + cap * sizeof(uint32_t));
+
+	if (blk == NULL) {
+		return XSELL_ENOMEM;
+	}
+	blk->next = NULL;
+	blk->cap  = cap;
+	if (k->tail == NULL) {
+		k->head = blk;
+	} else {
+		k->tail->next = blk;
+	}
+	k->tail = blk;
+	k->wp   = blk->b;
+	k->end  = blk->b + cap;
+	return XSELL_OK;
+}
+
 static xsell_err
 bucket_push(xs_acc *acc, uint32_t rel, uint32_t a, uint32_t b)
 {
-	struct bucket_set *s = &acc->dense[rel];
+	struct bucket_set *s   = &acc->dense[rel];
+	xsell_err          err = buckets_reserve(acc, s, a);
 	struct bucket     *k;
 
-	if (a >= s->n_a) {
-		size_t         n_a = s->n_a ? s->n_a : 1024;
-		struct bucket *by_a;
-
-		while (n_a <= a) {
-			n_a *= 2;
-		}
-		by_a = realloc(s->by_a, n_a * sizeof(*by_a));
-		if (by_a == NULL) {
-			return XSELL_ENOMEM;
-		}
-		memset(by_a + s->n_a, 0, (n_a - s->n_a) * sizeof(*by_a));
-		acc->bucket_bytes += (n_a - s->n_a) * sizeof(*by_a);
-		s->by_a = by_a;
-		s->n_a  = n_a;
+	if (err != XSELL_OK) {
+		return err;
 	}
 	k = &s->by_a[a];
 	if (k->wp == k->end) {
-		uint32_t      cap = k->tail == NULL ? BLOCK_FIRST
-		         : k->tail->cap < BLOCK_MAX ? k->tail->cap * 2
-		                                    : BLOCK_MAX;
-		struct block *blk = arena_alloc(
-		    &acc->arena, sizeof(*blk) + cap * sizeof(uint32_t));
-
-		if (blk == NULL) {
-			return XSELL_ENOMEM;
+		err = bucket_grow(acc, k);
+		if (err != XSELL_OK) {
+			return err;
 		}
-		blk->next = NULL;
-		blk->cap  = cap;
-		if (k->tail == NULL) {
-			k->head = blk;
-		} else {
-			k->tail->next = blk;
-		}
-		k->tail = blk;
-		k->wp   = blk->b;
-		k->end  = blk->b + cap;
 	}
 	*k->wp++ = b;
 	k->n++;
 	s->max_b = b > s->max_b ? b : s->max_b;
 	acc->held++;
+	return XSELL_OK;
+}
+
+/* Append b[0..n) to bucket k, a block's room at a time, counting them
+ * in acc->held; the caller keeps the set's max_b. */
+static xsell_err
+bucket_push_many(xs_acc *acc, struct bucket *k, const uint32_t *b, size_t n)
+{
+	while (n > 0) {
+		size_t room;
+
+		if (k->wp == k->end) {
+			xsell_err err = bucket_grow(acc, k);
+
+			if (err != XSELL_OK) {
+				return err;
+			}
+		}
+		room = (size_t) (k->end - k->wp);
+		room = room < n ? room : n;
+		memcpy(k->wp, b, room * sizeof(*b));
+		k->wp += room;
+		k->n += (uint32_t) room;
+		acc->held += room;
+		b += room;
+		n -= room;
+	}
 	return XSELL_OK;
 }
 
@@ -1008,6 +1058,55 @@ bulk_add(xs_acc *acc, enum xs_rel rel, uint32_t a, uint32_t b)
 		return bucket_push(acc, (uint32_t) rel, a, b);
 	}
 	return packed_push(acc, (uint32_t) rel, a, b);
+}
+
+/* xs_acc_pairs_all, one xs_acc_pair_add a pair. */
+static xsell_err
+pairs_all_each(xs_acc *acc, enum xs_rel rel, const uint32_t *ids, size_t n)
+{
+	xsell_err err = XSELL_OK;
+
+	for (size_t i = 0; i < n && err == XSELL_OK; i++) {
+		for (size_t j = 0; j < n && err == XSELL_OK; j++) {
+			if (j != i) {
+				err = xs_acc_pair_add(
+				    acc, rel, ids[i], ids[j], 1);
+			}
+		}
+	}
+	return err;
+}
+
+xsell_err
+xs_acc_pairs_all(xs_acc *acc, enum xs_rel rel, const uint32_t *ids, size_t n)
+{
+	struct bucket_set *s;
+	size_t             pairs = n < 2 ? 0 : n * (n - 1);
+	uint32_t           max   = 0;
+	xsell_err          err;
+
+	for (size_t i = 0; i < n; i++) {
+		max = ids[i] > max ? ids[i] : max;
+	}
+	/* The bulk buckets only, and only where no spill falls inside the
+	 * basket: otherwise pair by pair, which is the same sum. */
+	if (!acc->bulk || (unsigned) rel >= XS_REL_END || max >= DENSE_MAX ||
+	    acc->held >= acc->packed_max ||
+	    pairs >= acc->packed_max - acc->held) {
+		return pairs_all_each(acc, rel, ids, n);
+	}
+	s        = &acc->dense[rel];
+	s->max_b = max > s->max_b ? max : s->max_b;
+	err      = buckets_reserve(acc, s, max);
+	for (size_t i = 0; i < n && err == XSELL_OK; i++) {
+		struct bucket *k = &s->by_a[ids[i]];
+
+		err = bucket_push_many(acc, k, ids, i);
+		if (err == XSELL_OK) {
+			err = bucket_push_many(acc, k, ids + i + 1, n - i - 1);
+		}
+	}
+	return err;
 }
 
 void

@@ -311,27 +311,22 @@ count_purchases(xs_store *st, MDB_txn *txn, xs_acc *acc,
 }
 
 /* Baskets, basket pairs (both directions) and the day's trend counts of
- * the sampled items. */
+ * the sampled items ids[0..n). */
 static xsell_err
-count_basket(xs_acc *acc, int64_t ts, const struct basket_item *kept, size_t n)
+count_basket(xs_acc *acc, int64_t ts, const uint32_t *ids, size_t n)
 {
 	uint32_t  day = xs_day_of(ts);
 	xsell_err err = XSELL_OK;
 
 	for (size_t i = 0; i < n && err == XSELL_OK; i++) {
-		err = xs_acc_item_add(acc, kept[i].id, XS_C_BASKETS, 1);
+		err = xs_acc_item_add(acc, ids[i], XS_C_BASKETS, 1);
 		if (err == XSELL_OK) {
 			err = xs_acc_pair_add(
-			    acc, XS_REL_TREND_BUY, day, kept[i].id, 1);
+			    acc, XS_REL_TREND_BUY, day, ids[i], 1);
 		}
-		for (size_t j = i + 1; j < n && err == XSELL_OK; j++) {
-			err = xs_acc_pair_add(
-			    acc, XS_REL_BASKET, kept[i].id, kept[j].id, 1);
-			if (err == XSELL_OK) {
-				err = xs_acc_pair_add(acc, XS_REL_BASKET,
-				    kept[j].id, kept[i].id, 1);
-			}
-		}
+	}
+	if (err == XSELL_OK) {
+		err = xs_acc_pairs_all(acc, XS_REL_BASKET, ids, n);
 	}
 	return err;
 }
@@ -374,11 +369,11 @@ apply_order(xs_store *st, MDB_txn *txn, xs_acc *acc,
 	}
 	kept = err == XSELL_OK ? basket_sample(items, n, set->max_basket_items)
 	                       : 0;
-	if (err == XSELL_OK) {
-		err = count_basket(acc, ev->ts, items, kept);
-	}
 	for (size_t i = 0; i < kept; i++) {
 		ids[i] = items[i].id;
+	}
+	if (err == XSELL_OK) {
+		err = count_basket(acc, ev->ts, ids, kept);
 	}
 	rec.n_items = (uint32_t) kept;
 	rec.ts      = ev->ts;
