@@ -65,7 +65,9 @@ static const char usage_text[] =
     "                        500; a new store is built in one (see above)\n"
     "  --incremental         no fresh-store build: transactions of --txn-ms\n"
     "                        even into an empty store (xselld writes in\n"
-    "                        between)\n"
+    "                        between); and the store is written with\n"
+    "                        write() calls, not through its mapping (see\n"
+    "                        the man page: a full disk)\n"
     "  --type TYPE           what the lines of files without a type column\n"
     "                        are: order (default), view, cart_add,\n"
     "                        cart_remove or rating\n"
@@ -146,7 +148,8 @@ static const char usage_text[] =
     "  0  the load completed (even if lines were rejected)\n"
     "  1  the store could not be opened, a file could not be read, or a\n"
     "     write failed (the reason is printed; committed chunks stay,\n"
-    "     and running the same load again completes it)\n"
+    "     and running the same load again completes it; a full disk\n"
+    "     may show as \"input/output error on a mapped file\")\n"
     "  2  usage error: bad flag, unknown format, bad --map, or a file\n"
     "     whose columns cannot be mapped (nothing is written)\n";
 
