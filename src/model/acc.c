@@ -110,6 +110,29 @@ struct packed_log {
 	uint32_t  max_a, max_b; /* of the keys in v */
 };
 
+/* Bulk mode's memory of the item ids the transaction resolved: one
+ * open-addressing table of (hash, id, name), the names in one buffer.
+ * Valid for one transaction (cleared with the accumulator), in which
+ * the item dictionary only grows. */
+struct name_slot {
+	uint64_t h;
+	uint32_t id; /* 0: empty */
+	uint32_t len;
+	size_t   off; /* in names */
+};
+
+struct name_cache {
+	struct name_slot *slots;
+	size_t            cap; /* power of two, or 0 */
+	size_t            n;
+	char             *names;
+	size_t            names_len, names_cap;
+};
+
+/* At most this many names: past it, lookups go to the store. */
+#define NAME_CACHE_MAX ((size_t) 1 << 20)
+#define NAME_LEN_MAX 4096u
+
 struct xs_acc {
 	struct pair_log      pairs;
 	struct item_map      items;
@@ -124,6 +147,7 @@ struct xs_acc {
 	size_t               ptmp_cap;
 	struct xs_top_entry *row; /* the flush's neighbour list */
 	size_t               row_cap;
+	struct name_cache    items_seen; /* bulk mode: item ext -> id */
 };
 
 /* The log is summed no sooner than at this many entries (16 MiB). */
@@ -228,6 +252,8 @@ xs_acc_free(xs_acc *acc)
 	arena_reset(&acc->arena);
 	free(acc->ptmp);
 	free(acc->row);
+	free(acc->items_seen.slots);
+	free(acc->items_seen.names);
 	free(acc);
 }
 
@@ -251,6 +277,129 @@ xs_acc_clear(xs_acc *acc)
 	arena_reset(&acc->arena);
 	acc->held = 0;
 	acc->bulk = false;
+	if (acc->items_seen.cap != 0) {
+		memset(acc->items_seen.slots, 0,
+		    acc->items_seen.cap * sizeof(*acc->items_seen.slots));
+	}
+	acc->items_seen.n         = 0;
+	acc->items_seen.names_len = 0;
+}
+
+static uint64_t
+name_hash(const char *p, size_t len)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+
+	for (size_t i = 0; i < len; i++) {
+		h = (h ^ (unsigned char) p[i]) * 1099511628211ULL;
+	}
+	return h;
+}
+
+/* The slot of (h, name) in c, or the empty slot where it would go. */
+static struct name_slot *
+name_find(const struct name_cache *c, uint64_t h, const char *p, size_t len)
+{
+	size_t i = (size_t) h & (c->cap - 1);
+
+	for (;; i = (i + 1) & (c->cap - 1)) {
+		struct name_slot *sl = &c->slots[i];
+
+		if (sl->id == 0 ||
+		    (sl->h == h && sl->len == len &&
+		        memcmp(c->names + sl->off, p, len) == 0)) {
+			return sl;
+		}
+	}
+}
+
+bool
+xs_acc_item_id_get(const xs_acc *acc, const char *p, size_t len, uint32_t *idp)
+{
+	const struct name_cache *c = &acc->items_seen;
+	const struct name_slot  *sl;
+
+	if (!acc->bulk || c->n == 0) {
+		return false;
+	}
+	sl = name_find(c, name_hash(p, len), p, len);
+	if (sl->id == 0) {
+		return false;
+	}
+	*idp = sl->id;
+	return true;
+}
+
+static xsell_err
+name_cache_grow(struct name_cache *c)
+{
+	size_t            cap = c->cap ? c->cap * 2 : 4096;
+	struct name_slot *old = c->slots, *slots;
+
+	slots = calloc(cap, sizeof(*slots));
+	if (slots == NULL) {
+		return XSELL_ENOMEM;
+	}
+	c->slots = slots;
+	for (size_t i = 0; i < c->cap; i++) {
+		if (old[i].id != 0) {
+			size_t j = (size_t) old[i].h & (cap - 1);
+
+			while (slots[j].id != 0) {
+				j = (j + 1) & (cap - 1);
+			}
+			slots[j] = old[i];
+		}
+	}
+	c->cap = cap;
+	free(old);
+	return XSELL_OK;
+}
+
+xsell_err
+xs_acc_item_id_put(xs_acc *acc, const char *p, size_t len, uint32_t id)
+{
+	struct name_cache *c = &acc->items_seen;
+	struct name_slot  *sl;
+	uint64_t           h = name_hash(p, len);
+	xsell_err          err;
+
+	if (!acc->bulk || id == 0 || len > NAME_LEN_MAX ||
+	    c->n >= NAME_CACHE_MAX) {
+		return XSELL_OK; /* not remembered: the store answers */
+	}
+	if (2 * (c->n + 1) > c->cap) {
+		err = name_cache_grow(c);
+		if (err != XSELL_OK) {
+			return err;
+		}
+	}
+	if (c->names_len + len > c->names_cap) {
+		size_t cap = c->names_cap ? c->names_cap : 65536;
+		char  *names;
+
+		while (cap < c->names_len + len) {
+			cap *= 2;
+		}
+		names = realloc(c->names, cap);
+		if (names == NULL) {
+			return XSELL_ENOMEM;
+		}
+		c->names     = names;
+		c->names_cap = cap;
+	}
+	sl = name_find(c, h, p, len);
+	if (sl->id != 0) {
+		return XSELL_OK;
+	}
+	memcpy(c->names + c->names_len, p, len);
+	sl->h   = h;
+	sl->id  = id;
+	sl->len = (uint32_t) len;
+	sl->off = c->names_len;
+	c->names_len += len;
+	c->n++;
+	return XSELL_OK;
 }
 
 size_t

@@ -43,8 +43,8 @@ cmp_basket_id(const void *x, const void *y)
 /* Resolve the order's lines to distinct dense ids, leaving out returns
  * (qty <= 0). Returns the count in *np; 'items' has room for n_lines. */
 static xsell_err
-basket_resolve(xs_store *st, MDB_txn *txn, const struct xs_event *ev,
-    struct basket_item *items, size_t *np)
+basket_resolve(xs_store *st, MDB_txn *txn, xs_acc *acc,
+    const struct xs_event *ev, struct basket_item *items, size_t *np)
 {
 	uint64_t seed = xs_hash64(ev->order.p, ev->order.len, 0);
 	size_t   n    = 0;
@@ -56,10 +56,17 @@ basket_resolve(xs_store *st, MDB_txn *txn, const struct xs_event *ev,
 		if (!(ln->qty > 0)) {
 			continue;
 		}
-		err = xs_store_id_put(st, txn, XS_DICT_ITEM, ln->item.p,
-		    ln->item.len, &items[n].id, NULL);
-		if (err != XSELL_OK) {
-			return err;
+		if (!xs_acc_item_id_get(
+		        acc, ln->item.p, ln->item.len, &items[n].id)) {
+			err = xs_store_id_put(st, txn, XS_DICT_ITEM,
+			    ln->item.p, ln->item.len, &items[n].id, NULL);
+			if (err == XSELL_OK) {
+				err = xs_acc_item_id_put(acc, ln->item.p,
+				    ln->item.len, items[n].id);
+			}
+			if (err != XSELL_OK) {
+				return err;
+			}
 		}
 		items[n].rank = xs_hash64(ln->item.p, ln->item.len, seed);
 		n++;
@@ -359,7 +366,7 @@ apply_order(xs_store *st, MDB_txn *txn, xs_acc *acc,
 		err = XSELL_ENOMEM;
 		goto done;
 	}
-	err = basket_resolve(st, txn, ev, items, &n);
+	err = basket_resolve(st, txn, acc, ev, items, &n);
 	if (err == XSELL_OK && u->user != 0) {
 		/* Everything the user bought counts for "bought" and buyers;
 		 * only the sample counts for baskets and pairs, so that every

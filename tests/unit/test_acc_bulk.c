@@ -10,6 +10,7 @@
  * by hand; a bulk flush into a store that has pairs is refused. */
 #include "support.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -218,6 +219,42 @@ test_acc_bulk_baskets_by_hand(void **state)
 	max_held = 0;
 }
 
+/* The bulk accumulator's item ids: what was put is got back, nothing
+ * else; 5,000 names (the table grows twice); nothing outside bulk mode
+ * nor after the flush's clear. */
+static void
+test_acc_bulk_item_ids(void **state)
+{
+	xs_acc  *acc;
+	uint32_t id = 0;
+	char     name[32];
+
+	(void) state;
+	assert_xs_ok(xs_acc_alloc(&acc));
+	assert_xs_ok(xs_acc_item_id_put(acc, "a", 1, 7));
+	assert_false(xs_acc_item_id_get(acc, "a", 1, &id)); /* not bulk */
+	xs_acc_bulk_begin(acc, 0);
+	for (uint32_t i = 1; i <= 5000; i++) {
+		int len = snprintf(name, sizeof(name), "item-%u", i);
+
+		assert_xs_ok(xs_acc_item_id_put(acc, name, (size_t) len, i));
+	}
+	assert_xs_ok(xs_acc_item_id_put(acc, "item-1", 6, 99)); /* kept: 1 */
+	for (uint32_t i = 1; i <= 5000; i++) {
+		int len = snprintf(name, sizeof(name), "item-%u", i);
+
+		assert_true(xs_acc_item_id_get(acc, name, (size_t) len, &id));
+		assert_int_equal(id, i);
+	}
+	assert_false(xs_acc_item_id_get(acc, "item-5001", 9, &id));
+	assert_false(xs_acc_item_id_get(acc, "item-", 5, &id));
+	assert_false(xs_acc_item_id_get(acc, "a", 1, &id));
+	xs_acc_clear(acc);
+	xs_acc_bulk_begin(acc, 0);
+	assert_false(xs_acc_item_id_get(acc, "item-1", 6, &id));
+	xs_acc_free(acc);
+}
+
 /* 600,000 changes over dense ids (basket) with some +2s and -1s among
  * the +1s (the log, merged: the radix way), the day lists of the same
  * and 200,000 +1s of cart (dense, no log: the counting way), and
@@ -331,6 +368,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_acc_bulk_small_by_hand),
 		cmocka_unit_test(test_acc_bulk_baskets_by_hand),
+		cmocka_unit_test(test_acc_bulk_item_ids),
 		cmocka_unit_test(test_acc_bulk_large_same_as_plain),
 		cmocka_unit_test(test_acc_bulk_spill_same_as_plain),
 		cmocka_unit_test_setup_teardown(
