@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,7 +65,9 @@ static const char usage_text[] =
     "                        500; a new store is built in one (see above)\n"
     "  --incremental         no fresh-store build: transactions of --txn-ms\n"
     "                        even into an empty store (xselld writes in\n"
-    "                        between)\n"
+    "                        between); and the store is written with\n"
+    "                        write() calls, not through its mapping (see\n"
+    "                        the man page: a full disk)\n"
     "  --type TYPE           what the lines of files without a type column\n"
     "                        are: order (default), view, cart_add,\n"
     "                        cart_remove or rating\n"
@@ -149,7 +152,8 @@ static const char usage_text[] =
     "  0  the load completed (even if lines were rejected)\n"
     "  1  the store could not be opened, a file could not be read, or a\n"
     "     write failed (the reason is printed; committed chunks stay,\n"
-    "     and running the same load again completes it)\n"
+    "     and running the same load again completes it; a full disk\n"
+    "     may show as \"input/output error on a mapped file\")\n"
     "  2  usage error: bad flag, unknown format, bad --map, or a file\n"
     "     whose columns cannot be mapped (nothing is written)\n";
 
@@ -480,12 +484,58 @@ complements_lists(xs_store *st, const struct xs_settings *set, const char *db)
 	return EXIT_LOAD_OK;
 }
 
+/* The store is written through its mapping (write_map), and the input
+ * files may be mapped too: a page that cannot be written (a full disk)
+ * or read (a file cut short while loading) is a SIGBUS, not an error
+ * code. Say so and exit 1 instead of dying: nothing of the transaction
+ * open is committed, what was committed before stays (LMDB's meta page
+ * moves only at a commit, and its blocks exist already). */
+static void
+on_sigbus(int sig)
+{
+	static const char msg[] =
+	    "xsell-load: input/output error on a mapped file (a full disk, or "
+	    "an input file cut short): the open transaction is lost, what was "
+	    "committed before stays; load again to complete it\n";
+
+	(void) sig;
+	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0) {
+		_exit(EXIT_LOAD_FAIL);
+	}
+	_exit(EXIT_LOAD_FAIL);
+}
+
+/* Open the store for the load: with write_map unless --incremental (no
+ * dirty-page list to search or spill: at 10M lines, a fifth of the CPU),
+ * and without it where the mapped file cannot be made as long as the map
+ * (a file size limit). */
+static xsell_err
+store_open_for_load(xs_store **stp, const struct args *a)
+{
+	struct xs_store_opts so = { 0 };
+	struct sigaction     sa;
+	xsell_err            e;
+
+	so.map_size  = a->map_size;
+	so.no_sync   = true;
+	so.write_map = !a->incremental;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigbus;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGBUS, &sa, NULL);
+	e = xs_store_open(stp, a->db, &so);
+	if (e != XSELL_OK && so.write_map) {
+		so.write_map = false;
+		e            = xs_store_open(stp, a->db, &so);
+	}
+	return e;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct args                  a  = { 0 };
 	struct progress              pg = { 0 };
-	struct xs_store_opts         so = { 0 };
 	struct xs_settings           set;
 	struct xs_load_apply_opts    ao = { 0 };
 	struct xs_load_apply_result  ar = { 0 };
@@ -523,9 +573,7 @@ main(int argc, char **argv)
 		    n_baskets);
 	}
 
-	so.map_size = a.map_size;
-	so.no_sync  = true;
-	e           = xs_store_open(&st, a.db, &so);
+	e = store_open_for_load(&st, &a);
 	if (e != XSELL_OK) {
 		fprintf(stderr, "xsell-load: cannot open store %s: %s\n", a.db,
 		    xsell_strerror(e));

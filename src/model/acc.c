@@ -110,6 +110,29 @@ struct packed_log {
 	uint32_t  max_a, max_b; /* of the keys in v */
 };
 
+/* Bulk mode's memory of the item ids the transaction resolved: one
+ * open-addressing table of (hash, id, name), the names in one buffer.
+ * Valid for one transaction (cleared with the accumulator), in which
+ * the item dictionary only grows. */
+struct name_slot {
+	uint64_t h;
+	uint32_t id; /* 0: empty */
+	uint32_t len;
+	size_t   off; /* in names */
+};
+
+struct name_cache {
+	struct name_slot *slots;
+	size_t            cap; /* power of two, or 0 */
+	size_t            n;
+	char             *names;
+	size_t            names_len, names_cap;
+};
+
+/* At most this many names: past it, lookups go to the store. */
+#define NAME_CACHE_MAX ((size_t) 1 << 20)
+#define NAME_LEN_MAX 4096u
+
 struct xs_acc {
 	struct pair_log      pairs;
 	struct item_map      items;
@@ -124,6 +147,7 @@ struct xs_acc {
 	size_t               ptmp_cap;
 	struct xs_top_entry *row; /* the flush's neighbour list */
 	size_t               row_cap;
+	struct name_cache    items_seen; /* bulk mode: item ext -> id */
 };
 
 /* The log is summed no sooner than at this many entries (16 MiB). */
@@ -228,6 +252,8 @@ xs_acc_free(xs_acc *acc)
 	arena_reset(&acc->arena);
 	free(acc->ptmp);
 	free(acc->row);
+	free(acc->items_seen.slots);
+	free(acc->items_seen.names);
 	free(acc);
 }
 
@@ -251,6 +277,129 @@ xs_acc_clear(xs_acc *acc)
 	arena_reset(&acc->arena);
 	acc->held = 0;
 	acc->bulk = false;
+	if (acc->items_seen.cap != 0) {
+		memset(acc->items_seen.slots, 0,
+		    acc->items_seen.cap * sizeof(*acc->items_seen.slots));
+	}
+	acc->items_seen.n         = 0;
+	acc->items_seen.names_len = 0;
+}
+
+static uint64_t
+name_hash(const char *p, size_t len)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+
+	for (size_t i = 0; i < len; i++) {
+		h = (h ^ (unsigned char) p[i]) * 1099511628211ULL;
+	}
+	return h;
+}
+
+/* The slot of (h, name) in c, or the empty slot where it would go. */
+static struct name_slot *
+name_find(const struct name_cache *c, uint64_t h, const char *p, size_t len)
+{
+	size_t i = (size_t) h & (c->cap - 1);
+
+	for (;; i = (i + 1) & (c->cap - 1)) {
+		struct name_slot *sl = &c->slots[i];
+
+		if (sl->id == 0 ||
+		    (sl->h == h && sl->len == len &&
+		        memcmp(c->names + sl->off, p, len) == 0)) {
+			return sl;
+		}
+	}
+}
+
+bool
+xs_acc_item_id_get(const xs_acc *acc, const char *p, size_t len, uint32_t *idp)
+{
+	const struct name_cache *c = &acc->items_seen;
+	const struct name_slot  *sl;
+
+	if (!acc->bulk || c->n == 0) {
+		return false;
+	}
+	sl = name_find(c, name_hash(p, len), p, len);
+	if (sl->id == 0) {
+		return false;
+	}
+	*idp = sl->id;
+	return true;
+}
+
+static xsell_err
+name_cache_grow(struct name_cache *c)
+{
+	size_t            cap = c->cap ? c->cap * 2 : 4096;
+	struct name_slot *old = c->slots, *slots;
+
+	slots = calloc(cap, sizeof(*slots));
+	if (slots == NULL) {
+		return XSELL_ENOMEM;
+	}
+	c->slots = slots;
+	for (size_t i = 0; i < c->cap; i++) {
+		if (old[i].id != 0) {
+			size_t j = (size_t) old[i].h & (cap - 1);
+
+			while (slots[j].id != 0) {
+				j = (j + 1) & (cap - 1);
+			}
+			slots[j] = old[i];
+		}
+	}
+	c->cap = cap;
+	free(old);
+	return XSELL_OK;
+}
+
+xsell_err
+xs_acc_item_id_put(xs_acc *acc, const char *p, size_t len, uint32_t id)
+{
+	struct name_cache *c = &acc->items_seen;
+	struct name_slot  *sl;
+	uint64_t           h = name_hash(p, len);
+	xsell_err          err;
+
+	if (!acc->bulk || id == 0 || len > NAME_LEN_MAX ||
+	    c->n >= NAME_CACHE_MAX) {
+		return XSELL_OK; /* not remembered: the store answers */
+	}
+	if (2 * (c->n + 1) > c->cap) {
+		err = name_cache_grow(c);
+		if (err != XSELL_OK) {
+			return err;
+		}
+	}
+	if (c->names_len + len > c->names_cap) {
+		size_t cap = c->names_cap ? c->names_cap : 65536;
+		char  *names;
+
+		while (cap < c->names_len + len) {
+			cap *= 2;
+		}
+		names = realloc(c->names, cap);
+		if (names == NULL) {
+			return XSELL_ENOMEM;
+		}
+		c->names     = names;
+		c->names_cap = cap;
+	}
+	sl = name_find(c, h, p, len);
+	if (sl->id != 0) {
+		return XSELL_OK;
+	}
+	memcpy(c->names + c->names_len, p, len);
+	sl->h   = h;
+	sl->id  = id;
+	sl->len = (uint32_t) len;
+	sl->off = c->names_len;
+	c->names_len += len;
+	c->n++;
+	return XSELL_OK;
 }
 
 size_t
@@ -923,54 +1072,104 @@ packed_push(xs_acc *acc, uint32_t rel, uint32_t a, uint32_t b)
 	return XSELL_OK;
 }
 
+/* Room in relation rel's table of buckets for a's up to 'a'. */
+static xsell_err
+buckets_reserve(xs_acc *acc, struct bucket_set *s, uint32_t a)
+{
+	size_t         n_a = s->n_a ? s->n_a : 1024;
+	struct bucket *by_a;
+
+	if (a < s->n_a) {
+		return XSELL_OK;
+	}
+	while (n_a <= a) {
+		n_a *= 2;
+	}
+	by_a = realloc(s->by_a, n_a * sizeof(*by_a));
+	if (by_a == NULL) {
+		return XSELL_ENOMEM;
+	}
+	memset(by_a + s->n_a, 0, (n_a - s->n_a) * sizeof(*by_a));
+	acc->bucket_bytes += (n_a - s->n_a) * sizeof(*by_a);
+	s->by_a = by_a;
+	s->n_a  = n_a;
+	return XSELL_OK;
+}
+
+/* A new tail block for the full bucket k. */
+static xsell_err
+bucket_grow(xs_acc *acc, struct bucket *k)
+{
+	uint32_t      cap = k->tail == NULL ? BLOCK_FIRST
+	         : k->tail->cap < BLOCK_MAX ? k->tail->cap * 2
+	                                    : BLOCK_MAX;
+	struct block *blk =
+	    arena_alloc(&acc->arena, sizeof(*blk) + cap * sizeof(uint32_t));
+
+	if (blk == NULL) {
+		return XSELL_ENOMEM;
+	}
+	blk->next = NULL;
+	blk->cap  = cap;
+	if (k->tail == NULL) {
+		k->head = blk;
+	} else {
+		k->tail->next = blk;
+	}
+	k->tail = blk;
+	k->wp   = blk->b;
+	k->end  = blk->b + cap;
+	return XSELL_OK;
+}
+
 static xsell_err
 bucket_push(xs_acc *acc, uint32_t rel, uint32_t a, uint32_t b)
 {
-	struct bucket_set *s = &acc->dense[rel];
+	struct bucket_set *s   = &acc->dense[rel];
+	xsell_err          err = buckets_reserve(acc, s, a);
 	struct bucket     *k;
 
-	if (a >= s->n_a) {
-		size_t         n_a = s->n_a ? s->n_a : 1024;
-		struct bucket *by_a;
-
-		while (n_a <= a) {
-			n_a *= 2;
-		}
-		by_a = realloc(s->by_a, n_a * sizeof(*by_a));
-		if (by_a == NULL) {
-			return XSELL_ENOMEM;
-		}
-		memset(by_a + s->n_a, 0, (n_a - s->n_a) * sizeof(*by_a));
-		acc->bucket_bytes += (n_a - s->n_a) * sizeof(*by_a);
-		s->by_a = by_a;
-		s->n_a  = n_a;
+	if (err != XSELL_OK) {
+		return err;
 	}
 	k = &s->by_a[a];
 	if (k->wp == k->end) {
-		uint32_t      cap = k->tail == NULL ? BLOCK_FIRST
-		         : k->tail->cap < BLOCK_MAX ? k->tail->cap * 2
-		                                    : BLOCK_MAX;
-		struct block *blk = arena_alloc(
-		    &acc->arena, sizeof(*blk) + cap * sizeof(uint32_t));
-
-		if (blk == NULL) {
-			return XSELL_ENOMEM;
+		err = bucket_grow(acc, k);
+		if (err != XSELL_OK) {
+			return err;
 		}
-		blk->next = NULL;
-		blk->cap  = cap;
-		if (k->tail == NULL) {
-			k->head = blk;
-		} else {
-			k->tail->next = blk;
-		}
-		k->tail = blk;
-		k->wp   = blk->b;
-		k->end  = blk->b + cap;
 	}
 	*k->wp++ = b;
 	k->n++;
 	s->max_b = b > s->max_b ? b : s->max_b;
 	acc->held++;
+	return XSELL_OK;
+}
+
+/* Append b[0..n) to bucket k, a block's room at a time, counting them
+ * in acc->held; the caller keeps the set's max_b. */
+static xsell_err
+bucket_push_many(xs_acc *acc, struct bucket *k, const uint32_t *b, size_t n)
+{
+	while (n > 0) {
+		size_t room;
+
+		if (k->wp == k->end) {
+			xsell_err err = bucket_grow(acc, k);
+
+			if (err != XSELL_OK) {
+				return err;
+			}
+		}
+		room = (size_t) (k->end - k->wp);
+		room = room < n ? room : n;
+		memcpy(k->wp, b, room * sizeof(*b));
+		k->wp += room;
+		k->n += (uint32_t) room;
+		acc->held += room;
+		b += room;
+		n -= room;
+	}
 	return XSELL_OK;
 }
 
@@ -1008,6 +1207,55 @@ bulk_add(xs_acc *acc, enum xs_rel rel, uint32_t a, uint32_t b)
 		return bucket_push(acc, (uint32_t) rel, a, b);
 	}
 	return packed_push(acc, (uint32_t) rel, a, b);
+}
+
+/* xs_acc_pairs_all, one xs_acc_pair_add a pair. */
+static xsell_err
+pairs_all_each(xs_acc *acc, enum xs_rel rel, const uint32_t *ids, size_t n)
+{
+	xsell_err err = XSELL_OK;
+
+	for (size_t i = 0; i < n && err == XSELL_OK; i++) {
+		for (size_t j = 0; j < n && err == XSELL_OK; j++) {
+			if (j != i) {
+				err = xs_acc_pair_add(
+				    acc, rel, ids[i], ids[j], 1);
+			}
+		}
+	}
+	return err;
+}
+
+xsell_err
+xs_acc_pairs_all(xs_acc *acc, enum xs_rel rel, const uint32_t *ids, size_t n)
+{
+	struct bucket_set *s;
+	size_t             pairs = n < 2 ? 0 : n * (n - 1);
+	uint32_t           max   = 0;
+	xsell_err          err;
+
+	for (size_t i = 0; i < n; i++) {
+		max = ids[i] > max ? ids[i] : max;
+	}
+	/* The bulk buckets only, and only where no spill falls inside the
+	 * basket: otherwise pair by pair, which is the same sum. */
+	if (!acc->bulk || (unsigned) rel >= XS_REL_END || max >= DENSE_MAX ||
+	    acc->held >= acc->packed_max ||
+	    pairs >= acc->packed_max - acc->held) {
+		return pairs_all_each(acc, rel, ids, n);
+	}
+	s        = &acc->dense[rel];
+	s->max_b = max > s->max_b ? max : s->max_b;
+	err      = buckets_reserve(acc, s, max);
+	for (size_t i = 0; i < n && err == XSELL_OK; i++) {
+		struct bucket *k = &s->by_a[ids[i]];
+
+		err = bucket_push_many(acc, k, ids, i);
+		if (err == XSELL_OK) {
+			err = bucket_push_many(acc, k, ids + i + 1, n - i - 1);
+		}
+	}
+	return err;
 }
 
 void

@@ -43,8 +43,8 @@ cmp_basket_id(const void *x, const void *y)
 /* Resolve the order's lines to distinct dense ids, leaving out returns
  * (qty <= 0). Returns the count in *np; 'items' has room for n_lines. */
 static xsell_err
-basket_resolve(xs_store *st, MDB_txn *txn, const struct xs_event *ev,
-    struct basket_item *items, size_t *np)
+basket_resolve(xs_store *st, MDB_txn *txn, xs_acc *acc,
+    const struct xs_event *ev, struct basket_item *items, size_t *np)
 {
 	uint64_t seed = xs_hash64(ev->order.p, ev->order.len, 0);
 	size_t   n    = 0;
@@ -56,10 +56,17 @@ basket_resolve(xs_store *st, MDB_txn *txn, const struct xs_event *ev,
 		if (!(ln->qty > 0)) {
 			continue;
 		}
-		err = xs_store_id_put(st, txn, XS_DICT_ITEM, ln->item.p,
-		    ln->item.len, &items[n].id, NULL);
-		if (err != XSELL_OK) {
-			return err;
+		if (!xs_acc_item_id_get(
+		        acc, ln->item.p, ln->item.len, &items[n].id)) {
+			err = xs_store_id_put(st, txn, XS_DICT_ITEM,
+			    ln->item.p, ln->item.len, &items[n].id, NULL);
+			if (err == XSELL_OK) {
+				err = xs_acc_item_id_put(acc, ln->item.p,
+				    ln->item.len, items[n].id);
+			}
+			if (err != XSELL_OK) {
+				return err;
+			}
 		}
 		items[n].rank = xs_hash64(ln->item.p, ln->item.len, seed);
 		n++;
@@ -311,27 +318,22 @@ count_purchases(xs_store *st, MDB_txn *txn, xs_acc *acc,
 }
 
 /* Baskets, basket pairs (both directions) and the day's trend counts of
- * the sampled items. */
+ * the sampled items ids[0..n). */
 static xsell_err
-count_basket(xs_acc *acc, int64_t ts, const struct basket_item *kept, size_t n)
+count_basket(xs_acc *acc, int64_t ts, const uint32_t *ids, size_t n)
 {
 	uint32_t  day = xs_day_of(ts);
 	xsell_err err = XSELL_OK;
 
 	for (size_t i = 0; i < n && err == XSELL_OK; i++) {
-		err = xs_acc_item_add(acc, kept[i].id, XS_C_BASKETS, 1);
+		err = xs_acc_item_add(acc, ids[i], XS_C_BASKETS, 1);
 		if (err == XSELL_OK) {
 			err = xs_acc_pair_add(
-			    acc, XS_REL_TREND_BUY, day, kept[i].id, 1);
+			    acc, XS_REL_TREND_BUY, day, ids[i], 1);
 		}
-		for (size_t j = i + 1; j < n && err == XSELL_OK; j++) {
-			err = xs_acc_pair_add(
-			    acc, XS_REL_BASKET, kept[i].id, kept[j].id, 1);
-			if (err == XSELL_OK) {
-				err = xs_acc_pair_add(acc, XS_REL_BASKET,
-				    kept[j].id, kept[i].id, 1);
-			}
-		}
+	}
+	if (err == XSELL_OK) {
+		err = xs_acc_pairs_all(acc, XS_REL_BASKET, ids, n);
 	}
 	return err;
 }
@@ -364,7 +366,7 @@ apply_order(xs_store *st, MDB_txn *txn, xs_acc *acc,
 		err = XSELL_ENOMEM;
 		goto done;
 	}
-	err = basket_resolve(st, txn, ev, items, &n);
+	err = basket_resolve(st, txn, acc, ev, items, &n);
 	if (err == XSELL_OK && u->user != 0) {
 		/* Everything the user bought counts for "bought" and buyers;
 		 * only the sample counts for baskets and pairs, so that every
@@ -374,11 +376,11 @@ apply_order(xs_store *st, MDB_txn *txn, xs_acc *acc,
 	}
 	kept = err == XSELL_OK ? basket_sample(items, n, set->max_basket_items)
 	                       : 0;
-	if (err == XSELL_OK) {
-		err = count_basket(acc, ev->ts, items, kept);
-	}
 	for (size_t i = 0; i < kept; i++) {
 		ids[i] = items[i].id;
+	}
+	if (err == XSELL_OK) {
+		err = count_basket(acc, ev->ts, ids, kept);
 	}
 	rec.n_items = (uint32_t) kept;
 	rec.ts      = ev->ts;

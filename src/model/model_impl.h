@@ -8,6 +8,20 @@
 /* Add 'd' to pending pair (a, b) of relation 'rel'. */
 xsell_err xs_acc_pair_add(
     xs_acc *acc, enum xs_rel rel, uint32_t a, uint32_t b, int32_t d);
+/* Add 1 to pending pair (ids[i], ids[j]) of relation 'rel' for every
+ * i != j: a basket's pairs, both ways. The same as those
+ * xs_acc_pair_add calls; in bulk mode each a's partners are appended in
+ * one copy instead of a call a pair. */
+xsell_err xs_acc_pairs_all(
+    xs_acc *acc, enum xs_rel rel, const uint32_t *ids, size_t n);
+/* Bulk mode: the item id of external id p[0..len) if this transaction
+ * resolved it before (xs_acc_item_id_put), without a B-tree search. */
+bool xs_acc_item_id_get(
+    const xs_acc *acc, const char *p, size_t len, uint32_t *idp);
+/* Bulk mode: remember that p[0..len) is item 'id' in this transaction
+ * (up to a bound; elsewhere nothing). */
+xsell_err xs_acc_item_id_put(
+    xs_acc *acc, const char *p, size_t len, uint32_t id);
 /* Add 'd' to pending counter 'which' of 'item'. */
 xsell_err xs_acc_item_add(
     xs_acc *acc, uint32_t item, enum xs_count which, int32_t d);

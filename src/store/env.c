@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define STORE_MAX_DBS 32
 
@@ -304,6 +305,10 @@ xs_store_open(xs_store **stp, const char *dir, const struct xs_store_opts *o)
 	if (o->no_sync) {
 		flags |= MDB_NOSYNC;
 	}
+	if (o->write_map && !o->read_only) {
+		flags |= MDB_WRITEMAP;
+		st->write_map = true;
+	}
 	rc = mdb_env_open(st->env, dir, flags, 0644);
 	if (rc != 0) {
 		xs_log(XS_LOG_ERROR, "store %s: %s", dir, mdb_strerror(rc));
@@ -327,11 +332,78 @@ free_st:
 	return err;
 }
 
+/* The length the data file needs: its pages in use (the newest meta's). */
+static int
+file_len_used(MDB_env *env, off_t *lenp)
+{
+	MDB_envinfo info;
+	MDB_stat    ms;
+	int         rc = mdb_env_info(env, &info);
+
+	if (rc == 0) {
+		rc = mdb_env_stat(env, &ms);
+	}
+	if (rc == 0) {
+		*lenp = (off_t) (info.me_last_pgno + 1) * (off_t) ms.ms_psize;
+	}
+	return rc;
+}
+
+/* Cut a write_map store's file back from the map's length (LMDB extends
+ * it, sparse, at open) to its pages in use, so that it is not as long as
+ * the map when closed. Under the writer lock: no writer is between
+ * allocating a page and committing it, and a write_map writer in another
+ * process re-extends the file when it begins (file_extend). Best effort:
+ * a longer file is a correct one. */
+static void
+file_trim(xs_store *st)
+{
+	MDB_txn         *txn;
+	mdb_filehandle_t fd;
+	off_t            len;
+
+	if (mdb_txn_begin(st->env, NULL, 0, &txn) != 0) {
+		return;
+	}
+	if (file_len_used(st->env, &len) == 0 &&
+	    mdb_env_get_fd(st->env, &fd) == 0) {
+		(void) ftruncate(fd, len);
+	}
+	mdb_txn_abort(txn);
+}
+
+/* A write_map writer writes pages up to the map's length in place: the
+ * file must be that long (another process may have trimmed it since this
+ * one opened). Called under the writer lock. */
+static int
+file_extend(xs_store *st)
+{
+	MDB_envinfo      info;
+	mdb_filehandle_t fd;
+	struct stat      sb;
+	int              rc = mdb_env_info(st->env, &info);
+
+	if (rc == 0) {
+		rc = mdb_env_get_fd(st->env, &fd);
+	}
+	if (rc == 0 && fstat(fd, &sb) != 0) {
+		rc = errno;
+	}
+	if (rc == 0 && sb.st_size < (off_t) info.me_mapsize &&
+	    ftruncate(fd, (off_t) info.me_mapsize) != 0) {
+		rc = errno;
+	}
+	return rc;
+}
+
 void
 xs_store_close(xs_store *st)
 {
 	if (st == NULL) {
 		return;
+	}
+	if (st->write_map) {
+		file_trim(st);
 	}
 	mdb_env_close(st->env);
 	xs_store_memo_fini(st);
@@ -373,10 +445,20 @@ xs_txn_read(xs_store *st, MDB_txn **txnp)
 xsell_err
 xs_txn_write(xs_store *st, MDB_txn **txnp)
 {
+	int rc;
+
 	if (st->read_only) {
 		return XSELL_EFORBIDDEN;
 	}
-	return xs_err_from_mdb(txn_begin(st, 0, txnp));
+	rc = txn_begin(st, 0, txnp);
+	if (rc == 0 && st->write_map) {
+		rc = file_extend(st);
+		if (rc != 0) {
+			mdb_txn_abort(*txnp);
+			*txnp = NULL;
+		}
+	}
+	return xs_err_from_mdb(rc);
 }
 
 xsell_err

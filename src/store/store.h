@@ -55,6 +55,12 @@ struct xs_store_opts {
 	bool     read_only;   /* open without writing (no schema stamp) */
 	bool     no_sync;     /* commits skip fsync (bulk load; the loader
 	                         syncs once at the end) */
+	bool write_map;       /* MDB_WRITEMAP (xsell-load): LMDB writes pages
+	                         in the mapped file, with no dirty-page list to
+	                         search or spill; no nested transactions. The
+	                         file is as long as the map while open (sparse),
+	                         cut back to its pages at close. A full disk is
+	                         a SIGBUS then, not an error code. */
 	unsigned top_m;       /* a new store's neighbours kept per top list,
 	                         1..XS_TOP_M_MAX; 0: XS_TOP_M_DEFAULT. An existing
 	                         store keeps the number it was made with. */

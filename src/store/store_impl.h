@@ -45,7 +45,8 @@ struct xs_store {
 	MDB_dbi         ledger;
 	MDB_dbi         comp; /* 0: none (comp.c) */
 	bool            read_only;
-	unsigned        top_m; /* from meta "top_m" */
+	bool            write_map; /* opened with MDB_WRITEMAP */
+	unsigned        top_m;     /* from meta "top_m" */
 	pthread_mutex_t memo_mtx;
 	struct xs_memo  memo[XS_MEMO_COUNT];
 };

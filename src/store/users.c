@@ -218,11 +218,12 @@ xs_store_history_add(xs_store *st, MDB_txn *txn, uint32_t user,
 	}
 	rc = mdb_cursor_put(cur, &k, &v, MDB_NODUPDATA);
 	if (rc == MDB_KEYEXIST) {
-		rc = 0; /* the same event at the same second: kept once */
-	}
-	if (rc == 0) {
+		/* The same event at the same second: kept once. The cursor
+		 * may not be on the user's key after a refused put. */
 		rc = mdb_cursor_get(cur, &k, &v, MDB_SET);
 	}
+	/* After a put the cursor is on the new record, so on the user's
+	 * key: no second search to count the user's events. */
 	if (rc == 0) {
 		rc = mdb_cursor_count(cur, &n);
 	}

@@ -10,6 +10,7 @@
  * by hand; a bulk flush into a store that has pairs is refused. */
 #include "support.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -166,6 +167,94 @@ test_acc_bulk_small_by_hand(void **state)
 	xs_test_store_close(st, dir);
 }
 
+/* Baskets of every pair at once (xs_acc_pairs_all): {1, 2, 3} twice,
+ * {2, 3, 40} (the first of them past the buckets' first 16-entry block
+ * when the ones before are counted), {5} (no pair), {} and one basket
+ * with an id past the dense range (pair by pair). Both ways: 1-2 and
+ * 1-3 twice, 2-3 three times, 2-40 and 3-40 once. */
+static void
+calls_baskets(xs_acc *acc)
+{
+	static const uint32_t b123[] = { 1, 2, 3 }, b2340[] = { 2, 3, 40 },
+	                      b5[] = { 5 }, bbig[] = { 6, BIG };
+
+	for (int i = 0; i < 8; i++) {
+		/* Fill bucket 2 past its first block: 2 -> 7, 8 times. */
+		assert_xs_ok(xs_acc_pair_add(acc, XS_REL_BASKET, 2, 7, 1));
+	}
+	assert_xs_ok(xs_acc_pairs_all(acc, XS_REL_BASKET, b123, 3));
+	assert_xs_ok(xs_acc_pairs_all(acc, XS_REL_BASKET, b123, 3));
+	assert_xs_ok(xs_acc_pairs_all(acc, XS_REL_BASKET, b2340, 3));
+	assert_xs_ok(xs_acc_pairs_all(acc, XS_REL_BASKET, b5, 1));
+	assert_xs_ok(xs_acc_pairs_all(acc, XS_REL_BASKET, b5, 0));
+	assert_xs_ok(xs_acc_pairs_all(acc, XS_REL_VIEW, bbig, 2));
+}
+
+static void
+test_acc_bulk_baskets_by_hand(void **state)
+{
+	static const uint32_t want[][3] = { { 1, 2, 2 }, { 2, 1, 2 },
+		{ 1, 3, 2 }, { 3, 1, 2 }, { 2, 3, 3 }, { 3, 2, 3 },
+		{ 2, 40, 1 }, { 40, 2, 1 }, { 3, 40, 1 }, { 40, 3, 1 },
+		{ 2, 7, 8 }, { 1, 40, 0 }, { 40, 1, 0 }, { 5, 5, 0 },
+		{ 1, 1, 0 } };
+	xs_store             *st;
+	char                 *dir;
+
+	(void) state;
+	for (int spill = 0; spill < 2; spill++) {
+		/* Spilling after 10 changes: 8 held, a basket of 6 pairs
+		 * goes pair by pair, through a spill. */
+		max_held = spill ? 10 : 0;
+		st       = check_same(calls_baskets, &dir);
+		for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+			assert_int_equal(pair_count(st, XS_REL_BASKET,
+			                     want[i][0], want[i][1]),
+			    want[i][2]);
+		}
+		assert_int_equal(pair_count(st, XS_REL_VIEW, 6, BIG), 1);
+		assert_int_equal(pair_count(st, XS_REL_VIEW, BIG, 6), 1);
+		xs_test_store_close(st, dir);
+	}
+	max_held = 0;
+}
+
+/* The bulk accumulator's item ids: what was put is got back, nothing
+ * else; 5,000 names (the table grows twice); nothing outside bulk mode
+ * nor after the flush's clear. */
+static void
+test_acc_bulk_item_ids(void **state)
+{
+	xs_acc  *acc;
+	uint32_t id = 0;
+	char     name[32];
+
+	(void) state;
+	assert_xs_ok(xs_acc_alloc(&acc));
+	assert_xs_ok(xs_acc_item_id_put(acc, "a", 1, 7));
+	assert_false(xs_acc_item_id_get(acc, "a", 1, &id)); /* not bulk */
+	xs_acc_bulk_begin(acc, 0);
+	for (uint32_t i = 1; i <= 5000; i++) {
+		int len = snprintf(name, sizeof(name), "item-%u", i);
+
+		assert_xs_ok(xs_acc_item_id_put(acc, name, (size_t) len, i));
+	}
+	assert_xs_ok(xs_acc_item_id_put(acc, "item-1", 6, 99)); /* kept: 1 */
+	for (uint32_t i = 1; i <= 5000; i++) {
+		int len = snprintf(name, sizeof(name), "item-%u", i);
+
+		assert_true(xs_acc_item_id_get(acc, name, (size_t) len, &id));
+		assert_int_equal(id, i);
+	}
+	assert_false(xs_acc_item_id_get(acc, "item-5001", 9, &id));
+	assert_false(xs_acc_item_id_get(acc, "item-", 5, &id));
+	assert_false(xs_acc_item_id_get(acc, "a", 1, &id));
+	xs_acc_clear(acc);
+	xs_acc_bulk_begin(acc, 0);
+	assert_false(xs_acc_item_id_get(acc, "item-1", 6, &id));
+	xs_acc_free(acc);
+}
+
 /* 600,000 changes over dense ids (basket) with some +2s and -1s among
  * the +1s (the log, merged: the radix way), the day lists of the same
  * and 200,000 +1s of cart (dense, no log: the counting way), and
@@ -278,6 +367,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_acc_bulk_small_by_hand),
+		cmocka_unit_test(test_acc_bulk_baskets_by_hand),
+		cmocka_unit_test(test_acc_bulk_item_ids),
 		cmocka_unit_test(test_acc_bulk_large_same_as_plain),
 		cmocka_unit_test(test_acc_bulk_spill_same_as_plain),
 		cmocka_unit_test_setup_teardown(
