@@ -398,14 +398,6 @@ cand_cmp_raw(const void *x, const void *y)
 	return p->item < q->item ? -1 : p->item > q->item;
 }
 
-static int
-u32_cmp(const void *x, const void *y)
-{
-	uint32_t p = *(const uint32_t *) x, q = *(const uint32_t *) y;
-
-	return p < q ? -1 : p > q;
-}
-
 /* Mark (group 1) the walk's candidates among the n_trend items of the
  * largest momentum factors now, and collect the others as skips: they
  * are unreachable or left out. Momentum lifts far-down items up to fifty
@@ -440,7 +432,7 @@ mark_trending(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	}
 	xs_momentum_table_fini(&t);
 	if (n_skip != 0) {
-		qsort(skips, n_skip, sizeof(*skips), u32_cmp);
+		qsort(skips, n_skip, sizeof(*skips), xs_u32_cmp);
 	}
 	*n_skipp = n_skip;
 	return XSELL_OK;
