@@ -203,6 +203,9 @@ stats_gather(struct xs_server *srv, struct xs_stats *s)
 	s->comp_lists.items    = atomic_load(&srv->refresher.items);
 	s->comp_lists.due      = atomic_load(&srv->refresher.due);
 	s->comp_lists.computed = atomic_load(&srv->refresher.computed);
+	if (srv->wal != NULL) {
+		xs_wal_stats(srv->wal, s);
+	}
 	return XSELL_OK;
 }
 

@@ -164,6 +164,9 @@ xsell_err xs_wal_replay(struct xs_server *srv, const char *db);
 /* Apply what is logged, stop the applier, close the files, free. Call
  * after the workers stopped. */
 void xs_wal_close(xs_wal *wal);
+
+/* Fill s->wal: the log's sequence numbers, backlog and files. */
+void xs_wal_stats(xs_wal *wal, struct xs_stats *s);
 /* The write job->req of worker 'w' through the log: append its request
  * bytes (w->req_body), sync (shared with the writers syncing at the same
  * time) and return; the store gets it within one group of the applier.

@@ -1059,3 +1059,16 @@ xs_wal_close(xs_wal *wal)
 	segs_drop_applied(wal, wal->applied, wal->applied == wal->written);
 	wal_free(wal);
 }
+
+void
+xs_wal_stats(xs_wal *wal, struct xs_stats *s)
+{
+	pthread_mutex_lock(&wal->mtx);
+	s->wal.on            = true;
+	s->wal.logged        = wal->synced;
+	s->wal.applied       = wal->applied;
+	s->wal.backlog_bytes = wal->backlog;
+	s->wal.backlog_max   = wal->backlog_max;
+	s->wal.segments      = wal->n_segs;
+	pthread_mutex_unlock(&wal->mtx);
+}

@@ -372,6 +372,24 @@ pack_comp_lists(msgpack_packer *pk, const struct xs_stats *s)
 	msgpack_pack_uint64(pk, s->comp_lists.computed);
 }
 
+/* stats.wal: how far the store is behind the write-ahead log. */
+static void
+pack_wal(msgpack_packer *pk, const struct xs_stats *s)
+{
+	pack_cstr(pk, "wal");
+	msgpack_pack_map(pk, 5);
+	pack_cstr(pk, "logged");
+	msgpack_pack_uint64(pk, s->wal.logged);
+	pack_cstr(pk, "applied");
+	msgpack_pack_uint64(pk, s->wal.applied);
+	pack_cstr(pk, "backlog_bytes");
+	msgpack_pack_uint64(pk, s->wal.backlog_bytes);
+	pack_cstr(pk, "backlog_max");
+	msgpack_pack_uint64(pk, s->wal.backlog_max);
+	pack_cstr(pk, "segments");
+	msgpack_pack_uint64(pk, s->wal.segments);
+}
+
 xsell_err
 xs_wire_reply_stats(
     struct xs_buf *out, const struct xs_request *req, const struct xs_stats *s)
@@ -387,7 +405,7 @@ xs_wire_reply_stats(
 	msgpack_packer_init(&pk, &ctx, pack_write_cb);
 	reply_begin(&pk, &ctx, req,
 	    5 + (s->settings != NULL) + (conn_kinds(s) != 0) +
-	        s->comp_lists.on,
+	        s->comp_lists.on + s->wal.on,
 	    true);
 	pack_cstr(&pk, "version");
 	pack_cstr(&pk, version);
@@ -441,6 +459,9 @@ xs_wire_reply_stats(
 	}
 	if (s->comp_lists.on) {
 		pack_comp_lists(&pk, s);
+	}
+	if (s->wal.on) {
+		pack_wal(&pk, s);
 	}
 	return ctx.err;
 }

@@ -126,6 +126,15 @@ struct xs_stats {
 		uint64_t due;      /* of them, lists missing or not fresh */
 		uint64_t computed; /* lists written since the start */
 	} comp_lists;
+	/* xselld --wal's log; left out of the reply when !on. */
+	struct {
+		bool     on;
+		uint64_t logged;        /* last entry durable in the log */
+		uint64_t applied;       /* last entry committed to the store */
+		uint64_t backlog_bytes; /* logged, not yet applied */
+		uint64_t backlog_max; /* --wal-backlog: writers wait past it */
+		uint64_t segments;    /* log files on disk */
+	} wal;
 };
 
 xsell_err xs_wire_reply_stats(struct xs_buf *out, const struct xs_request *req,

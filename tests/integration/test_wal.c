@@ -25,6 +25,7 @@
 #include <msgpack.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
+#include <nng/supplemental/util/platform.h>
 
 #include "common/common.h"
 
@@ -297,6 +298,29 @@ test_wal_kill9_replay_twice_and_without_wal(void **state)
 	xs_test_server_fini(&s);
 }
 
+/* stats.wal's 'key' (absent: -1). */
+static json_int_t
+wal_stat(const char *url, const char *key)
+{
+	json_t    *r = xs_test_call(url, "{\"op\":\"stats\"}");
+	json_t    *v = json_object_get(json_object_get(r, "wal"), key);
+	json_int_t n = json_is_integer(v) ? json_integer_value(v) : -1;
+
+	json_decref(r);
+	return n;
+}
+
+/* Wait until stats.wal says entry 'seq' is in the store (the applier
+ * runs behind the acknowledgement). */
+static void
+wait_applied(const char *url, json_int_t seq)
+{
+	for (int i = 0; i < 500 && wal_stat(url, "applied") != seq; i++) {
+		nng_msleep(10);
+	}
+	assert_int_equal(wal_stat(url, "applied"), seq);
+}
+
 /* A write that does not decode is refused before the log: the log file
  * stays empty; a good one then lands in it. */
 static void
@@ -318,6 +342,12 @@ test_wal_refuses_bad_write_before_log(void **state)
 	assert_string_equal(xs_test_reply_code(r), "bad_request");
 	json_decref(r);
 	assert_int_equal(file_size(s.db, SEG1), 0);
+	/* Nothing logged: stats.wal says so (the default backlog, 32 MiB). */
+	assert_int_equal(wal_stat(s.read_url, "logged"), 0);
+	assert_int_equal(wal_stat(s.read_url, "applied"), 0);
+	assert_int_equal(wal_stat(s.read_url, "backlog_bytes"), 0);
+	assert_int_equal(wal_stat(s.read_url, "backlog_max"), 32 << 20);
+	assert_int_equal(wal_stat(s.read_url, "segments"), 1);
 
 	r = xs_test_call(s.admin_url,
 	    "{\"op\":\"event\",\"events\":[{\"type\":\"order\","
@@ -325,6 +355,10 @@ test_wal_refuses_bad_write_before_log(void **state)
 	assert_string_equal(xs_test_reply_code(r), "ok");
 	json_decref(r);
 	assert_true(file_size(s.db, SEG1) > 0);
+	/* The one entry: logged as 1, then applied, and no backlog left. */
+	assert_int_equal(wal_stat(s.read_url, "logged"), 1);
+	wait_applied(s.read_url, 1);
+	assert_int_equal(wal_stat(s.read_url, "backlog_bytes"), 0);
 	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
 	xs_test_server_restart(&s);
 	assert_int_equal(xs_test_stats_orders(s.read_url), 1);
