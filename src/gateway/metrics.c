@@ -155,6 +155,35 @@ by_label(FILE *out, const msgpack_object *map, const char *key,
 	}
 }
 
+/* The work xselld does behind the answers: complements' precomputed
+ * lists and, with --wal, the log the store applies (each absent from
+ * older servers, the log also from one without --wal). */
+static void
+write_background(FILE *out, const msgpack_object *stats)
+{
+	const msgpack_object *lists =
+	    xsell_reply_get(stats, "complements_lists");
+	const msgpack_object *wal = xsell_reply_get(stats, "wal");
+
+	scalar(out, lists, "items", "xsell_complements_lists_items", "gauge",
+	    "items with orders, each with a precomputed complements list");
+	scalar(out, lists, "due", "xsell_complements_lists_due", "gauge",
+	    "items whose complements list is missing or stale (answers walk)");
+	scalar(out, lists, "computed",
+	    "xsell_complements_lists_computed_total", "counter",
+	    "complements lists computed since xselld started");
+	scalar(out, wal, "logged", "xsell_wal_logged_entries_total", "counter",
+	    "writes durable in the write-ahead log (acknowledged)");
+	scalar(out, wal, "applied", "xsell_wal_applied_entries_total",
+	    "counter", "writes of the log committed to the store (visible)");
+	scalar(out, wal, "backlog_bytes", "xsell_wal_backlog_bytes", "gauge",
+	    "bytes logged and not yet applied");
+	scalar(out, wal, "backlog_max", "xsell_wal_backlog_max_bytes", "gauge",
+	    "backlog past which writers wait (--wal-backlog)");
+	scalar(out, wal, "segments", "xsell_wal_segments", "gauge",
+	    "write-ahead log files on disk");
+}
+
 /* The connection counters of each kind of endpoint (stats'
  * "connections"; absent from older servers). */
 static void
@@ -239,6 +268,7 @@ write_upstream(FILE *out, const msgpack_object *stats)
 	scalar(out, stats, "uptime_s", "xsell_uptime_seconds", "gauge",
 	    "seconds since xselld started");
 	write_connections(out, xsell_reply_get(stats, "connections"));
+	write_background(out, stats);
 }
 
 static void

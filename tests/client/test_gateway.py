@@ -936,6 +936,15 @@ def check_metrics(gw):
             value(m1, "xsell_connections_refused_total", kind="read") != 0 \
             or value(m1, "xsell_connections_muted_total", kind="read") != 0:
         raise Fail("metrics: connections of the read endpoint")
+    # complements' list refresher runs in every xselld; no --wal here,
+    # so no log metrics.
+    for name in ("xsell_complements_lists_items",
+                 "xsell_complements_lists_due",
+                 "xsell_complements_lists_computed_total"):
+        if value(m1, name) < 0:
+            raise Fail("metrics: %s below 0" % name)
+    if any(k[0].startswith("xsell_wal_") for k in m1):
+        raise Fail("metrics: xsell_wal_* without --wal")
     ok("/metrics: valid Prometheus text; counters moved by exactly the "
        "requests sent")
 
