@@ -1425,40 +1425,14 @@ dense_row(
 	return XSELL_OK;
 }
 
-/* Write relation rel's buckets, a by a, each a's list whole. */
+/* What to do with one item's summed row (acc->row[0..n_row)). */
+typedef xsell_err (*bucket_row_fn)(
+    xs_acc *acc, uint32_t rel, uint32_t a, size_t n_row, void *ctx);
+
+/* Sum relation rel's buckets a by a into acc->row and hand each row
+ * (of an item with changes) to 'fn'. */
 static xsell_err
-buckets_write(xs_acc *acc, xs_pair_writer *w, uint32_t rel)
-{
-	struct bucket_set *s = &acc->dense[rel];
-	struct dense       d;
-	xsell_err          err;
-
-	if (s->n_a == 0) {
-		return XSELL_OK;
-	}
-	err = dense_init(&d, s);
-	if (err != XSELL_OK) {
-		return err;
-	}
-	for (size_t a = 0; a < s->n_a && err == XSELL_OK; a++) {
-		size_t n_row;
-
-		if (s->by_a[a].n == 0) {
-			continue;
-		}
-		err = dense_row(acc, &d, &s->by_a[a], &n_row);
-		if (err == XSELL_OK) {
-			err = xs_pair_writer_put(w, (enum xs_rel) rel,
-			    (uint32_t) a, acc->row, n_row);
-		}
-	}
-	dense_fini(&d);
-	return err;
-}
-
-/* Sum relation rel's buckets into the log and empty them. */
-static xsell_err
-buckets_spill(xs_acc *acc, uint32_t rel)
+buckets_each_row(xs_acc *acc, uint32_t rel, bucket_row_fn fn, void *ctx)
 {
 	struct bucket_set *s = &acc->dense[rel];
 	struct dense       d;
@@ -1478,15 +1452,50 @@ buckets_spill(xs_acc *acc, uint32_t rel)
 			continue;
 		}
 		err = dense_row(acc, &d, &s->by_a[a], &n_row);
-		for (size_t k = 0; k < n_row && err == XSELL_OK; k++) {
-			err = log_add(&acc->pairs, rel, (uint32_t) a,
-			    acc->row[k].b, (int32_t) acc->row[k].count);
+		if (err == XSELL_OK) {
+			err = fn(acc, rel, (uint32_t) a, n_row, ctx);
 		}
-		acc->held -= s->by_a[a].n;
 	}
 	dense_fini(&d);
+	return err;
+}
+
+static xsell_err
+row_write(xs_acc *acc, uint32_t rel, uint32_t a, size_t n_row, void *ctx)
+{
+	return xs_pair_writer_put(
+	    (xs_pair_writer *) ctx, (enum xs_rel) rel, a, acc->row, n_row);
+}
+
+/* Write relation rel's buckets, a by a, each a's list whole. */
+static xsell_err
+buckets_write(xs_acc *acc, xs_pair_writer *w, uint32_t rel)
+{
+	return buckets_each_row(acc, rel, row_write, w);
+}
+
+static xsell_err
+row_spill(xs_acc *acc, uint32_t rel, uint32_t a, size_t n_row, void *ctx)
+{
+	xsell_err err = XSELL_OK;
+
+	(void) ctx;
+	for (size_t k = 0; k < n_row && err == XSELL_OK; k++) {
+		err = log_add(&acc->pairs, rel, a, acc->row[k].b,
+		    (int32_t) acc->row[k].count);
+	}
+	acc->held -= acc->dense[rel].by_a[a].n;
+	return err;
+}
+
+/* Sum relation rel's buckets into the log and empty them. */
+static xsell_err
+buckets_spill(xs_acc *acc, uint32_t rel)
+{
+	xsell_err err = buckets_each_row(acc, rel, row_spill, NULL);
+
 	if (err == XSELL_OK) {
-		buckets_free(acc, s);
+		buckets_free(acc, &acc->dense[rel]);
 	}
 	return err;
 }
