@@ -498,10 +498,10 @@ on_sigbus(int sig)
 	    "an input file cut short): the open transaction is lost, what was "
 	    "committed before stays; load again to complete it\n";
 
+	ssize_t n = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+
 	(void) sig;
-	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0) {
-		_exit(EXIT_LOAD_FAIL);
-	}
+	(void) n; /* nothing more to do if stderr is gone */
 	_exit(EXIT_LOAD_FAIL);
 }
 

@@ -53,11 +53,11 @@ typedef xsell_err (*model_answer_fn)(xs_store *, MDB_txn *,
 
 static xsell_err
 ask_model(struct xs_eval_ctx *c, model_answer_fn answer,
-    const struct xs_query *xq, uint32_t *out, size_t *np)
+    const struct xs_settings *set, const struct xs_query *xq, uint32_t *out,
+    size_t *np)
 {
 	struct xs_answer ans;
-	xsell_err        err =
-	    answer(c->st, c->txn, &c->o->settings, xq, &c->arena, &ans);
+	xsell_err        err = answer(c->st, c->txn, set, xq, &c->arena, &ans);
 
 	if (err == XSELL_OK) {
 		answer_ids(c, &ans, out, np);
@@ -75,7 +75,7 @@ xs_eval_rec_fbt(struct xs_eval_ctx *c, const struct xs_eval_config *cfg,
 	given_spans(c, qs, q, &xq);
 	xq.scorer      = cfg->scorer;
 	xq.min_support = cfg->min_support;
-	return ask_model(c, xs_model_fbt, &xq, out, np);
+	return ask_model(c, xs_model_fbt, &c->o->settings, &xq, out, np);
 }
 
 xsell_err
@@ -85,8 +85,6 @@ xs_eval_rec_complements(struct xs_eval_ctx *c,
 {
 	struct xs_settings set = c->o->settings;
 	struct xs_query    xq;
-	struct xs_answer   ans;
-	xsell_err          err;
 
 	given_spans(c, qs, q, &xq);
 	xq.scorer                = c->o->settings.fbt_scorer;
@@ -94,11 +92,7 @@ xs_eval_rec_complements(struct xs_eval_ctx *c,
 	xq.has_beta              = true;
 	xq.beta                  = cfg->beta;
 	set.comp_momentum_weight = cfg->momentum;
-	err = xs_model_complements(c->st, c->txn, &set, &xq, &c->arena, &ans);
-	if (err == XSELL_OK) {
-		answer_ids(c, &ans, out, np);
-	}
-	return err;
+	return ask_model(c, xs_model_complements, &set, &xq, out, np);
 }
 
 /* similar over the row's relations (similar: every one; similar_views:
@@ -115,7 +109,7 @@ xs_eval_rec_similar(struct xs_eval_ctx *c, const struct xs_eval_config *cfg,
 	xq.scorer      = cfg->sim_scorer;
 	xq.min_support = cfg->min_support;
 	xq.signal      = cfg->signal;
-	return ask_model(c, xs_model_similar, &xq, out, np);
+	return ask_model(c, xs_model_similar, &c->o->settings, &xq, out, np);
 }
 
 xsell_err
@@ -128,7 +122,8 @@ xs_eval_rec_viewed_bought(struct xs_eval_ctx *c,
 	given_spans(c, qs, q, &xq);
 	xq.scorer      = cfg->scorer;
 	xq.min_support = cfg->min_support;
-	return ask_model(c, xs_model_viewed_bought, &xq, out, np);
+	return ask_model(
+	    c, xs_model_viewed_bought, &c->o->settings, &xq, out, np);
 }
 
 /* Ask xs_model_picks of 'kind' for the query's user as of q->now, with

@@ -523,8 +523,12 @@ sync_upto(xs_wal *wal, uint64_t seq)
 
 /* Wait for the forget_user entry 'f->seq' to be applied (mtx held),
  * however long: it is logged, so an error reply would be wrong (an
- * error means nothing changed). Only an applier that stopped first ends
- * the wait (never while workers run: xs_wal_close comes after them). */
+ * error means nothing changed). An applier that stopped first ends the
+ * wait, and so does the server stopping while the applier is stalled
+ * (it wakes the waiters at each retry): otherwise the admin worker, and
+ * the stop that joins it before closing the log, would wait for ever.
+ * Such a forget_user hears `unavailable`; it stays in the log, and the
+ * next start applies it. */
 static xsell_err
 forget_wait(xs_wal *wal, struct wal_forget *f)
 {
@@ -532,7 +536,7 @@ forget_wait(xs_wal *wal, struct wal_forget *f)
 
 	f->next      = wal->forgets;
 	wal->forgets = f;
-	while (!f->done && !wal->exited) {
+	while (!f->done && !wal->exited && !atomic_load(&wal->srv->stopping)) {
 		pthread_cond_wait(&wal->applied_cv, &wal->mtx);
 	}
 	if (!f->done) {

@@ -185,8 +185,7 @@ test_list_is_the_walk_by_hand(void **state)
  * with the stamp of a fresh one: what comes back shows whether the list
  * answered. */
 static void
-put_marked_list(
-    xs_store *st, const struct xs_settings *set, struct xs_comp_stamp *stamp)
+put_marked_list(xs_store *st, struct xs_comp_stamp *stamp)
 {
 	struct xs_comp_entry e = { 0 };
 	MDB_txn             *txn;
@@ -200,7 +199,6 @@ put_marked_list(
 	assert_xs_ok(xs_store_comp_put(
 	    st, txn, item_id(st, "A"), stamp, &e, 1, NULL, 0));
 	assert_xs_ok(xs_txn_commit(txn));
-	(void) set;
 }
 
 static struct xs_comp_stamp
@@ -237,7 +235,7 @@ test_stale_or_missing_list_walks(void **state)
 	assert_string_equal(got, walk);
 
 	s = fresh_stamp(&set);
-	put_marked_list(f->st, &set, &s);
+	put_marked_list(f->st, &s);
 	answer(f->st, &set, &a, 7, got, sizeof(got), &listed);
 	assert_true(listed);
 	assert_string_equal(got, "C=7<B/9");
@@ -257,19 +255,19 @@ test_stale_or_missing_list_walks(void **state)
 	a.has_beta = false;
 
 	s.n_a = 3; /* A was ordered since */
-	put_marked_list(f->st, &set, &s);
+	put_marked_list(f->st, &s);
 	answer(f->st, &set, &a, 7, got, sizeof(got), &listed);
 	assert_false(listed);
 	assert_string_equal(got, walk);
 	s            = fresh_stamp(&set);
 	s.computed_s = xs_now_s() - (int64_t) set.comp_list_max_age_s - 10;
-	put_marked_list(f->st, &set, &s);
+	put_marked_list(f->st, &s);
 	answer(f->st, &set, &a, 7, got, sizeof(got), &listed);
 	assert_false(listed);
 	assert_string_equal(got, walk);
 	s            = fresh_stamp(&set);
 	s.walk_width = set.walk_width + 1;
-	put_marked_list(f->st, &set, &s);
+	put_marked_list(f->st, &s);
 	answer(f->st, &set, &a, 7, got, sizeof(got), &listed);
 	assert_false(listed);
 	assert_string_equal(got, walk);
