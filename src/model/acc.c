@@ -285,17 +285,6 @@ xs_acc_clear(xs_acc *acc)
 	acc->items_seen.names_len = 0;
 }
 
-static uint64_t
-name_hash(const char *p, size_t len)
-{
-	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-
-	for (size_t i = 0; i < len; i++) {
-		h = (h ^ (unsigned char) p[i]) * 1099511628211ULL;
-	}
-	return h;
-}
-
 /* The slot of (h, name) in c, or the empty slot where it would go. */
 static struct name_slot *
 name_find(const struct name_cache *c, uint64_t h, const char *p, size_t len)
@@ -322,7 +311,7 @@ xs_acc_item_id_get(const xs_acc *acc, const char *p, size_t len, uint32_t *idp)
 	if (!acc->bulk || c->n == 0) {
 		return false;
 	}
-	sl = name_find(c, name_hash(p, len), p, len);
+	sl = name_find(c, xs_hash64(p, len, 0), p, len);
 	if (sl->id == 0) {
 		return false;
 	}
@@ -361,13 +350,14 @@ xs_acc_item_id_put(xs_acc *acc, const char *p, size_t len, uint32_t id)
 {
 	struct name_cache *c = &acc->items_seen;
 	struct name_slot  *sl;
-	uint64_t           h = name_hash(p, len);
+	uint64_t           h;
 	xsell_err          err;
 
 	if (!acc->bulk || id == 0 || len > NAME_LEN_MAX ||
 	    c->n >= NAME_CACHE_MAX) {
 		return XSELL_OK; /* not remembered: the store answers */
 	}
+	h = xs_hash64(p, len, 0);
 	if (2 * (c->n + 1) > c->cap) {
 		err = name_cache_grow(c);
 		if (err != XSELL_OK) {
