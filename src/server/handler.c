@@ -194,10 +194,10 @@ stats_gather(struct xs_server *srv, struct xs_stats *s)
 		s->ops[op].errors   = atomic_load(&srv->ops[op].errors);
 	}
 	if (srv->has_read) {
-		xs_conn_limit_read(&srv->read_limit, "read", &s->conns[0]);
+		xs_conn_limit_read(&srv->read_limit, &s->conns[0]);
 	}
 	if (srv->has_admin) {
-		xs_conn_limit_read(&srv->admin_limit, "admin", &s->conns[1]);
+		xs_conn_limit_read(&srv->admin_limit, &s->conns[1]);
 	}
 	s->comp_lists.on       = atomic_load(&srv->refresher.started);
 	s->comp_lists.items    = atomic_load(&srv->refresher.items);

@@ -378,11 +378,10 @@ xs_conn_limit_sweep(struct xs_conn_limit *l)
 }
 
 void
-xs_conn_limit_read(
-    struct xs_conn_limit *l, const char *kind, struct xs_conn_stats *out)
+xs_conn_limit_read(struct xs_conn_limit *l, struct xs_conn_stats *out)
 {
 	limit_lock(l);
-	out->kind    = kind;
+	out->kind    = l->name;
 	out->open    = l->n_served;
 	out->max     = l->max;
 	out->refused = l->n_refused_total;

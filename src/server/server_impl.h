@@ -78,9 +78,8 @@ enum xs_pipe_verdict xs_conn_limit_check(struct xs_conn_limit *l, nng_pipe p);
 bool xs_conn_limit_mute(struct xs_conn_limit *l, nng_pipe p);
 /* Hang up the muted pipes that sent nothing for a while. Any thread. */
 void xs_conn_limit_sweep(struct xs_conn_limit *l);
-/* The counters of 'l', for stats, under kind name 'kind'. */
-void xs_conn_limit_read(
-    struct xs_conn_limit *l, const char *kind, struct xs_conn_stats *out);
+/* The counters of 'l', for stats, under its name as the kind. */
+void xs_conn_limit_read(struct xs_conn_limit *l, struct xs_conn_stats *out);
 
 /* Answer "unavailable" (the server is at its connection limit) to the
  * request body[0..len), with its id when it has one (handler.c). */
