@@ -277,7 +277,7 @@ xs_acc_clear(xs_acc *acc)
 	arena_reset(&acc->arena);
 	acc->held = 0;
 	acc->bulk = false;
-	if (acc->items_seen.cap != 0) {
+	if (acc->items_seen.n != 0) { /* a slot is set only by a put */
 		memset(acc->items_seen.slots, 0,
 		    acc->items_seen.cap * sizeof(*acc->items_seen.slots));
 	}

@@ -398,14 +398,15 @@ xs_wire_reply_stats(
 	msgpack_packer  pk;
 	const char     *version = s->version != NULL ? s->version : "";
 	double          used    = 0;
+	uint32_t        n_kinds = conn_kinds(s);
 
 	if (s->map_size > 0) {
 		used = (double) s->used_bytes / (double) s->map_size;
 	}
 	msgpack_packer_init(&pk, &ctx, pack_write_cb);
 	reply_begin(&pk, &ctx, req,
-	    5 + (s->settings != NULL) + (conn_kinds(s) != 0) +
-	        s->comp_lists.on + s->wal.on,
+	    5 + (s->settings != NULL) + (n_kinds != 0) + s->comp_lists.on +
+	        s->wal.on,
 	    true);
 	pack_cstr(&pk, "version");
 	pack_cstr(&pk, version);
@@ -454,7 +455,7 @@ xs_wire_reply_stats(
 	if (s->settings != NULL) {
 		pack_settings(&pk, s->settings);
 	}
-	if (conn_kinds(s) != 0) {
+	if (n_kinds != 0) {
 		pack_connections(&pk, s);
 	}
 	if (s->comp_lists.on) {
