@@ -435,6 +435,100 @@ test_tool_type_flag(void **state)
 	assert_int_equal(figure(f->out, "events applied"), 2);
 }
 
+/* The baskets of test_comp_lists, as sales: o1 {A,B} o2 {A,B} o3 {B,C}
+ * o4 {B,E} o5 {C,D}. From A the first level is B (p(B|A) = 1), and B
+ * leads to C and E (1/4 each); at the default beta 0.25, E scores
+ * 1/4 / N_E^0.25 = 0.25 and C 1/4 / N_C^0.25 = 1/4 / 2^0.25 = 0.210224,
+ * both via B. */
+static const char two_hops[] = "InvoiceNo,StockCode,Quantity,InvoiceDate,"
+                               "UnitPrice,CustomerID\n"
+                               "o1,A,1,2011-02-01,1,c1\n"
+                               "o1,B,1,2011-02-01,1,c1\n"
+                               "o2,A,1,2011-02-02,1,c2\n"
+                               "o2,B,1,2011-02-02,1,c2\n"
+                               "o3,B,1,2011-02-03,1,c3\n"
+                               "o3,C,1,2011-02-03,1,c3\n"
+                               "o4,B,1,2011-02-04,1,c4\n"
+                               "o4,E,1,2011-02-04,1,c4\n"
+                               "o5,C,1,2011-02-05,1,c5\n"
+                               "o5,D,1,2011-02-05,1,c5\n";
+
+/* A's stored list rendered "E=0.25<B C=0.210224<B", or "none" when A
+ * has no list. */
+static void
+stored_list_of_a(const char *db, char *out, size_t out_len)
+{
+	struct xs_store_opts so = { 0 };
+	struct xs_comp_list  l;
+	xs_store            *st;
+	MDB_txn             *txn;
+	uint32_t             a;
+	xsell_err            e;
+	size_t               o = 0;
+
+	so.read_only = true;
+	assert_xs_ok(xs_store_open(&st, db, &so));
+	assert_xs_ok(xs_txn_read(st, &txn));
+	assert_xs_ok(xs_store_id_get(st, txn, XS_DICT_ITEM, "A", 1, &a));
+	e = xs_store_comp_has(st) ? xs_store_comp_get(st, txn, a, &l)
+	                          : XSELL_ENOENT;
+	snprintf(out, out_len, "none");
+	if (e != XSELL_ENOENT) {
+		assert_xs_ok(e);
+		out[0] = '\0';
+	}
+	for (uint32_t i = 0; e == XSELL_OK && i < l.n; i++) {
+		struct xs_comp_entry en;
+		const char          *x, *v;
+		size_t               xl, vl;
+
+		xs_comp_list_entry(&l, i, &en);
+		assert_xs_ok(
+		    xs_store_ext_get(st, txn, XS_DICT_ITEM, en.item, &x, &xl));
+		assert_xs_ok(
+		    xs_store_ext_get(st, txn, XS_DICT_ITEM, en.via, &v, &vl));
+		o +=
+		    (size_t) snprintf(out + o, out_len - o, "%s%.*s=%.6g<%.*s",
+		        i ? " " : "", (int) xl, x, en.score, (int) vl, v);
+	}
+	xs_txn_abort(txn);
+	xs_store_close(st);
+}
+
+/* --complements computes every item's precomputed list after the load,
+ * says how many, and the stored lists are the walk's; without it the
+ * load leaves them to the server's refresher. */
+static void
+test_tool_complements_lists(void **state)
+{
+	struct fixture   *f       = *state;
+	const char       *file    = write_file(f, "sales.csv", two_hops);
+	const char *const plain[] = { "--db", f->db, "--quiet", file, NULL };
+	const char *const with[] = { "--db", f->db, "--quiet", "--complements",
+		file, NULL };
+	char              list[256];
+
+	assert_int_equal(run(f, plain), 0);
+	assert_int_equal(figure(f->out, "orders applied"), 5);
+	stored_list_of_a(f->db, list, sizeof(list));
+	assert_string_equal(list, "none");
+
+	/* Orders already stored: the lists are computed all the same. */
+	assert_int_equal(run(f, with), 0);
+	assert_int_equal(figure(f->out, "duplicate orders"), 5);
+	assert_has(f->out,
+	    "complements lists 5 computed (5 items with "
+	    "orders)");
+	stored_list_of_a(f->db, list, sizeof(list));
+	assert_string_equal(list, "E=0.25<B C=0.210224<B");
+
+	/* Fresh lists are not computed again. */
+	assert_int_equal(run(f, with), 0);
+	assert_has(f->out,
+	    "complements lists 0 computed (5 items with "
+	    "orders)");
+}
+
 int
 main(void)
 {
@@ -458,6 +552,8 @@ main(void)
 		    test_tool_events_load_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_tool_type_flag, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_tool_complements_lists, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("load_tool", tests, NULL, NULL);
