@@ -49,6 +49,8 @@
 
 #include <jansson.h>
 
+#include "store/store.h"
+
 #define TINY XS_TEST_SOURCE_DIR "/tests/data/eval-tiny.csv"
 #define PICKS XS_TEST_SOURCE_DIR "/tests/data/eval-picks.csv"
 #define VIEWS XS_TEST_SOURCE_DIR "/tests/data/eval-views.csv"
@@ -397,6 +399,55 @@ test_eval_tool_versus(void **state)
 	assert_non_null(strstr(f->out, "paired with confidence ms=1"));
 }
 
+/* --comp-lists computes complements' lists after training, kept with
+ * --store: F's list is E via D (p(D|F) = 1, then N_DE / N_D = 1/2, over
+ * N_E^0.25 = 1: 0.5). Answers from the lists are the walk's, so t5
+ * still has E at 1, at either momentum of --comp-momentum (E is the
+ * only second-level item): a row each, named with its momentum. */
+static void
+test_eval_tool_comp_lists_and_momentum(void **state)
+{
+	struct fixture      *f = *state;
+	char                 db[600], list[256];
+	const char          *args[40];
+	size_t               n = 0;
+	json_error_t         je;
+	json_t              *rep;
+	struct xs_store_opts so = { .read_only = true };
+	xs_store            *st;
+
+	snprintf(db, sizeof(db), "%s/kept", f->dir);
+	for (size_t i = 0; tiny_args[i] != NULL; i++) {
+		args[n++] = tiny_args[i];
+		if (strcmp(tiny_args[i], "--beta") == 0) {
+			args[n++] = "0.25"; /* the lists' */
+			i++;
+		}
+	}
+	args[n - 1] = "--comp-lists"; /* in place of TINY, put back last */
+	args[n++]   = "--comp-momentum";
+	args[n++]   = "0,100";
+	args[n++]   = "--store";
+	args[n++]   = db;
+	args[n++]   = TINY;
+	args[n]     = NULL;
+	assert_int_equal(run(f, args), 0);
+	rep = json_loads(f->out, 0, &je);
+	if (rep == NULL) {
+		fail_msg("not JSON (%s): %s", je.text, f->out);
+	}
+	assert_row(row_named(rep, "complements", "beta=0.25 ms=1 mom=0"), 1,
+	    0.5, 1, 1, 1);
+	assert_row(row_named(rep, "complements", "beta=0.25 ms=1 mom=100"), 1,
+	    0.5, 1, 1, 1);
+	json_decref(rep);
+
+	assert_xs_ok(xs_store_open(&st, db, &so));
+	xs_test_comp_list(st, "F", list, sizeof(list));
+	assert_string_equal(list, "E=0.5<D");
+	xs_store_close(st);
+}
+
 /* A split that leaves nothing to ask is a failure, said so. */
 static void
 test_eval_tool_nothing_to_ask(void **state)
@@ -725,6 +776,8 @@ main(void)
 		    test_eval_tool_report_and_cleanup, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_eval_tool_versus, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_eval_tool_comp_lists_and_momentum, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_eval_tool_usage_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(

@@ -453,45 +453,16 @@ static const char two_hops[] = "InvoiceNo,StockCode,Quantity,InvoiceDate,"
                                "o5,C,1,2011-02-05,1,c5\n"
                                "o5,D,1,2011-02-05,1,c5\n";
 
-/* A's stored list rendered "E=0.25<B C=0.210224<B", or "none" when A
- * has no list. */
+/* A's stored list in db (xs_test_comp_list). */
 static void
 stored_list_of_a(const char *db, char *out, size_t out_len)
 {
 	struct xs_store_opts so = { 0 };
-	struct xs_comp_list  l;
 	xs_store            *st;
-	MDB_txn             *txn;
-	uint32_t             a;
-	xsell_err            e;
-	size_t               o = 0;
 
 	so.read_only = true;
 	assert_xs_ok(xs_store_open(&st, db, &so));
-	assert_xs_ok(xs_txn_read(st, &txn));
-	assert_xs_ok(xs_store_id_get(st, txn, XS_DICT_ITEM, "A", 1, &a));
-	e = xs_store_comp_has(st) ? xs_store_comp_get(st, txn, a, &l)
-	                          : XSELL_ENOENT;
-	snprintf(out, out_len, "none");
-	if (e != XSELL_ENOENT) {
-		assert_xs_ok(e);
-		out[0] = '\0';
-	}
-	for (uint32_t i = 0; e == XSELL_OK && i < l.n; i++) {
-		struct xs_comp_entry en;
-		const char          *x, *v;
-		size_t               xl, vl;
-
-		xs_comp_list_entry(&l, i, &en);
-		assert_xs_ok(
-		    xs_store_ext_get(st, txn, XS_DICT_ITEM, en.item, &x, &xl));
-		assert_xs_ok(
-		    xs_store_ext_get(st, txn, XS_DICT_ITEM, en.via, &v, &vl));
-		o +=
-		    (size_t) snprintf(out + o, out_len - o, "%s%.*s=%.6g<%.*s",
-		        i ? " " : "", (int) xl, x, en.score, (int) vl, v);
-	}
-	xs_txn_abort(txn);
+	xs_test_comp_list(st, "A", out, out_len);
 	xs_store_close(st);
 }
 

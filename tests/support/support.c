@@ -794,3 +794,39 @@ xs_test_store_dump(const char *db, struct xs_buf *out)
 	assert_xs_ok(xs_store_dump(st, out));
 	xs_store_close(st);
 }
+
+void
+xs_test_comp_list(xs_store *st, const char *item, char *out, size_t out_len)
+{
+	struct xs_comp_list l;
+	MDB_txn            *txn;
+	uint32_t            a;
+	xsell_err           e;
+	size_t              o = 0;
+
+	snprintf(out, out_len, "none");
+	assert_xs_ok(xs_txn_read(st, &txn));
+	assert_xs_ok(
+	    xs_store_id_get(st, txn, XS_DICT_ITEM, item, strlen(item), &a));
+	e = xs_store_comp_has(st) ? xs_store_comp_get(st, txn, a, &l)
+	                          : XSELL_ENOENT;
+	if (e != XSELL_ENOENT) {
+		assert_xs_ok(e);
+		out[0] = '\0';
+	}
+	for (uint32_t i = 0; e == XSELL_OK && i < l.n; i++) {
+		struct xs_comp_entry en;
+		const char          *x, *v;
+		size_t               xl, vl;
+
+		xs_comp_list_entry(&l, i, &en);
+		assert_xs_ok(
+		    xs_store_ext_get(st, txn, XS_DICT_ITEM, en.item, &x, &xl));
+		assert_xs_ok(
+		    xs_store_ext_get(st, txn, XS_DICT_ITEM, en.via, &v, &vl));
+		o +=
+		    (size_t) snprintf(out + o, out_len - o, "%s%.*s=%.6g<%.*s",
+		        i ? " " : "", (int) xl, x, en.score, (int) vl, v);
+	}
+	xs_txn_abort(txn);
+}

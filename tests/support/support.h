@@ -162,4 +162,10 @@ uint32_t xs_test_apply_event_msg(
  * it. Fails the test if it does not open. */
 void xs_test_store_dump(const char *db, struct xs_buf *out);
 
+/* Item 'item''s precomputed complements list in st, rendered as
+ * "E=0.25<B C=0.210224<B" (item=score<via, scores to 6 digits), or
+ * "none" when it has no list. Fails the test on any other error. */
+void xs_test_comp_list(
+    struct xs_store *st, const char *item, char *out, size_t out_len);
+
 #endif /* XSELL_TESTS_SUPPORT_H */

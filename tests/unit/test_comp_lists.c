@@ -59,34 +59,6 @@ refresh(xs_store *st, const struct xs_settings *set)
 	return rs;
 }
 
-/* Render a's stored list as "E=0.25<B C=0.210224<B". */
-static void
-stored_list(xs_store *st, const char *a, char *out, size_t out_len)
-{
-	struct xs_comp_list l;
-	MDB_txn            *txn;
-	size_t              o = 0;
-
-	out[0] = '\0';
-	assert_xs_ok(xs_txn_read(st, &txn));
-	assert_xs_ok(xs_store_comp_get(st, txn, item_id(st, a), &l));
-	for (uint32_t i = 0; i < l.n; i++) {
-		struct xs_comp_entry e;
-		const char          *x, *v;
-		size_t               xl, vl;
-
-		xs_comp_list_entry(&l, i, &e);
-		assert_xs_ok(
-		    xs_store_ext_get(st, txn, XS_DICT_ITEM, e.item, &x, &xl));
-		assert_xs_ok(
-		    xs_store_ext_get(st, txn, XS_DICT_ITEM, e.via, &v, &vl));
-		o +=
-		    (size_t) snprintf(out + o, out_len - o, "%s%.*s=%.6g<%.*s",
-		        i ? " " : "", (int) xl, x, e.score, (int) vl, v);
-	}
-	xs_txn_abort(txn);
-}
-
 struct ask {
 	const char *items[4];
 	uint32_t    n;
@@ -162,11 +134,11 @@ test_list_is_the_walk_by_hand(void **state)
 	rs = refresh(f->st, &set);
 	assert_int_equal(rs.items, 5); /* A..E all have orders */
 	assert_int_equal(rs.computed, 5);
-	stored_list(f->st, "A", list, sizeof(list));
+	xs_test_comp_list(f->st, "A", list, sizeof(list));
 	assert_string_equal(list, "E=0.25<B C=0.210224<B");
 	/* From D: first level C (p 1); C leads to B (1/2, N_B 4: 1/2 /
 	 * 4^0.25 = 0.3535534); D itself is the given item. */
-	stored_list(f->st, "D", list, sizeof(list));
+	xs_test_comp_list(f->st, "D", list, sizeof(list));
 	assert_string_equal(list, "B=0.353553<C");
 
 	answer(f->st, &set, &a, 17, got, sizeof(got), &listed);
@@ -292,21 +264,22 @@ test_write_then_refresh_changes_the_list(void **state)
 	xs_settings_default(&set);
 	set.comp_momentum_weight = 0;
 	(void) refresh(f->st, &set);
-	stored_list(f->st, "A", list, sizeof(list));
+	xs_test_comp_list(f->st, "A", list, sizeof(list));
 	assert_string_equal(list, "E=0.25<B C=0.210224<B");
 
 	xs_test_orders(f->st, NULL, "o6::A,D", NULL);
 	answer(f->st, &set, &a, 7, got, sizeof(got), &listed);
 	assert_false(listed);
 	assert_string_equal(got, "C=0.2802988<B/1 E=0.1666667<B/1");
-	stored_list(f->st, "A", list, sizeof(list)); /* still the old one */
+	xs_test_comp_list(
+	    f->st, "A", list, sizeof(list)); /* still the old one */
 	assert_string_equal(list, "E=0.25<B C=0.210224<B");
 
 	rs = refresh(f->st, &set);
 	/* A and D were ordered; the others' lists are fresh. */
 	assert_int_equal(rs.due, 2);
 	assert_int_equal(rs.computed, 2);
-	stored_list(f->st, "A", list, sizeof(list));
+	xs_test_comp_list(f->st, "A", list, sizeof(list));
 	assert_string_equal(list, "C=0.280299<B E=0.166667<B");
 	answer(f->st, &set, &a, 7, got, sizeof(got), &listed);
 	assert_true(listed);
