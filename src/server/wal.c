@@ -21,7 +21,16 @@
  * when applied, so it applies as it would have at once. A segment is
  * deleted once the store has all of its entries; a new one starts past
  * the segment bound (WAL_SEGMENT_MAX, or the backlog bound if less: a
- * segment is deleted soon after it fills) and at every open. */
+ * segment is deleted soon after it fills) and at every open.
+ *
+ * An entry that cannot be applied must not stall the log for ever (each
+ * later write refused, each restart failing on it). A group that fails
+ * is applied again one entry a transaction; one that fails alone with
+ * an error of its own (err_is_entry_own: it would fail on every try) is
+ * skipped: copied to <db>/wal-skipped (entries in the log's format),
+ * synced, then its seq committed to the store, counted and logged. An
+ * error of the machine (full map or disk, I/O) skips nothing: the
+ * applier keeps its place and retries. */
 #include "server/server_impl.h"
 
 #include <dirent.h>
@@ -60,6 +69,12 @@
 /* An applier that cannot commit (a full map, a disk error) tries again
  * after this long. */
 #define WAL_RETRY_MS 1000
+/* The quarantine file's bound (<db>/wal-skipped): past it an entry that
+ * cannot be applied stalls the applier, as before skipping existed, so
+ * that a store which fails every write (a damaged B-tree reports the
+ * same error as a damaged record) cannot empty the log into it. */
+#define WAL_SKIPPED_MAX ((off_t) 256 << 20)
+#define WAL_SKIPPED_NAME "wal-skipped"
 
 struct wal_hdr {
 	uint32_t magic;
@@ -74,8 +89,20 @@ struct wal_hdr {
 struct wal_forget {
 	uint64_t                seq;
 	struct xs_forget_result res;
+	xsell_err               err; /* not OK: it was skipped */
 	bool                    done;
 	struct wal_forget      *next;
+};
+
+/* An entry of the group being applied. */
+struct wal_entry {
+	uint64_t  seq;
+	uint64_t  rd_seg; /* where it starts: its segment, */
+	off_t     rd_off; /* and its offset there */
+	size_t    at;     /* its body in wal->buf */
+	uint32_t  len;
+	int64_t   now;
+	xsell_err err; /* it does not decode: it can never apply */
 };
 
 struct xs_wal {
@@ -116,6 +143,10 @@ struct xs_wal {
 	off_t              rd_off;  /* the next entry's offset */
 	uint8_t           *buf;     /* a group's request bytes */
 	size_t             buf_cap; /* a group, and one entry more */
+	struct wal_entry   ents[WAL_GROUP_ENTRIES]; /* the group's */
+	int                skip_fd;  /* wal-skipped, once opened */
+	off_t              skip_len; /* its bytes */
+	uint64_t           skipped;  /* entries skipped (under mtx) */
 	uint64_t           n_groups, n_entries;
 };
 
@@ -539,9 +570,8 @@ forget_wait(xs_wal *wal, struct wal_forget *f)
 	while (!f->done && !wal->exited && !atomic_load(&wal->srv->stopping)) {
 		pthread_cond_wait(&wal->applied_cv, &wal->mtx);
 	}
-	if (!f->done) {
-		err = XSELL_EUNAVAIL;
-	}
+	/* A skipped forget_user changed nothing: its error is the truth. */
+	err = f->done ? f->err : XSELL_EUNAVAIL;
 	for (struct wal_forget **p = &wal->forgets; *p != NULL;
 	     p                     = &(*p)->next) {
 		if (*p == f) {
@@ -645,99 +675,345 @@ reader_next(xs_wal *wal, uint64_t seq, size_t at, struct wal_hdr *h)
 	return XSELL_ECORRUPT;
 }
 
-/* The group after 'applied', up to 'upto': read, decode, apply, commit
- * with its last seq; deliver forget results. */
+/* Set the reader at 'off' of segment 'seg'. */
+static void
+reader_seek(xs_wal *wal, uint64_t seg, off_t off)
+{
+	if (wal->rd_seg != seg) {
+		(void) reader_open(wal, seg);
+	}
+	wal->rd_off = off;
+}
+
+/* Read and decode the group after wal->applied, up to 'upto', into
+ * wal->ents, reqs[] and jobs[] (*np entries). An entry that does not
+ * decode keeps its error in its wal_entry: its bytes are those logged
+ * (the CRC says so), so it never will; it is skipped when applied. */
 static xsell_err
-apply_group(xs_wal *wal, uint64_t upto, uint64_t *lastp, uint64_t *bytesp)
+group_read(xs_wal *wal, uint64_t upto, struct xs_request *reqs,
+    struct xs_write_job *job_mem, struct xs_write_job **jobs, size_t *np)
+{
+	size_t   n = 0, at = 0;
+	uint64_t seq = wal->applied;
+
+	while (seq < upto && n < WAL_GROUP_ENTRIES &&
+	    (n == 0 || at < wal->group_bytes)) {
+		struct wal_entry *e  = &wal->ents[n];
+		struct xs_errinfo ei = { { 0 }, { 0 } };
+		struct wal_hdr    h;
+		xsell_err         err;
+
+		e->rd_seg = wal->rd_seg;
+		e->rd_off = wal->rd_off;
+		err       = reader_next(wal, seq + 1, at, &h);
+		if (err != XSELL_OK) {
+			*np = n;
+			return err;
+		}
+		err = xs_wire_decode(
+		    wal->buf + at, h.len, &wal->w.arena, h.now, &reqs[n], &ei);
+		if (err == XSELL_ENOMEM) {
+			/* The arena is full: this entry starts the next group
+			 * (alone, it fits, as in a worker's arena). */
+			reader_seek(wal, e->rd_seg, e->rd_off);
+			*np = n;
+			return n > 0 ? XSELL_OK : err;
+		}
+		if (err == XSELL_OK && !xs_op_is_write(reqs[n].op)) {
+			err = XSELL_EINVAL;
+			snprintf(ei.msg, sizeof(ei.msg), "not a write");
+		}
+		if (err != XSELL_OK) {
+			/* It was decoded before it was logged: a newer
+			 * binary's request, or a limit lowered since. */
+			xs_log(XS_LOG_ERROR,
+			    "wal: entry %" PRIu64 " does not decode: %s",
+			    h.seq, ei.msg);
+		}
+		memset(&job_mem[n], 0, sizeof(job_mem[n]));
+		job_mem[n].req = &reqs[n];
+		job_mem[n].now = h.now;
+		jobs[n]        = &job_mem[n];
+		e->seq         = h.seq;
+		e->at          = at;
+		e->len         = h.len;
+		e->now         = h.now;
+		e->err         = err;
+		at += h.len;
+		seq = h.seq;
+		n++;
+	}
+	*np = n;
+	return XSELL_OK;
+}
+
+/* Hand the result of the forget_user entry 'seq' to its waiting writer,
+ * if one waits (none at replay): 'err' XSELL_OK and its counts, or the
+ * error for which it was skipped. mtx held. */
+static void
+forget_deliver(xs_wal *wal, uint64_t seq, const struct xs_forget_result *res,
+    xsell_err err)
+{
+	for (struct wal_forget *f = wal->forgets; f != NULL; f = f->next) {
+		if (f->seq == seq) {
+			f->res  = *res;
+			f->err  = err;
+			f->done = true;
+		}
+	}
+}
+
+/* Whether an entry that failed alone, in its own transaction, with
+ * 'err' fails because of what it asks, so that it would fail the same
+ * way on every retry (a request no longer valid, a record it needs is
+ * damaged), rather than because of the machine (a full map or disk, an
+ * I/O error, no memory, an LMDB panic: EMAPFULL, EIO, ENOMEM, EUNAVAIL,
+ * EINTERNAL), after which the next try may work and skipping would
+ * lose a good write. ECORRUPT is also what LMDB's own damage reports
+ * (MDB_CORRUPTED); the quarantine keeps such entries, and its bound
+ * stops the skipping. */
+static bool
+err_is_entry_own(xsell_err err)
+{
+	switch (err) {
+	case XSELL_EINVAL:
+	case XSELL_ETOOBIG:
+	case XSELL_EFORBIDDEN:
+	case XSELL_ENOENT:
+	case XSELL_ECORRUPT:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Open <db>/wal-skipped for appending, once; a new file's name is made
+ * durable (its entries are synced, then the store is told they are
+ * applied: the file must outlive a crash). */
+static xsell_err
+skipped_open(xs_wal *wal)
+{
+	char        path[PATH_MAX + 32];
+	struct stat sb;
+	int         fd;
+
+	if (wal->skip_fd >= 0) {
+		return XSELL_OK;
+	}
+	snprintf(path, sizeof(path), "%s/" WAL_SKIPPED_NAME, wal->dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0 || fstat(fd, &sb) != 0 || dir_sync(wal) != XSELL_OK) {
+		xs_log(XS_LOG_ERROR, "wal: %s: %s", path, strerror(errno));
+		if (fd >= 0) {
+			close(fd);
+		}
+		return XSELL_EIO;
+	}
+	wal->skip_fd  = fd;
+	wal->skip_len = sb.st_size;
+	return XSELL_OK;
+}
+
+/* Copy entry 'e' (header and body, as in the log) to the end of
+ * <db>/wal-skipped and sync it. On an error nothing of it stays. */
+static xsell_err
+skipped_append(xs_wal *wal, const struct wal_entry *e)
+{
+	struct wal_hdr h = {
+		.magic = WAL_MAGIC, .len = e->len, .seq = e->seq, .now = e->now
+	};
+	struct iovec iov[2];
+	size_t       total = sizeof(h) + e->len;
+	xsell_err    err   = skipped_open(wal);
+	ssize_t      r;
+
+	if (err != XSELL_OK) {
+		return err;
+	}
+	if (wal->skip_len + (off_t) total > WAL_SKIPPED_MAX) {
+		xs_log(XS_LOG_ERROR,
+		    "wal: %s/" WAL_SKIPPED_NAME
+		    " is full (%lld bytes): entries that cannot be applied "
+		    "are no longer skipped",
+		    wal->dir, (long long) WAL_SKIPPED_MAX);
+		return XSELL_EUNAVAIL;
+	}
+	h.crc           = entry_crc(&h, wal->buf + e->at);
+	iov[0].iov_base = &h;
+	iov[0].iov_len  = sizeof(h);
+	iov[1].iov_base = wal->buf + e->at;
+	iov[1].iov_len  = e->len;
+	do {
+		r = pwritev(wal->skip_fd, iov, 2, wal->skip_len);
+	} while (r < 0 && errno == EINTR);
+	/* One entry (at most XSELL_ADMIN_MSG_MAX): a short write is a
+	 * full disk. */
+	if (r != (ssize_t) total || fdatasync(wal->skip_fd) != 0) {
+		xs_log(XS_LOG_ERROR,
+		    "wal: writing %s/" WAL_SKIPPED_NAME ": %s", wal->dir,
+		    r < 0 ? strerror(errno) : "short write");
+		(void) ftruncate(wal->skip_fd, wal->skip_len);
+		return XSELL_EIO;
+	}
+	wal->skip_len += (off_t) total;
+	return XSELL_OK;
+}
+
+/* Record entry 'seq' as applied, with nothing else, in a transaction of
+ * its own. */
+static xsell_err
+seq_commit(xs_wal *wal, uint64_t seq)
+{
+	MDB_txn  *txn;
+	xsell_err err = xs_txn_write(wal->srv->store, &txn);
+
+	if (err != XSELL_OK) {
+		return err;
+	}
+	err = xs_store_wal_seq_put(wal->srv->store, txn, seq);
+	if (err != XSELL_OK) {
+		xs_txn_abort(txn);
+		return err;
+	}
+	return xs_txn_commit(txn);
+}
+
+/* Skip entry 'e', which failed alone with its own error 'why': copy it
+ * to the quarantine file (synced), then mark it applied in the store.
+ * A crash between the two copies it again at the next start. */
+static xsell_err
+entry_skip(xs_wal *wal, const struct wal_entry *e, xsell_err why)
+{
+	xsell_err err = skipped_append(wal, e);
+
+	if (err == XSELL_OK) {
+		err = seq_commit(wal, e->seq);
+	}
+	if (err != XSELL_OK) {
+		return err;
+	}
+	xs_log(XS_LOG_ERROR,
+	    "wal: entry %" PRIu64 " cannot be applied (%s): skipped; its "
+	    "request is kept in %s/" WAL_SKIPPED_NAME,
+	    e->seq, xsell_strerror(why), wal->dir);
+	pthread_mutex_lock(&wal->mtx);
+	wal->skipped++;
+	pthread_mutex_unlock(&wal->mtx);
+	return XSELL_OK;
+}
+
+/* Apply jobs[0..n) one by one, each in its own transaction with its own
+ * seq (as group.c does for a failed group), so that an entry that fails
+ * alone with its own error is skipped and the others apply. *donep is
+ * how many are now in the store (applied or skipped), in order; an
+ * error of the machine stops there. */
+static xsell_err
+group_apply_each(
+    xs_wal *wal, struct xs_write_job **jobs, size_t n, size_t *donep)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct wal_entry *e   = &wal->ents[i];
+		xsell_err               why = e->err;
+
+		if (why == XSELL_OK) {
+			why = xs_write_group_apply_logged(
+			    &wal->w, &jobs[i], 1, e->seq);
+		}
+		if (why != XSELL_OK) {
+			xsell_err err;
+
+			if (!err_is_entry_own(why)) {
+				return why;
+			}
+			err = entry_skip(wal, e, why);
+			if (err != XSELL_OK) {
+				return err;
+			}
+		}
+		/* Only a forget_user has a writer waiting for its seq. */
+		pthread_mutex_lock(&wal->mtx);
+		forget_deliver(wal, e->seq, &jobs[i]->u.forget, why);
+		pthread_mutex_unlock(&wal->mtx);
+		*donep = i + 1;
+	}
+	return XSELL_OK;
+}
+
+/* The group after 'applied', up to 'upto': read, decode, apply, commit
+ * with its last seq; deliver forget results. If the group fails, its
+ * entries are applied one by one. *donep: its entries now in the store
+ * (all of them on XSELL_OK); on an error the reader is at the next. */
+static xsell_err
+apply_group(xs_wal *wal, uint64_t upto, size_t *donep)
 {
 	struct xs_write_job *jobs[WAL_GROUP_ENTRIES];
 	struct xs_write_job  job_mem[WAL_GROUP_ENTRIES];
-	size_t               n = 0, at = 0;
-	uint64_t             seq = wal->applied;
-	xsell_err            err = XSELL_OK;
+	size_t               n     = 0;
+	bool                 whole = true;
+	xsell_err            err, read_err;
 	struct xs_request   *reqs;
 
+	*donep = 0;
 	xs_arena_reset(&wal->w.arena);
 	reqs =
 	    xs_arena_calloc(&wal->w.arena, WAL_GROUP_ENTRIES, sizeof(*reqs));
 	if (reqs == NULL) {
 		return XSELL_ENOMEM;
 	}
-	while (seq < upto && n < WAL_GROUP_ENTRIES &&
-	    (n == 0 || at < wal->group_bytes)) {
-		struct wal_hdr    h;
-		struct xs_errinfo ei     = { { 0 }, { 0 } };
-		uint64_t          rd_seg = wal->rd_seg;
-		off_t             rd_off = wal->rd_off;
-
-		err = reader_next(wal, seq + 1, at, &h);
-		if (err != XSELL_OK) {
-			return err;
-		}
-		err = xs_wire_decode(
-		    wal->buf + at, h.len, &wal->w.arena, h.now, &reqs[n], &ei);
-		if (err == XSELL_ENOMEM && n > 0) {
-			/* The arena is full: this entry starts the next group
-			 * (alone, it fits, as in a worker's arena). */
-			if (wal->rd_seg != rd_seg) {
-				err = reader_open(wal, rd_seg);
-				if (err != XSELL_OK) {
-					return err;
+	read_err = group_read(wal, upto, reqs, job_mem, jobs, &n);
+	for (size_t i = 0; i < n; i++) {
+		whole = whole && wal->ents[i].err == XSELL_OK;
+	}
+	if (read_err == XSELL_OK && whole) {
+		assert(n > 0);
+		if (xs_write_group_apply_logged(
+		        &wal->w, jobs, n, wal->ents[n - 1].seq) == XSELL_OK) {
+			pthread_mutex_lock(&wal->mtx);
+			for (size_t i = 0; i < n; i++) {
+				if (reqs[i].op == XS_OP_forget_user) {
+					forget_deliver(wal, wal->ents[i].seq,
+					    &job_mem[i].u.forget, XSELL_OK);
 				}
 			}
-			wal->rd_off = rd_off;
-			break;
+			pthread_mutex_unlock(&wal->mtx);
+			*donep = n;
 		}
-		if (err != XSELL_OK || !xs_op_is_write(reqs[n].op)) {
-			/* It was decoded before it was logged. */
-			xs_log(XS_LOG_ERROR,
-			    "wal: entry %" PRIu64 " does not decode: %s",
-			    h.seq, ei.msg);
-			return XSELL_ECORRUPT;
-		}
-		memset(&job_mem[n], 0, sizeof(job_mem[n]));
-		job_mem[n].req = &reqs[n];
-		job_mem[n].now = h.now;
-		jobs[n]        = &job_mem[n];
-		at += h.len;
-		*bytesp += sizeof(h) + h.len;
-		seq = h.seq;
-		n++;
 	}
-	err = xs_write_group_apply_logged(&wal->w, jobs, n, seq);
-	if (err != XSELL_OK) {
-		return err;
-	}
-	pthread_mutex_lock(&wal->mtx);
-	for (size_t i = 0; i < n; i++) {
-		uint64_t s = wal->applied + 1 + i;
+	/* The group failed whole (any error: one entry's own, or the
+	 * machine's), holds an entry that does not decode, or is what was
+	 * read before a read error: one by one. */
+	err = read_err;
+	if (*donep < n) {
+		xsell_err each = group_apply_each(wal, jobs, n, donep);
 
-		if (reqs[i].op != XS_OP_forget_user) {
-			continue;
-		}
-		for (struct wal_forget *f = wal->forgets; f != NULL;
-		     f                    = f->next) {
-			if (f->seq == s) {
-				f->res  = job_mem[i].u.forget;
-				f->done = true;
-			}
+		if (each != XSELL_OK) {
+			err = each;
 		}
 	}
-	pthread_mutex_unlock(&wal->mtx);
-	wal->n_groups++;
-	wal->n_entries += n;
-	*lastp = seq;
-	return XSELL_OK;
+	/* ents[*donep] is where the entry after the last done starts (the
+	 * entry that failed to read, too); with none done, apply_once
+	 * puts the reader back. */
+	if (err != XSELL_OK && *donep > 0) {
+		reader_seek(
+		    wal, wal->ents[*donep].rd_seg, wal->ents[*donep].rd_off);
+	}
+	if (*donep > 0) {
+		wal->n_groups++;
+		wal->n_entries += *donep;
+	}
+	return err;
 }
 
-/* Apply one group of what is durable; false if there was nothing. On
- * an error the applier keeps its place and the error in wal->stall. */
+/* Apply one group of what is durable; false if there was nothing. What
+ * of it is in the store counts even on an error; then the applier keeps
+ * its place (the first entry not applied) and the error in wal->stall. */
 static bool
 apply_once(xs_wal *wal)
 {
-	uint64_t  upto, last = 0, bytes = 0;
+	uint64_t  upto, bytes = 0;
 	uint64_t  rd_seg = wal->rd_seg;
 	off_t     rd_off = wal->rd_off;
+	size_t    done   = 0;
 	xsell_err err;
 
 	pthread_mutex_lock(&wal->mtx);
@@ -746,16 +1022,21 @@ apply_once(xs_wal *wal)
 	if (upto <= wal->applied) {
 		return false;
 	}
-	err = apply_group(wal, upto, &last, &bytes);
+	err = apply_group(wal, upto, &done);
+	for (size_t i = 0; i < done; i++) {
+		bytes += sizeof(struct wal_hdr) + wal->ents[i].len;
+	}
 	pthread_mutex_lock(&wal->mtx);
-	if (err == XSELL_OK) {
-		wal->applied = last;
+	if (done > 0) {
+		wal->applied = wal->ents[done - 1].seq;
 		wal->backlog -= bytes;
+		segs_drop_applied(wal, wal->applied, false);
+	}
+	if (err == XSELL_OK) {
 		if (wal->stall != XSELL_OK) {
 			xs_log(XS_LOG_INFO, "wal: applying again");
 		}
 		wal->stall = XSELL_OK;
-		segs_drop_applied(wal, last, false);
 	} else {
 		if (wal->stall == XSELL_OK) {
 			xs_log(XS_LOG_ERROR,
@@ -764,11 +1045,10 @@ apply_once(xs_wal *wal)
 			    wal->applied, xsell_strerror(err));
 		}
 		wal->stall = err;
-		/* Read the group again next time. */
-		if (wal->rd_seg != rd_seg) {
-			(void) reader_open(wal, rd_seg);
+		if (done == 0) {
+			/* Read the group again next time. */
+			reader_seek(wal, rd_seg, rd_off);
 		}
-		wal->rd_off = rd_off;
 	}
 	pthread_cond_broadcast(&wal->applied_cv);
 	pthread_mutex_unlock(&wal->mtx);
@@ -906,6 +1186,7 @@ wal_alloc(
 	    : WAL_GROUP_BYTES;
 	wal->fd          = -1;
 	wal->rd_fd       = -1;
+	wal->skip_fd     = -1;
 	wal->w.srv       = srv;
 	wal->w.admin     = true;
 	xs_arena_init(&wal->w.arena, WAL_ARENA_MAX);
@@ -934,6 +1215,9 @@ wal_free(xs_wal *wal)
 	}
 	if (wal->rd_fd >= 0) {
 		close(wal->rd_fd);
+	}
+	if (wal->skip_fd >= 0) {
+		close(wal->skip_fd);
 	}
 	xs_acc_free(wal->w.acc);
 	xs_arena_fini(&wal->w.arena);
@@ -1056,8 +1340,9 @@ xs_wal_close(xs_wal *wal)
 	}
 	if (wal->n_entries != 0) {
 		xs_log(XS_LOG_INFO,
-		    "wal: %" PRIu64 " entries applied in %" PRIu64 " groups",
-		    wal->n_entries, wal->n_groups);
+		    "wal: %" PRIu64 " entries applied in %" PRIu64
+		    " groups (%" PRIu64 " of them skipped)",
+		    wal->n_entries, wal->n_groups, wal->skipped);
 	}
 	/* Everything applied: the log is empty until the next write. */
 	segs_drop_applied(wal, wal->applied, wal->applied == wal->written);
@@ -1074,5 +1359,6 @@ xs_wal_stats(xs_wal *wal, struct xs_stats *s)
 	s->wal.backlog_bytes = wal->backlog;
 	s->wal.backlog_max   = wal->backlog_max;
 	s->wal.segments      = wal->n_segs;
+	s->wal.skipped       = wal->skipped;
 	pthread_mutex_unlock(&wal->mtx);
 }
