@@ -120,10 +120,13 @@ struct xs_wal {
 	int       fd;         /* the segment appended to */
 	off_t     off;        /* its end of entries */
 	off_t     alloc;      /* its bytes reserved */
+	uint64_t  alloc_gen;  /* bumped when 'alloc' is cut back */
 	uint64_t  written;    /* last seq appended */
 	uint64_t  synced;     /* last seq durable */
 	off_t     synced_off; /* the segment's durable bytes */
 	bool      syncing;    /* a writer is in fdatasync for all */
+	bool      rotating;   /* a writer is starting the next segment */
+	bool      reserving;  /* a writer is reserving past 'alloc' */
 	xsell_err broken;     /* a failed sync: every write refused */
 	uint64_t  segs[WAL_SEGMENTS_MAX]; /* first seqs, ascending */
 	size_t    n_segs;
@@ -323,64 +326,137 @@ segs_list(xs_wal *wal)
 	return XSELL_OK;
 }
 
-/* Delete the segments whose every entry is in the store: each whose
- * successor starts at or before applied + 1, and the last one too when
- * everything written is applied and no writer appends to it ('all'). */
-static void
-segs_drop_applied(xs_wal *wal, uint64_t applied, bool all)
+/* How many of the oldest segments hold only entries in the store: each
+ * whose successor starts at or before applied + 1, and the last one
+ * too when everything written is applied and no writer appends to it
+ * ('all'). mtx held, or no other thread. */
+static size_t
+segs_applied(const xs_wal *wal, uint64_t applied, bool all)
 {
 	size_t n = 0;
 
 	while (n < wal->n_segs &&
 	    ((n + 1 < wal->n_segs && wal->segs[n + 1] <= applied + 1) ||
 	        (all && n + 1 == wal->n_segs))) {
+		n++;
+	}
+	return n;
+}
+
+/* Delete the segments firsts[0..n) (the oldest, in order); returns how
+ * many are gone: they stop at the first that cannot be deleted, which
+ * is tried again next time. Called without mtx: a segment is deleted
+ * only after the commit that recorded its last entry as applied
+ * returned (a crash before its unlink replays nothing from it: replay
+ * skips what the store has), and only the applier (or open and close,
+ * with no other thread) deletes, always the oldest, so these stay the
+ * first of wal->segs meanwhile (writers only add at its end). */
+static size_t
+segs_unlink(const xs_wal *wal, const uint64_t *firsts, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
 		char path[PATH_MAX + 32];
 
-		seg_path(wal, wal->segs[n], path, sizeof(path));
+		seg_path(wal, firsts[i], path, sizeof(path));
 		if (unlink(path) != 0 && errno != ENOENT) {
 			xs_log(XS_LOG_WARN, "wal: unlink %s: %s", path,
 			    strerror(errno));
-			break;
+			return i;
 		}
-		n++;
 	}
+	return n;
+}
+
+/* Take the n oldest segments off the list (mtx held). */
+static void
+segs_forget(xs_wal *wal, size_t n)
+{
 	memmove(
 	    wal->segs, wal->segs + n, (wal->n_segs - n) * sizeof(uint64_t));
 	wal->n_segs -= n;
 }
 
-/* Start segment 'first' for appending (mtx held, no sync under way). */
+/* Delete the segments whose every entry is in the store (see
+ * segs_applied), with no other thread running (open, close). */
+static void
+segs_drop_applied(xs_wal *wal, uint64_t applied, bool all)
+{
+	segs_forget(
+	    wal, segs_unlink(wal, wal->segs, segs_applied(wal, applied, all)));
+}
+
+/* The same from the applier: mtx is held only to read and change the
+ * list, not for the unlinks (writers do not wait for the disk). */
+static void
+segs_drop_applied_unlocked(xs_wal *wal, uint64_t applied)
+{
+	uint64_t firsts[64];
+	size_t   n;
+
+	pthread_mutex_lock(&wal->mtx);
+	n = segs_applied(wal, applied, false);
+	n = n < 64 ? n : 64; /* the rest next time */
+	memcpy(firsts, wal->segs, n * sizeof(firsts[0]));
+	pthread_mutex_unlock(&wal->mtx);
+	if (n == 0) {
+		return;
+	}
+	n = segs_unlink(wal, firsts, n);
+	pthread_mutex_lock(&wal->mtx);
+	segs_forget(wal, n);
+	pthread_mutex_unlock(&wal->mtx);
+}
+
+/* Create segment 'first' and make its name durable (its entries will
+ * be synced into it: the file must survive a crash with them); its
+ * descriptor in *fdp. Touches nothing of wal's state under mtx. */
 static xsell_err
-seg_start(xs_wal *wal, uint64_t first)
+seg_create(const xs_wal *wal, uint64_t first, int *fdp)
 {
 	char path[PATH_MAX + 32];
 	int  fd;
 
-	if (wal->n_segs == WAL_SEGMENTS_MAX) {
-		xs_log(XS_LOG_ERROR, "wal: %d log files not yet applied",
-		    WAL_SEGMENTS_MAX);
-		return XSELL_EUNAVAIL;
-	}
 	seg_path(wal, first, path, sizeof(path));
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		xs_log(XS_LOG_ERROR, "wal: %s: %s", path, strerror(errno));
 		return XSELL_EIO;
 	}
-	/* The file must survive a crash with the entries synced into it. */
 	if (dir_sync(wal) != XSELL_OK) {
 		close(fd);
 		unlink(path);
 		return XSELL_EIO;
 	}
+	*fdp = fd;
+	return XSELL_OK;
+}
+
+/* Make 'fd', a new segment starting at 'first', the one appended to
+ * (mtx held, or no other thread). */
+static void
+seg_switch(xs_wal *wal, uint64_t first, int fd)
+{
 	if (wal->fd >= 0) {
 		close(wal->fd);
 	}
 	wal->fd                  = fd;
 	wal->off                 = 0;
 	wal->alloc               = 0;
+	wal->synced_off          = 0;
 	wal->segs[wal->n_segs++] = first;
-	return XSELL_OK;
+}
+
+/* Start segment 'first' for appending, at open (no other thread). */
+static xsell_err
+seg_start(xs_wal *wal, uint64_t first)
+{
+	int       fd  = -1;
+	xsell_err err = seg_create(wal, first, &fd);
+
+	if (err == XSELL_OK) {
+		seg_switch(wal, first, fd);
+	}
+	return err;
 }
 
 /* ==== Appending ==== */
@@ -407,49 +483,151 @@ fail_unsynced(xs_wal *wal)
 	wal->alloc   = wal->synced_off;
 	wal->written = wal->synced;
 	wal->broken  = XSELL_EIO;
+	wal->alloc_gen++;
 }
 
-/* Make room for 'len' more bytes at the end of the segment: a new
- * segment past wal->seg_max (the old one synced first: entries are
- * durable in order), then reserved disk space. mtx held. */
+/* Move the appends to a new segment (mtx held; no sync, reservation or
+ * rotation under way, so nobody else uses the old descriptor). The disk
+ * work runs without mtx: 'rotating' makes writers wait to append (an
+ * entry appended to the old segment now would not be covered by its
+ * last sync) and to sync (the old segment's sync here covers them);
+ * stats and the applier go on. The old segment is synced before any
+ * entry goes to the new one: entries are durable in seq order, which
+ * is what 'synced' means. */
 static xsell_err
-append_room(xs_wal *wal, size_t len)
+seg_rotate(xs_wal *wal)
 {
-	/* Checked again after each wait: another writer may have begun
-	 * the new segment meanwhile. */
-	while (wal->off > 0 && wal->off + (off_t) len > wal->seg_max) {
-		xsell_err err;
+	uint64_t  first = wal->written + 1;
+	bool      dirty = wal->synced < wal->written;
+	int       old = wal->fd, fd = -1, rc = 0;
+	xsell_err err;
 
-		if (wal->syncing) {
-			pthread_cond_wait(&wal->synced_cv, &wal->mtx);
-			continue;
-		}
-		if (fdatasync(wal->fd) != 0) {
-			fail_unsynced(wal);
-			return XSELL_EIO;
-		}
-		wal->synced     = wal->written;
-		wal->synced_off = wal->off;
-		err             = seg_start(wal, wal->written + 1);
-		if (err != XSELL_OK) {
-			return err;
-		}
-		wal->synced_off = 0;
+	if (wal->n_segs == WAL_SEGMENTS_MAX) {
+		xs_log(XS_LOG_ERROR, "wal: %d log files not yet applied",
+		    WAL_SEGMENTS_MAX);
+		return XSELL_EUNAVAIL;
 	}
-	if (wal->off + (off_t) len > wal->alloc) {
-		off_t want = (wal->off + (off_t) len + WAL_PREALLOC - 1) /
-		    WAL_PREALLOC * WAL_PREALLOC;
-		int rc =
-		    posix_fallocate(wal->fd, wal->alloc, want - wal->alloc);
+	wal->rotating = true;
+	pthread_mutex_unlock(&wal->mtx);
+	if (dirty) {
+		rc = fdatasync(old);
+	}
+	err = rc == 0 ? seg_create(wal, first, &fd) : XSELL_EIO;
+	pthread_mutex_lock(&wal->mtx);
+	wal->rotating = false;
+	pthread_cond_broadcast(&wal->synced_cv);
+	if (rc != 0) {
+		fail_unsynced(wal);
+		return XSELL_EIO;
+	}
+	wal->synced = first - 1;
+	pthread_cond_signal(&wal->work_cv);
+	if (err != XSELL_OK) {
+		wal->synced_off = wal->off;
+		return err; /* the old segment stays; the next write retries */
+	}
+	seg_switch(wal, first, fd);
+	return XSELL_OK;
+}
 
-		if (rc != 0) {
-			xs_log(XS_LOG_WARN, "wal: reserving log space: %s",
-			    strerror(rc));
-			return XSELL_EIO;
-		}
+/* Where a segment's reservation should end for an append ending at
+ * 'need': WAL_PREALLOC steps, at least half a step ahead of it, but
+ * not past the segment's bound unless the entry itself is. */
+static off_t
+reserve_target(const xs_wal *wal, off_t need)
+{
+	off_t want = (need + WAL_PREALLOC / 2 + WAL_PREALLOC - 1) /
+	    WAL_PREALLOC * WAL_PREALLOC;
+	off_t cap = need > wal->seg_max ? need : wal->seg_max;
+
+	return want < cap ? want : cap;
+}
+
+/* Reserve disk space for the segment up to 'want' (mtx held, released
+ * during posix_fallocate). Appends below 'alloc' go on meanwhile (they
+ * write below the reserved range); a rotation waits for it (same
+ * descriptor). If 'alloc' was cut back meanwhile (a failed write or
+ * sync truncated the file), the result is not trusted: the next append
+ * reserves again. */
+static xsell_err
+seg_reserve(xs_wal *wal, off_t want)
+{
+	uint64_t gen  = wal->alloc_gen;
+	off_t    from = wal->alloc;
+	int      fd   = wal->fd;
+	int      rc;
+
+	wal->reserving = true;
+	pthread_mutex_unlock(&wal->mtx);
+	rc = posix_fallocate(fd, from, want - from);
+	pthread_mutex_lock(&wal->mtx);
+	wal->reserving = false;
+	pthread_cond_broadcast(&wal->synced_cv);
+	if (rc != 0) {
+		xs_log(
+		    XS_LOG_WARN, "wal: reserving log space: %s", strerror(rc));
+		return XSELL_EIO;
+	}
+	if (gen == wal->alloc_gen && want > wal->alloc) {
 		wal->alloc = want;
 	}
 	return XSELL_OK;
+}
+
+/* Make room for 'len' more bytes at the end of the segment (mtx held;
+ * released while the disk works, so every condition is checked again
+ * after each wait): a new segment past wal->seg_max, then reserved
+ * disk space, reserved ahead (half a step) so that appends seldom wait
+ * for it. The writer that finds the work to do does it; the others
+ * wait only if they need it. */
+static xsell_err
+append_room(xs_wal *wal, size_t len)
+{
+	bool ahead_failed = false;
+
+	for (;;) {
+		off_t     need = wal->off + (off_t) len;
+		xsell_err err;
+
+		if (wal->broken != XSELL_OK) {
+			return wal->broken;
+		}
+		if (wal->rotating) {
+			pthread_cond_wait(&wal->synced_cv, &wal->mtx);
+			continue;
+		}
+		if (wal->off > 0 && need > wal->seg_max) {
+			if (wal->syncing || wal->reserving) {
+				pthread_cond_wait(&wal->synced_cv, &wal->mtx);
+				continue;
+			}
+			err = seg_rotate(wal);
+			if (err != XSELL_OK) {
+				return err;
+			}
+			continue;
+		}
+		/* Reserved, and the step ahead is too, or is under way, or
+		 * could not be had (a write that fits goes in all the
+		 * same). */
+		if (need <= wal->alloc &&
+		    (ahead_failed || wal->reserving ||
+		        reserve_target(wal, need) <= wal->alloc)) {
+			return XSELL_OK;
+		}
+		if (wal->reserving) {
+			pthread_cond_wait(&wal->synced_cv, &wal->mtx);
+			continue;
+		}
+		err = seg_reserve(wal, reserve_target(wal, need));
+		if (err != XSELL_OK) {
+			/* Others appended meanwhile: the end moved. */
+			if (wal->off + (off_t) len > wal->alloc) {
+				return err;
+			}
+			ahead_failed = true;
+		}
+	}
 }
 
 /* Append one entry (mtx held); *seqp is its seq. On an error nothing
@@ -493,6 +671,7 @@ append(xs_wal *wal, const void *body, size_t len, int64_t now, uint64_t *seqp)
 				wal->broken = XSELL_EIO;
 			}
 			wal->alloc = wal->off;
+			wal->alloc_gen++;
 			return XSELL_EIO;
 		}
 		left -= (size_t) r;
@@ -525,7 +704,8 @@ sync_upto(xs_wal *wal, uint64_t seq)
 		off_t    upto_off;
 		int      fd, rc;
 
-		if (wal->syncing) {
+		/* A rotation syncs the old segment, which holds 'seq'. */
+		if (wal->syncing || wal->rotating) {
 			pthread_cond_wait(&wal->synced_cv, &wal->mtx);
 			continue;
 		}
@@ -1030,7 +1210,6 @@ apply_once(xs_wal *wal)
 	if (done > 0) {
 		wal->applied = wal->ents[done - 1].seq;
 		wal->backlog -= bytes;
-		segs_drop_applied(wal, wal->applied, false);
 	}
 	if (err == XSELL_OK) {
 		if (wal->stall != XSELL_OK) {
@@ -1052,6 +1231,9 @@ apply_once(xs_wal *wal)
 	}
 	pthread_cond_broadcast(&wal->applied_cv);
 	pthread_mutex_unlock(&wal->mtx);
+	if (done > 0) {
+		segs_drop_applied_unlocked(wal, wal->ents[done - 1].seq);
+	}
 	return err == XSELL_OK;
 }
 
