@@ -147,9 +147,11 @@ struct xs_wal {
 	uint8_t           *buf;     /* a group's request bytes */
 	size_t             buf_cap; /* a group, and one entry more */
 	struct wal_entry   ents[WAL_GROUP_ENTRIES]; /* the group's */
-	int                skip_fd;  /* wal-skipped, once opened */
-	off_t              skip_len; /* its bytes */
-	uint64_t           skipped;  /* entries skipped (under mtx) */
+	int                skip_fd;   /* wal-skipped, once opened */
+	off_t              skip_len;  /* its bytes */
+	uint64_t           skipped;   /* entries skipped (under mtx) */
+	bool               replaying; /* at open: the log's end unknown */
+	bool               log_end;   /* the replay found it */
 	uint64_t           n_groups, n_entries;
 };
 
@@ -840,7 +842,18 @@ reader_next(xs_wal *wal, uint64_t seq, size_t at, struct wal_hdr *h)
 			wal->rd_off += (off_t) (sizeof(*h) + h->len);
 			return XSELL_OK;
 		}
-		if (tries == 1 || wal->rd_seg == seq) {
+		if (tries == 1) {
+			break;
+		}
+		/* At open the log ends where its last segment has no more
+		 * whole entries: a torn one after them was never
+		 * acknowledged (every sync covers all appended before). */
+		if (wal->replaying && wal->n_segs > 0 &&
+		    wal->rd_seg == wal->segs[wal->n_segs - 1]) {
+			wal->log_end = true;
+			return XSELL_ENOENT;
+		}
+		if (wal->rd_seg == seq) {
 			break;
 		}
 		err = reader_open(wal, seq);
@@ -888,7 +901,7 @@ group_read(xs_wal *wal, uint64_t upto, struct xs_request *reqs,
 		err       = reader_next(wal, seq + 1, at, &h);
 		if (err != XSELL_OK) {
 			*np = n;
-			return err;
+			return wal->log_end ? XSELL_OK : err;
 		}
 		err = xs_wire_decode(
 		    wal->buf + at, h.len, &wal->w.arena, h.now, &reqs[n], &ei);
@@ -1141,6 +1154,9 @@ apply_group(xs_wal *wal, uint64_t upto, size_t *donep)
 		return XSELL_ENOMEM;
 	}
 	read_err = group_read(wal, upto, reqs, job_mem, jobs, &n);
+	if (n == 0) {
+		return read_err; /* an error, or the replay's end of the log */
+	}
 	for (size_t i = 0; i < n; i++) {
 		whole = whole && wal->ents[i].err == XSELL_OK;
 	}
@@ -1209,7 +1225,8 @@ apply_once(xs_wal *wal)
 	pthread_mutex_lock(&wal->mtx);
 	if (done > 0) {
 		wal->applied = wal->ents[done - 1].seq;
-		wal->backlog -= bytes;
+		/* A replay has no backlog: its end is not known yet. */
+		wal->backlog -= wal->replaying ? 0 : bytes;
 	}
 	if (err == XSELL_OK) {
 		if (wal->stall != XSELL_OK) {
@@ -1277,70 +1294,100 @@ applier_main(void *arg)
 
 /* ==== Open: find the log's end, replay ==== */
 
-/* Scan the segments from the one holding applied + 1 to the end: the
- * last whole entry is the log's end (a torn one after it was never
- * acknowledged, and is cut off). Sets the reader at applied + 1. */
+/* Set the reader at entry applied + 1: in the last segment that starts
+ * at or before it, past the entries before it, whose headers are
+ * walked (they are in the store: their bodies are not read). The log
+ * is read once at open: the replay reads on from here to its end. */
 static xsell_err
-log_scan(xs_wal *wal)
+log_start(xs_wal *wal)
 {
-	uint64_t seq   = wal->applied;
-	uint8_t *body  = wal->buf;
-	size_t   start = 0;
+	uint64_t  next  = wal->applied + 1;
+	size_t    start = 0;
+	off_t     off   = 0;
+	xsell_err err;
 
-	while (start + 1 < wal->n_segs && wal->segs[start + 1] <= seq + 1) {
+	if (wal->n_segs == 0) {
+		return XSELL_OK;
+	}
+	while (start + 1 < wal->n_segs && wal->segs[start + 1] <= next) {
 		start++;
 	}
-	if (wal->n_segs > 0 && wal->segs[start] > seq + 1) {
+	if (wal->segs[start] > next) {
 		xs_log(XS_LOG_ERROR,
 		    "wal: the store has entries up to %" PRIu64
 		    ", the log starts at %" PRIu64,
-		    seq, wal->segs[start]);
+		    wal->applied, wal->segs[start]);
 		return XSELL_ECORRUPT;
 	}
-	for (size_t i = start; i < wal->n_segs; i++) {
-		char     path[PATH_MAX + 32];
-		uint64_t s   = wal->segs[i];
-		off_t    off = 0;
-		int      fd;
-
-		if (i > start && s != seq + 1) {
-			xs_log(XS_LOG_ERROR,
-			    "wal: log file %" PRIu64 " follows entry %" PRIu64,
-			    s, seq);
-			return XSELL_ECORRUPT;
-		}
-		seg_path(wal, s, path, sizeof(path));
-		fd = open(path, O_RDWR | O_CLOEXEC);
-		if (fd < 0) {
-			return XSELL_EIO;
-		}
-		for (;;) {
-			struct wal_hdr h;
-
-			if (s == wal->applied + 1) {
-				wal->rd_seg = wal->segs[i];
-				wal->rd_off = off;
-			}
-			if (!entry_read(fd, off, s, &h, body)) {
-				break;
-			}
-			off += (off_t) (sizeof(h) + h.len);
-			if (s > wal->applied) {
-				wal->backlog += sizeof(h) + h.len;
-			}
-			seq = s++;
-		}
-		/* Cut what follows the last entry (reserved space, a torn
-		 * write), so the file ends with its last entry. */
-		if (ftruncate(fd, off) != 0 || fdatasync(fd) != 0) {
-			close(fd);
-			return XSELL_EIO;
-		}
-		close(fd);
+	err = reader_open(wal, wal->segs[start]);
+	if (err != XSELL_OK) {
+		return err;
 	}
-	wal->written = seq;
-	wal->synced  = seq;
+	for (uint64_t s = wal->segs[start]; s < next; s++) {
+		struct wal_hdr h;
+
+		/* A break ends the log here: the replay sees it so. */
+		if (!read_at(wal->rd_fd, &h, sizeof(h), off) ||
+		    h.magic != WAL_MAGIC || h.seq != s ||
+		    h.len > XSELL_ADMIN_MSG_MAX) {
+			break;
+		}
+		off += (off_t) (sizeof(h) + h.len);
+	}
+	wal->rd_off = off;
 	return XSELL_OK;
+}
+
+/* Apply what the store lacks, to the log's end, before any request;
+ * then everything logged is applied: 'written' and 'synced' are the
+ * last entry in the store. */
+static xsell_err
+log_replay(xs_wal *wal)
+{
+	uint64_t  from = wal->applied;
+	xsell_err err  = XSELL_OK;
+
+	wal->replaying = true;
+	wal->synced    = UINT64_MAX;
+	while (err == XSELL_OK && wal->n_segs > 0 && !wal->log_end) {
+		if (!apply_once(wal)) {
+			err = wal->stall;
+		}
+	}
+	wal->replaying = false;
+	wal->written   = wal->applied;
+	wal->synced    = wal->applied;
+	if (err == XSELL_OK && wal->applied > from) {
+		xs_log(XS_LOG_INFO,
+		    "wal: replayed entries %" PRIu64 "..%" PRIu64
+		    " in %" PRIu64 " groups",
+		    from + 1, wal->applied, wal->n_groups);
+	}
+	return err;
+}
+
+/* Cut what follows the last whole entry of the log's last segment (a
+ * torn write, reserved space), where the replay stopped, so that the
+ * file ends with its last entry (earlier segments were synced whole
+ * when the next began, and are all applied: deleted next). */
+static xsell_err
+log_cut(xs_wal *wal)
+{
+	char path[PATH_MAX + 32];
+	int  fd;
+	bool ok;
+
+	if (!wal->log_end) {
+		return XSELL_OK; /* no log */
+	}
+	seg_path(wal, wal->rd_seg, path, sizeof(path));
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		return XSELL_EIO;
+	}
+	ok = ftruncate(fd, wal->rd_off) == 0 && fdatasync(fd) == 0;
+	close(fd);
+	return ok ? XSELL_OK : XSELL_EIO;
 }
 
 static xsell_err
@@ -1417,7 +1464,6 @@ xs_wal_open(
 {
 	xs_wal   *wal;
 	MDB_txn  *txn;
-	uint64_t  replayed;
 	xsell_err err;
 
 	pthread_once(&crc_once, crc_init);
@@ -1434,34 +1480,21 @@ xs_wal_open(
 		err = segs_list(wal);
 	}
 	if (err == XSELL_OK) {
-		err = log_scan(wal);
+		err = log_start(wal);
+	}
+	/* Replay: the store gets every logged write before any request. */
+	if (err == XSELL_OK) {
+		err = log_replay(wal);
+	}
+	if (err == XSELL_OK) {
+		err = log_cut(wal);
 	}
 	if (err == XSELL_OK) {
 		segs_drop_applied(wal, wal->applied, false);
 		err = seg_start(wal, wal->written + 1);
 	}
 	if (err == XSELL_OK) {
-		off_t rd_off = wal->rd_off;
-
-		if (wal->rd_seg != 0) {
-			err         = reader_open(wal, wal->rd_seg);
-			wal->rd_off = rd_off;
-		} else {
-			err = reader_open(wal, wal->written + 1);
-		}
-	}
-	/* Replay: the store gets every logged write before any request. */
-	replayed = wal->applied;
-	while (err == XSELL_OK && wal->applied < wal->synced) {
-		if (!apply_once(wal)) {
-			err = wal->stall;
-		}
-	}
-	if (err == XSELL_OK && wal->applied > replayed) {
-		xs_log(XS_LOG_INFO,
-		    "wal: replayed entries %" PRIu64 "..%" PRIu64
-		    " in %" PRIu64 " groups",
-		    replayed + 1, wal->applied, wal->n_groups);
+		err = reader_open(wal, wal->written + 1);
 	}
 	if (err == XSELL_OK &&
 	    pthread_create(&wal->thread, NULL, applier_main, wal) != 0) {
