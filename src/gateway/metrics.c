@@ -182,6 +182,9 @@ write_background(FILE *out, const msgpack_object *stats)
 	    "backlog past which writers wait (--wal-backlog)");
 	scalar(out, wal, "segments", "xsell_wal_segments", "gauge",
 	    "write-ahead log files on disk");
+	scalar(out, wal, "skipped", "xsell_wal_skipped_total", "counter",
+	    "log entries that could not be applied, set aside in "
+	    "wal-skipped since xselld started");
 }
 
 /* The connection counters of each kind of endpoint (stats'

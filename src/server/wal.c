@@ -21,7 +21,16 @@
  * when applied, so it applies as it would have at once. A segment is
  * deleted once the store has all of its entries; a new one starts past
  * the segment bound (WAL_SEGMENT_MAX, or the backlog bound if less: a
- * segment is deleted soon after it fills) and at every open. */
+ * segment is deleted soon after it fills) and at every open.
+ *
+ * An entry that cannot be applied must not stall the log for ever (each
+ * later write refused, each restart failing on it). A group that fails
+ * is applied again one entry a transaction; one that fails alone with
+ * an error of its own (err_is_entry_own: it would fail on every try) is
+ * skipped: copied to <db>/wal-skipped (entries in the log's format),
+ * synced, then its seq committed to the store, counted and logged. An
+ * error of the machine (full map or disk, I/O) skips nothing: the
+ * applier keeps its place and retries. */
 #include "server/server_impl.h"
 
 #include <dirent.h>
@@ -60,6 +69,12 @@
 /* An applier that cannot commit (a full map, a disk error) tries again
  * after this long. */
 #define WAL_RETRY_MS 1000
+/* The quarantine file's bound (<db>/wal-skipped): past it an entry that
+ * cannot be applied stalls the applier, as before skipping existed, so
+ * that a store which fails every write (a damaged B-tree reports the
+ * same error as a damaged record) cannot empty the log into it. */
+#define WAL_SKIPPED_MAX ((off_t) 256 << 20)
+#define WAL_SKIPPED_NAME "wal-skipped"
 
 struct wal_hdr {
 	uint32_t magic;
@@ -74,8 +89,20 @@ struct wal_hdr {
 struct wal_forget {
 	uint64_t                seq;
 	struct xs_forget_result res;
+	xsell_err               err; /* not OK: it was skipped */
 	bool                    done;
 	struct wal_forget      *next;
+};
+
+/* An entry of the group being applied. */
+struct wal_entry {
+	uint64_t  seq;
+	uint64_t  rd_seg; /* where it starts: its segment, */
+	off_t     rd_off; /* and its offset there */
+	size_t    at;     /* its body in wal->buf */
+	uint32_t  len;
+	int64_t   now;
+	xsell_err err; /* it does not decode: it can never apply */
 };
 
 struct xs_wal {
@@ -93,10 +120,13 @@ struct xs_wal {
 	int       fd;         /* the segment appended to */
 	off_t     off;        /* its end of entries */
 	off_t     alloc;      /* its bytes reserved */
+	uint64_t  alloc_gen;  /* bumped when 'alloc' is cut back */
 	uint64_t  written;    /* last seq appended */
 	uint64_t  synced;     /* last seq durable */
 	off_t     synced_off; /* the segment's durable bytes */
 	bool      syncing;    /* a writer is in fdatasync for all */
+	bool      rotating;   /* a writer is starting the next segment */
+	bool      reserving;  /* a writer is reserving past 'alloc' */
 	xsell_err broken;     /* a failed sync: every write refused */
 	uint64_t  segs[WAL_SEGMENTS_MAX]; /* first seqs, ascending */
 	size_t    n_segs;
@@ -116,6 +146,12 @@ struct xs_wal {
 	off_t              rd_off;  /* the next entry's offset */
 	uint8_t           *buf;     /* a group's request bytes */
 	size_t             buf_cap; /* a group, and one entry more */
+	struct wal_entry   ents[WAL_GROUP_ENTRIES]; /* the group's */
+	int                skip_fd;   /* wal-skipped, once opened */
+	off_t              skip_len;  /* its bytes */
+	uint64_t           skipped;   /* entries skipped (under mtx) */
+	bool               replaying; /* at open: the log's end unknown */
+	bool               log_end;   /* the replay found it */
 	uint64_t           n_groups, n_entries;
 };
 
@@ -292,64 +328,137 @@ segs_list(xs_wal *wal)
 	return XSELL_OK;
 }
 
-/* Delete the segments whose every entry is in the store: each whose
- * successor starts at or before applied + 1, and the last one too when
- * everything written is applied and no writer appends to it ('all'). */
-static void
-segs_drop_applied(xs_wal *wal, uint64_t applied, bool all)
+/* How many of the oldest segments hold only entries in the store: each
+ * whose successor starts at or before applied + 1, and the last one
+ * too when everything written is applied and no writer appends to it
+ * ('all'). mtx held, or no other thread. */
+static size_t
+segs_applied(const xs_wal *wal, uint64_t applied, bool all)
 {
 	size_t n = 0;
 
 	while (n < wal->n_segs &&
 	    ((n + 1 < wal->n_segs && wal->segs[n + 1] <= applied + 1) ||
 	        (all && n + 1 == wal->n_segs))) {
+		n++;
+	}
+	return n;
+}
+
+/* Delete the segments firsts[0..n) (the oldest, in order); returns how
+ * many are gone: they stop at the first that cannot be deleted, which
+ * is tried again next time. Called without mtx: a segment is deleted
+ * only after the commit that recorded its last entry as applied
+ * returned (a crash before its unlink replays nothing from it: replay
+ * skips what the store has), and only the applier (or open and close,
+ * with no other thread) deletes, always the oldest, so these stay the
+ * first of wal->segs meanwhile (writers only add at its end). */
+static size_t
+segs_unlink(const xs_wal *wal, const uint64_t *firsts, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
 		char path[PATH_MAX + 32];
 
-		seg_path(wal, wal->segs[n], path, sizeof(path));
+		seg_path(wal, firsts[i], path, sizeof(path));
 		if (unlink(path) != 0 && errno != ENOENT) {
 			xs_log(XS_LOG_WARN, "wal: unlink %s: %s", path,
 			    strerror(errno));
-			break;
+			return i;
 		}
-		n++;
 	}
+	return n;
+}
+
+/* Take the n oldest segments off the list (mtx held). */
+static void
+segs_forget(xs_wal *wal, size_t n)
+{
 	memmove(
 	    wal->segs, wal->segs + n, (wal->n_segs - n) * sizeof(uint64_t));
 	wal->n_segs -= n;
 }
 
-/* Start segment 'first' for appending (mtx held, no sync under way). */
+/* Delete the segments whose every entry is in the store (see
+ * segs_applied), with no other thread running (open, close). */
+static void
+segs_drop_applied(xs_wal *wal, uint64_t applied, bool all)
+{
+	segs_forget(
+	    wal, segs_unlink(wal, wal->segs, segs_applied(wal, applied, all)));
+}
+
+/* The same from the applier: mtx is held only to read and change the
+ * list, not for the unlinks (writers do not wait for the disk). */
+static void
+segs_drop_applied_unlocked(xs_wal *wal, uint64_t applied)
+{
+	uint64_t firsts[64];
+	size_t   n;
+
+	pthread_mutex_lock(&wal->mtx);
+	n = segs_applied(wal, applied, false);
+	n = n < 64 ? n : 64; /* the rest next time */
+	memcpy(firsts, wal->segs, n * sizeof(firsts[0]));
+	pthread_mutex_unlock(&wal->mtx);
+	if (n == 0) {
+		return;
+	}
+	n = segs_unlink(wal, firsts, n);
+	pthread_mutex_lock(&wal->mtx);
+	segs_forget(wal, n);
+	pthread_mutex_unlock(&wal->mtx);
+}
+
+/* Create segment 'first' and make its name durable (its entries will
+ * be synced into it: the file must survive a crash with them); its
+ * descriptor in *fdp. Touches nothing of wal's state under mtx. */
 static xsell_err
-seg_start(xs_wal *wal, uint64_t first)
+seg_create(const xs_wal *wal, uint64_t first, int *fdp)
 {
 	char path[PATH_MAX + 32];
 	int  fd;
 
-	if (wal->n_segs == WAL_SEGMENTS_MAX) {
-		xs_log(XS_LOG_ERROR, "wal: %d log files not yet applied",
-		    WAL_SEGMENTS_MAX);
-		return XSELL_EUNAVAIL;
-	}
 	seg_path(wal, first, path, sizeof(path));
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		xs_log(XS_LOG_ERROR, "wal: %s: %s", path, strerror(errno));
 		return XSELL_EIO;
 	}
-	/* The file must survive a crash with the entries synced into it. */
 	if (dir_sync(wal) != XSELL_OK) {
 		close(fd);
 		unlink(path);
 		return XSELL_EIO;
 	}
+	*fdp = fd;
+	return XSELL_OK;
+}
+
+/* Make 'fd', a new segment starting at 'first', the one appended to
+ * (mtx held, or no other thread). */
+static void
+seg_switch(xs_wal *wal, uint64_t first, int fd)
+{
 	if (wal->fd >= 0) {
 		close(wal->fd);
 	}
 	wal->fd                  = fd;
 	wal->off                 = 0;
 	wal->alloc               = 0;
+	wal->synced_off          = 0;
 	wal->segs[wal->n_segs++] = first;
-	return XSELL_OK;
+}
+
+/* Start segment 'first' for appending, at open (no other thread). */
+static xsell_err
+seg_start(xs_wal *wal, uint64_t first)
+{
+	int       fd  = -1;
+	xsell_err err = seg_create(wal, first, &fd);
+
+	if (err == XSELL_OK) {
+		seg_switch(wal, first, fd);
+	}
+	return err;
 }
 
 /* ==== Appending ==== */
@@ -376,49 +485,151 @@ fail_unsynced(xs_wal *wal)
 	wal->alloc   = wal->synced_off;
 	wal->written = wal->synced;
 	wal->broken  = XSELL_EIO;
+	wal->alloc_gen++;
 }
 
-/* Make room for 'len' more bytes at the end of the segment: a new
- * segment past wal->seg_max (the old one synced first: entries are
- * durable in order), then reserved disk space. mtx held. */
+/* Move the appends to a new segment (mtx held; no sync, reservation or
+ * rotation under way, so nobody else uses the old descriptor). The disk
+ * work runs without mtx: 'rotating' makes writers wait to append (an
+ * entry appended to the old segment now would not be covered by its
+ * last sync) and to sync (the old segment's sync here covers them);
+ * stats and the applier go on. The old segment is synced before any
+ * entry goes to the new one: entries are durable in seq order, which
+ * is what 'synced' means. */
 static xsell_err
-append_room(xs_wal *wal, size_t len)
+seg_rotate(xs_wal *wal)
 {
-	/* Checked again after each wait: another writer may have begun
-	 * the new segment meanwhile. */
-	while (wal->off > 0 && wal->off + (off_t) len > wal->seg_max) {
-		xsell_err err;
+	uint64_t  first = wal->written + 1;
+	bool      dirty = wal->synced < wal->written;
+	int       old = wal->fd, fd = -1, rc = 0;
+	xsell_err err;
 
-		if (wal->syncing) {
-			pthread_cond_wait(&wal->synced_cv, &wal->mtx);
-			continue;
-		}
-		if (fdatasync(wal->fd) != 0) {
-			fail_unsynced(wal);
-			return XSELL_EIO;
-		}
-		wal->synced     = wal->written;
-		wal->synced_off = wal->off;
-		err             = seg_start(wal, wal->written + 1);
-		if (err != XSELL_OK) {
-			return err;
-		}
-		wal->synced_off = 0;
+	if (wal->n_segs == WAL_SEGMENTS_MAX) {
+		xs_log(XS_LOG_ERROR, "wal: %d log files not yet applied",
+		    WAL_SEGMENTS_MAX);
+		return XSELL_EUNAVAIL;
 	}
-	if (wal->off + (off_t) len > wal->alloc) {
-		off_t want = (wal->off + (off_t) len + WAL_PREALLOC - 1) /
-		    WAL_PREALLOC * WAL_PREALLOC;
-		int rc =
-		    posix_fallocate(wal->fd, wal->alloc, want - wal->alloc);
+	wal->rotating = true;
+	pthread_mutex_unlock(&wal->mtx);
+	if (dirty) {
+		rc = fdatasync(old);
+	}
+	err = rc == 0 ? seg_create(wal, first, &fd) : XSELL_EIO;
+	pthread_mutex_lock(&wal->mtx);
+	wal->rotating = false;
+	pthread_cond_broadcast(&wal->synced_cv);
+	if (rc != 0) {
+		fail_unsynced(wal);
+		return XSELL_EIO;
+	}
+	wal->synced = first - 1;
+	pthread_cond_signal(&wal->work_cv);
+	if (err != XSELL_OK) {
+		wal->synced_off = wal->off;
+		return err; /* the old segment stays; the next write retries */
+	}
+	seg_switch(wal, first, fd);
+	return XSELL_OK;
+}
 
-		if (rc != 0) {
-			xs_log(XS_LOG_WARN, "wal: reserving log space: %s",
-			    strerror(rc));
-			return XSELL_EIO;
-		}
+/* Where a segment's reservation should end for an append ending at
+ * 'need': WAL_PREALLOC steps, at least half a step ahead of it, but
+ * not past the segment's bound unless the entry itself is. */
+static off_t
+reserve_target(const xs_wal *wal, off_t need)
+{
+	off_t want = (need + WAL_PREALLOC / 2 + WAL_PREALLOC - 1) /
+	    WAL_PREALLOC * WAL_PREALLOC;
+	off_t cap = need > wal->seg_max ? need : wal->seg_max;
+
+	return want < cap ? want : cap;
+}
+
+/* Reserve disk space for the segment up to 'want' (mtx held, released
+ * during posix_fallocate). Appends below 'alloc' go on meanwhile (they
+ * write below the reserved range); a rotation waits for it (same
+ * descriptor). If 'alloc' was cut back meanwhile (a failed write or
+ * sync truncated the file), the result is not trusted: the next append
+ * reserves again. */
+static xsell_err
+seg_reserve(xs_wal *wal, off_t want)
+{
+	uint64_t gen  = wal->alloc_gen;
+	off_t    from = wal->alloc;
+	int      fd   = wal->fd;
+	int      rc;
+
+	wal->reserving = true;
+	pthread_mutex_unlock(&wal->mtx);
+	rc = posix_fallocate(fd, from, want - from);
+	pthread_mutex_lock(&wal->mtx);
+	wal->reserving = false;
+	pthread_cond_broadcast(&wal->synced_cv);
+	if (rc != 0) {
+		xs_log(
+		    XS_LOG_WARN, "wal: reserving log space: %s", strerror(rc));
+		return XSELL_EIO;
+	}
+	if (gen == wal->alloc_gen && want > wal->alloc) {
 		wal->alloc = want;
 	}
 	return XSELL_OK;
+}
+
+/* Make room for 'len' more bytes at the end of the segment (mtx held;
+ * released while the disk works, so every condition is checked again
+ * after each wait): a new segment past wal->seg_max, then reserved
+ * disk space, reserved ahead (half a step) so that appends seldom wait
+ * for it. The writer that finds the work to do does it; the others
+ * wait only if they need it. */
+static xsell_err
+append_room(xs_wal *wal, size_t len)
+{
+	bool ahead_failed = false;
+
+	for (;;) {
+		off_t     need = wal->off + (off_t) len;
+		xsell_err err;
+
+		if (wal->broken != XSELL_OK) {
+			return wal->broken;
+		}
+		if (wal->rotating) {
+			pthread_cond_wait(&wal->synced_cv, &wal->mtx);
+			continue;
+		}
+		if (wal->off > 0 && need > wal->seg_max) {
+			if (wal->syncing || wal->reserving) {
+				pthread_cond_wait(&wal->synced_cv, &wal->mtx);
+				continue;
+			}
+			err = seg_rotate(wal);
+			if (err != XSELL_OK) {
+				return err;
+			}
+			continue;
+		}
+		/* Reserved, and the step ahead is too, or is under way, or
+		 * could not be had (a write that fits goes in all the
+		 * same). */
+		if (need <= wal->alloc &&
+		    (ahead_failed || wal->reserving ||
+		        reserve_target(wal, need) <= wal->alloc)) {
+			return XSELL_OK;
+		}
+		if (wal->reserving) {
+			pthread_cond_wait(&wal->synced_cv, &wal->mtx);
+			continue;
+		}
+		err = seg_reserve(wal, reserve_target(wal, need));
+		if (err != XSELL_OK) {
+			/* Others appended meanwhile: the end moved. */
+			if (wal->off + (off_t) len > wal->alloc) {
+				return err;
+			}
+			ahead_failed = true;
+		}
+	}
 }
 
 /* Append one entry (mtx held); *seqp is its seq. On an error nothing
@@ -462,6 +673,7 @@ append(xs_wal *wal, const void *body, size_t len, int64_t now, uint64_t *seqp)
 				wal->broken = XSELL_EIO;
 			}
 			wal->alloc = wal->off;
+			wal->alloc_gen++;
 			return XSELL_EIO;
 		}
 		left -= (size_t) r;
@@ -494,7 +706,8 @@ sync_upto(xs_wal *wal, uint64_t seq)
 		off_t    upto_off;
 		int      fd, rc;
 
-		if (wal->syncing) {
+		/* A rotation syncs the old segment, which holds 'seq'. */
+		if (wal->syncing || wal->rotating) {
 			pthread_cond_wait(&wal->synced_cv, &wal->mtx);
 			continue;
 		}
@@ -539,9 +752,8 @@ forget_wait(xs_wal *wal, struct wal_forget *f)
 	while (!f->done && !wal->exited && !atomic_load(&wal->srv->stopping)) {
 		pthread_cond_wait(&wal->applied_cv, &wal->mtx);
 	}
-	if (!f->done) {
-		err = XSELL_EUNAVAIL;
-	}
+	/* A skipped forget_user changed nothing: its error is the truth. */
+	err = f->done ? f->err : XSELL_EUNAVAIL;
 	for (struct wal_forget **p = &wal->forgets; *p != NULL;
 	     p                     = &(*p)->next) {
 		if (*p == f) {
@@ -630,7 +842,18 @@ reader_next(xs_wal *wal, uint64_t seq, size_t at, struct wal_hdr *h)
 			wal->rd_off += (off_t) (sizeof(*h) + h->len);
 			return XSELL_OK;
 		}
-		if (tries == 1 || wal->rd_seg == seq) {
+		if (tries == 1) {
+			break;
+		}
+		/* At open the log ends where its last segment has no more
+		 * whole entries: a torn one after them was never
+		 * acknowledged (every sync covers all appended before). */
+		if (wal->replaying && wal->n_segs > 0 &&
+		    wal->rd_seg == wal->segs[wal->n_segs - 1]) {
+			wal->log_end = true;
+			return XSELL_ENOENT;
+		}
+		if (wal->rd_seg == seq) {
 			break;
 		}
 		err = reader_open(wal, seq);
@@ -645,99 +868,348 @@ reader_next(xs_wal *wal, uint64_t seq, size_t at, struct wal_hdr *h)
 	return XSELL_ECORRUPT;
 }
 
-/* The group after 'applied', up to 'upto': read, decode, apply, commit
- * with its last seq; deliver forget results. */
+/* Set the reader at 'off' of segment 'seg'. */
+static void
+reader_seek(xs_wal *wal, uint64_t seg, off_t off)
+{
+	if (wal->rd_seg != seg) {
+		(void) reader_open(wal, seg);
+	}
+	wal->rd_off = off;
+}
+
+/* Read and decode the group after wal->applied, up to 'upto', into
+ * wal->ents, reqs[] and jobs[] (*np entries). An entry that does not
+ * decode keeps its error in its wal_entry: its bytes are those logged
+ * (the CRC says so), so it never will; it is skipped when applied. */
 static xsell_err
-apply_group(xs_wal *wal, uint64_t upto, uint64_t *lastp, uint64_t *bytesp)
+group_read(xs_wal *wal, uint64_t upto, struct xs_request *reqs,
+    struct xs_write_job *job_mem, struct xs_write_job **jobs, size_t *np)
+{
+	size_t   n = 0, at = 0;
+	uint64_t seq = wal->applied;
+
+	while (seq < upto && n < WAL_GROUP_ENTRIES &&
+	    (n == 0 || at < wal->group_bytes)) {
+		struct wal_entry *e  = &wal->ents[n];
+		struct xs_errinfo ei = { { 0 }, { 0 } };
+		struct wal_hdr    h;
+		xsell_err         err;
+
+		e->rd_seg = wal->rd_seg;
+		e->rd_off = wal->rd_off;
+		err       = reader_next(wal, seq + 1, at, &h);
+		if (err != XSELL_OK) {
+			*np = n;
+			return wal->log_end ? XSELL_OK : err;
+		}
+		err = xs_wire_decode(
+		    wal->buf + at, h.len, &wal->w.arena, h.now, &reqs[n], &ei);
+		if (err == XSELL_ENOMEM) {
+			/* The arena is full: this entry starts the next group
+			 * (alone, it fits, as in a worker's arena). */
+			reader_seek(wal, e->rd_seg, e->rd_off);
+			*np = n;
+			return n > 0 ? XSELL_OK : err;
+		}
+		if (err == XSELL_OK && !xs_op_is_write(reqs[n].op)) {
+			err = XSELL_EINVAL;
+			snprintf(ei.msg, sizeof(ei.msg), "not a write");
+		}
+		if (err != XSELL_OK) {
+			/* It was decoded before it was logged: a newer
+			 * binary's request, or a limit lowered since. */
+			xs_log(XS_LOG_ERROR,
+			    "wal: entry %" PRIu64 " does not decode: %s",
+			    h.seq, ei.msg);
+		}
+		memset(&job_mem[n], 0, sizeof(job_mem[n]));
+		job_mem[n].req = &reqs[n];
+		job_mem[n].now = h.now;
+		jobs[n]        = &job_mem[n];
+		e->seq         = h.seq;
+		e->at          = at;
+		e->len         = h.len;
+		e->now         = h.now;
+		e->err         = err;
+		at += h.len;
+		seq = h.seq;
+		n++;
+	}
+	*np = n;
+	return XSELL_OK;
+}
+
+/* Hand the result of the forget_user entry 'seq' to its waiting writer,
+ * if one waits (none at replay): 'err' XSELL_OK and its counts, or the
+ * error for which it was skipped. mtx held. */
+static void
+forget_deliver(xs_wal *wal, uint64_t seq, const struct xs_forget_result *res,
+    xsell_err err)
+{
+	for (struct wal_forget *f = wal->forgets; f != NULL; f = f->next) {
+		if (f->seq == seq) {
+			f->res  = *res;
+			f->err  = err;
+			f->done = true;
+		}
+	}
+}
+
+/* Whether an entry that failed alone, in its own transaction, with
+ * 'err' fails because of what it asks, so that it would fail the same
+ * way on every retry (a request no longer valid, a record it needs is
+ * damaged), rather than because of the machine (a full map or disk, an
+ * I/O error, no memory, an LMDB panic: EMAPFULL, EIO, ENOMEM, EUNAVAIL,
+ * EINTERNAL), after which the next try may work and skipping would
+ * lose a good write. ECORRUPT is also what LMDB's own damage reports
+ * (MDB_CORRUPTED); the quarantine keeps such entries, and its bound
+ * stops the skipping. */
+static bool
+err_is_entry_own(xsell_err err)
+{
+	switch (err) {
+	case XSELL_EINVAL:
+	case XSELL_ETOOBIG:
+	case XSELL_EFORBIDDEN:
+	case XSELL_ENOENT:
+	case XSELL_ECORRUPT:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Open <db>/wal-skipped for appending, once; a new file's name is made
+ * durable (its entries are synced, then the store is told they are
+ * applied: the file must outlive a crash). */
+static xsell_err
+skipped_open(xs_wal *wal)
+{
+	char        path[PATH_MAX + 32];
+	struct stat sb;
+	int         fd;
+
+	if (wal->skip_fd >= 0) {
+		return XSELL_OK;
+	}
+	snprintf(path, sizeof(path), "%s/" WAL_SKIPPED_NAME, wal->dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0 || fstat(fd, &sb) != 0 || dir_sync(wal) != XSELL_OK) {
+		xs_log(XS_LOG_ERROR, "wal: %s: %s", path, strerror(errno));
+		if (fd >= 0) {
+			close(fd);
+		}
+		return XSELL_EIO;
+	}
+	wal->skip_fd  = fd;
+	wal->skip_len = sb.st_size;
+	return XSELL_OK;
+}
+
+/* Copy entry 'e' (header and body, as in the log) to the end of
+ * <db>/wal-skipped and sync it. On an error nothing of it stays. */
+static xsell_err
+skipped_append(xs_wal *wal, const struct wal_entry *e)
+{
+	struct wal_hdr h = {
+		.magic = WAL_MAGIC, .len = e->len, .seq = e->seq, .now = e->now
+	};
+	struct iovec iov[2];
+	size_t       total = sizeof(h) + e->len;
+	xsell_err    err   = skipped_open(wal);
+	ssize_t      r;
+
+	if (err != XSELL_OK) {
+		return err;
+	}
+	if (wal->skip_len + (off_t) total > WAL_SKIPPED_MAX) {
+		xs_log(XS_LOG_ERROR,
+		    "wal: %s/" WAL_SKIPPED_NAME
+		    " is full (%lld bytes): entries that cannot be applied "
+		    "are no longer skipped",
+		    wal->dir, (long long) WAL_SKIPPED_MAX);
+		return XSELL_EUNAVAIL;
+	}
+	h.crc           = entry_crc(&h, wal->buf + e->at);
+	iov[0].iov_base = &h;
+	iov[0].iov_len  = sizeof(h);
+	iov[1].iov_base = wal->buf + e->at;
+	iov[1].iov_len  = e->len;
+	do {
+		r = pwritev(wal->skip_fd, iov, 2, wal->skip_len);
+	} while (r < 0 && errno == EINTR);
+	/* One entry (at most XSELL_ADMIN_MSG_MAX): a short write is a
+	 * full disk. */
+	if (r != (ssize_t) total || fdatasync(wal->skip_fd) != 0) {
+		xs_log(XS_LOG_ERROR,
+		    "wal: writing %s/" WAL_SKIPPED_NAME ": %s", wal->dir,
+		    r < 0 ? strerror(errno) : "short write");
+		(void) ftruncate(wal->skip_fd, wal->skip_len);
+		return XSELL_EIO;
+	}
+	wal->skip_len += (off_t) total;
+	return XSELL_OK;
+}
+
+/* Record entry 'seq' as applied, with nothing else, in a transaction of
+ * its own. */
+static xsell_err
+seq_commit(xs_wal *wal, uint64_t seq)
+{
+	MDB_txn  *txn;
+	xsell_err err = xs_txn_write(wal->srv->store, &txn);
+
+	if (err != XSELL_OK) {
+		return err;
+	}
+	err = xs_store_wal_seq_put(wal->srv->store, txn, seq);
+	if (err != XSELL_OK) {
+		xs_txn_abort(txn);
+		return err;
+	}
+	return xs_txn_commit(txn);
+}
+
+/* Skip entry 'e', which failed alone with its own error 'why': copy it
+ * to the quarantine file (synced), then mark it applied in the store.
+ * A crash between the two copies it again at the next start. */
+static xsell_err
+entry_skip(xs_wal *wal, const struct wal_entry *e, xsell_err why)
+{
+	xsell_err err = skipped_append(wal, e);
+
+	if (err == XSELL_OK) {
+		err = seq_commit(wal, e->seq);
+	}
+	if (err != XSELL_OK) {
+		return err;
+	}
+	xs_log(XS_LOG_ERROR,
+	    "wal: entry %" PRIu64 " cannot be applied (%s): skipped; its "
+	    "request is kept in %s/" WAL_SKIPPED_NAME,
+	    e->seq, xsell_strerror(why), wal->dir);
+	pthread_mutex_lock(&wal->mtx);
+	wal->skipped++;
+	pthread_mutex_unlock(&wal->mtx);
+	return XSELL_OK;
+}
+
+/* Apply jobs[0..n) one by one, each in its own transaction with its own
+ * seq (as group.c does for a failed group), so that an entry that fails
+ * alone with its own error is skipped and the others apply. *donep is
+ * how many are now in the store (applied or skipped), in order; an
+ * error of the machine stops there. */
+static xsell_err
+group_apply_each(
+    xs_wal *wal, struct xs_write_job **jobs, size_t n, size_t *donep)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct wal_entry *e   = &wal->ents[i];
+		xsell_err               why = e->err;
+
+		if (why == XSELL_OK) {
+			why = xs_write_group_apply_logged(
+			    &wal->w, &jobs[i], 1, e->seq);
+		}
+		if (why != XSELL_OK) {
+			xsell_err err;
+
+			if (!err_is_entry_own(why)) {
+				return why;
+			}
+			err = entry_skip(wal, e, why);
+			if (err != XSELL_OK) {
+				return err;
+			}
+		}
+		/* Only a forget_user has a writer waiting for its seq. */
+		pthread_mutex_lock(&wal->mtx);
+		forget_deliver(wal, e->seq, &jobs[i]->u.forget, why);
+		pthread_mutex_unlock(&wal->mtx);
+		*donep = i + 1;
+	}
+	return XSELL_OK;
+}
+
+/* The group after 'applied', up to 'upto': read, decode, apply, commit
+ * with its last seq; deliver forget results. If the group fails, its
+ * entries are applied one by one. *donep: its entries now in the store
+ * (all of them on XSELL_OK); on an error the reader is at the next. */
+static xsell_err
+apply_group(xs_wal *wal, uint64_t upto, size_t *donep)
 {
 	struct xs_write_job *jobs[WAL_GROUP_ENTRIES];
 	struct xs_write_job  job_mem[WAL_GROUP_ENTRIES];
-	size_t               n = 0, at = 0;
-	uint64_t             seq = wal->applied;
-	xsell_err            err = XSELL_OK;
+	size_t               n     = 0;
+	bool                 whole = true;
+	xsell_err            err, read_err;
 	struct xs_request   *reqs;
 
+	*donep = 0;
 	xs_arena_reset(&wal->w.arena);
 	reqs =
 	    xs_arena_calloc(&wal->w.arena, WAL_GROUP_ENTRIES, sizeof(*reqs));
 	if (reqs == NULL) {
 		return XSELL_ENOMEM;
 	}
-	while (seq < upto && n < WAL_GROUP_ENTRIES &&
-	    (n == 0 || at < wal->group_bytes)) {
-		struct wal_hdr    h;
-		struct xs_errinfo ei     = { { 0 }, { 0 } };
-		uint64_t          rd_seg = wal->rd_seg;
-		off_t             rd_off = wal->rd_off;
-
-		err = reader_next(wal, seq + 1, at, &h);
-		if (err != XSELL_OK) {
-			return err;
-		}
-		err = xs_wire_decode(
-		    wal->buf + at, h.len, &wal->w.arena, h.now, &reqs[n], &ei);
-		if (err == XSELL_ENOMEM && n > 0) {
-			/* The arena is full: this entry starts the next group
-			 * (alone, it fits, as in a worker's arena). */
-			if (wal->rd_seg != rd_seg) {
-				err = reader_open(wal, rd_seg);
-				if (err != XSELL_OK) {
-					return err;
+	read_err = group_read(wal, upto, reqs, job_mem, jobs, &n);
+	if (n == 0) {
+		return read_err; /* an error, or the replay's end of the log */
+	}
+	for (size_t i = 0; i < n; i++) {
+		whole = whole && wal->ents[i].err == XSELL_OK;
+	}
+	if (read_err == XSELL_OK && whole) {
+		assert(n > 0);
+		if (xs_write_group_apply_logged(
+		        &wal->w, jobs, n, wal->ents[n - 1].seq) == XSELL_OK) {
+			pthread_mutex_lock(&wal->mtx);
+			for (size_t i = 0; i < n; i++) {
+				if (reqs[i].op == XS_OP_forget_user) {
+					forget_deliver(wal, wal->ents[i].seq,
+					    &job_mem[i].u.forget, XSELL_OK);
 				}
 			}
-			wal->rd_off = rd_off;
-			break;
+			pthread_mutex_unlock(&wal->mtx);
+			*donep = n;
 		}
-		if (err != XSELL_OK || !xs_op_is_write(reqs[n].op)) {
-			/* It was decoded before it was logged. */
-			xs_log(XS_LOG_ERROR,
-			    "wal: entry %" PRIu64 " does not decode: %s",
-			    h.seq, ei.msg);
-			return XSELL_ECORRUPT;
-		}
-		memset(&job_mem[n], 0, sizeof(job_mem[n]));
-		job_mem[n].req = &reqs[n];
-		job_mem[n].now = h.now;
-		jobs[n]        = &job_mem[n];
-		at += h.len;
-		*bytesp += sizeof(h) + h.len;
-		seq = h.seq;
-		n++;
 	}
-	err = xs_write_group_apply_logged(&wal->w, jobs, n, seq);
-	if (err != XSELL_OK) {
-		return err;
-	}
-	pthread_mutex_lock(&wal->mtx);
-	for (size_t i = 0; i < n; i++) {
-		uint64_t s = wal->applied + 1 + i;
+	/* The group failed whole (any error: one entry's own, or the
+	 * machine's), holds an entry that does not decode, or is what was
+	 * read before a read error: one by one. */
+	err = read_err;
+	if (*donep < n) {
+		xsell_err each = group_apply_each(wal, jobs, n, donep);
 
-		if (reqs[i].op != XS_OP_forget_user) {
-			continue;
-		}
-		for (struct wal_forget *f = wal->forgets; f != NULL;
-		     f                    = f->next) {
-			if (f->seq == s) {
-				f->res  = job_mem[i].u.forget;
-				f->done = true;
-			}
+		if (each != XSELL_OK) {
+			err = each;
 		}
 	}
-	pthread_mutex_unlock(&wal->mtx);
-	wal->n_groups++;
-	wal->n_entries += n;
-	*lastp = seq;
-	return XSELL_OK;
+	/* ents[*donep] is where the entry after the last done starts (the
+	 * entry that failed to read, too); with none done, apply_once
+	 * puts the reader back. */
+	if (err != XSELL_OK && *donep > 0) {
+		reader_seek(
+		    wal, wal->ents[*donep].rd_seg, wal->ents[*donep].rd_off);
+	}
+	if (*donep > 0) {
+		wal->n_groups++;
+		wal->n_entries += *donep;
+	}
+	return err;
 }
 
-/* Apply one group of what is durable; false if there was nothing. On
- * an error the applier keeps its place and the error in wal->stall. */
+/* Apply one group of what is durable; false if there was nothing. What
+ * of it is in the store counts even on an error; then the applier keeps
+ * its place (the first entry not applied) and the error in wal->stall. */
 static bool
 apply_once(xs_wal *wal)
 {
-	uint64_t  upto, last = 0, bytes = 0;
+	uint64_t  upto, bytes = 0;
 	uint64_t  rd_seg = wal->rd_seg;
 	off_t     rd_off = wal->rd_off;
+	size_t    done   = 0;
 	xsell_err err;
 
 	pthread_mutex_lock(&wal->mtx);
@@ -746,16 +1218,21 @@ apply_once(xs_wal *wal)
 	if (upto <= wal->applied) {
 		return false;
 	}
-	err = apply_group(wal, upto, &last, &bytes);
+	err = apply_group(wal, upto, &done);
+	for (size_t i = 0; i < done; i++) {
+		bytes += sizeof(struct wal_hdr) + wal->ents[i].len;
+	}
 	pthread_mutex_lock(&wal->mtx);
+	if (done > 0) {
+		wal->applied = wal->ents[done - 1].seq;
+		/* A replay has no backlog: its end is not known yet. */
+		wal->backlog -= wal->replaying ? 0 : bytes;
+	}
 	if (err == XSELL_OK) {
-		wal->applied = last;
-		wal->backlog -= bytes;
 		if (wal->stall != XSELL_OK) {
 			xs_log(XS_LOG_INFO, "wal: applying again");
 		}
 		wal->stall = XSELL_OK;
-		segs_drop_applied(wal, last, false);
 	} else {
 		if (wal->stall == XSELL_OK) {
 			xs_log(XS_LOG_ERROR,
@@ -764,14 +1241,16 @@ apply_once(xs_wal *wal)
 			    wal->applied, xsell_strerror(err));
 		}
 		wal->stall = err;
-		/* Read the group again next time. */
-		if (wal->rd_seg != rd_seg) {
-			(void) reader_open(wal, rd_seg);
+		if (done == 0) {
+			/* Read the group again next time. */
+			reader_seek(wal, rd_seg, rd_off);
 		}
-		wal->rd_off = rd_off;
 	}
 	pthread_cond_broadcast(&wal->applied_cv);
 	pthread_mutex_unlock(&wal->mtx);
+	if (done > 0) {
+		segs_drop_applied_unlocked(wal, wal->ents[done - 1].seq);
+	}
 	return err == XSELL_OK;
 }
 
@@ -815,70 +1294,100 @@ applier_main(void *arg)
 
 /* ==== Open: find the log's end, replay ==== */
 
-/* Scan the segments from the one holding applied + 1 to the end: the
- * last whole entry is the log's end (a torn one after it was never
- * acknowledged, and is cut off). Sets the reader at applied + 1. */
+/* Set the reader at entry applied + 1: in the last segment that starts
+ * at or before it, past the entries before it, whose headers are
+ * walked (they are in the store: their bodies are not read). The log
+ * is read once at open: the replay reads on from here to its end. */
 static xsell_err
-log_scan(xs_wal *wal)
+log_start(xs_wal *wal)
 {
-	uint64_t seq   = wal->applied;
-	uint8_t *body  = wal->buf;
-	size_t   start = 0;
+	uint64_t  next  = wal->applied + 1;
+	size_t    start = 0;
+	off_t     off   = 0;
+	xsell_err err;
 
-	while (start + 1 < wal->n_segs && wal->segs[start + 1] <= seq + 1) {
+	if (wal->n_segs == 0) {
+		return XSELL_OK;
+	}
+	while (start + 1 < wal->n_segs && wal->segs[start + 1] <= next) {
 		start++;
 	}
-	if (wal->n_segs > 0 && wal->segs[start] > seq + 1) {
+	if (wal->segs[start] > next) {
 		xs_log(XS_LOG_ERROR,
 		    "wal: the store has entries up to %" PRIu64
 		    ", the log starts at %" PRIu64,
-		    seq, wal->segs[start]);
+		    wal->applied, wal->segs[start]);
 		return XSELL_ECORRUPT;
 	}
-	for (size_t i = start; i < wal->n_segs; i++) {
-		char     path[PATH_MAX + 32];
-		uint64_t s   = wal->segs[i];
-		off_t    off = 0;
-		int      fd;
-
-		if (i > start && s != seq + 1) {
-			xs_log(XS_LOG_ERROR,
-			    "wal: log file %" PRIu64 " follows entry %" PRIu64,
-			    s, seq);
-			return XSELL_ECORRUPT;
-		}
-		seg_path(wal, s, path, sizeof(path));
-		fd = open(path, O_RDWR | O_CLOEXEC);
-		if (fd < 0) {
-			return XSELL_EIO;
-		}
-		for (;;) {
-			struct wal_hdr h;
-
-			if (s == wal->applied + 1) {
-				wal->rd_seg = wal->segs[i];
-				wal->rd_off = off;
-			}
-			if (!entry_read(fd, off, s, &h, body)) {
-				break;
-			}
-			off += (off_t) (sizeof(h) + h.len);
-			if (s > wal->applied) {
-				wal->backlog += sizeof(h) + h.len;
-			}
-			seq = s++;
-		}
-		/* Cut what follows the last entry (reserved space, a torn
-		 * write), so the file ends with its last entry. */
-		if (ftruncate(fd, off) != 0 || fdatasync(fd) != 0) {
-			close(fd);
-			return XSELL_EIO;
-		}
-		close(fd);
+	err = reader_open(wal, wal->segs[start]);
+	if (err != XSELL_OK) {
+		return err;
 	}
-	wal->written = seq;
-	wal->synced  = seq;
+	for (uint64_t s = wal->segs[start]; s < next; s++) {
+		struct wal_hdr h;
+
+		/* A break ends the log here: the replay sees it so. */
+		if (!read_at(wal->rd_fd, &h, sizeof(h), off) ||
+		    h.magic != WAL_MAGIC || h.seq != s ||
+		    h.len > XSELL_ADMIN_MSG_MAX) {
+			break;
+		}
+		off += (off_t) (sizeof(h) + h.len);
+	}
+	wal->rd_off = off;
 	return XSELL_OK;
+}
+
+/* Apply what the store lacks, to the log's end, before any request;
+ * then everything logged is applied: 'written' and 'synced' are the
+ * last entry in the store. */
+static xsell_err
+log_replay(xs_wal *wal)
+{
+	uint64_t  from = wal->applied;
+	xsell_err err  = XSELL_OK;
+
+	wal->replaying = true;
+	wal->synced    = UINT64_MAX;
+	while (err == XSELL_OK && wal->n_segs > 0 && !wal->log_end) {
+		if (!apply_once(wal)) {
+			err = wal->stall;
+		}
+	}
+	wal->replaying = false;
+	wal->written   = wal->applied;
+	wal->synced    = wal->applied;
+	if (err == XSELL_OK && wal->applied > from) {
+		xs_log(XS_LOG_INFO,
+		    "wal: replayed entries %" PRIu64 "..%" PRIu64
+		    " in %" PRIu64 " groups",
+		    from + 1, wal->applied, wal->n_groups);
+	}
+	return err;
+}
+
+/* Cut what follows the last whole entry of the log's last segment (a
+ * torn write, reserved space), where the replay stopped, so that the
+ * file ends with its last entry (earlier segments were synced whole
+ * when the next began, and are all applied: deleted next). */
+static xsell_err
+log_cut(xs_wal *wal)
+{
+	char path[PATH_MAX + 32];
+	int  fd;
+	bool ok;
+
+	if (!wal->log_end) {
+		return XSELL_OK; /* no log */
+	}
+	seg_path(wal, wal->rd_seg, path, sizeof(path));
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		return XSELL_EIO;
+	}
+	ok = ftruncate(fd, wal->rd_off) == 0 && fdatasync(fd) == 0;
+	close(fd);
+	return ok ? XSELL_OK : XSELL_EIO;
 }
 
 static xsell_err
@@ -906,6 +1415,7 @@ wal_alloc(
 	    : WAL_GROUP_BYTES;
 	wal->fd          = -1;
 	wal->rd_fd       = -1;
+	wal->skip_fd     = -1;
 	wal->w.srv       = srv;
 	wal->w.admin     = true;
 	xs_arena_init(&wal->w.arena, WAL_ARENA_MAX);
@@ -935,6 +1445,9 @@ wal_free(xs_wal *wal)
 	if (wal->rd_fd >= 0) {
 		close(wal->rd_fd);
 	}
+	if (wal->skip_fd >= 0) {
+		close(wal->skip_fd);
+	}
 	xs_acc_free(wal->w.acc);
 	xs_arena_fini(&wal->w.arena);
 	free(wal->buf);
@@ -951,7 +1464,6 @@ xs_wal_open(
 {
 	xs_wal   *wal;
 	MDB_txn  *txn;
-	uint64_t  replayed;
 	xsell_err err;
 
 	pthread_once(&crc_once, crc_init);
@@ -968,34 +1480,21 @@ xs_wal_open(
 		err = segs_list(wal);
 	}
 	if (err == XSELL_OK) {
-		err = log_scan(wal);
+		err = log_start(wal);
+	}
+	/* Replay: the store gets every logged write before any request. */
+	if (err == XSELL_OK) {
+		err = log_replay(wal);
+	}
+	if (err == XSELL_OK) {
+		err = log_cut(wal);
 	}
 	if (err == XSELL_OK) {
 		segs_drop_applied(wal, wal->applied, false);
 		err = seg_start(wal, wal->written + 1);
 	}
 	if (err == XSELL_OK) {
-		off_t rd_off = wal->rd_off;
-
-		if (wal->rd_seg != 0) {
-			err         = reader_open(wal, wal->rd_seg);
-			wal->rd_off = rd_off;
-		} else {
-			err = reader_open(wal, wal->written + 1);
-		}
-	}
-	/* Replay: the store gets every logged write before any request. */
-	replayed = wal->applied;
-	while (err == XSELL_OK && wal->applied < wal->synced) {
-		if (!apply_once(wal)) {
-			err = wal->stall;
-		}
-	}
-	if (err == XSELL_OK && wal->applied > replayed) {
-		xs_log(XS_LOG_INFO,
-		    "wal: replayed entries %" PRIu64 "..%" PRIu64
-		    " in %" PRIu64 " groups",
-		    replayed + 1, wal->applied, wal->n_groups);
+		err = reader_open(wal, wal->written + 1);
 	}
 	if (err == XSELL_OK &&
 	    pthread_create(&wal->thread, NULL, applier_main, wal) != 0) {
@@ -1056,8 +1555,9 @@ xs_wal_close(xs_wal *wal)
 	}
 	if (wal->n_entries != 0) {
 		xs_log(XS_LOG_INFO,
-		    "wal: %" PRIu64 " entries applied in %" PRIu64 " groups",
-		    wal->n_entries, wal->n_groups);
+		    "wal: %" PRIu64 " entries applied in %" PRIu64
+		    " groups (%" PRIu64 " of them skipped)",
+		    wal->n_entries, wal->n_groups, wal->skipped);
 	}
 	/* Everything applied: the log is empty until the next write. */
 	segs_drop_applied(wal, wal->applied, wal->applied == wal->written);
@@ -1074,5 +1574,6 @@ xs_wal_stats(xs_wal *wal, struct xs_stats *s)
 	s->wal.backlog_bytes = wal->backlog;
 	s->wal.backlog_max   = wal->backlog_max;
 	s->wal.segments      = wal->n_segs;
+	s->wal.skipped       = wal->skipped;
 	pthread_mutex_unlock(&wal->mtx);
 }

@@ -377,7 +377,7 @@ static void
 pack_wal(msgpack_packer *pk, const struct xs_stats *s)
 {
 	pack_cstr(pk, "wal");
-	msgpack_pack_map(pk, 5);
+	msgpack_pack_map(pk, 6);
 	pack_cstr(pk, "logged");
 	msgpack_pack_uint64(pk, s->wal.logged);
 	pack_cstr(pk, "applied");
@@ -388,6 +388,8 @@ pack_wal(msgpack_packer *pk, const struct xs_stats *s)
 	msgpack_pack_uint64(pk, s->wal.backlog_max);
 	pack_cstr(pk, "segments");
 	msgpack_pack_uint64(pk, s->wal.segments);
+	pack_cstr(pk, "skipped");
+	msgpack_pack_uint64(pk, s->wal.skipped);
 }
 
 xsell_err

@@ -134,6 +134,7 @@ struct xs_stats {
 		uint64_t backlog_bytes; /* logged, not yet applied */
 		uint64_t backlog_max; /* --wal-backlog: writers wait past it */
 		uint64_t segments;    /* log files on disk */
+		uint64_t skipped; /* entries that could not apply, set aside */
 	} wal;
 };
 

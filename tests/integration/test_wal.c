@@ -8,9 +8,12 @@
  * into a store that has it all, gives the same store; a store written
  * through the log dumps to the same bytes as one written without it
  * (but for the log's mark, meta "wal_seq", which must name the last
- * write); a refused write and a full disk leave the log empty. The
- * expected counts are worked out by hand below. Nothing depends on
- * timing: kill -9 may find any part of the log applied. */
+ * write); a refused write and a full disk leave the log empty; an entry
+ * that cannot be applied (a forget_user meeting a damaged ledger) is
+ * skipped and kept aside, at start and live, and the writes after it
+ * are applied. The expected counts are worked out by hand below.
+ * Nothing depends on timing: kill -9 may find any part of the log
+ * applied. */
 #include "support.h"
 
 #include <errno.h>
@@ -21,6 +24,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include <msgpack.h>
 #include <nng/nng.h>
@@ -28,6 +32,7 @@
 #include <nng/supplemental/util/platform.h>
 
 #include "common/common.h"
+#include "store/store.h"
 
 #define BATCHES 12
 #define ORDERS 5 /* per batch, 3 items each */
@@ -528,6 +533,197 @@ test_wal_many_writers_rotate_and_replay(void **state)
 	xs_test_server_fini(&s);
 }
 
+/* ==== An entry that cannot be applied ==== */
+
+/* The layout of a log entry (server/wal.c): a 32-byte header in host
+ * order (magic "XWAL", body length, seq, decode time, CRC-32, pad),
+ * then the request bytes. The CRC is the standard CRC-32 (reflected,
+ * polynomial 0xEDB88320) of the header with crc 0, then the body. */
+#define HDR_LEN 32
+
+static uint32_t
+crc32_add(uint32_t crc, const void *p, size_t len)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < len; i++) {
+		crc ^= b[i];
+		for (int k = 0; k < 8; k++) {
+			crc = (crc & 1) ? 0xEDB88320u ^ (crc >> 1) : crc >> 1;
+		}
+	}
+	return crc;
+}
+
+/* Append entry 'seq' with the request 'json' (packed to msgpack) to
+ * file 'name' in 'dir'; *lenp is the body's length, the body itself is
+ * returned (malloc'd). */
+static void *
+append_entry(const char *dir, const char *name, uint64_t seq, const char *json,
+    size_t *lenp)
+{
+	char         *p          = path_in(dir, name);
+	FILE         *f          = fopen(p, "ab");
+	void         *body       = xs_test_pack(json, lenp);
+	unsigned char h[HDR_LEN] = { 0 };
+	uint32_t      magic = 0x4c415758u, len = (uint32_t) *lenp, crc;
+	int64_t       now = (int64_t) time(NULL);
+
+	assert_non_null(f);
+	memcpy(h, &magic, 4);
+	memcpy(h + 4, &len, 4);
+	memcpy(h + 8, &seq, 8);
+	memcpy(h + 16, &now, 8);
+	crc = crc32_add(0xffffffffu, h, HDR_LEN);
+	crc = crc32_add(crc, body, *lenp) ^ 0xffffffffu;
+	memcpy(h + 24, &crc, 4);
+	assert_int_equal(fwrite(h, HDR_LEN, 1, f), 1);
+	assert_int_equal(fwrite(body, *lenp, 1, f), 1);
+	assert_int_equal(fclose(f), 0);
+	free(p);
+	return body;
+}
+
+/* Damage the store in 'db' (no server on it) as a lost record would:
+ * delete the order records 'a' and 'b', which their users' ledgers still
+ * name, so that forgetting either user fails with "store is damaged"
+ * however often it is tried. */
+static void
+orders_delete(const char *db, const char *a, const char *b)
+{
+	xs_store *st;
+	MDB_txn  *txn;
+
+	assert_xs_ok(xs_store_open(&st, db, NULL));
+	assert_xs_ok(xs_txn_write(st, &txn));
+	assert_xs_ok(xs_store_order_del(st, txn, a, strlen(a)));
+	assert_xs_ok(xs_store_order_del(st, txn, b, strlen(b)));
+	assert_xs_ok(xs_txn_commit(txn));
+	xs_store_close(st);
+}
+
+/* The quarantine file (<db>/wal-skipped): at offset 'at' it must hold
+ * entry 'seq' with exactly the body 'body' of 'len' bytes and a good
+ * CRC, and nothing after it when 'last'. */
+static void
+expect_skipped(const char *db, size_t at, uint64_t seq, const void *body,
+    size_t len, bool last)
+{
+	char         *p = path_in(db, "wal-skipped");
+	FILE         *f = fopen(p, "rb");
+	unsigned char h[HDR_LEN];
+	unsigned char got[4096];
+	uint32_t      magic, blen, crc, want_crc;
+	uint64_t      s;
+
+	assert_non_null(f);
+	assert_int_equal(fseek(f, (long) at, SEEK_SET), 0);
+	assert_int_equal(fread(h, HDR_LEN, 1, f), 1);
+	memcpy(&magic, h, 4);
+	memcpy(&blen, h + 4, 4);
+	memcpy(&s, h + 8, 8);
+	memcpy(&crc, h + 24, 4);
+	assert_int_equal(magic, 0x4c415758u);
+	assert_int_equal(blen, len);
+	assert_int_equal(s, seq);
+	assert_true(len <= sizeof(got));
+	assert_int_equal(fread(got, len, 1, f), 1);
+	assert_memory_equal(got, body, len);
+	memset(h + 24, 0, 4);
+	want_crc = crc32_add(0xffffffffu, h, HDR_LEN);
+	want_crc = crc32_add(want_crc, got, len) ^ 0xffffffffu;
+	assert_int_equal(crc, want_crc);
+	if (last) {
+		assert_int_equal(fgetc(f), EOF);
+	}
+	fclose(f);
+	free(p);
+}
+
+/* Three orders (entry 1), of u1, u2 and u3; then, offline, the records
+ * of u1's and u2's orders are lost. A log left by a crash holds entry 2,
+ * forget_user u1 (it fails on every try: its ledger names a lost order),
+ * and entry 3, an order of u4. The restart skips entry 2 (the store gets
+ * its seq, nothing else), copies it to wal-skipped and applies entry 3:
+ * 3 + 1 = 4 orders. Live, forget_user u2 (entry 4) fails the same way:
+ * its client hears "internal" (nothing changed), and the order of u5
+ * after it (entry 5) is applied: 5 orders, 2 skipped. A clean restart
+ * then has nothing to skip. */
+static void
+test_wal_poison_entry_skipped_at_replay_and_live(void **state)
+{
+	static const char first[] =
+	    "{\"op\":\"event\",\"events\":["
+	    "{\"type\":\"order\",\"order\":\"p0\",\"user\":\"u1\","
+	    "\"ts\":1700000000,\"items\":[\"a\",\"b\"]},"
+	    "{\"type\":\"order\",\"order\":\"p1\",\"user\":\"u2\","
+	    "\"ts\":1700000001,\"items\":[\"a\",\"c\"]},"
+	    "{\"type\":\"order\",\"order\":\"p2\",\"user\":\"u3\","
+	    "\"ts\":1700000002,\"items\":[\"b\",\"c\"]}]}";
+	static const char forget_u1[] =
+	    "{\"op\":\"forget_user\",\"user\":\"u1\"}";
+	static const char forget_u2[] =
+	    "{\"op\":\"forget_user\",\"user\":\"u2\"}";
+	static const char after[] =
+	    "{\"op\":\"event\",\"events\":[{\"type\":\"order\","
+	    "\"order\":\"p3\",\"user\":\"u4\",\"ts\":1700000003,"
+	    "\"items\":[\"d\",\"e\"]}]}";
+	static const char live_after[] =
+	    "{\"op\":\"event\",\"events\":[{\"type\":\"order\","
+	    "\"order\":\"p4\",\"user\":\"u5\",\"ts\":1700000004,"
+	    "\"items\":[\"d\",\"f\"]}]}";
+	struct xs_test_server s;
+	void                 *poison, *good, *live_poison;
+	size_t                poison_len, good_len, live_len;
+	json_t               *r;
+
+	(void) state;
+	xs_test_server_start(&s, wal_args);
+	r = xs_test_call(s.admin_url, first);
+	assert_string_equal(xs_test_reply_code(r), "ok");
+	json_decref(r);
+	wait_applied(s.read_url, 1);
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+	assert_int_equal(file_size(s.db, SEG1), -1);
+	orders_delete(s.db, "p0", "p1");
+
+	poison = append_entry(
+	    s.db, "wal-0000000000000002.log", 2, forget_u1, &poison_len);
+	good = append_entry(
+	    s.db, "wal-0000000000000002.log", 3, after, &good_len);
+	free(good);
+
+	xs_test_server_restart(&s);
+	assert_int_equal(wal_stat(s.read_url, "skipped"), 1);
+	assert_int_equal(wal_stat(s.read_url, "applied"), 3);
+	assert_int_equal(wal_stat(s.read_url, "backlog_bytes"), 0);
+	assert_int_equal(xs_test_stats_orders(s.read_url), 4);
+	expect_skipped(s.db, 0, 2, poison, poison_len, true);
+
+	/* Live: the forget's client waits for it and hears the error. */
+	live_poison = xs_test_pack(forget_u2, &live_len);
+	r           = xs_test_call(s.admin_url, forget_u2);
+	assert_string_equal(xs_test_reply_code(r), "internal");
+	json_decref(r);
+	assert_int_equal(wal_stat(s.read_url, "skipped"), 2);
+	r = xs_test_call(s.admin_url, live_after);
+	assert_string_equal(xs_test_reply_code(r), "ok");
+	json_decref(r);
+	wait_applied(s.read_url, 5);
+	assert_int_equal(xs_test_stats_orders(s.read_url), 5);
+	expect_skipped(s.db, 0, 2, poison, poison_len, false);
+	expect_skipped(
+	    s.db, HDR_LEN + poison_len, 4, live_poison, live_len, true);
+
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+	xs_test_server_restart(&s);
+	assert_int_equal(wal_stat(s.read_url, "skipped"), 0);
+	assert_int_equal(xs_test_stats_orders(s.read_url), 5);
+	free(poison);
+	free(live_poison);
+	xs_test_server_fini(&s);
+}
+
 int
 main(void)
 {
@@ -536,6 +732,8 @@ main(void)
 		cmocka_unit_test(test_wal_refuses_bad_write_before_log),
 		cmocka_unit_test(test_wal_full_disk_refuses_whole_write),
 		cmocka_unit_test(test_wal_many_writers_rotate_and_replay),
+		cmocka_unit_test(
+		    test_wal_poison_entry_skipped_at_replay_and_live),
 	};
 
 	return cmocka_run_group_tests_name("wal", tests, NULL, NULL);
