@@ -391,9 +391,10 @@ struct merge_list {
 	const struct rel_source *src;
 	uint32_t                 a;
 	double                   n_a;
-	/* Its top list, best first, then (top_all) sorted by item. */
+	/* Its top list, best first. */
 	struct xs_top_entry *top;
 	size_t               n_top;
+	size_t               n_head; /* its head: top[0..n_head) */
 	/* The top list holds every pair of a that counts (all of them,
 	 * or the rest are under min_support). */
 	bool top_all;
@@ -450,7 +451,7 @@ merge_list_open(xs_store *st, MDB_txn *txn, const struct walk *w,
 	size_t            n_head;
 	xsell_err         err;
 
-	sink.v = xs_arena_alloc(arena, top_m * sizeof(*sink.v));
+	sink.v = xs_arena_alloc(arena, (top_m + 1) * sizeof(*sink.v));
 	if (sink.v == NULL) {
 		return XSELL_ENOMEM;
 	}
@@ -465,6 +466,7 @@ merge_list_open(xs_store *st, MDB_txn *txn, const struct walk *w,
 	l->top_all = whole ||
 	    (l->n_top != 0 && l->top[l->n_top - 1].count < w->min_support);
 	n_head       = l->n_top < TOP_READ ? l->n_top : TOP_READ;
+	l->n_head    = n_head;
 	l->head_last = (struct xs_top_entry) { 0, 0 };
 	if (n_head != 0) {
 		l->head_last = l->top[n_head - 1];
@@ -478,8 +480,13 @@ merge_list_open(xs_store *st, MDB_txn *txn, const struct walk *w,
 		return XSELL_OK;
 	}
 	if (l->top_all) {
-		qsort(l->top, l->n_top, sizeof(*l->top), entry_cmp_b);
-		l->pairs   = l->top;
+		l->pairs =
+		    xs_arena_alloc(arena, (l->n_top + 1) * sizeof(*l->pairs));
+		if (l->pairs == NULL) {
+			return XSELL_ENOMEM;
+		}
+		memcpy(l->pairs, l->top, l->n_top * sizeof(*l->pairs));
+		qsort(l->pairs, l->n_top, sizeof(*l->pairs), entry_cmp_b);
 		l->n_pairs = l->n_top;
 		return XSELL_OK;
 	}
@@ -516,29 +523,6 @@ struct merge_walk {
 	uint32_t          *at;
 	bool              *hit;
 };
-
-/* Point every list at its first pair at or after item b. */
-static void
-merge_seek(struct merge_walk *m, uint32_t b)
-{
-	for (size_t l = 0; l < m->n_lists; l++) {
-		const struct merge_list *ml = &m->lists[l];
-		size_t                   lo = m->pos[l], hi = ml->n_pairs;
-
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-
-			if (ml->pairs[mid].b < b) {
-				lo = mid + 1;
-			} else {
-				hi = mid;
-			}
-		}
-		m->pos[l] = lo;
-		m->at[l]  = lo < ml->n_pairs ? ml->pairs[lo].b : UINT32_MAX;
-		m->hit[l] = m->at[l] == b;
-	}
-}
 
 /* The smallest item at the lists' positions (UINT32_MAX: all done);
  * marks the lists that hold it. */
@@ -602,29 +586,21 @@ merge_score(struct merge_walk *m, uint32_t b)
 	return XSELL_OK;
 }
 
-/* Walk every list at once: each item in some head (with a pair that
- * counts there) becomes a candidate with its full score; each other
- * item with a pair that counts is listed in rest[0..*n_restp) (from the
- * arena, ascending) with its bound. Given items are neither. */
+/* merge_first for any item numbers: the lists walked together, an
+ * item at a time, a pass over the lists' positions each. */
 static xsell_err
-merge_first(struct merge_walk *m, struct xs_arena *arena,
-    struct item_bound **restp, size_t *n_restp)
+merge_first_sparse(
+    struct merge_walk *m, struct item_bound *rest, size_t *n_restp)
 {
-	struct walk       *w     = m->w;
-	struct item_bound *rest  = NULL;
-	size_t             total = 0, n = 0, g = 0;
-	uint32_t           b;
-	xsell_err          err = XSELL_OK;
+	struct walk *w = m->w;
+	size_t       n = 0, g = 0;
+	uint32_t     b;
+	xsell_err    err = XSELL_OK;
 
 	for (size_t l = 0; l < m->n_lists; l++) {
-		total += m->lists[l].n_pairs;
 		m->pos[l] = 0;
 		m->at[l]  = m->lists[l].n_pairs != 0 ? m->lists[l].pairs[0].b
 		                                     : UINT32_MAX;
-	}
-	rest = xs_arena_alloc(arena, (total + 1) * sizeof(*rest));
-	if (rest == NULL) {
-		return XSELL_ENOMEM;
 	}
 	while (err == XSELL_OK && (b = merge_next_item(m)) != UINT32_MAX) {
 		bool   in_head = false, counts = false;
@@ -657,7 +633,6 @@ merge_first(struct merge_walk *m, struct xs_arena *arena,
 		}
 		merge_advance(m);
 	}
-	*restp   = rest;
 	*n_restp = n;
 	return err;
 }
@@ -667,26 +642,203 @@ merge_first(struct merge_walk *m, struct xs_arena *arena,
  * smaller. */
 #define BOUND_MARGIN 1e-9
 
-/* Score every item of rest[0..n) whose bound reaches 'floor' (the
- * k-th score; 0: all of them), as merge_first scores a candidate. The
- * lists are searched for each, as the items kept are few. */
-static xsell_err
-merge_rest(struct merge_walk *m, const struct item_bound *rest, size_t n,
-    double floor)
+/* Add list l's part of the score to candidates v[0..n) (ascending
+ * item): one pass over the list beside them. */
+static void
+merge_credit(
+    struct walk *w, const struct merge_list *l, struct xs_cand *v, size_t n)
 {
-	double    want = floor * (1 - BOUND_MARGIN);
-	xsell_err err  = XSELL_OK;
+	size_t j = 0;
 
-	for (size_t l = 0; l < m->n_lists; l++) {
-		m->pos[l] = 0;
-	}
-	for (size_t i = 0; i < n && err == XSELL_OK; i++) {
-		if (rest[i].bound * (1 + BOUND_MARGIN) >= want) {
-			merge_seek(m, rest[i].item);
-			err = merge_score(m, rest[i].item);
+	w->src = l->src;
+	w->n_a = l->n_a;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t count;
+
+		while (j < l->n_pairs && l->pairs[j].b < v[i].item) {
+			j++;
+		}
+		if (j == l->n_pairs) {
+			break;
+		}
+		count = l->pairs[j].count;
+		if (l->pairs[j].b == v[i].item && count >= w->min_support) {
+			cand_add_pair(
+			    w, &v[i], count, pair_score(w, v[i].item, count));
 		}
 	}
-	return err;
+}
+
+/* New candidates for ids[0..n) (ascending), each list adding its part
+ * to all of them before the next list does. */
+static xsell_err
+merge_add_cands(struct merge_walk *m, const uint32_t *ids, size_t n)
+{
+	struct xs_cand_vec *vec   = &m->w->map->vec;
+	size_t              first = vec->n;
+
+	for (size_t i = 0; i < n; i++) {
+		struct xs_cand c = { 0 };
+		xsell_err      err;
+
+		c.item = ids[i];
+		err    = xs_cand_vec_push(vec, &c);
+		if (err != XSELL_OK) {
+			return err;
+		}
+	}
+	for (size_t l = 0; l < m->n_lists; l++) {
+		merge_credit(m->w, &m->lists[l], vec->v + first, n);
+	}
+	return XSELL_OK;
+}
+
+/* Item numbers a dense first pass may span per pair read (and a few
+ * thousand whatever the lists' length): its arrays cost 9 bytes an
+ * item number, a pair read 8. */
+#define DENSE_SPAN_PER_PAIR 4
+#define DENSE_SPAN_MIN 4096
+
+/* What the dense pass marks of an item. */
+enum { ITEM_COUNTS = 1, ITEM_IN_HEAD = 2 };
+
+/* Mark every item of l with a pair that counts, and add the pair's
+ * bound to the item's. Two loops, so that the one that runs has no
+ * branch on the scorer. */
+static void
+mark_counted(const struct walk *w, const struct merge_list *l, double *bound,
+    uint8_t *mark)
+{
+	if (w->scorer == XS_SCORE_COSINE) {
+		for (size_t j = 0; j < l->n_pairs; j++) {
+			uint32_t b = l->pairs[j].b, count = l->pairs[j].count;
+
+			if (count >= w->min_support) {
+				bound[b] += l->per * sqrt((double) count);
+				mark[b] |= ITEM_COUNTS;
+			}
+		}
+		return;
+	}
+	for (size_t j = 0; j < l->n_pairs; j++) {
+		uint32_t b = l->pairs[j].b, count = l->pairs[j].count;
+
+		if (count >= w->min_support) {
+			bound[b] += l->per * (double) count;
+			mark[b] |= ITEM_COUNTS;
+		}
+	}
+}
+
+/* merge_first over item numbers 0..the largest in the lists, when they
+ * are few beside the pairs (a catalogue's items are numbered densely):
+ * each pair marks its item and adds to its bound in an array indexed by
+ * item, a few instructions a pair. *donep false (nothing done) when the
+ * span is too wide. */
+static xsell_err
+merge_first_dense(struct merge_walk *m, struct xs_arena *arena,
+    struct item_bound *rest, size_t *n_restp, bool *donep)
+{
+	struct walk *w     = m->w;
+	size_t       total = 0, span = 0, n_head = 0, n = 0;
+	double      *bound;
+	uint8_t     *mark;
+	uint32_t    *head;
+
+	*donep = false;
+	for (size_t l = 0; l < m->n_lists; l++) {
+		const struct merge_list *ml = &m->lists[l];
+
+		total += ml->n_pairs;
+		if (ml->n_pairs != 0 && ml->pairs[ml->n_pairs - 1].b >= span) {
+			span = (size_t) ml->pairs[ml->n_pairs - 1].b + 1;
+		}
+	}
+	if (span > DENSE_SPAN_PER_PAIR * total + DENSE_SPAN_MIN) {
+		return XSELL_OK;
+	}
+	bound = xs_arena_calloc(arena, span + 1, sizeof(*bound));
+	mark  = xs_arena_calloc(arena, span + 1, sizeof(*mark));
+	head  = xs_arena_alloc(arena, (total + 1) * sizeof(*head));
+	if (bound == NULL || mark == NULL || head == NULL) {
+		return XSELL_ENOMEM;
+	}
+	for (size_t l = 0; l < m->n_lists; l++) {
+		const struct merge_list *ml = &m->lists[l];
+
+		mark_counted(w, ml, bound, mark);
+		for (size_t i = 0; i < ml->n_head; i++) {
+			if (ml->top[i].count >= w->min_support) {
+				mark[ml->top[i].b] |= ITEM_IN_HEAD;
+			}
+		}
+	}
+	for (size_t i = 0; i < w->n_given; i++) {
+		if (w->given[i] < span) {
+			mark[w->given[i]] = 0;
+		}
+	}
+	for (size_t b = 0; b < span; b++) {
+		if (mark[b] & ITEM_IN_HEAD) {
+			head[n_head++] = (uint32_t) b;
+		} else if (mark[b] != 0) {
+			rest[n].item  = (uint32_t) b;
+			rest[n].bound = bound[b];
+			n++;
+		}
+	}
+	*n_restp = n;
+	*donep   = true;
+	return merge_add_cands(m, head, n_head);
+}
+
+/* Walk every list at once: each item in some head (with a pair that
+ * counts there) becomes a candidate with its full score; each other
+ * item with a pair that counts is listed in rest[0..*n_restp) (from the
+ * arena, ascending) with its bound. Given items are neither. */
+static xsell_err
+merge_first(struct merge_walk *m, struct xs_arena *arena,
+    struct item_bound **restp, size_t *n_restp)
+{
+	struct item_bound *rest;
+	size_t             total = 0;
+	bool               done  = false;
+	xsell_err          err;
+
+	for (size_t l = 0; l < m->n_lists; l++) {
+		total += m->lists[l].n_pairs;
+	}
+	rest = xs_arena_alloc(arena, (total + 1) * sizeof(*rest));
+	if (rest == NULL) {
+		return XSELL_ENOMEM;
+	}
+	*restp = rest;
+	err    = merge_first_dense(m, arena, rest, n_restp, &done);
+	if (err != XSELL_OK || done) {
+		return err;
+	}
+	return merge_first_sparse(m, rest, n_restp);
+}
+
+/* Score every item of rest[0..n) whose bound reaches 'floor' (the
+ * k-th score; 0: all of them), as the first candidates were. */
+static xsell_err
+merge_rest(struct merge_walk *m, const struct item_bound *rest, size_t n,
+    double floor, struct xs_arena *arena)
+{
+	double    want = floor * (1 - BOUND_MARGIN);
+	uint32_t *ids  = xs_arena_alloc(arena, (n + 1) * sizeof(*ids));
+	size_t    k    = 0;
+
+	if (ids == NULL) {
+		return XSELL_ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (rest[i].bound * (1 + BOUND_MARGIN) >= want) {
+			ids[k++] = rest[i].item;
+		}
+	}
+	return merge_add_cands(m, ids, k);
 }
 
 /* The answer over several lists (see the banner). *donep false when a
@@ -734,7 +886,8 @@ merged_answer(xs_store *st, MDB_txn *txn, const struct xs_query *q,
 	if (err == XSELL_OK && n_rest != 0) {
 		size_t n_first = vec->n;
 
-		err = merge_rest(&m, rest, n_rest, answer_floor(q, ans));
+		err =
+		    merge_rest(&m, rest, n_rest, answer_floor(q, ans), arena);
 		if (err == XSELL_OK && vec->n != n_first) {
 			err = xs_rank_top_kept(st, txn, q, ids->excluded,
 			    ids->n_excluded, vec->v, vec->n, &kept, arena,
