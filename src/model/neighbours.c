@@ -12,14 +12,13 @@
  * whole list: a popular item has thousands of neighbours. The answer is
  * still exactly the one the whole lists give: a neighbour outside a
  * list's head has at most the head's last count, which bounds its score
- * (outside_bound); if the k-th answer does not beat that bound, the rest
- * of the top list is read, then, if its last entry still leaves the
- * answer open, the rest of the pair list (one list), or the whole lists
- * (several lists whose candidates would cost too many pair reads to
- * complete). Cost in
- * the common case: one value read per given item and relation, one
- * counter-chunk lookup per 256 item numbers touched, a selection of the
- * best, and the metadata and external ids of the items returned. */
+ * (outside_bound). With one list, if the k-th answer does not beat that
+ * bound, the rest of the top list is read, then, if its last entry still
+ * leaves the answer open, the rest of the pair list; the common case
+ * costs one value read, one counter-chunk lookup per 256 item numbers
+ * touched, a selection of the best, and the metadata and external ids
+ * of the items returned. Several lists (a cart; similar's relations) are
+ * each read once in item order and merged ("Several lists" below). */
 #include "model/model_impl.h"
 
 #include <math.h>
@@ -310,13 +309,14 @@ answer_floor(const struct xs_query *q, const struct xs_answer *ans)
 	return ans->n == q->k ? ans->recs[ans->n - 1].score : 0;
 }
 
-/* One list, its head read into the map and 'bound' (> 0) the most an
- * item past the head can score. Its score is a pair's whole score, so
- * only what reaches the answer's k-th score (the floor) is added from
- * past the head: first from the rest of the top list (up to top_m
- * entries, one value), then, only if the list's last entry still
- * leaves the answer open, from the pairs past the whole top list. The
- * rankings share the filter's verdicts: the map only grows. */
+/* One list, its head read into the map and 'bound' the most an item
+ * past the head can score (0: the head is the whole list). Its score is
+ * a pair's whole score, so only what reaches the answer's k-th score
+ * (the floor) is added from past the head: first from the rest of the
+ * top list (up to top_m entries, one value), then, only if the list's
+ * last entry still leaves the answer open, from the pairs past the
+ * whole top list. The rankings share the filter's verdicts: the map
+ * only grows. */
 static xsell_err
 one_list_answer(xs_store *st, MDB_txn *txn, const struct xs_query *q,
     struct walk *w, const struct rel_source *src,
@@ -376,15 +376,20 @@ one_list_answer(xs_store *st, MDB_txn *txn, const struct xs_query *q,
  *
  * A cart (or similar's relations) sums the scores of several lists.
  * Each list is read once, whole, in item order (its top list when that
- * holds every pair that counts), and the lists are walked together, an
- * item at a time: the items in the head of some top list (TOP_READ
- * entries) are the first candidates, scored in full there, list after
- * list, so that each sum is made in the order the whole lists would
- * make it (the same bits); every other item gets only a bound, from its
- * co-counts alone (outside_bound: N_b >= N_ab), a multiplication a pair.
- * Once the first candidates are ranked, the items whose bound reaches
- * the k-th score (all of them while the answer is short) are scored
- * the same way and ranked with them; the rest cannot enter. */
+ * holds every pair that counts), instead of a B-tree search per
+ * candidate it may hold (those searches were most of a cart's cost).
+ * The lists are then gone through together by item (merge_first): the
+ * items in the head of some top list (TOP_READ entries) are the first
+ * candidates, scored in full, list after list, so that each sum is
+ * made in the order the whole lists would make it (the same bits);
+ * every other item gets only a bound, from its co-counts alone
+ * (outside_bound: N_b >= N_ab), a multiplication a pair. Once the first
+ * candidates are ranked, the items whose bound reaches the k-th score
+ * (all of them while the answer is short) are scored the same way and
+ * ranked with them. The rest score less than the k-th answer, and
+ * adding candidates only raises it (the filter's rules, even
+ * max_per_category, keep the best k that pass), so none of them can
+ * enter: the answer is the whole lists' answer. */
 
 /* One given item's list under one source. */
 struct merge_list {
