@@ -442,13 +442,21 @@ entry_cmp_b(const void *x, const void *y)
 	return p->b < q->b ? -1 : p->b > q->b;
 }
 
-/* Read l's top list and its pairs. *boundedp false when nothing bounds
- * the items outside its head (a weight or N_a of 0 or below: such an
- * item would join with score 0 or less, so no bound keeps it out of a
- * short answer; the whole lists answer then). */
+/* Pairs the lists of one answer may hold in memory, all told: with the
+ * arrays beside them, about 60 bytes each (60 MB), far below a worker's
+ * arena. Longer lists are walked whole instead. */
+#define MERGE_PAIRS_MAX ((size_t) 1 << 20)
+
+/* Read l's top list and its pairs, taking them from *budgetp (pairs
+ * still allowed). *boundedp false when the lists must be walked whole
+ * instead: the pairs exceed the budget, or nothing bounds the items
+ * outside l's head (a weight or N_a of 0 or below: such an item would
+ * join with score 0 or less, so no bound keeps it out of a short
+ * answer). */
 static xsell_err
 merge_list_open(xs_store *st, MDB_txn *txn, const struct walk *w,
-    struct merge_list *l, struct xs_arena *arena, bool *boundedp)
+    struct merge_list *l, struct xs_arena *arena, size_t *budgetp,
+    bool *boundedp)
 {
 	size_t            top_m = xs_store_top_m(st);
 	struct entry_sink sink  = { NULL, 0, top_m };
@@ -485,6 +493,11 @@ merge_list_open(xs_store *st, MDB_txn *txn, const struct walk *w,
 		return XSELL_OK;
 	}
 	if (l->top_all) {
+		if (l->n_top > *budgetp) {
+			*boundedp = false;
+			return XSELL_OK;
+		}
+		*budgetp -= l->n_top;
 		l->pairs =
 		    xs_arena_alloc(arena, (l->n_top + 1) * sizeof(*l->pairs));
 		if (l->pairs == NULL) {
@@ -495,8 +508,14 @@ merge_list_open(xs_store *st, MDB_txn *txn, const struct walk *w,
 		l->n_pairs = l->n_top;
 		return XSELL_OK;
 	}
-	return xs_store_pairs_read(
-	    st, txn, l->src->rel, l->a, arena, &l->pairs, &l->n_pairs);
+	err = xs_store_pairs_read(st, txn, l->src->rel, l->a, *budgetp, arena,
+	    &l->pairs, &l->n_pairs);
+	if (err == XSELL_ETOOBIG) {
+		*boundedp = false;
+		return XSELL_OK;
+	}
+	*budgetp -= l->n_pairs;
+	return err;
 }
 
 /* outside_bound of a co-count 'count' from that of 1 ('per'): it is
@@ -862,6 +881,7 @@ merged_answer(xs_store *st, MDB_txn *txn, const struct xs_query *q,
 	struct item_bound  *rest;
 	size_t              n_rest  = 0;
 	bool                bounded = true;
+	size_t              budget  = MERGE_PAIRS_MAX;
 	xsell_err           err     = XSELL_OK;
 
 	*donep  = false;
@@ -876,8 +896,8 @@ merged_answer(xs_store *st, MDB_txn *txn, const struct xs_query *q,
 	for (size_t l = 0; l < m.n_lists && err == XSELL_OK && bounded; l++) {
 		m.lists[l].src = &srcs[l / w->n_given];
 		m.lists[l].a   = w->given[l % w->n_given];
-		err =
-		    merge_list_open(st, txn, w, &m.lists[l], arena, &bounded);
+		err            = merge_list_open(
+		               st, txn, w, &m.lists[l], arena, &budget, &bounded);
 	}
 	if (err != XSELL_OK || !bounded) {
 		return err;

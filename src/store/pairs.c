@@ -205,7 +205,7 @@ xs_store_pairs_each_min(xs_store *st, MDB_txn *txn, enum xs_rel rel,
 
 xsell_err
 xs_store_pairs_read(xs_store *st, MDB_txn *txn, enum xs_rel rel, uint32_t a,
-    struct xs_arena *arena, struct xs_top_entry **vp, size_t *np)
+    size_t max_n, struct xs_arena *arena, struct xs_top_entry **vp, size_t *np)
 {
 	unsigned char        kb[XS_REL_KEY_LEN];
 	MDB_val              k = xs_key_rel(kb, rel, a);
@@ -226,11 +226,13 @@ xs_store_pairs_read(xs_store *st, MDB_txn *txn, enum xs_rel rel, uint32_t a,
 	if (rc == 0) {
 		rc = mdb_cursor_count(cur, &n);
 	}
+	if (rc == 0 && (n > max_n || n > SIZE_MAX / sizeof(*out))) {
+		mdb_cursor_close(cur);
+		return XSELL_ETOOBIG;
+	}
 	/* The count is known before the read, so the array is allocated
-	 * once, exactly, and the arena's cap bounds it. */
-	out = rc == 0 && n <= SIZE_MAX / sizeof(*out)
-	    ? xs_arena_alloc(arena, n * sizeof(*out))
-	    : NULL;
+	 * once, exactly. */
+	out = rc == 0 ? xs_arena_alloc(arena, n * sizeof(*out)) : NULL;
 	if (rc == 0 && out == NULL) {
 		mdb_cursor_close(cur);
 		return XSELL_ENOMEM;

@@ -259,6 +259,59 @@ test_top_lists_only_for_neighbour_relations(void **state)
 	xs_test_rmdir(dir);
 }
 
+/* xs_store_pairs_read gives a's whole row in ascending b with its
+ * counts (the ones written, summed), refuses past max_n without
+ * allocating, and gives nothing for an item without pairs. */
+static void
+test_pairs_read_whole_list(void **state)
+{
+	char                *dir;
+	xs_store            *st     = open_with_top_m(TOP_M, &dir);
+	struct xs_pair_delta d[]    = { { 3, 2, 4 }, { 3, 9, 1 }, { 3, 40, 2 },
+		   { 3, 41, 7 }, { 5, 1, 1 } };
+	struct xs_pair_delta more[] = { { 3, 9, 2 } };
+	struct xs_top_entry *v;
+	struct xs_arena      arena;
+	size_t               n, used;
+	MDB_txn             *txn;
+
+	(void) state;
+	xs_arena_init(&arena, 1 << 20);
+	assert_xs_ok(xs_txn_write(st, &txn));
+	assert_xs_ok(xs_store_pairs_add(st, txn, XS_REL_BASKET, d, 5));
+	assert_xs_ok(xs_store_pairs_add(st, txn, XS_REL_BASKET, more, 1));
+	assert_xs_ok(xs_txn_commit(txn));
+	assert_xs_ok(xs_txn_read(st, &txn));
+	assert_xs_ok(
+	    xs_store_pairs_read(st, txn, XS_REL_BASKET, 3, 4, &arena, &v, &n));
+	assert_int_equal(n, 4);
+	assert_int_equal(v[0].b, 2);
+	assert_int_equal(v[0].count, 4);
+	assert_int_equal(v[1].b, 9);
+	assert_int_equal(v[1].count, 3); /* 1 + 2 */
+	assert_int_equal(v[2].b, 40);
+	assert_int_equal(v[2].count, 2);
+	assert_int_equal(v[3].b, 41);
+	assert_int_equal(v[3].count, 7);
+	used = arena.used;
+	assert_xs_err(
+	    xs_store_pairs_read(st, txn, XS_REL_BASKET, 3, 3, &arena, &v, &n),
+	    XSELL_ETOOBIG);
+	assert_int_equal(arena.used, used);
+	assert_null(v);
+	/* Another relation, an item without pairs. */
+	assert_xs_ok(
+	    xs_store_pairs_read(st, txn, XS_REL_VIEW, 3, 100, &arena, &v, &n));
+	assert_int_equal(n, 0);
+	assert_xs_ok(xs_store_pairs_read(
+	    st, txn, XS_REL_BASKET, 4, 100, &arena, &v, &n));
+	assert_int_equal(n, 0);
+	xs_txn_abort(txn);
+	xs_arena_fini(&arena);
+	xs_store_close(st);
+	xs_test_rmdir(dir);
+}
+
 /* ==== Answers ==== */
 
 #define N_ITEMS 40
@@ -835,6 +888,7 @@ main(void)
 		cmocka_unit_test(test_top_lists_match_brute_force),
 		cmocka_unit_test(test_top_long_row_matches_brute_force),
 		cmocka_unit_test(test_top_lists_only_for_neighbour_relations),
+		cmocka_unit_test(test_pairs_read_whole_list),
 		cmocka_unit_test(
 		    test_answers_from_top_lists_equal_whole_lists),
 		cmocka_unit_test(test_answers_past_the_head_equal_whole_lists),
