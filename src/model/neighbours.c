@@ -632,9 +632,13 @@ merge_first_sparse(
 
 		for (size_t l = 0; l < m->n_lists; l++) {
 			const struct merge_list   *ml = &m->lists[l];
-			const struct xs_top_entry *p  = &ml->pairs[m->pos[l]];
+			const struct xs_top_entry *p;
 
-			if (!m->hit[l] || p->count < w->min_support) {
+			if (!m->hit[l]) {
+				continue;
+			}
+			p = &ml->pairs[m->pos[l]];
+			if (p->count < w->min_support) {
 				continue;
 			}
 			counts = true;
@@ -791,8 +795,11 @@ merge_first_dense(struct merge_walk *m, struct xs_arena *arena,
 		const struct merge_list *ml = &m->lists[l];
 
 		mark_counted(w, ml, bound, mark);
+		/* A head's items are among the list's pairs (the span
+		 * covers them), unless the store is damaged. */
 		for (size_t i = 0; i < ml->n_head; i++) {
-			if (ml->top[i].count >= w->min_support) {
+			if (ml->top[i].count >= w->min_support &&
+			    ml->top[i].b < span) {
 				mark[ml->top[i].b] |= ITEM_IN_HEAD;
 			}
 		}
