@@ -12,14 +12,13 @@
  * whole list: a popular item has thousands of neighbours. The answer is
  * still exactly the one the whole lists give: a neighbour outside a
  * list's head has at most the head's last count, which bounds its score
- * (outside_bound); if the k-th answer does not beat that bound, the rest
- * of the top list is read, then, if its last entry still leaves the
- * answer open, the rest of the pair list (one list), or the whole lists
- * (several lists whose candidates would cost too many pair reads to
- * complete). Cost in
- * the common case: one value read per given item and relation, one
- * counter-chunk lookup per 256 item numbers touched, a selection of the
- * best, and the metadata and external ids of the items returned. */
+ * (outside_bound). With one list, if the k-th answer does not beat that
+ * bound, the rest of the top list is read, then, if its last entry still
+ * leaves the answer open, the rest of the pair list; the common case
+ * costs one value read, one counter-chunk lookup per 256 item numbers
+ * touched, a selection of the best, and the metadata and external ids
+ * of the items returned. Several lists (a cart; similar's relations) are
+ * each read once in item order and merged ("Several lists" below). */
 #include "model/model_impl.h"
 
 #include <math.h>
@@ -132,16 +131,46 @@ count_floor(enum xs_scorer scorer, double weight, double n_a, double n_total,
 	return t >= (double) UINT32_MAX ? UINT32_MAX : (uint32_t) ceil(t);
 }
 
+/* b's score against the item being walked, under the source, from
+ * their co-count. */
+static double
+pair_score(const struct walk *w, uint32_t b, uint32_t count)
+{
+	struct xs_pair_stats ps;
+
+	ps.n_ab = count;
+	ps.n_a  = w->n_a;
+	ps.n_b  = xs_counts_reader_get(w->counts, b, w->src->count_b);
+	ps.n    = w->src->n_total;
+	return w->src->weight * xs_score(w->scorer, &ps);
+}
+
+/* Add one pair's score 's' (and its co-count) to candidate c. */
+static void
+cand_add_pair(
+    const struct walk *w, struct xs_cand *c, uint32_t count, double s)
+{
+	if (w->group != 0) {
+		xs_cand_credit(c, s, w->group);
+		return;
+	}
+	c->score += s;
+	c->count += count;
+	if (w->parts) {
+		c->why.has_parts = true;
+		c->why.parts[w->src->part] += s;
+	}
+}
+
 /* One neighbour b of the item being walked: its score under the source,
  * added to b's candidate. */
 static xsell_err
 walk_neighbour(void *ctx, uint32_t b, uint32_t count)
 {
-	struct walk         *w = ctx;
-	struct xs_pair_stats ps;
-	struct xs_cand      *c;
-	double               s;
-	xsell_err            err;
+	struct walk    *w = ctx;
+	struct xs_cand *c;
+	double          s;
+	xsell_err       err;
 
 	if (count < w->min_support) {
 		return XSELL_OK;
@@ -159,11 +188,7 @@ walk_neighbour(void *ctx, uint32_t b, uint32_t count)
 	if (xs_u32_contains(w->given, w->n_given, b)) {
 		return XSELL_OK;
 	}
-	ps.n_ab = count;
-	ps.n_a  = w->n_a;
-	ps.n_b  = xs_counts_reader_get(w->counts, b, w->src->count_b);
-	ps.n    = w->src->n_total;
-	s       = w->src->weight * xs_score(w->scorer, &ps);
+	s = pair_score(w, b, count);
 	if (w->outside_only && s < w->floor) {
 		return XSELL_OK;
 	}
@@ -171,23 +196,9 @@ walk_neighbour(void *ctx, uint32_t b, uint32_t count)
 	if (err != XSELL_OK) {
 		return err;
 	}
-	if (w->group != 0) {
-		xs_cand_credit(c, s, w->group);
-		return XSELL_OK;
-	}
-	c->score += s;
-	c->count += count;
-	if (w->parts) {
-		c->why.has_parts = true;
-		c->why.parts[w->src->part] += s;
-	}
+	cand_add_pair(w, c, count, s);
 	return XSELL_OK;
 }
-
-/* Pair reads (B-tree lookups, ~0.2 us each) worth spending to complete
- * the scores of candidates from the top lists; beyond them the whole
- * lists are walked instead (a page of 500 pairs costs about one). */
-#define COMPLETE_MAX 1024
 
 /* Entries of a top list an answer reads first: the head holds the best
  * answers, and the check that nothing outside beats them is as exact
@@ -195,136 +206,48 @@ walk_neighbour(void *ctx, uint32_t b, uint32_t count)
  * rarer, at a price every answer pays). */
 #define TOP_READ 100
 
-/* The head of a top list, read to learn which candidates it holds. */
-struct top_copy {
-	uint32_t           *items; /* sorted after the read (several lists) */
-	size_t              n;
-	bool                whole; /* the item's every pair: nothing outside */
-	struct xs_top_entry last;  /* the weakest entry read */
+/* The head of a top list, walked into the map. */
+struct top_head {
+	struct xs_top_entry last; /* the weakest entry read */
 	struct walk        *w;
 };
 
 static xsell_err
-top_copy_cb(void *ctx, uint32_t b, uint32_t count)
+top_head_cb(void *ctx, uint32_t b, uint32_t count)
 {
-	struct top_copy *t = ctx;
+	struct top_head *t = ctx;
 
-	t->items[t->n++] = b;
-	t->last.b        = b;
-	t->last.count    = count;
+	t->last.b     = b;
+	t->last.count = count;
 	return walk_neighbour(t->w, b, count);
 }
 
-/* The scores that a partial list left out: every candidate it does not
- * hold gets its pair with the walked item 'a' read directly. */
+/* Candidates from the head of the one list's top list (TOP_READ
+ * entries), with their scores. *boundp: the most an item past the head
+ * could score (0 when the head was the whole list), INFINITY under a
+ * negative weight (it turns the bound around). */
 static xsell_err
-complete_scores(xs_store *st, MDB_txn *txn, struct walk *w, uint32_t a,
-    const struct top_copy *t)
-{
-	size_t n = w->map->vec.n;
-
-	for (size_t i = 0; i < n; i++) {
-		uint32_t  b = w->map->vec.v[i].item;
-		uint32_t  count;
-		xsell_err err;
-
-		if (xs_u32_contains(t->items, t->n, b)) {
-			continue;
-		}
-		err = xs_store_pair_get(st, txn, w->src->rel, a, b, &count);
-		if (err == XSELL_OK && count != 0) {
-			err = walk_neighbour(w, b, count);
-		}
-		if (err != XSELL_OK) {
-			return err;
-		}
-	}
-	return XSELL_OK;
-}
-
-/* Pair reads that completing the candidates' scores takes: one per
- * candidate missing from each partial list. */
-static size_t
-complete_cost(const struct top_copy *tops, size_t n_lists, size_t n_cands)
-{
-	size_t cost = 0;
-
-	for (size_t l = 0; l < n_lists; l++) {
-		if (!tops[l].whole) {
-			cost += n_cands - tops[l].n;
-		}
-	}
-	return cost;
-}
-
-/* Candidates from the heads of the top lists (TOP_READ entries each),
- * with exact scores: with several lists, each candidate's pairs missing
- * from a partial list are read one by one. *boundp: the most any item
- * seen in no list could score (0 when every list was whole), or
- * INFINITY when completing would cost more than walking the whole lists
- * (the caller then does that). */
-static xsell_err
-gather_from_tops(xs_store *st, MDB_txn *txn, struct walk *w,
-    const struct rel_source *srcs, size_t n_srcs, double *boundp)
+gather_from_top(xs_store *st, MDB_txn *txn, struct walk *w,
+    const struct rel_source *src, double *boundp)
 {
 	size_t m =
 	    xs_store_top_m(st) < TOP_READ ? xs_store_top_m(st) : TOP_READ;
-	size_t           n_lists = n_srcs * w->n_given;
-	struct top_copy *tops    = calloc(n_lists + 1, sizeof(*tops));
-	uint32_t        *ids     = calloc(n_lists * m + 1, sizeof(*ids));
-	double           bound   = 0;
-	xsell_err        err     = XSELL_OK;
+	struct top_head t     = { { 0, 0 }, w };
+	bool            whole = true;
+	xsell_err       err;
 
-	if (tops == NULL || ids == NULL) {
-		free(tops);
-		free(ids);
-		return XSELL_ENOMEM;
+	w->src = src;
+	w->n_a = xs_counts_reader_get(w->counts, w->given[0], src->count_a);
+	err    = xs_store_top_each(
+	       st, txn, src->rel, w->given[0], m, top_head_cb, &t, &whole);
+	*boundp = 0;
+	if (!whole && t.last.count >= w->min_support) {
+		*boundp = src->weight < 0 ? INFINITY
+		                          : src->weight *
+		        outside_bound(
+		            w->scorer, t.last.count, w->n_a, src->n_total);
 	}
-	for (size_t l = 0; l < n_lists && err == XSELL_OK; l++) {
-		const struct rel_source *src = &srcs[l / w->n_given];
-		uint32_t                 a   = w->given[l % w->n_given];
-		struct top_copy         *t   = &tops[l];
-
-		w->src   = src;
-		w->n_a   = xs_counts_reader_get(w->counts, a, src->count_a);
-		t->items = ids + l * m;
-		t->w     = w;
-		err      = xs_store_top_each(
-		         st, txn, src->rel, a, m, top_copy_cb, t, &t->whole);
-		if (!t->whole && t->last.count >= w->min_support) {
-			/* A negative weight turns the bound around: no
-			 * shortcut then. */
-			bound += src->weight < 0 ? INFINITY
-			                         : src->weight *
-			        outside_bound(w->scorer, t->last.count, w->n_a,
-			            src->n_total);
-		}
-		w->last = t->last;
-		if (n_lists > 1) { /* for complete_scores */
-			qsort(t->items, t->n, sizeof(*t->items), xs_u32_cmp);
-		}
-	}
-	/* One list: every candidate came from it, whole. Several: only now
-	 * are all candidates known, so complete them. */
-	if (n_lists > 1 && bound > 0 &&
-	    complete_cost(tops, n_lists, w->map->vec.n) > COMPLETE_MAX) {
-		bound = INFINITY;
-	}
-	for (size_t l = 0; l < n_lists && n_lists > 1 && err == XSELL_OK &&
-	     bound > 0 && isfinite(bound);
-	     l++) {
-		if (tops[l].whole) {
-			continue; /* absence means no pair */
-		}
-		w->src = &srcs[l / w->n_given];
-		w->n_a = xs_counts_reader_get(
-		    w->counts, w->given[l % w->n_given], w->src->count_a);
-		err = complete_scores(
-		    st, txn, w, w->given[l % w->n_given], &tops[l]);
-	}
-	free(tops);
-	free(ids);
-	*boundp = bound;
+	w->last = t.last;
 	return err;
 }
 
@@ -386,13 +309,14 @@ answer_floor(const struct xs_query *q, const struct xs_answer *ans)
 	return ans->n == q->k ? ans->recs[ans->n - 1].score : 0;
 }
 
-/* One list, its head read into the map and 'bound' (> 0) the most an
- * item past the head can score. Its score is a pair's whole score, so
- * only what reaches the answer's k-th score (the floor) is added from
- * past the head: first from the rest of the top list (up to top_m
- * entries, one value), then, only if the list's last entry still
- * leaves the answer open, from the pairs past the whole top list. The
- * rankings share the filter's verdicts: the map only grows. */
+/* One list, its head read into the map and 'bound' the most an item
+ * past the head can score (0: the head is the whole list). Its score is
+ * a pair's whole score, so only what reaches the answer's k-th score
+ * (the floor) is added from past the head: first from the rest of the
+ * top list (up to top_m entries, one value), then, only if the list's
+ * last entry still leaves the answer open, from the pairs past the
+ * whole top list. The rankings share the filter's verdicts: the map
+ * only grows. */
 static xsell_err
 one_list_answer(xs_store *st, MDB_txn *txn, const struct xs_query *q,
     struct walk *w, const struct rel_source *src,
@@ -448,6 +372,564 @@ one_list_answer(xs_store *st, MDB_txn *txn, const struct xs_query *q,
 	return err;
 }
 
+/* ==== Several lists, merged by item ====
+ *
+ * A cart (or similar's relations) sums the scores of several lists.
+ * Each list is read once, whole, in item order (its top list when that
+ * holds every pair that counts), instead of a B-tree search per
+ * candidate it may hold (those searches were most of a cart's cost).
+ * The lists are then gone through together by item (merge_first): the
+ * items in the head of some top list (TOP_READ entries) are the first
+ * candidates, scored in full, list after list, so that each sum is
+ * made in the order the whole lists would make it (the same bits);
+ * every other item gets only a bound, from its co-counts alone
+ * (outside_bound: N_b >= N_ab), a multiplication a pair. Once the first
+ * candidates are ranked, the items whose bound reaches the k-th score
+ * (all of them while the answer is short) are scored the same way and
+ * ranked with them. The rest score less than the k-th answer, and
+ * adding candidates only raises it (the filter's rules, even
+ * max_per_category, keep the best k that pass), so none of them can
+ * enter: the answer is the whole lists' answer. */
+
+/* One given item's list under one source. */
+struct merge_list {
+	const struct rel_source *src;
+	uint32_t                 a;
+	double                   n_a;
+	/* Its top list, best first. */
+	struct xs_top_entry *top;
+	size_t               n_top;
+	size_t               n_head; /* its head: top[0..n_head) */
+	/* The top list holds every pair of a that counts (all of them,
+	 * or the rest are under min_support). */
+	bool top_all;
+	/* The weakest entry of the head, the first TOP_READ entries of
+	 * the top list; count 0 if the list is empty. */
+	struct xs_top_entry head_last;
+	/* weight x outside_bound of a co-count of 1. */
+	double per;
+	/* Every pair that counts (and maybe some that do not), ascending
+	 * b. */
+	struct xs_top_entry *pairs;
+	size_t               n_pairs;
+};
+
+/* Entries of a top list copied out, at most 'cap'. */
+struct entry_sink {
+	struct xs_top_entry *v;
+	size_t               n, cap;
+};
+
+static xsell_err
+entry_sink_cb(void *ctx, uint32_t b, uint32_t count)
+{
+	struct entry_sink *s = ctx;
+
+	if (s->n == s->cap) {
+		return XSELL_ECORRUPT; /* xs_store_top_each was given cap */
+	}
+	s->v[s->n].b     = b;
+	s->v[s->n].count = count;
+	s->n++;
+	return XSELL_OK;
+}
+
+static int
+entry_cmp_b(const void *x, const void *y)
+{
+	const struct xs_top_entry *p = x, *q = y;
+
+	return p->b < q->b ? -1 : p->b > q->b;
+}
+
+/* Pairs the lists of one answer may hold in memory, all told: with the
+ * arrays beside them, about 60 bytes each (60 MB), far below a worker's
+ * arena. Longer lists are walked whole instead. */
+#define MERGE_PAIRS_MAX ((size_t) 1 << 20)
+
+/* Read l's top list and its pairs, taking them from *budgetp (pairs
+ * still allowed). *boundedp false when the lists must be walked whole
+ * instead: the pairs exceed the budget, or nothing bounds the items
+ * outside l's head (a weight or N_a of 0 or below: such an item would
+ * join with score 0 or less, so no bound keeps it out of a short
+ * answer). */
+static xsell_err
+merge_list_open(xs_store *st, MDB_txn *txn, const struct walk *w,
+    struct merge_list *l, struct xs_arena *arena, size_t *budgetp,
+    bool *boundedp)
+{
+	size_t            top_m = xs_store_top_m(st);
+	struct entry_sink sink  = { NULL, 0, top_m };
+	bool              whole = true;
+	size_t            n_head;
+	xsell_err         err;
+
+	sink.v = xs_arena_alloc(arena, (top_m + 1) * sizeof(*sink.v));
+	if (sink.v == NULL) {
+		return XSELL_ENOMEM;
+	}
+	l->n_a = xs_counts_reader_get(w->counts, l->a, l->src->count_a);
+	err    = xs_store_top_each(
+	       st, txn, l->src->rel, l->a, top_m, entry_sink_cb, &sink, &whole);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	l->top     = sink.v;
+	l->n_top   = sink.n;
+	l->top_all = whole ||
+	    (l->n_top != 0 && l->top[l->n_top - 1].count < w->min_support);
+	n_head       = l->n_top < TOP_READ ? l->n_top : TOP_READ;
+	l->n_head    = n_head;
+	l->head_last = (struct xs_top_entry) { 0, 0 };
+	if (n_head != 0) {
+		l->head_last = l->top[n_head - 1];
+	}
+	l->per = l->src->weight *
+	    outside_bound(w->scorer, 1, l->n_a, l->src->n_total);
+	if (!(l->top_all && n_head == l->n_top) &&
+	    l->head_last.count >= w->min_support &&
+	    (l->src->weight <= 0 || l->n_a <= 0)) {
+		*boundedp = false;
+		return XSELL_OK;
+	}
+	if (l->top_all) {
+		if (l->n_top > *budgetp) {
+			*boundedp = false;
+			return XSELL_OK;
+		}
+		*budgetp -= l->n_top;
+		l->pairs =
+		    xs_arena_alloc(arena, (l->n_top + 1) * sizeof(*l->pairs));
+		if (l->pairs == NULL) {
+			return XSELL_ENOMEM;
+		}
+		memcpy(l->pairs, l->top, l->n_top * sizeof(*l->pairs));
+		qsort(l->pairs, l->n_top, sizeof(*l->pairs), entry_cmp_b);
+		l->n_pairs = l->n_top;
+		return XSELL_OK;
+	}
+	err = xs_store_pairs_read(st, txn, l->src->rel, l->a, *budgetp, arena,
+	    &l->pairs, &l->n_pairs);
+	if (err == XSELL_ETOOBIG) {
+		*boundedp = false;
+		return XSELL_OK;
+	}
+	*budgetp -= l->n_pairs;
+	return err;
+}
+
+/* outside_bound of a co-count 'count' from that of 1 ('per'): it is
+ * count times it, but for cosine, whose bound grows with its square
+ * root. One multiplication a pair instead of the scorer's root. */
+static double
+bound_of_count(enum xs_scorer scorer, double per, uint32_t count)
+{
+	return scorer == XS_SCORE_COSINE ? per * sqrt((double) count)
+	                                 : per * (double) count;
+}
+
+/* An item in no head, and the most it can score. */
+struct item_bound {
+	uint32_t item;
+	double   bound;
+};
+
+/* The lists walked together in item order: pos[l] is the next pair of
+ * list l and at[l] its item (UINT32_MAX past the end: item numbers
+ * stop below it); hit[l] says whether the list holds the current item.
+ * Kept in small arrays so that finding the next item is a pass over
+ * them, without a branch a list. */
+struct merge_walk {
+	struct walk       *w;
+	struct merge_list *lists;
+	size_t             n_lists;
+	size_t            *pos;
+	uint32_t          *at;
+	bool              *hit;
+};
+
+/* The smallest item at the lists' positions (UINT32_MAX: all done);
+ * marks the lists that hold it. */
+static uint32_t
+merge_next_item(struct merge_walk *m)
+{
+	uint32_t b = UINT32_MAX;
+
+	for (size_t l = 0; l < m->n_lists; l++) {
+		b = m->at[l] < b ? m->at[l] : b;
+	}
+	for (size_t l = 0; l < m->n_lists; l++) {
+		m->hit[l] = m->at[l] == b;
+	}
+	return b;
+}
+
+/* Move the lists that held the current item past it. */
+static void
+merge_advance(struct merge_walk *m)
+{
+	for (size_t l = 0; l < m->n_lists; l++) {
+		if (m->hit[l]) {
+			const struct merge_list *ml = &m->lists[l];
+			size_t                   j  = ++m->pos[l];
+
+			m->at[l] =
+			    j < ml->n_pairs ? ml->pairs[j].b : UINT32_MAX;
+		}
+	}
+}
+
+/* A new candidate for item b, its parts added list after list. */
+static xsell_err
+merge_score(struct merge_walk *m, uint32_t b)
+{
+	struct walk    *w = m->w;
+	struct xs_cand  c = { 0 };
+	struct xs_cand *v;
+	xsell_err       err;
+
+	c.item = b;
+	err    = xs_cand_vec_push(&w->map->vec, &c);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	v = &w->map->vec.v[w->map->vec.n - 1];
+	for (size_t l = 0; l < m->n_lists; l++) {
+		uint32_t count;
+
+		if (!m->hit[l]) {
+			continue;
+		}
+		count = m->lists[l].pairs[m->pos[l]].count;
+		if (count >= w->min_support) {
+			w->src = m->lists[l].src;
+			w->n_a = m->lists[l].n_a;
+			cand_add_pair(w, v, count, pair_score(w, b, count));
+		}
+	}
+	return XSELL_OK;
+}
+
+/* merge_first for any item numbers: the lists walked together, an
+ * item at a time, a pass over the lists' positions each. */
+static xsell_err
+merge_first_sparse(
+    struct merge_walk *m, struct item_bound *rest, size_t *n_restp)
+{
+	struct walk *w = m->w;
+	size_t       n = 0, g = 0;
+	uint32_t     b;
+	xsell_err    err = XSELL_OK;
+
+	for (size_t l = 0; l < m->n_lists; l++) {
+		m->pos[l] = 0;
+		m->at[l]  = m->lists[l].n_pairs != 0 ? m->lists[l].pairs[0].b
+		                                     : UINT32_MAX;
+	}
+	while (err == XSELL_OK && (b = merge_next_item(m)) != UINT32_MAX) {
+		bool   in_head = false, counts = false;
+		double bound = 0;
+
+		for (size_t l = 0; l < m->n_lists; l++) {
+			const struct merge_list   *ml = &m->lists[l];
+			const struct xs_top_entry *p;
+
+			if (!m->hit[l]) {
+				continue;
+			}
+			p = &ml->pairs[m->pos[l]];
+			if (p->count < w->min_support) {
+				continue;
+			}
+			counts = true;
+			in_head |= ml->head_last.count != 0 &&
+			    in_top_list(&ml->head_last, b, p->count);
+			bound += bound_of_count(w->scorer, ml->per, p->count);
+		}
+		/* The given items are sorted too: one pass beside. */
+		while (g < w->n_given && w->given[g] < b) {
+			g++;
+		}
+		if (counts && (g == w->n_given || w->given[g] != b)) {
+			if (in_head) {
+				err = merge_score(m, b);
+			} else {
+				rest[n].item  = b;
+				rest[n].bound = bound;
+				n++;
+			}
+		}
+		merge_advance(m);
+	}
+	*n_restp = n;
+	return err;
+}
+
+/* Relative margin, far above the rounding of any score or sum, by
+ * which a bound is taken as larger than it is and the k-th score as
+ * smaller. */
+#define BOUND_MARGIN 1e-9
+
+/* Add list l's part of the score to candidates v[0..n) (ascending
+ * item): one pass over the list beside them. */
+static void
+merge_credit(
+    struct walk *w, const struct merge_list *l, struct xs_cand *v, size_t n)
+{
+	size_t j = 0;
+
+	w->src = l->src;
+	w->n_a = l->n_a;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t count;
+
+		while (j < l->n_pairs && l->pairs[j].b < v[i].item) {
+			j++;
+		}
+		if (j == l->n_pairs) {
+			break;
+		}
+		count = l->pairs[j].count;
+		if (l->pairs[j].b == v[i].item && count >= w->min_support) {
+			cand_add_pair(
+			    w, &v[i], count, pair_score(w, v[i].item, count));
+		}
+	}
+}
+
+/* New candidates for ids[0..n) (ascending), each list adding its part
+ * to all of them before the next list does. */
+static xsell_err
+merge_add_cands(struct merge_walk *m, const uint32_t *ids, size_t n)
+{
+	struct xs_cand_vec *vec   = &m->w->map->vec;
+	size_t              first = vec->n;
+
+	for (size_t i = 0; i < n; i++) {
+		struct xs_cand c = { 0 };
+		xsell_err      err;
+
+		c.item = ids[i];
+		err    = xs_cand_vec_push(vec, &c);
+		if (err != XSELL_OK) {
+			return err;
+		}
+	}
+	for (size_t l = 0; l < m->n_lists; l++) {
+		merge_credit(m->w, &m->lists[l], vec->v + first, n);
+	}
+	return XSELL_OK;
+}
+
+/* Item numbers a dense first pass may span per pair read (and a few
+ * thousand whatever the lists' length): its arrays cost 9 bytes an
+ * item number, a pair read 8. */
+#define DENSE_SPAN_PER_PAIR 4
+#define DENSE_SPAN_MIN 4096
+
+/* What the dense pass marks of an item. */
+enum { ITEM_COUNTS = 1, ITEM_IN_HEAD = 2 };
+
+/* Mark every item of l with a pair that counts, and add the pair's
+ * bound to the item's. Two loops, so that the one that runs has no
+ * branch on the scorer. */
+static void
+mark_counted(const struct walk *w, const struct merge_list *l, double *bound,
+    uint8_t *mark)
+{
+	if (w->scorer == XS_SCORE_COSINE) {
+		for (size_t j = 0; j < l->n_pairs; j++) {
+			uint32_t b = l->pairs[j].b, count = l->pairs[j].count;
+
+			if (count >= w->min_support) {
+				bound[b] += l->per * sqrt((double) count);
+				mark[b] |= ITEM_COUNTS;
+			}
+		}
+		return;
+	}
+	for (size_t j = 0; j < l->n_pairs; j++) {
+		uint32_t b = l->pairs[j].b, count = l->pairs[j].count;
+
+		if (count >= w->min_support) {
+			bound[b] += l->per * (double) count;
+			mark[b] |= ITEM_COUNTS;
+		}
+	}
+}
+
+/* merge_first over item numbers 0..the largest in the lists, when they
+ * are few beside the pairs (a catalogue's items are numbered densely):
+ * each pair marks its item and adds to its bound in an array indexed by
+ * item, a few instructions a pair. *donep false (nothing done) when the
+ * span is too wide. */
+static xsell_err
+merge_first_dense(struct merge_walk *m, struct xs_arena *arena,
+    struct item_bound *rest, size_t *n_restp, bool *donep)
+{
+	struct walk *w     = m->w;
+	size_t       total = 0, span = 0, n_head = 0, n = 0;
+	double      *bound;
+	uint8_t     *mark;
+	uint32_t    *head;
+
+	*donep = false;
+	for (size_t l = 0; l < m->n_lists; l++) {
+		const struct merge_list *ml = &m->lists[l];
+
+		total += ml->n_pairs;
+		if (ml->n_pairs != 0 && ml->pairs[ml->n_pairs - 1].b >= span) {
+			span = (size_t) ml->pairs[ml->n_pairs - 1].b + 1;
+		}
+	}
+	if (span > DENSE_SPAN_PER_PAIR * total + DENSE_SPAN_MIN) {
+		return XSELL_OK;
+	}
+	bound = xs_arena_calloc(arena, span + 1, sizeof(*bound));
+	mark  = xs_arena_calloc(arena, span + 1, sizeof(*mark));
+	head  = xs_arena_alloc(arena, (total + 1) * sizeof(*head));
+	if (bound == NULL || mark == NULL || head == NULL) {
+		return XSELL_ENOMEM;
+	}
+	for (size_t l = 0; l < m->n_lists; l++) {
+		const struct merge_list *ml = &m->lists[l];
+
+		mark_counted(w, ml, bound, mark);
+		/* A head's items are among the list's pairs (the span
+		 * covers them), unless the store is damaged. */
+		for (size_t i = 0; i < ml->n_head; i++) {
+			if (ml->top[i].count >= w->min_support &&
+			    ml->top[i].b < span) {
+				mark[ml->top[i].b] |= ITEM_IN_HEAD;
+			}
+		}
+	}
+	for (size_t i = 0; i < w->n_given; i++) {
+		if (w->given[i] < span) {
+			mark[w->given[i]] = 0;
+		}
+	}
+	for (size_t b = 0; b < span; b++) {
+		if (mark[b] & ITEM_IN_HEAD) {
+			head[n_head++] = (uint32_t) b;
+		} else if (mark[b] != 0) {
+			rest[n].item  = (uint32_t) b;
+			rest[n].bound = bound[b];
+			n++;
+		}
+	}
+	*n_restp = n;
+	*donep   = true;
+	return merge_add_cands(m, head, n_head);
+}
+
+/* Walk every list at once: each item in some head (with a pair that
+ * counts there) becomes a candidate with its full score; each other
+ * item with a pair that counts is listed in rest[0..*n_restp) (from the
+ * arena, ascending) with its bound. Given items are neither. */
+static xsell_err
+merge_first(struct merge_walk *m, struct xs_arena *arena,
+    struct item_bound **restp, size_t *n_restp)
+{
+	struct item_bound *rest;
+	size_t             total = 0;
+	bool               done  = false;
+	xsell_err          err;
+
+	for (size_t l = 0; l < m->n_lists; l++) {
+		total += m->lists[l].n_pairs;
+	}
+	rest = xs_arena_alloc(arena, (total + 1) * sizeof(*rest));
+	if (rest == NULL) {
+		return XSELL_ENOMEM;
+	}
+	*restp = rest;
+	err    = merge_first_dense(m, arena, rest, n_restp, &done);
+	if (err != XSELL_OK || done) {
+		return err;
+	}
+	return merge_first_sparse(m, rest, n_restp);
+}
+
+/* Score every item of rest[0..n) whose bound reaches 'floor' (the
+ * k-th score; 0: all of them), as the first candidates were. */
+static xsell_err
+merge_rest(struct merge_walk *m, const struct item_bound *rest, size_t n,
+    double floor, struct xs_arena *arena)
+{
+	double    want = floor * (1 - BOUND_MARGIN);
+	uint32_t *ids  = xs_arena_alloc(arena, (n + 1) * sizeof(*ids));
+	size_t    k    = 0;
+
+	if (ids == NULL) {
+		return XSELL_ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (rest[i].bound * (1 + BOUND_MARGIN) >= want) {
+			ids[k++] = rest[i].item;
+		}
+	}
+	return merge_add_cands(m, ids, k);
+}
+
+/* The answer over several lists (see the banner). *donep false when a
+ * list gives no bound (merge_list_open): the caller then walks the
+ * whole lists, with the map left empty. */
+static xsell_err
+merged_answer(xs_store *st, MDB_txn *txn, const struct xs_query *q,
+    struct walk *w, const struct rel_source *srcs, size_t n_srcs,
+    const struct xs_rank_ids *ids, struct xs_arena *arena,
+    struct xs_answer *ans, bool *donep)
+{
+	struct merge_walk   m    = { w, NULL, n_srcs * w->n_given, NULL, NULL,
+		     NULL };
+	struct xs_rank_kept kept = { NULL, 0 };
+	struct xs_cand_vec *vec  = &w->map->vec;
+	struct item_bound  *rest;
+	size_t              n_rest  = 0;
+	bool                bounded = true;
+	size_t              budget  = MERGE_PAIRS_MAX;
+	xsell_err           err     = XSELL_OK;
+
+	*donep  = false;
+	m.lists = xs_arena_calloc(arena, m.n_lists + 1, sizeof(*m.lists));
+	m.pos   = xs_arena_calloc(arena, m.n_lists + 1, sizeof(*m.pos));
+	m.at    = xs_arena_calloc(arena, m.n_lists + 1, sizeof(*m.at));
+	m.hit   = xs_arena_calloc(arena, m.n_lists + 1, sizeof(*m.hit));
+	if (m.lists == NULL || m.pos == NULL || m.at == NULL ||
+	    m.hit == NULL) {
+		return XSELL_ENOMEM;
+	}
+	for (size_t l = 0; l < m.n_lists && err == XSELL_OK && bounded; l++) {
+		m.lists[l].src = &srcs[l / w->n_given];
+		m.lists[l].a   = w->given[l % w->n_given];
+		err            = merge_list_open(
+		               st, txn, w, &m.lists[l], arena, &budget, &bounded);
+	}
+	if (err != XSELL_OK || !bounded) {
+		return err;
+	}
+	*donep = true;
+	err    = merge_first(&m, arena, &rest, &n_rest);
+	if (err == XSELL_OK) {
+		err = xs_rank_top_kept(st, txn, q, ids->excluded,
+		    ids->n_excluded, vec->v, vec->n, &kept, arena, ans);
+	}
+	if (err == XSELL_OK && n_rest != 0) {
+		size_t n_first = vec->n;
+
+		err =
+		    merge_rest(&m, rest, n_rest, answer_floor(q, ans), arena);
+		if (err == XSELL_OK && vec->n != n_first) {
+			err = xs_rank_top_kept(st, txn, q, ids->excluded,
+			    ids->n_excluded, vec->v, vec->n, &kept, arena,
+			    ans);
+		}
+	}
+	free(kept.verdicts);
+	return err;
+}
+
 /* Candidates from the top lists, ranked; if something outside them could
  * still belong, the whole lists instead (the same answer, slower). */
 static xsell_err
@@ -459,7 +941,9 @@ neighbours_answer(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	struct walk             w   = { 0 };
 	struct xs_counts_reader counts;
 	struct xs_rank_ids      ids;
-	double                  bound = INFINITY;
+	double                  bound   = INFINITY;
+	bool                    done    = false;
+	bool                    bounded = false;
 	xsell_err               err;
 
 	err = xs_rank_resolve(st, txn, q, arena, &ids, ans);
@@ -474,31 +958,25 @@ neighbours_answer(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	w.parts       = parts;
 	xs_counts_reader_init(&counts, st, txn);
 	w.counts = &counts;
-	if (isfinite(outside_bound(w.scorer, 1, 1, 1))) {
-		err = gather_from_tops(st, txn, &w, srcs, n_srcs, &bound);
-	}
-	if (err == XSELL_OK && n_srcs * w.n_given == 1 && isfinite(bound) &&
-	    bound > 0) {
-		err = one_list_answer(
-		    st, txn, q, &w, &srcs[0], &ids, bound, arena, ans);
-		xs_cand_map_free(&map);
-		return err;
-	}
-	if (err == XSELL_OK && isfinite(bound)) {
-		err = xs_rank_top(st, txn, q, ids.excluded, ids.n_excluded,
-		    map.vec.v, map.vec.n, arena, ans);
-		if (err == XSELL_OK && answer_is_exact(q, ans, bound)) {
-			xs_cand_map_free(&map);
-			return XSELL_OK;
+	bounded  = isfinite(outside_bound(w.scorer, 1, 1, 1));
+	if (bounded && n_srcs * w.n_given == 1) {
+		err  = gather_from_top(st, txn, &w, &srcs[0], &bound);
+		done = err != XSELL_OK || isfinite(bound);
+		if (err == XSELL_OK && done) {
+			err = one_list_answer(
+			    st, txn, q, &w, &srcs[0], &ids, bound, arena, ans);
 		}
+	} else if (bounded && n_srcs * w.n_given > 1) {
+		err = merged_answer(
+		    st, txn, q, &w, srcs, n_srcs, &ids, arena, ans, &done);
 	}
-	if (err == XSELL_OK) {
+	if (err == XSELL_OK && !done) {
 		xs_cand_map_clear(&map);
 		err = gather_from_lists(st, txn, &w, srcs, n_srcs);
-	}
-	if (err == XSELL_OK) {
-		err = xs_rank_top(st, txn, q, ids.excluded, ids.n_excluded,
-		    map.vec.v, map.vec.n, arena, ans);
+		if (err == XSELL_OK) {
+			err = xs_rank_top(st, txn, q, ids.excluded,
+			    ids.n_excluded, map.vec.v, map.vec.n, arena, ans);
+		}
 	}
 	xs_cand_map_free(&map);
 	return err;

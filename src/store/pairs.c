@@ -204,6 +204,68 @@ xs_store_pairs_each_min(xs_store *st, MDB_txn *txn, enum xs_rel rel,
 }
 
 xsell_err
+xs_store_pairs_read(xs_store *st, MDB_txn *txn, enum xs_rel rel, uint32_t a,
+    size_t max_n, struct xs_arena *arena, struct xs_top_entry **vp, size_t *np)
+{
+	unsigned char        kb[XS_REL_KEY_LEN];
+	MDB_val              k = xs_key_rel(kb, rel, a);
+	MDB_val              v;
+	MDB_cursor          *cur;
+	struct xs_top_entry *out;
+	size_t               n   = 0;
+	size_t               got = 0;
+	int                  rc;
+
+	*vp = NULL;
+	*np = 0;
+	rc  = mdb_cursor_open(txn, st->pair, &cur);
+	if (rc != 0) {
+		return xs_err_from_mdb(rc);
+	}
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET);
+	if (rc == 0) {
+		rc = mdb_cursor_count(cur, &n);
+	}
+	if (rc == 0 && (n > max_n || n > SIZE_MAX / sizeof(*out))) {
+		mdb_cursor_close(cur);
+		return XSELL_ETOOBIG;
+	}
+	/* The count is known before the read, so the array is allocated
+	 * once, exactly. */
+	out = rc == 0 ? xs_arena_alloc(arena, n * sizeof(*out)) : NULL;
+	if (rc == 0 && out == NULL) {
+		mdb_cursor_close(cur);
+		return XSELL_ENOMEM;
+	}
+	if (rc == 0) {
+		rc = mdb_cursor_get(cur, &k, &v, MDB_GET_MULTIPLE);
+	}
+	while (rc == 0) {
+		const unsigned char *p = v.mv_data;
+		size_t               m = v.mv_size / PAIR_VAL_LEN;
+
+		if (m > n - got) {
+			rc = MDB_CORRUPTED; /* more rows than counted */
+			break;
+		}
+		for (size_t i = 0; i < m; i++) {
+			out[got + i].b = xs_be32_get(p + i * PAIR_VAL_LEN);
+			out[got + i].count =
+			    xs_be32_get(p + i * PAIR_VAL_LEN + 4);
+		}
+		got += m;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_MULTIPLE);
+	}
+	mdb_cursor_close(cur);
+	if (rc != MDB_NOTFOUND) {
+		return xs_err_from_mdb(rc);
+	}
+	*vp = out;
+	*np = got;
+	return XSELL_OK;
+}
+
+xsell_err
 xs_store_pair_get(xs_store *st, MDB_txn *txn, enum xs_rel rel, uint32_t a,
     uint32_t b, uint32_t *countp)
 {

@@ -334,6 +334,18 @@ xsell_err xs_store_pairs_each(xs_store *st, MDB_txn *txn, enum xs_rel rel,
 xsell_err xs_store_pairs_each_min(xs_store *st, MDB_txn *txn, enum xs_rel rel,
     uint32_t a, uint32_t min_count, xs_pair_cb cb, void *ctx);
 
+struct xs_top_entry; /* (b, count), under "Top neighbour lists" */
+
+/* Every pair of 'a' under 'rel' at once, in ascending b: *vp (from
+ * 'arena', valid until it is reset; NULL if a has none) holds *np. For
+ * merging a list against a sorted set of items, where one read of the
+ * list costs less than a B-tree search per item. XSELL_ETOOBIG (nothing
+ * allocated) when a has more than 'max_n' pairs, XSELL_ENOMEM when the
+ * arena's cap is too small for them. */
+xsell_err xs_store_pairs_read(xs_store *st, MDB_txn *txn, enum xs_rel rel,
+    uint32_t a, size_t max_n, struct xs_arena *arena, struct xs_top_entry **vp,
+    size_t *np);
+
 /* The largest a that has a list under 'rel' (the newest day of a
  * day-indexed relation). XSELL_ENOENT if none. */
 xsell_err xs_store_pairs_last_a(

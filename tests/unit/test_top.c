@@ -259,6 +259,59 @@ test_top_lists_only_for_neighbour_relations(void **state)
 	xs_test_rmdir(dir);
 }
 
+/* xs_store_pairs_read gives a's whole row in ascending b with its
+ * counts (the ones written, summed), refuses past max_n without
+ * allocating, and gives nothing for an item without pairs. */
+static void
+test_pairs_read_whole_list(void **state)
+{
+	char                *dir;
+	xs_store            *st     = open_with_top_m(TOP_M, &dir);
+	struct xs_pair_delta d[]    = { { 3, 2, 4 }, { 3, 9, 1 }, { 3, 40, 2 },
+		   { 3, 41, 7 }, { 5, 1, 1 } };
+	struct xs_pair_delta more[] = { { 3, 9, 2 } };
+	struct xs_top_entry *v;
+	struct xs_arena      arena;
+	size_t               n, used;
+	MDB_txn             *txn;
+
+	(void) state;
+	xs_arena_init(&arena, 1 << 20);
+	assert_xs_ok(xs_txn_write(st, &txn));
+	assert_xs_ok(xs_store_pairs_add(st, txn, XS_REL_BASKET, d, 5));
+	assert_xs_ok(xs_store_pairs_add(st, txn, XS_REL_BASKET, more, 1));
+	assert_xs_ok(xs_txn_commit(txn));
+	assert_xs_ok(xs_txn_read(st, &txn));
+	assert_xs_ok(
+	    xs_store_pairs_read(st, txn, XS_REL_BASKET, 3, 4, &arena, &v, &n));
+	assert_int_equal(n, 4);
+	assert_int_equal(v[0].b, 2);
+	assert_int_equal(v[0].count, 4);
+	assert_int_equal(v[1].b, 9);
+	assert_int_equal(v[1].count, 3); /* 1 + 2 */
+	assert_int_equal(v[2].b, 40);
+	assert_int_equal(v[2].count, 2);
+	assert_int_equal(v[3].b, 41);
+	assert_int_equal(v[3].count, 7);
+	used = arena.used;
+	assert_xs_err(
+	    xs_store_pairs_read(st, txn, XS_REL_BASKET, 3, 3, &arena, &v, &n),
+	    XSELL_ETOOBIG);
+	assert_int_equal(arena.used, used);
+	assert_null(v);
+	/* Another relation, an item without pairs. */
+	assert_xs_ok(
+	    xs_store_pairs_read(st, txn, XS_REL_VIEW, 3, 100, &arena, &v, &n));
+	assert_int_equal(n, 0);
+	assert_xs_ok(xs_store_pairs_read(
+	    st, txn, XS_REL_BASKET, 4, 100, &arena, &v, &n));
+	assert_int_equal(n, 0);
+	xs_txn_abort(txn);
+	xs_arena_fini(&arena);
+	xs_store_close(st);
+	xs_test_rmdir(dir);
+}
+
 /* ==== Answers ==== */
 
 #define N_ITEMS 40
@@ -440,19 +493,17 @@ count_cb(void *ctx, uint32_t b, uint32_t count)
 	return XSELL_OK;
 }
 
-/* Whether item "i<n>"'s basket top list is cut (the item has more
+/* Whether item 'ext''s basket top list is cut (the item has more
  * neighbours than the store keeps). */
 static bool
-top_list_is_cut(xs_store *st, unsigned n)
+named_top_list_is_cut(xs_store *st, const char *ext)
 {
-	char      ext[16];
 	uint32_t  a;
 	bool      whole = true;
 	MDB_txn  *txn;
 	unsigned  seen = 0;
 	xsell_err err;
 
-	snprintf(ext, sizeof(ext), "i%u", n);
 	assert_xs_ok(xs_txn_read(st, &txn));
 	err = xs_store_id_get(st, txn, XS_DICT_ITEM, ext, strlen(ext), &a);
 	if (err == XSELL_OK) {
@@ -461,6 +512,16 @@ top_list_is_cut(xs_store *st, unsigned n)
 	}
 	xs_txn_abort(txn);
 	return err == XSELL_OK && !whole;
+}
+
+/* The same for item "i<n>". */
+static bool
+top_list_is_cut(xs_store *st, unsigned n)
+{
+	char ext[16];
+
+	snprintf(ext, sizeof(ext), "i%u", n);
+	return named_top_list_is_cut(st, ext);
 }
 
 /* One given item whose list is longer than an answer's head of 100:
@@ -528,6 +589,298 @@ test_answers_past_the_head_equal_whole_lists(void **state)
 	}
 }
 
+/* ==== Carts: the merged lists against a brute-force recomputation ==== */
+
+#define CART_ITEMS 300
+#define CART_PAD 40000
+
+/* Orders over CART_ITEMS items "c<n>", the low numbers far more often
+ * (their lists run to a few hundred pairs, past a top_m of 120 and an
+ * answer's head of 100; the high numbers have a few), 20 a transaction;
+ * "rare" is bought with c1 only, "solo" only alone (known, no pairs). */
+static void
+feed_cart(xs_store *st, unsigned seed)
+{
+	unsigned rnd = seed;
+
+	for (int batch = 0; batch < 16; batch++) {
+		char   spec[16384];
+		size_t o = 0;
+
+		spec[0] = '\0';
+		for (int e = batch * 20; e < batch * 20 + 20; e++) {
+			unsigned n                = 2 + rand_r(&rnd) % 20;
+			bool     used[CART_ITEMS] = { false };
+
+			o += (size_t) snprintf(spec + o, sizeof(spec) - o,
+			    "%s%d order u%u ", o ? "; " : "", 1000 + e * 60,
+			    rand_r(&rnd) % N_USERS);
+			for (unsigned i = 0; i < n; i++) {
+				unsigned x = rand_r(&rnd) % CART_ITEMS;
+				unsigned item =
+				    x * x / CART_ITEMS; /* skewed */
+
+				if (used[item]) {
+					continue;
+				}
+				used[item] = true;
+				o += (size_t) snprintf(spec + o,
+				    sizeof(spec) - o, "%sc%u",
+				    spec[o - 1] == ' ' ? "" : ",", item);
+			}
+			o += (size_t) snprintf(
+			    spec + o, sizeof(spec) - o, " o%d", e);
+		}
+		o += (size_t) snprintf(spec + o, sizeof(spec) - o,
+		    "; 999 order u1 rare,c1 r%d; 998 order u2 solo s%d", batch,
+		    batch);
+		assert_true(o < sizeof(spec) - 1);
+		xs_test_events(st, NULL, spec);
+	}
+}
+
+/* Give CART_PAD item ids no pair will name before any event, so that
+ * the catalogue's item numbers span far more than the lists hold: the
+ * answer then walks the lists together item by item instead of through
+ * an array indexed by item number (neighbours.c, merge_first). */
+static void
+pad_items(xs_store *st)
+{
+	MDB_txn *txn;
+
+	assert_xs_ok(xs_txn_write(st, &txn));
+	for (unsigned i = 0; i < CART_PAD; i++) {
+		char     ext[16];
+		uint32_t id;
+
+		snprintf(ext, sizeof(ext), "pad%u", i);
+		assert_xs_ok(xs_store_id_put(
+		    st, txn, XS_DICT_ITEM, ext, strlen(ext), &id, NULL));
+	}
+	assert_xs_ok(xs_txn_commit(txn));
+}
+
+/* One candidate of the brute force. */
+struct brute {
+	char     ext[16];
+	double   score;
+	uint64_t count;
+};
+
+static int
+brute_cmp(const void *x, const void *y)
+{
+	const struct brute *p = x, *q = y;
+
+	if (p->score != q->score) {
+		return p->score > q->score ? -1 : 1;
+	}
+	return strcmp(p->ext, q->ext); /* same bytes order as memcmp */
+}
+
+static int
+u32_cmp(const void *x, const void *y)
+{
+	uint32_t a = *(const uint32_t *) x, b = *(const uint32_t *) y;
+
+	return a < b ? -1 : a > b;
+}
+
+/* fbt by its definition, from the store's raw counts: every item
+ * (every c<n>, rare, solo) with a pair that counts (>= min_support)
+ * with a given item is a candidate, scored by the sum over the given
+ * items, in ascending item number (the order the whole lists are
+ * walked in, so the sums have the same bits), of the scorer on
+ * (N_ab, N_a, N_b, N); best first, ties by external id, k of them (no
+ * metadata: every item is in stock). Rendered as render() does. */
+static void
+brute_fbt(xs_store *st, const struct xs_query *q, unsigned min_support,
+    char *out, size_t len)
+{
+	static struct brute cands[CART_ITEMS + 2];
+	uint32_t            given[8];
+	size_t              n_given = 0, n = 0, o = 0;
+	struct xs_totals    tot;
+	MDB_txn            *txn;
+
+	assert_xs_ok(xs_txn_read(st, &txn));
+	assert_xs_ok(xs_store_totals_get(st, txn, &tot));
+	for (uint32_t i = 0; i < q->n_items; i++) {
+		uint32_t  id;
+		xsell_err err = xs_store_id_get(st, txn, XS_DICT_ITEM,
+		    q->items[i].p, q->items[i].len, &id);
+
+		if (err == XSELL_OK) {
+			given[n_given++] = id;
+		}
+	}
+	/* A set: an item named twice is asked once. */
+	qsort(given, n_given, sizeof(*given), u32_cmp);
+	for (size_t i = 0, u = 0; i < n_given; i++) {
+		if (u == 0 || given[u - 1] != given[i]) {
+			given[u++] = given[i];
+		}
+		if (i + 1 == n_given) {
+			n_given = u;
+		}
+	}
+	for (int c = 0; c < CART_ITEMS + 2; c++) {
+		struct brute         *b = &cands[n];
+		uint32_t              id;
+		bool                  counted = false, is_given = false;
+		struct xs_item_counts nb;
+
+		if (c < CART_ITEMS) {
+			snprintf(b->ext, sizeof(b->ext), "c%d", c);
+		} else {
+			snprintf(b->ext, sizeof(b->ext), "%s",
+			    c == CART_ITEMS ? "rare" : "solo");
+		}
+		if (xs_store_id_get(st, txn, XS_DICT_ITEM, b->ext,
+		        strlen(b->ext), &id) != XSELL_OK) {
+			continue;
+		}
+		assert_xs_ok(xs_store_counts_get(st, txn, id, &nb));
+		b->score = 0;
+		b->count = 0;
+		for (size_t g = 0; g < n_given; g++) {
+			is_given |= given[g] == id;
+		}
+		for (size_t g = 0; g < n_given && !is_given; g++) {
+			struct xs_item_counts na;
+			struct xs_pair_stats  ps;
+			uint32_t              ab;
+
+			assert_xs_ok(xs_store_pair_get(
+			    st, txn, XS_REL_BASKET, given[g], id, &ab));
+			if (ab == 0 || ab < min_support) {
+				continue;
+			}
+			assert_xs_ok(
+			    xs_store_counts_get(st, txn, given[g], &na));
+			ps.n_ab = ab;
+			ps.n_a  = na.c[XS_C_BASKETS];
+			ps.n_b  = nb.c[XS_C_BASKETS];
+			ps.n    = (double) tot.baskets;
+			b->score += 1.0 * xs_score(q->scorer, &ps);
+			b->count += ab;
+			counted = true;
+		}
+		n += counted && !is_given;
+	}
+	xs_txn_abort(txn);
+	qsort(cands, n, sizeof(*cands), brute_cmp);
+	out[0] = '\0';
+	for (size_t i = 0; i < n && i < q->k; i++) {
+		o += (size_t) snprintf(out + o, len - o, "%s=%.17g/%llu ",
+		    cands[i].ext, cands[i].score,
+		    (unsigned long long) cands[i].count);
+	}
+}
+
+/* render() with every digit and the co-counts, for bit-for-bit
+ * comparison with brute_fbt. */
+static void
+ask_exact(xs_store *st, const struct xs_query *q, char *out, size_t len)
+{
+	struct xs_settings set;
+	struct xs_arena    arena;
+	struct xs_answer   ans;
+	MDB_txn           *txn;
+	size_t             o = 0;
+
+	xs_settings_default(&set);
+	xs_arena_init(&arena, 16 << 20);
+	assert_xs_ok(xs_txn_read(st, &txn));
+	assert_xs_ok(xs_model_fbt(st, txn, &set, q, &arena, &ans));
+	out[0] = '\0';
+	for (uint32_t i = 0; i < ans.n; i++) {
+		o += (size_t) snprintf(out + o, len - o, "%.*s=%.17g/%llu ",
+		    (int) ans.recs[i].ext_len, ans.recs[i].ext,
+		    ans.recs[i].score, (unsigned long long) ans.recs[i].count);
+	}
+	xs_txn_abort(txn);
+	xs_arena_fini(&arena);
+}
+
+/* fbt for carts of 2..6 items drawn to mix lists of very different
+ * lengths (popular items past top_m and the head, rare ones whole),
+ * an item with no pairs, an unknown one and repeats, with candidates
+ * in one list only and in several; every scorer, k 1..40, min_support
+ * 1..3. Five stores of the same orders: top_m 5 (every popular list
+ * cut), 120 (heads shorter than the top list), 1,000 (lists whole), and
+ * 5 and 120 again with the item numbers spread wide (the item-by-item
+ * walk). Each answer must equal the brute force digit for digit. */
+static void
+test_cart_answers_equal_brute_force(void **state)
+{
+	static const unsigned top_ms[] = { 5, 120, 1000, 5, 120 };
+	static const char    *odd[]    = { "rare", "solo", "nosuch", "c0" };
+	char                 *dirs[5];
+	xs_store             *sts[5];
+	unsigned              rnd = 17;
+
+	(void) state;
+	for (int s = 0; s < 5; s++) {
+		sts[s] = open_with_top_m(top_ms[s], &dirs[s]);
+		if (s >= 3) {
+			pad_items(sts[s]);
+		}
+		feed_cart(sts[s], 21);
+	}
+	/* Not vacuous: c0's list is longer than a top_m of 120, c299's
+	 * is not. */
+	assert_true(named_top_list_is_cut(sts[1], "c0"));
+	assert_false(named_top_list_is_cut(sts[1], "c299"));
+	for (int round = 0; round < 300; round++) {
+		struct xs_query q = { 0 };
+		struct xs_span  items[6];
+		char            ext[6][16];
+		char            want[8192], got[8192];
+		unsigned        min_support = 1 + rand_r(&rnd) % 3;
+
+		q.n_items = 2 + rand_r(&rnd) % 5;
+		for (uint32_t i = 0; i < q.n_items; i++) {
+			unsigned r = rand_r(&rnd) % 10;
+
+			if (r < 5) {
+				snprintf(ext[i], sizeof(ext[i]), "c%u",
+				    rand_r(&rnd) % 8); /* popular */
+			} else if (r < 8) {
+				snprintf(ext[i], sizeof(ext[i]), "c%u",
+				    rand_r(&rnd) % CART_ITEMS);
+			} else {
+				snprintf(ext[i], sizeof(ext[i]), "%s",
+				    odd[rand_r(&rnd) % 4]);
+			}
+			items[i] = (struct xs_span) { ext[i],
+				(uint32_t) strlen(ext[i]) };
+		}
+		q.items  = items;
+		q.k      = 1 + rand_r(&rnd) % 40;
+		q.scorer = (enum xs_scorer)(rand_r(&rnd) % XS_SCORER_COUNT);
+		q.min_support = min_support;
+		brute_fbt(sts[2], &q, min_support, want, sizeof(want));
+		for (int s = 0; s < 5; s++) {
+			ask_exact(sts[s], &q, got, sizeof(got));
+			if (strcmp(got, want) != 0) {
+				print_error("round %d (store %d, top_m %u, %u "
+				            "items, k %u, scorer %s, "
+				            "min_support %u):\n  got:   %s\n  "
+				            "brute: %s\n",
+				    round, s, top_ms[s], q.n_items, q.k,
+				    xs_scorer_name(q.scorer), min_support, got,
+				    want);
+			}
+			assert_string_equal(got, want);
+		}
+	}
+	for (int s = 0; s < 5; s++) {
+		xs_store_close(sts[s]);
+		xs_test_rmdir(dirs[s]);
+	}
+}
+
 int
 main(void)
 {
@@ -535,9 +888,11 @@ main(void)
 		cmocka_unit_test(test_top_lists_match_brute_force),
 		cmocka_unit_test(test_top_long_row_matches_brute_force),
 		cmocka_unit_test(test_top_lists_only_for_neighbour_relations),
+		cmocka_unit_test(test_pairs_read_whole_list),
 		cmocka_unit_test(
 		    test_answers_from_top_lists_equal_whole_lists),
 		cmocka_unit_test(test_answers_past_the_head_equal_whole_lists),
+		cmocka_unit_test(test_cart_answers_equal_brute_force),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
