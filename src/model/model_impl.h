@@ -145,6 +145,36 @@ struct xs_cand *xs_cand_map_find(const struct xs_cand_map *m, uint32_t item);
 void            xs_cand_map_clear(struct xs_cand_map *m);
 void            xs_cand_map_free(struct xs_cand_map *m);
 
+/* for_you's candidates while its seeds' neighbours are summed (picks.c):
+ * only what xs_cand_credit keeps of a candidate, a third of an xs_cand,
+ * so that the thousands one answer gathers stay in cache and grow by
+ * cheap copies (the xs_cand_map's growth and probes were a third of a
+ * for_you answer). Entries are in order of first credit. */
+struct xs_tally_entry {
+	uint32_t item;
+	uint32_t group;   /* as xs_cand's: the seed now adding up */
+	uint32_t because; /* as xs_cand's why.because */
+	uint32_t bought;  /* for_you: the user bought it (left out) */
+	double   score, aux, share; /* as xs_cand's */
+};
+
+struct xs_tally {
+	struct xs_cand_slot   *slots; /* index1 into v; 0: empty */
+	size_t                 cap;   /* slots: a power of two, or 0 */
+	unsigned               shift; /* 32 - log2(cap): a hash's top bits */
+	struct xs_tally_entry *v;     /* malloc'd */
+	size_t                 n, room;
+};
+
+/* xs_cand_credit on the entry of 'item' (added, zeroed, if new). */
+xsell_err xs_tally_credit(
+    struct xs_tally *t, uint32_t item, double s, uint32_t group);
+/* The entry of 'item', or NULL. */
+struct xs_tally_entry *xs_tally_find(const struct xs_tally *t, uint32_t item);
+/* xs_cand_settle on every entry. */
+void xs_tally_settle(struct xs_tally *t);
+void xs_tally_free(struct xs_tally *t);
+
 /* Credit (xs_cand_credit, group 'seed') weight times similar(seed, c) to
  * each neighbour c in the seed's top lists (the store's top_m strongest by
  * co-count) over the similar relations (basket, view, cart; scorer and weights
@@ -155,7 +185,7 @@ void            xs_cand_map_free(struct xs_cand_map *m);
 xsell_err xs_similar_collect(xs_store *st, MDB_txn *txn,
     const struct xs_settings *set, const struct xs_totals *tot,
     struct xs_counts_reader *counts, uint32_t seed, double weight,
-    struct xs_cand_map *out);
+    struct xs_tally *out);
 
 /* ==== Trending (trending.c) ==== */
 
@@ -187,6 +217,9 @@ xsell_err xs_model_trend_items(xs_store *st, MDB_txn *txn,
  * weight is 0, keep their score. */
 xsell_err xs_weigh_by_momentum(xs_store *st, MDB_txn *txn,
     const struct xs_settings *set, double weight, struct xs_cand_map *cands);
+/* The same on a tally (for_you), its entries settled. */
+xsell_err xs_tally_weigh_by_momentum(xs_store *st, MDB_txn *txn,
+    const struct xs_settings *set, double weight, struct xs_tally *t);
 
 /* xs_rank_select over candidates in any order: only the best k + 16
  * (and everything tied with the last of them) are sorted, unless the

@@ -567,26 +567,58 @@ similar_sources(const struct xs_settings *set, const struct xs_totals *tot,
 	return n;
 }
 
+/* One seed's walk of its top lists for for_you: the part of struct walk
+ * it needs (no given items, no bounds, no parts). */
+struct seed_walk {
+	struct xs_tally         *out;
+	struct xs_counts_reader *counts; /* borrowed */
+	enum xs_scorer           scorer;
+	uint32_t                 min_support;
+	const struct rel_source *src;
+	double                   n_a;
+	uint32_t                 seed;
+};
+
+/* One neighbour b of the seed: its score under the source, credited to
+ * b's entry as part of the seed's group (what walk_neighbour does with
+ * a group, without the checks only fbt and similar answers need). */
+static xsell_err
+seed_neighbour(void *ctx, uint32_t b, uint32_t count)
+{
+	struct seed_walk    *w = ctx;
+	struct xs_pair_stats ps;
+
+	if (count < w->min_support) {
+		return XSELL_OK;
+	}
+	ps.n_ab = count;
+	ps.n_a  = w->n_a;
+	ps.n_b  = xs_counts_reader_get(w->counts, b, w->src->count_b);
+	ps.n    = w->src->n_total;
+	return xs_tally_credit(
+	    w->out, b, w->src->weight * xs_score(w->scorer, &ps), w->seed);
+}
+
 xsell_err
 xs_similar_collect(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
     const struct xs_totals *tot, struct xs_counts_reader *counts,
-    uint32_t seed, double weight, struct xs_cand_map *out)
+    uint32_t seed, double weight, struct xs_tally *out)
 {
 	struct rel_source srcs[3];
-	struct walk       w = { 0 };
+	struct seed_walk  w = { 0 };
 	size_t    n   = similar_sources(set, tot, XS_SIGNAL_ALL, weight, srcs);
 	xsell_err err = XSELL_OK;
 
-	w.map         = out;
+	w.out         = out;
+	w.counts      = counts;
 	w.scorer      = set->similar_scorer;
 	w.min_support = set->min_support;
-	w.group       = seed;
-	w.counts      = counts;
+	w.seed        = seed;
 	for (size_t s = 0; s < n && err == XSELL_OK; s++) {
 		w.src = &srcs[s];
 		w.n_a = xs_counts_reader_get(counts, seed, srcs[s].count_a);
 		err   = xs_store_top_each(st, txn, srcs[s].rel, seed, SIZE_MAX,
-		      walk_neighbour, &w, NULL);
+		      seed_neighbour, &w, NULL);
 	}
 	return err;
 }
