@@ -166,11 +166,76 @@ struct xs_tally {
 	size_t                 n, room;
 };
 
-/* xs_cand_credit on the entry of 'item' (added, zeroed, if new). */
-xsell_err xs_tally_credit(
-    struct xs_tally *t, uint32_t item, double s, uint32_t group);
+/* A new entry for 'item' (not in the tally), zeroed; NULL if out of
+ * memory. */
+struct xs_tally_entry *xs_tally_add(struct xs_tally *t, uint32_t item);
+
+/* The first slot to probe for 'item': a multiplicative hash's top bits. */
+static inline size_t
+xs_tally_slot_of(const struct xs_tally *t, uint32_t item)
+{
+	return (uint32_t) (item * 0x9e3779b1u) >> t->shift;
+}
+
 /* The entry of 'item', or NULL. */
-struct xs_tally_entry *xs_tally_find(const struct xs_tally *t, uint32_t item);
+static inline struct xs_tally_entry *
+xs_tally_find(const struct xs_tally *t, uint32_t item)
+{
+	size_t j;
+
+	if (t->cap == 0) {
+		return NULL;
+	}
+	j = xs_tally_slot_of(t, item);
+	while (t->slots[j].index1 != 0) {
+		if (t->slots[j].item == item) {
+			return &t->v[t->slots[j].index1 - 1];
+		}
+		j = (j + 1) & (t->cap - 1);
+	}
+	return NULL;
+}
+
+/* The entry of 'item', added (zeroed) if new; NULL if out of memory. */
+static inline struct xs_tally_entry *
+xs_tally_get(struct xs_tally *t, uint32_t item)
+{
+	struct xs_tally_entry *e = xs_tally_find(t, item);
+
+	return e != NULL ? e : xs_tally_add(t, item);
+}
+
+/* As xs_cand_settle. */
+static inline void
+xs_tally_entry_settle(struct xs_tally_entry *e)
+{
+	if (e->group != 0 && e->aux > e->share) {
+		e->share   = e->aux;
+		e->because = e->group;
+	}
+	e->group = 0;
+	e->aux   = 0;
+}
+
+/* xs_cand_credit on the entry of 'item' (added, zeroed, if new). Inline:
+ * for_you credits every neighbour of twenty seeds, thousands an
+ * answer, and the call cost as much as the probe. */
+static inline xsell_err
+xs_tally_credit(struct xs_tally *t, uint32_t item, double s, uint32_t group)
+{
+	struct xs_tally_entry *e = xs_tally_get(t, item);
+
+	if (e == NULL) {
+		return XSELL_ENOMEM;
+	}
+	if (e->group != group) {
+		xs_tally_entry_settle(e);
+		e->group = group;
+	}
+	e->aux += s;
+	e->score += s;
+	return XSELL_OK;
+}
 /* xs_cand_settle on every entry. */
 void xs_tally_settle(struct xs_tally *t);
 void xs_tally_free(struct xs_tally *t);

@@ -79,15 +79,9 @@ merge_by_item(struct xs_cand_vec *vec)
 
 /* ==== for_you's tally (model_impl.h) ==== */
 
-/* The tally's first size: room for a typical answer's candidates (a few
- * thousand), so that most answers never grow it. */
+/* The tally's first size: room for a typical answer's candidates (about
+ * a thousand on Online Retail), so that most answers never grow it. */
 #define TALLY_FIRST_SLOTS 2048u
-
-static size_t
-tally_slot_of(const struct xs_tally *t, uint32_t item)
-{
-	return (uint32_t) (item * 0x9e3779b1u) >> t->shift;
-}
 
 /* Twice the slots (the first: TALLY_FIRST_SLOTS), every entry placed
  * again; entries keep their order. */
@@ -113,7 +107,7 @@ tally_grow_slots(struct xs_tally *t)
 	t->cap   = cap;
 	t->shift = 32 - bits;
 	for (size_t i = 0; i < t->n; i++) {
-		size_t j = tally_slot_of(t, t->v[i].item);
+		size_t j = xs_tally_slot_of(t, t->v[i].item);
 
 		while (slots[j].index1 != 0) {
 			j = (j + 1) & (cap - 1);
@@ -148,74 +142,32 @@ tally_reserve(struct xs_tally *t)
 	return XSELL_OK;
 }
 
-/* As xs_cand_settle. */
-static void
-tally_entry_settle(struct xs_tally_entry *e)
-{
-	if (e->group != 0 && e->aux > e->share) {
-		e->share   = e->aux;
-		e->because = e->group;
-	}
-	e->group = 0;
-	e->aux   = 0;
-}
-
-xsell_err
-xs_tally_credit(struct xs_tally *t, uint32_t item, double s, uint32_t group)
+struct xs_tally_entry *
+xs_tally_add(struct xs_tally *t, uint32_t item)
 {
 	struct xs_tally_entry *e;
 	size_t                 j;
-	xsell_err              err = tally_reserve(t);
 
-	if (err != XSELL_OK) {
-		return err;
-	}
-	j = tally_slot_of(t, item);
-	while (t->slots[j].index1 != 0 && t->slots[j].item != item) {
-		j = (j + 1) & (t->cap - 1);
-	}
-	if (t->slots[j].index1 != 0) {
-		e = &t->v[t->slots[j].index1 - 1];
-	} else {
-		e = &t->v[t->n++];
-		memset(e, 0, sizeof(*e));
-		e->item            = item;
-		t->slots[j].item   = item;
-		t->slots[j].index1 = (uint32_t) t->n;
-	}
-	/* As xs_cand_credit. */
-	if (e->group != group) {
-		tally_entry_settle(e);
-		e->group = group;
-	}
-	e->aux += s;
-	e->score += s;
-	return XSELL_OK;
-}
-
-struct xs_tally_entry *
-xs_tally_find(const struct xs_tally *t, uint32_t item)
-{
-	size_t j;
-
-	if (t->cap == 0) {
+	if (tally_reserve(t) != XSELL_OK) {
 		return NULL;
 	}
-	j = tally_slot_of(t, item);
+	j = xs_tally_slot_of(t, item);
 	while (t->slots[j].index1 != 0) {
-		if (t->slots[j].item == item) {
-			return &t->v[t->slots[j].index1 - 1];
-		}
 		j = (j + 1) & (t->cap - 1);
 	}
-	return NULL;
+	e = &t->v[t->n++];
+	memset(e, 0, sizeof(*e));
+	e->item            = item;
+	t->slots[j].item   = item;
+	t->slots[j].index1 = (uint32_t) t->n;
+	return e;
 }
 
 void
 xs_tally_settle(struct xs_tally *t)
 {
 	for (size_t i = 0; i < t->n; i++) {
-		tally_entry_settle(&t->v[i]);
+		xs_tally_entry_settle(&t->v[i]);
 	}
 }
 
