@@ -240,17 +240,31 @@ xs_tally_credit(struct xs_tally *t, uint32_t item, double s, uint32_t group)
 void xs_tally_settle(struct xs_tally *t);
 void xs_tally_free(struct xs_tally *t);
 
+/* What the seeds of one for_you answer share: the totals, the counters
+ * (a chunk fetched once for all seeds), and which similar relations
+ * (basket, view, cart) hold no pair at all. A store without views asked
+ * for each seed's view and cart lists, two B-tree misses a seed; once a
+ * seed's list comes back empty, one look at the relation settles it for
+ * the rest (a top list is a function of the pairs: none without them). */
+struct xs_seed_walk {
+	struct xs_totals        tot;
+	struct xs_counts_reader counts;
+	bool                    checked[3], no_pairs[3];
+};
+
+/* Zero 'sw' and read the totals and the counters' reader from txn. */
+xsell_err xs_seed_walk_init(
+    struct xs_seed_walk *sw, xs_store *st, MDB_txn *txn);
+
 /* Credit (xs_cand_credit, group 'seed') weight times similar(seed, c) to
  * each neighbour c in the seed's top lists (the store's top_m strongest by
  * co-count) over the similar relations (basket, view, cart; scorer and weights
- * from the settings) in 'out'. 'counts' is shared by the seeds of one answer,
- * so a chunk of counters is fetched once for all of them. Not every neighbour:
- * for_you sums twenty seeds, and past the top lists its hit rate did not move
- * (README, "Performance"). */
+ * from the settings) in 'out'. Not every neighbour: for_you sums twenty
+ * seeds, and past the top lists its hit rate did not move (README,
+ * "Performance"). */
 xsell_err xs_similar_collect(xs_store *st, MDB_txn *txn,
-    const struct xs_settings *set, const struct xs_totals *tot,
-    struct xs_counts_reader *counts, uint32_t seed, double weight,
-    struct xs_tally *out);
+    const struct xs_settings *set, struct xs_seed_walk *sw, uint32_t seed,
+    double weight, struct xs_tally *out);
 
 /* ==== Trending (trending.c) ==== */
 

@@ -346,10 +346,9 @@ static xsell_err
 for_you_candidates(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
     struct xs_cand_vec *taste, struct xs_tally *out)
 {
-	struct xs_totals        tot;
-	struct xs_counts_reader counts;
-	size_t                  seeds;
-	xsell_err               err = xs_store_totals_get(st, txn, &tot);
+	struct xs_seed_walk sw;
+	size_t              seeds;
+	xsell_err           err = xs_seed_walk_init(&sw, st, txn);
 
 	for (size_t i = 0; i < taste->n && err == XSELL_OK; i++) {
 		err = xs_tally_credit(out, taste->v[i].item, taste->v[i].score,
@@ -360,10 +359,9 @@ for_you_candidates(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	}
 	seeds =
 	    taste->n < set->pick_seeds_max ? taste->n : set->pick_seeds_max;
-	xs_counts_reader_init(&counts, st, txn);
 	for (size_t s = 0; s < seeds && err == XSELL_OK; s++) {
-		err = xs_similar_collect(st, txn, set, &tot, &counts,
-		    taste->v[s].item, taste->v[s].score, out);
+		err = xs_similar_collect(st, txn, set, &sw, taste->v[s].item,
+		    taste->v[s].score, out);
 	}
 	xs_tally_settle(out);
 	if (err == XSELL_OK) {
