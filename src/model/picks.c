@@ -824,6 +824,23 @@ fill_with_trending(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	return XSELL_OK;
 }
 
+/* The external id of recs[i]'s 'because' item if an earlier record has
+ * the same one: most of an answer comes from a few seeds. */
+static bool
+because_named_before(struct xs_rec *recs, uint32_t i)
+{
+	struct xs_why *w = &recs[i].why;
+
+	for (uint32_t j = 0; j < i; j++) {
+		if (recs[j].why.because == w->because) {
+			w->because_ext = recs[j].why.because_ext;
+			w->because_len = recs[j].why.because_len;
+			return true;
+		}
+	}
+	return false;
+}
+
 /* The external ids of the 'because' items of the answer. */
 static xsell_err
 name_because(xs_store *st, MDB_txn *txn, struct xs_answer *ans)
@@ -833,7 +850,7 @@ name_because(xs_store *st, MDB_txn *txn, struct xs_answer *ans)
 	for (uint32_t i = 0; i < ans->n && err == XSELL_OK; i++) {
 		struct xs_why *w = &ans->recs[i].why;
 
-		if (w->because != 0) {
+		if (w->because != 0 && !because_named_before(ans->recs, i)) {
 			err = xs_store_ext_get(st, txn, XS_DICT_ITEM,
 			    w->because, &w->because_ext, &w->because_len);
 		}
