@@ -7,7 +7,8 @@
  * its own weight, the strongest pick_seeds_max taste items each bringing
  * its top-list neighbours over the three similar relations, the largest
  * seed naming the candidate, momentum on the positive scores, bought
- * items and those scored <= 0 left out, best first with ties by id. */
+ * items and those scored <= 0 left out, best first with ties by id.
+ * The tally itself is checked past its first size by hand. */
 #include "support.h"
 
 #include <math.h>
@@ -390,10 +391,46 @@ test_for_you_matches_recomputation(void **state)
 	check_user(f->st, &set, "u2");
 }
 
+/* The tally past its first size (2,048 slots), its items colliding in
+ * the low bits: item i * 4096 + 1 for i < 5000, each credited 1 in group
+ * 7, then the even ones 2 in group 9. By hand: 5000 entries in order of
+ * first credit, odd i score 1 named by 7, even i score 3 named by 9
+ * (2 > 1); an item never credited is not found. */
+static void
+test_tally_grows_and_keeps_sums(void **state)
+{
+	struct xs_tally t = { 0 };
+
+	(void) state;
+	for (uint32_t i = 0; i < 5000; i++) {
+		assert_xs_ok(xs_tally_credit(&t, i * 4096 + 1, 1.0, 7));
+	}
+	for (uint32_t i = 0; i < 5000; i += 2) {
+		assert_xs_ok(xs_tally_credit(&t, i * 4096 + 1, 2.0, 9));
+	}
+	xs_tally_settle(&t);
+	assert_int_equal(t.n, 5000);
+	for (uint32_t i = 0; i < 5000; i++) {
+		const struct xs_tally_entry *e =
+		    xs_tally_find(&t, i * 4096 + 1);
+
+		assert_non_null(e);
+		assert_ptr_equal(e, &t.v[i]);
+		assert_true(e->score == (i % 2 ? 1.0 : 3.0));
+		assert_true(e->share == (i % 2 ? 1.0 : 2.0));
+		assert_int_equal(e->because, i % 2 ? 7 : 9);
+		assert_int_equal(e->group, 0);
+	}
+	assert_null(xs_tally_find(&t, 2));
+	xs_tally_free(&t);
+	assert_null(xs_tally_find(&t, 1));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tally_grows_and_keeps_sums),
 		cmocka_unit_test_setup_teardown(
 		    test_for_you_matches_recomputation, xs_test_store_setup,
 		    xs_test_store_teardown),
