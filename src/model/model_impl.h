@@ -145,17 +145,126 @@ struct xs_cand *xs_cand_map_find(const struct xs_cand_map *m, uint32_t item);
 void            xs_cand_map_clear(struct xs_cand_map *m);
 void            xs_cand_map_free(struct xs_cand_map *m);
 
+/* for_you's candidates while its seeds' neighbours are summed (picks.c):
+ * only what xs_cand_credit keeps of a candidate, a third of an xs_cand,
+ * so that the thousands one answer gathers stay in cache and grow by
+ * cheap copies (the xs_cand_map's growth and probes were a third of a
+ * for_you answer). Entries are in order of first credit. */
+struct xs_tally_entry {
+	uint32_t item;
+	uint32_t group;   /* as xs_cand's: the seed now adding up */
+	uint32_t because; /* as xs_cand's why.because */
+	uint32_t bought;  /* for_you: the user bought it (left out) */
+	double   score, aux, share; /* as xs_cand's */
+};
+
+struct xs_tally {
+	struct xs_cand_slot   *slots; /* index1 into v; 0: empty */
+	size_t                 cap;   /* slots: a power of two, or 0 */
+	unsigned               shift; /* 32 - log2(cap): a hash's top bits */
+	struct xs_tally_entry *v;     /* malloc'd */
+	size_t                 n, room;
+};
+
+/* A new entry for 'item' (not in the tally), zeroed; NULL if out of
+ * memory. */
+struct xs_tally_entry *xs_tally_add(struct xs_tally *t, uint32_t item);
+
+/* The first slot to probe for 'item': a multiplicative hash's top bits. */
+static inline size_t
+xs_tally_slot_of(const struct xs_tally *t, uint32_t item)
+{
+	return (uint32_t) (item * 0x9e3779b1u) >> t->shift;
+}
+
+/* The entry of 'item', or NULL. */
+static inline struct xs_tally_entry *
+xs_tally_find(const struct xs_tally *t, uint32_t item)
+{
+	size_t j;
+
+	if (t->cap == 0) {
+		return NULL;
+	}
+	j = xs_tally_slot_of(t, item);
+	while (t->slots[j].index1 != 0) {
+		if (t->slots[j].item == item) {
+			return &t->v[t->slots[j].index1 - 1];
+		}
+		j = (j + 1) & (t->cap - 1);
+	}
+	return NULL;
+}
+
+/* The entry of 'item', added (zeroed) if new; NULL if out of memory. */
+static inline struct xs_tally_entry *
+xs_tally_get(struct xs_tally *t, uint32_t item)
+{
+	struct xs_tally_entry *e = xs_tally_find(t, item);
+
+	return e != NULL ? e : xs_tally_add(t, item);
+}
+
+/* As xs_cand_settle. */
+static inline void
+xs_tally_entry_settle(struct xs_tally_entry *e)
+{
+	if (e->group != 0 && e->aux > e->share) {
+		e->share   = e->aux;
+		e->because = e->group;
+	}
+	e->group = 0;
+	e->aux   = 0;
+}
+
+/* xs_cand_credit on the entry of 'item' (added, zeroed, if new). Inline:
+ * for_you credits every neighbour of twenty seeds, thousands an
+ * answer, and the call cost as much as the probe. */
+static inline xsell_err
+xs_tally_credit(struct xs_tally *t, uint32_t item, double s, uint32_t group)
+{
+	struct xs_tally_entry *e = xs_tally_get(t, item);
+
+	if (e == NULL) {
+		return XSELL_ENOMEM;
+	}
+	if (e->group != group) {
+		xs_tally_entry_settle(e);
+		e->group = group;
+	}
+	e->aux += s;
+	e->score += s;
+	return XSELL_OK;
+}
+/* xs_cand_settle on every entry. */
+void xs_tally_settle(struct xs_tally *t);
+void xs_tally_free(struct xs_tally *t);
+
+/* What the seeds of one for_you answer share: the totals, the counters
+ * (a chunk fetched once for all seeds), and which similar relations
+ * (basket, view, cart) hold no pair at all. A store without views asked
+ * for each seed's view and cart lists, two B-tree misses a seed; once a
+ * seed's list comes back empty, one look at the relation settles it for
+ * the rest (a top list is a function of the pairs: none without them). */
+struct xs_seed_walk {
+	struct xs_totals        tot;
+	struct xs_counts_reader counts;
+	bool                    checked[3], no_pairs[3];
+};
+
+/* Zero 'sw' and read the totals and the counters' reader from txn. */
+xsell_err xs_seed_walk_init(
+    struct xs_seed_walk *sw, xs_store *st, MDB_txn *txn);
+
 /* Credit (xs_cand_credit, group 'seed') weight times similar(seed, c) to
  * each neighbour c in the seed's top lists (the store's top_m strongest by
  * co-count) over the similar relations (basket, view, cart; scorer and weights
- * from the settings) in 'out'. 'counts' is shared by the seeds of one answer,
- * so a chunk of counters is fetched once for all of them. Not every neighbour:
- * for_you sums twenty seeds, and past the top lists its hit rate did not move
- * (README, "Performance"). */
+ * from the settings) in 'out'. Not every neighbour: for_you sums twenty
+ * seeds, and past the top lists its hit rate did not move (README,
+ * "Performance"). */
 xsell_err xs_similar_collect(xs_store *st, MDB_txn *txn,
-    const struct xs_settings *set, const struct xs_totals *tot,
-    struct xs_counts_reader *counts, uint32_t seed, double weight,
-    struct xs_cand_map *out);
+    const struct xs_settings *set, struct xs_seed_walk *sw, uint32_t seed,
+    double weight, struct xs_tally *out);
 
 /* ==== Trending (trending.c) ==== */
 
@@ -187,6 +296,9 @@ xsell_err xs_model_trend_items(xs_store *st, MDB_txn *txn,
  * weight is 0, keep their score. */
 xsell_err xs_weigh_by_momentum(xs_store *st, MDB_txn *txn,
     const struct xs_settings *set, double weight, struct xs_cand_map *cands);
+/* The same on a tally (for_you), its entries settled. */
+xsell_err xs_tally_weigh_by_momentum(xs_store *st, MDB_txn *txn,
+    const struct xs_settings *set, double weight, struct xs_tally *t);
 
 /* xs_rank_select over candidates in any order: only the best k + 16
  * (and everything tied with the last of them) are sorted, unless the

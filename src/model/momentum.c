@@ -26,6 +26,20 @@ momentum_factor(
 	return base > 0 ? 1.0 + weight * trend / base : 1.0;
 }
 
+/* The factor of one trend item: its orders and weighted views ever read
+ * from the counters. */
+static double
+trend_item_factor(struct xs_counts_reader *counts,
+    const struct xs_settings *set, double weight,
+    const struct xs_trend_item *t)
+{
+	double ever = xs_counts_reader_get(counts, t->item, XS_C_BASKETS) +
+	    set->trend_view_weight *
+	        xs_counts_reader_get(counts, t->item, XS_C_VIEWS);
+
+	return momentum_factor(set, weight, t->score, ever);
+}
+
 /* Only positive scores are weighed: a negative one is a user's dislike
  * (for_you), which how well the item sells does not change. */
 xsell_err
@@ -48,17 +62,47 @@ xs_weigh_by_momentum(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	xs_counts_reader_init(&counts, st, txn);
 	for (size_t i = 0; i < n; i++) {
 		struct xs_cand *c = xs_cand_map_find(cands, trend[i].item);
-		double          ever, f;
+		double          f;
 
 		if (c == NULL || c->score <= 0) {
 			continue;
 		}
-		ever = xs_counts_reader_get(&counts, c->item, XS_C_BASKETS) +
-		    set->trend_view_weight *
-		        xs_counts_reader_get(&counts, c->item, XS_C_VIEWS);
-		f = momentum_factor(set, weight, trend[i].score, ever);
+		f = trend_item_factor(&counts, set, weight, &trend[i]);
 		c->score *= f;
 		c->share *= f; /* explain: the seed's or path's part alike */
+	}
+	free(trend);
+	return XSELL_OK;
+}
+
+xsell_err
+xs_tally_weigh_by_momentum(xs_store *st, MDB_txn *txn,
+    const struct xs_settings *set, double weight, struct xs_tally *t)
+{
+	struct xs_counts_reader counts;
+	struct xs_trend_item   *trend;
+	size_t                  n;
+	xsell_err               err;
+
+	if (weight == 0 || t->n == 0) {
+		return XSELL_OK;
+	}
+	err = xs_model_trend_items(
+	    st, txn, set, set->trend_half_life_days, &trend, &n);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	xs_counts_reader_init(&counts, st, txn);
+	for (size_t i = 0; i < n; i++) {
+		struct xs_tally_entry *e = xs_tally_find(t, trend[i].item);
+		double                 f;
+
+		if (e == NULL || e->score <= 0) {
+			continue;
+		}
+		f = trend_item_factor(&counts, set, weight, &trend[i]);
+		e->score *= f;
+		e->share *= f;
 	}
 	free(trend);
 	return XSELL_OK;

@@ -1045,26 +1045,97 @@ similar_sources(const struct xs_settings *set, const struct xs_totals *tot,
 	return n;
 }
 
+/* One seed's walk of its top lists for for_you: the part of struct walk
+ * it needs (no given items, no bounds, no parts). */
+struct seed_walk {
+	struct xs_tally         *out;
+	struct xs_counts_reader *counts; /* borrowed */
+	enum xs_scorer           scorer;
+	uint32_t                 min_support;
+	const struct rel_source *src;
+	double                   n_a;
+	uint32_t                 seed;
+	size_t                   entries; /* of the list walked */
+};
+
+/* One neighbour b of the seed: its score under the source, credited to
+ * b's entry as part of the seed's group (what walk_neighbour does with
+ * a group, without the checks only fbt and similar answers need). */
+static xsell_err
+seed_neighbour(void *ctx, uint32_t b, uint32_t count)
+{
+	struct seed_walk    *w = ctx;
+	struct xs_pair_stats ps;
+
+	w->entries++;
+	if (count < w->min_support) {
+		return XSELL_OK;
+	}
+	ps.n_ab = count;
+	ps.n_a  = w->n_a;
+	ps.n_b  = xs_counts_reader_get(w->counts, b, w->src->count_b);
+	ps.n    = w->src->n_total;
+	return xs_tally_credit(
+	    w->out, b, w->src->weight * xs_score(w->scorer, &ps), w->seed);
+}
+
+xsell_err
+xs_seed_walk_init(struct xs_seed_walk *sw, xs_store *st, MDB_txn *txn)
+{
+	memset(sw, 0, sizeof(*sw));
+	xs_counts_reader_init(&sw->counts, st, txn);
+	return xs_store_totals_get(st, txn, &sw->tot);
+}
+
+/* After a seed's list of relation source 's' came back empty: whether
+ * the relation has any pair at all, looked at once an answer. */
+static xsell_err
+note_empty_list(xs_store *st, MDB_txn *txn, enum xs_rel rel,
+    struct xs_seed_walk *sw, size_t s)
+{
+	uint32_t  last;
+	xsell_err err;
+
+	if (sw->checked[s]) {
+		return XSELL_OK;
+	}
+	err = xs_store_pairs_last_a(st, txn, rel, &last);
+	if (err != XSELL_OK && err != XSELL_ENOENT) {
+		return err;
+	}
+	sw->checked[s]  = true;
+	sw->no_pairs[s] = err == XSELL_ENOENT;
+	return XSELL_OK;
+}
+
 xsell_err
 xs_similar_collect(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
-    const struct xs_totals *tot, struct xs_counts_reader *counts,
-    uint32_t seed, double weight, struct xs_cand_map *out)
+    struct xs_seed_walk *sw, uint32_t seed, double weight,
+    struct xs_tally *out)
 {
 	struct rel_source srcs[3];
-	struct walk       w = { 0 };
-	size_t    n   = similar_sources(set, tot, XS_SIGNAL_ALL, weight, srcs);
+	struct seed_walk  w = { 0 };
+	size_t n = similar_sources(set, &sw->tot, XS_SIGNAL_ALL, weight, srcs);
 	xsell_err err = XSELL_OK;
 
-	w.map         = out;
+	w.out         = out;
+	w.counts      = &sw->counts;
 	w.scorer      = set->similar_scorer;
 	w.min_support = set->min_support;
-	w.group       = seed;
-	w.counts      = counts;
+	w.seed        = seed;
 	for (size_t s = 0; s < n && err == XSELL_OK; s++) {
+		if (sw->no_pairs[s]) {
+			continue;
+		}
 		w.src = &srcs[s];
-		w.n_a = xs_counts_reader_get(counts, seed, srcs[s].count_a);
-		err   = xs_store_top_each(st, txn, srcs[s].rel, seed, SIZE_MAX,
-		      walk_neighbour, &w, NULL);
+		w.n_a =
+		    xs_counts_reader_get(&sw->counts, seed, srcs[s].count_a);
+		w.entries = 0;
+		err = xs_store_top_each(st, txn, srcs[s].rel, seed, SIZE_MAX,
+		    seed_neighbour, &w, NULL);
+		if (err == XSELL_OK && w.entries == 0) {
+			err = note_empty_list(st, txn, srcs[s].rel, sw, s);
+		}
 	}
 	return err;
 }

@@ -77,18 +77,106 @@ merge_by_item(struct xs_cand_vec *vec)
 	vec->n = u;
 }
 
-/* Add 'score' to the candidate of 'item', brought by 'because' (see
- * xs_cand_credit). */
-static xsell_err
-credit(struct xs_cand_map *out, uint32_t item, double score, uint32_t because)
-{
-	struct xs_cand *c;
-	xsell_err       err = xs_cand_map_get(out, item, &c);
+/* ==== for_you's tally (model_impl.h) ==== */
 
-	if (err == XSELL_OK) {
-		xs_cand_credit(c, score, because);
+/* The tally's first size: room for a typical answer's candidates (about
+ * a thousand on Online Retail), so that most answers never grow it. */
+#define TALLY_FIRST_SLOTS 2048u
+
+/* Twice the slots (the first: TALLY_FIRST_SLOTS), every entry placed
+ * again; entries keep their order. */
+static xsell_err
+tally_grow_slots(struct xs_tally *t)
+{
+	size_t               cap = t->cap ? t->cap * 2 : TALLY_FIRST_SLOTS;
+	struct xs_cand_slot *slots;
+	unsigned             bits = 0;
+
+	if (cap > ((size_t) UINT32_MAX + 1) / 2) {
+		return XSELL_ENOMEM; /* more entries than item numbers */
 	}
-	return err;
+	slots = calloc(cap, sizeof(*slots));
+	if (slots == NULL) {
+		return XSELL_ENOMEM;
+	}
+	while (((size_t) 1 << bits) < cap) {
+		bits++;
+	}
+	free(t->slots);
+	t->slots = slots;
+	t->cap   = cap;
+	t->shift = 32 - bits;
+	for (size_t i = 0; i < t->n; i++) {
+		size_t j = xs_tally_slot_of(t, t->v[i].item);
+
+		while (slots[j].index1 != 0) {
+			j = (j + 1) & (cap - 1);
+		}
+		slots[j].item   = t->v[i].item;
+		slots[j].index1 = (uint32_t) i + 1;
+	}
+	return XSELL_OK;
+}
+
+/* Room for one more entry (and the slots at most half full after it). */
+static xsell_err
+tally_reserve(struct xs_tally *t)
+{
+	if ((t->n + 1) * 2 > t->cap) {
+		xsell_err err = tally_grow_slots(t);
+
+		if (err != XSELL_OK) {
+			return err;
+		}
+	}
+	if (t->n == t->room) {
+		size_t room              = t->room ? t->room * 2 : t->cap / 2;
+		struct xs_tally_entry *v = realloc(t->v, room * sizeof(*v));
+
+		if (v == NULL) {
+			return XSELL_ENOMEM;
+		}
+		t->v    = v;
+		t->room = room;
+	}
+	return XSELL_OK;
+}
+
+struct xs_tally_entry *
+xs_tally_add(struct xs_tally *t, uint32_t item)
+{
+	struct xs_tally_entry *e;
+	size_t                 j;
+
+	if (tally_reserve(t) != XSELL_OK) {
+		return NULL;
+	}
+	j = xs_tally_slot_of(t, item);
+	while (t->slots[j].index1 != 0) {
+		j = (j + 1) & (t->cap - 1);
+	}
+	e = &t->v[t->n++];
+	memset(e, 0, sizeof(*e));
+	e->item            = item;
+	t->slots[j].item   = item;
+	t->slots[j].index1 = (uint32_t) t->n;
+	return e;
+}
+
+void
+xs_tally_settle(struct xs_tally *t)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		xs_tally_entry_settle(&t->v[i]);
+	}
+}
+
+void
+xs_tally_free(struct xs_tally *t)
+{
+	free(t->slots);
+	free(t->v);
+	memset(t, 0, sizeof(*t));
 }
 
 /* ==== The user ==== */
@@ -256,15 +344,14 @@ cmp_abs_weight(const void *x, const void *y)
  * the taste items themselves (their own weight), weighed by momentum. */
 static xsell_err
 for_you_candidates(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
-    struct xs_cand_vec *taste, struct xs_cand_map *out)
+    struct xs_cand_vec *taste, struct xs_tally *out)
 {
-	struct xs_totals        tot;
-	struct xs_counts_reader counts;
-	size_t                  seeds;
-	xsell_err               err = xs_store_totals_get(st, txn, &tot);
+	struct xs_seed_walk sw;
+	size_t              seeds;
+	xsell_err           err = xs_seed_walk_init(&sw, st, txn);
 
 	for (size_t i = 0; i < taste->n && err == XSELL_OK; i++) {
-		err = credit(out, taste->v[i].item, taste->v[i].score,
+		err = xs_tally_credit(out, taste->v[i].item, taste->v[i].score,
 		    taste->v[i].item);
 	}
 	if (taste->n != 0) {
@@ -272,51 +359,86 @@ for_you_candidates(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	}
 	seeds =
 	    taste->n < set->pick_seeds_max ? taste->n : set->pick_seeds_max;
-	xs_counts_reader_init(&counts, st, txn);
 	for (size_t s = 0; s < seeds && err == XSELL_OK; s++) {
-		err = xs_similar_collect(st, txn, set, &tot, &counts,
-		    taste->v[s].item, taste->v[s].score, out);
+		err = xs_similar_collect(st, txn, set, &sw, taste->v[s].item,
+		    taste->v[s].score, out);
 	}
-	for (size_t i = 0; i < out->vec.n; i++) {
-		xs_cand_settle(&out->vec.v[i]);
-	}
+	xs_tally_settle(out);
 	if (err == XSELL_OK) {
-		err = xs_weigh_by_momentum(
+		err = xs_tally_weigh_by_momentum(
 		    st, txn, set, set->pick_momentum_weight, out);
 	}
 	return err;
 }
 
-/* Drop candidates the user bought, or (with a candidate list) those not
- * in it; mark the rest as coming from the history. Items the history
- * scored at or below zero go to u->rejected: trending must not bring
- * them back either. */
+/* Mark the tally's entries the user bought: a probe per bought item (a
+ * user's few), not a search per candidate (thousands). */
+static void
+mark_bought(const struct user_view *u, struct xs_tally *t)
+{
+	for (size_t i = 0; i < u->n_bought; i++) {
+		struct xs_tally_entry *e = xs_tally_find(t, u->bought[i].item);
+
+		/* As last_bought: a purchase before 1970 counts as none. */
+		if (e != NULL && u->bought[i].last_ts >= 0) {
+			e->bought = 1;
+		}
+	}
+}
+
+/* The candidate of a settled tally entry, as an xs_cand_map's would be
+ * after xs_cand_credit and xs_cand_settle. */
+static void
+cand_of_entry(const struct xs_tally_entry *e, struct xs_cand *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->item        = e->item;
+	c->score       = e->score;
+	c->share       = e->share;
+	c->why.because = e->because;
+}
+
+/* Into 'vec' (empty; room for 'extra' more after), the candidates of the
+ * tally but those the user bought, or (with a candidate list) those not
+ * in it; marked as coming from the history. Items the history scored at
+ * or below zero go to u->rejected: trending must not bring them back
+ * either. */
 static xsell_err
 for_you_keep(const struct xs_query *q, struct user_view *u,
-    const struct xs_rank_ids *ids, struct xs_cand_vec *vec)
+    const struct xs_rank_ids *ids, const struct xs_tally *t, size_t extra,
+    struct xs_cand_vec *vec)
 {
-	size_t    n   = 0;
 	xsell_err err = XSELL_OK;
 
-	for (size_t i = 0; i < vec->n; i++) {
-		struct xs_cand *c = &vec->v[i];
-		bool            keep;
+	vec->cap = t->n + extra + 1;
+	vec->v   = malloc(vec->cap * sizeof(*vec->v));
+	if (vec->v == NULL) {
+		vec->cap = 0;
+		return XSELL_ENOMEM;
+	}
+	for (size_t i = 0; i < t->n && err == XSELL_OK; i++) {
+		const struct xs_tally_entry *e = &t->v[i];
+		struct xs_cand              *c = &vec->v[vec->n];
+		bool                         keep;
 
 		if (q->n_candidates != 0) {
 			keep =
-			    xs_u32_contains(ids->given, ids->n_given, c->item);
+			    xs_u32_contains(ids->given, ids->n_given, e->item);
 		} else {
-			keep = last_bought(u, c->item) < 0 && c->score > 0;
+			keep = !e->bought && e->score > 0;
 		}
-		if (c->score <= 0 && err == XSELL_OK) {
+		if (!keep && e->score > 0) {
+			continue; /* the common case: no copy */
+		}
+		cand_of_entry(e, c);
+		if (c->score <= 0) {
 			err = xs_cand_vec_push(&u->rejected, c);
 		}
 		if (keep) {
 			c->why.source = XS_SOURCE_HISTORY;
-			vec->v[n++]   = *c;
+			vec->n++;
 		}
 	}
-	vec->n = n;
 	return err;
 }
 
@@ -352,21 +474,20 @@ pick_for_you(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
     const struct xs_rank_ids *ids, struct xs_cand_vec *out)
 {
 	struct xs_cand_vec taste = { 0 };
-	struct xs_cand_map map   = { 0 };
+	struct xs_tally    tally = { 0 };
 	xsell_err          err;
 
 	err = taste_load(st, txn, set, q, u, &taste);
 	if (err == XSELL_OK) {
-		err = for_you_candidates(st, txn, set, &taste, &map);
+		err = for_you_candidates(st, txn, set, &taste, &tally);
 	}
 	free(taste.v);
-	/* From here on a plain array: the table is not needed any more. */
-	*out = map.vec;
-	free(map.slots);
-	if (err != XSELL_OK) {
-		return err;
+	if (err == XSELL_OK) {
+		mark_bought(u, &tally);
+		err = for_you_keep(q, u, ids, &tally,
+		    q->n_candidates != 0 ? ids->n_given : 0, out);
 	}
-	err = for_you_keep(q, u, ids, out);
+	xs_tally_free(&tally);
 	if (err == XSELL_OK && q->n_candidates != 0) {
 		err = add_unscored_candidates(ids, out);
 	}
@@ -703,6 +824,23 @@ fill_with_trending(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	return XSELL_OK;
 }
 
+/* The external id of recs[i]'s 'because' item if an earlier record has
+ * the same one: most of an answer comes from a few seeds. */
+static bool
+because_named_before(struct xs_rec *recs, uint32_t i)
+{
+	struct xs_why *w = &recs[i].why;
+
+	for (uint32_t j = 0; j < i; j++) {
+		if (recs[j].why.because == w->because) {
+			w->because_ext = recs[j].why.because_ext;
+			w->because_len = recs[j].why.because_len;
+			return true;
+		}
+	}
+	return false;
+}
+
 /* The external ids of the 'because' items of the answer. */
 static xsell_err
 name_because(xs_store *st, MDB_txn *txn, struct xs_answer *ans)
@@ -712,7 +850,7 @@ name_because(xs_store *st, MDB_txn *txn, struct xs_answer *ans)
 	for (uint32_t i = 0; i < ans->n && err == XSELL_OK; i++) {
 		struct xs_why *w = &ans->recs[i].why;
 
-		if (w->because != 0) {
+		if (w->because != 0 && !because_named_before(ans->recs, i)) {
 			err = xs_store_ext_get(st, txn, XS_DICT_ITEM,
 			    w->because, &w->because_ext, &w->because_len);
 		}
