@@ -246,6 +246,35 @@ items_cb(void *ctx, const struct xs_item_update *ups, size_t n)
 	return err;
 }
 
+/* The dense id a name gets in the fresh store: what the apply will find
+ * (xs_loader_each_order_by_user numbers every name before the walk). */
+static xsell_err
+name_id(void *ctx, enum xs_dict d, struct xs_span name, uint32_t *idp)
+{
+	struct apply_ctx *c = ctx;
+
+	return xs_store_id_put(c->st, c->txn, d, name.p, name.len, idp, NULL);
+}
+
+/* Walk the orders into the store. A fresh store of orders only takes
+ * them by user: the whole build is one transaction, and in order of
+ * first appearance each order lands on a random user's pages (bought,
+ * history, ledger), so past the page cache's dirty limits (about 2 GB
+ * here, 50M lines) the kernel writes pages back that the next orders
+ * dirty again, and every put descends a B-tree that misses the caches.
+ * By user, those records are written in key order, each page once. The
+ * store is the same (see xs_loader_each_order_by_user); loads with
+ * views, cart events or ratings keep the ordinary walk. */
+static xsell_err
+apply_orders(struct apply_ctx *c)
+{
+	if (c->fresh && xs_loader_counts(c->l)->events == 0) {
+		return xs_loader_each_order_by_user(
+		    c->l, APPLY_BATCH, name_id, orders_cb, c);
+	}
+	return xs_loader_each_order(c->l, 0, APPLY_BATCH, orders_cb, c);
+}
+
 /* Whether the store is new: no item, user, event or pair yet. */
 static xsell_err
 store_is_new(xs_store *st, MDB_txn *txn, bool *newp)
@@ -338,7 +367,7 @@ xs_loader_apply(xs_loader *l, xs_store *st,
 	c.res       = res;
 	err         = o.incremental ? XSELL_OK : fresh_begin(&c);
 	if (err == XSELL_OK) {
-		err = xs_loader_each_order(l, 0, APPLY_BATCH, orders_cb, &c);
+		err = apply_orders(&c);
 	}
 	if (err == XSELL_OK && c.fresh) {
 		/* The bulk flush, before item metadata may add pairs of its
