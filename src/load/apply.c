@@ -303,10 +303,11 @@ store_is_new(xs_store *st, MDB_txn *txn, bool *newp)
 }
 
 /* Whether the store is fresh: then the whole load is one transaction,
- * begun here, and the accumulator keeps every pair change for one bulk
- * flush. A kill -9 midway leaves the store as it was (LMDB commits
- * whole), which keeps the promise of whole orders or nothing: here,
- * nothing; loading again starts over. A store that holds anything goes
+ * begun here, the accumulator keeps every pair change for one bulk
+ * flush and the store holds the order records to write them sorted at
+ * the end (xs_store_orders_hold). A kill -9 midway leaves the store as it was
+ * (LMDB commits whole), which keeps the promise of whole orders or nothing:
+ * here, nothing; loading again starts over. A store that holds anything goes
  * the incremental way, in chunks. */
 static xsell_err
 fresh_begin(struct apply_ctx *c)
@@ -324,8 +325,14 @@ fresh_begin(struct apply_ctx *c)
 	c->fresh = fresh;
 	if (fresh) {
 		xs_acc_bulk_begin(c->acc, 0);
+		err = xs_store_orders_hold(c->st, c->txn);
+		if (err == XSELL_EINVAL) {
+			/* Orders stored before (their users forgotten since):
+			 * these go in one by one. */
+			err = XSELL_OK;
+		}
 	}
-	return XSELL_OK;
+	return err;
 }
 
 xsell_err
@@ -373,6 +380,9 @@ xs_loader_apply(xs_loader *l, xs_store *st,
 		/* The bulk flush, before item metadata may add pairs of its
 		 * own (creation days) the ordinary way. */
 		err = chunk_begin(&c);
+		if (err == XSELL_OK && xs_store_orders_held(st)) {
+			err = xs_store_orders_held_write(st, c.txn);
+		}
 		if (err == XSELL_OK) {
 			err = xs_acc_flush(c.acc, st, c.txn);
 		}
@@ -390,6 +400,7 @@ xs_loader_apply(xs_loader *l, xs_store *st,
 	if (err != XSELL_OK) {
 		chunk_abort(&c);
 	}
+	xs_store_orders_held_drop(st); /* written, or dropped with the txn */
 	xs_acc_free(c.acc);
 	return err;
 }
