@@ -445,7 +445,9 @@ orders_held_write(xs_store *st, MDB_txn *txn, struct xs_orders_held *h)
 	MDB_cursor *cur = NULL;
 	int         rc;
 
-	qsort(h->recs, h->n, sizeof(*h->recs), held_cmp);
+	if (h->n > 1) { /* none held: recs is NULL */
+		qsort(h->recs, h->n, sizeof(*h->recs), held_cmp);
+	}
 	rc = mdb_cursor_open(txn, st->order, &cur);
 	for (size_t i = 0; i < h->n && rc == 0; i++) {
 		const unsigned char *p = h->recs[i].p;
