@@ -12,8 +12,8 @@
 #   SIZES="1000000 10000000" REPEAT=1 bench/scale.sh
 #
 # A size is skipped, with a note in the table, when the disk or the
-# memory cannot hold it (estimated from the 1M run: about 0.5 KB of disk
-# and 0.7 KB of memory a line, CSV and store together). One load per
+# memory cannot hold it (estimated with a margin: 600 B of disk and 240
+# B of memory a line; below). One load per
 # size: a load at 50M lines takes many minutes; the queries, which are
 # noisier, run REPEAT times.
 #
@@ -33,10 +33,11 @@ warmup=${WARMUP:-1}
 seed=${SEED:-1}
 gen_flags=${GEN_FLAGS:-}
 out=${OUT:-bench/RESULTS.md}
-# Per line, with a margin: CSV ~46 B + store ~450 B at 1M lines; the
-# loader holds ~24 B a line plus its accumulators and LMDB's page cache.
+# Per line, with a margin: CSV ~49 B + store ~93 B (50M lines, 13c6f14);
+# xsell-load's peak RSS, the mapped store included, ~186 B a line at 50M
+# (9.1 GB) and 250 B at 1M.
 disk_per_line=600
-mem_per_line=120
+mem_per_line=240
 
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j2 --target xsell-gen xsell-load xsell-bench \

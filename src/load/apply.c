@@ -246,6 +246,35 @@ items_cb(void *ctx, const struct xs_item_update *ups, size_t n)
 	return err;
 }
 
+/* The dense id a name gets in the fresh store: what the apply will find
+ * (xs_loader_each_order_by_user numbers every name before the walk). */
+static xsell_err
+name_id(void *ctx, enum xs_dict d, struct xs_span name, uint32_t *idp)
+{
+	struct apply_ctx *c = ctx;
+
+	return xs_store_id_put(c->st, c->txn, d, name.p, name.len, idp, NULL);
+}
+
+/* Walk the orders into the store. A fresh store of orders only takes
+ * them by user: the whole build is one transaction, and in order of
+ * first appearance each order lands on a random user's pages (bought,
+ * history, ledger), so past the page cache's dirty limits (about 2 GB
+ * here, 50M lines) the kernel writes pages back that the next orders
+ * dirty again, and every put descends a B-tree that misses the caches.
+ * By user, those records are written in key order, each page once. The
+ * store is the same (see xs_loader_each_order_by_user); loads with
+ * views, cart events or ratings keep the ordinary walk. */
+static xsell_err
+apply_orders(struct apply_ctx *c)
+{
+	if (c->fresh && xs_loader_counts(c->l)->events == 0) {
+		return xs_loader_each_order_by_user(
+		    c->l, APPLY_BATCH, name_id, orders_cb, c);
+	}
+	return xs_loader_each_order(c->l, 0, APPLY_BATCH, orders_cb, c);
+}
+
 /* Whether the store is new: no item, user, event or pair yet. */
 static xsell_err
 store_is_new(xs_store *st, MDB_txn *txn, bool *newp)
@@ -274,10 +303,11 @@ store_is_new(xs_store *st, MDB_txn *txn, bool *newp)
 }
 
 /* Whether the store is fresh: then the whole load is one transaction,
- * begun here, and the accumulator keeps every pair change for one bulk
- * flush. A kill -9 midway leaves the store as it was (LMDB commits
- * whole), which keeps the promise of whole orders or nothing: here,
- * nothing; loading again starts over. A store that holds anything goes
+ * begun here, the accumulator keeps every pair change for one bulk
+ * flush and the store holds the order records to write them sorted at
+ * the end (xs_store_orders_hold). A kill -9 midway leaves the store as it was
+ * (LMDB commits whole), which keeps the promise of whole orders or nothing:
+ * here, nothing; loading again starts over. A store that holds anything goes
  * the incremental way, in chunks. */
 static xsell_err
 fresh_begin(struct apply_ctx *c)
@@ -295,8 +325,14 @@ fresh_begin(struct apply_ctx *c)
 	c->fresh = fresh;
 	if (fresh) {
 		xs_acc_bulk_begin(c->acc, 0);
+		err = xs_store_orders_hold(c->st, c->txn);
+		if (err == XSELL_EINVAL) {
+			/* Orders stored before (their users forgotten since):
+			 * these go in one by one. */
+			err = XSELL_OK;
+		}
 	}
-	return XSELL_OK;
+	return err;
 }
 
 xsell_err
@@ -338,12 +374,15 @@ xs_loader_apply(xs_loader *l, xs_store *st,
 	c.res       = res;
 	err         = o.incremental ? XSELL_OK : fresh_begin(&c);
 	if (err == XSELL_OK) {
-		err = xs_loader_each_order(l, 0, APPLY_BATCH, orders_cb, &c);
+		err = apply_orders(&c);
 	}
 	if (err == XSELL_OK && c.fresh) {
 		/* The bulk flush, before item metadata may add pairs of its
 		 * own (creation days) the ordinary way. */
 		err = chunk_begin(&c);
+		if (err == XSELL_OK && xs_store_orders_held(st)) {
+			err = xs_store_orders_held_write(st, c.txn);
+		}
 		if (err == XSELL_OK) {
 			err = xs_acc_flush(c.acc, st, c.txn);
 		}
@@ -361,6 +400,7 @@ xs_loader_apply(xs_loader *l, xs_store *st,
 	if (err != XSELL_OK) {
 		chunk_abort(&c);
 	}
+	xs_store_orders_held_drop(st); /* written, or dropped with the txn */
 	xs_acc_free(c.acc);
 	return err;
 }

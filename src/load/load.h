@@ -233,6 +233,29 @@ typedef xsell_err (*xs_load_orders_cb)(
 xsell_err xs_loader_each_order(
     xs_loader *l, size_t first, size_t batch, xs_load_orders_cb cb, void *ctx);
 
+/* Called for every distinct user and item name in the order that the
+ * walk of xs_loader_each_order first meets them (an order's user before
+ * its items, items in line order, items whose quantities sum to <= 0
+ * left out), which is the order a store hands out dense ids when it
+ * applies that walk: *idp gets the id ('d' says which dictionary). */
+typedef xsell_err (*xs_load_name_cb)(
+    void *ctx, enum xs_dict d, struct xs_span name, uint32_t *idp);
+
+/* The same orders as xs_loader_each_order (all of them, 'batch' at a
+ * time, 0: 1,000), walked by their user's dense id, ascending (guests, id
+ * 0, first), each user's orders in order of first appearance. The ids
+ * come from name_cb, called for every name first, before any order is
+ * passed to cb; so they are the ids the ordinary walk would give.
+ * Applied to a fresh store, this walk writes the per-user records
+ * (bought, history, ledger) in key order, and builds the same store: a
+ * user's records depend only on their own orders, in their order, and
+ * every count is a sum. XSELL_EINVAL if the load holds views, cart
+ * events or ratings (which need the ordinary walk: they are grouped by
+ * position for their batch ids), or name_cb gives an id of 0 or
+ * UINT32_MAX for a user; XSELL_ENOMEM; an error of a callback. */
+xsell_err xs_loader_each_order_by_user(xs_loader *l, size_t batch,
+    xs_load_name_cb name_cb, xs_load_orders_cb cb, void *ctx);
+
 /* Item metadata seen in the files: for every item with a price or a
  * category column value, the last one in file order, in batches. */
 typedef xsell_err (*xs_load_items_cb)(

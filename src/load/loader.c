@@ -65,10 +65,12 @@ struct xs_loader {
 	uint32_t *perm, *first;
 	size_t    grouped_lines; /* n_lines when built; SIZE_MAX: never */
 
-	/* Scratch of each_order. */
+	/* Scratch of each_order. ev_item[k] is the item number of
+	 * ev_lines[k]. */
 	uint32_t             *item_stamp, *item_pos;
 	struct xs_order_line *ev_lines;
-	size_t                ev_lines_cap;
+	uint32_t             *ev_item;
+	size_t                ev_lines_cap, ev_item_cap;
 	struct xs_event      *evs;
 	size_t                evs_cap;
 };
@@ -109,6 +111,7 @@ xs_loader_free(xs_loader *l)
 	free(l->item_stamp);
 	free(l->item_pos);
 	free(l->ev_lines);
+	free(l->ev_item);
 	free(l->evs);
 	free(l);
 }
@@ -799,26 +802,58 @@ single_event(const xs_loader *l, size_t o, struct xs_event *ev)
 	ev->rating = l->slots[o].rating;
 }
 
-/* Fill the events of orders [o0, o1) into l->evs; *np events. */
-static xsell_err
-build_batch(xs_loader *l, size_t o0, size_t o1, size_t *np)
+/* The order at place i of a walk: os[i], or i itself if os is NULL. */
+static size_t
+walk_order(const uint32_t *os, size_t i)
 {
-	size_t total = l->first[o1] - l->first[o0];
-	size_t cap   = l->ev_lines_cap;
-	size_t n = 0, k = 0;
+	return os != NULL ? os[i] : i;
+}
 
+/* Room in the scratch arrays for the events of orders at places
+ * [i0, i1) of the walk 'os'. */
+static xsell_err
+batch_reserve(xs_loader *l, const uint32_t *os, size_t i0, size_t i1)
+{
+	size_t total = 0, cap;
+
+	for (size_t i = i0; i < i1; i++) {
+		size_t o = walk_order(os, i);
+
+		total += l->first[o + 1] - l->first[o];
+	}
+	cap = l->ev_lines_cap;
 	if (grow((void **) &l->ev_lines, &cap, total + 1,
 	        sizeof(*l->ev_lines)) != XSELL_OK) {
 		return XSELL_ENOMEM;
 	}
 	l->ev_lines_cap = cap;
-	cap             = l->evs_cap;
-	if (grow((void **) &l->evs, &cap, o1 - o0, sizeof(*l->evs)) !=
+	cap             = l->ev_item_cap;
+	if (grow((void **) &l->ev_item, &cap, total + 1,
+	        sizeof(*l->ev_item)) != XSELL_OK) {
+		return XSELL_ENOMEM;
+	}
+	l->ev_item_cap = cap;
+	cap            = l->evs_cap;
+	if (grow((void **) &l->evs, &cap, i1 - i0, sizeof(*l->evs)) !=
 	    XSELL_OK) {
 		return XSELL_ENOMEM;
 	}
 	l->evs_cap = cap;
-	for (size_t o = o0; o < o1; o++) {
+	return XSELL_OK;
+}
+
+/* Fill the events of the orders at places [i0, i1) of the walk 'os'
+ * (NULL: orders i0..i1 themselves) into l->evs; *np events. */
+static xsell_err
+build_batch(xs_loader *l, const uint32_t *os, size_t i0, size_t i1, size_t *np)
+{
+	size_t n = 0, k = 0;
+
+	if (batch_reserve(l, os, i0, i1) != XSELL_OK) {
+		return XSELL_ENOMEM;
+	}
+	for (size_t i = i0; i < i1; i++) {
+		size_t           o  = walk_order(os, i);
 		struct xs_event *ev = &l->evs[n];
 		size_t           k0 = k;
 
@@ -849,6 +884,7 @@ build_batch(xs_loader *l, size_t o0, size_t o1, size_t *np)
 			    xs_intern_get(&l->items, ln->item);
 			l->ev_lines[k].qty   = ln->qty;
 			l->ev_lines[k].price = ln->price;
+			l->ev_item[k]        = ln->item;
 			k++;
 		}
 		memset(ev, 0, sizeof(*ev));
@@ -866,18 +902,12 @@ build_batch(xs_loader *l, size_t o0, size_t o1, size_t *np)
 	return XSELL_OK;
 }
 
-xsell_err
-xs_loader_each_order(
-    xs_loader *l, size_t first, size_t batch, xs_load_orders_cb cb, void *ctx)
+/* Group the lines and reset the item stamps: before any walk. */
+static xsell_err
+walk_begin(xs_loader *l)
 {
-	size_t    n_orders = l->orders.n;
-	xsell_err err;
+	xsell_err err = group(l);
 
-	if (batch == 0) {
-		batch = 1000;
-	}
-	l->applied = 0;
-	err        = group(l);
 	if (err != XSELL_OK) {
 		return err;
 	}
@@ -889,11 +919,23 @@ xs_loader_each_order(
 	if (l->item_stamp == NULL || l->item_pos == NULL) {
 		return XSELL_ENOMEM;
 	}
-	for (size_t o0 = first; o0 < n_orders; o0 += batch) {
-		size_t o1 = o0 + batch < n_orders ? o0 + batch : n_orders;
+	return XSELL_OK;
+}
+
+/* The orders at places [first, n) of the walk 'os' (NULL: in order of
+ * first appearance) to cb, 'batch' at a time. */
+static xsell_err
+walk(xs_loader *l, const uint32_t *os, size_t first, size_t n_orders,
+    size_t batch, xs_load_orders_cb cb, void *ctx)
+{
+	xsell_err err;
+
+	l->applied = 0;
+	for (size_t i0 = first; i0 < n_orders; i0 += batch) {
+		size_t i1 = i0 + batch < n_orders ? i0 + batch : n_orders;
 		size_t n;
 
-		err = build_batch(l, o0, o1, &n);
+		err = build_batch(l, os, i0, i1, &n);
 		if (err == XSELL_OK && n > 0) {
 			err = cb(ctx, l->evs, n);
 		}
@@ -906,6 +948,170 @@ xs_loader_each_order(
 		}
 	}
 	return XSELL_OK;
+}
+
+xsell_err
+xs_loader_each_order(
+    xs_loader *l, size_t first, size_t batch, xs_load_orders_cb cb, void *ctx)
+{
+	xsell_err err = walk_begin(l);
+
+	if (err != XSELL_OK) {
+		return err;
+	}
+	return walk(
+	    l, NULL, first, l->orders.n, batch ? batch : 1000, cb, ctx);
+}
+
+/* State of numbering the names in walk order. */
+struct numbering {
+	uint32_t       *user_id;   /* by user number; 0: not numbered */
+	unsigned char  *item_seen; /* by item number */
+	uint32_t        max_user;  /* the highest user id given */
+	xs_load_name_cb name_cb;
+	void           *ctx;
+};
+
+/* Number the names of one batch of events, as the store would meet
+ * them when applying it: the user, then the items with a quantity. */
+static xsell_err
+number_batch(xs_loader *l, struct numbering *nb, const uint32_t *os, size_t i0,
+    size_t n_evs)
+{
+	size_t k = 0;
+
+	for (size_t e = 0, i = i0; e < n_evs; i++) {
+		size_t                 o  = walk_order(os, i);
+		const struct xs_event *ev = &l->evs[e];
+		xsell_err              err;
+
+		if (l->first[o] == l->first[o + 1]) {
+			continue; /* build_batch left it out */
+		}
+		e++;
+		if (ev->user.len != 0 && nb->user_id[l->slots[o].user] == 0) {
+			uint32_t id = 0;
+
+			err =
+			    nb->name_cb(nb->ctx, XS_DICT_USER, ev->user, &id);
+			if (err != XSELL_OK) {
+				return err;
+			}
+			if (id == 0 || id == UINT32_MAX) {
+				return XSELL_EINVAL;
+			}
+			nb->user_id[l->slots[o].user] = id;
+			nb->max_user = id > nb->max_user ? id : nb->max_user;
+		}
+		for (uint32_t j = 0; j < ev->n_lines; j++, k++) {
+			uint32_t id;
+
+			if (!(ev->lines[j].qty > 0) ||
+			    nb->item_seen[l->ev_item[k]]) {
+				continue;
+			}
+			err = nb->name_cb(
+			    nb->ctx, XS_DICT_ITEM, ev->lines[j].item, &id);
+			if (err != XSELL_OK) {
+				return err;
+			}
+			nb->item_seen[l->ev_item[k]] = 1;
+		}
+	}
+	return XSELL_OK;
+}
+
+/* Walk every order in order of first appearance, numbering names. */
+static xsell_err
+number_names(xs_loader *l, struct numbering *nb)
+{
+	size_t n_orders = l->orders.n;
+
+	for (size_t i0 = 0; i0 < n_orders; i0 += 1000) {
+		size_t    i1 = i0 + 1000 < n_orders ? i0 + 1000 : n_orders;
+		size_t    n;
+		xsell_err err = build_batch(l, NULL, i0, i1, &n);
+
+		if (err == XSELL_OK) {
+			err = number_batch(l, nb, NULL, i0, n);
+		}
+		if (err != XSELL_OK) {
+			return err;
+		}
+	}
+	return XSELL_OK;
+}
+
+/* The orders by their user's id (guests, 0, first), each user's in
+ * order of first appearance: a stable counting sort into *osp. */
+static xsell_err
+sort_by_user(xs_loader *l, const struct numbering *nb, uint32_t **osp)
+{
+	size_t    n_orders = l->orders.n;
+	size_t    n_ids    = (size_t) nb->max_user + 1;
+	uint32_t *start    = calloc(n_ids + 1, sizeof(*start));
+	uint32_t *os       = malloc((n_orders + 1) * sizeof(*os));
+
+	if (start == NULL || os == NULL) {
+		free(start);
+		free(os);
+		return XSELL_ENOMEM;
+	}
+	for (size_t o = 0; o < n_orders; o++) {
+		uint32_t u = l->slots[o].user;
+
+		start[(u != NONE ? nb->user_id[u] : 0) + 1]++;
+	}
+	for (size_t id = 0; id < n_ids; id++) {
+		start[id + 1] += start[id];
+	}
+	for (size_t o = 0; o < n_orders; o++) {
+		uint32_t u = l->slots[o].user;
+
+		os[start[u != NONE ? nb->user_id[u] : 0]++] = (uint32_t) o;
+	}
+	free(start);
+	*osp = os;
+	return XSELL_OK;
+}
+
+xsell_err
+xs_loader_each_order_by_user(xs_loader *l, size_t batch,
+    xs_load_name_cb name_cb, xs_load_orders_cb cb, void *ctx)
+{
+	struct numbering nb = { 0 };
+	uint32_t        *os = NULL;
+	xsell_err        err;
+
+	if (l->n_events != 0) {
+		return XSELL_EINVAL;
+	}
+	err = walk_begin(l);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	nb.user_id   = calloc(l->users.n + 1, sizeof(*nb.user_id));
+	nb.item_seen = calloc(l->items.n + 1, 1);
+	nb.name_cb   = name_cb;
+	nb.ctx       = ctx;
+	err          = nb.user_id != NULL && nb.item_seen != NULL ? XSELL_OK
+	                                                          : XSELL_ENOMEM;
+	if (err == XSELL_OK) {
+		err = number_names(l, &nb);
+	}
+	if (err == XSELL_OK) {
+		err = sort_by_user(l, &nb, &os);
+	}
+	/* The numbering walk left its stamps: the next walk starts over. */
+	memset(l->item_stamp, 0, (l->items.n + 1) * sizeof(*l->item_stamp));
+	free(nb.item_seen);
+	free(nb.user_id);
+	if (err == XSELL_OK) {
+		err =
+		    walk(l, os, 0, l->orders.n, batch ? batch : 1000, cb, ctx);
+	}
+	free(os);
+	return err;
 }
 
 xsell_err

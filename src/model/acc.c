@@ -1523,10 +1523,19 @@ flush_pairs_bulk(xs_acc *acc, xs_store *st, MDB_txn *txn)
 {
 	struct pair_log *l = &acc->pairs;
 	xs_pair_writer  *w;
-	size_t           gi = 0;
-	xsell_err        err;
+	size_t           gi  = 0;
+	xsell_err        err = XSELL_OK;
 
-	err = log_compact(l);
+	/* A load that spilled ends with one more spill: merging the
+	 * buckets with the log through packed keys would hold every bucket
+	 * entry twice over (4 bytes in the bucket, 8 packed, 8 to sort),
+	 * past the bound the spills keep. */
+	if (l->n != 0) {
+		err = bulk_spill(acc);
+	}
+	if (err == XSELL_OK) {
+		err = log_compact(l);
+	}
 	if (err == XSELL_OK) {
 		err = xs_pair_writer_open(st, txn, &w);
 	}

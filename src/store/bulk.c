@@ -255,3 +255,233 @@ xs_pair_writer_put(xs_pair_writer *w, enum xs_rel rel, uint32_t a,
 	}
 	return xs_err_from_mdb(rc);
 }
+
+/* ==== Order records held for the end of a fresh build ==== */
+
+/* Records live in blocks that never move, each record
+ * [u16 key length][u32 value length][key][value] (host order, read with
+ * memcpy); the index holds a pointer to each with the first 8 key bytes
+ * as a big-endian number, so that most comparisons of the sort are one
+ * integer compare. */
+#define HELD_BLOCK ((size_t) 64 << 20)
+#define HELD_HEAD 6
+
+struct held_block {
+	struct held_block *next;
+	size_t             used, cap;
+	unsigned char      b[];
+};
+
+struct held_rec {
+	uint64_t             prefix;
+	const unsigned char *p;
+};
+
+struct xs_orders_held {
+	struct held_block *blocks; /* newest first */
+	struct held_rec   *recs;
+	size_t             n, cap;
+};
+
+static void
+orders_held_free(struct xs_orders_held *h)
+{
+	struct held_block *b = h->blocks;
+
+	while (b != NULL) {
+		struct held_block *next = b->next;
+
+		free(b);
+		b = next;
+	}
+	free(h->recs);
+	free(h);
+}
+
+xsell_err
+xs_store_orders_hold(xs_store *st, MDB_txn *txn)
+{
+	bool      empty = false;
+	xsell_err err   = db_is_empty(txn, st->order, &empty);
+
+	if (err != XSELL_OK) {
+		return err;
+	}
+	if (!empty || st->orders_held != NULL) {
+		return XSELL_EINVAL;
+	}
+	st->orders_held = calloc(1, sizeof(*st->orders_held));
+	return st->orders_held != NULL ? XSELL_OK : XSELL_ENOMEM;
+}
+
+bool
+xs_store_orders_held(const xs_store *st)
+{
+	return st->orders_held != NULL;
+}
+
+void
+xs_store_orders_held_drop(xs_store *st)
+{
+	if (st->orders_held != NULL) {
+		orders_held_free(st->orders_held);
+		st->orders_held = NULL;
+	}
+}
+
+/* Room for 'len' more bytes in the newest block. */
+static unsigned char *
+held_alloc(struct xs_orders_held *h, size_t len)
+{
+	struct held_block *b = h->blocks;
+	unsigned char     *p;
+
+	if (b == NULL || b->cap - b->used < len) {
+		size_t cap = len > HELD_BLOCK ? len : HELD_BLOCK;
+
+		b = malloc(sizeof(*b) + cap);
+		if (b == NULL) {
+			return NULL;
+		}
+		b->next   = h->blocks;
+		b->used   = 0;
+		b->cap    = cap;
+		h->blocks = b;
+	}
+	p = b->b + b->used;
+	b->used += len;
+	return p;
+}
+
+static uint64_t
+key_prefix(const char *key, size_t len)
+{
+	uint64_t v = 0;
+
+	for (size_t i = 0; i < 8; i++) {
+		v = v << 8 | (i < len ? (unsigned char) key[i] : 0u);
+	}
+	return v;
+}
+
+xsell_err
+xs_store_orders_held_put(struct xs_orders_held *h, const char *ext, size_t len,
+    const struct xs_order_rec *rec, const uint32_t *items)
+{
+	size_t         items_len = (size_t) rec->n_items * sizeof(uint32_t);
+	uint32_t       vlen      = (uint32_t) (sizeof(*rec) + items_len);
+	uint16_t       klen      = (uint16_t) len;
+	unsigned char *p;
+
+	if (len == 0 || len > XSELL_ID_MAX || items_len > UINT32_MAX / 2) {
+		return XSELL_EINVAL;
+	}
+	if (h->n == h->cap) {
+		size_t           cap = h->cap ? h->cap * 2 : (size_t) 1 << 16;
+		struct held_rec *r   = realloc(h->recs, cap * sizeof(*r));
+
+		if (r == NULL) {
+			return XSELL_ENOMEM;
+		}
+		h->recs = r;
+		h->cap  = cap;
+	}
+	p = held_alloc(h, HELD_HEAD + len + vlen);
+	if (p == NULL) {
+		return XSELL_ENOMEM;
+	}
+	memcpy(p, &klen, 2);
+	memcpy(p + 2, &vlen, 4);
+	memcpy(p + HELD_HEAD, ext, len);
+	memcpy(p + HELD_HEAD + len, rec, sizeof(*rec));
+	if (items_len != 0) {
+		memcpy(p + HELD_HEAD + len + sizeof(*rec), items, items_len);
+	}
+	h->recs[h->n].prefix = key_prefix(ext, len);
+	h->recs[h->n].p      = p;
+	h->n++;
+	return XSELL_OK;
+}
+
+static MDB_val
+held_key(const unsigned char *p)
+{
+	uint16_t klen;
+	MDB_val  k;
+
+	memcpy(&klen, p, 2);
+	k.mv_size = klen;
+	k.mv_data = (void *) (p + HELD_HEAD);
+	return k;
+}
+
+/* LMDB's default key order (mdb_cmp_memn, which the order database
+ * uses): bytes compared, then the shorter first. The zero-padded
+ * prefixes order the same way whenever they differ. */
+static int
+held_cmp(const void *x, const void *y)
+{
+	const struct held_rec *a = x, *b = y;
+	MDB_val                ka, kb;
+	int                    d;
+
+	if (a->prefix != b->prefix) {
+		return a->prefix < b->prefix ? -1 : 1;
+	}
+	ka = held_key(a->p);
+	kb = held_key(b->p);
+	d  = memcmp(ka.mv_data, kb.mv_data,
+            ka.mv_size < kb.mv_size ? ka.mv_size : kb.mv_size);
+	if (d != 0) {
+		return d;
+	}
+	return ka.mv_size < kb.mv_size ? -1 : ka.mv_size > kb.mv_size;
+}
+
+/* The held records, sorted, appended to the empty order database. */
+static xsell_err
+orders_held_write(xs_store *st, MDB_txn *txn, struct xs_orders_held *h)
+{
+	MDB_cursor *cur = NULL;
+	int         rc;
+
+	if (h->n > 1) { /* none held: recs is NULL */
+		qsort(h->recs, h->n, sizeof(*h->recs), held_cmp);
+	}
+	rc = mdb_cursor_open(txn, st->order, &cur);
+	for (size_t i = 0; i < h->n && rc == 0; i++) {
+		const unsigned char *p = h->recs[i].p;
+		MDB_val              k = held_key(p);
+		MDB_val              v;
+		uint32_t             vlen;
+
+		if (i > 0 && held_cmp(&h->recs[i - 1], &h->recs[i]) == 0) {
+			mdb_cursor_close(cur);
+			return XSELL_EINVAL; /* an order id held twice */
+		}
+		memcpy(&vlen, p + 2, 4);
+		v.mv_size = vlen;
+		v.mv_data = NULL;
+		rc = mdb_cursor_put(cur, &k, &v, MDB_APPEND | MDB_RESERVE);
+		if (rc == 0) {
+			memcpy(v.mv_data, p + HELD_HEAD + k.mv_size, vlen);
+		}
+	}
+	if (cur != NULL) {
+		mdb_cursor_close(cur);
+	}
+	return xs_err_from_mdb(rc);
+}
+
+xsell_err
+xs_store_orders_held_write(xs_store *st, MDB_txn *txn)
+{
+	xsell_err err;
+
+	if (st->orders_held == NULL) {
+		return XSELL_EINVAL;
+	}
+	err = orders_held_write(st, txn, st->orders_held);
+	xs_store_orders_held_drop(st);
+	return err;
+}

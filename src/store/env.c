@@ -402,6 +402,7 @@ xs_store_close(xs_store *st)
 	if (st == NULL) {
 		return;
 	}
+	xs_store_orders_held_drop(st);
 	if (st->write_map) {
 		file_trim(st);
 	}

@@ -37,6 +37,10 @@ xs_store_order_put(xs_store *st, MDB_txn *txn, const char *ext, size_t len,
 	MDB_val v;
 	int     rc;
 
+	if (st->orders_held != NULL) { /* a fresh build: written at its end */
+		return xs_store_orders_held_put(
+		    st->orders_held, ext, len, rec, items);
+	}
 	/* MDB_RESERVE: write the record straight into the page. */
 	v.mv_size = sizeof(*rec) + items_len;
 	v.mv_data = NULL;

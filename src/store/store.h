@@ -402,6 +402,27 @@ xsell_err xs_store_top_each(xs_store *st, MDB_txn *txn, enum xs_rel rel,
 
 /* ==== Bulk build of pairs and top lists (bulk.c) ==== */
 
+/* Order records of a fresh build, held in memory and appended sorted at
+ * the end, so that the order database's pages are written once each
+ * (orders come in any order of their ids; put one by one, each lands on
+ * a random page of a database that at 50M lines outgrows the page
+ * cache's dirty limits). From xs_store_orders_hold on, xs_store_order_put
+ * keeps its record in memory (about 30 bytes plus the id and 4 a counted
+ * item); xs_store_order_exists, _get and _del see only what is written,
+ * so the caller must put each order id once (a bulk load does: its
+ * orders are distinct by id); a repeated id fails the write with
+ * XSELL_EINVAL. XSELL_EINVAL if the order database is not empty or
+ * records are held already. */
+xsell_err xs_store_orders_hold(xs_store *st, MDB_txn *txn);
+/* Write the held records into txn (MDB_APPEND, in key order) and stop
+ * holding. XSELL_EINVAL if none are held or an id is held twice;
+ * XSELL_EMAPFULL, XSELL_ENOMEM. Held records are dropped either way. */
+xsell_err xs_store_orders_held_write(xs_store *st, MDB_txn *txn);
+/* Stop holding, dropping what is held (an aborted build); none: no-op. */
+void xs_store_orders_held_drop(xs_store *st);
+/* Whether order records are being held. */
+bool xs_store_orders_held(const xs_store *st);
+
 /* True in *emptyp if the pair and top databases hold nothing (a fresh
  * store): then xs_pair_writer may build them. */
 xsell_err xs_store_pairs_empty(xs_store *st, MDB_txn *txn, bool *emptyp);

@@ -17,6 +17,10 @@ struct xs_memo {
 };
 
 struct xs_store;
+struct xs_orders_held;
+/* Keep an order record for the end of a fresh build (bulk.c). */
+xsell_err xs_store_orders_held_put(struct xs_orders_held *h, const char *ext,
+    size_t len, const struct xs_order_rec *rec, const uint32_t *items);
 /* qsort order of top list entries, best first: count descending, then
  * b ascending (top.c; bulk.c builds the same lists with it). */
 int xs_top_entry_cmp_best(const void *x, const void *y);
@@ -49,6 +53,9 @@ struct xs_store {
 	unsigned        top_m;     /* from meta "top_m" */
 	pthread_mutex_t memo_mtx;
 	struct xs_memo  memo[XS_MEMO_COUNT];
+
+	/* Order records of a fresh build, not yet written (bulk.c). */
+	struct xs_orders_held *orders_held;
 };
 
 static inline void

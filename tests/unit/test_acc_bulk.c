@@ -7,7 +7,9 @@
  * and merged), a relation outside enum xs_rel (written the ordinary
  * way), and the memory bound (packed changes spilled into the log). A
  * few counts and a top list are also checked against values worked out
- * by hand; a bulk flush into a store that has pairs is refused. */
+ * by hand; a bulk flush into a store that has pairs is refused. And the
+ * order records a fresh build holds to write sorted at its end
+ * (xs_store_orders_hold): the same database as put one by one. */
 #include "support.h"
 
 #include <stdio.h>
@@ -362,6 +364,121 @@ test_acc_bulk_refuses_a_store_with_pairs(void **state)
 	assert_int_equal(pair_count(f->st, XS_REL_BASKET, 3, 4), 0);
 }
 
+/* ==== Order records held for the end of a fresh build ==== */
+
+/* Ids out of key order, two of them sharing their first 8 bytes (the
+ * sort's integer prefix) and one a prefix of another. */
+static const char *const held_ids[] = { "b2", "zz-long-9", "a", "ab",
+	"zz-long-10", "a1" };
+#define N_HELD (sizeof(held_ids) / sizeof(held_ids[0]))
+
+/* Put order i of held_ids: user i + 1, ts 1000 + i, items i + 1 .. 2i
+ * (none for i 0). */
+static void
+held_put(xs_store *st, MDB_txn *txn, size_t i)
+{
+	struct xs_order_rec rec = { 0 };
+	uint32_t            items[N_HELD];
+
+	rec.user    = (uint32_t) i + 1;
+	rec.ts      = 1000 + (int64_t) i;
+	rec.n_items = (uint32_t) i;
+	for (size_t j = 0; j < i; j++) {
+		items[j] = (uint32_t) (i + 1 + j);
+	}
+	assert_xs_ok(xs_store_order_put(
+	    st, txn, held_ids[i], strlen(held_ids[i]), &rec, items));
+}
+
+/* Held and written sorted, the order database dumps as the one put
+ * record by record; a record reads back as put. */
+static void
+test_orders_held_same_as_put(void **state)
+{
+	xs_store           *held, *plain;
+	char               *dh, *dp;
+	MDB_txn            *txn;
+	struct xs_buf       bh, bp;
+	struct xs_order_rec rec;
+	const void         *items;
+	uint32_t            item;
+	bool                exists = true;
+
+	(void) state;
+	held  = xs_test_store_open(&dh);
+	plain = xs_test_store_open(&dp);
+	assert_xs_ok(xs_txn_write(held, &txn));
+	assert_xs_ok(xs_store_orders_hold(held, txn));
+	assert_true(xs_store_orders_held(held));
+	for (size_t i = 0; i < N_HELD; i++) {
+		held_put(held, txn, i);
+	}
+	/* Held, not written yet: the database does not have it. */
+	assert_xs_ok(xs_store_order_exists(held, txn, "ab", 2, &exists));
+	assert_false(exists);
+	assert_xs_ok(xs_store_orders_held_write(held, txn));
+	assert_false(xs_store_orders_held(held));
+	assert_xs_ok(xs_txn_commit(txn));
+	assert_xs_ok(xs_txn_write(plain, &txn));
+	for (size_t i = 0; i < N_HELD; i++) {
+		held_put(plain, txn, i);
+	}
+	assert_xs_ok(xs_txn_commit(txn));
+	xs_buf_init(&bh, SIZE_MAX);
+	xs_buf_init(&bp, SIZE_MAX);
+	assert_xs_ok(xs_store_dump(held, &bh));
+	assert_xs_ok(xs_store_dump(plain, &bp));
+	assert_int_equal(bh.len, bp.len);
+	assert_memory_equal(bh.data, bp.data, bh.len);
+	/* "zz-long-10" is order 4: user 5, ts 1004, items 5..8. */
+	assert_xs_ok(xs_txn_read(held, &txn));
+	assert_xs_ok(
+	    xs_store_order_get(held, txn, "zz-long-10", 10, &rec, &items));
+	assert_int_equal(rec.user, 5);
+	assert_int_equal(rec.ts, 1004);
+	assert_int_equal(rec.n_items, 4);
+	memcpy(&item, (const char *) items + 3 * sizeof(item), sizeof(item));
+	assert_int_equal(item, 8);
+	xs_txn_abort(txn);
+	xs_buf_fini(&bh);
+	xs_buf_fini(&bp);
+	xs_test_store_close(held, dh);
+	xs_test_store_close(plain, dp);
+}
+
+/* An id held twice fails the write (nothing is half-written: the caller
+ * aborts); holding needs an empty order database. */
+static void
+test_orders_held_refusals(void **state)
+{
+	struct xs_test_store *f = *state;
+	MDB_txn              *txn;
+	bool                  exists = true;
+
+	assert_xs_ok(xs_txn_write(f->st, &txn));
+	assert_xs_ok(xs_store_orders_hold(f->st, txn));
+	assert_xs_err(xs_store_orders_hold(f->st, txn), XSELL_EINVAL);
+	held_put(f->st, txn, 1);
+	held_put(f->st, txn, 3);
+	held_put(f->st, txn, 1);
+	assert_xs_err(xs_store_orders_held_write(f->st, txn), XSELL_EINVAL);
+	assert_false(xs_store_orders_held(f->st));
+	xs_txn_abort(txn);
+	assert_xs_ok(xs_txn_write(f->st, &txn));
+	held_put(f->st, txn, 2);
+	assert_xs_ok(xs_txn_commit(txn));
+	assert_xs_ok(xs_txn_write(f->st, &txn));
+	assert_xs_err(xs_store_orders_hold(f->st, txn), XSELL_EINVAL);
+	assert_xs_err(xs_store_orders_held_write(f->st, txn), XSELL_EINVAL);
+	xs_txn_abort(txn);
+	assert_xs_ok(xs_txn_read(f->st, &txn));
+	assert_xs_ok(xs_store_order_exists(f->st, txn, "a1", 2, &exists));
+	assert_false(exists);
+	assert_xs_ok(xs_store_order_exists(f->st, txn, "a", 1, &exists));
+	assert_true(exists);
+	xs_txn_abort(txn);
+}
+
 int
 main(void)
 {
@@ -373,6 +490,9 @@ main(void)
 		cmocka_unit_test(test_acc_bulk_spill_same_as_plain),
 		cmocka_unit_test_setup_teardown(
 		    test_acc_bulk_refuses_a_store_with_pairs,
+		    xs_test_store_setup, xs_test_store_teardown),
+		cmocka_unit_test(test_orders_held_same_as_put),
+		cmocka_unit_test_setup_teardown(test_orders_held_refusals,
 		    xs_test_store_setup, xs_test_store_teardown),
 	};
 

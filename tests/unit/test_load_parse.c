@@ -760,6 +760,103 @@ test_loader_events_keep_their_place(void **state)
 	xs_loader_free(l);
 }
 
+/* Names numbered as a store would: per dictionary 1, 2, 3... in call
+ * order, each call logged as "U:NAME=ID;" or "I:NAME=ID;". */
+struct numbered {
+	struct collected c;
+	char             names[256];
+	size_t           o;
+	uint32_t         next[XS_DICT_COUNT];
+	size_t           batches;
+};
+
+static xsell_err
+number_cb(void *ctx, enum xs_dict d, struct xs_span name, uint32_t *idp)
+{
+	struct numbered *nb = ctx;
+
+	*idp = ++nb->next[d];
+	nb->o += (size_t) snprintf(nb->names + nb->o,
+	    sizeof(nb->names) - nb->o, "%s:%.*s=%u;",
+	    d == XS_DICT_USER ? "U" : "I", (int) name.len, name.p, *idp);
+	return XSELL_OK;
+}
+
+static xsell_err
+numbered_orders_cb(void *ctx, const struct xs_event *evs, size_t n)
+{
+	struct numbered *nb = ctx;
+
+	nb->batches++;
+	return collect_cb(&nb->c, evs, n);
+}
+
+/* By user: o1 (u2, lines A and, last in the file, D), o2 (u1), o3 (u2),
+ * o4 (a guest), o5 (u1). Names are met in the ordinary walk's order:
+ * u2, A, D (o1), u1, B (o2), C (o3); A again in o4 and o5 is not asked
+ * twice. So u2 is user 1 and u1 user 2, and the walk is the guest's o4,
+ * then u2's o1 and o3, then u1's o2 and o5, two to a batch: 3 batches. */
+static void
+test_loader_each_order_by_user(void **state)
+{
+	struct numbered nb = { 0 };
+	xs_loader      *l;
+	char            err[200];
+	FILE           *f = mem("order,item,qty,ts,user\n"
+	                                  "o1,A,1,10,u2\n"
+	                                  "o2,B,1,20,u1\n"
+	                                  "o3,C,1,30,u2\n"
+	                                  "o4,A,1,40,\n"
+	                                  "o5,A,1,50,u1\n"
+	                                  "o1,D,1,60,u2\n");
+
+	(void) state;
+	assert_xs_ok(xs_loader_alloc(&l));
+	assert_xs_ok(xs_loader_read(
+	    l, "u.csv", f, XS_LOAD_CSV, NULL, 0, NULL, err, sizeof(err)));
+	fclose(f);
+	assert_xs_ok(xs_loader_each_order_by_user(
+	    l, 2, number_cb, numbered_orders_cb, &nb));
+	assert_string_equal(
+	    nb.names, "U:u2=1;I:A=1;I:D=2;U:u1=2;I:B=3;I:C=4;");
+	assert_string_equal(nb.c.text,
+	    "o4@40/:Ax1;o1@10/u2:Ax1,Dx1;o3@30/u2:Cx1;o2@20/u1:Bx1;"
+	    "o5@50/u1:Ax1;");
+	assert_int_equal(nb.batches, 3);
+	/* The ordinary walk after it starts afresh: file order. */
+	memset(&nb.c, 0, sizeof(nb.c));
+	assert_xs_ok(xs_loader_each_order(l, 0, 0, collect_cb, &nb.c));
+	assert_string_equal(nb.c.text,
+	    "o1@10/u2:Ax1,Dx1;o2@20/u1:Bx1;o3@30/u2:Cx1;o4@40/:Ax1;"
+	    "o5@50/u1:Ax1;");
+	xs_loader_free(l);
+}
+
+/* A load with a view is refused (its batch ids depend on positions),
+ * before any name is numbered. */
+static void
+test_loader_by_user_refuses_events(void **state)
+{
+	struct numbered nb = { 0 };
+	xs_loader      *l;
+	char            err[200];
+	FILE           *f = mem("order,item,qty,ts,user,event_type\n"
+	                                  "o1,A,1,10,u2,order\n"
+	                                  ",B,1,20,u1,view\n");
+
+	(void) state;
+	assert_xs_ok(xs_loader_alloc(&l));
+	assert_xs_ok(xs_loader_read(
+	    l, "v.csv", f, XS_LOAD_CSV, NULL, 0, NULL, err, sizeof(err)));
+	fclose(f);
+	assert_int_equal(xs_loader_each_order_by_user(
+	                     l, 0, number_cb, numbered_orders_cb, &nb),
+	    XSELL_EINVAL);
+	assert_int_equal(nb.o, 0);
+	assert_int_equal(nb.batches, 0);
+	xs_loader_free(l);
+}
+
 /* --type view: a file of views without a type column or order ids. */
 static void
 test_loader_type_for_a_file_of_views(void **state)
@@ -853,6 +950,8 @@ main(void)
 		cmocka_unit_test(test_loader_rejects_wrong_field_count),
 		cmocka_unit_test(test_loader_ssv_ts_ms),
 		cmocka_unit_test(test_loader_unmapped_file_refused),
+		cmocka_unit_test(test_loader_each_order_by_user),
+		cmocka_unit_test(test_loader_by_user_refuses_events),
 	};
 
 	return cmocka_run_group_tests_name("load_parse", tests, NULL, NULL);
