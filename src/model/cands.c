@@ -129,28 +129,6 @@ xs_cand_map_find(const struct xs_cand_map *m, uint32_t item)
 }
 
 void
-xs_cand_settle(struct xs_cand *c)
-{
-	if (c->group != 0 && c->aux > c->share) {
-		c->share       = c->aux;
-		c->why.because = c->group;
-	}
-	c->group = 0;
-	c->aux   = 0;
-}
-
-void
-xs_cand_credit(struct xs_cand *c, double s, uint32_t group)
-{
-	if (c->group != group) {
-		xs_cand_settle(c);
-		c->group = group;
-	}
-	c->aux += s;
-	c->score += s;
-}
-
-void
 xs_cand_map_clear(struct xs_cand_map *m)
 {
 	if (m->cap != 0) {

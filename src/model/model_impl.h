@@ -63,7 +63,7 @@ struct xs_cand {
 	double        score;
 	uint64_t      count; /* co-count behind the score */
 	uint32_t      via;   /* intermediate item, 0: none */
-	uint32_t      group; /* xs_cand_credit: the source now adding up */
+	uint32_t      group; /* an answer's scratch (complements: a mark) */
 	const char   *ext;   /* loaded lazily: only for ties and the answer */
 	size_t        ext_len;
 	struct xs_why why;   /* explain: where the score came from */
@@ -71,14 +71,6 @@ struct xs_cand {
 	double        aux;   /* an answer's scratch (complements: N_c^beta;
 	                        for_you: the open group's sum) */
 };
-
-/* Sums by source: add 's' to c's score as part of 'group' (a seed item).
- * A group's parts arrive together; when another group starts, the one
- * before is settled: the group with the largest sum names the candidate
- * (why.because, its sum in 'share'; ties: the first). Call
- * xs_cand_settle once all parts are in. */
-void xs_cand_credit(struct xs_cand *c, double s, uint32_t group);
-void xs_cand_settle(struct xs_cand *c);
 
 int xs_u32_cmp(const void *x, const void *y);
 /* Binary search of sorted 'v'. */
@@ -146,7 +138,7 @@ void            xs_cand_map_clear(struct xs_cand_map *m);
 void            xs_cand_map_free(struct xs_cand_map *m);
 
 /* for_you's candidates while its seeds' neighbours are summed (picks.c):
- * only what xs_cand_credit keeps of a candidate, a third of an xs_cand,
+ * a candidate's sums by seed, a third of an xs_cand,
  * so that the thousands one answer gathers stay in cache and grow by
  * cheap copies (the xs_cand_map's growth and probes were a third of a
  * for_you answer). Entries are in order of first credit. */
@@ -205,7 +197,8 @@ xs_tally_get(struct xs_tally *t, uint32_t item)
 	return e != NULL ? e : xs_tally_add(t, item);
 }
 
-/* As xs_cand_settle. */
+/* Close e's open group: the group with the largest sum names the
+ * candidate ('because', its sum in 'share'; ties: the first). */
 static inline void
 xs_tally_entry_settle(struct xs_tally_entry *e)
 {
@@ -217,7 +210,9 @@ xs_tally_entry_settle(struct xs_tally_entry *e)
 	e->aux   = 0;
 }
 
-/* xs_cand_credit on the entry of 'item' (added, zeroed, if new). Inline:
+/* Add 's' to the score of 'item''s entry (added, zeroed, if new) as part
+ * of 'group' (a seed item): a group's parts arrive together, so another
+ * group starting settles the one before (xs_tally_entry_settle). Inline:
  * for_you credits every neighbour of twenty seeds, thousands an
  * answer, and the call cost as much as the probe. */
 static inline xsell_err
@@ -236,7 +231,7 @@ xs_tally_credit(struct xs_tally *t, uint32_t item, double s, uint32_t group)
 	e->score += s;
 	return XSELL_OK;
 }
-/* xs_cand_settle on every entry. */
+/* xs_tally_entry_settle on every entry, once all parts are in. */
 void xs_tally_settle(struct xs_tally *t);
 void xs_tally_free(struct xs_tally *t);
 
@@ -256,7 +251,7 @@ struct xs_seed_walk {
 xsell_err xs_seed_walk_init(
     struct xs_seed_walk *sw, xs_store *st, MDB_txn *txn);
 
-/* Credit (xs_cand_credit, group 'seed') weight times similar(seed, c) to
+/* Credit (xs_tally_credit, group 'seed') weight times similar(seed, c) to
  * each neighbour c in the seed's top lists (the store's top_m strongest by
  * co-count) over the similar relations (basket, view, cart; scorer and weights
  * from the settings) in 'out'. Not every neighbour: for_you sums twenty

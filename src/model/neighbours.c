@@ -51,9 +51,6 @@ struct walk {
 	bool                outside_only;
 	struct xs_top_entry last;
 	double              floor;
-	/* Nonzero: credit scores to this group (xs_cand_credit) instead of
-	 * summing counts and parts (for_you's seeds). */
-	uint32_t group;
 };
 
 /* Whether the pair (b, count) was in the top list that ends with 'last'
@@ -150,10 +147,6 @@ static void
 cand_add_pair(
     const struct walk *w, struct xs_cand *c, uint32_t count, double s)
 {
-	if (w->group != 0) {
-		xs_cand_credit(c, s, w->group);
-		return;
-	}
 	c->score += s;
 	c->count += count;
 	if (w->parts) {
@@ -1059,8 +1052,8 @@ struct seed_walk {
 };
 
 /* One neighbour b of the seed: its score under the source, credited to
- * b's entry as part of the seed's group (what walk_neighbour does with
- * a group, without the checks only fbt and similar answers need). */
+ * b's entry as part of the seed's group (xs_tally_credit), without the
+ * checks only fbt and similar answers need. */
 static xsell_err
 seed_neighbour(void *ctx, uint32_t b, uint32_t count)
 {

@@ -386,8 +386,8 @@ mark_bought(const struct user_view *u, struct xs_tally *t)
 	}
 }
 
-/* The candidate of a settled tally entry, as an xs_cand_map's would be
- * after xs_cand_credit and xs_cand_settle. */
+/* The candidate of a settled tally entry (score, and the seed that gave
+ * most of it as why.because and share). */
 static void
 cand_of_entry(const struct xs_tally_entry *e, struct xs_cand *c)
 {
