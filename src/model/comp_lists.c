@@ -52,11 +52,11 @@ xs_model_comp_is_fresh(const struct xs_comp_stamp *stamp,
 
 /* What the lists of one query hold. */
 struct comp_sum {
-	struct xs_cand_map       map;      /* c -> summed score, best via */
-	struct xs_item_bits      left_out; /* several given items only */
-	struct xs_momentum_table momentum;
-	double                   cut_sum;      /* T: the sum of the cutoffs */
-	uint32_t                 n_incomplete; /* lists with a cutoff */
+	struct xs_cand_map         map;      /* c -> summed score, best via */
+	const struct xs_item_bits *left_out; /* several given items only */
+	const struct xs_momentum_table *momentum;
+	double   cut_sum;      /* T: the sum of the cutoffs */
+	uint32_t n_incomplete; /* lists with a cutoff */
 };
 
 /* Read the given items' lists; *freshp false if one is missing or not
@@ -104,7 +104,7 @@ lists_add(struct comp_sum *s, const struct xs_comp_list *l, bool left_out)
 		xsell_err            err;
 
 		xs_comp_list_entry(l, i, &e);
-		if (left_out && xs_item_bits_has(&s->left_out, e.item)) {
+		if (left_out && xs_item_bits_has(s->left_out, e.item)) {
 			continue;
 		}
 		err = xs_cand_map_get(&s->map, e.item, &c);
@@ -129,7 +129,7 @@ lists_weigh(struct comp_sum *s)
 {
 	for (size_t i = 0; i < s->map.vec.n; i++) {
 		struct xs_cand *c = &s->map.vec.v[i];
-		double f = xs_momentum_table_find(&s->momentum, c->item);
+		double f = xs_momentum_table_find(s->momentum, c->item);
 
 		c->aux = 1.0;
 		if (c->score > 0) {
@@ -150,7 +150,7 @@ is_left_out(xs_store *st, MDB_txn *txn, const struct comp_sum *s,
 	xsell_err err   = XSELL_OK;
 
 	if (ids->n_given > 1) {
-		*outp = xs_item_bits_has(&s->left_out, c);
+		*outp = xs_item_bits_has(s->left_out, c);
 		return XSELL_OK;
 	}
 	if (c != ids->given[0]) {
@@ -202,10 +202,11 @@ lists_prove(xs_store *st, MDB_txn *txn, const struct comp_sum *s,
 			return XSELL_OK;
 		}
 	}
-	for (size_t i = 0; i < s->momentum.n; i++) {
-		const struct xs_momentum_factor *f = &s->momentum.by_factor[i];
-		bool                             out;
-		xsell_err                        err;
+	for (size_t i = 0; i < s->momentum->n; i++) {
+		const struct xs_momentum_factor *f =
+		    &s->momentum->by_factor[i];
+		bool      out;
+		xsell_err err;
 
 		if (t * f->factor < kth) {
 			break;
@@ -224,25 +225,29 @@ lists_prove(xs_store *st, MDB_txn *txn, const struct comp_sum *s,
 	return XSELL_OK;
 }
 
-/* Rank a copy of the candidates (the map stays whole for the proof) and
- * prove the answer. */
+/* Rank the candidates and prove the answer. The ranking keeps the
+ * map's order (xs_rank_top), so only cross_category, which drops
+ * candidates, ranks a copy: the proof needs the map whole. */
 static xsell_err
 lists_rank(xs_store *st, MDB_txn *txn, const struct xs_query *q,
     const struct xs_rank_ids *ids, const struct xs_comp_list *lists,
     struct comp_sum *s, struct xs_arena *arena, struct xs_answer *ans,
     bool *donep)
 {
-	size_t          n   = s->map.vec.n;
-	struct xs_cand *v   = malloc((n + 1) * sizeof(*v));
-	xsell_err       err = XSELL_OK;
+	size_t          n    = s->map.vec.n;
+	struct xs_cand *v    = s->map.vec.v;
+	struct xs_cand *copy = NULL;
+	xsell_err       err  = XSELL_OK;
 
-	if (v == NULL) {
-		return XSELL_ENOMEM;
-	}
-	if (n != 0) {
-		memcpy(v, s->map.vec.v, n * sizeof(*v));
-	}
 	if (q->cross_category) {
+		copy = malloc((n + 1) * sizeof(*copy));
+		if (copy == NULL) {
+			return XSELL_ENOMEM;
+		}
+		if (n != 0) {
+			memcpy(copy, v, n * sizeof(*copy));
+		}
+		v   = copy;
 		err = xs_comp_keep_other_categories(
 		    st, txn, ids->given, ids->n_given, v, &n);
 	}
@@ -257,18 +262,40 @@ lists_rank(xs_store *st, MDB_txn *txn, const struct xs_query *q,
 
 		err = lists_prove(st, txn, s, lists, ids, kth, donep);
 	}
-	free(v);
+	free(copy);
 	return err;
+}
+
+/* Room for n candidates in the map's vector at once: a list entry adds
+ * at most one, and growing by doubling copied 120-byte candidates (a
+ * tenth of an answer's instructions). */
+static xsell_err
+cands_reserve(struct xs_cand_vec *vec, size_t n)
+{
+	struct xs_cand *v;
+
+	if (n <= vec->cap) {
+		return XSELL_OK;
+	}
+	v = realloc(vec->v, n * sizeof(*v));
+	if (v == NULL) {
+		return XSELL_ENOMEM;
+	}
+	vec->v   = v;
+	vec->cap = n;
+	return XSELL_OK;
 }
 
 xsell_err
 xs_comp_from_lists(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
     const struct xs_query *q, const struct xs_rank_ids *ids,
-    struct xs_arena *arena, struct xs_answer *ans, bool *donep)
+    struct xs_comp_shared *sh, struct xs_arena *arena, struct xs_answer *ans,
+    bool *donep)
 {
 	struct comp_sum      s = { 0 };
 	struct xs_comp_list *lists;
-	bool                 fresh = false;
+	bool                 fresh     = false;
+	size_t               n_entries = 0;
 	xsell_err            err;
 
 	*donep = false;
@@ -284,26 +311,34 @@ xs_comp_from_lists(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	if (err != XSELL_OK || !fresh) {
 		return err;
 	}
-	if (ids->n_given > 1) {
+	if (ids->n_given > 1 && !sh->has_left_out) {
 		err = xs_comp_left_out(
-		    st, txn, ids->given, ids->n_given, &s.left_out);
+		    st, txn, ids->given, ids->n_given, &sh->left_out);
+		sh->has_left_out = err == XSELL_OK;
+	}
+	s.left_out = &sh->left_out;
+	for (size_t g = 0; g < ids->n_given; g++) {
+		n_entries += lists[g].n;
+	}
+	if (err == XSELL_OK) {
+		err = cands_reserve(&s.map.vec, n_entries);
 	}
 	for (size_t g = 0; g < ids->n_given && err == XSELL_OK; g++) {
 		s.cut_sum += lists[g].stamp.cutoff;
 		s.n_incomplete += lists[g].stamp.cutoff > 0 ? 1 : 0;
 		err = lists_add(&s, &lists[g], ids->n_given > 1);
 	}
-	if (err == XSELL_OK) {
+	if (err == XSELL_OK && !sh->has_momentum) {
 		err = xs_momentum_table_get(
-		    st, txn, set, set->comp_momentum_weight, &s.momentum);
+		    st, txn, set, set->comp_momentum_weight, &sh->momentum);
+		sh->has_momentum = err == XSELL_OK;
 	}
+	s.momentum = &sh->momentum;
 	if (err == XSELL_OK) {
 		lists_weigh(&s);
 		err =
 		    lists_rank(st, txn, q, ids, lists, &s, arena, ans, donep);
 	}
-	xs_momentum_table_fini(&s.momentum);
 	xs_cand_map_free(&s.map);
-	free(s.left_out.bits);
 	return err;
 }

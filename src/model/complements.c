@@ -153,14 +153,14 @@ left_out_bits(xs_store *st, MDB_txn *txn, const uint32_t *given,
 }
 
 struct walk2 {
-	struct xs_cand_map      map;      /* c -> score, best via */
-	struct xs_item_bits     left_out; /* given and first-level items */
-	struct xs_counts_reader counts;
-	uint32_t                min_support;
-	uint32_t                via;
-	double                  p_ab; /* p(b|a) */
-	double                  n_b;
-	double                  beta;
+	struct xs_cand_map         map;      /* c -> score, best via */
+	const struct xs_item_bits *left_out; /* given and first-level items */
+	struct xs_counts_reader    counts;
+	uint32_t                   min_support;
+	uint32_t                   via;
+	double                     p_ab; /* p(b|a) */
+	double                     n_b;
+	double                     beta;
 };
 
 /* One path a -> b -> c: its part of c's score; the strongest path names
@@ -174,7 +174,7 @@ walk_second(void *ctx, uint32_t c, uint32_t count)
 	double          contrib;
 	xsell_err       err;
 
-	if (count < w->min_support || xs_item_bits_has(&w->left_out, c)) {
+	if (count < w->min_support || xs_item_bits_has(w->left_out, c)) {
 		return XSELL_OK;
 	}
 	err = xs_cand_map_get(&w->map, c, &cand);
@@ -317,15 +317,28 @@ xs_comp_left_out(xs_store *st, MDB_txn *txn, const uint32_t *given,
 	return err;
 }
 
+void
+xs_comp_shared_fini(struct xs_comp_shared *sh)
+{
+	free(sh->left_out.bits);
+	xs_momentum_table_fini(&sh->momentum);
+	memset(sh, 0, sizeof(*sh));
+}
+
 /* The walk's scores before momentum: w->map holds every second-level
- * item reached from the given items (w's beta and min_support set). */
+ * item reached from the given items (w's beta and min_support set),
+ * leaving out sh's left_out, built here unless the lists did. */
 static xsell_err
 walk_raw(xs_store *st, MDB_txn *txn, const uint32_t *given, size_t n_given,
-    unsigned width, struct walk2 *w)
+    unsigned width, struct xs_comp_shared *sh, struct walk2 *w)
 {
-	xsell_err err =
-	    xs_comp_left_out(st, txn, given, n_given, &w->left_out);
+	xsell_err err = XSELL_OK;
 
+	if (!sh->has_left_out) {
+		err = xs_comp_left_out(st, txn, given, n_given, &sh->left_out);
+		sh->has_left_out = err == XSELL_OK;
+	}
+	w->left_out = &sh->left_out;
 	xs_counts_reader_init(&w->counts, st, txn);
 	for (size_t g = 0; g < n_given && err == XSELL_OK; g++) {
 		err = walk_from(st, txn, w, given[g], width);
@@ -333,11 +346,29 @@ walk_raw(xs_store *st, MDB_txn *txn, const uint32_t *given, size_t n_given,
 	return err;
 }
 
+/* xs_weigh_by_momentum with the factors of a table the lists built
+ * (the same factors: momentum.c computes both alike). */
+static void
+weigh_by_table(const struct xs_momentum_table *t, struct xs_cand_map *m)
+{
+	for (size_t i = 0; i < m->vec.n; i++) {
+		struct xs_cand *c = &m->vec.v[i];
+		double          f;
+
+		if (c->score <= 0) {
+			continue;
+		}
+		f = xs_momentum_table_find(t, c->item);
+		c->score *= f;
+		c->share *= f;
+	}
+}
+
 /* The walk, the reference answer: every path, then momentum. */
 static xsell_err
 complements_walk(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
     const struct xs_query *q, const struct xs_rank_ids *ids,
-    struct xs_arena *arena, struct xs_answer *ans)
+    struct xs_comp_shared *sh, struct xs_arena *arena, struct xs_answer *ans)
 {
 	struct walk2    w = { 0 };
 	struct xs_cand *cands;
@@ -346,8 +377,11 @@ complements_walk(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 
 	w.min_support = q->min_support ? q->min_support : set->min_support;
 	w.beta        = q->has_beta ? q->beta : set->complements_beta;
-	err = walk_raw(st, txn, ids->given, ids->n_given, set->walk_width, &w);
-	if (err == XSELL_OK) {
+	err           = walk_raw(
+	              st, txn, ids->given, ids->n_given, set->walk_width, sh, &w);
+	if (err == XSELL_OK && sh->has_momentum) {
+		weigh_by_table(&sh->momentum, &w.map);
+	} else if (err == XSELL_OK) {
 		err = xs_weigh_by_momentum(
 		    st, txn, set, set->comp_momentum_weight, &w.map);
 	}
@@ -362,7 +396,6 @@ complements_walk(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 		    cands, n, arena, ans);
 	}
 	xs_cand_map_free(&w.map);
-	free(w.left_out.bits);
 	return err;
 }
 
@@ -370,17 +403,19 @@ xsell_err
 xs_model_complements(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
     const struct xs_query *q, struct xs_arena *arena, struct xs_answer *ans)
 {
-	struct xs_rank_ids ids;
-	bool               done = false;
-	xsell_err          err = xs_rank_resolve(st, txn, q, arena, &ids, ans);
+	struct xs_rank_ids    ids;
+	struct xs_comp_shared sh   = { 0 };
+	bool                  done = false;
+	xsell_err err = xs_rank_resolve(st, txn, q, arena, &ids, ans);
 
 	if (err == XSELL_OK && !q->fresh) {
 		err = xs_comp_from_lists(
-		    st, txn, set, q, &ids, arena, ans, &done);
+		    st, txn, set, q, &ids, &sh, arena, ans, &done);
 	}
 	if (err == XSELL_OK && !done) {
-		err = complements_walk(st, txn, set, q, &ids, arena, ans);
+		err = complements_walk(st, txn, set, q, &ids, &sh, arena, ans);
 	}
+	xs_comp_shared_fini(&sh);
 	return err;
 }
 
@@ -473,17 +508,18 @@ xs_model_comp_compute(xs_store *st, MDB_txn *txn,
     const struct xs_settings *set, uint32_t a, int64_t now_s,
     struct xs_comp_list_out *out)
 {
-	struct walk2 w   = { 0 };
-	uint32_t     len = set->comp_list_len;
-	size_t       n;
-	xsell_err    err;
+	struct walk2          w   = { 0 };
+	struct xs_comp_shared sh  = { 0 };
+	uint32_t              len = set->comp_list_len;
+	size_t                n;
+	xsell_err             err;
 
 	if (len > XS_COMP_LIST_MAX) {
 		len = XS_COMP_LIST_MAX;
 	}
 	w.min_support = set->min_support;
 	w.beta        = set->complements_beta;
-	err           = walk_raw(st, txn, &a, 1, set->walk_width, &w);
+	err           = walk_raw(st, txn, &a, 1, set->walk_width, &sh, &w);
 	if (err == XSELL_OK) {
 		err =
 		    mark_trending(st, txn, set, &w, out->skips, &out->n_skip);
@@ -505,6 +541,6 @@ xs_model_comp_compute(xs_store *st, MDB_txn *txn,
 		take_list(w.map.vec.v, n, len, sp, out->entries, &out->n);
 	}
 	xs_cand_map_free(&w.map);
-	free(w.left_out.bits);
+	xs_comp_shared_fini(&sh);
 	return err;
 }

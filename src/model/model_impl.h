@@ -295,6 +295,30 @@ xsell_err xs_weigh_by_momentum(xs_store *st, MDB_txn *txn,
 xsell_err xs_tally_weigh_by_momentum(xs_store *st, MDB_txn *txn,
     const struct xs_settings *set, double weight, struct xs_tally *t);
 
+/* Each trend item's momentum factor, the one xs_weigh_by_momentum
+ * multiplies by (momentum.c), memoised per snapshot. */
+struct xs_momentum_factor {
+	uint32_t item;
+	double   factor;
+};
+struct xs_momentum_table {
+	const struct xs_momentum_factor *by_item;   /* ascending item */
+	const struct xs_momentum_factor *by_factor; /* descending factor */
+	size_t                           n;
+	const uint32_t *slots; /* by_item's hash (momentum.c) */
+	size_t          n_slots;
+	const void     *held;  /* the store's memo (xs_store_memo_hold) */
+	void           *owned; /* or a block of our own */
+};
+/* Caller frees with xs_momentum_table_fini. weight 0: an empty table. */
+xsell_err xs_momentum_table_get(xs_store *st, MDB_txn *txn,
+    const struct xs_settings *set, double weight,
+    struct xs_momentum_table *out);
+/* The factor of 'item', 1 if it has none (outside the trend window). */
+double xs_momentum_table_find(
+    const struct xs_momentum_table *t, uint32_t item);
+void xs_momentum_table_fini(struct xs_momentum_table *t);
+
 /* xs_rank_select over candidates in any order: only the best k + 16
  * (and everything tied with the last of them) are sorted, unless the
  * filter leaves fewer than k of those, when four times as many are, and
@@ -334,33 +358,25 @@ xsell_err xs_comp_left_out(xs_store *st, MDB_txn *txn, const uint32_t *given,
 xsell_err xs_comp_keep_other_categories(xs_store *st, MDB_txn *txn,
     const uint32_t *given, size_t n_given, struct xs_cand *v, size_t *np);
 
+/* What the lists and the walk of one complements answer both need,
+ * built by the first that does (the lists, then a walk when they cannot
+ * prove the answer), over the same snapshot and given items.
+ * Zero-initialise; xs_comp_shared_fini. */
+struct xs_comp_shared {
+	struct xs_item_bits      left_out; /* xs_comp_left_out of the given */
+	bool                     has_left_out;
+	struct xs_momentum_table momentum; /* weight comp_momentum_weight */
+	bool                     has_momentum;
+};
+void xs_comp_shared_fini(struct xs_comp_shared *sh);
+
 /* The answer from the given items' precomputed lists (comp_lists.c),
  * when they are fresh and prove that it is the walk's: *donep true and
  * ans filled. Otherwise *donep false and the caller walks (ans is then
- * resolved again). */
+ * resolved again), with what the lists built in 'sh'. */
 xsell_err xs_comp_from_lists(xs_store *st, MDB_txn *txn,
     const struct xs_settings *set, const struct xs_query *q,
-    const struct xs_rank_ids *ids, struct xs_arena *arena,
-    struct xs_answer *ans, bool *donep);
-
-/* Each trend item's momentum factor, the one xs_weigh_by_momentum
- * multiplies by (momentum.c), memoised per snapshot. */
-struct xs_momentum_factor {
-	uint32_t item;
-	double   factor;
-};
-struct xs_momentum_table {
-	struct xs_momentum_factor *by_item;   /* ascending item */
-	struct xs_momentum_factor *by_factor; /* descending factor */
-	size_t                     n;
-};
-/* Caller frees with xs_momentum_table_fini. weight 0: an empty table. */
-xsell_err xs_momentum_table_get(xs_store *st, MDB_txn *txn,
-    const struct xs_settings *set, double weight,
-    struct xs_momentum_table *out);
-/* The factor of 'item', 1 if it has none (outside the trend window). */
-double xs_momentum_table_find(
-    const struct xs_momentum_table *t, uint32_t item);
-void xs_momentum_table_fini(struct xs_momentum_table *t);
+    const struct xs_rank_ids *ids, struct xs_comp_shared *sh,
+    struct xs_arena *arena, struct xs_answer *ans, bool *donep);
 
 #endif /* XSELL_MODEL_MODEL_IMPL_H */

@@ -134,27 +134,76 @@ factor_cmp_largest(const void *x, const void *y)
 	return factor_cmp_item(x, y);
 }
 
-/* Each trend item's factor, as xs_weigh_by_momentum computes it, into
- * v[0..2n): by item, then by factor. */
+/* A momentum table as one block, the memo's bytes: this head, then the
+ * n factors by item, the n by factor, and n_slots hash slots (each the
+ * index + 1 of its item in by_item; 0: empty) for a lookup per
+ * candidate in constant time. */
+struct table_head {
+	uint64_t n, n_slots; /* n_slots: a power of two above 2n */
+};
+
+static size_t
+table_home(uint32_t item, size_t n_slots)
+{
+	return (size_t) (item * 2654435761u) & (n_slots - 1);
+}
+
+/* Point t at the table in 'block' (as momentum_table_sum makes it). */
+static void
+table_view(const void *block, struct xs_momentum_table *t)
+{
+	const struct table_head *h = block;
+
+	t->by_item   = (const struct xs_momentum_factor *) (h + 1);
+	t->by_factor = t->by_item + h->n;
+	t->slots     = (const uint32_t *) (t->by_factor + h->n);
+	t->n         = h->n;
+	t->n_slots   = h->n_slots;
+}
+
+static void
+table_slots_fill(const struct xs_momentum_factor *by_item, size_t n,
+    uint32_t *slots, size_t n_slots)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t j = table_home(by_item[i].item, n_slots);
+
+		while (slots[j] != 0) {
+			j = (j + 1) & (n_slots - 1);
+		}
+		slots[j] = (uint32_t) i + 1;
+	}
+}
+
+/* Each trend item's factor, as xs_weigh_by_momentum computes it, into a
+ * table block (malloc'd, its size in *lenp). */
 static xsell_err
 momentum_table_sum(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
-    double weight, struct xs_momentum_factor **vp, size_t *np)
+    double weight, void **blockp, size_t *lenp)
 {
 	struct xs_counts_reader    counts;
 	struct xs_cand            *trend;
+	struct table_head         *h;
 	struct xs_momentum_factor *v;
-	size_t                     n;
+	size_t                     n, n_slots = 2, len;
 	xsell_err                  err = xs_model_trend_scores(
 	                     st, txn, set, set->trend_half_life_days, &trend, &n);
 
 	if (err != XSELL_OK) {
 		return err;
 	}
-	v = calloc(2 * n + 1, sizeof(*v));
-	if (v == NULL) {
+	while (n_slots <= 2 * n) {
+		n_slots *= 2;
+	}
+	len = sizeof(*h) + 2 * n * sizeof(*v) + n_slots * sizeof(uint32_t);
+	h   = calloc(1, len);
+	if (h == NULL) {
 		free(trend);
 		return XSELL_ENOMEM;
 	}
+	h->n       = n;
+	h->n_slots = n_slots;
+	v          = (struct xs_momentum_factor *) (h + 1);
 	xs_counts_reader_init(&counts, st, txn);
 	for (size_t i = 0; i < n; i++) {
 		uint32_t c  = trend[i].item;
@@ -167,18 +216,22 @@ momentum_table_sum(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 		    momentum_factor(set, weight, trend[i].score, ever);
 	}
 	free(trend);
-	qsort(v, n, sizeof(*v), factor_cmp_item);
-	memcpy(v + n, v, n * sizeof(*v));
-	qsort(v + n, n, sizeof(*v), factor_cmp_largest);
-	*vp = v;
-	*np = n;
+	if (n != 0) {
+		qsort(v, n, sizeof(*v), factor_cmp_item);
+		memcpy(v + n, v, n * sizeof(*v));
+		qsort(v + n, n, sizeof(*v), factor_cmp_largest);
+	}
+	table_slots_fill(v, n, (uint32_t *) (v + 2 * n), n_slots);
+	*blockp = h;
+	*lenp   = len;
 	return XSELL_OK;
 }
 
 /* A complements answer from precomputed lists needs each candidate's
  * factor and the largest factors of all (what an item the lists left out
  * could at most be lifted by): computed once per snapshot, as the trend
- * list it is made of. */
+ * list it is made of, and read by every answer in place (a copy of it
+ * per answer was a third of an answer's instructions). */
 xsell_err
 xs_momentum_table_get(xs_store *st, MDB_txn *txn,
     const struct xs_settings *set, double weight,
@@ -186,50 +239,56 @@ xs_momentum_table_get(xs_store *st, MDB_txn *txn,
 {
 	struct momentum_key key = { weight, set->pick_momentum_prior,
 		set->trend_half_life_days, set->trend_view_weight };
-	void               *data;
-	size_t              len, n = 0;
-	xsell_err           err = XSELL_OK;
+	const void         *held;
+	void               *block;
+	size_t              len;
+	xsell_err           err;
 
 	memset(out, 0, sizeof(*out));
 	if (weight == 0) {
 		return XSELL_OK;
 	}
-	if (xs_store_memo_get(
-	        st, txn, XS_MEMO_MOMENTUM, &key, sizeof(key), &data, &len)) {
-		n = len / (2 * sizeof(struct xs_momentum_factor));
-	} else {
-		struct xs_momentum_factor *v;
-
-		err = momentum_table_sum(st, txn, set, weight, &v, &n);
-		if (err != XSELL_OK) {
-			return err;
-		}
-		xs_store_memo_put(st, txn, XS_MEMO_MOMENTUM, &key, sizeof(key),
-		    v, 2 * n * sizeof(*v));
-		data = v;
+	if (xs_store_memo_hold(
+	        st, txn, XS_MEMO_MOMENTUM, &key, sizeof(key), &held, &len)) {
+		out->held = held;
+		table_view(held, out);
+		return XSELL_OK;
 	}
-	out->by_item   = data;
-	out->by_factor = out->by_item + n;
-	out->n         = n;
+	err = momentum_table_sum(st, txn, set, weight, &block, &len);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	xs_store_memo_put(
+	    st, txn, XS_MEMO_MOMENTUM, &key, sizeof(key), block, len);
+	out->owned = block;
+	table_view(block, out);
 	return XSELL_OK;
 }
 
 double
 xs_momentum_table_find(const struct xs_momentum_table *t, uint32_t item)
 {
-	struct xs_momentum_factor  key = { item, 0 };
-	struct xs_momentum_factor *f;
+	size_t j;
 
 	if (t->n == 0) {
 		return 1.0;
 	}
-	f = bsearch(&key, t->by_item, t->n, sizeof(key), factor_cmp_item);
-	return f != NULL ? f->factor : 1.0;
+	for (j = table_home(item, t->n_slots); t->slots[j] != 0;
+	     j = (j + 1) & (t->n_slots - 1)) {
+		const struct xs_momentum_factor *f =
+		    &t->by_item[t->slots[j] - 1];
+
+		if (f->item == item) {
+			return f->factor;
+		}
+	}
+	return 1.0;
 }
 
 void
 xs_momentum_table_fini(struct xs_momentum_table *t)
 {
-	free(t->by_item);
+	xs_store_memo_release(t->held);
+	free(t->owned);
 	memset(t, 0, sizeof(*t));
 }

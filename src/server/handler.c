@@ -56,6 +56,40 @@ default_scorer(const struct xs_settings *set, enum xs_op op)
 	}
 }
 
+/* A read snapshot of the store for w's request. w keeps its read
+ * transaction between requests, reset: renewing it reuses its reader
+ * slot and memory, where a begin took the reader table's lock and
+ * allocated, and an abort gave both back. One that does not renew (the
+ * map grew) is dropped and a new one begun. */
+static xsell_err
+read_begin(struct xs_worker *w, MDB_txn **txnp)
+{
+	xsell_err err;
+
+	if (w->rtxn != NULL && xs_txn_renew(w->rtxn) == XSELL_OK) {
+		*txnp = w->rtxn;
+		return XSELL_OK;
+	}
+	if (w->rtxn != NULL) {
+		xs_txn_abort(w->rtxn);
+		w->rtxn = NULL;
+	}
+	err = xs_txn_read(w->srv->store, &w->rtxn);
+	if (err != XSELL_OK) {
+		w->rtxn = NULL;
+		return err;
+	}
+	*txnp = w->rtxn;
+	return XSELL_OK;
+}
+
+/* The end of w's read: its snapshot released, the transaction kept. */
+static void
+read_end(struct xs_worker *w)
+{
+	xs_txn_reset(w->rtxn);
+}
+
 /* A list answer from one read snapshot. */
 static xsell_err
 handle_list(struct xs_worker *w, const struct xs_request *req,
@@ -71,7 +105,7 @@ handle_list(struct xs_worker *w, const struct xs_request *req,
 	if (!req->u.query.scorer_given) {
 		q.scorer = default_scorer(&w->srv->settings, req->op);
 	}
-	err = xs_txn_read(w->srv->store, &txn);
+	err = read_begin(w, &txn);
 	if (err != XSELL_OK) {
 		return err;
 	}
@@ -81,7 +115,7 @@ handle_list(struct xs_worker *w, const struct xs_request *req,
 	if (err == XSELL_OK) {
 		err = xs_wire_reply_list(out, req, &q, &ans, q.explain);
 	}
-	xs_txn_abort(txn);
+	read_end(w);
 	return err;
 }
 
@@ -113,7 +147,7 @@ handle_history(struct xs_worker *w, const struct xs_request *req,
 	xsell_err         err;
 
 	(void) ei;
-	err = xs_txn_read(w->srv->store, &txn);
+	err = read_begin(w, &txn);
 	if (err != XSELL_OK) {
 		return err;
 	}
@@ -122,7 +156,7 @@ handle_history(struct xs_worker *w, const struct xs_request *req,
 	if (err == XSELL_OK) {
 		err = xs_wire_reply_history(out, req, &h);
 	}
-	xs_txn_abort(txn);
+	read_end(w);
 	return err;
 }
 

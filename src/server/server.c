@@ -493,6 +493,9 @@ xs_server_close(xs_server *srv)
 		if (w->aio != NULL) {
 			nng_aio_free(w->aio);
 		}
+		if (w->rtxn != NULL) {
+			xs_txn_abort(w->rtxn); /* before the store closes */
+		}
 		xs_arena_fini(&w->arena);
 		xs_buf_fini(&w->out);
 		xs_acc_free(w->acc);

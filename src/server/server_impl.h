@@ -101,7 +101,9 @@ struct xs_worker {
 	nng_pipe          pipe;    /* the connection of the reply sent */
 	struct xs_arena   arena;   /* request scratch, reset per request */
 	struct xs_buf     out;     /* reply bytes */
-	xs_acc           *acc;     /* pending counts of a write */
+	MDB_txn          *rtxn;    /* its read snapshot, reset between
+	                              requests (handler.c); NULL: none yet */
+	xs_acc *acc;               /* pending counts of a write */
 	/* The request being handled, as received and decoded at 'req_now'
 	 * (handler.c): what the write-ahead log keeps of a write. */
 	const void *req_body;

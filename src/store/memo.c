@@ -6,8 +6,57 @@
  * be what it commits. */
 #include "store/store_impl.h"
 
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* A memo's bytes, shared by the memo and its holders
+ * (xs_store_memo_hold): the last of them frees it, so a commit that
+ * retires the memo leaves what a reader still holds intact. A memo's
+ * 'data' is a blob's data. */
+struct memo_blob {
+	atomic_size_t refs;
+	alignas(max_align_t) unsigned char data[];
+};
+
+/* A blob holding a copy of data[0..len), one reference; NULL if memory
+ * is short. */
+static struct memo_blob *
+blob_alloc(const void *data, size_t len)
+{
+	struct memo_blob *b = malloc(sizeof(*b) + (len ? len : 1));
+
+	if (b != NULL) {
+		atomic_init(&b->refs, 1);
+		memcpy(b->data, data, len);
+	}
+	return b;
+}
+
+static struct memo_blob *
+blob_of(const void *data)
+{
+	return (struct memo_blob *) (void *) ((const unsigned char *) data -
+	    offsetof(struct memo_blob, data));
+}
+
+/* Drop one reference to the blob of 'data' (NULL: nothing). */
+static void
+blob_release(const void *data)
+{
+	struct memo_blob *b;
+
+	if (data == NULL) {
+		return;
+	}
+	b = blob_of(data);
+	if (atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) ==
+	    1) {
+		free(b);
+	}
+}
 
 /* txn's snapshot id if it reads committed state, else 0. */
 static size_t
@@ -50,39 +99,74 @@ xs_store_memo_get(xs_store *st, MDB_txn *txn, enum xs_memo_slot slot,
 	return hit;
 }
 
+bool
+xs_store_memo_hold(xs_store *st, MDB_txn *txn, enum xs_memo_slot slot,
+    const void *key, size_t key_len, const void **datap, size_t *lenp)
+{
+	size_t          id = committed_id(st, txn);
+	struct xs_memo *m  = &st->memo[slot];
+	bool            hit;
+
+	*datap = NULL;
+	*lenp  = 0;
+	if (id == 0 || key_len > XS_MEMO_KEY_MAX) {
+		return false;
+	}
+	pthread_mutex_lock(&st->memo_mtx);
+	hit = m->txnid == id && m->key_len == key_len &&
+	    memcmp(m->key, key, key_len) == 0;
+	if (hit) {
+		atomic_fetch_add_explicit(
+		    &blob_of(m->data)->refs, 1, memory_order_relaxed);
+		*datap = m->data;
+		*lenp  = m->len;
+	}
+	pthread_mutex_unlock(&st->memo_mtx);
+	return hit;
+}
+
+void
+xs_store_memo_release(const void *data)
+{
+	blob_release(data);
+}
+
 void
 xs_store_memo_put(xs_store *st, MDB_txn *txn, enum xs_memo_slot slot,
     const void *key, size_t key_len, const void *data, size_t len)
 {
-	size_t          id = committed_id(st, txn);
-	struct xs_memo *m  = &st->memo[slot];
-	void           *copy;
+	size_t            id = committed_id(st, txn);
+	struct xs_memo   *m  = &st->memo[slot];
+	struct memo_blob *b;
+	void             *old = NULL;
 
 	/* An older snapshot's reader must not replace a newer memo. */
 	if (id == 0 || key_len > XS_MEMO_KEY_MAX ||
-	    (copy = malloc(len ? len : 1)) == NULL) {
+	    (b = blob_alloc(data, len)) == NULL) {
 		return;
 	}
-	memcpy(copy, data, len);
 	pthread_mutex_lock(&st->memo_mtx);
 	if (id >= m->txnid) {
-		free(m->data);
+		old        = m->data;
 		m->txnid   = id;
 		m->key_len = key_len;
 		memcpy(m->key, key, key_len);
-		m->data = copy;
+		m->data = b->data;
 		m->len  = len;
-		copy    = NULL;
+		b       = NULL;
 	}
 	pthread_mutex_unlock(&st->memo_mtx);
-	free(copy);
+	blob_release(old);
+	if (b != NULL) {
+		free(b); /* a newer memo is kept */
+	}
 }
 
 void
 xs_store_memo_fini(xs_store *st)
 {
 	for (int s = 0; s < XS_MEMO_COUNT; s++) {
-		free(st->memo[s].data);
+		blob_release(st->memo[s].data);
 	}
 	pthread_mutex_destroy(&st->memo_mtx);
 }

@@ -372,6 +372,14 @@ enum xs_memo_slot { XS_MEMO_TREND, XS_MEMO_MOMENTUM, XS_MEMO_COUNT };
  * state is not committed yet). */
 bool xs_store_memo_get(xs_store *st, MDB_txn *txn, enum xs_memo_slot slot,
     const void *key, size_t key_len, void **datap, size_t *lenp);
+/* The memo itself, as xs_store_memo_get finds it, without a copy:
+ * *datap is read-only and shared, and stays valid (also after a commit
+ * retires the memo) until the caller gives it to xs_store_memo_release.
+ * For memos read on every answer, where the copy was the cost. */
+bool xs_store_memo_hold(xs_store *st, MDB_txn *txn, enum xs_memo_slot slot,
+    const void *key, size_t key_len, const void **datap, size_t *lenp);
+/* Let go of what xs_store_memo_hold gave (NULL: nothing). */
+void xs_store_memo_release(const void *data);
 /* Keep a copy of data[0..len) as the memo of txn's snapshot and key
  * (nothing for a write transaction, or if memory is short). */
 void xs_store_memo_put(xs_store *st, MDB_txn *txn, enum xs_memo_slot slot,

@@ -12,7 +12,7 @@ struct xs_memo {
 	size_t        txnid; /* 0: empty */
 	unsigned char key[XS_MEMO_KEY_MAX];
 	size_t        key_len;
-	void         *data;
+	void         *data; /* a shared blob's bytes (memo.c) */
 	size_t        len;
 };
 

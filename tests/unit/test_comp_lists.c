@@ -99,9 +99,12 @@ answer(xs_store *st, const struct xs_settings *set, const struct ask *a,
 	xs_arena_init(&arena, 1 << 20);
 	assert_xs_ok(xs_txn_read(st, &txn));
 	if (listedp != NULL) {
+		struct xs_comp_shared sh = { 0 };
+
 		assert_xs_ok(xs_rank_resolve(st, txn, &q, &arena, &ids, &ans));
 		assert_xs_ok(xs_comp_from_lists(
-		    st, txn, set, &q, &ids, &arena, &ans, listedp));
+		    st, txn, set, &q, &ids, &sh, &arena, &ans, listedp));
+		xs_comp_shared_fini(&sh);
 	}
 	assert_xs_ok(xs_model_complements(st, txn, set, &q, &arena, &ans));
 	out[0] = '\0';
