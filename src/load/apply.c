@@ -268,7 +268,12 @@ name_id(void *ctx, enum xs_dict d, struct xs_span name, uint32_t *idp)
 static xsell_err
 apply_orders(struct apply_ctx *c)
 {
-	if (c->fresh && xs_loader_counts(c->l)->events == 0) {
+	/* Held: the order database was empty, so no order of these files
+	 * is a duplicate (the by-user walk numbers every order's items
+	 * before it applies any; the ordinary walk skips a stored order's
+	 * items). */
+	if (c->fresh && xs_store_orders_held(c->st) &&
+	    xs_loader_counts(c->l)->events == 0) {
 		return xs_loader_each_order_by_user(
 		    c->l, APPLY_BATCH, name_id, orders_cb, c);
 	}
@@ -327,8 +332,9 @@ fresh_begin(struct apply_ctx *c)
 		xs_acc_bulk_begin(c->acc, 0);
 		err = xs_store_orders_hold(c->st, c->txn);
 		if (err == XSELL_EINVAL) {
-			/* Orders stored before (their users forgotten since):
-			 * these go in one by one. */
+			/* Orders stored before (a store with no item, user
+			 * or pair, yet orders: made by hand): these go in one
+			 * by one, in the ordinary walk (apply_orders). */
 			err = XSELL_OK;
 		}
 	}
