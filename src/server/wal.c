@@ -448,6 +448,21 @@ seg_switch(xs_wal *wal, uint64_t first, int fd)
 	wal->segs[wal->n_segs++] = first;
 }
 
+/* At open, after the replay: a last segment that starts after the last
+ * whole entry holds none (a crash before its first entry was synced,
+ * or its torn tail cut) and is started again, emptied, by seg_start. It
+ * leaves the list here: listed twice, the applier would count the first
+ * copy applied once the second starts at applied + 1, and unlink the
+ * file the writers append to. */
+static void
+seg_restart_empty(xs_wal *wal)
+{
+	if (wal->n_segs > 0 &&
+	    wal->segs[wal->n_segs - 1] == wal->written + 1) {
+		wal->n_segs--;
+	}
+}
+
 /* Start segment 'first' for appending, at open (no other thread). */
 static xsell_err
 seg_start(xs_wal *wal, uint64_t first)
@@ -842,18 +857,17 @@ reader_next(xs_wal *wal, uint64_t seq, size_t at, struct wal_hdr *h)
 			wal->rd_off += (off_t) (sizeof(*h) + h->len);
 			return XSELL_OK;
 		}
-		if (tries == 1) {
-			break;
-		}
 		/* At open the log ends where its last segment has no more
 		 * whole entries: a torn one after them was never
-		 * acknowledged (every sync covers all appended before). */
+		 * acknowledged (every sync covers all appended before).
+		 * Also when that segment was just opened: a crash after a
+		 * rotation leaves it empty or torn. */
 		if (wal->replaying && wal->n_segs > 0 &&
 		    wal->rd_seg == wal->segs[wal->n_segs - 1]) {
 			wal->log_end = true;
 			return XSELL_ENOENT;
 		}
-		if (wal->rd_seg == seq) {
+		if (tries == 1 || wal->rd_seg == seq) {
 			break;
 		}
 		err = reader_open(wal, seq);
@@ -1491,6 +1505,7 @@ xs_wal_open(
 	}
 	if (err == XSELL_OK) {
 		segs_drop_applied(wal, wal->applied, false);
+		seg_restart_empty(wal);
 		err = seg_start(wal, wal->written + 1);
 	}
 	if (err == XSELL_OK) {

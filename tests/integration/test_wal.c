@@ -326,6 +326,70 @@ wait_applied(const char *url, json_int_t seq)
 	assert_int_equal(wal_stat(url, "applied"), seq);
 }
 
+/* A crash just after a rotation: the old segment holds entries not yet
+ * applied and the new one, the log's last, is empty (it was created and
+ * its name synced, its first entry not). The restart replays the old
+ * one and ends the log there, and starts the empty one again. */
+static void
+test_wal_crash_after_rotation_replays(void **state)
+{
+	struct xs_test_server s, e;
+	char                  name[64];
+	char                 *p;
+	FILE                 *fp;
+
+	(void) state;
+	xs_test_server_start(&s, wal_args);
+	send_writes(s.admin_url);
+	xs_test_server_signal(&s, SIGKILL);
+	copy_file(s.db, s.dir, SEG1);
+	xs_test_server_start(&e, wal_args);
+	xs_test_server_signal(&e, SIGTERM);
+	copy_file(s.dir, e.db, SEG1);
+	/* Segments are named by their first entry, in hex. */
+	snprintf(name, sizeof(name), "wal-%016x.log", WRITES + 1);
+	p  = path_in(e.db, name);
+	fp = fopen(p, "w");
+	assert_non_null(fp);
+	fclose(fp);
+	free(p);
+
+	xs_test_server_restart(&e);
+	assert_int_equal(xs_test_stats_orders(e.read_url), ORDERS_LEFT);
+	assert_int_equal(wal_stat(e.read_url, "applied"), WRITES);
+	assert_int_equal(wal_stat(e.read_url, "segments"), 1);
+	xs_test_server_signal(&e, SIGTERM);
+	xs_test_server_fini(&e);
+	xs_test_server_fini(&s);
+}
+
+/* A crash before the newest segment's first entry (here: right after
+ * start) leaves it empty. The restart starts it again and lists it once:
+ * listed twice, the applier took the first copy for applied and deleted
+ * the file the writers append to, and the next kill -9 lost
+ * acknowledged writes. */
+static void
+test_wal_empty_segment_at_start_is_kept(void **state)
+{
+	struct xs_test_server s;
+
+	(void) state;
+	xs_test_server_start(&s, wal_args);
+	xs_test_server_signal(&s, SIGKILL);
+	assert_int_equal(file_size(s.db, SEG1), 0);
+	xs_test_server_restart(&s);
+	assert_int_equal(wal_stat(s.read_url, "segments"), 1);
+	send_writes(s.admin_url);
+	wait_applied(s.read_url, WRITES);
+	assert_true(file_size(s.db, SEG1) > 0); /* still the one written */
+	xs_test_server_signal(&s, SIGKILL);
+	xs_test_server_restart(&s);
+	assert_int_equal(xs_test_stats_orders(s.read_url), ORDERS_LEFT);
+	assert_int_equal(wal_stat(s.read_url, "applied"), WRITES);
+	xs_test_server_signal(&s, SIGTERM);
+	xs_test_server_fini(&s);
+}
+
 /* A write that does not decode is refused before the log: the log file
  * stays empty; a good one then lands in it. */
 static void
@@ -729,6 +793,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_wal_kill9_replay_twice_and_without_wal),
+		cmocka_unit_test(test_wal_crash_after_rotation_replays),
+		cmocka_unit_test(test_wal_empty_segment_at_start_is_kept),
 		cmocka_unit_test(test_wal_refuses_bad_write_before_log),
 		cmocka_unit_test(test_wal_full_disk_refuses_whole_write),
 		cmocka_unit_test(test_wal_many_writers_rotate_and_replay),
