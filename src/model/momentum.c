@@ -40,20 +40,24 @@ trend_item_factor(struct xs_counts_reader *counts,
 	return momentum_factor(set, weight, t->score, ever);
 }
 
-/* Only positive scores are weighed: a negative one is a user's dislike
- * (for_you), which how well the item sells does not change. */
-xsell_err
-xs_weigh_by_momentum(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
-    double weight, struct xs_cand_map *cands)
+/* Where a momentum pass finds item's score and share: false if item is
+ * not a candidate. */
+typedef bool (*weigh_find_fn)(
+    void *ctx, uint32_t item, double **scorep, double **sharep);
+
+/* Multiply the score and share of each positively scored candidate that
+ * 'find' knows by its trend item's factor. Only positive scores are
+ * weighed: a negative one is a user's dislike (for_you), which how well
+ * the item sells does not change. */
+static xsell_err
+weigh_trend_items(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
+    double weight, weigh_find_fn find, void *ctx)
 {
 	struct xs_counts_reader counts;
 	struct xs_trend_item   *trend;
 	size_t                  n;
 	xsell_err               err;
 
-	if (weight == 0 || cands->vec.n == 0) {
-		return XSELL_OK;
-	}
 	err = xs_model_trend_items(
 	    st, txn, set, set->trend_half_life_days, &trend, &n);
 	if (err != XSELL_OK) {
@@ -61,51 +65,63 @@ xs_weigh_by_momentum(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	}
 	xs_counts_reader_init(&counts, st, txn);
 	for (size_t i = 0; i < n; i++) {
-		struct xs_cand *c = xs_cand_map_find(cands, trend[i].item);
-		double          f;
+		double *score, *share, f;
 
-		if (c == NULL || c->score <= 0) {
+		if (!find(ctx, trend[i].item, &score, &share) || *score <= 0) {
 			continue;
 		}
 		f = trend_item_factor(&counts, set, weight, &trend[i]);
-		c->score *= f;
-		c->share *= f; /* explain: the seed's or path's part alike */
+		*score *= f;
+		*share *= f; /* explain: the seed's or path's part alike */
 	}
 	free(trend);
 	return XSELL_OK;
+}
+
+static bool
+cand_map_find(void *ctx, uint32_t item, double **scorep, double **sharep)
+{
+	struct xs_cand *c = xs_cand_map_find(ctx, item);
+
+	if (c == NULL) {
+		return false;
+	}
+	*scorep = &c->score;
+	*sharep = &c->share;
+	return true;
+}
+
+static bool
+tally_find(void *ctx, uint32_t item, double **scorep, double **sharep)
+{
+	struct xs_tally_entry *e = xs_tally_find(ctx, item);
+
+	if (e == NULL) {
+		return false;
+	}
+	*scorep = &e->score;
+	*sharep = &e->share;
+	return true;
+}
+
+xsell_err
+xs_weigh_by_momentum(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
+    double weight, struct xs_cand_map *cands)
+{
+	if (weight == 0 || cands->vec.n == 0) {
+		return XSELL_OK;
+	}
+	return weigh_trend_items(st, txn, set, weight, cand_map_find, cands);
 }
 
 xsell_err
 xs_tally_weigh_by_momentum(xs_store *st, MDB_txn *txn,
     const struct xs_settings *set, double weight, struct xs_tally *t)
 {
-	struct xs_counts_reader counts;
-	struct xs_trend_item   *trend;
-	size_t                  n;
-	xsell_err               err;
-
 	if (weight == 0 || t->n == 0) {
 		return XSELL_OK;
 	}
-	err = xs_model_trend_items(
-	    st, txn, set, set->trend_half_life_days, &trend, &n);
-	if (err != XSELL_OK) {
-		return err;
-	}
-	xs_counts_reader_init(&counts, st, txn);
-	for (size_t i = 0; i < n; i++) {
-		struct xs_tally_entry *e = xs_tally_find(t, trend[i].item);
-		double                 f;
-
-		if (e == NULL || e->score <= 0) {
-			continue;
-		}
-		f = trend_item_factor(&counts, set, weight, &trend[i]);
-		e->score *= f;
-		e->share *= f;
-	}
-	free(trend);
-	return XSELL_OK;
+	return weigh_trend_items(st, txn, set, weight, tally_find, t);
 }
 
 /* What a momentum table depends on besides the snapshot: the memo's key

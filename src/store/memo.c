@@ -72,34 +72,6 @@ committed_id(xs_store *st, MDB_txn *txn)
 }
 
 bool
-xs_store_memo_get(xs_store *st, MDB_txn *txn, enum xs_memo_slot slot,
-    const void *key, size_t key_len, void **datap, size_t *lenp)
-{
-	size_t          id = committed_id(st, txn);
-	struct xs_memo *m  = &st->memo[slot];
-	bool            hit;
-
-	*datap = NULL;
-	*lenp  = 0;
-	if (id == 0 || key_len > XS_MEMO_KEY_MAX) {
-		return false;
-	}
-	pthread_mutex_lock(&st->memo_mtx);
-	hit = m->txnid == id && m->key_len == key_len &&
-	    memcmp(m->key, key, key_len) == 0;
-	if (hit) {
-		*datap = malloc(m->len ? m->len : 1);
-		hit    = *datap != NULL;
-		if (hit) {
-			memcpy(*datap, m->data, m->len);
-			*lenp = m->len;
-		}
-	}
-	pthread_mutex_unlock(&st->memo_mtx);
-	return hit;
-}
-
-bool
 xs_store_memo_hold(xs_store *st, MDB_txn *txn, enum xs_memo_slot slot,
     const void *key, size_t key_len, const void **datap, size_t *lenp)
 {
@@ -123,6 +95,29 @@ xs_store_memo_hold(xs_store *st, MDB_txn *txn, enum xs_memo_slot slot,
 	}
 	pthread_mutex_unlock(&st->memo_mtx);
 	return hit;
+}
+
+/* A copy of what xs_store_memo_hold lends (the copy is made outside
+ * the memo's lock). */
+bool
+xs_store_memo_get(xs_store *st, MDB_txn *txn, enum xs_memo_slot slot,
+    const void *key, size_t key_len, void **datap, size_t *lenp)
+{
+	const void *held;
+	size_t      len;
+
+	*datap = NULL;
+	*lenp  = 0;
+	if (!xs_store_memo_hold(st, txn, slot, key, key_len, &held, &len)) {
+		return false;
+	}
+	*datap = malloc(len ? len : 1);
+	if (*datap != NULL) {
+		memcpy(*datap, held, len);
+		*lenp = len;
+	}
+	blob_release(held);
+	return *datap != NULL;
 }
 
 void
