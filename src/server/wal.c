@@ -977,17 +977,20 @@ forget_deliver(xs_wal *wal, uint64_t seq, const struct xs_forget_result *res,
  * I/O error, no memory, an LMDB panic: EMAPFULL, EIO, ENOMEM, EUNAVAIL,
  * EINTERNAL), after which the next try may work and skipping would
  * lose a good write. ECORRUPT is also what LMDB's own damage reports
- * (MDB_CORRUPTED); the quarantine keeps such entries, and its bound
- * stops the skipping. */
+ * (MDB_CORRUPTED, a lost page): that is the store's, not the entry's,
+ * and would fail every entry after it, so an entry is not skipped when
+ * LMDB reported such damage while it was applied (damage_before: the
+ * count before). The quarantine's bound is the last guard. */
 static bool
-err_is_entry_own(xsell_err err)
+err_is_entry_own(xsell_err err, uint64_t damage_before)
 {
 	switch (err) {
+	case XSELL_ECORRUPT:
+		return xs_store_btree_damage_seen() == damage_before;
 	case XSELL_EINVAL:
 	case XSELL_ETOOBIG:
 	case XSELL_EFORBIDDEN:
 	case XSELL_ENOENT:
-	case XSELL_ECORRUPT:
 		return true;
 	default:
 		return false;
@@ -1119,8 +1122,9 @@ group_apply_each(
     xs_wal *wal, struct xs_write_job **jobs, size_t n, size_t *donep)
 {
 	for (size_t i = 0; i < n; i++) {
-		const struct wal_entry *e   = &wal->ents[i];
-		xsell_err               why = e->err;
+		const struct wal_entry *e      = &wal->ents[i];
+		xsell_err               why    = e->err;
+		uint64_t                damage = xs_store_btree_damage_seen();
 
 		if (why == XSELL_OK) {
 			why = xs_write_group_apply_logged(
@@ -1129,7 +1133,7 @@ group_apply_each(
 		if (why != XSELL_OK) {
 			xsell_err err;
 
-			if (!err_is_entry_own(why)) {
+			if (!err_is_entry_own(why, damage)) {
 				return why;
 			}
 			err = entry_skip(wal, e, why);

@@ -4,6 +4,7 @@
 #include "store/store_impl.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,6 +16,14 @@ static const char *const dict_id_names[XS_DICT_COUNT] = { "item_id", "user_id",
 	"cat_id" };
 static const char *const dict_ext_names[XS_DICT_COUNT] = { "item_ext",
 	"user_ext", "cat_ext" };
+
+static atomic_uint_fast64_t btree_damage;
+
+uint64_t
+xs_store_btree_damage_seen(void)
+{
+	return atomic_load_explicit(&btree_damage, memory_order_relaxed);
+}
 
 xsell_err
 xs_err_from_mdb(int rc)
@@ -30,9 +39,12 @@ xs_err_from_mdb(int rc)
 	case MDB_TXN_FULL:
 	case MDB_CURSOR_FULL:
 		return XSELL_EUNAVAIL;
-	case MDB_INVALID:
 	case MDB_CORRUPTED:
 	case MDB_PAGE_NOTFOUND:
+		atomic_fetch_add_explicit(
+		    &btree_damage, 1, memory_order_relaxed);
+		return XSELL_ECORRUPT;
+	case MDB_INVALID:
 	case MDB_VERSION_MISMATCH:
 	case MDB_INCOMPATIBLE:
 	case MDB_BAD_VALSIZE:

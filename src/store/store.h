@@ -93,6 +93,10 @@ xsell_err xs_store_sync(xs_store *st);
 
 /* Translate an LMDB return code; logs nothing. */
 xsell_err xs_err_from_mdb(int rc);
+/* How many times, in this process, LMDB has reported damage to its own
+ * pages (MDB_CORRUPTED, MDB_PAGE_NOTFOUND) through xs_err_from_mdb:
+ * XSELL_ECORRUPT also says a record is damaged, which this tells apart. */
+uint64_t xs_store_btree_damage_seen(void);
 
 /* ==== Transactions ==== */
 

@@ -319,6 +319,24 @@ test_store_counts_reader_slots_shared_by_chunks(void **state)
 	}
 }
 
+/* LMDB's own damage (a corrupted or lost page) and a damaged record are
+ * both XSELL_ECORRUPT; only the first is counted, so that the log's
+ * applier does not take the store's damage for one entry's. */
+static void
+test_store_btree_damage_counted(void **state)
+{
+	uint64_t before = xs_store_btree_damage_seen();
+
+	(void) state;
+	assert_int_equal(xs_err_from_mdb(MDB_NOTFOUND), XSELL_ENOENT);
+	assert_int_equal(xs_err_from_mdb(MDB_MAP_FULL), XSELL_EMAPFULL);
+	assert_int_equal(xs_err_from_mdb(MDB_INVALID), XSELL_ECORRUPT);
+	assert_int_equal(xs_store_btree_damage_seen(), before);
+	assert_int_equal(xs_err_from_mdb(MDB_CORRUPTED), XSELL_ECORRUPT);
+	assert_int_equal(xs_err_from_mdb(MDB_PAGE_NOTFOUND), XSELL_ECORRUPT);
+	assert_int_equal(xs_store_btree_damage_seen(), before + 2);
+}
+
 int
 main(void)
 {
@@ -339,6 +357,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_store_history_keeps_newest, setup, teardown),
 		cmocka_unit_test(test_store_refuses_newer_schema),
+		cmocka_unit_test(test_store_btree_damage_counted),
 		cmocka_unit_test(test_store_refuses_foreign_env),
 		cmocka_unit_test(test_store_refuses_unusable_dir),
 	};
