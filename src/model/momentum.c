@@ -40,24 +40,20 @@ trend_item_factor(struct xs_counts_reader *counts,
 	return momentum_factor(set, weight, t->score, ever);
 }
 
-/* Where a momentum pass finds item's score and share: false if item is
- * not a candidate. */
-typedef bool (*weigh_find_fn)(
-    void *ctx, uint32_t item, double **scorep, double **sharep);
-
-/* Multiply the score and share of each positively scored candidate that
- * 'find' knows by its trend item's factor. Only positive scores are
- * weighed: a negative one is a user's dislike (for_you), which how well
- * the item sells does not change. */
-static xsell_err
-weigh_trend_items(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
-    double weight, weigh_find_fn find, void *ctx)
+/* Only positive scores are weighed: a negative one is a user's dislike
+ * (for_you), which how well the item sells does not change. */
+xsell_err
+xs_weigh_by_momentum(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
+    double weight, struct xs_cand_map *cands)
 {
 	struct xs_counts_reader counts;
 	struct xs_trend_item   *trend;
 	size_t                  n;
 	xsell_err               err;
 
+	if (weight == 0 || cands->vec.n == 0) {
+		return XSELL_OK;
+	}
 	err = xs_model_trend_items(
 	    st, txn, set, set->trend_half_life_days, &trend, &n);
 	if (err != XSELL_OK) {
@@ -65,63 +61,18 @@ weigh_trend_items(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	}
 	xs_counts_reader_init(&counts, st, txn);
 	for (size_t i = 0; i < n; i++) {
-		double *score, *share, f;
+		struct xs_cand *c = xs_cand_map_find(cands, trend[i].item);
+		double          f;
 
-		if (!find(ctx, trend[i].item, &score, &share) || *score <= 0) {
+		if (c == NULL || c->score <= 0) {
 			continue;
 		}
 		f = trend_item_factor(&counts, set, weight, &trend[i]);
-		*score *= f;
-		*share *= f; /* explain: the seed's or path's part alike */
+		c->score *= f;
+		c->share *= f; /* explain: the seed's or path's part alike */
 	}
 	free(trend);
 	return XSELL_OK;
-}
-
-static bool
-cand_map_find(void *ctx, uint32_t item, double **scorep, double **sharep)
-{
-	struct xs_cand *c = xs_cand_map_find(ctx, item);
-
-	if (c == NULL) {
-		return false;
-	}
-	*scorep = &c->score;
-	*sharep = &c->share;
-	return true;
-}
-
-static bool
-tally_find(void *ctx, uint32_t item, double **scorep, double **sharep)
-{
-	struct xs_tally_entry *e = xs_tally_find(ctx, item);
-
-	if (e == NULL) {
-		return false;
-	}
-	*scorep = &e->score;
-	*sharep = &e->share;
-	return true;
-}
-
-xsell_err
-xs_weigh_by_momentum(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
-    double weight, struct xs_cand_map *cands)
-{
-	if (weight == 0 || cands->vec.n == 0) {
-		return XSELL_OK;
-	}
-	return weigh_trend_items(st, txn, set, weight, cand_map_find, cands);
-}
-
-xsell_err
-xs_tally_weigh_by_momentum(xs_store *st, MDB_txn *txn,
-    const struct xs_settings *set, double weight, struct xs_tally *t)
-{
-	if (weight == 0 || t->n == 0) {
-		return XSELL_OK;
-	}
-	return weigh_trend_items(st, txn, set, weight, tally_find, t);
 }
 
 /* What a momentum table depends on besides the snapshot: the memo's key
@@ -248,10 +199,9 @@ momentum_table_sum(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
  * could at most be lifted by): computed once per snapshot, as the trend
  * list it is made of, and read by every answer in place (a copy of it
  * per answer was a third of an answer's instructions). */
-xsell_err
-xs_momentum_table_get(xs_store *st, MDB_txn *txn,
-    const struct xs_settings *set, double weight,
-    struct xs_momentum_table *out)
+static xsell_err
+table_get(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
+    double weight, enum xs_memo_slot slot, struct xs_momentum_table *out)
 {
 	struct momentum_key key = { weight, set->pick_momentum_prior,
 		set->trend_half_life_days, set->trend_view_weight };
@@ -265,7 +215,7 @@ xs_momentum_table_get(xs_store *st, MDB_txn *txn,
 		return XSELL_OK;
 	}
 	if (xs_store_memo_hold(
-	        st, txn, XS_MEMO_MOMENTUM, &key, sizeof(key), &held, &len)) {
+	        st, txn, slot, &key, sizeof(key), &held, &len)) {
 		out->held = held;
 		table_view(held, out);
 		return XSELL_OK;
@@ -274,10 +224,51 @@ xs_momentum_table_get(xs_store *st, MDB_txn *txn,
 	if (err != XSELL_OK) {
 		return err;
 	}
-	xs_store_memo_put(
-	    st, txn, XS_MEMO_MOMENTUM, &key, sizeof(key), block, len);
+	xs_store_memo_put(st, txn, slot, &key, sizeof(key), block, len);
 	out->owned = block;
 	table_view(block, out);
+	return XSELL_OK;
+}
+
+xsell_err
+xs_momentum_table_get(xs_store *st, MDB_txn *txn,
+    const struct xs_settings *set, double weight,
+    struct xs_momentum_table *out)
+{
+	return table_get(st, txn, set, weight, XS_MEMO_MOMENTUM, out);
+}
+
+/* for_you's factors come from a table of their own weight, kept per
+ * snapshot as complements' are: the pass over every trend item (its
+ * counters read, its factor computed, the tally probed) was a fifth of
+ * an answer. An item outside the table keeps its score (factor 1, as
+ * an item outside the trend list). */
+xsell_err
+xs_tally_weigh_by_momentum(xs_store *st, MDB_txn *txn,
+    const struct xs_settings *set, double weight, struct xs_tally *t)
+{
+	struct xs_momentum_table mt;
+	xsell_err                err;
+
+	if (weight == 0 || t->n == 0) {
+		return XSELL_OK;
+	}
+	err = table_get(st, txn, set, weight, XS_MEMO_PICK_MOMENTUM, &mt);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	for (size_t i = 0; i < t->n; i++) {
+		struct xs_tally_entry *e = &t->v[i];
+		double                 f;
+
+		if (e->score <= 0) {
+			continue;
+		}
+		f = xs_momentum_table_find(&mt, e->item);
+		e->score *= f;
+		e->share *= f;
+	}
+	xs_momentum_table_fini(&mt);
 	return XSELL_OK;
 }
 

@@ -366,7 +366,12 @@ xsell_err xs_store_pair_get(xs_store *st, MDB_txn *txn, enum xs_rel rel,
  * and every picks answer that falls back to it would sum them again. A
  * memo belongs to the store handle and is good for the snapshot it was
  * made from (its transaction id) and its key; any commit retires it. */
-enum xs_memo_slot { XS_MEMO_TREND, XS_MEMO_MOMENTUM, XS_MEMO_COUNT };
+enum xs_memo_slot {
+	XS_MEMO_TREND,
+	XS_MEMO_MOMENTUM,      /* complements' factors */
+	XS_MEMO_PICK_MOMENTUM, /* for_you's (another weight) */
+	XS_MEMO_COUNT
+};
 
 #define XS_MEMO_KEY_MAX 32
 
