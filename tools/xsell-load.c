@@ -466,14 +466,10 @@ summary(const struct args *a, const struct xs_load_counts *fcs,
 static int
 complements_lists(xs_store *st, const struct xs_settings *set, const char *db)
 {
-	struct xs_comp_refresh_opts  o  = { 0 };
 	struct xs_comp_refresh_stats rs = { 0 };
 	uint64_t                     t0 = xs_mono_ns();
-	xsell_err                    e;
+	xsell_err e = xs_model_comp_refresh_all(st, set, xs_now_s(), &rs);
 
-	o.now_s = xs_now_s();
-	o.chunk = 16;
-	e       = xs_model_comp_refresh(st, set, &o, &rs);
 	if (e == XSELL_OK) {
 		e = xs_store_sync(st);
 	}

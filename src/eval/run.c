@@ -760,12 +760,9 @@ split_and_train(const struct xs_eval_opts *o, const xs_eval_data *d,
 static xsell_err
 train_comp_lists(const struct xs_eval_opts *o, xs_store *st)
 {
-	struct xs_comp_refresh_opts  ro = { 0 };
 	struct xs_comp_refresh_stats rs;
 
-	ro.now_s = xs_now_s();
-	ro.chunk = 16;
-	return xs_model_comp_refresh(st, &o->settings, &ro, &rs);
+	return xs_model_comp_refresh_all(st, &o->settings, xs_now_s(), &rs);
 }
 
 xsell_err

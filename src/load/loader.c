@@ -975,21 +975,19 @@ struct numbering {
 /* Number the names of one batch of events, as the store would meet
  * them when applying it: the user, then the items with a quantity. */
 static xsell_err
-number_batch(xs_loader *l, struct numbering *nb, const uint32_t *os, size_t i0,
-    size_t n_evs)
+number_batch(xs_loader *l, struct numbering *nb, size_t i0, size_t n_evs)
 {
 	size_t k = 0;
 
 	for (size_t e = 0, i = i0; e < n_evs; i++) {
-		size_t                 o  = walk_order(os, i);
 		const struct xs_event *ev = &l->evs[e];
 		xsell_err              err;
 
-		if (l->first[o] == l->first[o + 1]) {
+		if (l->first[i] == l->first[i + 1]) {
 			continue; /* build_batch left it out */
 		}
 		e++;
-		if (ev->user.len != 0 && nb->user_id[l->slots[o].user] == 0) {
+		if (ev->user.len != 0 && nb->user_id[l->slots[i].user] == 0) {
 			uint32_t id = 0;
 
 			err =
@@ -1000,7 +998,7 @@ number_batch(xs_loader *l, struct numbering *nb, const uint32_t *os, size_t i0,
 			if (id == 0 || id == UINT32_MAX) {
 				return XSELL_EINVAL;
 			}
-			nb->user_id[l->slots[o].user] = id;
+			nb->user_id[l->slots[i].user] = id;
 			nb->max_user = id > nb->max_user ? id : nb->max_user;
 		}
 		for (uint32_t j = 0; j < ev->n_lines; j++, k++) {
@@ -1033,7 +1031,7 @@ number_names(xs_loader *l, struct numbering *nb)
 		xsell_err err = build_batch(l, NULL, i0, i1, &n);
 
 		if (err == XSELL_OK) {
-			err = number_batch(l, nb, NULL, i0, n);
+			err = number_batch(l, nb, i0, n);
 		}
 		if (err != XSELL_OK) {
 			return err;

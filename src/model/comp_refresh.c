@@ -228,42 +228,13 @@ xs_model_comp_refresh(xs_store *st, const struct xs_settings *set,
 	return err;
 }
 
-struct census {
-	xs_store                 *st;
-	MDB_txn                  *txn;
-	const struct xs_settings *set;
-	struct xs_counts_reader   counts;
-	int64_t                   now_s;
-	uint64_t                  n, stale;
-};
-
-static xsell_err
-census_add(void *ctx, uint32_t a, const struct xs_comp_stamp *stamp)
-{
-	struct census *cs = ctx;
-
-	cs->n++;
-	if (!xs_model_comp_is_fresh(stamp, cs->set, cs->set->complements_beta,
-	        cs->set->min_support,
-	        xs_counts_reader_get(&cs->counts, a, XS_C_BASKETS),
-	        cs->now_s)) {
-		cs->stale++;
-	}
-	return XSELL_OK;
-}
-
 xsell_err
-xs_model_comp_census(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
-    int64_t now_s, uint64_t *n_lists, uint64_t *n_stale)
+xs_model_comp_refresh_all(xs_store *st, const struct xs_settings *set,
+    int64_t now_s, struct xs_comp_refresh_stats *out)
 {
-	struct census cs = { st, txn, set, { 0 }, now_s, 0, 0 };
-	xsell_err     err;
+	struct xs_comp_refresh_opts o = { 0 };
 
-	xs_counts_reader_init(&cs.counts, st, txn);
-	err = xs_store_comp_each(st, txn, census_add, &cs);
-	if (err == XSELL_OK) {
-		*n_lists = cs.n;
-		*n_stale = cs.stale;
-	}
-	return err;
+	o.now_s = now_s;
+	o.chunk = 16;
+	return xs_model_comp_refresh(st, set, &o, out);
 }

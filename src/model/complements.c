@@ -419,20 +419,6 @@ xs_model_complements(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	return err;
 }
 
-/* Best first: score descending, ties by item number (a list is cut
- * after its len-th, so which of a tie stays must not depend on the map's
- * order). */
-static int
-cand_cmp_raw(const void *x, const void *y)
-{
-	const struct xs_cand *p = x, *q = y;
-
-	if (p->score != q->score) {
-		return p->score > q->score ? -1 : 1;
-	}
-	return p->item < q->item ? -1 : p->item > q->item;
-}
-
 /* Mark (group 1) the walk's candidates among the n_trend items of the
  * largest momentum factors now, and collect the others as skips: they
  * are unreachable or left out. Momentum lifts far-down items up to fifty
@@ -526,7 +512,7 @@ xs_model_comp_compute(xs_store *st, MDB_txn *txn,
 	}
 	n = w.map.vec.n;
 	if (err == XSELL_OK && n != 0) {
-		qsort(w.map.vec.v, n, sizeof(*w.map.vec.v), cand_cmp_raw);
+		qsort(w.map.vec.v, n, sizeof(*w.map.vec.v), xs_cand_cmp_score);
 	}
 	if (err == XSELL_OK) {
 		struct xs_comp_stamp *sp = &out->stamp;

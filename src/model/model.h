@@ -488,11 +488,11 @@ struct xs_comp_refresh_stats {
  * store with the lists' sub-database. */
 xsell_err xs_model_comp_refresh(xs_store *st, const struct xs_settings *set,
     const struct xs_comp_refresh_opts *o, struct xs_comp_refresh_stats *out);
-
-/* How many lists txn's store holds and how many of them are not fresh
- * at now_s (a scan of every stamp: one read per stored list). */
-xsell_err xs_model_comp_census(xs_store *st, MDB_txn *txn,
-    const struct xs_settings *set, int64_t now_s, uint64_t *n_lists,
-    uint64_t *n_stale);
+/* Every list missing or not fresh at now_s, in write transactions of 16
+ * lists (a whole store at once: xsell-load --complements, xsell-eval
+ * --comp-lists). */
+xsell_err xs_model_comp_refresh_all(xs_store *st,
+    const struct xs_settings *set, int64_t now_s,
+    struct xs_comp_refresh_stats *out);
 
 #endif /* XSELL_MODEL_MODEL_H */

@@ -64,23 +64,17 @@ default_scorer(const struct xs_settings *set, enum xs_op op)
 static xsell_err
 read_begin(struct xs_worker *w, MDB_txn **txnp)
 {
-	xsell_err err;
+	xsell_err err = XSELL_OK;
 
-	if (w->rtxn != NULL && xs_txn_renew(w->rtxn) == XSELL_OK) {
-		*txnp = w->rtxn;
-		return XSELL_OK;
-	}
-	if (w->rtxn != NULL) {
+	if (w->rtxn != NULL && xs_txn_renew(w->rtxn) != XSELL_OK) {
 		xs_txn_abort(w->rtxn);
 		w->rtxn = NULL;
 	}
-	err = xs_txn_read(w->srv->store, &w->rtxn);
-	if (err != XSELL_OK) {
-		w->rtxn = NULL;
-		return err;
+	if (w->rtxn == NULL) {
+		err = xs_txn_read(w->srv->store, &w->rtxn);
 	}
 	*txnp = w->rtxn;
-	return XSELL_OK;
+	return err;
 }
 
 /* The end of w's read: its snapshot released, the transaction kept. */

@@ -162,34 +162,3 @@ xs_store_comp_put(xs_store *st, MDB_txn *txn, uint32_t a,
 	}
 	return XSELL_OK;
 }
-
-xsell_err
-xs_store_comp_each(xs_store *st, MDB_txn *txn, xs_comp_stamp_cb cb, void *ctx)
-{
-	MDB_cursor *cur;
-	MDB_val     k, v;
-	xsell_err   err = XSELL_OK;
-	int         rc;
-
-	if (st->comp == 0) {
-		return XSELL_OK;
-	}
-	rc = mdb_cursor_open(txn, st->comp, &cur);
-	if (rc != 0) {
-		return xs_err_from_mdb(rc);
-	}
-	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-	while (rc == 0 && err == XSELL_OK) {
-		struct comp_head h;
-
-		if (k.mv_size == 4 && comp_head_read(&v, &h)) {
-			err = cb(ctx, xs_be32_get(k.mv_data), &h.stamp);
-		}
-		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-	}
-	mdb_cursor_close(cur);
-	if (err == XSELL_OK && rc != MDB_NOTFOUND) {
-		err = xs_err_from_mdb(rc);
-	}
-	return err;
-}

@@ -618,10 +618,5 @@ bool xs_comp_list_skips(const struct xs_comp_list *l, uint32_t item);
 xsell_err xs_store_comp_put(xs_store *st, MDB_txn *txn, uint32_t a,
     const struct xs_comp_stamp *stamp, const struct xs_comp_entry *v,
     uint32_t n, const uint32_t *skips, uint32_t n_skip);
-/* Call cb with every stored list's item and stamp, in item order. */
-typedef xsell_err (*xs_comp_stamp_cb)(
-    void *ctx, uint32_t a, const struct xs_comp_stamp *stamp);
-xsell_err xs_store_comp_each(
-    xs_store *st, MDB_txn *txn, xs_comp_stamp_cb cb, void *ctx);
 
 #endif /* XSELL_STORE_STORE_H */

@@ -286,9 +286,6 @@ get_container(
 
 /* ==== Keys ==== */
 
-/* Read the next map key and find it in keys[0..n) among those 'allowed'
- * (a bit mask). Refuses non-string, unknown and repeated keys, naming
- * them under 'prefix' ("" at the top). On success *ix is the index. */
 /* Name map key 'key' under 'prefix' in a refusal with 'msg'. The field
  * is named only here, when a key is refused: formatting it for every
  * key read was a third of decoding a request. (It returns nothing, so
@@ -311,6 +308,9 @@ key_note(struct dec *d, const char *prefix, const struct xs_span *key,
 	fail_note(d, field, "%s", msg);
 }
 
+/* Read the next map key and find it in keys[0..n) among those 'allowed'
+ * (a bit mask). Refuses non-string, unknown and repeated keys, naming
+ * them under 'prefix' ("" at the top). On success *ix is the index. */
 static xsell_err
 get_key(struct dec *d, const char *prefix, const char *const *keys, unsigned n,
     uint32_t allowed, uint32_t *seen, unsigned *ix)
@@ -754,7 +754,6 @@ decode_upserts(struct dec *d, struct xs_request *req)
 
 /* ==== fbt ==== */
 
-/* An array of 'min'..'max' ids at 'name' (the limit is ETOOBIG). */
 /* A refusal of element i of array 'name' names it "name[i]": the
  * element was read under 'name' alone, so that the path is formatted
  * only for a refusal, not for every element. */
@@ -770,6 +769,7 @@ index_note(struct dec *d, const char *name, uint32_t i, xsell_err err)
 	return err;
 }
 
+/* An array of 'min'..'max' ids at 'name' (the limit is ETOOBIG). */
 static xsell_err
 decode_ids(struct dec *d, const char *name, uint32_t min, uint32_t max,
     const struct xs_span **out, uint32_t *count)

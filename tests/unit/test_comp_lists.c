@@ -165,14 +165,15 @@ put_marked_list(xs_store *st, struct xs_comp_stamp *stamp)
 	struct xs_comp_entry e = { 0 };
 	MDB_txn             *txn;
 
+	uint32_t a = item_id(st, "A");
+
 	e.item  = item_id(st, "C");
 	e.via   = item_id(st, "B");
 	e.count = 9;
 	e.score = 7;
 	e.share = 7;
 	assert_xs_ok(xs_txn_write(st, &txn));
-	assert_xs_ok(xs_store_comp_put(
-	    st, txn, item_id(st, "A"), stamp, &e, 1, NULL, 0));
+	assert_xs_ok(xs_store_comp_put(st, txn, a, stamp, &e, 1, NULL, 0));
 	assert_xs_ok(xs_txn_commit(txn));
 }
 
