@@ -241,22 +241,28 @@ void xs_tally_free(struct xs_tally *t);
  * for each seed's view and cart lists, two B-tree misses a seed; once a
  * seed's list comes back empty, one look at the relation settles it for
  * the rest (a top list is a function of the pairs: none without them). */
+struct xs_seed_list;
 struct xs_seed_walk {
 	struct xs_totals        tot;
 	struct xs_counts_reader counts;
 	bool                    checked[3], no_pairs[3];
+	struct xs_seed_list    *list; /* a seed's list being walked */
+	uint32_t                list_room;
 };
 
-/* Zero 'sw' and read the totals and the counters' reader from txn. */
+/* Zero 'sw' and read the totals and the counters' reader from txn;
+ * xs_seed_walk_fini frees what it holds (also after an error). */
 xsell_err xs_seed_walk_init(
     struct xs_seed_walk *sw, xs_store *st, MDB_txn *txn);
+void xs_seed_walk_fini(struct xs_seed_walk *sw);
 
 /* Credit (xs_tally_credit, group 'seed') weight times similar(seed, c) to
  * each neighbour c in the seed's top lists (the store's top_m strongest by
  * co-count) over the similar relations (basket, view, cart; scorer and weights
  * from the settings) in 'out'. Not every neighbour: for_you sums twenty
  * seeds, and past the top lists its hit rate did not move (README,
- * "Performance"). */
+ * "Performance"). Each list's scores are kept for the snapshot (an item
+ * memo), so a seed is walked once a snapshot, not once an answer. */
 xsell_err xs_similar_collect(xs_store *st, MDB_txn *txn,
     const struct xs_settings *set, struct xs_seed_walk *sw, uint32_t seed,
     double weight, struct xs_tally *out);

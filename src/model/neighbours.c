@@ -1038,46 +1038,100 @@ similar_sources(const struct xs_settings *set, const struct xs_totals *tot,
 	return n;
 }
 
-/* One seed's walk of its top lists for for_you: the part of struct walk
- * it needs (no given items, no bounds, no parts). */
+/* One seed's scored neighbours under one relation source, as for_you
+ * credits them before the source's weight: what the walk of its top list
+ * costs (a counter and a score per neighbour) is paid once a snapshot,
+ * and every answer with the same seed reads the list (an item memo). */
+struct xs_seed_score {
+	double   score;
+	uint32_t b;
+};
+
+struct xs_seed_list {
+	uint32_t             entries; /* of the top list walked */
+	uint32_t             n;       /* those of min_support or more */
+	struct xs_seed_score v[];
+};
+
+static size_t
+seed_list_size(uint32_t n)
+{
+	return sizeof(struct xs_seed_list) + n * sizeof(struct xs_seed_score);
+}
+
+/* The seed's walk of one top list into sw->list. */
 struct seed_walk {
-	struct xs_tally         *out;
-	struct xs_counts_reader *counts; /* borrowed */
+	struct xs_seed_walk     *sw;
 	enum xs_scorer           scorer;
 	uint32_t                 min_support;
 	const struct rel_source *src;
 	double                   n_a;
-	uint32_t                 seed;
-	size_t                   entries; /* of the list walked */
 };
 
-/* One neighbour b of the seed: its score under the source, credited to
- * b's entry as part of the seed's group (xs_tally_credit), without the
+static xsell_err
+seed_list_grow(struct xs_seed_walk *sw)
+{
+	uint32_t             room = sw->list_room ? sw->list_room * 2 : 512;
+	struct xs_seed_list *l;
+
+	if (sw->list_room >= UINT32_MAX / 2) {
+		return XSELL_ENOMEM;
+	}
+	l = realloc(sw->list, seed_list_size(room));
+	if (l == NULL) {
+		return XSELL_ENOMEM;
+	}
+	sw->list      = l;
+	sw->list_room = room;
+	return XSELL_OK;
+}
+
+/* One neighbour b of the seed: its score under the source, without the
  * checks only fbt and similar answers need. */
 static xsell_err
 seed_neighbour(void *ctx, uint32_t b, uint32_t count)
 {
 	struct seed_walk    *w = ctx;
+	struct xs_seed_list *l = w->sw->list;
 	struct xs_pair_stats ps;
+	xsell_err            err;
 
-	w->entries++;
+	l->entries++;
 	if (count < w->min_support) {
 		return XSELL_OK;
 	}
+	if (l->n == w->sw->list_room) {
+		if ((err = seed_list_grow(w->sw)) != XSELL_OK) {
+			return err;
+		}
+		l = w->sw->list;
+	}
 	ps.n_ab = count;
 	ps.n_a  = w->n_a;
-	ps.n_b  = xs_counts_reader_get(w->counts, b, w->src->count_b);
+	ps.n_b  = xs_counts_reader_get(&w->sw->counts, b, w->src->count_b);
 	ps.n    = w->src->n_total;
-	return xs_tally_credit(
-	    w->out, b, w->src->weight * xs_score(w->scorer, &ps), w->seed);
+	l->v[l->n].b       = b;
+	l->v[l->n++].score = xs_score(w->scorer, &ps);
+	return XSELL_OK;
 }
 
 xsell_err
 xs_seed_walk_init(struct xs_seed_walk *sw, xs_store *st, MDB_txn *txn)
 {
+	xsell_err err;
+
 	memset(sw, 0, sizeof(*sw));
 	xs_counts_reader_init(&sw->counts, st, txn);
-	return xs_store_totals_get(st, txn, &sw->tot);
+	err = xs_store_totals_get(st, txn, &sw->tot);
+	return err == XSELL_OK ? seed_list_grow(sw) : err;
+}
+
+void
+xs_seed_walk_fini(struct xs_seed_walk *sw)
+{
+	free(sw->list);
+	sw->list      = NULL;
+	sw->list_room = 0;
 }
 
 /* After a seed's list of relation source 's' came back empty: whether
@@ -1101,6 +1155,53 @@ note_empty_list(xs_store *st, MDB_txn *txn, enum xs_rel rel,
 	return XSELL_OK;
 }
 
+/* A min_support past this is not memoised (the key has 20 bits for it). */
+#define SEED_MEMO_SUPPORT_MAX ((1u << 20) - 1)
+
+_Static_assert(XS_REL_END <= 16 && XS_SCORER_COUNT <= 16,
+    "a seed list's key has 4 bits each for the relation and the scorer");
+
+/* The item memo key of a seed's list: every input of its scores but the
+ * snapshot's; false if it has none. */
+static bool
+seed_memo_key(const struct seed_walk *w, uint32_t seed, uint64_t *keyp)
+{
+	if (w->min_support > SEED_MEMO_SUPPORT_MAX) {
+		return false;
+	}
+	*keyp = (uint64_t) XS_ITEM_MEMO_SEED_LIST << 60 |
+	    (uint64_t) w->src->rel << 56 | (uint64_t) w->scorer << 52 |
+	    (uint64_t) w->min_support << 32 | seed;
+	return true;
+}
+
+/* The seed's scored list under w's source: the snapshot's memo (*heldp,
+ * to be released) or walked into w->sw->list (and memoised). */
+static xsell_err
+seed_list_get(xs_store *st, MDB_txn *txn, const struct seed_walk *w,
+    uint32_t seed, const struct xs_seed_list **listp, const void **heldp)
+{
+	uint64_t  key;
+	size_t    len;
+	bool      memo = seed_memo_key(w, seed, &key);
+	xsell_err err;
+
+	if (memo && xs_store_item_memo_hold(st, txn, key, heldp, &len)) {
+		*listp = *heldp;
+		return XSELL_OK;
+	}
+	w->sw->list->entries = 0;
+	w->sw->list->n       = 0;
+	err = xs_store_top_each(st, txn, w->src->rel, seed, SIZE_MAX,
+	    seed_neighbour, (void *) w, NULL);
+	if (err == XSELL_OK && memo) {
+		xs_store_item_memo_put(
+		    st, txn, key, w->sw->list, seed_list_size(w->sw->list->n));
+	}
+	*listp = w->sw->list;
+	return err;
+}
+
 xsell_err
 xs_similar_collect(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
     struct xs_seed_walk *sw, uint32_t seed, double weight,
@@ -1111,24 +1212,28 @@ xs_similar_collect(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	size_t n = similar_sources(set, &sw->tot, XS_SIGNAL_ALL, weight, srcs);
 	xsell_err err = XSELL_OK;
 
-	w.out         = out;
-	w.counts      = &sw->counts;
+	w.sw          = sw;
 	w.scorer      = set->similar_scorer;
 	w.min_support = set->min_support;
-	w.seed        = seed;
 	for (size_t s = 0; s < n && err == XSELL_OK; s++) {
+		const struct xs_seed_list *l;
+		const void                *held = NULL;
+
 		if (sw->no_pairs[s]) {
 			continue;
 		}
 		w.src = &srcs[s];
 		w.n_a =
 		    xs_counts_reader_get(&sw->counts, seed, srcs[s].count_a);
-		w.entries = 0;
-		err = xs_store_top_each(st, txn, srcs[s].rel, seed, SIZE_MAX,
-		    seed_neighbour, &w, NULL);
-		if (err == XSELL_OK && w.entries == 0) {
+		err = seed_list_get(st, txn, &w, seed, &l, &held);
+		for (uint32_t i = 0; i < l->n && err == XSELL_OK; i++) {
+			err = xs_tally_credit(out, l->v[i].b,
+			    srcs[s].weight * l->v[i].score, seed);
+		}
+		if (err == XSELL_OK && l->entries == 0) {
 			err = note_empty_list(st, txn, srcs[s].rel, sw, s);
 		}
+		xs_store_memo_release(held);
 	}
 	return err;
 }

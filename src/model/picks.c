@@ -363,6 +363,7 @@ for_you_candidates(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 		err = xs_similar_collect(st, txn, set, &sw, taste->v[s].item,
 		    taste->v[s].score, out);
 	}
+	xs_seed_walk_fini(&sw);
 	xs_tally_settle(out);
 	if (err == XSELL_OK) {
 		err = xs_tally_weigh_by_momentum(

@@ -157,11 +157,137 @@ xs_store_memo_put(xs_store *st, MDB_txn *txn, enum xs_memo_slot slot,
 	}
 }
 
+/* ==== Per-item memos ==== */
+
+static size_t
+item_slot_of(const struct xs_item_memo *im, uint64_t key)
+{
+	return (size_t) ((key * 0x9e3779b97f4a7c15u) >> 32) & (im->cap - 1);
+}
+
+/* The slot of 'key', or the empty slot where it would go. */
+static struct xs_item_memo_slot *
+item_slot_find(const struct xs_item_memo *im, uint64_t key)
+{
+	size_t j = item_slot_of(im, key);
+
+	while (im->slots[j].data != NULL && im->slots[j].key != key) {
+		j = (j + 1) & (im->cap - 1);
+	}
+	return &im->slots[j];
+}
+
+/* Let every entry go (the memo's references; holders keep theirs). */
+static void
+item_memo_clear(struct xs_item_memo *im)
+{
+	for (size_t j = 0; j < im->cap; j++) {
+		blob_release(im->slots[j].data);
+		im->slots[j].data = NULL;
+	}
+	im->n     = 0;
+	im->bytes = 0;
+}
+
+/* Room for one more entry at a load of at most a half; false if memory
+ * is short. */
+static bool
+item_memo_reserve(struct xs_item_memo *im)
+{
+	struct xs_item_memo_slot *old     = im->slots;
+	size_t                    old_cap = im->cap;
+	size_t                    cap     = old_cap ? old_cap * 2 : 256;
+
+	if ((im->n + 1) * 2 <= old_cap) {
+		return true;
+	}
+	im->slots = calloc(cap, sizeof(*im->slots));
+	if (im->slots == NULL) {
+		im->slots = old;
+		return false;
+	}
+	im->cap = cap;
+	for (size_t j = 0; j < old_cap; j++) {
+		if (old[j].data != NULL) {
+			*item_slot_find(im, old[j].key) = old[j];
+		}
+	}
+	free(old);
+	return true;
+}
+
+bool
+xs_store_item_memo_hold(
+    xs_store *st, MDB_txn *txn, uint64_t key, const void **datap, size_t *lenp)
+{
+	size_t                    id = committed_id(st, txn);
+	struct xs_item_memo      *im = &st->item_memo;
+	struct xs_item_memo_slot *slot;
+	bool                      hit = false;
+
+	*datap = NULL;
+	*lenp  = 0;
+	if (id == 0) {
+		return false;
+	}
+	pthread_mutex_lock(&st->memo_mtx);
+	if (im->txnid == id && im->cap != 0) {
+		slot = item_slot_find(im, key);
+		hit  = slot->data != NULL;
+		if (hit) {
+			atomic_fetch_add_explicit(&blob_of(slot->data)->refs,
+			    1, memory_order_relaxed);
+			*datap = slot->data;
+			*lenp  = slot->len;
+		}
+	}
+	pthread_mutex_unlock(&st->memo_mtx);
+	return hit;
+}
+
+void
+xs_store_item_memo_put(
+    xs_store *st, MDB_txn *txn, uint64_t key, const void *data, size_t len)
+{
+	size_t                    id = committed_id(st, txn);
+	struct xs_item_memo      *im = &st->item_memo;
+	struct xs_item_memo_slot *slot;
+	struct memo_blob         *b;
+
+	if (id == 0 || (b = blob_alloc(data, len)) == NULL) {
+		return;
+	}
+	pthread_mutex_lock(&st->memo_mtx);
+	if (id > im->txnid) {
+		item_memo_clear(im); /* a commit retired them */
+		im->txnid = id;
+	}
+	/* An older snapshot's reader keeps nothing; a full memo neither. */
+	if (id == im->txnid && im->bytes + len <= XS_ITEM_MEMO_BYTES &&
+	    item_memo_reserve(im)) {
+		slot = item_slot_find(im, key);
+		if (slot->data == NULL) { /* else another reader was first */
+			slot->key  = key;
+			slot->data = b->data;
+			slot->len  = len;
+			im->n++;
+			im->bytes += len;
+			b = NULL;
+		}
+	}
+	pthread_mutex_unlock(&st->memo_mtx);
+	if (b != NULL) {
+		free(b);
+	}
+}
+
 void
 xs_store_memo_fini(xs_store *st)
 {
 	for (int s = 0; s < XS_MEMO_COUNT; s++) {
 		blob_release(st->memo[s].data);
 	}
+	item_memo_clear(&st->item_memo);
+	free(st->item_memo.slots);
 	pthread_mutex_destroy(&st->memo_mtx);
 }

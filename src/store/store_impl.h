@@ -16,6 +16,21 @@ struct xs_memo {
 	size_t        len;
 };
 
+/* Per-item memos (memo.c): one snapshot's, by key; open addressing, a
+ * slot empty while its data is NULL. */
+struct xs_item_memo_slot {
+	uint64_t key;
+	void    *data; /* a shared blob's bytes */
+	size_t   len;
+};
+
+struct xs_item_memo {
+	size_t                    txnid;  /* the snapshot of every entry */
+	struct xs_item_memo_slot *slots;  /* cap of them, malloc'd */
+	size_t                    cap, n; /* cap: a power of two, or 0 */
+	size_t                    bytes;  /* held in all, <= the budget */
+};
+
 struct xs_store;
 struct xs_orders_held;
 /* Keep an order record for the end of a fresh build (bulk.c). */
@@ -33,26 +48,27 @@ int xs_store_comp_open(struct xs_store *st, MDB_txn *txn); /* mdb rc */
 void xs_store_memo_fini(struct xs_store *st);
 
 struct xs_store {
-	MDB_env        *env;
-	MDB_dbi         meta;
-	MDB_dbi         dict_id[XS_DICT_COUNT];  /* ext -> u32 */
-	MDB_dbi         dict_ext[XS_DICT_COUNT]; /* u32 BE -> ext */
-	MDB_dbi         order;
-	MDB_dbi         batch;
-	MDB_dbi         item;
-	MDB_dbi         counts;
-	MDB_dbi         pair;
-	MDB_dbi         top;
-	MDB_dbi         bought;
-	MDB_dbi         history;
-	MDB_dbi         cart;
-	MDB_dbi         ledger;
-	MDB_dbi         comp; /* 0: none (comp.c) */
-	bool            read_only;
-	bool            write_map; /* opened with MDB_WRITEMAP */
-	unsigned        top_m;     /* from meta "top_m" */
-	pthread_mutex_t memo_mtx;
-	struct xs_memo  memo[XS_MEMO_COUNT];
+	MDB_env            *env;
+	MDB_dbi             meta;
+	MDB_dbi             dict_id[XS_DICT_COUNT];  /* ext -> u32 */
+	MDB_dbi             dict_ext[XS_DICT_COUNT]; /* u32 BE -> ext */
+	MDB_dbi             order;
+	MDB_dbi             batch;
+	MDB_dbi             item;
+	MDB_dbi             counts;
+	MDB_dbi             pair;
+	MDB_dbi             top;
+	MDB_dbi             bought;
+	MDB_dbi             history;
+	MDB_dbi             cart;
+	MDB_dbi             ledger;
+	MDB_dbi             comp; /* 0: none (comp.c) */
+	bool                read_only;
+	bool                write_map; /* opened with MDB_WRITEMAP */
+	unsigned            top_m;     /* from meta "top_m" */
+	pthread_mutex_t     memo_mtx;
+	struct xs_memo      memo[XS_MEMO_COUNT];
+	struct xs_item_memo item_memo; /* under memo_mtx */
 
 	/* Order records of a fresh build, not yet written (bulk.c). */
 	struct xs_orders_held *orders_held;
