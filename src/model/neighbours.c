@@ -263,6 +263,14 @@ gather_from_lists(xs_store *st, MDB_txn *txn, struct walk *w,
 	return err;
 }
 
+/* Every candidate not scored scores less than this, given the most
+ * ('bound', 0: none) any of them can score. */
+static double
+below_bound(double bound)
+{
+	return bound == 0 ? -INFINITY : nextafter(bound, INFINITY);
+}
+
 /* Whether the answer ranked from the top lists is the exact one: k items
  * came back and the last beats anything no list held. Equal is not
  * enough: an unseen item tied with it might come first by id. */
@@ -314,7 +322,7 @@ static xsell_err
 one_list_answer(xs_store *st, MDB_txn *txn, const struct xs_query *q,
     struct walk *w, const struct rel_source *src,
     const struct xs_rank_ids *ids, double bound, struct xs_arena *arena,
-    struct xs_answer *ans)
+    struct xs_answer *ans, double *belowp)
 {
 	struct xs_cand_map *map   = w->map;
 	struct top_rest     r     = { w, w->last };
@@ -322,8 +330,9 @@ one_list_answer(xs_store *st, MDB_txn *txn, const struct xs_query *q,
 	bool                whole = true;
 	xsell_err           err;
 
-	err = xs_rank_top_kept(st, txn, q, ids->excluded, ids->n_excluded,
-	    map->vec.v, map->vec.n, &kept, arena, ans);
+	err     = xs_rank_top_kept(st, txn, q, ids->excluded, ids->n_excluded,
+	        map->vec.v, map->vec.n, &kept, arena, ans);
+	*belowp = below_bound(bound);
 	if (err != XSELL_OK || answer_is_exact(q, ans, bound)) {
 		free(kept.verdicts);
 		return err;
@@ -344,6 +353,8 @@ one_list_answer(xs_store *st, MDB_txn *txn, const struct xs_query *q,
 			    outside_bound(
 			        w->scorer, r.last.count, w->n_a, src->n_total);
 		}
+		/* The rest was walked above the floor only. */
+		*belowp = fmax(below_bound(bound), w->floor);
 		if (err != XSELL_OK || answer_is_exact(q, ans, bound)) {
 			free(kept.verdicts);
 			return err;
@@ -352,10 +363,11 @@ one_list_answer(xs_store *st, MDB_txn *txn, const struct xs_query *q,
 		w->floor = answer_floor(q, ans);
 		w->last  = r.last;
 	}
-	err = xs_store_pairs_each_min(st, txn, src->rel, w->given[0],
-	    count_floor(
-	        w->scorer, src->weight, w->n_a, src->n_total, w->floor),
-	    walk_neighbour, w);
+	err     = xs_store_pairs_each_min(st, txn, src->rel, w->given[0],
+	        count_floor(
+	            w->scorer, src->weight, w->n_a, src->n_total, w->floor),
+	        walk_neighbour, w);
+	*belowp = w->floor; /* every pair scoring less was passed by */
 	if (err == XSELL_OK) {
 		err = xs_rank_top_kept(st, txn, q, ids->excluded,
 		    ids->n_excluded, map->vec.v, map->vec.n, &kept, arena,
@@ -923,6 +935,185 @@ merged_answer(xs_store *st, MDB_txn *txn, const struct xs_query *q,
 	return err;
 }
 
+/* ==== One list's best candidates, kept per snapshot ====
+ *
+ * An answer for one item from one list (fbt, viewed_bought) ranks the
+ * item's best candidates, and proves on the way that every candidate it
+ * did not score scores below some bound. The candidates it scored at or
+ * above that bound (the best BEST_KEPT of them) are kept for the
+ * snapshot (an item memo) with the bound, so that the next answer for
+ * the item ranks a copy of these few instead of reading and scoring the
+ * list again. That answer is exact when the candidates kept are all
+ * there are, or when k answers came back and the last reaches the bound
+ * (adding candidates only raises the k-th score, whatever the filter);
+ * else the lists answer, as before, and their proof is kept instead. */
+
+/* Candidates kept, best first; more when they tie with the last (a tie
+ * is ranked by external id, so it is kept whole or not at all). */
+#define BEST_KEPT 64u
+#define BEST_KEPT_MAX 256u
+
+struct xs_best_list {
+	double         below; /* every candidate left out scores less */
+	uint32_t       whole; /* every candidate is kept */
+	uint32_t       n;
+	struct xs_cand v[];
+};
+
+static size_t
+best_list_size(size_t n)
+{
+	return sizeof(struct xs_best_list) + n * sizeof(struct xs_cand);
+}
+
+/* The item memo key of one list's best candidates: every input of their
+ * scores but the snapshot's; false if it has none. */
+static bool
+best_list_key(
+    const struct walk *w, const struct rel_source *src, uint64_t *keyp)
+{
+	if (w->min_support > (1u << 20) - 1 || src->weight != 1) {
+		return false; /* the key has 20 bits for it, and no weight */
+	}
+	*keyp = (uint64_t) XS_ITEM_MEMO_BEST_LIST << 60 |
+	    (uint64_t) src->rel << 56 | (uint64_t) w->scorer << 52 |
+	    (uint64_t) w->min_support << 32 | w->given[0];
+	return true;
+}
+
+/* Sift heap[i] down a min-heap of n scores. */
+static void
+score_heap_down(double *heap, size_t n, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, m = i;
+		double t;
+
+		if (l < n && heap[l] < heap[m]) {
+			m = l;
+		}
+		if (l + 1 < n && heap[l + 1] < heap[m]) {
+			m = l + 1;
+		}
+		if (m == i) {
+			return;
+		}
+		t       = heap[i];
+		heap[i] = heap[m];
+		heap[m] = t;
+		i       = m;
+	}
+}
+
+/* The BEST_KEPT-th best score of v[0..n) among those >= 'below'; 'below'
+ * if fewer reach it. */
+static double
+best_kept_score(const struct xs_cand *v, size_t n, double below)
+{
+	double heap[BEST_KEPT];
+	size_t h = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!(v[i].score >= below)) {
+			continue;
+		}
+		if (h < BEST_KEPT) {
+			heap[h++] = v[i].score;
+			if (h == BEST_KEPT) {
+				for (size_t j = BEST_KEPT / 2; j-- > 0;) {
+					score_heap_down(heap, h, j);
+				}
+			}
+		} else if (v[i].score > heap[0]) {
+			heap[0] = v[i].score;
+			score_heap_down(heap, h, 0);
+		}
+	}
+	return h == BEST_KEPT ? heap[0] : below;
+}
+
+/* Keep the candidates of map scoring at least 'below' (every candidate
+ * not in the map scores less; -INFINITY: the map holds them all), the
+ * best of them, as the snapshot's memo under 'key'. */
+static void
+best_list_put(xs_store *st, MDB_txn *txn, uint64_t key,
+    const struct xs_cand_map *map, double below)
+{
+	const struct xs_cand *v = map->vec.v;
+	size_t                n = map->vec.n, m = 0, ties = 0;
+	double                floor = best_kept_score(v, n, below);
+	bool                  above_only;
+	struct xs_best_list  *l;
+
+	for (size_t i = 0; i < n; i++) {
+		m += v[i].score >= floor;
+		ties += v[i].score == floor;
+	}
+	/* Too many tied with the last: keep only those above them. */
+	above_only = m > BEST_KEPT_MAX;
+	if (above_only) {
+		m -= ties;
+	}
+	if (m == 0 || (l = malloc(best_list_size(m))) == NULL) {
+		return;
+	}
+	l->n = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (above_only ? v[i].score > floor : v[i].score >= floor) {
+			l->v[l->n++] = v[i];
+		}
+	}
+	qsort(l->v, m, sizeof(*l->v), xs_cand_cmp_score);
+	l->whole = below == -INFINITY && l->n == n;
+	l->below = above_only ? nextafter(floor, INFINITY) : floor;
+	xs_store_item_memo_put(st, txn, key, l, best_list_size(m));
+	free(l);
+}
+
+/* The answer from a memo's candidates (a copy: ranking loads their
+ * external ids); *exactp whether it is the lists' answer. */
+static xsell_err
+best_list_rank(xs_store *st, MDB_txn *txn, const struct xs_query *q,
+    const struct xs_rank_ids *ids, const struct xs_best_list *l,
+    struct xs_arena *arena, struct xs_answer *ans, bool *exactp)
+{
+	struct xs_cand *v = malloc(l->n * sizeof(*v));
+	xsell_err       err;
+
+	*exactp = false;
+	if (v == NULL) {
+		return XSELL_ENOMEM;
+	}
+	memcpy(v, l->v, l->n * sizeof(*v));
+	err = xs_rank_top(
+	    st, txn, q, ids->excluded, ids->n_excluded, v, l->n, arena, ans);
+	free(v);
+	*exactp = err == XSELL_OK &&
+	    (l->whole ||
+	        (ans->n == q->k && ans->recs[ans->n - 1].score >= l->below));
+	return err;
+}
+
+/* The answer from the memo of the one list asked for, if it can prove
+ * it (*donep). */
+static xsell_err
+best_list_answer(xs_store *st, MDB_txn *txn, const struct xs_query *q,
+    uint64_t key, const struct xs_rank_ids *ids, struct xs_arena *arena,
+    struct xs_answer *ans, bool *donep)
+{
+	const void *held;
+	size_t      len;
+	xsell_err   err;
+
+	*donep = false;
+	if (!xs_store_item_memo_hold(st, txn, key, &held, &len)) {
+		return XSELL_OK;
+	}
+	err = best_list_rank(st, txn, q, ids, held, arena, ans, donep);
+	xs_store_memo_release(held);
+	return err;
+}
+
 /* Candidates from the top lists, ranked; if something outside them could
  * still belong, the whole lists instead (the same answer, slower). */
 static xsell_err
@@ -935,8 +1126,11 @@ neighbours_answer(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	struct xs_counts_reader counts;
 	struct xs_rank_ids      ids;
 	double                  bound   = INFINITY;
+	double                  below   = INFINITY; /* nothing proven */
 	bool                    done    = false;
 	bool                    bounded = false;
+	bool                    memo;
+	uint64_t                key = 0;
 	xsell_err               err;
 
 	err = xs_rank_resolve(st, txn, q, arena, &ids, ans);
@@ -952,12 +1146,21 @@ neighbours_answer(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	xs_counts_reader_init(&counts, st, txn);
 	w.counts = &counts;
 	bounded  = isfinite(outside_bound(w.scorer, 1, 1, 1));
-	if (bounded && n_srcs * w.n_given == 1) {
+	memo     = !parts && n_srcs * w.n_given == 1 &&
+	    xs_store_memo_kept(st, txn) && best_list_key(&w, &srcs[0], &key);
+	if (memo) {
+		err =
+		    best_list_answer(st, txn, q, key, &ids, arena, ans, &done);
+		memo = err == XSELL_OK && !done;
+	}
+	if (err != XSELL_OK || done) {
+		/* answered from the memo */
+	} else if (bounded && n_srcs * w.n_given == 1) {
 		err  = gather_from_top(st, txn, &w, &srcs[0], &bound);
 		done = err != XSELL_OK || isfinite(bound);
 		if (err == XSELL_OK && done) {
-			err = one_list_answer(
-			    st, txn, q, &w, &srcs[0], &ids, bound, arena, ans);
+			err = one_list_answer(st, txn, q, &w, &srcs[0], &ids,
+			    bound, arena, ans, &below);
 		}
 	} else if (bounded && n_srcs * w.n_given > 1) {
 		err = merged_answer(
@@ -965,11 +1168,15 @@ neighbours_answer(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	}
 	if (err == XSELL_OK && !done) {
 		xs_cand_map_clear(&map);
-		err = gather_from_lists(st, txn, &w, srcs, n_srcs);
+		err   = gather_from_lists(st, txn, &w, srcs, n_srcs);
+		below = -INFINITY;
 		if (err == XSELL_OK) {
 			err = xs_rank_top(st, txn, q, ids.excluded,
 			    ids.n_excluded, map.vec.v, map.vec.n, arena, ans);
 		}
+	}
+	if (err == XSELL_OK && memo) {
+		best_list_put(st, txn, key, &map, below);
 	}
 	xs_cand_map_free(&map);
 	return err;

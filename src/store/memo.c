@@ -72,6 +72,12 @@ committed_id(xs_store *st, MDB_txn *txn)
 }
 
 bool
+xs_store_memo_kept(xs_store *st, MDB_txn *txn)
+{
+	return committed_id(st, txn) != 0;
+}
+
+bool
 xs_store_memo_hold(xs_store *st, MDB_txn *txn, enum xs_memo_slot slot,
     const void *key, size_t key_len, const void **datap, size_t *lenp)
 {
@@ -253,6 +259,7 @@ xs_store_item_memo_put(
 	struct xs_item_memo      *im = &st->item_memo;
 	struct xs_item_memo_slot *slot;
 	struct memo_blob         *b;
+	void                     *old = NULL;
 
 	if (id == 0 || (b = blob_alloc(data, len)) == NULL) {
 		return;
@@ -262,20 +269,27 @@ xs_store_item_memo_put(
 		item_memo_clear(im); /* a commit retired them */
 		im->txnid = id;
 	}
-	/* An older snapshot's reader keeps nothing; a full memo neither. */
-	if (id == im->txnid && im->bytes + len <= XS_ITEM_MEMO_BYTES &&
-	    item_memo_reserve(im)) {
+	/* An older snapshot's reader keeps nothing; a full memo neither.
+	 * A put for a key kept replaces it: its maker found it wanting. */
+	if (id == im->txnid && item_memo_reserve(im)) {
 		slot = item_slot_find(im, key);
-		if (slot->data == NULL) { /* else another reader was first */
+		if (im->bytes - (slot->data ? slot->len : 0) + len <=
+		    XS_ITEM_MEMO_BYTES) {
+			if (slot->data == NULL) {
+				im->n++;
+			} else {
+				im->bytes -= slot->len;
+				old = slot->data;
+			}
 			slot->key  = key;
 			slot->data = b->data;
 			slot->len  = len;
-			im->n++;
 			im->bytes += len;
 			b = NULL;
 		}
 	}
 	pthread_mutex_unlock(&st->memo_mtx);
+	blob_release(old);
 	if (b != NULL) {
 		free(b);
 	}

@@ -395,18 +395,24 @@ void xs_store_memo_put(xs_store *st, MDB_txn *txn, enum xs_memo_slot slot,
     const void *key, size_t key_len, const void *data, size_t len);
 
 /* Per-item memos: data derived from one item (for_you's scored
- * neighbours of a seed) under a 64-bit key (the item and what it was
- * derived with), many items at once, each good for the snapshot it was
- * made from. The first put from a newer snapshot retires them all. At
- * most XS_ITEM_MEMO_BYTES are kept: past that, a snapshot's further
+ * neighbours of a seed, fbt's best candidates of an item) under a 64-bit
+ * key (the kind, the item and what it was derived with), many items at
+ * once, each good for the snapshot it was made from. The first put from
+ * a newer snapshot retires them all; a put for a key kept replaces it.
+ * At most XS_ITEM_MEMO_BYTES are kept: past that, a snapshot's further
  * items are derived by each reader again. *datap from a hold is shared
  * and read-only until given to xs_store_memo_release. */
 #define XS_ITEM_MEMO_BYTES ((size_t) 64 << 20)
 
 /* What a per-item memo holds: the top 4 bits of its key. */
 enum xs_item_memo_kind {
-	XS_ITEM_MEMO_SEED_LIST = 1 /* for_you: a seed's scored neighbours */
+	XS_ITEM_MEMO_SEED_LIST = 1, /* for_you: a seed's scored neighbours */
+	XS_ITEM_MEMO_BEST_LIST      /* fbt: an item's best candidates */
 };
+
+/* Whether txn's snapshot can have memos (it reads committed state: not
+ * a write transaction). */
+bool xs_store_memo_kept(xs_store *st, MDB_txn *txn);
 
 bool xs_store_item_memo_hold(xs_store *st, MDB_txn *txn, uint64_t key,
     const void **datap, size_t *lenp);

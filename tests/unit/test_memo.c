@@ -2,7 +2,8 @@
 /* The trend list is summed once per committed snapshot and kept (store
  * memo): readers of one snapshot get the same list, a commit makes the
  * next reader sum it again, and what a write transaction sees before it
- * commits is never kept for others. Scores worked by hand: with the
+ * commits is never kept for others. Per-item memos likewise, many keys
+ * at once, within their byte budget. Scores worked by hand: with the
  * default half-life of 7 days, an order on the newest day counts 1 and
  * one 7 days before counts 0.5. */
 #include "support.h"
@@ -174,6 +175,115 @@ test_momentum_table_find(void **state)
 	xs_txn_abort(txn);
 }
 
+/* Per-item memos: many keys kept at once for one snapshot, each the
+ * bytes put under it; a write transaction neither keeps nor finds any;
+ * a commit retires them all (the next snapshot's reader misses, its put
+ * is kept), while a holder keeps its bytes; an older snapshot's reader
+ * finds nothing and keeps nothing; a second put for a key replaces it. */
+static void
+test_item_memos_follow_commits(void **state)
+{
+	struct xs_test_store *f = *state;
+	MDB_txn              *txn, *old;
+	const void           *held, *got;
+	size_t                len;
+	char                  spec[128];
+
+	snprintf(spec, sizeof(spec), "%d order u1 A o1", 100 * DAY);
+	xs_test_events(f->st, NULL, spec);
+
+	assert_xs_ok(xs_txn_write(f->st, &txn));
+	assert_false(xs_store_memo_kept(f->st, txn));
+	xs_store_item_memo_put(f->st, txn, 7, "w", 2);
+	assert_false(xs_store_item_memo_hold(f->st, txn, 7, &got, &len));
+	xs_txn_abort(txn);
+
+	assert_xs_ok(xs_txn_read(f->st, &old));
+	assert_true(xs_store_memo_kept(f->st, old));
+	/* 3,000 keys: the table grows past its first size (256 slots). */
+	for (uint64_t key = 1; key <= 3000; key++) {
+		uint64_t value = key * 3;
+
+		xs_store_item_memo_put(
+		    f->st, old, key << 32 | key, &value, sizeof(value));
+	}
+	for (uint64_t key = 1; key <= 3000; key++) {
+		uint64_t value;
+
+		assert_true(xs_store_item_memo_hold(
+		    f->st, old, key << 32 | key, &got, &len));
+		assert_int_equal(len, sizeof(value));
+		memcpy(&value, got, sizeof(value));
+		assert_int_equal(value, key * 3);
+		xs_store_memo_release(got);
+	}
+	assert_false(xs_store_item_memo_hold(f->st, old, 3001, &got, &len));
+	xs_store_item_memo_put(f->st, old, 5ull << 32 | 5, "five", 5);
+	assert_true(
+	    xs_store_item_memo_hold(f->st, old, 5ull << 32 | 5, &held, &len));
+	assert_int_equal(len, 5);
+	assert_string_equal(held, "five");
+
+	snprintf(spec, sizeof(spec), "%d order u2 B o2", 101 * DAY);
+	xs_test_events(f->st, NULL, spec);
+	assert_xs_ok(xs_txn_read(f->st, &txn));
+	assert_false(
+	    xs_store_item_memo_hold(f->st, txn, 1ull << 32 | 1, &got, &len));
+	xs_store_item_memo_put(f->st, txn, 9, "new", 4);
+	assert_true(xs_store_item_memo_hold(f->st, txn, 9, &got, &len));
+	assert_string_equal(got, "new");
+	xs_store_memo_release(got);
+	/* The older snapshot's reader: the newer memos are not its own. */
+	assert_false(xs_store_item_memo_hold(f->st, old, 9, &got, &len));
+	xs_store_item_memo_put(f->st, old, 10, "stale", 6);
+	assert_false(xs_store_item_memo_hold(f->st, txn, 10, &got, &len));
+	assert_string_equal(held, "five"); /* retired, still held */
+	xs_store_memo_release(held);
+	xs_txn_abort(old);
+
+	xs_store_item_memo_put(f->st, txn, 9, "again", 6);
+	assert_true(xs_store_item_memo_hold(f->st, txn, 9, &got, &len));
+	assert_int_equal(len, 6);
+	assert_string_equal(got, "again");
+	xs_store_memo_release(got);
+	xs_txn_abort(txn);
+}
+
+/* At most XS_ITEM_MEMO_BYTES are kept: past that a put keeps nothing,
+ * and what was kept stays. */
+static void
+test_item_memos_keep_to_their_budget(void **state)
+{
+	struct xs_test_store *f    = *state;
+	size_t                size = XS_ITEM_MEMO_BYTES / 4 + 1;
+	char                 *big  = calloc(1, size);
+	MDB_txn              *txn;
+	const void           *got;
+	size_t                len;
+	uint64_t              key;
+
+	assert_non_null(big);
+	xs_test_events(f->st, NULL, "100 order u1 A o1");
+	assert_xs_ok(xs_txn_read(f->st, &txn));
+	for (key = 1; key <= 4; key++) {
+		xs_store_item_memo_put(f->st, txn, key, big, size);
+	}
+	for (key = 1; key <= 3; key++) {
+		assert_true(
+		    xs_store_item_memo_hold(f->st, txn, key, &got, &len));
+		assert_int_equal(len, size);
+		xs_store_memo_release(got);
+	}
+	assert_false(xs_store_item_memo_hold(f->st, txn, 4, &got, &len));
+	/* Replacing a kept one with a smaller one fits. */
+	xs_store_item_memo_put(f->st, txn, 2, "s", 2);
+	xs_store_item_memo_put(f->st, txn, 4, big, size);
+	assert_true(xs_store_item_memo_hold(f->st, txn, 4, &got, &len));
+	xs_store_memo_release(got);
+	xs_txn_abort(txn);
+	free(big);
+}
+
 int
 main(void)
 {
@@ -186,6 +296,11 @@ main(void)
 		    xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(test_momentum_table_find,
 		    xs_test_store_setup, xs_test_store_teardown),
+		cmocka_unit_test_setup_teardown(test_item_memos_follow_commits,
+		    xs_test_store_setup, xs_test_store_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_item_memos_keep_to_their_budget, xs_test_store_setup,
+		    xs_test_store_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -373,9 +373,12 @@ render(const struct xs_answer *ans, char *out, size_t len)
 	}
 }
 
+/* The answer of fn to q, rendered, from a read transaction (which reads
+ * and keeps the snapshot's memos) or a write transaction (which has
+ * none). */
 static void
-ask(xs_store *st, answer_fn fn, const struct xs_query *q, char *out,
-    size_t len)
+ask_in(xs_store *st, bool write, answer_fn fn, const struct xs_query *q,
+    char *out, size_t len)
 {
 	struct xs_settings set;
 	struct xs_arena    arena;
@@ -384,11 +387,18 @@ ask(xs_store *st, answer_fn fn, const struct xs_query *q, char *out,
 
 	xs_settings_default(&set);
 	xs_arena_init(&arena, 16 << 20);
-	assert_xs_ok(xs_txn_read(st, &txn));
+	assert_xs_ok(write ? xs_txn_write(st, &txn) : xs_txn_read(st, &txn));
 	assert_xs_ok(fn(st, txn, &set, q, &arena, &ans));
 	render(&ans, out, len);
 	xs_txn_abort(txn);
 	xs_arena_fini(&arena);
+}
+
+static void
+ask(xs_store *st, answer_fn fn, const struct xs_query *q, char *out,
+    size_t len)
+{
+	ask_in(st, false, fn, q, out, len);
 }
 
 static void
@@ -587,6 +597,69 @@ test_answers_past_the_head_equal_whole_lists(void **state)
 		xs_store_close(sts[s]);
 		xs_test_rmdir(dirs[s]);
 	}
+}
+
+/* One item asked again and again in one snapshot, with another k,
+ * scorer, min_support or filter each time: the answers ranked from the
+ * memo of the item's best candidates (kept by the answers before, and
+ * replaced when they could not prove one) are those of a write
+ * transaction, which keeps no memo and reads the lists. */
+static void
+test_memo_answers_equal_answers_without(void **state)
+{
+	static const answer_fn fns[]   = { xs_model_fbt,
+		  xs_model_viewed_bought };
+	static const char     *names[] = { "fbt", "viewed_bought" };
+	char                  *dir;
+	xs_store              *st       = open_with_top_m(120, &dir);
+	unsigned               rnd      = 17;
+	int                    answered = 0;
+
+	(void) state;
+	feed_wide(st, 4);
+	feed(st, 8); /* views, for viewed_bought */
+	assert_true(top_list_is_cut(st, 0));
+	for (int round = 0; round < 1500; round++) {
+		struct xs_query q = { 0 };
+		struct xs_span  item, exclude;
+		char            ext[16], excl[16];
+		char            memo[8192], lists[8192];
+		unsigned        f = round % 5 == 4;
+
+		snprintf(ext, sizeof(ext), "i%u",
+		    round % 4 == 3 ? rand_r(&rnd) % WIDE_ITEMS
+		                   : rand_r(&rnd) % 6);
+		snprintf(excl, sizeof(excl), "i%u", rand_r(&rnd) % 30);
+		item      = (struct xs_span) { ext, (uint32_t) strlen(ext) };
+		exclude   = (struct xs_span) { excl, (uint32_t) strlen(excl) };
+		q.items   = &item;
+		q.n_items = 1;
+		q.k       = 1 + rand_r(&rnd) % (round % 2 ? 10 : 120);
+		q.scorer  = (enum xs_scorer)(rand_r(&rnd) % 3 == 0
+		         ? rand_r(&rnd) % XS_SCORER_COUNT
+		         : XS_SCORE_TEMPERED);
+		q.min_support     = 1 + rand_r(&rnd) % 4 / 3;
+		q.filter.in_stock = round % 3 == 0;
+		if (round % 7 == 0) {
+			q.filter.exclude   = &exclude;
+			q.filter.n_exclude = 1;
+		}
+		ask_in(st, false, fns[f], &q, memo, sizeof(memo));
+		ask_in(st, true, fns[f], &q, lists, sizeof(lists));
+		if (strcmp(memo, lists) != 0) {
+			print_error("%s round %d (%s, k %u, scorer %s, "
+			            "min_support %u):\n  memo:  %s\n  lists: "
+			            "%s\n",
+			    names[f], round, ext, q.k,
+			    xs_scorer_name(q.scorer), q.min_support, memo,
+			    lists);
+		}
+		assert_string_equal(memo, lists);
+		answered += memo[0] != '\0';
+	}
+	assert_true(answered > 1000); /* not a comparison of empty answers */
+	xs_store_close(st);
+	xs_test_rmdir(dir);
 }
 
 /* ==== Carts: the merged lists against a brute-force recomputation ==== */
@@ -892,6 +965,7 @@ main(void)
 		cmocka_unit_test(
 		    test_answers_from_top_lists_equal_whole_lists),
 		cmocka_unit_test(test_answers_past_the_head_equal_whole_lists),
+		cmocka_unit_test(test_memo_answers_equal_answers_without),
 		cmocka_unit_test(test_cart_answers_equal_brute_force),
 	};
 
