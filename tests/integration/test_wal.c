@@ -33,6 +33,7 @@
 
 #include "common/common.h"
 #include "store/store.h"
+#include "store/store_impl.h" /* the meta sub-database, for a bad mark */
 
 #define BATCHES 12
 #define ORDERS 5 /* per batch, 3 items each */
@@ -788,6 +789,47 @@ test_wal_poison_entry_skipped_at_replay_and_live(void **state)
 	xs_test_server_fini(&s);
 }
 
+/* ==== The log's mark in the store (store/wal_seq.c) ==== */
+
+/* meta "wal_seq" reads 0 while absent, then what was put; a value of
+ * the wrong size (4 bytes here) is a damaged store, and leaves the
+ * caller's variable as it was. */
+static void
+test_wal_seq_get_put_and_damaged(void **state)
+{
+	char     *dir;
+	xs_store *st = xs_test_store_open(&dir);
+	MDB_txn  *txn;
+	MDB_val   k   = { .mv_size = 7, .mv_data = "wal_seq" };
+	uint32_t  bad = 5;
+	MDB_val   v   = { .mv_size = sizeof(bad), .mv_data = &bad };
+	uint64_t  seq = 99;
+
+	(void) state;
+	assert_xs_ok(xs_txn_read(st, &txn));
+	assert_xs_ok(xs_store_wal_seq_get(st, txn, &seq));
+	xs_txn_abort(txn);
+	assert_int_equal(seq, 0);
+
+	assert_xs_ok(xs_txn_write(st, &txn));
+	assert_xs_ok(xs_store_wal_seq_put(st, txn, 0x0102030405060708u));
+	assert_xs_ok(xs_txn_commit(txn));
+	assert_xs_ok(xs_txn_read(st, &txn));
+	assert_xs_ok(xs_store_wal_seq_get(st, txn, &seq));
+	xs_txn_abort(txn);
+	assert_int_equal(seq, 0x0102030405060708u);
+
+	assert_xs_ok(xs_txn_write(st, &txn));
+	assert_int_equal(mdb_put(txn, st->meta, &k, &v, 0), 0);
+	assert_xs_ok(xs_txn_commit(txn));
+	seq = 99;
+	assert_xs_ok(xs_txn_read(st, &txn));
+	assert_xs_err(xs_store_wal_seq_get(st, txn, &seq), XSELL_ECORRUPT);
+	xs_txn_abort(txn);
+	assert_int_equal(seq, 99);
+	xs_test_store_close(st, dir);
+}
+
 int
 main(void)
 {
@@ -800,6 +842,7 @@ main(void)
 		cmocka_unit_test(test_wal_many_writers_rotate_and_replay),
 		cmocka_unit_test(
 		    test_wal_poison_entry_skipped_at_replay_and_live),
+		cmocka_unit_test(test_wal_seq_get_put_and_damaged),
 	};
 
 	return cmocka_run_group_tests_name("wal", tests, NULL, NULL);
