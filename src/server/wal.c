@@ -225,6 +225,20 @@ read_at(int fd, void *p, size_t len, off_t off)
 	return true;
 }
 
+/* The header of entry 'seq' at 'off' of 'fd', in *h. False if there is
+ * none: the file ends, or what is there is not an entry's header, or
+ * another seq's, or claims a body past the bound. Its CRC, which covers
+ * the body too, is not checked here. */
+static bool
+hdr_read(int fd, off_t off, uint64_t seq, struct wal_hdr *h)
+{
+	if (!read_at(fd, h, sizeof(*h), off)) {
+		return false;
+	}
+	return h->magic == WAL_MAGIC && h->seq == seq &&
+	    h->len <= XSELL_ADMIN_MSG_MAX;
+}
+
 /* The entry 'seq' at 'off' of 'fd': its header in *h and its body in
  * body[0..h->len) (room for XSELL_ADMIN_MSG_MAX). False if there is no
  * whole entry with that seq and a good CRC there: the end of what was
@@ -232,11 +246,7 @@ read_at(int fd, void *p, size_t len, off_t off)
 static bool
 entry_read(int fd, off_t off, uint64_t seq, struct wal_hdr *h, uint8_t *body)
 {
-	if (!read_at(fd, h, sizeof(*h), off)) {
-		return false;
-	}
-	if (h->magic != WAL_MAGIC || h->seq != seq ||
-	    h->len > XSELL_ADMIN_MSG_MAX) {
+	if (!hdr_read(fd, off, seq, h)) {
 		return false;
 	}
 	if (!read_at(fd, body, h->len, off + (off_t) sizeof(*h))) {
@@ -1345,9 +1355,7 @@ log_start(xs_wal *wal)
 		struct wal_hdr h;
 
 		/* A break ends the log here: the replay sees it so. */
-		if (!read_at(wal->rd_fd, &h, sizeof(h), off) ||
-		    h.magic != WAL_MAGIC || h.seq != s ||
-		    h.len > XSELL_ADMIN_MSG_MAX) {
+		if (!hdr_read(wal->rd_fd, off, s, &h)) {
 			break;
 		}
 		off += (off_t) (sizeof(h) + h.len);
