@@ -255,6 +255,54 @@ entry_read(int fd, off_t off, uint64_t seq, struct wal_hdr *h, uint8_t *body)
 	return entry_crc(h, body) == h->crc;
 }
 
+/* Frame entry 'seq' (body[0..len), decoded at 'now'): its header, with
+ * its CRC, in *h, and iov[] the header then the body, as they are
+ * written back to back (the log and wal-skipped alike). */
+static void
+entry_frame(struct wal_hdr *h, struct iovec iov[2], uint64_t seq, int64_t now,
+    const void *body, uint32_t len)
+{
+	*h = (struct wal_hdr) {
+		.magic = WAL_MAGIC, .len = len, .seq = seq, .now = now
+	};
+	h->crc          = entry_crc(h, body);
+	iov[0].iov_base = h;
+	iov[0].iov_len  = sizeof(*h);
+	iov[1].iov_base = (void *) body;
+	iov[1].iov_len  = len;
+}
+
+/* Write a framed entry (iov[], consumed) at 'off' of 'fd', whole: short
+ * writes go on where they stopped. 0, or the errno of the failure
+ * (ENOSPC when the file takes no more). Nothing is synced here. */
+static int
+entry_write(int fd, off_t off, struct iovec iov[2])
+{
+	while (iov[0].iov_len + iov[1].iov_len > 0) {
+		struct iovec *v = iov[0].iov_len > 0 ? &iov[0] : &iov[1];
+		int           n = v == &iov[0] ? 2 : 1;
+		ssize_t       r = pwritev(fd, v, n, off);
+
+		if (r < 0 && errno == EINTR) {
+			continue;
+		}
+		if (r <= 0) {
+			return r < 0 ? errno : ENOSPC;
+		}
+		off += r;
+		for (int i = 0; i < 2 && r > 0; i++) {
+			size_t k = (size_t) r < iov[i].iov_len
+			    ? (size_t) r
+			    : iov[i].iov_len;
+
+			iov[i].iov_base = (uint8_t *) iov[i].iov_base + k;
+			iov[i].iov_len -= k;
+			r -= (ssize_t) k;
+		}
+	}
+	return 0;
+}
+
 /* ==== Segments ==== */
 
 static xsell_err
@@ -662,58 +710,30 @@ append_room(xs_wal *wal, size_t len)
 static xsell_err
 append(xs_wal *wal, const void *body, size_t len, int64_t now, uint64_t *seqp)
 {
-	struct wal_hdr h = {
-		.magic = WAL_MAGIC, .len = (uint32_t) len, .now = now
-	};
-	struct iovec iov[2];
-	size_t       left = sizeof(h) + len;
-	xsell_err    err  = append_room(wal, left);
-	off_t        off  = wal->off; /* after a new segment began */
+	struct wal_hdr h;
+	struct iovec   iov[2];
+	xsell_err      err = append_room(wal, sizeof(h) + len);
+	int            e;
 
 	if (err != XSELL_OK) {
 		return err;
 	}
-	/* Only now: making room may have waited, and others appended. */
-	h.seq           = wal->written + 1;
-	h.crc           = entry_crc(&h, body);
-	iov[0].iov_base = &h;
-	iov[0].iov_len  = sizeof(h);
-	iov[1].iov_base = (void *) body;
-	iov[1].iov_len  = len;
-	while (left > 0) {
-		struct iovec *v = iov[0].iov_len > 0 ? &iov[0] : &iov[1];
-		int           n = v == &iov[0] ? 2 : 1;
-		ssize_t       r = pwritev(wal->fd, v, n, off);
-
-		if (r < 0 && errno == EINTR) {
-			continue;
+	/* Only now: making room may have waited, and others appended (and
+	 * a new segment may have begun: wal->off is its end). */
+	entry_frame(&h, iov, wal->written + 1, now, body, (uint32_t) len);
+	e = entry_write(wal->fd, wal->off, iov);
+	if (e != 0) {
+		xs_log(XS_LOG_WARN, "wal: write: %s", strerror(e));
+		/* Take back what was written of it: a later entry goes
+		 * here, and a replay stops at a bad one. */
+		if (ftruncate(wal->fd, wal->off) != 0) {
+			wal->broken = XSELL_EIO;
 		}
-		if (r <= 0) {
-			int e = r < 0 ? errno : ENOSPC;
-
-			xs_log(XS_LOG_WARN, "wal: write: %s", strerror(e));
-			/* Take back what was written of it: a later entry
-			 * goes here, and a replay stops at a bad one. */
-			if (ftruncate(wal->fd, wal->off) != 0) {
-				wal->broken = XSELL_EIO;
-			}
-			wal->alloc = wal->off;
-			wal->alloc_gen++;
-			return XSELL_EIO;
-		}
-		left -= (size_t) r;
-		off += r;
-		for (int i = 0; i < 2 && r > 0; i++) {
-			size_t k = (size_t) r < iov[i].iov_len
-			    ? (size_t) r
-			    : iov[i].iov_len;
-
-			iov[i].iov_base = (uint8_t *) iov[i].iov_base + k;
-			iov[i].iov_len -= k;
-			r -= (ssize_t) k;
-		}
+		wal->alloc = wal->off;
+		wal->alloc_gen++;
+		return XSELL_EIO;
 	}
-	wal->off     = off;
+	wal->off += (off_t) (sizeof(h) + len);
 	wal->written = h.seq;
 	wal->backlog += sizeof(h) + len;
 	*seqp = h.seq;
@@ -1039,18 +1059,16 @@ skipped_open(xs_wal *wal)
 static xsell_err
 skipped_append(xs_wal *wal, const struct wal_entry *e)
 {
-	struct wal_hdr h = {
-		.magic = WAL_MAGIC, .len = e->len, .seq = e->seq, .now = e->now
-	};
-	struct iovec iov[2];
-	size_t       total = sizeof(h) + e->len;
-	xsell_err    err   = skipped_open(wal);
-	ssize_t      r;
+	struct wal_hdr h;
+	struct iovec   iov[2];
+	off_t          total = (off_t) (sizeof(h) + e->len);
+	xsell_err      err   = skipped_open(wal);
+	int            rc;
 
 	if (err != XSELL_OK) {
 		return err;
 	}
-	if (wal->skip_len + (off_t) total > WAL_SKIPPED_MAX) {
+	if (wal->skip_len + total > WAL_SKIPPED_MAX) {
 		xs_log(XS_LOG_ERROR,
 		    "wal: %s/" WAL_SKIPPED_NAME
 		    " is full (%lld bytes): entries that cannot be applied "
@@ -1058,24 +1076,19 @@ skipped_append(xs_wal *wal, const struct wal_entry *e)
 		    wal->dir, (long long) WAL_SKIPPED_MAX);
 		return XSELL_EUNAVAIL;
 	}
-	h.crc           = entry_crc(&h, wal->buf + e->at);
-	iov[0].iov_base = &h;
-	iov[0].iov_len  = sizeof(h);
-	iov[1].iov_base = wal->buf + e->at;
-	iov[1].iov_len  = e->len;
-	do {
-		r = pwritev(wal->skip_fd, iov, 2, wal->skip_len);
-	} while (r < 0 && errno == EINTR);
-	/* One entry (at most XSELL_ADMIN_MSG_MAX): a short write is a
-	 * full disk. */
-	if (r != (ssize_t) total || fdatasync(wal->skip_fd) != 0) {
+	entry_frame(&h, iov, e->seq, e->now, wal->buf + e->at, e->len);
+	rc = entry_write(wal->skip_fd, wal->skip_len, iov);
+	if (rc == 0 && fdatasync(wal->skip_fd) != 0) {
+		rc = errno;
+	}
+	if (rc != 0) {
 		xs_log(XS_LOG_ERROR,
 		    "wal: writing %s/" WAL_SKIPPED_NAME ": %s", wal->dir,
-		    r < 0 ? strerror(errno) : "short write");
+		    strerror(rc));
 		(void) ftruncate(wal->skip_fd, wal->skip_len);
 		return XSELL_EIO;
 	}
-	wal->skip_len += (off_t) total;
+	wal->skip_len += total;
 	return XSELL_OK;
 }
 
