@@ -142,7 +142,8 @@ xsell_err xs_write_group_run(struct xs_worker *w, struct xs_write_job *job);
 /* Apply jobs[0..n), the writes of the log entries up to 'wal_seq', in
  * one transaction that also records 'wal_seq' in the store, and commit
  * it (durable). All or nothing: on an error none of it is in the store.
- * Only the log's applier calls it (wal.c). */
+ * With n 0 (jobs may be NULL) it commits 'wal_seq' alone: a skipped
+ * entry. Only the log's applier calls it (wal.c). */
 xsell_err xs_write_group_apply_logged(struct xs_worker *w,
     struct xs_write_job **jobs, size_t n, uint64_t wal_seq);
 

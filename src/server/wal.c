@@ -1092,35 +1092,17 @@ skipped_append(xs_wal *wal, const struct wal_entry *e)
 	return XSELL_OK;
 }
 
-/* Record entry 'seq' as applied, with nothing else, in a transaction of
- * its own. */
-static xsell_err
-seq_commit(xs_wal *wal, uint64_t seq)
-{
-	MDB_txn  *txn;
-	xsell_err err = xs_txn_write(wal->srv->store, &txn);
-
-	if (err != XSELL_OK) {
-		return err;
-	}
-	err = xs_store_wal_seq_put(wal->srv->store, txn, seq);
-	if (err != XSELL_OK) {
-		xs_txn_abort(txn);
-		return err;
-	}
-	return xs_txn_commit(txn);
-}
-
 /* Skip entry 'e', which failed alone with its own error 'why': copy it
- * to the quarantine file (synced), then mark it applied in the store.
- * A crash between the two copies it again at the next start. */
+ * to the quarantine file (synced), then mark it applied in the store
+ * (an empty group, which commits its seq alone). A crash between the
+ * two copies it again at the next start. */
 static xsell_err
 entry_skip(xs_wal *wal, const struct wal_entry *e, xsell_err why)
 {
 	xsell_err err = skipped_append(wal, e);
 
 	if (err == XSELL_OK) {
-		err = seq_commit(wal, e->seq);
+		err = xs_write_group_apply_logged(&wal->w, NULL, 0, e->seq);
 	}
 	if (err != XSELL_OK) {
 		return err;
