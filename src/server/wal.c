@@ -437,34 +437,36 @@ segs_forget(xs_wal *wal, size_t n)
 }
 
 /* Delete the segments whose every entry is in the store (see
- * segs_applied), with no other thread running (open, close). */
+ * segs_applied; 'all': the last one too), at open and close and from
+ * the applier. mtx is held only to read and change the list, not for
+ * the unlinks (writers do not wait for the disk); they go in batches
+ * of SEGS_DROP_BATCH, until one cannot be deleted (tried again next
+ * time). */
+#define SEGS_DROP_BATCH 64
+
 static void
 segs_drop_applied(xs_wal *wal, uint64_t applied, bool all)
 {
-	segs_forget(
-	    wal, segs_unlink(wal, wal->segs, segs_applied(wal, applied, all)));
-}
+	for (;;) {
+		uint64_t firsts[SEGS_DROP_BATCH];
+		size_t   n, gone;
 
-/* The same from the applier: mtx is held only to read and change the
- * list, not for the unlinks (writers do not wait for the disk). */
-static void
-segs_drop_applied_unlocked(xs_wal *wal, uint64_t applied)
-{
-	uint64_t firsts[64];
-	size_t   n;
-
-	pthread_mutex_lock(&wal->mtx);
-	n = segs_applied(wal, applied, false);
-	n = n < 64 ? n : 64; /* the rest next time */
-	memcpy(firsts, wal->segs, n * sizeof(firsts[0]));
-	pthread_mutex_unlock(&wal->mtx);
-	if (n == 0) {
-		return;
+		pthread_mutex_lock(&wal->mtx);
+		n = segs_applied(wal, applied, all);
+		n = n < SEGS_DROP_BATCH ? n : SEGS_DROP_BATCH;
+		memcpy(firsts, wal->segs, n * sizeof(firsts[0]));
+		pthread_mutex_unlock(&wal->mtx);
+		if (n == 0) {
+			return;
+		}
+		gone = segs_unlink(wal, firsts, n);
+		pthread_mutex_lock(&wal->mtx);
+		segs_forget(wal, gone);
+		pthread_mutex_unlock(&wal->mtx);
+		if (gone < n) {
+			return;
+		}
 	}
-	n = segs_unlink(wal, firsts, n);
-	pthread_mutex_lock(&wal->mtx);
-	segs_forget(wal, n);
-	pthread_mutex_unlock(&wal->mtx);
 }
 
 /* Create segment 'first' and make its name durable (its entries will
@@ -1272,7 +1274,7 @@ apply_once(xs_wal *wal)
 	pthread_cond_broadcast(&wal->applied_cv);
 	pthread_mutex_unlock(&wal->mtx);
 	if (done > 0) {
-		segs_drop_applied_unlocked(wal, wal->ents[done - 1].seq);
+		segs_drop_applied(wal, wal->ents[done - 1].seq, false);
 	}
 	return err == XSELL_OK;
 }
