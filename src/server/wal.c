@@ -23,6 +23,11 @@
  * the segment bound (WAL_SEGMENT_MAX, or the backlog bound if less: a
  * segment is deleted soon after it fills) and at every open.
  *
+ * Start-up is recovery (log_recover: replay what the store lacks), then,
+ * with --wal only, the log's start (log_begin: a new segment, the
+ * applier thread). Without --wal, xs_wal_replay recovers a log left in
+ * the directory and deletes it, and creates nothing.
+ *
  * An entry that cannot be applied must not stall the log for ever (each
  * later write refused, each restart failing on it). A group that fails
  * is applied again one entry a transaction; one that fails alone with
@@ -31,6 +36,7 @@
  * synced, then its seq committed to the store, counted and logged. An
  * error of the machine (full map or disk, I/O) skips nothing: the
  * applier keeps its place and retries. */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include "server/server_impl.h"
 
 #include <dirent.h>
@@ -1481,22 +1487,19 @@ wal_free(xs_wal *wal)
 	free(wal);
 }
 
-xsell_err
-xs_wal_open(
-    xs_wal **walp, struct xs_server *srv, const char *db, uint64_t backlog_max)
+/* Recovery: read the store's mark, list the segments, and apply every
+ * entry the store lacks, to the log's end (log_replay), before any
+ * request. Then 'written' and 'synced' are the last entry in the store,
+ * and every segment holds only applied entries. Nothing is created. */
+static xsell_err
+log_recover(xs_wal *wal)
 {
-	xs_wal   *wal;
 	MDB_txn  *txn;
-	xsell_err err;
+	xsell_err err = xs_txn_read(wal->srv->store, &txn);
 
-	pthread_once(&crc_once, crc_init);
-	err = wal_alloc(&wal, srv, db, backlog_max);
-	if (err != XSELL_OK) {
-		return err;
-	}
-	err = xs_txn_read(srv->store, &txn);
 	if (err == XSELL_OK) {
-		err = xs_store_wal_seq_get(srv->store, txn, &wal->applied);
+		err =
+		    xs_store_wal_seq_get(wal->srv->store, txn, &wal->applied);
 		xs_txn_abort(txn);
 	}
 	if (err == XSELL_OK) {
@@ -1505,13 +1508,20 @@ xs_wal_open(
 	if (err == XSELL_OK) {
 		err = log_start(wal);
 	}
-	/* Replay: the store gets every logged write before any request. */
 	if (err == XSELL_OK) {
 		err = log_replay(wal);
 	}
-	if (err == XSELL_OK) {
-		err = log_cut(wal);
-	}
+	return err;
+}
+
+/* After recovery, with --wal: cut the last segment's torn tail, drop
+ * the applied segments, start a segment for the next entry, set the
+ * reader there and start the applier. */
+static xsell_err
+log_begin(xs_wal *wal)
+{
+	xsell_err err = log_cut(wal);
+
 	if (err == XSELL_OK) {
 		segs_drop_applied(wal, wal->applied, false);
 		seg_restart_empty(wal);
@@ -1520,9 +1530,34 @@ xs_wal_open(
 	if (err == XSELL_OK) {
 		err = reader_open(wal, wal->written + 1);
 	}
-	if (err == XSELL_OK &&
-	    pthread_create(&wal->thread, NULL, applier_main, wal) != 0) {
-		err = XSELL_ENOMEM;
+	if (err != XSELL_OK) {
+		return err;
+	}
+	if (pthread_create(&wal->thread, NULL, applier_main, wal) != 0) {
+		return XSELL_ENOMEM;
+	}
+	wal->started = true;
+	/* For ps -L / top -H (and tests: this thread runs only with
+	 * --wal). A name that does not take changes nothing else. */
+	(void) pthread_setname_np(wal->thread, "xsell-wal");
+	return XSELL_OK;
+}
+
+xsell_err
+xs_wal_open(
+    xs_wal **walp, struct xs_server *srv, const char *db, uint64_t backlog_max)
+{
+	xs_wal   *wal;
+	xsell_err err;
+
+	pthread_once(&crc_once, crc_init);
+	err = wal_alloc(&wal, srv, db, backlog_max);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	err = log_recover(wal);
+	if (err == XSELL_OK) {
+		err = log_begin(wal);
 	}
 	if (err != XSELL_OK) {
 		xs_log(XS_LOG_ERROR, "wal: cannot open the log in %s: %s", db,
@@ -1530,21 +1565,20 @@ xs_wal_open(
 		wal_free(wal);
 		return err;
 	}
-	wal->started = true;
-	*walp        = wal;
+	*walp = wal;
 	return XSELL_OK;
 }
 
-xsell_err
-xs_wal_replay(struct xs_server *srv, const char *db)
+/* Whether 'db' holds a log segment (*leftp). */
+static xsell_err
+log_is_left(const char *db, bool *leftp)
 {
 	DIR           *d = opendir(db);
 	struct dirent *e;
 	bool           found = false;
-	xs_wal        *wal;
-	xsell_err      err;
 
 	if (d == NULL) {
+		xs_log(XS_LOG_ERROR, "wal: %s: %s", db, strerror(errno));
 		return XSELL_EIO;
 	}
 	while (!found && (e = readdir(d)) != NULL) {
@@ -1553,14 +1587,39 @@ xs_wal_replay(struct xs_server *srv, const char *db)
 		found = seg_name_parse(e->d_name, &first);
 	}
 	closedir(d);
-	if (!found) {
-		return XSELL_OK;
+	*leftp = found;
+	return XSELL_OK;
+}
+
+xsell_err
+xs_wal_replay(struct xs_server *srv, const char *db)
+{
+	bool      left = false;
+	xs_wal   *wal;
+	xsell_err err = log_is_left(db, &left);
+
+	if (err != XSELL_OK || !left) {
+		return err;
 	}
 	xs_log(XS_LOG_INFO, "wal: applying the log left in %s", db);
-	err = xs_wal_open(&wal, srv, db, XS_SERVER_WAL_BACKLOG_DEFAULT);
-	if (err == XSELL_OK) {
-		xs_wal_close(wal);
+	pthread_once(&crc_once, crc_init);
+	err = wal_alloc(&wal, srv, db, XS_SERVER_WAL_BACKLOG_DEFAULT);
+	if (err != XSELL_OK) {
+		return err;
 	}
+	err = log_recover(wal);
+	if (err == XSELL_OK) {
+		/* All applied, and no log goes on: every segment goes (a
+		 * torn tail with its file). A crash before an unlink
+		 * leaves a segment whose entries the store has: the next
+		 * start skips them and deletes it. */
+		assert(wal->written == wal->applied);
+		segs_drop_applied(wal, wal->applied, true);
+	} else {
+		xs_log(XS_LOG_ERROR, "wal: cannot apply the log in %s: %s", db,
+		    xsell_strerror(err));
+	}
+	wal_free(wal);
 	return err;
 }
 

@@ -11,20 +11,25 @@
  * write); a refused write and a full disk leave the log empty; an entry
  * that cannot be applied (a forget_user meeting a damaged ledger) is
  * skipped and kept aside, at start and live, and the writes after it
- * are applied. The expected counts are worked out by hand below.
+ * are applied. xselld without --wal applies a log it finds and deletes
+ * it, creating no log file and starting no log thread, and with none
+ * creates nothing. The expected counts are worked out by hand below.
  * Nothing depends on timing: kill -9 may find any part of the log
  * applied. */
 #include "support.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <msgpack.h>
 #include <nng/nng.h>
@@ -830,6 +835,154 @@ test_wal_seq_get_put_and_damaged(void **state)
 	xs_test_store_close(st, dir);
 }
 
+/* ==== Without --wal: recovery only ==== */
+
+/* How many of 'dir''s entries have a name that starts with "wal". */
+static int
+wal_names(const char *dir)
+{
+	DIR           *d = opendir(dir);
+	struct dirent *e;
+	int            n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL) {
+		n += strncmp(e->d_name, "wal", 3) == 0;
+	}
+	closedir(d);
+	return n;
+}
+
+/* How many threads of process 'pid' are named 'name' (the log's applier
+ * is "xsell-wal"). */
+static int
+threads_named(pid_t pid, const char *name)
+{
+	char           path[64];
+	DIR           *d;
+	struct dirent *e;
+	int            n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int) pid);
+	d = opendir(path);
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL) {
+		char  comm_path[64 + sizeof(e->d_name) + 8], comm[32] = { 0 };
+		FILE *f;
+
+		if (e->d_name[0] == '.') {
+			continue;
+		}
+		snprintf(comm_path, sizeof(comm_path), "%s/%s/comm", path,
+		    e->d_name);
+		f = fopen(comm_path, "r");
+		if (f == NULL) {
+			continue; /* the thread ended meanwhile */
+		}
+		if (fgets(comm, sizeof(comm), f) != NULL) {
+			comm[strcspn(comm, "\n")] = '\0';
+			n += strcmp(comm, name) == 0;
+		}
+		fclose(f);
+	}
+	closedir(d);
+	return n;
+}
+
+/* xselld without --wal on a fresh store creates no log file and starts
+ * no applier; with --wal it does both (one empty segment, one thread
+ * named xsell-wal): what the first half looks for can be found. */
+static void
+test_wal_without_wal_creates_nothing(void **state)
+{
+	struct xs_test_server s;
+
+	(void) state;
+	xs_test_server_start(&s, NULL);
+	assert_int_equal(wal_names(s.db), 0);
+	assert_int_equal(threads_named(s.pid, "xsell-wal"), 0);
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+	assert_int_equal(wal_names(s.db), 0);
+
+	s.extra = wal_args;
+	xs_test_server_restart(&s);
+	assert_int_equal(file_size(s.db, SEG1), 0);
+	assert_int_equal(wal_names(s.db), 1);
+	assert_int_equal(threads_named(s.pid, "xsell-wal"), 1);
+	xs_test_server_fini(&s);
+}
+
+/* More leftover segments than are deleted in one batch (64). */
+#define LEFT_SEGS 70
+
+/* A log of LEFT_SEGS segments, each of one entry (entry i: one order
+ * "l<i>", so LEFT_SEGS orders), left in a store that has none of them,
+ * is applied by xselld without --wal before it answers, and deleted:
+ * while it runs no "wal*" file is left, none was created (inotify saw
+ * no new name starting with "wal"; the old start-up created the next
+ * segment and started the applier only to delete it at its stop), and
+ * no applier runs; the store's mark names the last entry. */
+static void
+test_wal_without_wal_applies_leftovers_and_deletes_them(void **state)
+{
+	struct xs_test_server               s;
+	_Alignas(struct inotify_event) char buf[4096];
+	xs_store                           *st;
+	MDB_txn                            *txn;
+	uint64_t                            seq = 0;
+	ssize_t                             r;
+	int                                 ino;
+
+	(void) state;
+	xs_test_server_start(&s, NULL);
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+	for (unsigned i = 1; i <= LEFT_SEGS; i++) {
+		char   name[64], json[256];
+		size_t len;
+
+		snprintf(name, sizeof(name), "wal-%016x.log", i);
+		snprintf(json, sizeof(json),
+		    "{\"op\":\"event\",\"events\":[{\"type\":\"order\","
+		    "\"order\":\"l%u\",\"user\":\"u1\",\"ts\":1700000000,"
+		    "\"items\":[\"a\",\"b\"]}]}",
+		    i);
+		free(append_entry(s.db, name, i, json, &len));
+	}
+	assert_int_equal(wal_names(s.db), LEFT_SEGS);
+
+	ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	assert_true(ino >= 0);
+	assert_true(
+	    inotify_add_watch(ino, s.db, IN_CREATE | IN_MOVED_TO) >= 0);
+	xs_test_server_restart(&s);
+	assert_int_equal(xs_test_stats_orders(s.read_url), LEFT_SEGS);
+	assert_int_equal(wal_names(s.db), 0);
+	assert_int_equal(threads_named(s.pid, "xsell-wal"), 0);
+	while ((r = read(ino, buf, sizeof(buf))) > 0) {
+		for (ssize_t at = 0; at < r;) {
+			const struct inotify_event *ev =
+			    (const struct inotify_event *) (buf + at);
+
+			if (ev->len > 0 && strncmp(ev->name, "wal", 3) == 0) {
+				fail_msg("%s was created", ev->name);
+			}
+			at += (ssize_t) (sizeof(*ev) + ev->len);
+		}
+	}
+	assert_true(r < 0 && errno == EAGAIN);
+	close(ino);
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+	assert_int_equal(wal_names(s.db), 0);
+
+	assert_xs_ok(xs_store_open(&st, s.db, NULL));
+	assert_xs_ok(xs_txn_read(st, &txn));
+	assert_xs_ok(xs_store_wal_seq_get(st, txn, &seq));
+	xs_txn_abort(txn);
+	xs_store_close(st);
+	assert_int_equal(seq, LEFT_SEGS);
+	xs_test_server_fini(&s);
+}
+
 int
 main(void)
 {
@@ -843,6 +996,9 @@ main(void)
 		cmocka_unit_test(
 		    test_wal_poison_entry_skipped_at_replay_and_live),
 		cmocka_unit_test(test_wal_seq_get_put_and_damaged),
+		cmocka_unit_test(test_wal_without_wal_creates_nothing),
+		cmocka_unit_test(
+		    test_wal_without_wal_applies_leftovers_and_deletes_them),
 	};
 
 	return cmocka_run_group_tests_name("wal", tests, NULL, NULL);
