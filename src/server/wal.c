@@ -1426,6 +1426,7 @@ wal_alloc(
 	xs_wal   *wal = calloc(1, sizeof(*wal));
 	xsell_err err;
 
+	pthread_once(&crc_once, crc_init);
 	if (wal == NULL) {
 		return XSELL_ENOMEM;
 	}
@@ -1550,7 +1551,6 @@ xs_wal_open(
 	xs_wal   *wal;
 	xsell_err err;
 
-	pthread_once(&crc_once, crc_init);
 	err = wal_alloc(&wal, srv, db, backlog_max);
 	if (err != XSELL_OK) {
 		return err;
@@ -1602,7 +1602,6 @@ xs_wal_replay(struct xs_server *srv, const char *db)
 		return err;
 	}
 	xs_log(XS_LOG_INFO, "wal: applying the log left in %s", db);
-	pthread_once(&crc_once, crc_init);
 	err = wal_alloc(&wal, srv, db, XS_SERVER_WAL_BACKLOG_DEFAULT);
 	if (err != XSELL_OK) {
 		return err;
