@@ -162,8 +162,9 @@ xsell_err xs_wal_open(xs_wal **walp, struct xs_server *srv, const char *db,
     uint64_t backlog_max);
 /* Without --wal: apply and delete a log left in 'db' by a server that
  * ran with --wal (so that no acknowledged write is left out), if any;
- * returns when done. Recovery only: it creates no log file and starts
- * no thread (with no log left, it only lists 'db'). Errors as
+ * returns when done. Recovery only: it creates no log file (but
+ * wal-skipped for an entry that cannot be applied) and starts no
+ * thread; with no log left, it only lists 'db'. Errors as
  * xs_wal_open. */
 xsell_err xs_wal_replay(struct xs_server *srv, const char *db);
 /* Apply what is logged, stop the applier, close the files, free. Call

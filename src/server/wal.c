@@ -26,7 +26,7 @@
  * Start-up is recovery (log_recover: replay what the store lacks), then,
  * with --wal only, the log's start (log_begin: a new segment, the
  * applier thread). Without --wal, xs_wal_replay recovers a log left in
- * the directory and deletes it, and creates nothing.
+ * the directory and deletes it, and starts no log.
  *
  * An entry that cannot be applied must not stall the log for ever (each
  * later write refused, each restart failing on it). A group that fails
@@ -1491,7 +1491,8 @@ wal_free(xs_wal *wal)
 /* Recovery: read the store's mark, list the segments, and apply every
  * entry the store lacks, to the log's end (log_replay), before any
  * request. Then 'written' and 'synced' are the last entry in the store,
- * and every segment holds only applied entries. Nothing is created. */
+ * and every segment holds only applied entries. It creates no segment
+ * and no thread (only wal-skipped, if an entry is skipped). */
 static xsell_err
 log_recover(xs_wal *wal)
 {

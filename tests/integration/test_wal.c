@@ -1004,6 +1004,60 @@ test_wal_without_wal_applies_leftovers_and_deletes_them(void **state)
 	xs_test_server_fini(&s);
 }
 
+/* A log left with an entry that cannot be applied (forget_user u1, whose
+ * ledger names a lost order; entry 1) and a good one after it (an order
+ * of u4; entry 2), found by xselld without --wal: entry 1 is skipped
+ * into wal-skipped, entry 2 applied (3 + 1 = 4 orders), the log file
+ * deleted, and the store's mark is 2. */
+static void
+test_wal_without_wal_skips_a_poison_leftover(void **state)
+{
+	static const char first[] =
+	    "{\"op\":\"event\",\"events\":["
+	    "{\"type\":\"order\",\"order\":\"p0\",\"user\":\"u1\","
+	    "\"ts\":1700000000,\"items\":[\"a\",\"b\"]},"
+	    "{\"type\":\"order\",\"order\":\"p1\",\"user\":\"u2\","
+	    "\"ts\":1700000001,\"items\":[\"a\",\"c\"]},"
+	    "{\"type\":\"order\",\"order\":\"p2\",\"user\":\"u3\","
+	    "\"ts\":1700000002,\"items\":[\"b\",\"c\"]}]}";
+	static const char after[] =
+	    "{\"op\":\"event\",\"events\":[{\"type\":\"order\","
+	    "\"order\":\"p3\",\"user\":\"u4\",\"ts\":1700000003,"
+	    "\"items\":[\"d\",\"e\"]}]}";
+	struct xs_test_server s;
+	xs_store             *st;
+	void                 *poison;
+	size_t                poison_len, good_len;
+	uint64_t              seq = 0;
+	json_t               *r;
+
+	(void) state;
+	xs_test_server_start(&s, NULL);
+	r = xs_test_call(s.admin_url, first);
+	assert_string_equal(xs_test_reply_code(r), "ok");
+	json_decref(r);
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+	orders_delete(s.db, "p0", "p1");
+	poison = append_entry(s.db, SEG1, 1,
+	    "{\"op\":\"forget_user\",\"user\":\"u1\"}", &poison_len);
+	free(append_entry(s.db, SEG1, 2, after, &good_len));
+
+	xs_test_server_restart(&s);
+	assert_int_equal(xs_test_stats_orders(s.read_url), 4);
+	assert_int_equal(file_size(s.db, SEG1), -1);
+	assert_int_equal(threads_named(s.pid, "xsell-wal"), 0);
+	expect_skipped(s.db, 0, 1, poison, poison_len, true);
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+	assert_int_equal(wal_names(s.db), 1); /* wal-skipped alone */
+
+	assert_xs_ok(xs_store_open(&st, s.db, NULL));
+	assert_xs_ok(mark_get(st, &seq));
+	xs_store_close(st);
+	assert_int_equal(seq, 2);
+	free(poison);
+	xs_test_server_fini(&s);
+}
+
 int
 main(void)
 {
@@ -1020,6 +1074,7 @@ main(void)
 		cmocka_unit_test(test_wal_without_wal_creates_nothing),
 		cmocka_unit_test(
 		    test_wal_without_wal_applies_leftovers_and_deletes_them),
+		cmocka_unit_test(test_wal_without_wal_skips_a_poison_leftover),
 	};
 
 	return cmocka_run_group_tests_name("wal", tests, NULL, NULL);
