@@ -149,19 +149,17 @@ xs_server_open(xs_server **srvp, const struct xs_server_opts *o)
 	if (err != XSELL_OK) {
 		goto free_srv;
 	}
-	/* Replays what the log holds before any request is served. */
+	/* Replays what a log holds before any request is served; only
+	 * with --wal does a log go on (a file, the applier thread). */
 	if (o->wal) {
 		err = xs_wal_open(&srv->wal, srv, o->db,
 		    o->wal_backlog != 0 ? o->wal_backlog
 		                        : XS_SERVER_WAL_BACKLOG_DEFAULT);
-		if (err != XSELL_OK) {
-			goto close_store;
-		}
 	} else {
 		err = xs_wal_replay(srv, o->db);
-		if (err != XSELL_OK) {
-			goto close_store;
-		}
+	}
+	if (err != XSELL_OK) {
+		goto close_store;
 	}
 	if (o->n_listen != 0) {
 		err =

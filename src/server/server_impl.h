@@ -142,7 +142,8 @@ xsell_err xs_write_group_run(struct xs_worker *w, struct xs_write_job *job);
 /* Apply jobs[0..n), the writes of the log entries up to 'wal_seq', in
  * one transaction that also records 'wal_seq' in the store, and commit
  * it (durable). All or nothing: on an error none of it is in the store.
- * Only the log's applier calls it (wal.c). */
+ * With n 0 (jobs may be NULL) it commits 'wal_seq' alone: a skipped
+ * entry. Only the log's applier calls it (wal.c). */
 xsell_err xs_write_group_apply_logged(struct xs_worker *w,
     struct xs_write_job **jobs, size_t n, uint64_t wal_seq);
 
@@ -151,16 +152,20 @@ xsell_err xs_write_group_apply_logged(struct xs_worker *w,
 typedef struct xs_wal xs_wal;
 
 /* Open the log in the store directory 'db', apply every entry the store
- * does not have yet (replay; returns when done), and start the thread
- * that applies new entries. 'backlog_max' bounds the bytes logged and
+ * does not have yet (replay; returns when done), start a log file for
+ * the next entry, and start the thread that applies new entries (named
+ * "xsell-wal"). 'backlog_max' bounds the bytes logged and
  * not yet applied (writers wait past it). XSELL_EIO if a log file cannot
  * be read or written (logged), XSELL_ECORRUPT for a damaged entry
  * before the log's end. */
 xsell_err xs_wal_open(xs_wal **walp, struct xs_server *srv, const char *db,
     uint64_t backlog_max);
 /* Without --wal: apply and delete a log left in 'db' by a server that
- * ran with --wal (so that no acknowledged write is left out), if any.
- * Errors as xs_wal_open. */
+ * ran with --wal (so that no acknowledged write is left out), if any;
+ * returns when done. Recovery only: it creates no log file (but
+ * wal-skipped for an entry that cannot be applied) and starts no
+ * thread; with no log left, it only lists 'db'. Errors as
+ * xs_wal_open. */
 xsell_err xs_wal_replay(struct xs_server *srv, const char *db);
 /* Apply what is logged, stop the applier, close the files, free. Call
  * after the workers stopped. */

@@ -23,6 +23,11 @@
  * the segment bound (WAL_SEGMENT_MAX, or the backlog bound if less: a
  * segment is deleted soon after it fills) and at every open.
  *
+ * Start-up is recovery (log_recover: replay what the store lacks), then,
+ * with --wal only, the log's start (log_begin: a new segment, the
+ * applier thread). Without --wal, xs_wal_replay recovers a log left in
+ * the directory and deletes it, and starts no log.
+ *
  * An entry that cannot be applied must not stall the log for ever (each
  * later write refused, each restart failing on it). A group that fails
  * is applied again one entry a transaction; one that fails alone with
@@ -31,6 +36,10 @@
  * synced, then its seq committed to the store, counted and logged. An
  * error of the machine (full map or disk, I/O) skips nothing: the
  * applier keeps its place and retries. */
+/* A feature-test macro, not an identifier of ours: glibc declares
+ * pthread_setname_np only with it. */
+// NOLINTNEXTLINE(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp)
+#define _GNU_SOURCE
 #include "server/server_impl.h"
 
 #include <dirent.h>
@@ -225,6 +234,20 @@ read_at(int fd, void *p, size_t len, off_t off)
 	return true;
 }
 
+/* The header of entry 'seq' at 'off' of 'fd', in *h. False if there is
+ * none: the file ends, or what is there is not an entry's header, or
+ * another seq's, or claims a body past the bound. Its CRC, which covers
+ * the body too, is not checked here. */
+static bool
+hdr_read(int fd, off_t off, uint64_t seq, struct wal_hdr *h)
+{
+	if (!read_at(fd, h, sizeof(*h), off)) {
+		return false;
+	}
+	return h->magic == WAL_MAGIC && h->seq == seq &&
+	    h->len <= XSELL_ADMIN_MSG_MAX;
+}
+
 /* The entry 'seq' at 'off' of 'fd': its header in *h and its body in
  * body[0..h->len) (room for XSELL_ADMIN_MSG_MAX). False if there is no
  * whole entry with that seq and a good CRC there: the end of what was
@@ -232,17 +255,61 @@ read_at(int fd, void *p, size_t len, off_t off)
 static bool
 entry_read(int fd, off_t off, uint64_t seq, struct wal_hdr *h, uint8_t *body)
 {
-	if (!read_at(fd, h, sizeof(*h), off)) {
-		return false;
-	}
-	if (h->magic != WAL_MAGIC || h->seq != seq ||
-	    h->len > XSELL_ADMIN_MSG_MAX) {
+	if (!hdr_read(fd, off, seq, h)) {
 		return false;
 	}
 	if (!read_at(fd, body, h->len, off + (off_t) sizeof(*h))) {
 		return false;
 	}
 	return entry_crc(h, body) == h->crc;
+}
+
+/* Frame entry 'seq' (body[0..len), decoded at 'now'): its header, with
+ * its CRC, in *h, and iov[] the header then the body, as they are
+ * written back to back (the log and wal-skipped alike). */
+static void
+entry_frame(struct wal_hdr *h, struct iovec iov[2], uint64_t seq, int64_t now,
+    const void *body, uint32_t len)
+{
+	*h = (struct wal_hdr) {
+		.magic = WAL_MAGIC, .len = len, .seq = seq, .now = now
+	};
+	h->crc          = entry_crc(h, body);
+	iov[0].iov_base = h;
+	iov[0].iov_len  = sizeof(*h);
+	iov[1].iov_base = (void *) body;
+	iov[1].iov_len  = len;
+}
+
+/* Write a framed entry (iov[], consumed) at 'off' of 'fd', whole: short
+ * writes go on where they stopped. 0, or the errno of the failure
+ * (ENOSPC when the file takes no more). Nothing is synced here. */
+static int
+entry_write(int fd, off_t off, struct iovec iov[2])
+{
+	while (iov[0].iov_len + iov[1].iov_len > 0) {
+		struct iovec *v = iov[0].iov_len > 0 ? &iov[0] : &iov[1];
+		int           n = v == &iov[0] ? 2 : 1;
+		ssize_t       r = pwritev(fd, v, n, off);
+
+		if (r < 0 && errno == EINTR) {
+			continue;
+		}
+		if (r <= 0) {
+			return r < 0 ? errno : ENOSPC;
+		}
+		off += r;
+		for (int i = 0; i < 2 && r > 0; i++) {
+			size_t k = (size_t) r < iov[i].iov_len
+			    ? (size_t) r
+			    : iov[i].iov_len;
+
+			iov[i].iov_base = (uint8_t *) iov[i].iov_base + k;
+			iov[i].iov_len -= k;
+			r -= (ssize_t) k;
+		}
+	}
+	return 0;
 }
 
 /* ==== Segments ==== */
@@ -379,34 +446,36 @@ segs_forget(xs_wal *wal, size_t n)
 }
 
 /* Delete the segments whose every entry is in the store (see
- * segs_applied), with no other thread running (open, close). */
+ * segs_applied; 'all': the last one too), at open and close and from
+ * the applier. mtx is held only to read and change the list, not for
+ * the unlinks (writers do not wait for the disk); they go in batches
+ * of SEGS_DROP_BATCH, until one cannot be deleted (tried again next
+ * time). */
+#define SEGS_DROP_BATCH 64
+
 static void
 segs_drop_applied(xs_wal *wal, uint64_t applied, bool all)
 {
-	segs_forget(
-	    wal, segs_unlink(wal, wal->segs, segs_applied(wal, applied, all)));
-}
+	for (;;) {
+		uint64_t firsts[SEGS_DROP_BATCH];
+		size_t   n, gone;
 
-/* The same from the applier: mtx is held only to read and change the
- * list, not for the unlinks (writers do not wait for the disk). */
-static void
-segs_drop_applied_unlocked(xs_wal *wal, uint64_t applied)
-{
-	uint64_t firsts[64];
-	size_t   n;
-
-	pthread_mutex_lock(&wal->mtx);
-	n = segs_applied(wal, applied, false);
-	n = n < 64 ? n : 64; /* the rest next time */
-	memcpy(firsts, wal->segs, n * sizeof(firsts[0]));
-	pthread_mutex_unlock(&wal->mtx);
-	if (n == 0) {
-		return;
+		pthread_mutex_lock(&wal->mtx);
+		n = segs_applied(wal, applied, all);
+		n = n < SEGS_DROP_BATCH ? n : SEGS_DROP_BATCH;
+		memcpy(firsts, wal->segs, n * sizeof(firsts[0]));
+		pthread_mutex_unlock(&wal->mtx);
+		if (n == 0) {
+			return;
+		}
+		gone = segs_unlink(wal, firsts, n);
+		pthread_mutex_lock(&wal->mtx);
+		segs_forget(wal, gone);
+		pthread_mutex_unlock(&wal->mtx);
+		if (gone < n) {
+			return;
+		}
 	}
-	n = segs_unlink(wal, firsts, n);
-	pthread_mutex_lock(&wal->mtx);
-	segs_forget(wal, n);
-	pthread_mutex_unlock(&wal->mtx);
 }
 
 /* Create segment 'first' and make its name durable (its entries will
@@ -652,58 +721,30 @@ append_room(xs_wal *wal, size_t len)
 static xsell_err
 append(xs_wal *wal, const void *body, size_t len, int64_t now, uint64_t *seqp)
 {
-	struct wal_hdr h = {
-		.magic = WAL_MAGIC, .len = (uint32_t) len, .now = now
-	};
-	struct iovec iov[2];
-	size_t       left = sizeof(h) + len;
-	xsell_err    err  = append_room(wal, left);
-	off_t        off  = wal->off; /* after a new segment began */
+	struct wal_hdr h;
+	struct iovec   iov[2];
+	xsell_err      err = append_room(wal, sizeof(h) + len);
+	int            e;
 
 	if (err != XSELL_OK) {
 		return err;
 	}
-	/* Only now: making room may have waited, and others appended. */
-	h.seq           = wal->written + 1;
-	h.crc           = entry_crc(&h, body);
-	iov[0].iov_base = &h;
-	iov[0].iov_len  = sizeof(h);
-	iov[1].iov_base = (void *) body;
-	iov[1].iov_len  = len;
-	while (left > 0) {
-		struct iovec *v = iov[0].iov_len > 0 ? &iov[0] : &iov[1];
-		int           n = v == &iov[0] ? 2 : 1;
-		ssize_t       r = pwritev(wal->fd, v, n, off);
-
-		if (r < 0 && errno == EINTR) {
-			continue;
+	/* Only now: making room may have waited, and others appended (and
+	 * a new segment may have begun: wal->off is its end). */
+	entry_frame(&h, iov, wal->written + 1, now, body, (uint32_t) len);
+	e = entry_write(wal->fd, wal->off, iov);
+	if (e != 0) {
+		xs_log(XS_LOG_WARN, "wal: write: %s", strerror(e));
+		/* Take back what was written of it: a later entry goes
+		 * here, and a replay stops at a bad one. */
+		if (ftruncate(wal->fd, wal->off) != 0) {
+			wal->broken = XSELL_EIO;
 		}
-		if (r <= 0) {
-			int e = r < 0 ? errno : ENOSPC;
-
-			xs_log(XS_LOG_WARN, "wal: write: %s", strerror(e));
-			/* Take back what was written of it: a later entry
-			 * goes here, and a replay stops at a bad one. */
-			if (ftruncate(wal->fd, wal->off) != 0) {
-				wal->broken = XSELL_EIO;
-			}
-			wal->alloc = wal->off;
-			wal->alloc_gen++;
-			return XSELL_EIO;
-		}
-		left -= (size_t) r;
-		off += r;
-		for (int i = 0; i < 2 && r > 0; i++) {
-			size_t k = (size_t) r < iov[i].iov_len
-			    ? (size_t) r
-			    : iov[i].iov_len;
-
-			iov[i].iov_base = (uint8_t *) iov[i].iov_base + k;
-			iov[i].iov_len -= k;
-			r -= (ssize_t) k;
-		}
+		wal->alloc = wal->off;
+		wal->alloc_gen++;
+		return XSELL_EIO;
 	}
-	wal->off     = off;
+	wal->off += (off_t) (sizeof(h) + len);
 	wal->written = h.seq;
 	wal->backlog += sizeof(h) + len;
 	*seqp = h.seq;
@@ -1029,18 +1070,16 @@ skipped_open(xs_wal *wal)
 static xsell_err
 skipped_append(xs_wal *wal, const struct wal_entry *e)
 {
-	struct wal_hdr h = {
-		.magic = WAL_MAGIC, .len = e->len, .seq = e->seq, .now = e->now
-	};
-	struct iovec iov[2];
-	size_t       total = sizeof(h) + e->len;
-	xsell_err    err   = skipped_open(wal);
-	ssize_t      r;
+	struct wal_hdr h;
+	struct iovec   iov[2];
+	off_t          total = (off_t) (sizeof(h) + e->len);
+	xsell_err      err   = skipped_open(wal);
+	int            rc;
 
 	if (err != XSELL_OK) {
 		return err;
 	}
-	if (wal->skip_len + (off_t) total > WAL_SKIPPED_MAX) {
+	if (wal->skip_len + total > WAL_SKIPPED_MAX) {
 		xs_log(XS_LOG_ERROR,
 		    "wal: %s/" WAL_SKIPPED_NAME
 		    " is full (%lld bytes): entries that cannot be applied "
@@ -1048,56 +1087,33 @@ skipped_append(xs_wal *wal, const struct wal_entry *e)
 		    wal->dir, (long long) WAL_SKIPPED_MAX);
 		return XSELL_EUNAVAIL;
 	}
-	h.crc           = entry_crc(&h, wal->buf + e->at);
-	iov[0].iov_base = &h;
-	iov[0].iov_len  = sizeof(h);
-	iov[1].iov_base = wal->buf + e->at;
-	iov[1].iov_len  = e->len;
-	do {
-		r = pwritev(wal->skip_fd, iov, 2, wal->skip_len);
-	} while (r < 0 && errno == EINTR);
-	/* One entry (at most XSELL_ADMIN_MSG_MAX): a short write is a
-	 * full disk. */
-	if (r != (ssize_t) total || fdatasync(wal->skip_fd) != 0) {
+	entry_frame(&h, iov, e->seq, e->now, wal->buf + e->at, e->len);
+	rc = entry_write(wal->skip_fd, wal->skip_len, iov);
+	if (rc == 0 && fdatasync(wal->skip_fd) != 0) {
+		rc = errno;
+	}
+	if (rc != 0) {
 		xs_log(XS_LOG_ERROR,
 		    "wal: writing %s/" WAL_SKIPPED_NAME ": %s", wal->dir,
-		    r < 0 ? strerror(errno) : "short write");
+		    strerror(rc));
 		(void) ftruncate(wal->skip_fd, wal->skip_len);
 		return XSELL_EIO;
 	}
-	wal->skip_len += (off_t) total;
+	wal->skip_len += total;
 	return XSELL_OK;
 }
 
-/* Record entry 'seq' as applied, with nothing else, in a transaction of
- * its own. */
-static xsell_err
-seq_commit(xs_wal *wal, uint64_t seq)
-{
-	MDB_txn  *txn;
-	xsell_err err = xs_txn_write(wal->srv->store, &txn);
-
-	if (err != XSELL_OK) {
-		return err;
-	}
-	err = xs_store_wal_seq_put(wal->srv->store, txn, seq);
-	if (err != XSELL_OK) {
-		xs_txn_abort(txn);
-		return err;
-	}
-	return xs_txn_commit(txn);
-}
-
 /* Skip entry 'e', which failed alone with its own error 'why': copy it
- * to the quarantine file (synced), then mark it applied in the store.
- * A crash between the two copies it again at the next start. */
+ * to the quarantine file (synced), then mark it applied in the store
+ * (an empty group, which commits its seq alone). A crash between the
+ * two copies it again at the next start. */
 static xsell_err
 entry_skip(xs_wal *wal, const struct wal_entry *e, xsell_err why)
 {
 	xsell_err err = skipped_append(wal, e);
 
 	if (err == XSELL_OK) {
-		err = seq_commit(wal, e->seq);
+		err = xs_write_group_apply_logged(&wal->w, NULL, 0, e->seq);
 	}
 	if (err != XSELL_OK) {
 		return err;
@@ -1267,7 +1283,7 @@ apply_once(xs_wal *wal)
 	pthread_cond_broadcast(&wal->applied_cv);
 	pthread_mutex_unlock(&wal->mtx);
 	if (done > 0) {
-		segs_drop_applied_unlocked(wal, wal->ents[done - 1].seq);
+		segs_drop_applied(wal, wal->ents[done - 1].seq, false);
 	}
 	return err == XSELL_OK;
 }
@@ -1345,9 +1361,7 @@ log_start(xs_wal *wal)
 		struct wal_hdr h;
 
 		/* A break ends the log here: the replay sees it so. */
-		if (!read_at(wal->rd_fd, &h, sizeof(h), off) ||
-		    h.magic != WAL_MAGIC || h.seq != s ||
-		    h.len > XSELL_ADMIN_MSG_MAX) {
+		if (!hdr_read(wal->rd_fd, off, s, &h)) {
 			break;
 		}
 		off += (off_t) (sizeof(h) + h.len);
@@ -1415,6 +1429,7 @@ wal_alloc(
 	xs_wal   *wal = calloc(1, sizeof(*wal));
 	xsell_err err;
 
+	pthread_once(&crc_once, crc_init);
 	if (wal == NULL) {
 		return XSELL_ENOMEM;
 	}
@@ -1476,22 +1491,20 @@ wal_free(xs_wal *wal)
 	free(wal);
 }
 
-xsell_err
-xs_wal_open(
-    xs_wal **walp, struct xs_server *srv, const char *db, uint64_t backlog_max)
+/* Recovery: read the store's mark, list the segments, and apply every
+ * entry the store lacks, to the log's end (log_replay), before any
+ * request. Then 'written' and 'synced' are the last entry in the store,
+ * and every segment holds only applied entries. It creates no segment
+ * and no thread (only wal-skipped, if an entry is skipped). */
+static xsell_err
+log_recover(xs_wal *wal)
 {
-	xs_wal   *wal;
 	MDB_txn  *txn;
-	xsell_err err;
+	xsell_err err = xs_txn_read(wal->srv->store, &txn);
 
-	pthread_once(&crc_once, crc_init);
-	err = wal_alloc(&wal, srv, db, backlog_max);
-	if (err != XSELL_OK) {
-		return err;
-	}
-	err = xs_txn_read(srv->store, &txn);
 	if (err == XSELL_OK) {
-		err = xs_store_wal_seq_get(srv->store, txn, &wal->applied);
+		err =
+		    xs_store_wal_seq_get(wal->srv->store, txn, &wal->applied);
 		xs_txn_abort(txn);
 	}
 	if (err == XSELL_OK) {
@@ -1500,13 +1513,20 @@ xs_wal_open(
 	if (err == XSELL_OK) {
 		err = log_start(wal);
 	}
-	/* Replay: the store gets every logged write before any request. */
 	if (err == XSELL_OK) {
 		err = log_replay(wal);
 	}
-	if (err == XSELL_OK) {
-		err = log_cut(wal);
-	}
+	return err;
+}
+
+/* After recovery, with --wal: cut the last segment's torn tail, drop
+ * the applied segments, start a segment for the next entry, set the
+ * reader there and start the applier. */
+static xsell_err
+log_begin(xs_wal *wal)
+{
+	xsell_err err = log_cut(wal);
+
 	if (err == XSELL_OK) {
 		segs_drop_applied(wal, wal->applied, false);
 		seg_restart_empty(wal);
@@ -1515,9 +1535,33 @@ xs_wal_open(
 	if (err == XSELL_OK) {
 		err = reader_open(wal, wal->written + 1);
 	}
-	if (err == XSELL_OK &&
-	    pthread_create(&wal->thread, NULL, applier_main, wal) != 0) {
-		err = XSELL_ENOMEM;
+	if (err != XSELL_OK) {
+		return err;
+	}
+	if (pthread_create(&wal->thread, NULL, applier_main, wal) != 0) {
+		return XSELL_ENOMEM;
+	}
+	wal->started = true;
+	/* For ps -L / top -H (and tests: this thread runs only with
+	 * --wal). A name that does not take changes nothing else. */
+	(void) pthread_setname_np(wal->thread, "xsell-wal");
+	return XSELL_OK;
+}
+
+xsell_err
+xs_wal_open(
+    xs_wal **walp, struct xs_server *srv, const char *db, uint64_t backlog_max)
+{
+	xs_wal   *wal;
+	xsell_err err;
+
+	err = wal_alloc(&wal, srv, db, backlog_max);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	err = log_recover(wal);
+	if (err == XSELL_OK) {
+		err = log_begin(wal);
 	}
 	if (err != XSELL_OK) {
 		xs_log(XS_LOG_ERROR, "wal: cannot open the log in %s: %s", db,
@@ -1525,21 +1569,20 @@ xs_wal_open(
 		wal_free(wal);
 		return err;
 	}
-	wal->started = true;
-	*walp        = wal;
+	*walp = wal;
 	return XSELL_OK;
 }
 
-xsell_err
-xs_wal_replay(struct xs_server *srv, const char *db)
+/* Whether 'db' holds a log segment (*leftp). */
+static xsell_err
+log_is_left(const char *db, bool *leftp)
 {
 	DIR           *d = opendir(db);
 	struct dirent *e;
 	bool           found = false;
-	xs_wal        *wal;
-	xsell_err      err;
 
 	if (d == NULL) {
+		xs_log(XS_LOG_ERROR, "wal: %s: %s", db, strerror(errno));
 		return XSELL_EIO;
 	}
 	while (!found && (e = readdir(d)) != NULL) {
@@ -1548,14 +1591,38 @@ xs_wal_replay(struct xs_server *srv, const char *db)
 		found = seg_name_parse(e->d_name, &first);
 	}
 	closedir(d);
-	if (!found) {
-		return XSELL_OK;
+	*leftp = found;
+	return XSELL_OK;
+}
+
+xsell_err
+xs_wal_replay(struct xs_server *srv, const char *db)
+{
+	bool      left = false;
+	xs_wal   *wal;
+	xsell_err err = log_is_left(db, &left);
+
+	if (err != XSELL_OK || !left) {
+		return err;
 	}
 	xs_log(XS_LOG_INFO, "wal: applying the log left in %s", db);
-	err = xs_wal_open(&wal, srv, db, XS_SERVER_WAL_BACKLOG_DEFAULT);
-	if (err == XSELL_OK) {
-		xs_wal_close(wal);
+	err = wal_alloc(&wal, srv, db, XS_SERVER_WAL_BACKLOG_DEFAULT);
+	if (err != XSELL_OK) {
+		return err;
 	}
+	err = log_recover(wal);
+	if (err == XSELL_OK) {
+		/* All applied, and no log goes on: every segment goes (a
+		 * torn tail with its file). A crash before an unlink
+		 * leaves a segment whose entries the store has: the next
+		 * start skips them and deletes it. */
+		assert(wal->written == wal->applied);
+		segs_drop_applied(wal, wal->applied, true);
+	} else {
+		xs_log(XS_LOG_ERROR, "wal: cannot apply the log in %s: %s", db,
+		    xsell_strerror(err));
+	}
+	wal_free(wal);
 	return err;
 }
 

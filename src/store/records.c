@@ -112,9 +112,8 @@ xs_store_batch_put(xs_store *st, MDB_txn *txn, const char *ext, size_t len)
 	return xs_err_from_mdb(mdb_put(txn, st->batch, &k, &v, 0));
 }
 
-/* Copy a fixed-size record out of 'dbi'; zeros and ENOENT if absent. */
-static xsell_err
-record_get(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, void *out, size_t size)
+xsell_err
+xs_record_get(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, void *out, size_t size)
 {
 	MDB_val v;
 	int     rc;
@@ -131,8 +130,9 @@ record_get(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, void *out, size_t size)
 	return XSELL_OK;
 }
 
-static xsell_err
-record_put(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, const void *in, size_t size)
+xsell_err
+xs_record_put(
+    MDB_txn *txn, MDB_dbi dbi, MDB_val *k, const void *in, size_t size)
 {
 	MDB_val v;
 
@@ -145,7 +145,7 @@ xsell_err
 xs_store_totals_get(xs_store *st, MDB_txn *txn, struct xs_totals *out)
 {
 	MDB_val   k   = xs_key_span("totals", 6);
-	xsell_err err = record_get(txn, st->meta, &k, out, sizeof(*out));
+	xsell_err err = xs_record_get(txn, st->meta, &k, out, sizeof(*out));
 
 	return err == XSELL_ENOENT ? XSELL_OK : err;
 }
@@ -155,7 +155,7 @@ xs_store_totals_put(xs_store *st, MDB_txn *txn, const struct xs_totals *t)
 {
 	MDB_val k = xs_key_span("totals", 6);
 
-	return record_put(txn, st->meta, &k, t, sizeof(*t));
+	return xs_record_put(txn, st->meta, &k, t, sizeof(*t));
 }
 
 xsell_err
@@ -163,9 +163,10 @@ xs_store_meta_get(
     xs_store *st, MDB_txn *txn, uint32_t item, struct xs_item_meta *out)
 {
 	unsigned char kb[4];
-	MDB_val       k   = xs_key_u32(kb, item);
-	xsell_err     err = record_get(txn, st->item, &k, out, sizeof(*out));
+	MDB_val       k = xs_key_u32(kb, item);
+	xsell_err     err;
 
+	err = xs_record_get(txn, st->item, &k, out, sizeof(*out));
 	if (err == XSELL_ENOENT) {
 		out->in_stock = 1;
 	}
@@ -179,5 +180,5 @@ xs_store_meta_put(
 	unsigned char kb[4];
 	MDB_val       k = xs_key_u32(kb, item);
 
-	return record_put(txn, st->item, &k, m, sizeof(*m));
+	return xs_record_put(txn, st->item, &k, m, sizeof(*m));
 }

@@ -141,4 +141,14 @@ xs_key_span(const char *p, size_t len)
 	return k;
 }
 
+/* Fixed-size records (records.c), copied in and out with memcpy (LMDB
+ * aligns values only to 2 bytes). xs_record_get copies the value at 'k'
+ * in 'dbi' into out[0..size): zeros and XSELL_ENOENT if absent,
+ * XSELL_ECORRUPT if it is not 'size' bytes. xs_record_put writes
+ * in[0..size) at 'k'. Inside 'txn' (a write transaction for put). */
+xsell_err xs_record_get(
+    MDB_txn *txn, MDB_dbi dbi, MDB_val *k, void *out, size_t size);
+xsell_err xs_record_put(
+    MDB_txn *txn, MDB_dbi dbi, MDB_val *k, const void *in, size_t size);
+
 #endif /* XSELL_STORE_STORE_IMPL_H */

@@ -11,20 +11,25 @@
  * write); a refused write and a full disk leave the log empty; an entry
  * that cannot be applied (a forget_user meeting a damaged ledger) is
  * skipped and kept aside, at start and live, and the writes after it
- * are applied. The expected counts are worked out by hand below.
+ * are applied. xselld without --wal applies a log it finds and deletes
+ * it, creating no log file and starting no log thread, and with none
+ * creates nothing. The expected counts are worked out by hand below.
  * Nothing depends on timing: kill -9 may find any part of the log
  * applied. */
 #include "support.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <msgpack.h>
 #include <nng/nng.h>
@@ -33,6 +38,7 @@
 
 #include "common/common.h"
 #include "store/store.h"
+#include "store/store_impl.h" /* the meta sub-database, for a bad mark */
 
 #define BATCHES 12
 #define ORDERS 5 /* per batch, 3 items each */
@@ -788,6 +794,270 @@ test_wal_poison_entry_skipped_at_replay_and_live(void **state)
 	xs_test_server_fini(&s);
 }
 
+/* ==== The log's mark in the store (store/wal_seq.c) ==== */
+
+/* The store's mark read in a transaction of its own: its error; *seqp
+ * is set only on success (preset it to see that). */
+static xsell_err
+mark_get(xs_store *st, uint64_t *seqp)
+{
+	MDB_txn  *txn;
+	xsell_err err;
+
+	assert_xs_ok(xs_txn_read(st, &txn));
+	err = xs_store_wal_seq_get(st, txn, seqp);
+	xs_txn_abort(txn);
+	return err;
+}
+
+/* meta "wal_seq" reads 0 while absent, then what was put; a value of
+ * the wrong size (4 bytes here) is a damaged store, and leaves the
+ * caller's variable as it was. */
+static void
+test_wal_seq_get_put_and_damaged(void **state)
+{
+	char     *dir;
+	xs_store *st = xs_test_store_open(&dir);
+	MDB_txn  *txn;
+	MDB_val   k   = { .mv_size = 7, .mv_data = "wal_seq" };
+	uint32_t  bad = 5;
+	MDB_val   v   = { .mv_size = sizeof(bad), .mv_data = &bad };
+	uint64_t  seq = 99;
+
+	(void) state;
+	assert_xs_ok(mark_get(st, &seq));
+	assert_int_equal(seq, 0);
+
+	assert_xs_ok(xs_txn_write(st, &txn));
+	assert_xs_ok(xs_store_wal_seq_put(st, txn, 0x0102030405060708u));
+	assert_xs_ok(xs_txn_commit(txn));
+	assert_xs_ok(mark_get(st, &seq));
+	assert_int_equal(seq, 0x0102030405060708u);
+
+	assert_xs_ok(xs_txn_write(st, &txn));
+	assert_int_equal(mdb_put(txn, st->meta, &k, &v, 0), 0);
+	assert_xs_ok(xs_txn_commit(txn));
+	seq = 99;
+	assert_xs_err(mark_get(st, &seq), XSELL_ECORRUPT);
+	assert_int_equal(seq, 99);
+	xs_test_store_close(st, dir);
+}
+
+/* ==== Without --wal: recovery only ==== */
+
+/* How many of 'dir''s entries have a name that starts with "wal". */
+static int
+wal_names(const char *dir)
+{
+	DIR           *d = opendir(dir);
+	struct dirent *e;
+	int            n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL) {
+		n += strncmp(e->d_name, "wal", 3) == 0;
+	}
+	closedir(d);
+	return n;
+}
+
+/* How many threads of process 'pid' are named 'name' (the log's applier
+ * is "xsell-wal"). */
+static int
+threads_named(pid_t pid, const char *name)
+{
+	char           path[64];
+	DIR           *d;
+	struct dirent *e;
+	int            n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int) pid);
+	d = opendir(path);
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL) {
+		char  comm_path[64 + sizeof(e->d_name) + 8], comm[32] = { 0 };
+		FILE *f;
+
+		if (e->d_name[0] == '.') {
+			continue;
+		}
+		snprintf(comm_path, sizeof(comm_path), "%s/%s/comm", path,
+		    e->d_name);
+		f = fopen(comm_path, "r");
+		if (f == NULL) {
+			continue; /* the thread ended meanwhile */
+		}
+		if (fgets(comm, sizeof(comm), f) != NULL) {
+			comm[strcspn(comm, "\n")] = '\0';
+			n += strcmp(comm, name) == 0;
+		}
+		fclose(f);
+	}
+	closedir(d);
+	return n;
+}
+
+/* How many names starting with "wal" the inotify descriptor 'ino'
+ * (non-blocking, watching IN_CREATE | IN_MOVED_TO) reports created since
+ * it was last read; each is printed. */
+static int
+wal_created(int ino)
+{
+	uint64_t buf[512]; /* whole events, aligned for them */
+	int      n = 0;
+
+	for (;;) {
+		ssize_t     r = read(ino, buf, sizeof(buf));
+		const char *p = (const char *) buf;
+
+		if (r <= 0) {
+			assert_true(r < 0 && errno == EAGAIN);
+			return n;
+		}
+		while (p < (const char *) buf + r) {
+			const struct inotify_event *ev = (const void *) p;
+
+			if (ev->len > 0 && strncmp(ev->name, "wal", 3) == 0) {
+				print_message("created: %s\n", ev->name);
+				n++;
+			}
+			p += sizeof(*ev) + ev->len;
+		}
+	}
+}
+
+/* xselld without --wal on a fresh store creates no log file and starts
+ * no applier; with --wal it does both (one empty segment, one thread
+ * named xsell-wal): what the first half looks for can be found. */
+static void
+test_wal_without_wal_creates_nothing(void **state)
+{
+	struct xs_test_server s;
+
+	(void) state;
+	xs_test_server_start(&s, NULL);
+	assert_int_equal(wal_names(s.db), 0);
+	assert_int_equal(threads_named(s.pid, "xsell-wal"), 0);
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+	assert_int_equal(wal_names(s.db), 0);
+
+	s.extra = wal_args;
+	xs_test_server_restart(&s);
+	assert_int_equal(file_size(s.db, SEG1), 0);
+	assert_int_equal(wal_names(s.db), 1);
+	assert_int_equal(threads_named(s.pid, "xsell-wal"), 1);
+	xs_test_server_fini(&s);
+}
+
+/* More leftover segments than are deleted in one batch (64). */
+#define LEFT_SEGS 70
+
+/* A log of LEFT_SEGS segments, each of one entry (entry i: one order
+ * "l<i>", so LEFT_SEGS orders), left in a store that has none of them,
+ * is applied by xselld without --wal before it answers, and deleted:
+ * while it runs no "wal*" file is left, none was created (inotify saw
+ * no new name starting with "wal"; the old start-up created the next
+ * segment and started the applier only to delete it at its stop), and
+ * no applier runs; the store's mark names the last entry. */
+static void
+test_wal_without_wal_applies_leftovers_and_deletes_them(void **state)
+{
+	struct xs_test_server s;
+	xs_store             *st;
+	uint64_t              seq = 0;
+	int                   ino;
+
+	(void) state;
+	xs_test_server_start(&s, NULL);
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+	for (unsigned i = 1; i <= LEFT_SEGS; i++) {
+		char   name[64], json[256];
+		size_t len;
+
+		snprintf(name, sizeof(name), "wal-%016x.log", i);
+		snprintf(json, sizeof(json),
+		    "{\"op\":\"event\",\"events\":[{\"type\":\"order\","
+		    "\"order\":\"l%u\",\"user\":\"u1\",\"ts\":1700000000,"
+		    "\"items\":[\"a\",\"b\"]}]}",
+		    i);
+		free(append_entry(s.db, name, i, json, &len));
+	}
+	assert_int_equal(wal_names(s.db), LEFT_SEGS);
+
+	ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	assert_true(ino >= 0);
+	assert_true(
+	    inotify_add_watch(ino, s.db, IN_CREATE | IN_MOVED_TO) >= 0);
+	xs_test_server_restart(&s);
+	assert_int_equal(xs_test_stats_orders(s.read_url), LEFT_SEGS);
+	assert_int_equal(wal_names(s.db), 0);
+	assert_int_equal(threads_named(s.pid, "xsell-wal"), 0);
+	assert_int_equal(wal_created(ino), 0);
+	close(ino);
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+	assert_int_equal(wal_names(s.db), 0);
+
+	assert_xs_ok(xs_store_open(&st, s.db, NULL));
+	assert_xs_ok(mark_get(st, &seq));
+	xs_store_close(st);
+	assert_int_equal(seq, LEFT_SEGS);
+	xs_test_server_fini(&s);
+}
+
+/* A log left with an entry that cannot be applied (forget_user u1, whose
+ * ledger names a lost order; entry 1) and a good one after it (an order
+ * of u4; entry 2), found by xselld without --wal: entry 1 is skipped
+ * into wal-skipped, entry 2 applied (3 + 1 = 4 orders), the log file
+ * deleted, and the store's mark is 2. */
+static void
+test_wal_without_wal_skips_a_poison_leftover(void **state)
+{
+	static const char first[] =
+	    "{\"op\":\"event\",\"events\":["
+	    "{\"type\":\"order\",\"order\":\"p0\",\"user\":\"u1\","
+	    "\"ts\":1700000000,\"items\":[\"a\",\"b\"]},"
+	    "{\"type\":\"order\",\"order\":\"p1\",\"user\":\"u2\","
+	    "\"ts\":1700000001,\"items\":[\"a\",\"c\"]},"
+	    "{\"type\":\"order\",\"order\":\"p2\",\"user\":\"u3\","
+	    "\"ts\":1700000002,\"items\":[\"b\",\"c\"]}]}";
+	static const char after[] =
+	    "{\"op\":\"event\",\"events\":[{\"type\":\"order\","
+	    "\"order\":\"p3\",\"user\":\"u4\",\"ts\":1700000003,"
+	    "\"items\":[\"d\",\"e\"]}]}";
+	struct xs_test_server s;
+	xs_store             *st;
+	void                 *poison;
+	size_t                poison_len, good_len;
+	uint64_t              seq = 0;
+	json_t               *r;
+
+	(void) state;
+	xs_test_server_start(&s, NULL);
+	r = xs_test_call(s.admin_url, first);
+	assert_string_equal(xs_test_reply_code(r), "ok");
+	json_decref(r);
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+	orders_delete(s.db, "p0", "p1");
+	poison = append_entry(s.db, SEG1, 1,
+	    "{\"op\":\"forget_user\",\"user\":\"u1\"}", &poison_len);
+	free(append_entry(s.db, SEG1, 2, after, &good_len));
+
+	xs_test_server_restart(&s);
+	assert_int_equal(xs_test_stats_orders(s.read_url), 4);
+	assert_int_equal(file_size(s.db, SEG1), -1);
+	assert_int_equal(threads_named(s.pid, "xsell-wal"), 0);
+	expect_skipped(s.db, 0, 1, poison, poison_len, true);
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+	assert_int_equal(wal_names(s.db), 1); /* wal-skipped alone */
+
+	assert_xs_ok(xs_store_open(&st, s.db, NULL));
+	assert_xs_ok(mark_get(st, &seq));
+	xs_store_close(st);
+	assert_int_equal(seq, 2);
+	free(poison);
+	xs_test_server_fini(&s);
+}
+
 int
 main(void)
 {
@@ -800,6 +1070,11 @@ main(void)
 		cmocka_unit_test(test_wal_many_writers_rotate_and_replay),
 		cmocka_unit_test(
 		    test_wal_poison_entry_skipped_at_replay_and_live),
+		cmocka_unit_test(test_wal_seq_get_put_and_damaged),
+		cmocka_unit_test(test_wal_without_wal_creates_nothing),
+		cmocka_unit_test(
+		    test_wal_without_wal_applies_leftovers_and_deletes_them),
+		cmocka_unit_test(test_wal_without_wal_skips_a_poison_leftover),
 	};
 
 	return cmocka_run_group_tests_name("wal", tests, NULL, NULL);
