@@ -5,12 +5,9 @@
  * answer is worked out by hand in the comment of the test that asks. */
 #include "support.h"
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #define T0 1750000000 /* 2025-06-15 15:06:40 UTC, day 20254 */
 #define DAY 86400
@@ -67,32 +64,15 @@ teardown(void **state)
 	return 0;
 }
 
-static void
-slurp(const char *path, char *buf, size_t len)
-{
-	FILE  *fp = fopen(path, "r");
-	size_t n  = 0;
-
-	if (fp != NULL) {
-		n = fread(buf, 1, len - 1, fp);
-		fclose(fp);
-	}
-	buf[n] = '\0';
-}
-
 /* Run xsell with --url 'url' (NULL: none) and 'args' (NULL-terminated);
  * returns its exit code, with its output in f->out and f->err. Bounded:
  * the child is killed after 60 s. */
 static int
 run(struct fixture *f, const char *url, const char *const *args)
 {
-	char        out_path[600], err_path[600];
 	const char *argv[40];
-	int         n = 0, status;
-	pid_t       pid;
+	int         n = 0;
 
-	snprintf(out_path, sizeof(out_path), "%s/stdout", f->srv.dir);
-	snprintf(err_path, sizeof(err_path), "%s/stderr", f->srv.dir);
 	argv[n++] = XS_TEST_XSELL;
 	if (url != NULL) {
 		argv[n++] = "--url";
@@ -102,26 +82,8 @@ run(struct fixture *f, const char *url, const char *const *args)
 		argv[n++] = args[i];
 	}
 	argv[n] = NULL;
-	pid     = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-		if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0) {
-			_exit(127);
-		}
-		alarm(60);
-		xs_test_execv(argv);
-		_exit(127);
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	slurp(out_path, f->out, sizeof(f->out));
-	slurp(err_path, f->err, sizeof(f->err));
-	if (!WIFEXITED(status)) {
-		fail_msg("xsell died (status %d); stderr: %s", status, f->err);
-	}
-	return WEXITSTATUS(status);
+	return xs_test_run_tool(
+	    argv, f->srv.dir, f->out, sizeof(f->out), f->err, sizeof(f->err));
 }
 
 static void

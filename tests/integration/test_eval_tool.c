@@ -40,12 +40,9 @@
  *   baseline leaves out F and D (given, first level): A B, a miss. */
 #include "support.h"
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
@@ -84,60 +81,34 @@ teardown(void **state)
 	return 0;
 }
 
-static void
-slurp(const char *path, char *buf, size_t len)
-{
-	FILE  *fp = fopen(path, "r");
-	size_t n  = 0;
-
-	if (fp != NULL) {
-		n = fread(buf, 1, len - 1, fp);
-		fclose(fp);
-	}
-	buf[n] = '\0';
-}
-
 /* Run xsell-eval with 'args' (NULL-terminated, after argv[0]) and
  * TMPDIR in the fixture's directory; its exit code, with stdout and
  * stderr in f. Bounded: the child is killed after 60 s. */
 static int
 run(struct fixture *f, const char *const *args)
 {
-	char        out_path[600], err_path[600];
 	const char *argv[40];
-	int         n = 0, status;
-	pid_t       pid;
+	const char *tmpdir = getenv("TMPDIR");
+	char       *saved  = tmpdir != NULL ? strdup(tmpdir) : NULL;
+	int         n      = 0, code;
 
-	snprintf(out_path, sizeof(out_path), "%s/stdout", f->dir);
-	snprintf(err_path, sizeof(err_path), "%s/stderr", f->dir);
 	argv[n++] = XS_TEST_XSELL_EVAL;
 	while (args[n - 1] != NULL && n < 39) {
 		argv[n] = args[n - 1];
 		n++;
 	}
 	argv[n] = NULL;
-	pid     = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-		if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0) {
-			_exit(127);
-		}
-		setenv("TMPDIR", f->dir, 1);
-		alarm(60);
-		xs_test_execv(argv);
-		_exit(127);
+	/* The child inherits it: its temporary files go with the test's. */
+	setenv("TMPDIR", f->dir, 1);
+	code = xs_test_run_tool(
+	    argv, f->dir, f->out, sizeof(f->out), f->err, sizeof(f->err));
+	if (saved != NULL) {
+		setenv("TMPDIR", saved, 1);
+	} else {
+		unsetenv("TMPDIR");
 	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	slurp(out_path, f->out, sizeof(f->out));
-	slurp(err_path, f->err, sizeof(f->err));
-	if (!WIFEXITED(status)) {
-		fail_msg(
-		    "xsell-eval died (status %d); stderr: %s", status, f->err);
-	}
-	return WEXITSTATUS(status);
+	free(saved);
+	return code;
 }
 
 static json_t *
@@ -298,14 +269,14 @@ test_eval_tool_report_and_cleanup(void **state)
 	snprintf(svg, sizeof(svg), "%s/r.svg", f->dir);
 	assert_int_equal(run(f, args), 0);
 	assert_non_null(strstr(f->out, "fbt @2"));
-	slurp(md, text, sizeof(text));
+	xs_test_slurp(md, text, sizeof(text));
 	assert_non_null(strstr(text, "| popularity | baseline |"));
 	assert_non_null(strstr(text, "ΔHR vs popularity [95%], p |"));
 	assert_non_null(strstr(text,
 	    "Paired with popularity on the same 4 "
 	    "queries:"));
 	assert_non_null(strstr(text, "](r.svg)"));
-	slurp(svg, text, sizeof(text));
+	xs_test_slurp(svg, text, sizeof(text));
 	assert_non_null(strstr(text, "<svg"));
 	assert_non_null(strstr(text, "</svg>"));
 	{

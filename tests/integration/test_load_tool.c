@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "store/store.h"
@@ -63,45 +62,23 @@ write_file(struct fixture *f, const char *name, const char *text)
 	return p;
 }
 
-static void
-slurp(const char *path, char *buf, size_t len)
-{
-	FILE  *fp = fopen(path, "r");
-	size_t n  = 0;
-
-	if (fp != NULL) {
-		n = fread(buf, 1, len - 1, fp);
-		fclose(fp);
-	}
-	buf[n] = '\0';
-}
-
 /* Run xsell-load with 'args' (NULL-terminated, after argv[0]); returns
  * its exit code, with its output in f->out and f->err. Bounded: the
  * child is killed after 60 s. */
 static int
 run(struct fixture *f, const char *const *args)
 {
-	char        out_path[600], err_path[600];
 	const char *argv[32];
-	int         n = 0, status;
+	int         n = 0;
 
-	snprintf(out_path, sizeof(out_path), "%s/stdout", f->dir);
-	snprintf(err_path, sizeof(err_path), "%s/stderr", f->dir);
 	argv[n++] = XS_TEST_XSELL_LOAD;
 	while (args[n - 1] != NULL && n < 31) {
 		argv[n] = args[n - 1];
 		n++;
 	}
 	argv[n] = NULL;
-	status  = xs_test_run(argv, out_path, err_path, 60);
-	slurp(out_path, f->out, sizeof(f->out));
-	slurp(err_path, f->err, sizeof(f->err));
-	if (!WIFEXITED(status)) {
-		fail_msg(
-		    "xsell-load died (status %d); stderr: %s", status, f->err);
-	}
-	return WEXITSTATUS(status);
+	return xs_test_run_tool(
+	    argv, f->dir, f->out, sizeof(f->out), f->err, sizeof(f->err));
 }
 
 static void

@@ -190,6 +190,38 @@ xs_test_run(const char *const *argv, const char *out_path,
 	return status;
 }
 
+void
+xs_test_slurp(const char *path, char *buf, size_t len)
+{
+	FILE  *fp = fopen(path, "r");
+	size_t n  = 0;
+
+	if (fp != NULL) {
+		n = fread(buf, 1, len - 1, fp);
+		fclose(fp);
+	}
+	buf[n] = '\0';
+}
+
+int
+xs_test_run_tool(const char *const *argv, const char *dir, char *out,
+    size_t out_len, char *err, size_t err_len)
+{
+	char out_path[4200], err_path[4200];
+	int  status;
+
+	snprintf(out_path, sizeof(out_path), "%s/stdout", dir);
+	snprintf(err_path, sizeof(err_path), "%s/stderr", dir);
+	status = xs_test_run(argv, out_path, err_path, 60);
+	xs_test_slurp(out_path, out, out_len);
+	xs_test_slurp(err_path, err, err_len);
+	if (!WIFEXITED(status)) {
+		fail_msg(
+		    "%s died (status %d); stderr: %s", argv[0], status, err);
+	}
+	return WEXITSTATUS(status);
+}
+
 const char *
 xs_test_wrap_prefix(void)
 {
@@ -745,16 +777,24 @@ xs_test_reply_code(json_t *reply)
 }
 
 json_int_t
-xs_test_stats_orders(const char *url)
+xs_test_stat(const char *url, const char *section, const char *key)
 {
 	json_t    *r = xs_test_call(url, "{\"op\":\"stats\"}");
+	json_t    *in, *v;
 	json_int_t n;
 
 	assert_string_equal(xs_test_reply_code(r), "ok");
-	n = json_integer_value(
-	    json_object_get(json_object_get(r, "counts"), "orders"));
+	in = section != NULL ? json_object_get(r, section) : r;
+	v  = json_object_get(in, key);
+	n  = json_is_integer(v) ? json_integer_value(v) : -1;
 	json_decref(r);
 	return n;
+}
+
+json_int_t
+xs_test_stats_orders(const char *url)
+{
+	return xs_test_stat(url, "counts", "orders");
 }
 
 /* ==== Replaying writes and comparing stores ==== */

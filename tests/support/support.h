@@ -59,6 +59,16 @@ const char *xs_test_wrap_prefix(void);
  * 'timeout_s'. Returns the wait status. */
 int xs_test_run(const char *const *argv, const char *out_path,
     const char *err_path, unsigned timeout_s);
+/* Run one of our tools (argv[0] its path) as xs_test_run does, killed
+ * after 60 s, its stdout and stderr kept in the files "stdout" and
+ * "stderr" of 'dir' and read back into 'out' and 'err' (NUL-terminated,
+ * cut at their length). Fails the test if the tool did not exit (a
+ * signal, the timeout); returns its exit code. */
+int xs_test_run_tool(const char *const *argv, const char *dir, char *out,
+    size_t out_len, char *err, size_t err_len);
+/* The start of the file 'path' in 'buf', NUL-terminated, at most
+ * len - 1 bytes; "" if it cannot be read. */
+void xs_test_slurp(const char *path, char *buf, size_t len);
 
 /* A running xselld child. */
 struct xs_test_server {
@@ -106,6 +116,11 @@ json_t *xs_test_call(const char *url, const char *json);
 void *xs_test_pack(const char *json, size_t *lenp);
 /* The reply's "error.code", or "ok" for a success. */
 const char *xs_test_reply_code(json_t *reply);
+/* The number stats answers at section.key ("wal", "applied"), or at
+ * the top level's 'key' when 'section' is NULL ("uptime_s"); -1 when
+ * absent or not an integer. Fails the test if stats is not answered
+ * ok. */
+json_int_t xs_test_stat(const char *url, const char *section, const char *key);
 /* The server's order count (stats counts.orders); fails the test if
  * stats is not answered ok. */
 json_int_t xs_test_stats_orders(const char *url);
