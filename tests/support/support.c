@@ -392,6 +392,18 @@ xs_test_store_setup(void **state)
 }
 
 int
+xs_test_comp_store_setup(void **state)
+{
+	struct xs_test_store *f;
+
+	xs_test_store_setup(state);
+	f = *state;
+	xs_test_orders(
+	    f->st, NULL, "o1::A,B;o2::A,B;o3::B,C;o4::B,E;o5::C,D", NULL);
+	return 0;
+}
+
+int
 xs_test_store_teardown(void **state)
 {
 	struct xs_test_store *f = *state;

@@ -145,6 +145,14 @@ struct xs_test_store {
 int xs_test_store_setup(void **state);
 int xs_test_store_teardown(void **state);
 
+/* The basket graph complements' tests work their answers out on by hand
+ * (test_complements, test_comp_lists):
+ *   o1 {A,B}  o2 {A,B}  o3 {B,C}  o4 {B,E}  o5 {C,D}
+ *   N_A 2, N_B 4, N_C 2, N_D 1, N_E 1
+ * xs_test_store_setup, then these orders; xs_test_store_teardown ends
+ * it. */
+int xs_test_comp_store_setup(void **state);
+
 /* Apply orders written as "ORDER:USER:ITEM,ITEM,...;..." (USER may be
  * empty: a guest) in one write transaction; order i gets ts 1000 + i.
  * 'set' may be NULL (defaults). Fails the test on any error. */
