@@ -26,19 +26,18 @@ static int
 setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	const char     *load[6];
+	const char     *load[5];
 
 	assert_non_null(f);
 	f->dir = xs_test_tmpdir();
 	snprintf(f->db, sizeof(f->db), "%s/db", f->dir);
-	load[0] = XS_TEST_XSELL_LOAD;
-	load[1] = "--db";
-	load[2] = f->db;
-	load[3] = "--quiet";
-	load[4] = RETAIL;
-	load[5] = NULL;
-	if (xs_test_run_tool(load, f->dir, f->out, sizeof(f->out), f->err,
-	        sizeof(f->err)) != 0) {
+	load[0] = "--db";
+	load[1] = f->db;
+	load[2] = "--quiet";
+	load[3] = RETAIL;
+	load[4] = NULL;
+	if (xs_test_run_tool(XS_TEST_XSELL_LOAD, load, f->dir, f->out,
+	        sizeof(f->out), f->err, sizeof(f->err)) != 0) {
 		fail_msg("xsell-load: %s", f->err);
 	}
 	*state = f;
@@ -60,17 +59,8 @@ teardown(void **state)
 static int
 bench(struct fixture *f, const char *const *args)
 {
-	const char *argv[32];
-	int         n = 0;
-
-	argv[n++] = XS_TEST_XSELL_BENCH;
-	while (args[n - 1] != NULL && n < 31) {
-		argv[n] = args[n - 1];
-		n++;
-	}
-	argv[n] = NULL;
-	return xs_test_run_tool(
-	    argv, f->dir, f->out, sizeof(f->out), f->err, sizeof(f->err));
+	return xs_test_run_tool(XS_TEST_XSELL_BENCH, args, f->dir, f->out,
+	    sizeof(f->out), f->err, sizeof(f->err));
 }
 
 /* One row of the table: "NAME REQUESTS REQ/S P50 P90 P99 P99.9 MEAN

@@ -70,20 +70,19 @@ teardown(void **state)
 static int
 run(struct fixture *f, const char *url, const char *const *args)
 {
-	const char *argv[40];
+	const char *with_url[40];
 	int         n = 0;
 
-	argv[n++] = XS_TEST_XSELL;
 	if (url != NULL) {
-		argv[n++] = "--url";
-		argv[n++] = url;
+		with_url[n++] = "--url";
+		with_url[n++] = url;
 	}
 	for (int i = 0; args[i] != NULL && n < 39; i++) {
-		argv[n++] = args[i];
+		with_url[n++] = args[i];
 	}
-	argv[n] = NULL;
-	return xs_test_run_tool(
-	    argv, f->srv.dir, f->out, sizeof(f->out), f->err, sizeof(f->err));
+	with_url[n] = NULL;
+	return xs_test_run_tool(XS_TEST_XSELL, with_url, f->srv.dir, f->out,
+	    sizeof(f->out), f->err, sizeof(f->err));
 }
 
 static void

@@ -87,21 +87,14 @@ teardown(void **state)
 static int
 run(struct fixture *f, const char *const *args)
 {
-	const char *argv[40];
 	const char *tmpdir = getenv("TMPDIR");
 	char       *saved  = tmpdir != NULL ? strdup(tmpdir) : NULL;
-	int         n      = 0, code;
+	int         code;
 
-	argv[n++] = XS_TEST_XSELL_EVAL;
-	while (args[n - 1] != NULL && n < 39) {
-		argv[n] = args[n - 1];
-		n++;
-	}
-	argv[n] = NULL;
 	/* The child inherits it: its temporary files go with the test's. */
 	setenv("TMPDIR", f->dir, 1);
-	code = xs_test_run_tool(
-	    argv, f->dir, f->out, sizeof(f->out), f->err, sizeof(f->err));
+	code = xs_test_run_tool(XS_TEST_XSELL_EVAL, args, f->dir, f->out,
+	    sizeof(f->out), f->err, sizeof(f->err));
 	if (saved != NULL) {
 		setenv("TMPDIR", saved, 1);
 	} else {

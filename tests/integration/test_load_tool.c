@@ -68,17 +68,8 @@ write_file(struct fixture *f, const char *name, const char *text)
 static int
 run(struct fixture *f, const char *const *args)
 {
-	const char *argv[32];
-	int         n = 0;
-
-	argv[n++] = XS_TEST_XSELL_LOAD;
-	while (args[n - 1] != NULL && n < 31) {
-		argv[n] = args[n - 1];
-		n++;
-	}
-	argv[n] = NULL;
-	return xs_test_run_tool(
-	    argv, f->dir, f->out, sizeof(f->out), f->err, sizeof(f->err));
+	return xs_test_run_tool(XS_TEST_XSELL_LOAD, args, f->dir, f->out,
+	    sizeof(f->out), f->err, sizeof(f->err));
 }
 
 static void

@@ -204,12 +204,20 @@ xs_test_slurp(const char *path, char *buf, size_t len)
 }
 
 int
-xs_test_run_tool(const char *const *argv, const char *dir, char *out,
-    size_t out_len, char *err, size_t err_len)
+xs_test_run_tool(const char *tool, const char *const *args, const char *dir,
+    char *out, size_t out_len, char *err, size_t err_len)
 {
-	char out_path[4200], err_path[4200];
-	int  status;
+	const char *argv[64];
+	char        out_path[4200], err_path[4200];
+	int         n = 0, status;
 
+	argv[n++] = tool;
+	while (args[n - 1] != NULL) {
+		assert_true(n < 63);
+		argv[n] = args[n - 1];
+		n++;
+	}
+	argv[n] = NULL;
 	snprintf(out_path, sizeof(out_path), "%s/stdout", dir);
 	snprintf(err_path, sizeof(err_path), "%s/stderr", dir);
 	status = xs_test_run(argv, out_path, err_path, 60);

@@ -59,13 +59,14 @@ const char *xs_test_wrap_prefix(void);
  * 'timeout_s'. Returns the wait status. */
 int xs_test_run(const char *const *argv, const char *out_path,
     const char *err_path, unsigned timeout_s);
-/* Run one of our tools (argv[0] its path) as xs_test_run does, killed
- * after 60 s, its stdout and stderr kept in the files "stdout" and
- * "stderr" of 'dir' and read back into 'out' and 'err' (NUL-terminated,
- * cut at their length). Fails the test if the tool did not exit (a
- * signal, the timeout); returns its exit code. */
-int xs_test_run_tool(const char *const *argv, const char *dir, char *out,
-    size_t out_len, char *err, size_t err_len);
+/* Run one of our tools, at path 'tool', with 'args' (NULL-terminated,
+ * at most 62) as xs_test_run does, killed after 60 s, its stdout and
+ * stderr kept in the files "stdout" and "stderr" of 'dir' and read back
+ * into 'out' and 'err' (NUL-terminated, cut at their length). Fails the
+ * test if the tool did not exit (a signal, the timeout); returns its
+ * exit code. */
+int xs_test_run_tool(const char *tool, const char *const *args,
+    const char *dir, char *out, size_t out_len, char *err, size_t err_len);
 /* The start of the file 'path' in 'buf', NUL-terminated, at most
  * len - 1 bytes; "" if it cannot be read. */
 void xs_test_slurp(const char *path, char *buf, size_t len);
