@@ -2,14 +2,17 @@
 /* Test fixtures: temporary directories, ipc addresses, a child xselld. */
 #include "support.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -72,6 +75,25 @@ xs_test_ipc_url(const char *dir, const char *name)
 	assert_non_null(url);
 	snprintf(url, len, "ipc://%s/%s.sock", dir, name);
 	return url;
+}
+
+int
+xs_test_free_port(void)
+{
+	struct sockaddr_in a;
+	socklen_t          len = sizeof(a);
+	int                fd  = socket(AF_INET, SOCK_STREAM, 0);
+	int                port;
+
+	assert_true(fd >= 0);
+	memset(&a, 0, sizeof(a));
+	a.sin_family      = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *) &a, sizeof(a)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *) &a, &len), 0);
+	port = ntohs(a.sin_port);
+	close(fd);
+	return port;
 }
 
 char *
@@ -494,6 +516,16 @@ xs_test_orders(struct xs_store *st, const struct xs_settings *set,
 	assert_xs_ok(xs_txn_commit(txn));
 	xs_acc_free(acc);
 	free(copy);
+}
+
+void
+xs_test_acc_commit(struct xs_store *st, struct xs_acc *acc)
+{
+	MDB_txn *txn;
+
+	assert_xs_ok(xs_txn_write(st, &txn));
+	assert_xs_ok(xs_acc_flush(acc, st, txn));
+	assert_xs_ok(xs_txn_commit(txn));
 }
 
 static enum xs_event_type

@@ -41,6 +41,10 @@ char *xs_test_tmpdir(void);
 void xs_test_rmdir(char *dir);
 /* A fresh "ipc://<dir>/<name>.sock" address in 'dir', malloc'd. */
 char *xs_test_ipc_url(const char *dir, const char *name);
+/* A TCP port on 127.0.0.1 that nothing listens on now: the kernel picks
+ * it for a socket bound to port 0. Another process could take it before
+ * the server does; on loopback-only tests that is not worth a retry. */
+int xs_test_free_port(void);
 /* Path of a file under the shared datasets, or NULL (with a message) if
  * the dataset is not on this machine. malloc'd. */
 char *xs_test_data_path(const char *rel);
@@ -167,6 +171,11 @@ void xs_test_orders(struct xs_store *st, const struct xs_settings *set,
  * transaction; fails the test on any error. */
 void xs_test_events(
     struct xs_store *st, const struct xs_settings *set, const char *spec);
+
+struct xs_acc;
+/* Flush the accumulator 'acc' into 'st' in one write transaction and
+ * commit it. Fails the test on any error. */
+void xs_test_acc_commit(struct xs_store *st, struct xs_acc *acc);
 
 /* Forget 'user' in one write transaction; returns whether it was known. */
 bool xs_test_forget(struct xs_store *st, const char *user);

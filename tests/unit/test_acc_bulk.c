@@ -24,16 +24,6 @@
 /* Past the bulk flush's dense range (ids below 2^22). */
 #define BIG 4000000000u
 
-static void
-flush_commit(xs_store *st, xs_acc *acc)
-{
-	MDB_txn *txn;
-
-	assert_xs_ok(xs_txn_write(st, &txn));
-	assert_xs_ok(xs_acc_flush(acc, st, txn));
-	assert_xs_ok(xs_txn_commit(txn));
-}
-
 static uint64_t
 rng_next(uint64_t *s)
 {
@@ -68,8 +58,8 @@ check_same(calls_fn calls, char **dirp)
 	xs_acc_bulk_begin(bulk, max_held);
 	calls(bulk);
 	calls(plain);
-	flush_commit(sb, bulk);
-	flush_commit(sp, plain);
+	xs_test_acc_commit(sb, bulk);
+	xs_test_acc_commit(sp, plain);
 	xs_buf_init(&db, SIZE_MAX);
 	xs_buf_init(&dpl, SIZE_MAX);
 	assert_xs_ok(xs_store_dump(sb, &db));
@@ -353,7 +343,7 @@ test_acc_bulk_refuses_a_store_with_pairs(void **state)
 
 	assert_xs_ok(xs_acc_alloc(&acc));
 	assert_xs_ok(xs_acc_pair_add(acc, XS_REL_BASKET, 1, 2, 1));
-	flush_commit(f->st, acc);
+	xs_test_acc_commit(f->st, acc);
 	xs_acc_bulk_begin(acc, 0);
 	assert_xs_ok(xs_acc_pair_add(acc, XS_REL_BASKET, 3, 4, 1));
 	assert_xs_ok(xs_txn_write(f->st, &txn));
