@@ -7,13 +7,10 @@
  * fails, and the ipc:// read endpoint shows that nothing was written. */
 #include "support.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
