@@ -120,6 +120,30 @@ xs_test_data_path(const char *rel)
 	return path;
 }
 
+uint64_t
+xs_test_rng_next(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 2685821657736338717ULL;
+}
+
+uint64_t
+xs_test_seed(void)
+{
+	const char *env = getenv("XSELL_TEST_SEED");
+	uint64_t    seed;
+
+	if (env != NULL && env[0] != '\0') {
+		seed = strtoull(env, NULL, 10);
+	} else {
+		seed =
+		    (uint64_t) time(NULL) * 2654435761u ^ (uint64_t) getpid();
+	}
+	return seed != 0 ? seed : 1;
+}
+
 /* Send {"op":"stats"} and wait up to 'timeout_ms' for any reply. */
 static bool
 server_answers(const char *url, int timeout_ms)

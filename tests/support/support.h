@@ -49,6 +49,14 @@ int xs_test_free_port(void);
  * the dataset is not on this machine. malloc'd. */
 char *xs_test_data_path(const char *rel);
 
+/* xorshift64*: the next draw of the generator whose state is *s (not
+ * 0). The same seed gives the same draws on every machine. */
+uint64_t xs_test_rng_next(uint64_t *s);
+/* A seed for a randomized test: $XSELL_TEST_SEED when set (to replay a
+ * run), else one from the time and the pid; never 0. The test prints
+ * it. */
+uint64_t xs_test_seed(void);
+
 /* Exec one of our binaries (argv[0] is its path) in a forked child,
  * under the wrapper in $XSELL_TEST_WRAP when set (words separated by
  * spaces, e.g. "valgrind --log-file=DIR/%p.log": tools/valgrind.sh), so
