@@ -85,14 +85,6 @@ run(struct fixture *f, const char *url, const char *const *args)
 	    sizeof(f->out), f->err, sizeof(f->err));
 }
 
-static void
-assert_has(const char *text, const char *want)
-{
-	if (strstr(text, want) == NULL) {
-		fail_msg("\"%s\" not in:\n%s", want, text);
-	}
-}
-
 #define RUN(f, url, ...) \
 	run((f), (url), (const char *const[]) { __VA_ARGS__, NULL })
 
@@ -152,10 +144,11 @@ test_trending(void **state)
 	    "   3  C         0.742997       1  trending\n"
 	    "   4  D              0.5       1  trending\n");
 	assert_int_equal(RUN(f, f->srv.read_url, "trending", "A"), 2);
-	assert_has(f->err, "takes no ITEM");
+	xs_test_assert_has(f->err, "takes no ITEM");
 	assert_int_equal(
 	    RUN(f, f->srv.read_url, "trending", "--half-life", "0"), 2);
-	assert_has(f->err, "--half-life: expected days > 0 and <= 3650");
+	xs_test_assert_has(
+	    f->err, "--half-life: expected days > 0 and <= 3650");
 }
 
 /* picks u1 for_you as of T0: u1 viewed A at T0 (taste 1): A 1, and by
@@ -204,11 +197,13 @@ test_picks_abandoned_cart(void **state)
 	/* The server names what was wrong; the exit code is 1. */
 	assert_int_equal(
 	    RUN(f, f->srv.read_url, "picks", "u2", "--kind", "wishlist"), 1);
-	assert_has(f->err, "bad_request: kind: unknown kind 'wishlist'");
+	xs_test_assert_has(
+	    f->err, "bad_request: kind: unknown kind 'wishlist'");
 	assert_int_equal(RUN(f, f->srv.read_url, "picks", "u2", "--min-age",
 	                     "7200", "--max-age", "3600"),
 	    1);
-	assert_has(f->err, "min_age_s: must not be more than max_age_s");
+	xs_test_assert_has(
+	    f->err, "min_age_s: must not be more than max_age_s");
 }
 
 static void
@@ -217,13 +212,13 @@ test_picks_usage(void **state)
 	struct fixture *f = *state;
 
 	assert_int_equal(RUN(f, f->srv.read_url, "picks"), 2);
-	assert_has(f->err, "give exactly one USER");
+	xs_test_assert_has(f->err, "give exactly one USER");
 	assert_int_equal(
 	    RUN(f, f->srv.read_url, "picks", "u1", "--days", "0"), 2);
-	assert_has(f->err, "--days: expected days 1..3650, got '0'");
+	xs_test_assert_has(f->err, "--days: expected days 1..3650, got '0'");
 	assert_int_equal(
 	    RUN(f, f->srv.read_url, "picks", "u1", "--context", "A,,B"), 2);
-	assert_has(f->err, "--context: ids must be 1..256 bytes");
+	xs_test_assert_has(f->err, "--context: ids must be 1..256 bytes");
 	assert_int_equal(
 	    RUN(f, f->srv.read_url, "picks", "u1", "--now", "x"), 2);
 }
@@ -260,8 +255,8 @@ test_forget(void **state)
 	struct fixture *f = *state;
 
 	assert_int_equal(RUN(f, f->srv.read_url, "forget", "u4"), 1);
-	assert_has(f->err, "forbidden");
-	assert_has(f->err, "is a read endpoint");
+	xs_test_assert_has(f->err, "forbidden");
+	xs_test_assert_has(f->err, "is a read endpoint");
 	assert_int_equal(RUN(f, f->srv.admin_url, "forget", "u4"), 0);
 	assert_string_equal(f->out, "forgotten: 2 events, 1 orders\n");
 	assert_int_equal(RUN(f, f->srv.admin_url, "forget", "u4"), 0);
@@ -284,12 +279,12 @@ test_help(void **state)
 	assert_int_equal(RUN(f, NULL, "--help"), 0);
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		snprintf(usage, sizeof(usage), "\n  %s ", cmds[i]);
-		assert_has(f->out, usage);
+		xs_test_assert_has(f->out, usage);
 	}
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		assert_int_equal(RUN(f, NULL, cmds[i], "--help"), 0);
 		snprintf(usage, sizeof(usage), "Usage: xsell %s ", cmds[i]);
-		assert_has(f->out, usage);
+		xs_test_assert_has(f->out, usage);
 	}
 }
 

@@ -237,6 +237,31 @@ xs_test_run(const char *const *argv, const char *out_path,
 }
 
 void
+xs_test_assert_has(const char *text, const char *want)
+{
+	if (strstr(text, want) == NULL) {
+		fail_msg("\"%s\" not in:\n%s", want, text);
+	}
+}
+
+unsigned long long
+xs_test_figure(const char *out, const char *name)
+{
+	size_t      len = strlen(name);
+	const char *p   = out;
+
+	while (p != NULL && *p != '\0') {
+		if (strncmp(p, name, len) == 0 && p[len] == ' ') {
+			return strtoull(p + len, NULL, 10);
+		}
+		p = strchr(p, '\n');
+		p = p != NULL ? p + 1 : NULL;
+	}
+	fail_msg("no \"%s\" line in:\n%s", name, out);
+	return 0;
+}
+
+void
 xs_test_slurp(const char *path, char *buf, size_t len)
 {
 	FILE  *fp = fopen(path, "r");

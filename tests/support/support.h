@@ -79,6 +79,12 @@ int xs_test_run(const char *const *argv, const char *out_path,
  * exit code. */
 int xs_test_run_tool(const char *tool, const char *const *args,
     const char *dir, char *out, size_t out_len, char *err, size_t err_len);
+/* Fails the test, showing 'text', unless 'want' is in it. */
+void xs_test_assert_has(const char *text, const char *want);
+/* The number after the line of a tool's summary that starts with 'name'
+ * and a space ("lines loaded      4": 4). Fails the test, showing 'out',
+ * if there is no such line. */
+unsigned long long xs_test_figure(const char *out, const char *name);
 /* The start of the file 'path' in 'buf', NUL-terminated, at most
  * len - 1 bytes; "" if it cannot be read. */
 void xs_test_slurp(const char *path, char *buf, size_t len);
