@@ -15,24 +15,27 @@
 #define RETAIL XS_TEST_SOURCE_DIR "/tests/data/online-retail-2011-02.csv"
 #define REQUESTS 300
 
-struct fixture {
-	char *dir;
-	char  db[600];
-	char  out[16384];
-	char  err[8192];
-};
+/* The store of the test's directory. */
+static const char *
+db_of(const struct xs_test_dir *f)
+{
+	static char db[4200];
 
+	snprintf(db, sizeof(db), "%s/db", f->dir);
+	return db;
+}
+
+/* A fresh directory with the store xsell-load makes of RETAIL. */
 static int
 setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	const char     *load[5];
+	struct xs_test_dir *f;
+	const char         *load[5];
 
-	assert_non_null(f);
-	f->dir = xs_test_tmpdir();
-	snprintf(f->db, sizeof(f->db), "%s/db", f->dir);
+	xs_test_dir_setup(state);
+	f       = *state;
 	load[0] = "--db";
-	load[1] = f->db;
+	load[1] = db_of(f);
 	load[2] = "--quiet";
 	load[3] = RETAIL;
 	load[4] = NULL;
@@ -40,24 +43,13 @@ setup(void **state)
 	        sizeof(f->out), f->err, sizeof(f->err)) != 0) {
 		fail_msg("xsell-load: %s", f->err);
 	}
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	xs_test_rmdir(f->dir);
-	free(f);
 	return 0;
 }
 
 /* Run xsell-bench with 'args' (NULL-terminated, after argv[0]); its exit
  * code, with its output in f. */
 static int
-bench(struct fixture *f, const char *const *args)
+bench(struct xs_test_dir *f, const char *const *args)
 {
 	return xs_test_run_tool(XS_TEST_XSELL_BENCH, args, f->dir, f->out,
 	    sizeof(f->out), f->err, sizeof(f->err));
@@ -91,10 +83,10 @@ row_requests(const char *line, char *name, size_t name_len)
 static void
 test_bench_cpu_time_table(void **state)
 {
-	struct fixture   *f      = *state;
-	const char       *args[] = { "--inproc", "--db", f->db, "--cpu-time",
-		      "--requests", "300", "--warmup", "0", "--mix",
-		      "fbt=1,complements=1,picks=1", "--seed", "3", NULL };
+	struct xs_test_dir *f = *state;
+	const char *args[]    = { "--inproc", "--db", db_of(f), "--cpu-time",
+		   "--requests", "300", "--warmup", "0", "--mix",
+		   "fbt=1,complements=1,picks=1", "--seed", "3", NULL };
 	static const char first[] =
 	    "in process (model calls only), 1 thread, thread CPU time, ";
 	char *save = NULL;
@@ -153,11 +145,11 @@ json_row(json_t *o)
 /* Run with --json and the flags in 'clock_flag' (NULL: none); the
  * object, checked for the shape both clocks share. Caller decrefs. */
 static json_t *
-bench_json(struct fixture *f, const char *clock_flag)
+bench_json(struct xs_test_dir *f, const char *clock_flag)
 {
-	const char  *args[] = { "--inproc", "--db", f->db, "--requests", "300",
-		 "--warmup", "0", "--mix", "fbt=1,complements=1", "--json",
-		 clock_flag, NULL };
+	const char  *args[] = { "--inproc", "--db", db_of(f), "--requests",
+		 "300", "--warmup", "0", "--mix", "fbt=1,complements=1",
+		 "--json", clock_flag, NULL };
 	json_error_t jerr;
 	json_t      *r, *ops, *v;
 	const char  *op;
@@ -212,10 +204,10 @@ test_bench_wall_clock_by_default(void **state)
 static void
 test_bench_cpu_time_needs_inproc(void **state)
 {
-	struct fixture *f      = *state;
-	char           *url    = xs_test_ipc_url(f->dir, "nobody");
-	const char     *args[] = { "--url", url, "--db", f->db, "--cpu-time",
-		    "--requests", "5", "--timeout-ms", "100", NULL };
+	struct xs_test_dir *f   = *state;
+	char               *url = xs_test_ipc_url(f->dir, "nobody");
+	const char *args[] = { "--url", url, "--db", db_of(f), "--cpu-time",
+		"--requests", "5", "--timeout-ms", "100", NULL };
 
 	assert_int_equal(bench(f, args), 2);
 	assert_string_equal(
@@ -224,7 +216,7 @@ test_bench_cpu_time_needs_inproc(void **state)
 	free(url);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, xs_test_dir_teardown)
 
 int
 main(void)

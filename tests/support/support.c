@@ -471,6 +471,27 @@ xs_test_store_setup(void **state)
 }
 
 int
+xs_test_dir_setup(void **state)
+{
+	struct xs_test_dir *d = calloc(1, sizeof(*d));
+
+	assert_non_null(d);
+	d->dir = xs_test_tmpdir();
+	*state = d;
+	return 0;
+}
+
+int
+xs_test_dir_teardown(void **state)
+{
+	struct xs_test_dir *d = *state;
+
+	xs_test_rmdir(d->dir);
+	free(d);
+	return 0;
+}
+
+int
 xs_test_comp_store_setup(void **state)
 {
 	struct xs_test_store *f;

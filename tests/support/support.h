@@ -172,6 +172,17 @@ int xs_test_store_teardown(void **state);
  * it. */
 int xs_test_comp_store_setup(void **state);
 
+/* A cmocka fixture holding a fresh temporary directory (removed in
+ * teardown) and the output of the last tool run in it
+ * (xs_test_run_tool): *state is a struct xs_test_dir after setup. */
+struct xs_test_dir {
+	char *dir;
+	char  out[65536]; /* stdout of the last run */
+	char  err[8192];  /* stderr of the last run */
+};
+int xs_test_dir_setup(void **state);
+int xs_test_dir_teardown(void **state);
+
 /* Apply orders written as "ORDER:USER:ITEM,ITEM,...;..." (USER may be
  * empty: a guest) in one write transaction; order i gets ts 1000 + i.
  * 'set' may be NULL (defaults). Fails the test on any error. */

@@ -22,35 +22,8 @@
 #define ORDERS_PER_TXN 32
 #define ITEMS_PER_ORDER 20
 
-struct fixture {
-	char *dir;
-	char  data[600]; /* dir/data.mdb */
-};
-
-static int
-setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	assert_non_null(f);
-	f->dir = xs_test_tmpdir();
-	snprintf(f->data, sizeof(f->data), "%s/data.mdb", f->dir);
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	xs_test_rmdir(f->dir);
-	free(f);
-	return 0;
-}
-
 static xs_store *
-open_write_map(struct fixture *f)
+open_write_map(const struct xs_test_dir *f)
 {
 	struct xs_store_opts o = { 0 };
 	xs_store            *st;
@@ -61,11 +34,14 @@ open_write_map(struct fixture *f)
 	return st;
 }
 
+/* The length of the store's data file, as `ls -l` shows it. */
 static off_t
-file_size(const char *path)
+data_size(const struct xs_test_dir *f)
 {
+	char        path[4200];
 	struct stat sb;
 
+	snprintf(path, sizeof(path), "%s/data.mdb", f->dir);
 	assert_int_equal(stat(path, &sb), 0);
 	return sb.st_size;
 }
@@ -86,7 +62,7 @@ orders_in(xs_store *st)
 /* Bytes of the pages in use, (last page number + 1) * page size, as
  * LMDB reports them on a read-only env of our own. */
 static off_t
-used_bytes(struct fixture *f)
+used_bytes(const struct xs_test_dir *f)
 {
 	MDB_env    *env;
 	MDB_envinfo info;
@@ -134,14 +110,14 @@ fill(xs_store *st, unsigned first, unsigned txns)
 static void
 test_store_file_cut_to_pages_at_close(void **state)
 {
-	struct fixture *f  = *state;
-	xs_store       *st = open_write_map(f);
-	off_t           closed;
+	struct xs_test_dir *f  = *state;
+	xs_store           *st = open_write_map(f);
+	off_t               closed;
 
 	fill(st, 0, 8);
-	assert_int_equal(file_size(f->data), MAP_SIZE);
+	assert_int_equal(data_size(f), MAP_SIZE);
 	xs_store_close(st);
-	closed = file_size(f->data);
+	closed = data_size(f);
 	assert_int_equal(closed, used_bytes(f));
 	assert_true(closed < (off_t) MAP_SIZE / 4);
 	assert_true(closed > 64 * 4096);
@@ -152,19 +128,19 @@ test_store_file_cut_to_pages_at_close(void **state)
 static void
 test_store_file_grows_after_reopen(void **state)
 {
-	struct fixture *f  = *state;
-	xs_store       *st = open_write_map(f);
-	off_t           first;
+	struct xs_test_dir *f  = *state;
+	xs_store           *st = open_write_map(f);
+	off_t               first;
 
 	fill(st, 0, 4);
 	xs_store_close(st);
-	first = file_size(f->data);
+	first = data_size(f);
 
 	st = open_write_map(f);
 	fill(st, 10000, 8);
 	xs_store_close(st);
-	assert_int_equal(file_size(f->data), used_bytes(f));
-	assert_true(file_size(f->data) > first);
+	assert_int_equal(data_size(f), used_bytes(f));
+	assert_true(data_size(f) > first);
 
 	assert_xs_ok(xs_store_open(&st, f->dir, NULL));
 	assert_int_equal(orders_in(st), 12 * ORDERS_PER_TXN);
@@ -179,11 +155,11 @@ test_store_file_grows_after_reopen(void **state)
 static void
 test_store_file_extended_after_another_cut_it(void **state)
 {
-	struct fixture *f  = *state;
-	xs_store       *st = open_write_map(f);
-	MDB_txn        *txn;
-	pid_t           pid;
-	int             status;
+	struct xs_test_dir *f  = *state;
+	xs_store           *st = open_write_map(f);
+	MDB_txn            *txn;
+	pid_t               pid;
+	int                 status;
 
 	fill(st, 0, 1);
 	pid = fork();
@@ -204,18 +180,20 @@ test_store_file_extended_after_another_cut_it(void **state)
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	assert_true(file_size(f->data) < (off_t) MAP_SIZE);
+	assert_true(data_size(f) < (off_t) MAP_SIZE);
 
 	assert_xs_ok(xs_txn_write(st, &txn));
-	assert_int_equal(file_size(f->data), MAP_SIZE);
+	assert_int_equal(data_size(f), MAP_SIZE);
 	xs_txn_abort(txn);
 	fill(st, 2000, 8);
 	assert_int_equal(orders_in(st), 10 * ORDERS_PER_TXN);
 	xs_store_close(st);
-	assert_int_equal(file_size(f->data), used_bytes(f));
+	assert_int_equal(data_size(f), used_bytes(f));
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn)                            \
+	cmocka_unit_test_setup_teardown( \
+	    fn, xs_test_dir_setup, xs_test_dir_teardown)
 
 int
 main(void)
