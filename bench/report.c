@@ -41,7 +41,8 @@ bench_report_text(const struct bench_opts *o, const struct bench_result *r)
 		printf("[%s] ", o->label);
 	}
 	if (r->mode[0] == 'i') {
-		printf("in process (model calls only), 1 thread");
+		printf("in process (model calls only), 1 thread%s",
+		    o->cpu_time ? ", thread CPU time" : "");
 	} else {
 		printf("%s, %s loop, %u client%s", o->url, r->mode, o->clients,
 		    o->clients == 1 ? "" : "s");
@@ -120,5 +121,5 @@ bench_report_json(const struct bench_opts *o, const struct bench_result *r)
 	}
 	printf("},\"all\":");
 	json_hist(r, &r->all);
-	printf("}\n");
+	printf(",\"clock\":\"%s\"}\n", o->cpu_time ? "thread_cpu" : "wall");
 }

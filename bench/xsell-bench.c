@@ -33,7 +33,8 @@ static const char usage[] =
     "                    one thread; only the model call is timed)\n"
     "  --cpu-time        with --inproc: time each call by the thread's CPU\n"
     "                    clock, not the wall clock (a busy machine's\n"
-    "                    preemptions left out)\n"
+    "                    preemptions left out); refused without\n"
+    "                    --inproc (a usage error)\n"
     "Items the requests name (one of):\n"
     "  --db DIR          the store's own items (opened read-only; xselld\n"
     "                    may be serving it), drawn by popularity: an item\n"
@@ -346,6 +347,11 @@ check_opts(const struct bench_opts *o)
 {
 	if (o->weights[BENCH_PICKS] != 0 && o->db == NULL) {
 		return usage_error("--mix", "picks needs --db (its users)");
+	}
+	/* Over sockets the time is mostly the server's and the network's:
+	 * this thread's CPU clock would time next to nothing of it. */
+	if (o->cpu_time && !o->inproc) {
+		return usage_error("--cpu-time", "needs --inproc");
 	}
 	if (o->inproc) {
 		return o->db == NULL

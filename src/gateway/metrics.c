@@ -115,14 +115,15 @@ get_number(const msgpack_object *map, const char *key, double *v)
 	}
 }
 
-/* One gauge or counter without labels, if 'key' of 'map' is a number. */
+/* One gauge or counter without labels, if 'key' of 'map' is a number
+ * ('map' absent or not a map: none; xsell_reply_get sees to both). */
 static void
 scalar(FILE *out, const msgpack_object *map, const char *key, const char *name,
     const char *type, const char *help)
 {
 	double v;
 
-	if (map == NULL || !get_number(map, key, &v)) {
+	if (!get_number(map, key, &v)) {
 		return;
 	}
 	header(out, name, type, help);
@@ -192,9 +193,6 @@ write_background(FILE *out, const msgpack_object *stats)
 static void
 write_connections(FILE *out, const msgpack_object *conns)
 {
-	if (conns == NULL) {
-		return;
-	}
 	by_label(out, conns, "open", "kind", "xsell_connections_open", "gauge",
 	    "connections served now, by kind of endpoint");
 	by_label(out, conns, "max", "kind", "xsell_connections_max", "gauge",
@@ -214,10 +212,7 @@ write_connections(FILE *out, const msgpack_object *conns)
 static void
 write_upstream(FILE *out, const msgpack_object *stats)
 {
-	const msgpack_object *counts   = NULL;
-	const msgpack_object *store    = NULL;
-	const msgpack_object *requests = NULL;
-	const msgpack_object *version  = NULL;
+	const msgpack_object *counts, *store, *requests, *version;
 
 	header(out, "xsell_up", "gauge",
 	    "1 if xselld answered the stats request of this scrape");
@@ -239,9 +234,6 @@ write_upstream(FILE *out, const msgpack_object *stats)
 	by_label(out, requests, "errors", "op", "xsell_request_errors_total",
 	    "counter", "requests xselld answered with ok false, by op");
 	counts = xsell_reply_get(stats, "counts");
-	if (counts != NULL && counts->type != MSGPACK_OBJECT_MAP) {
-		counts = NULL;
-	}
 	scalar(out, counts, "items", "xsell_items", "gauge",
 	    "distinct item ids in the store");
 	scalar(out, counts, "users", "xsell_users", "gauge",
@@ -255,9 +247,6 @@ write_upstream(FILE *out, const msgpack_object *stats)
 	scalar(out, counts, "baskets", "xsell_baskets_total", "counter",
 	    "orders with at least one counted item");
 	store = xsell_reply_get(stats, "store");
-	if (store != NULL && store->type != MSGPACK_OBJECT_MAP) {
-		store = NULL;
-	}
 	scalar(out, store, "map_size", "xsell_store_map_size_bytes", "gauge",
 	    "bytes of address space the store may grow to");
 	scalar(out, store, "used_bytes", "xsell_store_used_bytes", "gauge",

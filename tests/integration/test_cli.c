@@ -5,12 +5,9 @@
  * answer is worked out by hand in the comment of the test that asks. */
 #include "support.h"
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #define T0 1750000000 /* 2025-06-15 15:06:40 UTC, day 20254 */
 #define DAY 86400
@@ -67,69 +64,25 @@ teardown(void **state)
 	return 0;
 }
 
-static void
-slurp(const char *path, char *buf, size_t len)
-{
-	FILE  *fp = fopen(path, "r");
-	size_t n  = 0;
-
-	if (fp != NULL) {
-		n = fread(buf, 1, len - 1, fp);
-		fclose(fp);
-	}
-	buf[n] = '\0';
-}
-
 /* Run xsell with --url 'url' (NULL: none) and 'args' (NULL-terminated);
  * returns its exit code, with its output in f->out and f->err. Bounded:
  * the child is killed after 60 s. */
 static int
 run(struct fixture *f, const char *url, const char *const *args)
 {
-	char        out_path[600], err_path[600];
-	const char *argv[40];
-	int         n = 0, status;
-	pid_t       pid;
+	const char *with_url[40];
+	int         n = 0;
 
-	snprintf(out_path, sizeof(out_path), "%s/stdout", f->srv.dir);
-	snprintf(err_path, sizeof(err_path), "%s/stderr", f->srv.dir);
-	argv[n++] = XS_TEST_XSELL;
 	if (url != NULL) {
-		argv[n++] = "--url";
-		argv[n++] = url;
+		with_url[n++] = "--url";
+		with_url[n++] = url;
 	}
 	for (int i = 0; args[i] != NULL && n < 39; i++) {
-		argv[n++] = args[i];
+		with_url[n++] = args[i];
 	}
-	argv[n] = NULL;
-	pid     = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-		if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0) {
-			_exit(127);
-		}
-		alarm(60);
-		xs_test_execv(argv);
-		_exit(127);
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	slurp(out_path, f->out, sizeof(f->out));
-	slurp(err_path, f->err, sizeof(f->err));
-	if (!WIFEXITED(status)) {
-		fail_msg("xsell died (status %d); stderr: %s", status, f->err);
-	}
-	return WEXITSTATUS(status);
-}
-
-static void
-assert_has(const char *text, const char *want)
-{
-	if (strstr(text, want) == NULL) {
-		fail_msg("\"%s\" not in:\n%s", want, text);
-	}
+	with_url[n] = NULL;
+	return xs_test_run_tool(XS_TEST_XSELL, with_url, f->srv.dir, f->out,
+	    sizeof(f->out), f->err, sizeof(f->err));
 }
 
 #define RUN(f, url, ...) \
@@ -191,10 +144,11 @@ test_trending(void **state)
 	    "   3  C         0.742997       1  trending\n"
 	    "   4  D              0.5       1  trending\n");
 	assert_int_equal(RUN(f, f->srv.read_url, "trending", "A"), 2);
-	assert_has(f->err, "takes no ITEM");
+	xs_test_assert_has(f->err, "takes no ITEM");
 	assert_int_equal(
 	    RUN(f, f->srv.read_url, "trending", "--half-life", "0"), 2);
-	assert_has(f->err, "--half-life: expected days > 0 and <= 3650");
+	xs_test_assert_has(
+	    f->err, "--half-life: expected days > 0 and <= 3650");
 }
 
 /* picks u1 for_you as of T0: u1 viewed A at T0 (taste 1): A 1, and by
@@ -243,11 +197,13 @@ test_picks_abandoned_cart(void **state)
 	/* The server names what was wrong; the exit code is 1. */
 	assert_int_equal(
 	    RUN(f, f->srv.read_url, "picks", "u2", "--kind", "wishlist"), 1);
-	assert_has(f->err, "bad_request: kind: unknown kind 'wishlist'");
+	xs_test_assert_has(
+	    f->err, "bad_request: kind: unknown kind 'wishlist'");
 	assert_int_equal(RUN(f, f->srv.read_url, "picks", "u2", "--min-age",
 	                     "7200", "--max-age", "3600"),
 	    1);
-	assert_has(f->err, "min_age_s: must not be more than max_age_s");
+	xs_test_assert_has(
+	    f->err, "min_age_s: must not be more than max_age_s");
 }
 
 static void
@@ -256,13 +212,13 @@ test_picks_usage(void **state)
 	struct fixture *f = *state;
 
 	assert_int_equal(RUN(f, f->srv.read_url, "picks"), 2);
-	assert_has(f->err, "give exactly one USER");
+	xs_test_assert_has(f->err, "give exactly one USER");
 	assert_int_equal(
 	    RUN(f, f->srv.read_url, "picks", "u1", "--days", "0"), 2);
-	assert_has(f->err, "--days: expected days 1..3650, got '0'");
+	xs_test_assert_has(f->err, "--days: expected days 1..3650, got '0'");
 	assert_int_equal(
 	    RUN(f, f->srv.read_url, "picks", "u1", "--context", "A,,B"), 2);
-	assert_has(f->err, "--context: ids must be 1..256 bytes");
+	xs_test_assert_has(f->err, "--context: ids must be 1..256 bytes");
 	assert_int_equal(
 	    RUN(f, f->srv.read_url, "picks", "u1", "--now", "x"), 2);
 }
@@ -299,8 +255,8 @@ test_forget(void **state)
 	struct fixture *f = *state;
 
 	assert_int_equal(RUN(f, f->srv.read_url, "forget", "u4"), 1);
-	assert_has(f->err, "forbidden");
-	assert_has(f->err, "is a read endpoint");
+	xs_test_assert_has(f->err, "forbidden");
+	xs_test_assert_has(f->err, "is a read endpoint");
 	assert_int_equal(RUN(f, f->srv.admin_url, "forget", "u4"), 0);
 	assert_string_equal(f->out, "forgotten: 2 events, 1 orders\n");
 	assert_int_equal(RUN(f, f->srv.admin_url, "forget", "u4"), 0);
@@ -323,12 +279,12 @@ test_help(void **state)
 	assert_int_equal(RUN(f, NULL, "--help"), 0);
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		snprintf(usage, sizeof(usage), "\n  %s ", cmds[i]);
-		assert_has(f->out, usage);
+		xs_test_assert_has(f->out, usage);
 	}
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		assert_int_equal(RUN(f, NULL, cmds[i], "--help"), 0);
 		snprintf(usage, sizeof(usage), "Usage: xsell %s ", cmds[i]);
-		assert_has(f->out, usage);
+		xs_test_assert_has(f->out, usage);
 	}
 }
 

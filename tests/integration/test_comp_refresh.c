@@ -24,19 +24,6 @@ static const char *const orders =
     "{\"type\":\"order\",\"order\":\"o5\",\"ts\":86404,\"items\":[\"A\","
     "\"B\",\"E\"]}]}";
 
-static json_int_t
-lists_field(const char *url, const char *name)
-{
-	json_t    *r = xs_test_call(url, "{\"op\":\"stats\"}");
-	json_t    *c = json_object_get(r, "complements_lists");
-	json_int_t v;
-
-	assert_non_null(c);
-	v = json_integer_value(json_object_get(c, name));
-	json_decref(r);
-	return v;
-}
-
 /* Wait (at most 60 s: the refresher runs at nice 19 on a busy machine)
  * until 'items' items have lists and none is due, with at least
  * 'computed' computed since the start. */
@@ -44,9 +31,10 @@ static void
 wait_for_lists(const char *url, json_int_t items, json_int_t computed)
 {
 	for (int i = 0; i < 600; i++) {
-		if (lists_field(url, "items") == items &&
-		    lists_field(url, "due") == 0 &&
-		    lists_field(url, "computed") >= computed) {
+		if (xs_test_stat(url, "complements_lists", "items") == items &&
+		    xs_test_stat(url, "complements_lists", "due") == 0 &&
+		    xs_test_stat(url, "complements_lists", "computed") >=
+		        computed) {
 			return;
 		}
 		usleep(100 * 1000);

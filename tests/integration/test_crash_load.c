@@ -271,31 +271,6 @@ test_crash_load_kill_9_then_reload_equals_clean(void **state)
 	xs_buf_fini(&clean);
 }
 
-/* xorshift64*, for the kill points of the seeded test. */
-static uint64_t
-rng_next(uint64_t *s)
-{
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return *s * 2685821657736338717ULL;
-}
-
-static uint64_t
-seed_get(void)
-{
-	const char *env = getenv("XSELL_TEST_SEED");
-	uint64_t    seed;
-
-	if (env != NULL && env[0] != '\0') {
-		seed = strtoull(env, NULL, 10);
-	} else {
-		seed =
-		    (uint64_t) time(NULL) * 2654435761u ^ (uint64_t) getpid();
-	}
-	return seed != 0 ? seed : 1;
-}
-
 #define RANDOM_KILLS 4
 
 /* Killed once E events are committed, E drawn from the seed: in even
@@ -306,7 +281,7 @@ static void
 test_crash_load_kill_9_at_random_moments_then_reload_equals_clean(void **state)
 {
 	struct fixture  *f    = *state;
-	uint64_t         seed = seed_get(), rng = seed;
+	uint64_t         seed = xs_test_seed(), rng = seed;
 	struct xs_buf    clean, again;
 	struct xs_totals t;
 	char             db[600];
@@ -319,8 +294,8 @@ test_crash_load_kill_9_at_random_moments_then_reload_equals_clean(void **state)
 	dump(db, &clean);
 	for (unsigned i = 0; i < RANDOM_KILLS; i++) {
 		uint64_t events = i % 2 == 0
-		    ? rng_next(&rng) % (RETAIL_ORDERS + EVENT_LINES)
-		    : RETAIL_ORDERS + rng_next(&rng) % EVENT_LINES;
+		    ? xs_test_rng_next(&rng) % (RETAIL_ORDERS + EVENT_LINES)
+		    : RETAIL_ORDERS + xs_test_rng_next(&rng) % EVENT_LINES;
 		bool     mid;
 
 		snprintf(db, sizeof(db), "%s/random-%u", f->dir, i);

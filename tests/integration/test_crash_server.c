@@ -100,20 +100,10 @@ struct round_sync {
 
 static struct round_sync sync_;
 
-/* xorshift64*: the seed fixes every draw of the test. */
-static uint64_t
-rng_next(uint64_t *s)
-{
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return *s * 2685821657736338717ULL;
-}
-
 static unsigned
 rng_below(uint64_t *s, unsigned n)
 {
-	return (unsigned) (rng_next(s) % n);
+	return (unsigned) (xs_test_rng_next(s) % n);
 }
 
 static void
@@ -636,21 +626,6 @@ in_flight_resend(
 	return n;
 }
 
-static uint64_t
-seed_get(void)
-{
-	const char *env = getenv("XSELL_TEST_SEED");
-	uint64_t    seed;
-
-	if (env != NULL && env[0] != '\0') {
-		seed = strtoull(env, NULL, 10);
-	} else {
-		seed =
-		    (uint64_t) time(NULL) * 2654435761u ^ (uint64_t) getpid();
-	}
-	return seed != 0 ? seed : 1;
-}
-
 /* The premise of the replay order: the same batches replayed writer by
  * writer (the setup batch first) dump to the same bytes. */
 static void
@@ -685,7 +660,7 @@ test_crash_server_kill_9_during_ingestion(void **state)
 	struct xs_buf         got, want;
 	char                 *replay_dir;
 	xs_store             *replay;
-	uint64_t              seed = seed_get(), rng = seed;
+	uint64_t              seed = xs_test_seed(), rng = seed;
 	unsigned total_acks = 0, total_flight = 0, total_landed = 0;
 
 	(void) state;

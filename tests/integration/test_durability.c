@@ -28,11 +28,7 @@ test_durability_acked_orders_survive_kill_9(void **state)
 	}
 	xs_test_server_signal(&s, SIGKILL);
 	xs_test_server_restart(&s);
-	r = xs_test_call(s.read_url, "{\"op\":\"stats\"}");
-	assert_int_equal(json_integer_value(json_object_get(
-	                     json_object_get(r, "counts"), "orders")),
-	    20);
-	json_decref(r);
+	assert_int_equal(xs_test_stats_orders(s.read_url), 20);
 	/* X was bought with Y0 in orders 0,3,..,18 (7), Y1 and Y2 in 7, 6. */
 	r = xs_test_call(s.read_url,
 	    "{\"op\":\"fbt\",\"items\":[\"X\"],"

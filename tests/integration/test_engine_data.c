@@ -671,10 +671,7 @@ test_forget_user_takes_their_events_out(void **state)
 		orders += fx->d.buys[b].session == session &&
 		    (b == 0 || fx->d.buys[b - 1].order != fx->d.buys[b].order);
 	}
-	rep    = xs_test_call(fx->srv.read_url, "{\"op\":\"stats\"}");
-	before = json_integer_value(
-	    json_object_get(json_object_get(rep, "counts"), "events"));
-	json_decref(rep);
+	before = xs_test_stat(fx->srv.read_url, "counts", "events");
 
 	snprintf(req, sizeof(req),
 	    "{\"op\":\"forget_user\",\"user\":\"s%ld\"}", session);
@@ -686,10 +683,7 @@ test_forget_user_takes_their_events_out(void **state)
 	    json_integer_value(json_object_get(rep, "orders")), orders);
 	json_decref(rep);
 
-	rep   = xs_test_call(fx->srv.read_url, "{\"op\":\"stats\"}");
-	after = json_integer_value(
-	    json_object_get(json_object_get(rep, "counts"), "events"));
-	json_decref(rep);
+	after = xs_test_stat(fx->srv.read_url, "counts", "events");
 	assert_int_equal(before - after, views + orders);
 
 	snprintf(req, sizeof(req), "{\"op\":\"history\",\"user\":\"s%ld\"}",

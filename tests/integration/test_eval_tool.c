@@ -40,12 +40,9 @@
  *   baseline leaves out F and D (given, first level): A B, a miss. */
 #include "support.h"
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
@@ -58,86 +55,27 @@
 #define ORDERS_SSV XS_TEST_SOURCE_DIR "/tests/data/eval-views-orders.ssv"
 #define EPS 1e-6
 
-struct fixture {
-	char *dir;
-	char  out[65536];
-	char  err[8192];
-};
-
-static int
-setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	f->dir = xs_test_tmpdir();
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	xs_test_rmdir(f->dir);
-	free(f);
-	return 0;
-}
-
-static void
-slurp(const char *path, char *buf, size_t len)
-{
-	FILE  *fp = fopen(path, "r");
-	size_t n  = 0;
-
-	if (fp != NULL) {
-		n = fread(buf, 1, len - 1, fp);
-		fclose(fp);
-	}
-	buf[n] = '\0';
-}
-
 /* Run xsell-eval with 'args' (NULL-terminated, after argv[0]) and
  * TMPDIR in the fixture's directory; its exit code, with stdout and
  * stderr in f. Bounded: the child is killed after 60 s. */
 static int
-run(struct fixture *f, const char *const *args)
+run(struct xs_test_dir *f, const char *const *args)
 {
-	char        out_path[600], err_path[600];
-	const char *argv[40];
-	int         n = 0, status;
-	pid_t       pid;
+	const char *tmpdir = getenv("TMPDIR");
+	char       *saved  = tmpdir != NULL ? strdup(tmpdir) : NULL;
+	int         code;
 
-	snprintf(out_path, sizeof(out_path), "%s/stdout", f->dir);
-	snprintf(err_path, sizeof(err_path), "%s/stderr", f->dir);
-	argv[n++] = XS_TEST_XSELL_EVAL;
-	while (args[n - 1] != NULL && n < 39) {
-		argv[n] = args[n - 1];
-		n++;
+	/* The child inherits it: its temporary files go with the test's. */
+	setenv("TMPDIR", f->dir, 1);
+	code = xs_test_run_tool(XS_TEST_XSELL_EVAL, args, f->dir, f->out,
+	    sizeof(f->out), f->err, sizeof(f->err));
+	if (saved != NULL) {
+		setenv("TMPDIR", saved, 1);
+	} else {
+		unsetenv("TMPDIR");
 	}
-	argv[n] = NULL;
-	pid     = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-		if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0) {
-			_exit(127);
-		}
-		setenv("TMPDIR", f->dir, 1);
-		alarm(60);
-		xs_test_execv(argv);
-		_exit(127);
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	slurp(out_path, f->out, sizeof(f->out));
-	slurp(err_path, f->err, sizeof(f->err));
-	if (!WIFEXITED(status)) {
-		fail_msg(
-		    "xsell-eval died (status %d); stderr: %s", status, f->err);
-	}
-	return WEXITSTATUS(status);
+	free(saved);
+	return code;
 }
 
 static json_t *
@@ -205,7 +143,7 @@ static const char *const tiny_args[] = { "--split", "time:2020-01-10",
 
 /* The figures above, from the run with 'args'. */
 static void
-check_hand_worked(struct fixture *f, const char *const *args)
+check_hand_worked(struct xs_test_dir *f, const char *const *args)
 {
 	json_error_t je;
 	json_t      *rep, *fbt, *cpl;
@@ -289,23 +227,23 @@ test_eval_tool_ask_one_same_on_pairs(void **state)
 static void
 test_eval_tool_report_and_cleanup(void **state)
 {
-	struct fixture *f = *state;
-	char            md[600], svg[600], text[65536];
-	const char     *args[] = { "--split", "time:2020-01-10", "-k", "2",
-		    "--report", md, "--quiet", TINY, NULL };
+	struct xs_test_dir *f = *state;
+	char                md[600], svg[600], text[65536];
+	const char         *args[] = { "--split", "time:2020-01-10", "-k", "2",
+		        "--report", md, "--quiet", TINY, NULL };
 
 	snprintf(md, sizeof(md), "%s/r.md", f->dir);
 	snprintf(svg, sizeof(svg), "%s/r.svg", f->dir);
 	assert_int_equal(run(f, args), 0);
 	assert_non_null(strstr(f->out, "fbt @2"));
-	slurp(md, text, sizeof(text));
+	xs_test_slurp(md, text, sizeof(text));
 	assert_non_null(strstr(text, "| popularity | baseline |"));
 	assert_non_null(strstr(text, "ΔHR vs popularity [95%], p |"));
 	assert_non_null(strstr(text,
 	    "Paired with popularity on the same 4 "
 	    "queries:"));
 	assert_non_null(strstr(text, "](r.svg)"));
-	slurp(svg, text, sizeof(text));
+	xs_test_slurp(svg, text, sizeof(text));
 	assert_non_null(strstr(text, "<svg"));
 	assert_non_null(strstr(text, "</svg>"));
 	{
@@ -321,18 +259,18 @@ test_eval_tool_report_and_cleanup(void **state)
 static void
 test_eval_tool_usage_errors(void **state)
 {
-	struct fixture   *f     = *state;
-	const char *const a1[]  = { "--split", "weekly", TINY, NULL };
-	const char *const a2[]  = { "--answers", "bought_with", TINY, NULL };
-	const char *const a3[]  = { "--scorer", "magic", TINY, NULL };
-	const char *const a4[]  = { "-k", "0", TINY, NULL };
-	const char *const a5[]  = { "--split", "time:2020-01-10", NULL };
-	const char *const a6[]  = { "--map", "item=nope", TINY, NULL };
-	const char *const a7[]  = { "--help", NULL };
-	const char *const a8[]  = { TINY, "--type", "view", NULL };
-	const char *const a9[]  = { "--signal", "smell", TINY, NULL };
-	const char *const a10[] = { "--type", "glance", TINY, NULL };
-	const char *const a11[] = { "--versus", "", TINY, NULL };
+	struct xs_test_dir *f     = *state;
+	const char *const   a1[]  = { "--split", "weekly", TINY, NULL };
+	const char *const   a2[]  = { "--answers", "bought_with", TINY, NULL };
+	const char *const   a3[]  = { "--scorer", "magic", TINY, NULL };
+	const char *const   a4[]  = { "-k", "0", TINY, NULL };
+	const char *const   a5[]  = { "--split", "time:2020-01-10", NULL };
+	const char *const   a6[]  = { "--map", "item=nope", TINY, NULL };
+	const char *const   a7[]  = { "--help", NULL };
+	const char *const   a8[]  = { TINY, "--type", "view", NULL };
+	const char *const   a9[]  = { "--signal", "smell", TINY, NULL };
+	const char *const   a10[] = { "--type", "glance", TINY, NULL };
+	const char *const   a11[] = { "--versus", "", TINY, NULL };
 
 	assert_int_equal(run(f, a1), 2);
 	assert_non_null(strstr(f->err, "weekly"));
@@ -361,11 +299,11 @@ test_eval_tool_usage_errors(void **state)
 static void
 test_eval_tool_versus(void **state)
 {
-	struct fixture *f = *state;
-	const char     *args[32];
-	size_t          n = 0;
-	json_error_t    je;
-	json_t         *rep;
+	struct xs_test_dir *f = *state;
+	const char         *args[32];
+	size_t              n = 0;
+	json_error_t        je;
+	json_t             *rep;
 
 	args[n++] = "--versus";
 	args[n++] = "confidence ms=1";
@@ -407,7 +345,7 @@ test_eval_tool_versus(void **state)
 static void
 test_eval_tool_comp_lists_and_momentum(void **state)
 {
-	struct fixture      *f = *state;
+	struct xs_test_dir  *f = *state;
 	char                 db[600], list[256];
 	const char          *args[40];
 	size_t               n = 0;
@@ -452,9 +390,9 @@ test_eval_tool_comp_lists_and_momentum(void **state)
 static void
 test_eval_tool_nothing_to_ask(void **state)
 {
-	struct fixture   *f      = *state;
-	const char *const args[] = { "--split", "time:2030-01-01", "--quiet",
-		TINY, NULL };
+	struct xs_test_dir *f      = *state;
+	const char *const   args[] = { "--split", "time:2030-01-01", "--quiet",
+		  TINY, NULL };
 
 	assert_int_equal(run(f, args), 1);
 	assert_non_null(strstr(f->err, "no test basket"));
@@ -465,12 +403,12 @@ test_eval_tool_nothing_to_ask(void **state)
 static void
 test_eval_tool_max_queries(void **state)
 {
-	struct fixture   *f      = *state;
-	const char *const args[] = { "--split", "time:2020-01-10",
-		"--exclude-items", "POST", "--answers", "fbt", "--max-queries",
-		"2", "--json", TINY, NULL };
-	json_error_t      je;
-	json_t           *rep;
+	struct xs_test_dir *f      = *state;
+	const char *const   args[] = { "--split", "time:2020-01-10",
+		  "--exclude-items", "POST", "--answers", "fbt", "--max-queries",
+		  "2", "--json", TINY, NULL };
+	json_error_t        je;
+	json_t             *rep;
 
 	assert_int_equal(run(f, args), 0);
 	rep = json_loads(f->out, 0, &je);
@@ -503,12 +441,12 @@ test_eval_tool_max_queries(void **state)
 static void
 test_eval_tool_similar_hand_worked(void **state)
 {
-	struct fixture   *f      = *state;
-	const char *const args[] = { "--split", "time:2020-01-10",
-		"--exclude-items", "POST", "-k", "2", "--answers", "similar",
-		"--similar-scorer", "cosine", "--json", TINY, NULL };
-	json_error_t      je;
-	json_t           *rep, *sim;
+	struct xs_test_dir *f      = *state;
+	const char *const   args[] = { "--split", "time:2020-01-10",
+		  "--exclude-items", "POST", "-k", "2", "--answers", "similar",
+		  "--similar-scorer", "cosine", "--json", TINY, NULL };
+	json_error_t        je;
+	json_t             *rep, *sim;
 
 	assert_int_equal(run(f, args), 0);
 	rep = json_loads(f->out, 0, &je);
@@ -559,12 +497,12 @@ test_eval_tool_similar_hand_worked(void **state)
 static void
 test_eval_tool_picks_hand_worked(void **state)
 {
-	struct fixture   *f      = *state;
-	const char *const args[] = { "--split", "time:2020-01-10", "-k", "2",
-		"--answers", "picks,buy_again", "--similar-scorer", "cosine",
-		"--json", PICKS, NULL };
-	json_error_t      je;
-	json_t           *rep, *pk, *ba;
+	struct xs_test_dir *f      = *state;
+	const char *const   args[] = { "--split", "time:2020-01-10", "-k", "2",
+		  "--answers", "picks,buy_again", "--similar-scorer", "cosine",
+		  "--json", PICKS, NULL };
+	json_error_t        je;
+	json_t             *rep, *pk, *ba;
 
 	assert_int_equal(run(f, args), 0);
 	rep = json_loads(f->out, 0, &je);
@@ -603,17 +541,17 @@ test_eval_tool_picks_hand_worked(void **state)
 static void
 test_eval_tool_picks_grid(void **state)
 {
-	struct fixture   *f      = *state;
-	const char *const args[] = { "--split", "time:2020-01-10", "-k", "2",
-		"--answers", "picks", "--similar-scorer", "cosine,jaccard",
-		"--pick-half-life", "7,30,90", "--pick-seeds", "1,5",
-		"--pick-momentum", "0,30", "--no-baselines", "--json", PICKS,
-		NULL };
-	const char *const bad[]  = { "--pick-half-life", "0", PICKS, NULL };
-	const char *const bad2[] = { "--pick-seeds", "x", PICKS, NULL };
-	const char *const bad3[] = { "--pick-momentum", "-1", PICKS, NULL };
-	json_error_t      je;
-	json_t           *rep;
+	struct xs_test_dir *f      = *state;
+	const char *const   args[] = { "--split", "time:2020-01-10", "-k", "2",
+		  "--answers", "picks", "--similar-scorer", "cosine,jaccard",
+		  "--pick-half-life", "7,30,90", "--pick-seeds", "1,5",
+		  "--pick-momentum", "0,30", "--no-baselines", "--json", PICKS,
+		  NULL };
+	const char *const   bad[]  = { "--pick-half-life", "0", PICKS, NULL };
+	const char *const   bad2[] = { "--pick-seeds", "x", PICKS, NULL };
+	const char *const   bad3[] = { "--pick-momentum", "-1", PICKS, NULL };
+	json_error_t        je;
+	json_t             *rep;
 
 	assert_int_equal(run(f, args), 0);
 	rep = json_loads(f->out, 0, &je);
@@ -711,7 +649,7 @@ views_check(json_t *rep, bool ask_one)
 }
 
 static json_t *
-run_json(struct fixture *f, const char *const *args)
+run_json(struct xs_test_dir *f, const char *const *args)
 {
 	json_error_t je;
 	json_t      *rep;
@@ -727,15 +665,15 @@ run_json(struct fixture *f, const char *const *args)
 static void
 test_eval_tool_views_hand_worked(void **state)
 {
-	struct fixture   *f      = *state;
-	const char *const args[] = { "--split", "time:1000050000", "-k", "1",
-		"--signal", "view", "--similar-scorer", "count", "--scorer",
-		"count", "--answers", "similar_views,viewed_bought", "--json",
-		VIEWS, NULL };
-	const char *const one[]  = { "--split", "time:1000050000", "-k", "1",
-		 "--signal", "view", "--similar-scorer", "count", "--answers",
-		 "similar_views", "--ask", "one", "--json", VIEWS, NULL };
-	json_t           *rep    = run_json(f, args);
+	struct xs_test_dir *f      = *state;
+	const char *const   args[] = { "--split", "time:1000050000", "-k", "1",
+		  "--signal", "view", "--similar-scorer", "count", "--scorer",
+		  "count", "--answers", "similar_views,viewed_bought", "--json",
+		  VIEWS, NULL };
+	const char *const   one[]  = { "--split", "time:1000050000", "-k", "1",
+		   "--signal", "view", "--similar-scorer", "count", "--answers",
+		   "similar_views", "--ask", "one", "--json", VIEWS, NULL };
+	json_t             *rep    = run_json(f, args);
 
 	views_check(rep, false);
 	json_decref(rep);
@@ -750,15 +688,15 @@ test_eval_tool_views_hand_worked(void **state)
 static void
 test_eval_tool_views_two_files(void **state)
 {
-	struct fixture   *f      = *state;
-	const char *const args[] = { "--format", "ssv", "--split",
-		"time:2001-09-15", "-k", "1", "--signal", "view",
-		"--similar-scorer", "count", "--scorer", "count", "--answers",
-		"similar_views,viewed_bought", "--json", "--type", "view",
-		"--map", "user=session_id,ts_ms=timeframe", VIEWS_SSV,
-		"--type", "order", "--map", "user=sessionId,ts_ms=timeframe",
-		ORDERS_SSV, NULL };
-	json_t           *rep    = run_json(f, args);
+	struct xs_test_dir *f      = *state;
+	const char *const   args[] = { "--format", "ssv", "--split",
+		  "time:2001-09-15", "-k", "1", "--signal", "view",
+		  "--similar-scorer", "count", "--scorer", "count", "--answers",
+		  "similar_views,viewed_bought", "--json", "--type", "view",
+		  "--map", "user=session_id,ts_ms=timeframe", VIEWS_SSV,
+		  "--type", "order", "--map", "user=sessionId,ts_ms=timeframe",
+		  ORDERS_SSV, NULL };
+	json_t             *rep    = run_json(f, args);
 
 	views_check(rep, false);
 	json_decref(rep);
@@ -769,31 +707,38 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
-		    test_eval_tool_hand_worked_figures, setup, teardown),
+		    test_eval_tool_hand_worked_figures, xs_test_dir_setup,
+		    xs_test_dir_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_eval_tool_ask_one_same_on_pairs, setup, teardown),
+		    test_eval_tool_ask_one_same_on_pairs, xs_test_dir_setup,
+		    xs_test_dir_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_eval_tool_report_and_cleanup, setup, teardown),
+		    test_eval_tool_report_and_cleanup, xs_test_dir_setup,
+		    xs_test_dir_teardown),
+		cmocka_unit_test_setup_teardown(test_eval_tool_versus,
+		    xs_test_dir_setup, xs_test_dir_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_eval_tool_versus, setup, teardown),
+		    test_eval_tool_comp_lists_and_momentum, xs_test_dir_setup,
+		    xs_test_dir_teardown),
+		cmocka_unit_test_setup_teardown(test_eval_tool_usage_errors,
+		    xs_test_dir_setup, xs_test_dir_teardown),
+		cmocka_unit_test_setup_teardown(test_eval_tool_nothing_to_ask,
+		    xs_test_dir_setup, xs_test_dir_teardown),
+		cmocka_unit_test_setup_teardown(test_eval_tool_max_queries,
+		    xs_test_dir_setup, xs_test_dir_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_eval_tool_comp_lists_and_momentum, setup, teardown),
+		    test_eval_tool_picks_hand_worked, xs_test_dir_setup,
+		    xs_test_dir_teardown),
+		cmocka_unit_test_setup_teardown(test_eval_tool_picks_grid,
+		    xs_test_dir_setup, xs_test_dir_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_eval_tool_usage_errors, setup, teardown),
+		    test_eval_tool_similar_hand_worked, xs_test_dir_setup,
+		    xs_test_dir_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_eval_tool_nothing_to_ask, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_eval_tool_max_queries, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_eval_tool_picks_hand_worked, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_eval_tool_picks_grid, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_eval_tool_similar_hand_worked, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_eval_tool_views_hand_worked, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_eval_tool_views_two_files, setup, teardown),
+		    test_eval_tool_views_hand_worked, xs_test_dir_setup,
+		    xs_test_dir_teardown),
+		cmocka_unit_test_setup_teardown(test_eval_tool_views_two_files,
+		    xs_test_dir_setup, xs_test_dir_teardown),
 	};
 
 	return cmocka_run_group_tests_name("eval_tool", tests, NULL, NULL);

@@ -273,24 +273,6 @@ test_orders_within_categories(void **state)
 	free(c);
 }
 
-/* The number on the summary line that starts with 'name'. */
-static unsigned long long
-figure(const char *out, const char *name)
-{
-	size_t      len = strlen(name);
-	const char *p   = out;
-
-	while (p != NULL && *p != '\0') {
-		if (strncmp(p, name, len) == 0 && p[len] == ' ') {
-			return strtoull(p + len, NULL, 10);
-		}
-		p = strchr(p, '\n');
-		p = p != NULL ? p + 1 : NULL;
-	}
-	fail_msg("no \"%s\" line in:\n%s", name, out);
-	return 0;
-}
-
 static void
 test_loads_without_rejections(void **state)
 {
@@ -305,11 +287,11 @@ test_loads_without_rejections(void **state)
 
 	assert_int_equal(run(argv, sum), 0);
 	out = slurp(sum, &len);
-	assert_int_equal(figure(out, "lines read"), LINES);
-	assert_int_equal(figure(out, "lines loaded"), LINES);
-	assert_int_equal(figure(out, "lines skipped"), 0);
-	assert_int_equal(figure(out, "lines rejected"), 0);
-	assert_true(figure(out, "orders applied") > 0);
+	assert_int_equal(xs_test_figure(out, "lines read"), LINES);
+	assert_int_equal(xs_test_figure(out, "lines loaded"), LINES);
+	assert_int_equal(xs_test_figure(out, "lines skipped"), 0);
+	assert_int_equal(xs_test_figure(out, "lines rejected"), 0);
+	assert_true(xs_test_figure(out, "orders applied") > 0);
 	free(out);
 }
 

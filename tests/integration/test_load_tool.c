@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "store/store.h"
@@ -63,72 +62,14 @@ write_file(struct fixture *f, const char *name, const char *text)
 	return p;
 }
 
-static void
-slurp(const char *path, char *buf, size_t len)
-{
-	FILE  *fp = fopen(path, "r");
-	size_t n  = 0;
-
-	if (fp != NULL) {
-		n = fread(buf, 1, len - 1, fp);
-		fclose(fp);
-	}
-	buf[n] = '\0';
-}
-
 /* Run xsell-load with 'args' (NULL-terminated, after argv[0]); returns
  * its exit code, with its output in f->out and f->err. Bounded: the
  * child is killed after 60 s. */
 static int
 run(struct fixture *f, const char *const *args)
 {
-	char        out_path[600], err_path[600];
-	const char *argv[32];
-	int         n = 0, status;
-
-	snprintf(out_path, sizeof(out_path), "%s/stdout", f->dir);
-	snprintf(err_path, sizeof(err_path), "%s/stderr", f->dir);
-	argv[n++] = XS_TEST_XSELL_LOAD;
-	while (args[n - 1] != NULL && n < 31) {
-		argv[n] = args[n - 1];
-		n++;
-	}
-	argv[n] = NULL;
-	status  = xs_test_run(argv, out_path, err_path, 60);
-	slurp(out_path, f->out, sizeof(f->out));
-	slurp(err_path, f->err, sizeof(f->err));
-	if (!WIFEXITED(status)) {
-		fail_msg(
-		    "xsell-load died (status %d); stderr: %s", status, f->err);
-	}
-	return WEXITSTATUS(status);
-}
-
-static void
-assert_has(const char *text, const char *want)
-{
-	if (strstr(text, want) == NULL) {
-		fail_msg("\"%s\" not in:\n%s", want, text);
-	}
-}
-
-/* The number on the summary line that starts with 'name' ("lines
- * loaded      4"). */
-static unsigned long long
-figure(const char *out, const char *name)
-{
-	size_t      len = strlen(name);
-	const char *p   = out;
-
-	while (p != NULL && *p != '\0') {
-		if (strncmp(p, name, len) == 0 && p[len] == ' ') {
-			return strtoull(p + len, NULL, 10);
-		}
-		p = strchr(p, '\n');
-		p = p != NULL ? p + 1 : NULL;
-	}
-	fail_msg("no \"%s\" line in:\n%s", name, out);
-	return 0;
+	return xs_test_run_tool(XS_TEST_XSELL_LOAD, args, f->dir, f->out,
+	    sizeof(f->out), f->err, sizeof(f->err));
 }
 
 /* The store's dump, into *b (caller frees with xs_buf_fini). */
@@ -168,25 +109,25 @@ test_tool_summary_counts(void **state)
 	struct xs_buf before, after;
 
 	assert_int_equal(run(f, args), 0);
-	assert_int_equal(figure(f->out, "files"), 1);
-	assert_int_equal(figure(f->out, "lines read"), 7);
-	assert_int_equal(figure(f->out, "lines loaded"), 4);
-	assert_int_equal(figure(f->out, "lines skipped"), 1);
-	assert_int_equal(figure(f->out, "lines rejected"), 2);
-	assert_int_equal(figure(f->out, "orders applied"), 2);
-	assert_int_equal(figure(f->out, "duplicate orders"), 0);
-	assert_has(f->out, "\nelapsed ");
-	assert_has(f->out, "\nlines/s ");
-	assert_has(f->err, "sales.csv:6: bad qty \"lots\"");
-	assert_has(f->err, "sales.csv:7: item id missing");
+	assert_int_equal(xs_test_figure(f->out, "files"), 1);
+	assert_int_equal(xs_test_figure(f->out, "lines read"), 7);
+	assert_int_equal(xs_test_figure(f->out, "lines loaded"), 4);
+	assert_int_equal(xs_test_figure(f->out, "lines skipped"), 1);
+	assert_int_equal(xs_test_figure(f->out, "lines rejected"), 2);
+	assert_int_equal(xs_test_figure(f->out, "orders applied"), 2);
+	assert_int_equal(xs_test_figure(f->out, "duplicate orders"), 0);
+	xs_test_assert_has(f->out, "\nelapsed ");
+	xs_test_assert_has(f->out, "\nlines/s ");
+	xs_test_assert_has(f->err, "sales.csv:6: bad qty \"lots\"");
+	xs_test_assert_has(f->err, "sales.csv:7: item id missing");
 
 	/* The second load finds both orders stored and changes nothing,
 	 * item prices included. */
 	dump(f->db, &before);
 	assert_int_equal(run(f, args), 0);
-	assert_int_equal(figure(f->out, "lines loaded"), 4);
-	assert_int_equal(figure(f->out, "orders applied"), 0);
-	assert_int_equal(figure(f->out, "duplicate orders"), 2);
+	assert_int_equal(xs_test_figure(f->out, "lines loaded"), 4);
+	assert_int_equal(xs_test_figure(f->out, "orders applied"), 0);
+	assert_int_equal(xs_test_figure(f->out, "duplicate orders"), 2);
 	dump(f->db, &after);
 	assert_int_equal(before.len, after.len);
 	assert_memory_equal(before.data, after.data, before.len);
@@ -213,8 +154,8 @@ test_tool_non_adjacent_lines_are_one_order(void **state)
 	uint32_t             n_items;
 
 	assert_int_equal(run(f, args), 0);
-	assert_int_equal(figure(f->out, "lines loaded"), 4);
-	assert_int_equal(figure(f->out, "orders applied"), 2);
+	assert_int_equal(xs_test_figure(f->out, "lines loaded"), 4);
+	assert_int_equal(xs_test_figure(f->out, "orders applied"), 2);
 	/* In the store: 2 orders, items p, r, q; o1 is one basket {p, r}
 	 * however its lines were scattered. */
 	so.read_only = true;
@@ -258,13 +199,13 @@ test_tool_order_across_files(void **state)
 
 		assert_int_equal(run(f, args), 0);
 	}
-	assert_int_equal(figure(f->out, "files"), 2);
-	assert_int_equal(figure(f->out, "lines read"), 3);
-	assert_int_equal(figure(f->out, "orders applied"), 2);
-	assert_has(f->out,
+	assert_int_equal(xs_test_figure(f->out, "files"), 2);
+	assert_int_equal(xs_test_figure(f->out, "lines read"), 3);
+	assert_int_equal(xs_test_figure(f->out, "orders applied"), 2);
+	xs_test_assert_has(f->out,
 	    "a.csv: 2 lines read, 2 loaded, 0 skipped, 0 "
 	    "rejected\n");
-	assert_has(f->out, "b.jsonl: 1 lines read, 1 loaded");
+	xs_test_assert_has(f->out, "b.jsonl: 1 lines read, 1 loaded");
 }
 
 static void
@@ -282,12 +223,12 @@ test_tool_map_and_formats(void **state)
 	/* Header "a;b" has one column: nothing to map -> usage error that
 	 * names what it saw, and no store is made. */
 	assert_int_equal(run(f, bad), 2);
-	assert_has(f->err, "no order column");
-	assert_has(f->err, "\"a;b\"");
+	xs_test_assert_has(f->err, "no order column");
+	xs_test_assert_has(f->err, "\"a;b\"");
 	assert_int_equal(access(f->db, F_OK), -1);
 	/* By number: column 2 does not exist in a one-column header. */
 	assert_int_equal(run(f, by_number), 2);
-	assert_has(f->err, "no column 2");
+	xs_test_assert_has(f->err, "no column 2");
 }
 
 static void
@@ -299,8 +240,8 @@ test_tool_baskets(void **state)
 		"baskets", file, NULL };
 
 	assert_int_equal(run(f, args), 0);
-	assert_int_equal(figure(f->out, "lines loaded"), 3);
-	assert_int_equal(figure(f->out, "orders applied"), 3);
+	assert_int_equal(xs_test_figure(f->out, "lines loaded"), 3);
+	assert_int_equal(xs_test_figure(f->out, "orders applied"), 3);
 }
 
 static void
@@ -322,21 +263,21 @@ test_tool_usage_errors(void **state)
 	const char *const help[] = { "--help", NULL };
 
 	assert_int_equal(run(f, flag), 2);
-	assert_has(f->err, "--bogus");
+	xs_test_assert_has(f->err, "--bogus");
 	assert_int_equal(run(f, nodb), 2);
 	assert_int_equal(run(f, nofile), 2);
 	assert_int_equal(run(f, fmt), 2);
 	assert_int_equal(run(f, map), 2);
 	assert_int_equal(run(f, size), 2);
 	assert_int_equal(run(f, txn), 2);
-	assert_has(f->err, "--txn-ms");
+	xs_test_assert_has(f->err, "--txn-ms");
 	/* Nothing was written by any of them. */
 	assert_int_equal(access(f->db, F_OK), -1);
 	assert_int_equal(run(f, help), 0);
-	assert_has(f->out, "--max-basket-items");
-	assert_has(f->out, "--map-size");
-	assert_has(f->out, "--txn-ms");
-	assert_has(f->out, "exit status");
+	xs_test_assert_has(f->out, "--max-basket-items");
+	xs_test_assert_has(f->out, "--map-size");
+	xs_test_assert_has(f->out, "--txn-ms");
+	xs_test_assert_has(f->out, "exit status");
 }
 
 static void
@@ -352,10 +293,10 @@ test_tool_unusable_db(void **state)
 	/* A path under a regular file cannot be a directory. */
 	snprintf(db, sizeof(db), "%s/store", file);
 	assert_int_equal(run(f, args), 1);
-	assert_has(f->err, "cannot open store");
+	xs_test_assert_has(f->err, "cannot open store");
 	/* An input that cannot be read. */
 	assert_int_equal(run(f, missing), 1);
-	assert_has(f->err, "/nonexistent/x.csv");
+	xs_test_assert_has(f->err, "/nonexistent/x.csv");
 }
 
 /* A RetailRocket-style event export: views, a cart add and an order
@@ -381,10 +322,10 @@ test_tool_events_load_once(void **state)
 	struct xs_item_counts c10;
 
 	assert_int_equal(run(f, args), 0);
-	assert_int_equal(figure(f->out, "lines loaded"), 5);
-	assert_int_equal(figure(f->out, "orders applied"), 1);
-	assert_int_equal(figure(f->out, "events applied"), 4);
-	assert_int_equal(figure(f->out, "duplicate events"), 0);
+	assert_int_equal(xs_test_figure(f->out, "lines loaded"), 5);
+	assert_int_equal(xs_test_figure(f->out, "orders applied"), 1);
+	assert_int_equal(xs_test_figure(f->out, "events applied"), 4);
+	assert_int_equal(xs_test_figure(f->out, "duplicate events"), 0);
 	so.read_only = true;
 	assert_xs_ok(xs_store_open(&st, f->db, &so));
 	assert_xs_ok(xs_txn_read(st, &txn));
@@ -400,10 +341,10 @@ test_tool_events_load_once(void **state)
 
 	dump(f->db, &before);
 	assert_int_equal(run(f, args), 0);
-	assert_int_equal(figure(f->out, "orders applied"), 0);
-	assert_int_equal(figure(f->out, "duplicate orders"), 1);
-	assert_int_equal(figure(f->out, "events applied"), 0);
-	assert_int_equal(figure(f->out, "duplicate events"), 4);
+	assert_int_equal(xs_test_figure(f->out, "orders applied"), 0);
+	assert_int_equal(xs_test_figure(f->out, "duplicate orders"), 1);
+	assert_int_equal(xs_test_figure(f->out, "events applied"), 0);
+	assert_int_equal(xs_test_figure(f->out, "duplicate events"), 4);
 	dump(f->db, &after);
 	assert_int_equal(before.len, after.len);
 	assert_memory_equal(before.data, after.data, before.len);
@@ -428,11 +369,11 @@ test_tool_type_flag(void **state)
 		  NULL };
 
 	assert_int_equal(run(f, plain), 2); /* no order column */
-	assert_has(f->err, "--type");
+	xs_test_assert_has(f->err, "--type");
 	assert_int_equal(run(f, bad), 2);
-	assert_has(f->err, "unknown event type \"click\"");
+	xs_test_assert_has(f->err, "unknown event type \"click\"");
 	assert_int_equal(run(f, views), 0);
-	assert_int_equal(figure(f->out, "events applied"), 2);
+	assert_int_equal(xs_test_figure(f->out, "events applied"), 2);
 }
 
 /* The baskets of test_comp_lists, as sales: o1 {A,B} o2 {A,B} o3 {B,C}
@@ -480,14 +421,14 @@ test_tool_complements_lists(void **state)
 	char              list[256];
 
 	assert_int_equal(run(f, plain), 0);
-	assert_int_equal(figure(f->out, "orders applied"), 5);
+	assert_int_equal(xs_test_figure(f->out, "orders applied"), 5);
 	stored_list_of_a(f->db, list, sizeof(list));
 	assert_string_equal(list, "none");
 
 	/* Orders already stored: the lists are computed all the same. */
 	assert_int_equal(run(f, with), 0);
-	assert_int_equal(figure(f->out, "duplicate orders"), 5);
-	assert_has(f->out,
+	assert_int_equal(xs_test_figure(f->out, "duplicate orders"), 5);
+	xs_test_assert_has(f->out,
 	    "complements lists 5 computed (5 items with "
 	    "orders)");
 	stored_list_of_a(f->db, list, sizeof(list));
@@ -495,7 +436,7 @@ test_tool_complements_lists(void **state)
 
 	/* Fresh lists are not computed again. */
 	assert_int_equal(run(f, with), 0);
-	assert_has(f->out,
+	xs_test_assert_has(f->out,
 	    "complements lists 0 computed (5 items with "
 	    "orders)");
 }

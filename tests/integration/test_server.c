@@ -231,11 +231,7 @@ test_server_writes_refused_on_read_endpoint(void **state)
 	    "A:3 C:1 D:1 E:1");
 	render_history(s->read_url, "u1", hist, sizeof(hist));
 	assert_string_equal(hist, "order:B order:A");
-	r = xs_test_call(s->read_url, "{\"op\":\"stats\"}");
-	assert_int_equal(json_integer_value(json_object_get(
-	                     json_object_get(r, "counts"), "orders")),
-	    5);
-	json_decref(r);
+	assert_int_equal(xs_test_stats_orders(s->read_url), 5);
 }
 
 static void
@@ -580,18 +576,6 @@ test_server_bad_flags_and_dirs_exit_with_one_line(void **state)
 	xs_test_rmdir(dir);
 }
 
-/* settings.history_max as stats reports it. */
-static json_int_t
-history_max_of(const char *url)
-{
-	json_t    *r = xs_test_call(url, "{\"op\":\"stats\"}");
-	json_int_t v = json_integer_value(
-	    json_object_get(json_object_get(r, "settings"), "history_max"));
-
-	json_decref(r);
-	return v;
-}
-
 /* --config FILE: its options count as given first, so the command line
  * overrides them; a bad file is a usage error in one line. */
 static void
@@ -614,11 +598,13 @@ test_server_config_file(void **state)
 	    f);
 	fclose(f);
 	xs_test_server_start(&s, with_file);
-	assert_int_equal(history_max_of(s.read_url), 77);
+	assert_int_equal(
+	    xs_test_stat(s.read_url, "settings", "history_max"), 77);
 	xs_test_server_fini(&s);
 	memset(&s, 0, sizeof(s));
 	xs_test_server_start(&s, file_then_cli);
-	assert_int_equal(history_max_of(s.read_url), 88);
+	assert_int_equal(
+	    xs_test_stat(s.read_url, "settings", "history_max"), 88);
 	xs_test_server_fini(&s);
 
 	snprintf(bad, sizeof(bad), "%s/bad.conf", dir);

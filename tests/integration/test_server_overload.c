@@ -64,26 +64,6 @@ struct fixture {
 	const char           *extra[9];
 };
 
-/* As in test_server_tls.c: a port the kernel picks for port 0. */
-static int
-free_port(void)
-{
-	struct sockaddr_in a;
-	socklen_t          len = sizeof(a);
-	int                fd  = socket(AF_INET, SOCK_STREAM, 0);
-	int                port;
-
-	assert_true(fd >= 0);
-	memset(&a, 0, sizeof(a));
-	a.sin_family      = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *) &a, sizeof(a)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *) &a, &len), 0);
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
-
 /* VmRSS of 'pid' in KiB, from /proc. */
 static long
 rss_kb(pid_t pid)
@@ -178,7 +158,7 @@ setup(void **state)
 	json_t         *r;
 
 	assert_non_null(f);
-	f->port = free_port();
+	f->port = xs_test_free_port();
 	snprintf(
 	    f->tcp_url, sizeof(f->tcp_url), "tcp://127.0.0.1:%d", f->port);
 	snprintf(f->max_arg, sizeof(f->max_arg), "%d", MAX_CONNECTIONS);

@@ -7,13 +7,10 @@
  * fails, and the ipc:// read endpoint shows that nothing was written. */
 #include "support.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -34,28 +31,6 @@ struct tls_fixture {
 };
 
 enum { F_CA, F_SRV_CRT, F_SRV_KEY, F_CLI_CRT, F_CLI_KEY };
-
-/* A TCP port on 127.0.0.1 that nothing listens on now: the kernel picks
- * it for a socket bound to port 0. Another process could take it before
- * xselld does; on this loopback-only test that is not worth a retry. */
-static int
-free_port(void)
-{
-	struct sockaddr_in a;
-	socklen_t          len = sizeof(a);
-	int                fd  = socket(AF_INET, SOCK_STREAM, 0);
-	int                port;
-
-	assert_true(fd >= 0);
-	memset(&a, 0, sizeof(a));
-	a.sin_family      = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *) &a, sizeof(a)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *) &a, &len), 0);
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
 
 /* The two CAs and three certificates, P-256 keys, valid for a day. */
 static void
@@ -96,8 +71,8 @@ setup(void **state)
 		snprintf(f->files[i], sizeof(f->files[i]), "%s/%s", f->certs,
 		    names[i]);
 	}
-	snprintf(
-	    f->url, sizeof(f->url), "tls+tcp://127.0.0.1:%d", free_port());
+	snprintf(f->url, sizeof(f->url), "tls+tcp://127.0.0.1:%d",
+	    xs_test_free_port());
 	f->extra[0] = "--admin";
 	f->extra[1] = f->url;
 	f->extra[2] = "--tls-cert";
@@ -390,8 +365,8 @@ test_tls_server_refuses_to_start_without_usable_files(void **state)
 	struct tls_fixture *f = *state;
 	char                args[4096], err[2048];
 
-	snprintf(
-	    args, sizeof(args), "--admin tls+tcp://127.0.0.1:%d", free_port());
+	snprintf(args, sizeof(args), "--admin tls+tcp://127.0.0.1:%d",
+	    xs_test_free_port());
 	assert_int_equal(run_xselld(f->certs, args, err, sizeof(err)), 2);
 	assert_int_equal(count_lines(err), 1);
 	assert_non_null(strstr(err, "--tls-cert, --tls-key and --tls-ca"));
@@ -399,7 +374,8 @@ test_tls_server_refuses_to_start_without_usable_files(void **state)
 	snprintf(args, sizeof(args),
 	    "--admin tls+tcp://127.0.0.1:%d --tls-cert %s/missing.crt "
 	    "--tls-key %s --tls-ca %s",
-	    free_port(), f->certs, f->files[F_SRV_KEY], f->files[F_CA]);
+	    xs_test_free_port(), f->certs, f->files[F_SRV_KEY],
+	    f->files[F_CA]);
 	assert_int_equal(run_xselld(f->certs, args, err, sizeof(err)), 1);
 	assert_int_equal(count_lines(err), 1);
 	assert_non_null(strstr(err, "missing.crt"));
@@ -408,7 +384,7 @@ test_tls_server_refuses_to_start_without_usable_files(void **state)
 	snprintf(args, sizeof(args),
 	    "--admin tls+tcp://127.0.0.1:%d --tls-cert %s --tls-key %s "
 	    "--tls-ca %s",
-	    free_port(), f->files[F_SRV_CRT], f->files[F_SRV_KEY],
+	    xs_test_free_port(), f->files[F_SRV_CRT], f->files[F_SRV_KEY],
 	    f->files[F_SRV_KEY]);
 	assert_int_equal(run_xselld(f->certs, args, err, sizeof(err)), 1);
 	assert_int_equal(count_lines(err), 1);
@@ -418,7 +394,7 @@ test_tls_server_refuses_to_start_without_usable_files(void **state)
 	snprintf(args, sizeof(args),
 	    "--admin tcp://127.0.0.1:%d --tls-cert %s --tls-key %s "
 	    "--tls-ca %s",
-	    free_port(), f->files[F_SRV_CRT], f->files[F_SRV_KEY],
+	    xs_test_free_port(), f->files[F_SRV_CRT], f->files[F_SRV_KEY],
 	    f->files[F_CA]);
 	assert_int_equal(run_xselld(f->certs, args, err, sizeof(err)), 2);
 	assert_int_equal(count_lines(err), 1);
@@ -467,7 +443,8 @@ test_tls_options_from_config_file(void **state)
 	FILE           *fp;
 
 	snprintf(conf, sizeof(conf), "%s/xselld.conf", f->certs);
-	snprintf(url, sizeof(url), "tls+tcp://127.0.0.1:%d", free_port());
+	snprintf(
+	    url, sizeof(url), "tls+tcp://127.0.0.1:%d", xs_test_free_port());
 	fp = fopen(conf, "w");
 	assert_non_null(fp);
 	fprintf(fp, "tls-cert %s\ntls-key %s\ntls-ca %s\n",

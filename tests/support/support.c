@@ -2,14 +2,17 @@
 /* Test fixtures: temporary directories, ipc addresses, a child xselld. */
 #include "support.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -74,6 +77,25 @@ xs_test_ipc_url(const char *dir, const char *name)
 	return url;
 }
 
+int
+xs_test_free_port(void)
+{
+	struct sockaddr_in a;
+	socklen_t          len = sizeof(a);
+	int                fd  = socket(AF_INET, SOCK_STREAM, 0);
+	int                port;
+
+	assert_true(fd >= 0);
+	memset(&a, 0, sizeof(a));
+	a.sin_family      = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *) &a, sizeof(a)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *) &a, &len), 0);
+	port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
 char *
 xs_test_data_path(const char *rel)
 {
@@ -96,6 +118,30 @@ xs_test_data_path(const char *rel)
 		return NULL;
 	}
 	return path;
+}
+
+uint64_t
+xs_test_rng_next(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 2685821657736338717ULL;
+}
+
+uint64_t
+xs_test_seed(void)
+{
+	const char *env = getenv("XSELL_TEST_SEED");
+	uint64_t    seed;
+
+	if (env != NULL && env[0] != '\0') {
+		seed = strtoull(env, NULL, 10);
+	} else {
+		seed =
+		    (uint64_t) time(NULL) * 2654435761u ^ (uint64_t) getpid();
+	}
+	return seed != 0 ? seed : 1;
 }
 
 /* Send {"op":"stats"} and wait up to 'timeout_ms' for any reply. */
@@ -188,6 +234,71 @@ xs_test_run(const char *const *argv, const char *out_path,
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	return status;
+}
+
+void
+xs_test_assert_has(const char *text, const char *want)
+{
+	if (strstr(text, want) == NULL) {
+		fail_msg("\"%s\" not in:\n%s", want, text);
+	}
+}
+
+unsigned long long
+xs_test_figure(const char *out, const char *name)
+{
+	size_t      len = strlen(name);
+	const char *p   = out;
+
+	while (p != NULL && *p != '\0') {
+		if (strncmp(p, name, len) == 0 && p[len] == ' ') {
+			return strtoull(p + len, NULL, 10);
+		}
+		p = strchr(p, '\n');
+		p = p != NULL ? p + 1 : NULL;
+	}
+	fail_msg("no \"%s\" line in:\n%s", name, out);
+	return 0;
+}
+
+void
+xs_test_slurp(const char *path, char *buf, size_t len)
+{
+	FILE  *fp = fopen(path, "r");
+	size_t n  = 0;
+
+	if (fp != NULL) {
+		n = fread(buf, 1, len - 1, fp);
+		fclose(fp);
+	}
+	buf[n] = '\0';
+}
+
+int
+xs_test_run_tool(const char *tool, const char *const *args, const char *dir,
+    char *out, size_t out_len, char *err, size_t err_len)
+{
+	const char *argv[64];
+	char        out_path[4200], err_path[4200];
+	int         n = 0, status;
+
+	argv[n++] = tool;
+	while (args[n - 1] != NULL) {
+		assert_true(n < 63);
+		argv[n] = args[n - 1];
+		n++;
+	}
+	argv[n] = NULL;
+	snprintf(out_path, sizeof(out_path), "%s/stdout", dir);
+	snprintf(err_path, sizeof(err_path), "%s/stderr", dir);
+	status = xs_test_run(argv, out_path, err_path, 60);
+	xs_test_slurp(out_path, out, out_len);
+	xs_test_slurp(err_path, err, err_len);
+	if (!WIFEXITED(status)) {
+		fail_msg(
+		    "%s died (status %d); stderr: %s", argv[0], status, err);
+	}
+	return WEXITSTATUS(status);
 }
 
 const char *
@@ -360,6 +471,39 @@ xs_test_store_setup(void **state)
 }
 
 int
+xs_test_dir_setup(void **state)
+{
+	struct xs_test_dir *d = calloc(1, sizeof(*d));
+
+	assert_non_null(d);
+	d->dir = xs_test_tmpdir();
+	*state = d;
+	return 0;
+}
+
+int
+xs_test_dir_teardown(void **state)
+{
+	struct xs_test_dir *d = *state;
+
+	xs_test_rmdir(d->dir);
+	free(d);
+	return 0;
+}
+
+int
+xs_test_comp_store_setup(void **state)
+{
+	struct xs_test_store *f;
+
+	xs_test_store_setup(state);
+	f = *state;
+	xs_test_orders(
+	    f->st, NULL, "o1::A,B;o2::A,B;o3::B,C;o4::B,E;o5::C,D", NULL);
+	return 0;
+}
+
+int
 xs_test_store_teardown(void **state)
 {
 	struct xs_test_store *f = *state;
@@ -442,6 +586,16 @@ xs_test_orders(struct xs_store *st, const struct xs_settings *set,
 	assert_xs_ok(xs_txn_commit(txn));
 	xs_acc_free(acc);
 	free(copy);
+}
+
+void
+xs_test_acc_commit(struct xs_store *st, struct xs_acc *acc)
+{
+	MDB_txn *txn;
+
+	assert_xs_ok(xs_txn_write(st, &txn));
+	assert_xs_ok(xs_acc_flush(acc, st, txn));
+	assert_xs_ok(xs_txn_commit(txn));
 }
 
 static enum xs_event_type
@@ -745,16 +899,24 @@ xs_test_reply_code(json_t *reply)
 }
 
 json_int_t
-xs_test_stats_orders(const char *url)
+xs_test_stat(const char *url, const char *section, const char *key)
 {
 	json_t    *r = xs_test_call(url, "{\"op\":\"stats\"}");
+	json_t    *in, *v;
 	json_int_t n;
 
 	assert_string_equal(xs_test_reply_code(r), "ok");
-	n = json_integer_value(
-	    json_object_get(json_object_get(r, "counts"), "orders"));
+	in = section != NULL ? json_object_get(r, section) : r;
+	v  = json_object_get(in, key);
+	n  = json_is_integer(v) ? json_integer_value(v) : -1;
 	json_decref(r);
 	return n;
+}
+
+json_int_t
+xs_test_stats_orders(const char *url)
+{
+	return xs_test_stat(url, "counts", "orders");
 }
 
 /* ==== Replaying writes and comparing stores ==== */

@@ -41,9 +41,21 @@ char *xs_test_tmpdir(void);
 void xs_test_rmdir(char *dir);
 /* A fresh "ipc://<dir>/<name>.sock" address in 'dir', malloc'd. */
 char *xs_test_ipc_url(const char *dir, const char *name);
+/* A TCP port on 127.0.0.1 that nothing listens on now: the kernel picks
+ * it for a socket bound to port 0. Another process could take it before
+ * the server does; on loopback-only tests that is not worth a retry. */
+int xs_test_free_port(void);
 /* Path of a file under the shared datasets, or NULL (with a message) if
  * the dataset is not on this machine. malloc'd. */
 char *xs_test_data_path(const char *rel);
+
+/* xorshift64*: the next draw of the generator whose state is *s (not
+ * 0). The same seed gives the same draws on every machine. */
+uint64_t xs_test_rng_next(uint64_t *s);
+/* A seed for a randomized test: $XSELL_TEST_SEED when set (to replay a
+ * run), else one from the time and the pid; never 0. The test prints
+ * it. */
+uint64_t xs_test_seed(void);
 
 /* Exec one of our binaries (argv[0] is its path) in a forked child,
  * under the wrapper in $XSELL_TEST_WRAP when set (words separated by
@@ -59,6 +71,23 @@ const char *xs_test_wrap_prefix(void);
  * 'timeout_s'. Returns the wait status. */
 int xs_test_run(const char *const *argv, const char *out_path,
     const char *err_path, unsigned timeout_s);
+/* Run one of our tools, at path 'tool', with 'args' (NULL-terminated,
+ * at most 62) as xs_test_run does, killed after 60 s, its stdout and
+ * stderr kept in the files "stdout" and "stderr" of 'dir' and read back
+ * into 'out' and 'err' (NUL-terminated, cut at their length). Fails the
+ * test if the tool did not exit (a signal, the timeout); returns its
+ * exit code. */
+int xs_test_run_tool(const char *tool, const char *const *args,
+    const char *dir, char *out, size_t out_len, char *err, size_t err_len);
+/* Fails the test, showing 'text', unless 'want' is in it. */
+void xs_test_assert_has(const char *text, const char *want);
+/* The number after the line of a tool's summary that starts with 'name'
+ * and a space ("lines loaded      4": 4). Fails the test, showing 'out',
+ * if there is no such line. */
+unsigned long long xs_test_figure(const char *out, const char *name);
+/* The start of the file 'path' in 'buf', NUL-terminated, at most
+ * len - 1 bytes; "" if it cannot be read. */
+void xs_test_slurp(const char *path, char *buf, size_t len);
 
 /* A running xselld child. */
 struct xs_test_server {
@@ -106,6 +135,11 @@ json_t *xs_test_call(const char *url, const char *json);
 void *xs_test_pack(const char *json, size_t *lenp);
 /* The reply's "error.code", or "ok" for a success. */
 const char *xs_test_reply_code(json_t *reply);
+/* The number stats answers at section.key ("wal", "applied"), or at
+ * the top level's 'key' when 'section' is NULL ("uptime_s"); -1 when
+ * absent or not an integer. Fails the test if stats is not answered
+ * ok. */
+json_int_t xs_test_stat(const char *url, const char *section, const char *key);
 /* The server's order count (stats counts.orders); fails the test if
  * stats is not answered ok. */
 json_int_t xs_test_stats_orders(const char *url);
@@ -130,6 +164,25 @@ struct xs_test_store {
 int xs_test_store_setup(void **state);
 int xs_test_store_teardown(void **state);
 
+/* The basket graph complements' tests work their answers out on by hand
+ * (test_complements, test_comp_lists):
+ *   o1 {A,B}  o2 {A,B}  o3 {B,C}  o4 {B,E}  o5 {C,D}
+ *   N_A 2, N_B 4, N_C 2, N_D 1, N_E 1
+ * xs_test_store_setup, then these orders; xs_test_store_teardown ends
+ * it. */
+int xs_test_comp_store_setup(void **state);
+
+/* A cmocka fixture holding a fresh temporary directory (removed in
+ * teardown) and the output of the last tool run in it
+ * (xs_test_run_tool): *state is a struct xs_test_dir after setup. */
+struct xs_test_dir {
+	char *dir;
+	char  out[65536]; /* stdout of the last run */
+	char  err[8192];  /* stderr of the last run */
+};
+int xs_test_dir_setup(void **state);
+int xs_test_dir_teardown(void **state);
+
 /* Apply orders written as "ORDER:USER:ITEM,ITEM,...;..." (USER may be
  * empty: a guest) in one write transaction; order i gets ts 1000 + i.
  * 'set' may be NULL (defaults). Fails the test on any error. */
@@ -143,6 +196,11 @@ void xs_test_orders(struct xs_store *st, const struct xs_settings *set,
  * transaction; fails the test on any error. */
 void xs_test_events(
     struct xs_store *st, const struct xs_settings *set, const char *spec);
+
+struct xs_acc;
+/* Flush the accumulator 'acc' into 'st' in one write transaction and
+ * commit it. Fails the test on any error. */
+void xs_test_acc_commit(struct xs_store *st, struct xs_acc *acc);
 
 /* Forget 'user' in one write transaction; returns whether it was known. */
 bool xs_test_forget(struct xs_store *st, const char *user);

@@ -16,16 +16,6 @@
  * use one. The accumulator must not care. */
 #define REL_DAY ((enum xs_rel) 200)
 
-static void
-flush_commit(xs_store *st, xs_acc *acc)
-{
-	MDB_txn *txn;
-
-	assert_xs_ok(xs_txn_write(st, &txn));
-	assert_xs_ok(xs_acc_flush(acc, st, txn));
-	assert_xs_ok(xs_txn_commit(txn));
-}
-
 static uint32_t
 pair_count(xs_store *st, enum xs_rel rel, uint32_t a, uint32_t b)
 {
@@ -57,7 +47,7 @@ test_acc_sums_per_relation(void **state)
 	/* +2 then -2: cancels, so nothing is written. */
 	assert_xs_ok(xs_acc_pair_add(acc, XS_REL_BASKET, 4, 5, 2));
 	assert_xs_ok(xs_acc_pair_add(acc, XS_REL_BASKET, 4, 5, -2));
-	flush_commit(f->st, acc);
+	xs_test_acc_commit(f->st, acc);
 	assert_int_equal(pair_count(f->st, XS_REL_BASKET, 1, 2), 3);
 	assert_int_equal(pair_count(f->st, XS_REL_BASKET, 3, 1), 1);
 	assert_int_equal(pair_count(f->st, XS_REL_BASKET, 70000, 1), 2);
@@ -72,7 +62,7 @@ test_acc_sums_per_relation(void **state)
 	assert_xs_ok(xs_acc_pair_add(acc, XS_REL_BASKET, 1, 2, -1));
 	assert_xs_ok(xs_acc_pair_add(acc, XS_REL_BASKET, 3, 1, -1));
 	assert_xs_ok(xs_acc_pair_add(acc, REL_DAY, 1, 2, 1));
-	flush_commit(f->st, acc);
+	xs_test_acc_commit(f->st, acc);
 	assert_int_equal(pair_count(f->st, XS_REL_BASKET, 1, 2), 2);
 	assert_int_equal(pair_count(f->st, XS_REL_BASKET, 3, 1), 0);
 	assert_int_equal(pair_count(f->st, REL_DAY, 1, 2), 6);
@@ -108,7 +98,7 @@ test_acc_sums_across_compactions(void **state)
 			assert_xs_ok(xs_acc_pair_add(acc, REL_DAY, a, b, 1));
 		}
 	}
-	flush_commit(f->st, acc);
+	xs_test_acc_commit(f->st, acc);
 	for (uint32_t a = 1; a <= 40; a++) {
 		for (uint32_t b = 1; b <= 50; b++) {
 			assert_int_equal(
@@ -137,7 +127,7 @@ test_acc_clear_forgets(void **state)
 	assert_true(xs_acc_bytes(acc) > 0);
 	xs_acc_clear(acc);
 	assert_xs_ok(xs_acc_pair_add(acc, XS_REL_BASKET, 5, 6, 1));
-	flush_commit(f->st, acc);
+	xs_test_acc_commit(f->st, acc);
 	assert_int_equal(pair_count(f->st, XS_REL_BASKET, 1, 2), 0);
 	assert_int_equal(pair_count(f->st, XS_REL_BASKET, 5, 6), 1);
 	xs_acc_free(acc);

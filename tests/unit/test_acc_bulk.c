@@ -24,25 +24,6 @@
 /* Past the bulk flush's dense range (ids below 2^22). */
 #define BIG 4000000000u
 
-static void
-flush_commit(xs_store *st, xs_acc *acc)
-{
-	MDB_txn *txn;
-
-	assert_xs_ok(xs_txn_write(st, &txn));
-	assert_xs_ok(xs_acc_flush(acc, st, txn));
-	assert_xs_ok(xs_txn_commit(txn));
-}
-
-static uint64_t
-rng_next(uint64_t *s)
-{
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return *s * 2685821657736338717ULL;
-}
-
 /* The calls of one case, made on both accumulators alike. */
 typedef void (*calls_fn)(xs_acc *acc);
 
@@ -68,8 +49,8 @@ check_same(calls_fn calls, char **dirp)
 	xs_acc_bulk_begin(bulk, max_held);
 	calls(bulk);
 	calls(plain);
-	flush_commit(sb, bulk);
-	flush_commit(sp, plain);
+	xs_test_acc_commit(sb, bulk);
+	xs_test_acc_commit(sp, plain);
 	xs_buf_init(&db, SIZE_MAX);
 	xs_buf_init(&dpl, SIZE_MAX);
 	assert_xs_ok(xs_store_dump(sb, &db));
@@ -268,9 +249,10 @@ calls_large(xs_acc *acc)
 	uint64_t s = 42;
 
 	for (int i = 0; i < 600000; i++) {
-		uint32_t a = 1 + (uint32_t) (rng_next(&s) % 3000);
-		uint32_t b =
-		    1 + (uint32_t) (rng_next(&s) % (a % 7 == 0 ? 40 : 3000));
+		uint32_t a = 1 + (uint32_t) (xs_test_rng_next(&s) % 3000);
+		uint32_t b = 1 +
+		    (uint32_t) (xs_test_rng_next(&s) %
+		        (a % 7 == 0 ? 40 : 3000));
 		int32_t d = i % 997 == 0 ? 2 : i % 1009 == 0 ? -1 : 1;
 
 		assert_xs_ok(xs_acc_pair_add(acc, XS_REL_BASKET, a, b, d));
@@ -278,14 +260,15 @@ calls_large(xs_acc *acc)
 		    acc, XS_REL_TREND_BUY, 15000 + a % 300, b, 1));
 	}
 	for (int i = 0; i < 200000; i++) {
-		uint32_t a = 1 + (uint32_t) (rng_next(&s) % 700);
-		uint32_t b = 1 + (uint32_t) (rng_next(&s) % 700);
+		uint32_t a = 1 + (uint32_t) (xs_test_rng_next(&s) % 700);
+		uint32_t b = 1 + (uint32_t) (xs_test_rng_next(&s) % 700);
 
 		assert_xs_ok(xs_acc_pair_add(acc, XS_REL_CART, a, b, 1));
 	}
 	for (int i = 0; i < 400000; i++) {
-		uint32_t a = BIG - (uint32_t) (rng_next(&s) % 500);
-		uint32_t b = (uint32_t) (rng_next(&s) % 5000) * 800000u;
+		uint32_t a = BIG - (uint32_t) (xs_test_rng_next(&s) % 500);
+		uint32_t b =
+		    (uint32_t) (xs_test_rng_next(&s) % 5000) * 800000u;
 
 		assert_xs_ok(xs_acc_pair_add(acc, XS_REL_VIEW, a, b, 1));
 	}
@@ -353,7 +336,7 @@ test_acc_bulk_refuses_a_store_with_pairs(void **state)
 
 	assert_xs_ok(xs_acc_alloc(&acc));
 	assert_xs_ok(xs_acc_pair_add(acc, XS_REL_BASKET, 1, 2, 1));
-	flush_commit(f->st, acc);
+	xs_test_acc_commit(f->st, acc);
 	xs_acc_bulk_begin(acc, 0);
 	assert_xs_ok(xs_acc_pair_add(acc, XS_REL_BASKET, 3, 4, 1));
 	assert_xs_ok(xs_txn_write(f->st, &txn));

@@ -21,18 +21,6 @@
 #include "model/model_impl.h"
 #include "store/store.h"
 
-static int
-setup(void **state)
-{
-	struct xs_test_store *f;
-
-	xs_test_store_setup(state);
-	f = *state;
-	xs_test_orders(
-	    f->st, NULL, "o1::A,B;o2::A,B;o3::B,C;o4::B,E;o5::C,D", NULL);
-	return 0;
-}
-
 static uint32_t
 item_id(xs_store *st, const char *ext)
 {
@@ -414,15 +402,15 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_list_is_the_walk_by_hand,
-		    setup, xs_test_store_teardown),
+		    xs_test_comp_store_setup, xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_stale_or_missing_list_walks, setup,
+		    test_stale_or_missing_list_walks, xs_test_comp_store_setup,
 		    xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_write_then_refresh_changes_the_list, setup,
-		    xs_test_store_teardown),
+		    test_write_then_refresh_changes_the_list,
+		    xs_test_comp_store_setup, xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(test_refresh_writes_in_chunks,
-		    setup, xs_test_store_teardown),
+		    xs_test_comp_store_setup, xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(test_lists_answer_as_the_walk,
 		    xs_test_store_setup, xs_test_store_teardown),
 	};

@@ -18,19 +18,6 @@
 #include "model/model.h"
 #include "store/store.h"
 
-/* A store holding the history above. */
-static int
-setup(void **state)
-{
-	struct xs_test_store *f;
-
-	xs_test_store_setup(state);
-	f = *state;
-	xs_test_orders(
-	    f->st, NULL, "o1::A,B;o2::A,B;o3::B,C;o4::B,E;o5::C,D", NULL);
-	return 0;
-}
-
 /* Render complements of 'items' under settings 'set' as
  * "E=0.25<B C=0.176777<B". */
 static void
@@ -183,19 +170,19 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
-		    test_complements_two_hops_with_via, setup,
-		    xs_test_store_teardown),
+		    test_complements_two_hops_with_via,
+		    xs_test_comp_store_setup, xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_complements_leave_out_first_level, setup,
-		    xs_test_store_teardown),
+		    test_complements_leave_out_first_level,
+		    xs_test_comp_store_setup, xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_complements_given_items_and_their_neighbours_never_return,
-		    setup, xs_test_store_teardown),
+		    xs_test_comp_store_setup, xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_complements_weigh_by_momentum, setup,
-		    xs_test_store_teardown),
+		    test_complements_weigh_by_momentum,
+		    xs_test_comp_store_setup, xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_complements_cross_category, setup,
+		    test_complements_cross_category, xs_test_comp_store_setup,
 		    xs_test_store_teardown),
 	};
 

@@ -23,6 +23,27 @@ mem(const char *text)
 	return f;
 }
 
+/* A loader that has read 'text' as the file 'name' (format 'fmt',
+ * columns 'm' or NULL, 'now' for relative times, the file's counts in
+ * *fc when not NULL). Fails the test, with the loader's message, if the
+ * read fails. */
+static xs_loader *
+loaded(const char *name, const char *text, enum xs_load_format fmt,
+    const struct xs_load_map *m, int64_t now, struct xs_load_counts *fc)
+{
+	xs_loader *l;
+	char       err[200];
+	FILE      *f = mem(text);
+
+	assert_xs_ok(xs_loader_alloc(&l));
+	if (xs_loader_read(l, name, f, fmt, m, now, fc, err, sizeof(err)) !=
+	    XSELL_OK) {
+		fail_msg("%s", err);
+	}
+	fclose(f);
+	return l;
+}
+
 static void
 assert_span(struct xs_span s, const char *want)
 {
@@ -490,14 +511,9 @@ test_loader_groups_and_validates(void **state)
 	struct xs_load_counts        fc;
 	xs_loader                   *l;
 	size_t                       n_rej;
-	char                         err[200];
-	FILE                        *f = mem(text);
 
 	(void) state;
-	assert_xs_ok(xs_loader_alloc(&l));
-	assert_xs_ok(xs_loader_read(
-	    l, "t.csv", f, XS_LOAD_CSV, NULL, 5000, &fc, err, sizeof(err)));
-	fclose(f);
+	l = loaded("t.csv", text, XS_LOAD_CSV, NULL, 5000, &fc);
 	/* 12 records: 4 kept, 1 return, 7 rejected (the last line's ts is
 	 * bad, so it is rejected, not skipped). */
 	assert_int_equal(fc.records, 12);
@@ -531,8 +547,6 @@ test_loader_rejects_bad_ids(void **state)
 	struct xs_load_counts        fc;
 	xs_loader                   *l;
 	size_t                       n_rej;
-	char                         err[200];
-	FILE                        *f;
 
 	(void) state;
 	/* A 257-byte item id, an invalid UTF-8 user, a negative price. */
@@ -543,11 +557,7 @@ test_loader_rejects_bad_ids(void **state)
 	    "o1,A,u,-2\n"
 	    "o1,A,u,2.5\n",
 	    0);
-	f = mem(text);
-	assert_xs_ok(xs_loader_alloc(&l));
-	assert_xs_ok(xs_loader_read(
-	    l, "t.csv", f, XS_LOAD_CSV, NULL, 0, &fc, err, sizeof(err)));
-	fclose(f);
+	l = loaded("t.csv", text, XS_LOAD_CSV, NULL, 0, &fc);
 	assert_int_equal(fc.rejected, 3);
 	assert_int_equal(fc.lines, 1);
 	rej = xs_loader_rejects(l, &n_rej);
@@ -568,17 +578,13 @@ test_loader_baskets(void **state)
 	struct collected      c = { { 0 }, 0 };
 	struct xs_load_counts fc;
 	xs_loader            *l;
-	char                  err[200];
-	FILE                 *f = mem("a,b ,a\n\nc\nd,,e\n");
 
 	(void) state;
 	/* Line 1: a twice -> one line, qty 2; line 2 blank; line 4 has an
 	 * empty item: rejected. Basket orders have ts 0, not the 'now'
 	 * given (5000), and no user. */
-	assert_xs_ok(xs_loader_alloc(&l));
-	assert_xs_ok(xs_loader_read(
-	    l, "g", f, XS_LOAD_BASKETS, NULL, 5000, &fc, err, sizeof(err)));
-	fclose(f);
+	l = loaded(
+	    "g", "a,b ,a\n\nc\nd,,e\n", XS_LOAD_BASKETS, NULL, 5000, &fc);
 	assert_int_equal(fc.lines, 2);
 	assert_int_equal(fc.rejected, 1);
 	assert_xs_ok(xs_loader_each_order(l, 0, 0, collect_cb, &c));
@@ -632,15 +638,13 @@ test_loader_rejects_wrong_field_count(void **state)
 	/* A stray tab (line 3) or a missing trailing field (line 4) would
 	 * shift or drop columns: both rejected, even though order and item
 	 * are there. Same for CSV (line 3: an unquoted comma). */
-	f = mem("order\titem\tqty\n"
-	        "o1\ta\t2\n"
-	        "o1\tb\tx\t1\n"
-	        "o2\tc\n"
-	        "o2\td\t1\n");
-	assert_xs_ok(xs_loader_alloc(&l));
-	assert_xs_ok(xs_loader_read(
-	    l, "t.tsv", f, XS_LOAD_TSV, NULL, 7, &fc, err, sizeof(err)));
-	fclose(f);
+	l = loaded("t.tsv",
+	    "order\titem\tqty\n"
+	    "o1\ta\t2\n"
+	    "o1\tb\tx\t1\n"
+	    "o2\tc\n"
+	    "o2\td\t1\n",
+	    XS_LOAD_TSV, NULL, 7, &fc);
 	assert_int_equal(fc.records, 4);
 	assert_int_equal(fc.lines, 2);
 	assert_int_equal(fc.rejected, 2);
@@ -732,14 +736,9 @@ test_loader_events_keep_their_place(void **state)
 	struct xs_load_counts        fc;
 	xs_loader                   *l;
 	size_t                       n_rej;
-	char                         err[200];
-	FILE                        *f = mem(text);
 
 	(void) state;
-	assert_xs_ok(xs_loader_alloc(&l));
-	assert_xs_ok(xs_loader_read(
-	    l, "e.csv", f, XS_LOAD_CSV, NULL, 0, &fc, err, sizeof(err)));
-	fclose(f);
+	l = loaded("e.csv", text, XS_LOAD_CSV, NULL, 0, &fc);
 	assert_int_equal(fc.lines, 7);
 	assert_int_equal(fc.events, 5);
 	assert_int_equal(fc.rejected, 3);
@@ -801,20 +800,17 @@ test_loader_each_order_by_user(void **state)
 {
 	struct numbered nb = { 0 };
 	xs_loader      *l;
-	char            err[200];
-	FILE           *f = mem("order,item,qty,ts,user\n"
-	                                  "o1,A,1,10,u2\n"
-	                                  "o2,B,1,20,u1\n"
-	                                  "o3,C,1,30,u2\n"
-	                                  "o4,A,1,40,\n"
-	                                  "o5,A,1,50,u1\n"
-	                                  "o1,D,1,60,u2\n");
 
 	(void) state;
-	assert_xs_ok(xs_loader_alloc(&l));
-	assert_xs_ok(xs_loader_read(
-	    l, "u.csv", f, XS_LOAD_CSV, NULL, 0, NULL, err, sizeof(err)));
-	fclose(f);
+	l = loaded("u.csv",
+	    "order,item,qty,ts,user\n"
+	    "o1,A,1,10,u2\n"
+	    "o2,B,1,20,u1\n"
+	    "o3,C,1,30,u2\n"
+	    "o4,A,1,40,\n"
+	    "o5,A,1,50,u1\n"
+	    "o1,D,1,60,u2\n",
+	    XS_LOAD_CSV, NULL, 0, NULL);
 	assert_xs_ok(xs_loader_each_order_by_user(
 	    l, 2, number_cb, numbered_orders_cb, &nb));
 	assert_string_equal(
@@ -839,16 +835,13 @@ test_loader_by_user_refuses_events(void **state)
 {
 	struct numbered nb = { 0 };
 	xs_loader      *l;
-	char            err[200];
-	FILE           *f = mem("order,item,qty,ts,user,event_type\n"
-	                                  "o1,A,1,10,u2,order\n"
-	                                  ",B,1,20,u1,view\n");
 
 	(void) state;
-	assert_xs_ok(xs_loader_alloc(&l));
-	assert_xs_ok(xs_loader_read(
-	    l, "v.csv", f, XS_LOAD_CSV, NULL, 0, NULL, err, sizeof(err)));
-	fclose(f);
+	l = loaded("v.csv",
+	    "order,item,qty,ts,user,event_type\n"
+	    "o1,A,1,10,u2,order\n"
+	    ",B,1,20,u1,view\n",
+	    XS_LOAD_CSV, NULL, 0, NULL);
 	assert_int_equal(xs_loader_each_order_by_user(
 	                     l, 0, number_cb, numbered_orders_cb, &nb),
 	    XSELL_EINVAL);
@@ -865,18 +858,16 @@ test_loader_type_for_a_file_of_views(void **state)
 	struct collected   c = { { 0 }, 0 };
 	xs_loader         *l;
 	char               err[200];
-	FILE              *f = mem("session_id,item_id,eventdate\n"
-	                                        "s1,A,2016-05-09\n"
-	                                        "s1,B,2016-05-09\n");
 
 	(void) state;
 	assert_xs_ok(
 	    xs_load_map_parse(&m, "user=session_id", err, sizeof(err)));
 	m.type = XS_EV_VIEW;
-	assert_xs_ok(xs_loader_alloc(&l));
-	assert_xs_ok(xs_loader_read(
-	    l, "v.csv", f, XS_LOAD_CSV, &m, 0, NULL, err, sizeof(err)));
-	fclose(f);
+	l      = loaded("v.csv",
+	         "session_id,item_id,eventdate\n"
+	              "s1,A,2016-05-09\n"
+	              "s1,B,2016-05-09\n",
+	         XS_LOAD_CSV, &m, 0, NULL);
 	assert_xs_ok(xs_loader_each_order(l, 0, 0, collect_events_cb, &c));
 	assert_string_equal(
 	    c.text, "view:s1:A@1462752000;view:s1:B@1462752000;");
@@ -897,19 +888,16 @@ test_loader_ssv_ts_ms(void **state)
 	xs_loader                   *l;
 	size_t                       n_rej;
 	char                         err[200];
-	FILE                        *f;
 
 	(void) state;
 	assert_xs_ok(xs_load_map_parse(&m, "ts_ms=timeframe", err, 200));
-	f = mem("ordernumber;itemId;eventdate;timeframe\n"
-	        "o1;a;2016-05-09;61500\n"
-	        "o1;b;2016-05-09;x\n"
-	        "o2;c;2016-05-09;-5\n"
-	        "o2;d;2016-05-09;0\n");
-	assert_xs_ok(xs_loader_alloc(&l));
-	assert_xs_ok(xs_loader_read(
-	    l, "d.ssv", f, XS_LOAD_SSV, &m, 7, &fc, err, sizeof(err)));
-	fclose(f);
+	l = loaded("d.ssv",
+	    "ordernumber;itemId;eventdate;timeframe\n"
+	    "o1;a;2016-05-09;61500\n"
+	    "o1;b;2016-05-09;x\n"
+	    "o2;c;2016-05-09;-5\n"
+	    "o2;d;2016-05-09;0\n",
+	    XS_LOAD_SSV, &m, 7, &fc);
 	assert_int_equal(fc.lines, 2);
 	assert_int_equal(fc.rejected, 2);
 	assert_xs_ok(xs_loader_each_order(l, 0, 0, collect_cb, &c));

@@ -317,44 +317,78 @@ test_pairs_read_whole_list(void **state)
 #define N_ITEMS 40
 #define N_USERS 30
 
-/* Random events: orders of 2..6 items and views, the popular items
- * (low numbers) far more often, so that lists are long and uneven; fed
- * 50 events a transaction (xs_test_events takes at most 64). */
+#define FEED_ITEMS_MAX 400
+
+/* How feed_batch draws its events. */
+struct feed_shape {
+	int      batches;   /* write transactions */
+	int      per_batch; /* events of one (xs_test_events takes 64) */
+	unsigned min_items; /* items of an order: min_items plus */
+	unsigned spread;    /* 0..spread - 1 more */
+	unsigned n_items;   /* items drawn from, at most FEED_ITEMS_MAX */
+	char     prefix;    /* item names: the prefix and the number */
+	bool     views;     /* a third of the events views of one item */
+	bool     distinct;  /* an item at most once in an order */
+};
+
+/* Batch 'batch' of random events shaped by 'fs' into 'spec', as
+ * xs_test_events reads them: orders of users u0..u<N_USERS - 1>, the
+ * low item numbers far more often (x * x / n_items of a uniform x), so
+ * that lists are long and uneven. Returns the length written. */
+static size_t
+feed_batch(char *spec, size_t len, unsigned *rnd, const struct feed_shape *fs,
+    int batch)
+{
+	size_t o = 0;
+
+	assert_true(fs->n_items <= FEED_ITEMS_MAX);
+	spec[0] = '\0';
+	for (int e = batch * fs->per_batch; e < (batch + 1) * fs->per_batch;
+	     e++) {
+		unsigned n    = fs->min_items + rand_r(rnd) % fs->spread;
+		unsigned user = rand_r(rnd) % N_USERS;
+		bool     view = fs->views && rand_r(rnd) % 3 == 0;
+		bool     used[FEED_ITEMS_MAX] = { false };
+
+		o += (size_t) snprintf(spec + o, len - o, "%s%d %s u%u ",
+		    o ? "; " : "", 1000 + e * 60, view ? "view" : "order",
+		    user);
+		for (unsigned i = 0; i < (view ? 1 : n); i++) {
+			unsigned x    = rand_r(rnd) % fs->n_items;
+			unsigned item = x * x / fs->n_items; /* skewed */
+
+			if (fs->distinct && used[item]) {
+				continue;
+			}
+			used[item] = true;
+			o += (size_t) snprintf(spec + o, len - o, "%s%c%u",
+			    spec[o - 1] == ' ' ? "" : ",", fs->prefix, item);
+		}
+		if (!view) {
+			o += (size_t) snprintf(spec + o, len - o, " o%d", e);
+		}
+	}
+	assert_true(o < len - 1);
+	return o;
+}
+
+/* Every batch of 'fs' into 'st', one write transaction each. */
 static void
-feed(xs_store *st, unsigned seed)
+feed(xs_store *st, unsigned seed, const struct feed_shape *fs)
 {
 	unsigned rnd = seed;
 
-	for (int batch = 0; batch < 12; batch++) {
-		char   spec[8192];
-		size_t o = 0;
+	for (int batch = 0; batch < fs->batches; batch++) {
+		char spec[16384];
 
-		spec[0] = '\0';
-		for (int e = batch * 50; e < batch * 50 + 50; e++) {
-			unsigned user = rand_r(&rnd) % N_USERS;
-			unsigned n    = 2 + rand_r(&rnd) % 5;
-			bool     view = rand_r(&rnd) % 3 == 0;
-
-			o += (size_t) snprintf(spec + o, sizeof(spec) - o,
-			    "%s%d %s u%u ", o ? "; " : "", 1000 + e * 60,
-			    view ? "view" : "order", user);
-			for (unsigned i = 0; i < (view ? 1 : n); i++) {
-				unsigned x    = rand_r(&rnd) % N_ITEMS;
-				unsigned item = x * x / N_ITEMS; /* skewed */
-
-				o += (size_t) snprintf(spec + o,
-				    sizeof(spec) - o, "%si%u", i ? "," : "",
-				    item);
-			}
-			if (!view) {
-				o += (size_t) snprintf(
-				    spec + o, sizeof(spec) - o, " o%d", e);
-			}
-		}
-		assert_true(o < sizeof(spec) - 1);
+		feed_batch(spec, sizeof(spec), &rnd, fs, batch);
 		xs_test_events(st, NULL, spec);
 	}
 }
+
+/* Orders of 2..6 items "i<n>" and views, 50 events a transaction. */
+static const struct feed_shape mixed_shape = { 12, 50, 2, 5, N_ITEMS, 'i',
+	true, false };
 
 typedef xsell_err (*answer_fn)(xs_store *, MDB_txn *,
     const struct xs_settings *, const struct xs_query *, struct xs_arena *,
@@ -414,8 +448,8 @@ test_answers_from_top_lists_equal_whole_lists(void **state)
 	int                    from_fallback = 0;
 
 	(void) state;
-	feed(small, 3);
-	feed(whole, 3);
+	feed(small, 3, &mixed_shape);
+	feed(whole, 3, &mixed_shape);
 	for (int round = 0; round < 600; round++) {
 		struct xs_query q = { 0 };
 		struct xs_span  items[3];
@@ -461,38 +495,8 @@ test_answers_from_top_lists_equal_whole_lists(void **state)
  * often: the popular items get several hundred neighbours, more than an
  * answer reads from the head of a list (100) and more than a top_m of
  * 120 keeps. 20 orders a transaction. */
-static void
-feed_wide(xs_store *st, unsigned seed)
-{
-	unsigned rnd = seed;
-
-	for (int batch = 0; batch < 20; batch++) {
-		char   spec[16384];
-		size_t o = 0;
-
-		spec[0] = '\0';
-		for (int e = batch * 20; e < batch * 20 + 20; e++) {
-			unsigned n = 8 + rand_r(&rnd) % 23;
-
-			o += (size_t) snprintf(spec + o, sizeof(spec) - o,
-			    "%s%d order u%u ", o ? "; " : "", 1000 + e * 60,
-			    rand_r(&rnd) % N_USERS);
-			for (unsigned i = 0; i < n; i++) {
-				unsigned x = rand_r(&rnd) % WIDE_ITEMS;
-				unsigned item =
-				    x * x / WIDE_ITEMS; /* skewed */
-
-				o += (size_t) snprintf(spec + o,
-				    sizeof(spec) - o, "%si%u", i ? "," : "",
-				    item);
-			}
-			o += (size_t) snprintf(
-			    spec + o, sizeof(spec) - o, " o%d", e);
-		}
-		assert_true(o < sizeof(spec) - 1);
-		xs_test_events(st, NULL, spec);
-	}
-}
+static const struct feed_shape wide_shape = { 20, 20, 8, 23, WIDE_ITEMS, 'i',
+	false, false };
 
 static xsell_err
 count_cb(void *ctx, uint32_t b, uint32_t count)
@@ -554,7 +558,7 @@ test_answers_past_the_head_equal_whole_lists(void **state)
 	(void) state;
 	for (int s = 0; s < 3; s++) {
 		sts[s] = open_with_top_m(top_ms[s], &dirs[s]);
-		feed_wide(sts[s], 9);
+		feed(sts[s], 9, &wide_shape);
 	}
 	/* Not vacuous: the popular items' lists are longer than 120. */
 	assert_true(top_list_is_cut(sts[1], 0));
@@ -674,36 +678,14 @@ test_memo_answers_equal_answers_without(void **state)
 static void
 feed_cart(xs_store *st, unsigned seed)
 {
-	unsigned rnd = seed;
+	static const struct feed_shape shape = { 16, 20, 2, 20, CART_ITEMS,
+		'c', false, true };
+	unsigned                       rnd   = seed;
 
-	for (int batch = 0; batch < 16; batch++) {
+	for (int batch = 0; batch < shape.batches; batch++) {
 		char   spec[16384];
-		size_t o = 0;
+		size_t o = feed_batch(spec, sizeof(spec), &rnd, &shape, batch);
 
-		spec[0] = '\0';
-		for (int e = batch * 20; e < batch * 20 + 20; e++) {
-			unsigned n                = 2 + rand_r(&rnd) % 20;
-			bool     used[CART_ITEMS] = { false };
-
-			o += (size_t) snprintf(spec + o, sizeof(spec) - o,
-			    "%s%d order u%u ", o ? "; " : "", 1000 + e * 60,
-			    rand_r(&rnd) % N_USERS);
-			for (unsigned i = 0; i < n; i++) {
-				unsigned x = rand_r(&rnd) % CART_ITEMS;
-				unsigned item =
-				    x * x / CART_ITEMS; /* skewed */
-
-				if (used[item]) {
-					continue;
-				}
-				used[item] = true;
-				o += (size_t) snprintf(spec + o,
-				    sizeof(spec) - o, "%sc%u",
-				    spec[o - 1] == ' ' ? "" : ",", item);
-			}
-			o += (size_t) snprintf(
-			    spec + o, sizeof(spec) - o, " o%d", e);
-		}
 		o += (size_t) snprintf(spec + o, sizeof(spec) - o,
 		    "; 999 order u1 rare,c1 r%d; 998 order u2 solo s%d", batch,
 		    batch);

@@ -437,6 +437,67 @@ test_encode_stats_connections(void **state)
 	uint_is(get(rd, "dropped"), 11);
 }
 
+/* Every optional section at once (settings, connections of two kinds,
+ * complements_lists, wal): the top map has the 5 fixed entries, "ok"
+ * and these 4, and each section exactly its fields, so a count that
+ * misses a field leaves bytes after the map or reads a key as a value. */
+static void
+test_encode_stats_every_section(void **state)
+{
+	struct xs_stats       s;
+	struct xs_settings    set;
+	const msgpack_object *r, *o;
+
+	(void) state;
+	memset(&s, 0, sizeof(s));
+	memset(&set, 0, sizeof(set));
+	set.fbt_scorer           = XS_SCORE_COUNT;
+	set.similar_scorer       = XS_SCORE_COUNT;
+	set.viewed_bought_scorer = XS_SCORE_COUNT;
+	set.min_support          = 2;
+	set.history_max          = 500;
+	set.complements_beta     = 0.5;
+	set.comp_momentum_weight = 0.25;
+	s.version                = "0.1";
+	s.settings               = &set;
+	s.conns[0].kind          = "read";
+	s.conns[1].kind          = "admin";
+	s.conns[1].refused       = 4;
+	s.comp_lists.on          = true;
+	s.comp_lists.items       = 12;
+	s.comp_lists.due         = 3;
+	s.comp_lists.computed    = 40;
+	s.wal.on                 = true;
+	s.wal.logged             = 9;
+	s.wal.applied            = 8;
+	s.wal.skipped            = 1;
+	assert_xs_ok(xs_wire_reply_stats(&F->out, &F->req, &s));
+	r = reply();
+	assert_int_equal(r->via.map.size, 10);
+	o = get(r, "settings");
+	assert_int_equal(o->via.map.size, 16);
+	str_is(get(o, "fbt_scorer"), "count");
+	uint_is(get(o, "min_support"), 2);
+	uint_is(get(o, "history_max"), 500);
+	assert_true(get(o, "complements_beta")->via.f64 == 0.5);
+	assert_true(get(o, "comp_momentum_weight")->via.f64 == 0.25);
+	o = get(r, "connections");
+	assert_int_equal(o->via.map.size, 2);
+	assert_int_equal(get(o, "read")->via.map.size, 5);
+	uint_is(get(get(o, "admin"), "refused"), 4);
+	o = get(r, "complements_lists");
+	assert_int_equal(o->via.map.size, 3);
+	uint_is(get(o, "items"), 12);
+	uint_is(get(o, "due"), 3);
+	uint_is(get(o, "computed"), 40);
+	o = get(r, "wal");
+	assert_int_equal(o->via.map.size, 6);
+	uint_is(get(o, "logged"), 9);
+	uint_is(get(o, "applied"), 8);
+	uint_is(get(o, "backlog_bytes"), 0);
+	uint_is(get(o, "skipped"), 1);
+}
+
 static void
 test_encode_stats_empty_map(void **state)
 {
@@ -483,6 +544,7 @@ main(void)
 		T(test_encode_list_empty_with_id),
 		T(test_encode_stats),
 		T(test_encode_stats_connections),
+		T(test_encode_stats_every_section),
 		T(test_encode_stats_empty_map),
 		T(test_encode_op_table),
 	};

@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: MIT */
+/* xsell-bench --inproc --cpu-time, run as a binary on a small store
+ * that xsell-load builds from tests/data's February 2011 slice of Online
+ * Retail: the output's shape (the clock named, the rows of the mix and
+ * "all", requests adding up, quantiles in order), never its times; and
+ * --cpu-time without --inproc refused as a usage error, as --help says. */
+#include "support.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#define RETAIL XS_TEST_SOURCE_DIR "/tests/data/online-retail-2011-02.csv"
+#define REQUESTS 300
+
+/* The store of the test's directory. */
+static const char *
+db_of(const struct xs_test_dir *f)
+{
+	static char db[4200];
+
+	snprintf(db, sizeof(db), "%s/db", f->dir);
+	return db;
+}
+
+/* A fresh directory with the store xsell-load makes of RETAIL. */
+static int
+setup(void **state)
+{
+	struct xs_test_dir *f;
+	const char         *load[5];
+
+	xs_test_dir_setup(state);
+	f       = *state;
+	load[0] = "--db";
+	load[1] = db_of(f);
+	load[2] = "--quiet";
+	load[3] = RETAIL;
+	load[4] = NULL;
+	if (xs_test_run_tool(XS_TEST_XSELL_LOAD, load, f->dir, f->out,
+	        sizeof(f->out), f->err, sizeof(f->err)) != 0) {
+		fail_msg("xsell-load: %s", f->err);
+	}
+	return 0;
+}
+
+/* Run xsell-bench with 'args' (NULL-terminated, after argv[0]); its exit
+ * code, with its output in f. */
+static int
+bench(struct xs_test_dir *f, const char *const *args)
+{
+	return xs_test_run_tool(XS_TEST_XSELL_BENCH, args, f->dir, f->out,
+	    sizeof(f->out), f->err, sizeof(f->err));
+}
+
+/* One row of the table: "NAME REQUESTS REQ/S P50 P90 P99 P99.9 MEAN
+ * MAX". Checks that the quantiles are in order and the mean within
+ * them; returns the requests. */
+static long
+row_requests(const char *line, char *name, size_t name_len)
+{
+	char   word[32];
+	long   requests;
+	double rps, q[4], mean, max;
+
+	assert_int_equal(
+	    sscanf(line, "%31s %ld %lf %lf %lf %lf %lf %lf %lf", word,
+	        &requests, &rps, &q[0], &q[1], &q[2], &q[3], &mean, &max),
+	    9);
+	snprintf(name, name_len, "%s", word);
+	assert_true(requests > 0);
+	assert_true(0 <= q[0] && q[0] <= q[1] && q[1] <= q[2] &&
+	    q[2] <= q[3] && q[3] <= max);
+	assert_true(mean <= max);
+	return requests;
+}
+
+/* The table: its first line names the thread's CPU clock, the header
+ * the columns, one row per op of the mix that ran and "all" last,
+ * whose requests are the ops' sum and --requests. */
+static void
+test_bench_cpu_time_table(void **state)
+{
+	struct xs_test_dir *f = *state;
+	const char *args[]    = { "--inproc", "--db", db_of(f), "--cpu-time",
+		   "--requests", "300", "--warmup", "0", "--mix",
+		   "fbt=1,complements=1,picks=1", "--seed", "3", NULL };
+	static const char first[] =
+	    "in process (model calls only), 1 thread, thread CPU time, ";
+	char *save = NULL;
+	char *line;
+	long  sum = 0, all = -1;
+	int   rows = 0;
+
+	assert_int_equal(bench(f, args), 0);
+	line = strtok_r(f->out, "\n", &save);
+	assert_non_null(line);
+	assert_true(strncmp(line, first, sizeof(first) - 1) == 0);
+	assert_non_null(strstr(line, " s measured"));
+	line = strtok_r(NULL, "\n", &save);
+	assert_non_null(line);
+	assert_string_equal(line,
+	    "op            requests      req/s    p50 us    p90 us    p99 us"
+	    "  p99.9 us   mean us    max us");
+	while ((line = strtok_r(NULL, "\n", &save)) != NULL &&
+	    strncmp(line, "errors ", 7) != 0) {
+		char name[32];
+		long n = row_requests(line, name, sizeof(name));
+
+		assert_true(all < 0); /* nothing after "all" */
+		if (strcmp(name, "all") == 0) {
+			all = n;
+			continue;
+		}
+		assert_true(strcmp(name, "fbt") == 0 ||
+		    strcmp(name, "complements") == 0 ||
+		    strcmp(name, "picks") == 0);
+		sum += n;
+		rows++;
+	}
+	assert_true(rows >= 1 && rows <= 3);
+	assert_int_equal(all, REQUESTS);
+	assert_int_equal(sum, REQUESTS);
+	assert_non_null(line);
+	assert_string_equal(
+	    line, "errors 0 (ok: false), failures 0 (no reply)");
+	assert_null(strtok_r(NULL, "\n", &save));
+}
+
+/* Checks one op's (or "all"'s) object; returns its requests. */
+static json_int_t
+json_row(json_t *o)
+{
+	double q50 = json_number_value(json_object_get(o, "p50_us"));
+	double q99 = json_number_value(json_object_get(o, "p99_us"));
+	double max = json_number_value(json_object_get(o, "max_us"));
+
+	assert_true(json_is_object(o));
+	assert_true(0 <= q50 && q50 <= q99 && q99 <= max);
+	return json_integer_value(json_object_get(o, "requests"));
+}
+
+/* Run with --json and the flags in 'clock_flag' (NULL: none); the
+ * object, checked for the shape both clocks share. Caller decrefs. */
+static json_t *
+bench_json(struct xs_test_dir *f, const char *clock_flag)
+{
+	const char  *args[] = { "--inproc", "--db", db_of(f), "--requests",
+		 "300", "--warmup", "0", "--mix", "fbt=1,complements=1",
+		 "--json", clock_flag, NULL };
+	json_error_t jerr;
+	json_t      *r, *ops, *v;
+	const char  *op;
+	json_int_t   sum = 0;
+
+	assert_int_equal(bench(f, args), 0);
+	r = json_loads(f->out, 0, &jerr);
+	if (r == NULL) {
+		fail_msg("not JSON (%s): %s", jerr.text, f->out);
+	}
+	assert_string_equal(
+	    json_string_value(json_object_get(r, "mode")), "inproc");
+	assert_int_equal(json_integer_value(json_object_get(r, "clients")), 1);
+	assert_int_equal(json_integer_value(json_object_get(r, "errors")), 0);
+	assert_int_equal(
+	    json_integer_value(json_object_get(r, "failures")), 0);
+	ops = json_object_get(r, "ops");
+	assert_true(json_is_object(ops));
+	json_object_foreach(ops, op, v)
+	{
+		assert_true(
+		    strcmp(op, "fbt") == 0 || strcmp(op, "complements") == 0);
+		sum += json_row(v);
+	}
+	assert_int_equal(sum, REQUESTS);
+	assert_int_equal(json_row(json_object_get(r, "all")), REQUESTS);
+	return r;
+}
+
+static void
+test_bench_cpu_time_json(void **state)
+{
+	json_t *r = bench_json(*state, "--cpu-time");
+
+	assert_string_equal(
+	    json_string_value(json_object_get(r, "clock")), "thread_cpu");
+	json_decref(r);
+}
+
+static void
+test_bench_wall_clock_by_default(void **state)
+{
+	json_t *r = bench_json(*state, NULL);
+
+	assert_string_equal(
+	    json_string_value(json_object_get(r, "clock")), "wall");
+	json_decref(r);
+}
+
+/* Over a socket --cpu-time would time this thread, not the server: a
+ * usage error (2) naming the flag, before any connection is tried. */
+static void
+test_bench_cpu_time_needs_inproc(void **state)
+{
+	struct xs_test_dir *f   = *state;
+	char               *url = xs_test_ipc_url(f->dir, "nobody");
+	const char *args[] = { "--url", url, "--db", db_of(f), "--cpu-time",
+		"--requests", "5", "--timeout-ms", "100", NULL };
+
+	assert_int_equal(bench(f, args), 2);
+	assert_string_equal(
+	    f->err, "xsell-bench: --cpu-time: needs --inproc (see --help)\n");
+	assert_string_equal(f->out, "");
+	free(url);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, xs_test_dir_teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_bench_cpu_time_table),
+		T(test_bench_cpu_time_json),
+		T(test_bench_wall_clock_by_default),
+		T(test_bench_cpu_time_needs_inproc),
+	};
+
+	return cmocka_run_group_tests_name("bench_tool", tests, NULL, NULL);
+}
