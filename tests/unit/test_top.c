@@ -620,8 +620,8 @@ test_memo_answers_equal_answers_without(void **state)
 	int                    answered = 0;
 
 	(void) state;
-	feed_wide(st, 4);
-	feed(st, 8); /* views, for viewed_bought */
+	feed(st, 4, &wide_shape);
+	feed(st, 8, &mixed_shape); /* views, for viewed_bought */
 	assert_true(top_list_is_cut(st, 0));
 	for (int round = 0; round < 1500; round++) {
 		struct xs_query q = { 0 };
