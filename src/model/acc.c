@@ -148,7 +148,12 @@ struct xs_acc {
 	struct xs_top_entry *row; /* the flush's neighbour list */
 	size_t               row_cap;
 	struct name_cache    items_seen; /* bulk mode: item ext -> id */
+	struct feed         *feed;       /* bulk mode: basket pairs' helper */
+	bool                 feed_off;   /* it could not start */
 };
+
+static xsell_err feed_end(xs_acc *acc);
+static size_t    feed_bytes(struct feed *f);
 
 /* The log is summed no sooner than at this many entries (16 MiB). */
 #define COMPACT_MIN ((size_t) 1 << 20)
@@ -242,6 +247,7 @@ xs_acc_free(xs_acc *acc)
 	if (acc == NULL) {
 		return;
 	}
+	(void) feed_end(acc); /* joins the helper; freed below */
 	free(acc->pairs.v);
 	free(acc->pairs.tmp);
 	free(acc->items.slots);
@@ -260,6 +266,8 @@ xs_acc_free(xs_acc *acc)
 void
 xs_acc_clear(xs_acc *acc)
 {
+	(void) feed_end(acc); /* its buckets are dropped below */
+	acc->feed_off         = false;
 	acc->pairs.n          = 0;
 	acc->pairs.sorted     = 0;
 	acc->pairs.compact_at = COMPACT_MIN;
@@ -400,7 +408,9 @@ xs_acc_bytes(const xs_acc *acc)
 	for (unsigned r = 0; r < XS_REL_END; r++) {
 		packed += acc->packed[r].cap;
 	}
-	packed += (acc->bucket_bytes + acc->arena.bytes) / sizeof(uint64_t);
+	packed +=
+	    (acc->bucket_bytes + acc->arena.bytes + feed_bytes(acc->feed)) /
+	    sizeof(uint64_t);
 	return acc->items.cap * sizeof(struct item_slot) +
 	    (acc->pairs.cap + acc->pairs.tmp_cap) * sizeof(struct pair_entry) +
 	    packed * sizeof(uint64_t) + acc->row_cap * sizeof(*acc->row);
@@ -1062,9 +1072,10 @@ packed_push(xs_acc *acc, uint32_t rel, uint32_t a, uint32_t b)
 	return XSELL_OK;
 }
 
-/* Room in relation rel's table of buckets for a's up to 'a'. */
+/* Room in a relation's table of buckets s for a's up to 'a'; *bytes
+ * counts the table's headers. */
 static xsell_err
-buckets_reserve(xs_acc *acc, struct bucket_set *s, uint32_t a)
+buckets_reserve(size_t *bytes, struct bucket_set *s, uint32_t a)
 {
 	size_t         n_a = s->n_a ? s->n_a : 1024;
 	struct bucket *by_a;
@@ -1080,21 +1091,21 @@ buckets_reserve(xs_acc *acc, struct bucket_set *s, uint32_t a)
 		return XSELL_ENOMEM;
 	}
 	memset(by_a + s->n_a, 0, (n_a - s->n_a) * sizeof(*by_a));
-	acc->bucket_bytes += (n_a - s->n_a) * sizeof(*by_a);
+	*bytes += (n_a - s->n_a) * sizeof(*by_a);
 	s->by_a = by_a;
 	s->n_a  = n_a;
 	return XSELL_OK;
 }
 
-/* A new tail block for the full bucket k. */
+/* A new tail block, from arena ar, for the full bucket k. */
 static xsell_err
-bucket_grow(xs_acc *acc, struct bucket *k)
+bucket_grow(struct arena *ar, struct bucket *k)
 {
 	uint32_t      cap = k->tail == NULL ? BLOCK_FIRST
 	         : k->tail->cap < BLOCK_MAX ? k->tail->cap * 2
 	                                    : BLOCK_MAX;
 	struct block *blk =
-	    arena_alloc(&acc->arena, sizeof(*blk) + cap * sizeof(uint32_t));
+	    arena_alloc(ar, sizeof(*blk) + cap * sizeof(uint32_t));
 
 	if (blk == NULL) {
 		return XSELL_ENOMEM;
@@ -1112,40 +1123,17 @@ bucket_grow(xs_acc *acc, struct bucket *k)
 	return XSELL_OK;
 }
 
+/* Append b[0..n) to bucket k, a block's room at a time; the caller
+ * keeps the set's max_b and acc->held. */
 static xsell_err
-bucket_push(xs_acc *acc, uint32_t rel, uint32_t a, uint32_t b)
-{
-	struct bucket_set *s   = &acc->dense[rel];
-	xsell_err          err = buckets_reserve(acc, s, a);
-	struct bucket     *k;
-
-	if (err != XSELL_OK) {
-		return err;
-	}
-	k = &s->by_a[a];
-	if (k->wp == k->end) {
-		err = bucket_grow(acc, k);
-		if (err != XSELL_OK) {
-			return err;
-		}
-	}
-	*k->wp++ = b;
-	k->n++;
-	s->max_b = b > s->max_b ? b : s->max_b;
-	acc->held++;
-	return XSELL_OK;
-}
-
-/* Append b[0..n) to bucket k, a block's room at a time, counting them
- * in acc->held; the caller keeps the set's max_b. */
-static xsell_err
-bucket_push_many(xs_acc *acc, struct bucket *k, const uint32_t *b, size_t n)
+bucket_push_many(
+    struct arena *ar, struct bucket *k, const uint32_t *b, size_t n)
 {
 	while (n > 0) {
 		size_t room;
 
 		if (k->wp == k->end) {
-			xsell_err err = bucket_grow(acc, k);
+			xsell_err err = bucket_grow(ar, k);
 
 			if (err != XSELL_OK) {
 				return err;
@@ -1156,11 +1144,339 @@ bucket_push_many(xs_acc *acc, struct bucket *k, const uint32_t *b, size_t n)
 		memcpy(k->wp, b, room * sizeof(*b));
 		k->wp += room;
 		k->n += (uint32_t) room;
-		acc->held += room;
 		b += room;
 		n -= room;
 	}
 	return XSELL_OK;
+}
+
+/* Append ids[j] to the bucket of ids[i] for every i != j (dense ids):
+ * a basket's pairs, both ways, into set s, blocks from arena ar. */
+static xsell_err
+basket_push(struct arena *ar, size_t *bytes, struct bucket_set *s,
+    const uint32_t *ids, size_t n)
+{
+	uint32_t  max = 0;
+	xsell_err err;
+
+	for (size_t i = 0; i < n; i++) {
+		max = ids[i] > max ? ids[i] : max;
+	}
+	s->max_b = max > s->max_b ? max : s->max_b;
+	err      = buckets_reserve(bytes, s, max);
+	for (size_t i = 0; i < n && err == XSELL_OK; i++) {
+		struct bucket *k = &s->by_a[ids[i]];
+
+		err = bucket_push_many(ar, k, ids, i);
+		if (err == XSELL_OK) {
+			err = bucket_push_many(ar, k, ids + i + 1, n - i - 1);
+		}
+	}
+	return err;
+}
+
+/* Append b to the bucket of a (dense ids) in set s. */
+static xsell_err
+pair_push(struct arena *ar, size_t *bytes, struct bucket_set *s, uint32_t a,
+    uint32_t b)
+{
+	xsell_err err = buckets_reserve(bytes, s, a);
+
+	if (err == XSELL_OK) {
+		err = bucket_push_many(ar, &s->by_a[a], &b, 1);
+	}
+	if (err == XSELL_OK) {
+		s->max_b = b > s->max_b ? b : s->max_b;
+	}
+	return err;
+}
+
+static xsell_err
+bucket_push(xs_acc *acc, uint32_t rel, uint32_t a, uint32_t b)
+{
+	xsell_err err =
+	    pair_push(&acc->arena, &acc->bucket_bytes, &acc->dense[rel], a, b);
+
+	if (err == XSELL_OK) {
+		acc->held++;
+	}
+	return err;
+}
+
+/* ==== Bulk mode: basket pairs appended on a helper thread ==== */
+
+/* A basket of n items makes n(n-1) appends (a tenth of a fresh load's
+ * time on Online Retail) and needs nothing of the transaction: the
+ * model hands the basket's ids over instead, and a helper thread
+ * appends its pairs into a set of buckets of its own, from an arena of
+ * its own, while the model goes on with the orders' LMDB writes. The
+ * set joins the accumulator (feed_end) before anything else reads it:
+ * a spill, the flush, a clear. Pairs are counted, so the order in
+ * which they are appended changes nothing; but the feed keeps it, one
+ * helper taking the records in the order written.
+ *
+ * The ids go through a ring of FEED_WORDS words (1 MiB): each record is
+ * a head word (n, then n ids; or FEED_PAIR, then a and b: one pair of
+ * xs_acc_pair_add) written by the model; the helper is told of them
+ * FEED_PUBLISH words at a time, so that neither side takes the lock
+ * for every basket, and the model waits when the ring is full. */
+#define FEED_WORDS ((size_t) 1 << 18)
+#define FEED_PUBLISH ((size_t) 1 << 12)
+#define FEED_PAIR UINT32_MAX
+
+struct feed {
+	uint32_t          rel;
+	struct bucket_set set; /* the helper's, until feed_end */
+	struct arena      arena;
+	size_t            bucket_bytes;
+	uint32_t         *ring;    /* FEED_WORDS */
+	uint32_t         *scratch; /* the helper's copy of a record that
+	                              wraps around the ring's end */
+	size_t          write;     /* the model's: words written */
+	size_t          read_seen; /* the model's copy of read */
+	pthread_mutex_t mu;
+	pthread_cond_t  cv;
+	/* Under mu. Words [read, published) are the helper's to take. */
+	size_t    published, read;
+	size_t    bytes; /* the helper's memory, as of its last batch */
+	bool      helper_waits, model_waits, closing;
+	xsell_err err; /* the helper's first error */
+	pthread_t thread;
+};
+
+/* Words [pos, pos + len) of the ring, contiguous: in place, or copied
+ * into f->scratch when they wrap around its end. */
+static const uint32_t *
+feed_span(struct feed *f, size_t pos, size_t len)
+{
+	size_t at = pos % FEED_WORDS, first = FEED_WORDS - at;
+
+	if (len <= first) {
+		return f->ring + at;
+	}
+	memcpy(f->scratch, f->ring + at, first * sizeof(uint32_t));
+	memcpy(f->scratch + first, f->ring, (len - first) * sizeof(uint32_t));
+	return f->scratch;
+}
+
+/* The helper: append the pairs of the records in [pos, end). */
+static xsell_err
+feed_take(struct feed *f, size_t pos, size_t end)
+{
+	xsell_err err = XSELL_OK;
+
+	while (pos < end && err == XSELL_OK) {
+		uint32_t        head = f->ring[pos % FEED_WORDS];
+		size_t          len  = head == FEED_PAIR ? 2 : head;
+		const uint32_t *rec  = feed_span(f, pos + 1, len);
+
+		if (head == FEED_PAIR) {
+			err = pair_push(&f->arena, &f->bucket_bytes, &f->set,
+			    rec[0], rec[1]);
+		} else {
+			err = basket_push(
+			    &f->arena, &f->bucket_bytes, &f->set, rec, len);
+		}
+		pos += 1 + len;
+	}
+	return err;
+}
+
+static void *
+feed_run(void *arg)
+{
+	struct feed *f = arg;
+	xsell_err    err;
+
+	for (;;) {
+		size_t start, end;
+
+		pthread_mutex_lock(&f->mu);
+		while (f->read == f->published && !f->closing) {
+			f->helper_waits = true;
+			pthread_cond_wait(&f->cv, &f->mu);
+		}
+		start = f->read;
+		end   = f->published;
+		pthread_mutex_unlock(&f->mu);
+		if (start == end) {
+			return NULL; /* closing, and everything taken */
+		}
+		err = feed_take(f, start, end);
+		pthread_mutex_lock(&f->mu);
+		f->read  = end;
+		f->err   = err;
+		f->bytes = f->bucket_bytes + f->arena.bytes;
+		if (f->model_waits) {
+			f->model_waits = false;
+			pthread_cond_broadcast(&f->cv);
+		}
+		pthread_mutex_unlock(&f->mu);
+		if (err != XSELL_OK) {
+			return NULL;
+		}
+	}
+}
+
+/* Tell the helper of every word written. Returns its error, if any. */
+static xsell_err
+feed_publish(struct feed *f)
+{
+	xsell_err err;
+
+	pthread_mutex_lock(&f->mu);
+	f->published = f->write;
+	if (f->helper_waits) {
+		f->helper_waits = false;
+		pthread_cond_broadcast(&f->cv);
+	}
+	f->read_seen = f->read;
+	err          = f->err;
+	pthread_mutex_unlock(&f->mu);
+	return err;
+}
+
+/* Wait for room for 'len' more words (at most FEED_WORDS). */
+static xsell_err
+feed_room(struct feed *f, size_t len)
+{
+	xsell_err err;
+
+	if (f->write + len - f->read_seen <= FEED_WORDS) {
+		return XSELL_OK;
+	}
+	err = feed_publish(f);
+	pthread_mutex_lock(&f->mu);
+	while (err == XSELL_OK && f->write + len - f->read > FEED_WORDS) {
+		f->model_waits = true;
+		pthread_cond_wait(&f->cv, &f->mu);
+		err = f->err;
+	}
+	f->read_seen = f->read;
+	pthread_mutex_unlock(&f->mu);
+	return err;
+}
+
+/* Write one record: 'head', then w[0..n) (n + 1 <= FEED_WORDS). */
+static xsell_err
+feed_put(struct feed *f, uint32_t head, const uint32_t *w, size_t n)
+{
+	size_t    at, first;
+	xsell_err err = feed_room(f, n + 1);
+
+	if (err != XSELL_OK) {
+		return err;
+	}
+	f->ring[f->write % FEED_WORDS] = head;
+	f->write++;
+	at    = f->write % FEED_WORDS;
+	first = FEED_WORDS - at < n ? FEED_WORDS - at : n;
+	memcpy(f->ring + at, w, first * sizeof(uint32_t));
+	memcpy(f->ring, w + first, (n - first) * sizeof(uint32_t));
+	f->write += n;
+	if (f->write - f->published >= FEED_PUBLISH) {
+		err = feed_publish(f);
+	}
+	return err;
+}
+
+static void
+feed_free(struct feed *f)
+{
+	free(f->ring);
+	free(f->scratch);
+	free(f);
+}
+
+/* Start a helper for relation rel, whose buckets are empty. Without
+ * memory or a thread, the feed stays off until the accumulator is
+ * cleared: the model appends the pairs itself. */
+static void
+feed_start(xs_acc *acc, uint32_t rel)
+{
+	struct feed *f = calloc(1, sizeof(*f));
+
+	acc->feed_off = true;
+	if (f == NULL) {
+		return;
+	}
+	f->rel     = rel;
+	f->ring    = malloc(FEED_WORDS * sizeof(uint32_t));
+	f->scratch = malloc(FEED_WORDS * sizeof(uint32_t));
+	if (f->ring != NULL && f->scratch != NULL &&
+	    pthread_mutex_init(&f->mu, NULL) == 0) {
+		if (pthread_cond_init(&f->cv, NULL) == 0) {
+			if (pthread_create(&f->thread, NULL, feed_run, f) ==
+			    0) {
+				acc->feed     = f;
+				acc->feed_off = false;
+				return;
+			}
+			pthread_cond_destroy(&f->cv);
+		}
+		pthread_mutex_destroy(&f->mu);
+	}
+	feed_free(f);
+}
+
+/* The arena's chunks join 'into' (freed with it). */
+static void
+arena_join(struct arena *into, struct arena *from)
+{
+	struct arena_chunk **tail = &into->chunks;
+
+	while (*tail != NULL) {
+		tail = &(*tail)->next;
+	}
+	*tail = from->chunks;
+	into->bytes += from->bytes;
+	from->chunks = NULL;
+	from->bytes  = 0;
+}
+
+/* Let the helper take every record, join it, and hand its buckets to
+ * the accumulator, whose own for that relation are empty. Returns the
+ * helper's error (the buckets it filled join all the same: they are
+ * freed with the accumulator's). */
+static xsell_err
+feed_end(xs_acc *acc)
+{
+	struct feed *f = acc->feed;
+	xsell_err    err;
+
+	if (f == NULL) {
+		return XSELL_OK;
+	}
+	acc->feed = NULL;
+	pthread_mutex_lock(&f->mu);
+	f->published = f->write;
+	f->closing   = true;
+	pthread_cond_broadcast(&f->cv);
+	pthread_mutex_unlock(&f->mu);
+	pthread_join(f->thread, NULL);
+	pthread_cond_destroy(&f->cv);
+	pthread_mutex_destroy(&f->mu);
+	err                = f->err;
+	acc->dense[f->rel] = f->set;
+	acc->bucket_bytes += f->bucket_bytes;
+	arena_join(&acc->arena, &f->arena);
+	feed_free(f);
+	return err;
+}
+
+/* The helper's memory, as of its last batch (none: 0). */
+static size_t
+feed_bytes(struct feed *f)
+{
+	size_t bytes;
+
+	if (f == NULL) {
+		return 0;
+	}
+	pthread_mutex_lock(&f->mu);
+	bytes = f->bytes;
+	pthread_mutex_unlock(&f->mu);
+	return bytes;
 }
 
 static xsell_err buckets_spill(xs_acc *acc, uint32_t rel);
@@ -1169,7 +1485,7 @@ static xsell_err buckets_spill(xs_acc *acc, uint32_t rel);
 static xsell_err
 bulk_spill(xs_acc *acc)
 {
-	xsell_err err = XSELL_OK;
+	xsell_err err = feed_end(acc);
 
 	for (uint32_t r = 0; r < XS_REL_END && err == XSELL_OK; r++) {
 		err = packed_spill(acc, r);
@@ -1192,6 +1508,13 @@ bulk_add(xs_acc *acc, enum xs_rel rel, uint32_t a, uint32_t b)
 		if (err != XSELL_OK) {
 			return err;
 		}
+	}
+	if (a < DENSE_MAX && b < DENSE_MAX && acc->feed != NULL &&
+	    acc->feed->rel == (uint32_t) rel) {
+		const uint32_t ab[2] = { a, b };
+
+		acc->held++;
+		return feed_put(acc->feed, FEED_PAIR, ab, 2);
 	}
 	if (a < DENSE_MAX && b < DENSE_MAX) {
 		return bucket_push(acc, (uint32_t) rel, a, b);
@@ -1219,10 +1542,9 @@ pairs_all_each(xs_acc *acc, enum xs_rel rel, const uint32_t *ids, size_t n)
 xsell_err
 xs_acc_pairs_all(xs_acc *acc, enum xs_rel rel, const uint32_t *ids, size_t n)
 {
-	struct bucket_set *s;
-	size_t             pairs = n < 2 ? 0 : n * (n - 1);
-	uint32_t           max   = 0;
-	xsell_err          err;
+	size_t    pairs = n < 2 ? 0 : n * (n - 1);
+	uint32_t  max   = 0;
+	xsell_err err;
 
 	for (size_t i = 0; i < n; i++) {
 		max = ids[i] > max ? ids[i] : max;
@@ -1234,18 +1556,21 @@ xs_acc_pairs_all(xs_acc *acc, enum xs_rel rel, const uint32_t *ids, size_t n)
 	    pairs >= acc->packed_max - acc->held) {
 		return pairs_all_each(acc, rel, ids, n);
 	}
-	s        = &acc->dense[rel];
-	s->max_b = max > s->max_b ? max : s->max_b;
-	err      = buckets_reserve(acc, s, max);
-	for (size_t i = 0; i < n && err == XSELL_OK; i++) {
-		struct bucket *k = &s->by_a[ids[i]];
-
-		err = bucket_push_many(acc, k, ids, i);
-		if (err == XSELL_OK) {
-			err = bucket_push_many(acc, k, ids + i + 1, n - i - 1);
+	if (acc->feed == NULL && !acc->feed_off && acc->dense[rel].n_a == 0) {
+		feed_start(acc, (uint32_t) rel);
+	}
+	acc->held += pairs;
+	if (acc->feed != NULL && acc->feed->rel == (uint32_t) rel) {
+		if (n < FEED_WORDS) {
+			return feed_put(acc->feed, (uint32_t) n, ids, n);
+		}
+		err = feed_end(acc); /* a basket larger than the ring */
+		if (err != XSELL_OK) {
+			return err;
 		}
 	}
-	return err;
+	return basket_push(
+	    &acc->arena, &acc->bucket_bytes, &acc->dense[rel], ids, n);
 }
 
 void
@@ -1724,6 +2049,10 @@ flush_pairs_bulk(xs_acc *acc, xs_store *st, MDB_txn *txn)
 	size_t           gi  = 0;
 	xsell_err        err = XSELL_OK;
 
+	err = feed_end(acc);
+	if (err != XSELL_OK) {
+		return err;
+	}
 	/* A load that spilled ends with one more spill: merging the
 	 * buckets with the log through packed keys would hold every bucket
 	 * entry twice over (4 bytes in the bucket, 8 packed, 8 to sort),
