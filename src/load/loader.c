@@ -638,10 +638,10 @@ take_basket(struct reject_ctx *rc, const struct xs_load_record *rec)
  * loader takes the batches in the order they were filled, so it adds
  * the same lines in the same order as reading the file itself. A batch
  * ends at READ_LINES lines, READ_LINES records or READ_BYTES bytes of
- * ids; READ_RING batches (about 5 MiB) are in flight at most. Only
+ * ids; READ_RING batches (about 10 MiB) are in flight at most. Only
  * regular files are read this way: if the loader fails, it stops the
  * helper at its next batch and joins it, which a pipe could hold up. */
-#define READ_LINES 4096u
+#define READ_LINES 16384u
 #define READ_BYTES ((size_t) 1 << 20)
 #define READ_RING 4u
 

@@ -1221,7 +1221,7 @@ bucket_push(xs_acc *acc, uint32_t rel, uint32_t a, uint32_t b)
  * FEED_PUBLISH words at a time, so that neither side takes the lock
  * for every basket, and the model waits when the ring is full. */
 #define FEED_WORDS ((size_t) 1 << 18)
-#define FEED_PUBLISH ((size_t) 1 << 12)
+#define FEED_PUBLISH ((size_t) 1 << 14)
 #define FEED_PAIR UINT32_MAX
 
 struct feed {
@@ -1791,78 +1791,139 @@ row_write(xs_acc *acc, uint32_t rel, uint32_t a, size_t n_row, void *ctx)
 /* Writing a row costs LMDB about 60 ns a pair (an appended duplicate);
  * counting it costs a fifth of that, and the two need nothing of each
  * other but the row. So a helper thread counts the rows ahead of the
- * writer into a ring of ROW_RING slots, and the flush, which alone
- * touches the transaction, writes them in slot order: the same rows in
- * the same order as counting them here. A slot holds one row (at most
- * DENSE_MAX entries of 8 bytes), so the ring holds at most 64 MiB. The
- * helper stops when the ring is full and starts again when the writer
- * has drained half of it, so that neither side is woken for every row. */
-#define ROW_RING 8u
+ * writer into chunks, and the flush, which alone touches the
+ * transaction, writes them in order: the same rows in the same order as
+ * counting them here. A chunk holds consecutive rows, up to ROW_CHUNK
+ * entries (8 bytes each) or ROW_CHUNK_ROWS rows (a row longer than that
+ * gets a chunk of its own, at most DENSE_MAX entries); ROW_RING chunks
+ * are in flight, so the ring holds 8 MiB, and at most 32 MiB, and the
+ * two threads meet once a chunk (a few dozen times on Online Retail),
+ * not once a row: on a busy machine each meeting may wait for the other
+ * thread to be scheduled. */
+#define ROW_CHUNK ((size_t) 1 << 18)
+#define ROW_CHUNK_ROWS 4096u
+#define ROW_RING 4u
 
-struct row_slot {
-	struct xs_top_entry *row;
-	size_t               cap, n;
-	uint32_t             a;
+struct row_ref {
+	uint32_t a;
+	uint32_t n;   /* entries */
+	size_t   off; /* into the chunk's entries */
+};
+
+struct row_chunk {
+	struct xs_top_entry *e;
+	size_t               cap, used;
+	struct row_ref      *rows; /* ROW_CHUNK_ROWS */
+	size_t               n_rows;
 };
 
 struct row_pipe {
 	const struct bucket_set *s;
 	struct dense             d; /* the helper's */
-	struct row_slot          slot[ROW_RING];
+	struct row_chunk         c[ROW_RING];
 	pthread_mutex_t          mu;
 	pthread_cond_t           cv;
-	/* Under mu. Row k is in slot k % ROW_RING from when counted passes
-	 * it until written does. */
+	/* Under mu. Chunk k is c[k % ROW_RING]; [written, counted) are the
+	 * writer's, the others the helper's. */
 	size_t    counted, written;
 	bool      count_waits, write_waits;
-	bool      done; /* the helper has counted its last row */
+	bool      done; /* the helper has handed over its last chunk */
 	bool      stop; /* the writer failed: count no more */
 	xsell_err err;  /* the helper's */
 	pthread_t thread;
 };
 
-/* The helper: every non-empty bucket's row, in a order, into the ring. */
+/* The helper: hand chunk 'counted' over; the next one free into *cp.
+ * false if the writer stopped the pipe. */
+static bool
+pipe_hand(struct row_pipe *p, size_t *countedp, struct row_chunk **cp)
+{
+	bool stop;
+
+	pthread_mutex_lock(&p->mu);
+	p->counted = ++*countedp;
+	if (p->write_waits) {
+		p->write_waits = false;
+		pthread_cond_signal(&p->cv);
+	}
+	while (*countedp - p->written == ROW_RING && !p->stop) {
+		p->count_waits = true;
+		pthread_cond_wait(&p->cv, &p->mu);
+	}
+	stop = p->stop;
+	pthread_mutex_unlock(&p->mu);
+	*cp           = &p->c[*countedp % ROW_RING];
+	(*cp)->used   = 0;
+	(*cp)->n_rows = 0;
+	return !stop;
+}
+
+/* The helper: room in chunk *cp for a row of up to 'room' entries,
+ * handing it over first if it is full. */
+static xsell_err
+pipe_room(
+    struct row_pipe *p, size_t *countedp, struct row_chunk **cp, size_t room)
+{
+	struct row_chunk *c = *cp;
+
+	if (c->n_rows == ROW_CHUNK_ROWS ||
+	    (c->n_rows != 0 && c->cap - c->used < room)) {
+		if (!pipe_hand(p, countedp, cp)) {
+			return XSELL_EINTERNAL; /* stopped: never seen */
+		}
+		c = *cp;
+	}
+	if (c->cap - c->used < room) { /* an empty chunk, a long row */
+		struct xs_top_entry *e = realloc(c->e, room * sizeof(*e));
+
+		if (e == NULL) {
+			return XSELL_ENOMEM;
+		}
+		c->e   = e;
+		c->cap = room;
+	}
+	return XSELL_OK;
+}
+
+/* The helper: every non-empty bucket's row, in a order, into chunks. */
 static void *
 pipe_count(void *arg)
 {
-	struct row_pipe *p       = arg;
-	size_t           counted = 0;
-	bool             stop    = false;
-	xsell_err        err     = XSELL_OK;
+	struct row_pipe  *p       = arg;
+	size_t            counted = 0;
+	struct row_chunk *c       = &p->c[0];
+	xsell_err         err     = XSELL_OK;
 
-	for (size_t a = 0; a < p->s->n_a && err == XSELL_OK && !stop; a++) {
-		struct row_slot *sl = &p->slot[counted % ROW_RING];
+	for (size_t a = 0; a < p->s->n_a && err == XSELL_OK; a++) {
+		const struct bucket *bk = &p->s->by_a[a];
+		size_t               room, cap, n = 0;
+		struct xs_top_entry *row;
 
-		if (p->s->by_a[a].n == 0) {
+		if (bk->n == 0) {
 			continue;
 		}
-		pthread_mutex_lock(&p->mu);
-		while (counted - p->written == ROW_RING && !p->stop) {
-			p->count_waits = true;
-			pthread_cond_wait(&p->cv, &p->mu);
-		}
-		stop = p->stop;
-		pthread_mutex_unlock(&p->mu);
-		if (stop) {
-			break;
-		}
-		sl->a = (uint32_t) a;
-		err   = dense_row(
-		      &p->d, &p->s->by_a[a], &sl->row, &sl->cap, &sl->n);
+		room = bk->n < p->d.nb ? bk->n : p->d.nb;
+		err  = pipe_room(p, &counted, &c, room);
 		if (err != XSELL_OK) {
 			break;
 		}
-		counted++;
-		pthread_mutex_lock(&p->mu);
-		p->counted = counted;
-		if (p->write_waits) {
-			p->write_waits = false;
-			pthread_cond_signal(&p->cv);
+		row = c->e + c->used;
+		cap =
+		    c->cap - c->used; /* >= room: dense_row will not grow it */
+		err = dense_row(&p->d, bk, &row, &cap, &n);
+		if (err == XSELL_OK) {
+			c->rows[c->n_rows].a   = (uint32_t) a;
+			c->rows[c->n_rows].n   = (uint32_t) n;
+			c->rows[c->n_rows].off = c->used;
+			c->n_rows++;
+			c->used += n;
 		}
-		pthread_mutex_unlock(&p->mu);
 	}
 	pthread_mutex_lock(&p->mu);
-	p->err         = err;
+	if (err == XSELL_OK && c->n_rows != 0) {
+		p->counted = counted + 1; /* the last one */
+	}
+	p->err         = err == XSELL_EINTERNAL ? XSELL_OK : err;
 	p->done        = true;
 	p->write_waits = false;
 	pthread_cond_signal(&p->cv);
@@ -1870,7 +1931,7 @@ pipe_count(void *arg)
 	return NULL;
 }
 
-/* The writer: the ring's rows, in order, until the helper is done.
+/* The writer: the chunks' rows, in order, until the helper is done.
  * Returns the first error, the writer's or the helper's. */
 static xsell_err
 pipe_write(struct row_pipe *p, xs_pair_writer *w, uint32_t rel)
@@ -1879,8 +1940,8 @@ pipe_write(struct row_pipe *p, xs_pair_writer *w, uint32_t rel)
 	xsell_err err     = XSELL_OK;
 
 	for (;;) {
-		const struct row_slot *sl;
-		bool                   more;
+		const struct row_chunk *c;
+		bool                    more;
 
 		pthread_mutex_lock(&p->mu);
 		while (written == p->counted && !p->done) {
@@ -1895,16 +1956,18 @@ pipe_write(struct row_pipe *p, xs_pair_writer *w, uint32_t rel)
 		if (!more) {
 			return err;
 		}
-		sl  = &p->slot[written % ROW_RING];
-		err = xs_pair_writer_put(
-		    w, (enum xs_rel) rel, sl->a, sl->row, sl->n);
+		c = &p->c[written % ROW_RING];
+		for (size_t i = 0; i < c->n_rows && err == XSELL_OK; i++) {
+			err = xs_pair_writer_put(w, (enum xs_rel) rel,
+			    c->rows[i].a, c->e + c->rows[i].off, c->rows[i].n);
+		}
 		if (err != XSELL_OK) {
 			return err;
 		}
 		written++;
 		pthread_mutex_lock(&p->mu);
 		p->written = written;
-		if (p->count_waits && p->counted - written <= ROW_RING / 2) {
+		if (p->count_waits) {
 			p->count_waits = false;
 			pthread_cond_signal(&p->cv);
 		}
@@ -1916,7 +1979,8 @@ static void
 pipe_free(struct row_pipe *p)
 {
 	for (unsigned i = 0; i < ROW_RING; i++) {
-		free(p->slot[i].row);
+		free(p->c[i].e);
+		free(p->c[i].rows);
 	}
 	dense_fini(&p->d);
 	free(p);
@@ -1927,14 +1991,21 @@ pipe_free(struct row_pipe *p)
 static struct row_pipe *
 pipe_start(const struct bucket_set *s)
 {
-	struct row_pipe *p = calloc(1, sizeof(*p));
+	struct row_pipe *p  = calloc(1, sizeof(*p));
+	bool             ok = true;
 
 	if (p == NULL) {
 		return NULL;
 	}
 	p->s = s;
-	if (dense_init(&p->d, s) != XSELL_OK) {
-		free(p);
+	for (unsigned i = 0; i < ROW_RING && ok; i++) {
+		p->c[i].e    = malloc(ROW_CHUNK * sizeof(*p->c[i].e));
+		p->c[i].cap  = ROW_CHUNK;
+		p->c[i].rows = malloc(ROW_CHUNK_ROWS * sizeof(*p->c[i].rows));
+		ok           = p->c[i].e != NULL && p->c[i].rows != NULL;
+	}
+	if (!ok || dense_init(&p->d, s) != XSELL_OK) {
+		pipe_free(p); /* dense_fini of a zeroed dense frees nothing */
 		return NULL;
 	}
 	if (pthread_mutex_init(&p->mu, NULL) == 0) {

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The loader reads a regular file on a helper thread, in batches
  * (loader.c, "Reading on a helper thread"), and anything else itself:
- * both ways must give the same loader. A 60,000-line file (the
- * batches, of at most 4,096 lines or 1 MiB of ids, go round their ring
- * of four many times; every tenth item id is 250 bytes long, so some
+ * both ways must give the same loader. A 150,000-line file (the
+ * batches, of at most 16,384 lines or 1 MiB of ids, go round their ring
+ * of four twice; every tenth item id is 250 bytes long, so some
  * batches end on bytes) is read from disk and from memory (fmemopen,
  * which is no regular file) and compared: counters, the rejections
  * kept, and every order walked, field by field, in walk order. A batch
@@ -17,7 +17,7 @@
 
 #include "load/load.h"
 
-#define N_LINES 60000
+#define N_LINES 150000
 
 /* Line i (file line i + 2): order o(i * 7919 mod 9001), so that an
  * order's lines are scattered over the file; item "i" (i mod 997), or
@@ -144,14 +144,14 @@ test_load_pipe_same_as_read_here(void **state)
 	load(path, f, &memory);
 	fclose(f);
 
-	/* By hand: 60,000 records; i = 17, 5017, ..., 55017 rejected (12),
-	 * the first ten kept, i = 17 at file line 19 and i = 45017 at
-	 * 45019; i mod 50 = 3 skipped (1,200; none of them rejected, as
-	 * those are 17 mod 50); 60,000 - 12 - 1,200 = 58,788 kept. */
-	assert_int_equal(disk.fc.records, 60000);
-	assert_int_equal(disk.fc.rejected, 12);
-	assert_int_equal(disk.fc.skipped, 1200);
-	assert_int_equal(disk.fc.lines, 58788);
+	/* By hand: 150,000 records; i = 17, 5017, ..., 145017 rejected
+	 * (30), the first ten kept, i = 17 at file line 19 and i = 45017 at
+	 * 45019; i mod 50 = 3 skipped (3,000; none of them rejected, as
+	 * those are 17 mod 50); 150,000 - 30 - 3,000 = 146,970 kept. */
+	assert_int_equal(disk.fc.records, 150000);
+	assert_int_equal(disk.fc.rejected, 30);
+	assert_int_equal(disk.fc.skipped, 3000);
+	assert_int_equal(disk.fc.lines, 146970);
 	assert_int_equal(disk.fc.bytes, len);
 	assert_int_equal(disk.n_rej, XS_LOAD_REJECTS_KEPT);
 	snprintf(want, sizeof(want), "%s:19: bad qty \"bad\"", path);
