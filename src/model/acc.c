@@ -1345,8 +1345,9 @@ feed_room(struct feed *f, size_t len)
 	if (f->write + len - f->read_seen <= FEED_WORDS) {
 		return XSELL_OK;
 	}
-	err = feed_publish(f);
+	(void) feed_publish(f);
 	pthread_mutex_lock(&f->mu);
+	err = f->err; /* read under mu: the helper may have failed since */
 	while (err == XSELL_OK && f->write + len - f->read > FEED_WORDS) {
 		f->model_waits = true;
 		pthread_cond_wait(&f->cv, &f->mu);
