@@ -9,10 +9,12 @@
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define NONE UINT32_MAX
 
@@ -225,11 +227,23 @@ item_slots(xs_loader *l, uint32_t it)
 
 /* ==== Validation ==== */
 
+struct read_batch;
+
+/* Where the records of one file go. Read here, every line is added to
+ * the loader at once (batch NULL); read by the helper thread (see
+ * "Reading on a helper thread"), lines, rejections and counts go into
+ * the batch being filled, and the loader takes them in batch order. */
 struct reject_ctx {
 	xs_loader             *l;
 	const char            *file;
-	struct xs_load_counts *fc;
+	struct xs_load_counts *all;  /* the load's counters (or the batch's) */
+	struct xs_load_counts *fc;   /* the file's counters (or the batch's) */
+	struct read_pipe      *pipe; /* the helper's: NULL if none */
+	struct read_batch     *batch;     /* being filled (pipe only) */
+	size_t                 kept_left; /* rejections still kept (pipe) */
 };
+
+static char *reject_text(struct reject_ctx *rc);
 
 static void reject(struct reject_ctx *rc, uint64_t line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -237,13 +251,13 @@ static void reject(struct reject_ctx *rc, uint64_t line, const char *fmt, ...)
 static void
 reject(struct reject_ctx *rc, uint64_t line, const char *fmt, ...)
 {
-	xs_loader *l = rc->l;
+	char *t;
 
-	l->counts.rejected++;
+	rc->all->rejected++;
 	rc->fc->rejected++;
-	if (l->n_rejects < XS_LOAD_REJECTS_KEPT) {
-		char   *t   = l->rejects[l->n_rejects++].text;
-		size_t  len = sizeof(l->rejects[0].text);
+	t = reject_text(rc);
+	if (t != NULL) {
+		size_t  len = sizeof(rc->l->rejects[0].text);
 		int     w;
 		va_list ap;
 
@@ -384,6 +398,16 @@ add_line(xs_loader *l, const struct parsed_line *pl)
 	return XSELL_OK;
 }
 
+static xsell_err batch_line(
+    struct reject_ctx *rc, const struct parsed_line *pl);
+
+/* An accepted line: added now, or put in the batch for the loader. */
+static xsell_err
+take_line(struct reject_ctx *rc, const struct parsed_line *pl)
+{
+	return rc->pipe == NULL ? add_line(rc->l, pl) : batch_line(rc, pl);
+}
+
 /* The line's ts column, plus its ts_ms column if mapped (exports that
  * give a date and the milliseconds since the session began). False,
  * with the line rejected, if either is bad or the sum out of range. */
@@ -466,11 +490,11 @@ take_event(struct reject_ctx *rc, const struct xs_load_record *rec,
 	}
 	pl->qty   = 1;
 	pl->price = NAN;
-	rc->l->counts.lines++;
-	rc->l->counts.events++;
+	rc->all->lines++;
+	rc->all->events++;
 	rc->fc->lines++;
 	rc->fc->events++;
-	return add_line(rc->l, pl);
+	return take_line(rc, pl);
 }
 
 /* A record of a CSV, TSV or JSONL file: validate every field, then add
@@ -495,7 +519,7 @@ take_record(struct reject_ctx *rc, const struct xs_load_record *rec,
 	pl.order = field(rec, cols->col[XS_ROLE_ORDER]);
 	pl.item  = field(rec, cols->col[XS_ROLE_ITEM]);
 	pl.user  = field(rec, cols->col[XS_ROLE_USER]);
-	pl.type  = rc->l->default_type;
+	pl.type  = rc->l->default_type; /* read only while reading */
 	s        = field(rec, cols->col[XS_ROLE_TYPE]);
 	if (cols->col[XS_ROLE_TYPE] >= 0 &&
 	    !xs_load_event_type_parse(s.p, s.len, &pl.type)) {
@@ -557,13 +581,13 @@ take_record(struct reject_ctx *rc, const struct xs_load_record *rec,
 		return XSELL_OK;
 	}
 	if (!(pl.qty > 0)) {
-		rc->l->counts.skipped++;
+		rc->all->skipped++;
 		rc->fc->skipped++;
 		return XSELL_OK;
 	}
-	rc->l->counts.lines++;
+	rc->all->lines++;
 	rc->fc->lines++;
-	return add_line(rc->l, &pl);
+	return take_line(rc, &pl);
 }
 
 /* A basket line: order id = line number, every field an item, ts 0 (the
@@ -597,11 +621,406 @@ take_basket(struct reject_ctx *rc, const struct xs_load_record *rec)
 	pl.ts     = 0;
 	for (size_t i = 0; i < rec->n_fields && err == XSELL_OK; i++) {
 		pl.item = rec->fields[i];
-		err     = add_line(rc->l, &pl);
+		err     = take_line(rc, &pl);
 	}
-	rc->l->counts.lines++;
+	rc->all->lines++;
 	rc->fc->lines++;
 	return err;
+}
+
+/* ==== Reading on a helper thread ==== */
+
+/* Reading a file (splitting records, parsing numbers and times,
+ * checking ids) is about a sixth of a fresh load, and needs nothing of
+ * the loader but the column map. So a helper thread reads it into
+ * batches of accepted lines (their ids copied into the batch) while the
+ * loader adds the lines of the batch before, interning their ids; the
+ * loader takes the batches in the order they were filled, so it adds
+ * the same lines in the same order as reading the file itself. A batch
+ * ends at READ_LINES lines, READ_LINES records or READ_BYTES bytes of
+ * ids; READ_RING batches (about 10 MiB) are in flight at most. Only
+ * regular files are read this way: if the loader fails, it stops the
+ * helper at its next batch and joins it, which a pipe could hold up. */
+#define READ_LINES 16384u
+#define READ_BYTES ((size_t) 1 << 20)
+#define READ_RING 4u
+
+struct read_batch {
+	struct parsed_line   *lines; /* READ_LINES; spans into bytes */
+	size_t                n_lines;
+	char                 *bytes; /* READ_BYTES */
+	size_t                used;
+	struct xs_load_counts all, file; /* counted while it was filled */
+	struct xs_load_reject rejects[XS_LOAD_REJECTS_KEPT];
+	size_t                n_rejects;
+	uint64_t              offset; /* the reader's, when handed over */
+};
+
+struct read_pipe {
+	struct read_batch          b[READ_RING];
+	xs_load_reader            *r;
+	enum xs_load_format        fmt;
+	const struct xs_load_cols *cols;
+	size_t                     n_cols;
+	struct reject_ctx          rc; /* the helper's */
+	pthread_mutex_t            mu;
+	pthread_cond_t             cv;
+	/* Under mu. Batch k is b[k % READ_RING]; [taken, filled) are the
+	 * loader's, the others the helper's. */
+	size_t    filled, taken;
+	bool      helper_waits, loader_waits;
+	bool      stop;   /* the loader failed: read no more */
+	bool      done;   /* the helper has handed over its last batch */
+	xsell_err err;    /* how reading ended: XSELL_ENOENT at the end */
+	int       err_no; /* errno, with XSELL_EIO */
+	pthread_t thread;
+};
+
+/* Where the text of a rejection kept goes; NULL once enough are. */
+static char *
+reject_text(struct reject_ctx *rc)
+{
+	xs_loader         *l = rc->l;
+	struct read_batch *b = rc->batch;
+
+	if (rc->pipe == NULL) {
+		return l->n_rejects < XS_LOAD_REJECTS_KEPT
+		    ? l->rejects[l->n_rejects++].text
+		    : NULL;
+	}
+	if (rc->kept_left == 0 || b->n_rejects == XS_LOAD_REJECTS_KEPT) {
+		return NULL;
+	}
+	rc->kept_left--;
+	return b->rejects[b->n_rejects++].text;
+}
+
+/* One record read: counted, then rejected, skipped or taken. */
+static xsell_err
+take_one(struct reject_ctx *rc, const struct xs_load_record *rec,
+    enum xs_load_format fmt, const struct xs_load_cols *cols, size_t n_cols)
+{
+	rc->all->records++;
+	rc->fc->records++;
+	if (rec->error != NULL) {
+		reject(rc, rec->line, "%s", rec->error);
+		return XSELL_OK;
+	}
+	if (fmt == XS_LOAD_BASKETS) {
+		return take_basket(rc, rec);
+	}
+	return take_record(rc, rec, cols, n_cols);
+}
+
+static void
+batch_reset(struct read_batch *b)
+{
+	b->n_lines   = 0;
+	b->used      = 0;
+	b->n_rejects = 0;
+	memset(&b->all, 0, sizeof(b->all));
+	memset(&b->file, 0, sizeof(b->file));
+}
+
+/* The helper: the next free batch into rc->batch. XSELL_EINTERNAL if
+ * the loader stopped it (never seen by the loader, which failed). */
+static xsell_err
+batch_next(struct read_pipe *p)
+{
+	struct read_batch *b;
+	bool               stop;
+
+	pthread_mutex_lock(&p->mu);
+	while (p->filled - p->taken == READ_RING && !p->stop) {
+		p->helper_waits = true;
+		pthread_cond_wait(&p->cv, &p->mu);
+	}
+	stop = p->stop;
+	pthread_mutex_unlock(&p->mu);
+	if (stop) {
+		return XSELL_EINTERNAL;
+	}
+	b = &p->b[p->filled % READ_RING];
+	batch_reset(b);
+	p->rc.batch = b;
+	p->rc.all   = &b->all;
+	p->rc.fc    = &b->file;
+	return XSELL_OK;
+}
+
+/* The helper: hand the batch being filled to the loader. */
+static void
+batch_publish(struct read_pipe *p)
+{
+	p->rc.batch->offset = xs_load_reader_offset(p->r);
+	pthread_mutex_lock(&p->mu);
+	p->filled++;
+	if (p->loader_waits) {
+		p->loader_waits = false;
+		pthread_cond_signal(&p->cv);
+	}
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* A copy of s in the batch's bytes (room checked by the caller). */
+static struct xs_span
+batch_copy(struct read_batch *b, struct xs_span s)
+{
+	struct xs_span out = { NULL, 0 };
+
+	if (s.p != NULL) {
+		out.p   = b->bytes + b->used;
+		out.len = s.len;
+		memcpy(b->bytes + b->used, s.p, s.len);
+		b->used += s.len;
+	}
+	return out;
+}
+
+/* The helper: an accepted line into the batch, its ids copied (the
+ * order's only for an order line: other lines do not use it). A full
+ * batch is handed over first. */
+static xsell_err
+batch_line(struct reject_ctx *rc, const struct parsed_line *pl)
+{
+	struct read_batch  *b     = rc->batch;
+	struct xs_span      order = pl->order;
+	struct parsed_line *out;
+	size_t              need;
+	xsell_err           e;
+
+	if (pl->type != XS_EV_ORDER) {
+		order.p   = NULL;
+		order.len = 0;
+	}
+	need = (size_t) order.len + pl->item.len + pl->user.len +
+	    pl->category.len;
+	if (need > READ_BYTES) {
+		return XSELL_ETOOBIG; /* ids are checked far below this */
+	}
+	if (b->n_lines == READ_LINES || READ_BYTES - b->used < need) {
+		batch_publish(rc->pipe);
+		e = batch_next(rc->pipe);
+		if (e != XSELL_OK) {
+			return e;
+		}
+		b = rc->batch;
+	}
+	out           = &b->lines[b->n_lines++];
+	*out          = *pl;
+	out->order    = batch_copy(b, order);
+	out->item     = batch_copy(b, pl->item);
+	out->user     = batch_copy(b, pl->user);
+	out->category = batch_copy(b, pl->category);
+	return XSELL_OK;
+}
+
+static void *
+read_run(void *arg)
+{
+	struct read_pipe *p = arg;
+	xsell_err         e = batch_next(p);
+	int               err_no;
+
+	while (e == XSELL_OK) {
+		struct xs_load_record rec;
+
+		e = xs_load_reader_next(p->r, &rec);
+		if (e == XSELL_OK) {
+			e = take_one(&p->rc, &rec, p->fmt, p->cols, p->n_cols);
+		}
+		if (e == XSELL_OK && p->rc.batch->all.records >= READ_LINES) {
+			batch_publish(p);
+			e = batch_next(p);
+		}
+	}
+	err_no = errno;
+	if (e != XSELL_EINTERNAL) {
+		batch_publish(p); /* the last one, or the one that failed */
+	}
+	pthread_mutex_lock(&p->mu);
+	p->err          = e;
+	p->err_no       = err_no;
+	p->done         = true;
+	p->loader_waits = false;
+	pthread_cond_signal(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+/* The loader: add a batch's lines, counts and rejections kept. */
+static xsell_err
+batch_take(struct reject_ctx *rc, const struct read_batch *b)
+{
+	xs_loader                   *l    = rc->l;
+	xsell_err                    err  = XSELL_OK;
+	struct xs_load_counts       *c[2] = { &l->counts, rc->fc };
+	const struct xs_load_counts *d[2] = { &b->all, &b->file };
+
+	for (size_t i = 0; i < b->n_lines && err == XSELL_OK; i++) {
+		err = add_line(l, &b->lines[i]);
+	}
+	for (int k = 0; k < 2; k++) {
+		c[k]->records += d[k]->records;
+		c[k]->lines += d[k]->lines;
+		c[k]->events += d[k]->events;
+		c[k]->skipped += d[k]->skipped;
+		c[k]->rejected += d[k]->rejected;
+	}
+	for (size_t i = 0; i < b->n_rejects; i++) {
+		if (l->n_rejects < XS_LOAD_REJECTS_KEPT) {
+			l->rejects[l->n_rejects++] = b->rejects[i];
+		}
+	}
+	return err;
+}
+
+static void
+pipe_free(struct read_pipe *p)
+{
+	for (unsigned i = 0; i < READ_RING; i++) {
+		free(p->b[i].lines);
+		free(p->b[i].bytes);
+	}
+	free(p);
+}
+
+/* Start the helper on reader r (*rc names the file and the loader);
+ * NULL if it cannot start: the loader reads the file itself. */
+static struct read_pipe *
+read_start(const struct reject_ctx *rc, xs_load_reader *r,
+    enum xs_load_format fmt, const struct xs_load_cols *cols, size_t n_cols)
+{
+	struct read_pipe *p = calloc(1, sizeof(*p));
+	bool              ok;
+
+	if (p == NULL) {
+		return NULL;
+	}
+	ok = true;
+	for (unsigned i = 0; i < READ_RING && ok; i++) {
+		p->b[i].lines = malloc(READ_LINES * sizeof(*p->b[i].lines));
+		p->b[i].bytes = malloc(READ_BYTES);
+		ok            = p->b[i].lines != NULL && p->b[i].bytes != NULL;
+	}
+	p->r            = r;
+	p->fmt          = fmt;
+	p->cols         = cols;
+	p->n_cols       = n_cols;
+	p->rc           = *rc;
+	p->rc.pipe      = p;
+	p->rc.kept_left = XS_LOAD_REJECTS_KEPT - rc->l->n_rejects;
+	if (ok && pthread_mutex_init(&p->mu, NULL) == 0) {
+		if (pthread_cond_init(&p->cv, NULL) == 0) {
+			if (pthread_create(&p->thread, NULL, read_run, p) ==
+			    0) {
+				return p;
+			}
+			pthread_cond_destroy(&p->cv);
+		}
+		pthread_mutex_destroy(&p->mu);
+	}
+	pipe_free(p);
+	return NULL;
+}
+
+/* Stop the helper (at its next batch, if it is still reading), join
+ * it; errno as the helper left it. */
+static void
+read_end(struct read_pipe *p)
+{
+	int err_no;
+
+	pthread_mutex_lock(&p->mu);
+	p->stop         = true;
+	p->helper_waits = false;
+	pthread_cond_signal(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	pthread_join(p->thread, NULL);
+	err_no = p->err_no;
+	pthread_cond_destroy(&p->cv);
+	pthread_mutex_destroy(&p->mu);
+	pipe_free(p);
+	errno = err_no;
+}
+
+/* The loader's side: every batch, in order, until the helper's last.
+ * Returns how reading ended (XSELL_ENOENT: the end of the file) or the
+ * loader's own error. */
+static xsell_err
+read_piped(struct read_pipe *p, struct reject_ctx *rc, uint64_t bytes0)
+{
+	xs_loader *l = rc->l;
+	xsell_err  e;
+
+	for (;;) {
+		const struct read_batch *b;
+
+		pthread_mutex_lock(&p->mu);
+		while (p->taken == p->filled && !p->done) {
+			p->loader_waits = true;
+			pthread_cond_wait(&p->cv, &p->mu);
+		}
+		if (p->taken == p->filled) {
+			e = p->err;
+			pthread_mutex_unlock(&p->mu);
+			return e;
+		}
+		pthread_mutex_unlock(&p->mu);
+		b = &p->b[p->taken % READ_RING];
+		e = batch_take(rc, b);
+		if (e != XSELL_OK) {
+			return e;
+		}
+		if (l->progress != NULL) {
+			rc->fc->bytes   = b->offset;
+			l->counts.bytes = bytes0 + rc->fc->bytes;
+			l->progress(l->progress_ctx, l);
+		}
+		pthread_mutex_lock(&p->mu);
+		p->taken++;
+		if (p->helper_waits) {
+			p->helper_waits = false;
+			pthread_cond_signal(&p->cv);
+		}
+		pthread_mutex_unlock(&p->mu);
+	}
+}
+
+/* Read here: every record of r, each added as it is read. */
+static xsell_err
+read_here(struct reject_ctx *rc, xs_load_reader *r, enum xs_load_format fmt,
+    const struct xs_load_cols *cols, size_t n_cols, uint64_t bytes0)
+{
+	xs_loader *l = rc->l;
+	xsell_err  e;
+
+	for (;;) {
+		struct xs_load_record rec;
+
+		e = xs_load_reader_next(r, &rec);
+		if (e == XSELL_OK) {
+			e = take_one(rc, &rec, fmt, cols, n_cols);
+		}
+		if (e != XSELL_OK) {
+			return e;
+		}
+		if (l->progress != NULL && (l->counts.records & 4095) == 0) {
+			rc->fc->bytes   = xs_load_reader_offset(r);
+			l->counts.bytes = bytes0 + rc->fc->bytes;
+			l->progress(l->progress_ctx, l);
+		}
+	}
+}
+
+/* Whether f is a regular file (read on the helper thread). */
+static bool
+is_regular(FILE *f)
+{
+	struct stat sb;
+	int         fd = fileno(f);
+
+	return fd >= 0 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode);
 }
 
 /* ==== Reading files ==== */
@@ -671,6 +1090,7 @@ xs_loader_read(xs_loader *l, const char *path, FILE *f,
 	struct xs_load_counts local = { 0 };
 	struct xs_load_cols   cols  = { 0 };
 	struct reject_ctx     rc;
+	struct read_pipe     *pipe;
 	xs_load_reader       *r      = NULL;
 	FILE                 *owned  = NULL;
 	size_t                n_cols = 0;
@@ -705,33 +1125,17 @@ xs_loader_read(xs_loader *l, const char *path, FILE *f,
 			l->has_meta = true;
 		}
 	}
+	memset(&rc, 0, sizeof(rc));
 	rc.l    = l;
 	rc.file = path;
+	rc.all  = &l->counts;
 	rc.fc   = fc;
-	for (;;) {
-		struct xs_load_record rec;
-
-		e = xs_load_reader_next(r, &rec);
-		if (e != XSELL_OK) {
-			break;
-		}
-		l->counts.records++;
-		fc->records++;
-		if (rec.error != NULL) {
-			reject(&rc, rec.line, "%s", rec.error);
-		} else if (fmt == XS_LOAD_BASKETS) {
-			e = take_basket(&rc, &rec);
-		} else {
-			e = take_record(&rc, &rec, &cols, n_cols);
-		}
-		if (e != XSELL_OK) {
-			break;
-		}
-		if (l->progress != NULL && (l->counts.records & 4095) == 0) {
-			fc->bytes       = xs_load_reader_offset(r);
-			l->counts.bytes = bytes0 + fc->bytes;
-			l->progress(l->progress_ctx, l);
-		}
+	pipe = is_regular(f) ? read_start(&rc, r, fmt, &cols, n_cols) : NULL;
+	if (pipe != NULL) {
+		e = read_piped(pipe, &rc, bytes0);
+		read_end(pipe); /* errno: the helper's, for XSELL_EIO */
+	} else {
+		e = read_here(&rc, r, fmt, &cols, n_cols, bytes0);
 	}
 	fc->bytes       = xs_load_reader_offset(r);
 	l->counts.bytes = bytes0 + fc->bytes;

@@ -40,6 +40,30 @@ cmp_basket_id(const void *x, const void *y)
 	return p->id < q->id ? -1 : p->id > q->id;
 }
 
+/* Baskets up to this many items are sorted by insertion: most are (21
+ * lines an order on Online Retail), and qsort's calls through a
+ * comparator and its buffer cost more there than the sort. */
+#define BASKET_INSERTION_MAX 64u
+
+/* items[0..n) by id, ascending (equal ids keep their order). */
+static void
+sort_by_id(struct basket_item *items, size_t n)
+{
+	if (n > BASKET_INSERTION_MAX) {
+		qsort(items, n, sizeof(*items), cmp_basket_id);
+		return;
+	}
+	for (size_t i = 1; i < n; i++) {
+		struct basket_item x = items[i];
+		size_t             j = i;
+
+		for (; j > 0 && items[j - 1].id > x.id; j--) {
+			items[j] = items[j - 1];
+		}
+		items[j] = x;
+	}
+}
+
 /* Resolve the order's lines to distinct dense ids, leaving out returns
  * (qty <= 0). Returns the count in *np; 'items' has room for n_lines. */
 static xsell_err
@@ -72,7 +96,7 @@ basket_resolve(xs_store *st, MDB_txn *txn, xs_acc *acc,
 		n++;
 	}
 	/* Distinct ids: the same item on two lines is one basket item. */
-	qsort(items, n, sizeof(*items), cmp_basket_id);
+	sort_by_id(items, n);
 	{
 		size_t u = 0;
 
@@ -97,7 +121,7 @@ basket_sample(struct basket_item *items, size_t n, size_t max)
 		return n;
 	}
 	qsort(items, n, sizeof(*items), cmp_basket_rank);
-	qsort(items, max, sizeof(*items), cmp_basket_id);
+	sort_by_id(items, max);
 	return max;
 }
 
