@@ -350,10 +350,11 @@ calls_feed(xs_acc *acc)
 	uint32_t              ids[60];
 
 	for (int i = 0; i < 230000; i++) {
-		size_t n = (size_t) (rng_next(&s) % (i % 500 == 0 ? 61 : 5));
+		size_t n =
+		    (size_t) (xs_test_rng_next(&s) % (i % 500 == 0 ? 61 : 5));
 
 		for (size_t j = 0; j < n; j++) {
-			ids[j] = 1 + (uint32_t) (rng_next(&s) % 2000);
+			ids[j] = 1 + (uint32_t) (xs_test_rng_next(&s) % 2000);
 		}
 		assert_xs_ok(xs_acc_pairs_all(acc, XS_REL_BASKET, ids, n));
 		if (i % 33000 == 0) {
@@ -436,7 +437,7 @@ test_acc_bulk_feed_cleared(void **state)
 	xs_acc_clear(acc);
 	xs_acc_bulk_begin(acc, 0);
 	assert_xs_ok(xs_acc_pairs_all(acc, XS_REL_BASKET, ab, 2));
-	flush_commit(f->st, acc);
+	xs_test_acc_commit(f->st, acc);
 	xs_acc_free(acc);
 	assert_int_equal(pair_count(f->st, XS_REL_BASKET, 1, 2), 1);
 	assert_int_equal(pair_count(f->st, XS_REL_BASKET, 2, 1), 1);
