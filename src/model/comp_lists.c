@@ -28,6 +28,7 @@
  * another order, so scores may differ in the last bits. */
 #include "model/model_impl.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -266,6 +267,201 @@ lists_rank(xs_store *st, MDB_txn *txn, const struct xs_query *q,
 	return err;
 }
 
+/* ==== One item's candidates, kept per snapshot ====
+ *
+ * With one given item, the proof above asks only that the k-th score
+ * beat a floor that the lists and the momentum table fix: T, and the
+ * bound of every trending item the list neither holds nor skips and that
+ * is not left out (a list holds a candidate whole: no candidate is known
+ * in part). So the item's best weighed candidates and that floor are
+ * kept for the snapshot (an item memo), while the list is fresh: the
+ * next answer for the item ranks a copy of these and is proven by one
+ * comparison. */
+
+/* Candidates kept, best first, and those tied with the last (a tie is
+ * ranked by external id: kept whole or not at all). */
+#define MEMO_KEPT 64u
+#define MEMO_KEPT_MAX 256u
+
+/* Every setting the kept scores and floor were made with. */
+struct comp_memo_params {
+	double   beta, momentum_weight, momentum_prior;
+	double   trend_half_life_days, trend_view_weight;
+	uint32_t min_support, walk_width;
+};
+
+struct xs_comp_memo {
+	struct comp_memo_params params;
+	int64_t                 computed_s, fresh_until; /* the list's */
+	double         above; /* proven when the k-th score is above it */
+	uint32_t       whole; /* all candidates kept, the list complete */
+	uint32_t       n;
+	struct xs_cand v[];
+};
+
+static size_t
+comp_memo_size(size_t n)
+{
+	return sizeof(struct xs_comp_memo) + n * sizeof(struct xs_cand);
+}
+
+static void
+comp_memo_params_of(const struct xs_settings *set, const struct xs_query *q,
+    struct comp_memo_params *p)
+{
+	memset(p, 0, sizeof(*p)); /* no stray padding bytes to compare */
+	p->beta            = q->has_beta ? q->beta : set->complements_beta;
+	p->momentum_weight = set->comp_momentum_weight;
+	p->momentum_prior  = set->pick_momentum_prior;
+	p->trend_half_life_days = set->trend_half_life_days;
+	p->trend_view_weight    = set->trend_view_weight;
+	p->min_support = q->min_support ? q->min_support : set->min_support;
+	p->walk_width  = set->walk_width;
+}
+
+/* The memo key of item a's candidates under 'p': a hash of the settings
+ * beside the item (a memo found is checked against 'p' in full). */
+static uint64_t
+comp_memo_key(const struct comp_memo_params *p, uint32_t a)
+{
+	uint64_t h = xs_hash64(p, sizeof(*p), 0) & ((1u << 28) - 1);
+
+	return (uint64_t) XS_ITEM_MEMO_COMP_LIST << 60 | h << 32 | a;
+}
+
+/* The floor of the k-th score above which one list's answer is proven
+ * (lists_prove with one given item); -INFINITY when the list is
+ * complete. Scanned as lists_prove scans: trending items by factor,
+ * down to where T times the factor cannot raise the floor. */
+static xsell_err
+proof_floor(xs_store *st, MDB_txn *txn, const struct comp_sum *s,
+    const struct xs_comp_list *list, const struct xs_rank_ids *ids,
+    double *floorp)
+{
+	double    t     = s->cut_sum * BOUND_MARGIN;
+	double    floor = t;
+	xsell_err err   = XSELL_OK;
+
+	*floorp = -INFINITY;
+	if (t == 0) {
+		return XSELL_OK;
+	}
+	for (size_t i = 0; i < s->momentum->n && err == XSELL_OK; i++) {
+		const struct xs_momentum_factor *f =
+		    &s->momentum->by_factor[i];
+		double bound;
+		bool   out;
+
+		if (t * f->factor <= floor) {
+			break;
+		}
+		if (xs_cand_map_find(&s->map, f->item) != NULL) {
+			continue;
+		}
+		bound = outside_bound(list, 1, f->item) * f->factor;
+		if (bound <= floor) {
+			continue;
+		}
+		err = is_left_out(st, txn, s, ids, f->item, &out);
+		if (err == XSELL_OK && !out) {
+			floor = bound;
+		}
+	}
+	*floorp = floor;
+	return err;
+}
+
+/* Keep the best weighed candidates of one list's answer and its proof
+ * floor as the snapshot's memo under 'key'. */
+static xsell_err
+comp_memo_put(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
+    const struct comp_memo_params *p, uint64_t key,
+    const struct xs_comp_list *list, const struct xs_rank_ids *ids,
+    const struct comp_sum *s)
+{
+	size_t               n = s->map.vec.n, m;
+	double               floor;
+	struct xs_comp_memo *memo;
+	xsell_err            err = proof_floor(st, txn, s, list, ids, &floor);
+
+	if (err != XSELL_OK) {
+		return err;
+	}
+	memo = malloc(comp_memo_size(n));
+	if (memo == NULL) {
+		return XSELL_ENOMEM;
+	}
+	memcpy(memo->v, s->map.vec.v, n * sizeof(*memo->v));
+	qsort(memo->v, n, sizeof(*memo->v), xs_cand_cmp_score);
+	m = n < MEMO_KEPT ? n : MEMO_KEPT;
+	while (m < n && memo->v[m].score == memo->v[m - 1].score) {
+		m++;
+	}
+	if (m > MEMO_KEPT_MAX) { /* ties past it: keep those above them */
+		m = MEMO_KEPT - 1;
+		while (m > 0 &&
+		    memo->v[m - 1].score == memo->v[MEMO_KEPT - 1].score) {
+			m--;
+		}
+	}
+	memo->params      = *p;
+	memo->computed_s  = list->stamp.computed_s;
+	memo->fresh_until = list->stamp.computed_s + set->comp_list_max_age_s;
+	memo->above       = m < n ? fmax(floor, memo->v[m].score) : floor;
+	memo->whole       = m == n && floor == -INFINITY;
+	memo->n           = (uint32_t) m;
+	if (m != 0 || memo->whole) {
+		xs_store_item_memo_put(st, txn, key, memo, comp_memo_size(m));
+	}
+	free(memo);
+	return XSELL_OK;
+}
+
+/* The answer from item ids->given[0]'s memo if it has one for 'p' and
+ * its list is still fresh (*heldp), proven or not (*donep). */
+static xsell_err
+comp_memo_answer(xs_store *st, MDB_txn *txn, const struct xs_query *q,
+    const struct comp_memo_params *p, uint64_t key,
+    const struct xs_rank_ids *ids, struct xs_arena *arena,
+    struct xs_answer *ans, bool *heldp, bool *donep)
+{
+	const struct xs_comp_memo *memo;
+	const void                *held;
+	struct xs_cand            *v;
+	size_t                     len, n;
+	int64_t                    now = xs_now_s();
+	xsell_err                  err;
+
+	*heldp = xs_store_item_memo_hold(st, txn, key, &held, &len);
+	if (!*heldp) {
+		return XSELL_OK;
+	}
+	memo   = held;
+	*heldp = memcmp(&memo->params, p, sizeof(*p)) == 0 &&
+	    now >= memo->computed_s && now <= memo->fresh_until;
+	v = *heldp ? malloc((memo->n + 1) * sizeof(*v)) : NULL;
+	if (v == NULL) {
+		xs_store_memo_release(held);
+		return *heldp ? XSELL_ENOMEM : XSELL_OK;
+	}
+	n = memo->n;
+	memcpy(v, memo->v, n * sizeof(*v));
+	err = q->cross_category ? xs_comp_keep_other_categories(
+	                              st, txn, ids->given, ids->n_given, v, &n)
+	                        : XSELL_OK;
+	if (err == XSELL_OK) {
+		err = xs_rank_top(st, txn, q, ids->excluded, ids->n_excluded,
+		    v, n, arena, ans);
+	}
+	*donep = err == XSELL_OK &&
+	    (memo->whole ||
+	        (ans->n >= q->k && ans->n > 0 &&
+	            ans->recs[ans->n - 1].score > memo->above));
+	free(v);
+	xs_store_memo_release(held);
+	return err;
+}
+
 /* Room for n candidates in the map's vector at once: a list entry adds
  * at most one, and growing by doubling copied 120-byte candidates (a
  * tenth of an answer's instructions). */
@@ -292,16 +488,32 @@ xs_comp_from_lists(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
     struct xs_comp_shared *sh, struct xs_arena *arena, struct xs_answer *ans,
     bool *donep)
 {
-	struct comp_sum      s = { 0 };
-	struct xs_comp_list *lists;
-	bool                 fresh     = false;
-	size_t               n_entries = 0;
-	xsell_err            err;
+	struct comp_sum         s = { 0 };
+	struct xs_comp_list    *lists;
+	struct comp_memo_params params;
+	uint64_t                key       = 0;
+	bool                    fresh     = false;
+	bool                    memo      = false;
+	bool                    held      = false;
+	size_t                  n_entries = 0;
+	xsell_err               err;
 
 	*donep = false;
 	if (ids->n_given == 0 || ids->n_given > GIVEN_MAX ||
 	    !xs_store_comp_has(st)) {
 		return XSELL_OK;
+	}
+	memo = ids->n_given == 1 && xs_store_memo_kept(st, txn);
+	if (memo) {
+		comp_memo_params_of(set, q, &params);
+		key = comp_memo_key(&params, ids->given[0]);
+		err = comp_memo_answer(
+		    st, txn, q, &params, key, ids, arena, ans, &held, donep);
+		if (err != XSELL_OK || *donep) {
+			return err;
+		}
+		memo =
+		    !held; /* a memo that could not prove: the lists no more */
 	}
 	lists = xs_arena_calloc(arena, ids->n_given, sizeof(*lists));
 	if (lists == NULL) {
@@ -338,6 +550,10 @@ xs_comp_from_lists(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 		lists_weigh(&s);
 		err =
 		    lists_rank(st, txn, q, ids, lists, &s, arena, ans, donep);
+	}
+	if (err == XSELL_OK && memo) {
+		err = comp_memo_put(
+		    st, txn, set, &params, key, &lists[0], ids, &s);
 	}
 	xs_cand_map_free(&s.map);
 	return err;

@@ -407,7 +407,8 @@ void xs_store_memo_put(xs_store *st, MDB_txn *txn, enum xs_memo_slot slot,
 /* What a per-item memo holds: the top 4 bits of its key. */
 enum xs_item_memo_kind {
 	XS_ITEM_MEMO_SEED_LIST = 1, /* for_you: a seed's scored neighbours */
-	XS_ITEM_MEMO_BEST_LIST      /* fbt: an item's best candidates */
+	XS_ITEM_MEMO_BEST_LIST,     /* fbt: an item's best candidates */
+	XS_ITEM_MEMO_COMP_LIST      /* complements: an item's, weighed */
 };
 
 /* Whether txn's snapshot can have memos (it reads committed state: not

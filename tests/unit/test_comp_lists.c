@@ -333,7 +333,9 @@ test_refresh_writes_in_chunks(void **state)
  * is the walk's, whether the lists answered or not; with one item, to
  * the last bit, with two to 12 digits (the same terms summed in another
  * order). Some answers, of one item and of two, must come from the
- * lists, and some must not. */
+ * lists, and some must not. One item asked again with another k is
+ * answered from the snapshot's memo of its candidates, proven by the
+ * memo's floor (breaking that proof fails this test). */
 static void
 test_lists_answer_as_the_walk(void **state)
 {
