@@ -257,6 +257,10 @@ write_upstream(FILE *out, const msgpack_object *stats)
 	    "LMDB reader slots in use");
 	scalar(out, store, "readers_max", "xsell_store_readers_max", "gauge",
 	    "LMDB reader slots in all");
+	scalar(out, store, "memo_items", "xsell_store_memo_items", "gauge",
+	    "per-item memos of answers held (one snapshot's)");
+	scalar(out, store, "memo_bytes", "xsell_store_memo_bytes", "gauge",
+	    "bytes of the per-item memos held");
 	scalar(out, stats, "uptime_s", "xsell_uptime_seconds", "gauge",
 	    "seconds since xselld started");
 	write_connections(out, xsell_reply_get(stats, "connections"));

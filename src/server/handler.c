@@ -215,6 +215,8 @@ stats_gather(struct xs_server *srv, struct xs_stats *s)
 	s->used_bytes   = info.used_bytes;
 	s->readers_used = info.readers_used;
 	s->readers_max  = info.readers_max;
+	s->memo_items   = info.memo_items;
+	s->memo_bytes   = info.memo_bytes;
 	s->uptime_s     = (xs_mono_ns() - srv->started_ns) / 1000000000u;
 	s->settings     = &srv->settings;
 	for (int op = 0; op < XS_OP_COUNT; op++) {

@@ -530,5 +530,6 @@ xs_store_info_get(xs_store *st, struct xs_store_info *out)
 	out->used_bytes   = (uint64_t) (info.me_last_pgno + 1) * stat.ms_psize;
 	out->readers_used = info.me_numreaders;
 	out->readers_max  = info.me_maxreaders;
+	xs_store_item_memo_usage(st, &out->memo_items, &out->memo_bytes);
 	return XSELL_OK;
 }

@@ -296,6 +296,15 @@ xs_store_item_memo_put(
 }
 
 void
+xs_store_item_memo_usage(xs_store *st, uint64_t *itemsp, uint64_t *bytesp)
+{
+	pthread_mutex_lock(&st->memo_mtx);
+	*itemsp = st->item_memo.n;
+	*bytesp = st->item_memo.bytes;
+	pthread_mutex_unlock(&st->memo_mtx);
+}
+
+void
 xs_store_memo_fini(xs_store *st)
 {
 	for (int s = 0; s < XS_MEMO_COUNT; s++) {

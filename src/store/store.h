@@ -411,6 +411,10 @@ enum xs_item_memo_kind {
 	XS_ITEM_MEMO_COMP_LIST      /* complements: an item's, weighed */
 };
 
+/* How many per-item memos are held now, and their bytes. */
+void xs_store_item_memo_usage(
+    xs_store *st, uint64_t *itemsp, uint64_t *bytesp);
+
 /* Whether txn's snapshot can have memos (it reads committed state: not
  * a write transaction). */
 bool xs_store_memo_kept(xs_store *st, MDB_txn *txn);
@@ -582,6 +586,8 @@ struct xs_store_info {
 	uint64_t used_bytes; /* pages in use * page size */
 	uint32_t readers_used;
 	uint32_t readers_max;
+	uint64_t memo_items; /* per-item memos held (one snapshot's) */
+	uint64_t memo_bytes; /* their bytes, <= XS_ITEM_MEMO_BYTES */
 };
 xsell_err xs_store_info_get(xs_store *st, struct xs_store_info *out);
 

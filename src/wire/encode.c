@@ -486,11 +486,11 @@ pack_counts(msgpack_packer *pk, const struct xs_stats *s)
 	map_end(&m);
 }
 
-/* stats.store: the LMDB map and its readers. */
+/* stats.store: the LMDB map, its readers and the answers' memos. */
 static void
 pack_store(msgpack_packer *pk, const struct xs_stats *s)
 {
-	struct map m    = map_begin(pk, 5);
+	struct map m    = map_begin(pk, 7);
 	double     used = 0;
 
 	if (s->map_size > 0) {
@@ -506,6 +506,10 @@ pack_store(msgpack_packer *pk, const struct xs_stats *s)
 	msgpack_pack_uint32(pk, s->readers_used);
 	map_key(&m, "readers_max");
 	msgpack_pack_uint32(pk, s->readers_max);
+	map_key(&m, "memo_items");
+	msgpack_pack_uint64(pk, s->memo_items);
+	map_key(&m, "memo_bytes");
+	msgpack_pack_uint64(pk, s->memo_bytes);
 	map_end(&m);
 }
 

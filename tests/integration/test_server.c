@@ -106,6 +106,38 @@ test_server_fbt_on_read_endpoint(void **state)
 	json_decref(r);
 }
 
+/* An fbt answer for one item keeps that item's best candidates for the
+ * next answer from the same snapshot: stats.store counts the memo and its
+ * bytes, the same answer comes back from it, and a write's commit
+ * retires it (the next memo made replaces the lot: one item again). */
+static void
+test_server_stats_count_the_answers_memos(void **state)
+{
+	struct xs_test_server *s     = *state;
+	const char            *fbt_a = "{\"op\":\"fbt\",\"items\":[\"A\"],"
+	                               "\"scorer\":\"count\"}";
+	const char            *fbt_b = "{\"op\":\"fbt\",\"items\":[\"B\"],"
+	                               "\"scorer\":\"count\"}";
+	json_t                *r;
+
+	assert_int_equal(xs_test_stat(s->read_url, "store", "memo_items"), 0);
+	expect_fbt(s->read_url, fbt_a, "B:3 C:2 E:1");
+	assert_int_equal(xs_test_stat(s->read_url, "store", "memo_items"), 1);
+	assert_true(xs_test_stat(s->read_url, "store", "memo_bytes") > 0);
+	expect_fbt(s->read_url, fbt_a, "B:3 C:2 E:1"); /* from the memo */
+	expect_fbt(s->read_url, fbt_b, "A:3 C:1 D:1 E:1");
+	assert_int_equal(xs_test_stat(s->read_url, "store", "memo_items"), 2);
+
+	r = xs_test_call(s->admin_url,
+	    "{\"op\":\"event\",\"events\":[{\"type\":\"order\","
+	    "\"user\":\"u9\",\"order\":\"o9\",\"items\":[\"A\",\"C\"],"
+	    "\"ts\":1700000000}]}");
+	assert_string_equal(xs_test_reply_code(r), "ok");
+	json_decref(r);
+	expect_fbt(s->read_url, fbt_a, "B:3 C:3 E:1");
+	assert_int_equal(xs_test_stat(s->read_url, "store", "memo_items"), 1);
+}
+
 /* From A, first-level B (3 of A's 4 orders), C, E; D only via B:
  * 3/4 * N_BD/N_B = 3/4 * 1/4 = 0.1875 (N_D = 1, so any beta), times
  * D's momentum (complements' default weight 100, prior 10; every order
@@ -634,6 +666,9 @@ main(void)
 		    test_server_every_write_op_has_a_refusal_case),
 		cmocka_unit_test_setup_teardown(
 		    test_server_fbt_on_read_endpoint, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_server_stats_count_the_answers_memos, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_server_complements_name_their_via_item, setup,
 		    teardown),
