@@ -5,6 +5,7 @@
 #ifndef XSELL_COMMON_COMMON_H
 #define XSELL_COMMON_COMMON_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -96,5 +97,23 @@ void xs_arena_reset(struct xs_arena *a);
 void *xs_arena_alloc(struct xs_arena *a, size_t size);
 /* xs_arena_alloc of n * size bytes with overflow checking, zeroed. */
 void *xs_arena_calloc(struct xs_arena *a, size_t n, size_t size);
+
+/* ==== Helper threads ==== */
+
+/* A thread that works beside the caller, and the lock and condition
+ * they share (the loader's reader, the accumulator's feeders). */
+struct xs_helper {
+	pthread_t       thread;
+	pthread_mutex_t mu;
+	pthread_cond_t  cv;
+};
+
+/* Initialise h's lock and condition and start run(arg) on its thread;
+ * false (nothing left to undo) if any of it fails: the caller does the
+ * work itself. */
+bool xs_helper_start(struct xs_helper *h, void *(*run)(void *), void *arg);
+/* Join h's thread (the caller has told it to stop), then destroy its
+ * lock and condition. */
+void xs_helper_join(struct xs_helper *h);
 
 #endif /* XSELL_COMMON_COMMON_H */

@@ -663,9 +663,8 @@ struct read_pipe {
 	const struct xs_load_cols *cols;
 	size_t                     n_cols;
 	struct reject_ctx          rc; /* the helper's */
-	pthread_mutex_t            mu;
-	pthread_cond_t             cv;
-	/* Under mu. Batch k is b[k % READ_RING]; [taken, filled) are the
+	struct xs_helper           h;
+	/* Under h.mu. Batch k is b[k % READ_RING]; [taken, filled) are the
 	 * loader's, the others the helper's. */
 	size_t    filled, taken;
 	bool      helper_waits, loader_waits;
@@ -673,7 +672,6 @@ struct read_pipe {
 	bool      done;   /* the helper has handed over its last batch */
 	xsell_err err;    /* how reading ended: XSELL_ENOENT at the end */
 	int       err_no; /* errno, with XSELL_EIO */
-	pthread_t thread;
 };
 
 /* Where the text of a rejection kept goes; NULL once enough are. */
@@ -730,13 +728,13 @@ batch_next(struct read_pipe *p)
 	struct read_batch *b;
 	bool               stop;
 
-	pthread_mutex_lock(&p->mu);
+	pthread_mutex_lock(&p->h.mu);
 	while (p->filled - p->taken == READ_RING && !p->stop) {
 		p->helper_waits = true;
-		pthread_cond_wait(&p->cv, &p->mu);
+		pthread_cond_wait(&p->h.cv, &p->h.mu);
 	}
 	stop = p->stop;
-	pthread_mutex_unlock(&p->mu);
+	pthread_mutex_unlock(&p->h.mu);
 	if (stop) {
 		return XSELL_EINTERNAL;
 	}
@@ -753,13 +751,13 @@ static void
 batch_publish(struct read_pipe *p)
 {
 	p->rc.batch->offset = xs_load_reader_offset(p->r);
-	pthread_mutex_lock(&p->mu);
+	pthread_mutex_lock(&p->h.mu);
 	p->filled++;
 	if (p->loader_waits) {
 		p->loader_waits = false;
-		pthread_cond_signal(&p->cv);
+		pthread_cond_signal(&p->h.cv);
 	}
-	pthread_mutex_unlock(&p->mu);
+	pthread_mutex_unlock(&p->h.mu);
 }
 
 /* A copy of s in the batch's bytes (room checked by the caller). */
@@ -838,13 +836,13 @@ read_run(void *arg)
 	if (e != XSELL_EINTERNAL) {
 		batch_publish(p); /* the last one, or the one that failed */
 	}
-	pthread_mutex_lock(&p->mu);
+	pthread_mutex_lock(&p->h.mu);
 	p->err          = e;
 	p->err_no       = err_no;
 	p->done         = true;
 	p->loader_waits = false;
-	pthread_cond_signal(&p->cv);
-	pthread_mutex_unlock(&p->mu);
+	pthread_cond_signal(&p->h.cv);
+	pthread_mutex_unlock(&p->h.mu);
 	return NULL;
 }
 
@@ -910,15 +908,8 @@ read_start(const struct reject_ctx *rc, xs_load_reader *r,
 	p->rc           = *rc;
 	p->rc.pipe      = p;
 	p->rc.kept_left = XS_LOAD_REJECTS_KEPT - rc->l->n_rejects;
-	if (ok && pthread_mutex_init(&p->mu, NULL) == 0) {
-		if (pthread_cond_init(&p->cv, NULL) == 0) {
-			if (pthread_create(&p->thread, NULL, read_run, p) ==
-			    0) {
-				return p;
-			}
-			pthread_cond_destroy(&p->cv);
-		}
-		pthread_mutex_destroy(&p->mu);
+	if (ok && xs_helper_start(&p->h, read_run, p)) {
+		return p;
 	}
 	pipe_free(p);
 	return NULL;
@@ -931,15 +922,13 @@ read_end(struct read_pipe *p)
 {
 	int err_no;
 
-	pthread_mutex_lock(&p->mu);
+	pthread_mutex_lock(&p->h.mu);
 	p->stop         = true;
 	p->helper_waits = false;
-	pthread_cond_signal(&p->cv);
-	pthread_mutex_unlock(&p->mu);
-	pthread_join(p->thread, NULL);
+	pthread_cond_signal(&p->h.cv);
+	pthread_mutex_unlock(&p->h.mu);
+	xs_helper_join(&p->h);
 	err_no = p->err_no;
-	pthread_cond_destroy(&p->cv);
-	pthread_mutex_destroy(&p->mu);
 	pipe_free(p);
 	errno = err_no;
 }
@@ -956,17 +945,17 @@ read_piped(struct read_pipe *p, struct reject_ctx *rc, uint64_t bytes0)
 	for (;;) {
 		const struct read_batch *b;
 
-		pthread_mutex_lock(&p->mu);
+		pthread_mutex_lock(&p->h.mu);
 		while (p->taken == p->filled && !p->done) {
 			p->loader_waits = true;
-			pthread_cond_wait(&p->cv, &p->mu);
+			pthread_cond_wait(&p->h.cv, &p->h.mu);
 		}
 		if (p->taken == p->filled) {
 			e = p->err;
-			pthread_mutex_unlock(&p->mu);
+			pthread_mutex_unlock(&p->h.mu);
 			return e;
 		}
-		pthread_mutex_unlock(&p->mu);
+		pthread_mutex_unlock(&p->h.mu);
 		b = &p->b[p->taken % READ_RING];
 		e = batch_take(rc, b);
 		if (e != XSELL_OK) {
@@ -977,13 +966,13 @@ read_piped(struct read_pipe *p, struct reject_ctx *rc, uint64_t bytes0)
 			l->counts.bytes = bytes0 + rc->fc->bytes;
 			l->progress(l->progress_ctx, l);
 		}
-		pthread_mutex_lock(&p->mu);
+		pthread_mutex_lock(&p->h.mu);
 		p->taken++;
 		if (p->helper_waits) {
 			p->helper_waits = false;
-			pthread_cond_signal(&p->cv);
+			pthread_cond_signal(&p->h.cv);
 		}
-		pthread_mutex_unlock(&p->mu);
+		pthread_mutex_unlock(&p->h.mu);
 	}
 }
 

@@ -883,17 +883,15 @@ packed_lsd(uint64_t *v, uint64_t *tmp, size_t n, unsigned width)
  * then LSD). The buckets may be sorted by a helper thread while the
  * flush writes those already done: keys[0..ready) are final. */
 struct sort_job {
-	uint64_t       *keys;    /* acc->ptmp: the result */
-	uint64_t       *scratch; /* the relation's log, reused */
-	size_t          n;
-	unsigned        wb, low;
-	size_t          start[(1u << PACKED_TOP_BITS) + 1];
-	pthread_mutex_t mu;
-	pthread_cond_t  cv;
-	size_t          ready; /* under mu */
-	size_t          seen;  /* the reader's copy of ready */
-	bool            threaded;
-	pthread_t       thread;
+	uint64_t        *keys;    /* acc->ptmp: the result */
+	uint64_t        *scratch; /* the relation's log, reused */
+	size_t           n;
+	unsigned         wb, low;
+	size_t           start[(1u << PACKED_TOP_BITS) + 1];
+	struct xs_helper h;
+	size_t           ready; /* under h.mu */
+	size_t           seen;  /* the reader's copy of ready */
+	bool             threaded;
 };
 
 /* Partition p's keys into acc->ptmp by their top bits (one pass); the
@@ -949,10 +947,10 @@ sort_run(void *arg)
 			packed_lsd(j->keys + s, j->scratch + s, e - s, j->low);
 		}
 		if (j->threaded) {
-			pthread_mutex_lock(&j->mu);
+			pthread_mutex_lock(&j->h.mu);
 			j->ready = e;
-			pthread_cond_broadcast(&j->cv);
-			pthread_mutex_unlock(&j->mu);
+			pthread_cond_broadcast(&j->h.cv);
+			pthread_mutex_unlock(&j->h.mu);
 		} else {
 			j->ready = e;
 		}
@@ -967,18 +965,12 @@ static void
 sort_start(struct sort_job *j, bool thread)
 {
 	j->threaded = false;
-	if (thread && pthread_mutex_init(&j->mu, NULL) == 0) {
-		if (pthread_cond_init(&j->cv, NULL) == 0) {
-			j->threaded = true;
-			if (pthread_create(&j->thread, NULL, sort_run, j) ==
-			    0) {
-				return;
-			}
-			j->threaded = false;
-			pthread_cond_destroy(&j->cv);
-		}
-		pthread_mutex_destroy(&j->mu);
+	/* threaded before the start: sort_run reads it */
+	j->threaded = thread;
+	if (thread && xs_helper_start(&j->h, sort_run, j)) {
+		return;
 	}
+	j->threaded = false;
 	sort_run(j);
 }
 
@@ -986,9 +978,7 @@ static void
 sort_end(struct sort_job *j)
 {
 	if (j->threaded) {
-		pthread_join(j->thread, NULL);
-		pthread_cond_destroy(&j->cv);
-		pthread_mutex_destroy(&j->mu);
+		xs_helper_join(&j->h);
 		j->threaded = false;
 	}
 }
@@ -1001,12 +991,12 @@ sort_wait(struct sort_job *j, size_t i)
 		return;
 	}
 	if (j->threaded) {
-		pthread_mutex_lock(&j->mu);
+		pthread_mutex_lock(&j->h.mu);
 		while (j->ready <= i) {
-			pthread_cond_wait(&j->cv, &j->mu);
+			pthread_cond_wait(&j->h.cv, &j->h.mu);
 		}
 		j->seen = j->ready;
-		pthread_mutex_unlock(&j->mu);
+		pthread_mutex_unlock(&j->h.mu);
 	} else {
 		j->seen = j->ready;
 	}
@@ -1229,19 +1219,17 @@ struct feed {
 	struct bucket_set set; /* the helper's, until feed_end */
 	struct arena      arena;
 	size_t            bucket_bytes;
-	uint32_t         *ring;    /* FEED_WORDS */
-	uint32_t         *scratch; /* the helper's copy of a record that
-	                              wraps around the ring's end */
-	size_t          write;     /* the model's: words written */
-	size_t          read_seen; /* the model's copy of read */
-	pthread_mutex_t mu;
-	pthread_cond_t  cv;
-	/* Under mu. Words [read, published) are the helper's to take. */
+	uint32_t         *ring;     /* FEED_WORDS */
+	uint32_t         *scratch;  /* the helper's copy of a record that
+	                               wraps around the ring's end */
+	size_t           write;     /* the model's: words written */
+	size_t           read_seen; /* the model's copy of read */
+	struct xs_helper h;
+	/* Under h.mu. Words [read, published) are the helper's to take. */
 	size_t    published, read;
 	size_t    bytes; /* the helper's memory, as of its last batch */
 	bool      helper_waits, model_waits, closing;
 	xsell_err err; /* the helper's first error */
-	pthread_t thread;
 };
 
 /* Words [pos, pos + len) of the ring, contiguous: in place, or copied
@@ -1291,27 +1279,27 @@ feed_run(void *arg)
 	for (;;) {
 		size_t start, end;
 
-		pthread_mutex_lock(&f->mu);
+		pthread_mutex_lock(&f->h.mu);
 		while (f->read == f->published && !f->closing) {
 			f->helper_waits = true;
-			pthread_cond_wait(&f->cv, &f->mu);
+			pthread_cond_wait(&f->h.cv, &f->h.mu);
 		}
 		start = f->read;
 		end   = f->published;
-		pthread_mutex_unlock(&f->mu);
+		pthread_mutex_unlock(&f->h.mu);
 		if (start == end) {
 			return NULL; /* closing, and everything taken */
 		}
 		err = feed_take(f, start, end);
-		pthread_mutex_lock(&f->mu);
+		pthread_mutex_lock(&f->h.mu);
 		f->read  = end;
 		f->err   = err;
 		f->bytes = f->bucket_bytes + f->arena.bytes;
 		if (f->model_waits) {
 			f->model_waits = false;
-			pthread_cond_broadcast(&f->cv);
+			pthread_cond_broadcast(&f->h.cv);
 		}
-		pthread_mutex_unlock(&f->mu);
+		pthread_mutex_unlock(&f->h.mu);
 		if (err != XSELL_OK) {
 			return NULL;
 		}
@@ -1324,15 +1312,15 @@ feed_publish(struct feed *f)
 {
 	xsell_err err;
 
-	pthread_mutex_lock(&f->mu);
+	pthread_mutex_lock(&f->h.mu);
 	f->published = f->write;
 	if (f->helper_waits) {
 		f->helper_waits = false;
-		pthread_cond_broadcast(&f->cv);
+		pthread_cond_broadcast(&f->h.cv);
 	}
 	f->read_seen = f->read;
 	err          = f->err;
-	pthread_mutex_unlock(&f->mu);
+	pthread_mutex_unlock(&f->h.mu);
 	return err;
 }
 
@@ -1346,15 +1334,15 @@ feed_room(struct feed *f, size_t len)
 		return XSELL_OK;
 	}
 	(void) feed_publish(f);
-	pthread_mutex_lock(&f->mu);
+	pthread_mutex_lock(&f->h.mu);
 	err = f->err; /* read under mu: the helper may have failed since */
 	while (err == XSELL_OK && f->write + len - f->read > FEED_WORDS) {
 		f->model_waits = true;
-		pthread_cond_wait(&f->cv, &f->mu);
+		pthread_cond_wait(&f->h.cv, &f->h.mu);
 		err = f->err;
 	}
 	f->read_seen = f->read;
-	pthread_mutex_unlock(&f->mu);
+	pthread_mutex_unlock(&f->h.mu);
 	return err;
 }
 
@@ -1405,17 +1393,10 @@ feed_start(xs_acc *acc, uint32_t rel)
 	f->ring    = malloc(FEED_WORDS * sizeof(uint32_t));
 	f->scratch = malloc(FEED_WORDS * sizeof(uint32_t));
 	if (f->ring != NULL && f->scratch != NULL &&
-	    pthread_mutex_init(&f->mu, NULL) == 0) {
-		if (pthread_cond_init(&f->cv, NULL) == 0) {
-			if (pthread_create(&f->thread, NULL, feed_run, f) ==
-			    0) {
-				acc->feed     = f;
-				acc->feed_off = false;
-				return;
-			}
-			pthread_cond_destroy(&f->cv);
-		}
-		pthread_mutex_destroy(&f->mu);
+	    xs_helper_start(&f->h, feed_run, f)) {
+		acc->feed     = f;
+		acc->feed_off = false;
+		return;
 	}
 	feed_free(f);
 }
@@ -1449,14 +1430,12 @@ feed_end(xs_acc *acc)
 		return XSELL_OK;
 	}
 	acc->feed = NULL;
-	pthread_mutex_lock(&f->mu);
+	pthread_mutex_lock(&f->h.mu);
 	f->published = f->write;
 	f->closing   = true;
-	pthread_cond_broadcast(&f->cv);
-	pthread_mutex_unlock(&f->mu);
-	pthread_join(f->thread, NULL);
-	pthread_cond_destroy(&f->cv);
-	pthread_mutex_destroy(&f->mu);
+	pthread_cond_broadcast(&f->h.cv);
+	pthread_mutex_unlock(&f->h.mu);
+	xs_helper_join(&f->h);
 	err                = f->err;
 	acc->dense[f->rel] = f->set;
 	acc->bucket_bytes += f->bucket_bytes;
@@ -1474,9 +1453,9 @@ feed_bytes(struct feed *f)
 	if (f == NULL) {
 		return 0;
 	}
-	pthread_mutex_lock(&f->mu);
+	pthread_mutex_lock(&f->h.mu);
 	bytes = f->bytes;
-	pthread_mutex_unlock(&f->mu);
+	pthread_mutex_unlock(&f->h.mu);
 	return bytes;
 }
 
@@ -1822,16 +1801,14 @@ struct row_pipe {
 	const struct bucket_set *s;
 	struct dense             d; /* the helper's */
 	struct row_chunk         c[ROW_RING];
-	pthread_mutex_t          mu;
-	pthread_cond_t           cv;
-	/* Under mu. Chunk k is c[k % ROW_RING]; [written, counted) are the
+	struct xs_helper         h;
+	/* Under h.mu. Chunk k is c[k % ROW_RING]; [written, counted) are the
 	 * writer's, the others the helper's. */
 	size_t    counted, written;
 	bool      count_waits, write_waits;
 	bool      done; /* the helper has handed over its last chunk */
 	bool      stop; /* the writer failed: count no more */
 	xsell_err err;  /* the helper's */
-	pthread_t thread;
 };
 
 /* The helper: hand chunk 'counted' over; the next one free into *cp.
@@ -1841,18 +1818,18 @@ pipe_hand(struct row_pipe *p, size_t *countedp, struct row_chunk **cp)
 {
 	bool stop;
 
-	pthread_mutex_lock(&p->mu);
+	pthread_mutex_lock(&p->h.mu);
 	p->counted = ++*countedp;
 	if (p->write_waits) {
 		p->write_waits = false;
-		pthread_cond_signal(&p->cv);
+		pthread_cond_signal(&p->h.cv);
 	}
 	while (*countedp - p->written == ROW_RING && !p->stop) {
 		p->count_waits = true;
-		pthread_cond_wait(&p->cv, &p->mu);
+		pthread_cond_wait(&p->h.cv, &p->h.mu);
 	}
 	stop = p->stop;
-	pthread_mutex_unlock(&p->mu);
+	pthread_mutex_unlock(&p->h.mu);
 	*cp           = &p->c[*countedp % ROW_RING];
 	(*cp)->used   = 0;
 	(*cp)->n_rows = 0;
@@ -1920,15 +1897,15 @@ pipe_count(void *arg)
 			c->used += n;
 		}
 	}
-	pthread_mutex_lock(&p->mu);
+	pthread_mutex_lock(&p->h.mu);
 	if (err == XSELL_OK && c->n_rows != 0) {
 		p->counted = counted + 1; /* the last one */
 	}
 	p->err         = err == XSELL_EINTERNAL ? XSELL_OK : err;
 	p->done        = true;
 	p->write_waits = false;
-	pthread_cond_signal(&p->cv);
-	pthread_mutex_unlock(&p->mu);
+	pthread_cond_signal(&p->h.cv);
+	pthread_mutex_unlock(&p->h.mu);
 	return NULL;
 }
 
@@ -1944,16 +1921,16 @@ pipe_write(struct row_pipe *p, xs_pair_writer *w, uint32_t rel)
 		const struct row_chunk *c;
 		bool                    more;
 
-		pthread_mutex_lock(&p->mu);
+		pthread_mutex_lock(&p->h.mu);
 		while (written == p->counted && !p->done) {
 			p->write_waits = true;
-			pthread_cond_wait(&p->cv, &p->mu);
+			pthread_cond_wait(&p->h.cv, &p->h.mu);
 		}
 		more = written < p->counted;
 		if (!more) {
 			err = p->err;
 		}
-		pthread_mutex_unlock(&p->mu);
+		pthread_mutex_unlock(&p->h.mu);
 		if (!more) {
 			return err;
 		}
@@ -1966,13 +1943,13 @@ pipe_write(struct row_pipe *p, xs_pair_writer *w, uint32_t rel)
 			return err;
 		}
 		written++;
-		pthread_mutex_lock(&p->mu);
+		pthread_mutex_lock(&p->h.mu);
 		p->written = written;
 		if (p->count_waits) {
 			p->count_waits = false;
-			pthread_cond_signal(&p->cv);
+			pthread_cond_signal(&p->h.cv);
 		}
-		pthread_mutex_unlock(&p->mu);
+		pthread_mutex_unlock(&p->h.mu);
 	}
 }
 
@@ -2009,15 +1986,8 @@ pipe_start(const struct bucket_set *s)
 		pipe_free(p); /* dense_fini of a zeroed dense frees nothing */
 		return NULL;
 	}
-	if (pthread_mutex_init(&p->mu, NULL) == 0) {
-		if (pthread_cond_init(&p->cv, NULL) == 0) {
-			if (pthread_create(&p->thread, NULL, pipe_count, p) ==
-			    0) {
-				return p;
-			}
-			pthread_cond_destroy(&p->cv);
-		}
-		pthread_mutex_destroy(&p->mu);
+	if (xs_helper_start(&p->h, pipe_count, p)) {
+		return p;
 	}
 	pipe_free(p);
 	return NULL;
@@ -2027,14 +1997,12 @@ pipe_start(const struct bucket_set *s)
 static void
 pipe_end(struct row_pipe *p)
 {
-	pthread_mutex_lock(&p->mu);
+	pthread_mutex_lock(&p->h.mu);
 	p->stop        = true;
 	p->count_waits = false;
-	pthread_cond_signal(&p->cv);
-	pthread_mutex_unlock(&p->mu);
-	pthread_join(p->thread, NULL);
-	pthread_cond_destroy(&p->cv);
-	pthread_mutex_destroy(&p->mu);
+	pthread_cond_signal(&p->h.cv);
+	pthread_mutex_unlock(&p->h.mu);
+	xs_helper_join(&p->h);
 	pipe_free(p);
 }
 

@@ -93,14 +93,12 @@ xs_store_pairs_empty(xs_store *st, MDB_txn *txn, bool *emptyp)
 #define RA_SCAN ((size_t) 64 << 20) /* mincore's steps */
 
 struct readahead {
-	int             fd;
-	uint64_t        from;        /* the transaction's end, when opened */
-	uint64_t        appended;    /* by the writer; under mu */
-	uint64_t        told;        /* appended when the helper was woken */
-	bool            stop, waits; /* under mu */
-	pthread_mutex_t mu;
-	pthread_cond_t  cv;
-	pthread_t       thread;
+	int              fd;
+	uint64_t         from;        /* the transaction's end, when opened */
+	uint64_t         appended;    /* by the writer; under mu */
+	uint64_t         told;        /* appended when the helper was woken */
+	bool             stop, waits; /* under h.mu */
+	struct xs_helper h;
 };
 
 /* The end of the last run of cached pages of the file (size 'size'),
@@ -151,7 +149,7 @@ ra_run(void *arg)
 	struct readahead *r    = arg;
 	uint64_t          done = r->from;
 
-	pthread_mutex_lock(&r->mu);
+	pthread_mutex_lock(&r->h.mu);
 	while (!r->stop) {
 		/* Pages take up to about 3/2 of the bytes appended (keys,
 		 * page headers, the part-filled page where a list ends):
@@ -160,17 +158,17 @@ ra_run(void *arg)
 
 		if (want <= done + RA_AHEAD / 2) {
 			r->waits = true;
-			pthread_cond_wait(&r->cv, &r->mu);
+			pthread_cond_wait(&r->h.cv, &r->h.mu);
 			continue;
 		}
-		pthread_mutex_unlock(&r->mu);
+		pthread_mutex_unlock(&r->h.mu);
 		(void) posix_fadvise(r->fd, (off_t) done,
 		    (off_t) (want - done),
 		    POSIX_FADV_WILLNEED); /* advice: a failure costs faults */
 		done = want;
-		pthread_mutex_lock(&r->mu);
+		pthread_mutex_lock(&r->h.mu);
 	}
-	pthread_mutex_unlock(&r->mu);
+	pthread_mutex_unlock(&r->h.mu);
 	return NULL;
 }
 
@@ -185,14 +183,14 @@ ra_note(struct readahead *r, uint64_t bytes)
 	if (r->told < RA_AHEAD / 4) {
 		return;
 	}
-	pthread_mutex_lock(&r->mu);
+	pthread_mutex_lock(&r->h.mu);
 	r->appended += r->told;
 	r->told = 0;
 	if (r->waits) {
 		r->waits = false;
-		pthread_cond_signal(&r->cv);
+		pthread_cond_signal(&r->h.cv);
 	}
-	pthread_mutex_unlock(&r->mu);
+	pthread_mutex_unlock(&r->h.mu);
 }
 
 /* Start the helper on the store's data file; NULL if it cannot start. */
@@ -213,14 +211,8 @@ ra_start(xs_store *st)
 	}
 	r->fd   = fd;
 	r->from = cached_end(fd, (uint64_t) sb.st_size);
-	if (pthread_mutex_init(&r->mu, NULL) == 0) {
-		if (pthread_cond_init(&r->cv, NULL) == 0) {
-			if (pthread_create(&r->thread, NULL, ra_run, r) == 0) {
-				return r;
-			}
-			pthread_cond_destroy(&r->cv);
-		}
-		pthread_mutex_destroy(&r->mu);
+	if (xs_helper_start(&r->h, ra_run, r)) {
+		return r;
 	}
 	free(r);
 	return NULL;
@@ -232,13 +224,11 @@ ra_end(struct readahead *r)
 	if (r == NULL) {
 		return;
 	}
-	pthread_mutex_lock(&r->mu);
+	pthread_mutex_lock(&r->h.mu);
 	r->stop = true;
-	pthread_cond_signal(&r->cv);
-	pthread_mutex_unlock(&r->mu);
-	pthread_join(r->thread, NULL);
-	pthread_cond_destroy(&r->cv);
-	pthread_mutex_destroy(&r->mu);
+	pthread_cond_signal(&r->h.cv);
+	pthread_mutex_unlock(&r->h.mu);
+	xs_helper_join(&r->h);
 	free(r);
 }
 
