@@ -391,8 +391,10 @@ comp_memo_put(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	if (memo == NULL) {
 		return XSELL_ENOMEM;
 	}
-	memcpy(memo->v, s->map.vec.v, n * sizeof(*memo->v));
-	qsort(memo->v, n, sizeof(*memo->v), xs_cand_cmp_score);
+	if (n != 0) { /* an empty list's map has no vector */
+		memcpy(memo->v, s->map.vec.v, n * sizeof(*memo->v));
+		qsort(memo->v, n, sizeof(*memo->v), xs_cand_cmp_score);
+	}
 	m = n < MEMO_KEPT ? n : MEMO_KEPT;
 	while (m < n && memo->v[m].score == memo->v[m - 1].score) {
 		m++;

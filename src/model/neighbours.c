@@ -1077,7 +1077,7 @@ best_list_rank(xs_store *st, MDB_txn *txn, const struct xs_query *q,
     const struct xs_rank_ids *ids, const struct xs_best_list *l,
     struct xs_arena *arena, struct xs_answer *ans, bool *exactp)
 {
-	struct xs_cand *v = malloc(l->n * sizeof(*v));
+	struct xs_cand *v = malloc((l->n ? l->n : 1) * sizeof(*v));
 	xsell_err       err;
 
 	*exactp = false;
