@@ -319,6 +319,18 @@ comp_memo_params_of(const struct xs_settings *set, const struct xs_query *q,
 	p->walk_width  = set->walk_width;
 }
 
+static bool
+comp_memo_params_equal(
+    const struct comp_memo_params *a, const struct comp_memo_params *b)
+{
+	return a->beta == b->beta &&
+	    a->momentum_weight == b->momentum_weight &&
+	    a->momentum_prior == b->momentum_prior &&
+	    a->trend_half_life_days == b->trend_half_life_days &&
+	    a->trend_view_weight == b->trend_view_weight &&
+	    a->min_support == b->min_support && a->walk_width == b->walk_width;
+}
+
 /* The memo key of item a's candidates under 'p': a hash of the settings
  * beside the item (a memo found is checked against 'p' in full). */
 static uint64_t
@@ -439,7 +451,7 @@ comp_memo_answer(xs_store *st, MDB_txn *txn, const struct xs_query *q,
 		return XSELL_OK;
 	}
 	memo   = held;
-	*heldp = memcmp(&memo->params, p, sizeof(*p)) == 0 &&
+	*heldp = comp_memo_params_equal(&memo->params, p) &&
 	    now >= memo->computed_s && now <= memo->fresh_until;
 	v = *heldp ? malloc((memo->n + 1) * sizeof(*v)) : NULL;
 	if (v == NULL) {
