@@ -961,6 +961,21 @@ xs_test_store_dump(const char *db, struct xs_buf *out)
 }
 
 void
+xs_test_assert_same_store(xs_store *a, xs_store *b)
+{
+	struct xs_buf da, db;
+
+	xs_buf_init(&da, SIZE_MAX);
+	xs_buf_init(&db, SIZE_MAX);
+	assert_xs_ok(xs_store_dump(a, &da));
+	assert_xs_ok(xs_store_dump(b, &db));
+	assert_int_equal(da.len, db.len);
+	assert_memory_equal(da.data, db.data, da.len);
+	xs_buf_fini(&da);
+	xs_buf_fini(&db);
+}
+
+void
 xs_test_comp_list(xs_store *st, const char *item, char *out, size_t out_len)
 {
 	struct xs_comp_list l;

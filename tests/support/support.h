@@ -219,6 +219,9 @@ uint32_t xs_test_apply_event_msg(
  * *out (xs_buf_init'ed here; caller frees with xs_buf_fini) and close
  * it. Fails the test if it does not open. */
 void xs_test_store_dump(const char *db, struct xs_buf *out);
+/* Fail the test unless the two open stores' dumps (xs_store_dump) are
+ * the same bytes. */
+void xs_test_assert_same_store(struct xs_store *a, struct xs_store *b);
 
 /* Item 'item''s precomputed complements list in st, rendered as
  * "E=0.25<B C=0.210224<B" (item=score<via, scores to 6 digits), or

@@ -37,10 +37,9 @@ static size_t max_held;
 static xs_store *
 check_same(calls_fn calls, char **dirp)
 {
-	xs_acc       *bulk, *plain;
-	xs_store     *sb, *sp;
-	char         *dp;
-	struct xs_buf db, dpl;
+	xs_acc   *bulk, *plain;
+	xs_store *sb, *sp;
+	char     *dp;
 
 	sb = xs_test_store_open(dirp);
 	sp = xs_test_store_open(&dp);
@@ -51,14 +50,7 @@ check_same(calls_fn calls, char **dirp)
 	calls(plain);
 	xs_test_acc_commit(sb, bulk);
 	xs_test_acc_commit(sp, plain);
-	xs_buf_init(&db, SIZE_MAX);
-	xs_buf_init(&dpl, SIZE_MAX);
-	assert_xs_ok(xs_store_dump(sb, &db));
-	assert_xs_ok(xs_store_dump(sp, &dpl));
-	assert_int_equal(db.len, dpl.len);
-	assert_memory_equal(db.data, dpl.data, db.len);
-	xs_buf_fini(&db);
-	xs_buf_fini(&dpl);
+	xs_test_assert_same_store(sb, sp);
 	xs_acc_free(bulk);
 	xs_acc_free(plain);
 	xs_test_store_close(sp, dp);
@@ -499,7 +491,6 @@ test_orders_held_same_as_put(void **state)
 	xs_store           *held, *plain;
 	char               *dh, *dp;
 	MDB_txn            *txn;
-	struct xs_buf       bh, bp;
 	struct xs_order_rec rec;
 	const void         *items;
 	uint32_t            item;
@@ -525,12 +516,7 @@ test_orders_held_same_as_put(void **state)
 		held_put(plain, txn, i);
 	}
 	assert_xs_ok(xs_txn_commit(txn));
-	xs_buf_init(&bh, SIZE_MAX);
-	xs_buf_init(&bp, SIZE_MAX);
-	assert_xs_ok(xs_store_dump(held, &bh));
-	assert_xs_ok(xs_store_dump(plain, &bp));
-	assert_int_equal(bh.len, bp.len);
-	assert_memory_equal(bh.data, bp.data, bh.len);
+	xs_test_assert_same_store(held, plain);
 	/* "zz-long-10" is order 4: user 5, ts 1004, items 5..8. */
 	assert_xs_ok(xs_txn_read(held, &txn));
 	assert_xs_ok(
@@ -541,8 +527,6 @@ test_orders_held_same_as_put(void **state)
 	memcpy(&item, (const char *) items + 3 * sizeof(item), sizeof(item));
 	assert_int_equal(item, 8);
 	xs_txn_abort(txn);
-	xs_buf_fini(&bh);
-	xs_buf_fini(&bp);
 	xs_test_store_close(held, dh);
 	xs_test_store_close(plain, dp);
 }
