@@ -966,18 +966,22 @@ best_list_size(size_t n)
 	return sizeof(struct xs_best_list) + n * sizeof(struct xs_cand);
 }
 
-/* The item memo key of one list's best candidates: every input of their
- * scores but the snapshot's; false if it has none. */
+_Static_assert(XS_REL_END <= 16 && XS_SCORER_COUNT <= 16,
+    "a list memo's key has 4 bits each for the relation and the scorer");
+
+/* The item memo key of what one item's list under (rel, scorer,
+ * min_support) gave: every input of its scores but the snapshot's (a
+ * source's weight is not one: callers memoise unweighted scores); false
+ * if it has none (a min_support past the key's 20 bits). */
 static bool
-best_list_key(
-    const struct walk *w, const struct rel_source *src, uint64_t *keyp)
+list_memo_key(enum xs_item_memo_kind kind, enum xs_rel rel,
+    enum xs_scorer scorer, uint32_t min_support, uint32_t item, uint64_t *keyp)
 {
-	if (w->min_support > (1u << 20) - 1 || src->weight != 1) {
-		return false; /* the key has 20 bits for it, and no weight */
+	if (min_support > (1u << 20) - 1) {
+		return false;
 	}
-	*keyp = (uint64_t) XS_ITEM_MEMO_BEST_LIST << 60 |
-	    (uint64_t) src->rel << 56 | (uint64_t) w->scorer << 52 |
-	    (uint64_t) w->min_support << 32 | w->given[0];
+	*keyp = (uint64_t) kind << 60 | (uint64_t) rel << 56 |
+	    (uint64_t) scorer << 52 | (uint64_t) min_support << 32 | item;
 	return true;
 }
 
@@ -1146,8 +1150,10 @@ neighbours_answer(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	xs_counts_reader_init(&counts, st, txn);
 	w.counts = &counts;
 	bounded  = isfinite(outside_bound(w.scorer, 1, 1, 1));
-	memo     = !parts && n_srcs * w.n_given == 1 &&
-	    xs_store_memo_kept(st, txn) && best_list_key(&w, &srcs[0], &key);
+	memo     = !parts && n_srcs * w.n_given == 1 && srcs[0].weight == 1 &&
+	    xs_store_memo_kept(st, txn) &&
+	    list_memo_key(XS_ITEM_MEMO_BEST_LIST, srcs[0].rel, w.scorer,
+	        w.min_support, w.given[0], &key);
 	if (memo) {
 		err =
 		    best_list_answer(st, txn, q, key, &ids, arena, ans, &done);
@@ -1362,26 +1368,6 @@ note_empty_list(xs_store *st, MDB_txn *txn, enum xs_rel rel,
 	return XSELL_OK;
 }
 
-/* A min_support past this is not memoised (the key has 20 bits for it). */
-#define SEED_MEMO_SUPPORT_MAX ((1u << 20) - 1)
-
-_Static_assert(XS_REL_END <= 16 && XS_SCORER_COUNT <= 16,
-    "a seed list's key has 4 bits each for the relation and the scorer");
-
-/* The item memo key of a seed's list: every input of its scores but the
- * snapshot's; false if it has none. */
-static bool
-seed_memo_key(const struct seed_walk *w, uint32_t seed, uint64_t *keyp)
-{
-	if (w->min_support > SEED_MEMO_SUPPORT_MAX) {
-		return false;
-	}
-	*keyp = (uint64_t) XS_ITEM_MEMO_SEED_LIST << 60 |
-	    (uint64_t) w->src->rel << 56 | (uint64_t) w->scorer << 52 |
-	    (uint64_t) w->min_support << 32 | seed;
-	return true;
-}
-
 /* The seed's scored list under w's source: the snapshot's memo (*heldp,
  * to be released) or walked into w->sw->list (and memoised). */
 static xsell_err
@@ -1390,7 +1376,8 @@ seed_list_get(xs_store *st, MDB_txn *txn, const struct seed_walk *w,
 {
 	uint64_t  key;
 	size_t    len;
-	bool      memo = seed_memo_key(w, seed, &key);
+	bool      memo = list_memo_key(XS_ITEM_MEMO_SEED_LIST, w->src->rel,
+	         w->scorer, w->min_support, seed, &key);
 	xsell_err err;
 
 	if (memo && xs_store_item_memo_hold(st, txn, key, heldp, &len)) {
