@@ -5,6 +5,7 @@
  * for_you answer gathers tens of thousands). */
 #include "model/model_impl.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -143,4 +144,83 @@ xs_cand_map_free(struct xs_cand_map *m)
 	free(m->slots);
 	free(m->vec.v);
 	memset(m, 0, sizeof(*m));
+}
+
+/* ==== The best candidates, for a memo ==== */
+
+/* Sift heap[i] down a min-heap of n scores. */
+static void
+score_heap_down(double *heap, size_t n, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, m = i;
+		double t;
+
+		if (l < n && heap[l] < heap[m]) {
+			m = l;
+		}
+		if (l + 1 < n && heap[l + 1] < heap[m]) {
+			m = l + 1;
+		}
+		if (m == i) {
+			return;
+		}
+		t       = heap[i];
+		heap[i] = heap[m];
+		heap[m] = t;
+		i       = m;
+	}
+}
+
+/* The XS_CANDS_KEPT-th best score of v[0..n) among those >= 'below';
+ * 'below' if fewer reach it. */
+static double
+kept_floor(const struct xs_cand *v, size_t n, double below)
+{
+	double heap[XS_CANDS_KEPT];
+	size_t h = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!(v[i].score >= below)) {
+			continue;
+		}
+		if (h < XS_CANDS_KEPT) {
+			heap[h++] = v[i].score;
+			if (h == XS_CANDS_KEPT) {
+				for (size_t j = XS_CANDS_KEPT / 2; j-- > 0;) {
+					score_heap_down(heap, h, j);
+				}
+			}
+		} else if (v[i].score > heap[0]) {
+			heap[0] = v[i].score;
+			score_heap_down(heap, h, 0);
+		}
+	}
+	return h == XS_CANDS_KEPT ? heap[0] : below;
+}
+
+size_t
+xs_cands_best(const struct xs_cand *v, size_t n, double below,
+    struct xs_cand *out, double *belowp)
+{
+	double floor = kept_floor(v, n, below);
+	size_t m     = 0;
+	bool   above_only;
+
+	for (size_t i = 0; i < n; i++) {
+		m += v[i].score >= floor;
+	}
+	/* Too many tied with the last: keep only those above them. */
+	above_only = m > XS_CANDS_KEPT_MAX;
+	m          = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (above_only ? v[i].score > floor : v[i].score >= floor) {
+			out[m++] = v[i];
+		}
+	}
+	if (m > 1) {
+		qsort(out, m, sizeof(*out), xs_cand_cmp_score);
+	}
+	*belowp = above_only ? nextafter(floor, INFINITY) : floor;
+	return m;
 }

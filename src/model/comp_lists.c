@@ -278,11 +278,6 @@ lists_rank(xs_store *st, MDB_txn *txn, const struct xs_query *q,
  * next answer for the item ranks a copy of these and is proven by one
  * comparison. */
 
-/* Candidates kept, best first, and those tied with the last (a tie is
- * ranked by external id: kept whole or not at all). */
-#define MEMO_KEPT 64u
-#define MEMO_KEPT_MAX 256u
-
 /* Every setting the kept scores and floor were made with. */
 struct comp_memo_params {
 	double   beta, momentum_weight, momentum_prior;
@@ -293,7 +288,8 @@ struct comp_memo_params {
 struct xs_comp_memo {
 	struct comp_memo_params params;
 	int64_t                 computed_s, fresh_until; /* the list's */
-	double         above; /* proven when the k-th score is above it */
+	double         floor; /* the proof's: the k-th score must beat it */
+	double         below; /* every candidate not kept scores less */
 	uint32_t       whole; /* all candidates kept, the list complete */
 	uint32_t       n;
 	struct xs_cand v[];
@@ -399,29 +395,15 @@ comp_memo_put(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	if (err != XSELL_OK) {
 		return err;
 	}
-	memo = malloc(comp_memo_size(n));
+	memo = malloc(comp_memo_size(XS_CANDS_KEPT_MAX));
 	if (memo == NULL) {
 		return XSELL_ENOMEM;
 	}
-	if (n != 0) { /* an empty list's map has no vector */
-		memcpy(memo->v, s->map.vec.v, n * sizeof(*memo->v));
-		qsort(memo->v, n, sizeof(*memo->v), xs_cand_cmp_score);
-	}
-	m = n < MEMO_KEPT ? n : MEMO_KEPT;
-	while (m < n && memo->v[m].score == memo->v[m - 1].score) {
-		m++;
-	}
-	if (m > MEMO_KEPT_MAX) { /* ties past it: keep those above them */
-		m = MEMO_KEPT - 1;
-		while (m > 0 &&
-		    memo->v[m - 1].score == memo->v[MEMO_KEPT - 1].score) {
-			m--;
-		}
-	}
+	m = xs_cands_best(s->map.vec.v, n, -INFINITY, memo->v, &memo->below);
 	memo->params      = *p;
 	memo->computed_s  = list->stamp.computed_s;
 	memo->fresh_until = list->stamp.computed_s + set->comp_list_max_age_s;
-	memo->above       = m < n ? fmax(floor, memo->v[m].score) : floor;
+	memo->floor       = floor;
 	memo->whole       = m == n && floor == -INFINITY;
 	memo->n           = (uint32_t) m;
 	if (m != 0 || memo->whole) {
@@ -470,7 +452,8 @@ comp_memo_answer(xs_store *st, MDB_txn *txn, const struct xs_query *q,
 	*donep = err == XSELL_OK &&
 	    (memo->whole ||
 	        (ans->n >= q->k && ans->n > 0 &&
-	            ans->recs[ans->n - 1].score > memo->above));
+	            ans->recs[ans->n - 1].score > memo->floor &&
+	            ans->recs[ans->n - 1].score >= memo->below));
 	free(v);
 	xs_store_memo_release(held);
 	return err;

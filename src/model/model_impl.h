@@ -79,6 +79,19 @@ bool xs_u32_contains(const uint32_t *v, size_t n, uint32_t x);
  * xs_rank_select re-sorts runs of equal scores by external id). */
 int xs_cand_cmp_score(const void *x, const void *y);
 
+/* Candidates a memo keeps for later answers: the best XS_CANDS_KEPT and
+ * those tied with the last (a tie is ranked by external id, so it is
+ * kept whole or not at all), or, when the ties run past
+ * XS_CANDS_KEPT_MAX, only those above them. */
+#define XS_CANDS_KEPT 64u
+#define XS_CANDS_KEPT_MAX 256u
+/* Copy into out (room for XS_CANDS_KEPT_MAX), best first, the candidates
+ * to keep of v[0..n) scoring at least 'below' (every candidate not in v
+ * scores less; -INFINITY: v holds them all); returns how many. *belowp:
+ * every candidate not kept, in v or not, scores less. */
+size_t xs_cands_best(const struct xs_cand *v, size_t n, double below,
+    struct xs_cand *out, double *belowp);
+
 /* Resolve q->items to sorted numbers in 'given' (room for n_items);
  * unknown ids are listed in ans->unknown (from the arena). */
 xsell_err xs_rank_resolve_given(xs_store *st, MDB_txn *txn,

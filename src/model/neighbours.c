@@ -939,19 +939,14 @@ merged_answer(xs_store *st, MDB_txn *txn, const struct xs_query *q,
  *
  * An answer for one item from one list (fbt, viewed_bought) ranks the
  * item's best candidates, and proves on the way that every candidate it
- * did not score scores below some bound. The candidates it scored at or
- * above that bound (the best BEST_KEPT of them) are kept for the
+ * did not score scores below some bound. The best of the candidates it
+ * scored at or above that bound (xs_cands_best) are kept for the
  * snapshot (an item memo) with the bound, so that the next answer for
  * the item ranks a copy of these few instead of reading and scoring the
  * list again. That answer is exact when the candidates kept are all
  * there are, or when k answers came back and the last reaches the bound
  * (adding candidates only raises the k-th score, whatever the filter);
  * else the lists answer, as before, and their proof is kept instead. */
-
-/* Candidates kept, best first; more when they tie with the last (a tie
- * is ranked by external id, so it is kept whole or not at all). */
-#define BEST_KEPT 64u
-#define BEST_KEPT_MAX 256u
 
 struct xs_best_list {
 	double         below; /* every candidate left out scores less */
@@ -985,57 +980,6 @@ list_memo_key(enum xs_item_memo_kind kind, enum xs_rel rel,
 	return true;
 }
 
-/* Sift heap[i] down a min-heap of n scores. */
-static void
-score_heap_down(double *heap, size_t n, size_t i)
-{
-	for (;;) {
-		size_t l = 2 * i + 1, m = i;
-		double t;
-
-		if (l < n && heap[l] < heap[m]) {
-			m = l;
-		}
-		if (l + 1 < n && heap[l + 1] < heap[m]) {
-			m = l + 1;
-		}
-		if (m == i) {
-			return;
-		}
-		t       = heap[i];
-		heap[i] = heap[m];
-		heap[m] = t;
-		i       = m;
-	}
-}
-
-/* The BEST_KEPT-th best score of v[0..n) among those >= 'below'; 'below'
- * if fewer reach it. */
-static double
-best_kept_score(const struct xs_cand *v, size_t n, double below)
-{
-	double heap[BEST_KEPT];
-	size_t h = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		if (!(v[i].score >= below)) {
-			continue;
-		}
-		if (h < BEST_KEPT) {
-			heap[h++] = v[i].score;
-			if (h == BEST_KEPT) {
-				for (size_t j = BEST_KEPT / 2; j-- > 0;) {
-					score_heap_down(heap, h, j);
-				}
-			}
-		} else if (v[i].score > heap[0]) {
-			heap[0] = v[i].score;
-			score_heap_down(heap, h, 0);
-		}
-	}
-	return h == BEST_KEPT ? heap[0] : below;
-}
-
 /* Keep the candidates of map scoring at least 'below' (every candidate
  * not in the map scores less; -INFINITY: the map holds them all), the
  * best of them, as the snapshot's memo under 'key'. */
@@ -1043,34 +987,17 @@ static void
 best_list_put(xs_store *st, MDB_txn *txn, uint64_t key,
     const struct xs_cand_map *map, double below)
 {
-	const struct xs_cand *v = map->vec.v;
-	size_t                n = map->vec.n, m = 0, ties = 0;
-	double                floor = best_kept_score(v, n, below);
-	bool                  above_only;
-	struct xs_best_list  *l;
+	struct xs_best_list *l = malloc(best_list_size(XS_CANDS_KEPT_MAX));
 
-	for (size_t i = 0; i < n; i++) {
-		m += v[i].score >= floor;
-		ties += v[i].score == floor;
-	}
-	/* Too many tied with the last: keep only those above them. */
-	above_only = m > BEST_KEPT_MAX;
-	if (above_only) {
-		m -= ties;
-	}
-	if (m == 0 || (l = malloc(best_list_size(m))) == NULL) {
+	if (l == NULL) {
 		return;
 	}
-	l->n = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (above_only ? v[i].score > floor : v[i].score >= floor) {
-			l->v[l->n++] = v[i];
-		}
+	l->n = (uint32_t) xs_cands_best(
+	    map->vec.v, map->vec.n, below, l->v, &l->below);
+	l->whole = below == -INFINITY && l->n == map->vec.n;
+	if (l->n != 0) {
+		xs_store_item_memo_put(st, txn, key, l, best_list_size(l->n));
 	}
-	qsort(l->v, m, sizeof(*l->v), xs_cand_cmp_score);
-	l->whole = below == -INFINITY && l->n == n;
-	l->below = above_only ? nextafter(floor, INFINITY) : floor;
-	xs_store_item_memo_put(st, txn, key, l, best_list_size(m));
 	free(l);
 }
 
