@@ -1258,12 +1258,9 @@ seed_neighbour(void *ctx, uint32_t b, uint32_t count)
 xsell_err
 xs_seed_walk_init(struct xs_seed_walk *sw, xs_store *st, MDB_txn *txn)
 {
-	xsell_err err;
-
 	memset(sw, 0, sizeof(*sw));
 	xs_counts_reader_init(&sw->counts, st, txn);
-	err = xs_store_totals_get(st, txn, &sw->tot);
-	return err == XSELL_OK ? seed_list_grow(sw) : err;
+	return xs_store_totals_get(st, txn, &sw->tot);
 }
 
 void
@@ -1301,7 +1298,7 @@ static xsell_err
 seed_list_get(xs_store *st, MDB_txn *txn, const struct seed_walk *w,
     uint32_t seed, const struct xs_seed_list **listp, const void **heldp)
 {
-	uint64_t  key;
+	uint64_t  key = 0;
 	size_t    len;
 	bool      memo = list_memo_key(XS_ITEM_MEMO_SEED_LIST, w->src->rel,
 	         w->scorer, w->min_support, seed, &key);
@@ -1310,6 +1307,10 @@ seed_list_get(xs_store *st, MDB_txn *txn, const struct seed_walk *w,
 	if (memo && xs_store_item_memo_hold(st, txn, key, heldp, &len)) {
 		*listp = *heldp;
 		return XSELL_OK;
+	}
+	/* The walk's buffer, made at the first seed the memo lacks. */
+	if (w->sw->list == NULL && (err = seed_list_grow(w->sw)) != XSELL_OK) {
+		return err;
 	}
 	w->sw->list->entries = 0;
 	w->sw->list->n       = 0;
@@ -1337,7 +1338,7 @@ xs_similar_collect(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	w.scorer      = set->similar_scorer;
 	w.min_support = set->min_support;
 	for (size_t s = 0; s < n && err == XSELL_OK; s++) {
-		const struct xs_seed_list *l;
+		const struct xs_seed_list *l    = NULL;
 		const void                *held = NULL;
 
 		if (sw->no_pairs[s]) {
@@ -1347,7 +1348,8 @@ xs_similar_collect(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 		w.n_a =
 		    xs_counts_reader_get(&sw->counts, seed, srcs[s].count_a);
 		err = seed_list_get(st, txn, &w, seed, &l, &held);
-		for (uint32_t i = 0; i < l->n && err == XSELL_OK; i++) {
+		/* l is set unless err says otherwise */
+		for (uint32_t i = 0; err == XSELL_OK && i < l->n; i++) {
 			err = xs_tally_credit(out, l->v[i].b,
 			    srcs[s].weight * l->v[i].score, seed);
 		}
