@@ -201,8 +201,10 @@ ra_start(xs_store *st)
 	struct stat       sb;
 	int               fd;
 
-	if (mdb_env_get_fd(st->env, &fd) != 0 || fstat(fd, &sb) != 0 ||
-	    sb.st_size <= 0) {
+	/* Without MDB_WRITEMAP the writer faults no page of the map in:
+	 * there is nothing to read ahead of it. */
+	if (!st->write_map || mdb_env_get_fd(st->env, &fd) != 0 ||
+	    fstat(fd, &sb) != 0 || sb.st_size <= 0) {
 		return NULL;
 	}
 	r = calloc(1, sizeof(*r));
