@@ -517,22 +517,11 @@ seg_switch(xs_wal *wal, uint64_t first, int fd)
 	wal->segs[wal->n_segs++] = first;
 }
 
-/* At open, after the replay: a last segment that starts after the last
- * whole entry holds none (a crash before its first entry was synced,
- * or its torn tail cut) and is started again, emptied, by seg_start. It
- * leaves the list here: listed twice, the applier would count the first
- * copy applied once the second starts at applied + 1, and unlink the
- * file the writers append to. */
-static void
-seg_restart_empty(xs_wal *wal)
-{
-	if (wal->n_segs > 0 &&
-	    wal->segs[wal->n_segs - 1] == wal->written + 1) {
-		wal->n_segs--;
-	}
-}
-
-/* Start segment 'first' for appending, at open (no other thread). */
+/* Start segment 'first' for appending, at open (no other thread),
+ * emptied. A file of that name an unlink left behind is still listed
+ * (it holds no entry the store lacks) and must not be listed twice:
+ * the applier would count the first copy applied once the second
+ * starts, and unlink the file the writers append to. */
 static xsell_err
 seg_start(xs_wal *wal, uint64_t first)
 {
@@ -540,6 +529,9 @@ seg_start(xs_wal *wal, uint64_t first)
 	xsell_err err = seg_create(wal, first, &fd);
 
 	if (err == XSELL_OK) {
+		if (wal->n_segs > 0 && wal->segs[wal->n_segs - 1] == first) {
+			wal->n_segs--;
+		}
 		seg_switch(wal, first, fd);
 	}
 	return err;
@@ -1398,30 +1390,6 @@ log_replay(xs_wal *wal)
 	return err;
 }
 
-/* Cut what follows the last whole entry of the log's last segment (a
- * torn write, reserved space), where the replay stopped, so that the
- * file ends with its last entry (earlier segments were synced whole
- * when the next began, and are all applied: deleted next). */
-static xsell_err
-log_cut(xs_wal *wal)
-{
-	char path[PATH_MAX + 32];
-	int  fd;
-	bool ok;
-
-	if (!wal->log_end) {
-		return XSELL_OK; /* no log */
-	}
-	seg_path(wal, wal->rd_seg, path, sizeof(path));
-	fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd < 0) {
-		return XSELL_EIO;
-	}
-	ok = ftruncate(fd, wal->rd_off) == 0 && fdatasync(fd) == 0;
-	close(fd);
-	return ok ? XSELL_OK : XSELL_EIO;
-}
-
 static xsell_err
 wal_alloc(
     xs_wal **walp, struct xs_server *srv, const char *db, uint64_t backlog_max)
@@ -1519,19 +1487,17 @@ log_recover(xs_wal *wal)
 	return err;
 }
 
-/* After recovery, with --wal: cut the last segment's torn tail, drop
- * the applied segments, start a segment for the next entry, set the
- * reader there and start the applier. */
+/* After recovery, with --wal: every entry is applied, so every
+ * segment goes (a torn tail with its file); start a segment for the next
+ * entry, set the reader there and start the applier. */
 static xsell_err
 log_begin(xs_wal *wal)
 {
-	xsell_err err = log_cut(wal);
+	xsell_err err;
 
-	if (err == XSELL_OK) {
-		segs_drop_applied(wal, wal->applied, false);
-		seg_restart_empty(wal);
-		err = seg_start(wal, wal->written + 1);
-	}
+	assert(wal->written == wal->applied);
+	segs_drop_applied(wal, wal->applied, true);
+	err = seg_start(wal, wal->written + 1);
 	if (err == XSELL_OK) {
 		err = reader_open(wal, wal->written + 1);
 	}
