@@ -359,6 +359,37 @@ xsell_err xs_rank_top_kept(xs_store *st, MDB_txn *txn,
     struct xs_cand *v, size_t n, struct xs_rank_kept *kept,
     struct xs_arena *arena, struct xs_answer *ans);
 
+/* ==== fbt of a cart from lists kept per snapshot (cart_lists.c) ==== */
+
+/* The memo key of what one item's list under (rel, scorer, min_support)
+ * gave, for a memo of 'kind' (neighbours.c): every input of its scores
+ * but the snapshot's; false if it has none (a min_support past the
+ * key's 20 bits). */
+bool xs_list_memo_key(enum xs_item_memo_kind kind, enum xs_rel rel,
+    enum xs_scorer scorer, uint32_t min_support, uint32_t item,
+    uint64_t *keyp);
+
+/* The relation a cart's lists are read from, and its scoring. */
+struct xs_cart_src {
+	enum xs_rel   rel;
+	enum xs_count count_a, count_b;
+	double        n_total;
+	double        weight;
+};
+
+/* Given items a cart may have for xs_cart_lists_answer (a bit each). */
+#define XS_CART_LISTS_MAX 8
+
+/* The answer for the cart ids->given (2 to XS_CART_LISTS_MAX items,
+ * sorted) over one relation of weight 1, from each item's list kept for txn's
+ * snapshot (made and kept if missing): *donep when it is proven the
+ * whole lists' answer, to the last bit; else the caller walks them
+ * (ans is then to be overwritten). */
+xsell_err xs_cart_lists_answer(xs_store *st, MDB_txn *txn,
+    const struct xs_query *q, const struct xs_cart_src *src,
+    enum xs_scorer scorer, uint32_t min_support, const struct xs_rank_ids *ids,
+    struct xs_arena *arena, struct xs_answer *ans, bool *donep);
+
 /* ==== Complements (complements.c, comp_lists.c) ==== */
 
 /* A bit per item number (complements.c). */

@@ -968,8 +968,8 @@ _Static_assert(XS_REL_END <= 16 && XS_SCORER_COUNT <= 16,
  * min_support) gave: every input of its scores but the snapshot's (a
  * source's weight is not one: callers memoise unweighted scores); false
  * if it has none (a min_support past the key's 20 bits). */
-static bool
-list_memo_key(enum xs_item_memo_kind kind, enum xs_rel rel,
+bool
+xs_list_memo_key(enum xs_item_memo_kind kind, enum xs_rel rel,
     enum xs_scorer scorer, uint32_t min_support, uint32_t item, uint64_t *keyp)
 {
 	if (min_support > (1u << 20) - 1) {
@@ -1045,6 +1045,21 @@ best_list_answer(xs_store *st, MDB_txn *txn, const struct xs_query *q,
 	return err;
 }
 
+/* A cart's answer from its items' lists kept for the snapshot
+ * (cart_lists.c), when they prove it (*donep). */
+static xsell_err
+cart_lists_answer(xs_store *st, MDB_txn *txn, const struct xs_query *q,
+    const struct walk *w, const struct rel_source *src,
+    const struct xs_rank_ids *ids, struct xs_arena *arena,
+    struct xs_answer *ans, bool *donep)
+{
+	struct xs_cart_src cs = { src->rel, src->count_a, src->count_b,
+		src->n_total, src->weight };
+
+	return xs_cart_lists_answer(st, txn, q, &cs, w->scorer, w->min_support,
+	    ids, arena, ans, donep);
+}
+
 /* Candidates from the top lists, ranked; if something outside them could
  * still belong, the whole lists instead (the same answer, slower). */
 static xsell_err
@@ -1079,15 +1094,20 @@ neighbours_answer(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	bounded  = isfinite(outside_bound(w.scorer, 1, 1, 1));
 	memo     = !parts && n_srcs * w.n_given == 1 && srcs[0].weight == 1 &&
 	    xs_store_memo_kept(st, txn) &&
-	    list_memo_key(XS_ITEM_MEMO_BEST_LIST, srcs[0].rel, w.scorer,
+	    xs_list_memo_key(XS_ITEM_MEMO_BEST_LIST, srcs[0].rel, w.scorer,
 	        w.min_support, w.given[0], &key);
 	if (memo) {
 		err =
 		    best_list_answer(st, txn, q, key, &ids, arena, ans, &done);
 		memo = err == XSELL_OK && !done;
 	}
+	if (err == XSELL_OK && !done && !parts && n_srcs == 1 &&
+	    w.n_given > 1) {
+		err = cart_lists_answer(
+		    st, txn, q, &w, &srcs[0], &ids, arena, ans, &done);
+	}
 	if (err != XSELL_OK || done) {
-		/* answered from the memo */
+		/* answered from a memo */
 	} else if (bounded && n_srcs * w.n_given == 1) {
 		err  = gather_from_top(st, txn, &w, &srcs[0], &bound);
 		done = err != XSELL_OK || isfinite(bound);
@@ -1300,7 +1320,7 @@ seed_list_get(xs_store *st, MDB_txn *txn, const struct seed_walk *w,
 {
 	uint64_t  key = 0;
 	size_t    len;
-	bool      memo = list_memo_key(XS_ITEM_MEMO_SEED_LIST, w->src->rel,
+	bool      memo = xs_list_memo_key(XS_ITEM_MEMO_SEED_LIST, w->src->rel,
 	         w->scorer, w->min_support, seed, &key);
 	xsell_err err;
 

@@ -408,7 +408,8 @@ void xs_store_memo_put(xs_store *st, MDB_txn *txn, enum xs_memo_slot slot,
 enum xs_item_memo_kind {
 	XS_ITEM_MEMO_SEED_LIST = 1, /* for_you: a seed's scored neighbours */
 	XS_ITEM_MEMO_BEST_LIST,     /* fbt: an item's best candidates */
-	XS_ITEM_MEMO_COMP_LIST      /* complements: an item's, weighed */
+	XS_ITEM_MEMO_COMP_LIST,     /* complements: an item's, weighed */
+	XS_ITEM_MEMO_CART_LIST      /* fbt of a cart: an item's pairs */
 };
 
 /* How many per-item memos are held now, and their bytes. */

@@ -469,7 +469,9 @@ test_answers_from_top_lists_equal_whole_lists(void **state)
 		q.scorer = (enum xs_scorer)(rand_r(&rnd) % XS_SCORER_COUNT);
 		q.signal = (enum xs_signal)(rand_r(&rnd) % 4);
 		q.filter.in_stock = true;
-		ask(small, fns[f], &q, a, sizeof(a));
+		/* The walk (a write transaction keeps no memo) against
+		 * the memos and a cart's kept lists. */
+		ask_in(small, true, fns[f], &q, a, sizeof(a));
 		ask(whole, fns[f], &q, b, sizeof(b));
 		if (strcmp(a, b) != 0) {
 			print_error(
@@ -603,11 +605,37 @@ test_answers_past_the_head_equal_whole_lists(void **state)
 	}
 }
 
-/* One item asked again and again in one snapshot, with another k,
- * scorer, min_support or filter each time: the answers ranked from the
- * memo of the item's best candidates (kept by the answers before, and
- * replaced when they could not prove one) are those of a write
- * transaction, which keeps no memo and reads the lists. */
+/* Item metadata for the filters: "i<n>" of category n % 4 + 1 (every
+ * fifth without one), out of stock when n % 7 is 0. */
+static void
+set_item_meta(xs_store *st)
+{
+	MDB_txn *txn;
+
+	assert_xs_ok(xs_txn_write(st, &txn));
+	for (unsigned n = 0; n < WIDE_ITEMS; n++) {
+		struct xs_item_meta m = { 0 };
+		char                ext[16];
+		uint32_t            id;
+
+		snprintf(ext, sizeof(ext), "i%u", n);
+		if (xs_store_id_get(st, txn, XS_DICT_ITEM, ext, strlen(ext),
+		        &id) != XSELL_OK) {
+			continue;
+		}
+		m.category = n % 5 == 0 ? 0 : n % 4 + 1;
+		m.in_stock = n % 7 != 0;
+		assert_xs_ok(xs_store_meta_put(st, txn, id, &m));
+	}
+	assert_xs_ok(xs_txn_commit(txn));
+}
+
+/* Items asked again and again in one snapshot, one at a time or a cart
+ * of 2..5, with another k, scorer, min_support or filter each time: the
+ * answers ranked from the memo of an item's best candidates (kept by
+ * the answers before, and replaced when they could not prove one), or
+ * from a cart's kept lists, are those of a write transaction, which
+ * keeps no memo and reads the lists. */
 static void
 test_memo_answers_equal_answers_without(void **state)
 {
@@ -622,39 +650,46 @@ test_memo_answers_equal_answers_without(void **state)
 	(void) state;
 	feed(st, 4, &wide_shape);
 	feed(st, 8, &mixed_shape); /* views, for viewed_bought */
+	set_item_meta(st);
 	assert_true(top_list_is_cut(st, 0));
 	for (int round = 0; round < 1500; round++) {
 		struct xs_query q = { 0 };
-		struct xs_span  item, exclude;
-		char            ext[16], excl[16];
+		struct xs_span  items[5], exclude;
+		char            ext[5][16], excl[16];
 		char            memo[8192], lists[8192];
 		unsigned        f = round % 5 == 4;
 
-		snprintf(ext, sizeof(ext), "i%u",
-		    round % 4 == 3 ? rand_r(&rnd) % WIDE_ITEMS
-		                   : rand_r(&rnd) % 6);
+		q.n_items = round % 3 == 2 ? 2 + rand_r(&rnd) % 4 : 1;
+		for (uint32_t i = 0; i < q.n_items; i++) {
+			snprintf(ext[i], sizeof(ext[i]), "i%u",
+			    round % 4 == 3 ? rand_r(&rnd) % WIDE_ITEMS
+			                   : rand_r(&rnd) % 6);
+			items[i] = (struct xs_span) { ext[i],
+				(uint32_t) strlen(ext[i]) };
+		}
 		snprintf(excl, sizeof(excl), "i%u", rand_r(&rnd) % 30);
-		item      = (struct xs_span) { ext, (uint32_t) strlen(ext) };
-		exclude   = (struct xs_span) { excl, (uint32_t) strlen(excl) };
-		q.items   = &item;
-		q.n_items = 1;
-		q.k       = 1 + rand_r(&rnd) % (round % 2 ? 10 : 120);
-		q.scorer  = (enum xs_scorer)(rand_r(&rnd) % 3 == 0
-		         ? rand_r(&rnd) % XS_SCORER_COUNT
-		         : XS_SCORE_TEMPERED);
+		exclude  = (struct xs_span) { excl, (uint32_t) strlen(excl) };
+		q.items  = items;
+		q.k      = 1 + rand_r(&rnd) % (round % 2 ? 10 : 120);
+		q.scorer = (enum xs_scorer)(rand_r(&rnd) % 3 == 0
+		        ? rand_r(&rnd) % XS_SCORER_COUNT
+		        : XS_SCORE_TEMPERED);
 		q.min_support     = 1 + rand_r(&rnd) % 4 / 3;
 		q.filter.in_stock = round % 3 == 0;
 		if (round % 7 == 0) {
 			q.filter.exclude   = &exclude;
 			q.filter.n_exclude = 1;
 		}
+		if (round % 11 < 3) {
+			q.filter.max_per_category = 1 + (unsigned) round % 11;
+		}
 		ask_in(st, false, fns[f], &q, memo, sizeof(memo));
 		ask_in(st, true, fns[f], &q, lists, sizeof(lists));
 		if (strcmp(memo, lists) != 0) {
-			print_error("%s round %d (%s, k %u, scorer %s, "
-			            "min_support %u):\n  memo:  %s\n  lists: "
-			            "%s\n",
-			    names[f], round, ext, q.k,
+			print_error("%s round %d (%s and %u more, k %u, "
+			            "scorer %s, min_support %u):\n  memo:  "
+			            "%s\n  lists: %s\n",
+			    names[f], round, ext[0], q.n_items - 1, q.k,
 			    xs_scorer_name(q.scorer), q.min_support, memo,
 			    lists);
 		}
@@ -741,23 +776,24 @@ u32_cmp(const void *x, const void *y)
 	return a < b ? -1 : a > b;
 }
 
-/* fbt by its definition, from the store's raw counts: every item
- * (every c<n>, rare, solo) with a pair that counts (>= min_support)
- * with a given item is a candidate, scored by the sum over the given
- * items, in ascending item number (the order the whole lists are
- * walked in, so the sums have the same bits), of the scorer on
- * (N_ab, N_a, N_b, N); best first, ties by external id, k of them (no
- * metadata: every item is in stock). Rendered as render() does. */
+/* fbt by its definition, from the store's raw counts: every item of
+ * names[0..n_names) with a pair that counts (>= min_support) with a
+ * given item is a candidate, scored by the sum over the given items, in
+ * ascending item number (the order the whole lists are walked in, so
+ * the sums have the same bits), of the scorer on (N_ab, N_a, N_b, N);
+ * best first, ties by external id, k of them (no metadata: every item
+ * is in stock). Rendered as render() does. */
 static void
-brute_fbt(xs_store *st, const struct xs_query *q, unsigned min_support,
-    char *out, size_t len)
+brute_fbt_of(xs_store *st, const struct xs_query *q, unsigned min_support,
+    const char *const *names, size_t n_names, char *out, size_t len)
 {
-	static struct brute cands[CART_ITEMS + 2];
-	uint32_t            given[8];
-	size_t              n_given = 0, n = 0, o = 0;
-	struct xs_totals    tot;
-	MDB_txn            *txn;
+	struct brute    *cands = calloc(n_names + 1, sizeof(*cands));
+	uint32_t         given[8];
+	size_t           n_given = 0, n = 0, o = 0;
+	struct xs_totals tot;
+	MDB_txn         *txn;
 
+	assert_non_null(cands);
 	assert_xs_ok(xs_txn_read(st, &txn));
 	assert_xs_ok(xs_store_totals_get(st, txn, &tot));
 	for (uint32_t i = 0; i < q->n_items; i++) {
@@ -779,18 +815,13 @@ brute_fbt(xs_store *st, const struct xs_query *q, unsigned min_support,
 			n_given = u;
 		}
 	}
-	for (int c = 0; c < CART_ITEMS + 2; c++) {
+	for (size_t c = 0; c < n_names; c++) {
 		struct brute         *b = &cands[n];
 		uint32_t              id;
 		bool                  counted = false, is_given = false;
 		struct xs_item_counts nb;
 
-		if (c < CART_ITEMS) {
-			snprintf(b->ext, sizeof(b->ext), "c%d", c);
-		} else {
-			snprintf(b->ext, sizeof(b->ext), "%s",
-			    c == CART_ITEMS ? "rare" : "solo");
-		}
+		snprintf(b->ext, sizeof(b->ext), "%s", names[c]);
 		if (xs_store_id_get(st, txn, XS_DICT_ITEM, b->ext,
 		        strlen(b->ext), &id) != XSELL_OK) {
 			continue;
@@ -831,12 +862,34 @@ brute_fbt(xs_store *st, const struct xs_query *q, unsigned min_support,
 		    cands[i].ext, cands[i].score,
 		    (unsigned long long) cands[i].count);
 	}
+	free(cands);
+}
+
+/* brute_fbt_of the cart store's items: every c<n>, rare, solo. */
+static void
+brute_fbt(xs_store *st, const struct xs_query *q, unsigned min_support,
+    char *out, size_t len)
+{
+	static char        names[CART_ITEMS + 2][16];
+	static const char *ptrs[CART_ITEMS + 2];
+
+	for (int c = 0; c < CART_ITEMS; c++) {
+		snprintf(names[c], sizeof(names[c]), "c%d", c);
+		ptrs[c] = names[c];
+	}
+	ptrs[CART_ITEMS]     = "rare";
+	ptrs[CART_ITEMS + 1] = "solo";
+	brute_fbt_of(st, q, min_support, ptrs, CART_ITEMS + 2, out, len);
 }
 
 /* render() with every digit and the co-counts, for bit-for-bit
- * comparison with brute_fbt. */
+ * comparison with brute_fbt; from a read transaction (a cart is
+ * answered from its items' lists kept for the snapshot, cart_lists.c,
+ * when they prove it) or a write transaction (which keeps none: the
+ * lists are walked). */
 static void
-ask_exact(xs_store *st, const struct xs_query *q, char *out, size_t len)
+ask_exact_in(
+    xs_store *st, bool write, const struct xs_query *q, char *out, size_t len)
 {
 	struct xs_settings set;
 	struct xs_arena    arena;
@@ -846,7 +899,7 @@ ask_exact(xs_store *st, const struct xs_query *q, char *out, size_t len)
 
 	xs_settings_default(&set);
 	xs_arena_init(&arena, 16 << 20);
-	assert_xs_ok(xs_txn_read(st, &txn));
+	assert_xs_ok(write ? xs_txn_write(st, &txn) : xs_txn_read(st, &txn));
 	assert_xs_ok(xs_model_fbt(st, txn, &set, q, &arena, &ans));
 	out[0] = '\0';
 	for (uint32_t i = 0; i < ans.n; i++) {
@@ -856,6 +909,28 @@ ask_exact(xs_store *st, const struct xs_query *q, char *out, size_t len)
 	}
 	xs_txn_abort(txn);
 	xs_arena_fini(&arena);
+}
+
+/* ask_exact_in both ways; both must equal 'want'. */
+static void
+assert_cart_both_ways(
+    xs_store *st, const struct xs_query *q, const char *want, const char *what)
+{
+	for (int write = 0; write < 2; write++) {
+		char got[8192];
+
+		ask_exact_in(st, write, q, got, sizeof(got));
+		if (strcmp(got, want) != 0) {
+			print_error(
+			    "%s (%u items, k %u, scorer %s, "
+			    "min_support %u, %s transaction):\n  got:   "
+			    "%s\n  brute: %s\n",
+			    what, q->n_items, q->k, xs_scorer_name(q->scorer),
+			    q->min_support, write ? "write" : "read", got,
+			    want);
+		}
+		assert_string_equal(got, want);
+	}
 }
 
 /* fbt for carts of 2..6 items drawn to mix lists of very different
@@ -891,7 +966,7 @@ test_cart_answers_equal_brute_force(void **state)
 		struct xs_query q = { 0 };
 		struct xs_span  items[6];
 		char            ext[6][16];
-		char            want[8192], got[8192];
+		char            want[8192];
 		unsigned        min_support = 1 + rand_r(&rnd) % 3;
 
 		q.n_items = 2 + rand_r(&rnd) % 5;
@@ -917,23 +992,110 @@ test_cart_answers_equal_brute_force(void **state)
 		q.min_support = min_support;
 		brute_fbt(sts[2], &q, min_support, want, sizeof(want));
 		for (int s = 0; s < 5; s++) {
-			ask_exact(sts[s], &q, got, sizeof(got));
-			if (strcmp(got, want) != 0) {
-				print_error("round %d (store %d, top_m %u, %u "
-				            "items, k %u, scorer %s, "
-				            "min_support %u):\n  got:   %s\n  "
-				            "brute: %s\n",
-				    round, s, top_ms[s], q.n_items, q.k,
-				    xs_scorer_name(q.scorer), min_support, got,
-				    want);
-			}
-			assert_string_equal(got, want);
+			char what[64];
+
+			snprintf(what, sizeof(what), "round %d, store %d",
+			    round, s);
+			assert_cart_both_ways(sts[s], &q, want, what);
 		}
 	}
 	for (int s = 0; s < 5; s++) {
 		xs_store_close(sts[s]);
 		xs_test_rmdir(dirs[s]);
 	}
+}
+
+/* Items "f0".."f3", each bought with 300 partners of its own, once
+ * each, so that every pair of a list scores alike: its best pairs'
+ * rest is their score, and a cart of two has candidates worth one
+ * pair each while an item outside the kept best could be worth as
+ * much, which the kept lists cannot rule out (cart_lists.c, step 4).
+ * Such carts are answered by the walk; f0 and f1 share partners 0..9,
+ * which then score two pairs. */
+static void
+feed_flat(xs_store *st)
+{
+	for (int f = 0; f < 4; f++) {
+		for (int p = 0; p < 300; p += 20) {
+			char   spec[16384];
+			size_t o = 0;
+
+			for (int j = p; j < p + 20; j++) {
+				int partner =
+				    f == 1 && j < 10 ? j : f * 1000 + j;
+
+				o += (size_t) snprintf(spec + o,
+				    sizeof(spec) - o,
+				    "%s%d order u%d f%d,p%d o%d",
+				    o ? "; " : "", 1000 + j, f * 1000 + j, f,
+				    partner, f * 1000 + j);
+			}
+			xs_test_events(st, NULL, spec);
+		}
+	}
+}
+
+/* brute_fbt_of the flat store's items: f0..f3 and every partner. */
+static void
+flat_brute_fbt(xs_store *st, const struct xs_query *q, char *out, size_t len)
+{
+	static char        names[4 + 4 * 300][16];
+	static const char *ptrs[4 + 4 * 300];
+	size_t             n = 0;
+
+	for (int f = 0; f < 4; f++) {
+		snprintf(names[n], sizeof(names[n]), "f%d", f);
+		ptrs[n] = names[n];
+		n++;
+		for (int j = 0; j < 300; j++) {
+			snprintf(
+			    names[n], sizeof(names[n]), "p%d", f * 1000 + j);
+			ptrs[n] = names[n];
+			n++;
+		}
+	}
+	brute_fbt_of(st, q, 1, ptrs, n, out, len);
+}
+
+/* One item of each list's scores alike (so the kept best pairs prove
+ * nothing) and the answers of carts over them: both ways, equal to the
+ * brute force, for k up to past what the kept best pairs hold. */
+static void
+test_cart_of_flat_lists_equals_brute_force(void **state)
+{
+	static const char    *carts[][3] = { { "f0", "f1", NULL },
+		   { "f0", "f2", NULL }, { "f1", "f2", "f3" },
+		   { "f0", "f1", "f3" } };
+	char                 *dir;
+	xs_store             *st   = open_with_top_m(120, &dir);
+	static const unsigned ks[] = { 1, 10, 12, 40, 200 };
+
+	(void) state;
+	feed_flat(st);
+	for (size_t c = 0; c < sizeof(carts) / sizeof(carts[0]); c++) {
+		for (size_t i = 0; i < sizeof(ks) / sizeof(ks[0]); i++) {
+			struct xs_query q = { 0 };
+			struct xs_span  items[3];
+			char            want[65536], what[32];
+
+			while (q.n_items < 3 && carts[c][q.n_items] != NULL) {
+				items[q.n_items] = (struct xs_span) {
+					carts[c][q.n_items],
+					(uint32_t) strlen(carts[c][q.n_items])
+				};
+				q.n_items++;
+			}
+			q.items       = items;
+			q.k           = ks[i];
+			q.scorer      = XS_SCORE_JACCARD;
+			q.min_support = 1;
+			flat_brute_fbt(st, &q, want, sizeof(want));
+			snprintf(what, sizeof(what), "flat cart %zu", c);
+			assert_cart_both_ways(st, &q, want, what);
+		}
+	}
+	xs_store_close(st);
+	xs_test_rmdir(dir);
 }
 
 int
@@ -949,6 +1111,7 @@ main(void)
 		cmocka_unit_test(test_answers_past_the_head_equal_whole_lists),
 		cmocka_unit_test(test_memo_answers_equal_answers_without),
 		cmocka_unit_test(test_cart_answers_equal_brute_force),
+		cmocka_unit_test(test_cart_of_flat_lists_equals_brute_force),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

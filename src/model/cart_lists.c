@@ -1,0 +1,569 @@
+/* SPDX-License-Identifier: MIT */
+/* fbt (and viewed_bought) of a cart from lists kept per snapshot.
+ *
+ * A cart's answer sums, over its given items, each item's score of a
+ * candidate. The merged walk (neighbours.c, "Several lists") reads
+ * every given item's whole pair list and scores what may reach the
+ * answer; a popular item has thousands of pairs, so a cart pays for them
+ * on every answer. Here each given item's list is kept for the snapshot
+ * (an item memo) in the shape a cart needs: every pair that counts
+ * (b, co-count), ascending b, and the CART_BEST best of them by score,
+ * with 'rest', the most any other pair scores. An answer then
+ *
+ *  1. takes every list's best pairs as candidates, each with a bound:
+ *     what its lists' best pairs give it, plus the rest of every list
+ *     whose best pairs lack it (an item in no best pairs at all can
+ *     score at most the sum of the rests);
+ *  2. scores exactly the k + CART_SLACK candidates of largest bound and
+ *     ranks them: a candidate's score is summed over the lists in the
+ *     walk's order, each part the scorer's on the pair's co-count, so
+ *     the bits are the walk's;
+ *  3. scores every other candidate whose bound reaches the k-th score,
+ *     and ranks again;
+ *  4. is the walk's answer when k items came back and the k-th score
+ *     is above the sum of the rests (adding candidates only raises the
+ *     k-th score, whatever the filter: neighbours.c says why); else the
+ *     cart is left to the walk, which gives the same answer slower. */
+#include "model/model_impl.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Best pairs kept a list: the more, the smaller its rest, and the more
+ * often step 4 can prove an answer (at 16 bytes each). */
+#define CART_BEST 128u
+/* Candidates scored before the first ranking, beyond k: a filter that
+ * drops a few of the best costs no second round of scoring. */
+#define CART_SLACK 8u
+/* A list of more pairs is not kept (8 bytes a pair): the walk reads it. */
+#define CART_PAIRS_MAX 16384u
+/* Relative margin by which a bound is taken as larger than it is and
+ * the k-th score as smaller: far above the rounding of any sum, whose
+ * order differs between a bound and a score. */
+#define CART_MARGIN 1e-9
+
+struct cart_best {
+	uint32_t b, count;
+	double   score;
+};
+
+/* One item's list as kept: best[n_best] ascending b, then the pairs. */
+struct cart_list {
+	double n_a;
+	double rest; /* the most a pair not in best[] scores; -INFINITY:
+	                best[] holds every pair */
+	uint32_t         n_best;
+	uint32_t         n_pairs;
+	struct cart_best best[];
+	/* then struct xs_top_entry pairs[n_pairs]: every pair that counts,
+	 * ascending b */
+};
+
+static size_t
+cart_list_size(uint32_t n_best, uint32_t n_pairs)
+{
+	return sizeof(struct cart_list) + n_best * sizeof(struct cart_best) +
+	    n_pairs * sizeof(struct xs_top_entry);
+}
+
+static const struct xs_top_entry *
+cart_list_pairs(const struct cart_list *l)
+{
+	return (
+	    const struct xs_top_entry *) (const void *) (l->best + l->n_best);
+}
+
+/* What every list of one answer shares: the relation and its scoring. */
+struct cart_ctx {
+	xs_store                 *st;
+	MDB_txn                  *txn;
+	const struct xs_cart_src *src;
+	enum xs_scorer            scorer;
+	uint32_t                  min_support;
+	struct xs_counts_reader   counts;
+};
+
+/* The score of pair (a, b) of co-count 'count', a's N being n_a: what
+ * the walk's pair_score gives, to the bit. */
+static double
+cart_pair_score(struct cart_ctx *cx, double n_a, uint32_t b, uint32_t count)
+{
+	struct xs_pair_stats ps;
+
+	ps.n_ab = count;
+	ps.n_a  = n_a;
+	ps.n_b  = xs_counts_reader_get(&cx->counts, b, cx->src->count_b);
+	ps.n    = cx->src->n_total;
+	return cx->src->weight * xs_score(cx->scorer, &ps);
+}
+
+/* Min-heap of the best pairs so far, by score: h[0] the weakest. */
+static void
+best_swap(struct cart_best *h, size_t i, size_t j)
+{
+	struct cart_best t = h[i];
+
+	h[i] = h[j];
+	h[j] = t;
+}
+
+static void
+best_sift_down(struct cart_best *h, size_t n, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+
+		if (l < n && h[l].score < h[m].score) {
+			m = l;
+		}
+		if (r < n && h[r].score < h[m].score) {
+			m = r;
+		}
+		if (m == i) {
+			return;
+		}
+		best_swap(h, i, m);
+		i = m;
+	}
+}
+
+static void
+best_sift_up(struct cart_best *h, size_t i)
+{
+	while (i > 0 && h[(i - 1) / 2].score > h[i].score) {
+		best_swap(h, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+}
+
+static int
+best_cmp_b(const void *x, const void *y)
+{
+	const struct cart_best *p = x, *q = y;
+
+	return p->b < q->b ? -1 : p->b > q->b;
+}
+
+/* Keep pair e among the best (heap h of *np, at most CART_BEST); what
+ * falls out raises *restp. */
+static void
+best_offer(struct cart_best *h, size_t *np, struct cart_best e, double *restp)
+{
+	if (*np < CART_BEST) {
+		h[*np] = e;
+		best_sift_up(h, (*np)++);
+		return;
+	}
+	if (e.score <= h[0].score) {
+		*restp = fmax(*restp, e.score);
+		return;
+	}
+	*restp = fmax(*restp, h[0].score);
+	h[0]   = e;
+	best_sift_down(h, *np, 0);
+}
+
+/* Item a's list, made from its pair list (malloc'd into *lp).
+ * XSELL_ETOOBIG when it has more than CART_PAIRS_MAX pairs. */
+static xsell_err
+cart_list_make(struct cart_ctx *cx, uint32_t a, struct xs_arena *arena,
+    struct cart_list **lp)
+{
+	struct xs_top_entry *v;
+	struct cart_list    *l;
+	struct xs_top_entry *pairs;
+	size_t               n, m = 0, n_best = 0;
+	double               rest = -INFINITY;
+	double               n_a;
+	xsell_err            err;
+
+	err = xs_store_pairs_read(
+	    cx->st, cx->txn, cx->src->rel, a, CART_PAIRS_MAX, arena, &v, &n);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].count >= cx->min_support) {
+			v[m++] = v[i];
+		}
+	}
+	l = malloc(cart_list_size(
+	    m < CART_BEST ? (uint32_t) m : CART_BEST, (uint32_t) m));
+	if (l == NULL) {
+		return XSELL_ENOMEM;
+	}
+	n_a = xs_counts_reader_get(&cx->counts, a, cx->src->count_a);
+	for (size_t i = 0; i < m; i++) {
+		struct cart_best e = { v[i].b, v[i].count,
+			cart_pair_score(cx, n_a, v[i].b, v[i].count) };
+
+		best_offer(l->best, &n_best, e, &rest);
+	}
+	qsort(l->best, n_best, sizeof(*l->best), best_cmp_b);
+	l->n_a     = n_a;
+	l->rest    = rest;
+	l->n_best  = (uint32_t) n_best;
+	l->n_pairs = (uint32_t) m;
+	pairs      = (struct xs_top_entry *) (void *) (l->best + n_best);
+	memcpy(pairs, v, m * sizeof(*pairs));
+	*lp = l;
+	return XSELL_OK;
+}
+
+/* The lists of one answer: held from the memo, or made (and kept). */
+struct cart_lists {
+	const struct cart_list *l[XS_CART_LISTS_MAX];
+	const void             *held[XS_CART_LISTS_MAX];
+	struct cart_list       *made[XS_CART_LISTS_MAX];
+	size_t                  n;
+};
+
+static void
+cart_lists_release(struct cart_lists *ls)
+{
+	for (size_t i = 0; i < ls->n; i++) {
+		xs_store_memo_release(ls->held[i]);
+		free(ls->made[i]);
+	}
+	ls->n = 0;
+}
+
+/* The list of every given item; *okp false when one cannot be kept (no
+ * memo key, or too many pairs). */
+static xsell_err
+cart_lists_get(struct cart_ctx *cx, const struct xs_rank_ids *ids,
+    struct xs_arena *arena, struct cart_lists *ls, bool *okp)
+{
+	*okp = false;
+	for (size_t g = 0; g < ids->n_given; g++) {
+		uint64_t  key;
+		size_t    len;
+		xsell_err err;
+
+		if (!xs_list_memo_key(XS_ITEM_MEMO_CART_LIST, cx->src->rel,
+		        cx->scorer, cx->min_support, ids->given[g], &key)) {
+			return XSELL_OK;
+		}
+		ls->held[ls->n] = NULL;
+		ls->made[ls->n] = NULL;
+		if (xs_store_item_memo_hold(
+		        cx->st, cx->txn, key, &ls->held[ls->n], &len)) {
+			ls->l[ls->n] = ls->held[ls->n];
+			ls->n++;
+			continue;
+		}
+		err =
+		    cart_list_make(cx, ids->given[g], arena, &ls->made[ls->n]);
+		if (err == XSELL_ETOOBIG) {
+			return XSELL_OK;
+		}
+		if (err != XSELL_OK) {
+			return err;
+		}
+		ls->l[ls->n] = ls->made[ls->n];
+		xs_store_item_memo_put(cx->st, cx->txn, key, ls->made[ls->n],
+		    cart_list_size(
+		        ls->made[ls->n]->n_best, ls->made[ls->n]->n_pairs));
+		ls->n++;
+	}
+	*okp = true;
+	return XSELL_OK;
+}
+
+/* A candidate of step 1: its item, the lists whose best pairs hold it
+ * (a bit each), its bound, and whether it was scored (or is a given
+ * item, never to be). */
+struct cart_cand {
+	uint32_t item;
+	uint32_t known;
+	double   bound;
+	bool     scored;
+};
+
+/* The candidates of every list's best pairs, by item (open addressing
+ * over indexes into v). */
+struct cart_cands {
+	struct cart_cand *v;
+	size_t            n;
+	uint32_t         *slots; /* index + 1; 0: empty */
+	size_t            mask;
+};
+
+/* The slot of 'item': its own, or the empty one where it would go. */
+static size_t
+cart_cand_slot(const struct cart_cands *cs, uint32_t item)
+{
+	size_t j = (uint32_t) (item * 0x9e3779b1u) & cs->mask;
+
+	while (cs->slots[j] != 0 && cs->v[cs->slots[j] - 1].item != item) {
+		j = (j + 1) & cs->mask;
+	}
+	return j;
+}
+
+static struct cart_cand *
+cart_cand_get(struct cart_cands *cs, uint32_t item)
+{
+	size_t j = cart_cand_slot(cs, item);
+
+	if (cs->slots[j] == 0) {
+		cs->v[cs->n] = (struct cart_cand) { item, 0, 0, false };
+		cs->slots[j] = (uint32_t) ++cs->n;
+	}
+	return &cs->v[cs->slots[j] - 1];
+}
+
+/* What a list adds at most to an item its best pairs lack. */
+static double
+list_rest(const struct cart_list *l)
+{
+	return l->rest > 0 ? l->rest : 0;
+}
+
+/* Step 1: the candidates and their bounds; *unseenp the most an item
+ * in no list's best pairs scores. Given items are no candidates. */
+static xsell_err
+cart_cands_gather(const struct cart_lists *ls, const struct xs_rank_ids *ids,
+    struct xs_arena *arena, struct cart_cands *cs, double *unseenp)
+{
+	size_t total = 0, cap = 16;
+	double unseen = 0;
+
+	for (size_t i = 0; i < ls->n; i++) {
+		total += ls->l[i]->n_best;
+		unseen += list_rest(ls->l[i]);
+	}
+	while (cap < 2 * total) {
+		cap *= 2;
+	}
+	cs->v     = xs_arena_alloc(arena, (total + 1) * sizeof(*cs->v));
+	cs->slots = xs_arena_calloc(arena, cap, sizeof(*cs->slots));
+	if (cs->v == NULL || cs->slots == NULL) {
+		return XSELL_ENOMEM;
+	}
+	cs->n    = 0;
+	cs->mask = cap - 1;
+	for (size_t i = 0; i < ls->n; i++) {
+		const struct cart_list *l = ls->l[i];
+
+		for (uint32_t j = 0; j < l->n_best; j++) {
+			struct cart_cand *c = cart_cand_get(cs, l->best[j].b);
+
+			c->known |= 1u << i;
+			c->bound += l->best[j].score;
+		}
+	}
+	/* A given item is no candidate: marked as if scored, once. */
+	for (size_t g = 0; g < ids->n_given; g++) {
+		size_t j = cart_cand_slot(cs, ids->given[g]);
+
+		if (cs->slots[j] != 0) {
+			cs->v[cs->slots[j] - 1].scored = true;
+		}
+	}
+	for (size_t c = 0; c < cs->n; c++) {
+		for (size_t i = 0; i < ls->n; i++) {
+			if ((cs->v[c].known & (1u << i)) == 0) {
+				cs->v[c].bound += list_rest(ls->l[i]);
+			}
+		}
+	}
+	*unseenp = unseen;
+	return XSELL_OK;
+}
+
+/* The pair (list's item, b), or NULL: a binary search of the pairs. */
+static const struct xs_top_entry *
+cart_list_find(const struct cart_list *l, uint32_t b)
+{
+	const struct xs_top_entry *p  = cart_list_pairs(l);
+	size_t                     lo = 0, hi = l->n_pairs;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (p[mid].b < b) {
+			lo = mid + 1;
+		} else {
+			hi = mid;
+		}
+	}
+	return lo < l->n_pairs && p[lo].b == b ? &p[lo] : NULL;
+}
+
+/* Score candidate c exactly into vec: the parts of every list that holds
+ * a pair with it, summed in list order (the walk's, so the same bits),
+ * with their co-counts. */
+static xsell_err
+cart_cand_score(struct cart_ctx *cx, const struct cart_lists *ls,
+    struct cart_cand *c, struct xs_cand_vec *vec)
+{
+	struct xs_cand x = { 0 };
+
+	x.item = c->item;
+	for (size_t i = 0; i < ls->n; i++) {
+		const struct xs_top_entry *p =
+		    cart_list_find(ls->l[i], c->item);
+
+		if (p != NULL) {
+			x.score +=
+			    cart_pair_score(cx, ls->l[i]->n_a, p->b, p->count);
+			x.count += p->count;
+		}
+	}
+	c->scored = true;
+	return xs_cand_vec_push(vec, &x);
+}
+
+static double
+lowered(double x)
+{
+	return x - CART_MARGIN * fabs(x);
+}
+
+static double
+raised(double x)
+{
+	return x + CART_MARGIN * fabs(x);
+}
+
+/* Min-heap of candidate pointers by bound, for step 2. */
+static void
+bound_sift_down(struct cart_cand **h, size_t n, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+
+		if (l < n && h[l]->bound < h[m]->bound) {
+			m = l;
+		}
+		if (r < n && h[r]->bound < h[m]->bound) {
+			m = r;
+		}
+		if (m == i) {
+			return;
+		}
+		struct cart_cand *t = h[i];
+
+		h[i] = h[m];
+		h[m] = t;
+		i    = m;
+	}
+}
+
+/* Step 2's candidates: the 'want' of largest bound not scored yet, into
+ * h (room for want); returns how many. */
+static size_t
+cart_cands_largest(struct cart_cands *cs, size_t want, struct cart_cand **h)
+{
+	size_t n = 0;
+
+	for (size_t c = 0; c < cs->n; c++) {
+		if (cs->v[c].scored) {
+			continue; /* a given item */
+		}
+		if (n < want) {
+			h[n++] = &cs->v[c];
+			if (n == want) {
+				for (size_t i = n / 2; i-- > 0;) {
+					bound_sift_down(h, n, i);
+				}
+			}
+		} else if (cs->v[c].bound > h[0]->bound) {
+			h[0] = &cs->v[c];
+			bound_sift_down(h, n, 0);
+		}
+	}
+	return n;
+}
+
+/* The k-th score of the answer, or -INFINITY while it is short. */
+static double
+kth_score(const struct xs_query *q, const struct xs_answer *ans)
+{
+	return ans->n == q->k ? ans->recs[ans->n - 1].score : -INFINITY;
+}
+
+/* Steps 2 to 4 on gathered candidates. */
+static xsell_err
+cart_rank(struct cart_ctx *cx, const struct cart_lists *ls,
+    struct cart_cands *cs, double unseen, const struct xs_query *q,
+    const struct xs_rank_ids *ids, struct xs_arena *arena,
+    struct xs_answer *ans, bool *donep)
+{
+	struct xs_cand_vec  vec  = { 0 };
+	struct xs_rank_kept kept = { NULL, 0 };
+	size_t              want = (size_t) q->k + CART_SLACK, n_first;
+	struct cart_cand  **h    = xs_arena_alloc(arena, want * sizeof(*h));
+	bool                lists_whole = true;
+	double              floor;
+	xsell_err           err = XSELL_OK;
+
+	if (h == NULL) {
+		return XSELL_ENOMEM;
+	}
+	for (size_t i = 0; i < ls->n; i++) {
+		lists_whole &= ls->l[i]->rest == -INFINITY;
+	}
+	n_first = cart_cands_largest(cs, want, h);
+	for (size_t i = 0; i < n_first && err == XSELL_OK; i++) {
+		err = cart_cand_score(cx, ls, h[i], &vec);
+	}
+	if (err == XSELL_OK) {
+		err = xs_rank_top_kept(cx->st, cx->txn, q, ids->excluded,
+		    ids->n_excluded, vec.v, vec.n, &kept, arena, ans);
+	}
+	floor   = lowered(kth_score(q, ans));
+	n_first = vec.n;
+	for (size_t c = 0; c < cs->n && err == XSELL_OK; c++) {
+		if (!cs->v[c].scored && raised(cs->v[c].bound) >= floor) {
+			err = cart_cand_score(cx, ls, &cs->v[c], &vec);
+		}
+	}
+	if (err == XSELL_OK && vec.n != n_first) {
+		err = xs_rank_top_kept(cx->st, cx->txn, q, ids->excluded,
+		    ids->n_excluded, vec.v, vec.n, &kept, arena, ans);
+	}
+	/* Every candidate of step 1 not scored is below the k-th score
+	 * (or, with a short answer, all were scored); so is every other
+	 * item when its most is, or when no list has another pair. */
+	*donep = err == XSELL_OK &&
+	    (lists_whole || raised(unseen) < lowered(kth_score(q, ans)));
+	free(kept.verdicts);
+	free(vec.v);
+	return err;
+}
+
+xsell_err
+xs_cart_lists_answer(xs_store *st, MDB_txn *txn, const struct xs_query *q,
+    const struct xs_cart_src *src, enum xs_scorer scorer, uint32_t min_support,
+    const struct xs_rank_ids *ids, struct xs_arena *arena,
+    struct xs_answer *ans, bool *donep)
+{
+	struct cart_ctx   cx = { st, txn, src, scorer, min_support, { 0 } };
+	struct cart_lists ls = { { NULL }, { NULL }, { NULL }, 0 };
+	struct cart_cands cs;
+	double            unseen;
+	bool              ok;
+	xsell_err         err;
+
+	*donep = false;
+	/* A kept list's scores are the relation's own (the key has no
+	 * weight), as the walk's with a weight of 1. */
+	if (ids->n_given < 2 || ids->n_given > XS_CART_LISTS_MAX ||
+	    src->weight != 1 || !xs_store_memo_kept(st, txn)) {
+		return XSELL_OK;
+	}
+	xs_counts_reader_init(&cx.counts, st, txn);
+	err = cart_lists_get(&cx, ids, arena, &ls, &ok);
+	if (err == XSELL_OK && ok) {
+		err = cart_cands_gather(&ls, ids, arena, &cs, &unseen);
+	}
+	if (err == XSELL_OK && ok) {
+		err = cart_rank(
+		    &cx, &ls, &cs, unseen, q, ids, arena, ans, donep);
+	}
+	cart_lists_release(&ls);
+	return err;
+}
