@@ -6,9 +6,9 @@
  * every given item's whole pair list and scores what may reach the
  * answer; a popular item has thousands of pairs, so a cart pays for them
  * on every answer. Here each given item's list is kept for the snapshot
- * (an item memo) in the shape a cart needs: every pair that counts
- * (b, co-count), ascending b, and the CART_BEST best of them by score,
- * with 'rest', the most any other pair scores. An answer then
+ * (an item memo) in the shape a cart needs: its CART_BEST best pairs by
+ * score (b, co-count, score), with 'rest', the most any other pair
+ * scores. An answer then
  *
  *  1. takes every list's best pairs as candidates, each with a bound:
  *     what its lists' best pairs give it, plus the rest of every list
@@ -16,8 +16,9 @@
  *     score at most the sum of the rests);
  *  2. scores exactly the k + CART_SLACK candidates of largest bound and
  *     ranks them: a candidate's score is summed over the lists in the
- *     walk's order, each part the scorer's on the pair's co-count, so
- *     the bits are the walk's;
+ *     walk's order, each part the scorer's on the pair's co-count (from
+ *     the best pairs, or a B-tree search of the store), so the bits are
+ *     the walk's;
  *  3. scores every other candidate whose bound reaches the k-th score,
  *     and ranks again;
  *  4. is the walk's answer when k items came back and the k-th score
@@ -36,7 +37,7 @@
 /* Candidates scored before the first ranking, beyond k: a filter that
  * drops a few of the best costs no second round of scoring. */
 #define CART_SLACK 8u
-/* A list of more pairs is not kept (8 bytes a pair): the walk reads it. */
+/* A list of more pairs is not kept: the walk reads it. */
 #define CART_PAIRS_MAX 16384u
 /* Relative margin by which a bound is taken as larger than it is and
  * the k-th score as smaller: far above the rounding of any sum, whose
@@ -48,30 +49,23 @@ struct cart_best {
 	double   score;
 };
 
-/* One item's list as kept: best[n_best] ascending b, then the pairs. */
+/* One item's list as kept: its best pairs, ascending b. The other
+ * pairs are not kept (8 bytes each, they would give the memos' 64 MiB
+ * to a few thousand popular items): a co-count outside the best is
+ * looked up in the store. */
 struct cart_list {
 	double n_a;
-	double rest; /* the most a pair not in best[] scores; -INFINITY:
-	                best[] holds every pair */
+	double rest;        /* the most a pair not in best[] scores;
+	                       -INFINITY: best[] holds every pair */
+	uint32_t         a; /* the item */
 	uint32_t         n_best;
-	uint32_t         n_pairs;
 	struct cart_best best[];
-	/* then struct xs_top_entry pairs[n_pairs]: every pair that counts,
-	 * ascending b */
 };
 
 static size_t
-cart_list_size(uint32_t n_best, uint32_t n_pairs)
+cart_list_size(uint32_t n_best)
 {
-	return sizeof(struct cart_list) + n_best * sizeof(struct cart_best) +
-	    n_pairs * sizeof(struct xs_top_entry);
-}
-
-static const struct xs_top_entry *
-cart_list_pairs(const struct cart_list *l)
-{
-	return (
-	    const struct xs_top_entry *) (const void *) (l->best + l->n_best);
+	return sizeof(struct cart_list) + n_best * sizeof(struct cart_best);
 }
 
 /* What every list of one answer shares: the relation and its scoring. */
@@ -172,7 +166,6 @@ cart_list_make(struct cart_ctx *cx, uint32_t a, struct xs_arena *arena,
 {
 	struct xs_top_entry *v;
 	struct cart_list    *l;
-	struct xs_top_entry *pairs;
 	size_t               n, m = 0, n_best = 0;
 	double               rest = -INFINITY;
 	double               n_a;
@@ -188,8 +181,7 @@ cart_list_make(struct cart_ctx *cx, uint32_t a, struct xs_arena *arena,
 			v[m++] = v[i];
 		}
 	}
-	l = malloc(cart_list_size(
-	    m < CART_BEST ? (uint32_t) m : CART_BEST, (uint32_t) m));
+	l = malloc(cart_list_size(m < CART_BEST ? (uint32_t) m : CART_BEST));
 	if (l == NULL) {
 		return XSELL_ENOMEM;
 	}
@@ -201,13 +193,11 @@ cart_list_make(struct cart_ctx *cx, uint32_t a, struct xs_arena *arena,
 		best_offer(l->best, &n_best, e, &rest);
 	}
 	qsort(l->best, n_best, sizeof(*l->best), best_cmp_b);
-	l->n_a     = n_a;
-	l->rest    = rest;
-	l->n_best  = (uint32_t) n_best;
-	l->n_pairs = (uint32_t) m;
-	pairs      = (struct xs_top_entry *) (void *) (l->best + n_best);
-	memcpy(pairs, v, m * sizeof(*pairs));
-	*lp = l;
+	l->n_a    = n_a;
+	l->rest   = rest;
+	l->a      = a;
+	l->n_best = (uint32_t) n_best;
+	*lp       = l;
 	return XSELL_OK;
 }
 
@@ -230,7 +220,8 @@ cart_lists_release(struct cart_lists *ls)
 }
 
 /* The list of every given item; *okp false when one cannot be kept (no
- * memo key, or too many pairs). */
+ * memo key, too many pairs, or the memos are full: a list made for one
+ * answer costs more than the walk). */
 static xsell_err
 cart_lists_get(struct cart_ctx *cx, const struct xs_rank_ids *ids,
     struct xs_arena *arena, struct cart_lists *ls, bool *okp)
@@ -253,6 +244,10 @@ cart_lists_get(struct cart_ctx *cx, const struct xs_rank_ids *ids,
 			ls->n++;
 			continue;
 		}
+		if (!xs_store_item_memo_room(
+		        cx->st, cx->txn, cart_list_size(CART_BEST))) {
+			return XSELL_OK;
+		}
 		err =
 		    cart_list_make(cx, ids->given[g], arena, &ls->made[ls->n]);
 		if (err == XSELL_ETOOBIG) {
@@ -263,8 +258,7 @@ cart_lists_get(struct cart_ctx *cx, const struct xs_rank_ids *ids,
 		}
 		ls->l[ls->n] = ls->made[ls->n];
 		xs_store_item_memo_put(cx->st, cx->txn, key, ls->made[ls->n],
-		    cart_list_size(
-		        ls->made[ls->n]->n_best, ls->made[ls->n]->n_pairs));
+		    cart_list_size(ls->made[ls->n]->n_best));
 		ls->n++;
 	}
 	*okp = true;
@@ -373,23 +367,38 @@ cart_cands_gather(const struct cart_lists *ls, const struct xs_rank_ids *ids,
 	return XSELL_OK;
 }
 
-/* The pair (list's item, b), or NULL: a binary search of the pairs. */
-static const struct xs_top_entry *
-cart_list_find(const struct cart_list *l, uint32_t b)
+/* The co-count of (l's item, b) if it counts (>= min_support), else 0:
+ * from the best pairs, else the store. */
+static xsell_err
+cart_pair_count(struct cart_ctx *cx, const struct cart_list *l, uint32_t b,
+    uint32_t *countp)
 {
-	const struct xs_top_entry *p  = cart_list_pairs(l);
-	size_t                     lo = 0, hi = l->n_pairs;
+	size_t    lo = 0, hi = l->n_best;
+	xsell_err err;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (p[mid].b < b) {
+		if (l->best[mid].b < b) {
 			lo = mid + 1;
 		} else {
 			hi = mid;
 		}
 	}
-	return lo < l->n_pairs && p[lo].b == b ? &p[lo] : NULL;
+	*countp = 0;
+	if (lo < l->n_best && l->best[lo].b == b) {
+		*countp = l->best[lo].count;
+		return XSELL_OK;
+	}
+	if (l->rest == -INFINITY) {
+		return XSELL_OK; /* best[] holds every pair */
+	}
+	err =
+	    xs_store_pair_get(cx->st, cx->txn, cx->src->rel, l->a, b, countp);
+	if (err == XSELL_OK && *countp < cx->min_support) {
+		*countp = 0;
+	}
+	return err;
 }
 
 /* Score candidate c exactly into vec: the parts of every list that holds
@@ -399,21 +408,22 @@ static xsell_err
 cart_cand_score(struct cart_ctx *cx, const struct cart_lists *ls,
     struct cart_cand *c, struct xs_cand_vec *vec)
 {
-	struct xs_cand x = { 0 };
+	struct xs_cand x   = { 0 };
+	xsell_err      err = XSELL_OK;
 
 	x.item = c->item;
-	for (size_t i = 0; i < ls->n; i++) {
-		const struct xs_top_entry *p =
-		    cart_list_find(ls->l[i], c->item);
+	for (size_t i = 0; i < ls->n && err == XSELL_OK; i++) {
+		uint32_t count;
 
-		if (p != NULL) {
+		err = cart_pair_count(cx, ls->l[i], c->item, &count);
+		if (err == XSELL_OK && count != 0) {
 			x.score +=
-			    cart_pair_score(cx, ls->l[i]->n_a, p->b, p->count);
-			x.count += p->count;
+			    cart_pair_score(cx, ls->l[i]->n_a, c->item, count);
+			x.count += count;
 		}
 	}
 	c->scored = true;
-	return xs_cand_vec_push(vec, &x);
+	return err == XSELL_OK ? xs_cand_vec_push(vec, &x) : err;
 }
 
 static double

@@ -223,6 +223,25 @@ item_memo_reserve(struct xs_item_memo *im)
 }
 
 bool
+xs_store_item_memo_room(xs_store *st, MDB_txn *txn, size_t len)
+{
+	size_t               id = committed_id(st, txn);
+	struct xs_item_memo *im = &st->item_memo;
+	bool                 room;
+
+	if (id == 0) {
+		return false;
+	}
+	pthread_mutex_lock(&st->memo_mtx);
+	/* A newer snapshot's first put retires all there is; an older
+	 * snapshot's reader keeps nothing. */
+	room = id > im->txnid ||
+	    (id == im->txnid && im->bytes + len <= XS_ITEM_MEMO_BYTES);
+	pthread_mutex_unlock(&st->memo_mtx);
+	return room;
+}
+
+bool
 xs_store_item_memo_hold(
     xs_store *st, MDB_txn *txn, uint64_t key, const void **datap, size_t *lenp)
 {

@@ -409,7 +409,7 @@ enum xs_item_memo_kind {
 	XS_ITEM_MEMO_SEED_LIST = 1, /* for_you: a seed's scored neighbours */
 	XS_ITEM_MEMO_BEST_LIST,     /* fbt: an item's best candidates */
 	XS_ITEM_MEMO_COMP_LIST,     /* complements: an item's, weighed */
-	XS_ITEM_MEMO_CART_LIST      /* fbt of a cart: an item's pairs */
+	XS_ITEM_MEMO_CART_LIST      /* fbt of a cart: an item's best pairs */
 };
 
 /* How many per-item memos are held now, and their bytes. */
@@ -422,6 +422,9 @@ bool xs_store_memo_kept(xs_store *st, MDB_txn *txn);
 
 bool xs_store_item_memo_hold(xs_store *st, MDB_txn *txn, uint64_t key,
     const void **datap, size_t *lenp);
+/* Whether a put of 'len' bytes from txn's snapshot would be kept now
+ * (so that what is only worth making to keep need not be made). */
+bool xs_store_item_memo_room(xs_store *st, MDB_txn *txn, size_t len);
 void xs_store_item_memo_put(
     xs_store *st, MDB_txn *txn, uint64_t key, const void *data, size_t len);
 

@@ -250,7 +250,7 @@ test_item_memos_follow_commits(void **state)
 }
 
 /* At most XS_ITEM_MEMO_BYTES are kept: past that a put keeps nothing,
- * and what was kept stays. */
+ * and what was kept stays; xs_store_item_memo_room tells beforehand. */
 static void
 test_item_memos_keep_to_their_budget(void **state)
 {
@@ -265,6 +265,7 @@ test_item_memos_keep_to_their_budget(void **state)
 	assert_non_null(big);
 	xs_test_events(f->st, NULL, "100 order u1 A o1");
 	assert_xs_ok(xs_txn_read(f->st, &txn));
+	assert_true(xs_store_item_memo_room(f->st, txn, size));
 	for (key = 1; key <= 4; key++) {
 		xs_store_item_memo_put(f->st, txn, key, big, size);
 	}
@@ -275,6 +276,11 @@ test_item_memos_keep_to_their_budget(void **state)
 		xs_store_memo_release(got);
 	}
 	assert_false(xs_store_item_memo_hold(f->st, txn, 4, &got, &len));
+	/* xs_store_item_memo_room says so before a put: the last quarter
+	 * does not fit, what is left of it does. */
+	assert_false(xs_store_item_memo_room(f->st, txn, size));
+	assert_true(xs_store_item_memo_room(
+	    f->st, txn, XS_ITEM_MEMO_BYTES - 3 * size));
 	/* Replacing a kept one with a smaller one fits. */
 	xs_store_item_memo_put(f->st, txn, 2, "s", 2);
 	xs_store_item_memo_put(f->st, txn, 4, big, size);
