@@ -672,6 +672,64 @@ orders_delete(const char *db, const char *a, const char *b)
 	xs_store_close(st);
 }
 
+/* An order of the tests below: its id, its user and its two items. */
+struct order {
+	const char *order, *user, *a, *b;
+};
+
+/* An event request (JSON, into buf of 'cap' bytes) of the n orders
+ * ords[], order i at ts 1700000000 + i. */
+static void
+orders_json(char *buf, size_t cap, const struct order *ords, size_t n)
+{
+	size_t o =
+	    (size_t) snprintf(buf, cap, "{\"op\":\"event\",\"events\":[");
+
+	for (size_t i = 0; i < n; i++) {
+		o += (size_t) snprintf(buf + o, cap - o,
+		    "%s{\"type\":\"order\",\"order\":\"%s\",\"user\":\"%s\","
+		    "\"ts\":%zu,\"items\":[\"%s\",\"%s\"]}",
+		    i > 0 ? "," : "", ords[i].order, ords[i].user,
+		    1700000000 + i, ords[i].a, ords[i].b);
+		assert_true(o < cap);
+	}
+	o += (size_t) snprintf(buf + o, cap - o, "]}");
+	assert_true(o < cap);
+}
+
+/* The event request of one order, 'order' of 'user' with items a and b
+ * (JSON, into buf of 'cap' bytes). */
+static void
+order_json(char *buf, size_t cap, const char *order, const char *user,
+    const char *a, const char *b)
+{
+	const struct order one = { order, user, a, b };
+
+	orders_json(buf, cap, &one, 1);
+}
+
+/* The poison tests' store: orders p0, p1 and p2 of u1, u2 and u3 (one
+ * request), whose records of p0 and p1 are then lost. */
+static const struct order poison_first[] = {
+	{ "p0", "u1", "a", "b" },
+	{ "p1", "u2", "a", "c" },
+	{ "p2", "u3", "b", "c" },
+};
+
+/* Send the poison tests' first request to 'url'; acknowledged. */
+static void
+poison_first_send(const char *url)
+{
+	char    json[512];
+	json_t *r;
+
+	orders_json(json, sizeof(json), poison_first,
+	    sizeof(poison_first) / sizeof(poison_first[0]));
+	r = xs_test_call(url, json);
+	assert_string_equal(xs_test_reply_code(r), "ok");
+	json_decref(r);
+}
+
 /* The quarantine file (<db>/wal-skipped): at offset 'at' it must hold
  * entry 'seq' with exactly the body 'body' of 'len' bytes and a good
  * CRC, and nothing after it when 'last'. */
@@ -722,36 +780,19 @@ expect_skipped(const char *db, size_t at, uint64_t seq, const void *body,
 static void
 test_wal_poison_entry_skipped_at_replay_and_live(void **state)
 {
-	static const char first[] =
-	    "{\"op\":\"event\",\"events\":["
-	    "{\"type\":\"order\",\"order\":\"p0\",\"user\":\"u1\","
-	    "\"ts\":1700000000,\"items\":[\"a\",\"b\"]},"
-	    "{\"type\":\"order\",\"order\":\"p1\",\"user\":\"u2\","
-	    "\"ts\":1700000001,\"items\":[\"a\",\"c\"]},"
-	    "{\"type\":\"order\",\"order\":\"p2\",\"user\":\"u3\","
-	    "\"ts\":1700000002,\"items\":[\"b\",\"c\"]}]}";
 	static const char forget_u1[] =
 	    "{\"op\":\"forget_user\",\"user\":\"u1\"}";
 	static const char forget_u2[] =
 	    "{\"op\":\"forget_user\",\"user\":\"u2\"}";
-	static const char after[] =
-	    "{\"op\":\"event\",\"events\":[{\"type\":\"order\","
-	    "\"order\":\"p3\",\"user\":\"u4\",\"ts\":1700000003,"
-	    "\"items\":[\"d\",\"e\"]}]}";
-	static const char live_after[] =
-	    "{\"op\":\"event\",\"events\":[{\"type\":\"order\","
-	    "\"order\":\"p4\",\"user\":\"u5\",\"ts\":1700000004,"
-	    "\"items\":[\"d\",\"f\"]}]}";
 	struct xs_test_server s;
-	void                 *poison, *good, *live_poison;
+	char                  json[256];
+	void                 *poison, *live_poison;
 	size_t                poison_len, good_len, live_len;
 	json_t               *r;
 
 	(void) state;
 	xs_test_server_start(&s, wal_args);
-	r = xs_test_call(s.admin_url, first);
-	assert_string_equal(xs_test_reply_code(r), "ok");
-	json_decref(r);
+	poison_first_send(s.admin_url);
 	wait_applied(s.read_url, 1);
 	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
 	assert_int_equal(file_size(s.db, SEG1), -1);
@@ -759,9 +800,9 @@ test_wal_poison_entry_skipped_at_replay_and_live(void **state)
 
 	poison = append_entry(
 	    s.db, "wal-0000000000000002.log", 2, forget_u1, &poison_len);
-	good = append_entry(
-	    s.db, "wal-0000000000000002.log", 3, after, &good_len);
-	free(good);
+	order_json(json, sizeof(json), "p3", "u4", "d", "e");
+	free(append_entry(
+	    s.db, "wal-0000000000000002.log", 3, json, &good_len));
 
 	xs_test_server_restart(&s);
 	assert_int_equal(wal_stat(s.read_url, "skipped"), 1);
@@ -776,7 +817,8 @@ test_wal_poison_entry_skipped_at_replay_and_live(void **state)
 	assert_string_equal(xs_test_reply_code(r), "internal");
 	json_decref(r);
 	assert_int_equal(wal_stat(s.read_url, "skipped"), 2);
-	r = xs_test_call(s.admin_url, live_after);
+	order_json(json, sizeof(json), "p4", "u5", "d", "f");
+	r = xs_test_call(s.admin_url, json);
 	assert_string_equal(xs_test_reply_code(r), "ok");
 	json_decref(r);
 	wait_applied(s.read_url, 5);
@@ -971,15 +1013,12 @@ test_wal_without_wal_applies_leftovers_and_deletes_them(void **state)
 	xs_test_server_start(&s, NULL);
 	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
 	for (unsigned i = 1; i <= LEFT_SEGS; i++) {
-		char   name[64], json[256];
+		char   name[64], order[16], json[256];
 		size_t len;
 
 		snprintf(name, sizeof(name), "wal-%016x.log", i);
-		snprintf(json, sizeof(json),
-		    "{\"op\":\"event\",\"events\":[{\"type\":\"order\","
-		    "\"order\":\"l%u\",\"user\":\"u1\",\"ts\":1700000000,"
-		    "\"items\":[\"a\",\"b\"]}]}",
-		    i);
+		snprintf(order, sizeof(order), "l%u", i);
+		order_json(json, sizeof(json), order, "u1", "a", "b");
 		free(append_entry(s.db, name, i, json, &len));
 	}
 	assert_int_equal(wal_names(s.db), LEFT_SEGS);
@@ -1012,35 +1051,22 @@ test_wal_without_wal_applies_leftovers_and_deletes_them(void **state)
 static void
 test_wal_without_wal_skips_a_poison_leftover(void **state)
 {
-	static const char first[] =
-	    "{\"op\":\"event\",\"events\":["
-	    "{\"type\":\"order\",\"order\":\"p0\",\"user\":\"u1\","
-	    "\"ts\":1700000000,\"items\":[\"a\",\"b\"]},"
-	    "{\"type\":\"order\",\"order\":\"p1\",\"user\":\"u2\","
-	    "\"ts\":1700000001,\"items\":[\"a\",\"c\"]},"
-	    "{\"type\":\"order\",\"order\":\"p2\",\"user\":\"u3\","
-	    "\"ts\":1700000002,\"items\":[\"b\",\"c\"]}]}";
-	static const char after[] =
-	    "{\"op\":\"event\",\"events\":[{\"type\":\"order\","
-	    "\"order\":\"p3\",\"user\":\"u4\",\"ts\":1700000003,"
-	    "\"items\":[\"d\",\"e\"]}]}";
 	struct xs_test_server s;
 	xs_store             *st;
+	char                  json[256];
 	void                 *poison;
 	size_t                poison_len, good_len;
 	uint64_t              seq = 0;
-	json_t               *r;
 
 	(void) state;
 	xs_test_server_start(&s, NULL);
-	r = xs_test_call(s.admin_url, first);
-	assert_string_equal(xs_test_reply_code(r), "ok");
-	json_decref(r);
+	poison_first_send(s.admin_url);
 	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
 	orders_delete(s.db, "p0", "p1");
 	poison = append_entry(s.db, SEG1, 1,
 	    "{\"op\":\"forget_user\",\"user\":\"u1\"}", &poison_len);
-	free(append_entry(s.db, SEG1, 2, after, &good_len));
+	order_json(json, sizeof(json), "p3", "u4", "d", "e");
+	free(append_entry(s.db, SEG1, 2, json, &good_len));
 
 	xs_test_server_restart(&s);
 	assert_int_equal(xs_test_stats_orders(s.read_url), 4);
