@@ -97,21 +97,23 @@ struct wal_hdr {
 /* A forget_user waiting for its result from the applier. */
 struct wal_forget {
 	uint64_t                seq;
-	struct xs_forget_result res;
-	xsell_err               err; /* not OK: it was skipped */
-	bool                    done;
+	struct xs_forget_result res;  /* its counts, when applied */
+	xsell_err               err;  /* OK: applied; else why not */
+	bool                    done; /* forget_deliver ended the wait */
 	struct wal_forget      *next;
 };
 
 /* An entry of the group being applied. */
 struct wal_entry {
-	uint64_t  seq;
-	uint64_t  rd_seg; /* where it starts: its segment, */
-	off_t     rd_off; /* and its offset there */
-	size_t    at;     /* its body in wal->buf */
-	uint32_t  len;
-	int64_t   now;
-	xsell_err err; /* it does not decode: it can never apply */
+	uint64_t seq;
+	uint64_t rd_seg; /* where it starts: its segment, */
+	off_t    rd_off; /* and its offset there */
+	size_t   at;     /* its body in wal->buf */
+	uint32_t len;
+	int64_t  now;
+	/* Not OK: it does not decode, so it can never apply (set when
+	 * read), or it was skipped for this error (set when applied). */
+	xsell_err err;
 };
 
 struct xs_wal {
@@ -782,34 +784,49 @@ sync_upto(xs_wal *wal, uint64_t seq)
 	return wal->synced >= seq ? XSELL_OK : wal->broken;
 }
 
+/* End the wait of forget_user 'f' (mtx held), whichever way its entry
+ * ended: applied (XSELL_OK, its counts in *res), skipped (the error it
+ * failed with: a skipped forget_user changed nothing, so its error is
+ * the truth), or unavailable (XSELL_EUNAVAIL, res NULL: the applier
+ * stopped first; the entry stays in the log and the next start applies
+ * it). 'f' leaves the list of waiters. */
+static void
+forget_deliver(xs_wal *wal, struct wal_forget *f,
+    const struct xs_forget_result *res, xsell_err err)
+{
+	struct wal_forget **p = &wal->forgets;
+
+	while (*p != f) {
+		assert(*p != NULL);
+		p = &(*p)->next;
+	}
+	*p = f->next;
+	if (err == XSELL_OK) {
+		f->res = *res;
+	}
+	f->err  = err;
+	f->done = true;
+}
+
 /* Wait for the forget_user entry 'f->seq' to be applied (mtx held),
  * however long: it is logged, so an error reply would be wrong (an
  * error means nothing changed). An applier that stopped first ends the
  * wait, and so does the server stopping while the applier is stalled
  * (it wakes the waiters at each retry): otherwise the admin worker, and
- * the stop that joins it before closing the log, would wait for ever.
- * Such a forget_user hears `unavailable`; it stays in the log, and the
- * next start applies it. */
+ * the stop that joins it before closing the log, would wait for ever. */
 static xsell_err
 forget_wait(xs_wal *wal, struct wal_forget *f)
 {
-	xsell_err err = XSELL_OK;
-
 	f->next      = wal->forgets;
 	wal->forgets = f;
-	while (!f->done && !wal->exited && !atomic_load(&wal->srv->stopping)) {
-		pthread_cond_wait(&wal->applied_cv, &wal->mtx);
-	}
-	/* A skipped forget_user changed nothing: its error is the truth. */
-	err = f->done ? f->err : XSELL_EUNAVAIL;
-	for (struct wal_forget **p = &wal->forgets; *p != NULL;
-	     p                     = &(*p)->next) {
-		if (*p == f) {
-			*p = f->next;
+	while (!f->done) {
+		if (wal->exited || atomic_load(&wal->srv->stopping)) {
+			forget_deliver(wal, f, NULL, XSELL_EUNAVAIL);
 			break;
 		}
+		pthread_cond_wait(&wal->applied_cv, &wal->mtx);
 	}
-	return err;
+	return f->err;
 }
 
 xsell_err
@@ -987,20 +1004,29 @@ group_read(xs_wal *wal, uint64_t upto, struct xs_request *reqs,
 	return XSELL_OK;
 }
 
-/* Hand the result of the forget_user entry 'seq' to its waiting writer,
- * if one waits (none at replay): 'err' XSELL_OK and its counts, or the
- * error for which it was skipped. mtx held. */
+/* The group's first n entries are in the store (applied, or skipped
+ * with their error in ents[i].err): end the wait of each forget_user
+ * among them whose writer waits (none at replay). Only a forget_user
+ * has a waiter, so the waiters are walked, not the entries; a group's
+ * seqs follow each other, so f's entry is ents[f->seq - first]. */
 static void
-forget_deliver(xs_wal *wal, uint64_t seq, const struct xs_forget_result *res,
-    xsell_err err)
+group_forgets_deliver(xs_wal *wal, struct xs_write_job *const *jobs, size_t n)
 {
-	for (struct wal_forget *f = wal->forgets; f != NULL; f = f->next) {
-		if (f->seq == seq) {
-			f->res  = *res;
-			f->err  = err;
-			f->done = true;
+	uint64_t           first = wal->ents[0].seq;
+	struct wal_forget *f, *next;
+
+	assert(n > 0 && wal->ents[n - 1].seq == first + (n - 1));
+	pthread_mutex_lock(&wal->mtx);
+	for (f = wal->forgets; f != NULL; f = next) {
+		next = f->next;
+		if (f->seq >= first && f->seq - first < n) {
+			size_t i = (size_t) (f->seq - first);
+
+			forget_deliver(
+			    wal, f, &jobs[i]->u.forget, wal->ents[i].err);
 		}
 	}
+	pthread_mutex_unlock(&wal->mtx);
 }
 
 /* Whether an entry that failed alone, in its own transaction, with
@@ -1130,9 +1156,9 @@ group_apply_each(
     xs_wal *wal, struct xs_write_job **jobs, size_t n, size_t *donep)
 {
 	for (size_t i = 0; i < n; i++) {
-		const struct wal_entry *e      = &wal->ents[i];
-		xsell_err               why    = e->err;
-		uint64_t                damage = xs_store_btree_damage_seen();
+		struct wal_entry *e      = &wal->ents[i];
+		xsell_err         why    = e->err;
+		uint64_t          damage = xs_store_btree_damage_seen();
 
 		if (why == XSELL_OK) {
 			why = xs_write_group_apply_logged(
@@ -1148,11 +1174,8 @@ group_apply_each(
 			if (err != XSELL_OK) {
 				return err;
 			}
+			e->err = why;
 		}
-		/* Only a forget_user has a writer waiting for its seq. */
-		pthread_mutex_lock(&wal->mtx);
-		forget_deliver(wal, e->seq, &jobs[i]->u.forget, why);
-		pthread_mutex_unlock(&wal->mtx);
 		*donep = i + 1;
 	}
 	return XSELL_OK;
@@ -1190,14 +1213,6 @@ apply_group(xs_wal *wal, uint64_t upto, size_t *donep)
 		assert(n > 0);
 		if (xs_write_group_apply_logged(
 		        &wal->w, jobs, n, wal->ents[n - 1].seq) == XSELL_OK) {
-			pthread_mutex_lock(&wal->mtx);
-			for (size_t i = 0; i < n; i++) {
-				if (reqs[i].op == XS_OP_forget_user) {
-					forget_deliver(wal, wal->ents[i].seq,
-					    &job_mem[i].u.forget, XSELL_OK);
-				}
-			}
-			pthread_mutex_unlock(&wal->mtx);
 			*donep = n;
 		}
 	}
@@ -1220,6 +1235,7 @@ apply_group(xs_wal *wal, uint64_t upto, size_t *donep)
 		    wal, wal->ents[*donep].rd_seg, wal->ents[*donep].rd_off);
 	}
 	if (*donep > 0) {
+		group_forgets_deliver(wal, jobs, *donep);
 		wal->n_groups++;
 		wal->n_entries += *donep;
 	}
