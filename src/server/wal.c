@@ -942,50 +942,63 @@ reader_seek(xs_wal *wal, uint64_t seg, off_t off)
 	wal->rd_off = off;
 }
 
+/* Decode entry 'h' (its body at wal->buf + at) into *req, in the
+ * applier's arena, as of its own time; why not in *ei. XSELL_ENOMEM:
+ * the arena is full. Any other error is the entry's for good: its
+ * bytes are those logged (the CRC says so) and a logged request was
+ * decoded before it was logged, so it is a newer binary's request, a
+ * limit lowered since, or damage that kept a good CRC; it never
+ * applies. */
+static xsell_err
+entry_decode(xs_wal *wal, const struct wal_hdr *h, size_t at,
+    struct xs_request *req, struct xs_errinfo *ei)
+{
+	xsell_err err = xs_wire_decode(
+	    wal->buf + at, h->len, &wal->w.arena, h->now, req, ei);
+
+	if (err == XSELL_OK && !xs_op_is_write(req->op)) {
+		err = XSELL_EINVAL;
+		snprintf(ei->msg, sizeof(ei->msg), "not a write");
+	}
+	return err;
+}
+
 /* Read and decode the group after wal->applied, up to 'upto', into
- * wal->ents, reqs[] and jobs[] (*np entries). An entry that does not
- * decode keeps its error in its wal_entry: its bytes are those logged
- * (the CRC says so), so it never will; it is skipped when applied. */
+ * wal->ents, reqs[] and jobs[] (*np entries). A group is either entries
+ * that all decode, or one entry that does not, alone (its error kept in
+ * its wal_entry, to be skipped: apply_group): so one bad entry costs
+ * the entries around it nothing. An entry that does not fit the arena,
+ * or does not decode after others, starts the next group: the reader
+ * is put back to it. A read error ends the group (*np entries read
+ * before it) and is returned, but for the replay's end of the log. */
 static xsell_err
 group_read(xs_wal *wal, uint64_t upto, struct xs_request *reqs,
     struct xs_write_job *job_mem, struct xs_write_job **jobs, size_t *np)
 {
-	size_t   n = 0, at = 0;
-	uint64_t seq = wal->applied;
+	size_t    n = 0, at = 0;
+	uint64_t  seq = wal->applied;
+	xsell_err err = XSELL_OK;
 
 	while (seq < upto && n < WAL_GROUP_ENTRIES &&
 	    (n == 0 || at < wal->group_bytes)) {
 		struct wal_entry *e  = &wal->ents[n];
 		struct xs_errinfo ei = { { 0 }, { 0 } };
 		struct wal_hdr    h;
-		xsell_err         err;
 
 		e->rd_seg = wal->rd_seg;
 		e->rd_off = wal->rd_off;
 		err       = reader_next(wal, seq + 1, at, &h);
 		if (err != XSELL_OK) {
-			*np = n;
-			return wal->log_end ? XSELL_OK : err;
+			err = wal->log_end ? XSELL_OK : err;
+			break;
 		}
-		err = xs_wire_decode(
-		    wal->buf + at, h.len, &wal->w.arena, h.now, &reqs[n], &ei);
-		if (err == XSELL_ENOMEM) {
-			/* The arena is full: this entry starts the next group
-			 * (alone, it fits, as in a worker's arena). */
+		err = entry_decode(wal, &h, at, &reqs[n], &ei);
+		if (err == XSELL_ENOMEM || (err != XSELL_OK && n > 0)) {
+			/* Alone, it fits (as in a worker's arena); a full
+			 * arena with nothing in it is the machine's. */
 			reader_seek(wal, e->rd_seg, e->rd_off);
-			*np = n;
-			return n > 0 ? XSELL_OK : err;
-		}
-		if (err == XSELL_OK && !xs_op_is_write(reqs[n].op)) {
-			err = XSELL_EINVAL;
-			snprintf(ei.msg, sizeof(ei.msg), "not a write");
-		}
-		if (err != XSELL_OK) {
-			/* It was decoded before it was logged: a newer
-			 * binary's request, or a limit lowered since. */
-			xs_log(XS_LOG_ERROR,
-			    "wal: entry %" PRIu64 " does not decode: %s",
-			    h.seq, ei.msg);
+			err = n > 0 ? XSELL_OK : err;
+			break;
 		}
 		memset(&job_mem[n], 0, sizeof(job_mem[n]));
 		job_mem[n].req = &reqs[n];
@@ -999,9 +1012,16 @@ group_read(xs_wal *wal, uint64_t upto, struct xs_request *reqs,
 		at += h.len;
 		seq = h.seq;
 		n++;
+		if (err != XSELL_OK) {
+			xs_log(XS_LOG_ERROR,
+			    "wal: entry %" PRIu64 " does not decode: %s",
+			    h.seq, ei.msg);
+			err = XSELL_OK;
+			break;
+		}
 	}
 	*np = n;
-	return XSELL_OK;
+	return err;
 }
 
 /* The group's first n entries are in the store (applied, or skipped
@@ -1146,24 +1166,22 @@ entry_skip(xs_wal *wal, const struct wal_entry *e, xsell_err why)
 	return XSELL_OK;
 }
 
-/* Apply jobs[0..n) one by one, each in its own transaction with its own
- * seq (as group.c does for a failed group), so that an entry that fails
- * alone with its own error is skipped and the others apply. *donep is
- * how many are now in the store (applied or skipped), in order; an
- * error of the machine stops there. */
+/* Apply jobs[0..n), entries that decode, one by one, each in its own
+ * transaction with its own seq (as group.c does for a failed group), so
+ * that an entry that fails alone with its own error is skipped (its
+ * error kept in its wal_entry) and the others apply. *donep is how many
+ * are now in the store (applied or skipped), in order; an error of the
+ * machine stops there. */
 static xsell_err
 group_apply_each(
     xs_wal *wal, struct xs_write_job **jobs, size_t n, size_t *donep)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct wal_entry *e      = &wal->ents[i];
-		xsell_err         why    = e->err;
 		uint64_t          damage = xs_store_btree_damage_seen();
+		xsell_err         why =
+		    xs_write_group_apply_logged(&wal->w, &jobs[i], 1, e->seq);
 
-		if (why == XSELL_OK) {
-			why = xs_write_group_apply_logged(
-			    &wal->w, &jobs[i], 1, e->seq);
-		}
 		if (why != XSELL_OK) {
 			xsell_err err;
 
@@ -1181,17 +1199,42 @@ group_apply_each(
 	return XSELL_OK;
 }
 
+/* Apply the group group_read made of jobs[0..n): one entry that does
+ * not decode is skipped (it never applies: no try, and no test of whose
+ * error it is); entries that decode are committed in one transaction
+ * with the last seq, or, if that fails (one entry's own error, or the
+ * machine's), one by one. *donep: its entries now in the store. */
+static xsell_err
+group_apply(xs_wal *wal, struct xs_write_job **jobs, size_t n, size_t *donep)
+{
+	struct wal_entry *first = &wal->ents[0];
+	xsell_err         err;
+
+	if (first->err != XSELL_OK) {
+		assert(n == 1);
+		err    = entry_skip(wal, first, first->err);
+		*donep = err == XSELL_OK ? 1 : 0;
+		return err;
+	}
+	err = xs_write_group_apply_logged(
+	    &wal->w, jobs, n, wal->ents[n - 1].seq);
+	if (err == XSELL_OK) {
+		*donep = n;
+		return XSELL_OK;
+	}
+	return group_apply_each(wal, jobs, n, donep);
+}
+
 /* The group after 'applied', up to 'upto': read, decode, apply, commit
- * with its last seq; deliver forget results. If the group fails, its
- * entries are applied one by one. *donep: its entries now in the store
- * (all of them on XSELL_OK); on an error the reader is at the next. */
+ * with its last seq; deliver forget results. *donep: its entries now
+ * in the store (all of them on XSELL_OK); on an error the reader is at
+ * the next. */
 static xsell_err
 apply_group(xs_wal *wal, uint64_t upto, size_t *donep)
 {
 	struct xs_write_job *jobs[WAL_GROUP_ENTRIES];
 	struct xs_write_job  job_mem[WAL_GROUP_ENTRIES];
-	size_t               n     = 0;
-	bool                 whole = true;
+	size_t               n = 0;
 	xsell_err            err, read_err;
 	struct xs_request   *reqs;
 
@@ -1206,26 +1249,10 @@ apply_group(xs_wal *wal, uint64_t upto, size_t *donep)
 	if (n == 0) {
 		return read_err; /* an error, or the replay's end of the log */
 	}
-	for (size_t i = 0; i < n; i++) {
-		whole = whole && wal->ents[i].err == XSELL_OK;
-	}
-	if (read_err == XSELL_OK && whole) {
-		assert(n > 0);
-		if (xs_write_group_apply_logged(
-		        &wal->w, jobs, n, wal->ents[n - 1].seq) == XSELL_OK) {
-			*donep = n;
-		}
-	}
-	/* The group failed whole (any error: one entry's own, or the
-	 * machine's), holds an entry that does not decode, or is what was
-	 * read before a read error: one by one. */
-	err = read_err;
-	if (*donep < n) {
-		xsell_err each = group_apply_each(wal, jobs, n, donep);
-
-		if (each != XSELL_OK) {
-			err = each;
-		}
+	/* What was read before a read error is applied too. */
+	err = group_apply(wal, jobs, n, donep);
+	if (err == XSELL_OK) {
+		err = read_err;
 	}
 	/* ents[*donep] is where the entry after the last done starts (the
 	 * entry that failed to read, too); with none done, apply_once

@@ -9,9 +9,9 @@
  * through the log dumps to the same bytes as one written without it
  * (but for the log's mark, meta "wal_seq", which must name the last
  * write); a refused write and a full disk leave the log empty; an entry
- * that cannot be applied (a forget_user meeting a damaged ledger) is
- * skipped and kept aside, at start and live, and the writes after it
- * are applied. xselld without --wal applies a log it finds and deletes
+ * that cannot be applied (a forget_user meeting a damaged ledger, or
+ * bytes that do not decode as a write) is skipped and kept aside, at
+ * start and live, and the writes around it are applied. xselld without --wal applies a log it finds and deletes
  * it, creating no log file and starting no log thread, and with none
  * creates nothing. The expected counts are worked out by hand below.
  * Nothing depends on timing: kill -9 may find any part of the log
@@ -625,6 +625,32 @@ crc32_add(uint32_t crc, const void *p, size_t len)
 	return crc;
 }
 
+/* Append entry 'seq', a whole frame with a good CRC around the body
+ * body[0..len) (whatever its bytes are), to file 'name' in 'dir'. */
+static void
+append_frame(const char *dir, const char *name, uint64_t seq, const void *body,
+    size_t len)
+{
+	char         *p          = path_in(dir, name);
+	FILE         *f          = fopen(p, "ab");
+	unsigned char h[HDR_LEN] = { 0 };
+	uint32_t      magic = 0x4c415758u, blen = (uint32_t) len, crc;
+	int64_t       now = (int64_t) time(NULL);
+
+	assert_non_null(f);
+	memcpy(h, &magic, 4);
+	memcpy(h + 4, &blen, 4);
+	memcpy(h + 8, &seq, 8);
+	memcpy(h + 16, &now, 8);
+	crc = crc32_add(0xffffffffu, h, HDR_LEN);
+	crc = crc32_add(crc, body, len) ^ 0xffffffffu;
+	memcpy(h + 24, &crc, 4);
+	assert_int_equal(fwrite(h, HDR_LEN, 1, f), 1);
+	assert_int_equal(fwrite(body, len, 1, f), 1);
+	assert_int_equal(fclose(f), 0);
+	free(p);
+}
+
 /* Append entry 'seq' with the request 'json' (packed to msgpack) to
  * file 'name' in 'dir'; *lenp is the body's length, the body itself is
  * returned (malloc'd). */
@@ -632,25 +658,9 @@ static void *
 append_entry(const char *dir, const char *name, uint64_t seq, const char *json,
     size_t *lenp)
 {
-	char         *p          = path_in(dir, name);
-	FILE         *f          = fopen(p, "ab");
-	void         *body       = xs_test_pack(json, lenp);
-	unsigned char h[HDR_LEN] = { 0 };
-	uint32_t      magic = 0x4c415758u, len = (uint32_t) *lenp, crc;
-	int64_t       now = (int64_t) time(NULL);
+	void *body = xs_test_pack(json, lenp);
 
-	assert_non_null(f);
-	memcpy(h, &magic, 4);
-	memcpy(h + 4, &len, 4);
-	memcpy(h + 8, &seq, 8);
-	memcpy(h + 16, &now, 8);
-	crc = crc32_add(0xffffffffu, h, HDR_LEN);
-	crc = crc32_add(crc, body, *lenp) ^ 0xffffffffu;
-	memcpy(h + 24, &crc, 4);
-	assert_int_equal(fwrite(h, HDR_LEN, 1, f), 1);
-	assert_int_equal(fwrite(body, *lenp, 1, f), 1);
-	assert_int_equal(fclose(f), 0);
-	free(p);
+	append_frame(dir, name, seq, body, *lenp);
 	return body;
 }
 
@@ -833,6 +843,58 @@ test_wal_poison_entry_skipped_at_replay_and_live(void **state)
 	assert_int_equal(xs_test_stats_orders(s.read_url), 5);
 	free(poison);
 	free(live_poison);
+	xs_test_server_fini(&s);
+}
+
+/* A log left by a crash, in a store without its entries: entry 1, an
+ * order of u1; entry 2, a whole frame with a good CRC whose body is not
+ * a request (0xc1 is a byte msgpack never uses); entry 3, a request
+ * that decodes but is not a write (fbt); entry 4, an order of u2. The
+ * start applies 1 and 4 (2 orders), skips 2 and 3 (stats.wal.skipped
+ * 2, both copied to wal-skipped byte for byte, in order) and the store
+ * has every seq (applied 4); nothing stalls: a write after them is
+ * acknowledged and applied (seq 5, 3 orders). */
+static void
+test_wal_undecodable_entry_skipped_between_good_ones(void **state)
+{
+	static const unsigned char junk[] = { 0xc1, 'n', 'o', 't', ' ', 'a',
+		' ', 'r', 'e', 'q', 'u', 'e', 's', 't' };
+	struct xs_test_server      s;
+	char                       json[256];
+	void                      *read_op;
+	size_t                     read_len, len;
+	json_t                    *r;
+
+	(void) state;
+	xs_test_server_start(&s, wal_args);
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+	assert_int_equal(file_size(s.db, SEG1), -1);
+
+	order_json(json, sizeof(json), "d0", "u1", "a", "b");
+	free(append_entry(s.db, SEG1, 1, json, &len));
+	append_frame(s.db, SEG1, 2, junk, sizeof(junk));
+	read_op = append_entry(
+	    s.db, SEG1, 3, "{\"op\":\"fbt\",\"item\":\"a\"}", &read_len);
+	order_json(json, sizeof(json), "d1", "u2", "c", "d");
+	free(append_entry(s.db, SEG1, 4, json, &len));
+
+	xs_test_server_restart(&s);
+	assert_int_equal(wal_stat(s.read_url, "skipped"), 2);
+	assert_int_equal(wal_stat(s.read_url, "applied"), 4);
+	assert_int_equal(wal_stat(s.read_url, "backlog_bytes"), 0);
+	assert_int_equal(xs_test_stats_orders(s.read_url), 2);
+	expect_skipped(s.db, 0, 2, junk, sizeof(junk), false);
+	expect_skipped(
+	    s.db, HDR_LEN + sizeof(junk), 3, read_op, read_len, true);
+
+	order_json(json, sizeof(json), "d2", "u3", "a", "c");
+	r = xs_test_call(s.admin_url, json);
+	assert_string_equal(xs_test_reply_code(r), "ok");
+	json_decref(r);
+	wait_applied(s.read_url, 5);
+	assert_int_equal(xs_test_stats_orders(s.read_url), 3);
+	assert_int_equal(wal_stat(s.read_url, "skipped"), 2);
+	free(read_op);
 	xs_test_server_fini(&s);
 }
 
@@ -1096,6 +1158,8 @@ main(void)
 		cmocka_unit_test(test_wal_many_writers_rotate_and_replay),
 		cmocka_unit_test(
 		    test_wal_poison_entry_skipped_at_replay_and_live),
+		cmocka_unit_test(
+		    test_wal_undecodable_entry_skipped_between_good_ones),
 		cmocka_unit_test(test_wal_seq_get_put_and_damaged),
 		cmocka_unit_test(test_wal_without_wal_creates_nothing),
 		cmocka_unit_test(
