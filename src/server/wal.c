@@ -440,7 +440,7 @@ segs_unlink(const xs_wal *wal, const uint64_t *firsts, size_t n)
 
 /* Take the n oldest segments off the list (mtx held). */
 static void
-segs_forget(xs_wal *wal, size_t n)
+segs_unlist(xs_wal *wal, size_t n)
 {
 	memmove(
 	    wal->segs, wal->segs + n, (wal->n_segs - n) * sizeof(uint64_t));
@@ -472,7 +472,7 @@ segs_drop_applied(xs_wal *wal, uint64_t applied, bool all)
 		}
 		gone = segs_unlink(wal, firsts, n);
 		pthread_mutex_lock(&wal->mtx);
-		segs_forget(wal, gone);
+		segs_unlist(wal, gone);
 		pthread_mutex_unlock(&wal->mtx);
 		if (gone < n) {
 			return;
@@ -713,7 +713,8 @@ append_room(xs_wal *wal, size_t len)
 /* Append one entry (mtx held); *seqp is its seq. On an error nothing
  * of it stays in the log. */
 static xsell_err
-append(xs_wal *wal, const void *body, size_t len, int64_t now, uint64_t *seqp)
+entry_append(
+    xs_wal *wal, const void *body, size_t len, int64_t now, uint64_t *seqp)
 {
 	struct wal_hdr h;
 	struct iovec   iov[2];
@@ -852,7 +853,8 @@ xs_wal_write(xs_wal *wal, struct xs_worker *w, struct xs_write_job *job)
 		err = XSELL_EUNAVAIL;
 	}
 	if (err == XSELL_OK) {
-		err = append(wal, w->req_body, w->req_len, w->req_now, &seq);
+		err = entry_append(
+		    wal, w->req_body, w->req_len, w->req_now, &seq);
 	}
 	if (err == XSELL_OK) {
 		err = sync_upto(wal, seq);
@@ -966,7 +968,7 @@ entry_decode(xs_wal *wal, const struct wal_hdr *h, size_t at,
 /* Read and decode the group after wal->applied, up to 'upto', into
  * wal->ents, reqs[] and jobs[] (*np entries). A group is either entries
  * that all decode, or one entry that does not, alone (its error kept in
- * its wal_entry, to be skipped: apply_group): so one bad entry costs
+ * its wal_entry, to be skipped: group_apply): so one bad entry costs
  * the entries around it nothing. An entry that does not fit the arena,
  * or does not decode after others, starts the next group: the reader
  * is put back to it. A read error ends the group (*np entries read
@@ -1230,7 +1232,7 @@ group_apply(xs_wal *wal, struct xs_write_job **jobs, size_t n, size_t *donep)
  * in the store (all of them on XSELL_OK); on an error the reader is at
  * the next. */
 static xsell_err
-apply_group(xs_wal *wal, uint64_t upto, size_t *donep)
+group_next(xs_wal *wal, uint64_t upto, size_t *donep)
 {
 	struct xs_write_job *jobs[WAL_GROUP_ENTRIES];
 	struct xs_write_job  job_mem[WAL_GROUP_ENTRIES];
@@ -1255,7 +1257,7 @@ apply_group(xs_wal *wal, uint64_t upto, size_t *donep)
 		err = read_err;
 	}
 	/* ents[*donep] is where the entry after the last done starts (the
-	 * entry that failed to read, too); with none done, apply_once
+	 * entry that failed to read, too); with none done, applier_step
 	 * puts the reader back. */
 	if (err != XSELL_OK && *donep > 0) {
 		reader_seek(
@@ -1273,7 +1275,7 @@ apply_group(xs_wal *wal, uint64_t upto, size_t *donep)
  * of it is in the store counts even on an error; then the applier keeps
  * its place (the first entry not applied) and the error in wal->stall. */
 static bool
-apply_once(xs_wal *wal)
+applier_step(xs_wal *wal)
 {
 	uint64_t  upto, bytes = 0;
 	uint64_t  rd_seg = wal->rd_seg;
@@ -1287,7 +1289,7 @@ apply_once(xs_wal *wal)
 	if (upto <= wal->applied) {
 		return false;
 	}
-	err = apply_group(wal, upto, &done);
+	err = group_next(wal, upto, &done);
 	for (size_t i = 0; i < done; i++) {
 		bytes += sizeof(struct wal_hdr) + wal->ents[i].len;
 	}
@@ -1342,7 +1344,7 @@ applier_main(void *arg)
 			continue;
 		}
 		pthread_mutex_unlock(&wal->mtx);
-		ok = apply_once(wal);
+		ok = applier_step(wal);
 		pthread_mutex_lock(&wal->mtx);
 		if (!ok && wal->stopping) {
 			break; /* left in the log for the next open */
@@ -1368,7 +1370,7 @@ applier_main(void *arg)
  * walked (they are in the store: their bodies are not read). The log
  * is read once at open: the replay reads on from here to its end. */
 static xsell_err
-log_start(xs_wal *wal)
+reader_seek_unapplied(xs_wal *wal)
 {
 	uint64_t  next  = wal->applied + 1;
 	size_t    start = 0;
@@ -1417,7 +1419,7 @@ log_replay(xs_wal *wal)
 	wal->replaying = true;
 	wal->synced    = UINT64_MAX;
 	while (err == XSELL_OK && wal->n_segs > 0 && !wal->log_end) {
-		if (!apply_once(wal)) {
+		if (!applier_step(wal)) {
 			err = wal->stall;
 		}
 	}
@@ -1522,7 +1524,7 @@ log_recover(xs_wal *wal)
 		err = segs_list(wal);
 	}
 	if (err == XSELL_OK) {
-		err = log_start(wal);
+		err = reader_seek_unapplied(wal);
 	}
 	if (err == XSELL_OK) {
 		err = log_replay(wal);
