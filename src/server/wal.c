@@ -830,6 +830,28 @@ forget_wait(xs_wal *wal, struct wal_forget *f)
 	return f->err;
 }
 
+/* Wait until the backlog has room for 'need' more bytes (mtx held): a
+ * full one waits for the applier. An empty one takes any entry (one
+ * above the bound would wait for ever). A write is refused at once
+ * while the applier cannot apply (it would not be seen) or has stopped,
+ * and while the log cannot be written. */
+static xsell_err
+backlog_wait(xs_wal *wal, size_t need)
+{
+	while (wal->backlog > 0 && wal->backlog + need > wal->backlog_max &&
+	    wal->stall == XSELL_OK && wal->broken == XSELL_OK &&
+	    !wal->exited) {
+		pthread_cond_wait(&wal->applied_cv, &wal->mtx);
+	}
+	if (wal->broken != XSELL_OK) {
+		return wal->broken;
+	}
+	if (wal->stall != XSELL_OK) {
+		return wal->stall;
+	}
+	return wal->exited ? XSELL_EUNAVAIL : XSELL_OK;
+}
+
 xsell_err
 xs_wal_write(xs_wal *wal, struct xs_worker *w, struct xs_write_job *job)
 {
@@ -841,17 +863,7 @@ xs_wal_write(xs_wal *wal, struct xs_worker *w, struct xs_write_job *job)
 
 	assert(w->req_body != NULL && w->req_len <= XSELL_ADMIN_MSG_MAX);
 	pthread_mutex_lock(&wal->mtx);
-	/* A full backlog waits for the applier; one that cannot apply
-	 * refuses the write (it would not be seen). */
-	while (wal->backlog > 0 && wal->backlog + need > wal->backlog_max &&
-	    wal->stall == XSELL_OK && wal->broken == XSELL_OK &&
-	    !wal->exited) {
-		pthread_cond_wait(&wal->applied_cv, &wal->mtx);
-	}
-	err = wal->broken != XSELL_OK ? wal->broken : wal->stall;
-	if (err == XSELL_OK && wal->exited) {
-		err = XSELL_EUNAVAIL;
-	}
+	err = backlog_wait(wal, need);
 	if (err == XSELL_OK) {
 		err = entry_append(
 		    wal, w->req_body, w->req_len, w->req_now, &seq);
