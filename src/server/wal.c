@@ -1283,9 +1283,29 @@ group_next(xs_wal *wal, uint64_t upto, size_t *donep)
 	return err;
 }
 
-/* Apply one group of what is durable; false if there was nothing. What
- * of it is in the store counts even on an error; then the applier keeps
- * its place (the first entry not applied) and the error in wal->stall. */
+/* Keep the applier's error after a step in wal->stall (mtx held):
+ * writers are refused while it is set, so that a write is never
+ * acknowledged into a log that does not reach the store. Its start and
+ * its end are logged, not every retry. */
+static void
+stall_set(xs_wal *wal, xsell_err err)
+{
+	if (err != XSELL_OK && wal->stall == XSELL_OK) {
+		xs_log(XS_LOG_ERROR,
+		    "wal: cannot apply entries after %" PRIu64
+		    ": %s; writes are refused until it can",
+		    wal->applied, xsell_strerror(err));
+	}
+	if (err == XSELL_OK && wal->stall != XSELL_OK) {
+		xs_log(XS_LOG_INFO, "wal: applying again");
+	}
+	wal->stall = err;
+}
+
+/* Apply one group of what is durable; true if it went without error.
+ * What of it is in the store counts even on an error; then the applier
+ * keeps its place (the first entry not applied) and the error in
+ * wal->stall. */
 static bool
 applier_step(xs_wal *wal)
 {
@@ -1305,30 +1325,18 @@ applier_step(xs_wal *wal)
 	for (size_t i = 0; i < done; i++) {
 		bytes += sizeof(struct wal_hdr) + wal->ents[i].len;
 	}
+	if (err != XSELL_OK && done == 0) {
+		/* Read the group again next time. The reader is the
+		 * applier's own: its open runs without mtx. */
+		reader_seek(wal, rd_seg, rd_off);
+	}
 	pthread_mutex_lock(&wal->mtx);
 	if (done > 0) {
 		wal->applied = wal->ents[done - 1].seq;
 		/* A replay has no backlog: its end is not known yet. */
 		wal->backlog -= wal->replaying ? 0 : bytes;
 	}
-	if (err == XSELL_OK) {
-		if (wal->stall != XSELL_OK) {
-			xs_log(XS_LOG_INFO, "wal: applying again");
-		}
-		wal->stall = XSELL_OK;
-	} else {
-		if (wal->stall == XSELL_OK) {
-			xs_log(XS_LOG_ERROR,
-			    "wal: cannot apply entries after %" PRIu64
-			    ": %s; writes are refused until it can",
-			    wal->applied, xsell_strerror(err));
-		}
-		wal->stall = err;
-		if (done == 0) {
-			/* Read the group again next time. */
-			reader_seek(wal, rd_seg, rd_off);
-		}
-	}
+	stall_set(wal, err);
 	pthread_cond_broadcast(&wal->applied_cv);
 	pthread_mutex_unlock(&wal->mtx);
 	if (done > 0) {
