@@ -29,10 +29,12 @@
  * the directory and deletes it, and starts no log.
  *
  * An entry that cannot be applied must not stall the log for ever (each
- * later write refused, each restart failing on it). A group that fails
- * is applied again one entry a transaction; one that fails alone with
- * an error of its own (err_is_entry_own: it would fail on every try) is
- * skipped: copied to <db>/wal-skipped (entries in the log's format),
+ * later write refused, each restart failing on it). An entry that does
+ * not decode as a write never applies: it is a group of its own, and is
+ * skipped. A group that fails is applied again one entry a transaction;
+ * one that fails alone with an error of its own (err_is_entry_own: it
+ * would fail on every try) is skipped too. Skipped: copied to
+ * <db>/wal-skipped (entries in the log's format),
  * synced, then its seq committed to the store, counted and logged. An
  * error of the machine (full map or disk, I/O) skips nothing: the
  * applier keeps its place and retries. */
@@ -142,15 +144,16 @@ struct xs_wal {
 	uint64_t  segs[WAL_SEGMENTS_MAX]; /* first seqs, ascending */
 	size_t    n_segs;
 
-	/* Applying (the applier's own, but 'applied', 'backlog' and
-	 * 'stall' under mtx). */
-	uint64_t           applied; /* last seq in the store */
-	uint64_t           backlog; /* bytes of entries not applied */
-	xsell_err          stall;   /* the applier's error, until it works */
-	bool               stopping, exited;
-	struct wal_forget *forgets;
+	/* Applying (the applier's own, but 'applied' to 'forgets' and
+	 * 'skipped' under mtx: writers and stats read them). */
+	uint64_t           applied;  /* last seq in the store */
+	uint64_t           backlog;  /* bytes of entries not applied */
+	xsell_err          stall;    /* the applier's error, until it works */
+	bool               stopping; /* xs_wal_close: drain, then exit */
+	bool               exited;   /* the applier returned */
+	struct wal_forget *forgets;  /* writers waiting for their results */
 	pthread_t          thread;
-	bool               started;
+	bool               started; /* 'thread' runs: join it */
 	struct xs_worker   w;       /* the applier's accumulator and arena */
 	int                rd_fd;   /* the segment read from */
 	uint64_t           rd_seg;  /* its first seq */
@@ -163,7 +166,7 @@ struct xs_wal {
 	uint64_t           skipped;   /* entries skipped (under mtx) */
 	bool               replaying; /* at open: the log's end unknown */
 	bool               log_end;   /* the replay found it */
-	uint64_t           n_groups, n_entries;
+	uint64_t           n_groups, n_entries; /* for the log at close */
 };
 
 /* ==== Entries ==== */
@@ -999,6 +1002,7 @@ group_read(xs_wal *wal, uint64_t upto, struct xs_request *reqs,
 		struct xs_errinfo ei = { { 0 }, { 0 } };
 		struct wal_hdr    h;
 
+		assert(at + XSELL_ADMIN_MSG_MAX <= wal->buf_cap);
 		e->rd_seg = wal->rd_seg;
 		e->rd_off = wal->rd_off;
 		err       = reader_next(wal, seq + 1, at, &h);
