@@ -916,8 +916,14 @@ static xsell_err
 reader_next(xs_wal *wal, uint64_t seq, size_t at, struct wal_hdr *h)
 {
 	for (int tries = 0; tries < 2; tries++) {
+		off_t     off = wal->rd_off;
 		xsell_err err;
 
+		/* A seek kept its place without a descriptor. */
+		if (wal->rd_fd < 0 && wal->rd_seg != 0 &&
+		    reader_open(wal, wal->rd_seg) == XSELL_OK) {
+			wal->rd_off = off;
+		}
 		if (wal->rd_fd >= 0 &&
 		    entry_read(
 		        wal->rd_fd, wal->rd_off, seq, h, wal->buf + at)) {
@@ -928,8 +934,9 @@ reader_next(xs_wal *wal, uint64_t seq, size_t at, struct wal_hdr *h)
 		 * whole entries: a torn one after them was never
 		 * acknowledged (every sync covers all appended before).
 		 * Also when that segment was just opened: a crash after a
-		 * rotation leaves it empty or torn. */
-		if (wal->replaying && wal->n_segs > 0 &&
+		 * rotation leaves it empty or torn. Not when it did not
+		 * open: its entries were not read. */
+		if (wal->replaying && wal->rd_fd >= 0 && wal->n_segs > 0 &&
 		    wal->rd_seg == wal->segs[wal->n_segs - 1]) {
 			wal->log_end = true;
 			return XSELL_ENOENT;
@@ -949,12 +956,20 @@ reader_next(xs_wal *wal, uint64_t seq, size_t at, struct wal_hdr *h)
 	return XSELL_ECORRUPT;
 }
 
-/* Set the reader at 'off' of segment 'seg'. */
+/* Set the reader at 'off' of segment 'seg'. If the segment does not
+ * open (no descriptor left, an I/O error), the position is kept without
+ * a descriptor and the next read opens it again: left on the segment it
+ * was on, the reader would fail every later try at 'off' there, and the
+ * applier would stall until a restart. */
 static void
 reader_seek(xs_wal *wal, uint64_t seg, off_t off)
 {
-	if (wal->rd_seg != seg) {
-		(void) reader_open(wal, seg);
+	if (wal->rd_seg != seg && reader_open(wal, seg) != XSELL_OK) {
+		if (wal->rd_fd >= 0) {
+			close(wal->rd_fd);
+		}
+		wal->rd_fd  = -1;
+		wal->rd_seg = seg;
 	}
 	wal->rd_off = off;
 }
