@@ -111,8 +111,8 @@ struct wal_entry {
 	uint64_t rd_seg; /* where it starts: its segment, */
 	off_t    rd_off; /* and its offset there */
 	size_t   at;     /* its body in wal->buf */
-	uint32_t len;
-	int64_t  now;
+	uint32_t len;    /* its body's bytes */
+	int64_t  now;    /* its decode time, unix seconds (the header's) */
 	/* Not OK: it does not decode, so it can never apply (set when
 	 * read), or it was skipped for this error (set when applied). */
 	xsell_err err;
@@ -880,6 +880,9 @@ xs_wal_write(xs_wal *wal, struct xs_worker *w, struct xs_write_job *job)
 		job->u.forget = f.res;
 	}
 	pthread_mutex_unlock(&wal->mtx);
+	/* Acknowledged once logged: duplicates are found when the entry is
+	 * applied, later, so the reply counts every event applied and none
+	 * a duplicate (PROTOCOL.md, "With a write-ahead log"). */
 	if (err == XSELL_OK && req->op == XS_OP_event) {
 		job->u.event.applied    = req->u.event.n;
 		job->u.event.duplicates = 0;
