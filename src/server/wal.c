@@ -368,34 +368,53 @@ seg_name_parse(const char *name, uint64_t *firstp)
 	return first != 0;
 }
 
-/* The segments in the directory, ascending, into wal->segs. */
+/* The first seqs of the segments in directory 'dir', in the order the
+ * directory lists them: the first 'cap' into firsts[] (NULL if cap is
+ * 0), and how many there are, past 'cap' too, in *np. The one readdir
+ * loop for open's list and xs_wal_replay's question (is a log left?). */
 static xsell_err
-segs_list(xs_wal *wal)
+segs_scan(const char *dir, uint64_t *firsts, size_t cap, size_t *np)
 {
-	DIR           *d = opendir(wal->dir);
+	DIR           *d = opendir(dir);
 	struct dirent *e;
+	size_t         n = 0;
 
 	if (d == NULL) {
-		xs_log(XS_LOG_ERROR, "wal: %s: %s", wal->dir, strerror(errno));
+		xs_log(XS_LOG_ERROR, "wal: %s: %s", dir, strerror(errno));
 		return XSELL_EIO;
 	}
-	wal->n_segs = 0;
 	while ((e = readdir(d)) != NULL) {
 		uint64_t first;
 
-		if (!seg_name_parse(e->d_name, &first)) {
-			continue;
+		if (seg_name_parse(e->d_name, &first)) {
+			if (n < cap) {
+				firsts[n] = first;
+			}
+			n++;
 		}
-		if (wal->n_segs == WAL_SEGMENTS_MAX - 1) {
-			closedir(d);
-			xs_log(XS_LOG_ERROR,
-			    "wal: more than %d log files in %s",
-			    WAL_SEGMENTS_MAX - 1, wal->dir);
-			return XSELL_ECORRUPT;
-		}
-		wal->segs[wal->n_segs++] = first;
 	}
 	closedir(d);
+	*np = n;
+	return XSELL_OK;
+}
+
+/* The segments in the directory, ascending, into wal->segs: fewer than
+ * WAL_SEGMENTS_MAX (the next open starts one more). */
+static xsell_err
+segs_list(xs_wal *wal)
+{
+	size_t    n   = 0;
+	xsell_err err = segs_scan(wal->dir, wal->segs, WAL_SEGMENTS_MAX, &n);
+
+	if (err != XSELL_OK) {
+		return err;
+	}
+	if (n > WAL_SEGMENTS_MAX - 1) {
+		xs_log(XS_LOG_ERROR, "wal: more than %d log files in %s",
+		    WAL_SEGMENTS_MAX - 1, wal->dir);
+		return XSELL_ECORRUPT;
+	}
+	wal->n_segs = n;
 	qsort(wal->segs, wal->n_segs, sizeof(wal->segs[0]), seg_cmp);
 	return XSELL_OK;
 }
@@ -1626,36 +1645,14 @@ xs_wal_open(
 	return XSELL_OK;
 }
 
-/* Whether 'db' holds a log segment (*leftp). */
-static xsell_err
-log_is_left(const char *db, bool *leftp)
-{
-	DIR           *d = opendir(db);
-	struct dirent *e;
-	bool           found = false;
-
-	if (d == NULL) {
-		xs_log(XS_LOG_ERROR, "wal: %s: %s", db, strerror(errno));
-		return XSELL_EIO;
-	}
-	while (!found && (e = readdir(d)) != NULL) {
-		uint64_t first;
-
-		found = seg_name_parse(e->d_name, &first);
-	}
-	closedir(d);
-	*leftp = found;
-	return XSELL_OK;
-}
-
 xsell_err
 xs_wal_replay(struct xs_server *srv, const char *db)
 {
-	bool      left = false;
+	size_t    n_left = 0;
 	xs_wal   *wal;
-	xsell_err err = log_is_left(db, &left);
+	xsell_err err = segs_scan(db, NULL, 0, &n_left);
 
-	if (err != XSELL_OK || !left) {
+	if (err != XSELL_OK || n_left == 0) {
 		return err;
 	}
 	xs_log(XS_LOG_INFO, "wal: applying the log left in %s", db);
