@@ -29,10 +29,12 @@
  * the directory and deletes it, and starts no log.
  *
  * An entry that cannot be applied must not stall the log for ever (each
- * later write refused, each restart failing on it). A group that fails
- * is applied again one entry a transaction; one that fails alone with
- * an error of its own (err_is_entry_own: it would fail on every try) is
- * skipped: copied to <db>/wal-skipped (entries in the log's format),
+ * later write refused, each restart failing on it). An entry that does
+ * not decode as a write never applies: it is a group of its own, and is
+ * skipped. A group that fails is applied again one entry a transaction;
+ * one that fails alone with an error of its own (err_is_entry_own: it
+ * would fail on every try) is skipped too. Skipped: copied to
+ * <db>/wal-skipped (entries in the log's format),
  * synced, then its seq committed to the store, counted and logged. An
  * error of the machine (full map or disk, I/O) skips nothing: the
  * applier keeps its place and retries. */
@@ -97,21 +99,23 @@ struct wal_hdr {
 /* A forget_user waiting for its result from the applier. */
 struct wal_forget {
 	uint64_t                seq;
-	struct xs_forget_result res;
-	xsell_err               err; /* not OK: it was skipped */
-	bool                    done;
+	struct xs_forget_result res;  /* its counts, when applied */
+	xsell_err               err;  /* OK: applied; else why not */
+	bool                    done; /* forget_deliver ended the wait */
 	struct wal_forget      *next;
 };
 
 /* An entry of the group being applied. */
 struct wal_entry {
-	uint64_t  seq;
-	uint64_t  rd_seg; /* where it starts: its segment, */
-	off_t     rd_off; /* and its offset there */
-	size_t    at;     /* its body in wal->buf */
-	uint32_t  len;
-	int64_t   now;
-	xsell_err err; /* it does not decode: it can never apply */
+	uint64_t seq;
+	uint64_t rd_seg; /* where it starts: its segment, */
+	off_t    rd_off; /* and its offset there */
+	size_t   at;     /* its body in wal->buf */
+	uint32_t len;    /* its body's bytes */
+	int64_t  now;    /* its decode time, unix seconds (the header's) */
+	/* Not OK: it does not decode, so it can never apply (set when
+	 * read), or it was skipped for this error (set when applied). */
+	xsell_err err;
 };
 
 struct xs_wal {
@@ -140,15 +144,16 @@ struct xs_wal {
 	uint64_t  segs[WAL_SEGMENTS_MAX]; /* first seqs, ascending */
 	size_t    n_segs;
 
-	/* Applying (the applier's own, but 'applied', 'backlog' and
-	 * 'stall' under mtx). */
-	uint64_t           applied; /* last seq in the store */
-	uint64_t           backlog; /* bytes of entries not applied */
-	xsell_err          stall;   /* the applier's error, until it works */
-	bool               stopping, exited;
-	struct wal_forget *forgets;
+	/* Applying (the applier's own, but 'applied' to 'forgets' and
+	 * 'skipped' under mtx: writers and stats read them). */
+	uint64_t           applied;  /* last seq in the store */
+	uint64_t           backlog;  /* bytes of entries not applied */
+	xsell_err          stall;    /* the applier's error, until it works */
+	bool               stopping; /* xs_wal_close: drain, then exit */
+	bool               exited;   /* the applier returned */
+	struct wal_forget *forgets;  /* writers waiting for their results */
 	pthread_t          thread;
-	bool               started;
+	bool               started; /* 'thread' runs: join it */
 	struct xs_worker   w;       /* the applier's accumulator and arena */
 	int                rd_fd;   /* the segment read from */
 	uint64_t           rd_seg;  /* its first seq */
@@ -161,7 +166,7 @@ struct xs_wal {
 	uint64_t           skipped;   /* entries skipped (under mtx) */
 	bool               replaying; /* at open: the log's end unknown */
 	bool               log_end;   /* the replay found it */
-	uint64_t           n_groups, n_entries;
+	uint64_t           n_groups, n_entries; /* for the log at close */
 };
 
 /* ==== Entries ==== */
@@ -363,34 +368,53 @@ seg_name_parse(const char *name, uint64_t *firstp)
 	return first != 0;
 }
 
-/* The segments in the directory, ascending, into wal->segs. */
+/* The first seqs of the segments in directory 'dir', in the order the
+ * directory lists them: the first 'cap' into firsts[] (NULL if cap is
+ * 0), and how many there are, past 'cap' too, in *np. The one readdir
+ * loop for open's list and xs_wal_replay's question (is a log left?). */
 static xsell_err
-segs_list(xs_wal *wal)
+segs_scan(const char *dir, uint64_t *firsts, size_t cap, size_t *np)
 {
-	DIR           *d = opendir(wal->dir);
+	DIR           *d = opendir(dir);
 	struct dirent *e;
+	size_t         n = 0;
 
 	if (d == NULL) {
-		xs_log(XS_LOG_ERROR, "wal: %s: %s", wal->dir, strerror(errno));
+		xs_log(XS_LOG_ERROR, "wal: %s: %s", dir, strerror(errno));
 		return XSELL_EIO;
 	}
-	wal->n_segs = 0;
 	while ((e = readdir(d)) != NULL) {
 		uint64_t first;
 
-		if (!seg_name_parse(e->d_name, &first)) {
-			continue;
+		if (seg_name_parse(e->d_name, &first)) {
+			if (n < cap) {
+				firsts[n] = first;
+			}
+			n++;
 		}
-		if (wal->n_segs == WAL_SEGMENTS_MAX - 1) {
-			closedir(d);
-			xs_log(XS_LOG_ERROR,
-			    "wal: more than %d log files in %s",
-			    WAL_SEGMENTS_MAX - 1, wal->dir);
-			return XSELL_ECORRUPT;
-		}
-		wal->segs[wal->n_segs++] = first;
 	}
 	closedir(d);
+	*np = n;
+	return XSELL_OK;
+}
+
+/* The segments in the directory, ascending, into wal->segs: fewer than
+ * WAL_SEGMENTS_MAX (the next open starts one more). */
+static xsell_err
+segs_list(xs_wal *wal)
+{
+	size_t    n   = 0;
+	xsell_err err = segs_scan(wal->dir, wal->segs, WAL_SEGMENTS_MAX, &n);
+
+	if (err != XSELL_OK) {
+		return err;
+	}
+	if (n > WAL_SEGMENTS_MAX - 1) {
+		xs_log(XS_LOG_ERROR, "wal: more than %d log files in %s",
+		    WAL_SEGMENTS_MAX - 1, wal->dir);
+		return XSELL_ECORRUPT;
+	}
+	wal->n_segs = n;
 	qsort(wal->segs, wal->n_segs, sizeof(wal->segs[0]), seg_cmp);
 	return XSELL_OK;
 }
@@ -438,7 +462,7 @@ segs_unlink(const xs_wal *wal, const uint64_t *firsts, size_t n)
 
 /* Take the n oldest segments off the list (mtx held). */
 static void
-segs_forget(xs_wal *wal, size_t n)
+segs_unlist(xs_wal *wal, size_t n)
 {
 	memmove(
 	    wal->segs, wal->segs + n, (wal->n_segs - n) * sizeof(uint64_t));
@@ -470,7 +494,7 @@ segs_drop_applied(xs_wal *wal, uint64_t applied, bool all)
 		}
 		gone = segs_unlink(wal, firsts, n);
 		pthread_mutex_lock(&wal->mtx);
-		segs_forget(wal, gone);
+		segs_unlist(wal, gone);
 		pthread_mutex_unlock(&wal->mtx);
 		if (gone < n) {
 			return;
@@ -711,7 +735,8 @@ append_room(xs_wal *wal, size_t len)
 /* Append one entry (mtx held); *seqp is its seq. On an error nothing
  * of it stays in the log. */
 static xsell_err
-append(xs_wal *wal, const void *body, size_t len, int64_t now, uint64_t *seqp)
+entry_append(
+    xs_wal *wal, const void *body, size_t len, int64_t now, uint64_t *seqp)
 {
 	struct wal_hdr h;
 	struct iovec   iov[2];
@@ -782,34 +807,71 @@ sync_upto(xs_wal *wal, uint64_t seq)
 	return wal->synced >= seq ? XSELL_OK : wal->broken;
 }
 
+/* End the wait of forget_user 'f' (mtx held), whichever way its entry
+ * ended: applied (XSELL_OK, its counts in *res), skipped (the error it
+ * failed with: a skipped forget_user changed nothing, so its error is
+ * the truth), or unavailable (XSELL_EUNAVAIL, res NULL: the applier
+ * stopped first; the entry stays in the log and the next start applies
+ * it). 'f' leaves the list of waiters. */
+static void
+forget_deliver(xs_wal *wal, struct wal_forget *f,
+    const struct xs_forget_result *res, xsell_err err)
+{
+	struct wal_forget **p = &wal->forgets;
+
+	while (*p != f) {
+		assert(*p != NULL);
+		p = &(*p)->next;
+	}
+	*p = f->next;
+	if (err == XSELL_OK) {
+		f->res = *res;
+	}
+	f->err  = err;
+	f->done = true;
+}
+
 /* Wait for the forget_user entry 'f->seq' to be applied (mtx held),
  * however long: it is logged, so an error reply would be wrong (an
  * error means nothing changed). An applier that stopped first ends the
  * wait, and so does the server stopping while the applier is stalled
  * (it wakes the waiters at each retry): otherwise the admin worker, and
- * the stop that joins it before closing the log, would wait for ever.
- * Such a forget_user hears `unavailable`; it stays in the log, and the
- * next start applies it. */
+ * the stop that joins it before closing the log, would wait for ever. */
 static xsell_err
 forget_wait(xs_wal *wal, struct wal_forget *f)
 {
-	xsell_err err = XSELL_OK;
-
 	f->next      = wal->forgets;
 	wal->forgets = f;
-	while (!f->done && !wal->exited && !atomic_load(&wal->srv->stopping)) {
-		pthread_cond_wait(&wal->applied_cv, &wal->mtx);
-	}
-	/* A skipped forget_user changed nothing: its error is the truth. */
-	err = f->done ? f->err : XSELL_EUNAVAIL;
-	for (struct wal_forget **p = &wal->forgets; *p != NULL;
-	     p                     = &(*p)->next) {
-		if (*p == f) {
-			*p = f->next;
+	while (!f->done) {
+		if (wal->exited || atomic_load(&wal->srv->stopping)) {
+			forget_deliver(wal, f, NULL, XSELL_EUNAVAIL);
 			break;
 		}
+		pthread_cond_wait(&wal->applied_cv, &wal->mtx);
 	}
-	return err;
+	return f->err;
+}
+
+/* Wait until the backlog has room for 'need' more bytes (mtx held): a
+ * full one waits for the applier. An empty one takes any entry (one
+ * above the bound would wait for ever). A write is refused at once
+ * while the applier cannot apply (it would not be seen) or has stopped,
+ * and while the log cannot be written. */
+static xsell_err
+backlog_wait(xs_wal *wal, size_t need)
+{
+	while (wal->backlog > 0 && wal->backlog + need > wal->backlog_max &&
+	    wal->stall == XSELL_OK && wal->broken == XSELL_OK &&
+	    !wal->exited) {
+		pthread_cond_wait(&wal->applied_cv, &wal->mtx);
+	}
+	if (wal->broken != XSELL_OK) {
+		return wal->broken;
+	}
+	if (wal->stall != XSELL_OK) {
+		return wal->stall;
+	}
+	return wal->exited ? XSELL_EUNAVAIL : XSELL_OK;
 }
 
 xsell_err
@@ -823,19 +885,10 @@ xs_wal_write(xs_wal *wal, struct xs_worker *w, struct xs_write_job *job)
 
 	assert(w->req_body != NULL && w->req_len <= XSELL_ADMIN_MSG_MAX);
 	pthread_mutex_lock(&wal->mtx);
-	/* A full backlog waits for the applier; one that cannot apply
-	 * refuses the write (it would not be seen). */
-	while (wal->backlog > 0 && wal->backlog + need > wal->backlog_max &&
-	    wal->stall == XSELL_OK && wal->broken == XSELL_OK &&
-	    !wal->exited) {
-		pthread_cond_wait(&wal->applied_cv, &wal->mtx);
-	}
-	err = wal->broken != XSELL_OK ? wal->broken : wal->stall;
-	if (err == XSELL_OK && wal->exited) {
-		err = XSELL_EUNAVAIL;
-	}
+	err = backlog_wait(wal, need);
 	if (err == XSELL_OK) {
-		err = append(wal, w->req_body, w->req_len, w->req_now, &seq);
+		err = entry_append(
+		    wal, w->req_body, w->req_len, w->req_now, &seq);
 	}
 	if (err == XSELL_OK) {
 		err = sync_upto(wal, seq);
@@ -846,6 +899,9 @@ xs_wal_write(xs_wal *wal, struct xs_worker *w, struct xs_write_job *job)
 		job->u.forget = f.res;
 	}
 	pthread_mutex_unlock(&wal->mtx);
+	/* Acknowledged once logged: duplicates are found when the entry is
+	 * applied, later, so the reply counts every event applied and none
+	 * a duplicate (PROTOCOL.md, "With a write-ahead log"). */
 	if (err == XSELL_OK && req->op == XS_OP_event) {
 		job->u.event.applied    = req->u.event.n;
 		job->u.event.duplicates = 0;
@@ -882,8 +938,14 @@ static xsell_err
 reader_next(xs_wal *wal, uint64_t seq, size_t at, struct wal_hdr *h)
 {
 	for (int tries = 0; tries < 2; tries++) {
+		off_t     off = wal->rd_off;
 		xsell_err err;
 
+		/* A seek kept its place without a descriptor. */
+		if (wal->rd_fd < 0 && wal->rd_seg != 0 &&
+		    reader_open(wal, wal->rd_seg) == XSELL_OK) {
+			wal->rd_off = off;
+		}
 		if (wal->rd_fd >= 0 &&
 		    entry_read(
 		        wal->rd_fd, wal->rd_off, seq, h, wal->buf + at)) {
@@ -894,8 +956,9 @@ reader_next(xs_wal *wal, uint64_t seq, size_t at, struct wal_hdr *h)
 		 * whole entries: a torn one after them was never
 		 * acknowledged (every sync covers all appended before).
 		 * Also when that segment was just opened: a crash after a
-		 * rotation leaves it empty or torn. */
-		if (wal->replaying && wal->n_segs > 0 &&
+		 * rotation leaves it empty or torn. Not when it did not
+		 * open: its entries were not read. */
+		if (wal->replaying && wal->rd_fd >= 0 && wal->n_segs > 0 &&
 		    wal->rd_seg == wal->segs[wal->n_segs - 1]) {
 			wal->log_end = true;
 			return XSELL_ENOENT;
@@ -915,60 +978,82 @@ reader_next(xs_wal *wal, uint64_t seq, size_t at, struct wal_hdr *h)
 	return XSELL_ECORRUPT;
 }
 
-/* Set the reader at 'off' of segment 'seg'. */
+/* Set the reader at 'off' of segment 'seg'. If the segment does not
+ * open (no descriptor left, an I/O error), the position is kept without
+ * a descriptor and the next read opens it again: left on the segment it
+ * was on, the reader would fail every later try at 'off' there, and the
+ * applier would stall until a restart. */
 static void
 reader_seek(xs_wal *wal, uint64_t seg, off_t off)
 {
-	if (wal->rd_seg != seg) {
-		(void) reader_open(wal, seg);
+	if (wal->rd_seg != seg && reader_open(wal, seg) != XSELL_OK) {
+		if (wal->rd_fd >= 0) {
+			close(wal->rd_fd);
+		}
+		wal->rd_fd  = -1;
+		wal->rd_seg = seg;
 	}
 	wal->rd_off = off;
 }
 
+/* Decode entry 'h' (its body at wal->buf + at) into *req, in the
+ * applier's arena, as of its own time; why not in *ei. XSELL_ENOMEM:
+ * the arena is full. Any other error is the entry's for good: its
+ * bytes are those logged (the CRC says so) and a logged request was
+ * decoded before it was logged, so it is a newer binary's request, a
+ * limit lowered since, or damage that kept a good CRC; it never
+ * applies. */
+static xsell_err
+entry_decode(xs_wal *wal, const struct wal_hdr *h, size_t at,
+    struct xs_request *req, struct xs_errinfo *ei)
+{
+	xsell_err err = xs_wire_decode(
+	    wal->buf + at, h->len, &wal->w.arena, h->now, req, ei);
+
+	if (err == XSELL_OK && !xs_op_is_write(req->op)) {
+		err = XSELL_EINVAL;
+		snprintf(ei->msg, sizeof(ei->msg), "not a write");
+	}
+	return err;
+}
+
 /* Read and decode the group after wal->applied, up to 'upto', into
- * wal->ents, reqs[] and jobs[] (*np entries). An entry that does not
- * decode keeps its error in its wal_entry: its bytes are those logged
- * (the CRC says so), so it never will; it is skipped when applied. */
+ * wal->ents, reqs[] and jobs[] (*np entries). A group is either entries
+ * that all decode, or one entry that does not, alone (its error kept in
+ * its wal_entry, to be skipped: group_apply): so one bad entry costs
+ * the entries around it nothing. An entry that does not fit the arena,
+ * or does not decode after others, starts the next group: the reader
+ * is put back to it. A read error ends the group (*np entries read
+ * before it) and is returned, but for the replay's end of the log. */
 static xsell_err
 group_read(xs_wal *wal, uint64_t upto, struct xs_request *reqs,
     struct xs_write_job *job_mem, struct xs_write_job **jobs, size_t *np)
 {
-	size_t   n = 0, at = 0;
-	uint64_t seq = wal->applied;
+	size_t    n = 0, at = 0;
+	uint64_t  seq = wal->applied;
+	xsell_err err = XSELL_OK;
 
 	while (seq < upto && n < WAL_GROUP_ENTRIES &&
 	    (n == 0 || at < wal->group_bytes)) {
 		struct wal_entry *e  = &wal->ents[n];
 		struct xs_errinfo ei = { { 0 }, { 0 } };
 		struct wal_hdr    h;
-		xsell_err         err;
 
+		assert(at + XSELL_ADMIN_MSG_MAX <= wal->buf_cap);
 		e->rd_seg = wal->rd_seg;
 		e->rd_off = wal->rd_off;
 		err       = reader_next(wal, seq + 1, at, &h);
 		if (err != XSELL_OK) {
-			*np = n;
-			return wal->log_end ? XSELL_OK : err;
+			err = wal->log_end ? XSELL_OK : err;
+			break;
 		}
-		err = xs_wire_decode(
-		    wal->buf + at, h.len, &wal->w.arena, h.now, &reqs[n], &ei);
-		if (err == XSELL_ENOMEM) {
-			/* The arena is full: this entry starts the next group
-			 * (alone, it fits, as in a worker's arena). */
+		err = entry_decode(wal, &h, at, &reqs[n], &ei);
+		if (err == XSELL_ENOMEM || (err != XSELL_OK && n > 0)) {
+			/* Alone, it fits (as in a worker's arena); a full
+			 * arena with nothing in it is the machine's. */
 			reader_seek(wal, e->rd_seg, e->rd_off);
-			*np = n;
-			return n > 0 ? XSELL_OK : err;
-		}
-		if (err == XSELL_OK && !xs_op_is_write(reqs[n].op)) {
-			err = XSELL_EINVAL;
-			snprintf(ei.msg, sizeof(ei.msg), "not a write");
-		}
-		if (err != XSELL_OK) {
-			/* It was decoded before it was logged: a newer
-			 * binary's request, or a limit lowered since. */
-			xs_log(XS_LOG_ERROR,
-			    "wal: entry %" PRIu64 " does not decode: %s",
-			    h.seq, ei.msg);
+			err = n > 0 ? XSELL_OK : err;
+			break;
 		}
 		memset(&job_mem[n], 0, sizeof(job_mem[n]));
 		job_mem[n].req = &reqs[n];
@@ -982,25 +1067,41 @@ group_read(xs_wal *wal, uint64_t upto, struct xs_request *reqs,
 		at += h.len;
 		seq = h.seq;
 		n++;
-	}
-	*np = n;
-	return XSELL_OK;
-}
-
-/* Hand the result of the forget_user entry 'seq' to its waiting writer,
- * if one waits (none at replay): 'err' XSELL_OK and its counts, or the
- * error for which it was skipped. mtx held. */
-static void
-forget_deliver(xs_wal *wal, uint64_t seq, const struct xs_forget_result *res,
-    xsell_err err)
-{
-	for (struct wal_forget *f = wal->forgets; f != NULL; f = f->next) {
-		if (f->seq == seq) {
-			f->res  = *res;
-			f->err  = err;
-			f->done = true;
+		if (err != XSELL_OK) {
+			xs_log(XS_LOG_ERROR,
+			    "wal: entry %" PRIu64 " does not decode: %s",
+			    h.seq, ei.msg);
+			err = XSELL_OK;
+			break;
 		}
 	}
+	*np = n;
+	return err;
+}
+
+/* The group's first n entries are in the store (applied, or skipped
+ * with their error in ents[i].err): end the wait of each forget_user
+ * among them whose writer waits (none at replay). Only a forget_user
+ * has a waiter, so the waiters are walked, not the entries; a group's
+ * seqs follow each other, so f's entry is ents[f->seq - first]. */
+static void
+group_forgets_deliver(xs_wal *wal, struct xs_write_job *const *jobs, size_t n)
+{
+	uint64_t           first = wal->ents[0].seq;
+	struct wal_forget *f, *next;
+
+	assert(n > 0 && wal->ents[n - 1].seq == first + (n - 1));
+	pthread_mutex_lock(&wal->mtx);
+	for (f = wal->forgets; f != NULL; f = next) {
+		next = f->next;
+		if (f->seq >= first && f->seq - first < n) {
+			size_t i = (size_t) (f->seq - first);
+
+			forget_deliver(
+			    wal, f, &jobs[i]->u.forget, wal->ents[i].err);
+		}
+	}
+	pthread_mutex_unlock(&wal->mtx);
 }
 
 /* Whether an entry that failed alone, in its own transaction, with
@@ -1120,24 +1221,22 @@ entry_skip(xs_wal *wal, const struct wal_entry *e, xsell_err why)
 	return XSELL_OK;
 }
 
-/* Apply jobs[0..n) one by one, each in its own transaction with its own
- * seq (as group.c does for a failed group), so that an entry that fails
- * alone with its own error is skipped and the others apply. *donep is
- * how many are now in the store (applied or skipped), in order; an
- * error of the machine stops there. */
+/* Apply jobs[0..n), entries that decode, one by one, each in its own
+ * transaction with its own seq (as group.c does for a failed group), so
+ * that an entry that fails alone with its own error is skipped (its
+ * error kept in its wal_entry) and the others apply. *donep is how many
+ * are now in the store (applied or skipped), in order; an error of the
+ * machine stops there. */
 static xsell_err
 group_apply_each(
     xs_wal *wal, struct xs_write_job **jobs, size_t n, size_t *donep)
 {
 	for (size_t i = 0; i < n; i++) {
-		const struct wal_entry *e      = &wal->ents[i];
-		xsell_err               why    = e->err;
-		uint64_t                damage = xs_store_btree_damage_seen();
+		struct wal_entry *e      = &wal->ents[i];
+		uint64_t          damage = xs_store_btree_damage_seen();
+		xsell_err         why =
+		    xs_write_group_apply_logged(&wal->w, &jobs[i], 1, e->seq);
 
-		if (why == XSELL_OK) {
-			why = xs_write_group_apply_logged(
-			    &wal->w, &jobs[i], 1, e->seq);
-		}
 		if (why != XSELL_OK) {
 			xsell_err err;
 
@@ -1148,27 +1247,49 @@ group_apply_each(
 			if (err != XSELL_OK) {
 				return err;
 			}
+			e->err = why;
 		}
-		/* Only a forget_user has a writer waiting for its seq. */
-		pthread_mutex_lock(&wal->mtx);
-		forget_deliver(wal, e->seq, &jobs[i]->u.forget, why);
-		pthread_mutex_unlock(&wal->mtx);
 		*donep = i + 1;
 	}
 	return XSELL_OK;
 }
 
-/* The group after 'applied', up to 'upto': read, decode, apply, commit
- * with its last seq; deliver forget results. If the group fails, its
- * entries are applied one by one. *donep: its entries now in the store
- * (all of them on XSELL_OK); on an error the reader is at the next. */
+/* Apply the group group_read made of jobs[0..n): one entry that does
+ * not decode is skipped (it never applies: no try, and no test of whose
+ * error it is); entries that decode are committed in one transaction
+ * with the last seq, or, if that fails (one entry's own error, or the
+ * machine's), one by one. *donep: its entries now in the store. */
 static xsell_err
-apply_group(xs_wal *wal, uint64_t upto, size_t *donep)
+group_apply(xs_wal *wal, struct xs_write_job **jobs, size_t n, size_t *donep)
+{
+	struct wal_entry *first = &wal->ents[0];
+	xsell_err         err;
+
+	if (first->err != XSELL_OK) {
+		assert(n == 1);
+		err    = entry_skip(wal, first, first->err);
+		*donep = err == XSELL_OK ? 1 : 0;
+		return err;
+	}
+	err = xs_write_group_apply_logged(
+	    &wal->w, jobs, n, wal->ents[n - 1].seq);
+	if (err == XSELL_OK) {
+		*donep = n;
+		return XSELL_OK;
+	}
+	return group_apply_each(wal, jobs, n, donep);
+}
+
+/* The group after 'applied', up to 'upto': read, decode, apply, commit
+ * with its last seq; deliver forget results. *donep: its entries now
+ * in the store (all of them on XSELL_OK); on an error the reader is at
+ * the next. */
+static xsell_err
+group_next(xs_wal *wal, uint64_t upto, size_t *donep)
 {
 	struct xs_write_job *jobs[WAL_GROUP_ENTRIES];
 	struct xs_write_job  job_mem[WAL_GROUP_ENTRIES];
-	size_t               n     = 0;
-	bool                 whole = true;
+	size_t               n = 0;
 	xsell_err            err, read_err;
 	struct xs_request   *reqs;
 
@@ -1183,54 +1304,51 @@ apply_group(xs_wal *wal, uint64_t upto, size_t *donep)
 	if (n == 0) {
 		return read_err; /* an error, or the replay's end of the log */
 	}
-	for (size_t i = 0; i < n; i++) {
-		whole = whole && wal->ents[i].err == XSELL_OK;
-	}
-	if (read_err == XSELL_OK && whole) {
-		assert(n > 0);
-		if (xs_write_group_apply_logged(
-		        &wal->w, jobs, n, wal->ents[n - 1].seq) == XSELL_OK) {
-			pthread_mutex_lock(&wal->mtx);
-			for (size_t i = 0; i < n; i++) {
-				if (reqs[i].op == XS_OP_forget_user) {
-					forget_deliver(wal, wal->ents[i].seq,
-					    &job_mem[i].u.forget, XSELL_OK);
-				}
-			}
-			pthread_mutex_unlock(&wal->mtx);
-			*donep = n;
-		}
-	}
-	/* The group failed whole (any error: one entry's own, or the
-	 * machine's), holds an entry that does not decode, or is what was
-	 * read before a read error: one by one. */
-	err = read_err;
-	if (*donep < n) {
-		xsell_err each = group_apply_each(wal, jobs, n, donep);
-
-		if (each != XSELL_OK) {
-			err = each;
-		}
+	/* What was read before a read error is applied too. */
+	err = group_apply(wal, jobs, n, donep);
+	if (err == XSELL_OK) {
+		err = read_err;
 	}
 	/* ents[*donep] is where the entry after the last done starts (the
-	 * entry that failed to read, too); with none done, apply_once
+	 * entry that failed to read, too); with none done, applier_step
 	 * puts the reader back. */
 	if (err != XSELL_OK && *donep > 0) {
 		reader_seek(
 		    wal, wal->ents[*donep].rd_seg, wal->ents[*donep].rd_off);
 	}
 	if (*donep > 0) {
+		group_forgets_deliver(wal, jobs, *donep);
 		wal->n_groups++;
 		wal->n_entries += *donep;
 	}
 	return err;
 }
 
-/* Apply one group of what is durable; false if there was nothing. What
- * of it is in the store counts even on an error; then the applier keeps
- * its place (the first entry not applied) and the error in wal->stall. */
+/* Keep the applier's error after a step in wal->stall (mtx held):
+ * writers are refused while it is set, so that a write is never
+ * acknowledged into a log that does not reach the store. Its start and
+ * its end are logged, not every retry. */
+static void
+stall_set(xs_wal *wal, xsell_err err)
+{
+	if (err != XSELL_OK && wal->stall == XSELL_OK) {
+		xs_log(XS_LOG_ERROR,
+		    "wal: cannot apply entries after %" PRIu64
+		    ": %s; writes are refused until it can",
+		    wal->applied, xsell_strerror(err));
+	}
+	if (err == XSELL_OK && wal->stall != XSELL_OK) {
+		xs_log(XS_LOG_INFO, "wal: applying again");
+	}
+	wal->stall = err;
+}
+
+/* Apply one group of what is durable; true if it went without error.
+ * What of it is in the store counts even on an error; then the applier
+ * keeps its place (the first entry not applied) and the error in
+ * wal->stall. */
 static bool
-apply_once(xs_wal *wal)
+applier_step(xs_wal *wal)
 {
 	uint64_t  upto, bytes = 0;
 	uint64_t  rd_seg = wal->rd_seg;
@@ -1244,9 +1362,14 @@ apply_once(xs_wal *wal)
 	if (upto <= wal->applied) {
 		return false;
 	}
-	err = apply_group(wal, upto, &done);
+	err = group_next(wal, upto, &done);
 	for (size_t i = 0; i < done; i++) {
 		bytes += sizeof(struct wal_hdr) + wal->ents[i].len;
+	}
+	if (err != XSELL_OK && done == 0) {
+		/* Read the group again next time. The reader is the
+		 * applier's own: its open runs without mtx. */
+		reader_seek(wal, rd_seg, rd_off);
 	}
 	pthread_mutex_lock(&wal->mtx);
 	if (done > 0) {
@@ -1254,24 +1377,7 @@ apply_once(xs_wal *wal)
 		/* A replay has no backlog: its end is not known yet. */
 		wal->backlog -= wal->replaying ? 0 : bytes;
 	}
-	if (err == XSELL_OK) {
-		if (wal->stall != XSELL_OK) {
-			xs_log(XS_LOG_INFO, "wal: applying again");
-		}
-		wal->stall = XSELL_OK;
-	} else {
-		if (wal->stall == XSELL_OK) {
-			xs_log(XS_LOG_ERROR,
-			    "wal: cannot apply entries after %" PRIu64
-			    ": %s; writes are refused until it can",
-			    wal->applied, xsell_strerror(err));
-		}
-		wal->stall = err;
-		if (done == 0) {
-			/* Read the group again next time. */
-			reader_seek(wal, rd_seg, rd_off);
-		}
-	}
+	stall_set(wal, err);
 	pthread_cond_broadcast(&wal->applied_cv);
 	pthread_mutex_unlock(&wal->mtx);
 	if (done > 0) {
@@ -1299,7 +1405,7 @@ applier_main(void *arg)
 			continue;
 		}
 		pthread_mutex_unlock(&wal->mtx);
-		ok = apply_once(wal);
+		ok = applier_step(wal);
 		pthread_mutex_lock(&wal->mtx);
 		if (!ok && wal->stopping) {
 			break; /* left in the log for the next open */
@@ -1325,7 +1431,7 @@ applier_main(void *arg)
  * walked (they are in the store: their bodies are not read). The log
  * is read once at open: the replay reads on from here to its end. */
 static xsell_err
-log_start(xs_wal *wal)
+reader_seek_unapplied(xs_wal *wal)
 {
 	uint64_t  next  = wal->applied + 1;
 	size_t    start = 0;
@@ -1374,7 +1480,7 @@ log_replay(xs_wal *wal)
 	wal->replaying = true;
 	wal->synced    = UINT64_MAX;
 	while (err == XSELL_OK && wal->n_segs > 0 && !wal->log_end) {
-		if (!apply_once(wal)) {
+		if (!applier_step(wal)) {
 			err = wal->stall;
 		}
 	}
@@ -1479,7 +1585,7 @@ log_recover(xs_wal *wal)
 		err = segs_list(wal);
 	}
 	if (err == XSELL_OK) {
-		err = log_start(wal);
+		err = reader_seek_unapplied(wal);
 	}
 	if (err == XSELL_OK) {
 		err = log_replay(wal);
@@ -1539,36 +1645,14 @@ xs_wal_open(
 	return XSELL_OK;
 }
 
-/* Whether 'db' holds a log segment (*leftp). */
-static xsell_err
-log_is_left(const char *db, bool *leftp)
-{
-	DIR           *d = opendir(db);
-	struct dirent *e;
-	bool           found = false;
-
-	if (d == NULL) {
-		xs_log(XS_LOG_ERROR, "wal: %s: %s", db, strerror(errno));
-		return XSELL_EIO;
-	}
-	while (!found && (e = readdir(d)) != NULL) {
-		uint64_t first;
-
-		found = seg_name_parse(e->d_name, &first);
-	}
-	closedir(d);
-	*leftp = found;
-	return XSELL_OK;
-}
-
 xsell_err
 xs_wal_replay(struct xs_server *srv, const char *db)
 {
-	bool      left = false;
+	size_t    n_left = 0;
 	xs_wal   *wal;
-	xsell_err err = log_is_left(db, &left);
+	xsell_err err = segs_scan(db, NULL, 0, &n_left);
 
-	if (err != XSELL_OK || !left) {
+	if (err != XSELL_OK || n_left == 0) {
 		return err;
 	}
 	xs_log(XS_LOG_INFO, "wal: applying the log left in %s", db);

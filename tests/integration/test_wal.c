@@ -9,9 +9,9 @@
  * through the log dumps to the same bytes as one written without it
  * (but for the log's mark, meta "wal_seq", which must name the last
  * write); a refused write and a full disk leave the log empty; an entry
- * that cannot be applied (a forget_user meeting a damaged ledger) is
- * skipped and kept aside, at start and live, and the writes after it
- * are applied. xselld without --wal applies a log it finds and deletes
+ * that cannot be applied (a forget_user meeting a damaged ledger, or
+ * bytes that do not decode as a write) is skipped and kept aside, at
+ * start and live, and the writes around it are applied. xselld without --wal applies a log it finds and deletes
  * it, creating no log file and starting no log thread, and with none
  * creates nothing. The expected counts are worked out by hand below.
  * Nothing depends on timing: kill -9 may find any part of the log
@@ -625,6 +625,32 @@ crc32_add(uint32_t crc, const void *p, size_t len)
 	return crc;
 }
 
+/* Append entry 'seq', a whole frame with a good CRC around the body
+ * body[0..len) (whatever its bytes are), to file 'name' in 'dir'. */
+static void
+append_frame(const char *dir, const char *name, uint64_t seq, const void *body,
+    size_t len)
+{
+	char         *p          = path_in(dir, name);
+	FILE         *f          = fopen(p, "ab");
+	unsigned char h[HDR_LEN] = { 0 };
+	uint32_t      magic = 0x4c415758u, blen = (uint32_t) len, crc;
+	int64_t       now = (int64_t) time(NULL);
+
+	assert_non_null(f);
+	memcpy(h, &magic, 4);
+	memcpy(h + 4, &blen, 4);
+	memcpy(h + 8, &seq, 8);
+	memcpy(h + 16, &now, 8);
+	crc = crc32_add(0xffffffffu, h, HDR_LEN);
+	crc = crc32_add(crc, body, len) ^ 0xffffffffu;
+	memcpy(h + 24, &crc, 4);
+	assert_int_equal(fwrite(h, HDR_LEN, 1, f), 1);
+	assert_int_equal(fwrite(body, len, 1, f), 1);
+	assert_int_equal(fclose(f), 0);
+	free(p);
+}
+
 /* Append entry 'seq' with the request 'json' (packed to msgpack) to
  * file 'name' in 'dir'; *lenp is the body's length, the body itself is
  * returned (malloc'd). */
@@ -632,25 +658,9 @@ static void *
 append_entry(const char *dir, const char *name, uint64_t seq, const char *json,
     size_t *lenp)
 {
-	char         *p          = path_in(dir, name);
-	FILE         *f          = fopen(p, "ab");
-	void         *body       = xs_test_pack(json, lenp);
-	unsigned char h[HDR_LEN] = { 0 };
-	uint32_t      magic = 0x4c415758u, len = (uint32_t) *lenp, crc;
-	int64_t       now = (int64_t) time(NULL);
+	void *body = xs_test_pack(json, lenp);
 
-	assert_non_null(f);
-	memcpy(h, &magic, 4);
-	memcpy(h + 4, &len, 4);
-	memcpy(h + 8, &seq, 8);
-	memcpy(h + 16, &now, 8);
-	crc = crc32_add(0xffffffffu, h, HDR_LEN);
-	crc = crc32_add(crc, body, *lenp) ^ 0xffffffffu;
-	memcpy(h + 24, &crc, 4);
-	assert_int_equal(fwrite(h, HDR_LEN, 1, f), 1);
-	assert_int_equal(fwrite(body, *lenp, 1, f), 1);
-	assert_int_equal(fclose(f), 0);
-	free(p);
+	append_frame(dir, name, seq, body, *lenp);
 	return body;
 }
 
@@ -670,6 +680,64 @@ orders_delete(const char *db, const char *a, const char *b)
 	assert_xs_ok(xs_store_order_del(st, txn, b, strlen(b)));
 	assert_xs_ok(xs_txn_commit(txn));
 	xs_store_close(st);
+}
+
+/* An order of the tests below: its id, its user and its two items. */
+struct order {
+	const char *order, *user, *a, *b;
+};
+
+/* An event request (JSON, into buf of 'cap' bytes) of the n orders
+ * ords[], order i at ts 1700000000 + i. */
+static void
+orders_json(char *buf, size_t cap, const struct order *ords, size_t n)
+{
+	size_t o =
+	    (size_t) snprintf(buf, cap, "{\"op\":\"event\",\"events\":[");
+
+	for (size_t i = 0; i < n; i++) {
+		o += (size_t) snprintf(buf + o, cap - o,
+		    "%s{\"type\":\"order\",\"order\":\"%s\",\"user\":\"%s\","
+		    "\"ts\":%zu,\"items\":[\"%s\",\"%s\"]}",
+		    i > 0 ? "," : "", ords[i].order, ords[i].user,
+		    1700000000 + i, ords[i].a, ords[i].b);
+		assert_true(o < cap);
+	}
+	o += (size_t) snprintf(buf + o, cap - o, "]}");
+	assert_true(o < cap);
+}
+
+/* The event request of one order, 'order' of 'user' with items a and b
+ * (JSON, into buf of 'cap' bytes). */
+static void
+order_json(char *buf, size_t cap, const char *order, const char *user,
+    const char *a, const char *b)
+{
+	const struct order one = { order, user, a, b };
+
+	orders_json(buf, cap, &one, 1);
+}
+
+/* The poison tests' store: orders p0, p1 and p2 of u1, u2 and u3 (one
+ * request), whose records of p0 and p1 are then lost. */
+static const struct order poison_first[] = {
+	{ "p0", "u1", "a", "b" },
+	{ "p1", "u2", "a", "c" },
+	{ "p2", "u3", "b", "c" },
+};
+
+/* Send the poison tests' first request to 'url'; acknowledged. */
+static void
+poison_first_send(const char *url)
+{
+	char    json[512];
+	json_t *r;
+
+	orders_json(json, sizeof(json), poison_first,
+	    sizeof(poison_first) / sizeof(poison_first[0]));
+	r = xs_test_call(url, json);
+	assert_string_equal(xs_test_reply_code(r), "ok");
+	json_decref(r);
 }
 
 /* The quarantine file (<db>/wal-skipped): at offset 'at' it must hold
@@ -722,36 +790,19 @@ expect_skipped(const char *db, size_t at, uint64_t seq, const void *body,
 static void
 test_wal_poison_entry_skipped_at_replay_and_live(void **state)
 {
-	static const char first[] =
-	    "{\"op\":\"event\",\"events\":["
-	    "{\"type\":\"order\",\"order\":\"p0\",\"user\":\"u1\","
-	    "\"ts\":1700000000,\"items\":[\"a\",\"b\"]},"
-	    "{\"type\":\"order\",\"order\":\"p1\",\"user\":\"u2\","
-	    "\"ts\":1700000001,\"items\":[\"a\",\"c\"]},"
-	    "{\"type\":\"order\",\"order\":\"p2\",\"user\":\"u3\","
-	    "\"ts\":1700000002,\"items\":[\"b\",\"c\"]}]}";
 	static const char forget_u1[] =
 	    "{\"op\":\"forget_user\",\"user\":\"u1\"}";
 	static const char forget_u2[] =
 	    "{\"op\":\"forget_user\",\"user\":\"u2\"}";
-	static const char after[] =
-	    "{\"op\":\"event\",\"events\":[{\"type\":\"order\","
-	    "\"order\":\"p3\",\"user\":\"u4\",\"ts\":1700000003,"
-	    "\"items\":[\"d\",\"e\"]}]}";
-	static const char live_after[] =
-	    "{\"op\":\"event\",\"events\":[{\"type\":\"order\","
-	    "\"order\":\"p4\",\"user\":\"u5\",\"ts\":1700000004,"
-	    "\"items\":[\"d\",\"f\"]}]}";
 	struct xs_test_server s;
-	void                 *poison, *good, *live_poison;
+	char                  json[256];
+	void                 *poison, *live_poison;
 	size_t                poison_len, good_len, live_len;
 	json_t               *r;
 
 	(void) state;
 	xs_test_server_start(&s, wal_args);
-	r = xs_test_call(s.admin_url, first);
-	assert_string_equal(xs_test_reply_code(r), "ok");
-	json_decref(r);
+	poison_first_send(s.admin_url);
 	wait_applied(s.read_url, 1);
 	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
 	assert_int_equal(file_size(s.db, SEG1), -1);
@@ -759,9 +810,9 @@ test_wal_poison_entry_skipped_at_replay_and_live(void **state)
 
 	poison = append_entry(
 	    s.db, "wal-0000000000000002.log", 2, forget_u1, &poison_len);
-	good = append_entry(
-	    s.db, "wal-0000000000000002.log", 3, after, &good_len);
-	free(good);
+	order_json(json, sizeof(json), "p3", "u4", "d", "e");
+	free(append_entry(
+	    s.db, "wal-0000000000000002.log", 3, json, &good_len));
 
 	xs_test_server_restart(&s);
 	assert_int_equal(wal_stat(s.read_url, "skipped"), 1);
@@ -776,7 +827,8 @@ test_wal_poison_entry_skipped_at_replay_and_live(void **state)
 	assert_string_equal(xs_test_reply_code(r), "internal");
 	json_decref(r);
 	assert_int_equal(wal_stat(s.read_url, "skipped"), 2);
-	r = xs_test_call(s.admin_url, live_after);
+	order_json(json, sizeof(json), "p4", "u5", "d", "f");
+	r = xs_test_call(s.admin_url, json);
 	assert_string_equal(xs_test_reply_code(r), "ok");
 	json_decref(r);
 	wait_applied(s.read_url, 5);
@@ -791,6 +843,58 @@ test_wal_poison_entry_skipped_at_replay_and_live(void **state)
 	assert_int_equal(xs_test_stats_orders(s.read_url), 5);
 	free(poison);
 	free(live_poison);
+	xs_test_server_fini(&s);
+}
+
+/* A log left by a crash, in a store without its entries: entry 1, an
+ * order of u1; entry 2, a whole frame with a good CRC whose body is not
+ * a request (0xc1 is a byte msgpack never uses); entry 3, a request
+ * that decodes but is not a write (fbt); entry 4, an order of u2. The
+ * start applies 1 and 4 (2 orders), skips 2 and 3 (stats.wal.skipped
+ * 2, both copied to wal-skipped byte for byte, in order) and the store
+ * has every seq (applied 4); nothing stalls: a write after them is
+ * acknowledged and applied (seq 5, 3 orders). */
+static void
+test_wal_undecodable_entry_skipped_between_good_ones(void **state)
+{
+	static const unsigned char junk[] = { 0xc1, 'n', 'o', 't', ' ', 'a',
+		' ', 'r', 'e', 'q', 'u', 'e', 's', 't' };
+	struct xs_test_server      s;
+	char                       json[256];
+	void                      *read_op;
+	size_t                     read_len, len;
+	json_t                    *r;
+
+	(void) state;
+	xs_test_server_start(&s, wal_args);
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+	assert_int_equal(file_size(s.db, SEG1), -1);
+
+	order_json(json, sizeof(json), "d0", "u1", "a", "b");
+	free(append_entry(s.db, SEG1, 1, json, &len));
+	append_frame(s.db, SEG1, 2, junk, sizeof(junk));
+	read_op = append_entry(
+	    s.db, SEG1, 3, "{\"op\":\"fbt\",\"item\":\"a\"}", &read_len);
+	order_json(json, sizeof(json), "d1", "u2", "c", "d");
+	free(append_entry(s.db, SEG1, 4, json, &len));
+
+	xs_test_server_restart(&s);
+	assert_int_equal(wal_stat(s.read_url, "skipped"), 2);
+	assert_int_equal(wal_stat(s.read_url, "applied"), 4);
+	assert_int_equal(wal_stat(s.read_url, "backlog_bytes"), 0);
+	assert_int_equal(xs_test_stats_orders(s.read_url), 2);
+	expect_skipped(s.db, 0, 2, junk, sizeof(junk), false);
+	expect_skipped(
+	    s.db, HDR_LEN + sizeof(junk), 3, read_op, read_len, true);
+
+	order_json(json, sizeof(json), "d2", "u3", "a", "c");
+	r = xs_test_call(s.admin_url, json);
+	assert_string_equal(xs_test_reply_code(r), "ok");
+	json_decref(r);
+	wait_applied(s.read_url, 5);
+	assert_int_equal(xs_test_stats_orders(s.read_url), 3);
+	assert_int_equal(wal_stat(s.read_url, "skipped"), 2);
+	free(read_op);
 	xs_test_server_fini(&s);
 }
 
@@ -971,15 +1075,12 @@ test_wal_without_wal_applies_leftovers_and_deletes_them(void **state)
 	xs_test_server_start(&s, NULL);
 	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
 	for (unsigned i = 1; i <= LEFT_SEGS; i++) {
-		char   name[64], json[256];
+		char   name[64], order[16], json[256];
 		size_t len;
 
 		snprintf(name, sizeof(name), "wal-%016x.log", i);
-		snprintf(json, sizeof(json),
-		    "{\"op\":\"event\",\"events\":[{\"type\":\"order\","
-		    "\"order\":\"l%u\",\"user\":\"u1\",\"ts\":1700000000,"
-		    "\"items\":[\"a\",\"b\"]}]}",
-		    i);
+		snprintf(order, sizeof(order), "l%u", i);
+		order_json(json, sizeof(json), order, "u1", "a", "b");
 		free(append_entry(s.db, name, i, json, &len));
 	}
 	assert_int_equal(wal_names(s.db), LEFT_SEGS);
@@ -1012,35 +1113,22 @@ test_wal_without_wal_applies_leftovers_and_deletes_them(void **state)
 static void
 test_wal_without_wal_skips_a_poison_leftover(void **state)
 {
-	static const char first[] =
-	    "{\"op\":\"event\",\"events\":["
-	    "{\"type\":\"order\",\"order\":\"p0\",\"user\":\"u1\","
-	    "\"ts\":1700000000,\"items\":[\"a\",\"b\"]},"
-	    "{\"type\":\"order\",\"order\":\"p1\",\"user\":\"u2\","
-	    "\"ts\":1700000001,\"items\":[\"a\",\"c\"]},"
-	    "{\"type\":\"order\",\"order\":\"p2\",\"user\":\"u3\","
-	    "\"ts\":1700000002,\"items\":[\"b\",\"c\"]}]}";
-	static const char after[] =
-	    "{\"op\":\"event\",\"events\":[{\"type\":\"order\","
-	    "\"order\":\"p3\",\"user\":\"u4\",\"ts\":1700000003,"
-	    "\"items\":[\"d\",\"e\"]}]}";
 	struct xs_test_server s;
 	xs_store             *st;
+	char                  json[256];
 	void                 *poison;
 	size_t                poison_len, good_len;
 	uint64_t              seq = 0;
-	json_t               *r;
 
 	(void) state;
 	xs_test_server_start(&s, NULL);
-	r = xs_test_call(s.admin_url, first);
-	assert_string_equal(xs_test_reply_code(r), "ok");
-	json_decref(r);
+	poison_first_send(s.admin_url);
 	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
 	orders_delete(s.db, "p0", "p1");
 	poison = append_entry(s.db, SEG1, 1,
 	    "{\"op\":\"forget_user\",\"user\":\"u1\"}", &poison_len);
-	free(append_entry(s.db, SEG1, 2, after, &good_len));
+	order_json(json, sizeof(json), "p3", "u4", "d", "e");
+	free(append_entry(s.db, SEG1, 2, json, &good_len));
 
 	xs_test_server_restart(&s);
 	assert_int_equal(xs_test_stats_orders(s.read_url), 4);
@@ -1070,6 +1158,8 @@ main(void)
 		cmocka_unit_test(test_wal_many_writers_rotate_and_replay),
 		cmocka_unit_test(
 		    test_wal_poison_entry_skipped_at_replay_and_live),
+		cmocka_unit_test(
+		    test_wal_undecodable_entry_skipped_between_good_ones),
 		cmocka_unit_test(test_wal_seq_get_put_and_damaged),
 		cmocka_unit_test(test_wal_without_wal_creates_nothing),
 		cmocka_unit_test(
