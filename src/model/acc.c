@@ -23,6 +23,7 @@
  * through xs_pair_writer (store/bulk.c); see "Bulk mode" below. */
 #include "model/model_impl.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1209,43 +1210,33 @@ bucket_push(xs_acc *acc, uint32_t rel, uint32_t a, uint32_t b)
  * a head word (n, then n ids; or FEED_PAIR, then a and b: one pair of
  * xs_acc_pair_add) written by the model; the helper is told of them
  * FEED_PUBLISH words at a time, so that neither side takes the lock
- * for every basket, and the model waits when the ring is full. */
+ * for every basket, and the model waits when the ring is full. A record
+ * never wraps around the ring's end: one that would not fit before it
+ * starts at the ring's start, after a FEED_WRAP head where it would
+ * have begun, so the helper reads every record in place. The words
+ * skipped are at most a record's, so a record of FEED_RECORD_MAX words
+ * or fewer always fits an empty ring, skip and all. */
 #define FEED_WORDS ((size_t) 1 << 18)
 #define FEED_PUBLISH ((size_t) 1 << 14)
+#define FEED_RECORD_MAX (FEED_WORDS / 2)
 #define FEED_PAIR UINT32_MAX
+#define FEED_WRAP (UINT32_MAX - 1)
 
 struct feed {
 	uint32_t          rel;
 	struct bucket_set set; /* the helper's, until feed_end */
 	struct arena      arena;
 	size_t            bucket_bytes;
-	uint32_t         *ring;     /* FEED_WORDS */
-	uint32_t         *scratch;  /* the helper's copy of a record that
-	                               wraps around the ring's end */
-	size_t           write;     /* the model's: words written */
-	size_t           read_seen; /* the model's copy of read */
-	struct xs_helper h;
+	uint32_t         *ring;      /* FEED_WORDS */
+	size_t            write;     /* the model's: words written */
+	size_t            read_seen; /* the model's copy of read */
+	struct xs_helper  h;
 	/* Under h.mu. Words [read, published) are the helper's to take. */
 	size_t    published, read;
 	size_t    bytes; /* the helper's memory, as of its last batch */
 	bool      helper_waits, model_waits, closing;
 	xsell_err err; /* the helper's first error */
 };
-
-/* Words [pos, pos + len) of the ring, contiguous: in place, or copied
- * into f->scratch when they wrap around its end. */
-static const uint32_t *
-feed_span(struct feed *f, size_t pos, size_t len)
-{
-	size_t at = pos % FEED_WORDS, first = FEED_WORDS - at;
-
-	if (len <= first) {
-		return f->ring + at;
-	}
-	memcpy(f->scratch, f->ring + at, first * sizeof(uint32_t));
-	memcpy(f->scratch + first, f->ring, (len - first) * sizeof(uint32_t));
-	return f->scratch;
-}
 
 /* The helper: append the pairs of the records in [pos, end). */
 static xsell_err
@@ -1254,10 +1245,17 @@ feed_take(struct feed *f, size_t pos, size_t end)
 	xsell_err err = XSELL_OK;
 
 	while (pos < end && err == XSELL_OK) {
-		uint32_t        head = f->ring[pos % FEED_WORDS];
+		size_t          at   = pos % FEED_WORDS;
+		uint32_t        head = f->ring[at];
 		size_t          len  = head == FEED_PAIR ? 2 : head;
-		const uint32_t *rec  = feed_span(f, pos + 1, len);
+		const uint32_t *rec  = f->ring + at + 1;
 
+		if (head == FEED_WRAP) {
+			pos +=
+			    FEED_WORDS - at; /* the record is at the start */
+			continue;
+		}
+		assert(at + 1 + len <= FEED_WORDS);
 		if (head == FEED_PAIR) {
 			err = pair_push(&f->arena, &f->bucket_bytes, &f->set,
 			    rec[0], rec[1]);
@@ -1346,23 +1344,28 @@ feed_room(struct feed *f, size_t len)
 	return err;
 }
 
-/* Write one record: 'head', then w[0..n) (n + 1 <= FEED_WORDS). */
+/* Write one record: 'head', then w[0..n) (n + 1 <= FEED_RECORD_MAX),
+ * at the ring's start if it would not fit before its end. */
 static xsell_err
 feed_put(struct feed *f, uint32_t head, const uint32_t *w, size_t n)
 {
-	size_t    at, first;
-	xsell_err err = feed_room(f, n + 1);
+	size_t    at = f->write % FEED_WORDS, tail = FEED_WORDS - at;
+	size_t    skip = tail < n + 1 ? tail : 0;
+	xsell_err err;
 
+	assert(n + 1 <= FEED_RECORD_MAX);
+	err = feed_room(f, skip + n + 1);
 	if (err != XSELL_OK) {
 		return err;
 	}
-	f->ring[f->write % FEED_WORDS] = head;
-	f->write++;
-	at    = f->write % FEED_WORDS;
-	first = FEED_WORDS - at < n ? FEED_WORDS - at : n;
-	memcpy(f->ring + at, w, first * sizeof(uint32_t));
-	memcpy(f->ring, w + first, (n - first) * sizeof(uint32_t));
-	f->write += n;
+	if (skip != 0) {
+		f->ring[at] = FEED_WRAP;
+		f->write += skip;
+		at = 0;
+	}
+	f->ring[at] = head;
+	memcpy(f->ring + at + 1, w, n * sizeof(uint32_t));
+	f->write += n + 1;
 	if (f->write - f->published >= FEED_PUBLISH) {
 		err = feed_publish(f);
 	}
@@ -1373,7 +1376,6 @@ static void
 feed_free(struct feed *f)
 {
 	free(f->ring);
-	free(f->scratch);
 	free(f);
 }
 
@@ -1389,11 +1391,9 @@ feed_start(xs_acc *acc, uint32_t rel)
 	if (f == NULL) {
 		return;
 	}
-	f->rel     = rel;
-	f->ring    = malloc(FEED_WORDS * sizeof(uint32_t));
-	f->scratch = malloc(FEED_WORDS * sizeof(uint32_t));
-	if (f->ring != NULL && f->scratch != NULL &&
-	    xs_helper_start(&f->h, feed_run, f)) {
+	f->rel  = rel;
+	f->ring = malloc(FEED_WORDS * sizeof(uint32_t));
+	if (f->ring != NULL && xs_helper_start(&f->h, feed_run, f)) {
 		acc->feed     = f;
 		acc->feed_off = false;
 		return;
@@ -1541,7 +1541,7 @@ xs_acc_pairs_all(xs_acc *acc, enum xs_rel rel, const uint32_t *ids, size_t n)
 	}
 	acc->held += pairs;
 	if (acc->feed != NULL && acc->feed->rel == (uint32_t) rel) {
-		if (n < FEED_WORDS) {
+		if (n + 1 <= FEED_RECORD_MAX) {
 			return feed_put(acc->feed, (uint32_t) n, ids, n);
 		}
 		err = feed_end(acc); /* a basket larger than the ring */
@@ -1668,29 +1668,25 @@ dense_fini(struct dense *d)
 	free(d->bits);
 }
 
-/* Count the b's of one a (the bucket bk) into *rowp (of *capp entries,
- * grown to fit), ascending b, each with its count; *n_rowp the row's
- * length. The table and bitmap are left zeroed. No branch depends on
- * the data while counting: the first sight of a b is marked in the
- * bitmap, not tested. Touches nothing of the accumulator but the
- * bucket (read): the flush's helper thread calls it. */
-static xsell_err
-dense_row(struct dense *d, const struct bucket *bk, struct xs_top_entry **rowp,
-    size_t *capp, size_t *n_rowp)
+/* The most entries a's row can have: one a b, at most every b. */
+static size_t
+dense_room(const struct dense *d, const struct bucket *bk)
 {
-	size_t               n_row = 0, room = bk->n < d->nb ? bk->n : d->nb;
-	uint32_t             lo = UINT32_MAX, hi = 0;
-	struct xs_top_entry *row;
+	return bk->n < d->nb ? bk->n : d->nb;
+}
 
-	if (room > *capp) {
-		row = realloc(*rowp, room * sizeof(*row));
-		if (row == NULL) {
-			return XSELL_ENOMEM;
-		}
-		*rowp = row;
-		*capp = room;
-	}
-	row = *rowp;
+/* Count the b's of one a (the bucket bk) into row (room for
+ * dense_room entries), ascending b, each with its count; returns the
+ * row's length. The table and bitmap are left zeroed. No branch
+ * depends on the data while counting: the first sight of a b is marked
+ * in the bitmap, not tested. Touches nothing of the accumulator but the
+ * bucket (read): the flush's helper thread calls it. */
+static size_t
+dense_row(struct dense *d, const struct bucket *bk, struct xs_top_entry *row)
+{
+	size_t   n_row = 0;
+	uint32_t lo = UINT32_MAX, hi = 0;
+
 	for (const struct block *blk = bk->head; blk != NULL;
 	     blk                     = blk->next) {
 		size_t len = block_len(bk, blk);
@@ -1719,51 +1715,99 @@ dense_row(struct dense *d, const struct bucket *bk, struct xs_top_entry **rowp,
 			n_row++;
 		}
 	}
-	*n_rowp = n_row;
+	return n_row;
+}
+
+/* Where the rows of rows_count go: row_room gives room for a row of up
+ * to 'room' entries, row_put takes the row counted there. */
+struct row_sink {
+	xsell_err (*row_room)(
+	    void *ctx, size_t room, struct xs_top_entry **rowp);
+	xsell_err (*row_put)(
+	    void *ctx, uint32_t a, const struct xs_top_entry *row, size_t n);
+	void *ctx;
+};
+
+/* Count set s's rows, a by a (the non-empty buckets), into the sink. */
+static xsell_err
+rows_count(
+    struct dense *d, const struct bucket_set *s, const struct row_sink *sink)
+{
+	xsell_err err = XSELL_OK;
+
+	for (size_t a = 0; a < s->n_a && err == XSELL_OK; a++) {
+		const struct bucket *bk = &s->by_a[a];
+		size_t               room, n;
+		struct xs_top_entry *row;
+
+		if (bk->n == 0) {
+			continue;
+		}
+		room = dense_room(d, bk);
+		err  = sink->row_room(sink->ctx, room, &row);
+		if (err == XSELL_OK) {
+			n = dense_row(d, bk, row);
+			assert(n <= room);
+			err = sink->row_put(sink->ctx, (uint32_t) a, row, n);
+		}
+	}
+	return err;
+}
+
+/* Relation rel's rows counted on the caller's thread into acc->row. */
+struct row_here {
+	xs_acc         *acc;
+	uint32_t        rel;
+	xs_pair_writer *w; /* row_write's */
+};
+
+static xsell_err
+row_here_room(void *ctx, size_t room, struct xs_top_entry **rowp)
+{
+	xs_acc *acc = ((struct row_here *) ctx)->acc;
+
+	if (room > acc->row_cap) {
+		struct xs_top_entry *row =
+		    realloc(acc->row, room * sizeof(*row));
+
+		if (row == NULL) {
+			return XSELL_ENOMEM;
+		}
+		acc->row     = row;
+		acc->row_cap = room;
+	}
+	*rowp = acc->row;
 	return XSELL_OK;
 }
 
-/* What to do with one item's summed row (acc->row[0..n_row)). */
-typedef xsell_err (*bucket_row_fn)(
-    xs_acc *acc, uint32_t rel, uint32_t a, size_t n_row, void *ctx);
-
-/* Sum relation rel's buckets a by a into acc->row and hand each row
- * (of an item with changes) to 'fn'. */
+/* Sum relation rel's buckets a by a and hand each row (of an item with
+ * changes) to 'put' (ctx a struct row_here). */
 static xsell_err
-buckets_each_row(xs_acc *acc, uint32_t rel, bucket_row_fn fn, void *ctx)
+buckets_each_row(struct row_here *h,
+    xsell_err (*put)(void *, uint32_t, const struct xs_top_entry *, size_t))
 {
-	struct bucket_set *s = &acc->dense[rel];
-	struct dense       d;
-	xsell_err          err;
+	struct bucket_set    *s    = &h->acc->dense[h->rel];
+	const struct row_sink sink = { row_here_room, put, h };
+	struct dense          d;
+	xsell_err             err;
 
 	if (s->n_a == 0) {
 		return XSELL_OK;
 	}
 	err = dense_init(&d, s);
-	if (err != XSELL_OK) {
-		return err;
+	if (err == XSELL_OK) {
+		err = rows_count(&d, s, &sink);
+		dense_fini(&d);
 	}
-	for (size_t a = 0; a < s->n_a && err == XSELL_OK; a++) {
-		size_t n_row = 0;
-
-		if (s->by_a[a].n == 0) {
-			continue;
-		}
-		err = dense_row(
-		    &d, &s->by_a[a], &acc->row, &acc->row_cap, &n_row);
-		if (err == XSELL_OK) {
-			err = fn(acc, rel, (uint32_t) a, n_row, ctx);
-		}
-	}
-	dense_fini(&d);
 	return err;
 }
 
 static xsell_err
-row_write(xs_acc *acc, uint32_t rel, uint32_t a, size_t n_row, void *ctx)
+row_write(void *ctx, uint32_t a, const struct xs_top_entry *row, size_t n)
 {
-	return xs_pair_writer_put(
-	    (xs_pair_writer *) ctx, (enum xs_rel) rel, a, acc->row, n_row);
+	struct row_here *h = ctx;
+
+	return xs_pair_writer_put(h->w, (enum xs_rel) h->rel, a, row, n);
 }
 
 /* ==== The bulk flush's pipeline: rows counted on a helper thread ==== */
@@ -1801,55 +1845,42 @@ struct row_pipe {
 	const struct bucket_set *s;
 	struct dense             d; /* the helper's */
 	struct row_chunk         c[ROW_RING];
-	struct xs_helper         h;
-	/* Under h.mu. Chunk k is c[k % ROW_RING]; [written, counted) are the
-	 * writer's, the others the helper's. */
-	size_t    counted, written;
-	bool      count_waits, write_waits;
-	bool      done; /* the helper has handed over its last chunk */
-	bool      stop; /* the writer failed: count no more */
-	xsell_err err;  /* the helper's */
+	struct row_chunk        *cur;  /* the helper's, being filled */
+	struct xs_ring           ring; /* the helper fills c, in turn */
 };
 
-/* The helper: hand chunk 'counted' over; the next one free into *cp.
- * false if the writer stopped the pipe. */
+/* The helper: the next free chunk, emptied, into p->cur. false if the
+ * writer stopped the pipe. */
 static bool
-pipe_hand(struct row_pipe *p, size_t *countedp, struct row_chunk **cp)
+pipe_next(struct row_pipe *p)
 {
-	bool stop;
+	size_t k;
 
-	pthread_mutex_lock(&p->h.mu);
-	p->counted = ++*countedp;
-	if (p->write_waits) {
-		p->write_waits = false;
-		pthread_cond_signal(&p->h.cv);
+	if (!xs_ring_fill(&p->ring, &k)) {
+		return false;
 	}
-	while (*countedp - p->written == ROW_RING && !p->stop) {
-		p->count_waits = true;
-		pthread_cond_wait(&p->h.cv, &p->h.mu);
-	}
-	stop = p->stop;
-	pthread_mutex_unlock(&p->h.mu);
-	*cp           = &p->c[*countedp % ROW_RING];
-	(*cp)->used   = 0;
-	(*cp)->n_rows = 0;
-	return !stop;
+	p->cur         = &p->c[k];
+	p->cur->used   = 0;
+	p->cur->n_rows = 0;
+	return true;
 }
 
-/* The helper: room in chunk *cp for a row of up to 'room' entries,
- * handing it over first if it is full. */
+/* The helper: room in the chunk for a row of up to 'room' entries,
+ * handing the chunk over first if it is full. XSELL_EINTERNAL if the
+ * writer stopped the pipe (never seen by the writer, which failed). */
 static xsell_err
-pipe_room(
-    struct row_pipe *p, size_t *countedp, struct row_chunk **cp, size_t room)
+pipe_room(void *ctx, size_t room, struct xs_top_entry **rowp)
 {
-	struct row_chunk *c = *cp;
+	struct row_pipe  *p = ctx;
+	struct row_chunk *c = p->cur;
 
 	if (c->n_rows == ROW_CHUNK_ROWS ||
 	    (c->n_rows != 0 && c->cap - c->used < room)) {
-		if (!pipe_hand(p, countedp, cp)) {
-			return XSELL_EINTERNAL; /* stopped: never seen */
+		xs_ring_publish(&p->ring);
+		if (!pipe_next(p)) {
+			return XSELL_EINTERNAL;
 		}
-		c = *cp;
+		c = p->cur;
 	}
 	if (c->cap - c->used < room) { /* an empty chunk, a long row */
 		struct xs_top_entry *e = realloc(c->e, room * sizeof(*e));
@@ -1860,6 +1891,23 @@ pipe_room(
 		c->e   = e;
 		c->cap = room;
 	}
+	*rowp = c->e + c->used;
+	return XSELL_OK;
+}
+
+/* The helper: the row just counted at the chunk's end is kept. */
+static xsell_err
+pipe_put(void *ctx, uint32_t a, const struct xs_top_entry *row, size_t n)
+{
+	struct row_pipe  *p = ctx;
+	struct row_chunk *c = p->cur;
+
+	(void) row; /* c->e + c->used, given by pipe_room */
+	c->rows[c->n_rows].a   = a;
+	c->rows[c->n_rows].n   = (uint32_t) n;
+	c->rows[c->n_rows].off = c->used;
+	c->n_rows++;
+	c->used += n;
 	return XSELL_OK;
 }
 
@@ -1867,45 +1915,17 @@ pipe_room(
 static void *
 pipe_count(void *arg)
 {
-	struct row_pipe  *p       = arg;
-	size_t            counted = 0;
-	struct row_chunk *c       = &p->c[0];
-	xsell_err         err     = XSELL_OK;
+	struct row_pipe      *p    = arg;
+	const struct row_sink sink = { pipe_room, pipe_put, p };
+	xsell_err             err  = XSELL_EINTERNAL;
 
-	for (size_t a = 0; a < p->s->n_a && err == XSELL_OK; a++) {
-		const struct bucket *bk = &p->s->by_a[a];
-		size_t               room, cap, n = 0;
-		struct xs_top_entry *row;
-
-		if (bk->n == 0) {
-			continue;
-		}
-		room = bk->n < p->d.nb ? bk->n : p->d.nb;
-		err  = pipe_room(p, &counted, &c, room);
-		if (err != XSELL_OK) {
-			break;
-		}
-		row = c->e + c->used;
-		cap =
-		    c->cap - c->used; /* >= room: dense_row will not grow it */
-		err = dense_row(&p->d, bk, &row, &cap, &n);
-		if (err == XSELL_OK) {
-			c->rows[c->n_rows].a   = (uint32_t) a;
-			c->rows[c->n_rows].n   = (uint32_t) n;
-			c->rows[c->n_rows].off = c->used;
-			c->n_rows++;
-			c->used += n;
-		}
+	if (pipe_next(p)) {
+		err = rows_count(&p->d, p->s, &sink);
 	}
-	pthread_mutex_lock(&p->h.mu);
-	if (err == XSELL_OK && c->n_rows != 0) {
-		p->counted = counted + 1; /* the last one */
+	if (err == XSELL_OK && p->cur->n_rows != 0) {
+		xs_ring_publish(&p->ring); /* the last one */
 	}
-	p->err         = err == XSELL_EINTERNAL ? XSELL_OK : err;
-	p->done        = true;
-	p->write_waits = false;
-	pthread_cond_signal(&p->h.cv);
-	pthread_mutex_unlock(&p->h.mu);
+	xs_ring_end(&p->ring, err == XSELL_EINTERNAL ? XSELL_OK : err);
 	return NULL;
 }
 
@@ -1914,27 +1934,13 @@ pipe_count(void *arg)
 static xsell_err
 pipe_write(struct row_pipe *p, xs_pair_writer *w, uint32_t rel)
 {
-	size_t    written = 0;
-	xsell_err err     = XSELL_OK;
+	size_t    k;
+	xsell_err err;
 
-	for (;;) {
-		const struct row_chunk *c;
-		bool                    more;
+	while (xs_ring_take(&p->ring, &k, &err)) {
+		const struct row_chunk *c = &p->c[k];
 
-		pthread_mutex_lock(&p->h.mu);
-		while (written == p->counted && !p->done) {
-			p->write_waits = true;
-			pthread_cond_wait(&p->h.cv, &p->h.mu);
-		}
-		more = written < p->counted;
-		if (!more) {
-			err = p->err;
-		}
-		pthread_mutex_unlock(&p->h.mu);
-		if (!more) {
-			return err;
-		}
-		c = &p->c[written % ROW_RING];
+		err = XSELL_OK;
 		for (size_t i = 0; i < c->n_rows && err == XSELL_OK; i++) {
 			err = xs_pair_writer_put(w, (enum xs_rel) rel,
 			    c->rows[i].a, c->e + c->rows[i].off, c->rows[i].n);
@@ -1942,15 +1948,9 @@ pipe_write(struct row_pipe *p, xs_pair_writer *w, uint32_t rel)
 		if (err != XSELL_OK) {
 			return err;
 		}
-		written++;
-		pthread_mutex_lock(&p->h.mu);
-		p->written = written;
-		if (p->count_waits) {
-			p->count_waits = false;
-			pthread_cond_signal(&p->h.cv);
-		}
-		pthread_mutex_unlock(&p->h.mu);
+		xs_ring_release(&p->ring);
 	}
+	return err;
 }
 
 static void
@@ -1986,23 +1986,18 @@ pipe_start(const struct bucket_set *s)
 		pipe_free(p); /* dense_fini of a zeroed dense frees nothing */
 		return NULL;
 	}
-	if (xs_helper_start(&p->h, pipe_count, p)) {
+	if (xs_ring_start(&p->ring, ROW_RING, pipe_count, p)) {
 		return p;
 	}
 	pipe_free(p);
 	return NULL;
 }
 
-/* Stop the helper (at once if the writer failed) and join it. */
+/* Stop the helper (at once if the writer failed), join it, free it. */
 static void
 pipe_end(struct row_pipe *p)
 {
-	pthread_mutex_lock(&p->h.mu);
-	p->stop        = true;
-	p->count_waits = false;
-	pthread_cond_signal(&p->h.cv);
-	pthread_mutex_unlock(&p->h.mu);
-	xs_helper_join(&p->h);
+	xs_ring_join(&p->ring);
 	pipe_free(p);
 }
 
@@ -2012,6 +2007,7 @@ pipe_end(struct row_pipe *p)
 static xsell_err
 buckets_write(xs_acc *acc, xs_pair_writer *w, uint32_t rel)
 {
+	struct row_here  h = { acc, rel, w };
 	struct row_pipe *p;
 	xsell_err        err;
 
@@ -2020,7 +2016,7 @@ buckets_write(xs_acc *acc, xs_pair_writer *w, uint32_t rel)
 	}
 	p = pipe_start(&acc->dense[rel]);
 	if (p == NULL) {
-		return buckets_each_row(acc, rel, row_write, w);
+		return buckets_each_row(&h, row_write);
 	}
 	err = pipe_write(p, w, rel);
 	pipe_end(p);
@@ -2028,16 +2024,17 @@ buckets_write(xs_acc *acc, xs_pair_writer *w, uint32_t rel)
 }
 
 static xsell_err
-row_spill(xs_acc *acc, uint32_t rel, uint32_t a, size_t n_row, void *ctx)
+row_spill(void *ctx, uint32_t a, const struct xs_top_entry *row, size_t n)
 {
-	xsell_err err = XSELL_OK;
+	struct row_here *h   = ctx;
+	xs_acc          *acc = h->acc;
+	xsell_err        err = XSELL_OK;
 
-	(void) ctx;
-	for (size_t k = 0; k < n_row && err == XSELL_OK; k++) {
-		err = log_add(&acc->pairs, rel, a, acc->row[k].b,
-		    (int32_t) acc->row[k].count);
+	for (size_t k = 0; k < n && err == XSELL_OK; k++) {
+		err = log_add(
+		    &acc->pairs, h->rel, a, row[k].b, (int32_t) row[k].count);
 	}
-	acc->held -= acc->dense[rel].by_a[a].n;
+	acc->held -= acc->dense[h->rel].by_a[a].n;
 	return err;
 }
 
@@ -2045,7 +2042,8 @@ row_spill(xs_acc *acc, uint32_t rel, uint32_t a, size_t n_row, void *ctx)
 static xsell_err
 buckets_spill(xs_acc *acc, uint32_t rel)
 {
-	xsell_err err = buckets_each_row(acc, rel, row_spill, NULL);
+	struct row_here h   = { acc, rel, NULL };
+	xsell_err       err = buckets_each_row(&h, row_spill);
 
 	if (err == XSELL_OK) {
 		buckets_free(acc, &acc->dense[rel]);
