@@ -116,4 +116,44 @@ bool xs_helper_start(struct xs_helper *h, void *(*run)(void *), void *arg);
  * lock and condition. */
 void xs_helper_join(struct xs_helper *h);
 
+/* ==== A ring of slots between a helper thread and the caller ==== */
+
+/* The helper thread produces into slots that the caller consumes, in
+ * the order filled: slot k of the run is k % n_slots. The ring holds
+ * only indices and states; the slots themselves (batches, chunks) are
+ * the caller's array. Each side takes the lock once a slot, so a slot
+ * should hold a lot of work. Only one side can wait at a time (the
+ * producer on a full ring, the consumer on an empty one), so one
+ * condition variable serves both. */
+struct xs_ring {
+	struct xs_helper h; /* the producer; h.mu guards the rest */
+	size_t           n_slots;
+	size_t           filled, taken; /* [taken, filled): the consumer's */
+	bool             ended;         /* the producer publishes no more */
+	bool             stopped;       /* the consumer takes no more */
+	xsell_err        end_err;       /* the producer's, at xs_ring_end */
+};
+
+/* Start produce(arg) on a helper thread over a ring of n_slots (>= 1)
+ * empty slots; false (nothing to undo) if it cannot start. */
+bool xs_ring_start(
+    struct xs_ring *r, size_t n_slots, void *(*produce)(void *), void *arg);
+/* The producer: wait for a free slot, its index into *slotp; false if
+ * the consumer has stopped (nothing more is taken: end and return). */
+bool xs_ring_fill(struct xs_ring *r, size_t *slotp);
+/* The producer: the slot of the last xs_ring_fill is full. */
+void xs_ring_publish(struct xs_ring *r);
+/* The producer, last of all: nothing more will be published; 'err'
+ * says how producing ended (the consumer gets it from xs_ring_take). */
+void xs_ring_end(struct xs_ring *r, xsell_err err);
+/* The consumer: wait for the next full slot, its index into *slotp;
+ * false once the producer has ended and every slot is taken, with
+ * *endp its xs_ring_end error. */
+bool xs_ring_take(struct xs_ring *r, size_t *slotp, xsell_err *endp);
+/* The consumer: the slot of the last xs_ring_take is free again. */
+void xs_ring_release(struct xs_ring *r);
+/* The consumer, last of all: stop the producer at its next xs_ring_fill
+ * (if it has not ended), join its thread and destroy the lock. */
+void xs_ring_join(struct xs_ring *r);
+
 #endif /* XSELL_COMMON_COMMON_H */

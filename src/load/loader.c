@@ -7,9 +7,9 @@
  * stays a sequential append however scattered the lines are. */
 #include "load/load_impl.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,7 +54,9 @@ struct xs_loader {
 
 	int64_t now; /* ts of orders without one */
 
-	struct xs_load_counts counts;
+	/* counts is before + the counts of the file being read, made up
+	 * whenever someone may look (loader_counts). */
+	struct xs_load_counts counts, before;
 	struct xs_load_reject rejects[XS_LOAD_REJECTS_KEPT];
 	size_t                n_rejects;
 
@@ -156,6 +158,28 @@ xs_loader_applied(const xs_loader *l)
 	return l->applied;
 }
 
+/* Add counts d into c (every counter but bytes, which the reader
+ * gives). */
+static void
+counts_add(struct xs_load_counts *c, const struct xs_load_counts *d)
+{
+	c->records += d->records;
+	c->lines += d->lines;
+	c->events += d->events;
+	c->skipped += d->skipped;
+	c->rejected += d->rejected;
+}
+
+/* The load's counters: those of the files before this one, and this
+ * one's so far (c). */
+static void
+loader_counts(xs_loader *l, const struct xs_load_counts *c)
+{
+	l->counts = l->before;
+	counts_add(&l->counts, c);
+	l->counts.bytes += c->bytes;
+}
+
 /* ==== Growth ==== */
 
 /* Grow *pp (of elements of 'size') to hold at least 'n'. */
@@ -236,8 +260,7 @@ struct read_batch;
 struct reject_ctx {
 	xs_loader             *l;
 	const char            *file;
-	struct xs_load_counts *all;  /* the load's counters (or the batch's) */
-	struct xs_load_counts *fc;   /* the file's counters (or the batch's) */
+	struct xs_load_counts *c;    /* the file's counters (or the batch's) */
 	struct read_pipe      *pipe; /* the helper's: NULL if none */
 	struct read_batch     *batch;     /* being filled (pipe only) */
 	size_t                 kept_left; /* rejections still kept (pipe) */
@@ -253,8 +276,7 @@ reject(struct reject_ctx *rc, uint64_t line, const char *fmt, ...)
 {
 	char *t;
 
-	rc->all->rejected++;
-	rc->fc->rejected++;
+	rc->c->rejected++;
 	t = reject_text(rc);
 	if (t != NULL) {
 		size_t  len = sizeof(rc->l->rejects[0].text);
@@ -490,10 +512,8 @@ take_event(struct reject_ctx *rc, const struct xs_load_record *rec,
 	}
 	pl->qty   = 1;
 	pl->price = NAN;
-	rc->all->lines++;
-	rc->all->events++;
-	rc->fc->lines++;
-	rc->fc->events++;
+	rc->c->lines++;
+	rc->c->events++;
 	return take_line(rc, pl);
 }
 
@@ -581,12 +601,10 @@ take_record(struct reject_ctx *rc, const struct xs_load_record *rec,
 		return XSELL_OK;
 	}
 	if (!(pl.qty > 0)) {
-		rc->all->skipped++;
-		rc->fc->skipped++;
+		rc->c->skipped++;
 		return XSELL_OK;
 	}
-	rc->all->lines++;
-	rc->fc->lines++;
+	rc->c->lines++;
 	return take_line(rc, &pl);
 }
 
@@ -623,8 +641,7 @@ take_basket(struct reject_ctx *rc, const struct xs_load_record *rec)
 		pl.item = rec->fields[i];
 		err     = take_line(rc, &pl);
 	}
-	rc->all->lines++;
-	rc->fc->lines++;
+	rc->c->lines++;
 	return err;
 }
 
@@ -645,12 +662,18 @@ take_basket(struct reject_ctx *rc, const struct xs_load_record *rec)
 #define READ_BYTES ((size_t) 1 << 20)
 #define READ_RING 4u
 
+/* The ids of a line fit a batch many times over: every one is checked
+ * against its limit before the line is taken (id_problem, the category
+ * check; a basket's order id is a line number). */
+_Static_assert(3 * XSELL_ID_MAX + XSELL_CATEGORY_MAX <= READ_BYTES,
+    "a line's ids must fit an empty batch");
+
 struct read_batch {
 	struct parsed_line   *lines; /* READ_LINES; spans into bytes */
 	size_t                n_lines;
 	char                 *bytes; /* READ_BYTES */
 	size_t                used;
-	struct xs_load_counts all, file; /* counted while it was filled */
+	struct xs_load_counts counts; /* counted while it was filled */
 	struct xs_load_reject rejects[XS_LOAD_REJECTS_KEPT];
 	size_t                n_rejects;
 	uint64_t              offset; /* the reader's, when handed over */
@@ -658,20 +681,13 @@ struct read_batch {
 
 struct read_pipe {
 	struct read_batch          b[READ_RING];
+	struct xs_ring             ring; /* the helper fills b, in turn */
 	xs_load_reader            *r;
 	enum xs_load_format        fmt;
 	const struct xs_load_cols *cols;
 	size_t                     n_cols;
-	struct reject_ctx          rc; /* the helper's */
-	struct xs_helper           h;
-	/* Under h.mu. Batch k is b[k % READ_RING]; [taken, filled) are the
-	 * loader's, the others the helper's. */
-	size_t    filled, taken;
-	bool      helper_waits, loader_waits;
-	bool      stop;   /* the loader failed: read no more */
-	bool      done;   /* the helper has handed over its last batch */
-	xsell_err err;    /* how reading ended: XSELL_ENOENT at the end */
-	int       err_no; /* errno, with XSELL_EIO */
+	struct reject_ctx          rc;     /* the helper's */
+	int                        err_no; /* errno, with XSELL_EIO */
 };
 
 /* Where the text of a rejection kept goes; NULL once enough are. */
@@ -698,8 +714,7 @@ static xsell_err
 take_one(struct reject_ctx *rc, const struct xs_load_record *rec,
     enum xs_load_format fmt, const struct xs_load_cols *cols, size_t n_cols)
 {
-	rc->all->records++;
-	rc->fc->records++;
+	rc->c->records++;
 	if (rec->error != NULL) {
 		reject(rc, rec->line, "%s", rec->error);
 		return XSELL_OK;
@@ -710,39 +725,24 @@ take_one(struct reject_ctx *rc, const struct xs_load_record *rec,
 	return take_record(rc, rec, cols, n_cols);
 }
 
-static void
-batch_reset(struct read_batch *b)
-{
-	b->n_lines   = 0;
-	b->used      = 0;
-	b->n_rejects = 0;
-	memset(&b->all, 0, sizeof(b->all));
-	memset(&b->file, 0, sizeof(b->file));
-}
-
 /* The helper: the next free batch into rc->batch. XSELL_EINTERNAL if
  * the loader stopped it (never seen by the loader, which failed). */
 static xsell_err
 batch_next(struct read_pipe *p)
 {
 	struct read_batch *b;
-	bool               stop;
+	size_t             k;
 
-	pthread_mutex_lock(&p->h.mu);
-	while (p->filled - p->taken == READ_RING && !p->stop) {
-		p->helper_waits = true;
-		pthread_cond_wait(&p->h.cv, &p->h.mu);
-	}
-	stop = p->stop;
-	pthread_mutex_unlock(&p->h.mu);
-	if (stop) {
+	if (!xs_ring_fill(&p->ring, &k)) {
 		return XSELL_EINTERNAL;
 	}
-	b = &p->b[p->filled % READ_RING];
-	batch_reset(b);
+	b            = &p->b[k];
+	b->n_lines   = 0;
+	b->used      = 0;
+	b->n_rejects = 0;
+	memset(&b->counts, 0, sizeof(b->counts));
 	p->rc.batch = b;
-	p->rc.all   = &b->all;
-	p->rc.fc    = &b->file;
+	p->rc.c     = &b->counts;
 	return XSELL_OK;
 }
 
@@ -751,13 +751,7 @@ static void
 batch_publish(struct read_pipe *p)
 {
 	p->rc.batch->offset = xs_load_reader_offset(p->r);
-	pthread_mutex_lock(&p->h.mu);
-	p->filled++;
-	if (p->loader_waits) {
-		p->loader_waits = false;
-		pthread_cond_signal(&p->h.cv);
-	}
-	pthread_mutex_unlock(&p->h.mu);
+	xs_ring_publish(&p->ring);
 }
 
 /* A copy of s in the batch's bytes (room checked by the caller). */
@@ -793,9 +787,7 @@ batch_line(struct reject_ctx *rc, const struct parsed_line *pl)
 	}
 	need = (size_t) order.len + pl->item.len + pl->user.len +
 	    pl->category.len;
-	if (need > READ_BYTES) {
-		return XSELL_ETOOBIG; /* ids are checked far below this */
-	}
+	assert(need <= READ_BYTES); /* the _Static_assert above */
 	if (b->n_lines == READ_LINES || READ_BYTES - b->used < need) {
 		batch_publish(rc->pipe);
 		e = batch_next(rc->pipe);
@@ -818,7 +810,6 @@ read_run(void *arg)
 {
 	struct read_pipe *p = arg;
 	xsell_err         e = batch_next(p);
-	int               err_no;
 
 	while (e == XSELL_OK) {
 		struct xs_load_record rec;
@@ -827,22 +818,16 @@ read_run(void *arg)
 		if (e == XSELL_OK) {
 			e = take_one(&p->rc, &rec, p->fmt, p->cols, p->n_cols);
 		}
-		if (e == XSELL_OK && p->rc.batch->all.records >= READ_LINES) {
+		if (e == XSELL_OK && p->rc.c->records >= READ_LINES) {
 			batch_publish(p);
 			e = batch_next(p);
 		}
 	}
-	err_no = errno;
+	p->err_no = errno;
 	if (e != XSELL_EINTERNAL) {
 		batch_publish(p); /* the last one, or the one that failed */
 	}
-	pthread_mutex_lock(&p->h.mu);
-	p->err          = e;
-	p->err_no       = err_no;
-	p->done         = true;
-	p->loader_waits = false;
-	pthread_cond_signal(&p->h.cv);
-	pthread_mutex_unlock(&p->h.mu);
+	xs_ring_end(&p->ring, e);
 	return NULL;
 }
 
@@ -850,21 +835,13 @@ read_run(void *arg)
 static xsell_err
 batch_take(struct reject_ctx *rc, const struct read_batch *b)
 {
-	xs_loader                   *l    = rc->l;
-	xsell_err                    err  = XSELL_OK;
-	struct xs_load_counts       *c[2] = { &l->counts, rc->fc };
-	const struct xs_load_counts *d[2] = { &b->all, &b->file };
+	xs_loader *l   = rc->l;
+	xsell_err  err = XSELL_OK;
 
 	for (size_t i = 0; i < b->n_lines && err == XSELL_OK; i++) {
 		err = add_line(l, &b->lines[i]);
 	}
-	for (int k = 0; k < 2; k++) {
-		c[k]->records += d[k]->records;
-		c[k]->lines += d[k]->lines;
-		c[k]->events += d[k]->events;
-		c[k]->skipped += d[k]->skipped;
-		c[k]->rejected += d[k]->rejected;
-	}
+	counts_add(rc->c, &b->counts);
 	for (size_t i = 0; i < b->n_rejects; i++) {
 		if (l->n_rejects < XS_LOAD_REJECTS_KEPT) {
 			l->rejects[l->n_rejects++] = b->rejects[i];
@@ -908,7 +885,7 @@ read_start(const struct reject_ctx *rc, xs_load_reader *r,
 	p->rc           = *rc;
 	p->rc.pipe      = p;
 	p->rc.kept_left = XS_LOAD_REJECTS_KEPT - rc->l->n_rejects;
-	if (ok && xs_helper_start(&p->h, read_run, p)) {
+	if (ok && xs_ring_start(&p->ring, READ_RING, read_run, p)) {
 		return p;
 	}
 	pipe_free(p);
@@ -922,12 +899,7 @@ read_end(struct read_pipe *p)
 {
 	int err_no;
 
-	pthread_mutex_lock(&p->h.mu);
-	p->stop         = true;
-	p->helper_waits = false;
-	pthread_cond_signal(&p->h.cv);
-	pthread_mutex_unlock(&p->h.mu);
-	xs_helper_join(&p->h);
+	xs_ring_join(&p->ring);
 	err_no = p->err_no;
 	pipe_free(p);
 	errno = err_no;
@@ -937,49 +909,33 @@ read_end(struct read_pipe *p)
  * Returns how reading ended (XSELL_ENOENT: the end of the file) or the
  * loader's own error. */
 static xsell_err
-read_piped(struct read_pipe *p, struct reject_ctx *rc, uint64_t bytes0)
+read_piped(struct read_pipe *p, struct reject_ctx *rc)
 {
 	xs_loader *l = rc->l;
+	size_t     k;
 	xsell_err  e;
 
-	for (;;) {
-		const struct read_batch *b;
+	while (xs_ring_take(&p->ring, &k, &e)) {
+		const struct read_batch *b = &p->b[k];
 
-		pthread_mutex_lock(&p->h.mu);
-		while (p->taken == p->filled && !p->done) {
-			p->loader_waits = true;
-			pthread_cond_wait(&p->h.cv, &p->h.mu);
-		}
-		if (p->taken == p->filled) {
-			e = p->err;
-			pthread_mutex_unlock(&p->h.mu);
-			return e;
-		}
-		pthread_mutex_unlock(&p->h.mu);
-		b = &p->b[p->taken % READ_RING];
 		e = batch_take(rc, b);
 		if (e != XSELL_OK) {
 			return e;
 		}
 		if (l->progress != NULL) {
-			rc->fc->bytes   = b->offset;
-			l->counts.bytes = bytes0 + rc->fc->bytes;
+			rc->c->bytes = b->offset;
+			loader_counts(l, rc->c);
 			l->progress(l->progress_ctx, l);
 		}
-		pthread_mutex_lock(&p->h.mu);
-		p->taken++;
-		if (p->helper_waits) {
-			p->helper_waits = false;
-			pthread_cond_signal(&p->h.cv);
-		}
-		pthread_mutex_unlock(&p->h.mu);
+		xs_ring_release(&p->ring);
 	}
+	return e;
 }
 
 /* Read here: every record of r, each added as it is read. */
 static xsell_err
 read_here(struct reject_ctx *rc, xs_load_reader *r, enum xs_load_format fmt,
-    const struct xs_load_cols *cols, size_t n_cols, uint64_t bytes0)
+    const struct xs_load_cols *cols, size_t n_cols)
 {
 	xs_loader *l = rc->l;
 	xsell_err  e;
@@ -994,9 +950,10 @@ read_here(struct reject_ctx *rc, xs_load_reader *r, enum xs_load_format fmt,
 		if (e != XSELL_OK) {
 			return e;
 		}
-		if (l->progress != NULL && (l->counts.records & 4095) == 0) {
-			rc->fc->bytes   = xs_load_reader_offset(r);
-			l->counts.bytes = bytes0 + rc->fc->bytes;
+		if (l->progress != NULL &&
+		    ((l->before.records + rc->c->records) & 4095) == 0) {
+			rc->c->bytes = xs_load_reader_offset(r);
+			loader_counts(l, rc->c);
 			l->progress(l->progress_ctx, l);
 		}
 	}
@@ -1083,7 +1040,6 @@ xs_loader_read(xs_loader *l, const char *path, FILE *f,
 	xs_load_reader       *r      = NULL;
 	FILE                 *owned  = NULL;
 	size_t                n_cols = 0;
-	uint64_t              bytes0 = l->counts.bytes;
 	xsell_err             e;
 
 	if (fc == NULL) {
@@ -1093,6 +1049,7 @@ xs_loader_read(xs_loader *l, const char *path, FILE *f,
 	l->now           = now;
 	l->default_type  = m != NULL ? m->type : XS_EV_ORDER;
 	l->grouped_lines = SIZE_MAX;
+	l->before        = l->counts;
 	if (f == NULL) {
 		e = open_file(path, &owned, err, err_len);
 		if (e != XSELL_OK) {
@@ -1117,17 +1074,16 @@ xs_loader_read(xs_loader *l, const char *path, FILE *f,
 	memset(&rc, 0, sizeof(rc));
 	rc.l    = l;
 	rc.file = path;
-	rc.all  = &l->counts;
-	rc.fc   = fc;
+	rc.c    = fc;
 	pipe = is_regular(f) ? read_start(&rc, r, fmt, &cols, n_cols) : NULL;
 	if (pipe != NULL) {
-		e = read_piped(pipe, &rc, bytes0);
+		e = read_piped(pipe, &rc);
 		read_end(pipe); /* errno: the helper's, for XSELL_EIO */
 	} else {
-		e = read_here(&rc, r, fmt, &cols, n_cols, bytes0);
+		e = read_here(&rc, r, fmt, &cols, n_cols);
 	}
-	fc->bytes       = xs_load_reader_offset(r);
-	l->counts.bytes = bytes0 + fc->bytes;
+	fc->bytes = xs_load_reader_offset(r);
+	loader_counts(l, fc);
 	if (e == XSELL_ENOENT) {
 		e = XSELL_OK;
 	} else if (e != XSELL_OK) {

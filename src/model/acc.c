@@ -20,140 +20,14 @@
  * Bulk mode (a load into a fresh store, flushed once) skips the log for
  * +1s: each item's partners are appended to blocks of their own and
  * counted item by item at the flush, which writes every list whole
- * through xs_pair_writer (store/bulk.c); see "Bulk mode" below. */
-#include "model/model_impl.h"
+ * through xs_pair_writer (store/bulk.c); see "Bulk mode" below. A
+ * basket's pairs are appended on a helper thread (acc_feed.c), and the
+ * flush counts the lists on one (acc_rows.c); the structures they share
+ * are in acc_impl.h. */
+#include "model/acc_impl.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* One pending pair change; also the radix sort's record. */
-struct pair_entry {
-	uint32_t rel, a, b;
-	int32_t  d;
-};
-
-struct pair_log {
-	struct pair_entry *v;
-	size_t             n, cap;
-	size_t             sorted;     /* v[0..sorted) is sorted and unique */
-	size_t             compact_at; /* sum in place when n reaches it */
-	struct pair_entry *tmp;        /* the radix sort's other buffer */
-	size_t             tmp_cap;
-};
-
-struct item_slot {
-	uint32_t item; /* 0: empty (ids start at 1) */
-	int32_t  d[XS_C_COUNT];
-};
-
-struct item_map {
-	struct item_slot *slots;
-	size_t            cap; /* power of two, or 0 */
-	size_t            n;
-};
-
-/* Bulk mode keeps the +1 changes of a relation until the flush (see
- * xs_acc_bulk_begin): those whose ids are below DENSE_MAX (items, days)
- * as the b's of their a, in one growing array per a (no sort needed:
- * each a's b's are counted in a table at the flush); others as packed
- * (a << 32 | b) keys for a radix sort. */
-#define DENSE_MAX ((uint32_t) 1 << 20)
-
-/* A bucket is a chain of blocks from the accumulator's arena, each
- * twice the last up to BLOCK_MAX entries: appending never copies. */
-#define BLOCK_FIRST 16u
-#define BLOCK_MAX 4096u
-#define ARENA_CHUNK ((size_t) 8 << 20)
-
-struct block {
-	struct block *next;
-	uint32_t      cap;
-	uint32_t      b[]; /* full, but for the bucket's tail */
-};
-
-/* The write position sits in the bucket itself, so that an append
- * touches one header and one slot (the tail block's fill is wp). */
-struct bucket {
-	uint32_t     *wp, *end; /* in the tail block; equal: full or none */
-	struct block *head, *tail;
-	uint32_t      n; /* over its blocks */
-};
-
-/* How many b's block 'blk' of bucket 'bk' holds. */
-static size_t
-block_len(const struct bucket *bk, const struct block *blk)
-{
-	return blk == bk->tail ? (size_t) (bk->wp - blk->b) : blk->cap;
-}
-
-struct arena_chunk {
-	struct arena_chunk *next;
-};
-
-struct arena {
-	struct arena_chunk *chunks;
-	char               *p; /* free space of the newest chunk */
-	size_t              left;
-	size_t              bytes; /* allocated in chunks */
-};
-
-struct bucket_set {
-	struct bucket *by_a; /* [0..n_a) */
-	size_t         n_a;
-	uint32_t       max_b;
-};
-
-struct packed_log {
-	uint64_t *v;
-	size_t    n, cap;
-	uint32_t  max_a, max_b; /* of the keys in v */
-};
-
-/* Bulk mode's memory of the item ids the transaction resolved: one
- * open-addressing table of (hash, id, name), the names in one buffer.
- * Valid for one transaction (cleared with the accumulator), in which
- * the item dictionary only grows. */
-struct name_slot {
-	uint64_t h;
-	uint32_t id; /* 0: empty */
-	uint32_t len;
-	size_t   off; /* in names */
-};
-
-struct name_cache {
-	struct name_slot *slots;
-	size_t            cap; /* power of two, or 0 */
-	size_t            n;
-	char             *names;
-	size_t            names_len, names_cap;
-};
-
-/* At most this many names: past it, lookups go to the store. */
-#define NAME_CACHE_MAX ((size_t) 1 << 20)
-#define NAME_LEN_MAX 4096u
-
-struct xs_acc {
-	struct pair_log      pairs;
-	struct item_map      items;
-	bool                 bulk;
-	struct packed_log    packed[XS_REL_END];
-	struct bucket_set    dense[XS_REL_END];
-	size_t               held;         /* packed and bucketed changes */
-	size_t               bucket_bytes; /* bucket headers */
-	struct arena         arena;        /* the buckets' blocks */
-	size_t               packed_max;   /* spill into the log past held */
-	uint64_t            *ptmp;         /* the packed sort's other buffer */
-	size_t               ptmp_cap;
-	struct xs_top_entry *row; /* the flush's neighbour list */
-	size_t               row_cap;
-	struct name_cache    items_seen; /* bulk mode: item ext -> id */
-	struct feed         *feed;       /* bulk mode: basket pairs' helper */
-	bool                 feed_off;   /* it could not start */
-};
-
-static xsell_err feed_end(xs_acc *acc);
-static size_t    feed_bytes(struct feed *f);
 
 /* The log is summed no sooner than at this many entries (16 MiB). */
 #define COMPACT_MIN ((size_t) 1 << 20)
@@ -176,8 +50,8 @@ slot_of(uint64_t key, size_t cap)
 }
 
 /* Headers only: the blocks go with the arena (arena_reset). */
-static void
-buckets_free(xs_acc *acc, struct bucket_set *s)
+void
+xs_acc_buckets_free(xs_acc *acc, struct bucket_set *s)
 {
 	acc->bucket_bytes -= s->n_a * sizeof(*s->by_a);
 	free(s->by_a);
@@ -247,13 +121,13 @@ xs_acc_free(xs_acc *acc)
 	if (acc == NULL) {
 		return;
 	}
-	(void) feed_end(acc); /* joins the helper; freed below */
+	(void) xs_acc_feed_end(acc); /* joins the helper; freed below */
 	free(acc->pairs.v);
 	free(acc->pairs.tmp);
 	free(acc->items.slots);
 	for (unsigned r = 0; r < XS_REL_END; r++) {
 		free(acc->packed[r].v);
-		buckets_free(acc, &acc->dense[r]);
+		xs_acc_buckets_free(acc, &acc->dense[r]);
 	}
 	arena_reset(&acc->arena);
 	free(acc->ptmp);
@@ -266,7 +140,7 @@ xs_acc_free(xs_acc *acc)
 void
 xs_acc_clear(xs_acc *acc)
 {
-	(void) feed_end(acc); /* its buckets are dropped below */
+	(void) xs_acc_feed_end(acc); /* its buckets are dropped below */
 	acc->feed_off         = false;
 	acc->pairs.n          = 0;
 	acc->pairs.sorted     = 0;
@@ -280,7 +154,7 @@ xs_acc_clear(xs_acc *acc)
 		acc->packed[r].n     = 0;
 		acc->packed[r].max_a = 0;
 		acc->packed[r].max_b = 0;
-		buckets_free(acc, &acc->dense[r]);
+		xs_acc_buckets_free(acc, &acc->dense[r]);
 	}
 	arena_reset(&acc->arena);
 	acc->held = 0;
@@ -408,8 +282,8 @@ xs_acc_bytes(const xs_acc *acc)
 	for (unsigned r = 0; r < XS_REL_END; r++) {
 		packed += acc->packed[r].cap;
 	}
-	packed +=
-	    (acc->bucket_bytes + acc->arena.bytes + feed_bytes(acc->feed)) /
+	packed += (acc->bucket_bytes + acc->arena.bytes +
+	              xs_acc_feed_bytes(acc->feed)) /
 	    sizeof(uint64_t);
 	return acc->items.cap * sizeof(struct item_slot) +
 	    (acc->pairs.cap + acc->pairs.tmp_cap) * sizeof(struct pair_entry) +
@@ -647,8 +521,9 @@ log_grow(struct pair_log *l)
 	return XSELL_OK;
 }
 
-static xsell_err
-log_add(struct pair_log *l, uint32_t rel, uint32_t a, uint32_t b, int32_t d)
+xsell_err
+xs_acc_log_add(
+    struct pair_log *l, uint32_t rel, uint32_t a, uint32_t b, int32_t d)
 {
 	xsell_err err;
 
@@ -680,7 +555,7 @@ xs_acc_pair_add(
 	if (acc->bulk && d == 1 && (unsigned) rel < XS_REL_END) {
 		return bulk_add(acc, rel, a, b);
 	}
-	return log_add(&acc->pairs, (uint32_t) rel, a, b, d);
+	return xs_acc_log_add(&acc->pairs, (uint32_t) rel, a, b, d);
 }
 
 /* Write the summed log, one xs_store_pairs_add per relation, in
@@ -1028,8 +903,9 @@ packed_spill(xs_acc *acc, uint32_t rel)
 		for (; i < p->n && v[i] == key; i++) {
 			d++;
 		}
-		err = log_add(&acc->pairs, rel, (uint32_t) (key >> j.wb),
-		    (uint32_t) (key & b_mask(j.wb)), d);
+		err =
+		    xs_acc_log_add(&acc->pairs, rel, (uint32_t) (key >> j.wb),
+		        (uint32_t) (key & b_mask(j.wb)), d);
 	}
 	if (err == XSELL_OK) {
 		acc->held -= p->n;
@@ -1142,8 +1018,8 @@ bucket_push_many(
 
 /* Append ids[j] to the bucket of ids[i] for every i != j (dense ids):
  * a basket's pairs, both ways, into set s, blocks from arena ar. */
-static xsell_err
-basket_push(struct arena *ar, size_t *bytes, struct bucket_set *s,
+xsell_err
+xs_acc_basket_push(struct arena *ar, size_t *bytes, struct bucket_set *s,
     const uint32_t *ids, size_t n)
 {
 	uint32_t  max = 0;
@@ -1166,9 +1042,9 @@ basket_push(struct arena *ar, size_t *bytes, struct bucket_set *s,
 }
 
 /* Append b to the bucket of a (dense ids) in set s. */
-static xsell_err
-pair_push(struct arena *ar, size_t *bytes, struct bucket_set *s, uint32_t a,
-    uint32_t b)
+xsell_err
+xs_acc_pair_push(struct arena *ar, size_t *bytes, struct bucket_set *s,
+    uint32_t a, uint32_t b)
 {
 	xsell_err err = buckets_reserve(bytes, s, a);
 
@@ -1184,8 +1060,8 @@ pair_push(struct arena *ar, size_t *bytes, struct bucket_set *s, uint32_t a,
 static xsell_err
 bucket_push(xs_acc *acc, uint32_t rel, uint32_t a, uint32_t b)
 {
-	xsell_err err =
-	    pair_push(&acc->arena, &acc->bucket_bytes, &acc->dense[rel], a, b);
+	xsell_err err = xs_acc_pair_push(
+	    &acc->arena, &acc->bucket_bytes, &acc->dense[rel], a, b);
 
 	if (err == XSELL_OK) {
 		acc->held++;
@@ -1193,284 +1069,16 @@ bucket_push(xs_acc *acc, uint32_t rel, uint32_t a, uint32_t b)
 	return err;
 }
 
-/* ==== Bulk mode: basket pairs appended on a helper thread ==== */
-
-/* A basket of n items makes n(n-1) appends (a tenth of a fresh load's
- * time on Online Retail) and needs nothing of the transaction: the
- * model hands the basket's ids over instead, and a helper thread
- * appends its pairs into a set of buckets of its own, from an arena of
- * its own, while the model goes on with the orders' LMDB writes. The
- * set joins the accumulator (feed_end) before anything else reads it:
- * a spill, the flush, a clear. Pairs are counted, so the order in
- * which they are appended changes nothing; but the feed keeps it, one
- * helper taking the records in the order written.
- *
- * The ids go through a ring of FEED_WORDS words (1 MiB): each record is
- * a head word (n, then n ids; or FEED_PAIR, then a and b: one pair of
- * xs_acc_pair_add) written by the model; the helper is told of them
- * FEED_PUBLISH words at a time, so that neither side takes the lock
- * for every basket, and the model waits when the ring is full. */
-#define FEED_WORDS ((size_t) 1 << 18)
-#define FEED_PUBLISH ((size_t) 1 << 14)
-#define FEED_PAIR UINT32_MAX
-
-struct feed {
-	uint32_t          rel;
-	struct bucket_set set; /* the helper's, until feed_end */
-	struct arena      arena;
-	size_t            bucket_bytes;
-	uint32_t         *ring;     /* FEED_WORDS */
-	uint32_t         *scratch;  /* the helper's copy of a record that
-	                               wraps around the ring's end */
-	size_t           write;     /* the model's: words written */
-	size_t           read_seen; /* the model's copy of read */
-	struct xs_helper h;
-	/* Under h.mu. Words [read, published) are the helper's to take. */
-	size_t    published, read;
-	size_t    bytes; /* the helper's memory, as of its last batch */
-	bool      helper_waits, model_waits, closing;
-	xsell_err err; /* the helper's first error */
-};
-
-/* Words [pos, pos + len) of the ring, contiguous: in place, or copied
- * into f->scratch when they wrap around its end. */
-static const uint32_t *
-feed_span(struct feed *f, size_t pos, size_t len)
-{
-	size_t at = pos % FEED_WORDS, first = FEED_WORDS - at;
-
-	if (len <= first) {
-		return f->ring + at;
-	}
-	memcpy(f->scratch, f->ring + at, first * sizeof(uint32_t));
-	memcpy(f->scratch + first, f->ring, (len - first) * sizeof(uint32_t));
-	return f->scratch;
-}
-
-/* The helper: append the pairs of the records in [pos, end). */
-static xsell_err
-feed_take(struct feed *f, size_t pos, size_t end)
-{
-	xsell_err err = XSELL_OK;
-
-	while (pos < end && err == XSELL_OK) {
-		uint32_t        head = f->ring[pos % FEED_WORDS];
-		size_t          len  = head == FEED_PAIR ? 2 : head;
-		const uint32_t *rec  = feed_span(f, pos + 1, len);
-
-		if (head == FEED_PAIR) {
-			err = pair_push(&f->arena, &f->bucket_bytes, &f->set,
-			    rec[0], rec[1]);
-		} else {
-			err = basket_push(
-			    &f->arena, &f->bucket_bytes, &f->set, rec, len);
-		}
-		pos += 1 + len;
-	}
-	return err;
-}
-
-static void *
-feed_run(void *arg)
-{
-	struct feed *f = arg;
-	xsell_err    err;
-
-	for (;;) {
-		size_t start, end;
-
-		pthread_mutex_lock(&f->h.mu);
-		while (f->read == f->published && !f->closing) {
-			f->helper_waits = true;
-			pthread_cond_wait(&f->h.cv, &f->h.mu);
-		}
-		start = f->read;
-		end   = f->published;
-		pthread_mutex_unlock(&f->h.mu);
-		if (start == end) {
-			return NULL; /* closing, and everything taken */
-		}
-		err = feed_take(f, start, end);
-		pthread_mutex_lock(&f->h.mu);
-		f->read  = end;
-		f->err   = err;
-		f->bytes = f->bucket_bytes + f->arena.bytes;
-		if (f->model_waits) {
-			f->model_waits = false;
-			pthread_cond_broadcast(&f->h.cv);
-		}
-		pthread_mutex_unlock(&f->h.mu);
-		if (err != XSELL_OK) {
-			return NULL;
-		}
-	}
-}
-
-/* Tell the helper of every word written. Returns its error, if any. */
-static xsell_err
-feed_publish(struct feed *f)
-{
-	xsell_err err;
-
-	pthread_mutex_lock(&f->h.mu);
-	f->published = f->write;
-	if (f->helper_waits) {
-		f->helper_waits = false;
-		pthread_cond_broadcast(&f->h.cv);
-	}
-	f->read_seen = f->read;
-	err          = f->err;
-	pthread_mutex_unlock(&f->h.mu);
-	return err;
-}
-
-/* Wait for room for 'len' more words (at most FEED_WORDS). */
-static xsell_err
-feed_room(struct feed *f, size_t len)
-{
-	xsell_err err;
-
-	if (f->write + len - f->read_seen <= FEED_WORDS) {
-		return XSELL_OK;
-	}
-	(void) feed_publish(f);
-	pthread_mutex_lock(&f->h.mu);
-	err = f->err; /* read under mu: the helper may have failed since */
-	while (err == XSELL_OK && f->write + len - f->read > FEED_WORDS) {
-		f->model_waits = true;
-		pthread_cond_wait(&f->h.cv, &f->h.mu);
-		err = f->err;
-	}
-	f->read_seen = f->read;
-	pthread_mutex_unlock(&f->h.mu);
-	return err;
-}
-
-/* Write one record: 'head', then w[0..n) (n + 1 <= FEED_WORDS). */
-static xsell_err
-feed_put(struct feed *f, uint32_t head, const uint32_t *w, size_t n)
-{
-	size_t    at, first;
-	xsell_err err = feed_room(f, n + 1);
-
-	if (err != XSELL_OK) {
-		return err;
-	}
-	f->ring[f->write % FEED_WORDS] = head;
-	f->write++;
-	at    = f->write % FEED_WORDS;
-	first = FEED_WORDS - at < n ? FEED_WORDS - at : n;
-	memcpy(f->ring + at, w, first * sizeof(uint32_t));
-	memcpy(f->ring, w + first, (n - first) * sizeof(uint32_t));
-	f->write += n;
-	if (f->write - f->published >= FEED_PUBLISH) {
-		err = feed_publish(f);
-	}
-	return err;
-}
-
-static void
-feed_free(struct feed *f)
-{
-	free(f->ring);
-	free(f->scratch);
-	free(f);
-}
-
-/* Start a helper for relation rel, whose buckets are empty. Without
- * memory or a thread, the feed stays off until the accumulator is
- * cleared: the model appends the pairs itself. */
-static void
-feed_start(xs_acc *acc, uint32_t rel)
-{
-	struct feed *f = calloc(1, sizeof(*f));
-
-	acc->feed_off = true;
-	if (f == NULL) {
-		return;
-	}
-	f->rel     = rel;
-	f->ring    = malloc(FEED_WORDS * sizeof(uint32_t));
-	f->scratch = malloc(FEED_WORDS * sizeof(uint32_t));
-	if (f->ring != NULL && f->scratch != NULL &&
-	    xs_helper_start(&f->h, feed_run, f)) {
-		acc->feed     = f;
-		acc->feed_off = false;
-		return;
-	}
-	feed_free(f);
-}
-
-/* The arena's chunks join 'into' (freed with it). */
-static void
-arena_join(struct arena *into, struct arena *from)
-{
-	struct arena_chunk **tail = &into->chunks;
-
-	while (*tail != NULL) {
-		tail = &(*tail)->next;
-	}
-	*tail = from->chunks;
-	into->bytes += from->bytes;
-	from->chunks = NULL;
-	from->bytes  = 0;
-}
-
-/* Let the helper take every record, join it, and hand its buckets to
- * the accumulator, whose own for that relation are empty. Returns the
- * helper's error (the buckets it filled join all the same: they are
- * freed with the accumulator's). */
-static xsell_err
-feed_end(xs_acc *acc)
-{
-	struct feed *f = acc->feed;
-	xsell_err    err;
-
-	if (f == NULL) {
-		return XSELL_OK;
-	}
-	acc->feed = NULL;
-	pthread_mutex_lock(&f->h.mu);
-	f->published = f->write;
-	f->closing   = true;
-	pthread_cond_broadcast(&f->h.cv);
-	pthread_mutex_unlock(&f->h.mu);
-	xs_helper_join(&f->h);
-	err                = f->err;
-	acc->dense[f->rel] = f->set;
-	acc->bucket_bytes += f->bucket_bytes;
-	arena_join(&acc->arena, &f->arena);
-	feed_free(f);
-	return err;
-}
-
-/* The helper's memory, as of its last batch (none: 0). */
-static size_t
-feed_bytes(struct feed *f)
-{
-	size_t bytes;
-
-	if (f == NULL) {
-		return 0;
-	}
-	pthread_mutex_lock(&f->h.mu);
-	bytes = f->bytes;
-	pthread_mutex_unlock(&f->h.mu);
-	return bytes;
-}
-
-static xsell_err buckets_spill(xs_acc *acc, uint32_t rel);
-
 /* Sum everything held into the log (the memory bound). */
 static xsell_err
 bulk_spill(xs_acc *acc)
 {
-	xsell_err err = feed_end(acc);
+	xsell_err err = xs_acc_feed_end(acc);
 
 	for (uint32_t r = 0; r < XS_REL_END && err == XSELL_OK; r++) {
 		err = packed_spill(acc, r);
 		if (err == XSELL_OK) {
-			err = buckets_spill(acc, r);
+			err = xs_acc_buckets_spill(acc, r);
 		}
 	}
 	if (err == XSELL_OK) {
@@ -1489,12 +1097,10 @@ bulk_add(xs_acc *acc, enum xs_rel rel, uint32_t a, uint32_t b)
 			return err;
 		}
 	}
-	if (a < DENSE_MAX && b < DENSE_MAX && acc->feed != NULL &&
-	    acc->feed->rel == (uint32_t) rel) {
-		const uint32_t ab[2] = { a, b };
-
+	if (a < DENSE_MAX && b < DENSE_MAX &&
+	    xs_acc_feed_takes(acc, (uint32_t) rel)) {
 		acc->held++;
-		return feed_put(acc->feed, FEED_PAIR, ab, 2);
+		return xs_acc_feed_pair(acc->feed, a, b);
 	}
 	if (a < DENSE_MAX && b < DENSE_MAX) {
 		return bucket_push(acc, (uint32_t) rel, a, b);
@@ -1537,19 +1143,19 @@ xs_acc_pairs_all(xs_acc *acc, enum xs_rel rel, const uint32_t *ids, size_t n)
 		return pairs_all_each(acc, rel, ids, n);
 	}
 	if (acc->feed == NULL && !acc->feed_off && acc->dense[rel].n_a == 0) {
-		feed_start(acc, (uint32_t) rel);
+		xs_acc_feed_start(acc, (uint32_t) rel);
 	}
 	acc->held += pairs;
-	if (acc->feed != NULL && acc->feed->rel == (uint32_t) rel) {
-		if (n < FEED_WORDS) {
-			return feed_put(acc->feed, (uint32_t) n, ids, n);
+	if (xs_acc_feed_takes(acc, (uint32_t) rel)) {
+		if (xs_acc_feed_fits(n)) {
+			return xs_acc_feed_basket(acc->feed, ids, n);
 		}
-		err = feed_end(acc); /* a basket larger than the ring */
+		err = xs_acc_feed_end(acc); /* a basket larger than the ring */
 		if (err != XSELL_OK) {
 			return err;
 		}
 	}
-	return basket_push(
+	return xs_acc_basket_push(
 	    &acc->arena, &acc->bucket_bytes, &acc->dense[rel], ids, n);
 }
 
@@ -1636,423 +1242,6 @@ write_rel(xs_acc *acc, xs_pair_writer *w, uint32_t rel, struct sort_job *sj,
 	return err;
 }
 
-/* ==== Bulk flush of dense ids: each a's b's counted in a table ==== */
-
-/* The counting table of one relation, indexed by b, with a bitmap of
- * the b's counted so far: read word by word, it gives them back in
- * ascending order without a sort or a scan of empty slots. */
-struct dense {
-	uint32_t *cnt;  /* the count of (a, b), a being counted */
-	uint64_t *bits; /* bit b: cnt[b] != 0 */
-	size_t    nb;   /* max_b + 1 */
-};
-
-static xsell_err
-dense_init(struct dense *d, const struct bucket_set *s)
-{
-	d->nb   = (size_t) s->max_b + 1;
-	d->cnt  = calloc(d->nb, sizeof(*d->cnt));
-	d->bits = calloc(d->nb / 64 + 1, sizeof(*d->bits));
-	if (d->cnt == NULL || d->bits == NULL) {
-		free(d->cnt);
-		free(d->bits);
-		return XSELL_ENOMEM;
-	}
-	return XSELL_OK;
-}
-
-static void
-dense_fini(struct dense *d)
-{
-	free(d->cnt);
-	free(d->bits);
-}
-
-/* Count the b's of one a (the bucket bk) into *rowp (of *capp entries,
- * grown to fit), ascending b, each with its count; *n_rowp the row's
- * length. The table and bitmap are left zeroed. No branch depends on
- * the data while counting: the first sight of a b is marked in the
- * bitmap, not tested. Touches nothing of the accumulator but the
- * bucket (read): the flush's helper thread calls it. */
-static xsell_err
-dense_row(struct dense *d, const struct bucket *bk, struct xs_top_entry **rowp,
-    size_t *capp, size_t *n_rowp)
-{
-	size_t               n_row = 0, room = bk->n < d->nb ? bk->n : d->nb;
-	uint32_t             lo = UINT32_MAX, hi = 0;
-	struct xs_top_entry *row;
-
-	if (room > *capp) {
-		row = realloc(*rowp, room * sizeof(*row));
-		if (row == NULL) {
-			return XSELL_ENOMEM;
-		}
-		*rowp = row;
-		*capp = room;
-	}
-	row = *rowp;
-	for (const struct block *blk = bk->head; blk != NULL;
-	     blk                     = blk->next) {
-		size_t len = block_len(bk, blk);
-
-		for (size_t k = 0; k < len; k++) {
-			uint32_t b = blk->b[k];
-
-			d->cnt[b]++;
-			d->bits[b / 64] |= (uint64_t) 1 << (b % 64);
-			lo = b < lo ? b : lo;
-			hi = b > hi ? b : hi;
-		}
-	}
-	for (size_t wi = lo / 64; bk->n != 0 && wi <= hi / 64; wi++) {
-		uint64_t word = d->bits[wi];
-
-		d->bits[wi] = 0;
-		while (word != 0) {
-			uint32_t b = (uint32_t) (wi * 64) +
-			    (uint32_t) __builtin_ctzll(word);
-
-			word &= word - 1;
-			row[n_row].b     = b;
-			row[n_row].count = d->cnt[b];
-			d->cnt[b]        = 0;
-			n_row++;
-		}
-	}
-	*n_rowp = n_row;
-	return XSELL_OK;
-}
-
-/* What to do with one item's summed row (acc->row[0..n_row)). */
-typedef xsell_err (*bucket_row_fn)(
-    xs_acc *acc, uint32_t rel, uint32_t a, size_t n_row, void *ctx);
-
-/* Sum relation rel's buckets a by a into acc->row and hand each row
- * (of an item with changes) to 'fn'. */
-static xsell_err
-buckets_each_row(xs_acc *acc, uint32_t rel, bucket_row_fn fn, void *ctx)
-{
-	struct bucket_set *s = &acc->dense[rel];
-	struct dense       d;
-	xsell_err          err;
-
-	if (s->n_a == 0) {
-		return XSELL_OK;
-	}
-	err = dense_init(&d, s);
-	if (err != XSELL_OK) {
-		return err;
-	}
-	for (size_t a = 0; a < s->n_a && err == XSELL_OK; a++) {
-		size_t n_row = 0;
-
-		if (s->by_a[a].n == 0) {
-			continue;
-		}
-		err = dense_row(
-		    &d, &s->by_a[a], &acc->row, &acc->row_cap, &n_row);
-		if (err == XSELL_OK) {
-			err = fn(acc, rel, (uint32_t) a, n_row, ctx);
-		}
-	}
-	dense_fini(&d);
-	return err;
-}
-
-static xsell_err
-row_write(xs_acc *acc, uint32_t rel, uint32_t a, size_t n_row, void *ctx)
-{
-	return xs_pair_writer_put(
-	    (xs_pair_writer *) ctx, (enum xs_rel) rel, a, acc->row, n_row);
-}
-
-/* ==== The bulk flush's pipeline: rows counted on a helper thread ==== */
-
-/* Writing a row costs LMDB about 60 ns a pair (an appended duplicate);
- * counting it costs a fifth of that, and the two need nothing of each
- * other but the row. So a helper thread counts the rows ahead of the
- * writer into chunks, and the flush, which alone touches the
- * transaction, writes them in order: the same rows in the same order as
- * counting them here. A chunk holds consecutive rows, up to ROW_CHUNK
- * entries (8 bytes each) or ROW_CHUNK_ROWS rows (a row longer than that
- * gets a chunk of its own, at most DENSE_MAX entries); ROW_RING chunks
- * are in flight, so the ring holds 8 MiB, and at most 32 MiB, and the
- * two threads meet once a chunk (a few dozen times on Online Retail),
- * not once a row: on a busy machine each meeting may wait for the other
- * thread to be scheduled. */
-#define ROW_CHUNK ((size_t) 1 << 18)
-#define ROW_CHUNK_ROWS 4096u
-#define ROW_RING 4u
-
-struct row_ref {
-	uint32_t a;
-	uint32_t n;   /* entries */
-	size_t   off; /* into the chunk's entries */
-};
-
-struct row_chunk {
-	struct xs_top_entry *e;
-	size_t               cap, used;
-	struct row_ref      *rows; /* ROW_CHUNK_ROWS */
-	size_t               n_rows;
-};
-
-struct row_pipe {
-	const struct bucket_set *s;
-	struct dense             d; /* the helper's */
-	struct row_chunk         c[ROW_RING];
-	struct xs_helper         h;
-	/* Under h.mu. Chunk k is c[k % ROW_RING]; [written, counted) are the
-	 * writer's, the others the helper's. */
-	size_t    counted, written;
-	bool      count_waits, write_waits;
-	bool      done; /* the helper has handed over its last chunk */
-	bool      stop; /* the writer failed: count no more */
-	xsell_err err;  /* the helper's */
-};
-
-/* The helper: hand chunk 'counted' over; the next one free into *cp.
- * false if the writer stopped the pipe. */
-static bool
-pipe_hand(struct row_pipe *p, size_t *countedp, struct row_chunk **cp)
-{
-	bool stop;
-
-	pthread_mutex_lock(&p->h.mu);
-	p->counted = ++*countedp;
-	if (p->write_waits) {
-		p->write_waits = false;
-		pthread_cond_signal(&p->h.cv);
-	}
-	while (*countedp - p->written == ROW_RING && !p->stop) {
-		p->count_waits = true;
-		pthread_cond_wait(&p->h.cv, &p->h.mu);
-	}
-	stop = p->stop;
-	pthread_mutex_unlock(&p->h.mu);
-	*cp           = &p->c[*countedp % ROW_RING];
-	(*cp)->used   = 0;
-	(*cp)->n_rows = 0;
-	return !stop;
-}
-
-/* The helper: room in chunk *cp for a row of up to 'room' entries,
- * handing it over first if it is full. */
-static xsell_err
-pipe_room(
-    struct row_pipe *p, size_t *countedp, struct row_chunk **cp, size_t room)
-{
-	struct row_chunk *c = *cp;
-
-	if (c->n_rows == ROW_CHUNK_ROWS ||
-	    (c->n_rows != 0 && c->cap - c->used < room)) {
-		if (!pipe_hand(p, countedp, cp)) {
-			return XSELL_EINTERNAL; /* stopped: never seen */
-		}
-		c = *cp;
-	}
-	if (c->cap - c->used < room) { /* an empty chunk, a long row */
-		struct xs_top_entry *e = realloc(c->e, room * sizeof(*e));
-
-		if (e == NULL) {
-			return XSELL_ENOMEM;
-		}
-		c->e   = e;
-		c->cap = room;
-	}
-	return XSELL_OK;
-}
-
-/* The helper: every non-empty bucket's row, in a order, into chunks. */
-static void *
-pipe_count(void *arg)
-{
-	struct row_pipe  *p       = arg;
-	size_t            counted = 0;
-	struct row_chunk *c       = &p->c[0];
-	xsell_err         err     = XSELL_OK;
-
-	for (size_t a = 0; a < p->s->n_a && err == XSELL_OK; a++) {
-		const struct bucket *bk = &p->s->by_a[a];
-		size_t               room, cap, n = 0;
-		struct xs_top_entry *row;
-
-		if (bk->n == 0) {
-			continue;
-		}
-		room = bk->n < p->d.nb ? bk->n : p->d.nb;
-		err  = pipe_room(p, &counted, &c, room);
-		if (err != XSELL_OK) {
-			break;
-		}
-		row = c->e + c->used;
-		cap =
-		    c->cap - c->used; /* >= room: dense_row will not grow it */
-		err = dense_row(&p->d, bk, &row, &cap, &n);
-		if (err == XSELL_OK) {
-			c->rows[c->n_rows].a   = (uint32_t) a;
-			c->rows[c->n_rows].n   = (uint32_t) n;
-			c->rows[c->n_rows].off = c->used;
-			c->n_rows++;
-			c->used += n;
-		}
-	}
-	pthread_mutex_lock(&p->h.mu);
-	if (err == XSELL_OK && c->n_rows != 0) {
-		p->counted = counted + 1; /* the last one */
-	}
-	p->err         = err == XSELL_EINTERNAL ? XSELL_OK : err;
-	p->done        = true;
-	p->write_waits = false;
-	pthread_cond_signal(&p->h.cv);
-	pthread_mutex_unlock(&p->h.mu);
-	return NULL;
-}
-
-/* The writer: the chunks' rows, in order, until the helper is done.
- * Returns the first error, the writer's or the helper's. */
-static xsell_err
-pipe_write(struct row_pipe *p, xs_pair_writer *w, uint32_t rel)
-{
-	size_t    written = 0;
-	xsell_err err     = XSELL_OK;
-
-	for (;;) {
-		const struct row_chunk *c;
-		bool                    more;
-
-		pthread_mutex_lock(&p->h.mu);
-		while (written == p->counted && !p->done) {
-			p->write_waits = true;
-			pthread_cond_wait(&p->h.cv, &p->h.mu);
-		}
-		more = written < p->counted;
-		if (!more) {
-			err = p->err;
-		}
-		pthread_mutex_unlock(&p->h.mu);
-		if (!more) {
-			return err;
-		}
-		c = &p->c[written % ROW_RING];
-		for (size_t i = 0; i < c->n_rows && err == XSELL_OK; i++) {
-			err = xs_pair_writer_put(w, (enum xs_rel) rel,
-			    c->rows[i].a, c->e + c->rows[i].off, c->rows[i].n);
-		}
-		if (err != XSELL_OK) {
-			return err;
-		}
-		written++;
-		pthread_mutex_lock(&p->h.mu);
-		p->written = written;
-		if (p->count_waits) {
-			p->count_waits = false;
-			pthread_cond_signal(&p->h.cv);
-		}
-		pthread_mutex_unlock(&p->h.mu);
-	}
-}
-
-static void
-pipe_free(struct row_pipe *p)
-{
-	for (unsigned i = 0; i < ROW_RING; i++) {
-		free(p->c[i].e);
-		free(p->c[i].rows);
-	}
-	dense_fini(&p->d);
-	free(p);
-}
-
-/* Start the helper on relation set s; NULL if it cannot start (no
- * memory, no thread): the caller counts the rows itself. */
-static struct row_pipe *
-pipe_start(const struct bucket_set *s)
-{
-	struct row_pipe *p  = calloc(1, sizeof(*p));
-	bool             ok = true;
-
-	if (p == NULL) {
-		return NULL;
-	}
-	p->s = s;
-	for (unsigned i = 0; i < ROW_RING && ok; i++) {
-		p->c[i].e    = malloc(ROW_CHUNK * sizeof(*p->c[i].e));
-		p->c[i].cap  = ROW_CHUNK;
-		p->c[i].rows = malloc(ROW_CHUNK_ROWS * sizeof(*p->c[i].rows));
-		ok           = p->c[i].e != NULL && p->c[i].rows != NULL;
-	}
-	if (!ok || dense_init(&p->d, s) != XSELL_OK) {
-		pipe_free(p); /* dense_fini of a zeroed dense frees nothing */
-		return NULL;
-	}
-	if (xs_helper_start(&p->h, pipe_count, p)) {
-		return p;
-	}
-	pipe_free(p);
-	return NULL;
-}
-
-/* Stop the helper (at once if the writer failed) and join it. */
-static void
-pipe_end(struct row_pipe *p)
-{
-	pthread_mutex_lock(&p->h.mu);
-	p->stop        = true;
-	p->count_waits = false;
-	pthread_cond_signal(&p->h.cv);
-	pthread_mutex_unlock(&p->h.mu);
-	xs_helper_join(&p->h);
-	pipe_free(p);
-}
-
-/* Write relation rel's buckets, a by a, each a's list whole: counted
- * on the helper thread while written here, or here alone if the helper
- * cannot start. */
-static xsell_err
-buckets_write(xs_acc *acc, xs_pair_writer *w, uint32_t rel)
-{
-	struct row_pipe *p;
-	xsell_err        err;
-
-	if (acc->dense[rel].n_a == 0) {
-		return XSELL_OK;
-	}
-	p = pipe_start(&acc->dense[rel]);
-	if (p == NULL) {
-		return buckets_each_row(acc, rel, row_write, w);
-	}
-	err = pipe_write(p, w, rel);
-	pipe_end(p);
-	return err;
-}
-
-static xsell_err
-row_spill(xs_acc *acc, uint32_t rel, uint32_t a, size_t n_row, void *ctx)
-{
-	xsell_err err = XSELL_OK;
-
-	(void) ctx;
-	for (size_t k = 0; k < n_row && err == XSELL_OK; k++) {
-		err = log_add(&acc->pairs, rel, a, acc->row[k].b,
-		    (int32_t) acc->row[k].count);
-	}
-	acc->held -= acc->dense[rel].by_a[a].n;
-	return err;
-}
-
-/* Sum relation rel's buckets into the log and empty them. */
-static xsell_err
-buckets_spill(xs_acc *acc, uint32_t rel)
-{
-	xsell_err err = buckets_each_row(acc, rel, row_spill, NULL);
-
-	if (err == XSELL_OK) {
-		buckets_free(acc, &acc->dense[rel]);
-	}
-	return err;
-}
-
 /* Move relation rel's buckets into its packed keys (when the radix way
  * must merge them with other changes). */
 static xsell_err
@@ -2074,7 +1263,7 @@ buckets_to_packed(xs_acc *acc, uint32_t rel)
 		acc->held -= s->by_a[a].n;
 	}
 	if (err == XSELL_OK) {
-		buckets_free(acc, s);
+		xs_acc_buckets_free(acc, s);
 	}
 	return err;
 }
@@ -2089,7 +1278,7 @@ flush_pairs_bulk(xs_acc *acc, xs_store *st, MDB_txn *txn)
 	size_t           gi  = 0;
 	xsell_err        err = XSELL_OK;
 
-	err = feed_end(acc);
+	err = xs_acc_feed_end(acc);
 	if (err != XSELL_OK) {
 		return err;
 	}
@@ -2118,7 +1307,7 @@ flush_pairs_bulk(xs_acc *acc, xs_store *st, MDB_txn *txn)
 			gj++;
 		}
 		if (gj == gi && p->n == 0) {
-			err = buckets_write(acc, w, rel);
+			err = xs_acc_buckets_write(acc, w, rel);
 			continue;
 		}
 		err = buckets_to_packed(acc, rel);
