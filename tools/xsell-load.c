@@ -25,7 +25,8 @@ static const char usage_text[] =
     "usage: xsell-load --db DIR [--format csv|tsv|ssv|jsonl|baskets]\n"
     "                  [--map ROLE=COLUMN,...] [--map-size BYTES]\n"
     "                  [--max-basket-items N] [--txn-ms MS] [--type TYPE]\n"
-    "                  [--incremental] [--complements] [--quiet] FILE...\n"
+    "                  [--exclude-items ID,...] [--incremental]\n"
+    "                  [--complements] [--quiet] FILE...\n"
     "\n"
     "Warm an xsell store from exports of order lines and events (views,\n"
     "cart adds and removals, ratings). All files are read into memory\n"
@@ -72,6 +73,13 @@ static const char usage_text[] =
     "                        between); and the store is written with\n"
     "                        write() calls, not through its mapping (see\n"
     "                        the man page: a full disk)\n"
+    "  --exclude-items ID,...\n"
+    "                        leave these items out: their order lines and\n"
+    "                        events are counted as excluded and dropped,\n"
+    "                        and an order of nothing else is no order (an\n"
+    "                        export's postage, fees and adjustments, which\n"
+    "                        are not products); comma-separated, may be\n"
+    "                        repeated\n"
     "  --type TYPE           what the lines of files without a type column\n"
     "                        are: order (default), view, cart_add,\n"
     "                        cart_remove or rating\n"
@@ -139,13 +147,15 @@ static const char usage_text[] =
     "and the load goes on.\n"
     "\n"
     "The summary goes to standard output: files, lines read, lines loaded\n"
-    "(and events among them), skipped and rejected, orders applied,\n"
+    "(and events among them), skipped, excluded (with --exclude-items)\n"
+    "and rejected, orders applied,\n"
     "duplicate orders, events applied, duplicate events, elapsed time and\n"
     "lines/s.\n"
     "\n"
     "examples:\n"
     "  xsell-load --db /var/lib/xsell online_retail.csv\n"
     "  xsell-load --db st --format baskets groceries.csv\n"
+    "  xsell-load --db st --exclude-items POST,DOT,M online_retail.csv\n"
     "  xsell-load --db st --map order=InvoiceNo,item=2,user=CustomerID "
     "lines.csv\n"
     "  xsell-load --db st --type view --map user=session_id views.csv\n"
@@ -281,6 +291,10 @@ parse_size(const char *s, size_t *out)
 	return true;
 }
 
+/* --exclude-items given at most this many times (each with any number
+ * of ids). */
+#define EXCLUDE_ARGS_MAX 64
+
 struct args {
 	const char         *db;
 	bool                has_format, quiet, incremental, complements;
@@ -291,7 +305,65 @@ struct args {
 	unsigned            txn_ms;
 	char              **files;
 	int                 n_files;
+	const char         *exclude[EXCLUDE_ARGS_MAX]; /* --exclude-items */
+	int                 n_exclude;
 };
+
+/* The id of the comma-separated list at *pp (its length in *lenp),
+ * *pp moved past it; false at the end. */
+static bool
+next_listed_id(const char **pp, const char **idp, size_t *lenp)
+{
+	const char *comma;
+
+	if (*pp == NULL) {
+		return false;
+	}
+	comma = strchr(*pp, ',');
+	*idp  = *pp;
+	*lenp = comma != NULL ? (size_t) (comma - *pp) : strlen(*pp);
+	*pp   = comma != NULL ? comma + 1 : NULL;
+	return true;
+}
+
+/* --exclude-items LIST: every id of it valid; kept for the loader. */
+static int
+add_excluded(struct args *a, const char *list)
+{
+	const char *p = list, *id;
+	size_t      len;
+
+	if (a->n_exclude == EXCLUDE_ARGS_MAX) {
+		return usage_error(
+		    "--exclude-items: at most %d times", EXCLUDE_ARGS_MAX);
+	}
+	while (next_listed_id(&p, &id, &len)) {
+		if (!xs_id_is_valid(id, len)) {
+			return usage_error("--exclude-items: \"%.*s\" is not "
+			                   "an item id",
+			    (int) (len < 200 ? len : 200), id);
+		}
+	}
+	a->exclude[a->n_exclude++] = list;
+	return EXIT_LOAD_OK;
+}
+
+/* Tell the loader every item of --exclude-items. */
+static xsell_err
+exclude_items(xs_loader *l, const struct args *a)
+{
+	xsell_err err = XSELL_OK;
+
+	for (int i = 0; i < a->n_exclude && err == XSELL_OK; i++) {
+		const char *p = a->exclude[i], *id;
+		size_t      len;
+
+		while (err == XSELL_OK && next_listed_id(&p, &id, &len)) {
+			err = xs_loader_exclude_item(l, id, len);
+		}
+	}
+	return err;
+}
 
 static int
 parse_args(int argc, char **argv, struct args *a)
@@ -307,6 +379,7 @@ parse_args(int argc, char **argv, struct args *a)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "incremental", no_argument, NULL, 'i' },
 		{ "complements", no_argument, NULL, 'c' },
+		{ "exclude-items", required_argument, NULL, 'x' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -386,6 +459,11 @@ parse_args(int argc, char **argv, struct args *a)
 		case 'c':
 			a->complements = true;
 			break;
+		case 'x':
+			if (add_excluded(a, optarg) != EXIT_LOAD_OK) {
+				return EXIT_USAGE;
+			}
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return -1;
@@ -445,6 +523,10 @@ summary(const struct args *a, const struct xs_load_counts *fcs,
 	    tot->lines, tot->events);
 	printf("lines skipped     %" PRIu64 " (qty <= 0: returns)\n",
 	    tot->skipped);
+	if (a->n_exclude != 0) {
+		printf("lines excluded    %" PRIu64 " (--exclude-items)\n",
+		    tot->excluded);
+	}
 	printf("lines rejected    %" PRIu64 "\n", tot->rejected);
 	printf("orders applied    %" PRIu64 "\n", ar->orders);
 	printf("duplicate orders  %" PRIu64 " (already in the store)\n",
@@ -584,6 +666,13 @@ main(int argc, char **argv)
 	fcs = calloc((size_t) a.n_files, sizeof(*fcs));
 	if (fcs == NULL || xs_loader_alloc(&l) != XSELL_OK) {
 		fprintf(stderr, "xsell-load: out of memory\n");
+		free(fcs);
+		xs_store_close(st);
+		return EXIT_LOAD_FAIL;
+	}
+	if (exclude_items(l, &a) != XSELL_OK) {
+		fprintf(stderr, "xsell-load: out of memory\n");
+		xs_loader_free(l);
 		free(fcs);
 		xs_store_close(st);
 		return EXIT_LOAD_FAIL;

@@ -107,6 +107,26 @@ xs_intern_put(struct xs_intern *in, const char *p, size_t len, uint32_t *idp)
 	return XSELL_OK;
 }
 
+bool
+xs_intern_has(const struct xs_intern *in, const char *p, size_t len)
+{
+	uint32_t h = (uint32_t) xs_hash64(p, len, 0);
+
+	if (in->slots == NULL) {
+		return false;
+	}
+	for (size_t k = h & in->mask; in->slots[k] != 0;
+	     k        = (k + 1) & in->mask) {
+		const struct xs_intern_str *s = &in->strs[in->slots[k] - 1];
+
+		if (s->hash == h && s->len == len &&
+		    memcmp(in->bytes + s->off, p, len) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
 struct xs_span
 xs_intern_get(const struct xs_intern *in, uint32_t id)
 {

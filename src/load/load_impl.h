@@ -32,5 +32,7 @@ xsell_err xs_intern_put(
     struct xs_intern *in, const char *p, size_t len, uint32_t *idp);
 /* The span of string 'id'; borrowed until the next put. */
 struct xs_span xs_intern_get(const struct xs_intern *in, uint32_t id);
+/* Whether p[0..len) was put, without putting it. */
+bool xs_intern_has(const struct xs_intern *in, const char *p, size_t len);
 
 #endif /* XSELL_LOAD_LOAD_IMPL_H */

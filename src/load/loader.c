@@ -34,6 +34,8 @@ struct order_slot {
 
 struct xs_loader {
 	struct xs_intern orders, items, users, cats;
+	struct xs_intern excluded; /* item ids left out; read-only while
+	                              a file is read (its helper reads it) */
 
 	struct load_line *lines;
 	size_t            n_lines, lines_cap;
@@ -91,6 +93,7 @@ xs_loader_alloc(xs_loader **lp)
 	xs_intern_init(&l->items);
 	xs_intern_init(&l->users);
 	xs_intern_init(&l->cats);
+	xs_intern_init(&l->excluded);
 	l->grouped_lines = SIZE_MAX;
 	*lp              = l;
 	return XSELL_OK;
@@ -106,6 +109,7 @@ xs_loader_free(xs_loader *l)
 	xs_intern_fini(&l->items);
 	xs_intern_fini(&l->users);
 	xs_intern_fini(&l->cats);
+	xs_intern_fini(&l->excluded);
 	free(l->lines);
 	free(l->slots);
 	free(l->item_price);
@@ -167,6 +171,7 @@ counts_add(struct xs_load_counts *c, const struct xs_load_counts *d)
 	c->lines += d->lines;
 	c->events += d->events;
 	c->skipped += d->skipped;
+	c->excluded += d->excluded;
 	c->rejected += d->rejected;
 }
 
@@ -423,6 +428,26 @@ add_line(xs_loader *l, const struct parsed_line *pl)
 static xsell_err batch_line(
     struct reject_ctx *rc, const struct parsed_line *pl);
 
+xsell_err
+xs_loader_exclude_item(xs_loader *l, const char *id, size_t len)
+{
+	uint32_t unused;
+
+	return xs_intern_put(&l->excluded, id, len, &unused);
+}
+
+/* Whether 'item' is left out (then counted as excluded). */
+static bool
+item_excluded(struct reject_ctx *rc, struct xs_span item)
+{
+	if (rc->l->excluded.n == 0 ||
+	    !xs_intern_has(&rc->l->excluded, item.p, item.len)) {
+		return false;
+	}
+	rc->c->excluded++;
+	return true;
+}
+
 /* An accepted line: added now, or put in the batch for the loader. */
 static xsell_err
 take_line(struct reject_ctx *rc, const struct parsed_line *pl)
@@ -512,6 +537,9 @@ take_event(struct reject_ctx *rc, const struct xs_load_record *rec,
 	}
 	pl->qty   = 1;
 	pl->price = NAN;
+	if (item_excluded(rc, pl->item)) {
+		return XSELL_OK;
+	}
 	rc->c->lines++;
 	rc->c->events++;
 	return take_line(rc, pl);
@@ -604,6 +632,9 @@ take_record(struct reject_ctx *rc, const struct xs_load_record *rec,
 		rc->c->skipped++;
 		return XSELL_OK;
 	}
+	if (item_excluded(rc, pl.item)) {
+		return XSELL_OK;
+	}
 	rc->c->lines++;
 	return take_line(rc, &pl);
 }
@@ -616,7 +647,8 @@ take_basket(struct reject_ctx *rc, const struct xs_load_record *rec)
 	struct parsed_line pl = { 0 };
 	char               id[24];
 	char               esc[80];
-	xsell_err          err = XSELL_OK;
+	size_t             taken = 0;
+	xsell_err          err   = XSELL_OK;
 
 	for (size_t i = 0; i < rec->n_fields; i++) {
 		const char *why = id_problem(rec->fields[i]);
@@ -639,9 +671,12 @@ take_basket(struct reject_ctx *rc, const struct xs_load_record *rec)
 	pl.ts     = 0;
 	for (size_t i = 0; i < rec->n_fields && err == XSELL_OK; i++) {
 		pl.item = rec->fields[i];
-		err     = take_line(rc, &pl);
+		if (!item_excluded(rc, pl.item)) {
+			err = take_line(rc, &pl);
+			taken++;
+		}
 	}
-	rc->c->lines++;
+	rc->c->lines += taken != 0; /* a basket of left-out items is none */
 	return err;
 }
 

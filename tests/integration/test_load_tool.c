@@ -244,6 +244,84 @@ test_tool_baskets(void **state)
 	assert_int_equal(xs_test_figure(f->out, "orders applied"), 3);
 }
 
+/* Whether the store at 'db' knows item 'ext'. */
+static bool
+store_has_item(const char *db, const char *ext)
+{
+	struct xs_store_opts so = { .read_only = true };
+	xs_store            *st;
+	MDB_txn             *txn;
+	uint32_t             id;
+	xsell_err            err;
+
+	assert_xs_ok(xs_store_open(&st, db, &so));
+	assert_xs_ok(xs_txn_read(st, &txn));
+	err = xs_store_id_get(st, txn, XS_DICT_ITEM, ext, strlen(ext), &id);
+	xs_txn_abort(txn);
+	xs_store_close(st);
+	assert_true(err == XSELL_OK || err == XSELL_ENOENT);
+	return err == XSELL_OK;
+}
+
+/* --exclude-items: order A keeps x (its POST line goes), order B was
+ * postage only and is no order, C keeps y (DOT goes), a return of POST
+ * is a return (skipped), and in a basket file the excluded item leaves
+ * its basket and a basket of nothing else is none. */
+static void
+test_tool_exclude_items(void **state)
+{
+	struct fixture *f    = *state;
+	const char     *file = write_file(f, "fees.csv",
+	        "InvoiceNo,StockCode,Quantity,InvoiceDate,CustomerID\n"
+	            "A,x,1,2011-02-01,c1\n"
+	            "A,POST,1,2011-02-01,c1\n"
+	            "B,POST,1,2011-02-02,c2\n"
+	            "C,y,2,2011-02-03,c1\n"
+	            "C,DOT,1,2011-02-03,c1\n"
+	            "D,POST,-1,2011-02-04,c2\n");
+	const char *baskets  = write_file(f, "b.txt", "a,POST\nPOST\nb,c\n");
+	const char *const args[] = { "--db", f->db, "--quiet",
+		"--exclude-items", "POST", "--exclude-items", "DOT,M", file,
+		NULL };
+	char              db2[600];
+	const char *const bargs[] = { "--db", db2, "--quiet", "--format",
+		"baskets", "--exclude-items", "POST", baskets, NULL };
+	const char *const plain[] = { "--db", f->db, "--quiet", file, NULL };
+	const char *const empty[] = { "--db", f->db, "--exclude-items",
+		"POST,,DOT", file, NULL };
+	char              longid[XSELL_ID_MAX + 2];
+	const char *const badid[] = { "--db", f->db, "--exclude-items", longid,
+		file, NULL };
+
+	assert_int_equal(run(f, args), 0);
+	assert_int_equal(xs_test_figure(f->out, "lines read"), 6);
+	assert_int_equal(xs_test_figure(f->out, "lines loaded"), 2);
+	assert_int_equal(xs_test_figure(f->out, "lines skipped"), 1);
+	assert_int_equal(xs_test_figure(f->out, "lines excluded"), 3);
+	assert_int_equal(xs_test_figure(f->out, "orders applied"), 2);
+	assert_true(store_has_item(f->db, "x"));
+	assert_false(store_has_item(f->db, "POST"));
+	assert_false(store_has_item(f->db, "DOT"));
+
+	snprintf(db2, sizeof(db2), "%s/db2", f->dir);
+	assert_int_equal(run(f, bargs), 0);
+	assert_int_equal(xs_test_figure(f->out, "lines loaded"), 2);
+	assert_int_equal(xs_test_figure(f->out, "lines excluded"), 2);
+	assert_int_equal(xs_test_figure(f->out, "orders applied"), 2);
+	assert_false(store_has_item(db2, "POST"));
+
+	/* Without the option the summary has no such line. */
+	assert_int_equal(run(f, plain), 0);
+	assert_null(strstr(f->out, "lines excluded"));
+	/* An empty or invalid id is a usage error. */
+	assert_int_equal(run(f, empty), 2);
+	xs_test_assert_has(f->err, "--exclude-items: \"\" is not an item id");
+	memset(longid, 'i', sizeof(longid) - 1); /* one byte too long */
+	longid[sizeof(longid) - 1] = '\0';
+	assert_int_equal(run(f, badid), 2);
+	xs_test_assert_has(f->err, "--exclude-items: \"iii");
+}
+
 static void
 test_tool_usage_errors(void **state)
 {
@@ -277,6 +355,7 @@ test_tool_usage_errors(void **state)
 	xs_test_assert_has(f->out, "--max-basket-items");
 	xs_test_assert_has(f->out, "--map-size");
 	xs_test_assert_has(f->out, "--txn-ms");
+	xs_test_assert_has(f->out, "--exclude-items");
 	xs_test_assert_has(f->out, "exit status");
 }
 
@@ -456,6 +535,8 @@ main(void)
 		    test_tool_map_and_formats, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_tool_baskets, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_tool_exclude_items, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_tool_usage_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(
