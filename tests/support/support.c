@@ -274,6 +274,25 @@ xs_test_slurp(const char *path, char *buf, size_t len)
 	buf[n] = '\0';
 }
 
+void
+xs_test_assert_xselld_refuses(
+    const char *dir, const char *const *args, int code, const char *want)
+{
+	char        out[4096], err[4096];
+	const char *nl;
+
+	assert_int_equal(xs_test_run_tool(XS_TEST_XSELLD, args, dir, out,
+	                     sizeof(out), err, sizeof(err)),
+	    code);
+	nl = strchr(err, '\n');
+	if (nl == NULL || nl[1] != '\0') {
+		fail_msg("not one line of stderr:\n%s", err);
+	}
+	if (want != NULL) {
+		xs_test_assert_has(err, want);
+	}
+}
+
 int
 xs_test_run_tool(const char *tool, const char *const *args, const char *dir,
     char *out, size_t out_len, char *err, size_t err_len)
@@ -898,14 +917,41 @@ xs_test_reply_code(json_t *reply)
 	    json_object_get(json_object_get(reply, "error"), "code"));
 }
 
+json_t *
+xs_test_call_ok(const char *url, const char *json)
+{
+	json_t *r = xs_test_call(url, json);
+
+	if (strcmp(xs_test_reply_code(r), "ok") != 0) {
+		char *text = json_dumps(r, JSON_COMPACT);
+
+		print_error("%s answered %s\n", json, text);
+		free(text);
+		json_decref(r);
+		fail_msg("not answered ok");
+	}
+	return r;
+}
+
+json_int_t
+xs_test_send_ok(const char *url, const char *json)
+{
+	json_t    *r       = xs_test_call_ok(url, json);
+	json_t    *applied = json_object_get(r, "applied");
+	json_int_t n =
+	    json_is_integer(applied) ? json_integer_value(applied) : -1;
+
+	json_decref(r);
+	return n;
+}
+
 json_int_t
 xs_test_stat(const char *url, const char *section, const char *key)
 {
-	json_t    *r = xs_test_call(url, "{\"op\":\"stats\"}");
+	json_t    *r = xs_test_call_ok(url, "{\"op\":\"stats\"}");
 	json_t    *in, *v;
 	json_int_t n;
 
-	assert_string_equal(xs_test_reply_code(r), "ok");
 	in = section != NULL ? json_object_get(r, section) : r;
 	v  = json_object_get(in, key);
 	n  = json_is_integer(v) ? json_integer_value(v) : -1;
@@ -917,6 +963,49 @@ json_int_t
 xs_test_stats_orders(const char *url)
 {
 	return xs_test_stat(url, "counts", "orders");
+}
+
+/* ==== The fill tests' writes ==== */
+
+void
+xs_test_fill_batch(
+    unsigned b, const char *tag, unsigned users, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	o += (size_t) snprintf(buf + o, len - o, "{\"op\":\"event\",");
+	if (tag != NULL) {
+		o += (size_t) snprintf(
+		    buf + o, len - o, "\"batch\":\"%s%u\",", tag, b);
+	}
+	o += (size_t) snprintf(buf + o, len - o, "\"events\":[");
+	for (unsigned i = 0; i < XS_TEST_FILL_ORDERS; i++) {
+		unsigned n = b * XS_TEST_FILL_ORDERS + i;
+
+		o += (size_t) snprintf(buf + o, len - o,
+		    "%s{\"type\":\"order\",\"order\":\"o%u\",\"user\":"
+		    "\"u%u\",\"ts\":%u,\"items\":[",
+		    i ? "," : "", n, n % users, 1700000000u + n);
+		for (unsigned j = 0; j < XS_TEST_FILL_ITEMS; j++) {
+			o += (size_t) snprintf(buf + o, len - o,
+			    "%s\"i%u-%u\"", j ? "," : "", n, j);
+		}
+		o += (size_t) snprintf(buf + o, len - o, "]}");
+	}
+	assert_true(o < len);
+	snprintf(buf + o, len - o, "]}");
+}
+
+json_t *
+xs_test_fill_fbt(const char *url, unsigned n)
+{
+	char req[200];
+
+	snprintf(req, sizeof(req),
+	    "{\"op\":\"fbt\",\"items\":[\"i%u-0\"],\"scorer\":"
+	    "\"count\",\"k\":20}",
+	    n);
+	return xs_test_call_ok(url, req);
 }
 
 /* ==== Replaying writes and comparing stores ==== */

@@ -81,6 +81,12 @@ int xs_test_run_tool(const char *tool, const char *const *args,
     const char *dir, char *out, size_t out_len, char *err, size_t err_len);
 /* Fails the test, showing 'text', unless 'want' is in it. */
 void xs_test_assert_has(const char *text, const char *want);
+/* Run xselld with 'args' (NULL-terminated, after argv[0]) as
+ * xs_test_run_tool does, in 'dir', for a start it must refuse: fails
+ * the test unless it exits with 'code' and says why in one line of
+ * stderr, which holds 'want' (NULL: any line). */
+void xs_test_assert_xselld_refuses(
+    const char *dir, const char *const *args, int code, const char *want);
 /* The number after the line of a tool's summary that starts with 'name'
  * and a space ("lines loaded      4": 4). Fails the test, showing 'out',
  * if there is no such line. */
@@ -135,6 +141,12 @@ json_t *xs_test_call(const char *url, const char *json);
 void *xs_test_pack(const char *json, size_t *lenp);
 /* The reply's "error.code", or "ok" for a success. */
 const char *xs_test_reply_code(json_t *reply);
+/* xs_test_call, failing the test (with the request and the reply)
+ * unless the reply is a success. Caller json_decref's it. */
+json_t *xs_test_call_ok(const char *url, const char *json);
+/* xs_test_call_ok for a write whose reply is not looked at further: the
+ * reply's "applied" count, -1 when it has none. */
+json_int_t xs_test_send_ok(const char *url, const char *json);
 /* The number stats answers at section.key ("wal", "applied"), or at
  * the top level's 'key' when 'section' is NULL ("uptime_s"); -1 when
  * absent or not an integer. Fails the test if stats is not answered
@@ -143,6 +155,20 @@ json_int_t xs_test_stat(const char *url, const char *section, const char *key);
 /* The server's order count (stats counts.orders); fails the test if
  * stats is not answered ok. */
 json_int_t xs_test_stats_orders(const char *url);
+
+/* The "fill" tests' writes (test_full_disk, test_full_map): batch 'b'
+ * holds XS_TEST_FILL_ORDERS orders o<n>, n = b * XS_TEST_FILL_ORDERS +
+ * i, by user u<n % users> at ts 1700000000 + n, each of the
+ * XS_TEST_FILL_ITEMS items i<n>-0 .. i<n>-9 that no other order holds. */
+#define XS_TEST_FILL_ORDERS 20
+#define XS_TEST_FILL_ITEMS 10
+/* Batch 'b''s event request (JSON) into 'buf', with "batch":"<tag><b>"
+ * when 'tag' is not NULL. */
+void xs_test_fill_batch(
+    unsigned b, const char *tag, unsigned users, char *buf, size_t len);
+/* fbt (count scorer, k 20) of order n's first item i<n>-0 on 'url':
+ * the success reply (xs_test_call_ok; caller json_decref's it). */
+json_t *xs_test_fill_fbt(const char *url, unsigned n);
 
 /* ==== In-process store fixtures ==== */
 
