@@ -542,69 +542,24 @@ test_server_sees_a_bulk_load_while_serving(void **state)
 	    "B:3 D:3 C:2 E:1");
 }
 
-/* Run xselld with 'args' and return its exit status and stderr. */
-static int
-run_xselld(const char *const *args, char *err, size_t err_len)
-{
-	char   cmd[4096];
-	FILE  *p;
-	size_t n;
-	int    status;
-
-	snprintf(
-	    cmd, sizeof(cmd), "%s%s", xs_test_wrap_prefix(), XS_TEST_XSELLD);
-	for (int i = 0; args[i] != NULL; i++) {
-		strcat(cmd, " ");
-		strcat(cmd, args[i]);
-	}
-	strcat(cmd, " 2>&1 >/dev/null");
-	p = popen(cmd, "r");
-	assert_non_null(p);
-	n      = fread(err, 1, err_len - 1, p);
-	err[n] = '\0';
-	status = pclose(p);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static int
-count_lines(const char *s)
-{
-	int n = 0;
-
-	for (; *s; s++) {
-		n += *s == '\n';
-	}
-	return n;
-}
-
 static void
 test_server_bad_flags_and_dirs_exit_with_one_line(void **state)
 {
 	char *dir = xs_test_tmpdir();
-	char  err[2048], path[4200], url[4300];
+	char  path[4200], url[4300];
 
 	(void) state;
-	assert_int_equal(
-	    run_xselld((const char *[]) { "--bogus", NULL }, err, sizeof(err)),
-	    2);
-	assert_int_equal(count_lines(err), 1);
-	assert_int_equal(run_xselld((const char *[]) { "--db", dir, NULL },
-	                     err, sizeof(err)),
-	    2); /* no endpoint */
-	assert_int_equal(count_lines(err), 1);
+	xs_test_assert_xselld_refuses(
+	    dir, (const char *[]) { "--bogus", NULL }, 2, NULL);
+	xs_test_assert_xselld_refuses(dir,
+	    (const char *[]) { "--db", dir, NULL }, 2, NULL); /* no endpoint */
 	snprintf(path, sizeof(path), "%s/a/b/c", dir);
 	snprintf(url, sizeof(url), "ipc://%s/x.sock", dir);
-	assert_int_equal(run_xselld((const char *[]) { "--db", path,
-	                                "--listen", url, NULL },
-	                     err, sizeof(err)),
-	    1);
-	assert_int_equal(count_lines(err), 1);
-	assert_non_null(strstr(err, path));
-	assert_int_equal(run_xselld((const char *[]) { "--db", dir, "--listen",
-	                                "bogus://x", NULL },
-	                     err, sizeof(err)),
-	    1);
-	assert_int_equal(count_lines(err), 1);
+	xs_test_assert_xselld_refuses(dir,
+	    (const char *[]) { "--db", path, "--listen", url, NULL }, 1, path);
+	xs_test_assert_xselld_refuses(dir,
+	    (const char *[]) { "--db", dir, "--listen", "bogus://x", NULL }, 1,
+	    NULL);
 	xs_test_rmdir(dir);
 }
 
@@ -615,7 +570,7 @@ test_server_config_file(void **state)
 {
 	struct xs_test_server s   = { 0 };
 	char                 *dir = xs_test_tmpdir();
-	char                  conf[4200], bad[4200], err[2048];
+	char                  conf[4200], bad[4200];
 	const char           *with_file[] = { "--config", conf, NULL };
 	const char *file_then_cli[] = { "--config", conf, "--history-max",
 		"88", NULL };
@@ -644,16 +599,12 @@ test_server_config_file(void **state)
 	assert_non_null(f);
 	fputs("history-max 1 2\n", f);
 	fclose(f);
-	assert_int_equal(run_xselld((const char *[]) { "--config", bad, NULL },
-	                     err, sizeof(err)),
-	    2);
-	assert_int_equal(count_lines(err), 1);
-	assert_non_null(strstr(err, "bad.conf:1: one value per line"));
-	assert_int_equal(run_xselld((const char *[]) { "--config",
-	                                "/nonexistent/xselld.conf", NULL },
-	                     err, sizeof(err)),
-	    2);
-	assert_int_equal(count_lines(err), 1);
+	xs_test_assert_xselld_refuses(dir,
+	    (const char *[]) { "--config", bad, NULL }, 2,
+	    "bad.conf:1: one value per line");
+	xs_test_assert_xselld_refuses(dir,
+	    (const char *[]) { "--config", "/nonexistent/xselld.conf", NULL },
+	    2, NULL);
 	xs_test_rmdir(dir);
 }
 

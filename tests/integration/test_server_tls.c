@@ -327,34 +327,36 @@ test_tls_cli_options(void **state)
 	assert_int_equal(run_cli(args), 2);
 }
 
-/* xselld's stderr and exit status for 'args' (appended to a --db). */
-static int
-run_xselld(const char *dir, const char *args, char *err, size_t err_len)
+/* xselld with --admin 'admin' and the TLS files given (NULL: left
+ * out), on a store in the fixture's directory: refused with 'code' in
+ * one line of stderr holding 'want' (NULL: any line). */
+static void
+assert_refused(struct tls_fixture *f, const char *admin, const char *cert,
+    const char *key, const char *ca, int code, const char *want)
 {
-	char   cmd[8192];
-	FILE  *p;
-	size_t n;
-	int    status;
+	char        db[4200];
+	const char *args[11];
+	size_t      n = 0;
 
-	snprintf(cmd, sizeof(cmd), "%s --db %s/db2 %s 2>&1 >/dev/null",
-	    XS_TEST_XSELLD, dir, args);
-	p = popen(cmd, "r");
-	assert_non_null(p);
-	n      = fread(err, 1, err_len - 1, p);
-	err[n] = '\0';
-	status = pclose(p);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static int
-count_lines(const char *s)
-{
-	int n = 0;
-
-	for (; *s; s++) {
-		n += *s == '\n';
+	snprintf(db, sizeof(db), "%s/db2", f->certs);
+	args[n++] = "--db";
+	args[n++] = db;
+	args[n++] = "--admin";
+	args[n++] = admin;
+	if (cert != NULL) {
+		args[n++] = "--tls-cert";
+		args[n++] = cert;
 	}
-	return n;
+	if (key != NULL) {
+		args[n++] = "--tls-key";
+		args[n++] = key;
+	}
+	if (ca != NULL) {
+		args[n++] = "--tls-ca";
+		args[n++] = ca;
+	}
+	args[n] = NULL;
+	xs_test_assert_xselld_refuses(f->certs, args, code, want);
 }
 
 /* A tls+tcp:// URL without the three files is a usage error; files
@@ -363,41 +365,26 @@ static void
 test_tls_server_refuses_to_start_without_usable_files(void **state)
 {
 	struct tls_fixture *f = *state;
-	char                args[4096], err[2048];
+	char                tls_url[64], tcp_url[64], missing[4200];
 
-	snprintf(args, sizeof(args), "--admin tls+tcp://127.0.0.1:%d",
+	snprintf(tls_url, sizeof(tls_url), "tls+tcp://127.0.0.1:%d",
 	    xs_test_free_port());
-	assert_int_equal(run_xselld(f->certs, args, err, sizeof(err)), 2);
-	assert_int_equal(count_lines(err), 1);
-	assert_non_null(strstr(err, "--tls-cert, --tls-key and --tls-ca"));
+	assert_refused(f, tls_url, NULL, NULL, NULL, 2,
+	    "--tls-cert, --tls-key and --tls-ca");
 
-	snprintf(args, sizeof(args),
-	    "--admin tls+tcp://127.0.0.1:%d --tls-cert %s/missing.crt "
-	    "--tls-key %s --tls-ca %s",
-	    xs_test_free_port(), f->certs, f->files[F_SRV_KEY],
-	    f->files[F_CA]);
-	assert_int_equal(run_xselld(f->certs, args, err, sizeof(err)), 1);
-	assert_int_equal(count_lines(err), 1);
-	assert_non_null(strstr(err, "missing.crt"));
+	snprintf(missing, sizeof(missing), "%s/missing.crt", f->certs);
+	assert_refused(f, tls_url, missing, f->files[F_SRV_KEY],
+	    f->files[F_CA], 1, "missing.crt");
 
 	/* A key where the CA belongs: not a certificate. */
-	snprintf(args, sizeof(args),
-	    "--admin tls+tcp://127.0.0.1:%d --tls-cert %s --tls-key %s "
-	    "--tls-ca %s",
-	    xs_test_free_port(), f->files[F_SRV_CRT], f->files[F_SRV_KEY],
-	    f->files[F_SRV_KEY]);
-	assert_int_equal(run_xselld(f->certs, args, err, sizeof(err)), 1);
-	assert_int_equal(count_lines(err), 1);
-	assert_non_null(strstr(err, "--tls-ca"));
+	assert_refused(f, tls_url, f->files[F_SRV_CRT], f->files[F_SRV_KEY],
+	    f->files[F_SRV_KEY], 1, "--tls-ca");
 
 	/* Certificates for a plain endpoint would protect nothing. */
-	snprintf(args, sizeof(args),
-	    "--admin tcp://127.0.0.1:%d --tls-cert %s --tls-key %s "
-	    "--tls-ca %s",
-	    xs_test_free_port(), f->files[F_SRV_CRT], f->files[F_SRV_KEY],
-	    f->files[F_CA]);
-	assert_int_equal(run_xselld(f->certs, args, err, sizeof(err)), 2);
-	assert_int_equal(count_lines(err), 1);
+	snprintf(tcp_url, sizeof(tcp_url), "tcp://127.0.0.1:%d",
+	    xs_test_free_port());
+	assert_refused(f, tcp_url, f->files[F_SRV_CRT], f->files[F_SRV_KEY],
+	    f->files[F_CA], 2, NULL);
 }
 
 /* Bad TLS settings are refused before anything is dialled. */
