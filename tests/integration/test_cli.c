@@ -42,14 +42,10 @@ static int
 setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	json_t         *r;
 
 	assert_non_null(f);
 	xs_test_server_start(&f->srv, NULL);
-	r = xs_test_call(f->srv.admin_url, seed);
-	assert_string_equal(xs_test_reply_code(r), "ok");
-	assert_int_equal(json_integer_value(json_object_get(r, "applied")), 7);
-	json_decref(r);
+	assert_int_equal(xs_test_send_ok(f->srv.admin_url, seed), 7);
 	*state = f;
 	return 0;
 }

@@ -26,13 +26,9 @@ static int
 setup(void **state)
 {
 	struct xs_test_server *s = calloc(1, sizeof(*s));
-	json_t                *r;
 
 	xs_test_server_start(s, NULL);
-	r = xs_test_call(s->admin_url, orders);
-	assert_string_equal(xs_test_reply_code(r), "ok");
-	assert_int_equal(json_integer_value(json_object_get(r, "applied")), 5);
-	json_decref(r);
+	assert_int_equal(xs_test_send_ok(s->admin_url, orders), 5);
 	*state = s;
 	return 0;
 }
@@ -68,10 +64,9 @@ render_items(json_t *reply, char *out, size_t len)
 static void
 expect_fbt(const char *url, const char *req, const char *want)
 {
-	json_t *r = xs_test_call(url, req);
+	json_t *r = xs_test_call_ok(url, req);
 	char    got[512];
 
-	assert_string_equal(xs_test_reply_code(r), "ok");
 	render_items(r, got, sizeof(got));
 	assert_string_equal(got, want);
 	json_decref(r);
@@ -91,10 +86,9 @@ test_server_fbt_on_read_endpoint(void **state)
 	    "\"k\":2}",
 	    "C:3 E:2");
 	/* Unknown ids are listed, and explain adds the co-count. */
-	r = xs_test_call(s->read_url,
+	r = xs_test_call_ok(s->read_url,
 	    "{\"op\":\"fbt\",\"id\":7,\"items\":[\"A\",\"nope\"],"
 	    "\"scorer\":\"lift\",\"explain\":true}");
-	assert_string_equal(xs_test_reply_code(r), "ok");
 	assert_int_equal(json_integer_value(json_object_get(r, "id")), 7);
 	assert_string_equal(json_string_value(json_array_get(
 	                        json_object_get(r, "unknown"), 0)),
@@ -118,7 +112,6 @@ test_server_stats_count_the_answers_memos(void **state)
 	                               "\"scorer\":\"count\"}";
 	const char            *fbt_b = "{\"op\":\"fbt\",\"items\":[\"B\"],"
 	                               "\"scorer\":\"count\"}";
-	json_t                *r;
 
 	assert_int_equal(xs_test_stat(s->read_url, "store", "memo_items"), 0);
 	expect_fbt(s->read_url, fbt_a, "B:3 C:2 E:1");
@@ -128,12 +121,10 @@ test_server_stats_count_the_answers_memos(void **state)
 	expect_fbt(s->read_url, fbt_b, "A:3 C:1 D:1 E:1");
 	assert_int_equal(xs_test_stat(s->read_url, "store", "memo_items"), 2);
 
-	r = xs_test_call(s->admin_url,
+	xs_test_send_ok(s->admin_url,
 	    "{\"op\":\"event\",\"events\":[{\"type\":\"order\","
 	    "\"user\":\"u9\",\"order\":\"o9\",\"items\":[\"A\",\"C\"],"
 	    "\"ts\":1700000000}]}");
-	assert_string_equal(xs_test_reply_code(r), "ok");
-	json_decref(r);
 	expect_fbt(s->read_url, fbt_a, "B:3 C:3 E:1");
 	assert_int_equal(xs_test_stat(s->read_url, "store", "memo_items"), 1);
 }
@@ -149,9 +140,8 @@ test_server_complements_name_their_via_item(void **state)
 	struct xs_test_server *s = *state;
 	json_t                *r, *first;
 
-	r = xs_test_call(s->read_url,
+	r = xs_test_call_ok(s->read_url,
 	    "{\"op\":\"complements\",\"items\":[\"A\"],\"explain\":true}");
-	assert_string_equal(xs_test_reply_code(r), "ok");
 	assert_int_equal(json_array_size(json_object_get(r, "items")), 1);
 	first = json_array_get(json_object_get(r, "items"), 0);
 	assert_string_equal(
@@ -225,8 +215,7 @@ render_history(const char *url, const char *user, char *out, size_t len)
 
 	snprintf(
 	    req, sizeof(req), "{\"op\":\"history\",\"user\":\"%s\"}", user);
-	r = xs_test_call(url, req);
-	assert_string_equal(xs_test_reply_code(r), "ok");
+	r      = xs_test_call_ok(url, req);
 	out[0] = '\0';
 	json_array_foreach(json_object_get(r, "events"), i, ev)
 	{
@@ -270,14 +259,12 @@ static void
 test_server_items_upsert_hides_out_of_stock(void **state)
 {
 	struct xs_test_server *s = *state;
-	json_t                *r;
 
-	r = xs_test_call(s->admin_url,
-	    "{\"op\":\"items\",\"items\":[{\"item\":\"C\",\"in_stock\":false,"
-	    "\"category\":\"kitchen\",\"price\":2.5}]}");
-	assert_string_equal(xs_test_reply_code(r), "ok");
-	assert_int_equal(json_integer_value(json_object_get(r, "applied")), 1);
-	json_decref(r);
+	assert_int_equal(xs_test_send_ok(s->admin_url,
+	                     "{\"op\":\"items\",\"items\":[{\"item\":\"C\","
+	                     "\"in_stock\":false,"
+	                     "\"category\":\"kitchen\",\"price\":2.5}]}"),
+	    1);
 	expect_fbt(s->read_url,
 	    "{\"op\":\"fbt\",\"items\":[\"A\"],\"scorer\":\"count\"}",
 	    "B:3 E:1");
@@ -324,17 +311,14 @@ static void
 test_server_cli_filter_flags(void **state)
 {
 	struct xs_test_server *s = *state;
-	json_t                *r;
 	char                   got[512];
 
-	r = xs_test_call(s->admin_url,
+	xs_test_send_ok(s->admin_url,
 	    "{\"op\":\"items\",\"items\":["
 	    "{\"item\":\"A\",\"category\":\"dairy\",\"price\":1.2},"
 	    "{\"item\":\"C\",\"category\":\"bakery, fresh\",\"price\":2.5},"
 	    "{\"item\":\"D\",\"category\":\"bakery, fresh\"},"
 	    "{\"item\":\"E\",\"category\":\"snacks\",\"in_stock\":false}]}");
-	assert_string_equal(xs_test_reply_code(r), "ok");
-	json_decref(r);
 	cli_fbt(
 	    s->read_url, "fbt B --scorer count --all-stock", got, sizeof(got));
 	assert_string_equal(got, "A:3 C:1 D:1 E:1");
@@ -371,8 +355,7 @@ test_server_duplicate_order_and_bad_batch(void **state)
 	struct xs_test_server *s = *state;
 	json_t                *r;
 
-	r = xs_test_call(s->admin_url, orders);
-	assert_string_equal(xs_test_reply_code(r), "ok");
+	r = xs_test_call_ok(s->admin_url, orders);
 	assert_int_equal(json_integer_value(json_object_get(r, "applied")), 0);
 	assert_int_equal(
 	    json_integer_value(json_object_get(r, "duplicates")), 5);
@@ -429,8 +412,7 @@ test_server_bad_requests_get_errors_and_it_keeps_serving(void **state)
 	    "\"k\":\"ten\"}");
 	assert_string_equal(xs_test_reply_code(r), "bad_request");
 	json_decref(r);
-	r = xs_test_call(s->read_url, "{\"op\":\"stats\"}");
-	assert_string_equal(xs_test_reply_code(r), "ok");
+	r = xs_test_call_ok(s->read_url, "{\"op\":\"stats\"}");
 	assert_int_equal(json_integer_value(json_object_get(
 	                     json_object_get(r, "counts"), "orders")),
 	    5);

@@ -188,8 +188,7 @@ item_known(const char *read_url, const char *item)
 
 	snprintf(
 	    req, sizeof(req), "{\"op\":\"fbt\",\"items\":[\"%s\"]}", item);
-	r = xs_test_call(read_url, req);
-	assert_string_equal(xs_test_reply_code(r), "ok");
+	r     = xs_test_call_ok(read_url, req);
 	known = json_array_size(json_object_get(r, "unknown")) == 0;
 	json_decref(r);
 	return known;
