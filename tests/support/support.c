@@ -1008,6 +1008,81 @@ xs_test_fill_fbt(const char *url, unsigned n)
 	return xs_test_call_ok(url, req);
 }
 
+/* ==== Reading a store's counts ==== */
+
+struct xs_totals
+xs_test_totals(xs_store *st)
+{
+	MDB_txn         *txn;
+	struct xs_totals t;
+
+	assert_xs_ok(xs_txn_read(st, &txn));
+	assert_xs_ok(xs_store_totals_get(st, txn, &t));
+	xs_txn_abort(txn);
+	return t;
+}
+
+/* Item 'ext''s id, or 0 if the store does not know it. */
+static uint32_t
+item_id(xs_store *st, MDB_txn *txn, const char *ext)
+{
+	uint32_t id = 0;
+
+	if (xs_store_id_get(st, txn, XS_DICT_ITEM, ext, strlen(ext), &id) !=
+	    XSELL_OK) {
+		return 0;
+	}
+	return id;
+}
+
+uint32_t
+xs_test_item_count(xs_store *st, const char *item, enum xs_count which)
+{
+	MDB_txn              *txn;
+	struct xs_item_counts c = { { 0 } };
+	uint32_t              id;
+
+	assert_xs_ok(xs_txn_read(st, &txn));
+	id = item_id(st, txn, item);
+	if (id != 0) {
+		assert_xs_ok(xs_store_counts_get(st, txn, id, &c));
+	}
+	xs_txn_abort(txn);
+	return c.c[which];
+}
+
+uint32_t
+xs_test_pair(xs_store *st, enum xs_rel rel, const char *a, const char *b)
+{
+	MDB_txn *txn;
+	uint32_t c = 0, ia, ib;
+
+	assert_xs_ok(xs_txn_read(st, &txn));
+	ia = item_id(st, txn, a);
+	ib = item_id(st, txn, b);
+	if (ia != 0 && ib != 0) {
+		assert_xs_ok(xs_store_pair_get(st, txn, rel, ia, ib, &c));
+	}
+	xs_txn_abort(txn);
+	return c;
+}
+
+uint32_t
+xs_test_day_count(
+    xs_store *st, enum xs_rel rel, uint32_t day, const char *item)
+{
+	MDB_txn *txn;
+	uint32_t c = 0, id;
+
+	assert_xs_ok(xs_txn_read(st, &txn));
+	id = item_id(st, txn, item);
+	if (id != 0) {
+		assert_xs_ok(xs_store_pair_get(st, txn, rel, day, id, &c));
+	}
+	xs_txn_abort(txn);
+	return c;
+}
+
 /* ==== Replaying writes and comparing stores ==== */
 
 uint32_t
@@ -1047,6 +1122,17 @@ xs_test_store_dump(const char *db, struct xs_buf *out)
 	assert_xs_ok(xs_store_open(&st, db, NULL));
 	assert_xs_ok(xs_store_dump(st, out));
 	xs_store_close(st);
+}
+
+char *
+xs_test_dump(xs_store *st)
+{
+	struct xs_buf b;
+
+	xs_buf_init(&b, SIZE_MAX);
+	assert_xs_ok(xs_store_dump(st, &b));
+	assert_xs_ok(xs_buf_append(&b, "", 1));
+	return b.data;
 }
 
 void

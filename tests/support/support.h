@@ -231,6 +231,24 @@ void xs_test_acc_commit(struct xs_store *st, struct xs_acc *acc);
 /* Forget 'user' in one write transaction; returns whether it was known. */
 bool xs_test_forget(struct xs_store *st, const char *user);
 
+/* ==== Reading a store's counts, each in its own read transaction ==== */
+
+#include "store/store.h"
+
+/* The store's totals. */
+struct xs_totals xs_test_totals(struct xs_store *st);
+/* Counter 'which' of item 'item' (external id); 0 if it is unknown. */
+uint32_t xs_test_item_count(
+    struct xs_store *st, const char *item, enum xs_count which);
+/* The count of pair (a, b) of relation 'rel', by external ids; 0 if
+ * either is unknown. */
+uint32_t xs_test_pair(
+    struct xs_store *st, enum xs_rel rel, const char *a, const char *b);
+/* The count of 'item' in the day list of 'rel' (a trend relation) for
+ * day 'day'; 0 if the item is unknown. */
+uint32_t xs_test_day_count(
+    struct xs_store *st, enum xs_rel rel, uint32_t day, const char *item);
+
 /* ==== Replaying writes and comparing stores ==== */
 
 struct xs_buf;
@@ -245,6 +263,9 @@ uint32_t xs_test_apply_event_msg(
  * *out (xs_buf_init'ed here; caller frees with xs_buf_fini) and close
  * it. Fails the test if it does not open. */
 void xs_test_store_dump(const char *db, struct xs_buf *out);
+/* The open store's dump (xs_store_dump) as a NUL-terminated string;
+ * caller frees it. */
+char *xs_test_dump(struct xs_store *st);
 /* Fail the test unless the two open stores' dumps (xs_store_dump) are
  * the same bytes. */
 void xs_test_assert_same_store(struct xs_store *a, struct xs_store *b);
