@@ -94,11 +94,8 @@ apply_orders(xs_store *st, const struct pair *lines, size_t n)
 {
 	struct xs_event       *evs = calloc(n, sizeof(*evs));
 	struct xs_order_line  *ls  = calloc(n, sizeof(*ls));
-	struct xs_settings     set;
 	struct xs_apply_result res;
 	size_t                 n_ev = 0;
-	MDB_txn               *txn;
-	xs_acc                *acc;
 
 	assert_non_null(evs);
 	assert_non_null(ls);
@@ -115,13 +112,7 @@ apply_orders(xs_store *st, const struct pair *lines, size_t n)
 		ls[i].price = NAN;
 		evs[n_ev - 1].n_lines++;
 	}
-	xs_settings_default(&set);
-	assert_xs_ok(xs_acc_alloc(&acc));
-	assert_xs_ok(xs_txn_write(st, &txn));
-	assert_xs_ok(xs_model_apply(st, txn, acc, &set, evs, n_ev, &res));
-	assert_xs_ok(xs_acc_flush(acc, st, txn));
-	assert_xs_ok(xs_txn_commit(txn));
-	xs_acc_free(acc);
+	xs_test_apply(st, NULL, NULL, evs, n_ev, &res);
 	assert_true(res.applied > 10000);
 	free(evs);
 	free(ls);

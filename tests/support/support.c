@@ -577,19 +577,15 @@ spec_parse(char *spec, struct xs_event *evs,
 }
 
 void
-xs_test_orders(struct xs_store *st, const struct xs_settings *set,
-    const char *spec, struct xs_apply_result *res)
+xs_test_apply(struct xs_store *st, const struct xs_settings *set,
+    const struct xs_span *batch, const struct xs_event *evs, size_t n,
+    struct xs_apply_result *res)
 {
-	static struct xs_order_line lines[SPEC_MAX_ORDERS][SPEC_MAX_LINES];
-	struct xs_event             evs[SPEC_MAX_ORDERS];
-	struct xs_settings          defaults;
-	struct xs_apply_result      dummy;
-	char                       *copy = strdup(spec);
-	size_t                      n;
-	MDB_txn                    *txn;
-	xs_acc                     *acc;
+	struct xs_settings     defaults;
+	struct xs_apply_result dummy;
+	MDB_txn               *txn;
+	xs_acc                *acc;
 
-	assert_non_null(copy);
 	if (set == NULL) {
 		xs_settings_default(&defaults);
 		set = &defaults;
@@ -597,13 +593,25 @@ xs_test_orders(struct xs_store *st, const struct xs_settings *set,
 	if (res == NULL) {
 		res = &dummy;
 	}
-	n = spec_parse(copy, evs, lines);
 	assert_xs_ok(xs_acc_alloc(&acc));
 	assert_xs_ok(xs_txn_write(st, &txn));
-	assert_xs_ok(xs_model_apply(st, txn, acc, set, evs, n, res));
+	assert_xs_ok(
+	    xs_model_apply_batch(st, txn, acc, set, batch, evs, n, res));
 	assert_xs_ok(xs_acc_flush(acc, st, txn));
 	assert_xs_ok(xs_txn_commit(txn));
 	xs_acc_free(acc);
+}
+
+void
+xs_test_orders(struct xs_store *st, const struct xs_settings *set,
+    const char *spec, struct xs_apply_result *res)
+{
+	static struct xs_order_line lines[SPEC_MAX_ORDERS][SPEC_MAX_LINES];
+	struct xs_event             evs[SPEC_MAX_ORDERS];
+	char                       *copy = strdup(spec);
+
+	assert_non_null(copy);
+	xs_test_apply(st, set, NULL, evs, spec_parse(copy, evs, lines), res);
 	free(copy);
 }
 
@@ -684,31 +692,18 @@ xs_test_events(
 {
 	static struct xs_order_line lines[SPEC_MAX_ORDERS][SPEC_MAX_LINES];
 	struct xs_event             evs[SPEC_MAX_ORDERS];
-	struct xs_settings          defaults;
-	struct xs_apply_result      res;
 	char                       *copy = strdup(spec);
 	char                       *sv   = NULL;
 	size_t                      n    = 0;
-	MDB_txn                    *txn;
-	xs_acc                     *acc;
 
 	assert_non_null(copy);
-	if (set == NULL) {
-		xs_settings_default(&defaults);
-		set = &defaults;
-	}
 	for (char *e = strtok_r(copy, ";", &sv); e != NULL;
 	     e       = strtok_r(NULL, ";", &sv)) {
 		assert_true(n < SPEC_MAX_ORDERS);
 		spec_event(e, &evs[n], lines[n]);
 		n++;
 	}
-	assert_xs_ok(xs_acc_alloc(&acc));
-	assert_xs_ok(xs_txn_write(st, &txn));
-	assert_xs_ok(xs_model_apply(st, txn, acc, set, evs, n, &res));
-	assert_xs_ok(xs_acc_flush(acc, st, txn));
-	assert_xs_ok(xs_txn_commit(txn));
-	xs_acc_free(acc);
+	xs_test_apply(st, set, NULL, evs, n, NULL);
 	free(copy);
 }
 

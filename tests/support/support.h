@@ -209,6 +209,16 @@ struct xs_test_dir {
 int xs_test_dir_setup(void **state);
 int xs_test_dir_teardown(void **state);
 
+struct xs_event;
+struct xs_span;
+/* Apply the 'n' events 'evs' in one write transaction, as client batch
+ * 'batch' (NULL: none; xs_model_apply_batch), and commit. 'set' and
+ * 'res' may be NULL (defaults; not wanted). Fails the test on any
+ * error. */
+void xs_test_apply(struct xs_store *st, const struct xs_settings *set,
+    const struct xs_span *batch, const struct xs_event *evs, size_t n,
+    struct xs_apply_result *res);
+
 /* Apply orders written as "ORDER:USER:ITEM,ITEM,...;..." (USER may be
  * empty: a guest) in one write transaction; order i gets ts 1000 + i.
  * 'set' may be NULL (defaults). Fails the test on any error. */

@@ -80,23 +80,13 @@ test_count_returns_are_skipped(void **state)
 		 { { "B", 1 }, -1, NAN },
 		 { { "C", 1 }, 0, NAN },
 	};
-	struct xs_event        ev = { 0 };
-	struct xs_settings     set;
-	struct xs_apply_result res;
-	MDB_txn               *txn;
-	xs_acc                *acc;
+	struct xs_event ev = { 0 };
 
 	ev.type    = XS_EV_ORDER;
 	ev.order   = (struct xs_span) { "r1", 2 };
 	ev.lines   = lines;
 	ev.n_lines = 3;
-	xs_settings_default(&set);
-	assert_xs_ok(xs_acc_alloc(&acc));
-	assert_xs_ok(xs_txn_write(f->st, &txn));
-	assert_xs_ok(xs_model_apply(f->st, txn, acc, &set, &ev, 1, &res));
-	assert_xs_ok(xs_acc_flush(acc, f->st, txn));
-	assert_xs_ok(xs_txn_commit(txn));
-	xs_acc_free(acc);
+	xs_test_apply(f->st, NULL, NULL, &ev, 1, NULL);
 	assert_int_equal(xs_test_item_count(f->st, "A", XS_C_BASKETS), 1);
 	assert_int_equal(xs_test_item_count(f->st, "B", XS_C_BASKETS), 0);
 	assert_int_equal(pair_count(f->st, "A", "B"), 0);
@@ -199,27 +189,17 @@ test_count_batch_replay_is_a_duplicate(void **state)
 	struct xs_test_store  *f     = *state;
 	struct xs_span         batch = { "b-1", 3 };
 	struct xs_event        ev    = { 0 };
-	struct xs_settings     set;
 	struct xs_apply_result res;
-	MDB_txn               *txn;
-	xs_acc                *acc;
 
 	ev.type = XS_EV_VIEW;
 	ev.user = (struct xs_span) { "u1", 2 };
 	ev.item = (struct xs_span) { "A", 1 };
 	ev.ts   = 5;
-	xs_settings_default(&set);
-	assert_xs_ok(xs_acc_alloc(&acc));
 	for (int round = 0; round < 2; round++) {
-		assert_xs_ok(xs_txn_write(f->st, &txn));
-		assert_xs_ok(xs_model_apply_batch(
-		    f->st, txn, acc, &set, &batch, &ev, 1, &res));
-		assert_xs_ok(xs_acc_flush(acc, f->st, txn));
-		assert_xs_ok(xs_txn_commit(txn));
+		xs_test_apply(f->st, NULL, &batch, &ev, 1, &res);
 		assert_int_equal(res.applied, round == 0 ? 1 : 0);
 		assert_int_equal(res.duplicates, round == 0 ? 0 : 1);
 	}
-	xs_acc_free(acc);
 	assert_int_equal(xs_test_item_count(f->st, "A", XS_C_VIEWS), 1);
 	assert_int_equal(xs_test_totals(f->st).events, 1);
 }
