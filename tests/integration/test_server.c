@@ -33,16 +33,6 @@ setup(void **state)
 	return 0;
 }
 
-static int
-teardown(void **state)
-{
-	struct xs_test_server *s = *state;
-
-	xs_test_server_fini(s);
-	free(s);
-	return 0;
-}
-
 /* "B:3 C:2 E:1" from an fbt reply. */
 static void
 render_items(json_t *reply, char *out, size_t len)
@@ -598,34 +588,37 @@ main(void)
 		cmocka_unit_test(
 		    test_server_every_write_op_has_a_refusal_case),
 		cmocka_unit_test_setup_teardown(
-		    test_server_fbt_on_read_endpoint, setup, teardown),
+		    test_server_fbt_on_read_endpoint, setup,
+		    xs_test_server_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_server_stats_count_the_answers_memos, setup,
-		    teardown),
+		    xs_test_server_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_server_complements_name_their_via_item, setup,
-		    teardown),
+		    xs_test_server_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_server_writes_refused_on_read_endpoint, setup,
-		    teardown),
+		    xs_test_server_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_server_items_upsert_hides_out_of_stock, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_server_cli_filter_flags, setup, teardown),
+		    xs_test_server_teardown),
+		cmocka_unit_test_setup_teardown(test_server_cli_filter_flags,
+		    setup, xs_test_server_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_server_duplicate_order_and_bad_batch, setup,
-		    teardown),
+		    xs_test_server_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_server_bad_requests_get_errors_and_it_keeps_serving,
-		    setup, teardown),
+		    setup, xs_test_server_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_server_serves_clients_concurrently, setup, teardown),
+		    test_server_serves_clients_concurrently, setup,
+		    xs_test_server_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_server_stops_cleanly_on_sigterm, setup, teardown),
+		    test_server_stops_cleanly_on_sigterm, setup,
+		    xs_test_server_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_server_sees_a_bulk_load_while_serving, setup,
-		    teardown),
+		    xs_test_server_teardown),
 		cmocka_unit_test(
 		    test_server_bad_flags_and_dirs_exit_with_one_line),
 	};

@@ -57,7 +57,7 @@
 #endif
 
 struct fixture {
-	struct xs_test_server srv;
+	struct xs_test_server srv; /* first: xs_test_server_teardown */
 	int                   port;
 	char                  tcp_url[64];
 	char                  max_arg[16];
@@ -177,16 +177,6 @@ setup(void **state)
 	    "{\"type\":\"order\",\"order\":\"o3\",\"items\":[\"A\",\"C\"]}"
 	    "]}");
 	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	xs_test_server_fini(&f->srv);
-	free(f);
 	return 0;
 }
 
@@ -603,7 +593,7 @@ main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
 		    test_overload_flood_keeps_serving_with_bounded_memory,
-		    setup, teardown),
+		    setup, xs_test_server_teardown),
 	};
 
 	self_path = argv[0];

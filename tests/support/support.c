@@ -446,6 +446,17 @@ xs_test_server_signal(struct xs_test_server *s, int sig)
 	return status;
 }
 
+int
+xs_test_server_teardown(void **state)
+{
+	/* A struct's first member is at its address (C11 6.7.2.1). */
+	struct xs_test_server *s = *state;
+
+	xs_test_server_fini(s);
+	free(s);
+	return 0;
+}
+
 void
 xs_test_server_fini(struct xs_test_server *s)
 {

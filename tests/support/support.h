@@ -123,6 +123,9 @@ void xs_test_server_restart(struct xs_test_server *s);
 int xs_test_server_signal(struct xs_test_server *s, int sig);
 /* SIGTERM if running, then remove the store and free everything. */
 void xs_test_server_fini(struct xs_test_server *s);
+/* A cmocka teardown for a fixture that is a malloc'd struct whose first
+ * member is its struct xs_test_server (or is one): fini, then free. */
+int xs_test_server_teardown(void **state);
 
 /* ==== Talking to a server ==== */
 
