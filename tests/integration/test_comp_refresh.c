@@ -56,7 +56,6 @@ static void
 test_refresher_keeps_lists_fresh(void **state)
 {
 	struct xs_test_server s = { 0 };
-	json_t               *r;
 	char                 *got, *walk;
 
 	(void) state;
@@ -92,10 +91,9 @@ test_refresher_keeps_lists_fresh(void **state)
 	free(got);
 	free(walk);
 
-	r = xs_test_call(s.read_url,
-	    "{\"op\":\"complements\",\"items\":[\"A\"],\"fresh\":1}");
-	assert_string_equal(xs_test_reply_code(r), "bad_request");
-	json_decref(r);
+	xs_test_assert_code(s.read_url,
+	    "{\"op\":\"complements\",\"items\":[\"A\"],\"fresh\":1}",
+	    "bad_request");
 	xs_test_server_fini(&s);
 }
 

@@ -121,9 +121,7 @@ fill_and_check(struct xs_test_server *s, void (*lift)(struct xs_test_server *),
 	assert_int_equal(fbt_count(s->read_url, acked_orders), 0);
 	/* Again and again refused, never half applied. */
 	for (int i = 0; i < 3; i++) {
-		r = xs_test_call(s->admin_url, req);
-		assert_string_equal(xs_test_reply_code(r), "internal");
-		json_decref(r);
+		xs_test_assert_code(s->admin_url, req, "internal");
 	}
 	assert_int_equal(xs_test_stats_orders(s->read_url), acked_orders);
 

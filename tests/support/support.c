@@ -939,6 +939,22 @@ xs_test_call_ok(const char *url, const char *json)
 	return r;
 }
 
+void
+xs_test_assert_code(const char *url, const char *json, const char *want)
+{
+	json_t *r = xs_test_call(url, json);
+
+	if (strcmp(xs_test_reply_code(r), want) != 0) {
+		char *text = json_dumps(r, JSON_COMPACT);
+
+		print_error("%s answered %s\n", json, text);
+		free(text);
+		json_decref(r);
+		fail_msg("not answered %s", want);
+	}
+	json_decref(r);
+}
+
 json_int_t
 xs_test_send_ok(const char *url, const char *json)
 {

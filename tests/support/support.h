@@ -147,6 +147,9 @@ const char *xs_test_reply_code(json_t *reply);
 /* xs_test_call, failing the test (with the request and the reply)
  * unless the reply is a success. Caller json_decref's it. */
 json_t *xs_test_call_ok(const char *url, const char *json);
+/* Fails the test unless 'json' sent to 'url' is answered with the
+ * code 'want' ("bad_request"; "ok" for a success). */
+void xs_test_assert_code(const char *url, const char *json, const char *want);
 /* xs_test_call_ok for a write whose reply is not looked at further: the
  * reply's "applied" count, -1 when it has none. */
 json_int_t xs_test_send_ok(const char *url, const char *json);
