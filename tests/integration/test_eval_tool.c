@@ -150,6 +150,24 @@ assert_row(json_t *r, double hr, double p, double rec, double ndcg, double mrr)
 	assert_float_equal(num(r, "mrr"), mrr, EPS);
 }
 
+/* Fails unless each "key=N" of 'spec' (separated by spaces) is the
+ * count 'key' of 'o'. */
+static void
+assert_counts(json_t *o, const char *spec)
+{
+	char   key[64];
+	double want;
+	int    used;
+
+	while (sscanf(spec, " %63[^=]=%lf%n", key, &want, &used) == 2) {
+		if (num(o, key) != want) {
+			fail_msg("%s is %g, want %g", key, num(o, key), want);
+		}
+		spec += used;
+	}
+	assert_true(*spec == '\0');
+}
+
 /* Row 'r''s paired figures against the answer's reference row. */
 static void
 assert_paired(json_t *r, double wins, double losses, double diff, double lo,
@@ -196,20 +214,15 @@ check_hand_worked(struct xs_test_dir *f, const char *const *args)
 	json_t *rep, *fbt, *cpl;
 
 	rep = run_json(f, args);
-	assert_float_equal(num(rep, "orders"), 12, 0);
-	assert_float_equal(num(rep, "train_orders"), 6, 0);
-	assert_float_equal(num(rep, "test_orders"), 6, 0);
-	assert_float_equal(num(rep, "items"), 10, 0); /* A-F, X Y Z W */
-	assert_float_equal(num(rep, "known_items"), 6, 0);
-	assert_float_equal(num(rep, "excluded_lines"), 2, 0);
+	/* items: A-F, X Y Z W */
+	assert_counts(rep,
+	    "orders=12 train_orders=6 test_orders=6 items=10 known_items=6 "
+	    "excluded_lines=2");
 
 	fbt = answer(rep, "fbt");
-	assert_float_equal(num(fbt, "test_baskets"), 6, 0);
-	assert_float_equal(num(fbt, "cold_baskets"), 1, 0);
-	assert_float_equal(num(fbt, "one_known_item"), 1, 0);
-	assert_float_equal(num(fbt, "eligible"), 4, 0);
-	assert_float_equal(num(fbt, "queries"), 4, 0);
-	assert_float_equal(num(fbt, "unknown_item_lines"), 4, 0);
+	assert_counts(fbt,
+	    "test_baskets=6 cold_baskets=1 one_known_item=1 eligible=4 "
+	    "queries=4 unknown_item_lines=4");
 	assert_row(row_named(rep, "fbt", "confidence ms=1"), 0.75, 0.375,
 	    0.625, 0.5967132, 0.625);
 	assert_row(row_named(rep, "fbt", "popularity"), 0.5, 0.25, 0.375,
@@ -231,8 +244,7 @@ check_hand_worked(struct xs_test_dir *f, const char *const *args)
 	    "engine");
 
 	cpl = answer(rep, "complements");
-	assert_float_equal(num(cpl, "all_first_level"), 3, 0);
-	assert_float_equal(num(cpl, "eligible"), 1, 0);
+	assert_counts(cpl, "all_first_level=3 eligible=1");
 	assert_row(
 	    row_named(rep, "complements", "beta=0.5 ms=1"), 1, 0.5, 1, 1, 1);
 	assert_row(row_named(rep, "complements", "popularity"), 0, 0, 0, 0, 0);
@@ -503,24 +515,17 @@ test_eval_tool_picks_hand_worked(void **state)
 
 	rep = run_json(f, args);
 	pk  = answer(rep, "picks");
-	assert_float_equal(num(pk, "test_orders"), 5, 0);
-	assert_float_equal(num(pk, "guest_orders"), 1, 0);
-	assert_float_equal(num(pk, "test_users"), 4, 0);
-	assert_float_equal(num(pk, "new_users"), 1, 0);
-	assert_float_equal(num(pk, "nothing_relevant"), 1, 0);
-	assert_float_equal(num(pk, "cold_users"), 1, 0);
-	assert_float_equal(num(pk, "eligible"), 1, 0);
-	assert_float_equal(num(pk, "queries"), 1, 0);
-	assert_float_equal(num(pk, "unknown_item_lines"), 1, 0);
+	assert_counts(pk,
+	    "test_orders=5 guest_orders=1 test_users=4 new_users=1 "
+	    "nothing_relevant=1 cold_users=1 eligible=1 queries=1 "
+	    "unknown_item_lines=1");
 	assert_row(row_named(rep, "picks", "cosine hl=30 seeds=20 mom=30"), 1,
 	    0.5, 0.5, 0.6131472, 1);
 	assert_row(row_named(rep, "picks", "popularity"), 0, 0, 0, 0, 0);
 	assert_row(row_named(rep, "picks", "trending"), 0, 0, 0, 0, 0);
 
 	ba = answer(rep, "buy_again");
-	assert_float_equal(num(ba, "nothing_relevant"), 1, 0);
-	assert_float_equal(num(ba, "cold_users"), 0, 0);
-	assert_float_equal(num(ba, "eligible"), 2, 0);
+	assert_counts(ba, "nothing_relevant=1 cold_users=0 eligible=2");
 	assert_row(row_named(rep, "buy_again", "buy_again"), 0, 0, 0, 0, 0);
 	assert_row(row_named(rep, "buy_again", "popularity"), 1, 0.75, 1,
 	    0.8154649, 0.75);
@@ -600,16 +605,12 @@ views_check(json_t *rep, bool ask_one)
 	json_t *sv  = json_object_get(ans, "similar_views");
 	json_t *vb  = json_object_get(ans, "viewed_bought");
 
-	assert_float_equal(num(rep, "events"), 23, 0);
-	assert_float_equal(num(rep, "train_events"), 13, 0);
-	assert_float_equal(num(rep, "test_events"), 10, 0);
-	assert_float_equal(num(rep, "train_orders"), 3, 0);
-	assert_float_equal(num(rep, "viewed_items"), 5, 0);
-	assert_float_equal(num(sv, "test_sessions"), 5, 0);
-	assert_float_equal(num(sv, "cold"), 1, 0);
-	assert_float_equal(num(sv, "one_known_item"), 1, 0);
-	assert_float_equal(num(sv, "eligible"), 3, 0);
-	assert_float_equal(num(sv, "unknown_item_lines"), 2, 0);
+	assert_counts(rep,
+	    "events=23 train_events=13 test_events=10 train_orders=3 "
+	    "viewed_items=5");
+	assert_counts(sv,
+	    "test_sessions=5 cold=1 one_known_item=1 eligible=3 "
+	    "unknown_item_lines=2");
 	if (ask_one) {
 		assert_row(row_named(rep, "similar_views", "view count ms=1"),
 		    2.0 / 3, 2.0 / 3, 0.5, 2.0 / 3, 2.0 / 3);
@@ -621,12 +622,9 @@ views_check(json_t *rep, bool ask_one)
 	    2.0 / 3, 2.0 / 3, 2.0 / 3, 2.0 / 3);
 	assert_row(row_named(rep, "similar_views", "popularity"), 1.0 / 3,
 	    1.0 / 3, 1.0 / 3, 1.0 / 3, 1.0 / 3);
-	assert_float_equal(num(vb, "test_orders"), 6, 0);
-	assert_float_equal(num(vb, "no_views"), 1, 0);
-	assert_float_equal(num(vb, "cold"), 2, 0);
-	assert_float_equal(num(vb, "all_bought_viewed"), 1, 0);
-	assert_float_equal(num(vb, "eligible"), 2, 0);
-	assert_float_equal(num(vb, "unknown_item_lines"), 1, 0);
+	assert_counts(vb,
+	    "test_orders=6 no_views=1 cold=2 all_bought_viewed=1 eligible=2 "
+	    "unknown_item_lines=1");
 	assert_row(row_named(rep, "viewed_bought", "count ms=1"), 0.5, 0.5,
 	    0.5, 0.5, 0.5);
 	assert_row(
