@@ -1158,6 +1158,17 @@ xs_test_dump(xs_store *st)
 }
 
 void
+xs_test_assert_unchanged(xs_store *st, char *before)
+{
+	char *now  = xs_test_dump(st);
+	bool  same = strcmp(before, now) == 0;
+
+	free(before);
+	free(now);
+	assert_true(same);
+}
+
+void
 xs_test_assert_same_store(xs_store *a, xs_store *b)
 {
 	struct xs_buf da, db;

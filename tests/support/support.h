@@ -282,6 +282,9 @@ void xs_test_store_dump(const char *db, struct xs_buf *out);
 /* The open store's dump (xs_store_dump) as a NUL-terminated string;
  * caller frees it. */
 char *xs_test_dump(struct xs_store *st);
+/* Fails unless the store's dump is still 'before' (an xs_test_dump of
+ * it), which is freed. */
+void xs_test_assert_unchanged(struct xs_store *st, char *before);
 /* Fail the test unless the two open stores' dumps (xs_store_dump) are
  * the same bytes. */
 void xs_test_assert_same_store(struct xs_store *a, struct xs_store *b);

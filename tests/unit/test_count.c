@@ -46,7 +46,7 @@ test_count_repeated_order_changes_nothing(void **state)
 {
 	struct xs_test_store  *f = *state;
 	struct xs_apply_result res;
-	char                  *before, *after;
+	char                  *before;
 
 	xs_test_orders(f->st, NULL, "o1:u1:A,B;o2::A,C", &res);
 	before = xs_test_dump(f->st);
@@ -54,10 +54,7 @@ test_count_repeated_order_changes_nothing(void **state)
 	xs_test_orders(f->st, NULL, "o1:u1:A,B,C;o2::A,C;o2::A,C", &res);
 	assert_int_equal(res.applied, 0);
 	assert_int_equal(res.duplicates, 3);
-	after = xs_test_dump(f->st);
-	assert_string_equal(before, after);
-	free(before);
-	free(after);
+	xs_test_assert_unchanged(f->st, before);
 }
 
 static void
