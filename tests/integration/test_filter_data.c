@@ -82,12 +82,6 @@ read_pairs(const char *rel, int fa, int fb, size_t *np)
 	return v;
 }
 
-static struct xs_span
-sp(const char *s)
-{
-	return (struct xs_span) { s, (uint32_t) strlen(s) };
-}
-
 /* Count every order (lines grouped by order number) in one txn. */
 static void
 apply_orders(xs_store *st, const struct pair *lines, size_t n)
@@ -103,11 +97,11 @@ apply_orders(xs_store *st, const struct pair *lines, size_t n)
 		if (i == 0 || strcmp(lines[i].a, lines[i - 1].a) != 0) {
 			evs[n_ev].type  = XS_EV_ORDER;
 			evs[n_ev].ts    = 1000 + (int64_t) n_ev;
-			evs[n_ev].order = sp(lines[i].a);
+			evs[n_ev].order = xs_test_span(lines[i].a);
 			evs[n_ev].lines = &ls[i];
 			n_ev++;
 		}
-		ls[i].item  = sp(lines[i].b);
+		ls[i].item  = xs_test_span(lines[i].b);
 		ls[i].qty   = 1;
 		ls[i].price = NAN;
 		evs[n_ev - 1].n_lines++;
@@ -141,8 +135,9 @@ upsert_categories(xs_store *st, const struct pair *lines, size_t n_lines,
 
 	assert_non_null(ups);
 	for (size_t i = 0; i < n_lines; i++) {
-		ups[n].item     = sp(lines[i].b);
-		ups[n].category = sp(category_of(cats, n_cats, lines[i].b));
+		ups[n].item = xs_test_span(lines[i].b);
+		ups[n].category =
+		    xs_test_span(category_of(cats, n_cats, lines[i].b));
 		n++;
 	}
 	assert_xs_ok(xs_txn_write(st, &txn));
@@ -161,7 +156,7 @@ static void
 fbt(xs_store *st, MDB_txn *txn, const char *seed, const struct xs_filter *f,
     unsigned k, struct ids *out)
 {
-	struct xs_span     given = sp(seed);
+	struct xs_span     given = xs_test_span(seed);
 	struct xs_query    q     = { 0 };
 	struct xs_settings set;
 	struct xs_answer   ans;
@@ -311,8 +306,8 @@ test_filter_on_diginetica(void **state)
 			capped += got->n < (all->n < K ? all->n : K);
 		}
 		if (c0[0] != '\0' && cl[0] != '\0') {
-			in[0]              = sp(c0);
-			in[1]              = sp(cl);
+			in[0]              = xs_test_span(c0);
+			in[1]              = xs_test_span(cl);
 			f                  = (struct xs_filter) { 0 };
 			f.categories       = in;
 			f.n_categories     = 2;
@@ -327,7 +322,7 @@ test_filter_on_diginetica(void **state)
 			    seed, "categories+max_per_category", got, want);
 		}
 		if (c0[0] != '\0') {
-			out                    = sp(c0);
+			out                    = xs_test_span(c0);
 			f                      = (struct xs_filter) { 0 };
 			f.exclude_categories   = &out;
 			f.n_exclude_categories = 1;

@@ -78,7 +78,7 @@ static void
 rule(xs_store *st, const char *a, const char *b, enum xs_scorer scorer,
     double *scorep, uint64_t *countp)
 {
-	struct xs_span     item = { a, (uint32_t) strlen(a) };
+	struct xs_span     item = xs_test_span(a);
 	struct xs_query    q    = { 0 };
 	struct xs_answer   ans;
 	struct xs_settings set;

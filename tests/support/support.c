@@ -651,10 +651,22 @@ spec_event_type(const char *name)
 	return XS_EV_VIEW;
 }
 
-static struct xs_span
-spec_span(const char *s)
+struct xs_span
+xs_test_span(const char *s)
 {
-	return (struct xs_span) { s, (uint32_t) strlen(s) };
+	return (struct xs_span) { s, s != NULL ? (uint32_t) strlen(s) : 0 };
+}
+
+uint32_t
+xs_test_spans(struct xs_span *out, const char *const *ids, uint32_t max)
+{
+	uint32_t n = 0;
+
+	while (n < max && ids[n] != NULL) {
+		out[n] = xs_test_span(ids[n]);
+		n++;
+	}
+	return n;
 }
 
 /* One "TS TYPE USER ITEMS [X]" event, split in place. */
@@ -673,10 +685,10 @@ spec_event(char *text, struct xs_event *ev, struct xs_order_line *lines)
 	ev->ts   = strtoll(ts, NULL, 10);
 	ev->type = spec_event_type(type);
 	if (strcmp(user, "-") != 0) {
-		ev->user = spec_span(user);
+		ev->user = xs_test_span(user);
 	}
 	if (ev->type != XS_EV_ORDER) {
-		ev->item = spec_span(items);
+		ev->item = xs_test_span(items);
 		if (ev->type == XS_EV_RATING) {
 			assert_non_null(extra);
 			ev->rating = (uint8_t) atoi(extra);
@@ -684,14 +696,14 @@ spec_event(char *text, struct xs_event *ev, struct xs_order_line *lines)
 		return;
 	}
 	assert_non_null(extra);
-	ev->order = spec_span(extra);
+	ev->order = xs_test_span(extra);
 	ev->lines = lines;
 	for (char *it = strtok_r(items, ",", &sv2); it != NULL;
 	     it       = strtok_r(NULL, ",", &sv2)) {
 		struct xs_order_line *ln = &lines[ev->n_lines++];
 
 		assert_true(ev->n_lines <= SPEC_MAX_LINES);
-		ln->item  = spec_span(it);
+		ln->item  = xs_test_span(it);
 		ln->qty   = 1;
 		ln->price = NAN;
 	}
@@ -721,7 +733,7 @@ xs_test_events(
 bool
 xs_test_forget(struct xs_store *st, const char *user)
 {
-	struct xs_span          u = spec_span(user);
+	struct xs_span          u = xs_test_span(user);
 	struct xs_forget_result res;
 	MDB_txn                *txn;
 	xs_acc                 *acc;

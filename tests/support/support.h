@@ -217,6 +217,12 @@ int xs_test_dir_teardown(void **state);
 
 struct xs_event;
 struct xs_span;
+/* 's' as a span (NULL: the empty span). */
+struct xs_span xs_test_span(const char *s);
+/* The ids 'ids' as spans in 'out', up to the first NULL or 'max' of
+ * them; returns how many. */
+uint32_t xs_test_spans(
+    struct xs_span *out, const char *const *ids, uint32_t max);
 /* Apply the 'n' events 'evs' in one write transaction, as client batch
  * 'batch' (NULL: none; xs_model_apply_batch), and commit. 'set' and
  * 'res' may be NULL (defaults; not wanted). Fails the test on any
