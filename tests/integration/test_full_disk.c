@@ -102,10 +102,7 @@ fill_and_check(struct xs_test_server *s, void (*lift)(struct xs_test_server *),
 	assert_true(b > 0);           /* after some batches went in */
 	acked_orders = b * ORDERS_PER_BATCH;
 	/* A disk error: "internal", and nothing of the batch applied. */
-	assert_string_equal(xs_test_reply_code(r), "internal");
-	msg = json_string_value(
-	    json_object_get(json_object_get(r, "error"), "message"));
-	assert_non_null(msg);
+	msg = xs_test_reply_error(r, "internal", xsell_strerror(XSELL_EIO));
 	assert_string_equal(msg, xsell_strerror(XSELL_EIO));
 	print_message("%s: %u orders acknowledged, then \"%s\"\n", what,
 	    acked_orders, msg);
@@ -321,7 +318,6 @@ test_full_disk_load_stops_then_completes(void **state)
 	struct xs_buf    want, got;
 	struct xs_totals t;
 	xs_store        *st;
-	MDB_txn         *txn;
 
 	(void) state;
 	snprintf(clean, sizeof(clean), "%s/clean", dir);
@@ -332,9 +328,7 @@ test_full_disk_load_stops_then_completes(void **state)
 		fail_msg("no clear message:\n%s", out);
 	}
 	assert_xs_ok(xs_store_open(&st, db, NULL));
-	assert_xs_ok(xs_txn_read(st, &txn));
-	assert_xs_ok(xs_store_totals_get(st, txn, &t));
-	xs_txn_abort(txn);
+	t = xs_test_totals(st);
 	xs_store_close(st);
 	assert_true(t.orders < RETAIL_ORDERS);
 	print_message("xsell-load, files limited to %llu KiB: %llu of %d "

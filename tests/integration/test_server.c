@@ -354,10 +354,7 @@ test_server_duplicate_order_and_bad_batch(void **state)
 	    "{\"op\":\"event\",\"events\":[{\"type\":\"order\","
 	    "\"order\":\"o6\",\"items\":[\"A\",\"D\"]},"
 	    "{\"type\":\"view\",\"user\":\"u1\"}]}");
-	assert_string_equal(xs_test_reply_code(r), "bad_request");
-	assert_non_null(strstr(json_string_value(json_object_get(
-	                           json_object_get(r, "error"), "message")),
-	    "events[1].item"));
+	xs_test_reply_error(r, "bad_request", "events[1].item");
 	json_decref(r);
 	expect_fbt(s->read_url,
 	    "{\"op\":\"fbt\",\"items\":[\"D\"],\"scorer\":\"count\"}", "B:1");

@@ -935,6 +935,18 @@ xs_test_reply_code(json_t *reply)
 	    json_object_get(json_object_get(reply, "error"), "code"));
 }
 
+const char *
+xs_test_reply_error(json_t *reply, const char *code, const char *want)
+{
+	const char *msg = json_string_value(
+	    json_object_get(json_object_get(reply, "error"), "message"));
+
+	assert_string_equal(xs_test_reply_code(reply), code);
+	assert_non_null(msg);
+	xs_test_assert_has(msg, want);
+	return msg;
+}
+
 json_t *
 xs_test_call_ok(const char *url, const char *json)
 {

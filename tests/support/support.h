@@ -144,6 +144,10 @@ json_t *xs_test_call(const char *url, const char *json);
 void *xs_test_pack(const char *json, size_t *lenp);
 /* The reply's "error.code", or "ok" for a success. */
 const char *xs_test_reply_code(json_t *reply);
+/* Fails the test unless 'reply' is an error of code 'code' whose message
+ * holds 'want'; returns the message (owned by the reply). */
+const char *xs_test_reply_error(
+    json_t *reply, const char *code, const char *want);
 /* xs_test_call, failing the test (with the request and the reply)
  * unless the reply is a success. Caller json_decref's it. */
 json_t *xs_test_call_ok(const char *url, const char *json);
