@@ -1129,6 +1129,43 @@ xs_test_day_count(
 	return c;
 }
 
+void
+xs_test_assert_pairs(xs_store *st, enum xs_rel rel, const char *spec)
+{
+	char     a[64], b[64];
+	unsigned want;
+	int      used;
+
+	while (
+	    sscanf(spec, " %63[^>]>%63[^=]=%u%n", a, b, &want, &used) == 3) {
+		uint32_t got = xs_test_pair(st, rel, a, b);
+
+		if (got != want) {
+			fail_msg("pair %s>%s is %u, want %u", a, b, got, want);
+		}
+		spec += used;
+	}
+	assert_true(*spec == '\0');
+}
+
+void
+xs_test_assert_item_counts(xs_store *st, enum xs_count which, const char *spec)
+{
+	char     item[64];
+	unsigned want;
+	int      used;
+
+	while (sscanf(spec, " %63[^=]=%u%n", item, &want, &used) == 2) {
+		uint32_t got = xs_test_item_count(st, item, which);
+
+		if (got != want) {
+			fail_msg("%s's count is %u, want %u", item, got, want);
+		}
+		spec += used;
+	}
+	assert_true(*spec == '\0');
+}
+
 /* ==== Replaying writes and comparing stores ==== */
 
 uint32_t

@@ -275,6 +275,15 @@ uint32_t xs_test_pair(
 uint32_t xs_test_day_count(
     struct xs_store *st, enum xs_rel rel, uint32_t day, const char *item);
 
+/* Fails unless each "A>B=N" of 'spec' (separated by spaces) is the
+ * count of pair (A, B) of relation 'rel'. */
+void xs_test_assert_pairs(
+    struct xs_store *st, enum xs_rel rel, const char *spec);
+/* Fails unless each "ITEM=N" of 'spec' (separated by spaces) is item
+ * ITEM's counter 'which'. */
+void xs_test_assert_item_counts(
+    struct xs_store *st, enum xs_count which, const char *spec);
+
 /* ==== Replaying writes and comparing stores ==== */
 
 struct xs_buf;

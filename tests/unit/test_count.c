@@ -28,13 +28,9 @@ test_count_orders_pairs_both_ways(void **state)
 	xs_test_orders(f->st, NULL, "o1::A,B;o2::A,B,C", &res);
 	assert_int_equal(res.applied, 2);
 	assert_int_equal(res.duplicates, 0);
-	assert_int_equal(pair_count(f->st, "A", "B"), 2);
-	assert_int_equal(pair_count(f->st, "B", "A"), 2);
-	assert_int_equal(pair_count(f->st, "A", "C"), 1);
-	assert_int_equal(pair_count(f->st, "C", "B"), 1);
-	assert_int_equal(pair_count(f->st, "A", "A"), 0);
-	assert_int_equal(xs_test_item_count(f->st, "A", XS_C_BASKETS), 2);
-	assert_int_equal(xs_test_item_count(f->st, "C", XS_C_BASKETS), 1);
+	xs_test_assert_pairs(
+	    f->st, XS_REL_BASKET, "A>B=2 B>A=2 A>C=1 C>B=1 A>A=0");
+	xs_test_assert_item_counts(f->st, XS_C_BASKETS, "A=2 C=1");
 	t = xs_test_totals(f->st);
 	assert_int_equal(t.baskets, 2);
 	assert_int_equal(t.orders, 2);
@@ -64,8 +60,7 @@ test_count_same_item_twice_in_an_order_is_one(void **state)
 
 	xs_test_orders(f->st, NULL, "o1::D,E,D", NULL);
 	assert_int_equal(xs_test_item_count(f->st, "D", XS_C_BASKETS), 1);
-	assert_int_equal(pair_count(f->st, "D", "E"), 1);
-	assert_int_equal(pair_count(f->st, "D", "D"), 0);
+	xs_test_assert_pairs(f->st, XS_REL_BASKET, "D>E=1 D>D=0");
 }
 
 static void
@@ -84,8 +79,7 @@ test_count_returns_are_skipped(void **state)
 	ev.lines   = lines;
 	ev.n_lines = 3;
 	xs_test_apply(f->st, NULL, NULL, &ev, 1, NULL);
-	assert_int_equal(xs_test_item_count(f->st, "A", XS_C_BASKETS), 1);
-	assert_int_equal(xs_test_item_count(f->st, "B", XS_C_BASKETS), 0);
+	xs_test_assert_item_counts(f->st, XS_C_BASKETS, "A=1 B=0");
 	assert_int_equal(pair_count(f->st, "A", "B"), 0);
 }
 
@@ -97,8 +91,7 @@ test_count_buyers_are_distinct_users(void **state)
 	xs_test_orders(f->st, NULL, "o1:u1:A,B;o2:u1:A;o3:u2:A;o4::A", NULL);
 	assert_int_equal(xs_test_item_count(f->st, "A", XS_C_BASKETS), 4);
 	/* u1 twice, u2 once, the guest not at all. */
-	assert_int_equal(xs_test_item_count(f->st, "A", XS_C_BUYERS), 2);
-	assert_int_equal(xs_test_item_count(f->st, "B", XS_C_BUYERS), 1);
+	xs_test_assert_item_counts(f->st, XS_C_BUYERS, "A=2 B=1");
 }
 
 /* Which of A..F were counted for a 6-item order capped at 3. */

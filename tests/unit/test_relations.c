@@ -24,13 +24,8 @@ test_views_pair_within_a_session(void **state)
 	 * after the last view: a new session, no partner. */
 	xs_test_events(f->st, NULL,
 	    "0 view u1 A; 600 view u1 B; 1200 view u1 A; 5000 view u1 C");
-	assert_int_equal(xs_test_item_count(f->st, "A", XS_C_VIEWS), 1);
-	assert_int_equal(xs_test_item_count(f->st, "B", XS_C_VIEWS), 1);
-	assert_int_equal(xs_test_item_count(f->st, "C", XS_C_VIEWS), 1);
-	assert_int_equal(xs_test_pair(f->st, XS_REL_VIEW, "A", "B"), 1);
-	assert_int_equal(xs_test_pair(f->st, XS_REL_VIEW, "B", "A"), 1);
-	assert_int_equal(xs_test_pair(f->st, XS_REL_VIEW, "A", "C"), 0);
-	assert_int_equal(xs_test_pair(f->st, XS_REL_VIEW, "B", "C"), 0);
+	xs_test_assert_item_counts(f->st, XS_C_VIEWS, "A=1 B=1 C=1");
+	xs_test_assert_pairs(f->st, XS_REL_VIEW, "A>B=1 B>A=1 A>C=0 B>C=0");
 	t = xs_test_totals(f->st);
 	assert_int_equal(t.views, 4);
 	assert_int_equal(t.views_counted, 3);
@@ -53,13 +48,8 @@ test_carts_pair_items_in_the_cart_together(void **state)
 	    "0 cart_add u1 A; 100 cart_add u1 B; 200 cart_add u1 A;"
 	    "300 cart_remove u1 A; 400 cart_add u1 A; 500 order u1 B o1;"
 	    "600 cart_add u1 C");
-	assert_int_equal(xs_test_item_count(f->st, "A", XS_C_CARTS), 2);
-	assert_int_equal(xs_test_item_count(f->st, "B", XS_C_CARTS), 1);
-	assert_int_equal(xs_test_item_count(f->st, "C", XS_C_CARTS), 1);
-	assert_int_equal(xs_test_pair(f->st, XS_REL_CART, "A", "B"), 2);
-	assert_int_equal(xs_test_pair(f->st, XS_REL_CART, "B", "A"), 2);
-	assert_int_equal(xs_test_pair(f->st, XS_REL_CART, "C", "A"), 1);
-	assert_int_equal(xs_test_pair(f->st, XS_REL_CART, "C", "B"), 0);
+	xs_test_assert_item_counts(f->st, XS_C_CARTS, "A=2 B=1 C=1");
+	xs_test_assert_pairs(f->st, XS_REL_CART, "A>B=2 B>A=2 C>A=1 C>B=0");
 	assert_int_equal(xs_test_totals(f->st).carts, 5);
 	assert_int_equal(xs_test_totals(f->st).carts_counted, 4);
 }
@@ -75,15 +65,9 @@ test_views_then_orders_count_view_buy(void **state)
 	xs_test_events(f->st, NULL,
 	    "0 view u1 A; 100 view u1 B; 1000 order u1 B,C o1;"
 	    "0 view u2 D; 691200 order u2 C o2");
-	assert_int_equal(xs_test_pair(f->st, XS_REL_VIEW_BUY, "A", "B"), 1);
-	assert_int_equal(xs_test_pair(f->st, XS_REL_VIEW_BUY, "A", "C"), 1);
-	assert_int_equal(xs_test_pair(f->st, XS_REL_VIEW_BUY, "B", "C"), 1);
-	assert_int_equal(xs_test_pair(f->st, XS_REL_VIEW_BUY, "B", "B"), 0);
-	assert_int_equal(xs_test_pair(f->st, XS_REL_VIEW_BUY, "C", "B"), 0);
-	assert_int_equal(xs_test_pair(f->st, XS_REL_VIEW_BUY, "D", "C"), 0);
-	assert_int_equal(xs_test_item_count(f->st, "A", XS_C_VIEW_BUYS), 1);
-	assert_int_equal(xs_test_item_count(f->st, "B", XS_C_VIEW_BUYS), 1);
-	assert_int_equal(xs_test_item_count(f->st, "D", XS_C_VIEW_BUYS), 0);
+	xs_test_assert_pairs(
+	    f->st, XS_REL_VIEW_BUY, "A>B=1 A>C=1 B>C=1 B>B=0 C>B=0 D>C=0");
+	xs_test_assert_item_counts(f->st, XS_C_VIEW_BUYS, "A=1 B=1 D=0");
 }
 
 static void
@@ -121,9 +105,7 @@ test_heavy_user_counts_are_capped(void **state)
 	 * only. */
 	xs_test_events(f->st, &set,
 	    "0 view u1 A; 10 view u1 B; 20 view u1 C; 30 cart_add u1 D");
-	assert_int_equal(xs_test_item_count(f->st, "A", XS_C_VIEWS), 1);
-	assert_int_equal(xs_test_item_count(f->st, "B", XS_C_VIEWS), 1);
-	assert_int_equal(xs_test_item_count(f->st, "C", XS_C_VIEWS), 0);
+	xs_test_assert_item_counts(f->st, XS_C_VIEWS, "A=1 B=1 C=0");
 	assert_int_equal(xs_test_item_count(f->st, "D", XS_C_CARTS), 0);
 	assert_int_equal(xs_test_pair(f->st, XS_REL_VIEW, "A", "C"), 0);
 }
