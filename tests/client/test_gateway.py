@@ -64,7 +64,6 @@ Exit: 0 pass, 1 fail.
 """
 
 import argparse
-import glob
 import http.client
 import json
 import math
@@ -82,17 +81,10 @@ import threading
 import time
 import urllib.parse
 
-ANY = "<any>"
+from vectors import ANY, Fail, expect, ok, vector_files
+
 STATUS = {"bad_request": 400, "too_large": 413, "forbidden": 403,
           "not_found": 404, "unavailable": 503, "internal": 500}
-
-
-class Fail(Exception):
-    pass
-
-
-def ok(msg):
-    print("ok   " + msg, flush=True)
 
 
 # ---- processes ---------------------------------------------------------------
@@ -176,60 +168,7 @@ def want_error(port, path, obj, status, code, raw=None, method="POST"):
     return hd, got
 
 
-# ---- the subset rule of PROTOCOL.md "Test vectors" -------------------------
-
-def is_num(x):
-    return isinstance(x, (int, float)) and not isinstance(x, bool)
-
-
-def match(exp, got, path, errs):
-    if exp == ANY:
-        return
-    if isinstance(exp, dict):
-        if not isinstance(got, dict):
-            errs.append("%s: expected a map, got %r" % (path, got))
-            return
-        for k, v in exp.items():
-            if k not in got:
-                errs.append("%s.%s: missing" % (path, k))
-            else:
-                match(v, got[k], "%s.%s" % (path, k), errs)
-    elif isinstance(exp, list):
-        if not isinstance(got, list) or len(exp) != len(got):
-            errs.append("%s: expected %r, got %r" % (path, exp, got))
-            return
-        for i, (e, g) in enumerate(zip(exp, got)):
-            match(e, g, "%s[%d]" % (path, i), errs)
-    elif is_num(exp):
-        if not is_num(got) or not math.isclose(exp, got, rel_tol=1e-9,
-                                               abs_tol=1e-12):
-            errs.append("%s: expected %r, got %r" % (path, exp, got))
-    elif type(exp) is not type(got) or exp != got:
-        errs.append("%s: expected %r, got %r" % (path, exp, got))
-
-
-def expect(name, exp, got):
-    errs = []
-    match(exp, got, "reply", errs)
-    if errs:
-        raise Fail("%s:\n  %s\n  full reply: %s" %
-                   (name, "\n  ".join(errs), json.dumps(got)))
-
-
-def vector_files(proto):
-    """fbt, complements, stats, errors, event, items, then any other folder
-    by name; files by name (the order PROTOCOL.md fixes)."""
-    vdir = os.path.join(proto, "vectors")
-    first = ["fbt", "complements", "stats", "errors", "event", "items"]
-    dirs = sorted(d for d in os.listdir(vdir)
-                  if os.path.isdir(os.path.join(vdir, d)))
-    dirs = [d for d in first if d in dirs] + \
-        [d for d in dirs if d not in first]
-    out = []
-    for d in dirs:
-        out += sorted(glob.glob(os.path.join(vdir, d, "*.json")))
-    return out
-
+# ---- the vectors of proto/, over HTTP --------------------------------------
 
 def send_vector(gw, name, endpoint, req, exp):
     port = gw["admin"] if endpoint == "admin" else gw["read"]
@@ -353,10 +292,9 @@ def run_vectors(gw, proto):
                     step["request"], step["reply"])
     ok("setup.json through POST /v1 on --http-admin")
     n, reads, writes, skipped = 0, 0, 0, []
-    for path in vector_files(proto):
-        with open(path) as f:
+    for rel in vector_files(proto):
+        with open(os.path.join(proto, rel)) as f:
             vec = json.load(f)
-        rel = os.path.relpath(path, proto)
         post = send_vector(gw, rel, vec["endpoint"], vec["request"],
                            vec["reply"])
         n += 1
@@ -527,18 +465,27 @@ def run_http_examples(gw, proto):
 
 # ---- checks --------------------------------------------------------------------
 
-def check_usage(gateway, proto):
-    """--help names every option of the man page; usage errors exit 2."""
-    man = os.path.join(proto, "..", "tools", "xsell-gateway.1")
+def help_names_man_options(binary, man):
+    """The options the man page 'man' lists (.B or .BI lines), after
+    checking that 'binary' --help exits 0 and names each of them."""
     with open(man, encoding="utf-8") as f:
         opts = set(re.findall(r"^\.B[I]? (\\-\\-[a-z\\-]+)", f.read(), re.M))
     opts = {o.replace("\\", "") for o in opts}
-    r = subprocess.run([gateway, "--help"], capture_output=True, text=True,
+    r = subprocess.run([binary, "--help"], capture_output=True, text=True,
                        timeout=10)
     missing = [o for o in sorted(opts) if o not in r.stdout]
-    if r.returncode != 0 or len(opts) < 10 or missing:
-        raise Fail("--help: exit %d, options of the man page missing: %s" %
-                   (r.returncode, missing))
+    if r.returncode != 0 or missing:
+        raise Fail("%s --help: exit %d, options of the man page missing: "
+                   "%s" % (os.path.basename(binary), r.returncode, missing))
+    return opts
+
+
+def check_usage(gateway, proto):
+    """--help names every option of the man page; usage errors exit 2."""
+    opts = help_names_man_options(
+        gateway, os.path.join(proto, "..", "tools", "xsell-gateway.1"))
+    if len(opts) < 10:
+        raise Fail("xsell-gateway.1 lists only %d options" % len(opts))
     for argv in (["--http", "127.0.0.1:0"], ["--bogus"],
                  ["--http", "127.0.0.1:0", "--upstream", "ipc:///x",
                   "--http-admin", "127.0.0.1:0"],
@@ -557,16 +504,10 @@ def check_usage(gateway, proto):
 def check_usage_xselld(xselld, proto, tmp):
     """xselld --help names every option of xselld.1, --http ones too;
     --http flag errors exit 2, an address that cannot be served 1."""
-    man = os.path.join(proto, "..", "src", "server", "xselld.1")
-    with open(man, encoding="utf-8") as f:
-        opts = set(re.findall(r"^\.B[I]? (\\-\\-[a-z\\-]+)", f.read(), re.M))
-    opts = {o.replace("\\", "") for o in opts}
-    r = subprocess.run([xselld, "--help"], capture_output=True, text=True,
-                       timeout=10)
-    missing = [o for o in sorted(opts) if o not in r.stdout]
-    if r.returncode != 0 or "--http-admin" not in opts or missing:
-        raise Fail("xselld --help: exit %d, options of the man page "
-                   "missing: %s" % (r.returncode, missing))
+    opts = help_names_man_options(
+        xselld, os.path.join(proto, "..", "src", "server", "xselld.1"))
+    if "--http-admin" not in opts:
+        raise Fail("xselld.1 does not list --http-admin")
     db = os.path.join(tmp, "usage-db")
     taken = socket.socket()  # a port in use
     taken.bind(("127.0.0.1", 0))

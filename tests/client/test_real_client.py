@@ -28,7 +28,6 @@ import argparse
 import ctypes
 import glob
 import json
-import math
 import os
 import re
 import shutil
@@ -39,8 +38,9 @@ import tempfile
 import threading
 import time
 
+from vectors import ANY, Fail, expect, ok, vector_files
+
 SKIP = 77
-ANY = "<any>"
 NNG_FLAG_ALLOC = 1
 NNG_ETIMEDOUT = 5
 
@@ -54,10 +54,6 @@ try:
 except OSError:
     print("SKIP: libnng.so.1 is not installed")
     sys.exit(SKIP)
-
-
-class Fail(Exception):
-    pass
 
 
 class Socket(ctypes.Structure):
@@ -147,62 +143,6 @@ def pack(obj):
     return msgpack.packb(obj, use_bin_type=True)
 
 
-# ---- comparison -------------------------------------------------------------
-
-def is_num(x):
-    return isinstance(x, (int, float)) and not isinstance(x, bool)
-
-
-def match(exp, got, path, errs):
-    """Subset match: every expected key present and equal; lists exact in
-    order and length; numbers within 1e-9 relative; "<any>" matches all."""
-    if exp == ANY:
-        return
-    if isinstance(exp, dict):
-        if not isinstance(got, dict):
-            errs.append("%s: expected a map, got %r" % (path, got))
-            return
-        for k, v in exp.items():
-            if k not in got:
-                errs.append("%s.%s: missing (expected %s)" %
-                            (path, k, json.dumps(v)))
-            else:
-                match(v, got[k], "%s.%s" % (path, k), errs)
-        return
-    if isinstance(exp, list):
-        if not isinstance(got, list):
-            errs.append("%s: expected a list, got %r" % (path, got))
-            return
-        if len(exp) != len(got):
-            errs.append("%s: expected %d elements, got %d:\n    expected %s"
-                        "\n    got      %s" % (path, len(exp), len(got),
-                                               json.dumps(exp),
-                                               json.dumps(got, default=repr)))
-            return
-        for i, (e, g) in enumerate(zip(exp, got)):
-            match(e, g, "%s[%d]" % (path, i), errs)
-        return
-    if is_num(exp):
-        if not is_num(got):
-            errs.append("%s: expected %r, got %r" % (path, exp, got))
-        elif isinstance(exp, float) or isinstance(got, float):
-            if not math.isclose(exp, got, rel_tol=1e-9, abs_tol=1e-12):
-                errs.append("%s: expected %r, got %r" % (path, exp, got))
-        elif exp != got:
-            errs.append("%s: expected %r, got %r" % (path, exp, got))
-        return
-    if type(exp) is not type(got) or exp != got:
-        errs.append("%s: expected %r, got %r" % (path, exp, got))
-
-
-def expect(name, exp, got):
-    errs = []
-    match(exp, got, "reply", errs)
-    if errs:
-        raise Fail("%s:\n  %s\n  full reply: %s" % (
-            name, "\n  ".join(errs), json.dumps(got, default=repr)))
-
-
 # ---- the server -------------------------------------------------------------
 
 class Server:
@@ -271,10 +211,6 @@ class Server:
 
 # ---- checks -----------------------------------------------------------------
 
-def ok(msg):
-    print("ok   " + msg, flush=True)
-
-
 def run_vector(srv, rel, vec):
     sock = srv.admin if vec["endpoint"] == "admin" else srv.read
     if vec["endpoint"] not in ("admin", "read"):
@@ -287,23 +223,6 @@ def run_vector(srv, rel, vec):
 def load_json(path):
     with open(path, encoding="utf-8") as f:
         return json.load(f)
-
-
-def vector_files(proto):
-    """Every vector, in run order: fbt, complements, stats, errors, event,
-    items, then
-    any other folder by name; files by name inside a folder."""
-    vdir = os.path.join(proto, "vectors")
-    first = ["fbt", "complements", "stats", "errors", "event", "items"]
-    dirs = sorted(d for d in os.listdir(vdir)
-                  if os.path.isdir(os.path.join(vdir, d)))
-    dirs = [d for d in first if d in dirs] + [d for d in dirs
-                                              if d not in first]
-    out = []
-    for d in dirs:
-        for f in sorted(glob.glob(os.path.join(vdir, d, "*.json"))):
-            out.append(os.path.relpath(f, proto))
-    return out
 
 
 def check_vector_shape(rel, vec):

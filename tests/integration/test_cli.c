@@ -13,7 +13,7 @@
 #define DAY 86400
 
 struct fixture {
-	struct xs_test_server srv;
+	struct xs_test_server srv;       /* first: xs_test_server_teardown */
 	char                  out[8192]; /* stdout of the last run */
 	char                  err[8192]; /* stderr of the last run */
 };
@@ -42,25 +42,11 @@ static int
 setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	json_t         *r;
 
 	assert_non_null(f);
 	xs_test_server_start(&f->srv, NULL);
-	r = xs_test_call(f->srv.admin_url, seed);
-	assert_string_equal(xs_test_reply_code(r), "ok");
-	assert_int_equal(json_integer_value(json_object_get(r, "applied")), 7);
-	json_decref(r);
+	assert_int_equal(xs_test_send_ok(f->srv.admin_url, seed), 7);
 	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	xs_test_server_fini(&f->srv);
-	free(f);
 	return 0;
 }
 
@@ -291,7 +277,8 @@ test_help(void **state)
 int
 main(void)
 {
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) \
+	cmocka_unit_test_setup_teardown(name, setup, xs_test_server_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_similar_explain),
 		T(test_viewed_bought),

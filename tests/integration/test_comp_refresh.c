@@ -46,11 +46,8 @@ wait_for_lists(const char *url, json_int_t items, json_int_t computed)
 static char *
 answer(const char *url, const char *req)
 {
-	json_t *r = xs_test_call(url, req);
-	char   *s;
-
-	assert_string_equal(xs_test_reply_code(r), "ok");
-	s = json_dumps(json_object_get(r, "items"), JSON_COMPACT);
+	json_t *r = xs_test_call_ok(url, req);
+	char   *s = json_dumps(json_object_get(r, "items"), JSON_COMPACT);
 	json_decref(r);
 	return s;
 }
@@ -59,14 +56,11 @@ static void
 test_refresher_keeps_lists_fresh(void **state)
 {
 	struct xs_test_server s = { 0 };
-	json_t               *r;
 	char                 *got, *walk;
 
 	(void) state;
 	xs_test_server_start(&s, NULL);
-	r = xs_test_call(s.admin_url, orders);
-	assert_string_equal(xs_test_reply_code(r), "ok");
-	json_decref(r);
+	xs_test_send_ok(s.admin_url, orders);
 	wait_for_lists(s.read_url, 5, 5);
 
 	/* From A only D is second-level, via B: 3/4 * 1/4 = 0.1875 times
@@ -85,11 +79,9 @@ test_refresher_keeps_lists_fresh(void **state)
 	free(walk);
 
 	/* An order {A,D}: D is first-level now, and A's list is due. */
-	r = xs_test_call(s.admin_url,
+	xs_test_send_ok(s.admin_url,
 	    "{\"op\":\"event\",\"events\":[{\"type\":\"order\",\"order\":"
 	    "\"o6\",\"ts\":86405,\"items\":[\"A\",\"D\"]}]}");
-	assert_string_equal(xs_test_reply_code(r), "ok");
-	json_decref(r);
 	wait_for_lists(s.read_url, 5, 7); /* A and D again */
 	got = answer(s.read_url, "{\"op\":\"complements\",\"items\":[\"A\"]}");
 	walk = answer(s.read_url,
@@ -99,10 +91,9 @@ test_refresher_keeps_lists_fresh(void **state)
 	free(got);
 	free(walk);
 
-	r = xs_test_call(s.read_url,
-	    "{\"op\":\"complements\",\"items\":[\"A\"],\"fresh\":1}");
-	assert_string_equal(xs_test_reply_code(r), "bad_request");
-	json_decref(r);
+	xs_test_assert_code(s.read_url,
+	    "{\"op\":\"complements\",\"items\":[\"A\"],\"fresh\":1}",
+	    "bad_request");
 	xs_test_server_fini(&s);
 }
 

@@ -447,8 +447,7 @@ test_similar_by_views_stays_in_category(void **state)
 		    "\"view\","
 		    "\"k\":10}",
 		    top[t]);
-		rep = xs_test_call(fx->srv.read_url, req);
-		assert_string_equal(xs_test_reply_code(rep), "ok");
+		rep = xs_test_call_ok(fx->srv.read_url, req);
 		json_array_foreach(json_object_get(rep, "items"), k, it)
 		{
 			long item = atol(
@@ -619,8 +618,7 @@ test_picks_leave_out_what_was_bought(void **state)
 		    "{\"op\":\"picks\",\"user\":\"s%ld\",\"k\":20,"
 		    "\"filter\":{\"in_stock\":false}}",
 		    session);
-		rep = xs_test_call(fx->srv.read_url, req);
-		assert_string_equal(xs_test_reply_code(rep), "ok");
+		rep = xs_test_call_ok(fx->srv.read_url, req);
 		assert_int_equal(
 		    json_array_size(json_object_get(rep, "items")), 20);
 		json_array_foreach(json_object_get(rep, "items"), k, it)

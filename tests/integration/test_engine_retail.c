@@ -204,8 +204,7 @@ picks(struct fixture *fx, const struct customer *c, const char *kind)
 	    "{\"op\":\"picks\",\"user\":\"%s\",\"kind\":\"%s\",\"k\":20,"
 	    "\"now\":" NOW ",\"filter\":{\"in_stock\":false}}",
 	    c->id, kind);
-	rep = xs_test_call(fx->srv.read_url, req);
-	assert_string_equal(xs_test_reply_code(rep), "ok");
+	rep = xs_test_call_ok(fx->srv.read_url, req);
 	return rep;
 }
 

@@ -78,11 +78,43 @@ run(struct xs_test_dir *f, const char *const *args)
 	return code;
 }
 
+/* Run xsell-eval with 'args' (--json among them): it must succeed, and
+ * its report is returned parsed (caller json_decref's it). */
 static json_t *
-row_named(json_t *rep, const char *answer, const char *name)
+run_json(struct xs_test_dir *f, const char *const *args)
 {
-	json_t *rows = json_object_get(
-	    json_object_get(json_object_get(rep, "answers"), answer), "rows");
+	json_error_t je;
+	json_t      *rep;
+
+	assert_int_equal(run(f, args), 0);
+	rep = json_loads(f->out, 0, &je);
+	if (rep == NULL) {
+		fail_msg("not JSON (%s): %s", je.text, f->out);
+	}
+	return rep;
+}
+
+/* Run xsell-eval with 'args': it must refuse them as a usage error
+ * (exit 2) and name 'want' on stderr. */
+static void
+assert_usage_error(
+    struct xs_test_dir *f, const char *const *args, const char *want)
+{
+	assert_int_equal(run(f, args), 2);
+	xs_test_assert_has(f->err, want);
+}
+
+/* The report's figures for the answer 'name' ("fbt"). */
+static json_t *
+answer(json_t *rep, const char *name)
+{
+	return json_object_get(json_object_get(rep, "answers"), name);
+}
+
+static json_t *
+row_named(json_t *rep, const char *ans, const char *name)
+{
+	json_t *rows = json_object_get(answer(rep, ans), "rows");
 	size_t  i;
 	json_t *r;
 
@@ -93,7 +125,7 @@ row_named(json_t *rep, const char *answer, const char *name)
 			return r;
 		}
 	}
-	fail_msg("no row %s in %s", name, answer);
+	fail_msg("no row %s in %s", name, ans);
 	return NULL;
 }
 
@@ -116,6 +148,24 @@ assert_row(json_t *r, double hr, double p, double rec, double ndcg, double mrr)
 	assert_float_equal(num(r, "recall"), rec, EPS);
 	assert_float_equal(num(r, "ndcg"), ndcg, EPS);
 	assert_float_equal(num(r, "mrr"), mrr, EPS);
+}
+
+/* Fails unless each "key=N" of 'spec' (separated by spaces) is the
+ * count 'key' of 'o'. */
+static void
+assert_counts(json_t *o, const char *spec)
+{
+	char   key[64];
+	double want;
+	int    used;
+
+	while (sscanf(spec, " %63[^=]=%lf%n", key, &want, &used) == 2) {
+		if (num(o, key) != want) {
+			fail_msg("%s is %g, want %g", key, num(o, key), want);
+		}
+		spec += used;
+	}
+	assert_true(*spec == '\0');
 }
 
 /* Row 'r''s paired figures against the answer's reference row. */
@@ -141,32 +191,38 @@ static const char *const tiny_args[] = { "--split", "time:2020-01-10",
 	"--exclude-items", "POST", "-k", "2", "--scorer", "confidence",
 	"--min-support", "1", "--beta", "0.5", "--json", TINY, NULL };
 
+/* 'args' as 'opt' 'val' then tiny_args (it holds 17): returns the
+ * count before the NULL. */
+static size_t
+tiny_args_after(const char **args, const char *opt, const char *val)
+{
+	size_t n = 0;
+
+	args[n++] = opt;
+	args[n++] = val;
+	for (size_t i = 0; tiny_args[i] != NULL; i++) {
+		args[n++] = tiny_args[i];
+	}
+	args[n] = NULL;
+	return n;
+}
+
 /* The figures above, from the run with 'args'. */
 static void
 check_hand_worked(struct xs_test_dir *f, const char *const *args)
 {
-	json_error_t je;
-	json_t      *rep, *fbt, *cpl;
+	json_t *rep, *fbt, *cpl;
 
-	assert_int_equal(run(f, args), 0);
-	rep = json_loads(f->out, 0, &je);
-	if (rep == NULL) {
-		fail_msg("not JSON (%s): %s", je.text, f->out);
-	}
-	assert_float_equal(num(rep, "orders"), 12, 0);
-	assert_float_equal(num(rep, "train_orders"), 6, 0);
-	assert_float_equal(num(rep, "test_orders"), 6, 0);
-	assert_float_equal(num(rep, "items"), 10, 0); /* A-F, X Y Z W */
-	assert_float_equal(num(rep, "known_items"), 6, 0);
-	assert_float_equal(num(rep, "excluded_lines"), 2, 0);
+	rep = run_json(f, args);
+	/* items: A-F, X Y Z W */
+	assert_counts(rep,
+	    "orders=12 train_orders=6 test_orders=6 items=10 known_items=6 "
+	    "excluded_lines=2");
 
-	fbt = json_object_get(json_object_get(rep, "answers"), "fbt");
-	assert_float_equal(num(fbt, "test_baskets"), 6, 0);
-	assert_float_equal(num(fbt, "cold_baskets"), 1, 0);
-	assert_float_equal(num(fbt, "one_known_item"), 1, 0);
-	assert_float_equal(num(fbt, "eligible"), 4, 0);
-	assert_float_equal(num(fbt, "queries"), 4, 0);
-	assert_float_equal(num(fbt, "unknown_item_lines"), 4, 0);
+	fbt = answer(rep, "fbt");
+	assert_counts(fbt,
+	    "test_baskets=6 cold_baskets=1 one_known_item=1 eligible=4 "
+	    "queries=4 unknown_item_lines=4");
 	assert_row(row_named(rep, "fbt", "confidence ms=1"), 0.75, 0.375,
 	    0.625, 0.5967132, 0.625);
 	assert_row(row_named(rep, "fbt", "popularity"), 0.5, 0.25, 0.375,
@@ -187,9 +243,8 @@ check_hand_worked(struct xs_test_dir *f, const char *const *args)
 	        json_array_get(json_object_get(fbt, "rows"), 0), "kind")),
 	    "engine");
 
-	cpl = json_object_get(json_object_get(rep, "answers"), "complements");
-	assert_float_equal(num(cpl, "all_first_level"), 3, 0);
-	assert_float_equal(num(cpl, "eligible"), 1, 0);
+	cpl = answer(rep, "complements");
+	assert_counts(cpl, "all_first_level=3 eligible=1");
 	assert_row(
 	    row_named(rep, "complements", "beta=0.5 ms=1"), 1, 0.5, 1, 1, 1);
 	assert_row(row_named(rep, "complements", "popularity"), 0, 0, 0, 0, 0);
@@ -210,14 +265,8 @@ static void
 test_eval_tool_ask_one_same_on_pairs(void **state)
 {
 	const char *args[24];
-	size_t      n = 0;
 
-	args[n++] = "--ask";
-	args[n++] = "one";
-	for (size_t i = 0; tiny_args[i] != NULL; i++) {
-		args[n++] = tiny_args[i];
-	}
-	args[n] = NULL;
+	tiny_args_after(args, "--ask", "one");
 	check_hand_worked(*state, args);
 }
 
@@ -272,24 +321,18 @@ test_eval_tool_usage_errors(void **state)
 	const char *const   a10[] = { "--type", "glance", TINY, NULL };
 	const char *const   a11[] = { "--versus", "", TINY, NULL };
 
-	assert_int_equal(run(f, a1), 2);
-	assert_non_null(strstr(f->err, "weekly"));
-	assert_int_equal(run(f, a2), 2);
-	assert_non_null(strstr(f->err, "bought_with"));
+	assert_usage_error(f, a1, "weekly");
+	assert_usage_error(f, a2, "bought_with");
 	assert_int_equal(run(f, a3), 2);
 	assert_int_equal(run(f, a4), 2);
 	assert_int_equal(run(f, a5), 2);
 	assert_int_equal(run(f, a6), 2);
 	assert_int_equal(run(f, a7), 0);
 	assert_non_null(strstr(f->out, "exit status"));
-	assert_int_equal(run(f, a8), 2);
-	assert_non_null(strstr(f->err, "no FILE after it"));
-	assert_int_equal(run(f, a9), 2);
-	assert_non_null(strstr(f->err, "smell"));
-	assert_int_equal(run(f, a10), 2);
-	assert_non_null(strstr(f->err, "glance"));
-	assert_int_equal(run(f, a11), 2);
-	assert_non_null(strstr(f->err, "--versus"));
+	assert_usage_error(f, a8, "no FILE after it");
+	assert_usage_error(f, a9, "smell");
+	assert_usage_error(f, a10, "glance");
+	assert_usage_error(f, a11, "--versus");
 }
 
 /* --versus pairs every row with the named one instead: popularity
@@ -301,19 +344,10 @@ test_eval_tool_versus(void **state)
 {
 	struct xs_test_dir *f = *state;
 	const char         *args[32];
-	size_t              n = 0;
-	json_error_t        je;
-	json_t             *rep;
+	size_t  n = tiny_args_after(args, "--versus", "confidence ms=1");
+	json_t *rep;
 
-	args[n++] = "--versus";
-	args[n++] = "confidence ms=1";
-	for (size_t i = 0; tiny_args[i] != NULL; i++) {
-		args[n++] = tiny_args[i];
-	}
-	args[n] = NULL;
-	assert_int_equal(run(f, args), 0);
-	rep = json_loads(f->out, 0, &je);
-	assert_non_null(rep);
+	rep = run_json(f, args);
 	assert_paired(row_named(rep, "fbt", "popularity"), 0, 1, -0.25,
 	    -0.6743524, 0.1743524, 1);
 	assert_null(json_object_get(
@@ -321,14 +355,10 @@ test_eval_tool_versus(void **state)
 	json_decref(rep);
 
 	args[1] = "nothing by this name";
-	assert_int_equal(run(f, args), 0);
-	rep = json_loads(f->out, 0, &je);
-	assert_non_null(rep);
+	rep     = run_json(f, args);
 	assert_null(
 	    json_object_get(row_named(rep, "fbt", "popularity"), "versus"));
-	assert_null(json_object_get(
-	    json_object_get(json_object_get(rep, "answers"), "fbt"),
-	    "versus"));
+	assert_null(json_object_get(answer(rep, "fbt"), "versus"));
 	json_decref(rep);
 
 	args[1]     = "confidence ms=1";
@@ -349,7 +379,6 @@ test_eval_tool_comp_lists_and_momentum(void **state)
 	char                 db[600], list[256];
 	const char          *args[40];
 	size_t               n = 0;
-	json_error_t         je;
 	json_t              *rep;
 	struct xs_store_opts so = { .read_only = true };
 	xs_store            *st;
@@ -369,11 +398,7 @@ test_eval_tool_comp_lists_and_momentum(void **state)
 	args[n++]   = db;
 	args[n++]   = TINY;
 	args[n]     = NULL;
-	assert_int_equal(run(f, args), 0);
-	rep = json_loads(f->out, 0, &je);
-	if (rep == NULL) {
-		fail_msg("not JSON (%s): %s", je.text, f->out);
-	}
+	rep         = run_json(f, args);
 	assert_row(row_named(rep, "complements", "beta=0.25 ms=1 mom=0"), 1,
 	    0.5, 1, 1, 1);
 	assert_row(row_named(rep, "complements", "beta=0.25 ms=1 mom=100"), 1,
@@ -407,22 +432,12 @@ test_eval_tool_max_queries(void **state)
 	const char *const   args[] = { "--split", "time:2020-01-10",
 		  "--exclude-items", "POST", "--answers", "fbt", "--max-queries",
 		  "2", "--json", TINY, NULL };
-	json_error_t        je;
 	json_t             *rep;
 
-	assert_int_equal(run(f, args), 0);
-	rep = json_loads(f->out, 0, &je);
-	assert_non_null(rep);
-	assert_float_equal(
-	    num(json_object_get(json_object_get(rep, "answers"), "fbt"),
-	        "eligible"),
-	    4, 0);
-	assert_float_equal(
-	    num(json_object_get(json_object_get(rep, "answers"), "fbt"),
-	        "queries"),
-	    2, 0);
-	assert_null(
-	    json_object_get(json_object_get(rep, "answers"), "complements"));
+	rep = run_json(f, args);
+	assert_float_equal(num(answer(rep, "fbt"), "eligible"), 4, 0);
+	assert_float_equal(num(answer(rep, "fbt"), "queries"), 2, 0);
+	assert_null(answer(rep, "complements"));
 	json_decref(rep);
 }
 
@@ -445,15 +460,10 @@ test_eval_tool_similar_hand_worked(void **state)
 	const char *const   args[] = { "--split", "time:2020-01-10",
 		  "--exclude-items", "POST", "-k", "2", "--answers", "similar",
 		  "--similar-scorer", "cosine", "--json", TINY, NULL };
-	json_error_t        je;
 	json_t             *rep, *sim;
 
-	assert_int_equal(run(f, args), 0);
-	rep = json_loads(f->out, 0, &je);
-	if (rep == NULL) {
-		fail_msg("not JSON (%s): %s", je.text, f->out);
-	}
-	sim = json_object_get(json_object_get(rep, "answers"), "similar");
+	rep = run_json(f, args);
+	sim = answer(rep, "similar");
 	assert_float_equal(num(sim, "eligible"), 4, 0);
 	assert_row(row_named(rep, "similar", "cosine ms=1"), 0.75, 0.375,
 	    0.625, 0.5967132, 0.625);
@@ -501,33 +511,21 @@ test_eval_tool_picks_hand_worked(void **state)
 	const char *const   args[] = { "--split", "time:2020-01-10", "-k", "2",
 		  "--answers", "picks,buy_again", "--similar-scorer", "cosine",
 		  "--json", PICKS, NULL };
-	json_error_t        je;
 	json_t             *rep, *pk, *ba;
 
-	assert_int_equal(run(f, args), 0);
-	rep = json_loads(f->out, 0, &je);
-	if (rep == NULL) {
-		fail_msg("not JSON (%s): %s", je.text, f->out);
-	}
-	pk = json_object_get(json_object_get(rep, "answers"), "picks");
-	assert_float_equal(num(pk, "test_orders"), 5, 0);
-	assert_float_equal(num(pk, "guest_orders"), 1, 0);
-	assert_float_equal(num(pk, "test_users"), 4, 0);
-	assert_float_equal(num(pk, "new_users"), 1, 0);
-	assert_float_equal(num(pk, "nothing_relevant"), 1, 0);
-	assert_float_equal(num(pk, "cold_users"), 1, 0);
-	assert_float_equal(num(pk, "eligible"), 1, 0);
-	assert_float_equal(num(pk, "queries"), 1, 0);
-	assert_float_equal(num(pk, "unknown_item_lines"), 1, 0);
+	rep = run_json(f, args);
+	pk  = answer(rep, "picks");
+	assert_counts(pk,
+	    "test_orders=5 guest_orders=1 test_users=4 new_users=1 "
+	    "nothing_relevant=1 cold_users=1 eligible=1 queries=1 "
+	    "unknown_item_lines=1");
 	assert_row(row_named(rep, "picks", "cosine hl=30 seeds=20 mom=30"), 1,
 	    0.5, 0.5, 0.6131472, 1);
 	assert_row(row_named(rep, "picks", "popularity"), 0, 0, 0, 0, 0);
 	assert_row(row_named(rep, "picks", "trending"), 0, 0, 0, 0, 0);
 
-	ba = json_object_get(json_object_get(rep, "answers"), "buy_again");
-	assert_float_equal(num(ba, "nothing_relevant"), 1, 0);
-	assert_float_equal(num(ba, "cold_users"), 0, 0);
-	assert_float_equal(num(ba, "eligible"), 2, 0);
+	ba = answer(rep, "buy_again");
+	assert_counts(ba, "nothing_relevant=1 cold_users=0 eligible=2");
 	assert_row(row_named(rep, "buy_again", "buy_again"), 0, 0, 0, 0, 0);
 	assert_row(row_named(rep, "buy_again", "popularity"), 1, 0.75, 1,
 	    0.8154649, 0.75);
@@ -550,16 +548,11 @@ test_eval_tool_picks_grid(void **state)
 	const char *const   bad[]  = { "--pick-half-life", "0", PICKS, NULL };
 	const char *const   bad2[] = { "--pick-seeds", "x", PICKS, NULL };
 	const char *const   bad3[] = { "--pick-momentum", "-1", PICKS, NULL };
-	json_error_t        je;
 	json_t             *rep;
 
-	assert_int_equal(run(f, args), 0);
-	rep = json_loads(f->out, 0, &je);
-	assert_non_null(rep);
+	rep = run_json(f, args);
 	assert_int_equal(
-	    json_array_size(json_object_get(
-	        json_object_get(json_object_get(rep, "answers"), "picks"),
-	        "rows")),
+	    json_array_size(json_object_get(answer(rep, "picks"), "rows")),
 	    24);
 	/* One seed (A) is all u1 has: every row gives [C, E]. */
 	assert_row(row_named(rep, "picks", "jaccard hl=90 seeds=1 mom=30"), 1,
@@ -567,12 +560,9 @@ test_eval_tool_picks_grid(void **state)
 	assert_row(row_named(rep, "picks", "cosine hl=7 seeds=5 mom=0"), 1,
 	    0.5, 0.5, 0.6131472, 1);
 	json_decref(rep);
-	assert_int_equal(run(f, bad), 2);
-	assert_non_null(strstr(f->err, "--pick-half-life"));
-	assert_int_equal(run(f, bad2), 2);
-	assert_non_null(strstr(f->err, "--pick-seeds"));
-	assert_int_equal(run(f, bad3), 2);
-	assert_non_null(strstr(f->err, "--pick-momentum"));
+	assert_usage_error(f, bad, "--pick-half-life");
+	assert_usage_error(f, bad2, "--pick-seeds");
+	assert_usage_error(f, bad3, "--pick-momentum");
 }
 
 /* similar_views and viewed_bought on tests/data/eval-views.csv (views
@@ -615,16 +605,12 @@ views_check(json_t *rep, bool ask_one)
 	json_t *sv  = json_object_get(ans, "similar_views");
 	json_t *vb  = json_object_get(ans, "viewed_bought");
 
-	assert_float_equal(num(rep, "events"), 23, 0);
-	assert_float_equal(num(rep, "train_events"), 13, 0);
-	assert_float_equal(num(rep, "test_events"), 10, 0);
-	assert_float_equal(num(rep, "train_orders"), 3, 0);
-	assert_float_equal(num(rep, "viewed_items"), 5, 0);
-	assert_float_equal(num(sv, "test_sessions"), 5, 0);
-	assert_float_equal(num(sv, "cold"), 1, 0);
-	assert_float_equal(num(sv, "one_known_item"), 1, 0);
-	assert_float_equal(num(sv, "eligible"), 3, 0);
-	assert_float_equal(num(sv, "unknown_item_lines"), 2, 0);
+	assert_counts(rep,
+	    "events=23 train_events=13 test_events=10 train_orders=3 "
+	    "viewed_items=5");
+	assert_counts(sv,
+	    "test_sessions=5 cold=1 one_known_item=1 eligible=3 "
+	    "unknown_item_lines=2");
 	if (ask_one) {
 		assert_row(row_named(rep, "similar_views", "view count ms=1"),
 		    2.0 / 3, 2.0 / 3, 0.5, 2.0 / 3, 2.0 / 3);
@@ -636,30 +622,13 @@ views_check(json_t *rep, bool ask_one)
 	    2.0 / 3, 2.0 / 3, 2.0 / 3, 2.0 / 3);
 	assert_row(row_named(rep, "similar_views", "popularity"), 1.0 / 3,
 	    1.0 / 3, 1.0 / 3, 1.0 / 3, 1.0 / 3);
-	assert_float_equal(num(vb, "test_orders"), 6, 0);
-	assert_float_equal(num(vb, "no_views"), 1, 0);
-	assert_float_equal(num(vb, "cold"), 2, 0);
-	assert_float_equal(num(vb, "all_bought_viewed"), 1, 0);
-	assert_float_equal(num(vb, "eligible"), 2, 0);
-	assert_float_equal(num(vb, "unknown_item_lines"), 1, 0);
+	assert_counts(vb,
+	    "test_orders=6 no_views=1 cold=2 all_bought_viewed=1 eligible=2 "
+	    "unknown_item_lines=1");
 	assert_row(row_named(rep, "viewed_bought", "count ms=1"), 0.5, 0.5,
 	    0.5, 0.5, 0.5);
 	assert_row(
 	    row_named(rep, "viewed_bought", "popularity"), 0, 0, 0, 0, 0);
-}
-
-static json_t *
-run_json(struct xs_test_dir *f, const char *const *args)
-{
-	json_error_t je;
-	json_t      *rep;
-
-	assert_int_equal(run(f, args), 0);
-	rep = json_loads(f->out, 0, &je);
-	if (rep == NULL) {
-		fail_msg("not JSON (%s): %s", je.text, f->out);
-	}
-	return rep;
 }
 
 static void
@@ -702,43 +671,27 @@ test_eval_tool_views_two_files(void **state)
 	json_decref(rep);
 }
 
+#define T(f)                             \
+	cmocka_unit_test_setup_teardown( \
+	    f, xs_test_dir_setup, xs_test_dir_teardown)
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(
-		    test_eval_tool_hand_worked_figures, xs_test_dir_setup,
-		    xs_test_dir_teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_eval_tool_ask_one_same_on_pairs, xs_test_dir_setup,
-		    xs_test_dir_teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_eval_tool_report_and_cleanup, xs_test_dir_setup,
-		    xs_test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_eval_tool_versus,
-		    xs_test_dir_setup, xs_test_dir_teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_eval_tool_comp_lists_and_momentum, xs_test_dir_setup,
-		    xs_test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_eval_tool_usage_errors,
-		    xs_test_dir_setup, xs_test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_eval_tool_nothing_to_ask,
-		    xs_test_dir_setup, xs_test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_eval_tool_max_queries,
-		    xs_test_dir_setup, xs_test_dir_teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_eval_tool_picks_hand_worked, xs_test_dir_setup,
-		    xs_test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_eval_tool_picks_grid,
-		    xs_test_dir_setup, xs_test_dir_teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_eval_tool_similar_hand_worked, xs_test_dir_setup,
-		    xs_test_dir_teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_eval_tool_views_hand_worked, xs_test_dir_setup,
-		    xs_test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_eval_tool_views_two_files,
-		    xs_test_dir_setup, xs_test_dir_teardown),
+		T(test_eval_tool_hand_worked_figures),
+		T(test_eval_tool_ask_one_same_on_pairs),
+		T(test_eval_tool_report_and_cleanup),
+		T(test_eval_tool_versus),
+		T(test_eval_tool_comp_lists_and_momentum),
+		T(test_eval_tool_usage_errors),
+		T(test_eval_tool_nothing_to_ask),
+		T(test_eval_tool_max_queries),
+		T(test_eval_tool_picks_hand_worked),
+		T(test_eval_tool_picks_grid),
+		T(test_eval_tool_similar_hand_worked),
+		T(test_eval_tool_views_hand_worked),
+		T(test_eval_tool_views_two_files),
 	};
 
 	return cmocka_run_group_tests_name("eval_tool", tests, NULL, NULL);

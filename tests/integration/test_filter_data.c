@@ -82,23 +82,14 @@ read_pairs(const char *rel, int fa, int fb, size_t *np)
 	return v;
 }
 
-static struct xs_span
-sp(const char *s)
-{
-	return (struct xs_span) { s, (uint32_t) strlen(s) };
-}
-
 /* Count every order (lines grouped by order number) in one txn. */
 static void
 apply_orders(xs_store *st, const struct pair *lines, size_t n)
 {
 	struct xs_event       *evs = calloc(n, sizeof(*evs));
 	struct xs_order_line  *ls  = calloc(n, sizeof(*ls));
-	struct xs_settings     set;
 	struct xs_apply_result res;
 	size_t                 n_ev = 0;
-	MDB_txn               *txn;
-	xs_acc                *acc;
 
 	assert_non_null(evs);
 	assert_non_null(ls);
@@ -106,22 +97,16 @@ apply_orders(xs_store *st, const struct pair *lines, size_t n)
 		if (i == 0 || strcmp(lines[i].a, lines[i - 1].a) != 0) {
 			evs[n_ev].type  = XS_EV_ORDER;
 			evs[n_ev].ts    = 1000 + (int64_t) n_ev;
-			evs[n_ev].order = sp(lines[i].a);
+			evs[n_ev].order = xs_test_span(lines[i].a);
 			evs[n_ev].lines = &ls[i];
 			n_ev++;
 		}
-		ls[i].item  = sp(lines[i].b);
+		ls[i].item  = xs_test_span(lines[i].b);
 		ls[i].qty   = 1;
 		ls[i].price = NAN;
 		evs[n_ev - 1].n_lines++;
 	}
-	xs_settings_default(&set);
-	assert_xs_ok(xs_acc_alloc(&acc));
-	assert_xs_ok(xs_txn_write(st, &txn));
-	assert_xs_ok(xs_model_apply(st, txn, acc, &set, evs, n_ev, &res));
-	assert_xs_ok(xs_acc_flush(acc, st, txn));
-	assert_xs_ok(xs_txn_commit(txn));
-	xs_acc_free(acc);
+	xs_test_apply(st, NULL, NULL, evs, n_ev, &res);
 	assert_true(res.applied > 10000);
 	free(evs);
 	free(ls);
@@ -150,8 +135,9 @@ upsert_categories(xs_store *st, const struct pair *lines, size_t n_lines,
 
 	assert_non_null(ups);
 	for (size_t i = 0; i < n_lines; i++) {
-		ups[n].item     = sp(lines[i].b);
-		ups[n].category = sp(category_of(cats, n_cats, lines[i].b));
+		ups[n].item = xs_test_span(lines[i].b);
+		ups[n].category =
+		    xs_test_span(category_of(cats, n_cats, lines[i].b));
 		n++;
 	}
 	assert_xs_ok(xs_txn_write(st, &txn));
@@ -170,7 +156,7 @@ static void
 fbt(xs_store *st, MDB_txn *txn, const char *seed, const struct xs_filter *f,
     unsigned k, struct ids *out)
 {
-	struct xs_span     given = sp(seed);
+	struct xs_span     given = xs_test_span(seed);
 	struct xs_query    q     = { 0 };
 	struct xs_settings set;
 	struct xs_answer   ans;
@@ -320,8 +306,8 @@ test_filter_on_diginetica(void **state)
 			capped += got->n < (all->n < K ? all->n : K);
 		}
 		if (c0[0] != '\0' && cl[0] != '\0') {
-			in[0]              = sp(c0);
-			in[1]              = sp(cl);
+			in[0]              = xs_test_span(c0);
+			in[1]              = xs_test_span(cl);
 			f                  = (struct xs_filter) { 0 };
 			f.categories       = in;
 			f.n_categories     = 2;
@@ -336,7 +322,7 @@ test_filter_on_diginetica(void **state)
 			    seed, "categories+max_per_category", got, want);
 		}
 		if (c0[0] != '\0') {
-			out                    = sp(c0);
+			out                    = xs_test_span(c0);
 			f                      = (struct xs_filter) { 0 };
 			f.exclude_categories   = &out;
 			f.n_exclude_categories = 1;

@@ -33,50 +33,20 @@
  * refused commit meets the limit at a page boundary: EFBIG; other limits
  * end in a short write, which LMDB reports as EIO.) */
 #define FSIZE_MAX ((uint64_t) 700 << 10)
-#define ORDERS_PER_BATCH 20
-#define ITEMS_PER_ORDER 10
+#define ORDERS_PER_BATCH XS_TEST_FILL_ORDERS
+#define ITEMS_PER_ORDER XS_TEST_FILL_ITEMS
 #define MAX_BATCHES 2000
-
-/* The event request of batch 'b' ("d<b>"): orders o<n>, n = b * 20 + i,
- * each of ITEMS_PER_ORDER items i<n>-<j> that no other order holds. */
-static void
-batch_json(unsigned b, char *buf, size_t len)
-{
-	size_t o = 0;
-
-	o += (size_t) snprintf(buf + o, len - o,
-	    "{\"op\":\"event\",\"batch\":\"d%u\",\"events\":[", b);
-	for (unsigned i = 0; i < ORDERS_PER_BATCH; i++) {
-		unsigned n = b * ORDERS_PER_BATCH + i;
-
-		o += (size_t) snprintf(buf + o, len - o,
-		    "%s{\"type\":\"order\",\"order\":\"o%u\",\"user\":"
-		    "\"u%u\",\"ts\":%u,\"items\":[",
-		    i ? "," : "", n, n % 50, 1700000000u + n);
-		for (unsigned j = 0; j < ITEMS_PER_ORDER; j++) {
-			o += (size_t) snprintf(buf + o, len - o,
-			    "%s\"i%u-%u\"", j ? "," : "", n, j);
-		}
-		o += (size_t) snprintf(buf + o, len - o, "]}");
-	}
-	snprintf(buf + o, len - o, "]}");
-}
+/* Batch b is tagged "d<b>"; its orders' users are u0 .. u49. */
+#define TAG "d"
+#define USERS 50
 
 /* fbt of item i<n>-0 names its ITEMS_PER_ORDER - 1 order mates. */
 static size_t
 fbt_count(const char *url, unsigned n)
 {
-	char    req[200];
-	json_t *r;
-	size_t  count;
+	json_t *r     = xs_test_fill_fbt(url, n);
+	size_t  count = json_array_size(json_object_get(r, "items"));
 
-	snprintf(req, sizeof(req),
-	    "{\"op\":\"fbt\",\"items\":[\"i%u-0\"],\"scorer\":"
-	    "\"count\",\"k\":20}",
-	    n);
-	r = xs_test_call(url, req);
-	assert_string_equal(xs_test_reply_code(r), "ok");
-	count = json_array_size(json_object_get(r, "items"));
 	json_decref(r);
 	return count;
 }
@@ -116,7 +86,7 @@ fill_and_check(struct xs_test_server *s, void (*lift)(struct xs_test_server *),
 		size_t len;
 		void  *m;
 
-		batch_json(b, req, sizeof(req));
+		xs_test_fill_batch(b, TAG, USERS, req, sizeof(req));
 		r = xs_test_call(s->admin_url, req);
 		if (strcmp(xs_test_reply_code(r), "ok") != 0) {
 			break;
@@ -132,10 +102,7 @@ fill_and_check(struct xs_test_server *s, void (*lift)(struct xs_test_server *),
 	assert_true(b > 0);           /* after some batches went in */
 	acked_orders = b * ORDERS_PER_BATCH;
 	/* A disk error: "internal", and nothing of the batch applied. */
-	assert_string_equal(xs_test_reply_code(r), "internal");
-	msg = json_string_value(
-	    json_object_get(json_object_get(r, "error"), "message"));
-	assert_non_null(msg);
+	msg = xs_test_reply_error(r, "internal", xsell_strerror(XSELL_EIO));
 	assert_string_equal(msg, xsell_strerror(XSELL_EIO));
 	print_message("%s: %u orders acknowledged, then \"%s\"\n", what,
 	    acked_orders, msg);
@@ -151,9 +118,7 @@ fill_and_check(struct xs_test_server *s, void (*lift)(struct xs_test_server *),
 	assert_int_equal(fbt_count(s->read_url, acked_orders), 0);
 	/* Again and again refused, never half applied. */
 	for (int i = 0; i < 3; i++) {
-		r = xs_test_call(s->admin_url, req);
-		assert_string_equal(xs_test_reply_code(r), "internal");
-		json_decref(r);
+		xs_test_assert_code(s->admin_url, req, "internal");
 	}
 	assert_int_equal(xs_test_stats_orders(s->read_url), acked_orders);
 
@@ -171,9 +136,7 @@ fill_and_check(struct xs_test_server *s, void (*lift)(struct xs_test_server *),
 	lift(s);
 	xs_test_server_restart(s);
 	assert_int_equal(xs_test_stats_orders(s->read_url), acked_orders);
-	r = xs_test_call(s->admin_url, req);
-	assert_string_equal(xs_test_reply_code(r), "ok");
-	json_decref(r);
+	xs_test_send_ok(s->admin_url, req);
 	assert_int_equal(xs_test_stats_orders(s->read_url),
 	    acked_orders + ORDERS_PER_BATCH);
 	assert_int_equal(
@@ -355,7 +318,6 @@ test_full_disk_load_stops_then_completes(void **state)
 	struct xs_buf    want, got;
 	struct xs_totals t;
 	xs_store        *st;
-	MDB_txn         *txn;
 
 	(void) state;
 	snprintf(clean, sizeof(clean), "%s/clean", dir);
@@ -366,9 +328,7 @@ test_full_disk_load_stops_then_completes(void **state)
 		fail_msg("no clear message:\n%s", out);
 	}
 	assert_xs_ok(xs_store_open(&st, db, NULL));
-	assert_xs_ok(xs_txn_read(st, &txn));
-	assert_xs_ok(xs_store_totals_get(st, txn, &t));
-	xs_txn_abort(txn);
+	t = xs_test_totals(st);
 	xs_store_close(st);
 	assert_true(t.orders < RETAIL_ORDERS);
 	print_message("xsell-load, files limited to %llu KiB: %llu of %d "

@@ -11,52 +11,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Orders per request, and distinct items per order: order o<i> holds
- * items i<i>-0 .. i<i>-9, which no other order holds. */
-#define ORDERS_PER_BATCH 20
-#define ITEMS_PER_ORDER 10
+#define ORDERS_PER_BATCH XS_TEST_FILL_ORDERS
+#define ITEMS_PER_ORDER XS_TEST_FILL_ITEMS
 /* A bound on the loop: 1 MiB fills long before this many orders. */
 #define MAX_BATCHES 2000
-
-/* The event request for batch 'b' (orders b*20 .. b*20+19), into buf. */
-static void
-batch_json(unsigned b, char *buf, size_t len)
-{
-	size_t o = 0;
-
-	o += (size_t) snprintf(
-	    buf + o, len - o, "{\"op\":\"event\",\"events\":[");
-	for (unsigned i = 0; i < ORDERS_PER_BATCH; i++) {
-		unsigned n = b * ORDERS_PER_BATCH + i;
-
-		o += (size_t) snprintf(buf + o, len - o,
-		    "%s{\"type\":\"order\",\"order\":\"o%u\",\"user\":\"u%u\","
-		    "\"ts\":%u,\"items\":[",
-		    i ? "," : "", n, n, 1700000000u + n);
-		for (unsigned j = 0; j < ITEMS_PER_ORDER; j++) {
-			o += (size_t) snprintf(buf + o, len - o,
-			    "%s\"i%u-%u\"", j ? "," : "", n, j);
-		}
-		o += (size_t) snprintf(buf + o, len - o, "]}");
-	}
-	snprintf(buf + o, len - o, "]}");
-}
+/* Users: one per order. */
+#define USERS (MAX_BATCHES * ORDERS_PER_BATCH)
 
 /* fbt of the first item of order 'n': its nine order mates, each bought
  * with it once (count scorer). */
 static void
 assert_fbt_of_order(const char *url, unsigned n)
 {
-	char    req[200];
-	json_t *r, *items;
+	json_t *r     = xs_test_fill_fbt(url, n);
+	json_t *items = json_object_get(r, "items");
 
-	snprintf(req, sizeof(req),
-	    "{\"op\":\"fbt\",\"items\":[\"i%u-0\"],\"scorer\":\"count\","
-	    "\"k\":20}",
-	    n);
-	r = xs_test_call(url, req);
-	assert_string_equal(xs_test_reply_code(r), "ok");
-	items = json_object_get(r, "items");
 	assert_int_equal(json_array_size(items), ITEMS_PER_ORDER - 1);
 	for (size_t i = 0; i < json_array_size(items); i++) {
 		assert_float_equal(json_number_value(json_object_get(
@@ -74,12 +43,11 @@ test_full_map_refuses_writes_serves_reads_and_keeps_the_store(void **state)
 	static char              req[64 * 1024];
 	json_t                  *r     = NULL;
 	unsigned                 acked = 0, b;
-	const char              *msg;
 
 	(void) state;
 	xs_test_server_start(&s, tiny);
 	for (b = 0; b < MAX_BATCHES; b++) {
-		batch_json(b, req, sizeof(req));
+		xs_test_fill_batch(b, NULL, USERS, req, sizeof(req));
 		r = xs_test_call(s.admin_url, req);
 		if (strcmp(xs_test_reply_code(r), "ok") != 0) {
 			break;
@@ -90,13 +58,8 @@ test_full_map_refuses_writes_serves_reads_and_keeps_the_store(void **state)
 	}
 	assert_true(b < MAX_BATCHES); /* the map did fill */
 	assert_true(acked > 0);       /* and took something first */
-	assert_string_equal(xs_test_reply_code(r), "unavailable");
-	msg = json_string_value(
-	    json_object_get(json_object_get(r, "error"), "message"));
-	assert_non_null(msg);
-	if (strstr(msg, "full") == NULL) {
-		fail_msg("the refusal does not say the map is full: %s", msg);
-	}
+	/* The refusal says the map is full. */
+	xs_test_reply_error(r, "unavailable", "full");
 	json_decref(r);
 	print_message("1 MiB map: %u orders acknowledged, then full\n", acked);
 
@@ -108,15 +71,12 @@ test_full_map_refuses_writes_serves_reads_and_keeps_the_store(void **state)
 	snprintf(req, sizeof(req),
 	    "{\"op\":\"fbt\",\"items\":[\"i%u-0\"],\"scorer\":\"count\"}",
 	    acked);
-	r = xs_test_call(s.read_url, req);
-	assert_string_equal(xs_test_reply_code(r), "ok");
+	r = xs_test_call_ok(s.read_url, req);
 	assert_int_equal(json_array_size(json_object_get(r, "items")), 0);
 	json_decref(r);
 	/* The same batch again is still refused, and the server serves. */
-	batch_json(b, req, sizeof(req));
-	r = xs_test_call(s.admin_url, req);
-	assert_string_equal(xs_test_reply_code(r), "unavailable");
-	json_decref(r);
+	xs_test_fill_batch(b, NULL, USERS, req, sizeof(req));
+	xs_test_assert_code(s.admin_url, req, "unavailable");
 	assert_int_equal(xs_test_stats_orders(s.read_url), acked);
 
 	/* Restarted with the default map: the same store, exactly the
@@ -126,9 +86,7 @@ test_full_map_refuses_writes_serves_reads_and_keeps_the_store(void **state)
 	xs_test_server_restart(&s);
 	assert_int_equal(xs_test_stats_orders(s.read_url), acked);
 	assert_fbt_of_order(s.read_url, acked - 1);
-	r = xs_test_call(s.admin_url, req);
-	assert_string_equal(xs_test_reply_code(r), "ok");
-	json_decref(r);
+	xs_test_send_ok(s.admin_url, req);
 	assert_int_equal(
 	    xs_test_stats_orders(s.read_url), acked + ORDERS_PER_BATCH);
 	assert_fbt_of_order(s.read_url, acked);

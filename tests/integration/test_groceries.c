@@ -49,22 +49,6 @@ load(xs_store *st, struct xs_load_apply_result *res)
 	load_with(st, NULL, res);
 }
 
-/* Counter 'which' of item 'ext'. */
-static uint32_t
-item_count(xs_store *st, const char *ext, enum xs_count which)
-{
-	struct xs_item_counts c;
-	MDB_txn              *txn;
-	uint32_t              id;
-
-	assert_xs_ok(xs_txn_read(st, &txn));
-	assert_xs_ok(
-	    xs_store_id_get(st, txn, XS_DICT_ITEM, ext, strlen(ext), &id));
-	assert_xs_ok(xs_store_counts_get(st, txn, id, &c));
-	xs_txn_abort(txn);
-	return c.c[which];
-}
-
 static int
 setup(void **state)
 {
@@ -94,7 +78,7 @@ static void
 rule(xs_store *st, const char *a, const char *b, enum xs_scorer scorer,
     double *scorep, uint64_t *countp)
 {
-	struct xs_span     item = { a, (uint32_t) strlen(a) };
+	struct xs_span     item = xs_test_span(a);
 	struct xs_query    q    = { 0 };
 	struct xs_answer   ans;
 	struct xs_settings set;
@@ -136,50 +120,50 @@ assert_close(double got, double want)
 	}
 }
 
+/* The rule {a} => {b} under 'scorer' has arules' score and count. */
+static void
+assert_rule(xs_store *st, const char *a, const char *b, enum xs_scorer scorer,
+    double want_score, uint64_t want_count)
+{
+	double   score;
+	uint64_t count;
+
+	rule(st, a, b, scorer, &score, &count);
+	assert_close(score, want_score);
+	assert_int_equal(count, want_count);
+}
+
 static void
 test_groceries_herbs_root_vegetables(void **state)
 {
 	struct fixture *f = *state;
-	double          score;
-	uint64_t        count;
 
 	/* arules: {herbs} => {root vegetables}: confidence 0.43125 (69 of
 	 * 160 baskets with herbs), lift 3.956477, count 69. */
-	rule(f->st, "herbs", "root vegetables", XS_SCORE_CONFIDENCE, &score,
-	    &count);
-	assert_close(score, 0.43125);
-	assert_int_equal(count, 69);
-	rule(f->st, "herbs", "root vegetables", XS_SCORE_LIFT, &score, &count);
-	assert_close(score, 3.956477);
-	assert_int_equal(count, 69);
+	assert_rule(f->st, "herbs", "root vegetables", XS_SCORE_CONFIDENCE,
+	    0.43125, 69);
+	assert_rule(
+	    f->st, "herbs", "root vegetables", XS_SCORE_LIFT, 3.956477, 69);
 }
 
 static void
 test_groceries_other_vegetables_whole_milk(void **state)
 {
 	struct fixture *f = *state;
-	double          score;
-	uint64_t        count;
 
 	/* arules: confidence 0.3867578 (736 / 1,903), count 736. */
-	rule(f->st, "other vegetables", "whole milk", XS_SCORE_CONFIDENCE,
-	    &score, &count);
-	assert_close(score, 0.3867578);
-	assert_int_equal(count, 736);
+	assert_rule(f->st, "other vegetables", "whole milk",
+	    XS_SCORE_CONFIDENCE, 0.3867578, 736);
 }
 
 static void
 test_groceries_berries_whipped_cream(void **state)
 {
 	struct fixture *f = *state;
-	double          score;
-	uint64_t        count;
 
 	/* arules: lift 3.796886, count 89. */
-	rule(f->st, "berries", "whipped/sour cream", XS_SCORE_LIFT, &score,
-	    &count);
-	assert_close(score, 3.796886);
-	assert_int_equal(count, 89);
+	assert_rule(f->st, "berries", "whipped/sour cream", XS_SCORE_LIFT,
+	    3.796886, 89);
 }
 
 static void
@@ -188,7 +172,7 @@ test_groceries_totals_and_reload(void **state)
 	struct fixture             *f = *state;
 	struct xs_load_apply_result res;
 	struct xs_totals            tot;
-	struct xs_buf               before, after;
+	char                       *before;
 	MDB_txn                    *txn;
 	uint32_t                    n_items;
 
@@ -201,24 +185,21 @@ test_groceries_totals_and_reload(void **state)
 	assert_int_equal(n_items, 169);
 	/* arules itemFrequency: whole milk 2,513, other vegetables 1,903,
 	 * rolls/buns 1,809; "cream cheese " keeps its trailing space. */
-	assert_int_equal(item_count(f->st, "whole milk", XS_C_BASKETS), 2513);
 	assert_int_equal(
-	    item_count(f->st, "other vegetables", XS_C_BASKETS), 1903);
-	assert_int_equal(item_count(f->st, "rolls/buns", XS_C_BASKETS), 1809);
-	assert_true(item_count(f->st, "cream cheese ", XS_C_BASKETS) > 0);
+	    xs_test_item_count(f->st, "whole milk", XS_C_BASKETS), 2513);
+	assert_int_equal(
+	    xs_test_item_count(f->st, "other vegetables", XS_C_BASKETS), 1903);
+	assert_int_equal(
+	    xs_test_item_count(f->st, "rolls/buns", XS_C_BASKETS), 1809);
+	assert_true(
+	    xs_test_item_count(f->st, "cream cheese ", XS_C_BASKETS) > 0);
 
 	/* The same file again: every order a duplicate, no count moves. */
-	xs_buf_init(&before, SIZE_MAX);
-	xs_buf_init(&after, SIZE_MAX);
-	assert_xs_ok(xs_store_dump(f->st, &before));
+	before = xs_test_dump(f->st);
 	load(f->st, &res);
 	assert_int_equal(res.orders, 0);
 	assert_int_equal(res.duplicates, 9835);
-	assert_xs_ok(xs_store_dump(f->st, &after));
-	assert_int_equal(before.len, after.len);
-	assert_memory_equal(before.data, after.data, before.len);
-	xs_buf_fini(&before);
-	xs_buf_fini(&after);
+	xs_test_assert_unchanged(f->st, before);
 }
 
 static void

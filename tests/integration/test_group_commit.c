@@ -138,8 +138,7 @@ check_batch(const char *url, unsigned w, unsigned b, bool there)
 	    "{\"op\":\"fbt\",\"items\":[\"w%ub%uo0i0\"],\"k\":50,"
 	    "\"filter\":{\"in_stock\":false}}",
 	    w, b);
-	r = xs_test_call(url, req);
-	assert_string_equal(xs_test_reply_code(r), "ok");
+	r = xs_test_call_ok(url, req);
 	if (there) {
 		assert_int_equal(json_array_size(json_object_get(r, "items")),
 		    ITEMS_PER_ORDER - 1);

@@ -26,24 +26,10 @@ static int
 setup(void **state)
 {
 	struct xs_test_server *s = calloc(1, sizeof(*s));
-	json_t                *r;
 
 	xs_test_server_start(s, NULL);
-	r = xs_test_call(s->admin_url, orders);
-	assert_string_equal(xs_test_reply_code(r), "ok");
-	assert_int_equal(json_integer_value(json_object_get(r, "applied")), 5);
-	json_decref(r);
+	assert_int_equal(xs_test_send_ok(s->admin_url, orders), 5);
 	*state = s;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct xs_test_server *s = *state;
-
-	xs_test_server_fini(s);
-	free(s);
 	return 0;
 }
 
@@ -68,10 +54,9 @@ render_items(json_t *reply, char *out, size_t len)
 static void
 expect_fbt(const char *url, const char *req, const char *want)
 {
-	json_t *r = xs_test_call(url, req);
+	json_t *r = xs_test_call_ok(url, req);
 	char    got[512];
 
-	assert_string_equal(xs_test_reply_code(r), "ok");
 	render_items(r, got, sizeof(got));
 	assert_string_equal(got, want);
 	json_decref(r);
@@ -91,10 +76,9 @@ test_server_fbt_on_read_endpoint(void **state)
 	    "\"k\":2}",
 	    "C:3 E:2");
 	/* Unknown ids are listed, and explain adds the co-count. */
-	r = xs_test_call(s->read_url,
+	r = xs_test_call_ok(s->read_url,
 	    "{\"op\":\"fbt\",\"id\":7,\"items\":[\"A\",\"nope\"],"
 	    "\"scorer\":\"lift\",\"explain\":true}");
-	assert_string_equal(xs_test_reply_code(r), "ok");
 	assert_int_equal(json_integer_value(json_object_get(r, "id")), 7);
 	assert_string_equal(json_string_value(json_array_get(
 	                        json_object_get(r, "unknown"), 0)),
@@ -118,7 +102,6 @@ test_server_stats_count_the_answers_memos(void **state)
 	                               "\"scorer\":\"count\"}";
 	const char            *fbt_b = "{\"op\":\"fbt\",\"items\":[\"B\"],"
 	                               "\"scorer\":\"count\"}";
-	json_t                *r;
 
 	assert_int_equal(xs_test_stat(s->read_url, "store", "memo_items"), 0);
 	expect_fbt(s->read_url, fbt_a, "B:3 C:2 E:1");
@@ -128,12 +111,10 @@ test_server_stats_count_the_answers_memos(void **state)
 	expect_fbt(s->read_url, fbt_b, "A:3 C:1 D:1 E:1");
 	assert_int_equal(xs_test_stat(s->read_url, "store", "memo_items"), 2);
 
-	r = xs_test_call(s->admin_url,
+	xs_test_send_ok(s->admin_url,
 	    "{\"op\":\"event\",\"events\":[{\"type\":\"order\","
 	    "\"user\":\"u9\",\"order\":\"o9\",\"items\":[\"A\",\"C\"],"
 	    "\"ts\":1700000000}]}");
-	assert_string_equal(xs_test_reply_code(r), "ok");
-	json_decref(r);
 	expect_fbt(s->read_url, fbt_a, "B:3 C:3 E:1");
 	assert_int_equal(xs_test_stat(s->read_url, "store", "memo_items"), 1);
 }
@@ -149,9 +130,8 @@ test_server_complements_name_their_via_item(void **state)
 	struct xs_test_server *s = *state;
 	json_t                *r, *first;
 
-	r = xs_test_call(s->read_url,
+	r = xs_test_call_ok(s->read_url,
 	    "{\"op\":\"complements\",\"items\":[\"A\"],\"explain\":true}");
-	assert_string_equal(xs_test_reply_code(r), "ok");
 	assert_int_equal(json_array_size(json_object_get(r, "items")), 1);
 	first = json_array_get(json_object_get(r, "items"), 0);
 	assert_string_equal(
@@ -163,11 +143,10 @@ test_server_complements_name_their_via_item(void **state)
 	assert_int_equal(
 	    json_integer_value(json_object_get(first, "count")), 1);
 	json_decref(r);
-	r = xs_test_call(s->read_url,
+	xs_test_assert_code(s->read_url,
 	    "{\"op\":\"complements\",\"items\":[\"A\"],"
-	    "\"scorer\":\"lift\"}");
-	assert_string_equal(xs_test_reply_code(r), "bad_request");
-	json_decref(r);
+	    "\"scorer\":\"lift\"}",
+	    "bad_request");
 }
 
 /* One write request per write op of wire/ops.def, each of which would
@@ -225,8 +204,7 @@ render_history(const char *url, const char *user, char *out, size_t len)
 
 	snprintf(
 	    req, sizeof(req), "{\"op\":\"history\",\"user\":\"%s\"}", user);
-	r = xs_test_call(url, req);
-	assert_string_equal(xs_test_reply_code(r), "ok");
+	r      = xs_test_call_ok(url, req);
 	out[0] = '\0';
 	json_array_foreach(json_object_get(r, "events"), i, ev)
 	{
@@ -270,14 +248,12 @@ static void
 test_server_items_upsert_hides_out_of_stock(void **state)
 {
 	struct xs_test_server *s = *state;
-	json_t                *r;
 
-	r = xs_test_call(s->admin_url,
-	    "{\"op\":\"items\",\"items\":[{\"item\":\"C\",\"in_stock\":false,"
-	    "\"category\":\"kitchen\",\"price\":2.5}]}");
-	assert_string_equal(xs_test_reply_code(r), "ok");
-	assert_int_equal(json_integer_value(json_object_get(r, "applied")), 1);
-	json_decref(r);
+	assert_int_equal(xs_test_send_ok(s->admin_url,
+	                     "{\"op\":\"items\",\"items\":[{\"item\":\"C\","
+	                     "\"in_stock\":false,"
+	                     "\"category\":\"kitchen\",\"price\":2.5}]}"),
+	    1);
 	expect_fbt(s->read_url,
 	    "{\"op\":\"fbt\",\"items\":[\"A\"],\"scorer\":\"count\"}",
 	    "B:3 E:1");
@@ -324,17 +300,14 @@ static void
 test_server_cli_filter_flags(void **state)
 {
 	struct xs_test_server *s = *state;
-	json_t                *r;
 	char                   got[512];
 
-	r = xs_test_call(s->admin_url,
+	xs_test_send_ok(s->admin_url,
 	    "{\"op\":\"items\",\"items\":["
 	    "{\"item\":\"A\",\"category\":\"dairy\",\"price\":1.2},"
 	    "{\"item\":\"C\",\"category\":\"bakery, fresh\",\"price\":2.5},"
 	    "{\"item\":\"D\",\"category\":\"bakery, fresh\"},"
 	    "{\"item\":\"E\",\"category\":\"snacks\",\"in_stock\":false}]}");
-	assert_string_equal(xs_test_reply_code(r), "ok");
-	json_decref(r);
 	cli_fbt(
 	    s->read_url, "fbt B --scorer count --all-stock", got, sizeof(got));
 	assert_string_equal(got, "A:3 C:1 D:1 E:1");
@@ -371,8 +344,7 @@ test_server_duplicate_order_and_bad_batch(void **state)
 	struct xs_test_server *s = *state;
 	json_t                *r;
 
-	r = xs_test_call(s->admin_url, orders);
-	assert_string_equal(xs_test_reply_code(r), "ok");
+	r = xs_test_call_ok(s->admin_url, orders);
 	assert_int_equal(json_integer_value(json_object_get(r, "applied")), 0);
 	assert_int_equal(
 	    json_integer_value(json_object_get(r, "duplicates")), 5);
@@ -382,10 +354,7 @@ test_server_duplicate_order_and_bad_batch(void **state)
 	    "{\"op\":\"event\",\"events\":[{\"type\":\"order\","
 	    "\"order\":\"o6\",\"items\":[\"A\",\"D\"]},"
 	    "{\"type\":\"view\",\"user\":\"u1\"}]}");
-	assert_string_equal(xs_test_reply_code(r), "bad_request");
-	assert_non_null(strstr(json_string_value(json_object_get(
-	                           json_object_get(r, "error"), "message")),
-	    "events[1].item"));
+	xs_test_reply_error(r, "bad_request", "events[1].item");
 	json_decref(r);
 	expect_fbt(s->read_url,
 	    "{\"op\":\"fbt\",\"items\":[\"D\"],\"scorer\":\"count\"}", "B:1");
@@ -421,16 +390,13 @@ test_server_bad_requests_get_errors_and_it_keeps_serving(void **state)
 		free(reply);
 	}
 	free(big);
-	r = xs_test_call(s->read_url, "{\"op\":\"recommend\"}");
-	assert_string_equal(xs_test_reply_code(r), "bad_request");
-	json_decref(r);
-	r = xs_test_call(s->read_url,
+	xs_test_assert_code(
+	    s->read_url, "{\"op\":\"recommend\"}", "bad_request");
+	xs_test_assert_code(s->read_url,
 	    "{\"op\":\"fbt\",\"items\":[\"A\"],"
-	    "\"k\":\"ten\"}");
-	assert_string_equal(xs_test_reply_code(r), "bad_request");
-	json_decref(r);
-	r = xs_test_call(s->read_url, "{\"op\":\"stats\"}");
-	assert_string_equal(xs_test_reply_code(r), "ok");
+	    "\"k\":\"ten\"}",
+	    "bad_request");
+	r = xs_test_call_ok(s->read_url, "{\"op\":\"stats\"}");
 	assert_int_equal(json_integer_value(json_object_get(
 	                     json_object_get(r, "counts"), "orders")),
 	    5);
@@ -542,69 +508,24 @@ test_server_sees_a_bulk_load_while_serving(void **state)
 	    "B:3 D:3 C:2 E:1");
 }
 
-/* Run xselld with 'args' and return its exit status and stderr. */
-static int
-run_xselld(const char *const *args, char *err, size_t err_len)
-{
-	char   cmd[4096];
-	FILE  *p;
-	size_t n;
-	int    status;
-
-	snprintf(
-	    cmd, sizeof(cmd), "%s%s", xs_test_wrap_prefix(), XS_TEST_XSELLD);
-	for (int i = 0; args[i] != NULL; i++) {
-		strcat(cmd, " ");
-		strcat(cmd, args[i]);
-	}
-	strcat(cmd, " 2>&1 >/dev/null");
-	p = popen(cmd, "r");
-	assert_non_null(p);
-	n      = fread(err, 1, err_len - 1, p);
-	err[n] = '\0';
-	status = pclose(p);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static int
-count_lines(const char *s)
-{
-	int n = 0;
-
-	for (; *s; s++) {
-		n += *s == '\n';
-	}
-	return n;
-}
-
 static void
 test_server_bad_flags_and_dirs_exit_with_one_line(void **state)
 {
 	char *dir = xs_test_tmpdir();
-	char  err[2048], path[4200], url[4300];
+	char  path[4200], url[4300];
 
 	(void) state;
-	assert_int_equal(
-	    run_xselld((const char *[]) { "--bogus", NULL }, err, sizeof(err)),
-	    2);
-	assert_int_equal(count_lines(err), 1);
-	assert_int_equal(run_xselld((const char *[]) { "--db", dir, NULL },
-	                     err, sizeof(err)),
-	    2); /* no endpoint */
-	assert_int_equal(count_lines(err), 1);
+	xs_test_assert_xselld_refuses(
+	    dir, (const char *[]) { "--bogus", NULL }, 2, NULL);
+	xs_test_assert_xselld_refuses(dir,
+	    (const char *[]) { "--db", dir, NULL }, 2, NULL); /* no endpoint */
 	snprintf(path, sizeof(path), "%s/a/b/c", dir);
 	snprintf(url, sizeof(url), "ipc://%s/x.sock", dir);
-	assert_int_equal(run_xselld((const char *[]) { "--db", path,
-	                                "--listen", url, NULL },
-	                     err, sizeof(err)),
-	    1);
-	assert_int_equal(count_lines(err), 1);
-	assert_non_null(strstr(err, path));
-	assert_int_equal(run_xselld((const char *[]) { "--db", dir, "--listen",
-	                                "bogus://x", NULL },
-	                     err, sizeof(err)),
-	    1);
-	assert_int_equal(count_lines(err), 1);
+	xs_test_assert_xselld_refuses(dir,
+	    (const char *[]) { "--db", path, "--listen", url, NULL }, 1, path);
+	xs_test_assert_xselld_refuses(dir,
+	    (const char *[]) { "--db", dir, "--listen", "bogus://x", NULL }, 1,
+	    NULL);
 	xs_test_rmdir(dir);
 }
 
@@ -615,7 +536,7 @@ test_server_config_file(void **state)
 {
 	struct xs_test_server s   = { 0 };
 	char                 *dir = xs_test_tmpdir();
-	char                  conf[4200], bad[4200], err[2048];
+	char                  conf[4200], bad[4200];
 	const char           *with_file[] = { "--config", conf, NULL };
 	const char *file_then_cli[] = { "--config", conf, "--history-max",
 		"88", NULL };
@@ -644,16 +565,12 @@ test_server_config_file(void **state)
 	assert_non_null(f);
 	fputs("history-max 1 2\n", f);
 	fclose(f);
-	assert_int_equal(run_xselld((const char *[]) { "--config", bad, NULL },
-	                     err, sizeof(err)),
-	    2);
-	assert_int_equal(count_lines(err), 1);
-	assert_non_null(strstr(err, "bad.conf:1: one value per line"));
-	assert_int_equal(run_xselld((const char *[]) { "--config",
-	                                "/nonexistent/xselld.conf", NULL },
-	                     err, sizeof(err)),
-	    2);
-	assert_int_equal(count_lines(err), 1);
+	xs_test_assert_xselld_refuses(dir,
+	    (const char *[]) { "--config", bad, NULL }, 2,
+	    "bad.conf:1: one value per line");
+	xs_test_assert_xselld_refuses(dir,
+	    (const char *[]) { "--config", "/nonexistent/xselld.conf", NULL },
+	    2, NULL);
 	xs_test_rmdir(dir);
 }
 
@@ -665,34 +582,37 @@ main(void)
 		cmocka_unit_test(
 		    test_server_every_write_op_has_a_refusal_case),
 		cmocka_unit_test_setup_teardown(
-		    test_server_fbt_on_read_endpoint, setup, teardown),
+		    test_server_fbt_on_read_endpoint, setup,
+		    xs_test_server_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_server_stats_count_the_answers_memos, setup,
-		    teardown),
+		    xs_test_server_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_server_complements_name_their_via_item, setup,
-		    teardown),
+		    xs_test_server_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_server_writes_refused_on_read_endpoint, setup,
-		    teardown),
+		    xs_test_server_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_server_items_upsert_hides_out_of_stock, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_server_cli_filter_flags, setup, teardown),
+		    xs_test_server_teardown),
+		cmocka_unit_test_setup_teardown(test_server_cli_filter_flags,
+		    setup, xs_test_server_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_server_duplicate_order_and_bad_batch, setup,
-		    teardown),
+		    xs_test_server_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_server_bad_requests_get_errors_and_it_keeps_serving,
-		    setup, teardown),
+		    setup, xs_test_server_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_server_serves_clients_concurrently, setup, teardown),
+		    test_server_serves_clients_concurrently, setup,
+		    xs_test_server_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_server_stops_cleanly_on_sigterm, setup, teardown),
+		    test_server_stops_cleanly_on_sigterm, setup,
+		    xs_test_server_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_server_sees_a_bulk_load_while_serving, setup,
-		    teardown),
+		    xs_test_server_teardown),
 		cmocka_unit_test(
 		    test_server_bad_flags_and_dirs_exit_with_one_line),
 	};

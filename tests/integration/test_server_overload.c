@@ -57,7 +57,7 @@
 #endif
 
 struct fixture {
-	struct xs_test_server srv;
+	struct xs_test_server srv; /* first: xs_test_server_teardown */
 	int                   port;
 	char                  tcp_url[64];
 	char                  max_arg[16];
@@ -132,9 +132,8 @@ assert_server_alive(struct fixture *f)
 static void
 user_with_long_history(const char *admin_url)
 {
-	size_t  cap = 64 + HISTORY_EVENTS * 64, o;
-	char   *req = malloc(cap);
-	json_t *r;
+	size_t cap = 64 + HISTORY_EVENTS * 64, o;
+	char  *req = malloc(cap);
 
 	assert_non_null(req);
 	o = (size_t) snprintf(req, cap, "{\"op\":\"event\",\"events\":[");
@@ -145,9 +144,7 @@ user_with_long_history(const char *admin_url)
 		    i ? "," : "", i, 1000000 + i);
 	}
 	snprintf(req + o, cap - o, "]}");
-	r = xs_test_call(admin_url, req);
-	assert_string_equal(xs_test_reply_code(r), "ok");
-	json_decref(r);
+	xs_test_send_ok(admin_url, req);
 	free(req);
 }
 
@@ -155,7 +152,6 @@ static int
 setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	json_t         *r;
 
 	assert_non_null(f);
 	f->port = xs_test_free_port();
@@ -174,25 +170,13 @@ setup(void **state)
 	user_with_long_history(f->srv.admin_url);
 	/* A and B in two orders, A and C in one: fbt of A by count is
 	 * "B:2 C:1". */
-	r = xs_test_call(f->srv.admin_url,
+	xs_test_send_ok(f->srv.admin_url,
 	    "{\"op\":\"event\",\"events\":["
 	    "{\"type\":\"order\",\"order\":\"o1\",\"items\":[\"A\",\"B\"]},"
 	    "{\"type\":\"order\",\"order\":\"o2\",\"items\":[\"A\",\"B\"]},"
 	    "{\"type\":\"order\",\"order\":\"o3\",\"items\":[\"A\",\"C\"]}"
 	    "]}");
-	assert_string_equal(xs_test_reply_code(r), "ok");
-	json_decref(r);
 	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	xs_test_server_fini(&f->srv);
-	free(f);
 	return 0;
 }
 
@@ -609,7 +593,7 @@ main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
 		    test_overload_flood_keeps_serving_with_bounded_memory,
-		    setup, teardown),
+		    setup, xs_test_server_teardown),
 	};
 
 	self_path = argv[0];

@@ -98,64 +98,22 @@ teardown(void **state)
 	return 0;
 }
 
-/* {"op":"event","events":[{"type":"order","order":ORDER,
- *  "items":[A,B]}]} */
-static void
-pack_order(
-    msgpack_sbuffer *sb, const char *order, const char *a, const char *b)
-{
-	msgpack_packer pk;
-
-	msgpack_sbuffer_init(sb);
-	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, 2);
-	msgpack_pack_str_with_body(&pk, "op", 2);
-	msgpack_pack_str_with_body(&pk, "event", 5);
-	msgpack_pack_str_with_body(&pk, "events", 6);
-	msgpack_pack_array(&pk, 1);
-	msgpack_pack_map(&pk, 3);
-	msgpack_pack_str_with_body(&pk, "type", 4);
-	msgpack_pack_str_with_body(&pk, "order", 5);
-	msgpack_pack_str_with_body(&pk, "order", 5);
-	msgpack_pack_str_with_body(&pk, order, strlen(order));
-	msgpack_pack_str_with_body(&pk, "items", 5);
-	msgpack_pack_array(&pk, 2);
-	msgpack_pack_str_with_body(&pk, a, strlen(a));
-	msgpack_pack_str_with_body(&pk, b, strlen(b));
-}
-
-/* {"op":"fbt","items":[ITEM],"scorer":"count"} */
-static void
-pack_fbt(msgpack_sbuffer *sb, const char *item)
-{
-	msgpack_packer pk;
-
-	msgpack_sbuffer_init(sb);
-	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, 3);
-	msgpack_pack_str_with_body(&pk, "op", 2);
-	msgpack_pack_str_with_body(&pk, "fbt", 3);
-	msgpack_pack_str_with_body(&pk, "items", 5);
-	msgpack_pack_array(&pk, 1);
-	msgpack_pack_str_with_body(&pk, item, strlen(item));
-	msgpack_pack_str_with_body(&pk, "scorer", 6);
-	msgpack_pack_str_with_body(&pk, "count", 5);
-}
-
-/* Send 'sb' on 'c'; returns the call's error, else the reply's status.
- * The "item" of the reply's first "items" entry goes to 'first' (empty
- * if none). */
+/* Send the JSON request 'json' on 'c', packed as xs_test_pack does;
+ * returns the call's error, else the reply's status. The "item" of the
+ * reply's first "items" entry goes to 'first' (empty if none). */
 static xsell_err
-call(xsell_client *c, const msgpack_sbuffer *sb, char *first, size_t len)
+call(xsell_client *c, const char *json, char *first, size_t len)
 {
 	msgpack_unpacked      up;
 	const msgpack_object *items;
+	size_t                req_len, reply_len;
+	void                 *req = xs_test_pack(json, &req_len);
 	void                 *reply;
-	size_t                reply_len;
 	xsell_err             err;
 
 	first[0] = '\0';
-	err = xsell_client_call(c, sb->data, sb->size, &reply, &reply_len);
+	err      = xsell_client_call(c, req, req_len, &reply, &reply_len);
+	free(req);
 	if (err != XSELL_OK) {
 		return err;
 	}
@@ -177,6 +135,19 @@ call(xsell_client *c, const msgpack_sbuffer *sb, char *first, size_t len)
 	return err;
 }
 
+/* Send order 'order' of items 'a' and 'b' on 'c', as call does. */
+static xsell_err
+send_order(xsell_client *c, const char *order, const char *a, const char *b)
+{
+	char json[512], first[64];
+
+	snprintf(json, sizeof(json),
+	    "{\"op\":\"event\",\"events\":[{\"type\":\"order\","
+	    "\"order\":\"%s\",\"items\":[\"%s\",\"%s\"]}]}",
+	    order, a, b);
+	return call(c, json, first, sizeof(first));
+}
+
 /* Whether the read endpoint knows 'item' (an order with it was
  * applied): fbt lists unknown items in "unknown". */
 static bool
@@ -188,8 +159,7 @@ item_known(const char *read_url, const char *item)
 
 	snprintf(
 	    req, sizeof(req), "{\"op\":\"fbt\",\"items\":[\"%s\"]}", item);
-	r = xs_test_call(read_url, req);
-	assert_string_equal(xs_test_reply_code(r), "ok");
+	r     = xs_test_call_ok(read_url, req);
 	known = json_array_size(json_object_get(r, "unknown")) == 0;
 	json_decref(r);
 	return known;
@@ -213,18 +183,15 @@ test_tls_client_with_the_cas_certificate_writes_and_reads(void **state)
 	struct tls_fixture     *f = *state;
 	struct xsell_client_tls t =
 	    client_tls(f, f->files[F_CLI_CRT], f->files[F_CLI_KEY]);
-	msgpack_sbuffer sb;
-	xsell_client   *c;
-	char            first[64];
+	xsell_client *c;
+	char          first[64];
 
 	assert_xs_ok(xsell_client_dial_tls(&c, f->url, 5000, &t));
-	pack_order(&sb, "t1", "T1", "T2");
-	assert_xs_ok(call(c, &sb, first, sizeof(first)));
-	msgpack_sbuffer_destroy(&sb);
-	pack_fbt(&sb, "T1");
-	assert_xs_ok(call(c, &sb, first, sizeof(first)));
+	assert_xs_ok(send_order(c, "t1", "T1", "T2"));
+	assert_xs_ok(
+	    call(c, "{\"op\":\"fbt\",\"items\":[\"T1\"],\"scorer\":\"count\"}",
+	        first, sizeof(first)));
 	assert_string_equal(first, "T2");
-	msgpack_sbuffer_destroy(&sb);
 	xsell_client_close(c);
 	assert_true(item_known(f->srv.read_url, "T1"));
 }
@@ -235,16 +202,12 @@ static void
 expect_refused(struct tls_fixture *f, const struct xsell_client_tls *t,
     const char *order, const char *item)
 {
-	msgpack_sbuffer sb;
-	xsell_client   *c;
-	char            first[64];
+	xsell_client *c;
 
 	assert_xs_err(xsell_client_dial_tls(&c, f->url, FAIL_TIMEOUT_MS, t),
 	    XSELL_EUNAVAIL);
 	assert_xs_ok(xsell_client_open_tls(&c, f->url, FAIL_TIMEOUT_MS, t));
-	pack_order(&sb, order, item, "T0");
-	assert_xs_err(call(c, &sb, first, sizeof(first)), XSELL_EUNAVAIL);
-	msgpack_sbuffer_destroy(&sb);
+	assert_xs_err(send_order(c, order, item, "T0"), XSELL_EUNAVAIL);
 	xsell_client_close(c);
 	assert_false(item_known(f->srv.read_url, item));
 }
@@ -277,15 +240,12 @@ static void
 test_tls_plain_tcp_client_gets_no_answer(void **state)
 {
 	struct tls_fixture *f = *state;
-	msgpack_sbuffer     sb;
 	xsell_client       *c;
-	char                url[64], first[64];
+	char                url[64];
 
 	snprintf(url, sizeof(url), "tcp://%s", f->url + strlen("tls+tcp://"));
 	assert_xs_ok(xsell_client_open(&c, url, FAIL_TIMEOUT_MS));
-	pack_order(&sb, "t4", "T5", "T0");
-	assert_xs_err(call(c, &sb, first, sizeof(first)), XSELL_EUNAVAIL);
-	msgpack_sbuffer_destroy(&sb);
+	assert_xs_err(send_order(c, "t4", "T5", "T0"), XSELL_EUNAVAIL);
 	xsell_client_close(c);
 	assert_false(item_known(f->srv.read_url, "T5"));
 }
@@ -327,34 +287,36 @@ test_tls_cli_options(void **state)
 	assert_int_equal(run_cli(args), 2);
 }
 
-/* xselld's stderr and exit status for 'args' (appended to a --db). */
-static int
-run_xselld(const char *dir, const char *args, char *err, size_t err_len)
+/* xselld with --admin 'admin' and the TLS files given (NULL: left
+ * out), on a store in the fixture's directory: refused with 'code' in
+ * one line of stderr holding 'want' (NULL: any line). */
+static void
+assert_refused(struct tls_fixture *f, const char *admin, const char *cert,
+    const char *key, const char *ca, int code, const char *want)
 {
-	char   cmd[8192];
-	FILE  *p;
-	size_t n;
-	int    status;
+	char        db[4200];
+	const char *args[11];
+	size_t      n = 0;
 
-	snprintf(cmd, sizeof(cmd), "%s --db %s/db2 %s 2>&1 >/dev/null",
-	    XS_TEST_XSELLD, dir, args);
-	p = popen(cmd, "r");
-	assert_non_null(p);
-	n      = fread(err, 1, err_len - 1, p);
-	err[n] = '\0';
-	status = pclose(p);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static int
-count_lines(const char *s)
-{
-	int n = 0;
-
-	for (; *s; s++) {
-		n += *s == '\n';
+	snprintf(db, sizeof(db), "%s/db2", f->certs);
+	args[n++] = "--db";
+	args[n++] = db;
+	args[n++] = "--admin";
+	args[n++] = admin;
+	if (cert != NULL) {
+		args[n++] = "--tls-cert";
+		args[n++] = cert;
 	}
-	return n;
+	if (key != NULL) {
+		args[n++] = "--tls-key";
+		args[n++] = key;
+	}
+	if (ca != NULL) {
+		args[n++] = "--tls-ca";
+		args[n++] = ca;
+	}
+	args[n] = NULL;
+	xs_test_assert_xselld_refuses(f->certs, args, code, want);
 }
 
 /* A tls+tcp:// URL without the three files is a usage error; files
@@ -363,41 +325,26 @@ static void
 test_tls_server_refuses_to_start_without_usable_files(void **state)
 {
 	struct tls_fixture *f = *state;
-	char                args[4096], err[2048];
+	char                tls_url[64], tcp_url[64], missing[4200];
 
-	snprintf(args, sizeof(args), "--admin tls+tcp://127.0.0.1:%d",
+	snprintf(tls_url, sizeof(tls_url), "tls+tcp://127.0.0.1:%d",
 	    xs_test_free_port());
-	assert_int_equal(run_xselld(f->certs, args, err, sizeof(err)), 2);
-	assert_int_equal(count_lines(err), 1);
-	assert_non_null(strstr(err, "--tls-cert, --tls-key and --tls-ca"));
+	assert_refused(f, tls_url, NULL, NULL, NULL, 2,
+	    "--tls-cert, --tls-key and --tls-ca");
 
-	snprintf(args, sizeof(args),
-	    "--admin tls+tcp://127.0.0.1:%d --tls-cert %s/missing.crt "
-	    "--tls-key %s --tls-ca %s",
-	    xs_test_free_port(), f->certs, f->files[F_SRV_KEY],
-	    f->files[F_CA]);
-	assert_int_equal(run_xselld(f->certs, args, err, sizeof(err)), 1);
-	assert_int_equal(count_lines(err), 1);
-	assert_non_null(strstr(err, "missing.crt"));
+	snprintf(missing, sizeof(missing), "%s/missing.crt", f->certs);
+	assert_refused(f, tls_url, missing, f->files[F_SRV_KEY],
+	    f->files[F_CA], 1, "missing.crt");
 
 	/* A key where the CA belongs: not a certificate. */
-	snprintf(args, sizeof(args),
-	    "--admin tls+tcp://127.0.0.1:%d --tls-cert %s --tls-key %s "
-	    "--tls-ca %s",
-	    xs_test_free_port(), f->files[F_SRV_CRT], f->files[F_SRV_KEY],
-	    f->files[F_SRV_KEY]);
-	assert_int_equal(run_xselld(f->certs, args, err, sizeof(err)), 1);
-	assert_int_equal(count_lines(err), 1);
-	assert_non_null(strstr(err, "--tls-ca"));
+	assert_refused(f, tls_url, f->files[F_SRV_CRT], f->files[F_SRV_KEY],
+	    f->files[F_SRV_KEY], 1, "--tls-ca");
 
 	/* Certificates for a plain endpoint would protect nothing. */
-	snprintf(args, sizeof(args),
-	    "--admin tcp://127.0.0.1:%d --tls-cert %s --tls-key %s "
-	    "--tls-ca %s",
-	    xs_test_free_port(), f->files[F_SRV_CRT], f->files[F_SRV_KEY],
-	    f->files[F_CA]);
-	assert_int_equal(run_xselld(f->certs, args, err, sizeof(err)), 2);
-	assert_int_equal(count_lines(err), 1);
+	snprintf(tcp_url, sizeof(tcp_url), "tcp://127.0.0.1:%d",
+	    xs_test_free_port());
+	assert_refused(f, tcp_url, f->files[F_SRV_CRT], f->files[F_SRV_KEY],
+	    f->files[F_CA], 2, NULL);
 }
 
 /* Bad TLS settings are refused before anything is dialled. */
@@ -436,11 +383,10 @@ test_tls_options_from_config_file(void **state)
 	struct xs_test_server   s = { 0 };
 	struct xsell_client_tls t =
 	    client_tls(f, f->files[F_CLI_CRT], f->files[F_CLI_KEY]);
-	char            conf[600], url[64], first[64];
-	const char     *extra[] = { "--config", conf, "--admin", url, NULL };
-	msgpack_sbuffer sb;
-	xsell_client   *c;
-	FILE           *fp;
+	char          conf[600], url[64];
+	const char   *extra[] = { "--config", conf, "--admin", url, NULL };
+	xsell_client *c;
+	FILE         *fp;
 
 	snprintf(conf, sizeof(conf), "%s/xselld.conf", f->certs);
 	snprintf(
@@ -452,9 +398,7 @@ test_tls_options_from_config_file(void **state)
 	fclose(fp);
 	xs_test_server_start(&s, extra);
 	assert_xs_ok(xsell_client_dial_tls(&c, url, 5000, &t));
-	pack_order(&sb, "t7", "T8", "T0");
-	assert_xs_ok(call(c, &sb, first, sizeof(first)));
-	msgpack_sbuffer_destroy(&sb);
+	assert_xs_ok(send_order(c, "t7", "T8", "T0"));
 	xsell_client_close(c);
 	assert_true(item_known(s.read_url, "T8"));
 	xs_test_server_fini(&s);

@@ -274,6 +274,25 @@ xs_test_slurp(const char *path, char *buf, size_t len)
 	buf[n] = '\0';
 }
 
+void
+xs_test_assert_xselld_refuses(
+    const char *dir, const char *const *args, int code, const char *want)
+{
+	char        out[4096], err[4096];
+	const char *nl;
+
+	assert_int_equal(xs_test_run_tool(XS_TEST_XSELLD, args, dir, out,
+	                     sizeof(out), err, sizeof(err)),
+	    code);
+	nl = strchr(err, '\n');
+	if (nl == NULL || nl[1] != '\0') {
+		fail_msg("not one line of stderr:\n%s", err);
+	}
+	if (want != NULL) {
+		xs_test_assert_has(err, want);
+	}
+}
+
 int
 xs_test_run_tool(const char *tool, const char *const *args, const char *dir,
     char *out, size_t out_len, char *err, size_t err_len)
@@ -427,6 +446,17 @@ xs_test_server_signal(struct xs_test_server *s, int sig)
 	return status;
 }
 
+int
+xs_test_server_teardown(void **state)
+{
+	/* A struct's first member is at its address (C11 6.7.2.1). */
+	struct xs_test_server *s = *state;
+
+	xs_test_server_fini(s);
+	free(s);
+	return 0;
+}
+
 void
 xs_test_server_fini(struct xs_test_server *s)
 {
@@ -558,19 +588,15 @@ spec_parse(char *spec, struct xs_event *evs,
 }
 
 void
-xs_test_orders(struct xs_store *st, const struct xs_settings *set,
-    const char *spec, struct xs_apply_result *res)
+xs_test_apply(struct xs_store *st, const struct xs_settings *set,
+    const struct xs_span *batch, const struct xs_event *evs, size_t n,
+    struct xs_apply_result *res)
 {
-	static struct xs_order_line lines[SPEC_MAX_ORDERS][SPEC_MAX_LINES];
-	struct xs_event             evs[SPEC_MAX_ORDERS];
-	struct xs_settings          defaults;
-	struct xs_apply_result      dummy;
-	char                       *copy = strdup(spec);
-	size_t                      n;
-	MDB_txn                    *txn;
-	xs_acc                     *acc;
+	struct xs_settings     defaults;
+	struct xs_apply_result dummy;
+	MDB_txn               *txn;
+	xs_acc                *acc;
 
-	assert_non_null(copy);
 	if (set == NULL) {
 		xs_settings_default(&defaults);
 		set = &defaults;
@@ -578,13 +604,25 @@ xs_test_orders(struct xs_store *st, const struct xs_settings *set,
 	if (res == NULL) {
 		res = &dummy;
 	}
-	n = spec_parse(copy, evs, lines);
 	assert_xs_ok(xs_acc_alloc(&acc));
 	assert_xs_ok(xs_txn_write(st, &txn));
-	assert_xs_ok(xs_model_apply(st, txn, acc, set, evs, n, res));
+	assert_xs_ok(
+	    xs_model_apply_batch(st, txn, acc, set, batch, evs, n, res));
 	assert_xs_ok(xs_acc_flush(acc, st, txn));
 	assert_xs_ok(xs_txn_commit(txn));
 	xs_acc_free(acc);
+}
+
+void
+xs_test_orders(struct xs_store *st, const struct xs_settings *set,
+    const char *spec, struct xs_apply_result *res)
+{
+	static struct xs_order_line lines[SPEC_MAX_ORDERS][SPEC_MAX_LINES];
+	struct xs_event             evs[SPEC_MAX_ORDERS];
+	char                       *copy = strdup(spec);
+
+	assert_non_null(copy);
+	xs_test_apply(st, set, NULL, evs, spec_parse(copy, evs, lines), res);
 	free(copy);
 }
 
@@ -613,10 +651,22 @@ spec_event_type(const char *name)
 	return XS_EV_VIEW;
 }
 
-static struct xs_span
-spec_span(const char *s)
+struct xs_span
+xs_test_span(const char *s)
 {
-	return (struct xs_span) { s, (uint32_t) strlen(s) };
+	return (struct xs_span) { s, s != NULL ? (uint32_t) strlen(s) : 0 };
+}
+
+uint32_t
+xs_test_spans(struct xs_span *out, const char *const *ids, uint32_t max)
+{
+	uint32_t n = 0;
+
+	while (n < max && ids[n] != NULL) {
+		out[n] = xs_test_span(ids[n]);
+		n++;
+	}
+	return n;
 }
 
 /* One "TS TYPE USER ITEMS [X]" event, split in place. */
@@ -635,10 +685,10 @@ spec_event(char *text, struct xs_event *ev, struct xs_order_line *lines)
 	ev->ts   = strtoll(ts, NULL, 10);
 	ev->type = spec_event_type(type);
 	if (strcmp(user, "-") != 0) {
-		ev->user = spec_span(user);
+		ev->user = xs_test_span(user);
 	}
 	if (ev->type != XS_EV_ORDER) {
-		ev->item = spec_span(items);
+		ev->item = xs_test_span(items);
 		if (ev->type == XS_EV_RATING) {
 			assert_non_null(extra);
 			ev->rating = (uint8_t) atoi(extra);
@@ -646,14 +696,14 @@ spec_event(char *text, struct xs_event *ev, struct xs_order_line *lines)
 		return;
 	}
 	assert_non_null(extra);
-	ev->order = spec_span(extra);
+	ev->order = xs_test_span(extra);
 	ev->lines = lines;
 	for (char *it = strtok_r(items, ",", &sv2); it != NULL;
 	     it       = strtok_r(NULL, ",", &sv2)) {
 		struct xs_order_line *ln = &lines[ev->n_lines++];
 
 		assert_true(ev->n_lines <= SPEC_MAX_LINES);
-		ln->item  = spec_span(it);
+		ln->item  = xs_test_span(it);
 		ln->qty   = 1;
 		ln->price = NAN;
 	}
@@ -665,38 +715,25 @@ xs_test_events(
 {
 	static struct xs_order_line lines[SPEC_MAX_ORDERS][SPEC_MAX_LINES];
 	struct xs_event             evs[SPEC_MAX_ORDERS];
-	struct xs_settings          defaults;
-	struct xs_apply_result      res;
 	char                       *copy = strdup(spec);
 	char                       *sv   = NULL;
 	size_t                      n    = 0;
-	MDB_txn                    *txn;
-	xs_acc                     *acc;
 
 	assert_non_null(copy);
-	if (set == NULL) {
-		xs_settings_default(&defaults);
-		set = &defaults;
-	}
 	for (char *e = strtok_r(copy, ";", &sv); e != NULL;
 	     e       = strtok_r(NULL, ";", &sv)) {
 		assert_true(n < SPEC_MAX_ORDERS);
 		spec_event(e, &evs[n], lines[n]);
 		n++;
 	}
-	assert_xs_ok(xs_acc_alloc(&acc));
-	assert_xs_ok(xs_txn_write(st, &txn));
-	assert_xs_ok(xs_model_apply(st, txn, acc, set, evs, n, &res));
-	assert_xs_ok(xs_acc_flush(acc, st, txn));
-	assert_xs_ok(xs_txn_commit(txn));
-	xs_acc_free(acc);
+	xs_test_apply(st, set, NULL, evs, n, NULL);
 	free(copy);
 }
 
 bool
 xs_test_forget(struct xs_store *st, const char *user)
 {
-	struct xs_span          u = spec_span(user);
+	struct xs_span          u = xs_test_span(user);
 	struct xs_forget_result res;
 	MDB_txn                *txn;
 	xs_acc                 *acc;
@@ -898,14 +935,69 @@ xs_test_reply_code(json_t *reply)
 	    json_object_get(json_object_get(reply, "error"), "code"));
 }
 
+const char *
+xs_test_reply_error(json_t *reply, const char *code, const char *want)
+{
+	const char *msg = json_string_value(
+	    json_object_get(json_object_get(reply, "error"), "message"));
+
+	assert_string_equal(xs_test_reply_code(reply), code);
+	assert_non_null(msg);
+	xs_test_assert_has(msg, want);
+	return msg;
+}
+
+json_t *
+xs_test_call_ok(const char *url, const char *json)
+{
+	json_t *r = xs_test_call(url, json);
+
+	if (strcmp(xs_test_reply_code(r), "ok") != 0) {
+		char *text = json_dumps(r, JSON_COMPACT);
+
+		print_error("%s answered %s\n", json, text);
+		free(text);
+		json_decref(r);
+		fail_msg("not answered ok");
+	}
+	return r;
+}
+
+void
+xs_test_assert_code(const char *url, const char *json, const char *want)
+{
+	json_t *r = xs_test_call(url, json);
+
+	if (strcmp(xs_test_reply_code(r), want) != 0) {
+		char *text = json_dumps(r, JSON_COMPACT);
+
+		print_error("%s answered %s\n", json, text);
+		free(text);
+		json_decref(r);
+		fail_msg("not answered %s", want);
+	}
+	json_decref(r);
+}
+
+json_int_t
+xs_test_send_ok(const char *url, const char *json)
+{
+	json_t    *r       = xs_test_call_ok(url, json);
+	json_t    *applied = json_object_get(r, "applied");
+	json_int_t n =
+	    json_is_integer(applied) ? json_integer_value(applied) : -1;
+
+	json_decref(r);
+	return n;
+}
+
 json_int_t
 xs_test_stat(const char *url, const char *section, const char *key)
 {
-	json_t    *r = xs_test_call(url, "{\"op\":\"stats\"}");
+	json_t    *r = xs_test_call_ok(url, "{\"op\":\"stats\"}");
 	json_t    *in, *v;
 	json_int_t n;
 
-	assert_string_equal(xs_test_reply_code(r), "ok");
 	in = section != NULL ? json_object_get(r, section) : r;
 	v  = json_object_get(in, key);
 	n  = json_is_integer(v) ? json_integer_value(v) : -1;
@@ -917,6 +1009,161 @@ json_int_t
 xs_test_stats_orders(const char *url)
 {
 	return xs_test_stat(url, "counts", "orders");
+}
+
+/* ==== The fill tests' writes ==== */
+
+void
+xs_test_fill_batch(
+    unsigned b, const char *tag, unsigned users, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	o += (size_t) snprintf(buf + o, len - o, "{\"op\":\"event\",");
+	if (tag != NULL) {
+		o += (size_t) snprintf(
+		    buf + o, len - o, "\"batch\":\"%s%u\",", tag, b);
+	}
+	o += (size_t) snprintf(buf + o, len - o, "\"events\":[");
+	for (unsigned i = 0; i < XS_TEST_FILL_ORDERS; i++) {
+		unsigned n = b * XS_TEST_FILL_ORDERS + i;
+
+		o += (size_t) snprintf(buf + o, len - o,
+		    "%s{\"type\":\"order\",\"order\":\"o%u\",\"user\":"
+		    "\"u%u\",\"ts\":%u,\"items\":[",
+		    i ? "," : "", n, n % users, 1700000000u + n);
+		for (unsigned j = 0; j < XS_TEST_FILL_ITEMS; j++) {
+			o += (size_t) snprintf(buf + o, len - o,
+			    "%s\"i%u-%u\"", j ? "," : "", n, j);
+		}
+		o += (size_t) snprintf(buf + o, len - o, "]}");
+	}
+	assert_true(o < len);
+	snprintf(buf + o, len - o, "]}");
+}
+
+json_t *
+xs_test_fill_fbt(const char *url, unsigned n)
+{
+	char req[200];
+
+	snprintf(req, sizeof(req),
+	    "{\"op\":\"fbt\",\"items\":[\"i%u-0\"],\"scorer\":"
+	    "\"count\",\"k\":20}",
+	    n);
+	return xs_test_call_ok(url, req);
+}
+
+/* ==== Reading a store's counts ==== */
+
+struct xs_totals
+xs_test_totals(xs_store *st)
+{
+	MDB_txn         *txn;
+	struct xs_totals t;
+
+	assert_xs_ok(xs_txn_read(st, &txn));
+	assert_xs_ok(xs_store_totals_get(st, txn, &t));
+	xs_txn_abort(txn);
+	return t;
+}
+
+/* Item 'ext''s id, or 0 if the store does not know it. */
+static uint32_t
+item_id(xs_store *st, MDB_txn *txn, const char *ext)
+{
+	uint32_t id = 0;
+
+	if (xs_store_id_get(st, txn, XS_DICT_ITEM, ext, strlen(ext), &id) !=
+	    XSELL_OK) {
+		return 0;
+	}
+	return id;
+}
+
+uint32_t
+xs_test_item_count(xs_store *st, const char *item, enum xs_count which)
+{
+	MDB_txn              *txn;
+	struct xs_item_counts c = { { 0 } };
+	uint32_t              id;
+
+	assert_xs_ok(xs_txn_read(st, &txn));
+	id = item_id(st, txn, item);
+	if (id != 0) {
+		assert_xs_ok(xs_store_counts_get(st, txn, id, &c));
+	}
+	xs_txn_abort(txn);
+	return c.c[which];
+}
+
+uint32_t
+xs_test_pair(xs_store *st, enum xs_rel rel, const char *a, const char *b)
+{
+	MDB_txn *txn;
+	uint32_t c = 0, ia, ib;
+
+	assert_xs_ok(xs_txn_read(st, &txn));
+	ia = item_id(st, txn, a);
+	ib = item_id(st, txn, b);
+	if (ia != 0 && ib != 0) {
+		assert_xs_ok(xs_store_pair_get(st, txn, rel, ia, ib, &c));
+	}
+	xs_txn_abort(txn);
+	return c;
+}
+
+uint32_t
+xs_test_day_count(
+    xs_store *st, enum xs_rel rel, uint32_t day, const char *item)
+{
+	MDB_txn *txn;
+	uint32_t c = 0, id;
+
+	assert_xs_ok(xs_txn_read(st, &txn));
+	id = item_id(st, txn, item);
+	if (id != 0) {
+		assert_xs_ok(xs_store_pair_get(st, txn, rel, day, id, &c));
+	}
+	xs_txn_abort(txn);
+	return c;
+}
+
+void
+xs_test_assert_pairs(xs_store *st, enum xs_rel rel, const char *spec)
+{
+	char     a[64], b[64];
+	unsigned want;
+	int      used;
+
+	while (
+	    sscanf(spec, " %63[^>]>%63[^=]=%u%n", a, b, &want, &used) == 3) {
+		uint32_t got = xs_test_pair(st, rel, a, b);
+
+		if (got != want) {
+			fail_msg("pair %s>%s is %u, want %u", a, b, got, want);
+		}
+		spec += used;
+	}
+	assert_true(*spec == '\0');
+}
+
+void
+xs_test_assert_item_counts(xs_store *st, enum xs_count which, const char *spec)
+{
+	char     item[64];
+	unsigned want;
+	int      used;
+
+	while (sscanf(spec, " %63[^=]=%u%n", item, &want, &used) == 2) {
+		uint32_t got = xs_test_item_count(st, item, which);
+
+		if (got != want) {
+			fail_msg("%s's count is %u, want %u", item, got, want);
+		}
+		spec += used;
+	}
+	assert_true(*spec == '\0');
 }
 
 /* ==== Replaying writes and comparing stores ==== */
@@ -958,6 +1205,28 @@ xs_test_store_dump(const char *db, struct xs_buf *out)
 	assert_xs_ok(xs_store_open(&st, db, NULL));
 	assert_xs_ok(xs_store_dump(st, out));
 	xs_store_close(st);
+}
+
+char *
+xs_test_dump(xs_store *st)
+{
+	struct xs_buf b;
+
+	xs_buf_init(&b, SIZE_MAX);
+	assert_xs_ok(xs_store_dump(st, &b));
+	assert_xs_ok(xs_buf_append(&b, "", 1));
+	return b.data;
+}
+
+void
+xs_test_assert_unchanged(xs_store *st, char *before)
+{
+	char *now  = xs_test_dump(st);
+	bool  same = strcmp(before, now) == 0;
+
+	free(before);
+	free(now);
+	assert_true(same);
 }
 
 void

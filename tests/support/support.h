@@ -81,6 +81,12 @@ int xs_test_run_tool(const char *tool, const char *const *args,
     const char *dir, char *out, size_t out_len, char *err, size_t err_len);
 /* Fails the test, showing 'text', unless 'want' is in it. */
 void xs_test_assert_has(const char *text, const char *want);
+/* Run xselld with 'args' (NULL-terminated, after argv[0]) as
+ * xs_test_run_tool does, in 'dir', for a start it must refuse: fails
+ * the test unless it exits with 'code' and says why in one line of
+ * stderr, which holds 'want' (NULL: any line). */
+void xs_test_assert_xselld_refuses(
+    const char *dir, const char *const *args, int code, const char *want);
 /* The number after the line of a tool's summary that starts with 'name'
  * and a space ("lines loaded      4": 4). Fails the test, showing 'out',
  * if there is no such line. */
@@ -117,6 +123,9 @@ void xs_test_server_restart(struct xs_test_server *s);
 int xs_test_server_signal(struct xs_test_server *s, int sig);
 /* SIGTERM if running, then remove the store and free everything. */
 void xs_test_server_fini(struct xs_test_server *s);
+/* A cmocka teardown for a fixture that is a malloc'd struct whose first
+ * member is its struct xs_test_server (or is one): fini, then free. */
+int xs_test_server_teardown(void **state);
 
 /* ==== Talking to a server ==== */
 
@@ -135,6 +144,19 @@ json_t *xs_test_call(const char *url, const char *json);
 void *xs_test_pack(const char *json, size_t *lenp);
 /* The reply's "error.code", or "ok" for a success. */
 const char *xs_test_reply_code(json_t *reply);
+/* Fails the test unless 'reply' is an error of code 'code' whose message
+ * holds 'want'; returns the message (owned by the reply). */
+const char *xs_test_reply_error(
+    json_t *reply, const char *code, const char *want);
+/* xs_test_call, failing the test (with the request and the reply)
+ * unless the reply is a success. Caller json_decref's it. */
+json_t *xs_test_call_ok(const char *url, const char *json);
+/* Fails the test unless 'json' sent to 'url' is answered with the
+ * code 'want' ("bad_request"; "ok" for a success). */
+void xs_test_assert_code(const char *url, const char *json, const char *want);
+/* xs_test_call_ok for a write whose reply is not looked at further: the
+ * reply's "applied" count, -1 when it has none. */
+json_int_t xs_test_send_ok(const char *url, const char *json);
 /* The number stats answers at section.key ("wal", "applied"), or at
  * the top level's 'key' when 'section' is NULL ("uptime_s"); -1 when
  * absent or not an integer. Fails the test if stats is not answered
@@ -143,6 +165,20 @@ json_int_t xs_test_stat(const char *url, const char *section, const char *key);
 /* The server's order count (stats counts.orders); fails the test if
  * stats is not answered ok. */
 json_int_t xs_test_stats_orders(const char *url);
+
+/* The "fill" tests' writes (test_full_disk, test_full_map): batch 'b'
+ * holds XS_TEST_FILL_ORDERS orders o<n>, n = b * XS_TEST_FILL_ORDERS +
+ * i, by user u<n % users> at ts 1700000000 + n, each of the
+ * XS_TEST_FILL_ITEMS items i<n>-0 .. i<n>-9 that no other order holds. */
+#define XS_TEST_FILL_ORDERS 20
+#define XS_TEST_FILL_ITEMS 10
+/* Batch 'b''s event request (JSON) into 'buf', with "batch":"<tag><b>"
+ * when 'tag' is not NULL. */
+void xs_test_fill_batch(
+    unsigned b, const char *tag, unsigned users, char *buf, size_t len);
+/* fbt (count scorer, k 20) of order n's first item i<n>-0 on 'url':
+ * the success reply (xs_test_call_ok; caller json_decref's it). */
+json_t *xs_test_fill_fbt(const char *url, unsigned n);
 
 /* ==== In-process store fixtures ==== */
 
@@ -183,6 +219,22 @@ struct xs_test_dir {
 int xs_test_dir_setup(void **state);
 int xs_test_dir_teardown(void **state);
 
+struct xs_event;
+struct xs_span;
+/* 's' as a span (NULL: the empty span). */
+struct xs_span xs_test_span(const char *s);
+/* The ids 'ids' as spans in 'out', up to the first NULL or 'max' of
+ * them; returns how many. */
+uint32_t xs_test_spans(
+    struct xs_span *out, const char *const *ids, uint32_t max);
+/* Apply the 'n' events 'evs' in one write transaction, as client batch
+ * 'batch' (NULL: none; xs_model_apply_batch), and commit. 'set' and
+ * 'res' may be NULL (defaults; not wanted). Fails the test on any
+ * error. */
+void xs_test_apply(struct xs_store *st, const struct xs_settings *set,
+    const struct xs_span *batch, const struct xs_event *evs, size_t n,
+    struct xs_apply_result *res);
+
 /* Apply orders written as "ORDER:USER:ITEM,ITEM,...;..." (USER may be
  * empty: a guest) in one write transaction; order i gets ts 1000 + i.
  * 'set' may be NULL (defaults). Fails the test on any error. */
@@ -205,6 +257,33 @@ void xs_test_acc_commit(struct xs_store *st, struct xs_acc *acc);
 /* Forget 'user' in one write transaction; returns whether it was known. */
 bool xs_test_forget(struct xs_store *st, const char *user);
 
+/* ==== Reading a store's counts, each in its own read transaction ==== */
+
+#include "store/store.h"
+
+/* The store's totals. */
+struct xs_totals xs_test_totals(struct xs_store *st);
+/* Counter 'which' of item 'item' (external id); 0 if it is unknown. */
+uint32_t xs_test_item_count(
+    struct xs_store *st, const char *item, enum xs_count which);
+/* The count of pair (a, b) of relation 'rel', by external ids; 0 if
+ * either is unknown. */
+uint32_t xs_test_pair(
+    struct xs_store *st, enum xs_rel rel, const char *a, const char *b);
+/* The count of 'item' in the day list of 'rel' (a trend relation) for
+ * day 'day'; 0 if the item is unknown. */
+uint32_t xs_test_day_count(
+    struct xs_store *st, enum xs_rel rel, uint32_t day, const char *item);
+
+/* Fails unless each "A>B=N" of 'spec' (separated by spaces) is the
+ * count of pair (A, B) of relation 'rel'. */
+void xs_test_assert_pairs(
+    struct xs_store *st, enum xs_rel rel, const char *spec);
+/* Fails unless each "ITEM=N" of 'spec' (separated by spaces) is item
+ * ITEM's counter 'which'. */
+void xs_test_assert_item_counts(
+    struct xs_store *st, enum xs_count which, const char *spec);
+
 /* ==== Replaying writes and comparing stores ==== */
 
 struct xs_buf;
@@ -219,6 +298,12 @@ uint32_t xs_test_apply_event_msg(
  * *out (xs_buf_init'ed here; caller frees with xs_buf_fini) and close
  * it. Fails the test if it does not open. */
 void xs_test_store_dump(const char *db, struct xs_buf *out);
+/* The open store's dump (xs_store_dump) as a NUL-terminated string;
+ * caller frees it. */
+char *xs_test_dump(struct xs_store *st);
+/* Fails unless the store's dump is still 'before' (an xs_test_dump of
+ * it), which is freed. */
+void xs_test_assert_unchanged(struct xs_store *st, char *before);
 /* Fail the test unless the two open stores' dumps (xs_store_dump) are
  * the same bytes. */
 void xs_test_assert_same_store(struct xs_store *a, struct xs_store *b);

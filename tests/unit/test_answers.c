@@ -18,12 +18,6 @@ typedef xsell_err (*answer_fn)(xs_store *, MDB_txn *,
     const struct xs_settings *, const struct xs_query *, struct xs_arena *,
     struct xs_answer *);
 
-static struct xs_span
-span(const char *s)
-{
-	return (struct xs_span) { s, (uint32_t) strlen(s) };
-}
-
 /* A query with k 10, in stock only, and the given items (NULL-ended). */
 static struct xs_query
 query(const char *const *items, struct xs_span *buf)
@@ -31,7 +25,7 @@ query(const char *const *items, struct xs_span *buf)
 	struct xs_query q = { 0 };
 
 	while (items != NULL && items[q.n_items] != NULL) {
-		buf[q.n_items] = span(items[q.n_items]);
+		buf[q.n_items] = xs_test_span(items[q.n_items]);
 		q.n_items++;
 	}
 	q.items           = buf;
@@ -109,9 +103,9 @@ upsert(xs_store *st, const char *item, const char *cat, int in_stock,
 	struct xs_item_update up = { 0 };
 	MDB_txn              *txn;
 
-	up.item = span(item);
+	up.item = xs_test_span(item);
 	if (cat != NULL) {
-		up.category = span(cat);
+		up.category = xs_test_span(cat);
 	}
 	if (in_stock >= 0) {
 		up.has_in_stock = true;
@@ -200,9 +194,9 @@ test_trending_decays_with_age(void **state)
 	EXPECT(f->st, xs_model_trending, &q,
 	    "B=2.799/trending A=2/trending C=0.1/trending");
 	upsert(f->st, "B", "bakery", -1, 0, 0);
-	q.category = span("bakery");
+	q.category = xs_test_span("bakery");
 	EXPECT(f->st, xs_model_trending, &q, "B=2.799/trending");
-	q.category = span("no such category");
+	q.category = xs_test_span("no such category");
 	EXPECT(f->st, xs_model_trending, &q, "");
 }
 
@@ -219,7 +213,7 @@ picks_query(const char *user, enum xs_pick_kind kind, struct xs_span *buf)
 {
 	struct xs_query q = query(NULL, buf);
 
-	q.user = span(user);
+	q.user = xs_test_span(user);
 	q.kind = kind;
 	q.now  = T0;
 	return q;
@@ -243,7 +237,7 @@ test_for_you_neighbours_of_history(void **state)
 	xs_test_events(f->st, NULL, ev);
 	EXPECT(f->st, xs_model_picks, &q,
 	    "S=1/history<S P=0.8165/history<S Q=0.5774/history<S");
-	q.user = span("u2");
+	q.user = xs_test_span("u2");
 	EXPECT(f->st, xs_model_picks, &q, "P=0.8165/history<S");
 }
 
@@ -266,7 +260,7 @@ test_for_you_cart_removal_weighs_against(void **state)
 	xs_test_events(f->st, NULL, ev);
 	q.k = 2;
 	EXPECT(f->st, xs_model_picks, &q, "P=3/history<P S=2.449/history<P");
-	q.user = span("u2");
+	q.user = xs_test_span("u2");
 	EXPECT(f->st, xs_model_picks, &q, "P=1/history<P S=0.8165/history<P");
 }
 
@@ -286,7 +280,7 @@ test_for_you_leaves_out_bought_and_fills_with_trending(void **state)
 	EXPECT(f->st, xs_model_picks, &q,
 	    "S=3/trending P=2/trending Q=1/trending");
 	xs_test_events(f->st, NULL, "4 order u1 S o4");
-	q.user = span("u1");
+	q.user = xs_test_span("u1");
 	q.now  = 4;
 	/* S bought: out. o4 made N_S 4: cos S-P 2/sqrt(8) = 0.7071, S-Q
 	 * 1/2 = 0.5, times the order weight 4. */
@@ -307,10 +301,10 @@ test_for_you_ranks_the_candidates(void **state)
 	xs_test_events(f->st, NULL, "5 order - X o9");
 	snprintf(ev, sizeof(ev), "%d view u1 S", T0);
 	xs_test_events(f->st, NULL, ev);
-	cands[0]       = span("X");
-	cands[1]       = span("Q");
-	cands[2]       = span("Y");
-	cands[3]       = span("P");
+	cands[0]       = xs_test_span("X");
+	cands[1]       = xs_test_span("Q");
+	cands[2]       = xs_test_span("Y");
+	cands[3]       = xs_test_span("P");
 	q.candidates   = cands;
 	q.n_candidates = 4;
 	EXPECT(f->st, xs_model_picks, &q,
@@ -479,7 +473,7 @@ test_buy_again_appears_when_due(void **state)
 	EXPECT_SET(f->st, &set, xs_model_picks, &q, "");
 	q.now = 108 * DAY; /* 0.7667 * (0.5 + 0.5 * 0.8) */
 	EXPECT_SET(f->st, &set, xs_model_picks, &q, "A=0.69/bought");
-	q.user = span("u1");
+	q.user = xs_test_span("u1");
 	q.now  = 30 * DAY;
 	EXPECT_SET(f->st, &set, xs_model_picks, &q, "A=1.533/bought");
 }

@@ -71,12 +71,8 @@ answer(xs_store *st, const struct xs_settings *set, const struct ask *a,
 	MDB_txn           *txn;
 	size_t             o = 0;
 
-	for (uint32_t i = 0; i < a->n; i++) {
-		items[i].p   = a->items[i];
-		items[i].len = (uint32_t) strlen(a->items[i]);
-	}
 	q.items           = items;
-	q.n_items         = a->n;
+	q.n_items         = xs_test_spans(items, a->items, a->n);
 	q.k               = a->k ? a->k : 10;
 	q.filter.in_stock = false;
 	q.fresh           = a->fresh;

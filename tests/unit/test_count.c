@@ -11,62 +11,11 @@
 #include "model/model.h"
 #include "store/store.h"
 
-/* Count of pair (a, b) by external ids; 0 if either is unknown. */
+/* Count of basket pair (a, b) by external ids; 0 if either is unknown. */
 static uint32_t
 pair_count(xs_store *st, const char *a, const char *b)
 {
-	MDB_txn *txn;
-	uint32_t ia, ib, c = 0;
-
-	assert_xs_ok(xs_txn_read(st, &txn));
-	if (xs_store_id_get(st, txn, XS_DICT_ITEM, a, strlen(a), &ia) ==
-	        XSELL_OK &&
-	    xs_store_id_get(st, txn, XS_DICT_ITEM, b, strlen(b), &ib) ==
-	        XSELL_OK) {
-		assert_xs_ok(
-		    xs_store_pair_get(st, txn, XS_REL_BASKET, ia, ib, &c));
-	}
-	xs_txn_abort(txn);
-	return c;
-}
-
-static uint32_t
-item_count(xs_store *st, const char *a, enum xs_count which)
-{
-	MDB_txn              *txn;
-	uint32_t              ia;
-	struct xs_item_counts c = { { 0 } };
-
-	assert_xs_ok(xs_txn_read(st, &txn));
-	if (xs_store_id_get(st, txn, XS_DICT_ITEM, a, strlen(a), &ia) ==
-	    XSELL_OK) {
-		assert_xs_ok(xs_store_counts_get(st, txn, ia, &c));
-	}
-	xs_txn_abort(txn);
-	return c.c[which];
-}
-
-static struct xs_totals
-totals(xs_store *st)
-{
-	MDB_txn         *txn;
-	struct xs_totals t;
-
-	assert_xs_ok(xs_txn_read(st, &txn));
-	assert_xs_ok(xs_store_totals_get(st, txn, &t));
-	xs_txn_abort(txn);
-	return t;
-}
-
-static char *
-dump(xs_store *st)
-{
-	struct xs_buf b;
-
-	xs_buf_init(&b, 64 << 20);
-	assert_xs_ok(xs_store_dump(st, &b));
-	assert_xs_ok(xs_buf_append(&b, "", 1));
-	return b.data;
+	return xs_test_pair(st, XS_REL_BASKET, a, b);
 }
 
 static void
@@ -79,14 +28,10 @@ test_count_orders_pairs_both_ways(void **state)
 	xs_test_orders(f->st, NULL, "o1::A,B;o2::A,B,C", &res);
 	assert_int_equal(res.applied, 2);
 	assert_int_equal(res.duplicates, 0);
-	assert_int_equal(pair_count(f->st, "A", "B"), 2);
-	assert_int_equal(pair_count(f->st, "B", "A"), 2);
-	assert_int_equal(pair_count(f->st, "A", "C"), 1);
-	assert_int_equal(pair_count(f->st, "C", "B"), 1);
-	assert_int_equal(pair_count(f->st, "A", "A"), 0);
-	assert_int_equal(item_count(f->st, "A", XS_C_BASKETS), 2);
-	assert_int_equal(item_count(f->st, "C", XS_C_BASKETS), 1);
-	t = totals(f->st);
+	xs_test_assert_pairs(
+	    f->st, XS_REL_BASKET, "A>B=2 B>A=2 A>C=1 C>B=1 A>A=0");
+	xs_test_assert_item_counts(f->st, XS_C_BASKETS, "A=2 C=1");
+	t = xs_test_totals(f->st);
 	assert_int_equal(t.baskets, 2);
 	assert_int_equal(t.orders, 2);
 	assert_int_equal(t.events, 2);
@@ -97,18 +42,15 @@ test_count_repeated_order_changes_nothing(void **state)
 {
 	struct xs_test_store  *f = *state;
 	struct xs_apply_result res;
-	char                  *before, *after;
+	char                  *before;
 
 	xs_test_orders(f->st, NULL, "o1:u1:A,B;o2::A,C", &res);
-	before = dump(f->st);
+	before = xs_test_dump(f->st);
 	/* A retry of o1 (even with other items) and o2 twice in a batch. */
 	xs_test_orders(f->st, NULL, "o1:u1:A,B,C;o2::A,C;o2::A,C", &res);
 	assert_int_equal(res.applied, 0);
 	assert_int_equal(res.duplicates, 3);
-	after = dump(f->st);
-	assert_string_equal(before, after);
-	free(before);
-	free(after);
+	xs_test_assert_unchanged(f->st, before);
 }
 
 static void
@@ -117,9 +59,8 @@ test_count_same_item_twice_in_an_order_is_one(void **state)
 	struct xs_test_store *f = *state;
 
 	xs_test_orders(f->st, NULL, "o1::D,E,D", NULL);
-	assert_int_equal(item_count(f->st, "D", XS_C_BASKETS), 1);
-	assert_int_equal(pair_count(f->st, "D", "E"), 1);
-	assert_int_equal(pair_count(f->st, "D", "D"), 0);
+	assert_int_equal(xs_test_item_count(f->st, "D", XS_C_BASKETS), 1);
+	xs_test_assert_pairs(f->st, XS_REL_BASKET, "D>E=1 D>D=0");
 }
 
 static void
@@ -131,25 +72,14 @@ test_count_returns_are_skipped(void **state)
 		 { { "B", 1 }, -1, NAN },
 		 { { "C", 1 }, 0, NAN },
 	};
-	struct xs_event        ev = { 0 };
-	struct xs_settings     set;
-	struct xs_apply_result res;
-	MDB_txn               *txn;
-	xs_acc                *acc;
+	struct xs_event ev = { 0 };
 
 	ev.type    = XS_EV_ORDER;
 	ev.order   = (struct xs_span) { "r1", 2 };
 	ev.lines   = lines;
 	ev.n_lines = 3;
-	xs_settings_default(&set);
-	assert_xs_ok(xs_acc_alloc(&acc));
-	assert_xs_ok(xs_txn_write(f->st, &txn));
-	assert_xs_ok(xs_model_apply(f->st, txn, acc, &set, &ev, 1, &res));
-	assert_xs_ok(xs_acc_flush(acc, f->st, txn));
-	assert_xs_ok(xs_txn_commit(txn));
-	xs_acc_free(acc);
-	assert_int_equal(item_count(f->st, "A", XS_C_BASKETS), 1);
-	assert_int_equal(item_count(f->st, "B", XS_C_BASKETS), 0);
+	xs_test_apply(f->st, NULL, NULL, &ev, 1, NULL);
+	xs_test_assert_item_counts(f->st, XS_C_BASKETS, "A=1 B=0");
 	assert_int_equal(pair_count(f->st, "A", "B"), 0);
 }
 
@@ -159,10 +89,9 @@ test_count_buyers_are_distinct_users(void **state)
 	struct xs_test_store *f = *state;
 
 	xs_test_orders(f->st, NULL, "o1:u1:A,B;o2:u1:A;o3:u2:A;o4::A", NULL);
-	assert_int_equal(item_count(f->st, "A", XS_C_BASKETS), 4);
+	assert_int_equal(xs_test_item_count(f->st, "A", XS_C_BASKETS), 4);
 	/* u1 twice, u2 once, the guest not at all. */
-	assert_int_equal(item_count(f->st, "A", XS_C_BUYERS), 2);
-	assert_int_equal(item_count(f->st, "B", XS_C_BUYERS), 1);
+	xs_test_assert_item_counts(f->st, XS_C_BUYERS, "A=2 B=1");
 }
 
 /* Which of A..F were counted for a 6-item order capped at 3. */
@@ -175,7 +104,7 @@ kept_items(xs_store *st, char out[7])
 	for (int i = 0; i < 6; i++) {
 		char id[2] = { names[i], '\0' };
 
-		if (item_count(st, id, XS_C_BASKETS) == 1) {
+		if (xs_test_item_count(st, id, XS_C_BASKETS) == 1) {
 			out[n++] = names[i];
 		}
 	}
@@ -235,8 +164,8 @@ test_count_same_stream_same_store(void **state)
 		xs_test_orders(f->st, &set, stream[i], NULL);
 		xs_test_orders(st2, &set, stream[i], NULL);
 	}
-	d1 = dump(f->st);
-	d2 = dump(st2);
+	d1 = xs_test_dump(f->st);
+	d2 = xs_test_dump(st2);
 	assert_true(strlen(d1) > 500);
 	assert_string_equal(d1, d2);
 	free(d1);
@@ -250,29 +179,19 @@ test_count_batch_replay_is_a_duplicate(void **state)
 	struct xs_test_store  *f     = *state;
 	struct xs_span         batch = { "b-1", 3 };
 	struct xs_event        ev    = { 0 };
-	struct xs_settings     set;
 	struct xs_apply_result res;
-	MDB_txn               *txn;
-	xs_acc                *acc;
 
 	ev.type = XS_EV_VIEW;
 	ev.user = (struct xs_span) { "u1", 2 };
 	ev.item = (struct xs_span) { "A", 1 };
 	ev.ts   = 5;
-	xs_settings_default(&set);
-	assert_xs_ok(xs_acc_alloc(&acc));
 	for (int round = 0; round < 2; round++) {
-		assert_xs_ok(xs_txn_write(f->st, &txn));
-		assert_xs_ok(xs_model_apply_batch(
-		    f->st, txn, acc, &set, &batch, &ev, 1, &res));
-		assert_xs_ok(xs_acc_flush(acc, f->st, txn));
-		assert_xs_ok(xs_txn_commit(txn));
+		xs_test_apply(f->st, NULL, &batch, &ev, 1, &res);
 		assert_int_equal(res.applied, round == 0 ? 1 : 0);
 		assert_int_equal(res.duplicates, round == 0 ? 0 : 1);
 	}
-	xs_acc_free(acc);
-	assert_int_equal(item_count(f->st, "A", XS_C_VIEWS), 1);
-	assert_int_equal(totals(f->st).events, 1);
+	assert_int_equal(xs_test_item_count(f->st, "A", XS_C_VIEWS), 1);
+	assert_int_equal(xs_test_totals(f->st).events, 1);
 }
 
 int

@@ -9,19 +9,40 @@
 
 #define EPS 1e-6
 
+/* One query: the list, K, the relevant items, and the five figures
+ * worked out by hand. */
+struct query_case {
+	uint32_t recs[5];
+	size_t   n_recs;
+	size_t   k;
+	uint32_t rel[2];
+	size_t   n_rel;
+	double   hit, precision, recall, ndcg, rr;
+};
+
+static void
+check_query(const struct query_case *c)
+{
+	struct xs_eval_qscore s;
+
+	xs_eval_score(c->n_recs > 0 ? c->recs : NULL, c->n_recs, c->k, c->rel,
+	    c->n_rel, &s);
+	assert_float_equal(s.hit, c->hit, EPS);
+	assert_float_equal(s.precision, c->precision, EPS);
+	assert_float_equal(s.recall, c->recall, EPS);
+	assert_float_equal(s.ndcg, c->ndcg, EPS);
+	assert_float_equal(s.rr, c->rr, EPS);
+}
+
+/* Precision is 1 of K = 10. */
 static void
 test_metrics_hit_at_first_rank(void **state)
 {
-	uint32_t              recs[] = { 7, 3, 5 }, rel[] = { 7 };
-	struct xs_eval_qscore s;
+	static const struct query_case c = { { 7, 3, 5 }, 3, 10, { 7 }, 1, 1.0,
+		0.1, 1.0, 1.0, 1.0 };
 
 	(void) state;
-	xs_eval_score(recs, 3, 10, rel, 1, &s);
-	assert_float_equal(s.hit, 1.0, EPS);
-	assert_float_equal(s.precision, 0.1, EPS); /* 1 of K = 10 */
-	assert_float_equal(s.recall, 1.0, EPS);
-	assert_float_equal(s.ndcg, 1.0, EPS);
-	assert_float_equal(s.rr, 1.0, EPS);
+	check_query(&c);
 }
 
 /* Relevant {5, 9}: 5 at rank 3, 9 never recommendable. K = 4.
@@ -30,16 +51,11 @@ test_metrics_hit_at_first_rank(void **state)
 static void
 test_metrics_unreachable_item_counts_in_recall(void **state)
 {
-	uint32_t              recs[] = { 1, 2, 5, 6 }, rel[] = { 5, 9 };
-	struct xs_eval_qscore s;
+	static const struct query_case c = { { 1, 2, 5, 6 }, 4, 4, { 5, 9 }, 2,
+		1.0, 0.25, 0.5, 0.3065736, 1.0 / 3.0 };
 
 	(void) state;
-	xs_eval_score(recs, 4, 4, rel, 2, &s);
-	assert_float_equal(s.hit, 1.0, EPS);
-	assert_float_equal(s.precision, 0.25, EPS);
-	assert_float_equal(s.recall, 0.5, EPS);
-	assert_float_equal(s.ndcg, 0.3065736, EPS);
-	assert_float_equal(s.rr, 1.0 / 3.0, EPS);
+	check_query(&c);
 }
 
 /* Two relevant items both found, at ranks 2 and 4, K = 5:
@@ -48,16 +64,11 @@ test_metrics_unreachable_item_counts_in_recall(void **state)
 static void
 test_metrics_two_hits(void **state)
 {
-	uint32_t              recs[] = { 4, 8, 1, 2, 3 }, rel[] = { 2, 8 };
-	struct xs_eval_qscore s;
+	static const struct query_case c = { { 4, 8, 1, 2, 3 }, 5, 5, { 2, 8 },
+		2, 1.0, 0.4, 1.0, 0.6509209, 0.5 };
 
 	(void) state;
-	xs_eval_score(recs, 5, 5, rel, 2, &s);
-	assert_float_equal(s.hit, 1.0, EPS);
-	assert_float_equal(s.precision, 0.4, EPS);
-	assert_float_equal(s.recall, 1.0, EPS);
-	assert_float_equal(s.ndcg, 0.6509209, EPS);
-	assert_float_equal(s.rr, 0.5, EPS);
+	check_query(&c);
 }
 
 /* Only the first K count: the relevant item at rank 3 with K = 2 is a
@@ -65,19 +76,14 @@ test_metrics_two_hits(void **state)
 static void
 test_metrics_cut_at_k_and_empty(void **state)
 {
-	uint32_t              recs[] = { 1, 2, 3 }, rel[] = { 3 };
-	struct xs_eval_qscore s;
+	static const struct query_case cut = { { 1, 2, 3 }, 3, 2, { 3 }, 1, 0,
+		0, 0, 0, 0 };
+	static const struct query_case empty = { { 0 }, 0, 10, { 3 }, 1, 0, 0,
+		0, 0, 0 };
 
 	(void) state;
-	xs_eval_score(recs, 3, 2, rel, 1, &s);
-	assert_float_equal(s.hit, 0.0, EPS);
-	assert_float_equal(s.precision, 0.0, EPS);
-	assert_float_equal(s.recall, 0.0, EPS);
-	assert_float_equal(s.ndcg, 0.0, EPS);
-	assert_float_equal(s.rr, 0.0, EPS);
-	xs_eval_score(NULL, 0, 10, rel, 1, &s);
-	assert_float_equal(s.hit, 0.0, EPS);
-	assert_float_equal(s.ndcg, 0.0, EPS);
+	check_query(&cut);
+	check_query(&empty);
 }
 
 /* 20 queries: 8 hit by the row only (wins), 2 by the reference only

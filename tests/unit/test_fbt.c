@@ -51,24 +51,14 @@ fbt(xs_store *st, const struct ask *a, char *out, size_t out_len)
 	MDB_txn           *txn;
 	size_t             o = 0;
 
-	for (q.n_items = 0; q.n_items < 4 && a->items[q.n_items];
-	     q.n_items++) {
-		items[q.n_items].p   = a->items[q.n_items];
-		items[q.n_items].len = (uint32_t) strlen(a->items[q.n_items]);
-	}
-	for (q.filter.n_exclude = 0;
-	     q.filter.n_exclude < 2 && a->exclude[q.filter.n_exclude];
-	     q.filter.n_exclude++) {
-		uint32_t i     = q.filter.n_exclude;
-		exclude[i].p   = a->exclude[i];
-		exclude[i].len = (uint32_t) strlen(a->exclude[i]);
-	}
-	q.items           = items;
-	q.filter.exclude  = exclude;
-	q.filter.in_stock = !a->all_stock;
-	q.k               = a->k ? a->k : 10;
-	q.scorer          = a->scorer;
-	q.min_support     = a->min_support;
+	q.n_items          = xs_test_spans(items, a->items, 4);
+	q.filter.n_exclude = xs_test_spans(exclude, a->exclude, 2);
+	q.items            = items;
+	q.filter.exclude   = exclude;
+	q.filter.in_stock  = !a->all_stock;
+	q.k                = a->k ? a->k : 10;
+	q.scorer           = a->scorer;
+	q.min_support      = a->min_support;
 	xs_settings_default(&set);
 	xs_arena_init(&arena, 1 << 20);
 	assert_xs_ok(xs_txn_read(st, &txn));

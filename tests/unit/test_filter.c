@@ -35,19 +35,13 @@ static const char *const history =
     "o1::H,P1,P2,P3,P4,P5,P6;o2::H,P1,P2,P3,P4,P5,P7;"
     "o3::H,P1,P2,P3,P4,P8;o4::H,P1,P2,P3;o5::H,P1,P2;o6::H,P1";
 
-static struct xs_span
-sp(const char *s)
-{
-	return (struct xs_span) { s, s ? (uint32_t) strlen(s) : 0 };
-}
-
 static void
 describe(
     struct xs_item_update *u, const char *item, const char *cat, double price)
 {
 	memset(u, 0, sizeof(*u));
-	u->item      = sp(item);
-	u->category  = sp(cat);
+	u->item      = xs_test_span(item);
+	u->category  = xs_test_span(cat);
 	u->has_price = price >= 0;
 	u->price     = price;
 }
@@ -99,7 +93,7 @@ names(const char *const *in, struct xs_span *out)
 	uint32_t n = 0;
 
 	while (n < 4 && in[n] != NULL) {
-		out[n] = sp(in[n]);
+		out[n] = xs_test_span(in[n]);
 		n++;
 	}
 	return n;
@@ -125,7 +119,7 @@ fill_query(const struct ask *a, struct xs_span *given, struct xs_span *cats,
 	q->filter.price_max            = a->max;
 	q->filter.max_per_category     = a->per_cat;
 	if (a->exclude != NULL) {
-		*excl               = sp(a->exclude);
+		*excl               = xs_test_span(a->exclude);
 		q->filter.exclude   = excl;
 		q->filter.n_exclude = 1;
 	}
@@ -137,7 +131,7 @@ static void
 ask(xs_store *st, bool compl, const char *item, const struct ask *a, char *out,
     size_t out_len)
 {
-	struct xs_span     given = sp(item), cats[4], xcats[4], excl;
+	struct xs_span     given = xs_test_span(item), cats[4], xcats[4], excl;
 	struct xs_query    q;
 	struct xs_answer   ans;
 	struct xs_settings set;

@@ -13,78 +13,6 @@
 
 #define DAY 86400
 
-static uint32_t
-id_of(xs_store *st, MDB_txn *txn, const char *ext)
-{
-	uint32_t id = 0;
-
-	if (xs_store_id_get(st, txn, XS_DICT_ITEM, ext, strlen(ext), &id) !=
-	    XSELL_OK) {
-		return 0;
-	}
-	return id;
-}
-
-static uint32_t
-pair(xs_store *st, enum xs_rel rel, const char *a, const char *b)
-{
-	MDB_txn *txn;
-	uint32_t c = 0, ia, ib;
-
-	assert_xs_ok(xs_txn_read(st, &txn));
-	ia = id_of(st, txn, a);
-	ib = id_of(st, txn, b);
-	if (ia != 0 && ib != 0) {
-		assert_xs_ok(xs_store_pair_get(st, txn, rel, ia, ib, &c));
-	}
-	xs_txn_abort(txn);
-	return c;
-}
-
-static uint32_t
-counter(xs_store *st, const char *a, enum xs_count which)
-{
-	MDB_txn              *txn;
-	struct xs_item_counts c = { { 0 } };
-	uint32_t              ia;
-
-	assert_xs_ok(xs_txn_read(st, &txn));
-	ia = id_of(st, txn, a);
-	if (ia != 0) {
-		assert_xs_ok(xs_store_counts_get(st, txn, ia, &c));
-	}
-	xs_txn_abort(txn);
-	return c.c[which];
-}
-
-/* Count of 'item' in the day list of 'rel' for 'day'. */
-static uint32_t
-day_count(xs_store *st, enum xs_rel rel, uint32_t day, const char *item)
-{
-	MDB_txn *txn;
-	uint32_t c = 0, id;
-
-	assert_xs_ok(xs_txn_read(st, &txn));
-	id = id_of(st, txn, item);
-	if (id != 0) {
-		assert_xs_ok(xs_store_pair_get(st, txn, rel, day, id, &c));
-	}
-	xs_txn_abort(txn);
-	return c;
-}
-
-static struct xs_totals
-totals(xs_store *st)
-{
-	MDB_txn         *txn;
-	struct xs_totals t;
-
-	assert_xs_ok(xs_txn_read(st, &txn));
-	assert_xs_ok(xs_store_totals_get(st, txn, &t));
-	xs_txn_abort(txn);
-	return t;
-}
-
 static void
 test_views_pair_within_a_session(void **state)
 {
@@ -96,20 +24,16 @@ test_views_pair_within_a_session(void **state)
 	 * after the last view: a new session, no partner. */
 	xs_test_events(f->st, NULL,
 	    "0 view u1 A; 600 view u1 B; 1200 view u1 A; 5000 view u1 C");
-	assert_int_equal(counter(f->st, "A", XS_C_VIEWS), 1);
-	assert_int_equal(counter(f->st, "B", XS_C_VIEWS), 1);
-	assert_int_equal(counter(f->st, "C", XS_C_VIEWS), 1);
-	assert_int_equal(pair(f->st, XS_REL_VIEW, "A", "B"), 1);
-	assert_int_equal(pair(f->st, XS_REL_VIEW, "B", "A"), 1);
-	assert_int_equal(pair(f->st, XS_REL_VIEW, "A", "C"), 0);
-	assert_int_equal(pair(f->st, XS_REL_VIEW, "B", "C"), 0);
-	t = totals(f->st);
+	xs_test_assert_item_counts(f->st, XS_C_VIEWS, "A=1 B=1 C=1");
+	xs_test_assert_pairs(f->st, XS_REL_VIEW, "A>B=1 B>A=1 A>C=0 B>C=0");
+	t = xs_test_totals(f->st);
 	assert_int_equal(t.views, 4);
 	assert_int_equal(t.views_counted, 3);
 	/* Another user's session is theirs alone: u2 views C then A. */
 	xs_test_events(f->st, NULL, "100 view u2 C; 200 view u2 A");
-	assert_int_equal(pair(f->st, XS_REL_VIEW, "A", "C"), 1);
-	assert_int_equal(day_count(f->st, XS_REL_TREND_VIEW, 0, "A"), 2);
+	assert_int_equal(xs_test_pair(f->st, XS_REL_VIEW, "A", "C"), 1);
+	assert_int_equal(
+	    xs_test_day_count(f->st, XS_REL_TREND_VIEW, 0, "A"), 2);
 }
 
 static void
@@ -124,15 +48,10 @@ test_carts_pair_items_in_the_cart_together(void **state)
 	    "0 cart_add u1 A; 100 cart_add u1 B; 200 cart_add u1 A;"
 	    "300 cart_remove u1 A; 400 cart_add u1 A; 500 order u1 B o1;"
 	    "600 cart_add u1 C");
-	assert_int_equal(counter(f->st, "A", XS_C_CARTS), 2);
-	assert_int_equal(counter(f->st, "B", XS_C_CARTS), 1);
-	assert_int_equal(counter(f->st, "C", XS_C_CARTS), 1);
-	assert_int_equal(pair(f->st, XS_REL_CART, "A", "B"), 2);
-	assert_int_equal(pair(f->st, XS_REL_CART, "B", "A"), 2);
-	assert_int_equal(pair(f->st, XS_REL_CART, "C", "A"), 1);
-	assert_int_equal(pair(f->st, XS_REL_CART, "C", "B"), 0);
-	assert_int_equal(totals(f->st).carts, 5);
-	assert_int_equal(totals(f->st).carts_counted, 4);
+	xs_test_assert_item_counts(f->st, XS_C_CARTS, "A=2 B=1 C=1");
+	xs_test_assert_pairs(f->st, XS_REL_CART, "A>B=2 B>A=2 C>A=1 C>B=0");
+	assert_int_equal(xs_test_totals(f->st).carts, 5);
+	assert_int_equal(xs_test_totals(f->st).carts_counted, 4);
 }
 
 static void
@@ -146,15 +65,9 @@ test_views_then_orders_count_view_buy(void **state)
 	xs_test_events(f->st, NULL,
 	    "0 view u1 A; 100 view u1 B; 1000 order u1 B,C o1;"
 	    "0 view u2 D; 691200 order u2 C o2");
-	assert_int_equal(pair(f->st, XS_REL_VIEW_BUY, "A", "B"), 1);
-	assert_int_equal(pair(f->st, XS_REL_VIEW_BUY, "A", "C"), 1);
-	assert_int_equal(pair(f->st, XS_REL_VIEW_BUY, "B", "C"), 1);
-	assert_int_equal(pair(f->st, XS_REL_VIEW_BUY, "B", "B"), 0);
-	assert_int_equal(pair(f->st, XS_REL_VIEW_BUY, "C", "B"), 0);
-	assert_int_equal(pair(f->st, XS_REL_VIEW_BUY, "D", "C"), 0);
-	assert_int_equal(counter(f->st, "A", XS_C_VIEW_BUYS), 1);
-	assert_int_equal(counter(f->st, "B", XS_C_VIEW_BUYS), 1);
-	assert_int_equal(counter(f->st, "D", XS_C_VIEW_BUYS), 0);
+	xs_test_assert_pairs(
+	    f->st, XS_REL_VIEW_BUY, "A>B=1 A>C=1 B>C=1 B>B=0 C>B=0 D>C=0");
+	xs_test_assert_item_counts(f->st, XS_C_VIEW_BUYS, "A=1 B=1 D=0");
 }
 
 static void
@@ -167,14 +80,17 @@ test_rebuys_count_days_between_purchases(void **state)
 	xs_test_events(f->st, NULL,
 	    "0 order u1 A o1; 864000 order u1 A o2; 2592000 order u1 A o3;"
 	    "100 order u2 A o4; 200 order - A o5");
-	assert_int_equal(counter(f->st, "A", XS_C_BUYERS), 2);
-	assert_int_equal(counter(f->st, "A", XS_C_REBUYS), 2);
-	assert_int_equal(counter(f->st, "A", XS_C_REBUY_DAYS), 30);
-	assert_int_equal(counter(f->st, "A", XS_C_BASKETS), 5);
+	assert_int_equal(xs_test_item_count(f->st, "A", XS_C_BUYERS), 2);
+	assert_int_equal(xs_test_item_count(f->st, "A", XS_C_REBUYS), 2);
+	assert_int_equal(xs_test_item_count(f->st, "A", XS_C_REBUY_DAYS), 30);
+	assert_int_equal(xs_test_item_count(f->st, "A", XS_C_BASKETS), 5);
 	/* Trend: day 0 has o1, o4 and o5; day 10 o2; day 30 o3. */
-	assert_int_equal(day_count(f->st, XS_REL_TREND_BUY, 0, "A"), 3);
-	assert_int_equal(day_count(f->st, XS_REL_TREND_BUY, 10, "A"), 1);
-	assert_int_equal(day_count(f->st, XS_REL_TREND_BUY, 30, "A"), 1);
+	assert_int_equal(
+	    xs_test_day_count(f->st, XS_REL_TREND_BUY, 0, "A"), 3);
+	assert_int_equal(
+	    xs_test_day_count(f->st, XS_REL_TREND_BUY, 10, "A"), 1);
+	assert_int_equal(
+	    xs_test_day_count(f->st, XS_REL_TREND_BUY, 30, "A"), 1);
 }
 
 static void
@@ -189,22 +105,9 @@ test_heavy_user_counts_are_capped(void **state)
 	 * only. */
 	xs_test_events(f->st, &set,
 	    "0 view u1 A; 10 view u1 B; 20 view u1 C; 30 cart_add u1 D");
-	assert_int_equal(counter(f->st, "A", XS_C_VIEWS), 1);
-	assert_int_equal(counter(f->st, "B", XS_C_VIEWS), 1);
-	assert_int_equal(counter(f->st, "C", XS_C_VIEWS), 0);
-	assert_int_equal(counter(f->st, "D", XS_C_CARTS), 0);
-	assert_int_equal(pair(f->st, XS_REL_VIEW, "A", "C"), 0);
-}
-
-static char *
-dump(xs_store *st)
-{
-	struct xs_buf b;
-
-	xs_buf_init(&b, 64 << 20);
-	assert_xs_ok(xs_store_dump(st, &b));
-	assert_xs_ok(xs_buf_append(&b, "", 1));
-	return b.data;
+	xs_test_assert_item_counts(f->st, XS_C_VIEWS, "A=1 B=1 C=0");
+	assert_int_equal(xs_test_item_count(f->st, "D", XS_C_CARTS), 0);
+	assert_int_equal(xs_test_pair(f->st, XS_REL_VIEW, "A", "C"), 0);
 }
 
 /* y1 and y2 introduce every item and user before x arrives. */
@@ -222,37 +125,38 @@ static const char x_events[] =
     "1400 cart_remove x A; 1500 order x B,D o4; 1600 view x C;"
     "700000 view x E; 700100 order x B,E,C o5; 700200 rating x A 1";
 
+/* others_before, then x_events if 'with_x', then others_after. */
+static void
+apply_stream(xs_store *st, bool with_x)
+{
+	xs_test_events(st, NULL, others_before);
+	if (with_x) {
+		xs_test_events(st, NULL, x_events);
+	}
+	xs_test_events(st, NULL, others_after);
+}
+
 static void
 test_forget_user_leaves_the_store_as_if_never_there(void **state)
 {
 	struct xs_test_store *f = *state;
 	char                 *dir2;
 	xs_store             *st2 = xs_test_store_open(&dir2);
-	char                 *with, *without;
 
-	xs_test_events(f->st, NULL, others_before);
-	xs_test_events(f->st, NULL, x_events);
-	xs_test_events(f->st, NULL, others_after);
+	apply_stream(f->st, true);
 	/* x's events left marks: o4 paired B and D, x viewed A then D. */
-	assert_int_equal(pair(f->st, XS_REL_VIEW, "A", "D"), 1);
-	assert_int_equal(pair(f->st, XS_REL_VIEW_BUY, "E", "B"), 1);
+	assert_int_equal(xs_test_pair(f->st, XS_REL_VIEW, "A", "D"), 1);
+	assert_int_equal(xs_test_pair(f->st, XS_REL_VIEW_BUY, "E", "B"), 1);
 	assert_true(xs_test_forget(f->st, "x"));
-	assert_int_equal(pair(f->st, XS_REL_VIEW, "A", "D"), 0);
-	assert_int_equal(pair(f->st, XS_REL_VIEW_BUY, "E", "B"), 0);
+	assert_int_equal(xs_test_pair(f->st, XS_REL_VIEW, "A", "D"), 0);
+	assert_int_equal(xs_test_pair(f->st, XS_REL_VIEW_BUY, "E", "B"), 0);
 
-	xs_test_events(st2, NULL, others_before);
-	xs_test_events(st2, NULL, others_after);
-	with    = dump(f->st);
-	without = dump(st2);
-	assert_string_equal(with, without);
+	apply_stream(st2, false);
+	xs_test_assert_same_store(f->st, st2);
 	/* Forgetting twice, or someone unknown, changes nothing. */
 	assert_false(xs_test_forget(f->st, "x"));
 	assert_false(xs_test_forget(f->st, "nobody"));
-	free(with);
-	with = dump(f->st);
-	assert_string_equal(with, without);
-	free(with);
-	free(without);
+	xs_test_assert_same_store(f->st, st2);
 	xs_test_store_close(st2, dir2);
 }
 
@@ -274,11 +178,11 @@ test_forget_leaves_no_trace_of_the_id(void **state)
 	    "30 rating %s A 5; 40 view y1 A",
 	    user, user, user, user);
 	xs_test_events(f->st, NULL, ev);
-	d = dump(f->st);
+	d = xs_test_dump(f->st);
 	assert_non_null(strstr(d, hex)); /* the check can see it */
 	free(d);
 	assert_true(xs_test_forget(f->st, user));
-	d = dump(f->st);
+	d = xs_test_dump(f->st);
 	assert_null(strstr(d, hex));
 	free(d);
 }
@@ -289,20 +193,12 @@ static void
 test_mixed_stream_replays_to_the_same_store(void **state)
 {
 	struct xs_test_store *f = *state;
-	char                 *dir2, *one, *two;
+	char                 *dir2;
 	xs_store             *st2 = xs_test_store_open(&dir2);
 
-	xs_test_events(f->st, NULL, others_before);
-	xs_test_events(f->st, NULL, x_events);
-	xs_test_events(f->st, NULL, others_after);
-	xs_test_events(st2, NULL, others_before);
-	xs_test_events(st2, NULL, x_events);
-	xs_test_events(st2, NULL, others_after);
-	one = dump(f->st);
-	two = dump(st2);
-	assert_string_equal(one, two);
-	free(one);
-	free(two);
+	apply_stream(f->st, true);
+	apply_stream(st2, true);
+	xs_test_assert_same_store(f->st, st2);
 	xs_test_store_close(st2, dir2);
 }
 
@@ -313,12 +209,12 @@ test_forgotten_orders_can_arrive_again(void **state)
 
 	xs_test_events(f->st, NULL, "0 order x A,B o1");
 	assert_true(xs_test_forget(f->st, "x"));
-	assert_int_equal(pair(f->st, XS_REL_BASKET, "A", "B"), 0);
-	assert_int_equal(totals(f->st).orders, 0);
+	assert_int_equal(xs_test_pair(f->st, XS_REL_BASKET, "A", "B"), 0);
+	assert_int_equal(xs_test_totals(f->st).orders, 0);
 	/* As if it had never arrived: the same order id counts again. */
 	xs_test_events(f->st, NULL, "10 order x A,B o1");
-	assert_int_equal(pair(f->st, XS_REL_BASKET, "A", "B"), 1);
-	assert_int_equal(totals(f->st).orders, 1);
+	assert_int_equal(xs_test_pair(f->st, XS_REL_BASKET, "A", "B"), 1);
+	assert_int_equal(xs_test_totals(f->st).orders, 1);
 }
 
 int

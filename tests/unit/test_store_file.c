@@ -50,13 +50,7 @@ data_size(const struct xs_test_dir *f)
 static uint64_t
 orders_in(xs_store *st)
 {
-	struct xs_totals t;
-	MDB_txn         *txn;
-
-	assert_xs_ok(xs_txn_read(st, &txn));
-	assert_xs_ok(xs_store_totals_get(st, txn, &t));
-	xs_txn_abort(txn);
-	return t.orders;
+	return xs_test_totals(st).orders;
 }
 
 /* Bytes of the pages in use, (last page number + 1) * page size, as

@@ -113,6 +113,53 @@ req(const char *op, size_t n)
 	s(op);
 }
 
+/* {"op":"fbt","items":[ <n ids the caller packs> ]} */
+static void
+fbt_items(size_t n)
+{
+	req("fbt", 2);
+	s("items");
+	a(n);
+}
+
+/* n copies of the string 'str', as array elements. */
+static void
+strs(int n, const char *str)
+{
+	for (int i = 0; i < n; i++) {
+		s(str);
+	}
+}
+
+/* The "type", "user" and "item" entries of an event of 'type' by user
+ * "u" on item "i". */
+static void
+ev_fields(const char *type)
+{
+	s("type");
+	s(type);
+	s("user");
+	s("u");
+	s("item");
+	s("i");
+}
+
+/* Drop what was packed, for a test that tries several requests. */
+static void
+restart(void)
+{
+	F->sb.size = 0;
+}
+
+/* 'buf' as a string of 'len' copies of 'c' (buf holds len + 1 bytes). */
+static const char *
+filled(char *buf, size_t len, char c)
+{
+	memset(buf, c, len);
+	buf[len] = '\0';
+	return buf;
+}
+
 /* ==== Valid requests ==== */
 
 static void
@@ -312,9 +359,7 @@ test_decode_fbt_defaults(void **state)
 	const struct xs_query *q;
 
 	(void) state;
-	req("fbt", 2);
-	s("items");
-	a(1);
+	fbt_items(1);
 	s("a");
 	assert_xs_ok(dec());
 	q = &F->req.u.query.q;
@@ -562,6 +607,25 @@ fbt_with(const char *key)
 	s(key);
 }
 
+/* fbt_with("filter") and a filter of the one key 'key': the caller packs
+ * its value. */
+static void
+filter_with(const char *key)
+{
+	fbt_with("filter");
+	m(1);
+	s(key);
+}
+
+/* A filter whose list 'key' holds 'n' category names. */
+static void
+filter_names(const char *key, int n)
+{
+	filter_with(key);
+	a((size_t) n);
+	strs(n, "c");
+}
+
 static void
 test_decode_rejects_wrong_types(void **state)
 {
@@ -676,9 +740,7 @@ static void
 test_decode_rejects_unknown_filter_key(void **state)
 {
 	(void) state;
-	fbt_with("filter");
-	m(1);
-	s("color");
+	filter_with("color");
 	s("red");
 	expect(XSELL_EINVAL, "filter.color", "unknown field");
 }
@@ -687,13 +749,9 @@ static void
 test_decode_rejects_bad_exclude_id(void **state)
 {
 	(void) state;
-	fbt_with("filter");
-	m(1);
-	s("exclude");
+	filter_with("exclude");
 	a(5);
-	for (int i = 0; i < 4; i++) {
-		s("x");
-	}
+	strs(4, "x");
 	msgpack_pack_nil(&F->pk);
 	expect(XSELL_EINVAL, "filter.exclude[4]",
 	    "must be a string or unsigned integer");
@@ -703,9 +761,7 @@ static void
 test_decode_rejects_too_many_excludes(void **state)
 {
 	(void) state;
-	fbt_with("filter");
-	m(1);
-	s("exclude");
+	filter_with("exclude");
 	a(XSELL_EXCLUDE_MAX + 1);
 	for (int i = 0; i <= XSELL_EXCLUDE_MAX; i++) {
 		i64(i);
@@ -785,9 +841,7 @@ static void
 test_decode_rejects_empty_categories(void **state)
 {
 	(void) state;
-	fbt_with("filter");
-	m(1);
-	s("categories");
+	filter_with("categories");
 	a(0);
 	expect(XSELL_EINVAL, "filter.categories", "must not be empty");
 }
@@ -796,9 +850,7 @@ static void
 test_decode_rejects_categories_not_array(void **state)
 {
 	(void) state;
-	fbt_with("filter");
-	m(1);
-	s("categories");
+	filter_with("categories");
 	s("dairy");
 	expect(XSELL_EINVAL, "filter.categories", "must be an array");
 }
@@ -807,13 +859,7 @@ static void
 test_decode_rejects_too_many_categories(void **state)
 {
 	(void) state;
-	fbt_with("filter");
-	m(1);
-	s("categories");
-	a(XSELL_FILTER_CATEGORIES_MAX + 1);
-	for (int i = 0; i <= XSELL_FILTER_CATEGORIES_MAX; i++) {
-		s("c");
-	}
+	filter_names("categories", XSELL_FILTER_CATEGORIES_MAX + 1);
 	expect(XSELL_ETOOBIG, "filter.categories", "more than 100 categories");
 }
 
@@ -821,13 +867,7 @@ static void
 test_decode_accepts_100_categories(void **state)
 {
 	(void) state;
-	fbt_with("filter");
-	m(1);
-	s("exclude_categories");
-	a(XSELL_FILTER_CATEGORIES_MAX);
-	for (int i = 0; i < XSELL_FILTER_CATEGORIES_MAX; i++) {
-		s("c");
-	}
+	filter_names("exclude_categories", XSELL_FILTER_CATEGORIES_MAX);
 	assert_xs_ok(dec());
 	assert_int_equal(F->req.u.query.q.filter.n_exclude_categories, 100);
 }
@@ -836,13 +876,7 @@ static void
 test_decode_rejects_too_many_exclude_categories(void **state)
 {
 	(void) state;
-	fbt_with("filter");
-	m(1);
-	s("exclude_categories");
-	a(XSELL_FILTER_CATEGORIES_MAX + 1);
-	for (int i = 0; i <= XSELL_FILTER_CATEGORIES_MAX; i++) {
-		s("c");
-	}
+	filter_names("exclude_categories", XSELL_FILTER_CATEGORIES_MAX + 1);
 	expect(XSELL_ETOOBIG, "filter.exclude_categories",
 	    "more than 100 categories");
 }
@@ -854,37 +888,27 @@ test_decode_rejects_bad_category_names(void **state)
 	char long_name[XSELL_CATEGORY_MAX + 2];
 
 	(void) state;
-	fbt_with("filter");
-	m(1);
-	s("categories");
+	filter_with("categories");
 	a(2);
 	s("dairy");
 	s("");
 	expect(XSELL_EINVAL, "filter.categories[1]", "empty");
 
-	F->sb.size = 0;
-	fbt_with("filter");
-	m(1);
-	s("exclude_categories");
+	restart();
+	filter_with("exclude_categories");
 	a(1);
 	i64(7);
 	expect(
 	    XSELL_EINVAL, "filter.exclude_categories[0]", "must be a string");
 
-	F->sb.size = 0;
-	memset(long_name, 'x', sizeof(long_name) - 1);
-	long_name[sizeof(long_name) - 1] = '\0';
-	fbt_with("filter");
-	m(1);
-	s("categories");
+	restart();
+	filter_with("categories");
 	a(1);
-	s(long_name);
+	s(filled(long_name, sizeof(long_name) - 1, 'x'));
 	expect(XSELL_ETOOBIG, "filter.categories[0]", "longer than 256 bytes");
 
-	F->sb.size = 0;
-	fbt_with("filter");
-	m(1);
-	s("exclude_categories");
+	restart();
+	filter_with("exclude_categories");
 	a(1);
 	raw("\xa2\xc3\x28", 3); /* a 2-byte str of invalid UTF-8 */
 	expect(XSELL_EINVAL, "filter.exclude_categories[0]", "invalid UTF-8");
@@ -894,30 +918,22 @@ static void
 test_decode_rejects_bad_prices(void **state)
 {
 	(void) state;
-	fbt_with("filter");
-	m(1);
-	s("price_min");
+	filter_with("price_min");
 	msgpack_pack_double(&F->pk, -0.5);
 	expect(XSELL_EINVAL, "filter.price_min", "must be >= 0");
 
-	F->sb.size = 0;
-	fbt_with("filter");
-	m(1);
-	s("price_max");
+	restart();
+	filter_with("price_max");
 	s("10");
 	expect(XSELL_EINVAL, "filter.price_max", "must be a number");
 
-	F->sb.size = 0;
-	fbt_with("filter");
-	m(1);
-	s("price_max");
+	restart();
+	filter_with("price_max");
 	msgpack_pack_double(&F->pk, INFINITY);
 	expect(XSELL_EINVAL, "filter.price_max", "must be finite");
 
-	F->sb.size = 0;
-	fbt_with("filter");
-	m(1);
-	s("price_min");
+	restart();
+	filter_with("price_min");
 	msgpack_pack_nil(&F->pk);
 	expect(XSELL_EINVAL, "filter.price_min", "must be a number");
 }
@@ -940,23 +956,17 @@ static void
 test_decode_rejects_bad_max_per_category(void **state)
 {
 	(void) state;
-	fbt_with("filter");
-	m(1);
-	s("max_per_category");
+	filter_with("max_per_category");
 	i64(0);
 	expect(XSELL_EINVAL, "filter.max_per_category", "must be 1..500");
 
-	F->sb.size = 0;
-	fbt_with("filter");
-	m(1);
-	s("max_per_category");
+	restart();
+	filter_with("max_per_category");
 	i64(501);
 	expect(XSELL_EINVAL, "filter.max_per_category", "must be 1..500");
 
-	F->sb.size = 0;
-	fbt_with("filter");
-	m(1);
-	s("max_per_category");
+	restart();
+	filter_with("max_per_category");
 	msgpack_pack_double(&F->pk, 2.0);
 	expect(XSELL_EINVAL, "filter.max_per_category", "must be an integer");
 }
@@ -978,9 +988,7 @@ static void
 test_decode_rejects_fbt_empty_items(void **state)
 {
 	(void) state;
-	req("fbt", 2);
-	s("items");
-	a(0);
+	fbt_items(0);
 	expect(XSELL_EINVAL, "items", "must not be empty");
 }
 
@@ -988,9 +996,7 @@ static void
 test_decode_rejects_fbt_too_many_items(void **state)
 {
 	(void) state;
-	req("fbt", 2);
-	s("items");
-	a(XSELL_QUERY_ITEMS_MAX + 1);
+	fbt_items(XSELL_QUERY_ITEMS_MAX + 1);
 	for (int i = 0; i <= XSELL_QUERY_ITEMS_MAX; i++) {
 		i64(i);
 	}
@@ -1013,12 +1019,8 @@ test_decode_rejects_long_id(void **state)
 	char id[XSELL_ID_MAX + 2];
 
 	(void) state;
-	memset(id, 'x', XSELL_ID_MAX + 1);
-	id[XSELL_ID_MAX + 1] = '\0';
-	req("fbt", 2);
-	s("items");
-	a(1);
-	s(id);
+	fbt_items(1);
+	s(filled(id, XSELL_ID_MAX + 1, 'x'));
 	expect(XSELL_ETOOBIG, "items[0]", "longer than 256 bytes");
 }
 
@@ -1028,12 +1030,8 @@ test_decode_accepts_256_byte_id(void **state)
 	char id[XSELL_ID_MAX + 1];
 
 	(void) state;
-	memset(id, 'x', XSELL_ID_MAX);
-	id[XSELL_ID_MAX] = '\0';
-	req("fbt", 2);
-	s("items");
-	a(1);
-	s(id);
+	fbt_items(1);
+	s(filled(id, XSELL_ID_MAX, 'x'));
 	assert_xs_ok(dec());
 	assert_int_equal(F->req.u.query.q.items[0].len, XSELL_ID_MAX);
 }
@@ -1042,9 +1040,7 @@ static void
 test_decode_rejects_bad_utf8_id(void **state)
 {
 	(void) state;
-	req("fbt", 2);
-	s("items");
-	a(2);
+	fbt_items(2);
 	s("ok");
 	s("\xc3\x28");
 	expect(XSELL_EINVAL, "items[1]", "invalid UTF-8");
@@ -1054,9 +1050,7 @@ static void
 test_decode_rejects_empty_id(void **state)
 {
 	(void) state;
-	req("fbt", 2);
-	s("items");
-	a(1);
+	fbt_items(1);
 	s("");
 	expect(XSELL_EINVAL, "items[0]", "empty");
 }
@@ -1065,9 +1059,7 @@ static void
 test_decode_integer_id_is_decimal(void **state)
 {
 	(void) state;
-	req("fbt", 2);
-	s("items");
-	a(2);
+	fbt_items(2);
 	i64(12345);
 	raw("\xcf\xff\xff\xff\xff\xff\xff\xff\xff", 9);
 	assert_xs_ok(dec());
@@ -1079,9 +1071,7 @@ static void
 test_decode_rejects_negative_id(void **state)
 {
 	(void) state;
-	req("fbt", 2);
-	s("items");
-	a(1);
+	fbt_items(1);
 	i64(-4);
 	expect(
 	    XSELL_EINVAL, "items[0]", "must be a string or unsigned integer");
@@ -1091,9 +1081,7 @@ static void
 test_decode_rejects_float_id(void **state)
 {
 	(void) state;
-	req("fbt", 2);
-	s("items");
-	a(1);
+	fbt_items(1);
 	msgpack_pack_double(&F->pk, 1.0);
 	expect(
 	    XSELL_EINVAL, "items[0]", "must be a string or unsigned integer");
@@ -1148,12 +1136,7 @@ test_decode_rejects_rating_6(void **state)
 {
 	(void) state;
 	one_event(4);
-	s("type");
-	s("rating");
-	s("user");
-	s("u");
-	s("item");
-	s("i");
+	ev_fields("rating");
 	s("rating");
 	i64(6);
 	expect(XSELL_EINVAL, "events[0].rating", "must be 1..5");
@@ -1164,12 +1147,7 @@ test_decode_rejects_rating_missing(void **state)
 {
 	(void) state;
 	one_event(3);
-	s("type");
-	s("rating");
-	s("user");
-	s("u");
-	s("item");
-	s("i");
+	ev_fields("rating");
 	expect(XSELL_EINVAL, "events[0].rating", "missing");
 }
 
@@ -1221,12 +1199,7 @@ test_decode_rejects_negative_ts(void **state)
 {
 	(void) state;
 	one_event(4);
-	s("type");
-	s("view");
-	s("user");
-	s("u");
-	s("item");
-	s("i");
+	ev_fields("view");
 	s("ts");
 	i64(-1);
 	expect(XSELL_EINVAL, "events[0].ts", "must be 0..1099511627775");
@@ -1237,12 +1210,7 @@ test_decode_rejects_ts_2_40(void **state)
 {
 	(void) state;
 	one_event(4);
-	s("type");
-	s("view");
-	s("user");
-	s("u");
-	s("item");
-	s("i");
+	ev_fields("view");
 	s("ts");
 	i64((int64_t) 1 << 40);
 	expect(XSELL_EINVAL, "events[0].ts", "must be 0..1099511627775");
@@ -1404,8 +1372,6 @@ test_decode_rejects_long_category(void **state)
 	char cat[XSELL_CATEGORY_MAX + 2];
 
 	(void) state;
-	memset(cat, 'c', XSELL_CATEGORY_MAX + 1);
-	cat[XSELL_CATEGORY_MAX + 1] = '\0';
 	req("items", 2);
 	s("items");
 	a(1);
@@ -1413,7 +1379,7 @@ test_decode_rejects_long_category(void **state)
 	s("item");
 	s("a");
 	s("category");
-	s(cat);
+	s(filled(cat, XSELL_CATEGORY_MAX + 1, 'c'));
 	expect(XSELL_ETOOBIG, "items[0].category", "longer than 256 bytes");
 }
 
