@@ -125,9 +125,12 @@ def main():
         o.append("")
 
     o.append("## The service's own work, in process\n")
-    o.append("`xsell-bench --inproc`: xs_model_fbt / xs_model_complements "
-             "/ xs_model_picks called directly on the loaded store, one thread, the model "
-             "call alone timed (no socket, no msgpack). The last column "
+    o.append("`xsell-bench --inproc --cpu-time`: xs_model_fbt / "
+             "xs_model_complements / xs_model_picks called directly on the "
+             "loaded store, one thread, the model call alone timed by the "
+             "thread's CPU clock (no socket, no msgpack; a preemption is not "
+             "counted, so a shared machine's scheduler does not make the "
+             "p99). calls/s is of that CPU time. The last column "
              "is that median as a share of xselld's median round trip "
              "with one client.\n")
     o.append("| op | calls/s | p50 µs | p90 µs | p99 µs | max µs | "

@@ -124,8 +124,8 @@ echo 22697 >"$work/one.txt"
 echo "== in process (model calls only)"
 for i in $(seq "$repeat"); do
 	for op in $ops; do
-		record "inproc $op" "$("${bench[@]}" --inproc --db "$work/db" \
-			--mix "$op=1" --label "inproc $op")"
+		record "inproc $op" "$("${bench[@]}" --inproc --cpu-time \
+			--db "$work/db" --mix "$op=1" --label "inproc $op")"
 	done
 done
 

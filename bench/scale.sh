@@ -3,8 +3,9 @@
 # (default 1M, 10M and 50M lines), load each into a fresh store with
 # xsell-load (wall and CPU time, lines/s and peak RSS from
 # /usr/bin/time, store size from du), then time fbt of one item and picks (for_you, users of
-# 1..200 history events) in process on it, REPEAT times each, medians
-# kept. Writes the "Scale" section of bench/RESULTS.md (between its own
+# 1..200 history events) in process on it by the thread's CPU time
+# (--cpu-time: on a shared machine the wall p99 is the scheduler's),
+# REPEAT times each, medians kept. Writes the "Scale" section of bench/RESULTS.md (between its own
 # markers, below the notes that bench/run.sh keeps) and the raw runs to
 # bench/SCALE.jsonl.
 #
@@ -101,7 +102,8 @@ for n in $sizes; do
 		"lines rejected") rejected"
 	for i in $(seq "$repeat"); do
 		for op in fbt picks; do
-			r=$("$build/bench/xsell-bench" --inproc --db "$work/db" \
+			r=$("$build/bench/xsell-bench" --inproc --cpu-time \
+				--db "$work/db" \
 				--mix "$op=1" --duration "$duration" --warmup "$warmup" \
 				--seed "$i" --json --label "scale $n $op")
 			printf '{"size":%s,"kind":"query","op":"%s","run":%s,"r":%s}\n' \

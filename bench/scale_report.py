@@ -65,8 +65,10 @@ def section(args, loads, queries, skipped):
              "basket sizes of mean 4, one year); one fresh store a size, "
              "`xsell-load --db NEW --quiet FILE` (wall and CPU time and peak "
              "RSS from /usr/bin/time, store size from du)")
-    o.append("- queries: `xsell-bench --inproc` on that store, one thread, "
-             "the model call alone timed: fbt of one item (items drawn by "
+    o.append("- queries: `xsell-bench --inproc --cpu-time` on that store, "
+             "one thread, the model call alone timed by the thread's CPU "
+             "clock (the wall p99 of a shared machine is its scheduler's): "
+             "fbt of one item (items drawn by "
              "popularity) and picks for_you, k 10, of a user drawn "
              "uniformly among those with 1..200 history events, `now` = "
              "the newest event in the store; each the median of "
