@@ -99,6 +99,22 @@ skip(struct dec *d, unsigned depth)
 	return err == XSELL_OK ? err : fail_reader(d, err);
 }
 
+/* The next value, refused at 'path' with 'msg' unless of type 'type'. */
+static xsell_err
+next_of(struct dec *d, enum xs_mp_type type, const char *path, const char *msg,
+    struct xs_mp_val *v)
+{
+	xsell_err err = next(d, v);
+
+	if (err != XSELL_OK) {
+		return err;
+	}
+	if (v->type != type) {
+		return fail(d, XSELL_EINVAL, path, "%s", msg);
+	}
+	return XSELL_OK;
+}
+
 /* The type of the next value, without reading it. */
 static xsell_err
 peek(struct dec *d, struct xs_mp_val *v)
@@ -116,12 +132,9 @@ get_str(struct dec *d, const char *path, struct xs_span *out)
 	struct xs_mp_val v;
 	xsell_err        err;
 
-	err = next(d, &v);
+	err = next_of(d, XS_MP_STR, path, "must be a string", &v);
 	if (err != XSELL_OK) {
 		return err;
-	}
-	if (v.type != XS_MP_STR) {
-		return fail(d, XSELL_EINVAL, path, "must be a string");
 	}
 	out->p   = v.v.s.p;
 	out->len = v.v.s.len;
@@ -134,12 +147,9 @@ get_bool(struct dec *d, const char *path, bool *out)
 	struct xs_mp_val v;
 	xsell_err        err;
 
-	err = next(d, &v);
+	err = next_of(d, XS_MP_BOOL, path, "must be a boolean", &v);
 	if (err != XSELL_OK) {
 		return err;
-	}
-	if (v.type != XS_MP_BOOL) {
-		return fail(d, XSELL_EINVAL, path, "must be a boolean");
 	}
 	*out = v.v.b;
 	return XSELL_OK;
@@ -272,15 +282,33 @@ get_container(
 	struct xs_mp_val v;
 	xsell_err        err;
 
-	err = next(d, &v);
+	err = next_of(d, type, path,
+	    type == XS_MP_MAP ? "must be a map" : "must be an array", &v);
 	if (err != XSELL_OK) {
 		return err;
 	}
-	if (v.type != type) {
-		return fail(d, XSELL_EINVAL, path,
-		    type == XS_MP_MAP ? "must be a map" : "must be an array");
-	}
 	*n = v.v.n;
+	return XSELL_OK;
+}
+
+/* An array of 'min' (0 or 1) to 'max' elements at 'path'; 'what' names
+ * the elements in the refusal of too many. *n is the count. */
+static xsell_err
+get_array(struct dec *d, const char *path, uint32_t min, uint32_t max,
+    const char *what, uint32_t *n)
+{
+	xsell_err err = get_container(d, path, XS_MP_ARRAY, n);
+
+	if (err != XSELL_OK) {
+		return err;
+	}
+	if (*n < min) {
+		return fail(d, XSELL_EINVAL, path, "must not be empty");
+	}
+	if (*n > max) {
+		return fail(d, XSELL_ETOOBIG, path, "more than %u %s",
+		    (unsigned) max, what);
+	}
 	return XSELL_OK;
 }
 
@@ -319,13 +347,10 @@ get_key(struct dec *d, const char *prefix, const char *const *keys, unsigned n,
 	struct xs_span   key;
 	xsell_err        err;
 
-	err = next(d, &v);
+	err = next_of(d, XS_MP_STR, prefix[0] ? prefix : "request",
+	    "keys must be strings", &v);
 	if (err != XSELL_OK) {
 		return err;
-	}
-	if (v.type != XS_MP_STR) {
-		return fail(d, XSELL_EINVAL, prefix[0] ? prefix : "request",
-		    "keys must be strings");
 	}
 	key.p   = v.v.s.p;
 	key.len = v.v.s.len;
@@ -508,16 +533,9 @@ decode_lines(struct dec *d, const char *prefix, struct xs_event *ev)
 	uint32_t              n;
 	xsell_err             err;
 
-	err = get_container(d, prefix, XS_MP_ARRAY, &n);
+	err = get_array(d, prefix, 1, XSELL_ORDER_ITEMS_MAX, "items", &n);
 	if (err != XSELL_OK) {
 		return err;
-	}
-	if (n == 0) {
-		return fail(d, XSELL_EINVAL, prefix, "must not be empty");
-	}
-	if (n > XSELL_ORDER_ITEMS_MAX) {
-		return fail(d, XSELL_ETOOBIG, prefix, "more than %d items",
-		    XSELL_ORDER_ITEMS_MAX);
 	}
 	err = count_refs(d, n);
 	if (err != XSELL_OK) {
@@ -621,13 +639,9 @@ decode_events(struct dec *d, struct xs_request *req)
 	uint32_t         n;
 	xsell_err        err;
 
-	err = get_container(d, "events", XS_MP_ARRAY, &n);
+	err = get_array(d, "events", 0, XSELL_EVENTS_MAX, "events", &n);
 	if (err != XSELL_OK) {
 		return err;
-	}
-	if (n > XSELL_EVENTS_MAX) {
-		return fail(d, XSELL_ETOOBIG, "events", "more than %d events",
-		    XSELL_EVENTS_MAX);
 	}
 	evs = xs_arena_calloc(d->arena, n, sizeof(*evs));
 	if (evs == NULL && n > 0) {
@@ -729,13 +743,9 @@ decode_upserts(struct dec *d, struct xs_request *req)
 	uint32_t               n;
 	xsell_err              err;
 
-	err = get_container(d, "items", XS_MP_ARRAY, &n);
+	err = get_array(d, "items", 0, XSELL_UPSERT_MAX, "items", &n);
 	if (err != XSELL_OK) {
 		return err;
-	}
-	if (n > XSELL_UPSERT_MAX) {
-		return fail(d, XSELL_ETOOBIG, "items", "more than %d items",
-		    XSELL_UPSERT_MAX);
 	}
 	ups = xs_arena_calloc(d->arena, n, sizeof(*ups));
 	if (ups == NULL && n > 0) {
@@ -769,39 +779,46 @@ index_note(struct dec *d, const char *name, uint32_t i, xsell_err err)
 	return err;
 }
 
+/* A get_id or get_category: one string field checked and kept. */
+typedef xsell_err (*span_get_fn)(
+    struct dec *d, const char *path, struct xs_span *out);
+
+/* An array of 'min'..'max' strings at 'name' ('what' names them in the
+ * refusal of too many), each read by 'get'. */
+static xsell_err
+decode_spans(struct dec *d, const char *name, uint32_t min, uint32_t max,
+    const char *what, span_get_fn get, const struct xs_span **out,
+    uint32_t *count)
+{
+	struct xs_span *spans;
+	uint32_t        n;
+	xsell_err       err;
+
+	err = get_array(d, name, min, max, what, &n);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	spans = xs_arena_calloc(d->arena, n, sizeof(*spans));
+	if (spans == NULL && n > 0) {
+		return XSELL_ENOMEM;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		err = get(d, name, &spans[i]);
+		if (err != XSELL_OK) {
+			return index_note(d, name, i, err);
+		}
+	}
+	*out   = spans;
+	*count = n;
+	return XSELL_OK;
+}
+
 /* An array of 'min'..'max' ids at 'name' (the limit is ETOOBIG). */
 static xsell_err
 decode_ids(struct dec *d, const char *name, uint32_t min, uint32_t max,
     const struct xs_span **out, uint32_t *count)
 {
-	struct xs_span *ids;
-	uint32_t        n;
-	xsell_err       err;
-
-	err = get_container(d, name, XS_MP_ARRAY, &n);
-	if (err != XSELL_OK) {
-		return err;
-	}
-	if (n < min) {
-		return fail(d, XSELL_EINVAL, name, "must not be empty");
-	}
-	if (n > max) {
-		return fail(d, XSELL_ETOOBIG, name, "more than %u ids",
-		    (unsigned) max);
-	}
-	ids = xs_arena_calloc(d->arena, n, sizeof(*ids));
-	if (ids == NULL && n > 0) {
-		return XSELL_ENOMEM;
-	}
-	for (uint32_t i = 0; i < n; i++) {
-		err = get_id(d, name, &ids[i]);
-		if (err != XSELL_OK) {
-			return index_note(d, name, i, err);
-		}
-	}
-	*out   = ids;
-	*count = n;
-	return XSELL_OK;
+	return decode_spans(d, name, min, max, "ids", get_id, out, count);
 }
 
 /* An array of 'min'..XSELL_FILTER_CATEGORIES_MAX category names at
@@ -810,34 +827,8 @@ static xsell_err
 decode_categories(struct dec *d, const char *name, uint32_t min,
     const struct xs_span **out, uint32_t *count)
 {
-	struct xs_span *cats;
-	uint32_t        n;
-	xsell_err       err;
-
-	err = get_container(d, name, XS_MP_ARRAY, &n);
-	if (err != XSELL_OK) {
-		return err;
-	}
-	if (n < min) {
-		return fail(d, XSELL_EINVAL, name, "must not be empty");
-	}
-	if (n > XSELL_FILTER_CATEGORIES_MAX) {
-		return fail(d, XSELL_ETOOBIG, name, "more than %d categories",
-		    XSELL_FILTER_CATEGORIES_MAX);
-	}
-	cats = xs_arena_calloc(d->arena, n, sizeof(*cats));
-	if (cats == NULL && n > 0) {
-		return XSELL_ENOMEM;
-	}
-	for (uint32_t i = 0; i < n; i++) {
-		err = get_category(d, name, &cats[i]);
-		if (err != XSELL_OK) {
-			return index_note(d, name, i, err);
-		}
-	}
-	*out   = cats;
-	*count = n;
-	return XSELL_OK;
+	return decode_spans(d, name, min, XSELL_FILTER_CATEGORIES_MAX,
+	    "categories", get_category, out, count);
 }
 
 enum {
@@ -1127,12 +1118,9 @@ scan(struct dec *d, struct xs_request *req, uint32_t *n, size_t *body,
 	xsell_err        err;
 
 	*op_pos = SIZE_MAX;
-	err     = next(d, &v);
+	err     = next_of(d, XS_MP_MAP, "request", "not a map", &v);
 	if (err != XSELL_OK) {
 		return err;
-	}
-	if (v.type != XS_MP_MAP) {
-		return fail(d, XSELL_EINVAL, "request", "not a map");
 	}
 	*n    = v.v.n;
 	*body = d->r.pos;
