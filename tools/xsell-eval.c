@@ -280,23 +280,6 @@ usage_error(const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-static bool
-parse_ulong(
-    const char *s, unsigned long lo, unsigned long hi, unsigned long *out)
-{
-	char         *end;
-	unsigned long v;
-
-	errno = 0;
-	v     = strtoul(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || *s == '-' || v < lo ||
-	    v > hi) {
-		return false;
-	}
-	*out = v;
-	return true;
-}
-
 /* Split a comma-separated list in place; *np items at most 'max'. */
 static bool
 split_list(char *s, char **out, size_t max, size_t *np)
@@ -455,9 +438,9 @@ parse_seeds(char *s, struct xs_eval_opts *o)
 		    "--pick-seeds: give 1..%d numbers", XS_EVAL_GRID_MAX);
 	}
 	for (size_t i = 0; i < n; i++) {
-		unsigned long u;
+		uint64_t u;
 
-		if (!parse_ulong(v[i], 1, 1000, &u)) {
+		if (!xs_opt_u64(v[i], 1, 1000, &u)) {
 			return usage_error(
 			    "--pick-seeds: \"%s\" is not 1..1000", v[i]);
 		}
@@ -478,9 +461,9 @@ parse_supports(char *s, struct xs_eval_opts *o)
 		    "--min-support: give 1..%d numbers", XS_EVAL_GRID_MAX);
 	}
 	for (size_t i = 0; i < n; i++) {
-		unsigned long u;
+		uint64_t u;
 
-		if (!parse_ulong(v[i], 1, 1000000, &u)) {
+		if (!xs_opt_u64(v[i], 1, 1000000, &u)) {
 			return usage_error(
 			    "--min-support: \"%s\" is not 1..1000000", v[i]);
 		}
@@ -606,8 +589,8 @@ sweep(struct xs_eval_opts *o)
 static int
 parse_one(struct args *a, int c, char *arg)
 {
-	char          err[200];
-	unsigned long v;
+	char     err[200];
+	uint64_t v;
 
 	switch (c) {
 	case 's':
@@ -617,7 +600,7 @@ parse_one(struct args *a, int c, char *arg)
 		}
 		return EXIT_EVAL_OK;
 	case 'S':
-		if (!parse_ulong(arg, 0, ULONG_MAX, &v)) {
+		if (!xs_opt_u64(arg, 0, UINT64_MAX, &v)) {
 			return usage_error(
 			    "--seed: \"%s\" is not a number", arg);
 		}
@@ -626,7 +609,7 @@ parse_one(struct args *a, int c, char *arg)
 	case 'a':
 		return parse_answers(arg, &a->o);
 	case 'k':
-		if (!parse_ulong(arg, 1, XSELL_K_MAX, &v)) {
+		if (!xs_opt_u64(arg, 1, XSELL_K_MAX, &v)) {
 			return usage_error(
 			    "-k: \"%s\" is not 1..%d", arg, XSELL_K_MAX);
 		}
@@ -664,7 +647,7 @@ parse_one(struct args *a, int c, char *arg)
 		a->o.versus = arg;
 		return EXIT_EVAL_OK;
 	case 'Q':
-		if (!parse_ulong(arg, 1, 100000000, &v)) {
+		if (!xs_opt_u64(arg, 1, 100000000, &v)) {
 			return usage_error(
 			    "--max-queries: \"%s\" is not 1..100000000", arg);
 		}
@@ -678,7 +661,7 @@ parse_one(struct args *a, int c, char *arg)
 		a->o.ask_one = strcmp(arg, "one") == 0;
 		return EXIT_EVAL_OK;
 	case 'b':
-		if (!parse_ulong(arg, 1, XSELL_ORDER_ITEMS_MAX, &v)) {
+		if (!xs_opt_u64(arg, 1, XSELL_ORDER_ITEMS_MAX, &v)) {
 			return usage_error(
 			    "--max-basket-items: \"%s\" is not 1..%d", arg,
 			    XSELL_ORDER_ITEMS_MAX);
@@ -686,7 +669,7 @@ parse_one(struct args *a, int c, char *arg)
 		a->o.settings.max_basket_items = (unsigned) v;
 		return EXIT_EVAL_OK;
 	case 'T':
-		if (!parse_ulong(arg, 1, XS_TOP_M_MAX, &v)) {
+		if (!xs_opt_u64(arg, 1, XS_TOP_M_MAX, &v)) {
 			return usage_error(
 			    "--top-m: \"%s\" is not 1..%u", arg, XS_TOP_M_MAX);
 		}

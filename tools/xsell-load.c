@@ -233,52 +233,11 @@ usage_error(const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-/* "512M" -> bytes. */
+/* "512M" -> bytes: xs_opt_size, but nothing before the digits. */
 static bool
 parse_size(const char *s, size_t *out)
 {
-	char              *end;
-	unsigned long long v;
-	unsigned           shift = 0;
-
-	if (*s < '0' || *s > '9') {
-		return false;
-	}
-	errno = 0;
-	v     = strtoull(s, &end, 10);
-	if (errno != 0) {
-		return false;
-	}
-	switch (*end) {
-	case 'k':
-	case 'K':
-		shift = 10;
-		break;
-	case 'm':
-	case 'M':
-		shift = 20;
-		break;
-	case 'g':
-	case 'G':
-		shift = 30;
-		break;
-	case 't':
-	case 'T':
-		shift = 40;
-		break;
-	case '\0':
-		break;
-	default:
-		return false;
-	}
-	if (*end != '\0' && end[1] != '\0') {
-		return false;
-	}
-	if (v == 0 || v > (SIZE_MAX >> shift)) {
-		return false;
-	}
-	*out = (size_t) v << shift;
-	return true;
+	return *s >= '0' && *s <= '9' && xs_opt_size(s, out);
 }
 
 struct args {

@@ -116,4 +116,18 @@ bool xs_helper_start(struct xs_helper *h, void *(*run)(void *), void *arg);
  * lock and condition. */
 void xs_helper_join(struct xs_helper *h);
 
+/* ==== Option values ==== */
+
+/* The value of a command-line option, strictly: the whole string is a
+ * decimal (strtoull's syntax, but a leading '-' is refused) in lo..hi.
+ * False, *out untouched, for anything else. */
+bool xs_opt_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out);
+/* xs_opt_u64 into an unsigned. */
+bool xs_opt_uint(const char *s, unsigned lo, unsigned hi, unsigned *out);
+/* A finite number (strtod's syntax) in lo..hi. */
+bool xs_opt_double(const char *s, double lo, double hi, double *out);
+/* A size of at least 1 byte: a decimal with an optional K, M, G or T
+ * suffix (either case, powers of 1024): "64M" -> 67108864. */
+bool xs_opt_size(const char *s, size_t *out);
+
 #endif /* XSELL_COMMON_COMMON_H */

@@ -91,23 +91,6 @@ usage_error(const char *fmt, ...)
 	return 2;
 }
 
-static bool
-parse_ulong(
-    const char *s, unsigned long min, unsigned long max, unsigned long *out)
-{
-	char         *end;
-	unsigned long v;
-
-	errno = 0;
-	v     = strtoul(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v < min ||
-	    v > max) {
-		return false;
-	}
-	*out = v;
-	return true;
-}
-
 enum {
 	OPT_HTTP = 256,
 	OPT_HTTP_ADMIN,
@@ -127,46 +110,46 @@ enum {
 static int
 number_opt(int c, const char *arg, struct xs_gw_opts *o)
 {
-	unsigned long v;
+	uint64_t v;
 
 	switch (c) {
 	case OPT_POOL:
-		if (!parse_ulong(arg, 1, XS_GW_POOL_MAX, &v)) {
+		if (!xs_opt_u64(arg, 1, XS_GW_POOL_MAX, &v)) {
 			return usage_error(
 			    "--pool: '%s' is not 1..%d", arg, XS_GW_POOL_MAX);
 		}
 		o->pool = (unsigned) v;
 		return 0;
 	case OPT_QUEUE:
-		if (!parse_ulong(arg, 0, XS_GW_QUEUE_MAX, &v)) {
+		if (!xs_opt_u64(arg, 0, XS_GW_QUEUE_MAX, &v)) {
 			return usage_error("--queue: '%s' is not 0..%d", arg,
 			    XS_GW_QUEUE_MAX);
 		}
 		o->queue = (unsigned) v;
 		return 0;
 	case OPT_TIMEOUT:
-		if (!parse_ulong(arg, 1, XS_GW_TIMEOUT_MAX_MS, &v)) {
+		if (!xs_opt_u64(arg, 1, XS_GW_TIMEOUT_MAX_MS, &v)) {
 			return usage_error("--timeout: '%s' is not 1..%d", arg,
 			    XS_GW_TIMEOUT_MAX_MS);
 		}
 		o->timeout_ms = (int) v;
 		return 0;
 	case OPT_MAX_BODY:
-		if (!parse_ulong(arg, 2, XSELL_READ_MSG_MAX, &v)) {
+		if (!xs_opt_u64(arg, 2, XSELL_READ_MSG_MAX, &v)) {
 			return usage_error("--max-body: '%s' is not 2..%u",
 			    arg, XSELL_READ_MSG_MAX);
 		}
 		o->body_max = v;
 		return 0;
 	case OPT_MAX_AGE:
-		if (!parse_ulong(arg, 0, XS_GW_MAX_AGE_MAX, &v)) {
+		if (!xs_opt_u64(arg, 0, XS_GW_MAX_AGE_MAX, &v)) {
 			return usage_error("--http-max-age: '%s' is not 0..%d",
 			    arg, XS_GW_MAX_AGE_MAX);
 		}
 		o->max_age_s = (unsigned) v;
 		return 0;
 	default:
-		if (!parse_ulong(arg, 2, XSELL_ADMIN_MSG_MAX, &v)) {
+		if (!xs_opt_u64(arg, 2, XSELL_ADMIN_MSG_MAX, &v)) {
 			return usage_error("--max-admin-body: '%s' is not "
 			                   "2..%u",
 			    arg, XSELL_ADMIN_MSG_MAX);

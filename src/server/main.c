@@ -161,66 +161,6 @@ usage_error(const char *fmt, ...)
 	return 2;
 }
 
-/* "64M" -> 67108864. False if malformed or out of range. */
-static bool
-parse_size(const char *s, size_t *out)
-{
-	char              *end;
-	unsigned long long v;
-	unsigned           shift = 0;
-
-	errno = 0;
-	v     = strtoull(s, &end, 10);
-	if (errno != 0 || end == s || s[0] == '-') {
-		return false;
-	}
-	switch (*end) {
-	case 'K':
-	case 'k':
-		shift = 10;
-		end++;
-		break;
-	case 'M':
-	case 'm':
-		shift = 20;
-		end++;
-		break;
-	case 'G':
-	case 'g':
-		shift = 30;
-		end++;
-		break;
-	case 'T':
-	case 't':
-		shift = 40;
-		end++;
-		break;
-	default:
-		break;
-	}
-	if (*end != '\0' || v == 0 || v > (SIZE_MAX >> shift)) {
-		return false;
-	}
-	*out = (size_t) v << shift;
-	return true;
-}
-
-static bool
-parse_uint(const char *s, unsigned min, unsigned max, unsigned *out)
-{
-	char         *end;
-	unsigned long v;
-
-	errno = 0;
-	v     = strtoul(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v < min ||
-	    v > max) {
-		return false;
-	}
-	*out = (unsigned) v;
-	return true;
-}
-
 enum {
 	OPT_MAX_BASKET = 256,
 	OPT_HISTORY_MAX,
@@ -484,19 +424,19 @@ parse_args(
 			o->admin[o->n_admin++] = optarg;
 			break;
 		case 't':
-			if (!parse_uint(optarg, 1, 256, &o->threads)) {
+			if (!xs_opt_uint(optarg, 1, 256, &o->threads)) {
 				return usage_error(
 				    "--threads: '%s' is not 1..256", optarg);
 			}
 			break;
 		case 'm':
-			if (!parse_size(optarg, &o->map_size)) {
+			if (!xs_opt_size(optarg, &o->map_size)) {
 				return usage_error(
 				    "--map-size: '%s' is not a size", optarg);
 			}
 			break;
 		case OPT_MAX_BASKET:
-			if (!parse_uint(optarg, 2, XSELL_ORDER_ITEMS_MAX,
+			if (!xs_opt_uint(optarg, 2, XSELL_ORDER_ITEMS_MAX,
 			        &o->settings.max_basket_items)) {
 				return usage_error(
 				    "--max-basket-items: '%s' is not 2..10000",
@@ -504,7 +444,7 @@ parse_args(
 			}
 			break;
 		case OPT_HISTORY_MAX:
-			if (!parse_uint(
+			if (!xs_opt_uint(
 			        optarg, 1, 100000, &o->settings.history_max)) {
 				return usage_error(
 				    "--history-max: '%s' is not 1..100000",
@@ -518,7 +458,7 @@ parse_args(
 			g->http_admin = optarg;
 			break;
 		case OPT_HTTP_MAX_AGE:
-			if (!parse_uint(
+			if (!xs_opt_uint(
 			        optarg, 0, XS_GW_MAX_AGE_MAX, &g->max_age_s)) {
 				return usage_error(
 				    "--http-max-age: '%s' is not 0..%d",
@@ -538,7 +478,7 @@ parse_args(
 			o->tls_ca = optarg;
 			break;
 		case OPT_MAX_CONNECTIONS:
-			if (!parse_uint(optarg, 1,
+			if (!xs_opt_uint(optarg, 1,
 			        XS_SERVER_MAX_CONNECTIONS_MAX,
 			        &o->max_connections)) {
 				return usage_error(
@@ -553,7 +493,7 @@ parse_args(
 		case OPT_WAL_BACKLOG: {
 			size_t b;
 
-			if (!parse_size(optarg, &b) ||
+			if (!xs_opt_size(optarg, &b) ||
 			    b < XS_SERVER_WAL_BACKLOG_MIN ||
 			    b > XS_SERVER_WAL_BACKLOG_MAX) {
 				return usage_error(
