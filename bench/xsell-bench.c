@@ -1,9 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* xsell-bench: parse flags, load the pools of item and user ids, run
  * (over the sockets or in process), report. */
-#include <errno.h>
 #include <getopt.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -6,7 +6,6 @@
  * own bytes, padded to --reply-bytes, and no store, decode or encode.
  * xselld's latency divided by this one's, at the same concurrency and
  * reply size, is what recommending costs. */
-#include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>

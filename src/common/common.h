@@ -130,4 +130,13 @@ bool xs_opt_double(const char *s, double lo, double hi, double *out);
  * suffix (either case, powers of 1024): "64M" -> 67108864. */
 bool xs_opt_size(const char *s, size_t *out);
 
+/* ==== Stop signals ==== */
+
+/* Block SIGINT and SIGTERM in the calling thread, and so in every thread
+ * it starts after, and ignore SIGPIPE. main calls it before any thread
+ * starts, then waits in xs_stop_signal_wait. */
+void xs_stop_signals_block(void);
+/* Wait for SIGINT or SIGTERM (blocked first); returns which came. */
+int xs_stop_signal_wait(void);
+
 #endif /* XSELL_COMMON_COMMON_H */

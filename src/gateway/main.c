@@ -2,10 +2,7 @@
 /* xsell-gateway: parse flags, open the gateway, wait for SIGINT/SIGTERM,
  * close. As in xselld, signals are blocked in every thread and taken
  * here with sigwait. */
-#include <errno.h>
 #include <getopt.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -242,8 +239,7 @@ main(int argc, char **argv)
 {
 	struct xs_gw_opts o;
 	xs_gw            *gw;
-	sigset_t          sigs;
-	int               sig = 0;
+	int               sig;
 	int               rc;
 
 	xs_gw_opts_default(&o);
@@ -251,13 +247,9 @@ main(int argc, char **argv)
 	if (rc != 0) {
 		return rc;
 	}
-	/* Block before any thread starts, so that every thread inherits
-	 * the mask and only sigwait below sees the signals. */
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	(void) signal(SIGPIPE, SIG_IGN); /* fails only for a bad number */
+	/* Before any thread starts, so that every thread inherits the
+	 * mask and only xs_stop_signal_wait below sees the signals. */
+	xs_stop_signals_block();
 
 	if (xs_gw_open(&gw, &o) != XSELL_OK) {
 		return 1; /* the reason is logged, one line */
@@ -265,7 +257,7 @@ main(int argc, char **argv)
 	xs_log(XS_LOG_INFO, "xsell-gateway %s: reads -> %s%s%s", XSELL_VERSION,
 	    o.upstream, o.admin_upstream != NULL ? ", writes -> " : "",
 	    o.admin_upstream != NULL ? o.admin_upstream : "");
-	while (sigwait(&sigs, &sig) != 0) { }
+	sig = xs_stop_signal_wait();
 	xs_log(XS_LOG_INFO, "signal %d: stopping", sig);
 	xs_gw_close(gw);
 	return 0;

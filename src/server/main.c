@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -570,8 +569,7 @@ main(int argc, char **argv)
 	struct xs_gw_opts     g;
 	xs_server            *srv;
 	xs_gw                *gw = NULL;
-	sigset_t              sigs;
-	int                   sig = 0;
+	int                   sig;
 	int                   rc;
 
 	memset(&o, 0, sizeof(o));
@@ -581,13 +579,9 @@ main(int argc, char **argv)
 	if (rc != 0) {
 		return rc;
 	}
-	/* Block before any thread starts, so that every thread inherits
-	 * the mask and only sigwait below sees the signals. */
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	(void) signal(SIGPIPE, SIG_IGN); /* fails only for a bad number */
+	/* Before any thread starts, so that every thread inherits the
+	 * mask and only xs_stop_signal_wait below sees the signals. */
+	xs_stop_signals_block();
 
 	if (xs_server_open(&srv, &o) != XSELL_OK) {
 		return 1; /* the reason is logged, one line */
@@ -606,7 +600,7 @@ main(int argc, char **argv)
 	    "xselld %s serving %s (%zu read, %zu admin "
 	    "endpoints)",
 	    XSELL_VERSION, o.db, o.n_listen, o.n_admin);
-	while (sigwait(&sigs, &sig) != 0) { }
+	sig = xs_stop_signal_wait();
 	xs_log(XS_LOG_INFO, "signal %d: stopping", sig);
 	stop_watchdog_start();
 	/* HTTP first: its requests need the server to be answered. */
