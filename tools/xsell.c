@@ -492,28 +492,6 @@ pack_key(msgpack_packer *pk, const char *key)
 	pack_str(pk, key);
 }
 
-static bool
-obj_num(const msgpack_object *o, double *out)
-{
-	if (o == NULL) {
-		return false;
-	}
-	switch (o->type) {
-	case MSGPACK_OBJECT_POSITIVE_INTEGER:
-		*out = (double) o->via.u64;
-		return true;
-	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-		*out = (double) o->via.i64;
-		return true;
-	case MSGPACK_OBJECT_FLOAT32:
-	case MSGPACK_OBJECT_FLOAT64:
-		*out = o->via.f64;
-		return true;
-	default:
-		return false;
-	}
-}
-
 /* Write a scalar for people; containers as "...". Returns the width. */
 static int
 put_value(FILE *out, const msgpack_object *o)
@@ -847,7 +825,7 @@ list_number(const msgpack_object *o, int width, int prec)
 {
 	double x;
 
-	if (!obj_num(o, &x)) {
+	if (!xsell_reply_number(o, &x)) {
 		printf("  %*s", width, "-");
 	} else if (prec == 0) {
 		printf("  %*.0f", width, x);
@@ -1672,7 +1650,7 @@ print_history(const msgpack_object *reply)
 		double                ts  = 0;
 		int                   w   = 0;
 
-		if (obj_num(xsell_reply_get(e, "ts"), &ts)) {
+		if (xsell_reply_number(xsell_reply_get(e, "ts"), &ts)) {
 			put_utc((int64_t) ts);
 		} else {
 			printf("%19s", "-");
@@ -1760,8 +1738,8 @@ print_forget(const msgpack_object *reply)
 		printf("unknown user: nothing to forget\n");
 		return;
 	}
-	(void) obj_num(xsell_reply_get(reply, "events"), &events);
-	(void) obj_num(xsell_reply_get(reply, "orders"), &orders);
+	(void) xsell_reply_number(xsell_reply_get(reply, "events"), &events);
+	(void) xsell_reply_number(xsell_reply_get(reply, "orders"), &orders);
 	printf("forgotten: %.0f events, %.0f orders\n", events, orders);
 }
 
@@ -1847,8 +1825,8 @@ print_section(const char *title, const msgpack_object *m)
 		w = value_width(v);
 		pad(stdout, w < 14 ? 14 - w : 2);
 		put_value(stdout, v);
-		if (k->type == MSGPACK_OBJECT_STR && obj_num(v, &n) &&
-		    n >= 1024 &&
+		if (k->type == MSGPACK_OBJECT_STR &&
+		    xsell_reply_number(v, &n) && n >= 1024 &&
 		    ((k->via.str.size >= 5 &&
 		         memcmp(k->via.str.ptr + k->via.str.size - 5, "_size",
 		             5) == 0) ||
@@ -1857,7 +1835,7 @@ print_section(const char *title, const msgpack_object *m)
 		                "_bytes", 6) == 0))) {
 			print_bytes(n);
 		}
-		if (key_is(k, "map_used") && obj_num(v, &n)) {
+		if (key_is(k, "map_used") && xsell_reply_number(v, &n)) {
 			printf(" (%.2f%% of map_size)", n * 100);
 		}
 		fputc('\n', stdout);
@@ -1878,8 +1856,8 @@ print_requests(const msgpack_object *reqs)
 		double                e = 0;
 		int                   w;
 
-		(void) obj_num(xsell_reply_get(v, "requests"), &r);
-		(void) obj_num(xsell_reply_get(v, "errors"), &e);
+		(void) xsell_reply_number(xsell_reply_get(v, "requests"), &r);
+		(void) xsell_reply_number(xsell_reply_get(v, "errors"), &e);
 		fputs("  ", stdout);
 		w = put_value(stdout, k);
 		pad(stdout, 18 - w);
@@ -1898,7 +1876,7 @@ print_stats(const msgpack_object *reply)
 		put_value(stdout, version);
 	}
 	fputc('\n', stdout);
-	if (obj_num(xsell_reply_get(reply, "uptime_s"), &up)) {
+	if (xsell_reply_number(xsell_reply_get(reply, "uptime_s"), &up)) {
 		uint64_t s = up > 0 ? (uint64_t) up : 0;
 
 		printf("%-20s", "uptime");
@@ -2012,9 +1990,9 @@ print_applied(const msgpack_object *reply)
 	double applied = 0;
 	double dup     = 0;
 
-	(void) obj_num(xsell_reply_get(reply, "applied"), &applied);
+	(void) xsell_reply_number(xsell_reply_get(reply, "applied"), &applied);
 	printf("applied %.0f", applied);
-	if (obj_num(xsell_reply_get(reply, "duplicates"), &dup)) {
+	if (xsell_reply_number(xsell_reply_get(reply, "duplicates"), &dup)) {
 		printf(", duplicates %.0f", dup);
 	}
 	fputc('\n', stdout);
