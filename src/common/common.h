@@ -116,6 +116,14 @@ bool xs_helper_start(struct xs_helper *h, void *(*run)(void *), void *arg);
  * lock and condition. */
 void xs_helper_join(struct xs_helper *h);
 
+/* ==== Files ==== */
+
+/* The whole of the file 'path' as a NUL-terminated string of
+ * 1..max_len bytes; the caller frees *textp. XSELL_EIO if it cannot be
+ * opened (errno says why), XSELL_EINVAL if it is empty or cannot be
+ * read, XSELL_ETOOBIG if it is longer than max_len, XSELL_ENOMEM. */
+xsell_err xs_file_read_text(const char *path, size_t max_len, char **textp);
+
 /* ==== Option values ==== */
 
 /* The value of a command-line option, strictly: the whole string is a
