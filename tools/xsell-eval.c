@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -263,21 +262,10 @@ struct args {
 	int                 n_files;
 };
 
-static int usage_error(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
-static int
-usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "xsell-eval: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\nTry 'xsell-eval --help'.\n");
-	return EXIT_USAGE;
-}
+/* One line on stderr; returns the usage exit status. */
+#define usage_error(...) \
+	xs_usage_error(  \
+	    "xsell-eval", "\nTry 'xsell-eval --help'.\n", __VA_ARGS__)
 
 /* Split a comma-separated list in place; *np items at most 'max'. */
 static bool

@@ -7,7 +7,6 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -217,21 +216,10 @@ progress_clear(struct progress *pg)
 	}
 }
 
-static int usage_error(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
-static int
-usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "xsell-load: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\nTry 'xsell-load --help'.\n");
-	return EXIT_USAGE;
-}
+/* One line on stderr; returns the usage exit status. */
+#define usage_error(...) \
+	xs_usage_error(  \
+	    "xsell-load", "\nTry 'xsell-load --help'.\n", __VA_ARGS__)
 
 /* "512M" -> bytes: xs_opt_size, but nothing before the digits. */
 static bool

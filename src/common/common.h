@@ -138,6 +138,14 @@ bool xs_opt_double(const char *s, double lo, double hi, double *out);
  * suffix (either case, powers of 1024): "64M" -> 67108864. */
 bool xs_opt_size(const char *s, size_t *out);
 
+/* ==== Usage errors ==== */
+
+/* Print "PROG: MESSAGE" and then 'hint' (which ends the line, e.g.
+ * " (see xselld --help)\n") on stderr; returns 2, the exit status of a
+ * usage error. Each binary wraps it in its own usage_error macro. */
+int xs_usage_error(const char *prog, const char *hint, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* ==== Stop signals ==== */
 
 /* Block SIGINT and SIGTERM in the calling thread, and so in every thread

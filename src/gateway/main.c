@@ -3,7 +3,6 @@
  * close. As in xselld, signals are blocked in every thread and taken
  * here with sigwait. */
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,22 +70,10 @@ static const char usage[] =
     "SIGINT or SIGTERM stops the gateway. Exit status: 0 after a clean\n"
     "stop, 1 when an address cannot be listened on, 2 for a usage error.\n";
 
-static int usage_error(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
 /* One line on stderr; returns the usage exit status. */
-static int
-usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "xsell-gateway: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, " (see xsell-gateway --help)\n");
-	return 2;
-}
+#define usage_error(...) \
+	xs_usage_error(  \
+	    "xsell-gateway", " (see xsell-gateway --help)\n", __VA_ARGS__)
 
 enum {
 	OPT_HTTP = 256,

@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,22 +142,9 @@ static const char usage[] =
     "With --http, HTTP requests in flight are answered first (within 3 s;\n"
     "new ones get 503), then the HTTP addresses close.\n";
 
-static int usage_error(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
 /* One line on stderr; returns the usage exit status. */
-static int
-usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "xselld: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, " (see xselld --help)\n");
-	return 2;
-}
+#define usage_error(...) \
+	xs_usage_error("xselld", " (see xselld --help)\n", __VA_ARGS__)
 
 enum {
 	OPT_MAX_BASKET = 256,
