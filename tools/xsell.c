@@ -492,6 +492,17 @@ pack_key(msgpack_packer *pk, const char *key)
 	pack_str(pk, key);
 }
 
+/* The field 'key' with the string 's' of an option, if it was given
+ * (the map's size counted it only then). */
+static void
+pack_opt_str(msgpack_packer *pk, const char *key, const char *s)
+{
+	if (s != NULL) {
+		pack_key(pk, key);
+		pack_str(pk, s);
+	}
+}
+
 /* Write a scalar for people; containers as "...". Returns the width. */
 static int
 put_value(FILE *out, const msgpack_object *o)
@@ -1234,14 +1245,8 @@ build_list(
 	for (int i = 0; i < a->n_pos; i++) {
 		pack_str(pk, a->pos[i]);
 	}
-	if (scorer != NULL) {
-		pack_key(pk, "scorer");
-		pack_str(pk, scorer);
-	}
-	if (signal != NULL) {
-		pack_key(pk, "signal");
-		pack_str(pk, signal);
-	}
+	pack_opt_str(pk, "scorer", scorer);
+	pack_opt_str(pk, "signal", signal);
 	if (support_s != NULL) {
 		pack_key(pk, "min_support");
 		msgpack_pack_int64(pk, support);
@@ -1552,10 +1557,7 @@ build_picks(const struct args *a, msgpack_packer *pk, print_fn *printp)
 	pack_str(pk, "picks");
 	pack_key(pk, "user");
 	pack_str(pk, a->pos[0]);
-	if (kind != NULL) {
-		pack_key(pk, "kind");
-		pack_str(pk, kind);
-	}
+	pack_opt_str(pk, "kind", kind);
 	if (ctx != NULL) {
 		pack_key(pk, "context");
 		if (!pack_id_list(a->cmd, "--context", ctx, pk)) {
@@ -2146,10 +2148,7 @@ build_event(const struct args *a, msgpack_packer *pk, print_fn *printp)
 	msgpack_pack_map(pk, batch != NULL ? 3 : 2);
 	pack_key(pk, "op");
 	pack_str(pk, "event");
-	if (batch != NULL) {
-		pack_key(pk, "batch");
-		pack_str(pk, batch);
-	}
+	pack_opt_str(pk, "batch", batch);
 	pack_key(pk, "events");
 	msgpack_pack_array(pk, 1);
 	if (lines != NULL) {
@@ -2159,10 +2158,7 @@ build_event(const struct args *a, msgpack_packer *pk, print_fn *printp)
 		pack_str(pk, "order");
 		pack_key(pk, "order");
 		pack_str(pk, a->pos[1]);
-		if (user != NULL) {
-			pack_key(pk, "user");
-			pack_str(pk, user);
-		}
+		pack_opt_str(pk, "user", user);
 		if (ts_s != NULL) {
 			pack_key(pk, "ts");
 			msgpack_pack_int64(pk, ts);
@@ -2307,10 +2303,7 @@ build_item(const struct args *a, msgpack_packer *pk, print_fn *printp)
 	        (created_s != NULL));
 	pack_key(pk, "item");
 	pack_str(pk, a->pos[0]);
-	if (category != NULL) {
-		pack_key(pk, "category");
-		pack_str(pk, category);
-	}
+	pack_opt_str(pk, "category", category);
 	if (price_s != NULL) {
 		pack_key(pk, "price");
 		msgpack_pack_double(pk, price);
