@@ -264,7 +264,7 @@ struct args {
 
 /* One line on stderr; returns the usage exit status. */
 #define usage_error(...) \
-	xs_usage_error(  \
+	XS_USAGE_ERROR(  \
 	    "xsell-eval", "\nTry 'xsell-eval --help'.\n", __VA_ARGS__)
 
 /* Split a comma-separated list in place; *np items at most 'max'. */

@@ -218,7 +218,7 @@ progress_clear(struct progress *pg)
 
 /* One line on stderr; returns the usage exit status. */
 #define usage_error(...) \
-	xs_usage_error(  \
+	XS_USAGE_ERROR(  \
 	    "xsell-load", "\nTry 'xsell-load --help'.\n", __VA_ARGS__)
 
 /* "512M" -> bytes: xs_opt_size, but nothing before the digits. */

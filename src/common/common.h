@@ -141,10 +141,16 @@ bool xs_opt_size(const char *s, size_t *out);
 /* ==== Usage errors ==== */
 
 /* Print "PROG: MESSAGE" and then 'hint' (which ends the line, e.g.
- * " (see xselld --help)\n") on stderr; returns 2, the exit status of a
- * usage error. Each binary wraps it in its own usage_error macro. */
-int xs_usage_error(const char *prog, const char *hint, const char *fmt, ...)
+ * " (see xselld --help)\n") on stderr. Each binary wraps it in its own
+ * usage_error macro, which gives 2, the exit status of a usage error:
+ * a literal there, so that clang's analyzer sees that a caller returning
+ * it has failed (as with decode.c's fail). */
+void xs_usage_error(const char *prog, const char *hint, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* The usage exit status after xs_usage_error(prog, hint, ...). */
+#define XS_USAGE_ERROR(prog, hint, ...) \
+	(xs_usage_error((prog), (hint), __VA_ARGS__), 2)
 
 /* ==== Stop signals ==== */
 

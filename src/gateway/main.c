@@ -72,7 +72,7 @@ static const char usage[] =
 
 /* One line on stderr; returns the usage exit status. */
 #define usage_error(...) \
-	xs_usage_error(  \
+	XS_USAGE_ERROR(  \
 	    "xsell-gateway", " (see xsell-gateway --help)\n", __VA_ARGS__)
 
 enum {
