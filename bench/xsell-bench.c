@@ -1,9 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* xsell-bench: parse flags, load the pools of item and user ids, run
  * (over the sockets or in process), report. */
-#include <errno.h>
 #include <getopt.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,50 +144,6 @@ usage_error(const char *flag, const char *what)
 	return 2;
 }
 
-static bool
-parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
-{
-	char              *end;
-	unsigned long long v;
-
-	errno = 0;
-	v     = strtoull(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v < lo ||
-	    v > hi) {
-		return false;
-	}
-	*out = v;
-	return true;
-}
-
-static bool
-parse_unsigned(const char *s, unsigned lo, unsigned hi, unsigned *out)
-{
-	uint64_t v;
-
-	if (!parse_u64(s, lo, hi, &v)) {
-		return false;
-	}
-	*out = (unsigned) v;
-	return true;
-}
-
-static bool
-parse_double(const char *s, double lo, double hi, double *out)
-{
-	char  *end;
-	double v;
-
-	errno = 0;
-	v     = strtod(s, &end);
-	if (errno != 0 || end == s || *end != '\0' || !isfinite(v) || v < lo ||
-	    v > hi) {
-		return false;
-	}
-	*out = v;
-	return true;
-}
-
 /* "fbt=80,complements=20": ops not named get weight 0. */
 static bool
 parse_mix(const char *spec, unsigned weights[BENCH_OP_COUNT])
@@ -218,7 +172,7 @@ parse_mix(const char *spec, unsigned weights[BENCH_OP_COUNT])
 			}
 		}
 		if (op == BENCH_OP_COUNT ||
-		    !parse_unsigned(eq + 1, 0, 1000000, &weights[op])) {
+		    !xs_opt_uint(eq + 1, 0, 1000000, &weights[op])) {
 			return false;
 		}
 		total += weights[op];
@@ -279,48 +233,47 @@ parse_flag(int c, const char *arg, struct bench_opts *o)
 		    ? 0
 		    : usage_error(flag, "op=weight,... with known ops");
 	case OPT_CART:
-		return parse_unsigned(arg, 2, BENCH_CART_MAX, &o->cart)
+		return xs_opt_uint(arg, 2, BENCH_CART_MAX, &o->cart)
 		    ? 0
 		    : usage_error(flag, "must be 2..100");
 	case OPT_K:
-		return parse_unsigned(arg, 1, XSELL_K_MAX, &o->k)
+		return xs_opt_uint(arg, 1, XSELL_K_MAX, &o->k)
 		    ? 0
 		    : usage_error(flag, "must be 1..500");
 	case OPT_EVENT_BATCH:
-		return parse_unsigned(arg, 1, BENCH_BATCH_MAX, &o->event_batch)
+		return xs_opt_uint(arg, 1, BENCH_BATCH_MAX, &o->event_batch)
 		    ? 0
 		    : usage_error(flag, "must be 1..10000");
 	case OPT_USER_EVENTS:
-		return parse_unsigned(arg, 1, 100000, &o->user_events)
+		return xs_opt_uint(arg, 1, 100000, &o->user_events)
 		    ? 0
 		    : usage_error(flag, "must be 1..100000");
 	case OPT_SEED:
-		return parse_u64(arg, 0, UINT64_MAX, &o->seed)
+		return xs_opt_u64(arg, 0, UINT64_MAX, &o->seed)
 		    ? 0
 		    : usage_error(flag, "must be a non-negative integer");
 	case OPT_CLIENTS:
-		return parse_unsigned(arg, 1, BENCH_CLIENTS_MAX, &o->clients)
+		return xs_opt_uint(arg, 1, BENCH_CLIENTS_MAX, &o->clients)
 		    ? 0
 		    : usage_error(flag, "must be 1..256");
 	case OPT_DURATION:
-		return parse_double(arg, 0.1, 86400, &o->duration_s)
+		return xs_opt_double(arg, 0.1, 86400, &o->duration_s)
 		    ? 0
 		    : usage_error(flag, "must be 0.1..86400 seconds");
 	case OPT_WARMUP:
-		return parse_double(arg, 0, 3600, &o->warmup_s)
+		return xs_opt_double(arg, 0, 3600, &o->warmup_s)
 		    ? 0
 		    : usage_error(flag, "must be 0..3600 seconds");
 	case OPT_REQUESTS:
-		return parse_u64(arg, 1, (uint64_t) 1 << 40, &o->requests)
+		return xs_opt_u64(arg, 1, (uint64_t) 1 << 40, &o->requests)
 		    ? 0
 		    : usage_error(flag, "must be 1..2^40");
 	case OPT_RATE:
-		return parse_double(arg, 1, 1e8, &o->rate)
+		return xs_opt_double(arg, 1, 1e8, &o->rate)
 		    ? 0
 		    : usage_error(flag, "must be 1..1e8 requests/s");
 	case OPT_TIMEOUT:
-		return parse_unsigned(
-		           arg, 1, 600000, (unsigned *) &o->timeout_ms)
+		return xs_opt_uint(arg, 1, 600000, (unsigned *) &o->timeout_ms)
 		    ? 0
 		    : usage_error(flag, "must be 1..600000 ms");
 	case OPT_JSON:

@@ -6,7 +6,6 @@
  * own bytes, padded to --reply-bytes, and no store, decode or encode.
  * xselld's latency divided by this one's, at the same concurrency and
  * reply size, is what recommending costs. */
-#include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -22,6 +21,8 @@
 #include <nng/supplemental/util/platform.h>
 
 #include <xsell/limits.h>
+
+#include "common/common.h"
 
 #define RECV_POLL_MS 200
 #define SEND_TIMEOUT_MS 5000
@@ -157,27 +158,10 @@ echo_stop(struct echo_worker *w)
 	}
 }
 
-/* Parse a decimal in [lo, hi]; false if it is not one. */
-static bool
-parse_size(const char *s, size_t lo, size_t hi, size_t *out)
-{
-	char              *end;
-	unsigned long long v;
-
-	errno = 0;
-	v     = strtoull(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v < lo ||
-	    v > hi) {
-		return false;
-	}
-	*out = (size_t) v;
-	return true;
-}
-
 struct echo_opts {
 	const char *url;
-	size_t      threads;
-	size_t      reply_bytes;
+	unsigned    threads;     /* 1..THREADS_MAX */
+	unsigned    reply_bytes; /* 0..REPLY_BYTES_MAX */
 };
 
 /* 0: parsed; 1: --help printed; 2: usage error printed. */
@@ -194,14 +178,15 @@ parse_args(int argc, char **argv, struct echo_opts *o)
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	int  c;
 
-	o->threads = cores > 0 ? (size_t) cores : 1;
+	o->threads = cores > 0 ? (unsigned) cores : 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'l':
 			o->url = optarg;
 			break;
 		case 't':
-			if (!parse_size(optarg, 1, THREADS_MAX, &o->threads)) {
+			if (!xs_opt_uint(
+			        optarg, 1, THREADS_MAX, &o->threads)) {
 				fprintf(stderr,
 				    "xsell-echo: --threads: "
 				    "must be 1..256\n");
@@ -209,7 +194,7 @@ parse_args(int argc, char **argv, struct echo_opts *o)
 			}
 			break;
 		case 'r':
-			if (!parse_size(
+			if (!xs_opt_uint(
 			        optarg, 0, REPLY_BYTES_MAX, &o->reply_bytes)) {
 				fprintf(stderr,
 				    "xsell-echo: --reply-bytes: "

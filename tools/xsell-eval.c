@@ -8,8 +8,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -264,38 +262,10 @@ struct args {
 	int                 n_files;
 };
 
-static int usage_error(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
-static int
-usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "xsell-eval: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\nTry 'xsell-eval --help'.\n");
-	return EXIT_USAGE;
-}
-
-static bool
-parse_ulong(
-    const char *s, unsigned long lo, unsigned long hi, unsigned long *out)
-{
-	char         *end;
-	unsigned long v;
-
-	errno = 0;
-	v     = strtoul(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || *s == '-' || v < lo ||
-	    v > hi) {
-		return false;
-	}
-	*out = v;
-	return true;
-}
+/* One line on stderr; returns the usage exit status. */
+#define usage_error(...) \
+	XS_USAGE_ERROR(  \
+	    "xsell-eval", "\nTry 'xsell-eval --help'.\n", __VA_ARGS__)
 
 /* Split a comma-separated list in place; *np items at most 'max'. */
 static bool
@@ -314,113 +284,39 @@ split_list(char *s, char **out, size_t max, size_t *np)
 	return n > 0;
 }
 
+/* The scorers of 'opt' (--scorer, --similar-scorer): a list, or all. */
 static int
-parse_scorers(char *s, struct xs_eval_opts *o)
+parse_scorer_list(const char *opt, char *s, enum xs_scorer *out, size_t *np)
 {
 	char  *v[XS_SCORER_COUNT + 1];
 	size_t n;
 
 	if (strcmp(s, "all") == 0) {
 		for (int i = 0; i < XS_SCORER_COUNT; i++) {
-			o->scorers[i] = (enum xs_scorer) i;
+			out[i] = (enum xs_scorer) i;
 		}
-		o->n_scorers = XS_SCORER_COUNT;
+		*np = XS_SCORER_COUNT;
 		return EXIT_EVAL_OK;
 	}
 	if (!split_list(s, v, XS_SCORER_COUNT, &n)) {
 		return usage_error(
-		    "--scorer: give 1..%d scorers or all", XS_SCORER_COUNT);
+		    "%s: give 1..%d scorers or all", opt, XS_SCORER_COUNT);
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (!xs_scorer_parse(v[i], strlen(v[i]), &o->scorers[i])) {
+		if (!xs_scorer_parse(v[i], strlen(v[i]), &out[i])) {
 			return usage_error(
-			    "--scorer: unknown scorer \"%s\"", v[i]);
+			    "%s: unknown scorer \"%s\"", opt, v[i]);
 		}
 	}
-	o->n_scorers = n;
+	*np = n;
 	return EXIT_EVAL_OK;
 }
 
+/* A list of numbers in lo..hi for 'opt'; 'what' says which in a refusal
+ * ("a number in 0..2"). */
 static int
-parse_betas(char *s, struct xs_eval_opts *o)
-{
-	char  *v[XS_EVAL_GRID_MAX];
-	size_t n;
-
-	if (!split_list(s, v, XS_EVAL_GRID_MAX, &n)) {
-		return usage_error(
-		    "--beta: give 1..%d numbers", XS_EVAL_GRID_MAX);
-	}
-	for (size_t i = 0; i < n; i++) {
-		char *end;
-
-		o->betas[i] = strtod(v[i], &end);
-		if (end == v[i] || *end != '\0' || !(o->betas[i] >= 0) ||
-		    o->betas[i] > 2) {
-			return usage_error(
-			    "--beta: \"%s\" is not a number in 0..2", v[i]);
-		}
-	}
-	o->n_betas = n;
-	return EXIT_EVAL_OK;
-}
-
-static int
-parse_sim_scorers(char *s, struct xs_eval_opts *o)
-{
-	char  *v[XS_SCORER_COUNT + 1];
-	size_t n;
-
-	if (strcmp(s, "all") == 0) {
-		for (int i = 0; i < XS_SCORER_COUNT; i++) {
-			o->sim_scorers[i] = (enum xs_scorer) i;
-		}
-		o->n_sim_scorers = XS_SCORER_COUNT;
-		return EXIT_EVAL_OK;
-	}
-	if (!split_list(s, v, XS_SCORER_COUNT, &n)) {
-		return usage_error(
-		    "--similar-scorer: give 1..%d scorers or all",
-		    XS_SCORER_COUNT);
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (!xs_scorer_parse(v[i], strlen(v[i]), &o->sim_scorers[i])) {
-			return usage_error(
-			    "--similar-scorer: unknown scorer \"%s\"", v[i]);
-		}
-	}
-	o->n_sim_scorers = n;
-	return EXIT_EVAL_OK;
-}
-
-static int
-parse_half_lives(char *s, struct xs_eval_opts *o)
-{
-	char  *v[XS_EVAL_GRID_MAX];
-	size_t n;
-
-	if (!split_list(s, v, XS_EVAL_GRID_MAX, &n)) {
-		return usage_error(
-		    "--pick-half-life: give 1..%d numbers", XS_EVAL_GRID_MAX);
-	}
-	for (size_t i = 0; i < n; i++) {
-		char *end;
-
-		o->half_lives[i] = strtod(v[i], &end);
-		if (end == v[i] || *end != '\0' ||
-		    !(o->half_lives[i] >= 0.01) || o->half_lives[i] > 36500) {
-			return usage_error("--pick-half-life: \"%s\" is not a "
-			                   "number of days in 0.01..36500",
-			    v[i]);
-		}
-	}
-	o->n_half_lives = n;
-	return EXIT_EVAL_OK;
-}
-
-/* A list of momentum weights, 0..1000, for the option 'opt'. */
-static int
-parse_weights(const char *opt, char *s, double *w, size_t *np)
+parse_number_list(const char *opt, char *s, double lo, double hi,
+    const char *what, double *out, size_t *np)
 {
 	char  *v[XS_EVAL_GRID_MAX];
 	size_t n;
@@ -432,61 +328,36 @@ parse_weights(const char *opt, char *s, double *w, size_t *np)
 	for (size_t i = 0; i < n; i++) {
 		char *end;
 
-		w[i] = strtod(v[i], &end);
-		if (end == v[i] || *end != '\0' || !(w[i] >= 0) ||
-		    w[i] > 1000) {
+		out[i] = strtod(v[i], &end);
+		if (end == v[i] || *end != '\0' || !(out[i] >= lo) ||
+		    out[i] > hi) {
 			return usage_error(
-			    "%s: \"%s\" is not a number in 0..1000", opt,
-			    v[i]);
+			    "%s: \"%s\" is not %s", opt, v[i], what);
 		}
 	}
 	*np = n;
 	return EXIT_EVAL_OK;
 }
 
+/* A list of whole numbers in lo..hi for 'opt'. */
 static int
-parse_seeds(char *s, struct xs_eval_opts *o)
+parse_count_list(const char *opt, char *s, unsigned lo, unsigned hi,
+    unsigned *out, size_t *np)
 {
 	char  *v[XS_EVAL_GRID_MAX];
 	size_t n;
 
 	if (!split_list(s, v, XS_EVAL_GRID_MAX, &n)) {
 		return usage_error(
-		    "--pick-seeds: give 1..%d numbers", XS_EVAL_GRID_MAX);
+		    "%s: give 1..%d numbers", opt, XS_EVAL_GRID_MAX);
 	}
 	for (size_t i = 0; i < n; i++) {
-		unsigned long u;
-
-		if (!parse_ulong(v[i], 1, 1000, &u)) {
+		if (!xs_opt_uint(v[i], lo, hi, &out[i])) {
 			return usage_error(
-			    "--pick-seeds: \"%s\" is not 1..1000", v[i]);
+			    "%s: \"%s\" is not %u..%u", opt, v[i], lo, hi);
 		}
-		o->seeds_max[i] = (unsigned) u;
 	}
-	o->n_seeds_max = n;
-	return EXIT_EVAL_OK;
-}
-
-static int
-parse_supports(char *s, struct xs_eval_opts *o)
-{
-	char  *v[XS_EVAL_GRID_MAX];
-	size_t n;
-
-	if (!split_list(s, v, XS_EVAL_GRID_MAX, &n)) {
-		return usage_error(
-		    "--min-support: give 1..%d numbers", XS_EVAL_GRID_MAX);
-	}
-	for (size_t i = 0; i < n; i++) {
-		unsigned long u;
-
-		if (!parse_ulong(v[i], 1, 1000000, &u)) {
-			return usage_error(
-			    "--min-support: \"%s\" is not 1..1000000", v[i]);
-		}
-		o->min_supports[i] = (unsigned) u;
-	}
-	o->n_min_supports = n;
+	*np = n;
 	return EXIT_EVAL_OK;
 }
 
@@ -606,8 +477,8 @@ sweep(struct xs_eval_opts *o)
 static int
 parse_one(struct args *a, int c, char *arg)
 {
-	char          err[200];
-	unsigned long v;
+	char     err[200];
+	uint64_t v;
 
 	switch (c) {
 	case 's':
@@ -617,7 +488,7 @@ parse_one(struct args *a, int c, char *arg)
 		}
 		return EXIT_EVAL_OK;
 	case 'S':
-		if (!parse_ulong(arg, 0, ULONG_MAX, &v)) {
+		if (!xs_opt_u64(arg, 0, UINT64_MAX, &v)) {
 			return usage_error(
 			    "--seed: \"%s\" is not a number", arg);
 		}
@@ -626,30 +497,38 @@ parse_one(struct args *a, int c, char *arg)
 	case 'a':
 		return parse_answers(arg, &a->o);
 	case 'k':
-		if (!parse_ulong(arg, 1, XSELL_K_MAX, &v)) {
+		if (!xs_opt_u64(arg, 1, XSELL_K_MAX, &v)) {
 			return usage_error(
 			    "-k: \"%s\" is not 1..%d", arg, XSELL_K_MAX);
 		}
 		a->o.k = (unsigned) v;
 		return EXIT_EVAL_OK;
 	case 'c':
-		return parse_scorers(arg, &a->o);
+		return parse_scorer_list(
+		    "--scorer", arg, a->o.scorers, &a->o.n_scorers);
 	case 'B':
-		return parse_betas(arg, &a->o);
+		return parse_number_list("--beta", arg, 0, 2,
+		    "a number in 0..2", a->o.betas, &a->o.n_betas);
 	case 'M':
-		return parse_supports(arg, &a->o);
+		return parse_count_list("--min-support", arg, 1, 1000000,
+		    a->o.min_supports, &a->o.n_min_supports);
 	case 'H':
-		return parse_half_lives(arg, &a->o);
+		return parse_number_list("--pick-half-life", arg, 0.01, 36500,
+		    "a number of days in 0.01..36500", a->o.half_lives,
+		    &a->o.n_half_lives);
 	case 'N':
-		return parse_seeds(arg, &a->o);
+		return parse_count_list("--pick-seeds", arg, 1, 1000,
+		    a->o.seeds_max, &a->o.n_seeds_max);
 	case 'O':
-		return parse_weights(
-		    "--pick-momentum", arg, a->o.momenta, &a->o.n_momenta);
+		return parse_number_list("--pick-momentum", arg, 0, 1000,
+		    "a number in 0..1000", a->o.momenta, &a->o.n_momenta);
 	case 'P':
-		return parse_weights("--comp-momentum", arg, a->o.comp_momenta,
+		return parse_number_list("--comp-momentum", arg, 0, 1000,
+		    "a number in 0..1000", a->o.comp_momenta,
 		    &a->o.n_comp_momenta);
 	case 'C':
-		return parse_sim_scorers(arg, &a->o);
+		return parse_scorer_list("--similar-scorer", arg,
+		    a->o.sim_scorers, &a->o.n_sim_scorers);
 	case 'w':
 		sweep(&a->o);
 		return EXIT_EVAL_OK;
@@ -664,7 +543,7 @@ parse_one(struct args *a, int c, char *arg)
 		a->o.versus = arg;
 		return EXIT_EVAL_OK;
 	case 'Q':
-		if (!parse_ulong(arg, 1, 100000000, &v)) {
+		if (!xs_opt_u64(arg, 1, 100000000, &v)) {
 			return usage_error(
 			    "--max-queries: \"%s\" is not 1..100000000", arg);
 		}
@@ -678,7 +557,7 @@ parse_one(struct args *a, int c, char *arg)
 		a->o.ask_one = strcmp(arg, "one") == 0;
 		return EXIT_EVAL_OK;
 	case 'b':
-		if (!parse_ulong(arg, 1, XSELL_ORDER_ITEMS_MAX, &v)) {
+		if (!xs_opt_u64(arg, 1, XSELL_ORDER_ITEMS_MAX, &v)) {
 			return usage_error(
 			    "--max-basket-items: \"%s\" is not 1..%d", arg,
 			    XSELL_ORDER_ITEMS_MAX);
@@ -686,7 +565,7 @@ parse_one(struct args *a, int c, char *arg)
 		a->o.settings.max_basket_items = (unsigned) v;
 		return EXIT_EVAL_OK;
 	case 'T':
-		if (!parse_ulong(arg, 1, XS_TOP_M_MAX, &v)) {
+		if (!xs_opt_u64(arg, 1, XS_TOP_M_MAX, &v)) {
 			return usage_error(
 			    "--top-m: \"%s\" is not 1..%u", arg, XS_TOP_M_MAX);
 		}

@@ -7,7 +7,6 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -227,68 +226,16 @@ progress_clear(struct progress *pg)
 	}
 }
 
-static int usage_error(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
+/* One line on stderr; returns the usage exit status. */
+#define usage_error(...) \
+	XS_USAGE_ERROR(  \
+	    "xsell-load", "\nTry 'xsell-load --help'.\n", __VA_ARGS__)
 
-static int
-usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "xsell-load: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\nTry 'xsell-load --help'.\n");
-	return EXIT_USAGE;
-}
-
-/* "512M" -> bytes. */
+/* "512M" -> bytes: xs_opt_size, but nothing before the digits. */
 static bool
 parse_size(const char *s, size_t *out)
 {
-	char              *end;
-	unsigned long long v;
-	unsigned           shift = 0;
-
-	if (*s < '0' || *s > '9') {
-		return false;
-	}
-	errno = 0;
-	v     = strtoull(s, &end, 10);
-	if (errno != 0) {
-		return false;
-	}
-	switch (*end) {
-	case 'k':
-	case 'K':
-		shift = 10;
-		break;
-	case 'm':
-	case 'M':
-		shift = 20;
-		break;
-	case 'g':
-	case 'G':
-		shift = 30;
-		break;
-	case 't':
-	case 'T':
-		shift = 40;
-		break;
-	case '\0':
-		break;
-	default:
-		return false;
-	}
-	if (*end != '\0' && end[1] != '\0') {
-		return false;
-	}
-	if (v == 0 || v > (SIZE_MAX >> shift)) {
-		return false;
-	}
-	*out = (size_t) v << shift;
-	return true;
+	return *s >= '0' && *s <= '9' && xs_opt_size(s, out);
 }
 
 /* --exclude-items given at most this many times (each with any number

@@ -492,25 +492,14 @@ pack_key(msgpack_packer *pk, const char *key)
 	pack_str(pk, key);
 }
 
-static bool
-obj_num(const msgpack_object *o, double *out)
+/* The field 'key' with the string 's' of an option, if it was given
+ * (the map's size counted it only then). */
+static void
+pack_opt_str(msgpack_packer *pk, const char *key, const char *s)
 {
-	if (o == NULL) {
-		return false;
-	}
-	switch (o->type) {
-	case MSGPACK_OBJECT_POSITIVE_INTEGER:
-		*out = (double) o->via.u64;
-		return true;
-	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-		*out = (double) o->via.i64;
-		return true;
-	case MSGPACK_OBJECT_FLOAT32:
-	case MSGPACK_OBJECT_FLOAT64:
-		*out = o->via.f64;
-		return true;
-	default:
-		return false;
+	if (s != NULL) {
+		pack_key(pk, key);
+		pack_str(pk, s);
 	}
 }
 
@@ -847,7 +836,7 @@ list_number(const msgpack_object *o, int width, int prec)
 {
 	double x;
 
-	if (!obj_num(o, &x)) {
+	if (!xsell_reply_number(o, &x)) {
 		printf("  %*s", width, "-");
 	} else if (prec == 0) {
 		printf("  %*.0f", width, x);
@@ -1256,14 +1245,8 @@ build_list(
 	for (int i = 0; i < a->n_pos; i++) {
 		pack_str(pk, a->pos[i]);
 	}
-	if (scorer != NULL) {
-		pack_key(pk, "scorer");
-		pack_str(pk, scorer);
-	}
-	if (signal != NULL) {
-		pack_key(pk, "signal");
-		pack_str(pk, signal);
-	}
+	pack_opt_str(pk, "scorer", scorer);
+	pack_opt_str(pk, "signal", signal);
 	if (support_s != NULL) {
 		pack_key(pk, "min_support");
 		msgpack_pack_int64(pk, support);
@@ -1574,10 +1557,7 @@ build_picks(const struct args *a, msgpack_packer *pk, print_fn *printp)
 	pack_str(pk, "picks");
 	pack_key(pk, "user");
 	pack_str(pk, a->pos[0]);
-	if (kind != NULL) {
-		pack_key(pk, "kind");
-		pack_str(pk, kind);
-	}
+	pack_opt_str(pk, "kind", kind);
 	if (ctx != NULL) {
 		pack_key(pk, "context");
 		if (!pack_id_list(a->cmd, "--context", ctx, pk)) {
@@ -1672,7 +1652,7 @@ print_history(const msgpack_object *reply)
 		double                ts  = 0;
 		int                   w   = 0;
 
-		if (obj_num(xsell_reply_get(e, "ts"), &ts)) {
+		if (xsell_reply_number(xsell_reply_get(e, "ts"), &ts)) {
 			put_utc((int64_t) ts);
 		} else {
 			printf("%19s", "-");
@@ -1760,8 +1740,8 @@ print_forget(const msgpack_object *reply)
 		printf("unknown user: nothing to forget\n");
 		return;
 	}
-	(void) obj_num(xsell_reply_get(reply, "events"), &events);
-	(void) obj_num(xsell_reply_get(reply, "orders"), &orders);
+	(void) xsell_reply_number(xsell_reply_get(reply, "events"), &events);
+	(void) xsell_reply_number(xsell_reply_get(reply, "orders"), &orders);
 	printf("forgotten: %.0f events, %.0f orders\n", events, orders);
 }
 
@@ -1847,8 +1827,8 @@ print_section(const char *title, const msgpack_object *m)
 		w = value_width(v);
 		pad(stdout, w < 14 ? 14 - w : 2);
 		put_value(stdout, v);
-		if (k->type == MSGPACK_OBJECT_STR && obj_num(v, &n) &&
-		    n >= 1024 &&
+		if (k->type == MSGPACK_OBJECT_STR &&
+		    xsell_reply_number(v, &n) && n >= 1024 &&
 		    ((k->via.str.size >= 5 &&
 		         memcmp(k->via.str.ptr + k->via.str.size - 5, "_size",
 		             5) == 0) ||
@@ -1857,7 +1837,7 @@ print_section(const char *title, const msgpack_object *m)
 		                "_bytes", 6) == 0))) {
 			print_bytes(n);
 		}
-		if (key_is(k, "map_used") && obj_num(v, &n)) {
+		if (key_is(k, "map_used") && xsell_reply_number(v, &n)) {
 			printf(" (%.2f%% of map_size)", n * 100);
 		}
 		fputc('\n', stdout);
@@ -1878,8 +1858,8 @@ print_requests(const msgpack_object *reqs)
 		double                e = 0;
 		int                   w;
 
-		(void) obj_num(xsell_reply_get(v, "requests"), &r);
-		(void) obj_num(xsell_reply_get(v, "errors"), &e);
+		(void) xsell_reply_number(xsell_reply_get(v, "requests"), &r);
+		(void) xsell_reply_number(xsell_reply_get(v, "errors"), &e);
 		fputs("  ", stdout);
 		w = put_value(stdout, k);
 		pad(stdout, 18 - w);
@@ -1898,7 +1878,7 @@ print_stats(const msgpack_object *reply)
 		put_value(stdout, version);
 	}
 	fputc('\n', stdout);
-	if (obj_num(xsell_reply_get(reply, "uptime_s"), &up)) {
+	if (xsell_reply_number(xsell_reply_get(reply, "uptime_s"), &up)) {
 		uint64_t s = up > 0 ? (uint64_t) up : 0;
 
 		printf("%-20s", "uptime");
@@ -2012,9 +1992,9 @@ print_applied(const msgpack_object *reply)
 	double applied = 0;
 	double dup     = 0;
 
-	(void) obj_num(xsell_reply_get(reply, "applied"), &applied);
+	(void) xsell_reply_number(xsell_reply_get(reply, "applied"), &applied);
 	printf("applied %.0f", applied);
-	if (obj_num(xsell_reply_get(reply, "duplicates"), &dup)) {
+	if (xsell_reply_number(xsell_reply_get(reply, "duplicates"), &dup)) {
 		printf(", duplicates %.0f", dup);
 	}
 	fputc('\n', stdout);
@@ -2168,10 +2148,7 @@ build_event(const struct args *a, msgpack_packer *pk, print_fn *printp)
 	msgpack_pack_map(pk, batch != NULL ? 3 : 2);
 	pack_key(pk, "op");
 	pack_str(pk, "event");
-	if (batch != NULL) {
-		pack_key(pk, "batch");
-		pack_str(pk, batch);
-	}
+	pack_opt_str(pk, "batch", batch);
 	pack_key(pk, "events");
 	msgpack_pack_array(pk, 1);
 	if (lines != NULL) {
@@ -2181,10 +2158,7 @@ build_event(const struct args *a, msgpack_packer *pk, print_fn *printp)
 		pack_str(pk, "order");
 		pack_key(pk, "order");
 		pack_str(pk, a->pos[1]);
-		if (user != NULL) {
-			pack_key(pk, "user");
-			pack_str(pk, user);
-		}
+		pack_opt_str(pk, "user", user);
 		if (ts_s != NULL) {
 			pack_key(pk, "ts");
 			msgpack_pack_int64(pk, ts);
@@ -2329,10 +2303,7 @@ build_item(const struct args *a, msgpack_packer *pk, print_fn *printp)
 	        (created_s != NULL));
 	pack_key(pk, "item");
 	pack_str(pk, a->pos[0]);
-	if (category != NULL) {
-		pack_key(pk, "category");
-		pack_str(pk, category);
-	}
+	pack_opt_str(pk, "category", category);
 	if (price_s != NULL) {
 		pack_key(pk, "price");
 		msgpack_pack_double(pk, price);

@@ -219,6 +219,11 @@ xsell_err xsell_reply_unpack(
 const struct msgpack_object *xsell_reply_get(
     const struct msgpack_object *map, const char *key);
 
+/* A number of a reply as a double: 'o' a positive or negative integer
+ * or a float. False, *out untouched, if 'o' is NULL (as
+ * xsell_reply_get returns for an absent key) or another type. Pure. */
+bool xsell_reply_number(const struct msgpack_object *o, double *out);
+
 /* Whether the reply map 'reply' says "ok": XSELL_OK for {"ok":true,...};
  * for {"ok":false,...} the error of its wire code (see
  * xsell_client_err_from_wire), with its code and message stored in *e if

@@ -18,6 +18,8 @@
 #include <nng/supplemental/tls/tls.h>
 #include <nng/supplemental/util/platform.h>
 
+#include "common/common.h"
+
 struct xsell_client {
 	nng_socket sock;       /* req0, dialled to the server */
 	int        timeout_ms; /* per call, send to reply */
@@ -184,27 +186,9 @@ free_mtx:
 static xsell_err
 pem_read(const char *path, char **textp)
 {
-	FILE  *f = fopen(path, "r");
-	char  *text;
-	size_t len;
+	xsell_err err = xs_file_read_text(path, PEM_MAX_BYTES, textp);
 
-	if (f == NULL) {
-		return XSELL_EIO;
-	}
-	text = malloc(PEM_MAX_BYTES + 1);
-	if (text == NULL) {
-		(void) fclose(f); /* read only: nothing to lose */
-		return XSELL_ENOMEM;
-	}
-	len = fread(text, 1, PEM_MAX_BYTES + 1, f);
-	(void) fclose(f); /* read only: nothing to lose */
-	if (len == 0 || len > PEM_MAX_BYTES) {
-		free(text);
-		return XSELL_EIO;
-	}
-	text[len] = '\0';
-	*textp    = text;
-	return XSELL_OK;
+	return err == XSELL_ENOMEM || err == XSELL_OK ? err : XSELL_EIO;
 }
 
 /* Our certificate and key, from two PEM files, into 'cfg'. */

@@ -266,6 +266,28 @@ xsell_reply_get(const struct msgpack_object *map, const char *key)
 	return NULL;
 }
 
+bool
+xsell_reply_number(const struct msgpack_object *o, double *out)
+{
+	if (o == NULL) {
+		return false;
+	}
+	switch (o->type) {
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+		*out = (double) o->via.u64;
+		return true;
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+		*out = (double) o->via.i64;
+		return true;
+	case MSGPACK_OBJECT_FLOAT32:
+	case MSGPACK_OBJECT_FLOAT64:
+		*out = o->via.f64;
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* The string of 'o', or "" if it is missing or not a string. */
 static void
 str_view(const msgpack_object *o, const char **p, size_t *len)

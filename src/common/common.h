@@ -156,4 +156,49 @@ void xs_ring_release(struct xs_ring *r);
  * (if it has not ended), join its thread and destroy the lock. */
 void xs_ring_join(struct xs_ring *r);
 
+/* ==== Files ==== */
+
+/* The whole of the file 'path' as a NUL-terminated string of
+ * 1..max_len bytes; the caller frees *textp. XSELL_EIO if it cannot be
+ * opened (errno says why), XSELL_EINVAL if it is empty or cannot be
+ * read, XSELL_ETOOBIG if it is longer than max_len, XSELL_ENOMEM. */
+xsell_err xs_file_read_text(const char *path, size_t max_len, char **textp);
+
+/* ==== Option values ==== */
+
+/* The value of a command-line option, strictly: the whole string is a
+ * decimal (strtoull's syntax, but a leading '-' is refused) in lo..hi.
+ * False, *out untouched, for anything else. */
+bool xs_opt_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out);
+/* xs_opt_u64 into an unsigned. */
+bool xs_opt_uint(const char *s, unsigned lo, unsigned hi, unsigned *out);
+/* A finite number (strtod's syntax) in lo..hi. */
+bool xs_opt_double(const char *s, double lo, double hi, double *out);
+/* A size of at least 1 byte: a decimal with an optional K, M, G or T
+ * suffix (either case, powers of 1024): "64M" -> 67108864. */
+bool xs_opt_size(const char *s, size_t *out);
+
+/* ==== Usage errors ==== */
+
+/* Print "PROG: MESSAGE" and then 'hint' (which ends the line, e.g.
+ * " (see xselld --help)\n") on stderr. Each binary wraps it in its own
+ * usage_error macro, which gives 2, the exit status of a usage error:
+ * a literal there, so that clang's analyzer sees that a caller returning
+ * it has failed (as with decode.c's fail). */
+void xs_usage_error(const char *prog, const char *hint, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* The usage exit status after xs_usage_error(prog, hint, ...). */
+#define XS_USAGE_ERROR(prog, hint, ...) \
+	(xs_usage_error((prog), (hint), __VA_ARGS__), 2)
+
+/* ==== Stop signals ==== */
+
+/* Block SIGINT and SIGTERM in the calling thread, and so in every thread
+ * it starts after, and ignore SIGPIPE. main calls it before any thread
+ * starts, then waits in xs_stop_signal_wait. */
+void xs_stop_signals_block(void);
+/* Wait for SIGINT or SIGTERM (blocked first); returns which came. */
+int xs_stop_signal_wait(void);
+
 #endif /* XSELL_COMMON_COMMON_H */

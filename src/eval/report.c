@@ -56,6 +56,20 @@ best_and_popular(const struct xs_eval_answer_report *ar,
 	}
 }
 
+/* The end of an answer's counts line: how many were eligible and
+ * asked, and the test 'what' (lines, order lines, views) of items
+ * training does not know. */
+static void
+print_asked(FILE *f, const struct xs_eval_answer_report *ar, const char *what)
+{
+	fprintf(f,
+	    "; %llu eligible, %llu asked; %llu test %s of items unknown in "
+	    "training\n",
+	    (unsigned long long) ar->eligible,
+	    (unsigned long long) ar->queries,
+	    (unsigned long long) ar->unknown_items, what);
+}
+
 /* Per-user answers: who could be asked and who not, and why. */
 static void
 print_user_counts(
@@ -65,17 +79,14 @@ print_user_counts(
 	    "%stest orders %llu (%llu of guests, not asked); test users "
 	    "%llu: %llu new (no training order), %llu with nothing "
 	    "relevant, %llu whose relevant items are all unknown in "
-	    "training; %llu eligible, %llu asked; %llu test lines of items "
-	    "unknown in training\n",
+	    "training",
 	    pre, (unsigned long long) ar->test_orders,
 	    (unsigned long long) ar->guest_orders,
 	    (unsigned long long) ar->test_users,
 	    (unsigned long long) ar->new_users,
 	    (unsigned long long) ar->ineligible,
-	    (unsigned long long) ar->cold_orders,
-	    (unsigned long long) ar->eligible,
-	    (unsigned long long) ar->queries,
-	    (unsigned long long) ar->unknown_items);
+	    (unsigned long long) ar->cold_orders);
+	print_asked(f, ar, "lines");
 }
 
 /* Per-session answers: sessions of views, or orders after views. */
@@ -101,13 +112,7 @@ print_session_counts(FILE *f, const struct xs_eval_answer_report *ar,
 		    (unsigned long long) ar->cold_orders,
 		    (unsigned long long) ar->short_orders);
 	}
-	fprintf(f,
-	    "; %llu eligible, %llu asked; %llu test %s of items unknown in "
-	    "training\n",
-	    (unsigned long long) ar->eligible,
-	    (unsigned long long) ar->queries,
-	    (unsigned long long) ar->unknown_items,
-	    orders ? "order lines" : "views");
+	print_asked(f, ar, orders ? "order lines" : "views");
 }
 
 static void
@@ -134,12 +139,7 @@ print_answer_counts(
 		    "the rest",
 		    (unsigned long long) ar->ineligible);
 	}
-	fprintf(f,
-	    "; %llu eligible, %llu asked; %llu test lines of items "
-	    "unknown in training\n",
-	    (unsigned long long) ar->eligible,
-	    (unsigned long long) ar->queries,
-	    (unsigned long long) ar->unknown_items);
+	print_asked(f, ar, "lines");
 }
 
 static void

@@ -162,26 +162,36 @@ picks_rows(const struct xs_eval_opts *o, struct xs_eval_answer_report *ar)
 	return err;
 }
 
+/* The rows of min_support x similar scorer for 'cfg', named "SCORER
+ * ms=M" after 'pre' (the signal and a space, or ""). */
+static xsell_err
+scorer_support_rows(const struct xs_eval_opts *o, struct xs_eval_config *cfg,
+    const char *pre, struct xs_eval_answer_report *ar)
+{
+	char      name[80];
+	xsell_err err = XSELL_OK;
+
+	for (size_t m = 0; m < o->n_min_supports && err == XSELL_OK; m++) {
+		for (size_t s = 0; s < o->n_sim_scorers && err == XSELL_OK;
+		     s++) {
+			cfg->min_support = o->min_supports[m];
+			cfg->sim_scorer  = o->sim_scorers[s];
+			snprintf(name, sizeof(name), "%s%s ms=%u", pre,
+			    xs_scorer_name(cfg->sim_scorer), cfg->min_support);
+			err = row_add(ar, cfg, name);
+		}
+	}
+	return err;
+}
+
 /* similar (fbt's protocol): one row per similar scorer x min_support. */
 static xsell_err
 similar_rows(const struct xs_eval_opts *o, struct xs_eval_answer_report *ar)
 {
 	struct xs_eval_config cfg = { .answer = XS_EVAL_SIMILAR };
-	char                  name[80];
-	xsell_err             err = XSELL_OK;
 
 	cfg.method = XS_METHOD_ENGINE;
-	for (size_t m = 0; m < o->n_min_supports && err == XSELL_OK; m++) {
-		for (size_t s = 0; s < o->n_sim_scorers && err == XSELL_OK;
-		     s++) {
-			cfg.min_support = o->min_supports[m];
-			cfg.sim_scorer  = o->sim_scorers[s];
-			snprintf(name, sizeof(name), "%s ms=%u",
-			    xs_scorer_name(cfg.sim_scorer), cfg.min_support);
-			err = row_add(ar, &cfg, name);
-		}
-	}
-	return err;
+	return scorer_support_rows(o, &cfg, "", ar);
 }
 
 /* similar_views: one row per signal x similar scorer x min_support. */
@@ -190,25 +200,14 @@ similar_views_rows(
     const struct xs_eval_opts *o, struct xs_eval_answer_report *ar)
 {
 	struct xs_eval_config cfg = { .answer = XS_EVAL_SIMILAR_VIEWS };
-	char                  name[80];
+	char                  pre[32];
 	xsell_err             err = XSELL_OK;
 
 	cfg.method = XS_METHOD_ENGINE;
 	for (size_t g = 0; g < o->n_signals && err == XSELL_OK; g++) {
-		for (size_t m = 0; m < o->n_min_supports && err == XSELL_OK;
-		     m++) {
-			for (size_t s = 0;
-			     s < o->n_sim_scorers && err == XSELL_OK; s++) {
-				cfg.signal      = o->signals[g];
-				cfg.min_support = o->min_supports[m];
-				cfg.sim_scorer  = o->sim_scorers[s];
-				snprintf(name, sizeof(name), "%s %s ms=%u",
-				    xs_signal_name(cfg.signal),
-				    xs_scorer_name(cfg.sim_scorer),
-				    cfg.min_support);
-				err = row_add(ar, &cfg, name);
-			}
-		}
+		cfg.signal = o->signals[g];
+		snprintf(pre, sizeof(pre), "%s ", xs_signal_name(cfg.signal));
+		err = scorer_support_rows(o, &cfg, pre, ar);
 	}
 	return err;
 }

@@ -84,6 +84,39 @@ pack_value(msgpack_packer *pk, json_t *j)
 	}
 }
 
+/* Start packing into an empty sink. */
+static void
+sink_open(struct sink *sink, msgpack_packer *pk)
+{
+	msgpack_sbuffer_init(&sink->sb);
+	sink->failed = false;
+	msgpack_packer_init(pk, sink, sink_write);
+}
+
+/* Hand the packed bytes to the caller, or free them if a write failed. */
+static xsell_err
+sink_close(struct sink *sink, void **outp, size_t *out_lenp)
+{
+	if (sink->failed || sink->sb.data == NULL) {
+		msgpack_sbuffer_destroy(&sink->sb);
+		return XSELL_ENOMEM;
+	}
+	*outp     = sink->sb.data;
+	*out_lenp = sink->sb.size;
+	return XSELL_OK;
+}
+
+xsell_err
+xs_gw_json_pack(json_t *j, void **outp, size_t *out_lenp)
+{
+	struct sink    sink;
+	msgpack_packer pk;
+
+	sink_open(&sink, &pk);
+	pack_value(&pk, j);
+	return sink_close(&sink, outp, out_lenp);
+}
+
 /* The root object, or NULL with a message. */
 static json_t *
 parse_body(const char *body, size_t len, char *msg, size_t msg_len)
@@ -129,9 +162,7 @@ xs_gw_object_to_request(struct json_t *root, const char *path_op, void **outp,
 		    "op: the body names another op than the path");
 		return XSELL_EINVAL;
 	}
-	msgpack_sbuffer_init(&sink.sb);
-	sink.failed = false;
-	msgpack_packer_init(&pk, &sink, sink_write);
+	sink_open(&sink, &pk);
 	n = json_object_size(root);
 	if (path_op != NULL) {
 		/* "op" first, then the body without its own "op". */
@@ -154,13 +185,7 @@ xs_gw_object_to_request(struct json_t *root, const char *path_op, void **outp,
 		          json_string_value(op), json_string_length(op))
 		    : XS_GW_OP_OTHER;
 	}
-	if (sink.failed || sink.sb.data == NULL) {
-		msgpack_sbuffer_destroy(&sink.sb);
-		return XSELL_ENOMEM;
-	}
-	*outp     = sink.sb.data;
-	*out_lenp = sink.sb.size;
-	return XSELL_OK;
+	return sink_close(&sink, outp, out_lenp);
 }
 
 xsell_err

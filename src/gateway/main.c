@@ -2,11 +2,7 @@
 /* xsell-gateway: parse flags, open the gateway, wait for SIGINT/SIGTERM,
  * close. As in xselld, signals are blocked in every thread and taken
  * here with sigwait. */
-#include <errno.h>
 #include <getopt.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,39 +70,10 @@ static const char usage[] =
     "SIGINT or SIGTERM stops the gateway. Exit status: 0 after a clean\n"
     "stop, 1 when an address cannot be listened on, 2 for a usage error.\n";
 
-static int usage_error(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
 /* One line on stderr; returns the usage exit status. */
-static int
-usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "xsell-gateway: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, " (see xsell-gateway --help)\n");
-	return 2;
-}
-
-static bool
-parse_ulong(
-    const char *s, unsigned long min, unsigned long max, unsigned long *out)
-{
-	char         *end;
-	unsigned long v;
-
-	errno = 0;
-	v     = strtoul(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v < min ||
-	    v > max) {
-		return false;
-	}
-	*out = v;
-	return true;
-}
+#define usage_error(...) \
+	XS_USAGE_ERROR(  \
+	    "xsell-gateway", " (see xsell-gateway --help)\n", __VA_ARGS__)
 
 enum {
 	OPT_HTTP = 256,
@@ -127,46 +94,46 @@ enum {
 static int
 number_opt(int c, const char *arg, struct xs_gw_opts *o)
 {
-	unsigned long v;
+	uint64_t v;
 
 	switch (c) {
 	case OPT_POOL:
-		if (!parse_ulong(arg, 1, XS_GW_POOL_MAX, &v)) {
+		if (!xs_opt_u64(arg, 1, XS_GW_POOL_MAX, &v)) {
 			return usage_error(
 			    "--pool: '%s' is not 1..%d", arg, XS_GW_POOL_MAX);
 		}
 		o->pool = (unsigned) v;
 		return 0;
 	case OPT_QUEUE:
-		if (!parse_ulong(arg, 0, XS_GW_QUEUE_MAX, &v)) {
+		if (!xs_opt_u64(arg, 0, XS_GW_QUEUE_MAX, &v)) {
 			return usage_error("--queue: '%s' is not 0..%d", arg,
 			    XS_GW_QUEUE_MAX);
 		}
 		o->queue = (unsigned) v;
 		return 0;
 	case OPT_TIMEOUT:
-		if (!parse_ulong(arg, 1, XS_GW_TIMEOUT_MAX_MS, &v)) {
+		if (!xs_opt_u64(arg, 1, XS_GW_TIMEOUT_MAX_MS, &v)) {
 			return usage_error("--timeout: '%s' is not 1..%d", arg,
 			    XS_GW_TIMEOUT_MAX_MS);
 		}
 		o->timeout_ms = (int) v;
 		return 0;
 	case OPT_MAX_BODY:
-		if (!parse_ulong(arg, 2, XSELL_READ_MSG_MAX, &v)) {
+		if (!xs_opt_u64(arg, 2, XSELL_READ_MSG_MAX, &v)) {
 			return usage_error("--max-body: '%s' is not 2..%u",
 			    arg, XSELL_READ_MSG_MAX);
 		}
 		o->body_max = v;
 		return 0;
 	case OPT_MAX_AGE:
-		if (!parse_ulong(arg, 0, XS_GW_MAX_AGE_MAX, &v)) {
+		if (!xs_opt_u64(arg, 0, XS_GW_MAX_AGE_MAX, &v)) {
 			return usage_error("--http-max-age: '%s' is not 0..%d",
 			    arg, XS_GW_MAX_AGE_MAX);
 		}
 		o->max_age_s = (unsigned) v;
 		return 0;
 	default:
-		if (!parse_ulong(arg, 2, XSELL_ADMIN_MSG_MAX, &v)) {
+		if (!xs_opt_u64(arg, 2, XSELL_ADMIN_MSG_MAX, &v)) {
 			return usage_error("--max-admin-body: '%s' is not "
 			                   "2..%u",
 			    arg, XSELL_ADMIN_MSG_MAX);
@@ -259,8 +226,7 @@ main(int argc, char **argv)
 {
 	struct xs_gw_opts o;
 	xs_gw            *gw;
-	sigset_t          sigs;
-	int               sig = 0;
+	int               sig;
 	int               rc;
 
 	xs_gw_opts_default(&o);
@@ -268,13 +234,9 @@ main(int argc, char **argv)
 	if (rc != 0) {
 		return rc;
 	}
-	/* Block before any thread starts, so that every thread inherits
-	 * the mask and only sigwait below sees the signals. */
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	(void) signal(SIGPIPE, SIG_IGN); /* fails only for a bad number */
+	/* Before any thread starts, so that every thread inherits the
+	 * mask and only xs_stop_signal_wait below sees the signals. */
+	xs_stop_signals_block();
 
 	if (xs_gw_open(&gw, &o) != XSELL_OK) {
 		return 1; /* the reason is logged, one line */
@@ -282,7 +244,7 @@ main(int argc, char **argv)
 	xs_log(XS_LOG_INFO, "xsell-gateway %s: reads -> %s%s%s", XSELL_VERSION,
 	    o.upstream, o.admin_upstream != NULL ? ", writes -> " : "",
 	    o.admin_upstream != NULL ? o.admin_upstream : "");
-	while (sigwait(&sigs, &sig) != 0) { }
+	sig = xs_stop_signal_wait();
 	xs_log(XS_LOG_INFO, "signal %d: stopping", sig);
 	xs_gw_close(gw);
 	return 0;

@@ -89,32 +89,6 @@ header(FILE *out, const char *name, const char *type, const char *help)
 	fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-/* The number at 'key' of 'map' as a double; false if absent or not a
- * number. */
-static bool
-get_number(const msgpack_object *map, const char *key, double *v)
-{
-	const msgpack_object *o = xsell_reply_get(map, key);
-
-	if (o == NULL) {
-		return false;
-	}
-	switch (o->type) {
-	case MSGPACK_OBJECT_POSITIVE_INTEGER:
-		*v = (double) o->via.u64;
-		return true;
-	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-		*v = (double) o->via.i64;
-		return true;
-	case MSGPACK_OBJECT_FLOAT32:
-	case MSGPACK_OBJECT_FLOAT64:
-		*v = o->via.f64;
-		return true;
-	default:
-		return false;
-	}
-}
-
 /* One gauge or counter without labels, if 'key' of 'map' is a number
  * ('map' absent or not a map: none; xsell_reply_get sees to both). */
 static void
@@ -123,7 +97,7 @@ scalar(FILE *out, const msgpack_object *map, const char *key, const char *name,
 {
 	double v;
 
-	if (!get_number(map, key, &v)) {
+	if (!xsell_reply_number(xsell_reply_get(map, key), &v)) {
 		return;
 	}
 	header(out, name, type, help);
@@ -147,7 +121,7 @@ by_label(FILE *out, const msgpack_object *map, const char *key,
 
 		if (kv->key.type != MSGPACK_OBJECT_STR ||
 		    kv->val.type != MSGPACK_OBJECT_MAP ||
-		    !get_number(&kv->val, key, &v)) {
+		    !xsell_reply_number(xsell_reply_get(&kv->val, key), &v)) {
 			continue;
 		}
 		fprintf(out, "%s{%s=\"", name, label);

@@ -282,6 +282,26 @@ reply_error(struct xs_worker *w, const struct xs_request *req, xsell_err err,
 	(void) w;
 }
 
+/* Clear what the last request left in 'w' and 'out', and *req. */
+static void
+request_begin(struct xs_worker *w, struct xs_request *req, struct xs_buf *out)
+{
+	memset(req, 0, sizeof(*req));
+	xs_buf_reset(out);
+	xs_arena_reset(&w->arena);
+}
+
+/* A request too large or that does not decode: counted under "invalid"
+ * (it has no op), and refused with 'err'. */
+static void
+reply_invalid(struct xs_worker *w, const struct xs_request *req, xsell_err err,
+    const struct xs_errinfo *ei, struct xs_buf *out)
+{
+	atomic_fetch_add(&w->srv->invalid.requests, 1);
+	atomic_fetch_add(&w->srv->invalid.errors, 1);
+	reply_error(w, req, err, ei, out);
+}
+
 void
 xs_server_handle(
     struct xs_worker *w, const void *body, size_t len, struct xs_buf *out)
@@ -290,16 +310,12 @@ xs_server_handle(
 	struct xs_errinfo ei = { { 0 }, { 0 } };
 	xsell_err         err;
 
-	memset(&req, 0, sizeof(req));
-	xs_buf_reset(out);
-	xs_arena_reset(&w->arena);
+	request_begin(w, &req, out);
 	if (len > request_limit(w)) {
 		snprintf(ei.field, sizeof(ei.field), "request");
 		snprintf(ei.msg, sizeof(ei.msg), "larger than %zu bytes",
 		    request_limit(w));
-		atomic_fetch_add(&w->srv->invalid.requests, 1);
-		atomic_fetch_add(&w->srv->invalid.errors, 1);
-		reply_error(w, &req, XSELL_ETOOBIG, &ei, out);
+		reply_invalid(w, &req, XSELL_ETOOBIG, &ei, out);
 		return;
 	}
 	w->req_body = body; /* a write-ahead log keeps these (wal.c) */
@@ -307,9 +323,7 @@ xs_server_handle(
 	w->req_now  = xs_now_s();
 	err = xs_wire_decode(body, len, &w->arena, w->req_now, &req, &ei);
 	if (err != XSELL_OK) {
-		atomic_fetch_add(&w->srv->invalid.requests, 1);
-		atomic_fetch_add(&w->srv->invalid.errors, 1);
-		reply_error(w, &req, err, &ei, out);
+		reply_invalid(w, &req, err, &ei, out);
 		return;
 	}
 	atomic_fetch_add(&w->srv->ops[req.op].requests, 1);
@@ -343,18 +357,14 @@ xs_server_refuse(
 	struct xs_errinfo ei = { { 0 }, { 0 } };
 	xsell_err         err;
 
-	memset(&req, 0, sizeof(req));
-	xs_buf_reset(out);
-	xs_arena_reset(&w->arena);
+	request_begin(w, &req, out);
 	/* Decoded only for its id (and so counted under its op); a request
 	 * that does not decode gets its own error, as anywhere. */
 	err = len > request_limit(w)
 	    ? XSELL_ETOOBIG
 	    : xs_wire_decode(body, len, &w->arena, xs_now_s(), &req, &ei);
 	if (err != XSELL_OK) {
-		atomic_fetch_add(&w->srv->invalid.requests, 1);
-		atomic_fetch_add(&w->srv->invalid.errors, 1);
-		reply_error(w, &req, err, ei.msg[0] ? &ei : NULL, out);
+		reply_invalid(w, &req, err, ei.msg[0] ? &ei : NULL, out);
 		return;
 	}
 	atomic_fetch_add(&w->srv->ops[req.op].requests, 1);

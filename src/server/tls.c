@@ -28,30 +28,16 @@ xs_url_is_tls(const char *url)
 static xsell_err
 pem_read(const char *what, const char *path, char **textp)
 {
-	FILE  *f = fopen(path, "r");
-	char  *text;
-	size_t len;
+	xsell_err err = xs_file_read_text(path, PEM_MAX_BYTES, textp);
 
-	if (f == NULL) {
+	if (err == XSELL_EIO) {
 		xs_log(XS_LOG_ERROR, "%s %s: %s", what, path, strerror(errno));
-		return XSELL_EIO;
-	}
-	text = malloc(PEM_MAX_BYTES + 1);
-	if (text == NULL) {
-		(void) fclose(f); /* read only: nothing to lose */
-		return XSELL_ENOMEM;
-	}
-	len = fread(text, 1, PEM_MAX_BYTES + 1, f);
-	(void) fclose(f); /* read only: nothing to lose */
-	if (len == 0 || len > PEM_MAX_BYTES) {
+	} else if (err == XSELL_EINVAL || err == XSELL_ETOOBIG) {
 		xs_log(XS_LOG_ERROR, "%s %s: %s", what, path,
-		    len == 0 ? "empty or unreadable" : "larger than 1 MiB");
-		free(text);
-		return XSELL_EIO;
+		    err == XSELL_EINVAL ? "empty or unreadable"
+		                        : "larger than 1 MiB");
 	}
-	text[len] = '\0';
-	*textp    = text;
-	return XSELL_OK;
+	return err == XSELL_ENOMEM || err == XSELL_OK ? err : XSELL_EIO;
 }
 
 /* Load the certificate, key and CA of 'o' into 'cfg'. */

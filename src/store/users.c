@@ -320,13 +320,8 @@ xsell_err
 xs_store_user_summary_put(
     xs_store *st, MDB_txn *txn, uint32_t user, const struct xs_user_summary *s)
 {
-	unsigned char kb[8];
-	MDB_val       k = ledger_key(kb, user, 0);
-	MDB_val       v;
-
-	v.mv_data = (void *) s;
-	v.mv_size = sizeof(*s);
-	return xs_err_from_mdb(mdb_put(txn, st->ledger, &k, &v, 0));
+	/* The summary is the ledger's record at seq 0 (entries from 1). */
+	return xs_store_ledger_put(st, txn, user, 0, s, sizeof(*s));
 }
 
 xsell_err

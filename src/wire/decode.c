@@ -81,6 +81,19 @@ path_fmt(char *dst, size_t len, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Refuse the string 's' at 'path', not a known 'what'; 'hint' (may be
+ * "") follows the quoted value. */
+static xsell_err
+fail_unknown(struct dec *d, const char *path, const char *what,
+    const struct xs_span *s, const char *hint)
+{
+	char esc[48];
+
+	xs_escape(esc, sizeof(esc), s->p, s->len);
+	return fail(
+	    d, XSELL_EINVAL, path, "unknown %s '%s'%s", what, esc, hint);
+}
+
 /* ==== Scalars ==== */
 
 static xsell_err
@@ -97,6 +110,22 @@ skip(struct dec *d, unsigned depth)
 	xsell_err err = xs_mp_skip(&d->r, depth);
 
 	return err == XSELL_OK ? err : fail_reader(d, err);
+}
+
+/* The next value, refused at 'path' with 'msg' unless of type 'type'. */
+static xsell_err
+next_of(struct dec *d, enum xs_mp_type type, const char *path, const char *msg,
+    struct xs_mp_val *v)
+{
+	xsell_err err = next(d, v);
+
+	if (err != XSELL_OK) {
+		return err;
+	}
+	if (v->type != type) {
+		return fail(d, XSELL_EINVAL, path, "%s", msg);
+	}
+	return XSELL_OK;
 }
 
 /* The type of the next value, without reading it. */
@@ -116,12 +145,9 @@ get_str(struct dec *d, const char *path, struct xs_span *out)
 	struct xs_mp_val v;
 	xsell_err        err;
 
-	err = next(d, &v);
+	err = next_of(d, XS_MP_STR, path, "must be a string", &v);
 	if (err != XSELL_OK) {
 		return err;
-	}
-	if (v.type != XS_MP_STR) {
-		return fail(d, XSELL_EINVAL, path, "must be a string");
 	}
 	out->p   = v.v.s.p;
 	out->len = v.v.s.len;
@@ -134,12 +160,9 @@ get_bool(struct dec *d, const char *path, bool *out)
 	struct xs_mp_val v;
 	xsell_err        err;
 
-	err = next(d, &v);
+	err = next_of(d, XS_MP_BOOL, path, "must be a boolean", &v);
 	if (err != XSELL_OK) {
 		return err;
-	}
-	if (v.type != XS_MP_BOOL) {
-		return fail(d, XSELL_EINVAL, path, "must be a boolean");
 	}
 	*out = v.v.b;
 	return XSELL_OK;
@@ -272,15 +295,66 @@ get_container(
 	struct xs_mp_val v;
 	xsell_err        err;
 
-	err = next(d, &v);
+	err = next_of(d, type, path,
+	    type == XS_MP_MAP ? "must be a map" : "must be an array", &v);
 	if (err != XSELL_OK) {
 		return err;
 	}
-	if (v.type != type) {
-		return fail(d, XSELL_EINVAL, path,
-		    type == XS_MP_MAP ? "must be a map" : "must be an array");
-	}
 	*n = v.v.n;
+	return XSELL_OK;
+}
+
+/* An array of 'min' (0 or 1) to 'max' elements at 'path'; 'what' names
+ * the elements in the refusal of too many. *n is the count. */
+static xsell_err
+get_array(struct dec *d, const char *path, uint32_t min, uint32_t max,
+    const char *what, uint32_t *n)
+{
+	xsell_err err = get_container(d, path, XS_MP_ARRAY, n);
+
+	if (err != XSELL_OK) {
+		return err;
+	}
+	if (*n < min) {
+		return fail(d, XSELL_EINVAL, path, "must not be empty");
+	}
+	if (*n > max) {
+		return fail(d, XSELL_ETOOBIG, path, "more than %u %s",
+		    (unsigned) max, what);
+	}
+	return XSELL_OK;
+}
+
+/* Reads element 'i' of the array at 'name' into 'elem'. */
+typedef xsell_err (*elem_fn)(
+    struct dec *d, const char *name, uint32_t i, void *elem);
+
+/* An array of 'min'..'max' elements at 'name' (get_array), each read by
+ * 'elem' into its 'size' bytes of an array from the arena (*out). */
+static xsell_err
+decode_array(struct dec *d, const char *name, uint32_t min, uint32_t max,
+    const char *what, size_t size, elem_fn elem, void **out, uint32_t *count)
+{
+	uint8_t  *arr;
+	uint32_t  n;
+	xsell_err err;
+
+	err = get_array(d, name, min, max, what, &n);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	arr = xs_arena_calloc(d->arena, n, size);
+	if (arr == NULL && n > 0) {
+		return XSELL_ENOMEM;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		err = elem(d, name, i, arr + (size_t) i * size);
+		if (err != XSELL_OK) {
+			return err;
+		}
+	}
+	*out   = arr;
+	*count = n;
 	return XSELL_OK;
 }
 
@@ -319,13 +393,10 @@ get_key(struct dec *d, const char *prefix, const char *const *keys, unsigned n,
 	struct xs_span   key;
 	xsell_err        err;
 
-	err = next(d, &v);
+	err = next_of(d, XS_MP_STR, prefix[0] ? prefix : "request",
+	    "keys must be strings", &v);
 	if (err != XSELL_OK) {
 		return err;
-	}
-	if (v.type != XS_MP_STR) {
-		return fail(d, XSELL_EINVAL, prefix[0] ? prefix : "request",
-		    "keys must be strings");
 	}
 	key.p   = v.v.s.p;
 	key.len = v.v.s.len;
@@ -350,6 +421,47 @@ get_key(struct dec *d, const char *prefix, const char *const *keys, unsigned n,
 }
 
 #define BIT(k) (1u << (k))
+
+/* Decodes the value of keys[ix] (one of decode_fields') at 'path' into
+ * 'obj'. */
+typedef xsell_err (*field_fn)(
+    struct dec *d, unsigned ix, const char *path, void *obj);
+
+/* The 'n' pairs of the map at 'prefix': each key one of keys[0..nkeys)
+ * 'allowed' (get_key), its value read by 'field' at "prefix.key" into
+ * 'obj'. *seen collects the keys read. */
+static xsell_err
+decode_fields(struct dec *d, const char *prefix, uint32_t n,
+    const char *const *keys, unsigned nkeys, uint32_t allowed, field_fn field,
+    void *obj, uint32_t *seen)
+{
+	char      path[64];
+	unsigned  ix;
+	xsell_err err;
+
+	for (uint32_t i = 0; i < n; i++) {
+		err = get_key(d, prefix, keys, nkeys, allowed, seen, &ix);
+		if (err != XSELL_OK) {
+			return err;
+		}
+		path_fmt(path, sizeof(path), "%s.%s", prefix, keys[ix]);
+		err = field(d, ix, path, obj);
+		if (err != XSELL_OK) {
+			return err;
+		}
+	}
+	return XSELL_OK;
+}
+
+/* Refuse a map at 'prefix' that lacks the key 'key'. */
+static xsell_err
+fail_missing(struct dec *d, const char *prefix, const char *key)
+{
+	char path[64];
+
+	path_fmt(path, sizeof(path), "%s.%s", prefix, key);
+	return fail(d, XSELL_EINVAL, path, "missing");
+}
 
 /* ==== event ==== */
 
@@ -402,7 +514,6 @@ event_type(
 	struct xs_mp_val    k;
 	struct xs_span      s = { NULL, 0 };
 	char                path[64];
-	char                esc[48];
 	xsell_err           err   = XSELL_OK;
 	bool                found = false;
 
@@ -444,21 +555,34 @@ event_type(
 			return XSELL_OK;
 		}
 	}
-	xs_escape(esc, sizeof(esc), s.p, s.len);
-	return fail(d, XSELL_EINVAL, path, "unknown type '%s'", esc);
+	return fail_unknown(d, path, "type", &s, "");
 }
 
 enum { LK_ITEM, LK_QTY, LK_PRICE };
 static const char *const line_keys[] = { "item", "qty", "price" };
+
+/* One field of an order line map (a field_fn). */
+static xsell_err
+decode_line_field(struct dec *d, unsigned ix, const char *path, void *obj)
+{
+	struct xs_order_line *l = obj;
+
+	switch (ix) {
+	case LK_ITEM:
+		return get_id(d, path, &l->item);
+	case LK_QTY:
+		return get_number(d, path, &l->qty);
+	default:
+		return get_price(d, path, &l->price);
+	}
+}
 
 /* One order line: an id, or {"item":ID,"qty":N,"price":N}. */
 static xsell_err
 decode_line(struct dec *d, const char *prefix, struct xs_order_line *l)
 {
 	struct xs_mp_val v;
-	uint32_t         n, seen = 0;
-	unsigned         ix;
-	char             path[64];
+	uint32_t         seen = 0;
 	xsell_err        err;
 
 	l->qty   = 1;
@@ -471,31 +595,13 @@ decode_line(struct dec *d, const char *prefix, struct xs_order_line *l)
 		return get_id(d, prefix, &l->item);
 	}
 	(void) next(d, &v);
-	n = v.v.n;
-	for (uint32_t i = 0; i < n; i++) {
-		err = get_key(d, prefix, line_keys, 3, 0x7, &seen, &ix);
-		if (err != XSELL_OK) {
-			return err;
-		}
-		path_fmt(path, sizeof(path), "%s.%s", prefix, line_keys[ix]);
-		switch (ix) {
-		case LK_ITEM:
-			err = get_id(d, path, &l->item);
-			break;
-		case LK_QTY:
-			err = get_number(d, path, &l->qty);
-			break;
-		default:
-			err = get_price(d, path, &l->price);
-			break;
-		}
-		if (err != XSELL_OK) {
-			return err;
-		}
+	err = decode_fields(
+	    d, prefix, v.v.n, line_keys, 3, 0x7, decode_line_field, l, &seen);
+	if (err != XSELL_OK) {
+		return err;
 	}
 	if ((seen & BIT(LK_ITEM)) == 0) {
-		path_fmt(path, sizeof(path), "%s.item", prefix);
-		return fail(d, XSELL_EINVAL, path, "missing");
+		return fail_missing(d, prefix, "item");
 	}
 	return XSELL_OK;
 }
@@ -508,16 +614,9 @@ decode_lines(struct dec *d, const char *prefix, struct xs_event *ev)
 	uint32_t              n;
 	xsell_err             err;
 
-	err = get_container(d, prefix, XS_MP_ARRAY, &n);
+	err = get_array(d, prefix, 1, XSELL_ORDER_ITEMS_MAX, "items", &n);
 	if (err != XSELL_OK) {
 		return err;
-	}
-	if (n == 0) {
-		return fail(d, XSELL_EINVAL, prefix, "must not be empty");
-	}
-	if (n > XSELL_ORDER_ITEMS_MAX) {
-		return fail(d, XSELL_ETOOBIG, prefix, "more than %d items",
-		    XSELL_ORDER_ITEMS_MAX);
 	}
 	err = count_refs(d, n);
 	if (err != XSELL_OK) {
@@ -539,17 +638,49 @@ decode_lines(struct dec *d, const char *prefix, struct xs_event *ev)
 	return XSELL_OK;
 }
 
+/* One field of an event map (a field_fn). */
 static xsell_err
-decode_event(struct dec *d, uint32_t index, struct xs_event *ev)
+decode_event_field(struct dec *d, unsigned ix, const char *path, void *obj)
 {
+	struct xs_event *ev = obj;
+	int64_t          x  = 0;
+	xsell_err        err;
+
+	switch (ix) {
+	case EK_TYPE:
+		return skip(d, 4); /* read by event_type */
+	case EK_USER:
+		return get_id(d, path, &ev->user);
+	case EK_TS:
+		return get_ts(d, path, &ev->ts);
+	case EK_ORDER:
+		return get_id(d, path, &ev->order);
+	case EK_ITEMS:
+		return decode_lines(d, path, ev);
+	case EK_ITEM:
+		err = get_id(d, path, &ev->item);
+		if (err == XSELL_OK) {
+			err = count_refs(d, 1);
+		}
+		return err;
+	default:
+		err        = get_int(d, path, 1, 5, &x);
+		ev->rating = (uint8_t) x;
+		return err;
+	}
+}
+
+/* Element 'index' of "events" (an elem_fn). */
+static xsell_err
+decode_event(struct dec *d, const char *name, uint32_t index, void *elem)
+{
+	struct xs_event   *ev   = elem;
 	enum xs_event_type type = XS_EV_ORDER;
-	char               prefix[32], path[64];
+	char               prefix[32];
 	uint32_t           n, seen = 0, allowed, need;
-	unsigned           ix;
-	int64_t            x = 0;
 	xsell_err          err;
 
-	path_fmt(prefix, sizeof(prefix), "events[%u]", (unsigned) index);
+	path_fmt(prefix, sizeof(prefix), "%s[%u]", name, (unsigned) index);
 	err = get_container(d, prefix, XS_MP_MAP, &n);
 	if (err != XSELL_OK) {
 		return err;
@@ -562,42 +693,11 @@ decode_event(struct dec *d, uint32_t index, struct xs_event *ev)
 	ev->type = type;
 	ev->ts   = d->now;
 	allowed  = event_allowed(type);
-	for (uint32_t i = 0; i < n; i++) {
-		err = get_key(d, prefix, event_keys, 7, allowed, &seen, &ix);
-		if (err != XSELL_OK) {
-			return err;
-		}
-		path_fmt(path, sizeof(path), "%s.%s", prefix, event_keys[ix]);
-		switch (ix) {
-		case EK_TYPE:
-			err = skip(d, 4); /* read by event_type */
-			break;
-		case EK_USER:
-			err = get_id(d, path, &ev->user);
-			break;
-		case EK_TS:
-			err = get_ts(d, path, &ev->ts);
-			break;
-		case EK_ORDER:
-			err = get_id(d, path, &ev->order);
-			break;
-		case EK_ITEMS:
-			err = decode_lines(d, path, ev);
-			break;
-		case EK_ITEM:
-			err = get_id(d, path, &ev->item);
-			if (err == XSELL_OK) {
-				err = count_refs(d, 1);
-			}
-			break;
-		default:
-			err        = get_int(d, path, 1, 5, &x);
-			ev->rating = (uint8_t) x;
-			break;
-		}
-		if (err != XSELL_OK) {
-			return err;
-		}
+
+	err = decode_fields(d, prefix, n, event_keys, 7, allowed,
+	    decode_event_field, ev, &seen);
+	if (err != XSELL_OK) {
+		return err;
 	}
 	if (type == XS_EV_ORDER) {
 		need = BIT(EK_ORDER) | BIT(EK_ITEMS);
@@ -606,9 +706,7 @@ decode_event(struct dec *d, uint32_t index, struct xs_event *ev)
 	}
 	for (unsigned k = 0; k < 7; k++) {
 		if ((need & ~seen & BIT(k)) != 0) {
-			path_fmt(path, sizeof(path), "%s.%s", prefix,
-			    event_keys[k]);
-			return fail(d, XSELL_EINVAL, path, "missing");
+			return fail_missing(d, prefix, event_keys[k]);
 		}
 	}
 	return XSELL_OK;
@@ -617,31 +715,13 @@ decode_event(struct dec *d, uint32_t index, struct xs_event *ev)
 static xsell_err
 decode_events(struct dec *d, struct xs_request *req)
 {
-	struct xs_event *evs;
-	uint32_t         n;
-	xsell_err        err;
+	void     *evs = NULL;
+	xsell_err err;
 
-	err = get_container(d, "events", XS_MP_ARRAY, &n);
-	if (err != XSELL_OK) {
-		return err;
-	}
-	if (n > XSELL_EVENTS_MAX) {
-		return fail(d, XSELL_ETOOBIG, "events", "more than %d events",
-		    XSELL_EVENTS_MAX);
-	}
-	evs = xs_arena_calloc(d->arena, n, sizeof(*evs));
-	if (evs == NULL && n > 0) {
-		return XSELL_ENOMEM;
-	}
-	for (uint32_t i = 0; i < n; i++) {
-		err = decode_event(d, i, &evs[i]);
-		if (err != XSELL_OK) {
-			return err;
-		}
-	}
+	err = decode_array(d, "events", 0, XSELL_EVENTS_MAX, "events",
+	    sizeof(struct xs_event), decode_event, &evs, &req->u.event.n);
 	req->u.event.events = evs;
-	req->u.event.n      = n;
-	return XSELL_OK;
+	return err;
 }
 
 /* ==== items ==== */
@@ -671,53 +751,51 @@ get_category(struct dec *d, const char *path, struct xs_span *out)
 	return XSELL_OK;
 }
 
+/* One field of an items upsert map (a field_fn). */
 static xsell_err
-decode_upsert(struct dec *d, uint32_t index, struct xs_item_update *up)
+decode_upsert_field(struct dec *d, unsigned ix, const char *path, void *obj)
 {
-	char      prefix[32], path[64];
-	uint32_t  n, seen = 0;
-	unsigned  ix;
-	xsell_err err;
+	struct xs_item_update *up = obj;
 
-	path_fmt(prefix, sizeof(prefix), "items[%u]", (unsigned) index);
+	switch (ix) {
+	case UK_ITEM:
+		return get_id(d, path, &up->item);
+	case UK_CATEGORY:
+		return get_category(d, path, &up->category);
+	case UK_PRICE:
+		up->has_price = true;
+		return get_price(d, path, &up->price);
+	case UK_IN_STOCK:
+		up->has_in_stock = true;
+		return get_bool(d, path, &up->in_stock);
+	default:
+		up->has_created = true;
+		return get_ts(d, path, &up->created);
+	}
+}
+
+/* Element 'index' of "items" (an elem_fn). */
+static xsell_err
+decode_upsert(struct dec *d, const char *name, uint32_t index, void *elem)
+{
+	struct xs_item_update *up = elem;
+	char                   prefix[32];
+	uint32_t               n, seen = 0;
+	xsell_err              err;
+
+	path_fmt(prefix, sizeof(prefix), "%s[%u]", name, (unsigned) index);
 	err = get_container(d, prefix, XS_MP_MAP, &n);
 	if (err != XSELL_OK) {
 		return err;
 	}
 	memset(up, 0, sizeof(*up));
-	for (uint32_t i = 0; i < n; i++) {
-		err = get_key(d, prefix, upsert_keys, 5, 0x1f, &seen, &ix);
-		if (err != XSELL_OK) {
-			return err;
-		}
-		path_fmt(path, sizeof(path), "%s.%s", prefix, upsert_keys[ix]);
-		switch (ix) {
-		case UK_ITEM:
-			err = get_id(d, path, &up->item);
-			break;
-		case UK_CATEGORY:
-			err = get_category(d, path, &up->category);
-			break;
-		case UK_PRICE:
-			err           = get_price(d, path, &up->price);
-			up->has_price = true;
-			break;
-		case UK_IN_STOCK:
-			err              = get_bool(d, path, &up->in_stock);
-			up->has_in_stock = true;
-			break;
-		default:
-			err             = get_ts(d, path, &up->created);
-			up->has_created = true;
-			break;
-		}
-		if (err != XSELL_OK) {
-			return err;
-		}
+	err = decode_fields(d, prefix, n, upsert_keys, 5, 0x1f,
+	    decode_upsert_field, up, &seen);
+	if (err != XSELL_OK) {
+		return err;
 	}
 	if ((seen & BIT(UK_ITEM)) == 0) {
-		path_fmt(path, sizeof(path), "%s.item", prefix);
-		return fail(d, XSELL_EINVAL, path, "missing");
+		return fail_missing(d, prefix, "item");
 	}
 	return XSELL_OK;
 }
@@ -725,31 +803,14 @@ decode_upsert(struct dec *d, uint32_t index, struct xs_item_update *up)
 static xsell_err
 decode_upserts(struct dec *d, struct xs_request *req)
 {
-	struct xs_item_update *ups;
-	uint32_t               n;
-	xsell_err              err;
+	void     *ups = NULL;
+	xsell_err err;
 
-	err = get_container(d, "items", XS_MP_ARRAY, &n);
-	if (err != XSELL_OK) {
-		return err;
-	}
-	if (n > XSELL_UPSERT_MAX) {
-		return fail(d, XSELL_ETOOBIG, "items", "more than %d items",
-		    XSELL_UPSERT_MAX);
-	}
-	ups = xs_arena_calloc(d->arena, n, sizeof(*ups));
-	if (ups == NULL && n > 0) {
-		return XSELL_ENOMEM;
-	}
-	for (uint32_t i = 0; i < n; i++) {
-		err = decode_upsert(d, i, &ups[i]);
-		if (err != XSELL_OK) {
-			return err;
-		}
-	}
+	err = decode_array(d, "items", 0, XSELL_UPSERT_MAX, "items",
+	    sizeof(struct xs_item_update), decode_upsert, &ups,
+	    &req->u.items.n);
 	req->u.items.ups = ups;
-	req->u.items.n   = n;
-	return XSELL_OK;
+	return err;
 }
 
 /* ==== fbt ==== */
@@ -769,39 +830,36 @@ index_note(struct dec *d, const char *name, uint32_t i, xsell_err err)
 	return err;
 }
 
+/* Element 'i' of an array of ids (an elem_fn). */
+static xsell_err
+id_elem(struct dec *d, const char *name, uint32_t i, void *elem)
+{
+	xsell_err err = get_id(d, name, elem);
+
+	return err == XSELL_OK ? err : index_note(d, name, i, err);
+}
+
+/* Element 'i' of an array of categories (an elem_fn). */
+static xsell_err
+category_elem(struct dec *d, const char *name, uint32_t i, void *elem)
+{
+	xsell_err err = get_category(d, name, elem);
+
+	return err == XSELL_OK ? err : index_note(d, name, i, err);
+}
+
 /* An array of 'min'..'max' ids at 'name' (the limit is ETOOBIG). */
 static xsell_err
 decode_ids(struct dec *d, const char *name, uint32_t min, uint32_t max,
     const struct xs_span **out, uint32_t *count)
 {
-	struct xs_span *ids;
-	uint32_t        n;
-	xsell_err       err;
+	void     *ids = NULL;
+	xsell_err err;
 
-	err = get_container(d, name, XS_MP_ARRAY, &n);
-	if (err != XSELL_OK) {
-		return err;
-	}
-	if (n < min) {
-		return fail(d, XSELL_EINVAL, name, "must not be empty");
-	}
-	if (n > max) {
-		return fail(d, XSELL_ETOOBIG, name, "more than %u ids",
-		    (unsigned) max);
-	}
-	ids = xs_arena_calloc(d->arena, n, sizeof(*ids));
-	if (ids == NULL && n > 0) {
-		return XSELL_ENOMEM;
-	}
-	for (uint32_t i = 0; i < n; i++) {
-		err = get_id(d, name, &ids[i]);
-		if (err != XSELL_OK) {
-			return index_note(d, name, i, err);
-		}
-	}
-	*out   = ids;
-	*count = n;
-	return XSELL_OK;
+	err  = decode_array(d, name, min, max, "ids", sizeof(struct xs_span),
+	     id_elem, &ids, count);
+	*out = ids;
+	return err;
 }
 
 /* An array of 'min'..XSELL_FILTER_CATEGORIES_MAX category names at
@@ -810,34 +868,13 @@ static xsell_err
 decode_categories(struct dec *d, const char *name, uint32_t min,
     const struct xs_span **out, uint32_t *count)
 {
-	struct xs_span *cats;
-	uint32_t        n;
-	xsell_err       err;
+	void     *cats = NULL;
+	xsell_err err;
 
-	err = get_container(d, name, XS_MP_ARRAY, &n);
-	if (err != XSELL_OK) {
-		return err;
-	}
-	if (n < min) {
-		return fail(d, XSELL_EINVAL, name, "must not be empty");
-	}
-	if (n > XSELL_FILTER_CATEGORIES_MAX) {
-		return fail(d, XSELL_ETOOBIG, name, "more than %d categories",
-		    XSELL_FILTER_CATEGORIES_MAX);
-	}
-	cats = xs_arena_calloc(d->arena, n, sizeof(*cats));
-	if (cats == NULL && n > 0) {
-		return XSELL_ENOMEM;
-	}
-	for (uint32_t i = 0; i < n; i++) {
-		err = get_category(d, name, &cats[i]);
-		if (err != XSELL_OK) {
-			return index_note(d, name, i, err);
-		}
-	}
-	*out   = cats;
-	*count = n;
-	return XSELL_OK;
+	err  = decode_array(d, name, min, XSELL_FILTER_CATEGORIES_MAX,
+	     "categories", sizeof(struct xs_span), category_elem, &cats, count);
+	*out = cats;
+	return err;
 }
 
 enum {
@@ -854,13 +891,13 @@ static const char *const filter_keys[FK_COUNT] = { "in_stock", "exclude",
 	"categories", "exclude_categories", "price_min", "price_max",
 	"max_per_category" };
 
-/* One field of the filter map; 'path' is "filter.<key>". */
+/* One field of the filter map (a field_fn); 'path' is "filter.<key>". */
 static xsell_err
-decode_filter_field(
-    struct dec *d, unsigned key, const char *path, struct xs_filter *f)
+decode_filter_field(struct dec *d, unsigned key, const char *path, void *obj)
 {
-	int64_t   x = 0;
-	xsell_err err;
+	struct xs_filter *f = obj;
+	int64_t           x = 0;
+	xsell_err         err;
 
 	switch (key) {
 	case FK_IN_STOCK:
@@ -892,25 +929,16 @@ static xsell_err
 decode_filter(struct dec *d, struct xs_filter *f)
 {
 	uint32_t  n, seen = 0;
-	unsigned  ix;
-	char      path[64];
 	xsell_err err;
 
 	err = get_container(d, "filter", XS_MP_MAP, &n);
 	if (err != XSELL_OK) {
 		return err;
 	}
-	for (uint32_t i = 0; i < n; i++) {
-		err = get_key(d, "filter", filter_keys, FK_COUNT,
-		    BIT(FK_COUNT) - 1, &seen, &ix);
-		if (err != XSELL_OK) {
-			return err;
-		}
-		path_fmt(path, sizeof(path), "filter.%s", filter_keys[ix]);
-		err = decode_filter_field(d, ix, path, f);
-		if (err != XSELL_OK) {
-			return err;
-		}
+	err = decode_fields(d, "filter", n, filter_keys, FK_COUNT,
+	    BIT(FK_COUNT) - 1, decode_filter_field, f, &seen);
+	if (err != XSELL_OK) {
+		return err;
 	}
 	/* Checked once both are read: their order in the map is free. */
 	if (f->has_price_min && f->has_price_max &&
@@ -925,7 +953,6 @@ static xsell_err
 get_scorer(struct dec *d, enum xs_scorer *out)
 {
 	struct xs_span s;
-	char           esc[48];
 	xsell_err      err;
 
 	err = get_str(d, "scorer", &s);
@@ -933,9 +960,7 @@ get_scorer(struct dec *d, enum xs_scorer *out)
 		return err;
 	}
 	if (!xs_scorer_parse(s.p, s.len, out)) {
-		xs_escape(esc, sizeof(esc), s.p, s.len);
-		return fail(
-		    d, XSELL_EINVAL, "scorer", "unknown scorer '%s'", esc);
+		return fail_unknown(d, "scorer", "scorer", &s, "");
 	}
 	return XSELL_OK;
 }
@@ -1029,13 +1054,11 @@ static xsell_err
 get_signal(struct dec *d, enum xs_signal *out)
 {
 	struct xs_span s;
-	char           esc[48];
 	xsell_err      err = get_str(d, "signal", &s);
 
 	if (err == XSELL_OK && !xs_signal_parse(s.p, s.len, out)) {
-		xs_escape(esc, sizeof(esc), s.p, s.len);
-		return fail(d, XSELL_EINVAL, "signal",
-		    "unknown signal '%s' (all, order, view, cart)", esc);
+		return fail_unknown(
+		    d, "signal", "signal", &s, " (all, order, view, cart)");
 	}
 	return err;
 }
@@ -1044,12 +1067,10 @@ static xsell_err
 get_kind(struct dec *d, enum xs_pick_kind *out)
 {
 	struct xs_span s;
-	char           esc[48];
 	xsell_err      err = get_str(d, "kind", &s);
 
 	if (err == XSELL_OK && !xs_pick_kind_parse(s.p, s.len, out)) {
-		xs_escape(esc, sizeof(esc), s.p, s.len);
-		return fail(d, XSELL_EINVAL, "kind", "unknown kind '%s'", esc);
+		return fail_unknown(d, "kind", "kind", &s, "");
 	}
 	return err;
 }
@@ -1127,12 +1148,9 @@ scan(struct dec *d, struct xs_request *req, uint32_t *n, size_t *body,
 	xsell_err        err;
 
 	*op_pos = SIZE_MAX;
-	err     = next(d, &v);
+	err     = next_of(d, XS_MP_MAP, "request", "not a map", &v);
 	if (err != XSELL_OK) {
 		return err;
-	}
-	if (v.type != XS_MP_MAP) {
-		return fail(d, XSELL_EINVAL, "request", "not a map");
 	}
 	*n    = v.v.n;
 	*body = d->r.pos;

@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: MIT */
+/* The shared readings of command-line option values (common/opt.c) and
+ * of a small text file (common/file.c): what each binary's flags accept
+ * and refuse, worked out by hand from strtoull/strtod's rules. */
+#include "support.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/common.h"
+
+static void
+test_u64_takes_a_decimal_in_range(void **state)
+{
+	uint64_t v = 7;
+
+	(void) state;
+	assert_true(xs_opt_u64("0", 0, 10, &v));
+	assert_int_equal(v, 0);
+	assert_true(xs_opt_u64("10", 0, 10, &v));
+	assert_int_equal(v, 10);
+	/* 08 is eight: base 10, not octal. */
+	assert_true(xs_opt_u64("08", 0, 10, &v));
+	assert_int_equal(v, 8);
+	assert_true(xs_opt_u64("18446744073709551615", 0, UINT64_MAX, &v));
+	assert_true(v == UINT64_MAX);
+}
+
+static void
+test_u64_refuses_and_leaves_out_alone(void **state)
+{
+	uint64_t v = 7;
+
+	(void) state;
+	assert_false(xs_opt_u64("11", 0, 10, &v));  /* above hi */
+	assert_false(xs_opt_u64("0", 1, 10, &v));   /* below lo */
+	assert_false(xs_opt_u64("-1", 0, 10, &v));  /* a sign */
+	assert_false(xs_opt_u64("", 0, 10, &v));    /* nothing */
+	assert_false(xs_opt_u64("5x", 0, 10, &v));  /* trailing text */
+	assert_false(xs_opt_u64("0x5", 0, 10, &v)); /* no hex */
+	/* 2^64 overflows strtoull (ERANGE). */
+	assert_false(xs_opt_u64("18446744073709551616", 0, UINT64_MAX, &v));
+	assert_int_equal(v, 7);
+}
+
+static void
+test_uint_narrows_after_the_range_check(void **state)
+{
+	unsigned v = 7;
+
+	(void) state;
+	assert_true(xs_opt_uint("256", 1, 256, &v));
+	assert_int_equal(v, 256);
+	/* 2^32 would wrap to 0 if it were cast first. */
+	assert_false(xs_opt_uint("4294967296", 0, UINT32_MAX, &v));
+	assert_int_equal(v, 256);
+}
+
+static void
+test_double_takes_a_finite_number_in_range(void **state)
+{
+	double v = 7;
+
+	(void) state;
+	assert_true(xs_opt_double("0.25", 0, 1, &v));
+	assert_true(v == 0.25);
+	assert_true(xs_opt_double("1e2", 1, 1e8, &v));
+	assert_true(v == 100);
+	assert_false(xs_opt_double("0.05", 0.1, 86400, &v));
+	assert_false(xs_opt_double("inf", 0, 1e308, &v));
+	assert_false(xs_opt_double("nan", 0, 1, &v));
+	assert_false(xs_opt_double("1s", 0, 10, &v));
+	assert_false(xs_opt_double("", 0, 10, &v));
+	assert_true(v == 100);
+}
+
+static void
+test_size_reads_suffixes_as_powers_of_1024(void **state)
+{
+	size_t v = 7;
+
+	(void) state;
+	assert_true(xs_opt_size("512", &v));
+	assert_int_equal(v, 512);
+	assert_true(xs_opt_size("4k", &v));
+	assert_int_equal(v, 4096);
+	assert_true(xs_opt_size("64M", &v));
+	assert_int_equal(v, 67108864);
+	assert_true(xs_opt_size("1g", &v));
+	assert_int_equal(v, 1073741824);
+	assert_true(xs_opt_size("2T", &v));
+	assert_true(v == (size_t) 2 << 40);
+}
+
+static void
+test_size_refuses_zero_signs_and_other_suffixes(void **state)
+{
+	size_t v = 7;
+
+	(void) state;
+	assert_false(xs_opt_size("0", &v));
+	assert_false(xs_opt_size("0M", &v));
+	assert_false(xs_opt_size("-1M", &v));
+	assert_false(xs_opt_size("M", &v));
+	assert_false(xs_opt_size("64MB", &v));
+	assert_false(xs_opt_size("64X", &v));
+	/* 2^24 T is 2^64 bytes: one past what a size_t holds. */
+	assert_false(xs_opt_size("16777216T", &v));
+	assert_int_equal(v, 7);
+}
+
+/* Write 'len' bytes of 'text' to a new file in 'dir'; its path. */
+static char *
+file_with(const char *dir, const char *text, size_t len)
+{
+	size_t size = strlen(dir) + 8;
+	char  *path = malloc(size);
+	FILE  *f;
+
+	assert_non_null(path);
+	snprintf(path, size, "%s/f.txt", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(text, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+	return path;
+}
+
+static void
+test_file_read_text_bounds_the_file(void **state)
+{
+	char *dir = xs_test_tmpdir();
+	char *path;
+	char *text = NULL;
+
+	(void) state;
+	path = file_with(dir, "abcd", 4);
+	assert_int_equal(xs_file_read_text(path, 4, &text), XSELL_OK);
+	assert_string_equal(text, "abcd");
+	free(text);
+	text = NULL;
+	/* 4 bytes where 3 are allowed. */
+	assert_int_equal(xs_file_read_text(path, 3, &text), XSELL_ETOOBIG);
+	assert_null(text);
+	free(path);
+
+	path = file_with(dir, "", 0);
+	assert_int_equal(xs_file_read_text(path, 4, &text), XSELL_EINVAL);
+	assert_null(text);
+	free(path);
+
+	path = file_with(dir, "x", 1);
+	assert_int_equal(remove(path), 0);
+	assert_int_equal(xs_file_read_text(path, 4, &text), XSELL_EIO);
+	assert_null(text);
+	free(path);
+	xs_test_rmdir(dir);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_u64_takes_a_decimal_in_range),
+		cmocka_unit_test(test_u64_refuses_and_leaves_out_alone),
+		cmocka_unit_test(test_uint_narrows_after_the_range_check),
+		cmocka_unit_test(test_double_takes_a_finite_number_in_range),
+		cmocka_unit_test(test_size_reads_suffixes_as_powers_of_1024),
+		cmocka_unit_test(
+		    test_size_refuses_zero_signs_and_other_suffixes),
+		cmocka_unit_test(test_file_read_text_bounds_the_file),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
