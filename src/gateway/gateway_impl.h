@@ -70,13 +70,6 @@ xsell_err xs_gw_object_to_request(struct json_t *root, const char *path_op,
     void **outp, size_t *out_lenp, enum xs_gw_op *opp, char *msg,
     size_t msg_len);
 
-/* Pack any JSON value 'j' as msgpack, literally (an object a map, an
- * array an array, an integer an int or uint, a real a float64): the
- * translation of xs_gw_object_to_request() without its "op" rules, for
- * whoever needs a request's bytes from JSON (the tests). The bytes in
- * *outp (malloc'd, caller frees with free()), their length in *out_lenp;
- * XSELL_ENOMEM. */
-xsell_err xs_gw_json_pack(struct json_t *j, void **outp, size_t *out_lenp);
 
 /* ==== GET query string -> the JSON object a POST body would be ==== */
 

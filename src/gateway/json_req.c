@@ -106,17 +106,6 @@ sink_close(struct sink *sink, void **outp, size_t *out_lenp)
 	return XSELL_OK;
 }
 
-xsell_err
-xs_gw_json_pack(json_t *j, void **outp, size_t *out_lenp)
-{
-	struct sink    sink;
-	msgpack_packer pk;
-
-	sink_open(&sink, &pk);
-	pack_value(&pk, j);
-	return sink_close(&sink, outp, out_lenp);
-}
-
 /* The root object, or NULL with a message. */
 static json_t *
 parse_body(const char *body, size_t len, char *msg, size_t msg_len)
