@@ -70,7 +70,6 @@ xsell_err xs_gw_object_to_request(struct json_t *root, const char *path_op,
     void **outp, size_t *out_lenp, enum xs_gw_op *opp, char *msg,
     size_t msg_len);
 
-
 /* ==== GET query string -> the JSON object a POST body would be ==== */
 
 /* Longest query (the bytes after '?') and most parameters in one. */

@@ -11,11 +11,11 @@
  * write); a refused write and a full disk leave the log empty; an entry
  * that cannot be applied (a forget_user meeting a damaged ledger, or
  * bytes that do not decode as a write) is skipped and kept aside, at
- * start and live, and the writes around it are applied. xselld without --wal applies a log it finds and deletes
- * it, creating no log file and starting no log thread, and with none
- * creates nothing. The expected counts are worked out by hand below.
- * Nothing depends on timing: kill -9 may find any part of the log
- * applied. */
+ * start and live, and the writes around it are applied. xselld without --wal
+ * applies a log it finds and deletes it, creating no log file and starting no
+ * log thread, and with none creates nothing. The expected counts are worked
+ * out by hand below. Nothing depends on timing: kill -9 may find any part of
+ * the log applied. */
 #include "support.h"
 
 #include <dirent.h>
