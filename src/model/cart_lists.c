@@ -505,10 +505,11 @@ cart_rank(struct cart_ctx *cx, const struct cart_lists *ls,
 	struct xs_cand_vec  vec  = { 0 };
 	struct xs_rank_kept kept = { NULL, 0 };
 	size_t              want = (size_t) q->k + CART_SLACK, n_first;
-	struct cart_cand  **h    = xs_arena_alloc(arena, want * sizeof(*h));
-	bool                lists_whole = true;
-	double              floor;
-	xsell_err           err = XSELL_OK;
+	struct cart_cand  **h =
+	    xs_arena_alloc(arena, want * sizeof(struct cart_cand *));
+	bool      lists_whole = true;
+	double    floor;
+	xsell_err err = XSELL_OK;
 
 	if (h == NULL) {
 		return XSELL_ENOMEM;
