@@ -92,70 +92,18 @@ cart_pair_score(struct cart_ctx *cx, double n_a, uint32_t b, uint32_t count)
 	return cx->src->weight * xs_score(cx->scorer, &ps);
 }
 
-/* Min-heap of the best pairs so far, by score: h[0] the weakest. */
-static void
-best_swap(struct cart_best *h, size_t i, size_t j)
+/* The cut of the 'want' largest of v[0..n) (n > want): their smallest,
+ * from a copy in the arena; NaN when out of memory. */
+static double
+largest_cut(const double *v, size_t n, size_t want, struct xs_arena *arena)
 {
-	struct cart_best t = h[i];
+	double *copy = xs_arena_alloc(arena, n * sizeof(*copy));
 
-	h[i] = h[j];
-	h[j] = t;
-}
-
-static void
-best_sift_down(struct cart_best *h, size_t n, size_t i)
-{
-	for (;;) {
-		size_t l = 2 * i + 1, r = l + 1, m = i;
-
-		if (l < n && h[l].score < h[m].score) {
-			m = l;
-		}
-		if (r < n && h[r].score < h[m].score) {
-			m = r;
-		}
-		if (m == i) {
-			return;
-		}
-		best_swap(h, i, m);
-		i = m;
+	if (copy == NULL) {
+		return NAN;
 	}
-}
-
-static void
-best_sift_up(struct cart_best *h, size_t i)
-{
-	while (i > 0 && h[(i - 1) / 2].score > h[i].score) {
-		best_swap(h, i, (i - 1) / 2);
-		i = (i - 1) / 2;
-	}
-}
-
-static int
-best_cmp_b(const void *x, const void *y)
-{
-	const struct cart_best *p = x, *q = y;
-
-	return p->b < q->b ? -1 : p->b > q->b;
-}
-
-/* Keep pair e among the best (heap h of *np, at most CART_BEST); what
- * falls out raises *restp. */
-static void
-best_offer(struct cart_best *h, size_t *np, struct cart_best e, double *restp)
-{
-	if (*np < CART_BEST) {
-		h[*np] = e;
-		best_sift_up(h, (*np)++);
-		return;
-	}
-	if (e.score <= h[0].score) {
-		*restp = fmax(*restp, e.score);
-		return;
-	}
-	*restp = fmax(*restp, h[0].score);
-	h[0]   = e;
-	best_sift_down(h, *np, 0);
+	memcpy(copy, v, n * sizeof(*copy));
+	return xs_nth_largest(copy, n, want);
 }
 
 /* Item a's list, made from its pair list (malloc'd into *lp).
@@ -166,8 +114,9 @@ cart_list_make(struct cart_ctx *cx, uint32_t a, struct xs_arena *arena,
 {
 	struct xs_top_entry *v;
 	struct cart_list    *l;
-	size_t               n, m = 0, n_best = 0;
-	double               rest = -INFINITY;
+	double              *score;
+	size_t               n, m = 0, n_best = 0, ties = CART_BEST;
+	double               cut = -INFINITY, rest = -INFINITY;
 	double               n_a;
 	xsell_err            err;
 
@@ -181,18 +130,40 @@ cart_list_make(struct cart_ctx *cx, uint32_t a, struct xs_arena *arena,
 			v[m++] = v[i];
 		}
 	}
+	n_a   = xs_counts_reader_get(&cx->counts, a, cx->src->count_a);
+	score = xs_arena_alloc(arena, (m + 1) * sizeof(*score));
+	if (score == NULL) {
+		return XSELL_ENOMEM;
+	}
+	for (size_t i = 0; i < m; i++) {
+		score[i] = cart_pair_score(cx, n_a, v[i].b, v[i].count);
+	}
+	/* The best CART_BEST: those above the cut, and as many tied with
+	 * it as there is room for; walked in b order, so kept in it. */
+	if (m > CART_BEST) {
+		cut = largest_cut(score, m, CART_BEST, arena);
+		if (isnan(cut)) {
+			return XSELL_ENOMEM;
+		}
+		for (size_t i = 0; i < m; i++) {
+			ties -= score[i] > cut;
+		}
+	}
 	l = malloc(cart_list_size(m < CART_BEST ? (uint32_t) m : CART_BEST));
 	if (l == NULL) {
 		return XSELL_ENOMEM;
 	}
-	n_a = xs_counts_reader_get(&cx->counts, a, cx->src->count_a);
 	for (size_t i = 0; i < m; i++) {
-		struct cart_best e = { v[i].b, v[i].count,
-			cart_pair_score(cx, n_a, v[i].b, v[i].count) };
+		bool tie = score[i] == cut && ties > 0;
 
-		best_offer(l->best, &n_best, e, &rest);
+		if (score[i] > cut || tie) {
+			l->best[n_best++] = (struct cart_best) { v[i].b,
+				v[i].count, score[i] };
+			ties -= tie;
+		} else {
+			rest = fmax(rest, score[i]);
+		}
 	}
-	qsort(l->best, n_best, sizeof(*l->best), best_cmp_b);
 	l->n_a    = n_a;
 	l->rest   = rest;
 	l->a      = a;
@@ -438,54 +409,41 @@ raised(double x)
 	return x + CART_MARGIN * fabs(x);
 }
 
-/* Min-heap of candidate pointers by bound, for step 2. */
-static void
-bound_sift_down(struct cart_cand **h, size_t n, size_t i)
+/* Step 2's cut: the want-th largest bound of the candidates not scored
+ * yet (-INFINITY if there are no more than want; NaN when out of
+ * memory). */
+static double
+cart_cands_cut(
+    const struct cart_cands *cs, size_t want, struct xs_arena *arena)
 {
-	for (;;) {
-		size_t l = 2 * i + 1, r = l + 1, m = i;
+	double *bound = xs_arena_alloc(arena, (cs->n + 1) * sizeof(*bound));
+	size_t  n     = 0;
 
-		if (l < n && h[l]->bound < h[m]->bound) {
-			m = l;
-		}
-		if (r < n && h[r]->bound < h[m]->bound) {
-			m = r;
-		}
-		if (m == i) {
-			return;
-		}
-		struct cart_cand *t = h[i];
-
-		h[i] = h[m];
-		h[m] = t;
-		i    = m;
+	if (bound == NULL) {
+		return NAN;
 	}
+	for (size_t c = 0; c < cs->n; c++) {
+		if (!cs->v[c].scored) { /* scored: a given item */
+			bound[n++] = cs->v[c].bound;
+		}
+	}
+	return n > want ? xs_nth_largest(bound, n, want) : -INFINITY;
 }
 
-/* Step 2's candidates: the 'want' of largest bound not scored yet, into
- * h (room for want); returns how many. */
-static size_t
-cart_cands_largest(struct cart_cands *cs, size_t want, struct cart_cand **h)
+/* Score every candidate not scored yet whose bound (taken as a little
+ * larger than it is) reaches 'floor'. */
+static xsell_err
+cart_cands_score_from(struct cart_ctx *cx, const struct cart_lists *ls,
+    struct cart_cands *cs, double floor, struct xs_cand_vec *vec)
 {
-	size_t n = 0;
+	xsell_err err = XSELL_OK;
 
-	for (size_t c = 0; c < cs->n; c++) {
-		if (cs->v[c].scored) {
-			continue; /* a given item */
-		}
-		if (n < want) {
-			h[n++] = &cs->v[c];
-			if (n == want) {
-				for (size_t i = n / 2; i-- > 0;) {
-					bound_sift_down(h, n, i);
-				}
-			}
-		} else if (cs->v[c].bound > h[0]->bound) {
-			h[0] = &cs->v[c];
-			bound_sift_down(h, n, 0);
+	for (size_t c = 0; c < cs->n && err == XSELL_OK; c++) {
+		if (!cs->v[c].scored && raised(cs->v[c].bound) >= floor) {
+			err = cart_cand_score(cx, ls, &cs->v[c], vec);
 		}
 	}
-	return n;
+	return err;
 }
 
 /* The k-th score of the answer, or -INFINITY while it is short. */
@@ -504,33 +462,26 @@ cart_rank(struct cart_ctx *cx, const struct cart_lists *ls,
 {
 	struct xs_cand_vec  vec  = { 0 };
 	struct xs_rank_kept kept = { NULL, 0 };
-	size_t              want = (size_t) q->k + CART_SLACK, n_first;
-	struct cart_cand  **h =
-	    xs_arena_alloc(arena, want * sizeof(struct cart_cand *));
+	double    cut = cart_cands_cut(cs, (size_t) q->k + CART_SLACK, arena);
 	bool      lists_whole = true;
-	double    floor;
-	xsell_err err = XSELL_OK;
+	size_t    n_first;
+	xsell_err err;
 
-	if (h == NULL) {
+	if (isnan(cut)) {
 		return XSELL_ENOMEM;
 	}
 	for (size_t i = 0; i < ls->n; i++) {
 		lists_whole &= ls->l[i]->rest == -INFINITY;
 	}
-	n_first = cart_cands_largest(cs, want, h);
-	for (size_t i = 0; i < n_first && err == XSELL_OK; i++) {
-		err = cart_cand_score(cx, ls, h[i], &vec);
-	}
+	err = cart_cands_score_from(cx, ls, cs, cut, &vec);
 	if (err == XSELL_OK) {
 		err = xs_rank_top_kept(cx->st, cx->txn, q, ids->excluded,
 		    ids->n_excluded, vec.v, vec.n, &kept, arena, ans);
 	}
-	floor   = lowered(kth_score(q, ans));
 	n_first = vec.n;
-	for (size_t c = 0; c < cs->n && err == XSELL_OK; c++) {
-		if (!cs->v[c].scored && raised(cs->v[c].bound) >= floor) {
-			err = cart_cand_score(cx, ls, &cs->v[c], &vec);
-		}
+	if (err == XSELL_OK) {
+		err = cart_cands_score_from(
+		    cx, ls, cs, lowered(kth_score(q, ans)), &vec);
 	}
 	if (err == XSELL_OK && vec.n != n_first) {
 		err = xs_rank_top_kept(cx->st, cx->txn, q, ids->excluded,

@@ -520,10 +520,8 @@ xs_rank_select(xs_store *st, MDB_txn *txn, const struct xs_query *q,
 	return err;
 }
 
-/* The m-th largest of s[0..n) (1 <= m <= n); s is reordered. Hoare's
- * selection: linear on average. */
-static double
-nth_largest(double *s, size_t n, size_t m)
+double
+xs_nth_largest(double *s, size_t n, size_t m)
 {
 	size_t lo = 0, hi = n - 1, want = m - 1;
 
@@ -607,7 +605,7 @@ rank_front(xs_store *st, MDB_txn *txn, const struct xs_query *q,
 		for (size_t i = 0; i < n; i++) {
 			scores[i] = vd->base[i].score;
 		}
-		t = nth_largest(scores, n, want);
+		t = xs_nth_largest(scores, n, want);
 	}
 	/* Every candidate tied with the cut is in front: runs of equal
 	 * scores are never split. */
