@@ -70,12 +70,12 @@ cart_list_size(uint32_t n_best)
 
 /* What every list of one answer shares: the relation and its scoring. */
 struct cart_ctx {
-	xs_store                 *st;
-	MDB_txn                  *txn;
-	const struct xs_cart_src *src;
-	enum xs_scorer            scorer;
-	uint32_t                  min_support;
-	struct xs_counts_reader   counts;
+	xs_store                   *st;
+	MDB_txn                    *txn;
+	const struct xs_rel_source *src;
+	enum xs_scorer              scorer;
+	uint32_t                    min_support;
+	struct xs_counts_reader     counts;
 };
 
 /* The score of pair (a, b) of co-count 'count', a's N being n_a: what
@@ -499,9 +499,9 @@ cart_rank(struct cart_ctx *cx, const struct cart_lists *ls,
 
 xsell_err
 xs_cart_lists_answer(xs_store *st, MDB_txn *txn, const struct xs_query *q,
-    const struct xs_cart_src *src, enum xs_scorer scorer, uint32_t min_support,
-    const struct xs_rank_ids *ids, struct xs_arena *arena,
-    struct xs_answer *ans, bool *donep)
+    const struct xs_rel_source *src, enum xs_scorer scorer,
+    uint32_t min_support, const struct xs_rank_ids *ids,
+    struct xs_arena *arena, struct xs_answer *ans, bool *donep)
 {
 	struct cart_ctx   cx = { st, txn, src, scorer, min_support, { 0 } };
 	struct cart_lists ls = { { NULL }, { NULL }, { NULL }, 0 };

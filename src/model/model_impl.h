@@ -364,6 +364,17 @@ xsell_err xs_rank_top_kept(xs_store *st, MDB_txn *txn,
 
 /* ==== fbt of a cart from lists kept per snapshot (cart_lists.c) ==== */
 
+/* One relation as a source of neighbours (neighbours.c): which counters
+ * are its N_a and N_b, its N, the weight of its score in the sum, and
+ * which part of an explained score it is. */
+struct xs_rel_source {
+	enum xs_rel   rel;
+	enum xs_count count_a, count_b;
+	double        n_total;
+	double        weight;
+	enum xs_part  part;
+};
+
 /* The memo key of what one item's list under (rel, scorer, min_support)
  * gave, for a memo of 'kind' (neighbours.c): every input of its scores
  * but the snapshot's; false if it has none (a min_support past the
@@ -371,14 +382,6 @@ xsell_err xs_rank_top_kept(xs_store *st, MDB_txn *txn,
 bool xs_list_memo_key(enum xs_item_memo_kind kind, enum xs_rel rel,
     enum xs_scorer scorer, uint32_t min_support, uint32_t item,
     uint64_t *keyp);
-
-/* The relation a cart's lists are read from, and its scoring. */
-struct xs_cart_src {
-	enum xs_rel   rel;
-	enum xs_count count_a, count_b;
-	double        n_total;
-	double        weight;
-};
 
 /* Given items a cart may have for xs_cart_lists_answer (a bit each). */
 #define XS_CART_LISTS_MAX 8
@@ -389,7 +392,7 @@ struct xs_cart_src {
  * whole lists' answer, to the last bit; else the caller walks them
  * (ans is then to be overwritten). */
 xsell_err xs_cart_lists_answer(xs_store *st, MDB_txn *txn,
-    const struct xs_query *q, const struct xs_cart_src *src,
+    const struct xs_query *q, const struct xs_rel_source *src,
     enum xs_scorer scorer, uint32_t min_support, const struct xs_rank_ids *ids,
     struct xs_arena *arena, struct xs_answer *ans, bool *donep);
 

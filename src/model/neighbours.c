@@ -25,26 +25,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* One relation as a source of neighbours: which counters are its N_a and
- * N_b, its N, and the weight of its score in the sum. */
-struct rel_source {
-	enum xs_rel   rel;
-	enum xs_count count_a, count_b;
-	double        n_total;
-	double        weight;
-	enum xs_part  part;
-};
-
 struct walk {
-	struct xs_cand_map      *map;
-	const uint32_t          *given; /* sorted */
-	size_t                   n_given;
-	struct xs_counts_reader *counts; /* borrowed */
-	enum xs_scorer           scorer;
-	uint32_t                 min_support;
-	const struct rel_source *src;
-	double                   n_a;
-	bool                     parts; /* record score parts (similar) */
+	struct xs_cand_map         *map;
+	const uint32_t             *given; /* sorted */
+	size_t                      n_given;
+	struct xs_counts_reader    *counts; /* borrowed */
+	enum xs_scorer              scorer;
+	uint32_t                    min_support;
+	const struct xs_rel_source *src;
+	double                      n_a;
+	bool                        parts; /* record score parts (similar) */
 	/* Walking a whole list after its top list (one list asked): skip
 	 * the pairs the top list held, those no better than 'last', and
 	 * those scoring under 'floor'. */
@@ -221,7 +211,7 @@ top_head_cb(void *ctx, uint32_t b, uint32_t count)
  * negative weight (it turns the bound around). */
 static xsell_err
 gather_from_top(xs_store *st, MDB_txn *txn, struct walk *w,
-    const struct rel_source *src, double *boundp)
+    const struct xs_rel_source *src, double *boundp)
 {
 	size_t m =
 	    xs_store_top_m(st) < TOP_READ ? xs_store_top_m(st) : TOP_READ;
@@ -247,7 +237,7 @@ gather_from_top(xs_store *st, MDB_txn *txn, struct walk *w,
 /* Candidates from every given item's whole list in every source. */
 static xsell_err
 gather_from_lists(xs_store *st, MDB_txn *txn, struct walk *w,
-    const struct rel_source *srcs, size_t n_srcs)
+    const struct xs_rel_source *srcs, size_t n_srcs)
 {
 	xsell_err err = XSELL_OK;
 
@@ -320,7 +310,7 @@ answer_floor(const struct xs_query *q, const struct xs_answer *ans)
  * only grows. */
 static xsell_err
 one_list_answer(xs_store *st, MDB_txn *txn, const struct xs_query *q,
-    struct walk *w, const struct rel_source *src,
+    struct walk *w, const struct xs_rel_source *src,
     const struct xs_rank_ids *ids, double bound, struct xs_arena *arena,
     struct xs_answer *ans, double *belowp)
 {
@@ -398,9 +388,9 @@ one_list_answer(xs_store *st, MDB_txn *txn, const struct xs_query *q,
 
 /* One given item's list under one source. */
 struct merge_list {
-	const struct rel_source *src;
-	uint32_t                 a;
-	double                   n_a;
+	const struct xs_rel_source *src;
+	uint32_t                    a;
+	double                      n_a;
 	/* Its top list, best first. */
 	struct xs_top_entry *top;
 	size_t               n_top;
@@ -882,7 +872,7 @@ merge_rest(struct merge_walk *m, const struct item_bound *rest, size_t n,
  * whole lists, with the map left empty. */
 static xsell_err
 merged_answer(xs_store *st, MDB_txn *txn, const struct xs_query *q,
-    struct walk *w, const struct rel_source *srcs, size_t n_srcs,
+    struct walk *w, const struct xs_rel_source *srcs, size_t n_srcs,
     const struct xs_rank_ids *ids, struct xs_arena *arena,
     struct xs_answer *ans, bool *donep)
 {
@@ -1045,26 +1035,11 @@ best_list_answer(xs_store *st, MDB_txn *txn, const struct xs_query *q,
 	return err;
 }
 
-/* A cart's answer from its items' lists kept for the snapshot
- * (cart_lists.c), when they prove it (*donep). */
-static xsell_err
-cart_lists_answer(xs_store *st, MDB_txn *txn, const struct xs_query *q,
-    const struct walk *w, const struct rel_source *src,
-    const struct xs_rank_ids *ids, struct xs_arena *arena,
-    struct xs_answer *ans, bool *donep)
-{
-	struct xs_cart_src cs = { src->rel, src->count_a, src->count_b,
-		src->n_total, src->weight };
-
-	return xs_cart_lists_answer(st, txn, q, &cs, w->scorer, w->min_support,
-	    ids, arena, ans, donep);
-}
-
 /* Candidates from the top lists, ranked; if something outside them could
  * still belong, the whole lists instead (the same answer, slower). */
 static xsell_err
 neighbours_answer(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
-    const struct xs_query *q, const struct rel_source *srcs, size_t n_srcs,
+    const struct xs_query *q, const struct xs_rel_source *srcs, size_t n_srcs,
     bool parts, struct xs_arena *arena, struct xs_answer *ans)
 {
 	struct xs_cand_map      map = { 0 };
@@ -1103,8 +1078,8 @@ neighbours_answer(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	}
 	if (err == XSELL_OK && !done && !parts && n_srcs == 1 &&
 	    w.n_given > 1) {
-		err = cart_lists_answer(
-		    st, txn, q, &w, &srcs[0], &ids, arena, ans, &done);
+		err = xs_cart_lists_answer(st, txn, q, &srcs[0], w.scorer,
+		    w.min_support, &ids, arena, ans, &done);
 	}
 	if (err != XSELL_OK || done) {
 		/* answered from a memo */
@@ -1139,10 +1114,10 @@ xsell_err
 xs_model_fbt(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
     const struct xs_query *q, struct xs_arena *arena, struct xs_answer *ans)
 {
-	struct rel_source src = { XS_REL_BASKET, XS_C_BASKETS, XS_C_BASKETS, 0,
-		1, XS_PART_ORDER };
-	struct xs_totals  tot;
-	xsell_err         err = xs_store_totals_get(st, txn, &tot);
+	struct xs_rel_source src = { XS_REL_BASKET, XS_C_BASKETS, XS_C_BASKETS,
+		0, 1, XS_PART_ORDER };
+	struct xs_totals     tot;
+	xsell_err            err = xs_store_totals_get(st, txn, &tot);
 
 	if (err != XSELL_OK) {
 		return err;
@@ -1157,10 +1132,10 @@ xs_model_viewed_bought(xs_store *st, MDB_txn *txn,
     struct xs_arena *arena, struct xs_answer *ans)
 {
 	/* N_a: orders that a view of a preceded; N_b: orders of b. */
-	struct rel_source src = { XS_REL_VIEW_BUY, XS_C_VIEW_BUYS,
+	struct xs_rel_source src = { XS_REL_VIEW_BUY, XS_C_VIEW_BUYS,
 		XS_C_BASKETS, 0, 1, XS_PART_ORDER };
-	struct xs_totals  tot;
-	xsell_err         err = xs_store_totals_get(st, txn, &tot);
+	struct xs_totals     tot;
+	xsell_err            err = xs_store_totals_get(st, txn, &tot);
 
 	if (err != XSELL_OK) {
 		return err;
@@ -1173,24 +1148,24 @@ xs_model_viewed_bought(xs_store *st, MDB_txn *txn,
  * 'weight'; returns how many (by q->signal). */
 static size_t
 similar_sources(const struct xs_settings *set, const struct xs_totals *tot,
-    enum xs_signal signal, double weight, struct rel_source srcs[3])
+    enum xs_signal signal, double weight, struct xs_rel_source srcs[3])
 {
 	size_t n = 0;
 
 	if (signal == XS_SIGNAL_ALL || signal == XS_SIGNAL_ORDER) {
-		srcs[n++] = (struct rel_source) { XS_REL_BASKET, XS_C_BASKETS,
-			XS_C_BASKETS, (double) tot->baskets,
+		srcs[n++] = (struct xs_rel_source) { XS_REL_BASKET,
+			XS_C_BASKETS, XS_C_BASKETS, (double) tot->baskets,
 			weight * set->similar_weight[XS_PART_ORDER],
 			XS_PART_ORDER };
 	}
 	if (signal == XS_SIGNAL_ALL || signal == XS_SIGNAL_VIEW) {
-		srcs[n++] = (struct rel_source) { XS_REL_VIEW, XS_C_VIEWS,
+		srcs[n++] = (struct xs_rel_source) { XS_REL_VIEW, XS_C_VIEWS,
 			XS_C_VIEWS, (double) tot->views_counted,
 			weight * set->similar_weight[XS_PART_VIEW],
 			XS_PART_VIEW };
 	}
 	if (signal == XS_SIGNAL_ALL || signal == XS_SIGNAL_CART) {
-		srcs[n++] = (struct rel_source) { XS_REL_CART, XS_C_CARTS,
+		srcs[n++] = (struct xs_rel_source) { XS_REL_CART, XS_C_CARTS,
 			XS_C_CARTS, (double) tot->carts_counted,
 			weight * set->similar_weight[XS_PART_CART],
 			XS_PART_CART };
@@ -1221,11 +1196,11 @@ seed_list_size(uint32_t n)
 
 /* The seed's walk of one top list into sw->list. */
 struct seed_walk {
-	struct xs_seed_walk     *sw;
-	enum xs_scorer           scorer;
-	uint32_t                 min_support;
-	const struct rel_source *src;
-	double                   n_a;
+	struct xs_seed_walk        *sw;
+	enum xs_scorer              scorer;
+	uint32_t                    min_support;
+	const struct xs_rel_source *src;
+	double                      n_a;
 };
 
 static xsell_err
@@ -1349,8 +1324,8 @@ xs_similar_collect(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
     struct xs_seed_walk *sw, uint32_t seed, double weight,
     struct xs_tally *out)
 {
-	struct rel_source srcs[3];
-	struct seed_walk  w = { 0 };
+	struct xs_rel_source srcs[3];
+	struct seed_walk     w = { 0 };
 	size_t n = similar_sources(set, &sw->tot, XS_SIGNAL_ALL, weight, srcs);
 	xsell_err err = XSELL_OK;
 
@@ -1385,10 +1360,10 @@ xsell_err
 xs_model_similar(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
     const struct xs_query *q, struct xs_arena *arena, struct xs_answer *ans)
 {
-	struct rel_source srcs[3];
-	struct xs_totals  tot;
-	size_t            n;
-	xsell_err         err = xs_store_totals_get(st, txn, &tot);
+	struct xs_rel_source srcs[3];
+	struct xs_totals     tot;
+	size_t               n;
+	xsell_err            err = xs_store_totals_get(st, txn, &tot);
 
 	if (err != XSELL_OK) {
 		return err;
