@@ -180,12 +180,16 @@ struct cart_lists {
 	size_t                  n;
 };
 
+/* Every slot, not only the first n: those past it are NULL (and so
+ * clang's analyzer sees every list made freed). */
 static void
 cart_lists_release(struct cart_lists *ls)
 {
-	for (size_t i = 0; i < ls->n; i++) {
+	for (size_t i = 0; i < XS_CART_LISTS_MAX; i++) {
 		xs_store_memo_release(ls->held[i]);
 		free(ls->made[i]);
+		ls->held[i] = NULL;
+		ls->made[i] = NULL;
 	}
 	ls->n = 0;
 }
