@@ -76,6 +76,8 @@ struct cart_ctx {
 	enum xs_scorer              scorer;
 	uint32_t                    min_support;
 	struct xs_counts_reader     counts;
+	/* By list: its co-counts outside the best pairs. */
+	struct xs_pair_reader pairs[XS_CART_LISTS_MAX];
 };
 
 /* The score of pair (a, b) of co-count 'count', a's N being n_a: what
@@ -342,14 +344,15 @@ cart_cands_gather(const struct cart_lists *ls, const struct xs_rank_ids *ids,
 	return XSELL_OK;
 }
 
-/* The co-count of (l's item, b) if it counts (>= min_support), else 0:
- * from the best pairs, else the store. */
+/* The co-count of (item of list i, b) if it counts (>= min_support),
+ * else 0: from the best pairs, else the store. */
 static xsell_err
-cart_pair_count(struct cart_ctx *cx, const struct cart_list *l, uint32_t b,
-    uint32_t *countp)
+cart_pair_count(struct cart_ctx *cx, const struct cart_lists *ls, size_t i,
+    uint32_t b, uint32_t *countp)
 {
-	size_t    lo = 0, hi = l->n_best;
-	xsell_err err;
+	const struct cart_list *l  = ls->l[i];
+	size_t                  lo = 0, hi = l->n_best;
+	xsell_err               err;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -368,8 +371,8 @@ cart_pair_count(struct cart_ctx *cx, const struct cart_list *l, uint32_t b,
 	if (l->rest == -INFINITY) {
 		return XSELL_OK; /* best[] holds every pair */
 	}
-	err =
-	    xs_store_pair_get(cx->st, cx->txn, cx->src->rel, l->a, b, countp);
+	err = xs_store_pair_reader_get(
+	    &cx->pairs[i], cx->src->rel, l->a, b, countp);
 	if (err == XSELL_OK && *countp < cx->min_support) {
 		*countp = 0;
 	}
@@ -390,7 +393,7 @@ cart_cand_score(struct cart_ctx *cx, const struct cart_lists *ls,
 	for (size_t i = 0; i < ls->n && err == XSELL_OK; i++) {
 		uint32_t count;
 
-		err = cart_pair_count(cx, ls->l[i], c->item, &count);
+		err = cart_pair_count(cx, ls, i, c->item, &count);
 		if (err == XSELL_OK && count != 0) {
 			x.score +=
 			    cart_pair_score(cx, ls->l[i]->n_a, c->item, count);
@@ -507,7 +510,8 @@ xs_cart_lists_answer(xs_store *st, MDB_txn *txn, const struct xs_query *q,
     uint32_t min_support, const struct xs_rank_ids *ids,
     struct xs_arena *arena, struct xs_answer *ans, bool *donep)
 {
-	struct cart_ctx   cx = { st, txn, src, scorer, min_support, { 0 } };
+	struct cart_ctx   cx = { st, txn, src, scorer, min_support, { 0 },
+		  { { NULL, 0, NULL } } };
 	struct cart_lists ls = { { NULL }, { NULL }, { NULL }, 0 };
 	struct cart_cands cs;
 	double            unseen;
@@ -522,6 +526,9 @@ xs_cart_lists_answer(xs_store *st, MDB_txn *txn, const struct xs_query *q,
 		return XSELL_OK;
 	}
 	xs_counts_reader_init(&cx.counts, st, txn);
+	for (size_t i = 0; i < XS_CART_LISTS_MAX; i++) {
+		xs_store_pair_reader_open(st, txn, &cx.pairs[i]);
+	}
 	err = cart_lists_get(&cx, ids, arena, &ls, &ok);
 	if (err == XSELL_OK && ok) {
 		err = cart_cands_gather(&ls, ids, arena, &cs, &unseen);
@@ -531,5 +538,8 @@ xs_cart_lists_answer(xs_store *st, MDB_txn *txn, const struct xs_query *q,
 		    &cx, &ls, &cs, unseen, q, ids, arena, ans, donep);
 	}
 	cart_lists_release(&ls);
+	for (size_t i = 0; i < XS_CART_LISTS_MAX; i++) {
+		xs_store_pair_reader_close(&cx.pairs[i]);
+	}
 	return err;
 }

@@ -265,27 +265,67 @@ xs_store_pairs_read(xs_store *st, MDB_txn *txn, enum xs_rel rel, uint32_t a,
 	return XSELL_OK;
 }
 
+/* The count of (a, b) under 'rel' through 'cur' (0 if none). */
+static xsell_err
+pair_find(
+    MDB_cursor *cur, enum xs_rel rel, uint32_t a, uint32_t b, uint32_t *countp)
+{
+	unsigned char kb[XS_REL_KEY_LEN], vb[PAIR_VAL_LEN];
+	MDB_val       k  = xs_key_rel(kb, rel, a);
+	MDB_val       v  = pair_val(vb, b, 0);
+	int           rc = mdb_cursor_get(cur, &k, &v, MDB_GET_BOTH_RANGE);
+
+	*countp = 0;
+	if (rc == 0 && xs_be32_get(v.mv_data) == b) {
+		*countp = xs_be32_get((unsigned char *) v.mv_data + 4);
+	}
+	return rc == 0 || rc == MDB_NOTFOUND ? XSELL_OK : xs_err_from_mdb(rc);
+}
+
 xsell_err
 xs_store_pair_get(xs_store *st, MDB_txn *txn, enum xs_rel rel, uint32_t a,
     uint32_t b, uint32_t *countp)
 {
-	unsigned char kb[XS_REL_KEY_LEN], vb[PAIR_VAL_LEN];
-	MDB_val       k = xs_key_rel(kb, rel, a);
-	MDB_val       v = pair_val(vb, b, 0);
-	MDB_cursor   *cur;
-	int           rc;
+	struct xs_pair_reader r;
+	xsell_err             err;
 
+	xs_store_pair_reader_open(st, txn, &r);
+	err = xs_store_pair_reader_get(&r, rel, a, b, countp);
+	xs_store_pair_reader_close(&r);
+	return err;
+}
+
+void
+xs_store_pair_reader_open(xs_store *st, MDB_txn *txn, struct xs_pair_reader *r)
+{
+	r->txn = txn;
+	r->dbi = st->pair;
+	r->cur = NULL;
+}
+
+xsell_err
+xs_store_pair_reader_get(struct xs_pair_reader *r, enum xs_rel rel, uint32_t a,
+    uint32_t b, uint32_t *countp)
+{
 	*countp = 0;
-	rc      = mdb_cursor_open(txn, st->pair, &cur);
-	if (rc != 0) {
-		return xs_err_from_mdb(rc);
+	if (r->cur == NULL) {
+		int rc = mdb_cursor_open(r->txn, r->dbi, &r->cur);
+
+		if (rc != 0) {
+			r->cur = NULL;
+			return xs_err_from_mdb(rc);
+		}
 	}
-	rc = mdb_cursor_get(cur, &k, &v, MDB_GET_BOTH_RANGE);
-	if (rc == 0 && xs_be32_get(v.mv_data) == b) {
-		*countp = xs_be32_get((unsigned char *) v.mv_data + 4);
+	return pair_find(r->cur, rel, a, b, countp);
+}
+
+void
+xs_store_pair_reader_close(struct xs_pair_reader *r)
+{
+	if (r->cur != NULL) {
+		mdb_cursor_close(r->cur);
+		r->cur = NULL;
 	}
-	mdb_cursor_close(cur);
-	return rc == 0 || rc == MDB_NOTFOUND ? XSELL_OK : xs_err_from_mdb(rc);
 }
 
 xsell_err
