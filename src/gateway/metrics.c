@@ -235,6 +235,8 @@ write_upstream(FILE *out, const msgpack_object *stats)
 	    "per-item memos of answers held (one snapshot's)");
 	scalar(out, store, "memo_bytes", "xsell_store_memo_bytes", "gauge",
 	    "bytes of the per-item memos held");
+	scalar(out, store, "memo_budget", "xsell_store_memo_budget_bytes",
+	    "gauge", "the most the per-item memos may hold (--memo-size)");
 	scalar(out, stats, "uptime_s", "xsell_uptime_seconds", "gauge",
 	    "seconds since xselld started");
 	write_connections(out, xsell_reply_get(stats, "connections"));

@@ -217,6 +217,7 @@ stats_gather(struct xs_server *srv, struct xs_stats *s)
 	s->readers_max  = info.readers_max;
 	s->memo_items   = info.memo_items;
 	s->memo_bytes   = info.memo_bytes;
+	s->memo_budget  = info.memo_budget;
 	s->uptime_s     = (xs_mono_ns() - srv->started_ns) / 1000000000u;
 	s->settings     = &srv->settings;
 	for (int op = 0; op < XS_OP_COUNT; op++) {

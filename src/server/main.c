@@ -24,6 +24,7 @@
 static const char usage[] =
     "usage: xselld --db DIR --listen URL [--listen URL ...] --admin URL\n"
     "              [--admin URL ...] [--threads N] [--map-size BYTES]\n"
+    "              [--memo-size BYTES]\n"
     "              [--max-basket-items N] [--history-max N]\n"
     "              [--http HOST:PORT [--http-admin HOST:PORT]\n"
     "              [--http-max-age SECONDS]] [--quiet]\n"
@@ -53,6 +54,13 @@ static const char usage[] =
     "  --map-size BYTES  LMDB map size: address space the store may grow\n"
     "                    into, with an optional K, M, G or T suffix\n"
     "                    (default 16G; the file only grows as it fills)\n"
+    "  --memo-size BYTES memory for what answers derive from one item\n"
+    "                    and keep until the next commit (a seed's scored\n"
+    "                    neighbours for picks, an item's best pairs for\n"
+    "                    fbt and carts, its complements), 1M..1T with a\n"
+    "                    K, M, G or T suffix (default 64M); past it,\n"
+    "                    answers derive them again each time. Raise it\n"
+    "                    when stats.store.memo_bytes stays at the budget\n"
     "  --max-basket-items N\n"
     "                    pairs are counted for at most N distinct items of\n"
     "                    one order, a deterministic sample (default 100)\n"
@@ -159,7 +167,8 @@ enum {
 	OPT_TLS_CA,
 	OPT_MAX_CONNECTIONS,
 	OPT_WAL,
-	OPT_WAL_BACKLOG
+	OPT_WAL_BACKLOG,
+	OPT_MEMO_SIZE
 };
 
 /* With --http: xselld also listens on the inproc:// endpoints the
@@ -383,6 +392,7 @@ parse_args(
 		    OPT_MAX_CONNECTIONS },
 		{ "wal", no_argument, NULL, OPT_WAL },
 		{ "wal-backlog", required_argument, NULL, OPT_WAL_BACKLOG },
+		{ "memo-size", required_argument, NULL, OPT_MEMO_SIZE },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -491,6 +501,18 @@ parse_args(
 				    optarg);
 			}
 			o->wal_backlog = b;
+			break;
+		}
+		case OPT_MEMO_SIZE: {
+			size_t b;
+
+			if (!xs_opt_size(optarg, &b) ||
+			    b < XS_ITEM_MEMO_BYTES_MIN ||
+			    b > XS_ITEM_MEMO_BYTES_MAX) {
+				return usage_error(
+				    "--memo-size: '%s' is not 1M..1T", optarg);
+			}
+			o->memo_size = b;
 			break;
 		}
 		case OPT_VERSION:

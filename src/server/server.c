@@ -144,8 +144,9 @@ xs_server_open(xs_server **srvp, const struct xs_server_opts *o)
 	}
 	srv->settings = o->settings;
 	xs_write_group_init(&srv->writes);
-	so.map_size = o->map_size;
-	err         = xs_store_open(&srv->store, o->db, &so);
+	so.map_size  = o->map_size;
+	so.memo_size = o->memo_size;
+	err          = xs_store_open(&srv->store, o->db, &so);
 	if (err != XSELL_OK) {
 		goto free_srv;
 	}

@@ -27,8 +27,9 @@ struct xs_server_opts {
 	size_t      n_listen;
 	const char *admin[XS_SERVER_MAX_URLS]; /* read-write endpoints */
 	size_t      n_admin;
-	unsigned    threads;  /* read workers; 0: one per core */
-	size_t      map_size; /* 0: the store's default */
+	unsigned    threads;   /* read workers; 0: one per core */
+	size_t      map_size;  /* 0: the store's default */
+	size_t      memo_size; /* per-item memos' budget; 0: the store's */
 	/* Connections each socket (read, admin) serves at once; past it a
 	 * connection's request gets "unavailable" (limit.c). 0: the
 	 * default, XS_SERVER_MAX_CONNECTIONS_DEFAULT. */

@@ -298,6 +298,8 @@ xs_store_open(xs_store **stp, const char *dir, const struct xs_store_opts *o)
 		return XSELL_ENOMEM;
 	}
 	st->read_only = o->read_only;
+	st->item_memo.budget =
+	    o->memo_size != 0 ? o->memo_size : XS_ITEM_MEMO_BYTES;
 	pthread_mutex_init(&st->memo_mtx, NULL);
 	rc = mdb_env_create(&st->env);
 	if (rc != 0) {
@@ -531,5 +533,6 @@ xs_store_info_get(xs_store *st, struct xs_store_info *out)
 	out->readers_used = info.me_numreaders;
 	out->readers_max  = info.me_maxreaders;
 	xs_store_item_memo_usage(st, &out->memo_items, &out->memo_bytes);
+	out->memo_budget = st->item_memo.budget;
 	return XSELL_OK;
 }

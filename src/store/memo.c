@@ -236,7 +236,7 @@ xs_store_item_memo_room(xs_store *st, MDB_txn *txn, size_t len)
 	/* A newer snapshot's first put retires all there is; an older
 	 * snapshot's reader keeps nothing. */
 	room = id > im->txnid ||
-	    (id == im->txnid && im->bytes + len <= XS_ITEM_MEMO_BYTES);
+	    (id == im->txnid && im->bytes + len <= im->budget);
 	pthread_mutex_unlock(&st->memo_mtx);
 	return room;
 }
@@ -293,7 +293,7 @@ xs_store_item_memo_put(
 	if (id == im->txnid && item_memo_reserve(im)) {
 		slot = item_slot_find(im, key);
 		if (im->bytes - (slot->data ? slot->len : 0) + len <=
-		    XS_ITEM_MEMO_BYTES) {
+		    im->budget) {
 			if (slot->data == NULL) {
 				im->n++;
 			} else {

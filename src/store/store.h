@@ -64,6 +64,8 @@ struct xs_store_opts {
 	unsigned top_m;       /* a new store's neighbours kept per top list,
 	                         1..XS_TOP_M_MAX; 0: XS_TOP_M_DEFAULT. An existing
 	                         store keeps the number it was made with. */
+	size_t memo_size;     /* bytes the per-item memos may hold (memory,
+	                         not the file); 0: XS_ITEM_MEMO_BYTES */
 };
 
 /* Chosen by xsell-eval (README, "Performance"): fbt, similar and
@@ -417,10 +419,14 @@ void xs_store_memo_put(xs_store *st, MDB_txn *txn, enum xs_memo_slot slot,
  * key (the kind, the item and what it was derived with), many items at
  * once, each good for the snapshot it was made from. The first put from
  * a newer snapshot retires them all; a put for a key kept replaces it.
- * At most XS_ITEM_MEMO_BYTES are kept: past that, a snapshot's further
- * items are derived by each reader again. *datap from a hold is shared
- * and read-only until given to xs_store_memo_release. */
+ * At most the store's memo budget is kept (xs_store_opts.memo_size, by
+ * default XS_ITEM_MEMO_BYTES): past that, a snapshot's further items are
+ * derived by each reader again. *datap from a hold is shared and
+ * read-only until given to xs_store_memo_release. */
 #define XS_ITEM_MEMO_BYTES ((size_t) 64 << 20)
+/* The budgets xselld's --memo-size takes. */
+#define XS_ITEM_MEMO_BYTES_MIN ((size_t) 1 << 20)
+#define XS_ITEM_MEMO_BYTES_MAX ((size_t) 1 << 40)
 
 /* What a per-item memo holds: the top 4 bits of its key. */
 enum xs_item_memo_kind {
@@ -608,8 +614,9 @@ struct xs_store_info {
 	uint64_t used_bytes; /* pages in use * page size */
 	uint32_t readers_used;
 	uint32_t readers_max;
-	uint64_t memo_items; /* per-item memos held (one snapshot's) */
-	uint64_t memo_bytes; /* their bytes, <= XS_ITEM_MEMO_BYTES */
+	uint64_t memo_items;  /* per-item memos held (one snapshot's) */
+	uint64_t memo_bytes;  /* their bytes, <= memo_budget */
+	uint64_t memo_budget; /* the most they may hold (memo_size) */
 };
 xsell_err xs_store_info_get(xs_store *st, struct xs_store_info *out);
 

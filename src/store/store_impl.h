@@ -28,7 +28,8 @@ struct xs_item_memo {
 	size_t                    txnid;  /* the snapshot of every entry */
 	struct xs_item_memo_slot *slots;  /* cap of them, malloc'd */
 	size_t                    cap, n; /* cap: a power of two, or 0 */
-	size_t                    bytes;  /* held in all, <= the budget */
+	size_t                    bytes;  /* held in all, <= budget */
+	size_t                    budget; /* xs_store_opts.memo_size */
 };
 
 struct xs_store;

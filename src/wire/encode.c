@@ -490,7 +490,7 @@ pack_counts(msgpack_packer *pk, const struct xs_stats *s)
 static void
 pack_store(msgpack_packer *pk, const struct xs_stats *s)
 {
-	struct map m    = map_begin(pk, 7);
+	struct map m    = map_begin(pk, 8);
 	double     used = 0;
 
 	if (s->map_size > 0) {
@@ -510,6 +510,8 @@ pack_store(msgpack_packer *pk, const struct xs_stats *s)
 	msgpack_pack_uint64(pk, s->memo_items);
 	map_key(&m, "memo_bytes");
 	msgpack_pack_uint64(pk, s->memo_bytes);
+	map_key(&m, "memo_budget");
+	msgpack_pack_uint64(pk, s->memo_budget);
 	map_end(&m);
 }
 

@@ -104,6 +104,9 @@ test_server_stats_count_the_answers_memos(void **state)
 	                               "\"scorer\":\"count\"}";
 
 	assert_int_equal(xs_test_stat(s->read_url, "store", "memo_items"), 0);
+	/* The default budget: 64 MiB. */
+	assert_int_equal(
+	    xs_test_stat(s->read_url, "store", "memo_budget"), 64 << 20);
 	expect_fbt(s->read_url, fbt_a, "B:3 C:2 E:1");
 	assert_int_equal(xs_test_stat(s->read_url, "store", "memo_items"), 1);
 	assert_true(xs_test_stat(s->read_url, "store", "memo_bytes") > 0);
@@ -517,6 +520,16 @@ test_server_bad_flags_and_dirs_exit_with_one_line(void **state)
 	(void) state;
 	xs_test_assert_xselld_refuses(
 	    dir, (const char *[]) { "--bogus", NULL }, 2, NULL);
+	/* --memo-size: a size of 1M..1T. */
+	xs_test_assert_xselld_refuses(dir,
+	    (const char *[]) { "--db", dir, "--memo-size", "1023K", NULL }, 2,
+	    "--memo-size: '1023K' is not 1M..1T");
+	xs_test_assert_xselld_refuses(dir,
+	    (const char *[]) { "--db", dir, "--memo-size", "2T", NULL }, 2,
+	    "--memo-size");
+	xs_test_assert_xselld_refuses(dir,
+	    (const char *[]) { "--db", dir, "--memo-size", "lots", NULL }, 2,
+	    "--memo-size");
 	xs_test_assert_xselld_refuses(dir,
 	    (const char *[]) { "--db", dir, NULL }, 2, NULL); /* no endpoint */
 	snprintf(path, sizeof(path), "%s/a/b/c", dir);
@@ -547,7 +560,7 @@ test_server_config_file(void **state)
 	f = fopen(conf, "w");
 	assert_non_null(f);
 	fputs("# a comment line\n\nhistory-max 77   # events per user\n"
-	      "quiet\n",
+	      "quiet\nmemo-size 3M\n",
 	    f);
 	fclose(f);
 	xs_test_server_start(&s, with_file);
@@ -558,6 +571,9 @@ test_server_config_file(void **state)
 	xs_test_server_start(&s, file_then_cli);
 	assert_int_equal(
 	    xs_test_stat(s.read_url, "settings", "history_max"), 88);
+	/* --memo-size in the file: the store's budget. */
+	assert_int_equal(
+	    xs_test_stat(s.read_url, "store", "memo_budget"), 3 << 20);
 	xs_test_server_fini(&s);
 
 	snprintf(bad, sizeof(bad), "%s/bad.conf", dir);

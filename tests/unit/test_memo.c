@@ -249,45 +249,72 @@ test_item_memos_follow_commits(void **state)
 	xs_txn_abort(txn);
 }
 
-/* At most XS_ITEM_MEMO_BYTES are kept: past that a put keeps nothing,
- * and what was kept stays; xs_store_item_memo_room tells beforehand. */
+/* At most 'budget' bytes are kept: past that a put keeps nothing, and
+ * what was kept stays; xs_store_item_memo_room tells beforehand. */
 static void
-test_item_memos_keep_to_their_budget(void **state)
+check_item_memo_budget(xs_store *st, size_t budget)
 {
-	struct xs_test_store *f    = *state;
-	size_t                size = XS_ITEM_MEMO_BYTES / 4 + 1;
-	char                 *big  = calloc(1, size);
-	MDB_txn              *txn;
-	const void           *got;
-	size_t                len;
-	uint64_t              key;
+	size_t      size = budget / 4 + 1;
+	char       *big  = calloc(1, size);
+	MDB_txn    *txn;
+	const void *got;
+	size_t      len;
+	uint64_t    key;
 
 	assert_non_null(big);
-	xs_test_events(f->st, NULL, "100 order u1 A o1");
-	assert_xs_ok(xs_txn_read(f->st, &txn));
-	assert_true(xs_store_item_memo_room(f->st, txn, size));
+	xs_test_events(st, NULL, "100 order u1 A o1");
+	assert_xs_ok(xs_txn_read(st, &txn));
+	assert_true(xs_store_item_memo_room(st, txn, size));
 	for (key = 1; key <= 4; key++) {
-		xs_store_item_memo_put(f->st, txn, key, big, size);
+		xs_store_item_memo_put(st, txn, key, big, size);
 	}
 	for (key = 1; key <= 3; key++) {
-		assert_true(
-		    xs_store_item_memo_hold(f->st, txn, key, &got, &len));
+		assert_true(xs_store_item_memo_hold(st, txn, key, &got, &len));
 		assert_int_equal(len, size);
 		xs_store_memo_release(got);
 	}
-	assert_false(xs_store_item_memo_hold(f->st, txn, 4, &got, &len));
+	assert_false(xs_store_item_memo_hold(st, txn, 4, &got, &len));
 	/* xs_store_item_memo_room says so before a put: the last quarter
 	 * does not fit, what is left of it does. */
-	assert_false(xs_store_item_memo_room(f->st, txn, size));
-	assert_true(xs_store_item_memo_room(
-	    f->st, txn, XS_ITEM_MEMO_BYTES - 3 * size));
+	assert_false(xs_store_item_memo_room(st, txn, size));
+	assert_true(xs_store_item_memo_room(st, txn, budget - 3 * size));
 	/* Replacing a kept one with a smaller one fits. */
-	xs_store_item_memo_put(f->st, txn, 2, "s", 2);
-	xs_store_item_memo_put(f->st, txn, 4, big, size);
-	assert_true(xs_store_item_memo_hold(f->st, txn, 4, &got, &len));
+	xs_store_item_memo_put(st, txn, 2, "s", 2);
+	xs_store_item_memo_put(st, txn, 4, big, size);
+	assert_true(xs_store_item_memo_hold(st, txn, 4, &got, &len));
 	xs_store_memo_release(got);
 	xs_txn_abort(txn);
 	free(big);
+}
+
+/* The default budget, 64 MiB (stats shows it). */
+static void
+test_item_memos_keep_to_their_budget(void **state)
+{
+	struct xs_test_store *f = *state;
+	struct xs_store_info  info;
+
+	assert_xs_ok(xs_store_info_get(f->st, &info));
+	assert_int_equal(info.memo_budget, 64u << 20);
+	check_item_memo_budget(f->st, 64u << 20);
+}
+
+/* A store opened with its own budget (xselld --memo-size) keeps to it. */
+static void
+test_item_memos_keep_to_a_given_budget(void **state)
+{
+	struct xs_store_opts o   = { 0 };
+	char                *dir = xs_test_tmpdir();
+	struct xs_store_info info;
+	xs_store            *st;
+
+	(void) state;
+	o.memo_size = 3u << 20;
+	assert_xs_ok(xs_store_open(&st, dir, &o));
+	assert_xs_ok(xs_store_info_get(st, &info));
+	assert_int_equal(info.memo_budget, 3u << 20);
+	check_item_memo_budget(st, 3u << 20);
+	xs_test_store_close(st, dir);
 }
 
 int
@@ -304,6 +331,7 @@ main(void)
 		    xs_test_store_setup, xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(test_item_memos_follow_commits,
 		    xs_test_store_setup, xs_test_store_teardown),
+		cmocka_unit_test(test_item_memos_keep_to_a_given_budget),
 		cmocka_unit_test_setup_teardown(
 		    test_item_memos_keep_to_their_budget, xs_test_store_setup,
 		    xs_test_store_teardown),
