@@ -56,7 +56,8 @@ struct bench_opts {
 	bool        uniform; /* draw items uniformly, not by popularity */
 	bool        json;
 	bool        inproc;
-	bool        cpu_time; /* inproc: the thread's CPU clock times */
+	bool        cpu_time;  /* inproc: the thread's CPU clock times */
+	size_t      memo_size; /* inproc: memos' budget; 0: the default */
 };
 
 /* ==== The item pool (pool.c) ==== */

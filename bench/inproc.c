@@ -137,7 +137,8 @@ bench_run_inproc(const struct bench_opts *o, const struct bench_input *in,
 	if (!inproc_mix(o, &mix)) {
 		return false;
 	}
-	err = xs_store_open(&ip.st, o->db, &so);
+	so.memo_size = o->memo_size;
+	err          = xs_store_open(&ip.st, o->db, &so);
 	if (err != XSELL_OK) {
 		fprintf(stderr, "xsell-bench: %s: %s\n", o->db,
 		    xsell_strerror(err));

@@ -10,6 +10,7 @@
 
 #include "bench.h"
 #include "common/common.h"
+#include "store/store.h"
 
 static const char usage[] =
     "usage: xsell-bench --url URL (--db DIR | --items FILE) [options]\n"
@@ -33,6 +34,9 @@ static const char usage[] =
     "                    clock, not the wall clock (a busy machine's\n"
     "                    preemptions left out); refused without\n"
     "                    --inproc (a usage error)\n"
+    "  --memo-size BYTES with --inproc: the store's per-item memos'\n"
+    "                    budget, as xselld's --memo-size (1M..1T,\n"
+    "                    default 64M); refused without --inproc\n"
     "Items the requests name (one of):\n"
     "  --db DIR          the store's own items (opened read-only; xselld\n"
     "                    may be serving it), drawn by popularity: an item\n"
@@ -107,6 +111,7 @@ enum {
 	OPT_LABEL,
 	OPT_INPROC,
 	OPT_CPU_TIME,
+	OPT_MEMO_SIZE,
 	OPT_VERSION
 };
 
@@ -132,6 +137,7 @@ static const struct option longopts[] = {
 	{ "label", required_argument, NULL, OPT_LABEL },
 	{ "inproc", no_argument, NULL, OPT_INPROC },
 	{ "cpu-time", no_argument, NULL, OPT_CPU_TIME },
+	{ "memo-size", required_argument, NULL, OPT_MEMO_SIZE },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -288,6 +294,13 @@ parse_flag(int c, const char *arg, struct bench_opts *o)
 	case OPT_CPU_TIME:
 		o->cpu_time = true;
 		return 0;
+	case OPT_MEMO_SIZE:
+		if (!xs_opt_size(arg, &o->memo_size) ||
+		    o->memo_size < XS_ITEM_MEMO_BYTES_MIN ||
+		    o->memo_size > XS_ITEM_MEMO_BYTES_MAX) {
+			return usage_error("--memo-size", "is not 1M..1T");
+		}
+		return 0;
 	default:
 		fputs(usage, stderr);
 		return 2;
@@ -305,6 +318,9 @@ check_opts(const struct bench_opts *o)
 	 * this thread's CPU clock would time next to nothing of it. */
 	if (o->cpu_time && !o->inproc) {
 		return usage_error("--cpu-time", "needs --inproc");
+	}
+	if (o->memo_size != 0 && !o->inproc) {
+		return usage_error("--memo-size", "needs --inproc");
 	}
 	if (o->inproc) {
 		return o->db == NULL
