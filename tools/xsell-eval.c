@@ -389,23 +389,30 @@ parse_answers(char *s, struct xs_eval_opts *o)
 	return EXIT_EVAL_OK;
 }
 
+/* --exclude-items LIST: every id of it valid (an empty one is not), each
+ * kept as a string of its own (the commas of s become NULs). */
 static int
 add_exclude(struct args *a, char *s)
 {
-	char **v;
+	const char *p = s, *id;
+	size_t      len;
+	const char *bad = xs_id_list_bad(s, &len);
 
-	for (char *tok = strtok(s, ","); tok != NULL;
-	     tok       = strtok(NULL, ",")) {
-		if (!xs_id_is_valid(tok, strlen(tok))) {
-			return usage_error(
-			    "--exclude-items: \"%s\" is not an item id", tok);
-		}
-		v = realloc(a->exclude, (a->n_exclude + 1) * sizeof(*v));
+	if (bad != NULL) {
+		return usage_error(
+		    "--exclude-items: \"%.*s\" is not an item id",
+		    (int) (len < 200 ? len : 200), bad);
+	}
+	while (xs_opt_list_next(&p, &id, &len)) {
+		char **v =
+		    realloc(a->exclude, (a->n_exclude + 1) * sizeof(*v));
+
 		if (v == NULL) {
 			return usage_error("out of memory");
 		}
 		a->exclude                 = v;
-		a->exclude[a->n_exclude++] = tok;
+		a->exclude[a->n_exclude++] = s + (id - s);
+		s[(id - s) + len]          = '\0';
 	}
 	return EXIT_EVAL_OK;
 }

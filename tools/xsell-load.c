@@ -256,40 +256,21 @@ struct args {
 	int                 n_exclude;
 };
 
-/* The id of the comma-separated list at *pp (its length in *lenp),
- * *pp moved past it; false at the end. */
-static bool
-next_listed_id(const char **pp, const char **idp, size_t *lenp)
-{
-	const char *comma;
-
-	if (*pp == NULL) {
-		return false;
-	}
-	comma = strchr(*pp, ',');
-	*idp  = *pp;
-	*lenp = comma != NULL ? (size_t) (comma - *pp) : strlen(*pp);
-	*pp   = comma != NULL ? comma + 1 : NULL;
-	return true;
-}
-
 /* --exclude-items LIST: every id of it valid; kept for the loader. */
 static int
 add_excluded(struct args *a, const char *list)
 {
-	const char *p = list, *id;
 	size_t      len;
+	const char *bad = xs_id_list_bad(list, &len);
 
 	if (a->n_exclude == EXCLUDE_ARGS_MAX) {
 		return usage_error(
 		    "--exclude-items: at most %d times", EXCLUDE_ARGS_MAX);
 	}
-	while (next_listed_id(&p, &id, &len)) {
-		if (!xs_id_is_valid(id, len)) {
-			return usage_error("--exclude-items: \"%.*s\" is not "
-			                   "an item id",
-			    (int) (len < 200 ? len : 200), id);
-		}
+	if (bad != NULL) {
+		return usage_error("--exclude-items: \"%.*s\" is not "
+		                   "an item id",
+		    (int) (len < 200 ? len : 200), bad);
 	}
 	a->exclude[a->n_exclude++] = list;
 	return EXIT_LOAD_OK;
@@ -305,7 +286,7 @@ exclude_items(xs_loader *l, const struct args *a)
 		const char *p = a->exclude[i], *id;
 		size_t      len;
 
-		while (err == XSELL_OK && next_listed_id(&p, &id, &len)) {
+		while (err == XSELL_OK && xs_opt_list_next(&p, &id, &len)) {
 			err = xs_loader_exclude_item(l, id, len);
 		}
 	}

@@ -43,6 +43,10 @@ bool xs_utf8_is_valid(const char *p, size_t len);
 /* True if p[0..len) is a valid external id: 1..XSELL_ID_MAX bytes of
  * UTF-8 without NUL bytes. */
 bool xs_id_is_valid(const char *p, size_t len);
+/* NULL when every element of the comma-separated 'list' is an id (as
+ * xs_opt_list_next splits it); else the first that is not, its length in
+ * *lenp. */
+const char *xs_id_list_bad(const char *list, size_t *lenp);
 
 /* Copy at most 'len' bytes of untrusted text into dst[0..dst_len) with
  * every control, quote, backslash and non-ASCII byte written as \xHH, so
@@ -177,6 +181,11 @@ bool xs_opt_double(const char *s, double lo, double hi, double *out);
 /* A size of at least 1 byte: a decimal with an optional K, M, G or T
  * suffix (either case, powers of 1024): "64M" -> 67108864. */
 bool xs_opt_size(const char *s, size_t *out);
+/* The next element of the comma-separated list at *pp: its start in
+ * *elemp, its length in *lenp (0 for an empty one: "a,,b" has three),
+ * *pp moved past it (NULL after the last). False once the list is done;
+ * "" is one empty element. The one split of every tool's id lists. */
+bool xs_opt_list_next(const char **pp, const char **elemp, size_t *lenp);
 
 /* ==== Usage errors ==== */
 

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 bool
 xs_opt_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
@@ -99,5 +100,20 @@ xs_opt_size(const char *s, size_t *out)
 		return false;
 	}
 	*out = (size_t) v << shift;
+	return true;
+}
+
+bool
+xs_opt_list_next(const char **pp, const char **elemp, size_t *lenp)
+{
+	const char *comma;
+
+	if (*pp == NULL) {
+		return false;
+	}
+	comma  = strchr(*pp, ',');
+	*elemp = *pp;
+	*lenp  = comma != NULL ? (size_t) (comma - *pp) : strlen(*pp);
+	*pp    = comma != NULL ? comma + 1 : NULL;
 	return true;
 }

@@ -66,6 +66,21 @@ xs_id_is_valid(const char *p, size_t len)
 	return xs_utf8_is_valid(p, len);
 }
 
+const char *
+xs_id_list_bad(const char *list, size_t *lenp)
+{
+	const char *p = list, *id;
+	size_t      len;
+
+	while (xs_opt_list_next(&p, &id, &len)) {
+		if (!xs_id_is_valid(id, len)) {
+			*lenp = len;
+			return id;
+		}
+	}
+	return NULL;
+}
+
 void
 xs_escape(char *dst, size_t dst_len, const char *p, size_t len)
 {

@@ -320,6 +320,8 @@ test_eval_tool_usage_errors(void **state)
 	const char *const   a9[]  = { "--signal", "smell", TINY, NULL };
 	const char *const   a10[] = { "--type", "glance", TINY, NULL };
 	const char *const   a11[] = { "--versus", "", TINY, NULL };
+	/* An empty id in a list is no id (as xsell-load and xsell say). */
+	const char *const a12[] = { "--exclude-items", "POST,,M", TINY, NULL };
 
 	assert_usage_error(f, a1, "weekly");
 	assert_usage_error(f, a2, "bought_with");
@@ -333,6 +335,7 @@ test_eval_tool_usage_errors(void **state)
 	assert_usage_error(f, a9, "smell");
 	assert_usage_error(f, a10, "glance");
 	assert_usage_error(f, a11, "--versus");
+	assert_usage_error(f, a12, "--exclude-items: \"\" is not an item id");
 }
 
 /* --versus pairs every row with the named one instead: popularity

@@ -110,6 +110,74 @@ test_size_refuses_zero_signs_and_other_suffixes(void **state)
 	assert_int_equal(v, 7);
 }
 
+/* "a,,bc" as its elements, each "<...>", in one string. */
+static void
+list_as_text(const char *list, char *out, size_t size)
+{
+	const char *p = list, *e;
+	size_t      len, o = 0;
+
+	out[0] = '\0';
+	while (xs_opt_list_next(&p, &e, &len)) {
+		o += (size_t) snprintf(
+		    out + o, size - o, "<%.*s>", (int) len, e);
+	}
+}
+
+static void
+test_list_splits_at_every_comma(void **state)
+{
+	char text[64];
+
+	(void) state;
+	list_as_text("a,,bc", text, sizeof(text));
+	assert_string_equal(text, "<a><><bc>");
+	list_as_text("x", text, sizeof(text));
+	assert_string_equal(text, "<x>");
+	list_as_text("", text, sizeof(text));
+	assert_string_equal(text, "<>");
+	list_as_text(",", text, sizeof(text));
+	assert_string_equal(text, "<><>");
+	list_as_text("a,b,", text, sizeof(text));
+	assert_string_equal(text, "<a><b><>");
+}
+
+static void
+test_id_list_names_its_first_bad_id(void **state)
+{
+	char        long_id[300];
+	char        list[320];
+	const char *bad;
+	size_t      len = 7;
+
+	(void) state;
+	assert_null(xs_id_list_bad("POST,DOT,M", &len));
+	assert_int_equal(len, 7);
+	bad = xs_id_list_bad("POST,,M", &len);
+	assert_non_null(bad);
+	assert_int_equal(len, 0);
+	assert_string_equal(bad, ",M");
+	bad = xs_id_list_bad("A,B,", &len);
+	assert_non_null(bad);
+	assert_int_equal(len, 0);
+	/* Not UTF-8. */
+	bad = xs_id_list_bad("ok,\xff\xfe,\xff", &len);
+	assert_non_null(bad);
+	assert_int_equal(len, 2);
+	assert_memory_equal(bad, "\xff\xfe", 2);
+	/* 256 bytes are an id, 257 are not. */
+	memset(long_id, 'x', 257);
+	long_id[256] = '\0';
+	snprintf(list, sizeof(list), "a,%s", long_id);
+	assert_null(xs_id_list_bad(list, &len));
+	long_id[256] = 'x';
+	long_id[257] = '\0';
+	snprintf(list, sizeof(list), "a,%s,b", long_id);
+	bad = xs_id_list_bad(list, &len);
+	assert_non_null(bad);
+	assert_int_equal(len, 257);
+}
+
 /* Write 'len' bytes of 'text' to a new file in 'dir'; its path. */
 static char *
 file_with(const char *dir, const char *text, size_t len)
@@ -169,6 +237,8 @@ main(void)
 		cmocka_unit_test(test_size_reads_suffixes_as_powers_of_1024),
 		cmocka_unit_test(
 		    test_size_refuses_zero_signs_and_other_suffixes),
+		cmocka_unit_test(test_list_splits_at_every_comma),
+		cmocka_unit_test(test_id_list_names_its_first_bad_id),
 		cmocka_unit_test(test_file_read_text_bounds_the_file),
 	};
 
