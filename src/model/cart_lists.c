@@ -85,13 +85,8 @@ struct cart_ctx {
 static double
 cart_pair_score(struct cart_ctx *cx, double n_a, uint32_t b, uint32_t count)
 {
-	struct xs_pair_stats ps;
-
-	ps.n_ab = count;
-	ps.n_a  = n_a;
-	ps.n_b  = xs_counts_reader_get(&cx->counts, b, cx->src->count_b);
-	ps.n    = cx->src->n_total;
-	return cx->src->weight * xs_score(cx->scorer, &ps);
+	return cx->src->weight *
+	    xs_rel_pair_score(cx->src, cx->scorer, &cx->counts, n_a, b, count);
 }
 
 /* The cut of the 'want' largest of v[0..n) (n > want): their smallest,

@@ -375,6 +375,23 @@ struct xs_rel_source {
 	enum xs_part  part;
 };
 
+/* The scorer's score of pair (a, b) under 'src' from its co-count, a's
+ * N being n_a, before the source's weight: the one formula of the walk,
+ * a cart's kept lists and for_you's seed lists, so that they agree to
+ * the bit. */
+static inline double
+xs_rel_pair_score(const struct xs_rel_source *src, enum xs_scorer scorer,
+    struct xs_counts_reader *counts, double n_a, uint32_t b, uint32_t count)
+{
+	struct xs_pair_stats ps;
+
+	ps.n_ab = count;
+	ps.n_a  = n_a;
+	ps.n_b  = xs_counts_reader_get(counts, b, src->count_b);
+	ps.n    = src->n_total;
+	return xs_score(scorer, &ps);
+}
+
 /* The memo key of what one item's list under (rel, scorer, min_support)
  * gave, for a memo of 'kind' (neighbours.c): every input of its scores
  * but the snapshot's; false if it has none (a min_support past the

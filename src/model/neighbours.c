@@ -123,13 +123,8 @@ count_floor(enum xs_scorer scorer, double weight, double n_a, double n_total,
 static double
 pair_score(const struct walk *w, uint32_t b, uint32_t count)
 {
-	struct xs_pair_stats ps;
-
-	ps.n_ab = count;
-	ps.n_a  = w->n_a;
-	ps.n_b  = xs_counts_reader_get(w->counts, b, w->src->count_b);
-	ps.n    = w->src->n_total;
-	return w->src->weight * xs_score(w->scorer, &ps);
+	return w->src->weight *
+	    xs_rel_pair_score(w->src, w->scorer, w->counts, w->n_a, b, count);
 }
 
 /* Add one pair's score 's' (and its co-count) to candidate c. */
@@ -1228,7 +1223,6 @@ seed_neighbour(void *ctx, uint32_t b, uint32_t count)
 {
 	struct seed_walk    *w = ctx;
 	struct xs_seed_list *l = w->sw->list;
-	struct xs_pair_stats ps;
 	xsell_err            err;
 
 	l->entries++;
@@ -1241,12 +1235,9 @@ seed_neighbour(void *ctx, uint32_t b, uint32_t count)
 		}
 		l = w->sw->list;
 	}
-	ps.n_ab = count;
-	ps.n_a  = w->n_a;
-	ps.n_b  = xs_counts_reader_get(&w->sw->counts, b, w->src->count_b);
-	ps.n    = w->src->n_total;
 	l->v[l->n].b       = b;
-	l->v[l->n++].score = xs_score(w->scorer, &ps);
+	l->v[l->n++].score = xs_rel_pair_score(
+	    w->src, w->scorer, &w->sw->counts, w->n_a, b, count);
 	return XSELL_OK;
 }
 
