@@ -685,9 +685,15 @@ flush_items(struct item_map *m, xs_store *st, MDB_txn *txn)
 
 /* ==== Bulk mode: flushed once, into a fresh store ==== */
 
-/* Packed changes held before they are summed into the log (256 MiB,
- * and as much again to sort the largest relation's). */
-#define PACKED_MAX ((size_t) 1 << 25)
+/* Changes held before they are summed into the log, in 4-byte units
+ * (acc->held): 1 GiB. A dense change is one unit (its b in a bucket); a
+ * packed one PACKED_UNITS (its 8-byte key, and as much again in the
+ * sort's other buffer). Summing into the log is what bounds the memory,
+ * but it costs: at 2^25 units a 10M-line load spilled and took 8% more
+ * CPU and 14% more memory (the log and its radix passes) than at 2^27
+ * (bench/RESULTS.md, "Bulk load: the spill bound"). */
+#define HELD_MAX ((size_t) 1 << 28)
+#define PACKED_UNITS 4u
 #define PACKED_DIGIT_MAX 9u
 #define PACKED_TOP_BITS 8u
 /* Relations with this many changes are sorted on a helper thread. */
@@ -908,7 +914,7 @@ packed_spill(xs_acc *acc, uint32_t rel)
 		        (uint32_t) (key & b_mask(j.wb)), d);
 	}
 	if (err == XSELL_OK) {
-		acc->held -= p->n;
+		acc->held -= PACKED_UNITS * p->n;
 		p->n     = 0;
 		p->max_a = 0;
 		p->max_b = 0;
@@ -934,7 +940,7 @@ packed_push(xs_acc *acc, uint32_t rel, uint32_t a, uint32_t b)
 	p->v[p->n++] = (uint64_t) a << 32 | b;
 	p->max_a     = a > p->max_a ? a : p->max_a;
 	p->max_b     = b > p->max_b ? b : p->max_b;
-	acc->held++;
+	acc->held += PACKED_UNITS;
 	return XSELL_OK;
 }
 
@@ -1090,7 +1096,7 @@ bulk_spill(xs_acc *acc)
 static xsell_err
 bulk_add(xs_acc *acc, enum xs_rel rel, uint32_t a, uint32_t b)
 {
-	if (acc->held >= acc->packed_max) {
+	if (acc->held >= acc->held_max) {
 		xsell_err err = bulk_spill(acc);
 
 		if (err != XSELL_OK) {
@@ -1138,8 +1144,7 @@ xs_acc_pairs_all(xs_acc *acc, enum xs_rel rel, const uint32_t *ids, size_t n)
 	/* The bulk buckets only, and only where no spill falls inside the
 	 * basket: otherwise pair by pair, which is the same sum. */
 	if (!acc->bulk || (unsigned) rel >= XS_REL_END || max >= DENSE_MAX ||
-	    acc->held >= acc->packed_max ||
-	    pairs >= acc->packed_max - acc->held) {
+	    acc->held >= acc->held_max || pairs >= acc->held_max - acc->held) {
 		return pairs_all_each(acc, rel, ids, n);
 	}
 	if (acc->feed == NULL && !acc->feed_off && acc->dense[rel].n_a == 0) {
@@ -1162,8 +1167,8 @@ xs_acc_pairs_all(xs_acc *acc, enum xs_rel rel, const uint32_t *ids, size_t n)
 void
 xs_acc_bulk_begin(xs_acc *acc, size_t max_held)
 {
-	acc->bulk       = true;
-	acc->packed_max = max_held != 0 ? max_held : PACKED_MAX;
+	acc->bulk     = true;
+	acc->held_max = max_held != 0 ? max_held : HELD_MAX;
 }
 
 static xsell_err

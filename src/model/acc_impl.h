@@ -115,15 +115,16 @@ struct name_cache {
 #define NAME_LEN_MAX 4096u
 
 struct xs_acc {
-	struct pair_log      pairs;
-	struct item_map      items;
-	bool                 bulk;
-	struct packed_log    packed[XS_REL_END];
-	struct bucket_set    dense[XS_REL_END];
-	size_t               held;         /* packed and bucketed changes */
+	struct pair_log   pairs;
+	struct item_map   items;
+	bool              bulk;
+	struct packed_log packed[XS_REL_END];
+	struct bucket_set dense[XS_REL_END];
+	size_t            held;            /* packed and bucketed changes,
+	                                      in 4-byte units (acc.c) */
 	size_t               bucket_bytes; /* bucket headers */
 	struct arena         arena;        /* the buckets' blocks */
-	size_t               packed_max;   /* spill into the log past held */
+	size_t               held_max;     /* spill into the log past held */
 	uint64_t            *ptmp;         /* the packed sort's other buffer */
 	size_t               ptmp_cap;
 	struct xs_top_entry *row; /* the flush's neighbour list */

@@ -158,9 +158,10 @@ xsell_err xs_acc_flush(xs_acc *acc, xs_store *st, MDB_txn *txn);
 /* Forget everything pending (after an aborted transaction). */
 void xs_acc_clear(xs_acc *acc);
 /* Bulk mode, for a load into a fresh store: every pair change is kept
- * until the next flush (4 bytes a +1 of item or day ids, 8 of larger
- * ones; past 'max_held' of them, 0 for 2^25, they are summed into the
- * ordinary log, which bounds the memory), and the flush writes each
+ * until the next flush (4 bytes a +1 of item or day ids, 16 of larger
+ * ones with their sort; past 'max_held' 4-byte units of them, 0 for
+ * 2^28, 1 GiB, they are summed into the ordinary log, which bounds the
+ * memory), and the flush writes each
  * neighbour list and top list whole
  * with xs_pair_writer: XSELL_EINVAL then if the store's pair or top
  * database is not empty. The store ends as the ordinary flush would
