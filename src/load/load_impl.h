@@ -23,6 +23,7 @@ struct xs_intern {
 	size_t                mask;  /* slots - 1, power of two minus 1 */
 	char                 *bytes;
 	uint64_t              bytes_len, bytes_cap;
+	uint32_t              last; /* the number put last (if n != 0) */
 };
 
 void xs_intern_init(struct xs_intern *in);
