@@ -295,9 +295,8 @@ parse_flag(int c, const char *arg, struct bench_opts *o)
 		o->cpu_time = true;
 		return 0;
 	case OPT_MEMO_SIZE:
-		if (!xs_opt_size(arg, &o->memo_size) ||
-		    o->memo_size < XS_ITEM_MEMO_BYTES_MIN ||
-		    o->memo_size > XS_ITEM_MEMO_BYTES_MAX) {
+		if (!xs_opt_size_in(arg, XS_ITEM_MEMO_BYTES_MIN,
+		        XS_ITEM_MEMO_BYTES_MAX, &o->memo_size)) {
 			return usage_error("--memo-size", "is not 1M..1T");
 		}
 		return 0;

@@ -181,6 +181,8 @@ bool xs_opt_double(const char *s, double lo, double hi, double *out);
 /* A size of at least 1 byte: a decimal with an optional K, M, G or T
  * suffix (either case, powers of 1024): "64M" -> 67108864. */
 bool xs_opt_size(const char *s, size_t *out);
+/* xs_opt_size in lo..hi bytes; *out untouched when not. */
+bool xs_opt_size_in(const char *s, size_t lo, size_t hi, size_t *out);
 /* The next element of the comma-separated list at *pp: its start in
  * *elemp, its length in *lenp (0 for an empty one: "a,,b" has three),
  * *pp moved past it (NULL after the last). False once the list is done;

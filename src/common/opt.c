@@ -104,6 +104,18 @@ xs_opt_size(const char *s, size_t *out)
 }
 
 bool
+xs_opt_size_in(const char *s, size_t lo, size_t hi, size_t *out)
+{
+	size_t v;
+
+	if (!xs_opt_size(s, &v) || v < lo || v > hi) {
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+bool
 xs_opt_list_next(const char **pp, const char **elemp, size_t *lenp)
 {
 	const char *comma;

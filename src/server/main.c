@@ -489,32 +489,21 @@ parse_args(
 		case OPT_WAL:
 			o->wal = true;
 			break;
-		case OPT_WAL_BACKLOG: {
-			size_t b;
-
-			if (!xs_opt_size(optarg, &b) ||
-			    b < XS_SERVER_WAL_BACKLOG_MIN ||
-			    b > XS_SERVER_WAL_BACKLOG_MAX) {
+		case OPT_WAL_BACKLOG:
+			if (!xs_opt_size_in(optarg, XS_SERVER_WAL_BACKLOG_MIN,
+			        XS_SERVER_WAL_BACKLOG_MAX, &o->wal_backlog)) {
 				return usage_error(
-				    "--wal-backlog: '%s' is not "
-				    "1M..4G",
+				    "--wal-backlog: '%s' is not 1M..4G",
 				    optarg);
 			}
-			o->wal_backlog = b;
 			break;
-		}
-		case OPT_MEMO_SIZE: {
-			size_t b;
-
-			if (!xs_opt_size(optarg, &b) ||
-			    b < XS_ITEM_MEMO_BYTES_MIN ||
-			    b > XS_ITEM_MEMO_BYTES_MAX) {
+		case OPT_MEMO_SIZE:
+			if (!xs_opt_size_in(optarg, XS_ITEM_MEMO_BYTES_MIN,
+			        XS_ITEM_MEMO_BYTES_MAX, &o->memo_size)) {
 				return usage_error(
 				    "--memo-size: '%s' is not 1M..1T", optarg);
 			}
-			o->memo_size = b;
 			break;
-		}
 		case OPT_VERSION:
 			printf("xselld %s\n", XSELL_VERSION);
 			exit(0);

@@ -110,6 +110,23 @@ test_size_refuses_zero_signs_and_other_suffixes(void **state)
 	assert_int_equal(v, 7);
 }
 
+static void
+test_size_in_keeps_to_its_range(void **state)
+{
+	size_t v = 7;
+
+	(void) state;
+	assert_true(xs_opt_size_in("1M", 1u << 20, 4u << 20, &v));
+	assert_int_equal(v, 1u << 20);
+	assert_true(xs_opt_size_in("4M", 1u << 20, 4u << 20, &v));
+	assert_int_equal(v, 4u << 20);
+	v = 7;
+	assert_false(xs_opt_size_in("1023K", 1u << 20, 4u << 20, &v));
+	assert_false(xs_opt_size_in("4097K", 1u << 20, 4u << 20, &v));
+	assert_false(xs_opt_size_in("2X", 1, 4u << 20, &v));
+	assert_int_equal(v, 7);
+}
+
 /* "a,,bc" as its elements, each "<...>", in one string. */
 static void
 list_as_text(const char *list, char *out, size_t size)
@@ -237,6 +254,7 @@ main(void)
 		cmocka_unit_test(test_size_reads_suffixes_as_powers_of_1024),
 		cmocka_unit_test(
 		    test_size_refuses_zero_signs_and_other_suffixes),
+		cmocka_unit_test(test_size_in_keeps_to_its_range),
 		cmocka_unit_test(test_list_splits_at_every_comma),
 		cmocka_unit_test(test_id_list_names_its_first_bad_id),
 		cmocka_unit_test(test_file_read_text_bounds_the_file),
