@@ -690,7 +690,7 @@ flush_items(struct item_map *m, xs_store *st, MDB_txn *txn)
  * packed one PACKED_UNITS (its 8-byte key, and as much again in the
  * sort's other buffer). Summing into the log is what bounds the memory,
  * but it costs: at 2^25 units a 10M-line load spilled and took 8% more
- * CPU and 14% more memory (the log and its radix passes) than at 2^27
+ * CPU and 14% more memory (the log and its radix passes) than at 2^28
  * (bench/RESULTS.md, "Bulk load: the spill bound"). */
 #define HELD_MAX ((size_t) 1 << 28)
 #define PACKED_UNITS 4u

@@ -362,7 +362,7 @@ xsell_err xs_rank_top_kept(xs_store *st, MDB_txn *txn,
     struct xs_cand *v, size_t n, struct xs_rank_kept *kept,
     struct xs_arena *arena, struct xs_answer *ans);
 
-/* ==== fbt of a cart from lists kept per snapshot (cart_lists.c) ==== */
+/* ==== A relation as a source of neighbours ==== */
 
 /* One relation as a source of neighbours (neighbours.c): which counters
  * are its N_a and N_b, its N, the weight of its score in the sum, and
@@ -399,6 +399,8 @@ xs_rel_pair_score(const struct xs_rel_source *src, enum xs_scorer scorer,
 bool xs_list_memo_key(enum xs_item_memo_kind kind, enum xs_rel rel,
     enum xs_scorer scorer, uint32_t min_support, uint32_t item,
     uint64_t *keyp);
+
+/* ==== fbt of a cart from lists kept per snapshot (cart_lists.c) ==== */
 
 /* Given items a cart may have for xs_cart_lists_answer (a bit each). */
 #define XS_CART_LISTS_MAX 8

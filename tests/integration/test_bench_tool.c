@@ -216,6 +216,30 @@ test_bench_cpu_time_needs_inproc(void **state)
 	free(url);
 }
 
+/* --memo-size sets the in-process store's memo budget: a usage error
+ * over a socket, and outside 1M..1T. */
+static void
+test_bench_memo_size_needs_inproc_and_a_budget(void **state)
+{
+	struct xs_test_dir *f   = *state;
+	char               *url = xs_test_ipc_url(f->dir, "nobody");
+	const char *socket[] = { "--url", url, "--db", db_of(f), "--memo-size",
+		"2M", "--requests", "5", "--timeout-ms", "100", NULL };
+	const char *small[]  = { "--inproc", "--db", db_of(f), "--memo-size",
+		 "1023K", "--requests", "5", NULL };
+	const char *ok[] = { "--inproc", "--db", db_of(f), "--memo-size", "2M",
+		"--requests", "5", "--warmup", "0", NULL };
+
+	assert_int_equal(bench(f, socket), 2);
+	assert_string_equal(
+	    f->err, "xsell-bench: --memo-size: needs --inproc (see --help)\n");
+	assert_int_equal(bench(f, small), 2);
+	assert_string_equal(
+	    f->err, "xsell-bench: --memo-size: is not 1M..1T (see --help)\n");
+	assert_int_equal(bench(f, ok), 0);
+	free(url);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, xs_test_dir_teardown)
 
 int
@@ -226,6 +250,7 @@ main(void)
 		T(test_bench_cpu_time_json),
 		T(test_bench_wall_clock_by_default),
 		T(test_bench_cpu_time_needs_inproc),
+		T(test_bench_memo_size_needs_inproc_and_a_budget),
 	};
 
 	return cmocka_run_group_tests_name("bench_tool", tests, NULL, NULL);
