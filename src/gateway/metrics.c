@@ -169,6 +169,10 @@ write_connections(FILE *out, const msgpack_object *conns)
 {
 	by_label(out, conns, "open", "kind", "xsell_connections_open", "gauge",
 	    "connections served now, by kind of endpoint");
+	by_label(out, conns, "waiting", "kind", "xsell_connections_waiting",
+	    "gauge",
+	    "connections open past the limit now, told unavailable until "
+	    "there is room");
 	by_label(out, conns, "max", "kind", "xsell_connections_max", "gauge",
 	    "connections served at once at most (--max-connections)");
 	by_label(out, conns, "refused", "kind",
@@ -176,11 +180,9 @@ write_connections(FILE *out, const msgpack_object *conns)
 	    "connections made past the limit (told unavailable or closed)");
 	by_label(out, conns, "muted", "kind", "xsell_connections_muted_total",
 	    "counter",
-	    "connections that left a reply unread: no more answers, closed "
-	    "once silent");
+	    "connections that left a reply unread: answers held back a while");
 	by_label(out, conns, "dropped", "kind", "xsell_requests_dropped_total",
-	    "counter",
-	    "requests left unanswered on refused or muted connections");
+	    "counter", "requests left unanswered on muted connections");
 }
 
 static void

@@ -5,45 +5,48 @@
  * request), so the requests waiting in the server, and the memory they
  * hold, are bounded by the number of connections. Capping connections
  * therefore bounds the queue: a connection that arrives while 'max' are
- * open is "refused": its first request gets `unavailable` at once, with
- * no store work, later ones get nothing, and once it is silent it is
- * closed, so a client that retries reconnects and is admitted again when
- * there is room. At most XS_REFUSED_MAX refused connections are kept: a
- * new one takes the place of a silent one (which is closed), and when
- * none is silent it is closed as soon as it is made.
+ * served "waits": each of its requests gets `unavailable` at once, with
+ * no store work, until one served goes; then its next request is
+ * served. At most XS_WAITING_MAX wait; a connection past those is
+ * closed as soon as it is made, before nng starts it.
  *
- * A connection is closed only once it is silent (no request for
- * SILENT_NS), never while its client may still be sending. In libnng
- * 1.5.2, Debian 12's, a pipe closed while its transport's receive
- * callback is re-arming for more data (a client that pipelines) leaves
- * the protocol's receive aio unfinished, and the pipe's teardown waits
- * for it for ever in nng's one reaper thread (nng issue #1813, fixed in
- * 1.8.0): no connection is ever torn down again, each one that ends
- * keeps its descriptor, and every new client hears "unavailable". That
- * was seen in about one run in eight of test_server_overload (gdb: the
- * reaper in rep0's pipe stop, on the receive aio), whether the pipe was
- * closed by nng_pipe_close() or by shutting its socket down. So a
- * connection that left a reply unread is "muted" (its requests are read
- * and dropped, without work or reply) until it falls silent, then
- * closed; the same for a refused one after its answer.
+ * A connection that leaves a reply unread for the send timeout is muted:
+ * its requests are read and dropped, with no work and no reply, for
+ * MUTE_FIRST_NS, then one is tried (XS_PIPE_TRIAL); if its reply
+ * leaves, the connection is served again, else it is muted twice as
+ * long. So a client that stalls gets its answers back once it reads,
+ * and one that never reads costs a worker one send timeout per period.
  *
- * The served connections are a set of pipe ids (open addressing, twice
- * 'max' slots), not a count: nng 1.5.2 reports NNG_PIPE_EV_REM_POST also
- * for a pipe closed at NNG_PIPE_EV_ADD_PRE (measured; its manual says
- * otherwise), so only the id tells whether a pipe that goes was one of
- * the served. */
+ * xselld never closes a connection that nng has started: hanging up is
+ * left to the client. In libnng 1.5.2, Debian 12's, a
+ * pipe closed while its transport is between two reads of a message,
+ * or two writes of one, leaves the protocol's receive or send aio
+ * unfinished (the transport re-arms an aio that the close has stopped,
+ * which nng 1.5.2 ignores without a callback: nng PR #1636), and the
+ * pipe's teardown waits for it for ever in nng's one reaper thread: no
+ * connection is torn down again, each one that ends keeps its
+ * descriptor, and every new client hears "unavailable". No silence
+ * rule avoids that: a client that pipelines can have a message in
+ * nng's hands that no worker has seen yet. test_server_overload hung so
+ * in about one run in ten while xselld closed muted and silent
+ * connections itself.
+ *
+ * The open connections are a set of pipe ids (open addressing, at least
+ * twice as many slots as connections), not a count: nng 1.5.2 reports
+ * NNG_PIPE_EV_REM_POST also for a pipe closed at NNG_PIPE_EV_ADD_PRE
+ * (measured; its manual says otherwise), so only the id tells whether a
+ * pipe that goes was one of those counted. */
 #include "server/server_impl.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #define WARN_EVERY_NS (10ull * 1000000000ull)
-/* A refused or muted connection that sent no request for this long is
- * closed (a client sends its request as soon as it is connected, so a
- * new refused one is not silent either until then). */
-#define SILENT_NS (1000000000ull)
-/* How often the silent ones are looked for. */
-#define SWEEP_EVERY_NS (100000000ull)
+/* How long a muted connection's requests are dropped the first time; it
+ * doubles each time the connection is muted again, up to 2^MUTES_MAX
+ * times as long. */
+#define MUTE_FIRST_NS (5ull * 1000000000ull)
+#define MUTES_MAX 6
 
 static void
 limit_lock(struct xs_conn_limit *l)
@@ -57,126 +60,98 @@ limit_unlock(struct xs_conn_limit *l)
 	pthread_mutex_unlock(&l->mtx);
 }
 
-/* ==== The set of served pipe ids ==== */
+/* ==== The set of open pipes ==== */
 
 /* Linear probing; 0 is never a pipe id, so it marks a free slot. */
 static size_t
-served_home(const struct xs_conn_limit *l, uint32_t id)
+conn_home(const struct xs_conn_limit *l, uint32_t id)
 {
 	return (size_t) (id * 2654435761u) & (l->n_slots - 1);
 }
 
-static void
-served_add(struct xs_conn_limit *l, uint32_t id)
+/* The slot of pipe 'id', or NULL. Under the lock. */
+static struct xs_conn_slot *
+conn_find(struct xs_conn_limit *l, uint32_t id)
 {
-	size_t i = served_home(l, id);
+	size_t i = conn_home(l, id);
 
-	while (l->served[i] != 0) {
+	while (l->conns[i].id != id) {
+		if (l->conns[i].id == 0) {
+			return NULL;
+		}
 		i = (i + 1) & (l->n_slots - 1);
 	}
-	l->served[i] = id;
-	l->n_served++;
+	return &l->conns[i];
+}
+
+/* Under the lock; the set has room (n_slots > 2 × what it holds). */
+static void
+conn_add(struct xs_conn_limit *l, uint32_t id, uint8_t flags)
+{
+	size_t i = conn_home(l, id);
+
+	while (l->conns[i].id != 0) {
+		i = (i + 1) & (l->n_slots - 1);
+	}
+	l->conns[i].id    = id;
+	l->conns[i].flags = flags;
+	if (flags & XS_CONN_WAITING) {
+		l->n_waiting++;
+	} else {
+		l->n_served++;
+	}
 }
 
 /* Remove 'id'; false if it is not in the set. Later entries of its
  * cluster move back, so that lookups need no tombstones. */
 static bool
-served_del(struct xs_conn_limit *l, uint32_t id)
+conn_del(struct xs_conn_limit *l, uint32_t id)
 {
-	size_t mask = l->n_slots - 1;
-	size_t i    = served_home(l, id);
+	size_t               mask = l->n_slots - 1;
+	struct xs_conn_slot *s    = conn_find(l, id);
+	size_t               i;
 
-	while (l->served[i] != id) {
-		if (l->served[i] == 0) {
-			return false;
-		}
-		i = (i + 1) & mask;
+	if (s == NULL) {
+		return false;
 	}
-	for (size_t j = (i + 1) & mask; l->served[j] != 0;
+	if (s->flags & XS_CONN_WAITING) {
+		l->n_waiting--;
+	} else {
+		l->n_served--;
+	}
+	i = (size_t) (s - l->conns);
+	for (size_t j = (i + 1) & mask; l->conns[j].id != 0;
 	     j        = (j + 1) & mask) {
-		size_t h = served_home(l, l->served[j]);
+		size_t h = conn_home(l, l->conns[j].id);
 
-		/* Move served[j] into the hole at i unless its home lies
+		/* Move conns[j] into the hole at i unless its home lies
 		 * cyclically in (i, j]. */
 		if (((j - h) & mask) >= ((j - i) & mask)) {
-			l->served[i] = l->served[j];
-			i            = j;
+			l->conns[i] = l->conns[j];
+			i           = j;
 		}
 	}
-	l->served[i] = 0;
-	l->n_served--;
+	l->conns[i].id    = 0;
+	l->conns[i].flags = 0;
 	return true;
 }
 
-/* ==== Refused pipes ==== */
-
-/* Index of 'id' among the refused pipes, or -1. Under the lock. */
-static int
-refused_find(const struct xs_conn_limit *l, int id)
-{
-	for (unsigned i = 0; i < l->n_refused; i++) {
-		if (nng_pipe_id(l->refused[i].pipe) == id) {
-			return (int) i;
-		}
-	}
-	return -1;
-}
-
-/* Room in the refused table: a free slot, else the slot of a refused
- * connection silent for SILENT_NS, which is closed (*evictp), so that a
- * flood of connections that never come back, or never ask, cannot keep
- * the newest ones from hearing "unavailable". -1 if every refused one
- * spoke lately. Under the lock. */
-static int
-refused_slot(
-    struct xs_conn_limit *l, uint64_t now, nng_pipe *evictp, bool *evictedp)
-{
-	if (l->n_refused < XS_REFUSED_MAX) {
-		return (int) l->n_refused++;
-	}
-	for (unsigned i = 0; i < l->n_refused; i++) {
-		if (now - l->refused[i].last_ns >= SILENT_NS) {
-			*evictp   = l->refused[i].pipe;
-			*evictedp = true;
-			return (int) i;
-		}
-	}
-	return -1;
-}
-
-/* ==== Muted pipes ==== */
-
-/* Index of 'id' among the muted pipes, or -1. Under the lock. */
-static int
-muted_find(const struct xs_conn_limit *l, int id)
-{
-	for (unsigned i = 0; i < l->n_muted; i++) {
-		if (nng_pipe_id(l->muted[i].pipe) == id) {
-			return (int) i;
-		}
-	}
-	return -1;
-}
-
-/* A new connection: served, refused, or closed now. */
+/* A new connection: served, waiting, or closed now. */
 static void
 pipe_added(nng_pipe p, struct xs_conn_limit *l)
 {
-	nng_pipe evict;
-	bool     close_now = false, evicted = false;
-	uint64_t warn_n = 0;
+	bool     close_now = false;
+	uint64_t warn_n    = 0;
 
 	limit_lock(l);
 	if (l->n_served < l->max) {
-		served_add(l, (uint32_t) nng_pipe_id(p));
+		conn_add(l, (uint32_t) nng_pipe_id(p), 0);
 	} else {
-		uint64_t now  = xs_mono_ns();
-		int      slot = refused_slot(l, now, &evict, &evicted);
+		uint64_t now = xs_mono_ns();
 
-		if (slot >= 0) {
-			l->refused[slot].pipe     = p;
-			l->refused[slot].answered = false;
-			l->refused[slot].last_ns  = now;
+		if (l->n_waiting < XS_WAITING_MAX) {
+			conn_add(
+			    l, (uint32_t) nng_pipe_id(p), XS_CONN_WAITING);
 		} else {
 			close_now = true;
 		}
@@ -197,9 +172,6 @@ pipe_added(nng_pipe p, struct xs_conn_limit *l)
 		    "more refused (\"unavailable\") since the last report",
 		    l->name, l->max, (unsigned long long) warn_n);
 	}
-	if (evicted) {
-		nng_pipe_close(evict);
-	}
 	/* Not started yet, so nothing of it is in flight: closing it is
 	 * safe (see the top). */
 	if (close_now) {
@@ -210,20 +182,8 @@ pipe_added(nng_pipe p, struct xs_conn_limit *l)
 static void
 pipe_removed(nng_pipe p, struct xs_conn_limit *l)
 {
-	int id = nng_pipe_id(p);
-	int i;
-
 	limit_lock(l);
-	i = muted_find(l, id);
-	if (i >= 0) {
-		l->muted[i] = l->muted[--l->n_muted];
-	}
-	if (!served_del(l, (uint32_t) id)) {
-		i = refused_find(l, id);
-		if (i >= 0) {
-			l->refused[i] = l->refused[--l->n_refused];
-		}
-	}
+	(void) conn_del(l, (uint32_t) nng_pipe_id(p));
 	limit_unlock(l);
 }
 
@@ -244,15 +204,14 @@ xs_conn_limit_init(
 	int rv;
 
 	memset(l, 0, sizeof(*l));
-	atomic_init(&l->next_sweep_ns, 0);
 	l->max     = max;
 	l->name    = name;
 	l->n_slots = 2;
-	while (l->n_slots < 2 * (size_t) max) {
+	while (l->n_slots < 2 * ((size_t) max + XS_WAITING_MAX)) {
 		l->n_slots *= 2;
 	}
-	l->served = calloc(l->n_slots, sizeof(*l->served));
-	if (l->served == NULL) {
+	l->conns = calloc(l->n_slots, sizeof(*l->conns));
+	if (l->conns == NULL) {
 		return XSELL_ENOMEM;
 	}
 	if (pthread_mutex_init(&l->mtx, NULL) != 0) {
@@ -278,28 +237,51 @@ xs_conn_limit_fini(struct xs_conn_limit *l)
 		pthread_mutex_destroy(&l->mtx);
 		l->has_mtx = false;
 	}
-	free(l->served);
-	l->served = NULL;
+	free(l->conns);
+	l->conns = NULL;
+}
+
+/* The verdict for a request on the open connection in 's' at 'now'.
+ * Under the lock. */
+static enum xs_pipe_verdict
+slot_verdict(struct xs_conn_limit *l, struct xs_conn_slot *s, uint64_t now)
+{
+	if (s->flags & XS_CONN_MUTED) {
+		/* One request at a time is tried, once the time is up:
+		 * a client that reads again gets its answers back. */
+		if ((s->flags & XS_CONN_TRIAL) || now < s->mute_until) {
+			l->n_dropped++;
+			return XS_PIPE_DROP;
+		}
+		s->flags |= XS_CONN_TRIAL;
+		return XS_PIPE_TRIAL;
+	}
+	if (!(s->flags & XS_CONN_WAITING)) {
+		return XS_PIPE_SERVE;
+	}
+	if (l->n_served >= l->max) {
+		return XS_PIPE_REFUSE;
+	}
+	/* Room now: served from this request on. */
+	s->flags &= (uint8_t) ~XS_CONN_WAITING;
+	l->n_waiting--;
+	l->n_served++;
+	return XS_PIPE_SERVE;
 }
 
 enum xs_pipe_verdict
 xs_conn_limit_check(struct xs_conn_limit *l, nng_pipe p)
 {
-	enum xs_pipe_verdict v   = XS_PIPE_SERVE;
-	uint64_t             now = xs_mono_ns();
-	int                  i;
+	enum xs_pipe_verdict v = XS_PIPE_SERVE;
+	struct xs_conn_slot *s;
 
 	limit_lock(l);
-	i = muted_find(l, nng_pipe_id(p));
-	if (i >= 0) {
-		l->muted[i].last_ns = now;
-		v                   = XS_PIPE_DROP;
-	} else if ((i = refused_find(l, nng_pipe_id(p))) >= 0) {
-		v = l->refused[i].answered ? XS_PIPE_DROP : XS_PIPE_REFUSE;
-		l->refused[i].answered = true;
-		l->refused[i].last_ns  = now;
+	/* A pipe not in the set went since nng read its request: its
+	 * reply goes nowhere, and serving it costs nothing more. */
+	s = conn_find(l, (uint32_t) nng_pipe_id(p));
+	if (s != NULL) {
+		v = slot_verdict(l, s, xs_mono_ns());
 	}
-	l->n_dropped += v == XS_PIPE_DROP;
 	limit_unlock(l);
 	return v;
 }
@@ -307,74 +289,41 @@ xs_conn_limit_check(struct xs_conn_limit *l, nng_pipe p)
 bool
 xs_conn_limit_mute(struct xs_conn_limit *l, nng_pipe p)
 {
-	bool muted = false;
+	struct xs_conn_slot *s;
+	bool                 first = false;
 
 	limit_lock(l);
-	if (muted_find(l, nng_pipe_id(p)) >= 0) {
-		muted = true;
-	} else if (l->n_muted < XS_MUTED_MAX) {
-		l->muted[l->n_muted].pipe    = p;
-		l->muted[l->n_muted].last_ns = xs_mono_ns();
-		l->n_muted++;
-		l->n_muted_total++;
-		muted = true;
+	s = conn_find(l, (uint32_t) nng_pipe_id(p));
+	if (s != NULL) {
+		bool muted = s->flags & XS_CONN_MUTED;
+
+		/* A second worker timing out on the same stall finds the
+		 * connection muted with no trial pending: nothing new. */
+		if (!muted || (s->flags & XS_CONN_TRIAL)) {
+			s->mute_until =
+			    xs_mono_ns() + (MUTE_FIRST_NS << s->mutes);
+			first = s->mutes == 0;
+			s->mutes += s->mutes < MUTES_MAX;
+		}
+		s->flags |= XS_CONN_MUTED;
+		s->flags &= (uint8_t) ~XS_CONN_TRIAL;
+		l->n_muted_total += first;
 	}
 	limit_unlock(l);
-	return muted;
-}
-
-/* Take the muted and refused pipes silent for SILENT_NS out of their
- * tables, into silent[] (at most 'max'). Under the lock. */
-static size_t
-take_silent(
-    struct xs_conn_limit *l, uint64_t now, nng_pipe *silent, size_t max)
-{
-	size_t n = 0;
-
-	for (unsigned i = 0; i < l->n_muted && n < max;) {
-		if (now - l->muted[i].last_ns >= SILENT_NS) {
-			silent[n++] = l->muted[i].pipe;
-			l->muted[i] = l->muted[--l->n_muted];
-		} else {
-			i++;
-		}
-	}
-	for (unsigned i = 0; i < l->n_refused && n < max;) {
-		if (now - l->refused[i].last_ns >= SILENT_NS) {
-			silent[n++]   = l->refused[i].pipe;
-			l->refused[i] = l->refused[--l->n_refused];
-		} else {
-			i++;
-		}
-	}
-	return n;
+	return first;
 }
 
 void
-xs_conn_limit_sweep(struct xs_conn_limit *l)
+xs_conn_limit_unmute(struct xs_conn_limit *l, nng_pipe p)
 {
-	nng_pipe silent[XS_MUTED_MAX + XS_REFUSED_MAX];
-	size_t   n   = 0;
-	uint64_t now = xs_mono_ns();
+	struct xs_conn_slot *s;
 
-	/* Every worker calls this before each request: one look per
-	 * SWEEP_EVERY_NS is enough, and the others take no lock. */
-	if (now <
-	    atomic_load_explicit(&l->next_sweep_ns, memory_order_relaxed)) {
-		return;
-	}
 	limit_lock(l);
-	if (now >=
-	    atomic_load_explicit(&l->next_sweep_ns, memory_order_relaxed)) {
-		atomic_store_explicit(&l->next_sweep_ns, now + SWEEP_EVERY_NS,
-		    memory_order_relaxed);
-		n = take_silent(
-		    l, now, silent, sizeof(silent) / sizeof(silent[0]));
+	s = conn_find(l, (uint32_t) nng_pipe_id(p));
+	if (s != NULL && (s->flags & XS_CONN_TRIAL)) {
+		s->flags &= (uint8_t) ~(XS_CONN_MUTED | XS_CONN_TRIAL);
 	}
 	limit_unlock(l);
-	for (size_t i = 0; i < n; i++) {
-		nng_pipe_close(silent[i]);
-	}
 }
 
 void
@@ -383,6 +332,7 @@ xs_conn_limit_read(struct xs_conn_limit *l, struct xs_conn_stats *out)
 	limit_lock(l);
 	out->kind    = l->name;
 	out->open    = l->n_served;
+	out->waiting = l->n_waiting;
 	out->max     = l->max;
 	out->refused = l->n_refused_total;
 	out->muted   = l->n_muted_total;

@@ -18,9 +18,8 @@
  * An admin worker is a thread blocked on its context: a write waits for
  * its group commit (group.c), which must not stall nng's threads.
  *
- * Receives time out every RECV_POLL_MS, so that idle workers sweep the
- * connection limit and notice a stop; a request already received is
- * always answered. */
+ * Receives time out every RECV_POLL_MS, so that idle workers notice a
+ * stop; a request already received is always answered. */
 #include "server/server_impl.h"
 
 #include <assert.h>
@@ -252,15 +251,15 @@ worker_limit(struct xs_worker *w)
 /* Turn the request in 'msg' into its reply, in place: answered, or
  * refused past the connection limit. False when nothing is to be sent
  * (a dropped request, or no memory for the reply): 'msg' is freed then.
- * A refused connection asking again, or a muted one, gets no work and
- * no reply; it is closed once it falls silent (limit.c). */
+ * A muted connection's request gets no work and no reply (limit.c). */
 static bool
 worker_reply(struct xs_worker *w, nng_msg *msg)
 {
 	enum xs_pipe_verdict verdict;
 	int                  rv;
 
-	verdict = xs_conn_limit_check(worker_limit(w), nng_msg_get_pipe(msg));
+	verdict  = xs_conn_limit_check(worker_limit(w), nng_msg_get_pipe(msg));
+	w->trial = verdict == XS_PIPE_TRIAL;
 	if (verdict == XS_PIPE_DROP) {
 		nng_msg_free(msg);
 		return false;
@@ -296,25 +295,26 @@ worker_send(struct xs_worker *w, nng_msg *msg)
 
 /* The send of w's reply ended with 'rv' (nng). A reply not taken is
  * still ours to free; one not taken in time mutes its connection (its
- * requests dropped unanswered) until it is silent, then closes it
- * (limit.c says why not at once), so that it cannot hold a worker
- * again and again. */
+ * requests are dropped unanswered for a while; limit.c), so that it
+ * cannot hold a worker again and again. A reply that tried a muted
+ * connection and left brings it back. */
 static void
 worker_sent(struct xs_worker *w, int rv)
 {
 	if (rv == 0) {
+		if (w->trial) {
+			xs_conn_limit_unmute(worker_limit(w), w->pipe);
+		}
 		return;
 	}
 	nng_msg_free(nng_aio_get_msg(w->aio));
 	nng_aio_set_msg(w->aio, NULL);
-	if (rv == NNG_ETIMEDOUT) {
+	if (rv == NNG_ETIMEDOUT &&
+	    xs_conn_limit_mute(worker_limit(w), w->pipe)) {
 		xs_log(XS_LOG_WARN,
-		    "a client left its replies unread for %d ms: no more "
-		    "answers, connection closed once it is silent",
+		    "a client left its replies unread for %d ms: its "
+		    "requests are dropped until it reads again",
 		    SEND_TIMEOUT_MS);
-		if (!xs_conn_limit_mute(worker_limit(w), w->pipe)) {
-			nng_pipe_close(w->pipe); /* more than XS_MUTED_MAX */
-		}
 	}
 }
 
@@ -328,7 +328,6 @@ reader_recv(struct xs_worker *w)
 		atomic_fetch_sub(&w->srv->readers_live, 1);
 		return;
 	}
-	xs_conn_limit_sweep(worker_limit(w));
 	w->sending = false;
 	nng_aio_set_timeout(w->aio, RECV_POLL_MS);
 	nng_ctx_recv(w->ctx, w->aio);
@@ -384,8 +383,6 @@ worker_main(void *arg)
 
 	while (!atomic_load(&w->srv->stopping)) {
 		int rv;
-
-		xs_conn_limit_sweep(worker_limit(w));
 
 		nng_aio_set_timeout(w->aio, RECV_POLL_MS);
 		nng_ctx_recv(w->ctx, w->aio);

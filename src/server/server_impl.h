@@ -20,39 +20,35 @@ struct xs_op_counters {
 	atomic_uint_fast64_t errors;
 };
 
-/* Connections past the limit that are kept to be told "unavailable"
- * (limit.c); beyond them a connection is closed at once. */
-#define XS_REFUSED_MAX 64
+/* Connections past the limit that are kept open, each request on them
+ * answered "unavailable" until there is room (limit.c); beyond them a
+ * connection is closed as soon as it is made. */
+#define XS_WAITING_MAX 64
 
-/* Connections that left replies unread, kept muted until they fall
- * silent (limit.c); past this many a new one is hung up at once. */
-#define XS_MUTED_MAX 64
+/* One open connection of a socket, by pipe id (0: a free slot). */
+struct xs_conn_slot {
+	uint32_t id;
+	uint8_t  flags;      /* XS_CONN_* */
+	uint8_t  mutes;      /* times muted */
+	uint64_t mute_until; /* monotonic ns: when muted, drop until then */
+};
 
-/* The connection limit of one socket (limit.c). */
+#define XS_CONN_WAITING 1u /* past the limit, not served yet */
+#define XS_CONN_MUTED 2u   /* left a reply unread: no answers for now */
+#define XS_CONN_TRIAL 4u   /* muted, one request let through to try */
+
 struct xs_conn_limit {
-	pthread_mutex_t mtx;
-	bool            has_mtx;
-	unsigned        max;      /* connections served at once */
-	uint32_t       *served;   /* ids of the served pipes; 0: free */
-	size_t          n_slots;  /* of 'served', a power of two > max */
-	unsigned        n_served; /* ids in 'served' */
-	const char     *name;     /* "read" or "admin", for the log */
-	struct {
-		nng_pipe pipe;
-		bool     answered; /* its "unavailable" was sent */
-		uint64_t last_ns;  /* monotonic time of its last request */
-	} refused[XS_REFUSED_MAX];
-	unsigned n_refused;
-	struct {
-		nng_pipe pipe;
-		uint64_t last_ns; /* monotonic time of its last request */
-	} muted[XS_MUTED_MAX];
-	unsigned n_muted;
-	atomic_uint_fast64_t
-	         next_sweep_ns;   /* monotonic time of the next sweep */
-	uint64_t n_refused_total; /* connections refused, ever */
-	uint64_t n_muted_total;   /* connections muted, ever */
-	uint64_t n_dropped;       /* requests left unanswered, ever */
+	pthread_mutex_t      mtx;
+	bool                 has_mtx;
+	unsigned             max;       /* connections served at once */
+	struct xs_conn_slot *conns;     /* open addressing by pipe id */
+	size_t               n_slots;   /* of 'conns', a power of two */
+	unsigned             n_served;  /* in 'conns', not waiting */
+	unsigned             n_waiting; /* in 'conns', waiting */
+	const char          *name;      /* "read" or "admin", for the log */
+	uint64_t             n_refused_total; /* connections refused, ever */
+	uint64_t             n_muted_total;   /* connections muted, ever */
+	uint64_t             n_dropped; /* requests left unanswered, ever */
 	uint64_t n_over;    /* refused or closed since the last warning */
 	uint64_t warned_ns; /* monotonic time of that warning, 0: none */
 };
@@ -60,8 +56,10 @@ struct xs_conn_limit {
 /* What a worker does with a request, by the connection it came on. */
 enum xs_pipe_verdict {
 	XS_PIPE_SERVE,  /* a connection within the limit */
-	XS_PIPE_REFUSE, /* first request past the limit: "unavailable" */
-	XS_PIPE_DROP,   /* a later one, or a muted connection: no reply */
+	XS_PIPE_REFUSE, /* one past the limit, no room yet: "unavailable" */
+	XS_PIPE_DROP,   /* a muted connection: no reply */
+	XS_PIPE_TRIAL,  /* a muted one's request, served to try it again:
+	                   xs_conn_limit_mute() or _unmute() after */
 };
 
 /* Count the connections of 'sock' from now on (before it listens), at
@@ -72,12 +70,13 @@ xsell_err xs_conn_limit_init(
 void xs_conn_limit_fini(struct xs_conn_limit *l);
 /* The verdict for a request received on pipe 'p'. Any thread. */
 enum xs_pipe_verdict xs_conn_limit_check(struct xs_conn_limit *l, nng_pipe p);
-/* Pipe 'p' left a reply unread: answer it no more, and hang it up once
- * it is silent (xs_conn_limit_sweep). False if XS_MUTED_MAX are muted
- * already: then hang it up now. Any thread. */
+/* Pipe 'p' left a reply unread: drop its requests unanswered for a
+ * while (5 s, twice as long each time again, up to 320 s), then try one
+ * (XS_PIPE_TRIAL). True the first time 'p' is muted. Any thread. */
 bool xs_conn_limit_mute(struct xs_conn_limit *l, nng_pipe p);
-/* Hang up the muted pipes that sent nothing for a while. Any thread. */
-void xs_conn_limit_sweep(struct xs_conn_limit *l);
+/* The reply to p's trial request left: p reads again, so it is served
+ * as before. Any thread. */
+void xs_conn_limit_unmute(struct xs_conn_limit *l, nng_pipe p);
 /* The counters of 'l', for stats, under its name as the kind. */
 void xs_conn_limit_read(struct xs_conn_limit *l, struct xs_conn_stats *out);
 
@@ -98,6 +97,7 @@ struct xs_worker {
 	pthread_t         thread;  /* admin workers only */
 	bool              started; /* its first receive was asked for */
 	bool              sending; /* read worker: its aio holds a reply */
+	bool              trial;   /* that reply tries a muted connection */
 	nng_pipe          pipe;    /* the connection of the reply sent */
 	struct xs_arena   arena;   /* request scratch, reset per request */
 	struct xs_buf     out;     /* reply bytes */

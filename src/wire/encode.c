@@ -413,9 +413,11 @@ pack_connections(msgpack_packer *pk, const struct xs_stats *s)
 			continue;
 		}
 		map_key(&kinds, c->kind);
-		m = map_begin(pk, 5);
+		m = map_begin(pk, 6);
 		map_key(&m, "open");
 		msgpack_pack_uint32(pk, c->open);
+		map_key(&m, "waiting");
+		msgpack_pack_uint32(pk, c->waiting);
 		map_key(&m, "max");
 		msgpack_pack_uint32(pk, c->max);
 		map_key(&m, "refused");

@@ -102,6 +102,7 @@ struct xs_op_stats {
 struct xs_conn_stats {
 	const char *kind;    /* "read" or "admin"; NULL: no such endpoint */
 	uint32_t    open;    /* served now */
+	uint32_t    waiting; /* open past the limit now, told unavailable */
 	uint32_t    max;     /* --max-connections */
 	uint64_t    refused; /* made past the limit (answered or closed) */
 	uint64_t    muted;   /* left a reply unread, then muted */

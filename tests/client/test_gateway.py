@@ -871,11 +871,13 @@ def check_metrics(gw):
                  "xsell_uptime_seconds", "xsell_store_readers_used"):
         value(m1, name)
     # stats' connections, by kind: xselld's default limit, the gateway's
-    # own connection open, nothing refused or muted in this quiet test.
+    # own connection open, nothing refused, waiting or muted in this
+    # quiet test.
     if value(m1, "xsell_connections_max", kind="read") != 512 or \
             value(m1, "xsell_connections_open", kind="read") < 1 or \
             value(m1, "xsell_connections_refused_total", kind="read") != 0 \
-            or value(m1, "xsell_connections_muted_total", kind="read") != 0:
+            or value(m1, "xsell_connections_muted_total", kind="read") != 0 \
+            or value(m1, "xsell_connections_waiting", kind="read") != 0:
         raise Fail("metrics: connections of the read endpoint")
     # complements' list refresher runs in every xselld; no --wal here,
     # so no log metrics.

@@ -424,6 +424,7 @@ test_encode_stats_connections(void **state)
 	s.version          = "0.1";
 	s.conns[0].kind    = "read";
 	s.conns[0].open    = 3;
+	s.conns[0].waiting = 5;
 	s.conns[0].max     = 50;
 	s.conns[0].refused = 7;
 	s.conns[0].muted   = 2;
@@ -435,8 +436,9 @@ test_encode_stats_connections(void **state)
 	assert_int_equal(c->via.map.size, 1);
 	assert_null(find(c, "admin"));
 	rd = get(c, "read");
-	assert_int_equal(rd->via.map.size, 5);
+	assert_int_equal(rd->via.map.size, 6);
 	uint_is(get(rd, "open"), 3);
+	uint_is(get(rd, "waiting"), 5);
 	uint_is(get(rd, "max"), 50);
 	uint_is(get(rd, "refused"), 7);
 	uint_is(get(rd, "muted"), 2);
@@ -489,7 +491,7 @@ test_encode_stats_every_section(void **state)
 	assert_true(get(o, "comp_momentum_weight")->via.f64 == 0.25);
 	o = get(r, "connections");
 	assert_int_equal(o->via.map.size, 2);
-	assert_int_equal(get(o, "read")->via.map.size, 5);
+	assert_int_equal(get(o, "read")->via.map.size, 6);
 	uint_is(get(get(o, "admin"), "refused"), 4);
 	o = get(r, "complements_lists");
 	assert_int_equal(o->via.map.size, 3);
