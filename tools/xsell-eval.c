@@ -267,18 +267,22 @@ struct args {
 	XS_USAGE_ERROR(  \
 	    "xsell-eval", "\nTry 'xsell-eval --help'.\n", __VA_ARGS__)
 
-/* Split a comma-separated list in place; *np items at most 'max'. */
+/* Split a comma-separated list in place, as every tool splits its lists
+ * (xs_opt_list_next: "a,,b" has an empty element, which the caller then
+ * refuses, where strtok skipped it); *np items, at most 'max'. */
 static bool
 split_list(char *s, char **out, size_t max, size_t *np)
 {
-	size_t n = 0;
+	const char *p = s, *elem;
+	size_t      len, n = 0;
 
-	for (char *tok = strtok(s, ","); tok != NULL;
-	     tok       = strtok(NULL, ",")) {
+	while (xs_opt_list_next(&p, &elem, &len)) {
 		if (n == max) {
 			return false;
 		}
-		out[n++] = tok;
+		out[n]      = s + (elem - s);
+		out[n][len] = '\0'; /* the comma after it, or the end */
+		n++;
 	}
 	*np = n;
 	return n > 0;

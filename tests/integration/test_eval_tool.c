@@ -322,6 +322,9 @@ test_eval_tool_usage_errors(void **state)
 	const char *const   a11[] = { "--versus", "", TINY, NULL };
 	/* An empty id in a list is no id (as xsell-load and xsell say). */
 	const char *const a12[] = { "--exclude-items", "POST,,M", TINY, NULL };
+	/* So is an empty scorer, or an empty number in a grid. */
+	const char *const a13[] = { "--scorer", "count,,jaccard", TINY, NULL };
+	const char *const a14[] = { "--beta", "0.1,", TINY, NULL };
 
 	assert_usage_error(f, a1, "weekly");
 	assert_usage_error(f, a2, "bought_with");
@@ -336,6 +339,8 @@ test_eval_tool_usage_errors(void **state)
 	assert_usage_error(f, a10, "glance");
 	assert_usage_error(f, a11, "--versus");
 	assert_usage_error(f, a12, "--exclude-items: \"\" is not an item id");
+	assert_usage_error(f, a13, "--scorer: unknown scorer \"\"");
+	assert_usage_error(f, a14, "--beta: \"\" is not a number");
 }
 
 /* --versus pairs every row with the named one instead: popularity
