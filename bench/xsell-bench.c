@@ -150,24 +150,27 @@ usage_error(const char *flag, const char *what)
 	return 2;
 }
 
-/* "fbt=80,complements=20": ops not named get weight 0. */
+/* "fbt=80,complements=20": ops not named get weight 0; an empty element
+ * ("fbt=1,,picks=1") is refused, as in every tool's lists. */
 static bool
 parse_mix(const char *spec, unsigned weights[BENCH_OP_COUNT])
 {
-	char     buf[256];
-	char    *save  = NULL, *tok;
-	unsigned total = 0;
+	const char *p = spec, *elem;
+	size_t      len;
+	unsigned    total = 0;
 
-	if (strlen(spec) >= sizeof(buf)) {
-		return false;
-	}
-	memcpy(buf, spec, strlen(spec) + 1);
 	memset(weights, 0, BENCH_OP_COUNT * sizeof(*weights));
-	for (tok = strtok_r(buf, ",", &save); tok != NULL;
-	     tok = strtok_r(NULL, ",", &save)) {
-		char *eq = strchr(tok, '=');
+	while (xs_opt_list_next(&p, &elem, &len)) {
+		char  tok[64];
+		char *eq;
 		int   op;
 
+		if (len >= sizeof(tok)) {
+			return false;
+		}
+		memcpy(tok, elem, len);
+		tok[len] = '\0';
+		eq       = strchr(tok, '=');
 		if (eq == NULL) {
 			return false;
 		}

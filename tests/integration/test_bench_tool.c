@@ -240,6 +240,26 @@ test_bench_memo_size_needs_inproc_and_a_budget(void **state)
 	free(url);
 }
 
+/* --mix: an empty element, an unknown op or a mix of weight 0 is a
+ * usage error naming the flag, as every tool's lists. */
+static void
+test_bench_mix_refused(void **state)
+{
+	struct xs_test_dir *f = *state;
+	const char *specs[] = { "fbt=1,,picks=1", "fbt=1,", "gift=1", "fbt=0",
+		"fbt" };
+
+	for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
+		const char *args[] = { "--inproc", "--db", db_of(f), "--mix",
+			specs[i], "--requests", "5", NULL };
+
+		assert_int_equal(bench(f, args), 2);
+		assert_string_equal(f->err,
+		    "xsell-bench: --mix: op=weight,... with known ops (see "
+		    "--help)\n");
+	}
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, xs_test_dir_teardown)
 
 int
@@ -251,6 +271,7 @@ main(void)
 		T(test_bench_wall_clock_by_default),
 		T(test_bench_cpu_time_needs_inproc),
 		T(test_bench_memo_size_needs_inproc_and_a_budget),
+		T(test_bench_mix_refused),
 	};
 
 	return cmocka_run_group_tests_name("bench_tool", tests, NULL, NULL);
