@@ -65,6 +65,66 @@ xs_err_from_mdb(int rc)
 	}
 }
 
+/* ==== The pair database's order ==== */
+
+/* LMDB's default order: memcmp over the shorter length, then the
+ * shorter first. */
+static int
+cmp_memn(const MDB_val *a, const MDB_val *b)
+{
+	size_t n = a->mv_size < b->mv_size ? a->mv_size : b->mv_size;
+	int    d = n != 0 ? memcmp(a->mv_data, b->mv_data, n) : 0;
+
+	if (d != 0) {
+		return d;
+	}
+	return (a->mv_size > b->mv_size) - (a->mv_size < b->mv_size);
+}
+
+static int
+cmp_u64(uint64_t x, uint64_t y)
+{
+	return (x > y) - (x < y);
+}
+
+/* The pair database's keys (a relation byte, then a big-endian item:
+ * XS_REL_KEY_LEN bytes) in LMDB's default order, compared as one
+ * integer. The pair lookups of a cart's fbt spent a quarter of their
+ * time in memcmp, called through LMDB's comparator for a few bytes. */
+static int
+cmp_pair_key(const MDB_val *a, const MDB_val *b)
+{
+	if (a->mv_size == XS_REL_KEY_LEN && b->mv_size == XS_REL_KEY_LEN) {
+		const unsigned char *x = a->mv_data, *y = b->mv_data;
+
+		return cmp_u64((uint64_t) x[0] << 32 | xs_be32_get(x + 1),
+		    (uint64_t) y[0] << 32 | xs_be32_get(y + 1));
+	}
+	return cmp_memn(a, b);
+}
+
+/* Its values (a big-endian item, then a big-endian count: 8 bytes), the
+ * same way. */
+static int
+cmp_pair_val(const MDB_val *a, const MDB_val *b)
+{
+	if (a->mv_size == 8 && b->mv_size == 8) {
+		return cmp_u64(
+		    xs_be64_get(a->mv_data), xs_be64_get(b->mv_data));
+	}
+	return cmp_memn(a, b);
+}
+
+/* Both orders are LMDB's own (memcmp), so a store is read the same by
+ * any program, mdb_dump and older xsell included; only faster here. */
+static int
+set_pair_order(MDB_txn *txn, MDB_dbi dbi)
+{
+	int rc = mdb_set_compare(txn, dbi, cmp_pair_key);
+
+	return rc != 0 ? rc : mdb_set_dupsort(txn, dbi, cmp_pair_val);
+}
+
 /* Open (and with MDB_CREATE, create) every named database. */
 static int
 open_dbis(xs_store *st, MDB_txn *txn, unsigned create)
@@ -106,7 +166,7 @@ open_dbis(xs_store *st, MDB_txn *txn, unsigned create)
 			return rc;
 		}
 	}
-	return 0;
+	return set_pair_order(txn, st->pair);
 }
 
 /* A store without a schema stamp is new only if nothing else is in it:

@@ -405,6 +405,85 @@ test_store_btree_damage_counted(void **state)
 	assert_int_equal(xs_store_btree_damage_seen(), before + 2);
 }
 
+/* xselld compares the pair database's keys and values as integers
+ * (env.c); that must be LMDB's own memcmp order, so that a store it
+ * wrote reads the same in any program (mdb_dump, older xsell). Items
+ * and partners straddle byte boundaries, where a little-endian or
+ * signed compare would differ: read back through LMDB without the
+ * comparators, every key and every key's values are in memcmp order,
+ * and a range lookup finds a pair. */
+static void
+test_store_pair_order_is_lmdbs_own(void **state)
+{
+	static const uint32_t ids[] = { 1, 255, 256, 257, 65535, 65536,
+		16777216, 0x7fffffffu, 0x80000000u, 0xfffffffeu };
+	enum { N_IDS = sizeof(ids) / sizeof(ids[0]) };
+	struct xs_pair_delta add[N_IDS * N_IDS];
+	char                *dir = xs_test_tmpdir();
+	xs_store            *st;
+	MDB_txn             *txn;
+	MDB_env             *env;
+	MDB_dbi              pair;
+	MDB_cursor          *cur;
+	MDB_val              k, v, pk = { 0 }, pv = { 0 };
+	size_t               n = 0, seen = 0;
+	int                  rc;
+
+	(void) state;
+	for (size_t i = 0; i < N_IDS; i++) {
+		for (size_t j = 0; j < N_IDS; j++) {
+			/* Counts 1 and 256 too: the value's second half. */
+			add[n++] = (struct xs_pair_delta) {
+				.a = ids[i], .b = ids[j], .d = j % 2 ? 1 : 256
+			};
+		}
+	}
+	assert_xs_ok(xs_store_open(&st, dir, NULL));
+	assert_xs_ok(xs_txn_write(st, &txn));
+	assert_xs_ok(xs_store_pairs_add(st, txn, XS_REL_VIEW, add, n / 2));
+	assert_xs_ok(xs_store_pairs_add(
+	    st, txn, XS_REL_BASKET, add + n / 2, n - n / 2));
+	assert_xs_ok(xs_txn_commit(txn));
+	xs_store_close(st);
+
+	assert_int_equal(mdb_env_create(&env), 0);
+	mdb_env_set_maxdbs(env, 64);
+	assert_int_equal(mdb_env_open(env, dir, MDB_RDONLY, 0644), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "pair", 0, &pair), 0);
+	assert_int_equal(mdb_cursor_open(txn, pair, &cur), 0);
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (pk.mv_data != NULL) {
+			int dk = memcmp(pk.mv_data, k.mv_data, 5);
+
+			assert_true(dk < 0 ||
+			    (dk == 0 && memcmp(pv.mv_data, v.mv_data, 8) < 0));
+		}
+		pk = k;
+		pv = v;
+		seen++;
+	}
+	assert_int_equal(rc, MDB_NOTFOUND);
+	assert_int_equal(seen, n);
+	{
+		/* (basket, 0x80000000, 256), its count 256, by range, as the
+		 * pair reader looks it up. */
+		unsigned char kb[5] = { XS_REL_BASKET, 0x80, 0, 0, 0 };
+		unsigned char vb[8] = { 0, 0, 1, 0, 0, 0, 0, 0 };
+
+		k = (MDB_val) { sizeof(kb), kb };
+		v = (MDB_val) { sizeof(vb), vb };
+		assert_int_equal(
+		    mdb_cursor_get(cur, &k, &v, MDB_GET_BOTH_RANGE), 0);
+		assert_memory_equal(v.mv_data, "\0\0\1\0\0\0\1\0", 8);
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	xs_test_rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -427,6 +506,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_store_history_keeps_newest, setup, teardown),
+		cmocka_unit_test(test_store_pair_order_is_lmdbs_own),
 		cmocka_unit_test(test_store_refuses_newer_schema),
 		cmocka_unit_test(test_store_btree_damage_counted),
 		cmocka_unit_test(test_store_refuses_foreign_env),
