@@ -255,10 +255,11 @@ worker_limit(struct xs_worker *w)
 static bool
 worker_reply(struct xs_worker *w, nng_msg *msg)
 {
+	nng_pipe             pipe = nng_msg_get_pipe(msg);
 	enum xs_pipe_verdict verdict;
 	int                  rv;
 
-	verdict  = xs_conn_limit_check(worker_limit(w), nng_msg_get_pipe(msg));
+	verdict  = xs_conn_limit_check(worker_limit(w), pipe);
 	w->trial = verdict == XS_PIPE_TRIAL;
 	if (verdict == XS_PIPE_DROP) {
 		nng_msg_free(msg);
@@ -276,6 +277,11 @@ worker_reply(struct xs_worker *w, nng_msg *msg)
 	if (rv != 0) {
 		xs_log(XS_LOG_ERROR, "reply: %s", nng_strerror(rv));
 		nng_msg_free(msg);
+		if (w->trial) {
+			/* Untried: muted again, so that a later request
+			 * is tried in its place. */
+			(void) xs_conn_limit_mute(worker_limit(w), pipe);
+		}
 		return false;
 	}
 	return true;
