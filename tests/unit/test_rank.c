@@ -120,12 +120,74 @@ test_rank_top_equals_full_sort(void **state)
 	free(excl);
 }
 
+static int
+cmp_double_desc(const void *a, const void *b)
+{
+	double x = *(const double *) a, y = *(const double *) b;
+
+	return (x < y) - (x > y);
+}
+
+/* xs_nth_largest against a full sort, by both of its ways (a heap for
+ * m up to n / 4, selection beyond): random scores, scores with many
+ * ties (small integer counts, as count scorers give), sorted and
+ * reversed input, every m of small n and a spread of m for large n. */
+static void
+test_rank_nth_largest_equals_sort(void **state)
+{
+	enum { N_MAX = 5000 };
+	double  *s       = malloc(N_MAX * sizeof(*s));
+	double  *sorted  = malloc(N_MAX * sizeof(*sorted));
+	uint32_t rng     = 12345;
+	size_t   checked = 0;
+
+	(void) state;
+	assert_non_null(s);
+	assert_non_null(sorted);
+	for (int shape = 0; shape < 4; shape++) {
+		for (size_t n = 1; n <= N_MAX; n = n < 40 ? n + 1 : n * 3) {
+			for (size_t m = 1; m <= n;
+			     m        = n < 40 ? m + 1 : m * 2 + 1) {
+				for (size_t i = 0; i < n; i++) {
+					rng = rng * 1103515245u + 12345u;
+					switch (shape) {
+					case 0: /* distinct-ish */
+						sorted[i] =
+						    (double) (rng >> 8) / 7.0;
+						break;
+					case 1: /* ties */
+						sorted[i] =
+						    (double) ((rng >> 16) % 5);
+						break;
+					case 2: /* ascending */
+						sorted[i] = (double) i;
+						break;
+					default: /* descending */
+						sorted[i] = (double) (n - i);
+						break;
+					}
+				}
+				memcpy(s, sorted, n * sizeof(*s));
+				qsort(sorted, n, sizeof(*sorted),
+				    cmp_double_desc);
+				assert_true(
+				    xs_nth_largest(s, n, m) == sorted[m - 1]);
+				checked++;
+			}
+		}
+	}
+	assert_true(checked > 1000);
+	free(s);
+	free(sorted);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_rank_top_equals_full_sort,
 		    xs_test_store_setup, xs_test_store_teardown),
+		cmocka_unit_test(test_rank_nth_largest_equals_sort),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
