@@ -399,48 +399,93 @@ cand_of_entry(const struct xs_tally_entry *e, struct xs_cand *c)
 	c->why.because = e->because;
 }
 
-/* Into 'vec' (empty; room for 'extra' more after), the candidates of the
- * tally but those the user bought, or (with a candidate list) those not
- * in it; marked as coming from the history. Items the history scored at
- * or below zero go to u->rejected: trending must not bring them back
- * either. */
+/* Items the history scored at or below zero go to u->rejected: trending
+ * must not bring them back either. */
 static xsell_err
-for_you_keep(const struct xs_query *q, struct user_view *u,
-    const struct xs_rank_ids *ids, const struct xs_tally *t, size_t extra,
-    struct xs_cand_vec *vec)
+for_you_rejected(struct user_view *u, const struct xs_tally *t)
 {
 	xsell_err err = XSELL_OK;
 
+	for (size_t i = 0; i < t->n && err == XSELL_OK; i++) {
+		if (t->v[i].score <= 0) {
+			struct xs_cand c;
+
+			cand_of_entry(&t->v[i], &c);
+			err = xs_cand_vec_push(&u->rejected, &c);
+		}
+	}
+	return err;
+}
+
+/* Whether the ranking may see tally entry e: with a candidate list, the
+ * listed ones, scored or not; else those the user did not buy with a
+ * positive score. */
+static bool
+for_you_keeps(const struct xs_query *q, const struct xs_rank_ids *ids,
+    const struct xs_tally_entry *e)
+{
+	if (q->n_candidates != 0) {
+		return xs_u32_contains(ids->given, ids->n_given, e->item);
+	}
+	return !e->bought && e->score > 0;
+}
+
+/* Into 'vec' (empty; room for 'extra' more after), the candidates of the
+ * tally that the ranking may see and that score at least 'cut', marked
+ * as coming from the history. */
+static xsell_err
+for_you_keep(const struct xs_query *q, const struct xs_rank_ids *ids,
+    const struct xs_tally *t, double cut, size_t extra,
+    struct xs_cand_vec *vec)
+{
 	vec->cap = t->n + extra + 1;
 	vec->v   = malloc(vec->cap * sizeof(*vec->v));
 	if (vec->v == NULL) {
 		vec->cap = 0;
 		return XSELL_ENOMEM;
 	}
-	for (size_t i = 0; i < t->n && err == XSELL_OK; i++) {
+	for (size_t i = 0; i < t->n; i++) {
 		const struct xs_tally_entry *e = &t->v[i];
-		struct xs_cand              *c = &vec->v[vec->n];
-		bool                         keep;
 
-		if (q->n_candidates != 0) {
-			keep =
-			    xs_u32_contains(ids->given, ids->n_given, e->item);
-		} else {
-			keep = !e->bought && e->score > 0;
-		}
-		if (!keep && e->score > 0) {
-			continue; /* the common case: no copy */
-		}
-		cand_of_entry(e, c);
-		if (c->score <= 0) {
-			err = xs_cand_vec_push(&u->rejected, c);
-		}
-		if (keep) {
+		if (e->score >= cut && for_you_keeps(q, ids, e)) {
+			struct xs_cand *c = &vec->v[vec->n++];
+
+			cand_of_entry(e, c);
 			c->why.source = XS_SOURCE_HISTORY;
-			vec->n++;
 		}
 	}
-	return err;
+	return XSELL_OK;
+}
+
+/* The score of the want-th best candidate for_you_keep would keep
+ * without a cut, or -INFINITY when it keeps no more than 'want' (or a
+ * candidate list is given: then every one is ranked). Ranking sorts
+ * only its best few anyway (rank.c); making the thousands of others
+ * into candidates first was a tenth of a for_you answer. NaN when out
+ * of memory. */
+static double
+for_you_cut(const struct xs_query *q, const struct xs_rank_ids *ids,
+    const struct xs_tally *t, size_t want)
+{
+	double *s;
+	size_t  n = 0;
+	double  cut;
+
+	if (q->n_candidates != 0 || t->n <= want) {
+		return -INFINITY;
+	}
+	s = malloc(t->n * sizeof(*s));
+	if (s == NULL) {
+		return NAN;
+	}
+	for (size_t i = 0; i < t->n; i++) {
+		if (for_you_keeps(q, ids, &t->v[i])) {
+			s[n++] = t->v[i].score;
+		}
+	}
+	cut = n > want ? xs_nth_largest(s, n, want) : -INFINITY;
+	free(s);
+	return cut;
 }
 
 /* With a candidate list every candidate is ranked, scored or not. */
@@ -469,13 +514,25 @@ add_unscored_candidates(const struct xs_rank_ids *ids, struct xs_cand_vec *vec)
 	return err;
 }
 
+/* Candidates ranked at first: the answer and as many again as ranking
+ * keeps in reserve for its filter (rank.c's RANK_SLACK, and more). */
+#define FOR_YOU_FIRST_EXTRA 32
+
+/* for_you, ranked into 'ans': the tally's best candidates, every one at
+ * or above the cut, so runs of equal scores are whole; if the filter
+ * leaves fewer than k of them, four times as many, until all were. The
+ * answer is the one ranking every candidate would give: whatever it
+ * leaves out scores below all it holds. */
 static xsell_err
 pick_for_you(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
     const struct xs_query *q, struct user_view *u,
-    const struct xs_rank_ids *ids, struct xs_cand_vec *out)
+    const struct xs_rank_ids *ids, struct xs_arena *arena,
+    struct xs_answer *ans)
 {
 	struct xs_cand_vec taste = { 0 };
 	struct xs_tally    tally = { 0 };
+	size_t             want  = (size_t) q->k + FOR_YOU_FIRST_EXTRA;
+	double             cut;
 	xsell_err          err;
 
 	err = taste_load(st, txn, set, q, u, &taste);
@@ -485,13 +542,30 @@ pick_for_you(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	free(taste.v);
 	if (err == XSELL_OK) {
 		mark_bought(u, &tally);
-		err = for_you_keep(q, u, ids, &tally,
-		    q->n_candidates != 0 ? ids->n_given : 0, out);
+		err = for_you_rejected(u, &tally);
 	}
+	do {
+		struct xs_cand_vec out = { 0 };
+
+		cut = err == XSELL_OK ? for_you_cut(q, ids, &tally, want) : 0;
+		if (isnan(cut)) {
+			err = XSELL_ENOMEM;
+		}
+		if (err == XSELL_OK) {
+			err = for_you_keep(q, ids, &tally, cut,
+			    q->n_candidates != 0 ? ids->n_given : 0, &out);
+		}
+		if (err == XSELL_OK && q->n_candidates != 0) {
+			err = add_unscored_candidates(ids, &out);
+		}
+		if (err == XSELL_OK) {
+			err = xs_rank_top(st, txn, q, ids->excluded,
+			    ids->n_excluded, out.v, out.n, arena, ans);
+		}
+		free(out.v);
+		want *= 4;
+	} while (err == XSELL_OK && ans->n < q->k && cut != -INFINITY);
 	xs_tally_free(&tally);
-	if (err == XSELL_OK && q->n_candidates != 0) {
-		err = add_unscored_candidates(ids, out);
-	}
 	return err;
 }
 
@@ -859,31 +933,45 @@ name_because(xs_store *st, MDB_txn *txn, struct xs_answer *ans)
 	return err;
 }
 
+/* The answer of q's kind, ranked into 'ans'. */
 static xsell_err
-pick_kind(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
+pick_ranked(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
     const struct xs_query *q, struct user_view *u,
-    const struct xs_rank_ids *ids, struct xs_cand_vec *out)
+    const struct xs_rank_ids *ids, struct xs_arena *arena,
+    struct xs_answer *ans)
 {
+	struct xs_cand_vec out = { 0 };
+	xsell_err          err;
+
 	switch (q->kind) {
 	case XS_PICK_ABANDONED_CART:
-		return pick_abandoned_cart(st, txn, set, q, u, out);
+		err = pick_abandoned_cart(st, txn, set, q, u, &out);
+		break;
 	case XS_PICK_BACK_IN_STOCK:
-		return pick_back_in_stock(st, txn, set, q, u, out);
+		err = pick_back_in_stock(st, txn, set, q, u, &out);
+		break;
 	case XS_PICK_NEW_ARRIVALS:
-		return pick_new_arrivals(st, txn, set, q, u, out);
+		err = pick_new_arrivals(st, txn, set, q, u, &out);
+		break;
 	case XS_PICK_BUY_AGAIN:
-		return pick_buy_again(st, txn, set, q, u, out);
-	default:
-		return pick_for_you(st, txn, set, q, u, ids, out);
+		err = pick_buy_again(st, txn, set, q, u, &out);
+		break;
+	default: /* for_you ranks only its best few */
+		return pick_for_you(st, txn, set, q, u, ids, arena, ans);
 	}
+	if (err == XSELL_OK) {
+		err = xs_rank_top(st, txn, q, ids->excluded, ids->n_excluded,
+		    out.v, out.n, arena, ans);
+	}
+	free(out.v);
+	return err;
 }
 
 xsell_err
 xs_model_picks(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
     const struct xs_query *q, struct xs_arena *arena, struct xs_answer *ans)
 {
-	struct xs_query    qc  = *q;
-	struct xs_cand_vec out = { 0 };
+	struct xs_query    qc = *q;
 	struct user_view   u;
 	struct xs_rank_ids ids;
 	xsell_err          err;
@@ -901,11 +989,7 @@ xs_model_picks(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	if (err != XSELL_OK) {
 		return err;
 	}
-	err = pick_kind(st, txn, set, q, &u, &ids, &out);
-	if (err == XSELL_OK) {
-		err = xs_rank_top(st, txn, q, ids.excluded, ids.n_excluded,
-		    out.v, out.n, arena, ans);
-	}
+	err = pick_ranked(st, txn, set, q, &u, &ids, arena, ans);
 	if (err == XSELL_OK && q->kind == XS_PICK_FOR_YOU &&
 	    q->n_candidates == 0 && ans->n < q->k) {
 		err =
@@ -914,7 +998,6 @@ xs_model_picks(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	if (err == XSELL_OK) {
 		err = name_because(st, txn, ans);
 	}
-	free(out.v);
 	user_view_free(&u);
 	return err;
 }
