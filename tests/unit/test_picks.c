@@ -426,6 +426,81 @@ test_tally_grows_and_keeps_sums(void **state)
 	assert_null(xs_tally_find(&t, 1));
 }
 
+/* for_you ranks its best k + 32 candidates first, and more only when
+ * the filter leaves the answer short (picks.c). u5 viewed S, whose 60
+ * partners N01..N60 were bought with it 60 down to 1 times: with the
+ * best 45 excluded, the answer must be what ranking all 60 gives
+ * without a filter (k 60: no cut), those 45 left out. Short of the
+ * later rounds it would be trending items instead. */
+#define PARTNERS 60
+#define EXCLUDED 45
+
+static void
+test_for_you_beyond_the_first_cut(void **state)
+{
+	struct xs_test_store *f   = *state;
+	size_t                cap = 64 * 1024, o = 0;
+	char                 *spec = malloc(cap);
+	char                  ids[PARTNERS][4];
+	struct xs_span        excl[EXCLUDED];
+	struct xs_settings    set;
+	struct xs_query       q = { 0 };
+	struct xs_answer      all, some;
+	struct xs_arena       arena;
+	MDB_txn              *txn;
+	size_t                n_want = 0;
+
+	assert_non_null(spec);
+	for (int i = 0; i < PARTNERS; i++) {
+		snprintf(ids[i], sizeof(ids[i]), "N%02d", i + 1);
+	}
+	/* Order j holds S and N01..N(61-j): Ni is in 61 - i of them. */
+	for (int j = 1; j <= PARTNERS; j++) {
+		o += (size_t) snprintf(
+		    spec + o, cap - o, "%d order - S", T0 - 10 * DAY + j);
+		for (int i = 0; i <= PARTNERS - j; i++) {
+			o += (size_t) snprintf(
+			    spec + o, cap - o, ",%s", ids[i]);
+		}
+		o += (size_t) snprintf(spec + o, cap - o, " p%d; ", j);
+	}
+	o += (size_t) snprintf(spec + o, cap - o, "%d view u5 S", T0 - 3600);
+	xs_test_events(f->st, NULL, spec);
+	free(spec);
+	for (int i = 0; i < EXCLUDED; i++) {
+		excl[i] = span(ids[i]);
+	}
+
+	xs_settings_default(&set);
+	xs_arena_init(&arena, 1 << 20);
+	assert_xs_ok(xs_txn_read(f->st, &txn));
+	q.user = span("u5");
+	q.kind = XS_PICK_FOR_YOU;
+	q.now  = T0;
+	q.k    = PARTNERS;
+	assert_xs_ok(xs_model_picks(f->st, txn, &set, &q, &arena, &all));
+	q.k                = 10;
+	q.filter.exclude   = excl;
+	q.filter.n_exclude = EXCLUDED;
+	assert_xs_ok(xs_model_picks(f->st, txn, &set, &q, &arena, &some));
+	assert_int_equal(some.n, 10);
+	for (size_t i = 0; i < all.n && n_want < some.n; i++) {
+		const struct xs_rec *r = &all.recs[i];
+
+		if (r->ext_len == 3 && r->ext[0] == 'N' &&
+		    atoi(r->ext + 1) <= EXCLUDED) {
+			continue;
+		}
+		assert_int_equal(some.recs[n_want].item, r->item);
+		assert_int_equal(
+		    some.recs[n_want].why.source, XS_SOURCE_HISTORY);
+		n_want++;
+	}
+	assert_int_equal(n_want, 10);
+	xs_txn_abort(txn);
+	xs_arena_fini(&arena);
+}
+
 int
 main(void)
 {
@@ -433,6 +508,9 @@ main(void)
 		cmocka_unit_test(test_tally_grows_and_keeps_sums),
 		cmocka_unit_test_setup_teardown(
 		    test_for_you_matches_recomputation, xs_test_store_setup,
+		    xs_test_store_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_for_you_beyond_the_first_cut, xs_test_store_setup,
 		    xs_test_store_teardown),
 	};
 
