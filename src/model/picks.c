@@ -518,6 +518,35 @@ add_unscored_candidates(const struct xs_rank_ids *ids, struct xs_cand_vec *vec)
  * keeps in reserve for its filter (rank.c's RANK_SLACK, and more). */
 #define FOR_YOU_FIRST_EXTRA 32
 
+/* One round of for_you's ranking: the tally's candidates at or above
+ * the want-th best score (all when there are no more; with a candidate
+ * list, every listed one) ranked into 'ans'; the cut taken in *cutp. */
+static xsell_err
+for_you_rank_round(xs_store *st, MDB_txn *txn, const struct xs_query *q,
+    const struct xs_rank_ids *ids, const struct xs_tally *tally, size_t want,
+    struct xs_arena *arena, struct xs_answer *ans, double *cutp)
+{
+	struct xs_cand_vec out = { 0 };
+	double             cut = for_you_cut(q, ids, tally, want);
+	xsell_err          err;
+
+	*cutp = cut;
+	if (isnan(cut)) {
+		return XSELL_ENOMEM;
+	}
+	err = for_you_keep(
+	    q, ids, tally, cut, q->n_candidates != 0 ? ids->n_given : 0, &out);
+	if (err == XSELL_OK && q->n_candidates != 0) {
+		err = add_unscored_candidates(ids, &out);
+	}
+	if (err == XSELL_OK) {
+		err = xs_rank_top(st, txn, q, ids->excluded, ids->n_excluded,
+		    out.v, out.n, arena, ans);
+	}
+	free(out.v);
+	return err;
+}
+
 /* for_you, ranked into 'ans': the tally's best candidates, every one at
  * or above the cut, so runs of equal scores are whole; if the filter
  * leaves fewer than k of them, four times as many, until all were. The
@@ -532,7 +561,7 @@ pick_for_you(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	struct xs_cand_vec taste = { 0 };
 	struct xs_tally    tally = { 0 };
 	size_t             want  = (size_t) q->k + FOR_YOU_FIRST_EXTRA;
-	double             cut;
+	double             cut   = -INFINITY;
 	xsell_err          err;
 
 	err = taste_load(st, txn, set, q, u, &taste);
@@ -544,27 +573,14 @@ pick_for_you(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 		mark_bought(u, &tally);
 		err = for_you_rejected(u, &tally);
 	}
-	do {
-		struct xs_cand_vec out = { 0 };
-
-		cut = err == XSELL_OK ? for_you_cut(q, ids, &tally, want) : 0;
-		if (isnan(cut)) {
-			err = XSELL_ENOMEM;
+	while (err == XSELL_OK) {
+		err = for_you_rank_round(
+		    st, txn, q, ids, &tally, want, arena, ans, &cut);
+		if (err != XSELL_OK || ans->n == q->k || cut == -INFINITY) {
+			break;
 		}
-		if (err == XSELL_OK) {
-			err = for_you_keep(q, ids, &tally, cut,
-			    q->n_candidates != 0 ? ids->n_given : 0, &out);
-		}
-		if (err == XSELL_OK && q->n_candidates != 0) {
-			err = add_unscored_candidates(ids, &out);
-		}
-		if (err == XSELL_OK) {
-			err = xs_rank_top(st, txn, q, ids->excluded,
-			    ids->n_excluded, out.v, out.n, arena, ans);
-		}
-		free(out.v);
 		want *= 4;
-	} while (err == XSELL_OK && ans->n < q->k && cut != -INFINITY);
+	}
 	xs_tally_free(&tally);
 	return err;
 }
