@@ -430,31 +430,28 @@ for_you_keeps(const struct xs_query *q, const struct xs_rank_ids *ids,
 	return !e->bought && e->score > 0;
 }
 
-/* Into 'vec' (empty; room for 'extra' more after), the candidates of the
- * tally that the ranking may see and that score at least 'cut', marked
- * as coming from the history. */
+/* Into 'vec' (empty), the candidates of the tally that the ranking may
+ * see and that score at least 'cut', marked as coming from the history.
+ * The vector grows with what is kept (a few dozen past a cut), not with
+ * the tally's thousands. */
 static xsell_err
 for_you_keep(const struct xs_query *q, const struct xs_rank_ids *ids,
-    const struct xs_tally *t, double cut, size_t extra,
-    struct xs_cand_vec *vec)
+    const struct xs_tally *t, double cut, struct xs_cand_vec *vec)
 {
-	vec->cap = t->n + extra + 1;
-	vec->v   = malloc(vec->cap * sizeof(*vec->v));
-	if (vec->v == NULL) {
-		vec->cap = 0;
-		return XSELL_ENOMEM;
-	}
-	for (size_t i = 0; i < t->n; i++) {
+	xsell_err err = XSELL_OK;
+
+	for (size_t i = 0; i < t->n && err == XSELL_OK; i++) {
 		const struct xs_tally_entry *e = &t->v[i];
 
 		if (e->score >= cut && for_you_keeps(q, ids, e)) {
-			struct xs_cand *c = &vec->v[vec->n++];
+			struct xs_cand c;
 
-			cand_of_entry(e, c);
-			c->why.source = XS_SOURCE_HISTORY;
+			cand_of_entry(e, &c);
+			c.why.source = XS_SOURCE_HISTORY;
+			err          = xs_cand_vec_push(vec, &c);
 		}
 	}
-	return XSELL_OK;
+	return err;
 }
 
 /* The score of the want-th best candidate for_you_keep would keep
@@ -534,8 +531,7 @@ for_you_rank_round(xs_store *st, MDB_txn *txn, const struct xs_query *q,
 	if (isnan(cut)) {
 		return XSELL_ENOMEM;
 	}
-	err = for_you_keep(
-	    q, ids, tally, cut, q->n_candidates != 0 ? ids->n_given : 0, &out);
+	err = for_you_keep(q, ids, tally, cut, &out);
 	if (err == XSELL_OK && q->n_candidates != 0) {
 		err = add_unscored_candidates(ids, &out);
 	}
