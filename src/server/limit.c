@@ -93,8 +93,7 @@ conn_add(struct xs_conn_limit *l, uint32_t id, uint8_t flags)
 	while (l->conns[i].id != 0) {
 		i = (i + 1) & (l->n_slots - 1);
 	}
-	l->conns[i].id    = id;
-	l->conns[i].flags = flags;
+	l->conns[i] = (struct xs_conn_slot) { .id = id, .flags = flags };
 	if (flags & XS_CONN_WAITING) {
 		l->n_waiting++;
 	} else {
@@ -102,9 +101,10 @@ conn_add(struct xs_conn_limit *l, uint32_t id, uint8_t flags)
 	}
 }
 
-/* Remove 'id'; false if it is not in the set. Later entries of its
- * cluster move back, so that lookups need no tombstones. */
-static bool
+/* Remove 'id' if it is in the set (a pipe closed before nng started it
+ * never was). Later entries of its cluster move back, so that lookups
+ * need no tombstones. */
+static void
 conn_del(struct xs_conn_limit *l, uint32_t id)
 {
 	size_t               mask = l->n_slots - 1;
@@ -112,7 +112,7 @@ conn_del(struct xs_conn_limit *l, uint32_t id)
 	size_t               i;
 
 	if (s == NULL) {
-		return false;
+		return;
 	}
 	if (s->flags & XS_CONN_WAITING) {
 		l->n_waiting--;
@@ -131,9 +131,7 @@ conn_del(struct xs_conn_limit *l, uint32_t id)
 			i           = j;
 		}
 	}
-	l->conns[i].id    = 0;
-	l->conns[i].flags = 0;
-	return true;
+	l->conns[i] = (struct xs_conn_slot) { 0 };
 }
 
 /* A new connection: served, waiting, or closed now. */
@@ -183,7 +181,7 @@ static void
 pipe_removed(nng_pipe p, struct xs_conn_limit *l)
 {
 	limit_lock(l);
-	(void) conn_del(l, (uint32_t) nng_pipe_id(p));
+	conn_del(l, (uint32_t) nng_pipe_id(p));
 	limit_unlock(l);
 }
 

@@ -37,6 +37,7 @@ struct xs_conn_slot {
 #define XS_CONN_MUTED 2u   /* left a reply unread: no answers for now */
 #define XS_CONN_TRIAL 4u   /* muted, one request let through to try */
 
+/* The connection limit of one socket (limit.c). */
 struct xs_conn_limit {
 	pthread_mutex_t      mtx;
 	bool                 has_mtx;
