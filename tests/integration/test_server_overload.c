@@ -8,8 +8,9 @@
  * not crash; after the flood a new client is served as before and every
  * connection of the flood is torn down. A second test takes the limit
  * one connection at a time: past it a client hears "unavailable" for
- * each request, and is served once a served one goes. No timing is
- * asserted beyond generous timeouts. */
+ * each request, and is served once a served one goes; a third fills the
+ * 64 places to wait, and finds the next connection refused until one
+ * of them goes. No timing is asserted beyond generous timeouts. */
 #include "support.h"
 
 #include <arpa/inet.h>
@@ -50,6 +51,11 @@
 #define GOOD_CALLS 20
 #define CALL_TIMEOUT_MS 30000
 #define SMALL_LIMIT 2 /* --max-connections of the second test */
+/* Connections that may wait past the limit (xselld(1), OVERLOAD). */
+#define WAITING_MAX 64
+/* How long the connection past those waits for a reply that must not
+ * come: nng's dialer is refused again every 100 ms meanwhile. */
+#define REFUSED_TIMEOUT_MS 1500
 /* Resident memory xselld may gain during the flood. The requests are
  * tiny; what is held is at most one per connection (nng reads one at a
  * time), 114 connections at most (50 served, 64 waiting). ASan keeps
@@ -716,12 +722,72 @@ test_past_the_limit_waits_then_is_served(void **state)
 	assert_server_alive(f);
 }
 
+/* The waiting room is bounded: with 2 served and 64 waiting, the next
+ * connection is closed before it starts, so its request is never
+ * answered, and stats counts it nowhere; once a waiting one goes, the
+ * same client, reconnecting, waits in its place. */
+static void
+test_past_the_waiting_room_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	xsell_client   *served[SMALL_LIMIT], *waiting[WAITING_MAX], *refused;
+	char            got[128];
+
+	for (int i = 0; i < SMALL_LIMIT; i++) {
+		assert_xs_ok(xsell_client_dial(
+		    &served[i], f->tcp_url, CALL_TIMEOUT_MS));
+		fbt_on(served[i], got, sizeof(got));
+		assert_string_equal(got, "B:2 C:1");
+	}
+	for (int i = 0; i < WAITING_MAX; i++) {
+		assert_xs_ok(xsell_client_dial(
+		    &waiting[i], f->tcp_url, CALL_TIMEOUT_MS));
+		fbt_on(waiting[i], got, sizeof(got));
+		assert_string_equal(got, "unavailable");
+	}
+	read_conns(f, got, sizeof(got));
+	assert_string_equal(got, "2 64");
+
+	assert_xs_ok(
+	    xsell_client_open(&refused, f->tcp_url, REFUSED_TIMEOUT_MS));
+	fbt_on(refused, got, sizeof(got));
+	assert_string_equal(got, "no reply");
+	read_conns(f, got, sizeof(got));
+	assert_string_equal(got, "2 64");
+	/* The served are still served, the waiting still answered. */
+	fbt_on(served[0], got, sizeof(got));
+	assert_string_equal(got, "B:2 C:1");
+	fbt_on(waiting[WAITING_MAX - 1], got, sizeof(got));
+	assert_string_equal(got, "unavailable");
+
+	xsell_client_close(waiting[0]);
+	got[0] = '\0';
+	for (int i = 0; i < 20 && strcmp(got, "unavailable") != 0; i++) {
+		fbt_on(refused, got, sizeof(got));
+	}
+	assert_string_equal(got, "unavailable");
+	read_conns(f, got, sizeof(got));
+	assert_string_equal(got, "2 64");
+
+	xsell_client_close(refused);
+	for (int i = 1; i < WAITING_MAX; i++) {
+		xsell_client_close(waiting[i]);
+	}
+	for (int i = 0; i < SMALL_LIMIT; i++) {
+		xsell_client_close(served[i]);
+	}
+	assert_server_alive(f);
+}
+
 int
 main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
 		    test_past_the_limit_waits_then_is_served, setup_small,
+		    xs_test_server_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_past_the_waiting_room_is_refused, setup_small,
 		    xs_test_server_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_overload_flood_keeps_serving_with_bounded_memory,
