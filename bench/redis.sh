@@ -58,7 +58,9 @@ for _ in $(seq "$repeat"); do
 		n=$(redis-benchmark -s "$sock" -c "$c" -n 20000 -r "$items" --csv \
 			ZREVRANGE 'p:__rand_int__' 0 9 WITHSCORES |
 			awk -F'"' 'NR == 2 {printf "%d", $4}')
-		n=$((n * seconds))
+		# seconds may be a fraction (run.sh's DURATION=0.5)
+		n=$(awk -v n="$n" -v s="$seconds" 'BEGIN {
+			n = int(n * s); print (n > 0 ? n : 1) }')
 		redis-benchmark -s "$sock" -c "$c" -n "$n" -r "$items" --csv \
 			ZREVRANGE 'p:__rand_int__' 0 9 WITHSCORES |
 			awk -F'"' -v c="$c" 'NR == 2 {

@@ -5,12 +5,14 @@
 # xselld's mean reply size) at 1 and 8 clients, op by op; time the model
 # in process; time event ingestion. Every measurement runs REPEAT times
 # (interleaved, so drift hits both sides alike) and the median is kept.
-# Where PostgreSQL is installed, bench/pg-load.sh times it computing the
-# same pair counts (COPY, self-join GROUP BY); where redis-server is,
-# bench/redis.sh times Redis building them with pipelined ZINCRBY and
-# answering ZREVRANGE top-k. The ops are fbt, fbt_cart, complements and
-# picks (for_you, users of 1..200 history events). Writes
-# bench/RESULTS.md (or $OUT) and keeps the raw JSON lines beside
+# bench/pg-load.sh times PostgreSQL computing the same pair counts (COPY,
+# self-join GROUP BY) and bench/redis.sh times Redis building them with
+# pipelined ZINCRBY and answering ZREVRANGE top-k, each on private
+# sockets; both are Debian packages that `tools/deps.sh --bench`
+# installs first where they are missing (a baseline that still is not
+# there is skipped, with a line saying so). The ops are fbt, fbt_cart,
+# complements and picks (for_you, users of 1..200 history events).
+# Writes bench/RESULTS.md (or $OUT) and keeps the raw JSON lines beside
 # the scratch store in $WORK.
 #
 #   bench/run.sh                      # defaults: DURATION=5 REPEAT=3
@@ -41,6 +43,10 @@ if [ ! -r "$csv" ]; then
 	echo "run.sh: $csv not found (set XSELL_DATA_DIR)" >&2
 	exit 1
 fi
+# The baselines and /usr/bin/time, where the machine lacks them (Debian
+# packages); without a registry a missing baseline is skipped below.
+tools/deps.sh --bench ||
+	echo "${0##*/}: could not install every package (tools/deps.sh --bench)" >&2
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j2 >/dev/null
 
@@ -247,7 +253,7 @@ if command -v redis-server >/dev/null && command -v redis-benchmark \
 			echo "   $line"
 		done
 else
-	echo "== Redis not installed (apt-get install redis-server): no baseline"
+	echo "== Redis not installed (tools/deps.sh --bench installs it): no baseline"
 fi
 
 machine="$(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores,"

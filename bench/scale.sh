@@ -40,6 +40,10 @@ out=${OUT:-bench/RESULTS.md}
 disk_per_line=600
 mem_per_line=240
 
+# /usr/bin/time (Debian's "time", with bench/run.sh's baselines), where
+# the machine lacks it.
+tools/deps.sh --bench ||
+	echo "${0##*/}: could not install every package (tools/deps.sh --bench)" >&2
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j2 --target xsell-gen xsell-load xsell-bench \
 	>/dev/null

@@ -1,7 +1,21 @@
 #!/usr/bin/env bash
 # Install the Debian packages xsell needs, when any is missing. Used by
 # tools/demo.sh and tools/check.sh (and so by .ci/run) on a fresh machine.
+#
+#   tools/deps.sh           what building, the demo and the tests need
+#   tools/deps.sh --bench   and what bench/run.sh and bench/scale.sh
+#                           compare against or time with
 set -euo pipefail
+
+bench=false
+case "${1:-}" in
+"") ;;
+--bench) bench=true ;;
+*)
+	echo "usage: tools/deps.sh [--bench]" >&2
+	exit 2
+	;;
+esac
 
 packages=(build-essential cmake pkg-config libnng-dev nng-utils
 	libmsgpack-dev liblmdb-dev lmdb-utils libcmocka-dev libjansson-dev
@@ -19,6 +33,13 @@ packages+=(valgrind cppcheck clang-tidy)
 # The TLS test (tests/integration/test_server_tls.c, skipped without it)
 # makes its certificates with the openssl CLI.
 packages+=(openssl)
+
+# The baselines bench/run.sh starts on private sockets (PostgreSQL's
+# COPY and GROUP BY, Redis's ZINCRBY and ZREVRANGE), and /usr/bin/time
+# for the loads' peak memory.
+if $bench; then
+	packages+=(postgresql redis-server redis-tools time)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
