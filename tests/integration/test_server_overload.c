@@ -677,6 +677,21 @@ read_conns(struct fixture *f, char *out, size_t len)
 	json_decref(r);
 }
 
+/* Dial n clients, each one's first fbt answered 'expect' ("B:2 C:1"
+ * when served, "unavailable" when waiting). */
+static void
+dial_answered(struct fixture *f, xsell_client **c, int n, const char *expect)
+{
+	char got[128];
+
+	for (int i = 0; i < n; i++) {
+		assert_xs_ok(
+		    xsell_client_dial(&c[i], f->tcp_url, CALL_TIMEOUT_MS));
+		fbt_on(c[i], got, sizeof(got));
+		assert_string_equal(got, expect);
+	}
+}
+
 /* With 2 served, a third connection hears "unavailable" for every
  * request, without being closed; once a served one hangs up, its next
  * request is served. */
@@ -687,12 +702,7 @@ test_past_the_limit_waits_then_is_served(void **state)
 	xsell_client   *served[SMALL_LIMIT], *third;
 	char            got[128];
 
-	for (int i = 0; i < SMALL_LIMIT; i++) {
-		assert_xs_ok(xsell_client_dial(
-		    &served[i], f->tcp_url, CALL_TIMEOUT_MS));
-		fbt_on(served[i], got, sizeof(got));
-		assert_string_equal(got, "B:2 C:1");
-	}
+	dial_answered(f, served, SMALL_LIMIT, "B:2 C:1");
 	assert_xs_ok(xsell_client_dial(&third, f->tcp_url, CALL_TIMEOUT_MS));
 	for (int i = 0; i < 3; i++) {
 		fbt_on(third, got, sizeof(got));
@@ -733,18 +743,8 @@ test_past_the_waiting_room_is_refused(void **state)
 	xsell_client   *served[SMALL_LIMIT], *waiting[WAITING_MAX], *refused;
 	char            got[128];
 
-	for (int i = 0; i < SMALL_LIMIT; i++) {
-		assert_xs_ok(xsell_client_dial(
-		    &served[i], f->tcp_url, CALL_TIMEOUT_MS));
-		fbt_on(served[i], got, sizeof(got));
-		assert_string_equal(got, "B:2 C:1");
-	}
-	for (int i = 0; i < WAITING_MAX; i++) {
-		assert_xs_ok(xsell_client_dial(
-		    &waiting[i], f->tcp_url, CALL_TIMEOUT_MS));
-		fbt_on(waiting[i], got, sizeof(got));
-		assert_string_equal(got, "unavailable");
-	}
+	dial_answered(f, served, SMALL_LIMIT, "B:2 C:1");
+	dial_answered(f, waiting, WAITING_MAX, "unavailable");
 	read_conns(f, got, sizeof(got));
 	assert_string_equal(got, "2 64");
 
