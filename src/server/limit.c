@@ -12,7 +12,8 @@
  *
  * A connection that leaves a reply unread for the send timeout is muted:
  * its requests are read and dropped, with no work and no reply, for
- * MUTE_FIRST_NS, then one is tried (XS_PIPE_TRIAL); if its reply
+ * MUTE_FIRST_NS, then one is tried (served, or refused while it
+ * waits, as any other: xs_conn_limit_check's *trialp); if its reply
  * leaves, the connection is served again, else it is muted twice as
  * long. So a client that stalls gets its answers back once it reads,
  * and one that never reads costs a worker one send timeout per period.
@@ -134,24 +135,20 @@ conn_del(struct xs_conn_limit *l, uint32_t id)
 	l->conns[i] = (struct xs_conn_slot) { 0 };
 }
 
-/* A new connection: served, waiting, or closed now. */
-static void
-pipe_added(nng_pipe p, struct xs_conn_limit *l)
+bool
+xs_conn_limit_admit(struct xs_conn_limit *l, uint32_t pipe, uint64_t now)
 {
-	bool     close_now = false;
-	uint64_t warn_n    = 0;
+	bool     admitted = true;
+	uint64_t warn_n   = 0;
 
 	limit_lock(l);
 	if (l->n_served < l->max) {
-		conn_add(l, (uint32_t) nng_pipe_id(p), 0);
+		conn_add(l, pipe, 0);
 	} else {
-		uint64_t now = xs_mono_ns();
-
 		if (l->n_waiting < XS_WAITING_MAX) {
-			conn_add(
-			    l, (uint32_t) nng_pipe_id(p), XS_CONN_WAITING);
+			conn_add(l, pipe, XS_CONN_WAITING);
 		} else {
-			close_now = true;
+			admitted = false;
 		}
 		l->n_over++;
 		l->n_refused_total++;
@@ -170,28 +167,29 @@ pipe_added(nng_pipe p, struct xs_conn_limit *l)
 		    "more refused (\"unavailable\") since the last report",
 		    l->name, l->max, (unsigned long long) warn_n);
 	}
-	/* Not started yet, so nothing of it is in flight: closing it is
-	 * safe (see the top). */
-	if (close_now) {
-		nng_pipe_close(p);
-	}
+	return admitted;
 }
 
-static void
-pipe_removed(nng_pipe p, struct xs_conn_limit *l)
+void
+xs_conn_limit_leave(struct xs_conn_limit *l, uint32_t pipe)
 {
 	limit_lock(l);
-	conn_del(l, (uint32_t) nng_pipe_id(p));
+	conn_del(l, pipe);
 	limit_unlock(l);
 }
 
 static void
 pipe_event_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
-	if (ev == NNG_PIPE_EV_ADD_PRE) {
-		pipe_added(p, arg);
+	uint32_t id = (uint32_t) nng_pipe_id(p);
+
+	/* Not started yet, so nothing of it is in flight: closing it is
+	 * safe (see the top). */
+	if (ev == NNG_PIPE_EV_ADD_PRE &&
+	    !xs_conn_limit_admit(arg, id, xs_mono_ns())) {
+		nng_pipe_close(p);
 	} else if (ev == NNG_PIPE_EV_REM_POST) {
-		pipe_removed(p, arg);
+		xs_conn_limit_leave(arg, id);
 	}
 }
 
@@ -239,10 +237,11 @@ xs_conn_limit_fini(struct xs_conn_limit *l)
 	l->conns = NULL;
 }
 
-/* The verdict for a request on the open connection in 's' at 'now'.
- * Under the lock. */
+/* The verdict for a request on the open connection in 's' at 'now';
+ * *trialp set when it is a muted connection's try. Under the lock. */
 static enum xs_pipe_verdict
-slot_verdict(struct xs_conn_limit *l, struct xs_conn_slot *s, uint64_t now)
+slot_verdict(struct xs_conn_limit *l, struct xs_conn_slot *s, uint64_t now,
+    bool *trialp)
 {
 	if (s->flags & XS_CONN_MUTED) {
 		/* One request at a time is tried, once the time is up:
@@ -252,11 +251,13 @@ slot_verdict(struct xs_conn_limit *l, struct xs_conn_slot *s, uint64_t now)
 			return XS_PIPE_DROP;
 		}
 		s->flags |= XS_CONN_TRIAL;
-		return XS_PIPE_TRIAL;
+		*trialp = true;
 	}
 	if (!(s->flags & XS_CONN_WAITING)) {
 		return XS_PIPE_SERVE;
 	}
+	/* A waiting connection's try is refused like its other requests
+	 * while there is no room: its reply still shows that it reads. */
 	if (l->n_served >= l->max) {
 		return XS_PIPE_REFUSE;
 	}
@@ -268,39 +269,40 @@ slot_verdict(struct xs_conn_limit *l, struct xs_conn_slot *s, uint64_t now)
 }
 
 enum xs_pipe_verdict
-xs_conn_limit_check(struct xs_conn_limit *l, nng_pipe p)
+xs_conn_limit_check(
+    struct xs_conn_limit *l, uint32_t pipe, uint64_t now, bool *trialp)
 {
 	enum xs_pipe_verdict v = XS_PIPE_SERVE;
 	struct xs_conn_slot *s;
 
+	*trialp = false;
 	limit_lock(l);
 	/* A pipe not in the set went since nng read its request: its
 	 * reply goes nowhere, and serving it costs nothing more. */
-	s = conn_find(l, (uint32_t) nng_pipe_id(p));
+	s = conn_find(l, pipe);
 	if (s != NULL) {
-		v = slot_verdict(l, s, xs_mono_ns());
+		v = slot_verdict(l, s, now, trialp);
 	}
 	limit_unlock(l);
 	return v;
 }
 
 bool
-xs_conn_limit_mute(struct xs_conn_limit *l, nng_pipe p)
+xs_conn_limit_mute(struct xs_conn_limit *l, uint32_t pipe, uint64_t now)
 {
 	struct xs_conn_slot *s;
 	bool                 first = false;
 
 	limit_lock(l);
-	s = conn_find(l, (uint32_t) nng_pipe_id(p));
+	s = conn_find(l, pipe);
 	if (s != NULL) {
 		bool muted = s->flags & XS_CONN_MUTED;
 
 		/* A second worker timing out on the same stall finds the
 		 * connection muted with no trial pending: nothing new. */
 		if (!muted || (s->flags & XS_CONN_TRIAL)) {
-			s->mute_until =
-			    xs_mono_ns() + (MUTE_FIRST_NS << s->mutes);
-			first = s->mutes == 0;
+			s->mute_until = now + (MUTE_FIRST_NS << s->mutes);
+			first         = s->mutes == 0;
 			s->mutes += s->mutes < MUTES_MAX;
 		}
 		s->flags |= XS_CONN_MUTED;
@@ -312,12 +314,12 @@ xs_conn_limit_mute(struct xs_conn_limit *l, nng_pipe p)
 }
 
 void
-xs_conn_limit_unmute(struct xs_conn_limit *l, nng_pipe p)
+xs_conn_limit_unmute(struct xs_conn_limit *l, uint32_t pipe)
 {
 	struct xs_conn_slot *s;
 
 	limit_lock(l);
-	s = conn_find(l, (uint32_t) nng_pipe_id(p));
+	s = conn_find(l, pipe);
 	if (s != NULL && (s->flags & XS_CONN_TRIAL)) {
 		s->flags &= (uint8_t) ~(XS_CONN_MUTED | XS_CONN_TRIAL);
 	}

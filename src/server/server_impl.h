@@ -59,8 +59,6 @@ enum xs_pipe_verdict {
 	XS_PIPE_SERVE,  /* a connection within the limit */
 	XS_PIPE_REFUSE, /* one past the limit, no room yet: "unavailable" */
 	XS_PIPE_DROP,   /* a muted connection: no reply */
-	XS_PIPE_TRIAL,  /* a muted one's request, served to try it again:
-	                   xs_conn_limit_mute() or _unmute() after */
 };
 
 /* Count the connections of 'sock' from now on (before it listens), at
@@ -69,15 +67,29 @@ enum xs_pipe_verdict {
 xsell_err xs_conn_limit_init(
     struct xs_conn_limit *l, nng_socket sock, unsigned max, const char *name);
 void xs_conn_limit_fini(struct xs_conn_limit *l);
-/* The verdict for a request received on pipe 'p'. Any thread. */
-enum xs_pipe_verdict xs_conn_limit_check(struct xs_conn_limit *l, nng_pipe p);
-/* Pipe 'p' left a reply unread: drop its requests unanswered for a
- * while (5 s, twice as long each time again, up to 320 s), then try one
- * (XS_PIPE_TRIAL). True the first time 'p' is muted. Any thread. */
-bool xs_conn_limit_mute(struct xs_conn_limit *l, nng_pipe p);
+
+/* Connections are named by their nng pipe id, and 'now' is
+ * xs_mono_ns()'s, so that tests can play a connection's life without
+ * sockets or waits. Any thread. */
+
+/* A new connection, as nng's pipe callback reports it: served, waiting,
+ * or (false) to be closed now, before nng starts it. */
+bool xs_conn_limit_admit(struct xs_conn_limit *l, uint32_t pipe, uint64_t now);
+/* The connection went (one never admitted is ignored). */
+void xs_conn_limit_leave(struct xs_conn_limit *l, uint32_t pipe);
+/* The verdict for a request received on 'pipe'. *trialp: the request is
+ * a muted connection's one try, served or refused like any other; its
+ * reply leaving unmutes the connection (xs_conn_limit_unmute), its reply
+ * left unread mutes it again, twice as long (xs_conn_limit_mute). */
+enum xs_pipe_verdict xs_conn_limit_check(
+    struct xs_conn_limit *l, uint32_t pipe, uint64_t now, bool *trialp);
+/* 'pipe' left a reply unread: drop its requests unanswered until 5 s
+ * after 'now' (twice as long each time again, up to 320 s), then try
+ * one. True the first time 'pipe' is muted. */
+bool xs_conn_limit_mute(struct xs_conn_limit *l, uint32_t pipe, uint64_t now);
 /* The reply to p's trial request left: p reads again, so it is served
- * as before. Any thread. */
-void xs_conn_limit_unmute(struct xs_conn_limit *l, nng_pipe p);
+ * (or waits) as before. */
+void xs_conn_limit_unmute(struct xs_conn_limit *l, uint32_t pipe);
 /* The counters of 'l', for stats, under its name as the kind. */
 void xs_conn_limit_read(struct xs_conn_limit *l, struct xs_conn_stats *out);
 
