@@ -255,12 +255,12 @@ worker_limit(struct xs_worker *w)
 static bool
 worker_reply(struct xs_worker *w, nng_msg *msg)
 {
-	nng_pipe             pipe = nng_msg_get_pipe(msg);
+	uint32_t pipe = (uint32_t) nng_pipe_id(nng_msg_get_pipe(msg));
 	enum xs_pipe_verdict verdict;
 	int                  rv;
 
-	verdict = xs_conn_limit_check(worker_limit(w),
-	    (uint32_t) nng_pipe_id(pipe), xs_mono_ns(), &w->trial);
+	verdict = xs_conn_limit_check(
+	    worker_limit(w), pipe, xs_mono_ns(), &w->trial);
 	if (verdict == XS_PIPE_DROP) {
 		nng_msg_free(msg);
 		return false;
@@ -280,8 +280,8 @@ worker_reply(struct xs_worker *w, nng_msg *msg)
 		if (w->trial) {
 			/* Untried: muted again, so that a later request
 			 * is tried in its place. */
-			(void) xs_conn_limit_mute(worker_limit(w),
-			    (uint32_t) nng_pipe_id(pipe), xs_mono_ns());
+			(void) xs_conn_limit_mute(
+			    worker_limit(w), pipe, xs_mono_ns());
 		}
 		return false;
 	}
@@ -294,7 +294,7 @@ worker_reply(struct xs_worker *w, nng_msg *msg)
 static void
 worker_send(struct xs_worker *w, nng_msg *msg)
 {
-	w->pipe = nng_msg_get_pipe(msg);
+	w->pipe = (uint32_t) nng_pipe_id(nng_msg_get_pipe(msg));
 	nng_aio_set_msg(w->aio, msg);
 	nng_aio_set_timeout(w->aio, SEND_TIMEOUT_MS);
 	nng_ctx_send(w->ctx, w->aio);
@@ -310,16 +310,14 @@ worker_sent(struct xs_worker *w, int rv)
 {
 	if (rv == 0) {
 		if (w->trial) {
-			xs_conn_limit_unmute(
-			    worker_limit(w), (uint32_t) nng_pipe_id(w->pipe));
+			xs_conn_limit_unmute(worker_limit(w), w->pipe);
 		}
 		return;
 	}
 	nng_msg_free(nng_aio_get_msg(w->aio));
 	nng_aio_set_msg(w->aio, NULL);
 	if (rv == NNG_ETIMEDOUT &&
-	    xs_conn_limit_mute(worker_limit(w),
-	        (uint32_t) nng_pipe_id(w->pipe), xs_mono_ns())) {
+	    xs_conn_limit_mute(worker_limit(w), w->pipe, xs_mono_ns())) {
 		xs_log(XS_LOG_WARN,
 		    "a client left its replies unread for %d ms: its "
 		    "requests are dropped until it reads again",

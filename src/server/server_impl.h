@@ -111,7 +111,7 @@ struct xs_worker {
 	bool              started; /* its first receive was asked for */
 	bool              sending; /* read worker: its aio holds a reply */
 	bool              trial;   /* that reply tries a muted connection */
-	nng_pipe          pipe;    /* the connection of the reply sent */
+	uint32_t          pipe;    /* pipe id of the reply sent */
 	struct xs_arena   arena;   /* request scratch, reset per request */
 	struct xs_buf     out;     /* reply bytes */
 	MDB_txn          *rtxn;    /* its read snapshot, reset between

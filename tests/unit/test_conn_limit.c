@@ -24,22 +24,17 @@ struct fixture {
 	struct xs_conn_limit l;
 };
 
+/* A limit of 2 served on a socket that never listens. */
 static int
-setup_with_max(void **state, unsigned max)
+setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
 	assert_int_equal(nng_rep0_open(&f->sock), 0);
-	assert_xs_ok(xs_conn_limit_init(&f->l, f->sock, max, "read"));
+	assert_xs_ok(xs_conn_limit_init(&f->l, f->sock, 2, "read"));
 	*state = f;
 	return 0;
-}
-
-static int
-setup_max_2(void **state)
-{
-	return setup_with_max(state, 2);
 }
 
 static int
@@ -204,15 +199,13 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
-		    test_limit_serves_then_waits_then_closes, setup_max_2,
-		    teardown),
+		    test_limit_serves_then_waits_then_closes, setup, teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_mute_doubles_until_a_try_leaves, setup_max_2,
-		    teardown),
+		    test_mute_doubles_until_a_try_leaves, setup, teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_waiting_try_is_refused, setup_max_2, teardown),
+		    test_waiting_try_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_new_connection_starts_clean, setup_max_2, teardown),
+		    test_new_connection_starts_clean, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("conn_limit", tests, NULL, NULL);
