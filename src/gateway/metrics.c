@@ -239,6 +239,8 @@ write_upstream(FILE *out, const msgpack_object *stats)
 	    "bytes of the per-item memos held");
 	scalar(out, store, "memo_budget", "xsell_store_memo_budget_bytes",
 	    "gauge", "the most the per-item memos may hold (--memo-size)");
+	scalar(out, store, "item_cache_bytes", "xsell_store_item_cache_bytes",
+	    "gauge", "bytes of items' ids and metadata kept in memory");
 	scalar(out, stats, "uptime_s", "xsell_uptime_seconds", "gauge",
 	    "seconds since xselld started");
 	write_connections(out, xsell_reply_get(stats, "connections"));

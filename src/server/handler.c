@@ -207,19 +207,20 @@ stats_gather(struct xs_server *srv, struct xs_stats *s)
 	if (err != XSELL_OK) {
 		return err;
 	}
-	s->version      = XSELL_VERSION;
-	s->orders       = tot.orders;
-	s->baskets      = tot.baskets;
-	s->events       = tot.events;
-	s->map_size     = info.map_size;
-	s->used_bytes   = info.used_bytes;
-	s->readers_used = info.readers_used;
-	s->readers_max  = info.readers_max;
-	s->memo_items   = info.memo_items;
-	s->memo_bytes   = info.memo_bytes;
-	s->memo_budget  = info.memo_budget;
-	s->uptime_s     = (xs_mono_ns() - srv->started_ns) / 1000000000u;
-	s->settings     = &srv->settings;
+	s->version          = XSELL_VERSION;
+	s->orders           = tot.orders;
+	s->baskets          = tot.baskets;
+	s->events           = tot.events;
+	s->map_size         = info.map_size;
+	s->used_bytes       = info.used_bytes;
+	s->readers_used     = info.readers_used;
+	s->readers_max      = info.readers_max;
+	s->memo_items       = info.memo_items;
+	s->memo_bytes       = info.memo_bytes;
+	s->memo_budget      = info.memo_budget;
+	s->item_cache_bytes = info.item_cache_bytes;
+	s->uptime_s         = (xs_mono_ns() - srv->started_ns) / 1000000000u;
+	s->settings         = &srv->settings;
 	for (int op = 0; op < XS_OP_COUNT; op++) {
 		s->ops[op].requests = atomic_load(&srv->ops[op].requests);
 		s->ops[op].errors   = atomic_load(&srv->ops[op].errors);

@@ -124,13 +124,22 @@ xs_store_ext_get(xs_store *st, MDB_txn *txn, enum xs_dict d, uint32_t id,
 	MDB_val       k = xs_key_u32(idbuf, id);
 	MDB_val       v;
 	int           rc;
+	bool          item = d == XS_DICT_ITEM;
 
+	if (item && xs_item_cache_ext(&st->item_cache, id, extp, lenp)) {
+		return XSELL_OK;
+	}
 	rc = mdb_get(txn, st->dict_ext[d], &k, &v);
 	if (rc != 0) {
 		return xs_err_from_mdb(rc);
 	}
 	*extp = v.mv_data;
 	*lenp = v.mv_size;
+	/* Items keep their ids (only users' are deleted), once committed. */
+	if (item && xs_store_snapshot_id(st, txn) != 0) {
+		*extp = xs_item_cache_put_ext(
+		    &st->item_cache, id, v.mv_data, v.mv_size);
+	}
 	return XSELL_OK;
 }
 

@@ -360,6 +360,7 @@ xs_store_open(xs_store **stp, const char *dir, const struct xs_store_opts *o)
 	st->read_only = o->read_only;
 	st->item_memo.budget =
 	    o->memo_size != 0 ? o->memo_size : XS_ITEM_MEMO_BYTES;
+	st->item_cache.budget = st->item_memo.budget;
 	pthread_mutex_init(&st->memo_mtx, NULL);
 	rc = mdb_env_create(&st->env);
 	if (rc != 0) {
@@ -593,6 +594,7 @@ xs_store_info_get(xs_store *st, struct xs_store_info *out)
 	out->readers_used = info.me_numreaders;
 	out->readers_max  = info.me_maxreaders;
 	xs_store_item_memo_usage(st, &out->memo_items, &out->memo_bytes);
-	out->memo_budget = st->item_memo.budget;
+	out->memo_budget      = st->item_memo.budget;
+	out->item_cache_bytes = xs_item_cache_bytes(&st->item_cache);
 	return XSELL_OK;
 }

@@ -58,9 +58,8 @@ blob_release(const void *data)
 	}
 }
 
-/* txn's snapshot id if it reads committed state, else 0. */
-static size_t
-committed_id(xs_store *st, MDB_txn *txn)
+size_t
+xs_store_snapshot_id(xs_store *st, MDB_txn *txn)
 {
 	MDB_envinfo info;
 	size_t      id = mdb_txn_id(txn);
@@ -74,14 +73,14 @@ committed_id(xs_store *st, MDB_txn *txn)
 bool
 xs_store_memo_kept(xs_store *st, MDB_txn *txn)
 {
-	return committed_id(st, txn) != 0;
+	return xs_store_snapshot_id(st, txn) != 0;
 }
 
 bool
 xs_store_memo_hold(xs_store *st, MDB_txn *txn, enum xs_memo_slot slot,
     const void *key, size_t key_len, const void **datap, size_t *lenp)
 {
-	size_t          id = committed_id(st, txn);
+	size_t          id = xs_store_snapshot_id(st, txn);
 	struct xs_memo *m  = &st->memo[slot];
 	bool            hit;
 
@@ -136,7 +135,7 @@ void
 xs_store_memo_put(xs_store *st, MDB_txn *txn, enum xs_memo_slot slot,
     const void *key, size_t key_len, const void *data, size_t len)
 {
-	size_t            id = committed_id(st, txn);
+	size_t            id = xs_store_snapshot_id(st, txn);
 	struct xs_memo   *m  = &st->memo[slot];
 	struct memo_blob *b;
 	void             *old = NULL;
@@ -225,7 +224,7 @@ item_memo_reserve(struct xs_item_memo *im)
 bool
 xs_store_item_memo_room(xs_store *st, MDB_txn *txn, size_t len)
 {
-	size_t               id = committed_id(st, txn);
+	size_t               id = xs_store_snapshot_id(st, txn);
 	struct xs_item_memo *im = &st->item_memo;
 	bool                 room;
 
@@ -245,7 +244,7 @@ bool
 xs_store_item_memo_hold(
     xs_store *st, MDB_txn *txn, uint64_t key, const void **datap, size_t *lenp)
 {
-	size_t                    id = committed_id(st, txn);
+	size_t                    id = xs_store_snapshot_id(st, txn);
 	struct xs_item_memo      *im = &st->item_memo;
 	struct xs_item_memo_slot *slot;
 	bool                      hit = false;
@@ -274,7 +273,7 @@ void
 xs_store_item_memo_put(
     xs_store *st, MDB_txn *txn, uint64_t key, const void *data, size_t len)
 {
-	size_t                    id = committed_id(st, txn);
+	size_t                    id = xs_store_snapshot_id(st, txn);
 	struct xs_item_memo      *im = &st->item_memo;
 	struct xs_item_memo_slot *slot;
 	struct memo_blob         *b;
@@ -331,5 +330,6 @@ xs_store_memo_fini(xs_store *st)
 	}
 	item_memo_clear(&st->item_memo);
 	free(st->item_memo.slots);
+	xs_item_cache_fini(&st->item_cache);
 	pthread_mutex_destroy(&st->memo_mtx);
 }

@@ -163,12 +163,23 @@ xs_store_meta_get(
     xs_store *st, MDB_txn *txn, uint32_t item, struct xs_item_meta *out)
 {
 	unsigned char kb[4];
-	MDB_val       k = xs_key_u32(kb, item);
+	MDB_val       k    = xs_key_u32(kb, item);
+	size_t        snap = xs_store_snapshot_id(st, txn);
+	int           kept = snap != 0
+	              ? xs_item_cache_meta(&st->item_cache, item, snap, out)
+	              : -1;
 	xsell_err     err;
 
+	if (kept >= 0) {
+		return kept == 1 ? XSELL_OK : XSELL_ENOENT;
+	}
 	err = xs_record_get(txn, st->item, &k, out, sizeof(*out));
 	if (err == XSELL_ENOENT) {
 		out->in_stock = 1;
+	}
+	if (snap != 0 && (err == XSELL_OK || err == XSELL_ENOENT)) {
+		xs_item_cache_put_meta(
+		    &st->item_cache, item, snap, out, err == XSELL_OK);
 	}
 	return err;
 }

@@ -617,6 +617,8 @@ struct xs_store_info {
 	uint64_t memo_items;  /* per-item memos held (one snapshot's) */
 	uint64_t memo_bytes;  /* their bytes, <= memo_budget */
 	uint64_t memo_budget; /* the most they may hold (memo_size) */
+	uint64_t
+	    item_cache_bytes; /* items' ids and metadata kept, <= budget */
 };
 xsell_err xs_store_info_get(xs_store *st, struct xs_store_info *out);
 

@@ -5,6 +5,7 @@
 #define XSELL_STORE_STORE_IMPL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "store/store.h"
 
@@ -32,6 +33,43 @@ struct xs_item_memo {
 	size_t                    budget; /* xs_store_opts.memo_size */
 };
 
+/* The item cache (item_cache.c): items' external ids and metadata read
+ * once and kept, in pages of slots made as items are read, ids below
+ * XS_ITEM_CACHE_PAGES x XS_ITEM_CACHE_PAGE_SLOTS only; pages and ids
+ * together within 'budget' bytes. Lock-free: readers of any thread. */
+#define XS_ITEM_CACHE_PAGE_SLOTS 1024u
+#define XS_ITEM_CACHE_PAGES 4096u /* ids below 2^22 */
+#define XS_ITEM_META_WORDS 5u
+struct xs_item_slot;
+struct xs_item_cache {
+	_Atomic(struct xs_item_slot *) pages[XS_ITEM_CACHE_PAGES];
+	atomic_size_t                  bytes;  /* pages and ids held */
+	size_t                         budget; /* xs_store_opts.memo_size */
+};
+
+/* item's external id if kept: *extp stays valid until the store
+ * closes. */
+bool xs_item_cache_ext(
+    struct xs_item_cache *c, uint32_t item, const char **extp, size_t *lenp);
+/* Keep a copy of item's external id, read from a committed snapshot
+ * (a write transaction's new number may yet go to another id); the
+ * copy kept (valid until the store closes), or 'data' if none is. */
+const char *xs_item_cache_put_ext(
+    struct xs_item_cache *c, uint32_t item, const char *data, size_t len);
+/* item's metadata as read from snapshot 'snap' into *out: 1 if it was
+ * stored, 0 if the item had none (*out then the default), -1 if no copy
+ * of that snapshot is kept. */
+int xs_item_cache_meta(struct xs_item_cache *c, uint32_t item, uint64_t snap,
+    struct xs_item_meta *out);
+/* Keep item's metadata as read from committed snapshot 'snap' ('stored':
+ * it had some), unless a newer snapshot's copy is kept. */
+void xs_item_cache_put_meta(struct xs_item_cache *c, uint32_t item,
+    uint64_t snap, const struct xs_item_meta *m, bool stored);
+/* Bytes held now (pages and ids). */
+size_t xs_item_cache_bytes(struct xs_item_cache *c);
+/* Free all it holds; at close. */
+void xs_item_cache_fini(struct xs_item_cache *c);
+
 struct xs_store;
 struct xs_orders_held;
 /* Keep an order record for the end of a fresh build (bulk.c). */
@@ -45,31 +83,35 @@ int xs_top_entry_cmp_best(const void *x, const void *y);
  * writable, absent (st->comp 0) in an older store opened read-only. */
 int xs_store_comp_open(struct xs_store *st, MDB_txn *txn); /* mdb rc */
 
+/* txn's snapshot id if it reads committed state (a read-only
+ * transaction), else 0 (memo.c). */
+size_t xs_store_snapshot_id(struct xs_store *st, MDB_txn *txn);
 /* Free the memos (memo.c); at close. */
 void xs_store_memo_fini(struct xs_store *st);
 
 struct xs_store {
-	MDB_env            *env;
-	MDB_dbi             meta;
-	MDB_dbi             dict_id[XS_DICT_COUNT];  /* ext -> u32 */
-	MDB_dbi             dict_ext[XS_DICT_COUNT]; /* u32 BE -> ext */
-	MDB_dbi             order;
-	MDB_dbi             batch;
-	MDB_dbi             item;
-	MDB_dbi             counts;
-	MDB_dbi             pair;
-	MDB_dbi             top;
-	MDB_dbi             bought;
-	MDB_dbi             history;
-	MDB_dbi             cart;
-	MDB_dbi             ledger;
-	MDB_dbi             comp; /* 0: none (comp.c) */
-	bool                read_only;
-	bool                write_map; /* opened with MDB_WRITEMAP */
-	unsigned            top_m;     /* from meta "top_m" */
-	pthread_mutex_t     memo_mtx;
-	struct xs_memo      memo[XS_MEMO_COUNT];
-	struct xs_item_memo item_memo; /* under memo_mtx */
+	MDB_env             *env;
+	MDB_dbi              meta;
+	MDB_dbi              dict_id[XS_DICT_COUNT];  /* ext -> u32 */
+	MDB_dbi              dict_ext[XS_DICT_COUNT]; /* u32 BE -> ext */
+	MDB_dbi              order;
+	MDB_dbi              batch;
+	MDB_dbi              item;
+	MDB_dbi              counts;
+	MDB_dbi              pair;
+	MDB_dbi              top;
+	MDB_dbi              bought;
+	MDB_dbi              history;
+	MDB_dbi              cart;
+	MDB_dbi              ledger;
+	MDB_dbi              comp; /* 0: none (comp.c) */
+	bool                 read_only;
+	bool                 write_map; /* opened with MDB_WRITEMAP */
+	unsigned             top_m;     /* from meta "top_m" */
+	pthread_mutex_t      memo_mtx;
+	struct xs_memo       memo[XS_MEMO_COUNT];
+	struct xs_item_memo  item_memo; /* under memo_mtx */
+	struct xs_item_cache item_cache;
 
 	/* Order records of a fresh build, not yet written (bulk.c). */
 	struct xs_orders_held *orders_held;

@@ -107,8 +107,13 @@ test_server_stats_count_the_answers_memos(void **state)
 	/* The default budget: 64 MiB. */
 	assert_int_equal(
 	    xs_test_stat(s->read_url, "store", "memo_budget"), 64 << 20);
+	assert_int_equal(
+	    xs_test_stat(s->read_url, "store", "item_cache_bytes"), 0);
 	expect_fbt(s->read_url, fbt_a, "B:3 C:2 E:1");
 	assert_int_equal(xs_test_stat(s->read_url, "store", "memo_items"), 1);
+	/* The answer's items' ids and metadata are kept (a page of slots). */
+	assert_true(
+	    xs_test_stat(s->read_url, "store", "item_cache_bytes") >= 65536);
 	assert_true(xs_test_stat(s->read_url, "store", "memo_bytes") > 0);
 	expect_fbt(s->read_url, fbt_a, "B:3 C:2 E:1"); /* from the memo */
 	expect_fbt(s->read_url, fbt_b, "A:3 C:1 D:1 E:1");

@@ -487,8 +487,9 @@ test_for_you_beyond_the_first_cut(void **state)
 	for (size_t i = 0; i < all.n && n_want < some.n; i++) {
 		const struct xs_rec *r = &all.recs[i];
 
+		/* An id is its length of bytes, not a C string. */
 		if (r->ext_len == 3 && r->ext[0] == 'N' &&
-		    atoi(r->ext + 1) <= EXCLUDED) {
+		    (r->ext[1] - '0') * 10 + (r->ext[2] - '0') <= EXCLUDED) {
 			continue;
 		}
 		assert_int_equal(some.recs[n_want].item, r->item);
