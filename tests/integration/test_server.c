@@ -252,23 +252,32 @@ test_server_writes_refused_on_read_endpoint(void **state)
 	assert_int_equal(xs_test_stats_orders(s->read_url), 5);
 }
 
+/* An answer reads its items' stock as of the write before it: the server
+ * keeps items' metadata in memory once read (store/item_cache.c), and
+ * each write must show at once, out of stock and back. */
 static void
 test_server_items_upsert_hides_out_of_stock(void **state)
 {
-	struct xs_test_server *s = *state;
+	struct xs_test_server *s     = *state;
+	const char            *fbt_a = "{\"op\":\"fbt\",\"items\":[\"A\"],"
+	                               "\"scorer\":\"count\"}";
 
+	expect_fbt(s->read_url, fbt_a, "B:3 C:2 E:1");
 	assert_int_equal(xs_test_send_ok(s->admin_url,
 	                     "{\"op\":\"items\",\"items\":[{\"item\":\"C\","
 	                     "\"in_stock\":false,"
 	                     "\"category\":\"kitchen\",\"price\":2.5}]}"),
 	    1);
-	expect_fbt(s->read_url,
-	    "{\"op\":\"fbt\",\"items\":[\"A\"],\"scorer\":\"count\"}",
-	    "B:3 E:1");
+	expect_fbt(s->read_url, fbt_a, "B:3 E:1");
 	expect_fbt(s->read_url,
 	    "{\"op\":\"fbt\",\"items\":[\"A\"],\"scorer\":\"count\","
 	    "\"filter\":{\"in_stock\":false}}",
 	    "B:3 C:2 E:1");
+	assert_int_equal(xs_test_send_ok(s->admin_url,
+	                     "{\"op\":\"items\",\"items\":[{\"item\":\"C\","
+	                     "\"in_stock\":true}]}"),
+	    1);
+	expect_fbt(s->read_url, fbt_a, "B:3 C:2 E:1");
 }
 
 /* Run the xsell CLI with 'args' against 'url' (--json) and render the
