@@ -164,12 +164,23 @@ struct xs_tally_entry {
 };
 
 struct xs_tally {
-	struct xs_cand_slot   *slots; /* index1 into v; 0: empty */
-	size_t                 cap;   /* slots: a power of two, or 0 */
+	/* Where an item's entry is: by its number in a scratch index the
+	 * store lends (xs_tally_use_index: one load), else in the slots of
+	 * a hash table (a probe). */
+	uint32_t              *index;     /* item -> index1 into v; 0: none */
+	size_t                 index_cap; /* items it covers */
+	xs_store              *index_st;  /* the lender */
+	struct xs_cand_slot   *slots;     /* index1 into v; 0: empty */
+	size_t                 cap;       /* slots: a power of two, or 0 */
 	unsigned               shift; /* 32 - log2(cap): a hash's top bits */
 	struct xs_tally_entry *v;     /* malloc'd */
 	size_t                 n, room;
 };
+
+/* Find entries by item number in an index borrowed from st, for items
+ * below n (an empty tally; where st lends none, the hash table stays).
+ * An item past them moves the tally to the hash table. */
+void xs_tally_use_index(struct xs_tally *t, xs_store *st, size_t n);
 
 /* A new entry for 'item' (not in the tally), zeroed; NULL if out of
  * memory. */
@@ -188,6 +199,11 @@ xs_tally_find(const struct xs_tally *t, uint32_t item)
 {
 	size_t j;
 
+	if (t->index != NULL) {
+		uint32_t i = item < t->index_cap ? t->index[item] : 0;
+
+		return i != 0 ? &t->v[i - 1] : NULL;
+	}
 	if (t->cap == 0) {
 		return NULL;
 	}

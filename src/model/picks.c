@@ -83,8 +83,10 @@ merge_by_item(struct xs_cand_vec *vec)
  * a thousand on Online Retail), so that most answers never grow it. */
 #define TALLY_FIRST_SLOTS 2048u
 
-/* Twice the slots (the first: TALLY_FIRST_SLOTS), every entry placed
- * again; entries keep their order. */
+/* Twice the slots (the first: TALLY_FIRST_SLOTS), or more until they
+ * are at most half full with one more entry (a tally leaving its index
+ * brings all its entries at once); every entry placed again, entries
+ * keep their order. */
 static xsell_err
 tally_grow_slots(struct xs_tally *t)
 {
@@ -92,6 +94,9 @@ tally_grow_slots(struct xs_tally *t)
 	struct xs_cand_slot *slots;
 	unsigned             bits = 0;
 
+	while ((t->n + 1) * 2 > cap) {
+		cap *= 2;
+	}
 	if (cap > ((size_t) UINT32_MAX + 1) / 2) {
 		return XSELL_ENOMEM; /* more entries than item numbers */
 	}
@@ -118,19 +123,12 @@ tally_grow_slots(struct xs_tally *t)
 	return XSELL_OK;
 }
 
-/* Room for one more entry (and the slots at most half full after it). */
+/* Room for one more entry in v. */
 static xsell_err
-tally_reserve(struct xs_tally *t)
+tally_reserve_entry(struct xs_tally *t)
 {
-	if ((t->n + 1) * 2 > t->cap) {
-		xsell_err err = tally_grow_slots(t);
-
-		if (err != XSELL_OK) {
-			return err;
-		}
-	}
 	if (t->n == t->room) {
-		size_t room              = t->room ? t->room * 2 : t->cap / 2;
+		size_t room = t->room ? t->room * 2 : TALLY_FIRST_SLOTS / 2;
 		struct xs_tally_entry *v = realloc(t->v, room * sizeof(*v));
 
 		if (v == NULL) {
@@ -142,12 +140,63 @@ tally_reserve(struct xs_tally *t)
 	return XSELL_OK;
 }
 
+/* Room for one more entry (and the slots at most half full after it). */
+static xsell_err
+tally_reserve(struct xs_tally *t)
+{
+	if ((t->n + 1) * 2 > t->cap) {
+		xsell_err err = tally_grow_slots(t);
+
+		if (err != XSELL_OK) {
+			return err;
+		}
+	}
+	return tally_reserve_entry(t);
+}
+
+/* Give the index back to its lender, every entry set zero again. */
+static void
+tally_return_index(struct xs_tally *t)
+{
+	if (t->index == NULL) {
+		return;
+	}
+	for (size_t i = 0; i < t->n; i++) {
+		t->index[t->v[i].item] = 0;
+	}
+	xs_store_index_give(t->index_st, t->index, t->index_cap);
+	t->index     = NULL;
+	t->index_cap = 0;
+}
+
+void
+xs_tally_use_index(struct xs_tally *t, xs_store *st, size_t n)
+{
+	if (t->n == 0 && t->index == NULL) {
+		t->index    = xs_store_index_take(st, n, &t->index_cap);
+		t->index_st = st;
+	}
+}
+
 struct xs_tally_entry *
 xs_tally_add(struct xs_tally *t, uint32_t item)
 {
 	struct xs_tally_entry *e;
 	size_t                 j;
 
+	if (t->index != NULL && item >= t->index_cap) {
+		tally_return_index(t); /* the hash table takes them all */
+	}
+	if (t->index != NULL) {
+		if (tally_reserve_entry(t) != XSELL_OK) {
+			return NULL;
+		}
+		e = &t->v[t->n++];
+		memset(e, 0, sizeof(*e));
+		e->item        = item;
+		t->index[item] = (uint32_t) t->n;
+		return e;
+	}
 	if (tally_reserve(t) != XSELL_OK) {
 		return NULL;
 	}
@@ -174,6 +223,7 @@ xs_tally_settle(struct xs_tally *t)
 void
 xs_tally_free(struct xs_tally *t)
 {
+	tally_return_index(t);
 	free(t->slots);
 	free(t->v);
 	memset(t, 0, sizeof(*t));
@@ -558,8 +608,13 @@ pick_for_you(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	struct xs_tally    tally = { 0 };
 	size_t             want  = (size_t) q->k + FOR_YOU_FIRST_EXTRA;
 	double             cut   = -INFINITY;
+	uint32_t           items;
 	xsell_err          err;
 
+	/* Thousands of credits: each finds its candidate by item number. */
+	if (xs_store_dict_size(st, txn, XS_DICT_ITEM, &items) == XSELL_OK) {
+		xs_tally_use_index(&tally, st, (size_t) items + 1);
+	}
 	err = taste_load(st, txn, set, q, u, &taste);
 	if (err == XSELL_OK) {
 		err = for_you_candidates(st, txn, set, &taste, &tally);

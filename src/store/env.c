@@ -362,6 +362,7 @@ xs_store_open(xs_store **stp, const char *dir, const struct xs_store_opts *o)
 	    o->memo_size != 0 ? o->memo_size : XS_ITEM_MEMO_BYTES;
 	st->item_cache.budget = st->item_memo.budget;
 	pthread_mutex_init(&st->memo_mtx, NULL);
+	pthread_mutex_init(&st->index_pool.mtx, NULL);
 	rc = mdb_env_create(&st->env);
 	if (rc != 0) {
 		err = xs_err_from_mdb(rc);

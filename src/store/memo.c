@@ -331,5 +331,7 @@ xs_store_memo_fini(xs_store *st)
 	item_memo_clear(&st->item_memo);
 	free(st->item_memo.slots);
 	xs_item_cache_fini(&st->item_cache);
+	xs_store_index_pool_fini(st);
+	pthread_mutex_destroy(&st->index_pool.mtx);
 	pthread_mutex_destroy(&st->memo_mtx);
 }

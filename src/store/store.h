@@ -436,6 +436,16 @@ enum xs_item_memo_kind {
 	XS_ITEM_MEMO_CART_LIST      /* fbt of a cart: an item's best pairs */
 };
 
+/* Scratch indexes (scratch.c): a zeroed array of at least n u32 (one per
+ * item number, say), its length in *capp, lent until given back with
+ * every entry zero again; NULL if n is 0 or past XS_INDEX_MAX, or if
+ * memory is short. Kept arrays: one per answer at work at once, at most
+ * XS_INDEX_POOL, each as long as the catalogue (4 bytes an item). */
+#define XS_INDEX_MAX ((size_t) 1 << 22)
+#define XS_INDEX_POOL 16
+uint32_t *xs_store_index_take(xs_store *st, size_t n, size_t *capp);
+void      xs_store_index_give(xs_store *st, uint32_t *p, size_t cap);
+
 /* How many per-item memos are held now, and their bytes. */
 void xs_store_item_memo_usage(
     xs_store *st, uint64_t *itemsp, uint64_t *bytesp);

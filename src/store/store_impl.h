@@ -70,6 +70,17 @@ size_t xs_item_cache_bytes(struct xs_item_cache *c);
 /* Free all it holds; at close. */
 void xs_item_cache_fini(struct xs_item_cache *c);
 
+/* Scratch indexes given back (scratch.c). */
+struct xs_index_pool {
+	pthread_mutex_t mtx;
+	struct {
+		uint32_t *p;
+		size_t    cap;
+	} free[XS_INDEX_POOL];
+	size_t n_free;
+};
+void xs_store_index_pool_fini(struct xs_store *st);
+
 struct xs_store;
 struct xs_orders_held;
 /* Keep an order record for the end of a fresh build (bulk.c). */
@@ -112,6 +123,7 @@ struct xs_store {
 	struct xs_memo       memo[XS_MEMO_COUNT];
 	struct xs_item_memo  item_memo; /* under memo_mtx */
 	struct xs_item_cache item_cache;
+	struct xs_index_pool index_pool;
 
 	/* Order records of a fresh build, not yet written (bulk.c). */
 	struct xs_orders_held *orders_held;

@@ -426,6 +426,60 @@ test_tally_grows_and_keeps_sums(void **state)
 	assert_null(xs_tally_find(&t, 1));
 }
 
+/* The same sums with the entries found by item number in an index the
+ * store lends for items below 3000 (it may lend a longer one): items
+ * below its length go there, the first past it moves the tally to the
+ * hash table (both rounds credit both kinds). Given back, the index is
+ * all zero for the next borrower. */
+#define INDEXED 3000
+
+static void
+test_tally_by_index_keeps_sums(void **state)
+{
+	struct xs_test_store *f = *state;
+	struct xs_tally       t = { 0 };
+	uint32_t             *ix;
+	size_t                cap;
+
+	xs_tally_use_index(&t, f->st, INDEXED);
+	assert_non_null(t.index);
+	cap = t.index_cap;
+	assert_true(cap >= INDEXED && cap < 5000);
+	for (uint32_t i = 0; i < 5000; i++) {
+		assert_xs_ok(xs_tally_credit(&t, i, 1.0, 7));
+		assert_true((t.index != NULL) == (i < cap));
+	}
+	for (uint32_t i = 0; i < 5000; i += 2) {
+		assert_xs_ok(xs_tally_credit(&t, i, 2.0, 9));
+	}
+	xs_tally_settle(&t);
+	assert_int_equal(t.n, 5000);
+	for (uint32_t i = 0; i < 5000; i++) {
+		const struct xs_tally_entry *e = xs_tally_find(&t, i);
+
+		assert_ptr_equal(e, &t.v[i]);
+		assert_true(e->score == (i % 2 ? 1.0 : 3.0));
+		assert_int_equal(e->because, i % 2 ? 7 : 9);
+	}
+	assert_null(xs_tally_find(&t, 5000));
+	xs_tally_free(&t);
+
+	/* An index kept in use: entries found there, then given back. */
+	xs_tally_use_index(&t, f->st, INDEXED);
+	assert_xs_ok(xs_tally_credit(&t, 17, 1.5, 3));
+	assert_non_null(t.index);
+	assert_ptr_equal(xs_tally_find(&t, 17), &t.v[0]);
+	assert_null(xs_tally_find(&t, 18));
+	xs_tally_free(&t);
+	ix = xs_store_index_take(f->st, INDEXED, &cap);
+	assert_non_null(ix);
+	assert_true(cap >= INDEXED);
+	for (size_t i = 0; i < cap; i++) {
+		assert_int_equal(ix[i], 0);
+	}
+	xs_store_index_give(f->st, ix, cap);
+}
+
 /* for_you ranks its best k + 32 candidates first, and more only when
  * the filter leaves the answer short (picks.c). u5 viewed S, whose 60
  * partners N01..N60 were bought with it 60 down to 1 times: with the
@@ -507,6 +561,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tally_grows_and_keeps_sums),
+		cmocka_unit_test_setup_teardown(test_tally_by_index_keeps_sums,
+		    xs_test_store_setup, xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_for_you_matches_recomputation, xs_test_store_setup,
 		    xs_test_store_teardown),
