@@ -241,6 +241,8 @@ write_upstream(FILE *out, const msgpack_object *stats)
 	    "gauge", "the most the per-item memos may hold (--memo-size)");
 	scalar(out, store, "item_cache_bytes", "xsell_store_item_cache_bytes",
 	    "gauge", "bytes of items' ids and metadata kept in memory");
+	scalar(out, store, "index_bytes", "xsell_store_index_bytes", "gauge",
+	    "bytes of the per-item indexes picks answers borrow");
 	scalar(out, stats, "uptime_s", "xsell_uptime_seconds", "gauge",
 	    "seconds since xselld started");
 	write_connections(out, xsell_reply_get(stats, "connections"));

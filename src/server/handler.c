@@ -219,6 +219,7 @@ stats_gather(struct xs_server *srv, struct xs_stats *s)
 	s->memo_bytes       = info.memo_bytes;
 	s->memo_budget      = info.memo_budget;
 	s->item_cache_bytes = info.item_cache_bytes;
+	s->index_bytes      = info.index_bytes;
 	s->uptime_s         = (xs_mono_ns() - srv->started_ns) / 1000000000u;
 	s->settings         = &srv->settings;
 	for (int op = 0; op < XS_OP_COUNT; op++) {

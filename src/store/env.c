@@ -597,5 +597,6 @@ xs_store_info_get(xs_store *st, struct xs_store_info *out)
 	xs_store_item_memo_usage(st, &out->memo_items, &out->memo_bytes);
 	out->memo_budget      = st->item_memo.budget;
 	out->item_cache_bytes = xs_item_cache_bytes(&st->item_cache);
+	out->index_bytes      = xs_store_index_bytes(st);
 	return XSELL_OK;
 }

@@ -10,6 +10,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Count 'bytes' more (made) or fewer (freed) arrays' memory. */
+static void
+pool_count(struct xs_index_pool *pool, size_t bytes, bool made)
+{
+	pthread_mutex_lock(&pool->mtx);
+	if (made) {
+		pool->bytes += bytes;
+	} else {
+		pool->bytes -= bytes;
+	}
+	pthread_mutex_unlock(&pool->mtx);
+}
+
 uint32_t *
 xs_store_index_take(xs_store *st, size_t n, size_t *capp)
 {
@@ -34,10 +47,12 @@ xs_store_index_take(xs_store *st, size_t n, size_t *capp)
 		uint32_t *q    = realloc(p, want * sizeof(*p));
 
 		if (q == NULL) {
+			pool_count(pool, cap * sizeof(*p), false);
 			free(p);
 			return NULL;
 		}
 		memset(q + cap, 0, (want - cap) * sizeof(*q));
+		pool_count(pool, (want - cap) * sizeof(*q), true);
 		p   = q;
 		cap = want;
 	}
@@ -59,9 +74,22 @@ xs_store_index_give(xs_store *st, uint32_t *p, size_t cap)
 		pool->free[pool->n_free].cap = cap;
 		pool->n_free++;
 		p = NULL;
+	} else {
+		pool->bytes -= cap * sizeof(*p);
 	}
 	pthread_mutex_unlock(&pool->mtx);
 	free(p);
+}
+
+size_t
+xs_store_index_bytes(xs_store *st)
+{
+	size_t bytes;
+
+	pthread_mutex_lock(&st->index_pool.mtx);
+	bytes = st->index_pool.bytes;
+	pthread_mutex_unlock(&st->index_pool.mtx);
+	return bytes;
 }
 
 void
@@ -73,4 +101,5 @@ xs_store_index_pool_fini(xs_store *st)
 		free(pool->free[i].p);
 	}
 	pool->n_free = 0;
+	pool->bytes  = 0;
 }

@@ -445,6 +445,8 @@ enum xs_item_memo_kind {
 #define XS_INDEX_POOL 16
 uint32_t *xs_store_index_take(xs_store *st, size_t n, size_t *capp);
 void      xs_store_index_give(xs_store *st, uint32_t *p, size_t cap);
+/* Bytes of the scratch indexes made, lent or kept. */
+size_t xs_store_index_bytes(xs_store *st);
 
 /* How many per-item memos are held now, and their bytes. */
 void xs_store_item_memo_usage(
@@ -627,8 +629,9 @@ struct xs_store_info {
 	uint64_t memo_items;  /* per-item memos held (one snapshot's) */
 	uint64_t memo_bytes;  /* their bytes, <= memo_budget */
 	uint64_t memo_budget; /* the most they may hold (memo_size) */
-	uint64_t
-	    item_cache_bytes; /* items' ids and metadata kept, <= budget */
+	/* Items' ids and metadata kept (<= memo_budget), and the scratch
+	 * indexes made (xs_store_index_take). */
+	uint64_t item_cache_bytes, index_bytes;
 };
 xsell_err xs_store_info_get(xs_store *st, struct xs_store_info *out);
 

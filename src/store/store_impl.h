@@ -78,6 +78,7 @@ struct xs_index_pool {
 		size_t    cap;
 	} free[XS_INDEX_POOL];
 	size_t n_free;
+	size_t bytes; /* of every array made and not freed, lent or kept */
 };
 void xs_store_index_pool_fini(struct xs_store *st);
 

@@ -438,6 +438,7 @@ test_tally_by_index_keeps_sums(void **state)
 {
 	struct xs_test_store *f = *state;
 	struct xs_tally       t = { 0 };
+	struct xs_store_info  info;
 	uint32_t             *ix;
 	size_t                cap;
 
@@ -478,6 +479,9 @@ test_tally_by_index_keeps_sums(void **state)
 		assert_int_equal(ix[i], 0);
 	}
 	xs_store_index_give(f->st, ix, cap);
+	/* One array made, kept for the next answer: stats tell its bytes. */
+	assert_xs_ok(xs_store_info_get(f->st, &info));
+	assert_int_equal(info.index_bytes, cap * sizeof(*ix));
 }
 
 /* for_you ranks its best k + 32 candidates first, and more only when
