@@ -45,6 +45,16 @@ _Static_assert(
     sizeof(struct xs_item_meta) == XS_ITEM_META_WORDS * sizeof(uint64_t),
     "metadata is copied as whole words");
 
+/* Ids the pages can cover. */
+#define CACHE_IDS (XS_ITEM_CACHE_PAGES * XS_ITEM_CACHE_PAGE_SLOTS)
+
+/* Count 'len' fewer bytes held. */
+static void
+cache_give_bytes(struct xs_item_cache *c, size_t len)
+{
+	atomic_fetch_sub_explicit(&c->bytes, len, memory_order_relaxed);
+}
+
 /* Count 'len' more bytes held if the budget allows. */
 static bool
 cache_take_bytes(struct xs_item_cache *c, size_t len)
@@ -55,7 +65,7 @@ cache_take_bytes(struct xs_item_cache *c, size_t len)
 	if (held + len <= c->budget) {
 		return true;
 	}
-	atomic_fetch_sub_explicit(&c->bytes, len, memory_order_relaxed);
+	cache_give_bytes(c, len);
 	return false;
 }
 
@@ -65,7 +75,7 @@ slot_find(struct xs_item_cache *c, uint32_t item)
 {
 	struct xs_item_slot *page;
 
-	if (item >= XS_ITEM_CACHE_PAGES * XS_ITEM_CACHE_PAGE_SLOTS) {
+	if (item >= CACHE_IDS) {
 		return NULL;
 	}
 	page = atomic_load_explicit(
@@ -81,15 +91,12 @@ slot_make(struct xs_item_cache *c, uint32_t item)
 	struct xs_item_slot *slot = slot_find(c, item), *page, *none = NULL;
 	size_t size = XS_ITEM_CACHE_PAGE_SLOTS * sizeof(struct xs_item_slot);
 
-	if (slot != NULL ||
-	    item >= XS_ITEM_CACHE_PAGES * XS_ITEM_CACHE_PAGE_SLOTS ||
-	    !cache_take_bytes(c, size)) {
+	if (slot != NULL || item >= CACHE_IDS || !cache_take_bytes(c, size)) {
 		return slot;
 	}
 	page = calloc(XS_ITEM_CACHE_PAGE_SLOTS, sizeof(*page));
 	if (page == NULL) {
-		atomic_fetch_sub_explicit(
-		    &c->bytes, size, memory_order_relaxed);
+		cache_give_bytes(c, size);
 		return NULL;
 	}
 	/* Another reader may have made the page meanwhile: theirs stays. */
@@ -97,8 +104,7 @@ slot_make(struct xs_item_cache *c, uint32_t item)
 	        &c->pages[item / XS_ITEM_CACHE_PAGE_SLOTS], &none, page,
 	        memory_order_acq_rel, memory_order_acquire)) {
 		free(page);
-		atomic_fetch_sub_explicit(
-		    &c->bytes, size, memory_order_relaxed);
+		cache_give_bytes(c, size);
 	}
 	return slot_find(c, item);
 }
@@ -135,8 +141,7 @@ xs_item_cache_put_ext(
 	slot = slot_make(c, item);
 	ext  = slot != NULL ? malloc(sizeof(*ext) + len) : NULL;
 	if (ext == NULL) {
-		atomic_fetch_sub_explicit(
-		    &c->bytes, sizeof(*ext) + len, memory_order_relaxed);
+		cache_give_bytes(c, sizeof(*ext) + len);
 		return data;
 	}
 	ext->len = len;
@@ -144,8 +149,7 @@ xs_item_cache_put_ext(
 	if (!atomic_compare_exchange_strong_explicit(&slot->ext, &none, ext,
 	        memory_order_acq_rel, memory_order_acquire)) {
 		free(ext);
-		atomic_fetch_sub_explicit(
-		    &c->bytes, sizeof(*ext) + len, memory_order_relaxed);
+		cache_give_bytes(c, sizeof(*ext) + len);
 		ext = none; /* the same id, put by another reader */
 	}
 	return ext->data;
