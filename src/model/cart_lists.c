@@ -17,8 +17,8 @@
  *  2. scores exactly the k + CART_SLACK candidates of largest bound and
  *     ranks them: a candidate's score is summed over the lists in the
  *     walk's order, each part the scorer's on the pair's co-count (from
- *     the best pairs, or a B-tree search of the store), so the bits are
- *     the walk's;
+ *     the best pairs, or else the list's every co-count, kept packed),
+ *     so the bits are the walk's;
  *  3. scores every other candidate whose bound reaches the k-th score,
  *     and ranks again;
  *  4. is the walk's answer when k items came back and the k-th score
@@ -27,6 +27,7 @@
  *     cart is left to the walk, which gives the same answer slower. */
 #include "model/model_impl.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,9 @@
 #define CART_SLACK 8u
 /* A list of more pairs is not kept: the walk reads it. */
 #define CART_PAIRS_MAX 16384u
+/* Pairs a block of the packed co-counts: a lookup searches the blocks'
+ * first b, then decodes at most this many. */
+#define CART_BLOCK 32u
 /* Relative margin by which a bound is taken as larger than it is and
  * the k-th score as smaller: far above the rounding of any sum, whose
  * order differs between a bound and a score. */
@@ -49,23 +53,160 @@ struct cart_best {
 	double   score;
 };
 
-/* One item's list as kept: its best pairs, ascending b. The other
- * pairs are not kept (8 bytes each, they would give the memos' 64 MiB
- * to a few thousand popular items): a co-count outside the best is
- * looked up in the store. */
+/* One item's list as kept: its best pairs, ascending b, and every pair
+ * (best or not) packed in blocks of CART_BLOCK, ascending b: block j's
+ * first b is block_b[j], and its pairs start at byte block_at[j] of the
+ * packing, each as two LEB128 varints, b's step from the pair before
+ * (0 for a block's first) and the co-count. Packed, a pair takes about
+ * 2.3 bytes (Online Retail's lists), against 8 as (b, count) and a
+ * B-tree search of the store (~1,400 instructions) when it is not kept. */
 struct cart_list {
 	double n_a;
-	double rest;        /* the most a pair not in best[] scores;
-	                       -INFINITY: best[] holds every pair */
-	uint32_t         a; /* the item */
-	uint32_t         n_best;
+	double rest;       /* the most a pair not in best[] scores;
+	                      -INFINITY: best[] holds every pair */
+	uint32_t a;        /* the item */
+	uint32_t n_best;   /* best[] */
+	uint32_t n_pairs;  /* every pair of a (of min_support) */
+	uint32_t n_blocks; /* ceil(n_pairs / CART_BLOCK) */
+	uint32_t n_packed; /* bytes of packing */
+	/* best[n_best], then block_b[n_blocks], block_at[n_blocks] and the
+	 * packing (cart_list_blocks). */
 	struct cart_best best[];
 };
 
 static size_t
-cart_list_size(uint32_t n_best)
+cart_list_size(uint32_t n_best, uint32_t n_blocks, uint32_t n_packed)
 {
-	return sizeof(struct cart_list) + n_best * sizeof(struct cart_best);
+	return sizeof(struct cart_list) + n_best * sizeof(struct cart_best) +
+	    2 * (size_t) n_blocks * sizeof(uint32_t) + n_packed;
+}
+
+/* Where l's blocks and packing are. */
+struct cart_blocks {
+	uint32_t      *b;  /* each block's first b */
+	uint32_t      *at; /* where it starts in packed */
+	unsigned char *packed;
+};
+
+static struct cart_blocks
+cart_list_blocks(const struct cart_list *l)
+{
+	uint32_t *b = (uint32_t *) (void *) &l->best[l->n_best];
+
+	return (struct cart_blocks) { b, b + l->n_blocks,
+		(unsigned char *) (b + 2 * (size_t) l->n_blocks) };
+}
+
+/* LEB128: 7 bits a byte, low first, the high bit on all but the last. */
+static size_t
+varint_size(uint32_t x)
+{
+	size_t n = 1;
+
+	while (x >= 0x80) {
+		x >>= 7;
+		n++;
+	}
+	return n;
+}
+
+static unsigned char *
+varint_put(unsigned char *p, uint32_t x)
+{
+	while (x >= 0x80) {
+		*p++ = (unsigned char) (x | 0x80);
+		x >>= 7;
+	}
+	*p++ = (unsigned char) x;
+	return p;
+}
+
+static const unsigned char *
+varint_get(const unsigned char *p, uint32_t *xp)
+{
+	uint32_t x     = 0;
+	unsigned shift = 0;
+
+	while (*p & 0x80) {
+		x |= (uint32_t) (*p++ & 0x7f) << shift;
+		shift += 7;
+	}
+	*xp = x | (uint32_t) *p++ << shift;
+	return p;
+}
+
+/* Bytes of v[0..m)'s packing. */
+static uint32_t
+packed_size(const struct xs_top_entry *v, size_t m)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < m; i++) {
+		uint32_t step = i % CART_BLOCK == 0 ? 0 : v[i].b - v[i - 1].b;
+
+		n += varint_size(step) + varint_size(v[i].count);
+	}
+	return (uint32_t) n;
+}
+
+/* Pack v[0..m) (ascending b) into l's blocks, sized by cart_list_size. */
+static void
+cart_list_pack(struct cart_list *l, const struct xs_top_entry *v, size_t m)
+{
+	struct cart_blocks bl = cart_list_blocks(l);
+	unsigned char     *p  = bl.packed;
+
+	for (size_t i = 0; i < m; i++) {
+		uint32_t step = 0;
+
+		if (i % CART_BLOCK == 0) {
+			bl.b[i / CART_BLOCK]  = v[i].b;
+			bl.at[i / CART_BLOCK] = (uint32_t) (p - bl.packed);
+		} else {
+			step = v[i].b - v[i - 1].b;
+		}
+		p = varint_put(p, step);
+		p = varint_put(p, v[i].count);
+	}
+	assert((size_t) (p - bl.packed) == l->n_packed);
+}
+
+/* The co-count of (l's item, b): 0 if none. */
+static uint32_t
+cart_list_count(const struct cart_list *l, uint32_t b)
+{
+	struct cart_blocks   bl = cart_list_blocks(l);
+	size_t               lo = 0, hi = l->n_blocks, end;
+	const unsigned char *p;
+	uint32_t             at, step, count;
+
+	/* The last block whose first b is at most b. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (bl.b[mid] <= b) {
+			lo = mid + 1;
+		} else {
+			hi = mid;
+		}
+	}
+	if (lo == 0) {
+		return 0;
+	}
+	end = lo * CART_BLOCK < l->n_pairs
+	    ? CART_BLOCK
+	    : l->n_pairs - (lo - 1) * CART_BLOCK;
+	p   = bl.packed + bl.at[lo - 1];
+	at  = bl.b[lo - 1];
+	for (size_t i = 0; i < end; i++) {
+		p = varint_get(p, &step);
+		p = varint_get(p, &count);
+		at += step;
+		if (at >= b) {
+			return at == b ? count : 0;
+		}
+	}
+	return 0;
 }
 
 /* What every list of one answer shares: the relation and its scoring. */
@@ -76,8 +217,6 @@ struct cart_ctx {
 	enum xs_scorer              scorer;
 	uint32_t                    min_support;
 	struct xs_counts_reader     counts;
-	/* By list: its co-counts outside the best pairs. */
-	struct xs_pair_reader pairs[XS_CART_LISTS_MAX];
 };
 
 /* The score of pair (a, b) of co-count 'count', a's N being n_a: what
@@ -112,7 +251,8 @@ cart_list_make(struct cart_ctx *cx, uint32_t a, struct xs_arena *arena,
 	struct xs_top_entry *v;
 	struct cart_list    *l;
 	double              *score;
-	size_t               n, m = 0, n_best = 0, ties = CART_BEST;
+	size_t               n, m = 0, n_best, n_blocks, ties = CART_BEST;
+	uint32_t             n_packed;
 	double               cut = -INFINITY, rest = -INFINITY;
 	double               n_a;
 	xsell_err            err;
@@ -146,10 +286,20 @@ cart_list_make(struct cart_ctx *cx, uint32_t a, struct xs_arena *arena,
 			ties -= score[i] > cut;
 		}
 	}
-	l = malloc(cart_list_size(m < CART_BEST ? (uint32_t) m : CART_BEST));
+	n_best   = m < CART_BEST ? m : CART_BEST;
+	n_blocks = (m + CART_BLOCK - 1) / CART_BLOCK;
+	n_packed = packed_size(v, m);
+	l        = malloc(
+	           cart_list_size((uint32_t) n_best, (uint32_t) n_blocks, n_packed));
 	if (l == NULL) {
 		return XSELL_ENOMEM;
 	}
+	/* Each cut takes exactly CART_BEST of more pairs. */
+	l->n_best   = (uint32_t) n_best;
+	l->n_pairs  = (uint32_t) m;
+	l->n_blocks = (uint32_t) n_blocks;
+	l->n_packed = n_packed;
+	n_best      = 0;
 	for (size_t i = 0; i < m; i++) {
 		bool tie = score[i] == cut && ties > 0;
 
@@ -161,11 +311,12 @@ cart_list_make(struct cart_ctx *cx, uint32_t a, struct xs_arena *arena,
 			rest = fmax(rest, score[i]);
 		}
 	}
-	l->n_a    = n_a;
-	l->rest   = rest;
-	l->a      = a;
-	l->n_best = (uint32_t) n_best;
-	*lp       = l;
+	assert(n_best == l->n_best);
+	cart_list_pack(l, v, m);
+	l->n_a  = n_a;
+	l->rest = rest;
+	l->a    = a;
+	*lp     = l;
 	return XSELL_OK;
 }
 
@@ -217,7 +368,7 @@ cart_lists_get(struct cart_ctx *cx, const struct xs_rank_ids *ids,
 			continue;
 		}
 		if (!xs_store_item_memo_room(
-		        cx->st, cx->txn, cart_list_size(CART_BEST))) {
+		        cx->st, cx->txn, cart_list_size(CART_BEST, 0, 0))) {
 			return XSELL_OK;
 		}
 		err =
@@ -230,7 +381,8 @@ cart_lists_get(struct cart_ctx *cx, const struct xs_rank_ids *ids,
 		}
 		ls->l[ls->n] = ls->made[ls->n];
 		xs_store_item_memo_put(cx->st, cx->txn, key, ls->made[ls->n],
-		    cart_list_size(ls->made[ls->n]->n_best));
+		    cart_list_size(ls->made[ls->n]->n_best,
+		        ls->made[ls->n]->n_blocks, ls->made[ls->n]->n_packed));
 		ls->n++;
 	}
 	*okp = true;
@@ -339,15 +491,13 @@ cart_cands_gather(const struct cart_lists *ls, const struct xs_rank_ids *ids,
 	return XSELL_OK;
 }
 
-/* The co-count of (item of list i, b) if it counts (>= min_support),
- * else 0: from the best pairs, else the store. */
-static xsell_err
-cart_pair_count(struct cart_ctx *cx, const struct cart_lists *ls, size_t i,
-    uint32_t b, uint32_t *countp)
+/* The co-count of (item of list i, b), 0 if none: from the best
+ * pairs, else from the packing. */
+static uint32_t
+cart_pair_count(const struct cart_lists *ls, size_t i, uint32_t b)
 {
 	const struct cart_list *l  = ls->l[i];
 	size_t                  lo = 0, hi = l->n_best;
-	xsell_err               err;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -358,20 +508,10 @@ cart_pair_count(struct cart_ctx *cx, const struct cart_lists *ls, size_t i,
 			hi = mid;
 		}
 	}
-	*countp = 0;
 	if (lo < l->n_best && l->best[lo].b == b) {
-		*countp = l->best[lo].count;
-		return XSELL_OK;
+		return l->best[lo].count;
 	}
-	if (l->rest == -INFINITY) {
-		return XSELL_OK; /* best[] holds every pair */
-	}
-	err = xs_store_pair_reader_get(
-	    &cx->pairs[i], cx->src->rel, l->a, b, countp);
-	if (err == XSELL_OK && *countp < cx->min_support) {
-		*countp = 0;
-	}
-	return err;
+	return l->rest == -INFINITY ? 0 : cart_list_count(l, b);
 }
 
 /* Score candidate c exactly into vec: the parts of every list that holds
@@ -381,22 +521,20 @@ static xsell_err
 cart_cand_score(struct cart_ctx *cx, const struct cart_lists *ls,
     struct cart_cand *c, struct xs_cand_vec *vec)
 {
-	struct xs_cand x   = { 0 };
-	xsell_err      err = XSELL_OK;
+	struct xs_cand x = { 0 };
 
 	x.item = c->item;
-	for (size_t i = 0; i < ls->n && err == XSELL_OK; i++) {
-		uint32_t count;
+	for (size_t i = 0; i < ls->n; i++) {
+		uint32_t count = cart_pair_count(ls, i, c->item);
 
-		err = cart_pair_count(cx, ls, i, c->item, &count);
-		if (err == XSELL_OK && count != 0) {
+		if (count != 0) {
 			x.score +=
 			    cart_pair_score(cx, ls->l[i]->n_a, c->item, count);
 			x.count += count;
 		}
 	}
 	c->scored = true;
-	return err == XSELL_OK ? xs_cand_vec_push(vec, &x) : err;
+	return xs_cand_vec_push(vec, &x);
 }
 
 static double
@@ -505,8 +643,7 @@ xs_cart_lists_answer(xs_store *st, MDB_txn *txn, const struct xs_query *q,
     uint32_t min_support, const struct xs_rank_ids *ids,
     struct xs_arena *arena, struct xs_answer *ans, bool *donep)
 {
-	struct cart_ctx   cx = { st, txn, src, scorer, min_support, { 0 },
-		  { { NULL, 0, NULL } } };
+	struct cart_ctx   cx = { st, txn, src, scorer, min_support, { 0 } };
 	struct cart_lists ls = { { NULL }, { NULL }, { NULL }, 0 };
 	struct cart_cands cs;
 	double            unseen;
@@ -521,9 +658,6 @@ xs_cart_lists_answer(xs_store *st, MDB_txn *txn, const struct xs_query *q,
 		return XSELL_OK;
 	}
 	xs_counts_reader_init(&cx.counts, st, txn);
-	for (size_t i = 0; i < XS_CART_LISTS_MAX; i++) {
-		xs_store_pair_reader_open(st, txn, &cx.pairs[i]);
-	}
 	err = cart_lists_get(&cx, ids, arena, &ls, &ok);
 	if (err == XSELL_OK && ok) {
 		err = cart_cands_gather(&ls, ids, arena, &cs, &unseen);
@@ -533,8 +667,5 @@ xs_cart_lists_answer(xs_store *st, MDB_txn *txn, const struct xs_query *q,
 		    &cx, &ls, &cs, unseen, q, ids, arena, ans, donep);
 	}
 	cart_lists_release(&ls);
-	for (size_t i = 0; i < XS_CART_LISTS_MAX; i++) {
-		xs_store_pair_reader_close(&cx.pairs[i]);
-	}
 	return err;
 }

@@ -286,46 +286,17 @@ xsell_err
 xs_store_pair_get(xs_store *st, MDB_txn *txn, enum xs_rel rel, uint32_t a,
     uint32_t b, uint32_t *countp)
 {
-	struct xs_pair_reader r;
-	xsell_err             err;
+	MDB_cursor *cur;
+	int         rc = mdb_cursor_open(txn, st->pair, &cur);
+	xsell_err   err;
 
-	xs_store_pair_reader_open(st, txn, &r);
-	err = xs_store_pair_reader_get(&r, rel, a, b, countp);
-	xs_store_pair_reader_close(&r);
-	return err;
-}
-
-void
-xs_store_pair_reader_open(xs_store *st, MDB_txn *txn, struct xs_pair_reader *r)
-{
-	r->txn = txn;
-	r->dbi = st->pair;
-	r->cur = NULL;
-}
-
-xsell_err
-xs_store_pair_reader_get(struct xs_pair_reader *r, enum xs_rel rel, uint32_t a,
-    uint32_t b, uint32_t *countp)
-{
 	*countp = 0;
-	if (r->cur == NULL) {
-		int rc = mdb_cursor_open(r->txn, r->dbi, &r->cur);
-
-		if (rc != 0) {
-			r->cur = NULL;
-			return xs_err_from_mdb(rc);
-		}
+	if (rc != 0) {
+		return xs_err_from_mdb(rc);
 	}
-	return pair_find(r->cur, rel, a, b, countp);
-}
-
-void
-xs_store_pair_reader_close(struct xs_pair_reader *r)
-{
-	if (r->cur != NULL) {
-		mdb_cursor_close(r->cur);
-		r->cur = NULL;
-	}
+	err = pair_find(cur, rel, a, b, countp);
+	mdb_cursor_close(cur);
+	return err;
 }
 
 xsell_err

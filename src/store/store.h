@@ -361,24 +361,6 @@ xsell_err xs_store_pairs_last_a(
 xsell_err xs_store_pair_get(xs_store *st, MDB_txn *txn, enum xs_rel rel,
     uint32_t a, uint32_t b, uint32_t *countp);
 
-/* Counts of many pairs of one item: a cursor kept on a's pair list, so
- * that each lookup after the first searches that list alone (LMDB starts
- * from the cursor's page when a is on it) and allocates nothing; half
- * the cost of xs_store_pair_get, which opens a cursor and searches from
- * the root each time. Open with xs_store_pair_reader_open (NULL cursor
- * until the first lookup), close with xs_store_pair_reader_close. */
-struct xs_pair_reader {
-	MDB_txn    *txn;
-	MDB_dbi     dbi;
-	MDB_cursor *cur;
-};
-void xs_store_pair_reader_open(
-    xs_store *st, MDB_txn *txn, struct xs_pair_reader *r);
-/* As xs_store_pair_get. */
-xsell_err xs_store_pair_reader_get(struct xs_pair_reader *r, enum xs_rel rel,
-    uint32_t a, uint32_t b, uint32_t *countp);
-void      xs_store_pair_reader_close(struct xs_pair_reader *r);
-
 /* ==== Memo (memo.c) ==== */
 
 /* Data derived from one committed state of the store and kept for the

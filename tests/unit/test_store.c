@@ -139,16 +139,14 @@ reader_count(uint32_t a, uint32_t b)
 }
 
 static void
-test_store_pair_reader_finds_across_items_and_pages(void **state)
+test_store_pair_get_finds_across_items_and_pages(void **state)
 {
 	struct fixture       *f = *state;
 	struct xs_pair_delta *add =
 	    calloc(READER_ITEMS * READER_PARTNERS, sizeof(*add));
-	struct xs_pair_reader r;
-	size_t                n = 0;
+	size_t n = 0;
 	/* Items taken in turn, b up and down each list, misses between,
-	 * before and past its pairs: the cursor moves between lists of
-	 * several pages each. */
+	 * before and past its pairs, in lists of several pages each. */
 	const uint32_t bs[] = { 3, 1800, 4, 900, 901, 6, 1797, 1801, 0, 450,
 		UINT32_MAX, 3 };
 
@@ -162,13 +160,12 @@ test_store_pair_reader_finds_across_items_and_pages(void **state)
 	}
 	assert_xs_ok(xs_store_pairs_add(f->st, f->txn, XS_REL_BASKET, add, n));
 	free(add);
-	xs_store_pair_reader_open(f->st, f->txn, &r);
 	for (size_t i = 0; i < sizeof(bs) / sizeof(bs[0]); i++) {
 		for (uint32_t a = 1; a <= READER_ITEMS; a += 13) {
 			uint32_t c = 99;
 
-			assert_xs_ok(xs_store_pair_reader_get(
-			    &r, XS_REL_BASKET, a, bs[i], &c));
+			assert_xs_ok(xs_store_pair_get(
+			    f->st, f->txn, XS_REL_BASKET, a, bs[i], &c));
 			assert_int_equal(c, reader_count(a, bs[i]));
 		}
 	}
@@ -176,20 +173,18 @@ test_store_pair_reader_finds_across_items_and_pages(void **state)
 		uint32_t c = 99;
 
 		/* An item without pairs, and another relation. */
-		assert_xs_ok(xs_store_pair_reader_get(
-		    &r, XS_REL_BASKET, READER_ITEMS + 1, 3, &c));
+		assert_xs_ok(xs_store_pair_get(
+		    f->st, f->txn, XS_REL_BASKET, READER_ITEMS + 1, 3, &c));
 		assert_int_equal(c, 0);
 		c = 99;
 		assert_xs_ok(
-		    xs_store_pair_reader_get(&r, XS_REL_VIEW, 1, 3, &c));
+		    xs_store_pair_get(f->st, f->txn, XS_REL_VIEW, 1, 3, &c));
 		assert_int_equal(c, 0);
 		c = 99;
 		assert_xs_ok(
-		    xs_store_pair_reader_get(&r, XS_REL_BASKET, 2, 9, &c));
+		    xs_store_pair_get(f->st, f->txn, XS_REL_BASKET, 2, 9, &c));
 		assert_int_equal(c, (2 * 7 + 9) % 5 + 1);
 	}
-	xs_store_pair_reader_close(&r);
-	xs_store_pair_reader_close(&r); /* twice: nothing */
 }
 
 struct walk_agg {
@@ -497,7 +492,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_store_pairs_walk_spans_many_pages, setup, teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_store_pair_reader_finds_across_items_and_pages, setup,
+		    test_store_pair_get_finds_across_items_and_pages, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_store_counts_chunked_add_and_clamp, setup, teardown),

@@ -1098,6 +1098,134 @@ test_cart_of_flat_lists_equals_brute_force(void **state)
 	xs_test_rmdir(dir);
 }
 
+/* Hubs "h0".."h2", each bought with every partner "q0".."q149" alone,
+ * a partner's co-count with each hub 1..200 in an order of its own per
+ * hub; the partners' item numbers 150 apart, and 20,000 apart every
+ * 50th, from ids given first. A cart's kept list packs its co-counts as
+ * varints (cart_lists.c): here steps and co-counts of one, two and three
+ * bytes. */
+#define FAR_PARTNERS 150
+#define FAR_HUBS 3
+
+static unsigned
+far_count(int hub, int partner)
+{
+	return 1 + (unsigned) ((partner + 50 * hub) * 37) % 200;
+}
+
+static void
+feed_far(xs_store *st)
+{
+	static char spec[4096];
+	MDB_txn    *txn;
+	size_t      o     = 0;
+	int         order = 0, in_spec = 0;
+
+	assert_xs_ok(xs_txn_write(st, &txn));
+	for (int j = 0; j < FAR_HUBS + FAR_PARTNERS; j++) {
+		unsigned pad = j % 50 == 0 ? 20000 : 150;
+		char     ext[16];
+		uint32_t id;
+
+		for (unsigned i = 0; i < pad; i++) {
+			snprintf(ext, sizeof(ext), "pad%d.%u", j, i);
+			assert_xs_ok(xs_store_id_put(st, txn, XS_DICT_ITEM,
+			    ext, strlen(ext), &id, NULL));
+		}
+		if (j < FAR_HUBS) {
+			snprintf(ext, sizeof(ext), "h%d", j);
+		} else {
+			snprintf(ext, sizeof(ext), "q%d", j - FAR_HUBS);
+		}
+		assert_xs_ok(xs_store_id_put(
+		    st, txn, XS_DICT_ITEM, ext, strlen(ext), &id, NULL));
+	}
+	assert_xs_ok(xs_txn_commit(txn));
+	for (int h = 0; h < FAR_HUBS; h++) {
+		for (int j = 0; j < FAR_PARTNERS; j++) {
+			for (unsigned r = 0; r < far_count(h, j); r++) {
+				o += (size_t) snprintf(spec + o,
+				    sizeof(spec) - o,
+				    "%s%d order u%d h%d,q%d o%d",
+				    o ? "; " : "", 1000 + order, order, h, j,
+				    order);
+				order++;
+				/* xs_test_events takes 64 orders a call. */
+				if (++in_spec == 64) {
+					xs_test_events(st, NULL, spec);
+					o       = 0;
+					in_spec = 0;
+				}
+			}
+		}
+	}
+	if (o != 0) {
+		xs_test_events(st, NULL, spec);
+	}
+}
+
+/* Carts of the hubs, every scorer, k past the kept best pairs and
+ * min_support past the smallest co-counts: both ways, equal to the
+ * brute force. Fails if a packed co-count reads back wrong. */
+static void
+test_cart_of_far_apart_items_equals_brute_force(void **state)
+{
+	static const char    *carts[][3] = { { "h0", "h1", NULL },
+		   { "h1", "h2", NULL }, { "h0", "h1", "h2" } };
+	static const unsigned ks[]       = { 1, 10, 40, 140 };
+	static char           names[FAR_HUBS + FAR_PARTNERS][16];
+	static const char    *ptrs[FAR_HUBS + FAR_PARTNERS];
+	char                 *dir;
+	xs_store             *st = open_with_top_m(120, &dir);
+
+	(void) state;
+	for (int j = 0; j < FAR_HUBS + FAR_PARTNERS; j++) {
+		if (j < FAR_HUBS) {
+			snprintf(names[j], sizeof(names[j]), "h%d", j);
+		} else {
+			snprintf(
+			    names[j], sizeof(names[j]), "q%d", j - FAR_HUBS);
+		}
+		ptrs[j] = names[j];
+	}
+	feed_far(st);
+	/* Not vacuous: co-counts past one byte, and each hub's list
+	 * longer than the best pairs a cart's list keeps. */
+	assert_true(far_count(0, 4) > 127);
+	assert_true(named_top_list_is_cut(st, "h0"));
+	for (size_t c = 0; c < sizeof(carts) / sizeof(carts[0]); c++) {
+		for (size_t i = 0; i < sizeof(ks) / sizeof(ks[0]); i++) {
+			for (int sc = 0; sc < XS_SCORER_COUNT; sc++) {
+				struct xs_query q = { 0 };
+				struct xs_span  items[3];
+				char            want[65536], what[32];
+
+				while (q.n_items < 3 &&
+				    carts[c][q.n_items] != NULL) {
+					items[q.n_items] = (struct xs_span) {
+						carts[c][q.n_items],
+						(uint32_t) strlen(
+						    carts[c][q.n_items])
+					};
+					q.n_items++;
+				}
+				q.items       = items;
+				q.k           = ks[i];
+				q.scorer      = (enum xs_scorer) sc;
+				q.min_support = 1 + (unsigned) (i % 2) * 60;
+				brute_fbt_of(st, &q, q.min_support, ptrs,
+				    FAR_HUBS + FAR_PARTNERS, want,
+				    sizeof(want));
+				snprintf(
+				    what, sizeof(what), "far cart %zu", c);
+				assert_cart_both_ways(st, &q, want, what);
+			}
+		}
+	}
+	xs_store_close(st);
+	xs_test_rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -1112,6 +1240,8 @@ main(void)
 		cmocka_unit_test(test_memo_answers_equal_answers_without),
 		cmocka_unit_test(test_cart_answers_equal_brute_force),
 		cmocka_unit_test(test_cart_of_flat_lists_equals_brute_force),
+		cmocka_unit_test(
+		    test_cart_of_far_apart_items_equals_brute_force),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
