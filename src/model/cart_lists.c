@@ -462,14 +462,20 @@ cart_cands_gather(const struct cart_lists *ls, const struct xs_rank_ids *ids,
 	}
 	cs->n    = 0;
 	cs->mask = cap - 1;
+	/* A candidate's bound: the rest of every list, each list whose
+	 * best pairs hold it adding what its pair scores past its rest. */
 	for (size_t i = 0; i < ls->n; i++) {
-		const struct cart_list *l = ls->l[i];
+		const struct cart_list *l    = ls->l[i];
+		double                  rest = list_rest(l);
 
 		for (uint32_t j = 0; j < l->n_best; j++) {
 			struct cart_cand *c = cart_cand_get(cs, l->best[j].b);
 
+			if (c->known == 0) {
+				c->bound = unseen;
+			}
 			c->known |= 1u << i;
-			c->bound += l->best[j].score;
+			c->bound += l->best[j].score - rest;
 		}
 	}
 	/* A given item is no candidate: marked as if scored, once. */
@@ -478,13 +484,6 @@ cart_cands_gather(const struct cart_lists *ls, const struct xs_rank_ids *ids,
 
 		if (cs->slots[j] != 0) {
 			cs->v[cs->slots[j] - 1].scored = true;
-		}
-	}
-	for (size_t c = 0; c < cs->n; c++) {
-		for (size_t i = 0; i < ls->n; i++) {
-			if ((cs->v[c].known & (1u << i)) == 0) {
-				cs->v[c].bound += list_rest(ls->l[i]);
-			}
 		}
 	}
 	*unseenp = unseen;
@@ -570,16 +569,19 @@ cart_cands_cut(
 	return n > want ? xs_nth_largest(bound, n, want) : -INFINITY;
 }
 
-/* Score every candidate not scored yet whose bound (taken as a little
- * larger than it is) reaches 'floor'. */
+/* Score every candidate not scored yet whose bound, taken as a little
+ * larger than it is, reaches 'floor': each bound is compared with the
+ * floor lowered twice by the margin, which scores at least those whose
+ * raised bound reaches it (and a few more, which is safe). */
 static xsell_err
 cart_cands_score_from(struct cart_ctx *cx, const struct cart_lists *ls,
     struct cart_cands *cs, double floor, struct xs_cand_vec *vec)
 {
-	xsell_err err = XSELL_OK;
+	double    reach = lowered(lowered(floor));
+	xsell_err err   = XSELL_OK;
 
 	for (size_t c = 0; c < cs->n && err == XSELL_OK; c++) {
-		if (!cs->v[c].scored && raised(cs->v[c].bound) >= floor) {
+		if (cs->v[c].bound >= reach && !cs->v[c].scored) {
 			err = cart_cand_score(cx, ls, &cs->v[c], vec);
 		}
 	}
