@@ -1124,7 +1124,7 @@ feed_far(xs_store *st)
 	assert_xs_ok(xs_txn_write(st, &txn));
 	for (int j = 0; j < FAR_HUBS + FAR_PARTNERS; j++) {
 		unsigned pad = j % 50 == 0 ? 20000 : 150;
-		char     ext[16];
+		char     ext[32];
 		uint32_t id;
 
 		for (unsigned i = 0; i < pad; i++) {
