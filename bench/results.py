@@ -243,6 +243,34 @@ def main():
                      f"{f0(statistics.median(io) if io else None)} |")
         o.append("")
 
+    # xselld's memory at the end of each server's run (run.sh's
+    # server_mem): one server per op and round, and one for the events.
+    mem_runs = [(OP_TEXT.get(t.split(" ", 1)[1], "event ingestion, "
+                             "default flags"), t)
+                for t in [f"xselld_mem {op}" for op in OPS] +
+                ["xselld_mem event"] if t in runs]
+    mem_peak = 0
+    if mem_runs:
+        o.append("## Memory of xselld\n")
+        o.append("Read from `/proc/PID/status` as each server stops: its "
+                 "peak resident set (VmHWM) over the run, and then its "
+                 "anonymous memory (heap: memos, item cache, buffers) and "
+                 "the resident pages of the store it maps (file-backed, "
+                 "the kernel's page cache: shared, and dropped first under "
+                 "memory pressure). One server served each op's 1- and "
+                 "8-client runs (and fbt's uniform runs); another the "
+                 "event runs.\n")
+        o.append("| server's work | peak RSS MB | anonymous MB | "
+                 "store pages MB |")
+        o.append("|---|---:|---:|---:|")
+        for text, t in mem_runs:
+            hwm = med(runs, t, "hwm_kb")
+            mem_peak = max(mem_peak, hwm or 0)
+            o.append(f"| {text} | {f0(hwm / 1024)} | "
+                     f"{f0(med(runs, t, 'anon_kb') / 1024)} | "
+                     f"{f0(med(runs, t, 'file_kb') / 1024)} |")
+        o.append("")
+
     o.append("## Against the targets of issue 5\n")
     o.append("| target | measured | |")
     o.append("|---|---|---|")
@@ -270,6 +298,11 @@ def main():
     bpp = a.db_kb * 1024 / a.pairs if a.pairs else 0
     o.append(f"| ≤ 48 bytes per stored pair (whole store / ordered pairs, "
              f"an upper bound) | {bpp:.1f} | {verdict(bpp <= 48)} |")
+    mem = (f"xsell-load {f0(rss / 1024)} MB" if rss else "") + \
+        (f", xselld {f0(mem_peak / 1024)} MB" if mem_peak else "")
+    o.append(f"| peak memory of xsell-load and xselld, reported (peak RSS, "
+             f"the mapped store included) | {mem or '–'} | "
+             f"{'reported' if mem_peak and rss else '**not measured**'} |")
     if pg is not None:
         o.append(f"| bulk load ≥ 10 × faster than PostgreSQL | "
                  f"{pg / secs:.1f} × | {verdict(pg / secs >= 10)} |")

@@ -88,6 +88,14 @@ wait_up() {
 	echo "run.sh: no server at $1" >&2
 	exit 1
 }
+# The running server's memory, from /proc/PID/status: its peak resident
+# set (VmHWM) and, now, its anonymous memory and the pages of files it
+# maps (the store) that are resident, in KB, as one JSON object.
+server_mem() {
+	awk '/^VmHWM:/ {h = $2} /^RssAnon:/ {a = $2} /^RssFile:/ {f = $2}
+		END {printf "{\"hwm_kb\":%d,\"anon_kb\":%d,\"file_kb\":%d}",
+			h, a, f}' "/proc/$server_pid/status"
+}
 # Append one JSON result, tagged, to the raw file.
 record() { # tag json
 	printf '{"tag":"%s","r":%s}\n' "$1" "$2" >>"$raw"
@@ -179,6 +187,7 @@ for i in $(seq "$repeat"); do
 					--mix fbt=1 --clients "$c")"
 			done
 		fi
+		record "xselld_mem $op" "$(server_mem)"
 		stop_server
 	done
 done
@@ -206,6 +215,7 @@ for i in $(seq "$repeat"); do
 		record "event_io $c" "{\"wchar\":$((w1 - w0)),\"events\":$((n * 1000))}"
 	done
 done
+record "xselld_mem event" "$(server_mem)"
 stop_server
 
 echo "== event ingestion through the write-ahead log (xselld --wal)"
