@@ -3,7 +3,8 @@
 # Online Retail with xsell-load (timed), start xselld on ipc://, and set
 # it against xsell-echo (the bare nng REP floor, replies padded to
 # xselld's mean reply size) at 1 and 8 clients, op by op; time the model
-# in process; time event ingestion. Every measurement runs REPEAT times
+# in process; time event ingestion; read each xselld's peak and final
+# memory from /proc as it stops. Every measurement runs REPEAT times
 # (interleaved, so drift hits both sides alike) and the median is kept.
 # bench/pg-load.sh times PostgreSQL computing the same pair counts (COPY,
 # self-join GROUP BY) and bench/redis.sh times Redis building them with
