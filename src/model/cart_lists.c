@@ -295,7 +295,8 @@ cart_list_make(struct cart_ctx *cx, uint32_t a, struct xs_arena *arena,
 	if (l == NULL) {
 		return XSELL_ENOMEM;
 	}
-	/* Each cut takes exactly CART_BEST of more pairs. */
+	/* The loop below keeps exactly n_best: those above the cut and as
+	 * many tied with it as there is room for. */
 	l->n_best   = (uint32_t) n_best;
 	l->n_pairs  = (uint32_t) m;
 	l->n_blocks = (uint32_t) n_blocks;
