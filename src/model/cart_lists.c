@@ -68,18 +68,31 @@ struct cart_list {
 	uint32_t a;        /* the item */
 	uint32_t n_best;   /* best[] */
 	uint32_t n_pairs;  /* every pair of a (of min_support) */
-	uint32_t n_blocks; /* ceil(n_pairs / CART_BLOCK) */
 	uint32_t n_packed; /* bytes of packing */
-	/* best[n_best], then block_b[n_blocks], block_at[n_blocks] and the
+	/* best[n_best], then block_b[], block_at[] (one a block) and the
 	 * packing (cart_list_blocks). */
 	struct cart_best best[];
 };
 
+/* Blocks of the packing of n pairs. */
 static size_t
-cart_list_size(uint32_t n_best, uint32_t n_blocks, uint32_t n_packed)
+blocks_of(size_t n)
+{
+	return (n + CART_BLOCK - 1) / CART_BLOCK;
+}
+
+static size_t
+cart_list_size(uint32_t n_best, uint32_t n_pairs, uint32_t n_packed)
 {
 	return sizeof(struct cart_list) + n_best * sizeof(struct cart_best) +
-	    2 * (size_t) n_blocks * sizeof(uint32_t) + n_packed;
+	    2 * blocks_of(n_pairs) * sizeof(uint32_t) + n_packed;
+}
+
+/* The bytes of list l. */
+static size_t
+cart_list_bytes(const struct cart_list *l)
+{
+	return cart_list_size(l->n_best, l->n_pairs, l->n_packed);
 }
 
 /* Where l's blocks and packing are. */
@@ -92,10 +105,13 @@ struct cart_blocks {
 static struct cart_blocks
 cart_list_blocks(const struct cart_list *l)
 {
-	uint32_t *b = (uint32_t *) (void *) &l->best[l->n_best];
+	struct cart_blocks bl;
+	size_t             n = blocks_of(l->n_pairs);
 
-	return (struct cart_blocks) { b, b + l->n_blocks,
-		(unsigned char *) (b + 2 * (size_t) l->n_blocks) };
+	bl.b      = (uint32_t *) (void *) &l->best[l->n_best];
+	bl.at     = bl.b + n;
+	bl.packed = (unsigned char *) (bl.at + n);
+	return bl;
 }
 
 /* LEB128: 7 bits a byte, low first, the high bit on all but the last. */
@@ -177,7 +193,7 @@ static uint32_t
 cart_list_count(const struct cart_list *l, uint32_t b)
 {
 	struct cart_blocks   bl = cart_list_blocks(l);
-	size_t               lo = 0, hi = l->n_blocks, end;
+	size_t               lo = 0, hi = blocks_of(l->n_pairs), end;
 	const unsigned char *p;
 	uint32_t             at, step, count;
 
@@ -252,7 +268,7 @@ cart_list_make(struct cart_ctx *cx, uint32_t a, struct xs_arena *arena,
 	struct xs_top_entry *v;
 	struct cart_list    *l;
 	double              *score;
-	size_t               n, m = 0, n_best, n_blocks, ties = CART_BEST;
+	size_t               n, m = 0, n_best, ties = CART_BEST;
 	uint32_t             n_packed;
 	double               cut = -INFINITY, rest = -INFINITY;
 	double               n_a;
@@ -288,10 +304,8 @@ cart_list_make(struct cart_ctx *cx, uint32_t a, struct xs_arena *arena,
 		}
 	}
 	n_best   = m < CART_BEST ? m : CART_BEST;
-	n_blocks = (m + CART_BLOCK - 1) / CART_BLOCK;
 	n_packed = packed_size(v, m);
-	l        = malloc(
-	           cart_list_size((uint32_t) n_best, (uint32_t) n_blocks, n_packed));
+	l = malloc(cart_list_size((uint32_t) n_best, (uint32_t) m, n_packed));
 	if (l == NULL) {
 		return XSELL_ENOMEM;
 	}
@@ -299,7 +313,6 @@ cart_list_make(struct cart_ctx *cx, uint32_t a, struct xs_arena *arena,
 	 * many tied with it as there is room for. */
 	l->n_best   = (uint32_t) n_best;
 	l->n_pairs  = (uint32_t) m;
-	l->n_blocks = (uint32_t) n_blocks;
 	l->n_packed = n_packed;
 	n_best      = 0;
 	for (size_t i = 0; i < m; i++) {
@@ -383,8 +396,7 @@ cart_lists_get(struct cart_ctx *cx, const struct xs_rank_ids *ids,
 		}
 		ls->l[ls->n] = ls->made[ls->n];
 		xs_store_item_memo_put(cx->st, cx->txn, key, ls->made[ls->n],
-		    cart_list_size(ls->made[ls->n]->n_best,
-		        ls->made[ls->n]->n_blocks, ls->made[ls->n]->n_packed));
+		    cart_list_bytes(ls->made[ls->n]));
 		ls->n++;
 	}
 	*okp = true;
