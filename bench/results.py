@@ -52,6 +52,45 @@ def verdict(ok):
     return "met" if ok else "**missed**"
 
 
+def open_loop_table(o, runs):
+    """The open-loop runs: both servers offered the same fixed rates."""
+    loads = sorted({t.split()[2] for t in runs
+                    if t.startswith("xselld_open ")}, key=float)
+    if not loads:
+        return
+    n_clients = next(r[0]["clients"] for t, r in runs.items()
+                     if t.startswith("xselld_open "))
+    o.append("### Open loop: the same fixed rate offered to both\n")
+    o.append(f"Each of {n_clients} clients sends on a fixed schedule "
+             "(`xsell-bench --rate`), and latency counts from the "
+             "scheduled send, so time a request waits behind others "
+             "shows. The rate offered is a fraction (load) of the "
+             "requests/s echo served closed loop with the most clients in "
+             "the same round; both servers get the same rate. A server "
+             "slower than the rate serves less than it is offered, and "
+             "its latency is the queue it builds.\n")
+    o.append("| op | load | offered req/s | echo p50 µs | echo p99 µs | "
+             "echo p99.9 µs | xselld served req/s | xselld p50 µs | "
+             "xselld p99 µs | xselld p99.9 µs | p99 ratio |")
+    o.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for op in OPS:
+        for load in loads:
+            e, x = f"echo_open {op} {load}", f"xselld_open {op} {load}"
+            if x not in runs:
+                continue
+            x99 = med(runs, x, "all", "p99_us")
+            e99 = med(runs, e, "all", "p99_us")
+            o.append(f"| {OP_TEXT[op]} | {load} | "
+                     f"{f0(med(runs, x, 'rate'))} | "
+                     f"{f1(med(runs, e, 'all', 'p50_us'))} | {f1(e99)} | "
+                     f"{f1(med(runs, e, 'all', 'p99_9_us'))} | "
+                     f"{f0(med(runs, x, 'all', 'rps'))} | "
+                     f"{f1(med(runs, x, 'all', 'p50_us'))} | {f1(x99)} | "
+                     f"{f1(med(runs, x, 'all', 'p99_9_us'))} | "
+                     f"{ratio(x99, e99)} |")
+    o.append("")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("raw")
@@ -74,7 +113,8 @@ def main():
     o.append(f"- command: `{a.command}`")
     o.append(f"- every figure is the **median of {n_rep} runs**; "
              "latency quantiles come from xsell-bench's histogram "
-             "(1.6% resolution), over ipc://, closed loop")
+             "(1.6% resolution), over ipc://, closed loop except where a "
+             "table says open loop")
     o.append("- dataset: all of UCI Online Retail "
              "(`../shared/data/online-retail/online_retail.csv`), "
              "items drawn by popularity (basket count); picks: users drawn "
@@ -103,6 +143,7 @@ def main():
                      f"{f1(med(runs, x, 'all', 'p99_us'))} | "
                      f"{f1(med(runs, e, 'all', 'p99_us'))} |")
     o.append("")
+    open_loop_table(o, runs)
 
     if "redis_query 1" in runs:
         o.append("### Against Redis answering a precomputed top-k\n")

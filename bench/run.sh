@@ -2,7 +2,8 @@
 # Performance, side by side, in one run on one machine: build, load all of
 # Online Retail with xsell-load (timed), start xselld on ipc://, and set
 # it against xsell-echo (the bare nng REP floor, replies padded to
-# xselld's mean reply size) at 1 and 8 clients, op by op; time the model
+# xselld's mean reply size) at 1 and 8 clients, op by op, closed loop
+# and open loop (fixed rates, the same for both); time the model
 # in process; time event ingestion; read each xselld's peak and final
 # memory from /proc as it stops. Every measurement runs REPEAT times
 # (interleaved, so drift hits both sides alike) and the median is kept.
@@ -21,7 +22,9 @@
 #
 # Environment: BUILD (build dir, default build), XSELL_DATA_DIR (default
 # ../shared/data), DURATION (seconds measured per run), WARMUP,
-# REPEAT, CLIENTS (default "1 8"), OUT, KEEP=1 keeps $WORK.
+# REPEAT, CLIENTS (default "1 8"), OPEN_LOADS (the open-loop rates, as
+# fractions of echo's closed-loop req/s at the most clients; default
+# "0.25 0.5"), OPEN_CLIENTS (default 8), OUT, KEEP=1 keeps $WORK.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -39,6 +42,8 @@ repeat=${REPEAT:-3}
 clients_list=${CLIENTS:-1 8}
 out=${OUT:-bench/RESULTS.md}
 ops="fbt fbt_cart complements picks"
+read -ra open_loads <<<"${OPEN_LOADS:-0.25 0.5}"
+open_clients=${OPEN_CLIENTS:-8}
 
 if [ ! -r "$csv" ]; then
 	echo "run.sh: $csv not found (set XSELL_DATA_DIR)" >&2
@@ -100,6 +105,18 @@ server_mem() {
 # Append one JSON result, tagged, to the raw file.
 record() { # tag json
 	printf '{"tag":"%s","r":%s}\n' "$1" "$2" >>"$raw"
+}
+# The open-loop runs of $op against the server at $2 (tagged $1), one a
+# load of open_loads at its rate in open_rates: $open_clients clients,
+# each on a fixed schedule, so a server slower than the rate shows its
+# queue in the latency.
+open_loop() { # server url
+	local i
+	for i in "${!open_rates[@]}"; do
+		record "$1_open $op ${open_loads[$i]}" "$("${bench[@]}" \
+			--url "$2" --db "$work/db" --mix "$op=1" \
+			--clients "$open_clients" --rate "${open_rates[$i]}")"
+	done
 }
 
 lines=$(($(wc -l <"$csv") - 1))
@@ -167,9 +184,20 @@ for i in $(seq "$repeat"); do
 		server_pid=$!
 		wait_up "$echo_url"
 		for c in $clients_list; do
-			record "echo $op $c" "$("${bench[@]}" --url "$echo_url" \
-				--db "$work/db" --mix "$op=1" --clients "$c")"
+			r=$("${bench[@]}" --url "$echo_url" --db "$work/db" \
+				--mix "$op=1" --clients "$c")
+			record "echo $op $c" "$r"
 		done
+		# Open loop: both servers are offered the same rates, fractions
+		# of what echo just served closed-loop with the most clients.
+		echo_rps=$(echo "$r" |
+			sed 's/.*"all":{"requests":[0-9]*,"rps":\([0-9.]*\).*/\1/')
+		open_rates=()
+		for load in "${open_loads[@]}"; do
+			open_rates+=("$(awk -v r="$echo_rps" -v l="$load" \
+				'BEGIN {printf "%d", r * l}')")
+		done
+		open_loop echo "$echo_url"
 		stop_server
 		echo "== round $i, $op: xselld"
 		"$build/xselld" --db "$work/db" --listen "$read_url" \
@@ -188,6 +216,7 @@ for i in $(seq "$repeat"); do
 					--mix fbt=1 --clients "$c")"
 			done
 		fi
+		open_loop xselld "$read_url"
 		record "xselld_mem $op" "$(server_mem)"
 		stop_server
 	done
