@@ -260,6 +260,32 @@ xs_tally_credit(struct xs_tally *t, uint32_t item, double s, uint32_t group)
 	e->score += s;
 	return XSELL_OK;
 }
+
+/* xs_tally_credit of a group's only part, settled at once: the same
+ * entry as xs_tally_credit and a settle later give, without a group
+ * left open. for_you's seeds credit this way when a store has one
+ * similar relation (a seed's list holds each neighbour once), which
+ * saves the group's bookkeeping on each of thousands of credits. */
+static inline xsell_err
+xs_tally_credit_whole(
+    struct xs_tally *t, uint32_t item, double s, uint32_t group)
+{
+	struct xs_tally_entry *e = xs_tally_get(t, item);
+
+	if (e == NULL) {
+		return XSELL_ENOMEM;
+	}
+	if (e->group != 0) {
+		xs_tally_entry_settle(e);
+	}
+	e->score += s;
+	if (s > e->share) {
+		e->share   = s;
+		e->because = group;
+	}
+	return XSELL_OK;
+}
+
 /* xs_tally_entry_settle on every entry, once all parts are in. */
 void xs_tally_settle(struct xs_tally *t);
 void xs_tally_free(struct xs_tally *t);

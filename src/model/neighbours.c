@@ -1318,8 +1318,12 @@ xs_similar_collect(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	struct xs_rel_source srcs[3];
 	struct seed_walk     w = { 0 };
 	size_t n = similar_sources(set, &sw->tot, XS_SIGNAL_ALL, weight, srcs);
-	xsell_err err = XSELL_OK;
+	size_t with_pairs = 0;
+	xsell_err err     = XSELL_OK;
 
+	for (size_t s = 0; s < n; s++) {
+		with_pairs += !sw->no_pairs[s];
+	}
 	w.sw          = sw;
 	w.scorer      = set->similar_scorer;
 	w.min_support = set->min_support;
@@ -1334,10 +1338,15 @@ xs_similar_collect(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 		w.n_a =
 		    xs_counts_reader_get(&sw->counts, seed, srcs[s].count_a);
 		err = seed_list_get(st, txn, &w, seed, &l, &held);
-		/* l is set unless err says otherwise */
+		/* l is set unless err says otherwise. A list names each
+		 * neighbour once, so with one relation that has pairs (a
+		 * store of orders alone) each credit is its group's whole. */
 		for (uint32_t i = 0; err == XSELL_OK && i < l->n; i++) {
-			err = xs_tally_credit(out, l->v[i].b,
-			    srcs[s].weight * l->v[i].score, seed);
+			double part = srcs[s].weight * l->v[i].score;
+
+			err = with_pairs == 1
+			    ? xs_tally_credit_whole(out, l->v[i].b, part, seed)
+			    : xs_tally_credit(out, l->v[i].b, part, seed);
 		}
 		if (err == XSELL_OK && l->entries == 0) {
 			err = note_empty_list(st, txn, srcs[s].rel, sw, s);

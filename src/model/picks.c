@@ -400,9 +400,10 @@ for_you_candidates(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	size_t              seeds;
 	xsell_err           err = xs_seed_walk_init(&sw, st, txn);
 
+	/* taste holds each item once (merged by item): a whole group. */
 	for (size_t i = 0; i < taste->n && err == XSELL_OK; i++) {
-		err = xs_tally_credit(out, taste->v[i].item, taste->v[i].score,
-		    taste->v[i].item);
+		err = xs_tally_credit_whole(out, taste->v[i].item,
+		    taste->v[i].score, taste->v[i].item);
 	}
 	if (taste->n != 0) {
 		qsort(taste->v, taste->n, sizeof(*taste->v), cmp_abs_weight);

@@ -426,6 +426,69 @@ test_tally_grows_and_keeps_sums(void **state)
 	assert_null(xs_tally_find(&t, 1));
 }
 
+/* A group's only part credited whole (xs_tally_credit_whole) leaves the
+ * entry as xs_tally_credit and a settle do, also between groups of
+ * several parts still open. By hand: item 3 gets 1 whole (group 5),
+ * then 0.5 and 0.75 in group 6, then 1.125 whole (group 8): score
+ * 3.375, the largest group 6's 1.25. Then 40 items take 3,000 groups
+ * drawn from a fixed sequence, each one part (-0.5, 0, 0.5 or 1) or two
+ * (-0.25, 0.25 or 0.5 each), so that many groups tie at 1, the largest
+ * (the first of them names the entry); one tally credits each one-part
+ * group whole, the other every part by xs_tally_credit: the same
+ * scores, shares and names. */
+static void
+test_tally_whole_credit_is_a_settled_group(void **state)
+{
+	static const double one[] = { -0.5, 0, 0.5, 1 };
+	static const double two[] = { -0.25, 0.25, 0.5 };
+	struct xs_tally     whole = { 0 }, parts = { 0 };
+	uint32_t            seq = 12345;
+
+	(void) state;
+	assert_xs_ok(xs_tally_credit_whole(&whole, 3, 1.0, 5));
+	assert_xs_ok(xs_tally_credit(&whole, 3, 0.5, 6));
+	assert_xs_ok(xs_tally_credit(&whole, 3, 0.75, 6));
+	assert_xs_ok(xs_tally_credit_whole(&whole, 3, 1.125, 8));
+	xs_tally_settle(&whole);
+	assert_true(whole.v[0].score == 3.375);
+	assert_true(whole.v[0].share == 1.25);
+	assert_int_equal(whole.v[0].because, 6);
+	xs_tally_free(&whole);
+
+	for (uint32_t group = 1; group <= 3000; group++) {
+		uint32_t item, run;
+
+		seq  = seq * 1103515245u + 12345u;
+		item = 1 + (seq >> 16) % 40;
+		run  = 1 + (seq >> 24) % 2;
+		for (uint32_t p = 0; p < run; p++) {
+			double part;
+
+			seq  = seq * 1103515245u + 12345u;
+			part = run == 1 ? one[(seq >> 16) % 4]
+			                : two[(seq >> 16) % 3];
+			assert_xs_ok(
+			    xs_tally_credit(&parts, item, part, group));
+			assert_xs_ok(run == 1
+			        ? xs_tally_credit_whole(
+			              &whole, item, part, group)
+			        : xs_tally_credit(&whole, item, part, group));
+		}
+	}
+	xs_tally_settle(&parts);
+	xs_tally_settle(&whole);
+	assert_int_equal(whole.n, parts.n);
+	assert_int_equal(whole.n, 40);
+	for (size_t i = 0; i < parts.n; i++) {
+		assert_int_equal(whole.v[i].item, parts.v[i].item);
+		assert_true(whole.v[i].score == parts.v[i].score);
+		assert_true(whole.v[i].share == parts.v[i].share);
+		assert_int_equal(whole.v[i].because, parts.v[i].because);
+	}
+	xs_tally_free(&parts);
+	xs_tally_free(&whole);
+}
+
 /* The same sums with the entries found by item number in an index the
  * store lends for items below 3000 (it may lend a longer one): items
  * below its length go there, the first past it moves the tally to the
@@ -565,6 +628,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tally_grows_and_keeps_sums),
+		cmocka_unit_test(test_tally_whole_credit_is_a_settled_group),
 		cmocka_unit_test_setup_teardown(test_tally_by_index_keeps_sums,
 		    xs_test_store_setup, xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(
