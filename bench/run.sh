@@ -23,8 +23,9 @@
 # Environment: BUILD (build dir, default build), XSELL_DATA_DIR (default
 # ../shared/data), DURATION (seconds measured per run), WARMUP,
 # REPEAT, CLIENTS (default "1 8"), OPEN_LOADS (the open-loop rates, as
-# fractions of echo's closed-loop req/s at the most clients; default
-# "0.25 0.5"), OPEN_CLIENTS (default 8), OUT, KEEP=1 keeps $WORK.
+# fractions of echo's closed-loop req/s with the last of CLIENTS; default
+# "0.25 0.5"; empty: no open loop), OPEN_CLIENTS (default 8), OUT,
+# KEEP=1 keeps $WORK.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -189,7 +190,7 @@ for i in $(seq "$repeat"); do
 			record "echo $op $c" "$r"
 		done
 		# Open loop: both servers are offered the same rates, fractions
-		# of what echo just served closed-loop with the most clients.
+		# of what echo just served closed loop with the last of CLIENTS.
 		echo_rps=$(echo "$r" |
 			sed 's/.*"all":{"requests":[0-9]*,"rps":\([0-9.]*\).*/\1/')
 		open_rates=()
