@@ -504,27 +504,29 @@ cart_cands_gather(const struct cart_lists *ls, const struct xs_rank_ids *ids,
 	return XSELL_OK;
 }
 
-/* The co-count of (item of list i, b), 0 if none: from the best
- * pairs, else from the packing. */
+/* The co-count of (item of list i, candidate c), 0 if none: from the
+ * best pairs when c is among them (c->known says so; no search of them
+ * otherwise), else from the packing. */
 static uint32_t
-cart_pair_count(const struct cart_lists *ls, size_t i, uint32_t b)
+cart_pair_count(
+    const struct cart_lists *ls, size_t i, const struct cart_cand *c)
 {
 	const struct cart_list *l  = ls->l[i];
 	size_t                  lo = 0, hi = l->n_best;
 
+	if ((c->known >> i & 1u) == 0) {
+		return l->rest == -INFINITY ? 0 : cart_list_count(l, c->item);
+	}
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (l->best[mid].b < b) {
+		if (l->best[mid].b < c->item) {
 			lo = mid + 1;
 		} else {
 			hi = mid;
 		}
 	}
-	if (lo < l->n_best && l->best[lo].b == b) {
-		return l->best[lo].count;
-	}
-	return l->rest == -INFINITY ? 0 : cart_list_count(l, b);
+	return l->best[lo].count; /* there: c->known */
 }
 
 /* Score candidate c exactly into vec: the parts of every list that holds
@@ -538,7 +540,7 @@ cart_cand_score(struct cart_ctx *cx, const struct cart_lists *ls,
 
 	x.item = c->item;
 	for (size_t i = 0; i < ls->n; i++) {
-		uint32_t count = cart_pair_count(ls, i, c->item);
+		uint32_t count = cart_pair_count(ls, i, c);
 
 		if (count != 0) {
 			x.score +=
