@@ -404,14 +404,18 @@ cart_lists_get(struct cart_ctx *cx, const struct xs_rank_ids *ids,
 }
 
 /* A candidate of step 1: its item, the lists whose best pairs hold it
- * (a bit each), its bound, and whether it was scored (or is a given
- * item, never to be). */
+ * (a bit each) and where in them (best_at: its index in list i's best
+ * pairs, when bit i is set), its bound, and whether it was scored (or
+ * is a given item, never to be). */
 struct cart_cand {
 	uint32_t item;
 	uint32_t known;
 	double   bound;
 	bool     scored;
+	uint8_t  best_at[XS_CART_LISTS_MAX];
 };
+
+_Static_assert(CART_BEST <= 256, "cart_cand.best_at holds an index of best");
 
 /* The candidates of every list's best pairs, by item (open addressing
  * over indexes into v). */
@@ -440,7 +444,7 @@ cart_cand_get(struct cart_cands *cs, uint32_t item)
 	size_t j = cart_cand_slot(cs, item);
 
 	if (cs->slots[j] == 0) {
-		cs->v[cs->n] = (struct cart_cand) { item, 0, 0, false };
+		cs->v[cs->n] = (struct cart_cand) { .item = item };
 		cs->slots[j] = (uint32_t) ++cs->n;
 	}
 	return &cs->v[cs->slots[j] - 1];
@@ -489,6 +493,7 @@ cart_cands_gather(const struct cart_lists *ls, const struct xs_rank_ids *ids,
 				c->bound = unseen;
 			}
 			c->known |= 1u << i;
+			c->best_at[i] = (uint8_t) j;
 			c->bound += l->best[j].score - rest;
 		}
 	}
@@ -505,28 +510,18 @@ cart_cands_gather(const struct cart_lists *ls, const struct xs_rank_ids *ids,
 }
 
 /* The co-count of (item of list i, candidate c), 0 if none: from the
- * best pairs when c is among them (c->known says so; no search of them
- * otherwise), else from the packing. */
+ * best pairs when c is among them (c->known and c->best_at say where),
+ * else from the packing. */
 static uint32_t
 cart_pair_count(
     const struct cart_lists *ls, size_t i, const struct cart_cand *c)
 {
-	const struct cart_list *l  = ls->l[i];
-	size_t                  lo = 0, hi = l->n_best;
+	const struct cart_list *l = ls->l[i];
 
-	if ((c->known >> i & 1u) == 0) {
-		return l->rest == -INFINITY ? 0 : cart_list_count(l, c->item);
+	if ((c->known >> i & 1u) != 0) {
+		return l->best[c->best_at[i]].count;
 	}
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (l->best[mid].b < c->item) {
-			lo = mid + 1;
-		} else {
-			hi = mid;
-		}
-	}
-	return l->best[lo].count; /* there: c->known */
+	return l->rest == -INFINITY ? 0 : cart_list_count(l, c->item);
 }
 
 /* Score candidate c exactly into vec: the parts of every list that holds
