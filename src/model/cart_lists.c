@@ -509,19 +509,24 @@ cart_cands_gather(const struct cart_lists *ls, const struct xs_rank_ids *ids,
 	return XSELL_OK;
 }
 
-/* The co-count of (item of list i, candidate c), 0 if none: from the
- * best pairs when c is among them (c->known and c->best_at say where),
- * else from the packing. */
-static uint32_t
-cart_pair_count(
-    const struct cart_lists *ls, size_t i, const struct cart_cand *c)
+/* What list i adds to candidate c's score, its co-count in *countp (0:
+ * no pair, nothing added). Among the list's best pairs (c->known and
+ * c->best_at say where) both were kept, the score by cart_pair_score
+ * with this snapshot's counts, the same bits again; else the count is
+ * read from the packing and scored. */
+static double
+cart_pair_part(struct cart_ctx *cx, const struct cart_lists *ls, size_t i,
+    const struct cart_cand *c, uint32_t *countp)
 {
 	const struct cart_list *l = ls->l[i];
 
 	if ((c->known >> i & 1u) != 0) {
-		return l->best[c->best_at[i]].count;
+		*countp = l->best[c->best_at[i]].count;
+		return l->best[c->best_at[i]].score;
 	}
-	return l->rest == -INFINITY ? 0 : cart_list_count(l, c->item);
+	*countp = l->rest == -INFINITY ? 0 : cart_list_count(l, c->item);
+	return *countp != 0 ? cart_pair_score(cx, l->n_a, c->item, *countp)
+	                    : 0;
 }
 
 /* Score candidate c exactly into vec: the parts of every list that holds
@@ -535,11 +540,11 @@ cart_cand_score(struct cart_ctx *cx, const struct cart_lists *ls,
 
 	x.item = c->item;
 	for (size_t i = 0; i < ls->n; i++) {
-		uint32_t count = cart_pair_count(ls, i, c);
+		uint32_t count;
+		double   part = cart_pair_part(cx, ls, i, c, &count);
 
 		if (count != 0) {
-			x.score +=
-			    cart_pair_score(cx, ls->l[i]->n_a, c->item, count);
+			x.score += part;
 			x.count += count;
 		}
 	}
