@@ -339,6 +339,18 @@ def main():
     bpp = a.db_kb * 1024 / a.pairs if a.pairs else 0
     o.append(f"| ≤ 48 bytes per stored pair (whole store / ordered pairs, "
              f"an upper bound) | {bpp:.1f} | {verdict(bpp <= 48)} |")
+    inc = runs.get("storage_incremental")
+    if inc and a.pairs:
+        used = med(runs, "storage_incremental", "used_bytes")
+        free = med(runs, "storage_incremental", "free_bytes")
+        comp = med(runs, "storage_incremental", "compact_bytes")
+        o.append(f"| the same, a store grown by write transactions "
+                 f"(`--incremental`): its file, without LMDB's free pages, "
+                 f"its compacted copy (`--compact-into`) | "
+                 f"{used / a.pairs:.1f}, {(used - free) / a.pairs:.1f}, "
+                 f"{comp / a.pairs:.1f} | "
+                 f"{verdict(comp / a.pairs <= 48)} (the file: "
+                 f"{verdict(used / a.pairs <= 48)}) |")
     mem = (f"xsell-load {f0(rss / 1024)} MB" if rss else "") + \
         (f", xselld {f0(mem_peak / 1024)} MB" if mem_peak else "")
     o.append(f"| peak memory of xsell-load and xselld, reported (peak RSS, "

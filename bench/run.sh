@@ -134,6 +134,20 @@ for i in $(seq "$repeat"); do
 done
 du -sk "$work/db" | awk '{print $1}' >"$work/db_kb.txt"
 mdb_stat -s pair "$work/db" | awk '/Entries:/ {print $2}' >"$work/pairs.txt"
+# The same data grown by write transactions (--incremental: chunks of
+# --txn-ms, as live writes and loads into a store with data grow it)
+# leaves pages LMDB freed in its file; its compacted copy holds none.
+echo "== storage of a store grown by write transactions (--incremental)"
+rm -rf "$work/inc" "$work/inc.compact"
+"$build/tools/xsell-load" --db "$work/inc" --quiet --incremental \
+	--compact-into "$work/inc.compact" "$csv" >"$work/inc.txt" 2>/dev/null
+record storage_incremental "$(awk '
+	/^store / {u = $2; f = $6}
+	/^compacted copy / {c = $4}
+	END {printf "{\"used_bytes\":%d,\"free_bytes\":%d,\"compact_bytes\":%d}",
+		u, f, c}' "$work/inc.txt")"
+grep -E '^(store|compacted copy) ' "$work/inc.txt" | sed 's/^/   /'
+rm -rf "$work/inc" "$work/inc.compact"
 # complements answers from precomputed lists where they are fresh (an
 # hour; README "Scorers"), as a running xselld's refresher keeps them:
 # compute them once, outside the timed loads and the store's size.

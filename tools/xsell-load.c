@@ -25,7 +25,9 @@ static const char usage_text[] =
     "                  [--map ROLE=COLUMN,...] [--map-size BYTES]\n"
     "                  [--max-basket-items N] [--txn-ms MS] [--type TYPE]\n"
     "                  [--exclude-items ID,...] [--incremental]\n"
-    "                  [--complements] [--quiet] FILE...\n"
+    "                  [--complements] [--compact-into NEWDIR] [--quiet]\n"
+    "                  FILE...\n"
+    "       xsell-load --db DIR --compact-into NEWDIR\n"
     "\n"
     "Warm an xsell store from exports of order lines and events (views,\n"
     "cart adds and removals, ratings). All files are read into memory\n"
@@ -86,6 +88,15 @@ static const char usage_text[] =
     "                        every item with orders (xselld's refresher\n"
     "                        does it too, in the background); about a\n"
     "                        millisecond per item\n"
+    "  --compact-into NEWDIR then write a compacted copy of the store into\n"
+    "                        NEWDIR (created if missing; no data.mdb\n"
+    "                        there yet): one snapshot, without the pages\n"
+    "                        LMDB freed as writes replaced them, which it\n"
+    "                        reuses but never gives back (the summary's\n"
+    "                        \"store\" line says how much). xselld may\n"
+    "                        serve and write the store meanwhile; stop it\n"
+    "                        and move NEWDIR/data.mdb into place to use the\n"
+    "                        copy. Without FILE, only the copy\n"
     "  --quiet               no progress display (it is only drawn when\n"
     "                        standard error is a terminal)\n"
     "  -h, --help            this text\n"
@@ -244,6 +255,7 @@ parse_size(const char *s, size_t *out)
 
 struct args {
 	const char         *db;
+	const char         *compact_into; /* NULL: no copy */
 	bool                has_format, quiet, incremental, complements;
 	enum xs_load_format format;
 	struct xs_load_map  map;
@@ -307,6 +319,7 @@ parse_args(int argc, char **argv, struct args *a)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "incremental", no_argument, NULL, 'i' },
 		{ "complements", no_argument, NULL, 'c' },
+		{ "compact-into", required_argument, NULL, 'C' },
 		{ "exclude-items", required_argument, NULL, 'x' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -387,6 +400,9 @@ parse_args(int argc, char **argv, struct args *a)
 		case 'c':
 			a->complements = true;
 			break;
+		case 'C':
+			a->compact_into = optarg;
+			break;
 		case 'x':
 			if (add_excluded(a, optarg) != EXIT_LOAD_OK) {
 				return EXIT_USAGE;
@@ -403,7 +419,8 @@ parse_args(int argc, char **argv, struct args *a)
 	if (a->db == NULL) {
 		return usage_error("%s", "--db DIR is required");
 	}
-	if (optind >= argc) {
+	/* --complements writes lists: a load, if of a header line alone. */
+	if (optind >= argc && (a->compact_into == NULL || a->complements)) {
 		return usage_error("%s", "no input FILE given");
 	}
 	a->files   = argv + optind;
@@ -469,6 +486,72 @@ summary(const struct args *a, const struct xs_load_counts *fcs,
 	    ar->fresh ? "; a fresh store, built whole" : "");
 	printf("lines/s           %.0f\n",
 	    secs > 0 ? (double) tot->records / secs : 0.0);
+}
+
+/* The summary's store line: its file's length in use, and how much of
+ * it is pages LMDB freed (later writes reuse them; --compact-into leaves
+ * them out). */
+static void
+store_summary(xs_store *st)
+{
+	struct xs_store_info info;
+
+	if (xs_store_info_get(st, &info) == XSELL_OK) {
+		printf("store             %" PRIu64 " bytes in use, %" PRIu64
+		       " of them free pages (later writes reuse them)\n",
+		    info.used_bytes, info.free_bytes);
+	}
+}
+
+/* --compact-into: the store's compacted copy in 'dir' (made if missing,
+ * one level), and its length. */
+static int
+compact_into(xs_store *st, const char *dir)
+{
+	char        path[4096];
+	struct stat sb;
+	uint64_t    t0 = xs_mono_ns();
+
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+		fprintf(stderr, "xsell-load: --compact-into %s: %s\n", dir,
+		    strerror(errno));
+		return EXIT_LOAD_FAIL;
+	}
+	if (xs_store_copy_compact(st, dir) != XSELL_OK) {
+		fprintf(stderr,
+		    "xsell-load: no compacted copy in %s (it must be a "
+		    "directory without a data.mdb, on a disk with room)\n",
+		    dir);
+		return EXIT_LOAD_FAIL;
+	}
+	snprintf(path, sizeof(path), "%s/data.mdb", dir);
+	printf("compacted copy    %s: %jd bytes in %.2f s\n", path,
+	    stat(path, &sb) == 0 ? (intmax_t) sb.st_size : (intmax_t) -1,
+	    (double) (xs_mono_ns() - t0) / 1e9);
+	return EXIT_LOAD_OK;
+}
+
+/* Without FILE: the store as it is, and its compacted copy; nothing is
+ * written to it (opened read-only). */
+static int
+compact_only(const struct args *a)
+{
+	struct xs_store_opts so = { 0 };
+	xs_store            *st;
+	xsell_err            e;
+	int                  rc;
+
+	so.read_only = true;
+	e            = xs_store_open(&st, a->db, &so);
+	if (e != XSELL_OK) {
+		fprintf(stderr, "xsell-load: cannot open store %s: %s\n",
+		    a->db, xsell_strerror(e));
+		return EXIT_LOAD_FAIL;
+	}
+	store_summary(st);
+	rc = compact_into(st, a->compact_into);
+	xs_store_close(st);
+	return rc;
 }
 
 /* --complements: every item's precomputed list, after the load (its own
@@ -564,6 +647,9 @@ main(int argc, char **argv)
 	rc = parse_args(argc, argv, &a);
 	if (rc != EXIT_LOAD_OK) {
 		return rc < 0 ? EXIT_LOAD_OK : rc;
+	}
+	if (a.n_files == 0 && a.compact_into != NULL) {
+		return compact_only(&a); /* parse_args: else a FILE */
 	}
 	/* Check every file before the store is touched. */
 	for (int i = 0; i < a.n_files; i++) {
@@ -669,6 +755,10 @@ main(int argc, char **argv)
 	    (double) (t_apply - t_read) / 1e9, (double) (t_apply - t0) / 1e9);
 	if (rc == EXIT_LOAD_OK && a.complements) {
 		rc = complements_lists(st, &set, a.db);
+	}
+	store_summary(st);
+	if (rc == EXIT_LOAD_OK && a.compact_into != NULL) {
+		rc = compact_into(st, a.compact_into);
 	}
 	xs_loader_free(l);
 	free(fcs);

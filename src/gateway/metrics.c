@@ -227,6 +227,8 @@ write_upstream(FILE *out, const msgpack_object *stats)
 	    "bytes of address space the store may grow to");
 	scalar(out, store, "used_bytes", "xsell_store_used_bytes", "gauge",
 	    "bytes the store uses in its map");
+	scalar(out, store, "free_bytes", "xsell_store_free_bytes", "gauge",
+	    "of used_bytes, pages freed that later writes reuse");
 	scalar(out, store, "map_used", "xsell_store_map_used_ratio", "gauge",
 	    "used_bytes / map_size; writes fail as it nears 1");
 	scalar(out, store, "readers_used", "xsell_store_readers_used", "gauge",

@@ -213,6 +213,7 @@ stats_gather(struct xs_server *srv, struct xs_stats *s)
 	s->events           = tot.events;
 	s->map_size         = info.map_size;
 	s->used_bytes       = info.used_bytes;
+	s->free_bytes       = info.free_bytes;
 	s->readers_used     = info.readers_used;
 	s->readers_max      = info.readers_max;
 	s->memo_items       = info.memo_items;

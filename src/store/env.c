@@ -576,6 +576,52 @@ xs_txn_renew(MDB_txn *txn)
 	return xs_err_from_mdb(mdb_txn_renew(txn));
 }
 
+/* The pages on LMDB's freelist as of txn's snapshot: each record of its
+ * free database (dbi 0) lists page numbers, led by how many (an MDB_ID,
+ * a size_t; lmdb.h and mdb_stat -f read it so). */
+static int
+freelist_pages(MDB_txn *txn, uint64_t *np)
+{
+	MDB_cursor *cur;
+	MDB_val     k, v;
+	uint64_t    n  = 0;
+	int         rc = mdb_cursor_open(txn, 0, &cur);
+
+	if (rc != 0) {
+		return rc;
+	}
+	while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
+		size_t len;
+
+		if (v.mv_size < sizeof(len)) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		memcpy(&len, v.mv_data, sizeof(len));
+		n += len;
+	}
+	mdb_cursor_close(cur);
+	*np = n;
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* Bytes of the pages on the freelist, read in a snapshot of its own. */
+static int
+free_bytes_get(xs_store *st, uint64_t page_size, uint64_t *bytesp)
+{
+	MDB_txn *txn;
+	uint64_t pages = 0;
+	int      rc    = txn_begin(st, MDB_RDONLY, &txn);
+
+	if (rc != 0) {
+		return rc;
+	}
+	rc = freelist_pages(txn, &pages);
+	mdb_txn_abort(txn);
+	*bytesp = pages * page_size;
+	return rc;
+}
+
 xsell_err
 xs_store_info_get(xs_store *st, struct xs_store_info *out)
 {
@@ -586,6 +632,9 @@ xs_store_info_get(xs_store *st, struct xs_store_info *out)
 	rc = mdb_env_info(st->env, &info);
 	if (rc == 0) {
 		rc = mdb_env_stat(st->env, &stat);
+	}
+	if (rc == 0) {
+		rc = free_bytes_get(st, stat.ms_psize, &out->free_bytes);
 	}
 	if (rc != 0) {
 		return xs_err_from_mdb(rc);
@@ -598,5 +647,18 @@ xs_store_info_get(xs_store *st, struct xs_store_info *out)
 	out->memo_budget      = st->item_memo.budget;
 	out->item_cache_bytes = xs_item_cache_bytes(&st->item_cache);
 	out->index_bytes      = xs_store_index_bytes(st);
+	return XSELL_OK;
+}
+
+xsell_err
+xs_store_copy_compact(xs_store *st, const char *dir)
+{
+	int rc = mdb_env_copy2(st->env, dir, MDB_CP_COMPACT);
+
+	if (rc != 0) {
+		xs_log(XS_LOG_ERROR, "compacted copy into %s: %s", dir,
+		    mdb_strerror(rc));
+		return rc == MDB_MAP_FULL ? XSELL_EMAPFULL : XSELL_EIO;
+	}
 	return XSELL_OK;
 }

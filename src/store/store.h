@@ -606,6 +606,10 @@ xsell_err xs_store_user_drop(xs_store *st, MDB_txn *txn, uint32_t user);
 struct xs_store_info {
 	uint64_t map_size;   /* bytes */
 	uint64_t used_bytes; /* pages in use * page size */
+	/* Of used_bytes, the pages LMDB freed (its freelist, as of the
+	 * newest snapshot): later writes reuse them before the file grows,
+	 * and a compacted copy leaves them out (xs_store_copy_compact). */
+	uint64_t free_bytes;
 	uint32_t readers_used;
 	uint32_t readers_max;
 	uint64_t memo_items;  /* per-item memos held (one snapshot's) */
@@ -616,6 +620,14 @@ struct xs_store_info {
 	uint64_t item_cache_bytes, index_bytes;
 };
 xsell_err xs_store_info_get(xs_store *st, struct xs_store_info *out);
+
+/* Write a copy of the store into directory 'dir' (which must exist and
+ * hold no data.mdb): one snapshot, its pages renumbered in tree order
+ * and the freed ones left out, so that the copy's file is as long as the
+ * data it holds. Readers and writers go on meanwhile (the copy is a read
+ * transaction). XSELL_EIO when the copy cannot be written (dir missing,
+ * a data.mdb there already, a full disk). */
+xsell_err xs_store_copy_compact(xs_store *st, const char *dir);
 
 /* A canonical text dump of every database (numbers decoded), for tests
  * that compare two stores. Caller frees with xs_buf_fini. */

@@ -500,7 +500,7 @@ pack_counts(msgpack_packer *pk, const struct xs_stats *s)
 static void
 pack_store(msgpack_packer *pk, const struct xs_stats *s)
 {
-	struct map m    = map_begin(pk, 10);
+	struct map m    = map_begin(pk, 11);
 	double     used = 0;
 
 	if (s->map_size > 0) {
@@ -526,6 +526,8 @@ pack_store(msgpack_packer *pk, const struct xs_stats *s)
 	msgpack_pack_uint64(pk, s->item_cache_bytes);
 	map_key(&m, "index_bytes");
 	msgpack_pack_uint64(pk, s->index_bytes);
+	map_key(&m, "free_bytes");
+	msgpack_pack_uint64(pk, s->free_bytes);
 	map_end(&m);
 }
 

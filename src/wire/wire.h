@@ -113,7 +113,7 @@ struct xs_stats {
 	const char               *version;
 	uint32_t                  items, users, categories;
 	uint64_t                  orders, baskets, events;
-	uint64_t                  map_size, used_bytes;
+	uint64_t                  map_size, used_bytes, free_bytes;
 	uint32_t                  readers_used, readers_max;
 	uint64_t                  memo_items, memo_bytes, memo_budget;
 	uint64_t                  item_cache_bytes, index_bytes;

@@ -870,6 +870,9 @@ def check_metrics(gw):
     for name in ("xsell_store_used_bytes", "xsell_store_map_used_ratio",
                  "xsell_uptime_seconds", "xsell_store_readers_used"):
         value(m1, name)
+    if not 0 <= value(m1, "xsell_store_free_bytes") <= \
+            value(m1, "xsell_store_used_bytes"):
+        raise Fail("metrics: free bytes outside the bytes in use")
     # stats' connections, by kind: xselld's default limit, the gateway's
     # own connection open, nothing refused, waiting or muted in this
     # quiet test.

@@ -3,6 +3,7 @@
  * binary run with fork/exec, its summary and exit code checked. */
 #include "support.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -520,6 +521,115 @@ test_tool_complements_lists(void **state)
 	    "orders)");
 }
 
+/* 'n' orders o<first>.. of 3 to 5 of 40 items each, as CSV, into f's
+ * dir as 'name'; returns its path. */
+static const char *
+write_orders(struct fixture *f, const char *name, unsigned first, unsigned n)
+{
+	static char text[64 * 1024];
+	size_t      len = 0;
+	uint64_t    rng = first + 1;
+
+	len += (size_t) snprintf(text, sizeof(text), "order,item\n");
+	for (unsigned o = first; o < first + n; o++) {
+		unsigned items = 3 + (unsigned) (xs_test_rng_next(&rng) % 3);
+
+		for (unsigned i = 0; i < items; i++) {
+			len += (size_t) snprintf(text + len,
+			    sizeof(text) - len, "o%u,i%u\n", o,
+			    (unsigned) (xs_test_rng_next(&rng) % 40));
+		}
+		assert_true(len < sizeof(text) - 64);
+	}
+	return write_file(f, name, text);
+}
+
+/* The summary's store line: bytes in use, and of them free. */
+static void
+store_line(const char *out, uint64_t *usedp, uint64_t *freep)
+{
+	const char *p = strstr(out, "\nstore ");
+
+	assert_non_null(p);
+	assert_int_equal(sscanf(p,
+	                     "\nstore %" SCNu64 " bytes in use, %" SCNu64
+	                     " of them free pages",
+	                     usedp, freep),
+	    2);
+}
+
+/* A store written by two loads holds pages the second freed; the
+ * summary says how many, and --compact-into writes a copy without them:
+ * shorter, the same data, a store that takes writes again. A second copy
+ * into the same place is refused, and nothing is overwritten. */
+static void
+test_tool_compact_into(void **state)
+{
+	struct fixture *f = *state;
+	char            a[512], b[512], copy[512], copy_db[600];
+	uint64_t        used, free_bytes;
+	struct stat     sb;
+	struct xs_buf   d1, d2;
+
+	snprintf(a, sizeof(a), "%s", write_orders(f, "a.csv", 0, 400));
+	snprintf(b, sizeof(b), "%s", write_orders(f, "b.csv", 400, 400));
+	snprintf(copy, sizeof(copy), "%s", path_in(f, "copy"));
+	snprintf(copy_db, sizeof(copy_db), "%s/data.mdb", copy);
+	{
+		const char *const load_a[] = { "--db", f->db, "--quiet", a,
+			NULL };
+		const char *const load_b[] = { "--db", f->db, "--quiet", b,
+			NULL };
+
+		assert_int_equal(run(f, load_a), 0);
+		assert_int_equal(run(f, load_b), 0);
+		assert_int_equal(
+		    xs_test_figure(f->out, "orders applied"), 400);
+	}
+	store_line(f->out, &used, &free_bytes);
+	assert_true(free_bytes > 0);
+	assert_true(free_bytes < used);
+	{
+		const char *const args[] = { "--db", f->db, "--compact-into",
+			copy, NULL };
+
+		assert_int_equal(run(f, args), 0);
+		xs_test_assert_has(f->out, "compacted copy ");
+		/* Only the copy: no load, so no load's summary. */
+		assert_null(strstr(f->out, "orders applied"));
+		assert_int_equal(stat(copy_db, &sb), 0);
+		/* The pages in use but the free ones, less the few that
+		 * held the freelist itself. */
+		assert_true((uint64_t) sb.st_size <= used - free_bytes);
+		assert_true(
+		    used - free_bytes - (uint64_t) sb.st_size <= 16 * 4096);
+		/* Again into the same place: refused, the copy kept. */
+		assert_int_equal(run(f, args), 1);
+		xs_test_assert_has(f->err, "no compacted copy in");
+	}
+	dump(f->db, &d1);
+	dump(copy, &d2);
+	assert_int_equal(d1.len, d2.len);
+	assert_memory_equal(d1.data, d2.data, d1.len);
+	xs_buf_fini(&d1);
+	xs_buf_fini(&d2);
+	{
+		const char       *c      = write_orders(f, "c.csv", 800, 10);
+		const char *const more[] = { "--db", copy, "--quiet", c,
+			NULL };
+
+		assert_int_equal(run(f, more), 0);
+		assert_int_equal(xs_test_figure(f->out, "orders applied"), 10);
+	}
+	{
+		/* --complements writes: it needs a FILE even here. */
+		const char *const args[] = { "--db", f->db, "--complements",
+			"--compact-into", copy, NULL };
+
+		assert_int_equal(run(f, args), 2);
+	}
+}
+
 int
 main(void)
 {
@@ -547,6 +657,8 @@ main(void)
 		    test_tool_type_flag, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_tool_complements_lists, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_tool_compact_into, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("load_tool", tests, NULL, NULL);

@@ -374,6 +374,7 @@ test_encode_stats(void **state)
 	s.memo_budget               = 1048576;
 	s.item_cache_bytes          = 65600;
 	s.index_bytes               = 20000;
+	s.free_bytes                = 512;
 	s.uptime_s                  = 77;
 	s.ops[XS_OP_fbt].requests   = 5;
 	s.ops[XS_OP_fbt].errors     = 1;
@@ -392,7 +393,7 @@ test_encode_stats(void **state)
 	uint_is(get(o, "baskets"), 25);
 	uint_is(get(o, "categories"), 3);
 	st = get(r, "store");
-	assert_int_equal(st->via.map.size, 10);
+	assert_int_equal(st->via.map.size, 11);
 	uint_is(get(st, "map_size"), 4096);
 	uint_is(get(st, "used_bytes"), 1024);
 	assert_true(get(st, "map_used")->via.f64 == 0.25);
@@ -403,6 +404,7 @@ test_encode_stats(void **state)
 	uint_is(get(st, "memo_budget"), 1048576);
 	uint_is(get(st, "item_cache_bytes"), 65600);
 	uint_is(get(st, "index_bytes"), 20000);
+	uint_is(get(st, "free_bytes"), 512);
 	uint_is(get(r, "uptime_s"), 77);
 	req = get(r, "requests");
 	assert_int_equal(req->via.map.size, XS_OP_COUNT);
