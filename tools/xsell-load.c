@@ -531,29 +531,6 @@ compact_into(xs_store *st, const char *dir)
 	return EXIT_LOAD_OK;
 }
 
-/* Without FILE: the store as it is, and its compacted copy; nothing is
- * written to it (opened read-only). */
-static int
-compact_only(const struct args *a)
-{
-	struct xs_store_opts so = { 0 };
-	xs_store            *st;
-	xsell_err            e;
-	int                  rc;
-
-	so.read_only = true;
-	e            = xs_store_open(&st, a->db, &so);
-	if (e != XSELL_OK) {
-		fprintf(stderr, "xsell-load: cannot open store %s: %s\n",
-		    a->db, xsell_strerror(e));
-		return EXIT_LOAD_FAIL;
-	}
-	store_summary(st);
-	rc = compact_into(st, a->compact_into);
-	xs_store_close(st);
-	return rc;
-}
-
 /* --complements: every item's precomputed list, after the load (its own
  * write transactions of 16 lists each). */
 static int
@@ -624,6 +601,36 @@ store_open_for_load(xs_store **stp, const struct args *a)
 	return e;
 }
 
+/* After the load (the store closed, synced) or without one: the lists of
+ * --complements, the store line, the copy of --compact-into, on the store
+ * opened again, read-only unless lists are to be written. */
+static int
+after_load(const struct args *a, const struct xs_settings *set)
+{
+	struct xs_store_opts so = { 0 };
+	xs_store            *st;
+	xsell_err            e;
+	int                  rc = EXIT_LOAD_OK;
+
+	so.read_only = true;
+	e            = a->complements ? store_open_for_load(&st, a)
+	                              : xs_store_open(&st, a->db, &so);
+	if (e != XSELL_OK) {
+		fprintf(stderr, "xsell-load: cannot open store %s: %s\n",
+		    a->db, xsell_strerror(e));
+		return EXIT_LOAD_FAIL;
+	}
+	if (a->complements) {
+		rc = complements_lists(st, set, a->db);
+	}
+	store_summary(st);
+	if (rc == EXIT_LOAD_OK && a->compact_into != NULL) {
+		rc = compact_into(st, a->compact_into);
+	}
+	xs_store_close(st);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -641,7 +648,7 @@ main(int argc, char **argv)
 	char                         err[600];
 	int64_t                      now = xs_now_s();
 	uint64_t                     t0  = xs_mono_ns(), t_read, t_apply;
-	xsell_err                    e;
+	xsell_err                    e, e_sync;
 	int                          rc;
 
 	rc = parse_args(argc, argv, &a);
@@ -649,7 +656,7 @@ main(int argc, char **argv)
 		return rc < 0 ? EXIT_LOAD_OK : rc;
 	}
 	if (a.n_files == 0 && a.compact_into != NULL) {
-		return compact_only(&a); /* parse_args: else a FILE */
+		return after_load(&a, NULL); /* parse_args: else a FILE */
 	}
 	/* Check every file before the store is touched. */
 	for (int i = 0; i < a.n_files; i++) {
@@ -735,8 +742,10 @@ main(int argc, char **argv)
 		pg.n_orders    = xs_loader_n_orders(l);
 		pg.t0_ns       = xs_mono_ns();
 		e              = xs_loader_apply(l, st, &ao, &ar);
+		/* The load's one sync, as the store closes (faster so). */
+		e_sync = xs_store_close_sync(st);
 		if (e == XSELL_OK) {
-			e = xs_store_sync(st);
+			e = e_sync;
 		}
 		progress_clear(&pg);
 		if (e != XSELL_OK) {
@@ -749,19 +758,13 @@ main(int argc, char **argv)
 			        : "");
 			rc = EXIT_LOAD_FAIL;
 		}
+	} else {
+		xs_store_close(st);
 	}
 	t_apply = xs_mono_ns();
 	summary(&a, fcs, tot, &ar, (double) (t_read - t0) / 1e9,
 	    (double) (t_apply - t_read) / 1e9, (double) (t_apply - t0) / 1e9);
-	if (rc == EXIT_LOAD_OK && a.complements) {
-		rc = complements_lists(st, &set, a.db);
-	}
-	store_summary(st);
-	if (rc == EXIT_LOAD_OK && a.compact_into != NULL) {
-		rc = compact_into(st, a.compact_into);
-	}
 	xs_loader_free(l);
 	free(fcs);
-	xs_store_close(st);
-	return rc;
+	return rc == EXIT_LOAD_OK ? after_load(&a, &set) : rc;
 }
