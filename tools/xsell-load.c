@@ -506,7 +506,7 @@ store_summary(xs_store *st)
 /* --compact-into: the store's compacted copy in 'dir' (made if missing,
  * one level), and its length. */
 static int
-compact_into(xs_store *st, const char *dir)
+copy_compacted(xs_store *st, const char *dir)
 {
 	char        path[4096];
 	struct stat sb;
@@ -625,7 +625,7 @@ after_load(const struct args *a, const struct xs_settings *set)
 	}
 	store_summary(st);
 	if (rc == EXIT_LOAD_OK && a->compact_into != NULL) {
-		rc = compact_into(st, a->compact_into);
+		rc = copy_compacted(st, a->compact_into);
 	}
 	xs_store_close(st);
 	return rc;
