@@ -185,6 +185,32 @@ test_store_file_extended_after_another_cut_it(void **state)
 	assert_int_equal(data_size(f), used_bytes(f));
 }
 
+/* xs_store_close_sync (xsell-load's close after a load: unmapped, then
+ * synced) closes a write_map store as xs_store_close does, cut to its
+ * pages in use, and so a store opened without write_map (synced, then
+ * closed); what was written is there after either. */
+static void
+test_store_file_close_sync(void **state)
+{
+	struct xs_test_dir  *f  = *state;
+	xs_store            *st = open_write_map(f);
+	struct xs_store_opts o  = { 0 };
+
+	fill(st, 0, 4);
+	assert_xs_ok(xs_store_close_sync(st));
+	assert_int_equal(data_size(f), used_bytes(f));
+
+	o.map_size = MAP_SIZE;
+	o.no_sync  = true;
+	assert_xs_ok(xs_store_open(&st, f->dir, &o));
+	fill(st, 10000, 2);
+	assert_xs_ok(xs_store_close_sync(st));
+
+	assert_xs_ok(xs_store_open(&st, f->dir, NULL));
+	assert_int_equal(orders_in(st), 6 * ORDERS_PER_TXN);
+	xs_store_close(st);
+}
+
 #define T(fn)                            \
 	cmocka_unit_test_setup_teardown( \
 	    fn, xs_test_dir_setup, xs_test_dir_teardown)
@@ -196,6 +222,7 @@ main(void)
 		T(test_store_file_cut_to_pages_at_close),
 		T(test_store_file_grows_after_reopen),
 		T(test_store_file_extended_after_another_cut_it),
+		T(test_store_file_close_sync),
 	};
 
 	return cmocka_run_group_tests_name("store_file", tests, NULL, NULL);
