@@ -479,6 +479,7 @@ xs_store_close(xs_store *st)
 		return;
 	}
 	xs_store_orders_held_drop(st);
+	xs_store_users_held_drop(st);
 	if (st->write_map) {
 		file_trim(st);
 	}

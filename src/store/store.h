@@ -496,6 +496,26 @@ void xs_store_orders_held_drop(xs_store *st);
 /* Whether order records are being held. */
 bool xs_store_orders_held(const xs_store *st);
 
+/* One user's bought, cart and history records held in memory while a
+ * load applies that user's events, and written together (one put a
+ * set) when another user's records are asked for: for a load that
+ * applies users one after another (a fresh build of orders, by user),
+ * where each event would otherwise search and grow the user's records
+ * in the B-trees. From xs_store_users_hold on, xs_store_bought_*,
+ * xs_store_cart_* and xs_store_history_* read and change the held
+ * user's records in memory (reading them from the store first), and
+ * xs_store_user_drop writes them before it drops; a callback of an
+ * _each function must not ask for another user's records. Other readers
+ * (xs_store_dump, statistics) see only what is written, so call
+ * xs_store_users_held_write before them, in the same transaction.
+ * XSELL_EINVAL if the store is read-only or holds records already. */
+xsell_err xs_store_users_hold(xs_store *st);
+/* Write the held user's records into txn and stop holding. XSELL_EINVAL
+ * if not holding; XSELL_EMAPFULL, XSELL_ENOMEM. Dropped either way. */
+xsell_err xs_store_users_held_write(xs_store *st, MDB_txn *txn);
+/* Stop holding, dropping what is held (an aborted load); none: no-op. */
+void xs_store_users_held_drop(xs_store *st);
+
 /* True in *emptyp if the pair and top databases hold nothing (a fresh
  * store): then xs_pair_writer may build them. */
 xsell_err xs_store_pairs_empty(xs_store *st, MDB_txn *txn, bool *emptyp);

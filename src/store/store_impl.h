@@ -91,6 +91,43 @@ xsell_err xs_store_orders_held_put(struct xs_orders_held *h, const char *ext,
  * b ascending (top.c; bulk.c builds the same lists with it). */
 int xs_top_entry_cmp_best(const void *x, const void *y);
 
+/* One user's records held through a fresh build (users_held.c): a set
+ * of the 16-byte duplicates of bought, cart or history, sorted as LMDB
+ * sorts them (memcmp). */
+#define XS_USER_REC_LEN 16
+enum xs_user_set {
+	XS_USER_BOUGHT,
+	XS_USER_CART,
+	XS_USER_HISTORY,
+	XS_USER_SETS
+};
+struct xs_user_recs {
+	unsigned char *v; /* n records, room for 'room' */
+	size_t         n, room;
+	bool           stored; /* the store held some when it was read */
+};
+struct xs_users_held;
+/* The held set 'which' of 'user' (read from txn when another user's are
+ * held: theirs are written first); *setp NULL when the store holds no
+ * user's records (xs_store_users_hold): then the caller uses the B-tree. */
+xsell_err xs_users_held_set(struct xs_store *st, MDB_txn *txn, uint32_t user,
+    enum xs_user_set which, struct xs_user_recs **setp);
+/* Write the held user's records, if any, and hold none until the next
+ * xs_users_held_set (for a caller that reads the databases otherwise). */
+xsell_err xs_users_held_release(struct xs_store *st, MDB_txn *txn);
+/* The first record of s not below rec. */
+size_t xs_user_recs_lower_bound(
+    const struct xs_user_recs *s, const unsigned char rec[XS_USER_REC_LEN]);
+xsell_err xs_user_recs_insert(struct xs_user_recs *s, size_t i,
+    const unsigned char rec[XS_USER_REC_LEN]);
+void      xs_user_recs_remove(struct xs_user_recs *s, size_t i);
+
+static inline unsigned char *
+xs_user_recs_at(const struct xs_user_recs *s, size_t i)
+{
+	return s->v + i * XS_USER_REC_LEN;
+}
+
 /* Open the optional lists' sub-database (comp.c): created when
  * writable, absent (st->comp 0) in an older store opened read-only. */
 int xs_store_comp_open(struct xs_store *st, MDB_txn *txn); /* mdb rc */
@@ -128,6 +165,9 @@ struct xs_store {
 
 	/* Order records of a fresh build, not yet written (bulk.c). */
 	struct xs_orders_held *orders_held;
+	/* One user's bought, cart and history of a fresh build, not yet
+	 * written (users_held.c); NULL: none held. */
+	struct xs_users_held *users_held;
 };
 
 static inline void

@@ -9,8 +9,9 @@
 
 #include <string.h>
 
-#define HIST_REC_LEN 16
-#define ITEM_TS_LEN 16 /* u32 item BE, u64 ts BE, u32 count BE */
+#define HIST_REC_LEN XS_USER_REC_LEN
+#define ITEM_TS_LEN XS_USER_REC_LEN /* u32 item BE, u64 ts BE, u32 count BE \
+	                             */
 
 static void
 item_ts_encode(
@@ -19,6 +20,16 @@ item_ts_encode(
 	xs_be32_put(out, item);
 	xs_be64_put(out + 4, (uint64_t) ts);
 	xs_be32_put(out + 12, count);
+}
+
+/* The record of an item bought again (found with prev and count):
+ * counted once more, and moved to ts if ts is later. */
+static void
+item_ts_again(unsigned char out[ITEM_TS_LEN], uint32_t item, int64_t ts,
+    int64_t prev, uint32_t count)
+{
+	item_ts_encode(out, item, ts > prev ? ts : prev,
+	    count < UINT32_MAX ? count + 1 : count);
 }
 
 /* Position 'cur' on the user's (item, ts, count) duplicate for 'item'.
@@ -78,8 +89,7 @@ item_ts_add(MDB_txn *txn, MDB_dbi dbi, uint32_t user, uint32_t item,
 		item_ts_encode(vb, item, ts, 1);
 		rc = mdb_cursor_put(cur, &k, &v, 0);
 	} else if (rc == 0 && again) {
-		item_ts_encode(vb, item, ts > prev ? ts : prev,
-		    count < UINT32_MAX ? count + 1 : count);
+		item_ts_again(vb, item, ts, prev, count);
 		/* Same item prefix: the duplicate keeps its place. */
 		rc = mdb_cursor_put(cur, &k, &v, MDB_CURRENT);
 	}
@@ -124,10 +134,81 @@ item_ts_each(
 	return rc == MDB_NOTFOUND ? XSELL_OK : xs_err_from_mdb(rc);
 }
 
+/* ==== The same on a user's records held in memory (users_held.c) ==== */
+
+/* Where item's record is, or would go, in s; *foundp: it is there. */
+static size_t
+held_item_find(const struct xs_user_recs *s, uint32_t item, bool *foundp)
+{
+	unsigned char key[ITEM_TS_LEN];
+	size_t        i;
+
+	item_ts_encode(key, item, 0, 0);
+	i       = xs_user_recs_lower_bound(s, key);
+	*foundp = i < s->n && xs_be32_get(xs_user_recs_at(s, i)) == item;
+	return i;
+}
+
+/* item_ts_add on a held set. */
+static xsell_err
+held_item_ts_add(struct xs_user_recs *s, uint32_t item, int64_t ts, bool again,
+    bool *addedp, int64_t *prevp)
+{
+	unsigned char rec[ITEM_TS_LEN];
+	bool          found;
+	size_t        i    = held_item_find(s, item, &found);
+	int64_t       prev = 0;
+
+	*addedp = !found;
+	if (found) {
+		prev = (int64_t) xs_be64_get(xs_user_recs_at(s, i) + 4);
+	}
+	if (prevp != NULL) {
+		*prevp = prev;
+	}
+	if (!found) {
+		item_ts_encode(rec, item, ts, 1);
+		return xs_user_recs_insert(s, i, rec);
+	}
+	if (again) {
+		unsigned char *p = xs_user_recs_at(s, i);
+
+		item_ts_again(p, item, ts, prev, xs_be32_get(p + 12));
+	}
+	return XSELL_OK;
+}
+
+static xsell_err
+held_item_ts_each(const struct xs_user_recs *s, xs_item_ts_cb cb, void *ctx)
+{
+	xsell_err err = XSELL_OK;
+
+	for (size_t i = 0; i < s->n && err == XSELL_OK; i++) {
+		const unsigned char *p = xs_user_recs_at(s, i);
+
+		err = cb(ctx, xs_be32_get(p), (int64_t) xs_be64_get(p + 4),
+		    xs_be32_get(p + 12));
+	}
+	return err;
+}
+
+/* ==== Bought and carts ==== */
+
 xsell_err
 xs_store_bought_add(xs_store *st, MDB_txn *txn, uint32_t user, uint32_t item,
     int64_t ts, bool *addedp, int64_t *prev_tsp)
 {
+	struct xs_user_recs *held;
+	xsell_err            err =
+	    xs_users_held_set(st, txn, user, XS_USER_BOUGHT, &held);
+
+	if (err != XSELL_OK) {
+		return err;
+	}
+	if (held != NULL) {
+		return held_item_ts_add(
+		    held, item, ts, true, addedp, prev_tsp);
+	}
 	return item_ts_add(
 	    txn, st->bought, user, item, ts, true, addedp, prev_tsp);
 }
@@ -136,6 +217,16 @@ xsell_err
 xs_store_bought_each(
     xs_store *st, MDB_txn *txn, uint32_t user, xs_item_ts_cb cb, void *ctx)
 {
+	struct xs_user_recs *held;
+	xsell_err            err =
+	    xs_users_held_set(st, txn, user, XS_USER_BOUGHT, &held);
+
+	if (err != XSELL_OK) {
+		return err;
+	}
+	if (held != NULL) {
+		return held_item_ts_each(held, cb, ctx);
+	}
 	return item_ts_each(txn, st->bought, user, cb, ctx);
 }
 
@@ -143,6 +234,15 @@ xsell_err
 xs_store_cart_add(xs_store *st, MDB_txn *txn, uint32_t user, uint32_t item,
     int64_t ts, bool *addedp)
 {
+	struct xs_user_recs *held;
+	xsell_err err = xs_users_held_set(st, txn, user, XS_USER_CART, &held);
+
+	if (err != XSELL_OK) {
+		return err;
+	}
+	if (held != NULL) {
+		return held_item_ts_add(held, item, ts, false, addedp, NULL);
+	}
 	return item_ts_add(txn, st->cart, user, item, ts, false, addedp, NULL);
 }
 
@@ -150,11 +250,24 @@ xsell_err
 xs_store_cart_remove(
     xs_store *st, MDB_txn *txn, uint32_t user, uint32_t item, bool *removedp)
 {
-	MDB_cursor *cur;
-	int64_t     ts;
-	uint32_t    count;
-	int         rc;
+	struct xs_user_recs *held;
+	MDB_cursor          *cur;
+	int64_t              ts;
+	uint32_t             count;
+	xsell_err err = xs_users_held_set(st, txn, user, XS_USER_CART, &held);
+	int       rc;
 
+	if (err != XSELL_OK) {
+		return err;
+	}
+	if (held != NULL) {
+		size_t i = held_item_find(held, item, removedp);
+
+		if (*removedp) {
+			xs_user_recs_remove(held, i);
+		}
+		return XSELL_OK;
+	}
 	rc = mdb_cursor_open(txn, st->cart, &cur);
 	if (rc != 0) {
 		return xs_err_from_mdb(rc);
@@ -172,6 +285,15 @@ xsell_err
 xs_store_cart_each(
     xs_store *st, MDB_txn *txn, uint32_t user, xs_item_ts_cb cb, void *ctx)
 {
+	struct xs_user_recs *held;
+	xsell_err err = xs_users_held_set(st, txn, user, XS_USER_CART, &held);
+
+	if (err != XSELL_OK) {
+		return err;
+	}
+	if (held != NULL) {
+		return held_item_ts_each(held, cb, ctx);
+	}
 	return item_ts_each(txn, st->cart, user, cb, ctx);
 }
 
@@ -198,18 +320,61 @@ hist_decode(const unsigned char in[HIST_REC_LEN], struct xs_hist_rec *ev)
 	ev->pad   = 0;
 }
 
+/* xs_store_history_add on a held set: the same event at the same
+ * second kept once, the oldest dropped beyond the bound. */
+static xsell_err
+held_history_add(struct xs_user_recs *s, const unsigned char rec[HIST_REC_LEN],
+    unsigned max_events)
+{
+	size_t    i   = xs_user_recs_lower_bound(s, rec);
+	xsell_err err = XSELL_OK;
+
+	if (i == s->n || memcmp(xs_user_recs_at(s, i), rec, HIST_REC_LEN)) {
+		err = xs_user_recs_insert(s, i, rec);
+	}
+	while (err == XSELL_OK && s->n > max_events) {
+		xs_user_recs_remove(s, 0);
+	}
+	return err;
+}
+
+static xsell_err
+held_history_each(
+    const struct xs_user_recs *s, bool newest_first, xs_hist_cb cb, void *ctx)
+{
+	xsell_err err = XSELL_OK;
+
+	for (size_t j = 0; j < s->n && err == XSELL_OK; j++) {
+		struct xs_hist_rec ev;
+
+		hist_decode(
+		    xs_user_recs_at(s, newest_first ? s->n - 1 - j : j), &ev);
+		err = cb(ctx, &ev);
+	}
+	return err;
+}
+
 xsell_err
 xs_store_history_add(xs_store *st, MDB_txn *txn, uint32_t user,
     const struct xs_hist_rec *ev, unsigned max_events)
 {
-	unsigned char kb[4], vb[HIST_REC_LEN];
-	MDB_val       k = xs_key_u32(kb, user);
-	MDB_val       v;
-	MDB_cursor   *cur;
-	size_t        n;
-	int           rc;
+	unsigned char        kb[4], vb[HIST_REC_LEN];
+	MDB_val              k = xs_key_u32(kb, user);
+	MDB_val              v;
+	MDB_cursor          *cur;
+	struct xs_user_recs *held;
+	size_t               n;
+	xsell_err            err =
+	    xs_users_held_set(st, txn, user, XS_USER_HISTORY, &held);
+	int rc;
 
+	if (err != XSELL_OK) {
+		return err;
+	}
 	hist_encode(vb, ev);
+	if (held != NULL) {
+		return held_history_add(held, vb, max_events);
+	}
 	v.mv_data = vb;
 	v.mv_size = HIST_REC_LEN;
 	rc        = mdb_cursor_open(txn, st->history, &cur);
@@ -243,13 +408,21 @@ xsell_err
 xs_store_history_each(xs_store *st, MDB_txn *txn, uint32_t user,
     bool newest_first, xs_hist_cb cb, void *ctx)
 {
-	unsigned char kb[4];
-	MDB_val       k = xs_key_u32(kb, user);
-	MDB_val       v;
-	MDB_cursor   *cur;
-	xsell_err     err = XSELL_OK;
-	int           rc;
+	unsigned char        kb[4];
+	MDB_val              k = xs_key_u32(kb, user);
+	MDB_val              v;
+	MDB_cursor          *cur;
+	struct xs_user_recs *held;
+	xsell_err            err =
+	    xs_users_held_set(st, txn, user, XS_USER_HISTORY, &held);
+	int rc;
 
+	if (err != XSELL_OK) {
+		return err;
+	}
+	if (held != NULL) {
+		return held_history_each(held, newest_first, cb, ctx);
+	}
 	rc = mdb_cursor_open(txn, st->history, &cur);
 	if (rc != 0) {
 		return xs_err_from_mdb(rc);
@@ -398,9 +571,14 @@ user_key_del(MDB_txn *txn, MDB_dbi dbi, uint32_t user)
 xsell_err
 xs_store_user_drop(xs_store *st, MDB_txn *txn, uint32_t user)
 {
-	xsell_err err;
-	int       rc = user_key_del(txn, st->history, user);
+	xsell_err err =
+	    xs_users_held_release(st, txn); /* then all is stored */
+	int rc;
 
+	if (err != XSELL_OK) {
+		return err;
+	}
+	rc = user_key_del(txn, st->history, user);
 	if (rc == 0) {
 		rc = user_key_del(txn, st->bought, user);
 	}

@@ -263,6 +263,18 @@ test_bulk_sampled_short_lists_events_same(void **state)
 	check_same(f, &lc, "sampled", RETAIL_ORDERS);
 }
 
+/* Orders alone go in by user, each user's bought, cart and history
+ * held in memory while their orders are applied (xs_store_users_hold),
+ * here with histories of 20 events: trimmed for many customers. */
+static void
+test_bulk_orders_by_user_short_history_same(void **state)
+{
+	struct fixture  *f  = *state;
+	struct load_case lc = { { f->retail, NULL }, 0, 20, 0 };
+
+	check_same(f, &lc, "by-user", RETAIL_ORDERS);
+}
+
 /* The events file alone: views, carts and ratings make every relation
  * but basket. */
 static void
@@ -572,6 +584,7 @@ main(void)
 		cmocka_unit_test(
 		    test_bulk_retail_february_same_as_incremental),
 		cmocka_unit_test(test_bulk_sampled_short_lists_events_same),
+		cmocka_unit_test(test_bulk_orders_by_user_short_history_same),
 		cmocka_unit_test(test_bulk_events_only_same),
 		cmocka_unit_test(test_bulk_generated_same),
 		cmocka_unit_test(test_bulk_not_taken_on_a_store_with_data),

@@ -279,6 +279,171 @@ test_store_history_keeps_newest(void **state)
 	}
 }
 
+/* ==== One user's records held in memory (xs_store_users_hold) ==== */
+
+/* Two stores given the same user-record operations, one holding the
+ * current user's records in memory; every answer is written to a
+ * trace, which must come out the same for both. */
+struct held_pair {
+	xs_store     *st[2]; /* [1] holds */
+	MDB_txn      *txn[2];
+	struct xs_buf trace[2];
+};
+
+static xsell_err
+trace_item_ts(void *ctx, uint32_t item, int64_t ts, uint32_t count)
+{
+	char line[64];
+
+	snprintf(
+	    line, sizeof(line), " %u@%lld#%u", item, (long long) ts, count);
+	return xs_buf_append(ctx, line, strlen(line));
+}
+
+static xsell_err
+trace_hist(void *ctx, const struct xs_hist_rec *ev)
+{
+	char line[64];
+
+	snprintf(line, sizeof(line), " %u@%lld/%u", ev->item,
+	    (long long) ev->ts, ev->type);
+	return xs_buf_append(ctx, line, strlen(line));
+}
+
+/* Operation 'op' (a random number) on user 'user' of both stores. */
+static void
+held_pair_step(struct held_pair *h, uint32_t user, uint32_t op)
+{
+	uint32_t item = op % 13 + 1;
+	int64_t  ts   = (int64_t) (op / 13 % 50) - 5; /* some before 1970 */
+
+	for (int i = 0; i < 2; i++) {
+		xs_store      *st   = h->st[i];
+		MDB_txn       *txn  = h->txn[i];
+		struct xs_buf *t    = &h->trace[i];
+		bool           done = false;
+		int64_t        prev = -1;
+		char           line[64];
+
+		switch (op % 7) {
+		case 0:
+		case 1:
+			assert_xs_ok(xs_store_bought_add(
+			    st, txn, user, item, ts, &done, &prev));
+			break;
+		case 2:
+			assert_xs_ok(
+			    xs_store_cart_add(st, txn, user, item, ts, &done));
+			break;
+		case 3:
+			assert_xs_ok(
+			    xs_store_cart_remove(st, txn, user, item, &done));
+			break;
+		case 4: {
+			struct xs_hist_rec ev = { 0 };
+
+			ev.ts   = ts;
+			ev.item = item;
+			ev.type = (uint8_t) (op % 3);
+			assert_xs_ok(
+			    xs_store_history_add(st, txn, user, &ev, 6));
+			break;
+		}
+		case 5:
+			assert_xs_ok(xs_store_history_each(
+			    st, txn, user, op % 2 == 0, trace_hist, t));
+			break;
+		default:
+			assert_xs_ok(xs_store_bought_each(
+			    st, txn, user, trace_item_ts, t));
+			assert_xs_ok(xs_store_cart_each(
+			    st, txn, user, trace_item_ts, t));
+			break;
+		}
+		snprintf(line, sizeof(line), " | %u %u %d %lld\n", user,
+		    op % 7, done, (long long) prev);
+		assert_xs_ok(xs_buf_append(t, line, strlen(line)));
+	}
+}
+
+static void
+held_pair_assert_same_trace(struct held_pair *h)
+{
+	assert_int_equal(h->trace[0].len, h->trace[1].len);
+	assert_memory_equal(
+	    h->trace[0].data, h->trace[1].data, h->trace[0].len);
+}
+
+/* Users in runs, coming back after others (so a held user's records are
+ * read from the store and written back in place, before the last key
+ * as well as past it), some stored before holding began, one dropped
+ * while held: the held store answers and ends the same as the other. */
+static void
+test_store_users_held_same_as_btree(void **state)
+{
+	struct held_pair h = { 0 };
+	char            *dir[2];
+	uint32_t         x = 12345;
+	struct xs_buf    dump[2];
+
+	(void) state;
+	for (int i = 0; i < 2; i++) {
+		h.st[i] = xs_test_store_open(&dir[i]);
+		xs_buf_init(&h.trace[i], SIZE_MAX);
+		assert_xs_ok(xs_txn_write(h.st[i], &h.txn[i]));
+		for (int u = 1; u <= 6; u++) {
+			char     name[8];
+			uint32_t id;
+
+			snprintf(name, sizeof(name), "u%d", u);
+			assert_xs_ok(xs_store_id_put(h.st[i], h.txn[i],
+			    XS_DICT_USER, name, strlen(name), &id, NULL));
+		}
+	}
+	/* Stored before holding: users 2 and 5, committed. */
+	for (int k = 0; k < 60; k++) {
+		x = x * 1103515245u + 12345u;
+		held_pair_step(&h, k % 2 ? 2 : 5, x >> 8);
+	}
+	for (int i = 0; i < 2; i++) {
+		assert_xs_ok(xs_txn_commit(h.txn[i]));
+		assert_xs_ok(xs_txn_write(h.st[i], &h.txn[i]));
+	}
+	assert_xs_ok(xs_store_users_hold(h.st[1]));
+	assert_xs_err(xs_store_users_hold(h.st[1]), XSELL_EINVAL);
+	for (int run = 0; run < 40; run++) {
+		uint32_t user = (uint32_t) (run * 7 % 6) + 1;
+
+		for (int k = 0; k < 25; k++) {
+			x = x * 1103515245u + 12345u;
+			held_pair_step(&h, user, x >> 8);
+		}
+		if (run == 20) {
+			for (int i = 0; i < 2; i++) {
+				assert_xs_ok(
+				    xs_store_user_drop(h.st[i], h.txn[i], 3));
+			}
+		}
+	}
+	assert_xs_ok(xs_store_users_held_write(h.st[1], h.txn[1]));
+	assert_xs_err(
+	    xs_store_users_held_write(h.st[1], h.txn[1]), XSELL_EINVAL);
+	held_pair_assert_same_trace(&h);
+	for (int i = 0; i < 2; i++) {
+		assert_xs_ok(xs_txn_commit(h.txn[i]));
+		xs_buf_init(&dump[i], SIZE_MAX);
+		assert_xs_ok(xs_store_dump(h.st[i], &dump[i]));
+	}
+	/* The trace is not all: a record may be there and never read. */
+	assert_int_equal(dump[0].len, dump[1].len);
+	assert_memory_equal(dump[0].data, dump[1].data, dump[0].len);
+	for (int i = 0; i < 2; i++) {
+		xs_buf_fini(&dump[i]);
+		xs_buf_fini(&h.trace[i]);
+		xs_test_store_close(h.st[i], dir[i]);
+	}
+}
+
 static void
 test_store_refuses_newer_schema(void **state)
 {
@@ -501,6 +666,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_store_history_keeps_newest, setup, teardown),
+		cmocka_unit_test(test_store_users_held_same_as_btree),
 		cmocka_unit_test(test_store_pair_order_is_lmdbs_own),
 		cmocka_unit_test(test_store_refuses_newer_schema),
 		cmocka_unit_test(test_store_btree_damage_counted),
