@@ -9,9 +9,10 @@
 
 #include <string.h>
 
+/* u64 ts BE, u32 item BE, type, value, flags, 0 */
 #define HIST_REC_LEN XS_USER_REC_LEN
-#define ITEM_TS_LEN XS_USER_REC_LEN /* u32 item BE, u64 ts BE, u32 count BE \
-	                             */
+/* u32 item BE, u64 ts BE, u32 count BE */
+#define ITEM_TS_LEN XS_USER_REC_LEN
 
 static void
 item_ts_encode(
