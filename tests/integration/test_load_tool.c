@@ -15,8 +15,8 @@
 struct fixture {
 	char *dir;
 	char  db[512];
-	char  out[8192]; /* stdout of the last run */
-	char  err[8192]; /* stderr of the last run */
+	char  out[16384]; /* stdout of the last run: --help is 8.5 KB */
+	char  err[8192];  /* stderr of the last run */
 };
 
 static int
