@@ -68,8 +68,11 @@ block_len(const struct bucket *bk, const struct block *blk)
 	return blk == bk->tail ? (size_t) (bk->wp - blk->b) : blk->cap;
 }
 
+/* A chunk of the buckets' arena: mapped whole, its pages faulted in
+ * at once (acc.c, arena_alloc). */
 struct arena_chunk {
 	struct arena_chunk *next;
+	size_t              size; /* mapped, this header included */
 };
 
 struct arena {
