@@ -10,25 +10,26 @@
  * what top.c's incremental merge arrives at when counts only grow (its
  * header says why): the best top_m by count descending, then b
  * ascending. So a store built here dumps to the same bytes as one built
- * by xs_store_pairs_add from the same counts. */
+ * by xs_store_pairs_add from the same counts.
+ *
+ * The writer faults the map's new pages in itself, as LMDB appends
+ * them. Asking for them ahead was measured slower on the EPYC VM,
+ * Online Retail, interleaved: a helper thread reading ahead with
+ * posix_fadvise WILLNEED (kept for a while) 1.04-1.09 s wall against
+ * 0.94-0.99 without it, and MADV_POPULATE_WRITE from the writer's own
+ * thread, 4 MiB a call, 0.89-1.10 against 0.84-0.95. */
 #include "store/store_impl.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define BULK_VAL_LEN 8
 /* Counts below this are ranked by a counting sort; larger ones share
  * its last bucket and are sorted there by comparison. */
 #define RANK_BUCKETS 1024u
 
-struct prefault;
-
 struct xs_pair_writer {
 	xs_store            *st;
-	struct prefault     *prefault; /* NULL: none */
 	MDB_txn             *txn;
 	MDB_cursor          *pair_cur, *top_cur;
 	unsigned char       *vals; /* a row, big-endian (b, count) */
@@ -69,151 +70,6 @@ xs_store_pairs_empty(xs_store *st, MDB_txn *txn, bool *emptyp)
 	return err;
 }
 
-/* ==== Faulting the map in ahead of the writer ==== */
-
-/* The store is mapped with MDB_WRITEMAP, so each page the writer
- * appends is first touched in the map: a fault that makes the kernel
- * add the file's page to its cache, zeroed (the file is sparse there),
- * and map it, a page at a time (a tenth of a fresh load's main thread
- * on Online Retail, most of it the hypervisor's). The writer asks for
- * the next pages itself, PREFAULT_STEP at a time (madvise
- * MADV_POPULATE_WRITE: the same work in one call, without a trap a
- * page): Online Retail 1.04-1.09 -> 0.94-0.99 s wall. (From a helper
- * thread, as posix_fadvise before, the same call was 1-5% slower:
- * the two threads contend for the same mapping.)
- *
- * It starts where the transaction's pages end (the last page of the
- * file in the page cache: every page written so far is, as the store
- * was fresh) and keeps PREFAULT_AHEAD bytes ahead of 3/2 of what the
- * writer has appended (8 bytes a pair, 16 a key). The pages past the
- * writer's last (PREFAULT_AHEAD and a sixth of the pairs' bytes, about
- * 25 MB on Online Retail) are zeroes the close cuts off with the rest
- * of the file past its pages in use (xs_store_close), before they are
- * written back. Nothing here changes the store: where the kernel lacks
- * the call, the writer faults as before. */
-#define PREFAULT_AHEAD ((uint64_t) 16 << 20)
-#define PREFAULT_STEP ((uint64_t) 4 << 20)
-#define PREFAULT_SCAN ((size_t) 64 << 20) /* mincore's steps */
-
-struct prefault {
-	unsigned char *map;      /* LMDB's */
-	uint64_t       map_size; /* bytes mapped */
-	uint64_t       from;     /* the transaction's end, when opened */
-	uint64_t       appended; /* by the writer */
-	uint64_t       told;     /* appended since the last call */
-	uint64_t       done;     /* faulted in up to here */
-};
-
-/* The end of the last run of cached pages of the file (size 'size'),
- * scanned through a mapping of our own: a fresh store's pages written
- * so far are all cached (unless the kernel dropped some: then it
- * starts too early, which costs a walk over pages mapped already), and
- * nothing past them. Scans up to the first step with no cached page. */
-static uint64_t
-cached_end(int fd, uint64_t size)
-{
-	size_t         page = (size_t) sysconf(_SC_PAGESIZE);
-	unsigned char *vec  = malloc(PREFAULT_SCAN / page);
-	uint64_t       end  = 0;
-
-	if (vec == NULL) {
-		return 0;
-	}
-	for (uint64_t off = 0; off < size; off += PREFAULT_SCAN) {
-		size_t len = size - off < PREFAULT_SCAN ? (size_t) (size - off)
-		                                        : PREFAULT_SCAN;
-		void  *m =
-		    mmap(NULL, len, PROT_READ, MAP_SHARED, fd, (off_t) off);
-		bool any = false;
-
-		if (m == MAP_FAILED) {
-			break;
-		}
-		if (mincore(m, len, vec) == 0) {
-			for (size_t i = 0; i < (len + page - 1) / page; i++) {
-				if (vec[i] & 1) {
-					end = off + (uint64_t) (i + 1) * page;
-					any = true;
-				}
-			}
-		}
-		munmap(m, len);
-		if (!any) {
-			break; /* past the pages written */
-		}
-	}
-	free(vec);
-	return end;
-}
-
-/* Fault in the map up to PREFAULT_AHEAD past where the writer's pages
- * are expected to reach. */
-static void
-prefault_run(struct prefault *p)
-{
-	/* Pages take up to about 3/2 of the bytes appended (keys, page
-	 * headers, the part-filled page where a list ends): measured 1.35
-	 * on Online Retail. */
-	uint64_t want = p->from + p->appended / 2 * 3 + PREFAULT_AHEAD;
-
-	want = want < p->map_size ? want : p->map_size;
-	if (want <= p->done) {
-		return;
-	}
-#ifdef MADV_POPULATE_WRITE
-	/* Advice: a page it could not fault in (a full disk) faults, and
-	 * fails, as it would have, when LMDB writes it. */
-	(void) madvise(
-	    p->map + p->done, (size_t) (want - p->done), MADV_POPULATE_WRITE);
-#endif
-	p->done = want;
-}
-
-/* The writer appended 'bytes' more: fault in more every PREFAULT_STEP. */
-static void
-prefault_note(struct prefault *p, uint64_t bytes)
-{
-	if (p == NULL) {
-		return;
-	}
-	p->told += bytes;
-	if (p->told < PREFAULT_STEP) {
-		return;
-	}
-	p->appended += p->told;
-	p->told = 0;
-	prefault_run(p);
-}
-
-/* Start on the store's map, faulting in its first PREFAULT_AHEAD;
- * NULL if there is nothing to fault in (no MDB_WRITEMAP, no memory). */
-static struct prefault *
-prefault_start(xs_store *st)
-{
-	struct prefault *p;
-	struct stat      sb;
-	MDB_envinfo      info;
-	size_t           page = (size_t) sysconf(_SC_PAGESIZE);
-	int              fd;
-
-	/* Without MDB_WRITEMAP the writer faults no page of the map in. */
-	if (!st->write_map || mdb_env_get_fd(st->env, &fd) != 0 ||
-	    fstat(fd, &sb) != 0 || sb.st_size <= 0 ||
-	    mdb_env_info(st->env, &info) != 0) {
-		return NULL;
-	}
-	p = calloc(1, sizeof(*p));
-	if (p == NULL) {
-		return NULL;
-	}
-	p->map      = info.me_mapaddr;
-	p->map_size = info.me_mapsize;
-	p->from     = cached_end(fd, (uint64_t) sb.st_size) / page * page;
-	p->done     = p->from;
-	prefault_run(p);
-	return p;
-}
-
 xsell_err
 xs_pair_writer_open(xs_store *st, MDB_txn *txn, xs_pair_writer **wp)
 {
@@ -246,8 +102,7 @@ xs_pair_writer_open(xs_store *st, MDB_txn *txn, xs_pair_writer **wp)
 		free(w);
 		return xs_err_from_mdb(rc);
 	}
-	w->prefault = prefault_start(st);
-	*wp         = w;
+	*wp = w;
 	return XSELL_OK;
 }
 
@@ -257,7 +112,6 @@ xs_pair_writer_close(xs_pair_writer *w)
 	if (w == NULL) {
 		return;
 	}
-	free(w->prefault);
 	mdb_cursor_close(w->top_cur);
 	mdb_cursor_close(w->pair_cur);
 	free(w->vals);
@@ -406,14 +260,6 @@ xs_pair_writer_put(xs_pair_writer *w, enum xs_rel rel, uint32_t a,
 	if (rc == 0 && xs_rel_has_top(rel)) {
 		rc = top_append(w, rel, a, row, n);
 	}
-	/* The row and its key; its top list and key. */
-	prefault_note(w->prefault,
-	    (uint64_t) n * BULK_VAL_LEN + 16 +
-	        (xs_rel_has_top(rel)
-	                ? (uint64_t) (n < w->st->top_m ? n : w->st->top_m) *
-	                        BULK_VAL_LEN +
-	                    16
-	                : 0));
 	return xs_err_from_mdb(rc);
 }
 
