@@ -330,7 +330,8 @@ held_history_add(struct xs_user_recs *s, const unsigned char rec[HIST_REC_LEN],
 	size_t    i   = xs_user_recs_lower_bound(s, rec);
 	xsell_err err = XSELL_OK;
 
-	if (i == s->n || memcmp(xs_user_recs_at(s, i), rec, HIST_REC_LEN)) {
+	if (i == s->n ||
+	    memcmp(xs_user_recs_at(s, i), rec, HIST_REC_LEN) != 0) {
 		err = xs_user_recs_insert(s, i, rec);
 	}
 	while (err == XSELL_OK && s->n > max_events) {
