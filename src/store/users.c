@@ -195,32 +195,32 @@ held_item_ts_each(const struct xs_user_recs *s, xs_item_ts_cb cb, void *ctx)
 
 /* ==== Bought and carts ==== */
 
-xsell_err
-xs_store_bought_add(xs_store *st, MDB_txn *txn, uint32_t user, uint32_t item,
-    int64_t ts, bool *addedp, int64_t *prev_tsp)
+/* item_ts_add on the user's records of set 'which' (database dbi):
+ * those held in memory, if the store holds them, else the B-tree's. */
+static xsell_err
+user_item_ts_add(xs_store *st, MDB_txn *txn, enum xs_user_set which,
+    MDB_dbi dbi, uint32_t user, uint32_t item, int64_t ts, bool again,
+    bool *addedp, int64_t *prevp)
 {
 	struct xs_user_recs *held;
-	xsell_err            err =
-	    xs_users_held_set(st, txn, user, XS_USER_BOUGHT, &held);
+	xsell_err err = xs_users_held_set(st, txn, user, which, &held);
 
 	if (err != XSELL_OK) {
 		return err;
 	}
 	if (held != NULL) {
-		return held_item_ts_add(
-		    held, item, ts, true, addedp, prev_tsp);
+		return held_item_ts_add(held, item, ts, again, addedp, prevp);
 	}
-	return item_ts_add(
-	    txn, st->bought, user, item, ts, true, addedp, prev_tsp);
+	return item_ts_add(txn, dbi, user, item, ts, again, addedp, prevp);
 }
 
-xsell_err
-xs_store_bought_each(
-    xs_store *st, MDB_txn *txn, uint32_t user, xs_item_ts_cb cb, void *ctx)
+/* item_ts_each the same way. */
+static xsell_err
+user_item_ts_each(xs_store *st, MDB_txn *txn, enum xs_user_set which,
+    MDB_dbi dbi, uint32_t user, xs_item_ts_cb cb, void *ctx)
 {
 	struct xs_user_recs *held;
-	xsell_err            err =
-	    xs_users_held_set(st, txn, user, XS_USER_BOUGHT, &held);
+	xsell_err err = xs_users_held_set(st, txn, user, which, &held);
 
 	if (err != XSELL_OK) {
 		return err;
@@ -228,23 +228,31 @@ xs_store_bought_each(
 	if (held != NULL) {
 		return held_item_ts_each(held, cb, ctx);
 	}
-	return item_ts_each(txn, st->bought, user, cb, ctx);
+	return item_ts_each(txn, dbi, user, cb, ctx);
+}
+
+xsell_err
+xs_store_bought_add(xs_store *st, MDB_txn *txn, uint32_t user, uint32_t item,
+    int64_t ts, bool *addedp, int64_t *prev_tsp)
+{
+	return user_item_ts_add(st, txn, XS_USER_BOUGHT, st->bought, user,
+	    item, ts, true, addedp, prev_tsp);
+}
+
+xsell_err
+xs_store_bought_each(
+    xs_store *st, MDB_txn *txn, uint32_t user, xs_item_ts_cb cb, void *ctx)
+{
+	return user_item_ts_each(
+	    st, txn, XS_USER_BOUGHT, st->bought, user, cb, ctx);
 }
 
 xsell_err
 xs_store_cart_add(xs_store *st, MDB_txn *txn, uint32_t user, uint32_t item,
     int64_t ts, bool *addedp)
 {
-	struct xs_user_recs *held;
-	xsell_err err = xs_users_held_set(st, txn, user, XS_USER_CART, &held);
-
-	if (err != XSELL_OK) {
-		return err;
-	}
-	if (held != NULL) {
-		return held_item_ts_add(held, item, ts, false, addedp, NULL);
-	}
-	return item_ts_add(txn, st->cart, user, item, ts, false, addedp, NULL);
+	return user_item_ts_add(st, txn, XS_USER_CART, st->cart, user, item,
+	    ts, false, addedp, NULL);
 }
 
 xsell_err
@@ -286,16 +294,8 @@ xsell_err
 xs_store_cart_each(
     xs_store *st, MDB_txn *txn, uint32_t user, xs_item_ts_cb cb, void *ctx)
 {
-	struct xs_user_recs *held;
-	xsell_err err = xs_users_held_set(st, txn, user, XS_USER_CART, &held);
-
-	if (err != XSELL_OK) {
-		return err;
-	}
-	if (held != NULL) {
-		return held_item_ts_each(held, cb, ctx);
-	}
-	return item_ts_each(txn, st->cart, user, cb, ctx);
+	return user_item_ts_each(
+	    st, txn, XS_USER_CART, st->cart, user, cb, ctx);
 }
 
 /* Big-endian time first: duplicates sort oldest first. */
