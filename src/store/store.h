@@ -508,6 +508,9 @@ bool xs_store_orders_held(const xs_store *st);
  * _each function must not ask for another user's records. Other readers
  * (xs_store_dump, statistics) see only what is written, so call
  * xs_store_users_held_write before them, in the same transaction.
+ * The held records belong to the handle, not to a transaction: hold
+ * only where one thread reads and writes users' records through it
+ * (a loader; never a serving xselld, whose readers share the handle).
  * XSELL_EINVAL if the store is read-only or holds records already. */
 xsell_err xs_store_users_hold(xs_store *st);
 /* Write the held user's records into txn and stop holding. XSELL_EINVAL
