@@ -1226,10 +1226,48 @@ batch_reserve(xs_loader *l, const uint32_t *os, size_t i0, size_t i1)
 	return XSELL_OK;
 }
 
+/* How far ahead the walk asks for an order's data (walk_prefetch). */
+#define WALK_AHEAD 8u
+
+/* The walk by user reads each order's slot, its place in perm and its
+ * first line at random over arrays of hundreds of MB (a 20M-line load:
+ * 77% of build_batch's samples waited on the slot and on perm). Ask
+ * for them ahead, a level at a time, so that each load finds the one
+ * before it done: the order's offsets and slot 2 * WALK_AHEAD orders
+ * ahead, its place in perm WALK_AHEAD ahead, its first line half that
+ * (20M generated lines: 80-84 -> 62-70 s wall). The walk's places run
+ * to 'end'. */
+static void
+walk_prefetch(const xs_loader *l, const uint32_t *os, size_t i, size_t end)
+{
+	size_t o;
+
+	if (os == NULL) {
+		return; /* file order: read in order already */
+	}
+	if (i + 2 * WALK_AHEAD < end) {
+		o = os[i + 2 * WALK_AHEAD];
+		__builtin_prefetch(&l->first[o]);
+		__builtin_prefetch(&l->slots[o]);
+	}
+	if (i + WALK_AHEAD < end) {
+		o = os[i + WALK_AHEAD];
+		__builtin_prefetch(&l->perm[l->first[o]]);
+	}
+	if (i + WALK_AHEAD / 2 < end) {
+		o = os[i + WALK_AHEAD / 2];
+		if (l->first[o] != l->first[o + 1]) {
+			__builtin_prefetch(&l->lines[l->perm[l->first[o]]]);
+		}
+	}
+}
+
 /* Fill the events of the orders at places [i0, i1) of the walk 'os'
- * (NULL: orders i0..i1 themselves) into l->evs; *np events. */
+ * (NULL: orders i0..i1 themselves; places run to 'end') into l->evs;
+ * *np events. */
 static xsell_err
-build_batch(xs_loader *l, const uint32_t *os, size_t i0, size_t i1, size_t *np)
+build_batch(xs_loader *l, const uint32_t *os, size_t i0, size_t i1, size_t end,
+    size_t *np)
 {
 	size_t n = 0, k = 0;
 
@@ -1241,6 +1279,7 @@ build_batch(xs_loader *l, const uint32_t *os, size_t i0, size_t i1, size_t *np)
 		struct xs_event *ev = &l->evs[n];
 		size_t           k0 = k;
 
+		walk_prefetch(l, os, i, end);
 		if (l->first[o] == l->first[o + 1]) {
 			continue; /* nothing kept of it */
 		}
@@ -1319,7 +1358,7 @@ walk(xs_loader *l, const uint32_t *os, size_t first, size_t n_orders,
 		size_t i1 = i0 + batch < n_orders ? i0 + batch : n_orders;
 		size_t n;
 
-		err = build_batch(l, os, i0, i1, &n);
+		err = build_batch(l, os, i0, i1, n_orders, &n);
 		if (err == XSELL_OK && n > 0) {
 			err = cb(ctx, l->evs, n);
 		}
@@ -1412,7 +1451,7 @@ number_names(xs_loader *l, struct numbering *nb)
 	for (size_t i0 = 0; i0 < n_orders; i0 += 1000) {
 		size_t    i1 = i0 + 1000 < n_orders ? i0 + 1000 : n_orders;
 		size_t    n;
-		xsell_err err = build_batch(l, NULL, i0, i1, &n);
+		xsell_err err = build_batch(l, NULL, i0, i1, i1, &n);
 
 		if (err == XSELL_OK) {
 			err = number_batch(l, nb, i0, n);
