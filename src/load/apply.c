@@ -148,22 +148,32 @@ hash_span(struct xs_span s, uint64_t h)
 	return xs_hash64(s.p, s.len, h ^ s.len);
 }
 
-/* A batch id for a group holding views, cart events or ratings, which
- * have no id of their own: a hash of everything in the group. Loading
- * the same files again forms the same groups, which the store then
- * knows as applied. Groups of orders only need none (orders have ids).
- * Returns false for those. */
+/* Whether a group holds views, cart events or ratings, which have no
+ * id of their own (group_batch_id). */
 static bool
+group_has_events(const struct xs_event *evs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (evs[i].type != XS_EV_ORDER) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* A batch id for a group holding views, cart events or ratings: a hash
+ * of everything in the group. Loading the same files again forms the
+ * same groups, which the store then knows as applied. Groups of orders
+ * only need none (orders have ids), and are not hashed. */
+static void
 group_batch_id(const struct xs_event *evs, size_t n, char *out, size_t len)
 {
 	uint64_t h1 = 1, h2 = 2;
-	bool     events = false;
 
 	for (size_t i = 0; i < n; i++) {
 		const struct xs_event *e    = &evs[i];
 		uint64_t               misc = (uint64_t) e->ts * 8 + e->type;
 
-		events |= e->type != XS_EV_ORDER;
 		misc = misc * 8 + e->rating;
 		h1   = xs_hash64(&misc, sizeof(misc), h1);
 		h2 = xs_hash64(&misc, sizeof(misc), h2 + 0x9e3779b97f4a7c15u);
@@ -174,7 +184,6 @@ group_batch_id(const struct xs_event *evs, size_t n, char *out, size_t len)
 	}
 	snprintf(out, len, "xsell-load:%016llx%016llx",
 	    (unsigned long long) h1, (unsigned long long) h2);
-	return events;
 }
 
 static xsell_err
@@ -191,7 +200,8 @@ orders_cb(void *ctx, const struct xs_event *evs, size_t n)
 	if (err != XSELL_OK) {
 		return err;
 	}
-	if (group_batch_id(evs, n, id, sizeof(id))) {
+	if (group_has_events(evs, n)) {
+		group_batch_id(evs, n, id, sizeof(id));
 		batch.p   = id;
 		batch.len = (uint32_t) strlen(id);
 	}

@@ -819,11 +819,20 @@ test_loader_each_order_by_user(void **state)
 	    "o4@40/:Ax1;o1@10/u2:Ax1,Dx1;o3@30/u2:Cx1;o2@20/u1:Bx1;"
 	    "o5@50/u1:Ax1;");
 	assert_int_equal(nb.batches, 3);
-	/* The ordinary walk after it starts afresh: file order. */
+	/* The ordinary walk after it starts afresh: file order, each
+	 * order's lines in file order (the walk by user left the lines
+	 * in its own order). */
 	memset(&nb.c, 0, sizeof(nb.c));
 	assert_xs_ok(xs_loader_each_order(l, 0, 0, collect_cb, &nb.c));
 	assert_string_equal(nb.c.text,
 	    "o1@10/u2:Ax1,Dx1;o2@20/u1:Bx1;o3@30/u2:Cx1;o4@40/:Ax1;"
+	    "o5@50/u1:Ax1;");
+	/* And the walk by user again gives what it gave. */
+	memset(&nb, 0, sizeof(nb));
+	assert_xs_ok(xs_loader_each_order_by_user(
+	    l, 2, number_cb, numbered_orders_cb, &nb));
+	assert_string_equal(nb.c.text,
+	    "o4@40/:Ax1;o1@10/u2:Ax1,Dx1;o3@30/u2:Cx1;o2@20/u1:Bx1;"
 	    "o5@50/u1:Ax1;");
 	xs_loader_free(l);
 }
