@@ -35,8 +35,8 @@ seed=${SEED:-1}
 gen_flags=${GEN_FLAGS:-}
 out=${OUT:-bench/RESULTS.md}
 # Per line, with a margin: CSV ~49 B + store ~93 B (50M lines, 13c6f14);
-# xsell-load's peak RSS, the mapped store included, ~186 B a line at 50M
-# (9.1 GB) and 250 B at 1M.
+# xsell-load's peak RSS, the mapped store included, ~165 B a line at 50M
+# (8.3 GB, 7884fda) and 270 B at 1M.
 disk_per_line=600
 mem_per_line=240
 
