@@ -257,13 +257,20 @@ items_cb(void *ctx, const struct xs_item_update *ups, size_t n)
 }
 
 /* The dense id a name gets in the fresh store: what the apply will find
- * (xs_loader_each_order_by_user numbers every name before the walk). */
+ * (xs_loader_each_order_by_user numbers every name before the walk). An
+ * item's is remembered by the accumulator too, where the apply looks
+ * first, so that no item is looked up in the store a second time. */
 static xsell_err
 name_id(void *ctx, enum xs_dict d, struct xs_span name, uint32_t *idp)
 {
 	struct apply_ctx *c = ctx;
+	xsell_err         err;
 
-	return xs_store_id_put(c->st, c->txn, d, name.p, name.len, idp, NULL);
+	err = xs_store_id_put(c->st, c->txn, d, name.p, name.len, idp, NULL);
+	if (err == XSELL_OK && d == XS_DICT_ITEM) {
+		err = xs_acc_item_id_put(c->acc, name.p, name.len, *idp);
+	}
+	return err;
 }
 
 /* Walk the orders into the store. A fresh store of orders only takes

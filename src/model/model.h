@@ -167,6 +167,12 @@ void xs_acc_clear(xs_acc *acc);
  * database is not empty. The store ends as the ordinary flush would
  * leave it. Ends with that flush or xs_acc_clear. */
 void xs_acc_bulk_begin(xs_acc *acc, size_t max_held);
+/* Bulk mode: remember that external id p[0..len) is item 'id' in this
+ * transaction (up to a bound; elsewhere nothing), so that applying
+ * events resolves it without a B-tree search. A loader that numbers the
+ * items first tells it each one's id as it gets it. */
+xsell_err xs_acc_item_id_put(
+    xs_acc *acc, const char *p, size_t len, uint32_t id);
 
 struct xs_apply_result {
 	uint32_t applied;    /* events that changed the store */

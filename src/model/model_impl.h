@@ -18,10 +18,6 @@ xsell_err xs_acc_pairs_all(
  * resolved it before (xs_acc_item_id_put), without a B-tree search. */
 bool xs_acc_item_id_get(
     const xs_acc *acc, const char *p, size_t len, uint32_t *idp);
-/* Bulk mode: remember that p[0..len) is item 'id' in this transaction
- * (up to a bound; elsewhere nothing). */
-xsell_err xs_acc_item_id_put(
-    xs_acc *acc, const char *p, size_t len, uint32_t id);
 /* Add 'd' to pending counter 'which' of 'item'. */
 xsell_err xs_acc_item_add(
     xs_acc *acc, uint32_t item, enum xs_count which, int32_t d);
