@@ -1258,13 +1258,12 @@ batch_reserve(xs_loader *l, const struct walk_plan *p, size_t i0, size_t i1)
 	return XSELL_OK;
 }
 
-/* The lines at [a, b) of the walk, those of the order at place i,
- * merged by item into l->ev_lines from k on; the new k. */
+/* The lines of the order at place i, merged by item into l->ev_lines
+ * from k on; the new k. */
 static size_t
-order_lines(xs_loader *l, const struct walk_plan *p, size_t i, size_t a,
-    size_t b, size_t k)
+order_lines(xs_loader *l, const struct walk_plan *p, size_t i, size_t k)
 {
-	for (size_t j = a; j < b; j++) {
+	for (size_t j = p->start[i]; j < p->start[i + 1]; j++) {
 		const struct load_line *ln = walk_line(p, j);
 
 		if (l->item_stamp[ln->item] == (uint32_t) i + 1) {
@@ -1312,7 +1311,7 @@ build_batch(
 			n++;
 			continue;
 		}
-		k = order_lines(l, p, i, p->start[i], p->start[i + 1], k);
+		k = order_lines(l, p, i, k);
 		memset(ev, 0, sizeof(*ev));
 		ev->type  = XS_EV_ORDER;
 		ev->order = walk_id(p, i);
