@@ -18,6 +18,13 @@
 # size: a load at 50M lines takes many minutes; the queries, which are
 # noisier, run REPEAT times.
 #
+# Before the loads it times page faults on this machine
+# (bench/page_touch.py, PAGE_TOUCH_GIB GiB twice, default 4; 0 skips it):
+# on a VM whose host backs memory lazily, a page no recent run touched
+# can cost several times one just freed, which the largest load pays on
+# gigabytes. The report sets the loads' user and sys CPU and their page
+# faults per line beside it.
+#
 # Environment: BUILD (default build), SIZES, REPEAT (default 3),
 # DURATION (seconds per query run, default 5), WARMUP (default 1), SEED
 # (xsell-gen's, default 1), GEN_FLAGS (more xsell-gen flags), OUT
@@ -69,6 +76,16 @@ figure() { # file name
 	sed -n "s/^$2  *\([0-9][0-9]*\).*/\1/p" "$1"
 }
 
+# What a page fault costs here (bench/page_touch.py), before the loads:
+# on a VM that backs the guest's memory lazily, memory no recent run
+# touched costs several times what memory just freed costs, and the
+# largest load touches the most of it.
+if [ "${PAGE_TOUCH_GIB:-4}" != 0 ]; then
+	echo "== page faults: touching ${PAGE_TOUCH_GIB:-4} GiB twice"
+	printf '{"kind":"page_touch","r":%s}\n' \
+		"$(python3 bench/page_touch.py --gib "${PAGE_TOUCH_GIB:-4}")" >>"$raw"
+fi
+
 for n in $sizes; do
 	avail_kb=$(df -Pk "$work" | awk 'NR==2 {print $4}')
 	mem_kb=$(awk '/^MemAvailable:/ {print $2}' /proc/meminfo)
@@ -86,14 +103,15 @@ for n in $sizes; do
 		>"$work/lines.csv"
 	echo "== $n lines: loading into a fresh store"
 	rm -rf "$work/db"
-	/usr/bin/time -f '%e %M %U %S' -o "$work/time.txt" \
+	/usr/bin/time -f '%e %M %U %S %R' -o "$work/time.txt" \
 		"$build/tools/xsell-load" --db "$work/db" --quiet "$work/lines.csv" \
 		>"$work/load.txt" 2>"$work/load.err"
 	rm -f "$work/lines.csv"
-	read -r secs kb user_s sys_s <"$work/time.txt"
+	read -r secs kb user_s sys_s minflt <"$work/time.txt"
 	printf '{"size":%s,"kind":"load","seconds":%s,"max_rss_kb":%s,' \
 		"$n" "$secs" "$kb" >>"$raw"
-	printf '"user_s":%s,"sys_s":%s,' "$user_s" "$sys_s" >>"$raw"
+	printf '"user_s":%s,"sys_s":%s,"minor_faults":%s,' \
+		"$user_s" "$sys_s" "$minflt" >>"$raw"
 	printf '"rejected":%s,"orders":%s,"store_kb":%s,"pairs":%s,' \
 		"$(figure "$work/load.txt" "lines rejected")" \
 		"$(figure "$work/load.txt" "orders applied")" \
@@ -102,6 +120,7 @@ for n in $sizes; do
 	printf '"items":%s,"users":%s}\n' "$(entries "$work/db" item_id)" \
 		"$(entries "$work/db" user_id)" >>"$raw"
 	echo "   $secs s ($user_s s user, $sys_s s sys CPU), peak RSS $kb KB," \
+		"$minflt page faults," \
 		"$(figure "$work/load.txt" \
 		"lines rejected") rejected"
 	for i in $(seq "$repeat"); do

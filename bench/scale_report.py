@@ -28,18 +28,20 @@ def size_name(n):
 
 
 def read_runs(path):
-    loads, queries, skipped = {}, {}, []
+    loads, queries, skipped, touch = {}, {}, [], None
     with open(path) as f:
         for line in f:
             rec = json.loads(line)
-            if rec["kind"] == "load":
+            if rec["kind"] == "page_touch":
+                touch = rec["r"]
+            elif rec["kind"] == "load":
                 loads[rec["size"]] = rec
             elif rec["kind"] == "query":
                 op = rec["r"]["ops"][rec["op"]]
                 queries.setdefault((rec["size"], rec["op"]), []).append(op)
             elif rec["kind"] == "skipped":
                 skipped.append(rec)
-    return loads, queries, skipped
+    return loads, queries, skipped, touch
 
 
 def cpu_s(ld):
@@ -53,7 +55,7 @@ def median_of(runs, key):
     return statistics.median(r[key] for r in runs)
 
 
-def section(args, loads, queries, skipped):
+def section(args, loads, queries, skipped, touch):
     sizes = sorted(loads)
     o = [BEGIN, "", "## Scale: synthetic orders, 1M lines and up", ""]
     o.append(f"- when: {args.date}; commit `{args.commit}`")
@@ -96,6 +98,7 @@ def section(args, loads, queries, skipped):
         if ld["rejected"]:
             o.append(f"\n**{ld['rejected']} lines rejected at {size_name(n)}**\n")
     o.append("")
+    o += faults(sizes, loads, touch)
     for s in skipped:
         o.append(f"- {size_name(s['size'])} lines: skipped, the machine had "
                  f"{s['disk_kb'] >> 10:,} MB of disk and {s['mem_kb'] >> 10:,} "
@@ -107,6 +110,37 @@ def section(args, loads, queries, skipped):
         o += targets(sizes, loads, queries)
     o += ["", END]
     return "\n".join(o) + "\n"
+
+
+def faults(sizes, loads, touch):
+    """The loads' CPU split into user and sys, beside their page faults
+    and what a fault costs on this machine (bench/page_touch.py)."""
+    rows = [n for n in sizes if "minor_faults" in loads[n]]
+    if not rows:
+        return []
+    o = ["### The loads' CPU and page faults", ""]
+    if touch:
+        o.append(
+            f"Touching each page of {touch['gib']} GiB of new anonymous "
+            f"memory (`bench/page_touch.py`, before the loads) cost "
+            f"{touch['first_median_us']:.1f} µs a page (by GiB: "
+            f"{', '.join(f'{x:.1f}' for x in touch['first_us'])}), and "
+            f"{touch['again_median_us']:.1f} µs touching as much again "
+            "just after it was freed. A load pays the first kind for memory "
+            "no recent run touched, and the largest load touches the most.")
+        o.append("")
+    o.append("| lines | user CPU s per 1M lines | sys CPU s per 1M lines "
+             "| page faults per 1M lines "
+             "| sys CPU µs a page fault (all of sys: an upper bound) |")
+    o.append("|---:" * 5 + "|")
+    for n in rows:
+        ld, m = loads[n], n / 1e6
+        o.append(f"| {size_name(n)} | {fmt(ld['user_s'] / m, 2)} "
+                 f"| {fmt(ld['sys_s'] / m, 2)} "
+                 f"| {ld['minor_faults'] / m:,.0f} "
+                 f"| {fmt(ld['sys_s'] / ld['minor_faults'] * 1e6)} |")
+    o.append("")
+    return o
 
 
 def targets(sizes, loads, queries):
@@ -125,6 +159,14 @@ def targets(sizes, loads, queries):
         o.append(f"| the same in CPU time (user + sys; less sensitive to "
                  f"the other work on the machine) | {cgrow:.2f} × the CPU "
                  f"time per line | {'met' if cgrow <= 1.0 else '**missed**'} |")
+    if "minor_faults" in loads[lo] and "minor_faults" in loads[hi]:
+        ugrow = (loads[hi]["user_s"] / hi) / (loads[lo]["user_s"] / lo)
+        fgrow = ((loads[hi]["minor_faults"] / hi)
+                 / (loads[lo]["minor_faults"] / lo))
+        o.append(f"| the same in user CPU time alone (the loader's own work,"
+                 f" without the kernel's) | {ugrow:.2f} × | reported |")
+        o.append(f"| page faults per line (pages the load touches) "
+                 f"| {fgrow:.2f} × | reported |")
     for op in ("fbt", "picks"):
         a, b = queries.get((lo, op)), queries.get((hi, op))
         if not a or not b:
@@ -145,10 +187,10 @@ def main():
     ap.add_argument("--date", required=True)
     ap.add_argument("--command", required=True)
     args = ap.parse_args()
-    loads, queries, skipped = read_runs(args.raw)
+    loads, queries, skipped, touch = read_runs(args.raw)
     counts = {len(v) for v in queries.values()}
     args.repeat_note = "/".join(str(c) for c in sorted(counts)) or "0"
-    text = section(args, loads, queries, skipped)
+    text = section(args, loads, queries, skipped, touch)
     try:
         with open(args.out) as f:
             old = f.read()

@@ -335,6 +335,35 @@ ensure_dir(const char *dir)
 	return XSELL_EIO;
 }
 
+size_t
+xs_store_memo_budget_for(uint64_t store_bytes)
+{
+	uint64_t share = store_bytes / XS_ITEM_MEMO_STORE_SHARE;
+
+	if (share < XS_ITEM_MEMO_BYTES) {
+		return XS_ITEM_MEMO_BYTES;
+	}
+	return share > XS_ITEM_MEMO_BYTES_MAX ? XS_ITEM_MEMO_BYTES_MAX
+	                                      : (size_t) share;
+}
+
+static int file_len_used(MDB_env *env, off_t *lenp);
+
+/* The memos' budget: 'asked' if given, else from the store's size; the
+ * item cache may hold as much again. */
+static void
+set_memo_budget(xs_store *st, size_t asked)
+{
+	off_t used = 0;
+
+	if (asked == 0 && file_len_used(st->env, &used) != 0) {
+		used = 0; /* the floor, XS_ITEM_MEMO_BYTES */
+	}
+	st->item_memo.budget =
+	    asked != 0 ? asked : xs_store_memo_budget_for((uint64_t) used);
+	st->item_cache.budget = st->item_memo.budget;
+}
+
 xsell_err
 xs_store_open(xs_store **stp, const char *dir, const struct xs_store_opts *o)
 {
@@ -358,9 +387,6 @@ xs_store_open(xs_store **stp, const char *dir, const struct xs_store_opts *o)
 		return XSELL_ENOMEM;
 	}
 	st->read_only = o->read_only;
-	st->item_memo.budget =
-	    o->memo_size != 0 ? o->memo_size : XS_ITEM_MEMO_BYTES;
-	st->item_cache.budget = st->item_memo.budget;
 	pthread_mutex_init(&st->memo_mtx, NULL);
 	pthread_mutex_init(&st->index_pool.mtx, NULL);
 	rc = mdb_env_create(&st->env);
@@ -397,6 +423,7 @@ xs_store_open(xs_store **stp, const char *dir, const struct xs_store_opts *o)
 	if (err != XSELL_OK) {
 		goto close_env;
 	}
+	set_memo_budget(st, o->memo_size);
 	*stp = st;
 	return XSELL_OK;
 

@@ -65,7 +65,8 @@ struct xs_store_opts {
 	                         1..XS_TOP_M_MAX; 0: XS_TOP_M_DEFAULT. An existing
 	                         store keeps the number it was made with. */
 	size_t memo_size;     /* bytes the per-item memos may hold (memory,
-	                         not the file); 0: XS_ITEM_MEMO_BYTES */
+	                         not the file); 0: xs_store_memo_budget_for
+	                         the store's bytes in use at open */
 };
 
 /* Chosen by xsell-eval (README, "Performance"): fbt, similar and
@@ -406,13 +407,23 @@ void xs_store_memo_put(xs_store *st, MDB_txn *txn, enum xs_memo_slot slot,
  * once, each good for the snapshot it was made from. The first put from
  * a newer snapshot retires them all; a put for a key kept replaces it.
  * At most the store's memo budget is kept (xs_store_opts.memo_size, by
- * default XS_ITEM_MEMO_BYTES): past that, a snapshot's further items are
- * derived by each reader again. *datap from a hold is shared and
+ * default xs_store_memo_budget_for its size): past that, a snapshot's further
+ * items are derived by each reader again. *datap from a hold is shared and
  * read-only until given to xs_store_memo_release. */
 #define XS_ITEM_MEMO_BYTES ((size_t) 64 << 20)
 /* The budgets xselld's --memo-size takes. */
 #define XS_ITEM_MEMO_BYTES_MIN ((size_t) 1 << 20)
 #define XS_ITEM_MEMO_BYTES_MAX ((size_t) 1 << 40)
+/* A store of this many bytes in use gets one of them in memo budget by
+ * default (xs_store_memo_budget_for). */
+#define XS_ITEM_MEMO_STORE_SHARE 8u
+
+/* The per-item memos' budget of a store opened without one, from its
+ * bytes in use: an eighth of them, at least XS_ITEM_MEMO_BYTES and at
+ * most XS_ITEM_MEMO_BYTES_MAX. A fixed 64 MiB suits a shop of a few
+ * thousand items but not 50,000 items with full top lists, whose
+ * for_you seeds' lists alone are ~240 MB (bench/RESULTS.md). */
+size_t xs_store_memo_budget_for(uint64_t store_bytes);
 
 /* What a per-item memo holds: the top 4 bits of its key. */
 enum xs_item_memo_kind {

@@ -317,6 +317,21 @@ test_item_memos_keep_to_a_given_budget(void **state)
 	xs_test_store_close(st, dir);
 }
 
+/* Without a budget given, a store gets an eighth of its bytes in use,
+ * never less than 64 MiB nor more than the most --memo-size takes. */
+static void
+test_item_memo_budget_follows_the_store(void **state)
+{
+	(void) state;
+	assert_int_equal(xs_store_memo_budget_for(0), 64u << 20);
+	assert_int_equal(xs_store_memo_budget_for(512ull << 20), 64u << 20);
+	assert_int_equal(xs_store_memo_budget_for(800ull << 20), 100u << 20);
+	assert_int_equal(
+	    xs_store_memo_budget_for(4770820096ull), 4770820096ull / 8);
+	assert_int_equal(
+	    xs_store_memo_budget_for(UINT64_MAX), XS_ITEM_MEMO_BYTES_MAX);
+}
+
 int
 main(void)
 {
@@ -332,6 +347,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_item_memos_follow_commits,
 		    xs_test_store_setup, xs_test_store_teardown),
 		cmocka_unit_test(test_item_memos_keep_to_a_given_budget),
+		cmocka_unit_test(test_item_memo_budget_follows_the_store),
 		cmocka_unit_test_setup_teardown(
 		    test_item_memos_keep_to_their_budget, xs_test_store_setup,
 		    xs_test_store_teardown),
