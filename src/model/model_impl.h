@@ -362,8 +362,10 @@ struct xs_momentum_table {
 	const struct xs_momentum_factor *by_item;   /* ascending item */
 	const struct xs_momentum_factor *by_factor; /* descending factor */
 	size_t                           n;
-	const uint32_t *slots; /* by_item's hash (momentum.c) */
+	const uint32_t *slots; /* by_item's hash (momentum.c), or NULL */
 	size_t          n_slots;
+	const double   *dense; /* or factors by item number, n_dense */
+	size_t          n_dense;
 	const void     *held;  /* the store's memo (xs_store_memo_hold) */
 	void           *owned; /* or a block of our own */
 };

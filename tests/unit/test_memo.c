@@ -142,10 +142,12 @@ test_memo_hold_outlives_its_memo(void **state)
  * 107 (trend 0.5 + 1 = 1.5, 2 baskets), B on day 107 (1, 1 basket).
  * With weight 2: A 1 + 3 / 12 = 1.25, B 1 + 2 / 11; an item outside
  * the trend window 1. The second get reads the memo in place. */
+/* A and B's factors as above, after 'before' (events outside the trend
+ * window, or none); the table looks them up by item number ('dense')
+ * or by hash. */
 static void
-test_momentum_table_find(void **state)
+check_momentum_table(xs_store *st, const char *before, bool dense)
 {
-	struct xs_test_store    *f = *state;
 	struct xs_settings       set;
 	struct xs_momentum_table t;
 	MDB_txn                 *txn;
@@ -153,26 +155,51 @@ test_momentum_table_find(void **state)
 	char                     spec[256];
 
 	xs_settings_default(&set);
+	if (before[0] != '\0') {
+		xs_test_events(st, NULL, before);
+	}
 	snprintf(spec, sizeof(spec),
 	    "%d order u1 A o1; %d order u2 A o2; %d order u3 B o3", 100 * DAY,
 	    107 * DAY, 107 * DAY);
-	xs_test_events(f->st, NULL, spec);
-	assert_xs_ok(xs_txn_read(f->st, &txn));
-	assert_xs_ok(xs_store_id_get(f->st, txn, XS_DICT_ITEM, "A", 1, &a));
-	assert_xs_ok(xs_store_id_get(f->st, txn, XS_DICT_ITEM, "B", 1, &b));
+	xs_test_events(st, NULL, spec);
+	assert_xs_ok(xs_txn_read(st, &txn));
+	assert_xs_ok(xs_store_id_get(st, txn, XS_DICT_ITEM, "A", 1, &a));
+	assert_xs_ok(xs_store_id_get(st, txn, XS_DICT_ITEM, "B", 1, &b));
 	for (int round = 0; round < 2; round++) {
-		assert_xs_ok(xs_momentum_table_get(f->st, txn, &set, 2.0, &t));
+		assert_xs_ok(xs_momentum_table_get(st, txn, &set, 2.0, &t));
 		assert_int_equal(t.n, 2);
+		assert_true((t.dense != NULL) == dense);
 		assert_true(
 		    fabs(xs_momentum_table_find(&t, a) - 1.25) < 1e-12);
 		assert_true(fabs(xs_momentum_table_find(&t, b) -
 		                (1 + 2.0 / 11)) < 1e-12);
 		assert_true(xs_momentum_table_find(&t, a + b + 1) == 1.0);
+		assert_true(xs_momentum_table_find(&t, a - 1) == 1.0);
+		assert_true(xs_momentum_table_find(&t, UINT32_MAX) == 1.0);
 		assert_int_equal(t.by_factor[0].item, a); /* largest first */
 		assert_true(round == 0 ? t.owned != NULL : t.held != NULL);
 		xs_momentum_table_fini(&t);
 	}
 	xs_txn_abort(txn);
+}
+
+static void
+test_momentum_table_find(void **state)
+{
+	struct xs_test_store *f = *state;
+
+	check_momentum_table(f->st, "", true);
+}
+
+/* Items numbered far past the trend's few (eight ordered long before the
+ * window): a hash, as the factors by item number would be mostly 1. */
+static void
+test_momentum_table_find_sparse(void **state)
+{
+	struct xs_test_store *f = *state;
+
+	check_momentum_table(
+	    f->st, "0 order u9 P1,P2,P3,P4,P5,P6,P7,P8 o0", false);
 }
 
 /* Per-item memos: many keys kept at once for one snapshot, each the
@@ -344,6 +371,9 @@ main(void)
 		    xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(test_momentum_table_find,
 		    xs_test_store_setup, xs_test_store_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_momentum_table_find_sparse, xs_test_store_setup,
+		    xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(test_item_memos_follow_commits,
 		    xs_test_store_setup, xs_test_store_teardown),
 		cmocka_unit_test(test_item_memos_keep_to_a_given_budget),
