@@ -14,9 +14,9 @@
 #
 # A size is skipped, with a note in the table, when the disk or the
 # memory cannot hold it (estimated with a margin: 600 B of disk and 240
-# B of memory a line; below). One load per
-# size: a load at 50M lines takes many minutes; the queries, which are
-# noisier, run REPEAT times.
+# B of memory a line; below). LOAD_REPEAT loads per
+# size (default one: a load at 50M lines takes minutes); the queries,
+# which are noisier, run REPEAT times, on the last load's store.
 #
 # Before the loads it times page faults on this machine
 # (bench/page_touch.py, PAGE_TOUCH_GIB GiB twice, default 4; 0 skips it):
@@ -26,6 +26,8 @@
 # faults per line beside it.
 #
 # Environment: BUILD (default build), SIZES, REPEAT (default 3),
+# LOAD_REPEAT (loads a size, default 1; the report keeps the fastest:
+# the others paid more for fresh pages or for other work),
 # DURATION (seconds per query run, default 5), WARMUP (default 1), SEED
 # (xsell-gen's, default 1), GEN_FLAGS (more xsell-gen flags), OUT
 # (default bench/RESULTS.md), KEEP=1 keeps the scratch directory.
@@ -36,6 +38,7 @@ cd "$root"
 build=${BUILD:-build}
 sizes=${SIZES:-1000000 10000000 50000000}
 repeat=${REPEAT:-3}
+load_repeat=${LOAD_REPEAT:-1}
 duration=${DURATION:-5}
 warmup=${WARMUP:-1}
 seed=${SEED:-1}
@@ -86,6 +89,26 @@ if [ "${PAGE_TOUCH_GIB:-4}" != 0 ]; then
 		"$(python3 bench/page_touch.py --gib "${PAGE_TOUCH_GIB:-4}")" >>"$raw"
 fi
 
+# One load's figures (time.txt, load.txt, the store) into the raw runs.
+load_record() { # size run
+	local secs kb user_s sys_s minflt
+	read -r secs kb user_s sys_s minflt <"$work/time.txt"
+	printf '{"size":%s,"kind":"load","run":%s,"seconds":%s,' \
+		"$1" "$2" "$secs" >>"$raw"
+	printf '"max_rss_kb":%s,"user_s":%s,"sys_s":%s,"minor_faults":%s,' \
+		"$kb" "$user_s" "$sys_s" "$minflt" >>"$raw"
+	printf '"rejected":%s,"orders":%s,"store_kb":%s,"pairs":%s,' \
+		"$(figure "$work/load.txt" "lines rejected")" \
+		"$(figure "$work/load.txt" "orders applied")" \
+		"$(du -sk "$work/db" | awk '{print $1}')" \
+		"$(entries "$work/db" pair)" >>"$raw"
+	printf '"items":%s,"users":%s}\n' "$(entries "$work/db" item_id)" \
+		"$(entries "$work/db" user_id)" >>"$raw"
+	echo "   $secs s ($user_s s user, $sys_s s sys CPU), peak RSS $kb KB," \
+		"$minflt page faults," \
+		"$(figure "$work/load.txt" "lines rejected") rejected"
+}
+
 for n in $sizes; do
 	avail_kb=$(df -Pk "$work" | awk 'NR==2 {print $4}')
 	mem_kb=$(awk '/^MemAvailable:/ {print $2}' /proc/meminfo)
@@ -101,28 +124,15 @@ for n in $sizes; do
 	# shellcheck disable=SC2086 # GEN_FLAGS is a list of flags
 	"$build/bench/xsell-gen" --lines "$n" --seed "$seed" $gen_flags \
 		>"$work/lines.csv"
-	echo "== $n lines: loading into a fresh store"
-	rm -rf "$work/db"
-	/usr/bin/time -f '%e %M %U %S %R' -o "$work/time.txt" \
-		"$build/tools/xsell-load" --db "$work/db" --quiet "$work/lines.csv" \
-		>"$work/load.txt" 2>"$work/load.err"
+	for l in $(seq "$load_repeat"); do
+		echo "== $n lines: loading into a fresh store ($l of $load_repeat)"
+		rm -rf "$work/db"
+		/usr/bin/time -f '%e %M %U %S %R' -o "$work/time.txt" \
+			"$build/tools/xsell-load" --db "$work/db" --quiet \
+			"$work/lines.csv" >"$work/load.txt" 2>"$work/load.err"
+		load_record "$n" "$l"
+	done
 	rm -f "$work/lines.csv"
-	read -r secs kb user_s sys_s minflt <"$work/time.txt"
-	printf '{"size":%s,"kind":"load","seconds":%s,"max_rss_kb":%s,' \
-		"$n" "$secs" "$kb" >>"$raw"
-	printf '"user_s":%s,"sys_s":%s,"minor_faults":%s,' \
-		"$user_s" "$sys_s" "$minflt" >>"$raw"
-	printf '"rejected":%s,"orders":%s,"store_kb":%s,"pairs":%s,' \
-		"$(figure "$work/load.txt" "lines rejected")" \
-		"$(figure "$work/load.txt" "orders applied")" \
-		"$(du -sk "$work/db" | awk '{print $1}')" \
-		"$(entries "$work/db" pair)" >>"$raw"
-	printf '"items":%s,"users":%s}\n' "$(entries "$work/db" item_id)" \
-		"$(entries "$work/db" user_id)" >>"$raw"
-	echo "   $secs s ($user_s s user, $sys_s s sys CPU), peak RSS $kb KB," \
-		"$minflt page faults," \
-		"$(figure "$work/load.txt" \
-		"lines rejected") rejected"
 	for i in $(seq "$repeat"); do
 		for op in fbt picks; do
 			r=$("$build/bench/xsell-bench" --inproc --cpu-time \
@@ -143,7 +153,8 @@ machine="$machine $(free -g | awk '/^Mem:/{print $2}') GB RAM,"
 machine="$machine $(uname -sr)"
 commit="$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src bench \
 	tools || echo '+changes')"
-command="SIZES=\"$sizes\" REPEAT=$repeat DURATION=$duration WARMUP=$warmup"
+command="SIZES=\"$sizes\" REPEAT=$repeat LOAD_REPEAT=$load_repeat"
+command="$command DURATION=$duration WARMUP=$warmup"
 command="$command SEED=$seed${gen_flags:+ GEN_FLAGS=\"$gen_flags\"} bench/scale.sh"
 python3 bench/scale_report.py "$raw" "$out" --machine "$machine" \
 	--commit "$commit" --date "$(date -u '+%Y-%m-%d %H:%M UTC')" \
