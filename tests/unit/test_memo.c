@@ -351,6 +351,7 @@ test_item_memo_budget_follows_the_store(void **state)
 {
 	(void) state;
 	assert_int_equal(xs_store_memo_budget_for(0), 64u << 20);
+	assert_int_equal(xs_store_memo_budget_for(1u << 20), 64u << 20);
 	assert_int_equal(xs_store_memo_budget_for(512ull << 20), 64u << 20);
 	assert_int_equal(xs_store_memo_budget_for(800ull << 20), 100u << 20);
 	assert_int_equal(
