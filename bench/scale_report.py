@@ -76,7 +76,7 @@ def section(args, load_runs, queries, skipped, touch):
              "basket sizes of mean 4, one year); one fresh store a size, "
              "`xsell-load --db NEW --quiet FILE` (wall and CPU time, page "
              "faults and peak RSS from /usr/bin/time, store size from du)"
-             + ("" if repeats == {1} else
+             + ("" if repeats <= {1} else
                 f"; {'/'.join(str(r) for r in sorted(repeats))} loads a "
                 "size, the fastest kept (all: "
                 + "; ".join(f"{size_name(n)} "
