@@ -303,6 +303,12 @@ check_schema(xs_store *st, const char *dir, unsigned top_m)
 		err = xs_err_from_mdb(rc);
 		goto abort;
 	}
+	err = st->read_only ? XSELL_OK : xs_store_commit_stamp(txn);
+	if (err != XSELL_OK) {
+		xs_log(XS_LOG_ERROR, "store %s: commit stamp: %s", dir,
+		    xsell_strerror(err));
+		goto abort;
+	}
 	rc = mdb_txn_commit(txn);
 	if (rc != 0) {
 		xs_log(XS_LOG_ERROR, "store %s: %s", dir, mdb_strerror(rc));
@@ -394,6 +400,7 @@ xs_store_open(xs_store **stp, const char *dir, const struct xs_store_opts *o)
 		err = xs_err_from_mdb(rc);
 		goto free_st;
 	}
+	mdb_env_set_userctx(st->env, st); /* for the commit stamp */
 	mdb_env_set_maxdbs(st->env, STORE_MAX_DBS);
 	mdb_env_set_mapsize(
 	    st->env, o->map_size ? o->map_size : XS_STORE_MAP_SIZE_DEFAULT);
@@ -573,7 +580,16 @@ txn_begin(xs_store *st, unsigned flags, MDB_txn **txnp)
 xsell_err
 xs_txn_read(xs_store *st, MDB_txn **txnp)
 {
-	return xs_err_from_mdb(txn_begin(st, MDB_RDONLY, txnp));
+	xsell_err err = xs_err_from_mdb(txn_begin(st, MDB_RDONLY, txnp));
+
+	if (err == XSELL_OK) {
+		err = xs_store_snapshot_settle(*txnp);
+		if (err != XSELL_OK) {
+			mdb_txn_abort(*txnp);
+			*txnp = NULL;
+		}
+	}
+	return err;
 }
 
 xsell_err
@@ -607,8 +623,14 @@ xs_txn_nested(xs_store *st, MDB_txn *parent, MDB_txn **txnp)
 xsell_err
 xs_txn_commit(MDB_txn *txn)
 {
-	int rc = mdb_txn_commit(txn);
+	xsell_err err = xs_store_commit_stamp(txn);
+	int       rc;
 
+	if (err != XSELL_OK) {
+		mdb_txn_abort(txn);
+		return err;
+	}
+	rc = mdb_txn_commit(txn);
 	if (rc != 0) {
 		xs_log(XS_LOG_ERROR, "commit: %s", mdb_strerror(rc));
 	}
@@ -630,7 +652,9 @@ xs_txn_reset(MDB_txn *txn)
 xsell_err
 xs_txn_renew(MDB_txn *txn)
 {
-	return xs_err_from_mdb(mdb_txn_renew(txn));
+	xsell_err err = xs_err_from_mdb(mdb_txn_renew(txn));
+
+	return err == XSELL_OK ? xs_store_snapshot_settle(txn) : err;
 }
 
 /* The pages on LMDB's freelist as of txn's snapshot: each record of its

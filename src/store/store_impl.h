@@ -135,6 +135,14 @@ int xs_store_comp_open(struct xs_store *st, MDB_txn *txn); /* mdb rc */
 /* txn's snapshot id if it reads committed state (a read-only
  * transaction), else 0 (memo.c). */
 size_t xs_store_snapshot_id(struct xs_store *st, MDB_txn *txn);
+/* Stamp write transaction txn's txnid in meta XS_META_COMMIT_KEY, as
+ * every commit does (snapshot.c). */
+#define XS_META_COMMIT_KEY "commit"
+xsell_err xs_store_commit_stamp(MDB_txn *txn);
+/* Make read transaction txn, just begun or renewed, read the commit its
+ * txnid names, renewing it if need be (snapshot.c); XSELL_EUNAVAIL, txn
+ * reset, if commits kept landing as it began. */
+xsell_err xs_store_snapshot_settle(MDB_txn *txn);
 /* Free the memos (memo.c); at close. */
 void xs_store_memo_fini(struct xs_store *st);
 
