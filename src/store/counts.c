@@ -129,8 +129,9 @@ xs_counts_reader_init(struct xs_counts_reader *r, xs_store *st, MDB_txn *txn)
 {
 	r->st  = st;
 	r->txn = txn;
+	/* A slot's rows are read only once its chunk matches, and fill
+	 * sets both: with no chunk matching yet, rows need no clearing. */
 	memset(r->chunk, 0xff, sizeof(r->chunk));
-	memset(r->rows, 0, sizeof(r->rows));
 }
 
 void

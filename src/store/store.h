@@ -267,8 +267,12 @@ xsell_err xs_store_counts_get(
 xsell_err xs_store_counts_add(
     xs_store *st, MDB_txn *txn, const struct xs_count_delta *deltas, size_t n);
 
-/* Chunks a counts reader keeps at once (a power of two). */
-#define XS_COUNTS_READER_SLOTS 64u
+/* Chunks a counts reader keeps at once (a power of two): every chunk
+ * of a catalogue of up to 65,536 items. At 64, the 196 chunks of the
+ * 50M-line generated store (50,000 items) took turns in the slots, and
+ * each turn cost a B-tree search again: for_you there spent a third
+ * more CPU with its seed lists derived afresh (bench/RESULTS.md). */
+#define XS_COUNTS_READER_SLOTS 256u
 
 /* Cached reader for scoring loops: most lookups hit a chunk already
  * fetched. The chunks are kept direct-mapped by chunk number, so a

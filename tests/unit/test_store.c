@@ -247,6 +247,32 @@ test_store_counts_chunked_add_and_clamp(void **state)
 	assert_int_equal(xs_counts_reader_get(&r, 999999, XS_C_BASKETS), 0);
 }
 
+/* Chunks that share a reader's slot take turns in it: each read gives
+ * its own chunk's counter, also after the other chunk took the slot,
+ * and an absent chunk (zeros) leaves no rows behind for the next. */
+static void
+test_store_counts_reader_chunks_sharing_a_slot(void **state)
+{
+	struct fixture       *f    = *state;
+	const uint32_t        step = XS_COUNTS_CHUNK * XS_COUNTS_READER_SLOTS;
+	struct xs_count_delta d[]  = { { 5, { 1, 0, 0, 0 } },
+		 { 5 + step, { 2, 0, 0, 0 } },
+		 { 5 + 3 * step, { 4, 0, 0, 0 } } };
+	struct xs_counts_reader r;
+
+	assert_xs_ok(xs_store_counts_add(f->st, f->txn, d, 3));
+	xs_counts_reader_init(&r, f->st, f->txn);
+	for (int round = 0; round < 2; round++) {
+		assert_int_equal(xs_counts_reader_get(&r, 5, XS_C_BASKETS), 1);
+		assert_int_equal(
+		    xs_counts_reader_get(&r, 5 + step, XS_C_BASKETS), 2);
+		assert_int_equal(
+		    xs_counts_reader_get(&r, 5 + 2 * step, XS_C_BASKETS), 0);
+		assert_int_equal(
+		    xs_counts_reader_get(&r, 5 + 3 * step, XS_C_BASKETS), 4);
+	}
+}
+
 static void
 test_store_history_keeps_newest(void **state)
 {
@@ -661,6 +687,9 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_store_counts_chunked_add_and_clamp, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_store_counts_reader_chunks_sharing_a_slot, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_store_counts_reader_slots_shared_by_chunks, setup,
 		    teardown),
