@@ -38,8 +38,12 @@
 /* Candidates scored before the first ranking, beyond k: a filter that
  * drops a few of the best costs no second round of scoring. */
 #define CART_SLACK 8u
-/* A list of more pairs is not kept: the walk reads it. */
-#define CART_PAIRS_MAX 16384u
+/* A list of more pairs is not kept: the walk reads it. At ~3 bytes a
+ * pair kept, this covers every list of a catalogue of up to 65,536
+ * items; at 16,384, the popular items of the 50M-line generated store
+ * (50,000 items) kept none and most carts there took the walk, 30 times
+ * slower (bench/RESULTS.md). */
+#define CART_PAIRS_MAX 65536u
 /* Pairs a block of the packed co-counts: a lookup searches the blocks'
  * first b, then decodes at most this many. */
 #define CART_BLOCK 16u
