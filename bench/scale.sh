@@ -2,8 +2,9 @@
 # Scale: generate synthetic order lines with xsell-gen at several sizes
 # (default 1M, 10M and 50M lines), load each into a fresh store with
 # xsell-load (wall and CPU time, lines/s and peak RSS from
-# /usr/bin/time, store size from du), then time fbt of one item and picks (for_you, users of
-# 1..200 history events) in process on it by the thread's CPU time
+# /usr/bin/time, store size from du), then time fbt of one item, fbt of
+# a cart of 3 and picks (for_you, users of 1..200 history events) in
+# process on it by the thread's CPU time
 # (--cpu-time: on a shared machine the wall p99 is the scheduler's),
 # REPEAT times each, medians kept. Writes the "Scale" section of bench/RESULTS.md (between its own
 # markers, below the notes that bench/run.sh keeps) and the raw runs to
@@ -134,7 +135,7 @@ for n in $sizes; do
 	done
 	rm -f "$work/lines.csv"
 	for i in $(seq "$repeat"); do
-		for op in fbt picks; do
+		for op in fbt fbt_cart picks; do
 			r=$("$build/bench/xsell-bench" --inproc --cpu-time \
 				--db "$work/db" \
 				--mix "$op=1" --duration "$duration" --warmup "$warmup" \

@@ -13,6 +13,8 @@ import statistics
 
 BEGIN = "<!-- scale: written by bench/scale.sh -->"
 END = "<!-- end of scale -->"
+# The ops timed at each size (xsell-bench --mix), as the table names them.
+OPS = (("fbt", "fbt"), ("fbt_cart", "cart of 3"), ("picks", "picks"))
 
 
 def fmt(x, digits=1):
@@ -86,17 +88,18 @@ def section(args, load_runs, queries, skipped, touch):
     o.append("- queries: `xsell-bench --inproc --cpu-time` on that store, "
              "one thread, the model call alone timed by the thread's CPU "
              "clock (the wall p99 of a shared machine is its scheduler's): "
-             "fbt of one item (items drawn by "
-             "popularity) and picks for_you, k 10, of a user drawn "
+             "fbt of one item and fbt of a cart of 3 (items drawn by "
+             "popularity), and picks for_you, k 10, of a user drawn "
              "uniformly among those with 1..200 history events, `now` = "
              "the newest event in the store; each the median of "
              f"{args.repeat_note} runs")
     o.append("")
     o.append("| lines | orders | items | users | ordered pairs | load s "
              "| lines/s | s per 1M lines | CPU s per 1M lines | peak RSS MB "
-             "| store MB | fbt p50 µs | fbt p99 µs | picks p50 µs "
-             "| picks p99 µs |")
-    o.append("|---:" * 15 + "|")
+             "| store MB | "
+             + " | ".join(f"{name} p50 µs | {name} p99 µs"
+                          for _, name in OPS) + " |")
+    o.append("|---:" * (11 + 2 * len(OPS)) + "|")
     for n in sizes:
         ld = loads[n]
         row = [size_name(n), f"{ld['orders']:,}", f"{ld['items']:,}",
@@ -106,7 +109,7 @@ def section(args, load_runs, queries, skipped, touch):
                fmt(cpu_s(ld) / (n / 1e6), 2) if cpu_s(ld) else "–",
                f"{ld['max_rss_kb'] / 1024:,.0f}",
                f"{ld['store_kb'] / 1024:,.0f}"]
-        for op in ("fbt", "picks"):
+        for op, _ in OPS:
             runs = queries.get((n, op), [])
             row += [fmt(median_of(runs, "p50_us")) if runs else "–",
                     fmt(median_of(runs, "p99_us")) if runs else "–"]
@@ -183,7 +186,7 @@ def targets(sizes, loads, queries):
                  f" without the kernel's) | {ugrow:.2f} × | reported |")
         o.append(f"| page faults per line (pages the load touches) "
                  f"| {fgrow:.2f} × | reported |")
-    for op in ("fbt", "picks"):
+    for op, _ in OPS:
         a, b = queries.get((lo, op)), queries.get((hi, op))
         if not a or not b:
             continue
