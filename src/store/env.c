@@ -303,12 +303,6 @@ check_schema(xs_store *st, const char *dir, unsigned top_m)
 		err = xs_err_from_mdb(rc);
 		goto abort;
 	}
-	err = st->read_only ? XSELL_OK : xs_store_commit_stamp(txn);
-	if (err != XSELL_OK) {
-		xs_log(XS_LOG_ERROR, "store %s: commit stamp: %s", dir,
-		    xsell_strerror(err));
-		goto abort;
-	}
 	rc = mdb_txn_commit(txn);
 	if (rc != 0) {
 		xs_log(XS_LOG_ERROR, "store %s: %s", dir, mdb_strerror(rc));
@@ -353,7 +347,22 @@ xs_store_memo_budget_for(uint64_t store_bytes)
 	                                      : (size_t) share;
 }
 
-static int file_len_used(MDB_env *env, off_t *lenp);
+/* The length the data file needs: its pages in use (the newest meta's). */
+static int
+file_len_used(MDB_env *env, off_t *lenp)
+{
+	MDB_envinfo info;
+	MDB_stat    ms;
+	int         rc = mdb_env_info(env, &info);
+
+	if (rc == 0) {
+		rc = mdb_env_stat(env, &ms);
+	}
+	if (rc == 0) {
+		*lenp = (off_t) (info.me_last_pgno + 1) * (off_t) ms.ms_psize;
+	}
+	return rc;
+}
 
 /* The memos' budget: 'asked' if given, else from the store's size; the
  * item cache may hold as much again. */
@@ -440,23 +449,6 @@ free_st:
 	xs_store_memo_fini(st);
 	free(st);
 	return err;
-}
-
-/* The length the data file needs: its pages in use (the newest meta's). */
-static int
-file_len_used(MDB_env *env, off_t *lenp)
-{
-	MDB_envinfo info;
-	MDB_stat    ms;
-	int         rc = mdb_env_info(env, &info);
-
-	if (rc == 0) {
-		rc = mdb_env_stat(env, &ms);
-	}
-	if (rc == 0) {
-		*lenp = (off_t) (info.me_last_pgno + 1) * (off_t) ms.ms_psize;
-	}
-	return rc;
 }
 
 /* Cut a write_map store's file back from the map's length (LMDB extends

@@ -13,8 +13,12 @@
  * about once in 10,000 commits (a reader named 1,718 read commit
  * 2,000's data).
  *
- * So every commit stamps its txnid in meta "commit", and a reader just
- * begun that reads a later stamp than its name is begun again. Most
+ * So every commit through xs_txn_commit stamps its txnid in meta
+ * "commit", and a reader just begun that reads a later stamp than its
+ * name is begun again. The store's open commits unstamped: it changes
+ * nothing a reader keeps (the schema stamp, top_m, an empty database),
+ * so a reader it misnames reads what its name's readers keep, unless a
+ * stamped commit came between, whose stamp gives it away. Most
  * need not read the stamp: slot txnid & 1 is rewritten only by commit
  * txnid + 2, which cannot begin before commit txnid + 1 is visible, so
  * if no later commit is visible once the copy is made, it was the named

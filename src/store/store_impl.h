@@ -136,7 +136,7 @@ int xs_store_comp_open(struct xs_store *st, MDB_txn *txn); /* mdb rc */
  * transaction), else 0 (memo.c). */
 size_t xs_store_snapshot_id(struct xs_store *st, MDB_txn *txn);
 /* Stamp write transaction txn's txnid in meta XS_META_COMMIT_KEY, as
- * every commit does (snapshot.c). */
+ * xs_txn_commit does (snapshot.c). */
 #define XS_META_COMMIT_KEY "commit"
 xsell_err xs_store_commit_stamp(MDB_txn *txn);
 /* Make read transaction txn, just begun or renewed, read the commit its
