@@ -604,15 +604,6 @@ xs_txn_write(xs_store *st, MDB_txn **txnp)
 }
 
 xsell_err
-xs_txn_nested(xs_store *st, MDB_txn *parent, MDB_txn **txnp)
-{
-	if (st->read_only) {
-		return XSELL_EFORBIDDEN;
-	}
-	return xs_err_from_mdb(mdb_txn_begin(st->env, parent, 0, txnp));
-}
-
-xsell_err
 xs_txn_commit(MDB_txn *txn)
 {
 	xsell_err err = xs_store_commit_stamp(txn);

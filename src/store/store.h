@@ -113,12 +113,9 @@ xsell_err xs_txn_read(xs_store *st, MDB_txn **txnp);
 /* Begin the write transaction; blocks while another writer (thread or
  * process) holds it. */
 xsell_err xs_txn_write(xs_store *st, MDB_txn **txnp);
-/* Commit; on failure the transaction is gone and nothing was written.
- * XSELL_EMAPFULL when the map is full, XSELL_EIO on a disk error. */
-/* A write transaction nested in 'parent' (which waits until it ends):
- * committing it hands its changes to the parent, aborting drops them
- * alone. */
-xsell_err xs_txn_nested(xs_store *st, MDB_txn *parent, MDB_txn **txnp);
+/* Commit, stamping the commit's txnid in meta (snapshot.c); on failure
+ * the transaction is gone and nothing was written. XSELL_EMAPFULL when
+ * the map is full, XSELL_EIO on a disk error. */
 xsell_err xs_txn_commit(MDB_txn *txn);
 void      xs_txn_abort(MDB_txn *txn);
 /* Park a read transaction, then take a fresh snapshot with renew. */
