@@ -21,8 +21,16 @@ enum bench_op {
 	BENCH_PICKS,       /* picks for_you of one user */
 	BENCH_STATS,
 	BENCH_EVENT, /* an event batch of orders, to the admin endpoint */
+	BENCH_VIEW,  /* an event batch of views, likewise */
 	BENCH_OP_COUNT
 };
+
+/* Whether op is a write, sent to the admin endpoint. */
+static inline bool
+bench_op_writes(enum bench_op op)
+{
+	return op == BENCH_EVENT || op == BENCH_VIEW;
+}
 
 extern const char *const bench_op_names[BENCH_OP_COUNT];
 

@@ -106,13 +106,14 @@ inproc_one(struct inproc *ip, enum bench_op op, uint64_t *ns)
 	return err == XSELL_OK;
 }
 
-/* The mix without the ops that need a server (stats, event). */
+/* The mix without the ops that need a server (stats, event, view). */
 static bool
 inproc_mix(const struct bench_opts *o, struct bench_opts *mix)
 {
 	*mix                      = *o;
 	mix->weights[BENCH_STATS] = 0;
 	mix->weights[BENCH_EVENT] = 0;
+	mix->weights[BENCH_VIEW]  = 0;
 	if (mix->weights[BENCH_FBT] + mix->weights[BENCH_FBT_CART] +
 	        mix->weights[BENCH_COMPLEMENTS] + mix->weights[BENCH_PICKS] ==
 	    0) {

@@ -98,7 +98,7 @@ static void
 client_one(
     struct client *c, enum bench_op op, msgpack_sbuffer *sb, uint64_t t0)
 {
-	nng_socket s = op == BENCH_EVENT ? c->admin : c->sock;
+	nng_socket s = bench_op_writes(op) ? c->admin : c->sock;
 	void      *reply;
 	size_t     len;
 	uint64_t   t1;
@@ -189,7 +189,7 @@ clients_dial(struct client *cs, const struct bench_opts *o)
 		if (!cs[i].has_sock) {
 			return false;
 		}
-		if (o->weights[BENCH_EVENT] != 0) {
+		if (o->weights[BENCH_EVENT] + o->weights[BENCH_VIEW] != 0) {
 			cs[i].has_admin = sock_dial(
 			    &cs[i].admin, o->admin_url, o->timeout_ms);
 			if (!cs[i].has_admin) {

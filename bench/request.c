@@ -6,7 +6,7 @@
 #include <string.h>
 
 const char *const bench_op_names[BENCH_OP_COUNT] = { "fbt", "fbt_cart",
-	"complements", "picks", "stats", "event" };
+	"complements", "picks", "stats", "event", "view" };
 
 /* Distinct draws give up after this many tries per item (tiny pools). */
 #define DRAW_TRIES 16
@@ -139,6 +139,39 @@ pack_event(msgpack_packer *pk, const struct bench_opts *o,
 	}
 }
 
+/* {"op": "event", "events": [{"type": "view", "user": U, "item": ID},
+ * ...]}: views of the popular mix, by one of 1,000 users of the client
+ * (a user's first 10,000 views count: PROTOCOL.md), as a storefront
+ * would send them as pages are seen. */
+static void
+pack_views(msgpack_packer *pk, const struct bench_opts *o,
+    const struct bench_pool *p, uint64_t *rng, uint64_t run_id,
+    unsigned client, uint64_t seq)
+{
+	char user[64];
+
+	msgpack_pack_map(pk, 2);
+	pack_lit(pk, "op");
+	pack_lit(pk, "event");
+	pack_lit(pk, "events");
+	msgpack_pack_array(pk, o->event_batch);
+	for (unsigned e = 0; e < o->event_batch; e++) {
+		size_t idx;
+		int    len = snprintf(user, sizeof(user), "bench-%llx-%u-%llu",
+		       (unsigned long long) run_id, client,
+		       (unsigned long long) ((seq * o->event_batch + e) % 1000));
+
+		bench_draw_items(p, rng, &idx, 1);
+		msgpack_pack_map(pk, 3);
+		pack_lit(pk, "type");
+		pack_lit(pk, "view");
+		pack_lit(pk, "user");
+		pack_str(pk, user, (size_t) len);
+		pack_lit(pk, "item");
+		pack_str(pk, p->ids[idx], p->lens[idx]);
+	}
+}
+
 void
 bench_request_pack(msgpack_sbuffer *sb, enum bench_op op,
     const struct bench_opts *o, const struct bench_input *in, uint64_t *rng,
@@ -166,6 +199,9 @@ bench_request_pack(msgpack_sbuffer *sb, enum bench_op op,
 		msgpack_pack_map(&pk, 1);
 		pack_lit(&pk, "op");
 		pack_lit(&pk, "stats");
+		break;
+	case BENCH_VIEW:
+		pack_views(&pk, o, p, rng, run_id, client, seq);
 		break;
 	case BENCH_EVENT:
 	case BENCH_OP_COUNT:

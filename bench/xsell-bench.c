@@ -58,12 +58,15 @@ static const char usage[] =
     "                    (--cart items), complements (one item), picks\n"
     "                    (kind for_you of one user, k --k), stats, event\n"
     "                    (orders of --cart items, --event-batch per\n"
-    "                    request, to --admin-url); weights 0..1000000\n"
+    "                    request, to --admin-url), view (--event-batch\n"
+    "                    views of one item each, by 1,000 users a\n"
+    "                    client, to --admin-url); weights 0..1000000\n"
     "                    (default fbt=80,fbt_cart=10,complements=10)\n"
     "  --cart N          items of a cart query or an order, 2..100\n"
     "                    (default 3)\n"
     "  --k N             answers asked for, 1..500 (default 10)\n"
-    "  --event-batch N   orders per event request, 1..10000 (default 1)\n"
+    "  --event-batch N   orders or views per event request, 1..10000\n"
+    "                    (default 1)\n"
     "  --seed N          the draws' seed (default 1); the same seed gives\n"
     "                    the same requests\n"
     "How long and how hard:\n"
@@ -337,8 +340,9 @@ check_opts(const struct bench_opts *o)
 	if ((o->db == NULL) == (o->items_file == NULL)) {
 		return usage_error("--db/--items", "give exactly one");
 	}
-	if (o->weights[BENCH_EVENT] != 0 && o->admin_url == NULL) {
-		return usage_error("--mix", "event needs --admin-url");
+	if (o->weights[BENCH_EVENT] + o->weights[BENCH_VIEW] != 0 &&
+	    o->admin_url == NULL) {
+		return usage_error("--mix", "event and view need --admin-url");
 	}
 	return 0;
 }

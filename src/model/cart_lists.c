@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* fbt (and viewed_bought) of a cart from lists kept per snapshot.
+/* fbt (and viewed_bought) of a cart from lists kept across answers.
  *
  * A cart's answer sums, over its given items, each item's score of a
  * candidate. The merged walk (neighbours.c, "Several lists") reads
  * every given item's whole pair list and scores what may reach the
  * answer; a popular item has thousands of pairs, so a cart pays for them
- * on every answer. Here each given item's list is kept for the snapshot
- * (an item memo) in the shape a cart needs: its CART_BEST best pairs by
+ * on every answer. Here each given item's list is kept (an item memo,
+ * good until a commit changes the relation's family of records:
+ * store/epochs.c) in the shape a cart needs: its CART_BEST best pairs by
  * score (b, co-count, score), with 'rest', the most any other pair
  * scores. An answer then
  *

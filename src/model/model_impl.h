@@ -312,8 +312,9 @@ void xs_seed_walk_fini(struct xs_seed_walk *sw);
  * co-count) over the similar relations (basket, view, cart; scorer and weights
  * from the settings) in 'out'. Not every neighbour: for_you sums twenty
  * seeds, and past the top lists its hit rate did not move (README,
- * "Performance"). Each list's scores are kept for the snapshot (an item
- * memo), so a seed is walked once a snapshot, not once an answer. */
+ * "Performance"). Each list's scores are kept (an item memo, until a
+ * commit changes the relation's family of records), so a seed is walked
+ * once, not once an answer. */
 xsell_err xs_similar_collect(xs_store *st, MDB_txn *txn,
     const struct xs_settings *set, struct xs_seed_walk *sw, uint32_t seed,
     double weight, struct xs_tally *out);

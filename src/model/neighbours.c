@@ -920,13 +920,14 @@ merged_answer(xs_store *st, MDB_txn *txn, const struct xs_query *q,
 	return err;
 }
 
-/* ==== One list's best candidates, kept per snapshot ====
+/* ==== One list's best candidates, kept across answers ====
  *
  * An answer for one item from one list (fbt, viewed_bought) ranks the
  * item's best candidates, and proves on the way that every candidate it
  * did not score scores below some bound. The best of the candidates it
- * scored at or above that bound (xs_cands_best) are kept for the
- * snapshot (an item memo) with the bound, so that the next answer for
+ * scored at or above that bound (xs_cands_best) are kept (an item memo,
+ * good until a commit changes the relation's family of records:
+ * store/epochs.c) with the bound, so that the next answer for
  * the item ranks a copy of these few instead of reading and scoring the
  * list again. That answer is exact when the candidates kept are all
  * there are, or when k answers came back and the last reaches the bound
@@ -1170,8 +1171,9 @@ similar_sources(const struct xs_settings *set, const struct xs_totals *tot,
 
 /* One seed's scored neighbours under one relation source, as for_you
  * credits them before the source's weight: what the walk of its top list
- * costs (a counter and a score per neighbour) is paid once a snapshot,
- * and every answer with the same seed reads the list (an item memo). */
+ * costs (a counter and a score per neighbour) is paid once, and every
+ * answer with the same seed reads the list (an item memo, good until a
+ * commit changes the relation's family of records: store/epochs.c). */
 struct xs_seed_score {
 	double   score;
 	uint32_t b;

@@ -224,6 +224,7 @@ xs_pair_writer_put(xs_pair_writer *w, enum xs_rel rel, uint32_t a,
 	xsell_err     err;
 	int           rc;
 
+	xs_store_mark_rel(w->st, rel);
 	if (w->any &&
 	    (rel < w->last_rel || (rel == w->last_rel && a <= w->last_a))) {
 		return XSELL_EINVAL;

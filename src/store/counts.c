@@ -104,6 +104,9 @@ xs_store_counts_add(
 
 			assert(i == 0 || deltas[i - 1].item < deltas[i].item);
 			for (int c = 0; c < XS_C_COUNT; c++) {
+				if (deltas[i].d[c] != 0) {
+					xs_store_mark_count(st, c);
+				}
 				r->c[c] = add_clamped(r->c[c], deltas[i].d[c]);
 			}
 		}

@@ -2,7 +2,8 @@
 /* A canonical dump of every database: one line per record, key and value
  * in hex, databases in a fixed order. Two stores built from the same
  * events in the same order dump to the same bytes, so the commit stamp
- * (snapshot.c), which counts transactions, not contents, is left out. */
+ * (snapshot.c) and the families' stamps (epochs.c), which count
+ * transactions, not contents, are left out. */
 #include "store/store_impl.h"
 
 #include <stdio.h>
@@ -22,18 +23,26 @@ dump_hex(struct xs_buf *out, const MDB_val *v)
 	return err;
 }
 
-/* Whether k is the key 'skip' (NULL: none). */
+/* Whether k is the key 'name'. */
 static bool
-key_is(const MDB_val *k, const char *skip)
+key_is(const MDB_val *k, const char *name)
 {
-	return skip != NULL && k->mv_size == strlen(skip) &&
-	    memcmp(k->mv_data, skip, k->mv_size) == 0;
+	return k->mv_size == strlen(name) &&
+	    memcmp(k->mv_data, name, k->mv_size) == 0;
 }
 
-/* Database dbi's records but the one whose key is 'skip'. */
+/* Whether k is a key of meta that names commits (skip: true). */
+static bool
+key_counts_commits(const MDB_val *k, bool skip)
+{
+	return skip &&
+	    (key_is(k, XS_META_COMMIT_KEY) || key_is(k, XS_META_EPOCHS_KEY));
+}
+
+/* Database dbi's records, but those naming commits if 'skip'. */
 static xsell_err
-dump_db(MDB_txn *txn, MDB_dbi dbi, const char *name, const char *skip,
-    struct xs_buf *out)
+dump_db(
+    MDB_txn *txn, MDB_dbi dbi, const char *name, bool skip, struct xs_buf *out)
 {
 	MDB_cursor *cur;
 	MDB_val     k, v;
@@ -50,7 +59,7 @@ dump_db(MDB_txn *txn, MDB_dbi dbi, const char *name, const char *skip,
 	}
 	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
 	while (rc == 0 && err == XSELL_OK) {
-		if (key_is(&k, skip)) {
+		if (key_counts_commits(&k, skip)) {
 			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 			continue;
 		}
@@ -105,17 +114,16 @@ xs_store_dump(xs_store *st, struct xs_buf *out)
 		char name[32];
 
 		snprintf(name, sizeof(name), "%s_id", dict_names[d]);
-		err = dump_db(txn, st->dict_id[d], name, NULL, out);
+		err = dump_db(txn, st->dict_id[d], name, false, out);
 		if (err == XSELL_OK) {
 			snprintf(name, sizeof(name), "%s_ext", dict_names[d]);
-			err = dump_db(txn, st->dict_ext[d], name, NULL, out);
+			err = dump_db(txn, st->dict_ext[d], name, false, out);
 		}
 	}
 	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
 		if (err == XSELL_OK) {
 			err = dump_db(txn, dbs[i].dbi, dbs[i].name,
-			    dbs[i].dbi == st->meta ? XS_META_COMMIT_KEY : NULL,
-			    out);
+			    dbs[i].dbi == st->meta, out);
 		}
 	}
 	xs_txn_abort(txn);

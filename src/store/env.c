@@ -593,6 +593,9 @@ xs_txn_write(xs_store *st, MDB_txn **txnp)
 		return XSELL_EFORBIDDEN;
 	}
 	rc = txn_begin(st, 0, txnp);
+	if (rc == 0) {
+		xs_store_marks_clear(st); /* an aborted writer's */
+	}
 	if (rc == 0 && st->write_map) {
 		rc = file_extend(st);
 		if (rc != 0) {
@@ -606,9 +609,13 @@ xs_txn_write(xs_store *st, MDB_txn **txnp)
 xsell_err
 xs_txn_commit(MDB_txn *txn)
 {
-	xsell_err err = xs_store_commit_stamp(txn);
+	xs_store *st  = mdb_env_get_userctx(mdb_txn_env(txn));
+	xsell_err err = xs_store_epochs_stamp(st, txn);
 	int       rc;
 
+	if (err == XSELL_OK) {
+		err = xs_store_commit_stamp(txn);
+	}
 	if (err != XSELL_OK) {
 		mdb_txn_abort(txn);
 		return err;

@@ -164,22 +164,86 @@ xs_store_memo_put(xs_store *st, MDB_txn *txn, enum xs_memo_slot slot,
 
 /* ==== Per-item memos ==== */
 
-static size_t
-item_slot_of(const struct xs_item_memo *im, uint64_t key)
+/* The families a per-item memo reads, by its key (store.h): a list
+ * kind's, those of its relation (bits 56..59); 0 for any other, which
+ * is good for its own snapshot only. */
+static unsigned
+key_families(uint64_t key)
 {
-	return (size_t) ((key * 0x9e3779b97f4a7c15u) >> 32) & (im->cap - 1);
+	unsigned kind = (unsigned) (key >> 60);
+
+	if (kind != XS_ITEM_MEMO_SEED_LIST && kind != XS_ITEM_MEMO_BEST_LIST &&
+	    kind != XS_ITEM_MEMO_CART_LIST) {
+		return 0;
+	}
+	return xs_rel_families((enum xs_rel)(key >> 56 & 15));
 }
 
-/* The slot of 'key', or the empty slot where it would go. */
-static struct xs_item_memo_slot *
-item_slot_find(const struct xs_item_memo *im, uint64_t key)
+/* What an entry reading 'families' is keyed to in snapshot 'id' of
+ * stamps e: the newest of the families' stamps (a commit changing one
+ * stamps it with its txnid, above all stamps before), or the snapshot
+ * itself. */
+static uint64_t
+item_memo_sig(unsigned families, size_t id, const uint64_t *e)
 {
-	size_t j = item_slot_of(im, key);
+	uint64_t sig = 0;
 
-	while (im->slots[j].data != NULL && im->slots[j].key != key) {
-		j = (j + 1) & (im->cap - 1);
+	if (families == 0) {
+		return id;
 	}
-	return &im->slots[j];
+	for (int f = 0; f < XS_FAM_COUNT; f++) {
+		if (families & 1u << f && e[f] > sig) {
+			sig = e[f];
+		}
+	}
+	return sig;
+}
+
+/* The stamps of txn's snapshot 'id' into e, read from the store once a
+ * snapshot; false if they cannot be read. */
+static bool
+snapshot_epochs(xs_store *st, MDB_txn *txn, size_t id, uint64_t *e)
+{
+	bool kept;
+
+	pthread_mutex_lock(&st->memo_mtx);
+	kept = st->epochs_id == id;
+	if (kept) {
+		memcpy(e, st->epochs, sizeof(st->epochs));
+	}
+	pthread_mutex_unlock(&st->memo_mtx);
+	if (kept) {
+		return true;
+	}
+	if (!xs_store_epochs_read(st, txn, e)) {
+		return false;
+	}
+	pthread_mutex_lock(&st->memo_mtx);
+	if (id > st->epochs_id) {
+		st->epochs_id = id;
+		memcpy(st->epochs, e, sizeof(st->epochs));
+	}
+	pthread_mutex_unlock(&st->memo_mtx);
+	return true;
+}
+
+static size_t
+item_slot_of(size_t cap, uint64_t key)
+{
+	return (size_t) ((key * 0x9e3779b97f4a7c15u) >> 32) & (cap - 1);
+}
+
+/* The slot of 'key' in slots[0..cap), or the empty slot where it would
+ * go. */
+static struct xs_item_memo_slot *
+item_slot_find(struct xs_item_memo_slot *slots, size_t cap, uint64_t key)
+{
+	size_t j = item_slot_of(cap, key);
+
+	while (slots[j].data != NULL && slots[j].key != key) {
+		j = (j + 1) & (cap - 1);
+	}
+	return &slots[j];
 }
 
 /* Let every entry go (the memo's references; holders keep theirs). */
@@ -192,6 +256,27 @@ item_memo_clear(struct xs_item_memo *im)
 	}
 	im->n     = 0;
 	im->bytes = 0;
+}
+
+/* Move the entries of old[0..old_cap) into im's (empty) slots, those
+ * 'keep' says to, letting the others go. */
+static void
+item_memo_refill(struct xs_item_memo *im, struct xs_item_memo_slot *old,
+    size_t old_cap, size_t id, const uint64_t *e)
+{
+	for (size_t j = 0; j < old_cap; j++) {
+		if (old[j].data == NULL) {
+			continue;
+		}
+		if (e != NULL &&
+		    old[j].sig != item_memo_sig(old[j].families, id, e)) {
+			im->n--;
+			im->bytes -= old[j].len;
+			blob_release(old[j].data);
+			continue;
+		}
+		*item_slot_find(im->slots, im->cap, old[j].key) = old[j];
+	}
 }
 
 /* Room for one more entry at a load of at most a half; false if memory
@@ -212,13 +297,42 @@ item_memo_reserve(struct xs_item_memo *im)
 		return false;
 	}
 	im->cap = cap;
-	for (size_t j = 0; j < old_cap; j++) {
-		if (old[j].data != NULL) {
-			*item_slot_find(im, old[j].key) = old[j];
-		}
-	}
+	item_memo_refill(im, old, old_cap, 0, NULL);
 	free(old);
 	return true;
+}
+
+/* Let go of the entries snapshot 'id' (stamps e, the newest put from)
+ * cannot use, once a snapshot: they stay until the memo is full, for
+ * most outlive the commits that follow them. */
+static void
+item_memo_sweep(struct xs_item_memo *im, size_t id, const uint64_t *e)
+{
+	struct xs_item_memo_slot *old = im->slots;
+	struct xs_item_memo_slot *slots;
+
+	if (im->swept == id || im->cap == 0) {
+		return;
+	}
+	slots = calloc(im->cap, sizeof(*slots));
+	if (slots == NULL) {
+		return; /* tried again at the next put */
+	}
+	im->swept = id;
+	im->slots = slots;
+	item_memo_refill(im, old, im->cap, id, e);
+	free(old);
+}
+
+/* Whether snapshot 'id' is the newest put from (so its entries may be
+ * kept), marking it so if it is newer; an older one keeps nothing. */
+static bool
+item_memo_newest(struct xs_item_memo *im, size_t id)
+{
+	if (id > im->newest) {
+		im->newest = id;
+	}
+	return id == im->newest;
 }
 
 bool
@@ -226,16 +340,18 @@ xs_store_item_memo_room(xs_store *st, MDB_txn *txn, size_t len)
 {
 	size_t               id = xs_store_snapshot_id(st, txn);
 	struct xs_item_memo *im = &st->item_memo;
+	uint64_t             e[XS_FAM_COUNT];
 	bool                 room;
 
-	if (id == 0) {
+	if (id == 0 || !snapshot_epochs(st, txn, id, e)) {
 		return false;
 	}
 	pthread_mutex_lock(&st->memo_mtx);
-	/* A newer snapshot's first put retires all there is; an older
-	 * snapshot's reader keeps nothing. */
-	room = id > im->txnid ||
-	    (id == im->txnid && im->bytes + len <= im->budget);
+	room = item_memo_newest(im, id);
+	if (room && im->bytes + len > im->budget) {
+		item_memo_sweep(im, id, e);
+	}
+	room = room && im->bytes + len <= im->budget;
 	pthread_mutex_unlock(&st->memo_mtx);
 	return room;
 }
@@ -244,20 +360,23 @@ bool
 xs_store_item_memo_hold(
     xs_store *st, MDB_txn *txn, uint64_t key, const void **datap, size_t *lenp)
 {
-	size_t                    id = xs_store_snapshot_id(st, txn);
-	struct xs_item_memo      *im = &st->item_memo;
+	size_t                    id       = xs_store_snapshot_id(st, txn);
+	unsigned                  families = key_families(key);
+	struct xs_item_memo      *im       = &st->item_memo;
 	struct xs_item_memo_slot *slot;
-	bool                      hit = false;
+	uint64_t                  e[XS_FAM_COUNT] = { 0 };
+	bool                      hit             = false;
 
 	*datap = NULL;
 	*lenp  = 0;
-	if (id == 0) {
+	if (id == 0 || (families != 0 && !snapshot_epochs(st, txn, id, e))) {
 		return false;
 	}
 	pthread_mutex_lock(&st->memo_mtx);
-	if (im->txnid == id && im->cap != 0) {
-		slot = item_slot_find(im, key);
-		hit  = slot->data != NULL;
+	if (im->cap != 0) {
+		slot = item_slot_find(im->slots, im->cap, key);
+		hit  = slot->data != NULL && slot->families == families &&
+		    slot->sig == item_memo_sig(families, id, e);
 		if (hit) {
 			atomic_fetch_add_explicit(&blob_of(slot->data)->refs,
 			    1, memory_order_relaxed);
@@ -273,37 +392,44 @@ void
 xs_store_item_memo_put(
     xs_store *st, MDB_txn *txn, uint64_t key, const void *data, size_t len)
 {
-	size_t                    id = xs_store_snapshot_id(st, txn);
-	struct xs_item_memo      *im = &st->item_memo;
+	size_t                    id       = xs_store_snapshot_id(st, txn);
+	unsigned                  families = key_families(key);
+	struct xs_item_memo      *im       = &st->item_memo;
 	struct xs_item_memo_slot *slot;
 	struct memo_blob         *b;
+	uint64_t                  e[XS_FAM_COUNT];
 	void                     *old = NULL;
 
-	if (id == 0 || (b = blob_alloc(data, len)) == NULL) {
+	if (id == 0 || !snapshot_epochs(st, txn, id, e) ||
+	    (b = blob_alloc(data, len)) == NULL) {
 		return;
 	}
 	pthread_mutex_lock(&st->memo_mtx);
-	if (id > im->txnid) {
-		item_memo_clear(im); /* a commit retired them */
-		im->txnid = id;
-	}
-	/* An older snapshot's reader keeps nothing; a full memo neither.
-	 * A put for a key kept replaces it: its maker found it wanting. */
-	if (id == im->txnid && item_memo_reserve(im)) {
-		slot = item_slot_find(im, key);
-		if (im->bytes - (slot->data ? slot->len : 0) + len <=
-		    im->budget) {
-			if (slot->data == NULL) {
-				im->n++;
-			} else {
-				im->bytes -= slot->len;
-				old = slot->data;
+	/* An older snapshot's reader keeps nothing; a full memo, once
+	 * rid of what its snapshot cannot use, neither. A put for a key
+	 * kept replaces it: its maker found it wanting. */
+	if (item_memo_newest(im, id)) {
+		if (im->bytes + len > im->budget) {
+			item_memo_sweep(im, id, e);
+		}
+		if (item_memo_reserve(im)) {
+			slot = item_slot_find(im->slots, im->cap, key);
+			if (im->bytes - (slot->data ? slot->len : 0) + len <=
+			    im->budget) {
+				if (slot->data == NULL) {
+					im->n++;
+				} else {
+					im->bytes -= slot->len;
+					old = slot->data;
+				}
+				slot->key = key;
+				slot->sig = item_memo_sig(families, id, e);
+				slot->families = families;
+				slot->data     = b->data;
+				slot->len      = len;
+				im->bytes += len;
+				b = NULL;
 			}
-			slot->key  = key;
-			slot->data = b->data;
-			slot->len  = len;
-			im->bytes += len;
-			b = NULL;
 		}
 	}
 	pthread_mutex_unlock(&st->memo_mtx);

@@ -137,6 +137,9 @@ xs_store_pairs_add(xs_store *st, MDB_txn *txn, enum xs_rel rel,
 	size_t       run;
 	int          rc;
 
+	if (n != 0) {
+		xs_store_mark_rel(st, rel);
+	}
 	rc = mdb_cursor_open(txn, st->pair, &cur);
 	if (rc != 0) {
 		return xs_err_from_mdb(rc);

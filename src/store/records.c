@@ -153,8 +153,14 @@ xs_store_totals_get(xs_store *st, MDB_txn *txn, struct xs_totals *out)
 xsell_err
 xs_store_totals_put(xs_store *st, MDB_txn *txn, const struct xs_totals *t)
 {
-	MDB_val k = xs_key_span("totals", 6);
+	MDB_val          k = xs_key_span("totals", 6);
+	struct xs_totals old;
+	xsell_err        err = xs_store_totals_get(st, txn, &old);
 
+	if (err != XSELL_OK) {
+		return err;
+	}
+	xs_store_mark_totals(st, &old, t);
 	return xs_record_put(txn, st->meta, &k, t, sizeof(*t));
 }
 

@@ -113,7 +113,8 @@ xsell_err xs_txn_read(xs_store *st, MDB_txn **txnp);
 /* Begin the write transaction; blocks while another writer (thread or
  * process) holds it. */
 xsell_err xs_txn_write(xs_store *st, MDB_txn **txnp);
-/* Commit, stamping the commit's txnid in meta (snapshot.c); on failure
+/* Commit, stamping the commit's txnid in meta (snapshot.c), and on each
+ * family of records it changed (epochs.c); on failure
  * the transaction is gone and nothing was written. XSELL_EMAPFULL when
  * the map is full, XSELL_EIO on a disk error. */
 xsell_err xs_txn_commit(MDB_txn *txn);
@@ -405,8 +406,13 @@ void xs_store_memo_put(xs_store *st, MDB_txn *txn, enum xs_memo_slot slot,
 /* Per-item memos: data derived from one item (for_you's scored
  * neighbours of a seed, fbt's best candidates of an item) under a 64-bit
  * key (the kind, the item and what it was derived with), many items at
- * once, each good for the snapshot it was made from. The first put from
- * a newer snapshot retires them all; a put for a key kept replaces it.
+ * once. A list kind's memo (SEED, BEST, CART: the next 4 bits of the
+ * key are its relation, as xs_list_memo_key makes them) is good for
+ * every snapshot whose stamps on its relation's family of writes are
+ * those it was made from (epochs.c); any other for its own snapshot
+ * only. An older snapshot's reader keeps nothing; a put for a key kept
+ * replaces it; entries no longer good for the newest snapshot are let
+ * go when the memo is full.
  * At most the store's memo budget is kept (xs_store_opts.memo_size, by
  * default xs_store_memo_budget_for its size): past that, a snapshot's further
  * items are derived by each reader again. *datap from a hold is shared and

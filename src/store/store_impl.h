@@ -17,16 +17,26 @@ struct xs_memo {
 	size_t        len;
 };
 
-/* Per-item memos (memo.c): one snapshot's, by key; open addressing, a
- * slot empty while its data is NULL. */
+/* Families of writes (epochs.c): each stamped in meta
+ * XS_META_EPOCHS_KEY with the txnid of the last commit that changed its
+ * records. */
+enum xs_family { XS_FAM_ORDER, XS_FAM_VIEW, XS_FAM_CART, XS_FAM_COUNT };
+#define XS_META_EPOCHS_KEY "epochs"
+
+/* Per-item memos (memo.c), by key; open addressing, a slot empty while
+ * its data is NULL. An entry is good for every snapshot whose 'sig' for
+ * its 'families' (item_memo_sig) is the entry's. */
 struct xs_item_memo_slot {
 	uint64_t key;
-	void    *data; /* a shared blob's bytes */
+	uint64_t sig;
+	unsigned families; /* 0: good for its own snapshot only */
+	void    *data;     /* a shared blob's bytes */
 	size_t   len;
 };
 
 struct xs_item_memo {
-	size_t                    txnid;  /* the snapshot of every entry */
+	size_t                    newest; /* the newest snapshot put from */
+	size_t                    swept;  /* the snapshot last swept for */
 	struct xs_item_memo_slot *slots;  /* cap of them, malloc'd */
 	size_t                    cap, n; /* cap: a power of two, or 0 */
 	size_t                    bytes;  /* held in all, <= budget */
@@ -143,6 +153,22 @@ xsell_err xs_store_commit_stamp(MDB_txn *txn);
  * txnid names, renewing it if need be (snapshot.c); XSELL_EUNAVAIL, txn
  * reset, if commits kept landing as it began. */
 xsell_err xs_store_snapshot_settle(MDB_txn *txn);
+/* The families whose records rel's lists read: its pairs, and the
+ * counters and total its scores read, all of the same family. */
+unsigned xs_rel_families(enum xs_rel rel);
+/* Mark, for the write transaction under way, what it changed. */
+void xs_store_mark_rel(struct xs_store *st, enum xs_rel rel);
+void xs_store_mark_count(struct xs_store *st, enum xs_count c);
+void xs_store_mark_totals(struct xs_store *st, const struct xs_totals *old,
+    const struct xs_totals *now);
+/* Forget the marks (a write transaction begins). */
+void xs_store_marks_clear(struct xs_store *st);
+/* Write each family marked with txn's txnid (xs_txn_commit). */
+xsell_err xs_store_epochs_stamp(struct xs_store *st, MDB_txn *txn);
+/* The stamps txn reads (all 0 in a store with none); false if the
+ * record cannot be read. */
+bool xs_store_epochs_read(
+    struct xs_store *st, MDB_txn *txn, uint64_t e[XS_FAM_COUNT]);
 /* Free the memos (memo.c); at close. */
 void xs_store_memo_fini(struct xs_store *st);
 
@@ -165,9 +191,12 @@ struct xs_store {
 	bool                 read_only;
 	bool                 write_map; /* opened with MDB_WRITEMAP */
 	unsigned             top_m;     /* from meta "top_m" */
+	atomic_uint          marks;     /* the write's families (epochs.c) */
 	pthread_mutex_t      memo_mtx;
 	struct xs_memo       memo[XS_MEMO_COUNT];
 	struct xs_item_memo  item_memo; /* under memo_mtx */
+	size_t               epochs_id; /* the newest snapshot read */
+	uint64_t             epochs[XS_FAM_COUNT]; /* its stamps (memo_mtx) */
 	struct xs_item_cache item_cache;
 	struct xs_index_pool index_pool;
 

@@ -276,6 +276,166 @@ test_item_memos_follow_commits(void **state)
 	xs_txn_abort(txn);
 }
 
+/* A list memo of 'kind' for item 1 under 'rel' (count scorer, no
+ * support floor). */
+static uint64_t
+list_key(enum xs_item_memo_kind kind, enum xs_rel rel)
+{
+	uint64_t key;
+
+	assert_true(xs_list_memo_key(kind, rel, XS_SCORE_COUNT, 0, 1, &key));
+	return key;
+}
+
+/* Whether a reader of the newest snapshot finds 'key', holding 'want'
+ * (NULL: anything). */
+static bool
+memo_found(xs_store *st, uint64_t key, const char *want)
+{
+	MDB_txn    *txn;
+	const void *got;
+	size_t      len;
+	bool        found;
+
+	assert_xs_ok(xs_txn_read(st, &txn));
+	found = xs_store_item_memo_hold(st, txn, key, &got, &len);
+	if (found && want != NULL) {
+		assert_int_equal(len, strlen(want) + 1);
+		assert_string_equal(got, want);
+		xs_store_memo_release(got);
+	}
+	xs_txn_abort(txn);
+	return found;
+}
+
+/* Put 'value' under each key from the newest snapshot. */
+static void
+memo_put_all(
+    xs_store *st, const uint64_t *keys, const char *const *values, size_t n)
+{
+	MDB_txn *txn;
+
+	assert_xs_ok(xs_txn_read(st, &txn));
+	for (size_t i = 0; i < n; i++) {
+		xs_store_item_memo_put(
+		    st, txn, keys[i], values[i], strlen(values[i]) + 1);
+	}
+	xs_txn_abort(txn);
+}
+
+/* A list memo outlives the commits that leave its relation's pairs,
+ * counters and total alone, and only those: a view keeps the basket and
+ * cart lists (fbt's, a cart's, for_you's seeds'), an order retires the
+ * basket and view_buy lists, a cart add the cart lists, and item
+ * metadata none. A memo of any other kind (complements' lists, which
+ * read momentum too) goes with any commit. An older snapshot's reader
+ * still finds a list its own snapshot shares. */
+static void
+test_item_memos_outlive_other_families_commits(void **state)
+{
+	struct xs_test_store *f      = *state;
+	const uint64_t        keys[] = {
+		       list_key(XS_ITEM_MEMO_BEST_LIST, XS_REL_BASKET),
+		       list_key(XS_ITEM_MEMO_CART_LIST, XS_REL_BASKET),
+		       list_key(XS_ITEM_MEMO_SEED_LIST, XS_REL_VIEW),
+		       list_key(XS_ITEM_MEMO_SEED_LIST, XS_REL_CART),
+		       list_key(XS_ITEM_MEMO_BEST_LIST, XS_REL_VIEW_BUY),
+		       list_key(XS_ITEM_MEMO_COMP_LIST, XS_REL_BASKET),
+	};
+	const char *const values[] = { "fbt", "cart", "view", "carted",
+		"viewed_bought", "comp" };
+	enum { FBT, CART, VIEW, CARTED, VIEW_BUY, COMP, N };
+	struct xs_item_update up = { 0 };
+	MDB_txn              *old, *txn;
+	const void           *got;
+	size_t                len;
+
+	xs_test_events(f->st, NULL,
+	    "0 view u1 A; 60 view u1 B; 120 cart_add u1 A; 180 cart_add u1 B;"
+	    " 240 order u1 A,B o1");
+	memo_put_all(f->st, keys, values, N);
+	assert_xs_ok(xs_txn_read(f->st, &old));
+
+	xs_test_events(f->st, NULL, "300 view u2 A; 360 view u2 C");
+	for (int i = 0; i < N; i++) {
+		assert_true(memo_found(f->st, keys[i], values[i]) ==
+		    (i != VIEW && i != COMP));
+	}
+	/* The older reader's snapshot shares the basket list's stamps. */
+	assert_true(
+	    xs_store_item_memo_hold(f->st, old, keys[FBT], &got, &len));
+	assert_string_equal(got, "fbt");
+	xs_store_memo_release(got);
+	xs_txn_abort(old);
+
+	memo_put_all(f->st, keys, values, N);
+	xs_test_events(f->st, NULL, "420 order u2 A,C o2");
+	for (int i = 0; i < N; i++) {
+		assert_true(memo_found(f->st, keys[i], values[i]) ==
+		    (i == VIEW || i == CARTED));
+	}
+
+	memo_put_all(f->st, keys, values, N);
+	xs_test_events(f->st, NULL, "480 cart_add u2 B");
+	for (int i = 0; i < N; i++) {
+		assert_true(memo_found(f->st, keys[i], values[i]) ==
+		    (i != CARTED && i != COMP));
+	}
+
+	memo_put_all(f->st, keys, values, N);
+	up.item         = xs_test_span("A");
+	up.has_in_stock = true;
+	assert_xs_ok(xs_txn_write(f->st, &txn));
+	assert_xs_ok(xs_model_items_upsert(f->st, txn, &up, 1, 500));
+	assert_xs_ok(xs_txn_commit(txn));
+	for (int i = 0; i < N; i++) {
+		assert_true(
+		    memo_found(f->st, keys[i], values[i]) == (i != COMP));
+	}
+}
+
+/* A full memo lets go of what the newest snapshot cannot use before it
+ * refuses a put: after an order, the basket lists' bytes make room
+ * for a new one, while a view list, still good, stays. */
+static void
+test_item_memos_full_let_go_of_retired_lists(void **state)
+{
+	struct xs_store_opts o   = { 0 };
+	char                *dir = xs_test_tmpdir();
+	size_t               big = (1u << 20) / 2 - 64;
+	char                *blob;
+	uint64_t             fbt, view, cart;
+	MDB_txn             *txn;
+	xs_store            *st;
+
+	(void) state;
+	o.memo_size = 1u << 20;
+	assert_xs_ok(xs_store_open(&st, dir, &o));
+	blob = calloc(1, big);
+	assert_non_null(blob);
+	fbt  = list_key(XS_ITEM_MEMO_BEST_LIST, XS_REL_BASKET);
+	view = list_key(XS_ITEM_MEMO_SEED_LIST, XS_REL_VIEW);
+	cart = list_key(XS_ITEM_MEMO_CART_LIST, XS_REL_BASKET);
+	xs_test_events(
+	    st, NULL, "0 view u1 A; 60 view u1 B; 240 order u1 A,B o1");
+	assert_xs_ok(xs_txn_read(st, &txn));
+	xs_store_item_memo_put(st, txn, fbt, blob, big);
+	xs_store_item_memo_put(st, txn, view, blob, big);
+	assert_false(xs_store_item_memo_room(st, txn, big));
+	xs_txn_abort(txn);
+
+	xs_test_events(st, NULL, "300 order u2 A,C o2");
+	assert_xs_ok(xs_txn_read(st, &txn));
+	assert_true(xs_store_item_memo_room(st, txn, big));
+	xs_store_item_memo_put(st, txn, cart, blob, big);
+	xs_txn_abort(txn);
+	assert_false(memo_found(st, fbt, NULL));
+	assert_true(memo_found(st, view, NULL));
+	assert_true(memo_found(st, cart, NULL));
+	free(blob);
+	xs_test_store_close(st, dir);
+}
+
 /* At most 'budget' bytes are kept: past that a put keeps nothing, and
  * what was kept stays; xs_store_item_memo_room tells beforehand. */
 static void
@@ -375,6 +535,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_momentum_table_find_sparse, xs_test_store_setup,
 		    xs_test_store_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_item_memos_outlive_other_families_commits,
+		    xs_test_store_setup, xs_test_store_teardown),
+		cmocka_unit_test(test_item_memos_full_let_go_of_retired_lists),
 		cmocka_unit_test_setup_teardown(test_item_memos_follow_commits,
 		    xs_test_store_setup, xs_test_store_teardown),
 		cmocka_unit_test(test_item_memos_keep_to_a_given_budget),

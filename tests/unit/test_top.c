@@ -701,6 +701,103 @@ test_memo_answers_equal_answers_without(void **state)
 	xs_test_rmdir(dir);
 }
 
+/* A live shop's write, one commit: 1..4 events, mostly views, then cart
+ * adds, now and then an order of two items, of users u0..u<N_USERS - 1>
+ * and items i0..i<WIDE_ITEMS - 1> (the low numbers more often), from
+ * *ts on. */
+static void
+feed_live(xs_store *st, unsigned *rnd, int *ts, int *orders)
+{
+	char   spec[1024];
+	size_t o = 0;
+	int    n = 1 + rand_r(rnd) % 4;
+
+	for (int e = 0; e < n; e++) {
+		unsigned kind  = rand_r(rnd) % 20;
+		unsigned user  = rand_r(rnd) % N_USERS;
+		unsigned x     = rand_r(rnd) % WIDE_ITEMS;
+		unsigned item  = x * x / WIDE_ITEMS;
+		unsigned other = (item + 1 + rand_r(rnd) % 9) % WIDE_ITEMS;
+
+		*ts += 60;
+		o += (size_t) snprintf(spec + o, sizeof(spec) - o,
+		    "%s%d %s u%u i%u", o ? "; " : "", *ts,
+		    kind < 14       ? "view"
+		        : kind < 18 ? "cart_add"
+		                    : "order",
+		    user, item);
+		if (kind >= 18) {
+			o += (size_t) snprintf(spec + o, sizeof(spec) - o,
+			    ",i%u live%d", other, (*orders)++);
+		}
+	}
+	xs_test_events(st, NULL, spec);
+}
+
+/* Answers from memos kept across commits that left their lists' inputs
+ * alone (most of them views, the rest cart adds and orders) are those of
+ * a write transaction, which keeps no memo: fbt of an item and of a
+ * cart, viewed_bought, similar by every signal and for_you, asked
+ * between commits. */
+static void
+test_memo_answers_across_commits_equal_answers_without(void **state)
+{
+	static const answer_fn fns[] = { xs_model_fbt, xs_model_fbt,
+		xs_model_viewed_bought, xs_model_similar, xs_model_picks };
+	static const char *names[] = { "fbt", "fbt of a cart", "viewed_bought",
+		"similar", "for_you" };
+	char              *dir;
+	xs_store          *st  = open_with_top_m(120, &dir);
+	unsigned           rnd = 23;
+	int                ts = 100000, orders = 0, answered = 0;
+
+	(void) state;
+	feed(st, 4, &wide_shape);
+	feed(st, 8, &mixed_shape);
+	for (int round = 0; round < 900; round++) {
+		struct xs_query q = { 0 };
+		struct xs_span  items[4];
+		char            ext[4][16], user[16];
+		char            memo[8192], lists[8192];
+		unsigned        f = (unsigned) round % 5;
+
+		if (round % 3 == 0) {
+			feed_live(st, &rnd, &ts, &orders);
+		}
+		q.n_items = f == 1 ? 2 + rand_r(&rnd) % 3 : 1;
+		for (uint32_t i = 0; i < q.n_items; i++) {
+			snprintf(ext[i], sizeof(ext[i]), "i%u",
+			    rand_r(&rnd) % (round % 2 ? 8 : WIDE_ITEMS));
+			items[i] = xs_test_span(ext[i]);
+		}
+		snprintf(user, sizeof(user), "u%u", rand_r(&rnd) % N_USERS);
+		q.items   = f == 4 ? NULL : items;
+		q.n_items = f == 4 ? 0 : q.n_items;
+		q.user    = xs_test_span(user);
+		q.kind    = XS_PICK_FOR_YOU;
+		q.now     = ts;
+		q.signal  = (enum xs_signal)(rand_r(&rnd) % XS_SIGNAL_COUNT);
+		q.k       = 1 + rand_r(&rnd) % 20;
+		q.scorer =
+		    rand_r(&rnd) % 2 ? XS_SCORE_TEMPERED : XS_SCORE_COUNT;
+		q.min_support = 1;
+		ask_in(st, false, fns[f], &q, memo, sizeof(memo));
+		ask_in(st, true, fns[f], &q, lists, sizeof(lists));
+		if (strcmp(memo, lists) != 0) {
+			print_error("%s round %d (%s):\n  memo:  %s\n  lists: "
+			            "%s\n",
+			    names[f], round, f == 4 ? user : ext[0], memo,
+			    lists);
+		}
+		assert_string_equal(memo, lists);
+		answered += memo[0] != '\0';
+	}
+	assert_true(answered > 600); /* not a comparison of empty answers */
+	assert_true(orders > 0);
+	xs_store_close(st);
+	xs_test_rmdir(dir);
+}
+
 /* ==== Carts: the merged lists against a brute-force recomputation ==== */
 
 #define CART_ITEMS 300
@@ -1238,6 +1335,8 @@ main(void)
 		    test_answers_from_top_lists_equal_whole_lists),
 		cmocka_unit_test(test_answers_past_the_head_equal_whole_lists),
 		cmocka_unit_test(test_memo_answers_equal_answers_without),
+		cmocka_unit_test(
+		    test_memo_answers_across_commits_equal_answers_without),
 		cmocka_unit_test(test_cart_answers_equal_brute_force),
 		cmocka_unit_test(test_cart_of_flat_lists_equals_brute_force),
 		cmocka_unit_test(

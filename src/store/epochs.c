@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+/* Which commit last changed the inputs of each family of writes (meta
+ * XS_META_EPOCHS_KEY), so that per-item memos outlive the commits that
+ * leave their inputs alone (memo.c).
+ *
+ * An item's list under a relation (fbt's best candidates, a cart's best
+ * pairs, for_you's scored neighbours of a seed) is a function of the
+ * relation's pairs and the top lists made from them, the counters its
+ * scores read and the total that is their N. Those records fall in
+ * three families: orders (the basket and view_buy relations, every
+ * counter but views and carts, baskets and orders), views (the view
+ * relation, the view counter, views and views counted) and cart adds
+ * (the cart relation, the cart counter, carts and carts counted). The
+ * functions that write them mark the family of what they wrote, and
+ * xs_txn_commit stamps each family marked with its txnid. A list made
+ * from one snapshot is the list of every snapshot with the same stamps
+ * on the families it reads: in a shop whose writes are mostly views,
+ * fbt's lists live across them.
+ *
+ * Marks belong to the one write transaction a store has at a time
+ * (LMDB's writer lock): cleared when it begins, written when it
+ * commits. A bulk build's helper threads mark too, so they are atomic.
+ * A store no commit of this xsell has stamped reads as all zero, which
+ * is right: its first commit that writes a family stamps it. */
+#include "store/store_impl.h"
+
+#include <string.h>
+
+static MDB_val
+epochs_key(void)
+{
+	return xs_key_span(XS_META_EPOCHS_KEY, strlen(XS_META_EPOCHS_KEY));
+}
+
+static void
+mark(xs_store *st, enum xs_family f)
+{
+	atomic_fetch_or_explicit(&st->marks, 1u << f, memory_order_relaxed);
+}
+
+void
+xs_store_marks_clear(xs_store *st)
+{
+	atomic_store_explicit(&st->marks, 0, memory_order_relaxed);
+}
+
+unsigned
+xs_rel_families(enum xs_rel rel)
+{
+	switch (rel) {
+	case XS_REL_BASKET:
+	case XS_REL_VIEW_BUY: /* its N_a, view_buys, is an order counter */
+		return 1u << XS_FAM_ORDER;
+	case XS_REL_VIEW:
+		return 1u << XS_FAM_VIEW;
+	case XS_REL_CART:
+		return 1u << XS_FAM_CART;
+	default:
+		return 0; /* day lists: no per-item memo reads them */
+	}
+}
+
+void
+xs_store_mark_rel(xs_store *st, enum xs_rel rel)
+{
+	atomic_fetch_or_explicit(
+	    &st->marks, xs_rel_families(rel), memory_order_relaxed);
+}
+
+void
+xs_store_mark_count(xs_store *st, enum xs_count c)
+{
+	mark(st,
+	    c == XS_C_VIEWS       ? XS_FAM_VIEW
+	        : c == XS_C_CARTS ? XS_FAM_CART
+	                          : XS_FAM_ORDER);
+}
+
+void
+xs_store_mark_totals(
+    xs_store *st, const struct xs_totals *old, const struct xs_totals *now)
+{
+	if (old->baskets != now->baskets || old->orders != now->orders) {
+		mark(st, XS_FAM_ORDER);
+	}
+	if (old->views != now->views ||
+	    old->views_counted != now->views_counted) {
+		mark(st, XS_FAM_VIEW);
+	}
+	if (old->carts != now->carts ||
+	    old->carts_counted != now->carts_counted) {
+		mark(st, XS_FAM_CART);
+	}
+}
+
+bool
+xs_store_epochs_read(xs_store *st, MDB_txn *txn, uint64_t e[XS_FAM_COUNT])
+{
+	MDB_val   k = epochs_key();
+	xsell_err err =
+	    xs_record_get(txn, st->meta, &k, e, XS_FAM_COUNT * sizeof(*e));
+
+	if (err == XSELL_ENOENT) {
+		memset(e, 0, XS_FAM_COUNT * sizeof(*e));
+	}
+	return err == XSELL_OK || err == XSELL_ENOENT;
+}
+
+xsell_err
+xs_store_epochs_stamp(xs_store *st, MDB_txn *txn)
+{
+	unsigned marks =
+	    atomic_exchange_explicit(&st->marks, 0, memory_order_relaxed);
+	uint64_t e[XS_FAM_COUNT];
+	MDB_val  k = epochs_key();
+
+	if (marks == 0) {
+		return XSELL_OK;
+	}
+	/* A record that cannot be read is rewritten as if every family
+	 * changed now: a memo is retired, never kept too long. */
+	if (!xs_store_epochs_read(st, txn, e)) {
+		marks = (1u << XS_FAM_COUNT) - 1;
+	}
+	for (int f = 0; f < XS_FAM_COUNT; f++) {
+		if (marks & 1u << f) {
+			e[f] = mdb_txn_id(txn);
+		}
+	}
+	return xs_record_put(txn, st->meta, &k, e, sizeof(e));
+}
