@@ -302,8 +302,8 @@ memo_found(xs_store *st, uint64_t key, const char *want)
 	if (found && want != NULL) {
 		assert_int_equal(len, strlen(want) + 1);
 		assert_string_equal(got, want);
-		xs_store_memo_release(got);
 	}
+	xs_store_memo_release(got);
 	xs_txn_abort(txn);
 	return found;
 }
