@@ -735,10 +735,10 @@ feed_live(xs_store *st, unsigned *rnd, int *ts, int *orders)
 }
 
 /* Answers from memos kept across commits that left their lists' inputs
- * alone (most of them views, the rest cart adds and orders) are those of
- * a write transaction, which keeps no memo: fbt of an item and of a
- * cart, viewed_bought, similar by every signal and for_you, asked
- * between commits. */
+ * alone (most of them views, the rest cart adds and orders, and now and
+ * then a user forgotten) are those of a write transaction, which keeps
+ * no memo: fbt of an item and of a cart, viewed_bought, similar by every
+ * signal and for_you, asked between commits. */
 static void
 test_memo_answers_across_commits_equal_answers_without(void **state)
 {
@@ -763,6 +763,13 @@ test_memo_answers_across_commits_equal_answers_without(void **state)
 
 		if (round % 3 == 0) {
 			feed_live(st, &rnd, &ts, &orders);
+		}
+		if (round % 150 == 149) { /* counts taken out again */
+			char gone[16];
+
+			snprintf(
+			    gone, sizeof(gone), "u%u", rand_r(&rnd) % N_USERS);
+			xs_test_forget(st, gone);
 		}
 		q.n_items = f == 1 ? 2 + rand_r(&rnd) % 3 : 1;
 		for (uint32_t i = 0; i < q.n_items; i++) {
