@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Which commit last changed the inputs of each family of writes (meta
- * XS_META_EPOCHS_KEY), so that per-item memos outlive the commits that
- * leave their inputs alone (memo.c).
+/* Which commit last changed the records of each family of writes (meta
+ * XS_META_EPOCHS_KEY), so that what readers keep in memory outlives the
+ * commits that leave it alone: per-item memos (memo.c) and the item
+ * cache's metadata (records.c).
  *
  * An item's list under a relation (fbt's best candidates, a cart's best
  * pairs, for_you's scored neighbours of a seed) is a function of the
@@ -10,18 +11,20 @@
  * three families: orders (the basket and view_buy relations, every
  * counter but views and carts, baskets and orders), views (the view
  * relation, the view counter, views and views counted) and cart adds
- * (the cart relation, the cart counter, carts and carts counted). The
- * functions that write them mark the family of what they wrote, and
- * xs_txn_commit stamps each family marked with its txnid. A list made
- * from one snapshot is the list of every snapshot with the same stamps
- * on the families it reads: in a shop whose writes are mostly views,
- * fbt's lists live across them.
+ * (the cart relation, the cart counter, carts and carts counted). Item
+ * metadata is a fourth. The functions that write these records mark
+ * the family of what they wrote, and xs_txn_commit stamps each family
+ * marked with its txnid. A list made from one snapshot is the list of
+ * every snapshot with the same stamps on the families it reads: in a
+ * shop whose writes are mostly views, fbt's lists live across them.
  *
  * Marks belong to the one write transaction a store has at a time
  * (LMDB's writer lock): cleared when it begins, written when it
  * commits. A bulk build's helper threads mark too, so they are atomic.
  * A store no commit of this xsell has stamped reads as all zero, which
- * is right: its first commit that writes a family stamps it. */
+ * is right: its first commit that writes a family stamps it. It takes
+ * every writer of the store to stamp: an xsell from before the stamps
+ * writing to a store that a newer xselld serves would go unseen. */
 #include "store/store_impl.h"
 
 #include <string.h>
@@ -68,6 +71,12 @@ xs_store_mark_rel(xs_store *st, enum xs_rel rel)
 }
 
 void
+xs_store_mark_items(xs_store *st)
+{
+	mark(st, XS_FAM_ITEMS);
+}
+
+void
 xs_store_mark_count(xs_store *st, enum xs_count c)
 {
 	mark(st,
@@ -104,6 +113,59 @@ xs_store_epochs_read(xs_store *st, MDB_txn *txn, uint64_t e[XS_FAM_COUNT])
 		memset(e, 0, XS_FAM_COUNT * sizeof(*e));
 	}
 	return err == XSELL_OK || err == XSELL_ENOENT;
+}
+
+/* The stamps kept for snapshot 'id' into e; false if another snapshot's
+ * are kept, or they were being written. */
+static bool
+epochs_seen_get(struct xs_epochs *s, size_t id, uint64_t *e)
+{
+	unsigned seq = atomic_load_explicit(&s->seq, memory_order_acquire);
+
+	if ((seq & 1) != 0 ||
+	    atomic_load_explicit(&s->id, memory_order_relaxed) != id) {
+		return false;
+	}
+	for (int f = 0; f < XS_FAM_COUNT; f++) {
+		e[f] = atomic_load_explicit(&s->e[f], memory_order_relaxed);
+	}
+	atomic_thread_fence(memory_order_acquire);
+	return atomic_load_explicit(&s->seq, memory_order_relaxed) == seq;
+}
+
+/* Keep e as snapshot id's stamps if it is newer than those kept; under
+ * memo_mtx, so one writer at a time. */
+static void
+epochs_seen_put(struct xs_epochs *s, size_t id, const uint64_t *e)
+{
+	unsigned seq = atomic_load_explicit(&s->seq, memory_order_relaxed);
+
+	if (id <= atomic_load_explicit(&s->id, memory_order_relaxed)) {
+		return;
+	}
+	atomic_store_explicit(&s->seq, seq + 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	atomic_store_explicit(&s->id, id, memory_order_relaxed);
+	for (int f = 0; f < XS_FAM_COUNT; f++) {
+		atomic_store_explicit(&s->e[f], e[f], memory_order_relaxed);
+	}
+	atomic_store_explicit(&s->seq, seq + 2, memory_order_release);
+}
+
+bool
+xs_store_snapshot_epochs(
+    xs_store *st, MDB_txn *txn, size_t id, uint64_t e[XS_FAM_COUNT])
+{
+	if (epochs_seen_get(&st->epochs_seen, id, e)) {
+		return true;
+	}
+	if (!xs_store_epochs_read(st, txn, e)) {
+		return false;
+	}
+	pthread_mutex_lock(&st->memo_mtx);
+	epochs_seen_put(&st->epochs_seen, id, e);
+	pthread_mutex_unlock(&st->memo_mtx);
+	return true;
 }
 
 xsell_err

@@ -11,12 +11,15 @@
  * only from committed snapshots, since a write transaction that hands
  * out a number may still abort and the number go to another id.
  *
- * Metadata changes (the items op), so a slot's copy carries the
- * snapshot it was read from and serves readers of that same snapshot
- * only; the first reader of a newer one reads it again. Readers of one
- * snapshot fill a slot at once under its sequence number (a seqlock:
- * odd while being written), so a reader copies it out without a lock
- * and takes it only if the number did not move meanwhile.
+ * Metadata changes (the items op), so a slot's copy carries the version
+ * of the metadata it was read from, 'snap': the caller's name for every
+ * snapshot that reads the same metadata (records.c: one past the stamp
+ * of the last commit that wrote any, epochs.c), and serves readers of
+ * that version only; the first reader of a newer one reads it again.
+ * Readers of one version fill a slot at once under its sequence number
+ * (a seqlock: odd while being written), so a reader copies it out
+ * without a lock and takes it only if the number did not move meanwhile.
+ * A write of views or orders leaves the version as it was.
  *
  * Pages of slots are made as items are first read and kept, with the
  * ids, until the store closes; together they stay within the memo
@@ -36,7 +39,7 @@ struct xs_item_ext {
  * tells the reader to drop the copy). */
 struct xs_item_slot {
 	_Atomic uint32_t seq;  /* odd while the metadata is written; 0: none */
-	_Atomic uint64_t snap; /* snapshot << 1 | the metadata was stored */
+	_Atomic uint64_t snap; /* version << 1 | the metadata was stored */
 	_Atomic uint64_t meta[XS_ITEM_META_WORDS];
 	_Atomic(struct xs_item_ext *) ext; /* set once, NULL until read */
 };

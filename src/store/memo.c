@@ -199,34 +199,6 @@ item_memo_sig(unsigned families, size_t id, const uint64_t *e)
 	return sig;
 }
 
-/* The stamps of txn's snapshot 'id' into e, read from the store once a
- * snapshot; false if they cannot be read. */
-static bool
-snapshot_epochs(xs_store *st, MDB_txn *txn, size_t id, uint64_t *e)
-{
-	bool kept;
-
-	pthread_mutex_lock(&st->memo_mtx);
-	kept = st->epochs_id == id;
-	if (kept) {
-		memcpy(e, st->epochs, sizeof(st->epochs));
-	}
-	pthread_mutex_unlock(&st->memo_mtx);
-	if (kept) {
-		return true;
-	}
-	if (!xs_store_epochs_read(st, txn, e)) {
-		return false;
-	}
-	pthread_mutex_lock(&st->memo_mtx);
-	if (id > st->epochs_id) {
-		st->epochs_id = id;
-		memcpy(st->epochs, e, sizeof(st->epochs));
-	}
-	pthread_mutex_unlock(&st->memo_mtx);
-	return true;
-}
-
 static size_t
 item_slot_of(size_t cap, uint64_t key)
 {
@@ -343,7 +315,7 @@ xs_store_item_memo_room(xs_store *st, MDB_txn *txn, size_t len)
 	uint64_t             e[XS_FAM_COUNT];
 	bool                 room;
 
-	if (id == 0 || !snapshot_epochs(st, txn, id, e)) {
+	if (id == 0 || !xs_store_snapshot_epochs(st, txn, id, e)) {
 		return false;
 	}
 	pthread_mutex_lock(&st->memo_mtx);
@@ -369,7 +341,8 @@ xs_store_item_memo_hold(
 
 	*datap = NULL;
 	*lenp  = 0;
-	if (id == 0 || (families != 0 && !snapshot_epochs(st, txn, id, e))) {
+	if (id == 0 ||
+	    (families != 0 && !xs_store_snapshot_epochs(st, txn, id, e))) {
 		return false;
 	}
 	pthread_mutex_lock(&st->memo_mtx);
@@ -400,7 +373,7 @@ xs_store_item_memo_put(
 	uint64_t                  e[XS_FAM_COUNT];
 	void                     *old = NULL;
 
-	if (id == 0 || !snapshot_epochs(st, txn, id, e) ||
+	if (id == 0 || !xs_store_snapshot_epochs(st, txn, id, e) ||
 	    (b = blob_alloc(data, len)) == NULL) {
 		return;
 	}

@@ -164,13 +164,27 @@ xs_store_totals_put(xs_store *st, MDB_txn *txn, const struct xs_totals *t)
 	return xs_record_put(txn, st->meta, &k, t, sizeof(*t));
 }
 
+/* What item metadata read by txn is kept under (item_cache.c): one
+ * more than the stamp of the last commit that wrote metadata, which the
+ * snapshots since share (epochs.c); 0 for none (a write transaction). */
+static uint64_t
+meta_cache_tag(xs_store *st, MDB_txn *txn)
+{
+	size_t   id = xs_store_snapshot_id(st, txn);
+	uint64_t e[XS_FAM_COUNT];
+
+	return id != 0 && xs_store_snapshot_epochs(st, txn, id, e)
+	    ? e[XS_FAM_ITEMS] + 1
+	    : 0;
+}
+
 xsell_err
 xs_store_meta_get(
     xs_store *st, MDB_txn *txn, uint32_t item, struct xs_item_meta *out)
 {
 	unsigned char kb[4];
 	MDB_val       k    = xs_key_u32(kb, item);
-	size_t        snap = xs_store_snapshot_id(st, txn);
+	uint64_t      snap = meta_cache_tag(st, txn);
 	int           kept = snap != 0
 	              ? xs_item_cache_meta(&st->item_cache, item, snap, out)
 	              : -1;
@@ -197,5 +211,6 @@ xs_store_meta_put(
 	unsigned char kb[4];
 	MDB_val       k = xs_key_u32(kb, item);
 
+	xs_store_mark_items(st);
 	return xs_record_put(txn, st->item, &k, m, sizeof(*m));
 }

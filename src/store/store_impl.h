@@ -20,8 +20,22 @@ struct xs_memo {
 /* Families of writes (epochs.c): each stamped in meta
  * XS_META_EPOCHS_KEY with the txnid of the last commit that changed its
  * records. */
-enum xs_family { XS_FAM_ORDER, XS_FAM_VIEW, XS_FAM_CART, XS_FAM_COUNT };
+enum xs_family {
+	XS_FAM_ORDER,
+	XS_FAM_VIEW,
+	XS_FAM_CART,
+	XS_FAM_ITEMS, /* item metadata */
+	XS_FAM_COUNT
+};
 #define XS_META_EPOCHS_KEY "epochs"
+
+/* The stamps of the newest snapshot read (epochs.c): a seqlock, so that
+ * readers of that snapshot, most of them, need no lock. */
+struct xs_epochs {
+	atomic_uint      seq; /* odd while written (under memo_mtx) */
+	_Atomic size_t   id;
+	_Atomic uint64_t e[XS_FAM_COUNT];
+};
 
 /* Per-item memos (memo.c), by key; open addressing, a slot empty while
  * its data is NULL. An entry is good for every snapshot whose 'sig' for
@@ -66,13 +80,15 @@ bool xs_item_cache_ext(
  * copy kept (valid until the store closes), or 'data' if none is. */
 const char *xs_item_cache_put_ext(
     struct xs_item_cache *c, uint32_t item, const char *data, size_t len);
-/* item's metadata as read from snapshot 'snap' into *out: 1 if it was
- * stored, 0 if the item had none (*out then the default), -1 if no copy
- * of that snapshot is kept. */
+/* item's metadata as read in version 'snap' of the metadata (a nonzero
+ * number shared by the snapshots that read the same metadata, larger
+ * for later ones) into *out: 1 if it was stored, 0 if the item had none
+ * (*out then the default), -1 if no copy of that version is kept. */
 int xs_item_cache_meta(struct xs_item_cache *c, uint32_t item, uint64_t snap,
     struct xs_item_meta *out);
-/* Keep item's metadata as read from committed snapshot 'snap' ('stored':
- * it had some), unless a newer snapshot's copy is kept. */
+/* Keep item's metadata as read in version 'snap' by a committed
+ * snapshot ('stored': it had some), unless a newer version's copy is
+ * kept. */
 void xs_item_cache_put_meta(struct xs_item_cache *c, uint32_t item,
     uint64_t snap, const struct xs_item_meta *m, bool stored);
 /* Bytes held now (pages and ids). */
@@ -159,6 +175,7 @@ unsigned xs_rel_families(enum xs_rel rel);
 /* Mark, for the write transaction under way, what it changed. */
 void xs_store_mark_rel(struct xs_store *st, enum xs_rel rel);
 void xs_store_mark_count(struct xs_store *st, enum xs_count c);
+void xs_store_mark_items(struct xs_store *st); /* item metadata */
 void xs_store_mark_totals(struct xs_store *st, const struct xs_totals *old,
     const struct xs_totals *now);
 /* Forget the marks (a write transaction begins). */
@@ -169,6 +186,10 @@ xsell_err xs_store_epochs_stamp(struct xs_store *st, MDB_txn *txn);
  * record cannot be read. */
 bool xs_store_epochs_read(
     struct xs_store *st, MDB_txn *txn, uint64_t e[XS_FAM_COUNT]);
+/* The same for read transaction txn of snapshot 'id', read from the
+ * store once a snapshot. */
+bool xs_store_snapshot_epochs(
+    struct xs_store *st, MDB_txn *txn, size_t id, uint64_t e[XS_FAM_COUNT]);
 /* Free the memos (memo.c); at close. */
 void xs_store_memo_fini(struct xs_store *st);
 
@@ -195,8 +216,7 @@ struct xs_store {
 	pthread_mutex_t      memo_mtx;
 	struct xs_memo       memo[XS_MEMO_COUNT];
 	struct xs_item_memo  item_memo; /* under memo_mtx */
-	size_t               epochs_id; /* the newest snapshot read */
-	uint64_t             epochs[XS_FAM_COUNT]; /* its stamps (memo_mtx) */
+	struct xs_epochs     epochs_seen;
 	struct xs_item_cache item_cache;
 	struct xs_index_pool index_pool;
 

@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "store/store.h"
+#include "store/store_impl.h"
 
 static uint32_t
 item_put(xs_store *st, MDB_txn *txn, const char *ext)
@@ -152,6 +152,56 @@ test_metadata_is_the_readers_snapshots(void **state)
 		assert_int_equal(m.flags, 0);
 	}
 	xs_txn_abort(now);
+}
+
+/* Write item's price straight into its record, around
+ * xs_store_meta_put: a commit that does not say it wrote metadata. */
+static void
+meta_put_price_unmarked(xs_store *st, uint32_t item, double price)
+{
+	struct xs_item_meta m = { 0 };
+	unsigned char       kb[4];
+	MDB_val             k = xs_key_u32(kb, item), v = { sizeof(m), &m };
+	MDB_txn            *txn;
+
+	m.price    = price;
+	m.in_stock = 1;
+	m.flags    = XS_META_HAS_PRICE;
+	assert_xs_ok(xs_txn_write(st, &txn));
+	assert_int_equal(mdb_put(txn, st->item, &k, &v, 0), 0);
+	assert_xs_ok(xs_txn_commit(txn));
+}
+
+/* Metadata read once is read from memory by the snapshots after commits
+ * of anything but metadata (views, orders), and again from the store
+ * after a commit of metadata. What shows it: a price written around the
+ * store's functions, which no stamp announces, is not seen until
+ * metadata is written again. */
+static void
+test_metadata_kept_across_other_commits(void **state)
+{
+	struct xs_test_store *f = *state;
+	MDB_txn              *w, *r;
+	uint32_t              a;
+
+	assert_xs_ok(xs_txn_write(f->st, &w));
+	a = item_put(f->st, w, "A");
+	assert_xs_ok(xs_txn_commit(w));
+	meta_put_price(f->st, a, 5.0);
+	assert_xs_ok(xs_txn_read(f->st, &r));
+	assert_true(price_in(f->st, r, a) == 5.0);
+	xs_txn_abort(r);
+
+	xs_test_events(f->st, NULL, "0 view u1 A; 60 order u1 A,B o1");
+	meta_put_price_unmarked(f->st, a, 6.0);
+	assert_xs_ok(xs_txn_read(f->st, &r));
+	assert_true(price_in(f->st, r, a) == 5.0); /* the copy */
+	xs_txn_abort(r);
+
+	meta_put_price(f->st, a, 7.0);
+	assert_xs_ok(xs_txn_read(f->st, &r));
+	assert_true(price_in(f->st, r, a) == 7.0);
+	xs_txn_abort(r);
 }
 
 /* Past its budget the cache keeps no more, and every read is still
@@ -386,6 +436,9 @@ main(void)
 		    xs_test_store_setup, xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_metadata_is_the_readers_snapshots,
+		    xs_test_store_setup, xs_test_store_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_metadata_kept_across_other_commits,
 		    xs_test_store_setup, xs_test_store_teardown),
 		cmocka_unit_test(test_past_the_budget_reads_are_right),
 		cmocka_unit_test_setup_teardown(test_readers_race_a_writer,
