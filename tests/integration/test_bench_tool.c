@@ -2,8 +2,9 @@
 /* xsell-bench --inproc --cpu-time, run as a binary on a small store
  * that xsell-load builds from tests/data's February 2011 slice of Online
  * Retail: the output's shape (the clock named, the rows of the mix and
- * "all", requests adding up, quantiles in order), never its times; and
- * --cpu-time without --inproc refused as a usage error, as --help says. */
+ * "all", requests adding up, quantiles in order), never its times;
+ * --cpu-time without --inproc refused as a usage error, as --help says;
+ * and the write ops sent to a running xselld. */
 #include "support.h"
 
 #include <stdio.h>
@@ -260,6 +261,52 @@ test_bench_mix_refused(void **state)
 	}
 }
 
+/* The write ops over a socket, to a running xselld: 'view' sends
+ * --event-batch views a request to the admin endpoint, each applied
+ * (counts.events grows by all of them), and 'event' as many orders;
+ * without --admin-url either is a usage error. */
+static void
+test_bench_writes_views_and_orders(void **state)
+{
+	struct xs_test_dir   *f = *state;
+	struct xs_test_server s = { 0 };
+	const char *views[]     = { "--url", NULL, "--admin-url", NULL, "--db",
+		    NULL, "--mix", "view=1", "--event-batch", "5", "--requests",
+		    "20", "--warmup", "0", NULL };
+	const char *orders[]    = { "--url", NULL, "--admin-url", NULL, "--db",
+		   NULL, "--mix", "event=1", "--event-batch", "3", "--requests",
+		   "4", "--warmup", "0", NULL };
+	const char *no_admin[]  = { "--url", NULL, "--db", NULL, "--mix",
+		 "view=1", "--requests", "1", NULL };
+	const char *row;
+	char        name[32];
+
+	xs_test_server_start(&s, NULL);
+	xs_test_send_ok(s.admin_url,
+	    "{\"op\":\"event\",\"events\":[{\"type\":\"order\","
+	    "\"order\":\"o1\",\"items\":[\"A\",\"B\",\"C\"]}]}");
+	views[1] = orders[1] = no_admin[1] = s.read_url;
+	views[3] = orders[3] = s.admin_url;
+	views[5] = orders[5] = no_admin[3] = s.db;
+
+	assert_int_equal(bench(f, views), 0);
+	row = strstr(f->out, "\nview ");
+	assert_non_null(row);
+	assert_int_equal(row_requests(row + 1, name, sizeof(name)), 20);
+	assert_non_null(strstr(f->out, "errors 0 (ok: false)"));
+	assert_int_equal(
+	    xs_test_stat(s.read_url, "counts", "events"), 1 + 20 * 5);
+	assert_int_equal(bench(f, orders), 0);
+	assert_int_equal(
+	    xs_test_stat(s.read_url, "counts", "orders"), 1 + 4 * 3);
+
+	assert_int_equal(bench(f, no_admin), 2);
+	assert_string_equal(f->err,
+	    "xsell-bench: --mix: event and view need --admin-url (see "
+	    "--help)\n");
+	xs_test_server_fini(&s);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, xs_test_dir_teardown)
 
 int
@@ -272,6 +319,7 @@ main(void)
 		T(test_bench_cpu_time_needs_inproc),
 		T(test_bench_memo_size_needs_inproc_and_a_budget),
 		T(test_bench_mix_refused),
+		T(test_bench_writes_views_and_orders),
 	};
 
 	return cmocka_run_group_tests_name("bench_tool", tests, NULL, NULL);
