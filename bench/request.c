@@ -104,6 +104,17 @@ pack_picks(msgpack_packer *pk, const struct bench_opts *o,
 	}
 }
 
+/* {"op": "event", "events": [ and the array's length, n events. */
+static void
+pack_event_head(msgpack_packer *pk, unsigned n)
+{
+	msgpack_pack_map(pk, 2);
+	pack_lit(pk, "op");
+	pack_lit(pk, "event");
+	pack_lit(pk, "events");
+	msgpack_pack_array(pk, n);
+}
+
 /* {"op": "event", "events": [{"type": "order", "order": ID,
  *  "items": [--cart ids]}, ...]}: orders of the popular mix, as a shop
  * would send them after checkout. */
@@ -115,11 +126,7 @@ pack_event(msgpack_packer *pk, const struct bench_opts *o,
 	size_t idx[BENCH_CART_MAX];
 	char   order[64];
 
-	msgpack_pack_map(pk, 2);
-	pack_lit(pk, "op");
-	pack_lit(pk, "event");
-	pack_lit(pk, "events");
-	msgpack_pack_array(pk, o->event_batch);
+	pack_event_head(pk, o->event_batch);
 	for (unsigned e = 0; e < o->event_batch; e++) {
 		int len = snprintf(order, sizeof(order),
 		    "bench-%llx-%u-%llu-%u", (unsigned long long) run_id,
@@ -150,11 +157,7 @@ pack_views(msgpack_packer *pk, const struct bench_opts *o,
 {
 	char user[64];
 
-	msgpack_pack_map(pk, 2);
-	pack_lit(pk, "op");
-	pack_lit(pk, "event");
-	pack_lit(pk, "events");
-	msgpack_pack_array(pk, o->event_batch);
+	pack_event_head(pk, o->event_batch);
 	for (unsigned e = 0; e < o->event_batch; e++) {
 		size_t idx;
 		int    len = snprintf(user, sizeof(user), "bench-%llx-%u-%llu",
