@@ -236,7 +236,11 @@ write_upstream(FILE *out, const msgpack_object *stats)
 	scalar(out, store, "readers_max", "xsell_store_readers_max", "gauge",
 	    "LMDB reader slots in all");
 	scalar(out, store, "memo_items", "xsell_store_memo_items", "gauge",
-	    "per-item memos of answers held (one snapshot's)");
+	    "per-item memos of answers held (retired ones too)");
+	scalar(out, store, "memo_hits", "xsell_store_memo_hits_total",
+	    "counter", "answers' looks for a memo that found one good");
+	scalar(out, store, "memo_misses", "xsell_store_memo_misses_total",
+	    "counter", "answers' looks for a memo that derived it again");
 	scalar(out, store, "memo_bytes", "xsell_store_memo_bytes", "gauge",
 	    "bytes of the per-item memos held");
 	scalar(out, store, "memo_budget", "xsell_store_memo_budget_bytes",

@@ -219,6 +219,8 @@ stats_gather(struct xs_server *srv, struct xs_stats *s)
 	s->memo_items       = info.memo_items;
 	s->memo_bytes       = info.memo_bytes;
 	s->memo_budget      = info.memo_budget;
+	s->memo_hits        = info.memo_hits;
+	s->memo_misses      = info.memo_misses;
 	s->item_cache_bytes = info.item_cache_bytes;
 	s->index_bytes      = info.index_bytes;
 	s->uptime_s         = (xs_mono_ns() - srv->started_ns) / 1000000000u;

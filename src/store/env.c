@@ -696,9 +696,10 @@ free_bytes_get(xs_store *st, uint64_t page_size, uint64_t *bytesp)
 xsell_err
 xs_store_info_get(xs_store *st, struct xs_store_info *out)
 {
-	MDB_envinfo info;
-	MDB_stat    stat;
-	int         rc;
+	MDB_envinfo               info;
+	MDB_stat                  stat;
+	struct xs_item_memo_usage memo;
+	int                       rc;
 
 	rc = mdb_env_info(st->env, &info);
 	if (rc == 0) {
@@ -714,7 +715,11 @@ xs_store_info_get(xs_store *st, struct xs_store_info *out)
 	out->used_bytes   = (uint64_t) (info.me_last_pgno + 1) * stat.ms_psize;
 	out->readers_used = info.me_numreaders;
 	out->readers_max  = info.me_maxreaders;
-	xs_store_item_memo_usage(st, &out->memo_items, &out->memo_bytes);
+	xs_store_item_memo_usage(st, &memo);
+	out->memo_items       = memo.items;
+	out->memo_bytes       = memo.bytes;
+	out->memo_hits        = memo.hits;
+	out->memo_misses      = memo.misses;
 	out->memo_budget      = st->item_memo.budget;
 	out->item_cache_bytes = xs_item_cache_bytes(&st->item_cache);
 	out->index_bytes      = xs_store_index_bytes(st);

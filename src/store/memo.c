@@ -357,6 +357,9 @@ xs_store_item_memo_hold(
 			*lenp  = slot->len;
 		}
 	}
+	/* Counted under the lock the look takes anyway. */
+	im->hits += hit;
+	im->misses += !hit;
 	pthread_mutex_unlock(&st->memo_mtx);
 	return hit;
 }
@@ -413,11 +416,13 @@ xs_store_item_memo_put(
 }
 
 void
-xs_store_item_memo_usage(xs_store *st, uint64_t *itemsp, uint64_t *bytesp)
+xs_store_item_memo_usage(xs_store *st, struct xs_item_memo_usage *u)
 {
 	pthread_mutex_lock(&st->memo_mtx);
-	*itemsp = st->item_memo.n;
-	*bytesp = st->item_memo.bytes;
+	u->items  = st->item_memo.n;
+	u->bytes  = st->item_memo.bytes;
+	u->hits   = st->item_memo.hits;
+	u->misses = st->item_memo.misses;
 	pthread_mutex_unlock(&st->memo_mtx);
 }
 

@@ -452,9 +452,12 @@ void      xs_store_index_give(xs_store *st, uint32_t *p, size_t cap);
 /* Bytes of the scratch indexes made, lent or kept. */
 size_t xs_store_index_bytes(xs_store *st);
 
-/* How many per-item memos are held now, and their bytes. */
-void xs_store_item_memo_usage(
-    xs_store *st, uint64_t *itemsp, uint64_t *bytesp);
+/* How many per-item memos are held now, their bytes, and how many looks
+ * for one found it and did not (since the store opened). */
+struct xs_item_memo_usage {
+	uint64_t items, bytes, hits, misses;
+};
+void xs_store_item_memo_usage(xs_store *st, struct xs_item_memo_usage *u);
 
 /* Whether txn's snapshot can have memos (it reads committed state: not
  * a write transaction). */
@@ -657,9 +660,12 @@ struct xs_store_info {
 	uint64_t free_bytes;
 	uint32_t readers_used;
 	uint32_t readers_max;
-	uint64_t memo_items;  /* per-item memos held (one snapshot's) */
+	uint64_t memo_items;  /* per-item memos held (retired ones too) */
 	uint64_t memo_bytes;  /* their bytes, <= memo_budget */
 	uint64_t memo_budget; /* the most they may hold (memo_size) */
+	/* Answers' looks for a memo since the store opened: found good for
+	 * their snapshot, or not (then derived again). */
+	uint64_t memo_hits, memo_misses;
 	/* Items' ids and metadata kept (<= memo_budget), and the scratch
 	 * indexes made (xs_store_index_take). */
 	uint64_t item_cache_bytes, index_bytes;

@@ -55,6 +55,7 @@ struct xs_item_memo {
 	size_t                    cap, n; /* cap: a power of two, or 0 */
 	size_t                    bytes;  /* held in all, <= budget */
 	size_t                    budget; /* xs_store_opts.memo_size */
+	uint64_t                  hits, misses; /* holds, since open */
 };
 
 /* The item cache (item_cache.c): items' external ids and metadata read

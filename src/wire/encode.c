@@ -500,7 +500,7 @@ pack_counts(msgpack_packer *pk, const struct xs_stats *s)
 static void
 pack_store(msgpack_packer *pk, const struct xs_stats *s)
 {
-	struct map m    = map_begin(pk, 11);
+	struct map m    = map_begin(pk, 13);
 	double     used = 0;
 
 	if (s->map_size > 0) {
@@ -522,6 +522,10 @@ pack_store(msgpack_packer *pk, const struct xs_stats *s)
 	msgpack_pack_uint64(pk, s->memo_bytes);
 	map_key(&m, "memo_budget");
 	msgpack_pack_uint64(pk, s->memo_budget);
+	map_key(&m, "memo_hits");
+	msgpack_pack_uint64(pk, s->memo_hits);
+	map_key(&m, "memo_misses");
+	msgpack_pack_uint64(pk, s->memo_misses);
 	map_key(&m, "item_cache_bytes");
 	msgpack_pack_uint64(pk, s->item_cache_bytes);
 	map_key(&m, "index_bytes");

@@ -116,6 +116,7 @@ struct xs_stats {
 	uint64_t                  map_size, used_bytes, free_bytes;
 	uint32_t                  readers_used, readers_max;
 	uint64_t                  memo_items, memo_bytes, memo_budget;
+	uint64_t                  memo_hits, memo_misses;
 	uint64_t                  item_cache_bytes, index_bytes;
 	uint64_t                  uptime_s;
 	struct xs_op_stats        ops[XS_OP_COUNT];

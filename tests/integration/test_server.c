@@ -92,9 +92,10 @@ test_server_fbt_on_read_endpoint(void **state)
 
 /* An fbt answer for one item keeps that item's best candidates for the
  * next answer: stats.store counts the memo and its bytes, the same
- * answer comes back from it, and an order's commit retires it (A's
- * answer changes; its memo is made again, and B's, retired, stays
- * counted until the memos fill and let it go). */
+ * answer comes back from it (a hit), a view's commit leaves it standing
+ * (a hit again), and an order's commit retires it (a miss: A's answer
+ * changes; its memo is made again, and B's, retired, stays counted until
+ * the memos fill and let it go). */
 static void
 test_server_stats_count_the_answers_memos(void **state)
 {
@@ -116,15 +117,26 @@ test_server_stats_count_the_answers_memos(void **state)
 	assert_true(
 	    xs_test_stat(s->read_url, "store", "item_cache_bytes") >= 65536);
 	assert_true(xs_test_stat(s->read_url, "store", "memo_bytes") > 0);
+	assert_int_equal(xs_test_stat(s->read_url, "store", "memo_hits"), 0);
+	assert_int_equal(xs_test_stat(s->read_url, "store", "memo_misses"), 1);
 	expect_fbt(s->read_url, fbt_a, "B:3 C:2 E:1"); /* from the memo */
+	assert_int_equal(xs_test_stat(s->read_url, "store", "memo_hits"), 1);
 	expect_fbt(s->read_url, fbt_b, "A:3 C:1 D:1 E:1");
 	assert_int_equal(xs_test_stat(s->read_url, "store", "memo_items"), 2);
+
+	xs_test_send_ok(s->admin_url,
+	    "{\"op\":\"event\",\"events\":[{\"type\":\"view\","
+	    "\"user\":\"u9\",\"item\":\"A\",\"ts\":1700000000}]}");
+	expect_fbt(s->read_url, fbt_a, "B:3 C:2 E:1");
+	assert_int_equal(xs_test_stat(s->read_url, "store", "memo_hits"), 2);
+	assert_int_equal(xs_test_stat(s->read_url, "store", "memo_misses"), 2);
 
 	xs_test_send_ok(s->admin_url,
 	    "{\"op\":\"event\",\"events\":[{\"type\":\"order\","
 	    "\"user\":\"u9\",\"order\":\"o9\",\"items\":[\"A\",\"C\"],"
 	    "\"ts\":1700000000}]}");
 	expect_fbt(s->read_url, fbt_a, "B:3 C:3 E:1");
+	assert_int_equal(xs_test_stat(s->read_url, "store", "memo_misses"), 3);
 	assert_int_equal(xs_test_stat(s->read_url, "store", "memo_items"), 2);
 }
 

@@ -372,6 +372,8 @@ test_encode_stats(void **state)
 	s.memo_items                = 12;
 	s.memo_bytes                = 34567;
 	s.memo_budget               = 1048576;
+	s.memo_hits                 = 900;
+	s.memo_misses               = 100;
 	s.item_cache_bytes          = 65600;
 	s.index_bytes               = 20000;
 	s.free_bytes                = 512;
@@ -393,7 +395,7 @@ test_encode_stats(void **state)
 	uint_is(get(o, "baskets"), 25);
 	uint_is(get(o, "categories"), 3);
 	st = get(r, "store");
-	assert_int_equal(st->via.map.size, 11);
+	assert_int_equal(st->via.map.size, 13);
 	uint_is(get(st, "map_size"), 4096);
 	uint_is(get(st, "used_bytes"), 1024);
 	assert_true(get(st, "map_used")->via.f64 == 0.25);
@@ -402,6 +404,8 @@ test_encode_stats(void **state)
 	uint_is(get(st, "memo_items"), 12);
 	uint_is(get(st, "memo_bytes"), 34567);
 	uint_is(get(st, "memo_budget"), 1048576);
+	uint_is(get(st, "memo_hits"), 900);
+	uint_is(get(st, "memo_misses"), 100);
 	uint_is(get(st, "item_cache_bytes"), 65600);
 	uint_is(get(st, "index_bytes"), 20000);
 	uint_is(get(st, "free_bytes"), 512);
