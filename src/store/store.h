@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The LMDB store: one environment (a directory) with named databases.
  *
- *   meta      "schema" -> u32; "totals" -> struct xs_totals
+ *   meta      "schema" -> u32; "totals" -> struct xs_totals; "top_m",
+ *             "commit", "wal_seq", "epochs" (epochs.c): u32, u64, u64,
+ *             u64 per family of writes
  *   item_id   external item id -> u32 dense id (1-based); item_ext: back
  *   user_id   external user id -> u32;                      user_ext: back
  *   cat_id    category name -> u32;                         cat_ext: back
