@@ -32,12 +32,15 @@ command -v mdb_dump >/dev/null || {
 	exit 1
 }
 
-# mdb_dump without meta's commit stamp (key "commit", hex 636f6d6d6974,
-# and its value on the next line): it counts transactions, not contents,
-# and a store of a revision before it has none (src/store/snapshot.c).
+# mdb_dump without meta's commit stamps (keys "commit", hex
+# 636f6d6d6974, and "epochs", 65706f636873, each with its value on the
+# next line): they count transactions, not contents, and a store of a
+# revision before them has none (src/store/snapshot.c, epochs.c).
 without_commit_stamp() {
 	awk '/^database=/ { meta = ($0 == "database=meta") }
-		meta && $0 == " 636f6d6d6974" { skip = 2 }
+		meta && ($0 == " 636f6d6d6974" || $0 == " 65706f636873") {
+			skip = 2
+		}
 		skip > 0 { skip--; next }
 		{ print }'
 }

@@ -230,8 +230,9 @@ item_memo_clear(struct xs_item_memo *im)
 	im->bytes = 0;
 }
 
-/* Move the entries of old[0..old_cap) into im's (empty) slots, those
- * 'keep' says to, letting the others go. */
+/* Move the entries of old[0..old_cap) into im's (empty) slots: those
+ * good for snapshot 'id' of stamps e, or all if e is NULL; the others
+ * are let go. */
 static void
 item_memo_refill(struct xs_item_memo *im, struct xs_item_memo_slot *old,
     size_t old_cap, size_t id, const uint64_t *e)
@@ -241,7 +242,8 @@ item_memo_refill(struct xs_item_memo *im, struct xs_item_memo_slot *old,
 			continue;
 		}
 		if (e != NULL &&
-		    old[j].sig != item_memo_sig(old[j].families, id, e)) {
+		    old[j].sig !=
+		        item_memo_sig(key_families(old[j].key), id, e)) {
 			im->n--;
 			im->bytes -= old[j].len;
 			blob_release(old[j].data);
@@ -296,6 +298,47 @@ item_memo_sweep(struct xs_item_memo *im, size_t id, const uint64_t *e)
 	free(old);
 }
 
+/* Make room for 'len' more bytes, if they do not fit, by letting go of
+ * what snapshot 'id' (stamps e) cannot use. */
+static void
+item_memo_make_room(
+    struct xs_item_memo *im, size_t id, const uint64_t *e, size_t len)
+{
+	if (im->bytes + len > im->budget) {
+		item_memo_sweep(im, id, e);
+	}
+}
+
+/* Keep blob b's bytes (len of them) under 'key' with signature 'sig',
+ * replacing what the key held (into *oldp, for the caller to let go);
+ * false if there is no room. */
+static bool
+item_memo_keep(struct xs_item_memo *im, uint64_t key, uint64_t sig,
+    struct memo_blob *b, size_t len, void **oldp)
+{
+	struct xs_item_memo_slot *slot;
+
+	if (!item_memo_reserve(im)) {
+		return false;
+	}
+	slot = item_slot_find(im->slots, im->cap, key);
+	if (im->bytes - (slot->data ? slot->len : 0) + len > im->budget) {
+		return false;
+	}
+	if (slot->data == NULL) {
+		im->n++;
+	} else {
+		im->bytes -= slot->len;
+		*oldp = slot->data;
+	}
+	slot->key  = key;
+	slot->sig  = sig;
+	slot->data = b->data;
+	slot->len  = len;
+	im->bytes += len;
+	return true;
+}
+
 /* Whether snapshot 'id' is the newest put from (so its entries may be
  * kept), marking it so if it is newer; an older one keeps nothing. */
 static bool
@@ -320,10 +363,10 @@ xs_store_item_memo_room(xs_store *st, MDB_txn *txn, size_t len)
 	}
 	pthread_mutex_lock(&st->memo_mtx);
 	room = item_memo_newest(im, id);
-	if (room && im->bytes + len > im->budget) {
-		item_memo_sweep(im, id, e);
+	if (room) {
+		item_memo_make_room(im, id, e, len);
+		room = im->bytes + len <= im->budget;
 	}
-	room = room && im->bytes + len <= im->budget;
 	pthread_mutex_unlock(&st->memo_mtx);
 	return room;
 }
@@ -348,7 +391,7 @@ xs_store_item_memo_hold(
 	pthread_mutex_lock(&st->memo_mtx);
 	if (im->cap != 0) {
 		slot = item_slot_find(im->slots, im->cap, key);
-		hit  = slot->data != NULL && slot->families == families &&
+		hit  = slot->data != NULL &&
 		    slot->sig == item_memo_sig(families, id, e);
 		if (hit) {
 			atomic_fetch_add_explicit(&blob_of(slot->data)->refs,
@@ -368,13 +411,12 @@ void
 xs_store_item_memo_put(
     xs_store *st, MDB_txn *txn, uint64_t key, const void *data, size_t len)
 {
-	size_t                    id       = xs_store_snapshot_id(st, txn);
-	unsigned                  families = key_families(key);
-	struct xs_item_memo      *im       = &st->item_memo;
-	struct xs_item_memo_slot *slot;
-	struct memo_blob         *b;
-	uint64_t                  e[XS_FAM_COUNT];
-	void                     *old = NULL;
+	size_t               id       = xs_store_snapshot_id(st, txn);
+	unsigned             families = key_families(key);
+	struct xs_item_memo *im       = &st->item_memo;
+	struct memo_blob    *b;
+	uint64_t             e[XS_FAM_COUNT];
+	void                *old = NULL;
 
 	if (id == 0 || !xs_store_snapshot_epochs(st, txn, id, e) ||
 	    (b = blob_alloc(data, len)) == NULL) {
@@ -385,27 +427,10 @@ xs_store_item_memo_put(
 	 * rid of what its snapshot cannot use, neither. A put for a key
 	 * kept replaces it: its maker found it wanting. */
 	if (item_memo_newest(im, id)) {
-		if (im->bytes + len > im->budget) {
-			item_memo_sweep(im, id, e);
-		}
-		if (item_memo_reserve(im)) {
-			slot = item_slot_find(im->slots, im->cap, key);
-			if (im->bytes - (slot->data ? slot->len : 0) + len <=
-			    im->budget) {
-				if (slot->data == NULL) {
-					im->n++;
-				} else {
-					im->bytes -= slot->len;
-					old = slot->data;
-				}
-				slot->key = key;
-				slot->sig = item_memo_sig(families, id, e);
-				slot->families = families;
-				slot->data     = b->data;
-				slot->len      = len;
-				im->bytes += len;
-				b = NULL;
-			}
+		item_memo_make_room(im, id, e, len);
+		if (item_memo_keep(im, key, item_memo_sig(families, id, e), b,
+		        len, &old)) {
+			b = NULL;
 		}
 	}
 	pthread_mutex_unlock(&st->memo_mtx);

@@ -39,12 +39,11 @@ struct xs_epochs {
 
 /* Per-item memos (memo.c), by key; open addressing, a slot empty while
  * its data is NULL. An entry is good for every snapshot whose 'sig' for
- * its 'families' (item_memo_sig) is the entry's. */
+ * the families its key reads (item_memo_sig) is the entry's. */
 struct xs_item_memo_slot {
 	uint64_t key;
 	uint64_t sig;
-	unsigned families; /* 0: good for its own snapshot only */
-	void    *data;     /* a shared blob's bytes */
+	void    *data; /* a shared blob's bytes */
 	size_t   len;
 };
 

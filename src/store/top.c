@@ -316,7 +316,6 @@ xs_store_top_update(xs_store *st, MDB_txn *txn, enum xs_rel rel, uint32_t a,
 	if (!xs_rel_has_top(rel)) {
 		return XSELL_OK;
 	}
-	xs_store_mark_rel(st, rel);
 	if (decreased) {
 		return top_rebuild(st, txn, rel, a);
 	}
