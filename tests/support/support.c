@@ -947,18 +947,28 @@ xs_test_reply_error(json_t *reply, const char *code, const char *want)
 	return msg;
 }
 
+/* Fail the test: request 'json' was answered 'r' (taken), not with code
+ * 'want'. The reply is printed before the request, and the request cut
+ * short: cmocka's message buffer keeps only the start of a long one. */
+static void
+fail_unanswered(const char *json, json_t *r, const char *want)
+{
+	char *text = json_dumps(r, JSON_COMPACT);
+
+	print_error("answered %s\nto %.300s%s\n", text != NULL ? text : "?",
+	    json, strlen(json) > 300 ? "..." : "");
+	free(text);
+	json_decref(r);
+	fail_msg("not answered %s", want);
+}
+
 json_t *
 xs_test_call_ok(const char *url, const char *json)
 {
 	json_t *r = xs_test_call(url, json);
 
 	if (strcmp(xs_test_reply_code(r), "ok") != 0) {
-		char *text = json_dumps(r, JSON_COMPACT);
-
-		print_error("%s answered %s\n", json, text);
-		free(text);
-		json_decref(r);
-		fail_msg("not answered ok");
+		fail_unanswered(json, r, "ok");
 	}
 	return r;
 }
@@ -969,12 +979,7 @@ xs_test_assert_code(const char *url, const char *json, const char *want)
 	json_t *r = xs_test_call(url, json);
 
 	if (strcmp(xs_test_reply_code(r), want) != 0) {
-		char *text = json_dumps(r, JSON_COMPACT);
-
-		print_error("%s answered %s\n", json, text);
-		free(text);
-		json_decref(r);
-		fail_msg("not answered %s", want);
+		fail_unanswered(json, r, want);
 	}
 	json_decref(r);
 }
