@@ -68,7 +68,7 @@ test_full_disk_errors_are_disk_errors(void **state)
  * disk counts as full. */
 #define REFUSALS_IN_A_ROW 3
 
-/* Send the batches of the running server 's' (from 'b') until the disk
+/* Send batch after batch to the running server 's' until the disk
  * refuses one REFUSALS_IN_A_ROW times running; each taken batch is
  * applied to 'replay' too. A refused batch may fit on a later try:
  * LMDB reuses the pages commits freed once no reader holds them, and
