@@ -115,16 +115,29 @@ pack_event_head(msgpack_packer *pk, unsigned n)
 	msgpack_pack_array(pk, n);
 }
 
+/* "ts": in->now, the store's newest history event, where it is known:
+ * a store of past orders gets the new ones at its own present, not years
+ * later (the newest day is where trending and momentum stand). */
+static void
+pack_event_ts(msgpack_packer *pk, const struct bench_input *in)
+{
+	if (in->now > 0) {
+		pack_lit(pk, "ts");
+		msgpack_pack_int64(pk, in->now);
+	}
+}
+
 /* {"op": "event", "events": [{"type": "order", "order": ID,
- *  "items": [--cart ids]}, ...]}: orders of the popular mix, as a shop
- * would send them after checkout. */
+ *  "items": [--cart ids], "ts": TS?}, ...]}: orders of the popular mix,
+ * as a shop would send them after checkout. */
 static void
 pack_event(msgpack_packer *pk, const struct bench_opts *o,
-    const struct bench_pool *p, uint64_t *rng, uint64_t run_id,
+    const struct bench_input *in, uint64_t *rng, uint64_t run_id,
     unsigned client, uint64_t seq)
 {
-	size_t idx[BENCH_CART_MAX];
-	char   order[64];
+	const struct bench_pool *p = &in->items;
+	size_t                   idx[BENCH_CART_MAX];
+	char                     order[64];
 
 	pack_event_head(pk, o->event_batch);
 	for (unsigned e = 0; e < o->event_batch; e++) {
@@ -133,7 +146,8 @@ pack_event(msgpack_packer *pk, const struct bench_opts *o,
 		    client, (unsigned long long) seq, e);
 
 		bench_draw_items(p, rng, idx, o->cart);
-		msgpack_pack_map(pk, 3);
+		msgpack_pack_map(pk, in->now > 0 ? 4 : 3);
+		pack_event_ts(pk, in);
 		pack_lit(pk, "type");
 		pack_lit(pk, "order");
 		pack_lit(pk, "order");
@@ -146,16 +160,17 @@ pack_event(msgpack_packer *pk, const struct bench_opts *o,
 	}
 }
 
-/* {"op": "event", "events": [{"type": "view", "user": U, "item": ID},
- * ...]}: views of the popular mix, by one of 1,000 users of the client
- * (a user's first 10,000 views count: PROTOCOL.md), as a storefront
+/* {"op": "event", "events": [{"type": "view", "user": U, "item": ID,
+ * "ts": TS?}, ...]}: views of the popular mix, by one of 1,000 users of the
+ * client (a user's first 10,000 views count: PROTOCOL.md), as a storefront
  * would send them as pages are seen. */
 static void
 pack_views(msgpack_packer *pk, const struct bench_opts *o,
-    const struct bench_pool *p, uint64_t *rng, uint64_t run_id,
+    const struct bench_input *in, uint64_t *rng, uint64_t run_id,
     unsigned client, uint64_t seq)
 {
-	char user[64];
+	const struct bench_pool *p = &in->items;
+	char                     user[64];
 
 	pack_event_head(pk, o->event_batch);
 	for (unsigned e = 0; e < o->event_batch; e++) {
@@ -165,7 +180,8 @@ pack_views(msgpack_packer *pk, const struct bench_opts *o,
 		       (unsigned long long) ((seq * o->event_batch + e) % 1000));
 
 		bench_draw_items(p, rng, &idx, 1);
-		msgpack_pack_map(pk, 3);
+		msgpack_pack_map(pk, in->now > 0 ? 4 : 3);
+		pack_event_ts(pk, in);
 		pack_lit(pk, "type");
 		pack_lit(pk, "view");
 		pack_lit(pk, "user");
@@ -204,11 +220,11 @@ bench_request_pack(msgpack_sbuffer *sb, enum bench_op op,
 		pack_lit(&pk, "stats");
 		break;
 	case BENCH_VIEW:
-		pack_views(&pk, o, p, rng, run_id, client, seq);
+		pack_views(&pk, o, in, rng, run_id, client, seq);
 		break;
 	case BENCH_EVENT:
 	case BENCH_OP_COUNT:
-		pack_event(&pk, o, p, rng, run_id, client, seq);
+		pack_event(&pk, o, in, rng, run_id, client, seq);
 		break;
 	}
 }

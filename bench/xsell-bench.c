@@ -60,8 +60,10 @@ static const char usage[] =
     "                    (orders of --cart items, --event-batch per\n"
     "                    request, to --admin-url), view (--event-batch\n"
     "                    views of one item each, by 1,000 users a\n"
-    "                    client, to --admin-url); weights 0..1000000\n"
-    "                    (default fbt=80,fbt_cart=10,complements=10)\n"
+    "                    client, to --admin-url); with --db, orders and\n"
+    "                    views carry the \"now\" picks sends as their\n"
+    "                    \"ts\"; weights 0..1000000 (default\n"
+    "                    fbt=80,fbt_cart=10,complements=10)\n"
     "  --cart N          items of a cart query or an order, 2..100\n"
     "                    (default 3)\n"
     "  --k N             answers asked for, 1..500 (default 10)\n"
@@ -347,18 +349,23 @@ check_opts(const struct bench_opts *o)
 	return 0;
 }
 
-/* The users picks asks for, when the mix has picks. */
+/* The users picks asks for, when the mix has picks, and the store's
+ * newest history event: picks' "now", and the time of the orders and
+ * views the mix writes (request.c). */
 static bool
 input_users(const struct bench_opts *o, struct bench_input *in)
 {
-	if (o->weights[BENCH_PICKS] == 0) {
+	bool picks  = o->weights[BENCH_PICKS] != 0;
+	bool writes = o->weights[BENCH_EVENT] + o->weights[BENCH_VIEW] != 0;
+
+	if (!picks && !(writes && o->db != NULL)) {
 		return true;
 	}
 	if (!bench_users_from_store(
 	        &in->users, o->db, o->user_events, &in->now)) {
 		return false;
 	}
-	if (in->users.n == 0) {
+	if (picks && in->users.n == 0) {
 		fprintf(stderr,
 		    "xsell-bench: %s: no user has 1..%u history "
 		    "events\n",

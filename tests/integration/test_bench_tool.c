@@ -261,10 +261,36 @@ test_bench_mix_refused(void **state)
 	}
 }
 
+/* The orders trending counts for 'item' in its window (explain). */
+static json_int_t
+trending_count(const char *url, const char *item)
+{
+	json_t *r = xs_test_call_ok(
+	    url, "{\"op\":\"trending\",\"k\":10,\"explain\":true}");
+	json_t    *items = json_object_get(r, "items");
+	json_int_t count = -1;
+	size_t     i;
+	json_t    *it;
+
+	json_array_foreach(items, i, it)
+	{
+		const char *id =
+		    json_string_value(json_object_get(it, "item"));
+
+		if (id != NULL && strcmp(id, item) == 0) {
+			count =
+			    json_integer_value(json_object_get(it, "count"));
+		}
+	}
+	json_decref(r);
+	return count;
+}
+
 /* The write ops over a socket, to a running xselld: 'view' sends
  * --event-batch views a request to the admin endpoint, each applied
- * (counts.events grows by all of them), and 'event' as many orders;
- * without --admin-url either is a usage error. */
+ * (counts.events grows by all of them), and 'event' as many orders,
+ * both stamped with the store's newest history event; without
+ * --admin-url either is a usage error. */
 static void
 test_bench_writes_views_and_orders(void **state)
 {
@@ -284,7 +310,8 @@ test_bench_writes_views_and_orders(void **state)
 	xs_test_server_start(&s, NULL);
 	xs_test_send_ok(s.admin_url,
 	    "{\"op\":\"event\",\"events\":[{\"type\":\"order\","
-	    "\"order\":\"o1\",\"items\":[\"A\",\"B\",\"C\"]}]}");
+	    "\"order\":\"o1\",\"user\":\"u1\",\"ts\":1300000000,"
+	    "\"items\":[\"A\",\"B\",\"C\"]}]}");
 	views[1] = orders[1] = no_admin[1] = s.read_url;
 	views[3] = orders[3] = s.admin_url;
 	views[5] = orders[5] = no_admin[3] = s.db;
@@ -299,6 +326,10 @@ test_bench_writes_views_and_orders(void **state)
 	assert_int_equal(bench(f, orders), 0);
 	assert_int_equal(
 	    xs_test_stat(s.read_url, "counts", "orders"), 1 + 4 * 3);
+	/* Stamped with the store's newest history event (o1's), the
+	 * orders share o1's day: all 13 are in trending's window, where
+	 * orders stamped today would leave o1, years back, out of it. */
+	assert_int_equal(trending_count(s.read_url, "A"), 1 + 4 * 3);
 
 	assert_int_equal(bench(f, no_admin), 2);
 	assert_string_equal(f->err,
