@@ -60,32 +60,155 @@ struct comp_sum {
 	uint32_t n_incomplete; /* lists with a cutoff */
 };
 
-/* Read the given items' lists; *freshp false if one is missing or not
- * fresh. lists[] has n_given slots. */
+/* Its stamp says what a made list was made with: the key needs nothing
+ * else. */
+uint64_t
+xs_comp_made_list_key(uint32_t a)
+{
+	return (uint64_t) XS_ITEM_MEMO_MADE_COMP_LIST << 60 | a;
+}
+
+/* Item a's made list from the memo into *out (pointing into *heldp, to
+ * be released), if it is fresh for a's basket count n_a at 'now'. */
+static bool
+made_list_hold(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
+    uint32_t a, uint32_t n_a, int64_t now, struct xs_comp_list *out,
+    const void **heldp)
+{
+	const void *held;
+	size_t      len;
+
+	if (!xs_store_item_memo_hold(
+	        st, txn, xs_comp_made_list_key(a), &held, &len)) {
+		return false;
+	}
+	if (xs_comp_list_read(held, len, out) == XSELL_OK &&
+	    xs_model_comp_is_fresh(&out->stamp, set, set->complements_beta,
+	        set->min_support, n_a, now)) {
+		*heldp = held;
+		return true;
+	}
+	xs_store_memo_release(held);
+	return false;
+}
+
+bool
+xs_comp_made_list_copy(xs_store *st, MDB_txn *txn,
+    const struct xs_settings *set, uint32_t a, uint32_t n_a, int64_t now,
+    struct xs_comp_list_out *out)
+{
+	struct xs_comp_list l;
+	const void         *held;
+	bool                young;
+
+	if (!made_list_hold(st, txn, set, a, n_a, now, &l, &held)) {
+		return false;
+	}
+	young =
+	    now - l.stamp.computed_s <= (int64_t) set->comp_list_max_age_s / 2;
+	if (young) {
+		out->stamp  = l.stamp;
+		out->n      = l.n;
+		out->n_skip = l.n_skip;
+		for (uint32_t i = 0; i < l.n; i++) {
+			xs_comp_list_entry(&l, i, &out->entries[i]);
+		}
+		memcpy(
+		    out->skips, l.skips, (size_t) l.n_skip * sizeof(uint32_t));
+	}
+	xs_store_memo_release(held);
+	return young;
+}
+
+/* Item a's list made by an answer, where its stored one is missing or
+ * not fresh: the memo's if it is fresh for a's basket count n_a at
+ * 'now' (into *out, pointing into *heldp, to be released), else made
+ * now as the refresher makes lists (xs_model_comp_compute) and kept
+ * (*out pointing into the arena). Under a stream of orders the refresher
+ * is behind on the very items being bought, and every answer for them
+ * walked (~2 ms on Online Retail, ~5 us from a list): now one answer
+ * makes the list, the answers after it read it, and other items' orders
+ * leave it standing, as they leave a stored list. *freshp false when
+ * the memo has no room for it: then the walk costs less. */
+static xsell_err
+made_list_get(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
+    uint32_t a, uint32_t n_a, int64_t now, struct xs_arena *arena,
+    struct xs_comp_list *out, const void **heldp, bool *freshp)
+{
+	uint64_t                 key = xs_comp_made_list_key(a);
+	size_t                   len;
+	struct xs_comp_list_out *made;
+	void                    *buf = NULL;
+	xsell_err                err;
+
+	*freshp = made_list_hold(st, txn, set, a, n_a, now, out, heldp);
+	if (*freshp) {
+		return XSELL_OK;
+	}
+	len = xs_comp_list_size(set->comp_list_len, set->comp_list_trend);
+	if (!xs_store_item_memo_room(st, txn, len)) {
+		return XSELL_OK;
+	}
+	made = malloc(sizeof(*made));
+	if (made == NULL) {
+		return XSELL_ENOMEM;
+	}
+	err = xs_model_comp_compute(st, txn, set, a, now, made);
+	if (err == XSELL_OK) {
+		len = xs_comp_list_size(made->n, made->n_skip);
+		buf = xs_arena_alloc(arena, len);
+		err = buf != NULL ? XSELL_OK : XSELL_ENOMEM;
+	}
+	if (err == XSELL_OK) {
+		xs_comp_list_write(buf, &made->stamp, made->entries, made->n,
+		    made->skips, made->n_skip);
+		xs_store_item_memo_put(st, txn, key, buf, len);
+		err     = xs_comp_list_read(buf, len, out);
+		*freshp = err == XSELL_OK;
+	}
+	free(made);
+	return err;
+}
+
+/* Read the given items' lists, each a stored one or, at the lists'
+ * own beta and min_support, one made by an answer (made_list_get); the
+ * memo holds taken into held[] (to be released). *freshp false if one
+ * is missing or not fresh. lists[] and held[] have n_given slots. */
 static xsell_err
 lists_read(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
     const struct xs_query *q, const struct xs_rank_ids *ids,
-    struct xs_comp_list *lists, bool *freshp)
+    struct xs_arena *arena, struct xs_comp_list *lists, const void **held,
+    bool *freshp)
 {
 	struct xs_counts_reader counts;
 	double   beta = q->has_beta ? q->beta : set->complements_beta;
 	unsigned ms   = q->min_support ? q->min_support : set->min_support;
 	int64_t  now  = xs_now_s();
+	bool makes = beta == set->complements_beta && ms == set->min_support &&
+	    xs_store_memo_kept(st, txn);
 
 	*freshp = false;
 	xs_counts_reader_init(&counts, st, txn);
 	for (size_t g = 0; g < ids->n_given; g++) {
 		uint32_t  a   = ids->given[g];
+		uint32_t  n_a = xs_counts_reader_get(&counts, a, XS_C_BASKETS);
+		bool      fresh;
 		xsell_err err = xs_store_comp_get(st, txn, a, &lists[g]);
 
-		if (err == XSELL_ENOENT) {
-			return XSELL_OK;
-		}
-		if (err != XSELL_OK) {
+		if (err != XSELL_OK && err != XSELL_ENOENT) {
 			return err;
 		}
-		if (!xs_model_comp_is_fresh(&lists[g].stamp, set, beta, ms,
-		        xs_counts_reader_get(&counts, a, XS_C_BASKETS), now)) {
+		fresh = err == XSELL_OK &&
+		    xs_model_comp_is_fresh(
+		        &lists[g].stamp, set, beta, ms, n_a, now);
+		if (!fresh && makes) {
+			err = made_list_get(st, txn, set, a, n_a, now, arena,
+			    &lists[g], &held[g], &fresh);
+			if (err != XSELL_OK) {
+				return err;
+			}
+		}
+		if (!fresh) {
 			return XSELL_OK;
 		}
 	}
@@ -479,47 +602,19 @@ cands_reserve(struct xs_cand_vec *vec, size_t n)
 	return XSELL_OK;
 }
 
-xsell_err
-xs_comp_from_lists(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
+/* The answer from the given items' fresh lists[] (*donep if proven),
+ * kept as the memo under 'key' where 'memo' says. */
+static xsell_err
+lists_answer(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
     const struct xs_query *q, const struct xs_rank_ids *ids,
-    struct xs_comp_shared *sh, struct xs_arena *arena, struct xs_answer *ans,
-    bool *donep)
+    struct xs_comp_shared *sh, const struct xs_comp_list *lists,
+    const struct comp_memo_params *params, uint64_t key, bool memo,
+    struct xs_arena *arena, struct xs_answer *ans, bool *donep)
 {
-	struct comp_sum         s = { 0 };
-	struct xs_comp_list    *lists;
-	struct comp_memo_params params;
-	uint64_t                key       = 0;
-	bool                    fresh     = false;
-	bool                    memo      = false;
-	bool                    held      = false;
-	size_t                  n_entries = 0;
-	xsell_err               err;
+	struct comp_sum s         = { 0 };
+	size_t          n_entries = 0;
+	xsell_err       err       = XSELL_OK;
 
-	*donep = false;
-	if (ids->n_given == 0 || ids->n_given > GIVEN_MAX ||
-	    !xs_store_comp_has(st)) {
-		return XSELL_OK;
-	}
-	memo = ids->n_given == 1 && xs_store_memo_kept(st, txn);
-	if (memo) {
-		comp_memo_params_of(set, q, &params);
-		key = comp_memo_key(&params, ids->given[0]);
-		err = comp_memo_answer(
-		    st, txn, q, &params, key, ids, arena, ans, &held, donep);
-		if (err != XSELL_OK || *donep) {
-			return err;
-		}
-		memo =
-		    !held; /* a memo that could not prove: the lists no more */
-	}
-	lists = xs_arena_calloc(arena, ids->n_given, sizeof(*lists));
-	if (lists == NULL) {
-		return XSELL_ENOMEM;
-	}
-	err = lists_read(st, txn, set, q, ids, lists, &fresh);
-	if (err != XSELL_OK || !fresh) {
-		return err;
-	}
 	if (ids->n_given > 1 && !sh->has_left_out) {
 		err = xs_comp_left_out(
 		    st, txn, ids->given, ids->n_given, &sh->left_out);
@@ -550,8 +645,56 @@ xs_comp_from_lists(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	}
 	if (err == XSELL_OK && memo) {
 		err = comp_memo_put(
-		    st, txn, set, &params, key, &lists[0], ids, &s);
+		    st, txn, set, params, key, &lists[0], ids, &s);
 	}
 	xs_cand_map_free(&s.map);
+	return err;
+}
+
+xsell_err
+xs_comp_from_lists(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
+    const struct xs_query *q, const struct xs_rank_ids *ids,
+    struct xs_comp_shared *sh, struct xs_arena *arena, struct xs_answer *ans,
+    bool *donep)
+{
+	struct xs_comp_list    *lists;
+	const void            **held;
+	struct comp_memo_params params;
+	uint64_t                key   = 0;
+	bool                    fresh = false;
+	bool                    memo  = false;
+	bool                    kept  = false;
+	xsell_err               err;
+
+	*donep = false;
+	if (ids->n_given == 0 || ids->n_given > GIVEN_MAX ||
+	    !xs_store_comp_has(st)) {
+		return XSELL_OK;
+	}
+	memo = ids->n_given == 1 && xs_store_memo_kept(st, txn);
+	if (memo) {
+		comp_memo_params_of(set, q, &params);
+		key = comp_memo_key(&params, ids->given[0]);
+		err = comp_memo_answer(
+		    st, txn, q, &params, key, ids, arena, ans, &kept, donep);
+		if (err != XSELL_OK || *donep) {
+			return err;
+		}
+		memo =
+		    !kept; /* a memo that could not prove: the lists no more */
+	}
+	lists = xs_arena_calloc(arena, ids->n_given, sizeof(*lists));
+	held  = xs_arena_calloc(arena, ids->n_given, sizeof(*held));
+	if (lists == NULL || held == NULL) {
+		return XSELL_ENOMEM;
+	}
+	err = lists_read(st, txn, set, q, ids, arena, lists, held, &fresh);
+	if (err == XSELL_OK && fresh) {
+		err = lists_answer(st, txn, set, q, ids, sh, lists, &params,
+		    key, memo, arena, ans, donep);
+	}
+	for (size_t g = 0; g < ids->n_given; g++) {
+		xs_store_memo_release(held[g]);
+	}
 	return err;
 }

@@ -131,21 +131,39 @@ find_due(xs_store *st, const struct xs_settings *set, int64_t now_s,
 
 /* One chunk's lists, computed together and written together. */
 struct chunk {
-	uint32_t                 n;
-	uint32_t                 item[CHUNK_MAX];
+	uint32_t n;
+	uint32_t n_made; /* of them, taken as answers made them */
+	uint32_t item[CHUNK_MAX];
 	struct xs_comp_list_out *lists; /* n of them */
 };
 
+/* The chunk's lists: those answers made and keep fresh taken as they
+ * are (an item being bought has its list made by the first answer
+ * after each order: walking it again here was the refresher's work
+ * under a stream of orders), the others computed. */
 static xsell_err
 chunk_compute(xs_store *st, const struct xs_settings *set, int64_t now_s,
     struct chunk *c)
 {
-	MDB_txn  *txn = NULL;
-	xsell_err err = xs_txn_read(st, &txn);
+	struct xs_counts_reader counts;
+	MDB_txn                *txn = NULL;
+	xsell_err               err = xs_txn_read(st, &txn);
 
+	c->n_made = 0;
+	if (err == XSELL_OK) {
+		xs_counts_reader_init(&counts, st, txn);
+	}
 	for (uint32_t i = 0; i < c->n && err == XSELL_OK; i++) {
+		uint32_t a = c->item[i];
+
+		if (xs_comp_made_list_copy(st, txn, set, a,
+		        xs_counts_reader_get(&counts, a, XS_C_BASKETS), now_s,
+		        &c->lists[i])) {
+			c->n_made++;
+			continue;
+		}
 		err = xs_model_comp_compute(
-		    st, txn, set, c->item[i], now_s, &c->lists[i]);
+		    st, txn, set, a, now_s, &c->lists[i]);
 	}
 	if (txn != NULL) {
 		xs_txn_abort(txn);
@@ -214,6 +232,7 @@ xs_model_comp_refresh(xs_store *st, const struct xs_settings *set,
 		}
 		if (err == XSELL_OK) {
 			out->computed += c->n;
+			out->made += c->n_made;
 			out->chunks++;
 			out->max_chunk =
 			    c->n > out->max_chunk ? c->n : out->max_chunk;

@@ -483,6 +483,7 @@ struct xs_comp_refresh_stats {
 	uint64_t items;     /* items with orders */
 	uint64_t due;       /* of them, lists missing or not fresh */
 	uint64_t computed;  /* lists written by this call */
+	uint64_t made;      /* of them, taken as answers made them */
 	uint64_t chunks;    /* write transactions committed */
 	uint32_t max_chunk; /* most lists one transaction wrote */
 };

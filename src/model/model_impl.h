@@ -487,10 +487,22 @@ struct xs_comp_shared {
 };
 void xs_comp_shared_fini(struct xs_comp_shared *sh);
 
+/* The per-item memo key of item a's list made by an answer. */
+uint64_t xs_comp_made_list_key(uint32_t a);
+/* Copy into *out item a's list made by an answer, if it is fresh in txn
+ * (a's basket count n_a, at 'now') and not past half its allowed age, as
+ * the refresher wants it (list_due): true if it did. */
+bool xs_comp_made_list_copy(xs_store *st, MDB_txn *txn,
+    const struct xs_settings *set, uint32_t a, uint32_t n_a, int64_t now,
+    struct xs_comp_list_out *out);
+
 /* The answer from the given items' precomputed lists (comp_lists.c),
  * when they are fresh and prove that it is the walk's: *donep true and
  * ans filled. Otherwise *donep false and the caller walks (ans is then
- * resolved again), with what the lists built in 'sh'. */
+ * resolved again), with what the lists built in 'sh'. A given item
+ * whose stored list is missing or not fresh gets one made by the answer
+ * and kept in the per-item memo under xs_comp_made_list_key, where the
+ * memo has room; the answers after it read that one. */
 xsell_err xs_comp_from_lists(xs_store *st, MDB_txn *txn,
     const struct xs_settings *set, const struct xs_query *q,
     const struct xs_rank_ids *ids, struct xs_comp_shared *sh,

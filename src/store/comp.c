@@ -49,31 +49,75 @@ xs_store_comp_has(const xs_store *st)
 	return st->comp != 0;
 }
 
-/* Read the header of a stored value; false if it is not of this format
- * or its length does not match its count. */
+/* Read the header of a value; false if it is not of this format or its
+ * length does not match its count. */
 static bool
-comp_head_read(const MDB_val *v, struct comp_head *h)
+comp_head_read(const void *data, size_t len, struct comp_head *h)
 {
-	if (v->mv_size < sizeof(*h)) {
+	if (len < sizeof(*h)) {
 		return false;
 	}
-	memcpy(h, v->mv_data, sizeof(*h));
+	memcpy(h, data, sizeof(*h));
 	return h->format == COMP_FORMAT && h->n <= XS_COMP_LIST_MAX &&
 	    h->n_skip <= XS_COMP_LIST_MAX &&
-	    v->mv_size ==
-	    sizeof(*h) + (size_t) h->n * sizeof(struct xs_comp_entry) +
-	        (size_t) h->n_skip * sizeof(uint32_t);
+	    len == xs_comp_list_size(h->n, h->n_skip);
+}
+
+size_t
+xs_comp_list_size(uint32_t n, uint32_t n_skip)
+{
+	return sizeof(struct comp_head) +
+	    (size_t) n * sizeof(struct xs_comp_entry) +
+	    (size_t) n_skip * sizeof(uint32_t);
+}
+
+void
+xs_comp_list_write(void *buf, const struct xs_comp_stamp *stamp,
+    const struct xs_comp_entry *v, uint32_t n, const uint32_t *skips,
+    uint32_t n_skip)
+{
+	unsigned char   *p = buf;
+	struct comp_head h;
+
+	memset(&h, 0, sizeof(h));
+	h.format = COMP_FORMAT;
+	h.n      = n;
+	h.n_skip = n_skip;
+	h.stamp  = *stamp;
+	memcpy(p, &h, sizeof(h));
+	if (n != 0) {
+		memcpy(p + sizeof(h), v, (size_t) n * sizeof(*v));
+	}
+	if (n_skip != 0) {
+		memcpy(p + sizeof(h) + (size_t) n * sizeof(*v), skips,
+		    (size_t) n_skip * sizeof(*skips));
+	}
+}
+
+xsell_err
+xs_comp_list_read(const void *data, size_t len, struct xs_comp_list *out)
+{
+	struct comp_head h;
+
+	if (!comp_head_read(data, len, &h)) {
+		return XSELL_ENOENT; /* another format: as if none */
+	}
+	out->stamp  = h.stamp;
+	out->n      = h.n;
+	out->n_skip = h.n_skip;
+	out->bytes  = (const unsigned char *) data + sizeof(h);
+	out->skips  = out->bytes + (size_t) h.n * sizeof(struct xs_comp_entry);
+	return XSELL_OK;
 }
 
 xsell_err
 xs_store_comp_get(
     xs_store *st, MDB_txn *txn, uint32_t a, struct xs_comp_list *out)
 {
-	unsigned char    kb[4];
-	MDB_val          k = xs_key_u32(kb, a);
-	MDB_val          v;
-	struct comp_head h;
-	int              rc;
+	unsigned char kb[4];
+	MDB_val       k = xs_key_u32(kb, a);
+	MDB_val       v;
+	int           rc;
 
 	if (st->comp == 0) {
 		return XSELL_ENOENT;
@@ -82,15 +126,7 @@ xs_store_comp_get(
 	if (rc != 0) {
 		return xs_err_from_mdb(rc);
 	}
-	if (!comp_head_read(&v, &h)) {
-		return XSELL_ENOENT; /* another format: as if none */
-	}
-	out->stamp  = h.stamp;
-	out->n      = h.n;
-	out->n_skip = h.n_skip;
-	out->bytes  = (const unsigned char *) v.mv_data + sizeof(h);
-	out->skips  = out->bytes + (size_t) h.n * sizeof(struct xs_comp_entry);
-	return XSELL_OK;
+	return xs_comp_list_read(v.mv_data, v.mv_size, out);
 }
 
 void
@@ -126,11 +162,10 @@ xs_store_comp_put(xs_store *st, MDB_txn *txn, uint32_t a,
     const struct xs_comp_stamp *stamp, const struct xs_comp_entry *v,
     uint32_t n, const uint32_t *skips, uint32_t n_skip)
 {
-	unsigned char    kb[4];
-	MDB_val          k = xs_key_u32(kb, a);
-	MDB_val          val;
-	struct comp_head h;
-	int              rc;
+	unsigned char kb[4];
+	MDB_val       k = xs_key_u32(kb, a);
+	MDB_val       val;
+	int           rc;
 
 	if (st->comp == 0) {
 		return XSELL_EINVAL; /* read-only store of an older layout */
@@ -138,27 +173,12 @@ xs_store_comp_put(xs_store *st, MDB_txn *txn, uint32_t a,
 	if (n > XS_COMP_LIST_MAX || n_skip > XS_COMP_LIST_MAX) {
 		return XSELL_ETOOBIG;
 	}
-	memset(&h, 0, sizeof(h));
-	h.format    = COMP_FORMAT;
-	h.n         = n;
-	h.n_skip    = n_skip;
-	h.stamp     = *stamp;
-	val.mv_size = sizeof(h) + (size_t) n * sizeof(*v) +
-	    (size_t) n_skip * sizeof(*skips);
+	val.mv_size = xs_comp_list_size(n, n_skip);
 	val.mv_data = NULL;
 	rc          = mdb_put(txn, st->comp, &k, &val, MDB_RESERVE);
 	if (rc != 0) {
 		return xs_err_from_mdb(rc);
 	}
-	memcpy(val.mv_data, &h, sizeof(h));
-	if (n != 0) {
-		memcpy((unsigned char *) val.mv_data + sizeof(h), v,
-		    (size_t) n * sizeof(*v));
-	}
-	if (n_skip != 0) {
-		memcpy((unsigned char *) val.mv_data + sizeof(h) +
-		        (size_t) n * sizeof(*v),
-		    skips, (size_t) n_skip * sizeof(*skips));
-	}
+	xs_comp_list_write(val.mv_data, stamp, v, n, skips, n_skip);
 	return XSELL_OK;
 }

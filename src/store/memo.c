@@ -179,15 +179,29 @@ key_families(uint64_t key)
 	return xs_rel_families((enum xs_rel)(key >> 56 & 15));
 }
 
-/* What an entry reading 'families' is keyed to in snapshot 'id' of
- * stamps e: the newest of the families' stamps (a commit changing one
- * stamps it with its txnid, above all stamps before), or the snapshot
- * itself. */
-static uint64_t
-item_memo_sig(unsigned families, size_t id, const uint64_t *e)
+/* Whether a per-item memo's maker checks it itself (a complements list
+ * an answer made, by its stamp): it is good for any snapshot, so no
+ * commit retires it, and a full memo's sweep lets it go (its maker
+ * makes it again). */
+static bool
+key_self_checked(uint64_t key)
 {
-	uint64_t sig = 0;
+	return (unsigned) (key >> 60) == XS_ITEM_MEMO_MADE_COMP_LIST;
+}
 
+/* What an entry of 'key' is keyed to in snapshot 'id' of stamps e: for
+ * the families it reads, the newest of their stamps (a commit changing
+ * one stamps it with its txnid, above all stamps before); for none, the
+ * snapshot itself; for a self-checked one, nothing (0). */
+static uint64_t
+item_memo_sig(uint64_t key, size_t id, const uint64_t *e)
+{
+	unsigned families = key_families(key);
+	uint64_t sig      = 0;
+
+	if (key_self_checked(key)) {
+		return 0;
+	}
 	if (families == 0) {
 		return id;
 	}
@@ -231,8 +245,8 @@ item_memo_clear(struct xs_item_memo *im)
 }
 
 /* Move the entries of old[0..old_cap) into im's (empty) slots: those
- * good for snapshot 'id' of stamps e, or all if e is NULL; the others
- * are let go. */
+ * good for snapshot 'id' of stamps e, but for the self-checked, or all
+ * if e is NULL; the others are let go. */
 static void
 item_memo_refill(struct xs_item_memo *im, struct xs_item_memo_slot *old,
     size_t old_cap, size_t id, const uint64_t *e)
@@ -242,8 +256,8 @@ item_memo_refill(struct xs_item_memo *im, struct xs_item_memo_slot *old,
 			continue;
 		}
 		if (e != NULL &&
-		    old[j].sig !=
-		        item_memo_sig(key_families(old[j].key), id, e)) {
+		    (key_self_checked(old[j].key) ||
+		        old[j].sig != item_memo_sig(old[j].key, id, e))) {
 			im->n--;
 			im->bytes -= old[j].len;
 			blob_release(old[j].data);
@@ -392,7 +406,7 @@ xs_store_item_memo_hold(
 	if (im->cap != 0) {
 		slot = item_slot_find(im->slots, im->cap, key);
 		hit  = slot->data != NULL &&
-		    slot->sig == item_memo_sig(families, id, e);
+		    slot->sig == item_memo_sig(key, id, e);
 		if (hit) {
 			atomic_fetch_add_explicit(&blob_of(slot->data)->refs,
 			    1, memory_order_relaxed);
@@ -411,9 +425,8 @@ void
 xs_store_item_memo_put(
     xs_store *st, MDB_txn *txn, uint64_t key, const void *data, size_t len)
 {
-	size_t               id       = xs_store_snapshot_id(st, txn);
-	unsigned             families = key_families(key);
-	struct xs_item_memo *im       = &st->item_memo;
+	size_t               id = xs_store_snapshot_id(st, txn);
+	struct xs_item_memo *im = &st->item_memo;
 	struct memo_blob    *b;
 	uint64_t             e[XS_FAM_COUNT];
 	void                *old = NULL;
@@ -428,8 +441,8 @@ xs_store_item_memo_put(
 	 * kept replaces it: its maker found it wanting. */
 	if (item_memo_newest(im, id)) {
 		item_memo_make_room(im, id, e, len);
-		if (item_memo_keep(im, key, item_memo_sig(families, id, e), b,
-		        len, &old)) {
+		if (item_memo_keep(
+		        im, key, item_memo_sig(key, id, e), b, len, &old)) {
 			b = NULL;
 		}
 	}

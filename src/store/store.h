@@ -411,10 +411,12 @@ void xs_store_memo_put(xs_store *st, MDB_txn *txn, enum xs_memo_slot slot,
  * once. A list kind's memo (SEED, BEST, CART: the next 4 bits of the
  * key are its relation, as xs_list_memo_key makes them) is good for
  * every snapshot whose stamps on its relation's family of writes are
- * those it was made from (epochs.c); any other for its own snapshot
- * only. An older snapshot's reader keeps nothing; a put for a key kept
- * replaces it; entries no longer good for the newest snapshot are let
- * go when the memo is full.
+ * those it was made from (epochs.c); a made complements list (MADE_COMP_LIST)
+ * for every snapshot, its maker checking its stamp as a stored list's;
+ * any other for its own snapshot only. An older snapshot's reader keeps
+ * nothing; a put for a key kept replaces it; entries no longer good for
+ * the newest snapshot, and the made complements lists, are let go when
+ * the memo is full.
  * At most the store's memo budget is kept (xs_store_opts.memo_size, by
  * default xs_store_memo_budget_for its size): past that, a snapshot's further
  * items are derived by each reader again. *datap from a hold is shared and
@@ -439,7 +441,9 @@ enum xs_item_memo_kind {
 	XS_ITEM_MEMO_SEED_LIST = 1, /* for_you: a seed's scored neighbours */
 	XS_ITEM_MEMO_BEST_LIST,     /* fbt: an item's best candidates */
 	XS_ITEM_MEMO_COMP_LIST,     /* complements: an item's, weighed */
-	XS_ITEM_MEMO_CART_LIST      /* fbt of a cart: an item's best pairs */
+	XS_ITEM_MEMO_CART_LIST,     /* fbt of a cart: an item's best pairs */
+	XS_ITEM_MEMO_MADE_COMP_LIST /* complements: an item's list, made by
+	                               an answer (its stamp says if fresh) */
 };
 
 /* Scratch indexes (scratch.c): a zeroed array of at least n u32 (one per
@@ -735,6 +739,17 @@ void xs_comp_list_entry(
     const struct xs_comp_list *l, uint32_t i, struct xs_comp_entry *out);
 /* Whether 'item' is one of the list's skips. */
 bool xs_comp_list_skips(const struct xs_comp_list *l, uint32_t item);
+/* A list as one value, as the store keeps it: its bytes for n entries
+ * and n_skip skips; written into buf (of that size); read back as a list
+ * pointing into data (XSELL_ENOENT if it is not a list of this format).
+ * So a list made elsewhere (an answer's, kept in memory) reads as a
+ * stored one does. */
+size_t    xs_comp_list_size(uint32_t n, uint32_t n_skip);
+void      xs_comp_list_write(void *buf, const struct xs_comp_stamp *stamp,
+         const struct xs_comp_entry *v, uint32_t n, const uint32_t *skips,
+         uint32_t n_skip);
+xsell_err xs_comp_list_read(
+    const void *data, size_t len, struct xs_comp_list *out);
 /* Write a's list: entries v[0..n) and skips[0..n_skip) (ascending), each
  * at most XS_COMP_LIST_MAX (else XSELL_ETOOBIG), replacing the one it
  * had. */

@@ -27,6 +27,7 @@
 #include <nng/supplemental/util/platform.h>
 
 #include "model/model.h"
+#include "model/model_impl.h"
 #include "store/store.h"
 #include "wire/wire.h"
 
@@ -1249,31 +1250,20 @@ xs_test_assert_same_store(xs_store *a, xs_store *b)
 	xs_buf_fini(&db);
 }
 
-void
-xs_test_comp_list(xs_store *st, const char *item, char *out, size_t out_len)
+/* List l rendered into out as xs_test_comp_list says. */
+static void
+comp_list_render(xs_store *st, MDB_txn *txn, const struct xs_comp_list *l,
+    char *out, size_t out_len)
 {
-	struct xs_comp_list l;
-	MDB_txn            *txn;
-	uint32_t            a;
-	xsell_err           e;
-	size_t              o = 0;
+	size_t o = 0;
 
-	snprintf(out, out_len, "none");
-	assert_xs_ok(xs_txn_read(st, &txn));
-	assert_xs_ok(
-	    xs_store_id_get(st, txn, XS_DICT_ITEM, item, strlen(item), &a));
-	e = xs_store_comp_has(st) ? xs_store_comp_get(st, txn, a, &l)
-	                          : XSELL_ENOENT;
-	if (e != XSELL_ENOENT) {
-		assert_xs_ok(e);
-		out[0] = '\0';
-	}
-	for (uint32_t i = 0; e == XSELL_OK && i < l.n; i++) {
+	out[0] = '\0';
+	for (uint32_t i = 0; i < l->n; i++) {
 		struct xs_comp_entry en;
 		const char          *x, *v;
 		size_t               xl, vl;
 
-		xs_comp_list_entry(&l, i, &en);
+		xs_comp_list_entry(l, i, &en);
 		assert_xs_ok(
 		    xs_store_ext_get(st, txn, XS_DICT_ITEM, en.item, &x, &xl));
 		assert_xs_ok(
@@ -1281,6 +1271,56 @@ xs_test_comp_list(xs_store *st, const char *item, char *out, size_t out_len)
 		o +=
 		    (size_t) snprintf(out + o, out_len - o, "%s%.*s=%.6g<%.*s",
 		        i ? " " : "", (int) xl, x, en.score, (int) vl, v);
+	}
+}
+
+/* The item number of 'item' in txn. */
+static uint32_t
+item_number(xs_store *st, MDB_txn *txn, const char *item)
+{
+	uint32_t a;
+
+	assert_xs_ok(
+	    xs_store_id_get(st, txn, XS_DICT_ITEM, item, strlen(item), &a));
+	return a;
+}
+
+void
+xs_test_comp_list(xs_store *st, const char *item, char *out, size_t out_len)
+{
+	struct xs_comp_list l;
+	MDB_txn            *txn;
+	xsell_err           e;
+
+	snprintf(out, out_len, "none");
+	assert_xs_ok(xs_txn_read(st, &txn));
+	e = xs_store_comp_has(st)
+	    ? xs_store_comp_get(st, txn, item_number(st, txn, item), &l)
+	    : XSELL_ENOENT;
+	if (e != XSELL_ENOENT) {
+		assert_xs_ok(e);
+		comp_list_render(st, txn, &l, out, out_len);
+	}
+	xs_txn_abort(txn);
+}
+
+void
+xs_test_made_comp_list(
+    xs_store *st, const char *item, char *out, size_t out_len)
+{
+	struct xs_comp_list l;
+	MDB_txn            *txn;
+	const void         *held;
+	size_t              len;
+	uint64_t            key;
+
+	snprintf(out, out_len, "none");
+	assert_xs_ok(xs_txn_read(st, &txn));
+	key = xs_comp_made_list_key(item_number(st, txn, item));
+	if (xs_store_item_memo_hold(st, txn, key, &held, &len)) {
+		assert_xs_ok(xs_comp_list_read(held, len, &l));
+		comp_list_render(st, txn, &l, out, out_len);
+		xs_store_memo_release(held);
 	}
 	xs_txn_abort(txn);
 }

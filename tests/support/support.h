@@ -313,5 +313,9 @@ void xs_test_assert_same_store(struct xs_store *a, struct xs_store *b);
  * "none" when it has no list. Fails the test on any other error. */
 void xs_test_comp_list(
     struct xs_store *st, const char *item, char *out, size_t out_len);
+/* The same of the list an answer made for 'item' and keeps in the
+ * per-item memo (model/comp_lists.c), or "none". */
+void xs_test_made_comp_list(
+    struct xs_store *st, const char *item, char *out, size_t out_len);
 
 #endif /* XSELL_TESTS_SUPPORT_H */

@@ -175,30 +175,39 @@ fresh_stamp(const struct xs_settings *set)
 	return s;
 }
 
-/* A fresh list answers; a missing one, one of another item count, beta
- * or walk, one past its age, another beta asked, or fresh: true walk. */
+/* A fresh stored list answers. Where it is missing, of another item
+ * count, past its age or of another walk, the answer makes A's list (the
+ * walk's), keeps it and answers from it; another beta asked, or fresh:
+ * true, walk. */
 static void
-test_stale_or_missing_list_walks(void **state)
+test_stale_or_missing_list_is_made_by_the_answer(void **state)
 {
 	struct xs_test_store *f = *state;
 	struct xs_settings    set;
 	struct xs_comp_stamp  s;
 	struct ask            a    = { { "A" }, 1, 0, false, false, 0, 0 };
 	const char           *walk = "E=0.25<B/1 C=0.2102241<B/1";
-	char                  got[512];
+	const char           *made = "E=0.25<B C=0.210224<B";
+	char                  got[512], list[256];
 	bool                  listed;
 
 	xs_settings_default(&set);
 	set.comp_momentum_weight = 0;
+	xs_test_made_comp_list(f->st, "A", list, sizeof(list));
+	assert_string_equal(list, "none");
 	answer(f->st, &set, &a, 7, got, sizeof(got), &listed);
-	assert_false(listed); /* no list yet */
+	assert_true(listed); /* no list yet: made */
 	assert_string_equal(got, walk);
+	xs_test_made_comp_list(f->st, "A", list, sizeof(list));
+	assert_string_equal(list, made);
+	xs_test_comp_list(f->st, "A", list, sizeof(list));
+	assert_string_equal(list, "none"); /* not written to the store */
 
 	s = fresh_stamp(&set);
 	put_marked_list(f->st, &s);
 	answer(f->st, &set, &a, 7, got, sizeof(got), &listed);
 	assert_true(listed);
-	assert_string_equal(got, "C=7<B/9");
+	assert_string_equal(got, "C=7<B/9"); /* the stored one first */
 
 	a.fresh = true;
 	answer(f->st, &set, &a, 7, got, sizeof(got), NULL);
@@ -212,33 +221,77 @@ test_stale_or_missing_list_walks(void **state)
 	a.beta = set.complements_beta; /* the default, asked: the list */
 	answer(f->st, &set, &a, 7, got, sizeof(got), &listed);
 	assert_true(listed);
+	assert_string_equal(got, "C=7<B/9");
 	a.has_beta = false;
 
-	s.n_a = 3; /* A was ordered since */
+	/* Stored lists not fresh: the made one answers. */
+	s.n_a = 3; /* as if A was ordered since */
 	put_marked_list(f->st, &s);
 	answer(f->st, &set, &a, 7, got, sizeof(got), &listed);
-	assert_false(listed);
+	assert_true(listed);
 	assert_string_equal(got, walk);
 	s            = fresh_stamp(&set);
 	s.computed_s = xs_now_s() - (int64_t) set.comp_list_max_age_s - 10;
 	put_marked_list(f->st, &s);
 	answer(f->st, &set, &a, 7, got, sizeof(got), &listed);
-	assert_false(listed);
+	assert_true(listed);
 	assert_string_equal(got, walk);
 	s            = fresh_stamp(&set);
 	s.walk_width = set.walk_width + 1;
 	put_marked_list(f->st, &s);
 	answer(f->st, &set, &a, 7, got, sizeof(got), &listed);
-	assert_false(listed);
+	assert_true(listed);
 	assert_string_equal(got, walk);
 }
 
-/* An order of A makes its list not fresh (the walk answers, with the
- * order in), and the refresh recomputes it, touched first. After o6
- * {A,D}: N_A 3, N_D 2; A's first level B (2/3) and D (1/3). C: 2/3 *
- * 1/4 / 2^0.25 + 1/3 * 1/2 / 2^0.25 = 1/3 / 2^0.25 = 0.2802988 (its best
- * path via D: 1/6 / 2^0.25 = 0.140152 against via B the same; tie: the
- * smaller item number, B); E: 2/3 * 1/4 = 0.1666667. */
+/* A made list stands through other items' orders, as a stored list
+ * does: after o6 {B,F} (N_B 5) the walk from A gives E 1/5, F 1/5 and
+ * C 1/5 / 2^0.25, but the answer is still the one from the list made
+ * before. An order of A itself makes it stale: the next answer makes
+ * it again, with both orders in. After o7 {A,C} (N_A 3, N_C 3): first
+ * level B 2/3, C 1/3; E 2/3 * 1/5 = 0.1333333, F the same, D 1/3 * 1/3
+ * / 1 = 0.1111111, C 2/3 * 1/5 / 3^0.25 = 0.1013127 (C is first level
+ * too, but only the given items are left out of one item's answer). */
+static void
+test_made_list_stands_until_its_item_is_ordered(void **state)
+{
+	struct xs_test_store *f = *state;
+	struct xs_settings    set;
+	struct ask            a = { { "A" }, 1, 0, false, false, 0, 0 };
+	char                  got[512], want[512], list[256];
+	bool                  listed;
+
+	xs_settings_default(&set);
+	set.comp_momentum_weight = 0;
+	answer(f->st, &set, &a, 7, got, sizeof(got), &listed);
+	assert_true(listed);
+	assert_string_equal(got, "E=0.25<B/1 C=0.2102241<B/1");
+
+	xs_test_orders(f->st, NULL, "o6::B,F", NULL);
+	a.fresh = true;
+	answer(f->st, &set, &a, 7, want, sizeof(want), NULL);
+	assert_string_equal(want, "E=0.2<B/1 F=0.2<B/1 C=0.1681793<B/1");
+	a.fresh = false;
+	answer(f->st, &set, &a, 7, got, sizeof(got), &listed);
+	assert_true(listed);
+	assert_string_equal(got, "E=0.25<B/1 C=0.2102241<B/1");
+
+	xs_test_orders(f->st, NULL, "o7::A,C", NULL);
+	answer(f->st, &set, &a, 7, got, sizeof(got), &listed);
+	assert_true(listed);
+	a.fresh = true;
+	answer(f->st, &set, &a, 7, want, sizeof(want), NULL);
+	assert_string_equal(got, want);
+	xs_test_made_comp_list(f->st, "A", list, sizeof(list));
+	assert_string_equal(list, "E=0.133333<B F=0.133333<B D=0.111111<C");
+}
+
+/* An order of A makes its list not fresh (the answer makes its own, with
+ * the order in), and the refresh writes that one to the store, touched
+ * first. After o6 {A,D}: N_A 3, N_D 2; A's first level B (2/3) and D
+ * (1/3). C: 2/3 * 1/4 / 2^0.25 + 1/3 * 1/2 / 2^0.25 = 1/3 / 2^0.25 =
+ * 0.2802988 (its best path via D: 1/6 / 2^0.25 = 0.140152 against via B
+ * the same; tie: the smaller item number, B); E: 2/3 * 1/4 = 0.1666667. */
 static void
 test_write_then_refresh_changes_the_list(void **state)
 {
@@ -257,16 +310,18 @@ test_write_then_refresh_changes_the_list(void **state)
 
 	xs_test_orders(f->st, NULL, "o6::A,D", NULL);
 	answer(f->st, &set, &a, 7, got, sizeof(got), &listed);
-	assert_false(listed);
+	assert_true(listed); /* from a list the answer made */
 	assert_string_equal(got, "C=0.2802988<B/1 E=0.1666667<B/1");
 	xs_test_comp_list(
 	    f->st, "A", list, sizeof(list)); /* still the old one */
 	assert_string_equal(list, "E=0.25<B C=0.210224<B");
 
 	rs = refresh(f->st, &set);
-	/* A and D were ordered; the others' lists are fresh. */
+	/* A and D were ordered; the others' lists are fresh. A's is the
+	 * one the answer made, taken as it is. */
 	assert_int_equal(rs.due, 2);
 	assert_int_equal(rs.computed, 2);
+	assert_int_equal(rs.made, 1);
 	xs_test_comp_list(f->st, "A", list, sizeof(list));
 	assert_string_equal(list, "C=0.280299<B E=0.166667<B");
 	answer(f->st, &set, &a, 7, got, sizeof(got), &listed);
@@ -402,8 +457,11 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_list_is_the_walk_by_hand,
 		    xs_test_comp_store_setup, xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_stale_or_missing_list_walks, xs_test_comp_store_setup,
-		    xs_test_store_teardown),
+		    test_stale_or_missing_list_is_made_by_the_answer,
+		    xs_test_comp_store_setup, xs_test_store_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_made_list_stands_until_its_item_is_ordered,
+		    xs_test_comp_store_setup, xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_write_then_refresh_changes_the_list,
 		    xs_test_comp_store_setup, xs_test_store_teardown),

@@ -327,9 +327,11 @@ memo_put_all(
  * counters and total alone, and only those: a view keeps the basket and
  * cart lists (fbt's, a cart's, for_you's seeds'), an order retires the
  * basket and view_buy lists, a cart add the cart lists, and item
- * metadata none. A memo of any other kind (complements' lists, which
- * read momentum too) goes with any commit. An older snapshot's reader
- * still finds a list its own snapshot shares. */
+ * metadata none. A complements list an answer made (its maker checks
+ * its stamp) stands through all of them. A memo of any other kind
+ * (complements' weighed lists, which read momentum too) goes with any
+ * commit. An older snapshot's reader still finds a list its own
+ * snapshot shares. */
 static void
 test_item_memos_outlive_other_families_commits(void **state)
 {
@@ -341,10 +343,11 @@ test_item_memos_outlive_other_families_commits(void **state)
 		       list_key(XS_ITEM_MEMO_SEED_LIST, XS_REL_CART),
 		       list_key(XS_ITEM_MEMO_BEST_LIST, XS_REL_VIEW_BUY),
 		       list_key(XS_ITEM_MEMO_COMP_LIST, XS_REL_BASKET),
+		       xs_comp_made_list_key(1),
 	};
 	const char *const values[] = { "fbt", "cart", "view", "carted",
-		"viewed_bought", "comp" };
-	enum { FBT, CART, VIEW, CARTED, VIEW_BUY, COMP, N };
+		"viewed_bought", "comp", "made" };
+	enum { FBT, CART, VIEW, CARTED, VIEW_BUY, COMP, MADE, N };
 	struct xs_item_update up = { 0 };
 	MDB_txn              *old, *txn;
 	const void           *got;
@@ -372,7 +375,7 @@ test_item_memos_outlive_other_families_commits(void **state)
 	xs_test_events(f->st, NULL, "420 order u2 A,C o2");
 	for (int i = 0; i < N; i++) {
 		assert_true(memo_found(f->st, keys[i], values[i]) ==
-		    (i == VIEW || i == CARTED));
+		    (i == VIEW || i == CARTED || i == MADE));
 	}
 
 	memo_put_all(f->st, keys, values, N);
@@ -432,6 +435,47 @@ test_item_memos_full_let_go_of_retired_lists(void **state)
 	assert_false(memo_found(st, fbt, NULL));
 	assert_true(memo_found(st, view, NULL));
 	assert_true(memo_found(st, cart, NULL));
+	free(blob);
+	xs_test_store_close(st, dir);
+}
+
+/* A full memo lets a complements list an answer made (its maker checks
+ * its stamp) go, as it does retired entries, while an entry still good
+ * stays. */
+static void
+test_item_memos_full_let_go_of_made_lists(void **state)
+{
+	struct xs_store_opts o   = { 0 };
+	char                *dir = xs_test_tmpdir();
+	size_t               big = (1u << 20) / 2 - 64;
+	char                *blob;
+	uint64_t             made, view;
+	MDB_txn             *txn;
+	xs_store            *st;
+
+	(void) state;
+	o.memo_size = 1u << 20;
+	assert_xs_ok(xs_store_open(&st, dir, &o));
+	blob = calloc(1, big);
+	assert_non_null(blob);
+	made = xs_comp_made_list_key(1);
+	view = list_key(XS_ITEM_MEMO_SEED_LIST, XS_REL_VIEW);
+	xs_test_events(
+	    st, NULL, "0 view u1 A; 60 view u1 B; 240 order u1 A,B o1");
+	assert_xs_ok(xs_txn_read(st, &txn));
+	xs_store_item_memo_put(st, txn, made, blob, big);
+	xs_store_item_memo_put(st, txn, view, blob, big);
+	xs_txn_abort(txn);
+
+	xs_test_events(st, NULL, "300 order u2 A,C o2; 360 cart_add u2 B");
+	assert_true(memo_found(st, made, NULL));
+	assert_true(memo_found(st, view, NULL));
+	/* Full: the made list goes, the view list (good) stays. */
+	assert_xs_ok(xs_txn_read(st, &txn));
+	assert_true(xs_store_item_memo_room(st, txn, big));
+	xs_txn_abort(txn);
+	assert_false(memo_found(st, made, NULL));
+	assert_true(memo_found(st, view, NULL));
 	free(blob);
 	xs_test_store_close(st, dir);
 }
@@ -539,6 +583,7 @@ main(void)
 		    test_item_memos_outlive_other_families_commits,
 		    xs_test_store_setup, xs_test_store_teardown),
 		cmocka_unit_test(test_item_memos_full_let_go_of_retired_lists),
+		cmocka_unit_test(test_item_memos_full_let_go_of_made_lists),
 		cmocka_unit_test_setup_teardown(test_item_memos_follow_commits,
 		    xs_test_store_setup, xs_test_store_teardown),
 		cmocka_unit_test(test_item_memos_keep_to_a_given_budget),
