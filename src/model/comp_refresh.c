@@ -66,12 +66,16 @@ due_cmp(const void *x, const void *y)
 	return p->item < q->item ? -1 : p->item > q->item;
 }
 
-/* Whether a's list is due, and why. A fresh list past half its allowed
- * age is due too, so that it is replaced before answers stop using it. */
+/* Whether a's list is due, and why: missing; a's basket count changed
+ * since, once the list is o->touched_wait_s old; a fresh list past half
+ * its allowed age too, so that it is replaced before answers stop using
+ * it. */
 static bool
-list_due(xs_store *st, MDB_txn *txn, const struct xs_settings *set, uint32_t a,
-    uint32_t n_a, int64_t now_s, enum due_why *whyp, int64_t *atp)
+list_due(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
+    const struct xs_comp_refresh_opts *o, uint32_t a, uint32_t n_a,
+    enum due_why *whyp, int64_t *atp)
 {
+	int64_t             now_s = o->now_s;
 	struct xs_comp_list l;
 	int64_t             half = set->comp_list_max_age_s / 2;
 
@@ -83,7 +87,8 @@ list_due(xs_store *st, MDB_txn *txn, const struct xs_settings *set, uint32_t a,
 	*atp = l.stamp.computed_s;
 	if (l.stamp.n_a != n_a) {
 		*whyp = DUE_TOUCHED;
-		return true;
+		return now_s - l.stamp.computed_s >=
+		    (int64_t) o->touched_wait_s;
 	}
 	*whyp = DUE_OLD;
 	return !xs_model_comp_is_fresh(&l.stamp, set, set->complements_beta,
@@ -93,8 +98,9 @@ list_due(xs_store *st, MDB_txn *txn, const struct xs_settings *set, uint32_t a,
 
 /* Every item with orders whose list is due, most urgent first. */
 static xsell_err
-find_due(xs_store *st, const struct xs_settings *set, int64_t now_s,
-    struct due_vec *out, struct xs_comp_refresh_stats *stats)
+find_due(xs_store *st, const struct xs_settings *set,
+    const struct xs_comp_refresh_opts *o, struct due_vec *out,
+    struct xs_comp_refresh_stats *stats)
 {
 	struct xs_counts_reader counts;
 	MDB_txn                *txn;
@@ -115,7 +121,7 @@ find_due(xs_store *st, const struct xs_settings *set, int64_t now_s,
 			continue; /* no orders: the walk has nothing to walk */
 		}
 		stats->items++;
-		if (list_due(st, txn, set, a, n_a, now_s, &why, &at)) {
+		if (list_due(st, txn, set, o, a, n_a, &why, &at)) {
 			err = due_push(out, a, why, at);
 		}
 	}
@@ -215,7 +221,7 @@ xs_model_comp_refresh(xs_store *st, const struct xs_settings *set,
 	c->lists = calloc(chunk, sizeof(*c->lists));
 	err      = c->lists != NULL ? XSELL_OK : XSELL_ENOMEM;
 	if (err == XSELL_OK) {
-		err = find_due(st, set, o->now_s, &due, out);
+		err = find_due(st, set, o, &due, out);
 	}
 	todo = due.n;
 	if (o->max_lists != 0 && todo > o->max_lists) {

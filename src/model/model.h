@@ -472,6 +472,11 @@ struct xs_comp_refresh_opts {
 	int64_t  now_s;     /* the stamp of what is computed */
 	uint32_t max_lists; /* lists computed by this call; 0: no bound */
 	uint32_t chunk;     /* lists per write transaction (>= 1) */
+	/* A list whose item was ordered since it was made is due only once
+	 * it is this old (0: at once): meanwhile answers make their own
+	 * (comp_lists.c), and under a stream of orders remaking the lists
+	 * of the items being bought kept the refresher busy for good. */
+	uint32_t touched_wait_s;
 	/* Called after each chunk's commit, with no transaction open (a
 	 * test writes there; the server's refresher checks for stop). A
 	 * non-zero return stops the refresh and is returned. */

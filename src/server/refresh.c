@@ -20,6 +20,8 @@
 #define CHUNK_LISTS 16u
 #define IDLE_MS 1000u
 #define NAP_MS 50u /* a look at 'stopping' while idle */
+/* A list whose item was ordered since waits this long (model.h). */
+#define TOUCHED_WAIT_S 60u
 
 /* Between chunks: stop when the server does. */
 static xsell_err
@@ -51,11 +53,12 @@ refresh_main(void *arg)
 		struct xs_comp_refresh_stats rs = { 0 };
 		xsell_err                    err;
 
-		o.now_s     = xs_now_s();
-		o.max_lists = ROUND_LISTS;
-		o.chunk     = CHUNK_LISTS;
-		o.between   = refresh_between;
-		o.ctx       = r;
+		o.now_s          = xs_now_s();
+		o.max_lists      = ROUND_LISTS;
+		o.chunk          = CHUNK_LISTS;
+		o.touched_wait_s = TOUCHED_WAIT_S;
+		o.between        = refresh_between;
+		o.ctx            = r;
 		err = xs_model_comp_refresh(r->store, r->settings, &o, &rs);
 		atomic_store(&r->items, rs.items);
 		atomic_store(&r->due, rs.due - rs.computed);

@@ -329,6 +329,36 @@ test_write_then_refresh_changes_the_list(void **state)
 	assert_string_equal(got, "C=0.2802988<B/1 E=0.1666667<B/1");
 }
 
+/* With a wait for touched lists (xselld's refresher waits a minute), an
+ * order of A and B leaves their lists, just made, not due, while the
+ * missing lists of new items F and G are due at once; without a wait
+ * (xsell-load --complements) A's and B's are due too. */
+static void
+test_touched_list_waits(void **state)
+{
+	struct xs_test_store        *f = *state;
+	struct xs_settings           set;
+	struct xs_comp_refresh_opts  o = { 0 };
+	struct xs_comp_refresh_stats rs;
+
+	xs_settings_default(&set);
+	(void) refresh(f->st, &set);
+	xs_test_orders(f->st, NULL, "o6::A,B;o7::F,G", NULL);
+
+	o.now_s          = xs_now_s();
+	o.chunk          = 1;
+	o.touched_wait_s = 60;
+	assert_xs_ok(xs_model_comp_refresh(f->st, &set, &o, &rs));
+	assert_int_equal(rs.items, 7);
+	assert_int_equal(rs.due, 2); /* F and G */
+	assert_int_equal(rs.computed, 2);
+
+	o.touched_wait_s = 0;
+	assert_xs_ok(xs_model_comp_refresh(f->st, &set, &o, &rs));
+	assert_int_equal(rs.due, 2); /* A and B */
+	assert_int_equal(rs.computed, 2);
+}
+
 struct between {
 	xs_store *st;
 	unsigned  calls;
@@ -466,6 +496,8 @@ main(void)
 		    test_write_then_refresh_changes_the_list,
 		    xs_test_comp_store_setup, xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(test_refresh_writes_in_chunks,
+		    xs_test_comp_store_setup, xs_test_store_teardown),
+		cmocka_unit_test_setup_teardown(test_touched_list_waits,
 		    xs_test_comp_store_setup, xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(test_lists_answer_as_the_walk,
 		    xs_test_store_setup, xs_test_store_teardown),
