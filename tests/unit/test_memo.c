@@ -397,30 +397,42 @@ test_item_memos_outlive_other_families_commits(void **state)
 	}
 }
 
+/* A new store whose per-item memo holds 1 MiB, after two views and an
+ * order (u1: A, B), and a blob (*blobp, zeroed, to free) of *bigp bytes,
+ * two of which fill the memo. */
+static xs_store *
+small_memo_store(char **dirp, char **blobp, size_t *bigp)
+{
+	struct xs_store_opts o = { 0 };
+	xs_store            *st;
+
+	*dirp       = xs_test_tmpdir();
+	*bigp       = (1u << 20) / 2 - 64;
+	o.memo_size = 1u << 20;
+	assert_xs_ok(xs_store_open(&st, *dirp, &o));
+	*blobp = calloc(1, *bigp);
+	assert_non_null(*blobp);
+	xs_test_events(
+	    st, NULL, "0 view u1 A; 60 view u1 B; 240 order u1 A,B o1");
+	return st;
+}
+
 /* A full memo lets go of what the newest snapshot cannot use before it
  * refuses a put: after an order, the basket lists' bytes make room
  * for a new one, while a view list, still good, stays. */
 static void
 test_item_memos_full_let_go_of_retired_lists(void **state)
 {
-	struct xs_store_opts o   = { 0 };
-	char                *dir = xs_test_tmpdir();
-	size_t               big = (1u << 20) / 2 - 64;
-	char                *blob;
-	uint64_t             fbt, view, cart;
-	MDB_txn             *txn;
-	xs_store            *st;
+	char     *dir, *blob;
+	size_t    big;
+	uint64_t  fbt, view, cart;
+	MDB_txn  *txn;
+	xs_store *st = small_memo_store(&dir, &blob, &big);
 
 	(void) state;
-	o.memo_size = 1u << 20;
-	assert_xs_ok(xs_store_open(&st, dir, &o));
-	blob = calloc(1, big);
-	assert_non_null(blob);
 	fbt  = list_key(XS_ITEM_MEMO_BEST_LIST, XS_REL_BASKET);
 	view = list_key(XS_ITEM_MEMO_SEED_LIST, XS_REL_VIEW);
 	cart = list_key(XS_ITEM_MEMO_CART_LIST, XS_REL_BASKET);
-	xs_test_events(
-	    st, NULL, "0 view u1 A; 60 view u1 B; 240 order u1 A,B o1");
 	assert_xs_ok(xs_txn_read(st, &txn));
 	xs_store_item_memo_put(st, txn, fbt, blob, big);
 	xs_store_item_memo_put(st, txn, view, blob, big);
@@ -445,23 +457,15 @@ test_item_memos_full_let_go_of_retired_lists(void **state)
 static void
 test_item_memos_full_let_go_of_made_lists(void **state)
 {
-	struct xs_store_opts o   = { 0 };
-	char                *dir = xs_test_tmpdir();
-	size_t               big = (1u << 20) / 2 - 64;
-	char                *blob;
-	uint64_t             made, view;
-	MDB_txn             *txn;
-	xs_store            *st;
+	char     *dir, *blob;
+	size_t    big;
+	uint64_t  made, view;
+	MDB_txn  *txn;
+	xs_store *st = small_memo_store(&dir, &blob, &big);
 
 	(void) state;
-	o.memo_size = 1u << 20;
-	assert_xs_ok(xs_store_open(&st, dir, &o));
-	blob = calloc(1, big);
-	assert_non_null(blob);
 	made = xs_comp_made_list_key(1);
 	view = list_key(XS_ITEM_MEMO_SEED_LIST, XS_REL_VIEW);
-	xs_test_events(
-	    st, NULL, "0 view u1 A; 60 view u1 B; 240 order u1 A,B o1");
 	assert_xs_ok(xs_txn_read(st, &txn));
 	xs_store_item_memo_put(st, txn, made, blob, big);
 	xs_store_item_memo_put(st, txn, view, blob, big);
