@@ -99,25 +99,17 @@ xs_comp_made_list_copy(xs_store *st, MDB_txn *txn,
 {
 	struct xs_comp_list l;
 	const void         *held;
-	bool                young;
 
 	if (!made_list_hold(st, txn, set, a, n_a, now, &l, &held)) {
 		return false;
 	}
-	young =
-	    now - l.stamp.computed_s <= (int64_t) set->comp_list_max_age_s / 2;
-	if (young) {
-		out->stamp  = l.stamp;
-		out->n      = l.n;
-		out->n_skip = l.n_skip;
-		for (uint32_t i = 0; i < l.n; i++) {
-			xs_comp_list_entry(&l, i, &out->entries[i]);
-		}
-		memcpy(
-		    out->skips, l.skips, (size_t) l.n_skip * sizeof(uint32_t));
-	}
+	out->stamp  = l.stamp;
+	out->n      = l.n;
+	out->n_skip = l.n_skip;
+	memcpy(out->entries, l.bytes, (size_t) l.n * sizeof(*out->entries));
+	memcpy(out->skips, l.skips, (size_t) l.n_skip * sizeof(*out->skips));
 	xs_store_memo_release(held);
-	return young;
+	return true;
 }
 
 /* Item a's list made by an answer, where its stored one is missing or
@@ -184,8 +176,8 @@ lists_read(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	double   beta = q->has_beta ? q->beta : set->complements_beta;
 	unsigned ms   = q->min_support ? q->min_support : set->min_support;
 	int64_t  now  = xs_now_s();
-	bool makes = beta == set->complements_beta && ms == set->min_support &&
-	    xs_store_memo_kept(st, txn);
+	bool     lists_own =
+	    beta == set->complements_beta && ms == set->min_support;
 
 	*freshp = false;
 	xs_counts_reader_init(&counts, st, txn);
@@ -201,7 +193,7 @@ lists_read(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 		fresh = err == XSELL_OK &&
 		    xs_model_comp_is_fresh(
 		        &lists[g].stamp, set, beta, ms, n_a, now);
-		if (!fresh && makes) {
+		if (!fresh && lists_own && xs_store_memo_kept(st, txn)) {
 			err = made_list_get(st, txn, set, a, n_a, now, arena,
 			    &lists[g], &held[g], &fresh);
 			if (err != XSELL_OK) {

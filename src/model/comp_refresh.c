@@ -66,6 +66,17 @@ due_cmp(const void *x, const void *y)
 	return p->item < q->item ? -1 : p->item > q->item;
 }
 
+/* Whether a list stamped 'stamp' is within half its allowed age at
+ * now_s: past it, a fresh list is due, so that it is replaced before
+ * answers stop using it. */
+static bool
+list_young(const struct xs_settings *set, const struct xs_comp_stamp *stamp,
+    int64_t now_s)
+{
+	return now_s - stamp->computed_s <=
+	    (int64_t) set->comp_list_max_age_s / 2;
+}
+
 /* Whether a's list is due, and why: missing; a's basket count changed
  * since, once the list is o->touched_wait_s old; a fresh list past half
  * its allowed age too, so that it is replaced before answers stop using
@@ -77,7 +88,6 @@ list_due(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 {
 	int64_t             now_s = o->now_s;
 	struct xs_comp_list l;
-	int64_t             half = set->comp_list_max_age_s / 2;
 
 	*atp = 0;
 	if (xs_store_comp_get(st, txn, a, &l) != XSELL_OK) {
@@ -93,7 +103,7 @@ list_due(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	*whyp = DUE_OLD;
 	return !xs_model_comp_is_fresh(&l.stamp, set, set->complements_beta,
 	           set->min_support, n_a, now_s) ||
-	    now_s - l.stamp.computed_s > half;
+	    !list_young(set, &l.stamp, now_s);
 }
 
 /* Every item with orders whose list is due, most urgent first. */
@@ -144,9 +154,9 @@ struct chunk {
 };
 
 /* The chunk's lists: those answers made and keep fresh taken as they
- * are (an item being bought has its list made by the first answer
- * after each order: walking it again here was the refresher's work
- * under a stream of orders), the others computed. */
+ * are, if young (an item being bought has its list made by the first
+ * answer after each order: walking it again here was the refresher's
+ * work under a stream of orders), the others computed. */
 static xsell_err
 chunk_compute(xs_store *st, const struct xs_settings *set, int64_t now_s,
     struct chunk *c)
@@ -164,7 +174,8 @@ chunk_compute(xs_store *st, const struct xs_settings *set, int64_t now_s,
 
 		if (xs_comp_made_list_copy(st, txn, set, a,
 		        xs_counts_reader_get(&counts, a, XS_C_BASKETS), now_s,
-		        &c->lists[i])) {
+		        &c->lists[i]) &&
+		    list_young(set, &c->lists[i].stamp, now_s)) {
 			c->n_made++;
 			continue;
 		}

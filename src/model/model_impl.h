@@ -490,8 +490,7 @@ void xs_comp_shared_fini(struct xs_comp_shared *sh);
 /* The per-item memo key of item a's list made by an answer. */
 uint64_t xs_comp_made_list_key(uint32_t a);
 /* Copy into *out item a's list made by an answer, if it is fresh in txn
- * (a's basket count n_a, at 'now') and not past half its allowed age, as
- * the refresher wants it (list_due): true if it did. */
+ * (a's basket count n_a, at 'now'): true if it did. */
 bool xs_comp_made_list_copy(xs_store *st, MDB_txn *txn,
     const struct xs_settings *set, uint32_t a, uint32_t n_a, int64_t now,
     struct xs_comp_list_out *out);
