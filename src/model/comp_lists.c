@@ -39,15 +39,26 @@
  * Retail's carts the lists only added their own reading to the walk). */
 #define GIVEN_MAX 4u
 
+void
+xs_comp_basis_init(
+    xs_store *st, MDB_txn *txn, int64_t now_s, struct xs_comp_basis *b)
+{
+	b->txnid        = mdb_txn_id(txn);
+	b->forgotten_at = xs_store_orders_forgotten_at(st, txn);
+	b->now_s        = now_s;
+	b->n_a          = 0;
+}
+
 bool
 xs_model_comp_is_fresh(const struct xs_comp_stamp *stamp,
     const struct xs_settings *set, double beta, unsigned min_support,
-    uint32_t n_a, int64_t now_s)
+    const struct xs_comp_basis *b)
 {
-	int64_t age = now_s - stamp->computed_s;
+	int64_t age = b->now_s - stamp->computed_s;
 
 	return stamp->beta == beta && stamp->walk_width == set->walk_width &&
-	    stamp->min_support == min_support && stamp->n_a == n_a &&
+	    stamp->min_support == min_support && stamp->n_a == b->n_a &&
+	    stamp->txnid <= b->txnid && stamp->txnid >= b->forgotten_at &&
 	    age >= 0 && age <= (int64_t) set->comp_list_max_age_s;
 }
 
@@ -69,10 +80,11 @@ xs_comp_made_list_key(uint32_t a)
 }
 
 /* Item a's made list from the memo into *out (pointing into *heldp, to
- * be released), if it is fresh for a's basket count n_a at 'now'. */
+ * be released), if it is fresh for basis b. The memo keeps it for every
+ * snapshot: b says whether it is one it answers for. */
 static bool
 made_list_hold(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
-    uint32_t a, uint32_t n_a, int64_t now, struct xs_comp_list *out,
+    uint32_t a, const struct xs_comp_basis *b, struct xs_comp_list *out,
     const void **heldp)
 {
 	const void *held;
@@ -84,7 +96,7 @@ made_list_hold(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	}
 	if (xs_comp_list_read(held, len, out) == XSELL_OK &&
 	    xs_model_comp_is_fresh(&out->stamp, set, set->complements_beta,
-	        set->min_support, n_a, now)) {
+	        set->min_support, b)) {
 		*heldp = held;
 		return true;
 	}
@@ -94,13 +106,13 @@ made_list_hold(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 
 bool
 xs_comp_made_list_copy(xs_store *st, MDB_txn *txn,
-    const struct xs_settings *set, uint32_t a, uint32_t n_a, int64_t now,
+    const struct xs_settings *set, uint32_t a, const struct xs_comp_basis *b,
     struct xs_comp_list_out *out)
 {
 	struct xs_comp_list l;
 	const void         *held;
 
-	if (!made_list_hold(st, txn, set, a, n_a, now, &l, &held)) {
+	if (!made_list_hold(st, txn, set, a, b, &l, &held)) {
 		return false;
 	}
 	out->stamp  = l.stamp;
@@ -113,8 +125,8 @@ xs_comp_made_list_copy(xs_store *st, MDB_txn *txn,
 }
 
 /* Item a's list made by an answer, where its stored one is missing or
- * not fresh: the memo's if it is fresh for a's basket count n_a at
- * 'now' (into *out, pointing into *heldp, to be released), else made
+ * not fresh: the memo's if it is fresh for basis b (into *out, pointing
+ * into *heldp, to be released), else made
  * now as the refresher makes lists (xs_model_comp_compute) and kept
  * (*out pointing into the arena). Under a stream of orders the refresher
  * is behind on the very items being bought, and every answer for them
@@ -124,7 +136,7 @@ xs_comp_made_list_copy(xs_store *st, MDB_txn *txn,
  * the memo has no room for it: then the walk costs less. */
 static xsell_err
 made_list_get(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
-    uint32_t a, uint32_t n_a, int64_t now, struct xs_arena *arena,
+    uint32_t a, const struct xs_comp_basis *b, struct xs_arena *arena,
     struct xs_comp_list *out, const void **heldp, bool *freshp)
 {
 	uint64_t                 key = xs_comp_made_list_key(a);
@@ -133,7 +145,7 @@ made_list_get(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	void                    *buf = NULL;
 	xsell_err                err;
 
-	*freshp = made_list_hold(st, txn, set, a, n_a, now, out, heldp);
+	*freshp = made_list_hold(st, txn, set, a, b, out, heldp);
 	if (*freshp) {
 		return XSELL_OK;
 	}
@@ -145,7 +157,7 @@ made_list_get(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	if (made == NULL) {
 		return XSELL_ENOMEM;
 	}
-	err = xs_model_comp_compute(st, txn, set, a, now, made);
+	err = xs_model_comp_compute(st, txn, set, a, b->now_s, made);
 	if (err == XSELL_OK) {
 		len = xs_comp_list_size(made->n, made->n_skip);
 		buf = xs_arena_alloc(arena, len);
@@ -173,28 +185,29 @@ lists_read(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
     bool *freshp)
 {
 	struct xs_counts_reader counts;
+	struct xs_comp_basis    basis;
 	double   beta = q->has_beta ? q->beta : set->complements_beta;
 	unsigned ms   = q->min_support ? q->min_support : set->min_support;
-	int64_t  now  = xs_now_s();
 	bool     lists_own =
 	    beta == set->complements_beta && ms == set->min_support;
 
 	*freshp = false;
 	xs_counts_reader_init(&counts, st, txn);
+	xs_comp_basis_init(st, txn, xs_now_s(), &basis);
 	for (size_t g = 0; g < ids->n_given; g++) {
-		uint32_t  a   = ids->given[g];
-		uint32_t  n_a = xs_counts_reader_get(&counts, a, XS_C_BASKETS);
+		uint32_t  a = ids->given[g];
 		bool      fresh;
 		xsell_err err = xs_store_comp_get(st, txn, a, &lists[g]);
 
 		if (err != XSELL_OK && err != XSELL_ENOENT) {
 			return err;
 		}
-		fresh = err == XSELL_OK &&
+		basis.n_a = xs_counts_reader_get(&counts, a, XS_C_BASKETS);
+		fresh     = err == XSELL_OK &&
 		    xs_model_comp_is_fresh(
-		        &lists[g].stamp, set, beta, ms, n_a, now);
+		        &lists[g].stamp, set, beta, ms, &basis);
 		if (!fresh && lists_own && xs_store_memo_kept(st, txn)) {
-			err = made_list_get(st, txn, set, a, n_a, now, arena,
+			err = made_list_get(st, txn, set, a, &basis, arena,
 			    &lists[g], &held[g], &fresh);
 			if (err != XSELL_OK) {
 				return err;

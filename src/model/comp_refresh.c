@@ -77,16 +77,15 @@ list_young(const struct xs_settings *set, const struct xs_comp_stamp *stamp,
 	    (int64_t) set->comp_list_max_age_s / 2;
 }
 
-/* Whether a's list is due, and why: missing; a's basket count changed
- * since, once the list is o->touched_wait_s old; a fresh list past half
- * its allowed age too, so that it is replaced before answers stop using
- * it. */
+/* Whether a's list is due for basis b, and why: missing; made before
+ * orders were forgotten; a's basket count changed since, once the list
+ * is o->touched_wait_s old; a fresh list past half its allowed age too,
+ * so that it is replaced before answers stop using it. */
 static bool
 list_due(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
-    const struct xs_comp_refresh_opts *o, uint32_t a, uint32_t n_a,
-    enum due_why *whyp, int64_t *atp)
+    const struct xs_comp_refresh_opts *o, uint32_t a,
+    const struct xs_comp_basis *b, enum due_why *whyp, int64_t *atp)
 {
-	int64_t             now_s = o->now_s;
 	struct xs_comp_list l;
 
 	*atp = 0;
@@ -95,15 +94,20 @@ list_due(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 		return true;
 	}
 	*atp = l.stamp.computed_s;
-	if (l.stamp.n_a != n_a) {
+	if (l.stamp.txnid < b->forgotten_at) {
+		/* Not fresh however long it waits: answers walk meanwhile. */
 		*whyp = DUE_TOUCHED;
-		return now_s - l.stamp.computed_s >=
+		return true;
+	}
+	if (l.stamp.n_a != b->n_a) {
+		*whyp = DUE_TOUCHED;
+		return b->now_s - l.stamp.computed_s >=
 		    (int64_t) o->touched_wait_s;
 	}
 	*whyp = DUE_OLD;
 	return !xs_model_comp_is_fresh(&l.stamp, set, set->complements_beta,
-	           set->min_support, n_a, now_s) ||
-	    !list_young(set, &l.stamp, now_s);
+	           set->min_support, b) ||
+	    !list_young(set, &l.stamp, b->now_s);
 }
 
 /* Every item with orders whose list is due, most urgent first. */
@@ -113,6 +117,7 @@ find_due(xs_store *st, const struct xs_settings *set,
     struct xs_comp_refresh_stats *stats)
 {
 	struct xs_counts_reader counts;
+	struct xs_comp_basis    basis;
 	MDB_txn                *txn;
 	uint32_t                max = 0;
 	xsell_err               err = xs_txn_read(st, &txn);
@@ -122,16 +127,17 @@ find_due(xs_store *st, const struct xs_settings *set,
 	}
 	err = xs_store_dict_size(st, txn, XS_DICT_ITEM, &max);
 	xs_counts_reader_init(&counts, st, txn);
+	xs_comp_basis_init(st, txn, o->now_s, &basis);
 	for (uint32_t a = 1; a <= max && err == XSELL_OK; a++) {
-		uint32_t n_a = xs_counts_reader_get(&counts, a, XS_C_BASKETS);
 		enum due_why why;
 		int64_t      at;
 
-		if (n_a == 0) {
+		basis.n_a = xs_counts_reader_get(&counts, a, XS_C_BASKETS);
+		if (basis.n_a == 0) {
 			continue; /* no orders: the walk has nothing to walk */
 		}
 		stats->items++;
-		if (list_due(st, txn, set, o, a, n_a, &why, &at)) {
+		if (list_due(st, txn, set, o, a, &basis, &why, &at)) {
 			err = due_push(out, a, why, at);
 		}
 	}
@@ -162,19 +168,21 @@ chunk_compute(xs_store *st, const struct xs_settings *set, int64_t now_s,
     struct chunk *c)
 {
 	struct xs_counts_reader counts;
+	struct xs_comp_basis    basis;
 	MDB_txn                *txn = NULL;
 	xsell_err               err = xs_txn_read(st, &txn);
 
 	c->n_made = 0;
 	if (err == XSELL_OK) {
 		xs_counts_reader_init(&counts, st, txn);
+		xs_comp_basis_init(st, txn, now_s, &basis);
 	}
 	for (uint32_t i = 0; i < c->n && err == XSELL_OK; i++) {
 		uint32_t a = c->item[i];
 
-		if (xs_comp_made_list_copy(st, txn, set, a,
-		        xs_counts_reader_get(&counts, a, XS_C_BASKETS), now_s,
-		        &c->lists[i]) &&
+		basis.n_a = xs_counts_reader_get(&counts, a, XS_C_BASKETS);
+		if (xs_comp_made_list_copy(
+		        st, txn, set, a, &basis, &c->lists[i]) &&
 		    list_young(set, &c->lists[i].stamp, now_s)) {
 			c->n_made++;
 			continue;

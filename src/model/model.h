@@ -460,13 +460,26 @@ xsell_err xs_model_comp_compute(xs_store *st, MDB_txn *txn,
     const struct xs_settings *set, uint32_t a, int64_t now_s,
     struct xs_comp_list_out *out);
 
-/* Whether a list stamped 'stamp' answers for item a in txn's state at
- * now_s: computed with these settings (beta 'beta', min_support
- * 'min_support'), while a had the basket count it has now, at most
- * set->comp_list_max_age_s ago. */
+/* What a list of item a is judged against: a reader's snapshot of the
+ * store (xs_comp_basis_init) and a's basket count in it. */
+struct xs_comp_basis {
+	uint64_t txnid;        /* the snapshot's */
+	uint64_t forgotten_at; /* xs_store_orders_forgotten_at of it */
+	int64_t  now_s;
+	uint32_t n_a;
+};
+void xs_comp_basis_init(
+    xs_store *st, MDB_txn *txn, int64_t now_s, struct xs_comp_basis *b);
+
+/* Whether a list stamped 'stamp' answers for item a in the snapshot and
+ * at the time of basis b: computed with these settings (beta 'beta',
+ * min_support 'min_support'), from a snapshot no newer than b's and no
+ * older than its last forget of orders (a forget lowers counts, and an
+ * order can raise them back to the stamp's), while a had the basket
+ * count b->n_a, at most set->comp_list_max_age_s ago. */
 bool xs_model_comp_is_fresh(const struct xs_comp_stamp *stamp,
     const struct xs_settings *set, double beta, unsigned min_support,
-    uint32_t n_a, int64_t now_s);
+    const struct xs_comp_basis *b);
 
 struct xs_comp_refresh_opts {
 	int64_t  now_s;     /* the stamp of what is computed */

@@ -489,10 +489,10 @@ void xs_comp_shared_fini(struct xs_comp_shared *sh);
 
 /* The per-item memo key of item a's list made by an answer. */
 uint64_t xs_comp_made_list_key(uint32_t a);
-/* Copy into *out item a's list made by an answer, if it is fresh in txn
- * (a's basket count n_a, at 'now'): true if it did. */
+/* Copy into *out item a's list made by an answer, if it is fresh for
+ * basis b of txn: true if it did. */
 bool xs_comp_made_list_copy(xs_store *st, MDB_txn *txn,
-    const struct xs_settings *set, uint32_t a, uint32_t n_a, int64_t now,
+    const struct xs_settings *set, uint32_t a, const struct xs_comp_basis *b,
     struct xs_comp_list_out *out);
 
 /* The answer from the given items' precomputed lists (comp_lists.c),

@@ -12,11 +12,19 @@
  * counter but views and carts, baskets and orders), views (the view
  * relation, the view counter, views and views counted) and cart adds
  * (the cart relation, the cart counter, carts and carts counted). Item
- * metadata is a fourth. The functions that write these records mark
- * the family of what they wrote, and xs_txn_commit stamps each family
- * marked with its txnid. A list made from one snapshot is the list of
- * every snapshot with the same stamps on the families it reads: in a
- * shop whose writes are mostly views, fbt's lists live across them.
+ * metadata is a fourth, and deleted orders (forget_user) a fifth. The
+ * functions that write these records mark the family of what they
+ * wrote, and xs_txn_commit stamps each family marked with its txnid. A
+ * list made from one snapshot is the list of every snapshot with the
+ * same stamps on the families it reads: in a shop whose writes are
+ * mostly views, fbt's lists live across them.
+ *
+ * What is kept across commits by a stamp of its own (complements'
+ * lists, stored or made by answers, stamped with their item's count,
+ * which a forget can lower and a later order raise back) is not fresh
+ * from before the last forget. A record of the four families before
+ * that one reads as no forget yet (one an older xsell made goes unseen,
+ * as it did there).
  *
  * Marks belong to the one write transaction a store has at a time
  * (LMDB's writer lock): cleared when it begins, written when it
@@ -102,17 +110,30 @@ xs_store_mark_totals(
 	}
 }
 
+void
+xs_store_mark_forget(xs_store *st)
+{
+	mark(st, XS_FAM_FORGET);
+}
+
 bool
 xs_store_epochs_read(xs_store *st, MDB_txn *txn, uint64_t e[XS_FAM_COUNT])
 {
-	MDB_val   k = epochs_key();
-	xsell_err err =
-	    xs_record_get(txn, st->meta, &k, e, XS_FAM_COUNT * sizeof(*e));
+	MDB_val k = epochs_key();
+	MDB_val v;
+	int     rc = mdb_get(txn, st->meta, &k, &v);
 
-	if (err == XSELL_ENOENT) {
-		memset(e, 0, XS_FAM_COUNT * sizeof(*e));
+	memset(e, 0, XS_FAM_COUNT * sizeof(*e));
+	if (rc == MDB_NOTFOUND) {
+		return true;
 	}
-	return err == XSELL_OK || err == XSELL_ENOENT;
+	if (rc != 0 ||
+	    (v.mv_size != XS_FAM_COUNT * sizeof(*e) &&
+	        v.mv_size != XS_FAM_COUNT_BEFORE_FORGET * sizeof(*e))) {
+		return false;
+	}
+	memcpy(e, v.mv_data, v.mv_size);
+	return true;
 }
 
 /* The stamps kept for snapshot 'id' into e; false if another snapshot's
@@ -190,4 +211,15 @@ xs_store_epochs_stamp(xs_store *st, MDB_txn *txn)
 		}
 	}
 	return xs_record_put(txn, st->meta, &k, e, sizeof(e));
+}
+
+uint64_t
+xs_store_orders_forgotten_at(xs_store *st, MDB_txn *txn)
+{
+	size_t   id = xs_store_snapshot_id(st, txn);
+	uint64_t e[XS_FAM_COUNT];
+	bool     read = id != 0 ? xs_store_snapshot_epochs(st, txn, id, e)
+	                        : xs_store_epochs_read(st, txn, e);
+
+	return read ? e[XS_FAM_FORGET] : UINT64_MAX;
 }

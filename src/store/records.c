@@ -84,6 +84,9 @@ xs_store_order_del(xs_store *st, MDB_txn *txn, const char *ext, size_t len)
 	MDB_val k  = xs_key_span(ext, len);
 	int     rc = mdb_del(txn, st->order, &k, NULL);
 
+	if (rc == 0) {
+		xs_store_mark_forget(st);
+	}
 	return rc == MDB_NOTFOUND ? XSELL_OK : xs_err_from_mdb(rc);
 }
 

@@ -3,7 +3,8 @@
  *
  *   meta      "schema" -> u32; "totals" -> struct xs_totals; "top_m",
  *             "commit", "wal_seq", "epochs" (epochs.c): u32, u64, u64,
- *             u64 per family of writes
+ *             u64 per family of writes (4 in a store stamped before the
+ *             fifth, orders forgotten)
  *   item_id   external item id -> u32 dense id (1-based); item_ext: back
  *   user_id   external user id -> u32;                      user_ext: back
  *   cat_id    category name -> u32;                         cat_ext: back
@@ -173,8 +174,15 @@ xsell_err xs_store_order_put(xs_store *st, MDB_txn *txn, const char *ext,
  * XSELL_ENOENT if unknown. */
 xsell_err xs_store_order_get(xs_store *st, MDB_txn *txn, const char *ext,
     size_t len, struct xs_order_rec *rec, const void **itemsp);
+/* Delete order 'ext' (forget_user): a commit that deletes one is the
+ * newest xs_store_orders_forgotten_at of the snapshots after it. */
 xsell_err xs_store_order_del(
     xs_store *st, MDB_txn *txn, const char *ext, size_t len);
+/* The txnid of the newest commit before txn's snapshot that deleted
+ * orders (0: none; UINT64_MAX if the stamp cannot be read): what was
+ * derived from the orders of a snapshot older than it may still hold
+ * the orders taken out (complements' lists check it). */
+uint64_t xs_store_orders_forgotten_at(xs_store *st, MDB_txn *txn);
 
 /* True in *seenp if batch id 'ext' was applied before. */
 xsell_err xs_store_batch_seen(

@@ -24,9 +24,14 @@ enum xs_family {
 	XS_FAM_ORDER,
 	XS_FAM_VIEW,
 	XS_FAM_CART,
-	XS_FAM_ITEMS, /* item metadata */
+	XS_FAM_ITEMS,  /* item metadata */
+	XS_FAM_FORGET, /* orders taken out (forget_user) */
 	XS_FAM_COUNT
 };
+/* Families a store stamped before XS_FAM_FORGET: its record is read as
+ * no forget ever taken out orders, which the freshness of a list made
+ * since (its stamp, stored with it) does not need. */
+#define XS_FAM_COUNT_BEFORE_FORGET XS_FAM_FORGET
 #define XS_META_EPOCHS_KEY "epochs"
 
 /* The stamps of the newest snapshot read (epochs.c): a seqlock, so that
@@ -176,6 +181,7 @@ unsigned xs_rel_families(enum xs_rel rel);
 void xs_store_mark_rel(struct xs_store *st, enum xs_rel rel);
 void xs_store_mark_count(struct xs_store *st, enum xs_count c);
 void xs_store_mark_items(struct xs_store *st); /* item metadata */
+void xs_store_mark_forget(struct xs_store *st);
 void xs_store_mark_totals(struct xs_store *st, const struct xs_totals *old,
     const struct xs_totals *now);
 /* Forget the marks (a write transaction begins). */

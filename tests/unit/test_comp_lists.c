@@ -57,18 +57,18 @@ struct ask {
 	bool        cross;
 };
 
-/* Answer 'a' as "C=0.2102241<B ..." (scores to 'digits'); *listedp (may
- * be NULL) says whether the lists answered (xs_comp_from_lists alone). */
+/* Answer 'a' in read transaction txn as "C=0.2102241<B ..." (scores to
+ * 'digits'); *listedp (may be NULL) says whether the lists answered
+ * (xs_comp_from_lists alone). */
 static void
-answer(xs_store *st, const struct xs_settings *set, const struct ask *a,
-    int digits, char *out, size_t out_len, bool *listedp)
+answer_in(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
+    const struct ask *a, int digits, char *out, size_t out_len, bool *listedp)
 {
 	struct xs_span     items[4];
 	struct xs_query    q = { 0 };
 	struct xs_answer   ans;
 	struct xs_rank_ids ids;
 	struct xs_arena    arena;
-	MDB_txn           *txn;
 	size_t             o = 0;
 
 	q.items           = items;
@@ -81,7 +81,6 @@ answer(xs_store *st, const struct xs_settings *set, const struct ask *a,
 	q.cross_category  = a->cross;
 	q.explain         = true;
 	xs_arena_init(&arena, 1 << 20);
-	assert_xs_ok(xs_txn_read(st, &txn));
 	if (listedp != NULL) {
 		struct xs_comp_shared sh = { 0 };
 
@@ -100,8 +99,19 @@ answer(xs_store *st, const struct xs_settings *set, const struct ask *a,
 		    r->ext, digits, r->score, (int) r->via_len, r->via_ext,
 		    (unsigned long long) r->count);
 	}
-	xs_txn_abort(txn);
 	xs_arena_fini(&arena);
+}
+
+/* answer_in, in a snapshot of its own. */
+static void
+answer(xs_store *st, const struct xs_settings *set, const struct ask *a,
+    int digits, char *out, size_t out_len, bool *listedp)
+{
+	MDB_txn *txn;
+
+	assert_xs_ok(xs_txn_read(st, &txn));
+	answer_in(st, txn, set, a, digits, out, out_len, listedp);
+	xs_txn_abort(txn);
 }
 
 /* The stored list is the walk from A by hand; the answer from it is the
@@ -284,6 +294,85 @@ test_made_list_stands_until_its_item_is_ordered(void **state)
 	assert_string_equal(got, want);
 	xs_test_made_comp_list(f->st, "A", list, sizeof(list));
 	assert_string_equal(list, "E=0.133333<B F=0.133333<B D=0.111111<C");
+}
+
+/* A list made in a newer snapshot does not answer in an older one: a
+ * reader whose snapshot predates o6-o8 gets its own snapshot's answer,
+ * where a list made after them names F, an item it does not know.
+ * After them N_B 5, N_F 3: E 1/5, C 1/5 / 2^0.25 = 0.1681793, F 1/5 /
+ * 3^0.25 = 0.1519671. */
+static void
+test_made_list_answers_no_older_snapshot(void **state)
+{
+	struct xs_test_store *f = *state;
+	struct xs_settings    set;
+	struct ask            a = { { "A" }, 1, 0, false, false, 0, 0 };
+	MDB_txn              *before;
+	char                  got[512], list[256];
+	bool                  listed;
+
+	xs_settings_default(&set);
+	set.comp_momentum_weight = 0;
+	assert_xs_ok(xs_txn_read(f->st, &before));
+	xs_test_orders(f->st, NULL, "o6::B,F;o7::F,G;o8::F,H", NULL);
+	answer(f->st, &set, &a, 7, got, sizeof(got), &listed);
+	assert_true(listed);
+	assert_string_equal(got, "E=0.2<B/1 C=0.1681793<B/1 F=0.1519671<B/1");
+	xs_test_made_comp_list(f->st, "A", list, sizeof(list));
+	assert_string_equal(list, "E=0.2<B C=0.168179<B F=0.151967<B");
+
+	answer_in(f->st, before, &set, &a, 7, got, sizeof(got), &listed);
+	xs_txn_abort(before);
+	assert_false(listed); /* an older snapshot keeps none: it walks */
+	assert_string_equal(got, "E=0.25<B/1 C=0.2102241<B/1");
+}
+
+/* Forgetting a user retires every list made before: their orders are
+ * taken out of pairs other items' lists walk through, and a later order
+ * can bring a count back to a list's stamp. u1's p1 {A,F} led from A
+ * to G (via F, p2 {F,G}); once u1 is forgotten, every list is due at
+ * once (no wait), and after p3 {A,H} brings N_A back to 3, the list
+ * A's answer made before the forget (N_A 3) no longer answers: the
+ * answer is the walk's, without G. */
+static void
+test_forget_retires_lists(void **state)
+{
+	struct xs_test_store        *f = *state;
+	struct xs_settings           set;
+	struct xs_comp_refresh_opts  o = { 0 };
+	struct xs_comp_refresh_stats rs;
+	struct ask                   a = { { "A" }, 1, 0, false, false, 0, 0 };
+	char                         got[512], want[512], list[256];
+	bool                         listed;
+
+	xs_settings_default(&set);
+	set.comp_momentum_weight = 0;
+	xs_test_orders(f->st, NULL, "p1:u1:A,F;p2::F,G", NULL);
+	(void) refresh(f->st, &set);
+	answer(f->st, &set, &a, 7, got, sizeof(got), &listed);
+	assert_true(listed);
+	assert_non_null(strstr(got, "G=")); /* via F, u1's order */
+
+	assert_true(xs_test_forget(f->st, "u1"));
+	o.now_s          = xs_now_s();
+	o.chunk          = 4;
+	o.touched_wait_s = 60;
+	assert_xs_ok(xs_model_comp_refresh(f->st, &set, &o, &rs));
+	assert_int_equal(rs.items, 7); /* A-G: F and G by p2 */
+	assert_int_equal(rs.due, 7);
+	assert_int_equal(rs.computed, 7);
+	assert_int_equal(rs.made, 0);
+	xs_test_comp_list(f->st, "A", list, sizeof(list));
+	assert_string_equal(list, "E=0.25<B C=0.210224<B");
+
+	xs_test_orders(f->st, NULL, "p3::A,H", NULL);
+	assert_int_equal(xs_test_item_count(f->st, "A", XS_C_BASKETS), 3);
+	answer(f->st, &set, &a, 7, got, sizeof(got), &listed);
+	assert_true(listed);
+	a.fresh = true;
+	answer(f->st, &set, &a, 7, want, sizeof(want), NULL);
+	assert_string_equal(got, want);
+	assert_null(strstr(got, "G="));
 }
 
 /* An order of A makes its list not fresh (the answer makes its own, with
@@ -494,6 +583,11 @@ main(void)
 		    xs_test_comp_store_setup, xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_write_then_refresh_changes_the_list,
+		    xs_test_comp_store_setup, xs_test_store_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_made_list_answers_no_older_snapshot,
+		    xs_test_comp_store_setup, xs_test_store_teardown),
+		cmocka_unit_test_setup_teardown(test_forget_retires_lists,
 		    xs_test_comp_store_setup, xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(test_refresh_writes_in_chunks,
 		    xs_test_comp_store_setup, xs_test_store_teardown),

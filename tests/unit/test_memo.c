@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "model/model_impl.h"
+#include "store/store_impl.h"
 
 #define DAY 86400
 
@@ -397,6 +398,62 @@ test_item_memos_outlive_other_families_commits(void **state)
 	}
 }
 
+/* The newest commit that deleted orders, as a new read transaction
+ * sees it. */
+static uint64_t
+orders_forgotten_at(xs_store *st)
+{
+	MDB_txn *txn;
+	uint64_t at;
+
+	assert_xs_ok(xs_txn_read(st, &txn));
+	at = xs_store_orders_forgotten_at(st, txn);
+	xs_txn_abort(txn);
+	return at;
+}
+
+/* A store stamped by an xsell from before the family of forgotten
+ * orders (its stamps record four families) keeps its list memos and
+ * reads as no forget yet; its next forget of orders stamps all five,
+ * with that commit's txnid. Forgetting a user without orders stamps
+ * nothing. */
+static void
+test_epochs_of_four_families_are_read(void **state)
+{
+	struct xs_test_store *f = *state;
+	const uint64_t key   = list_key(XS_ITEM_MEMO_BEST_LIST, XS_REL_BASKET);
+	const char    *value = "fbt";
+	uint64_t       e[XS_FAM_COUNT];
+	MDB_val        k = { strlen(XS_META_EPOCHS_KEY),
+		       (void *) XS_META_EPOCHS_KEY };
+	MDB_val        v;
+	MDB_txn       *txn;
+
+	xs_test_events(f->st, NULL,
+	    "0 view u1 A; 60 view u2 B; 120 order u1 A,B o1; 180 order u3 B,C "
+	    "o2");
+	assert_xs_ok(xs_txn_write(f->st, &txn));
+	assert_true(xs_store_epochs_read(f->st, txn, e));
+	v.mv_size = XS_FAM_COUNT_BEFORE_FORGET * sizeof(e[0]);
+	v.mv_data = e;
+	assert_int_equal(mdb_put(txn, f->st->meta, &k, &v, 0), 0);
+	assert_xs_ok(xs_txn_commit(txn));
+
+	memo_put_all(f->st, &key, &value, 1);
+	assert_true(memo_found(f->st, key, value));
+	assert_int_equal(orders_forgotten_at(f->st), 0);
+
+	assert_true(xs_test_forget(f->st, "u2")); /* a view: no order */
+	assert_int_equal(orders_forgotten_at(f->st), 0);
+	assert_true(xs_test_forget(f->st, "u1"));
+	assert_xs_ok(xs_txn_read(f->st, &txn));
+	assert_int_equal(
+	    xs_store_orders_forgotten_at(f->st, txn), mdb_txn_id(txn));
+	assert_int_equal(mdb_get(txn, f->st->meta, &k, &v), 0);
+	assert_int_equal(v.mv_size, XS_FAM_COUNT * sizeof(e[0]));
+	xs_txn_abort(txn);
+}
+
 /* A new store whose per-item memo holds 1 MiB, after two views and an
  * order (u1: A, B), and a blob (*blobp, zeroed, to free) of *bigp bytes,
  * two of which fill the memo. */
@@ -588,6 +645,9 @@ main(void)
 		    xs_test_store_setup, xs_test_store_teardown),
 		cmocka_unit_test(test_item_memos_full_let_go_of_retired_lists),
 		cmocka_unit_test(test_item_memos_full_let_go_of_made_lists),
+		cmocka_unit_test_setup_teardown(
+		    test_epochs_of_four_families_are_read, xs_test_store_setup,
+		    xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(test_item_memos_follow_commits,
 		    xs_test_store_setup, xs_test_store_teardown),
 		cmocka_unit_test(test_item_memos_keep_to_a_given_budget),
