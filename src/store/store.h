@@ -179,7 +179,7 @@ xsell_err xs_store_order_get(xs_store *st, MDB_txn *txn, const char *ext,
 xsell_err xs_store_order_del(
     xs_store *st, MDB_txn *txn, const char *ext, size_t len);
 /* The txnid of the newest commit before txn's snapshot that deleted
- * orders (0: none; UINT64_MAX if the stamp cannot be read): what was
+ * orders (0: none, or its stamp cannot be read): what was
  * derived from the orders of a snapshot older than it may still hold
  * the orders taken out (complements' lists check it). */
 uint64_t xs_store_orders_forgotten_at(xs_store *st, MDB_txn *txn);
