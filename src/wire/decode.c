@@ -1075,7 +1075,8 @@ get_kind(struct dec *d, enum xs_pick_kind *out)
 	return err;
 }
 
-/* A positive number of days, at most XSELL_DAYS_MAX. */
+/* A positive number of days, at most XSELL_DAYS_MAX, fractions allowed
+ * (half_life_days; picks' "days" is an integer, read by get_int). */
 static xsell_err
 get_days(struct dec *d, const char *path, double *out)
 {
@@ -1093,7 +1094,6 @@ static xsell_err
 decode_pick_field(struct dec *d, struct xs_query *q, unsigned key)
 {
 	int64_t   x = 0;
-	double    days;
 	xsell_err err;
 
 	switch (key) {
@@ -1112,15 +1112,11 @@ decode_pick_field(struct dec *d, struct xs_query *q, unsigned key)
 		q->has_max_age = true;
 		return get_ts(d, "max_age_s", &q->max_age_s);
 	case K_DAYS:
-		err = get_days(d, "days", &days);
+		err = get_int(d, "days", 1, XSELL_DAYS_MAX, &x);
 		if (err != XSELL_OK) {
-			return err; /* 'days' may be out of unsigned's range */
+			return err;
 		}
-		if (days != (double) (unsigned) days) {
-			return fail(
-			    d, XSELL_EINVAL, "days", "must be an integer");
-		}
-		q->days     = (unsigned) days;
+		q->days     = (unsigned) x;
 		q->has_days = true;
 		return XSELL_OK;
 	default: /* K_NOW */

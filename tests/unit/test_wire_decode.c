@@ -644,6 +644,53 @@ test_decode_rejects_k_float(void **state)
 	expect(XSELL_EINVAL, "k", "must be an integer");
 }
 
+/* {"op":"picks","user":"u","kind":"new_arrivals","days":<packed next>} */
+static void
+picks_days(void)
+{
+	req("picks", 4);
+	s("user");
+	s("u");
+	s("kind");
+	s("new_arrivals");
+	s("days");
+}
+
+static void
+test_decode_picks_days(void **state)
+{
+	(void) state;
+	picks_days();
+	i64(5);
+	assert_xs_ok(dec());
+	assert_true(F->req.u.query.q.has_days);
+	assert_int_equal(F->req.u.query.q.days, 5);
+}
+
+/* days is an integer field (picks.md): a float is refused as k's is,
+ * even one with no fraction. */
+static void
+test_decode_rejects_days_float(void **state)
+{
+	(void) state;
+	picks_days();
+	msgpack_pack_double(&F->pk, 5.0);
+	expect(XSELL_EINVAL, "days", "must be an integer");
+}
+
+static void
+test_decode_rejects_days_out_of_range(void **state)
+{
+	(void) state;
+	picks_days();
+	i64(0);
+	expect(XSELL_EINVAL, "days", "must be 1..3650");
+	msgpack_sbuffer_clear(&F->sb);
+	picks_days();
+	i64(3651);
+	expect(XSELL_EINVAL, "days", "must be 1..3650");
+}
+
 static void
 test_decode_rejects_explain_not_bool(void **state)
 {
@@ -1439,6 +1486,9 @@ main(void)
 		T(test_decode_echoes_id_with_trailing_bytes),
 		T(test_decode_rejects_wrong_types),
 		T(test_decode_rejects_k_float),
+		T(test_decode_picks_days),
+		T(test_decode_rejects_days_float),
+		T(test_decode_rejects_days_out_of_range),
 		T(test_decode_rejects_explain_not_bool),
 		T(test_decode_rejects_filter_not_map),
 		T(test_decode_rejects_events_not_array),
