@@ -16,7 +16,7 @@
 #define XSELL_READ_MSG_MAX (64u * 1024u)
 /* Largest request accepted on an admin endpoint (event/items batches). */
 #define XSELL_ADMIN_MSG_MAX (16u * 1024u * 1024u)
-/* Messages above the limit but below this multiple still get a
+/* Messages above the limit and up to this multiple of it still get a
  * "too_large" reply; nng drops the connection of anything larger,
  * before reading it (NNG_OPT_RECVMAXSZ). */
 #define XSELL_RECV_SLACK 4u

@@ -41,6 +41,13 @@
 #define REPLY_MAX ((size_t) 16 << 20)
 /* Admin workers at least, whatever --threads says (see below). */
 #define ADMIN_WORKERS_MIN 8u
+/* nng counts a request's SP header against NNG_OPT_RECVMAXSZ: 4 bytes a
+ * hop (the REQ's request id, then one more word for each device the
+ * request crossed), at most nng's largest TTL of 15 hops
+ * (NNI_MAX_MAX_TTL, not in nng.h). Without this room a body within 4
+ * bytes of the receive limit would be dropped unanswered instead of
+ * getting too_large. */
+#define SP_HEADER_MAX (15u * 4u)
 
 /* Listen on 'url'; a tls+tcp:// listener gets 'tls' (never NULL then). */
 static int
@@ -90,8 +97,8 @@ socket_open(nng_socket *sock, size_t max_msg, const char *const *urls,
 	/* nng takes messages of any size by default: cap what a peer can
 	 * make us buffer. Between max_msg and this, the handler answers
 	 * too_large; beyond it, nng drops the connection unread. */
-	nng_socket_set_size(
-	    *sock, NNG_OPT_RECVMAXSZ, max_msg * XSELL_RECV_SLACK);
+	nng_socket_set_size(*sock, NNG_OPT_RECVMAXSZ,
+	    max_msg * XSELL_RECV_SLACK + SP_HEADER_MAX);
 	for (size_t i = 0; i < n_urls; i++) {
 		rv = listener_start(*sock, urls[i], tls);
 		if (rv != 0) {

@@ -12,6 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <xsell/limits.h>
+
 static const char *const orders =
     "{\"op\":\"event\",\"events\":["
     "{\"type\":\"order\",\"order\":\"o1\",\"user\":\"u1\",\"ts\":100,"
@@ -454,6 +456,36 @@ test_server_bad_requests_get_errors_and_it_keeps_serving(void **state)
 	json_decref(r);
 }
 
+/* errors.md: a message up to four times its endpoint's limit still gets
+ * too_large. nng counts its own header (the request id) against the
+ * socket's receive limit, so the last bytes below it are the ones at
+ * risk of being dropped unanswered. */
+static void
+test_server_too_large_up_to_four_times_the_limit(void **state)
+{
+	struct xs_test_server *s       = *state;
+	size_t                 edge    = XSELL_READ_MSG_MAX * XSELL_RECV_SLACK;
+	size_t                 sizes[] = { edge - 3, edge };
+	char                  *big     = calloc(1, edge);
+
+	assert_non_null(big);
+	big[0] = (char) 0xc4; /* bin8 garbage: size is what counts */
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		size_t len;
+		void  *reply =
+		    xs_test_call_raw(s->read_url, big, sizes[i], &len);
+
+		if (reply == NULL) {
+			fail_msg("%zu bytes: no reply, expected too_large",
+			    sizes[i]);
+		}
+		assert_non_null(memmem(reply, len, "too_large", 9));
+		free(reply);
+	}
+	free(big);
+	xs_test_assert_code(s->read_url, "{\"op\":\"stats\"}", "ok");
+}
+
 struct client_arg {
 	const char *url;
 	int         good;
@@ -647,6 +679,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_server_bad_requests_get_errors_and_it_keeps_serving,
 		    setup, xs_test_server_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_server_too_large_up_to_four_times_the_limit, setup,
+		    xs_test_server_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_server_serves_clients_concurrently, setup,
 		    xs_test_server_teardown),

@@ -132,7 +132,9 @@ int xs_test_server_teardown(void **state);
 #include <jansson.h>
 
 /* Send raw bytes as one request to 'url' and return the raw reply
- * (malloc'd, *lenp bytes), or NULL on timeout (2 s). */
+ * (malloc'd, *lenp bytes), or NULL when none comes: after the timeout
+ * (10 s; 60 s under $XSELL_TEST_WRAP), or at once if the server drops
+ * the connection (the request is never resent). */
 void *xs_test_call_raw(
     const char *url, const void *req, size_t len, size_t *lenp);
 /* Send the JSON text 'json' as a msgpack request to 'url' and return
