@@ -180,9 +180,10 @@ void xsell_client_free(void *reply);
 
 /* The xsell_err of the wire code code[0..len): "bad_request" EINVAL,
  * "too_large" ETOOBIG, "forbidden" EFORBIDDEN, "not_found" ENOENT,
- * "unavailable" EUNAVAIL, "internal" EINTERNAL, "ok" OK. Codes this
- * client does not know give XSELL_EINTERNAL. 'code' need not be
- * NUL-terminated; it is borrowed for the call only. Pure. */
+ * "unavailable" EUNAVAIL, "internal" EINTERNAL, "outcome_unknown"
+ * ENOREPLY (the HTTP gateway's), "ok" OK. Codes this client does not
+ * know give XSELL_EINTERNAL. 'code' need not be NUL-terminated; it is
+ * borrowed for the call only. Pure. */
 xsell_err xsell_client_err_from_wire(const char *code, size_t len);
 
 /* ==== Replies ==== */

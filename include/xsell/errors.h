@@ -5,7 +5,11 @@
  * in {"ok":false,"error":{"code":...}} and a default message. The wire
  * codes are a fixed contract (proto/errors.md is generated from this table
  * and a test checks that the two agree); several C errors share one wire
- * code because a client acts on the wire code, an operator on the log. */
+ * code because a client acts on the wire code, an operator on the log.
+ *
+ * ENOREPLY is never xselld's: it is the HTTP gateway's answer to a write
+ * it sent to xselld whose reply did not come (the connection broke, or
+ * the wait was too long), so xselld may or may not have applied it. */
 #ifndef XSELL_ERRORS_H
 #define XSELL_ERRORS_H
 
@@ -21,7 +25,8 @@
 	X(ESCHEMA, "internal", "store schema is newer than this binary")  \
 	X(ECORRUPT, "internal", "store is damaged or not an xsell store") \
 	X(EIO, "internal", "input/output error")                          \
-	X(EINTERNAL, "internal", "internal error")
+	X(EINTERNAL, "internal", "internal error")                        \
+	X(ENOREPLY, "outcome_unknown", "sent, but no reply came")
 
 typedef enum {
 #define X(name, wire, msg) XSELL_##name,

@@ -80,6 +80,7 @@ xsell_client_err_from_wire(const char *code, size_t len)
 		{ "not_found", XSELL_ENOENT },
 		{ "unavailable", XSELL_EUNAVAIL },
 		{ "internal", XSELL_EINTERNAL },
+		{ "outcome_unknown", XSELL_ENOREPLY },
 	};
 
 	if (code == NULL) {

@@ -36,9 +36,17 @@
 #define XS_GW_QUEUE_DEFAULT 1024
 #define XS_GW_QUEUE_MAX 100000
 /* Per request: reading its body, waiting for a context and the round
- * trip to xselld together, milliseconds. */
+ * trip to xselld together, milliseconds; for a write, only until it is
+ * sent (below). */
 #define XS_GW_TIMEOUT_DEFAULT_MS 2000
 #define XS_GW_TIMEOUT_MAX_MS 600000
+/* How long a write, once sent, waits for xselld's reply, milliseconds:
+ * not --timeout. xselld answers every write it gets, after its commit,
+ * which for a big batch can take longer than any read; an error sent
+ * meanwhile could not say whether the write was applied, and a client
+ * told "unavailable" would send it again. Past this wait, or when the
+ * connection breaks first, the answer is 504 "outcome_unknown". */
+#define XS_GW_WRITE_REPLY_MS 600000
 /* Largest reply taken from xselld (NNG_OPT_RECVMAXSZ), bytes. */
 #define XS_GW_REPLY_MAX (8u * 1024u * 1024u)
 /* Longest op name taken from a path (/v1/<op>). */
@@ -84,8 +92,9 @@ int xs_gw_port(xs_gw *g, bool admin);
 
 /* Answer the requests in flight (waiting at most timeout_ms + 1 s;
  * requests that arrive meanwhile get 503 and a closed connection), then
- * stop listening, close every connection, fail what is left, and free
- * 'g'. NULL is allowed. */
+ * stop listening, close every connection, fail what is left (a write
+ * still waiting for its reply loses its connection unanswered), and
+ * free 'g'. NULL is allowed. */
 void xs_gw_close(xs_gw *g);
 
 #endif /* XSELL_GATEWAY_GATEWAY_H */

@@ -99,17 +99,22 @@ xsell_err xs_gw_query_to_request(const char *q, size_t len,
 
 struct xs_gw_call;
 /* Completion of a call: 'err' XSELL_OK with the reply 'msg' (the callee
- * takes ownership and frees it with nng_msg_free), or XSELL_EUNAVAIL
- * (no reply in time, not connected, shutting down) with msg NULL; or
- * XSELL_ENOMEM. Runs on an nng thread, or on the caller's thread when
- * the call fails at once. */
+ * takes ownership and frees it with nng_msg_free); else msg is NULL and
+ * 'err' says whether xselld can have seen the request.
+ * XSELL_EUNAVAIL: never sent (no free context or no connection by
+ * 'send_by', the queue full, shutting down), so xselld never saw it;
+ * XSELL_ENOMEM: not sent either. XSELL_ENOREPLY: sent, but no reply came
+ * by 'reply_by', or the connection broke, or the socket was closed:
+ * xselld may have acted on it. Runs on an nng thread, or on the
+ * caller's thread when the call fails at once. */
 typedef void (*xs_gw_call_cb)(
     struct xs_gw_call *call, xsell_err err, nng_msg *msg);
 
 /* One request through the pool; the caller owns it until its callback. */
 struct xs_gw_call {
 	nng_msg           *req;      /* taken by xs_gw_upstream_call() */
-	nng_time           deadline; /* give up then, with EUNAVAIL */
+	nng_time           send_by;  /* not sent by then: EUNAVAIL */
+	nng_time           reply_by; /* sent, no reply by then: ENOREPLY */
 	bool               overload; /* set when refused: queue full */
 	xs_gw_call_cb      cb;
 	struct xs_gw_call *next; /* queue link */
@@ -146,13 +151,14 @@ extern const size_t        xs_gw_console_html_len;
 extern const double xs_gw_bucket_le[XS_GW_BUCKETS];
 
 /* HTTP statuses counted one by one; others go to the last slot. */
-#define XS_GW_STATUSES 10
+#define XS_GW_STATUSES 11
 extern const int xs_gw_status_codes[XS_GW_STATUSES];
 
 enum xs_gw_fail {
-	XS_GW_FAIL_UNAVAILABLE, /* no reply in time or not connected */
-	XS_GW_FAIL_OVERLOADED,  /* refused: the waiting queue was full */
-	XS_GW_FAIL_BAD_REPLY,   /* a reply that is not one msgpack map */
+	XS_GW_FAIL_UNAVAILABLE,     /* not sent, or a read unanswered */
+	XS_GW_FAIL_OVERLOADED,      /* refused: the waiting queue was full */
+	XS_GW_FAIL_BAD_REPLY,       /* a reply that is not one msgpack map */
+	XS_GW_FAIL_OUTCOME_UNKNOWN, /* a write sent, and no reply came */
 	XS_GW_FAIL_COUNT
 };
 

@@ -258,6 +258,7 @@ status_of_code(const char *code, size_t len)
 		{ "not_found", 404 },
 		{ "unavailable", 503 },
 		{ "internal", 500 },
+		{ "outcome_unknown", 504 },
 	};
 
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
@@ -275,6 +276,14 @@ static void
 count_failure(struct job *j, enum xs_gw_fail why)
 {
 	atomic_fetch_add(&j->gw->stats.fail[j->admin_upstream][why], 1);
+}
+
+/* Whether a call that ended with 'err' may have changed the store: a
+ * write that reached xselld, whose reply did not come. */
+static bool
+outcome_unknown(const struct job *j, xsell_err err)
+{
+	return err == XSELL_ENOREPLY && xs_gw_op_is_write(j->op);
 }
 
 /* The reply of an op: its JSON, with the status of its error code. */
@@ -347,6 +356,35 @@ answer_health(struct job *j, const msgpack_object *stats)
 	respond(j, 200, "application/json", up, sizeof(up) - 1);
 }
 
+/* An op's call that ended without a reply. 503 "unavailable" tells the
+ * client that nothing changed and a retry is safe (errors.md): true of a
+ * read, and of a write that never reached xselld. A write that did may
+ * have been applied, so its answer says the outcome is unknown. */
+static void
+answer_no_reply(struct job *j, xsell_err err)
+{
+	char msg[256];
+
+	if (j->call.overload) {
+		respond_error(j, 503, "unavailable",
+		    "too many requests waiting for xselld; retry later");
+	} else if (outcome_unknown(j, err)) {
+		snprintf(msg, sizeof(msg),
+		    "%s: sent to xselld, but its reply did not come (the "
+		    "connection broke, or none in %d s): it may or may not "
+		    "have been applied",
+		    xs_gw_op_name(j->op), XS_GW_WRITE_REPLY_MS / 1000);
+		respond_error(j, 504, "outcome_unknown", msg);
+	} else if (xs_gw_op_is_write(j->op)) {
+		respond_error(j, 503, "unavailable",
+		    "the write was not sent to xselld (not connected, or "
+		    "busy past the timeout): nothing changed; retry later");
+	} else {
+		respond_error(j, 503, "unavailable",
+		    "no reply from xselld in time; retry later");
+	}
+}
+
 static void
 upstream_done(struct xs_gw_call *call, xsell_err err, nng_msg *msg)
 {
@@ -367,10 +405,12 @@ upstream_done(struct xs_gw_call *call, xsell_err err, nng_msg *msg)
 		if (!have) {
 			count_failure(j, XS_GW_FAIL_BAD_REPLY);
 		}
+	} else if (call->overload) {
+		count_failure(j, XS_GW_FAIL_OVERLOADED);
 	} else {
 		count_failure(j,
-		    call->overload ? XS_GW_FAIL_OVERLOADED
-		                   : XS_GW_FAIL_UNAVAILABLE);
+		    outcome_unknown(j, err) ? XS_GW_FAIL_OUTCOME_UNKNOWN
+		                            : XS_GW_FAIL_UNAVAILABLE);
 	}
 	switch (j->kind) {
 	case JOB_METRICS:
@@ -386,25 +426,27 @@ upstream_done(struct xs_gw_call *call, xsell_err err, nng_msg *msg)
 		} else if (err == XSELL_OK) {
 			respond_error(j, 500, "internal",
 			    "xselld sent a reply that is not one msgpack map");
-		} else if (call->overload) {
-			respond_error(j, 503, "unavailable",
-			    "too many requests waiting for xselld; retry "
-			    "later");
 		} else {
-			respond_error(j, 503, "unavailable",
-			    "no reply from xselld in time; retry later");
+			answer_no_reply(j, err);
 		}
 		break;
 	}
 	msgpack_unpacked_destroy(&up);
 }
 
-/* Send 'len' bytes of msgpack at 'req' (taken: freed here) upstream. */
+/* A write waits for its reply at least as long as a read may. */
+_Static_assert(XS_GW_WRITE_REPLY_MS >= XS_GW_TIMEOUT_MAX_MS,
+    "a write's reply wait shorter than --timeout");
+
+/* Send 'len' bytes of msgpack at 'req' (taken: freed here) upstream: a
+ * read and its reply within --timeout; a write sent within --timeout,
+ * then its reply within XS_GW_WRITE_REPLY_MS (gateway.h says why). */
 static void
 forward(struct job *j, void *req, size_t len)
 {
 	xs_gw_upstream *up = j->admin_upstream ? j->gw->admin : j->gw->read;
 	nng_msg        *msg;
+	nng_time        now;
 	int             rv;
 
 	rv = nng_msg_alloc(&msg, 0);
@@ -419,9 +461,13 @@ forward(struct job *j, void *req, size_t len)
 		respond_error(j, 503, "unavailable", "out of memory");
 		return;
 	}
+	now              = nng_clock();
 	j->call.req      = msg;
 	j->call.cb       = upstream_done;
-	j->call.deadline = nng_clock() + (nng_time) j->gw->o->timeout_ms;
+	j->call.send_by  = now + (nng_time) j->gw->o->timeout_ms;
+	j->call.reply_by = xs_gw_op_is_write(j->op)
+	    ? now + (nng_time) XS_GW_WRITE_REPLY_MS
+	    : j->call.send_by;
 	j->start_ns      = xs_mono_ns();
 	xs_gw_upstream_call(up, &j->call);
 }

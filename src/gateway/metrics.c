@@ -22,7 +22,7 @@ const double xs_gw_bucket_le[XS_GW_BUCKETS] = { 0.0001, 0.00025, 0.0005, 0.001,
 
 /* Every status the gateway itself sends. */
 const int xs_gw_status_codes[XS_GW_STATUSES] = { 200, 400, 403, 404, 405, 411,
-	413, 414, 500, 503 };
+	413, 414, 500, 503, 504 };
 
 /* ==== Counting ==== */
 
@@ -287,7 +287,7 @@ static void
 write_gateway(FILE *out, const struct xs_gw_stats *s)
 {
 	static const char *const fails[XS_GW_FAIL_COUNT] = { "unavailable",
-		"overloaded", "bad_reply" };
+		"overloaded", "bad_reply", "outcome_unknown" };
 
 	header(out, "xsell_gateway_http_responses_total", "counter",
 	    "HTTP responses of the gateway, by status code");

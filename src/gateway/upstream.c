@@ -5,11 +5,19 @@
  * carries one request at a time, so the pool bounds what the gateway
  * asks of xselld at once. A call that finds no free context waits in a
  * FIFO of at most 'queue' calls; beyond that it fails at once (503), so
- * a flood costs bounded memory. Every call has one deadline, counted
- * from when it arrived, that covers the wait, the send and the reply.
+ * a flood costs bounded memory.
  *
- * As in the client library, a request is never resent on a timer (a
- * resent "event" batch could be applied twice). */
+ * Every call has two deadlines, because a failure before the send and
+ * one after it mean different things to a client. Until a connection
+ * takes the request (send_by: the wait and the send), a failure means
+ * xselld never saw it; after (reply_by), xselld may have acted on it,
+ * and for a write only its reply can say whether. The caller picks
+ * both (http.c: a write waits long for its reply).
+ *
+ * As in the client library, a request is never resent, on a timer or
+ * after a reconnect (a resent "event" batch could be applied twice):
+ * with resending off, nng 1.5.2 fails the receive of a request whose
+ * connection broke with NNG_ECONNRESET at once. */
 #include "gateway/gateway_impl.h"
 
 #include <stdlib.h>
@@ -56,22 +64,28 @@ call_fail(struct xs_gw_call *call, xsell_err err)
 	call->cb(call, err, NULL);
 }
 
+/* The aio timeout that ends at 'deadline'; zero once it has passed. */
+static nng_duration
+timeout_until(nng_time deadline)
+{
+	nng_time now = nng_clock();
+
+	return deadline > now ? (nng_duration) (deadline - now)
+	                      : NNG_DURATION_ZERO;
+}
+
 /* Start 'call' on the idle slot 's' (no lock held). */
 static void
 slot_start(struct slot *s, struct xs_gw_call *call)
 {
-	nng_time now = nng_clock();
-
 	s->call    = call;
 	s->sending = true;
 	nng_aio_set_msg(s->aio, call->req);
 	call->req = NULL;
-	/* A call whose deadline passed while it waited still goes through
+	/* A call whose send_by passed while it waited still goes through
 	 * the aio with a zero timeout, so that it ends in slot_cb like
 	 * every other. */
-	nng_aio_set_timeout(s->aio,
-	    call->deadline > now ? (nng_duration) (call->deadline - now)
-	                         : NNG_DURATION_ZERO);
+	nng_aio_set_timeout(s->aio, timeout_until(call->send_by));
 	nng_ctx_send(s->ctx, s->aio);
 }
 
@@ -111,11 +125,11 @@ slot_cb(void *arg)
 	struct slot *s  = arg;
 	int          rv = nng_aio_result(s->aio);
 	nng_msg     *msg;
-	nng_time     now;
 
 	if (s->sending) {
 		if (rv != 0) {
-			/* A failed send leaves the message with us. */
+			/* A failed send leaves the message with us: no
+			 * connection took it. */
 			msg = nng_aio_get_msg(s->aio);
 			if (msg != NULL) {
 				nng_msg_free(msg);
@@ -127,17 +141,15 @@ slot_cb(void *arg)
 			return;
 		}
 		s->sending = false;
-		now        = nng_clock();
-		nng_aio_set_timeout(s->aio,
-		    s->call->deadline > now
-		        ? (nng_duration) (s->call->deadline - now)
-		        : NNG_DURATION_ZERO);
+		nng_aio_set_timeout(s->aio, timeout_until(s->call->reply_by));
 		nng_ctx_recv(s->ctx, s->aio);
 		return;
 	}
 	if (rv != 0) {
-		slot_done(
-		    s, rv == NNG_ENOMEM ? XSELL_ENOMEM : XSELL_EUNAVAIL, NULL);
+		/* Sent, whatever ended the wait (the deadline, a broken
+		 * connection, the socket closed, even ENOMEM): xselld may
+		 * have the request. */
+		slot_done(s, XSELL_ENOREPLY, NULL);
 		return;
 	}
 	msg = nng_aio_get_msg(s->aio);

@@ -82,6 +82,8 @@ static const char usage[] =
     "                    most the endpoint's limit, answer within 2 s or\n"
     "                    503, and hold at most 32 requests in flight and\n"
     "                    1024 waiting each (as xsell-gateway's defaults).\n"
+    "                    A write waits for its commit (up to 10 minutes,\n"
+    "                    then 504 outcome_unknown), never a 503 once sent.\n"
     "  --http-max-age SECONDS\n"
     "                    Cache-Control max-age of GET answers about items\n"
     "                    (fbt, complements, similar, viewed_bought,\n"

@@ -84,7 +84,8 @@ import urllib.parse
 from vectors import ANY, Fail, expect, ok, vector_files
 
 STATUS = {"bad_request": 400, "too_large": 413, "forbidden": 403,
-          "not_found": 404, "unavailable": 503, "internal": 500}
+          "not_found": 404, "unavailable": 503, "internal": 500,
+          "outcome_unknown": 504}
 
 
 # ---- processes ---------------------------------------------------------------

@@ -311,6 +311,8 @@ test_client_err_from_wire(void **state)
 	    xsell_client_err_from_wire("not_found", 9), XSELL_ENOENT);
 	assert_int_equal(
 	    xsell_client_err_from_wire("unavailable", 11), XSELL_EUNAVAIL);
+	assert_int_equal(
+	    xsell_client_err_from_wire("outcome_unknown", 15), XSELL_ENOREPLY);
 	/* Several errors share "internal"; the general one comes back. */
 	assert_int_equal(
 	    xsell_client_err_from_wire("internal", 8), XSELL_EINTERNAL);
