@@ -9,9 +9,13 @@
  * answers an oversize body with 400 where HTTP wants 413) -- or, for a
  * GET, takes the query string -- translates it, hands it to an upstream
  * pool, and the upstream's callback writes the
- * response and finishes the handler's aio. Whenever a body is left
- * unread, the response closes the connection, so the unread bytes can
- * never be taken for the next request. */
+ * response and finishes the handler's aio. Whenever the handler leaves
+ * a body unread, its response closes the connection, so those bytes are
+ * not taken for the next request. That holds only for requests that
+ * reach the handler: nng 1.5.2 answers an HTTP/1.1 request without Host
+ * itself (an HTML 400), keeps the connection and leaves the body unread,
+ * so the body is parsed as the next request -- unseen by the gateway
+ * (proto/HTTP.md, "Limits": a proxy in front must send Host). */
 #include "gateway/gateway.h"
 
 #include <arpa/inet.h>
