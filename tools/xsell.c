@@ -635,8 +635,15 @@ send_request(const struct cli *cli, const msgpack_sbuffer *sb, print_fn print)
 	err = xsell_client_call(c, sb->data, sb->size, &reply, &reply_len);
 	xsell_client_close(c);
 	if (err == XSELL_EUNAVAIL) {
-		fprintf(stderr, "xsell: %s: no reply within %d ms\n", cli->url,
+		fprintf(stderr, "xsell: %s: not sent within %d ms\n", cli->url,
 		    cli->timeout_ms);
+		return EXIT_UNAVAIL;
+	}
+	if (err == XSELL_ENOREPLY) {
+		fprintf(stderr,
+		    "xsell: %s: sent, but no reply within %d ms (a write may "
+		    "or may not have been applied)\n",
+		    cli->url, cli->timeout_ms);
 		return EXIT_UNAVAIL;
 	}
 	if (err != XSELL_OK) {

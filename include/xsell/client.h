@@ -168,10 +168,15 @@ void xsell_client_close(xsell_client *c);
  * failure *replyp and *reply_lenp are left untouched.
  *
  * Returns XSELL_EINVAL for NULL arguments or len == 0, XSELL_ETOOBIG if
- * 'len' is over XSELL_CLIENT_REQUEST_MAX, XSELL_ENOMEM, and XSELL_EUNAVAIL
- * if no reply came within the handle's timeout (no server, server down or
- * overloaded, connection refused or broken). Thread-safe; see THREADS
- * above. */
+ * 'len' is over XSELL_CLIENT_REQUEST_MAX, XSELL_ENOMEM, XSELL_EUNAVAIL
+ * if the request could not be sent within the handle's timeout (no
+ * server, connection refused: the server never saw it), and
+ * XSELL_ENOREPLY if it was sent but no reply came within the timeout
+ * (server overloaded or stopped, connection broken): a read may simply
+ * be asked again; a write may or may not have been applied, so repeat
+ * only one that is safe to repeat (an order by its id, a batch by its
+ * "batch" id; proto/errors.md, "outcome_unknown"). Thread-safe; see
+ * THREADS above. */
 xsell_err xsell_client_call(xsell_client *c, const void *req, size_t len,
     void **replyp, size_t *reply_lenp);
 

@@ -483,7 +483,12 @@ xsell_client_call(xsell_client *c, const void *req, size_t len, void **replyp,
 	nng_aio_set_msg(aio, NULL);
 	rv = aio_run(aio, ctx, false, deadline);
 	if (rv != 0) {
-		goto close_ctx;
+		/* Sent: the server may have acted on it (a write applied),
+		 * so its failure is not "unavailable", whose promise is that
+		 * nothing changed (errors.md). */
+		nng_ctx_close(ctx);
+		nng_aio_free(aio);
+		return XSELL_ENOREPLY;
 	}
 	msg = nng_aio_get_msg(aio);
 	n   = nng_msg_len(msg);

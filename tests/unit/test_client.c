@@ -777,6 +777,39 @@ test_client_silent_peer_times_out(void **state)
 	xs_test_rmdir(dir);
 }
 
+/* A request a server took and never answered: the call cannot say
+ * whether it acted (a write applied), so it is not "unavailable" (which
+ * promises nothing changed) but ENOREPLY, after the timeout. */
+static void
+test_client_sent_without_reply_is_outcome_unknown(void **state)
+{
+	char         *dir = xs_test_tmpdir();
+	char         *url = xs_test_ipc_url(dir, "mute");
+	nng_socket    mute;
+	xsell_client *c;
+	void         *reply = NULL;
+	size_t        len   = 0;
+	uint64_t      t0, dt;
+
+	(void) state;
+	assert_int_equal(nng_rep0_open(&mute), 0);
+	assert_int_equal(nng_listen(mute, url, NULL, 0), 0);
+	assert_xs_ok(xsell_client_dial(&c, url, 300));
+	t0 = now_ms();
+	assert_xs_err(
+	    xsell_client_call(c, "\x80", 1, &reply, &len), XSELL_ENOREPLY);
+	dt = now_ms() - t0;
+	assert_true(dt >= 250);
+	assert_null(reply);
+	assert_int_equal(len, 0);
+	assert_string_equal(
+	    xsell_strerror(XSELL_ENOREPLY), "sent, but no reply came");
+	xsell_client_close(c);
+	nng_close(mute);
+	free(url);
+	xs_test_rmdir(dir);
+}
+
 static void
 test_client_dial_round_trip(void **state)
 {
@@ -839,6 +872,8 @@ main(void)
 		cmocka_unit_test(test_reply_status),
 		cmocka_unit_test(test_client_dial_fails_fast),
 		cmocka_unit_test(test_client_silent_peer_times_out),
+		cmocka_unit_test(
+		    test_client_sent_without_reply_is_outcome_unknown),
 		cmocka_unit_test(test_client_dial_round_trip),
 		cmocka_unit_test(test_client_refuses_oversized_request),
 	};
