@@ -485,6 +485,7 @@ xs_server_close(xs_server *srv)
 		return;
 	}
 	atomic_store(&srv->stopping, true);
+	xs_wal_wake_waiters(srv->wal);
 	/* Each read worker stops at its next callback: after the reply it
 	 * holds has gone, or when its receive times out. */
 	while (atomic_load(&srv->readers_live) != 0) {

@@ -184,6 +184,12 @@ xsell_err xs_wal_replay(struct xs_server *srv, const char *db);
  * after the workers stopped. */
 void xs_wal_close(xs_wal *wal);
 
+/* The server is stopping (srv->stopping is set): wake every writer that
+ * waits on the log, so that each checks at once whether its wait ends
+ * (a forget_user waiting for an applier that cannot apply). Any thread;
+ * 'wal' may be NULL. */
+void xs_wal_wake_waiters(xs_wal *wal);
+
 /* Fill s->wal: the log's sequence numbers, backlog and files. */
 void xs_wal_stats(xs_wal *wal, struct xs_stats *s);
 /* The write job->req of worker 'w' through the log: append its request

@@ -807,6 +807,34 @@ sync_upto(xs_wal *wal, uint64_t seq)
 	return wal->synced >= seq ? XSELL_OK : wal->broken;
 }
 
+/* Take forget_user 'f' off the list of waiters (mtx held). */
+static void
+forget_unlist(xs_wal *wal, struct wal_forget *f)
+{
+	struct wal_forget **p = &wal->forgets;
+
+	while (*p != f) {
+		assert(*p != NULL);
+		p = &(*p)->next;
+	}
+	*p = f->next;
+}
+
+/* List forget_user 'f', whose entry 'seq' was just appended, among the
+ * waiters (mtx held since the append). Before the entry is synced: the
+ * applier reads only synced entries, so it finds 'f' whichever writer's
+ * sync covers the entry. Listed after its own writer's wait for the
+ * sync, 'f' could miss its result: another writer's sync covers the
+ * entry, the applier applies it and delivers to nobody before its
+ * writer takes the mutex back, and the writer waits for ever. */
+static void
+forget_list(xs_wal *wal, struct wal_forget *f, uint64_t seq)
+{
+	f->seq       = seq;
+	f->next      = wal->forgets;
+	wal->forgets = f;
+}
+
 /* End the wait of forget_user 'f' (mtx held), whichever way its entry
  * ended: applied (XSELL_OK, its counts in *res), skipped (the error it
  * failed with: a skipped forget_user changed nothing, so its error is
@@ -817,13 +845,7 @@ static void
 forget_deliver(xs_wal *wal, struct wal_forget *f,
     const struct xs_forget_result *res, xsell_err err)
 {
-	struct wal_forget **p = &wal->forgets;
-
-	while (*p != f) {
-		assert(*p != NULL);
-		p = &(*p)->next;
-	}
-	*p = f->next;
+	forget_unlist(wal, f);
 	if (err == XSELL_OK) {
 		f->res = *res;
 	}
@@ -831,17 +853,16 @@ forget_deliver(xs_wal *wal, struct wal_forget *f,
 	f->done = true;
 }
 
-/* Wait for the forget_user entry 'f->seq' to be applied (mtx held),
- * however long: it is logged, so an error reply would be wrong (an
- * error means nothing changed). An applier that stopped first ends the
- * wait, and so does the server stopping while the applier is stalled
- * (it wakes the waiters at each retry): otherwise the admin worker, and
- * the stop that joins it before closing the log, would wait for ever. */
+/* Wait for the forget_user entry of 'f', listed since its append, to be
+ * applied (mtx held), however long: it is logged, so an error reply
+ * would be wrong (an error means nothing changed). An applier that
+ * stopped first ends the wait, and so does the server stopping
+ * (xs_wal_wake_waiters wakes the waiters then): otherwise the admin
+ * worker, and the stop that joins it before closing the log, would wait
+ * for ever. */
 static xsell_err
 forget_wait(xs_wal *wal, struct wal_forget *f)
 {
-	f->next      = wal->forgets;
-	wal->forgets = f;
 	while (!f->done) {
 		if (wal->exited || atomic_load(&wal->srv->stopping)) {
 			forget_deliver(wal, f, NULL, XSELL_EUNAVAIL);
@@ -879,8 +900,9 @@ xs_wal_write(xs_wal *wal, struct xs_worker *w, struct xs_write_job *job)
 {
 	const struct xs_request *req  = job->req;
 	size_t                   need = sizeof(struct wal_hdr) + w->req_len;
-	struct wal_forget        f    = { 0 };
-	uint64_t                 seq  = 0;
+	bool                     is_forget = req->op == XS_OP_forget_user;
+	struct wal_forget        f         = { 0 };
+	uint64_t                 seq       = 0;
 	xsell_err                err;
 
 	assert(w->req_body != NULL && w->req_len <= XSELL_ADMIN_MSG_MAX);
@@ -890,12 +912,20 @@ xs_wal_write(xs_wal *wal, struct xs_worker *w, struct xs_write_job *job)
 		err = entry_append(
 		    wal, w->req_body, w->req_len, w->req_now, &seq);
 	}
+	if (err == XSELL_OK && is_forget) {
+		forget_list(wal, &f, seq);
+	}
 	if (err == XSELL_OK) {
 		err = sync_upto(wal, seq);
 	}
-	if (err == XSELL_OK && req->op == XS_OP_forget_user) {
-		f.seq         = seq;
-		err           = forget_wait(wal, &f);
+	if (seq != 0 && is_forget) {
+		/* A failed sync cut the entry off the log: it never
+		 * applies, and nothing waits for it. */
+		if (err == XSELL_OK) {
+			err = forget_wait(wal, &f);
+		} else {
+			forget_unlist(wal, &f);
+		}
 		job->u.forget = f.res;
 	}
 	pthread_mutex_unlock(&wal->mtx);
@@ -1698,6 +1728,19 @@ xs_wal_close(xs_wal *wal)
 	/* Everything applied: the log is empty until the next write. */
 	segs_drop_applied(wal, wal->applied, wal->applied == wal->written);
 	wal_free(wal);
+}
+
+void
+xs_wal_wake_waiters(xs_wal *wal)
+{
+	if (wal == NULL) {
+		return;
+	}
+	/* Under mtx: a waiter checks srv->stopping under it, so it either
+	 * saw the flag or is already waiting when this broadcast comes. */
+	pthread_mutex_lock(&wal->mtx);
+	pthread_cond_broadcast(&wal->applied_cv);
+	pthread_mutex_unlock(&wal->mtx);
 }
 
 void

@@ -11,11 +11,15 @@
  * write); a refused write and a full disk leave the log empty; an entry
  * that cannot be applied (a forget_user meeting a damaged ledger, or
  * bytes that do not decode as a write) is skipped and kept aside, at
- * start and live, and the writes around it are applied. xselld without --wal
- * applies a log it finds and deletes it, creating no log file and starting no
- * log thread, and with none creates nothing. The expected counts are worked
- * out by hand below. Nothing depends on timing: kill -9 may find any part of
- * the log applied. */
+ * start and live, and the writes around it are applied. A forget_user
+ * gets its result even when another writer's sync made its entry
+ * durable (an LD_PRELOAD shim puts the writers in that order). xselld
+ * without --wal applies a log it finds and deletes it, creating no log
+ * file and starting no log thread, and with none creates nothing. The
+ * expected counts are worked out by hand below. Nothing depends on
+ * timing: kill -9 may find any part of the log applied, and where a
+ * test gives a server time to reach a state (the shim's margins), a slow
+ * machine makes it miss a bug rather than fail a correct server. */
 #include "support.h"
 
 #include <dirent.h>
@@ -898,6 +902,151 @@ test_wal_undecodable_entry_skipped_between_good_ones(void **state)
 	xs_test_server_fini(&s);
 }
 
+/* ==== forget_user's wait for its result ==== */
+
+/* How long a call from a thread of its own waits for its reply: a
+ * forget_user's comes within a few seconds even under the shim. */
+#define CALL_WAIT_MS 8000
+
+/* A request sent from a thread of its own, its reply kept (no cmocka
+ * assertion runs in that thread). */
+struct call {
+	pthread_t   thread;
+	const char *url;
+	void       *req; /* msgpack, malloc'd */
+	size_t      len;
+	void       *reply; /* nng's; NULL: none within CALL_WAIT_MS */
+	size_t      reply_len;
+};
+
+static void *
+call_main(void *arg)
+{
+	struct call *c = arg;
+	nng_socket   sock;
+
+	if (nng_req0_open(&sock) != 0) {
+		return NULL;
+	}
+	nng_socket_set_ms(sock, NNG_OPT_RECVTIMEO, CALL_WAIT_MS);
+	nng_socket_set_ms(sock, NNG_OPT_SENDTIMEO, CALL_WAIT_MS);
+	if (nng_dial(sock, c->url, NULL, 0) != 0 ||
+	    nng_send(sock, c->req, c->len, 0) != 0 ||
+	    nng_recv(sock, &c->reply, &c->reply_len, NNG_FLAG_ALLOC) != 0) {
+		c->reply = NULL;
+	}
+	nng_close(sock);
+	return NULL;
+}
+
+/* Send the request 'json' to 'url' from a thread of its own. */
+static void
+call_start(struct call *c, const char *url, const char *json)
+{
+	memset(c, 0, sizeof(*c));
+	c->url = url;
+	c->req = xs_test_pack(json, &c->len);
+	assert_int_equal(pthread_create(&c->thread, NULL, call_main, c), 0);
+}
+
+/* Wait for the call's thread: its reply as JSON (caller json_decref's
+ * it), or NULL if none came. */
+static json_t *
+call_end(struct call *c)
+{
+	json_t *r = NULL;
+
+	assert_int_equal(pthread_join(c->thread, NULL), 0);
+	free(c->req);
+	if (c->reply != NULL) {
+		r = xs_test_reply_json(c->reply, c->reply_len);
+		nng_free(c->reply, c->reply_len);
+	}
+	return r;
+}
+
+/* Fails the test unless 'r' (taken) is a reply of code 'code'. */
+static void
+assert_reply_code(json_t *r, const char *code)
+{
+	assert_non_null(r);
+	assert_string_equal(xs_test_reply_code(r), code);
+	json_decref(r);
+}
+
+/* Restart 's' with the shared object 'shim' preloaded into xselld, not
+ * into this process (the variable is set for the child's start only).
+ * A sanitizer's runtime, which wants to come first, is told to allow
+ * it. */
+static void
+restart_preloaded(struct xs_test_server *s, const char *shim)
+{
+	const char *asan     = getenv("ASAN_OPTIONS");
+	char       *asan_was = asan != NULL ? strdup(asan) : NULL;
+	char        opts[1024];
+
+	snprintf(opts, sizeof(opts), "%s%sverify_asan_link_order=0",
+	    asan != NULL ? asan : "", asan != NULL ? ":" : "");
+	setenv("ASAN_OPTIONS", opts, 1);
+	setenv("LD_PRELOAD", shim, 1);
+	xs_test_server_restart(s);
+	unsetenv("LD_PRELOAD");
+	if (asan_was != NULL) {
+		setenv("ASAN_OPTIONS", asan_was, 1);
+	} else {
+		unsetenv("ASAN_OPTIONS");
+	}
+	free(asan_was);
+}
+
+/* A forget_user whose entry another writer's sync makes durable must
+ * still get its result. The shim (support/shim_forget_race.c) puts the
+ * writers in that order: writer A's sync is under way when the forget's
+ * writer W appends, so W waits for it; W is then slow to take the log's
+ * mutex back until writer C's sync has covered W's entry and the
+ * applier has had time to apply it. W listed itself as a waiter only
+ * after that, so the applier delivered the result to nobody and W
+ * waited for ever: no reply, and a stop hung until its 10 s watchdog.
+ * The reply says the victim's order was taken out; the stop is clean. */
+static void
+test_wal_forget_answered_when_another_writer_syncs_it(void **state)
+{
+	struct xs_test_server s;
+	struct call           a, w, c;
+	char                  json[256];
+	json_t               *r;
+
+	(void) state;
+	xs_test_server_start(&s, wal_args);
+	order_json(json, sizeof(json), "v1", "victim", "a", "b");
+	xs_test_send_ok(s.admin_url, json);
+	wait_applied(s.read_url, 1);
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+	restart_preloaded(&s, XS_TEST_SHIM_FORGET_RACE);
+
+	order_json(json, sizeof(json), "a1", "ua", "a", "c");
+	call_start(&a, s.admin_url, json);
+	nng_msleep(200); /* A's sync is held until W's entry is appended */
+	call_start(
+	    &w, s.admin_url, "{\"op\":\"forget_user\",\"user\":\"victim\"}");
+	nng_msleep(300); /* W waits for A's sync, and is held after it */
+	order_json(json, sizeof(json), "c1", "uc", "b", "c");
+	call_start(&c, s.admin_url, json);
+
+	assert_reply_code(call_end(&a), "ok");
+	assert_reply_code(call_end(&c), "ok");
+	r = call_end(&w);
+	if (r == NULL) {
+		fail_msg("no reply to forget_user within %d ms", CALL_WAIT_MS);
+	}
+	assert_string_equal(xs_test_reply_code(r), "ok");
+	assert_true(json_is_true(json_object_get(r, "forgotten")));
+	assert_int_equal(json_integer_value(json_object_get(r, "orders")), 1);
+	json_decref(r);
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+	xs_test_server_fini(&s);
+}
+
 /* ==== The log's mark in the store (store/wal_seq.c) ==== */
 
 /* The store's mark read in a transaction of its own: its error; *seqp
@@ -1160,6 +1309,8 @@ main(void)
 		    test_wal_poison_entry_skipped_at_replay_and_live),
 		cmocka_unit_test(
 		    test_wal_undecodable_entry_skipped_between_good_ones),
+		cmocka_unit_test(
+		    test_wal_forget_answered_when_another_writer_syncs_it),
 		cmocka_unit_test(test_wal_seq_get_put_and_damaged),
 		cmocka_unit_test(test_wal_without_wal_creates_nothing),
 		cmocka_unit_test(

@@ -905,19 +905,12 @@ xs_test_pack(const char *json, size_t *lenp)
 }
 
 json_t *
-xs_test_call(const char *url, const char *json)
+xs_test_reply_json(const void *reply, size_t len)
 {
 	msgpack_unpacked up;
-	size_t           len, req_len, off = 0;
-	void            *req = xs_test_pack(json, &req_len);
-	void            *reply;
+	size_t           off = 0;
 	json_t          *out;
 
-	reply = xs_test_call_raw(url, req, req_len, &len);
-	free(req);
-	if (reply == NULL) {
-		fail_msg("no reply from %s to %s", url, json);
-	}
 	msgpack_unpacked_init(&up);
 	assert_int_equal(msgpack_unpack_next(&up, reply, len, &off),
 	    MSGPACK_UNPACK_SUCCESS);
@@ -925,6 +918,23 @@ xs_test_call(const char *url, const char *json)
 	assert_int_equal(up.data.type, MSGPACK_OBJECT_MAP);
 	out = unpack_json(&up.data);
 	msgpack_unpacked_destroy(&up);
+	return out;
+}
+
+json_t *
+xs_test_call(const char *url, const char *json)
+{
+	size_t  len, req_len;
+	void   *req = xs_test_pack(json, &req_len);
+	void   *reply;
+	json_t *out;
+
+	reply = xs_test_call_raw(url, req, req_len, &len);
+	free(req);
+	if (reply == NULL) {
+		fail_msg("no reply from %s to %s", url, json);
+	}
+	out = xs_test_reply_json(reply, len);
 	free(reply);
 	return out;
 }

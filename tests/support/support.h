@@ -141,6 +141,9 @@ void *xs_test_call_raw(
  * the reply converted to JSON (caller json_decref's it). Fails the test
  * if no reply comes within 2 s or the reply is not one msgpack map. */
 json_t *xs_test_call(const char *url, const char *json);
+/* The reply reply[0..len) (msgpack) as JSON (caller json_decref's it).
+ * Fails the test unless it is one msgpack map. */
+json_t *xs_test_reply_json(const void *reply, size_t len);
 /* The JSON text 'json' packed as msgpack, as xs_test_call sends it
  * (malloc'd, *lenp bytes; caller frees). Fails the test on bad JSON. */
 void *xs_test_pack(const char *json, size_t *lenp);
