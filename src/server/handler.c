@@ -295,6 +295,7 @@ request_begin(struct xs_worker *w, struct xs_request *req, struct xs_buf *out)
 	memset(req, 0, sizeof(*req));
 	xs_buf_reset(out);
 	xs_arena_reset(&w->arena);
+	w->reply_withheld = false;
 }
 
 /* A request too large or that does not decode: counted under "invalid"
@@ -346,8 +347,9 @@ xs_server_handle(
 	}
 	if (err != XSELL_OK) {
 		atomic_fetch_add(&w->srv->ops[req.op].errors, 1);
+		/* A withheld reply's reason is logged where it is known. */
 		if (err != XSELL_EFORBIDDEN && err != XSELL_EINVAL &&
-		    err != XSELL_ETOOBIG) {
+		    err != XSELL_ETOOBIG && !w->reply_withheld) {
 			xs_log(XS_LOG_WARN, "%s: %s", xs_op_name(req.op),
 			    xsell_strerror(err));
 		}

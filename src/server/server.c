@@ -257,8 +257,9 @@ worker_limit(struct xs_worker *w)
 
 /* Turn the request in 'msg' into its reply, in place: answered, or
  * refused past the connection limit. False when nothing is to be sent
- * (a dropped request, or no memory for the reply): 'msg' is freed then.
- * A muted connection's request gets no work and no reply (limit.c). */
+ * (a dropped request, no memory for the reply, or a reply the handler
+ * withheld): 'msg' is freed then. A muted connection's request gets no
+ * work and no reply (limit.c). */
 static bool
 worker_reply(struct xs_worker *w, nng_msg *msg)
 {
@@ -278,6 +279,12 @@ worker_reply(struct xs_worker *w, nng_msg *msg)
 	} else {
 		xs_server_handle(
 		    w, nng_msg_body(msg), nng_msg_len(msg), &w->out);
+	}
+	/* Its outcome is not known (handler.c): the client hears nothing,
+	 * as from a server that died before replying. */
+	if (w->reply_withheld) {
+		nng_msg_free(msg);
+		return false;
 	}
 	nng_msg_clear(msg);
 	rv = nng_msg_append(msg, w->out.data, w->out.len);

@@ -122,6 +122,9 @@ struct xs_worker {
 	const void *req_body;
 	size_t      req_len;
 	int64_t     req_now;
+	/* Its outcome is not known yet (wal.c: a forget_user left in the
+	 * log at a stop): no reply is sent, not even an error. */
+	bool reply_withheld;
 };
 
 /* A write waiting for its group's commit (group.c). */
@@ -196,9 +199,11 @@ void xs_wal_stats(xs_wal *wal, struct xs_stats *s);
  * bytes (w->req_body), sync (shared with the writers syncing at the same
  * time) and return; the store gets it within one group of the applier.
  * forget_user also waits until it is applied (job->u.forget is its
- * result). An event's job->u.event counts every event as applied (its
- * duplicates are known only when applied). On any error nothing of the
- * write is in the log: XSELL_EIO when the log cannot be written or
+ * result); if the server stops first while the applier cannot apply, it
+ * returns XSELL_EUNAVAIL with w->reply_withheld set: the entry stays
+ * logged, so no reply is true. An event's job->u.event counts every event as
+ * applied (its duplicates are known only when applied). On any error nothing
+ * of the write is in the log: XSELL_EIO when the log cannot be written or
  * synced (a full disk as on the store: "input/output error"; after a
  * failed sync every write until a restart), the applier's error while
  * it cannot apply (XSELL_EMAPFULL: the store's map is full). Any

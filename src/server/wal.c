@@ -99,9 +99,10 @@ struct wal_hdr {
 /* A forget_user waiting for its result from the applier. */
 struct wal_forget {
 	uint64_t                seq;
-	struct xs_forget_result res;  /* its counts, when applied */
-	xsell_err               err;  /* OK: applied; else why not */
-	bool                    done; /* forget_deliver ended the wait */
+	struct xs_forget_result res;     /* its counts, when applied */
+	xsell_err               err;     /* OK: applied; else why not */
+	bool                    done;    /* forget_deliver ended the wait */
+	bool                    unknown; /* ended, not applied: no result */
 	struct wal_forget      *next;
 };
 
@@ -835,12 +836,10 @@ forget_list(xs_wal *wal, struct wal_forget *f, uint64_t seq)
 	wal->forgets = f;
 }
 
-/* End the wait of forget_user 'f' (mtx held), whichever way its entry
- * ended: applied (XSELL_OK, its counts in *res), skipped (the error it
+/* End the wait of forget_user 'f' (mtx held): its entry is in the
+ * store, applied (XSELL_OK, its counts in *res) or skipped (the error it
  * failed with: a skipped forget_user changed nothing, so its error is
- * the truth), or unavailable (XSELL_EUNAVAIL, res NULL: the applier
- * stopped first; the entry stays in the log and the next start applies
- * it). 'f' leaves the list of waiters. */
+ * the truth). 'f' leaves the list of waiters. */
 static void
 forget_deliver(xs_wal *wal, struct wal_forget *f,
     const struct xs_forget_result *res, xsell_err err)
@@ -853,19 +852,43 @@ forget_deliver(xs_wal *wal, struct wal_forget *f,
 	f->done = true;
 }
 
+/* Whether a forget_user's wait must end before its entry is applied
+ * (mtx held): the applier is gone, or the server is stopping while the
+ * applier cannot apply (wal->stall: a full map, a damaged entry), so
+ * that the admin worker, and the stop that joins it before closing the
+ * log, would wait for ever. A stop alone does not end it: the applier
+ * goes on until xs_wal_close, which comes after the workers are joined,
+ * and reaches the entry. */
+static bool
+forget_wait_is_hopeless(const xs_wal *wal)
+{
+	return wal->exited ||
+	    (atomic_load(&wal->srv->stopping) && wal->stall != XSELL_OK);
+}
+
 /* Wait for the forget_user entry of 'f', listed since its append, to be
- * applied (mtx held), however long: it is logged, so an error reply
- * would be wrong (an error means nothing changed). An applier that
- * stopped first ends the wait, and so does the server stopping
- * (xs_wal_wake_waiters wakes the waiters then): otherwise the admin
- * worker, and the stop that joins it before closing the log, would wait
- * for ever. */
+ * applied (mtx held), however long; its result's error. A wait that is
+ * hopeless (forget_wait_is_hopeless) ends with f->unknown: the entry
+ * stays in the log, and a later start applies it (or skips it if it
+ * fails there), so this server knows no result, and an error reply
+ * would say that nothing changed: the caller sends no reply at all
+ * (PROTOCOL.md, "With a write-ahead log"). */
 static xsell_err
 forget_wait(xs_wal *wal, struct wal_forget *f)
 {
 	while (!f->done) {
-		if (wal->exited || atomic_load(&wal->srv->stopping)) {
-			forget_deliver(wal, f, NULL, XSELL_EUNAVAIL);
+		if (forget_wait_is_hopeless(wal)) {
+			xs_log(XS_LOG_WARN,
+			    "wal: forget_user (entry %" PRIu64
+			    ") cannot be applied before the stop (%s): it "
+			    "gets no reply; it stays in the log for the next "
+			    "start",
+			    f->seq,
+			    wal->exited ? "the applier stopped"
+			                : xsell_strerror(wal->stall));
+			forget_unlist(wal, f);
+			f->err     = XSELL_EUNAVAIL;
+			f->unknown = true;
 			break;
 		}
 		pthread_cond_wait(&wal->applied_cv, &wal->mtx);
@@ -926,7 +949,8 @@ xs_wal_write(xs_wal *wal, struct xs_worker *w, struct xs_write_job *job)
 		} else {
 			forget_unlist(wal, &f);
 		}
-		job->u.forget = f.res;
+		job->u.forget     = f.res;
+		w->reply_withheld = f.unknown;
 	}
 	pthread_mutex_unlock(&wal->mtx);
 	/* Acknowledged once logged: duplicates are found when the entry is

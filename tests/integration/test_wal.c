@@ -13,13 +13,16 @@
  * bytes that do not decode as a write) is skipped and kept aside, at
  * start and live, and the writes around it are applied. A forget_user
  * gets its result even when another writer's sync made its entry
- * durable (an LD_PRELOAD shim puts the writers in that order). xselld
- * without --wal applies a log it finds and deletes it, creating no log
- * file and starting no log thread, and with none creates nothing. The
- * expected counts are worked out by hand below. Nothing depends on
- * timing: kill -9 may find any part of the log applied, and where a
- * test gives a server time to reach a state (the shim's margins), a slow
- * machine makes it miss a bug rather than fail a correct server. */
+ * durable (an LD_PRELOAD shim puts the writers in that order), and when
+ * it is in flight at a stop; one the store cannot take at a stop gets
+ * no reply (its entry is held back by LMDB's writer lock, which the
+ * test takes). xselld without --wal applies a log it finds and deletes
+ * it, creating no log file and starting no log thread, and with none
+ * creates nothing. The expected counts are worked out by hand below.
+ * Nothing depends on timing: kill -9 may find any part of the log
+ * applied, and where a test gives a server time to reach a state (the
+ * shim's margins, a stop's start), a slow machine makes it miss a bug
+ * rather than fail a correct server. */
 #include "support.h"
 
 #include <dirent.h>
@@ -152,6 +155,22 @@ file_size(const char *dir, const char *name)
 
 	free(p);
 	return rc == 0 ? (long long) sb.st_size : -1;
+}
+
+/* How many of 'dir''s entries have a name that starts with "wal". */
+static int
+wal_names(const char *dir)
+{
+	DIR           *d = opendir(dir);
+	struct dirent *e;
+	int            n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL) {
+		n += strncmp(e->d_name, "wal", 3) == 0;
+	}
+	closedir(d);
+	return n;
 }
 
 static void
@@ -1047,6 +1066,195 @@ test_wal_forget_answered_when_another_writer_syncs_it(void **state)
 	xs_test_server_fini(&s);
 }
 
+/* Hold LMDB's writer lock on the store in 'db' (opened on a map of
+ * 'map_size' bytes, 0: the default, as xselld's), which every process
+ * with the store open shares: xselld's applier, having read its group,
+ * waits to begin its transaction, so whatever is logged meanwhile stays
+ * unapplied until writer_release. */
+static void
+writer_hold(const char *db, size_t map_size, xs_store **stp, MDB_txn **txnp)
+{
+	struct xs_store_opts so = { 0 };
+
+	so.map_size = map_size;
+	assert_xs_ok(xs_store_open(stp, db, &so));
+	assert_xs_ok(xs_txn_write(*stp, txnp));
+}
+
+static void
+writer_release(xs_store *st, MDB_txn *txn)
+{
+	xs_txn_abort(txn);
+	xs_store_close(st);
+}
+
+/* Wait until stats.wal says entry 'seq' is logged (synced). */
+static void
+wait_logged(const char *url, json_int_t seq)
+{
+	for (int i = 0; i < 500 && wal_stat(url, "logged") != seq; i++) {
+		nng_msleep(10);
+	}
+	assert_int_equal(wal_stat(url, "logged"), seq);
+}
+
+/* Whether user 'user' is known to the server at 'url' (history). */
+static bool
+user_known(const char *url, const char *user)
+{
+	char    json[256];
+	json_t *r;
+	bool    known;
+
+	snprintf(
+	    json, sizeof(json), "{\"op\":\"history\",\"user\":\"%s\"}", user);
+	r     = xs_test_call_ok(url, json);
+	known = json_is_true(json_object_get(r, "known"));
+	json_decref(r);
+	return known;
+}
+
+/* The victim of the tests below: one order (entry 1), applied, then
+ * LMDB's writer lock held by the test and an order of another user
+ * logged (entry 2: the applier waits with it), then forget_user victim
+ * sent from a thread of its own (entry 3, logged behind it). */
+static void
+forget_behind_held_writer(struct xs_test_server *s, size_t map_size,
+    const char *entry2, xs_store **stp, MDB_txn **txnp, struct call *w)
+{
+	char json[256];
+
+	order_json(json, sizeof(json), "v1", "victim", "a", "b");
+	xs_test_send_ok(s->admin_url, json);
+	wait_applied(s->read_url, 1);
+	writer_hold(s->db, map_size, stp, txnp);
+	xs_test_send_ok(s->admin_url, entry2);
+	call_start(
+	    w, s->admin_url, "{\"op\":\"forget_user\",\"user\":\"victim\"}");
+	wait_logged(s->read_url, 3);
+	assert_int_equal(wal_stat(s->read_url, "applied"), 1);
+}
+
+/* A forget_user in flight when xselld is told to stop gets its result:
+ * the stop applies the log before it closes it, and the forget's reply
+ * waits for that. Its entry is held behind another (LMDB's writer lock,
+ * held by the test) until after SIGTERM. It was answered "unavailable"
+ * (an error, which says that nothing changed), yet applied at the stop.
+ * The reply says the victim's order was taken out, the stop is clean,
+ * and after a restart the victim is unknown and the other order is
+ * there. */
+static void
+test_wal_forget_in_flight_at_stop_gets_its_result(void **state)
+{
+	struct xs_test_server s;
+	struct call           w;
+	xs_store             *st;
+	MDB_txn              *txn;
+	char                  json[256];
+	json_t               *r;
+
+	(void) state;
+	xs_test_server_start(&s, wal_args);
+	order_json(json, sizeof(json), "o2", "u2", "c", "d");
+	forget_behind_held_writer(&s, 0, json, &st, &txn, &w);
+	assert_int_equal(kill(s.pid, SIGTERM), 0);
+	nng_msleep(500); /* the stop has begun: the workers are told */
+	writer_release(st, txn);
+
+	r = call_end(&w);
+	if (r == NULL) {
+		fail_msg("no reply to forget_user within %d ms", CALL_WAIT_MS);
+	}
+	assert_string_equal(xs_test_reply_code(r), "ok");
+	assert_true(json_is_true(json_object_get(r, "forgotten")));
+	assert_int_equal(json_integer_value(json_object_get(r, "orders")), 1);
+	json_decref(r);
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+	assert_int_equal(wal_names(s.db), 0); /* all applied at the stop */
+
+	xs_test_server_restart(&s);
+	assert_false(user_known(s.read_url, "victim"));
+	assert_int_equal(xs_test_stats_orders(s.read_url), 1);
+	xs_test_server_fini(&s);
+}
+
+/* Orders that a 1 MiB map cannot take in one transaction: 2,000 of 10
+ * items each, no item in two of them (JSON, malloc'd). */
+static char *
+map_filling_orders(void)
+{
+	size_t cap = 2000 * 200 + 64, o = 0;
+	char  *json = malloc(cap);
+
+	assert_non_null(json);
+	o += (size_t) snprintf(
+	    json + o, cap - o, "{\"op\":\"event\",\"events\":[");
+	for (unsigned i = 0; i < 2000; i++) {
+		o += (size_t) snprintf(json + o, cap - o,
+		    "%s{\"type\":\"order\",\"order\":\"big%u\",\"user\":"
+		    "\"w%u\",\"ts\":1700000000,\"items\":[",
+		    i > 0 ? "," : "", i, i);
+		for (unsigned j = 0; j < 10; j++) {
+			o += (size_t) snprintf(json + o, cap - o,
+			    "%s\"m%u-%u\"", j > 0 ? "," : "", i, j);
+		}
+		o += (size_t) snprintf(json + o, cap - o, "]}");
+		assert_true(o < cap);
+	}
+	snprintf(json + o, cap - o, "]}");
+	return json;
+}
+
+/* A forget_user in flight when xselld is told to stop, while the store
+ * cannot take the log (the entry before it does not fit the 1 MiB map:
+ * writes are refused from then on), gets no reply at all: it is logged
+ * and a later start applies it, so neither a result nor an error (which
+ * says nothing changed) would be true. It was answered "unavailable".
+ * The stop is clean and quick (not the 10 s watchdog's); restarted on a
+ * larger map, the log applies: the victim is unknown, the 2,000 orders
+ * are there. */
+static void
+test_wal_forget_unapplicable_at_stop_gets_no_reply(void **state)
+{
+	static const char *const tiny[] = { "--wal", "--map-size", "1M",
+		NULL };
+	struct xs_test_server    s;
+	struct call              w;
+	xs_store                *st;
+	MDB_txn                 *txn;
+	char                    *big = map_filling_orders();
+	json_t                  *r;
+	int                      status = -1;
+
+	(void) state;
+	xs_test_server_start(&s, tiny);
+	forget_behind_held_writer(&s, (size_t) 1 << 20, big, &st, &txn, &w);
+	free(big);
+	assert_int_equal(kill(s.pid, SIGTERM), 0);
+	nng_msleep(500); /* the stop has begun: the workers are told */
+	writer_release(st, txn);
+
+	/* Well before the stop's 10 s watchdog. */
+	for (int i = 0; i < 50 && waitpid(s.pid, &status, WNOHANG) == 0; i++) {
+		nng_msleep(100);
+	}
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	s.pid = -1;
+	r     = call_end(&w);
+	if (r != NULL) {
+		char *text = json_dumps(r, JSON_COMPACT);
+
+		fail_msg("forget_user was answered %s", text);
+	}
+
+	s.extra = wal_args;
+	xs_test_server_restart(&s);
+	assert_false(user_known(s.read_url, "victim"));
+	assert_int_equal(xs_test_stats_orders(s.read_url), 2000);
+	xs_test_server_fini(&s);
+}
+
 /* ==== The log's mark in the store (store/wal_seq.c) ==== */
 
 /* The store's mark read in a transaction of its own: its error; *seqp
@@ -1097,22 +1305,6 @@ test_wal_seq_get_put_and_damaged(void **state)
 }
 
 /* ==== Without --wal: recovery only ==== */
-
-/* How many of 'dir''s entries have a name that starts with "wal". */
-static int
-wal_names(const char *dir)
-{
-	DIR           *d = opendir(dir);
-	struct dirent *e;
-	int            n = 0;
-
-	assert_non_null(d);
-	while ((e = readdir(d)) != NULL) {
-		n += strncmp(e->d_name, "wal", 3) == 0;
-	}
-	closedir(d);
-	return n;
-}
 
 /* How many threads of process 'pid' are named 'name' (the log's applier
  * is "xsell-wal"). */
@@ -1311,6 +1503,10 @@ main(void)
 		    test_wal_undecodable_entry_skipped_between_good_ones),
 		cmocka_unit_test(
 		    test_wal_forget_answered_when_another_writer_syncs_it),
+		cmocka_unit_test(
+		    test_wal_forget_in_flight_at_stop_gets_its_result),
+		cmocka_unit_test(
+		    test_wal_forget_unapplicable_at_stop_gets_no_reply),
 		cmocka_unit_test(test_wal_seq_get_put_and_damaged),
 		cmocka_unit_test(test_wal_without_wal_creates_nothing),
 		cmocka_unit_test(
