@@ -166,7 +166,7 @@ struct xs_wal {
 	off_t              skip_len;  /* its bytes */
 	uint64_t           skipped;   /* entries skipped (under mtx) */
 	bool               replaying; /* at open: the log's end unknown */
-	bool               log_end;   /* the replay found it */
+	bool               log_end;   /* the replay found it (until it ends) */
 	uint64_t           n_groups, n_entries; /* for the log at close */
 };
 
@@ -1538,7 +1538,12 @@ log_replay(xs_wal *wal)
 			err = wal->stall;
 		}
 	}
+	/* The end the replay found is the log's end at open only: left
+	 * set, it would turn every later read error of the applier into
+	 * "nothing more to read", and the applier would spin on the
+	 * damaged entry while writes are acknowledged, never applied. */
 	wal->replaying = false;
+	wal->log_end   = false;
 	wal->written   = wal->applied;
 	wal->synced    = wal->applied;
 	if (err == XSELL_OK && wal->applied > from) {

@@ -16,13 +16,15 @@
  * durable (an LD_PRELOAD shim puts the writers in that order), and when
  * it is in flight at a stop; one the store cannot take at a stop gets
  * no reply (its entry is held back by LMDB's writer lock, which the
- * test takes). xselld without --wal applies a log it finds and deletes
- * it, creating no log file and starting no log thread, and with none
- * creates nothing. The expected counts are worked out by hand below.
- * Nothing depends on timing: kill -9 may find any part of the log
- * applied, and where a test gives a server time to reach a state (the
- * shim's margins, a stop's start), a slow machine makes it miss a bug
- * rather than fail a correct server. */
+ * test takes). A logged entry damaged on disk stops the applier and
+ * writes are refused, also after a start that replayed a log. xselld
+ * without --wal applies a log it finds and deletes it, creating no log
+ * file and starting no log thread, and with none creates nothing. The
+ * expected counts are worked out by hand below. Nothing depends on
+ * timing: kill -9 may find any part of the log applied, and where a
+ * test gives a server time to reach a state (the shim's margins, a
+ * stop's start), a slow machine makes it miss a bug rather than fail a
+ * correct server. */
 #include "support.h"
 
 #include <dirent.h>
@@ -1255,6 +1257,83 @@ test_wal_forget_unapplicable_at_stop_gets_no_reply(void **state)
 	xs_test_server_fini(&s);
 }
 
+/* ==== A damaged entry in the live log ==== */
+
+/* Change one byte of the first copy of 'needle' in file 'name' of 'dir'
+ * (a log entry's body: its CRC no longer matches), as a disk error
+ * would. Fails the test if the needle is not there. */
+static void
+file_damage(const char *dir, const char *name, const char *needle)
+{
+	char  *p = path_in(dir, name);
+	FILE  *f = fopen(p, "r+b");
+	char  *buf;
+	long   len, at = 0;
+	size_t n = strlen(needle);
+
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	len = ftell(f);
+	assert_true(len > 0);
+	buf = malloc((size_t) len);
+	assert_non_null(buf);
+	rewind(f);
+	assert_int_equal(fread(buf, (size_t) len, 1, f), 1);
+	while (at + (long) n <= len && memcmp(buf + at, needle, n) != 0) {
+		at++;
+	}
+	assert_true(at + (long) n <= len);
+	assert_int_equal(fseek(f, at, SEEK_SET), 0);
+	assert_int_equal(fputc(buf[at] ^ 0x20, f), buf[at] ^ 0x20);
+	assert_int_equal(fclose(f), 0);
+	free(buf);
+	free(p);
+}
+
+/* A logged entry damaged on disk before the applier reads it, after a
+ * start that replayed a log (a kill -9 left one, if only an empty
+ * segment): the applier cannot apply past it, so the next write is
+ * refused ("internal": a damaged store, in the log here) rather than
+ * acknowledged into a log that does not reach the store, and nothing
+ * more is logged. LMDB's writer lock, held by the test, keeps the entry
+ * unread until it is damaged. The replay's end of the log stayed set,
+ * and the applier took the damage for the end of the log: it spun on
+ * it, and writes were acknowledged and never applied. */
+static void
+test_wal_damaged_entry_after_a_replay_refuses_writes(void **state)
+{
+	struct xs_test_server s;
+	xs_store             *st;
+	MDB_txn              *txn;
+	char                  json[256];
+	json_t               *r;
+
+	(void) state;
+	xs_test_server_start(&s, wal_args);
+	assert_true(WIFSIGNALED(xs_test_server_signal(&s, SIGKILL)));
+	xs_test_server_restart(&s); /* replays the log: an empty segment */
+
+	writer_hold(s.db, 0, &st, &txn);
+	order_json(json, sizeof(json), "e1", "u1", "a", "b");
+	xs_test_send_ok(s.admin_url, json);
+	order_json(json, sizeof(json), "DAMAGED", "u2", "c", "d");
+	xs_test_send_ok(s.admin_url, json);
+	file_damage(s.db, SEG1, "DAMAGED");
+	writer_release(st, txn);
+	wait_applied(s.read_url, 1);
+	nng_msleep(300); /* the applier reads entry 2 right after 1 */
+
+	order_json(json, sizeof(json), "after", "u3", "e", "f");
+	r = xs_test_call(s.admin_url, json);
+	assert_string_equal(xs_test_reply_code(r), "internal");
+	json_decref(r);
+	assert_int_equal(wal_stat(s.read_url, "logged"), 2);
+	assert_int_equal(wal_stat(s.read_url, "applied"), 1);
+	assert_int_equal(xs_test_stats_orders(s.read_url), 1);
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+	xs_test_server_fini(&s);
+}
+
 /* ==== The log's mark in the store (store/wal_seq.c) ==== */
 
 /* The store's mark read in a transaction of its own: its error; *seqp
@@ -1507,6 +1586,8 @@ main(void)
 		    test_wal_forget_in_flight_at_stop_gets_its_result),
 		cmocka_unit_test(
 		    test_wal_forget_unapplicable_at_stop_gets_no_reply),
+		cmocka_unit_test(
+		    test_wal_damaged_entry_after_a_replay_refuses_writes),
 		cmocka_unit_test(test_wal_seq_get_put_and_damaged),
 		cmocka_unit_test(test_wal_without_wal_creates_nothing),
 		cmocka_unit_test(
