@@ -270,6 +270,95 @@ entry_read(int fd, off_t off, uint64_t seq, struct wal_hdr *h, uint8_t *body)
 	return entry_crc(h, body) == h->crc;
 }
 
+/* Whether 'fd' holds only zero bytes from 'off' to its end (or nothing
+ * there). A read error answers false: not known to be zeros. */
+static bool
+file_is_zero_from(int fd, off_t off)
+{
+	uint8_t chunk[65536];
+
+	for (;;) {
+		ssize_t r = pread(fd, chunk, sizeof(chunk), off);
+
+		if (r < 0 && errno == EINTR) {
+			continue;
+		}
+		if (r <= 0) {
+			return r == 0;
+		}
+		for (ssize_t i = 0; i < r; i++) {
+			if (chunk[i] != 0) {
+				return false;
+			}
+		}
+		off += r;
+	}
+}
+
+/* Whether a whole entry 'seq' (its CRC good) starts anywhere in 'fd' in
+ * (from, to): its magic is looked for at every byte. 'body' has room
+ * for XSELL_ADMIN_MSG_MAX bytes. */
+static bool
+entry_found_between(int fd, off_t from, off_t to, uint64_t seq, uint8_t *body)
+{
+	const uint32_t magic = WAL_MAGIC;
+	uint8_t        chunk[65536];
+	off_t          at = from + 1;
+
+	while (at + (off_t) sizeof(magic) <= to) {
+		size_t  want = (size_t) (to - at) < sizeof(chunk)
+		     ? (size_t) (to - at)
+		     : sizeof(chunk);
+		ssize_t r    = pread(fd, chunk, want, at);
+
+		if (r < 0 && errno == EINTR) {
+			continue;
+		}
+		if (r < (ssize_t) sizeof(magic)) {
+			return false;
+		}
+		for (ssize_t i = 0; i + (ssize_t) sizeof(magic) <= r; i++) {
+			struct wal_hdr h;
+
+			if (memcmp(chunk + i, &magic, sizeof(magic)) == 0 &&
+			    entry_read(fd, at + i, seq, &h, body)) {
+				return true;
+			}
+		}
+		/* The next chunk overlaps: a magic across the edge. */
+		at += r - (ssize_t) sizeof(magic) + 1;
+	}
+	return false;
+}
+
+/* Whether the last segment 'fd', from 'off' on, where entry 'seq' does
+ * not read whole, is a torn tail: the last appends, cut short by a
+ * crash, and never acknowledged (a sync covers every entry appended
+ * before it). Appends follow each other and the space reserved after
+ * them holds zeros, so a torn tail is one entry's bytes, then zeros:
+ * after the body its header claims if the header is whole (up to the
+ * file's end, which may cut the body), else after a header's bytes. Any
+ * other byte, or a whole next entry inside what it claims (its length
+ * damaged), is damage in the middle of the log, before entries that may
+ * have been acknowledged. 'body': room for XSELL_ADMIN_MSG_MAX bytes. */
+static bool
+tail_is_torn(int fd, off_t off, uint64_t seq, uint8_t *body)
+{
+	struct wal_hdr h;
+	struct stat    sb;
+	off_t          end = off + (off_t) sizeof(h);
+
+	if (fstat(fd, &sb) != 0) {
+		return false;
+	}
+	if (hdr_read(fd, off, seq, &h)) {
+		end += (off_t) h.len;
+		end = end < sb.st_size ? end : sb.st_size;
+	}
+	return file_is_zero_from(fd, end) &&
+	    !entry_found_between(fd, off, end, seq + 1, body);
+}
+
 /* Frame entry 'seq' (body[0..len), decoded at 'now'): its header, with
  * its CRC, in *h, and iov[] the header then the body, as they are
  * written back to back (the log and wal-skipped alike). */
@@ -1007,13 +1096,29 @@ reader_next(xs_wal *wal, uint64_t seq, size_t at, struct wal_hdr *h)
 			return XSELL_OK;
 		}
 		/* At open the log ends where its last segment has no more
-		 * whole entries: a torn one after them was never
-		 * acknowledged (every sync covers all appended before).
-		 * Also when that segment was just opened: a crash after a
-		 * rotation leaves it empty or torn. Not when it did not
-		 * open: its entries were not read. */
+		 * whole entries and a torn tail at most: never acknowledged
+		 * (every sync covers all appended before). Also when that
+		 * segment was just opened: a crash after a rotation leaves
+		 * it empty or torn. Not when it did not open: its entries
+		 * were not read. A damaged entry with more after it does
+		 * not end the log: they may have been acknowledged, and
+		 * the start fails with the file kept. */
 		if (wal->replaying && wal->rd_fd >= 0 && wal->n_segs > 0 &&
 		    wal->rd_seg == wal->segs[wal->n_segs - 1]) {
+			if (!tail_is_torn(
+			        wal->rd_fd, wal->rd_off, seq, wal->buf + at)) {
+				xs_log(XS_LOG_ERROR,
+				    "wal: entry %" PRIu64
+				    " is damaged and the log goes on after "
+				    "it (%s/wal-%016" PRIx64
+				    ".log, offset %lld): the entries after "
+				    "it may have been acknowledged, so the "
+				    "start does not go on without them; the "
+				    "file is kept",
+				    seq, wal->dir, wal->rd_seg,
+				    (long long) wal->rd_off);
+				return XSELL_ECORRUPT;
+			}
 			wal->log_end = true;
 			return XSELL_ENOENT;
 		}

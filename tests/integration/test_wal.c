@@ -17,14 +17,15 @@
  * it is in flight at a stop; one the store cannot take at a stop gets
  * no reply (its entry is held back by LMDB's writer lock, which the
  * test takes). A logged entry damaged on disk stops the applier and
- * writes are refused, also after a start that replayed a log. xselld
- * without --wal applies a log it finds and deletes it, creating no log
- * file and starting no log thread, and with none creates nothing. The
- * expected counts are worked out by hand below. Nothing depends on
- * timing: kill -9 may find any part of the log applied, and where a
- * test gives a server time to reach a state (the shim's margins, a
- * stop's start), a slow machine makes it miss a bug rather than fail a
- * correct server. */
+ * writes are refused, also after a start that replayed a log; left by
+ * a crash with entries after it, it stops the start. xselld without
+ * --wal applies a log it finds and deletes it, creating no log file and
+ * starting no log thread, and with none creates nothing. The expected
+ * counts are worked out by hand below. Nothing depends on timing:
+ * kill -9 may find any part of the log applied, and where a test gives
+ * a server time to reach a state (the shim's margins, a stop's start),
+ * a slow machine makes it miss a bug rather than fail a correct
+ * server. */
 #include "support.h"
 
 #include <dirent.h>
@@ -197,22 +198,35 @@ copy_file(const char *from_dir, const char *to_dir, const char *name)
 	free(to);
 }
 
-/* Append to the log file the start of an entry that a crash cut short:
- * the header of entry WRITES + 1 (the layout of server/wal.c: magic
- * "XWAL", body length, seq, time, CRC, pad; host order) claiming a
- * 1,000-byte body, and 10 bytes of it. A replay must end the log before
- * it. */
+/* Write into the log file, where entry WRITES + 1 would go (after the
+ * whole entries 1..WRITES, over the zeros reserved after them), the
+ * start of an entry that a crash cut short: its header (the layout of
+ * server/wal.c: magic "XWAL", body length, seq, time, CRC, pad; host
+ * order) claiming a 1,000-byte body, and the first 10 bytes of that
+ * body. A replay must end the log before it. */
 static void
 append_torn_entry(const char *dir, const char *name)
 {
 	char    *p     = path_in(dir, name);
-	FILE    *f     = fopen(p, "ab");
+	FILE    *f     = fopen(p, "r+b");
 	uint32_t magic = 0x4c415758u, len = 1000, crc = 0, pad = 0;
-	uint64_t seq      = WRITES + 1;
-	int64_t  now      = 1700000000;
-	char     body[10] = { 0 };
+	uint64_t seq = WRITES + 1;
+	int64_t  now = 1700000000;
+	/* A request's first bytes: {"op": "event", ... */
+	const unsigned char body[10] = { 0x83, 0xa2, 'o', 'p', 0xa5, 'e', 'v',
+		'e', 'n', 't' };
+	long                at       = 0;
 
 	assert_non_null(f);
+	/* Each whole entry's header says how long its body is. */
+	for (unsigned k = 0; k < WRITES; k++) {
+		uint32_t body_len;
+
+		assert_int_equal(fseek(f, at + 4, SEEK_SET), 0);
+		assert_int_equal(fread(&body_len, 4, 1, f), 1);
+		at += 32 + (long) body_len;
+	}
+	assert_int_equal(fseek(f, at, SEEK_SET), 0);
 	assert_int_equal(fwrite(&magic, 4, 1, f), 1);
 	assert_int_equal(fwrite(&len, 4, 1, f), 1);
 	assert_int_equal(fwrite(&seq, 8, 1, f), 1);
@@ -1334,6 +1348,91 @@ test_wal_damaged_entry_after_a_replay_refuses_writes(void **state)
 	xs_test_server_fini(&s);
 }
 
+/* ==== A damaged entry in a log left by a crash ==== */
+
+/* Flip the bits 'mask' of the byte at 'off' of file 'name' in 'dir'. */
+static void
+file_byte_flip(const char *dir, const char *name, long off, int mask)
+{
+	char *p = path_in(dir, name);
+	FILE *f = fopen(p, "r+b");
+	int   c;
+
+	assert_non_null(f);
+	assert_int_equal(fseek(f, off, SEEK_SET), 0);
+	c = fgetc(f);
+	assert_true(c != EOF);
+	assert_int_equal(fseek(f, off, SEEK_SET), 0);
+	assert_int_equal(fputc(c ^ mask, f), c ^ mask);
+	assert_int_equal(fclose(f), 0);
+	free(p);
+}
+
+/* xselld on s's store (not running), with 'wal' or without, must refuse
+ * to start: exit 1, naming the damaged entry 'seq'. */
+static void
+assert_start_refused(struct xs_test_server *s, bool wal, unsigned seq)
+{
+	const char *args[] = { "--db", s->db, "--admin", s->admin_url,
+		wal ? "--wal" : NULL, NULL };
+	char        out[256], err[8192], want[64];
+
+	assert_int_equal(xs_test_run_tool(XS_TEST_XSELLD, args, s->dir, out,
+	                     sizeof(out), err, sizeof(err)),
+	    1);
+	snprintf(want, sizeof(want), "entry %u is damaged and the log goes on",
+	    seq);
+	xs_test_assert_has(err, want);
+}
+
+/* A log left by a crash, in a store without its entries: three orders
+ * (entries 1..3), entry 2 damaged. The entries after a damaged one may
+ * have been acknowledged, so the start is refused (exit 1, with --wal
+ * and without) and the file is kept as it was; put right, it applies
+ * whole: 3 orders. Damaged first in a byte of its body, then in its
+ * length (1 MiB more: past the file's end, as a torn entry's may be;
+ * entry 3 is found inside what it claims). Either was taken for a torn
+ * tail: entries 2 and 3 were dropped and the file deleted. */
+static void
+test_wal_damaged_entry_before_others_refuses_start(void **state)
+{
+	struct xs_test_server s;
+	char                  json[256];
+	size_t                len[3];
+	long                  second;
+	long long             size;
+
+	(void) state;
+	xs_test_server_start(&s, wal_args);
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+	for (unsigned i = 0; i < 3; i++) {
+		char order[8], user[8];
+
+		snprintf(order, sizeof(order), "d%u", i + 1);
+		snprintf(user, sizeof(user), "u%u", i + 1);
+		order_json(json, sizeof(json), order, user, "a", "b");
+		free(append_entry(s.db, SEG1, i + 1, json, &len[i]));
+	}
+	size   = file_size(s.db, SEG1);
+	second = HDR_LEN + (long) len[0];
+
+	file_byte_flip(s.db, SEG1, second + HDR_LEN + (long) len[1] / 2, 0x20);
+	assert_start_refused(&s, true, 2);
+	assert_start_refused(&s, false, 2);
+	assert_int_equal(file_size(s.db, SEG1), size);
+	file_byte_flip(s.db, SEG1, second + HDR_LEN + (long) len[1] / 2, 0x20);
+
+	file_byte_flip(s.db, SEG1, second + 4 + 2, 0x10); /* length + 1 MiB */
+	assert_start_refused(&s, true, 2);
+	assert_int_equal(file_size(s.db, SEG1), size);
+	file_byte_flip(s.db, SEG1, second + 4 + 2, 0x10);
+
+	xs_test_server_restart(&s);
+	assert_int_equal(xs_test_stats_orders(s.read_url), 3);
+	assert_int_equal(wal_stat(s.read_url, "applied"), 3);
+	xs_test_server_fini(&s);
+}
+
 /* ==== The log's mark in the store (store/wal_seq.c) ==== */
 
 /* The store's mark read in a transaction of its own: its error; *seqp
@@ -1588,6 +1687,8 @@ main(void)
 		    test_wal_forget_unapplicable_at_stop_gets_no_reply),
 		cmocka_unit_test(
 		    test_wal_damaged_entry_after_a_replay_refuses_writes),
+		cmocka_unit_test(
+		    test_wal_damaged_entry_before_others_refuses_start),
 		cmocka_unit_test(test_wal_seq_get_put_and_damaged),
 		cmocka_unit_test(test_wal_without_wal_creates_nothing),
 		cmocka_unit_test(
