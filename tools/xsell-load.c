@@ -38,7 +38,8 @@ static const char usage_text[] =
     "already in the store are counted as duplicates and change nothing;\n"
     "events, which have no id, are applied in groups of 64 that the store\n"
     "remembers by a hash of their content: loading the same files again\n"
-    "is safe.\n"
+    "is safe. A FILE may be a pipe or a FIFO (/dev/stdin, <(zcat f.gz)),\n"
+    "read once (/dev/stdin is csv unless --format says otherwise).\n"
     "\n"
     "Into a new store (no item, user or event yet) the whole load is one\n"
     "write transaction that builds every neighbour list once, whole:\n"
@@ -172,6 +173,7 @@ static const char usage_text[] =
     "  xsell-load --db st --type view --map user=session_id views.csv\n"
     "  xsell-load --db st events.csv      (RetailRocket: timestamp,\n"
     "                                      visitorid, event, itemid, ...)\n"
+    "  zcat lines.jsonl.gz | xsell-load --db st --format jsonl /dev/stdin\n"
     "\n"
     "exit status:\n"
     "  0  the load completed (even if lines were rejected)\n"
@@ -632,6 +634,90 @@ after_load(const struct args *a, const struct xs_settings *set)
 	return rc;
 }
 
+/* Whether 'path' can be read only once: a pipe, a FIFO, <(...), a
+ * terminal (anything but a regular file). Its check has to be the start
+ * of its read, or the bytes the check took are lost. A path that cannot
+ * be stat'ed is not (its check says why). */
+static bool
+read_once(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) == 0 && !S_ISREG(sb.st_mode);
+}
+
+/* Close the files held open by check_files, and free the array. */
+static void
+held_free(xs_load_file **held, int n)
+{
+	for (int i = 0; i < n; i++) {
+		xs_load_file_close(held[i]);
+	}
+	free(held);
+}
+
+/* Check every file (opened, columns mapped) before the store is
+ * touched: a file read only once stays open in (*heldp)[i], to be read
+ * from where its check stopped; the others are closed (NULL there), to
+ * be opened again when read. Returns the exit status: on an error the
+ * reason is printed and nothing is held. */
+static int
+check_files(const struct args *a, xs_load_file ***heldp)
+{
+	xs_load_file **held;
+	size_t         n_baskets = 0;
+	char           err[600];
+
+	// NOLINTNEXTLINE(clang-analyzer-optin.portability.UnixAPI)
+	held = calloc((size_t) a->n_files, sizeof(*held));
+	if (held == NULL) {
+		fprintf(stderr, "xsell-load: out of memory\n");
+		return EXIT_LOAD_FAIL;
+	}
+	for (int i = 0; i < a->n_files; i++) {
+		enum xs_load_format fmt = format_of(a, a->files[i]);
+		xsell_err           e;
+
+		n_baskets += fmt == XS_LOAD_BASKETS;
+		e = read_once(a->files[i])
+		    ? xs_load_file_open(&held[i], a->files[i], fmt, &a->map,
+		          err, sizeof(err))
+		    : xs_load_check(
+		          a->files[i], fmt, &a->map, err, sizeof(err));
+		if (e != XSELL_OK) {
+			fprintf(stderr, "xsell-load: %s\n", err);
+			held_free(held, a->n_files);
+			return e == XSELL_EINVAL ? EXIT_USAGE : EXIT_LOAD_FAIL;
+		}
+	}
+	if (n_baskets > 1) {
+		fprintf(stderr,
+		    "xsell-load: warning: %zu basket files: order ids are "
+		    "line numbers, so line N of each is the same order N\n",
+		    n_baskets);
+	}
+	*heldp = held;
+	return EXIT_LOAD_OK;
+}
+
+/* Read file i: from where its check stopped if it was held open (then
+ * closed), else opened again. */
+static xsell_err
+read_file(xs_loader *l, const struct args *a, xs_load_file **held, int i,
+    int64_t now, struct xs_load_counts *fc, char *err, size_t err_len)
+{
+	xsell_err e;
+
+	if (held[i] == NULL) {
+		return xs_loader_read(l, a->files[i], NULL,
+		    format_of(a, a->files[i]), &a->map, now, fc, err, err_len);
+	}
+	e = xs_loader_read_file(l, held[i], now, fc, err, err_len);
+	xs_load_file_close(held[i]);
+	held[i] = NULL;
+	return e;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -643,7 +729,8 @@ main(int argc, char **argv)
 	struct xs_load_counts       *fcs;
 	const struct xs_load_counts *tot;
 	const struct xs_load_reject *rej;
-	size_t                       n_rej, n_baskets = 0;
+	size_t                       n_rej;
+	xs_load_file               **held;
 	xs_loader                   *l;
 	xs_store                    *st;
 	char                         err[600];
@@ -659,28 +746,16 @@ main(int argc, char **argv)
 	if (a.n_files == 0 && a.compact_into != NULL) {
 		return after_load(&a, NULL); /* parse_args: else a FILE */
 	}
-	/* Check every file before the store is touched. */
-	for (int i = 0; i < a.n_files; i++) {
-		enum xs_load_format fmt = format_of(&a, a.files[i]);
-
-		n_baskets += fmt == XS_LOAD_BASKETS;
-		e = xs_load_check(a.files[i], fmt, &a.map, err, sizeof(err));
-		if (e != XSELL_OK) {
-			fprintf(stderr, "xsell-load: %s\n", err);
-			return e == XSELL_EINVAL ? EXIT_USAGE : EXIT_LOAD_FAIL;
-		}
-	}
-	if (n_baskets > 1) {
-		fprintf(stderr,
-		    "xsell-load: warning: %zu basket files: order ids are "
-		    "line numbers, so line N of each is the same order N\n",
-		    n_baskets);
+	rc = check_files(&a, &held);
+	if (rc != EXIT_LOAD_OK) {
+		return rc;
 	}
 
 	e = store_open_for_load(&st, &a);
 	if (e != XSELL_OK) {
 		fprintf(stderr, "xsell-load: cannot open store %s: %s\n", a.db,
 		    xsell_strerror(e));
+		held_free(held, a.n_files);
 		return EXIT_LOAD_FAIL;
 	}
 	/* n_files >= 1: parse_args refuses a command without a FILE. */
@@ -690,6 +765,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "xsell-load: out of memory\n");
 		free(fcs);
 		xs_store_close(st);
+		held_free(held, a.n_files);
 		return EXIT_LOAD_FAIL;
 	}
 	if (exclude_items(l, &a) != XSELL_OK) {
@@ -697,6 +773,7 @@ main(int argc, char **argv)
 		xs_loader_free(l);
 		free(fcs);
 		xs_store_close(st);
+		held_free(held, a.n_files);
 		return EXIT_LOAD_FAIL;
 	}
 	pg.on    = !a.quiet && isatty(STDERR_FILENO);
@@ -708,9 +785,7 @@ main(int argc, char **argv)
 		pg.file        = a.files[i];
 		pg.file_size   = file_size(a.files[i]);
 		pg.file_bytes0 = xs_loader_counts(l)->bytes;
-		e              = xs_loader_read(l, a.files[i], NULL,
-		                 format_of(&a, a.files[i]), &a.map, now, &fcs[i], err,
-		                 sizeof(err));
+		e = read_file(l, &a, held, i, now, &fcs[i], err, sizeof(err));
 		if (e != XSELL_OK) {
 			progress_clear(&pg);
 			fprintf(stderr, "xsell-load: %s\n", err);
@@ -767,5 +842,6 @@ main(int argc, char **argv)
 	    (double) (t_apply - t_read) / 1e9, (double) (t_apply - t0) / 1e9);
 	xs_loader_free(l);
 	free(fcs);
+	held_free(held, a.n_files); /* those a failure left unread */
 	return rc == EXIT_LOAD_OK ? after_load(&a, &set) : rc;
 }

@@ -218,9 +218,31 @@ xsell_err xs_loader_read(xs_loader *l, const char *path, FILE *f,
     struct xs_load_counts *fc, char *err, size_t err_len);
 
 /* Only open 'path' and resolve its columns: what xs_loader_read would
- * refuse before reading a record, checked before anything is written. */
+ * refuse before reading a record, checked before anything is written.
+ * The bytes it reads are gone from a pipe or a FIFO, which a later
+ * xs_loader_read would find short: open those with xs_load_file_open. */
 xsell_err xs_load_check(const char *path, enum xs_load_format fmt,
     const struct xs_load_map *m, char *err, size_t err_len);
+
+/* A file opened, its header read and its columns resolved, its records
+ * not read yet: the check of xs_load_check for an input that can be read
+ * only once (a pipe, a FIFO, <(...)), whose reader, with the bytes it
+ * read for the header, then reads the records. */
+typedef struct xs_load_file xs_load_file;
+
+/* Open 'path' in format 'fmt' and resolve its columns by 'm' (may be
+ * NULL; its --type is kept): the errors of xs_loader_read before it
+ * reads a record, with the reason in err. 'path' is borrowed: it names
+ * the file in messages and must outlive *lfp. Caller closes with
+ * xs_load_file_close. */
+xsell_err xs_load_file_open(xs_load_file **lfp, const char *path,
+    enum xs_load_format fmt, const struct xs_load_map *m, char *err,
+    size_t err_len);
+void      xs_load_file_close(xs_load_file *lf);
+
+/* xs_loader_read of the file 'lf' opened (read once: then close it). */
+xsell_err xs_loader_read_file(xs_loader *l, xs_load_file *lf, int64_t now,
+    struct xs_load_counts *fc, char *err, size_t err_len);
 
 /* Counters over every file read so far. */
 const struct xs_load_counts *xs_loader_counts(const xs_loader *l);

@@ -1006,6 +1006,17 @@ is_regular(FILE *f)
 
 /* ==== Reading files ==== */
 
+/* A file opened and its columns resolved, its records not read yet. */
+struct xs_load_file {
+	const char         *path;  /* borrowed: names it in messages */
+	FILE               *f;     /* read by r */
+	FILE               *owned; /* f, if opened here: closed with it */
+	xs_load_reader     *r;
+	enum xs_load_format fmt;
+	struct xs_load_cols cols; /* all 0 for baskets (no header) */
+	enum xs_event_type  type; /* of lines without a type column */
+};
+
 static xsell_err
 open_file(const char *path, FILE **fp, char *err, size_t err_len)
 {
@@ -1044,23 +1055,147 @@ start_file(FILE *f, const char *path, enum xs_load_format fmt,
 	return e;
 }
 
+static void
+file_fini(struct xs_load_file *lf)
+{
+	xs_load_reader_close(lf->r);
+	lf->r = NULL;
+	if (lf->owned != NULL) {
+		(void) fclose(lf->owned); /* read only: nothing to lose */
+		lf->owned = NULL;
+	}
+}
+
+/* Open 'path' (or read 'f' if not NULL) into *lf, the caller's: its
+ * reader, past the header, and its columns. */
+static xsell_err
+file_init(struct xs_load_file *lf, const char *path, FILE *f,
+    enum xs_load_format fmt, const struct xs_load_map *m, char *err,
+    size_t err_len)
+{
+	xsell_err e;
+
+	memset(lf, 0, sizeof(*lf));
+	lf->path = path;
+	lf->fmt  = fmt;
+	lf->type = m != NULL ? m->type : XS_EV_ORDER;
+	if (f == NULL) {
+		e = open_file(path, &lf->owned, err, err_len);
+		if (e != XSELL_OK) {
+			return e;
+		}
+		f = lf->owned;
+	}
+	lf->f = f;
+	e     = start_file(f, path, fmt, m, &lf->r, &lf->cols, err, err_len);
+	if (e != XSELL_OK) {
+		file_fini(lf);
+	}
+	return e;
+}
+
+/* Every record of the file 'lf', from where its reader is. */
+static xsell_err
+file_read(xs_loader *l, struct xs_load_file *lf, int64_t now,
+    struct xs_load_counts *fc, char *err, size_t err_len)
+{
+	struct reject_ctx rc;
+	struct read_pipe *pipe;
+	size_t            n_cols = 0;
+	xsell_err         e;
+
+	l->now           = now;
+	l->default_type  = lf->type;
+	l->grouped_lines = SIZE_MAX;
+	l->before        = l->counts;
+	if (lf->fmt != XS_LOAD_BASKETS) {
+		const struct xs_span *hdr;
+
+		xs_load_reader_header(lf->r, &hdr, &n_cols);
+		xs_load_reader_use(lf->r, &lf->cols);
+		if (lf->cols.col[XS_ROLE_PRICE] >= 0 ||
+		    lf->cols.col[XS_ROLE_CATEGORY] >= 0) {
+			l->has_meta = true;
+		}
+	}
+	memset(&rc, 0, sizeof(rc));
+	rc.l    = l;
+	rc.file = lf->path;
+	rc.c    = fc;
+	pipe    = is_regular(lf->f)
+	       ? read_start(&rc, lf->r, lf->fmt, &lf->cols, n_cols)
+	       : NULL;
+	if (pipe != NULL) {
+		e = read_piped(pipe, &rc);
+		read_end(pipe); /* errno: the helper's, for XSELL_EIO */
+	} else {
+		e = read_here(&rc, lf->r, lf->fmt, &lf->cols, n_cols);
+	}
+	fc->bytes = xs_load_reader_offset(lf->r);
+	loader_counts(l, fc);
+	if (e == XSELL_ENOENT) {
+		e = XSELL_OK;
+	} else if (e != XSELL_OK) {
+		snprintf(err, err_len, "%s: %s", lf->path,
+		    e == XSELL_EIO ? strerror(errno) : xsell_strerror(e));
+	}
+	return e;
+}
+
 xsell_err
 xs_load_check(const char *path, enum xs_load_format fmt,
     const struct xs_load_map *m, char *err, size_t err_len)
 {
-	struct xs_load_cols cols;
-	xs_load_reader     *r = NULL;
-	FILE               *f;
-	xsell_err           e;
+	struct xs_load_file lf;
+	xsell_err e = file_init(&lf, path, NULL, fmt, m, err, err_len);
 
-	e = open_file(path, &f, err, err_len);
+	file_fini(&lf);
+	return e;
+}
+
+xsell_err
+xs_load_file_open(xs_load_file **lfp, const char *path,
+    enum xs_load_format fmt, const struct xs_load_map *m, char *err,
+    size_t err_len)
+{
+	xs_load_file *lf = malloc(sizeof(*lf));
+	xsell_err     e;
+
+	if (lf == NULL) {
+		snprintf(err, err_len, "%s: %s", path,
+		    xsell_strerror(XSELL_ENOMEM));
+		return XSELL_ENOMEM;
+	}
+	e = file_init(lf, path, NULL, fmt, m, err, err_len);
 	if (e != XSELL_OK) {
+		free(lf);
 		return e;
 	}
-	e = start_file(f, path, fmt, m, &r, &cols, err, err_len);
-	xs_load_reader_close(r);
-	(void) fclose(f); /* read only: nothing to lose */
-	return e;
+	*lfp = lf;
+	return XSELL_OK;
+}
+
+void
+xs_load_file_close(xs_load_file *lf)
+{
+	if (lf == NULL) {
+		return;
+	}
+	file_fini(lf);
+	free(lf);
+}
+
+xsell_err
+xs_loader_read_file(xs_loader *l, xs_load_file *lf, int64_t now,
+    struct xs_load_counts *fc, char *err, size_t err_len)
+{
+	struct xs_load_counts local;
+
+	if (fc == NULL) {
+		fc = &local;
+	}
+	memset(fc, 0, sizeof(*fc));
+	return file_read(l, lf, now, fc, err, err_len);
 }
 
 xsell_err
@@ -1068,68 +1203,20 @@ xs_loader_read(xs_loader *l, const char *path, FILE *f,
     enum xs_load_format fmt, const struct xs_load_map *m, int64_t now,
     struct xs_load_counts *fc, char *err, size_t err_len)
 {
-	struct xs_load_counts local = { 0 };
-	struct xs_load_cols   cols  = { 0 };
-	struct reject_ctx     rc;
-	struct read_pipe     *pipe;
-	xs_load_reader       *r      = NULL;
-	FILE                 *owned  = NULL;
-	size_t                n_cols = 0;
+	struct xs_load_counts local;
+	struct xs_load_file   lf;
 	xsell_err             e;
 
 	if (fc == NULL) {
 		fc = &local;
 	}
 	memset(fc, 0, sizeof(*fc));
-	l->now           = now;
-	l->default_type  = m != NULL ? m->type : XS_EV_ORDER;
-	l->grouped_lines = SIZE_MAX;
-	l->before        = l->counts;
-	if (f == NULL) {
-		e = open_file(path, &owned, err, err_len);
-		if (e != XSELL_OK) {
-			return e;
-		}
-		f = owned;
-	}
-	e = start_file(f, path, fmt, m, &r, &cols, err, err_len);
+	e = file_init(&lf, path, f, fmt, m, err, err_len);
 	if (e != XSELL_OK) {
-		goto done;
+		return e;
 	}
-	if (fmt != XS_LOAD_BASKETS) {
-		const struct xs_span *hdr;
-
-		xs_load_reader_header(r, &hdr, &n_cols);
-		xs_load_reader_use(r, &cols);
-		if (cols.col[XS_ROLE_PRICE] >= 0 ||
-		    cols.col[XS_ROLE_CATEGORY] >= 0) {
-			l->has_meta = true;
-		}
-	}
-	memset(&rc, 0, sizeof(rc));
-	rc.l    = l;
-	rc.file = path;
-	rc.c    = fc;
-	pipe = is_regular(f) ? read_start(&rc, r, fmt, &cols, n_cols) : NULL;
-	if (pipe != NULL) {
-		e = read_piped(pipe, &rc);
-		read_end(pipe); /* errno: the helper's, for XSELL_EIO */
-	} else {
-		e = read_here(&rc, r, fmt, &cols, n_cols);
-	}
-	fc->bytes = xs_load_reader_offset(r);
-	loader_counts(l, fc);
-	if (e == XSELL_ENOENT) {
-		e = XSELL_OK;
-	} else if (e != XSELL_OK) {
-		snprintf(err, err_len, "%s: %s", path,
-		    e == XSELL_EIO ? strerror(errno) : xsell_strerror(e));
-	}
-done:
-	xs_load_reader_close(r);
-	if (owned != NULL) {
-		(void) fclose(owned); /* read only */
-	}
+	e = file_read(l, &lf, now, fc, err, err_len);
+	file_fini(&lf);
 	return e;
 }
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "store/store.h"
@@ -73,6 +74,31 @@ run(struct fixture *f, const char *const *args)
 	    sizeof(f->out), f->err, sizeof(f->err));
 }
 
+/* Run xsell-load as a shell user pipes a file into it: "cat FILE |
+ * xsell-load ARGS /dev/stdin", its output in f->out and f->err. Returns
+ * its exit code. */
+static int
+run_piped(struct fixture *f, const char *file, const char *args)
+{
+	char out_path[600], err_path[600], cmd[4096];
+	int  status;
+
+	snprintf(out_path, sizeof(out_path), "%s/stdout", f->dir);
+	snprintf(err_path, sizeof(err_path), "%s/stderr", f->dir);
+	snprintf(cmd, sizeof(cmd),
+	    "cat '%s' | %s'%s' %s /dev/stdin >'%s' 2>'%s'", file,
+	    xs_test_wrap_prefix(), XS_TEST_XSELL_LOAD, args, out_path,
+	    err_path);
+	status = system(cmd);
+	xs_test_slurp(out_path, f->out, sizeof(f->out));
+	xs_test_slurp(err_path, f->err, sizeof(f->err));
+	if (!WIFEXITED(status)) {
+		fail_msg(
+		    "%s died (status %d); stderr: %s", cmd, status, f->err);
+	}
+	return WEXITSTATUS(status);
+}
+
 /* The store's dump, into *b (caller frees with xs_buf_fini). */
 static void
 dump(const char *db, struct xs_buf *b)
@@ -134,6 +160,33 @@ test_tool_summary_counts(void **state)
 	assert_memory_equal(before.data, after.data, before.len);
 	xs_buf_fini(&before);
 	xs_buf_fini(&after);
+}
+
+/* A file piped in (a pipe, a FIFO, <(...)) can be read only once: its
+ * header is read and its columns mapped before the store is touched,
+ * and its lines are then read on from there, none lost. A pipe whose
+ * columns cannot be mapped is a usage error that makes no store. */
+static void
+test_tool_reads_a_pipe(void **state)
+{
+	struct fixture *f = *state;
+	char            file[512], bad[512], db2[512], args[700];
+
+	snprintf(file, sizeof(file), "%s", write_file(f, "sales.csv", sales));
+	snprintf(bad, sizeof(bad), "%s", write_file(f, "bad.csv", "a;b\n1\n"));
+	snprintf(db2, sizeof(db2), "%s", path_in(f, "db2"));
+	snprintf(args, sizeof(args), "--db '%s' --quiet", f->db);
+	assert_int_equal(run_piped(f, file, args), 0);
+	assert_int_equal(xs_test_figure(f->out, "lines read"), 7);
+	assert_int_equal(xs_test_figure(f->out, "lines loaded"), 4);
+	assert_int_equal(xs_test_figure(f->out, "lines rejected"), 2);
+	assert_int_equal(xs_test_figure(f->out, "orders applied"), 2);
+	xs_test_assert_has(f->err, "/dev/stdin:6: bad qty \"lots\"");
+
+	snprintf(args, sizeof(args), "--db '%s' --quiet", db2);
+	assert_int_equal(run_piped(f, bad, args), 2);
+	xs_test_assert_has(f->err, "/dev/stdin: no order column");
+	assert_int_equal(access(db2, F_OK), -1);
 }
 
 static void
@@ -636,6 +689,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
 		    test_tool_summary_counts, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_tool_reads_a_pipe, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_tool_non_adjacent_lines_are_one_order, setup,
 		    teardown),
