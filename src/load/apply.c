@@ -164,15 +164,20 @@ group_has_events(const struct xs_event *evs, size_t n)
 /* A batch id for a group holding views, cart events or ratings: a hash
  * of everything in the group. Loading the same files again forms the
  * same groups, which the store then knows as applied. Groups of orders
- * only need none (orders have ids), and are not hashed. */
+ * only need none (orders have ids), and are not hashed. An event whose
+ * lines gave no ts has the load's time, which the next load would give
+ * otherwise: its ts is hashed as none (-1, which no ts is), so that its
+ * group is known again. */
 static void
-group_batch_id(const struct xs_event *evs, size_t n, char *out, size_t len)
+group_batch_id(const xs_loader *l, const struct xs_event *evs, size_t n,
+    char *out, size_t len)
 {
 	uint64_t h1 = 1, h2 = 2;
 
 	for (size_t i = 0; i < n; i++) {
-		const struct xs_event *e    = &evs[i];
-		uint64_t               misc = (uint64_t) e->ts * 8 + e->type;
+		const struct xs_event *e = &evs[i];
+		int64_t  ts   = xs_loader_event_has_ts(l, i) ? e->ts : -1;
+		uint64_t misc = (uint64_t) ts * 8 + e->type;
 
 		misc = misc * 8 + e->rating;
 		h1   = xs_hash64(&misc, sizeof(misc), h1);
@@ -201,7 +206,7 @@ orders_cb(void *ctx, const struct xs_event *evs, size_t n)
 		return err;
 	}
 	if (group_has_events(evs, n)) {
-		group_batch_id(evs, n, id, sizeof(id));
+		group_batch_id(c->l, evs, n, id, sizeof(id));
 		batch.p   = id;
 		batch.len = (uint32_t) strlen(id);
 	}

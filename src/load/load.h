@@ -263,6 +263,12 @@ typedef xsell_err (*xs_load_orders_cb)(
 xsell_err xs_loader_each_order(
     xs_loader *l, size_t first, size_t batch, xs_load_orders_cb cb, void *ctx);
 
+/* Whether event k of the batch being passed to cb (by either walk) took
+ * its ts from its lines; false if they gave none and it has the 'now' of
+ * xs_loader_read, which another load of the same file gives otherwise.
+ * Only inside cb. */
+bool xs_loader_event_has_ts(const xs_loader *l, size_t k);
+
 /* Called for every distinct user and item name in the order that the
  * walk of xs_loader_each_order first meets them (an order's user before
  * its items, items in line order, items whose quantities sum to <= 0

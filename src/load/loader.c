@@ -79,6 +79,9 @@ struct xs_loader {
 	size_t                ev_lines_cap, ev_item_cap;
 	struct xs_event      *evs;
 	size_t                evs_cap;
+	bool                 *ev_has_ts; /* by event of evs: its lines gave
+	                                    a ts (else it has 'now') */
+	size_t ev_has_ts_cap;
 };
 
 xsell_err
@@ -121,6 +124,7 @@ xs_loader_free(xs_loader *l)
 	free(l->ev_lines);
 	free(l->ev_item);
 	free(l->evs);
+	free(l->ev_has_ts);
 	free(l);
 }
 
@@ -1342,6 +1346,12 @@ batch_reserve(xs_loader *l, const struct walk_plan *p, size_t i0, size_t i1)
 		return XSELL_ENOMEM;
 	}
 	l->evs_cap = cap;
+	cap        = l->ev_has_ts_cap;
+	if (grow((void **) &l->ev_has_ts, &cap, i1 - i0,
+	        sizeof(*l->ev_has_ts)) != XSELL_OK) {
+		return XSELL_ENOMEM;
+	}
+	l->ev_has_ts_cap = cap;
 	return XSELL_OK;
 }
 
@@ -1393,6 +1403,7 @@ build_batch(
 		if (p->start[i] == p->start[i + 1]) {
 			continue; /* nothing kept of it */
 		}
+		l->ev_has_ts[n] = sl->ts != INT64_MAX;
 		if (sl->type != XS_EV_ORDER) {
 			single_event(l, p, i, ev);
 			n++;
@@ -1460,6 +1471,13 @@ walk(xs_loader *l, const struct walk_plan *p, size_t first, size_t batch,
 		}
 	}
 	return XSELL_OK;
+}
+
+bool
+xs_loader_event_has_ts(const xs_loader *l, size_t k)
+{
+	assert(k < l->ev_has_ts_cap);
+	return l->ev_has_ts[k];
 }
 
 xsell_err

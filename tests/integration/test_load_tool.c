@@ -485,6 +485,44 @@ test_tool_events_load_once(void **state)
 	xs_buf_fini(&after);
 }
 
+/* Lines without a ts get the time of the load, yet loading the file again
+ * later changes nothing: the groups of events are known by what the
+ * file says, no ts, not by the time each load gave them. */
+static void
+test_tool_events_without_ts_load_once(void **state)
+{
+	struct fixture   *f      = *state;
+	const char       *file   = write_file(f, "nots.csv",
+	            "user,item,event,order\n"
+	                    "u1,a,view,\n"
+	                    "u2,b,view,\n"
+	                    "u1,c,cart_add,\n"
+	                    "u1,a,order,o1\n");
+	const char *const args[] = { "--db", f->db, "--quiet", file, NULL };
+	struct xs_buf     before, after;
+	int64_t           first_s;
+
+	assert_int_equal(run(f, args), 0);
+	assert_int_equal(xs_test_figure(f->out, "orders applied"), 1);
+	assert_int_equal(xs_test_figure(f->out, "events applied"), 3);
+	dump(f->db, &before);
+	/* The next load's time is a later second (at most a second on). */
+	first_s = xs_now_s();
+	while (xs_now_s() == first_s) {
+		usleep(20000);
+	}
+	assert_int_equal(run(f, args), 0);
+	assert_int_equal(xs_test_figure(f->out, "orders applied"), 0);
+	assert_int_equal(xs_test_figure(f->out, "duplicate orders"), 1);
+	assert_int_equal(xs_test_figure(f->out, "events applied"), 0);
+	assert_int_equal(xs_test_figure(f->out, "duplicate events"), 3);
+	dump(f->db, &after);
+	assert_int_equal(before.len, after.len);
+	assert_memory_equal(before.data, after.data, before.len);
+	xs_buf_fini(&before);
+	xs_buf_fini(&after);
+}
+
 /* --type view reads a file of views that has no type column. */
 static void
 test_tool_type_flag(void **state)
@@ -708,6 +746,8 @@ main(void)
 		    test_tool_unusable_db, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_tool_events_load_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_tool_events_without_ts_load_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_tool_type_flag, setup, teardown),
 		cmocka_unit_test_setup_teardown(
