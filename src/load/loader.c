@@ -302,7 +302,8 @@ reject(struct reject_ctx *rc, uint64_t line, const char *fmt, ...)
 	}
 }
 
-/* A number field: strict, finite. */
+/* A number field: strict, finite. strtod must take the whole field:
+ * ending at a NUL byte inside it is not enough ("1\0junk" is no 1). */
 static bool
 parse_number(struct xs_span s, double *out)
 {
@@ -317,7 +318,7 @@ parse_number(struct xs_span s, double *out)
 	tmp[s.len] = '\0';
 	errno      = 0;
 	v          = strtod(tmp, &end);
-	if (end == tmp || *end != '\0' || errno == ERANGE || !isfinite(v) ||
+	if (end != tmp + s.len || errno == ERANGE || !isfinite(v) ||
 	    tmp[0] == ' ' || tmp[0] == '\t') {
 		return false;
 	}

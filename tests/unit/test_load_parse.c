@@ -572,6 +572,41 @@ test_loader_rejects_bad_ids(void **state)
 	xs_loader_free(l);
 }
 
+/* A NUL byte in a number ends strtod's reading of it, not the field:
+ * "1\0junk" is no qty and "2\0junk" no price; both lines are rejected,
+ * as "1junk" would be. */
+static void
+test_loader_rejects_nul_in_number(void **state)
+{
+	static const char            text[] = "order,item,qty,price\n"
+	                                      "o1,a,1\0junk,2\n"
+	                                      "o2,b,1,2\0junk\n"
+	                                      "o3,c,1,2\n";
+	const struct xs_load_reject *rej;
+	struct xs_load_counts        fc;
+	xs_loader                   *l;
+	size_t                       n_rej;
+	char                         err[200];
+	FILE *f = fmemopen((void *) text, sizeof(text) - 1, "r");
+
+	(void) state;
+	assert_non_null(f);
+	assert_xs_ok(xs_loader_alloc(&l));
+	assert_xs_ok(xs_loader_read(
+	    l, "t.csv", f, XS_LOAD_CSV, NULL, 0, &fc, err, sizeof(err)));
+	fclose(f);
+	assert_int_equal(fc.records, 3);
+	assert_int_equal(fc.lines, 1);
+	assert_int_equal(fc.rejected, 2);
+	assert_int_equal(xs_loader_n_orders(l), 1);
+	rej = xs_loader_rejects(l, &n_rej);
+	assert_int_equal(n_rej, 2);
+	assert_string_equal(rej[0].text, "t.csv:2: bad qty \"1\\x00junk\"");
+	assert_string_equal(
+	    rej[1].text, "t.csv:3: bad price \"2\\x00junk\" (a number >= 0)");
+	xs_loader_free(l);
+}
+
 static void
 test_loader_baskets(void **state)
 {
@@ -942,6 +977,7 @@ main(void)
 		cmocka_unit_test(test_ts_rejects),
 		cmocka_unit_test(test_loader_groups_and_validates),
 		cmocka_unit_test(test_loader_rejects_bad_ids),
+		cmocka_unit_test(test_loader_rejects_nul_in_number),
 		cmocka_unit_test(test_loader_baskets),
 		cmocka_unit_test(test_loader_jsonl_and_tsv),
 		cmocka_unit_test(test_loader_rejects_wrong_field_count),
