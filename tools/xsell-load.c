@@ -81,8 +81,9 @@ static const char usage_text[] =
     "                        events are counted as excluded and dropped,\n"
     "                        and an order of nothing else is no order (an\n"
     "                        export's postage, fees and adjustments, which\n"
-    "                        are not products); comma-separated, may be\n"
-    "                        repeated\n"
+    "                        are not products); a basket line loses them\n"
+    "                        and is loaded, or excluded if it has no other\n"
+    "                        item; comma-separated, may be repeated\n"
     "  --type TYPE           what the lines of files without a type column\n"
     "                        are: order (default), view, cart_add,\n"
     "                        cart_remove or rating\n"
@@ -161,7 +162,7 @@ static const char usage_text[] =
     "\n"
     "The summary goes to standard output: files, lines read, lines loaded\n"
     "(and events among them), skipped, excluded (with --exclude-items)\n"
-    "and rejected, orders applied,\n"
+    "and rejected (each line read is one of those four), orders applied,\n"
     "duplicate orders, events applied, duplicate events, elapsed time and\n"
     "lines/s.\n"
     "\n"
@@ -459,11 +460,17 @@ summary(const struct args *a, const struct xs_load_counts *fcs,
 {
 	if (a->n_files > 1) {
 		for (int i = 0; i < a->n_files; i++) {
+			char excluded[40] = "";
+
+			if (a->n_exclude != 0) {
+				snprintf(excluded, sizeof(excluded),
+				    " %" PRIu64 " excluded,", fcs[i].excluded);
+			}
 			printf("file              %s: %" PRIu64
 			       " lines read, %" PRIu64 " loaded, %" PRIu64
-			       " skipped, %" PRIu64 " rejected\n",
+			       " skipped,%s %" PRIu64 " rejected\n",
 			    a->files[i], fcs[i].records, fcs[i].lines,
-			    fcs[i].skipped, fcs[i].rejected);
+			    fcs[i].skipped, excluded, fcs[i].rejected);
 		}
 	}
 	printf("files             %d\n", a->n_files);

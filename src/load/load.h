@@ -169,15 +169,17 @@ xsell_err xs_load_reader_next(xs_load_reader *r, struct xs_load_record *rec);
 
 typedef struct xs_loader xs_loader;
 
-/* Counters of one file, or of the whole load. */
+/* Counters of one file, or of the whole load. Every record read is
+ * counted once more, as kept, skipped, excluded or rejected: records =
+ * lines + skipped + excluded + rejected. */
 struct xs_load_counts {
-	uint64_t bytes;   /* input bytes consumed */
-	uint64_t records; /* records read (basket lines, order lines) */
-	uint64_t lines;   /* records kept */
-	uint64_t events;  /* of which views, cart adds/removes, ratings */
-	uint64_t skipped; /* qty <= 0: returns and cancellations */
-	uint64_t
-	    excluded; /* lines of items left out (xs_loader_exclude_item) */
+	uint64_t bytes;    /* input bytes consumed */
+	uint64_t records;  /* records read (basket lines, order lines) */
+	uint64_t lines;    /* records kept (a basket keeping some item) */
+	uint64_t events;   /* of which views, cart adds/removes, ratings */
+	uint64_t skipped;  /* qty <= 0: returns and cancellations */
+	uint64_t excluded; /* records of items left out only
+	                      (xs_loader_exclude_item) */
 	uint64_t rejected; /* malformed records */
 };
 
@@ -197,7 +199,9 @@ void      xs_loader_free(xs_loader *l);
 /* Leave item 'id' (a valid id: the caller checks) out of every file read
  * after this call: its order lines and events are counted in 'excluded'
  * and dropped, so an order of nothing else is no order (postage, fees
- * and other lines of an export that are not products). XSELL_ENOMEM. */
+ * and other lines of an export that are not products). A basket line
+ * loses its left-out items and is kept with the others, or is counted
+ * in 'excluded' if it has no other. XSELL_ENOMEM. */
 xsell_err xs_loader_exclude_item(xs_loader *l, const char *id, size_t len);
 void xs_loader_set_progress(xs_loader *l, xs_load_progress_cb cb, void *ctx);
 

@@ -441,16 +441,12 @@ xs_loader_exclude_item(xs_loader *l, const char *id, size_t len)
 	return xs_intern_put(&l->excluded, id, len, &unused);
 }
 
-/* Whether 'item' is left out (then counted as excluded). */
+/* Whether 'item' is left out. */
 static bool
-item_excluded(struct reject_ctx *rc, struct xs_span item)
+item_is_excluded(const xs_loader *l, struct xs_span item)
 {
-	if (rc->l->excluded.n == 0 ||
-	    !xs_intern_has(&rc->l->excluded, item.p, item.len)) {
-		return false;
-	}
-	rc->c->excluded++;
-	return true;
+	return l->excluded.n != 0 &&
+	    xs_intern_has(&l->excluded, item.p, item.len);
 }
 
 /* An accepted line: added now, or put in the batch for the loader. */
@@ -542,7 +538,8 @@ take_event(struct reject_ctx *rc, const struct xs_load_record *rec,
 	}
 	pl->qty   = 1;
 	pl->price = NAN;
-	if (item_excluded(rc, pl->item)) {
+	if (item_is_excluded(rc->l, pl->item)) {
+		rc->c->excluded++;
 		return XSELL_OK;
 	}
 	rc->c->lines++;
@@ -637,7 +634,8 @@ take_record(struct reject_ctx *rc, const struct xs_load_record *rec,
 		rc->c->skipped++;
 		return XSELL_OK;
 	}
-	if (item_excluded(rc, pl.item)) {
+	if (item_is_excluded(rc->l, pl.item)) {
+		rc->c->excluded++;
 		return XSELL_OK;
 	}
 	rc->c->lines++;
@@ -676,12 +674,19 @@ take_basket(struct reject_ctx *rc, const struct xs_load_record *rec)
 	pl.ts     = 0;
 	for (size_t i = 0; i < rec->n_fields && err == XSELL_OK; i++) {
 		pl.item = rec->fields[i];
-		if (!item_excluded(rc, pl.item)) {
+		if (!item_is_excluded(rc->l, pl.item)) {
 			err = take_line(rc, &pl);
 			taken++;
 		}
 	}
-	rc->c->lines += taken != 0; /* a basket of left-out items is none */
+	/* The line is counted once, as every line is: loaded if it keeps
+	 * an item (its left-out ones are only dropped), else excluded (a
+	 * basket of left-out items is no order). */
+	if (taken != 0) {
+		rc->c->lines++;
+	} else {
+		rc->c->excluded++;
+	}
 	return err;
 }
 
@@ -1139,6 +1144,8 @@ file_read(xs_loader *l, struct xs_load_file *lf, int64_t now,
 	fc->bytes = xs_load_reader_offset(lf->r);
 	loader_counts(l, fc);
 	if (e == XSELL_ENOENT) {
+		assert(fc->records ==
+		    fc->lines + fc->skipped + fc->excluded + fc->rejected);
 		e = XSELL_OK;
 	} else if (e != XSELL_OK) {
 		snprintf(err, err_len, "%s: %s", lf->path,

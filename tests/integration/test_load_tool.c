@@ -320,26 +320,22 @@ store_has_item(const char *db, const char *ext)
 /* --exclude-items: order A keeps x (its POST line goes), order B was
  * postage only and is no order, C keeps y (DOT goes), a return of POST
  * is a return (skipped), and in a basket file the excluded item leaves
- * its basket and a basket of nothing else is none. */
+ * its basket, which is loaded, and a basket of nothing else is none, a
+ * line excluded. Every line read is loaded, skipped, excluded or
+ * rejected, in the totals and in each file's line. */
 static void
 test_tool_exclude_items(void **state)
 {
-	struct fixture *f    = *state;
-	const char     *file = write_file(f, "fees.csv",
-	        "InvoiceNo,StockCode,Quantity,InvoiceDate,CustomerID\n"
-	            "A,x,1,2011-02-01,c1\n"
-	            "A,POST,1,2011-02-01,c1\n"
-	            "B,POST,1,2011-02-02,c2\n"
-	            "C,y,2,2011-02-03,c1\n"
-	            "C,DOT,1,2011-02-03,c1\n"
-	            "D,POST,-1,2011-02-04,c2\n");
-	const char *baskets  = write_file(f, "b.txt", "a,POST\nPOST\nb,c\n");
+	struct fixture   *f = *state;
+	char              file[512], baskets[512], more[512];
 	const char *const args[] = { "--db", f->db, "--quiet",
 		"--exclude-items", "POST", "--exclude-items", "DOT,M", file,
 		NULL };
 	char              db2[600];
 	const char *const bargs[] = { "--db", db2, "--quiet", "--format",
 		"baskets", "--exclude-items", "POST", baskets, NULL };
+	const char *const two[] = { "--db", db2, "--quiet", "--exclude-items",
+		"POST", file, more, NULL };
 	const char *const plain[] = { "--db", f->db, "--quiet", file, NULL };
 	const char *const empty[] = { "--db", f->db, "--exclude-items",
 		"POST,,DOT", file, NULL };
@@ -347,6 +343,20 @@ test_tool_exclude_items(void **state)
 	const char *const badid[] = { "--db", f->db, "--exclude-items", longid,
 		file, NULL };
 
+	snprintf(file, sizeof(file), "%s",
+	    write_file(f, "fees.csv",
+	        "InvoiceNo,StockCode,Quantity,InvoiceDate,CustomerID\n"
+	        "A,x,1,2011-02-01,c1\n"
+	        "A,POST,1,2011-02-01,c1\n"
+	        "B,POST,1,2011-02-02,c2\n"
+	        "C,y,2,2011-02-03,c1\n"
+	        "C,DOT,1,2011-02-03,c1\n"
+	        "D,POST,-1,2011-02-04,c2\n"));
+	snprintf(baskets, sizeof(baskets), "%s",
+	    write_file(f, "b.txt", "a,POST\nPOST\nb,c\n"));
+	snprintf(more, sizeof(more), "%s",
+	    write_file(f, "more.csv",
+	        "InvoiceNo,StockCode,Quantity\nE,POST,1\nE,z,1\n"));
 	assert_int_equal(run(f, args), 0);
 	assert_int_equal(xs_test_figure(f->out, "lines read"), 6);
 	assert_int_equal(xs_test_figure(f->out, "lines loaded"), 2);
@@ -359,10 +369,26 @@ test_tool_exclude_items(void **state)
 
 	snprintf(db2, sizeof(db2), "%s/db2", f->dir);
 	assert_int_equal(run(f, bargs), 0);
+	assert_int_equal(xs_test_figure(f->out, "lines read"), 3);
 	assert_int_equal(xs_test_figure(f->out, "lines loaded"), 2);
-	assert_int_equal(xs_test_figure(f->out, "lines excluded"), 2);
+	assert_int_equal(xs_test_figure(f->out, "lines excluded"), 1);
+	assert_int_equal(xs_test_figure(f->out, "lines rejected"), 0);
 	assert_int_equal(xs_test_figure(f->out, "orders applied"), 2);
 	assert_false(store_has_item(db2, "POST"));
+	assert_true(store_has_item(db2, "a"));
+
+	/* Two files, DOT kept: each file's line counts its excluded lines
+	 * too. */
+	snprintf(db2, sizeof(db2), "%s/db3", f->dir);
+	assert_int_equal(run(f, two), 0);
+	xs_test_assert_has(f->out,
+	    "fees.csv: 6 lines read, 3 loaded, 1 skipped, 2 excluded, "
+	    "0 rejected\n");
+	xs_test_assert_has(f->out,
+	    "more.csv: 2 lines read, 1 loaded, 0 skipped, 1 excluded, "
+	    "0 rejected\n");
+	assert_int_equal(xs_test_figure(f->out, "lines read"), 8);
+	assert_int_equal(xs_test_figure(f->out, "lines excluded"), 3);
 
 	/* Without the option the summary has no such line. */
 	assert_int_equal(run(f, plain), 0);
