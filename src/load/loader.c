@@ -570,9 +570,10 @@ take_record(struct reject_ctx *rc, const struct xs_load_record *rec,
 	pl.item  = field(rec, cols->col[XS_ROLE_ITEM]);
 	pl.user  = field(rec, cols->col[XS_ROLE_USER]);
 	pl.type  = rc->l->default_type; /* read only while reading */
-	s        = field(rec, cols->col[XS_ROLE_TYPE]);
-	if (cols->col[XS_ROLE_TYPE] >= 0 &&
-	    !xs_load_event_type_parse(s.p, s.len, &pl.type)) {
+	/* A type that is absent (no column; a JSON key missing or null)
+	 * is the file's (--type); an empty one is no type: rejected. */
+	s = field(rec, cols->col[XS_ROLE_TYPE]);
+	if (s.p != NULL && !xs_load_event_type_parse(s.p, s.len, &pl.type)) {
 		xs_escape(esc, sizeof(esc), s.p, s.len);
 		reject(rc, rec->line,
 		    "unknown event type \"%s\" (order, view, cart_add, "

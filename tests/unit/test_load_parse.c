@@ -922,6 +922,39 @@ test_loader_type_for_a_file_of_views(void **state)
  * session began (ts_ms, mapped: never guessed). 2016-05-09 is
  * 1462752000; 61,500 ms add 61 s. A bad or negative ts_ms rejects the
  * line. */
+/* A JSON line whose type key is missing or null has no type: it is a
+ * line of the file's --type, as a line of a file without a type column
+ * (order by default; view here for the second read). */
+static void
+test_loader_jsonl_type_missing_or_null(void **state)
+{
+	static const char     text[] = "{\"order\": \"1\", \"item\": \"a\", "
+	                               "\"user\": \"u\", \"event\": \"view\"}\n"
+	                               "{\"order\": \"2\", \"item\": \"b\", "
+	                               "\"user\": \"u\"}\n"
+	                               "{\"order\": \"3\", \"item\": \"c\", "
+	                               "\"user\": \"u\", \"event\": null}\n";
+	struct xs_load_map    m      = { 0 };
+	struct collected      c      = { { 0 }, 0 };
+	struct xs_load_counts fc;
+	xs_loader            *l;
+
+	(void) state;
+	l = loaded("t.jsonl", text, XS_LOAD_JSONL, NULL, 7, &fc);
+	assert_int_equal(fc.rejected, 0);
+	assert_int_equal(fc.lines, 3);
+	assert_int_equal(fc.events, 1);
+	assert_xs_ok(xs_loader_each_order(l, 0, 0, collect_events_cb, &c));
+	assert_string_equal(c.text, "view:u:a@7;2@7/u:bx1;3@7/u:cx1;");
+	xs_loader_free(l);
+
+	m.type = XS_EV_VIEW;
+	l      = loaded("t.jsonl", text, XS_LOAD_JSONL, &m, 7, &fc);
+	assert_int_equal(fc.rejected, 0);
+	assert_int_equal(fc.events, 3);
+	xs_loader_free(l);
+}
+
 static void
 test_loader_ssv_ts_ms(void **state)
 {
@@ -960,6 +993,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_loader_events_keep_their_place),
 		cmocka_unit_test(test_loader_type_for_a_file_of_views),
+		cmocka_unit_test(test_loader_jsonl_type_missing_or_null),
 		cmocka_unit_test(test_csv_quoting),
 		cmocka_unit_test(test_csv_unterminated_quote_costs_one_line),
 		cmocka_unit_test(test_csv_header_and_bom),
