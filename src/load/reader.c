@@ -263,8 +263,10 @@ csv_parse(xs_load_reader *r, size_t *usedp, uint64_t *nlp)
 			if (p < end && *p == '\r' && p + 1 == end && !r->eof) {
 				return CSV_MORE;
 			}
-			if (p < end && *p == '\r' && p + 1 < end &&
-			    p[1] == '\n') {
+			/* A CR ends the line before an LF, and at the end of
+			 * the file (a last line whose LF was lost). */
+			if (p < end && *p == '\r' &&
+			    (p + 1 == end || p[1] == '\n')) {
 				p++;
 			}
 			if (p < end && *p != ',' && *p != '\n') {
@@ -288,7 +290,8 @@ csv_parse(xs_load_reader *r, size_t *usedp, uint64_t *nlp)
 			{
 				size_t len = (size_t) (q - p);
 
-				if (q < end && *q == '\n' && len > 0 &&
+				/* A CR before an LF or the file's end. */
+				if ((q == end || *q == '\n') && len > 0 &&
 				    q[-1] == '\r') {
 					len--;
 				}

@@ -658,6 +658,40 @@ test_loader_jsonl_and_tsv(void **state)
 	xs_loader_free(l);
 }
 
+/* A CSV file of CRLF line ends whose last line ends in a CR alone (its
+ * LF lost) loads as if the LF were there: the CR is a line end at the
+ * end of the file too, after an unquoted field (qty "1", not "1\r"), a
+ * quoted one, or a header with no record after it. */
+static void
+test_loader_csv_cr_at_end_of_file(void **state)
+{
+	struct collected      c = { { 0 }, 0 };
+	struct collected      q = { { 0 }, 0 };
+	struct xs_load_counts fc;
+	xs_loader            *l;
+
+	(void) state;
+	l = loaded("t.csv", "order,item,qty\r\n1,a,1\r\n2,b,1\r", XS_LOAD_CSV,
+	    NULL, 7, &fc);
+	assert_int_equal(fc.rejected, 0);
+	assert_int_equal(fc.lines, 2);
+	assert_xs_ok(xs_loader_each_order(l, 0, 0, collect_cb, &c));
+	assert_string_equal(c.text, "1@7/:ax1;2@7/:bx1;");
+	xs_loader_free(l);
+
+	l = loaded("t.csv", "order,item\r\n1,\"a\"\r\n2,\"b\"\r", XS_LOAD_CSV,
+	    NULL, 7, &fc);
+	assert_int_equal(fc.rejected, 0);
+	assert_int_equal(fc.lines, 2);
+	assert_xs_ok(xs_loader_each_order(l, 0, 0, collect_cb, &q));
+	assert_string_equal(q.text, "1@7/:ax1;2@7/:bx1;");
+	xs_loader_free(l);
+
+	l = loaded("t.csv", "order,item\r", XS_LOAD_CSV, NULL, 7, &fc);
+	assert_int_equal(fc.records, 0);
+	xs_loader_free(l);
+}
+
 static void
 test_loader_rejects_wrong_field_count(void **state)
 {
@@ -1015,6 +1049,7 @@ main(void)
 		cmocka_unit_test(test_loader_baskets),
 		cmocka_unit_test(test_loader_jsonl_and_tsv),
 		cmocka_unit_test(test_loader_rejects_wrong_field_count),
+		cmocka_unit_test(test_loader_csv_cr_at_end_of_file),
 		cmocka_unit_test(test_loader_ssv_ts_ms),
 		cmocka_unit_test(test_loader_unmapped_file_refused),
 		cmocka_unit_test(test_loader_each_order_by_user),
