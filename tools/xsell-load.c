@@ -677,7 +677,8 @@ check_files(const struct args *a, xs_load_file ***heldp)
 	size_t         n_baskets = 0;
 	char           err[600];
 
-	// NOLINTNEXTLINE(clang-analyzer-optin.portability.UnixAPI)
+	/* An array of pointers, as meant. */
+	// NOLINTNEXTLINE(clang-analyzer-optin.portability.UnixAPI,bugprone-sizeof-expression)
 	held = calloc((size_t) a->n_files, sizeof(*held));
 	if (held == NULL) {
 		fprintf(stderr, "xsell-load: out of memory\n");
