@@ -677,9 +677,10 @@ check_files(const struct args *a, xs_load_file ***heldp)
 	size_t         n_baskets = 0;
 	char           err[600];
 
-	/* An array of pointers, as meant. */
+	/* An array of pointers, as meant; at least one (n_files >= 1 once
+	 * the arguments are checked, which the compiler cannot see). */
 	// NOLINTNEXTLINE(clang-analyzer-optin.portability.UnixAPI,bugprone-sizeof-expression)
-	held = calloc((size_t) a->n_files, sizeof(*held));
+	held = calloc(a->n_files > 0 ? (size_t) a->n_files : 1, sizeof(*held));
 	if (held == NULL) {
 		fprintf(stderr, "xsell-load: out of memory\n");
 		return EXIT_LOAD_FAIL;
