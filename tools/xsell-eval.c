@@ -756,10 +756,31 @@ progress_clear(const struct progress *pg)
 
 /* ==== Reading ==== */
 
-/* Read every file into 'd' (exclusions first). Exit code. */
+/* Input file i's format. */
+static enum xs_load_format
+format_of(const struct args *a, int i)
+{
+	return a->has_format ? a->format : xs_load_format_guess(a->files[i]);
+}
+
+/* Close the files still held (read once, checked, not read: an early
+ * return), and free the array. */
+static void
+held_free(xs_load_file **held, int n)
+{
+	for (int i = 0; i < n; i++) {
+		xs_load_file_close(held[i]);
+	}
+	free(held);
+}
+
+/* Read every file into 'd' (exclusions first), each checked before any
+ * is read: one that can be read only once (a pipe) from where its check
+ * stopped (xs_load_check_or_hold). Exit code. */
 static int
 read_files(struct args *a, xs_eval_data *d, struct progress *pg)
 {
+	xs_load_file               **held;
 	xs_loader                   *l;
 	const struct xs_load_reject *rej;
 	size_t                       n_rej;
@@ -767,37 +788,43 @@ read_files(struct args *a, xs_eval_data *d, struct progress *pg)
 	xsell_err                    e;
 	int                          rc = EXIT_EVAL_OK;
 
-	for (int i = 0; i < a->n_files; i++) {
-		enum xs_load_format fmt = a->has_format
-		    ? a->format
-		    : xs_load_format_guess(a->files[i]);
-
-		e = xs_load_check(a->files[i], fmt,
-		    &a->groups[a->file_group[i]].map, err, sizeof(err));
+	/* At least one: the compiler cannot see that n_files >= 1. */
+	// NOLINTNEXTLINE(clang-analyzer-optin.portability.UnixAPI,bugprone-sizeof-expression)
+	held = calloc(a->n_files > 0 ? (size_t) a->n_files : 1, sizeof(*held));
+	if (held == NULL) {
+		fprintf(stderr, "xsell-eval: out of memory\n");
+		return EXIT_EVAL_FAIL;
+	}
+	for (int i = 0; i < a->n_files && rc == EXIT_EVAL_OK; i++) {
+		e = xs_load_check_or_hold(a->files[i], format_of(a, i),
+		    &a->groups[a->file_group[i]].map, &held[i], err,
+		    sizeof(err));
 		if (e != XSELL_OK) {
 			fprintf(stderr, "xsell-eval: %s\n", err);
-			return e == XSELL_EINVAL ? EXIT_USAGE : EXIT_EVAL_FAIL;
+			rc = e == XSELL_EINVAL ? EXIT_USAGE : EXIT_EVAL_FAIL;
 		}
+	}
+	if (rc != EXIT_EVAL_OK) {
+		held_free(held, a->n_files);
+		return rc;
 	}
 	for (size_t i = 0; i < a->n_exclude; i++) {
 		if (xs_eval_data_exclude(
 		        d, a->exclude[i], strlen(a->exclude[i])) != XSELL_OK) {
+			held_free(held, a->n_files);
 			return EXIT_EVAL_FAIL;
 		}
 	}
 	if (xs_loader_alloc(&l) != XSELL_OK) {
 		fprintf(stderr, "xsell-eval: out of memory\n");
+		held_free(held, a->n_files);
 		return EXIT_EVAL_FAIL;
 	}
 	xs_loader_set_progress(l, load_progress, pg);
 	for (int i = 0; i < a->n_files && rc == EXIT_EVAL_OK; i++) {
-		enum xs_load_format fmt = a->has_format
-		    ? a->format
-		    : xs_load_format_guess(a->files[i]);
-
-		e = xs_loader_read(l, a->files[i], NULL, fmt,
-		    &a->groups[a->file_group[i]].map, xs_now_s(), NULL, err,
-		    sizeof(err));
+		e = xs_loader_read_checked(l, a->files[i], &held[i],
+		    format_of(a, i), &a->groups[a->file_group[i]].map,
+		    xs_now_s(), NULL, err, sizeof(err));
 		if (e != XSELL_OK) {
 			progress_clear(pg);
 			fprintf(stderr, "xsell-eval: %s\n", err);
@@ -823,6 +850,7 @@ read_files(struct args *a, xs_eval_data *d, struct progress *pg)
 		    xs_loader_counts(l)->rejected);
 	}
 	xs_loader_free(l);
+	held_free(held, a->n_files);
 	return rc;
 }
 

@@ -643,18 +643,6 @@ after_load(const struct args *a, const struct xs_settings *set)
 	return rc;
 }
 
-/* Whether 'path' can be read only once: a pipe, a FIFO, <(...), a
- * terminal (anything but a regular file). Its check has to be the start
- * of its read, or the bytes the check took are lost. A path that cannot
- * be stat'ed is not (its check says why). */
-static bool
-read_once(const char *path)
-{
-	struct stat sb;
-
-	return stat(path, &sb) == 0 && !S_ISREG(sb.st_mode);
-}
-
 /* Close the files held open by check_files, and free the array. */
 static void
 held_free(xs_load_file **held, int n)
@@ -690,11 +678,8 @@ check_files(const struct args *a, xs_load_file ***heldp)
 		xsell_err           e;
 
 		n_baskets += fmt == XS_LOAD_BASKETS;
-		e = read_once(a->files[i])
-		    ? xs_load_file_open(&held[i], a->files[i], fmt, &a->map,
-		          err, sizeof(err))
-		    : xs_load_check(
-		          a->files[i], fmt, &a->map, err, sizeof(err));
+		e = xs_load_check_or_hold(
+		    a->files[i], fmt, &a->map, &held[i], err, sizeof(err));
 		if (e != XSELL_OK) {
 			fprintf(stderr, "xsell-load: %s\n", err);
 			held_free(held, a->n_files);
@@ -717,16 +702,8 @@ static xsell_err
 read_file(xs_loader *l, const struct args *a, xs_load_file **held, int i,
     int64_t now, struct xs_load_counts *fc, char *err, size_t err_len)
 {
-	xsell_err e;
-
-	if (held[i] == NULL) {
-		return xs_loader_read(l, a->files[i], NULL,
-		    format_of(a, a->files[i]), &a->map, now, fc, err, err_len);
-	}
-	e = xs_loader_read_file(l, held[i], now, fc, err, err_len);
-	xs_load_file_close(held[i]);
-	held[i] = NULL;
-	return e;
+	return xs_loader_read_checked(l, a->files[i], &held[i],
+	    format_of(a, a->files[i]), &a->map, now, fc, err, err_len);
 }
 
 int

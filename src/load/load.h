@@ -248,6 +248,20 @@ void      xs_load_file_close(xs_load_file *lf);
 xsell_err xs_loader_read_file(xs_loader *l, xs_load_file *lf, int64_t now,
     struct xs_load_counts *fc, char *err, size_t err_len);
 
+/* The check of 'path' before anything is written, whatever it is: a
+ * regular file by xs_load_check (*heldp NULL: read it again later), one
+ * that can be read only once by xs_load_file_open (*heldp: it, to read
+ * from where the check stopped). */
+xsell_err xs_load_check_or_hold(const char *path, enum xs_load_format fmt,
+    const struct xs_load_map *m, xs_load_file **heldp, char *err,
+    size_t err_len);
+/* Read 'path' checked by xs_load_check_or_hold: from *heldp if it was
+ * held (closed then, *heldp NULL), else opened again by xs_loader_read
+ * with 'fmt' and 'm'. */
+xsell_err xs_loader_read_checked(xs_loader *l, const char *path,
+    xs_load_file **heldp, enum xs_load_format fmt, const struct xs_load_map *m,
+    int64_t now, struct xs_load_counts *fc, char *err, size_t err_len);
+
 /* Counters over every file read so far. */
 const struct xs_load_counts *xs_loader_counts(const xs_loader *l);
 /* The first rejections (at most XS_LOAD_REJECTS_KEPT). Borrowed. */

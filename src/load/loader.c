@@ -1211,6 +1211,46 @@ xs_loader_read_file(xs_loader *l, xs_load_file *lf, int64_t now,
 	return file_read(l, lf, now, fc, err, err_len);
 }
 
+/* Whether 'path' can be read only once: a pipe, a FIFO, <(...), a
+ * terminal (anything but a regular file). Its check has to be the start
+ * of its read, or the bytes the check took are lost. A path that cannot
+ * be stat'ed is not (its check says why). */
+static bool
+read_once(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) == 0 && !S_ISREG(sb.st_mode);
+}
+
+xsell_err
+xs_load_check_or_hold(const char *path, enum xs_load_format fmt,
+    const struct xs_load_map *m, xs_load_file **heldp, char *err,
+    size_t err_len)
+{
+	*heldp = NULL;
+	return read_once(path)
+	    ? xs_load_file_open(heldp, path, fmt, m, err, err_len)
+	    : xs_load_check(path, fmt, m, err, err_len);
+}
+
+xsell_err
+xs_loader_read_checked(xs_loader *l, const char *path, xs_load_file **heldp,
+    enum xs_load_format fmt, const struct xs_load_map *m, int64_t now,
+    struct xs_load_counts *fc, char *err, size_t err_len)
+{
+	xsell_err e;
+
+	if (*heldp == NULL) {
+		return xs_loader_read(
+		    l, path, NULL, fmt, m, now, fc, err, err_len);
+	}
+	e = xs_loader_read_file(l, *heldp, now, fc, err, err_len);
+	xs_load_file_close(*heldp);
+	*heldp = NULL;
+	return e;
+}
+
 xsell_err
 xs_loader_read(xs_loader *l, const char *path, FILE *f,
     enum xs_load_format fmt, const struct xs_load_map *m, int64_t now,

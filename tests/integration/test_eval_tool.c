@@ -43,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include <jansson.h>
 
@@ -207,13 +208,50 @@ tiny_args_after(const char **args, const char *opt, const char *val)
 	return n;
 }
 
-/* The figures above, from the run with 'args'. */
-static void
-check_hand_worked(struct xs_test_dir *f, const char *const *args)
+/* Run xsell-eval as a shell user pipes 'file' into it: "cat FILE |
+ * xsell-eval ARGS /dev/stdin" (args: no FILE; --json among them). It
+ * must succeed; its report is returned parsed (caller json_decref's
+ * it). */
+static json_t *
+run_json_piped(
+    struct xs_test_dir *f, const char *file, const char *const *args)
 {
-	json_t *rep, *fbt, *cpl;
+	char         out_path[600], err_path[600], cmd[4096];
+	size_t       o;
+	int          status;
+	json_error_t je;
+	json_t      *rep;
 
-	rep = run_json(f, args);
+	snprintf(out_path, sizeof(out_path), "%s/stdout", f->dir);
+	snprintf(err_path, sizeof(err_path), "%s/stderr", f->dir);
+	o = (size_t) snprintf(cmd, sizeof(cmd), "cat '%s' | %s'%s'", file,
+	    xs_test_wrap_prefix(), XS_TEST_XSELL_EVAL);
+	for (size_t i = 0; args[i] != NULL && o < sizeof(cmd); i++) {
+		o += (size_t) snprintf(
+		    cmd + o, sizeof(cmd) - o, " '%s'", args[i]);
+	}
+	assert_true(o < sizeof(cmd));
+	snprintf(cmd + o, sizeof(cmd) - o, " /dev/stdin >'%s' 2>'%s'",
+	    out_path, err_path);
+	status = system(cmd);
+	xs_test_slurp(out_path, f->out, sizeof(f->out));
+	xs_test_slurp(err_path, f->err, sizeof(f->err));
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fail_msg("%s: status %d; stderr: %s", cmd, status, f->err);
+	}
+	rep = json_loads(f->out, 0, &je);
+	if (rep == NULL) {
+		fail_msg("not JSON (%s): %s", je.text, f->out);
+	}
+	return rep;
+}
+
+/* The figures above, in report 'rep' (taken). */
+static void
+check_hand_worked_report(json_t *rep)
+{
+	json_t *fbt, *cpl;
+
 	/* items: A-F, X Y Z W */
 	assert_counts(rep,
 	    "orders=12 train_orders=6 test_orders=6 items=10 known_items=6 "
@@ -251,10 +289,34 @@ check_hand_worked(struct xs_test_dir *f, const char *const *args)
 	json_decref(rep);
 }
 
+/* The figures above, from the run with 'args'. */
+static void
+check_hand_worked(struct xs_test_dir *f, const char *const *args)
+{
+	check_hand_worked_report(run_json(f, args));
+}
+
 static void
 test_eval_tool_hand_worked_figures(void **state)
 {
 	check_hand_worked(*state, tiny_args);
+}
+
+/* The same file piped in: its check (the header read) is where its
+ * read starts, so no line is lost (the check read up to 2 MiB and the
+ * read opened /dev/stdin again: the tiny file read as empty). */
+static void
+test_eval_tool_reads_a_pipe(void **state)
+{
+	const char *args[20];
+	size_t      n = 0;
+
+	while (tiny_args[n + 1] != NULL) { /* all but the file */
+		args[n] = tiny_args[n];
+		n++;
+	}
+	args[n] = NULL;
+	check_hand_worked_report(run_json_piped(*state, TINY, args));
 }
 
 /* --ask one (a product page: one item asked, the rest relevant) gives
@@ -688,6 +750,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_eval_tool_hand_worked_figures),
+		T(test_eval_tool_reads_a_pipe),
 		T(test_eval_tool_ask_one_same_on_pairs),
 		T(test_eval_tool_report_and_cleanup),
 		T(test_eval_tool_versus),
