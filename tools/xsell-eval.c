@@ -763,17 +763,6 @@ format_of(const struct args *a, int i)
 	return a->has_format ? a->format : xs_load_format_guess(a->files[i]);
 }
 
-/* Close the files still held (read once, checked, not read: an early
- * return), and free the array. */
-static void
-held_free(xs_load_file **held, int n)
-{
-	for (int i = 0; i < n; i++) {
-		xs_load_file_close(held[i]);
-	}
-	free(held);
-}
-
 /* Read every file into 'd' (exclusions first), each checked before any
  * is read: one that can be read only once (a pipe) from where its check
  * stopped (xs_load_check_or_hold). Exit code. */
@@ -788,9 +777,7 @@ read_files(struct args *a, xs_eval_data *d, struct progress *pg)
 	xsell_err                    e;
 	int                          rc = EXIT_EVAL_OK;
 
-	/* At least one: the compiler cannot see that n_files >= 1. */
-	// NOLINTNEXTLINE(clang-analyzer-optin.portability.UnixAPI,bugprone-sizeof-expression)
-	held = calloc(a->n_files > 0 ? (size_t) a->n_files : 1, sizeof(*held));
+	held = xs_load_held_alloc((size_t) a->n_files);
 	if (held == NULL) {
 		fprintf(stderr, "xsell-eval: out of memory\n");
 		return EXIT_EVAL_FAIL;
@@ -805,19 +792,19 @@ read_files(struct args *a, xs_eval_data *d, struct progress *pg)
 		}
 	}
 	if (rc != EXIT_EVAL_OK) {
-		held_free(held, a->n_files);
+		xs_load_held_free(held, (size_t) a->n_files);
 		return rc;
 	}
 	for (size_t i = 0; i < a->n_exclude; i++) {
 		if (xs_eval_data_exclude(
 		        d, a->exclude[i], strlen(a->exclude[i])) != XSELL_OK) {
-			held_free(held, a->n_files);
+			xs_load_held_free(held, (size_t) a->n_files);
 			return EXIT_EVAL_FAIL;
 		}
 	}
 	if (xs_loader_alloc(&l) != XSELL_OK) {
 		fprintf(stderr, "xsell-eval: out of memory\n");
-		held_free(held, a->n_files);
+		xs_load_held_free(held, (size_t) a->n_files);
 		return EXIT_EVAL_FAIL;
 	}
 	xs_loader_set_progress(l, load_progress, pg);
@@ -850,7 +837,7 @@ read_files(struct args *a, xs_eval_data *d, struct progress *pg)
 		    xs_loader_counts(l)->rejected);
 	}
 	xs_loader_free(l);
-	held_free(held, a->n_files);
+	xs_load_held_free(held, (size_t) a->n_files);
 	return rc;
 }
 

@@ -643,16 +643,6 @@ after_load(const struct args *a, const struct xs_settings *set)
 	return rc;
 }
 
-/* Close the files held open by check_files, and free the array. */
-static void
-held_free(xs_load_file **held, int n)
-{
-	for (int i = 0; i < n; i++) {
-		xs_load_file_close(held[i]);
-	}
-	free(held);
-}
-
 /* Check every file (opened, columns mapped) before the store is
  * touched: a file read only once stays open in (*heldp)[i], to be read
  * from where its check stopped; the others are closed (NULL there), to
@@ -665,10 +655,7 @@ check_files(const struct args *a, xs_load_file ***heldp)
 	size_t         n_baskets = 0;
 	char           err[600];
 
-	/* An array of pointers, as meant; at least one (n_files >= 1 once
-	 * the arguments are checked, which the compiler cannot see). */
-	// NOLINTNEXTLINE(clang-analyzer-optin.portability.UnixAPI,bugprone-sizeof-expression)
-	held = calloc(a->n_files > 0 ? (size_t) a->n_files : 1, sizeof(*held));
+	held = xs_load_held_alloc((size_t) a->n_files);
 	if (held == NULL) {
 		fprintf(stderr, "xsell-load: out of memory\n");
 		return EXIT_LOAD_FAIL;
@@ -682,7 +669,7 @@ check_files(const struct args *a, xs_load_file ***heldp)
 		    a->files[i], fmt, &a->map, &held[i], err, sizeof(err));
 		if (e != XSELL_OK) {
 			fprintf(stderr, "xsell-load: %s\n", err);
-			held_free(held, a->n_files);
+			xs_load_held_free(held, (size_t) a->n_files);
 			return e == XSELL_EINVAL ? EXIT_USAGE : EXIT_LOAD_FAIL;
 		}
 	}
@@ -743,7 +730,7 @@ main(int argc, char **argv)
 	if (e != XSELL_OK) {
 		fprintf(stderr, "xsell-load: cannot open store %s: %s\n", a.db,
 		    xsell_strerror(e));
-		held_free(held, a.n_files);
+		xs_load_held_free(held, (size_t) a.n_files);
 		return EXIT_LOAD_FAIL;
 	}
 	/* n_files >= 1: parse_args refuses a command without a FILE. */
@@ -753,7 +740,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "xsell-load: out of memory\n");
 		free(fcs);
 		xs_store_close(st);
-		held_free(held, a.n_files);
+		xs_load_held_free(held, (size_t) a.n_files);
 		return EXIT_LOAD_FAIL;
 	}
 	if (exclude_items(l, &a) != XSELL_OK) {
@@ -761,7 +748,7 @@ main(int argc, char **argv)
 		xs_loader_free(l);
 		free(fcs);
 		xs_store_close(st);
-		held_free(held, a.n_files);
+		xs_load_held_free(held, (size_t) a.n_files);
 		return EXIT_LOAD_FAIL;
 	}
 	pg.on    = !a.quiet && isatty(STDERR_FILENO);
@@ -830,6 +817,7 @@ main(int argc, char **argv)
 	    (double) (t_apply - t_read) / 1e9, (double) (t_apply - t0) / 1e9);
 	xs_loader_free(l);
 	free(fcs);
-	held_free(held, a.n_files); /* those a failure left unread */
+	/* Those a failure left unread. */
+	xs_load_held_free(held, (size_t) a.n_files);
 	return rc == EXIT_LOAD_OK ? after_load(&a, &set) : rc;
 }

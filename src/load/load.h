@@ -255,6 +255,12 @@ xsell_err xs_loader_read_file(xs_loader *l, xs_load_file *lf, int64_t now,
 xsell_err xs_load_check_or_hold(const char *path, enum xs_load_format fmt,
     const struct xs_load_map *m, xs_load_file **heldp, char *err,
     size_t err_len);
+/* n slots (at least one) for the files xs_load_check_or_hold holds,
+ * all NULL; NULL if out of memory. */
+xs_load_file **xs_load_held_alloc(size_t n);
+/* Close the files still held in held[0..n) (checked, not read: an early
+ * return) and free the array; NULL is allowed. */
+void xs_load_held_free(xs_load_file **held, size_t n);
 /* Read 'path' checked by xs_load_check_or_hold: from *heldp if it was
  * held (closed then, *heldp NULL), else opened again by xs_loader_read
  * with 'fmt' and 'm'. */

@@ -1234,6 +1234,26 @@ xs_load_check_or_hold(const char *path, enum xs_load_format fmt,
 	    : xs_load_check(path, fmt, m, err, err_len);
 }
 
+xs_load_file **
+xs_load_held_alloc(size_t n)
+{
+	/* An array of pointers, as meant. */
+	// NOLINTNEXTLINE(bugprone-sizeof-expression)
+	return calloc(n > 0 ? n : 1, sizeof(xs_load_file *));
+}
+
+void
+xs_load_held_free(xs_load_file **held, size_t n)
+{
+	if (held == NULL) {
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		xs_load_file_close(held[i]);
+	}
+	free(held);
+}
+
 xsell_err
 xs_loader_read_checked(xs_loader *l, const char *path, xs_load_file **heldp,
     enum xs_load_format fmt, const struct xs_load_map *m, int64_t now,
