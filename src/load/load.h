@@ -221,37 +221,18 @@ xsell_err xs_loader_read(xs_loader *l, const char *path, FILE *f,
     enum xs_load_format fmt, const struct xs_load_map *m, int64_t now,
     struct xs_load_counts *fc, char *err, size_t err_len);
 
-/* Only open 'path' and resolve its columns: what xs_loader_read would
- * refuse before reading a record, checked before anything is written.
- * The bytes it reads are gone from a pipe or a FIFO, which a later
- * xs_loader_read would find short: open those with xs_load_file_open. */
-xsell_err xs_load_check(const char *path, enum xs_load_format fmt,
-    const struct xs_load_map *m, char *err, size_t err_len);
-
-/* A file opened, its header read and its columns resolved, its records
- * not read yet: the check of xs_load_check for an input that can be read
- * only once (a pipe, a FIFO, <(...)), whose reader, with the bytes it
- * read for the header, then reads the records. */
+/* A file checked and held open (xs_load_check_or_hold): its header read
+ * and its columns resolved, its records not read yet. */
 typedef struct xs_load_file xs_load_file;
 
-/* Open 'path' in format 'fmt' and resolve its columns by 'm' (may be
- * NULL; its --type is kept): the errors of xs_loader_read before it
- * reads a record, with the reason in err. 'path' is borrowed: it names
- * the file in messages and must outlive *lfp. Caller closes with
- * xs_load_file_close. */
-xsell_err xs_load_file_open(xs_load_file **lfp, const char *path,
-    enum xs_load_format fmt, const struct xs_load_map *m, char *err,
-    size_t err_len);
-void      xs_load_file_close(xs_load_file *lf);
-
-/* xs_loader_read of the file 'lf' opened (read once: then close it). */
-xsell_err xs_loader_read_file(xs_loader *l, xs_load_file *lf, int64_t now,
-    struct xs_load_counts *fc, char *err, size_t err_len);
-
-/* The check of 'path' before anything is written, whatever it is: a
- * regular file by xs_load_check (*heldp NULL: read it again later), one
- * that can be read only once by xs_load_file_open (*heldp: it, to read
- * from where the check stopped). */
+/* Check 'path' before anything is written: open it in format 'fmt' and
+ * resolve its columns by 'm' (may be NULL; its --type is kept), the
+ * errors of xs_loader_read before it reads a record, with the reason in
+ * err. A regular file is closed again (*heldp NULL: read it again
+ * later); one that can be read only once (a pipe, a FIFO, <(...)),
+ * whose bytes the check took, stays open in *heldp, to be read on from
+ * there. 'path' is borrowed: it names the file in messages and must
+ * outlive *heldp. */
 xsell_err xs_load_check_or_hold(const char *path, enum xs_load_format fmt,
     const struct xs_load_map *m, xs_load_file **heldp, char *err,
     size_t err_len);

@@ -1155,8 +1155,9 @@ file_read(xs_loader *l, struct xs_load_file *lf, int64_t now,
 	return e;
 }
 
-xsell_err
-xs_load_check(const char *path, enum xs_load_format fmt,
+/* Only open 'path' and resolve its columns, then close it. */
+static xsell_err
+load_check(const char *path, enum xs_load_format fmt,
     const struct xs_load_map *m, char *err, size_t err_len)
 {
 	struct xs_load_file lf;
@@ -1166,10 +1167,10 @@ xs_load_check(const char *path, enum xs_load_format fmt,
 	return e;
 }
 
-xsell_err
-xs_load_file_open(xs_load_file **lfp, const char *path,
-    enum xs_load_format fmt, const struct xs_load_map *m, char *err,
-    size_t err_len)
+/* Open 'path' and resolve its columns into *lfp, kept open. */
+static xsell_err
+load_file_open(xs_load_file **lfp, const char *path, enum xs_load_format fmt,
+    const struct xs_load_map *m, char *err, size_t err_len)
 {
 	xs_load_file *lf = malloc(sizeof(*lf));
 	xsell_err     e;
@@ -1188,8 +1189,8 @@ xs_load_file_open(xs_load_file **lfp, const char *path,
 	return XSELL_OK;
 }
 
-void
-xs_load_file_close(xs_load_file *lf)
+static void
+load_file_close(xs_load_file *lf)
 {
 	if (lf == NULL) {
 		return;
@@ -1198,8 +1199,9 @@ xs_load_file_close(xs_load_file *lf)
 	free(lf);
 }
 
-xsell_err
-xs_loader_read_file(xs_loader *l, xs_load_file *lf, int64_t now,
+/* xs_loader_read of the file 'lf' held open. */
+static xsell_err
+loader_read_file(xs_loader *l, xs_load_file *lf, int64_t now,
     struct xs_load_counts *fc, char *err, size_t err_len)
 {
 	struct xs_load_counts local;
@@ -1230,8 +1232,8 @@ xs_load_check_or_hold(const char *path, enum xs_load_format fmt,
 {
 	*heldp = NULL;
 	return read_once(path)
-	    ? xs_load_file_open(heldp, path, fmt, m, err, err_len)
-	    : xs_load_check(path, fmt, m, err, err_len);
+	    ? load_file_open(heldp, path, fmt, m, err, err_len)
+	    : load_check(path, fmt, m, err, err_len);
 }
 
 xs_load_file **
@@ -1249,7 +1251,7 @@ xs_load_held_free(xs_load_file **held, size_t n)
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
-		xs_load_file_close(held[i]);
+		load_file_close(held[i]);
 	}
 	free(held);
 }
@@ -1265,8 +1267,8 @@ xs_loader_read_checked(xs_loader *l, const char *path, xs_load_file **heldp,
 		return xs_loader_read(
 		    l, path, NULL, fmt, m, now, fc, err, err_len);
 	}
-	e = xs_loader_read_file(l, *heldp, now, fc, err, err_len);
-	xs_load_file_close(*heldp);
+	e = loader_read_file(l, *heldp, now, fc, err, err_len);
+	load_file_close(*heldp);
 	*heldp = NULL;
 	return e;
 }
