@@ -623,6 +623,146 @@ test_for_you_beyond_the_first_cut(void **state)
 	xs_arena_fini(&arena);
 }
 
+/* ==== The other kinds, and the trending fill, on small stores ==== */
+
+/* Tell the store item 'id''s category (NULL: none) and its created time
+ * (0: not told). */
+static void
+describe_item(xs_store *st, const char *id, const char *cat, int64_t created)
+{
+	struct xs_item_update up;
+	MDB_txn              *txn;
+
+	memset(&up, 0, sizeof(up));
+	up.item        = span(id);
+	up.category    = cat != NULL ? span(cat) : span("");
+	up.has_created = created != 0;
+	up.created     = created;
+	assert_xs_ok(xs_txn_write(st, &txn));
+	assert_xs_ok(xs_model_items_upsert(st, txn, &up, 1, T0));
+	assert_xs_ok(xs_txn_commit(txn));
+}
+
+/* One answer of a picks request, copied out of its transaction. */
+struct pick {
+	char     id[16];
+	double   score;
+	unsigned source;      /* enum xs_source */
+	char     because[16]; /* "": none */
+};
+
+static void
+copy_id(char *out, size_t room, const char *p, size_t len)
+{
+	assert_true(len < room);
+	memcpy(out, p, len);
+	out[len] = '\0';
+}
+
+/* Ask q of the store; returns how many answers (at most 'max'). */
+static size_t
+ask_picks(xs_store *st, const struct xs_settings *set,
+    const struct xs_query *q, struct pick *out, size_t max)
+{
+	struct xs_answer ans;
+	struct xs_arena  arena;
+	MDB_txn         *txn;
+
+	xs_arena_init(&arena, 1 << 20);
+	assert_xs_ok(xs_txn_read(st, &txn));
+	assert_xs_ok(xs_model_picks(st, txn, set, q, &arena, &ans));
+	assert_true(ans.n <= max);
+	for (uint32_t i = 0; i < ans.n; i++) {
+		const struct xs_rec *r = &ans.recs[i];
+
+		copy_id(out[i].id, sizeof(out[i].id), r->ext, r->ext_len);
+		out[i].score  = r->score;
+		out[i].source = r->why.source;
+		copy_id(out[i].because, sizeof(out[i].because),
+		    r->why.because != 0 ? r->why.because_ext : "",
+		    r->why.because != 0 ? r->why.because_len : 0);
+	}
+	xs_txn_abort(txn);
+	xs_arena_fini(&arena);
+	return ans.n;
+}
+
+/* The ids of 'n' answers as "A B C". */
+static const char *
+ids_of(const struct pick *p, size_t n, char *buf, size_t room)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		o += (size_t) snprintf(
+		    buf + o, room - o, "%s%s", i ? " " : "", p[i].id);
+		assert_true(o < room);
+	}
+	return buf;
+}
+
+static struct xs_query
+picks_query(const char *user, enum xs_pick_kind kind, unsigned k)
+{
+	struct xs_query q = { 0 };
+
+	q.user            = span(user);
+	q.kind            = kind;
+	q.k               = k;
+	q.now             = T0;
+	q.filter.in_stock = true;
+	return q;
+}
+
+/* max_per_category holds over the whole for_you answer, the trending
+ * fill counted with the history's answers. u6 viewed K1 (kitchen), which
+ * has no neighbours: the history gives K1 alone. Trending: K2 (kitchen,
+ * 3 orders), K3 (kitchen, 2), T1 (toys, 1). With 2 a category and k 4,
+ * K1 and K2 fill the kitchen, so K3 is passed over for T1: K1 K2 T1
+ * (the fill counting kitchen from zero took K3 too). With 1 a category
+ * and k 3, K1 T1: the fill's first two, K2 and K3, are both passed over,
+ * so it must rank further down for T1. */
+static void
+test_for_you_fill_keeps_max_per_category(void **state)
+{
+	struct xs_test_store *f = *state;
+	struct xs_settings    set;
+	struct xs_query       q = picks_query("u6", XS_PICK_FOR_YOU, 4);
+	struct pick           p[4];
+	char                  buf[64];
+	size_t                n;
+
+	xs_test_events(f->st, NULL,
+	    "999990000 order - K2 t1; 999990001 order - K2 t2; "
+	    "999990002 order - K2 t3; 999990003 order - K3 t4; "
+	    "999990004 order - K3 t5; 999990005 order - T1 t6; "
+	    "999996400 view u6 K1");
+	describe_item(f->st, "K1", "kitchen", 0);
+	describe_item(f->st, "K2", "kitchen", 0);
+	describe_item(f->st, "K3", "kitchen", 0);
+	describe_item(f->st, "T1", "toys", 0);
+	xs_settings_default(&set);
+
+	q.filter.max_per_category = 2;
+	n                         = ask_picks(f->st, &set, &q, p, 4);
+	assert_string_equal(ids_of(p, n, buf, sizeof(buf)), "K1 K2 T1");
+	assert_int_equal(p[0].source, XS_SOURCE_HISTORY);
+	assert_int_equal(p[1].source, XS_SOURCE_TRENDING);
+	assert_int_equal(p[2].source, XS_SOURCE_TRENDING);
+
+	q.filter.max_per_category = 1;
+	q.k                       = 3;
+	n                         = ask_picks(f->st, &set, &q, p, 4);
+	assert_string_equal(ids_of(p, n, buf, sizeof(buf)), "K1 T1");
+	q.k = 4;
+
+	/* Without a cap, every trending item fills. */
+	q.filter.max_per_category = 0;
+	n                         = ask_picks(f->st, &set, &q, p, 4);
+	assert_string_equal(ids_of(p, n, buf, sizeof(buf)), "K1 K2 K3 T1");
+}
+
 int
 main(void)
 {
@@ -637,6 +777,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_for_you_beyond_the_first_cut, xs_test_store_setup,
 		    xs_test_store_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_for_you_fill_keeps_max_per_category,
+		    xs_test_store_setup, xs_test_store_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
