@@ -883,8 +883,10 @@ pick_buy_again(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 		    xs_counts_reader_get(&counts, item, XS_C_BUYERS);
 		double days =
 		    xs_counts_reader_get(&counts, item, XS_C_REBUY_DAYS);
+		/* A purchase at or after now (a clock behind the events')
+		 * is one just made: age 0, as every age of picks. */
 		double since =
-		    (double) (q->now - u->bought[i].last_ts) / DAY_S;
+		    fmax((double) (q->now - u->bought[i].last_ts), 0) / DAY_S;
 		double         interval, rate, due, w;
 		struct xs_cand c = { 0 };
 
@@ -896,7 +898,7 @@ pick_buy_again(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 			continue; /* not due yet */
 		}
 		rate = fmin(rebuys / buyers, 1.0);
-		due  = fmin(fmax(since, 0) / interval, 1.0);
+		due  = fmin(since / interval, 1.0);
 		w    = set->buy_again_not_due_weight +
 		    (1 - set->buy_again_not_due_weight) * due;
 		c.item  = item;

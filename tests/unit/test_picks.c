@@ -763,6 +763,44 @@ test_for_you_fill_keeps_max_per_category(void **state)
 	assert_string_equal(ids_of(p, n, buf, sizeof(buf)), "K1 K2 K3 T1");
 }
 
+/* buy_again for a 'now' before the user's last purchase (a clock behind
+ * the events', a back-dated now): the purchase is at or after now, age
+ * 0, as picks.md has every age, so the item is listed as one bought just
+ * now, not yet due. u7 bought X 20 days before T0 and 10 days before:
+ * R 1, Dsum 10, B 1, n 2; 2 x (0.1 + 1) x (0.5 + 0.5 x 0) = 1.1, the
+ * same as at the purchase itself (the raw negative age left X out).
+ * With buy_again_due_share 0.5 it is not due at either time. */
+static void
+test_buy_again_purchase_after_now(void **state)
+{
+	struct xs_test_store *f = *state;
+	struct xs_settings    set;
+	struct xs_query       q = picks_query("u7", XS_PICK_BUY_AGAIN, 10);
+	struct pick           at[2], before[2];
+	double                want;
+
+	xs_test_events(
+	    f->st, NULL, "998272000 order u7 X o1; 999136000 order u7 X o2");
+	xs_settings_default(&set);
+	want = 2 * (set.buy_again_rate_floor + 1.0) *
+	    set.buy_again_not_due_weight;
+
+	q.now = T0 - 10 * DAY; /* the last purchase */
+	assert_int_equal(ask_picks(f->st, &set, &q, at, 2), 1);
+	assert_string_equal(at[0].id, "X");
+	assert_true(fabs(at[0].score - want) <= 1e-12);
+	q.now = T0 - 10 * DAY - 3600; /* an hour before it */
+	assert_int_equal(ask_picks(f->st, &set, &q, before, 2), 1);
+	assert_string_equal(before[0].id, "X");
+	assert_true(before[0].score == at[0].score);
+	assert_int_equal(before[0].source, XS_SOURCE_BOUGHT);
+
+	set.buy_again_due_share = 0.5;
+	assert_int_equal(ask_picks(f->st, &set, &q, before, 2), 0);
+	q.now = T0 - 10 * DAY;
+	assert_int_equal(ask_picks(f->st, &set, &q, at, 2), 0);
+}
+
 int
 main(void)
 {
@@ -780,6 +818,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_for_you_fill_keeps_max_per_category,
 		    xs_test_store_setup, xs_test_store_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_buy_again_purchase_after_now, xs_test_store_setup,
+		    xs_test_store_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
