@@ -653,6 +653,11 @@ cart_pick_cb(void *ctx, uint32_t item, int64_t added, uint32_t count)
 	struct xs_cand    x   = { 0 };
 
 	(void) count;
+	/* An add after now (a clock behind the events') is one just made:
+	 * age 0, as every age of picks. */
+	if (age < 0) {
+		age = 0;
+	}
 	if (age < c->min_age || age > c->max_age) {
 		return XSELL_OK;
 	}

@@ -801,6 +801,35 @@ test_buy_again_purchase_after_now(void **state)
 	assert_int_equal(ask_picks(f->st, &set, &q, at, 2), 0);
 }
 
+/* abandoned_cart with a cart add after 'now': its age is 0, as picks.md
+ * has every age, so min_age_s 0 lists it with score 0.5^0 = 1, as it
+ * does an add at now (the raw negative age fell below the window); the
+ * default min_age_s (an hour) leaves both out. u8 carted Y an hour after
+ * T0 and Z at T0. */
+static void
+test_abandoned_cart_add_after_now(void **state)
+{
+	struct xs_test_store *f = *state;
+	struct xs_settings    set;
+	struct xs_query q = picks_query("u8", XS_PICK_ABANDONED_CART, 10);
+	struct pick     p[2];
+	char            buf[64];
+	size_t          n;
+
+	xs_test_events(
+	    f->st, NULL, "1000003600 cart_add u8 Y; 1000000000 cart_add u8 Z");
+	xs_settings_default(&set);
+	q.has_min_age = true;
+	q.min_age_s   = 0;
+	n             = ask_picks(f->st, &set, &q, p, 2);
+	assert_string_equal(ids_of(p, n, buf, sizeof(buf)), "Y Z");
+	assert_true(p[0].score == 1.0 && p[1].score == 1.0);
+	assert_int_equal(p[0].source, XS_SOURCE_CART);
+
+	q.has_min_age = false;
+	assert_int_equal(ask_picks(f->st, &set, &q, p, 2), 0);
+}
+
 int
 main(void)
 {
@@ -820,6 +849,9 @@ main(void)
 		    xs_test_store_setup, xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_buy_again_purchase_after_now, xs_test_store_setup,
+		    xs_test_store_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_abandoned_cart_add_after_now, xs_test_store_setup,
 		    xs_test_store_teardown),
 	};
 
