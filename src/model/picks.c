@@ -768,7 +768,10 @@ new_item_cb(void *ctx, uint32_t item, uint32_t count)
 	return xs_cand_vec_push(w->out, &c);
 }
 
-/* Share of the user's positive taste per category. */
+/* Share of the user's positive taste per category: of all of it, taste
+ * in items without a category too, so that a share is the fit picks.md
+ * describes (a user whose taste is half uncategorised fits a category
+ * at most half). */
 struct cat_share {
 	uint32_t cat;
 	double   w;
@@ -795,7 +798,11 @@ taste_by_category(xs_store *st, MDB_txn *txn, const struct xs_cand_vec *taste,
 			free(s);
 			return err;
 		}
-		if (taste->v[i].score <= 0 || m.category == 0) {
+		if (taste->v[i].score <= 0) {
+			continue;
+		}
+		total += taste->v[i].score;
+		if (m.category == 0) {
 			continue;
 		}
 		for (j = 0; j < n && s[j].cat != m.category; j++) { }
@@ -803,7 +810,6 @@ taste_by_category(xs_store *st, MDB_txn *txn, const struct xs_cand_vec *taste,
 			s[n++].cat = m.category;
 		}
 		s[j].w += taste->v[i].score;
-		total += taste->v[i].score;
 	}
 	for (size_t j = 0; j < n; j++) {
 		s[j].w /= total;

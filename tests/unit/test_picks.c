@@ -830,6 +830,31 @@ test_abandoned_cart_add_after_now(void **state)
 	assert_int_equal(ask_picks(f->st, &set, &q, p, 2), 0);
 }
 
+/* new_arrivals' fit is the share of the user's whole positive taste in
+ * the item's category (picks.md): taste in items without a category
+ * counts in the whole. u9 viewed K (kitchen) and U (no category) at the
+ * same time, equal tastes: the kitchen's share is 1/2, so NK (kitchen,
+ * created 2 days before T0, never ordered or viewed) scores 1/2 + 0
+ * (the share among categorised items alone gave 1). */
+static void
+test_new_arrivals_fit_counts_all_taste(void **state)
+{
+	struct xs_test_store *f = *state;
+	struct xs_settings    set;
+	struct xs_query       q = picks_query("u9", XS_PICK_NEW_ARRIVALS, 10);
+	struct pick           p[2];
+
+	xs_test_events(
+	    f->st, NULL, "999996400 view u9 K; 999996400 view u9 U");
+	describe_item(f->st, "K", "kitchen", 0);
+	describe_item(f->st, "NK", "kitchen", T0 - 2 * DAY);
+	xs_settings_default(&set);
+	assert_int_equal(ask_picks(f->st, &set, &q, p, 2), 1);
+	assert_string_equal(p[0].id, "NK");
+	assert_true(p[0].score == 0.5);
+	assert_int_equal(p[0].source, XS_SOURCE_NEW);
+}
+
 int
 main(void)
 {
@@ -853,6 +878,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_abandoned_cart_add_after_now, xs_test_store_setup,
 		    xs_test_store_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_new_arrivals_fit_counts_all_taste,
+		    xs_test_store_setup, xs_test_store_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
