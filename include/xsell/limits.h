@@ -36,6 +36,10 @@
 /* history: "limit" events, default and most. */
 #define XSELL_HISTORY_LIMIT_DEFAULT 50
 #define XSELL_HISTORY_LIMIT_MAX 1000
+/* picks abandoned_cart: "min_age_s" and "max_age_s" when left out,
+ * seconds; each sent alone is checked against the other's. */
+#define XSELL_PICK_MIN_AGE_DEFAULT 3600
+#define XSELL_PICK_MAX_AGE_DEFAULT (14 * 86400)
 /* picks and trending: "days", "half_life_days" at most. */
 #define XSELL_DAYS_MAX 3650
 

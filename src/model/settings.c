@@ -94,8 +94,8 @@ xs_settings_default(struct xs_settings *s)
 	s->pick_momentum_weight = 30.0;
 	s->pick_momentum_prior  = 10.0;
 
-	s->abandoned_min_age_s = 3600;
-	s->abandoned_max_age_s = 14 * 86400;
+	s->abandoned_min_age_s = XSELL_PICK_MIN_AGE_DEFAULT;
+	s->abandoned_max_age_s = XSELL_PICK_MAX_AGE_DEFAULT;
 	s->pick_days           = 30;
 	/* xsell-eval on Online Retail (README, Quality: buy_again): ranking
 	 * by the user's own orders of the item beat every baseline's NDCG

@@ -1298,6 +1298,31 @@ query_defaults(struct xs_query *q, int64_t now)
 	q->now             = now;
 }
 
+/* min_age_s at most max_age_s, the one left out at its default (the
+ * server's settings take it from limits.h): one sent alone past the
+ * other's default would ask for an empty window. */
+static xsell_err
+check_ages(struct dec *d, const struct xs_query *q)
+{
+	if (q->has_min_age && q->has_max_age) {
+		return q->min_age_s > q->max_age_s
+		    ? fail(d, XSELL_EINVAL, "min_age_s",
+		          "must not be more than max_age_s")
+		    : XSELL_OK;
+	}
+	if (q->has_min_age && q->min_age_s > XSELL_PICK_MAX_AGE_DEFAULT) {
+		return fail(d, XSELL_EINVAL, "min_age_s",
+		    "must not be more than max_age_s (%d when left out)",
+		    XSELL_PICK_MAX_AGE_DEFAULT);
+	}
+	if (q->has_max_age && q->max_age_s < XSELL_PICK_MIN_AGE_DEFAULT) {
+		return fail(d, XSELL_EINVAL, "max_age_s",
+		    "must not be less than min_age_s (%d when left out)",
+		    XSELL_PICK_MIN_AGE_DEFAULT);
+	}
+	return XSELL_OK;
+}
+
 /* Checks across fields, once all are read. */
 static xsell_err
 check_request(struct dec *d, const struct xs_request *req, uint32_t seen)
@@ -1315,10 +1340,8 @@ check_request(struct dec *d, const struct xs_request *req, uint32_t seen)
 			return fail(d, XSELL_EINVAL, need, "missing");
 		}
 	}
-	if (req->op == XS_OP_picks && q->has_min_age && q->has_max_age &&
-	    q->min_age_s > q->max_age_s) {
-		return fail(d, XSELL_EINVAL, "min_age_s",
-		    "must not be more than max_age_s");
+	if (req->op == XS_OP_picks) {
+		return check_ages(d, q);
 	}
 	return XSELL_OK;
 }

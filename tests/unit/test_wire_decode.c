@@ -691,6 +691,52 @@ test_decode_rejects_days_out_of_range(void **state)
 	expect(XSELL_EINVAL, "days", "must be 1..3650");
 }
 
+/* {"op":"picks","user":"u","kind":"abandoned_cart","<age>":x} */
+static void
+picks_age(const char *age, int64_t x)
+{
+	restart();
+	req("picks", 4);
+	s("user");
+	s("u");
+	s("kind");
+	s("abandoned_cart");
+	s(age);
+	i64(x);
+}
+
+/* min_age_s and max_age_s are checked against each other with the one
+ * left out at its default (picks.md: 3600 and 1209600): one sent alone
+ * past the other's default is refused, as both sent are, where it was
+ * taken and gave an empty window. */
+static void
+test_decode_rejects_age_past_default(void **state)
+{
+	(void) state;
+	picks_age("min_age_s", 1209601);
+	expect(XSELL_EINVAL, "min_age_s",
+	    "must not be more than max_age_s (1209600 when left out)");
+	picks_age("max_age_s", 3599);
+	expect(XSELL_EINVAL, "max_age_s",
+	    "must not be less than min_age_s (3600 when left out)");
+	picks_age("min_age_s", 1209600);
+	assert_xs_ok(dec());
+	assert_int_equal(F->req.u.query.q.min_age_s, 1209600);
+	picks_age("max_age_s", 3600);
+	assert_xs_ok(dec());
+	assert_int_equal(F->req.u.query.q.max_age_s, 3600);
+	/* Both sent: the message it always had. */
+	restart();
+	req("picks", 4);
+	s("user");
+	s("u");
+	s("min_age_s");
+	i64(7200);
+	s("max_age_s");
+	i64(3600);
+	expect(XSELL_EINVAL, "min_age_s", "must not be more than max_age_s");
+}
+
 static void
 test_decode_rejects_explain_not_bool(void **state)
 {
@@ -1489,6 +1535,7 @@ main(void)
 		T(test_decode_picks_days),
 		T(test_decode_rejects_days_float),
 		T(test_decode_rejects_days_out_of_range),
+		T(test_decode_rejects_age_past_default),
 		T(test_decode_rejects_explain_not_bool),
 		T(test_decode_rejects_filter_not_map),
 		T(test_decode_rejects_events_not_array),
