@@ -222,12 +222,23 @@ xs_tally_get(struct xs_tally *t, uint32_t item)
 	return e != NULL ? e : xs_tally_add(t, item);
 }
 
-/* Close e's open group: the group with the largest sum names the
- * candidate ('because', its sum in 'share'; ties: the first). */
+/* Does a group's sum 's' name a candidate over the sum 'share' that
+ * names it now (0: none yet)? The largest positive sum names it; one
+ * with no positive sum is named by its most negative, what sank it
+ * (ranked only with a candidate list), so that every candidate the
+ * history scored has a 'because'. Ties: the first. */
+static inline bool
+xs_tally_names(double s, double share)
+{
+	return s > 0 ? s > share : share <= 0 && s < share;
+}
+
+/* Close e's open group: the group naming the candidate by
+ * xs_tally_names ('because', its sum in 'share'). */
 static inline void
 xs_tally_entry_settle(struct xs_tally_entry *e)
 {
-	if (e->group != 0 && e->aux > e->share) {
+	if (e->group != 0 && xs_tally_names(e->aux, e->share)) {
 		e->share   = e->aux;
 		e->because = e->group;
 	}
@@ -275,7 +286,7 @@ xs_tally_credit_whole(
 		xs_tally_entry_settle(e);
 	}
 	e->score += s;
-	if (s > e->share) {
+	if (xs_tally_names(s, e->share)) {
 		e->share   = s;
 		e->because = group;
 	}

@@ -855,6 +855,45 @@ test_new_arrivals_fit_counts_all_taste(void **state)
 	assert_int_equal(p[0].source, XS_SOURCE_NEW);
 }
 
+/* Every candidate the history scored has a 'because', also one scored
+ * below 0 (ranked only with a candidate list): the largest positive part
+ * names it, and with none, its most negative part, what sank it.
+ * Baskets {R,Q} twice and {P,Q}. u10 rated R 1 (taste -3): R is its own
+ * reason, and Q, credited only through R, is R's too (both had none).
+ * u11 rated R 1 and viewed P: Q's parts are R's -3 x 2/3 and P's
+ * 1 x 1/3, below 0 in all, and P, its positive part, names it. */
+static void
+test_for_you_negative_candidates_have_because(void **state)
+{
+	struct xs_test_store *f = *state;
+	struct xs_settings    set;
+	struct xs_query       q = picks_query("u10", XS_PICK_FOR_YOU, 10);
+	struct xs_span        cands[2] = { span("R"), span("Q") };
+	struct pick           p[2];
+
+	xs_test_events(f->st, NULL,
+	    "999900000 order - R,Q g1; 999900001 order - R,Q g2; "
+	    "999900002 order - P,Q g3; 999996400 rating u10 R 1; "
+	    "999996400 rating u11 R 1; 999996400 view u11 P");
+	xs_settings_default(&set);
+	q.candidates   = cands;
+	q.n_candidates = 2;
+	assert_int_equal(ask_picks(f->st, &set, &q, p, 2), 2);
+	for (size_t i = 0; i < 2; i++) {
+		assert_true(p[i].score < 0);
+		assert_int_equal(p[i].source, XS_SOURCE_HISTORY);
+		assert_string_equal(p[i].because, "R");
+	}
+
+	q.user = span("u11");
+	assert_int_equal(ask_picks(f->st, &set, &q, p, 2), 2);
+	assert_string_equal(p[0].id, "Q");
+	assert_true(p[0].score < 0);
+	assert_string_equal(p[0].because, "P");
+	assert_string_equal(p[1].id, "R");
+	assert_string_equal(p[1].because, "R");
+}
+
 int
 main(void)
 {
@@ -880,6 +919,9 @@ main(void)
 		    xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_new_arrivals_fit_counts_all_taste,
+		    xs_test_store_setup, xs_test_store_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_for_you_negative_candidates_have_because,
 		    xs_test_store_setup, xs_test_store_teardown),
 	};
 
