@@ -532,15 +532,25 @@ struct cart_scan {
 	uint32_t n_pairs, max_pairs;
 };
 
+/* Cart add (ts, item) came after (ts2, item2): by time, then by item
+ * number, one order for the oldest that a full cart lets go and for the
+ * newest that an add pairs with. */
+static bool
+cart_add_later(int64_t ts, uint32_t item, int64_t ts2, uint32_t item2)
+{
+	return ts != ts2 ? ts > ts2 : item > item2;
+}
+
 static xsell_err
 cart_scan_cb(void *ctx, uint32_t item, int64_t ts, uint32_t count)
 {
 	struct cart_scan *c = ctx;
+	uint32_t          o = 0;
 
 	(void) count;
 	c->n++;
 	c->present |= item == c->item;
-	if (c->n == 1 || ts < c->oldest_ts) {
+	if (c->n == 1 || cart_add_later(c->oldest_ts, c->oldest, ts, item)) {
 		c->oldest    = item;
 		c->oldest_ts = ts;
 	}
@@ -554,19 +564,40 @@ cart_scan_cb(void *ctx, uint32_t item, int64_t ts, uint32_t count)
 		c->n_pairs++;
 		return XSELL_OK;
 	}
-	for (uint32_t i = 0; i < c->n_pairs; i++) {
-		if (c->pairs[i].ts < ts) {
-			c->pairs[i].item = item;
-			c->pairs[i].ts   = ts;
-			break;
+	if (c->n_pairs == 0) {
+		return XSELL_OK;
+	}
+	for (uint32_t i = 1; i < c->n_pairs; i++) {
+		if (cart_add_later(c->pairs[o].ts, c->pairs[o].item,
+		        c->pairs[i].ts, c->pairs[i].item)) {
+			o = i;
 		}
+	}
+	if (cart_add_later(ts, item, c->pairs[o].ts, c->pairs[o].item)) {
+		c->pairs[o].item = item;
+		c->pairs[o].ts   = ts;
 	}
 	return XSELL_OK;
 }
 
+/* The item a full cart let go is no partner. Being the oldest of all,
+ * it was kept only if every item of the window was, so the rest are
+ * still the newest. */
+static void
+cart_pairs_drop(struct cart_scan *c, uint32_t item)
+{
+	for (uint32_t i = 0; i < c->n_pairs; i++) {
+		if (c->pairs[i].item == item) {
+			c->pairs[i] = c->pairs[--c->n_pairs];
+			return;
+		}
+	}
+}
+
 /* An item new to the open cart counts: for the item and as a pair with
- * each item added within cart_window_s (at most cart_pairs_max). A full
- * cart lets its oldest item go first. */
+ * each item added within cart_window_s (at most cart_pairs_max, the
+ * newest) that is still in the cart: a full cart lets its oldest item go
+ * first. */
 static xsell_err
 count_cart_add(xs_store *st, MDB_txn *txn, xs_acc *acc,
     const struct xs_settings *set, struct user_ctx *u, uint32_t item,
@@ -585,6 +616,7 @@ count_cart_add(xs_store *st, MDB_txn *txn, xs_acc *acc,
 	if (err == XSELL_OK && !c.present && c.n >= set->cart_max) {
 		err =
 		    xs_store_cart_remove(st, txn, u->user, c.oldest, &removed);
+		cart_pairs_drop(&c, c.oldest);
 	}
 	if (err == XSELL_OK) {
 		err = xs_store_cart_add(st, txn, u->user, item, ts, &added);

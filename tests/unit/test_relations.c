@@ -54,6 +54,33 @@ test_carts_pair_items_in_the_cart_together(void **state)
 	assert_int_equal(xs_test_totals(f->st).carts_counted, 4);
 }
 
+/* An add pairs with the newest cart_pairs_max items added within the
+ * window that are still in the cart once a full cart let its oldest go. */
+static void
+test_carts_pair_with_the_newest_items_left_in_the_cart(void **state)
+{
+	struct xs_test_store *f = *state;
+	struct xs_settings    set;
+
+	xs_settings_default(&set);
+	set.cart_pairs_max = 2;
+	/* E joins A@0, B@10, C@20, D@30: its 2 newest partners are C and D,
+	 * never B (older than C) nor A. */
+	xs_test_events(f->st, &set,
+	    "0 cart_add u1 A; 10 cart_add u1 B; 20 cart_add u1 C;"
+	    "30 cart_add u1 D; 40 cart_add u1 E");
+	xs_test_assert_pairs(
+	    f->st, XS_REL_CART, "E>D=1 E>C=1 E>B=0 E>A=0 D>C=1 D>B=1 D>A=0");
+	/* A cart of 2 at most: S makes Q, the first added, go, so S pairs
+	 * with R alone; then T makes R go and pairs with S alone. */
+	xs_settings_default(&set);
+	set.cart_max = 2;
+	xs_test_events(f->st, &set,
+	    "0 cart_add u2 Q; 10 cart_add u2 R; 20 cart_add u2 S;"
+	    "30 cart_add u2 T");
+	xs_test_assert_pairs(f->st, XS_REL_CART, "S>R=1 S>Q=0 T>S=1 T>R=0");
+}
+
 static void
 test_views_then_orders_count_view_buy(void **state)
 {
@@ -226,6 +253,9 @@ main(void)
 		    xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_carts_pair_items_in_the_cart_together,
+		    xs_test_store_setup, xs_test_store_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_carts_pair_with_the_newest_items_left_in_the_cart,
 		    xs_test_store_setup, xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_views_then_orders_count_view_buy, xs_test_store_setup,
