@@ -211,6 +211,7 @@ item_set_add(struct item_set *s, uint32_t item)
 struct recent_views {
 	struct item_set set;
 	int64_t         from, to; /* ts window */
+	uint32_t        v[64];    /* set.v */
 };
 
 static xsell_err
@@ -227,39 +228,41 @@ recent_view_cb(void *ctx, const struct xs_hist_rec *ev)
 	return r->set.n < r->set.max ? XSELL_OK : XSELL_ENOENT;
 }
 
-/* The items the user viewed in the window before 'ts', newest first. */
+/* The items the user viewed in the view_buy window before 'ts', newest
+ * first, at most view_buy_views_max. */
 static xsell_err
-recent_views(xs_store *st, MDB_txn *txn, uint32_t user, int64_t ts,
-    int64_t window, struct recent_views *r)
+recent_views(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
+    uint32_t user, int64_t ts, struct recent_views *r)
 {
 	xsell_err err;
 
-	r->from = ts - window;
+	r->set.v = r->v;
+	r->set.n = 0;
+	r->set.max =
+	    set->view_buy_views_max < 64 ? set->view_buy_views_max : 64;
+	r->from = ts - (int64_t) set->view_buy_window_s;
 	r->to   = ts;
 	err = xs_store_history_each(st, txn, user, true, recent_view_cb, r);
 	return err == XSELL_ENOENT ? XSELL_OK : err;
 }
 
-/* Pair each recently viewed item a with the ordered items b (a != b):
- * "viewed a, then bought b". At most view_buy_items_max of the order's
- * items take part, the first in sampling order. */
+/* Pair each recently viewed item a (r, read before the order) with the
+ * ordered items b (a != b): "viewed a, then bought b". At most
+ * view_buy_items_max of the order's items take part, the first in
+ * sampling order. */
 static xsell_err
 count_view_buy(xs_store *st, MDB_txn *txn, xs_acc *acc,
-    const struct xs_settings *set, struct user_ctx *u, int64_t ts,
-    struct basket_item *kept, size_t n_kept, struct xs_ledger_entry *e)
+    const struct xs_settings *set, struct user_ctx *u,
+    const struct recent_views *r, struct basket_item *kept, size_t n_kept,
+    struct xs_ledger_entry *e)
 {
-	uint32_t            viewed[64], *dsts;
-	struct recent_views r = { 0 };
-	size_t              n_dst;
-	xsell_err           err;
+	const uint32_t *viewed = r->set.v;
+	uint32_t       *dsts;
+	size_t          n_dst;
+	xsell_err       err = XSELL_OK;
 
-	r.set.v = viewed;
-	r.set.max =
-	    set->view_buy_views_max < 64 ? set->view_buy_views_max : 64;
-	err = recent_views(
-	    st, txn, u->user, ts, (int64_t) set->view_buy_window_s, &r);
-	if (err != XSELL_OK || r.set.n == 0 || n_kept == 0) {
-		return err;
+	if (r->set.n == 0 || n_kept == 0) {
+		return XSELL_OK;
 	}
 	n_dst = n_kept < set->view_buy_items_max ? n_kept
 	                                         : set->view_buy_items_max;
@@ -273,7 +276,7 @@ count_view_buy(xs_store *st, MDB_txn *txn, xs_acc *acc,
 	for (size_t j = 0; j < n_dst; j++) {
 		dsts[j] = kept[j].id;
 	}
-	for (uint32_t i = 0; i < r.set.n && err == XSELL_OK; i++) {
+	for (uint32_t i = 0; i < r->set.n && err == XSELL_OK; i++) {
 		err = xs_acc_item_add(acc, viewed[i], XS_C_VIEW_BUYS, 1);
 		for (size_t j = 0; j < n_dst && err == XSELL_OK; j++) {
 			if (dsts[j] != viewed[i]) {
@@ -284,7 +287,7 @@ count_view_buy(xs_store *st, MDB_txn *txn, xs_acc *acc,
 	}
 	if (err == XSELL_OK) {
 		e->w2 = viewed;
-		e->n2 = r.set.n;
+		e->n2 = r->set.n;
 		e->w3 = dsts;
 		e->n3 = (uint32_t) n_dst;
 		err   = ledger_append(st, txn, u, e);
@@ -375,6 +378,7 @@ apply_order(xs_store *st, MDB_txn *txn, xs_acc *acc,
 {
 	struct xs_order_rec    rec = { 0 };
 	struct xs_ledger_entry e   = { 0 };
+	struct recent_views    views;
 	struct basket_item    *items;
 	uint32_t              *ids, *rebuys;
 	size_t                 n, kept;
@@ -397,6 +401,11 @@ apply_order(xs_store *st, MDB_txn *txn, xs_acc *acc,
 		goto done;
 	}
 	err = basket_resolve(st, txn, acc, ev, items, &n);
+	if (err == XSELL_OK && u->user != 0) {
+		/* Before the order's items join the history, where they may
+		 * push out the views they pair with. */
+		err = recent_views(st, txn, set, u->user, ev->ts, &views);
+	}
 	if (err == XSELL_OK && u->user != 0) {
 		/* Everything the user bought counts for "bought" and buyers;
 		 * only the sample counts for baskets and pairs, so that every
@@ -423,7 +432,7 @@ apply_order(xs_store *st, MDB_txn *txn, xs_acc *acc,
 		e.ext  = ev->order;
 		/* Last: it reorders 'items' by sampling rank. */
 		err = count_view_buy(
-		    st, txn, acc, set, u, ev->ts, items, kept, &e);
+		    st, txn, acc, set, u, &views, items, kept, &e);
 		if (err == XSELL_OK && e.n2 == 0) {
 			err = ledger_append(st, txn, u, &e);
 		}

@@ -97,6 +97,25 @@ test_views_then_orders_count_view_buy(void **state)
 	xs_test_assert_item_counts(f->st, XS_C_VIEW_BUYS, "A=1 B=1 D=0");
 }
 
+/* view -> buy reads the views as they were before the order: its own
+ * items joining a short history do not push them out first. */
+static void
+test_a_big_order_keeps_its_view_buy_pairs(void **state)
+{
+	struct xs_test_store *f = *state;
+	struct xs_settings    set;
+
+	xs_settings_default(&set);
+	set.history_max = 3;
+	/* u1 views A and B, then orders C, D and E: the order's 3 items fill
+	 * a history of 3, but A and B were viewed before it. */
+	xs_test_events(
+	    f->st, &set, "0 view u1 A; 100 view u1 B; 1000 order u1 C,D,E o1");
+	xs_test_assert_pairs(
+	    f->st, XS_REL_VIEW_BUY, "A>C=1 A>D=1 A>E=1 B>C=1 B>D=1 B>E=1");
+	xs_test_assert_item_counts(f->st, XS_C_VIEW_BUYS, "A=1 B=1");
+}
+
 static void
 test_rebuys_count_days_between_purchases(void **state)
 {
@@ -260,6 +279,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_views_then_orders_count_view_buy, xs_test_store_setup,
 		    xs_test_store_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_a_big_order_keeps_its_view_buy_pairs,
+		    xs_test_store_setup, xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_rebuys_count_days_between_purchases,
 		    xs_test_store_setup, xs_test_store_teardown),
