@@ -374,7 +374,7 @@ count_basket(xs_acc *acc, int64_t ts, const uint32_t *ids, size_t n)
 static xsell_err
 apply_order(xs_store *st, MDB_txn *txn, xs_acc *acc,
     const struct xs_settings *set, const struct xs_event *ev,
-    struct user_ctx *u, struct xs_totals *d, bool *dupp)
+    struct user_ctx *u, struct xs_totals *d)
 {
 	struct xs_order_rec    rec = { 0 };
 	struct xs_ledger_entry e   = { 0 };
@@ -382,16 +382,8 @@ apply_order(xs_store *st, MDB_txn *txn, xs_acc *acc,
 	struct basket_item    *items;
 	uint32_t              *ids, *rebuys;
 	size_t                 n, kept;
-	bool                   exists;
 	xsell_err              err;
 
-	err = xs_store_order_exists(
-	    st, txn, ev->order.p, ev->order.len, &exists);
-	if (err != XSELL_OK || exists) {
-		*dupp = exists;
-		return err;
-	}
-	*dupp    = false;
 	items    = malloc((ev->n_lines + 1) * sizeof(*items));
 	ids      = malloc((ev->n_lines + 1) * sizeof(*ids));
 	rebuys   = malloc((ev->n_lines + 1) * 2 * sizeof(*rebuys));
@@ -752,6 +744,14 @@ apply_one(xs_store *st, MDB_txn *txn, xs_acc *acc,
 
 	u->user = 0;
 	*dupp   = false;
+	if (ev->type == XS_EV_ORDER) {
+		/* A duplicate changes nothing: not even its user's id. */
+		err = xs_store_order_exists(
+		    st, txn, ev->order.p, ev->order.len, dupp);
+		if (err != XSELL_OK || *dupp) {
+			return err;
+		}
+	}
 	if (ev->user.len != 0) {
 		err = user_begin(st, txn, ev->user, u);
 		if (err != XSELL_OK) {
@@ -759,11 +759,11 @@ apply_one(xs_store *st, MDB_txn *txn, xs_acc *acc,
 		}
 	}
 	if (ev->type == XS_EV_ORDER) {
-		err = apply_order(st, txn, acc, set, ev, u, &d, dupp);
+		err = apply_order(st, txn, acc, set, ev, u, &d);
 	} else {
 		err = apply_item_event(st, txn, acc, set, ev, u, &d);
 	}
-	if (err != XSELL_OK || *dupp) {
+	if (err != XSELL_OK) {
 		return err;
 	}
 	d.events = 1;

@@ -53,6 +53,28 @@ test_count_repeated_order_changes_nothing(void **state)
 	xs_test_assert_unchanged(f->st, before);
 }
 
+/* A duplicate sent by another user registers no one: the user count of
+ * stats stays, and the store is as it was. */
+static void
+test_count_duplicate_order_registers_no_user(void **state)
+{
+	struct xs_test_store  *f = *state;
+	struct xs_apply_result res;
+	char                  *before;
+	uint32_t               users;
+	MDB_txn               *txn;
+
+	xs_test_orders(f->st, NULL, "o1:u1:A,B", &res);
+	before = xs_test_dump(f->st);
+	xs_test_orders(f->st, NULL, "o1:u2:A", &res);
+	assert_int_equal(res.duplicates, 1);
+	assert_xs_ok(xs_txn_read(f->st, &txn));
+	assert_xs_ok(xs_store_dict_count(f->st, txn, XS_DICT_USER, &users));
+	xs_txn_abort(txn);
+	assert_int_equal(users, 1);
+	xs_test_assert_unchanged(f->st, before);
+}
+
 static void
 test_count_same_item_twice_in_an_order_is_one(void **state)
 {
@@ -203,6 +225,9 @@ main(void)
 		    xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_count_repeated_order_changes_nothing,
+		    xs_test_store_setup, xs_test_store_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_count_duplicate_order_registers_no_user,
 		    xs_test_store_setup, xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_count_same_item_twice_in_an_order_is_one,
