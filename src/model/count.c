@@ -301,9 +301,27 @@ count_view_buy(xs_store *st, MDB_txn *txn, xs_acc *acc,
 
 /* ==== Orders ==== */
 
-/* The user bought the order's items: bought set, buyers, rebuys (with the
- * days since the last purchase), history, and out of the cart. Rebuys go
- * to e->w1 as (item, days) pairs; 'rebuys' has room for 2n. */
+/* Whole days between a purchase at 'ts' of an item bought 'count' times
+ * before, the last at 'last' (ts != last), and the purchase next to it in
+ * time, so that arrival order matters as little as the bought record
+ * allows: after the last, the days since it; before it, the days to it
+ * when it was the only one. Before several, the record does not say how
+ * they lie (only the last time and the count): their mean gap over the
+ * span from ts to the last, exact for evenly spaced purchases sent newest
+ * first. */
+static uint32_t
+rebuy_days(int64_t ts, int64_t last, uint32_t count)
+{
+	int64_t gap =
+	    ts > last ? ts - last : (last - ts) / (count > 1 ? count : 1);
+
+	return (uint32_t) (gap / 86400);
+}
+
+/* The user bought the order's items: bought set, buyers, rebuys (with
+ * rebuy_days), history, and out of the cart. A purchase in the same
+ * second as the item's last is no rebuy. Rebuys go to e->w1 as (item,
+ * days) pairs; 'rebuys' has room for 2n. */
 static xsell_err
 count_purchases(xs_store *st, MDB_txn *txn, xs_acc *acc,
     const struct xs_settings *set, uint32_t user, int64_t ts,
@@ -316,15 +334,16 @@ count_purchases(xs_store *st, MDB_txn *txn, xs_acc *acc,
 	for (size_t i = 0; i < n && err == XSELL_OK; i++) {
 		struct xs_hist_rec rec = { 0 };
 		int64_t            prev;
+		uint32_t           count;
 		bool               added, removed;
 
 		err = xs_store_bought_add(
-		    st, txn, user, items[i].id, ts, &added, &prev);
+		    st, txn, user, items[i].id, ts, &added, &prev, &count);
 		if (err == XSELL_OK && added) {
 			err =
 			    xs_acc_item_add(acc, items[i].id, XS_C_BUYERS, 1);
-		} else if (err == XSELL_OK && ts > prev) {
-			uint32_t days = (uint32_t) ((ts - prev) / 86400);
+		} else if (err == XSELL_OK && ts != prev) {
+			uint32_t days = rebuy_days(ts, prev, count);
 
 			err =
 			    xs_acc_item_add(acc, items[i].id, XS_C_REBUYS, 1);

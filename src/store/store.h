@@ -579,9 +579,11 @@ void      xs_pair_writer_close(xs_pair_writer *w);
 
 /* Record that 'user' bought 'item' at 'ts'. *addedp: the first time;
  * otherwise *prev_tsp is the last purchase before, which moves to 'ts'
- * if that is later, and the item's order count goes up by one. */
+ * if that is later, and *prev_countp (may be NULL) the item's order
+ * count before, which goes up by one. */
 xsell_err xs_store_bought_add(xs_store *st, MDB_txn *txn, uint32_t user,
-    uint32_t item, int64_t ts, bool *addedp, int64_t *prev_tsp);
+    uint32_t item, int64_t ts, bool *addedp, int64_t *prev_tsp,
+    uint32_t *prev_countp);
 
 /* Call cb for every item 'user' bought, ascending, with its last
  * purchase time and how many of the user's orders held it. */

@@ -62,10 +62,11 @@ item_ts_find(MDB_cursor *cur, uint32_t user, uint32_t item, int64_t *tsp,
 
 /* Add (item, ts, 1) under 'user' in 'dbi' unless the item is there.
  * With 'again', an item already there counts once more and moves to ts if
- * ts is later. */
+ * ts is later. *prevp and *countp (may be NULL): the time and count it
+ * had, 0 if it was not there. */
 static xsell_err
 item_ts_add(MDB_txn *txn, MDB_dbi dbi, uint32_t user, uint32_t item,
-    int64_t ts, bool again, bool *addedp, int64_t *prevp)
+    int64_t ts, bool again, bool *addedp, int64_t *prevp, uint32_t *countp)
 {
 	unsigned char kb[4], vb[ITEM_TS_LEN];
 	MDB_val       k = xs_key_u32(kb, user);
@@ -83,6 +84,9 @@ item_ts_add(MDB_txn *txn, MDB_dbi dbi, uint32_t user, uint32_t item,
 	*addedp = rc == MDB_NOTFOUND;
 	if (prevp != NULL) {
 		*prevp = prev;
+	}
+	if (countp != NULL) {
+		*countp = count;
 	}
 	v.mv_data = vb;
 	v.mv_size = ITEM_TS_LEN;
@@ -153,19 +157,24 @@ held_item_find(const struct xs_user_recs *s, uint32_t item, bool *foundp)
 /* item_ts_add on a held set. */
 static xsell_err
 held_item_ts_add(struct xs_user_recs *s, uint32_t item, int64_t ts, bool again,
-    bool *addedp, int64_t *prevp)
+    bool *addedp, int64_t *prevp, uint32_t *countp)
 {
 	unsigned char rec[ITEM_TS_LEN];
 	bool          found;
-	size_t        i    = held_item_find(s, item, &found);
-	int64_t       prev = 0;
+	size_t        i     = held_item_find(s, item, &found);
+	int64_t       prev  = 0;
+	uint32_t      count = 0;
 
 	*addedp = !found;
 	if (found) {
-		prev = (int64_t) xs_be64_get(xs_user_recs_at(s, i) + 4);
+		prev  = (int64_t) xs_be64_get(xs_user_recs_at(s, i) + 4);
+		count = xs_be32_get(xs_user_recs_at(s, i) + 12);
 	}
 	if (prevp != NULL) {
 		*prevp = prev;
+	}
+	if (countp != NULL) {
+		*countp = count;
 	}
 	if (!found) {
 		item_ts_encode(rec, item, ts, 1);
@@ -174,7 +183,7 @@ held_item_ts_add(struct xs_user_recs *s, uint32_t item, int64_t ts, bool again,
 	if (again) {
 		unsigned char *p = xs_user_recs_at(s, i);
 
-		item_ts_again(p, item, ts, prev, xs_be32_get(p + 12));
+		item_ts_again(p, item, ts, prev, count);
 	}
 	return XSELL_OK;
 }
@@ -200,7 +209,7 @@ held_item_ts_each(const struct xs_user_recs *s, xs_item_ts_cb cb, void *ctx)
 static xsell_err
 user_item_ts_add(xs_store *st, MDB_txn *txn, enum xs_user_set which,
     MDB_dbi dbi, uint32_t user, uint32_t item, int64_t ts, bool again,
-    bool *addedp, int64_t *prevp)
+    bool *addedp, int64_t *prevp, uint32_t *countp)
 {
 	struct xs_user_recs *held;
 	xsell_err err = xs_users_held_set(st, txn, user, which, &held);
@@ -209,9 +218,11 @@ user_item_ts_add(xs_store *st, MDB_txn *txn, enum xs_user_set which,
 		return err;
 	}
 	if (held != NULL) {
-		return held_item_ts_add(held, item, ts, again, addedp, prevp);
+		return held_item_ts_add(
+		    held, item, ts, again, addedp, prevp, countp);
 	}
-	return item_ts_add(txn, dbi, user, item, ts, again, addedp, prevp);
+	return item_ts_add(
+	    txn, dbi, user, item, ts, again, addedp, prevp, countp);
 }
 
 /* item_ts_each the same way. */
@@ -233,10 +244,10 @@ user_item_ts_each(xs_store *st, MDB_txn *txn, enum xs_user_set which,
 
 xsell_err
 xs_store_bought_add(xs_store *st, MDB_txn *txn, uint32_t user, uint32_t item,
-    int64_t ts, bool *addedp, int64_t *prev_tsp)
+    int64_t ts, bool *addedp, int64_t *prev_tsp, uint32_t *prev_countp)
 {
 	return user_item_ts_add(st, txn, XS_USER_BOUGHT, st->bought, user,
-	    item, ts, true, addedp, prev_tsp);
+	    item, ts, true, addedp, prev_tsp, prev_countp);
 }
 
 xsell_err
@@ -252,7 +263,7 @@ xs_store_cart_add(xs_store *st, MDB_txn *txn, uint32_t user, uint32_t item,
     int64_t ts, bool *addedp)
 {
 	return user_item_ts_add(st, txn, XS_USER_CART, st->cart, user, item,
-	    ts, false, addedp, NULL);
+	    ts, false, addedp, NULL, NULL);
 }
 
 xsell_err

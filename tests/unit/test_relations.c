@@ -139,6 +139,25 @@ test_rebuys_count_days_between_purchases(void **state)
 	    xs_test_day_count(f->st, XS_REL_TREND_BUY, 30, "A"), 1);
 }
 
+/* An order dated before one that arrived first is a rebuy too. */
+static void
+test_rebuys_arriving_newest_first(void **state)
+{
+	struct xs_test_store *f = *state;
+
+	/* u1's orders of A on days 20, 10 and 0 arrive newest first: as in
+	 * time order, two rebuys, 10 + 10 days. u2 buys B on day 7, then an
+	 * order of day 0 arrives: one rebuy, 7 days. u3 buys C twice in the
+	 * same second: no rebuy, whichever comes first. */
+	xs_test_events(f->st, NULL,
+	    "1728000 order u1 A o1; 864000 order u1 A o2; 0 order u1 A o3;"
+	    "604800 order u2 B o4; 0 order u2 B o5;"
+	    "100 order u3 C o6; 100 order u3 C o7");
+	xs_test_assert_item_counts(f->st, XS_C_REBUYS, "A=2 B=1 C=0");
+	xs_test_assert_item_counts(f->st, XS_C_REBUY_DAYS, "A=20 B=7 C=0");
+	xs_test_assert_item_counts(f->st, XS_C_BUYERS, "A=1 B=1 C=1");
+}
+
 static void
 test_heavy_user_counts_are_capped(void **state)
 {
@@ -285,6 +304,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_rebuys_count_days_between_purchases,
 		    xs_test_store_setup, xs_test_store_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_rebuys_arriving_newest_first, xs_test_store_setup,
+		    xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_heavy_user_counts_are_capped, xs_test_store_setup,
 		    xs_test_store_teardown),

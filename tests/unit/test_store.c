@@ -355,7 +355,7 @@ held_pair_step(struct held_pair *h, uint32_t user, uint32_t op)
 		case 0:
 		case 1:
 			assert_xs_ok(xs_store_bought_add(
-			    st, txn, user, item, ts, &done, &prev));
+			    st, txn, user, item, ts, &done, &prev, NULL));
 			break;
 		case 2:
 			assert_xs_ok(
