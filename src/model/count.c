@@ -319,9 +319,9 @@ rebuy_days(int64_t ts, int64_t last, uint32_t count)
 }
 
 /* The user bought the order's items: bought set, buyers, rebuys (with
- * rebuy_days), history, and out of the cart. A purchase in the same
- * second as the item's last is no rebuy. Rebuys go to e->w1 as (item,
- * days) pairs; 'rebuys' has room for 2n. */
+ * rebuy_days), history, and out of the cart if added by 'ts'. A purchase
+ * in the same second as the item's last is no rebuy. Rebuys go to e->w1
+ * as (item, days) pairs; 'rebuys' has room for 2n. */
 static xsell_err
 count_purchases(xs_store *st, MDB_txn *txn, xs_acc *acc,
     const struct xs_settings *set, uint32_t user, int64_t ts,
@@ -356,7 +356,7 @@ count_purchases(xs_store *st, MDB_txn *txn, xs_acc *acc,
 		}
 		if (err == XSELL_OK) {
 			err = xs_store_cart_remove(
-			    st, txn, user, items[i].id, &removed);
+			    st, txn, user, items[i].id, ts, &removed);
 		}
 		rec.ts   = ts;
 		rec.item = items[i].id;
@@ -634,8 +634,8 @@ count_cart_add(xs_store *st, MDB_txn *txn, xs_acc *acc,
 	c.max_pairs = set->cart_pairs_max < 64 ? set->cart_pairs_max : 64;
 	err         = xs_store_cart_each(st, txn, u->user, cart_scan_cb, &c);
 	if (err == XSELL_OK && !c.present && c.n >= set->cart_max) {
-		err =
-		    xs_store_cart_remove(st, txn, u->user, c.oldest, &removed);
+		err = xs_store_cart_remove(
+		    st, txn, u->user, c.oldest, INT64_MAX, &removed);
 		cart_pairs_drop(&c, c.oldest);
 	}
 	if (err == XSELL_OK) {
@@ -710,8 +710,8 @@ apply_item_event(xs_store *st, MDB_txn *txn, xs_acc *acc,
 		    count_cart_add(st, txn, acc, set, u, rec.item, ev->ts, d);
 		break;
 	case XS_EV_CART_REMOVE:
-		err =
-		    xs_store_cart_remove(st, txn, u->user, rec.item, &removed);
+		err = xs_store_cart_remove(
+		    st, txn, u->user, rec.item, ev->ts, &removed);
 		break;
 	case XS_EV_RATING:
 		d->ratings = 1;

@@ -598,9 +598,11 @@ xsell_err xs_store_bought_each(
  * was there already (its time is kept). */
 xsell_err xs_store_cart_add(xs_store *st, MDB_txn *txn, uint32_t user,
     uint32_t item, int64_t ts, bool *addedp);
-/* Take 'item' out of the cart; *removedp false if it was not there. */
-xsell_err xs_store_cart_remove(
-    xs_store *st, MDB_txn *txn, uint32_t user, uint32_t item, bool *removedp);
+/* Take 'item' out of the cart if it was added at or before 'until' (an
+ * order or a removal does not undo a later add); *removedp false if it
+ * was not there or added later. */
+xsell_err xs_store_cart_remove(xs_store *st, MDB_txn *txn, uint32_t user,
+    uint32_t item, int64_t until, bool *removedp);
 /* Every item in the user's cart, ascending, with the time it was added
  * (count 1). */
 xsell_err xs_store_cart_each(

@@ -267,8 +267,8 @@ xs_store_cart_add(xs_store *st, MDB_txn *txn, uint32_t user, uint32_t item,
 }
 
 xsell_err
-xs_store_cart_remove(
-    xs_store *st, MDB_txn *txn, uint32_t user, uint32_t item, bool *removedp)
+xs_store_cart_remove(xs_store *st, MDB_txn *txn, uint32_t user, uint32_t item,
+    int64_t until, bool *removedp)
 {
 	struct xs_user_recs *held;
 	MDB_cursor          *cur;
@@ -283,6 +283,9 @@ xs_store_cart_remove(
 	if (held != NULL) {
 		size_t i = held_item_find(held, item, removedp);
 
+		*removedp = *removedp &&
+		    (int64_t) xs_be64_get(xs_user_recs_at(held, i) + 4) <=
+		        until;
 		if (*removedp) {
 			xs_user_recs_remove(held, i);
 		}
@@ -293,8 +296,8 @@ xs_store_cart_remove(
 		return xs_err_from_mdb(rc);
 	}
 	rc        = item_ts_find(cur, user, item, &ts, &count);
-	*removedp = rc == 0;
-	if (rc == 0) {
+	*removedp = rc == 0 && ts <= until;
+	if (*removedp) {
 		rc = mdb_cursor_del(cur, 0);
 	}
 	mdb_cursor_close(cur);

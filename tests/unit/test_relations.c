@@ -54,6 +54,25 @@ test_carts_pair_items_in_the_cart_together(void **state)
 	assert_int_equal(xs_test_totals(f->st).carts_counted, 4);
 }
 
+/* An order or a removal dated before a cart add leaves the item in the
+ * cart: it was added after them. */
+static void
+test_carts_keep_an_item_added_after_its_order(void **state)
+{
+	struct xs_test_store *f = *state;
+
+	/* u1 adds A at 1000; an order of A dated 500 arrives after it, and
+	 * so does a removal of B dated 1500 for B added at 2000: both stay,
+	 * so C pairs with A and B. An order of A dated 3000 then takes A
+	 * out: D pairs with B and C only. */
+	xs_test_events(f->st, NULL,
+	    "1000 cart_add u1 A; 500 order u1 A o1; 2000 cart_add u1 B;"
+	    "1500 cart_remove u1 B; 2500 cart_add u1 C; 3000 order u1 A o2;"
+	    "3500 cart_add u1 D");
+	xs_test_assert_pairs(
+	    f->st, XS_REL_CART, "B>A=1 C>A=1 C>B=1 D>A=0 D>B=1 D>C=1");
+}
+
 /* An add pairs with the newest cart_pairs_max items added within the
  * window that are still in the cart once a full cart let its oldest go. */
 static void
@@ -291,6 +310,9 @@ main(void)
 		    xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_carts_pair_items_in_the_cart_together,
+		    xs_test_store_setup, xs_test_store_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_carts_keep_an_item_added_after_its_order,
 		    xs_test_store_setup, xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_carts_pair_with_the_newest_items_left_in_the_cart,

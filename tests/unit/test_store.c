@@ -362,8 +362,8 @@ held_pair_step(struct held_pair *h, uint32_t user, uint32_t op)
 			    xs_store_cart_add(st, txn, user, item, ts, &done));
 			break;
 		case 3:
-			assert_xs_ok(
-			    xs_store_cart_remove(st, txn, user, item, &done));
+			assert_xs_ok(xs_store_cart_remove(
+			    st, txn, user, item, ts, &done));
 			break;
 		case 4: {
 			struct xs_hist_rec ev = { 0 };
