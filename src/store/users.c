@@ -312,6 +312,10 @@ xs_store_cart_each(
 	    st, txn, XS_USER_CART, st->cart, user, cb, ctx);
 }
 
+/* The bytes that make two records the same event: time, item, type and
+ * value, not the flags (an item's stock may change within the second). */
+#define HIST_SAME_LEN 14
+
 /* Big-endian time first: duplicates sort oldest first. */
 static void
 hist_encode(unsigned char out[HIST_REC_LEN], const struct xs_hist_rec *ev)
@@ -335,17 +339,31 @@ hist_decode(const unsigned char in[HIST_REC_LEN], struct xs_hist_rec *ev)
 	ev->pad   = 0;
 }
 
+/* 'rec' with its flags cleared: no record of the same event sorts
+ * before it. */
+static void
+hist_same_first(
+    unsigned char out[HIST_REC_LEN], const unsigned char rec[HIST_REC_LEN])
+{
+	memcpy(out, rec, HIST_REC_LEN);
+	memset(out + HIST_SAME_LEN, 0, HIST_REC_LEN - HIST_SAME_LEN);
+}
+
 /* xs_store_history_add on a held set: the same event at the same
  * second kept once, the oldest dropped beyond the bound. */
 static xsell_err
 held_history_add(struct xs_user_recs *s, const unsigned char rec[HIST_REC_LEN],
     unsigned max_events)
 {
-	size_t    i   = xs_user_recs_lower_bound(s, rec);
-	xsell_err err = XSELL_OK;
+	unsigned char first[HIST_REC_LEN];
+	size_t        i;
+	xsell_err     err = XSELL_OK;
 
+	hist_same_first(first, rec);
+	i = xs_user_recs_lower_bound(s, first);
 	if (i == s->n ||
-	    memcmp(xs_user_recs_at(s, i), rec, HIST_REC_LEN) != 0) {
+	    memcmp(xs_user_recs_at(s, i), rec, HIST_SAME_LEN) != 0) {
+		/* None is the same event, so rec goes at i too. */
 		err = xs_user_recs_insert(s, i, rec);
 	}
 	while (err == XSELL_OK && s->n > max_events) {
@@ -374,7 +392,7 @@ xsell_err
 xs_store_history_add(xs_store *st, MDB_txn *txn, uint32_t user,
     const struct xs_hist_rec *ev, unsigned max_events)
 {
-	unsigned char        kb[4], vb[HIST_REC_LEN];
+	unsigned char        kb[4], vb[HIST_REC_LEN], first[HIST_REC_LEN];
 	MDB_val              k = xs_key_u32(kb, user);
 	MDB_val              v;
 	MDB_cursor          *cur;
@@ -391,13 +409,22 @@ xs_store_history_add(xs_store *st, MDB_txn *txn, uint32_t user,
 	if (held != NULL) {
 		return held_history_add(held, vb, max_events);
 	}
-	v.mv_data = vb;
+	hist_same_first(first, vb);
+	v.mv_data = first;
 	v.mv_size = HIST_REC_LEN;
 	rc        = mdb_cursor_open(txn, st->history, &cur);
 	if (rc != 0) {
 		return xs_err_from_mdb(rc);
 	}
-	rc = mdb_cursor_put(cur, &k, &v, MDB_NODUPDATA);
+	rc = mdb_cursor_get(cur, &k, &v, MDB_GET_BOTH_RANGE);
+	if (rc == 0 && v.mv_size == HIST_REC_LEN &&
+	    memcmp(v.mv_data, vb, HIST_SAME_LEN) == 0) {
+		rc = MDB_KEYEXIST; /* the same event, other flags */
+	} else if (rc == 0 || rc == MDB_NOTFOUND) {
+		v.mv_data = vb;
+		v.mv_size = HIST_REC_LEN;
+		rc        = mdb_cursor_put(cur, &k, &v, MDB_NODUPDATA);
+	}
 	if (rc == MDB_KEYEXIST) {
 		/* The same event at the same second: kept once. The cursor
 		 * may not be on the user's key after a refused put. */

@@ -305,6 +305,53 @@ test_store_history_keeps_newest(void **state)
 	}
 }
 
+static xsell_err
+count_hist(void *ctx, const struct xs_hist_rec *ev)
+{
+	(void) ev;
+	++*(unsigned *) ctx;
+	return XSELL_OK;
+}
+
+/* The same event in the same second (type, item, value) is kept once,
+ * also when the item's stock changed in between (its flags differ), in
+ * the B-tree and in a held set; another value (a new rating) is another
+ * event. */
+static void
+test_store_history_same_event_kept_once_whatever_the_stock(void **state)
+{
+	(void) state;
+	for (int hold = 0; hold < 2; hold++) {
+		char              *dir;
+		xs_store          *st = xs_test_store_open(&dir);
+		MDB_txn           *txn;
+		struct xs_hist_rec ev = { 0 };
+		unsigned           n  = 0;
+
+		assert_xs_ok(xs_txn_write(st, &txn));
+		if (hold) {
+			assert_xs_ok(xs_store_users_hold(st));
+		}
+		ev.ts    = 100;
+		ev.item  = 7;
+		ev.type  = XS_EV_RATING;
+		ev.value = 4;
+		assert_xs_ok(xs_store_history_add(st, txn, 1, &ev, 10));
+		ev.flags = XS_HIST_OUT_OF_STOCK;
+		assert_xs_ok(xs_store_history_add(st, txn, 1, &ev, 10));
+		ev.value = 5;
+		assert_xs_ok(xs_store_history_add(st, txn, 1, &ev, 10));
+		assert_xs_ok(
+		    xs_store_history_each(st, txn, 1, true, count_hist, &n));
+		assert_int_equal(n, 2);
+		if (hold) {
+			assert_xs_ok(xs_store_users_held_write(st, txn));
+		}
+		assert_xs_ok(xs_txn_commit(txn));
+		xs_test_store_close(st, dir);
+	}
+}
+
 /* ==== One user's records held in memory (xs_store_users_hold) ==== */
 
 /* Two stores given the same user-record operations, one holding the
@@ -368,9 +415,10 @@ held_pair_step(struct held_pair *h, uint32_t user, uint32_t op)
 		case 4: {
 			struct xs_hist_rec ev = { 0 };
 
-			ev.ts   = ts;
-			ev.item = item;
-			ev.type = (uint8_t) (op % 3);
+			ev.ts    = ts;
+			ev.item  = item;
+			ev.type  = (uint8_t) (op % 3);
+			ev.flags = (uint8_t) (op / 650 % 2);
 			assert_xs_ok(
 			    xs_store_history_add(st, txn, user, &ev, 6));
 			break;
@@ -695,6 +743,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_store_history_keeps_newest, setup, teardown),
+		cmocka_unit_test(
+		    test_store_history_same_event_kept_once_whatever_the_stock),
 		cmocka_unit_test(test_store_users_held_same_as_btree),
 		cmocka_unit_test(test_store_pair_order_is_lmdbs_own),
 		cmocka_unit_test(test_store_refuses_newer_schema),
