@@ -1813,14 +1813,16 @@ key_is(const msgpack_object *k, const char *name)
 	    memcmp(k->via.str.ptr, name, len) == 0;
 }
 
-/* One "  key   value" line per entry of map 'm'. */
+/* The line 'title' (the server's name of the section: escaped, whole),
+ * then one "  key   value" line per entry of map 'm'. */
 static void
-print_section(const char *title, const msgpack_object *m)
+print_section(const char *title, size_t title_len, const msgpack_object *m)
 {
 	if (m == NULL || m->type != MSGPACK_OBJECT_MAP) {
 		return;
 	}
-	printf("%s\n", title);
+	put_text(stdout, title, title_len);
+	fputc('\n', stdout);
 	for (uint32_t i = 0; i < m->via.map.size; i++) {
 		const msgpack_object *k = &m->via.map.ptr[i].key;
 		const msgpack_object *v = &m->via.map.ptr[i].val;
@@ -1902,8 +1904,8 @@ print_stats(const msgpack_object *reply)
 	}
 	/* The known sections in a fixed order, then whatever else a newer
 	 * server sends ("settings", ...), in its order. */
-	print_section("counts", xsell_reply_get(reply, "counts"));
-	print_section("store", xsell_reply_get(reply, "store"));
+	print_section("counts", 6, xsell_reply_get(reply, "counts"));
+	print_section("store", 5, xsell_reply_get(reply, "store"));
 	print_requests(xsell_reply_get(reply, "requests"));
 	for (uint32_t i = 0; i < reply->via.map.size; i++) {
 		const msgpack_object *k       = &reply->via.map.ptr[i].key;
@@ -1911,7 +1913,6 @@ print_stats(const msgpack_object *reply)
 		static const char    *known[] = { "ok", "id", "version",
 			   "uptime_s", "counts", "store", "requests" };
 		bool                  skip    = k->type != MSGPACK_OBJECT_STR;
-		char                  title[64];
 		int                   w;
 
 		for (size_t j = 0; j < sizeof(known) / sizeof(known[0]); j++) {
@@ -1921,9 +1922,7 @@ print_stats(const msgpack_object *reply)
 			continue;
 		}
 		if (v->type == MSGPACK_OBJECT_MAP) {
-			snprintf(title, sizeof(title), "%.*s",
-			    (int) k->via.str.size, k->via.str.ptr);
-			print_section(title, v);
+			print_section(k->via.str.ptr, k->via.str.size, v);
 			continue;
 		}
 		w = put_value(stdout, k);

@@ -2,12 +2,20 @@
 /* xsell, the CLI, as a user runs it: the built binary run with
  * fork/exec against a real xselld on ipc://, its output, stderr and exit
  * code checked. One server per test, on a small store whose every
- * answer is worked out by hand in the comment of the test that asks. */
+ * answer is worked out by hand in the comment of the test that asks.
+ * Replies the real server never sends (control characters in names,
+ * huge counts, a malformed "ok") come from xselld played by the test:
+ * a REP socket that answers xsell's one request with a reply of the
+ * test's making. */
 #include "support.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <nng/supplemental/util/platform.h>
 
 #define T0 1750000000 /* 2025-06-15 15:06:40 UTC, day 20254 */
 #define DAY 86400
@@ -50,6 +58,68 @@ setup(void **state)
 	return 0;
 }
 
+/* No xselld: the test plays it (fake_start). */
+static int
+fake_setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	f->srv.dir = xs_test_tmpdir();
+	*state     = f;
+	return 0;
+}
+
+/* ==== xselld, played by the test ==== */
+
+struct fake {
+	nng_socket  sock;
+	nng_thread *thr;
+	char       *url;
+	void       *reply; /* packed */
+	size_t      reply_len;
+	int         rv; /* of the receive, then of the send */
+};
+
+static void
+fake_serve(void *arg)
+{
+	struct fake *fk = arg;
+	nng_msg     *msg;
+
+	fk->rv = nng_recvmsg(fk->sock, &msg, 0);
+	if (fk->rv == 0) {
+		nng_msg_free(msg);
+		fk->rv = nng_send(fk->sock, fk->reply, fk->reply_len, 0);
+	}
+}
+
+/* Listen on a fresh ipc:// URL in the test's directory and answer the
+ * first request with 'reply' (JSON, sent as msgpack like xselld's). */
+static void
+fake_start(struct fake *fk, struct fixture *f, const char *reply)
+{
+	memset(fk, 0, sizeof(*fk));
+	fk->url   = xs_test_ipc_url(f->srv.dir, "fake");
+	fk->reply = xs_test_pack(reply, &fk->reply_len);
+	assert_int_equal(nng_rep0_open(&fk->sock), 0);
+	assert_int_equal(
+	    nng_socket_set_ms(fk->sock, NNG_OPT_RECVTIMEO, 60000), 0);
+	assert_int_equal(nng_listen(fk->sock, fk->url, NULL, 0), 0);
+	assert_int_equal(nng_thread_create(&fk->thr, fake_serve, fk), 0);
+}
+
+/* Wait for the answer to have gone, then close. */
+static void
+fake_stop(struct fake *fk)
+{
+	nng_thread_destroy(fk->thr);
+	nng_close(fk->sock);
+	assert_int_equal(fk->rv, 0);
+	free(fk->reply);
+	free(fk->url);
+}
+
 /* Run xsell with --url 'url' (NULL: none) and 'args' (NULL-terminated);
  * returns its exit code, with its output in f->out and f->err. Bounded:
  * the child is killed after 60 s. */
@@ -73,6 +143,22 @@ run(struct fixture *f, const char *url, const char *const *args)
 
 #define RUN(f, url, ...) \
 	run((f), (url), (const char *const[]) { __VA_ARGS__, NULL })
+
+/* run() against xselld played by the test, which answers 'reply'. */
+static int
+fake_run(struct fixture *f, const char *reply, const char *const *args)
+{
+	struct fake fk;
+	int         rc;
+
+	fake_start(&fk, f, reply);
+	rc = run(f, fk.url, args);
+	fake_stop(&fk);
+	return rc;
+}
+
+#define FAKE_RUN(f, reply, ...) \
+	fake_run((f), (reply), (const char *const[]) { __VA_ARGS__, NULL })
 
 /* similar A over baskets, by cosine (named: the default is jaccard): B
  * 2/sqrt(3*2) = 0.816497, D 1/sqrt(3*1) = 0.57735; u1's single view and
@@ -253,6 +339,29 @@ test_forget(void **state)
 	assert_string_equal(f->out, "unknown user u4: no history\n");
 }
 
+/* A section of stats this xsell does not know is shown under its name
+ * as the server spells it, escaped like every text from the server (an
+ * ESC would start a terminal sequence) and not cut short. */
+static void
+test_stats_unknown_section_escaped(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(FAKE_RUN(f,
+	                     "{\"ok\":true,\"version\":\"1\","
+	                     "\"\\u001b]0;owned\\u0007x\":{\"a\":1},"
+	                     "\"section_0123456789012345678901234567890123"
+	                     "45678901234567890123456789ab\":{\"b\":2}}",
+	                     "stats"),
+	    0);
+	xs_test_assert_has(f->out, "\n\\x1b]0;owned\\x07x\n  a  ");
+	xs_test_assert_has(f->out,
+	    "\nsection_0123456789012345678901234567890123456789012345678901"
+	    "23456789ab\n  b  ");
+	assert_null(strchr(f->out, 0x1b));
+	assert_null(strchr(f->out, 0x07));
+}
+
 /* Every new command documents itself; the main help lists them. */
 static void
 test_help(void **state)
@@ -279,6 +388,9 @@ main(void)
 {
 #define T(name) \
 	cmocka_unit_test_setup_teardown(name, setup, xs_test_server_teardown)
+#define F(name)                          \
+	cmocka_unit_test_setup_teardown( \
+	    name, fake_setup, xs_test_server_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_similar_explain),
 		T(test_viewed_bought),
@@ -289,8 +401,10 @@ main(void)
 		T(test_history),
 		T(test_forget),
 		T(test_help),
+		F(test_stats_unknown_section_escaped),
 	};
 #undef T
+#undef F
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
