@@ -581,6 +581,17 @@ print_error_reply(
 	}
 }
 
+/* Milliseconds since 't0' (CLOCK_MONOTONIC). */
+static int64_t
+ms_since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return ((int64_t) now.tv_sec - (int64_t) t0->tv_sec) * 1000 +
+	    ((int64_t) now.tv_nsec - (int64_t) t0->tv_nsec) / 1000000;
+}
+
 /* Send the request in 'sb', then print the reply: as JSON with --json,
  * else with 'print' on success; an error reply goes to stderr as
  * "xsell: CODE: MESSAGE". Returns the exit code. */
@@ -593,10 +604,15 @@ send_request(const struct cli *cli, const msgpack_sbuffer *sb, print_fn print)
 	size_t                   reply_len;
 	msgpack_unpacked         up;
 	xsell_err                err;
+	struct timespec          t0;
+	int64_t                  left_ms;
 	int                      rc = EXIT_OK_;
 
 	/* One request, then exit: connect first, so that a server that is
-	 * not there fails at once instead of after the whole timeout. */
+	 * not there fails at once instead of after the whole timeout.
+	 * --timeout bounds the two together: the call gets what the dial
+	 * left of it. */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (strncmp(cli->url, "tls+tcp", 7) == 0) {
 		err = xsell_client_dial_tls(
 		    &c, cli->url, cli->timeout_ms, &cli->tls);
@@ -632,7 +648,13 @@ send_request(const struct cli *cli, const msgpack_sbuffer *sb, print_fn print)
 		    stderr, "xsell: %s: %s\n", cli->url, xsell_strerror(err));
 		return EXIT_UNAVAIL;
 	}
-	err = xsell_client_call(c, sb->data, sb->size, &reply, &reply_len);
+	left_ms = cli->timeout_ms - ms_since(&t0);
+	if (left_ms <= 0) {
+		err = XSELL_EUNAVAIL; /* connected just too late: not sent */
+	} else {
+		err = xsell_client_call_within(
+		    c, sb->data, sb->size, (int) left_ms, &reply, &reply_len);
+	}
 	xsell_client_close(c);
 	if (err == XSELL_EUNAVAIL) {
 		fprintf(stderr, "xsell: %s: not sent within %d ms\n", cli->url,

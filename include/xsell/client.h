@@ -180,6 +180,14 @@ void xsell_client_close(xsell_client *c);
 xsell_err xsell_client_call(xsell_client *c, const void *req, size_t len,
     void **replyp, size_t *reply_lenp);
 
+/* xsell_client_call() bounded by 'timeout_ms' (from send to reply)
+ * instead of the handle's timeout; a value <= 0 means the handle's. For
+ * a caller whose own deadline covers more than the call: a tool that
+ * dialled first gives the call what the dial left. Same arguments,
+ * ownership, errors and threads as xsell_client_call(). */
+xsell_err xsell_client_call_within(xsell_client *c, const void *req,
+    size_t len, int timeout_ms, void **replyp, size_t *reply_lenp);
+
 /* Free a reply returned by xsell_client_call(). NULL is allowed. */
 void xsell_client_free(void *reply);
 

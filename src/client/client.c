@@ -429,6 +429,17 @@ xsell_err
 xsell_client_call(xsell_client *c, const void *req, size_t len, void **replyp,
     size_t *reply_lenp)
 {
+	if (c == NULL) {
+		return XSELL_EINVAL;
+	}
+	return xsell_client_call_within(
+	    c, req, len, c->timeout_ms, replyp, reply_lenp);
+}
+
+xsell_err
+xsell_client_call_within(xsell_client *c, const void *req, size_t len,
+    int timeout_ms, void **replyp, size_t *reply_lenp)
+{
 	nng_time deadline;
 	nng_aio *aio;
 	nng_ctx  ctx;
@@ -444,7 +455,10 @@ xsell_client_call(xsell_client *c, const void *req, size_t len, void **replyp,
 	if (len > XSELL_CLIENT_REQUEST_MAX) {
 		return XSELL_ETOOBIG;
 	}
-	deadline = nng_clock() + (nng_time) c->timeout_ms;
+	if (timeout_ms <= 0) {
+		timeout_ms = c->timeout_ms;
+	}
+	deadline = nng_clock() + (nng_time) timeout_ms;
 	rv       = nng_aio_alloc(&aio, NULL, NULL);
 	if (rv != 0) {
 		return err_from_nng(rv);

@@ -9,9 +9,14 @@
  * test's making. */
 #include "support.h"
 
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
@@ -118,6 +123,75 @@ fake_stop(struct fake *fk)
 	assert_int_equal(fk->rv, 0);
 	free(fk->reply);
 	free(fk->url);
+}
+
+/* An xselld slow to connect: a unix socket that accepts one connection,
+ * waits 'delay_ms', then speaks the SP header of a REP socket (the
+ * connection is then made), reads the request's and never answers. */
+struct slow {
+	char       *url;
+	int         fd;
+	int         delay_ms;
+	nng_thread *thr;
+};
+
+static void
+slow_serve(void *arg)
+{
+	static const unsigned char rep0[8] = { 0, 'S', 'P', 0, 0, 0x31, 0, 0 };
+	struct slow               *sl      = arg;
+	struct pollfd              p;
+	char                       buf[256];
+	int                        c = accept(sl->fd, NULL, NULL);
+
+	if (c < 0) {
+		return;
+	}
+	nng_msleep((nng_duration) sl->delay_ms);
+	if (write(c, rep0, sizeof(rep0)) == (ssize_t) sizeof(rep0)) {
+		/* Until xsell hangs up (at most 30 s). */
+		p.fd     = c;
+		p.events = POLLIN;
+		while (poll(&p, 1, 30000) == 1 &&
+		    read(c, buf, sizeof(buf)) > 0) { }
+	}
+	close(c);
+}
+
+static void
+slow_start(struct slow *sl, struct fixture *f, int delay_ms)
+{
+	struct sockaddr_un sa;
+
+	memset(sl, 0, sizeof(*sl));
+	memset(&sa, 0, sizeof(sa));
+	sl->url       = xs_test_ipc_url(f->srv.dir, "slow");
+	sl->delay_ms  = delay_ms;
+	sa.sun_family = AF_UNIX;
+	assert_true(strlen(sl->url + 6) < sizeof(sa.sun_path));
+	strcpy(sa.sun_path, sl->url + 6); /* after "ipc://" */
+	sl->fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(sl->fd >= 0);
+	assert_int_equal(bind(sl->fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+	assert_int_equal(listen(sl->fd, 4), 0);
+	assert_int_equal(nng_thread_create(&sl->thr, slow_serve, sl), 0);
+}
+
+static void
+slow_stop(struct slow *sl)
+{
+	nng_thread_destroy(sl->thr);
+	close(sl->fd);
+	free(sl->url);
+}
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
 }
 
 /* Run xsell with --url 'url' (NULL: none) and 'args' (NULL-terminated);
@@ -362,6 +436,31 @@ test_stats_unknown_section_escaped(void **state)
 	assert_null(strchr(f->out, 0x07));
 }
 
+/* --timeout bounds the whole command: a server that takes 1.5 s of the
+ * 2 s to connect leaves the request 0.5 s for its reply, so xsell gives
+ * up after about 2 s, not 1.5 + 2 (the dial and the call each had the
+ * whole timeout). */
+static void
+test_timeout_is_total(void **state)
+{
+	struct fixture *f = *state;
+	struct slow     sl;
+	uint64_t        t0, dt;
+	int             rc;
+
+	slow_start(&sl, f, 1500);
+	t0 = now_ms();
+	rc = RUN(f, sl.url, "--timeout", "2000", "stats");
+	dt = now_ms() - t0;
+	slow_stop(&sl);
+	assert_int_equal(rc, 3);
+	xs_test_assert_has(f->err, "sent, but no reply within 2000 ms");
+	if (dt < 1900 || dt > 2900) {
+		fail_msg("xsell gave up after %llu ms, not about 2000",
+		    (unsigned long long) dt);
+	}
+}
+
 /* Every new command documents itself; the main help lists them. */
 static void
 test_help(void **state)
@@ -402,6 +501,7 @@ main(void)
 		T(test_forget),
 		T(test_help),
 		F(test_stats_unknown_section_escaped),
+		F(test_timeout_is_total),
 	};
 #undef T
 #undef F

@@ -810,6 +810,40 @@ test_client_sent_without_reply_is_outcome_unknown(void **state)
 	xs_test_rmdir(dir);
 }
 
+/* A call bounded by its own timeout gives up after it, not after the
+ * handle's (5 s here); <= 0 is the handle's. */
+static void
+test_client_call_within_own_timeout(void **state)
+{
+	char         *dir = xs_test_tmpdir();
+	char         *url = xs_test_ipc_url(dir, "mute");
+	nng_socket    mute;
+	xsell_client *c;
+	void         *reply = NULL;
+	size_t        len   = 0;
+	uint64_t      t0, dt;
+
+	(void) state;
+	assert_int_equal(nng_rep0_open(&mute), 0);
+	assert_int_equal(nng_listen(mute, url, NULL, 0), 0);
+	assert_xs_ok(xsell_client_dial(&c, url, 5000));
+	t0 = now_ms();
+	assert_xs_err(
+	    xsell_client_call_within(c, "\x80", 1, 300, &reply, &len),
+	    XSELL_ENOREPLY);
+	dt = now_ms() - t0;
+	assert_true(dt >= 250);
+	assert_true(dt < 2000);
+	assert_null(reply);
+	assert_xs_err(
+	    xsell_client_call_within(NULL, "\x80", 1, 300, &reply, &len),
+	    XSELL_EINVAL);
+	xsell_client_close(c);
+	nng_close(mute);
+	free(url);
+	xs_test_rmdir(dir);
+}
+
 static void
 test_client_dial_round_trip(void **state)
 {
@@ -874,6 +908,7 @@ main(void)
 		cmocka_unit_test(test_client_silent_peer_times_out),
 		cmocka_unit_test(
 		    test_client_sent_without_reply_is_outcome_unknown),
+		cmocka_unit_test(test_client_call_within_own_timeout),
 		cmocka_unit_test(test_client_dial_round_trip),
 		cmocka_unit_test(test_client_refuses_oversized_request),
 	};
