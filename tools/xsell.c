@@ -991,16 +991,14 @@ pack_id_list(
 	return true;
 }
 
-/* A beta for complements: a plain decimal number 0..2. */
+/* A beta for complements: a plain decimal number 0..2, as strict as
+ * every other number (parse_double: no hex, no spaces). */
 static bool
 parse_beta(const char *s, double *out)
 {
-	char  *end;
 	double x;
 
-	errno = 0;
-	x     = strtod(s, &end);
-	if (errno != 0 || end == s || *end != '\0' || !(x >= 0 && x <= 2)) {
+	if (!parse_double(s, &x) || !(x >= 0 && x <= 2)) {
 		return false;
 	}
 	*out = x;

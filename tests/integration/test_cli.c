@@ -461,6 +461,28 @@ test_timeout_is_total(void **state)
 	}
 }
 
+/* --beta is a plain decimal number 0..2, read as strictly as every
+ * other number option: no hex, no leading space. */
+static void
+test_beta_strict(void **state)
+{
+	struct fixture   *f      = *state;
+	const char *const bad[]  = { "0x1", " 1", "0x1p-1", "1 ", "+1", "" };
+	const char *const good[] = { "0", "0.5", "2", "1e-1", ".25" };
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(RUN(f, f->srv.read_url, "complements", "A",
+		                     "--beta", bad[i]),
+		    2);
+		xs_test_assert_has(f->err, "--beta: expected a number 0..2");
+	}
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		assert_int_equal(RUN(f, f->srv.read_url, "complements", "A",
+		                     "--beta", good[i]),
+		    0);
+	}
+}
+
 /* Every new command documents itself; the main help lists them. */
 static void
 test_help(void **state)
@@ -500,6 +522,7 @@ main(void)
 		T(test_history),
 		T(test_forget),
 		T(test_help),
+		T(test_beta_strict),
 		F(test_stats_unknown_section_escaped),
 		F(test_timeout_is_total),
 	};
