@@ -35,9 +35,16 @@ enum {
 
 /* ==== Command table types ==== */
 
+/* What an option takes. */
+enum opt_arg {
+	ARG_NONE, /* a flag: "--explain" */
+	ARG_ONE,  /* a value, once: "--scorer NAME", "--scorer=NAME" */
+	ARG_MANY, /* a value, repeatable, each kept: "--category NAME" */
+};
+
 struct opt {
-	const char *name; /* "--scorer" or "-k" */
-	bool has_arg;     /* takes a value: "--scorer NAME", "--scorer=NAME" */
+	const char  *name; /* "--scorer" or "-k" */
+	enum opt_arg arg;
 };
 
 /* One value of a repeatable option, in command-line order. */
@@ -261,15 +268,6 @@ opt_get(const struct args *a, const char *name)
 	return NULL;
 }
 
-/* Options that may be given more than once, each value kept: category
- * names may hold commas, so they are not comma-separated like ids. */
-static bool
-opt_repeats(const char *name)
-{
-	return strcmp(name, "--category") == 0 ||
-	    strcmp(name, "--exclude-category") == 0;
-}
-
 /* How many values repeatable option 'name' was given. */
 static int
 opt_count(const struct args *a, const char *name)
@@ -428,7 +426,7 @@ parse_args(struct cli *cli, const struct command *cmd, int argc, char **argv,
 			}
 			found = true;
 			if (a->val[j] != NULL &&
-			    !opt_repeats(cmd->opts[j].name)) {
+			    cmd->opts[j].arg != ARG_MANY) {
 				usage_err(cmd->name, "%s given twice%s",
 				    cmd->opts[j].name,
 				    strcmp(cmd->opts[j].name, "--exclude") == 0
@@ -436,7 +434,7 @@ parse_args(struct cli *cli, const struct command *cmd, int argc, char **argv,
 				        : "");
 				return EXIT_USAGE;
 			}
-			if (!cmd->opts[j].has_arg) {
+			if (cmd->opts[j].arg == ARG_NONE) {
 				if (v != NULL) {
 					usage_err(cmd->name,
 					    "%s takes no value",
@@ -453,7 +451,7 @@ parse_args(struct cli *cli, const struct command *cmd, int argc, char **argv,
 				if (a->val[j] == NULL) {
 					a->val[j] = v;
 				}
-				if (opt_repeats(cmd->opts[j].name)) {
+				if (cmd->opts[j].arg == ARG_MANY) {
 					a->reps[a->n_reps].opt   = j;
 					a->reps[a->n_reps++].val = v;
 				}
@@ -718,22 +716,22 @@ done:
 /* The filter options every list command takes (proto/filter.md). */
 /* clang-format off */
 #define FILTER_OPTS                                                       \
-	{ "--all-stock", false },                                         \
-	{ "--exclude", true },                                            \
-	{ "--category", true },                                           \
-	{ "--exclude-category", true },                                   \
-	{ "--price-min", true },                                          \
-	{ "--price-max", true },                                          \
-	{ "--max-per-category", true }
+	{ "--all-stock", ARG_NONE },                                      \
+	{ "--exclude", ARG_ONE },                                         \
+	{ "--category", ARG_MANY },                                       \
+	{ "--exclude-category", ARG_MANY },                               \
+	{ "--price-min", ARG_ONE },                                       \
+	{ "--price-max", ARG_ONE },                                       \
+	{ "--max-per-category", ARG_ONE }
 /* clang-format on */
 
 static const struct opt fbt_opts[] = {
-	{ "-k", true },
-	{ "--scorer", true },
-	{ "--min-support", true },
-	{ "--explain", false },
+	{ "-k", ARG_ONE },
+	{ "--scorer", ARG_ONE },
+	{ "--min-support", ARG_ONE },
+	{ "--explain", ARG_NONE },
 	FILTER_OPTS,
-	{ NULL, false },
+	{ NULL, ARG_NONE },
 };
 
 /* The filter options of every list command (proto/filter.md). */
@@ -1294,13 +1292,13 @@ build_fbt(const struct args *a, msgpack_packer *pk, print_fn *printp)
 /* ==== complements ==== */
 
 static const struct opt complements_opts[] = {
-	{ "-k", true },
-	{ "--beta", true },
-	{ "--cross-category", false },
-	{ "--min-support", true },
-	{ "--explain", false },
+	{ "-k", ARG_ONE },
+	{ "--beta", ARG_ONE },
+	{ "--cross-category", ARG_NONE },
+	{ "--min-support", ARG_ONE },
+	{ "--explain", ARG_NONE },
 	FILTER_OPTS,
-	{ NULL, false },
+	{ NULL, ARG_NONE },
 };
 
 static const char complements_help[] =
@@ -1332,13 +1330,13 @@ build_complements(const struct args *a, msgpack_packer *pk, print_fn *printp)
 /* ==== similar ==== */
 
 static const struct opt similar_opts[] = {
-	{ "-k", true },
-	{ "--signal", true },
-	{ "--scorer", true },
-	{ "--min-support", true },
-	{ "--explain", false },
+	{ "-k", ARG_ONE },
+	{ "--signal", ARG_ONE },
+	{ "--scorer", ARG_ONE },
+	{ "--min-support", ARG_ONE },
+	{ "--explain", ARG_NONE },
 	FILTER_OPTS,
-	{ NULL, false },
+	{ NULL, ARG_NONE },
 };
 
 static const char similar_help[] =
@@ -1373,12 +1371,12 @@ build_similar(const struct args *a, msgpack_packer *pk, print_fn *printp)
 /* ==== viewed-bought ==== */
 
 static const struct opt viewed_bought_opts[] = {
-	{ "-k", true },
-	{ "--scorer", true },
-	{ "--min-support", true },
-	{ "--explain", false },
+	{ "-k", ARG_ONE },
+	{ "--scorer", ARG_ONE },
+	{ "--min-support", ARG_ONE },
+	{ "--explain", ARG_NONE },
 	FILTER_OPTS,
-	{ NULL, false },
+	{ NULL, ARG_NONE },
 };
 
 static const char viewed_bought_help[] =
@@ -1409,11 +1407,11 @@ build_viewed_bought(const struct args *a, msgpack_packer *pk, print_fn *printp)
 /* ==== trending ==== */
 
 static const struct opt trending_opts[] = {
-	{ "-k", true },
-	{ "--half-life", true },
-	{ "--explain", false },
+	{ "-k", ARG_ONE },
+	{ "--half-life", ARG_ONE },
+	{ "--explain", ARG_NONE },
 	FILTER_OPTS,
-	{ NULL, false },
+	{ NULL, ARG_NONE },
 };
 
 static const char trending_help[] =
@@ -1471,17 +1469,17 @@ build_trending(const struct args *a, msgpack_packer *pk, print_fn *printp)
 /* ==== picks ==== */
 
 static const struct opt picks_opts[] = {
-	{ "-k", true },
-	{ "--kind", true },
-	{ "--context", true },
-	{ "--candidates", true },
-	{ "--min-age", true },
-	{ "--max-age", true },
-	{ "--days", true },
-	{ "--now", true },
-	{ "--explain", false },
+	{ "-k", ARG_ONE },
+	{ "--kind", ARG_ONE },
+	{ "--context", ARG_ONE },
+	{ "--candidates", ARG_ONE },
+	{ "--min-age", ARG_ONE },
+	{ "--max-age", ARG_ONE },
+	{ "--days", ARG_ONE },
+	{ "--now", ARG_ONE },
+	{ "--explain", ARG_NONE },
 	FILTER_OPTS,
-	{ NULL, false },
+	{ NULL, ARG_NONE },
 };
 
 static const char picks_help[] =
@@ -1613,8 +1611,8 @@ build_picks(const struct args *a, msgpack_packer *pk, print_fn *printp)
 /* ==== history ==== */
 
 static const struct opt history_opts[] = {
-	{ "--limit", true },
-	{ NULL, false },
+	{ "--limit", ARG_ONE },
+	{ NULL, ARG_NONE },
 };
 
 static const char history_help[] =
@@ -1736,7 +1734,7 @@ build_history(const struct args *a, msgpack_packer *pk, print_fn *printp)
 /* ==== forget ==== */
 
 static const struct opt forget_opts[] = {
-	{ NULL, false },
+	{ NULL, ARG_NONE },
 };
 
 static const char forget_help[] =
@@ -1794,7 +1792,7 @@ build_forget(const struct args *a, msgpack_packer *pk, print_fn *printp)
 /* ==== stats ==== */
 
 static const struct opt stats_opts[] = {
-	{ NULL, false },
+	{ NULL, ARG_NONE },
 };
 
 static const char stats_help[] =
@@ -1969,10 +1967,10 @@ build_stats(const struct args *a, msgpack_packer *pk, print_fn *printp)
 /* ==== event ==== */
 
 static const struct opt event_opts[] = {
-	{ "--user", true },
-	{ "--ts", true },
-	{ "--batch", true },
-	{ NULL, false },
+	{ "--user", ARG_ONE },
+	{ "--ts", ARG_ONE },
+	{ "--batch", ARG_ONE },
+	{ NULL, ARG_NONE },
 };
 
 static const char event_help[] =
@@ -2245,11 +2243,11 @@ build_event(const struct args *a, msgpack_packer *pk, print_fn *printp)
 /* ==== item ==== */
 
 static const struct opt item_opts[] = {
-	{ "--category", true },
-	{ "--price", true },
-	{ "--in-stock", true },
-	{ "--created", true },
-	{ NULL, false },
+	{ "--category", ARG_ONE },
+	{ "--price", ARG_ONE },
+	{ "--in-stock", ARG_ONE },
+	{ "--created", ARG_ONE },
+	{ NULL, ARG_NONE },
 };
 
 static const char item_help[] =
@@ -2265,7 +2263,7 @@ static const char item_help[] =
     "else\n" XSELL_CLIENT_ADMIN_URL_DEFAULT ".\n"
     "\n"
     "Options:\n"
-    "  --category C        category name\n"
+    "  --category C        category name (an item has one: give it once)\n"
     "  --price X           price, a number >= 0\n"
     "  --in-stock yes|no   whether the item can be recommended by\n"
     "                      default (also true|false)\n"

@@ -483,6 +483,32 @@ test_beta_strict(void **state)
 	}
 }
 
+/* An item has one category: a second --category is a usage error, like
+ * any other option given twice, and nothing is sent. The list commands'
+ * --category is a filter that takes several, one per option. */
+static void
+test_item_category_twice(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(RUN(f, f->srv.admin_url, "item", "A", "--category",
+	                     "dairy", "--category", "bakery"),
+	    2);
+	xs_test_assert_has(f->err, "--category given twice");
+	assert_int_equal(RUN(f, f->srv.admin_url, "item", "A", "--price", "1",
+	                     "--price", "2"),
+	    2);
+	xs_test_assert_has(f->err, "--price given twice");
+	assert_int_equal(
+	    RUN(f, f->srv.admin_url, "item", "A", "--category", "dairy"), 0);
+	assert_string_equal(f->out, "applied 1\n");
+	assert_int_equal(RUN(f, f->srv.read_url, "trending", "--category",
+	                     "dairy", "--category", "bakery"),
+	    0);
+	xs_test_assert_has(f->out, "\n   1  A ");
+	assert_null(strstr(f->out, "  B "));
+}
+
 /* Every new command documents itself; the main help lists them. */
 static void
 test_help(void **state)
@@ -523,6 +549,7 @@ main(void)
 		T(test_forget),
 		T(test_help),
 		T(test_beta_strict),
+		T(test_item_category_twice),
 		F(test_stats_unknown_section_escaped),
 		F(test_timeout_is_total),
 	};
