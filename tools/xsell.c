@@ -501,7 +501,8 @@ pack_opt_str(msgpack_packer *pk, const char *key, const char *s)
 	}
 }
 
-/* Write a scalar for people; containers as "...". Returns the width. */
+/* Write a scalar for people; containers as "..." (stats shows maps
+ * itself, print_entries). Returns the width. */
 static int
 put_value(FILE *out, const msgpack_object *o)
 {
@@ -1831,25 +1832,33 @@ key_is(const msgpack_object *k, const char *name)
 	    memcmp(k->via.str.ptr, name, len) == 0;
 }
 
-/* The line 'title' (the server's name of the section: escaped, whole),
- * then one "  key   value" line per entry of map 'm'. */
+/* How deep a section's maps are shown (the section is level 1); a map
+ * deeper than that is "...". A bound, since a reply may nest as deep as
+ * msgpack lets it. */
+#define SECTION_DEPTH_MAX 4
+
+/* One "key   value" line per entry of map 'm', indented two columns
+ * per level of 'depth'; an entry that is a map is its key alone on a
+ * line, then its own entries one level deeper. Keys end, and values are
+ * right-aligned, in the same columns at every level. */
 static void
-print_section(const char *title, size_t title_len, const msgpack_object *m)
+print_entries(const msgpack_object *m, int depth)
 {
-	if (m == NULL || m->type != MSGPACK_OBJECT_MAP) {
-		return;
-	}
-	put_text(stdout, title, title_len);
-	fputc('\n', stdout);
 	for (uint32_t i = 0; i < m->via.map.size; i++) {
 		const msgpack_object *k = &m->via.map.ptr[i].key;
 		const msgpack_object *v = &m->via.map.ptr[i].val;
 		double                n;
 		int                   w;
 
-		fputs("  ", stdout);
+		pad(stdout, 2 * depth);
 		w = put_value(stdout, k);
-		pad(stdout, 18 - w);
+		if (v->type == MSGPACK_OBJECT_MAP &&
+		    depth < SECTION_DEPTH_MAX) {
+			fputc('\n', stdout);
+			print_entries(v, depth + 1);
+			continue;
+		}
+		pad(stdout, 20 - 2 * depth - w);
 		/* Values right-aligned in 14 columns, if they fit. */
 		w = value_width(v);
 		pad(stdout, w < 14 ? 14 - w : 2);
@@ -1869,6 +1878,19 @@ print_section(const char *title, size_t title_len, const msgpack_object *m)
 		}
 		fputc('\n', stdout);
 	}
+}
+
+/* The line 'title' (the server's name of the section: escaped, whole),
+ * then the entries of map 'm'. */
+static void
+print_section(const char *title, size_t title_len, const msgpack_object *m)
+{
+	if (m == NULL || m->type != MSGPACK_OBJECT_MAP) {
+		return;
+	}
+	put_text(stdout, title, title_len);
+	fputc('\n', stdout);
+	print_entries(m, 1);
 }
 
 static void

@@ -436,6 +436,38 @@ test_stats_unknown_section_escaped(void **state)
 	assert_null(strchr(f->out, 0x07));
 }
 
+/* A section's maps (connections.read, connections.admin) are shown
+ * entry by entry, each level indented two more, values in the column of
+ * the other sections'; four levels deep, a map is "...". */
+static void
+test_stats_nested_maps(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(FAKE_RUN(f,
+	                     "{\"ok\":true,\"version\":\"1\","
+	                     "\"connections\":{\"read\":{\"open\":2,"
+	                     "\"max\":64},\"admin\":{\"open\":1}},"
+	                     "\"deep\":{\"a\":{\"b\":{\"c\":{\"d\":"
+	                     "{\"e\":1}},\"x\":3}}}}",
+	                     "stats"),
+	    0);
+	assert_string_equal(f->out,
+	    "version             1\n"
+	    "connections\n"
+	    "  read\n"
+	    "    open                         2\n"
+	    "    max                         64\n"
+	    "  admin\n"
+	    "    open                         1\n"
+	    "deep\n"
+	    "  a\n"
+	    "    b\n"
+	    "      c\n"
+	    "        d                      ...\n"
+	    "      x                          3\n");
+}
+
 /* --timeout bounds the whole command: a server that takes 1.5 s of the
  * 2 s to connect leaves the request 0.5 s for its reply, so xsell gives
  * up after about 2 s, not 1.5 + 2 (the dial and the call each had the
@@ -552,6 +584,7 @@ main(void)
 		T(test_item_category_twice),
 		F(test_stats_unknown_section_escaped),
 		F(test_timeout_is_total),
+		F(test_stats_nested_maps),
 	};
 #undef T
 #undef F
