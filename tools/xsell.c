@@ -108,43 +108,103 @@ usage_err(const char *cmd, const char *fmt, ...)
 	    cmd ? cmd : "");
 }
 
-/* Write untrusted text for a terminal: control bytes and DEL as \xHH,
- * everything else (UTF-8 included) as is. Returns the display width,
- * counting one column per UTF-8 character. */
+/* The length of the well-formed UTF-8 character at s[0..len), or 0 if
+ * the bytes there are not one (RFC 3629: no overlong forms, no
+ * surrogates, nothing past U+10FFFF). */
+static size_t
+utf8_char_len(const unsigned char *s, size_t len)
+{
+	size_t n;
+
+	if (s[0] < 0x80) {
+		return 1;
+	}
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		n = 2;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		n = 3;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		n = 4;
+	} else {
+		return 0;
+	}
+	if (n > len) {
+		return 0;
+	}
+	for (size_t k = 1; k < n; k++) {
+		if ((s[k] & 0xc0) != 0x80) {
+			return 0;
+		}
+	}
+	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0) ||
+	    (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90)) {
+		return 0;
+	}
+	return n;
+}
+
+/* The next piece of untrusted text s[0..len) (len > 0) for a terminal:
+ * returns its length in bytes, and sets *escape if it must be written as
+ * \xHH per byte: a C0 control or DEL; a C1 control, U+0080..U+009F
+ * (UTF-8 C2 80..C2 9F: U+009B is CSI, as ESC [); a byte 0x80..0x9F that
+ * is not part of a UTF-8 character (a C1 control to an 8-bit
+ * terminal). Anything else, a UTF-8 character or another stray byte, is
+ * written as is and takes one column. */
+static size_t
+text_piece(const unsigned char *s, size_t len, bool *escape)
+{
+	size_t n = utf8_char_len(s, len);
+
+	if (n == 0) {
+		*escape = s[0] <= 0x9f;
+		return 1;
+	}
+	*escape = s[0] < 0x20 || s[0] == 0x7f || (s[0] == 0xc2 && s[1] < 0xa0);
+	return n;
+}
+
+/* Write untrusted text for a terminal, control characters escaped
+ * (text_piece), everything else (UTF-8 included) as is. Returns the
+ * display width, counting one column per UTF-8 character. */
 static int
 put_text(FILE *out, const char *s, size_t len)
 {
-	int width = 0;
+	const unsigned char *p     = (const unsigned char *) s;
+	int                  width = 0;
 
-	for (size_t i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char) s[i];
+	for (size_t i = 0; i < len;) {
+		bool   escape;
+		size_t n = text_piece(p + i, len - i, &escape);
 
-		if (ch < 0x20 || ch == 0x7f) {
-			fprintf(out, "\\x%02x", (unsigned) ch);
-			width += 4;
-		} else {
-			fputc(ch, out);
-			if ((ch & 0xc0) != 0x80) {
-				width++;
+		if (escape) {
+			for (size_t k = 0; k < n; k++) {
+				fprintf(out, "\\x%02x", (unsigned) p[i + k]);
 			}
+			width += 4 * (int) n;
+		} else {
+			/* A failed write shows at the fflush that ends the
+			 * output (send_request). */
+			(void) fwrite(p + i, 1, n, out);
+			width++;
 		}
+		i += n;
 	}
 	return width;
 }
 
+/* The width put_text gives s[0..len). */
 static int
 text_width(const char *s, size_t len)
 {
-	int width = 0;
+	const unsigned char *p     = (const unsigned char *) s;
+	int                  width = 0;
 
-	for (size_t i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char) s[i];
+	for (size_t i = 0; i < len;) {
+		bool   escape;
+		size_t n = text_piece(p + i, len - i, &escape);
 
-		if (ch < 0x20 || ch == 0x7f) {
-			width += 4;
-		} else if ((ch & 0xc0) != 0x80) {
-			width++;
-		}
+		width += escape ? 4 * (int) n : 1;
+		i += n;
 	}
 	return width;
 }

@@ -100,13 +100,16 @@ fake_serve(void *arg)
 }
 
 /* Listen on a fresh ipc:// URL in the test's directory and answer the
- * first request with 'reply' (JSON, sent as msgpack like xselld's). */
+ * first request with reply[0..len) (msgpack). */
 static void
-fake_start(struct fake *fk, struct fixture *f, const char *reply)
+fake_start(struct fake *fk, struct fixture *f, const void *reply, size_t len)
 {
 	memset(fk, 0, sizeof(*fk));
 	fk->url   = xs_test_ipc_url(f->srv.dir, "fake");
-	fk->reply = xs_test_pack(reply, &fk->reply_len);
+	fk->reply = malloc(len);
+	assert_non_null(fk->reply);
+	memcpy(fk->reply, reply, len);
+	fk->reply_len = len;
 	assert_int_equal(nng_rep0_open(&fk->sock), 0);
 	assert_int_equal(
 	    nng_socket_set_ms(fk->sock, NNG_OPT_RECVTIMEO, 60000), 0);
@@ -218,21 +221,38 @@ run(struct fixture *f, const char *url, const char *const *args)
 #define RUN(f, url, ...) \
 	run((f), (url), (const char *const[]) { __VA_ARGS__, NULL })
 
-/* run() against xselld played by the test, which answers 'reply'. */
+/* run() against xselld played by the test, which answers reply[0..len)
+ * (msgpack). */
 static int
-fake_run(struct fixture *f, const char *reply, const char *const *args)
+fake_run_raw(
+    struct fixture *f, const void *reply, size_t len, const char *const *args)
 {
 	struct fake fk;
 	int         rc;
 
-	fake_start(&fk, f, reply);
+	fake_start(&fk, f, reply, len);
 	rc = run(f, fk.url, args);
 	fake_stop(&fk);
 	return rc;
 }
 
-#define FAKE_RUN(f, reply, ...) \
-	fake_run((f), (reply), (const char *const[]) { __VA_ARGS__, NULL })
+/* The same with the reply given as JSON, sent as msgpack like xselld's. */
+static int
+fake_run(struct fixture *f, const char *json, const char *const *args)
+{
+	size_t len;
+	void  *reply = xs_test_pack(json, &len);
+	int    rc    = fake_run_raw(f, reply, len, args);
+
+	free(reply);
+	return rc;
+}
+
+#define FAKE_RUN(f, json, ...) \
+	fake_run((f), (json), (const char *const[]) { __VA_ARGS__, NULL })
+#define FAKE_RUN_RAW(f, reply, len, ...) \
+	fake_run_raw(                    \
+	    (f), (reply), (len), (const char *const[]) { __VA_ARGS__, NULL })
 
 /* similar A over baskets, by cosine (named: the default is jaccard): B
  * 2/sqrt(3*2) = 0.816497, D 1/sqrt(3*1) = 0.57735; u1's single view and
@@ -468,6 +488,37 @@ test_stats_nested_maps(void **state)
 	    "      x                          3\n");
 }
 
+/* C1 control characters (U+0080..U+009F; U+009B is CSI, which starts
+ * a terminal sequence like ESC [) are escaped like C0 ones, as the two
+ * bytes of their UTF-8 form, and so is a byte 0x80..0x9F outside any
+ * UTF-8 character (a C1 control to an 8-bit terminal); other UTF-8 (the
+ * e acute) is printed as is, one column a character. The reply is raw
+ * msgpack, as JSON cannot hold the lone byte: items A<U+009B>31mB<e
+ * acute> and C<0x9B>D, unknown <U+0085>x. The item column is as wide as
+ * the first id escaped: 1 + 8 + 4 + 1 = 14. */
+static void
+test_text_c1_escaped(void **state)
+{
+	struct fixture   *f       = *state;
+	static const char reply[] = "\x83\xa2ok\xc3\xa5items\x92"
+	                            "\x82\xa4item\xa9"
+	                            "A\xc2\x9b"
+	                            "31mB\xc3\xa9"
+	                            "\xa5score\x01"
+	                            "\x82\xa4item\xa3"
+	                            "C\x9b"
+	                            "D\xa5score\x01"
+	                            "\xa7unknown\x91\xa3\xc2\x85x";
+
+	assert_int_equal(
+	    FAKE_RUN_RAW(f, reply, sizeof(reply) - 1, "similar", "A"), 0);
+	assert_string_equal(f->out,
+	    "rank  item                   score\n"
+	    "   1  A\\xc2\\x9b31mB\xc3\xa9             1\n"
+	    "   2  C\\x9bD                     1\n"
+	    "unknown: \\xc2\\x85x\n");
+}
+
 /* --timeout bounds the whole command: a server that takes 1.5 s of the
  * 2 s to connect leaves the request 0.5 s for its reply, so xsell gives
  * up after about 2 s, not 1.5 + 2 (the dial and the call each had the
@@ -585,6 +636,7 @@ main(void)
 		F(test_stats_unknown_section_escaped),
 		F(test_timeout_is_total),
 		F(test_stats_nested_maps),
+		F(test_text_c1_escaped),
 	};
 #undef T
 #undef F
