@@ -611,6 +611,59 @@ value_width(const msgpack_object *o)
 	}
 }
 
+/* Write the count 'o' right-aligned in 'width' columns: an integer as
+ * the server sent it, every digit (through a double, 2^53 + 1 came out
+ * ...992), a float (from a server other than xselld) rounded; 'absent'
+ * when it is missing or not a number. */
+static void
+put_count(const msgpack_object *o, int width, const char *absent)
+{
+	switch (o != NULL ? o->type : MSGPACK_OBJECT_NIL) {
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+		printf("%*llu", width, (unsigned long long) o->via.u64);
+		break;
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+		printf("%*lld", width, (long long) o->via.i64);
+		break;
+	case MSGPACK_OBJECT_FLOAT32:
+	case MSGPACK_OBJECT_FLOAT64:
+		printf("%*.0f", width, o->via.f64);
+		break;
+	default:
+		printf("%*s", width, absent);
+	}
+}
+
+/* 'o' as an integer in int64 range: an integer as is, a float truncated
+ * if it is in range (a cast of one out of range is undefined); false if
+ * it is not, or not a number. */
+static bool
+reply_i64(const msgpack_object *o, int64_t *out)
+{
+	switch (o != NULL ? o->type : MSGPACK_OBJECT_NIL) {
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+		if (o->via.u64 > (uint64_t) INT64_MAX) {
+			return false;
+		}
+		*out = (int64_t) o->via.u64;
+		return true;
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+		*out = o->via.i64;
+		return true;
+	case MSGPACK_OBJECT_FLOAT32:
+	case MSGPACK_OBJECT_FLOAT64:
+		/* -2^63 <= f < 2^63; NaN fails both. */
+		if (!(o->via.f64 >= -9223372036854775808.0 &&
+		        o->via.f64 < 9223372036854775808.0)) {
+			return false;
+		}
+		*out = (int64_t) o->via.f64;
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* ==== Sending ==== */
 
 /* Print the error of a failed reply as "xsell: CODE: MESSAGE", with a hint
@@ -918,16 +971,17 @@ list_header(const struct list_cols *c)
 }
 
 /* "  " and a number right-aligned in 'width' with 'prec' significant
- * digits (prec 0: a whole number), or "-" when it is not one. */
+ * digits (prec 0: a count, put_count), or "-" when it is not one. */
 static void
 list_number(const msgpack_object *o, int width, int prec)
 {
 	double x;
 
-	if (!xsell_reply_number(o, &x)) {
+	if (prec == 0) {
+		fputs("  ", stdout);
+		put_count(o, width, "-");
+	} else if (!xsell_reply_number(o, &x)) {
 		printf("  %*s", width, "-");
-	} else if (prec == 0) {
-		printf("  %*.0f", width, x);
 	} else {
 		printf("  %*.*g", width, prec, x);
 	}
@@ -1735,11 +1789,11 @@ print_history(const msgpack_object *reply)
 		const msgpack_object *item = xsell_reply_get(e, "item");
 		const msgpack_object *r    = xsell_reply_get(e, "rating");
 		const msgpack_object *oos = xsell_reply_get(e, "out_of_stock");
-		double                ts  = 0;
+		int64_t               ts  = 0;
 		int                   w   = 0;
 
-		if (xsell_reply_number(xsell_reply_get(e, "ts"), &ts)) {
-			put_utc((int64_t) ts);
+		if (reply_i64(xsell_reply_get(e, "ts"), &ts)) {
+			put_utc(ts);
 		} else {
 			printf("%19s", "-");
 		}
@@ -1818,17 +1872,18 @@ static const char forget_help[] =
 static void
 print_forget(const msgpack_object *reply)
 {
-	const msgpack_object *f      = xsell_reply_get(reply, "forgotten");
-	double                events = 0, orders = 0;
+	const msgpack_object *f = xsell_reply_get(reply, "forgotten");
 
 	if (f == NULL || f->type != MSGPACK_OBJECT_BOOLEAN ||
 	    !f->via.boolean) {
 		printf("unknown user: nothing to forget\n");
 		return;
 	}
-	(void) xsell_reply_number(xsell_reply_get(reply, "events"), &events);
-	(void) xsell_reply_number(xsell_reply_get(reply, "orders"), &orders);
-	printf("forgotten: %.0f events, %.0f orders\n", events, orders);
+	fputs("forgotten: ", stdout);
+	put_count(xsell_reply_get(reply, "events"), 0, "0");
+	fputs(" events, ", stdout);
+	put_count(xsell_reply_get(reply, "orders"), 0, "0");
+	fputs(" orders\n", stdout);
 }
 
 static int
@@ -1963,16 +2018,15 @@ print_requests(const msgpack_object *reqs)
 	for (uint32_t i = 0; i < reqs->via.map.size; i++) {
 		const msgpack_object *k = &reqs->via.map.ptr[i].key;
 		const msgpack_object *v = &reqs->via.map.ptr[i].val;
-		double                r = 0;
-		double                e = 0;
 		int                   w;
 
-		(void) xsell_reply_number(xsell_reply_get(v, "requests"), &r);
-		(void) xsell_reply_number(xsell_reply_get(v, "errors"), &e);
 		fputs("  ", stdout);
 		w = put_value(stdout, k);
 		pad(stdout, 18 - w);
-		printf("%14.0f  %8.0f\n", r, e);
+		put_count(xsell_reply_get(v, "requests"), 14, "0");
+		fputs("  ", stdout);
+		put_count(xsell_reply_get(v, "errors"), 8, "0");
+		fputc('\n', stdout);
 	}
 }
 
@@ -1980,14 +2034,14 @@ static void
 print_stats(const msgpack_object *reply)
 {
 	const msgpack_object *version = xsell_reply_get(reply, "version");
-	double                up;
+	int64_t               up;
 
 	printf("%-20s", "version");
 	if (version != NULL) {
 		put_value(stdout, version);
 	}
 	fputc('\n', stdout);
-	if (xsell_reply_number(xsell_reply_get(reply, "uptime_s"), &up)) {
+	if (reply_i64(xsell_reply_get(reply, "uptime_s"), &up)) {
 		uint64_t s = up > 0 ? (uint64_t) up : 0;
 
 		printf("%-20s", "uptime");
@@ -2095,13 +2149,14 @@ static const char event_help[] =
 static void
 print_applied(const msgpack_object *reply)
 {
-	double applied = 0;
-	double dup     = 0;
+	const msgpack_object *dup = xsell_reply_get(reply, "duplicates");
+	double                n;
 
-	(void) xsell_reply_number(xsell_reply_get(reply, "applied"), &applied);
-	printf("applied %.0f", applied);
-	if (xsell_reply_number(xsell_reply_get(reply, "duplicates"), &dup)) {
-		printf(", duplicates %.0f", dup);
+	fputs("applied ", stdout);
+	put_count(xsell_reply_get(reply, "applied"), 0, "0");
+	if (xsell_reply_number(dup, &n)) {
+		fputs(", duplicates ", stdout);
+		put_count(dup, 0, "0");
 	}
 	fputc('\n', stdout);
 }

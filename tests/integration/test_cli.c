@@ -519,6 +519,63 @@ test_text_c1_escaped(void **state)
 	    "unknown: \\xc2\\x85x\n");
 }
 
+/* Counts are printed as the integers the server sent, all their digits:
+ * 2^53 + 1 = 9007199254740993 went through a double and came out
+ * ...992. Uptime 9007199254740993 s is 104249991374 days, 7 h 36 min
+ * 33 s (9007199254740993 = 104249991374 * 86400 + 27393, 27393 = 7 *
+ * 3600 + 36 * 60 + 33). A time far outside any date (1e300, a float)
+ * is "-", not the wrapped value of a cast out of range. */
+static void
+test_counts_exact(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(FAKE_RUN(f,
+	                     "{\"ok\":true,\"version\":\"1\","
+	                     "\"uptime_s\":9007199254740993,\"requests\":{"
+	                     "\"fbt\":{\"requests\":9007199254740993,"
+	                     "\"errors\":9007199254740995}}}",
+	                     "stats"),
+	    0);
+	assert_string_equal(f->out,
+	    "version             1\n"
+	    "uptime              104249991374d 7h 36m 33s\n"
+	    "requests                  requests    errors\n"
+	    "  fbt               9007199254740993  9007199254740995\n");
+	assert_int_equal(FAKE_RUN(f,
+	                     "{\"ok\":true,\"items\":[{\"item\":\"A\","
+	                     "\"score\":1,\"count\":9007199254740993}]}",
+	                     "fbt", "A", "--explain"),
+	    0);
+	assert_string_equal(f->out,
+	    "rank  item         score   count\n"
+	    "   1  A                1  9007199254740993\n");
+	assert_int_equal(FAKE_RUN(f,
+	                     "{\"ok\":true,\"forgotten\":true,"
+	                     "\"events\":9007199254740993,"
+	                     "\"orders\":9007199254740995}",
+	                     "forget", "u1"),
+	    0);
+	assert_string_equal(f->out,
+	    "forgotten: 9007199254740993 events, 9007199254740995 orders\n");
+	assert_int_equal(FAKE_RUN(f,
+	                     "{\"ok\":true,\"applied\":9007199254740993,"
+	                     "\"duplicates\":9007199254740995}",
+	                     "item", "A"),
+	    0);
+	assert_string_equal(
+	    f->out, "applied 9007199254740993, duplicates 9007199254740995\n");
+	assert_int_equal(FAKE_RUN(f,
+	                     "{\"ok\":true,\"user\":\"u1\",\"known\":true,"
+	                     "\"events\":[{\"ts\":1e300,\"type\":\"view\","
+	                     "\"item\":\"A\"}]}",
+	                     "history", "u1"),
+	    0);
+	assert_string_equal(f->out,
+	    "time (UTC)           type         item\n"
+	    "                  -  view         A\n");
+}
+
 /* --timeout bounds the whole command: a server that takes 1.5 s of the
  * 2 s to connect leaves the request 0.5 s for its reply, so xsell gives
  * up after about 2 s, not 1.5 + 2 (the dial and the call each had the
@@ -637,6 +694,7 @@ main(void)
 		F(test_timeout_is_total),
 		F(test_stats_nested_maps),
 		F(test_text_c1_escaped),
+		F(test_counts_exact),
 	};
 #undef T
 #undef F
