@@ -802,7 +802,10 @@ send_request(const struct cli *cli, const msgpack_sbuffer *sb, print_fn print)
 	}
 	err = xsell_reply_status(&up.data, &e);
 	if (err == XSELL_EIO) {
-		fprintf(stderr, "xsell: malformed reply: no \"ok\" field\n");
+		fprintf(stderr, "xsell: malformed reply: %s\n",
+		    xsell_reply_get(&up.data, "ok") != NULL
+		        ? "\"ok\" is not true or false"
+		        : "no \"ok\" field");
 		rc = EXIT_REPLY;
 		goto done;
 	}

@@ -576,6 +576,24 @@ test_counts_exact(void **state)
 	    "                  -  view         A\n");
 }
 
+/* A reply whose "ok" is there but not a boolean is malformed, and the
+ * message says so instead of that there is no "ok". */
+static void
+test_ok_not_boolean(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(FAKE_RUN(f, "{\"ok\":1}", "stats"), 1);
+	assert_string_equal(
+	    f->err, "xsell: malformed reply: \"ok\" is not true or false\n");
+	assert_int_equal(FAKE_RUN(f, "{\"ok\":\"true\"}", "stats"), 1);
+	assert_string_equal(
+	    f->err, "xsell: malformed reply: \"ok\" is not true or false\n");
+	assert_int_equal(FAKE_RUN(f, "{\"version\":\"1\"}", "stats"), 1);
+	assert_string_equal(
+	    f->err, "xsell: malformed reply: no \"ok\" field\n");
+}
+
 /* --timeout bounds the whole command: a server that takes 1.5 s of the
  * 2 s to connect leaves the request 0.5 s for its reply, so xsell gives
  * up after about 2 s, not 1.5 + 2 (the dial and the call each had the
@@ -695,6 +713,7 @@ main(void)
 		F(test_stats_nested_maps),
 		F(test_text_c1_escaped),
 		F(test_counts_exact),
+		F(test_ok_not_boolean),
 	};
 #undef T
 #undef F
