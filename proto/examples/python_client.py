@@ -44,8 +44,10 @@ def call(url, request, timeout_ms=5000):
         check(NNG.nng_recv(sock, ctypes.byref(buf), ctypes.byref(size),
                            NNG_FLAG_ALLOC), "nng_recv")
         try:
+            # strict_map_key=False: a reply may hold maps with keys
+            # that are not strings (the request's "id", echoed as sent).
             return msgpack.unpackb(ctypes.string_at(buf, size.value),
-                                   raw=False)
+                                   raw=False, strict_map_key=False)
         finally:
             NNG.nng_free(buf, size)
     finally:

@@ -63,6 +63,22 @@ def setup_store(examples, proto, admin_url):
             fail("setup: %r" % (rep,))
 
 
+def check_id_echo(read_url):
+    """A request's id comes back verbatim, whatever msgpack value it is
+    (PROTOCOL.md): one that is a map with integer keys too, which
+    msgpack's unpackb refuses unless told strict_map_key=False."""
+    import python_client
+
+    try:
+        rep = python_client.call(read_url, {"op": "stats", "id": {1: "a"}})
+    except ValueError as e:
+        fail("python_client.call: a reply with an integer map key: %s" % e)
+    if rep.get("id") != {1: "a"}:
+        fail("python_client.call: id %r came back as %r" %
+             ({1: "a"}, rep.get("id")))
+    print("ok   python_client.call reads a reply with integer map keys")
+
+
 def run(cmd, what):
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     if out.returncode != 0 or out.stdout != WANT:
@@ -89,6 +105,7 @@ def main():
     try:
         port = wait_for_port(log_path)
         setup_store(examples, a.proto, admin_url)
+        check_id_echo(read_url)
         run([sys.executable, os.path.join(examples, "python_client.py"),
              read_url, "A", "5"], "python_client.py")
         node = shutil.which("node")
