@@ -108,8 +108,9 @@ cmp_rec(const void *x, const void *y)
 	return p->idx < q->idx ? -1 : p->idx > q->idx;
 }
 
-/* The training records: orders alone keep the export's order (as
- * before events were read); with events, everything by time. */
+/* The training records in time order, orders alone too: the engine
+ * learns from the sequence (a user's rebuy intervals, view -> buy), and
+ * exports are not always oldest first. Ties keep the export's order. */
 static xsell_err
 records_build(const xs_eval_data *d, const uint8_t *is_test,
     const uint8_t *ev_is_test, struct rec **recsp, size_t *np)
@@ -133,9 +134,7 @@ records_build(const xs_eval_data *d, const uint8_t *is_test,
 				(uint32_t) i, 0 };
 		}
 	}
-	if (n_e > 0) {
-		qsort(r, n, sizeof(*r), cmp_rec);
-	}
+	qsort(r, n, sizeof(*r), cmp_rec);
 	*recsp = r;
 	*np    = n;
 	return XSELL_OK;

@@ -741,6 +741,92 @@ test_eval_tool_views_two_files(void **state)
 	json_decref(rep);
 }
 
+/* Write lines[0..n) under the header 'header' to 'name' in the
+ * fixture's directory, in file order or last line first; its path in
+ * 'path'. */
+static void
+write_lines(struct xs_test_dir *f, const char *name, const char *header,
+    const char *const *lines, size_t n, bool reverse, char *path, size_t len)
+{
+	FILE *fp;
+
+	snprintf(path, len, "%s/%s", f->dir, name);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fprintf(fp, "%s\n", header);
+	for (size_t i = 0; i < n; i++) {
+		fprintf(fp, "%s\n", lines[reverse ? n - 1 - i : i]);
+	}
+	assert_int_equal(fclose(fp), 0);
+}
+
+/* Every row of answer 'ans' in report 'a' is in 'b' with the same
+ * figures: the same data measured twice. */
+static void
+assert_same_rows(json_t *a, json_t *b, const char *ans)
+{
+	static const char *const keys[] = { "hit_rate", "precision", "recall",
+		"ndcg", "mrr", "coverage" };
+	json_t *rows = json_object_get(answer(a, ans), "rows");
+	size_t  i;
+	json_t *r;
+
+	assert_true(json_array_size(rows) > 0);
+	json_array_foreach(rows, i, r)
+	{
+		const char *name =
+		    json_string_value(json_object_get(r, "name"));
+		json_t *other = row_named(b, ans, name);
+
+		for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+			if (num(r, keys[k]) != num(other, keys[k])) {
+				fail_msg("%s %s: %s %g, then %g", ans, name,
+				    keys[k], num(r, keys[k]),
+				    num(other, keys[k]));
+			}
+		}
+	}
+}
+
+/* An export of orders only, its lines last first (newest first, as
+ * some shops export), is trained in time order as its lines first
+ * first: buy_again learns the rebuy intervals either way. u1 buys A
+ * every 4 days (01-01, 01-05, 01-09) and again in the test period; u2
+ * buys B every 2 to 4 days. K = 1: buy_again names A for u1 and B for
+ * u2, both hits. Trained in file order, the reversed file gave every
+ * interval negative and buy_again a hit rate of 0. */
+static void
+test_eval_tool_orders_trained_in_time_order(void **state)
+{
+	static const char *const lines[] = { "a1,u1,A,2020-01-01 10:00:00",
+		"a1,u1,B,2020-01-01 10:00:00", "a2,u1,A,2020-01-05 10:00:00",
+		"a3,u1,A,2020-01-09 10:00:00", "a3,u1,C,2020-01-09 10:00:00",
+		"b1,u2,B,2020-01-02 10:00:00", "b2,u2,B,2020-01-06 10:00:00",
+		"b2,u2,D,2020-01-06 10:00:00", "b3,u2,B,2020-01-08 10:00:00",
+		"t1,u1,A,2020-01-13 10:00:00", "t1,u1,C,2020-01-13 10:00:00",
+		"t2,u2,B,2020-01-12 10:00:00" };
+	struct xs_test_dir      *f       = *state;
+	char                     fwd[600], rev[600];
+	const char *args[] = { "--split", "time:2020-01-10", "-k", "1",
+		"--answers", "picks,buy_again", "--json", fwd, NULL };
+	size_t      n      = sizeof(lines) / sizeof(lines[0]);
+	json_t     *a, *b;
+
+	write_lines(f, "fwd.csv", "order,user,item,ts", lines, n, false, fwd,
+	    sizeof(fwd));
+	write_lines(f, "rev.csv", "order,user,item,ts", lines, n, true, rev,
+	    sizeof(rev));
+	a = run_json(f, args);
+	assert_float_equal(
+	    num(row_named(a, "buy_again", "buy_again"), "hit_rate"), 1, 0);
+	args[7] = rev;
+	b       = run_json(f, args);
+	assert_same_rows(a, b, "buy_again");
+	assert_same_rows(a, b, "picks");
+	json_decref(a);
+	json_decref(b);
+}
+
 #define T(f)                             \
 	cmocka_unit_test_setup_teardown( \
 	    f, xs_test_dir_setup, xs_test_dir_teardown)
@@ -763,6 +849,7 @@ main(void)
 		T(test_eval_tool_similar_hand_worked),
 		T(test_eval_tool_views_hand_worked),
 		T(test_eval_tool_views_two_files),
+		T(test_eval_tool_orders_trained_in_time_order),
 	};
 
 	return cmocka_run_group_tests_name("eval_tool", tests, NULL, NULL);
