@@ -10,6 +10,9 @@
  * query set's id array. */
 struct xs_eval_query {
 	uint32_t order;     /* test order index (per user: the first) */
+	uint64_t key;       /* xs_eval_query_key of its order id (per user,
+	                       per session: its user id): the --max-queries
+	                       sample and the random baseline's seed */
 	uint32_t hidden;    /* the item hidden from the basket */
 	int64_t  now;       /* per user: the time the answer is for */
 	uint64_t given_off; /* into xs_eval_qset.ids */
@@ -95,6 +98,9 @@ xsell_err xs_eval_protocol_viewed_bought(struct xs_eval_ctx *c,
 void xs_eval_known_list(const struct xs_eval_ctx *c, enum xs_eval_answer a,
     const uint32_t **listp, uint32_t *np);
 void xs_eval_qset_fini(struct xs_eval_qset *qs);
+/* A query's key from the export's id of its basket or user: the same
+ * whatever the order of the lines. */
+uint64_t xs_eval_query_key(struct xs_span id);
 /* Append room for one more query and 'more_ids' ids. */
 xsell_err xs_eval_qset_reserve(struct xs_eval_qset *qs, uint64_t more_ids);
 

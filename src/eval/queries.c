@@ -8,10 +8,12 @@
  * With --ask one (a product page), the first known item in hiding order
  * is asked alone and every other item of the basket is relevant.
  *
- * Which item is hidden is decided by a hash of (seed, order, item), not
- * by position: exports often list a basket in a meaningful order
- * (scanned, or sorted by code), and hiding the last line would measure
- * that order. */
+ * Which item is hidden is decided by a hash of (seed, order id, item
+ * id), the export's own ids, not by position: exports often list a
+ * basket in a meaningful order (scanned, or sorted by code), and hiding
+ * the last line would measure that order; the evaluator's numbers
+ * (first appearance) and the orders' positions would make the choice
+ * depend on the order of the lines too. */
 #include "eval/eval_impl.h"
 
 #include <stdlib.h>
@@ -61,14 +63,23 @@ struct basket {
 	uint32_t *known, *unknown;
 	uint64_t *keys;
 	uint32_t  n_known, n_unknown;
+	uint64_t  key; /* xs_eval_query_key of its order id */
 };
 
-static uint64_t
-hide_key(uint64_t seed, uint32_t order, uint32_t item)
+uint64_t
+xs_eval_query_key(struct xs_span id)
 {
-	uint32_t v[2] = { order, item };
+	return xs_hash64(id.p, id.len, 0);
+}
 
-	return xs_hash64(v, sizeof(v), seed);
+/* Where 'item' comes in the hiding order of the basket whose order id
+ * hashes to 'order_key'. */
+static uint64_t
+hide_key(const struct xs_eval_ctx *c, uint64_t order_key, uint32_t item)
+{
+	struct xs_span ext = xs_eval_data_item_ext(c->d, item);
+
+	return xs_hash64(ext.p, ext.len, c->o->seed ^ order_key);
 }
 
 static void
@@ -97,11 +108,11 @@ basket_fill(struct xs_eval_ctx *c, uint32_t oi, struct basket *b)
 	const struct xs_eval_order *o     = xs_eval_data_order(c->d, oi);
 	const uint32_t             *items = xs_eval_data_order_items(c->d, o);
 
+	b->key     = xs_eval_query_key(xs_eval_data_order_ext(c->d, o));
 	b->n_known = b->n_unknown = 0;
 	for (uint32_t i = 0; i < o->n_items; i++) {
 		if (c->pop[items[i]] > 0) {
-			b->keys[b->n_known] =
-			    hide_key(c->o->seed, oi, items[i]);
+			b->keys[b->n_known]    = hide_key(c, b->key, items[i]);
 			b->known[b->n_known++] = items[i];
 		} else {
 			b->unknown[b->n_unknown++] = items[i];
@@ -126,6 +137,7 @@ add_query(
 	}
 	q            = &qs->v[qs->n++];
 	q->order     = oi;
+	q->key       = b->key;
 	q->hidden    = b->known[h];
 	q->given_off = qs->n_ids;
 	q->n_given   = 0;
@@ -165,6 +177,7 @@ add_query_one(struct xs_eval_ctx *c, struct xs_eval_qset *qs, uint32_t oi,
 	}
 	q                    = &qs->v[qs->n];
 	q->order             = oi;
+	q->key               = b->key;
 	q->given_off         = qs->n_ids;
 	q->n_given           = 1;
 	qs->ids[qs->n_ids++] = b->known[g];
@@ -493,6 +506,8 @@ add_user_query(struct xs_eval_ctx *c, struct xs_eval_qset *qs,
 	}
 	q            = &qs->v[qs->n];
 	q->order     = s->first_test;
+	q->key       = xs_eval_query_key(xs_eval_data_user_ext(
+	          c->d, xs_eval_data_order(c->d, s->first_test)));
 	q->now       = c->o->split.kind == XS_SPLIT_TIME ? c->o->split.cut_ts
 	                                                 : s->first_ts;
 	q->given_off = qs->n_ids;

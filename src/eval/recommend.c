@@ -294,27 +294,39 @@ next_random(uint64_t *s)
 	return z ^ (z >> 31);
 }
 
-/* buy_again's random baseline: a seeded shuffle of the user's own
- * training purchases (Fisher-Yates over the first k draws). */
+/* buy_again's random baseline: the user's own training purchases in a
+ * seeded random order, drawn from their ids (a hash of each with the
+ * query's seed), not from their numbers, which follow the order of the
+ * lines: the k with the smallest draws, smallest first. */
 static xsell_err
 random_own(struct xs_eval_ctx *c, const struct xs_eval_qset *qs,
     const struct xs_eval_query *q, uint64_t rng, uint32_t *out, size_t *np)
 {
-	uint32_t *v = xs_arena_calloc(&c->arena, q->n_given + 1, sizeof(*v));
-	size_t    n = 0;
+	const uint32_t *given = qs->ids + q->given_off;
+	uint64_t       *draw =
+	    xs_arena_calloc(&c->arena, q->n_given + 1, sizeof(*draw));
+	uint8_t *taken = xs_arena_calloc(&c->arena, q->n_given + 1, 1);
+	size_t   n     = 0;
 
-	if (v == NULL) {
+	if (draw == NULL || taken == NULL) {
 		return XSELL_ENOMEM;
 	}
-	memcpy(v, qs->ids + q->given_off, q->n_given * sizeof(*v));
-	for (uint32_t i = 0; i < q->n_given && n < c->o->k; i++) {
-		uint32_t j =
-		    i + (uint32_t) (next_random(&rng) % (q->n_given - i));
-		uint32_t tmp = v[i];
+	for (uint32_t i = 0; i < q->n_given; i++) {
+		struct xs_span ext = xs_eval_data_item_ext(c->d, given[i]);
 
-		v[i]     = v[j];
-		v[j]     = tmp;
-		out[n++] = v[i];
+		draw[i] = xs_hash64(ext.p, ext.len, rng);
+	}
+	for (; n < c->o->k && n < q->n_given; n++) {
+		uint32_t best = UINT32_MAX;
+
+		for (uint32_t i = 0; i < q->n_given; i++) {
+			if (!taken[i] &&
+			    (best == UINT32_MAX || draw[i] < draw[best])) {
+				best = i;
+			}
+		}
+		out[n]      = given[best];
+		taken[best] = 1;
 	}
 	*np = n;
 	return XSELL_OK;
@@ -325,7 +337,7 @@ xs_eval_rec_random(struct xs_eval_ctx *c, const struct xs_eval_config *cfg,
     const struct xs_eval_qset *qs, const struct xs_eval_query *q,
     uint32_t *out, size_t *np)
 {
-	uint64_t        rng = c->o->seed ^ ((uint64_t) q->order << 32);
+	uint64_t        rng = c->o->seed ^ q->key; /* not its position */
 	size_t          n   = 0;
 	const uint32_t *list;
 	uint32_t        n_list;

@@ -593,8 +593,17 @@ ctx_fini(struct xs_eval_ctx *c)
 	xs_arena_fini(&c->arena);
 }
 
-/* Keep at most 'max' queries, chosen by a hash of the order so that the
- * sample spreads over the whole test period; order of queries kept. */
+/* Where query 'q' comes in the sample: from its key (the id of its
+ * basket or user, not a position: the same sample whatever the order of
+ * the lines) and the seed. */
+static uint64_t
+sample_hash(const struct xs_eval_query *q, uint64_t seed)
+{
+	return xs_hash64(&q->key, sizeof(q->key), seed);
+}
+
+/* Keep at most 'max' queries, chosen by sample_hash so that the sample
+ * spreads over the whole test period; order of queries kept. */
 static void
 cap_queries(struct xs_eval_qset *qs, size_t max, uint64_t seed)
 {
@@ -613,9 +622,7 @@ cap_queries(struct xs_eval_qset *qs, size_t max, uint64_t seed)
 			size_t   n   = 0;
 
 			for (size_t i = 0; i < qs->n; i++) {
-				uint32_t o = qs->v[i].order;
-
-				n += xs_hash64(&o, sizeof(o), seed) <= mid;
+				n += sample_hash(&qs->v[i], seed) <= mid;
 			}
 			if (n >= max) {
 				hi = mid;
@@ -626,9 +633,7 @@ cap_queries(struct xs_eval_qset *qs, size_t max, uint64_t seed)
 		cut = lo;
 	}
 	for (size_t i = 0; i < qs->n && u < max; i++) {
-		uint32_t o = qs->v[i].order;
-
-		if (xs_hash64(&o, sizeof(o), seed) <= cut) {
+		if (sample_hash(&qs->v[i], seed) <= cut) {
 			qs->v[u++] = qs->v[i];
 		}
 	}

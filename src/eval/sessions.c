@@ -123,12 +123,13 @@ distinct_items(
 	}
 }
 
-/* Append a query: given[0..n_given) (at most XSELL_QUERY_ITEMS_MAX
- * taken), relevant rel[0..n_rel) then extra[0..n_extra). */
+/* Append a query with 'order' and 'key': given[0..n_given) (at most
+ * XSELL_QUERY_ITEMS_MAX taken), relevant rel[0..n_rel) then
+ * extra[0..n_extra). */
 static xsell_err
-add_query(struct xs_eval_qset *qs, uint32_t order, const uint32_t *given,
-    uint32_t n_given, const uint32_t *rel, uint32_t n_rel,
-    const uint32_t *extra, uint32_t n_extra)
+add_query(struct xs_eval_qset *qs, uint32_t order, uint64_t key,
+    const uint32_t *given, uint32_t n_given, const uint32_t *rel,
+    uint32_t n_rel, const uint32_t *extra, uint32_t n_extra)
 {
 	struct xs_eval_query *q;
 	xsell_err             err;
@@ -143,6 +144,7 @@ add_query(struct xs_eval_qset *qs, uint32_t order, const uint32_t *given,
 	q = &qs->v[qs->n++];
 	memset(q, 0, sizeof(*q));
 	q->order     = order;
+	q->key       = key;
 	q->given_off = qs->n_ids;
 	q->n_given   = n_given;
 	memcpy(qs->ids + qs->n_ids, given, n_given * sizeof(*given));
@@ -164,9 +166,11 @@ static xsell_err
 session_query(struct xs_eval_ctx *c, struct views *w, size_t i0, size_t i1,
     struct xs_eval_qset *qs, struct xs_eval_answer_report *ar)
 {
-	/* The query's number (random baseline, --max-queries): its first
-	 * view's position in the export. */
+	/* The query's number (random baseline): its first view's
+	 * position in the export; its key (--max-queries): its user. */
 	uint32_t order = w->v[i0].idx;
+	uint64_t key =
+	    xs_eval_query_key(xs_eval_data_user_name(c->d, w->v[i0].user));
 
 	distinct_items(c, w, i0, i1, !c->o->ask_one);
 	ar->test_orders++;
@@ -184,12 +188,12 @@ session_query(struct xs_eval_ctx *c, struct views *w, size_t i0, size_t i1,
 	ar->eligible++;
 	if (c->o->ask_one) {
 		/* Product page: the first viewed item; the rest relevant. */
-		return add_query(qs, order, w->known, 1, w->known + 1,
+		return add_query(qs, order, key, w->known, 1, w->known + 1,
 		    w->n_known - 1, w->unknown, w->n_unknown);
 	}
 	/* Cart of views: hide the latest, ask with the earlier ones. */
-	return add_query(
-	    qs, order, w->known + 1, w->n_known - 1, w->known, 1, NULL, 0);
+	return add_query(qs, order, key, w->known + 1, w->n_known - 1,
+	    w->known, 1, NULL, 0);
 }
 
 xsell_err
@@ -294,7 +298,9 @@ bought_query(struct xs_eval_ctx *c, struct views *w, uint32_t oi,
 		return XSELL_OK;
 	}
 	ar->eligible++;
-	return add_query(qs, oi, w->known, w->n_known, rel, n_rel, NULL, 0);
+	return add_query(qs, oi,
+	    xs_eval_query_key(xs_eval_data_order_ext(c->d, o)), w->known,
+	    w->n_known, rel, n_rel, NULL, 0);
 }
 
 xsell_err
