@@ -298,7 +298,9 @@ struct xs_eval_row {
 	double hit_rate, precision, recall, ndcg, mrr; /* means at K */
 	double hit_ci95; /* half-width of hit rate's 95% interval (normal
 	                    approximation): differences below it are noise */
-	double coverage; /* distinct items recommended / known items */
+	double coverage; /* distinct items recommended / items training
+	                    knows (trained_items), the same for every
+	                    answer */
 	double mean_pop; /* mean training baskets of a recommended item */
 	double lat_mean_us, lat_p50_us, lat_p99_us; /* per query */
 	/* Against the answer's reference row (xs_eval_answer_report's
@@ -349,6 +351,7 @@ struct xs_eval_report {
 	uint64_t excluded_lines, excluded_orders;
 	uint32_t items, known_items; /* in the export; in training */
 	uint32_t viewed_items;       /* viewed in training */
+	uint32_t trained_items;      /* bought or viewed in training */
 	uint64_t train_applied;      /* orders the store took */
 	double   load_s;             /* reading the files: set by the caller */
 	double   train_s;            /* split and training */

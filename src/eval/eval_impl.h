@@ -56,6 +56,10 @@ struct xs_eval_ctx {
 	uint32_t      *by_view;
 	uint32_t       n_viewed;
 	const uint8_t *ev_is_test;
+	/* Items training knows (bought or viewed: to_store set), the
+	 * catalogue of coverage for every answer: every recommender
+	 * answers from it. */
+	uint32_t n_trained;
 };
 
 /* Build the queries of an answer from the test orders, and count what

@@ -175,10 +175,12 @@ xs_eval_print_table(FILE *f, const struct xs_eval_report *rep)
 	if (rep->events > 0) {
 		fprintf(f,
 		    "events %llu (train %llu, test %llu): views, cart events "
-		    "and ratings; %u items viewed in training\n",
+		    "and ratings; %u items viewed in training, %u bought or "
+		    "viewed (coverage's catalogue)\n",
 		    (unsigned long long) rep->events,
 		    (unsigned long long) rep->train_events,
-		    (unsigned long long) rep->test_events, rep->viewed_items);
+		    (unsigned long long) rep->test_events, rep->viewed_items,
+		    rep->trained_items);
 	}
 	for (int a = 0; a < XS_EVAL_ANSWER_COUNT; a++) {
 		const struct xs_eval_answer_report *ar = &rep->ans[a];
@@ -366,6 +368,8 @@ xs_eval_print_json(FILE *f, const struct xs_eval_report *rep)
 	    o, "test_events", json_integer((json_int_t) rep->test_events));
 	json_object_set_new(
 	    o, "viewed_items", json_integer(rep->viewed_items));
+	json_object_set_new(
+	    o, "trained_items", json_integer(rep->trained_items));
 	json_object_set_new(o, "excluded_lines",
 	    json_integer((json_int_t) rep->excluded_lines));
 	json_object_set_new(o, "excluded_orders",

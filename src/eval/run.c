@@ -382,8 +382,7 @@ measure(struct xs_eval_ctx *c, enum xs_eval_answer a,
 	double                pop_sum = 0, lat_sum = 0;
 	uint64_t              n_recs = 0, n_seen = 0;
 	char                  what[128];
-	uint32_t n_cat = a == XS_EVAL_SIMILAR_VIEWS ? c->n_viewed : c->n_known;
-	xsell_err err  = XSELL_OK;
+	xsell_err             err = XSELL_OK;
 
 	if (seen == NULL || lat == NULL || out == NULL) {
 		err = XSELL_ENOMEM;
@@ -417,7 +416,10 @@ measure(struct xs_eval_ctx *c, enum xs_eval_answer a,
 		sum.ndcg += one.ndcg;
 		sum.rr += one.rr;
 		for (size_t r = 0; r < n; r++) {
-			n_seen += seen[out[r]] == 0;
+			/* Coverage counts the items of its catalogue
+			 * (n_trained), which every answer is. */
+			n_seen +=
+			    seen[out[r]] == 0 && c->to_store[out[r]] != 0;
 			seen[out[r]] = 1;
 			pop_sum += a == XS_EVAL_SIMILAR_VIEWS ? c->vpop[out[r]]
 			                                      : c->pop[out[r]];
@@ -437,11 +439,12 @@ measure(struct xs_eval_ctx *c, enum xs_eval_answer a,
 		row->hit_rate = sum.hit / nq;
 		row->hit_ci95 =
 		    1.96 * sqrt(row->hit_rate * (1 - row->hit_rate) / nq);
-		row->precision   = sum.precision / nq;
-		row->recall      = sum.recall / nq;
-		row->ndcg        = sum.ndcg / nq;
-		row->mrr         = sum.rr / nq;
-		row->coverage    = n_cat ? (double) n_seen / n_cat : 0;
+		row->precision = sum.precision / nq;
+		row->recall    = sum.recall / nq;
+		row->ndcg      = sum.ndcg / nq;
+		row->mrr       = sum.rr / nq;
+		row->coverage =
+		    c->n_trained ? (double) n_seen / c->n_trained : 0;
 		row->mean_pop    = n_recs ? pop_sum / (double) n_recs : 0;
 		row->lat_mean_us = lat_sum / nq / 1e3;
 		row->lat_p50_us  = (double) lat[median_ix] / 1e3;
@@ -563,6 +566,7 @@ ctx_init(struct xs_eval_ctx *c)
 		}
 		c->to_store[e]   = s;
 		c->from_store[s] = e + 1;
+		c->n_trained++;
 		if (c->pop[e] > 0) {
 			c->by_pop[c->n_known++] = e;
 		}
@@ -819,9 +823,10 @@ xs_eval_run(const struct xs_eval_opts *o, const xs_eval_data *d,
 	if (err == XSELL_OK) {
 		err = ctx_init(&c);
 	}
-	rep->known_items  = c.n_known;
-	rep->viewed_items = c.n_viewed;
-	t0                = xs_mono_ns();
+	rep->known_items   = c.n_known;
+	rep->viewed_items  = c.n_viewed;
+	rep->trained_items = c.n_trained;
+	t0                 = xs_mono_ns();
 	for (int a = 0; a < XS_EVAL_ANSWER_COUNT && err == XSELL_OK; a++) {
 		if (o->answers[a]) {
 			err = run_answer(&c, (enum xs_eval_answer) a, is_test,

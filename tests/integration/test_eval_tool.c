@@ -891,6 +891,47 @@ test_eval_tool_same_figures_in_any_line_order(void **state)
 	}
 }
 
+/* Coverage is a share of one catalogue, the items training knows
+ * (bought or viewed), for every answer and row: never above 1. On
+ * eval-views.csv (see views_check) training viewed A B C D E and bought
+ * F G: 7 items. Before, the denominator was the answer's own list (the
+ * bought items for viewed_bought, the viewed ones for similar_views)
+ * while trending, among others, recommends from both: 3.5 and 1.4. */
+static void
+test_eval_tool_coverage_at_most_one(void **state)
+{
+	struct xs_test_dir *f    = *state;
+	const char *const args[] = { "--split", "time:1000050000", "--answers",
+		"similar_views,viewed_bought", "--signal", "view,all",
+		"--json", VIEWS, NULL };
+	json_t           *rep    = run_json(f, args);
+	json_t           *ans    = json_object_get(rep, "answers");
+	const char       *name;
+	json_t           *a;
+
+	assert_counts(rep, "known_items=2 viewed_items=5 trained_items=7");
+	json_object_foreach(ans, name, a)
+	{
+		json_t *rows = json_object_get(a, "rows");
+		size_t  i;
+		json_t *r;
+
+		assert_true(json_array_size(rows) > 0);
+		json_array_foreach(rows, i, r)
+		{
+			double cov = num(r, "coverage");
+
+			if (cov < 0 || cov > 1) {
+				fail_msg("%s %s: coverage %g", name,
+				    json_string_value(
+				        json_object_get(r, "name")),
+				    cov);
+			}
+		}
+	}
+	json_decref(rep);
+}
+
 #define T(f)                             \
 	cmocka_unit_test_setup_teardown( \
 	    f, xs_test_dir_setup, xs_test_dir_teardown)
@@ -915,6 +956,7 @@ main(void)
 		T(test_eval_tool_views_two_files),
 		T(test_eval_tool_orders_trained_in_time_order),
 		T(test_eval_tool_same_figures_in_any_line_order),
+		T(test_eval_tool_coverage_at_most_one),
 	};
 
 	return cmocka_run_group_tests_name("eval_tool", tests, NULL, NULL);
