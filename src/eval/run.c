@@ -473,17 +473,30 @@ cmp_row(const void *x, const void *y)
 
 /* ==== Context: popularity and id maps from the trained store ==== */
 
-static const uint32_t *sort_pop; /* qsort has no context argument */
+/* qsort has no context argument */
+static const uint32_t     *sort_pop;
+static const xs_eval_data *sort_data;
 
+/* Most counted first; ties by item id, not by number (first
+ * appearance), so that the baselines' lists do not depend on the order
+ * of the lines. */
 static int
 cmp_by_pop(const void *x, const void *y)
 {
-	uint32_t a = *(const uint32_t *) x, b = *(const uint32_t *) y;
+	uint32_t       a = *(const uint32_t *) x, b = *(const uint32_t *) y;
+	struct xs_span p, q;
+	int            c;
 
 	if (sort_pop[a] != sort_pop[b]) {
 		return sort_pop[a] > sort_pop[b] ? -1 : 1;
 	}
-	return a < b ? -1 : a > b;
+	p = xs_eval_data_item_ext(sort_data, a);
+	q = xs_eval_data_item_ext(sort_data, b);
+	c = memcmp(p.p, q.p, p.len < q.len ? p.len : q.len);
+	if (c != 0) {
+		return c;
+	}
+	return p.len < q.len ? -1 : p.len > q.len;
 }
 
 /* The trending baseline's list: xs_model_trending asked once, as a
@@ -574,11 +587,13 @@ ctx_init(struct xs_eval_ctx *c)
 			c->by_view[c->n_viewed++] = e;
 		}
 	}
-	sort_pop = c->pop;
+	sort_data = c->d;
+	sort_pop  = c->pop;
 	qsort(c->by_pop, c->n_known, sizeof(*c->by_pop), cmp_by_pop);
 	sort_pop = c->vpop;
 	qsort(c->by_view, c->n_viewed, sizeof(*c->by_view), cmp_by_pop);
-	sort_pop = NULL;
+	sort_pop  = NULL;
+	sort_data = NULL;
 	return trend_init(c);
 }
 
