@@ -299,6 +299,12 @@ struct xs_query {
 	unsigned              days;                 /* new_arrivals */
 	int64_t               now;   /* the time the answer is for */
 	unsigned              limit; /* history: events */
+	/* Set by the model, never by the wire: the categories of the items
+	 * an answer holds already when a ranking continues it (picks'
+	 * trending fill), counted against filter.max_per_category first,
+	 * so that the cap is the whole answer's. */
+	const uint32_t *taken_cats;
+	uint32_t        n_taken_cats;
 };
 
 /* Where an answer came from (picks) and the parts of its score. */

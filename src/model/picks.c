@@ -924,104 +924,31 @@ pick_buy_again(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 
 /* ==== The answer ==== */
 
-/* Items of one category (0: none) in an answer, for max_per_category
- * across the history's answers and the trending fill. */
-struct cat_taken {
-	uint32_t cat;
-	unsigned n;
-};
-
-/* The count of category 'cat' in taken[0..*np), added at 0 when new
- * (taken has room for a category per answer). */
-static unsigned *
-cat_taken_of(struct cat_taken *taken, size_t *np, uint32_t cat)
-{
-	size_t i = 0;
-
-	while (i < *np && taken[i].cat != cat) {
-		i++;
-	}
-	if (i == *np) {
-		taken[i].cat = cat;
-		taken[i].n   = 0;
-		(*np)++;
-	}
-	return &taken[i].n;
-}
-
-/* Count 'rec''s category into taken[0..*np); *tookp false, and nothing
- * counted, when it already holds max_per_category items. */
+/* The categories of the answer's items (0: none), in q->taken_cats
+ * (from the arena), for a ranking that continues it under
+ * max_per_category. */
 static xsell_err
-cat_take(xs_store *st, MDB_txn *txn, const struct xs_query *q,
-    const struct xs_rec *rec, struct cat_taken *taken, size_t *np, bool *tookp)
+answer_categories(xs_store *st, MDB_txn *txn, const struct xs_answer *ans,
+    struct xs_arena *arena, struct xs_query *q)
 {
-	struct xs_item_meta m;
-	xsell_err           err = xs_store_meta_get(st, txn, rec->item, &m);
-	unsigned           *n;
+	uint32_t *cats = xs_arena_calloc(arena, ans->n + 1, sizeof(*cats));
 
-	*tookp = false;
-	if (err != XSELL_OK && err != XSELL_ENOENT) {
-		return err;
+	if (cats == NULL) {
+		return XSELL_ENOMEM;
 	}
-	n      = cat_taken_of(taken, np, m.category);
-	*tookp = *n < q->filter.max_per_category;
-	if (*tookp) {
-		(*n)++;
+	for (uint32_t i = 0; i < ans->n; i++) {
+		struct xs_item_meta m;
+		xsell_err           err =
+		    xs_store_meta_get(st, txn, ans->recs[i].item, &m);
+
+		if (err != XSELL_OK && err != XSELL_ENOENT) {
+			return err;
+		}
+		cats[i] = m.category;
 	}
+	q->taken_cats   = cats;
+	q->n_taken_cats = ans->n;
 	return XSELL_OK;
-}
-
-/* Append to 'ans' (its records in 'recs', room for k) the best of
- * trending candidates v[0..n) that max_per_category allows, counting
- * the categories of the answers before them: the cap is the whole
- * answer's, and the ranking of the fill alone would count from zero.
- * The ranking runs without the cap, and its answers are taken in order
- * while their category has room; if that leaves the answer short, it
- * ranks four times as many, until all were. */
-static xsell_err
-fill_capped(xs_store *st, MDB_txn *txn, const struct xs_query *q,
-    const struct xs_rank_ids *ids, struct xs_cand *v, size_t n,
-    struct xs_arena *arena, struct xs_rec *recs, struct xs_answer *ans)
-{
-	struct xs_query   q2     = *q;
-	size_t            before = ans->n, want = q->k - ans->n, n_base = 0;
-	struct cat_taken *base  = calloc(q->k, sizeof(*base));
-	struct cat_taken *taken = calloc(q->k, sizeof(*taken));
-	xsell_err         err   = base && taken ? XSELL_OK : XSELL_ENOMEM;
-
-	for (size_t i = 0; i < before && err == XSELL_OK; i++) {
-		bool took;
-
-		err = cat_take(st, txn, q, &recs[i], base, &n_base, &took);
-	}
-	q2.filter.max_per_category = 0; /* counted here */
-	while (err == XSELL_OK) {
-		struct xs_answer more    = { 0 };
-		size_t           n_taken = n_base;
-
-		q2.k = (unsigned) want;
-		err = xs_rank_top(st, txn, &q2, ids->excluded, ids->n_excluded,
-		    v, n, arena, &more);
-		memcpy(taken, base, n_base * sizeof(*taken));
-		ans->n = (uint32_t) before;
-		for (uint32_t i = 0;
-		     i < more.n && ans->n < q->k && err == XSELL_OK; i++) {
-			bool took;
-
-			err = cat_take(
-			    st, txn, q, &more.recs[i], taken, &n_taken, &took);
-			if (took) {
-				recs[ans->n++] = more.recs[i];
-			}
-		}
-		if (ans->n == q->k || more.n < want || want >= n) {
-			break;
-		}
-		want = want > n / 4 ? n : want * 4;
-	}
-	free(base);
-	free(taken);
-	return err;
 }
 
 /* Fill the rest of the answer with trending items not in it already and
@@ -1059,27 +986,26 @@ fill_with_trending(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 			kept++;
 		}
 	}
-	recs = xs_arena_calloc(arena, q->k, sizeof(*recs));
+	q2.k = q->k - ans->n;
+	if (q->filter.max_per_category != 0) {
+		/* The cap is the whole answer's, not the fill's alone. */
+		err = answer_categories(st, txn, ans, arena, &q2);
+	}
+	memset(&more, 0, sizeof(more));
+	if (err == XSELL_OK) {
+		err = xs_rank_top(st, txn, &q2, ids->excluded, ids->n_excluded,
+		    v, kept, arena, &more);
+	}
+	free(v);
+	if (err != XSELL_OK || more.n == 0) {
+		return err;
+	}
+	recs = xs_arena_calloc(arena, ans->n + more.n, sizeof(*recs));
 	if (recs == NULL) {
-		free(v);
 		return XSELL_ENOMEM;
 	}
 	if (ans->n != 0) {
 		memcpy(recs, ans->recs, ans->n * sizeof(*recs));
-	}
-	if (q->filter.max_per_category != 0) {
-		err = fill_capped(st, txn, q, ids, v, kept, arena, recs, ans);
-		ans->recs = recs;
-		free(v);
-		return err;
-	}
-	q2.k = q->k - ans->n;
-	memset(&more, 0, sizeof(more));
-	err = xs_rank_top(st, txn, &q2, ids->excluded, ids->n_excluded, v,
-	    kept, arena, &more);
-	free(v);
-	if (err != XSELL_OK || more.n == 0) {
-		return err;
 	}
 	memcpy(recs + ans->n, more.recs, more.n * sizeof(*recs));
 	ans->recs = recs;

@@ -238,6 +238,19 @@ resolve_categories(xs_store *st, MDB_txn *txn, const struct xs_span *names,
 	return XSELL_OK;
 }
 
+/* The slot of category 'cat' in the max_per_category table: its own,
+ * or the empty one where it belongs. */
+static struct cat_count *
+cat_slot(const struct filter_ids *fi, uint32_t cat)
+{
+	uint32_t h = (cat * 2654435761u) & fi->mask;
+
+	while (fi->counts[h].n != 0 && fi->counts[h].cat != cat) {
+		h = (h + 1) & fi->mask;
+	}
+	return &fi->counts[h];
+}
+
 /* Resolve q's filter once per request, before any of the 'n'
  * candidates is seen. */
 static xsell_err
@@ -263,8 +276,8 @@ filter_ids_init(xs_store *st, MDB_txn *txn, const struct xs_query *q, size_t n,
 	}
 	if (err == XSELL_OK && f->max_per_category != 0) {
 		/* The answer takes at most min(k, n) items, so at most
-		 * that many categories. */
-		size_t most = q->k < n ? q->k : n;
+		 * that many categories, besides those it holds already. */
+		size_t most = (q->k < n ? q->k : n) + q->n_taken_cats;
 		size_t size = 16;
 
 		while (size < 2 * most && size < ((size_t) 1 << 31)) {
@@ -275,6 +288,14 @@ filter_ids_init(xs_store *st, MDB_txn *txn, const struct xs_query *q, size_t n,
 		if (fi->counts == NULL) {
 			err = XSELL_ENOMEM;
 		}
+		for (uint32_t i = 0; err == XSELL_OK && i < q->n_taken_cats;
+		     i++) {
+			struct cat_count *slot =
+			    cat_slot(fi, q->taken_cats[i]);
+
+			slot->cat = q->taken_cats[i];
+			slot->n++;
+		}
 	}
 	return err;
 }
@@ -284,19 +305,6 @@ static bool
 filter_can_pass(const struct filter_ids *fi)
 {
 	return fi->f->n_categories == 0 || fi->n_cats != 0;
-}
-
-/* The slot of category 'cat' in the max_per_category table: its own,
- * or the empty one where it belongs. */
-static struct cat_count *
-cat_slot(const struct filter_ids *fi, uint32_t cat)
-{
-	uint32_t h = (cat * 2654435761u) & fi->mask;
-
-	while (fi->counts[h].n != 0 && fi->counts[h].cat != cat) {
-		h = (h + 1) & fi->mask;
-	}
-	return &fi->counts[h];
 }
 
 /* Inclusive bounds; an item without a price fails any bound set. */
