@@ -668,6 +668,47 @@ test_item_category_twice(void **state)
 	assert_null(strstr(f->out, "  B "));
 }
 
+/* The common options are single-valued too: one given twice, before the
+ * command, after it or once each side, is a usage error, where the last
+ * was kept unsaid (the second --url here would be used, and work). The
+ * message is a command option's, from main ("xsell: ") or the command.
+ * A --tls-* option is refused as repeated, not for the ipc:// URL. */
+static void
+test_common_option_twice(void **state)
+{
+	struct fixture *f   = *state;
+	const char     *url = f->srv.read_url;
+
+	assert_int_equal(RUN(f, url, "--url", url, "stats"), 2);
+	xs_test_assert_has(
+	    f->err, "xsell: --url given twice\nTry 'xsell --help'.\n");
+	assert_int_equal(RUN(f, url, "stats", "--url=ipc:///nowhere"), 2);
+	xs_test_assert_has(f->err,
+	    "xsell stats: --url given twice\nTry 'xsell stats --help'.\n");
+	assert_int_equal(
+	    RUN(f, url, "--timeout", "1000", "--timeout=2000", "stats"), 2);
+	xs_test_assert_has(f->err, "xsell: --timeout given twice");
+	assert_int_equal(
+	    RUN(f, url, "--timeout", "1000", "stats", "--timeout", "2000"), 2);
+	xs_test_assert_has(f->err, "xsell stats: --timeout given twice");
+	assert_int_equal(RUN(f, url, "--json", "stats", "--json"), 2);
+	xs_test_assert_has(f->err, "xsell stats: --json given twice");
+	assert_int_equal(
+	    RUN(f, url, "--tls-ca", "a.pem", "--tls-ca=b.pem", "stats"), 2);
+	xs_test_assert_has(f->err, "xsell: --tls-ca given twice");
+	assert_int_equal(RUN(f, url, "--tls-server-name", "a", "stats",
+	                     "--tls-server-name", "b"),
+	    2);
+	xs_test_assert_has(
+	    f->err, "xsell stats: --tls-server-name given twice");
+	assert_string_equal(f->out, "");
+
+	/* Once each, on either side, is still fine. */
+	assert_int_equal(
+	    RUN(f, url, "--timeout", "2000", "history", "u1", "--json"), 0);
+	xs_test_assert_has(f->out, "\"ok\": true");
+}
+
 /* Every new command documents itself; the main help lists them. */
 static void
 test_help(void **state)
@@ -709,6 +750,7 @@ main(void)
 		T(test_help),
 		T(test_beta_strict),
 		T(test_item_category_twice),
+		T(test_common_option_twice),
 		F(test_stats_unknown_section_escaped),
 		F(test_timeout_is_total),
 		F(test_stats_nested_maps),
