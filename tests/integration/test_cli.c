@@ -594,6 +594,39 @@ test_ok_not_boolean(void **state)
 	    f->err, "xsell: malformed reply: no \"ok\" field\n");
 }
 
+/* --json escapes C1 controls too, as \u0080..\u009f: the UTF-8 of
+ * U+009B is valid JSON, but a terminal would take it for CSI (ESC [) as
+ * the human form's test above shows. Other UTF-8 (e acute, U+00A0) is
+ * printed as is. The reply: items A<U+009B>31mB<e acute>, and a field
+ * c<U+0085>t of <U+0080>x<U+009F><U+00A0>. */
+static void
+test_json_c1_escaped(void **state)
+{
+	struct fixture   *f       = *state;
+	static const char reply[] = "\x83\xa2ok\xc3\xa5items\x91"
+	                            "\x82\xa4item\xa9"
+	                            "A\xc2\x9b"
+	                            "31mB\xc3\xa9"
+	                            "\xa5score\x01"
+	                            "\xa4"
+	                            "c\xc2\x85t\xa7\xc2\x80x\xc2\x9f\xc2\xa0";
+
+	assert_int_equal(FAKE_RUN_RAW(f, reply, sizeof(reply) - 1, "--json",
+	                     "similar", "A"),
+	    0);
+	assert_string_equal(f->out,
+	    "{\n"
+	    "  \"ok\": true,\n"
+	    "  \"items\": [\n"
+	    "    {\n"
+	    "      \"item\": \"A\\u009b31mB\xc3\xa9\",\n"
+	    "      \"score\": 1\n"
+	    "    }\n"
+	    "  ],\n"
+	    "  \"c\\u0085t\": \"\\u0080x\\u009f\xc2\xa0\"\n"
+	    "}\n");
+}
+
 /* --timeout bounds the whole command: a server that takes 2.25 s of the
  * 3 s to connect leaves the request 0.75 s for its reply, so xsell gives
  * up after about 3 s, not 2.25 + 3 (the dial and the call each had the
@@ -755,6 +788,7 @@ main(void)
 		F(test_timeout_is_total),
 		F(test_stats_nested_maps),
 		F(test_text_c1_escaped),
+		F(test_json_c1_escaped),
 		F(test_counts_exact),
 		F(test_ok_not_boolean),
 	};
