@@ -56,7 +56,8 @@ struct opt_val {
 struct cli {
 	const char *url;        /* server URL; NULL: the command's default */
 	int         timeout_ms; /* per request */
-	bool        json;       /* print the raw reply as JSON */
+	bool        timeout_given;   /* --timeout seen, for given_twice() */
+	bool        json;            /* print the raw reply as JSON */
 	struct xsell_client_tls tls; /* --tls-*, for tls+tcp:// URLs */
 };
 
@@ -365,6 +366,19 @@ opt_is(const char *arg, const char *name, const char **inlinep)
 	return false;
 }
 
+/* Whether common option 'name', single-valued, was 'given' already:
+ * then a usage error (printed) like a command's option given twice
+ * (parse_args), since keeping the last value unsaid would let a second
+ * --url, say one appended by a wrapper script, silently win. */
+static bool
+given_twice(const char *cmd, const char *name, bool given)
+{
+	if (given) {
+		usage_err(cmd, "%s given twice", name);
+	}
+	return given;
+}
+
 /* --tls-cert, --tls-key, --tls-ca, --tls-server-name FILE/NAME. Returns
  * 0 if argv[*ip] is none of them; else 1 with *vp at the value, or -1
  * (a usage error, printed) with *vp NULL. */
@@ -381,6 +395,10 @@ tls_opt(struct cli *cli, const char *cmd, int argc, char **argv, int *ip,
 		if (!opt_is(argv[*ip], names[i], vp)) {
 			continue;
 		}
+		if (given_twice(cmd, names[i], *fields[i] != NULL)) {
+			*vp = NULL;
+			return -1;
+		}
 		if (*vp == NULL && *ip + 1 < argc) {
 			*vp = argv[++*ip];
 		}
@@ -396,8 +414,9 @@ tls_opt(struct cli *cli, const char *cmd, int argc, char **argv, int *ip,
 }
 
 /* The options every command also accepts, so that "xsell fbt A --json"
- * works as well as "xsell --json fbt A". Returns 1 if argv[*ip] was one
- * (consumed), 0 if not, -1 on a usage error. */
+ * works as well as "xsell --json fbt A"; each at most once, counting
+ * both sides of the command. Returns 1 if argv[*ip] was one (consumed),
+ * 0 if not, -1 on a usage error. */
 static int
 global_opt(struct cli *cli, const char *cmd, int argc, char **argv, int *ip)
 {
@@ -406,6 +425,9 @@ global_opt(struct cli *cli, const char *cmd, int argc, char **argv, int *ip)
 	int64_t     n;
 
 	if (strcmp(arg, "--json") == 0) {
+		if (given_twice(cmd, arg, cli->json)) {
+			return -1;
+		}
 		cli->json = true;
 		return 1;
 	}
@@ -413,12 +435,16 @@ global_opt(struct cli *cli, const char *cmd, int argc, char **argv, int *ip)
 		return v == NULL ? -1 : 1;
 	}
 	if (opt_is(arg, "--url", &v) || opt_is(arg, "--timeout", &v)) {
-		bool is_url = arg[2] == 'u';
+		bool        is_url = arg[2] == 'u';
+		const char *name   = is_url ? "--url" : "--timeout";
 
+		if (given_twice(cmd, name,
+		        is_url ? cli->url != NULL : cli->timeout_given)) {
+			return -1;
+		}
 		if (v == NULL) {
 			if (*ip + 1 >= argc) {
-				usage_err(cmd, "%s needs a value",
-				    is_url ? "--url" : "--timeout");
+				usage_err(cmd, "%s needs a value", name);
 				return -1;
 			}
 			v = argv[++*ip];
@@ -437,7 +463,8 @@ global_opt(struct cli *cli, const char *cmd, int argc, char **argv, int *ip)
 				    TIMEOUT_MAX_MS, v);
 				return -1;
 			}
-			cli->timeout_ms = (int) n;
+			cli->timeout_ms    = (int) n;
+			cli->timeout_given = true;
 		}
 		return 1;
 	}

@@ -257,16 +257,17 @@ xsell_err xsell_reply_status(
  * With 'pretty', maps and arrays are indented by two spaces per level;
  * otherwise the output is one line without spaces. Strings are escaped as
  * JSON requires: quote, backslash and the common controls as \" \\ \n \t
- * and so on, other bytes below 0x20 and 0x7f as \u00XX; well-formed UTF-8
- * is passed through unchanged, and each byte that is not part of a
- * well-formed UTF-8 sequence becomes \ufffd, so the output is always
- * valid JSON. Floats use the shortest of %.15g/%.16g/%.17g (float32:
- * %.6g to %.9g) that reads back exactly, with ".0" added when that looks
- * like an integer; NaN and infinities, which JSON cannot express, become
- * null. Binary data becomes a lowercase hex string, and msgpack
- * extension values become {"ext":TYPE,"data":"HEX"}. Map keys that are
- * not strings are written as JSON strings of their JSON text. 'obj' is
- * borrowed for the call only. Values nested deeper than
+ * and so on, other bytes below 0x20 and 0x7f as \u00XX, and the C1
+ * controls U+0080..U+009F as \u0080..\u009f (U+009B is a terminal's CSI);
+ * other well-formed UTF-8 is passed through unchanged, and each byte that
+ * is not part of a well-formed UTF-8 sequence becomes \ufffd, so the
+ * output is always valid JSON. Floats use the shortest of
+ * %.15g/%.16g/%.17g (float32: %.6g to %.9g) that reads back exactly, with
+ * ".0" added when that looks like an integer; NaN and infinities, which
+ * JSON cannot express, become null. Binary data becomes a lowercase hex
+ * string, and msgpack extension values become {"ext":TYPE,"data":"HEX"}.
+ * Map keys that are not strings are written as JSON strings of their JSON
+ * text. 'obj' is borrowed for the call only. Values nested deeper than
  * XSELL_JSON_DEPTH_MAX are written as null, so the output stays valid
  * JSON, and the call then returns XSELL_EINVAL. Returns XSELL_EIO if
  * writing to 'out' failed, XSELL_ENOMEM. Any thread, one at a time per

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* msgpack → JSON text, for `xsell --json` and for people reading replies.
  *
- * The output is always valid JSON, whatever the msgpack held: bytes that
- * are not well-formed UTF-8 become U+FFFD, NaN and infinities become
- * null, binary becomes hex, non-string keys become strings. Floats are
+ * The output is always valid JSON, whatever the msgpack held, and every
+ * control character in it (C0, DEL, C1) is escaped: bytes that are not
+ * well-formed UTF-8 become U+FFFD, NaN and infinities become null,
+ * binary becomes hex, non-string keys become strings. Floats are
  * written with the fewest digits that read back to the same double, so
  * 0.1 stays "0.1" rather than %.17g's "0.10000000000000001". */
 #include <xsell/client.h>
@@ -88,6 +89,66 @@ utf8_seq_len(const unsigned char *p, size_t len)
 	return n;
 }
 
+/* How the character at p[0..len) is written in a JSON string: returns
+ * its length in bytes and sets *ep to the escape standing for it, or to
+ * NULL if it is copied as is. 'buf' holds a \uXXXX escape.
+ *
+ * The C1 controls U+0080..U+009F (UTF-8 c2 80..c2 9f) are valid JSON as
+ * they are, but `xsell --json` prints to a terminal, which takes U+009B
+ * for CSI (ESC [): so they are escaped like the C0 ones, with the same
+ * meaning for a JSON reader. */
+static size_t
+char_escape(const unsigned char *p, size_t len, char buf[8], const char **ep)
+{
+	unsigned char b = p[0];
+	size_t        n;
+
+	*ep = NULL;
+	if (b >= 0x20 && b < 0x7f && b != '"' && b != '\\') {
+		return 1;
+	}
+	if (b >= 0x80) {
+		n = utf8_seq_len(p, len);
+		if (n == 0) {
+			*ep = "\\ufffd";
+			return 1;
+		}
+		if (b == 0xc2 && p[1] <= 0x9f) {
+			snprintf(buf, 8, "\\u%04x", p[1]);
+			*ep = buf;
+		}
+		return n;
+	}
+	switch (b) {
+	case '"':
+		*ep = "\\\"";
+		break;
+	case '\\':
+		*ep = "\\\\";
+		break;
+	case '\b':
+		*ep = "\\b";
+		break;
+	case '\f':
+		*ep = "\\f";
+		break;
+	case '\n':
+		*ep = "\\n";
+		break;
+	case '\r':
+		*ep = "\\r";
+		break;
+	case '\t':
+		*ep = "\\t";
+		break;
+	default:
+		snprintf(buf, 8, "\\u%04x", b);
+		*ep = buf;
+		break;
+	}
+	return 1;
+}
+
 static void
 write_string(struct jw *w, const char *s, size_t len)
 {
@@ -98,43 +159,15 @@ write_string(struct jw *w, const char *s, size_t len)
 
 	put(w, "\"", 1);
 	while (i < len) {
-		unsigned char b = p[i];
-		const char   *e = NULL;
-		size_t        n;
+		const char *e;
+		size_t      n = char_escape(p + i, len - i, esc, &e);
 
-		if (b >= 0x20 && b < 0x7f && b != '"' && b != '\\') {
-			i++;
-			continue;
+		if (e != NULL) {
+			put(w, s + run, i - run);
+			puts_(w, e);
+			run = i + n;
 		}
-		if (b >= 0x80) {
-			n = utf8_seq_len(p + i, len - i);
-			if (n > 0) {
-				i += n;
-				continue;
-			}
-			e = "\\ufffd";
-		} else if (b == '"') {
-			e = "\\\"";
-		} else if (b == '\\') {
-			e = "\\\\";
-		} else if (b == '\b') {
-			e = "\\b";
-		} else if (b == '\f') {
-			e = "\\f";
-		} else if (b == '\n') {
-			e = "\\n";
-		} else if (b == '\r') {
-			e = "\\r";
-		} else if (b == '\t') {
-			e = "\\t";
-		} else {
-			snprintf(esc, sizeof(esc), "\\u%04x", b);
-			e = esc;
-		}
-		put(w, s + run, i - run);
-		puts_(w, e);
-		i++;
-		run = i;
+		i += n;
 	}
 	put(w, s + run, len - run);
 	put(w, "\"", 1);

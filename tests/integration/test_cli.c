@@ -594,6 +594,39 @@ test_ok_not_boolean(void **state)
 	    f->err, "xsell: malformed reply: no \"ok\" field\n");
 }
 
+/* --json escapes C1 controls too, as \u0080..\u009f: the UTF-8 of
+ * U+009B is valid JSON, but a terminal would take it for CSI (ESC [) as
+ * the human form's test above shows. Other UTF-8 (e acute, U+00A0) is
+ * printed as is. The reply: items A<U+009B>31mB<e acute>, and a field
+ * c<U+0085>t of <U+0080>x<U+009F><U+00A0>. */
+static void
+test_json_c1_escaped(void **state)
+{
+	struct fixture   *f       = *state;
+	static const char reply[] = "\x83\xa2ok\xc3\xa5items\x91"
+	                            "\x82\xa4item\xa9"
+	                            "A\xc2\x9b"
+	                            "31mB\xc3\xa9"
+	                            "\xa5score\x01"
+	                            "\xa4"
+	                            "c\xc2\x85t\xa7\xc2\x80x\xc2\x9f\xc2\xa0";
+
+	assert_int_equal(FAKE_RUN_RAW(f, reply, sizeof(reply) - 1, "--json",
+	                     "similar", "A"),
+	    0);
+	assert_string_equal(f->out,
+	    "{\n"
+	    "  \"ok\": true,\n"
+	    "  \"items\": [\n"
+	    "    {\n"
+	    "      \"item\": \"A\\u009b31mB\xc3\xa9\",\n"
+	    "      \"score\": 1\n"
+	    "    }\n"
+	    "  ],\n"
+	    "  \"c\\u0085t\": \"\\u0080x\\u009f\xc2\xa0\"\n"
+	    "}\n");
+}
+
 /* --timeout bounds the whole command: a server that takes 2.25 s of the
  * 3 s to connect leaves the request 0.75 s for its reply, so xsell gives
  * up after about 3 s, not 2.25 + 3 (the dial and the call each had the
@@ -668,6 +701,47 @@ test_item_category_twice(void **state)
 	assert_null(strstr(f->out, "  B "));
 }
 
+/* The common options are single-valued too: one given twice, before the
+ * command, after it or once each side, is a usage error, where the last
+ * was kept unsaid (the second --url here would be used, and work). The
+ * message is a command option's, from main ("xsell: ") or the command.
+ * A --tls-* option is refused as repeated, not for the ipc:// URL. */
+static void
+test_common_option_twice(void **state)
+{
+	struct fixture *f   = *state;
+	const char     *url = f->srv.read_url;
+
+	assert_int_equal(RUN(f, url, "--url", url, "stats"), 2);
+	xs_test_assert_has(
+	    f->err, "xsell: --url given twice\nTry 'xsell --help'.\n");
+	assert_int_equal(RUN(f, url, "stats", "--url=ipc:///nowhere"), 2);
+	xs_test_assert_has(f->err,
+	    "xsell stats: --url given twice\nTry 'xsell stats --help'.\n");
+	assert_int_equal(
+	    RUN(f, url, "--timeout", "1000", "--timeout=2000", "stats"), 2);
+	xs_test_assert_has(f->err, "xsell: --timeout given twice");
+	assert_int_equal(
+	    RUN(f, url, "--timeout", "1000", "stats", "--timeout", "2000"), 2);
+	xs_test_assert_has(f->err, "xsell stats: --timeout given twice");
+	assert_int_equal(RUN(f, url, "--json", "stats", "--json"), 2);
+	xs_test_assert_has(f->err, "xsell stats: --json given twice");
+	assert_int_equal(
+	    RUN(f, url, "--tls-ca", "a.pem", "--tls-ca=b.pem", "stats"), 2);
+	xs_test_assert_has(f->err, "xsell: --tls-ca given twice");
+	assert_int_equal(RUN(f, url, "--tls-server-name", "a", "stats",
+	                     "--tls-server-name", "b"),
+	    2);
+	xs_test_assert_has(
+	    f->err, "xsell stats: --tls-server-name given twice");
+	assert_string_equal(f->out, "");
+
+	/* Once each, on either side, is still fine. */
+	assert_int_equal(
+	    RUN(f, url, "--timeout", "2000", "history", "u1", "--json"), 0);
+	xs_test_assert_has(f->out, "\"ok\": true");
+}
+
 /* Every new command documents itself; the main help lists them. */
 static void
 test_help(void **state)
@@ -709,10 +783,12 @@ main(void)
 		T(test_help),
 		T(test_beta_strict),
 		T(test_item_category_twice),
+		T(test_common_option_twice),
 		F(test_stats_unknown_section_escaped),
 		F(test_timeout_is_total),
 		F(test_stats_nested_maps),
 		F(test_text_c1_escaped),
+		F(test_json_c1_escaped),
 		F(test_counts_exact),
 		F(test_ok_not_boolean),
 	};

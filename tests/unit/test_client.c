@@ -110,6 +110,31 @@ test_json_escapes_strings(void **state)
 	assert_json(&k, false, "\"a\\u0000b\"");
 }
 
+/* The C1 controls U+0080..U+009F are escaped like the C0 ones: their
+ * UTF-8 is valid JSON, but a terminal showing `xsell --json` takes
+ * U+009B as CSI (ESC [). The characters around them are not: DEL is
+ * \u007f already, U+00A0 and U+00FF are printable and stay UTF-8. */
+static void
+test_json_escapes_c1(void **state)
+{
+	static const char in[] =
+	    "\x7f\xc2\x80\xc2\x9b[31m\xc2\x9f\xc2\xa0\xc3\xbf";
+	struct pk k;
+
+	(void) state;
+	pk_init(&k);
+	pk_str(&k, in, sizeof(in) - 1);
+	assert_json(
+	    &k, false, "\"\\u007f\\u0080\\u009b[31m\\u009f\xc2\xa0\xc3\xbf\"");
+
+	/* In a key too, and after a lone 0xc2, which is not UTF-8. */
+	pk_init(&k);
+	msgpack_pack_map(&k.p, 1);
+	pk_str(&k, "\xc2\xc2\x85", 3);
+	msgpack_pack_true(&k.p);
+	assert_json(&k, false, "{\"\\ufffd\\u0085\":true}");
+}
+
 static void
 pack_nested(struct pk *k)
 {
@@ -890,6 +915,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_json_escapes_strings),
+		cmocka_unit_test(test_json_escapes_c1),
 		cmocka_unit_test(test_json_nesting_compact),
 		cmocka_unit_test(test_json_nesting_pretty),
 		cmocka_unit_test(test_json_floats_shortest),
