@@ -82,7 +82,9 @@ static const char usage_text[] =
     "                        sample of the eligible baskets); default all\n"
     "  --exclude-items LIST  item ids (comma-separated, may be repeated)\n"
     "                        left out of every order before the split:\n"
-    "                        lines that are not products (postage, fees)\n"
+    "                        lines that are not products (postage, fees);\n"
+    "                        their lines are counted as xsell-load counts\n"
+    "                        them (lines of the files; returns are not)\n"
     "\n"
     "the grid (every combination is one row; rows are sorted best first\n"
     "by hit rate, then NDCG):\n"
@@ -764,9 +766,11 @@ format_of(const struct args *a, int i)
 	return a->has_format ? a->format : xs_load_format_guess(a->files[i]);
 }
 
-/* Read every file into 'd' (exclusions first), each checked before any
- * is read: one that can be read only once (a pipe) from where its check
- * stopped (xs_load_check_or_hold). Exit code. */
+/* Read every file into 'd', each checked before any is read: one that
+ * can be read only once (a pipe) from where its check stopped
+ * (xs_load_check_or_hold). The loader drops the excluded items, as
+ * xsell-load's does, so their lines are counted as the files have them.
+ * Exit code. */
 static int
 read_files(struct args *a, xs_eval_data *d, struct progress *pg)
 {
@@ -796,17 +800,17 @@ read_files(struct args *a, xs_eval_data *d, struct progress *pg)
 		xs_load_held_free(held, (size_t) a->n_files);
 		return rc;
 	}
-	for (size_t i = 0; i < a->n_exclude; i++) {
-		if (xs_eval_data_exclude(
-		        d, a->exclude[i], strlen(a->exclude[i])) != XSELL_OK) {
-			xs_load_held_free(held, (size_t) a->n_files);
-			return EXIT_EVAL_FAIL;
-		}
-	}
 	if (xs_loader_alloc(&l) != XSELL_OK) {
 		fprintf(stderr, "xsell-eval: out of memory\n");
 		xs_load_held_free(held, (size_t) a->n_files);
 		return EXIT_EVAL_FAIL;
+	}
+	for (size_t i = 0; i < a->n_exclude && rc == EXIT_EVAL_OK; i++) {
+		if (xs_loader_exclude_item(
+		        l, a->exclude[i], strlen(a->exclude[i])) != XSELL_OK) {
+			fprintf(stderr, "xsell-eval: out of memory\n");
+			rc = EXIT_EVAL_FAIL;
+		}
 	}
 	xs_loader_set_progress(l, load_progress, pg);
 	for (int i = 0; i < a->n_files && rc == EXIT_EVAL_OK; i++) {
@@ -826,6 +830,8 @@ read_files(struct args *a, xs_eval_data *d, struct progress *pg)
 			    xsell_strerror(e));
 			rc = EXIT_EVAL_FAIL;
 		}
+		xs_eval_data_set_excluded(d, xs_loader_counts(l)->excluded,
+		    xs_loader_n_orders_left_empty(l));
 	}
 	progress_clear(pg);
 	rej = xs_loader_rejects(l, &n_rej);

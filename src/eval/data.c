@@ -2,9 +2,11 @@
 /* The export in memory: orders with their items as small numbers, so that
  * splits and queries are array walks. Strings (items, users, order ids)
  * are interned in one table each: a byte pool named by offset and an
- * open-addressing index of numbers. Excluded items (postage, fees) are
- * dropped here, before any split, so training and test see the same
- * catalogue. */
+ * open-addressing index of numbers. Excluded items (postage, fees) never
+ * get here: the loader drops them before any split, as it does for
+ * xsell-load, so training and test see the same catalogue and the lines
+ * dropped are counted as the export has them (the loader merges an
+ * order's lines of one item before it passes the order on). */
 #include "eval/eval.h"
 
 #include <stdlib.h>
@@ -151,7 +153,7 @@ strs_put(struct strs *s, const char *p, size_t len, uint32_t *idp)
 /* ==== Data ==== */
 
 struct xs_eval_data {
-	struct strs           items, users, names, excluded;
+	struct strs           items, users, names;
 	struct xs_eval_order *orders;
 	size_t                n_orders, cap_orders;
 	uint32_t             *item_v; /* every order's items, concatenated */
@@ -182,19 +184,17 @@ xs_eval_data_free(xs_eval_data *d)
 	strs_fini(&d->items);
 	strs_fini(&d->users);
 	strs_fini(&d->names);
-	strs_fini(&d->excluded);
 	free(d->orders);
 	free(d->events);
 	free(d->item_v);
 	free(d);
 }
 
-xsell_err
-xs_eval_data_exclude(xs_eval_data *d, const char *p, size_t len)
+void
+xs_eval_data_set_excluded(xs_eval_data *d, uint64_t lines, uint64_t orders)
 {
-	uint32_t id;
-
-	return strs_put(&d->excluded, p, len, &id);
+	d->excluded_lines  = lines;
+	d->excluded_orders = orders;
 }
 
 static xsell_err
@@ -234,10 +234,6 @@ add_order(xs_eval_data *d, const struct xs_event *ev)
 	for (uint32_t i = 0; i < ev->n_lines; i++) {
 		const struct xs_span *it = &ev->lines[i].item;
 
-		if (strs_find(&d->excluded, it->p, it->len, &id)) {
-			d->excluded_lines++;
-			continue;
-		}
 		err = strs_put(&d->items, it->p, it->len, &id);
 		if (err != XSELL_OK) {
 			return err;
@@ -247,8 +243,7 @@ add_order(xs_eval_data *d, const struct xs_event *ev)
 		o.n_items++;
 	}
 	if (o.n_items == 0) {
-		d->excluded_orders++;
-		return XSELL_OK;
+		return XSELL_OK; /* no line, no order (the loader has none) */
 	}
 	if (ev->user.len != 0) {
 		err = strs_put(&d->users, ev->user.p, ev->user.len, &id);
@@ -288,10 +283,6 @@ add_event(xs_eval_data *d, const struct xs_event *ev)
 	uint32_t             id;
 	xsell_err            err;
 
-	if (strs_find(&d->excluded, ev->item.p, ev->item.len, &id)) {
-		d->excluded_lines++;
-		return XSELL_OK;
-	}
 	err = strs_put(&d->items, ev->item.p, ev->item.len, &e.item);
 	if (err == XSELL_OK) {
 		err = strs_put(&d->users, ev->user.p, ev->user.len, &id);

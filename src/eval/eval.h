@@ -45,16 +45,19 @@ typedef struct xs_eval_data xs_eval_data;
 xsell_err xs_eval_data_alloc(xs_eval_data **dp);
 void      xs_eval_data_free(xs_eval_data *d);
 
-/* Leave item 'id' (p[0..len), copied) out of every order added after
- * this call: postage and fee lines that are not products. An order left
- * with no item is dropped and counted. XSELL_ENOMEM. */
-xsell_err xs_eval_data_exclude(xs_eval_data *d, const char *p, size_t len);
+/* What the loader left out of the export (xs_loader_exclude_item), for
+ * the report: its excluded lines (xs_load_counts.excluded, the lines of
+ * the files, as xsell-load reports them) and the orders that had
+ * nothing else (xs_loader_n_orders_left_empty). Items to leave out are
+ * given to the loader, which drops them before the orders get here. */
+void xs_eval_data_set_excluded(
+    xs_eval_data *d, uint64_t lines, uint64_t orders);
 
 /* Add grouped orders and single events (as xs_loader_each_order passes
  * them; the signature is xs_load_orders_cb, so this can be that callback
- * with 'ctx' the data). Strings are copied; an event of an excluded item
- * is dropped and counted as an excluded line. XSELL_ENOMEM,
- * XSELL_ETOOBIG past 2^32 items, orders or events. */
+ * with 'ctx' the data). Strings are copied; an order of no line is
+ * none. XSELL_ENOMEM, XSELL_ETOOBIG past 2^32 items, orders or
+ * events. */
 xsell_err xs_eval_data_add(void *ctx, const struct xs_event *evs, size_t n);
 
 size_t                      xs_eval_data_n_orders(const xs_eval_data *d);
@@ -94,7 +97,8 @@ const struct xs_eval_event *xs_eval_data_event(
 /* External id of a user number (1-based, as in orders and events). */
 struct xs_span xs_eval_data_user_name(const xs_eval_data *d, uint32_t user);
 
-/* Lines dropped by the exclusions, and orders left empty by them. */
+/* Lines dropped by the exclusions, and orders left empty by them, as
+ * xs_eval_data_set_excluded gave them (0 if never). */
 uint64_t xs_eval_data_excluded_lines(const xs_eval_data *d);
 uint64_t xs_eval_data_excluded_orders(const xs_eval_data *d);
 

@@ -296,9 +296,9 @@ apply_orders(struct apply_ctx *c)
 	xsell_err err;
 
 	/* Held: the order database was empty, so no order of these files
-	 * is a duplicate (the by-user walk numbers every order's items
-	 * before it applies any; the ordinary walk skips a stored order's
-	 * items). */
+	 * is a duplicate (the by-user walk numbers every order's user and
+	 * items before it applies any; the ordinary walk names neither for
+	 * a stored order). */
 	if (!c->fresh || !xs_store_orders_held(c->st) ||
 	    xs_loader_counts(c->l)->events != 0) {
 		return xs_loader_each_order(

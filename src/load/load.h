@@ -199,9 +199,10 @@ void      xs_loader_free(xs_loader *l);
 /* Leave item 'id' (a valid id: the caller checks) out of every file read
  * after this call: its order lines and events are counted in 'excluded'
  * and dropped, so an order of nothing else is no order (postage, fees
- * and other lines of an export that are not products). A basket line
- * loses its left-out items and is kept with the others, or is counted
- * in 'excluded' if it has no other. XSELL_ENOMEM. */
+ * and other lines of an export that are not products; counted by
+ * xs_loader_n_orders_left_empty). A basket line loses its left-out items
+ * and is kept with the others, or is counted in 'excluded' if it has no
+ * other. XSELL_ENOMEM. */
 xsell_err xs_loader_exclude_item(xs_loader *l, const char *id, size_t len);
 void xs_loader_set_progress(xs_loader *l, xs_load_progress_cb cb, void *ctx);
 
@@ -256,6 +257,11 @@ const struct xs_load_reject *xs_loader_rejects(const xs_loader *l, size_t *np);
 /* Distinct orders read, and distinct items. */
 size_t xs_loader_n_orders(const xs_loader *l);
 size_t xs_loader_n_items(const xs_loader *l);
+/* Orders that had lines of excluded items (xs_loader_exclude_item) and
+ * no line kept, so no order: an order of postage only, or a basket line
+ * of excluded items only. Counts every file read so far; an order whose
+ * other lines were returns (qty <= 0) or rejected is one. */
+size_t xs_loader_n_orders_left_empty(const xs_loader *l);
 
 /* Walk the orders in order of first appearance, 'batch' at a time (0:
  * 1,000), as XS_EV_ORDER events: ts the earliest line's, user the first

@@ -36,6 +36,9 @@ struct xs_loader {
 	struct xs_intern orders, items, users, cats;
 	struct xs_intern excluded; /* item ids left out; read-only while
 	                              a file is read (its helper reads it) */
+	/* The ids of orders with lines of excluded items: those that had
+	 * no other line are counted as left empty. */
+	struct xs_intern left_out;
 
 	struct load_line *lines;
 	size_t            n_lines, lines_cap;
@@ -97,6 +100,7 @@ xs_loader_alloc(xs_loader **lp)
 	xs_intern_init(&l->users);
 	xs_intern_init(&l->cats);
 	xs_intern_init(&l->excluded);
+	xs_intern_init(&l->left_out);
 	l->grouped_lines = SIZE_MAX;
 	*lp              = l;
 	return XSELL_OK;
@@ -113,6 +117,7 @@ xs_loader_free(xs_loader *l)
 	xs_intern_fini(&l->users);
 	xs_intern_fini(&l->cats);
 	xs_intern_fini(&l->excluded);
+	xs_intern_fini(&l->left_out);
 	free(l->lines);
 	free(l->slots);
 	free(l->item_price);
@@ -158,6 +163,19 @@ size_t
 xs_loader_n_items(const xs_loader *l)
 {
 	return l->items.n;
+}
+
+size_t
+xs_loader_n_orders_left_empty(const xs_loader *l)
+{
+	size_t n = 0;
+
+	for (uint32_t i = 0; i < l->left_out.n; i++) {
+		struct xs_span id = xs_intern_get(&l->left_out, i);
+
+		n += !xs_intern_has(&l->orders, id.p, id.len);
+	}
+	return n;
 }
 
 uint64_t
@@ -362,7 +380,9 @@ struct parsed_line {
 	int64_t            ts;
 	bool               has_ts;
 	enum xs_event_type type;
-	uint8_t            rating; /* rating lines */
+	uint8_t            rating;   /* rating lines */
+	bool               left_out; /* an order line of excluded items:
+	                                only its order id is kept */
 };
 
 static xsell_err
@@ -374,6 +394,10 @@ add_line(xs_loader *l, const struct parsed_line *pl)
 	struct xs_span    slot = pl->order;
 	xsell_err         err;
 
+	if (pl->left_out) {
+		return xs_intern_put(
+		    &l->left_out, pl->order.p, pl->order.len, &o);
+	}
 	if (pl->type != XS_EV_ORDER) {
 		key[0] = '\0';
 		memcpy(key + 1, &l->n_events, sizeof(l->n_events));
@@ -636,8 +660,11 @@ take_record(struct reject_ctx *rc, const struct xs_load_record *rec,
 		return XSELL_OK;
 	}
 	if (item_is_excluded(rc->l, pl.item)) {
+		/* Its order id is kept, to tell an order that had nothing
+		 * else (xs_loader_n_orders_left_empty). */
 		rc->c->excluded++;
-		return XSELL_OK;
+		pl.left_out = true;
+		return take_line(rc, &pl);
 	}
 	rc->c->lines++;
 	return take_line(rc, &pl);
@@ -687,6 +714,8 @@ take_basket(struct reject_ctx *rc, const struct xs_load_record *rec)
 		rc->c->lines++;
 	} else {
 		rc->c->excluded++;
+		pl.left_out = true;
+		err         = take_line(rc, &pl);
 	}
 	return err;
 }

@@ -971,6 +971,70 @@ test_eval_tool_coverage_at_most_one(void **state)
 	json_decref(rep);
 }
 
+/* --exclude-items counts the lines of the export, as xsell-load counts
+ * them, where it counted the lines left once the loader had merged each
+ * order's lines of one item. o1 has two POST lines (one line of o1 after
+ * the merge), o2 is postage only (left empty, no order), and o3 returns
+ * a POST (qty -1: a return, skipped like every return, so not
+ * excluded): 3 lines, 1 order, and xsell-load says 3 lines. In a basket
+ * file a line is excluded only if every item of it is: "a,POST" keeps
+ * a, "POST" is 1 line and 1 order. Before: 2 lines, and 3 for the
+ * baskets (every POST of a basket). */
+static void
+test_eval_tool_excluded_lines_are_file_lines(void **state)
+{
+	static const char *const lines[] = { "o1,A,1,2020-01-01 10:00:00",
+		"o1,POST,1,2020-01-01 10:00:00", "o1,B,1,2020-01-01 10:00:00",
+		"o1,POST,2,2020-01-01 10:00:00",
+		"o2,POST,1,2020-01-02 10:00:00", "o3,A,1,2020-01-03 10:00:00",
+		"o3,POST,-1,2020-01-03 10:00:00", "t1,A,1,2020-01-20 10:00:00",
+		"t1,B,1,2020-01-20 10:00:00" };
+	/* The first basket goes where write_lines puts a header. */
+	static const char *const baskets[] = { "POST", "a,b", "b,POST,c",
+		"a,c" };
+	struct xs_test_dir      *f         = *state;
+	char                     csv[600], bsk[600], db[700];
+	const char *args[]  = { "--split", "time:2020-01-10", "--answers",
+		 "fbt", "--exclude-items", "POST", "--json", csv, NULL };
+	const char *bargs[] = { "--format", "baskets", "--split", "random:0.5",
+		"--answers", "fbt", "--exclude-items", "POST", "--json", bsk,
+		NULL };
+	const char *load[]  = { "--db", db, "--exclude-items", "POST", csv,
+		 NULL, NULL, NULL };
+	json_t     *rep;
+
+	write_lines(f, "fees.csv", "order,item,qty,ts", lines,
+	    sizeof(lines) / sizeof(lines[0]), false, csv, sizeof(csv));
+	write_lines(f, "fees.txt", "a,POST", baskets,
+	    sizeof(baskets) / sizeof(baskets[0]), false, bsk, sizeof(bsk));
+	rep = run_json(f, args);
+	assert_counts(rep, "orders=3 excluded_lines=3 excluded_orders=1");
+	json_decref(rep);
+	/* Read by the loader itself, not by its helper thread. */
+	args[7] = NULL;
+	rep     = run_json_piped(f, csv, args);
+	assert_counts(rep, "orders=3 excluded_lines=3 excluded_orders=1");
+	json_decref(rep);
+	snprintf(db, sizeof(db), "%s/store", f->dir);
+	assert_int_equal(xs_test_run_tool(XS_TEST_XSELL_LOAD, load, f->dir,
+	                     f->out, sizeof(f->out), f->err, sizeof(f->err)),
+	    0);
+	assert_int_equal(xs_test_figure(f->out, "lines excluded"), 3);
+	assert_int_equal(xs_test_figure(f->out, "lines skipped"), 1);
+
+	rep = run_json(f, bargs);
+	assert_counts(rep, "orders=4 excluded_lines=1 excluded_orders=1");
+	json_decref(rep);
+	snprintf(db, sizeof(db), "%s/store-baskets", f->dir);
+	load[4] = "--format";
+	load[5] = "baskets";
+	load[6] = bsk;
+	assert_int_equal(xs_test_run_tool(XS_TEST_XSELL_LOAD, load, f->dir,
+	                     f->out, sizeof(f->out), f->err, sizeof(f->err)),
+	    0);
+	assert_int_equal(xs_test_figure(f->out, "lines excluded"), 1);
+}
+
 #define T(f)                             \
 	cmocka_unit_test_setup_teardown( \
 	    f, xs_test_dir_setup, xs_test_dir_teardown)
@@ -997,6 +1061,7 @@ main(void)
 		T(test_eval_tool_same_figures_in_any_line_order),
 		T(test_eval_tool_coverage_at_most_one),
 		T(test_eval_tool_ties_by_id_in_any_line_order),
+		T(test_eval_tool_excluded_lines_are_file_lines),
 	};
 
 	return cmocka_run_group_tests_name("eval_tool", tests, NULL, NULL);

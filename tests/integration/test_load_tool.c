@@ -298,9 +298,9 @@ test_tool_baskets(void **state)
 	assert_int_equal(xs_test_figure(f->out, "orders applied"), 3);
 }
 
-/* Whether the store at 'db' knows item 'ext'. */
+/* Whether dictionary 'd' of the store at 'db' knows 'ext'. */
 static bool
-store_has_item(const char *db, const char *ext)
+store_has_id(const char *db, enum xs_dict d, const char *ext)
 {
 	struct xs_store_opts so = { .read_only = true };
 	xs_store            *st;
@@ -310,11 +310,18 @@ store_has_item(const char *db, const char *ext)
 
 	assert_xs_ok(xs_store_open(&st, db, &so));
 	assert_xs_ok(xs_txn_read(st, &txn));
-	err = xs_store_id_get(st, txn, XS_DICT_ITEM, ext, strlen(ext), &id);
+	err = xs_store_id_get(st, txn, d, ext, strlen(ext), &id);
 	xs_txn_abort(txn);
 	xs_store_close(st);
 	assert_true(err == XSELL_OK || err == XSELL_ENOENT);
 	return err == XSELL_OK;
+}
+
+/* Whether the store at 'db' knows item 'ext'. */
+static bool
+store_has_item(const char *db, const char *ext)
+{
+	return store_has_id(db, XS_DICT_ITEM, ext);
 }
 
 /* --exclude-items: order A keeps x (its POST line goes), order B was
@@ -400,6 +407,100 @@ test_tool_exclude_items(void **state)
 	longid[sizeof(longid) - 1] = '\0';
 	assert_int_equal(run(f, badid), 2);
 	xs_test_assert_has(f->err, "--exclude-items: \"iii");
+}
+
+/* The users of the store at 'db': how many the user dictionary holds
+ * (stats' users) and the highest id handed out. */
+static void
+store_users(const char *db, uint32_t *countp, uint32_t *highestp)
+{
+	struct xs_store_opts so = { .read_only = true };
+	xs_store            *st;
+	MDB_txn             *txn;
+
+	assert_xs_ok(xs_store_open(&st, db, &so));
+	assert_xs_ok(xs_txn_read(st, &txn));
+	assert_xs_ok(xs_store_dict_count(st, txn, XS_DICT_USER, countp));
+	assert_xs_ok(xs_store_dict_size(st, txn, XS_DICT_USER, highestp));
+	xs_txn_abort(txn);
+	xs_store_close(st);
+}
+
+/* A duplicate order registers no user, as through the event op
+ * (test_count_duplicate_order_registers_no_user), whichever way the
+ * store is loaded: o-1 by u-1 (and o-2, whose lines name u-1 first,
+ * then u-3: one order, u-1's; u-3 is no user) into a new store, built
+ * whole or with --incremental; then o-1 by u-2, refused as a duplicate:
+ * u-2 gets no id and the store is unchanged; then o-1 and a new o-3 by
+ * u-2: u-2 is a user, id 2. A regression guard: the chunked walk
+ * applies through the event op's code (xs_model_apply), which checks
+ * the order id before it names the user, and the walk by customer,
+ * which names every order's user first (number_batch), is taken only
+ * into an empty order database, where no order of a load is a
+ * duplicate (the loader groups lines by order id). */
+static void
+test_tool_duplicate_order_registers_no_user(void **state)
+{
+	struct fixture *f = *state;
+	char            first[512], dup[512], more[512], db[600];
+	const char     *args[] = { "--db", db, "--quiet", first, NULL, NULL };
+	struct xs_buf   before, after;
+	uint32_t        users, highest;
+
+	snprintf(first, sizeof(first), "%s",
+	    write_file(f, "first.csv",
+	        "InvoiceNo,StockCode,Quantity,InvoiceDate,CustomerID\n"
+	        "o-1,A,1,2011-02-01,u-1\n"
+	        "o-1,B,1,2011-02-01,u-1\n"
+	        "o-2,A,1,2011-02-01,u-1\n"
+	        "o-2,C,1,2011-02-01,u-3\n"));
+	snprintf(dup, sizeof(dup), "%s",
+	    write_file(f, "dup.csv",
+	        "InvoiceNo,StockCode,Quantity,InvoiceDate,CustomerID\n"
+	        "o-1,A,1,2011-02-02,u-2\n"
+	        "o-1,C,1,2011-02-02,u-2\n"));
+	snprintf(more, sizeof(more), "%s",
+	    write_file(f, "more.csv",
+	        "InvoiceNo,StockCode,Quantity,InvoiceDate,CustomerID\n"
+	        "o-1,A,1,2011-02-03,u-2\n"
+	        "o-3,B,1,2011-02-03,u-2\n"));
+	for (int inc = 0; inc < 2; inc++) {
+		snprintf(db, sizeof(db), "%s/db-%s", f->dir,
+		    inc ? "incremental" : "whole");
+		args[3] = inc ? "--incremental" : "--quiet";
+		args[4] = first;
+		assert_int_equal(run(f, args), 0);
+		store_users(db, &users, &highest);
+		assert_int_equal(users, 1);
+		assert_int_equal(highest, 1);
+		assert_false(store_has_id(db, XS_DICT_USER, "u-3"));
+
+		dump(db, &before);
+		args[4] = dup;
+		assert_int_equal(run(f, args), 0);
+		assert_int_equal(xs_test_figure(f->out, "orders applied"), 0);
+		assert_int_equal(
+		    xs_test_figure(f->out, "duplicate orders"), 1);
+		store_users(db, &users, &highest);
+		assert_int_equal(users, 1);
+		assert_int_equal(highest, 1);
+		assert_false(store_has_id(db, XS_DICT_USER, "u-2"));
+		dump(db, &after);
+		assert_int_equal(after.len, before.len);
+		assert_memory_equal(after.data, before.data, before.len);
+		xs_buf_fini(&before);
+		xs_buf_fini(&after);
+
+		args[4] = more;
+		assert_int_equal(run(f, args), 0);
+		assert_int_equal(xs_test_figure(f->out, "orders applied"), 1);
+		assert_int_equal(
+		    xs_test_figure(f->out, "duplicate orders"), 1);
+		store_users(db, &users, &highest);
+		assert_int_equal(users, 2);
+		assert_int_equal(highest, 2);
+		assert_true(store_has_id(db, XS_DICT_USER, "u-2"));
+	}
 }
 
 static void
@@ -780,6 +881,9 @@ main(void)
 		    test_tool_complements_lists, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_tool_compact_into, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_tool_duplicate_order_registers_no_user, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests_name("load_tool", tests, NULL, NULL);

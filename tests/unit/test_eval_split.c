@@ -44,10 +44,10 @@ tiny(bool exclude_post, bool reverse)
 	char          err[300];
 
 	assert_xs_ok(xs_eval_data_alloc(&d));
-	if (exclude_post) {
-		assert_xs_ok(xs_eval_data_exclude(d, "POST", 4));
-	}
 	assert_xs_ok(xs_loader_alloc(&l));
+	if (exclude_post) {
+		assert_xs_ok(xs_loader_exclude_item(l, "POST", 4));
+	}
 	assert_xs_ok(xs_loader_read(
 	    l, TINY, NULL, XS_LOAD_CSV, NULL, 0, NULL, err, sizeof(err)));
 	if (!reverse) {
