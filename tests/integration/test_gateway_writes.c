@@ -175,7 +175,7 @@ http_response(int fd, int ms, char *body, size_t len)
 /* The gateway in front of xselld's endpoints played here; the admin
  * one only if 'admin' (else nothing ever listens there). */
 static int
-setup_with(void **state, bool admin)
+setup_with(void **state, bool admin, unsigned pool)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 
@@ -194,6 +194,7 @@ setup_with(void **state, bool admin)
 	f->o.upstream       = f->read_url;
 	f->o.admin_upstream = f->admin_url;
 	f->o.timeout_ms     = TIMEOUT_MS;
+	f->o.pool           = pool;
 	assert_xs_ok(xs_gw_open(&f->gw, &f->o));
 	*state = f;
 	return 0;
@@ -202,13 +203,20 @@ setup_with(void **state, bool admin)
 static int
 setup(void **state)
 {
-	return setup_with(state, true);
+	return setup_with(state, true, XS_GW_POOL_DEFAULT);
 }
 
 static int
 setup_no_admin(void **state)
 {
-	return setup_with(state, false);
+	return setup_with(state, false, XS_GW_POOL_DEFAULT);
+}
+
+/* One context per upstream: a second request waits for the first. */
+static int
+setup_pool_one(void **state)
+{
+	return setup_with(state, true, 1);
 }
 
 static int
@@ -301,6 +309,31 @@ test_gateway_read_past_timeout_is_unavailable(void **state)
 	assert_non_null(strstr(body, "\"code\":\"unavailable\""));
 }
 
+/* Every context is busy with a write xselld has not answered yet (it may
+ * take minutes): a write waiting for a context is not sent within
+ * --timeout, so it is 503 "unavailable" then, as HTTP.md promises, and
+ * is never sent later. It waited for the first write's reply, up to 10
+ * minutes. */
+static void
+test_gateway_write_waiting_for_context_is_unavailable(void **state)
+{
+	struct fx *f = *state;
+	char       body[1024];
+	int        fd1, fd2;
+
+	fd1 = http_send(
+	    xs_gw_port(f->gw, true), "POST", "/v1/event", EVENT_BODY);
+	request_take(f->admin); /* the one context is busy */
+	fd2 = http_send(
+	    xs_gw_port(f->gw, true), "POST", "/v1/event", EVENT_BODY);
+	assert_int_equal(
+	    http_response(fd2, 10 * TIMEOUT_MS, body, sizeof(body)), 503);
+	assert_non_null(strstr(body, "\"code\":\"unavailable\""));
+	reply_applied(f->admin);
+	assert_int_equal(http_response(fd1, 5000, body, sizeof(body)), 200);
+	request_none(f->admin, 200); /* the refused write was not sent */
+}
+
 #define T(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
 
 int
@@ -313,6 +346,9 @@ main(void)
 		    test_gateway_write_not_sent_is_unavailable, setup_no_admin,
 		    teardown),
 		T(test_gateway_read_past_timeout_is_unavailable),
+		cmocka_unit_test_setup_teardown(
+		    test_gateway_write_waiting_for_context_is_unavailable,
+		    setup_pool_one, teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
