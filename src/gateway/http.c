@@ -754,6 +754,12 @@ route(struct job *j)
 		    "/healthz, GET /metrics or GET / (the console)");
 		return;
 	}
+	if (j->path_op[0] != '\0') {
+		/* An answer to /v1/<op> counts under that op in the metrics,
+		 * the gateway's own refusals too (a malformed body or query,
+		 * 405, 413); a body can name no other. */
+		j->op = xs_gw_op_find(j->path_op, strlen(j->path_op));
+	}
 	if (j->kind != JOB_OP) {
 		if (!get) {
 			j->close = j->close || post;
