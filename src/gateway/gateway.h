@@ -92,9 +92,9 @@ int xs_gw_port(xs_gw *g, bool admin);
 
 /* Answer the requests in flight (waiting at most timeout_ms + 1 s;
  * requests that arrive meanwhile get 503 and a closed connection), then
- * stop listening, close every connection, fail what is left (a write
- * still waiting for its reply loses its connection unanswered), and
- * free 'g'. NULL is allowed. */
+ * fail what is left (a write still waiting for its reply is answered
+ * 504 outcome_unknown, or loses its connection unanswered), stop
+ * listening, close every connection, and free 'g'. NULL is allowed. */
 void xs_gw_close(xs_gw *g);
 
 #endif /* XSELL_GATEWAY_GATEWAY_H */

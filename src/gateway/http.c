@@ -754,6 +754,12 @@ route(struct job *j)
 		    "/healthz, GET /metrics or GET / (the console)");
 		return;
 	}
+	if (j->path_op[0] != '\0') {
+		/* An answer to /v1/<op> counts under that op in the metrics,
+		 * the gateway's own refusals too (a malformed body or query,
+		 * 405, 413); a body can name no other. */
+		j->op = xs_gw_op_find(j->path_op, strlen(j->path_op));
+	}
 	if (j->kind != JOB_OP) {
 		if (!get) {
 			j->close = j->close || post;
@@ -989,16 +995,20 @@ xs_gw_close(xs_gw *g)
 	 * connection. Only then are the connections closed. */
 	atomic_store(&g->closing, true);
 	jobs_drain(g, nng_clock() + (nng_time) g->o->timeout_ms + 1000);
-	/* No new requests; connections are closed, but handler aios we
-	 * hold (a request that came in since) stay ours until we finish
-	 * them. */
-	listener_close(&g->lis[0]);
-	listener_close(&g->lis[1]);
 	/* Completes every call in flight or waiting, and fails later ones
 	 * at once (a job may still be reading its body), so every job
-	 * ends; only then may the upstreams go. */
+	 * ends: a write still waiting for xselld's reply gets 504
+	 * outcome_unknown. First, because nng's server stop waits for the
+	 * handler aios we hold, and a write's job holds its aio until its
+	 * reply, up to XS_GW_WRITE_REPLY_MS. */
 	xs_gw_upstream_stop(g->read);
 	xs_gw_upstream_stop(g->admin);
+	/* No new requests; connections are closed (a response still being
+	 * written is cut off), but handler aios we hold (a request that
+	 * came in since) stay ours until we finish them. */
+	listener_close(&g->lis[0]);
+	listener_close(&g->lis[1]);
+	/* Only once every job has ended may the upstreams go. */
 	nng_mtx_lock(g->mtx);
 	while (g->jobs > 0) {
 		nng_cv_wait(g->cv);

@@ -12,7 +12,10 @@
  * takes the request (send_by: the wait and the send), a failure means
  * xselld never saw it; after (reply_by), xselld may have acted on it,
  * and for a write only its reply can say whether. The caller picks
- * both (http.c: a write waits long for its reply).
+ * both (http.c: a write waits long for its reply). A call still waiting
+ * for a context at its send_by fails then (a timer per upstream), not
+ * when a context frees: the contexts may all be busy with writes that
+ * wait minutes for their replies.
  *
  * As in the client library, a request is never resent, on a timer or
  * after a reconnect (a resent "event" batch could be applied twice):
@@ -48,9 +51,12 @@ struct xs_gw_upstream {
 	unsigned           queued; /* calls waiting */
 	unsigned           queue_max;
 	bool               closed; /* no new calls */
+	nng_aio           *timer;  /* fails waiting calls at their send_by */
+	bool               timer_armed;
 };
 
 static void slot_cb(void *arg);
+static void timer_cb(void *arg);
 
 /* ==== Completion ==== */
 
@@ -72,6 +78,53 @@ timeout_until(nng_time deadline)
 
 	return deadline > now ? (nng_duration) (deadline - now)
 	                      : NNG_DURATION_ZERO;
+}
+
+/* Under up->mtx: have the timer fire at the send_by of the oldest
+ * waiting call, unless it is set already. Every call of an upstream has
+ * the same --timeout, so the oldest call's send_by is the first. */
+static void
+timer_arm(struct xs_gw_upstream *up)
+{
+	if (up->timer_armed || up->closed || up->head == NULL) {
+		return;
+	}
+	up->timer_armed = true;
+	nng_sleep_aio(timeout_until(up->head->send_by), up->timer);
+}
+
+/* Fail the waiting calls whose send_by has come: no context took them
+ * in time, so xselld never saw them. */
+static void
+timer_cb(void *arg)
+{
+	struct xs_gw_upstream *up      = arg;
+	struct xs_gw_call     *expired = NULL;
+	struct xs_gw_call    **tail    = &expired;
+	nng_time               now     = nng_clock();
+
+	nng_mtx_lock(up->mtx);
+	up->timer_armed = false;
+	while (!up->closed && up->head != NULL && up->head->send_by <= now) {
+		struct xs_gw_call *call = up->head;
+
+		up->head = call->next;
+		if (up->head == NULL) {
+			up->tail = NULL;
+		}
+		up->queued--;
+		call->next = NULL;
+		*tail      = call;
+		tail       = &call->next;
+	}
+	timer_arm(up);
+	nng_mtx_unlock(up->mtx);
+	while (expired != NULL) {
+		struct xs_gw_call *next = expired->next;
+
+		call_fail(expired, XSELL_EUNAVAIL);
+		expired = next;
+	}
 }
 
 /* Start 'call' on the idle slot 's' (no lock held). */
@@ -183,6 +236,7 @@ xs_gw_upstream_call(xs_gw_upstream *up, struct xs_gw_call *call)
 		}
 		up->tail = call;
 		up->queued++;
+		timer_arm(up);
 	} else {
 		call->overload = true;
 	}
@@ -274,6 +328,9 @@ xs_gw_upstream_open(
 	rv = nng_socket_set_size(
 	    up->sock, NNG_OPT_RECVMAXSZ, (size_t) XS_GW_REPLY_MAX);
 	if (rv == 0) {
+		rv = nng_aio_alloc(&up->timer, timer_cb, up);
+	}
+	if (rv == 0) {
 		rv = slots_open(up);
 	}
 	if (rv == 0) {
@@ -315,6 +372,10 @@ xs_gw_upstream_stop(xs_gw_upstream *up)
 		call_fail(waiting, XSELL_EUNAVAIL);
 		waiting = next;
 	}
+	/* The timer finds the upstream closed and the queue empty. */
+	if (up->timer != NULL) {
+		nng_aio_stop(up->timer);
+	}
 	/* Closing the socket completes every aio in flight with
 	 * NNG_ECLOSED; nng_aio_stop waits for those callbacks. */
 	nng_close(up->sock);
@@ -332,6 +393,9 @@ xs_gw_upstream_close(xs_gw_upstream *up)
 		return;
 	}
 	xs_gw_upstream_stop(up);
+	if (up->timer != NULL) {
+		nng_aio_free(up->timer);
+	}
 	for (unsigned i = 0; i < up->n_slots; i++) {
 		if (up->slots[i].aio != NULL) {
 			nng_aio_free(up->slots[i].aio);

@@ -838,14 +838,27 @@ def check_metrics(gw):
         raise Fail("xsell_up is not 1")
     # Exactly these between the two scrapes: 3 valid fbt (counted by
     # xselld), 1 refused while decoding (k=0: counted under no op by
-    # xselld, but a 400 fbt answer for the gateway).
+    # xselld, but a 400 fbt answer for the gateway); and fbt requests
+    # the gateway refuses itself, counted under the op of their path:
+    # malformed JSON, a bad query (400), a body over the limit (413),
+    # and a write op over GET (405).
     for items in (["A"], ["B"], ["A", "C"]):
         call(p, "/v1/fbt", {"items": items})
     call(p, "/v1/fbt", {"items": ["A"], "k": 0})
+    want_error(p, "/v1/fbt", None, 400, "bad_request", raw=b'{"items":')
+    want_error(p, "/v1/fbt?items=%ZZ", None, 400, "bad_request",
+               method="GET")
+    want_error(p, "/v1/fbt", None, 413, "too_large",
+               raw=b" " * (64 * 1024 + 1))
+    want_error(p, "/v1/event", None, 405, "bad_request", method="GET")
     m1 = scrape(p)
 
     def delta(name, **labels):
         return value(m1, name, **labels) - value(m0, name, **labels)
+
+    def delta_new(name, **labels):  # a pair perhaps absent from m0
+        key = (name, tuple(sorted(labels.items())))
+        return value(m1, name, **labels) - m0.get(key, 0)
 
     checks = [
         (delta("xsell_requests_total", op="fbt"), 3),
@@ -853,10 +866,12 @@ def check_metrics(gw):
         (delta("xsell_requests_total", op="stats"), 1),  # the 2nd scrape
         (delta("xsell_gateway_op_responses_total", op="fbt", code="200"),
          3),
-        (value(m1, "xsell_gateway_op_responses_total", op="fbt",
-               code="400") -
-         m0.get(("xsell_gateway_op_responses_total",
-                 (("code", "400"), ("op", "fbt"))), 0), 1),
+        (delta_new("xsell_gateway_op_responses_total", op="fbt",
+                   code="400"), 3),
+        (delta_new("xsell_gateway_op_responses_total", op="fbt",
+                   code="413"), 1),
+        (delta_new("xsell_gateway_op_responses_total", op="event",
+                   code="405"), 1),
         (delta("xsell_gateway_upstream_duration_seconds_count", op="fbt"),
          4),
     ]

@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,7 +176,7 @@ http_response(int fd, int ms, char *body, size_t len)
 /* The gateway in front of xselld's endpoints played here; the admin
  * one only if 'admin' (else nothing ever listens there). */
 static int
-setup_with(void **state, bool admin)
+setup_with(void **state, bool admin, unsigned pool)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 
@@ -194,6 +195,7 @@ setup_with(void **state, bool admin)
 	f->o.upstream       = f->read_url;
 	f->o.admin_upstream = f->admin_url;
 	f->o.timeout_ms     = TIMEOUT_MS;
+	f->o.pool           = pool;
 	assert_xs_ok(xs_gw_open(&f->gw, &f->o));
 	*state = f;
 	return 0;
@@ -202,13 +204,20 @@ setup_with(void **state, bool admin)
 static int
 setup(void **state)
 {
-	return setup_with(state, true);
+	return setup_with(state, true, XS_GW_POOL_DEFAULT);
 }
 
 static int
 setup_no_admin(void **state)
 {
-	return setup_with(state, false);
+	return setup_with(state, false, XS_GW_POOL_DEFAULT);
+}
+
+/* One context per upstream: a second request waits for the first. */
+static int
+setup_pool_one(void **state)
+{
+	return setup_with(state, true, 1);
 }
 
 static int
@@ -301,6 +310,104 @@ test_gateway_read_past_timeout_is_unavailable(void **state)
 	assert_non_null(strstr(body, "\"code\":\"unavailable\""));
 }
 
+/* Every context is busy with a write xselld has not answered yet (it may
+ * take minutes): a write waiting for a context is not sent within
+ * --timeout, so it is 503 "unavailable" then, as HTTP.md promises, and
+ * is never sent later. It waited for the first write's reply, up to 10
+ * minutes. */
+static void
+test_gateway_write_waiting_for_context_is_unavailable(void **state)
+{
+	struct fx *f = *state;
+	char       body[1024];
+	int        fd1, fd2;
+
+	fd1 = http_send(
+	    xs_gw_port(f->gw, true), "POST", "/v1/event", EVENT_BODY);
+	request_take(f->admin); /* the one context is busy */
+	fd2 = http_send(
+	    xs_gw_port(f->gw, true), "POST", "/v1/event", EVENT_BODY);
+	assert_int_equal(
+	    http_response(fd2, 10 * TIMEOUT_MS, body, sizeof(body)), 503);
+	assert_non_null(strstr(body, "\"code\":\"unavailable\""));
+	reply_applied(f->admin);
+	assert_int_equal(http_response(fd1, 5000, body, sizeof(body)), 200);
+	request_none(f->admin, 200); /* the refused write was not sent */
+}
+
+struct closer {
+	xs_gw      *gw;
+	atomic_bool done;
+};
+
+static void
+close_thread(void *arg)
+{
+	struct closer *c = arg;
+
+	xs_gw_close(c->gw);
+	atomic_store(&c->done, true);
+}
+
+/* The gateway stops (SIGTERM) while xselld has not answered a write
+ * yet: the stop is bounded as gateway.h says (--timeout and 1 s for the
+ * requests in flight, then what is left fails), and the write's client
+ * is told nothing that says "nothing changed" (no 503): a 504
+ * outcome_unknown, or a closed connection. The stop waited for the
+ * write's reply, up to 10 minutes. */
+static void
+test_gateway_close_with_write_in_flight(void **state)
+{
+	struct fx    *f = *state;
+	struct closer c = { .gw = f->gw };
+	nng_thread   *t;
+	nng_time      end;
+	char          buf[4096];
+	size_t        got = 0;
+	struct pollfd p;
+	bool          done;
+	int           fd;
+
+	fd = http_send(
+	    xs_gw_port(f->gw, true), "POST", "/v1/event", EVENT_BODY);
+	request_take(f->admin); /* and never answered in time */
+	f->gw = NULL;           /* closed here, not by teardown */
+	atomic_init(&c.done, false);
+	assert_int_equal(nng_thread_create(&t, close_thread, &c), 0);
+	end = nng_clock() + TIMEOUT_MS + 1000 + 3000;
+	while (!atomic_load(&c.done) && nng_clock() < end) {
+		nng_msleep(10);
+	}
+	done = atomic_load(&c.done);
+	if (!done) {
+		reply_applied(f->admin); /* let the close end */
+	}
+	nng_thread_destroy(t);
+	if (!done) {
+		close(fd);
+		fail_msg("xs_gw_close still waiting for a write's reply "
+		         "%d ms after it began",
+		    TIMEOUT_MS + 1000 + 3000);
+	}
+	p.fd     = fd;
+	p.events = POLLIN;
+	while (got < sizeof(buf) - 1 && poll(&p, 1, 5000) == 1) {
+		ssize_t n = read(fd, buf + got, sizeof(buf) - 1 - got);
+
+		if (n <= 0) {
+			break;
+		}
+		got += (size_t) n;
+	}
+	close(fd);
+	buf[got] = '\0';
+	if (got > 0 &&
+	    (strncmp(buf, "HTTP/1.1 504 ", 13) != 0 ||
+	        strstr(buf, "\"outcome_unknown\"") == NULL)) {
+		fail_msg("a write cut by the stop was answered '%s'", buf);
+	}
+}
+
 #define T(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
 
 int
@@ -313,6 +420,10 @@ main(void)
 		    test_gateway_write_not_sent_is_unavailable, setup_no_admin,
 		    teardown),
 		T(test_gateway_read_past_timeout_is_unavailable),
+		cmocka_unit_test_setup_teardown(
+		    test_gateway_write_waiting_for_context_is_unavailable,
+		    setup_pool_one, teardown),
+		T(test_gateway_close_with_write_in_flight),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
