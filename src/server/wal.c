@@ -653,6 +653,18 @@ seg_start(xs_wal *wal, uint64_t first)
 
 /* ==== Appending ==== */
 
+/* The log cannot be written: refuse every write from now on (mtx held).
+ * Writers waiting for backlog room (backlog_wait) are woken only by the
+ * applier, which may have nothing left to apply (the entries that filled
+ * the backlog were the unsynced ones, cut off): wake them here, to be
+ * refused rather than left without a reply until the stop. */
+static void
+log_break(xs_wal *wal)
+{
+	wal->broken = XSELL_EIO;
+	pthread_cond_broadcast(&wal->applied_cv);
+}
+
 /* A sync failed: what it covered may or may not be on disk (an fsync
  * error is not retried: the kernel may have dropped the pages). Cut the
  * entries not known durable off the log, so that a restart does not
@@ -674,8 +686,8 @@ fail_unsynced(xs_wal *wal)
 	wal->off     = wal->synced_off;
 	wal->alloc   = wal->synced_off;
 	wal->written = wal->synced;
-	wal->broken  = XSELL_EIO;
 	wal->alloc_gen++;
+	log_break(wal);
 }
 
 /* Move the appends to a new segment (mtx held; no sync, reservation or
@@ -845,7 +857,7 @@ entry_append(
 		/* Take back what was written of it: a later entry goes
 		 * here, and a replay stops at a bad one. */
 		if (ftruncate(wal->fd, wal->off) != 0) {
-			wal->broken = XSELL_EIO;
+			log_break(wal);
 		}
 		wal->alloc = wal->off;
 		wal->alloc_gen++;
