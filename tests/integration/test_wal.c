@@ -18,7 +18,8 @@
  * no reply (its entry is held back by LMDB's writer lock, which the
  * test takes). A failed log sync (an LD_PRELOAD shim fails it) refuses
  * the writes it covered and a writer waiting for backlog room behind
- * them. A logged entry damaged on disk stops the applier and
+ * them; writers waiting for backlog room get it in the order they came.
+ * A logged entry damaged on disk stops the applier and
  * writes are refused, also after a start that replayed a log; left by
  * a crash with entries after it, it stops the start. xselld without
  * --wal applies a log it finds and deletes it, creating no log file and
@@ -1371,6 +1372,53 @@ test_wal_failed_sync_refuses_writers_waiting_for_room(void **state)
 	xs_test_server_fini(&s);
 }
 
+/* Writers waiting for backlog room get it in the order they came. A
+ * write larger than the whole backlog (1 MiB here) needs it empty, and
+ * was overtaken by every smaller write that found room: under a steady
+ * stream of them it never got in (a 1.4 MB batch sent while seven
+ * clients streamed batches of 90 KB had no reply in 30 s). With LMDB's
+ * writer lock held by the test nothing is applied: a small order is
+ * logged (entry 1), the large write waits for room, and an order sent
+ * after it must wait behind it (it was logged at once, as entry 2).
+ * Released, the log applies, the large write is entry 2 and the order
+ * entry 3, and all three are acknowledged. */
+static void
+test_wal_backlog_room_in_order_of_arrival(void **state)
+{
+	struct xs_test_server s;
+	struct call           big, c;
+	xs_store             *st;
+	MDB_txn              *txn;
+	char                  json[256];
+	char                 *big_json = big_write_json();
+
+	(void) state;
+	xs_test_server_start(&s, small_backlog_args);
+	writer_hold(s.db, 0, &st, &txn);
+	order_json(json, sizeof(json), "a1", "ua", "a", "b");
+	xs_test_send_ok(s.admin_url, json);
+	wait_logged(s.read_url, 1);
+
+	call_start(&big, s.admin_url, big_json);
+	wait_event_requests(s.read_url, 2);
+	nng_msleep(300); /* the large write waits for room */
+	order_json(json, sizeof(json), "c1", "uc", "a", "c");
+	call_start(&c, s.admin_url, json);
+	wait_event_requests(s.read_url, 3);
+	nng_msleep(500);
+	assert_int_equal(wal_stat(s.read_url, "logged"), 1);
+	writer_release(st, txn);
+
+	assert_reply_code(call_end(&big), "ok");
+	assert_reply_code(call_end(&c), "ok");
+	wait_applied(s.read_url, 3);
+	assert_int_equal(xs_test_stats_orders(s.read_url), 2);
+	assert_int_equal(
+	    xs_test_stat(s.read_url, "counts", "events"), 2 + BIG_VIEWS);
+	free(big_json);
+	xs_test_server_fini(&s);
+}
+
 /* ==== A damaged entry in the live log ==== */
 
 /* Change one byte of the first copy of 'needle' in file 'name' of 'dir'
@@ -1787,6 +1835,7 @@ main(void)
 		    test_wal_forget_unapplicable_at_stop_gets_no_reply),
 		cmocka_unit_test(
 		    test_wal_failed_sync_refuses_writers_waiting_for_room),
+		cmocka_unit_test(test_wal_backlog_room_in_order_of_arrival),
 		cmocka_unit_test(
 		    test_wal_damaged_entry_after_a_replay_refuses_writes),
 		cmocka_unit_test(
