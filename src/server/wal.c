@@ -106,6 +106,12 @@ struct wal_forget {
 	struct wal_forget      *next;
 };
 
+/* A writer waiting for backlog room (backlog_wait), queued behind the
+ * writers that waited before it. */
+struct wal_room {
+	struct wal_room *next;
+};
+
 /* An entry of the group being applied. */
 struct wal_entry {
 	uint64_t seq;
@@ -153,6 +159,7 @@ struct xs_wal {
 	bool               stopping; /* xs_wal_close: drain, then exit */
 	bool               exited;   /* the applier returned */
 	struct wal_forget *forgets;  /* writers waiting for their results */
+	struct wal_room   *room_head, *room_tail; /* waiting for room, FIFO */
 	pthread_t          thread;
 	bool               started; /* 'thread' runs: join it */
 	struct xs_worker   w;       /* the applier's accumulator and arena */
@@ -653,6 +660,18 @@ seg_start(xs_wal *wal, uint64_t first)
 
 /* ==== Appending ==== */
 
+/* The log cannot be written: refuse every write from now on (mtx held).
+ * Writers waiting for backlog room (backlog_wait) are woken only by the
+ * applier, which may have nothing left to apply (the entries that filled
+ * the backlog were the unsynced ones, cut off): wake them here, to be
+ * refused rather than left without a reply until the stop. */
+static void
+log_break(xs_wal *wal)
+{
+	wal->broken = XSELL_EIO;
+	pthread_cond_broadcast(&wal->applied_cv);
+}
+
 /* A sync failed: what it covered may or may not be on disk (an fsync
  * error is not retried: the kernel may have dropped the pages). Cut the
  * entries not known durable off the log, so that a restart does not
@@ -674,8 +693,8 @@ fail_unsynced(xs_wal *wal)
 	wal->off     = wal->synced_off;
 	wal->alloc   = wal->synced_off;
 	wal->written = wal->synced;
-	wal->broken  = XSELL_EIO;
 	wal->alloc_gen++;
+	log_break(wal);
 }
 
 /* Move the appends to a new segment (mtx held; no sync, reservation or
@@ -845,7 +864,7 @@ entry_append(
 		/* Take back what was written of it: a later entry goes
 		 * here, and a replay stops at a bad one. */
 		if (ftruncate(wal->fd, wal->off) != 0) {
-			wal->broken = XSELL_EIO;
+			log_break(wal);
 		}
 		wal->alloc = wal->off;
 		wal->alloc_gen++;
@@ -985,19 +1004,12 @@ forget_wait(xs_wal *wal, struct wal_forget *f)
 	return f->err;
 }
 
-/* Wait until the backlog has room for 'need' more bytes (mtx held): a
- * full one waits for the applier. An empty one takes any entry (one
- * above the bound would wait for ever). A write is refused at once
- * while the applier cannot apply (it would not be seen) or has stopped,
- * and while the log cannot be written. */
+/* Why a write is refused at once (mtx held): the log cannot be
+ * written, the applier cannot apply (the write would not be seen), or
+ * it has stopped. */
 static xsell_err
-backlog_wait(xs_wal *wal, size_t need)
+backlog_refusal(const xs_wal *wal)
 {
-	while (wal->backlog > 0 && wal->backlog + need > wal->backlog_max &&
-	    wal->stall == XSELL_OK && wal->broken == XSELL_OK &&
-	    !wal->exited) {
-		pthread_cond_wait(&wal->applied_cv, &wal->mtx);
-	}
 	if (wal->broken != XSELL_OK) {
 		return wal->broken;
 	}
@@ -1005,6 +1017,69 @@ backlog_wait(xs_wal *wal, size_t need)
 		return wal->stall;
 	}
 	return wal->exited ? XSELL_EUNAVAIL : XSELL_OK;
+}
+
+/* Take 'r' off the queue of writers waiting for room (mtx held); it
+ * need not be the first (a refused writer leaves from anywhere). */
+static void
+room_unqueue(xs_wal *wal, struct wal_room *r)
+{
+	struct wal_room **p    = &wal->room_head;
+	struct wal_room  *prev = NULL;
+
+	while (*p != r) {
+		assert(*p != NULL);
+		prev = *p;
+		p    = &(*p)->next;
+	}
+	*p = r->next;
+	if (wal->room_tail == r) {
+		wal->room_tail = prev;
+	}
+}
+
+/* Wait until the backlog has room for 'need' more bytes (mtx held): a
+ * full one waits for the applier. An empty one takes any entry (one
+ * above the bound would wait for ever). Writers get room in the order
+ * they came: one that finds others waiting queues behind them, and only
+ * the first waits for room; a write needing more room than the others
+ * (all of the backlog, if it is larger than the bound) would otherwise
+ * be overtaken by every smaller one that fits, for as long as they keep
+ * coming. A write is refused at once (backlog_refusal), also while it
+ * waits. */
+static xsell_err
+backlog_wait(xs_wal *wal, size_t need)
+{
+	struct wal_room me     = { NULL };
+	bool            queued = false;
+	xsell_err       err;
+
+	for (;;) {
+		bool room = wal->backlog == 0 ||
+		    wal->backlog + need <= wal->backlog_max;
+
+		err = backlog_refusal(wal);
+		if (err != XSELL_OK ||
+		    (room && wal->room_head == (queued ? &me : NULL))) {
+			break;
+		}
+		if (!queued) {
+			if (wal->room_tail != NULL) {
+				wal->room_tail->next = &me;
+			} else {
+				wal->room_head = &me;
+			}
+			wal->room_tail = &me;
+			queued         = true;
+		}
+		pthread_cond_wait(&wal->applied_cv, &wal->mtx);
+	}
+	if (queued) {
+		room_unqueue(wal, &me);
+		/* The next in line waits on the same condition. */
+		pthread_cond_broadcast(&wal->applied_cv);
+	}
+	return err;
 }
 
 xsell_err

@@ -16,7 +16,10 @@
  * durable (an LD_PRELOAD shim puts the writers in that order), and when
  * it is in flight at a stop; one the store cannot take at a stop gets
  * no reply (its entry is held back by LMDB's writer lock, which the
- * test takes). A logged entry damaged on disk stops the applier and
+ * test takes). A failed log sync (an LD_PRELOAD shim fails it) refuses
+ * the writes it covered and a writer waiting for backlog room behind
+ * them; writers waiting for backlog room get it in the order they came.
+ * A logged entry damaged on disk stops the applier and
  * writes are refused, also after a start that replayed a log; left by
  * a crash with entries after it, it stops the start. xselld without
  * --wal applies a log it finds and deletes it, creating no log file and
@@ -1271,6 +1274,151 @@ test_wal_forget_unapplicable_at_stop_gets_no_reply(void **state)
 	xs_test_server_fini(&s);
 }
 
+/* ==== Writers waiting for backlog room ==== */
+
+static const char *const small_backlog_args[] = { "--wal", "--wal-backlog",
+	"1M", NULL };
+
+/* A write of more than the 1 MiB backlog: BIG_VIEWS views by user
+ * "big" of items of 200 bytes (about 1.4 MB of msgpack; JSON,
+ * malloc'd). */
+#define BIG_VIEWS 6000
+
+static char *
+big_write_json(void)
+{
+	size_t cap = (size_t) BIG_VIEWS * 300 + 64, o = 0;
+	char  *json = malloc(cap);
+
+	assert_non_null(json);
+	o += (size_t) snprintf(
+	    json + o, cap - o, "{\"op\":\"event\",\"events\":[");
+	for (unsigned i = 0; i < BIG_VIEWS; i++) {
+		o += (size_t) snprintf(json + o, cap - o,
+		    "%s{\"type\":\"view\",\"user\":\"big\",\"ts\":1700000000,"
+		    "\"item\":\"%0200u\"}",
+		    i > 0 ? "," : "", i);
+		assert_true(o < cap);
+	}
+	snprintf(json + o, cap - o, "]}");
+	return json;
+}
+
+/* Wait until the server has decoded 'n' event requests (stats
+ * requests.event.requests, counted before the request is handled). */
+static void
+wait_event_requests(const char *url, json_int_t n)
+{
+	json_int_t got = -1;
+
+	for (int i = 0; i < 500; i++) {
+		json_t *r = xs_test_call_ok(url, "{\"op\":\"stats\"}");
+		json_t *v = json_object_get(
+		    json_object_get(json_object_get(r, "requests"), "event"),
+		    "requests");
+
+		got = json_is_integer(v) ? json_integer_value(v) : -1;
+		json_decref(r);
+		if (got == n) {
+			return;
+		}
+		nng_msleep(10);
+	}
+	assert_int_equal(got, n);
+}
+
+/* A log sync that fails (EIO) refuses the writes it covered and every
+ * later one with "internal", also a writer that was waiting for backlog
+ * room meanwhile. The shim (support/shim_sync_fail.c) holds the sync of
+ * a write larger than the 1 MiB backlog for 1.5 s, then fails it; a
+ * small write sent meanwhile waits for room behind it. The failure cut
+ * the unsynced entry off the log and left the backlog empty, but only
+ * the applier woke writers waiting for room, and it had nothing to
+ * apply: the small write got no reply until the stop. Restarted, the
+ * store holds neither write. */
+static void
+test_wal_failed_sync_refuses_writers_waiting_for_room(void **state)
+{
+	struct xs_test_server s;
+	struct call           a, b;
+	char                  json[256];
+	char                 *big = big_write_json();
+	json_t               *r;
+
+	(void) state;
+	xs_test_server_start(&s, small_backlog_args);
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+	restart_preloaded(&s, XS_TEST_SHIM_SYNC_FAIL);
+
+	call_start(&a, s.admin_url, big);
+	wait_event_requests(s.read_url, 1);
+	nng_msleep(300); /* a's entry is logged, its sync held */
+	order_json(json, sizeof(json), "b1", "ub", "a", "b");
+	call_start(&b, s.admin_url, json);
+	assert_reply_code(call_end(&a), "internal");
+	r = call_end(&b);
+	if (r == NULL) {
+		fail_msg("no reply within %d ms to a write waiting for room "
+		         "when the log's sync failed",
+		    CALL_WAIT_MS);
+	}
+	assert_reply_code(r, "internal");
+	assert_reply_code(xs_test_call(s.admin_url, json), "internal");
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+
+	xs_test_server_restart(&s);
+	assert_int_equal(xs_test_stat(s.read_url, "counts", "events"), 0);
+	free(big);
+	xs_test_server_fini(&s);
+}
+
+/* Writers waiting for backlog room get it in the order they came. A
+ * write larger than the whole backlog (1 MiB here) needs it empty, and
+ * was overtaken by every smaller write that found room: under a steady
+ * stream of them it never got in (a 1.4 MB batch sent while seven
+ * clients streamed batches of 90 KB had no reply in 30 s). With LMDB's
+ * writer lock held by the test nothing is applied: a small order is
+ * logged (entry 1), the large write waits for room, and an order sent
+ * after it must wait behind it (it was logged at once, as entry 2).
+ * Released, the log applies, the large write is entry 2 and the order
+ * entry 3, and all three are acknowledged. */
+static void
+test_wal_backlog_room_in_order_of_arrival(void **state)
+{
+	struct xs_test_server s;
+	struct call           big, c;
+	xs_store             *st;
+	MDB_txn              *txn;
+	char                  json[256];
+	char                 *big_json = big_write_json();
+
+	(void) state;
+	xs_test_server_start(&s, small_backlog_args);
+	writer_hold(s.db, 0, &st, &txn);
+	order_json(json, sizeof(json), "a1", "ua", "a", "b");
+	xs_test_send_ok(s.admin_url, json);
+	wait_logged(s.read_url, 1);
+
+	call_start(&big, s.admin_url, big_json);
+	wait_event_requests(s.read_url, 2);
+	nng_msleep(300); /* the large write waits for room */
+	order_json(json, sizeof(json), "c1", "uc", "a", "c");
+	call_start(&c, s.admin_url, json);
+	wait_event_requests(s.read_url, 3);
+	nng_msleep(500);
+	assert_int_equal(wal_stat(s.read_url, "logged"), 1);
+	writer_release(st, txn);
+
+	assert_reply_code(call_end(&big), "ok");
+	assert_reply_code(call_end(&c), "ok");
+	wait_applied(s.read_url, 3);
+	assert_int_equal(xs_test_stats_orders(s.read_url), 2);
+	assert_int_equal(
+	    xs_test_stat(s.read_url, "counts", "events"), 2 + BIG_VIEWS);
+	free(big_json);
+	xs_test_server_fini(&s);
+}
+
 /* ==== A damaged entry in the live log ==== */
 
 /* Change one byte of the first copy of 'needle' in file 'name' of 'dir'
@@ -1685,6 +1833,9 @@ main(void)
 		    test_wal_forget_in_flight_at_stop_gets_its_result),
 		cmocka_unit_test(
 		    test_wal_forget_unapplicable_at_stop_gets_no_reply),
+		cmocka_unit_test(
+		    test_wal_failed_sync_refuses_writers_waiting_for_room),
+		cmocka_unit_test(test_wal_backlog_room_in_order_of_arrival),
 		cmocka_unit_test(
 		    test_wal_damaged_entry_after_a_replay_refuses_writes),
 		cmocka_unit_test(
