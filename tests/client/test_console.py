@@ -20,8 +20,8 @@ N_AB=3, N_AC=2, N_BD=1; E out of stock):
 - fbt A, tempered (the default) over 5 orders: B 3/4 sqrt(3*5/(4*4))
   = 0.726, C 2/4 sqrt(2*5/(4*2)) = 0.559;
 - complements A: D via B, p(B|A) * N_BD/N_B = 3/4 * 1/4 = 0.1875, times
-  D's momentum (weight 100, prior 10, all orders of one day: 1 + 100 *
-  1/(1 + 10) = 111/11): 1.892;
+  D's momentum (weight 300, prior 10, all orders of one day: 1 + 300 *
+  1/(1 + 10) = 311/11): 5.301;
 - similar A, jaccard (the default) over orders: B 3/(4+4-3) = 0.6,
   C 2/(4+2-2) = 0.5 (E out of stock).
 
@@ -259,9 +259,9 @@ def check_console(b, port, shot):
     if [f[:2] for f in fbt] != [["B", "0.726"], ["C", "0.559"]]:
         raise Fail("fbt A: %r, expected B 0.726, C 0.559" % fbt)
     comp = b.wait_for("complements", LIST % "complements")
-    if [c[:2] for c in comp] != [["D", "1.892"]] or \
+    if [c[:2] for c in comp] != [["D", "5.301"]] or \
             "via B" not in comp[0][2]:
-        raise Fail("complements A: %r, expected D 1.892 via B" % comp)
+        raise Fail("complements A: %r, expected D 5.301 via B" % comp)
     sim = b.wait_for("similar", LIST % "similar")
     if [s[:2] for s in sim] != [["B", "0.6"], ["C", "0.5"]]:
         raise Fail("similar A: %r, expected B 0.6, C 0.5" % sim)

@@ -64,7 +64,7 @@ test_refresher_keeps_lists_fresh(void **state)
 	wait_for_lists(s.read_url, 5, 5);
 
 	/* From A only D is second-level, via B: 3/4 * 1/4 = 0.1875 times
-	 * D's momentum 111/11 (proto/ops/complements.md). */
+	 * D's momentum 311/11 (proto/ops/complements.md). */
 	got  = answer(s.read_url,
 	     "{\"op\":\"complements\",\"items\":[\"A\"],\"explain\":true}");
 	walk = answer(s.read_url,
@@ -73,7 +73,7 @@ test_refresher_keeps_lists_fresh(void **state)
 	assert_string_equal(got, walk);
 	assert_string_equal(got,
 	    "[{\"item\":\"D\",\"score\":"
-	    "1.8920454545454546,\"via\":\"B\","
+	    "5.3011363636363633,\"via\":\"B\","
 	    "\"count\":1}]");
 	free(got);
 	free(walk);

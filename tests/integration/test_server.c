@@ -144,9 +144,9 @@ test_server_stats_count_the_answers_memos(void **state)
 
 /* From A, first-level B (3 of A's 4 orders), C, E; D only via B:
  * 3/4 * N_BD/N_B = 3/4 * 1/4 = 0.1875 (N_D = 1, so any beta), times
- * D's momentum (complements' default weight 100, prior 10; every order
- * is of one day, so D's trend score is its 1 order): 1 + 100 * 1 / (1 +
- * 10) = 111/11, so 0.1875 * 111/11 = 1.8920454545... */
+ * D's momentum (complements' default weight 300, prior 10; every order
+ * is of one day, so D's trend score is its 1 order): 1 + 300 * 1 / (1 +
+ * 10) = 311/11, so 0.1875 * 311/11 = 5.3011363636... */
 static void
 test_server_complements_name_their_via_item(void **state)
 {
@@ -162,7 +162,7 @@ test_server_complements_name_their_via_item(void **state)
 	assert_string_equal(
 	    json_string_value(json_object_get(first, "via")), "B");
 	assert_float_equal(json_number_value(json_object_get(first, "score")),
-	    0.1875 * 111 / 11, 1e-12);
+	    0.1875 * 311 / 11, 1e-12);
 	assert_int_equal(
 	    json_integer_value(json_object_get(first, "count")), 1);
 	json_decref(r);
@@ -350,9 +350,9 @@ test_server_cli_filter_flags(void **state)
 	    got, sizeof(got));
 	assert_string_equal(got, "C:1 E:1");
 	/* From A only D is second-level, and D has no price; its score
-	 * 0.1875 * 111/11 (test_server_complements_name_their_via_item). */
+	 * 0.1875 * 311/11 (test_server_complements_name_their_via_item). */
 	cli_fbt(s->read_url, "complements A --all-stock", got, sizeof(got));
-	assert_string_equal(got, "D:1.89205");
+	assert_string_equal(got, "D:5.30114");
 	cli_fbt(s->read_url, "complements A --all-stock --price-min 0", got,
 	    sizeof(got));
 	assert_string_equal(got, "");
@@ -449,7 +449,7 @@ test_server_bad_requests_get_errors_and_it_keeps_serving(void **state)
 	        "pick_momentum_weight")) == 30.0);
 	assert_true(
 	    json_number_value(json_object_get(json_object_get(r, "settings"),
-	        "comp_momentum_weight")) == 100.0);
+	        "comp_momentum_weight")) == 300.0);
 	assert_true(
 	    json_number_value(json_object_get(json_object_get(r, "settings"),
 	        "pick_momentum_prior")) == 10.0);
