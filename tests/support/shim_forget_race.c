@@ -26,8 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define ENTRY_MAGIC 0x4c415758u /* a log entry's header: "XWAL" */
-#define ENTRY_HDR_LEN 32        /* the header's bytes (wal.c) */
+#include "shim_wal.h"
+
 #define HOLD_FIRST_SYNC_MS 5000 /* A's sync waits for W this long at most */
 #define HOLD_WRITER_MS 10000    /* W waits for C's sync this long at most */
 #define APPLY_MARGIN_MS 1500    /* then this long for the applier */
@@ -55,26 +55,6 @@ real_resolve(void)
 }
 
 static pthread_once_t real_once = PTHREAD_ONCE_INIT;
-
-/* Whether 'fd' is a segment of the log: <db>/wal-<16 hex>.log. */
-static bool
-fd_is_log(int fd)
-{
-	char        link[64], path[4096];
-	const char *base;
-	ssize_t     n;
-
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = readlink(link, path, sizeof(path) - 1);
-	if (n < 4) {
-		return false;
-	}
-	path[n] = '\0';
-	base    = strrchr(path, '/');
-	base    = base != NULL ? base + 1 : path;
-	return strncmp(base, "wal-", 4) == 0 &&
-	    strcmp(path + n - 4, ".log") == 0;
-}
 
 /* Whether iov[0..n) is the first write of a log entry: its header, then
  * its body (wal.c's entry_write). */

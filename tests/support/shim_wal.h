@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/* What the LD_PRELOAD shims of test_wal (shim_forget_race.c,
+ * shim_sync_fail.c) know of xselld's log: how an entry starts and which
+ * files are its segments. Each shim is one shared object of its own,
+ * hence static functions in a header. Include after <stdio.h>,
+ * <string.h>, <unistd.h> and <stdbool.h>. */
+#ifndef XS_SHIM_WAL_H
+#define XS_SHIM_WAL_H
+
+#define ENTRY_MAGIC 0x4c415758u /* a log entry's header: "XWAL" */
+#define ENTRY_HDR_LEN 32        /* the header's bytes (wal.c) */
+
+/* Whether 'fd' is a segment of the log: <db>/wal-<16 hex>.log. */
+static bool
+fd_is_log(int fd)
+{
+	char        link[64], path[4096];
+	const char *base;
+	ssize_t     n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, path, sizeof(path) - 1);
+	if (n < 4) {
+		return false;
+	}
+	path[n] = '\0';
+	base    = strrchr(path, '/');
+	base    = base != NULL ? base + 1 : path;
+	return strncmp(base, "wal-", 4) == 0 &&
+	    strcmp(path + n - 4, ".log") == 0;
+}
+
+#endif
