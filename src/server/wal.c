@@ -1019,6 +1019,20 @@ backlog_refusal(const xs_wal *wal)
 	return wal->exited ? XSELL_EUNAVAIL : XSELL_OK;
 }
 
+/* Queue 'r' last among the writers waiting for room (mtx held). 'r' is
+ * the waiting writer's own (backlog_wait's stack), off the queue again
+ * before that writer returns (room_unqueue). */
+static void
+room_queue(xs_wal *wal, struct wal_room *r)
+{
+	if (wal->room_tail != NULL) {
+		wal->room_tail->next = r;
+	} else {
+		wal->room_head = r;
+	}
+	wal->room_tail = r;
+}
+
 /* Take 'r' off the queue of writers waiting for room (mtx held); it
  * need not be the first (a refused writer leaves from anywhere). */
 static void
@@ -1064,13 +1078,8 @@ backlog_wait(xs_wal *wal, size_t need)
 			break;
 		}
 		if (!queued) {
-			if (wal->room_tail != NULL) {
-				wal->room_tail->next = &me;
-			} else {
-				wal->room_head = &me;
-			}
-			wal->room_tail = &me;
-			queued         = true;
+			room_queue(wal, &me);
+			queued = true;
 		}
 		pthread_cond_wait(&wal->applied_cv, &wal->mtx);
 	}
