@@ -776,10 +776,15 @@ send_request(const struct cli *cli, const msgpack_sbuffer *sb, print_fn print)
 		return EXIT_USAGE;
 	}
 	if (err == XSELL_EUNAVAIL) {
+		/* An ipc:// socket refuses a user without write permission
+		 * on it exactly as it refuses a path where nothing listens. */
 		fprintf(stderr,
 		    "xsell: %s: cannot connect (is xselld listening "
-		    "there?)\n",
-		    cli->url);
+		    "there%s?)\n",
+		    cli->url,
+		    strncmp(cli->url, "ipc://", 6) == 0
+		        ? ", and may this user write to the socket"
+		        : "");
 		return EXIT_UNAVAIL;
 	}
 	if (err != XSELL_OK) {

@@ -23,7 +23,8 @@
 
 static const char usage[] =
     "usage: xselld --db DIR --listen URL [--listen URL ...] --admin URL\n"
-    "              [--admin URL ...] [--threads N] [--map-size BYTES]\n"
+    "              [--admin URL ...] [--ipc-mode MODE]\n"
+    "              [--admin-ipc-mode MODE] [--threads N] [--map-size BYTES]\n"
     "              [--memo-size BYTES]\n"
     "              [--max-basket-items N] [--history-max N]\n"
     "              [--http HOST:PORT [--http-admin HOST:PORT]\n"
@@ -44,6 +45,15 @@ static const char usage[] =
     "                    forget_user).\n"
     "                    Repeat for several. At least one --listen,\n"
     "                    --admin or --http is needed.\n"
+    "  --ipc-mode MODE   permissions of the ipc:// sockets of --listen,\n"
+    "                    octal 1..777, e.g. 660: a client needs write\n"
+    "                    permission on the socket to connect (default:\n"
+    "                    what the umask leaves, 755 under umask 022, so\n"
+    "                    that only the owner can connect; root always\n"
+    "                    can)\n"
+    "  --admin-ipc-mode MODE\n"
+    "                    the same for the ipc:// sockets of --admin\n"
+    "                    (e.g. 600: the server's own user and root)\n"
     "  --threads N       read workers, each serving one request at a time\n"
     "                    on nng's own threads (default: one per core;\n"
     "                    nng 1.5.2 has two threads a core, so keep N at\n"
@@ -177,8 +187,30 @@ enum {
 	OPT_MAX_CONNECTIONS,
 	OPT_WAL,
 	OPT_WAL_BACKLOG,
-	OPT_MEMO_SIZE
+	OPT_MEMO_SIZE,
+	OPT_IPC_MODE,
+	OPT_ADMIN_IPC_MODE
 };
+
+/* An ipc:// socket's permission bits: octal digits, 1..0777 (0 would
+ * shut out even the server's own user). */
+static bool
+ipc_mode_parse(const char *s, unsigned *mode)
+{
+	char         *end;
+	unsigned long v;
+
+	if (s[0] < '0' || s[0] > '7' || strlen(s) > 4) {
+		return false;
+	}
+	errno = 0;
+	v     = strtoul(s, &end, 8);
+	if (errno != 0 || *end != '\0' || v == 0 || v > 0777) {
+		return false;
+	}
+	*mode = (unsigned) v;
+	return true;
+}
 
 /* With --http: xselld also listens on the inproc:// endpoints the
  * in-process gateway dials. 0 or the usage exit status. */
@@ -402,6 +434,9 @@ parse_args(
 		{ "wal", no_argument, NULL, OPT_WAL },
 		{ "wal-backlog", required_argument, NULL, OPT_WAL_BACKLOG },
 		{ "memo-size", required_argument, NULL, OPT_MEMO_SIZE },
+		{ "ipc-mode", required_argument, NULL, OPT_IPC_MODE },
+		{ "admin-ipc-mode", required_argument, NULL,
+		    OPT_ADMIN_IPC_MODE },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -511,6 +546,20 @@ parse_args(
 			        XS_ITEM_MEMO_BYTES_MAX, &o->memo_size)) {
 				return usage_error(
 				    "--memo-size: '%s' is not 1M..1T", optarg);
+			}
+			break;
+		case OPT_IPC_MODE:
+			if (!ipc_mode_parse(optarg, &o->listen_ipc_mode)) {
+				return usage_error("--ipc-mode: '%s' is not "
+				                   "octal 1..777",
+				    optarg);
+			}
+			break;
+		case OPT_ADMIN_IPC_MODE:
+			if (!ipc_mode_parse(optarg, &o->admin_ipc_mode)) {
+				return usage_error("--admin-ipc-mode: '%s' is "
+				                   "not octal 1..777",
+				    optarg);
 			}
 			break;
 		case OPT_VERSION:

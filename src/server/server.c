@@ -49,9 +49,11 @@
  * getting too_large. */
 #define SP_HEADER_MAX (15u * 4u)
 
-/* Listen on 'url'; a tls+tcp:// listener gets 'tls' (never NULL then). */
+/* Listen on 'url'; a tls+tcp:// listener gets 'tls' (never NULL then),
+ * an ipc:// one the permission bits 'ipc_mode' unless it is 0. */
 static int
-listener_start(nng_socket sock, const char *url, nng_tls_config *tls)
+listener_start(
+    nng_socket sock, const char *url, nng_tls_config *tls, unsigned ipc_mode)
 {
 	nng_listener l;
 	int          rv;
@@ -63,6 +65,11 @@ listener_start(nng_socket sock, const char *url, nng_tls_config *tls)
 	if (xs_url_is_tls(url)) {
 		assert(tls != NULL);
 		rv = nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, tls);
+	} else if (ipc_mode != 0 && strncmp(url, "ipc://", 6) == 0) {
+		/* nng binds, then chmods: between the two the socket has
+		 * what the umask gives (under systemd's UMask=0077, less). */
+		rv = nng_listener_set_int(
+		    l, NNG_OPT_IPC_PERMISSIONS, (int) ipc_mode);
 	}
 	if (rv == 0) {
 		rv = nng_listener_start(l, 0);
@@ -78,8 +85,8 @@ listener_start(nng_socket sock, const char *url, nng_tls_config *tls)
  * also when this fails). */
 static xsell_err
 socket_open(nng_socket *sock, size_t max_msg, const char *const *urls,
-    size_t n_urls, nng_tls_config *tls, struct xs_conn_limit *limit,
-    unsigned max_conns, const char *name)
+    size_t n_urls, unsigned ipc_mode, nng_tls_config *tls,
+    struct xs_conn_limit *limit, unsigned max_conns, const char *name)
 {
 	xsell_err err;
 	int       rv;
@@ -100,7 +107,7 @@ socket_open(nng_socket *sock, size_t max_msg, const char *const *urls,
 	nng_socket_set_size(*sock, NNG_OPT_RECVMAXSZ,
 	    max_msg * XSELL_RECV_SLACK + SP_HEADER_MAX);
 	for (size_t i = 0; i < n_urls; i++) {
-		rv = listener_start(*sock, urls[i], tls);
+		rv = listener_start(*sock, urls[i], tls, ipc_mode);
 		if (rv != 0) {
 			xs_log(XS_LOG_ERROR, "cannot listen on %s: %s",
 			    urls[i], nng_strerror(rv));
@@ -169,9 +176,9 @@ xs_server_open(xs_server **srvp, const struct xs_server_opts *o)
 		goto close_store;
 	}
 	if (o->n_listen != 0) {
-		err =
-		    socket_open(&srv->read_sock, XSELL_READ_MSG_MAX, o->listen,
-		        o->n_listen, tls, &srv->read_limit, max_conns, "read");
+		err = socket_open(&srv->read_sock, XSELL_READ_MSG_MAX,
+		    o->listen, o->n_listen, o->listen_ipc_mode, tls,
+		    &srv->read_limit, max_conns, "read");
 		if (err != XSELL_OK) {
 			xs_conn_limit_fini(&srv->read_limit);
 			goto close_store;
@@ -180,8 +187,8 @@ xs_server_open(xs_server **srvp, const struct xs_server_opts *o)
 	}
 	if (o->n_admin != 0) {
 		err = socket_open(&srv->admin_sock, XSELL_ADMIN_MSG_MAX,
-		    o->admin, o->n_admin, tls, &srv->admin_limit, max_conns,
-		    "admin");
+		    o->admin, o->n_admin, o->admin_ipc_mode, tls,
+		    &srv->admin_limit, max_conns, "admin");
 		if (err != XSELL_OK) {
 			xs_conn_limit_fini(&srv->admin_limit);
 			goto close_read;

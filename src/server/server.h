@@ -27,9 +27,14 @@ struct xs_server_opts {
 	size_t      n_listen;
 	const char *admin[XS_SERVER_MAX_URLS]; /* read-write endpoints */
 	size_t      n_admin;
-	unsigned    threads;   /* read workers; 0: one per core */
-	size_t      map_size;  /* 0: the store's default */
-	size_t      memo_size; /* per-item memos' budget; 0: the store's */
+	/* Permission bits of the ipc:// sockets of 'listen' and of 'admin'
+	 * (NNG_OPT_IPC_PERMISSIONS); 0: as the process's umask makes
+	 * them. */
+	unsigned listen_ipc_mode;
+	unsigned admin_ipc_mode;
+	unsigned threads;   /* read workers; 0: one per core */
+	size_t   map_size;  /* 0: the store's default */
+	size_t   memo_size; /* per-item memos' budget; 0: the store's */
 	/* Connections each socket (read, admin) serves at once; past it a
 	 * connection's request gets "unavailable" (limit.c). 0: the
 	 * default, XS_SERVER_MAX_CONNECTIONS_DEFAULT. */

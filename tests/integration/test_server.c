@@ -4,11 +4,13 @@
 #define _GNU_SOURCE /* memmem */
 #include "support.h"
 
+#include <grp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -570,6 +572,76 @@ test_server_sees_a_bulk_load_while_serving(void **state)
 	    "B:3 D:3 C:2 E:1");
 }
 
+/* The permission bits of the socket of an ipc:// URL. */
+static unsigned
+ipc_socket_mode(const char *url)
+{
+	struct stat st;
+
+	assert_int_equal(strncmp(url, "ipc://", 6), 0);
+	assert_int_equal(stat(url + 6, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	return (unsigned) (st.st_mode & 0777);
+}
+
+/* Exit status of `xsell --url URL stats` run as user and group 'id'
+ * with no supplementary groups (0: answered, 3: cannot connect). */
+static int
+stats_as(uid_t id, const char *url)
+{
+	const char *argv[] = { XS_TEST_XSELL, "--url", url, "--timeout",
+		"2000", "stats", NULL };
+	int         status;
+	pid_t       pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (setgroups(0, NULL) != 0 || setgid(id) != 0 ||
+		    setuid(id) != 0) {
+			_exit(99);
+		}
+		(void) freopen("/dev/null", "w", stdout);
+		(void) freopen("/dev/null", "w", stderr);
+		execv(argv[0], (char *const *) argv);
+		_exit(98);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+/* --ipc-mode and --admin-ipc-mode: who may connect to the sockets. A
+ * client needs write permission on an ipc:// socket, so under a strict
+ * umask (systemd's UMask=0077) only the server's user could connect
+ * without them. */
+static void
+test_server_ipc_modes_decide_who_may_connect(void **state)
+{
+	struct xs_test_server s = { 0 };
+	const char *modes[]     = { "--ipc-mode", "666", "--admin-ipc-mode",
+		    "0640", NULL };
+	mode_t      old         = umask(077);
+
+	(void) state;
+	xs_test_server_start(&s, NULL);
+	assert_int_equal(ipc_socket_mode(s.read_url), 0700);
+	assert_int_equal(ipc_socket_mode(s.admin_url), 0700);
+	xs_test_server_fini(&s);
+
+	memset(&s, 0, sizeof(s));
+	xs_test_server_start(&s, modes);
+	umask(old);
+	assert_int_equal(ipc_socket_mode(s.read_url), 0666);
+	assert_int_equal(ipc_socket_mode(s.admin_url), 0640);
+	/* What the modes mean to another user (as root, who may become
+	 * one): nobody reads, and may not write. */
+	if (geteuid() == 0 && chmod(s.dir, 0755) == 0) {
+		assert_int_equal(stats_as(65534, s.read_url), 0);
+		assert_int_equal(stats_as(65534, s.admin_url), 3);
+	}
+	xs_test_server_fini(&s);
+}
+
 static void
 test_server_bad_flags_and_dirs_exit_with_one_line(void **state)
 {
@@ -589,6 +661,16 @@ test_server_bad_flags_and_dirs_exit_with_one_line(void **state)
 	xs_test_assert_xselld_refuses(dir,
 	    (const char *[]) { "--db", dir, "--memo-size", "lots", NULL }, 2,
 	    "--memo-size");
+	/* Socket modes: octal permission bits, 1..777. */
+	xs_test_assert_xselld_refuses(dir,
+	    (const char *[]) { "--db", dir, "--ipc-mode", "8", NULL }, 2,
+	    "--ipc-mode: '8' is not octal 1..777");
+	xs_test_assert_xselld_refuses(dir,
+	    (const char *[]) { "--db", dir, "--admin-ipc-mode", "0", NULL }, 2,
+	    "--admin-ipc-mode: '0' is not octal 1..777");
+	xs_test_assert_xselld_refuses(dir,
+	    (const char *[]) { "--db", dir, "--ipc-mode", "4755", NULL }, 2,
+	    "--ipc-mode");
 	xs_test_assert_xselld_refuses(dir,
 	    (const char *[]) { "--db", dir, NULL }, 2, NULL); /* no endpoint */
 	snprintf(path, sizeof(path), "%s/a/b/c", dir);
@@ -693,6 +775,7 @@ main(void)
 		    xs_test_server_teardown),
 		cmocka_unit_test(
 		    test_server_bad_flags_and_dirs_exit_with_one_line),
+		cmocka_unit_test(test_server_ipc_modes_decide_who_may_connect),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
