@@ -364,11 +364,12 @@ wal_stat(const char *url, const char *key)
 }
 
 /* Wait until stats.wal says entry 'seq' is in the store (the applier
- * runs behind the acknowledgement). */
+ * runs behind the acknowledgement): up to 30 s, for a sanitizer's or a
+ * busy machine's pace; it ends as soon as the entry is in. */
 static void
 wait_applied(const char *url, json_int_t seq)
 {
-	for (int i = 0; i < 500 && wal_stat(url, "applied") != seq; i++) {
+	for (int i = 0; i < 3000 && wal_stat(url, "applied") != seq; i++) {
 		nng_msleep(10);
 	}
 	assert_int_equal(wal_stat(url, "applied"), seq);
@@ -1107,11 +1108,12 @@ writer_release(xs_store *st, MDB_txn *txn)
 	xs_store_close(st);
 }
 
-/* Wait until stats.wal says entry 'seq' is logged (synced). */
+/* Wait until stats.wal says entry 'seq' is logged (synced): up to 30 s,
+ * as wait_applied. */
 static void
 wait_logged(const char *url, json_int_t seq)
 {
-	for (int i = 0; i < 500 && wal_stat(url, "logged") != seq; i++) {
+	for (int i = 0; i < 3000 && wal_stat(url, "logged") != seq; i++) {
 		nng_msleep(10);
 	}
 	assert_int_equal(wal_stat(url, "logged"), seq);
@@ -1305,13 +1307,14 @@ big_write_json(void)
 }
 
 /* Wait until the server has decoded 'n' event requests (stats
- * requests.event.requests, counted before the request is handled). */
+ * requests.event.requests, counted before the request is handled): up
+ * to 30 s, as wait_applied. */
 static void
 wait_event_requests(const char *url, json_int_t n)
 {
 	json_int_t got = -1;
 
-	for (int i = 0; i < 500; i++) {
+	for (int i = 0; i < 3000; i++) {
 		json_t *r = xs_test_call_ok(url, "{\"op\":\"stats\"}");
 		json_t *v = json_object_get(
 		    json_object_get(json_object_get(r, "requests"), "event"),
