@@ -20,6 +20,10 @@
  *
  * Receives time out every RECV_POLL_MS, so that idle workers notice a
  * stop; a request already received is always answered. */
+/* A feature-test macro, not an identifier of ours: glibc declares
+ * pthread_setname_np only with it. */
+// NOLINTNEXTLINE(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp)
+#define _GNU_SOURCE
 #include "server/server_impl.h"
 
 #include <assert.h>
@@ -459,6 +463,9 @@ worker_start(struct xs_worker *w)
 	}
 	if (rv == 0 && w->admin) {
 		rv = pthread_create(&w->thread, NULL, worker_main, w);
+		if (rv == 0) {
+			(void) pthread_setname_np(w->thread, "xsell-admin");
+		}
 	}
 	if (rv != 0) {
 		xs_log(XS_LOG_ERROR, "worker: cannot start (%d)", rv);
