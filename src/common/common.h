@@ -205,11 +205,12 @@ void xs_usage_error(const char *prog, const char *hint, const char *fmt, ...)
 
 /* ==== Stop signals ==== */
 
-/* Block SIGINT and SIGTERM in the calling thread, and so in every thread
+/* Block SIGINT, SIGTERM and SIGHUP (unless the process started with it
+ * ignored, as under nohup) in the calling thread, and so in every thread
  * it starts after, and ignore SIGPIPE. main calls it before any thread
  * starts, then waits in xs_stop_signal_wait. */
 void xs_stop_signals_block(void);
-/* Wait for SIGINT or SIGTERM (blocked first); returns which came. */
+/* Wait for one of those signals (blocked first); returns which came. */
 int xs_stop_signal_wait(void);
 
 #endif /* XSELL_COMMON_COMMON_H */

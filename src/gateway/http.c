@@ -821,13 +821,32 @@ addr_url(const char *addr, nng_url **urlp)
 	return nng_url_parse(urlp, addr);
 }
 
+/* The TCP port 'server' listens on (port 0 asked for any: the log and
+ * xs_gw_port say which), IPv4 or IPv6; 0 if it cannot be told. */
+static int
+bound_port(nng_http_server *server)
+{
+	nng_sockaddr sa;
+
+	if (nng_http_server_get_addr(server, &sa) != 0) {
+		return 0;
+	}
+	switch (sa.s_family) {
+	case NNG_AF_INET:
+		return (int) ntohs(sa.s_in.sa_port);
+	case NNG_AF_INET6:
+		return (int) ntohs(sa.s_in6.sa_port);
+	default:
+		return 0;
+	}
+}
+
 static xsell_err
 listener_open(struct xs_gw *gw, struct listener *lis, const char *addr,
     bool admin, size_t body_max)
 {
-	nng_url     *url = NULL;
-	nng_sockaddr sa;
-	int          rv;
+	nng_url *url = NULL;
+	int      rv;
 
 	lis->gw       = gw;
 	lis->admin    = admin;
@@ -878,10 +897,7 @@ listener_open(struct xs_gw *gw, struct listener *lis, const char *addr,
 		    XS_LOG_ERROR, "listen on %s: %s", addr, nng_strerror(rv));
 		return rv == NNG_ENOMEM ? XSELL_ENOMEM : XSELL_EUNAVAIL;
 	}
-	if (nng_http_server_get_addr(lis->server, &sa) == 0 &&
-	    sa.s_family == NNG_AF_INET) {
-		lis->port = (int) ntohs(sa.s_in.sa_port);
-	}
+	lis->port = bound_port(lis->server);
 	xs_log(XS_LOG_INFO, "listening on %s (%s), port %d", addr,
 	    admin ? "reads and writes" : "reads", lis->port);
 	return XSELL_OK;

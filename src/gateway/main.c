@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* xsell-gateway: parse flags, open the gateway, wait for SIGINT/SIGTERM,
+/* xsell-gateway: parse flags, open the gateway, wait for a stop signal,
  * close. As in xselld, signals are blocked in every thread and taken
  * here with sigwait. */
 #include <getopt.h>
@@ -73,7 +73,8 @@ static const char usage[] =
     "404/405/411 for paths, methods and chunked bodies,\n"
     "414 for a query over 4096 bytes or 256 parameters.\n"
     "\n"
-    "SIGINT or SIGTERM stops the gateway. Exit status: 0 after a clean\n"
+    "SIGINT, SIGTERM or SIGHUP stops the gateway (SIGHUP not when it was\n"
+    "started ignored, as by nohup). Exit status: 0 after a clean\n"
     "stop, 1 when an address cannot be listened on, 2 for a usage error.\n";
 
 /* One line on stderr; returns the usage exit status. */

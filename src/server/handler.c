@@ -280,8 +280,9 @@ reply_error(struct xs_worker *w, const struct xs_request *req, xsell_err err,
 {
 	xs_buf_reset(out);
 	if (xs_wire_reply_error(out, req, err, ei) != XSELL_OK) {
-		/* Encoding an error cannot fail for lack of room; if it
-		 * does, an empty reply is still better than none. */
+		/* Only memory can fail it: a reply has room for the
+		 * request's id and more (server.c, reply_max); if it does,
+		 * an empty reply is still better than none. */
 		xs_buf_reset(out);
 		xs_log(XS_LOG_ERROR, "could not encode an error reply");
 	}

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* xselld: parse flags, open the server (and, with --http, the HTTP/JSON
- * front of src/gateway/ in the same process), wait for SIGINT/SIGTERM,
+ * front of src/gateway/ in the same process), wait for a stop signal,
  * close. Signals are blocked in every thread and taken here with
  * sigwait, so no work happens in a signal handler. */
 #include <errno.h>
@@ -157,7 +157,8 @@ static const char usage[] =
     "                    adds, another one given twice: the last wins)\n"
     "  --help            this text;  --version  the version\n"
     "\n"
-    "SIGINT or SIGTERM stops the server: requests in flight are answered,\n"
+    "SIGINT, SIGTERM or SIGHUP (unless started with SIGHUP ignored, as by\n"
+    "nohup) stops the server: requests in flight are answered,\n"
     "then the store is closed; a stop taking over 10 s ends at once (with\n"
     "a warning; every acknowledged write is committed, or logged with\n"
     "--wal and applied at the next start). Exit status: 0\n"

@@ -42,7 +42,12 @@
 /* Scratch memory one request may use (candidate lists, decoded
  * batches); above it the request gets "unavailable". */
 #define WORKER_ARENA_MAX ((size_t) 256 << 20)
-#define REPLY_MAX ((size_t) 16 << 20)
+/* A reply's own answer at most (a list holds at most XSELL_K_MAX items,
+ * a history XSELL_HISTORY_LIMIT_MAX events: far less). A reply also
+ * echoes the request's id, which may be nearly the whole request, so its
+ * cap is the endpoint's request limit plus this (reply_max): a request
+ * within the limit always gets its reply, an error's included. */
+#define REPLY_ANSWER_MAX ((size_t) 16 << 20)
 /* Admin workers at least, whatever --threads says (see below). */
 #define ADMIN_WORKERS_MIN 8u
 /* nng counts a request's SP header against NNG_OPT_RECVMAXSZ: 4 bytes a
@@ -442,6 +447,14 @@ worker_main(void *arg)
 	return NULL;
 }
 
+/* The largest reply of w: its answer and the id it echoes. */
+static size_t
+reply_max(const struct xs_worker *w)
+{
+	return (w->admin ? XSELL_ADMIN_MSG_MAX : XSELL_READ_MSG_MAX) +
+	    REPLY_ANSWER_MAX;
+}
+
 static xsell_err
 worker_start(struct xs_worker *w)
 {
@@ -450,7 +463,7 @@ worker_start(struct xs_worker *w)
 	int        rv;
 
 	xs_arena_init(&w->arena, WORKER_ARENA_MAX);
-	xs_buf_init(&w->out, REPLY_MAX);
+	xs_buf_init(&w->out, reply_max(w));
 	if (w->admin) {
 		err = xs_acc_alloc(&w->acc);
 		if (err != XSELL_OK) {

@@ -949,6 +949,40 @@ def start_xselld_http(a, tmp, procs):
     return gw, gateway_ports(reads, 1)[0], None
 
 
+def check_ipv6_port(a, tmp, procs):
+    """An HTTP address on [::1] port 0 logs the port it got, as on
+    127.0.0.1 (skipped where ::1 cannot be bound)."""
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+    except OSError as e:
+        ok("IPv6 port 0: skipped, ::1 cannot be bound (%s)" % e)
+        return
+    if a.mode == "gateway":
+        argv = [a.gateway, "--http", "[::1]:0", "--upstream",
+                "ipc://%s/read.sock" % tmp]
+    else:
+        argv = [a.xselld, "--db", tmp + "/db-v6", "--http", "[::1]:0"]
+    proc = Proc("http-v6", argv, tmp)
+    procs.append(proc)
+    port = gateway_ports(proc, 1)[0]
+    if port == 0:
+        raise Fail("[::1]:0 logged port 0, not the port it listens on:\n"
+                   + proc.text())
+    for _ in range(100):
+        c = http.client.HTTPConnection("::1", port, timeout=10)
+        try:
+            c.request("GET", "/healthz")
+            if c.getresponse().status == 200:
+                break
+        finally:
+            c.close()
+        time.sleep(0.1)
+    else:
+        raise Fail("[::1]:%d: /healthz did not turn 200 within 10 s" % port)
+    ok("[::1]:0 logs the port it listens on (%d), which answers" % port)
+
+
 def check_stop_under_load(proc, port):
     """SIGTERM while four clients keep fbt requests coming: the process
     exits 0, and every answer that arrived is whole, 200 or 503."""
@@ -1034,6 +1068,7 @@ def main():
         if dead_port is not None:
             check_dead(dead_port)
         check_metrics(gw)
+        check_ipv6_port(a, tmp, procs)
         check_stop_under_load(gw["proc"], gw["read"])
         for p in reversed(procs):
             rc = p.stop()

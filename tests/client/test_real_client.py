@@ -442,15 +442,20 @@ def raw_checks(srv):
        ("no reply" if rep is None else "replied"))
 
 
-def sized_stats(total):
-    """A stats request of exactly 'total' bytes (an id padded to fit)."""
-    n = total - len(pack({"op": "stats", "id": ""}))
+def sized(total, req):
+    """The request 'req' of exactly 'total' bytes, an "id" padded to fit."""
+    n = total - len(pack(dict(req, id="")))
     while n > 0:
-        data = pack({"op": "stats", "id": "x" * n})
+        data = pack(dict(req, id="x" * n))
         if len(data) == total:
             return data
         n -= len(data) - total
     raise Fail("cannot build a %d-byte request" % total)
+
+
+def sized_stats(total):
+    """A stats request of exactly 'total' bytes (an id padded to fit)."""
+    return sized(total, {"op": "stats"})
 
 
 def limit_checks(srv):
@@ -470,6 +475,21 @@ def limit_checks(srv):
           sized_stats(64 * 1024), fine)
     check("read", "64 KiB + 1 byte is too_large", sized_stats(64 * 1024 + 1),
           err_reply("too_large"))
+    # The reply echoes the id, so it is larger than the request: one at
+    # the admin limit is still answered with a map, its id whole.
+    def at_admin_limit(what, req, reply):
+        data = sized(16 * 1024 * 1024, req)
+        reply = dict(reply, id=msgpack.unpackb(data, raw=False)["id"])
+        expect("limit: " + what, reply, srv.admin.call(data))
+        ok("limit: %s" % what)
+
+    at_admin_limit("a request of exactly 16 MiB is read, its id echoed",
+                   {"op": "stats"}, {"ok": True, "counts": ANY})
+    at_admin_limit("a write of exactly 16 MiB is applied, its id echoed",
+                   {"op": "event", "events": []},
+                   {"ok": True, "applied": 0, "duplicates": 0})
+    at_admin_limit("a refusal of exactly 16 MiB echoes its id",
+                   {"op": "fbt"}, err_reply("bad_request", "items: missing"))
     check("read", "k 500", {"op": "fbt", "items": ["A"], "k": 500}, fine)
     check("read", "k 501", {"op": "fbt", "items": ["A"], "k": 501},
           err_reply("bad_request", "k: must be 1..500"))

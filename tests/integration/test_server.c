@@ -573,6 +573,43 @@ test_server_stops_cleanly_on_sigterm(void **state)
 	    "B:3 C:2 E:1");
 }
 
+/* Restart s's xselld with SIGHUP's disposition 'handler' (inherited:
+ * SIG_IGN is what nohup leaves, SIG_DFL a terminal's child). */
+static void
+restart_with_sighup(struct xs_test_server *s, void (*handler)(int))
+{
+	struct sigaction sa = { .sa_handler = handler }, old;
+
+	assert_int_equal(sigaction(SIGHUP, &sa, &old), 0);
+	xs_test_server_restart(s);
+	assert_int_equal(sigaction(SIGHUP, &old, NULL), 0);
+}
+
+/* A hangup (its terminal closed) stops xselld as SIGTERM does: requests
+ * in flight answered, the store closed, exit 0. It ended the process at
+ * once, with no reply to a request in flight (which a REQ client then
+ * resends to the next server). Started under nohup, it keeps serving. */
+static void
+test_server_stops_cleanly_on_sighup(void **state)
+{
+	struct xs_test_server *s = *state;
+	int                    status;
+
+	xs_test_server_signal(s, SIGTERM);
+	restart_with_sighup(s, SIG_DFL);
+	status = xs_test_server_signal(s, SIGHUP);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+
+	restart_with_sighup(s, SIG_IGN);
+	assert_int_equal(kill(s->pid, SIGHUP), 0);
+	usleep(100 * 1000); /* a stop would have begun: it serves on */
+	expect_fbt(s->read_url,
+	    "{\"op\":\"fbt\",\"items\":[\"A\"],\"scorer\":\"count\"}",
+	    "B:3 C:2 E:1");
+	assert_int_equal(waitpid(s->pid, &status, WNOHANG), 0);
+}
+
 /* The bulk loader writes the store the server is serving: LMDB
  * serialises the writers, and the server's next snapshot sees the load. */
 static void
@@ -795,6 +832,9 @@ main(void)
 		    xs_test_server_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_server_stops_cleanly_on_sigterm, setup,
+		    xs_test_server_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_server_stops_cleanly_on_sighup, setup,
 		    xs_test_server_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_server_sees_a_bulk_load_while_serving, setup,
