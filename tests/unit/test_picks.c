@@ -867,6 +867,33 @@ test_abandoned_cart_ages_by_the_latest_add(void **state)
 	assert_string_equal(ids_of(p, n, buf, sizeof(buf)), "Z X Y");
 }
 
+/* abandoned_cart goes by time, not arrival: an add that arrives after an
+ * order or a removal of the item dated later (a load of the orders file,
+ * then of the events) is not listed. u13 ordered A and B 2 days before
+ * T0 and removed D then; the adds of A, B, C and D, 3 days before T0,
+ * arrive after those: C alone is abandoned (A and B were listed, bought,
+ * and D, removed). */
+static void
+test_abandoned_cart_goes_by_time_not_arrival(void **state)
+{
+	struct xs_test_store *f = *state;
+	struct xs_settings    set;
+	struct xs_query q = picks_query("u13", XS_PICK_ABANDONED_CART, 10);
+	struct pick     p[4];
+	char            spec[512], buf[64];
+	size_t          n;
+
+	snprintf(spec, sizeof(spec),
+	    "%d order u13 A,B o13; %d cart_remove u13 D; %d cart_add u13 A; "
+	    "%d cart_add u13 B; %d cart_add u13 C; %d cart_add u13 D",
+	    T0 - 2 * DAY, T0 - 2 * DAY, T0 - 3 * DAY, T0 - 3 * DAY + 60,
+	    T0 - 3 * DAY + 120, T0 - 3 * DAY + 180);
+	xs_test_events(f->st, NULL, spec);
+	xs_settings_default(&set);
+	n = ask_picks(f->st, &set, &q, p, 4);
+	assert_string_equal(ids_of(p, n, buf, sizeof(buf)), "C");
+}
+
 /* new_arrivals' fit is the share of the user's whole positive taste in
  * the item's category (picks.md): taste in items without a category
  * counts in the whole. u9 viewed K (kitchen) and U (no category) at the
@@ -956,6 +983,9 @@ main(void)
 		    xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_abandoned_cart_ages_by_the_latest_add,
+		    xs_test_store_setup, xs_test_store_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_abandoned_cart_goes_by_time_not_arrival,
 		    xs_test_store_setup, xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_new_arrivals_fit_counts_all_taste,
