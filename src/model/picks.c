@@ -15,7 +15,9 @@
  *                   trend list (memoised per snapshot) and the counters
  *                   of the candidates in it.
  *   abandoned_cart  the open cart's items added between min and max age
- *                   ago, newest first. Touches the cart.
+ *                   ago, newest first, but those ordered or removed at
+ *                   or after their add (which arrived later). Touches
+ *                   the cart and the history.
  *   back_in_stock   items the user viewed or carted while out of stock,
  *                   in stock again since, not bought since, within
  *                   q->days; freshest restock first. Touches the history
@@ -639,10 +641,102 @@ pick_for_you(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 
 /* ==== abandoned_cart ==== */
 
+/* When the user last ordered or removed an item: the cart goes by time,
+ * and an add that arrived after those and is dated before them (a load
+ * of the orders, then of the events) had left the cart by then, though
+ * the cart kept it (its relations count it as in the cart). */
+struct cart_exit {
+	uint32_t item;
+	int64_t  ts;
+};
+
+struct cart_exits {
+	struct cart_exit *v; /* malloc'd; by item, each once, its latest */
+	size_t            n, cap;
+};
+
+static xsell_err
+cart_exit_cb(void *ctx, const struct xs_hist_rec *ev)
+{
+	struct cart_exits *x = ctx;
+
+	if (ev->type != XS_EV_ORDER && ev->type != XS_EV_CART_REMOVE) {
+		return XSELL_OK;
+	}
+	if (x->n == x->cap) {
+		size_t            cap = x->cap ? x->cap * 2 : 32;
+		struct cart_exit *v   = realloc(x->v, cap * sizeof(*v));
+
+		if (v == NULL) {
+			return XSELL_ENOMEM;
+		}
+		x->v   = v;
+		x->cap = cap;
+	}
+	x->v[x->n].item = ev->item;
+	x->v[x->n].ts   = ev->ts;
+	x->n++;
+	return XSELL_OK;
+}
+
+static int
+cmp_cart_exit(const void *p, const void *q)
+{
+	const struct cart_exit *a = p, *b = q;
+
+	if (a->item != b->item) {
+		return a->item < b->item ? -1 : 1;
+	}
+	return a->ts > b->ts ? -1 : a->ts < b->ts; /* the latest first */
+}
+
+/* The user's orders and removals from the history, the latest per item. */
+static xsell_err
+cart_exits_load(
+    xs_store *st, MDB_txn *txn, uint32_t user, struct cart_exits *x)
+{
+	xsell_err err =
+	    xs_store_history_each(st, txn, user, false, cart_exit_cb, x);
+	size_t u = 0;
+
+	if (err != XSELL_OK || x->n == 0) {
+		return err;
+	}
+	qsort(x->v, x->n, sizeof(*x->v), cmp_cart_exit);
+	for (size_t i = 0; i < x->n; i++) {
+		if (u == 0 || x->v[u - 1].item != x->v[i].item) {
+			x->v[u++] = x->v[i];
+		}
+	}
+	x->n = u;
+	return XSELL_OK;
+}
+
+static int
+cmp_cart_item(const void *p, const void *q)
+{
+	const struct cart_exit *a = p, *b = q;
+
+	return a->item < b->item ? -1 : a->item > b->item;
+}
+
+/* Did the item added at 'added' leave the cart at or after it? */
+static bool
+cart_exited(const struct cart_exits *x, uint32_t item, int64_t added)
+{
+	struct cart_exit  key = { item, 0 };
+	struct cart_exit *e   = x->n == 0
+	      ? NULL
+	      : bsearch(&key, x->v, x->n, sizeof(key), cmp_cart_item);
+
+	return e != NULL && e->ts >= added;
+}
+
 struct cart_pick {
-	const struct xs_query *q;
-	int64_t                min_age, max_age;
-	struct xs_cand_vec    *out;
+	const struct xs_query   *q;
+	int64_t                  min_age, max_age;
+	const struct cart_exits *exits;
+	struct xs_cand_vec      *out;
 };
 
 static xsell_err
@@ -658,7 +752,8 @@ cart_pick_cb(void *ctx, uint32_t item, int64_t added, uint32_t count)
 	if (age < 0) {
 		age = 0;
 	}
-	if (age < c->min_age || age > c->max_age) {
+	if (age < c->min_age || age > c->max_age ||
+	    cart_exited(c->exits, item, added)) {
 		return XSELL_OK;
 	}
 	x.item       = item;
@@ -672,8 +767,10 @@ pick_abandoned_cart(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
     const struct xs_query *q, const struct user_view *u,
     struct xs_cand_vec *out)
 {
-	struct cart_pick c = { q, set->abandoned_min_age_s,
-		set->abandoned_max_age_s, out };
+	struct cart_exits exits = { NULL, 0, 0 };
+	struct cart_pick  c     = { q, set->abandoned_min_age_s,
+		     set->abandoned_max_age_s, &exits, out };
+	xsell_err         err;
 
 	if (q->has_min_age) {
 		c.min_age = q->min_age_s;
@@ -684,7 +781,12 @@ pick_abandoned_cart(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	if (u->id == 0) {
 		return XSELL_OK;
 	}
-	return xs_store_cart_each(st, txn, u->id, cart_pick_cb, &c);
+	err = cart_exits_load(st, txn, u->id, &exits);
+	if (err == XSELL_OK) {
+		err = xs_store_cart_each(st, txn, u->id, cart_pick_cb, &c);
+	}
+	free(exits.v);
+	return err;
 }
 
 /* ==== back_in_stock ==== */

@@ -595,7 +595,9 @@ xsell_err xs_store_bought_each(
 /* ==== Carts ==== */
 
 /* Put 'item' in the user's open cart, added at 'ts'; *addedp false if it
- * was there already (its time is kept). */
+ * was there already (then it takes 'ts' if that is later: added again,
+ * it was last added then, for abandoned_cart's age and for a removal or
+ * an order dated between the two adds, which leaves it in). */
 xsell_err xs_store_cart_add(xs_store *st, MDB_txn *txn, uint32_t user,
     uint32_t item, int64_t ts, bool *addedp);
 /* Take 'item' out of the cart if it was added at or before 'until' (an

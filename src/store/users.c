@@ -23,14 +23,20 @@ item_ts_encode(
 	xs_be32_put(out + 12, count);
 }
 
-/* The record of an item bought again (found with prev and count):
- * counted once more, and moved to ts if ts is later. */
-static void
+/* The record of an item added again (found with prev and count): moved
+ * to ts if ts is later, and with 'again' counted once more. False if
+ * that changes nothing. */
+static bool
 item_ts_again(unsigned char out[ITEM_TS_LEN], uint32_t item, int64_t ts,
-    int64_t prev, uint32_t count)
+    bool again, int64_t prev, uint32_t count)
 {
-	item_ts_encode(out, item, ts > prev ? ts : prev,
-	    count < UINT32_MAX ? count + 1 : count);
+	if (again && count < UINT32_MAX) {
+		count++;
+	} else if (ts <= prev) {
+		return false;
+	}
+	item_ts_encode(out, item, ts > prev ? ts : prev, count);
+	return true;
 }
 
 /* Position 'cur' on the user's (item, ts, count) duplicate for 'item'.
@@ -61,9 +67,9 @@ item_ts_find(MDB_cursor *cur, uint32_t user, uint32_t item, int64_t *tsp,
 }
 
 /* Add (item, ts, 1) under 'user' in 'dbi' unless the item is there.
- * With 'again', an item already there counts once more and moves to ts if
- * ts is later. *prevp and *countp (may be NULL): the time and count it
- * had, 0 if it was not there. */
+ * An item already there moves to ts if ts is later, and with 'again'
+ * counts once more. *prevp and *countp (may be NULL): the time and count
+ * it had, 0 if it was not there. */
 static xsell_err
 item_ts_add(MDB_txn *txn, MDB_dbi dbi, uint32_t user, uint32_t item,
     int64_t ts, bool again, bool *addedp, int64_t *prevp, uint32_t *countp)
@@ -93,8 +99,8 @@ item_ts_add(MDB_txn *txn, MDB_dbi dbi, uint32_t user, uint32_t item,
 	if (rc == MDB_NOTFOUND) {
 		item_ts_encode(vb, item, ts, 1);
 		rc = mdb_cursor_put(cur, &k, &v, 0);
-	} else if (rc == 0 && again) {
-		item_ts_again(vb, item, ts, prev, count);
+	} else if (rc == 0 &&
+	    item_ts_again(vb, item, ts, again, prev, count)) {
 		/* Same item prefix: the duplicate keeps its place. */
 		rc = mdb_cursor_put(cur, &k, &v, MDB_CURRENT);
 	}
@@ -180,11 +186,7 @@ held_item_ts_add(struct xs_user_recs *s, uint32_t item, int64_t ts, bool again,
 		item_ts_encode(rec, item, ts, 1);
 		return xs_user_recs_insert(s, i, rec);
 	}
-	if (again) {
-		unsigned char *p = xs_user_recs_at(s, i);
-
-		item_ts_again(p, item, ts, prev, count);
-	}
+	item_ts_again(xs_user_recs_at(s, i), item, ts, again, prev, count);
 	return XSELL_OK;
 }
 

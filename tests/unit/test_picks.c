@@ -830,6 +830,70 @@ test_abandoned_cart_add_after_now(void **state)
 	assert_int_equal(ask_picks(f->st, &set, &q, p, 2), 0);
 }
 
+/* abandoned_cart ages an item by its latest add: added again while in
+ * the cart, it was last added then (event.md, the open cart). u12 carted
+ * X 20 days before T0 and again 2 days before: listed, 2 days old (the
+ * first add kept made it given up). Y, carted 5 and 2 days before T0,
+ * with a removal dated between the two that arrives last: the second add
+ * is after it, so Y stays (it was removed). Z, carted 3 days before T0
+ * and again 10 minutes before: too fresh for the default hour (it was
+ * listed as 3 days old). */
+static void
+test_abandoned_cart_ages_by_the_latest_add(void **state)
+{
+	struct xs_test_store *f = *state;
+	struct xs_settings    set;
+	struct xs_query q = picks_query("u12", XS_PICK_ABANDONED_CART, 10);
+	struct pick     p[3];
+	char            spec[512], buf[64];
+	size_t          n;
+
+	snprintf(spec, sizeof(spec),
+	    "%d cart_add u12 X; %d cart_add u12 X; %d cart_add u12 Y; "
+	    "%d cart_add u12 Y; %d cart_remove u12 Y; %d cart_add u12 Z; "
+	    "%d cart_add u12 Z",
+	    T0 - 20 * DAY, T0 - 2 * DAY, T0 - 5 * DAY, T0 - 2 * DAY - 60,
+	    T0 - 3 * DAY, T0 - 3 * DAY, T0 - 600);
+	xs_test_events(f->st, NULL, spec);
+	xs_settings_default(&set);
+	n = ask_picks(f->st, &set, &q, p, 3);
+	assert_string_equal(ids_of(p, n, buf, sizeof(buf)), "X Y");
+	assert_true(fabs(p[0].score - pow(0.5, 2.0 / 7)) <= 1e-12);
+	assert_int_equal(p[0].source, XS_SOURCE_CART);
+
+	q.has_min_age = true;
+	q.min_age_s   = 0;
+	n             = ask_picks(f->st, &set, &q, p, 3);
+	assert_string_equal(ids_of(p, n, buf, sizeof(buf)), "Z X Y");
+}
+
+/* abandoned_cart goes by time, not arrival: an add that arrives after an
+ * order or a removal of the item dated later (a load of the orders file,
+ * then of the events) is not listed. u13 ordered A and B 2 days before
+ * T0 and removed D then; the adds of A, B, C and D, 3 days before T0,
+ * arrive after those: C alone is abandoned (A and B were listed, bought,
+ * and D, removed). */
+static void
+test_abandoned_cart_goes_by_time_not_arrival(void **state)
+{
+	struct xs_test_store *f = *state;
+	struct xs_settings    set;
+	struct xs_query q = picks_query("u13", XS_PICK_ABANDONED_CART, 10);
+	struct pick     p[4];
+	char            spec[512], buf[64];
+	size_t          n;
+
+	snprintf(spec, sizeof(spec),
+	    "%d order u13 A,B o13; %d cart_remove u13 D; %d cart_add u13 A; "
+	    "%d cart_add u13 B; %d cart_add u13 C; %d cart_add u13 D",
+	    T0 - 2 * DAY, T0 - 2 * DAY, T0 - 3 * DAY, T0 - 3 * DAY + 60,
+	    T0 - 3 * DAY + 120, T0 - 3 * DAY + 180);
+	xs_test_events(f->st, NULL, spec);
+	xs_settings_default(&set);
+	n = ask_picks(f->st, &set, &q, p, 4);
+	assert_string_equal(ids_of(p, n, buf, sizeof(buf)), "C");
+}
+
 /* new_arrivals' fit is the share of the user's whole positive taste in
  * the item's category (picks.md): taste in items without a category
  * counts in the whole. u9 viewed K (kitchen) and U (no category) at the
@@ -917,6 +981,12 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_abandoned_cart_add_after_now, xs_test_store_setup,
 		    xs_test_store_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_abandoned_cart_ages_by_the_latest_add,
+		    xs_test_store_setup, xs_test_store_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_abandoned_cart_goes_by_time_not_arrival,
+		    xs_test_store_setup, xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_new_arrivals_fit_counts_all_taste,
 		    xs_test_store_setup, xs_test_store_teardown),
