@@ -21,7 +21,10 @@
  * when applied, so it applies as it would have at once. A segment is
  * deleted once the store has all of its entries; a new one starts past
  * the segment bound (WAL_SEGMENT_MAX, or the backlog bound if less: a
- * segment is deleted soon after it fills) and at every open.
+ * segment is deleted soon after it fills), at every open, and after
+ * each forget_user's entry: a forgotten user's requests must not stay
+ * on disk once the reply says they are forgotten, so the forget's
+ * writer deletes the segments up to its entry before it replies.
  *
  * Start-up is recovery (log_recover: replay what the store lacks), then,
  * with --wal only, the log's start (log_begin: a new segment, the
@@ -147,9 +150,13 @@ struct xs_wal {
 	bool      syncing;    /* a writer is in fdatasync for all */
 	bool      rotating;   /* a writer is starting the next segment */
 	bool      reserving;  /* a writer is reserving past 'alloc' */
+	uint64_t  cut_after;  /* a forget's entry: a new segment after it */
 	xsell_err broken;     /* a failed sync: every write refused */
 	uint64_t  segs[WAL_SEGMENTS_MAX]; /* first seqs, ascending */
 	size_t    n_segs;
+	/* Held by whoever deletes segments (segs_drop_applied): the
+	 * applier, and a forget_user's writer. */
+	pthread_mutex_t drop_mtx;
 
 	/* Applying (the applier's own, but 'applied' to 'forgets' and
 	 * 'skipped' under mtx: writers and stats read them). */
@@ -538,9 +545,9 @@ segs_applied(const xs_wal *wal, uint64_t applied, bool all)
  * is tried again next time. Called without mtx: a segment is deleted
  * only after the commit that recorded its last entry as applied
  * returned (a crash before its unlink replays nothing from it: replay
- * skips what the store has), and only the applier (or open and close,
- * with no other thread) deletes, always the oldest, so these stay the
- * first of wal->segs meanwhile (writers only add at its end). */
+ * skips what the store has), and only under drop_mtx, always the
+ * oldest, so these stay the first of wal->segs meanwhile (writers only
+ * add at its end). */
 static size_t
 segs_unlink(const xs_wal *wal, const uint64_t *firsts, size_t n)
 {
@@ -567,16 +574,17 @@ segs_unlist(xs_wal *wal, size_t n)
 }
 
 /* Delete the segments whose every entry is in the store (see
- * segs_applied; 'all': the last one too), at open and close and from
- * the applier. mtx is held only to read and change the list, not for
- * the unlinks (writers do not wait for the disk); they go in batches
- * of SEGS_DROP_BATCH, until one cannot be deleted (tried again next
- * time). */
+ * segs_applied; 'all': the last one too), at open and close, from the
+ * applier and after a forget_user. mtx is held only to read and change
+ * the list, not for the unlinks (writers do not wait for the disk);
+ * they go in batches of SEGS_DROP_BATCH, until one cannot be deleted
+ * (tried again next time). drop_mtx makes one deleter at a time. */
 #define SEGS_DROP_BATCH 64
 
 static void
 segs_drop_applied(xs_wal *wal, uint64_t applied, bool all)
 {
+	pthread_mutex_lock(&wal->drop_mtx);
 	for (;;) {
 		uint64_t firsts[SEGS_DROP_BATCH];
 		size_t   n, gone;
@@ -587,16 +595,17 @@ segs_drop_applied(xs_wal *wal, uint64_t applied, bool all)
 		memcpy(firsts, wal->segs, n * sizeof(firsts[0]));
 		pthread_mutex_unlock(&wal->mtx);
 		if (n == 0) {
-			return;
+			break;
 		}
 		gone = segs_unlink(wal, firsts, n);
 		pthread_mutex_lock(&wal->mtx);
 		segs_unlist(wal, gone);
 		pthread_mutex_unlock(&wal->mtx);
 		if (gone < n) {
-			return;
+			break;
 		}
 	}
+	pthread_mutex_unlock(&wal->drop_mtx);
 }
 
 /* Create segment 'first' and make its name durable (its entries will
@@ -785,9 +794,19 @@ seg_reserve(xs_wal *wal, off_t want)
 	return XSELL_OK;
 }
 
+/* Whether the segment appended to holds the entry of a forget_user
+ * that must end it (wal->cut_after; mtx held): nothing more goes into
+ * it, so that it can be deleted once that entry is applied. */
+static bool
+seg_cut_due(const xs_wal *wal)
+{
+	return wal->n_segs > 0 && wal->segs[wal->n_segs - 1] <= wal->cut_after;
+}
+
 /* Make room for 'len' more bytes at the end of the segment (mtx held;
  * released while the disk works, so every condition is checked again
- * after each wait): a new segment past wal->seg_max, then reserved
+ * after each wait): a new segment past wal->seg_max or after a
+ * forget_user's entry (seg_cut_due), then reserved
  * disk space, reserved ahead (half a step) so that appends seldom wait
  * for it. The writer that finds the work to do does it; the others
  * wait only if they need it. */
@@ -807,7 +826,8 @@ append_room(xs_wal *wal, size_t len)
 			pthread_cond_wait(&wal->synced_cv, &wal->mtx);
 			continue;
 		}
-		if (wal->off > 0 && need > wal->seg_max) {
+		if (wal->off > 0 &&
+		    (need > wal->seg_max || seg_cut_due(wal))) {
 			if (wal->syncing || wal->reserving) {
 				pthread_cond_wait(&wal->synced_cv, &wal->mtx);
 				continue;
@@ -875,6 +895,27 @@ entry_append(
 	wal->backlog += sizeof(h) + len;
 	*seqp = h.seq;
 	return XSELL_OK;
+}
+
+/* End the segment appended to after forget_user entry 'seq', just
+ * appended (mtx held since): a new segment starts, and appends wait
+ * for it (append_room), so that the forget's segment holds no entry
+ * after it and is deleted as soon as the forget is applied
+ * (forget_segs_drop). The rotation syncs the old segment, the forget's
+ * entry with it. If it fails (logged), the next append tries again. */
+static void
+seg_cut(xs_wal *wal, uint64_t seq)
+{
+	wal->cut_after = seq;
+	while (wal->broken == XSELL_OK && seg_cut_due(wal)) {
+		if (wal->rotating || wal->syncing || wal->reserving) {
+			pthread_cond_wait(&wal->synced_cv, &wal->mtx);
+			continue;
+		}
+		if (seg_rotate(wal) != XSELL_OK) {
+			return;
+		}
+	}
 }
 
 /* Wait until entry 'seq' is durable (mtx held). The first writer to
@@ -1004,6 +1045,35 @@ forget_wait(xs_wal *wal, struct wal_forget *f)
 	return f->err;
 }
 
+/* After forget_user entry 'seq' is in the store (applied, or skipped:
+ * then the user was not taken out, but the request that names them is
+ * kept in wal-skipped): delete the log's segments up to it, which hold
+ * the user's requests and the forget's own (seg_cut ended its segment
+ * with it), before the reply says they are forgotten. Called without
+ * mtx. Should a segment stay (the cut or an unlink failed, logged), a
+ * start deletes it once its entries are in the store. */
+static void
+forget_segs_drop(xs_wal *wal, uint64_t seq)
+{
+	uint64_t applied;
+	bool     kept;
+
+	pthread_mutex_lock(&wal->mtx);
+	applied = wal->applied;
+	pthread_mutex_unlock(&wal->mtx);
+	segs_drop_applied(wal, applied, false);
+	pthread_mutex_lock(&wal->mtx);
+	kept = wal->n_segs > 0 && wal->segs[0] <= seq;
+	pthread_mutex_unlock(&wal->mtx);
+	if (kept) {
+		xs_log(XS_LOG_WARN,
+		    "wal: forget_user (entry %" PRIu64
+		    "): the log file holding it could not be deleted yet; "
+		    "the next start deletes it",
+		    seq);
+	}
+}
+
 /* Why a write is refused at once (mtx held): the log cannot be
  * written, the applier cannot apply (the write would not be seen), or
  * it has stopped. */
@@ -1110,6 +1180,7 @@ xs_wal_write(xs_wal *wal, struct xs_worker *w, struct xs_write_job *job)
 	}
 	if (err == XSELL_OK && is_forget) {
 		forget_list(wal, &f, seq);
+		seg_cut(wal, seq);
 	}
 	if (err == XSELL_OK) {
 		err = sync_upto(wal, seq);
@@ -1126,6 +1197,9 @@ xs_wal_write(xs_wal *wal, struct xs_worker *w, struct xs_write_job *job)
 		w->reply_withheld = f.unknown;
 	}
 	pthread_mutex_unlock(&wal->mtx);
+	if (f.done) {
+		forget_segs_drop(wal, seq);
+	}
 	/* Acknowledged once logged: duplicates are found when the entry is
 	 * applied, later, so the reply counts every event applied and none
 	 * a duplicate (PROTOCOL.md, "With a write-ahead log"). */
@@ -1784,6 +1858,7 @@ wal_alloc(
 		return err;
 	}
 	pthread_mutex_init(&wal->mtx, NULL);
+	pthread_mutex_init(&wal->drop_mtx, NULL);
 	pthread_cond_init(&wal->synced_cv, NULL);
 	pthread_cond_init(&wal->applied_cv, NULL);
 	pthread_cond_init(&wal->work_cv, NULL);
@@ -1807,6 +1882,7 @@ wal_free(xs_wal *wal)
 	xs_arena_fini(&wal->w.arena);
 	free(wal->buf);
 	pthread_mutex_destroy(&wal->mtx);
+	pthread_mutex_destroy(&wal->drop_mtx);
 	pthread_cond_destroy(&wal->synced_cv);
 	pthread_cond_destroy(&wal->applied_cv);
 	pthread_cond_destroy(&wal->work_cv);

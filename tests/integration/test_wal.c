@@ -14,7 +14,8 @@
  * start and live, and the writes around it are applied. A forget_user
  * gets its result even when another writer's sync made its entry
  * durable (an LD_PRELOAD shim puts the writers in that order), and when
- * it is in flight at a stop; one the store cannot take at a stop gets
+ * it is in flight at a stop, and once it is answered no log file holds
+ * the forgotten user's requests; one the store cannot take at a stop gets
  * no reply (its entry is held back by LMDB's writer lock, which the
  * test takes). A failed log sync (an LD_PRELOAD shim fails it) refuses
  * the writes it covered and a writer waiting for backlog room behind
@@ -106,14 +107,14 @@ write_json(unsigned k, char *buf, size_t len)
 	snprintf(buf + o, len - o, "]}");
 }
 
-/* Send the whole list to 'url', each write acknowledged before the
- * next; checks each reply as counted by hand. */
+/* Send the list's first n writes to 'url', each acknowledged before
+ * the next; checks each reply as counted by hand. */
 static void
-send_writes(const char *url)
+send_writes_upto(const char *url, unsigned n)
 {
 	char buf[2048];
 
-	for (unsigned k = 0; k < WRITES; k++) {
+	for (unsigned k = 0; k < n; k++) {
 		json_t *r;
 
 		write_json(k, buf, sizeof(buf));
@@ -136,6 +137,13 @@ send_writes(const char *url)
 		}
 		json_decref(r);
 	}
+}
+
+/* Send the whole list. */
+static void
+send_writes(const char *url)
+{
+	send_writes_upto(url, WRITES);
 }
 
 static char *
@@ -199,6 +207,83 @@ copy_file(const char *from_dir, const char *to_dir, const char *name)
 	assert_int_equal(fclose(out), 0);
 	free(from);
 	free(to);
+}
+
+/* The layout of a log entry (server/wal.c): a 32-byte header in host
+ * order (magic "XWAL", body length, seq, decode time, CRC-32, pad),
+ * then the request bytes. The CRC is the standard CRC-32 (reflected,
+ * polynomial 0xEDB88320) of the header with crc 0, then the body. */
+#define HDR_LEN 32
+
+static uint32_t
+crc32_add(uint32_t crc, const void *p, size_t len)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < len; i++) {
+		crc ^= b[i];
+		for (int k = 0; k < 8; k++) {
+			crc = (crc & 1) ? 0xEDB88320u ^ (crc >> 1) : crc >> 1;
+		}
+	}
+	return crc;
+}
+
+/* Append entry 'seq', a whole frame with a good CRC around the body
+ * body[0..len) (whatever its bytes are), to file 'name' in 'dir'. */
+static void
+append_frame(const char *dir, const char *name, uint64_t seq, const void *body,
+    size_t len)
+{
+	char         *p          = path_in(dir, name);
+	FILE         *f          = fopen(p, "ab");
+	unsigned char h[HDR_LEN] = { 0 };
+	uint32_t      magic = 0x4c415758u, blen = (uint32_t) len, crc;
+	int64_t       now = (int64_t) time(NULL);
+
+	assert_non_null(f);
+	memcpy(h, &magic, 4);
+	memcpy(h + 4, &blen, 4);
+	memcpy(h + 8, &seq, 8);
+	memcpy(h + 16, &now, 8);
+	crc = crc32_add(0xffffffffu, h, HDR_LEN);
+	crc = crc32_add(crc, body, len) ^ 0xffffffffu;
+	memcpy(h + 24, &crc, 4);
+	assert_int_equal(fwrite(h, HDR_LEN, 1, f), 1);
+	assert_int_equal(fwrite(body, len, 1, f), 1);
+	assert_int_equal(fclose(f), 0);
+	free(p);
+}
+
+/* Append entry 'seq' with the request 'json' (packed to msgpack) to
+ * file 'name' in 'dir'; *lenp is the body's length, the body itself is
+ * returned (malloc'd). */
+static void *
+append_entry(const char *dir, const char *name, uint64_t seq, const char *json,
+    size_t *lenp)
+{
+	void *body = xs_test_pack(json, lenp);
+
+	append_frame(dir, name, seq, body, *lenp);
+	return body;
+}
+
+/* The log of the whole list, entries 1..WRITES, as file SEG1 of 'dir'.
+ * xselld writes no such file: a forget_user ends its segment, deleted
+ * before the reply (test_wal_forget_deletes_the_users_requests_from_the_
+ * log). It is the log a crash may leave, or an xselld from before that;
+ * a replay must apply it all the same. */
+static void
+log_write_all(const char *dir)
+{
+	char buf[2048];
+
+	for (unsigned k = 0; k < WRITES; k++) {
+		size_t len;
+
+		write_json(k, buf, sizeof(buf));
+		free(append_entry(dir, SEG1, k + 1, buf, &len));
+	}
 }
 
 /* Write into the log file, where entry WRITES + 1 would go (after the
@@ -273,10 +358,11 @@ dump_without_seq(const char *db, bool has_seq)
 
 /* kill -9 after the last acknowledgement; the restart replays what the
  * store lacks: everything acknowledged is there, and the log files are
- * gone after the clean stop that follows. The same log replayed into an
- * empty store, and once more into that store, gives the same dump; and
- * that is the dump of the same writes through xselld without --wal.
- * xselld without --wal applies a log it finds, too. */
+ * gone after the clean stop that follows. The log of the same writes
+ * (log_write_all) replayed into an empty store, and once more into that
+ * store, gives the same dump; and that is the dump of the same writes
+ * through xselld without --wal. xselld without --wal applies a log it
+ * finds, too. */
 static void
 test_wal_kill9_replay_twice_and_without_wal(void **state)
 {
@@ -289,11 +375,10 @@ test_wal_kill9_replay_twice_and_without_wal(void **state)
 	send_writes(s.admin_url);
 	status = xs_test_server_signal(&s, SIGKILL);
 	assert_true(WIFSIGNALED(status));
-	assert_true(file_size(s.db, SEG1) > 0);
+	assert_true(wal_names(s.db) > 0);
 
-	/* A copy of the log (the restart deletes it once applied), and an
-	 * empty store next to another copy. */
-	copy_file(s.db, s.dir, SEG1);
+	/* The log of the writes, and an empty store next to a copy. */
+	log_write_all(s.dir);
 	xs_test_server_start(&e, wal_args);
 	xs_test_server_signal(&e, SIGTERM);
 	copy_file(s.dir, e.db, SEG1);
@@ -302,7 +387,7 @@ test_wal_kill9_replay_twice_and_without_wal(void **state)
 	xs_test_server_restart(&s);
 	assert_int_equal(xs_test_stats_orders(s.read_url), ORDERS_LEFT);
 	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
-	assert_int_equal(file_size(s.db, SEG1), -1);
+	assert_int_equal(wal_names(s.db), 0);
 	killed = dump_without_seq(s.db, true);
 
 	/* The whole log, with a torn entry at its end, into the empty
@@ -382,19 +467,15 @@ wait_applied(const char *url, json_int_t seq)
 static void
 test_wal_crash_after_rotation_replays(void **state)
 {
-	struct xs_test_server s, e;
+	struct xs_test_server e;
 	char                  name[64];
 	char                 *p;
 	FILE                 *fp;
 
 	(void) state;
-	xs_test_server_start(&s, wal_args);
-	send_writes(s.admin_url);
-	xs_test_server_signal(&s, SIGKILL);
-	copy_file(s.db, s.dir, SEG1);
 	xs_test_server_start(&e, wal_args);
 	xs_test_server_signal(&e, SIGTERM);
-	copy_file(s.dir, e.db, SEG1);
+	log_write_all(e.db);
 	/* Segments are named by their first entry, in hex. */
 	snprintf(name, sizeof(name), "wal-%016x.log", WRITES + 1);
 	p  = path_in(e.db, name);
@@ -409,7 +490,6 @@ test_wal_crash_after_rotation_replays(void **state)
 	assert_int_equal(wal_stat(e.read_url, "segments"), 1);
 	xs_test_server_signal(&e, SIGTERM);
 	xs_test_server_fini(&e);
-	xs_test_server_fini(&s);
 }
 
 /* A crash before the newest segment's first entry (here: right after
@@ -428,13 +508,14 @@ test_wal_empty_segment_at_start_is_kept(void **state)
 	assert_int_equal(file_size(s.db, SEG1), 0);
 	xs_test_server_restart(&s);
 	assert_int_equal(wal_stat(s.read_url, "segments"), 1);
-	send_writes(s.admin_url);
-	wait_applied(s.read_url, WRITES);
+	/* Up to the forget_user, which would end the segment. */
+	send_writes_upto(s.admin_url, 1 + BATCHES);
+	wait_applied(s.read_url, 1 + BATCHES);
 	assert_true(file_size(s.db, SEG1) > 0); /* still the one written */
 	xs_test_server_signal(&s, SIGKILL);
 	xs_test_server_restart(&s);
-	assert_int_equal(xs_test_stats_orders(s.read_url), ORDERS_LEFT);
-	assert_int_equal(wal_stat(s.read_url, "applied"), WRITES);
+	assert_int_equal(xs_test_stats_orders(s.read_url), BATCHES * ORDERS);
+	assert_int_equal(wal_stat(s.read_url, "applied"), 1 + BATCHES);
 	xs_test_server_signal(&s, SIGTERM);
 	xs_test_server_fini(&s);
 }
@@ -647,65 +728,6 @@ test_wal_many_writers_rotate_and_replay(void **state)
 }
 
 /* ==== An entry that cannot be applied ==== */
-
-/* The layout of a log entry (server/wal.c): a 32-byte header in host
- * order (magic "XWAL", body length, seq, decode time, CRC-32, pad),
- * then the request bytes. The CRC is the standard CRC-32 (reflected,
- * polynomial 0xEDB88320) of the header with crc 0, then the body. */
-#define HDR_LEN 32
-
-static uint32_t
-crc32_add(uint32_t crc, const void *p, size_t len)
-{
-	const uint8_t *b = p;
-
-	for (size_t i = 0; i < len; i++) {
-		crc ^= b[i];
-		for (int k = 0; k < 8; k++) {
-			crc = (crc & 1) ? 0xEDB88320u ^ (crc >> 1) : crc >> 1;
-		}
-	}
-	return crc;
-}
-
-/* Append entry 'seq', a whole frame with a good CRC around the body
- * body[0..len) (whatever its bytes are), to file 'name' in 'dir'. */
-static void
-append_frame(const char *dir, const char *name, uint64_t seq, const void *body,
-    size_t len)
-{
-	char         *p          = path_in(dir, name);
-	FILE         *f          = fopen(p, "ab");
-	unsigned char h[HDR_LEN] = { 0 };
-	uint32_t      magic = 0x4c415758u, blen = (uint32_t) len, crc;
-	int64_t       now = (int64_t) time(NULL);
-
-	assert_non_null(f);
-	memcpy(h, &magic, 4);
-	memcpy(h + 4, &blen, 4);
-	memcpy(h + 8, &seq, 8);
-	memcpy(h + 16, &now, 8);
-	crc = crc32_add(0xffffffffu, h, HDR_LEN);
-	crc = crc32_add(crc, body, len) ^ 0xffffffffu;
-	memcpy(h + 24, &crc, 4);
-	assert_int_equal(fwrite(h, HDR_LEN, 1, f), 1);
-	assert_int_equal(fwrite(body, len, 1, f), 1);
-	assert_int_equal(fclose(f), 0);
-	free(p);
-}
-
-/* Append entry 'seq' with the request 'json' (packed to msgpack) to
- * file 'name' in 'dir'; *lenp is the body's length, the body itself is
- * returned (malloc'd). */
-static void *
-append_entry(const char *dir, const char *name, uint64_t seq, const char *json,
-    size_t *lenp)
-{
-	void *body = xs_test_pack(json, lenp);
-
-	append_frame(dir, name, seq, body, *lenp);
-	return body;
-}
 
 /* Damage the store in 'db' (no server on it) as a lost record would:
  * delete the order records 'a' and 'b', which their users' ledgers still
@@ -1196,6 +1218,94 @@ test_wal_forget_in_flight_at_stop_gets_its_result(void **state)
 	xs_test_server_restart(&s);
 	assert_false(user_known(s.read_url, "victim"));
 	assert_int_equal(xs_test_stats_orders(s.read_url), 1);
+	xs_test_server_fini(&s);
+}
+
+/* Whether data[0..n) holds the bytes of 'needle'. */
+static bool
+bytes_hold(const char *data, size_t n, const char *needle)
+{
+	size_t len = strlen(needle);
+
+	for (size_t i = 0; i + len <= n; i++) {
+		if (memcmp(data + i, needle, len) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Whether a file of 'dir' whose name starts with "wal-" (the log's
+ * segments, wal-skipped) holds the bytes of 'needle'. */
+static bool
+log_files_hold(const char *dir, const char *needle)
+{
+	DIR           *d = opendir(dir);
+	struct dirent *e;
+	bool           found = false;
+
+	assert_non_null(d);
+	while (!found && (e = readdir(d)) != NULL) {
+		char  *p;
+		FILE  *f;
+		char  *data;
+		size_t n;
+
+		if (strncmp(e->d_name, "wal-", 4) != 0) {
+			continue;
+		}
+		p = path_in(dir, e->d_name);
+		f = fopen(p, "rb");
+		assert_non_null(f);
+		data = malloc((size_t) file_size(dir, e->d_name) + 1);
+		assert_non_null(data);
+		n = fread(data, 1, (size_t) file_size(dir, e->d_name), f);
+		fclose(f);
+		found = bytes_hold(data, n, needle);
+		free(data);
+		free(p);
+	}
+	closedir(d);
+	return found;
+}
+
+/* Once forget_user is answered, no log file holds the forgotten user's
+ * requests (their order, the forget itself, which names them), as
+ * forget_user.md promises of "what is kept about them": the segment
+ * holding them was deleted only when a later segment's entries were
+ * applied, which a quiet server reaches after 64 MiB of writes, so
+ * wal-1.log kept them on disk for as long as the server ran. The log
+ * goes on: the next write is logged and survives kill -9. */
+static void
+test_wal_forget_deletes_the_users_requests_from_the_log(void **state)
+{
+	struct xs_test_server s;
+	char                  json[256];
+	json_t               *r;
+
+	(void) state;
+	xs_test_server_start(&s, wal_args);
+	order_json(json, sizeof(json), "victim-o1", "victim", "a", "b");
+	xs_test_send_ok(s.admin_url, json);
+	order_json(json, sizeof(json), "o2", "u2", "a", "c");
+	xs_test_send_ok(s.admin_url, json);
+	assert_true(log_files_hold(s.db, "victim"));
+
+	r = xs_test_call_ok(
+	    s.admin_url, "{\"op\":\"forget_user\",\"user\":\"victim\"}");
+	assert_true(json_is_true(json_object_get(r, "forgotten")));
+	assert_int_equal(json_integer_value(json_object_get(r, "orders")), 1);
+	json_decref(r);
+	assert_false(log_files_hold(s.db, "victim"));
+
+	order_json(json, sizeof(json), "o3", "u3", "b", "c");
+	xs_test_send_ok(s.admin_url, json);
+	assert_true(WIFSIGNALED(xs_test_server_signal(&s, SIGKILL)));
+	xs_test_server_restart(&s);
+	assert_false(user_known(s.read_url, "victim"));
+	assert_int_equal(xs_test_stats_orders(s.read_url), 2);
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+	assert_false(log_files_hold(s.db, "victim"));
 	xs_test_server_fini(&s);
 }
 
@@ -1836,6 +1946,8 @@ main(void)
 		    test_wal_forget_in_flight_at_stop_gets_its_result),
 		cmocka_unit_test(
 		    test_wal_forget_unapplicable_at_stop_gets_no_reply),
+		cmocka_unit_test(
+		    test_wal_forget_deletes_the_users_requests_from_the_log),
 		cmocka_unit_test(
 		    test_wal_failed_sync_refuses_writers_waiting_for_room),
 		cmocka_unit_test(test_wal_backlog_room_in_order_of_arrival),
