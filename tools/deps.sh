@@ -26,8 +26,9 @@ packages+=(clang libclang-rt-14-dev)
 # The ops console's browser test (tests/client/test_console.py, skipped
 # without it) drives Debian's headless Chromium.
 packages+=(chromium)
-# tools/valgrind.sh (the suite under memcheck) and tools/lint.sh
-# (cppcheck and clang-tidy), run by hand before a submission.
+# tools/valgrind.sh (the suite under memcheck, run by hand before a
+# submission) and tools/lint.sh (cppcheck and clang-tidy, which
+# tools/check.sh runs).
 packages+=(valgrind cppcheck clang-tidy)
 
 # The TLS test (tests/integration/test_server_tls.c, skipped without it)
