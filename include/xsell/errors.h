@@ -22,7 +22,7 @@
 	X(EUNAVAIL, "unavailable", "service unavailable, try again")      \
 	X(EMAPFULL, "unavailable", "storage map is full")                 \
 	X(ENOMEM, "unavailable", "out of memory")                         \
-	X(ESCHEMA, "internal", "store schema is newer than this binary")  \
+	X(ESCHEMA, "internal", "store schema is not this binary's")       \
 	X(ECORRUPT, "internal", "store is damaged or not an xsell store") \
 	X(EIO, "internal", "input/output error")                          \
 	X(EINTERNAL, "internal", "internal error")                        \
