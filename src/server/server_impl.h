@@ -54,6 +54,9 @@ struct xs_conn_limit {
 	uint64_t warned_ns; /* monotonic time of that warning, 0: none */
 };
 
+/* Receives time out this often, so that an idle worker notices a stop. */
+#define XS_RECV_POLL_MS 200
+
 /* What a worker does with a request, by the connection it came on. */
 enum xs_pipe_verdict {
 	XS_PIPE_SERVE,  /* a connection within the limit */
