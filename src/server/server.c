@@ -18,6 +18,9 @@
  * An admin worker is a thread blocked on its context: a write waits for
  * its group commit (group.c), which must not stall nng's threads.
  *
+ * Pull workers (pull.c) are threads too, each receiving on the pull
+ * socket itself; they never reply.
+ *
  * Receives time out every XS_RECV_POLL_MS, so that idle workers notice
  * a stop; a request already received is always answered. */
 /* A feature-test macro, not an identifier of ours: glibc declares
@@ -31,6 +34,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <nng/protocol/pipeline0/pull.h>
 #include <nng/protocol/reqrep0/rep.h>
 #include <nng/supplemental/util/platform.h>
 
@@ -44,6 +48,9 @@
 #define REPLY_MAX ((size_t) 16 << 20)
 /* Admin workers at least, whatever --threads says (see below). */
 #define ADMIN_WORKERS_MIN 8u
+/* Pull workers: as many as the admin workers' least, for the same
+ * reason (writes that wait together share a commit). */
+#define PULL_WORKERS 8u
 /* nng counts a request's SP header against NNG_OPT_RECVMAXSZ: 4 bytes a
  * hop (the REQ's request id, then one more word for each device the
  * request crossed), at most nng's largest TTL of 15 hops
@@ -85,8 +92,8 @@ listener_start(
 
 /* The endpoints of one kind: a socket of one protocol on 'urls'. */
 struct socket_kind {
-	const char *name;                 /* "read", "admin" */
-	int (*open_fn)(nng_socket *sock); /* nng_rep0_open */
+	const char *name;                 /* "read", "admin", "pull" */
+	int (*open_fn)(nng_socket *sock); /* nng_rep0_open, nng_pull0_open */
 	size_t             max_msg;       /* request limit of the kind */
 	const char *const *urls;
 	size_t             n_urls;
@@ -115,7 +122,8 @@ socket_open(nng_socket *sock, const struct socket_kind *k, nng_tls_config *tls,
 	}
 	/* nng takes messages of any size by default: cap what a peer can
 	 * make us buffer. Between max_msg and this, the handler answers
-	 * too_large; beyond it, nng drops the connection unread. */
+	 * too_large (a pull worker counts it rejected); beyond it, nng
+	 * drops the connection unread. */
 	nng_socket_set_size(*sock, NNG_OPT_RECVMAXSZ,
 	    k->max_msg * XSELL_RECV_SLACK + SP_HEADER_MAX);
 	for (size_t i = 0; i < k->n_urls; i++) {
@@ -157,10 +165,16 @@ sockets_close(xs_server *srv)
 		xs_conn_limit_fini(&srv->admin_limit);
 		srv->has_admin = false;
 	}
+	if (srv->has_pull) {
+		nng_close(srv->pull_sock);
+		xs_conn_limit_fini(&srv->pull_limit);
+		xs_pull_fini(&srv->pull);
+		srv->has_pull = false;
+	}
 }
 
-/* The read and admin sockets of 'o', each kind that has URLs. On an
- * error none is left open. */
+/* The read (REP), admin (REP) and pull (PULL) sockets of 'o', each kind
+ * that has URLs. On an error none is left open. */
 static xsell_err
 sockets_open(
     xs_server *srv, const struct xs_server_opts *o, nng_tls_config *tls)
@@ -179,6 +193,17 @@ sockets_open(
 		.max_msg  = XSELL_ADMIN_MSG_MAX,
 		.urls     = o->admin,
 		.n_urls   = o->n_admin,
+		.ipc_mode = o->admin_ipc_mode,
+	};
+	/* A pull message is an event request as on an admin endpoint, with
+	 * its limit; the pull sockets write as admin ones do, so they take
+	 * their mode. */
+	const struct socket_kind pull = {
+		.name     = "pull",
+		.open_fn  = nng_pull0_open,
+		.max_msg  = XSELL_ADMIN_MSG_MAX,
+		.urls     = o->pull,
+		.n_urls   = o->n_pull,
 		.ipc_mode = o->admin_ipc_mode,
 	};
 	unsigned  max_conns = o->max_connections != 0
@@ -205,12 +230,27 @@ sockets_open(
 		}
 		srv->has_admin = true;
 	}
+	if (o->n_pull != 0) {
+		err = socket_open(
+		    &srv->pull_sock, &pull, tls, &srv->pull_limit, max_conns);
+		if (err != XSELL_OK) {
+			xs_conn_limit_fini(&srv->pull_limit);
+			sockets_close(srv);
+			return err;
+		}
+		/* Pull workers block in nng_recvmsg (pull.c): wake them
+		 * to look for a stop. No worker receives before this. */
+		nng_socket_set_ms(
+		    srv->pull_sock, NNG_OPT_RECVTIMEO, XS_RECV_POLL_MS);
+		xs_pull_init(&srv->pull);
+		srv->has_pull = true;
+	}
 	return XSELL_OK;
 }
 
 /* The workers of srv's sockets, not started: 'threads' read workers
- * (0: one per core), then the admin workers, each kind only for a
- * socket that is open. */
+ * (0: one per core), then the admin workers, then PULL_WORKERS pull
+ * workers, each kind only for a socket that is open. */
 static xsell_err
 workers_alloc(xs_server *srv, unsigned threads)
 {
@@ -225,8 +265,9 @@ workers_alloc(xs_server *srv, unsigned threads)
 	    readers / 2 > ADMIN_WORKERS_MIN ? readers / 2 : ADMIN_WORKERS_MIN;
 	size_t n_read  = srv->has_read ? readers : 0;
 	size_t n_admin = srv->has_admin ? admins : 0;
+	size_t n_pull  = srv->has_pull ? PULL_WORKERS : 0;
 
-	srv->n_workers = n_read + n_admin;
+	srv->n_workers = n_read + n_admin + n_pull;
 	/* n_workers >= 1: xselld refuses options without an endpoint (and
 	 * calloc(0) is not NULL on glibc). */
 	// NOLINTNEXTLINE(clang-analyzer-optin.portability.UnixAPI)
@@ -237,6 +278,7 @@ workers_alloc(xs_server *srv, unsigned threads)
 	for (size_t i = 0; i < srv->n_workers; i++) {
 		srv->workers[i].srv   = srv;
 		srv->workers[i].admin = i >= n_read;
+		srv->workers[i].pull  = i >= n_read + n_admin;
 	}
 	return XSELL_OK;
 }
@@ -251,7 +293,8 @@ xs_server_open(xs_server **srvp, const struct xs_server_opts *o)
 
 	/* Before the store: a TLS mistake is a start-up error that should
 	 * not wait for (or lock) the store. */
-	if (any_tls(o->listen, o->n_listen) || any_tls(o->admin, o->n_admin)) {
+	if (any_tls(o->listen, o->n_listen) || any_tls(o->admin, o->n_admin) ||
+	    any_tls(o->pull, o->n_pull)) {
 		err = xs_server_tls_alloc(&tls, o);
 		if (err != XSELL_OK) {
 			return err;
@@ -312,10 +355,11 @@ free_tls:
 	return err;
 }
 
-/* The connection limit of w's socket. */
+/* The connection limit of w's REP socket. */
 static struct xs_conn_limit *
 worker_limit(struct xs_worker *w)
 {
+	assert(!w->pull);
 	return w->admin ? &w->srv->admin_limit : &w->srv->read_limit;
 }
 
@@ -539,7 +583,8 @@ worker_start(struct xs_worker *w)
 			return err;
 		}
 	}
-	rv = worker_ctx_start(w);
+	rv = w->pull ? worker_thread_start(w, xs_pull_main, "xsell-pull")
+	             : worker_ctx_start(w);
 	if (rv != 0) {
 		xs_log(XS_LOG_ERROR, "worker: cannot start (%d)", rv);
 		return XSELL_EUNAVAIL;
@@ -593,7 +638,9 @@ xs_server_close(xs_server *srv)
 			if (w->admin) {
 				pthread_join(w->thread, NULL);
 			}
-			nng_ctx_close(w->ctx);
+			if (!w->pull) {
+				nng_ctx_close(w->ctx);
+			}
 		}
 		if (w->aio != NULL) {
 			nng_aio_free(w->aio);
