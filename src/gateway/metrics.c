@@ -162,6 +162,29 @@ write_background(FILE *out, const msgpack_object *stats)
 	    "wal-skipped since xselld started");
 }
 
+/* What became of the messages of xselld's pull endpoints (stats'
+ * "pull": only from a server with --pull). */
+static void
+write_pull(FILE *out, const msgpack_object *pull)
+{
+	scalar(out, pull, "messages", "xsell_pull_messages_total", "counter",
+	    "messages received on the pull endpoints and dealt with");
+	scalar(out, pull, "applied", "xsell_pull_applied_total", "counter",
+	    "pull messages applied whole");
+	scalar(out, pull, "events", "xsell_pull_events_total", "counter",
+	    "events the applied pull messages applied");
+	scalar(out, pull, "duplicates", "xsell_pull_duplicates_total",
+	    "counter",
+	    "events of pull messages that were seen before (no change)");
+	scalar(out, pull, "rejected", "xsell_pull_rejected_total", "counter",
+	    "pull messages refused for the sender's fault: malformed, too "
+	    "large, not an event request, an invalid event");
+	scalar(out, pull, "refused", "xsell_pull_refused_total", "counter",
+	    "pull messages dropped from connections past the limit");
+	scalar(out, pull, "failed", "xsell_pull_failed_total", "counter",
+	    "pull messages the store or the log could not take");
+}
+
 /* The connection counters of each kind of endpoint (stats'
  * "connections"; absent from older servers). */
 static void
@@ -252,6 +275,7 @@ write_upstream(FILE *out, const msgpack_object *stats)
 	scalar(out, stats, "uptime_s", "xsell_uptime_seconds", "gauge",
 	    "seconds since xselld started");
 	write_connections(out, xsell_reply_get(stats, "connections"));
+	write_pull(out, xsell_reply_get(stats, "pull"));
 	write_background(out, stats);
 }
 

@@ -235,6 +235,10 @@ stats_gather(struct xs_server *srv, struct xs_stats *s)
 	if (srv->has_admin) {
 		xs_conn_limit_read(&srv->admin_limit, &s->conns[1]);
 	}
+	if (srv->has_pull) {
+		xs_conn_limit_read(&srv->pull_limit, &s->conns[2]);
+		xs_pull_stats(&srv->pull, s);
+	}
 	s->comp_lists.on       = atomic_load(&srv->refresher.started);
 	s->comp_lists.items    = atomic_load(&srv->refresher.items);
 	s->comp_lists.due      = atomic_load(&srv->refresher.due);

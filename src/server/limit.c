@@ -135,6 +135,15 @@ conn_del(struct xs_conn_limit *l, uint32_t id)
 	l->conns[i] = (struct xs_conn_slot) { 0 };
 }
 
+/* What a connection past the limit meets, for the log: a pull socket
+ * sends nothing, so its messages are dropped (and counted, pull.c). */
+static const char *
+refusal(const struct xs_conn_limit *l)
+{
+	return strcmp(l->name, "pull") == 0 ? "their messages dropped"
+	                                    : "\"unavailable\"";
+}
+
 bool
 xs_conn_limit_admit(struct xs_conn_limit *l, uint32_t pipe, uint64_t now)
 {
@@ -164,8 +173,8 @@ xs_conn_limit_admit(struct xs_conn_limit *l, uint32_t pipe, uint64_t now)
 	if (warn_n != 0) {
 		xs_log(XS_LOG_WARN,
 		    "%s endpoints at their limit of %u connections: %llu "
-		    "more refused (\"unavailable\") since the last report",
-		    l->name, l->max, (unsigned long long) warn_n);
+		    "more refused (%s) since the last report",
+		    l->name, l->max, (unsigned long long) warn_n, refusal(l));
 	}
 	return admitted;
 }

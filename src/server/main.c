@@ -23,7 +23,7 @@
 
 static const char usage[] =
     "usage: xselld --db DIR --listen URL [--listen URL ...] --admin URL\n"
-    "              [--admin URL ...] [--ipc-mode MODE]\n"
+    "              [--admin URL ...] [--pull URL ...] [--ipc-mode MODE]\n"
     "              [--admin-ipc-mode MODE] [--threads N] [--map-size BYTES]\n"
     "              [--memo-size BYTES]\n"
     "              [--max-basket-items N] [--history-max N]\n"
@@ -43,8 +43,18 @@ static const char usage[] =
     "                    Repeat for several endpoints.\n"
     "  --admin URL       endpoint that also takes writes (event, items,\n"
     "                    forget_user).\n"
-    "                    Repeat for several. At least one --listen,\n"
-    "                    --admin or --http is needed.\n"
+    "                    Repeat for several.\n"
+    "  --pull URL        fire-and-forget endpoint (nng PULL; senders use\n"
+    "                    PUSH): each message is one event request, as\n"
+    "                    on --admin, applied whole or not at all and\n"
+    "                    never answered; any other op is rejected.\n"
+    "                    Nothing is acknowledged: a message in flight at\n"
+    "                    a crash or a stop is lost, and no order is kept\n"
+    "                    between messages. stats.pull counts what became\n"
+    "                    of them; rejected and failed ones are logged (a\n"
+    "                    line a second at most). Repeat for several. At\n"
+    "                    least one --listen, --admin, --pull or --http\n"
+    "                    is needed.\n"
     "  --ipc-mode MODE   permissions of the ipc:// sockets of --listen,\n"
     "                    octal 1..777, e.g. 660: a client needs write\n"
     "                    permission on the socket to connect (default:\n"
@@ -52,8 +62,9 @@ static const char usage[] =
     "                    that only the owner can connect; root always\n"
     "                    can)\n"
     "  --admin-ipc-mode MODE\n"
-    "                    the same for the ipc:// sockets of --admin\n"
-    "                    (e.g. 600: the server's own user and root)\n"
+    "                    the same for the ipc:// sockets of --admin and\n"
+    "                    --pull, which write (e.g. 600: the server's own\n"
+    "                    user and root)\n"
     "  --threads N       read workers, each serving one request at a time\n"
     "                    on nng's own threads (default: one per core;\n"
     "                    nng 1.5.2 has two threads a core, so keep N at\n"
@@ -101,7 +112,7 @@ static const char usage[] =
     "                    at most 86400); 0: no-store. picks and history are\n"
     "                    private, no-store; everything else no-store.\n"
     "  --tls-cert FILE   PEM certificate (chain) of the tls+tcp://\n"
-    "                    endpoints, --listen or --admin\n"
+    "                    endpoints, --listen, --admin or --pull\n"
     "  --tls-key FILE    its private key, PEM, unencrypted\n"
     "  --tls-ca FILE     PEM CA certificate(s): a client must present a\n"
     "                    certificate signed by one of them, or the TLS\n"
@@ -110,12 +121,14 @@ static const char usage[] =
     "                    only then.\n"
     "  --max-connections N\n"
     "                    connections served at once on the read\n"
-    "                    endpoints, and again on the admin ones\n"
-    "                    (default 512, at most 65536). Past it, a\n"
-    "                    connection waits: each of its requests gets\n"
-    "                    \"unavailable\" at once until a served one\n"
-    "                    goes, then it is served (64 wait at most; more\n"
-    "                    are closed as soon as they are made). Each\n"
+    "                    endpoints, and again on the admin ones, and on\n"
+    "                    the pull ones (default 512, at most 65536).\n"
+    "                    Past it, a connection waits: each of its\n"
+    "                    requests gets \"unavailable\" at once (on a\n"
+    "                    pull endpoint, each message is dropped and\n"
+    "                    counted in stats.pull.refused) until a served\n"
+    "                    one goes, then it is served (64 wait at most;\n"
+    "                    more are closed as soon as they are made). Each\n"
     "                    connection holds at most one request (nng\n"
     "                    reads one at a time), so this bounds the queue\n"
     "                    and its memory. A connection that leaves a\n"
@@ -166,7 +179,9 @@ static const char usage[] =
     "the store, an endpoint or an HTTP address cannot be opened, 2 for a\n"
     "usage error.\n"
     "Requests are limited to 64 KiB on --listen endpoints and 16 MiB on\n"
-    "--admin endpoints; see proto/PROTOCOL.md for every limit.\n"
+    "--admin and --pull endpoints; see proto/PROTOCOL.md for every limit.\n"
+    "A stop applies the pull message each worker holds; messages still in\n"
+    "nng's buffers are lost.\n"
     "With --http, HTTP requests in flight are answered first (within 3 s;\n"
     "new ones get 503), then the HTTP addresses close.\n";
 
@@ -190,7 +205,8 @@ enum {
 	OPT_WAL_BACKLOG,
 	OPT_MEMO_SIZE,
 	OPT_IPC_MODE,
-	OPT_ADMIN_IPC_MODE
+	OPT_ADMIN_IPC_MODE,
+	OPT_PULL
 };
 
 /* An ipc:// socket's permission bits: octal digits, 1..0777 (0 would
@@ -259,6 +275,9 @@ tls_options_check(const struct xs_server_opts *o)
 	}
 	for (size_t i = 0; i < o->n_admin; i++) {
 		has_tls_url = has_tls_url || xs_url_is_tls(o->admin[i]);
+	}
+	for (size_t i = 0; i < o->n_pull; i++) {
+		has_tls_url = has_tls_url || xs_url_is_tls(o->pull[i]);
 	}
 	if (has_tls_url && n_files != 3) {
 		return usage_error("%s",
@@ -418,6 +437,7 @@ parse_args(
 		{ "db", required_argument, NULL, 'd' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "admin", required_argument, NULL, 'a' },
+		{ "pull", required_argument, NULL, OPT_PULL },
 		{ "threads", required_argument, NULL, 't' },
 		{ "map-size", required_argument, NULL, 'm' },
 		{ "max-basket-items", required_argument, NULL,
@@ -466,6 +486,13 @@ parse_args(
 				    "too many --admin: %s", optarg);
 			}
 			o->admin[o->n_admin++] = optarg;
+			break;
+		case OPT_PULL:
+			if (o->n_pull == XS_SERVER_MAX_URLS) {
+				return usage_error(
+				    "too many --pull: %s", optarg);
+			}
+			o->pull[o->n_pull++] = optarg;
 			break;
 		case 't':
 			if (!xs_opt_uint(optarg, 1, 256, &o->threads)) {
@@ -584,9 +611,9 @@ parse_args(
 	if (c != 0) {
 		return c;
 	}
-	if (o->n_listen + o->n_admin == 0) {
-		return usage_error(
-		    "%s", "give at least one --listen, --admin or --http");
+	if (o->n_listen + o->n_admin + o->n_pull == 0) {
+		return usage_error("%s",
+		    "give at least one --listen, --admin, --pull or --http");
 	}
 	return tls_options_check(o);
 }
@@ -657,9 +684,9 @@ main(int argc, char **argv)
 		return 1;
 	}
 	xs_log(XS_LOG_INFO,
-	    "xselld %s serving %s (%zu read, %zu admin "
+	    "xselld %s serving %s (%zu read, %zu admin, %zu pull "
 	    "endpoints)",
-	    XSELL_VERSION, o.db, o.n_listen, o.n_admin);
+	    XSELL_VERSION, o.db, o.n_listen, o.n_admin, o.n_pull);
 	sig = xs_stop_signal_wait();
 	xs_log(XS_LOG_INFO, "signal %d: stopping", sig);
 	stop_watchdog_start();

@@ -18,8 +18,11 @@
  * An admin worker is a thread blocked on its context: a write waits for
  * its group commit (group.c), which must not stall nng's threads.
  *
- * Receives time out every RECV_POLL_MS, so that idle workers notice a
- * stop; a request already received is always answered. */
+ * Pull workers (pull.c) are threads too, each receiving on the pull
+ * socket itself; they never reply.
+ *
+ * Receives time out every XS_RECV_POLL_MS, so that idle workers notice
+ * a stop; a request already received is always answered. */
 /* A feature-test macro, not an identifier of ours: glibc declares
  * pthread_setname_np only with it. */
 // NOLINTNEXTLINE(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp)
@@ -31,10 +34,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <nng/protocol/pipeline0/pull.h>
 #include <nng/protocol/reqrep0/rep.h>
 #include <nng/supplemental/util/platform.h>
 
-#define RECV_POLL_MS 200
 /* How long a reply may wait for its connection to take it. Replies on
  * one connection leave one after another, so a wait means the previous
  * reply is still unsent: the peer stopped reading. */
@@ -50,6 +53,9 @@
 #define REPLY_ANSWER_MAX ((size_t) 16 << 20)
 /* Admin workers at least, whatever --threads says (see below). */
 #define ADMIN_WORKERS_MIN 8u
+/* Pull workers: as many as the admin workers' least, for the same
+ * reason (writes that wait together share a commit). */
+#define PULL_WORKERS 8u
 /* nng counts a request's SP header against NNG_OPT_RECVMAXSZ: 4 bytes a
  * hop (the REQ's request id, then one more word for each device the
  * request crossed), at most nng's largest TTL of 15 hops
@@ -89,37 +95,47 @@ listener_start(
 	return rv;
 }
 
-/* A REP socket listening on 'urls', its connections counted by
- * 'limit' (set up here; the caller finis it after closing the socket,
- * also when this fails). */
+/* The endpoints of one kind: a socket of one protocol on 'urls'. */
+struct socket_kind {
+	const char *name;                 /* "read", "admin", "pull" */
+	int (*open_fn)(nng_socket *sock); /* nng_rep0_open, nng_pull0_open */
+	size_t             max_msg;       /* request limit of the kind */
+	const char *const *urls;
+	size_t             n_urls;
+	unsigned           ipc_mode;
+};
+
+/* A socket of kind 'k' listening on its URLs, its connections counted
+ * by 'limit' (set up here; the caller finis it after closing the
+ * socket, also when this fails). */
 static xsell_err
-socket_open(nng_socket *sock, size_t max_msg, const char *const *urls,
-    size_t n_urls, unsigned ipc_mode, nng_tls_config *tls,
-    struct xs_conn_limit *limit, unsigned max_conns, const char *name)
+socket_open(nng_socket *sock, const struct socket_kind *k, nng_tls_config *tls,
+    struct xs_conn_limit *limit, unsigned max_conns)
 {
 	xsell_err err;
 	int       rv;
 
-	rv = nng_rep0_open(sock);
+	rv = k->open_fn(sock);
 	if (rv != 0) {
 		xs_log(XS_LOG_ERROR, "socket: %s", nng_strerror(rv));
 		return XSELL_EIO;
 	}
-	err = xs_conn_limit_init(limit, *sock, max_conns, name);
+	err = xs_conn_limit_init(limit, *sock, max_conns, k->name);
 	if (err != XSELL_OK) {
 		nng_close(*sock);
 		return err;
 	}
 	/* nng takes messages of any size by default: cap what a peer can
 	 * make us buffer. Between max_msg and this, the handler answers
-	 * too_large; beyond it, nng drops the connection unread. */
+	 * too_large (a pull worker counts it rejected); beyond it, nng
+	 * drops the connection unread. */
 	nng_socket_set_size(*sock, NNG_OPT_RECVMAXSZ,
-	    max_msg * XSELL_RECV_SLACK + SP_HEADER_MAX);
-	for (size_t i = 0; i < n_urls; i++) {
-		rv = listener_start(*sock, urls[i], tls, ipc_mode);
+	    k->max_msg * XSELL_RECV_SLACK + SP_HEADER_MAX);
+	for (size_t i = 0; i < k->n_urls; i++) {
+		rv = listener_start(*sock, k->urls[i], tls, k->ipc_mode);
 		if (rv != 0) {
 			xs_log(XS_LOG_ERROR, "cannot listen on %s: %s",
-			    urls[i], nng_strerror(rv));
+			    k->urls[i], nng_strerror(rv));
 			nng_close(*sock);
 			return rv == NNG_EADDRINVAL || rv == NNG_ENOTSUP
 			    ? XSELL_EINVAL
@@ -140,6 +156,138 @@ any_tls(const char *const *urls, size_t n_urls)
 	return false;
 }
 
+/* Close what sockets_open opened. */
+static void
+sockets_close(xs_server *srv)
+{
+	if (srv->has_read) {
+		nng_close(srv->read_sock);
+		xs_conn_limit_fini(&srv->read_limit);
+		srv->has_read = false;
+	}
+	if (srv->has_admin) {
+		nng_close(srv->admin_sock);
+		xs_conn_limit_fini(&srv->admin_limit);
+		srv->has_admin = false;
+	}
+	if (srv->has_pull) {
+		nng_close(srv->pull_sock);
+		xs_conn_limit_fini(&srv->pull_limit);
+		xs_pull_fini(&srv->pull);
+		srv->has_pull = false;
+	}
+}
+
+/* The read (REP), admin (REP) and pull (PULL) sockets of 'o', each kind
+ * that has URLs. On an error none is left open. */
+static xsell_err
+sockets_open(
+    xs_server *srv, const struct xs_server_opts *o, nng_tls_config *tls)
+{
+	const struct socket_kind read = {
+		.name     = "read",
+		.open_fn  = nng_rep0_open,
+		.max_msg  = XSELL_READ_MSG_MAX,
+		.urls     = o->listen,
+		.n_urls   = o->n_listen,
+		.ipc_mode = o->listen_ipc_mode,
+	};
+	const struct socket_kind admin = {
+		.name     = "admin",
+		.open_fn  = nng_rep0_open,
+		.max_msg  = XSELL_ADMIN_MSG_MAX,
+		.urls     = o->admin,
+		.n_urls   = o->n_admin,
+		.ipc_mode = o->admin_ipc_mode,
+	};
+	/* A pull message is an event request as on an admin endpoint, with
+	 * its limit; the pull sockets write as admin ones do, so they take
+	 * their mode. */
+	const struct socket_kind pull = {
+		.name     = "pull",
+		.open_fn  = nng_pull0_open,
+		.max_msg  = XSELL_ADMIN_MSG_MAX,
+		.urls     = o->pull,
+		.n_urls   = o->n_pull,
+		.ipc_mode = o->admin_ipc_mode,
+	};
+	unsigned  max_conns = o->max_connections != 0
+	     ? o->max_connections
+	     : XS_SERVER_MAX_CONNECTIONS_DEFAULT;
+	xsell_err err       = XSELL_OK;
+
+	if (o->n_listen != 0) {
+		err = socket_open(
+		    &srv->read_sock, &read, tls, &srv->read_limit, max_conns);
+		if (err != XSELL_OK) {
+			xs_conn_limit_fini(&srv->read_limit);
+			return err;
+		}
+		srv->has_read = true;
+	}
+	if (o->n_admin != 0) {
+		err = socket_open(&srv->admin_sock, &admin, tls,
+		    &srv->admin_limit, max_conns);
+		if (err != XSELL_OK) {
+			xs_conn_limit_fini(&srv->admin_limit);
+			sockets_close(srv);
+			return err;
+		}
+		srv->has_admin = true;
+	}
+	if (o->n_pull != 0) {
+		err = socket_open(
+		    &srv->pull_sock, &pull, tls, &srv->pull_limit, max_conns);
+		if (err != XSELL_OK) {
+			xs_conn_limit_fini(&srv->pull_limit);
+			sockets_close(srv);
+			return err;
+		}
+		/* Pull workers block in nng_recvmsg (pull.c): wake them
+		 * to look for a stop. No worker receives before this. */
+		nng_socket_set_ms(
+		    srv->pull_sock, NNG_OPT_RECVTIMEO, XS_RECV_POLL_MS);
+		xs_pull_init(&srv->pull);
+		srv->has_pull = true;
+	}
+	return XSELL_OK;
+}
+
+/* The workers of srv's sockets, not started: 'threads' read workers
+ * (0: one per core), then the admin workers, then PULL_WORKERS pull
+ * workers, each kind only for a socket that is open. */
+static xsell_err
+workers_alloc(xs_server *srv, unsigned threads)
+{
+	long     cores = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned readers =
+	    threads ? threads : (unsigned) (cores > 0 ? cores : 1);
+	/* Admin workers mostly wait for their write's group commit; the
+	 * more writes wait together, the more share one commit (8 writers
+	 * of 1,000 orders: 2 workers gave 15,500 events/s, 8 gave
+	 * 31,500). Each holds at most one request (XSELL_ADMIN_MSG_MAX). */
+	unsigned admins =
+	    readers / 2 > ADMIN_WORKERS_MIN ? readers / 2 : ADMIN_WORKERS_MIN;
+	size_t n_read  = srv->has_read ? readers : 0;
+	size_t n_admin = srv->has_admin ? admins : 0;
+	size_t n_pull  = srv->has_pull ? PULL_WORKERS : 0;
+
+	srv->n_workers = n_read + n_admin + n_pull;
+	/* n_workers >= 1: xselld refuses options without an endpoint (and
+	 * calloc(0) is not NULL on glibc). */
+	// NOLINTNEXTLINE(clang-analyzer-optin.portability.UnixAPI)
+	srv->workers = calloc(srv->n_workers, sizeof(*srv->workers));
+	if (srv->workers == NULL) {
+		return XSELL_ENOMEM;
+	}
+	for (size_t i = 0; i < srv->n_workers; i++) {
+		srv->workers[i].srv   = srv;
+		srv->workers[i].admin = i >= n_read;
+		srv->workers[i].pull  = i >= n_read + n_admin;
+	}
+	return XSELL_OK;
+}
+
 xsell_err
 xs_server_open(xs_server **srvp, const struct xs_server_opts *o)
 {
@@ -147,13 +295,11 @@ xs_server_open(xs_server **srvp, const struct xs_server_opts *o)
 	nng_tls_config      *tls = NULL;
 	xs_server           *srv;
 	xsell_err            err;
-	unsigned             max_conns = o->max_connections != 0
-	                ? o->max_connections
-	                : XS_SERVER_MAX_CONNECTIONS_DEFAULT;
 
 	/* Before the store: a TLS mistake is a start-up error that should
 	 * not wait for (or lock) the store. */
-	if (any_tls(o->listen, o->n_listen) || any_tls(o->admin, o->n_admin)) {
+	if (any_tls(o->listen, o->n_listen) || any_tls(o->admin, o->n_admin) ||
+	    any_tls(o->pull, o->n_pull)) {
 		err = xs_server_tls_alloc(&tls, o);
 		if (err != XSELL_OK) {
 			return err;
@@ -184,55 +330,13 @@ xs_server_open(xs_server **srvp, const struct xs_server_opts *o)
 	if (err != XSELL_OK) {
 		goto close_store;
 	}
-	if (o->n_listen != 0) {
-		err = socket_open(&srv->read_sock, XSELL_READ_MSG_MAX,
-		    o->listen, o->n_listen, o->listen_ipc_mode, tls,
-		    &srv->read_limit, max_conns, "read");
-		if (err != XSELL_OK) {
-			xs_conn_limit_fini(&srv->read_limit);
-			goto close_store;
-		}
-		srv->has_read = true;
+	err = sockets_open(srv, o, tls);
+	if (err != XSELL_OK) {
+		goto close_store;
 	}
-	if (o->n_admin != 0) {
-		err = socket_open(&srv->admin_sock, XSELL_ADMIN_MSG_MAX,
-		    o->admin, o->n_admin, o->admin_ipc_mode, tls,
-		    &srv->admin_limit, max_conns, "admin");
-		if (err != XSELL_OK) {
-			xs_conn_limit_fini(&srv->admin_limit);
-			goto close_read;
-		}
-		srv->has_admin = true;
-	}
-	{
-		long     cores   = sysconf(_SC_NPROCESSORS_ONLN);
-		unsigned readers = o->threads
-		    ? o->threads
-		    : (unsigned) (cores > 0 ? cores : 1);
-		/* Admin workers mostly wait for their write's group
-		 * commit; the more writes wait together, the more share
-		 * one commit (8 writers of 1,000 orders: 2 workers gave
-		 * 15,500 events/s, 8 gave 31,500). Each holds at most one
-		 * request (XSELL_ADMIN_MSG_MAX). */
-		unsigned admins = readers / 2 > ADMIN_WORKERS_MIN
-		    ? readers / 2
-		    : ADMIN_WORKERS_MIN;
-
-		srv->n_workers = (srv->has_read ? readers : 0) +
-		    (srv->has_admin ? admins : 0);
-		/* n_workers >= 1: xselld refuses options without an
-		 * endpoint (and calloc(0) is not NULL on glibc). */
-		// NOLINTNEXTLINE(clang-analyzer-optin.portability.UnixAPI)
-		srv->workers = calloc(srv->n_workers, sizeof(*srv->workers));
-		if (srv->workers == NULL) {
-			err = XSELL_ENOMEM;
-			goto close_admin;
-		}
-		for (size_t i = 0; i < srv->n_workers; i++) {
-			srv->workers[i].srv = srv;
-			srv->workers[i].admin =
-			    !(srv->has_read && i < readers);
-		}
+	err = workers_alloc(srv, o->threads);
+	if (err != XSELL_OK) {
+		goto close_sockets;
 	}
 	srv->started_ns = xs_mono_ns();
 	*srvp           = srv;
@@ -241,16 +345,8 @@ xs_server_open(xs_server **srvp, const struct xs_server_opts *o)
 	}
 	return XSELL_OK;
 
-close_admin:
-	if (srv->has_admin) {
-		nng_close(srv->admin_sock);
-		xs_conn_limit_fini(&srv->admin_limit);
-	}
-close_read:
-	if (srv->has_read) {
-		nng_close(srv->read_sock);
-		xs_conn_limit_fini(&srv->read_limit);
-	}
+close_sockets:
+	sockets_close(srv);
 close_store:
 	xs_wal_close(srv->wal);
 	xs_store_close(srv->store);
@@ -264,10 +360,11 @@ free_tls:
 	return err;
 }
 
-/* The connection limit of w's socket. */
+/* The connection limit of w's REP socket. */
 static struct xs_conn_limit *
 worker_limit(struct xs_worker *w)
 {
+	assert(!w->pull);
 	return w->admin ? &w->srv->admin_limit : &w->srv->read_limit;
 }
 
@@ -366,7 +463,7 @@ reader_recv(struct xs_worker *w)
 		return;
 	}
 	w->sending = false;
-	nng_aio_set_timeout(w->aio, RECV_POLL_MS);
+	nng_aio_set_timeout(w->aio, XS_RECV_POLL_MS);
 	nng_ctx_recv(w->ctx, w->aio);
 }
 
@@ -421,7 +518,7 @@ worker_main(void *arg)
 	while (!atomic_load(&w->srv->stopping)) {
 		int rv;
 
-		nng_aio_set_timeout(w->aio, RECV_POLL_MS);
+		nng_aio_set_timeout(w->aio, XS_RECV_POLL_MS);
 		nng_ctx_recv(w->ctx, w->aio);
 		nng_aio_wait(w->aio);
 		rv = nng_aio_result(w->aio);
@@ -455,12 +552,41 @@ reply_max(const struct xs_worker *w)
 	    REPLY_ANSWER_MAX;
 }
 
+/* Start w's thread, running 'fn' under the name 'name' (as top -H and
+ * perf show it). Returns pthread_create's code. */
+static int
+worker_thread_start(struct xs_worker *w, void *(*fn)(void *), const char *name)
+{
+	int rv = pthread_create(&w->thread, NULL, fn, w);
+
+	if (rv == 0) {
+		(void) pthread_setname_np(w->thread, name);
+	}
+	return rv;
+}
+
+/* A REP worker's aio and context; an admin worker's thread too. */
+static int
+worker_ctx_start(struct xs_worker *w)
+{
+	nng_socket sock = w->admin ? w->srv->admin_sock : w->srv->read_sock;
+	int        rv;
+
+	rv = nng_aio_alloc(&w->aio, w->admin ? NULL : reader_cb, w);
+	if (rv == 0) {
+		rv = nng_ctx_open(&w->ctx, sock);
+	}
+	if (rv == 0 && w->admin) {
+		rv = worker_thread_start(w, worker_main, "xsell-admin");
+	}
+	return rv;
+}
+
 static xsell_err
 worker_start(struct xs_worker *w)
 {
-	nng_socket sock = w->admin ? w->srv->admin_sock : w->srv->read_sock;
-	xsell_err  err;
-	int        rv;
+	xsell_err err;
+	int       rv;
 
 	xs_arena_init(&w->arena, WORKER_ARENA_MAX);
 	xs_buf_init(&w->out, reply_max(w));
@@ -470,16 +596,8 @@ worker_start(struct xs_worker *w)
 			return err;
 		}
 	}
-	rv = nng_aio_alloc(&w->aio, w->admin ? NULL : reader_cb, w);
-	if (rv == 0) {
-		rv = nng_ctx_open(&w->ctx, sock);
-	}
-	if (rv == 0 && w->admin) {
-		rv = pthread_create(&w->thread, NULL, worker_main, w);
-		if (rv == 0) {
-			(void) pthread_setname_np(w->thread, "xsell-admin");
-		}
-	}
+	rv = w->pull ? worker_thread_start(w, xs_pull_main, "xsell-pull")
+	             : worker_ctx_start(w);
 	if (rv != 0) {
 		xs_log(XS_LOG_ERROR, "worker: cannot start (%d)", rv);
 		return XSELL_EUNAVAIL;
@@ -533,7 +651,9 @@ xs_server_close(xs_server *srv)
 			if (w->admin) {
 				pthread_join(w->thread, NULL);
 			}
-			nng_ctx_close(w->ctx);
+			if (!w->pull) {
+				nng_ctx_close(w->ctx);
+			}
 		}
 		if (w->aio != NULL) {
 			nng_aio_free(w->aio);
@@ -547,14 +667,7 @@ xs_server_close(xs_server *srv)
 	}
 	/* Let the last replies leave before the pipes close. */
 	nng_msleep(50);
-	if (srv->has_read) {
-		nng_close(srv->read_sock);
-		xs_conn_limit_fini(&srv->read_limit);
-	}
-	if (srv->has_admin) {
-		nng_close(srv->admin_sock);
-		xs_conn_limit_fini(&srv->admin_limit);
-	}
+	sockets_close(srv);
 	xs_wal_close(srv->wal); /* applies what is logged */
 	xs_store_close(srv->store);
 	xs_write_group_fini(&srv->writes);

@@ -2,7 +2,8 @@
 /* The server: nng REP sockets served through contexts (read ones by aio
  * callbacks, admin ones by a thread each: server.c), each request
  * decoded, answered by the model and encoded (handler.c). Read
- * endpoints (--listen) refuse writes; admin endpoints take everything. */
+ * endpoints (--listen) refuse writes; admin endpoints take everything;
+ * pull endpoints (--pull, pull.c) take unanswered event batches. */
 #ifndef XSELL_SERVER_SERVER_H
 #define XSELL_SERVER_SERVER_H
 
@@ -27,19 +28,24 @@ struct xs_server_opts {
 	size_t      n_listen;
 	const char *admin[XS_SERVER_MAX_URLS]; /* read-write endpoints */
 	size_t      n_admin;
+	/* Fire-and-forget endpoints (pull.c): each message one event
+	 * request, applied or counted, never answered. */
+	const char *pull[XS_SERVER_MAX_URLS];
+	size_t      n_pull;
 	/* Permission bits of the ipc:// sockets of 'listen' and of 'admin'
-	 * (NNG_OPT_IPC_PERMISSIONS); 0: as the process's umask makes
-	 * them. */
+	 * and 'pull' (NNG_OPT_IPC_PERMISSIONS); 0: as the process's umask
+	 * makes them. */
 	unsigned listen_ipc_mode;
 	unsigned admin_ipc_mode;
 	unsigned threads;   /* read workers; 0: one per core */
 	size_t   map_size;  /* 0: the store's default */
 	size_t   memo_size; /* per-item memos' budget; 0: the store's */
-	/* Connections each socket (read, admin) serves at once; past it a
-	 * connection's request gets "unavailable" (limit.c). 0: the
-	 * default, XS_SERVER_MAX_CONNECTIONS_DEFAULT. */
+	/* Connections each socket (read, admin, pull) serves at once; past
+	 * it a connection's request gets "unavailable", or is dropped on a
+	 * pull socket (limit.c). 0: the default,
+	 * XS_SERVER_MAX_CONNECTIONS_DEFAULT. */
 	unsigned max_connections;
-	/* tls+tcp:// endpoints (listen or admin): PEM files of the
+	/* tls+tcp:// endpoints (listen, admin or pull): PEM files of the
 	 * server's certificate, its unencrypted key, and the CA that
 	 * every client certificate must chain to (required). All three
 	 * must be given when any URL is tls+tcp://. */
@@ -63,8 +69,9 @@ typedef struct xs_server xs_server;
 xsell_err xs_server_open(xs_server **srvp, const struct xs_server_opts *o);
 /* Start the workers; returns at once. */
 xsell_err xs_server_start(xs_server *srv);
-/* Ask the workers to finish: each answers the request it holds, then
- * stops. Safe from any thread; returns at once. */
+/* Ask the workers to finish: each answers the request it holds (a pull
+ * worker applies the message it holds), then stops. Safe from any
+ * thread; returns at once. */
 void xs_server_stop(xs_server *srv);
 /* Wait for the workers, close the sockets and the store, free. */
 void xs_server_close(xs_server *srv);

@@ -54,6 +54,9 @@ struct xs_conn_limit {
 	uint64_t warned_ns; /* monotonic time of that warning, 0: none */
 };
 
+/* Receives time out this often, so that an idle worker notices a stop. */
+#define XS_RECV_POLL_MS 200
+
 /* What a worker does with a request, by the connection it came on. */
 enum xs_pipe_verdict {
 	XS_PIPE_SERVE,  /* a connection within the limit */
@@ -101,13 +104,16 @@ void xs_server_refuse(
 /* One nng context of a socket and what serving its requests needs. An
  * admin worker is a thread that blocks on its context; a read worker
  * has no thread: its aio's callback (server.c) answers on nng's own
- * thread. */
+ * thread. A pull worker (pull.c) is a thread that receives from the
+ * pull socket itself (pull0 has no contexts) and never replies; it is
+ * an admin worker too, as it writes. */
 struct xs_worker {
 	struct xs_server *srv;
-	bool              admin; /* on an admin endpoint: may write */
+	bool              admin; /* on an admin or pull endpoint: writes */
+	bool              pull;  /* on a pull endpoint: no ctx, no aio */
 	nng_ctx           ctx;
 	nng_aio          *aio;
-	pthread_t         thread;  /* admin workers only */
+	pthread_t         thread;  /* admin and pull workers only */
 	bool              started; /* its first receive was asked for */
 	bool              sending; /* read worker: its aio holds a reply */
 	bool              trial;   /* that reply tries a muted connection */
@@ -211,6 +217,33 @@ void xs_wal_stats(xs_wal *wal, struct xs_stats *s);
 xsell_err xs_wal_write(
     xs_wal *wal, struct xs_worker *w, struct xs_write_job *job);
 
+/* ==== Fire-and-forget events (pull.c) ==== */
+
+/* The pull endpoints' counters (stats.pull) and their warnings' rate
+ * limit. Each message received ends as exactly one of applied,
+ * rejected, refused and failed. */
+struct xs_pull {
+	atomic_uint_fast64_t messages;   /* received */
+	atomic_uint_fast64_t applied;    /* messages applied whole */
+	atomic_uint_fast64_t events;     /* events they applied */
+	atomic_uint_fast64_t duplicates; /* events that were seen before */
+	atomic_uint_fast64_t rejected;   /* the sender's fault */
+	atomic_uint_fast64_t refused;    /* past the connection limit */
+	atomic_uint_fast64_t failed;     /* the store's or the log's */
+	pthread_mutex_t      warn_mtx;
+	uint64_t             warned_ns;  /* monotonic; 0: no warning yet */
+	uint64_t             n_unwarned; /* rejected or failed since then */
+};
+
+void xs_pull_init(struct xs_pull *p);
+void xs_pull_fini(struct xs_pull *p);
+/* A pull worker's thread (named "xsell-pull"): receive a message from
+ * the pull socket, apply it or count why not, until the server stops.
+ * 'arg' is its struct xs_worker. */
+void *xs_pull_main(void *arg);
+/* Fill s->pull from 'p'. */
+void xs_pull_stats(struct xs_pull *p, struct xs_stats *s);
+
 /* complements' list refresher (refresh.c): one background thread. */
 struct xs_refresher {
 	pthread_t                 thread;
@@ -232,9 +265,10 @@ struct xs_server {
 	struct xs_write_group writes;
 	xs_wal               *wal; /* NULL: writes commit before the reply */
 	struct xs_settings    settings;
-	nng_socket            read_sock, admin_sock;
-	bool                  has_read, has_admin;
-	struct xs_conn_limit  read_limit, admin_limit;
+	nng_socket            read_sock, admin_sock, pull_sock;
+	bool                  has_read, has_admin, has_pull;
+	struct xs_conn_limit  read_limit, admin_limit, pull_limit;
+	struct xs_pull        pull; /* when has_pull */
 	struct xs_worker     *workers;
 	size_t                n_workers;
 	atomic_bool           stopping;

@@ -475,6 +475,29 @@ pack_wal(msgpack_packer *pk, const struct xs_stats *s)
 	map_end(&m);
 }
 
+/* stats.pull: what became of the messages of the pull endpoints. */
+static void
+pack_pull(msgpack_packer *pk, const struct xs_stats *s)
+{
+	struct map m = map_begin(pk, 7);
+
+	map_key(&m, "messages");
+	msgpack_pack_uint64(pk, s->pull.messages);
+	map_key(&m, "applied");
+	msgpack_pack_uint64(pk, s->pull.applied);
+	map_key(&m, "events");
+	msgpack_pack_uint64(pk, s->pull.events);
+	map_key(&m, "duplicates");
+	msgpack_pack_uint64(pk, s->pull.duplicates);
+	map_key(&m, "rejected");
+	msgpack_pack_uint64(pk, s->pull.rejected);
+	map_key(&m, "refused");
+	msgpack_pack_uint64(pk, s->pull.refused);
+	map_key(&m, "failed");
+	msgpack_pack_uint64(pk, s->pull.failed);
+	map_end(&m);
+}
+
 /* stats.counts: what the store holds. */
 static void
 pack_counts(msgpack_packer *pk, const struct xs_stats *s)
@@ -568,7 +591,7 @@ xs_wire_reply_stats(
 	msgpack_packer_init(&pk, &ctx, pack_write_cb);
 	reply = reply_begin(&pk, &ctx, req,
 	    5 + (s->settings != NULL) + (n_kinds != 0) + s->comp_lists.on +
-	        s->wal.on,
+	        s->wal.on + s->pull.on,
 	    true);
 	map_key(&reply, "version");
 	pack_cstr(&pk, version);
@@ -595,6 +618,10 @@ xs_wire_reply_stats(
 	if (s->wal.on) {
 		map_key(&reply, "wal");
 		pack_wal(&pk, s);
+	}
+	if (s->pull.on) {
+		map_key(&reply, "pull");
+		pack_pull(&pk, s);
 	}
 	map_end(&reply);
 	return ctx.err;

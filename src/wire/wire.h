@@ -98,10 +98,11 @@ struct xs_op_stats {
 	uint64_t errors;   /* replies with ok:false */
 };
 
-/* One kind of endpoint's connections (read or admin), since start. */
+/* One kind of endpoint's connections (read, admin or pull), since
+ * start. */
 struct xs_conn_stats {
-	const char *kind;    /* "read" or "admin"; NULL: no such endpoint */
-	uint32_t    open;    /* served now */
+	const char *kind; /* "read", "admin", "pull"; NULL: no such endpoint */
+	uint32_t    open; /* served now */
 	uint32_t    waiting; /* open past the limit now, told unavailable */
 	uint32_t    max;     /* --max-connections */
 	uint64_t    refused; /* made past the limit (answered or closed) */
@@ -121,7 +122,7 @@ struct xs_stats {
 	uint64_t                  uptime_s;
 	struct xs_op_stats        ops[XS_OP_COUNT];
 	const struct xs_settings *settings; /* the defaults in force */
-	struct xs_conn_stats      conns[2]; /* by kind; unused: kind NULL */
+	struct xs_conn_stats      conns[3]; /* by kind; unused: kind NULL */
 	/* complements' precomputed lists, as xselld's refresher last saw
 	 * them; left out of the reply when !on. */
 	struct {
@@ -140,6 +141,17 @@ struct xs_stats {
 		uint64_t segments;    /* log files on disk */
 		uint64_t skipped; /* entries that could not apply, set aside */
 	} wal;
+	/* xselld --pull's messages since the start; left out when !on. */
+	struct {
+		bool     on;
+		uint64_t messages;   /* received */
+		uint64_t applied;    /* of them, applied whole */
+		uint64_t events;     /* events those applied */
+		uint64_t duplicates; /* events seen before: changed nothing */
+		uint64_t rejected; /* malformed, too large, not an event... */
+		uint64_t refused;  /* dropped past the connection limit */
+		uint64_t failed;   /* the store or the log refused them */
+	} pull;
 };
 
 xsell_err xs_wire_reply_stats(struct xs_buf *out, const struct xs_request *req,

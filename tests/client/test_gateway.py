@@ -907,6 +907,18 @@ def check_metrics(gw):
             raise Fail("metrics: %s below 0" % name)
     if any(k[0].startswith("xsell_wal_") for k in m1):
         raise Fail("metrics: xsell_wal_* without --wal")
+    # stats.pull, from an xselld with --pull only: each counter, 0 here
+    # (nothing is pushed), and the pull endpoints' connections.
+    pulls = [k[0] for k in m1 if k[0].startswith("xsell_pull_")]
+    if gw.get("pull"):
+        for name in ("messages", "applied", "events", "duplicates",
+                     "rejected", "refused", "failed"):
+            if value(m1, "xsell_pull_%s_total" % name) != 0:
+                raise Fail("metrics: xsell_pull_%s_total is not 0" % name)
+        if value(m1, "xsell_connections_max", kind="pull") != 512:
+            raise Fail("metrics: connections of the pull endpoint")
+    elif pulls:
+        raise Fail("metrics: %s without --pull" % pulls[0])
     ok("/metrics: valid Prometheus text; counters moved by exactly the "
        "requests sent")
 
@@ -918,7 +930,8 @@ def start_gateways(a, tmp, procs):
     admin_url = "ipc://%s/admin.sock" % tmp
     procs.append(Proc("xselld", [a.xselld, "--db", tmp + "/db",
                                  "--listen", read_url, "--admin",
-                                 admin_url], tmp))
+                                 admin_url, "--pull",
+                                 "ipc://%s/pull.sock" % tmp], tmp))
     full = Proc("gw-full", [a.gateway, "--http", "127.0.0.1:0",
                             "--upstream", read_url, "--http-admin",
                             "127.0.0.1:0", "--admin-upstream",
@@ -931,7 +944,7 @@ def start_gateways(a, tmp, procs):
                             "--timeout", "200"], tmp)
     procs += [full, reads, dead]
     ports = gateway_ports(full, 2)
-    gw = {"read": ports[0], "admin": ports[1], "proc": full}
+    gw = {"read": ports[0], "admin": ports[1], "proc": full, "pull": True}
     return gw, gateway_ports(reads, 1)[0], gateway_ports(dead, 1)[0]
 
 

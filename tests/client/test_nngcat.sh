@@ -28,6 +28,7 @@ fi
 DIR=$(mktemp -d /tmp/xsell-nngcat.XXXXXX) || exit 1
 READ="ipc://$DIR/read.sock"
 ADMIN="ipc://$DIR/admin.sock"
+PULL="ipc://$DIR/pull.sock"
 PID=
 
 cleanup() {
@@ -78,7 +79,7 @@ ok = isinstance(r, dict) and eval("(" + sys.argv[2] + ")")
 sys.exit(0 if ok else 1)' "$1" "$2"
 }
 
-"$XSELLD" --db "$DIR/db" --listen "$READ" --admin "$ADMIN" \
+"$XSELLD" --db "$DIR/db" --listen "$READ" --admin "$ADMIN" --pull "$PULL" \
 	>"$DIR/xselld.log" 2>&1 &
 PID=$!
 
@@ -143,6 +144,31 @@ check "$DIR/stats2.rep" 'r.get("ok") is True and
 	r["counts"]["orders"] == 2 and r["counts"]["baskets"] == 2' ||
 	fail "stats at the end"
 echo "ok   stats sees the two orders"
+
+# Fire-and-forget: nngcat --push sends an event request to the pull
+# endpoint (no reply comes); stats.pull then counts it as applied, and
+# counts.orders has its order. Polled up to 10 s: the push is not
+# acknowledged, so only stats tells when it was applied.
+pack "$DIR/push.req" '{"op":"event","events":[
+	{"type":"order","order":"n3","user":"nu3","items":["B","C"]},
+	{"type":"view","user":"nu3","item":"A"}]}'
+nngcat --push --dial "$PULL" --file "$DIR/push.req" 2>"$DIR/push.err" ||
+	fail "nngcat --push: $(cat "$DIR/push.err")"
+applied=
+for _ in $(seq 1 100); do
+	ask "$READ" "$DIR/stats.req" "$DIR/stats3.rep" || fail "stats after push"
+	if check "$DIR/stats3.rep" 'r["pull"]["messages"] == 1' >/dev/null; then
+		applied=1
+		break
+	fi
+	sleep 0.1
+done
+[ -n "$applied" ] || fail "the pushed message was not dealt with in 10 s"
+check "$DIR/stats3.rep" 'r["pull"] == {"messages": 1, "applied": 1,
+	"events": 2, "duplicates": 0, "rejected": 0, "refused": 0,
+	"failed": 0} and r["counts"]["orders"] == 3' ||
+	fail "stats.pull after nngcat --push"
+echo "ok   nngcat --push to the pull endpoint: applied, counted in stats.pull"
 
 kill -TERM "$PID"
 rc=0

@@ -23,6 +23,7 @@
 #include <jansson.h>
 #include <msgpack.h>
 #include <nng/nng.h>
+#include <nng/protocol/pipeline0/push.h>
 #include <nng/protocol/reqrep0/req.h>
 #include <nng/supplemental/util/platform.h>
 
@@ -1034,6 +1035,35 @@ json_int_t
 xs_test_stats_orders(const char *url)
 {
 	return xs_test_stat(url, "counts", "orders");
+}
+
+/* ==== Fire-and-forget messages ==== */
+
+nng_socket
+xs_test_push_open(const char *url)
+{
+	nng_socket sock;
+
+	assert_int_equal(nng_push0_open(&sock), 0);
+	nng_socket_set_ms(sock, NNG_OPT_SENDTIMEO, 10000);
+	assert_int_equal(nng_dial(sock, url, NULL, 0), 0);
+	return sock;
+}
+
+void
+xs_test_push_raw(nng_socket sock, const void *msg, size_t len)
+{
+	assert_int_equal(nng_send(sock, (void *) msg, len, 0), 0);
+}
+
+void
+xs_test_push(nng_socket sock, const char *json)
+{
+	size_t len;
+	void  *msg = xs_test_pack(json, &len);
+
+	xs_test_push_raw(sock, msg, len);
+	free(msg);
 }
 
 /* ==== The fill tests' writes ==== */

@@ -171,6 +171,21 @@ json_int_t xs_test_stat(const char *url, const char *section, const char *key);
  * stats is not answered ok. */
 json_int_t xs_test_stats_orders(const char *url);
 
+/* ==== Fire-and-forget messages (xselld --pull) ==== */
+
+#include <nng/nng.h>
+
+/* A PUSH socket dialled to the pull endpoint 'url'; fails the test if
+ * it cannot connect. Keep it open until what it sent has arrived (the
+ * server's stats.pull says so): nng_close() may drop messages it still
+ * holds. */
+nng_socket xs_test_push_open(const char *url);
+/* Send bytes msg[0..len) as one message on 'sock' (never answered);
+ * fails the test if nng does not take it within 10 s. */
+void xs_test_push_raw(nng_socket sock, const void *msg, size_t len);
+/* The JSON text 'json' packed as msgpack (xs_test_pack), pushed. */
+void xs_test_push(nng_socket sock, const char *json);
+
 /* The "fill" tests' writes (test_full_disk, test_full_map): batch 'b'
  * holds XS_TEST_FILL_ORDERS orders o<n>, n = b * XS_TEST_FILL_ORDERS +
  * i, by user u<n % users> at ts 1700000000 + n, each of the

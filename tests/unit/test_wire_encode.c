@@ -417,8 +417,10 @@ test_encode_stats(void **state)
 	uint_is(get(get(req, "stats"), "requests"), 2);
 	uint_is(get(get(req, "event"), "requests"), 0);
 	uint_is(get(get(req, "items"), "errors"), 0);
-	/* No connection counters given: no "connections" key. */
+	/* No connection counters given: no "connections" key; no pull
+	 * endpoint: no "pull". */
 	assert_null(find(r, "connections"));
+	assert_null(find(r, "pull"));
 }
 
 /* Connection counters of one kind of endpoint only (a server with no
@@ -455,9 +457,9 @@ test_encode_stats_connections(void **state)
 	uint_is(get(rd, "dropped"), 11);
 }
 
-/* Every optional section at once (settings, connections of two kinds,
- * complements_lists, wal): the top map has the 5 fixed entries, "ok"
- * and these 4, and each section exactly its fields, so a count that
+/* Every optional section at once (settings, connections of three kinds,
+ * complements_lists, wal, pull): the top map has the 5 fixed entries,
+ * "ok" and these 5, and each section exactly its fields, so a count that
  * misses a field leaves bytes after the map or reads a key as a value. */
 static void
 test_encode_stats_every_section(void **state)
@@ -489,9 +491,19 @@ test_encode_stats_every_section(void **state)
 	s.wal.logged             = 9;
 	s.wal.applied            = 8;
 	s.wal.skipped            = 1;
+	s.conns[2].kind          = "pull";
+	s.conns[2].open          = 2;
+	s.pull.on                = true;
+	s.pull.messages          = 20;
+	s.pull.applied           = 12;
+	s.pull.events            = 300;
+	s.pull.duplicates        = 7;
+	s.pull.rejected          = 5;
+	s.pull.refused           = 2;
+	s.pull.failed            = 1;
 	assert_xs_ok(xs_wire_reply_stats(&F->out, &F->req, &s));
 	r = reply();
-	assert_int_equal(r->via.map.size, 10);
+	assert_int_equal(r->via.map.size, 11);
 	o = get(r, "settings");
 	assert_int_equal(o->via.map.size, 16);
 	str_is(get(o, "fbt_scorer"), "count");
@@ -500,9 +512,10 @@ test_encode_stats_every_section(void **state)
 	assert_true(get(o, "complements_beta")->via.f64 == 0.5);
 	assert_true(get(o, "comp_momentum_weight")->via.f64 == 0.25);
 	o = get(r, "connections");
-	assert_int_equal(o->via.map.size, 2);
+	assert_int_equal(o->via.map.size, 3);
 	assert_int_equal(get(o, "read")->via.map.size, 6);
 	uint_is(get(get(o, "admin"), "refused"), 4);
+	uint_is(get(get(o, "pull"), "open"), 2);
 	o = get(r, "complements_lists");
 	assert_int_equal(o->via.map.size, 3);
 	uint_is(get(o, "items"), 12);
@@ -514,6 +527,15 @@ test_encode_stats_every_section(void **state)
 	uint_is(get(o, "applied"), 8);
 	uint_is(get(o, "backlog_bytes"), 0);
 	uint_is(get(o, "skipped"), 1);
+	o = get(r, "pull");
+	assert_int_equal(o->via.map.size, 7);
+	uint_is(get(o, "messages"), 20);
+	uint_is(get(o, "applied"), 12);
+	uint_is(get(o, "events"), 300);
+	uint_is(get(o, "duplicates"), 7);
+	uint_is(get(o, "rejected"), 5);
+	uint_is(get(o, "refused"), 2);
+	uint_is(get(o, "failed"), 1);
 }
 
 static void
