@@ -18,11 +18,10 @@ cmake --build build-asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure \
 	-j"$jobs"
 # ThreadSanitizer over the tests whose processes run threads that share
-# the store, the write group and the sockets: xselld's (read and admin
-# workers, --pull's workers, the complements refresher, the HTTP
-# front), the gateway's,
-# and the bulk loader's pipeline and ring. A report goes to
-# a file in $tsan_logs, and any file there fails the check (a race need
+# the store, the write group and the sockets: xselld's (read, admin and
+# pull workers, the complements refresher, the HTTP front), the
+# gateway's, and the bulk loader's pipeline and ring. A report goes to a
+# file in $tsan_logs, and any file there fails the check (a race need
 # not fail the test it happened in). Left out, as 5 to 15 times slower
 # under it: test_bulk_load, test_acc_bulk and the dataset tests (past
 # ctest's timeout on a busy machine), test_wal and test_server_overload
