@@ -62,6 +62,7 @@ static const char usage_text[] =
     "  --map ROLE=COLUMN,... which column plays which role; COLUMN is a\n"
     "                        header name (exact, else any case) or a\n"
     "                        1-based column number; may be repeated\n"
+    "                        (not with baskets, which have no columns)\n"
     "  --map-size BYTES      LMDB map size, with optional K, M, G or T\n"
     "                        suffix (powers of 1024); default 16G\n"
     "  --max-basket-items N  count pairs for at most N distinct items of\n"
@@ -86,7 +87,8 @@ static const char usage_text[] =
     "                        item; comma-separated, may be repeated\n"
     "  --type TYPE           what the lines of files without a type column\n"
     "                        are: order (default), view, cart_add,\n"
-    "                        cart_remove or rating\n"
+    "                        cart_remove or rating (basket lines are\n"
+    "                        orders: another type is a usage error)\n"
     "  --complements         then compute complements' precomputed list of\n"
     "                        every item with orders (xselld's refresher\n"
     "                        does it too, in the background); about a\n"
@@ -184,8 +186,9 @@ static const char usage_text[] =
     "     write failed (the reason is printed; committed chunks stay,\n"
     "     and running the same load again completes it; a full disk\n"
     "     may show as \"input/output error on a mapped file\")\n"
-    "  2  usage error: bad flag, unknown format, bad --map, or a file\n"
-    "     whose columns cannot be mapped (nothing is written)\n";
+    "  2  usage error: bad flag, unknown format, bad --map, --map or a\n"
+    "     --type other than order with baskets, or a file whose columns\n"
+    "     cannot be mapped (nothing is written)\n";
 
 /* Redrawn in place on stderr, at most five times a second. */
 struct progress {

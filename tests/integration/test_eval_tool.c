@@ -397,6 +397,9 @@ test_eval_tool_usage_errors(void **state)
 	/* So is an empty scorer, or an empty number in a grid. */
 	const char *const a13[] = { "--scorer", "count,,jaccard", TINY, NULL };
 	const char *const a14[] = { "--beta", "0.1,", TINY, NULL };
+	/* A basket file's lines are orders of their items, no columns. */
+	const char *const a15[] = { "--format", "baskets", "--type", "view",
+		TINY, NULL };
 
 	assert_usage_error(f, a1, "weekly");
 	assert_usage_error(f, a2, "bought_with");
@@ -413,6 +416,7 @@ test_eval_tool_usage_errors(void **state)
 	assert_usage_error(f, a12, "--exclude-items: \"\" is not an item id");
 	assert_usage_error(f, a13, "--scorer: unknown scorer \"\"");
 	assert_usage_error(f, a14, "--beta: \"\" is not a number");
+	assert_usage_error(f, a15, "only --type order applies");
 }
 
 /* --versus pairs every row with the named one instead: popularity
