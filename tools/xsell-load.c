@@ -721,6 +721,11 @@ main(int argc, char **argv)
 	if (rc != EXIT_LOAD_OK) {
 		return rc < 0 ? EXIT_LOAD_OK : rc;
 	}
+	/* A file size limit (ulimit -f) would kill the load by SIGXFSZ,
+	 * unsaid, where a write past it can fail with EFBIG instead: then
+	 * the store is opened without write_map (store_open_for_load), and
+	 * a write that cannot be made is reported, exit 1. */
+	(void) signal(SIGXFSZ, SIG_IGN); /* fails only for a bad number */
 	if (a.n_files == 0 && a.compact_into != NULL) {
 		return after_load(&a, NULL); /* parse_args: else a FILE */
 	}
