@@ -592,7 +592,8 @@ parse_one(struct args *a, int c, char *arg)
 	case 'f':
 		if (!xs_load_format_parse(arg, &a->format)) {
 			return usage_error(
-			    "unknown format \"%s\" (csv, tsv, jsonl, baskets)",
+			    "unknown format \"%s\" (csv, tsv, ssv, jsonl, "
+			    "baskets)",
 			    arg);
 		}
 		a->has_format = true;

@@ -150,7 +150,8 @@ xs_load_map_parse(
 		if (role < 0) {
 			snprintf(err, err_len,
 			    "--map: unknown role \"%.*s\" (roles: order, "
-			    "user, item, ts, qty, price, category)",
+			    "user, item, ts, qty, price, category, type, "
+			    "rating, ts_ms)",
 			    (int) (eq - p), p);
 			return XSELL_EINVAL;
 		}

@@ -400,6 +400,7 @@ test_eval_tool_usage_errors(void **state)
 	/* A basket file's lines are orders of their items, no columns. */
 	const char *const a15[] = { "--format", "baskets", "--type", "view",
 		TINY, NULL };
+	const char *const a16[] = { "--format", "xml", TINY, NULL };
 
 	assert_usage_error(f, a1, "weekly");
 	assert_usage_error(f, a2, "bought_with");
@@ -417,6 +418,7 @@ test_eval_tool_usage_errors(void **state)
 	assert_usage_error(f, a13, "--scorer: unknown scorer \"\"");
 	assert_usage_error(f, a14, "--beta: \"\" is not a number");
 	assert_usage_error(f, a15, "only --type order applies");
+	assert_usage_error(f, a16, "(csv, tsv, ssv, jsonl, baskets)");
 }
 
 /* --versus pairs every row with the named one instead: popularity
