@@ -377,6 +377,46 @@ test_eval_tool_report_and_cleanup(void **state)
 	}
 }
 
+/* A --report that cannot be written is said before the evaluation,
+ * which can take minutes, runs: exit 1 with the reason, no table, no
+ * temporary store left. A report file that exists is not emptied by
+ * that check (here the input cannot be read, after the check): only the
+ * evaluation's end writes it. */
+static void
+test_eval_tool_report_unwritable_fails_first(void **state)
+{
+	struct xs_test_dir *f = *state;
+	char                md[600], kept[600], text[64];
+	const char *args[] = { "--split", "time:2020-01-10", "--report", md,
+		"--quiet", TINY, NULL };
+	const char *bad[]  = { "--report", kept, "--quiet", "/nonexistent.csv",
+		 NULL };
+	FILE       *fp;
+
+	snprintf(md, sizeof(md), "%s/no/such/dir/r.md", f->dir);
+	assert_int_equal(run(f, args), 1);
+	xs_test_assert_has(f->err, "cannot write");
+	xs_test_assert_has(f->err, "/no/such/dir/r.");
+	assert_null(strstr(f->out, "fbt @"));
+	{
+		char cmd[700];
+
+		snprintf(cmd, sizeof(cmd),
+		    "test -z \"$(ls -d %s/xsell-eval.* 2>/dev/null)\"",
+		    f->dir);
+		assert_int_equal(system(cmd), 0);
+	}
+	snprintf(kept, sizeof(kept), "%s/kept.md", f->dir);
+	fp = fopen(kept, "w");
+	assert_non_null(fp);
+	fputs("before\n", fp);
+	fclose(fp);
+	assert_int_equal(run(f, bad), 1);
+	xs_test_assert_has(f->err, "/nonexistent.csv");
+	xs_test_slurp(kept, text, sizeof(text));
+	assert_string_equal(text, "before\n");
+}
+
 static void
 test_eval_tool_usage_errors(void **state)
 {
@@ -1053,6 +1093,7 @@ main(void)
 		T(test_eval_tool_reads_a_pipe),
 		T(test_eval_tool_ask_one_same_on_pairs),
 		T(test_eval_tool_report_and_cleanup),
+		T(test_eval_tool_report_unwritable_fails_first),
 		T(test_eval_tool_versus),
 		T(test_eval_tool_comp_lists_and_momentum),
 		T(test_eval_tool_usage_errors),
