@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -186,9 +187,11 @@ static const char usage_text[] =
     "     write failed (the reason is printed; committed chunks stay,\n"
     "     and running the same load again completes it; a full disk\n"
     "     may show as \"input/output error on a mapped file\")\n"
-    "  2  usage error: bad flag, unknown format, bad --map, --map or a\n"
-    "     --type other than order with baskets, or a file whose columns\n"
-    "     cannot be mapped (nothing is written)\n";
+    "  2  usage error: bad flag, an option with a value given twice\n"
+    "     (but --map and --exclude-items, which add up), unknown\n"
+    "     format, bad --map, --map or a --type other than order with\n"
+    "     baskets, or a file whose columns cannot be mapped (nothing\n"
+    "     is written)\n";
 
 /* Redrawn in place on stderr, at most five times a second. */
 struct progress {
@@ -314,6 +317,26 @@ exclude_items(xs_loader *l, const struct args *a)
 	return err;
 }
 
+/* An option with a value given twice is a usage error, as in xsell:
+ * which value was meant would be unsaid (--db a --db b loaded into b).
+ * The --map pairs and the --exclude-items lists add up instead; a flag
+ * without a value says the same thing twice. */
+static int
+given_twice(const struct option *opts, int c, unsigned char *seen)
+{
+	for (const struct option *o = opts; o->name != NULL; o++) {
+		if (o->val != c || o->has_arg == no_argument || c == 'm' ||
+		    c == 'x') {
+			continue;
+		}
+		if (seen[(unsigned char) c]) {
+			return usage_error("--%s given twice", o->name);
+		}
+		seen[(unsigned char) c] = 1;
+	}
+	return EXIT_LOAD_OK;
+}
+
 static int
 parse_args(int argc, char **argv, struct args *a)
 {
@@ -333,7 +356,8 @@ parse_args(int argc, char **argv, struct args *a)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c;
+	unsigned char seen[UCHAR_MAX + 1] = { 0 };
+	int           c;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -341,6 +365,9 @@ parse_args(int argc, char **argv, struct args *a)
 		char         *end;
 		unsigned long v;
 
+		if (given_twice(opts, c, seen) != EXIT_LOAD_OK) {
+			return EXIT_USAGE;
+		}
 		switch (c) {
 		case 'd':
 			a->db = optarg;

@@ -545,6 +545,11 @@ test_tool_usage_errors(void **state)
 	const char *const txn[]  = { "--db", f->db, "--txn-ms", "0", file,
 		 NULL };
 	const char *const help[] = { "--help", NULL };
+	char              other[600];
+	/* The last of two was kept unsaid: here, a load into 'other'. */
+	const char *const db2[] = { "--db", f->db, "--db", other, file, NULL };
+	const char *const txn2[] = { "--db", f->db, "--txn-ms", "5",
+		"--txn-ms", "50", file, NULL };
 
 	assert_int_equal(run(f, flag), 2);
 	xs_test_assert_has(f->err, "--bogus");
@@ -555,8 +560,14 @@ test_tool_usage_errors(void **state)
 	assert_int_equal(run(f, size), 2);
 	assert_int_equal(run(f, txn), 2);
 	xs_test_assert_has(f->err, "--txn-ms");
+	snprintf(other, sizeof(other), "%s/other", f->dir);
+	assert_int_equal(run(f, db2), 2);
+	xs_test_assert_has(f->err, "--db given twice");
+	assert_int_equal(run(f, txn2), 2);
+	xs_test_assert_has(f->err, "--txn-ms given twice");
 	/* Nothing was written by any of them. */
 	assert_int_equal(access(f->db, F_OK), -1);
+	assert_int_equal(access(other, F_OK), -1);
 	assert_int_equal(run(f, help), 0);
 	xs_test_assert_has(f->out, "--max-basket-items");
 	xs_test_assert_has(f->out, "--map-size");
