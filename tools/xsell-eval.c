@@ -147,7 +147,9 @@ static const char usage_text[] =
     "                        --type) apply to those files only. Without\n"
     "                        --type, every --map applies to every file\n"
     "                        and lines are orders (or say their type in\n"
-    "                        a type column)\n"
+    "                        a type column). Baskets have no columns and\n"
+    "                        are orders: --map, or a --type but order,\n"
+    "                        is a usage error with them\n"
     "  --comp-lists          after training, compute complements'\n"
     "                        precomputed lists (as xselld's refresher\n"
     "                        does), so that its answers come from them\n"
@@ -157,7 +159,8 @@ static const char usage_text[] =
     "                        under $TMPDIR, removed at the end\n"
     "  --json                the report as JSON on standard output\n"
     "  --report FILE.md      also write a Markdown report, and an SVG\n"
-    "                        bar chart of hit rate beside it (FILE.svg)\n"
+    "                        bar chart of hit rate beside it (FILE.svg),\n"
+    "                        at the end; checked writable first\n"
     "  --quiet               no progress (it is drawn on standard error\n"
     "                        only when that is a terminal)\n"
     "  -h, --help            this text\n"
@@ -590,7 +593,8 @@ parse_one(struct args *a, int c, char *arg)
 	case 'f':
 		if (!xs_load_format_parse(arg, &a->format)) {
 			return usage_error(
-			    "unknown format \"%s\" (csv, tsv, jsonl, baskets)",
+			    "unknown format \"%s\" (csv, tsv, ssv, jsonl, "
+			    "baskets)",
 			    arg);
 		}
 		a->has_format = true;
@@ -916,21 +920,62 @@ command_line(int argc, char **argv, char *out, size_t len)
 	}
 }
 
+/* The chart beside the report: FILE.md -> FILE.svg, else FILE.svg. */
+static void
+report_svg_path(const char *report, char *svg, size_t svg_len)
+{
+	size_t len = strlen(report);
+
+	if (len >= 3 && strcmp(report + len - 3, ".md") == 0) {
+		snprintf(svg, svg_len, "%.*s.svg", (int) (len - 3), report);
+	} else {
+		snprintf(svg, svg_len, "%s.svg", report);
+	}
+}
+
+/* Whether 'path' can be written, said on stderr if not: opened for
+ * appending, so that nothing it holds is lost, and removed again if
+ * this made it. */
+static bool
+can_write(const char *path)
+{
+	struct stat sb;
+	bool        existed = stat(path, &sb) == 0;
+	FILE       *f       = fopen(path, "a");
+
+	if (f == NULL) {
+		fprintf(stderr, "xsell-eval: cannot write %s: %s\n", path,
+		    strerror(errno));
+		return false;
+	}
+	(void) fclose(f);
+	if (!existed) {
+		(void) unlink(path);
+	}
+	return true;
+}
+
+/* The report is written when the evaluation, which can take minutes,
+ * is done: a path it cannot be written to is said before. */
+static int
+check_report(const struct args *a)
+{
+	char svg[4096];
+
+	report_svg_path(a->report, svg, sizeof(svg));
+	return can_write(a->report) && can_write(svg) ? EXIT_EVAL_OK
+	                                              : EXIT_EVAL_FAIL;
+}
+
 static int
 write_report(const struct args *a, const struct xs_eval_report *rep,
     const char *command)
 {
 	char        svg[4096];
 	const char *base;
-	size_t      len = strlen(a->report);
 	FILE       *f;
 
-	if (len >= 3 && strcmp(a->report + len - 3, ".md") == 0) {
-		snprintf(
-		    svg, sizeof(svg), "%.*s.svg", (int) (len - 3), a->report);
-	} else {
-		snprintf(svg, sizeof(svg), "%s.svg", a->report);
-	}
+	report_svg_path(a->report, svg, sizeof(svg));
 	f = fopen(svg, "w");
 	if (f == NULL) {
 		fprintf(stderr, "xsell-eval: cannot write %s: %s\n", svg,
@@ -985,6 +1030,10 @@ main(int argc, char **argv)
 	if (rc != EXIT_EVAL_OK) {
 		free(a.exclude);
 		return rc < 0 ? EXIT_EVAL_OK : rc;
+	}
+	if (a.report != NULL && check_report(&a) != EXIT_EVAL_OK) {
+		free(a.exclude);
+		return EXIT_EVAL_FAIL;
 	}
 	pg.on = !a.quiet && isatty(STDERR_FILENO);
 	if (xs_eval_data_alloc(&d) != XSELL_OK) {

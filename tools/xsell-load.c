@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +63,7 @@ static const char usage_text[] =
     "  --map ROLE=COLUMN,... which column plays which role; COLUMN is a\n"
     "                        header name (exact, else any case) or a\n"
     "                        1-based column number; may be repeated\n"
+    "                        (not with baskets, which have no columns)\n"
     "  --map-size BYTES      LMDB map size, with optional K, M, G or T\n"
     "                        suffix (powers of 1024); default 16G\n"
     "  --max-basket-items N  count pairs for at most N distinct items of\n"
@@ -86,7 +88,8 @@ static const char usage_text[] =
     "                        item; comma-separated, may be repeated\n"
     "  --type TYPE           what the lines of files without a type column\n"
     "                        are: order (default), view, cart_add,\n"
-    "                        cart_remove or rating\n"
+    "                        cart_remove or rating (basket lines are\n"
+    "                        orders: another type is a usage error)\n"
     "  --complements         then compute complements' precomputed list of\n"
     "                        every item with orders (xselld's refresher\n"
     "                        does it too, in the background); about a\n"
@@ -184,8 +187,11 @@ static const char usage_text[] =
     "     write failed (the reason is printed; committed chunks stay,\n"
     "     and running the same load again completes it; a full disk\n"
     "     may show as \"input/output error on a mapped file\")\n"
-    "  2  usage error: bad flag, unknown format, bad --map, or a file\n"
-    "     whose columns cannot be mapped (nothing is written)\n";
+    "  2  usage error: bad flag, an option with a value given twice\n"
+    "     (but --map and --exclude-items, which add up), unknown\n"
+    "     format, bad --map, --map or a --type other than order with\n"
+    "     baskets, or a file whose columns cannot be mapped (nothing\n"
+    "     is written)\n";
 
 /* Redrawn in place on stderr, at most five times a second. */
 struct progress {
@@ -311,6 +317,26 @@ exclude_items(xs_loader *l, const struct args *a)
 	return err;
 }
 
+/* An option with a value given twice is a usage error, as in xsell:
+ * which value was meant would be unsaid (--db a --db b loaded into b).
+ * The --map pairs and the --exclude-items lists add up instead; a flag
+ * without a value says the same thing twice. */
+static int
+given_twice(const struct option *opts, int c, unsigned char *seen)
+{
+	for (const struct option *o = opts; o->name != NULL; o++) {
+		if (o->val != c || o->has_arg == no_argument || c == 'm' ||
+		    c == 'x') {
+			continue;
+		}
+		if (seen[(unsigned char) c]) {
+			return usage_error("--%s given twice", o->name);
+		}
+		seen[(unsigned char) c] = 1;
+	}
+	return EXIT_LOAD_OK;
+}
+
 static int
 parse_args(int argc, char **argv, struct args *a)
 {
@@ -330,7 +356,8 @@ parse_args(int argc, char **argv, struct args *a)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c;
+	unsigned char seen[UCHAR_MAX + 1] = { 0 };
+	int           c;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -338,6 +365,9 @@ parse_args(int argc, char **argv, struct args *a)
 		char         *end;
 		unsigned long v;
 
+		if (given_twice(opts, c, seen) != EXIT_LOAD_OK) {
+			return EXIT_USAGE;
+		}
 		switch (c) {
 		case 'd':
 			a->db = optarg;
@@ -718,6 +748,11 @@ main(int argc, char **argv)
 	if (rc != EXIT_LOAD_OK) {
 		return rc < 0 ? EXIT_LOAD_OK : rc;
 	}
+	/* A file size limit (ulimit -f) would kill the load by SIGXFSZ,
+	 * unsaid, where a write past it can fail with EFBIG instead: then
+	 * the store is opened without write_map (store_open_for_load), and
+	 * a write that cannot be made is reported, exit 1. */
+	(void) signal(SIGXFSZ, SIG_IGN); /* fails only for a bad number */
 	if (a.n_files == 0 && a.compact_into != NULL) {
 		return after_load(&a, NULL); /* parse_args: else a FILE */
 	}

@@ -106,6 +106,13 @@ xsell_err xs_load_map_resolve(const struct xs_load_map *m,
     const struct xs_span *header, size_t n, struct xs_load_cols *out,
     char *err, size_t err_len);
 
+/* Whether 'm' suits a baskets file, whose every line is an order of its
+ * items, with no columns: XSELL_EINVAL, with the reason in err, for a
+ * --type other than order or a mapped role (neither could be honoured).
+ * A NULL map suits. */
+xsell_err xs_load_map_check_baskets(
+    const struct xs_load_map *m, char *err, size_t err_len);
+
 /* ==== Timestamps ==== */
 
 /* Timestamps the store takes: 0 <= ts < 2^40 (as on the wire). */

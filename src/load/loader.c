@@ -1081,6 +1081,13 @@ start_file(FILE *f, const char *path, enum xs_load_format fmt,
 	xsell_err             e;
 	char                  why[400];
 
+	if (fmt == XS_LOAD_BASKETS) {
+		e = xs_load_map_check_baskets(m, why, sizeof(why));
+		if (e != XSELL_OK) {
+			snprintf(err, err_len, "%s: %s", path, why);
+			return e;
+		}
+	}
 	e = xs_load_reader_open(rp, f, path, fmt, err, err_len);
 	if (e != XSELL_OK || fmt == XS_LOAD_BASKETS) {
 		return e;

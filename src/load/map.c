@@ -150,7 +150,8 @@ xs_load_map_parse(
 		if (role < 0) {
 			snprintf(err, err_len,
 			    "--map: unknown role \"%.*s\" (roles: order, "
-			    "user, item, ts, qty, price, category)",
+			    "user, item, ts, qty, price, category, type, "
+			    "rating, ts_ms)",
 			    (int) (eq - p), p);
 			return XSELL_EINVAL;
 		}
@@ -311,6 +312,32 @@ xs_load_map_resolve(const struct xs_load_map *m, const struct xs_span *header,
 		    "%s",
 		    seen);
 		return XSELL_EINVAL;
+	}
+	return XSELL_OK;
+}
+
+xsell_err
+xs_load_map_check_baskets(
+    const struct xs_load_map *m, char *err, size_t err_len)
+{
+	if (m == NULL) {
+		return XSELL_OK;
+	}
+	if (m->type != XS_EV_ORDER) {
+		snprintf(err, err_len, "%s",
+		    "--type: the lines of a baskets file are orders, one "
+		    "a line (no type column, no user): only --type order "
+		    "applies");
+		return XSELL_EINVAL;
+	}
+	for (int r = 0; r < XS_ROLE_COUNT; r++) {
+		if (m->col[r].len != 0) {
+			snprintf(err, err_len,
+			    "--map %s=%.*s: a baskets file has no columns "
+			    "(each line is the items of one order)",
+			    role_names[r], (int) m->col[r].len, m->col[r].p);
+			return XSELL_EINVAL;
+		}
 	}
 	return XSELL_OK;
 }

@@ -379,6 +379,29 @@ set_memo_budget(xs_store *st, size_t asked)
 	st->item_cache.budget = st->item_memo.budget;
 }
 
+/* Cut a write_map store's file back from the map's length (LMDB extends
+ * it, sparse, at open) to its pages in use, so that it is not as long as
+ * the map when closed. Under the writer lock: no writer is between
+ * allocating a page and committing it, and a write_map writer in another
+ * process re-extends the file when it begins (file_extend). Best effort:
+ * a longer file is a correct one. */
+static void
+file_trim(xs_store *st)
+{
+	MDB_txn         *txn;
+	mdb_filehandle_t fd;
+	off_t            len;
+
+	if (mdb_txn_begin(st->env, NULL, 0, &txn) != 0) {
+		return;
+	}
+	if (file_len_used(st->env, &len) == 0 &&
+	    mdb_env_get_fd(st->env, &fd) == 0) {
+		(void) ftruncate(fd, len);
+	}
+	mdb_txn_abort(txn);
+}
+
 xsell_err
 xs_store_open(xs_store **stp, const char *dir, const struct xs_store_opts *o)
 {
@@ -437,41 +460,26 @@ xs_store_open(xs_store **stp, const char *dir, const struct xs_store_opts *o)
 	mdb_reader_check(st->env, NULL);
 	err = check_schema(st, dir, o->top_m);
 	if (err != XSELL_OK) {
-		goto close_env;
+		goto refused;
 	}
 	set_memo_budget(st, o->memo_size);
 	*stp = st;
 	return XSELL_OK;
 
+refused:
+	/* LMDB made the file as long as the map at open, before the schema
+	 * could be read: a store refused here (a newer or older schema,
+	 * another program's environment) is cut back to its pages in use,
+	 * the length it had, as a close does. */
+	if (st->write_map) {
+		file_trim(st);
+	}
 close_env:
 	mdb_env_close(st->env);
 free_st:
 	xs_store_memo_fini(st);
 	free(st);
 	return err;
-}
-
-/* Cut a write_map store's file back from the map's length (LMDB extends
- * it, sparse, at open) to its pages in use, so that it is not as long as
- * the map when closed. Under the writer lock: no writer is between
- * allocating a page and committing it, and a write_map writer in another
- * process re-extends the file when it begins (file_extend). Best effort:
- * a longer file is a correct one. */
-static void
-file_trim(xs_store *st)
-{
-	MDB_txn         *txn;
-	mdb_filehandle_t fd;
-	off_t            len;
-
-	if (mdb_txn_begin(st->env, NULL, 0, &txn) != 0) {
-		return;
-	}
-	if (file_len_used(st->env, &len) == 0 &&
-	    mdb_env_get_fd(st->env, &fd) == 0) {
-		(void) ftruncate(fd, len);
-	}
-	mdb_txn_abort(txn);
 }
 
 /* A write_map writer writes pages up to the map's length in place: the

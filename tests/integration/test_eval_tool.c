@@ -377,6 +377,46 @@ test_eval_tool_report_and_cleanup(void **state)
 	}
 }
 
+/* A --report that cannot be written is said before the evaluation,
+ * which can take minutes, runs: exit 1 with the reason, no table, no
+ * temporary store left. A report file that exists is not emptied by
+ * that check (here the input cannot be read, after the check): only the
+ * evaluation's end writes it. */
+static void
+test_eval_tool_report_unwritable_fails_first(void **state)
+{
+	struct xs_test_dir *f = *state;
+	char                md[600], kept[600], text[64];
+	const char *args[] = { "--split", "time:2020-01-10", "--report", md,
+		"--quiet", TINY, NULL };
+	const char *bad[]  = { "--report", kept, "--quiet", "/nonexistent.csv",
+		 NULL };
+	FILE       *fp;
+
+	snprintf(md, sizeof(md), "%s/no/such/dir/r.md", f->dir);
+	assert_int_equal(run(f, args), 1);
+	xs_test_assert_has(f->err, "cannot write");
+	xs_test_assert_has(f->err, "/no/such/dir/r.");
+	assert_null(strstr(f->out, "fbt @"));
+	{
+		char cmd[700];
+
+		snprintf(cmd, sizeof(cmd),
+		    "test -z \"$(ls -d %s/xsell-eval.* 2>/dev/null)\"",
+		    f->dir);
+		assert_int_equal(system(cmd), 0);
+	}
+	snprintf(kept, sizeof(kept), "%s/kept.md", f->dir);
+	fp = fopen(kept, "w");
+	assert_non_null(fp);
+	fputs("before\n", fp);
+	fclose(fp);
+	assert_int_equal(run(f, bad), 1);
+	xs_test_assert_has(f->err, "/nonexistent.csv");
+	xs_test_slurp(kept, text, sizeof(text));
+	assert_string_equal(text, "before\n");
+}
+
 static void
 test_eval_tool_usage_errors(void **state)
 {
@@ -397,6 +437,10 @@ test_eval_tool_usage_errors(void **state)
 	/* So is an empty scorer, or an empty number in a grid. */
 	const char *const a13[] = { "--scorer", "count,,jaccard", TINY, NULL };
 	const char *const a14[] = { "--beta", "0.1,", TINY, NULL };
+	/* A basket file's lines are orders of their items, no columns. */
+	const char *const a15[] = { "--format", "baskets", "--type", "view",
+		TINY, NULL };
+	const char *const a16[] = { "--format", "xml", TINY, NULL };
 
 	assert_usage_error(f, a1, "weekly");
 	assert_usage_error(f, a2, "bought_with");
@@ -413,6 +457,8 @@ test_eval_tool_usage_errors(void **state)
 	assert_usage_error(f, a12, "--exclude-items: \"\" is not an item id");
 	assert_usage_error(f, a13, "--scorer: unknown scorer \"\"");
 	assert_usage_error(f, a14, "--beta: \"\" is not a number");
+	assert_usage_error(f, a15, "only --type order applies");
+	assert_usage_error(f, a16, "(csv, tsv, ssv, jsonl, baskets)");
 }
 
 /* --versus pairs every row with the named one instead: popularity
@@ -1047,6 +1093,7 @@ main(void)
 		T(test_eval_tool_reads_a_pipe),
 		T(test_eval_tool_ask_one_same_on_pairs),
 		T(test_eval_tool_report_and_cleanup),
+		T(test_eval_tool_report_unwritable_fails_first),
 		T(test_eval_tool_versus),
 		T(test_eval_tool_comp_lists_and_momentum),
 		T(test_eval_tool_usage_errors),

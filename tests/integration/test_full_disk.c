@@ -282,8 +282,9 @@ test_full_disk_tmpfs_refuses_writes_and_keeps_the_store(void **state)
 
 /* Run xsell-load on 'db' with the February file, small transactions
  * (with 'incremental', also into a new store: else a new store is built
- * in one) and, unless 0, files limited to 'fsize_max' bytes; its output
- * into 'out'. Returns its exit code. */
+ * in one) and, unless 0, files limited to 'fsize_max' bytes (SIGXFSZ at
+ * its default, as ulimit -f leaves it); its output into 'out'. Returns
+ * its exit code. */
 static int
 load_run(const char *db, uint64_t fsize_max, bool incremental, char *out,
     size_t out_len)
@@ -313,7 +314,10 @@ load_run(const char *db, uint64_t fsize_max, bool incremental, char *out,
 			_exit(127);
 		}
 		if (fsize_max != 0) {
-			signal(SIGXFSZ, SIG_IGN);
+			/* As a shell's ulimit -f: SIGXFSZ left at its
+			 * default, which kills a process that writes past
+			 * the limit unless it ignores the signal itself. */
+			signal(SIGXFSZ, SIG_DFL);
 			if (getrlimit(RLIMIT_FSIZE, &rl) != 0) {
 				_exit(126);
 			}

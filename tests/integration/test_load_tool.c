@@ -298,6 +298,31 @@ test_tool_baskets(void **state)
 	assert_int_equal(xs_test_figure(f->out, "orders applied"), 3);
 }
 
+/* A basket file is orders of items, one a line, without columns: --type
+ * view (these lines are views) or a --map cannot be honoured, and is a
+ * usage error before the store is touched, not a load of purchases. */
+static void
+test_tool_baskets_refuse_type_and_map(void **state)
+{
+	struct fixture   *f       = *state;
+	const char       *file    = write_file(f, "b.csv", "a,b\nb,c\n");
+	const char *const view[]  = { "--db", f->db, "--quiet", "--format",
+		 "baskets", "--type", "view", file, NULL };
+	const char *const map[]   = { "--db", f->db, "--quiet", "--format",
+		  "baskets", "--map", "item=1", file, NULL };
+	const char *const order[] = { "--db", f->db, "--quiet", "--format",
+		"baskets", "--type", "order", file, NULL };
+
+	assert_int_equal(run(f, view), 2);
+	xs_test_assert_has(f->err, "--type");
+	assert_int_equal(run(f, map), 2);
+	xs_test_assert_has(f->err, "--map");
+	assert_int_equal(access(f->db, F_OK), -1);
+	/* Orders they are: saying so is no error. */
+	assert_int_equal(run(f, order), 0);
+	assert_int_equal(xs_test_figure(f->out, "orders applied"), 2);
+}
+
 /* Whether dictionary 'd' of the store at 'db' knows 'ext'. */
 static bool
 store_has_id(const char *db, enum xs_dict d, const char *ext)
@@ -520,6 +545,11 @@ test_tool_usage_errors(void **state)
 	const char *const txn[]  = { "--db", f->db, "--txn-ms", "0", file,
 		 NULL };
 	const char *const help[] = { "--help", NULL };
+	char              other[600];
+	/* The last of two was kept unsaid: here, a load into 'other'. */
+	const char *const db2[] = { "--db", f->db, "--db", other, file, NULL };
+	const char *const txn2[] = { "--db", f->db, "--txn-ms", "5",
+		"--txn-ms", "50", file, NULL };
 
 	assert_int_equal(run(f, flag), 2);
 	xs_test_assert_has(f->err, "--bogus");
@@ -530,8 +560,14 @@ test_tool_usage_errors(void **state)
 	assert_int_equal(run(f, size), 2);
 	assert_int_equal(run(f, txn), 2);
 	xs_test_assert_has(f->err, "--txn-ms");
+	snprintf(other, sizeof(other), "%s/other", f->dir);
+	assert_int_equal(run(f, db2), 2);
+	xs_test_assert_has(f->err, "--db given twice");
+	assert_int_equal(run(f, txn2), 2);
+	xs_test_assert_has(f->err, "--txn-ms given twice");
 	/* Nothing was written by any of them. */
 	assert_int_equal(access(f->db, F_OK), -1);
+	assert_int_equal(access(other, F_OK), -1);
 	assert_int_equal(run(f, help), 0);
 	xs_test_assert_has(f->out, "--max-basket-items");
 	xs_test_assert_has(f->out, "--map-size");
@@ -865,6 +901,8 @@ main(void)
 		    test_tool_map_and_formats, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_tool_baskets, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_tool_baskets_refuse_type_and_map, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_tool_exclude_items, setup, teardown),
 		cmocka_unit_test_setup_teardown(

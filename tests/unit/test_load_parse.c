@@ -377,6 +377,10 @@ test_map_parse_errors(void **state)
 	assert_xs_err(
 	    xs_load_map_parse(&m, "colour=3", err, sizeof(err)), XSELL_EINVAL);
 	assert_non_null(strstr(err, "unknown role \"colour\""));
+	/* The roles it lists are every role --map takes. */
+	assert_non_null(strstr(err,
+	    "order, user, item, ts, qty, price, category, type, rating, "
+	    "ts_ms"));
 	memset(&m, 0, sizeof(m));
 	assert_xs_err(xs_load_map_parse(&m, "item=1,item=2", err, sizeof(err)),
 	    XSELL_EINVAL);
