@@ -8,7 +8,8 @@ Debian's python3-msgpack and libnng through ctypes (no pip packages).
 
 Asks "frequently bought with ITEM" and prints one "item score" line per
 answer. See proto/PROTOCOL.md for every op; any request map works with
-call().
+call(). push() sends an "event" request to an `xselld --pull` endpoint,
+fire and forget (PROTOCOL.md, "Fire-and-forget events").
 """
 import ctypes
 import ctypes.util
@@ -50,6 +51,22 @@ def call(url, request, timeout_ms=5000):
                                    raw=False, strict_map_key=False)
         finally:
             NNG.nng_free(buf, size)
+    finally:
+        NNG.nng_close(sock)
+
+
+def push(url, request, timeout_ms=5000):
+    """Send one "event" request map to the pull endpoint at url. No
+    reply comes: its outcome shows only in stats.pull. A long-lived
+    sender would keep its socket open rather than dial per batch."""
+    sock = Socket()
+    check(NNG.nng_push0_open(ctypes.byref(sock)), "nng_push0_open")
+    try:
+        check(NNG.nng_socket_set_ms(sock, b"send-timeout", timeout_ms),
+              "send-timeout")
+        check(NNG.nng_dial(sock, url.encode(), None, 0), "nng_dial")
+        data = msgpack.packb(request, use_bin_type=True)
+        check(NNG.nng_send(sock, data, len(data), 0), "nng_send")
     finally:
         NNG.nng_close(sock)
 

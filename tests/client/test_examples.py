@@ -79,6 +79,28 @@ def check_id_echo(read_url):
     print("ok   python_client.call reads a reply with integer map keys")
 
 
+def check_push(read_url, pull_url):
+    """python_client.push: an event batch sent to xselld's pull endpoint
+    is applied (stats.pull counts it, and the view is in the store)."""
+    import python_client
+
+    before = python_client.call(read_url, {"op": "stats"})["counts"]["events"]
+    python_client.push(pull_url, {"op": "event", "events": [
+        {"type": "view", "user": "push-u1", "item": "A", "ts": 1700000000},
+        {"type": "view", "user": "push-u1", "item": "B", "ts": 1700000010}]})
+    for _ in range(300):
+        rep = python_client.call(read_url, {"op": "stats"})
+        if rep["pull"]["messages"] >= 1:
+            break
+        time.sleep(0.1)
+    if rep["pull"]["applied"] != 1 or rep["pull"]["events"] != 2:
+        fail("python_client.push: stats.pull %r" % (rep["pull"],))
+    if rep["counts"]["events"] != before + 2:
+        fail("python_client.push: counts.events %d, expected %d" %
+             (rep["counts"]["events"], before + 2))
+    print("ok   python_client.push's batch is applied (stats.pull)")
+
+
 def run(cmd, what):
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     if out.returncode != 0 or out.stdout != WANT:
@@ -96,16 +118,19 @@ def main():
     tmp = tempfile.mkdtemp(prefix="xsell-examples-")
     read_url = "ipc://%s/read.sock" % tmp
     admin_url = "ipc://%s/admin.sock" % tmp
+    pull_url = "ipc://%s/pull.sock" % tmp
     log_path = os.path.join(tmp, "xselld.log")
     with open(log_path, "wb") as log:
         srv = subprocess.Popen(
             [a.xselld, "--db", os.path.join(tmp, "db"), "--listen", read_url,
-             "--admin", admin_url, "--http", "127.0.0.1:0"],
+             "--admin", admin_url, "--pull", pull_url,
+             "--http", "127.0.0.1:0"],
             stdout=log, stderr=subprocess.STDOUT)
     try:
         port = wait_for_port(log_path)
         setup_store(examples, a.proto, admin_url)
         check_id_echo(read_url)
+        check_push(read_url, pull_url)
         run([sys.executable, os.path.join(examples, "python_client.py"),
              read_url, "A", "5"], "python_client.py")
         node = shutil.which("node")
