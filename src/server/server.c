@@ -254,10 +254,11 @@ sockets_open(
 }
 
 /* The workers of srv's sockets, not started: 'threads' read workers
- * (0: one per core), then the admin workers, then PULL_WORKERS pull
- * workers, each kind only for a socket that is open. */
+ * (0: one per core), then 'admin_workers' admin workers (0: see below),
+ * then PULL_WORKERS pull workers, each kind only for a socket that is
+ * open. */
 static xsell_err
-workers_alloc(xs_server *srv, unsigned threads)
+workers_alloc(xs_server *srv, unsigned threads, unsigned admin_workers)
 {
 	long     cores = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned readers =
@@ -265,12 +266,14 @@ workers_alloc(xs_server *srv, unsigned threads)
 	/* Admin workers mostly wait for their write's group commit; the
 	 * more writes wait together, the more share one commit (8 writers
 	 * of 1,000 orders: 2 workers gave 15,500 events/s, 8 gave
-	 * 31,500). Each holds at most one request (XSELL_ADMIN_MSG_MAX). */
-	unsigned admins =
-	    readers / 2 > ADMIN_WORKERS_MIN ? readers / 2 : ADMIN_WORKERS_MIN;
-	size_t n_read  = srv->has_read ? readers : 0;
-	size_t n_admin = srv->has_admin ? admins : 0;
-	size_t n_pull  = srv->has_pull ? PULL_WORKERS : 0;
+	 * 31,500; 32 writers and workers, twice 8's). Each holds at most
+	 * one request (XSELL_ADMIN_MSG_MAX). */
+	unsigned admins  = admin_workers != 0  ? admin_workers
+	     : readers / 2 > ADMIN_WORKERS_MIN ? readers / 2
+	                                       : ADMIN_WORKERS_MIN;
+	size_t   n_read  = srv->has_read ? readers : 0;
+	size_t   n_admin = srv->has_admin ? admins : 0;
+	size_t   n_pull  = srv->has_pull ? PULL_WORKERS : 0;
 
 	srv->n_workers = n_read + n_admin + n_pull;
 	/* n_workers >= 1: xselld refuses options without an endpoint (and
@@ -334,7 +337,7 @@ xs_server_open(xs_server **srvp, const struct xs_server_opts *o)
 	if (err != XSELL_OK) {
 		goto close_store;
 	}
-	err = workers_alloc(srv, o->threads);
+	err = workers_alloc(srv, o->threads, o->admin_workers);
 	if (err != XSELL_OK) {
 		goto close_sockets;
 	}

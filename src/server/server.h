@@ -37,7 +37,10 @@ struct xs_server_opts {
 	 * makes them. */
 	unsigned listen_ipc_mode;
 	unsigned admin_ipc_mode;
-	unsigned threads;   /* read workers; 0: one per core */
+	unsigned threads; /* read workers; 0: one per core */
+	/* Admin workers, each holding one write (writes waiting together
+	 * share a commit); 0: max(8, read workers / 2). */
+	unsigned admin_workers;
 	size_t   map_size;  /* 0: the store's default */
 	size_t   memo_size; /* per-item memos' budget; 0: the store's */
 	/* Connections each socket (read, admin, pull) serves at once; past

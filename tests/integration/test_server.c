@@ -4,6 +4,7 @@
 #define _GNU_SOURCE /* memmem */
 #include "support.h"
 
+#include <dirent.h>
 #include <grp.h>
 #include <pthread.h>
 #include <signal.h>
@@ -635,6 +636,78 @@ test_server_sees_a_bulk_load_while_serving(void **state)
 	    "B:3 D:3 C:2 E:1");
 }
 
+/* Threads of process 'pid' named 'name' (/proc/PID/task/TID/comm). */
+static unsigned
+threads_named(pid_t pid, const char *name)
+{
+	char           path[64], comm[32];
+	unsigned       n = 0;
+	struct dirent *e;
+	DIR           *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int) pid);
+	d = opendir(path);
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL) {
+		FILE *f;
+
+		if (e->d_name[0] == '.') {
+			continue;
+		}
+		snprintf(path, sizeof(path), "/proc/%d/task/%.16s/comm",
+		    (int) pid, e->d_name);
+		f = fopen(path, "r");
+		if (f == NULL) {
+			continue; /* a thread that just ended */
+		}
+		if (fgets(comm, sizeof(comm), f) != NULL) {
+			comm[strcspn(comm, "\n")] = '\0';
+			n += strcmp(comm, name) == 0;
+		}
+		fclose(f);
+	}
+	closedir(d);
+	return n;
+}
+
+/* --admin-workers: how many writes are served at once, each by an admin
+ * thread (top -H shows them as xsell-admin); 8 at least by default.
+ * Not under $XSELL_TEST_WRAP: a tool such as valgrind runs the threads
+ * under names of its own. */
+static void
+test_server_admin_workers(void **state)
+{
+	struct xs_test_server s       = { 0 };
+	const char           *three[] = { "--admin-workers", "3", NULL };
+	long                  cores   = sysconf(_SC_NPROCESSORS_ONLN);
+
+	(void) state;
+	if (getenv("XSELL_TEST_WRAP") != NULL) {
+		skip();
+	}
+	/* The default: one read worker a core, half as many admin ones,
+	 * and 8 at least. */
+	xs_test_server_start(&s, NULL);
+	assert_int_equal(threads_named(s.pid, "xsell-admin"),
+	    cores / 2 > 8 ? cores / 2 : 8);
+	xs_test_server_fini(&s);
+	memset(&s, 0, sizeof(s));
+	xs_test_server_start(&s, three);
+	assert_int_equal(threads_named(s.pid, "xsell-admin"), 3);
+	/* Writes are served and answered by them. */
+	for (int i = 0; i < 3; i++) {
+		char json[256];
+
+		snprintf(json, sizeof(json),
+		    "{\"op\":\"event\",\"events\":[{\"type\":\"order\","
+		    "\"order\":\"aw%d\",\"items\":[\"A\",\"B\"]}]}",
+		    i);
+		assert_int_equal(xs_test_send_ok(s.admin_url, json), 1);
+	}
+	assert_int_equal(xs_test_stats_orders(s.read_url), 3);
+	xs_test_server_fini(&s);
+}
+
 /* The permission bits of the socket of an ipc:// URL. */
 static unsigned
 ipc_socket_mode(const char *url)
@@ -724,6 +797,12 @@ test_server_bad_flags_and_dirs_exit_with_one_line(void **state)
 	xs_test_assert_xselld_refuses(dir,
 	    (const char *[]) { "--db", dir, "--memo-size", "lots", NULL }, 2,
 	    "--memo-size");
+	xs_test_assert_xselld_refuses(dir,
+	    (const char *[]) { "--db", dir, "--admin-workers", "0", NULL }, 2,
+	    "--admin-workers: '0' is not 1..256");
+	xs_test_assert_xselld_refuses(dir,
+	    (const char *[]) { "--db", dir, "--admin-workers", "257", NULL },
+	    2, "--admin-workers");
 	/* Socket modes: octal permission bits, 1..777. */
 	xs_test_assert_xselld_refuses(dir,
 	    (const char *[]) { "--db", dir, "--ipc-mode", "8", NULL }, 2,
@@ -842,6 +921,7 @@ main(void)
 		cmocka_unit_test(
 		    test_server_bad_flags_and_dirs_exit_with_one_line),
 		cmocka_unit_test(test_server_ipc_modes_decide_who_may_connect),
+		cmocka_unit_test(test_server_admin_workers),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
