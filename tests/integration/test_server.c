@@ -4,7 +4,6 @@
 #define _GNU_SOURCE /* memmem */
 #include "support.h"
 
-#include <dirent.h>
 #include <grp.h>
 #include <pthread.h>
 #include <signal.h>
@@ -636,40 +635,6 @@ test_server_sees_a_bulk_load_while_serving(void **state)
 	    "B:3 D:3 C:2 E:1");
 }
 
-/* Threads of process 'pid' named 'name' (/proc/PID/task/TID/comm). */
-static unsigned
-threads_named(pid_t pid, const char *name)
-{
-	char           path[64], comm[32];
-	unsigned       n = 0;
-	struct dirent *e;
-	DIR           *d;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", (int) pid);
-	d = opendir(path);
-	assert_non_null(d);
-	while ((e = readdir(d)) != NULL) {
-		FILE *f;
-
-		if (e->d_name[0] == '.') {
-			continue;
-		}
-		snprintf(path, sizeof(path), "/proc/%d/task/%.16s/comm",
-		    (int) pid, e->d_name);
-		f = fopen(path, "r");
-		if (f == NULL) {
-			continue; /* a thread that just ended */
-		}
-		if (fgets(comm, sizeof(comm), f) != NULL) {
-			comm[strcspn(comm, "\n")] = '\0';
-			n += strcmp(comm, name) == 0;
-		}
-		fclose(f);
-	}
-	closedir(d);
-	return n;
-}
-
 /* --admin-workers: how many writes are served at once, each by an admin
  * thread (top -H shows them as xsell-admin); 8 at least by default.
  * Not under $XSELL_TEST_WRAP: a tool such as valgrind runs the threads
@@ -688,12 +653,12 @@ test_server_admin_workers(void **state)
 	/* The default: one read worker a core, half as many admin ones,
 	 * and 8 at least. */
 	xs_test_server_start(&s, NULL);
-	assert_int_equal(threads_named(s.pid, "xsell-admin"),
+	assert_int_equal(xs_test_threads_named(s.pid, "xsell-admin"),
 	    cores / 2 > 8 ? cores / 2 : 8);
 	xs_test_server_fini(&s);
 	memset(&s, 0, sizeof(s));
 	xs_test_server_start(&s, three);
-	assert_int_equal(threads_named(s.pid, "xsell-admin"), 3);
+	assert_int_equal(xs_test_threads_named(s.pid, "xsell-admin"), 3);
 	/* Writes are served and answered by them. */
 	for (int i = 0; i < 3; i++) {
 		char json[256];

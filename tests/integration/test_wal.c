@@ -1745,42 +1745,6 @@ test_wal_seq_get_put_and_damaged(void **state)
 
 /* ==== Without --wal: recovery only ==== */
 
-/* How many threads of process 'pid' are named 'name' (the log's applier
- * is "xsell-wal"). */
-static int
-threads_named(pid_t pid, const char *name)
-{
-	char           path[64];
-	DIR           *d;
-	struct dirent *e;
-	int            n = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", (int) pid);
-	d = opendir(path);
-	assert_non_null(d);
-	while ((e = readdir(d)) != NULL) {
-		char  comm_path[64 + sizeof(e->d_name) + 8], comm[32] = { 0 };
-		FILE *f;
-
-		if (e->d_name[0] == '.') {
-			continue;
-		}
-		snprintf(comm_path, sizeof(comm_path), "%s/%s/comm", path,
-		    e->d_name);
-		f = fopen(comm_path, "r");
-		if (f == NULL) {
-			continue; /* the thread ended meanwhile */
-		}
-		if (fgets(comm, sizeof(comm), f) != NULL) {
-			comm[strcspn(comm, "\n")] = '\0';
-			n += strcmp(comm, name) == 0;
-		}
-		fclose(f);
-	}
-	closedir(d);
-	return n;
-}
-
 /* How many names starting with "wal" the inotify descriptor 'ino'
  * (non-blocking, watching IN_CREATE | IN_MOVED_TO) reports created since
  * it was last read; each is printed. */
@@ -1821,7 +1785,7 @@ test_wal_without_wal_creates_nothing(void **state)
 	(void) state;
 	xs_test_server_start(&s, NULL);
 	assert_int_equal(wal_names(s.db), 0);
-	assert_int_equal(threads_named(s.pid, "xsell-wal"), 0);
+	assert_int_equal(xs_test_threads_named(s.pid, "xsell-wal"), 0);
 	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
 	assert_int_equal(wal_names(s.db), 0);
 
@@ -1829,7 +1793,7 @@ test_wal_without_wal_creates_nothing(void **state)
 	xs_test_server_restart(&s);
 	assert_int_equal(file_size(s.db, SEG1), 0);
 	assert_int_equal(wal_names(s.db), 1);
-	assert_int_equal(threads_named(s.pid, "xsell-wal"), 1);
+	assert_int_equal(xs_test_threads_named(s.pid, "xsell-wal"), 1);
 	xs_test_server_fini(&s);
 }
 
@@ -1872,7 +1836,7 @@ test_wal_without_wal_applies_leftovers_and_deletes_them(void **state)
 	xs_test_server_restart(&s);
 	assert_int_equal(xs_test_stats_orders(s.read_url), LEFT_SEGS);
 	assert_int_equal(wal_names(s.db), 0);
-	assert_int_equal(threads_named(s.pid, "xsell-wal"), 0);
+	assert_int_equal(xs_test_threads_named(s.pid, "xsell-wal"), 0);
 	assert_int_equal(wal_created(ino), 0);
 	close(ino);
 	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
@@ -1913,7 +1877,7 @@ test_wal_without_wal_skips_a_poison_leftover(void **state)
 	xs_test_server_restart(&s);
 	assert_int_equal(xs_test_stats_orders(s.read_url), 4);
 	assert_int_equal(file_size(s.db, SEG1), -1);
-	assert_int_equal(threads_named(s.pid, "xsell-wal"), 0);
+	assert_int_equal(xs_test_threads_named(s.pid, "xsell-wal"), 0);
 	expect_skipped(s.db, 0, 1, poison, poison_len, true);
 	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
 	assert_int_equal(wal_names(s.db), 1); /* wal-skipped alone */

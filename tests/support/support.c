@@ -3,6 +3,7 @@
 #include "support.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -1372,4 +1373,38 @@ xs_test_made_comp_list(
 		xs_store_memo_release(held);
 	}
 	xs_txn_abort(txn);
+}
+
+int
+xs_test_threads_named(pid_t pid, const char *name)
+{
+	char           path[64];
+	DIR           *d;
+	struct dirent *e;
+	int            n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int) pid);
+	d = opendir(path);
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL) {
+		char  comm_path[64 + sizeof(e->d_name) + 8], comm[32] = { 0 };
+		FILE *f;
+
+		if (e->d_name[0] == '.') {
+			continue;
+		}
+		snprintf(comm_path, sizeof(comm_path), "%s/%s/comm", path,
+		    e->d_name);
+		f = fopen(comm_path, "r");
+		if (f == NULL) {
+			continue; /* the thread ended meanwhile */
+		}
+		if (fgets(comm, sizeof(comm), f) != NULL) {
+			comm[strcspn(comm, "\n")] = '\0';
+			n += strcmp(comm, name) == 0;
+		}
+		fclose(f);
+	}
+	closedir(d);
+	return n;
 }

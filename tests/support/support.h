@@ -170,6 +170,9 @@ json_int_t xs_test_stat(const char *url, const char *section, const char *key);
 /* The server's order count (stats counts.orders); fails the test if
  * stats is not answered ok. */
 json_int_t xs_test_stats_orders(const char *url);
+/* How many threads of process 'pid' are named 'name' (/proc/PID/task:
+ * xselld names its own, e.g. "xsell-admin", "xsell-wal"). */
+int xs_test_threads_named(pid_t pid, const char *name);
 
 /* ==== Fire-and-forget messages (xselld --pull) ==== */
 
