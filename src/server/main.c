@@ -273,19 +273,10 @@ http_endpoints_add(struct xs_server_opts *o, struct xs_gw_opts *g)
 static int
 tls_options_check(const struct xs_server_opts *o)
 {
-	bool has_tls_url = false;
+	bool has_tls_url = xs_server_opts_use_tls(o);
 	int  n_files =
 	    (o->tls_cert != NULL) + (o->tls_key != NULL) + (o->tls_ca != NULL);
 
-	for (size_t i = 0; i < o->n_listen; i++) {
-		has_tls_url = has_tls_url || xs_url_is_tls(o->listen[i]);
-	}
-	for (size_t i = 0; i < o->n_admin; i++) {
-		has_tls_url = has_tls_url || xs_url_is_tls(o->admin[i]);
-	}
-	for (size_t i = 0; i < o->n_pull; i++) {
-		has_tls_url = has_tls_url || xs_url_is_tls(o->pull[i]);
-	}
 	if (has_tls_url && n_files != 3) {
 		return usage_error("%s",
 		    "a tls+tcp:// URL needs --tls-cert, --tls-key and "

@@ -145,17 +145,6 @@ socket_open(nng_socket *sock, const struct socket_kind *k, nng_tls_config *tls,
 	return XSELL_OK;
 }
 
-static bool
-any_tls(const char *const *urls, size_t n_urls)
-{
-	for (size_t i = 0; i < n_urls; i++) {
-		if (xs_url_is_tls(urls[i])) {
-			return true;
-		}
-	}
-	return false;
-}
-
 /* Close what sockets_open opened. */
 static void
 sockets_close(xs_server *srv)
@@ -301,8 +290,7 @@ xs_server_open(xs_server **srvp, const struct xs_server_opts *o)
 
 	/* Before the store: a TLS mistake is a start-up error that should
 	 * not wait for (or lock) the store. */
-	if (any_tls(o->listen, o->n_listen) || any_tls(o->admin, o->n_admin) ||
-	    any_tls(o->pull, o->n_pull)) {
+	if (xs_server_opts_use_tls(o)) {
 		err = xs_server_tls_alloc(&tls, o);
 		if (err != XSELL_OK) {
 			return err;

@@ -86,6 +86,8 @@ struct xs_worker;
 
 /* Whether 'url' is a tls+tcp:// URL (which needs the TLS options). */
 bool xs_url_is_tls(const char *url);
+/* Whether any endpoint of 'o' (--listen, --admin, --pull) is one. */
+bool xs_server_opts_use_tls(const struct xs_server_opts *o);
 void xs_server_handle(
     struct xs_worker *w, const void *req, size_t len, struct xs_buf *out);
 

@@ -23,6 +23,24 @@ xs_url_is_tls(const char *url)
 	return strncmp(url, "tls+tcp", 7) == 0;
 }
 
+static bool
+any_tls(const char *const *urls, size_t n_urls)
+{
+	for (size_t i = 0; i < n_urls; i++) {
+		if (xs_url_is_tls(urls[i])) {
+			return true;
+		}
+	}
+	return false;
+}
+
+bool
+xs_server_opts_use_tls(const struct xs_server_opts *o)
+{
+	return any_tls(o->listen, o->n_listen) ||
+	    any_tls(o->admin, o->n_admin) || any_tls(o->pull, o->n_pull);
+}
+
 /* Read the whole of 'path' as a NUL-terminated string (PEM), at most
  * PEM_MAX_BYTES. The caller frees *textp. Logs why on failure. */
 static xsell_err
