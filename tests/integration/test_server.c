@@ -645,6 +645,7 @@ test_server_admin_workers(void **state)
 	struct xs_test_server s       = { 0 };
 	const char           *three[] = { "--admin-workers", "3", NULL };
 	long                  cores   = sysconf(_SC_NPROCESSORS_ONLN);
+	int                   want;
 
 	(void) state;
 	if (getenv("XSELL_TEST_WRAP") != NULL) {
@@ -653,12 +654,14 @@ test_server_admin_workers(void **state)
 	/* The default: one read worker a core, half as many admin ones,
 	 * and 8 at least. */
 	xs_test_server_start(&s, NULL);
-	assert_int_equal(xs_test_threads_named(s.pid, "xsell-admin"),
-	    cores / 2 > 8 ? cores / 2 : 8);
+	want = cores / 2 > 8 ? (int) cores / 2 : 8;
+	assert_int_equal(
+	    xs_test_threads_named_reach(s.pid, "xsell-admin", want), want);
 	xs_test_server_fini(&s);
 	memset(&s, 0, sizeof(s));
 	xs_test_server_start(&s, three);
-	assert_int_equal(xs_test_threads_named(s.pid, "xsell-admin"), 3);
+	assert_int_equal(
+	    xs_test_threads_named_reach(s.pid, "xsell-admin", 3), 3);
 	/* Writes are served and answered by them. */
 	for (int i = 0; i < 3; i++) {
 		char json[256];

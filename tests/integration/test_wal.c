@@ -1793,7 +1793,8 @@ test_wal_without_wal_creates_nothing(void **state)
 	xs_test_server_restart(&s);
 	assert_int_equal(file_size(s.db, SEG1), 0);
 	assert_int_equal(wal_names(s.db), 1);
-	assert_int_equal(xs_test_threads_named(s.pid, "xsell-wal"), 1);
+	assert_int_equal(
+	    xs_test_threads_named_reach(s.pid, "xsell-wal", 1), 1);
 	xs_test_server_fini(&s);
 }
 

@@ -1408,3 +1408,16 @@ xs_test_threads_named(pid_t pid, const char *name)
 	closedir(d);
 	return n;
 }
+
+int
+xs_test_threads_named_reach(pid_t pid, const char *name, int want)
+{
+	int n = xs_test_threads_named(pid, name);
+
+	for (int waited_ms = 0; n != want && waited_ms < 30000;
+	     waited_ms += 50) {
+		nng_msleep(50);
+		n = xs_test_threads_named(pid, name);
+	}
+	return n;
+}

@@ -173,6 +173,10 @@ json_int_t xs_test_stats_orders(const char *url);
 /* How many threads of process 'pid' are named 'name' (/proc/PID/task:
  * xselld names its own, e.g. "xsell-admin", "xsell-wal"). */
 int xs_test_threads_named(pid_t pid, const char *name);
+/* xs_test_threads_named once it is 'want', waiting up to 30 s: a server
+ * listens before all its threads have started (and a sanitizer build
+ * starts them slowly). Returns the last count seen. */
+int xs_test_threads_named_reach(pid_t pid, const char *name, int want);
 
 /* ==== Fire-and-forget messages (xselld --pull) ==== */
 
