@@ -1338,10 +1338,13 @@ entry_decode(xs_wal *wal, const struct wal_hdr *h, size_t at,
  * wal->ents, reqs[] and jobs[] (*np entries). A group is either entries
  * that all decode, or one entry that does not, alone (its error kept in
  * its wal_entry, to be skipped: group_apply): so one bad entry costs
- * the entries around it nothing. An entry that does not fit the arena,
- * or does not decode after others, starts the next group: the reader
- * is put back to it. A read error ends the group (*np entries read
- * before it) and is returned, but for the replay's end of the log. */
+ * the entries around it nothing. Its request bytes stay within
+ * wal->group_bytes (an entry larger than that is a group alone). An
+ * entry that would take the group past that bound, does not fit the
+ * arena, or does not decode after others, starts the next group: the
+ * reader is put back to it. A read error ends the group (*np entries
+ * read before it) and is returned, but for the replay's end of the
+ * log. */
 static xsell_err
 group_read(xs_wal *wal, uint64_t upto, struct xs_request *reqs,
     struct xs_write_job *job_mem, struct xs_write_job **jobs, size_t *np)
@@ -1362,6 +1365,12 @@ group_read(xs_wal *wal, uint64_t upto, struct xs_request *reqs,
 		err       = reader_next(wal, seq + 1, at, &h);
 		if (err != XSELL_OK) {
 			err = wal->log_end ? XSELL_OK : err;
+			break;
+		}
+		/* Its size is known only once it is read: past the bound,
+		 * it is put back for the next group. */
+		if (n > 0 && at + h.len > wal->group_bytes) {
+			reader_seek(wal, e->rd_seg, e->rd_off);
 			break;
 		}
 		err = entry_decode(wal, &h, at, &reqs[n], &ei);

@@ -24,7 +24,8 @@
  * writes are refused, also after a start that replayed a log; left by
  * a crash with entries after it, it stops the start. xselld without
  * --wal applies a log it finds and deletes it, creating no log file and
- * starting no log thread, and with none creates nothing. The expected
+ * starting no log thread, and with none creates nothing. An applier
+ * group stays within its bound of request bytes. The expected
  * counts are worked out by hand below. Nothing depends on timing:
  * kill -9 may find any part of the log applied, and where a test gives
  * a server time to reach a state (the shim's margins, a stop's start),
@@ -724,6 +725,120 @@ test_wal_many_writers_rotate_and_replay(void **state)
 	xs_test_server_restart(&s);
 	assert_int_equal(xs_test_stats_orders(s.read_url), 50000);
 	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+	xs_test_server_fini(&s);
+}
+
+/* ==== The applier's groups ==== */
+
+/* The JSON of an event request of n views by user "g", view i of an item
+ * whose id is ids[i] characters long (zero-padded i; 32..255 characters:
+ * one byte more of id is one byte more of msgpack). Malloc'd. */
+static char *
+views_json(size_t n, const unsigned *ids)
+{
+	size_t cap = n * 320 + 64, o = 0;
+	char  *json = malloc(cap);
+
+	assert_non_null(json);
+	o += (size_t) snprintf(
+	    json + o, cap - o, "{\"op\":\"event\",\"events\":[");
+	for (size_t i = 0; i < n; i++) {
+		o += (size_t) snprintf(json + o, cap - o,
+		    "%s{\"type\":\"view\",\"user\":\"g\",\"ts\":1700000000,"
+		    "\"item\":\"%0*zu\"}",
+		    i > 0 ? "," : "", (int) ids[i], i);
+		assert_true(o < cap);
+	}
+	snprintf(json + o, cap - o, "]}");
+	return json;
+}
+
+/* An event request of views (views_json) packed to exactly 'len' bytes
+ * of msgpack, more than 1,000 (malloc'd); its view count in *np. The
+ * count is found with ids of 200 characters, then ids are lengthened
+ * (up to 255) by the bytes still missing. */
+static void *
+views_of_len(size_t len, size_t *np)
+{
+	size_t    n = len / 260 + 1, packed = 0;
+	unsigned *ids = NULL;
+	char     *json;
+	void     *body;
+
+	for (int tries = 0; tries < 100; tries++) {
+		free(ids);
+		ids = malloc(n * sizeof(*ids));
+		assert_non_null(ids);
+		for (size_t i = 0; i < n; i++) {
+			ids[i] = 200;
+		}
+		json = views_json(n, ids);
+		free(xs_test_pack(json, &packed));
+		free(json);
+		if (packed > len) {
+			n--;
+		} else if (len - packed > n * 55) {
+			n++;
+		} else {
+			break;
+		}
+	}
+	assert_true(packed <= len && len - packed <= n * 55);
+	for (size_t i = 0, more = len - packed; more > 0; i++) {
+		unsigned add = more < 55 ? (unsigned) more : 55;
+
+		ids[i] += add;
+		more -= add;
+	}
+	json = views_json(n, ids);
+	body = xs_test_pack(json, &packed);
+	assert_int_equal(packed, len);
+	free(json);
+	free(ids);
+	*np = n;
+	return body;
+}
+
+/* An applier group takes at most half of --wal-backlog of requests
+ * (512 KiB = 524,288 bytes here), as documented: a replay, whose groups
+ * do not depend on timing, of five entries of 300,000 and 224,288 bytes
+ * (exactly the bound: one group), 1,000 and 523,289 (one byte past it:
+ * two groups), and 600,000 (past it alone: a group of its own) applies
+ * them in 4 groups, as its log line says, and every view. The group
+ * was closed only once it had reached the bound, so an entry past it
+ * joined the group: 3 groups, the second 1 byte over. */
+static void
+test_wal_group_stays_within_its_bound(void **state)
+{
+	static const char *const args[] = { "--wal", "--wal-backlog", "1M",
+		NULL };
+	static const size_t lens[] = { 300000, 224288, 1000, 523289, 600000 };
+	struct xs_test_server s;
+	size_t                views = 0;
+	char                 *log_path;
+	char                  log[16384];
+
+	(void) state;
+	xs_test_server_start(&s, args);
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		size_t n;
+		void  *body = views_of_len(lens[i], &n);
+
+		append_frame(s.db, SEG1, i + 1, body, lens[i]);
+		free(body);
+		views += n;
+	}
+	log_path   = path_in(s.dir, "xselld.log");
+	s.log_path = log_path;
+	xs_test_server_restart(&s);
+	assert_int_equal(wal_stat(s.read_url, "applied"), 5);
+	assert_int_equal(
+	    xs_test_stat(s.read_url, "counts", "events"), (json_int_t) views);
+	xs_test_slurp(log_path, log, sizeof(log));
+	xs_test_assert_has(log, "wal: replayed entries 1..5 in 4 groups");
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+	free(log_path);
 	xs_test_server_fini(&s);
 }
 
@@ -1901,6 +2016,7 @@ main(void)
 		cmocka_unit_test(test_wal_refuses_bad_write_before_log),
 		cmocka_unit_test(test_wal_full_disk_refuses_whole_write),
 		cmocka_unit_test(test_wal_many_writers_rotate_and_replay),
+		cmocka_unit_test(test_wal_group_stays_within_its_bound),
 		cmocka_unit_test(
 		    test_wal_poison_entry_skipped_at_replay_and_live),
 		cmocka_unit_test(

@@ -383,6 +383,9 @@ server_spawn(struct xs_test_server *s, const char *const *extra)
 		if (s->fsize_max != 0) {
 			child_limit_fsize(s->fsize_max);
 		}
+		if (s->log_path != NULL && !redirect(2, s->log_path)) {
+			_exit(127);
+		}
 		xs_test_execv(argv);
 		_exit(127);
 	}
@@ -417,6 +420,7 @@ xs_test_server_start_limited(
     struct xs_test_server *s, const char *const *extra, uint64_t fsize_max)
 {
 	s->fsize_max = fsize_max;
+	s->log_path  = NULL;
 	s->dir       = xs_test_tmpdir();
 	s->read_url  = xs_test_ipc_url(s->dir, "read");
 	s->admin_url = xs_test_ipc_url(s->dir, "admin");

@@ -105,6 +105,10 @@ struct xs_test_server {
 	const char *const *extra;     /* extra xselld arguments */
 	uint64_t           fsize_max; /* RLIMIT_FSIZE of the child, bytes;
 	                                 0: none (set before a restart) */
+	const char *log_path;         /* the child's stderr (its log) goes
+	                                 to this file, made anew at each
+	                                 start; NULL: this process's
+	                                 (set before a restart) */
 };
 
 /* Start xselld on a new temporary store with one read and one admin ipc
