@@ -152,6 +152,7 @@ struct xs_wal {
 	bool      reserving;  /* a writer is reserving past 'alloc' */
 	uint64_t  cut_after;  /* a forget's entry: a new segment after it */
 	xsell_err broken;     /* a failed sync: every write refused */
+	uint64_t  refused;    /* its last entry if not cut off; 0: none */
 	uint64_t  segs[WAL_SEGMENTS_MAX]; /* first seqs, ascending */
 	size_t    n_segs;
 	/* Held by whoever deletes segments (segs_drop_applied): the
@@ -683,20 +684,38 @@ log_break(xs_wal *wal)
 
 /* A sync failed: what it covered may or may not be on disk (an fsync
  * error is not retried: the kernel may have dropped the pages). Cut the
- * entries not known durable off the log, so that a restart does not
- * apply writes that were answered with an error, and refuse every write
- * from now on (a restart checks the log again). mtx held. */
+ * entries not known durable off the log, and sync the cut (a crash may
+ * undo a cut not synced), so that no start applies writes that were
+ * answered with an error, and refuse every write from now on (a restart
+ * checks the log again). If the cut cannot be made durable either,
+ * those entries may still be on disk: the applier records them as
+ * applied in the store once every entry before them is
+ * (refused_mark), so that no start applies them all the same. mtx held,
+ * also for the cut's sync: this happens once, and every write is
+ * refused from now on anyway. */
 static void
 fail_unsynced(xs_wal *wal)
 {
+	const char *what = NULL;
+
+	assert(wal->written > wal->synced);
 	xs_log(XS_LOG_ERROR,
 	    "wal: fdatasync: %s; writes are refused "
 	    "until a restart",
 	    strerror(errno));
 	if (ftruncate(wal->fd, wal->synced_off) != 0) {
+		what = "cut off";
+	} else if (fdatasync(wal->fd) != 0) {
+		what = "sync the cut of";
+	}
+	if (what != NULL) {
 		xs_log(XS_LOG_ERROR,
-		    "wal: cannot cut the unsynced entries off: %s",
-		    strerror(errno));
+		    "wal: cannot %s the unsynced entries %" PRIu64 "..%" PRIu64
+		    ": %s; they are recorded as applied once the "
+		    "entries before them are, so that no start applies them",
+		    what, wal->synced + 1, wal->written, strerror(errno));
+		wal->refused = wal->written;
+		pthread_cond_signal(&wal->work_cv);
 	}
 	wal->backlog -= (uint64_t) (wal->off - wal->synced_off);
 	wal->off     = wal->synced_off;
@@ -1712,6 +1731,38 @@ applier_step(xs_wal *wal)
 	return err == XSELL_OK;
 }
 
+/* After a failed sync whose cut could not be made durable (mtx not
+ * held; every entry before the refused ones is applied, and no entry
+ * comes after them): record the refused entries as applied in the
+ * store, as a skipped entry is (an empty group committing the last
+ * one's seq), so that no start applies a write answered with an error.
+ * The store's commits are synced apart from the log. wal->applied stays
+ * the last entry applied (stats). True if it went without error; else
+ * the applier tries again, as after a failed group. */
+static bool
+refused_mark(xs_wal *wal)
+{
+	uint64_t  upto;
+	xsell_err err;
+
+	pthread_mutex_lock(&wal->mtx);
+	upto = wal->refused;
+	pthread_mutex_unlock(&wal->mtx);
+	err = xs_write_group_apply_logged(&wal->w, NULL, 0, upto);
+	pthread_mutex_lock(&wal->mtx);
+	if (err == XSELL_OK) {
+		wal->refused = 0;
+		xs_log(XS_LOG_INFO,
+		    "wal: entries %" PRIu64 "..%" PRIu64
+		    ", refused when the log's sync failed, are recorded as "
+		    "applied: no start applies them",
+		    wal->applied + 1, upto);
+	}
+	stall_set(wal, err);
+	pthread_mutex_unlock(&wal->mtx);
+	return err == XSELL_OK;
+}
+
 static void *
 applier_main(void *arg)
 {
@@ -1720,7 +1771,8 @@ applier_main(void *arg)
 	pthread_mutex_lock(&wal->mtx);
 	for (;;) {
 		bool stop = wal->stopping;
-		bool idle = wal->synced <= wal->applied;
+		bool left = wal->synced > wal->applied;
+		bool idle = !left && wal->refused == 0;
 		bool ok;
 
 		if (idle && stop) {
@@ -1731,7 +1783,7 @@ applier_main(void *arg)
 			continue;
 		}
 		pthread_mutex_unlock(&wal->mtx);
-		ok = applier_step(wal);
+		ok = left ? applier_step(wal) : refused_mark(wal);
 		pthread_mutex_lock(&wal->mtx);
 		if (!ok && wal->stopping) {
 			break; /* left in the log for the next open */

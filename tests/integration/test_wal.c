@@ -19,7 +19,10 @@
  * no reply (its entry is held back by LMDB's writer lock, which the
  * test takes). A failed log sync (an LD_PRELOAD shim fails it) refuses
  * the writes it covered and a writer waiting for backlog room behind
- * them; writers waiting for backlog room get it in the order they came.
+ * them, and its cut of the log is synced (or, if that fails too, the
+ * refused entry is marked applied in the store), so that no restart
+ * applies it; writers waiting for backlog room get it in the order they
+ * came.
  * A logged entry damaged on disk stops the applier and
  * writes are refused, also after a start that replayed a log; left by
  * a crash with entries after it, it stops the start. xselld without
@@ -1600,6 +1603,102 @@ test_wal_failed_sync_refuses_writers_waiting_for_room(void **state)
 	xs_test_server_fini(&s);
 }
 
+static xsell_err mark_get(xs_store *st, uint64_t *seqp);
+
+/* Restart 's' under the sync-failing shim, which fails the first log
+ * sync after a write of more than 1 MiB ('cut_fails': and the sync of
+ * the cut after it); send an order (entry 1, applied), then such a
+ * write (entry 2), which must be refused ("internal") once its sync
+ * failed. */
+static void
+failed_sync_after_one_order(struct xs_test_server *s, bool cut_fails)
+{
+	struct call c;
+	char        json[256];
+	char       *big = big_write_json();
+
+	if (cut_fails) {
+		setenv("XS_SHIM_SYNC_FAIL_CUT", "1", 1);
+	}
+	restart_preloaded(s, XS_TEST_SHIM_SYNC_FAIL);
+	unsetenv("XS_SHIM_SYNC_FAIL_CUT");
+	order_json(json, sizeof(json), "o1", "u1", "a", "b");
+	xs_test_send_ok(s->admin_url, json);
+	wait_applied(s->read_url, 1);
+	call_start(&c, s->admin_url, big);
+	assert_reply_code(call_end(&c), "internal");
+	free(big);
+}
+
+/* After kill -9, the store of 's' holds the order of
+ * failed_sync_after_one_order and not the refused write (1 event), and
+ * a new write is logged and applied after entry 'last'. */
+static void
+assert_refused_write_not_replayed(struct xs_test_server *s, unsigned last)
+{
+	char json[256];
+
+	assert_true(WIFSIGNALED(xs_test_server_signal(s, SIGKILL)));
+	xs_test_server_restart(s);
+	assert_int_equal(xs_test_stat(s->read_url, "counts", "events"), 1);
+	assert_int_equal(xs_test_stats_orders(s->read_url), 1);
+	assert_int_equal(wal_stat(s->read_url, "applied"), last);
+	order_json(json, sizeof(json), "o2", "u2", "a", "c");
+	xs_test_send_ok(s->admin_url, json);
+	wait_applied(s->read_url, last + 1);
+	assert_int_equal(xs_test_stats_orders(s->read_url), 2);
+	assert_int_equal(xs_test_server_signal(s, SIGTERM), 0);
+}
+
+/* A failed log sync refuses the write it covered and cuts its entry off
+ * the log, and the cut is synced: a crash cannot bring the entry back.
+ * The shim makes a cut reach the file only once a sync of it returns,
+ * and kill -9 then leaves the file as a crash of the machine could. The
+ * cut was not synced: the restart applied the refused write (6,000
+ * views). */
+static void
+test_wal_failed_sync_cut_is_synced(void **state)
+{
+	struct xs_test_server s;
+
+	(void) state;
+	xs_test_server_start(&s, wal_args);
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+	failed_sync_after_one_order(&s, false);
+	assert_refused_write_not_replayed(&s, 1);
+	xs_test_server_fini(&s);
+}
+
+/* A failed log sync whose cut cannot be synced either (the shim fails
+ * that sync too, and the refused entry stays in the file): the server
+ * records the refused entry as applied in the store (its mark is 2)
+ * once the entry before it is, and nothing of it is applied (stats
+ * still say 1), so that the restart after kill -9 does not apply it,
+ * and numbers the next write 3. */
+static void
+test_wal_failed_sync_cut_not_synced_is_marked_applied(void **state)
+{
+	struct xs_test_server s;
+	xs_store             *st;
+	uint64_t              mark = 0;
+
+	(void) state;
+	xs_test_server_start(&s, wal_args);
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+	failed_sync_after_one_order(&s, true);
+	assert_xs_ok(xs_store_open(&st, s.db, NULL));
+	for (int i = 0; i < 3000 && mark != 2; i++) {
+		assert_xs_ok(mark_get(st, &mark));
+		nng_msleep(10);
+	}
+	xs_store_close(st);
+	assert_int_equal(mark, 2);
+	assert_int_equal(wal_stat(s.read_url, "logged"), 1);
+	assert_int_equal(wal_stat(s.read_url, "applied"), 1);
+	assert_refused_write_not_replayed(&s, 2);
+	xs_test_server_fini(&s);
+}
+
 /* Writers waiting for backlog room get it in the order they came. A
  * write larger than the whole backlog (1 MiB here) needs it empty, and
  * was overtaken by every smaller write that found room: under a steady
@@ -2031,6 +2130,9 @@ main(void)
 		    test_wal_forget_deletes_the_users_requests_from_the_log),
 		cmocka_unit_test(
 		    test_wal_failed_sync_refuses_writers_waiting_for_room),
+		cmocka_unit_test(test_wal_failed_sync_cut_is_synced),
+		cmocka_unit_test(
+		    test_wal_failed_sync_cut_not_synced_is_marked_applied),
 		cmocka_unit_test(test_wal_backlog_room_in_order_of_arrival),
 		cmocka_unit_test(
 		    test_wal_damaged_entry_after_a_replay_refuses_writes),
