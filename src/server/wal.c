@@ -1231,7 +1231,11 @@ xs_wal_write(xs_wal *wal, struct xs_worker *w, struct xs_write_job *job)
 
 /* ==== Applying ==== */
 
-/* Move the reader to the segment that starts at 'seq'. */
+/* Move the reader to the segment that starts at 'seq'. XSELL_ECORRUPT
+ * if there is none (its entries are durable: it must be there);
+ * XSELL_EIO, logged with the reason, if it does not open (no descriptor
+ * left, no permission, an I/O error): that is the machine's, and the
+ * applier tries again. */
 static xsell_err
 reader_open(xs_wal *wal, uint64_t seq)
 {
@@ -1240,8 +1244,13 @@ reader_open(xs_wal *wal, uint64_t seq)
 
 	seg_path(wal, seq, path, sizeof(path));
 	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		return XSELL_ECORRUPT;
+	}
 	if (fd < 0) {
-		return errno == ENOENT ? XSELL_ECORRUPT : XSELL_EIO;
+		xs_log(XS_LOG_ERROR, "wal: cannot open %s: %s", path,
+		    strerror(errno));
+		return XSELL_EIO;
 	}
 	if (wal->rd_fd >= 0) {
 		close(wal->rd_fd);
@@ -1253,18 +1262,26 @@ reader_open(xs_wal *wal, uint64_t seq)
 }
 
 /* Read entry 'seq' (known durable) at the reader, into wal->buf at
- * 'at'; on to the next segment where this one ends. */
+ * 'at'; on to the next segment where this one ends. XSELL_ECORRUPT if
+ * it is missing or damaged; XSELL_EIO if a segment it may be in does
+ * not open (reader_open), which is not damage. */
 static xsell_err
 reader_next(xs_wal *wal, uint64_t seq, size_t at, struct wal_hdr *h)
 {
+	xsell_err io_err = XSELL_OK; /* a segment that did not open */
+
 	for (int tries = 0; tries < 2; tries++) {
 		off_t     off = wal->rd_off;
 		xsell_err err;
 
 		/* A seek kept its place without a descriptor. */
-		if (wal->rd_fd < 0 && wal->rd_seg != 0 &&
-		    reader_open(wal, wal->rd_seg) == XSELL_OK) {
-			wal->rd_off = off;
+		if (wal->rd_fd < 0 && wal->rd_seg != 0) {
+			err = reader_open(wal, wal->rd_seg);
+			if (err == XSELL_OK) {
+				wal->rd_off = off;
+			} else if (err != XSELL_ECORRUPT) {
+				io_err = err;
+			}
 		}
 		if (wal->rd_fd >= 0 &&
 		    entry_read(
@@ -1304,8 +1321,14 @@ reader_next(xs_wal *wal, uint64_t seq, size_t at, struct wal_hdr *h)
 		}
 		err = reader_open(wal, seq);
 		if (err != XSELL_OK) {
+			io_err = err != XSELL_ECORRUPT ? err : io_err;
 			break;
 		}
+	}
+	/* Not read because a segment did not open: the machine's error,
+	 * logged by reader_open (the applier retries), not damage. */
+	if (io_err != XSELL_OK) {
+		return io_err;
 	}
 	xs_log(XS_LOG_ERROR,
 	    "wal: entry %" PRIu64 " is missing or damaged (file %" PRIu64

@@ -24,7 +24,9 @@
  * applies it; writers waiting for backlog room get it in the order they
  * came.
  * A logged entry damaged on disk stops the applier and
- * writes are refused, also after a start that replayed a log; left by
+ * writes are refused, also after a start that replayed a log; a log
+ * file that does not open stops it too, as an input/output error (an
+ * LD_PRELOAD shim fails the open), until it opens; left by
  * a crash with entries after it, it stops the start. xselld without
  * --wal applies a log it finds and deletes it, creating no log file and
  * starting no log thread, and with none creates nothing. An applier
@@ -1823,6 +1825,87 @@ test_wal_damaged_entry_after_a_replay_refuses_writes(void **state)
 	xs_test_server_fini(&s);
 }
 
+/* ==== A log file that does not open ==== */
+
+/* Wait until the text of file 'path' (a server's log) holds 'want': up
+ * to 30 s, as wait_applied; the text is left in buf[0..len). */
+static void
+wait_log_has(const char *path, const char *want, char *buf, size_t len)
+{
+	for (int i = 0; i < 3000; i++) {
+		xs_test_slurp(path, buf, len);
+		if (strstr(buf, want) != NULL) {
+			return;
+		}
+		nng_msleep(10);
+	}
+	xs_test_assert_has(buf, want);
+}
+
+/* The applier cannot open the next log file (the shim fails it with
+ * EMFILE, no descriptor left, while a flag file exists): that is an
+ * input/output error, not damage. An order (entry 1) and a forget_user
+ * (entry 2, which ends its log file) are applied; then, with opens
+ * failing, an order (entry 3, the next file's first) is logged and not
+ * applied, the next write is refused with "internal" ("input/output
+ * error"), and the log says why (strerror(EMFILE)). Opens working
+ * again, the applier applies entry 3 on its next try and writes are
+ * acknowledged. The write was refused as "store is damaged or not an
+ * xsell store", and the log said "entry 3 is missing or damaged". */
+static void
+test_wal_next_file_not_opening_is_an_io_error(void **state)
+{
+	struct xs_test_server s;
+	char                  json[256];
+	char                  log[16384];
+	char                 *log_path, *flag;
+	FILE                 *f;
+	json_t               *r;
+
+	(void) state;
+	xs_test_server_start(&s, wal_args);
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+	log_path   = path_in(s.dir, "xselld.log");
+	flag       = path_in(s.dir, "open-fails");
+	s.log_path = log_path;
+	setenv("XS_SHIM_OPEN_FAIL_WHILE", flag, 1);
+	restart_preloaded(&s, XS_TEST_SHIM_OPEN_FAIL);
+	unsetenv("XS_SHIM_OPEN_FAIL_WHILE");
+
+	order_json(json, sizeof(json), "o1", "u1", "a", "b");
+	xs_test_send_ok(s.admin_url, json);
+	r = xs_test_call_ok(
+	    s.admin_url, "{\"op\":\"forget_user\",\"user\":\"nobody\"}");
+	json_decref(r);
+	assert_int_equal(wal_stat(s.read_url, "applied"), 2);
+
+	f = fopen(flag, "w");
+	assert_non_null(f);
+	assert_int_equal(fclose(f), 0);
+	order_json(json, sizeof(json), "o2", "u2", "a", "c");
+	xs_test_send_ok(s.admin_url, json);
+	wait_log_has(
+	    log_path, "wal: cannot apply entries after 2", log, sizeof(log));
+	order_json(json, sizeof(json), "o3", "u3", "b", "c");
+	r = xs_test_call(s.admin_url, json);
+	xs_test_reply_error(r, "internal", "input/output error");
+	json_decref(r);
+	xs_test_assert_has(
+	    log, "wal-0000000000000003.log: Too many open files");
+	assert_int_equal(wal_stat(s.read_url, "logged"), 3);
+	assert_int_equal(wal_stat(s.read_url, "applied"), 2);
+
+	assert_int_equal(unlink(flag), 0);
+	wait_applied(s.read_url, 3);
+	xs_test_send_ok(s.admin_url, json);
+	wait_applied(s.read_url, 4);
+	assert_int_equal(xs_test_stats_orders(s.read_url), 3);
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+	free(flag);
+	free(log_path);
+	xs_test_server_fini(&s);
+}
+
 /* ==== A damaged entry in a log left by a crash ==== */
 
 /* Flip the bits 'mask' of the byte at 'off' of file 'name' in 'dir'. */
@@ -2136,6 +2219,8 @@ main(void)
 		cmocka_unit_test(test_wal_backlog_room_in_order_of_arrival),
 		cmocka_unit_test(
 		    test_wal_damaged_entry_after_a_replay_refuses_writes),
+		cmocka_unit_test(
+		    test_wal_next_file_not_opening_is_an_io_error),
 		cmocka_unit_test(
 		    test_wal_damaged_entry_before_others_refuses_start),
 		cmocka_unit_test(test_wal_seq_get_put_and_damaged),

@@ -1,22 +1,34 @@
 /* SPDX-License-Identifier: MIT */
 /* What the LD_PRELOAD shims of test_wal (shim_forget_race.c,
- * shim_sync_fail.c) know of xselld's log: how an entry starts and which
- * files are its segments. Each shim is one shared object of its own,
- * hence static functions in a header. Include after <stdio.h>,
- * <string.h>, <unistd.h> and <stdbool.h>. */
+ * shim_sync_fail.c, shim_open_fail.c) know of xselld's log: how an
+ * entry starts and which files are its segments. Each shim is one
+ * shared object of its own, hence static functions in a header (inline:
+ * a shim may use only some). Include after <stdio.h>, <string.h>,
+ * <unistd.h> and <stdbool.h>. */
 #ifndef XS_SHIM_WAL_H
 #define XS_SHIM_WAL_H
 
 #define ENTRY_MAGIC 0x4c415758u /* a log entry's header: "XWAL" */
 #define ENTRY_HDR_LEN 32        /* the header's bytes (wal.c) */
 
-/* Whether 'fd' is a segment of the log: <db>/wal-<16 hex>.log. */
-static bool
+/* Whether 'path' names a segment of the log: <db>/wal-<16 hex>.log. */
+static inline bool
+path_is_log(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	size_t      n    = strlen(path);
+
+	base = base != NULL ? base + 1 : path;
+	return n >= 4 && strncmp(base, "wal-", 4) == 0 &&
+	    strcmp(path + n - 4, ".log") == 0;
+}
+
+/* Whether 'fd' is a segment of the log. */
+static inline bool
 fd_is_log(int fd)
 {
-	char        link[64], path[4096];
-	const char *base;
-	ssize_t     n;
+	char    link[64], path[4096];
+	ssize_t n;
 
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
 	n = readlink(link, path, sizeof(path) - 1);
@@ -24,10 +36,7 @@ fd_is_log(int fd)
 		return false;
 	}
 	path[n] = '\0';
-	base    = strrchr(path, '/');
-	base    = base != NULL ? base + 1 : path;
-	return strncmp(base, "wal-", 4) == 0 &&
-	    strcmp(path + n - 4, ".log") == 0;
+	return path_is_log(path);
 }
 
 #endif
