@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -318,26 +317,6 @@ exclude_items(xs_loader *l, const struct args *a)
 	return err;
 }
 
-/* An option with a value given twice is a usage error, as in xsell:
- * which value was meant would be unsaid (--db a --db b loaded into b).
- * The --map pairs and the --exclude-items lists add up instead; a flag
- * without a value says the same thing twice. */
-static int
-given_twice(const struct option *opts, int c, unsigned char *seen)
-{
-	for (const struct option *o = opts; o->name != NULL; o++) {
-		if (o->val != c || o->has_arg == no_argument || c == 'm' ||
-		    c == 'x') {
-			continue;
-		}
-		if (seen[(unsigned char) c]) {
-			return usage_error("--%s given twice", o->name);
-		}
-		seen[(unsigned char) c] = 1;
-	}
-	return EXIT_LOAD_OK;
-}
-
 static int
 parse_args(int argc, char **argv, struct args *a)
 {
@@ -357,17 +336,22 @@ parse_args(int argc, char **argv, struct args *a)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	unsigned char seen[UCHAR_MAX + 1] = { 0 };
-	int           c;
+	/* The --map pairs and the --exclude-items lists add up. */
+	static const int   adds_up[] = { 'm', 'x', 0 };
+	struct xs_opt_once once      = {
+		     .opts = opts, .shortopts = "h", .adds_up = adds_up
+	};
+	int c;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		const char   *twice = xs_opt_given_twice(&once, c);
 		char          err[200];
 		char         *end;
 		unsigned long v;
 
-		if (given_twice(opts, c, seen) != EXIT_LOAD_OK) {
-			return EXIT_USAGE;
+		if (twice != NULL) {
+			return usage_error("%s given twice", twice);
 		}
 		switch (c) {
 		case 'd':

@@ -189,6 +189,38 @@ bool xs_opt_size_in(const char *s, size_t lo, size_t hi, size_t *out);
  * "" is one empty element. The one split of every tool's id lists. */
 bool xs_opt_list_next(const char **pp, const char **elemp, size_t *lenp);
 
+/* ==== Options given twice ==== */
+
+struct option; /* <getopt.h> */
+
+/* Options that take a value one command line may give (each noted once). */
+#define XS_OPT_ONCE_MAX 64
+
+/* A command line's options with a value, as xs_opt_given_twice sees
+ * them. The caller sets the three tables -- getopt_long's long options,
+ * its short ones ("-hk:", or NULL) and the values that may repeat because
+ * their values add up (--map; ended by 0, or NULL for none) -- zeroes the
+ * rest (a designated initialiser) and calls xs_opt_given_twice for each
+ * getopt_long result; the tables are borrowed for as long. */
+struct xs_opt_once {
+	const struct option *opts;
+	const char          *shortopts;
+	const int           *adds_up;
+	int                  given[XS_OPT_ONCE_MAX]; /* given once so far */
+	size_t               n_given;
+	char                 name[48]; /* given twice: "--db", "-k" */
+};
+
+/* Note option 'c' (what getopt_long returned) as given and return NULL;
+ * or, if it takes a value (by its row of 'opts', or a ':' after it in
+ * 'shortopts'), is not one of 'adds_up' and was given before, return its
+ * name as typed, kept in once->name ("--db"; "-k" for a short option
+ * without a long name). That is a usage error in every binary: which
+ * value was meant would be unsaid (xsell-load --db a --db b loaded into
+ * b). A flag without a value may repeat (it says the same thing twice);
+ * anything else getopt_long returns ('?', 1 for a file) is never noted. */
+const char *xs_opt_given_twice(struct xs_opt_once *once, int c);
+
 /* ==== Usage errors ==== */
 
 /* Print "PROG: MESSAGE" and then 'hint' (which ends the line, e.g.

@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: MIT */
-/* Values of command-line options: the one strict reading of a count, a
- * number and a size that every binary's flags share, so that "--pool 08"
- * or "--map-size 64M" mean the same to each of them. */
+/* Command-line options: the one strict reading of a count, a number and
+ * a size that every binary's flags share, so that "--pool 08" or
+ * "--map-size 64M" mean the same to each of them, and the one refusal of
+ * an option given twice. */
 #include "common/common.h"
 
+#include <assert.h>
 #include <errno.h>
+#include <getopt.h>
+#include <limits.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -128,4 +133,70 @@ xs_opt_list_next(const char **pp, const char **elemp, size_t *lenp)
 	*lenp  = comma != NULL ? (size_t) (comma - *pp) : strlen(*pp);
 	*pp    = comma != NULL ? comma + 1 : NULL;
 	return true;
+}
+
+/* ==== Options given twice ==== */
+
+/* The row of 'opts' for which getopt_long returns 'c', or NULL. */
+static const struct option *
+long_option(const struct option *opts, int c)
+{
+	for (const struct option *o = opts; o != NULL && o->name != NULL;
+	     o++) {
+		if (o->flag == NULL && o->val == c) {
+			return o;
+		}
+	}
+	return NULL;
+}
+
+/* Whether 'c' is a short option of 'shortopts' that takes a value. */
+static bool
+short_takes_value(const char *shortopts, int c)
+{
+	const char *p;
+
+	/* '-', '+' and ':' lead an optstring; they are no options. */
+	if (shortopts == NULL || c <= 0 || c > UCHAR_MAX || c == '-' ||
+	    c == '+' || c == ':') {
+		return false;
+	}
+	p = strchr(shortopts, c);
+	return p != NULL && p[1] == ':';
+}
+
+const char *
+xs_opt_given_twice(struct xs_opt_once *once, int c)
+{
+	const struct option *o = long_option(once->opts, c);
+	bool                 takes_value;
+
+	takes_value = o != NULL ? o->has_arg != no_argument
+	                        : short_takes_value(once->shortopts, c);
+	if (!takes_value) {
+		return NULL;
+	}
+	for (const int *a = once->adds_up; a != NULL && *a != 0; a++) {
+		if (*a == c) {
+			return NULL;
+		}
+	}
+	for (size_t i = 0; i < once->n_given; i++) {
+		if (once->given[i] != c) {
+			continue;
+		}
+		if (o != NULL) {
+			snprintf(
+			    once->name, sizeof(once->name), "--%s", o->name);
+		} else {
+			snprintf(once->name, sizeof(once->name), "-%c", c);
+		}
+		return once->name;
+	}
+	/* Each value is noted once: a binary's options bound n_given. */
+	assert(once->n_given < XS_OPT_ONCE_MAX);
+	if (once->n_given < XS_OPT_ONCE_MAX) {
+		once->given[once->n_given++] = c;
+	}
+	return NULL;
 }

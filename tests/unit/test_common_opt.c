@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* The shared readings of command-line option values (common/opt.c) and
  * of a small text file (common/file.c): what each binary's flags accept
- * and refuse, worked out by hand from strtoull/strtod's rules. */
+ * and refuse, worked out by hand from strtoull/strtod's rules; and which
+ * option given twice is refused. */
 #include "support.h"
 
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -243,6 +245,64 @@ test_file_read_text_bounds_the_file(void **state)
 	xs_test_rmdir(dir);
 }
 
+/* The options of a tool: --db (a value), --map (a value that adds up),
+ * --quiet (a flag), --lines (a value past the char range, as xsell-gen's
+ * OPT_ enums), -k (a short option with a value and no long name) and -h
+ * (a short flag). */
+static const struct option twice_opts[] = {
+	{ "db", required_argument, NULL, 'd' },
+	{ "map", required_argument, NULL, 'm' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "lines", required_argument, NULL, 256 },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void
+test_given_twice_names_a_value_given_again(void **state)
+{
+	static const int   adds_up[] = { 'm', 0 };
+	struct xs_opt_once once      = {
+		     .opts = twice_opts, .shortopts = "-hk:", .adds_up = adds_up
+	};
+
+	(void) state;
+	assert_null(xs_opt_given_twice(&once, 'd'));
+	assert_null(xs_opt_given_twice(&once, 256));
+	assert_null(xs_opt_given_twice(&once, 'k'));
+	assert_string_equal(xs_opt_given_twice(&once, 'd'), "--db");
+	assert_string_equal(xs_opt_given_twice(&once, 256), "--lines");
+	assert_string_equal(xs_opt_given_twice(&once, 'k'), "-k");
+	/* Still refused the third time. */
+	assert_string_equal(xs_opt_given_twice(&once, 'd'), "--db");
+}
+
+static void
+test_given_twice_lets_flags_lists_and_files_repeat(void **state)
+{
+	static const int   adds_up[] = { 'm', 0 };
+	struct xs_opt_once once      = {
+		     .opts = twice_opts, .shortopts = "-hk:", .adds_up = adds_up
+	};
+	struct xs_opt_once bare = { .opts = twice_opts };
+
+	(void) state;
+	for (int i = 0; i < 3; i++) {
+		assert_null(xs_opt_given_twice(&once, 'm')); /* adds up */
+		assert_null(xs_opt_given_twice(&once, 'q')); /* a flag */
+		assert_null(xs_opt_given_twice(&once, 'h')); /* short flag */
+		assert_null(xs_opt_given_twice(&once, 1));   /* a file */
+		assert_null(xs_opt_given_twice(&once, '?')); /* unknown */
+		assert_null(xs_opt_given_twice(&once, ':'));
+	}
+	assert_int_equal(once.n_given, 0);
+	/* Without a short table or a list of values that add up, --map is
+	 * a value like any other, and an unknown letter is no option. */
+	assert_null(xs_opt_given_twice(&bare, 'm'));
+	assert_string_equal(xs_opt_given_twice(&bare, 'm'), "--map");
+	assert_null(xs_opt_given_twice(&bare, 'k'));
+	assert_null(xs_opt_given_twice(&bare, 'k'));
+}
+
 int
 main(void)
 {
@@ -258,6 +318,9 @@ main(void)
 		cmocka_unit_test(test_list_splits_at_every_comma),
 		cmocka_unit_test(test_id_list_names_its_first_bad_id),
 		cmocka_unit_test(test_file_read_text_bounds_the_file),
+		cmocka_unit_test(test_given_twice_names_a_value_given_again),
+		cmocka_unit_test(
+		    test_given_twice_lets_flags_lists_and_files_repeat),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
