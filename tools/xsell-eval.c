@@ -241,8 +241,9 @@ static const char usage_text[] =
     "  0  the evaluation ran (whatever the figures)\n"
     "  1  a file could not be read, the store failed, or no test query\n"
     "     could be asked\n"
-    "  2  usage error: bad flag or value, or a file whose columns cannot\n"
-    "     be mapped\n";
+    "  2  usage error: bad flag or value, an option with a value given\n"
+    "     twice (but --exclude-items, --map and --type, which add up),\n"
+    "     or a file whose columns cannot be mapped\n";
 
 /* Files and the --map and --type they are read with: each --type
  * starts a group (unless the current one has no file and no type yet),
@@ -671,13 +672,20 @@ parse_args(int argc, char **argv, struct args *a)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	/* The --exclude-items lists add up; each --type starts a group of
+	 * files, with the --map flags after it. */
+	static const int   adds_up[] = { 'x', 'm', 't', 0 };
+	struct xs_opt_once once      = {
+		     .opts = opts, .shortopts = "-hk:", .adds_up = adds_up
+	};
 	int c;
 
 	opterr = 0;
 	/* "-": files come back in place (as option 1), so that each is
 	 * read with the --type and --map given before it. */
 	while ((c = getopt_long(argc, argv, "-hk:", opts, NULL)) != -1) {
-		int rc;
+		const char *twice = xs_opt_given_twice(&once, c);
+		int         rc;
 
 		if (c == 'h') {
 			fputs(usage_text, stdout);
@@ -686,6 +694,9 @@ parse_args(int argc, char **argv, struct args *a)
 		if (c == '?' || c == ':') {
 			return usage_error("unknown or incomplete option %s",
 			    argv[optind - 1]);
+		}
+		if (twice != NULL) {
+			return usage_error("%s given twice", twice);
 		}
 		rc = parse_one(a, c, optarg);
 		if (rc != EXIT_EVAL_OK) {

@@ -44,6 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -441,6 +442,20 @@ test_eval_tool_usage_errors(void **state)
 	const char *const a15[] = { "--format", "baskets", "--type", "view",
 		TINY, NULL };
 	const char *const a16[] = { "--format", "xml", TINY, NULL };
+	/* An option with a value given twice, as xsell-load refuses it: the
+	 * last was kept unsaid (--store a --store b trained into b). */
+	char              other[600];
+	const char *const a17[] = { "--seed", "1", "--seed", "2", TINY, NULL };
+	const char *const a18[] = { "-k", "5", "-k", "10", TINY, NULL };
+	const char *const a19[] = { "--scorer", "count", "--json", "--scorer",
+		"lift", TINY, NULL };
+	const char *const a20[] = { "--store", f->dir, "--store", other, TINY,
+		NULL };
+	/* --exclude-items, --map and --type add up; flags may repeat. */
+	const char *const twice_ok[] = { "--split", "time:2020-01-10",
+		"--exclude-items", "POST", "--exclude-items", "DOT", "--map",
+		"order=order", "--map", "item=item", "--type", "order",
+		"--json", "--json", "--quiet", "--quiet", TINY, NULL };
 
 	assert_usage_error(f, a1, "weekly");
 	assert_usage_error(f, a2, "bought_with");
@@ -459,6 +474,13 @@ test_eval_tool_usage_errors(void **state)
 	assert_usage_error(f, a14, "--beta: \"\" is not a number");
 	assert_usage_error(f, a15, "only --type order applies");
 	assert_usage_error(f, a16, "(csv, tsv, ssv, jsonl, baskets)");
+	assert_usage_error(f, a17, "xsell-eval: --seed given twice\n");
+	assert_usage_error(f, a18, "xsell-eval: -k given twice\n");
+	assert_usage_error(f, a19, "xsell-eval: --scorer given twice\n");
+	snprintf(other, sizeof(other), "%s/other", f->dir);
+	assert_usage_error(f, a20, "xsell-eval: --store given twice\n");
+	assert_int_equal(access(other, F_OK), -1);
+	assert_int_equal(run(f, twice_ok), 0);
 }
 
 /* --versus pairs every row with the named one instead: popularity
