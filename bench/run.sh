@@ -80,8 +80,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-bench=("$build/bench/xsell-bench" --duration "$duration" --warmup "$warmup"
-	--json)
+# xsell-bench refuses an option given twice: the runs that warm up for
+# another time than $warmup start from bench_nowarm, which has none.
+bench_nowarm=("$build/bench/xsell-bench" --duration "$duration" --json)
+bench=("${bench_nowarm[@]}" --warmup "$warmup")
 # Wait until a REP server at $1 answers.
 wait_up() {
 	for _ in $(seq 100); do
@@ -183,7 +185,8 @@ wait_up "$read_url"
 echo "== xselld: mean reply sizes"
 declare -A reply_bytes
 for op in $ops; do
-	reply_bytes[$op]=$("${bench[@]}" --url "$read_url" --db "$work/db" \
+	reply_bytes[$op]=$("$build/bench/xsell-bench" --json \
+		--url "$read_url" --db "$work/db" \
 		--mix "$op=1" --duration 1 --warmup 0 |
 		sed 's/.*"reply_bytes_mean":\([0-9]*\).*/\1/')
 	echo "   $op: ${reply_bytes[$op]} bytes"
@@ -251,7 +254,8 @@ wchar() { awk '/^wchar:/ {print $2}' "/proc/$server_pid/io"; }
 for i in $(seq "$repeat"); do
 	for c in $clients_list; do
 		w0=$(wchar)
-		r=$("${bench[@]}" --url "$read_url" --admin-url "$admin_url" \
+		r=$("${bench_nowarm[@]}" --url "$read_url" \
+			--admin-url "$admin_url" \
 			--db "$work/db" --mix event=1 --event-batch 1000 \
 			--clients "$c" --warmup 0)
 		w1=$(wchar)
@@ -275,7 +279,8 @@ for i in $(seq "$repeat"); do
 		server_pid=$!
 		wait_up "$read_url"
 		w0=$(wchar)
-		r=$("${bench[@]}" --url "$read_url" --admin-url "$admin_url" \
+		r=$("${bench_nowarm[@]}" --url "$read_url" \
+			--admin-url "$admin_url" \
 			--db "$work/db" --mix event=1 --event-batch 1000 \
 			--clients "$c" --warmup 0)
 		w1=$(wchar)

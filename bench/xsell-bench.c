@@ -94,7 +94,8 @@ static const char usage[] =
     "p99.9, mean, max. \"errors\" are replies with ok: false, \"failures\"\n"
     "requests without a reply. Exit status: 0 when the run finished (see\n"
     "errors and failures in the output), 1 when it could not run (no\n"
-    "store, no server), 2 for a usage error.\n";
+    "store, no server), 2 for a usage error (an option with a value given\n"
+    "twice among them: which value was meant would be unsaid).\n";
 
 enum {
 	OPT_URL = 256,
@@ -400,11 +401,17 @@ main(int argc, char **argv)
 	struct bench_opts    o;
 	struct bench_input   in;
 	struct bench_result *r;
+	struct xs_opt_once   once = { .opts = longopts, .shortopts = "h" };
 	bool                 ok;
 	int                  c, rc;
 
 	opts_default(&o);
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		const char *twice = xs_opt_given_twice(&once, c);
+
+		if (twice != NULL) {
+			return usage_error(twice, "given twice");
+		}
 		if (c == 'h') {
 			fputs(usage, stdout);
 			return 0;

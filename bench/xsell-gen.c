@@ -94,6 +94,7 @@ static const char usage[] =
     "permutation of the popularity ranks, so the popular items are not\n"
     "I1, I2, ...\n"
     "\n"
+    "Each option is given at most once (twice is a usage error).\n"
     "Exit status: 0 done, 1 out of memory or a write error, 2 usage.\n"
     "Example: xsell-gen --lines 1000000 --seed 7 > 1m.csv && \\\n"
     "         xsell-load --db st 1m.csv\n";
@@ -651,15 +652,21 @@ check_opts(struct gen_opts *o)
 int
 main(int argc, char **argv)
 {
-	static char      buf[1 << 20];
-	struct gen_opts  o;
-	struct catalogue cat;
-	struct people    pp = { 0 };
-	bool             ok;
-	int              c, rc;
+	static char        buf[1 << 20];
+	struct gen_opts    o;
+	struct catalogue   cat;
+	struct people      pp   = { 0 };
+	struct xs_opt_once once = { .opts = longopts, .shortopts = "h" };
+	bool               ok;
+	int                c, rc;
 
 	opts_default(&o);
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		const char *twice = xs_opt_given_twice(&once, c);
+
+		if (twice != NULL) {
+			return usage_error(twice, "given twice");
+		}
 		if (c == 'h') {
 			fputs(usage, stdout);
 			return 0;

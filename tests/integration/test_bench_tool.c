@@ -3,8 +3,9 @@
  * that xsell-load builds from tests/data's February 2011 slice of Online
  * Retail: the output's shape (the clock named, the rows of the mix and
  * "all", requests adding up, quantiles in order), never its times;
- * --cpu-time without --inproc refused as a usage error, as --help says;
- * and the write ops sent to a running xselld. */
+ * --cpu-time without --inproc refused as a usage error, as --help says,
+ * and so an option given twice; and the write ops sent to a running
+ * xselld. */
 #include "support.h"
 
 #include <stdio.h>
@@ -338,6 +339,32 @@ test_bench_writes_views_and_orders(void **state)
 	xs_test_server_fini(&s);
 }
 
+/* An option with a value given twice is a usage error naming it, as in
+ * xsell-load, before any store is opened or request sent: the last value
+ * was kept unsaid (--k 5 --k 10 asked for 10). A flag may repeat. */
+static void
+test_bench_option_given_twice(void **state)
+{
+	struct xs_test_dir *f   = *state;
+	char               *url = xs_test_ipc_url(f->dir, "nobody");
+	const char         *k[] = { "--inproc", "--db", db_of(f), "--k", "5",
+		        "--requests", "5", "--k", "10", NULL };
+	const char *urls[]  = { "--url", url, "--url", url, "--db", db_of(f),
+		 "--requests", "5", NULL };
+	const char *flags[] = { "--inproc", "--inproc", "--db", db_of(f),
+		"--requests", "5", "--warmup", "0", "--json", "--json", NULL };
+
+	assert_int_equal(bench(f, k), 2);
+	assert_string_equal(
+	    f->err, "xsell-bench: --k: given twice (see --help)\n");
+	assert_string_equal(f->out, "");
+	assert_int_equal(bench(f, urls), 2);
+	assert_string_equal(
+	    f->err, "xsell-bench: --url: given twice (see --help)\n");
+	assert_int_equal(bench(f, flags), 0);
+	free(url);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, xs_test_dir_teardown)
 
 int
@@ -350,6 +377,7 @@ main(void)
 		T(test_bench_cpu_time_needs_inproc),
 		T(test_bench_memo_size_needs_inproc_and_a_budget),
 		T(test_bench_mix_refused),
+		T(test_bench_option_given_twice),
 		T(test_bench_writes_views_and_orders),
 	};
 

@@ -295,7 +295,8 @@ test_loads_without_rejections(void **state)
 	free(out);
 }
 
-/* Bad flags are usage errors (exit 2) and write no lines. */
+/* Bad flags are usage errors (exit 2) and write no lines: an option
+ * given twice too, whose last value was kept unsaid. */
 static void
 test_usage_errors(void **state)
 {
@@ -307,9 +308,23 @@ test_usage_errors(void **state)
 		"--items", "3", "--categories", "4", NULL };
 	const char *const bad_s[] = { XS_TEST_XSELL_GEN, "--lines", "5",
 		"--item-s", "x", NULL };
+	const char *const twice[] = { XS_TEST_XSELL_GEN, "--lines", "5",
+		"--seed", "1", "--lines", "6", NULL };
+	const char       *err     = path_in(f, "usage.err");
+	char              said[200];
 	size_t            len;
 	char             *text;
+	int               status;
 
+	status = xs_test_run(twice, out, err, 120);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 2);
+	xs_test_slurp(err, said, sizeof(said));
+	assert_string_equal(
+	    said, "xsell-gen: --lines: given twice (see --help)\n");
+	text = slurp(out, &len);
+	assert_int_equal(len, 0);
+	free(text);
 	assert_int_equal(run(no_lines, out), 2);
 	assert_int_equal(run(zero, out), 2);
 	assert_int_equal(run(cats, out), 2);
