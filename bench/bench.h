@@ -12,6 +12,8 @@
 
 #include <msgpack.h>
 
+#include <xsell/errors.h>
+
 #include "hist.h"
 
 enum bench_op {
@@ -76,6 +78,11 @@ struct bench_pool {
 	double   *cum; /* cumulative draw weights, cum[n-1] the total */
 	size_t    n;
 };
+
+/* Why xs_store_open just failed with 'err', for a message: the system's
+ * reason (its errno: "No such file or directory") when there was one,
+ * else xsell's. Call it before anything else can set errno. */
+const char *bench_store_why(xsell_err err);
 
 /* The items of the store in 'dir' (opened read-only, so xselld may be
  * serving it), weighted by how many baskets hold each unless 'uniform'.

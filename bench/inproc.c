@@ -142,7 +142,7 @@ bench_run_inproc(const struct bench_opts *o, const struct bench_input *in,
 	err          = xs_store_open(&ip.st, o->db, &so);
 	if (err != XSELL_OK) {
 		fprintf(stderr, "xsell-bench: %s: %s\n", o->db,
-		    xsell_strerror(err));
+		    bench_store_why(err));
 		return false;
 	}
 	ip.o   = &mix;

@@ -5,6 +5,7 @@
  * store's users with a history of a given size, for picks. */
 #include "bench.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,14 @@ pool_push(struct bench_pool *p, const char *id, size_t len, double weight)
 	return true;
 }
 
+const char *
+bench_store_why(xsell_err err)
+{
+	int why = errno;
+
+	return why != 0 ? strerror(why) : xsell_strerror(err);
+}
+
 /* Fills a pool from ids 1..n of a store's dictionary (pool_load). */
 typedef bool (*pool_filler)(
     struct bench_pool *p, xs_store *st, MDB_txn *txn, uint32_t n, void *ctx);
@@ -79,8 +88,8 @@ pool_load(struct bench_pool *p, const char *dir, enum xs_dict dict,
 	memset(p, 0, sizeof(*p));
 	err = xs_store_open(&st, dir, &so);
 	if (err != XSELL_OK) {
-		fprintf(
-		    stderr, "xsell-bench: %s: %s\n", dir, xsell_strerror(err));
+		fprintf(stderr, "xsell-bench: %s: %s\n", dir,
+		    bench_store_why(err));
 		return false;
 	}
 	err = xs_txn_read(st, &txn);

@@ -602,12 +602,24 @@ on_sigbus(int sig)
 	_exit(EXIT_LOAD_FAIL);
 }
 
+/* Whether an open with write_map that failed for the system's reason
+ * 'why' (xs_store_open's errno) may succeed without it: not for a
+ * refusal of xsell's own (0: a schema), nor for the directory's reasons,
+ * which the second open would meet (and log) again. */
+static bool
+write_map_may_be_why(int why)
+{
+	return why != 0 && why != ENOENT && why != ENOTDIR && why != EACCES &&
+	    why != EROFS;
+}
+
 /* Open the store for the load: with write_map unless --incremental (no
  * dirty-page list to search or spill: at 10M lines, a fifth of the CPU),
  * and without it where the mapped file cannot be made as long as the map
- * (a file size limit). */
+ * (a file size limit: EFBIG). On failure *whyp is xs_store_open's errno,
+ * the system's reason if there was one. */
 static xsell_err
-store_open_for_load(xs_store **stp, const struct args *a)
+store_open_for_load(xs_store **stp, const struct args *a, int *whyp)
 {
 	struct xs_store_opts so = { 0 };
 	struct sigaction     sa;
@@ -620,12 +632,25 @@ store_open_for_load(xs_store **stp, const struct args *a)
 	sa.sa_handler = on_sigbus;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGBUS, &sa, NULL);
-	e = xs_store_open(stp, a->db, &so);
-	if (e != XSELL_OK && so.write_map) {
+	e     = xs_store_open(stp, a->db, &so);
+	*whyp = errno;
+	if (e != XSELL_OK && so.write_map && write_map_may_be_why(*whyp)) {
 		so.write_map = false;
 		e            = xs_store_open(stp, a->db, &so);
+		*whyp        = errno;
 	}
 	return e;
+}
+
+/* The store could not be opened: the system's reason 'why' when there
+ * was one ("No such file or directory" for a missing parent directory,
+ * "Permission denied"), which XSELL_EIO's "input/output error" would
+ * hide, else xsell's ('e'). */
+static void
+store_open_failed(const char *db, xsell_err e, int why)
+{
+	fprintf(stderr, "xsell-load: cannot open store %s: %s\n", db,
+	    why != 0 ? strerror(why) : xsell_strerror(e));
 }
 
 /* After the load (the store closed, synced) or without one: the lists of
@@ -637,14 +662,18 @@ after_load(const struct args *a, const struct xs_settings *set)
 	struct xs_store_opts so = { 0 };
 	xs_store            *st;
 	xsell_err            e;
+	int                  why;
 	int                  rc = EXIT_LOAD_OK;
 
 	so.read_only = true;
-	e            = a->complements ? store_open_for_load(&st, a)
-	                              : xs_store_open(&st, a->db, &so);
+	if (a->complements) {
+		e = store_open_for_load(&st, a, &why);
+	} else {
+		e   = xs_store_open(&st, a->db, &so);
+		why = errno;
+	}
 	if (e != XSELL_OK) {
-		fprintf(stderr, "xsell-load: cannot open store %s: %s\n",
-		    a->db, xsell_strerror(e));
+		store_open_failed(a->db, e, why);
 		return EXIT_LOAD_FAIL;
 	}
 	if (a->complements) {
@@ -727,7 +756,7 @@ main(int argc, char **argv)
 	int64_t                      now = xs_now_s();
 	uint64_t                     t0  = xs_mono_ns(), t_read, t_apply;
 	xsell_err                    e, e_sync;
-	int                          rc;
+	int                          rc, why;
 
 	rc = parse_args(argc, argv, &a);
 	if (rc != EXIT_LOAD_OK) {
@@ -746,10 +775,9 @@ main(int argc, char **argv)
 		return rc;
 	}
 
-	e = store_open_for_load(&st, &a);
+	e = store_open_for_load(&st, &a, &why);
 	if (e != XSELL_OK) {
-		fprintf(stderr, "xsell-load: cannot open store %s: %s\n", a.db,
-		    xsell_strerror(e));
+		store_open_failed(a.db, e, why);
 		xs_load_held_free(held, (size_t) a.n_files);
 		return EXIT_LOAD_FAIL;
 	}

@@ -229,8 +229,18 @@ settle_top_m(xs_store *st, MDB_txn *txn, bool is_new, unsigned wanted)
 	return rc;
 }
 
+/* The system's reason of an LMDB failure 'rc' (LMDB's own codes are
+ * negative, an errno positive), for xs_store_open's errno; 0 if none. */
+static int
+sys_reason(int rc)
+{
+	return rc > 0 ? rc : 0;
+}
+
+/* Read or stamp the schema. On failure *whyp is the system's reason (see
+ * sys_reason), untouched for a refusal of xsell's own. */
 static xsell_err
-check_schema(xs_store *st, const char *dir, unsigned top_m)
+check_schema(xs_store *st, const char *dir, unsigned top_m, int *whyp)
 {
 	MDB_txn  *txn;
 	MDB_val   k = xs_key_span("schema", 6);
@@ -245,6 +255,7 @@ check_schema(xs_store *st, const char *dir, unsigned top_m)
 	    mdb_txn_begin(st->env, NULL, st->read_only ? MDB_RDONLY : 0, &txn);
 	if (rc != 0) {
 		xs_log(XS_LOG_ERROR, "store %s: %s", dir, mdb_strerror(rc));
+		*whyp = sys_reason(rc);
 		return xs_err_from_mdb(rc);
 	}
 	rc = mdb_dbi_open(txn, "meta", create, &st->meta);
@@ -300,12 +311,14 @@ check_schema(xs_store *st, const char *dir, unsigned top_m)
 	}
 	if (rc != 0) {
 		xs_log(XS_LOG_ERROR, "store %s: %s", dir, mdb_strerror(rc));
-		err = xs_err_from_mdb(rc);
+		*whyp = sys_reason(rc);
+		err   = xs_err_from_mdb(rc);
 		goto abort;
 	}
 	rc = mdb_txn_commit(txn);
 	if (rc != 0) {
 		xs_log(XS_LOG_ERROR, "store %s: %s", dir, mdb_strerror(rc));
+		*whyp = sys_reason(rc);
 		return xs_err_from_mdb(rc);
 	}
 	return XSELL_OK;
@@ -315,15 +328,17 @@ abort:
 	return err;
 }
 
-/* The directory must exist or be creatable (one level, like mkdir). */
+/* The directory must exist or be creatable (one level, like mkdir); if
+ * not, XSELL_EIO with the system's reason in *whyp. */
 static xsell_err
-ensure_dir(const char *dir)
+ensure_dir(const char *dir, int *whyp)
 {
 	struct stat sb;
 
 	if (stat(dir, &sb) == 0) {
 		if (!S_ISDIR(sb.st_mode)) {
 			xs_log(XS_LOG_ERROR, "store %s: not a directory", dir);
+			*whyp = ENOTDIR;
 			return XSELL_EIO;
 		}
 		return XSELL_OK;
@@ -331,7 +346,8 @@ ensure_dir(const char *dir)
 	if (errno == ENOENT && mkdir(dir, 0755) == 0) {
 		return XSELL_OK;
 	}
-	xs_log(XS_LOG_ERROR, "store %s: %s", dir, strerror(errno));
+	*whyp = errno;
+	xs_log(XS_LOG_ERROR, "store %s: %s", dir, strerror(*whyp));
 	return XSELL_EIO;
 }
 
@@ -409,19 +425,22 @@ xs_store_open(xs_store **stp, const char *dir, const struct xs_store_opts *o)
 	xs_store            *st;
 	unsigned             flags = MDB_NOTLS;
 	xsell_err            err;
+	int                  why = 0; /* errno at a failure: see store.h */
 	int                  rc;
 
 	if (o == NULL) {
 		o = &defaults;
 	}
 	if (!o->read_only) {
-		err = ensure_dir(dir);
+		err = ensure_dir(dir, &why);
 		if (err != XSELL_OK) {
+			errno = why;
 			return err;
 		}
 	}
 	st = calloc(1, sizeof(*st));
 	if (st == NULL) {
+		errno = 0;
 		return XSELL_ENOMEM;
 	}
 	st->read_only = o->read_only;
@@ -429,6 +448,7 @@ xs_store_open(xs_store **stp, const char *dir, const struct xs_store_opts *o)
 	pthread_mutex_init(&st->index_pool.mtx, NULL);
 	rc = mdb_env_create(&st->env);
 	if (rc != 0) {
+		why = sys_reason(rc);
 		err = xs_err_from_mdb(rc);
 		goto free_st;
 	}
@@ -453,12 +473,13 @@ xs_store_open(xs_store **stp, const char *dir, const struct xs_store_opts *o)
 	rc = mdb_env_open(st->env, dir, flags, 0644);
 	if (rc != 0) {
 		xs_log(XS_LOG_ERROR, "store %s: %s", dir, mdb_strerror(rc));
+		why = sys_reason(rc);
 		err = rc == MDB_INVALID ? XSELL_ECORRUPT : xs_err_from_mdb(rc);
 		goto close_env;
 	}
 	/* Slots of readers that died (kill -9) would pin old pages. */
 	mdb_reader_check(st->env, NULL);
-	err = check_schema(st, dir, o->top_m);
+	err = check_schema(st, dir, o->top_m, &why);
 	if (err != XSELL_OK) {
 		goto refused;
 	}
@@ -479,6 +500,7 @@ close_env:
 free_st:
 	xs_store_memo_fini(st);
 	free(st);
+	errno = why; /* last: the cleanup may have set it */
 	return err;
 }
 

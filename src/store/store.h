@@ -87,8 +87,11 @@ struct xs_store_opts {
  * stamped with XS_SCHEMA_VERSION. Returns XSELL_ESCHEMA for a store
  * written by another schema version (no migration: reload it), XSELL_ECORRUPT
  * for an LMDB env that is not an xsell store, XSELL_EIO when the directory is
- * unusable (with the reason logged). 'o' may be NULL. Caller closes with
- * xs_store_close. */
+ * unusable (with the reason logged). On any failure errno is the system's
+ * reason when there was one (ENOENT for a missing parent directory, EACCES,
+ * ENOTDIR, ENOSPC: what a message should say rather than XSELL_EIO's
+ * "input/output error"), else 0 (a refusal of xsell's own, a schema).
+ * 'o' may be NULL. Caller closes with xs_store_close. */
 xsell_err xs_store_open(
     xs_store **stp, const char *dir, const struct xs_store_opts *o);
 /* Close the store; every transaction must have ended. */

@@ -365,6 +365,30 @@ test_bench_option_given_twice(void **state)
 	free(url);
 }
 
+/* A store that cannot be opened says why as the system does, where it
+ * said XSELL_EIO's "input/output error": in process and over a socket
+ * (whose items come from the store too). */
+static void
+test_bench_store_missing_says_why(void **state)
+{
+	struct xs_test_dir *f   = *state;
+	char               *url = xs_test_ipc_url(f->dir, "nobody");
+	char                db[4200], want[4300];
+	const char *inproc[] = { "--inproc", "--db", db, "--requests", "5",
+		NULL };
+	const char *socket[] = { "--url", url, "--db", db, "--requests", "5",
+		"--timeout-ms", "100", NULL };
+
+	snprintf(db, sizeof(db), "%s/no/such/db", f->dir);
+	snprintf(want, sizeof(want),
+	    "xsell-bench: %s: No such file or directory\n", db);
+	assert_int_equal(bench(f, inproc), 1);
+	xs_test_assert_has(f->err, want);
+	assert_int_equal(bench(f, socket), 1);
+	xs_test_assert_has(f->err, want);
+	free(url);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, xs_test_dir_teardown)
 
 int
@@ -378,6 +402,7 @@ main(void)
 		T(test_bench_memo_size_needs_inproc_and_a_budget),
 		T(test_bench_mix_refused),
 		T(test_bench_option_given_twice),
+		T(test_bench_store_missing_says_why),
 		T(test_bench_writes_views_and_orders),
 	};
 

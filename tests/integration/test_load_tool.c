@@ -3,6 +3,7 @@
  * binary run with fork/exec, its summary and exit code checked. */
 #include "support.h"
 
+#include <grp.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -576,12 +577,69 @@ test_tool_usage_errors(void **state)
 	xs_test_assert_has(f->out, "exit status");
 }
 
+/* Run xsell-load with 'args' as a user who may not write everywhere:
+ * the user nobody when the test runs as root, else the test's own. Its
+ * exit code, with its stderr in f->err. */
+static int
+run_unprivileged(struct fixture *f, const char *const *args)
+{
+	const char *argv[16] = { XS_TEST_XSELL_LOAD };
+	char        err_path[600];
+	int         n = 1, status;
+	pid_t       pid;
+
+	if (geteuid() != 0) {
+		return run(f, args);
+	}
+	while (args[n - 1] != NULL) {
+		assert_true(n < 15);
+		argv[n] = args[n - 1];
+		n++;
+	}
+	argv[n] = NULL;
+	snprintf(err_path, sizeof(err_path), "%s/stderr", f->dir);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		/* The files first, as root; then nobody for the exec. */
+		if (freopen("/dev/null", "w", stdout) == NULL ||
+		    freopen(err_path, "w", stderr) == NULL ||
+		    setgroups(0, NULL) != 0 || setgid(65534) != 0 ||
+		    setuid(65534) != 0) {
+			_exit(99);
+		}
+		execv(argv[0], (char *const *) argv);
+		_exit(98);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	xs_test_slurp(err_path, f->err, sizeof(f->err));
+	return WEXITSTATUS(status);
+}
+
+/* How many times 'want' is in 'text'. */
+static int
+count_of(const char *text, const char *want)
+{
+	int n = 0;
+
+	for (const char *p = strstr(text, want); p != NULL;
+	     p             = strstr(p + 1, want)) {
+		n++;
+	}
+	return n;
+}
+
+/* A store that cannot be opened: the last line says why as the system
+ * does, where it said "input/output error" (XSELL_EIO) after a log line
+ * with the reason, twice (the open was tried again without write_map,
+ * which cannot help a directory). */
 static void
 test_tool_unusable_db(void **state)
 {
 	struct fixture   *f    = *state;
 	const char       *file = write_file(f, "s.csv", sales);
-	char              db[600];
+	char              db[600], want[800];
 	const char *const args[]    = { "--db", db, "--quiet", file, NULL };
 	const char *const missing[] = { "--db", f->db, "--quiet",
 		"/nonexistent/x.csv", NULL };
@@ -589,7 +647,29 @@ test_tool_unusable_db(void **state)
 	/* A path under a regular file cannot be a directory. */
 	snprintf(db, sizeof(db), "%s/store", file);
 	assert_int_equal(run(f, args), 1);
-	xs_test_assert_has(f->err, "cannot open store");
+	snprintf(want, sizeof(want),
+	    "xsell-load: cannot open store %s: Not a directory\n", db);
+	xs_test_assert_has(f->err, want);
+	/* Its parent missing: made one level only. */
+	snprintf(db, sizeof(db), "%s/no/such/db", f->dir);
+	assert_int_equal(run(f, args), 1);
+	snprintf(want, sizeof(want),
+	    "xsell-load: cannot open store %s: No such file or directory\n",
+	    db);
+	xs_test_assert_has(f->err, want);
+	assert_null(strstr(f->err, "input/output error"));
+	assert_int_equal(count_of(f->err, "error store "), 1);
+	/* A directory the user may not write in. */
+	assert_int_equal(chmod(f->dir, 0755), 0);
+	assert_int_equal(chmod(file, 0644), 0);
+	snprintf(db, sizeof(db), "%s/ro", f->dir);
+	assert_int_equal(mkdir(db, 0555), 0);
+	snprintf(db, sizeof(db), "%s/ro/db", f->dir);
+	assert_int_equal(run_unprivileged(f, args), 1);
+	snprintf(want, sizeof(want),
+	    "xsell-load: cannot open store %s: Permission denied\n", db);
+	xs_test_assert_has(f->err, want);
+	assert_int_equal(count_of(f->err, "error store "), 1);
 	/* An input that cannot be read. */
 	assert_int_equal(run(f, missing), 1);
 	xs_test_assert_has(f->err, "/nonexistent/x.csv");
