@@ -44,6 +44,31 @@ enum xs_gw_cache xs_gw_op_cache(enum xs_gw_op op);
 
 /* ==== JSON body -> msgpack request ==== */
 
+/* The "id" of a request, packed as msgpack, kept so that the gateway's
+ * own error replies echo it as xselld's replies do (PROTOCOL.md: in
+ * every reply to a request read as far as its id). 'buf' is NULL when
+ * the request has no id or was not read that far; else malloc'd, the
+ * holder frees it with free(). */
+struct xs_gw_id {
+	void  *buf;
+	size_t len;
+};
+
+/* The "id" of the JSON object 'obj' into *id (overwritten: free a former
+ * one first), packed as xs_gw_object_to_request packs it. None (buf
+ * NULL) when 'obj' has no "id", when the id is nested deeper than the
+ * wire takes (XSELL_DEPTH_MAX, the request map counted: xselld echoes no
+ * id of such a request), or when memory runs out. */
+struct json_t;
+void xs_gw_id_of(struct json_t *obj, struct xs_gw_id *id);
+
+/* The gateway's own error reply, a msgpack map {"ok": false, "id": ID,
+ * "error": {"code": CODE, "message": MSG}} in the order and shape of
+ * xselld's (no "id" when id is NULL or has none), into *outp (malloc'd,
+ * caller frees with free()) and *out_lenp. XSELL_ENOMEM. Any thread. */
+xsell_err xs_gw_error_reply(const struct xs_gw_id *id, const char *code,
+    const char *msg, void **outp, size_t *out_lenp);
+
 /* Translate the JSON text body[0..len) into one msgpack request map.
  *
  * The body must be one JSON object (an empty body counts as {}). If
@@ -55,20 +80,22 @@ enum xs_gw_cache xs_gw_op_cache(enum xs_gw_op op);
  * bytes in *outp (malloc'd, caller frees with free()), their length in
  * *out_lenp, and the op the request names in *opp. On failure returns
  * XSELL_EINVAL with a message for the client in msg[0..msg_len) (a
- * JSON syntax error names its line and column), or XSELL_ENOMEM. Any
- * thread. */
+ * JSON syntax error names its line and column), or XSELL_ENOMEM. If
+ * 'idp' is not NULL, *idp is the body's id (xs_gw_id_of) whenever the
+ * body was read as an object, on success and on failure alike (an op
+ * that is not the path's): the caller frees idp->buf. Any thread. */
 xsell_err xs_gw_json_to_request(const char *body, size_t len,
     const char *path_op, void **outp, size_t *out_lenp, enum xs_gw_op *opp,
-    char *msg, size_t msg_len);
+    struct xs_gw_id *idp, char *msg, size_t msg_len);
 
 /* Pack the JSON object 'root' as the msgpack request map, with the
  * rules of xs_gw_json_to_request() (which parses a body and calls
  * this): both HTTP requests that carry fields, a POST body and a GET
- * query, go through here. */
-struct json_t;
+ * query, go through here. *idp (if not NULL) is root's id, whatever the
+ * outcome. */
 xsell_err xs_gw_object_to_request(struct json_t *root, const char *path_op,
-    void **outp, size_t *out_lenp, enum xs_gw_op *opp, char *msg,
-    size_t msg_len);
+    void **outp, size_t *out_lenp, enum xs_gw_op *opp, struct xs_gw_id *idp,
+    char *msg, size_t msg_len);
 
 /* ==== GET query string -> the JSON object a POST body would be ==== */
 
@@ -90,10 +117,14 @@ xsell_err xs_gw_object_to_request(struct json_t *root, const char *path_op,
  * XSELL_EINVAL for a malformed one (bad percent-encoding, invalid
  * UTF-8, NUL, a parameter without '=', a field given twice that is not
  * a list, a name with two dots or used both as a value and a map), in
- * both cases with a message; else as xs_gw_object_to_request(). */
+ * both cases with a message; else as xs_gw_object_to_request(). *idp
+ * (if not NULL) is the query's id whenever it was read: also when a
+ * parameter after it is refused, as xselld echoes the id of a request
+ * read as far as its id (not over XS_GW_QUERY_MAX bytes: nothing is
+ * read); the caller frees idp->buf. */
 xsell_err xs_gw_query_to_request(const char *q, size_t len,
     const char *path_op, void **outp, size_t *out_lenp, enum xs_gw_op *opp,
-    char *msg, size_t msg_len);
+    struct xs_gw_id *idp, char *msg, size_t msg_len);
 
 /* ==== Upstream: a pool of REQ contexts on one xselld endpoint ==== */
 

@@ -24,7 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
 #include <msgpack.h>
 #include <nng/nng.h>
 #include <nng/supplemental/http/http.h>
@@ -77,6 +76,7 @@ struct job {
 	bool              get;            /* GET or HEAD of an op: cacheable */
 	const char       *allow;          /* Allow: of a 405 */
 	uint64_t          start_ns;       /* upstream call began */
+	struct xs_gw_id   id; /* the request's, once read: respond_error's */
 	struct xs_gw_call call;
 };
 
@@ -114,6 +114,7 @@ job_free(struct job *j)
 		nng_aio_reap(j->body_aio);
 	}
 	free(j->body);
+	free(j->id.buf);
 	free(j);
 	atomic_fetch_sub(&gw->stats.in_flight, 1);
 	nng_mtx_lock(gw->mtx);
@@ -217,35 +218,59 @@ respond(
 	job_free(j);
 }
 
-/* {"ok":false,"error":{"code":CODE,"message":MSG}}, the wire's error
- * shape, made by the gateway itself. */
+/* The JSON text of the reply map 'reply' into *textp (malloc'd; caller
+ * frees) and *lenp: byte for byte what xsell --json prints, newline
+ * included. False if memory ran out. */
+static bool
+reply_json(const msgpack_object *reply, char **textp, size_t *lenp)
+{
+	FILE     *out = open_memstream(textp, lenp);
+	xsell_err err;
+
+	if (out == NULL) {
+		return false;
+	}
+	/* EINVAL: something nested too deep was written as null. */
+	err = xsell_json_write(out, reply, false);
+	if (fclose(out) != 0 || (err != XSELL_OK && err != XSELL_EINVAL)) {
+		free(*textp);
+		*textp = NULL;
+		return false;
+	}
+	return true;
+}
+
+/* {"ok":false,"id":ID,"error":{"code":CODE,"message":MSG}}, the wire's
+ * error shape, made by the gateway itself: written as xselld's replies
+ * are (reply_json), with the request's id when it was read as far as
+ * that (j->id; PROTOCOL.md), so that a client matches the gateway's
+ * refusals to its requests as it matches xselld's. */
 static void
 respond_error(struct job *j, int status, const char *code, const char *msg)
 {
-	json_t *e;
-	char   *text;
-	char   *line;
-	size_t  len;
+	msgpack_unpacked up;
+	void            *reply;
+	size_t           reply_len;
+	char            *text = NULL;
+	size_t           len  = 0;
+	bool             ok;
 
-	e    = json_pack("{s:b,s:{s:s,s:s}}", "ok", 0, "error", "code", code,
-	       "message", msg);
-	text = e != NULL ? json_dumps(e, JSON_COMPACT) : NULL;
-	json_decref(e);
-	if (text == NULL) {
+	if (xs_gw_error_reply(&j->id, code, msg, &reply, &reply_len) !=
+	    XSELL_OK) {
 		job_abort(j, NNG_ENOMEM);
 		return;
 	}
-	len = strlen(text);
-	/* End with a newline, as the replies of xsell_json_write() do. */
-	line = realloc(text, len + 2);
-	if (line == NULL) {
-		free(text);
+	msgpack_unpacked_init(&up);
+	ok = xsell_reply_unpack(reply, reply_len, &up) == XSELL_OK &&
+	    reply_json(&up.data, &text, &len);
+	msgpack_unpacked_destroy(&up);
+	free(reply);
+	if (!ok) {
 		job_abort(j, NNG_ENOMEM);
 		return;
 	}
-	line[len] = '\n';
-	respond(j, status, "application/json", line, len + 1);
-	free(line);
+	respond(j, status, "application/json", text, len);
+	free(text);
 }
 
 /* The HTTP status of a wire error code (proto/HTTP.md). */
@@ -295,9 +320,8 @@ static void
 answer_op(struct job *j, const msgpack_object *reply)
 {
 	struct xsell_reply_error e;
-	char                    *text = NULL;
-	size_t                   len  = 0;
-	FILE                    *out;
+	char                    *text   = NULL;
+	size_t                   len    = 0;
 	int                      status = 200;
 	xsell_err                err;
 
@@ -311,14 +335,7 @@ answer_op(struct job *j, const msgpack_object *reply)
 	if (err != XSELL_OK) {
 		status = status_of_code(e.code, e.code_len);
 	}
-	out = open_memstream(&text, &len);
-	if (out == NULL) {
-		respond_error(j, 503, "unavailable", "out of memory");
-		return;
-	}
-	err = xsell_json_write(out, reply, false);
-	if (fclose(out) != 0 || (err != XSELL_OK && err != XSELL_EINVAL)) {
-		free(text);
+	if (!reply_json(reply, &text, &len)) {
 		respond_error(j, 503, "unavailable", "out of memory");
 		return;
 	}
@@ -538,8 +555,8 @@ handle_body(struct job *j)
 	char   msg[256];
 
 	switch (xs_gw_json_to_request(j->body, j->body_len,
-	    j->path_op[0] != '\0' ? j->path_op : NULL, &req, &len, &j->op, msg,
-	    sizeof(msg))) {
+	    j->path_op[0] != '\0' ? j->path_op : NULL, &req, &len, &j->op,
+	    &j->id, msg, sizeof(msg))) {
 	case XSELL_OK:
 		send_request(j, req, len, msg, sizeof(msg));
 		return;
@@ -562,8 +579,8 @@ handle_query(struct job *j, const char *q, size_t len)
 	size_t rlen;
 	char   msg[256];
 
-	switch (xs_gw_query_to_request(
-	    q, len, j->path_op, &req, &rlen, &j->op, msg, sizeof(msg))) {
+	switch (xs_gw_query_to_request(q, len, j->path_op, &req, &rlen, &j->op,
+	    &j->id, msg, sizeof(msg))) {
 	case XSELL_OK:
 		send_request(j, req, rlen, msg, sizeof(msg));
 		return;

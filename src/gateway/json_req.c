@@ -5,7 +5,10 @@
  * parses with a fixed depth limit of 2048, refuses NUL in strings and,
  * with JSON_REJECT_DUPLICATES, duplicate keys, as the wire does. The
  * translation is literal: no field is checked here, so that xselld alone
- * decides what a request means and both wires answer alike. */
+ * decides what a request means and both wires answer alike. The request's
+ * id is packed on its own too, for the replies the gateway makes itself
+ * (xs_gw_error_reply, with the same packer), which echo it as xselld's
+ * do. */
 #include "gateway/gateway_impl.h"
 
 #include <stdlib.h>
@@ -13,6 +16,8 @@
 
 #include <jansson.h>
 #include <msgpack.h>
+
+#include <xsell/limits.h>
 
 /* An sbuffer that remembers a failed write: msgpack-c's packer ignores
  * the writer's -1 and carries on, which would leave a hole. */
@@ -106,6 +111,94 @@ sink_close(struct sink *sink, void **outp, size_t *out_lenp)
 	return XSELL_OK;
 }
 
+/* How deep 'j' nests below itself (0 for a scalar), counted up to
+ * 'max' + 1 at most: a JSON body may nest 2048 deep. */
+static int
+nesting(json_t *j, int max)
+{
+	const char *key;
+	json_t     *v;
+	size_t      i;
+	int         deepest = 0;
+
+	if (max < 0) {
+		return 0;
+	}
+	if (json_is_object(j)) {
+		json_object_foreach(j, key, v)
+		{
+			int d = nesting(v, max - 1);
+
+			deepest = d > deepest ? d : deepest;
+		}
+		return 1 + deepest;
+	}
+	if (json_is_array(j)) {
+		json_array_foreach(j, i, v)
+		{
+			int d = nesting(v, max - 1);
+
+			deepest = d > deepest ? d : deepest;
+		}
+		return 1 + deepest;
+	}
+	return 0;
+}
+
+void
+xs_gw_id_of(struct json_t *obj, struct xs_gw_id *id)
+{
+	json_t        *v = json_object_get(obj, "id");
+	struct sink    sink;
+	msgpack_packer pk;
+
+	id->buf = NULL;
+	id->len = 0;
+	/* The request map is level 1 of XSELL_DEPTH_MAX, the id's value 2. */
+	if (v == NULL || nesting(v, XSELL_DEPTH_MAX) > XSELL_DEPTH_MAX - 1) {
+		return;
+	}
+	sink_open(&sink, &pk);
+	pack_value(&pk, v);
+	if (sink_close(&sink, &id->buf, &id->len) != XSELL_OK) {
+		id->buf = NULL;
+		id->len = 0;
+	}
+}
+
+static void
+pack_string(msgpack_packer *pk, const char *s)
+{
+	msgpack_pack_str_with_body(pk, s, strlen(s));
+}
+
+xsell_err
+xs_gw_error_reply(const struct xs_gw_id *id, const char *code, const char *msg,
+    void **outp, size_t *out_lenp)
+{
+	struct sink    sink;
+	msgpack_packer pk;
+	bool           has_id = id != NULL && id->buf != NULL;
+
+	sink_open(&sink, &pk);
+	msgpack_pack_map(&pk, has_id ? 3 : 2);
+	pack_string(&pk, "ok");
+	msgpack_pack_false(&pk);
+	if (has_id) {
+		pack_string(&pk, "id");
+		/* Packed already: its bytes as they are (a failed write is
+		 * remembered by the sink). */
+		(void) sink_write(&sink, id->buf, id->len);
+	}
+	pack_string(&pk, "error");
+	msgpack_pack_map(&pk, 2);
+	pack_string(&pk, "code");
+	pack_string(&pk, code);
+	pack_string(&pk, "message");
+	pack_string(&pk, msg);
+	return sink_close(&sink, outp, out_lenp);
+}
+
 /* The root object, or NULL with a message. */
 static json_t *
 parse_body(const char *body, size_t len, char *msg, size_t msg_len)
@@ -134,7 +227,8 @@ parse_body(const char *body, size_t len, char *msg, size_t msg_len)
 
 xsell_err
 xs_gw_object_to_request(struct json_t *root, const char *path_op, void **outp,
-    size_t *out_lenp, enum xs_gw_op *opp, char *msg, size_t msg_len)
+    size_t *out_lenp, enum xs_gw_op *opp, struct xs_gw_id *idp, char *msg,
+    size_t msg_len)
 {
 	struct sink    sink;
 	msgpack_packer pk;
@@ -143,6 +237,9 @@ xs_gw_object_to_request(struct json_t *root, const char *path_op, void **outp,
 	json_t        *v;
 	size_t         n;
 
+	if (idp != NULL) {
+		xs_gw_id_of(root, idp);
+	}
 	op = json_object_get(root, "op");
 	if (path_op != NULL && op != NULL &&
 	    (!json_is_string(op) ||
@@ -179,17 +276,21 @@ xs_gw_object_to_request(struct json_t *root, const char *path_op, void **outp,
 
 xsell_err
 xs_gw_json_to_request(const char *body, size_t len, const char *path_op,
-    void **outp, size_t *out_lenp, enum xs_gw_op *opp, char *msg,
-    size_t msg_len)
+    void **outp, size_t *out_lenp, enum xs_gw_op *opp, struct xs_gw_id *idp,
+    char *msg, size_t msg_len)
 {
 	json_t   *root = parse_body(body, len, msg, msg_len);
 	xsell_err err;
 
 	if (root == NULL) {
+		if (idp != NULL) {
+			idp->buf = NULL;
+			idp->len = 0;
+		}
 		return XSELL_EINVAL;
 	}
 	err = xs_gw_object_to_request(
-	    root, path_op, outp, out_lenp, opp, msg, msg_len);
+	    root, path_op, outp, out_lenp, opp, idp, msg, msg_len);
 	json_decref(root);
 	return err;
 }

@@ -341,10 +341,12 @@ piece_add(json_t *root, const char *q, size_t len, size_t at, char *buf,
 	return param_add(root, buf, value, vlen, msg, msg_len);
 }
 
-/* The JSON object of query q[0..len); NULL with *errp and a message. */
+/* The JSON object of query q[0..len); NULL with *errp and a message,
+ * and in *idp (if not NULL) the id of the parameters read before the
+ * refused one. */
 static json_t *
-query_object(
-    const char *q, size_t len, xsell_err *errp, char *msg, size_t msg_len)
+query_object(const char *q, size_t len, xsell_err *errp, struct xs_gw_id *idp,
+    char *msg, size_t msg_len)
 {
 	char    buf[XS_GW_QUERY_MAX + 2];
 	json_t *root = json_object();
@@ -362,6 +364,9 @@ query_object(
 			    "request as a JSON body",
 			    XS_GW_QUERY_PARAMS_MAX);
 			*errp = XSELL_ETOOBIG;
+			if (idp != NULL) {
+				xs_gw_id_of(root, idp);
+			}
 			json_decref(root);
 			return NULL;
 		}
@@ -369,6 +374,9 @@ query_object(
 			*errp = piece_add(
 			    root, q + pos, end - pos, pos, buf, msg, msg_len);
 			if (*errp != XSELL_OK) {
+				if (idp != NULL) {
+					xs_gw_id_of(root, idp);
+				}
 				json_decref(root);
 				return NULL;
 			}
@@ -380,12 +388,16 @@ query_object(
 
 xsell_err
 xs_gw_query_to_request(const char *q, size_t len, const char *path_op,
-    void **outp, size_t *out_lenp, enum xs_gw_op *opp, char *msg,
-    size_t msg_len)
+    void **outp, size_t *out_lenp, enum xs_gw_op *opp, struct xs_gw_id *idp,
+    char *msg, size_t msg_len)
 {
 	json_t   *root;
 	xsell_err err;
 
+	if (idp != NULL) {
+		idp->buf = NULL;
+		idp->len = 0;
+	}
 	if (len > XS_GW_QUERY_MAX) {
 		snprintf(msg, msg_len,
 		    "query: %zu bytes, more than the %d a GET takes; POST "
@@ -393,12 +405,12 @@ xs_gw_query_to_request(const char *q, size_t len, const char *path_op,
 		    len, XS_GW_QUERY_MAX);
 		return XSELL_ETOOBIG;
 	}
-	root = query_object(q, len, &err, msg, msg_len);
+	root = query_object(q, len, &err, idp, msg, msg_len);
 	if (root == NULL) {
 		return err;
 	}
 	err = xs_gw_object_to_request(
-	    root, path_op, outp, out_lenp, opp, msg, msg_len);
+	    root, path_op, outp, out_lenp, opp, idp, msg, msg_len);
 	json_decref(root);
 	return err;
 }

@@ -47,7 +47,10 @@ Then checks, one line each (proto/HTTP.md is the contract):
 - errors and their statuses: bad_request 400, too_large 413, forbidden
   403 (writes on --http, and everywhere on a gateway without an admin
   upstream: the store is unchanged afterwards), malformed JSON 400,
-  an oversize body 413 with the connection closed, 404, 405, 411;
+  an oversize body 413 with the connection closed, 404, 405, 411; the
+  request's id echoed in the gateway's own errors wherever it was read
+  (400 op mismatch and bad query, 403, 413 of msgpack, 503), never
+  where it was not;
 - GET / is the console page (HTML, with a Content-Security-Policy);
 - a stalled body ends with a closed connection; garbage bytes do not
   stop the gateway;
@@ -160,12 +163,21 @@ def call(port, path, obj=None, raw=None, method="POST"):
         raise Fail("%s %s: body is not JSON: %r" % (method, path, data[:200]))
 
 
-def want_error(port, path, obj, status, code, raw=None, method="POST"):
+def want_error(port, path, obj, status, code, raw=None, method="POST",
+               rid=ANY):
+    """The error 'status' 'code'; and, unless 'rid' is ANY, the request's
+    id echoed ('rid'), or no "id" at all (None)."""
     st, hd, got = call(port, path, obj, raw=raw, method=method)
     if st != status or got.get("ok") is not False or \
             got.get("error", {}).get("code") != code:
         raise Fail("%s %s: expected %d %s, got %d %s" %
                    (method, path, status, code, st, json.dumps(got)))
+    if rid is not ANY and (("id" in got) if rid is None
+                           else got.get("id") != rid):
+        raise Fail("%s %s: %d %s: id %s, expected %s" %
+                   (method, path, status, code,
+                    json.dumps(got.get("id", "(none)")),
+                    "none" if rid is None else json.dumps(rid)))
     return hd, got
 
 
@@ -591,6 +603,24 @@ def check_errors(gw, reads_only):
     ok("bad_request 400 (k, malformed JSON, not an object, duplicate key, "
        "op mismatch), too_large 413")
 
+    # The gateway's own errors echo the id whenever the request was read
+    # as far as it, as xselld's do: an op mismatch, a write on --http, a
+    # request whose msgpack is over the endpoint's 64 KiB (1e3 is 4 bytes
+    # of JSON, 9 of msgpack: 45 KiB of body); not malformed JSON, nor an
+    # oversize body that was never read.
+    want_error(p, "/v1/fbt", {"op": "stats", "id": "g-1"}, 400,
+               "bad_request", rid="g-1")
+    want_error(p, "/v1/event", {"id": {"n": [1, 0.5]}, "events": []}, 403,
+               "forbidden", rid={"n": [1, 0.5]})
+    big = b'{"id": 7, "items": [' + b",".join([b"1e3"] * 11500) + b"]}"
+    want_error(p, "/v1/fbt", None, 413, "too_large", raw=big, rid=7)
+    want_error(p, "/v1/fbt", None, 400, "bad_request",
+               raw=b'{"id": "g-2", "items": [', rid=None)
+    want_error(p, "/v1/fbt", None, 413, "too_large",
+               raw=b'{"id": "g-3"}' + b" " * (64 * 1024), rid=None)
+    ok("the gateway's own errors echo the id it read (400 op mismatch, "
+       "403, 413 of msgpack), none where it read none")
+
     before = events_count(p)
     write = {"op": "event", "events": [
         {"type": "view", "user": "gw-u", "item": "gw-i"}]}
@@ -714,6 +744,13 @@ def check_get(gw, reads_only):
         raise Fail("414 reason %r" % hd[":reason"])
     want_error(p, "/v1/fbt?" + "&".join(["items=A"] * 257), None, 414,
                "too_large", method="GET")
+    # The id of a refused query, when read before the refused parameter.
+    want_error(p, "/v1/fbt?id=q-1&items=A&k=1&k=2", None, 400,
+               "bad_request", method="GET", rid="q-1")
+    want_error(p, "/v1/fbt?items=A&k=1&k=2&id=q-1", None, 400,
+               "bad_request", method="GET", rid=None)
+    want_error(p, "/v1/event?id=q-2", None, 405, "bad_request",
+               method="GET", rid=None)
     ok("GET: bad percent-encoding, invalid UTF-8, NUL, no '=', a repeated "
        "scalar, value and map, a.b.c 400; 4096 bytes taken, 4097 bytes "
        "or 257 parameters 414")
@@ -819,7 +856,8 @@ def check_hostile(gw, reads_only):
 
 
 def check_dead(dead):
-    want_error(dead, "/v1/fbt", {"items": ["A"]}, 503, "unavailable")
+    want_error(dead, "/v1/fbt", {"items": ["A"], "id": "d-1"}, 503,
+               "unavailable", rid="d-1")
     st, _, got = call(dead, "/healthz", method="GET")
     if st != 503:
         raise Fail("/healthz without xselld: %d" % st)

@@ -335,6 +335,37 @@ test_gateway_write_waiting_for_context_is_unavailable(void **state)
 	request_none(f->admin, 200); /* the refused write was not sent */
 }
 
+/* The gateway's own errors echo the request's id, as xselld's replies
+ * do (PROTOCOL.md): the client that most needs to match an answer to
+ * what it sent is the one told a write's outcome is unknown. A read
+ * unanswered (503, a GET's id), then a write whose connection broke
+ * (504, an id of any type). */
+static void
+test_gateway_own_errors_echo_the_id(void **state)
+{
+	struct fx *f = *state;
+	char       body[1024];
+	int        fd;
+
+	fd = http_send(
+	    xs_gw_port(f->gw, false), "GET", "/v1/stats?id=r-7", NULL);
+	request_take(f->read);
+	assert_int_equal(http_response(fd, 5000, body, sizeof(body)), 503);
+	xs_test_assert_has(body,
+	    "{\"ok\":false,\"id\":\"r-7\",\"error\":{\"code\":"
+	    "\"unavailable\",");
+	fd = http_send(xs_gw_port(f->gw, true), "POST", "/v1/event",
+	    "{\"id\":{\"n\":[7,0.1]},\"events\":[{\"type\":\"view\","
+	    "\"user\":\"u1\",\"item\":\"A\"}]}");
+	request_take(f->admin);
+	nng_close(f->admin);
+	f->admin_closed = true;
+	assert_int_equal(http_response(fd, 5000, body, sizeof(body)), 504);
+	xs_test_assert_has(body,
+	    "{\"ok\":false,\"id\":{\"n\":[7,0.1]},\"error\":{\"code\":"
+	    "\"outcome_unknown\",");
+}
+
 struct closer {
 	xs_gw      *gw;
 	atomic_bool done;
@@ -424,6 +455,7 @@ main(void)
 		    test_gateway_write_waiting_for_context_is_unavailable,
 		    setup_pool_one, teardown),
 		T(test_gateway_close_with_write_in_flight),
+		T(test_gateway_own_errors_echo_the_id),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The gateway's JSON body -> msgpack request translation, byte by byte:
- * every expected message is written out by hand from the msgpack spec. */
+ * every expected message is written out by hand from the msgpack spec;
+ * and the id its own error replies echo. */
 #include "support.h"
 
 #include <stdlib.h>
@@ -19,7 +20,7 @@ expect_bytes(const char *json, const char *path_op, const char *want,
 	char          msg[256];
 
 	assert_xs_ok(xs_gw_json_to_request(json, strlen(json), path_op, &out,
-	    &out_len, &op, msg, sizeof(msg)));
+	    &out_len, &op, NULL, msg, sizeof(msg)));
 	assert_int_equal(out_len, len);
 	assert_memory_equal(out, want, len);
 	assert_int_equal(op, want_op);
@@ -37,7 +38,7 @@ expect_refused(
 	char          msg[256];
 
 	assert_xs_err(xs_gw_json_to_request(json, len, path_op, &out, &out_len,
-	                  &op, msg, sizeof(msg)),
+	                  &op, NULL, msg, sizeof(msg)),
 	    XSELL_EINVAL);
 	assert_null(out);
 	if (strstr(msg, part) == NULL) {
@@ -147,6 +148,92 @@ test_gateway_json_deep_nesting_is_an_error(void **state)
 	free(buf);
 }
 
+/* The id of 'json' for /v1/<path_op>, as the gateway keeps it for its
+ * own errors: its msgpack must be the 'len' bytes 'want' (NULL: none),
+ * and the translation must end with 'err'. */
+static void
+expect_id(const char *json, const char *path_op, xsell_err err,
+    const char *want, size_t len)
+{
+	void           *out = NULL;
+	size_t          out_len;
+	enum xs_gw_op   op;
+	struct xs_gw_id id = { (void *) 1, 1 }; /* overwritten */
+	char            msg[256];
+
+	assert_xs_err(xs_gw_json_to_request(json, strlen(json), path_op, &out,
+	                  &out_len, &op, &id, msg, sizeof(msg)),
+	    err);
+	free(out);
+	if (want == NULL) {
+		assert_null(id.buf);
+		assert_int_equal(id.len, 0);
+		return;
+	}
+	assert_non_null(id.buf);
+	assert_int_equal(id.len, len);
+	assert_memory_equal(id.buf, want, len);
+	free(id.buf);
+}
+
+static void
+test_gateway_json_id_kept_for_errors(void **state)
+{
+	(void) state;
+	/* Any JSON value, packed as the request packs it. */
+	expect_id("{\"items\":[\"A\"],\"id\":\"r-1\"}", "fbt", XSELL_OK,
+	    "\xa3r-1", 4);
+	expect_id("{\"id\":{\"t\":7},\"items\":[\"A\"]}", "fbt", XSELL_OK,
+	    "\x81\xa1t\x07", 4);
+	expect_id("{\"id\":null}", "stats", XSELL_OK, "\xc0", 1);
+	/* Refused by the gateway, but read as far as the id. */
+	expect_id(
+	    "{\"op\":\"stats\",\"id\":5}", "fbt", XSELL_EINVAL, "\x05", 1);
+	/* Not read: no id. */
+	expect_id("{\"items\":[\"A\"]}", "fbt", XSELL_OK, NULL, 0);
+	expect_id("{\"id\":\"r-1\",", "fbt", XSELL_EINVAL, NULL, 0);
+	expect_id("[\"r-1\"]", "fbt", XSELL_EINVAL, NULL, 0);
+	/* 8 levels with the request map are what the wire takes (xselld
+	 * echoes that id); 9 are refused whole, with no id. */
+	expect_id("{\"id\":[[[[[[[1]]]]]]]}", "stats", XSELL_OK,
+	    "\x91\x91\x91\x91\x91\x91\x91\x01", 8);
+	expect_id("{\"id\":[[[[[[[[1]]]]]]]]}", "stats", XSELL_OK, NULL, 0);
+	expect_id(
+	    "{\"id\":[1,{\"a\":[[[[[[2]]]]]]}]}", "stats", XSELL_OK, NULL, 0);
+}
+
+/* The gateway's own error reply: xselld's shape and order, the id's
+ * bytes as they were packed. */
+static void
+test_gateway_json_error_reply(void **state)
+{
+	static const char with_id[] = "\x83\xa2ok\xc2\xa2id\x81\xa1t\x07\xa5"
+	                              "error\x82\xa4"
+	                              "code\xa9"
+	                              "forbidden\xa7message\xa2no";
+	static const char without[] = "\x82\xa2ok\xc2\xa5"
+	                              "error\x82\xa4"
+	                              "code\xa9"
+	                              "forbidden\xa7message\xa2no";
+	struct xs_gw_id   id        = { (void *) "\x81\xa1t\x07", 4 };
+	struct xs_gw_id   none      = { NULL, 0 };
+	void             *out;
+	size_t            len;
+
+	(void) state;
+	assert_xs_ok(xs_gw_error_reply(&id, "forbidden", "no", &out, &len));
+	assert_int_equal(len, sizeof(with_id) - 1);
+	assert_memory_equal(out, with_id, len);
+	free(out);
+	assert_xs_ok(xs_gw_error_reply(&none, "forbidden", "no", &out, &len));
+	assert_int_equal(len, sizeof(without) - 1);
+	assert_memory_equal(out, without, len);
+	free(out);
+	assert_xs_ok(xs_gw_error_reply(NULL, "forbidden", "no", &out, &len));
+	assert_int_equal(len, sizeof(without) - 1);
+	free(out);
+}
+
 int
 main(void)
 {
@@ -158,6 +245,8 @@ main(void)
 		cmocka_unit_test(test_gateway_json_write_op_is_known),
 		cmocka_unit_test(test_gateway_json_refuses),
 		cmocka_unit_test(test_gateway_json_deep_nesting_is_an_error),
+		cmocka_unit_test(test_gateway_json_id_kept_for_errors),
+		cmocka_unit_test(test_gateway_json_error_reply),
 	};
 
 	return cmocka_run_group_tests_name("gateway_json", tests, NULL, NULL);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The gateway's GET query string -> msgpack request translation
  * (proto/HTTP.md, "GET"), byte by byte: every expected message is
- * written out by hand from the msgpack spec. */
+ * written out by hand from the msgpack spec; and the id its own error
+ * replies echo. */
 #include "support.h"
 
 #include <stdlib.h>
@@ -22,7 +23,7 @@ expect_bytes(const char *q, const char *path_op, const char *want, size_t len)
 	char          msg[256] = "";
 
 	if (xs_gw_query_to_request(q, strlen(q), path_op, &out, &out_len, &op,
-	        msg, sizeof(msg)) != XSELL_OK) {
+	        NULL, msg, sizeof(msg)) != XSELL_OK) {
 		fail_msg("'%s' refused: %s", q, msg);
 	}
 	assert_int_equal(out_len, len);
@@ -43,7 +44,7 @@ expect_refused(const char *q, size_t len, xsell_err err, const char *part)
 	json_t       *utf8;
 
 	assert_xs_err(xs_gw_query_to_request(q, len, "fbt", &out, &out_len,
-	                  &op, msg, sizeof(msg)),
+	                  &op, NULL, msg, sizeof(msg)),
 	    err);
 	assert_null(out);
 	if (strstr(msg, part) == NULL) {
@@ -52,6 +53,68 @@ expect_refused(const char *q, size_t len, xsell_err err, const char *part)
 	utf8 = json_string(msg);
 	assert_non_null(utf8);
 	json_decref(utf8);
+}
+
+/* The id of query 'q' for GET /v1/fbt, as the gateway keeps it for its
+ * own errors: a str of the 'len' bytes 'want' (NULL: none), and the
+ * translation must end with 'err'. */
+static void
+expect_id(const char *q, xsell_err err, const char *want, size_t len)
+{
+	void           *out = NULL;
+	size_t          out_len;
+	enum xs_gw_op   op;
+	struct xs_gw_id id = { (void *) 1, 1 }; /* overwritten */
+	char            msg[256];
+
+	assert_xs_err(xs_gw_query_to_request(q, strlen(q), "fbt", &out,
+	                  &out_len, &op, &id, msg, sizeof(msg)),
+	    err);
+	free(out);
+	if (want == NULL) {
+		assert_null(id.buf);
+		return;
+	}
+	assert_non_null(id.buf);
+	assert_int_equal(id.len, 1 + len);
+	assert_int_equal(((unsigned char *) id.buf)[0], 0xa0 | len);
+	assert_memory_equal((char *) id.buf + 1, want, len);
+	free(id.buf);
+}
+
+/* A query is read parameter by parameter: its id is known once read,
+ * also when a later parameter is refused, as xselld echoes the id of a
+ * msgpack request read as far as its id; not before. */
+static void
+test_gateway_query_id_kept_for_errors(void **state)
+{
+	char *q;
+
+	(void) state;
+	expect_id("items=A&id=7", XSELL_OK, "7", 1);
+	expect_id("items=A", XSELL_OK, NULL, 0);
+	expect_id("id=r%2D7&k=1&k=2", XSELL_EINVAL, "r-7", 3);
+	expect_id("k=1&k=2&id=r-7", XSELL_EINVAL, NULL, 0);
+	expect_id("id=r-7&items=%ZZ", XSELL_EINVAL, "r-7", 3);
+	expect_id("op=stats&id=r-7", XSELL_EINVAL, "r-7", 3);
+	/* The first of two ids, as xselld's decoder keeps the first. */
+	expect_id("id=a&id=b", XSELL_EINVAL, "a", 1);
+	/* Too many parameters: read up to the limit. */
+	_Static_assert(6 + 8 * XS_GW_QUERY_PARAMS_MAX < XS_GW_QUERY_MAX,
+	    "the query of too many parameters is not too long");
+	q = malloc(XS_GW_QUERY_MAX + 2);
+	assert_non_null(q);
+	memcpy(q, "id=r-7", 7);
+	for (int i = 0; i < XS_GW_QUERY_PARAMS_MAX; i++) {
+		memcpy(q + 6 + 8 * i, "&items=a", 9);
+	}
+	expect_id(q, XSELL_ETOOBIG, "r-7", 3);
+	/* Too long: nothing read. */
+	memset(q, 'a', XS_GW_QUERY_MAX + 1);
+	memcpy(q, "id=r-7&b=", 9);
+	q[XS_GW_QUERY_MAX + 1] = '\0';
+	expect_id(q, XSELL_ETOOBIG, NULL, 0);
+	free(q);
 }
 
 static void
@@ -216,7 +279,7 @@ test_gateway_query_bounds(void **state)
 	}
 	len = 8 * XS_GW_QUERY_PARAMS_MAX - 1;
 	assert_xs_ok(xs_gw_query_to_request(
-	    q, len, "fbt", &out, &out_len, &op, msg, sizeof(msg)));
+	    q, len, "fbt", &out, &out_len, &op, NULL, msg, sizeof(msg)));
 	free(out);
 	/* 257: too many. */
 	memcpy(q + len, "&items=a", 8);
@@ -228,8 +291,8 @@ test_gateway_query_bounds(void **state)
 	assert_non_null(q);
 	memcpy(q, "id=", 3);
 	memset(q + 3, 'a', XS_GW_QUERY_MAX - 2);
-	assert_xs_ok(xs_gw_query_to_request(
-	    q, XS_GW_QUERY_MAX, "fbt", &out, &out_len, &op, msg, sizeof(msg)));
+	assert_xs_ok(xs_gw_query_to_request(q, XS_GW_QUERY_MAX, "fbt", &out,
+	    &out_len, &op, NULL, msg, sizeof(msg)));
 	/* fixmap 2, op fbt, "id" str16 of 4093 bytes (0xda 0x0f 0xfd). */
 	assert_int_equal(out_len, 1 + 3 + 4 + 3 + 3 + 4093);
 	assert_memory_equal((char *) out + 11, "\xda\x0f\xfd", 3);
@@ -326,8 +389,8 @@ test_gateway_query_random_bytes(void **state)
 			len += strlen(t);
 		}
 		msg[0] = '\0';
-		err    = xs_gw_query_to_request(
-		       q, len, "fbt", &out, &out_len, &op, msg, sizeof(msg));
+		err    = xs_gw_query_to_request(q, len, "fbt", &out, &out_len,
+		       &op, NULL, msg, sizeof(msg));
 		if (err == XSELL_EINVAL) {
 			/* The message goes into a JSON reply. */
 			json_t *m = json_string(msg);
@@ -371,6 +434,7 @@ main(void)
 		    test_gateway_query_long_names_quoted_whole_chars),
 		cmocka_unit_test(test_gateway_query_cache_classes),
 		cmocka_unit_test(test_gateway_query_random_bytes),
+		cmocka_unit_test(test_gateway_query_id_kept_for_errors),
 	};
 
 	return cmocka_run_group_tests_name("gateway_query", tests, NULL, NULL);
