@@ -233,8 +233,15 @@ seg_path(const xs_wal *wal, uint64_t first, char *out, size_t cap)
 	snprintf(out, cap, "%s/wal-%016" PRIx64 ".log", wal->dir, first);
 }
 
-/* Read exactly len bytes at 'off'; false at the end of the file. */
-static bool
+/* The reads below tell a disk that fails (XSELL_EIO, errno saying why:
+ * the machine's error, which the applier retries and a start reports)
+ * from a file that holds no whole entry where one is looked for
+ * (XSELL_ENOENT: the log's end, or damage, as the caller decides). A
+ * read error is never taken for either: the entry may be there. */
+
+/* Read exactly len bytes at 'off'. XSELL_ENOENT if the file ends
+ * first; XSELL_EIO if a read fails (errno says why). */
+static xsell_err
 read_at(int fd, void *p, size_t len, off_t off)
 {
 	uint8_t *b = p;
@@ -245,50 +252,63 @@ read_at(int fd, void *p, size_t len, off_t off)
 		if (r < 0 && errno == EINTR) {
 			continue;
 		}
-		if (r <= 0) {
-			return false;
+		if (r < 0) {
+			return XSELL_EIO;
+		}
+		if (r == 0) {
+			return XSELL_ENOENT;
 		}
 		b += r;
 		len -= (size_t) r;
 		off += r;
 	}
-	return true;
+	return XSELL_OK;
 }
 
-/* The header of entry 'seq' at 'off' of 'fd', in *h. False if there is
- * none: the file ends, or what is there is not an entry's header, or
- * another seq's, or claims a body past the bound. Its CRC, which covers
- * the body too, is not checked here. */
-static bool
+/* The header of entry 'seq' at 'off' of 'fd', in *h. XSELL_ENOENT if
+ * there is none: the file ends, or what is there is not an entry's
+ * header, or another seq's, or claims a body past the bound; XSELL_EIO
+ * if the read fails (errno says why). Its CRC, which covers the body
+ * too, is not checked here. */
+static xsell_err
 hdr_read(int fd, off_t off, uint64_t seq, struct wal_hdr *h)
 {
-	if (!read_at(fd, h, sizeof(*h), off)) {
-		return false;
+	xsell_err err = read_at(fd, h, sizeof(*h), off);
+
+	if (err != XSELL_OK) {
+		return err;
 	}
-	return h->magic == WAL_MAGIC && h->seq == seq &&
-	    h->len <= XSELL_ADMIN_MSG_MAX;
+	if (h->magic != WAL_MAGIC || h->seq != seq ||
+	    h->len > XSELL_ADMIN_MSG_MAX) {
+		return XSELL_ENOENT;
+	}
+	return XSELL_OK;
 }
 
 /* The entry 'seq' at 'off' of 'fd': its header in *h and its body in
- * body[0..h->len) (room for XSELL_ADMIN_MSG_MAX). False if there is no
- * whole entry with that seq and a good CRC there: the end of what was
- * written into that segment. */
-static bool
+ * body[0..h->len) (room for XSELL_ADMIN_MSG_MAX). XSELL_ENOENT if there
+ * is no whole entry with that seq and a good CRC there (the end of what
+ * was written into that segment, or damage); XSELL_EIO if a read fails
+ * (errno says why). */
+static xsell_err
 entry_read(int fd, off_t off, uint64_t seq, struct wal_hdr *h, uint8_t *body)
 {
-	if (!hdr_read(fd, off, seq, h)) {
-		return false;
+	xsell_err err = hdr_read(fd, off, seq, h);
+
+	if (err == XSELL_OK) {
+		err = read_at(fd, body, h->len, off + (off_t) sizeof(*h));
 	}
-	if (!read_at(fd, body, h->len, off + (off_t) sizeof(*h))) {
-		return false;
+	if (err != XSELL_OK) {
+		return err;
 	}
-	return entry_crc(h, body) == h->crc;
+	return entry_crc(h, body) == h->crc ? XSELL_OK : XSELL_ENOENT;
 }
 
 /* Whether 'fd' holds only zero bytes from 'off' to its end (or nothing
- * there). A read error answers false: not known to be zeros. */
-static bool
-file_is_zero_from(int fd, off_t off)
+ * there), in *zerop. XSELL_EIO if a read fails (errno says why): not
+ * known either way. */
+static xsell_err
+file_zero_from(int fd, off_t off, bool *zerop)
 {
 	uint8_t chunk[65536];
 
@@ -298,12 +318,17 @@ file_is_zero_from(int fd, off_t off)
 		if (r < 0 && errno == EINTR) {
 			continue;
 		}
-		if (r <= 0) {
-			return r == 0;
+		if (r < 0) {
+			return XSELL_EIO;
+		}
+		if (r == 0) {
+			*zerop = true;
+			return XSELL_OK;
 		}
 		for (ssize_t i = 0; i < r; i++) {
 			if (chunk[i] != 0) {
-				return false;
+				*zerop = false;
+				return XSELL_OK;
 			}
 		}
 		off += r;
@@ -311,10 +336,12 @@ file_is_zero_from(int fd, off_t off)
 }
 
 /* Whether a whole entry 'seq' (its CRC good) starts anywhere in 'fd' in
- * (from, to): its magic is looked for at every byte. 'body' has room
- * for XSELL_ADMIN_MSG_MAX bytes. */
-static bool
-entry_found_between(int fd, off_t from, off_t to, uint64_t seq, uint8_t *body)
+ * (from, to), in *foundp: its magic is looked for at every byte. 'body'
+ * has room for XSELL_ADMIN_MSG_MAX bytes. XSELL_EIO if a read fails
+ * (errno says why). */
+static xsell_err
+entry_find_between(
+    int fd, off_t from, off_t to, uint64_t seq, uint8_t *body, bool *foundp)
 {
 	const uint32_t magic = WAL_MAGIC;
 	uint8_t        chunk[65536];
@@ -329,49 +356,76 @@ entry_found_between(int fd, off_t from, off_t to, uint64_t seq, uint8_t *body)
 		if (r < 0 && errno == EINTR) {
 			continue;
 		}
+		if (r < 0) {
+			return XSELL_EIO;
+		}
 		if (r < (ssize_t) sizeof(magic)) {
-			return false;
+			break;
 		}
 		for (ssize_t i = 0; i + (ssize_t) sizeof(magic) <= r; i++) {
 			struct wal_hdr h;
+			xsell_err      err;
 
-			if (memcmp(chunk + i, &magic, sizeof(magic)) == 0 &&
-			    entry_read(fd, at + i, seq, &h, body)) {
-				return true;
+			if (memcmp(chunk + i, &magic, sizeof(magic)) != 0) {
+				continue;
+			}
+			err = entry_read(fd, at + i, seq, &h, body);
+			if (err == XSELL_EIO) {
+				return err;
+			}
+			if (err == XSELL_OK) {
+				*foundp = true;
+				return XSELL_OK;
 			}
 		}
 		/* The next chunk overlaps: a magic across the edge. */
 		at += r - (ssize_t) sizeof(magic) + 1;
 	}
-	return false;
+	*foundp = false;
+	return XSELL_OK;
 }
 
 /* Whether the last segment 'fd', from 'off' on, where entry 'seq' does
- * not read whole, is a torn tail: the last appends, cut short by a
- * crash, and never acknowledged (a sync covers every entry appended
- * before it). Appends follow each other and the space reserved after
- * them holds zeros, so a torn tail is one entry's bytes, then zeros:
- * after the body its header claims if the header is whole (up to the
- * file's end, which may cut the body), else after a header's bytes. Any
- * other byte, or a whole next entry inside what it claims (its length
- * damaged), is damage in the middle of the log, before entries that may
- * have been acknowledged. 'body': room for XSELL_ADMIN_MSG_MAX bytes. */
-static bool
-tail_is_torn(int fd, off_t off, uint64_t seq, uint8_t *body)
+ * not read whole, is a torn tail (XSELL_OK): the last appends, cut
+ * short by a crash, and never acknowledged (a sync covers every entry
+ * appended before it). Appends follow each other and the space reserved
+ * after them holds zeros, so a torn tail is one entry's bytes, then
+ * zeros: after the body its header claims if the header is whole (up to
+ * the file's end, which may cut the body), else after a header's bytes.
+ * Any other byte, or a whole next entry inside what it claims (its
+ * length damaged), is damage in the middle of the log, before entries
+ * that may have been acknowledged: XSELL_ECORRUPT. XSELL_EIO if a read
+ * fails (errno says why): neither is known. 'body': room for
+ * XSELL_ADMIN_MSG_MAX bytes. */
+static xsell_err
+tail_torn_check(int fd, off_t off, uint64_t seq, uint8_t *body)
 {
 	struct wal_hdr h;
 	struct stat    sb;
-	off_t          end = off + (off_t) sizeof(h);
+	off_t          end   = off + (off_t) sizeof(h);
+	bool           zero  = false;
+	bool           found = false;
+	xsell_err      err;
 
 	if (fstat(fd, &sb) != 0) {
-		return false;
+		return XSELL_EIO;
 	}
-	if (hdr_read(fd, off, seq, &h)) {
+	err = hdr_read(fd, off, seq, &h);
+	if (err == XSELL_EIO) {
+		return err;
+	}
+	if (err == XSELL_OK) {
 		end += (off_t) h.len;
 		end = end < sb.st_size ? end : sb.st_size;
 	}
-	return file_is_zero_from(fd, end) &&
-	    !entry_found_between(fd, off, end, seq + 1, body);
+	err = file_zero_from(fd, end, &zero);
+	if (err == XSELL_OK && zero) {
+		err = entry_find_between(fd, off, end, seq + 1, body, &found);
+	}
+	if (err != XSELL_OK) {
+		return err;
+	}
+	return zero && !found ? XSELL_OK : XSELL_ECORRUPT;
 }
 
 /* Frame entry 'seq' (body[0..len), decoded at 'now'): its header, with
@@ -1261,10 +1315,33 @@ reader_open(xs_wal *wal, uint64_t seq)
 	return XSELL_OK;
 }
 
+/* A read of the reader's segment failed where entry 'seq' is (at
+ * wal->rd_off; errno says why): log it, naming the file, and return
+ * XSELL_EIO. A disk error is the machine's, not damage, and the entry
+ * may well be whole: the applier tries again (writes are refused
+ * meanwhile, as for any error of the machine); a start stops there,
+ * keeping the file, rather than drop the entry and those after it, which
+ * are durable, or take it for damage. */
+static xsell_err
+reader_read_failed(const xs_wal *wal, uint64_t seq)
+{
+	int e = errno;
+
+	xs_log(XS_LOG_ERROR,
+	    "wal: cannot read entry %" PRIu64 " of %s/wal-%016" PRIx64
+	    ".log (offset %lld): %s; %s",
+	    seq, wal->dir, wal->rd_seg, (long long) wal->rd_off, strerror(e),
+	    wal->replaying ? "the start does not go on without it, and "
+	                     "the file is kept"
+	                   : "it is read again in a second");
+	return XSELL_EIO;
+}
+
 /* Read entry 'seq' (known durable) at the reader, into wal->buf at
  * 'at'; on to the next segment where this one ends. XSELL_ECORRUPT if
  * it is missing or damaged; XSELL_EIO if a segment it may be in does
- * not open (reader_open), which is not damage. */
+ * not open (reader_open) or a read fails (reader_read_failed), which is
+ * not damage. */
 static xsell_err
 reader_next(xs_wal *wal, uint64_t seq, size_t at, struct wal_hdr *h)
 {
@@ -1283,11 +1360,15 @@ reader_next(xs_wal *wal, uint64_t seq, size_t at, struct wal_hdr *h)
 				io_err = err;
 			}
 		}
-		if (wal->rd_fd >= 0 &&
-		    entry_read(
-		        wal->rd_fd, wal->rd_off, seq, h, wal->buf + at)) {
+		err = wal->rd_fd >= 0 ? entry_read(wal->rd_fd, wal->rd_off,
+		                            seq, h, wal->buf + at)
+		                      : XSELL_ENOENT;
+		if (err == XSELL_OK) {
 			wal->rd_off += (off_t) (sizeof(*h) + h->len);
 			return XSELL_OK;
+		}
+		if (err == XSELL_EIO) {
+			return reader_read_failed(wal, seq);
 		}
 		/* At open the log ends where its last segment has no more
 		 * whole entries and a torn tail at most: never acknowledged
@@ -1299,8 +1380,12 @@ reader_next(xs_wal *wal, uint64_t seq, size_t at, struct wal_hdr *h)
 		 * the start fails with the file kept. */
 		if (wal->replaying && wal->rd_fd >= 0 && wal->n_segs > 0 &&
 		    wal->rd_seg == wal->segs[wal->n_segs - 1]) {
-			if (!tail_is_torn(
-			        wal->rd_fd, wal->rd_off, seq, wal->buf + at)) {
+			err = tail_torn_check(
+			    wal->rd_fd, wal->rd_off, seq, wal->buf + at);
+			if (err == XSELL_EIO) {
+				return reader_read_failed(wal, seq);
+			}
+			if (err != XSELL_OK) {
 				xs_log(XS_LOG_ERROR,
 				    "wal: entry %" PRIu64
 				    " is damaged and the log goes on after "
@@ -1859,8 +1944,13 @@ reader_seek_unapplied(xs_wal *wal)
 	for (uint64_t s = wal->segs[start]; s < next; s++) {
 		struct wal_hdr h;
 
+		err = hdr_read(wal->rd_fd, off, s, &h);
+		if (err == XSELL_EIO) {
+			wal->rd_off = off;
+			return reader_read_failed(wal, s);
+		}
 		/* A break ends the log here: the replay sees it so. */
-		if (!hdr_read(wal->rd_fd, off, s, &h)) {
+		if (err != XSELL_OK) {
 			break;
 		}
 		off += (off_t) (sizeof(h) + h.len);
@@ -1869,17 +1959,17 @@ reader_seek_unapplied(xs_wal *wal)
 	return XSELL_OK;
 }
 
-/* Apply what the store lacks, to the log's end, before any request;
- * then everything logged is applied: 'written' and 'synced' are the
- * last entry in the store. */
+/* Apply what the store lacks, to the log's end, before any request
+ * (wal->replaying is set); then everything logged is applied: 'written'
+ * and 'synced' are the last entry in the store. */
 static xsell_err
 log_replay(xs_wal *wal)
 {
 	uint64_t  from = wal->applied;
 	xsell_err err  = XSELL_OK;
 
-	wal->replaying = true;
-	wal->synced    = UINT64_MAX;
+	assert(wal->replaying);
+	wal->synced = UINT64_MAX;
 	while (err == XSELL_OK && wal->n_segs > 0 && !wal->log_end) {
 		if (!applier_step(wal)) {
 			err = wal->stall;
@@ -1992,6 +2082,8 @@ log_recover(xs_wal *wal)
 	if (err == XSELL_OK) {
 		err = segs_list(wal);
 	}
+	/* The log is read at open from here on (log_replay clears it). */
+	wal->replaying = true;
 	if (err == XSELL_OK) {
 		err = reader_seek_unapplied(wal);
 	}

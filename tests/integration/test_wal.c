@@ -25,11 +25,13 @@
  * came.
  * A logged entry damaged on disk stops the applier and
  * writes are refused, also after a start that replayed a log; a log
- * file that does not open stops it too, as an input/output error (an
- * LD_PRELOAD shim fails the open), until it opens; left by
- * a crash with entries after it, it stops the start. xselld without
- * --wal applies a log it finds and deletes it, creating no log file and
- * starting no log thread, and with none creates nothing. An applier
+ * file that does not open or read stops it too, as an input/output
+ * error (an LD_PRELOAD shim fails the open or the read), until it does;
+ * a damaged entry left by a crash with entries after it stops the
+ * start, and so does a log file that cannot be read, named as such.
+ * xselld without --wal applies a log it finds and deletes it, creating
+ * no log file and starting no log thread, and with none creates
+ * nothing. An applier
  * group stays within its bound of request bytes. The expected
  * counts are worked out by hand below. Nothing depends on timing:
  * kill -9 may find any part of the log applied, and where a test gives
@@ -1155,12 +1157,13 @@ assert_reply_code(json_t *r, const char *code)
 	json_decref(r);
 }
 
-/* Restart 's' with the shared object 'shim' preloaded into xselld, not
- * into this process (the variable is set for the child's start only).
- * A sanitizer's runtime, which wants to come first, is told to allow
- * it. */
-static void
-restart_preloaded(struct xs_test_server *s, const char *shim)
+/* Preload the shared object 'shim' into the processes this one starts
+ * until preload_end, not into this process (the variable is read at a
+ * start). A sanitizer's runtime, which wants to come first, is told to
+ * allow it. Returns the ASAN_OPTIONS to put back (malloc'd, NULL: none),
+ * for preload_end. */
+static char *
+preload_begin(const char *shim)
 {
 	const char *asan     = getenv("ASAN_OPTIONS");
 	char       *asan_was = asan != NULL ? strdup(asan) : NULL;
@@ -1170,7 +1173,13 @@ restart_preloaded(struct xs_test_server *s, const char *shim)
 	    asan != NULL ? asan : "", asan != NULL ? ":" : "");
 	setenv("ASAN_OPTIONS", opts, 1);
 	setenv("LD_PRELOAD", shim, 1);
-	xs_test_server_restart(s);
+	return asan_was;
+}
+
+/* Preload nothing from now on; 'asan_was' (taken) is preload_begin's. */
+static void
+preload_end(char *asan_was)
+{
 	unsetenv("LD_PRELOAD");
 	if (asan_was != NULL) {
 		setenv("ASAN_OPTIONS", asan_was, 1);
@@ -1178,6 +1187,16 @@ restart_preloaded(struct xs_test_server *s, const char *shim)
 		unsetenv("ASAN_OPTIONS");
 	}
 	free(asan_was);
+}
+
+/* Restart 's' with the shared object 'shim' preloaded into xselld. */
+static void
+restart_preloaded(struct xs_test_server *s, const char *shim)
+{
+	char *asan_was = preload_begin(shim);
+
+	xs_test_server_restart(s);
+	preload_end(asan_was);
 }
 
 /* A forget_user whose entry another writer's sync makes durable must
@@ -1825,7 +1844,7 @@ test_wal_damaged_entry_after_a_replay_refuses_writes(void **state)
 	xs_test_server_fini(&s);
 }
 
-/* ==== A log file that does not open ==== */
+/* ==== A log file that does not open or read ==== */
 
 /* Wait until the text of file 'path' (a server's log) holds 'want': up
  * to 30 s, as wait_applied; the text is left in buf[0..len). */
@@ -1906,6 +1925,72 @@ test_wal_next_file_not_opening_is_an_io_error(void **state)
 	xs_test_server_fini(&s);
 }
 
+/* A read of the log that fails (the shim fails a pread of a log file
+ * with EIO, as a disk does at a bad sector, while a flag file exists)
+ * is an input/output error, not damage. An order (entry 1) is applied;
+ * then, with reads failing, an order (entry 2) is logged and not
+ * applied, the next write is refused with "internal" ("input/output
+ * error"), and the log names the entry, its file and offset, and
+ * strerror(EIO). Reads working again, the applier applies entry 2 on
+ * its next try and writes are acknowledged. The write was refused as
+ * "store is damaged or not an xsell store", and the log said "entry 2
+ * is missing or damaged", not why. */
+static void
+test_wal_read_error_is_an_io_error(void **state)
+{
+	struct xs_test_server s;
+	char                  json[256], want[1024];
+	char                  log[16384];
+	char                 *log_path, *flag;
+	size_t                len;
+	FILE                 *f;
+	json_t               *r;
+
+	(void) state;
+	xs_test_server_start(&s, wal_args);
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+	log_path   = path_in(s.dir, "xselld.log");
+	flag       = path_in(s.dir, "read-fails");
+	s.log_path = log_path;
+	setenv("XS_SHIM_READ_FAIL_WHILE", flag, 1);
+	restart_preloaded(&s, XS_TEST_SHIM_OPEN_FAIL);
+	unsetenv("XS_SHIM_READ_FAIL_WHILE");
+
+	order_json(json, sizeof(json), "o1", "u1", "a", "b");
+	xs_test_send_ok(s.admin_url, json);
+	wait_applied(s.read_url, 1);
+	free(xs_test_pack(json, &len)); /* entry 2 starts after it */
+	snprintf(want, sizeof(want),
+	    "wal: cannot read entry 2 of %s/" SEG1
+	    " (offset %zu): Input/output error",
+	    s.db, HDR_LEN + len);
+
+	f = fopen(flag, "w");
+	assert_non_null(f);
+	assert_int_equal(fclose(f), 0);
+	order_json(json, sizeof(json), "o2", "u2", "a", "c");
+	xs_test_send_ok(s.admin_url, json);
+	wait_log_has(
+	    log_path, "wal: cannot apply entries after 1", log, sizeof(log));
+	order_json(json, sizeof(json), "o3", "u3", "b", "c");
+	r = xs_test_call(s.admin_url, json);
+	xs_test_reply_error(r, "internal", "input/output error");
+	json_decref(r);
+	xs_test_assert_has(log, want);
+	assert_int_equal(wal_stat(s.read_url, "logged"), 2);
+	assert_int_equal(wal_stat(s.read_url, "applied"), 1);
+
+	assert_int_equal(unlink(flag), 0);
+	wait_applied(s.read_url, 2);
+	xs_test_send_ok(s.admin_url, json);
+	wait_applied(s.read_url, 3);
+	assert_int_equal(xs_test_stats_orders(s.read_url), 3);
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+	free(flag);
+	free(log_path);
+	xs_test_server_fini(&s);
+}
+
 /* ==== A damaged entry in a log left by a crash ==== */
 
 /* Flip the bits 'mask' of the byte at 'off' of file 'name' in 'dir'. */
@@ -1927,17 +2012,27 @@ file_byte_flip(const char *dir, const char *name, long off, int mask)
 }
 
 /* xselld on s's store (not running), with 'wal' or without, must refuse
- * to start: exit 1, naming the damaged entry 'seq'. */
+ * to start: exit 1; its stderr (its log) in err[0..len). */
 static void
-assert_start_refused(struct xs_test_server *s, bool wal, unsigned seq)
+start_refused(struct xs_test_server *s, bool wal, char *err, size_t len)
 {
 	const char *args[] = { "--db", s->db, "--admin", s->admin_url,
 		wal ? "--wal" : NULL, NULL };
-	char        out[256], err[8192], want[64];
+	char        out[256];
 
 	assert_int_equal(xs_test_run_tool(XS_TEST_XSELLD, args, s->dir, out,
-	                     sizeof(out), err, sizeof(err)),
+	                     sizeof(out), err, len),
 	    1);
+}
+
+/* xselld on s's store must refuse to start (start_refused), naming the
+ * damaged entry 'seq'. */
+static void
+assert_start_refused(struct xs_test_server *s, bool wal, unsigned seq)
+{
+	char err[8192], want[64];
+
+	start_refused(s, wal, err, sizeof(err));
 	snprintf(want, sizeof(want), "entry %u is damaged and the log goes on",
 	    seq);
 	xs_test_assert_has(err, want);
@@ -1988,6 +2083,77 @@ test_wal_damaged_entry_before_others_refuses_start(void **state)
 	xs_test_server_restart(&s);
 	assert_int_equal(xs_test_stats_orders(s.read_url), 3);
 	assert_int_equal(wal_stat(s.read_url, "applied"), 3);
+	xs_test_server_fini(&s);
+}
+
+/* A log left by a crash, in a store without its entries (three orders,
+ * entries 1..3), which the disk fails to read (the shim fails a pread
+ * of a log file with EIO while a flag file exists): the start is
+ * refused (exit 1, with --wal and without) and says why, naming entry
+ * 1, its file and offset, and strerror(EIO), not damage; nothing is
+ * applied or dropped, and the file is kept as it was. Reads working
+ * again, the log applies whole: 3 orders. The start took the read
+ * error for damage: "entry 1 is damaged and the log goes on". */
+static void
+test_wal_read_error_at_start_refuses_it(void **state)
+{
+	struct xs_test_server s;
+	char                  json[256], out[256], err[2][8192], want[1024];
+	int                   code[2];
+	char                 *flag, *asan_was;
+	long long             size;
+	FILE                 *f;
+
+	(void) state;
+	xs_test_server_start(&s, wal_args);
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+	for (unsigned i = 0; i < 3; i++) {
+		char   order[8], user[8];
+		size_t len;
+
+		snprintf(order, sizeof(order), "r%u", i + 1);
+		snprintf(user, sizeof(user), "u%u", i + 1);
+		order_json(json, sizeof(json), order, user, "a", "b");
+		free(append_entry(s.db, SEG1, i + 1, json, &len));
+	}
+	size = file_size(s.db, SEG1);
+	snprintf(want, sizeof(want),
+	    "wal: cannot read entry 1 of %s/" SEG1
+	    " (offset 0): Input/output error",
+	    s.db);
+
+	/* No assertion until the shim is off again: a failed one would
+	 * leave it on for the tests after this one. */
+	flag = path_in(s.dir, "read-fails");
+	f    = fopen(flag, "w");
+	assert_non_null(f);
+	assert_int_equal(fclose(f), 0);
+	setenv("XS_SHIM_READ_FAIL_WHILE", flag, 1);
+	asan_was = preload_begin(XS_TEST_SHIM_OPEN_FAIL);
+	for (int i = 0; i < 2; i++) {
+		const char *args[] = { "--db", s.db, "--admin", s.admin_url,
+			i == 0 ? "--wal" : NULL, NULL };
+
+		code[i] = xs_test_run_tool(XS_TEST_XSELLD, args, s.dir, out,
+		    sizeof(out), err[i], sizeof(err[i]));
+	}
+	preload_end(asan_was);
+	unsetenv("XS_SHIM_READ_FAIL_WHILE");
+	assert_int_equal(unlink(flag), 0);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(code[i], 1);
+		xs_test_assert_has(err[i], want);
+		if (strstr(err[i], "damaged") != NULL) {
+			fail_msg("a read error taken for damage:\n%s", err[i]);
+		}
+	}
+	assert_int_equal(file_size(s.db, SEG1), size);
+	assert_int_equal(wal_names(s.db), 1);
+
+	xs_test_server_restart(&s);
+	assert_int_equal(xs_test_stats_orders(s.read_url), 3);
+	assert_int_equal(wal_stat(s.read_url, "applied"), 3);
+	free(flag);
 	xs_test_server_fini(&s);
 }
 
@@ -2221,8 +2387,10 @@ main(void)
 		    test_wal_damaged_entry_after_a_replay_refuses_writes),
 		cmocka_unit_test(
 		    test_wal_next_file_not_opening_is_an_io_error),
+		cmocka_unit_test(test_wal_read_error_is_an_io_error),
 		cmocka_unit_test(
 		    test_wal_damaged_entry_before_others_refuses_start),
+		cmocka_unit_test(test_wal_read_error_at_start_refuses_it),
 		cmocka_unit_test(test_wal_seq_get_put_and_damaged),
 		cmocka_unit_test(test_wal_without_wal_creates_nothing),
 		cmocka_unit_test(

@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: MIT */
-/* LD_PRELOAD shim for test_wal: xselld's applier cannot open the next
- * file of its log, as when the process has no descriptor left (EMFILE),
- * for as long as the test wants (server/wal.c, reader_open).
+/* LD_PRELOAD shim for test_wal: xselld cannot open or read the files of
+ * its log, as when the process has no descriptor left (EMFILE) or the
+ * disk fails a read (EIO), for as long as the test wants (server/wal.c,
+ * reader_open and reader_next).
  *
  * While the file named by $XS_SHIM_OPEN_FAIL_WHILE exists, opening a
  * segment of the log read-only (only the applier's reader does; the
- * writers create them write-only) fails with EMFILE. Every other call
- * is passed on as it is. xselld calls open (not open64: see nm -D). */
+ * writers create them write-only) fails with EMFILE. While the file
+ * named by $XS_SHIM_READ_FAIL_WHILE exists, a read (pread) of a segment
+ * fails with EIO (only the reader reads them: the applier, and the
+ * replay at start). Every other call is passed on as it is. xselld
+ * calls open and pread (not open64 or pread64: see nm -D). */
 /* A feature-test macro, not an identifier of ours: RTLD_NEXT, O_TMPFILE. */
 // NOLINTNEXTLINE(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp)
 #define _GNU_SOURCE
@@ -25,24 +29,33 @@
 #include "shim_wal.h"
 
 static int (*real_open)(const char *, int, ...);
+static ssize_t (*real_pread)(int, void *, size_t, off_t);
 
 static void
 real_resolve(void)
 {
 	/* The POSIX way to assign a function pointer from dlsym. */
-	*(void **) &real_open = dlsym(RTLD_NEXT, "open");
+	*(void **) &real_open  = dlsym(RTLD_NEXT, "open");
+	*(void **) &real_pread = dlsym(RTLD_NEXT, "pread");
 }
 
 static pthread_once_t real_once = PTHREAD_ONCE_INIT;
+
+/* Whether the flag file named by environment variable 'var' exists. */
+static bool
+flag_is_up(const char *var)
+{
+	const char *flag = getenv(var);
+
+	return flag != NULL && access(flag, F_OK) == 0;
+}
 
 /* Whether opening 'path' with 'flags' must fail now. */
 static bool
 open_fails(const char *path, int flags)
 {
-	const char *flag = getenv("XS_SHIM_OPEN_FAIL_WHILE");
-
 	return (flags & O_ACCMODE) == O_RDONLY && path_is_log(path) &&
-	    flag != NULL && access(flag, F_OK) == 0;
+	    flag_is_up("XS_SHIM_OPEN_FAIL_WHILE");
 }
 
 int
@@ -64,4 +77,15 @@ open(const char *path, int flags, ...)
 		return -1;
 	}
 	return real_open(path, flags, mode);
+}
+
+ssize_t
+pread(int fd, void *buf, size_t len, off_t off)
+{
+	pthread_once(&real_once, real_resolve);
+	if (flag_is_up("XS_SHIM_READ_FAIL_WHILE") && fd_is_log(fd)) {
+		errno = EIO;
+		return -1;
+	}
+	return real_pread(fd, buf, len, off);
 }
