@@ -24,7 +24,9 @@
  * segment is deleted soon after it fills), at every open, and after
  * each forget_user's entry: a forgotten user's requests must not stay
  * on disk once the reply says they are forgotten, so the forget's
- * writer deletes the segments up to its entry before it replies.
+ * writer deletes the segments up to its entry, and syncs the directory
+ * (a crash of the machine may bring back a deletion not synced), before
+ * it replies.
  *
  * Start-up is recovery (log_recover: replay what the store lacks), then,
  * with --wal only, the log's start (log_begin: a new segment, the
@@ -158,6 +160,7 @@ struct xs_wal {
 	/* Held by whoever deletes segments (segs_drop_applied): the
 	 * applier, and a forget_user's writer. */
 	pthread_mutex_t drop_mtx;
+	bool drops_unsynced; /* a deletion not synced in the dir (drop_mtx) */
 
 	/* Applying (the applier's own, but 'applied' to 'forgets' and
 	 * 'skipped' under mtx: writers and stats read them). */
@@ -478,17 +481,23 @@ entry_write(int fd, off_t off, struct iovec iov[2])
 
 /* ==== Segments ==== */
 
+/* Sync the log's directory: the files created and deleted in it so far
+ * survive a crash of the machine as they are (a new name, or its
+ * absence) once this returns XSELL_OK. XSELL_EIO if it fails, errno
+ * saying why (nothing is logged here). */
 static xsell_err
 dir_sync(const xs_wal *wal)
 {
-	int fd = open(wal->dir, O_RDONLY | O_DIRECTORY);
-	int rc;
+	int fd = open(wal->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc, e;
 
 	if (fd < 0) {
 		return XSELL_EIO;
 	}
 	rc = fsync(fd);
+	e  = errno;
 	close(fd);
+	errno = e;
 	return rc == 0 ? XSELL_OK : XSELL_EIO;
 }
 
@@ -633,12 +642,24 @@ segs_unlist(xs_wal *wal, size_t n)
  * applier and after a forget_user. mtx is held only to read and change
  * the list, not for the unlinks (writers do not wait for the disk);
  * they go in batches of SEGS_DROP_BATCH, until one cannot be deleted
- * (tried again next time). drop_mtx makes one deleter at a time. */
+ * (tried again next time). drop_mtx makes one deleter at a time.
+ *
+ * Then the directory is synced: until it is, a crash of the machine may
+ * bring a deleted file back, and with it the requests of a user a
+ * forget_user's reply said were deleted. XSELL_OK once every deletion
+ * so far is durable (by this call's sync, or an earlier one: a deleter
+ * that finds the segments gone also finds them synced, or syncs again
+ * if that sync failed); XSELL_EIO if the sync fails, logged when this
+ * call deleted files. A file a crash brings back holds only applied
+ * entries: a start deletes it again. */
 #define SEGS_DROP_BATCH 64
 
-static void
+static xsell_err
 segs_drop_applied(xs_wal *wal, uint64_t applied, bool all)
 {
+	size_t    dropped = 0;
+	xsell_err err     = XSELL_OK;
+
 	pthread_mutex_lock(&wal->drop_mtx);
 	for (;;) {
 		uint64_t firsts[SEGS_DROP_BATCH];
@@ -653,6 +674,7 @@ segs_drop_applied(xs_wal *wal, uint64_t applied, bool all)
 			break;
 		}
 		gone = segs_unlink(wal, firsts, n);
+		dropped += gone;
 		pthread_mutex_lock(&wal->mtx);
 		segs_unlist(wal, gone);
 		pthread_mutex_unlock(&wal->mtx);
@@ -660,7 +682,19 @@ segs_drop_applied(xs_wal *wal, uint64_t applied, bool all)
 			break;
 		}
 	}
+	if (dropped > 0 || wal->drops_unsynced) {
+		err = dir_sync(wal);
+		if (err != XSELL_OK && dropped > 0) {
+			xs_log(XS_LOG_WARN,
+			    "wal: %zu log file(s) deleted, but %s cannot be "
+			    "synced: %s; a crash of the machine may bring "
+			    "them back (a start deletes them again)",
+			    dropped, wal->dir, strerror(errno));
+		}
+		wal->drops_unsynced = err != XSELL_OK;
+	}
 	pthread_mutex_unlock(&wal->drop_mtx);
+	return err;
 }
 
 /* Create segment 'first' and make its name durable (its entries will
@@ -1122,19 +1156,25 @@ forget_wait(xs_wal *wal, struct wal_forget *f)
  * then the user was not taken out, but the request that names them is
  * kept in wal-skipped): delete the log's segments up to it, which hold
  * the user's requests and the forget's own (seg_cut ended its segment
- * with it), before the reply says they are forgotten. Called without
- * mtx. Should a segment stay (the cut or an unlink failed, logged), a
- * start deletes it once its entries are in the store. */
+ * with it), and sync the directory, before the reply says they are
+ * forgotten. Called without mtx. Should a segment stay (the cut or an
+ * unlink failed, logged), a start deletes it once its entries are in
+ * the store. Should the directory's sync fail (logged), the files are
+ * gone but a crash of the machine may bring them back, and the start
+ * after it deletes them: the reply is sent all the same, since the
+ * forget is applied (an error would say that nothing changed), and
+ * the server's log says so. */
 static void
 forget_segs_drop(xs_wal *wal, uint64_t seq)
 {
-	uint64_t applied;
-	bool     kept;
+	uint64_t  applied;
+	bool      kept;
+	xsell_err err;
 
 	pthread_mutex_lock(&wal->mtx);
 	applied = wal->applied;
 	pthread_mutex_unlock(&wal->mtx);
-	segs_drop_applied(wal, applied, false);
+	err = segs_drop_applied(wal, applied, false);
 	pthread_mutex_lock(&wal->mtx);
 	kept = wal->n_segs > 0 && wal->segs[0] <= seq;
 	pthread_mutex_unlock(&wal->mtx);
@@ -1143,6 +1183,14 @@ forget_segs_drop(xs_wal *wal, uint64_t seq)
 		    "wal: forget_user (entry %" PRIu64
 		    "): the log file holding it could not be deleted yet; "
 		    "the next start deletes it",
+		    seq);
+	} else if (err != XSELL_OK) {
+		xs_log(XS_LOG_WARN,
+		    "wal: forget_user (entry %" PRIu64
+		    "): the log files holding it are deleted, but the "
+		    "deletion is not durable (the directory's sync failed); "
+		    "a crash of the machine may bring them back, and the "
+		    "start after it deletes them",
 		    seq);
 	}
 }
@@ -1834,7 +1882,7 @@ applier_step(xs_wal *wal)
 	pthread_cond_broadcast(&wal->applied_cv);
 	pthread_mutex_unlock(&wal->mtx);
 	if (done > 0) {
-		segs_drop_applied(wal, wal->ents[done - 1].seq, false);
+		(void) segs_drop_applied(wal, wal->ents[done - 1].seq, false);
 	}
 	return err == XSELL_OK;
 }
@@ -2102,7 +2150,7 @@ log_begin(xs_wal *wal)
 	xsell_err err;
 
 	assert(wal->written == wal->applied);
-	segs_drop_applied(wal, wal->applied, true);
+	(void) segs_drop_applied(wal, wal->applied, true);
 	err = seg_start(wal, wal->written + 1);
 	if (err == XSELL_OK) {
 		err = reader_open(wal, wal->written + 1);
@@ -2167,7 +2215,7 @@ xs_wal_replay(struct xs_server *srv, const char *db)
 		 * leaves a segment whose entries the store has: the next
 		 * start skips them and deletes it. */
 		assert(wal->written == wal->applied);
-		segs_drop_applied(wal, wal->applied, true);
+		(void) segs_drop_applied(wal, wal->applied, true);
 	} else {
 		xs_log(XS_LOG_ERROR, "wal: cannot apply the log in %s: %s", db,
 		    xsell_strerror(err));
@@ -2196,7 +2244,8 @@ xs_wal_close(xs_wal *wal)
 		    wal->n_entries, wal->n_groups, wal->skipped);
 	}
 	/* Everything applied: the log is empty until the next write. */
-	segs_drop_applied(wal, wal->applied, wal->applied == wal->written);
+	(void) segs_drop_applied(
+	    wal, wal->applied, wal->applied == wal->written);
 	wal_free(wal);
 }
 

@@ -15,7 +15,10 @@
  * gets its result even when another writer's sync made its entry
  * durable (an LD_PRELOAD shim puts the writers in that order), and when
  * it is in flight at a stop, and once it is answered no log file holds
- * the forgotten user's requests; one the store cannot take at a stop gets
+ * the forgotten user's requests, nor could a crash of the machine bring
+ * one back (an LD_PRELOAD shim keeps a deleted file until its directory
+ * is synced; failing that sync, the reply still comes, and a restart
+ * deletes the file again); one the store cannot take at a stop gets
  * no reply (its entry is held back by LMDB's writer lock, which the
  * test takes). A failed log sync (an LD_PRELOAD shim fails it) refuses
  * the writes it covered and a writer waiting for backlog room behind
@@ -1448,6 +1451,131 @@ test_wal_forget_deletes_the_users_requests_from_the_log(void **state)
 	xs_test_server_fini(&s);
 }
 
+/* Wait until the text of file 'path' (a server's log) holds 'want': up
+ * to 30 s, as wait_applied; the text is left in buf[0..len). */
+static void
+wait_log_has(const char *path, const char *want, char *buf, size_t len)
+{
+	for (int i = 0; i < 3000; i++) {
+		xs_test_slurp(path, buf, len);
+		if (strstr(buf, want) != NULL) {
+			return;
+		}
+		nng_msleep(10);
+	}
+	xs_test_assert_has(buf, want);
+}
+
+/* The files of 'dir' that the shim (support/shim_sync_fail.c) kept
+ * as <name>.unsynced, deleted but not yet synced in the directory, are
+ * named back <name>, as a crash of the machine may bring them back;
+ * returns how many. */
+static int
+crash_brings_back_unsynced(const char *dir)
+{
+	static const char sfx[] = ".unsynced";
+	DIR              *d     = opendir(dir);
+	struct dirent    *e;
+	int               n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL) {
+		size_t len = strlen(e->d_name);
+		char  *from, *to;
+
+		if (len <= sizeof(sfx) - 1 ||
+		    strcmp(e->d_name + len - (sizeof(sfx) - 1), sfx) != 0) {
+			continue;
+		}
+		from = path_in(dir, e->d_name);
+		to   = strdup(from);
+		assert_non_null(to);
+		to[strlen(to) - (sizeof(sfx) - 1)] = '\0';
+		assert_int_equal(rename(from, to), 0);
+		free(from);
+		free(to);
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* Once forget_user is answered, the deletion of the log files holding
+ * the user's requests is durable: the directory was synced after the
+ * unlinks. The shim (support/shim_sync_fail.c, with
+ * XS_SHIM_DIR_SYNC_FAIL_WHILE) keeps a deleted log file as
+ * <name>.unsynced until its directory is synced, as a crash of the
+ * machine may bring it back until then: the reply came with the file
+ * unlinked and the directory not synced, so the victim's order stayed
+ * in a file a crash could bring back. Then, with the directory's sync
+ * failing after a deletion (EIO, while a flag file exists), a
+ * forget_user is still answered with its result (it was applied: an
+ * error would say nothing changed), and the server's log says that the
+ * deletion is not durable. After kill -9, with the file brought back as
+ * a crash could, the restart deletes it again: no log file holds the
+ * user's requests, the user stays forgotten, one order is left. */
+static void
+test_wal_forget_deletion_is_synced(void **state)
+{
+	struct xs_test_server s;
+	char                  json[256], log[16384];
+	char                 *log_path, *flag;
+	FILE                 *f;
+	json_t               *r;
+
+	(void) state;
+	xs_test_server_start(&s, wal_args);
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+	log_path   = path_in(s.dir, "xselld.log");
+	flag       = path_in(s.dir, "dir-sync-fails");
+	s.log_path = log_path;
+	setenv("XS_SHIM_DIR_SYNC_FAIL_WHILE", flag, 1);
+	restart_preloaded(&s, XS_TEST_SHIM_SYNC_FAIL);
+	unsetenv("XS_SHIM_DIR_SYNC_FAIL_WHILE");
+
+	order_json(json, sizeof(json), "victim-o1", "victim", "a", "b");
+	xs_test_send_ok(s.admin_url, json);
+	order_json(json, sizeof(json), "o2", "u2", "a", "c");
+	xs_test_send_ok(s.admin_url, json);
+	r = xs_test_call_ok(
+	    s.admin_url, "{\"op\":\"forget_user\",\"user\":\"victim\"}");
+	assert_int_equal(json_integer_value(json_object_get(r, "orders")), 1);
+	json_decref(r);
+	assert_false(log_files_hold(s.db, "victim"));
+
+	/* Entries 4 and 5; the directory's sync after the deletion of the
+	 * file holding them fails. */
+	f = fopen(flag, "w");
+	assert_non_null(f);
+	assert_int_equal(fclose(f), 0);
+	order_json(json, sizeof(json), "loser-o1", "loser", "b", "c");
+	xs_test_send_ok(s.admin_url, json);
+	r = xs_test_call_ok(
+	    s.admin_url, "{\"op\":\"forget_user\",\"user\":\"loser\"}");
+	assert_true(json_is_true(json_object_get(r, "forgotten")));
+	assert_int_equal(json_integer_value(json_object_get(r, "orders")), 1);
+	json_decref(r);
+	wait_log_has(log_path,
+	    "wal: forget_user (entry 5): the log files holding it are "
+	    "deleted, but the deletion is not durable",
+	    log, sizeof(log));
+	assert_true(log_files_hold(s.db, "loser"));
+
+	assert_true(WIFSIGNALED(xs_test_server_signal(&s, SIGKILL)));
+	assert_int_equal(unlink(flag), 0);
+	assert_int_equal(crash_brings_back_unsynced(s.db), 1);
+	assert_true(file_size(s.db, "wal-0000000000000004.log") > 0);
+	xs_test_server_restart(&s);
+	assert_false(log_files_hold(s.db, "loser"));
+	assert_false(user_known(s.read_url, "loser"));
+	assert_false(user_known(s.read_url, "victim"));
+	assert_int_equal(xs_test_stats_orders(s.read_url), 1);
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+	free(flag);
+	free(log_path);
+	xs_test_server_fini(&s);
+}
+
 /* Orders that a 1 MiB map cannot take in one transaction: 2,000 of 10
  * items each, no item in two of them (JSON, malloc'd). */
 static char *
@@ -1845,21 +1973,6 @@ test_wal_damaged_entry_after_a_replay_refuses_writes(void **state)
 }
 
 /* ==== A log file that does not open or read ==== */
-
-/* Wait until the text of file 'path' (a server's log) holds 'want': up
- * to 30 s, as wait_applied; the text is left in buf[0..len). */
-static void
-wait_log_has(const char *path, const char *want, char *buf, size_t len)
-{
-	for (int i = 0; i < 3000; i++) {
-		xs_test_slurp(path, buf, len);
-		if (strstr(buf, want) != NULL) {
-			return;
-		}
-		nng_msleep(10);
-	}
-	xs_test_assert_has(buf, want);
-}
 
 /* The applier cannot open the next log file (the shim fails it with
  * EMFILE, no descriptor left, while a flag file exists): that is an
@@ -2377,6 +2490,7 @@ main(void)
 		    test_wal_forget_unapplicable_at_stop_gets_no_reply),
 		cmocka_unit_test(
 		    test_wal_forget_deletes_the_users_requests_from_the_log),
+		cmocka_unit_test(test_wal_forget_deletion_is_synced),
 		cmocka_unit_test(
 		    test_wal_failed_sync_refuses_writers_waiting_for_room),
 		cmocka_unit_test(test_wal_failed_sync_cut_is_synced),

@@ -14,7 +14,17 @@
  * leaves the file as a crash of the machine could. With
  * XS_SHIM_SYNC_FAIL_CUT in the environment, that later sync fails too
  * (EIO), as on a disk that keeps failing, and the cut never reaches the
- * file. Every other call is passed on as it is. */
+ * file.
+ *
+ * With $XS_SHIM_DIR_SYNC_FAIL_WHILE set (a flag file's path), the
+ * deletion of a log file survives a crash only once its directory is
+ * synced (server/wal.c, segs_drop_applied): unlink keeps the file under
+ * the name <name>.unsynced until a sync of the directory (fsync) returns
+ * 0, so a server killed meanwhile leaves what a crash of the machine
+ * could bring back (the test names it back). While the flag file
+ * exists, a sync of a directory holding such a file fails (EIO), as on
+ * a disk that fails then. At most KEPT_MAX files are kept at once (more
+ * are deleted at once). Every other call is passed on as it is. */
 /* A feature-test macro, not an identifier of ours: RTLD_NEXT. */
 // NOLINTNEXTLINE(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp)
 #define _GNU_SOURCE
@@ -26,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,10 +52,20 @@ static bool            failed;      /* the sync after it failed */
 static int             cut_fd = -1; /* a log file cut since, not synced */
 static off_t           cut_len;     /* its length after the cut */
 
+/* Deleted log files kept until their directory is synced (shim_mtx). */
+#define KEPT_MAX 64
+static struct kept {
+	char  path[1024]; /* <name>.unsynced */
+	dev_t dir_dev;    /* its directory */
+	ino_t dir_ino;
+} kept[KEPT_MAX];
+static size_t n_kept;
+
 static int (*real_fdatasync)(int);
 static int (*real_fsync)(int);
 static int (*real_ftruncate)(int, off_t);
 static ssize_t (*real_pwritev)(int, const struct iovec *, int, off_t);
+static int (*real_unlink)(const char *);
 
 static void
 real_resolve(void)
@@ -54,6 +75,7 @@ real_resolve(void)
 	*(void **) &real_fsync     = dlsym(RTLD_NEXT, "fsync");
 	*(void **) &real_ftruncate = dlsym(RTLD_NEXT, "ftruncate");
 	*(void **) &real_pwritev   = dlsym(RTLD_NEXT, "pwritev");
+	*(void **) &real_unlink    = dlsym(RTLD_NEXT, "unlink");
 }
 
 static pthread_once_t real_once = PTHREAD_ONCE_INIT;
@@ -151,9 +173,88 @@ fdatasync(int fd)
 	return log_sync(fd, real_fdatasync);
 }
 
+/* Whether deletions are kept until their directory is synced. */
+static bool
+dir_mode(void)
+{
+	return getenv("XS_SHIM_DIR_SYNC_FAIL_WHILE") != NULL;
+}
+
+int
+unlink(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char        dir[1024];
+	struct stat sb;
+
+	pthread_once(&real_once, real_resolve);
+	if (!dir_mode() || !path_is_log(path) || slash == NULL ||
+	    (size_t) (slash - path) >= sizeof(dir)) {
+		return real_unlink(path);
+	}
+	memcpy(dir, path, (size_t) (slash - path));
+	dir[slash - path] = '\0';
+	pthread_mutex_lock(&shim_mtx);
+	if (n_kept < KEPT_MAX && stat(dir, &sb) == 0) {
+		struct kept *k = &kept[n_kept];
+
+		snprintf(k->path, sizeof(k->path), "%s.unsynced", path);
+		k->dir_dev = sb.st_dev;
+		k->dir_ino = sb.st_ino;
+		if (link(path, k->path) == 0) {
+			n_kept++;
+		}
+	}
+	pthread_mutex_unlock(&shim_mtx);
+	return real_unlink(path);
+}
+
+/* A sync of directory 'fd' (its stat in *sb): fails while the flag
+ * file exists if a deletion in it is kept; else, once synced, what it
+ * kept is deleted for good. */
+static int
+dir_sync(int fd, const struct stat *sb)
+{
+	const char *flag    = getenv("XS_SHIM_DIR_SYNC_FAIL_WHILE");
+	bool        pending = false;
+	int         rc;
+
+	pthread_mutex_lock(&shim_mtx);
+	for (size_t i = 0; i < n_kept; i++) {
+		pending |= kept[i].dir_dev == sb->st_dev &&
+		    kept[i].dir_ino == sb->st_ino;
+	}
+	pthread_mutex_unlock(&shim_mtx);
+	if (pending && access(flag, F_OK) == 0) {
+		errno = EIO;
+		return -1;
+	}
+	rc = real_fsync(fd);
+	if (rc != 0) {
+		return rc;
+	}
+	pthread_mutex_lock(&shim_mtx);
+	for (size_t i = 0; i < n_kept;) {
+		if (kept[i].dir_dev == sb->st_dev &&
+		    kept[i].dir_ino == sb->st_ino) {
+			real_unlink(kept[i].path);
+			kept[i] = kept[--n_kept];
+		} else {
+			i++;
+		}
+	}
+	pthread_mutex_unlock(&shim_mtx);
+	return 0;
+}
+
 int
 fsync(int fd)
 {
+	struct stat sb;
+
 	pthread_once(&real_once, real_resolve);
+	if (dir_mode() && fstat(fd, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+		return dir_sync(fd, &sb);
+	}
 	return log_sync(fd, real_fsync);
 }
