@@ -1171,8 +1171,17 @@ forget_segs_drop(xs_wal *wal, uint64_t seq)
 	bool      kept;
 	xsell_err err;
 
+	/* Everything up to 'seq' is in the store: the applier delivers a
+	 * forget's result (group_forgets_deliver) once its group is
+	 * committed, and the entries before the group were already. It
+	 * records the group in wal->applied only at its next hold of mtx
+	 * (applier_step), so a writer woken in between (by a writer
+	 * waiting for backlog room that hands on its place, a broken log,
+	 * a stop, or spuriously) finds an older number there: taken as it
+	 * is, it would delete nothing and reply with the user's requests
+	 * still on disk. */
 	pthread_mutex_lock(&wal->mtx);
-	applied = wal->applied;
+	applied = wal->applied > seq ? wal->applied : seq;
 	pthread_mutex_unlock(&wal->mtx);
 	err = segs_drop_applied(wal, applied, false);
 	pthread_mutex_lock(&wal->mtx);

@@ -15,12 +15,14 @@
  * gets its result even when another writer's sync made its entry
  * durable (an LD_PRELOAD shim puts the writers in that order), and when
  * it is in flight at a stop, and once it is answered no log file holds
- * the forgotten user's requests, nor could a crash of the machine bring
- * one back (an LD_PRELOAD shim keeps a deleted file until its directory
- * is synced; failing that sync, the reply still comes, and a restart
- * deletes the file again); one the store cannot take at a stop gets
- * no reply (its entry is held back by LMDB's writer lock, which the
- * test takes). A failed log sync (an LD_PRELOAD shim fails it) refuses
+ * the forgotten user's requests (also when its writer wakes before the
+ * applier has recorded its entry as applied: an LD_PRELOAD shim wakes
+ * it then), nor could a crash of the machine bring one back (an
+ * LD_PRELOAD shim keeps a deleted file until its directory is synced;
+ * failing that sync, the reply still comes, and a restart deletes the
+ * file again); one the store cannot take at a stop gets no reply (its
+ * entry is held back by LMDB's writer lock, which the test takes). A
+ * failed log sync (an LD_PRELOAD shim fails it) refuses
  * the writes it covered and a writer waiting for backlog room behind
  * them, and its cut of the log is synced (or, if that fails too, the
  * refused entry is marked applied in the store), so that no restart
@@ -1576,6 +1578,58 @@ test_wal_forget_deletion_is_synced(void **state)
 	xs_test_server_fini(&s);
 }
 
+/* A forget_user's writer woken after the applier delivered its result,
+ * but before the applier recorded the forget's entry as applied, still
+ * deletes the log file holding the user's requests before it replies.
+ * The shim (support/shim_forget_wake.c) wakes the forget's writer early,
+ * as a spurious wakeup does (so do a writer waiting for backlog room
+ * handing on its place, a broken log and a stop), and has the applier
+ * take the log's mutex late, so that the writer sees its result in
+ * between. It deleted the segments up to the applier's older "last
+ * applied", none of them, logged that the file "could not be deleted
+ * yet", and replied with the victim's order still on disk, until the
+ * applier deleted the file a moment later. */
+static void
+test_wal_forget_woken_early_deletes_the_users_requests(void **state)
+{
+	struct xs_test_server s;
+	char                  json[256], log[16384];
+	char                 *log_path;
+	json_t               *r;
+
+	(void) state;
+	xs_test_server_start(&s, wal_args);
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+	log_path   = path_in(s.dir, "xselld.log");
+	s.log_path = log_path;
+	restart_preloaded(&s, XS_TEST_SHIM_FORGET_WAKE);
+
+	order_json(json, sizeof(json), "victim-o1", "victim", "a", "b");
+	xs_test_send_ok(s.admin_url, json);
+	order_json(json, sizeof(json), "o2", "u2", "a", "c");
+	xs_test_send_ok(s.admin_url, json);
+	/* The applier is idle: the shim's late locks are the forget's. */
+	wait_applied(s.read_url, 2);
+	assert_true(log_files_hold(s.db, "victim"));
+
+	r = xs_test_call_ok(
+	    s.admin_url, "{\"op\":\"forget_user\",\"user\":\"victim\"}");
+	assert_true(json_is_true(json_object_get(r, "forgotten")));
+	assert_int_equal(json_integer_value(json_object_get(r, "orders")), 1);
+	json_decref(r);
+	xs_test_slurp(log_path, log, sizeof(log));
+	if (log_files_hold(s.db, "victim")) {
+		fail_msg("forget_user was answered with the victim's order "
+		         "in a log file; xselld's log:\n%s",
+		    log);
+	}
+	assert_null(strstr(log, "could not be deleted yet"));
+
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+	free(log_path);
+	xs_test_server_fini(&s);
+}
+
 /* Orders that a 1 MiB map cannot take in one transaction: 2,000 of 10
  * items each, no item in two of them (JSON, malloc'd). */
 static char *
@@ -2491,6 +2545,8 @@ main(void)
 		cmocka_unit_test(
 		    test_wal_forget_deletes_the_users_requests_from_the_log),
 		cmocka_unit_test(test_wal_forget_deletion_is_synced),
+		cmocka_unit_test(
+		    test_wal_forget_woken_early_deletes_the_users_requests),
 		cmocka_unit_test(
 		    test_wal_failed_sync_refuses_writers_waiting_for_room),
 		cmocka_unit_test(test_wal_failed_sync_cut_is_synced),

@@ -56,20 +56,6 @@ real_resolve(void)
 
 static pthread_once_t real_once = PTHREAD_ONCE_INIT;
 
-/* Whether iov[0..n) is the first write of a log entry: its header, then
- * its body (wal.c's entry_write). */
-static bool
-iov_is_entry(const struct iovec *iov, int n)
-{
-	uint32_t magic;
-
-	if (n != 2 || iov[0].iov_len != ENTRY_HDR_LEN) {
-		return false;
-	}
-	memcpy(&magic, iov[0].iov_base, sizeof(magic));
-	return magic == ENTRY_MAGIC;
-}
-
 /* Wait on shim_cv (shim_mtx held) until *flag, at most 'ms'. */
 static void
 shim_wait_for(const bool *flag, long ms)

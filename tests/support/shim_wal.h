@@ -1,15 +1,35 @@
 /* SPDX-License-Identifier: MIT */
 /* What the LD_PRELOAD shims of test_wal (shim_forget_race.c,
- * shim_sync_fail.c, shim_open_fail.c) know of xselld's log: how an
- * entry starts and which files are its segments. Each shim is one
- * shared object of its own, hence static functions in a header (inline:
- * a shim may use only some). Include after <stdio.h>, <string.h>,
- * <unistd.h> and <stdbool.h>. */
+ * shim_forget_wake.c, shim_sync_fail.c, shim_open_fail.c) know of
+ * xselld's log: how an entry starts and which files are its segments.
+ * Each shim is one shared object of its own, hence static functions in
+ * a header (inline: a shim may use only some). */
 #ifndef XS_SHIM_WAL_H
 #define XS_SHIM_WAL_H
 
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
 #define ENTRY_MAGIC 0x4c415758u /* a log entry's header: "XWAL" */
 #define ENTRY_HDR_LEN 32        /* the header's bytes (wal.c) */
+
+/* Whether iov[0..n) is the first write of a log entry: its header, then
+ * its body (wal.c's entry_write). */
+static inline bool
+iov_is_entry(const struct iovec *iov, int n)
+{
+	uint32_t magic;
+
+	if (n != 2 || iov[0].iov_len != ENTRY_HDR_LEN) {
+		return false;
+	}
+	memcpy(&magic, iov[0].iov_base, sizeof(magic));
+	return magic == ENTRY_MAGIC;
+}
 
 /* Whether 'path' names a segment of the log: <db>/wal-<16 hex>.log. */
 static inline bool
