@@ -699,7 +699,9 @@ segs_drop_applied(xs_wal *wal, uint64_t applied, bool all)
 
 /* Create segment 'first' and make its name durable (its entries will
  * be synced into it: the file must survive a crash with them); its
- * descriptor in *fdp. Touches nothing of wal's state under mtx. */
+ * descriptor in *fdp. XSELL_EIO, logged with the reason, if either
+ * fails (the file is not used). Touches nothing of wal's state under
+ * mtx. */
 static xsell_err
 seg_create(const xs_wal *wal, uint64_t first, int *fdp)
 {
@@ -713,6 +715,10 @@ seg_create(const xs_wal *wal, uint64_t first, int *fdp)
 		return XSELL_EIO;
 	}
 	if (dir_sync(wal) != XSELL_OK) {
+		xs_log(XS_LOG_ERROR,
+		    "wal: %s cannot be synced after creating %s: %s; the "
+		    "file is not used",
+		    wal->dir, path, strerror(errno));
 		close(fd);
 		unlink(path);
 		return XSELL_EIO;

@@ -33,7 +33,9 @@
  * file that does not open or read stops it too, as an input/output
  * error (an LD_PRELOAD shim fails the open or the read), until it does;
  * a damaged entry left by a crash with entries after it stops the
- * start, and so does a log file that cannot be read, named as such.
+ * start, and so does a log file that cannot be read, named as such,
+ * and a new log file whose directory's sync fails (an LD_PRELOAD shim
+ * fails it), the file and the reason logged.
  * xselld without --wal applies a log it finds and deletes it, creating
  * no log file and starting no log thread, and with none creates
  * nothing. An applier
@@ -2326,6 +2328,52 @@ test_wal_read_error_at_start_refuses_it(void **state)
 
 /* ==== The log's mark in the store (store/wal_seq.c) ==== */
 
+/* A new log file whose name cannot be made durable (the sync of its
+ * directory after its creation fails) is not used, and the server's log
+ * says so, naming the file and the reason: at a start, which creates
+ * the log's first file, the start is refused. The shim
+ * (support/shim_sync_fail.c, with XS_SHIM_DIR_SYNC_FAIL) fails every
+ * sync of a directory. Only "cannot open the log in <db>: input/output
+ * error" was logged. No log file is left, and a start without the shim
+ * works. */
+static void
+test_wal_new_file_not_synced_is_logged(void **state)
+{
+	struct xs_test_server s;
+	char                  out[256], err[8192], want[1024];
+	char                 *asan_was;
+	int                   code;
+
+	(void) state;
+	xs_test_server_start(&s, wal_args);
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+	snprintf(want, sizeof(want),
+	    "wal: %s cannot be synced after creating %s/" SEG1
+	    ": Input/output error",
+	    s.db, s.db);
+
+	/* No assertion until the shim is off again: a failed one would
+	 * leave it on for the tests after this one. */
+	setenv("XS_SHIM_DIR_SYNC_FAIL", "1", 1);
+	asan_was = preload_begin(XS_TEST_SHIM_SYNC_FAIL);
+	{
+		const char *args[] = { "--db", s.db, "--admin", s.admin_url,
+			"--wal", NULL };
+
+		code = xs_test_run_tool(XS_TEST_XSELLD, args, s.dir, out,
+		    sizeof(out), err, sizeof(err));
+	}
+	preload_end(asan_was);
+	unsetenv("XS_SHIM_DIR_SYNC_FAIL");
+	assert_int_equal(code, 1);
+	xs_test_assert_has(err, want);
+	assert_int_equal(wal_names(s.db), 0);
+
+	xs_test_server_restart(&s);
+	assert_int_equal(wal_stat(s.read_url, "segments"), 1);
+	xs_test_server_fini(&s);
+}
+
 /* The store's mark read in a transaction of its own: its error; *seqp
  * is set only on success (preset it to see that). */
 static xsell_err
@@ -2561,6 +2609,7 @@ main(void)
 		cmocka_unit_test(
 		    test_wal_damaged_entry_before_others_refuses_start),
 		cmocka_unit_test(test_wal_read_error_at_start_refuses_it),
+		cmocka_unit_test(test_wal_new_file_not_synced_is_logged),
 		cmocka_unit_test(test_wal_seq_get_put_and_damaged),
 		cmocka_unit_test(test_wal_without_wal_creates_nothing),
 		cmocka_unit_test(

@@ -24,7 +24,9 @@
  * could bring back (the test names it back). While the flag file
  * exists, a sync of a directory holding such a file fails (EIO), as on
  * a disk that fails then. At most KEPT_MAX files are kept at once (more
- * are deleted at once). Every other call is passed on as it is. */
+ * are deleted at once). With $XS_SHIM_DIR_SYNC_FAIL set, every sync of
+ * a directory (fsync) fails (EIO). Every other call is passed on as it
+ * is. */
 /* A feature-test macro, not an identifier of ours: RTLD_NEXT. */
 // NOLINTNEXTLINE(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp)
 #define _GNU_SOURCE
@@ -253,6 +255,11 @@ fsync(int fd)
 	struct stat sb;
 
 	pthread_once(&real_once, real_resolve);
+	if (getenv("XS_SHIM_DIR_SYNC_FAIL") != NULL && fstat(fd, &sb) == 0 &&
+	    S_ISDIR(sb.st_mode)) {
+		errno = EIO;
+		return -1;
+	}
 	if (dir_mode() && fstat(fd, &sb) == 0 && S_ISDIR(sb.st_mode)) {
 		return dir_sync(fd, &sb);
 	}
