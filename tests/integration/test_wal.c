@@ -744,11 +744,11 @@ test_wal_many_writers_rotate_and_replay(void **state)
 
 /* ==== The applier's groups ==== */
 
-/* The JSON of an event request of n views by user "g", view i of an item
+/* The JSON of an event request of n views by 'user', view i of an item
  * whose id is ids[i] characters long (zero-padded i; 32..255 characters:
  * one byte more of id is one byte more of msgpack). Malloc'd. */
 static char *
-views_json(size_t n, const unsigned *ids)
+views_json(const char *user, size_t n, const unsigned *ids)
 {
 	size_t cap = n * 320 + 64, o = 0;
 	char  *json = malloc(cap);
@@ -758,9 +758,9 @@ views_json(size_t n, const unsigned *ids)
 	    json + o, cap - o, "{\"op\":\"event\",\"events\":[");
 	for (size_t i = 0; i < n; i++) {
 		o += (size_t) snprintf(json + o, cap - o,
-		    "%s{\"type\":\"view\",\"user\":\"g\",\"ts\":1700000000,"
+		    "%s{\"type\":\"view\",\"user\":\"%s\",\"ts\":1700000000,"
 		    "\"item\":\"%0*zu\"}",
-		    i > 0 ? "," : "", (int) ids[i], i);
+		    i > 0 ? "," : "", user, (int) ids[i], i);
 		assert_true(o < cap);
 	}
 	snprintf(json + o, cap - o, "]}");
@@ -786,7 +786,7 @@ views_of_len(size_t len, size_t *np)
 		for (size_t i = 0; i < n; i++) {
 			ids[i] = 200;
 		}
-		json = views_json(n, ids);
+		json = views_json("g", n, ids);
 		free(xs_test_pack(json, &packed));
 		free(json);
 		if (packed > len) {
@@ -804,7 +804,7 @@ views_of_len(size_t len, size_t *np)
 		ids[i] += add;
 		more -= add;
 	}
-	json = views_json(n, ids);
+	json = views_json("g", n, ids);
 	body = xs_test_pack(json, &packed);
 	assert_int_equal(packed, len);
 	free(json);
@@ -1722,21 +1722,12 @@ static const char *const small_backlog_args[] = { "--wal", "--wal-backlog",
 static char *
 big_write_json(void)
 {
-	size_t cap = (size_t) BIG_VIEWS * 300 + 64, o = 0;
-	char  *json = malloc(cap);
+	unsigned ids[BIG_VIEWS];
 
-	assert_non_null(json);
-	o += (size_t) snprintf(
-	    json + o, cap - o, "{\"op\":\"event\",\"events\":[");
-	for (unsigned i = 0; i < BIG_VIEWS; i++) {
-		o += (size_t) snprintf(json + o, cap - o,
-		    "%s{\"type\":\"view\",\"user\":\"big\",\"ts\":1700000000,"
-		    "\"item\":\"%0200u\"}",
-		    i > 0 ? "," : "", i);
-		assert_true(o < cap);
+	for (size_t i = 0; i < BIG_VIEWS; i++) {
+		ids[i] = 200;
 	}
-	snprintf(json + o, cap - o, "]}");
-	return json;
+	return views_json("big", BIG_VIEWS, ids);
 }
 
 /* Wait until the server has decoded 'n' event requests (stats
