@@ -842,6 +842,19 @@ test_server_config_file(void **state)
 	xs_test_assert_xselld_refuses(dir,
 	    (const char *[]) { "--config", "/nonexistent/xselld.conf", NULL },
 	    2, NULL);
+	/* Two files of 300 options each: past the 512 words that all
+	 * files share, refused (the second file's words once overran the
+	 * room the first left: AddressSanitizer's global-buffer-overflow). */
+	snprintf(bad, sizeof(bad), "%s/many.conf", dir);
+	f = fopen(bad, "w");
+	assert_non_null(f);
+	for (int i = 0; i < 300; i++) {
+		fputs("quiet\n", f);
+	}
+	fclose(f);
+	xs_test_assert_xselld_refuses(dir,
+	    (const char *[]) { "--config", bad, "--config", bad, NULL }, 2,
+	    "--config: too many options");
 	xs_test_rmdir(dir);
 }
 
