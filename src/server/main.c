@@ -301,9 +301,10 @@ static char  *config_texts[CONFIG_MAX_FILES];
 static int    n_config_texts;
 static char **config_argv;
 
-/* What --config allocated, freed as the process exits, so that a
- * leak checker finds nothing (an optimising build may drop a static
- * that is only written, and the memory would seem lost). */
+/* The argv and the texts --config allocated, freed as the process
+ * exits, so that a leak checker finds nothing (an optimising build may
+ * drop a static that is only written, and the memory would seem lost).
+ * The "--name" words stay: expand_config's static table holds them. */
 static void
 config_free(void)
 {

@@ -551,7 +551,10 @@ segs_scan(const char *dir, uint64_t *firsts, size_t cap, size_t *np)
 		xs_log(XS_LOG_ERROR, "wal: %s: %s", dir, strerror(errno));
 		return XSELL_EIO;
 	}
-	while ((e = readdir(d)) != NULL) {
+	/* readdir ends with NULL at the end and on an error alike, errno
+	 * telling them apart: a list cut short by a disk error would end
+	 * the log early, and its start would overwrite a file not listed. */
+	for (errno = 0; (e = readdir(d)) != NULL; errno = 0) {
 		uint64_t first;
 
 		if (seg_name_parse(e->d_name, &first)) {
@@ -560,6 +563,11 @@ segs_scan(const char *dir, uint64_t *firsts, size_t cap, size_t *np)
 			}
 			n++;
 		}
+	}
+	if (errno != 0) {
+		xs_log(XS_LOG_ERROR, "wal: %s: %s", dir, strerror(errno));
+		closedir(d);
+		return XSELL_EIO;
 	}
 	closedir(d);
 	*np = n;

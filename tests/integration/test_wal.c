@@ -2317,6 +2317,71 @@ test_wal_read_error_at_start_refuses_it(void **state)
 	xs_test_server_fini(&s);
 }
 
+/* A listing of the log's files that the disk fails (readdir's EIO, from
+ * the shim support/shim_open_fail.c while a flag file exists) is an
+ * input/output error that stops the start, not a directory without a
+ * log: a start that took it for one replayed nothing and, with --wal,
+ * began its log at entry 1, truncating the file that held entries 1..3.
+ * A second endpoint that cannot listen ends each start after its log
+ * was opened, so that the old code did not serve. The file is kept;
+ * listed again, its three entries apply. */
+static void
+test_wal_listing_error_at_start_refuses_it(void **state)
+{
+	struct xs_test_server s;
+	char                  json[256], out[256], err[2][8192], want[1024];
+	int                   code[2];
+	char                 *flag, *asan_was;
+	long long             size;
+	FILE                 *f;
+
+	(void) state;
+	xs_test_server_start(&s, wal_args);
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+	for (unsigned i = 0; i < 3; i++) {
+		char   order[8], user[8];
+		size_t len;
+
+		snprintf(order, sizeof(order), "l%u", i + 1);
+		snprintf(user, sizeof(user), "u%u", i + 1);
+		order_json(json, sizeof(json), order, user, "a", "b");
+		free(append_entry(s.db, SEG1, i + 1, json, &len));
+	}
+	size = file_size(s.db, SEG1);
+	snprintf(want, sizeof(want), "wal: %s: Input/output error", s.db);
+
+	/* No assertion until the shim is off again (as above). */
+	flag = path_in(s.dir, "readdir-fails");
+	f    = fopen(flag, "w");
+	assert_non_null(f);
+	assert_int_equal(fclose(f), 0);
+	setenv("XS_SHIM_READDIR_FAIL_WHILE", flag, 1);
+	asan_was = preload_begin(XS_TEST_SHIM_OPEN_FAIL);
+	for (int i = 0; i < 2; i++) {
+		const char *args[] = { "--db", s.db, "--admin", s.admin_url,
+			"--listen", "bogus://x", i == 0 ? "--wal" : NULL,
+			NULL };
+
+		code[i] = xs_test_run_tool(XS_TEST_XSELLD, args, s.dir, out,
+		    sizeof(out), err[i], sizeof(err[i]));
+	}
+	preload_end(asan_was);
+	unsetenv("XS_SHIM_READDIR_FAIL_WHILE");
+	assert_int_equal(unlink(flag), 0);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(code[i], 1);
+		xs_test_assert_has(err[i], want);
+	}
+	assert_int_equal(file_size(s.db, SEG1), size);
+	assert_int_equal(wal_names(s.db), 1);
+
+	xs_test_server_restart(&s);
+	assert_int_equal(xs_test_stats_orders(s.read_url), 3);
+	assert_int_equal(wal_stat(s.read_url, "applied"), 3);
+	free(flag);
+	xs_test_server_fini(&s);
+}
+
 /* ==== The log's mark in the store (store/wal_seq.c) ==== */
 
 /* A new log file whose name cannot be made durable (the sync of its
@@ -2600,6 +2665,7 @@ main(void)
 		cmocka_unit_test(
 		    test_wal_damaged_entry_before_others_refuses_start),
 		cmocka_unit_test(test_wal_read_error_at_start_refuses_it),
+		cmocka_unit_test(test_wal_listing_error_at_start_refuses_it),
 		cmocka_unit_test(test_wal_new_file_not_synced_is_logged),
 		cmocka_unit_test(test_wal_seq_get_put_and_damaged),
 		cmocka_unit_test(test_wal_without_wal_creates_nothing),

@@ -9,11 +9,14 @@
  * writers create them write-only) fails with EMFILE. While the file
  * named by $XS_SHIM_READ_FAIL_WHILE exists, a read (pread) of a segment
  * fails with EIO (only the reader reads them: the applier, and the
- * replay at start). Every other call is passed on as it is. xselld
- * calls open and pread (not open64 or pread64: see nm -D). */
+ * replay at start). While the file named by $XS_SHIM_READDIR_FAIL_WHILE
+ * exists, readdir fails with EIO (only the log's listing of its files
+ * calls it). Every other call is passed on as it is. xselld calls open,
+ * pread and readdir (not open64, pread64 or readdir64: see nm -D). */
 /* A feature-test macro, not an identifier of ours: RTLD_NEXT, O_TMPFILE. */
 // NOLINTNEXTLINE(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp)
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -30,13 +33,15 @@
 
 static int (*real_open)(const char *, int, ...);
 static ssize_t (*real_pread)(int, void *, size_t, off_t);
+static struct dirent *(*real_readdir)(DIR *);
 
 static void
 real_resolve(void)
 {
 	/* The POSIX way to assign a function pointer from dlsym. */
-	*(void **) &real_open  = dlsym(RTLD_NEXT, "open");
-	*(void **) &real_pread = dlsym(RTLD_NEXT, "pread");
+	*(void **) &real_open    = dlsym(RTLD_NEXT, "open");
+	*(void **) &real_pread   = dlsym(RTLD_NEXT, "pread");
+	*(void **) &real_readdir = dlsym(RTLD_NEXT, "readdir");
 }
 
 static pthread_once_t real_once = PTHREAD_ONCE_INIT;
@@ -88,4 +93,15 @@ pread(int fd, void *buf, size_t len, off_t off)
 		return -1;
 	}
 	return real_pread(fd, buf, len, off);
+}
+
+struct dirent *
+readdir(DIR *d)
+{
+	pthread_once(&real_once, real_resolve);
+	if (flag_is_up("XS_SHIM_READDIR_FAIL_WHILE")) {
+		errno = EIO;
+		return NULL;
+	}
+	return real_readdir(d);
 }
