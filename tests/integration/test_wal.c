@@ -2246,139 +2246,118 @@ test_wal_damaged_entry_before_others_refuses_start(void **state)
 	xs_test_server_fini(&s);
 }
 
-/* A log left by a crash, in a store without its entries (three orders,
- * entries 1..3), which the disk fails to read (the shim fails a pread
- * of a log file with EIO while a flag file exists): the start is
- * refused (exit 1, with --wal and without) and says why, naming entry
- * 1, its file and offset, and strerror(EIO), not damage; nothing is
- * applied or dropped, and the file is kept as it was. Reads working
- * again, the log applies whole: 3 orders. The start took the read
- * error for damage: "entry 1 is damaged and the log goes on". */
-static void
-test_wal_read_error_at_start_refuses_it(void **state)
+/* A store whose log holds three orders a crash left unapplied (entries
+ * 1..3 of SEG1; order ids 'prefix' 1..3 of users u1..u3), its server
+ * stopped. Returns the log file's size. */
+static long long
+crash_left_log(struct xs_test_server *s, const char *prefix)
 {
-	struct xs_test_server s;
-	char                  json[256], out[256], err[2][8192], want[1024];
-	int                   code[2];
-	char                 *flag, *asan_was;
-	long long             size;
-	FILE                 *f;
+	char json[256];
 
-	(void) state;
-	xs_test_server_start(&s, wal_args);
-	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+	xs_test_server_start(s, wal_args);
+	assert_int_equal(xs_test_server_signal(s, SIGTERM), 0);
 	for (unsigned i = 0; i < 3; i++) {
-		char   order[8], user[8];
+		char   order[16], user[8];
 		size_t len;
 
-		snprintf(order, sizeof(order), "r%u", i + 1);
+		snprintf(order, sizeof(order), "%s%u", prefix, i + 1);
 		snprintf(user, sizeof(user), "u%u", i + 1);
 		order_json(json, sizeof(json), order, user, "a", "b");
-		free(append_entry(s.db, SEG1, i + 1, json, &len));
+		free(append_entry(s->db, SEG1, i + 1, json, &len));
 	}
-	size = file_size(s.db, SEG1);
-	snprintf(want, sizeof(want),
-	    "wal: cannot read entry 1 of %s/" SEG1
-	    " (offset 0): Input/output error",
-	    s.db);
+	return file_size(s->db, SEG1);
+}
+
+/* With the shim support/shim_open_fail.c failing what the environment
+ * variable 'var' names while a flag file exists, two starts on
+ * crash_left_log's store, with --wal and without, must each exit 1
+ * saying 'want' and never "damaged", the log file kept at 'size'; a
+ * second endpoint that cannot listen ends a start that got past its
+ * log, so that a start that should have been refused does not serve.
+ * Then, without the shim, a start applies all three entries. */
+static void
+starts_refused_then_apply(struct xs_test_server *s, const char *var,
+    long long size, const char *want)
+{
+	char  out[256], err[2][8192];
+	int   code[2];
+	char *flag = path_in(s->dir, "shim-fails");
+	char *asan_was;
+	FILE *f;
 
 	/* No assertion until the shim is off again: a failed one would
 	 * leave it on for the tests after this one. */
-	flag = path_in(s.dir, "read-fails");
-	f    = fopen(flag, "w");
+	f = fopen(flag, "w");
 	assert_non_null(f);
 	assert_int_equal(fclose(f), 0);
-	setenv("XS_SHIM_READ_FAIL_WHILE", flag, 1);
+	setenv(var, flag, 1);
 	asan_was = preload_begin(XS_TEST_SHIM_OPEN_FAIL);
 	for (int i = 0; i < 2; i++) {
-		const char *args[] = { "--db", s.db, "--admin", s.admin_url,
-			i == 0 ? "--wal" : NULL, NULL };
+		const char *args[] = { "--db", s->db, "--admin", s->admin_url,
+			"--listen", "bogus://x", i == 0 ? "--wal" : NULL,
+			NULL };
 
-		code[i] = xs_test_run_tool(XS_TEST_XSELLD, args, s.dir, out,
+		code[i] = xs_test_run_tool(XS_TEST_XSELLD, args, s->dir, out,
 		    sizeof(out), err[i], sizeof(err[i]));
 	}
 	preload_end(asan_was);
-	unsetenv("XS_SHIM_READ_FAIL_WHILE");
+	unsetenv(var);
 	assert_int_equal(unlink(flag), 0);
+	free(flag);
 	for (int i = 0; i < 2; i++) {
 		assert_int_equal(code[i], 1);
 		xs_test_assert_has(err[i], want);
 		if (strstr(err[i], "damaged") != NULL) {
-			fail_msg("a read error taken for damage:\n%s", err[i]);
+			fail_msg("an I/O error taken for damage:\n%s", err[i]);
 		}
 	}
-	assert_int_equal(file_size(s.db, SEG1), size);
-	assert_int_equal(wal_names(s.db), 1);
+	assert_int_equal(file_size(s->db, SEG1), size);
+	assert_int_equal(wal_names(s->db), 1);
 
-	xs_test_server_restart(&s);
-	assert_int_equal(xs_test_stats_orders(s.read_url), 3);
-	assert_int_equal(wal_stat(s.read_url, "applied"), 3);
-	free(flag);
+	xs_test_server_restart(s);
+	assert_int_equal(xs_test_stats_orders(s->read_url), 3);
+	assert_int_equal(wal_stat(s->read_url, "applied"), 3);
+}
+
+/* A log left by a crash, in a store without its entries, which the
+ * disk fails to read (the shim fails a pread of a log file with EIO):
+ * the start is refused (exit 1, with --wal and without) and says why,
+ * naming entry 1, its file and offset, and strerror(EIO), not damage;
+ * nothing is applied or dropped, and the file is kept as it was. Reads
+ * working again, the log applies whole: 3 orders. The start took the
+ * read error for damage: "entry 1 is damaged and the log goes on". */
+static void
+test_wal_read_error_at_start_refuses_it(void **state)
+{
+	struct xs_test_server s;
+	char                  want[1024];
+	long long             size = crash_left_log(&s, "r");
+
+	(void) state;
+	snprintf(want, sizeof(want),
+	    "wal: cannot read entry 1 of %s/" SEG1
+	    " (offset 0): Input/output error",
+	    s.db);
+	starts_refused_then_apply(&s, "XS_SHIM_READ_FAIL_WHILE", size, want);
 	xs_test_server_fini(&s);
 }
 
-/* A listing of the log's files that the disk fails (readdir's EIO, from
- * the shim support/shim_open_fail.c while a flag file exists) is an
- * input/output error that stops the start, not a directory without a
- * log: a start that took it for one replayed nothing and, with --wal,
- * began its log at entry 1, truncating the file that held entries 1..3.
- * A second endpoint that cannot listen ends each start after its log
- * was opened, so that the old code did not serve. The file is kept;
- * listed again, its three entries apply. */
+/* A listing of the log's files that the disk fails (readdir's EIO) is
+ * an input/output error that stops the start, not a directory without
+ * a log: a start that took it for one replayed nothing and, with
+ * --wal, began its log at entry 1, truncating the file that held
+ * entries 1..3. The file is kept; listed again, its entries apply. */
 static void
 test_wal_listing_error_at_start_refuses_it(void **state)
 {
 	struct xs_test_server s;
-	char                  json[256], out[256], err[2][8192], want[1024];
-	int                   code[2];
-	char                 *flag, *asan_was;
-	long long             size;
-	FILE                 *f;
+	char                  want[1024];
+	long long             size = crash_left_log(&s, "l");
 
 	(void) state;
-	xs_test_server_start(&s, wal_args);
-	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
-	for (unsigned i = 0; i < 3; i++) {
-		char   order[8], user[8];
-		size_t len;
-
-		snprintf(order, sizeof(order), "l%u", i + 1);
-		snprintf(user, sizeof(user), "u%u", i + 1);
-		order_json(json, sizeof(json), order, user, "a", "b");
-		free(append_entry(s.db, SEG1, i + 1, json, &len));
-	}
-	size = file_size(s.db, SEG1);
 	snprintf(want, sizeof(want), "wal: %s: Input/output error", s.db);
-
-	/* No assertion until the shim is off again (as above). */
-	flag = path_in(s.dir, "readdir-fails");
-	f    = fopen(flag, "w");
-	assert_non_null(f);
-	assert_int_equal(fclose(f), 0);
-	setenv("XS_SHIM_READDIR_FAIL_WHILE", flag, 1);
-	asan_was = preload_begin(XS_TEST_SHIM_OPEN_FAIL);
-	for (int i = 0; i < 2; i++) {
-		const char *args[] = { "--db", s.db, "--admin", s.admin_url,
-			"--listen", "bogus://x", i == 0 ? "--wal" : NULL,
-			NULL };
-
-		code[i] = xs_test_run_tool(XS_TEST_XSELLD, args, s.dir, out,
-		    sizeof(out), err[i], sizeof(err[i]));
-	}
-	preload_end(asan_was);
-	unsetenv("XS_SHIM_READDIR_FAIL_WHILE");
-	assert_int_equal(unlink(flag), 0);
-	for (int i = 0; i < 2; i++) {
-		assert_int_equal(code[i], 1);
-		xs_test_assert_has(err[i], want);
-	}
-	assert_int_equal(file_size(s.db, SEG1), size);
-	assert_int_equal(wal_names(s.db), 1);
-
-	xs_test_server_restart(&s);
-	assert_int_equal(xs_test_stats_orders(s.read_url), 3);
-	assert_int_equal(wal_stat(s.read_url, "applied"), 3);
-	free(flag);
+	starts_refused_then_apply(
+	    &s, "XS_SHIM_READDIR_FAIL_WHILE", size, want);
 	xs_test_server_fini(&s);
 }
 
