@@ -784,7 +784,9 @@ log_break(xs_wal *wal)
 	pthread_cond_broadcast(&wal->applied_cv);
 }
 
-/* A sync failed: what it covered may or may not be on disk (an fsync
+/* A sync failed ('sync_failed': logged here), or the log broke while
+ * entries were not yet durable (a failed append could not be taken
+ * back): what is not known durable may or may not be on disk (an fsync
  * error is not retried: the kernel may have dropped the pages). Cut the
  * entries not known durable off the log, and sync the cut (a crash may
  * undo a cut not synced), so that no start applies writes that were
@@ -796,15 +798,17 @@ log_break(xs_wal *wal)
  * also for the cut's sync: this happens once, and every write is
  * refused from now on anyway. */
 static void
-fail_unsynced(xs_wal *wal)
+fail_unsynced(xs_wal *wal, bool sync_failed)
 {
 	const char *what = NULL;
 
 	assert(wal->written > wal->synced);
-	xs_log(XS_LOG_ERROR,
-	    "wal: fdatasync: %s; writes are refused "
-	    "until a restart",
-	    strerror(errno));
+	if (sync_failed) {
+		xs_log(XS_LOG_ERROR,
+		    "wal: fdatasync: %s; writes are refused "
+		    "until a restart",
+		    strerror(errno));
+	}
 	if (ftruncate(wal->fd, wal->synced_off) != 0) {
 		what = "cut off";
 	} else if (fdatasync(wal->fd) != 0) {
@@ -858,7 +862,7 @@ seg_rotate(xs_wal *wal)
 	wal->rotating = false;
 	pthread_cond_broadcast(&wal->synced_cv);
 	if (rc != 0) {
-		fail_unsynced(wal);
+		fail_unsynced(wal, true);
 		return XSELL_EIO;
 	}
 	wal->synced = first - 1;
@@ -1004,11 +1008,17 @@ entry_append(
 		xs_log(XS_LOG_WARN, "wal: write: %s", strerror(e));
 		/* Take back what was written of it: a later entry goes
 		 * here, and a replay stops at a bad one. */
-		if (ftruncate(wal->fd, wal->off) != 0) {
-			log_break(wal);
-		}
 		wal->alloc = wal->off;
 		wal->alloc_gen++;
+		if (ftruncate(wal->fd, wal->off) != 0) {
+			log_break(wal);
+			/* Other writers' entries not yet durable are
+			 * refused now: cut them too, or mark them. A sync
+			 * under way does it once it ends (sync_upto). */
+			if (!wal->syncing && wal->written > wal->synced) {
+				fail_unsynced(wal, false);
+			}
+		}
 		return XSELL_EIO;
 	}
 	wal->off += (off_t) (sizeof(h) + len);
@@ -1070,8 +1080,12 @@ sync_upto(xs_wal *wal, uint64_t seq)
 				wal->synced_off = upto_off;
 			}
 			pthread_cond_signal(&wal->work_cv);
-		} else if (wal->broken == XSELL_OK) {
-			fail_unsynced(wal);
+		}
+		/* Failed, or the log broke meanwhile (a failed append):
+		 * what this sync did not cover is refused. */
+		if (wal->written > wal->synced &&
+		    (rc != 0 || wal->broken != XSELL_OK)) {
+			fail_unsynced(wal, rc != 0);
 		}
 		pthread_cond_broadcast(&wal->synced_cv);
 	}

@@ -1895,6 +1895,74 @@ test_wal_failed_sync_cut_not_synced_is_marked_applied(void **state)
 	xs_test_server_fini(&s);
 }
 
+/* Restart 's' under the sync-failing shim with XS_SHIM_WRITE_FAIL:
+ * the first two log syncs after a write of more than 1 MiB are held
+ * 1.5 s each and succeed, an entry of order "xfail" written during
+ * the second fails and so does its cut (the log breaks), and writers waiting
+ * then wake early. Send that write ('a', answered "ok"), then an order
+ * ('b') 0.3 s later, during the first hold. */
+static void
+write_fail_begin(
+    struct xs_test_server *s, struct call *a, struct call *b, char *big)
+{
+	char json[256];
+
+	setenv("XS_SHIM_WRITE_FAIL", "1", 1);
+	restart_preloaded(s, XS_TEST_SHIM_SYNC_FAIL);
+	unsetenv("XS_SHIM_WRITE_FAIL");
+	call_start(a, s->admin_url, big);
+	wait_event_requests(s->read_url, 1);
+	nng_msleep(300); /* a's entry is logged, its sync held */
+	order_json(json, sizeof(json), "b1", "ub", "a", "b");
+	call_start(b, s->admin_url, json);
+}
+
+/* Send an order that fails to be logged (the log breaks: "internal"). */
+static void
+write_fail_break(struct xs_test_server *s)
+{
+	char json[256];
+
+	order_json(json, sizeof(json), "xfail", "uc", "a", "c");
+	assert_reply_code(xs_test_call(s->admin_url, json), "internal");
+}
+
+/* A failed append whose undoing fails too (the shim fails the write,
+ * then the ftruncate taking it back) breaks the log while an entry
+ * another writer appended is not yet durable: that writer is refused
+ * ("internal"), so its entry must not stay whole in the log for the
+ * next start to apply. Order b waits for the first held sync and makes
+ * the second (answered "ok"); order d is logged during the second and
+ * is not covered by it; the log breaks then. The entry of d stayed in
+ * the file: the restart applied it (2 orders). */
+static void
+test_wal_failed_append_cuts_unsynced_entries(void **state)
+{
+	struct xs_test_server s;
+	struct call           a, b, d;
+	char                  json[256];
+	char                 *big = big_write_json();
+
+	(void) state;
+	xs_test_server_start(&s, wal_args);
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+	write_fail_begin(&s, &a, &b, big);
+	nng_msleep(1500); /* the first sync ended: b's is held */
+	order_json(json, sizeof(json), "d1", "ud", "a", "d");
+	call_start(&d, s.admin_url, json);
+	nng_msleep(300); /* d's entry is logged, d waits */
+	write_fail_break(&s);
+	assert_reply_code(call_end(&a), "ok");
+	assert_reply_code(call_end(&b), "ok");
+	assert_reply_code(call_end(&d), "internal");
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+
+	xs_test_server_restart(&s);
+	assert_int_equal(xs_test_stats_orders(s.read_url), 1);
+	free(big);
+	xs_test_server_fini(&s);
+}
+
 /* Writers waiting for backlog room get it in the order they came. A
  * write larger than the whole backlog (1 MiB here) needs it empty, and
  * was overtaken by every smaller write that found room: under a steady
@@ -2633,6 +2701,7 @@ main(void)
 		cmocka_unit_test(
 		    test_wal_failed_sync_refuses_writers_waiting_for_room),
 		cmocka_unit_test(test_wal_failed_sync_cut_is_synced),
+		cmocka_unit_test(test_wal_failed_append_cuts_unsynced_entries),
 		cmocka_unit_test(
 		    test_wal_failed_sync_cut_not_synced_is_marked_applied),
 		cmocka_unit_test(test_wal_backlog_room_in_order_of_arrival),

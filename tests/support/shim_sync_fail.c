@@ -16,6 +16,15 @@
  * (EIO), as on a disk that keeps failing, and the cut never reaches the
  * file.
  *
+ * With XS_SHIM_WRITE_FAIL in the environment, no sync fails: the first
+ * two log syncs begun after such an entry are each held HOLD_MS and
+ * then passed on, and a log entry holding FAIL_MARK written during the
+ * second hold fails (ENOSPC), as does the cut (ftruncate, EIO) that takes it
+ * back: the log breaks while a sync is under way. A wait on a
+ * condition (pthread_cond_wait) of a thread that wrote a log entry ends
+ * after WAKE_MS at most, as POSIX allows (a spurious wakeup), so that a
+ * writer waiting for that sync wakes before it ends.
+ *
  * With $XS_SHIM_DIR_SYNC_FAIL_WHILE set (a flag file's path), the
  * deletion of a log file survives a crash only once its directory is
  * synced (server/wal.c, segs_drop_applied): unlink keeps the file under
@@ -47,12 +56,21 @@
 
 #define BIG_BODY ((size_t) 1 << 20)
 #define HOLD_MS 1500
+#define WAKE_MS 10
+#define FAIL_MARK "xfail" /* an order id (test_wal.c) */
 
 static pthread_mutex_t shim_mtx = PTHREAD_MUTEX_INITIALIZER;
 static bool            big_logged;  /* an entry past BIG_BODY (shim_mtx) */
 static bool            failed;      /* the sync after it failed */
 static int             cut_fd = -1; /* a log file cut since, not synced */
 static off_t           cut_len;     /* its length after the cut */
+
+/* XS_SHIM_WRITE_FAIL (shim_mtx). */
+static int                holds;       /* syncs held so far */
+static int                holding;     /* the one under way (1, 2); 0: none */
+static bool               trunc_fail;  /* fail the next cut of a log file */
+static bool               broke;       /* an entry's write failed */
+static _Thread_local bool wrote_entry; /* this thread wrote one */
 
 /* Deleted log files kept until their directory is synced (shim_mtx). */
 #define KEPT_MAX 64
@@ -68,6 +86,9 @@ static int (*real_fsync)(int);
 static int (*real_ftruncate)(int, off_t);
 static ssize_t (*real_pwritev)(int, const struct iovec *, int, off_t);
 static int (*real_unlink)(const char *);
+static int (*real_cond_wait)(pthread_cond_t *, pthread_mutex_t *);
+static int (*real_cond_timedwait)(
+    pthread_cond_t *, pthread_mutex_t *, const struct timespec *);
 
 static void
 real_resolve(void)
@@ -78,6 +99,9 @@ real_resolve(void)
 	*(void **) &real_ftruncate = dlsym(RTLD_NEXT, "ftruncate");
 	*(void **) &real_pwritev   = dlsym(RTLD_NEXT, "pwritev");
 	*(void **) &real_unlink    = dlsym(RTLD_NEXT, "unlink");
+	*(void **) &real_cond_wait = dlsym(RTLD_NEXT, "pthread_cond_wait");
+	*(void **) &real_cond_timedwait =
+	    dlsym(RTLD_NEXT, "pthread_cond_timedwait");
 }
 
 static pthread_once_t real_once = PTHREAD_ONCE_INIT;
@@ -108,6 +132,21 @@ pwritev(int fd, const struct iovec *iov, int n, off_t off)
 		pthread_mutex_lock(&shim_mtx);
 		big_logged = true;
 		pthread_mutex_unlock(&shim_mtx);
+	} else if (iov_is_entry(iov, n) && fd_is_log(fd)) {
+		bool fail;
+
+		wrote_entry = true;
+		pthread_mutex_lock(&shim_mtx);
+		fail = holding == 2 && !broke &&
+		    memmem(iov[1].iov_base, iov[1].iov_len, FAIL_MARK,
+		        strlen(FAIL_MARK)) != NULL;
+		trunc_fail |= fail;
+		broke |= fail;
+		pthread_mutex_unlock(&shim_mtx);
+		if (fail) {
+			errno = ENOSPC;
+			return -1;
+		}
 	}
 	return real_pwritev(fd, iov, n, off);
 }
@@ -122,6 +161,12 @@ ftruncate(int fd, off_t len)
 		return real_ftruncate(fd, len);
 	}
 	pthread_mutex_lock(&shim_mtx);
+	if (trunc_fail) {
+		trunc_fail = false;
+		pthread_mutex_unlock(&shim_mtx);
+		errno = EIO;
+		return -1;
+	}
 	defer = failed;
 	if (defer) {
 		cut_fd  = fd;
@@ -137,17 +182,29 @@ log_sync(int fd, int (*real)(int))
 {
 	struct timespec hold = { HOLD_MS / 1000, (HOLD_MS % 1000) * 1000000L };
 	bool            fail, cut;
+	bool            write_fail = getenv("XS_SHIM_WRITE_FAIL") != NULL;
 	off_t           len;
 
 	if (!fd_is_log(fd)) {
 		return real(fd);
 	}
 	pthread_mutex_lock(&shim_mtx);
-	fail = big_logged && !failed;
-	failed |= fail;
-	cut = !fail && cut_fd == fd;
-	len = cut_len;
+	fail = big_logged && !failed && (!write_fail || holds < 2);
+	cut  = !fail && cut_fd == fd;
+	len  = cut_len;
+	if (write_fail && fail) {
+		holding = ++holds;
+	} else if (!write_fail) {
+		failed |= fail;
+	}
 	pthread_mutex_unlock(&shim_mtx);
+	if (fail && write_fail) {
+		nanosleep(&hold, NULL);
+		pthread_mutex_lock(&shim_mtx);
+		holding = 0;
+		pthread_mutex_unlock(&shim_mtx);
+		return real(fd);
+	}
 	if (fail) {
 		nanosleep(&hold, NULL);
 		errno = EIO;
@@ -264,4 +321,25 @@ fsync(int fd)
 		return dir_sync(fd, &sb);
 	}
 	return log_sync(fd, real_fsync);
+}
+
+int
+pthread_cond_wait(pthread_cond_t *cv, pthread_mutex_t *m)
+{
+	struct timespec until;
+	int             rc;
+
+	pthread_once(&real_once, real_resolve);
+	if (!wrote_entry || getenv("XS_SHIM_WRITE_FAIL") == NULL) {
+		return real_cond_wait(cv, m);
+	}
+	/* A condition's default clock. */
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += WAKE_MS * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	rc = real_cond_timedwait(cv, m, &until);
+	return rc == ETIMEDOUT ? 0 : rc; /* a spurious wakeup */
 }
