@@ -149,7 +149,8 @@ struct xs_wal {
 	uint64_t  written;    /* last seq appended */
 	uint64_t  synced;     /* last seq durable */
 	off_t     synced_off; /* the segment's durable bytes */
-	bool      syncing;    /* a writer is in fdatasync for all */
+	bool      syncing;    /* a writer is in fdatasync for all, */
+	uint64_t  sync_last;  /* up to this entry */
 	bool      rotating;   /* a writer is starting the next segment */
 	bool      reserving;  /* a writer is reserving past 'alloc' */
 	uint64_t  cut_after;  /* a forget's entry: a new segment after it */
@@ -1051,24 +1052,35 @@ seg_cut(xs_wal *wal, uint64_t seq)
 
 /* Wait until entry 'seq' is durable (mtx held). The first writer to
  * find no sync under way syncs everything appended so far; the others
- * wait for it, and the next sync covers whoever came later. */
+ * wait for it, and the next sync covers whoever came later. A writer
+ * whose entry the sync under way covers waits for its outcome even if
+ * the log breaks meanwhile (a failed append): if that sync makes the
+ * entry durable, it is applied, and the reply must say so. */
 static xsell_err
 sync_upto(xs_wal *wal, uint64_t seq)
 {
-	while (wal->synced < seq && wal->broken == XSELL_OK) {
+	while (wal->synced < seq) {
 		uint64_t upto;
 		off_t    upto_off;
 		int      fd, rc;
 
+		if (wal->syncing && seq <= wal->sync_last) {
+			pthread_cond_wait(&wal->synced_cv, &wal->mtx);
+			continue;
+		}
+		if (wal->broken != XSELL_OK) {
+			break;
+		}
 		/* A rotation syncs the old segment, which holds 'seq'. */
 		if (wal->syncing || wal->rotating) {
 			pthread_cond_wait(&wal->synced_cv, &wal->mtx);
 			continue;
 		}
-		wal->syncing = true;
-		upto         = wal->written;
-		upto_off     = wal->off;
-		fd           = wal->fd;
+		wal->syncing   = true;
+		wal->sync_last = wal->written;
+		upto           = wal->written;
+		upto_off       = wal->off;
+		fd             = wal->fd;
 		pthread_mutex_unlock(&wal->mtx);
 		rc = fdatasync(fd);
 		pthread_mutex_lock(&wal->mtx);

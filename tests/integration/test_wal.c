@@ -26,8 +26,10 @@
  * the writes it covered and a writer waiting for backlog room behind
  * them, and its cut of the log is synced (or, if that fails too, the
  * refused entry is marked applied in the store), so that no restart
- * applies it; writers waiting for backlog room get it in the order they
- * came.
+ * applies it; an append that fails and cannot be taken back refuses
+ * the entries not yet durable and cuts them off too, while a writer
+ * whose entry the sync under way covers gets that sync's outcome;
+ * writers waiting for backlog room get it in the order they came.
  * A logged entry damaged on disk stops the applier and
  * writes are refused, also after a start that replayed a log; a log
  * file that does not open or read stops it too, as an input/output
@@ -1963,6 +1965,40 @@ test_wal_failed_append_cuts_unsynced_entries(void **state)
 	xs_test_server_fini(&s);
 }
 
+/* A writer whose entry the sync under way covers waits for that sync's
+ * outcome, also when the log breaks meanwhile: if the sync makes the
+ * entry durable, the write is applied, and its reply is "ok". Orders b
+ * and d are logged during the first held sync; one of them makes the
+ * second, which covers both; the log breaks during it and the other
+ * wakes early. It was answered "internal" and applied all the same
+ * (an error reply must mean nothing changed). */
+static void
+test_wal_break_during_sync_waits_for_its_outcome(void **state)
+{
+	struct xs_test_server s;
+	struct call           a, b, d;
+	char                  json[256];
+	char                 *big = big_write_json();
+
+	(void) state;
+	xs_test_server_start(&s, wal_args);
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+	write_fail_begin(&s, &a, &b, big);
+	order_json(json, sizeof(json), "d1", "ud", "a", "d");
+	call_start(&d, s.admin_url, json);
+	nng_msleep(1500); /* the first sync ended: b's and d's is held */
+	write_fail_break(&s);
+	assert_reply_code(call_end(&a), "ok");
+	assert_reply_code(call_end(&b), "ok");
+	assert_reply_code(call_end(&d), "ok");
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+
+	xs_test_server_restart(&s);
+	assert_int_equal(xs_test_stats_orders(s.read_url), 2);
+	free(big);
+	xs_test_server_fini(&s);
+}
+
 /* Writers waiting for backlog room get it in the order they came. A
  * write larger than the whole backlog (1 MiB here) needs it empty, and
  * was overtaken by every smaller write that found room: under a steady
@@ -2702,6 +2738,8 @@ main(void)
 		    test_wal_failed_sync_refuses_writers_waiting_for_room),
 		cmocka_unit_test(test_wal_failed_sync_cut_is_synced),
 		cmocka_unit_test(test_wal_failed_append_cuts_unsynced_entries),
+		cmocka_unit_test(
+		    test_wal_break_during_sync_waits_for_its_outcome),
 		cmocka_unit_test(
 		    test_wal_failed_sync_cut_not_synced_is_marked_applied),
 		cmocka_unit_test(test_wal_backlog_room_in_order_of_arrival),
