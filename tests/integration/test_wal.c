@@ -2125,6 +2125,68 @@ test_wal_damaged_entry_after_a_replay_refuses_writes(void **state)
 
 /* ==== A log file that does not open or read ==== */
 
+/* A server on a new store whose log is on, its stderr in the file
+ * *log_pathp (malloc'd), under the shim support/shim_open_fail.c that
+ * fails what the environment variable 'var' names while the file it
+ * returns (malloc'd, not made yet) exists. */
+static char *
+start_with_shim_flag(
+    struct xs_test_server *s, const char *var, char **log_pathp)
+{
+	char *flag;
+
+	xs_test_server_start(s, wal_args);
+	assert_int_equal(xs_test_server_signal(s, SIGTERM), 0);
+	*log_pathp  = path_in(s->dir, "xselld.log");
+	flag        = path_in(s->dir, "shim-fails");
+	s->log_path = *log_pathp;
+	setenv(var, flag, 1);
+	restart_preloaded(s, XS_TEST_SHIM_OPEN_FAIL);
+	unsetenv(var);
+	return flag;
+}
+
+/* With 'applied' entries applied and the shim's 'flag' put up: an order
+ * is logged and not applied, the next write is refused with "internal"
+ * ("input/output error") and the server's log holds 'want'. The flag
+ * down, the applier applies the order on its next try and writes are
+ * acknowledged again: 3 orders in all. Ends the server; frees 'flag'
+ * and 'log_path'. */
+static void
+refused_while_flag_up_then_applied(struct xs_test_server *s, char *flag,
+    char *log_path, json_int_t applied, const char *want)
+{
+	char    json[256], log[16384], stalled[64];
+	FILE   *f;
+	json_t *r;
+
+	f = fopen(flag, "w");
+	assert_non_null(f);
+	assert_int_equal(fclose(f), 0);
+	order_json(json, sizeof(json), "o2", "u2", "a", "c");
+	xs_test_send_ok(s->admin_url, json);
+	snprintf(stalled, sizeof(stalled),
+	    "wal: cannot apply entries after %d", (int) applied);
+	wait_log_has(log_path, stalled, log, sizeof(log));
+	order_json(json, sizeof(json), "o3", "u3", "b", "c");
+	r = xs_test_call(s->admin_url, json);
+	xs_test_reply_error(r, "internal", "input/output error");
+	json_decref(r);
+	xs_test_assert_has(log, want);
+	assert_int_equal(wal_stat(s->read_url, "logged"), applied + 1);
+	assert_int_equal(wal_stat(s->read_url, "applied"), applied);
+
+	assert_int_equal(unlink(flag), 0);
+	wait_applied(s->read_url, applied + 1);
+	xs_test_send_ok(s->admin_url, json);
+	wait_applied(s->read_url, applied + 2);
+	assert_int_equal(xs_test_stats_orders(s->read_url), 3);
+	assert_int_equal(xs_test_server_signal(s, SIGTERM), 0);
+	free(flag);
+	free(log_path);
+	xs_test_server_fini(s);
+}
+
 /* The applier cannot open the next log file (the shim fails it with
  * EMFILE, no descriptor left, while a flag file exists): that is an
  * input/output error, not damage. An order (entry 1) and a forget_user
@@ -2140,53 +2202,20 @@ test_wal_next_file_not_opening_is_an_io_error(void **state)
 {
 	struct xs_test_server s;
 	char                  json[256];
-	char                  log[16384];
-	char                 *log_path, *flag;
-	FILE                 *f;
-	json_t               *r;
+	char                 *log_path;
+	char                 *flag =
+	    start_with_shim_flag(&s, "XS_SHIM_OPEN_FAIL_WHILE", &log_path);
+	json_t *r;
 
 	(void) state;
-	xs_test_server_start(&s, wal_args);
-	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
-	log_path   = path_in(s.dir, "xselld.log");
-	flag       = path_in(s.dir, "open-fails");
-	s.log_path = log_path;
-	setenv("XS_SHIM_OPEN_FAIL_WHILE", flag, 1);
-	restart_preloaded(&s, XS_TEST_SHIM_OPEN_FAIL);
-	unsetenv("XS_SHIM_OPEN_FAIL_WHILE");
-
 	order_json(json, sizeof(json), "o1", "u1", "a", "b");
 	xs_test_send_ok(s.admin_url, json);
 	r = xs_test_call_ok(
 	    s.admin_url, "{\"op\":\"forget_user\",\"user\":\"nobody\"}");
 	json_decref(r);
 	assert_int_equal(wal_stat(s.read_url, "applied"), 2);
-
-	f = fopen(flag, "w");
-	assert_non_null(f);
-	assert_int_equal(fclose(f), 0);
-	order_json(json, sizeof(json), "o2", "u2", "a", "c");
-	xs_test_send_ok(s.admin_url, json);
-	wait_log_has(
-	    log_path, "wal: cannot apply entries after 2", log, sizeof(log));
-	order_json(json, sizeof(json), "o3", "u3", "b", "c");
-	r = xs_test_call(s.admin_url, json);
-	xs_test_reply_error(r, "internal", "input/output error");
-	json_decref(r);
-	xs_test_assert_has(
-	    log, "wal-0000000000000003.log: Too many open files");
-	assert_int_equal(wal_stat(s.read_url, "logged"), 3);
-	assert_int_equal(wal_stat(s.read_url, "applied"), 2);
-
-	assert_int_equal(unlink(flag), 0);
-	wait_applied(s.read_url, 3);
-	xs_test_send_ok(s.admin_url, json);
-	wait_applied(s.read_url, 4);
-	assert_int_equal(xs_test_stats_orders(s.read_url), 3);
-	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
-	free(flag);
-	free(log_path);
-	xs_test_server_fini(&s);
+	refused_while_flag_up_then_applied(&s, flag, log_path, 2,
+	    "wal-0000000000000003.log: Too many open files");
 }
 
 /* A read of the log that fails (the shim fails a pread of a log file
@@ -2204,22 +2233,12 @@ test_wal_read_error_is_an_io_error(void **state)
 {
 	struct xs_test_server s;
 	char                  json[256], want[1024];
-	char                  log[16384];
-	char                 *log_path, *flag;
-	size_t                len;
-	FILE                 *f;
-	json_t               *r;
+	char                 *log_path;
+	char                 *flag =
+	    start_with_shim_flag(&s, "XS_SHIM_READ_FAIL_WHILE", &log_path);
+	size_t len;
 
 	(void) state;
-	xs_test_server_start(&s, wal_args);
-	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
-	log_path   = path_in(s.dir, "xselld.log");
-	flag       = path_in(s.dir, "read-fails");
-	s.log_path = log_path;
-	setenv("XS_SHIM_READ_FAIL_WHILE", flag, 1);
-	restart_preloaded(&s, XS_TEST_SHIM_OPEN_FAIL);
-	unsetenv("XS_SHIM_READ_FAIL_WHILE");
-
 	order_json(json, sizeof(json), "o1", "u1", "a", "b");
 	xs_test_send_ok(s.admin_url, json);
 	wait_applied(s.read_url, 1);
@@ -2228,31 +2247,7 @@ test_wal_read_error_is_an_io_error(void **state)
 	    "wal: cannot read entry 2 of %s/" SEG1
 	    " (offset %zu): Input/output error",
 	    s.db, HDR_LEN + len);
-
-	f = fopen(flag, "w");
-	assert_non_null(f);
-	assert_int_equal(fclose(f), 0);
-	order_json(json, sizeof(json), "o2", "u2", "a", "c");
-	xs_test_send_ok(s.admin_url, json);
-	wait_log_has(
-	    log_path, "wal: cannot apply entries after 1", log, sizeof(log));
-	order_json(json, sizeof(json), "o3", "u3", "b", "c");
-	r = xs_test_call(s.admin_url, json);
-	xs_test_reply_error(r, "internal", "input/output error");
-	json_decref(r);
-	xs_test_assert_has(log, want);
-	assert_int_equal(wal_stat(s.read_url, "logged"), 2);
-	assert_int_equal(wal_stat(s.read_url, "applied"), 1);
-
-	assert_int_equal(unlink(flag), 0);
-	wait_applied(s.read_url, 2);
-	xs_test_send_ok(s.admin_url, json);
-	wait_applied(s.read_url, 3);
-	assert_int_equal(xs_test_stats_orders(s.read_url), 3);
-	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
-	free(flag);
-	free(log_path);
-	xs_test_server_fini(&s);
+	refused_while_flag_up_then_applied(&s, flag, log_path, 1, want);
 }
 
 /* ==== A damaged entry in a log left by a crash ==== */

@@ -326,20 +326,9 @@ fsync(int fd)
 int
 pthread_cond_wait(pthread_cond_t *cv, pthread_mutex_t *m)
 {
-	struct timespec until;
-	int             rc;
-
 	pthread_once(&real_once, real_resolve);
 	if (!wrote_entry || getenv("XS_SHIM_WRITE_FAIL") == NULL) {
 		return real_cond_wait(cv, m);
 	}
-	/* A condition's default clock. */
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_nsec += WAKE_MS * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
-	rc = real_cond_timedwait(cv, m, &until);
-	return rc == ETIMEDOUT ? 0 : rc; /* a spurious wakeup */
+	return cond_wait_at_most(real_cond_timedwait, cv, m, WAKE_MS);
 }

@@ -7,11 +7,14 @@
 #ifndef XS_SHIM_WAL_H
 #define XS_SHIM_WAL_H
 
+#include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #define ENTRY_MAGIC 0x4c415758u /* a log entry's header: "XWAL" */
@@ -57,6 +60,29 @@ fd_is_log(int fd)
 	}
 	path[n] = '\0';
 	return path_is_log(path);
+}
+
+/* A wait on 'cv' that ends after 'ms' at most, as a spurious wakeup
+ * (which POSIX allows) would: 0 then. 'timedwait' is the real
+ * pthread_cond_timedwait (a shim that replaces pthread_cond_wait calls
+ * this for the threads it wakes early). */
+static inline int
+cond_wait_at_most(int (*timedwait)(pthread_cond_t *, pthread_mutex_t *,
+                      const struct timespec *),
+    pthread_cond_t *cv, pthread_mutex_t *m, long ms)
+{
+	struct timespec until;
+	int             rc;
+
+	/* A condition's default clock. */
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += ms * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec += until.tv_nsec / 1000000000L;
+		until.tv_nsec %= 1000000000L;
+	}
+	rc = timedwait(cv, m, &until);
+	return rc == ETIMEDOUT ? 0 : rc;
 }
 
 #endif
