@@ -353,13 +353,19 @@ xs_server_handle(
 	if (err != XSELL_OK) {
 		atomic_fetch_add(&w->srv->ops[req.op].errors, 1);
 		/* A withheld reply's reason is logged where it is known. */
-		if (err != XSELL_EFORBIDDEN && err != XSELL_EINVAL &&
-		    err != XSELL_ETOOBIG && !w->reply_withheld) {
+		if (!xs_err_is_senders(err) && !w->reply_withheld) {
 			xs_log(XS_LOG_WARN, "%s: %s", xs_op_name(req.op),
 			    xsell_strerror(err));
 		}
 		reply_error(w, &req, err, ei.msg[0] ? &ei : NULL, out);
 	}
+}
+
+bool
+xs_err_is_senders(xsell_err err)
+{
+	return err == XSELL_EINVAL || err == XSELL_ETOOBIG ||
+	    err == XSELL_EFORBIDDEN;
 }
 
 void

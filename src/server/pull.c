@@ -41,15 +41,6 @@ xs_pull_fini(struct xs_pull *p)
 	pthread_mutex_destroy(&p->warn_mtx);
 }
 
-/* Whether 'err' is the sender's fault (its message was wrong), as the
- * handler tells an error to log from one to answer (handler.c). */
-static bool
-err_is_senders(xsell_err err)
-{
-	return err == XSELL_EINVAL || err == XSELL_ETOOBIG ||
-	    err == XSELL_EFORBIDDEN;
-}
-
 /* Log why a message was not applied: at once if no line was logged in
  * the last second, else only counted for the next line, which says how
  * many went unlogged. */
@@ -73,8 +64,8 @@ pull_warn(struct xs_pull *p, xsell_err err, const struct xs_errinfo *ei)
 	xs_log(XS_LOG_WARN,
 	    "pull: a message %s (%s: %s%s%s); %llu not applied since the "
 	    "last such line (stats.pull)",
-	    err_is_senders(err) ? "rejected" : "failed", xsell_err_wire(err),
-	    ei->field, ei->field[0] != '\0' ? ": " : "",
+	    xs_err_is_senders(err) ? "rejected" : "failed",
+	    xsell_err_wire(err), ei->field, ei->field[0] != '\0' ? ": " : "",
 	    ei->msg[0] != '\0' ? ei->msg : xsell_strerror(err),
 	    (unsigned long long) n);
 }
@@ -162,7 +153,7 @@ pull_take(struct xs_worker *w, nng_msg *msg)
 		pull_done(p, &p->applied);
 		return;
 	}
-	pull_done(p, err_is_senders(err) ? &p->rejected : &p->failed);
+	pull_done(p, xs_err_is_senders(err) ? &p->rejected : &p->failed);
 	pull_warn(p, err, &ei);
 }
 

@@ -96,6 +96,11 @@ void xs_conn_limit_unmute(struct xs_conn_limit *l, uint32_t pipe);
 /* The counters of 'l', for stats, under its name as the kind. */
 void xs_conn_limit_read(struct xs_conn_limit *l, struct xs_conn_stats *out);
 
+/* Whether 'err' is the sender's fault (its request was wrong: invalid,
+ * too large, not taken there), which its reply or a count tells; any
+ * other error is the server's and is logged too (handler.c). */
+bool xs_err_is_senders(xsell_err err);
+
 /* Answer "unavailable" (the server is at its connection limit) to the
  * request body[0..len), with its id when it has one (handler.c). */
 void xs_server_refuse(
