@@ -335,7 +335,8 @@ event_weight(const struct xs_settings *set, const struct xs_hist_rec *ev)
 struct taste_walk {
 	const struct xs_settings *set;
 	int64_t                   now;
-	struct xs_cand_vec        w; /* item -> weight (score) */
+	struct xs_cand_vec        w;     /* item -> weight (score) */
+	struct xs_cand_vec        rated; /* ratings, oldest first */
 };
 
 static xsell_err
@@ -347,7 +348,46 @@ taste_cb(void *ctx, const struct xs_hist_rec *ev)
 	c.item  = ev->item;
 	c.score = event_weight(t->set, ev) *
 	    decay((double) (t->now - ev->ts), t->set->pick_half_life_days);
+	if (ev->type == XS_EV_RATING) {
+		/* Kept even at weight 0: a 3 still replaces a 5 before it.
+		 * group: its place in the walk, which is oldest first. */
+		c.group = (uint32_t) t->rated.n;
+		return xs_cand_vec_push(&t->rated, &c);
+	}
 	return c.score != 0 ? xs_cand_vec_push(&t->w, &c) : XSELL_OK;
+}
+
+static int
+cmp_rating_item_then_place(const void *x, const void *y)
+{
+	const struct xs_cand *p = x, *q = y;
+
+	if (p->item != q->item) {
+		return p->item < q->item ? -1 : 1;
+	}
+	return p->group < q->group ? -1 : p->group > q->group;
+}
+
+/* A customer's rating of an item is their newest one: a 1 after a 5 is
+ * a change of mind, not a second opinion to add to the first. Only
+ * that rating joins the taste. */
+static xsell_err
+taste_add_newest_ratings(struct taste_walk *t)
+{
+	struct xs_cand_vec *r   = &t->rated;
+	xsell_err           err = XSELL_OK;
+
+	qsort(r->v, r->n, sizeof(*r->v), cmp_rating_item_then_place);
+	for (size_t i = 0; i < r->n && err == XSELL_OK; i++) {
+		bool newest =
+		    i + 1 == r->n || r->v[i + 1].item != r->v[i].item;
+
+		if (newest && r->v[i].score != 0) {
+			r->v[i].group = 0;
+			err           = xs_cand_vec_push(&t->w, &r->v[i]);
+		}
+	}
+	return err;
 }
 
 /* The user's weight per item: history plus context, merged by item. */
@@ -356,13 +396,17 @@ taste_load(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
     const struct xs_query *q, const struct user_view *u,
     struct xs_cand_vec *out)
 {
-	struct taste_walk t   = { set, q->now, { NULL, 0, 0 } };
+	struct taste_walk t = { set, q->now, { NULL, 0, 0 }, { NULL, 0, 0 } };
 	xsell_err         err = XSELL_OK;
 
 	if (u->id != 0) {
 		err =
 		    xs_store_history_each(st, txn, u->id, false, taste_cb, &t);
 	}
+	if (err == XSELL_OK && t.rated.n != 0) {
+		err = taste_add_newest_ratings(&t);
+	}
+	free(t.rated.v);
 	for (uint32_t i = 0; i < q->n_context && err == XSELL_OK; i++) {
 		struct xs_cand c = { 0 };
 

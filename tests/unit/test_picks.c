@@ -84,16 +84,18 @@ struct expect {
 struct taste_ctx {
 	const struct xs_settings *set;
 	struct expect            *e;
+	double                    rating[ITEMS_MAX]; /* the newest's part */
 };
 
 /* DESIGN.md's weights: by type, a rating by its value; decayed by age
- * with the pick half-life. */
+ * with the pick half-life. Of an item's ratings only the newest counts
+ * (the walk is oldest first): picks.md. */
 static xsell_err
 taste_cb(void *ctx, const struct xs_hist_rec *ev)
 {
 	struct taste_ctx         *t   = ctx;
 	const struct xs_settings *set = t->set;
-	double                    w;
+	double                    w, part;
 
 	if (ev->type == XS_EV_RATING) {
 		w = ev->value >= 4   ? set->pick_rating_high
@@ -103,9 +105,14 @@ taste_cb(void *ctx, const struct xs_hist_rec *ev)
 		w = set->pick_weight[ev->type];
 	}
 	assert_true(ev->item < ITEMS_MAX);
-	t->e->taste[ev->item] += w *
+	part = w *
 	    pow(0.5,
 	        (double) (T0 - ev->ts) / (set->pick_half_life_days * DAY));
+	if (ev->type == XS_EV_RATING) {
+		t->rating[ev->item] = part;
+	} else {
+		t->e->taste[ev->item] += part;
+	}
 	return XSELL_OK;
 }
 
@@ -270,12 +277,15 @@ static void
 expect_for(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
     uint32_t user, struct expect *e)
 {
-	struct taste_ctx t = { set, e };
+	struct taste_ctx t = { set, e, { 0 } };
 	struct xs_totals tot;
 
 	memset(e, 0, sizeof(*e));
 	assert_xs_ok(
 	    xs_store_history_each(st, txn, user, false, taste_cb, &t));
+	for (uint32_t i = 1; i < ITEMS_MAX; i++) {
+		e->taste[i] += t.rating[i];
+	}
 	assert_xs_ok(xs_store_bought_each(st, txn, user, bought_cb, e));
 	assert_xs_ok(xs_store_totals_get(st, txn, &tot));
 	for (uint32_t i = 1; i < ITEMS_MAX; i++) {
@@ -958,6 +968,49 @@ test_for_you_negative_candidates_have_because(void **state)
 	assert_string_equal(p[1].because, "R");
 }
 
+/* A customer's rating of an item is their newest one. Baskets {A,B},
+ * {C,D} and {E,F}, twice each. u20 rated A 1 then 5, C 5 then 1, E 5
+ * then 3, a day apart: A is liked (B scored above 0, because A), C
+ * disliked (D below 0, because C), E neither (F not scored at all). Were
+ * ratings summed, A would sink B (-3 x 0.98 + 2 x 0.99 < 0) and E would
+ * lift F. */
+static void
+test_for_you_newest_rating_counts(void **state)
+{
+	struct xs_test_store *f = *state;
+	struct xs_settings    set;
+	struct xs_query       q = picks_query("u20", XS_PICK_FOR_YOU, 10);
+	struct xs_span        cands[3] = { span("B"), span("D"), span("F") };
+	struct pick           p[3];
+	char                  spec[1024];
+
+	snprintf(spec, sizeof(spec),
+	    "%d order - A,B g1; %d order - A,B g2; %d order - C,D g3; "
+	    "%d order - C,D g4; %d order - E,F g5; %d order - E,F g6; "
+	    "%d rating u20 A 1; %d rating u20 C 5; %d rating u20 E 5; "
+	    "%d rating u20 A 5; %d rating u20 C 1; %d rating u20 E 3",
+	    T0 - 9 * DAY, T0 - 9 * DAY, T0 - 9 * DAY, T0 - 9 * DAY,
+	    T0 - 9 * DAY, T0 - 9 * DAY, T0 - 2 * DAY, T0 - 2 * DAY,
+	    T0 - 2 * DAY, T0 - DAY, T0 - DAY, T0 - DAY);
+	xs_test_events(f->st, NULL, spec);
+	xs_settings_default(&set);
+	set.pick_momentum_weight = 0; /* scores by taste alone */
+	q.now                    = T0;
+	q.candidates             = cands;
+	q.n_candidates           = 3;
+	assert_int_equal(ask_picks(f->st, &set, &q, p, 3), 3);
+	assert_string_equal(p[0].id, "B");
+	assert_true(p[0].score > 0);
+	assert_string_equal(p[0].because, "A");
+	/* F, never scored, ranks between B's gain and D's loss. */
+	assert_string_equal(p[1].id, "F");
+	assert_true(p[1].score == 0);
+	assert_string_equal(p[1].because, "");
+	assert_string_equal(p[2].id, "D");
+	assert_true(p[2].score < 0);
+	assert_string_equal(p[2].because, "C");
+}
+
 int
 main(void)
 {
@@ -993,6 +1046,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_for_you_negative_candidates_have_because,
 		    xs_test_store_setup, xs_test_store_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_for_you_newest_rating_counts, xs_test_store_setup,
+		    xs_test_store_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
