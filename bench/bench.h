@@ -138,6 +138,8 @@ struct bench_result {
 	struct bench_hist all;
 	uint64_t          errors;   /* replies with ok: false */
 	uint64_t          failures; /* no reply (timeout, transport) */
+	uint64_t          op_errors[BENCH_OP_COUNT];   /* errors by op */
+	uint64_t          op_failures[BENCH_OP_COUNT]; /* failures by op */
 	uint64_t          reply_bytes;
 };
 

@@ -171,6 +171,7 @@ bench_run_inproc(const struct bench_opts *o, const struct bench_input *in,
 		}
 		last = now;
 		r->errors += !ok;
+		r->op_errors[op] += !ok;
 		bench_hist_add(&r->ops[op], ns);
 		bench_hist_add(&r->all, ns);
 	}

@@ -111,7 +111,9 @@ client_one(
 	t1         = xs_mono_ns();
 	c->last_ns = t1;
 	if (rv != 0) {
-		c->r.failures++; /* also in the warmup: a dead server shows */
+		/* Also in the warmup: a dead server shows. */
+		c->r.failures++;
+		c->r.op_failures[op]++;
 		return;
 	}
 	if (t0 < c->measure_ns) {
@@ -121,7 +123,10 @@ client_one(
 	bench_hist_add(&c->r.ops[op], t1 - t0);
 	bench_hist_add(&c->r.all, t1 - t0);
 	c->r.reply_bytes += len;
-	c->r.errors += reply_is_error(reply, len);
+	if (reply_is_error(reply, len)) {
+		c->r.errors++;
+		c->r.op_errors[op]++;
+	}
 	nng_free(reply, len);
 }
 
@@ -209,6 +214,8 @@ result_gather(
 	for (unsigned i = 0; i < n; i++) {
 		for (int op = 0; op < BENCH_OP_COUNT; op++) {
 			bench_hist_merge(&r->ops[op], &cs[i].r.ops[op]);
+			r->op_errors[op] += cs[i].r.op_errors[op];
+			r->op_failures[op] += cs[i].r.op_failures[op];
 		}
 		bench_hist_merge(&r->all, &cs[i].r.all);
 		r->errors += cs[i].r.errors;

@@ -34,6 +34,21 @@ text_row(
 	    us(h->max_ns));
 }
 
+/* "; fbt 3, event 1": which ops a count came from, when any. */
+static void
+text_by_op(const uint64_t *by_op)
+{
+	const char *sep = "; ";
+
+	for (int op = 0; op < BENCH_OP_COUNT; op++) {
+		if (by_op[op] != 0) {
+			printf("%s%s %llu", sep, bench_op_names[op],
+			    (unsigned long long) by_op[op]);
+			sep = ", ";
+		}
+	}
+}
+
 void
 bench_report_text(const struct bench_opts *o, const struct bench_result *r)
 {
@@ -57,8 +72,11 @@ bench_report_text(const struct bench_opts *o, const struct bench_result *r)
 		}
 	}
 	text_row("all", r, &r->all);
-	printf("errors %llu (ok: false), failures %llu (no reply)",
-	    (unsigned long long) r->errors, (unsigned long long) r->failures);
+	printf("errors %llu (ok: false", (unsigned long long) r->errors);
+	text_by_op(r->op_errors);
+	printf("), failures %llu (no reply", (unsigned long long) r->failures);
+	text_by_op(r->op_failures);
+	printf(")");
 	if (r->all.n != 0 && r->mode[0] != 'i') {
 		printf(", mean reply %.0f bytes",
 		    (double) r->reply_bytes / (double) r->all.n);
@@ -66,16 +84,17 @@ bench_report_text(const struct bench_opts *o, const struct bench_result *r)
 	printf("\n");
 }
 
+/* A histogram's fields, without the braces. */
 static void
 json_hist(const struct bench_result *r, const struct bench_hist *h)
 {
-	printf("{\"requests\":%llu,\"rps\":%.1f", (unsigned long long) h->n,
+	printf("\"requests\":%llu,\"rps\":%.1f", (unsigned long long) h->n,
 	    rate(r, h));
 	for (size_t i = 0; i < N_Q; i++) {
 		printf(",\"%s_us\":%.2f", q_names[i],
 		    us(bench_hist_quantile(h, quantiles[i])));
 	}
-	printf(",\"mean_us\":%.2f,\"max_us\":%.2f}",
+	printf(",\"mean_us\":%.2f,\"max_us\":%.2f",
 	    h->n ? us(h->sum_ns) / (double) h->n : 0, us(h->max_ns));
 }
 
@@ -112,14 +131,18 @@ bench_report_json(const struct bench_opts *o, const struct bench_result *r)
 	    (unsigned long long) r->errors, (unsigned long long) r->failures,
 	    r->all.n ? (double) r->reply_bytes / (double) r->all.n : 0);
 	for (int op = 0, first = 1; op < BENCH_OP_COUNT; op++) {
-		if (r->ops[op].n == 0) {
+		if (r->ops[op].n == 0 && r->op_failures[op] == 0) {
 			continue;
 		}
-		printf("%s\"%s\":", first ? "" : ",", bench_op_names[op]);
+		printf("%s\"%s\":{", first ? "" : ",", bench_op_names[op]);
 		json_hist(r, &r->ops[op]);
+		printf(",\"errors\":%llu,\"failures\":%llu}",
+		    (unsigned long long) r->op_errors[op],
+		    (unsigned long long) r->op_failures[op]);
 		first = 0;
 	}
-	printf("},\"all\":");
+	printf("},\"all\":{");
 	json_hist(r, &r->all);
+	printf("}");
 	printf(",\"clock\":\"%s\"}\n", o->cpu_time ? "thread_cpu" : "wall");
 }

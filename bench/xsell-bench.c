@@ -92,10 +92,12 @@ static const char usage[] =
     "Latency is from send to reply (open loop: from the scheduled send),\n"
     "kept in a log-linear histogram (1.6% resolution): p50, p90, p99,\n"
     "p99.9, mean, max. \"errors\" are replies with ok: false, \"failures\"\n"
-    "requests without a reply. Exit status: 0 when the run finished (see\n"
-    "errors and failures in the output), 1 when it could not run (no\n"
-    "store, no server), 2 for a usage error (an option with a value given\n"
-    "twice among them: which value was meant would be unsaid).\n";
+    "requests without a reply, each count followed by the ops it came\n"
+    "from (with --json, every op's own \"errors\" and \"failures\").\n"
+    "Exit status: 0 when the run finished (see errors and failures in\n"
+    "the output), 1 when it could not run (no store, no server), 2 for a\n"
+    "usage error (an option with a value given twice among them: which\n"
+    "value was meant would be unsaid).\n";
 
 enum {
 	OPT_URL = 256,

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <nng/protocol/reqrep0/rep.h>
 
 #define RETAIL XS_TEST_SOURCE_DIR "/tests/data/online-retail-2011-02.csv"
 #define REQUESTS 300
@@ -389,6 +390,76 @@ test_bench_store_missing_says_why(void **state)
 	free(url);
 }
 
+/* The op of an error and of a failure is said: writes sent to a read
+ * endpoint are refused ("forbidden"), and one that never answers (a REP
+ * socket nobody reads) lets every write time out. The reads beside them
+ * have neither. Text: "errors N (ok: false; view N)"; JSON: each op's
+ * own "errors" and "failures", an op with failures only included. */
+static void
+test_bench_errors_and_failures_by_op(void **state)
+{
+	struct xs_test_dir   *f      = *state;
+	struct xs_test_server s      = { 0 };
+	char                 *silent = xs_test_ipc_url(f->dir, "silent");
+	const char  *refused[] = { "--url", NULL, "--admin-url", NULL, "--db",
+		 NULL, "--mix", "view=1,stats=1", "--requests", "20",
+		 "--warmup", "0", NULL };
+	const char  *unanswered[] = { "--url", NULL, "--admin-url", silent,
+		 "--db", NULL, "--mix", "view=1,stats=1", "--requests", "20",
+		 "--warmup", "0", "--timeout-ms", "50", "--json", NULL };
+	const char  *row;
+	char         name[32], want[64];
+	long         views;
+	nng_socket   rep;
+	json_error_t jerr;
+	json_t      *r, *ops;
+
+	xs_test_server_start(&s, NULL);
+	xs_test_send_ok(s.admin_url,
+	    "{\"op\":\"event\",\"events\":[{\"type\":\"order\","
+	    "\"order\":\"o1\",\"user\":\"u1\",\"items\":[\"A\",\"B\"]}]}");
+	refused[1] = refused[3] = unanswered[1] = s.read_url;
+	refused[5] = unanswered[5] = s.db;
+	assert_int_equal(bench(f, refused), 0);
+	row = strstr(f->out, "\nview ");
+	assert_non_null(row);
+	views = row_requests(row + 1, name, sizeof(name));
+	snprintf(want, sizeof(want),
+	    "errors %ld (ok: false; view %ld), failures 0 (no reply)", views,
+	    views);
+	xs_test_assert_has(f->out, want);
+
+	assert_int_equal(nng_rep0_open(&rep), 0);
+	assert_int_equal(nng_listen(rep, silent, NULL, 0), 0);
+	assert_int_equal(bench(f, unanswered), 0);
+	r = json_loads(f->out, 0, &jerr);
+	if (r == NULL) {
+		fail_msg("not JSON (%s): %s", jerr.text, f->out);
+	}
+	ops   = json_object_get(r, "ops");
+	views = (long) json_integer_value(
+	    json_object_get(json_object_get(ops, "view"), "failures"));
+	assert_true(views > 0);
+	assert_int_equal(
+	    json_integer_value(json_object_get(r, "failures")), views);
+	assert_int_equal(json_integer_value(json_object_get(
+	                     json_object_get(ops, "view"), "requests")),
+	    0);
+	assert_int_equal(json_integer_value(json_object_get(
+	                     json_object_get(ops, "stats"), "requests")),
+	    20 - views);
+	assert_int_equal(json_integer_value(json_object_get(
+	                     json_object_get(ops, "stats"), "failures")),
+	    0);
+	assert_int_equal(json_integer_value(json_object_get(
+	                     json_object_get(ops, "stats"), "errors")),
+	    0);
+	json_decref(r);
+	nng_close(rep);
+	xs_test_server_fini(&s);
+	free(silent);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, xs_test_dir_teardown)
 
 int
@@ -404,6 +475,7 @@ main(void)
 		T(test_bench_option_given_twice),
 		T(test_bench_store_missing_says_why),
 		T(test_bench_writes_views_and_orders),
+		T(test_bench_errors_and_failures_by_op),
 	};
 
 	return cmocka_run_group_tests_name("bench_tool", tests, NULL, NULL);
