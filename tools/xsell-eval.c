@@ -119,6 +119,7 @@ static const char usage_text[] =
     "                        --scorer, x min-support\n"
     "  --sweep               shorthand for --scorer all --beta\n"
     "                        0,0.25,0.5,0.75,1 --min-support 1,2,3\n"
+    "                        (and so not given with any of them)\n"
     "                        (picks' grid is not swept: name it)\n"
     "  --no-baselines        leave out popularity, trending, random and\n"
     "                        co-count\n"
@@ -637,6 +638,27 @@ parse_one(struct args *a, int c, char *arg)
 	return EXIT_USAGE;
 }
 
+/* The option of those --sweep sets that was given as well, or NULL:
+ * together, whichever came last would win unsaid. */
+static const char *
+swept_and_given(const struct xs_opt_once *once)
+{
+	static const struct {
+		int         c;
+		const char *name;
+	} swept[] = { { 'c', "--scorer" }, { 'B', "--beta" },
+		{ 'M', "--min-support" } };
+
+	for (size_t i = 0; i < once->n_given; i++) {
+		for (size_t s = 0; s < sizeof(swept) / sizeof(swept[0]); s++) {
+			if (once->given[i] == swept[s].c) {
+				return swept[s].name;
+			}
+		}
+	}
+	return NULL;
+}
+
 static int
 parse_args(int argc, char **argv, struct args *a)
 {
@@ -678,7 +700,9 @@ parse_args(int argc, char **argv, struct args *a)
 	struct xs_opt_once once      = {
 		     .opts = opts, .shortopts = "-hk:", .adds_up = adds_up
 	};
-	int c;
+	const char *both;
+	bool        swept = false;
+	int         c;
 
 	opterr = 0;
 	/* "-": files come back in place (as option 1), so that each is
@@ -698,10 +722,16 @@ parse_args(int argc, char **argv, struct args *a)
 		if (twice != NULL) {
 			return usage_error("%s given twice", twice);
 		}
-		rc = parse_one(a, c, optarg);
+		swept = swept || c == 'w';
+		rc    = parse_one(a, c, optarg);
 		if (rc != EXIT_EVAL_OK) {
 			return rc;
 		}
+	}
+	both = swept ? swept_and_given(&once) : NULL;
+	if (both != NULL) {
+		return usage_error(
+		    "--sweep sets %s: give one or the other", both);
 	}
 	if (a->n_files == 0) {
 		return usage_error("%s", "no input FILE given");

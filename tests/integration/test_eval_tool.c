@@ -451,6 +451,12 @@ test_eval_tool_usage_errors(void **state)
 		"lift", TINY, NULL };
 	const char *const a20[] = { "--store", f->dir, "--store", other, TINY,
 		NULL };
+	/* --sweep sets --scorer, --beta and --min-support: with one of them
+	 * too, the last of the two won unsaid. */
+	const char *const a21[] = { "--scorer", "count", "--sweep", TINY,
+		NULL };
+	const char *const a22[] = { "--sweep", "--min-support", "2", TINY,
+		NULL };
 	/* --exclude-items, --map and --type add up; flags may repeat. */
 	const char *const twice_ok[] = { "--split", "time:2020-01-10",
 		"--exclude-items", "POST", "--exclude-items", "DOT", "--map",
@@ -481,6 +487,11 @@ test_eval_tool_usage_errors(void **state)
 	assert_usage_error(f, a20, "xsell-eval: --store given twice\n");
 	assert_int_equal(access(other, F_OK), -1);
 	assert_int_equal(run(f, twice_ok), 0);
+	assert_usage_error(f, a21,
+	    "xsell-eval: --sweep sets --scorer: give one or the other\n");
+	assert_usage_error(f, a22,
+	    "xsell-eval: --sweep sets --min-support: give one or the "
+	    "other\n");
 }
 
 /* --versus pairs every row with the named one instead: popularity
