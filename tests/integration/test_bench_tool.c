@@ -390,6 +390,16 @@ test_bench_store_missing_says_why(void **state)
 	free(url);
 }
 
+/* One integer of one op's object in --json's "ops". */
+static long
+op_field(json_t *ops, const char *op, const char *field)
+{
+	json_t *o = json_object_get(ops, op);
+
+	assert_non_null(o);
+	return (long) json_integer_value(json_object_get(o, field));
+}
+
 /* The op of an error and of a failure is said: writes sent to a read
  * endpoint are refused ("forbidden"), and one that never answers (a REP
  * socket nobody reads) lets every write time out. The reads beside them
@@ -437,23 +447,14 @@ test_bench_errors_and_failures_by_op(void **state)
 		fail_msg("not JSON (%s): %s", jerr.text, f->out);
 	}
 	ops   = json_object_get(r, "ops");
-	views = (long) json_integer_value(
-	    json_object_get(json_object_get(ops, "view"), "failures"));
+	views = op_field(ops, "view", "failures");
 	assert_true(views > 0);
 	assert_int_equal(
 	    json_integer_value(json_object_get(r, "failures")), views);
-	assert_int_equal(json_integer_value(json_object_get(
-	                     json_object_get(ops, "view"), "requests")),
-	    0);
-	assert_int_equal(json_integer_value(json_object_get(
-	                     json_object_get(ops, "stats"), "requests")),
-	    20 - views);
-	assert_int_equal(json_integer_value(json_object_get(
-	                     json_object_get(ops, "stats"), "failures")),
-	    0);
-	assert_int_equal(json_integer_value(json_object_get(
-	                     json_object_get(ops, "stats"), "errors")),
-	    0);
+	assert_int_equal(op_field(ops, "view", "requests"), 0);
+	assert_int_equal(op_field(ops, "stats", "requests"), 20 - views);
+	assert_int_equal(op_field(ops, "stats", "failures"), 0);
+	assert_int_equal(op_field(ops, "stats", "errors"), 0);
 	json_decref(r);
 	nng_close(rep);
 	xs_test_server_fini(&s);
