@@ -1211,18 +1211,15 @@ forget_segs_drop(xs_wal *wal, uint64_t seq)
 	bool      kept;
 	xsell_err err;
 
-	/* Everything up to 'seq' is in the store: the applier delivers a
-	 * forget's result (group_forgets_deliver) once its group is
-	 * committed, and the entries before the group were already. It
-	 * records the group in wal->applied only at its next hold of mtx
-	 * (applier_step), so a writer woken in between (by a writer
-	 * waiting for backlog room that hands on its place, a broken log,
-	 * a stop, or spuriously) finds an older number there: taken as it
-	 * is, it would delete nothing and reply with the user's requests
-	 * still on disk. */
+	/* The applier records a group as applied in the hold of mtx that
+	 * delivers its forgets' results (group_record): a writer woken
+	 * after its result (by a writer waiting for backlog room that
+	 * hands on its place, a broken log, a stop, or spuriously) finds
+	 * its entry counted. */
 	pthread_mutex_lock(&wal->mtx);
-	applied = wal->applied > seq ? wal->applied : seq;
+	applied = wal->applied;
 	pthread_mutex_unlock(&wal->mtx);
+	assert(applied >= seq);
 	err = segs_drop_applied(wal, applied, false);
 	pthread_mutex_lock(&wal->mtx);
 	kept = wal->n_segs > 0 && wal->segs[0] <= seq;
@@ -1630,18 +1627,29 @@ group_read(xs_wal *wal, uint64_t upto, struct xs_request *reqs,
 }
 
 /* The group's first n entries are in the store (applied, or skipped
- * with their error in ents[i].err): end the wait of each forget_user
- * among them whose writer waits (none at replay). Only a forget_user
- * has a waiter, so the waiters are walked, not the entries; a group's
- * seqs follow each other, so f's entry is ents[f->seq - first]. */
+ * with their error in ents[i].err): record them as applied (stats,
+ * writers waiting for room), then end the wait of each forget_user
+ * among them whose writer waits (none at replay), in the same hold of
+ * mtx: a forget's reply, sent once its wait ends, must not come before
+ * stats.wal.applied counts its entry (a client reading stats after the
+ * reply would see it unapplied). Only a forget_user has a waiter, so
+ * the waiters are walked, not the entries; a group's seqs follow each
+ * other, so f's entry is ents[f->seq - first]. */
 static void
-group_forgets_deliver(xs_wal *wal, struct xs_write_job *const *jobs, size_t n)
+group_record(xs_wal *wal, struct xs_write_job *const *jobs, size_t n)
 {
 	uint64_t           first = wal->ents[0].seq;
+	uint64_t           bytes = 0;
 	struct wal_forget *f, *next;
 
 	assert(n > 0 && wal->ents[n - 1].seq == first + (n - 1));
+	for (size_t i = 0; i < n; i++) {
+		bytes += sizeof(struct wal_hdr) + wal->ents[i].len;
+	}
 	pthread_mutex_lock(&wal->mtx);
+	wal->applied = wal->ents[n - 1].seq;
+	/* A replay has no backlog: its end is not known yet. */
+	wal->backlog -= wal->replaying ? 0 : bytes;
 	for (f = wal->forgets; f != NULL; f = next) {
 		next = f->next;
 		if (f->seq >= first && f->seq - first < n) {
@@ -1867,7 +1875,7 @@ group_next(xs_wal *wal, uint64_t upto, size_t *donep)
 		    wal, wal->ents[*donep].rd_seg, wal->ents[*donep].rd_off);
 	}
 	if (*donep > 0) {
-		group_forgets_deliver(wal, jobs, *donep);
+		group_record(wal, jobs, *donep);
 		wal->n_groups++;
 		wal->n_entries += *donep;
 	}
@@ -1894,13 +1902,14 @@ stall_set(xs_wal *wal, xsell_err err)
 }
 
 /* Apply one group of what is durable; true if it went without error.
- * What of it is in the store counts even on an error; then the applier
+ * What of it is in the store counts even on an error (group_next
+ * records it); then the applier
  * keeps its place (the first entry not applied) and the error in
  * wal->stall. */
 static bool
 applier_step(xs_wal *wal)
 {
-	uint64_t  upto, bytes = 0;
+	uint64_t  upto;
 	uint64_t  rd_seg = wal->rd_seg;
 	off_t     rd_off = wal->rd_off;
 	size_t    done   = 0;
@@ -1913,20 +1922,12 @@ applier_step(xs_wal *wal)
 		return false;
 	}
 	err = group_next(wal, upto, &done);
-	for (size_t i = 0; i < done; i++) {
-		bytes += sizeof(struct wal_hdr) + wal->ents[i].len;
-	}
 	if (err != XSELL_OK && done == 0) {
 		/* Read the group again next time. The reader is the
 		 * applier's own: its open runs without mtx. */
 		reader_seek(wal, rd_seg, rd_off);
 	}
 	pthread_mutex_lock(&wal->mtx);
-	if (done > 0) {
-		wal->applied = wal->ents[done - 1].seq;
-		/* A replay has no backlog: its end is not known yet. */
-		wal->backlog -= wal->replaying ? 0 : bytes;
-	}
 	stall_set(wal, err);
 	pthread_cond_broadcast(&wal->applied_cv);
 	pthread_mutex_unlock(&wal->mtx);

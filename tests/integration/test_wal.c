@@ -17,7 +17,8 @@
  * it is in flight at a stop, and once it is answered no log file holds
  * the forgotten user's requests (also when its writer wakes before the
  * applier has recorded its entry as applied: an LD_PRELOAD shim wakes
- * it then), nor could a crash of the machine bring one back (an
+ * it then, and stats read after the reply count its entry applied),
+ * nor could a crash of the machine bring one back (an
  * LD_PRELOAD shim keeps a deleted file until its directory is synced;
  * failing that sync, the reply still comes, and a restart deletes the
  * file again); one the store cannot take at a stop gets no reply (its
@@ -1634,6 +1635,48 @@ test_wal_forget_woken_early_deletes_the_users_requests(void **state)
 	xs_test_server_fini(&s);
 }
 
+/* A client that reads stats right after a forget_user's reply sees the
+ * forget's entry applied (stats.wal.applied at least the entry logged
+ * for it), as the reply comes after the apply. The shim
+ * (support/shim_forget_wake.c) wakes the forget's writer early and has
+ * the applier take the log's mutex late, so that the writer sees its
+ * result before the applier's next hold of the mutex. stats said
+ * applied 2, logged 3: the applier recorded the group as applied only
+ * in that next hold. */
+static void
+test_wal_forget_reply_comes_with_its_entry_counted_applied(void **state)
+{
+	struct xs_test_server s;
+	char                  json[256];
+	json_int_t            logged, applied;
+	json_t               *r;
+
+	(void) state;
+	xs_test_server_start(&s, wal_args);
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+	restart_preloaded(&s, XS_TEST_SHIM_FORGET_WAKE);
+	order_json(json, sizeof(json), "victim-o1", "victim", "a", "b");
+	xs_test_send_ok(s.admin_url, json);
+	order_json(json, sizeof(json), "o2", "u2", "a", "c");
+	xs_test_send_ok(s.admin_url, json);
+	/* The applier is idle: the shim's late locks are the forget's. */
+	wait_applied(s.read_url, 2);
+
+	r = xs_test_call_ok(
+	    s.admin_url, "{\"op\":\"forget_user\",\"user\":\"victim\"}");
+	json_decref(r);
+	applied = wal_stat(s.read_url, "applied");
+	logged  = wal_stat(s.read_url, "logged");
+	assert_int_equal(logged, 3);
+	if (applied < logged) {
+		fail_msg("stats after the forget_user's reply: applied %lld, "
+		         "logged %lld",
+		    (long long) applied, (long long) logged);
+	}
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+	xs_test_server_fini(&s);
+}
+
 /* Orders that a 1 MiB map cannot take in one transaction: 2,000 of 10
  * items each, no item in two of them (JSON, malloc'd). */
 static char *
@@ -2729,6 +2772,8 @@ main(void)
 		cmocka_unit_test(test_wal_forget_deletion_is_synced),
 		cmocka_unit_test(
 		    test_wal_forget_woken_early_deletes_the_users_requests),
+		cmocka_unit_test(
+		    test_wal_forget_reply_comes_with_its_entry_counted_applied),
 		cmocka_unit_test(
 		    test_wal_failed_sync_refuses_writers_waiting_for_room),
 		cmocka_unit_test(test_wal_failed_sync_cut_is_synced),
