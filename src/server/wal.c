@@ -706,11 +706,26 @@ segs_drop_applied(xs_wal *wal, uint64_t applied, bool all)
 	return err;
 }
 
+/* Delete 'path', a segment just created that is not used (its name
+ * could not be made durable). A file that stays is empty and is not
+ * listed: the next try to start that segment opens it again (emptied),
+ * and a start takes it for an empty last file and deletes it. */
+static void
+seg_discard(const char *path)
+{
+	if (unlink(path) != 0) {
+		xs_log(XS_LOG_WARN,
+		    "wal: unlink %s: %s; the empty file stays (not used: "
+		    "the next start deletes it)",
+		    path, strerror(errno));
+	}
+}
+
 /* Create segment 'first' and make its name durable (its entries will
  * be synced into it: the file must survive a crash with them); its
  * descriptor in *fdp. XSELL_EIO, logged with the reason, if either
- * fails (the file is not used). Touches nothing of wal's state under
- * mtx. */
+ * fails (the file is not used, and deleted: seg_discard). Touches
+ * nothing of wal's state under mtx. */
 static xsell_err
 seg_create(const xs_wal *wal, uint64_t first, int *fdp)
 {
@@ -729,7 +744,7 @@ seg_create(const xs_wal *wal, uint64_t first, int *fdp)
 		    "file is not used",
 		    wal->dir, path, strerror(errno));
 		close(fd);
-		unlink(path);
+		seg_discard(path);
 		return XSELL_EIO;
 	}
 	*fdp = fd;

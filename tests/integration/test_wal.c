@@ -38,7 +38,8 @@
  * a damaged entry left by a crash with entries after it stops the
  * start, and so does a log file that cannot be read, named as such,
  * and a new log file whose directory's sync fails (an LD_PRELOAD shim
- * fails it), the file and the reason logged.
+ * fails it), the file and the reason logged, also when that file
+ * cannot be deleted either.
  * xselld without --wal applies a log it finds and deletes it, creating
  * no log file and starting no log thread, and with none creates
  * nothing. An applier
@@ -2505,6 +2506,43 @@ test_wal_listing_error_at_start_refuses_it(void **state)
 
 /* ==== The log's mark in the store (store/wal_seq.c) ==== */
 
+/* Start xselld --wal on s's store (stopped) with every sync of a
+ * directory failing (support/shim_sync_fail.c, XS_SHIM_DIR_SYNC_FAIL),
+ * and with 'more_env' set too (NULL: none): the start must be refused
+ * (exit 1) and its stderr (its log), in err[0..len), hold the line
+ * naming the log's first file and the reason. */
+static void
+start_with_dir_sync_failing(
+    struct xs_test_server *s, const char *more_env, char *err, size_t len)
+{
+	const char *args[] = { "--db", s->db, "--admin", s->admin_url, "--wal",
+		NULL };
+	char        out[256], want[1024];
+	char       *asan_was;
+	int         code;
+
+	snprintf(want, sizeof(want),
+	    "wal: %s cannot be synced after creating %s/" SEG1
+	    ": Input/output error",
+	    s->db, s->db);
+	/* No assertion until the shim is off again: a failed one would
+	 * leave it on for the tests after this one. */
+	setenv("XS_SHIM_DIR_SYNC_FAIL", "1", 1);
+	if (more_env != NULL) {
+		setenv(more_env, "1", 1);
+	}
+	asan_was = preload_begin(XS_TEST_SHIM_SYNC_FAIL);
+	code     = xs_test_run_tool(
+	        XS_TEST_XSELLD, args, s->dir, out, sizeof(out), err, len);
+	preload_end(asan_was);
+	unsetenv("XS_SHIM_DIR_SYNC_FAIL");
+	if (more_env != NULL) {
+		unsetenv(more_env);
+	}
+	assert_int_equal(code, 1);
+	xs_test_assert_has(err, want);
+}
+
 /* A new log file whose name cannot be made durable (the sync of its
  * directory after its creation fails) is not used, and the server's log
  * says so, naming the file and the reason: at a start, which creates
@@ -2517,37 +2555,49 @@ static void
 test_wal_new_file_not_synced_is_logged(void **state)
 {
 	struct xs_test_server s;
-	char                  out[256], err[8192], want[1024];
-	char                 *asan_was;
-	int                   code;
+	char                  err[8192];
 
 	(void) state;
 	xs_test_server_start(&s, wal_args);
 	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
-	snprintf(want, sizeof(want),
-	    "wal: %s cannot be synced after creating %s/" SEG1
-	    ": Input/output error",
-	    s.db, s.db);
-
-	/* No assertion until the shim is off again: a failed one would
-	 * leave it on for the tests after this one. */
-	setenv("XS_SHIM_DIR_SYNC_FAIL", "1", 1);
-	asan_was = preload_begin(XS_TEST_SHIM_SYNC_FAIL);
-	{
-		const char *args[] = { "--db", s.db, "--admin", s.admin_url,
-			"--wal", NULL };
-
-		code = xs_test_run_tool(XS_TEST_XSELLD, args, s.dir, out,
-		    sizeof(out), err, sizeof(err));
-	}
-	preload_end(asan_was);
-	unsetenv("XS_SHIM_DIR_SYNC_FAIL");
-	assert_int_equal(code, 1);
-	xs_test_assert_has(err, want);
+	start_with_dir_sync_failing(&s, NULL, err, sizeof(err));
 	assert_int_equal(wal_names(s.db), 0);
 
 	xs_test_server_restart(&s);
 	assert_int_equal(wal_stat(s.read_url, "segments"), 1);
+	xs_test_server_fini(&s);
+}
+
+/* A new log file that is not used (its directory's sync failed) and
+ * cannot be deleted either (the shim fails the unlink too, with
+ * XS_SHIM_UNLINK_FAIL) stays, empty, and the server's log says so,
+ * naming it and the reason: nothing was logged of the failed unlink.
+ * A start without the shim takes it for an empty log file: it starts,
+ * and the log goes on. */
+static void
+test_wal_new_file_not_deleted_is_logged(void **state)
+{
+	struct xs_test_server s;
+	char                  err[8192], want[1024];
+	char                  json[256];
+
+	(void) state;
+	xs_test_server_start(&s, wal_args);
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+	start_with_dir_sync_failing(
+	    &s, "XS_SHIM_UNLINK_FAIL", err, sizeof(err));
+	snprintf(want, sizeof(want),
+	    "wal: unlink %s/" SEG1 ": Input/output error; the empty file "
+	    "stays",
+	    s.db);
+	xs_test_assert_has(err, want);
+	assert_int_equal(file_size(s.db, SEG1), 0);
+
+	xs_test_server_restart(&s);
+	assert_int_equal(wal_stat(s.read_url, "segments"), 1);
+	order_json(json, sizeof(json), "o1", "u1", "a", "b");
+	xs_test_send_ok(s.admin_url, json);
+	wait_applied(s.read_url, 1);
 	xs_test_server_fini(&s);
 }
 
@@ -2793,6 +2843,7 @@ main(void)
 		cmocka_unit_test(test_wal_read_error_at_start_refuses_it),
 		cmocka_unit_test(test_wal_listing_error_at_start_refuses_it),
 		cmocka_unit_test(test_wal_new_file_not_synced_is_logged),
+		cmocka_unit_test(test_wal_new_file_not_deleted_is_logged),
 		cmocka_unit_test(test_wal_seq_get_put_and_damaged),
 		cmocka_unit_test(test_wal_without_wal_creates_nothing),
 		cmocka_unit_test(
