@@ -85,6 +85,10 @@
 /* An applier that cannot commit (a full map, a disk error) tries again
  * after this long. */
 #define WAL_RETRY_MS 1000
+/* Meanwhile a line it logs at each try (why the try failed) is written
+ * again at most this often, with the number of tries since: an error
+ * that lasts a day gives 1,440 lines, not 86,400. */
+#define WAL_LOG_REPEAT_S 60
 /* The quarantine file's bound (<db>/wal-skipped): past it an entry that
  * cannot be applied stalls the applier, as before skipping existed, so
  * that a store which fails every write (a damaged B-tree reports the
@@ -168,6 +172,7 @@ struct xs_wal {
 	uint64_t           applied;  /* last seq in the store */
 	uint64_t           backlog;  /* bytes of entries not applied */
 	xsell_err          stall;    /* the applier's error, until it works */
+	uint64_t           retries;  /* the applier's tries again since */
 	bool               stopping; /* xs_wal_close: drain, then exit */
 	bool               exited;   /* the applier returned */
 	struct wal_forget *forgets;  /* writers waiting for their results */
@@ -1900,7 +1905,10 @@ group_next(xs_wal *wal, uint64_t upto, size_t *donep)
 /* Keep the applier's error after a step in wal->stall (mtx held):
  * writers are refused while it is set, so that a write is never
  * acknowledged into a log that does not reach the store. Its start and
- * its end are logged, not every retry. */
+ * its end (with the tries it took) are logged, not every retry; the
+ * lines a try logs on the way (why it failed) are held back meanwhile
+ * (WAL_LOG_REPEAT_S), and forgotten at the end, so that the next stall
+ * says why at once. */
 static void
 stall_set(xs_wal *wal, xsell_err err)
 {
@@ -1911,7 +1919,11 @@ stall_set(xs_wal *wal, xsell_err err)
 		    wal->applied, xsell_strerror(err));
 	}
 	if (err == XSELL_OK && wal->stall != XSELL_OK) {
-		xs_log(XS_LOG_INFO, "wal: applying again");
+		xs_log(XS_LOG_INFO,
+		    "wal: applying again, after %" PRIu64 " retries",
+		    wal->retries);
+		wal->retries = 0;
+		xs_log_repeats_reset();
 	}
 	wal->stall = err;
 }
@@ -1989,6 +2001,7 @@ applier_main(void *arg)
 {
 	xs_wal *wal = arg;
 
+	xs_log_repeats_limit(WAL_LOG_REPEAT_S);
 	pthread_mutex_lock(&wal->mtx);
 	for (;;) {
 		bool stop = wal->stopping;
@@ -2012,6 +2025,7 @@ applier_main(void *arg)
 		if (!ok) {
 			struct timespec ts;
 
+			wal->retries++;
 			clock_gettime(CLOCK_REALTIME, &ts);
 			ts.tv_sec += WAL_RETRY_MS / 1000;
 			pthread_cond_timedwait(&wal->work_cv, &wal->mtx, &ts);

@@ -34,7 +34,8 @@
  * A logged entry damaged on disk stops the applier and
  * writes are refused, also after a start that replayed a log; a log
  * file that does not open or read stops it too, as an input/output
- * error (an LD_PRELOAD shim fails the open or the read), until it does;
+ * error (an LD_PRELOAD shim fails the open or the read), until it does,
+ * the reason logged once while it lasts, not at every retry;
  * a damaged entry left by a crash with entries after it stops the
  * start, and so does a log file that cannot be read, named as such,
  * and a new log file whose directory's sync fails (an LD_PRELOAD shim
@@ -2294,6 +2295,67 @@ test_wal_read_error_is_an_io_error(void **state)
 	refused_while_flag_up_then_applied(&s, flag, log_path, 1, want);
 }
 
+/* How many times 'want' is in 'text'. */
+static int
+text_count(const char *text, const char *want)
+{
+	int n = 0;
+
+	for (const char *at = strstr(text, want); at != NULL;
+	     at             = strstr(at + 1, want)) {
+		n++;
+	}
+	return n;
+}
+
+/* A disk error that lasts is logged once, not at every retry of the
+ * applier (once a second), and its end in one line. With reads of the
+ * log failing (the shim, as in test_wal_read_error_is_an_io_error), an
+ * order (entry 2) is not applied for 3.5 s, some three retries; reads
+ * working again, it is applied. The line naming the failed read was
+ * there once per try (4 or 5 times); now once, and "applying again"
+ * says how many retries it took. (The line comes back once a minute,
+ * with its count: xs_log_repeats_limit, test_common.) */
+static void
+test_wal_disk_error_logged_once_while_it_lasts(void **state)
+{
+	struct xs_test_server s;
+	char                  json[256], want[1024], log[16384];
+	char                 *log_path;
+	char                 *flag =
+	    start_with_shim_flag(&s, "XS_SHIM_READ_FAIL_WHILE", &log_path);
+	FILE *f;
+
+	(void) state;
+	order_json(json, sizeof(json), "o1", "u1", "a", "b");
+	xs_test_send_ok(s.admin_url, json);
+	wait_applied(s.read_url, 1);
+	snprintf(
+	    want, sizeof(want), "wal: cannot read entry 2 of %s/" SEG1, s.db);
+	f = fopen(flag, "w");
+	assert_non_null(f);
+	assert_int_equal(fclose(f), 0);
+	order_json(json, sizeof(json), "o2", "u2", "a", "c");
+	xs_test_send_ok(s.admin_url, json);
+	wait_log_has(log_path, want, log, sizeof(log));
+	nng_msleep(3500); /* the error lasts: the applier retries */
+	assert_int_equal(unlink(flag), 0);
+	wait_applied(s.read_url, 2);
+
+	wait_log_has(log_path, "wal: applying again", log, sizeof(log));
+	if (text_count(log, want) != 1) {
+		fail_msg("the failed read was logged %d times:\n%s",
+		    text_count(log, want), log);
+	}
+	assert_int_equal(
+	    text_count(log, "wal: cannot apply entries after 1"), 1);
+	assert_int_equal(text_count(log, "wal: applying again, after "), 1);
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+	free(flag);
+	free(log_path);
+	xs_test_server_fini(&s);
+}
+
 /* ==== A damaged entry in a log left by a crash ==== */
 
 /* Flip the bits 'mask' of the byte at 'off' of file 'name' in 'dir'. */
@@ -2838,6 +2900,8 @@ main(void)
 		cmocka_unit_test(
 		    test_wal_next_file_not_opening_is_an_io_error),
 		cmocka_unit_test(test_wal_read_error_is_an_io_error),
+		cmocka_unit_test(
+		    test_wal_disk_error_logged_once_while_it_lasts),
 		cmocka_unit_test(
 		    test_wal_damaged_entry_before_others_refuses_start),
 		cmocka_unit_test(test_wal_read_error_at_start_refuses_it),
