@@ -191,7 +191,11 @@ struct xs_wal {
 	uint64_t           skipped;   /* entries skipped (under mtx) */
 	bool               replaying; /* at open: the log's end unknown */
 	bool               log_end;   /* the replay found it (until it ends) */
-	uint64_t           n_groups, n_entries; /* for the log at close */
+	/* A stop's record of entries refused and left at the log's end
+	 * (meta "wal_refused"; 0: none), read at open: the replay ends
+	 * before them (refused_record_at_stop, refused_mark_at_open). */
+	uint64_t marked_first, marked_last;
+	uint64_t n_groups, n_entries; /* for the log at close */
 };
 
 /* ==== Entries ==== */
@@ -815,7 +819,9 @@ log_break(xs_wal *wal)
  * checks the log again). If the cut cannot be made durable either,
  * those entries may still be on disk: the applier records them as
  * applied in the store once every entry before them is
- * (refused_mark), so that no start applies them all the same. mtx held,
+ * (refused_mark), or a stop before that records them as refused
+ * (refused_record_at_stop), so that no start applies them all the
+ * same. mtx held,
  * also for the cut's sync: this happens once, and every write is
  * refused from now on anyway. */
 static void
@@ -2037,6 +2043,106 @@ applier_main(void *arg)
 	return NULL;
 }
 
+/* ==== Refused entries left in the log at a stop ==== */
+
+/* At a stop whose applier left refused entries in the log (wal->refused:
+ * their cut did not reach the disk, and refused_mark did not run, since
+ * the applier stopped stalled before the entries logged before them,
+ * say on a full map): record them in the store (meta "wal_refused"),
+ * so that the next start applies the log up to them and leaves them
+ * out; their writers were answered with an error, which says nothing
+ * changed. They are the log's last entries (every write after the
+ * failure was refused), from wal->synced_off of the last segment. If
+ * the store cannot take even that, the log says where they start, for
+ * the operator to cut the file there before the next start. */
+static void
+refused_record_at_stop(xs_wal *wal)
+{
+	uint64_t  first = wal->synced + 1, last = wal->refused;
+	char      path[PATH_MAX + 32];
+	MDB_txn  *txn;
+	xsell_err err = xs_txn_write(wal->srv->store, &txn);
+
+	assert(
+	    wal->written == wal->synced && first <= last && wal->n_segs > 0);
+	if (err == XSELL_OK) {
+		err = xs_store_wal_refused_put(
+		    wal->srv->store, txn, first, last);
+		if (err == XSELL_OK) {
+			err = xs_txn_commit(txn);
+		} else {
+			xs_txn_abort(txn);
+		}
+	}
+	if (err == XSELL_OK) {
+		xs_log(XS_LOG_INFO,
+		    "wal: entries %" PRIu64 "..%" PRIu64
+		    ", refused when the log's sync failed and not yet "
+		    "recorded as applied, are recorded in the store as "
+		    "refused: the next start leaves them out",
+		    first, last);
+		return;
+	}
+	seg_path(wal, wal->segs[wal->n_segs - 1], path, sizeof(path));
+	xs_log(XS_LOG_ERROR,
+	    "wal: entries %" PRIu64 "..%" PRIu64
+	    ", refused when the log's sync failed, are still in %s from "
+	    "offset %lld and cannot be recorded in the store (%s): the "
+	    "next start would apply them; cut the file at that offset "
+	    "before it (truncate -s %lld)",
+	    first, last, path, (long long) wal->synced_off,
+	    xsell_strerror(err), (long long) wal->synced_off);
+}
+
+/* At open, once the replay has applied the log up to a stop's record of
+ * refused entries (wal->marked_first..marked_last): record them as
+ * applied without applying them, as refused_mark does, and delete the
+ * record in the same transaction; the log goes on after them. A log
+ * that ends before them (a file lost) is logged: the entries it lacks
+ * cannot be applied, and the log's numbers must go on after the
+ * refused ones. */
+static xsell_err
+refused_mark_at_open(xs_wal *wal)
+{
+	uint64_t  first = wal->marked_first, last = wal->marked_last;
+	uint64_t  upto = wal->applied > last ? wal->applied : last;
+	MDB_txn  *txn;
+	xsell_err err;
+
+	if (wal->applied + 1 < first) {
+		xs_log(XS_LOG_WARN,
+		    "wal: the log ends at entry %" PRIu64
+		    ", before entry %" PRIu64 ": entries %" PRIu64 "..%" PRIu64
+		    " are not in it",
+		    wal->applied, first - 1, wal->applied + 1, first - 1);
+	}
+	err = xs_txn_write(wal->srv->store, &txn);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	err = xs_store_wal_seq_put(wal->srv->store, txn, upto);
+	if (err == XSELL_OK) {
+		err = xs_store_wal_refused_del(wal->srv->store, txn);
+	}
+	if (err != XSELL_OK) {
+		xs_txn_abort(txn);
+		return err;
+	}
+	err = xs_txn_commit(txn);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	xs_log(XS_LOG_INFO,
+	    "wal: entries %" PRIu64 "..%" PRIu64
+	    ", refused before the last stop, are left out of the log "
+	    "(recorded as applied)",
+	    first, last);
+	wal->applied      = upto;
+	wal->marked_first = 0;
+	wal->marked_last  = 0;
+	return XSELL_OK;
+}
+
 /* ==== Open: find the log's end, replay ==== */
 
 /* Set the reader at entry applied + 1: in the last segment that starts
@@ -2092,15 +2198,22 @@ reader_seek_unapplied(xs_wal *wal)
 static xsell_err
 log_replay(xs_wal *wal)
 {
-	uint64_t  from = wal->applied;
+	uint64_t  from = wal->applied, replayed;
 	xsell_err err  = XSELL_OK;
 
 	assert(wal->replaying);
-	wal->synced = UINT64_MAX;
-	while (err == XSELL_OK && wal->n_segs > 0 && !wal->log_end) {
+	/* A stop's record of refused entries ends the log before them. */
+	wal->synced =
+	    wal->marked_first != 0 ? wal->marked_first - 1 : UINT64_MAX;
+	while (err == XSELL_OK && wal->n_segs > 0 && !wal->log_end &&
+	    wal->applied < wal->synced) {
 		if (!applier_step(wal)) {
 			err = wal->stall;
 		}
+	}
+	replayed = wal->applied;
+	if (err == XSELL_OK && wal->marked_first != 0) {
+		err = refused_mark_at_open(wal);
 	}
 	/* The end the replay found is the log's end at open only: left
 	 * set, it would turn every later read error of the applier into
@@ -2110,11 +2223,11 @@ log_replay(xs_wal *wal)
 	wal->log_end   = false;
 	wal->written   = wal->applied;
 	wal->synced    = wal->applied;
-	if (err == XSELL_OK && wal->applied > from) {
+	if (err == XSELL_OK && replayed > from) {
 		xs_log(XS_LOG_INFO,
 		    "wal: replayed entries %" PRIu64 "..%" PRIu64
 		    " in %" PRIu64 " groups",
-		    from + 1, wal->applied, wal->n_groups);
+		    from + 1, replayed, wal->n_groups);
 	}
 	return err;
 }
@@ -2204,6 +2317,10 @@ log_recover(xs_wal *wal)
 	if (err == XSELL_OK) {
 		err =
 		    xs_store_wal_seq_get(wal->srv->store, txn, &wal->applied);
+		if (err == XSELL_OK) {
+			err = xs_store_wal_refused_get(wal->srv->store, txn,
+			    &wal->marked_first, &wal->marked_last);
+		}
 		xs_txn_abort(txn);
 	}
 	if (err == XSELL_OK) {
@@ -2315,6 +2432,9 @@ xs_wal_close(xs_wal *wal)
 	pthread_mutex_unlock(&wal->mtx);
 	if (wal->started) {
 		pthread_join(wal->thread, NULL);
+	}
+	if (wal->refused != 0) {
+		refused_record_at_stop(wal);
 	}
 	if (wal->n_entries != 0) {
 		xs_log(XS_LOG_INFO,

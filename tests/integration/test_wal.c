@@ -26,7 +26,8 @@
  * failed log sync (an LD_PRELOAD shim fails it) refuses
  * the writes it covered and a writer waiting for backlog room behind
  * them, and its cut of the log is synced (or, if that fails too, the
- * refused entry is marked applied in the store), so that no restart
+ * refused entry is marked applied in the store, or, by a stop while
+ * the applier is stalled before it, marked refused), so that no restart
  * applies it; an append that fails and cannot be taken back refuses
  * the entries not yet durable and cuts them off too, while a writer
  * whose entry the sync under way covers gets that sync's outcome;
@@ -1942,6 +1943,69 @@ test_wal_failed_sync_cut_not_synced_is_marked_applied(void **state)
 	xs_test_server_fini(&s);
 }
 
+/* A stop while the applier is stalled (a full map) before entries that
+ * were refused and could not be cut off the log (the shim fails the
+ * log's sync and that of its cut) records them in the store as refused,
+ * so that the next start leaves them out. On a 1 MiB map, with LMDB's
+ * writer lock held by the test: an order (entry 1, applied), 2,000
+ * orders (entry 2, logged, too big for the map), then a write of 6,000
+ * views by user "big" (entry 3: refused, "internal"; its cut not
+ * synced). Released, the applier stalls on entry 2, and SIGTERM stops
+ * it there. The stop left entry 3 unrecorded and logged nothing: the
+ * restart on a larger map applied it with entry 2 (user "big" known),
+ * though its writer was told nothing changed. Now the restart applies
+ * entry 2 only, and the log goes on at entry 4. */
+static void
+test_wal_stop_while_stalled_records_refused_entries(void **state)
+{
+	static const char *const tiny[] = { "--wal", "--map-size", "1M",
+		NULL };
+	struct xs_test_server    s;
+	xs_store                *st;
+	MDB_txn                 *txn;
+	char                     json[256], log[16384];
+	char                    *log_path, *orders = map_filling_orders();
+	char                    *refused = big_write_json();
+
+	(void) state;
+	xs_test_server_start(&s, tiny);
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+	log_path   = path_in(s.dir, "xselld.log");
+	s.log_path = log_path;
+	setenv("XS_SHIM_SYNC_FAIL_CUT", "1", 1);
+	restart_preloaded(&s, XS_TEST_SHIM_SYNC_FAIL);
+	unsetenv("XS_SHIM_SYNC_FAIL_CUT");
+	order_json(json, sizeof(json), "o1", "u1", "a", "b");
+	xs_test_send_ok(s.admin_url, json);
+	wait_applied(s.read_url, 1);
+
+	writer_hold(s.db, (size_t) 1 << 20, &st, &txn);
+	xs_test_send_ok(s.admin_url, orders);
+	assert_reply_code(xs_test_call(s.admin_url, refused), "internal");
+	writer_release(st, txn);
+	wait_log_has(
+	    log_path, "wal: cannot apply entries after 1", log, sizeof(log));
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+	xs_test_slurp(log_path, log, sizeof(log)); /* the restart's is new */
+
+	s.extra = wal_args;
+	xs_test_server_restart(&s);
+	assert_false(user_known(s.read_url, "big"));
+	assert_int_equal(xs_test_stats_orders(s.read_url), 2001);
+	assert_int_equal(wal_stat(s.read_url, "applied"), 3);
+	xs_test_assert_has(log,
+	    "wal: entries 3..3, refused when the log's sync failed and not "
+	    "yet recorded as applied, are recorded in the store as refused");
+	order_json(json, sizeof(json), "o2", "u2", "a", "c");
+	xs_test_send_ok(s.admin_url, json);
+	wait_applied(s.read_url, 4);
+	assert_int_equal(xs_test_stats_orders(s.read_url), 2002);
+	free(orders);
+	free(refused);
+	free(log_path);
+	xs_test_server_fini(&s);
+}
+
 /* Restart 's' under the sync-failing shim with XS_SHIM_WRITE_FAIL:
  * the first two log syncs after a write of more than 1 MiB are held
  * 1.5 s each and succeed, an entry of order "xfail" written during
@@ -2710,6 +2774,65 @@ test_wal_seq_get_put_and_damaged(void **state)
 	xs_test_store_close(st, dir);
 }
 
+/* A stop's record of refused entries (meta "wal_refused", read in a
+ * transaction of its own): its error, the range in *firstp, *lastp. */
+static xsell_err
+refused_get(xs_store *st, uint64_t *firstp, uint64_t *lastp)
+{
+	MDB_txn  *txn;
+	xsell_err err;
+
+	assert_xs_ok(xs_txn_read(st, &txn));
+	err = xs_store_wal_refused_get(st, txn, firstp, lastp);
+	xs_txn_abort(txn);
+	return err;
+}
+
+/* meta "wal_refused" reads 0, 0 while absent, then the range put, and
+ * 0, 0 again once deleted (a second delete is no error); a value of the
+ * wrong size, or an empty range, is a damaged store. */
+static void
+test_wal_refused_get_put_del_and_damaged(void **state)
+{
+	char     *dir;
+	xs_store *st = xs_test_store_open(&dir);
+	MDB_txn  *txn;
+	MDB_val   k      = { .mv_size = 11, .mv_data = "wal_refused" };
+	uint64_t  bad[2] = { 5, 4 };
+	MDB_val   v      = { .mv_size = sizeof(bad), .mv_data = bad };
+	uint64_t  first = 99, last = 99;
+
+	(void) state;
+	assert_xs_ok(refused_get(st, &first, &last));
+	assert_int_equal(first, 0);
+	assert_int_equal(last, 0);
+
+	assert_xs_ok(xs_txn_write(st, &txn));
+	assert_xs_ok(xs_store_wal_refused_put(st, txn, 7, 9));
+	assert_xs_ok(xs_txn_commit(txn));
+	assert_xs_ok(refused_get(st, &first, &last));
+	assert_int_equal(first, 7);
+	assert_int_equal(last, 9);
+
+	assert_xs_ok(xs_txn_write(st, &txn));
+	assert_xs_ok(xs_store_wal_refused_del(st, txn));
+	assert_xs_ok(xs_store_wal_refused_del(st, txn));
+	assert_xs_ok(xs_txn_commit(txn));
+	assert_xs_ok(refused_get(st, &first, &last));
+	assert_int_equal(first, 0);
+
+	assert_xs_ok(xs_txn_write(st, &txn));
+	assert_int_equal(mdb_put(txn, st->meta, &k, &v, 0), 0);
+	assert_xs_ok(xs_txn_commit(txn));
+	assert_xs_err(refused_get(st, &first, &last), XSELL_ECORRUPT);
+	v.mv_size = sizeof(bad[0]);
+	assert_xs_ok(xs_txn_write(st, &txn));
+	assert_int_equal(mdb_put(txn, st->meta, &k, &v, 0), 0);
+	assert_xs_ok(xs_txn_commit(txn));
+	assert_xs_err(refused_get(st, &first, &last), XSELL_ECORRUPT);
+	xs_test_store_close(st, dir);
+}
+
 /* ==== Without --wal: recovery only ==== */
 
 /* How many names starting with "wal" the inotify descriptor 'ino'
@@ -2894,6 +3017,8 @@ main(void)
 		    test_wal_break_during_sync_waits_for_its_outcome),
 		cmocka_unit_test(
 		    test_wal_failed_sync_cut_not_synced_is_marked_applied),
+		cmocka_unit_test(
+		    test_wal_stop_while_stalled_records_refused_entries),
 		cmocka_unit_test(test_wal_backlog_room_in_order_of_arrival),
 		cmocka_unit_test(
 		    test_wal_damaged_entry_after_a_replay_refuses_writes),
@@ -2909,6 +3034,7 @@ main(void)
 		cmocka_unit_test(test_wal_new_file_not_synced_is_logged),
 		cmocka_unit_test(test_wal_new_file_not_deleted_is_logged),
 		cmocka_unit_test(test_wal_seq_get_put_and_damaged),
+		cmocka_unit_test(test_wal_refused_get_put_del_and_damaged),
 		cmocka_unit_test(test_wal_without_wal_creates_nothing),
 		cmocka_unit_test(
 		    test_wal_without_wal_applies_leftovers_and_deletes_them),
