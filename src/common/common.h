@@ -72,6 +72,18 @@ void xs_log_set_level(enum xs_log_level level);
  * as '?', so a line is never split or forged. Thread-safe. */
 void xs_log(enum xs_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Limit the calling thread's repeated lines, for a loop that retries
+ * what fails (server/wal.c's applier): from now on a line the same as
+ * one this thread wrote less than 'every_s' seconds ago (same level and
+ * text; the last 8 such lines are remembered) is held back and counted,
+ * and once 'every_s' have passed it is written again, followed by
+ * "(still failing: N retries since this line was last logged)". 0:
+ * every line is written (the default). Other threads are not
+ * affected. */
+void xs_log_repeats_limit(unsigned every_s);
+/* Forget the lines the calling thread wrote (the failure they repeated
+ * is over): the next of them is written at once, without a count. */
+void xs_log_repeats_reset(void);
 
 /* ==== Hashing ==== */
 

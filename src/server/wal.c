@@ -85,6 +85,10 @@
 /* An applier that cannot commit (a full map, a disk error) tries again
  * after this long. */
 #define WAL_RETRY_MS 1000
+/* Meanwhile a line it logs at each try (why the try failed) is written
+ * again at most this often, with the number of tries since: an error
+ * that lasts a day gives 1,440 lines, not 86,400. */
+#define WAL_LOG_REPEAT_S 60
 /* The quarantine file's bound (<db>/wal-skipped): past it an entry that
  * cannot be applied stalls the applier, as before skipping existed, so
  * that a store which fails every write (a damaged B-tree reports the
@@ -168,6 +172,7 @@ struct xs_wal {
 	uint64_t           applied;  /* last seq in the store */
 	uint64_t           backlog;  /* bytes of entries not applied */
 	xsell_err          stall;    /* the applier's error, until it works */
+	uint64_t           retries;  /* the applier's tries again since */
 	bool               stopping; /* xs_wal_close: drain, then exit */
 	bool               exited;   /* the applier returned */
 	struct wal_forget *forgets;  /* writers waiting for their results */
@@ -186,7 +191,11 @@ struct xs_wal {
 	uint64_t           skipped;   /* entries skipped (under mtx) */
 	bool               replaying; /* at open: the log's end unknown */
 	bool               log_end;   /* the replay found it (until it ends) */
-	uint64_t           n_groups, n_entries; /* for the log at close */
+	/* A stop's record of entries refused and left at the log's end
+	 * (meta "wal_refused"; 0: none), read at open: the replay ends
+	 * before them (refused_record_at_stop, refused_mark_at_open). */
+	uint64_t marked_first, marked_last;
+	uint64_t n_groups, n_entries; /* for the log at close */
 };
 
 /* ==== Entries ==== */
@@ -706,11 +715,26 @@ segs_drop_applied(xs_wal *wal, uint64_t applied, bool all)
 	return err;
 }
 
+/* Delete 'path', a segment just created that is not used (its name
+ * could not be made durable). A file that stays is empty and is not
+ * listed: the next try to start that segment opens it again (emptied),
+ * and a start takes it for an empty last file and deletes it. */
+static void
+seg_discard(const char *path)
+{
+	if (unlink(path) != 0) {
+		xs_log(XS_LOG_WARN,
+		    "wal: unlink %s: %s; the empty file stays (not used: "
+		    "the next start deletes it)",
+		    path, strerror(errno));
+	}
+}
+
 /* Create segment 'first' and make its name durable (its entries will
  * be synced into it: the file must survive a crash with them); its
  * descriptor in *fdp. XSELL_EIO, logged with the reason, if either
- * fails (the file is not used). Touches nothing of wal's state under
- * mtx. */
+ * fails (the file is not used, and deleted: seg_discard). Touches
+ * nothing of wal's state under mtx. */
 static xsell_err
 seg_create(const xs_wal *wal, uint64_t first, int *fdp)
 {
@@ -729,7 +753,7 @@ seg_create(const xs_wal *wal, uint64_t first, int *fdp)
 		    "file is not used",
 		    wal->dir, path, strerror(errno));
 		close(fd);
-		unlink(path);
+		seg_discard(path);
 		return XSELL_EIO;
 	}
 	*fdp = fd;
@@ -795,7 +819,9 @@ log_break(xs_wal *wal)
  * checks the log again). If the cut cannot be made durable either,
  * those entries may still be on disk: the applier records them as
  * applied in the store once every entry before them is
- * (refused_mark), so that no start applies them all the same. mtx held,
+ * (refused_mark), or a stop before that records them as refused
+ * (refused_record_at_stop), so that no start applies them all the
+ * same. mtx held,
  * also for the cut's sync: this happens once, and every write is
  * refused from now on anyway. */
 static void
@@ -1211,18 +1237,15 @@ forget_segs_drop(xs_wal *wal, uint64_t seq)
 	bool      kept;
 	xsell_err err;
 
-	/* Everything up to 'seq' is in the store: the applier delivers a
-	 * forget's result (group_forgets_deliver) once its group is
-	 * committed, and the entries before the group were already. It
-	 * records the group in wal->applied only at its next hold of mtx
-	 * (applier_step), so a writer woken in between (by a writer
-	 * waiting for backlog room that hands on its place, a broken log,
-	 * a stop, or spuriously) finds an older number there: taken as it
-	 * is, it would delete nothing and reply with the user's requests
-	 * still on disk. */
+	/* The applier records a group as applied in the hold of mtx that
+	 * delivers its forgets' results (group_record): a writer woken
+	 * after its result (by a writer waiting for backlog room that
+	 * hands on its place, a broken log, a stop, or spuriously) finds
+	 * its entry counted. */
 	pthread_mutex_lock(&wal->mtx);
-	applied = wal->applied > seq ? wal->applied : seq;
+	applied = wal->applied;
 	pthread_mutex_unlock(&wal->mtx);
+	assert(applied >= seq);
 	err = segs_drop_applied(wal, applied, false);
 	pthread_mutex_lock(&wal->mtx);
 	kept = wal->n_segs > 0 && wal->segs[0] <= seq;
@@ -1630,18 +1653,29 @@ group_read(xs_wal *wal, uint64_t upto, struct xs_request *reqs,
 }
 
 /* The group's first n entries are in the store (applied, or skipped
- * with their error in ents[i].err): end the wait of each forget_user
- * among them whose writer waits (none at replay). Only a forget_user
- * has a waiter, so the waiters are walked, not the entries; a group's
- * seqs follow each other, so f's entry is ents[f->seq - first]. */
+ * with their error in ents[i].err): record them as applied (stats,
+ * writers waiting for room), then end the wait of each forget_user
+ * among them whose writer waits (none at replay), in the same hold of
+ * mtx: a forget's reply, sent once its wait ends, must not come before
+ * stats.wal.applied counts its entry (a client reading stats after the
+ * reply would see it unapplied). Only a forget_user has a waiter, so
+ * the waiters are walked, not the entries; a group's seqs follow each
+ * other, so f's entry is ents[f->seq - first]. */
 static void
-group_forgets_deliver(xs_wal *wal, struct xs_write_job *const *jobs, size_t n)
+group_record(xs_wal *wal, struct xs_write_job *const *jobs, size_t n)
 {
 	uint64_t           first = wal->ents[0].seq;
+	uint64_t           bytes = 0;
 	struct wal_forget *f, *next;
 
 	assert(n > 0 && wal->ents[n - 1].seq == first + (n - 1));
+	for (size_t i = 0; i < n; i++) {
+		bytes += sizeof(struct wal_hdr) + wal->ents[i].len;
+	}
 	pthread_mutex_lock(&wal->mtx);
+	wal->applied = wal->ents[n - 1].seq;
+	/* A replay has no backlog: its end is not known yet. */
+	wal->backlog -= wal->replaying ? 0 : bytes;
 	for (f = wal->forgets; f != NULL; f = next) {
 		next = f->next;
 		if (f->seq >= first && f->seq - first < n) {
@@ -1867,7 +1901,7 @@ group_next(xs_wal *wal, uint64_t upto, size_t *donep)
 		    wal, wal->ents[*donep].rd_seg, wal->ents[*donep].rd_off);
 	}
 	if (*donep > 0) {
-		group_forgets_deliver(wal, jobs, *donep);
+		group_record(wal, jobs, *donep);
 		wal->n_groups++;
 		wal->n_entries += *donep;
 	}
@@ -1877,7 +1911,10 @@ group_next(xs_wal *wal, uint64_t upto, size_t *donep)
 /* Keep the applier's error after a step in wal->stall (mtx held):
  * writers are refused while it is set, so that a write is never
  * acknowledged into a log that does not reach the store. Its start and
- * its end are logged, not every retry. */
+ * its end (with the tries it took) are logged, not every retry; the
+ * lines a try logs on the way (why it failed) are held back meanwhile
+ * (WAL_LOG_REPEAT_S), and forgotten at the end, so that the next stall
+ * says why at once. */
 static void
 stall_set(xs_wal *wal, xsell_err err)
 {
@@ -1888,19 +1925,24 @@ stall_set(xs_wal *wal, xsell_err err)
 		    wal->applied, xsell_strerror(err));
 	}
 	if (err == XSELL_OK && wal->stall != XSELL_OK) {
-		xs_log(XS_LOG_INFO, "wal: applying again");
+		xs_log(XS_LOG_INFO,
+		    "wal: applying again, after %" PRIu64 " retries",
+		    wal->retries);
+		wal->retries = 0;
+		xs_log_repeats_reset();
 	}
 	wal->stall = err;
 }
 
 /* Apply one group of what is durable; true if it went without error.
- * What of it is in the store counts even on an error; then the applier
+ * What of it is in the store counts even on an error (group_next
+ * records it); then the applier
  * keeps its place (the first entry not applied) and the error in
  * wal->stall. */
 static bool
 applier_step(xs_wal *wal)
 {
-	uint64_t  upto, bytes = 0;
+	uint64_t  upto;
 	uint64_t  rd_seg = wal->rd_seg;
 	off_t     rd_off = wal->rd_off;
 	size_t    done   = 0;
@@ -1913,20 +1955,12 @@ applier_step(xs_wal *wal)
 		return false;
 	}
 	err = group_next(wal, upto, &done);
-	for (size_t i = 0; i < done; i++) {
-		bytes += sizeof(struct wal_hdr) + wal->ents[i].len;
-	}
 	if (err != XSELL_OK && done == 0) {
 		/* Read the group again next time. The reader is the
 		 * applier's own: its open runs without mtx. */
 		reader_seek(wal, rd_seg, rd_off);
 	}
 	pthread_mutex_lock(&wal->mtx);
-	if (done > 0) {
-		wal->applied = wal->ents[done - 1].seq;
-		/* A replay has no backlog: its end is not known yet. */
-		wal->backlog -= wal->replaying ? 0 : bytes;
-	}
 	stall_set(wal, err);
 	pthread_cond_broadcast(&wal->applied_cv);
 	pthread_mutex_unlock(&wal->mtx);
@@ -1973,6 +2007,7 @@ applier_main(void *arg)
 {
 	xs_wal *wal = arg;
 
+	xs_log_repeats_limit(WAL_LOG_REPEAT_S);
 	pthread_mutex_lock(&wal->mtx);
 	for (;;) {
 		bool stop = wal->stopping;
@@ -1996,6 +2031,7 @@ applier_main(void *arg)
 		if (!ok) {
 			struct timespec ts;
 
+			wal->retries++;
 			clock_gettime(CLOCK_REALTIME, &ts);
 			ts.tv_sec += WAL_RETRY_MS / 1000;
 			pthread_cond_timedwait(&wal->work_cv, &wal->mtx, &ts);
@@ -2005,6 +2041,106 @@ applier_main(void *arg)
 	pthread_cond_broadcast(&wal->applied_cv);
 	pthread_mutex_unlock(&wal->mtx);
 	return NULL;
+}
+
+/* ==== Refused entries left in the log at a stop ==== */
+
+/* At a stop whose applier left refused entries in the log (wal->refused:
+ * their cut did not reach the disk, and refused_mark did not run, since
+ * the applier stopped stalled before the entries logged before them,
+ * say on a full map): record them in the store (meta "wal_refused"),
+ * so that the next start applies the log up to them and leaves them
+ * out; their writers were answered with an error, which says nothing
+ * changed. They are the log's last entries (every write after the
+ * failure was refused), from wal->synced_off of the last segment. If
+ * the store cannot take even that, the log says where they start, for
+ * the operator to cut the file there before the next start. */
+static void
+refused_record_at_stop(xs_wal *wal)
+{
+	uint64_t  first = wal->synced + 1, last = wal->refused;
+	char      path[PATH_MAX + 32];
+	MDB_txn  *txn;
+	xsell_err err = xs_txn_write(wal->srv->store, &txn);
+
+	assert(
+	    wal->written == wal->synced && first <= last && wal->n_segs > 0);
+	if (err == XSELL_OK) {
+		err = xs_store_wal_refused_put(
+		    wal->srv->store, txn, first, last);
+		if (err == XSELL_OK) {
+			err = xs_txn_commit(txn);
+		} else {
+			xs_txn_abort(txn);
+		}
+	}
+	if (err == XSELL_OK) {
+		xs_log(XS_LOG_INFO,
+		    "wal: entries %" PRIu64 "..%" PRIu64
+		    ", refused when the log's sync failed and not yet "
+		    "recorded as applied, are recorded in the store as "
+		    "refused: the next start leaves them out",
+		    first, last);
+		return;
+	}
+	seg_path(wal, wal->segs[wal->n_segs - 1], path, sizeof(path));
+	xs_log(XS_LOG_ERROR,
+	    "wal: entries %" PRIu64 "..%" PRIu64
+	    ", refused when the log's sync failed, are still in %s from "
+	    "offset %lld and cannot be recorded in the store (%s): the "
+	    "next start would apply them; cut the file at that offset "
+	    "before it (truncate -s %lld)",
+	    first, last, path, (long long) wal->synced_off,
+	    xsell_strerror(err), (long long) wal->synced_off);
+}
+
+/* At open, once the replay has applied the log up to a stop's record of
+ * refused entries (wal->marked_first..marked_last): record them as
+ * applied without applying them, as refused_mark does, and delete the
+ * record in the same transaction; the log goes on after them. A log
+ * that ends before them (a file lost) is logged: the entries it lacks
+ * cannot be applied, and the log's numbers must go on after the
+ * refused ones. */
+static xsell_err
+refused_mark_at_open(xs_wal *wal)
+{
+	uint64_t  first = wal->marked_first, last = wal->marked_last;
+	uint64_t  upto = wal->applied > last ? wal->applied : last;
+	MDB_txn  *txn;
+	xsell_err err;
+
+	if (wal->applied + 1 < first) {
+		xs_log(XS_LOG_WARN,
+		    "wal: the log ends at entry %" PRIu64
+		    ", before entry %" PRIu64 ": entries %" PRIu64 "..%" PRIu64
+		    " are not in it",
+		    wal->applied, first - 1, wal->applied + 1, first - 1);
+	}
+	err = xs_txn_write(wal->srv->store, &txn);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	err = xs_store_wal_seq_put(wal->srv->store, txn, upto);
+	if (err == XSELL_OK) {
+		err = xs_store_wal_refused_del(wal->srv->store, txn);
+	}
+	if (err != XSELL_OK) {
+		xs_txn_abort(txn);
+		return err;
+	}
+	err = xs_txn_commit(txn);
+	if (err != XSELL_OK) {
+		return err;
+	}
+	xs_log(XS_LOG_INFO,
+	    "wal: entries %" PRIu64 "..%" PRIu64
+	    ", refused before the last stop, are left out of the log "
+	    "(recorded as applied)",
+	    first, last);
+	wal->applied      = upto;
+	wal->marked_first = 0;
+	wal->marked_last  = 0;
+	return XSELL_OK;
 }
 
 /* ==== Open: find the log's end, replay ==== */
@@ -2062,15 +2198,22 @@ reader_seek_unapplied(xs_wal *wal)
 static xsell_err
 log_replay(xs_wal *wal)
 {
-	uint64_t  from = wal->applied;
+	uint64_t  from = wal->applied, replayed;
 	xsell_err err  = XSELL_OK;
 
 	assert(wal->replaying);
-	wal->synced = UINT64_MAX;
-	while (err == XSELL_OK && wal->n_segs > 0 && !wal->log_end) {
+	/* A stop's record of refused entries ends the log before them. */
+	wal->synced =
+	    wal->marked_first != 0 ? wal->marked_first - 1 : UINT64_MAX;
+	while (err == XSELL_OK && wal->n_segs > 0 && !wal->log_end &&
+	    wal->applied < wal->synced) {
 		if (!applier_step(wal)) {
 			err = wal->stall;
 		}
+	}
+	replayed = wal->applied;
+	if (err == XSELL_OK && wal->marked_first != 0) {
+		err = refused_mark_at_open(wal);
 	}
 	/* The end the replay found is the log's end at open only: left
 	 * set, it would turn every later read error of the applier into
@@ -2080,11 +2223,11 @@ log_replay(xs_wal *wal)
 	wal->log_end   = false;
 	wal->written   = wal->applied;
 	wal->synced    = wal->applied;
-	if (err == XSELL_OK && wal->applied > from) {
+	if (err == XSELL_OK && replayed > from) {
 		xs_log(XS_LOG_INFO,
 		    "wal: replayed entries %" PRIu64 "..%" PRIu64
 		    " in %" PRIu64 " groups",
-		    from + 1, wal->applied, wal->n_groups);
+		    from + 1, replayed, wal->n_groups);
 	}
 	return err;
 }
@@ -2174,6 +2317,10 @@ log_recover(xs_wal *wal)
 	if (err == XSELL_OK) {
 		err =
 		    xs_store_wal_seq_get(wal->srv->store, txn, &wal->applied);
+		if (err == XSELL_OK) {
+			err = xs_store_wal_refused_get(wal->srv->store, txn,
+			    &wal->marked_first, &wal->marked_last);
+		}
 		xs_txn_abort(txn);
 	}
 	if (err == XSELL_OK) {
@@ -2285,6 +2432,9 @@ xs_wal_close(xs_wal *wal)
 	pthread_mutex_unlock(&wal->mtx);
 	if (wal->started) {
 		pthread_join(wal->thread, NULL);
+	}
+	if (wal->refused != 0) {
+		refused_record_at_stop(wal);
 	}
 	if (wal->n_entries != 0) {
 		xs_log(XS_LOG_INFO,

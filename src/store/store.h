@@ -4,7 +4,8 @@
  *   meta      "schema" -> u32; "totals" -> struct xs_totals; "top_m",
  *             "commit", "wal_seq", "epochs" (epochs.c): u32, u64, u64,
  *             u64 per family of writes (4 in a store stamped before the
- *             fifth, orders forgotten)
+ *             fifth, orders forgotten); "wal_refused" -> u64 first, last
+ *             (only from a stop until the next start)
  *   item_id   external item id -> u32 dense id (1-based); item_ext: back
  *   user_id   external user id -> u32;                      user_ext: back
  *   cat_id    category name -> u32;                         cat_ext: back
@@ -221,6 +222,21 @@ xsell_err xs_store_totals_put(
  * size. */
 xsell_err xs_store_wal_seq_get(xs_store *st, MDB_txn *txn, uint64_t *seqp);
 xsell_err xs_store_wal_seq_put(xs_store *st, MDB_txn *txn, uint64_t seq);
+
+/* The write-ahead log's entries first..last, refused (their writers
+ * answered with an error) and left at the log's end, which a stop
+ * recorded because it could not cut them off the log nor apply the
+ * entries before them (meta "wal_refused", wal_seq.c). The next start
+ * applies the log up to 'first' and records 'last' as applied without
+ * them (a "wal_seq" put), deleting this mark in the same transaction.
+ * _get gives 0, 0 when there is none, XSELL_ECORRUPT for a value of the
+ * wrong size or an empty range; _put wants 0 < first <= last; _del
+ * deletes it (XSELL_OK if there is none). */
+xsell_err xs_store_wal_refused_get(
+    xs_store *st, MDB_txn *txn, uint64_t *firstp, uint64_t *lastp);
+xsell_err xs_store_wal_refused_put(
+    xs_store *st, MDB_txn *txn, uint64_t first, uint64_t last);
+xsell_err xs_store_wal_refused_del(xs_store *st, MDB_txn *txn);
 
 /* ==== Item metadata ==== */
 

@@ -17,7 +17,8 @@
  * it is in flight at a stop, and once it is answered no log file holds
  * the forgotten user's requests (also when its writer wakes before the
  * applier has recorded its entry as applied: an LD_PRELOAD shim wakes
- * it then), nor could a crash of the machine bring one back (an
+ * it then, and stats read after the reply count its entry applied),
+ * nor could a crash of the machine bring one back (an
  * LD_PRELOAD shim keeps a deleted file until its directory is synced;
  * failing that sync, the reply still comes, and a restart deletes the
  * file again); one the store cannot take at a stop gets no reply (its
@@ -25,7 +26,8 @@
  * failed log sync (an LD_PRELOAD shim fails it) refuses
  * the writes it covered and a writer waiting for backlog room behind
  * them, and its cut of the log is synced (or, if that fails too, the
- * refused entry is marked applied in the store), so that no restart
+ * refused entry is marked applied in the store, or, by a stop while
+ * the applier is stalled before it, marked refused), so that no restart
  * applies it; an append that fails and cannot be taken back refuses
  * the entries not yet durable and cuts them off too, while a writer
  * whose entry the sync under way covers gets that sync's outcome;
@@ -33,11 +35,13 @@
  * A logged entry damaged on disk stops the applier and
  * writes are refused, also after a start that replayed a log; a log
  * file that does not open or read stops it too, as an input/output
- * error (an LD_PRELOAD shim fails the open or the read), until it does;
+ * error (an LD_PRELOAD shim fails the open or the read), until it does,
+ * the reason logged once while it lasts, not at every retry;
  * a damaged entry left by a crash with entries after it stops the
  * start, and so does a log file that cannot be read, named as such,
  * and a new log file whose directory's sync fails (an LD_PRELOAD shim
- * fails it), the file and the reason logged.
+ * fails it), the file and the reason logged, also when that file
+ * cannot be deleted either.
  * xselld without --wal applies a log it finds and deletes it, creating
  * no log file and starting no log thread, and with none creates
  * nothing. An applier
@@ -1634,6 +1638,48 @@ test_wal_forget_woken_early_deletes_the_users_requests(void **state)
 	xs_test_server_fini(&s);
 }
 
+/* A client that reads stats right after a forget_user's reply sees the
+ * forget's entry applied (stats.wal.applied at least the entry logged
+ * for it), as the reply comes after the apply. The shim
+ * (support/shim_forget_wake.c) wakes the forget's writer early and has
+ * the applier take the log's mutex late, so that the writer sees its
+ * result before the applier's next hold of the mutex. stats said
+ * applied 2, logged 3: the applier recorded the group as applied only
+ * in that next hold. */
+static void
+test_wal_forget_reply_comes_with_its_entry_counted_applied(void **state)
+{
+	struct xs_test_server s;
+	char                  json[256];
+	json_int_t            logged, applied;
+	json_t               *r;
+
+	(void) state;
+	xs_test_server_start(&s, wal_args);
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+	restart_preloaded(&s, XS_TEST_SHIM_FORGET_WAKE);
+	order_json(json, sizeof(json), "victim-o1", "victim", "a", "b");
+	xs_test_send_ok(s.admin_url, json);
+	order_json(json, sizeof(json), "o2", "u2", "a", "c");
+	xs_test_send_ok(s.admin_url, json);
+	/* The applier is idle: the shim's late locks are the forget's. */
+	wait_applied(s.read_url, 2);
+
+	r = xs_test_call_ok(
+	    s.admin_url, "{\"op\":\"forget_user\",\"user\":\"victim\"}");
+	json_decref(r);
+	applied = wal_stat(s.read_url, "applied");
+	logged  = wal_stat(s.read_url, "logged");
+	assert_int_equal(logged, 3);
+	if (applied < logged) {
+		fail_msg("stats after the forget_user's reply: applied %lld, "
+		         "logged %lld",
+		    (long long) applied, (long long) logged);
+	}
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+	xs_test_server_fini(&s);
+}
+
 /* Orders that a 1 MiB map cannot take in one transaction: 2,000 of 10
  * items each, no item in two of them (JSON, malloc'd). */
 static char *
@@ -1894,6 +1940,69 @@ test_wal_failed_sync_cut_not_synced_is_marked_applied(void **state)
 	assert_int_equal(wal_stat(s.read_url, "logged"), 1);
 	assert_int_equal(wal_stat(s.read_url, "applied"), 1);
 	assert_refused_write_not_replayed(&s, 2);
+	xs_test_server_fini(&s);
+}
+
+/* A stop while the applier is stalled (a full map) before entries that
+ * were refused and could not be cut off the log (the shim fails the
+ * log's sync and that of its cut) records them in the store as refused,
+ * so that the next start leaves them out. On a 1 MiB map, with LMDB's
+ * writer lock held by the test: an order (entry 1, applied), 2,000
+ * orders (entry 2, logged, too big for the map), then a write of 6,000
+ * views by user "big" (entry 3: refused, "internal"; its cut not
+ * synced). Released, the applier stalls on entry 2, and SIGTERM stops
+ * it there. The stop left entry 3 unrecorded and logged nothing: the
+ * restart on a larger map applied it with entry 2 (user "big" known),
+ * though its writer was told nothing changed. Now the restart applies
+ * entry 2 only, and the log goes on at entry 4. */
+static void
+test_wal_stop_while_stalled_records_refused_entries(void **state)
+{
+	static const char *const tiny[] = { "--wal", "--map-size", "1M",
+		NULL };
+	struct xs_test_server    s;
+	xs_store                *st;
+	MDB_txn                 *txn;
+	char                     json[256], log[16384];
+	char                    *log_path, *orders = map_filling_orders();
+	char                    *refused = big_write_json();
+
+	(void) state;
+	xs_test_server_start(&s, tiny);
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+	log_path   = path_in(s.dir, "xselld.log");
+	s.log_path = log_path;
+	setenv("XS_SHIM_SYNC_FAIL_CUT", "1", 1);
+	restart_preloaded(&s, XS_TEST_SHIM_SYNC_FAIL);
+	unsetenv("XS_SHIM_SYNC_FAIL_CUT");
+	order_json(json, sizeof(json), "o1", "u1", "a", "b");
+	xs_test_send_ok(s.admin_url, json);
+	wait_applied(s.read_url, 1);
+
+	writer_hold(s.db, (size_t) 1 << 20, &st, &txn);
+	xs_test_send_ok(s.admin_url, orders);
+	assert_reply_code(xs_test_call(s.admin_url, refused), "internal");
+	writer_release(st, txn);
+	wait_log_has(
+	    log_path, "wal: cannot apply entries after 1", log, sizeof(log));
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+	xs_test_slurp(log_path, log, sizeof(log)); /* the restart's is new */
+
+	s.extra = wal_args;
+	xs_test_server_restart(&s);
+	assert_false(user_known(s.read_url, "big"));
+	assert_int_equal(xs_test_stats_orders(s.read_url), 2001);
+	assert_int_equal(wal_stat(s.read_url, "applied"), 3);
+	xs_test_assert_has(log,
+	    "wal: entries 3..3, refused when the log's sync failed and not "
+	    "yet recorded as applied, are recorded in the store as refused");
+	order_json(json, sizeof(json), "o2", "u2", "a", "c");
+	xs_test_send_ok(s.admin_url, json);
+	wait_applied(s.read_url, 4);
+	assert_int_equal(xs_test_stats_orders(s.read_url), 2002);
+	free(orders);
+	free(refused);
+	free(log_path);
 	xs_test_server_fini(&s);
 }
 
@@ -2250,6 +2359,67 @@ test_wal_read_error_is_an_io_error(void **state)
 	refused_while_flag_up_then_applied(&s, flag, log_path, 1, want);
 }
 
+/* How many times 'want' is in 'text'. */
+static int
+text_count(const char *text, const char *want)
+{
+	int n = 0;
+
+	for (const char *at = strstr(text, want); at != NULL;
+	     at             = strstr(at + 1, want)) {
+		n++;
+	}
+	return n;
+}
+
+/* A disk error that lasts is logged once, not at every retry of the
+ * applier (once a second), and its end in one line. With reads of the
+ * log failing (the shim, as in test_wal_read_error_is_an_io_error), an
+ * order (entry 2) is not applied for 3.5 s, some three retries; reads
+ * working again, it is applied. The line naming the failed read was
+ * there once per try (4 or 5 times); now once, and "applying again"
+ * says how many retries it took. (The line comes back once a minute,
+ * with its count: xs_log_repeats_limit, test_common.) */
+static void
+test_wal_disk_error_logged_once_while_it_lasts(void **state)
+{
+	struct xs_test_server s;
+	char                  json[256], want[1024], log[16384];
+	char                 *log_path;
+	char                 *flag =
+	    start_with_shim_flag(&s, "XS_SHIM_READ_FAIL_WHILE", &log_path);
+	FILE *f;
+
+	(void) state;
+	order_json(json, sizeof(json), "o1", "u1", "a", "b");
+	xs_test_send_ok(s.admin_url, json);
+	wait_applied(s.read_url, 1);
+	snprintf(
+	    want, sizeof(want), "wal: cannot read entry 2 of %s/" SEG1, s.db);
+	f = fopen(flag, "w");
+	assert_non_null(f);
+	assert_int_equal(fclose(f), 0);
+	order_json(json, sizeof(json), "o2", "u2", "a", "c");
+	xs_test_send_ok(s.admin_url, json);
+	wait_log_has(log_path, want, log, sizeof(log));
+	nng_msleep(3500); /* the error lasts: the applier retries */
+	assert_int_equal(unlink(flag), 0);
+	wait_applied(s.read_url, 2);
+
+	wait_log_has(log_path, "wal: applying again", log, sizeof(log));
+	if (text_count(log, want) != 1) {
+		fail_msg("the failed read was logged %d times:\n%s",
+		    text_count(log, want), log);
+	}
+	assert_int_equal(
+	    text_count(log, "wal: cannot apply entries after 1"), 1);
+	assert_int_equal(text_count(log, "wal: applying again, after "), 1);
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+	free(flag);
+	free(log_path);
+	xs_test_server_fini(&s);
+}
+
 /* ==== A damaged entry in a log left by a crash ==== */
 
 /* Flip the bits 'mask' of the byte at 'off' of file 'name' in 'dir'. */
@@ -2462,6 +2632,43 @@ test_wal_listing_error_at_start_refuses_it(void **state)
 
 /* ==== The log's mark in the store (store/wal_seq.c) ==== */
 
+/* Start xselld --wal on s's store (stopped) with every sync of a
+ * directory failing (support/shim_sync_fail.c, XS_SHIM_DIR_SYNC_FAIL),
+ * and with 'more_env' set too (NULL: none): the start must be refused
+ * (exit 1) and its stderr (its log), in err[0..len), hold the line
+ * naming the log's first file and the reason. */
+static void
+start_with_dir_sync_failing(
+    struct xs_test_server *s, const char *more_env, char *err, size_t len)
+{
+	const char *args[] = { "--db", s->db, "--admin", s->admin_url, "--wal",
+		NULL };
+	char        out[256], want[1024];
+	char       *asan_was;
+	int         code;
+
+	snprintf(want, sizeof(want),
+	    "wal: %s cannot be synced after creating %s/" SEG1
+	    ": Input/output error",
+	    s->db, s->db);
+	/* No assertion until the shim is off again: a failed one would
+	 * leave it on for the tests after this one. */
+	setenv("XS_SHIM_DIR_SYNC_FAIL", "1", 1);
+	if (more_env != NULL) {
+		setenv(more_env, "1", 1);
+	}
+	asan_was = preload_begin(XS_TEST_SHIM_SYNC_FAIL);
+	code     = xs_test_run_tool(
+	        XS_TEST_XSELLD, args, s->dir, out, sizeof(out), err, len);
+	preload_end(asan_was);
+	unsetenv("XS_SHIM_DIR_SYNC_FAIL");
+	if (more_env != NULL) {
+		unsetenv(more_env);
+	}
+	assert_int_equal(code, 1);
+	xs_test_assert_has(err, want);
+}
+
 /* A new log file whose name cannot be made durable (the sync of its
  * directory after its creation fails) is not used, and the server's log
  * says so, naming the file and the reason: at a start, which creates
@@ -2474,37 +2681,49 @@ static void
 test_wal_new_file_not_synced_is_logged(void **state)
 {
 	struct xs_test_server s;
-	char                  out[256], err[8192], want[1024];
-	char                 *asan_was;
-	int                   code;
+	char                  err[8192];
 
 	(void) state;
 	xs_test_server_start(&s, wal_args);
 	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
-	snprintf(want, sizeof(want),
-	    "wal: %s cannot be synced after creating %s/" SEG1
-	    ": Input/output error",
-	    s.db, s.db);
-
-	/* No assertion until the shim is off again: a failed one would
-	 * leave it on for the tests after this one. */
-	setenv("XS_SHIM_DIR_SYNC_FAIL", "1", 1);
-	asan_was = preload_begin(XS_TEST_SHIM_SYNC_FAIL);
-	{
-		const char *args[] = { "--db", s.db, "--admin", s.admin_url,
-			"--wal", NULL };
-
-		code = xs_test_run_tool(XS_TEST_XSELLD, args, s.dir, out,
-		    sizeof(out), err, sizeof(err));
-	}
-	preload_end(asan_was);
-	unsetenv("XS_SHIM_DIR_SYNC_FAIL");
-	assert_int_equal(code, 1);
-	xs_test_assert_has(err, want);
+	start_with_dir_sync_failing(&s, NULL, err, sizeof(err));
 	assert_int_equal(wal_names(s.db), 0);
 
 	xs_test_server_restart(&s);
 	assert_int_equal(wal_stat(s.read_url, "segments"), 1);
+	xs_test_server_fini(&s);
+}
+
+/* A new log file that is not used (its directory's sync failed) and
+ * cannot be deleted either (the shim fails the unlink too, with
+ * XS_SHIM_UNLINK_FAIL) stays, empty, and the server's log says so,
+ * naming it and the reason: nothing was logged of the failed unlink.
+ * A start without the shim takes it for an empty log file: it starts,
+ * and the log goes on. */
+static void
+test_wal_new_file_not_deleted_is_logged(void **state)
+{
+	struct xs_test_server s;
+	char                  err[8192], want[1024];
+	char                  json[256];
+
+	(void) state;
+	xs_test_server_start(&s, wal_args);
+	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
+	start_with_dir_sync_failing(
+	    &s, "XS_SHIM_UNLINK_FAIL", err, sizeof(err));
+	snprintf(want, sizeof(want),
+	    "wal: unlink %s/" SEG1 ": Input/output error; the empty file "
+	    "stays",
+	    s.db);
+	xs_test_assert_has(err, want);
+	assert_int_equal(file_size(s.db, SEG1), 0);
+
+	xs_test_server_restart(&s);
+	assert_int_equal(wal_stat(s.read_url, "segments"), 1);
+	order_json(json, sizeof(json), "o1", "u1", "a", "b");
+	xs_test_send_ok(s.admin_url, json);
+	wait_applied(s.read_url, 1);
 	xs_test_server_fini(&s);
 }
 
@@ -2552,6 +2771,65 @@ test_wal_seq_get_put_and_damaged(void **state)
 	seq = 99;
 	assert_xs_err(mark_get(st, &seq), XSELL_ECORRUPT);
 	assert_int_equal(seq, 99);
+	xs_test_store_close(st, dir);
+}
+
+/* A stop's record of refused entries (meta "wal_refused", read in a
+ * transaction of its own): its error, the range in *firstp, *lastp. */
+static xsell_err
+refused_get(xs_store *st, uint64_t *firstp, uint64_t *lastp)
+{
+	MDB_txn  *txn;
+	xsell_err err;
+
+	assert_xs_ok(xs_txn_read(st, &txn));
+	err = xs_store_wal_refused_get(st, txn, firstp, lastp);
+	xs_txn_abort(txn);
+	return err;
+}
+
+/* meta "wal_refused" reads 0, 0 while absent, then the range put, and
+ * 0, 0 again once deleted (a second delete is no error); a value of the
+ * wrong size, or an empty range, is a damaged store. */
+static void
+test_wal_refused_get_put_del_and_damaged(void **state)
+{
+	char     *dir;
+	xs_store *st = xs_test_store_open(&dir);
+	MDB_txn  *txn;
+	MDB_val   k      = { .mv_size = 11, .mv_data = "wal_refused" };
+	uint64_t  bad[2] = { 5, 4 };
+	MDB_val   v      = { .mv_size = sizeof(bad), .mv_data = bad };
+	uint64_t  first = 99, last = 99;
+
+	(void) state;
+	assert_xs_ok(refused_get(st, &first, &last));
+	assert_int_equal(first, 0);
+	assert_int_equal(last, 0);
+
+	assert_xs_ok(xs_txn_write(st, &txn));
+	assert_xs_ok(xs_store_wal_refused_put(st, txn, 7, 9));
+	assert_xs_ok(xs_txn_commit(txn));
+	assert_xs_ok(refused_get(st, &first, &last));
+	assert_int_equal(first, 7);
+	assert_int_equal(last, 9);
+
+	assert_xs_ok(xs_txn_write(st, &txn));
+	assert_xs_ok(xs_store_wal_refused_del(st, txn));
+	assert_xs_ok(xs_store_wal_refused_del(st, txn));
+	assert_xs_ok(xs_txn_commit(txn));
+	assert_xs_ok(refused_get(st, &first, &last));
+	assert_int_equal(first, 0);
+
+	assert_xs_ok(xs_txn_write(st, &txn));
+	assert_int_equal(mdb_put(txn, st->meta, &k, &v, 0), 0);
+	assert_xs_ok(xs_txn_commit(txn));
+	assert_xs_err(refused_get(st, &first, &last), XSELL_ECORRUPT);
+	v.mv_size = sizeof(bad[0]);
+	assert_xs_ok(xs_txn_write(st, &txn));
+	assert_int_equal(mdb_put(txn, st->meta, &k, &v, 0), 0);
+	assert_xs_ok(xs_txn_commit(txn));
+	assert_xs_err(refused_get(st, &first, &last), XSELL_ECORRUPT);
 	xs_test_store_close(st, dir);
 }
 
@@ -2730,6 +3008,8 @@ main(void)
 		cmocka_unit_test(
 		    test_wal_forget_woken_early_deletes_the_users_requests),
 		cmocka_unit_test(
+		    test_wal_forget_reply_comes_with_its_entry_counted_applied),
+		cmocka_unit_test(
 		    test_wal_failed_sync_refuses_writers_waiting_for_room),
 		cmocka_unit_test(test_wal_failed_sync_cut_is_synced),
 		cmocka_unit_test(test_wal_failed_append_cuts_unsynced_entries),
@@ -2737,6 +3017,8 @@ main(void)
 		    test_wal_break_during_sync_waits_for_its_outcome),
 		cmocka_unit_test(
 		    test_wal_failed_sync_cut_not_synced_is_marked_applied),
+		cmocka_unit_test(
+		    test_wal_stop_while_stalled_records_refused_entries),
 		cmocka_unit_test(test_wal_backlog_room_in_order_of_arrival),
 		cmocka_unit_test(
 		    test_wal_damaged_entry_after_a_replay_refuses_writes),
@@ -2744,11 +3026,15 @@ main(void)
 		    test_wal_next_file_not_opening_is_an_io_error),
 		cmocka_unit_test(test_wal_read_error_is_an_io_error),
 		cmocka_unit_test(
+		    test_wal_disk_error_logged_once_while_it_lasts),
+		cmocka_unit_test(
 		    test_wal_damaged_entry_before_others_refuses_start),
 		cmocka_unit_test(test_wal_read_error_at_start_refuses_it),
 		cmocka_unit_test(test_wal_listing_error_at_start_refuses_it),
 		cmocka_unit_test(test_wal_new_file_not_synced_is_logged),
+		cmocka_unit_test(test_wal_new_file_not_deleted_is_logged),
 		cmocka_unit_test(test_wal_seq_get_put_and_damaged),
+		cmocka_unit_test(test_wal_refused_get_put_del_and_damaged),
 		cmocka_unit_test(test_wal_without_wal_creates_nothing),
 		cmocka_unit_test(
 		    test_wal_without_wal_applies_leftovers_and_deletes_them),

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* LD_PRELOAD shim for test_wal: a forget_user's writer in xselld --wal
- * wakes while the applier has delivered the forget's result but not yet
- * recorded its entry as applied, on every run instead of by chance
- * (server/wal.c, forget_segs_drop).
+ * wakes after the applier has delivered the forget's result and before
+ * the applier's next hold of the log's mutex, on every run instead of by
+ * chance (server/wal.c, group_record and forget_segs_drop).
  *
- * The applier delivers a forget's result in one hold of the log's mutex
- * and records its group as applied in the next. A writer wakes early in
- * between when another writer waiting for backlog room hands on its
- * place, the log breaks, the server stops, or the wakeup is spurious.
+ * The applier delivered a forget's result in one hold of the log's
+ * mutex and recorded its group as applied in the next (it now does both
+ * in one). A writer wakes early in between when another writer waiting
+ * for backlog room hands on its place, the log breaks, the server
+ * stops, or the wakeup is spurious.
  * Here it is spurious: the wait of the thread that appended a
  * forget_user entry on a condition (pthread_cond_wait) ends after
  * WAKE_MS at most, as POSIX allows. And once that thread has waited with

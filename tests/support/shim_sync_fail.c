@@ -34,8 +34,9 @@
  * exists, a sync of a directory holding such a file fails (EIO), as on
  * a disk that fails then. At most KEPT_MAX files are kept at once (more
  * are deleted at once). With $XS_SHIM_DIR_SYNC_FAIL set, every sync of
- * a directory (fsync) fails (EIO). Every other call is passed on as it
- * is. */
+ * a directory (fsync) fails (EIO). With $XS_SHIM_UNLINK_FAIL set, every
+ * deletion of a log file (unlink) fails (EIO). Every other call is
+ * passed on as it is. */
 /* A feature-test macro, not an identifier of ours: RTLD_NEXT. */
 // NOLINTNEXTLINE(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp)
 #define _GNU_SOURCE
@@ -247,6 +248,10 @@ unlink(const char *path)
 	struct stat sb;
 
 	pthread_once(&real_once, real_resolve);
+	if (getenv("XS_SHIM_UNLINK_FAIL") != NULL && path_is_log(path)) {
+		errno = EIO;
+		return -1;
+	}
 	if (!dir_mode() || !path_is_log(path) || slash == NULL ||
 	    (size_t) (slash - path) >= sizeof(dir)) {
 		return real_unlink(path);
