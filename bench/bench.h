@@ -68,6 +68,7 @@ struct bench_opts {
 	bool        inproc;
 	bool        cpu_time;  /* inproc: the thread's CPU clock times */
 	size_t      memo_size; /* inproc: memos' budget; 0: the default */
+	unsigned warm; /* inproc: items xs_model_warm makes first; 0: none */
 };
 
 /* ==== The item pool (pool.c) ==== */

@@ -106,6 +106,25 @@ inproc_one(struct inproc *ip, enum bench_op op, uint64_t *ns)
 	return err == XSELL_OK;
 }
 
+/* What xselld makes before it listens (--warm), not timed. */
+static bool
+inproc_warm(struct inproc *ip, unsigned n)
+{
+	uint32_t  warmed;
+	xsell_err err;
+
+	if (n == 0) {
+		return true;
+	}
+	err = xs_model_warm(ip->st, &ip->set, n, &warmed);
+	if (err != XSELL_OK) {
+		fprintf(
+		    stderr, "xsell-bench: --warm: %s\n", xsell_strerror(err));
+		return false;
+	}
+	return true;
+}
+
 /* The mix without the ops that need a server (stats, event, view). */
 static bool
 inproc_mix(const struct bench_opts *o, struct bench_opts *mix)
@@ -149,6 +168,10 @@ bench_run_inproc(const struct bench_opts *o, const struct bench_input *in,
 	ip.in  = in;
 	ip.rng = o->seed * 1000003u;
 	xs_settings_default(&ip.set);
+	if (!inproc_warm(&ip, o->warm)) {
+		xs_store_close(ip.st);
+		return false;
+	}
 	xs_arena_init(&ip.arena, ARENA_MAX);
 	memset(r, 0, sizeof(*r));
 	r->mode = "inproc";

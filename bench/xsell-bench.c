@@ -39,6 +39,11 @@ static const char usage[] =
     "                    default, as xselld's: an eighth of the store's\n"
     "                    bytes in use, at least 64M); refused without\n"
     "                    --inproc\n"
+    "  --warm N          with --inproc: first make the fbt answers of the\n"
+    "                    N items in most orders, as xselld does before it\n"
+    "                    listens (xselld's default is 1000; here 0, so\n"
+    "                    that a run starts cold unless asked), 0..1000000;\n"
+    "                    refused without --inproc\n"
     "Items the requests name (one of):\n"
     "  --db DIR          the store's own items (opened read-only; xselld\n"
     "                    may be serving it), drawn by popularity: an item\n"
@@ -122,6 +127,7 @@ enum {
 	OPT_INPROC,
 	OPT_CPU_TIME,
 	OPT_MEMO_SIZE,
+	OPT_WARM,
 	OPT_VERSION
 };
 
@@ -148,6 +154,7 @@ static const struct option longopts[] = {
 	{ "inproc", no_argument, NULL, OPT_INPROC },
 	{ "cpu-time", no_argument, NULL, OPT_CPU_TIME },
 	{ "memo-size", required_argument, NULL, OPT_MEMO_SIZE },
+	{ "warm", required_argument, NULL, OPT_WARM },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -313,6 +320,11 @@ parse_flag(int c, const char *arg, struct bench_opts *o)
 			return usage_error("--memo-size", "is not 1M..1T");
 		}
 		return 0;
+	case OPT_WARM:
+		if (!xs_opt_uint(arg, 0, 1000000, &o->warm)) {
+			return usage_error("--warm", "is not 0..1000000");
+		}
+		return 0;
 	default:
 		fputs(usage, stderr);
 		return 2;
@@ -333,6 +345,9 @@ check_opts(const struct bench_opts *o)
 	}
 	if (o->memo_size != 0 && !o->inproc) {
 		return usage_error("--memo-size", "needs --inproc");
+	}
+	if (o->warm != 0 && !o->inproc) {
+		return usage_error("--warm", "needs --inproc");
 	}
 	if (o->inproc) {
 		return o->db == NULL

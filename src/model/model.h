@@ -434,6 +434,17 @@ xsell_err xs_model_complements(xs_store *st, MDB_txn *txn,
     const struct xs_settings *set, const struct xs_query *q,
     struct xs_arena *arena, struct xs_answer *ans);
 
+/* ==== Warming (warm.c) ==== */
+
+/* Make, in one read transaction, what fbt keeps of the n items in most
+ * baskets (ties by number) in the store's item memos, so that the first
+ * requests after a start find them made: fbt of each alone and of each
+ * two in a row as a cart, with the default scorer, k and filter. Items
+ * the memo budget has no room for are made and not kept. *warmedp says
+ * how many items were asked. */
+xsell_err xs_model_warm(xs_store *st, const struct xs_settings *set,
+    uint32_t n, uint32_t *warmedp);
+
 /* ==== Scores (score.c) ==== */
 
 /* One pair's numbers: N_ab, N_a, N_b, N. */

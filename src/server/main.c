@@ -26,7 +26,7 @@ static const char usage[] =
     "              [--admin URL ...] [--pull URL ...] [--ipc-mode MODE]\n"
     "              [--admin-ipc-mode MODE] [--threads N]\n"
     "              [--admin-workers N] [--map-size BYTES]\n"
-    "              [--memo-size BYTES]\n"
+    "              [--memo-size BYTES] [--warm N]\n"
     "              [--max-basket-items N] [--history-max N]\n"
     "              [--http HOST:PORT [--http-admin HOST:PORT]\n"
     "              [--http-max-age SECONDS]] [--quiet]\n"
@@ -92,6 +92,11 @@ static const char usage[] =
     "                    stats.store.memo_bytes stays at the budget.\n"
     "                    As much again, at most, keeps items' ids and\n"
     "                    metadata once read (stats.store.item_cache_bytes)\n"
+    "  --warm N          before answering, make the fbt answers of the N\n"
+    "                    items in most orders, alone and two at a time as\n"
+    "                    a cart, so that the first requests after a start\n"
+    "                    find their lists made (default 1000; 0: none;\n"
+    "                    at most 1000000); logs how long it took\n"
     "  --max-basket-items N\n"
     "                    pairs are counted for at most N distinct items of\n"
     "                    one order, a deterministic sample (default 100)\n"
@@ -210,6 +215,7 @@ enum {
 	OPT_WAL,
 	OPT_WAL_BACKLOG,
 	OPT_MEMO_SIZE,
+	OPT_WARM,
 	OPT_ADMIN_WORKERS,
 	OPT_IPC_MODE,
 	OPT_ADMIN_IPC_MODE,
@@ -475,6 +481,7 @@ parse_args(
 		{ "wal", no_argument, NULL, OPT_WAL },
 		{ "wal-backlog", required_argument, NULL, OPT_WAL_BACKLOG },
 		{ "memo-size", required_argument, NULL, OPT_MEMO_SIZE },
+		{ "warm", required_argument, NULL, OPT_WARM },
 		{ "admin-workers", required_argument, NULL,
 		    OPT_ADMIN_WORKERS },
 		{ "ipc-mode", required_argument, NULL, OPT_IPC_MODE },
@@ -598,6 +605,13 @@ parse_args(
 				    "--memo-size: '%s' is not 1M..1T", optarg);
 			}
 			break;
+		case OPT_WARM:
+			if (!xs_opt_uint(optarg, 0, XS_SERVER_WARM_MAX,
+			        &o->warm_items)) {
+				return usage_error("--warm: '%s' is not 0..%u",
+				    optarg, XS_SERVER_WARM_MAX);
+			}
+			break;
 		case OPT_ADMIN_WORKERS:
 			if (!xs_opt_uint(optarg, 1, 256, &o->admin_workers)) {
 				return usage_error(
@@ -689,6 +703,7 @@ main(int argc, char **argv)
 	int                   rc;
 
 	memset(&o, 0, sizeof(o));
+	o.warm_items = XS_SERVER_WARM_DEFAULT;
 	xs_settings_default(&o.settings);
 	xs_gw_opts_default(&g);
 	rc = parse_args(argc, argv, &o, &g);

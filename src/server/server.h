@@ -19,6 +19,10 @@
 /* --wal-backlog: log bytes not yet in the store; a request larger than
  * it is logged alone, when the backlog is empty. */
 #define XS_SERVER_WAL_BACKLOG_DEFAULT ((uint64_t) 32 << 20)
+/* xselld's --warm: the items most carts hold, on the generated 50M-line
+ * store (50,000 items), and every item of Online Retail's busy half. */
+#define XS_SERVER_WARM_DEFAULT 1000u
+#define XS_SERVER_WARM_MAX 1000000u
 #define XS_SERVER_WAL_BACKLOG_MIN ((uint64_t) 1 << 20)
 #define XS_SERVER_WAL_BACKLOG_MAX ((uint64_t) 4 << 30)
 
@@ -43,6 +47,9 @@ struct xs_server_opts {
 	unsigned admin_workers;
 	size_t   map_size;  /* 0: the store's default */
 	size_t   memo_size; /* per-item memos' budget; 0: the store's */
+	/* Items whose fbt answers are made before the first request is
+	 * answered (xs_model_warm); 0: none. */
+	unsigned warm_items;
 	/* Connections each socket (read, admin, pull) serves at once; past
 	 * it a connection's request gets "unavailable", or is dropped on a
 	 * pull socket (limit.c). 0: the default,

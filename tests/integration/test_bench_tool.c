@@ -243,6 +243,41 @@ test_bench_memo_size_needs_inproc_and_a_budget(void **state)
 	free(url);
 }
 
+/* --warm makes what xselld makes before it answers, in process only: a
+ * usage error over a socket and past 1000000; in process a run after
+ * it answers every request. */
+static void
+test_bench_warm_needs_inproc(void **state)
+{
+	struct xs_test_dir *f   = *state;
+	char               *url = xs_test_ipc_url(f->dir, "nobody");
+	const char *socket[] = { "--url", url, "--db", db_of(f), "--warm", "5",
+		"--requests", "5", "--timeout-ms", "100", NULL };
+	const char *many[]   = { "--inproc", "--db", db_of(f), "--warm",
+		  "1000001", "--requests", "5", NULL };
+	const char *ok[] = { "--inproc", "--db", db_of(f), "--warm", "1000",
+		"--mix", "fbt=1,fbt_cart=1", "--requests", "50", "--warmup",
+		"0", "--json", NULL };
+	json_error_t jerr;
+	json_t      *r;
+
+	assert_int_equal(bench(f, socket), 2);
+	assert_string_equal(
+	    f->err, "xsell-bench: --warm: needs --inproc (see --help)\n");
+	assert_int_equal(bench(f, many), 2);
+	assert_string_equal(
+	    f->err, "xsell-bench: --warm: is not 0..1000000 (see --help)\n");
+	assert_int_equal(bench(f, ok), 0);
+	r = json_loads(f->out, 0, &jerr);
+	assert_non_null(r);
+	assert_int_equal(json_integer_value(json_object_get(r, "errors")), 0);
+	assert_int_equal(json_integer_value(json_object_get(
+	                     json_object_get(r, "all"), "requests")),
+	    50);
+	json_decref(r);
+	free(url);
+}
+
 /* --mix: an empty element, an unknown op or a mix of weight 0 is a
  * usage error naming the flag, as every tool's lists. */
 static void
@@ -473,6 +508,7 @@ main(void)
 		T(test_bench_cpu_time_needs_inproc),
 		T(test_bench_memo_size_needs_inproc_and_a_budget),
 		T(test_bench_mix_refused),
+		T(test_bench_warm_needs_inproc),
 		T(test_bench_option_given_twice),
 		T(test_bench_store_missing_says_why),
 		T(test_bench_writes_views_and_orders),

@@ -26,15 +26,31 @@ static const char *const orders =
     "{\"type\":\"order\",\"order\":\"o4\",\"items\":[\"B\",\"D\"]},"
     "{\"type\":\"order\",\"order\":\"o5\",\"items\":[\"A\",\"B\",\"E\"]}]}";
 
+/* A server, started with 'extra' flags, that took the five orders. */
 static int
-setup(void **state)
+setup_with(void **state, const char *const *extra)
 {
 	struct xs_test_server *s = calloc(1, sizeof(*s));
 
-	xs_test_server_start(s, NULL);
+	xs_test_server_start(s, extra);
 	assert_int_equal(xs_test_send_ok(s->admin_url, orders), 5);
 	*state = s;
 	return 0;
+}
+
+static int
+setup(void **state)
+{
+	return setup_with(state, NULL);
+}
+
+/* No warming at a start (--warm 0): memos only from the answers. */
+static int
+setup_cold(void **state)
+{
+	static const char *const cold[] = { "--warm", "0", NULL };
+
+	return setup_with(state, cold);
 }
 
 /* "B:3 C:2 E:1" from an fbt reply. */
@@ -72,9 +88,8 @@ test_server_fbt_on_read_endpoint(void **state)
 	struct xs_test_server *s = *state;
 	json_t                *r;
 
-	expect_fbt(s->read_url,
-	    "{\"op\":\"fbt\",\"items\":[\"A\"],\"scorer\":\"count\"}",
-	    "B:3 C:2 E:1");
+	(void) xs_test_call_ok(
+	    s->read_url, "{\"op\":\"fbt\",\"items\":[\"A\"]}");
 	expect_fbt(s->read_url,
 	    "{\"op\":\"fbt\",\"items\":[\"A\",\"B\"],\"scorer\":\"count\","
 	    "\"k\":2}",
@@ -124,6 +139,41 @@ restart_with_lists_made(struct xs_test_server *s)
 	xs_test_server_restart(s);
 }
 
+/* By default a start makes the fbt answers of the most ordered items
+ * before the first request is answered (--warm 1000: here all five
+ * items): right after a restart memos are held, and fbt of A, of a cart
+ * and of E, the least ordered, as requests with the defaults ask them,
+ * find theirs (hits, no new miss). The log
+ * says how many items were warmed. */
+static void
+test_server_warms_the_most_ordered_items_at_start(void **state)
+{
+	struct xs_test_server *s = *state;
+	char                   log_path[4200], log[8192];
+	long                   made;
+
+	snprintf(log_path, sizeof(log_path), "%s/xselld.log", s->dir);
+	s->log_path = log_path;
+	restart_with_lists_made(s);
+	assert_true(xs_test_stat(s->read_url, "store", "memo_items") > 0);
+	/* The warming's own looks missed: it made them. */
+	made = xs_test_stat(s->read_url, "store", "memo_misses");
+	assert_true(made > 0);
+	json_decref(xs_test_call_ok(
+	    s->read_url, "{\"op\":\"fbt\",\"items\":[\"A\"]}"));
+	json_decref(xs_test_call_ok(
+	    s->read_url, "{\"op\":\"fbt\",\"items\":[\"A\",\"C\"]}"));
+	json_decref(xs_test_call_ok(
+	    s->read_url, "{\"op\":\"fbt\",\"items\":[\"E\"]}"));
+	assert_int_equal(
+	    xs_test_stat(s->read_url, "store", "memo_misses"), made);
+	assert_true(xs_test_stat(s->read_url, "store", "memo_hits") >= 3);
+	xs_test_slurp(log_path, log, sizeof(log));
+	xs_test_assert_has(log, "warmed the answers of 5 items in ");
+	assert_int_equal(xs_test_server_signal(s, SIGTERM), 0);
+	s->log_path = NULL; /* the teardown outlives this frame */
+}
+
 static void
 test_server_stats_count_the_answers_memos(void **state)
 {
@@ -133,7 +183,8 @@ test_server_stats_count_the_answers_memos(void **state)
 	const char            *fbt_b = "{\"op\":\"fbt\",\"items\":[\"B\"],"
 	                               "\"scorer\":\"count\"}";
 
-	/* Only the answers below use the memos. */
+	/* Only the answers below use the memos (setup_cold: none made at
+	 * the start). */
 	restart_with_lists_made(s);
 	assert_int_equal(xs_test_stat(s->read_url, "store", "memo_items"), 0);
 	/* The default budget: 64 MiB. */
@@ -765,6 +816,13 @@ test_server_bad_flags_and_dirs_exit_with_one_line(void **state)
 	xs_test_assert_xselld_refuses(dir,
 	    (const char *[]) { "--db", dir, "--memo-size", "lots", NULL }, 2,
 	    "--memo-size");
+	/* --warm: 0..1000000 items. */
+	xs_test_assert_xselld_refuses(dir,
+	    (const char *[]) { "--db", dir, "--warm", "1000001", NULL }, 2,
+	    "--warm: '1000001' is not 0..1000000");
+	xs_test_assert_xselld_refuses(dir,
+	    (const char *[]) { "--db", dir, "--warm", "-1", NULL }, 2,
+	    "--warm");
 	xs_test_assert_xselld_refuses(dir,
 	    (const char *[]) { "--db", dir, "--admin-workers", "0", NULL }, 2,
 	    "--admin-workers: '0' is not 1..256");
@@ -869,7 +927,10 @@ main(void)
 		    test_server_fbt_on_read_endpoint, setup,
 		    xs_test_server_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_server_stats_count_the_answers_memos, setup,
+		    test_server_stats_count_the_answers_memos, setup_cold,
+		    xs_test_server_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_server_warms_the_most_ordered_items_at_start, setup,
 		    xs_test_server_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_server_complements_name_their_via_item, setup,

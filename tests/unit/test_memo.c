@@ -625,6 +625,78 @@ test_item_memo_budget_follows_the_store(void **state)
 	    xs_store_memo_budget_for(UINT64_MAX), XS_ITEM_MEMO_BYTES_MAX);
 }
 
+/* The memo looks (hits, misses) of an fbt of 'items' (comma-separated
+ * external ids) with the defaults a request gets. */
+static void
+fbt_looks(xs_store *st, const char *a, const char *b, uint64_t *hits,
+    uint64_t *misses)
+{
+	struct xs_settings   set;
+	struct xs_span       items[2] = { { a, (uint32_t) strlen(a) },
+		      { b, b ? (uint32_t) strlen(b) : 0 } };
+	struct xs_query      q        = { 0 };
+	struct xs_answer     ans;
+	struct xs_arena      arena;
+	struct xs_store_info before, after;
+	MDB_txn             *txn;
+
+	xs_settings_default(&set);
+	q.items           = items;
+	q.n_items         = b ? 2 : 1;
+	q.k               = 10;
+	q.scorer          = set.fbt_scorer;
+	q.filter.in_stock = true;
+	xs_arena_init(&arena, 1 << 20);
+	assert_xs_ok(xs_store_info_get(st, &before));
+	assert_xs_ok(xs_txn_read(st, &txn));
+	assert_xs_ok(xs_model_fbt(st, txn, &set, &q, &arena, &ans));
+	xs_txn_abort(txn);
+	xs_arena_fini(&arena);
+	assert_xs_ok(xs_store_info_get(st, &after));
+	*hits   = after.memo_hits - before.memo_hits;
+	*misses = after.memo_misses - before.memo_misses;
+}
+
+/* xs_model_warm makes the fbt memos of the items in most baskets: A (4
+ * orders) and B (3) with n = 2, so that fbt of A, of B and of the cart
+ * {A, B} find theirs made (no miss), where C (2), not warmed, misses.
+ * n past the items warms every item with a basket, V (only viewed) not
+ * among them; n = 0 warms none. */
+static void
+test_warm_makes_the_most_ordered_items_memos(void **state)
+{
+	struct xs_test_store *f = *state;
+	struct xs_settings    set;
+	struct xs_store_info  info;
+	uint32_t              warmed;
+	uint64_t              hits, misses;
+
+	xs_test_events(f->st, NULL,
+	    "100 order u1 A,B,C o1; 101 order u2 A,B,C o2; "
+	    "102 order u3 A,B,D o3; 103 order u4 A,E o4; 104 view u5 V");
+	xs_settings_default(&set);
+	assert_xs_ok(xs_model_warm(f->st, &set, 0, &warmed));
+	assert_int_equal(warmed, 0);
+	assert_xs_ok(xs_store_info_get(f->st, &info));
+	assert_int_equal(info.memo_items, 0);
+
+	assert_xs_ok(xs_model_warm(f->st, &set, 2, &warmed));
+	assert_int_equal(warmed, 2);
+	fbt_looks(f->st, "A", NULL, &hits, &misses);
+	assert_true(hits > 0);
+	assert_int_equal(misses, 0);
+	fbt_looks(f->st, "B", NULL, &hits, &misses);
+	assert_int_equal(misses, 0);
+	fbt_looks(f->st, "A", "B", &hits, &misses);
+	assert_true(hits > 0);
+	assert_int_equal(misses, 0);
+	fbt_looks(f->st, "C", NULL, &hits, &misses);
+	assert_true(misses > 0);
+
+	assert_xs_ok(xs_model_warm(f->st, &set, 1000, &warmed));
+	assert_int_equal(warmed, 5); /* A..E */
+}
+
 int
 main(void)
 {
@@ -655,6 +727,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_item_memos_keep_to_their_budget, xs_test_store_setup,
 		    xs_test_store_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_warm_makes_the_most_ordered_items_memos,
+		    xs_test_store_setup, xs_test_store_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
