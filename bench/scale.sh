@@ -29,7 +29,9 @@
 # Environment: BUILD (default build), SIZES, REPEAT (default 3),
 # LOAD_REPEAT (loads a size, default 1; the report keeps the fastest:
 # the others paid more for fresh pages or for other work),
-# DURATION (seconds per query run, default 5), WARMUP (default 1), SEED
+# DURATION (seconds per query run, default 5), WARMUP (default 1), WARM
+# (items whose answers each query run makes first, not timed, as xselld
+# does before it answers: default 5000, xselld's --warm), SEED
 # (xsell-gen's, default 1), GEN_FLAGS (more xsell-gen flags), OUT
 # (default bench/RESULTS.md), KEEP=1 keeps the scratch directory.
 set -euo pipefail
@@ -42,6 +44,7 @@ repeat=${REPEAT:-3}
 load_repeat=${LOAD_REPEAT:-1}
 duration=${DURATION:-5}
 warmup=${WARMUP:-1}
+warm=${WARM:-5000}
 seed=${SEED:-1}
 gen_flags=${GEN_FLAGS:-}
 out=${OUT:-bench/RESULTS.md}
@@ -139,6 +142,7 @@ for n in $sizes; do
 			r=$("$build/bench/xsell-bench" --inproc --cpu-time \
 				--db "$work/db" \
 				--mix "$op=1" --duration "$duration" --warmup "$warmup" \
+				--warm "$warm" \
 				--seed "$i" --json --label "scale $n $op")
 			printf '{"size":%s,"kind":"query","op":"%s","run":%s,"r":%s}\n' \
 				"$n" "$op" "$i" "$r" >>"$raw"
@@ -155,7 +159,7 @@ machine="$machine $(uname -sr)"
 commit="$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src bench \
 	tools || echo '+changes')"
 command="SIZES=\"$sizes\" REPEAT=$repeat LOAD_REPEAT=$load_repeat"
-command="$command DURATION=$duration WARMUP=$warmup"
+command="$command DURATION=$duration WARMUP=$warmup WARM=$warm"
 command="$command SEED=$seed${gen_flags:+ GEN_FLAGS=\"$gen_flags\"} bench/scale.sh"
 python3 bench/scale_report.py "$raw" "$out" --machine "$machine" \
 	--commit "$commit" --date "$(date -u '+%Y-%m-%d %H:%M UTC')" \

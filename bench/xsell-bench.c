@@ -41,7 +41,7 @@ static const char usage[] =
     "                    --inproc\n"
     "  --warm N          with --inproc: first make the fbt answers of the\n"
     "                    N items in most orders, as xselld does before it\n"
-    "                    listens (xselld's default is 1000; here 0, so\n"
+    "                    answers (xselld's default is 5000; here 0, so\n"
     "                    that a run starts cold unless asked), 0..1000000;\n"
     "                    refused without --inproc\n"
     "Items the requests name (one of):\n"

@@ -95,7 +95,7 @@ static const char usage[] =
     "  --warm N          before answering, make the fbt answers of the N\n"
     "                    items in most orders, alone and two at a time as\n"
     "                    a cart, so that the first requests after a start\n"
-    "                    find their lists made (default 1000; 0: none;\n"
+    "                    find their lists made (default 5000; 0: none;\n"
     "                    at most 1000000); logs how long it took\n"
     "  --max-basket-items N\n"
     "                    pairs are counted for at most N distinct items of\n"

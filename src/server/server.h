@@ -19,9 +19,13 @@
 /* --wal-backlog: log bytes not yet in the store; a request larger than
  * it is logged alone, when the backlog is empty. */
 #define XS_SERVER_WAL_BACKLOG_DEFAULT ((uint64_t) 32 << 20)
-/* xselld's --warm: the items most carts hold, on the generated 50M-line
- * store (50,000 items), and every item of Online Retail's busy half. */
-#define XS_SERVER_WARM_DEFAULT 1000u
+/* xselld's --warm. On the generated 50M-line store (50,000 items) a
+ * cart's p99 in the first seconds after a start was 537-2,056 us cold,
+ * 510-537 with 1,000 items warmed, 313-506 with 5,000 (2 s at the
+ * start, 96 MiB of memos), 220 with 20,000 (4.5 s): 5,000 is most of
+ * the gain for a start a user barely notices; on Online Retail it is
+ * every ordered item (3,891, ~1 s). bench/RESULTS.md, "Warming". */
+#define XS_SERVER_WARM_DEFAULT 5000u
 #define XS_SERVER_WARM_MAX 1000000u
 #define XS_SERVER_WAL_BACKLOG_MIN ((uint64_t) 1 << 20)
 #define XS_SERVER_WAL_BACKLOG_MAX ((uint64_t) 4 << 30)

@@ -140,7 +140,7 @@ restart_with_lists_made(struct xs_test_server *s)
 }
 
 /* By default a start makes the fbt answers of the most ordered items
- * before the first request is answered (--warm 1000: here all five
+ * before the first request is answered (--warm 5000: here all five
  * items): right after a restart memos are held, and fbt of A, of a cart
  * and of E, the least ordered, as requests with the defaults ask them,
  * find theirs (hits, no new miss). The log
