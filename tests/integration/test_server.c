@@ -797,6 +797,9 @@ test_server_bad_flags_and_dirs_exit_with_one_line(void **state)
 	xs_test_rmdir(dir);
 }
 
+/* A --config file with a NUL byte in its second line. */
+static const char nul_conf[] = "quiet\nhistory-max 5\0\nbogus 1 2\n";
+
 /* --config FILE: its options count as given first, so the command line
  * overrides them; a bad file is a usage error in one line. */
 static void
@@ -842,6 +845,23 @@ test_server_config_file(void **state)
 	xs_test_assert_xselld_refuses(dir,
 	    (const char *[]) { "--config", "/nonexistent/xselld.conf", NULL },
 	    2, NULL);
+	/* The line named counts the blank lines too, as an editor does. */
+	f = fopen(bad, "w");
+	assert_non_null(f);
+	fputs("# a comment line\n\nhistory-max 1 2\n", f);
+	fclose(f);
+	xs_test_assert_xselld_refuses(dir,
+	    (const char *[]) { "--config", bad, NULL }, 2,
+	    "bad.conf:3: one value per line");
+	/* A NUL byte: not a text file, where the options after it were
+	 * dropped unsaid. */
+	f = fopen(bad, "w");
+	assert_non_null(f);
+	fwrite(nul_conf, 1, sizeof(nul_conf) - 1, f);
+	fclose(f);
+	xs_test_assert_xselld_refuses(dir,
+	    (const char *[]) { "--config", bad, NULL }, 2,
+	    "bad.conf:2: a NUL byte: not a text file");
 	/* Two files of 300 options each: past the 512 words that all
 	 * files share, refused (the second file's words once overran the
 	 * room the first left: AddressSanitizer's global-buffer-overflow). */
