@@ -319,6 +319,7 @@ config_read(const char *path, char **words, int *np)
 	char     *text, *store;
 	char      msg[PATH_MAX + 160];
 	size_t    len;
+	int       read_errno;
 	xsell_err err;
 
 	if (f == NULL) {
@@ -334,8 +335,16 @@ config_read(const char *path, char **words, int *np)
 		    path, XS_CONFIG_FILES_MAX);
 	}
 	/* One byte over the limit, for the parser to refuse. */
-	len = fread(text, 1, XS_CONFIG_BYTES_MAX + 1, f);
+	len        = fread(text, 1, XS_CONFIG_BYTES_MAX + 1, f);
+	read_errno = ferror(f) ? errno : 0;
 	(void) fclose(f); /* read only */
+	if (read_errno != 0) {
+		/* A directory opens, then fails to read (EISDIR): it was
+		 * taken for an empty file. */
+		free(text);
+		return usage_error(
+		    "--config %s: %s", path, strerror(read_errno));
+	}
 	err = xs_server_config_parse(
 	    path, text, len, words, np, &store, msg, sizeof(msg));
 	free(text); /* the words are copies */
@@ -358,6 +367,7 @@ expand_config(int *argcp, char ***argvp)
 	static char *words[XS_CONFIG_WORDS_MAX];
 	char       **argv = *argvp, **out;
 	int          argc = *argcp, n_words = 0, n = 1;
+	bool         any = false;
 
 	for (int i = 1; i < argc; i++) {
 		const char *path = NULL;
@@ -373,12 +383,15 @@ expand_config(int *argcp, char ***argvp)
 		if (path == NULL) {
 			continue;
 		}
-		rc = config_read(path, words, &n_words);
+		any = true;
+		rc  = config_read(path, words, &n_words);
 		if (rc != 0) {
 			return rc;
 		}
 	}
-	if (n_words == 0) {
+	/* Even with no words (a file of comments), the --config options
+	 * must go from argv: getopt_long does not know them. */
+	if (!any) {
 		return 0;
 	}
 	out = calloc((size_t) argc + (size_t) n_words + 1, sizeof(*out));

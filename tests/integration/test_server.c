@@ -833,6 +833,17 @@ test_server_config_file(void **state)
 	assert_int_equal(
 	    xs_test_stat(s.read_url, "store", "memo_budget"), 3 << 20);
 	xs_test_server_fini(&s);
+	/* A file with no options (all commented out) is taken: it was
+	 * left on the command line, "unknown or incomplete option". */
+	f = fopen(conf, "w");
+	assert_non_null(f);
+	fputs("# history-max 77\n\n# quiet\n", f);
+	fclose(f);
+	memset(&s, 0, sizeof(s));
+	xs_test_server_start(&s, with_file);
+	assert_int_equal(
+	    xs_test_stat(s.read_url, "settings", "history_max"), 500);
+	xs_test_server_fini(&s);
 
 	snprintf(bad, sizeof(bad), "%s/bad.conf", dir);
 	f = fopen(bad, "w");
@@ -862,6 +873,9 @@ test_server_config_file(void **state)
 	xs_test_assert_xselld_refuses(dir,
 	    (const char *[]) { "--config", bad, NULL }, 2,
 	    "bad.conf:2: a NUL byte: not a text file");
+	/* A directory opens but cannot be read: once taken as empty. */
+	xs_test_assert_xselld_refuses(dir,
+	    (const char *[]) { "--config", dir, NULL }, 2, "Is a directory");
 	/* Two files of 300 options each: past the 512 words that all
 	 * files share, refused (the second file's words once overran the
 	 * room the first left: AddressSanitizer's global-buffer-overflow). */
