@@ -19,6 +19,8 @@
 
 #include <xsell/limits.h>
 
+#include "common/common.h"
+
 /* An sbuffer that remembers a failed write: msgpack-c's packer ignores
  * the writer's -1 and carries on, which would leave a hole. */
 struct sink {
@@ -199,6 +201,35 @@ xs_gw_error_reply(const struct xs_gw_id *id, const char *code, const char *msg,
 	return sink_close(&sink, outp, out_lenp);
 }
 
+/* Drop from the C string s each byte that is not part of a whole UTF-8
+ * character, in place. jansson's error text quotes the input up to the
+ * byte where it stopped, which may be the first byte of a character
+ * (a body "\u00é" gives "invalid escape near '"\u00' and é's first
+ * byte): the message goes to the client in a JSON reply, as UTF-8. */
+static void
+utf8_whole(char *s)
+{
+	size_t len = strlen(s);
+	size_t out = 0;
+	size_t i   = 0;
+
+	while (i < len) {
+		size_t n = 1;
+
+		while (n <= 4 && n <= len - i && !xs_utf8_is_valid(s + i, n)) {
+			n++;
+		}
+		if (n <= 4 && n <= len - i) {
+			memmove(s + out, s + i, n);
+			out += n;
+		} else {
+			n = 1; /* dropped */
+		}
+		i += n;
+	}
+	s[out] = '\0';
+}
+
 /* The root object, or NULL with a message. */
 static json_t *
 parse_body(const char *body, size_t len, char *msg, size_t msg_len)
@@ -212,6 +243,7 @@ parse_body(const char *body, size_t len, char *msg, size_t msg_len)
 	root = json_loadb(
 	    body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	if (root == NULL) {
+		utf8_whole(jerr.text);
 		snprintf(msg, msg_len,
 		    "body: not valid JSON (line %d, column %d): %s", jerr.line,
 		    jerr.column, jerr.text);

@@ -5,6 +5,7 @@
  * sigwait, so no work happens in a signal handler. */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -296,99 +297,70 @@ tls_options_check(const struct xs_server_opts *o)
 	return 0;
 }
 
-/* --config: a file's options, each line "name value" or "name", as the
- * argv they stand for. Bounded: a config file is small. What is read is
- * kept for the life of the process, reachable from these statics. */
-#define CONFIG_MAX_BYTES (64 * 1024)
-#define CONFIG_MAX_ARGS 512
-#define CONFIG_MAX_FILES 8
-
-static char  *config_texts[CONFIG_MAX_FILES];
-static int    n_config_texts;
+/* --config: a file's options, as the argv they stand for
+ * (xs_server_config_parse, config.c). What is read is kept for the life
+ * of the process, reachable from these statics. */
+static char  *config_words[XS_CONFIG_FILES_MAX]; /* each file's words */
+static int    n_config_files;
 static char **config_argv;
 
-/* The argv and the texts --config allocated, freed as the process
+/* The argv and the words --config allocated, freed as the process
  * exits, so that a leak checker finds nothing (an optimising build may
- * drop a static that is only written, and the memory would seem lost).
- * The "--name" words stay: expand_config's static table holds them. */
+ * drop a static that is only written, and the memory would seem lost). */
 static void
 config_free(void)
 {
 	free(config_argv);
-	for (int i = 0; i < n_config_texts; i++) {
-		free(config_texts[i]);
+	for (int i = 0; i < n_config_files; i++) {
+		free(config_words[i]);
 	}
 }
 
-/* Read 'path' into argv words: "--name" then its value, if any, per
- * line, at most 'room' of them. The words live until the process ends.
- * Returns the usage exit status with one line on stderr when the file
- * cannot be used. */
+/* Read 'path' and add its words to words[*np..]. Returns the usage exit
+ * status with one line on stderr when the file cannot be used. */
 static int
-config_read(const char *path, char **words, int room, int *np)
+config_read(const char *path, char **words, int *np)
 {
-	FILE  *f = fopen(path, "r");
-	char  *text, *line, *save = NULL;
-	size_t len;
-	int    n = 0, lineno = 0;
+	FILE     *f = fopen(path, "r");
+	char     *text, *store;
+	char      msg[PATH_MAX + 160];
+	size_t    len;
+	int       read_errno;
+	xsell_err err;
 
 	if (f == NULL) {
 		return usage_error("--config %s: %s", path, strerror(errno));
 	}
-	text = n_config_texts < CONFIG_MAX_FILES
-	    ? calloc(1, CONFIG_MAX_BYTES + 2)
+	text = n_config_files < XS_CONFIG_FILES_MAX
+	    ? malloc(XS_CONFIG_BYTES_MAX + 1)
 	    : NULL;
 	if (text == NULL) {
 		(void) fclose(f); /* read only: nothing to lose */
 		return usage_error("--config %s: out of memory or more than "
 		                   "%d files",
-		    path, CONFIG_MAX_FILES);
+		    path, XS_CONFIG_FILES_MAX);
 	}
-	if (n_config_texts == 0) {
+	/* One byte over the limit, for the parser to refuse. */
+	len        = fread(text, 1, XS_CONFIG_BYTES_MAX + 1, f);
+	read_errno = ferror(f) ? errno : 0;
+	(void) fclose(f); /* read only */
+	if (read_errno != 0) {
+		/* A directory opens, then fails to read (EISDIR): it was
+		 * taken for an empty file. */
+		free(text);
+		return usage_error(
+		    "--config %s: %s", path, strerror(read_errno));
+	}
+	err = xs_server_config_parse(
+	    path, text, len, words, np, &store, msg, sizeof(msg));
+	free(text); /* the words are copies */
+	if (err != XSELL_OK) {
+		return usage_error("%s", msg);
+	}
+	if (n_config_files == 0) {
 		(void) atexit(config_free);
 	}
-	config_texts[n_config_texts++] = text;
-	len = fread(text, 1, CONFIG_MAX_BYTES + 1, f);
-	(void) fclose(f); /* read only */
-	if (len > CONFIG_MAX_BYTES) {
-		return usage_error("--config %s: larger than %d bytes", path,
-		    CONFIG_MAX_BYTES);
-	}
-	/* Lines are split in place; 'text' is kept: words point into it. */
-	for (line = strtok_r(text, "\n", &save); line != NULL;
-	     line = strtok_r(NULL, "\n", &save)) {
-		char *name, *value, *rest = NULL;
-
-		lineno++;
-		line[strcspn(line, "#\r")] = '\0';
-		name                       = strtok_r(line, " \t=", &rest);
-		if (name == NULL) {
-			continue;
-		}
-		value = strtok_r(NULL, " \t=", &rest);
-		if (value != NULL && strtok_r(NULL, " \t", &rest) != NULL) {
-			return usage_error("--config %s:%d: one value per "
-			                   "line",
-			    path, lineno);
-		}
-		if (n + 2 > room) {
-			return usage_error("%s", "--config: too many options");
-		}
-		if (strlen(name) > 64 || strcmp(name, "config") == 0) {
-			return usage_error("--config %s:%d: '%s' is not an "
-			                   "option here",
-			    path, lineno, name);
-		}
-		words[n] = malloc(strlen(name) + 3);
-		if (words[n] == NULL) {
-			return usage_error("--config %s: out of memory", path);
-		}
-		sprintf(words[n++], "--%s", name);
-		if (value != NULL) {
-			words[n++] = value;
-		}
-	}
-	*np = n;
+	config_words[n_config_files++] = store;
 	return 0;
 }
 
@@ -397,13 +369,15 @@ config_read(const char *path, char **words, int room, int *np)
 static int
 expand_config(int *argcp, char ***argvp)
 {
-	static char *words[CONFIG_MAX_ARGS + 1];
+	/* The files' words share the table and its limit. */
+	static char *words[XS_CONFIG_WORDS_MAX];
 	char       **argv = *argvp, **out;
 	int          argc = *argcp, n_words = 0, n = 1;
+	bool         any = false;
 
 	for (int i = 1; i < argc; i++) {
 		const char *path = NULL;
-		int         rc, got = 0;
+		int         rc;
 
 		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
 			path = argv[++i];
@@ -415,19 +389,15 @@ expand_config(int *argcp, char ***argvp)
 		if (path == NULL) {
 			continue;
 		}
-		/* The files' words share 'words': each gets what the
-		 * ones before it left. */
-		rc = config_read(
-		    path, words + n_words, CONFIG_MAX_ARGS - n_words, &got);
+		any = true;
+		rc  = config_read(path, words, &n_words);
 		if (rc != 0) {
 			return rc;
 		}
-		n_words += got;
-		if (n_words > CONFIG_MAX_ARGS - 2) {
-			return usage_error("%s", "--config: too many options");
-		}
 	}
-	if (n_words == 0) {
+	/* Even with no words (a file of comments), the --config options
+	 * must go from argv: getopt_long does not know them. */
+	if (!any) {
 		return 0;
 	}
 	out = calloc((size_t) argc + (size_t) n_words + 1, sizeof(*out));

@@ -102,4 +102,29 @@ bool xs_server_opts_use_tls(const struct xs_server_opts *o);
 void xs_server_handle(
     struct xs_worker *w, const void *req, size_t len, struct xs_buf *out);
 
+/* ==== xselld --config files (config.c) ==== */
+
+/* xselld(1)'s limits: files, bytes of one file, words of them all. */
+#define XS_CONFIG_FILES_MAX 8
+#define XS_CONFIG_BYTES_MAX (64 * 1024)
+#define XS_CONFIG_WORDS_MAX 510
+
+/* Add the options of the --config file 'path', whose text is
+ * text[0..len) (any bytes, not NUL-terminated), to the argv words
+ * words[*np..XS_CONFIG_WORDS_MAX) as they would be given on the command
+ * line: per line "--name", then its value if the line has one. A line
+ * is "name" or "name value"; spaces, tabs and '=' separate words, '#'
+ * starts a comment, '\r' ends the line (CRLF), blank lines are skipped.
+ * The words are copied into one buffer, *storep (malloc'd; the caller
+ * frees it with free() when it is done with the words), and *np grows
+ * by their number. Returns XSELL_ETOOBIG for a text over
+ * XS_CONFIG_BYTES_MAX or words past XS_CONFIG_WORDS_MAX in all,
+ * XSELL_EINVAL for a line with two values, a name over 64 bytes or
+ * "config", a NUL byte, XSELL_ENOMEM; then a message in msg[0..msg_len)
+ * names the file (and the line, counting from 1 with the blank ones),
+ * and *np and *storep are left as they were. Any thread. */
+xsell_err xs_server_config_parse(const char *path, const char *text,
+    size_t len, char **words, int *np, char **storep, char *msg,
+    size_t msg_len);
+
 #endif /* XSELL_SERVER_SERVER_H */

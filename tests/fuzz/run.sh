@@ -2,7 +2,7 @@
 # Build the libFuzzer harnesses with clang (ASan+UBSan) and run each for
 # a bounded time from the committed seed corpus and regression files.
 #
-#   tests/fuzz/run.sh [decode|load]...     (default: both)
+#   tests/fuzz/run.sh [decode|load|gateway|config]...  (default: all)
 #   FUZZ_SECONDS=600 tests/fuzz/run.sh decode
 #   FUZZ_SEED=20261201 tests/fuzz/run.sh   (what tools/check.sh and CI run)
 #
@@ -22,7 +22,7 @@ cd "$(dirname "$0")/../.."
 seconds=${FUZZ_SECONDS:-60}
 seed=${FUZZ_SEED:-0}
 harnesses=("$@")
-[ ${#harnesses[@]} -eq 0 ] && harnesses=(decode load)
+[ ${#harnesses[@]} -eq 0 ] && harnesses=(decode load gateway config)
 jobs=${FUZZ_BUILD_JOBS:-2}
 out=build-fuzz
 
@@ -36,9 +36,9 @@ CC=clang cmake -S . -B "$out" -DXSELL_FUZZ=ON -DXSELL_BENCH=OFF \
 targets=()
 for h in "${harnesses[@]}"; do
 	case "$h" in
-	decode | load) targets+=("fuzz_$h") ;;
+	decode | load | gateway | config) targets+=("fuzz_$h") ;;
 	*)
-		echo "run.sh: unknown harness '$h' (decode, load)" >&2
+		echo "run.sh: unknown harness '$h' (decode, load, gateway, config)" >&2
 		exit 2
 		;;
 	esac

@@ -855,6 +855,9 @@ test_server_bad_flags_and_dirs_exit_with_one_line(void **state)
 	xs_test_rmdir(dir);
 }
 
+/* A --config file with a NUL byte in its second line. */
+static const char nul_conf[] = "quiet\nhistory-max 5\0\nbogus 1 2\n";
+
 /* --config FILE: its options count as given first, so the command line
  * overrides them; a bad file is a usage error in one line. */
 static void
@@ -888,6 +891,17 @@ test_server_config_file(void **state)
 	assert_int_equal(
 	    xs_test_stat(s.read_url, "store", "memo_budget"), 3 << 20);
 	xs_test_server_fini(&s);
+	/* A file with no options (all commented out) is taken: it was
+	 * left on the command line, "unknown or incomplete option". */
+	f = fopen(conf, "w");
+	assert_non_null(f);
+	fputs("# history-max 77\n\n# quiet\n", f);
+	fclose(f);
+	memset(&s, 0, sizeof(s));
+	xs_test_server_start(&s, with_file);
+	assert_int_equal(
+	    xs_test_stat(s.read_url, "settings", "history_max"), 500);
+	xs_test_server_fini(&s);
 
 	snprintf(bad, sizeof(bad), "%s/bad.conf", dir);
 	f = fopen(bad, "w");
@@ -900,6 +914,26 @@ test_server_config_file(void **state)
 	xs_test_assert_xselld_refuses(dir,
 	    (const char *[]) { "--config", "/nonexistent/xselld.conf", NULL },
 	    2, NULL);
+	/* The line named counts the blank lines too, as an editor does. */
+	f = fopen(bad, "w");
+	assert_non_null(f);
+	fputs("# a comment line\n\nhistory-max 1 2\n", f);
+	fclose(f);
+	xs_test_assert_xselld_refuses(dir,
+	    (const char *[]) { "--config", bad, NULL }, 2,
+	    "bad.conf:3: one value per line");
+	/* A NUL byte: not a text file, where the options after it were
+	 * dropped unsaid. */
+	f = fopen(bad, "w");
+	assert_non_null(f);
+	fwrite(nul_conf, 1, sizeof(nul_conf) - 1, f);
+	fclose(f);
+	xs_test_assert_xselld_refuses(dir,
+	    (const char *[]) { "--config", bad, NULL }, 2,
+	    "bad.conf:2: a NUL byte: not a text file");
+	/* A directory opens but cannot be read: once taken as empty. */
+	xs_test_assert_xselld_refuses(dir,
+	    (const char *[]) { "--config", dir, NULL }, 2, "Is a directory");
 	/* Two files of 300 options each: past the 512 words that all
 	 * files share, refused (the second file's words once overran the
 	 * room the first left: AddressSanitizer's global-buffer-overflow). */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/common.h"
 #include "gateway/gateway_impl.h"
 
 /* Translate 'json' and compare with the 'len' bytes 'want'. */
@@ -130,6 +131,29 @@ test_gateway_json_refuses(void **state)
 	expect_refused("{\"a\":1}\0", 8, NULL, "not valid JSON");
 }
 
+/* jansson's syntax error quotes the body up to the byte it stopped at,
+ * here the first byte of 'é' (c3 a9): the message, which goes to the
+ * client as JSON, is UTF-8 and quotes the body up to the character. */
+static void
+test_gateway_json_syntax_error_message_is_utf8(void **state)
+{
+	const char    body[] = "{\"items\": [\"\\u00\xc3\xa9\"]}";
+	void         *out    = NULL;
+	size_t        out_len;
+	enum xs_gw_op op;
+	char          msg[256];
+
+	(void) state;
+	assert_xs_err(xs_gw_json_to_request(body, strlen(body), "fbt", &out,
+	                  &out_len, &op, NULL, msg, sizeof(msg)),
+	    XSELL_EINVAL);
+	assert_null(out);
+	assert_true(xs_utf8_is_valid(msg, strlen(msg)));
+	assert_string_equal(msg,
+	    "body: not valid JSON (line 1, column 17): invalid escape near "
+	    "'\"\\u00'");
+}
+
 static void
 test_gateway_json_deep_nesting_is_an_error(void **state)
 {
@@ -244,6 +268,8 @@ main(void)
 		cmocka_unit_test(test_gateway_json_scalars),
 		cmocka_unit_test(test_gateway_json_write_op_is_known),
 		cmocka_unit_test(test_gateway_json_refuses),
+		cmocka_unit_test(
+		    test_gateway_json_syntax_error_message_is_utf8),
 		cmocka_unit_test(test_gateway_json_deep_nesting_is_an_error),
 		cmocka_unit_test(test_gateway_json_id_kept_for_errors),
 		cmocka_unit_test(test_gateway_json_error_reply),
