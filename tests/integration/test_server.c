@@ -88,8 +88,9 @@ test_server_fbt_on_read_endpoint(void **state)
 	struct xs_test_server *s = *state;
 	json_t                *r;
 
-	(void) xs_test_call_ok(
-	    s->read_url, "{\"op\":\"fbt\",\"items\":[\"A\"]}");
+	expect_fbt(s->read_url,
+	    "{\"op\":\"fbt\",\"items\":[\"A\"],\"scorer\":\"count\"}",
+	    "B:3 C:2 E:1");
 	expect_fbt(s->read_url,
 	    "{\"op\":\"fbt\",\"items\":[\"A\",\"B\"],\"scorer\":\"count\","
 	    "\"k\":2}",
@@ -143,8 +144,8 @@ restart_with_lists_made(struct xs_test_server *s)
  * before the first request is answered (--warm 5000: here all five
  * items): right after a restart memos are held, and fbt of A, of a cart
  * and of E, the least ordered, as requests with the defaults ask them,
- * find theirs (hits, no new miss). The log
- * says how many items were warmed. */
+ * find theirs (hits, no new miss). The log says how many items were
+ * warmed. */
 static void
 test_server_warms_the_most_ordered_items_at_start(void **state)
 {
