@@ -2359,19 +2359,6 @@ test_wal_read_error_is_an_io_error(void **state)
 	refused_while_flag_up_then_applied(&s, flag, log_path, 1, want);
 }
 
-/* How many times 'want' is in 'text'. */
-static int
-text_count(const char *text, const char *want)
-{
-	int n = 0;
-
-	for (const char *at = strstr(text, want); at != NULL;
-	     at             = strstr(at + 1, want)) {
-		n++;
-	}
-	return n;
-}
-
 /* A disk error that lasts is logged once, not at every retry of the
  * applier (once a second), and its end in one line. With reads of the
  * log failing (the shim, as in test_wal_read_error_is_an_io_error), an
@@ -2407,13 +2394,13 @@ test_wal_disk_error_logged_once_while_it_lasts(void **state)
 	wait_applied(s.read_url, 2);
 
 	wait_log_has(log_path, "wal: applying again", log, sizeof(log));
-	if (text_count(log, want) != 1) {
+	if (xs_test_count(log, want) != 1) {
 		fail_msg("the failed read was logged %d times:\n%s",
-		    text_count(log, want), log);
+		    xs_test_count(log, want), log);
 	}
 	assert_int_equal(
-	    text_count(log, "wal: cannot apply entries after 1"), 1);
-	assert_int_equal(text_count(log, "wal: applying again, after "), 1);
+	    xs_test_count(log, "wal: cannot apply entries after 1"), 1);
+	assert_int_equal(xs_test_count(log, "wal: applying again, after "), 1);
 	assert_int_equal(xs_test_server_signal(&s, SIGTERM), 0);
 	free(flag);
 	free(log_path);

@@ -239,6 +239,18 @@ xs_test_run(const char *const *argv, const char *out_path,
 	return status;
 }
 
+int
+xs_test_count(const char *text, const char *want)
+{
+	int n = 0;
+
+	for (const char *at = strstr(text, want); at != NULL;
+	     at             = strstr(at + 1, want)) {
+		n++;
+	}
+	return n;
+}
+
 void
 xs_test_assert_has(const char *text, const char *want)
 {

@@ -81,6 +81,8 @@ int xs_test_run_tool(const char *tool, const char *const *args,
     const char *dir, char *out, size_t out_len, char *err, size_t err_len);
 /* Fails the test, showing 'text', unless 'want' is in it. */
 void xs_test_assert_has(const char *text, const char *want);
+/* How many times 'want' is in 'text' (overlapping ones too). */
+int xs_test_count(const char *text, const char *want);
 /* Run xselld with 'args' (NULL-terminated, after argv[0]) as
  * xs_test_run_tool does, in 'dir', for a start it must refuse: fails
  * the test unless it exits with 'code' and says why in one line of

@@ -75,19 +75,6 @@ test_log_line_cannot_be_split(void **state)
 	assert_non_null(strstr(line, "got x?error forged??[31m"));
 }
 
-/* How many times 'want' is in 'text'. */
-static int
-text_count(const char *text, const char *want)
-{
-	int n = 0;
-
-	for (const char *at = strstr(text, want); at != NULL;
-	     at             = strstr(at + 1, want)) {
-		n++;
-	}
-	return n;
-}
-
 /* With repeats limited to one a second: a line is written once and its
  * repeats held back (another line goes out meanwhile), until a second
  * has passed: then it is written with the count of those held (tried
@@ -137,10 +124,10 @@ test_log_repeats_written_once_then_counted(void **state)
 	    "disk fails (still failing: %d retries since this line was "
 	    "last logged)\n",
 	    tries - 2);
-	assert_int_equal(text_count(text, want), 1);
-	assert_int_equal(text_count(text, "disk fails\n"), 2);
-	assert_int_equal(text_count(text, "another line\n"), 1);
-	assert_int_equal(text_count(text, "\n"), 4);
+	assert_int_equal(xs_test_count(text, want), 1);
+	assert_int_equal(xs_test_count(text, "disk fails\n"), 2);
+	assert_int_equal(xs_test_count(text, "another line\n"), 1);
+	assert_int_equal(xs_test_count(text, "\n"), 4);
 }
 
 int
