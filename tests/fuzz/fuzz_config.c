@@ -156,7 +156,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	at      = 1;
 	for (size_t f = 0; f < n_files; f++) {
 		size_t    len = f + 1 == n_files ? size - at : part;
-		char      path[16];
+		char      path[24]; /* "f" and a size_t in decimal */
 		char      msg[256];
 		char     *text, *store = NULL;
 		char      want[48];
