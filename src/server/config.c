@@ -59,9 +59,33 @@ word_put(char **outp, const char *prefix, const char *w, size_t len)
 	return word;
 }
 
+/* Whether a line's value, or its lack, suits its option (takes_value:
+ * see xs_server_config_parse); if not, why in msg. */
+static bool
+config_value_fits(xs_config_takes_value takes_value, const char *name,
+    size_t name_len, bool has_value, const char *path, size_t lineno,
+    char *msg, size_t msg_len)
+{
+	int takes = takes_value != NULL ? takes_value(name, name_len) : -1;
+
+	if (takes == 1 && !has_value) {
+		snprintf(msg, msg_len, "--config %s:%zu: '%.*s' needs a value",
+		    path, lineno, (int) name_len, name);
+		return false;
+	}
+	if (takes == 0 && has_value) {
+		snprintf(msg, msg_len,
+		    "--config %s:%zu: '%.*s' takes no value", path, lineno,
+		    (int) name_len, name);
+		return false;
+	}
+	return true;
+}
+
 xsell_err
 xs_server_config_parse(const char *path, const char *text, size_t len,
-    char **words, int *np, char **storep, char *msg, size_t msg_len)
+    char **words, int *np, char **storep, char *msg, size_t msg_len,
+    xs_config_takes_value takes_value)
 {
 	const char *nul;
 	size_t      lineno = 0;
@@ -139,6 +163,10 @@ xs_server_config_parse(const char *path, const char *text, size_t len,
 			snprintf(msg, msg_len,
 			    "--config %s:%zu: '%.*s' is not an option here",
 			    path, lineno, (int) name_len, name);
+			goto refuse;
+		}
+		if (!config_value_fits(takes_value, name, name_len, has_value,
+		        path, lineno, msg, msg_len)) {
 			goto refuse;
 		}
 		words[n++] = word_put(&out, "--", name, name_len);

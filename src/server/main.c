@@ -316,6 +316,50 @@ config_free(void)
 	}
 }
 
+/* xselld's options, for getopt_long and for checking --config lines. */
+static const struct option longopts[] = {
+	{ "db", required_argument, NULL, 'd' },
+	{ "listen", required_argument, NULL, 'l' },
+	{ "admin", required_argument, NULL, 'a' },
+	{ "pull", required_argument, NULL, OPT_PULL },
+	{ "threads", required_argument, NULL, 't' },
+	{ "map-size", required_argument, NULL, 'm' },
+	{ "max-basket-items", required_argument, NULL, OPT_MAX_BASKET },
+	{ "history-max", required_argument, NULL, OPT_HISTORY_MAX },
+	{ "http", required_argument, NULL, OPT_HTTP },
+	{ "http-admin", required_argument, NULL, OPT_HTTP_ADMIN },
+	{ "http-max-age", required_argument, NULL, OPT_HTTP_MAX_AGE },
+	{ "quiet", no_argument, NULL, OPT_QUIET },
+	{ "tls-cert", required_argument, NULL, OPT_TLS_CERT },
+	{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
+	{ "tls-ca", required_argument, NULL, OPT_TLS_CA },
+	{ "max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS },
+	{ "wal", no_argument, NULL, OPT_WAL },
+	{ "wal-backlog", required_argument, NULL, OPT_WAL_BACKLOG },
+	{ "memo-size", required_argument, NULL, OPT_MEMO_SIZE },
+	{ "warm", required_argument, NULL, OPT_WARM },
+	{ "admin-workers", required_argument, NULL, OPT_ADMIN_WORKERS },
+	{ "ipc-mode", required_argument, NULL, OPT_IPC_MODE },
+	{ "admin-ipc-mode", required_argument, NULL, OPT_ADMIN_IPC_MODE },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* xs_config_takes_value by longopts: exact names only (getopt_long also
+ * takes a prefix, and says what it makes of one). */
+static int
+config_takes_value(const char *name, size_t len)
+{
+	for (const struct option *o = longopts; o->name != NULL; o++) {
+		if (strlen(o->name) == len &&
+		    memcmp(o->name, name, len) == 0) {
+			return o->has_arg == required_argument;
+		}
+	}
+	return -1;
+}
+
 /* Read 'path' and add its words to words[*np..]. Returns the usage exit
  * status with one line on stderr when the file cannot be used. */
 static int
@@ -351,8 +395,8 @@ config_read(const char *path, char **words, int *np)
 		return usage_error(
 		    "--config %s: %s", path, strerror(read_errno));
 	}
-	err = xs_server_config_parse(
-	    path, text, len, words, np, &store, msg, sizeof(msg));
+	err = xs_server_config_parse(path, text, len, words, np, &store, msg,
+	    sizeof(msg), config_takes_value);
 	free(text); /* the words are copies */
 	if (err != XSELL_OK) {
 		return usage_error("%s", msg);
@@ -429,38 +473,6 @@ static int
 parse_args(
     int argc, char **argv, struct xs_server_opts *o, struct xs_gw_opts *g)
 {
-	static const struct option longopts[] = {
-		{ "db", required_argument, NULL, 'd' },
-		{ "listen", required_argument, NULL, 'l' },
-		{ "admin", required_argument, NULL, 'a' },
-		{ "pull", required_argument, NULL, OPT_PULL },
-		{ "threads", required_argument, NULL, 't' },
-		{ "map-size", required_argument, NULL, 'm' },
-		{ "max-basket-items", required_argument, NULL,
-		    OPT_MAX_BASKET },
-		{ "history-max", required_argument, NULL, OPT_HISTORY_MAX },
-		{ "http", required_argument, NULL, OPT_HTTP },
-		{ "http-admin", required_argument, NULL, OPT_HTTP_ADMIN },
-		{ "http-max-age", required_argument, NULL, OPT_HTTP_MAX_AGE },
-		{ "quiet", no_argument, NULL, OPT_QUIET },
-		{ "tls-cert", required_argument, NULL, OPT_TLS_CERT },
-		{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
-		{ "tls-ca", required_argument, NULL, OPT_TLS_CA },
-		{ "max-connections", required_argument, NULL,
-		    OPT_MAX_CONNECTIONS },
-		{ "wal", no_argument, NULL, OPT_WAL },
-		{ "wal-backlog", required_argument, NULL, OPT_WAL_BACKLOG },
-		{ "memo-size", required_argument, NULL, OPT_MEMO_SIZE },
-		{ "warm", required_argument, NULL, OPT_WARM },
-		{ "admin-workers", required_argument, NULL,
-		    OPT_ADMIN_WORKERS },
-		{ "ipc-mode", required_argument, NULL, OPT_IPC_MODE },
-		{ "admin-ipc-mode", required_argument, NULL,
-		    OPT_ADMIN_IPC_MODE },
-		{ "version", no_argument, NULL, OPT_VERSION },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	int c = expand_config(&argc, &argv);
 
 	if (c != 0) {

@@ -109,6 +109,10 @@ void xs_server_handle(
 #define XS_CONFIG_BYTES_MAX (64 * 1024)
 #define XS_CONFIG_WORDS_MAX 510
 
+/* Whether option 'name' (name[0..len), without "--") takes a value: 1
+ * it needs one, 0 it takes none, -1 no such option (getopt says so). */
+typedef int (*xs_config_takes_value)(const char *name, size_t len);
+
 /* Add the options of the --config file 'path', whose text is
  * text[0..len) (any bytes, not NUL-terminated), to the argv words
  * words[*np..XS_CONFIG_WORDS_MAX) as they would be given on the command
@@ -122,9 +126,13 @@ void xs_server_handle(
  * XSELL_EINVAL for a line with two values, a name over 64 bytes or
  * "config", a NUL byte, XSELL_ENOMEM; then a message in msg[0..msg_len)
  * names the file (and the line, counting from 1 with the blank ones),
- * and *np and *storep are left as they were. Any thread. */
+ * and *np and *storep are left as they were. With 'takes_value' (may be
+ * NULL), a line whose option needs a value and has none, or takes none
+ * and has one, is XSELL_EINVAL too: getopt would take the next line's
+ * "--name" for the value, or refuse the value without its line. Any
+ * thread. */
 xsell_err xs_server_config_parse(const char *path, const char *text,
     size_t len, char **words, int *np, char **storep, char *msg,
-    size_t msg_len);
+    size_t msg_len, xs_config_takes_value takes_value);
 
 #endif /* XSELL_SERVER_SERVER_H */

@@ -172,8 +172,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		at += len;
 		snprintf(path, sizeof(path), "f%zu", f);
 		memset(msg, 0xff, sizeof(msg));
-		err = xs_server_config_parse(
-		    path, text, len, words, &n, &store, msg, sizeof(msg));
+		err = xs_server_config_parse(path, text, len, words, &n,
+		    &store, msg, sizeof(msg), NULL);
 		model_file(&m, text, len);
 		free(text);
 		if (err == XSELL_ENOMEM) {

@@ -932,6 +932,23 @@ test_server_config_file(void **state)
 	xs_test_assert_xselld_refuses(dir,
 	    (const char *[]) { "--config", bad, NULL }, 2,
 	    "bad.conf:2: a NUL byte: not a text file");
+	/* An option that needs a value given none: getopt took the next
+	 * line's "--listen" for the store's directory. A flag given one:
+	 * getopt refused the value without naming the line. */
+	f = fopen(bad, "w");
+	assert_non_null(f);
+	fputs("db\nlisten ipc:///tmp/x.sock\n", f);
+	fclose(f);
+	xs_test_assert_xselld_refuses(dir,
+	    (const char *[]) { "--config", bad, NULL }, 2,
+	    "bad.conf:1: 'db' needs a value");
+	f = fopen(bad, "w");
+	assert_non_null(f);
+	fputs("history-max 9\nquiet yes\n", f);
+	fclose(f);
+	xs_test_assert_xselld_refuses(dir,
+	    (const char *[]) { "--config", bad, NULL }, 2,
+	    "bad.conf:2: 'quiet' takes no value");
 	/* A directory opens but cannot be read: once taken as empty. */
 	xs_test_assert_xselld_refuses(dir,
 	    (const char *[]) { "--config", dir, NULL }, 2, "Is a directory");
