@@ -15,9 +15,6 @@
 
 #include "model/model.h"
 
-/* Scratch one request may use, as a server worker allows. */
-#define ARENA_MAX ((size_t) 256 << 20)
-
 struct inproc {
 	const struct bench_opts  *o;
 	const struct bench_input *in;
@@ -172,7 +169,7 @@ bench_run_inproc(const struct bench_opts *o, const struct bench_input *in,
 		xs_store_close(ip.st);
 		return false;
 	}
-	xs_arena_init(&ip.arena, ARENA_MAX);
+	xs_arena_init(&ip.arena, XS_REQUEST_ARENA_MAX);
 	memset(r, 0, sizeof(*r));
 	r->mode = "inproc";
 	start   = xs_mono_ns();

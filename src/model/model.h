@@ -434,6 +434,11 @@ xsell_err xs_model_complements(xs_store *st, MDB_txn *txn,
     const struct xs_settings *set, const struct xs_query *q,
     struct xs_arena *arena, struct xs_answer *ans);
 
+/* Scratch memory one request may use (candidate lists, decoded
+ * batches): each xselld worker's arena cap, and so what warming and
+ * xsell-bench's in-process calls give an answer. */
+#define XS_REQUEST_ARENA_MAX ((size_t) 256 << 20)
+
 /* ==== Warming (warm.c) ==== */
 
 /* Make, in one read transaction, what fbt keeps of the n items in most

@@ -15,9 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Scratch one answer may use, as a server worker allows. */
-#define WARM_ARENA_MAX ((size_t) 256 << 20)
-
 struct warm_item {
 	uint32_t item, baskets;
 };
@@ -167,7 +164,7 @@ xs_model_warm(
 		return err;
 	}
 	err = warm_items_top(st, txn, n, &top, &have);
-	xs_arena_init(&arena, WARM_ARENA_MAX);
+	xs_arena_init(&arena, XS_REQUEST_ARENA_MAX);
 	/* Each item alone (fbt of a product page), then two at a time (a
 	 * cart of both: each one's cart list). */
 	for (i = 0; i < have && err == XSELL_OK; i += 2) {

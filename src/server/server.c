@@ -42,9 +42,6 @@
  * one connection leave one after another, so a wait means the previous
  * reply is still unsent: the peer stopped reading. */
 #define SEND_TIMEOUT_MS 2000
-/* Scratch memory one request may use (candidate lists, decoded
- * batches); above it the request gets "unavailable". */
-#define WORKER_ARENA_MAX ((size_t) 256 << 20)
 /* A reply's own answer at most (a list holds at most XSELL_K_MAX items,
  * a history XSELL_HISTORY_LIMIT_MAX events: far less). A reply also
  * echoes the request's id, which may be nearly the whole request, so its
@@ -609,7 +606,8 @@ worker_start(struct xs_worker *w)
 	xsell_err err;
 	int       rv;
 
-	xs_arena_init(&w->arena, WORKER_ARENA_MAX);
+	/* Above XS_REQUEST_ARENA_MAX a request gets "unavailable". */
+	xs_arena_init(&w->arena, XS_REQUEST_ARENA_MAX);
 	xs_buf_init(&w->out, reply_max(w));
 	if (w->admin) {
 		err = xs_acc_alloc(&w->acc);
