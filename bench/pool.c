@@ -134,9 +134,11 @@ pool_fill(
 			w = xs_counts_reader_get(&cr, id, XS_C_BASKETS);
 		}
 		if (!pool_push(p, ext, len, w)) {
+			xs_counts_reader_fini(&cr);
 			return false;
 		}
 	}
+	xs_counts_reader_fini(&cr);
 	return true;
 }
 

@@ -565,6 +565,7 @@ ctx_init(struct xs_eval_ctx *c)
 			continue;
 		}
 		if (err != XSELL_OK) {
+			xs_counts_reader_fini(&cr);
 			return err;
 		}
 		/* Known: the engine counted it in a training basket (the
@@ -587,6 +588,7 @@ ctx_init(struct xs_eval_ctx *c)
 			c->by_view[c->n_viewed++] = e;
 		}
 	}
+	xs_counts_reader_fini(&cr);
 	sort_data = c->d;
 	sort_pop  = c->pop;
 	qsort(c->by_pop, c->n_known, sizeof(*c->by_pop), cmp_by_pop);

@@ -690,5 +690,6 @@ xs_cart_lists_answer(xs_store *st, MDB_txn *txn, const struct xs_query *q,
 		    &cx, &ls, &cs, unseen, q, ids, arena, ans, donep);
 	}
 	cart_lists_release(&ls);
+	xs_counts_reader_fini(&cx.counts);
 	return err;
 }

@@ -190,35 +190,31 @@ lists_read(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	unsigned ms   = q->min_support ? q->min_support : set->min_support;
 	bool     lists_own =
 	    beta == set->complements_beta && ms == set->min_support;
+	bool      fresh = true;
+	xsell_err err   = XSELL_OK;
 
-	*freshp = false;
 	xs_counts_reader_init(&counts, st, txn);
 	xs_comp_basis_init(st, txn, xs_now_s(), &basis);
-	for (size_t g = 0; g < ids->n_given; g++) {
-		uint32_t  a = ids->given[g];
-		bool      fresh;
-		xsell_err err = xs_store_comp_get(st, txn, a, &lists[g]);
+	for (size_t g = 0; g < ids->n_given && fresh && err == XSELL_OK; g++) {
+		uint32_t a = ids->given[g];
 
+		err = xs_store_comp_get(st, txn, a, &lists[g]);
 		if (err != XSELL_OK && err != XSELL_ENOENT) {
-			return err;
+			break;
 		}
 		basis.n_a = xs_counts_reader_get(&counts, a, XS_C_BASKETS);
 		fresh     = err == XSELL_OK &&
 		    xs_model_comp_is_fresh(
 		        &lists[g].stamp, set, beta, ms, &basis);
+		err = XSELL_OK;
 		if (!fresh && lists_own && xs_store_memo_kept(st, txn)) {
 			err = made_list_get(st, txn, set, a, &basis, arena,
 			    &lists[g], &held[g], &fresh);
-			if (err != XSELL_OK) {
-				return err;
-			}
-		}
-		if (!fresh) {
-			return XSELL_OK;
 		}
 	}
-	*freshp = true;
-	return XSELL_OK;
+	xs_counts_reader_fini(&counts);
+	*freshp = err == XSELL_OK && fresh;
+	return err;
 }
 
 /* Add one list's entries: scores summed, the best path's via kept (its

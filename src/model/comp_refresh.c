@@ -141,6 +141,7 @@ find_due(xs_store *st, const struct xs_settings *set,
 			err = due_push(out, a, why, at);
 		}
 	}
+	xs_counts_reader_fini(&counts);
 	xs_txn_abort(txn);
 	if (err == XSELL_OK && out->n != 0) {
 		qsort(out->v, out->n, sizeof(*out->v), due_cmp);
@@ -191,6 +192,7 @@ chunk_compute(xs_store *st, const struct xs_settings *set, int64_t now_s,
 		    st, txn, set, a, now_s, &c->lists[i]);
 	}
 	if (txn != NULL) {
+		xs_counts_reader_fini(&counts);
 		xs_txn_abort(txn);
 	}
 	return err;

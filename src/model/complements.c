@@ -503,6 +503,7 @@ complements_walk(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 		    cands, n, arena, ans);
 	}
 	xs_cand_map_free(&w.map);
+	xs_counts_reader_fini(&w.counts);
 	return err;
 }
 
@@ -679,6 +680,7 @@ xs_model_comp_compute(xs_store *st, MDB_txn *txn,
 		}
 	}
 	xs_cand_map_free(&w.map);
+	xs_counts_reader_fini(&w.counts);
 	xs_comp_shared_fini(&sh);
 	return err;
 }

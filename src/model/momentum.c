@@ -71,6 +71,7 @@ xs_weigh_by_momentum(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 		c->score *= f;
 		c->share *= f; /* explain: the seed's or path's part alike */
 	}
+	xs_counts_reader_fini(&counts);
 	free(trend);
 	return XSELL_OK;
 }
@@ -220,6 +221,7 @@ momentum_table_sum(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 		v[i].factor =
 		    momentum_factor(set, weight, trend[i].score, ever);
 	}
+	xs_counts_reader_fini(&counts);
 	free(trend);
 	if (n != 0) {
 		qsort(v, n, sizeof(*v), factor_cmp_item);

@@ -1103,6 +1103,7 @@ neighbours_answer(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 		best_list_put(st, txn, key, &map, below);
 	}
 	xs_cand_map_free(&map);
+	xs_counts_reader_fini(&counts);
 	return err;
 }
 
@@ -1257,6 +1258,7 @@ xs_seed_walk_fini(struct xs_seed_walk *sw)
 	free(sw->list);
 	sw->list      = NULL;
 	sw->list_room = 0;
+	xs_counts_reader_fini(&sw->counts);
 }
 
 /* After a seed's list of relation source 's' came back empty: whether

@@ -1015,6 +1015,7 @@ pick_new_arrivals(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 		c->count       = (uint64_t) pop;
 		out->v[kept++] = *c;
 	}
+	xs_counts_reader_fini(&counts);
 	out->n = kept;
 	free(taste.v);
 	free(shares);
@@ -1065,6 +1066,7 @@ pick_buy_again(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 		c.why.source = XS_SOURCE_BOUGHT;
 		err          = xs_cand_vec_push(out, &c);
 	}
+	xs_counts_reader_fini(&counts);
 	return err;
 }
 

@@ -108,6 +108,7 @@ warm_items_top(xs_store *st, MDB_txn *txn, uint32_t n, struct warm_item **outp,
 			warm_sift_down(h, n, 0);
 		}
 	}
+	xs_counts_reader_fini(&cr);
 	qsort(h, have, sizeof(*h), cmp_most_baskets);
 	*outp = h;
 	*np   = have;

@@ -5,6 +5,8 @@
 #include "store/store_impl.h"
 
 #include <assert.h>
+#include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define CHUNK_BYTES (XS_COUNTS_CHUNK * sizeof(struct xs_item_counts))
@@ -130,6 +132,7 @@ xs_store_counts_add(
 void
 xs_counts_reader_init(struct xs_counts_reader *r, xs_store *st, MDB_txn *txn)
 {
+	memset(r, 0, offsetof(struct xs_counts_reader, chunk));
 	r->st  = st;
 	r->txn = txn;
 	/* A slot's rows are read only once its chunk matches, and fill
@@ -138,7 +141,124 @@ xs_counts_reader_init(struct xs_counts_reader *r, xs_store *st, MDB_txn *txn)
 }
 
 void
-xs_counts_reader_fill(struct xs_counts_reader *r, uint32_t chunk)
+xs_counts_reader_fini(struct xs_counts_reader *r)
+{
+	for (int c = 0; c < XS_C_COUNT; c++) {
+		xs_store_memo_release(r->held[c]);
+		free(r->made[c]);
+		r->held[c]  = NULL;
+		r->made[c]  = NULL;
+		r->dense[c] = NULL;
+	}
+}
+
+/* Chunks of the catalogue: one past the last chunk's number (0: none). */
+static uint32_t
+chunks_in_store(xs_store *st, MDB_txn *txn)
+{
+	MDB_cursor *cur;
+	MDB_val     k, v;
+	uint32_t    n = 0;
+
+	if (mdb_cursor_open(txn, st->counts, &cur) != 0) {
+		return 0;
+	}
+	if (mdb_cursor_get(cur, &k, &v, MDB_LAST) == 0 && k.mv_size == 4) {
+		n = xs_be32_get(k.mv_data) + 1;
+	}
+	mdb_cursor_close(cur);
+	return n;
+}
+
+/* The memo key of counter 'which''s array: the kind, the family whose
+ * commits change the counter (so that they retire it), the counter. */
+static uint64_t
+dense_key(enum xs_count which)
+{
+	return (uint64_t) XS_ITEM_MEMO_COUNTS << 60 |
+	    (uint64_t) xs_count_family(which) << 56 | (uint64_t) which;
+}
+
+/* Counter 'which' of items [0, n_chunks * XS_COUNTS_CHUNK), malloc'd;
+ * NULL if out of memory or a chunk is unreadable. */
+static uint32_t *
+dense_make(xs_store *st, MDB_txn *txn, enum xs_count which, uint32_t n_chunks)
+{
+	uint32_t *v = calloc((size_t) n_chunks * XS_COUNTS_CHUNK, sizeof(*v));
+	MDB_cursor *cur;
+	MDB_val     k, d;
+	int         rc;
+
+	if (v == NULL || mdb_cursor_open(txn, st->counts, &cur) != 0) {
+		free(v);
+		return NULL;
+	}
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		const struct xs_item_counts *rows = d.mv_data;
+		uint32_t                     chunk;
+
+		if (k.mv_size != 4 || d.mv_size != CHUNK_BYTES ||
+		    (chunk = xs_be32_get(k.mv_data)) >= n_chunks) {
+			break;
+		}
+		for (uint32_t i = 0; i < XS_COUNTS_CHUNK; i++) {
+			/* rows are in the map, aligned to 2 only */
+			memcpy(&v[chunk * XS_COUNTS_CHUNK + i],
+			    &rows[i].c[which], sizeof(*v));
+		}
+	}
+	mdb_cursor_close(cur);
+	if (rc != MDB_NOTFOUND) {
+		free(v);
+		return NULL;
+	}
+	return v;
+}
+
+/* Counter 'which''s array for r's snapshot, from the memo or made (and
+ * kept), once the reader has fetched enough chunks; else nothing, and
+ * the reader goes on by chunk. Only where memos are kept (a read
+ * transaction) and there is room: an array made for one answer alone
+ * costs more than it saves. */
+static void
+dense_seek(struct xs_counts_reader *r, enum xs_count which)
+{
+	uint64_t key = dense_key(which);
+	size_t   len, bytes;
+
+	if (r->n_chunks == 0) {
+		r->n_chunks = chunks_in_store(r->st, r->txn);
+	}
+	if (r->fills < r->n_chunks / 16) {
+		return; /* sought again at a later fill */
+	}
+	r->dense_tried |= 1u << which;
+	if (r->n_chunks == 0 ||
+	    r->n_chunks > XS_COUNTS_DENSE_MAX / XS_COUNTS_CHUNK ||
+	    !xs_store_memo_kept(r->st, r->txn)) {
+		return;
+	}
+	bytes = (size_t) r->n_chunks * XS_COUNTS_CHUNK * sizeof(uint32_t);
+	if (xs_store_item_memo_hold(
+	        r->st, r->txn, key, &r->held[which], &len)) {
+		r->dense[which]   = r->held[which];
+		r->dense_n[which] = (uint32_t) (len / sizeof(uint32_t));
+		return;
+	}
+	if (!xs_store_item_memo_room(r->st, r->txn, bytes) ||
+	    (r->made[which] = dense_make(r->st, r->txn, which, r->n_chunks)) ==
+	        NULL) {
+		return;
+	}
+	xs_store_item_memo_put(r->st, r->txn, key, r->made[which], bytes);
+	r->dense[which]   = r->made[which];
+	r->dense_n[which] = r->n_chunks * XS_COUNTS_CHUNK;
+}
+
+void
+xs_counts_reader_fill(
+    struct xs_counts_reader *r, uint32_t chunk, enum xs_count which)
 {
 	uint32_t slot = chunk % XS_COUNTS_READER_SLOTS;
 	MDB_val  v;
@@ -147,5 +267,9 @@ xs_counts_reader_fill(struct xs_counts_reader *r, uint32_t chunk)
 	r->rows[slot]  = NULL;
 	if (chunk_get(r->st, r->txn, chunk, &v) == XSELL_OK) {
 		r->rows[slot] = v.mv_data;
+	}
+	if (++r->fills >= XS_COUNTS_DENSE_AFTER &&
+	    (r->dense_tried & 1u << which) == 0) {
+		dense_seek(r, which);
 	}
 }

@@ -84,13 +84,18 @@ xs_store_mark_items(xs_store *st)
 	mark(st, XS_FAM_ITEMS);
 }
 
+enum xs_family
+xs_count_family(enum xs_count c)
+{
+	return c == XS_C_VIEWS ? XS_FAM_VIEW
+	    : c == XS_C_CARTS  ? XS_FAM_CART
+	                       : XS_FAM_ORDER;
+}
+
 void
 xs_store_mark_count(xs_store *st, enum xs_count c)
 {
-	mark(st,
-	    c == XS_C_VIEWS       ? XS_FAM_VIEW
-	        : c == XS_C_CARTS ? XS_FAM_CART
-	                          : XS_FAM_ORDER);
+	mark(st, xs_count_family(c));
 }
 
 void

@@ -165,13 +165,17 @@ xs_store_memo_put(xs_store *st, MDB_txn *txn, enum xs_memo_slot slot,
 /* ==== Per-item memos ==== */
 
 /* The families a per-item memo reads, by its key (store.h): a list
- * kind's, those of its relation (bits 56..59); 0 for any other, which
- * is good for its own snapshot only. */
+ * kind's, those of its relation (bits 56..59); a counter's array, its
+ * family (bits 56..59); 0 for any other, which is good for its own
+ * snapshot only. */
 static unsigned
 key_families(uint64_t key)
 {
 	unsigned kind = (unsigned) (key >> 60);
 
+	if (kind == XS_ITEM_MEMO_COUNTS) {
+		return 1u << (key >> 56 & 15); /* counts.c's dense_key */
+	}
 	if (kind != XS_ITEM_MEMO_SEED_LIST && kind != XS_ITEM_MEMO_BEST_LIST &&
 	    kind != XS_ITEM_MEMO_CART_LIST) {
 		return 0;

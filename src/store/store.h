@@ -301,14 +301,38 @@ xsell_err xs_store_counts_add(
  * more CPU with its seed lists derived afresh (bench/RESULTS.md). */
 #define XS_COUNTS_READER_SLOTS 256u
 
+/* A reader that has fetched this many chunks, and so walks a large part
+ * of the catalogue (a popular item's neighbours), reads each counter it
+ * is asked for from one array of that counter for every item instead
+ * (xs_counts_reader_get), made once per snapshot and kept as a memo: 4
+ * bytes an item against a 28-byte row in a chunk of the map. At 50,000
+ * items a counter's array is 200 KB and stays in cache, where the rows
+ * (1.4 MB) do not: a cart's answers there took half the time, and
+ * for_you's four fifths (bench/RESULTS.md). */
+#define XS_COUNTS_DENSE_AFTER 8u
+/* No array for a catalogue of more items than this (4 MiB an array):
+ * making one would cost more than an answer saves. Nor before the
+ * reader has fetched a sixteenth of the chunks. */
+#define XS_COUNTS_DENSE_MAX ((uint32_t) 1 << 20)
+
 /* Cached reader for scoring loops: most lookups hit a chunk already
  * fetched. The chunks are kept direct-mapped by chunk number, so a
  * neighbour list spread over the catalogue costs one lookup per
  * distinct chunk (while they fit the slots), not one per change of
- * chunk. Borrowed from the txn; valid until it ends or writes. */
+ * chunk; past XS_COUNTS_DENSE_AFTER of them, a counter is read from
+ * its array for every item. Borrowed from the txn; valid until it ends
+ * or writes; ended with xs_counts_reader_fini. */
 struct xs_counts_reader {
 	xs_store *st;
 	MDB_txn  *txn;
+	uint32_t  fills;    /* chunks fetched */
+	uint32_t  n_chunks; /* the catalogue's, once looked up; 0: not yet */
+	unsigned  dense_tried; /* a bit a counter: its array was sought */
+	/* Counter c of items [0, dense_n[c]), or NULL: read by chunk. */
+	const uint32_t *dense[XS_C_COUNT];
+	uint32_t        dense_n[XS_C_COUNT];
+	const void     *held[XS_C_COUNT]; /* the memo's, to release */
+	uint32_t       *made[XS_C_COUNT]; /* made here, to free */
 	/* chunk number in each slot; UINT32_MAX: none yet (no chunk has
 	 * that number: item numbers are 32-bit) */
 	uint32_t                     chunk[XS_COUNTS_READER_SLOTS];
@@ -317,8 +341,12 @@ struct xs_counts_reader {
 };
 void xs_counts_reader_init(
     struct xs_counts_reader *r, xs_store *st, MDB_txn *txn);
-/* Fetch 'chunk' into its slot (rows NULL if absent or unreadable). */
-void xs_counts_reader_fill(struct xs_counts_reader *r, uint32_t chunk);
+/* Give back the counters' arrays the reader holds. */
+void xs_counts_reader_fini(struct xs_counts_reader *r);
+/* Fetch 'chunk' into its slot (rows NULL if absent or unreadable); once
+ * enough chunks were fetched, seek counter 'which''s array. */
+void xs_counts_reader_fill(
+    struct xs_counts_reader *r, uint32_t chunk, enum xs_count which);
 
 /* Counter 'which' of 'item' (0 on any error). Inline: scoring calls it
  * for every neighbour, and a hit is a few instructions. */
@@ -330,8 +358,11 @@ xs_counts_reader_get(
 	uint32_t slot  = chunk % XS_COUNTS_READER_SLOTS;
 	uint32_t value;
 
-	if (r->chunk[slot] != chunk) {
-		xs_counts_reader_fill(r, chunk);
+	if (r->dense[which] == NULL && r->chunk[slot] != chunk) {
+		xs_counts_reader_fill(r, chunk, which);
+	}
+	if (r->dense[which] != NULL) {
+		return item < r->dense_n[which] ? r->dense[which][item] : 0;
 	}
 	if (r->rows[slot] == NULL) {
 		return 0;
@@ -465,12 +496,13 @@ size_t xs_store_memo_budget_for(uint64_t store_bytes);
 
 /* What a per-item memo holds: the top 4 bits of its key. */
 enum xs_item_memo_kind {
-	XS_ITEM_MEMO_SEED_LIST = 1, /* for_you: a seed's scored neighbours */
-	XS_ITEM_MEMO_BEST_LIST,     /* fbt: an item's best candidates */
-	XS_ITEM_MEMO_COMP_LIST,     /* complements: an item's, weighed */
-	XS_ITEM_MEMO_CART_LIST,     /* fbt of a cart: an item's best pairs */
-	XS_ITEM_MEMO_MADE_COMP_LIST /* complements: an item's list, made by
+	XS_ITEM_MEMO_SEED_LIST = 1,  /* for_you: a seed's scored neighbours */
+	XS_ITEM_MEMO_BEST_LIST,      /* fbt: an item's best candidates */
+	XS_ITEM_MEMO_COMP_LIST,      /* complements: an item's, weighed */
+	XS_ITEM_MEMO_CART_LIST,      /* fbt of a cart: an item's best pairs */
+	XS_ITEM_MEMO_MADE_COMP_LIST, /* complements: an item's list, made by
 	                               an answer (its stamp says if fresh) */
+	XS_ITEM_MEMO_COUNTS          /* one counter of every item (counts.c) */
 };
 
 /* Scratch indexes (scratch.c): a zeroed array of at least n u32 (one per

@@ -180,8 +180,10 @@ unsigned xs_rel_families(enum xs_rel rel);
 /* Mark, for the write transaction under way, what it changed. */
 void xs_store_mark_rel(struct xs_store *st, enum xs_rel rel);
 void xs_store_mark_count(struct xs_store *st, enum xs_count c);
-void xs_store_mark_items(struct xs_store *st); /* item metadata */
-void xs_store_mark_forget(struct xs_store *st);
+/* The family whose commits change counter c. */
+enum xs_family xs_count_family(enum xs_count c);
+void           xs_store_mark_items(struct xs_store *st); /* item metadata */
+void           xs_store_mark_forget(struct xs_store *st);
 void xs_store_mark_totals(struct xs_store *st, const struct xs_totals *old,
     const struct xs_totals *now);
 /* Forget the marks (a write transaction begins). */

@@ -480,6 +480,7 @@ test_events_training_holds_no_test_view(void **state)
 	assert_false(item_stored(st, txn, "Z"));
 	assert_false(item_stored(st, txn, "W"));
 	assert_false(order_stored(st, txn, "p1"));
+	xs_counts_reader_fini(&cr);
 	xs_txn_abort(txn);
 	xs_test_store_close(st, dir);
 	xs_eval_data_free(d);

@@ -39,16 +39,17 @@ struct ask {
 	const char    *exclude[2];
 };
 
-/* Run fbt and render the answer as "B=3 C=2 | unknown:1". */
+/* Run fbt in txn and render the answer as "B=3 C=2 | unknown:1", each
+ * score with 'digits' significant digits. */
 static void
-fbt(xs_store *st, const struct ask *a, char *out, size_t out_len)
+fbt_in(xs_store *st, MDB_txn *txn, const struct ask *a, int digits, char *out,
+    size_t out_len)
 {
 	struct xs_span     items[4], exclude[2];
 	struct xs_query    q = { 0 };
 	struct xs_answer   ans;
 	struct xs_settings set;
 	struct xs_arena    arena;
-	MDB_txn           *txn;
 	size_t             o = 0;
 
 	q.n_items          = xs_test_spans(items, a->items, 4);
@@ -61,20 +62,29 @@ fbt(xs_store *st, const struct ask *a, char *out, size_t out_len)
 	q.min_support      = a->min_support;
 	xs_settings_default(&set);
 	xs_arena_init(&arena, 1 << 20);
-	assert_xs_ok(xs_txn_read(st, &txn));
 	assert_xs_ok(xs_model_fbt(st, txn, &set, &q, &arena, &ans));
 	out[0] = '\0';
-	for (uint32_t i = 0; i < ans.n; i++) {
-		o += (size_t) snprintf(out + o, out_len - o, "%s%.*s=%.6g",
+	for (uint32_t i = 0; i < ans.n && o < out_len; i++) {
+		o += (size_t) snprintf(out + o, out_len - o, "%s%.*s=%.*g",
 		    i ? " " : "", (int) ans.recs[i].ext_len, ans.recs[i].ext,
-		    ans.recs[i].score);
+		    digits, ans.recs[i].score);
 	}
-	for (uint32_t i = 0; i < ans.n_unknown; i++) {
+	for (uint32_t i = 0; i < ans.n_unknown && o < out_len; i++) {
 		o += (size_t) snprintf(
 		    out + o, out_len - o, " | unknown:%u", ans.unknown[i]);
 	}
-	xs_txn_abort(txn);
 	xs_arena_fini(&arena);
+}
+
+/* fbt_in a read transaction of its own, to 6 digits. */
+static void
+fbt(xs_store *st, const struct ask *a, char *out, size_t out_len)
+{
+	MDB_txn *txn;
+
+	assert_xs_ok(xs_txn_read(st, &txn));
+	fbt_in(st, txn, a, 6, out, out_len);
+	xs_txn_abort(txn);
 }
 
 static void
@@ -206,6 +216,57 @@ test_fbt_ties_by_external_id_not_arrival(void **state)
 	    "M=1 Z=1");
 }
 
+/* Items of the many-chunk catalogue below. */
+#define WIDE_ITEMS 3000
+
+/* A catalogue over a dozen counter chunks: X bought with each of
+ * WIDE_ITEMS items, item K in 1 + K % 3 orders with X and K % 7 alone.
+ * X's answer scores all of them, so it reads N_b across the chunks: in
+ * a read transaction from one array of the counter for every item
+ * (store.h, XS_COUNTS_DENSE_AFTER), in a write transaction (which keeps
+ * no memos) chunk by chunk. The same answer, to the bit, both ways, and
+ * again from a second read, which holds the array from the memo. */
+static void
+test_fbt_same_from_counter_arrays(void **state)
+{
+	struct xs_test_store *f   = *state;
+	struct ask            ask = {
+		           .items = { "X" }, .scorer = XS_SCORE_TEMPERED, .k = 50
+	};
+	char     spec[4096], chunks[8192], arrays[8192], again[8192];
+	size_t   o = 0;
+	unsigned n = 0; /* orders in spec */
+	MDB_txn *txn;
+
+	/* xs_test_orders takes up to 64 orders a call. */
+	for (unsigned k = 1; k <= WIDE_ITEMS; k++) {
+		for (unsigned j = 0; j < 1 + k % 3 + k % 7; j++, n++) {
+			o += (size_t) snprintf(spec + o, sizeof(spec) - o,
+			    j <= k % 3 ? "w%u_%u::X,i%04u;" : "s%u_%u::i%04u;",
+			    k, j, k);
+		}
+		if (n > 50 || k == WIDE_ITEMS) {
+			spec[o - 1] = '\0'; /* the last ';' */
+			xs_test_orders(f->st, NULL, spec, NULL);
+			o = 0;
+			n = 0;
+		}
+	}
+
+	assert_xs_ok(xs_txn_write(f->st, &txn));
+	fbt_in(f->st, txn, &ask, 17, chunks, sizeof(chunks));
+	xs_txn_abort(txn);
+	assert_xs_ok(xs_txn_read(f->st, &txn));
+	fbt_in(f->st, txn, &ask, 17, arrays, sizeof(arrays));
+	xs_txn_abort(txn);
+	assert_xs_ok(xs_txn_read(f->st, &txn));
+	fbt_in(f->st, txn, &ask, 17, again, sizeof(again));
+	xs_txn_abort(txn);
+	assert_int_equal(xs_test_count(chunks, "="), 50);
+	assert_string_equal(arrays, chunks);
+	assert_string_equal(again, chunks);
+}
+
 int
 main(void)
 {
@@ -229,6 +290,9 @@ main(void)
 		    setup, xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_fbt_ties_by_external_id_not_arrival, setup,
+		    xs_test_store_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_fbt_same_from_counter_arrays, xs_test_store_setup,
 		    xs_test_store_teardown),
 	};
 

@@ -245,6 +245,7 @@ test_store_counts_chunked_add_and_clamp(void **state)
 	assert_int_equal(xs_counts_reader_get(&r, 700, XS_C_VIEWS), 1);
 	assert_int_equal(xs_counts_reader_get(&r, 3, XS_C_BASKETS), 1);
 	assert_int_equal(xs_counts_reader_get(&r, 999999, XS_C_BASKETS), 0);
+	xs_counts_reader_fini(&r);
 }
 
 /* Chunks that share a reader's slot take turns in it: each read gives
@@ -271,6 +272,7 @@ test_store_counts_reader_chunks_sharing_a_slot(void **state)
 		assert_int_equal(
 		    xs_counts_reader_get(&r, 5 + 3 * step, XS_C_BASKETS), 4);
 	}
+	xs_counts_reader_fini(&r);
 }
 
 static void
@@ -619,6 +621,138 @@ test_store_counts_reader_slots_shared_by_chunks(void **state)
 		assert_int_equal(
 		    xs_counts_reader_get(&r, a + 1, XS_C_BASKETS), 0);
 	}
+	xs_counts_reader_fini(&r);
+}
+
+/* Items of the dense tests: one in each of DENSE_CHUNKS chunks, its
+ * baskets i + 1 and views 2i + 1. */
+#define DENSE_CHUNKS 64u
+
+static uint32_t
+dense_item(uint32_t i)
+{
+	return i * XS_COUNTS_CHUNK + 7;
+}
+
+/* Every item of the dense tests' chunks read through r, each as the
+ * store's chunk says, the baskets of item 'moved' plus 'more'. */
+static void
+dense_reads_match(struct xs_counts_reader *r, uint32_t moved, uint32_t more)
+{
+	for (uint32_t i = 0; i < DENSE_CHUNKS; i++) {
+		uint32_t baskets = i + 1 + (i == moved ? more : 0);
+
+		assert_int_equal(
+		    xs_counts_reader_get(r, dense_item(i), XS_C_BASKETS),
+		    baskets);
+		assert_int_equal(
+		    xs_counts_reader_get(r, dense_item(i) + 1, XS_C_BASKETS),
+		    0);
+		assert_int_equal(
+		    xs_counts_reader_get(r, dense_item(i), XS_C_VIEWS),
+		    2 * i + 1);
+	}
+	assert_int_equal(xs_counts_reader_get(
+	                     r, DENSE_CHUNKS * XS_COUNTS_CHUNK, XS_C_BASKETS),
+	    0);
+}
+
+static void
+dense_commit_baskets(xs_store *st, uint32_t item, int32_t more)
+{
+	struct xs_count_delta d = { item, { 0 } };
+	MDB_txn              *txn;
+
+	d.d[XS_C_BASKETS] = more;
+	assert_xs_ok(xs_txn_write(st, &txn));
+	assert_xs_ok(xs_store_counts_add(st, txn, &d, 1));
+	assert_xs_ok(xs_txn_commit(txn));
+}
+
+/* A reader that walks many chunks reads from one array of the counter
+ * for every item, kept for its snapshot: the same counts as the chunks,
+ * the array a commit of orders retires (a newer reader sees the change)
+ * while a reader of the older snapshot still reads the older counts. */
+static void
+test_store_counts_reader_dense_follows_commits(void **state)
+{
+	struct fixture           *f = *state;
+	struct xs_count_delta     d[DENSE_CHUNKS];
+	struct xs_counts_reader   r, again;
+	struct xs_item_memo_usage use;
+	MDB_txn                  *old, *txn;
+
+	for (uint32_t i = 0; i < DENSE_CHUNKS; i++) {
+		memset(&d[i], 0, sizeof(d[i]));
+		d[i].item            = dense_item(i);
+		d[i].d[XS_C_BASKETS] = (int32_t) i + 1;
+		d[i].d[XS_C_VIEWS]   = (int32_t) (2 * i + 1);
+	}
+	assert_xs_ok(xs_store_counts_add(f->st, f->txn, d, DENSE_CHUNKS));
+	assert_xs_ok(xs_txn_commit(f->txn));
+	f->txn = NULL;
+
+	assert_xs_ok(xs_txn_read(f->st, &old));
+	xs_counts_reader_init(&r, f->st, old);
+	dense_reads_match(&r, UINT32_MAX, 0);
+	assert_non_null(r.dense[XS_C_BASKETS]); /* the array was used */
+
+	/* An item read after the reader has turned to the array. */
+	dense_commit_baskets(f->st, dense_item(DENSE_CHUNKS - 1), 100);
+	assert_xs_ok(xs_txn_read(f->st, &txn));
+	xs_counts_reader_init(&again, f->st, txn);
+	dense_reads_match(&again, DENSE_CHUNKS - 1, 100);
+	assert_non_null(again.dense[XS_C_BASKETS]);
+	/* The views' array, which the orders' commit left good, is the
+	 * first reader's, held from the memo. */
+	xs_store_item_memo_usage(f->st, &use);
+	assert_true(use.hits >= 1);
+	xs_counts_reader_fini(&again);
+	xs_txn_abort(txn);
+
+	/* The older snapshot: its reader's array, and a new reader's. */
+	dense_reads_match(&r, UINT32_MAX, 0);
+	xs_counts_reader_fini(&r);
+	xs_counts_reader_init(&r, f->st, old);
+	dense_reads_match(&r, UINT32_MAX, 0);
+	xs_counts_reader_fini(&r);
+	xs_txn_abort(old);
+}
+
+/* A reader of a few chunks, or in a write transaction (no memos), reads
+ * by chunk and still gets every count. */
+static void
+test_store_counts_reader_dense_not_for_few_chunks(void **state)
+{
+	struct fixture         *f = *state;
+	struct xs_count_delta   d[DENSE_CHUNKS];
+	struct xs_counts_reader r;
+	MDB_txn                *txn;
+
+	for (uint32_t i = 0; i < DENSE_CHUNKS; i++) {
+		memset(&d[i], 0, sizeof(d[i]));
+		d[i].item            = dense_item(i);
+		d[i].d[XS_C_BASKETS] = (int32_t) i + 1;
+		d[i].d[XS_C_VIEWS]   = (int32_t) (2 * i + 1);
+	}
+	assert_xs_ok(xs_store_counts_add(f->st, f->txn, d, DENSE_CHUNKS));
+	xs_counts_reader_init(&r, f->st, f->txn);
+	dense_reads_match(&r, UINT32_MAX, 0);
+	assert_null(r.dense[XS_C_BASKETS]);
+	xs_counts_reader_fini(&r);
+	assert_xs_ok(xs_txn_commit(f->txn));
+	f->txn = NULL;
+
+	assert_xs_ok(xs_txn_read(f->st, &txn));
+	xs_counts_reader_init(&r, f->st, txn);
+	for (uint32_t i = 0; i < XS_COUNTS_DENSE_AFTER - 1; i++) {
+		assert_int_equal(
+		    xs_counts_reader_get(&r, dense_item(i), XS_C_BASKETS),
+		    i + 1);
+	}
+	assert_null(r.dense[XS_C_BASKETS]);
+	xs_counts_reader_fini(&r);
+	xs_txn_abort(txn);
 }
 
 /* LMDB's own damage (a corrupted or lost page) and a damaged record are
@@ -740,6 +874,12 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_store_counts_reader_slots_shared_by_chunks, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_store_counts_reader_dense_follows_commits, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_store_counts_reader_dense_not_for_few_chunks, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_store_history_keeps_newest, setup, teardown),
