@@ -634,6 +634,21 @@ dense_item(uint32_t i)
 	return i * XS_COUNTS_CHUNK + 7;
 }
 
+/* The dense tests' counts, added in txn. */
+static void
+dense_counts_add(xs_store *st, MDB_txn *txn)
+{
+	struct xs_count_delta d[DENSE_CHUNKS];
+
+	for (uint32_t i = 0; i < DENSE_CHUNKS; i++) {
+		memset(&d[i], 0, sizeof(d[i]));
+		d[i].item            = dense_item(i);
+		d[i].d[XS_C_BASKETS] = (int32_t) i + 1;
+		d[i].d[XS_C_VIEWS]   = (int32_t) (2 * i + 1);
+	}
+	assert_xs_ok(xs_store_counts_add(st, txn, d, DENSE_CHUNKS));
+}
+
 /* Every item of the dense tests' chunks read through r, each as the
  * store's chunk says, the baskets of item 'moved' plus 'more'. */
 static void
@@ -677,18 +692,11 @@ static void
 test_store_counts_reader_dense_follows_commits(void **state)
 {
 	struct fixture           *f = *state;
-	struct xs_count_delta     d[DENSE_CHUNKS];
 	struct xs_counts_reader   r, again;
 	struct xs_item_memo_usage use;
 	MDB_txn                  *old, *txn;
 
-	for (uint32_t i = 0; i < DENSE_CHUNKS; i++) {
-		memset(&d[i], 0, sizeof(d[i]));
-		d[i].item            = dense_item(i);
-		d[i].d[XS_C_BASKETS] = (int32_t) i + 1;
-		d[i].d[XS_C_VIEWS]   = (int32_t) (2 * i + 1);
-	}
-	assert_xs_ok(xs_store_counts_add(f->st, f->txn, d, DENSE_CHUNKS));
+	dense_counts_add(f->st, f->txn);
 	assert_xs_ok(xs_txn_commit(f->txn));
 	f->txn = NULL;
 
@@ -725,17 +733,10 @@ static void
 test_store_counts_reader_dense_not_for_few_chunks(void **state)
 {
 	struct fixture         *f = *state;
-	struct xs_count_delta   d[DENSE_CHUNKS];
 	struct xs_counts_reader r;
 	MDB_txn                *txn;
 
-	for (uint32_t i = 0; i < DENSE_CHUNKS; i++) {
-		memset(&d[i], 0, sizeof(d[i]));
-		d[i].item            = dense_item(i);
-		d[i].d[XS_C_BASKETS] = (int32_t) i + 1;
-		d[i].d[XS_C_VIEWS]   = (int32_t) (2 * i + 1);
-	}
-	assert_xs_ok(xs_store_counts_add(f->st, f->txn, d, DENSE_CHUNKS));
+	dense_counts_add(f->st, f->txn);
 	xs_counts_reader_init(&r, f->st, f->txn);
 	dense_reads_match(&r, UINT32_MAX, 0);
 	assert_null(r.dense[XS_C_BASKETS]);
