@@ -859,6 +859,35 @@ test_server_bad_flags_and_dirs_exit_with_one_line(void **state)
 /* A --config file with a NUL byte in its second line. */
 static const char nul_conf[] = "quiet\nhistory-max 5\0\nbogus 1 2\n";
 
+/* Write text[0..len) to 'path', made anew. */
+static void
+config_write(const char *path, const char *text, size_t len)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(text, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* config_write of a C string. */
+static void
+config_text_write(const char *path, const char *text)
+{
+	config_write(path, text, strlen(text));
+}
+
+/* xselld --config 'path', the file holding 'text', exits 2 saying
+ * 'want'. */
+static void
+assert_config_refused(
+    const char *dir, const char *path, const char *text, const char *want)
+{
+	config_text_write(path, text);
+	xs_test_assert_xselld_refuses(
+	    dir, (const char *[]) { "--config", path, NULL }, 2, want);
+}
+
 /* --config FILE: its options count as given first, so the command line
  * overrides them; a bad file is a usage error in one line. */
 static void
@@ -874,12 +903,9 @@ test_server_config_file(void **state)
 
 	(void) state;
 	snprintf(conf, sizeof(conf), "%s/xselld.conf", dir);
-	f = fopen(conf, "w");
-	assert_non_null(f);
-	fputs("# a comment line\n\nhistory-max 77   # events per user\n"
-	      "quiet\nmemo-size 3M\n",
-	    f);
-	fclose(f);
+	config_text_write(conf,
+	    "# a comment line\n\nhistory-max 77   # events per user\n"
+	    "quiet\nmemo-size 3M\n");
 	xs_test_server_start(&s, with_file);
 	assert_int_equal(
 	    xs_test_stat(s.read_url, "settings", "history_max"), 77);
@@ -894,10 +920,7 @@ test_server_config_file(void **state)
 	xs_test_server_fini(&s);
 	/* A file with no options (all commented out) is taken: it was
 	 * left on the command line, "unknown or incomplete option". */
-	f = fopen(conf, "w");
-	assert_non_null(f);
-	fputs("# history-max 77\n\n# quiet\n", f);
-	fclose(f);
+	config_text_write(conf, "# history-max 77\n\n# quiet\n");
 	memset(&s, 0, sizeof(s));
 	xs_test_server_start(&s, with_file);
 	assert_int_equal(
@@ -905,49 +928,27 @@ test_server_config_file(void **state)
 	xs_test_server_fini(&s);
 
 	snprintf(bad, sizeof(bad), "%s/bad.conf", dir);
-	f = fopen(bad, "w");
-	assert_non_null(f);
-	fputs("history-max 1 2\n", f);
-	fclose(f);
-	xs_test_assert_xselld_refuses(dir,
-	    (const char *[]) { "--config", bad, NULL }, 2,
-	    "bad.conf:1: one value per line");
+	assert_config_refused(
+	    dir, bad, "history-max 1 2\n", "bad.conf:1: one value per line");
 	xs_test_assert_xselld_refuses(dir,
 	    (const char *[]) { "--config", "/nonexistent/xselld.conf", NULL },
 	    2, NULL);
 	/* The line named counts the blank lines too, as an editor does. */
-	f = fopen(bad, "w");
-	assert_non_null(f);
-	fputs("# a comment line\n\nhistory-max 1 2\n", f);
-	fclose(f);
-	xs_test_assert_xselld_refuses(dir,
-	    (const char *[]) { "--config", bad, NULL }, 2,
+	assert_config_refused(dir, bad,
+	    "# a comment line\n\nhistory-max 1 2\n",
 	    "bad.conf:3: one value per line");
 	/* A NUL byte: not a text file, where the options after it were
 	 * dropped unsaid. */
-	f = fopen(bad, "w");
-	assert_non_null(f);
-	fwrite(nul_conf, 1, sizeof(nul_conf) - 1, f);
-	fclose(f);
+	config_write(bad, nul_conf, sizeof(nul_conf) - 1);
 	xs_test_assert_xselld_refuses(dir,
 	    (const char *[]) { "--config", bad, NULL }, 2,
 	    "bad.conf:2: a NUL byte: not a text file");
 	/* An option that needs a value given none: getopt took the next
 	 * line's "--listen" for the store's directory. A flag given one:
 	 * getopt refused the value without naming the line. */
-	f = fopen(bad, "w");
-	assert_non_null(f);
-	fputs("db\nlisten ipc:///tmp/x.sock\n", f);
-	fclose(f);
-	xs_test_assert_xselld_refuses(dir,
-	    (const char *[]) { "--config", bad, NULL }, 2,
+	assert_config_refused(dir, bad, "db\nlisten ipc:///tmp/x.sock\n",
 	    "bad.conf:1: 'db' needs a value");
-	f = fopen(bad, "w");
-	assert_non_null(f);
-	fputs("history-max 9\nquiet yes\n", f);
-	fclose(f);
-	xs_test_assert_xselld_refuses(dir,
-	    (const char *[]) { "--config", bad, NULL }, 2,
+	assert_config_refused(dir, bad, "history-max 9\nquiet yes\n",
 	    "bad.conf:2: 'quiet' takes no value");
 	/* A directory opens but cannot be read: once taken as empty. */
 	xs_test_assert_xselld_refuses(dir,
