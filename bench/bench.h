@@ -69,6 +69,7 @@ struct bench_opts {
 	bool        cpu_time;  /* inproc: the thread's CPU clock times */
 	size_t      memo_size; /* inproc: memos' budget; 0: the default */
 	unsigned warm; /* inproc: items xs_model_warm makes first; 0: none */
+	int      server_pid; /* sockets: whose CPU to report; 0: none */
 };
 
 /* ==== The item pool (pool.c) ==== */
@@ -142,12 +143,33 @@ struct bench_result {
 	uint64_t          op_errors[BENCH_OP_COUNT];   /* errors by op */
 	uint64_t          op_failures[BENCH_OP_COUNT]; /* failures by op */
 	uint64_t          reply_bytes;
+	/* Sockets: CPU over the measured window (cpu.c). */
+	bool     has_cpu;      /* client_cpu_s is set */
+	bool     has_server;   /* server_cpu_s and server_cs are set */
+	double   client_cpu_s; /* this process: user + system */
+	double   server_cpu_s; /* --server-pid's, all threads */
+	uint64_t server_cs;    /* its threads' context switches */
 };
 
 void bench_report_text(
     const struct bench_opts *o, const struct bench_result *r);
 void bench_report_json(
     const struct bench_opts *o, const struct bench_result *r);
+
+/* ==== CPU (cpu.c) ==== */
+
+/* CPU used so far: this process's, and the server's if server_pid is
+ * not 0 (from /proc; has_server false if it could not be read). */
+struct bench_cpu {
+	double   client_s, server_s;
+	uint64_t server_cs;
+	bool     has_server;
+};
+/* False if server_pid's could not be read (no such process). */
+bool bench_cpu_read(int server_pid, struct bench_cpu *c);
+/* What was used between marks a and b, into r's CPU fields. */
+void bench_cpu_between(const struct bench_cpu *a, const struct bench_cpu *b,
+    struct bench_result *r);
 
 /* ==== Runs ==== */
 

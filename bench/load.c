@@ -237,7 +237,8 @@ bench_run_sockets(const struct bench_opts *o, const struct bench_input *in,
 	pthread_t            *threads;
 	unsigned              started = 0;
 	uint64_t              start;
-	bool                  ok;
+	struct bench_cpu      cpu0, cpu1;
+	bool                  ok, cpu_ok = false;
 
 	cs      = calloc(o->clients, sizeof(*cs));
 	threads = calloc(o->clients, sizeof(*threads));
@@ -271,14 +272,30 @@ bench_run_sockets(const struct bench_opts *o, const struct bench_input *in,
 		}
 		started++;
 	}
+	/* The CPU of the measured window: from its start to the last reply
+	 * (the clients' last replies end within one round trip of each
+	 * other). */
+	if (ok) {
+		sleep_until(start + (uint64_t) (o->warmup_s * 1e9));
+		cpu_ok = bench_cpu_read(o->server_pid, &cpu0);
+	}
 	for (unsigned i = 0; i < started; i++) {
 		pthread_join(threads[i], NULL);
 	}
+	cpu_ok = ok && cpu_ok && bench_cpu_read(o->server_pid, &cpu1);
 	if (ok) {
 		memset(r, 0, sizeof(*r));
 		r->mode = o->rate > 0 ? "open" : "closed";
 		result_gather(
 		    r, cs, o->clients, start + (uint64_t) (o->warmup_s * 1e9));
+		if (cpu_ok) {
+			bench_cpu_between(&cpu0, &cpu1, r);
+		} else if (o->server_pid != 0) {
+			fprintf(stderr,
+			    "xsell-bench: process %d gone: its CPU is not "
+			    "reported\n",
+			    o->server_pid);
+		}
 	}
 	clients_close(cs, o->clients);
 	free(cs);

@@ -49,6 +49,30 @@ text_by_op(const uint64_t *by_op)
 	}
 }
 
+/* r's CPU over the window, divided among the replies measured. */
+static double
+per_reply(const struct bench_result *r, double total)
+{
+	return r->all.n != 0 ? total / (double) r->all.n : 0;
+}
+
+/* "CPU a reply: ..." when the run measured it. */
+static void
+text_cpu(const struct bench_opts *o, const struct bench_result *r)
+{
+	if (!r->has_cpu) {
+		return;
+	}
+	printf("CPU a reply: this client %.1f us",
+	    per_reply(r, r->client_cpu_s) * 1e6);
+	if (r->has_server) {
+		printf(", process %d %.1f us and %.2f context switches",
+		    o->server_pid, per_reply(r, r->server_cpu_s) * 1e6,
+		    per_reply(r, (double) r->server_cs));
+	}
+	printf("\n");
+}
+
 void
 bench_report_text(const struct bench_opts *o, const struct bench_result *r)
 {
@@ -82,6 +106,7 @@ bench_report_text(const struct bench_opts *o, const struct bench_result *r)
 		    (double) r->reply_bytes / (double) r->all.n);
 	}
 	printf("\n");
+	text_cpu(o, r);
 }
 
 /* A histogram's fields, without the braces. */
@@ -144,5 +169,15 @@ bench_report_json(const struct bench_opts *o, const struct bench_result *r)
 	printf("},\"all\":{");
 	json_hist(r, &r->all);
 	printf("}");
+	if (r->has_cpu) {
+		printf(",\"cpu_per_reply\":{\"client_us\":%.2f",
+		    per_reply(r, r->client_cpu_s) * 1e6);
+		if (r->has_server) {
+			printf(",\"server_us\":%.2f,\"server_switches\":%.3f",
+			    per_reply(r, r->server_cpu_s) * 1e6,
+			    per_reply(r, (double) r->server_cs));
+		}
+		printf("}");
+	}
 	printf(",\"clock\":\"%s\"}\n", o->cpu_time ? "thread_cpu" : "wall");
 }

@@ -2,6 +2,7 @@
 /* xsell-bench: parse flags, load the pools of item and user ids, run
  * (over the sockets or in process), report. */
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +91,12 @@ static const char usage[] =
     "  --timeout-ms N    give up on a reply after N ms, 1..600000 (default\n"
     "                    5000); counted as a failure\n"
     "Output:\n"
+    "  --server-pid PID  also report the CPU (user + system, all threads,\n"
+    "                    from /proc) and context switches of process\n"
+    "                    PID over the measured window, a reply: the\n"
+    "                    server's share of each request; refused with\n"
+    "                    --inproc. Over sockets this process's own CPU a\n"
+    "                    reply is reported either way\n"
     "  --json            one JSON object instead of the table\n"
     "  --label TEXT      a name for this run in the output\n"
     "  --help            this text;  --version  the version\n"
@@ -128,6 +135,7 @@ enum {
 	OPT_CPU_TIME,
 	OPT_MEMO_SIZE,
 	OPT_WARM,
+	OPT_SERVER_PID,
 	OPT_VERSION
 };
 
@@ -155,6 +163,7 @@ static const struct option longopts[] = {
 	{ "cpu-time", no_argument, NULL, OPT_CPU_TIME },
 	{ "memo-size", required_argument, NULL, OPT_MEMO_SIZE },
 	{ "warm", required_argument, NULL, OPT_WARM },
+	{ "server-pid", required_argument, NULL, OPT_SERVER_PID },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -325,6 +334,11 @@ parse_flag(int c, const char *arg, struct bench_opts *o)
 			return usage_error("--warm", "is not 0..1000000");
 		}
 		return 0;
+	case OPT_SERVER_PID:
+		return xs_opt_uint(
+		           arg, 1, INT_MAX, (unsigned *) &o->server_pid)
+		    ? 0
+		    : usage_error(flag, "must be a process id, 1..2^31-1");
 	default:
 		fputs(usage, stderr);
 		return 2;
@@ -348,6 +362,10 @@ check_opts(const struct bench_opts *o)
 	}
 	if (o->warm != 0 && !o->inproc) {
 		return usage_error("--warm", "needs --inproc");
+	}
+	/* In process there is no server: its CPU is the model's. */
+	if (o->server_pid != 0 && o->inproc) {
+		return usage_error("--server-pid", "refused with --inproc");
 	}
 	if (o->inproc) {
 		return o->db == NULL
@@ -412,6 +430,22 @@ input_fini(struct bench_input *in)
 	bench_pool_fini(&in->users);
 }
 
+/* --server-pid names a process whose CPU /proc shows (or none). */
+static bool
+server_readable(int pid)
+{
+	struct bench_cpu c;
+
+	if (pid != 0 && !bench_cpu_read(pid, &c)) {
+		fprintf(stderr,
+		    "xsell-bench: --server-pid %d: no such process, or its "
+		    "/proc files are not readable\n",
+		    pid);
+		return false;
+	}
+	return true;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -448,6 +482,9 @@ main(int argc, char **argv)
 	rc = check_opts(&o);
 	if (rc != 0) {
 		return rc;
+	}
+	if (!server_readable(o.server_pid)) {
+		return 1;
 	}
 	xs_log_set_level(XS_LOG_WARN);
 	if (!input_load(&o, &in)) {

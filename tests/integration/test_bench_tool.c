@@ -4,10 +4,11 @@
  * Retail: the output's shape (the clock named, the rows of the mix and
  * "all", requests adding up, quantiles in order), never its times;
  * --cpu-time without --inproc refused as a usage error, as --help says,
- * and so an option given twice; and the write ops sent to a running
- * xselld. */
+ * and so an option given twice; the write ops sent to a running
+ * xselld; and a running xselld's CPU a reply (--server-pid). */
 #include "support.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -496,6 +497,72 @@ test_bench_errors_and_failures_by_op(void **state)
 	free(silent);
 }
 
+/* --server-pid: the server's CPU and context switches over the measured
+ * window, a reply, beside this client's own (reported over sockets
+ * either way). One client in a closed loop wakes the server at least
+ * once a request, so a count of its threads' switches below one a reply
+ * is a wrong sum. A pid no process has, and --inproc (no server), are
+ * refused before any request. */
+static void
+test_bench_server_cpu(void **state)
+{
+	struct xs_test_dir   *f = *state;
+	struct xs_test_server s = { 0 };
+	char                  pid[32], none[32];
+	const char  *json[] = { "--url", NULL, "--db", NULL, "--mix", "fbt=1",
+		 "--requests", "2000", "--warmup", "0", "--server-pid", pid,
+		 "--json", NULL };
+	const char  *text[] = { "--url", NULL, "--db", NULL, "--mix", "fbt=1",
+		 "--requests", "50", "--warmup", "0", "--server-pid", pid,
+		 NULL };
+	const char  *gone[] = { "--url", NULL, "--db", NULL, "--requests", "5",
+		 "--server-pid", none, NULL };
+	const char  *inproc[] = { "--inproc", "--db", db_of(f), "--requests",
+		 "5", "--server-pid", "1", NULL };
+	json_error_t jerr;
+	json_t      *r, *cpu;
+	char         want[96];
+
+	xs_test_server_start(&s, NULL);
+	xs_test_send_ok(s.admin_url,
+	    "{\"op\":\"event\",\"events\":[{\"type\":\"order\","
+	    "\"order\":\"o1\",\"user\":\"u1\",\"items\":[\"A\",\"B\"]}]}");
+	snprintf(pid, sizeof(pid), "%d", (int) s.pid);
+	/* Past Linux's largest pid_max (2^22). */
+	snprintf(none, sizeof(none), "%d", INT_MAX);
+	json[1] = text[1] = gone[1] = s.read_url;
+	json[3] = text[3] = gone[3] = s.db;
+
+	assert_int_equal(bench(f, json), 0);
+	r = json_loads(f->out, 0, &jerr);
+	if (r == NULL) {
+		fail_msg("not JSON (%s): %s", jerr.text, f->out);
+	}
+	cpu = json_object_get(r, "cpu_per_reply");
+	assert_non_null(cpu);
+	assert_true(json_real_value(json_object_get(cpu, "client_us")) > 0);
+	assert_true(json_real_value(json_object_get(cpu, "server_us")) > 0);
+	assert_true(
+	    json_real_value(json_object_get(cpu, "server_switches")) >= 1);
+	json_decref(r);
+
+	assert_int_equal(bench(f, text), 0);
+	snprintf(want, sizeof(want), "CPU a reply: this client ");
+	xs_test_assert_has(f->out, want);
+	snprintf(want, sizeof(want), " us, process %s ", pid);
+	xs_test_assert_has(f->out, want);
+	xs_test_assert_has(f->out, " context switches\n");
+
+	assert_int_equal(bench(f, gone), 1);
+	snprintf(
+	    want, sizeof(want), "xsell-bench: --server-pid %s: no such", none);
+	xs_test_assert_has(f->err, want);
+	assert_int_equal(bench(f, inproc), 2);
+	assert_string_equal(f->err,
+	    "xsell-bench: --server-pid: refused with --inproc (see --help)\n");
+	xs_test_server_fini(&s);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, xs_test_dir_teardown)
 
 int
@@ -513,6 +580,7 @@ main(void)
 		T(test_bench_store_missing_says_why),
 		T(test_bench_writes_views_and_orders),
 		T(test_bench_errors_and_failures_by_op),
+		T(test_bench_server_cpu),
 	};
 
 	return cmocka_run_group_tests_name("bench_tool", tests, NULL, NULL);
