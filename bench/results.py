@@ -91,6 +91,48 @@ def open_loop_table(o, runs):
     o.append("")
 
 
+def cpu_table(o, runs, clients):
+    """What a request cost the server and the clients, from the same runs
+    (xsell-bench --server-pid)."""
+    def cpu(tag, field):
+        if not any("cpu_per_reply" in r and field in r["cpu_per_reply"]
+                   for r in runs.get(tag, [])):
+            return None
+        return med(runs, tag, "cpu_per_reply", field)
+
+    if cpu(f"xselld {OPS[0]} {clients[-1]}", "server_us") is None:
+        return
+    o.append("### CPU a request: the server's and the clients'\n")
+    o.append("From the runs above (`xsell-bench --server-pid`): the "
+             "server's user + system time over the measured window, all "
+             "its threads, and its threads' context switches, each divided "
+             "by the replies; the client's is xsell-bench's own. The "
+             "clients share the 2 cores with the server, so requests/s "
+             "goes as 1 / (server + client CPU a request): the last column "
+             "is the ratio to echo that the CPU alone predicts, which a "
+             "busy machine's other work moves less than it moves "
+             "requests/s.\n")
+    o.append("| op | clients | xselld CPU µs | echo CPU µs | difference | "
+             "xselld switches | echo switches | client CPU µs, xselld's "
+             "runs | echo's | predicted req/s ratio |")
+    o.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for op in OPS:
+        for c in clients:
+            x, e = f"xselld {op} {c}", f"echo {op} {c}"
+            xs, es = cpu(x, "server_us"), cpu(e, "server_us")
+            xc, ec = cpu(x, "client_us"), cpu(e, "client_us")
+            diff = "–" if xs is None or es is None else f1(xs - es)
+            # One client leaves the cores idle between requests: its
+            # rate is the round trip's, not the CPU's.
+            pred = ("–" if c == 1 or None in (xs, es, xc, ec)
+                    else ratio(es + ec, xs + xc))
+            o.append(f"| {OP_TEXT[op]} | {c} | {f1(xs)} | {f1(es)} | "
+                     f"{diff} | {cpu(x, 'server_switches') or 0:.2f} | "
+                     f"{cpu(e, 'server_switches') or 0:.2f} | {f1(xc)} | "
+                     f"{f1(ec)} | {pred} |")
+    o.append("")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("raw")
@@ -143,6 +185,7 @@ def main():
                      f"{f1(med(runs, x, 'all', 'p99_us'))} | "
                      f"{f1(med(runs, e, 'all', 'p99_us'))} |")
     o.append("")
+    cpu_table(o, runs, clients)
     open_loop_table(o, runs)
 
     if "redis_query 1" in runs:

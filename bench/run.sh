@@ -203,7 +203,7 @@ for i in $(seq "$repeat"); do
 		wait_up "$echo_url"
 		for c in $clients_list; do
 			r=$("${bench[@]}" --url "$echo_url" --db "$work/db" \
-				--mix "$op=1" --clients "$c")
+				--mix "$op=1" --clients "$c" --server-pid "$server_pid")
 			record "echo $op $c" "$r"
 		done
 		# Open loop: both servers are offered the same rates, fractions
@@ -224,7 +224,8 @@ for i in $(seq "$repeat"); do
 		wait_up "$read_url"
 		for c in $clients_list; do
 			record "xselld $op $c" "$("${bench[@]}" --url "$read_url" \
-				--db "$work/db" --mix "$op=1" --clients "$c")"
+				--db "$work/db" --mix "$op=1" --clients "$c" \
+				--server-pid "$server_pid")"
 		done
 		if [ "$op" = fbt ]; then
 			# Items drawn uniformly, as redis-benchmark draws keys.
