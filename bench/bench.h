@@ -165,7 +165,8 @@ struct bench_cpu {
 	uint64_t server_cs;
 	bool     has_server;
 };
-/* False if server_pid's could not be read (no such process). */
+/* False if server_pid's could not be read (no such process): c then
+ * holds this process's alone. */
 bool bench_cpu_read(int server_pid, struct bench_cpu *c);
 /* What was used between marks a and b, into r's CPU fields. */
 void bench_cpu_between(const struct bench_cpu *a, const struct bench_cpu *b,

@@ -238,7 +238,7 @@ bench_run_sockets(const struct bench_opts *o, const struct bench_input *in,
 	unsigned              started = 0;
 	uint64_t              start;
 	struct bench_cpu      cpu0, cpu1;
-	bool                  ok, cpu_ok = false;
+	bool                  ok;
 
 	cs      = calloc(o->clients, sizeof(*cs));
 	threads = calloc(o->clients, sizeof(*threads));
@@ -277,20 +277,19 @@ bench_run_sockets(const struct bench_opts *o, const struct bench_input *in,
 	 * other). */
 	if (ok) {
 		sleep_until(start + (uint64_t) (o->warmup_s * 1e9));
-		cpu_ok = bench_cpu_read(o->server_pid, &cpu0);
+		(void) bench_cpu_read(o->server_pid, &cpu0);
 	}
 	for (unsigned i = 0; i < started; i++) {
 		pthread_join(threads[i], NULL);
 	}
-	cpu_ok = ok && cpu_ok && bench_cpu_read(o->server_pid, &cpu1);
 	if (ok) {
+		(void) bench_cpu_read(o->server_pid, &cpu1);
 		memset(r, 0, sizeof(*r));
 		r->mode = o->rate > 0 ? "open" : "closed";
 		result_gather(
 		    r, cs, o->clients, start + (uint64_t) (o->warmup_s * 1e9));
-		if (cpu_ok) {
-			bench_cpu_between(&cpu0, &cpu1, r);
-		} else if (o->server_pid != 0) {
+		bench_cpu_between(&cpu0, &cpu1, r);
+		if (o->server_pid != 0 && !r->has_server) {
 			fprintf(stderr,
 			    "xsell-bench: process %d gone: its CPU is not "
 			    "reported\n",
