@@ -111,7 +111,8 @@ def cpu_table(o, runs, clients):
              "goes as 1 / (server + client CPU a request): the last column "
              "is the ratio to echo that the CPU alone predicts, which a "
              "busy machine's other work moves less than it moves "
-             "requests/s.\n")
+             "requests/s (with one client the cores idle between "
+             "requests: none is predicted).\n")
     o.append("| op | clients | xselld CPU µs | echo CPU µs | difference | "
              "xselld switches | echo switches | client CPU µs, xselld's "
              "runs | echo's | predicted req/s ratio |")
