@@ -13,12 +13,27 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+/* The decimal number at s (after blanks), and in *endp where it ended;
+ * false if there is none. */
+static bool
+number_at(const char *s, unsigned long long *vp, const char **endp)
+{
+	char *end;
+
+	while (*s == ' ') {
+		s++;
+	}
+	*vp   = strtoull(s, &end, 10);
+	*endp = end;
+	return end != s;
+}
+
 /* utime + stime of process 'pid' (all its threads), in seconds. */
 static bool
 proc_cpu_s(int pid, double *sp)
 {
 	char               path[64], line[1024];
-	const char        *rest;
+	const char        *p;
 	unsigned long long ut, st;
 	FILE              *f;
 	bool               ok;
@@ -29,15 +44,15 @@ proc_cpu_s(int pid, double *sp)
 		return false;
 	}
 	ok = fgets(line, sizeof(line), f) != NULL;
-	fclose(f);
+	(void) fclose(f); /* read only: nothing to lose */
 	/* The name, in parentheses, may hold spaces and ')': the fields
-	 * are counted from the last ')'. utime and stime are the 14th and
-	 * 15th, the 12th and 13th after it. */
-	rest = ok ? strrchr(line, ')') : NULL;
-	if (rest == NULL ||
-	    sscanf(rest + 1,
-	        " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
-	        &st) != 2) {
+	 * are counted from the last ')', the 3rd field after its space.
+	 * utime and stime are the 14th and 15th: after the 12th space. */
+	p = ok ? strrchr(line, ')') : NULL;
+	for (int field = 1; p != NULL && field <= 12; field++) {
+		p = strchr(p + 1, ' ');
+	}
+	if (p == NULL || !number_at(p, &ut, &p) || !number_at(p, &st, &p)) {
 		return false;
 	}
 	*sp = (double) (ut + st) / (double) sysconf(_SC_CLK_TCK);
@@ -48,9 +63,12 @@ proc_cpu_s(int pid, double *sp)
 static uint64_t
 task_switches(int pid, unsigned long tid)
 {
-	char               path[96], line[256];
-	unsigned long long n, sum = 0;
-	FILE              *f;
+	static const char *const keys[] = { "voluntary_ctxt_switches:",
+		"nonvoluntary_ctxt_switches:" };
+	char                     path[96], line[256];
+	unsigned long long       n, sum = 0;
+	const char              *end;
+	FILE                    *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/task/%lu/status", pid, tid);
 	f = fopen(path, "r");
@@ -58,13 +76,16 @@ task_switches(int pid, unsigned long tid)
 		return 0; /* the thread ended in between */
 	}
 	while (fgets(line, sizeof(line), f) != NULL) {
-		if (sscanf(line, "voluntary_ctxt_switches: %llu", &n) == 1 ||
-		    sscanf(line, "nonvoluntary_ctxt_switches: %llu", &n) ==
-		        1) {
-			sum += n;
+		for (size_t k = 0; k < 2; k++) {
+			size_t len = strlen(keys[k]);
+
+			if (strncmp(line, keys[k], len) == 0 &&
+			    number_at(line + len, &n, &end)) {
+				sum += n;
+			}
 		}
 	}
-	fclose(f);
+	(void) fclose(f); /* read only: nothing to lose */
 	return sum;
 }
 
