@@ -25,7 +25,18 @@
  *  4. is the walk's answer when k items came back and the k-th score
  *     is above the sum of the rests (adding candidates only raises the
  *     k-th score, whatever the filter: neighbours.c says why); else the
- *     cart is left to the walk, which gives the same answer slower. */
+ *     cart is left to the walk, which gives the same answer slower.
+ *
+ * Orders retire every list of the basket relation (their commit changes
+ * its family), yet most lists still hold: an item in none of the new
+ * orders has the same pairs and co-counts (an order adds to an item's
+ * pairs only with its count). Its list is then refreshed rather than
+ * made again (list_refresh): its best pairs scored anew with the
+ * snapshot's counters, and its rest raised by what the new orders can
+ * have added to any score of a pair whose co-count did not change
+ * (rest_growth). A shop taking ten orders a second made every list a
+ * cart needs again after each one (bench/RESULTS.md, "A cart's lists
+ * under orders"). */
 #include "model/model_impl.h"
 
 #include <assert.h>
@@ -68,12 +79,15 @@ struct cart_best {
  * cost a B-tree search of the store (~1,400 instructions). */
 struct cart_list {
 	double n_a;
-	double rest;       /* the most a pair not in best[] scores;
-	                      -INFINITY: best[] holds every pair */
-	uint32_t a;        /* the item */
-	uint32_t n_best;   /* best[] */
-	uint32_t n_pairs;  /* every pair of a (of min_support) */
-	uint32_t n_packed; /* bytes of packing */
+	double rest;           /* the most a pair not in best[] scores;
+	                          -INFINITY: best[] holds every pair */
+	double   rest_made;    /* rest where the list was made, */
+	double   n_made;       /* at this N of the relation */
+	uint64_t forgotten_at; /* xs_store_orders_forgotten_at there */
+	uint32_t a;            /* the item */
+	uint32_t n_best;       /* best[] */
+	uint32_t n_pairs;      /* every pair of a (of min_support) */
+	uint32_t n_packed;     /* bytes of packing */
 	/* best[n_best], then block_b[], block_at[] (one a block) and the
 	 * packing (cart_list_blocks). */
 	struct cart_best best[];
@@ -238,6 +252,7 @@ struct cart_ctx {
 	const struct xs_rel_source *src;
 	enum xs_scorer              scorer;
 	uint32_t                    min_support;
+	uint64_t                    forgotten_at; /* the snapshot's */
 	struct xs_counts_reader     counts;
 };
 
@@ -333,10 +348,84 @@ cart_list_make(struct cart_ctx *cx, uint32_t a, struct xs_arena *arena,
 	}
 	assert(n_best == l->n_best);
 	cart_list_pack(l, v, m);
-	l->n_a  = n_a;
-	l->rest = rest;
-	l->a    = a;
-	*lp     = l;
+	l->n_a          = n_a;
+	l->rest         = rest;
+	l->rest_made    = rest;
+	l->n_made       = cx->src->n_total;
+	l->forgotten_at = cx->forgotten_at;
+	l->a            = a;
+	*lp             = l;
+	return XSELL_OK;
+}
+
+/* By how much, at most, a pair's score under 'scorer' can have grown
+ * since the relation's N was n_made, when the pair's co-count and its
+ * first item's N are the same and no order was taken out (so every
+ * other N only grew): N is in the score's numerator under lift (as N)
+ * and tempered (as sqrt N), and each N_b in a denominator, or nowhere.
+ * NaN where no such factor bounds it (llr, amazon: neither rises with N
+ * alone) or N fell. */
+static double
+rest_growth(enum xs_scorer scorer, double n_made, double n_now)
+{
+	if (n_now < n_made || n_made <= 0) {
+		return NAN;
+	}
+	switch (scorer) {
+	case XS_SCORE_COUNT:
+	case XS_SCORE_CONFIDENCE:
+	case XS_SCORE_COSINE:
+	case XS_SCORE_JACCARD:
+		return 1;
+	case XS_SCORE_LIFT:
+		return n_now / n_made;
+	case XS_SCORE_TEMPERED:
+		return sqrt(n_now / n_made);
+	case XS_SCORE_LLR:
+	case XS_SCORE_AMAZON:
+	case XS_SCORER_COUNT:
+		break;
+	}
+	return NAN;
+}
+
+/* Item a's list l, made from an older snapshot, refreshed for this one
+ * (malloc'd into *lp); *lp NULL when it no longer holds: a's co-counts
+ * may have changed (its N did, or orders were taken out since), or the
+ * scorer's rest cannot be bounded. Its best pairs keep their co-counts
+ * and get this snapshot's scores; its rest is the one it was made with,
+ * raised by rest_growth (from the made one each time, so that bounds do
+ * not compound rounding). */
+static xsell_err
+list_refresh(
+    struct cart_ctx *cx, const struct cart_list *l, struct cart_list **lp)
+{
+	double n_a = xs_counts_reader_get(&cx->counts, l->a, cx->src->count_a);
+	double growth;
+	struct cart_list *r;
+
+	*lp = NULL;
+	if (cx->src->rel != XS_REL_BASKET || n_a != l->n_a ||
+	    l->forgotten_at != cx->forgotten_at) {
+		return XSELL_OK;
+	}
+	growth = rest_growth(cx->scorer, l->n_made, cx->src->n_total);
+	if (isnan(growth)) {
+		return XSELL_OK;
+	}
+	r = malloc(cart_list_bytes(l));
+	if (r == NULL) {
+		return XSELL_ENOMEM;
+	}
+	memcpy(r, l, cart_list_bytes(l));
+	for (uint32_t j = 0; j < r->n_best; j++) {
+		r->best[j].score =
+		    cart_pair_score(cx, n_a, r->best[j].b, r->best[j].count);
+	}
+	if (r->rest != -INFINITY) {
+		r->rest = r->rest_made * growth;
+	}
+	*lp = r;
 	return XSELL_OK;
 }
 
@@ -362,9 +451,53 @@ cart_lists_release(struct cart_lists *ls)
 	ls->n = 0;
 }
 
-/* The list of every given item; *okp false when one cannot be kept (no
- * memo key, too many pairs, or the memos are full: a list made for one
- * answer costs more than the walk). */
+/* Take the list just made (or refreshed) into ls, and keep it. */
+static void
+keep_made(struct cart_ctx *cx, uint64_t key, struct cart_lists *ls)
+{
+	ls->l[ls->n] = ls->made[ls->n];
+	xs_store_item_memo_put(cx->st, cx->txn, key, ls->made[ls->n],
+	    cart_list_bytes(ls->made[ls->n]));
+	ls->n++;
+}
+
+/* The kept list of 'key' into ls (*foundp): held, fresh for this
+ * snapshot, or refreshed from an older one's where it still holds
+ * (list_refresh) and kept in its place. */
+static xsell_err
+cart_list_kept(
+    struct cart_ctx *cx, uint64_t key, struct cart_lists *ls, bool *foundp)
+{
+	const void      *held;
+	size_t           len;
+	enum xs_memo_age age;
+	xsell_err        err;
+
+	*foundp = false;
+	if (!xs_store_item_memo_hold_aged(
+	        cx->st, cx->txn, key, &held, &len, &age)) {
+		return XSELL_OK;
+	}
+	if (age == XS_MEMO_FRESH) {
+		ls->held[ls->n] = held;
+		ls->l[ls->n]    = held;
+		ls->n++;
+		*foundp = true;
+		return XSELL_OK;
+	}
+	err = list_refresh(cx, held, &ls->made[ls->n]);
+	xs_store_memo_release(held);
+	if (err == XSELL_OK && ls->made[ls->n] != NULL) {
+		keep_made(cx, key, ls);
+		*foundp = true;
+	}
+	return err;
+}
+
+/* The list of every given item, held fresh, refreshed from an older
+ * snapshot's where it still holds, else made; *okp false when one cannot be
+ * kept (no memo key, too many pairs, or the memos are full: a list made for
+ * one answer costs more than the walk). */
 static xsell_err
 cart_lists_get(struct cart_ctx *cx, const struct xs_rank_ids *ids,
     struct xs_arena *arena, struct cart_lists *ls, bool *okp)
@@ -372,7 +505,7 @@ cart_lists_get(struct cart_ctx *cx, const struct xs_rank_ids *ids,
 	*okp = false;
 	for (size_t g = 0; g < ids->n_given; g++) {
 		uint64_t  key;
-		size_t    len;
+		bool      found;
 		xsell_err err;
 
 		if (!xs_list_memo_key(XS_ITEM_MEMO_CART_LIST, cx->src->rel,
@@ -381,10 +514,11 @@ cart_lists_get(struct cart_ctx *cx, const struct xs_rank_ids *ids,
 		}
 		ls->held[ls->n] = NULL;
 		ls->made[ls->n] = NULL;
-		if (xs_store_item_memo_hold(
-		        cx->st, cx->txn, key, &ls->held[ls->n], &len)) {
-			ls->l[ls->n] = ls->held[ls->n];
-			ls->n++;
+		err             = cart_list_kept(cx, key, ls, &found);
+		if (err != XSELL_OK) {
+			return err;
+		}
+		if (found) {
 			continue;
 		}
 		if (!xs_store_item_memo_room(
@@ -399,10 +533,7 @@ cart_lists_get(struct cart_ctx *cx, const struct xs_rank_ids *ids,
 		if (err != XSELL_OK) {
 			return err;
 		}
-		ls->l[ls->n] = ls->made[ls->n];
-		xs_store_item_memo_put(cx->st, cx->txn, key, ls->made[ls->n],
-		    cart_list_bytes(ls->made[ls->n]));
-		ls->n++;
+		keep_made(cx, key, ls);
 	}
 	*okp = true;
 	return XSELL_OK;
@@ -666,7 +797,7 @@ xs_cart_lists_answer(xs_store *st, MDB_txn *txn, const struct xs_query *q,
     uint32_t min_support, const struct xs_rank_ids *ids,
     struct xs_arena *arena, struct xs_answer *ans, bool *donep)
 {
-	struct cart_ctx   cx = { st, txn, src, scorer, min_support, { 0 } };
+	struct cart_ctx   cx = { st, txn, src, scorer, min_support, 0, { 0 } };
 	struct cart_lists ls = { { NULL }, { NULL }, { NULL }, 0 };
 	struct cart_cands cs;
 	double            unseen;
@@ -681,7 +812,8 @@ xs_cart_lists_answer(xs_store *st, MDB_txn *txn, const struct xs_query *q,
 		return XSELL_OK;
 	}
 	xs_counts_reader_init(&cx.counts, st, txn);
-	err = cart_lists_get(&cx, ids, arena, &ls, &ok);
+	cx.forgotten_at = xs_store_orders_forgotten_at(st, txn);
+	err             = cart_lists_get(&cx, ids, arena, &ls, &ok);
 	if (err == XSELL_OK && ok) {
 		err = cart_cands_gather(&ls, ids, arena, &cs, &unseen);
 	}

@@ -389,16 +389,21 @@ xs_store_item_memo_room(xs_store *st, MDB_txn *txn, size_t len)
 	return room;
 }
 
-bool
-xs_store_item_memo_hold(
-    xs_store *st, MDB_txn *txn, uint64_t key, const void **datap, size_t *lenp)
+/* The entry of 'key' for txn's snapshot, held: one good for it (*agep
+ * XS_MEMO_FRESH) or, if 'older' is set, one a list kind's maker made
+ * from an older snapshot of the same relation (XS_MEMO_OLDER: its
+ * signature, the stamp of the families it reads, is below the
+ * snapshot's). Counted a hit only when fresh. */
+static bool
+item_memo_look(xs_store *st, MDB_txn *txn, uint64_t key, bool older,
+    const void **datap, size_t *lenp, enum xs_memo_age *agep)
 {
 	size_t                    id       = xs_store_snapshot_id(st, txn);
 	unsigned                  families = key_families(key);
 	struct xs_item_memo      *im       = &st->item_memo;
 	struct xs_item_memo_slot *slot;
 	uint64_t                  e[XS_FAM_COUNT] = { 0 };
-	bool                      hit             = false;
+	bool                      hit = false, stale = false;
 
 	*datap = NULL;
 	*lenp  = 0;
@@ -406,12 +411,15 @@ xs_store_item_memo_hold(
 	    (families != 0 && !xs_store_snapshot_epochs(st, txn, id, e))) {
 		return false;
 	}
+	older = older && families != 0 && !key_self_checked(key);
 	pthread_mutex_lock(&st->memo_mtx);
 	if (im->cap != 0) {
-		slot = item_slot_find(im->slots, im->cap, key);
-		hit  = slot->data != NULL &&
-		    slot->sig == item_memo_sig(key, id, e);
-		if (hit) {
+		uint64_t sig = item_memo_sig(key, id, e);
+
+		slot  = item_slot_find(im->slots, im->cap, key);
+		hit   = slot->data != NULL && slot->sig == sig;
+		stale = !hit && older && slot->data != NULL && slot->sig < sig;
+		if (hit || stale) {
 			atomic_fetch_add_explicit(&blob_of(slot->data)->refs,
 			    1, memory_order_relaxed);
 			*datap = slot->data;
@@ -422,7 +430,24 @@ xs_store_item_memo_hold(
 	im->hits += hit;
 	im->misses += !hit;
 	pthread_mutex_unlock(&st->memo_mtx);
-	return hit;
+	*agep = stale ? XS_MEMO_OLDER : XS_MEMO_FRESH;
+	return hit || stale;
+}
+
+bool
+xs_store_item_memo_hold(
+    xs_store *st, MDB_txn *txn, uint64_t key, const void **datap, size_t *lenp)
+{
+	enum xs_memo_age age;
+
+	return item_memo_look(st, txn, key, false, datap, lenp, &age);
+}
+
+bool
+xs_store_item_memo_hold_aged(xs_store *st, MDB_txn *txn, uint64_t key,
+    const void **datap, size_t *lenp, enum xs_memo_age *agep)
+{
+	return item_memo_look(st, txn, key, true, datap, lenp, agep);
 }
 
 void

@@ -530,6 +530,18 @@ bool xs_store_memo_kept(xs_store *st, MDB_txn *txn);
 
 bool xs_store_item_memo_hold(xs_store *st, MDB_txn *txn, uint64_t key,
     const void **datap, size_t *lenp);
+/* How a held per-item memo stands to the snapshot that holds it. */
+enum xs_memo_age {
+	XS_MEMO_FRESH, /* good for it */
+	XS_MEMO_OLDER  /* made from an older one (hold_aged only) */
+};
+/* xs_store_item_memo_hold, or else, for a list kind, the entry the key
+ * keeps from an older snapshot: one made before commits that changed
+ * its relation's family (*agep XS_MEMO_OLDER, not counted a hit), for a
+ * maker that can tell what of it still holds (a cart's lists,
+ * cart_lists.c). Never one from a newer snapshot. */
+bool xs_store_item_memo_hold_aged(xs_store *st, MDB_txn *txn, uint64_t key,
+    const void **datap, size_t *lenp, enum xs_memo_age *agep);
 /* Whether a put of 'len' bytes from txn's snapshot would be kept now
  * (so that what is only worth making to keep need not be made). */
 bool xs_store_item_memo_room(xs_store *st, MDB_txn *txn, size_t len);

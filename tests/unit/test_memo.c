@@ -398,6 +398,56 @@ test_item_memos_outlive_other_families_commits(void **state)
 	}
 }
 
+/* A list memo held aged: fresh for its own snapshot; after an order,
+ * which retires it for xs_store_item_memo_hold, still held, as older;
+ * never for a snapshot older than it was made from, nor for a kind
+ * without a relation; and a put from the new snapshot makes it fresh
+ * again. */
+static void
+test_item_memo_held_aged(void **state)
+{
+	struct xs_test_store *f = *state;
+	uint64_t    cart = list_key(XS_ITEM_MEMO_CART_LIST, XS_REL_BASKET);
+	MDB_txn    *old, *txn;
+	const void *got;
+	size_t      len;
+	enum xs_memo_age age;
+
+	xs_test_events(f->st, NULL, "0 order u1 A,B o1");
+	assert_xs_ok(xs_txn_read(f->st, &old));
+	xs_store_item_memo_put(f->st, old, cart, "cart", 5);
+	xs_store_item_memo_put(f->st, old, 77, "own", 4);
+	assert_true(
+	    xs_store_item_memo_hold_aged(f->st, old, cart, &got, &len, &age));
+	assert_int_equal(age, XS_MEMO_FRESH);
+	assert_string_equal(got, "cart");
+	xs_store_memo_release(got);
+
+	xs_test_events(f->st, NULL, "60 order u2 A,C o2");
+	assert_xs_ok(xs_txn_read(f->st, &txn));
+	assert_false(xs_store_item_memo_hold(f->st, txn, cart, &got, &len));
+	assert_true(
+	    xs_store_item_memo_hold_aged(f->st, txn, cart, &got, &len, &age));
+	assert_int_equal(age, XS_MEMO_OLDER);
+	assert_int_equal(len, 5);
+	assert_string_equal(got, "cart");
+	xs_store_memo_release(got);
+	assert_false(
+	    xs_store_item_memo_hold_aged(f->st, txn, 77, &got, &len, &age));
+
+	xs_store_item_memo_put(f->st, txn, cart, "newer", 6);
+	assert_true(
+	    xs_store_item_memo_hold_aged(f->st, txn, cart, &got, &len, &age));
+	assert_int_equal(age, XS_MEMO_FRESH);
+	assert_string_equal(got, "newer");
+	xs_store_memo_release(got);
+	/* The older snapshot's reader: the newer list is not for it. */
+	assert_false(
+	    xs_store_item_memo_hold_aged(f->st, old, cart, &got, &len, &age));
+	xs_txn_abort(old);
+	xs_txn_abort(txn);
+}
+
 /* The newest commit that deleted orders, as a new read transaction
  * sees it. */
 static uint64_t
@@ -714,6 +764,8 @@ main(void)
 		    xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_item_memos_outlive_other_families_commits,
+		    xs_test_store_setup, xs_test_store_teardown),
+		cmocka_unit_test_setup_teardown(test_item_memo_held_aged,
 		    xs_test_store_setup, xs_test_store_teardown),
 		cmocka_unit_test(test_item_memos_full_let_go_of_retired_lists),
 		cmocka_unit_test(test_item_memos_full_let_go_of_made_lists),

@@ -1202,6 +1202,238 @@ test_cart_of_flat_lists_equals_brute_force(void **state)
 	xs_test_rmdir(dir);
 }
 
+/* Events of 'spec_of(i, buf)' for i in 0..n, 60 to a commit. */
+static void
+feed_each(xs_store *st, int n, void (*spec_of)(int, char *, size_t))
+{
+	for (int i = 0; i < n; i += 60) {
+		char   spec[8192];
+		size_t o = 0;
+
+		for (int j = i; j < n && j < i + 60; j++) {
+			char one[128];
+
+			spec_of(j, one, sizeof(one));
+			o += (size_t) snprintf(spec + o, sizeof(spec) - o,
+			    "%s%s", o ? "; " : "", one);
+		}
+		xs_test_events(st, NULL, spec);
+	}
+}
+
+/* The orders of the store of test_cart_list_refresh_raises_its_rest:
+ * each of p000..p129 twice with "a", "b" once. */
+#define REST_PARTNERS 130
+static void
+rest_store_order(int i, char *out, size_t len)
+{
+	char p[16] = "b";
+
+	if (i < 2 * REST_PARTNERS) {
+		snprintf(p, sizeof(p), "p%03d", i / 2);
+	}
+	snprintf(out, len, "%d order u%d a,%s o%d", 1000 + i, i, p, i);
+}
+
+/* The orders after: each of p000..p127 once more, alone, then "z" alone
+ * 300 times, so that N grows 2.6 times and a's co-counts stay. */
+static void
+rest_store_later_order(int i, char *out, size_t len)
+{
+	if (i < 128) {
+		snprintf(
+		    out, len, "%d order v%d p%03d n%d", 9000 + i, i, i, i);
+	} else {
+		snprintf(out, len, "%d order v%d z n%d", 9000 + i, i, i);
+	}
+}
+
+/* A cart's list refreshed after orders without its item must raise its
+ * rest by what N's growth adds to the pairs it left out: a's best 128
+ * pairs are p000..p127, all tied (ties kept in item order); p128 and
+ * p129 score as much and are left out. Orders of p000..p127 alone and
+ * of another item then lower the kept partners' scores (their N_b
+ * grows) while N's growth raises every score (tempered: by its square
+ * root), so p128, outside the kept best pairs, is now the best
+ * candidate of the cart {a, b}: a rest left at its old value would
+ * prove p000 the answer. */
+static void
+test_cart_list_refresh_raises_its_rest(void **state)
+{
+	struct xs_query    q        = { 0 };
+	struct xs_span     items[2] = { xs_test_span("a"), xs_test_span("b") };
+	char              *dir;
+	xs_store          *st = open_with_top_m(120, &dir);
+	static const char *names[REST_PARTNERS + 2];
+	static char        pn[REST_PARTNERS][8];
+	char               got[8192], want[8192];
+
+	(void) state;
+	for (int i = 0; i < REST_PARTNERS; i++) {
+		snprintf(pn[i], sizeof(pn[i]), "p%03d", i);
+		names[i] = pn[i];
+	}
+	names[REST_PARTNERS]     = "z";
+	names[REST_PARTNERS + 1] = "b";
+	feed_each(st, 2 * REST_PARTNERS + 1, rest_store_order);
+	q.items       = items;
+	q.n_items     = 2;
+	q.k           = 1;
+	q.scorer      = XS_SCORE_TEMPERED;
+	q.min_support = 1;
+	ask_exact_in(st, false, &q, got, sizeof(got)); /* the lists made */
+	assert_true(strncmp(got, "p000=", 5) == 0);
+
+	feed_each(st, 128 + 300, rest_store_later_order);
+	brute_fbt_of(st, &q, 1, names, REST_PARTNERS + 2, want, sizeof(want));
+	assert_true(strncmp(want, "p128=", 5) == 0);
+	ask_exact_in(st, false, &q, got, sizeof(got));
+	assert_string_equal(got, want);
+	xs_store_close(st);
+	xs_test_rmdir(dir);
+}
+
+/* The orders of the store of test_cart_list_made_again_after_a_forget:
+ * each of p000..p127 twice with "a", p128 three times with it and ten
+ * times alone by user w, "b" once with "a". */
+static void
+forget_store_order(int i, char *out, size_t len)
+{
+	if (i < 256) {
+		snprintf(out, len, "%d order u%d a,p%03d o%d", 1000 + i, i,
+		    i / 2, i);
+	} else if (i < 259) {
+		snprintf(out, len, "%d order u%d a,p128 o%d", 1000 + i, i, i);
+	} else if (i < 269) {
+		snprintf(out, len, "%d order w p128 o%d", 1000 + i, i);
+	} else {
+		snprintf(out, len, "%d order u%d a,b o%d", 1000 + i, i, i);
+	}
+}
+
+/* Ten orders of "z" alone, after the forget: N is what it was. */
+static void
+forget_store_later_order(int i, char *out, size_t len)
+{
+	snprintf(out, len, "%d order v%d z n%d", 9000 + i, i, i);
+}
+
+/* A cart's list is made again after orders were taken out, though its
+ * item's co-counts stayed and N is back where it was: taking w's orders
+ * out lowered p128's N_b from 13 to 3, which raised its pair with a
+ * (co-count 3) from below the kept best pairs (p000..p127, co-count 2,
+ * N_b 2) to above them; a list refreshed with its old rest would prove
+ * p000 the answer of {a, b}. */
+static void
+test_cart_list_made_again_after_a_forget(void **state)
+{
+	struct xs_query    q        = { 0 };
+	struct xs_span     items[2] = { xs_test_span("a"), xs_test_span("b") };
+	char              *dir;
+	xs_store          *st = open_with_top_m(120, &dir);
+	static const char *names[131];
+	static char        pn[129][8];
+	char               got[8192], want[8192];
+
+	(void) state;
+	for (int i = 0; i < 129; i++) {
+		snprintf(pn[i], sizeof(pn[i]), "p%03d", i);
+		names[i] = pn[i];
+	}
+	names[129] = "z";
+	names[130] = "b";
+	feed_each(st, 270, forget_store_order);
+	q.items       = items;
+	q.n_items     = 2;
+	q.k           = 1;
+	q.scorer      = XS_SCORE_TEMPERED;
+	q.min_support = 1;
+	ask_exact_in(st, false, &q, got, sizeof(got)); /* the lists made */
+	assert_true(strncmp(got, "p000=", 5) == 0);
+
+	assert_true(xs_test_forget(st, "w"));
+	feed_each(st, 10, forget_store_later_order);
+	brute_fbt_of(st, &q, 1, names, 131, want, sizeof(want));
+	assert_true(strncmp(want, "p128=", 5) == 0);
+	ask_exact_in(st, false, &q, got, sizeof(got));
+	assert_string_equal(got, want);
+	xs_store_close(st);
+	xs_test_rmdir(dir);
+}
+
+/* Carts of the popular items asked between commits of orders, most of
+ * other items (the carts' lists are refreshed: N and their partners'
+ * counts grew, their co-counts did not), some with a cart's item (its
+ * list is made again), and now and then a user forgotten (every list
+ * made again): each answer, from a read transaction and so from the
+ * lists kept, equal to the brute force digit for digit, every scorer
+ * (llr and amazon, whose rests no factor bounds, make theirs again). */
+static void
+test_cart_lists_across_orders_equal_brute_force(void **state)
+{
+	char     *dir;
+	xs_store *st     = open_with_top_m(120, &dir);
+	unsigned  rnd    = 29;
+	int       orders = 0, ts = 100000;
+
+	(void) state;
+	feed_cart(st, 21);
+	for (int round = 0; round < 400; round++) {
+		struct xs_query q = { 0 };
+		struct xs_span  items[3];
+		char            ext[3][16], want[8192], got[8192];
+
+		if (round % 4 == 3) {
+			char   spec[2048];
+			size_t o = 0;
+
+			for (int e = 0; e < 6; e++) {
+				bool     cart_item = rand_r(&rnd) % 16 == 0;
+				unsigned x =
+				    8 + rand_r(&rnd) % (CART_ITEMS - 8);
+
+				o += (size_t) snprintf(spec + o,
+				    sizeof(spec) - o,
+				    "%s%d order u%u c%u,c%u%s o_live%d",
+				    o ? "; " : "", ts += 60,
+				    rand_r(&rnd) % N_USERS, x,
+				    8 + rand_r(&rnd) % 40,
+				    cart_item ? ",c1" : "", orders++);
+			}
+			xs_test_events(st, NULL, spec);
+		}
+		if (round % 100 == 99) {
+			char gone[16];
+
+			snprintf(
+			    gone, sizeof(gone), "u%u", rand_r(&rnd) % N_USERS);
+			xs_test_forget(st, gone);
+		}
+		q.n_items = 2 + rand_r(&rnd) % 2;
+		for (uint32_t i = 0; i < q.n_items; i++) {
+			snprintf(
+			    ext[i], sizeof(ext[i]), "c%u", rand_r(&rnd) % 8);
+			items[i] = xs_test_span(ext[i]);
+		}
+		q.items       = items;
+		q.k           = 1 + rand_r(&rnd) % 40;
+		q.scorer      = (enum xs_scorer)(round % XS_SCORER_COUNT);
+		q.min_support = 1;
+		brute_fbt(st, &q, 1, want, sizeof(want));
+		ask_exact_in(st, false, &q, got, sizeof(got));
+		if (strcmp(got, want) != 0) {
+			print_error("round %d (%s, %s, k %u, scorer %s):\n"
+			            "  lists: %s\n  brute: %s\n",
+			    round, ext[0], ext[1], q.k,
+			    xs_scorer_name(q.scorer), got, want);
+		}
+		assert_string_equal(got, want);
+	}
+	assert_true(orders > 500);
+	xs_store_close(st);
+	xs_test_rmdir(dir);
+}
+
 /* Hubs "h0".."h2", each bought with every partner "q0".."q149" alone,
  * a partner's co-count with each hub 1..200 in an order of its own per
  * hub; the partners' item numbers 150 apart, and 20,000 apart every
@@ -1346,6 +1578,10 @@ main(void)
 		    test_memo_answers_across_commits_equal_answers_without),
 		cmocka_unit_test(test_cart_answers_equal_brute_force),
 		cmocka_unit_test(test_cart_of_flat_lists_equals_brute_force),
+		cmocka_unit_test(test_cart_list_refresh_raises_its_rest),
+		cmocka_unit_test(test_cart_list_made_again_after_a_forget),
+		cmocka_unit_test(
+		    test_cart_lists_across_orders_equal_brute_force),
 		cmocka_unit_test(
 		    test_cart_of_far_apart_items_equals_brute_force),
 	};
