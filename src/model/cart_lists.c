@@ -36,7 +36,7 @@
  * have added to any score of a pair whose co-count did not change
  * (rest_growth). A shop taking ten orders a second made every list a
  * cart needs again after each one (bench/RESULTS.md, "A cart's lists
- * under orders"). */
+ * and for_you's seed lists under orders"). */
 #include "model/model_impl.h"
 
 #include <assert.h>

@@ -310,6 +310,7 @@ struct xs_seed_walk {
 	bool                    checked[3], no_pairs[3];
 	struct xs_seed_list    *list; /* a seed's list being walked */
 	uint32_t                list_room;
+	uint64_t                forgotten_at; /* the snapshot's */
 };
 
 /* Zero 'sw' and read the totals and the counters' reader from txn;

@@ -1174,15 +1174,22 @@ similar_sources(const struct xs_settings *set, const struct xs_totals *tot,
  * credits them before the source's weight: what the walk of its top list
  * costs (a counter and a score per neighbour) is paid once, and every
  * answer with the same seed reads the list (an item memo, good until a
- * commit changes the relation's family of records: store/epochs.c). */
+ * commit changes the relation's family of records: store/epochs.c).
+ * After orders without the seed, its top list is the same (an order adds
+ * to an item's pairs only with its count, and the top list is a function
+ * of its pairs: store/top.c), so the list is scored again from its
+ * co-counts rather than walked (seed_list_refresh). */
 struct xs_seed_score {
 	double   score;
 	uint32_t b;
+	uint32_t count; /* the co-count, scored again by a refresh */
 };
 
 struct xs_seed_list {
-	uint32_t             entries; /* of the top list walked */
-	uint32_t             n;       /* those of min_support or more */
+	double               n_a;          /* the seed's N where made */
+	uint64_t             forgotten_at; /* the orders forgotten there */
+	uint32_t             entries;      /* of the top list walked */
+	uint32_t             n;            /* those of min_support or more */
 	struct xs_seed_score v[];
 };
 
@@ -1239,6 +1246,7 @@ seed_neighbour(void *ctx, uint32_t b, uint32_t count)
 		l = w->sw->list;
 	}
 	l->v[l->n].b       = b;
+	l->v[l->n].count   = count;
 	l->v[l->n++].score = xs_rel_pair_score(
 	    w->src, w->scorer, &w->sw->counts, w->n_a, b, count);
 	return XSELL_OK;
@@ -1249,6 +1257,7 @@ xs_seed_walk_init(struct xs_seed_walk *sw, xs_store *st, MDB_txn *txn)
 {
 	memset(sw, 0, sizeof(*sw));
 	xs_counts_reader_init(&sw->counts, st, txn);
+	sw->forgotten_at = xs_store_orders_forgotten_at(st, txn);
 	return xs_store_totals_get(st, txn, &sw->tot);
 }
 
@@ -1282,30 +1291,85 @@ note_empty_list(xs_store *st, MDB_txn *txn, enum xs_rel rel,
 	return XSELL_OK;
 }
 
-/* The seed's scored list under w's source: the snapshot's memo (*heldp,
- * to be released) or walked into w->sw->list (and memoised). */
+/* Seed list l, made from an older snapshot, scored again for this one
+ * into w->sw->list (*donep); not done when it may no longer hold: its
+ * seed's N changed (an order with it), orders were taken out since, or
+ * the relation is not the orders' (views and cart adds are counted with
+ * rules of their own). The same scores, to the bit, as a walk. */
 static xsell_err
-seed_list_get(xs_store *st, MDB_txn *txn, const struct seed_walk *w,
-    uint32_t seed, const struct xs_seed_list **listp, const void **heldp)
+seed_list_refresh(
+    const struct seed_walk *w, const struct xs_seed_list *l, bool *donep)
 {
-	uint64_t  key = 0;
-	size_t    len;
-	bool      memo = xs_list_memo_key(XS_ITEM_MEMO_SEED_LIST, w->src->rel,
-	         w->scorer, w->min_support, seed, &key);
-	xsell_err err;
+	struct xs_seed_list *r;
+	xsell_err            err;
 
-	if (memo && xs_store_item_memo_hold(st, txn, key, heldp, &len)) {
-		*listp = *heldp;
+	*donep = false;
+	if (w->src->rel != XS_REL_BASKET || l->n_a != w->n_a ||
+	    l->forgotten_at != w->sw->forgotten_at) {
 		return XSELL_OK;
 	}
+	while (w->sw->list == NULL || w->sw->list_room < l->n) {
+		if ((err = seed_list_grow(w->sw)) != XSELL_OK) {
+			return err;
+		}
+	}
+	r = w->sw->list;
+	memcpy(r, l, seed_list_size(l->n));
+	for (uint32_t i = 0; i < r->n; i++) {
+		r->v[i].score = xs_rel_pair_score(w->src, w->scorer,
+		    &w->sw->counts, w->n_a, r->v[i].b, r->v[i].count);
+	}
+	*donep = true;
+	return XSELL_OK;
+}
+
+/* The seed's list walked from its top list into w->sw->list. */
+static xsell_err
+seed_list_walk(
+    xs_store *st, MDB_txn *txn, const struct seed_walk *w, uint32_t seed)
+{
+	xsell_err err;
+
 	/* The walk's buffer, made at the first seed the memo lacks. */
 	if (w->sw->list == NULL && (err = seed_list_grow(w->sw)) != XSELL_OK) {
 		return err;
 	}
-	w->sw->list->entries = 0;
-	w->sw->list->n       = 0;
-	err = xs_store_top_each(st, txn, w->src->rel, seed, SIZE_MAX,
+	w->sw->list->n_a          = w->n_a;
+	w->sw->list->forgotten_at = w->sw->forgotten_at;
+	w->sw->list->entries      = 0;
+	w->sw->list->n            = 0;
+	return xs_store_top_each(st, txn, w->src->rel, seed, SIZE_MAX,
 	    seed_neighbour, (void *) w, NULL);
+}
+
+/* The seed's scored list under w's source: the snapshot's memo (*heldp,
+ * to be released), or an older snapshot's scored again, or walked, into
+ * w->sw->list (and memoised). */
+static xsell_err
+seed_list_get(xs_store *st, MDB_txn *txn, const struct seed_walk *w,
+    uint32_t seed, const struct xs_seed_list **listp, const void **heldp)
+{
+	uint64_t         key = 0;
+	size_t           len;
+	enum xs_memo_age age;
+	bool      memo = xs_list_memo_key(XS_ITEM_MEMO_SEED_LIST, w->src->rel,
+	         w->scorer, w->min_support, seed, &key);
+	bool      done = false;
+	xsell_err err  = XSELL_OK;
+
+	if (memo &&
+	    xs_store_item_memo_hold_aged(st, txn, key, heldp, &len, &age)) {
+		if (age == XS_MEMO_FRESH) {
+			*listp = *heldp;
+			return XSELL_OK;
+		}
+		err = seed_list_refresh(w, *heldp, &done);
+		xs_store_memo_release(*heldp);
+		*heldp = NULL;
+	}
+	if (err == XSELL_OK && !done) {
+		err = seed_list_walk(st, txn, w, seed);
+	}
 	if (err == XSELL_OK && memo) {
 		xs_store_item_memo_put(
 		    st, txn, key, w->sw->list, seed_list_size(w->sw->list->n));

@@ -736,9 +736,12 @@ feed_live(xs_store *st, unsigned *rnd, int *ts, int *orders)
 
 /* Answers from memos kept across commits that left their lists' inputs
  * alone (most of them views, the rest cart adds and orders, and now and
- * then a user forgotten) are those of a write transaction, which keeps
- * no memo: fbt of an item and of a cart, viewed_bought, similar by every
- * signal and for_you, asked between commits. */
+ * then a user forgotten), and from a cart's lists and for_you's seed
+ * lists scored again after orders without their item, are those of a
+ * write transaction, which keeps no memo: fbt of an item and of a cart,
+ * viewed_bought, similar by every signal and for_you, asked between
+ * commits. (A seed list kept from before an order with its item, or
+ * before a forget, or with its old scores, fails it.) */
 static void
 test_memo_answers_across_commits_equal_answers_without(void **state)
 {
