@@ -34,7 +34,7 @@
  * made again (list_refresh): its best pairs scored anew with the
  * snapshot's counters, and its rest raised by what the new orders can
  * have added to any score of a pair whose co-count did not change
- * (rest_growth). A shop taking ten orders a second made every list a
+ * (xs_score_growth_max). A shop taking ten orders a second made every list a
  * cart needs again after each one (bench/RESULTS.md, "A cart's lists
  * and for_you's seed lists under orders"). */
 #include "model/model_impl.h"
@@ -358,44 +358,13 @@ cart_list_make(struct cart_ctx *cx, uint32_t a, struct xs_arena *arena,
 	return XSELL_OK;
 }
 
-/* By how much, at most, a pair's score under 'scorer' can have grown
- * since the relation's N was n_made, when the pair's co-count and its
- * first item's N are the same and no order was taken out (so every
- * other N only grew): N is in the score's numerator under lift (as N)
- * and tempered (as sqrt N), and each N_b in a denominator, or nowhere.
- * NaN where no such factor bounds it (llr, amazon: neither rises with N
- * alone) or N fell. */
-static double
-rest_growth(enum xs_scorer scorer, double n_made, double n_now)
-{
-	if (n_now < n_made || n_made <= 0) {
-		return NAN;
-	}
-	switch (scorer) {
-	case XS_SCORE_COUNT:
-	case XS_SCORE_CONFIDENCE:
-	case XS_SCORE_COSINE:
-	case XS_SCORE_JACCARD:
-		return 1;
-	case XS_SCORE_LIFT:
-		return n_now / n_made;
-	case XS_SCORE_TEMPERED:
-		return sqrt(n_now / n_made);
-	case XS_SCORE_LLR:
-	case XS_SCORE_AMAZON:
-	case XS_SCORER_COUNT:
-		break;
-	}
-	return NAN;
-}
-
 /* Item a's list l, made from an older snapshot, refreshed for this one
  * (malloc'd into *lp); *lp NULL when it no longer holds: a's co-counts
  * may have changed (its N did, or orders were taken out since), or the
  * scorer's rest cannot be bounded. Its best pairs keep their co-counts
  * and get this snapshot's scores; its rest is the one it was made with,
- * raised by rest_growth (from the made one each time, so that bounds do
- * not compound rounding). */
+ * raised by xs_score_growth_max (from the made one each time, so that bounds
+ * do not compound rounding). */
 static xsell_err
 list_refresh(
     struct cart_ctx *cx, const struct cart_list *l, struct cart_list **lp)
@@ -409,7 +378,7 @@ list_refresh(
 	    l->forgotten_at != cx->forgotten_at) {
 		return XSELL_OK;
 	}
-	growth = rest_growth(cx->scorer, l->n_made, cx->src->n_total);
+	growth = xs_score_growth_max(cx->scorer, l->n_made, cx->src->n_total);
 	if (isnan(growth)) {
 		return XSELL_OK;
 	}

@@ -461,6 +461,17 @@ struct xs_pair_stats {
  * or negative denominators give 0. */
 double xs_score(enum xs_scorer scorer, const struct xs_pair_stats *ps);
 
+/* By how much, at most, a pair's score under 'scorer' can have grown
+ * since its relation's N was n_made, now n_now, when the pair's
+ * co-count and its first item's N are the same and no order was taken
+ * out (so every other N only grew): N is in the numerator under lift
+ * (as N) and tempered (as its square root), and N_b in a denominator or
+ * nowhere. NaN where no such factor bounds it (llr and amazon: a score
+ * near zero can grow by any multiple; or N fell). What a list kept from an
+ * older snapshot multiplies its bound on the pairs it left out by
+ * (cart_lists.c). */
+double xs_score_growth_max(enum xs_scorer scorer, double n_made, double n_now);
+
 /* ==== Precomputed complements lists (complements.c, comp_refresh.c) ==== */
 
 /* One item's list as computed, for xs_store_comp_put. */

@@ -116,3 +116,27 @@ xs_score(enum xs_scorer scorer, const struct xs_pair_stats *ps)
 	}
 	return 0.0;
 }
+
+double
+xs_score_growth_max(enum xs_scorer scorer, double n_made, double n_now)
+{
+	if (n_now < n_made || n_made <= 0) {
+		return NAN;
+	}
+	switch (scorer) {
+	case XS_SCORE_COUNT:
+	case XS_SCORE_CONFIDENCE:
+	case XS_SCORE_COSINE:
+	case XS_SCORE_JACCARD:
+		return 1; /* N_b, if anywhere, in a denominator */
+	case XS_SCORE_LIFT:
+		return n_now / n_made;
+	case XS_SCORE_TEMPERED:
+		return sqrt(n_now / n_made);
+	case XS_SCORE_LLR:
+	case XS_SCORE_AMAZON:
+	case XS_SCORER_COUNT:
+		break;
+	}
+	return NAN;
+}

@@ -115,6 +115,49 @@ test_score_degenerate_tables_are_zero(void **state)
 	}
 }
 
+/* xs_score_growth_max bounds what more orders do to a pair whose
+ * co-count and first item's N stay: for random tables, N growing by d
+ * and N_b by at most d, the new score is at most the old times the
+ * factor, for every scorer with one, and the bound is reached (N alone
+ * growing) under lift and tempered; llr and amazon have none, nor does
+ * a fall of N. */
+static void
+test_score_growth_max_bounds_later_scores(void **state)
+{
+	unsigned rnd = 5;
+
+	(void) state;
+	for (int round = 0; round < 20000; round++) {
+		enum xs_scorer s  = (enum xs_scorer)(round % XS_SCORER_COUNT);
+		double         ab = 1 + rand_r(&rnd) % 50;
+		double         a  = ab + rand_r(&rnd) % 200;
+		double         b  = ab + rand_r(&rnd) % 200;
+		double         n  = a + b + rand_r(&rnd) % 1000;
+		double         d  = rand_r(&rnd) % 3000;
+		double         db =
+                    rand_r(&rnd) % 2 ? 0 : rand_r(&rnd) % (1 + (int) d);
+		struct xs_pair_stats was = { ab, a, b, n };
+		struct xs_pair_stats now = { ab, a, b + db, n + d };
+		double               g   = xs_score_growth_max(s, n, n + d);
+
+		if (s == XS_SCORE_LLR || s == XS_SCORE_AMAZON) {
+			assert_true(isnan(g));
+			continue;
+		}
+		assert_true(g >= 1);
+		assert_true(
+		    xs_score(s, &now) <= xs_score(s, &was) * g * (1 + 1e-12));
+		if (db == 0 &&
+		    (s == XS_SCORE_LIFT || s == XS_SCORE_TEMPERED)) {
+			assert_true(
+			    fabs(xs_score(s, &now) - xs_score(s, &was) * g) <=
+			    1e-12 * xs_score(s, &now));
+		}
+	}
+	assert_true(isnan(xs_score_growth_max(XS_SCORE_TEMPERED, 10, 9)));
+	assert_true(isnan(xs_score_growth_max(XS_SCORE_COUNT, 0, 9)));
+}
+
 static void
 test_score_names_round_trip(void **state)
 {
@@ -143,6 +186,7 @@ main(void)
 		cmocka_unit_test(
 		    test_score_tempered_is_confidence_times_root_lift),
 		cmocka_unit_test(test_score_degenerate_tables_are_zero),
+		cmocka_unit_test(test_score_growth_max_bounds_later_scores),
 		cmocka_unit_test(test_score_names_round_trip),
 	};
 
