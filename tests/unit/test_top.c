@@ -1251,6 +1251,54 @@ rest_store_later_order(int i, char *out, size_t len)
 	}
 }
 
+/* Names "p000".."p<n - 1>", then 'more' (NULL-terminated), into names. */
+static size_t
+partner_names(
+    const char **names, char (*pn)[8], int n, const char *const *more)
+{
+	size_t m = 0;
+
+	for (int i = 0; i < n; i++) {
+		snprintf(pn[i], sizeof(pn[i]), "p%03d", i);
+		names[m++] = pn[i];
+	}
+	while (*more != NULL) {
+		names[m++] = *more++;
+	}
+	return m;
+}
+
+/* fbt of the cart {a, b} (k 1, tempered) from a read transaction is
+ * p000, its lists made; after 'change' the brute force over names
+ * says p128, and so must the lists kept from before. */
+static void
+assert_cart_ab_follows(xs_store *st, const char *const *names, size_t n,
+    void (*change)(xs_store *))
+{
+	struct xs_query q        = { 0 };
+	struct xs_span  items[2] = { xs_test_span("a"), xs_test_span("b") };
+	char            got[8192], want[8192];
+
+	q.items       = items;
+	q.n_items     = 2;
+	q.k           = 1;
+	q.scorer      = XS_SCORE_TEMPERED;
+	q.min_support = 1;
+	ask_exact_in(st, false, &q, got, sizeof(got));
+	assert_true(strncmp(got, "p000=", 5) == 0);
+	change(st);
+	brute_fbt_of(st, &q, 1, names, n, want, sizeof(want));
+	assert_true(strncmp(want, "p128=", 5) == 0);
+	ask_exact_in(st, false, &q, got, sizeof(got));
+	assert_string_equal(got, want);
+}
+
+static void
+rest_store_change(xs_store *st)
+{
+	feed_each(st, 128 + 300, rest_store_later_order);
+}
+
 /* A cart's list refreshed after orders without its item must raise its
  * rest by what N's growth adds to the pairs it left out: a's best 128
  * pairs are p000..p127, all tied (ties kept in item order); p128 and
@@ -1263,35 +1311,16 @@ rest_store_later_order(int i, char *out, size_t len)
 static void
 test_cart_list_refresh_raises_its_rest(void **state)
 {
-	struct xs_query    q        = { 0 };
-	struct xs_span     items[2] = { xs_test_span("a"), xs_test_span("b") };
-	char              *dir;
-	xs_store          *st = open_with_top_m(120, &dir);
-	static const char *names[REST_PARTNERS + 2];
-	static char        pn[REST_PARTNERS][8];
-	char               got[8192], want[8192];
+	static const char *const more[] = { "z", "b", NULL };
+	static const char       *names[REST_PARTNERS + 2];
+	static char              pn[REST_PARTNERS][8];
+	char                    *dir;
+	xs_store                *st = open_with_top_m(120, &dir);
+	size_t n = partner_names(names, pn, REST_PARTNERS, more);
 
 	(void) state;
-	for (int i = 0; i < REST_PARTNERS; i++) {
-		snprintf(pn[i], sizeof(pn[i]), "p%03d", i);
-		names[i] = pn[i];
-	}
-	names[REST_PARTNERS]     = "z";
-	names[REST_PARTNERS + 1] = "b";
 	feed_each(st, 2 * REST_PARTNERS + 1, rest_store_order);
-	q.items       = items;
-	q.n_items     = 2;
-	q.k           = 1;
-	q.scorer      = XS_SCORE_TEMPERED;
-	q.min_support = 1;
-	ask_exact_in(st, false, &q, got, sizeof(got)); /* the lists made */
-	assert_true(strncmp(got, "p000=", 5) == 0);
-
-	feed_each(st, 128 + 300, rest_store_later_order);
-	brute_fbt_of(st, &q, 1, names, REST_PARTNERS + 2, want, sizeof(want));
-	assert_true(strncmp(want, "p128=", 5) == 0);
-	ask_exact_in(st, false, &q, got, sizeof(got));
-	assert_string_equal(got, want);
+	assert_cart_ab_follows(st, names, n, rest_store_change);
 	xs_store_close(st);
 	xs_test_rmdir(dir);
 }
@@ -1321,6 +1350,13 @@ forget_store_later_order(int i, char *out, size_t len)
 	snprintf(out, len, "%d order v%d z n%d", 9000 + i, i, i);
 }
 
+static void
+forget_store_change(xs_store *st)
+{
+	assert_true(xs_test_forget(st, "w"));
+	feed_each(st, 10, forget_store_later_order);
+}
+
 /* A cart's list is made again after orders were taken out, though its
  * item's co-counts stayed and N is back where it was: taking w's orders
  * out lowered p128's N_b from 13 to 3, which raised its pair with a
@@ -1330,36 +1366,16 @@ forget_store_later_order(int i, char *out, size_t len)
 static void
 test_cart_list_made_again_after_a_forget(void **state)
 {
-	struct xs_query    q        = { 0 };
-	struct xs_span     items[2] = { xs_test_span("a"), xs_test_span("b") };
-	char              *dir;
-	xs_store          *st = open_with_top_m(120, &dir);
-	static const char *names[131];
-	static char        pn[129][8];
-	char               got[8192], want[8192];
+	static const char *const more[] = { "z", "b", NULL };
+	static const char       *names[131];
+	static char              pn[129][8];
+	char                    *dir;
+	xs_store                *st = open_with_top_m(120, &dir);
+	size_t                   n  = partner_names(names, pn, 129, more);
 
 	(void) state;
-	for (int i = 0; i < 129; i++) {
-		snprintf(pn[i], sizeof(pn[i]), "p%03d", i);
-		names[i] = pn[i];
-	}
-	names[129] = "z";
-	names[130] = "b";
 	feed_each(st, 270, forget_store_order);
-	q.items       = items;
-	q.n_items     = 2;
-	q.k           = 1;
-	q.scorer      = XS_SCORE_TEMPERED;
-	q.min_support = 1;
-	ask_exact_in(st, false, &q, got, sizeof(got)); /* the lists made */
-	assert_true(strncmp(got, "p000=", 5) == 0);
-
-	assert_true(xs_test_forget(st, "w"));
-	feed_each(st, 10, forget_store_later_order);
-	brute_fbt_of(st, &q, 1, names, 131, want, sizeof(want));
-	assert_true(strncmp(want, "p128=", 5) == 0);
-	ask_exact_in(st, false, &q, got, sizeof(got));
-	assert_string_equal(got, want);
+	assert_cart_ab_follows(st, names, n, forget_store_change);
 	xs_store_close(st);
 	xs_test_rmdir(dir);
 }
