@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "model/model.h"
 
@@ -107,13 +108,16 @@ inproc_one(struct inproc *ip, enum bench_op op, uint64_t *ns)
 static bool
 inproc_warm(struct inproc *ip, unsigned n)
 {
+	long      cores = sysconf(_SC_NPROCESSORS_ONLN);
 	uint32_t  warmed;
 	xsell_err err;
 
 	if (n == 0) {
 		return true;
 	}
-	err = xs_model_warm(ip->st, &ip->set, n, &warmed);
+	/* As xselld warms: on every core, before the clock starts. */
+	err = xs_model_warm(
+	    ip->st, &ip->set, n, (unsigned) (cores > 0 ? cores : 1), &warmed);
 	if (err != XSELL_OK) {
 		fprintf(
 		    stderr, "xsell-bench: --warm: %s\n", xsell_strerror(err));

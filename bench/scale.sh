@@ -31,7 +31,8 @@
 # the others paid more for fresh pages or for other work),
 # DURATION (seconds per query run, default 5), WARMUP (default 1), WARM
 # (items whose answers each query run makes first, not timed, as xselld
-# does before it answers: default 5000, xselld's --warm), SEED
+# does before it answers: default 1000000, xselld's --warm: every
+# ordered item until the memos hold half their budget), SEED
 # (xsell-gen's, default 1), GEN_FLAGS (more xsell-gen flags), OUT
 # (default bench/RESULTS.md), KEEP=1 keeps the scratch directory.
 set -euo pipefail
@@ -44,7 +45,7 @@ repeat=${REPEAT:-3}
 load_repeat=${LOAD_REPEAT:-1}
 duration=${DURATION:-5}
 warmup=${WARMUP:-1}
-warm=${WARM:-5000}
+warm=${WARM:-1000000}
 seed=${SEED:-1}
 gen_flags=${GEN_FLAGS:-}
 out=${OUT:-bench/RESULTS.md}

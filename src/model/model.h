@@ -441,14 +441,17 @@ xsell_err xs_model_complements(xs_store *st, MDB_txn *txn,
 
 /* ==== Warming (warm.c) ==== */
 
-/* Make, in one read transaction, what fbt keeps of the n items in most
- * baskets (ties by number) in the store's item memos, so that the first
- * requests after a start find them made: fbt of each alone and of each
- * two in a row as a cart, with the default scorer, k and filter. Items
- * the memo budget has no room for are made and not kept. *warmedp says
+/* Make what fbt keeps of the n items in most baskets (ties by number)
+ * in the store's item memos, so that the first requests after a start
+ * find them made: fbt of each alone and of each two in a row as a cart,
+ * with the default scorer, k and filter, most ordered first, on
+ * 'threads' threads (the caller's among them; 1..XS_WARM_THREADS_MAX),
+ * each in a read transaction of its own. Stops once the memos hold half
+ * their budget, leaving the rest to what answers make. *warmedp says
  * how many items were asked. */
+#define XS_WARM_THREADS_MAX 16u
 xsell_err xs_model_warm(xs_store *st, const struct xs_settings *set,
-    uint32_t n, uint32_t *warmedp);
+    uint32_t n, unsigned threads, uint32_t *warmedp);
 
 /* ==== Scores (score.c) ==== */
 

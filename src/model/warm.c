@@ -12,6 +12,8 @@
  * carts hold before serving moves that cost to the start. */
 #include "model/model_impl.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -150,43 +152,127 @@ warm_span(xs_store *st, MDB_txn *txn, uint32_t id, struct xs_span *out)
 	return err;
 }
 
-xsell_err
-xs_model_warm(
-    xs_store *st, const struct xs_settings *set, uint32_t n, uint32_t *warmedp)
+/* Whether the item memos hold half their budget: warming stops there,
+ * leaving the other half to what answers make (a full memo keeps nothing
+ * more until commits retire what it holds). */
+static bool
+memo_half_full(xs_store *st)
 {
+	struct xs_item_memo_usage u;
+
+	xs_store_item_memo_usage(st, &u);
+	return u.bytes >= u.budget / 2;
+}
+
+/* What the warming threads share: the items, most ordered first, and
+ * the next pair to take. */
+struct warm_job {
+	xs_store                 *st;
+	const struct xs_settings *set;
+	const struct warm_item   *top;
+	size_t                    have;
+	atomic_size_t             next;   /* index of the next pair's first */
+	atomic_uint               warmed; /* items asked */
+	atomic_int                err;    /* the first error, XSELL_OK */
+};
+
+/* Warm the pair of items at i (one, at the end): each alone, then both
+ * as a cart. */
+static xsell_err
+warm_pair(struct warm_job *job, MDB_txn *txn, size_t i, struct xs_arena *arena)
+{
+	struct xs_span pair[2];
+	uint32_t       m   = i + 1 < job->have ? 2 : 1;
+	xsell_err      err = XSELL_OK;
+
+	for (uint32_t j = 0; j < m && err == XSELL_OK; j++) {
+		err = warm_span(job->st, txn, job->top[i + j].item, &pair[j]);
+	}
+	for (uint32_t j = 0; j < m && err == XSELL_OK; j++) {
+		err = warm_fbt(job->st, txn, job->set, &pair[j], 1, arena);
+	}
+	if (err == XSELL_OK && m == 2) {
+		err = warm_fbt(job->st, txn, job->set, pair, 2, arena);
+	}
+	if (err == XSELL_OK) {
+		atomic_fetch_add(&job->warmed, m);
+	}
+	return err;
+}
+
+/* One warming thread: pairs in order of the items' baskets, in a read
+ * transaction of its own, until none are left, the memos are half full
+ * or a thread failed. */
+static void *
+warm_main(void *arg)
+{
+	struct warm_job *job = arg;
+	struct xs_arena  arena;
+	MDB_txn         *txn;
+	xsell_err        err = xs_txn_read(job->st, &txn);
+
+	if (err != XSELL_OK) {
+		atomic_store(&job->err, err);
+		return NULL;
+	}
+	xs_arena_init(&arena, XS_REQUEST_ARENA_MAX);
+	while (
+	    atomic_load(&job->err) == XSELL_OK && !memo_half_full(job->st)) {
+		size_t i = atomic_fetch_add(&job->next, 2);
+
+		if (i >= job->have) {
+			break;
+		}
+		err = warm_pair(job, txn, i, &arena);
+		if (err != XSELL_OK) {
+			int ok = XSELL_OK;
+
+			atomic_compare_exchange_strong(&job->err, &ok, err);
+		}
+	}
+	xs_arena_fini(&arena);
+	xs_txn_abort(txn);
+	return NULL;
+}
+
+xsell_err
+xs_model_warm(xs_store *st, const struct xs_settings *set, uint32_t n,
+    unsigned threads, uint32_t *warmedp)
+{
+	struct warm_job   job = { .st = st, .set = set };
+	pthread_t         tid[XS_WARM_THREADS_MAX];
 	struct warm_item *top;
-	struct xs_arena   arena;
+	unsigned          started = 0;
 	MDB_txn          *txn;
-	size_t            have, i;
 	xsell_err         err = xs_txn_read(st, &txn);
 
 	*warmedp = 0;
 	if (err != XSELL_OK) {
 		return err;
 	}
-	err = warm_items_top(st, txn, n, &top, &have);
-	xs_arena_init(&arena, XS_REQUEST_ARENA_MAX);
-	/* Each item alone (fbt of a product page), then two at a time (a
-	 * cart of both: each one's cart list). */
-	for (i = 0; i < have && err == XSELL_OK; i += 2) {
-		struct xs_span pair[2];
-		uint32_t       m = i + 1 < have ? 2 : 1;
-
-		for (uint32_t j = 0; j < m && err == XSELL_OK; j++) {
-			err = warm_span(st, txn, top[i + j].item, &pair[j]);
-		}
-		for (uint32_t j = 0; j < m && err == XSELL_OK; j++) {
-			err = warm_fbt(st, txn, set, &pair[j], 1, &arena);
-		}
-		if (err == XSELL_OK && m == 2) {
-			err = warm_fbt(st, txn, set, pair, 2, &arena);
-		}
-		if (err == XSELL_OK) {
-			*warmedp += m;
-		}
-	}
-	xs_arena_fini(&arena);
-	free(top);
+	err = warm_items_top(st, txn, n, &top, &job.have);
 	xs_txn_abort(txn);
-	return err;
+	if (err != XSELL_OK) {
+		return err;
+	}
+	job.top = top;
+	atomic_init(&job.next, 0);
+	atomic_init(&job.warmed, 0);
+	atomic_init(&job.err, XSELL_OK);
+	threads = threads < 1               ? 1
+	    : threads > XS_WARM_THREADS_MAX ? XS_WARM_THREADS_MAX
+	                                    : threads;
+	/* The calling thread is one of them; a thread that cannot be
+	 * started leaves its share to the others. */
+	while (started + 1 < threads &&
+	    pthread_create(&tid[started], NULL, warm_main, &job) == 0) {
+		started++;
+	}
+	warm_main(&job);
+	for (unsigned t = 0; t < started; t++) {
+		pthread_join(tid[t], NULL);
+	}
+	free(top);
+	*warmedp = atomic_load(&job.warmed);
+	return (xsell_err) atomic_load(&job.err);
 }

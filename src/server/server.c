@@ -284,14 +284,17 @@ workers_alloc(xs_server *srv, unsigned threads, unsigned admin_workers)
 static void
 server_warm(xs_server *srv, unsigned n)
 {
-	uint64_t  t0 = xs_mono_ns();
+	long      cores = sysconf(_SC_NPROCESSORS_ONLN);
+	uint64_t  t0    = xs_mono_ns();
 	uint32_t  warmed;
 	xsell_err err;
 
 	if (n == 0) {
 		return;
 	}
-	err = xs_model_warm(srv->store, &srv->settings, n, &warmed);
+	/* Before the sockets listen, every core is the warming's. */
+	err = xs_model_warm(srv->store, &srv->settings, n,
+	    (unsigned) (cores > 0 ? cores : 1), &warmed);
 	if (err != XSELL_OK) {
 		xs_log(XS_LOG_WARN, "warming stopped after %u items: %s",
 		    warmed, xsell_strerror(err));

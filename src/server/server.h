@@ -19,13 +19,15 @@
 /* --wal-backlog: log bytes not yet in the store; a request larger than
  * it is logged alone, when the backlog is empty. */
 #define XS_SERVER_WAL_BACKLOG_DEFAULT ((uint64_t) 32 << 20)
-/* xselld's --warm. On the generated 50M-line store (50,000 items) a
- * cart's p99 in the first seconds after a start was 537-2,056 us cold,
- * 510-537 with 1,000 items warmed, 313-506 with 5,000 (2 s at the
- * start, 96 MiB of memos), 220 with 20,000 (4.5 s): 5,000 is most of
- * the gain for a start a user barely notices; on Online Retail it is
- * every ordered item (3,891, ~1 s). bench/RESULTS.md, "Warming". */
-#define XS_SERVER_WARM_DEFAULT 5000u
+/* xselld's --warm: every ordered item, most ordered first, until the
+ * memos hold half their budget (xs_model_warm). On the generated
+ * 50M-line store (50,000 items) a cart's p99 in the first seconds after
+ * a start was 537-2,056 us cold, 313-506 with 5,000 items warmed (the
+ * default until 2026-12-05), 102 with the 38,980 that fill half the
+ * budget (2.9 s on two threads, 300 MB of memos; 1M lines' is 76); on
+ * Online Retail it is every ordered item (3,891). bench/RESULTS.md,
+ * "Warming" and "Warming until the memos are half full". */
+#define XS_SERVER_WARM_DEFAULT 1000000u
 #define XS_SERVER_WARM_MAX 1000000u
 #define XS_SERVER_WAL_BACKLOG_MIN ((uint64_t) 1 << 20)
 #define XS_SERVER_WAL_BACKLOG_MAX ((uint64_t) 4 << 30)

@@ -490,6 +490,7 @@ xs_store_item_memo_usage(xs_store *st, struct xs_item_memo_usage *u)
 	u->bytes  = st->item_memo.bytes;
 	u->hits   = st->item_memo.hits;
 	u->misses = st->item_memo.misses;
+	u->budget = st->item_memo.budget;
 	pthread_mutex_unlock(&st->memo_mtx);
 }
 

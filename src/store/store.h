@@ -521,6 +521,7 @@ size_t xs_store_index_bytes(xs_store *st);
  * for one found it and did not (since the store opened). */
 struct xs_item_memo_usage {
 	uint64_t items, bytes, hits, misses;
+	uint64_t budget; /* the most bytes they may hold */
 };
 void xs_store_item_memo_usage(xs_store *st, struct xs_item_memo_usage *u);
 

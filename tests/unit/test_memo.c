@@ -725,12 +725,12 @@ test_warm_makes_the_most_ordered_items_memos(void **state)
 	    "100 order u1 A,B,C o1; 101 order u2 A,B,C o2; "
 	    "102 order u3 A,B,D o3; 103 order u4 A,E o4; 104 view u5 V");
 	xs_settings_default(&set);
-	assert_xs_ok(xs_model_warm(f->st, &set, 0, &warmed));
+	assert_xs_ok(xs_model_warm(f->st, &set, 0, 1, &warmed));
 	assert_int_equal(warmed, 0);
 	assert_xs_ok(xs_store_info_get(f->st, &info));
 	assert_int_equal(info.memo_items, 0);
 
-	assert_xs_ok(xs_model_warm(f->st, &set, 2, &warmed));
+	assert_xs_ok(xs_model_warm(f->st, &set, 2, 1, &warmed));
 	assert_int_equal(warmed, 2);
 	fbt_looks(f->st, "A", NULL, &hits, &misses);
 	assert_true(hits > 0);
@@ -743,8 +743,59 @@ test_warm_makes_the_most_ordered_items_memos(void **state)
 	fbt_looks(f->st, "C", NULL, &hits, &misses);
 	assert_true(misses > 0);
 
-	assert_xs_ok(xs_model_warm(f->st, &set, 1000, &warmed));
+	assert_xs_ok(xs_model_warm(f->st, &set, 1000, 2, &warmed));
 	assert_int_equal(warmed, 5); /* A..E */
+}
+
+/* Warming stops once the memos hold half their budget (1 MiB here):
+ * 300 items bought ten at a time, each with dozens of partners, would
+ * take several times that; on two threads, the items warmed are fewer
+ * than those with orders, the most ordered among them (its fbt finds
+ * its memo), and the memos hold at least half the budget and leave
+ * room (a pair's lists past the half at most, per thread). */
+static void
+test_warm_stops_at_half_the_memo_budget(void **state)
+{
+	struct xs_store_opts o   = { 0 };
+	char                *dir = xs_test_tmpdir();
+	struct xs_settings   set;
+	struct xs_store_info info;
+	xs_store            *st;
+	unsigned             rnd = 3;
+	uint32_t             warmed;
+	uint64_t             hits, misses;
+
+	(void) state;
+	o.memo_size = 1u << 20;
+	assert_xs_ok(xs_store_open(&st, dir, &o));
+	for (int batch = 0; batch < 8; batch++) {
+		char   spec[16384];
+		size_t n = 0;
+
+		for (int e = 0; e < 50; e++) {
+			n += (size_t) snprintf(spec + n, sizeof(spec) - n,
+			    "%s%d order u%d ", n ? "; " : "",
+			    100 + batch * 50 + e, e);
+			for (int i = 0; i < 10; i++) {
+				n += (size_t) snprintf(spec + n,
+				    sizeof(spec) - n, "%si%d", i ? "," : "",
+				    i == 0 ? 0 : rand_r(&rnd) % 300);
+			}
+			n += (size_t) snprintf(spec + n, sizeof(spec) - n,
+			    " o%d", batch * 50 + e);
+		}
+		xs_test_events(st, NULL, spec);
+	}
+	xs_settings_default(&set);
+	assert_xs_ok(xs_model_warm(st, &set, 1000, 2, &warmed));
+	assert_xs_ok(xs_store_info_get(st, &info));
+	assert_true(warmed > 2);
+	assert_true(warmed < 250);
+	assert_true(info.memo_bytes >= info.memo_budget / 2);
+	assert_true(info.memo_bytes < info.memo_budget * 3 / 4);
+	fbt_looks(st, "i0", NULL, &hits, &misses);
+	assert_int_equal(misses, 0);
+	xs_test_store_close(st, dir);
 }
 
 int
@@ -782,6 +833,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_warm_makes_the_most_ordered_items_memos,
 		    xs_test_store_setup, xs_test_store_teardown),
+		cmocka_unit_test(test_warm_stops_at_half_the_memo_budget),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
