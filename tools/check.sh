@@ -20,7 +20,8 @@ ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure \
 # ThreadSanitizer over the tests whose processes run threads that share
 # the store, the write group and the sockets: xselld's (read, admin and
 # pull workers, the complements refresher, the HTTP front), the
-# gateway's, and the bulk loader's pipeline and ring. A report goes to a
+# gateway's, the bulk loader's pipeline and ring, and the warming's
+# threads sharing the item memos (test_memo). A report goes to a
 # file in $tsan_logs, and any file there fails the check (a race need
 # not fail the test it happened in). Left out, as 5 to 15 times slower
 # under it: test_bulk_load, test_acc_bulk and the dataset tests (past
@@ -34,7 +35,7 @@ tsan_logs="$PWD/build-tsan/tsan-reports"
 rm -rf "$tsan_logs" && mkdir -p "$tsan_logs"
 TSAN_OPTIONS="halt_on_error=0 log_path=$tsan_logs/report" \
 	ctest --test-dir build-tsan --output-on-failure -j"$jobs" -R \
-	'^test_(server|pull|group_commit|comp_refresh|stale_readers|gateway_writes|durability|crash_server|gateway|xselld_http|load_pipe|ring|conn_limit)$'
+	'^test_(server|pull|group_commit|comp_refresh|stale_readers|gateway_writes|durability|crash_server|gateway|xselld_http|load_pipe|ring|conn_limit|memo)$'
 if [ -n "$(ls -A "$tsan_logs")" ]; then
 	echo "check: ThreadSanitizer reports in $tsan_logs:" >&2
 	head -n 40 "$tsan_logs"/* >&2

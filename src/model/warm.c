@@ -200,6 +200,15 @@ warm_pair(struct warm_job *job, MDB_txn *txn, size_t i, struct xs_arena *arena)
 	return err;
 }
 
+/* Record err as the job's, unless a thread failed first. */
+static void
+warm_fail(struct warm_job *job, xsell_err err)
+{
+	int ok = XSELL_OK;
+
+	atomic_compare_exchange_strong(&job->err, &ok, (int) err);
+}
+
 /* One warming thread: pairs in order of the items' baskets, in a read
  * transaction of its own, until none are left, the memos are half full
  * or a thread failed. */
@@ -212,7 +221,7 @@ warm_main(void *arg)
 	xsell_err        err = xs_txn_read(job->st, &txn);
 
 	if (err != XSELL_OK) {
-		atomic_store(&job->err, err);
+		warm_fail(job, err);
 		return NULL;
 	}
 	xs_arena_init(&arena, XS_REQUEST_ARENA_MAX);
@@ -225,9 +234,7 @@ warm_main(void *arg)
 		}
 		err = warm_pair(job, txn, i, &arena);
 		if (err != XSELL_OK) {
-			int ok = XSELL_OK;
-
-			atomic_compare_exchange_strong(&job->err, &ok, err);
+			warm_fail(job, err);
 		}
 	}
 	xs_arena_fini(&arena);
