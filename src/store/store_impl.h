@@ -50,6 +50,7 @@ struct xs_item_memo_slot {
 	uint64_t sig;
 	void    *data; /* a shared blob's bytes */
 	size_t   len;
+	bool     used; /* put or held since the last eviction round */
 };
 
 struct xs_item_memo {

@@ -629,6 +629,51 @@ check_item_memo_budget(xs_store *st, size_t budget)
 	free(big);
 }
 
+/* A full memo of entries still good gives them a second chance: a put
+ * that does not fit first marks every entry unused (put or held since
+ * the round before: all were, and the put is refused); then what
+ * answers held again stays and the rest goes, so a later put fits. */
+static void
+test_item_memos_full_let_go_of_what_was_not_held(void **state)
+{
+	struct xs_store_opts o   = { 0 };
+	char                *dir = xs_test_tmpdir();
+	size_t               size;
+	char                *big;
+	MDB_txn             *txn;
+	const void          *got;
+	size_t               len;
+	xs_store            *st;
+
+	(void) state;
+	o.memo_size = 1u << 20;
+	size        = o.memo_size / 4 + 1;
+	big         = calloc(1, size);
+	assert_non_null(big);
+	assert_xs_ok(xs_store_open(&st, dir, &o));
+	xs_test_events(st, NULL, "100 order u1 A o1");
+	assert_xs_ok(xs_txn_read(st, &txn));
+	for (uint64_t key = 1; key <= 3; key++) {
+		xs_store_item_memo_put(st, txn, key, big, size);
+	}
+	xs_store_item_memo_put(st, txn, 4, big, size);
+	assert_false(xs_store_item_memo_hold(st, txn, 4, &got, &len));
+	for (uint64_t key = 1; key <= 3; key += 2) {
+		assert_true(xs_store_item_memo_hold(st, txn, key, &got, &len));
+		xs_store_memo_release(got);
+	}
+	xs_store_item_memo_put(st, txn, 4, big, size);
+	for (uint64_t key = 1; key <= 4; key++) {
+		bool held = xs_store_item_memo_hold(st, txn, key, &got, &len);
+
+		assert_true(held == (key != 2));
+		xs_store_memo_release(got);
+	}
+	xs_txn_abort(txn);
+	xs_test_store_close(st, dir);
+	free(big);
+}
+
 /* The default budget, 64 MiB (stats shows it). */
 static void
 test_item_memos_keep_to_their_budget(void **state)
@@ -833,6 +878,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_warm_makes_the_most_ordered_items_memos,
 		    xs_test_store_setup, xs_test_store_teardown),
+		cmocka_unit_test(
+		    test_item_memos_full_let_go_of_what_was_not_held),
 		cmocka_unit_test(test_warm_stops_at_half_the_memo_budget),
 	};
 
