@@ -474,11 +474,12 @@ void xs_store_memo_put(xs_store *st, MDB_txn *txn, enum xs_memo_slot slot,
  * any other for its own snapshot only. An older snapshot's reader keeps
  * nothing; a put for a key kept replaces it; entries no longer good for
  * the newest snapshot, and the made complements lists, are let go when
- * the memo is full.
+ * the memo is full, and then, if that is not room enough, the entries
+ * no put or hold used since the last such round (a second chance),
+ * down to three quarters of the budget.
  * At most the store's memo budget is kept (xs_store_opts.memo_size, by
- * default xs_store_memo_budget_for its size): past that, a snapshot's further
- * items are derived by each reader again. *datap from a hold is shared and
- * read-only until given to xs_store_memo_release. */
+ * default xs_store_memo_budget_for its size). *datap from a hold is
+ * shared and read-only until given to xs_store_memo_release. */
 #define XS_ITEM_MEMO_BYTES ((size_t) 64 << 20)
 /* The budgets xselld's --memo-size takes. */
 #define XS_ITEM_MEMO_BYTES_MIN ((size_t) 1 << 20)
