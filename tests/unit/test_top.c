@@ -1254,7 +1254,7 @@ rest_store_later_order(int i, char *out, size_t len)
 /* Names "p000".."p<n - 1>", then 'more' (NULL-terminated), into names. */
 static size_t
 partner_names(
-    const char **names, char (*pn)[8], int n, const char *const *more)
+    const char **names, char (*pn)[16], int n, const char *const *more)
 {
 	size_t m = 0;
 
@@ -1313,7 +1313,7 @@ test_cart_list_refresh_raises_its_rest(void **state)
 {
 	static const char *const more[] = { "z", "b", NULL };
 	static const char       *names[REST_PARTNERS + 2];
-	static char              pn[REST_PARTNERS][8];
+	static char              pn[REST_PARTNERS][16];
 	char                    *dir;
 	xs_store                *st = open_with_top_m(120, &dir);
 	size_t n = partner_names(names, pn, REST_PARTNERS, more);
@@ -1368,7 +1368,7 @@ test_cart_list_made_again_after_a_forget(void **state)
 {
 	static const char *const more[] = { "z", "b", NULL };
 	static const char       *names[131];
-	static char              pn[129][8];
+	static char              pn[129][16];
 	char                    *dir;
 	xs_store                *st = open_with_top_m(120, &dir);
 	size_t                   n  = partner_names(names, pn, 129, more);
