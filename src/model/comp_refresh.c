@@ -80,11 +80,14 @@ list_young(const struct xs_settings *set, const struct xs_comp_stamp *stamp,
 /* Whether a's list is due for basis b, and why: missing; made before
  * orders were forgotten; a's basket count changed since, once the list
  * is o->touched_wait_s old; a fresh list past half its allowed age too,
- * so that it is replaced before answers stop using it. */
+ * so that it is replaced before answers stop using it. A list not due
+ * sets *due_sp to the second it comes due by age alone, with no more
+ * orders. */
 static bool
 list_due(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
     const struct xs_comp_refresh_opts *o, uint32_t a,
-    const struct xs_comp_basis *b, enum due_why *whyp, int64_t *atp)
+    const struct xs_comp_basis *b, enum due_why *whyp, int64_t *atp,
+    int64_t *due_sp)
 {
 	struct xs_comp_list l;
 
@@ -100,11 +103,13 @@ list_due(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 		return true;
 	}
 	if (l.stamp.n_a != b->n_a) {
-		*whyp = DUE_TOUCHED;
-		return b->now_s - l.stamp.computed_s >=
-		    (int64_t) o->touched_wait_s;
+		*whyp   = DUE_TOUCHED;
+		*due_sp = l.stamp.computed_s + (int64_t) o->touched_wait_s;
+		return b->now_s >= *due_sp;
 	}
-	*whyp = DUE_OLD;
+	*whyp   = DUE_OLD;
+	*due_sp = l.stamp.computed_s + (int64_t) set->comp_list_max_age_s / 2 +
+	    1; /* list_young */
 	return !xs_model_comp_is_fresh(&l.stamp, set, set->complements_beta,
 	           set->min_support, b) ||
 	    !list_young(set, &l.stamp, b->now_s);
@@ -128,17 +133,21 @@ find_due(xs_store *st, const struct xs_settings *set,
 	err = xs_store_dict_size(st, txn, XS_DICT_ITEM, &max);
 	xs_counts_reader_init(&counts, st, txn);
 	xs_comp_basis_init(st, txn, o->now_s, &basis);
+	stats->orders_at  = xs_store_orders_changed_at(st, txn);
+	stats->next_due_s = INT64_MAX;
 	for (uint32_t a = 1; a <= max && err == XSELL_OK; a++) {
 		enum due_why why;
-		int64_t      at;
+		int64_t      at, due_s = INT64_MAX;
 
 		basis.n_a = xs_counts_reader_get(&counts, a, XS_C_BASKETS);
 		if (basis.n_a == 0) {
 			continue; /* no orders: the walk has nothing to walk */
 		}
 		stats->items++;
-		if (list_due(st, txn, set, o, a, &basis, &why, &at)) {
+		if (list_due(st, txn, set, o, a, &basis, &why, &at, &due_s)) {
 			err = due_push(out, a, why, at);
+		} else if (due_s < stats->next_due_s) {
+			stats->next_due_s = due_s;
 		}
 	}
 	xs_counts_reader_fini(&counts);

@@ -540,6 +540,13 @@ struct xs_comp_refresh_stats {
 	uint64_t made;      /* of them, taken as answers made them */
 	uint64_t chunks;    /* write transactions committed */
 	uint32_t max_chunk; /* most lists one transaction wrote */
+	/* Of the look for due lists: the second the first list it left
+	 * comes due by age alone (INT64_MAX: none; 0 when the look failed),
+	 * and the orders' stamp of the snapshot it read
+	 * (xs_store_orders_changed_at). While that stamp stays and that
+	 * second has not come, a look finds nothing new to compute. */
+	int64_t  next_due_s;
+	uint64_t orders_at;
 };
 
 /* Recompute the lists that are missing or not fresh (items whose basket

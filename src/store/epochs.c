@@ -231,3 +231,15 @@ xs_store_orders_forgotten_at(xs_store *st, MDB_txn *txn)
 	 * list's own count still guards it. */
 	return read ? e[XS_FAM_FORGET] : 0;
 }
+
+uint64_t
+xs_store_orders_changed_at(xs_store *st, MDB_txn *txn)
+{
+	uint64_t e[XS_FAM_COUNT];
+
+	if (!xs_store_epochs_read(st, txn, e)) {
+		return UINT64_MAX;
+	}
+	return e[XS_FAM_ORDER] > e[XS_FAM_FORGET] ? e[XS_FAM_ORDER]
+	                                          : e[XS_FAM_FORGET];
+}

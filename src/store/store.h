@@ -187,6 +187,12 @@ xsell_err xs_store_order_del(
  * derived from the orders of a snapshot older than it may still hold
  * the orders taken out (complements' lists check it). */
 uint64_t xs_store_orders_forgotten_at(xs_store *st, MDB_txn *txn);
+/* The txnid of the newest commit before txn's snapshot that took orders
+ * in or out (0: none; UINT64_MAX: its stamp cannot be read, so take it
+ * as just changed). What only a commit of orders can make stale need
+ * not be looked at again while it stays the same (xselld's complements
+ * refresher, idle). */
+uint64_t xs_store_orders_changed_at(xs_store *st, MDB_txn *txn);
 
 /* True in *seenp if batch id 'ext' was applied before. */
 xsell_err xs_store_batch_seen(

@@ -448,6 +448,56 @@ test_touched_list_waits(void **state)
 	assert_int_equal(rs.computed, 2);
 }
 
+/* What a look for due lists tells xselld's idle refresher: the second
+ * the first list it left comes due by age alone, and the orders' stamp,
+ * which a commit of orders moves and neither views nor the refresher's
+ * own writes do. Lists made at T come due at T + 1801 (past half of
+ * their hour); after an order of A and of a new item F at T + 1, F's
+ * missing list is due at once and A's, touched, at T + 60. */
+static void
+test_look_says_when_lists_come_due(void **state)
+{
+	struct xs_test_store        *f = *state;
+	struct xs_settings           set;
+	struct xs_comp_refresh_opts  o = { 0 };
+	struct xs_comp_refresh_stats rs;
+	int64_t                      t = xs_now_s();
+	uint64_t                     stamp;
+
+	xs_settings_default(&set);
+	o.now_s          = t;
+	o.chunk          = 1;
+	o.touched_wait_s = 60;
+	assert_xs_ok(xs_model_comp_refresh(f->st, &set, &o, &rs));
+	assert_int_equal(rs.computed, 5);
+	stamp = rs.orders_at;
+	assert_true(stamp != 0 && stamp != UINT64_MAX);
+	assert_xs_ok(xs_model_comp_refresh(f->st, &set, &o, &rs));
+	assert_int_equal(rs.due, 0);
+	assert_int_equal(rs.next_due_s, t + 1801);
+	assert_int_equal(rs.orders_at, stamp); /* its own writes */
+
+	xs_test_events(f->st, NULL, "1 view u1 A");
+	assert_xs_ok(xs_model_comp_refresh(f->st, &set, &o, &rs));
+	assert_int_equal(rs.due, 0);
+	assert_int_equal(rs.orders_at, stamp);
+
+	xs_test_orders(f->st, NULL, "o6::A,F", NULL);
+	o.now_s = t + 1;
+	assert_xs_ok(xs_model_comp_refresh(f->st, &set, &o, &rs));
+	assert_true(rs.orders_at > stamp);
+	assert_int_equal(rs.due, 1); /* F */
+	assert_int_equal(rs.next_due_s, t + 60);
+
+	o.now_s = t + 60;
+	assert_xs_ok(xs_model_comp_refresh(f->st, &set, &o, &rs));
+	assert_int_equal(rs.due, 1); /* A */
+	assert_int_equal(rs.computed, 1);
+	assert_xs_ok(xs_model_comp_refresh(f->st, &set, &o, &rs));
+	assert_int_equal(rs.due, 0);
+	assert_int_equal(rs.next_due_s, t + 1801);
+}
+
 struct between {
 	xs_store *st;
 	unsigned  calls;
@@ -592,6 +642,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_refresh_writes_in_chunks,
 		    xs_test_comp_store_setup, xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(test_touched_list_waits,
+		    xs_test_comp_store_setup, xs_test_store_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_look_says_when_lists_come_due,
 		    xs_test_comp_store_setup, xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(test_lists_answer_as_the_walk,
 		    xs_test_store_setup, xs_test_store_teardown),
