@@ -167,22 +167,24 @@ xs_pull_main(void *arg)
 	 * lost, which PROTOCOL.md says. */
 	while (!atomic_load(&w->srv->stopping)) {
 		nng_msg *msg;
-		int      rv = nng_recvmsg(w->srv->pull_sock, &msg, 0);
+		int      rv;
 
-		if (rv == NNG_ETIMEDOUT) {
-			continue; /* NNG_OPT_RECVTIMEO: look at 'stopping' */
-		}
-		if (rv == NNG_ECLOSED) {
-			break;
-		}
+		/* No timeout: a stop cancels the receive (server.c). */
+		nng_recv_aio(w->srv->pull_sock, w->recv_aio);
+		nng_aio_wait(w->recv_aio);
+		rv = nng_aio_result(w->recv_aio);
 		if (rv != 0) {
-			xs_log(XS_LOG_WARN, "pull: receive: %s",
-			    nng_strerror(rv));
+			if (!xs_worker_recv_failed(w, rv)) {
+				break;
+			}
 			continue;
 		}
+		msg = nng_aio_get_msg(w->recv_aio);
+		nng_aio_set_msg(w->recv_aio, NULL);
 		pull_take(w, msg);
 		nng_msg_free(msg);
 	}
+	xs_worker_stopped(w);
 	return NULL;
 }
 

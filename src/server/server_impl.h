@@ -54,9 +54,6 @@ struct xs_conn_limit {
 	uint64_t warned_ns; /* monotonic time of that warning, 0: none */
 };
 
-/* Receives time out this often, so that an idle worker notices a stop. */
-#define XS_RECV_POLL_MS 200
-
 /* What a worker does with a request, by the connection it came on. */
 enum xs_pipe_verdict {
 	XS_PIPE_SERVE,  /* a connection within the limit */
@@ -115,19 +112,20 @@ void xs_server_refuse(
 struct xs_worker {
 	struct xs_server *srv;
 	bool              admin; /* on an admin or pull endpoint: writes */
-	bool              pull;  /* on a pull endpoint: no ctx, no aio */
+	bool              pull;  /* on a pull endpoint: no ctx, no replies */
 	nng_ctx           ctx;
-	nng_aio          *aio;
-	pthread_t         thread;  /* admin and pull workers only */
-	bool              started; /* its first receive was asked for */
-	bool              sending; /* read worker: its aio holds a reply */
-	bool              trial;   /* that reply tries a muted connection */
-	uint32_t          pipe;    /* pipe id of the reply sent */
-	struct xs_arena   arena;   /* request scratch, reset per request */
-	struct xs_buf     out;     /* reply bytes */
-	MDB_txn          *rtxn;    /* its read snapshot, reset between
-	                              requests (handler.c); NULL: none yet */
-	xs_acc *acc;               /* pending counts of a write */
+	/* Receives, with no timeout: a stop cancels them (server.c). */
+	nng_aio        *recv_aio;
+	nng_aio        *send_aio; /* replies; NULL for a pull worker */
+	pthread_t       thread;   /* admin and pull workers only */
+	bool            started;  /* its first receive was asked for */
+	bool            trial;    /* its reply tries a muted connection */
+	uint32_t        pipe;     /* pipe id of the reply sent */
+	struct xs_arena arena;    /* request scratch, reset per request */
+	struct xs_buf   out;      /* reply bytes */
+	MDB_txn        *rtxn;     /* its read snapshot, reset between
+	                             requests (handler.c); NULL: none yet */
+	xs_acc *acc;              /* pending counts of a write */
 	/* The request being handled, as received and decoded at 'req_now'
 	 * (handler.c): what the write-ahead log keeps of a write. */
 	const void *req_body;
@@ -240,6 +238,14 @@ struct xs_pull {
 	uint64_t             n_unwarned; /* rejected or failed since then */
 };
 
+/* A receive of w ended with 'rv' (nng), not with a message: logs it
+ * unless it is a stop's wake (a receive canceled while stopping), and
+ * says whether w is to ask again (not once the socket is closed). */
+bool xs_worker_recv_failed(struct xs_worker *w, int rv);
+/* w will receive no more: counted out of srv->workers_live, which the
+ * stop waits to see reach 0. */
+void xs_worker_stopped(struct xs_worker *w);
+
 void xs_pull_init(struct xs_pull *p);
 void xs_pull_fini(struct xs_pull *p);
 /* A pull worker's thread (named "xsell-pull"): receive a message from
@@ -277,7 +283,7 @@ struct xs_server {
 	struct xs_worker     *workers;
 	size_t                n_workers;
 	atomic_bool           stopping;
-	atomic_uint           readers_live; /* read workers not stopped yet */
+	atomic_uint           workers_live; /* workers not stopped yet */
 	uint64_t              started_ns;
 	struct xs_op_counters ops[XS_OP_COUNT];
 	struct xs_op_counters invalid; /* requests whose op was unreadable */
