@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* xsell-echo: the floor that xselld is measured against. A REP socket
  * served exactly as xselld serves its read endpoint (one nng context per
- * worker, driven by its aio's callback on nng's own thread; the same
- * receive limit and receive poll), but each request is answered with its
+ * worker, driven by its aios' callbacks on nng's own thread; the same
+ * receive limit; receives with no timeout, canceled at a stop; replies
+ * on an aio of their own), but each request is answered with its
  * own bytes, padded to --reply-bytes, and no store, decode or encode.
  * xselld's latency divided by this one's, at the same concurrency and
  * reply size, is what recommending costs. */
@@ -24,7 +25,6 @@
 
 #include "common/common.h"
 
-#define RECV_POLL_MS 200
 #define SEND_TIMEOUT_MS 5000
 #define THREADS_MAX 256u
 #define REPLY_BYTES_MAX ((size_t) 16 << 20)
@@ -52,9 +52,9 @@ static const char usage[] =
 
 struct echo_worker {
 	nng_ctx      ctx;
-	nng_aio     *aio;
+	nng_aio     *recv_aio; /* no timeout: a stop cancels it */
+	nng_aio     *send_aio;
 	bool         started;
-	bool         sending; /* the aio holds a reply */
 	size_t       reply_bytes;
 	atomic_bool *stopping;
 	atomic_uint *live; /* workers not stopped yet */
@@ -84,17 +84,18 @@ echo_recv(struct echo_worker *w)
 		atomic_fetch_sub(w->live, 1);
 		return;
 	}
-	w->sending = false;
-	nng_aio_set_timeout(w->aio, RECV_POLL_MS);
-	nng_ctx_recv(w->ctx, w->aio);
+	nng_ctx_recv(w->ctx, w->recv_aio);
 }
 
-/* A receive ended: echo the request, or ask again. */
+/* A receive ended: echo the request, or ask again (a canceled receive
+ * is a stop's wake). One callback of w at a time: the next receive is
+ * asked for once the reply has gone. */
 static void
-echo_received(struct echo_worker *w)
+echo_received_cb(void *arg)
 {
-	int      rv = nng_aio_result(w->aio);
-	nng_msg *msg;
+	struct echo_worker *w  = arg;
+	int                 rv = nng_aio_result(w->recv_aio);
+	nng_msg            *msg;
 
 	if (rv == NNG_ECLOSED) {
 		atomic_fetch_sub(w->live, 1);
@@ -104,29 +105,27 @@ echo_received(struct echo_worker *w)
 		echo_recv(w);
 		return;
 	}
-	msg = nng_aio_get_msg(w->aio);
+	msg = nng_aio_get_msg(w->recv_aio);
+	nng_aio_set_msg(w->recv_aio, NULL);
 	if (!reply_pad(msg, w->reply_bytes)) {
 		nng_msg_free(msg);
 		echo_recv(w);
 		return;
 	}
-	w->sending = true;
-	nng_aio_set_timeout(w->aio, SEND_TIMEOUT_MS);
-	nng_ctx_send(w->ctx, w->aio);
+	nng_aio_set_msg(w->send_aio, msg);
+	nng_aio_set_timeout(w->send_aio, SEND_TIMEOUT_MS);
+	nng_ctx_send(w->ctx, w->send_aio);
 }
 
-/* The aio finished its receive or its send (one callback at a time). */
+/* The reply went (or not): ask for the next request. */
 static void
-echo_cb(void *arg)
+echo_sent_cb(void *arg)
 {
 	struct echo_worker *w = arg;
 
-	if (!w->sending) {
-		echo_received(w);
-		return;
-	}
-	if (nng_aio_result(w->aio) != 0) {
-		nng_msg_free(nng_aio_get_msg(w->aio));
+	if (nng_aio_result(w->send_aio) != 0) {
+		nng_msg_free(nng_aio_get_msg(w->send_aio));
+		nng_aio_set_msg(w->send_aio, NULL);
 	}
 	echo_recv(w);
 }
@@ -134,8 +133,12 @@ echo_cb(void *arg)
 static int
 echo_start(struct echo_worker *w, nng_socket sock)
 {
-	int rv = nng_aio_alloc(&w->aio, echo_cb, w);
+	int rv = nng_aio_alloc(&w->recv_aio, echo_received_cb, w);
 
+	if (rv == 0) {
+		nng_aio_set_timeout(w->recv_aio, NNG_DURATION_INFINITE);
+		rv = nng_aio_alloc(&w->send_aio, echo_sent_cb, w);
+	}
 	if (rv == 0) {
 		rv = nng_ctx_open(&w->ctx, sock);
 	}
@@ -153,8 +156,11 @@ echo_stop(struct echo_worker *w)
 	if (w->started) {
 		nng_ctx_close(w->ctx);
 	}
-	if (w->aio != NULL) {
-		nng_aio_free(w->aio);
+	if (w->recv_aio != NULL) {
+		nng_aio_free(w->recv_aio);
+	}
+	if (w->send_aio != NULL) {
+		nng_aio_free(w->send_aio);
 	}
 }
 
@@ -269,9 +275,16 @@ main(int argc, char **argv)
 		sigwait(&sigs, &sig);
 	}
 	atomic_store(&stopping, true);
-	/* Each worker stops at its next callback (RECV_POLL_MS at most
-	 * when idle). */
+	/* Each worker stops at its next receive: after its reply has gone,
+	 * or at once if it waits for a request, its receive canceled (again
+	 * until it is gone: one asked for as the stop began may escape a
+	 * round). */
 	while (atomic_load(&live) != 0) {
+		for (size_t i = 0; i < o.threads; i++) {
+			if (ws[i].recv_aio != NULL) {
+				nng_aio_cancel(ws[i].recv_aio);
+			}
+		}
 		nng_msleep(2);
 	}
 	for (size_t i = 0; i < o.threads; i++) {
