@@ -17,9 +17,8 @@
 
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
-
-#include <nng/supplemental/util/platform.h>
 
 #define ROUND_LISTS 256u
 #define CHUNK_LISTS 16u
@@ -28,7 +27,6 @@
  * nor the lists' age call for one: a bound on what a clock set back
  * can delay. */
 #define IDLE_MAX_MS 60000u
-#define NAP_MS 50u /* a look at 'stopping' while idle */
 /* A list whose item was ordered since waits this long (model.h). */
 #define TOUCHED_WAIT_S 60u
 
@@ -56,6 +54,21 @@ orders_changed(struct xs_refresher *r, uint64_t at)
 	return now != at;
 }
 
+/* Sleep IDLE_MS, or less if the server stops (xs_refresher_join wakes
+ * it). */
+static void
+refresh_nap(struct xs_refresher *r)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += IDLE_MS / 1000u;
+	pthread_mutex_lock(&r->nap_mtx);
+	while (!atomic_load(r->stopping) &&
+	    pthread_cond_timedwait(&r->nap_cv, &r->nap_mtx, &until) == 0) { }
+	pthread_mutex_unlock(&r->nap_mtx);
+}
+
 /* Sleep after a round that computed nothing: IDLE_MS, and then on, a
  * look a second, until a list comes due by age, a commit takes orders
  * in or out, or IDLE_MAX_MS. Looking for due lists reads every item's
@@ -64,14 +77,12 @@ orders_changed(struct xs_refresher *r, uint64_t at)
 static void
 refresh_idle(struct xs_refresher *r, const struct xs_comp_refresh_stats *rs)
 {
-	for (unsigned t = 0; t < IDLE_MAX_MS && !atomic_load(r->stopping);
-	     t += NAP_MS) {
-		if (t >= IDLE_MS && t % IDLE_MS == 0 &&
-		    (xs_now_s() >= rs->next_due_s ||
-		        orders_changed(r, rs->orders_at))) {
+	for (unsigned t = IDLE_MS; !atomic_load(r->stopping); t += IDLE_MS) {
+		refresh_nap(r);
+		if (t >= IDLE_MAX_MS || xs_now_s() >= rs->next_due_s ||
+		    orders_changed(r, rs->orders_at)) {
 			return;
 		}
-		nng_msleep(NAP_MS);
 	}
 }
 
@@ -111,6 +122,31 @@ refresh_main(void *arg)
 	return NULL;
 }
 
+/* The nap's lock and its condition, timed by CLOCK_MONOTONIC (a clock
+ * set back must not lengthen a nap). */
+static bool
+nap_init(struct xs_refresher *r)
+{
+	pthread_condattr_t attr;
+	bool               ok = pthread_condattr_init(&attr) == 0;
+
+	ok = ok && pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) == 0 &&
+	    pthread_cond_init(&r->nap_cv, &attr) == 0;
+	(void) pthread_condattr_destroy(&attr);
+	if (ok && pthread_mutex_init(&r->nap_mtx, NULL) != 0) {
+		pthread_cond_destroy(&r->nap_cv);
+		ok = false;
+	}
+	return ok;
+}
+
+static void
+nap_fini(struct xs_refresher *r)
+{
+	pthread_mutex_destroy(&r->nap_mtx);
+	pthread_cond_destroy(&r->nap_cv);
+}
+
 xsell_err
 xs_refresher_start(struct xs_refresher *r, xs_store *st,
     const struct xs_settings *set, atomic_bool *stopping)
@@ -121,7 +157,12 @@ xs_refresher_start(struct xs_refresher *r, xs_store *st,
 	if (!xs_store_comp_has(st)) {
 		return XSELL_OK; /* nowhere to keep lists: answers walk */
 	}
+	if (!nap_init(r)) {
+		xs_log(XS_LOG_ERROR, "complements lists: cannot start");
+		return XSELL_EUNAVAIL;
+	}
 	if (pthread_create(&r->thread, NULL, refresh_main, r) != 0) {
+		nap_fini(r);
 		xs_log(XS_LOG_ERROR, "complements lists: cannot start");
 		return XSELL_EUNAVAIL;
 	}
@@ -135,7 +176,12 @@ void
 xs_refresher_join(struct xs_refresher *r)
 {
 	if (atomic_load(&r->started)) {
+		/* Under the lock: a nap looks at 'stopping' under it. */
+		pthread_mutex_lock(&r->nap_mtx);
+		pthread_cond_broadcast(&r->nap_cv);
+		pthread_mutex_unlock(&r->nap_mtx);
 		pthread_join(r->thread, NULL);
+		nap_fini(r);
 		atomic_store(&r->started, false);
 	}
 }

@@ -263,6 +263,9 @@ struct xs_refresher {
 	const struct xs_settings *settings;
 	atomic_bool              *stopping;
 	_Atomic uint64_t          items, due, computed; /* for stats */
+	/* Idle, it naps on nap_cv, which the join wakes. */
+	pthread_mutex_t nap_mtx;
+	pthread_cond_t  nap_cv;
 };
 
 /* Start it (not when the store has no lists' sub-database); it stops
