@@ -69,7 +69,7 @@ refresh_nap(struct xs_refresher *r)
 	pthread_mutex_unlock(&r->nap_mtx);
 }
 
-/* Sleep after a round that computed nothing: IDLE_MS, and then on, a
+/* Sleep after a round that left no list due: IDLE_MS, and then on, a
  * look a second, until a list comes due by age, a commit takes orders
  * in or out, or IDLE_MAX_MS. Looking for due lists reads every item's
  * list (~60 ms of CPU with 49,000 items), which an idle server did
@@ -115,7 +115,10 @@ refresh_main(void *arg)
 		if (err != XSELL_OK) {
 			rs.next_due_s = 0; /* look again after IDLE_MS */
 		}
-		if (err != XSELL_OK || rs.computed == 0) {
+		/* A round that left none due rests: looking again at once
+		 * after every few lists of ordered items kept a core busy
+		 * beside 2 orders a second (49,000 items, a look ~60 ms). */
+		if (err != XSELL_OK || rs.computed >= rs.due) {
 			refresh_idle(r, &rs);
 		}
 	}
