@@ -177,6 +177,9 @@ void bench_cpu_between(const struct bench_cpu *a, const struct bench_cpu *b,
 /* Drive the server at o->url with o->clients REQ sockets. */
 bool bench_run_sockets(const struct bench_opts *o,
     const struct bench_input *in, struct bench_result *r);
+/* Whether a run's sockets were left closing (nng 1.5.2 can hang in
+ * nng_close: load.c): the process then ends with _Exit, its report out. */
+bool bench_sockets_stuck(void);
 /* Call the model directly on the store o->db, one thread. */
 bool bench_run_inproc(const struct bench_opts *o, const struct bench_input *in,
     struct bench_result *r);
