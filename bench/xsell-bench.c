@@ -509,7 +509,7 @@ main(int argc, char **argv)
 	input_fini(&in);
 	if (bench_sockets_stuck()) {
 		/* Not exit: nothing may wait for nng's stuck close. */
-		fflush(NULL);
+		(void) fflush(NULL);
 		_Exit(ok ? 0 : 1);
 	}
 	return ok ? 0 : 1;
