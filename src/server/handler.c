@@ -183,6 +183,12 @@ stats_gather(struct xs_server *srv, struct xs_stats *s)
 	xsell_err            err;
 
 	memset(s, 0, sizeof(*s));
+	/* Before the snapshot: a pull message counted as applied was
+	 * committed before it was counted, so the counts read below hold
+	 * its events (read after, a commit between could leave them out). */
+	if (srv->has_pull) {
+		xs_pull_stats(&srv->pull, s);
+	}
 	err = xs_txn_read(srv->store, &txn);
 	if (err != XSELL_OK) {
 		return err;
@@ -237,7 +243,6 @@ stats_gather(struct xs_server *srv, struct xs_stats *s)
 	}
 	if (srv->has_pull) {
 		xs_conn_limit_read(&srv->pull_limit, &s->conns[2]);
-		xs_pull_stats(&srv->pull, s);
 	}
 	s->comp_lists.on       = atomic_load(&srv->refresher.started);
 	s->comp_lists.items    = atomic_load(&srv->refresher.items);
