@@ -66,8 +66,9 @@ struct bench_opts {
 	bool        uniform; /* draw items uniformly, not by popularity */
 	bool        json;
 	bool        inproc;
-	bool        cpu_time;  /* inproc: the thread's CPU clock times */
-	size_t      memo_size; /* inproc: memos' budget; 0: the default */
+	bool        cpu_time;     /* inproc: the thread's CPU clock times */
+	size_t      memo_size;    /* inproc: memos' budget; 0: the default */
+	bool        picks_unkept; /* inproc: for_you keeps nothing */
 	unsigned warm; /* inproc: items xs_model_warm makes first; 0: none */
 	int      server_pid; /* sockets: whose CPU to report; 0: none */
 };

@@ -169,6 +169,7 @@ bench_run_inproc(const struct bench_opts *o, const struct bench_input *in,
 	ip.in  = in;
 	ip.rng = o->seed * 1000003u;
 	xs_settings_default(&ip.set);
+	ip.set.pick_keep_answers = !o->picks_unkept;
 	if (!inproc_warm(&ip, o->warm)) {
 		xs_store_close(ip.st);
 		return false;

@@ -176,6 +176,10 @@ for i in $(seq "$repeat"); do
 		record "inproc $op" "$("${bench[@]}" --inproc --cpu-time \
 			--db "$work/db" --mix "$op=1" --label "inproc $op")"
 	done
+	# What a user asked once costs: for_you keeping nothing.
+	record "inproc picks_unkept" "$("${bench[@]}" --inproc --cpu-time \
+		--db "$work/db" --mix picks=1 --picks-unkept \
+		--label "inproc picks_unkept")"
 done
 
 "$build/xselld" --db "$work/db" --listen "$read_url" \

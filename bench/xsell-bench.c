@@ -40,6 +40,11 @@ static const char usage[] =
     "                    default, as xselld's: an eighth of the store's\n"
     "                    bytes in use, at least 64M); refused without\n"
     "                    --inproc\n"
+    "  --picks-unkept    with --inproc: for_you keeps no user's best\n"
+    "                    candidates for the next answer (the setting\n"
+    "                    pick_keep_answers off), so that every answer\n"
+    "                    costs what a user's first answer costs;\n"
+    "                    refused without --inproc\n"
     "  --warm N          with --inproc: first make the fbt answers of the\n"
     "                    N items in most orders, as xselld does before it\n"
     "                    answers, on every core, until the memos hold\n"
@@ -135,6 +140,7 @@ enum {
 	OPT_INPROC,
 	OPT_CPU_TIME,
 	OPT_MEMO_SIZE,
+	OPT_PICKS_UNKEPT,
 	OPT_WARM,
 	OPT_SERVER_PID,
 	OPT_VERSION
@@ -163,6 +169,7 @@ static const struct option longopts[] = {
 	{ "inproc", no_argument, NULL, OPT_INPROC },
 	{ "cpu-time", no_argument, NULL, OPT_CPU_TIME },
 	{ "memo-size", required_argument, NULL, OPT_MEMO_SIZE },
+	{ "picks-unkept", no_argument, NULL, OPT_PICKS_UNKEPT },
 	{ "warm", required_argument, NULL, OPT_WARM },
 	{ "server-pid", required_argument, NULL, OPT_SERVER_PID },
 	{ "help", no_argument, NULL, 'h' },
@@ -330,6 +337,9 @@ parse_flag(int c, const char *arg, struct bench_opts *o)
 			return usage_error("--memo-size", "is not 1M..1T");
 		}
 		return 0;
+	case OPT_PICKS_UNKEPT:
+		o->picks_unkept = true;
+		return 0;
 	case OPT_WARM:
 		if (!xs_opt_uint(arg, 0, 1000000, &o->warm)) {
 			return usage_error("--warm", "is not 0..1000000");
@@ -360,6 +370,9 @@ check_opts(const struct bench_opts *o)
 	}
 	if (o->memo_size != 0 && !o->inproc) {
 		return usage_error("--memo-size", "needs --inproc");
+	}
+	if (o->picks_unkept && !o->inproc) {
+		return usage_error("--picks-unkept", "needs --inproc");
 	}
 	if (o->warm != 0 && !o->inproc) {
 		return usage_error("--warm", "needs --inproc");

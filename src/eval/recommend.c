@@ -163,6 +163,7 @@ xs_eval_rec_picks(struct xs_eval_ctx *c, const struct xs_eval_config *cfg,
 	set.pick_seeds_max       = cfg->seeds;
 	set.pick_momentum_weight = cfg->momentum;
 	set.similar_scorer       = cfg->sim_scorer;
+	set.pick_keep_answers    = false; /* each user is asked once */
 	return ask_picks(c, &set, XS_PICK_FOR_YOU, q, out, np);
 }
 

@@ -97,6 +97,11 @@ struct xs_settings {
 	 * ever sold that sold lately. 0 turns it off. */
 	double pick_momentum_weight;
 	double pick_momentum_prior;
+	/* for_you keeps each user's best candidates for the snapshot
+	 * (picks_memo.c), so that the next answer for the user ranks them
+	 * instead of walking the seeds again. Off where each user is asked
+	 * once (xsell-eval) and to measure a first answer's cost. */
+	bool pick_keep_answers;
 	/* abandoned_cart: added between these ages ago; new_arrivals and
 	 * back_in_stock look this many days back. */
 	int64_t  abandoned_min_age_s, abandoned_max_age_s;

@@ -222,6 +222,48 @@ xs_tally_get(struct xs_tally *t, uint32_t item)
 	return e != NULL ? e : xs_tally_add(t, item);
 }
 
+/* for_you's best candidates, what its ranking reads of a tally
+ * (picks_memo.c): the entries the user did not buy scored above zero,
+ * the best of them by score (largest first; every one scoring as the
+ * last is there, and whatever is left out scores below it), and the
+ * items the history scored at or below zero. Kept per user for the
+ * snapshot, so that the next answer for the user skips the tally. */
+struct xs_fy_entry {
+	uint32_t item, because;
+	double   score;
+};
+
+struct xs_fy_best {
+	const struct xs_fy_entry *best;
+	size_t                    n_best;
+	bool                      complete; /* best holds every one */
+	const uint32_t           *rejected;
+	size_t                    n_rejected;
+	int64_t newest; /* the user's newest event (INT64_MIN: none) */
+	int64_t ref;    /* the time the taste was decayed to */
+	/* Where the bytes are: the memo's (held), or malloc'd (own_*). */
+	const void         *held;
+	struct xs_fy_entry *own_best;
+	uint32_t           *own_rejected;
+};
+
+/* The best candidates of settled tally t, the taste's times beside. */
+xsell_err xs_fy_best_make(const struct xs_tally *t, int64_t newest,
+    int64_t ref, struct xs_fy_best *b);
+/* The score at or above which ranking takes the entries when it wants
+ * the 'want' best (-INFINITY: all), as picks.c's for_you_cut gives it
+ * from the whole tally; false if b does not hold enough to tell. */
+bool xs_fy_best_cut(const struct xs_fy_best *b, size_t want, double *cutp);
+/* The best candidates kept for 'user' in txn's snapshot, made with
+ * settings 'set'; false if none. */
+bool xs_fy_best_hold(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
+    uint32_t user, struct xs_fy_best *b);
+/* Keep b for 'user' in txn's snapshot (if the memo has room). */
+void xs_fy_best_put(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
+    uint32_t user, const struct xs_fy_best *b);
+/* Let go of b (held or made); b is zeroed. */
+void xs_fy_best_free(struct xs_fy_best *b);
+
 /* Does a group's sum 's' name a candidate over the sum 'share' that
  * names it now (0: none yet)? The largest positive sum names it; one
  * with no positive sum is named by its most negative, what sank it

@@ -334,11 +334,12 @@ event_weight(const struct xs_settings *set, const struct xs_hist_rec *ev)
 
 struct taste_walk {
 	const struct xs_settings *set;
-	int64_t                   now;
-	struct xs_cand_vec        w;     /* item -> weight (score) */
-	struct xs_cand_vec        rated; /* ratings, oldest first */
+	int64_t                   newest; /* the newest event's time */
+	struct xs_cand_vec        w;      /* item -> weight (score) */
+	struct xs_cand_vec        rated;  /* ratings, oldest first */
 };
 
+/* Each event's weight before decay, its time in aux (taste_decay). */
 static xsell_err
 taste_cb(void *ctx, const struct xs_hist_rec *ev)
 {
@@ -346,8 +347,11 @@ taste_cb(void *ctx, const struct xs_hist_rec *ev)
 	struct xs_cand     c = { 0 };
 
 	c.item  = ev->item;
-	c.score = event_weight(t->set, ev) *
-	    decay((double) (t->now - ev->ts), t->set->pick_half_life_days);
+	c.score = event_weight(t->set, ev);
+	c.aux   = (double) ev->ts;
+	if (ev->ts > t->newest) {
+		t->newest = ev->ts;
+	}
 	if (ev->type == XS_EV_RATING) {
 		/* Kept even at weight 0: a 3 still replaces a 5 before it.
 		 * group: its place in the walk, which is oldest first. */
@@ -355,6 +359,58 @@ taste_cb(void *ctx, const struct xs_hist_rec *ev)
 		return xs_cand_vec_push(&t->rated, &c);
 	}
 	return c.score != 0 ? xs_cand_vec_push(&t->w, &c) : XSELL_OK;
+}
+
+/* The smallest factor taste_ref_time lets the answer be scaled by: far
+ * from doubles' underflow, so that scaling loses no digits. */
+#define TASTE_SCALE_MIN 0x1p-600
+
+/* The time for_you decays a taste to: the user's newest event, so that
+ * the taste and every score made from it are those of any later 'now'
+ * scaled by one factor (the decay from there to 'now'), which is what
+ * lets an answer kept for the user (picks_memo.c) serve every later
+ * 'now'. 'now' itself when there is no event, when the newest is after
+ * 'now' (an age below zero does not decay), or when the factor would
+ * leave the range of doubles. */
+static int64_t
+taste_ref_time(const struct xs_settings *set, int64_t now, int64_t newest)
+{
+	if (newest == INT64_MIN || newest > now ||
+	    decay((double) (now - newest), set->pick_half_life_days) <
+	        TASTE_SCALE_MIN) {
+		return now;
+	}
+	return newest;
+}
+
+/* The factor that turns scores decayed to 'ref' into those of 'now'. */
+static double
+taste_scale(const struct xs_settings *set, int64_t now, int64_t ref)
+{
+	return ref == now
+	    ? 1.0
+	    : decay((double) (now - ref), set->pick_half_life_days);
+}
+
+/* Decay each weight of 'v' (its time in aux) to time 'ref'; with
+ * drop_zero, the weights that decay to 0 go. */
+static void
+taste_decay(const struct xs_settings *set, int64_t ref, struct xs_cand_vec *v,
+    bool drop_zero)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < v->n; i++) {
+		struct xs_cand c = v->v[i];
+
+		c.score *= decay((double) (ref - (int64_t) c.aux),
+		    set->pick_half_life_days);
+		c.aux = 0;
+		if (!drop_zero || c.score != 0) {
+			v->v[kept++] = c;
+		}
+	}
+	v->n = kept;
 }
 
 static int
@@ -390,19 +446,30 @@ taste_add_newest_ratings(struct taste_walk *t)
 	return err;
 }
 
-/* The user's weight per item: history plus context, merged by item. */
+/* The user's weight per item: history plus context, merged by item.
+ * The history decays to *refp: 'now', or with to_newest
+ * taste_ref_time's choice (a context item weighs as a fresh event, so
+ * that it is only right at 'now'); the user's newest event (INT64_MIN:
+ * none) in *newestp. */
 static xsell_err
 taste_load(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
-    const struct xs_query *q, const struct user_view *u,
-    struct xs_cand_vec *out)
+    const struct xs_query *q, const struct user_view *u, bool to_newest,
+    struct xs_cand_vec *out, int64_t *refp, int64_t *newestp)
 {
-	struct taste_walk t = { set, q->now, { NULL, 0, 0 }, { NULL, 0, 0 } };
+	struct taste_walk t   = { set, INT64_MIN, { NULL, 0, 0 },
+		  { NULL, 0, 0 } };
+	int64_t           ref = q->now;
 	xsell_err         err = XSELL_OK;
 
 	if (u->id != 0) {
 		err =
 		    xs_store_history_each(st, txn, u->id, false, taste_cb, &t);
 	}
+	if (to_newest && q->n_context == 0) {
+		ref = taste_ref_time(set, q->now, t.newest);
+	}
+	taste_decay(set, ref, &t.w, true);
+	taste_decay(set, ref, &t.rated, false);
 	if (err == XSELL_OK && t.rated.n != 0) {
 		err = taste_add_newest_ratings(&t);
 	}
@@ -420,7 +487,9 @@ taste_load(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	if (err == XSELL_OK) {
 		merge_by_item(&t.w);
 	}
-	*out = t.w;
+	*out     = t.w;
+	*refp    = ref;
+	*newestp = t.newest;
 	return err;
 }
 
@@ -640,45 +709,216 @@ for_you_rank_round(xs_store *st, MDB_txn *txn, const struct xs_query *q,
 	return err;
 }
 
-/* for_you, ranked into 'ans': the tally's best candidates, every one at
- * or above the cut, so runs of equal scores are whole; if the filter
- * leaves fewer than k of them, four times as many, until all were. The
- * answer is the one ranking every candidate would give: whatever it
- * leaves out scores below all it holds. */
+/* One round of for_you's ranking from its best candidates: those at or
+ * above the cut for the 'want' best ranked into 'ans', the cut in
+ * *cutp. *cutp NaN: b cannot tell the cut (the tally can). */
+static xsell_err
+for_you_rank_best(xs_store *st, MDB_txn *txn, const struct xs_query *q,
+    const struct xs_rank_ids *ids, const struct xs_fy_best *b, size_t want,
+    struct xs_arena *arena, struct xs_answer *ans, double *cutp)
+{
+	struct xs_cand_vec out = { 0 };
+	double             cut;
+	xsell_err          err = XSELL_OK;
+
+	if (!xs_fy_best_cut(b, want, &cut)) {
+		*cutp = NAN;
+		return XSELL_OK;
+	}
+	*cutp = cut;
+	for (size_t i = 0;
+	     i < b->n_best && b->best[i].score >= cut && err == XSELL_OK;
+	     i++) {
+		struct xs_cand c = { 0 };
+
+		c.item        = b->best[i].item;
+		c.score       = b->best[i].score;
+		c.why.because = b->best[i].because;
+		c.why.source  = XS_SOURCE_HISTORY;
+		err           = xs_cand_vec_push(&out, &c);
+	}
+	if (err == XSELL_OK) {
+		err = xs_rank_top(st, txn, q, ids->excluded, ids->n_excluded,
+		    out.v, out.n, arena, ans);
+	}
+	free(out.v);
+	return err;
+}
+
+/* for_you's rounds of ranking, from the best candidates 'b' when given
+ * (else, or when they cannot tell a round's cut, from the whole tally):
+ * every candidate at or above the cut is ranked, so runs of equal scores
+ * are whole; if the filter leaves fewer than k of them, four times as
+ * many, until all were. The answer is the one ranking every candidate
+ * would give: whatever it leaves out scores below all it holds. *fullp
+ * false when b could not tell a cut (nothing ranked then is kept). */
+static xsell_err
+for_you_rank(xs_store *st, MDB_txn *txn, const struct xs_query *q,
+    const struct xs_rank_ids *ids, const struct xs_fy_best *b,
+    const struct xs_tally *tally, struct xs_arena *arena,
+    struct xs_answer *ans, bool *fullp)
+{
+	size_t    want = (size_t) q->k + FOR_YOU_FIRST_EXTRA;
+	double    cut  = -INFINITY;
+	xsell_err err  = XSELL_OK;
+
+	*fullp = true;
+	for (;;) {
+		if (b != NULL) {
+			err = for_you_rank_best(
+			    st, txn, q, ids, b, want, arena, ans, &cut);
+		}
+		if (err == XSELL_OK && (b == NULL || isnan(cut))) {
+			if (tally == NULL) {
+				*fullp = false;
+				return XSELL_OK;
+			}
+			b   = NULL;
+			err = for_you_rank_round(
+			    st, txn, q, ids, tally, want, arena, ans, &cut);
+		}
+		if (err != XSELL_OK || ans->n == q->k || cut == -INFINITY) {
+			return err;
+		}
+		want *= 4;
+	}
+}
+
+/* Whether an answer for q may be kept for its user and served to the
+ * next: not when the page's items weigh in or a candidate list is
+ * ranked (those ask once). */
+static bool
+for_you_keepable(const struct xs_settings *set, const struct xs_query *q,
+    const struct user_view *u)
+{
+	return set->pick_keep_answers && u->id != 0 && q->n_context == 0 &&
+	    q->n_candidates == 0;
+}
+
+/* for_you's tally for q, settled, with the bought marked and the
+ * rejected listed in u; the taste's newest event and the time it was
+ * decayed to in *newestp, *refp. */
+static xsell_err
+for_you_tally(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
+    const struct xs_query *q, struct user_view *u, struct xs_tally *tally,
+    int64_t *newestp, int64_t *refp)
+{
+	struct xs_cand_vec taste = { 0 };
+	uint32_t           items;
+	xsell_err          err;
+
+	/* Thousands of credits: each finds its candidate by item number. */
+	if (xs_store_dict_size(st, txn, XS_DICT_ITEM, &items) == XSELL_OK) {
+		xs_tally_use_index(tally, st, (size_t) items + 1);
+	}
+	err = taste_load(st, txn, set, q, u, true, &taste, refp, newestp);
+	if (err == XSELL_OK) {
+		err = for_you_candidates(st, txn, set, &taste, tally);
+	}
+	free(taste.v);
+	if (err == XSELL_OK) {
+		mark_bought(u, tally);
+		err = for_you_rejected(u, tally);
+	}
+	return err;
+}
+
+/* The user's rejected items, from kept best candidates. */
+static xsell_err
+rejected_of_best(const struct xs_fy_best *b, struct user_view *u)
+{
+	xsell_err err = XSELL_OK;
+
+	for (size_t i = 0; i < b->n_rejected && err == XSELL_OK; i++) {
+		struct xs_cand c = { 0 };
+
+		c.item = b->rejected[i];
+		err    = xs_cand_vec_push(&u->rejected, &c);
+	}
+	return err;
+}
+
+/* The answer's scores, decayed to the taste's time 'ref', as of q->now
+ * (taste_ref_time). */
+static void
+for_you_rescale(const struct xs_settings *set, const struct xs_query *q,
+    int64_t ref, struct xs_answer *ans)
+{
+	double f = taste_scale(set, q->now, ref);
+
+	for (uint32_t i = 0; i < ans->n && f != 1.0; i++) {
+		ans->recs[i].score *= f;
+	}
+}
+
+/* for_you from the user's kept best candidates, if there are any for
+ * this snapshot, settings and q->now that tell the whole answer:
+ * *donep then. */
+static xsell_err
+for_you_from_kept(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
+    const struct xs_query *q, struct user_view *u,
+    const struct xs_rank_ids *ids, struct xs_arena *arena,
+    struct xs_answer *ans, bool *donep)
+{
+	struct xs_fy_best b;
+	xsell_err         err = XSELL_OK;
+
+	*donep = false;
+	if (!xs_fy_best_hold(st, txn, set, u->id, &b)) {
+		return XSELL_OK;
+	}
+	if (b.ref == taste_ref_time(set, q->now, b.newest)) {
+		err =
+		    for_you_rank(st, txn, q, ids, &b, NULL, arena, ans, donep);
+	}
+	if (err == XSELL_OK && *donep) {
+		err = rejected_of_best(&b, u);
+		for_you_rescale(set, q, b.ref, ans);
+	}
+	xs_fy_best_free(&b);
+	return err;
+}
+
+/* for_you, ranked into 'ans': from the user's best candidates kept for
+ * this snapshot, or from a new tally (its best then kept for the next
+ * answer). The taste decays to the user's newest event (taste_load) and
+ * the answer's scores are scaled to q->now, so that both ways give the
+ * same bits. */
 static xsell_err
 pick_for_you(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
     const struct xs_query *q, struct user_view *u,
     const struct xs_rank_ids *ids, struct xs_arena *arena,
     struct xs_answer *ans)
 {
-	struct xs_cand_vec taste = { 0 };
-	struct xs_tally    tally = { 0 };
-	size_t             want  = (size_t) q->k + FOR_YOU_FIRST_EXTRA;
-	double             cut   = -INFINITY;
-	uint32_t           items;
-	xsell_err          err;
+	struct xs_tally   tally = { 0 };
+	struct xs_fy_best b;
+	bool              keep = for_you_keepable(set, q, u), full = true;
+	int64_t           newest, ref;
+	xsell_err         err = XSELL_OK;
 
-	/* Thousands of credits: each finds its candidate by item number. */
-	if (xs_store_dict_size(st, txn, XS_DICT_ITEM, &items) == XSELL_OK) {
-		xs_tally_use_index(&tally, st, (size_t) items + 1);
-	}
-	err = taste_load(st, txn, set, q, u, &taste);
-	if (err == XSELL_OK) {
-		err = for_you_candidates(st, txn, set, &taste, &tally);
-	}
-	free(taste.v);
-	if (err == XSELL_OK) {
-		mark_bought(u, &tally);
-		err = for_you_rejected(u, &tally);
-	}
-	while (err == XSELL_OK) {
-		err = for_you_rank_round(
-		    st, txn, q, ids, &tally, want, arena, ans, &cut);
-		if (err != XSELL_OK || ans->n == q->k || cut == -INFINITY) {
-			break;
+	if (keep) {
+		err = for_you_from_kept(
+		    st, txn, set, q, u, ids, arena, ans, &full);
+		if (err != XSELL_OK || full) {
+			return err;
 		}
-		want *= 4;
 	}
+	err = for_you_tally(st, txn, set, q, u, &tally, &newest, &ref);
+	memset(&b, 0, sizeof(b));
+	if (err == XSELL_OK && keep) {
+		err = xs_fy_best_make(&tally, newest, ref, &b);
+	}
+	if (err == XSELL_OK) {
+		err = for_you_rank(st, txn, q, ids, keep ? &b : NULL, &tally,
+		    arena, ans, &full);
+	}
+	if (err == XSELL_OK) {
+		for_you_rescale(set, q, ref, ans);
+		if (keep) {
+			xs_fy_best_put(st, txn, set, u->id, &b);
+		}
+	}
+	xs_fy_best_free(&b);
 	xs_tally_free(&tally);
 	return err;
 }
@@ -977,6 +1217,7 @@ pick_new_arrivals(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	struct cat_share       *shares = NULL;
 	struct xs_counts_reader counts;
 	size_t                  n_shares = 0, kept = 0;
+	int64_t                 ref, newest; /* 'now', and unused */
 	xsell_err               err = XSELL_OK;
 
 	for (uint32_t age = 0; age <= days && age <= today && err == XSELL_OK;
@@ -985,7 +1226,8 @@ pick_new_arrivals(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 		    st, txn, XS_REL_CREATED, today - age, new_item_cb, &w);
 	}
 	if (err == XSELL_OK) {
-		err = taste_load(st, txn, set, q, u, &taste);
+		err = taste_load(
+		    st, txn, set, q, u, false, &taste, &ref, &newest);
 	}
 	if (err == XSELL_OK) {
 		err = taste_by_category(st, txn, &taste, &shares, &n_shares);

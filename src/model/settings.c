@@ -94,6 +94,7 @@ xs_settings_default(struct xs_settings *s)
 	 * the full share. */
 	s->pick_momentum_weight = 30.0;
 	s->pick_momentum_prior  = 10.0;
+	s->pick_keep_answers    = true;
 
 	s->abandoned_min_age_s = XSELL_PICK_MIN_AGE_DEFAULT;
 	s->abandoned_max_age_s = XSELL_PICK_MAX_AGE_DEFAULT;

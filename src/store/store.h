@@ -509,7 +509,9 @@ enum xs_item_memo_kind {
 	XS_ITEM_MEMO_CART_LIST,      /* fbt of a cart: an item's best pairs */
 	XS_ITEM_MEMO_MADE_COMP_LIST, /* complements: an item's list, made by
 	                               an answer (its stamp says if fresh) */
-	XS_ITEM_MEMO_COUNTS          /* one counter of every item (counts.c) */
+	XS_ITEM_MEMO_COUNTS,         /* one counter of every item (counts.c) */
+	XS_ITEM_MEMO_FOR_YOU         /* for_you: a user's best candidates,
+	                               under the user's number */
 };
 
 /* Scratch indexes (scratch.c): a zeroed array of at least n u32 (one per
