@@ -228,6 +228,11 @@ xs_tally_get(struct xs_tally *t, uint32_t item)
  * last is there, and whatever is left out scores below it), and the
  * items the history scored at or below zero. Kept per user for the
  * snapshot, so that the next answer for the user skips the tally. */
+/* Candidates for_you ranks at first: the answer and as many again as
+ * ranking keeps in reserve for its filter (rank.c's RANK_SLACK, and
+ * more); four times as many each round after. */
+#define XS_FOR_YOU_FIRST_EXTRA 32u
+
 struct xs_fy_entry {
 	uint32_t item, because;
 	double   score;

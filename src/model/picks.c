@@ -677,10 +677,6 @@ add_unscored_candidates(const struct xs_rank_ids *ids, struct xs_cand_vec *vec)
 	return err;
 }
 
-/* Candidates ranked at first: the answer and as many again as ranking
- * keeps in reserve for its filter (rank.c's RANK_SLACK, and more). */
-#define FOR_YOU_FIRST_EXTRA 32
-
 /* One round of for_you's ranking: the tally's candidates at or above
  * the want-th best score (all when there are no more; with a candidate
  * list, every listed one) ranked into 'ans'; the cut taken in *cutp. */
@@ -758,7 +754,7 @@ for_you_rank(xs_store *st, MDB_txn *txn, const struct xs_query *q,
     const struct xs_tally *tally, struct xs_arena *arena,
     struct xs_answer *ans, bool *fullp)
 {
-	size_t    want = (size_t) q->k + FOR_YOU_FIRST_EXTRA;
+	size_t    want = (size_t) q->k + XS_FOR_YOU_FIRST_EXTRA;
 	double    cut  = -INFINITY;
 	xsell_err err  = XSELL_OK;
 

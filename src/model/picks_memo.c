@@ -17,9 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Best entries kept: the first two of for_you's ranking rounds at the
- * default k (picks.c's want: k + 32, then four times that). */
-#define BEST_KEEP (4u * (XSELL_K_DEFAULT + 32u))
+/* Best entries kept: enough for the first two of for_you's ranking
+ * rounds at the default k (picks.c). */
+#define BEST_KEEP (4u * (XSELL_K_DEFAULT + XS_FOR_YOU_FIRST_EXTRA))
 
 /* More rejected items than this (a taste of many dislikes) and the
  * answer is not kept. */
