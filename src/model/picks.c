@@ -782,13 +782,14 @@ for_you_rank(xs_store *st, MDB_txn *txn, const struct xs_query *q,
 
 /* Whether an answer for q may be kept for its user and served to the
  * next: not when the page's items weigh in or a candidate list is
- * ranked (those ask once). */
+ * ranked (those ask once), nor in a write transaction (its state is not
+ * committed: nothing is kept, and it is not an ask worth counting). */
 static bool
-for_you_keepable(const struct xs_settings *set, const struct xs_query *q,
-    const struct user_view *u)
+for_you_keepable(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
+    const struct xs_query *q, const struct user_view *u)
 {
 	return set->pick_keep_answers && u->id != 0 && q->n_context == 0 &&
-	    q->n_candidates == 0;
+	    q->n_candidates == 0 && xs_store_memo_kept(st, txn);
 }
 
 /* for_you's tally for q, settled, with the bought marked and the
@@ -877,9 +878,9 @@ for_you_from_kept(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 
 /* for_you, ranked into 'ans': from the user's best candidates kept for
  * this snapshot, or from a new tally (its best then kept for the next
- * answer). The taste decays to the user's newest event (taste_load) and
- * the answer's scores are scaled to q->now, so that both ways give the
- * same bits. */
+ * answer if the user was asked before). The taste decays to the user's newest
+ * event (taste_load) and the answer's scores are scaled to q->now, so that
+ * both ways give the same bits. */
 static xsell_err
 pick_for_you(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
     const struct xs_query *q, struct user_view *u,
@@ -888,9 +889,9 @@ pick_for_you(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 {
 	struct xs_tally   tally = { 0 };
 	struct xs_fy_best b;
-	bool              keep = for_you_keepable(set, q, u), full = true;
-	int64_t           newest, ref;
-	xsell_err         err = XSELL_OK;
+	bool      keep = for_you_keepable(st, txn, set, q, u), full = true;
+	int64_t   newest, ref;
+	xsell_err err = XSELL_OK;
 
 	if (keep) {
 		err = for_you_from_kept(
@@ -899,7 +900,10 @@ pick_for_you(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 			return err;
 		}
 	}
-	err = for_you_tally(st, txn, set, q, u, &tally, &newest, &ref);
+	/* Picking the best 168 costs more than ranking's first 42: only
+	 * for a user asked before, whose next answers they serve. */
+	keep = keep && xs_store_user_asked_before(st, u->id);
+	err  = for_you_tally(st, txn, set, q, u, &tally, &newest, &ref);
 	memset(&b, 0, sizeof(b));
 	if (err == XSELL_OK && keep) {
 		err = xs_fy_best_make(&tally, newest, ref, &b);

@@ -5,7 +5,11 @@
  * sent) costs a ranking, not a walk of twenty seeds' lists and their
  * momentum. Kept as a per-item memo under the user's number, good for
  * its own snapshot only (store.h): a commit of any write can change a
- * taste, a seed's neighbours or a momentum.
+ * taste, a seed's neighbours or a momentum. Only a user asked before
+ * is kept (xs_store_user_asked_before): where most users are asked once
+ * (a mail run, the 1M-line generated store's many users), keeping every
+ * answer took the memos' room from the seeds' lists (bench/RESULTS.md,
+ * "for_you's best candidates kept per user").
  *
  * The bytes: a head, the best entries by score (largest first), then
  * the rejected items. */

@@ -162,6 +162,18 @@ xs_store_memo_put(xs_store *st, MDB_txn *txn, enum xs_memo_slot slot,
 	}
 }
 
+/* ==== Users asked before ==== */
+
+bool
+xs_store_user_asked_before(xs_store *st, uint32_t user)
+{
+	size_t slot =
+	    (uint32_t) (user * 0x9e3779b1u) >> (32 - XS_USERS_ASKED_BITS);
+
+	return atomic_exchange_explicit(
+	           &st->users_asked[slot], user, memory_order_relaxed) == user;
+}
+
 /* ==== Per-item memos ==== */
 
 /* The families a per-item memo reads, by its key (store.h): a list

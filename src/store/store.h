@@ -514,6 +514,14 @@ enum xs_item_memo_kind {
 	                               under the user's number */
 };
 
+/* Whether 'user' (a number, not 0) was the last user asked of those
+ * sharing its slot of a small table, recording it as asked now: a memo
+ * made for a user (for_you's best candidates) is worth its room only for
+ * one asked again, and a shop's mail run, or a stream of new visitors,
+ * asks most users once. Lock-free; a slot holds one user, so a user
+ * asked again after thousands of others may be taken for new. */
+bool xs_store_user_asked_before(xs_store *st, uint32_t user);
+
 /* Scratch indexes (scratch.c): a zeroed array of at least n u32 (one per
  * item number, say), its length in *capp, lent until given back with
  * every entry zero again; NULL if n is 0 or past XS_INDEX_MAX, or if
