@@ -226,8 +226,9 @@ xs_tally_get(struct xs_tally *t, uint32_t item)
  * (picks_memo.c): the entries the user did not buy scored above zero,
  * the best of them by score (largest first; every one scoring as the
  * last is there, and whatever is left out scores below it), and the
- * items the history scored at or below zero. Kept per user for the
- * snapshot, so that the next answer for the user skips the tally. */
+ * items the history scored at or below zero. Kept per user while the
+ * counts and the user's history stand, so that the next answer for the
+ * user skips the tally. */
 /* Candidates for_you ranks at first: the answer and as many again as
  * ranking keeps in reserve for its filter (rank.c's RANK_SLACK, and
  * more); four times as many each round after. */
@@ -259,13 +260,15 @@ xsell_err xs_fy_best_make(const struct xs_tally *t, int64_t newest,
  * the 'want' best (-INFINITY: all), as picks.c's for_you_cut gives it
  * from the whole tally; false if b does not hold enough to tell. */
 bool xs_fy_best_cut(const struct xs_fy_best *b, size_t want, double *cutp);
-/* The best candidates kept for 'user' in txn's snapshot, made with
- * settings 'set'; false if none. */
+/* The best candidates kept for 'user' that txn's snapshot can use, made
+ * with settings 'set' from the history of tag 'tag'
+ * (xs_store_history_tag); false if none. */
 bool xs_fy_best_hold(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
-    uint32_t user, struct xs_fy_best *b);
-/* Keep b for 'user' in txn's snapshot (if the memo has room). */
+    uint32_t user, const struct xs_hist_tag *tag, struct xs_fy_best *b);
+/* Keep b, made from the history of tag 'tag', for 'user' (if the memo
+ * has room). */
 void xs_fy_best_put(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
-    uint32_t user, const struct xs_fy_best *b);
+    uint32_t user, const struct xs_hist_tag *tag, const struct xs_fy_best *b);
 /* Let go of b (held or made); b is zeroed. */
 void xs_fy_best_free(struct xs_fy_best *b);
 

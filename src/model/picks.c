@@ -849,19 +849,19 @@ for_you_rescale(const struct xs_settings *set, const struct xs_query *q,
 }
 
 /* for_you from the user's kept best candidates, if there are any for
- * this snapshot, settings and q->now that tell the whole answer:
- * *donep then. */
+ * this snapshot, settings, history (of tag 'tag') and q->now that tell
+ * the whole answer: *donep then. */
 static xsell_err
 for_you_from_kept(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
     const struct xs_query *q, struct user_view *u,
-    const struct xs_rank_ids *ids, struct xs_arena *arena,
-    struct xs_answer *ans, bool *donep)
+    const struct xs_hist_tag *tag, const struct xs_rank_ids *ids,
+    struct xs_arena *arena, struct xs_answer *ans, bool *donep)
 {
 	struct xs_fy_best b;
 	xsell_err         err = XSELL_OK;
 
 	*donep = false;
-	if (!xs_fy_best_hold(st, txn, set, u->id, &b)) {
+	if (!xs_fy_best_hold(st, txn, set, u->id, tag, &b)) {
 		return XSELL_OK;
 	}
 	if (b.ref == taste_ref_time(set, q->now, b.newest)) {
@@ -876,26 +876,29 @@ for_you_from_kept(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	return err;
 }
 
-/* for_you, ranked into 'ans': from the user's best candidates kept for
- * this snapshot, or from a new tally (its best then kept for the next
- * answer if the user was asked before). The taste decays to the user's newest
- * event (taste_load) and the answer's scores are scaled to q->now, so that
- * both ways give the same bits. */
+/* for_you, ranked into 'ans': from the user's best candidates kept
+ * while the counts and their history stand, or from a new tally (its
+ * best then kept for the next answer if the user was asked before). The
+ * taste decays to the user's newest event (taste_load) and the answer's
+ * scores are scaled to q->now, so that both ways give the same bits. */
 static xsell_err
 pick_for_you(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
     const struct xs_query *q, struct user_view *u,
     const struct xs_rank_ids *ids, struct xs_arena *arena,
     struct xs_answer *ans)
 {
-	struct xs_tally   tally = { 0 };
-	struct xs_fy_best b;
+	struct xs_tally    tally = { 0 };
+	struct xs_fy_best  b;
+	struct xs_hist_tag tag;
 	bool      keep = for_you_keepable(st, txn, set, q, u), full = true;
 	int64_t   newest, ref;
 	xsell_err err = XSELL_OK;
 
+	/* No tag (a fresh build holds the user): nothing kept or read. */
+	keep = keep && xs_store_history_tag(st, txn, u->id, &tag) == XSELL_OK;
 	if (keep) {
 		err = for_you_from_kept(
-		    st, txn, set, q, u, ids, arena, ans, &full);
+		    st, txn, set, q, u, &tag, ids, arena, ans, &full);
 		if (err != XSELL_OK || full) {
 			return err;
 		}
@@ -915,7 +918,7 @@ pick_for_you(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	if (err == XSELL_OK) {
 		for_you_rescale(set, q, ref, ans);
 		if (keep) {
-			xs_fy_best_put(st, txn, set, u->id, &b);
+			xs_fy_best_put(st, txn, set, u->id, &tag, &b);
 		}
 	}
 	xs_fy_best_free(&b);

@@ -3,9 +3,12 @@
  * reads of a for_you tally, so that a user asked for again in the same
  * snapshot (a storefront's widget on each page, an email previewed then
  * sent) costs a ranking, not a walk of twenty seeds' lists and their
- * momentum. Kept as a per-item memo under the user's number, good for
- * its own snapshot only (store.h): a commit of any write can change a
- * taste, a seed's neighbours or a momentum. Only a user asked before
+ * momentum. Kept as a per-item memo under the user's number, good while
+ * no commit changes a family of counts (store.h: those change seeds'
+ * lists, momentum and bought items) and the user's history is the one
+ * it was made from (its tag, checked here): so that the complements
+ * refresher's commits, stock updates and other users' ratings leave it
+ * standing. Only a user asked before
  * is kept (xs_store_user_asked_before): where most users are asked once
  * (a mail run, the 1M-line generated store's many users), keeping every
  * answer took the memos' room from the seeds' lists (bench/RESULTS.md,
@@ -31,6 +34,7 @@
 
 struct memo_head {
 	struct xs_settings set; /* what the tally was made with */
+	struct xs_hist_tag tag; /* the history it was made from */
 	int64_t            newest, ref;
 	uint64_t           n_best, n_rejected;
 	uint64_t           complete;
@@ -167,7 +171,7 @@ xs_fy_best_cut(const struct xs_fy_best *b, size_t want, double *cutp)
 
 bool
 xs_fy_best_hold(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
-    uint32_t user, struct xs_fy_best *b)
+    uint32_t user, const struct xs_hist_tag *tag, struct xs_fy_best *b)
 {
 	const unsigned char *p;
 	struct memo_head     h;
@@ -183,6 +187,7 @@ xs_fy_best_hold(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 		memcpy(&h, p, sizeof(h));
 	}
 	if (len < sizeof(h) || memcmp(&h.set, set, sizeof(*set)) != 0 ||
+	    memcmp(&h.tag, tag, sizeof(*tag)) != 0 ||
 	    len != memo_size(h.n_best, h.n_rejected)) {
 		xs_store_memo_release(held);
 		return false;
@@ -201,7 +206,7 @@ xs_fy_best_hold(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 
 void
 xs_fy_best_put(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
-    uint32_t user, const struct xs_fy_best *b)
+    uint32_t user, const struct xs_hist_tag *tag, const struct xs_fy_best *b)
 {
 	struct memo_head h;
 	unsigned char   *buf;
@@ -217,6 +222,7 @@ xs_fy_best_put(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	}
 	memset(&h, 0, sizeof(h));
 	memcpy(&h.set, set, sizeof(*set));
+	h.tag        = *tag;
 	h.newest     = b->newest;
 	h.ref        = b->ref;
 	h.n_best     = b->n_best;

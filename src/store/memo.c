@@ -178,8 +178,8 @@ xs_store_user_asked_before(xs_store *st, uint32_t user)
 
 /* The families a per-item memo reads, by its key (store.h): a list
  * kind's, those of its relation (bits 56..59); a counter's array, its
- * family (bits 56..59); 0 for any other, which is good for its own
- * snapshot only. */
+ * family (bits 56..59); a user's for_you candidates, those of the
+ * counts; 0 for any other, which is good for its own snapshot only. */
 static unsigned
 key_families(uint64_t key)
 {
@@ -187,6 +187,13 @@ key_families(uint64_t key)
 
 	if (kind == XS_ITEM_MEMO_COUNTS) {
 		return 1u << (key >> 56 & 15); /* counts.c's dense_key */
+	}
+	if (kind == XS_ITEM_MEMO_FOR_YOU) {
+		/* Seeds' lists of three relations, momentum from the trend
+		 * lists and counters, bought items: every family of counts
+		 * (its maker checks the user's history, picks_memo.c). */
+		return 1u << XS_FAM_ORDER | 1u << XS_FAM_VIEW |
+		    1u << XS_FAM_CART | 1u << XS_FAM_FORGET;
 	}
 	if (kind != XS_ITEM_MEMO_SEED_LIST && kind != XS_ITEM_MEMO_BEST_LIST &&
 	    kind != XS_ITEM_MEMO_CART_LIST) {

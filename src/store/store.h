@@ -475,7 +475,9 @@ void xs_store_memo_put(xs_store *st, MDB_txn *txn, enum xs_memo_slot slot,
  * once. A list kind's memo (SEED, BEST, CART: the next 4 bits of the
  * key are its relation, as xs_list_memo_key makes them) is good for
  * every snapshot whose stamps on its relation's family of writes are
- * those it was made from (epochs.c); a made complements list (MADE_COMP_LIST)
+ * those it was made from (epochs.c); a user's for_you candidates
+ * (FOR_YOU) for every snapshot with the same stamps on orders, views,
+ * cart adds and forgets; a made complements list (MADE_COMP_LIST)
  * for every snapshot, its maker checking its stamp as a stored list's;
  * any other for its own snapshot only. An older snapshot's reader keeps
  * nothing; a put for a key kept replaces it; entries no longer good for
@@ -511,7 +513,9 @@ enum xs_item_memo_kind {
 	                               an answer (its stamp says if fresh) */
 	XS_ITEM_MEMO_COUNTS,         /* one counter of every item (counts.c) */
 	XS_ITEM_MEMO_FOR_YOU         /* for_you: a user's best candidates,
-	                               under the user's number */
+	                               under the user's number, good while
+	                               no family of counts changes (its
+	                               maker checks the user's history) */
 };
 
 /* Whether 'user' (a number, not 0) was the last user asked of those
@@ -723,6 +727,21 @@ xsell_err xs_store_history_add(xs_store *st, MDB_txn *txn, uint32_t user,
 typedef xsell_err (*xs_hist_cb)(void *ctx, const struct xs_hist_rec *ev);
 xsell_err xs_store_history_each(xs_store *st, MDB_txn *txn, uint32_t user,
     bool newest_first, xs_hist_cb cb, void *ctx);
+
+/* What tells one state of a user's history from another, without
+ * reading it all: how many events, and the oldest's and the newest's
+ * bytes. Events are kept in time order, and every change adds one,
+ * drops the oldest or drops them all; only an event's flags change in
+ * place (its item's stock then), which no answer derived from the
+ * history kept in memory reads. */
+struct xs_hist_tag {
+	uint64_t      n;
+	unsigned char oldest[16], newest[16];
+};
+/* The tag of the user's history (zeroed: none); XSELL_EINVAL while a
+ * fresh build holds the user's records in memory (users_held.c). */
+xsell_err xs_store_history_tag(
+    xs_store *st, MDB_txn *txn, uint32_t user, struct xs_hist_tag *tag);
 
 /* ==== Ledger: what each user's events added to the counts ==== */
 

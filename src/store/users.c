@@ -496,6 +496,47 @@ xs_store_history_each(xs_store *st, MDB_txn *txn, uint32_t user,
 	return rc == MDB_NOTFOUND ? XSELL_OK : xs_err_from_mdb(rc);
 }
 
+xsell_err
+xs_store_history_tag(
+    xs_store *st, MDB_txn *txn, uint32_t user, struct xs_hist_tag *tag)
+{
+	unsigned char kb[4];
+	MDB_val       k = xs_key_u32(kb, user);
+	MDB_val       v;
+	MDB_cursor   *cur;
+	size_t        n = 0;
+	int           rc;
+
+	_Static_assert(sizeof(tag->oldest) == HIST_REC_LEN, "a record");
+	memset(tag, 0, sizeof(*tag));
+	if (st->users_held != NULL) {
+		return XSELL_EINVAL;
+	}
+	rc = mdb_cursor_open(txn, st->history, &cur);
+	if (rc != 0) {
+		return xs_err_from_mdb(rc);
+	}
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
+	if (rc == 0) {
+		rc = mdb_cursor_count(cur, &n);
+	}
+	if (rc == 0) {
+		rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST_DUP);
+	}
+	if (rc == 0 && v.mv_size == HIST_REC_LEN) {
+		memcpy(tag->oldest, v.mv_data, HIST_REC_LEN);
+		rc = mdb_cursor_get(cur, &k, &v, MDB_LAST_DUP);
+	}
+	if (rc == 0 && v.mv_size == HIST_REC_LEN) {
+		memcpy(tag->newest, v.mv_data, HIST_REC_LEN);
+		tag->n = n;
+	} else if (rc == 0) {
+		rc = MDB_CORRUPTED;
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? XSELL_OK : xs_err_from_mdb(rc);
+}
+
 /* ==== Ledger ==== */
 
 static MDB_val

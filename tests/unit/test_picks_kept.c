@@ -90,15 +90,17 @@ assert_same_picks(
 static bool
 kept_for(xs_store *st, const struct xs_settings *set, const char *user)
 {
-	struct xs_fy_best b;
-	MDB_txn          *txn;
-	uint32_t          uid;
-	bool              kept;
+	struct xs_fy_best  b;
+	struct xs_hist_tag tag;
+	MDB_txn           *txn;
+	uint32_t           uid;
+	bool               kept;
 
 	assert_xs_ok(xs_txn_read(st, &txn));
 	assert_xs_ok(
 	    xs_store_id_get(st, txn, XS_DICT_USER, user, strlen(user), &uid));
-	kept = xs_fy_best_hold(st, txn, set, uid, &b);
+	assert_xs_ok(xs_store_history_tag(st, txn, uid, &tag));
+	kept = xs_fy_best_hold(st, txn, set, uid, &tag, &b);
 	xs_fy_best_free(&b);
 	xs_txn_abort(txn);
 	return kept;
@@ -221,8 +223,67 @@ test_kept_answer_serves_a_later_now(void **state)
 	assert_same_picks(&ref, &later, 1.0);
 }
 
-/* A commit retires what was kept: once u1 orders the first pick, it is
- * bought and out of the answer, which is the reference's again. */
+/* Tell the store item 'id''s category: a commit of item metadata. */
+static void
+describe_item(xs_store *st, const char *id, const char *cat)
+{
+	struct xs_item_update up;
+	MDB_txn              *txn;
+
+	memset(&up, 0, sizeof(up));
+	up.item     = span(id);
+	up.category = span(cat);
+	assert_xs_ok(xs_txn_write(st, &txn));
+	assert_xs_ok(xs_model_items_upsert(st, txn, &up, 1, T0));
+	assert_xs_ok(xs_txn_commit(txn));
+}
+
+static bool
+has_item(xs_store *st, const struct picks *p, const char *id)
+{
+	MDB_txn *txn;
+	uint32_t item;
+	bool     found = false;
+
+	assert_xs_ok(xs_txn_read(st, &txn));
+	assert_xs_ok(
+	    xs_store_id_get(st, txn, XS_DICT_ITEM, id, strlen(id), &item));
+	xs_txn_abort(txn);
+	for (size_t i = 0; i < p->n; i++) {
+		found = found || p->v[i].item == item;
+	}
+	return found;
+}
+
+/* Others' orders retire what was kept: once guests buy Z with C (which
+ * u1 viewed) three times, Z is among u1's picks, as in the
+ * reference. */
+static void
+test_kept_answer_follows_others_orders(void **state)
+{
+	struct xs_test_store *f = *state;
+	struct xs_settings    set;
+	struct xs_query       q = for_you("u1", T0, 10);
+	struct picks          first, after, ref;
+	char                  spec[256];
+
+	xs_settings_default(&set);
+	load_small_store(f->st);
+	ask_until_kept(f->st, &set, &q, &first);
+	snprintf(spec, sizeof(spec),
+	    "%d order - C,Z g20; %d order - C,Z g21; %d order - C,Z g22",
+	    T0 - 300, T0 - 200, T0 - 100);
+	xs_test_events(f->st, NULL, spec);
+	assert_false(has_item(f->st, &first, "Z"));
+	ask(f->st, &set, &q, false, &after);
+	assert_true(has_item(f->st, &after, "Z"));
+	ask(f->st, &set, &q, true, &ref);
+	assert_same_picks(&ref, &after, 1.0);
+}
+
+/* The user's own order retires what was kept: once u1 orders the first
+ * pick, it is bought and out of the answer, which is the reference's
+ * again. */
 static void
 test_kept_answer_follows_a_commit(void **state)
 {
@@ -257,6 +318,38 @@ test_kept_answer_follows_a_commit(void **state)
 	}
 	ask(f->st, &set, &q, true, &ref);
 	assert_same_picks(&ref, &after, 1.0);
+}
+
+/* What was kept outlives commits of what it was not made from (an
+ * item's metadata; another user's rating, which changes no count), and
+ * is still the reference's answer; the user's own rating retires it. */
+static void
+test_kept_answer_outlives_other_writes(void **state)
+{
+	struct xs_test_store *f = *state;
+	struct xs_settings    set;
+	struct xs_query       q = for_you("u1", T0, 10);
+	struct picks          first, ref, now;
+	char                  spec[64];
+
+	xs_settings_default(&set);
+	load_small_store(f->st);
+	ask_until_kept(f->st, &set, &q, &first);
+	describe_item(f->st, "B", "kitchen");
+	snprintf(spec, sizeof(spec), "%d rating u3 B 5", T0 - 60);
+	xs_test_events(f->st, NULL, spec);
+	assert_true(kept_for(f->st, &set, "u1"));
+	ask(f->st, &set, &q, false, &now);
+	ask(f->st, &set, &q, true, &ref);
+	assert_same_picks(&ref, &now, 1.0);
+	assert_same_picks(&first, &now, 1.0);
+
+	snprintf(spec, sizeof(spec), "%d rating u1 %s 1", T0 - 60, "B");
+	xs_test_events(f->st, NULL, spec);
+	assert_false(kept_for(f->st, &set, "u1"));
+	ask(f->st, &set, &q, false, &now);
+	ask(f->st, &set, &q, true, &ref);
+	assert_same_picks(&ref, &now, 1.0);
 }
 
 /* What one settings' answer kept is not served to another's. */
@@ -383,8 +476,14 @@ main(void)
 		    test_kept_answer_serves_a_later_now, xs_test_store_setup,
 		    xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(
+		    test_kept_answer_follows_others_orders,
+		    xs_test_store_setup, xs_test_store_teardown),
+		cmocka_unit_test_setup_teardown(
 		    test_kept_answer_follows_a_commit, xs_test_store_setup,
 		    xs_test_store_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_kept_answer_outlives_other_writes,
+		    xs_test_store_setup, xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_kept_answer_is_the_settings, xs_test_store_setup,
 		    xs_test_store_teardown),
