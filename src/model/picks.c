@@ -905,7 +905,7 @@ pick_for_you(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	}
 	/* Picking the best 168 costs more than ranking's first 42: only
 	 * for a user asked before, whose next answers they serve. */
-	keep = keep && xs_store_user_asked_before(st, u->id);
+	keep = keep && xs_store_user_asked_before(st, txn, u->id);
 	err  = for_you_tally(st, txn, set, q, u, &tally, &newest, &ref);
 	memset(&b, 0, sizeof(b));
 	if (err == XSELL_OK && keep) {

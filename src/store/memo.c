@@ -162,18 +162,6 @@ xs_store_memo_put(xs_store *st, MDB_txn *txn, enum xs_memo_slot slot,
 	}
 }
 
-/* ==== Users asked before ==== */
-
-bool
-xs_store_user_asked_before(xs_store *st, uint32_t user)
-{
-	size_t slot =
-	    (uint32_t) (user * 0x9e3779b1u) >> (32 - XS_USERS_ASKED_BITS);
-
-	return atomic_exchange_explicit(
-	           &st->users_asked[slot], user, memory_order_relaxed) == user;
-}
-
 /* ==== Per-item memos ==== */
 
 /* The families a per-item memo reads, by its key (store.h): a list
@@ -571,4 +559,23 @@ xs_store_memo_fini(xs_store *st)
 	xs_store_index_pool_fini(st);
 	pthread_mutex_destroy(&st->index_pool.mtx);
 	pthread_mutex_destroy(&st->memo_mtx);
+}
+
+/* ==== Users asked before ==== */
+
+bool
+xs_store_user_asked_before(xs_store *st, MDB_txn *txn, uint32_t user)
+{
+	size_t   id = xs_store_snapshot_id(st, txn);
+	size_t   slot;
+	uint64_t e[XS_FAM_COUNT], sig, mark;
+
+	if (id == 0 || !xs_store_snapshot_epochs(st, txn, id, e)) {
+		return false;
+	}
+	sig  = item_memo_sig((uint64_t) XS_ITEM_MEMO_FOR_YOU << 60, id, e);
+	mark = (uint64_t) user << 32 | (uint32_t) sig;
+	slot = (uint32_t) (user * 0x9e3779b1u) >> (32 - XS_USERS_ASKED_BITS);
+	return atomic_exchange_explicit(
+	           &st->users_asked[slot], mark, memory_order_relaxed) == mark;
 }

@@ -202,7 +202,7 @@ bool xs_store_snapshot_epochs(
 /* Free the memos (memo.c); at close. */
 void xs_store_memo_fini(struct xs_store *st);
 
-/* Slots of the users asked (xs_store_user_asked_before): 64 KiB. */
+/* Slots of the users asked (xs_store_user_asked_before): 128 KiB. */
 #define XS_USERS_ASKED_BITS 14
 
 struct xs_store {
@@ -232,8 +232,9 @@ struct xs_store {
 	struct xs_item_cache item_cache;
 	struct xs_index_pool index_pool;
 	/* The last user asked in each slot (memo.c's
-	 * xs_store_user_asked_before); 0: none. */
-	atomic_uint users_asked[1u << XS_USERS_ASKED_BITS];
+	 * xs_store_user_asked_before): the user's number, then the low 32
+	 * bits of the snapshot's stamp on the counts; 0: none. */
+	_Atomic uint64_t users_asked[1u << XS_USERS_ASKED_BITS];
 
 	/* Order records of a fresh build, not yet written (bulk.c). */
 	struct xs_orders_held *orders_held;

@@ -281,6 +281,28 @@ test_kept_answer_follows_others_orders(void **state)
 	assert_same_picks(&ref, &after, 1.0);
 }
 
+/* A user asked once before each commit of counts keeps nothing: the
+ * second ask must come before the next order, view or cart add. */
+static void
+test_kept_only_asked_again_between_commits(void **state)
+{
+	struct xs_test_store *f = *state;
+	struct xs_settings    set;
+	struct xs_query       q = for_you("u1", T0, 10);
+	struct picks          p;
+	char                  spec[64];
+
+	xs_settings_default(&set);
+	load_small_store(f->st);
+	ask(f->st, &set, &q, false, &p);
+	snprintf(spec, sizeof(spec), "%d order - G,H g30", T0 - 30);
+	xs_test_events(f->st, NULL, spec);
+	ask(f->st, &set, &q, false, &p);
+	assert_false(kept_for(f->st, &set, "u1"));
+	ask(f->st, &set, &q, false, &p);
+	assert_true(kept_for(f->st, &set, "u1"));
+}
+
 /* The user's own order retires what was kept: once u1 orders the first
  * pick, it is bought and out of the answer, which is the reference's
  * again. */
@@ -475,6 +497,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_kept_answer_serves_a_later_now, xs_test_store_setup,
 		    xs_test_store_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_kept_only_asked_again_between_commits,
+		    xs_test_store_setup, xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_kept_answer_follows_others_orders,
 		    xs_test_store_setup, xs_test_store_teardown),
