@@ -177,18 +177,24 @@ xs_fy_best_hold(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	struct memo_head     h;
 	const void          *held;
 	size_t               len;
+	bool                 same_set;
 
 	memset(b, 0, sizeof(*b));
 	if (!xs_store_item_memo_hold(st, txn, memo_key(user), &held, &len)) {
 		return false;
 	}
 	p = held;
+	memset(&h, 0, sizeof(h));
 	if (len >= sizeof(h)) {
 		memcpy(&h, p, sizeof(h));
 	}
-	if (len < sizeof(h) || memcmp(&h.set, set, sizeof(*set)) != 0 ||
-	    memcmp(&h.tag, tag, sizeof(*tag)) != 0 ||
-	    len != memo_size(h.n_best, h.n_rejected)) {
+	/* The same bytes are the same settings; other bytes for the same
+	 * values (padding, -0.0) only make a miss, never a wrong answer. */
+	// NOLINTNEXTLINE(bugprone-suspicious-memory-comparison,cert-exp42-c,cert-flp37-c)
+	same_set = memcmp(&h.set, set, sizeof(*set)) == 0;
+	/* Made by other settings or from another history: not this one's. */
+	if (len != memo_size(h.n_best, h.n_rejected) || !same_set ||
+	    memcmp(&h.tag, tag, sizeof(*tag)) != 0) {
 		xs_store_memo_release(held);
 		return false;
 	}
