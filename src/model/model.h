@@ -97,10 +97,11 @@ struct xs_settings {
 	 * ever sold that sold lately. 0 turns it off. */
 	double pick_momentum_weight;
 	double pick_momentum_prior;
-	/* for_you keeps each user's best candidates for the snapshot
-	 * (picks_memo.c), so that the next answer for the user ranks them
-	 * instead of walking the seeds again. Off where each user is asked
-	 * once (xsell-eval) and to measure a first answer's cost. */
+	/* for_you keeps the best candidates of a user asked again
+	 * (picks_memo.c), so that their next answers, until the counts or
+	 * their history change, rank those instead of walking the seeds
+	 * again. Off where each user is asked once (xsell-eval) and to
+	 * measure a first answer's cost. */
 	bool pick_keep_answers;
 	/* abandoned_cart: added between these ages ago; new_arrivals and
 	 * back_in_stock look this many days back. */

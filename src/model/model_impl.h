@@ -5,6 +5,8 @@
 
 #include "model/model.h"
 
+#include <xsell/limits.h>
+
 /* Add 'd' to pending pair (a, b) of relation 'rel'. */
 xsell_err xs_acc_pair_add(
     xs_acc *acc, enum xs_rel rel, uint32_t a, uint32_t b, int32_t d);
@@ -222,6 +224,14 @@ xs_tally_get(struct xs_tally *t, uint32_t item)
 	return e != NULL ? e : xs_tally_add(t, item);
 }
 
+/* Candidates for_you ranks at first: the answer and as many again as
+ * ranking keeps in reserve for its filter (rank.c's RANK_SLACK, and
+ * more); four times as many each round after. */
+#define XS_FOR_YOU_FIRST_EXTRA 32u
+/* Best candidates kept for a user: enough for the first two of those
+ * rounds at the default k. */
+#define XS_FOR_YOU_KEPT (4u * (XSELL_K_DEFAULT + XS_FOR_YOU_FIRST_EXTRA))
+
 /* for_you's best candidates, what its ranking reads of a tally
  * (picks_memo.c): the entries the user did not buy scored above zero,
  * the best of them by score (largest first; every one scoring as the
@@ -229,11 +239,6 @@ xs_tally_get(struct xs_tally *t, uint32_t item)
  * items the history scored at or below zero. Kept per user while the
  * counts and the user's history stand, so that the next answer for the
  * user skips the tally. */
-/* Candidates for_you ranks at first: the answer and as many again as
- * ranking keeps in reserve for its filter (rank.c's RANK_SLACK, and
- * more); four times as many each round after. */
-#define XS_FOR_YOU_FIRST_EXTRA 32u
-
 struct xs_fy_entry {
 	uint32_t item, because;
 	double   score;
@@ -253,8 +258,10 @@ struct xs_fy_best {
 	uint32_t           *own_rejected;
 };
 
-/* The best candidates of settled tally t, the taste's times beside. */
-xsell_err xs_fy_best_make(const struct xs_tally *t, int64_t newest,
+/* The best candidates of settled tally t: those at or above 'cut', the
+ * score of the XS_FOR_YOU_KEPT-th best (-INFINITY: all of them; picks.c's
+ * for_you_cut gives it), the taste's times beside. */
+xsell_err xs_fy_best_make(const struct xs_tally *t, double cut, int64_t newest,
     int64_t ref, struct xs_fy_best *b);
 /* The score at or above which ranking takes the entries when it wants
  * the 'want' best (-INFINITY: all), as picks.c's for_you_cut gives it

@@ -909,7 +909,11 @@ pick_for_you(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	err  = for_you_tally(st, txn, set, q, u, &tally, &newest, &ref);
 	memset(&b, 0, sizeof(b));
 	if (err == XSELL_OK && keep) {
-		err = xs_fy_best_make(&tally, newest, ref, &b);
+		double cut = for_you_cut(q, ids, &tally, XS_FOR_YOU_KEPT);
+
+		err = isnan(cut)
+		    ? XSELL_ENOMEM
+		    : xs_fy_best_make(&tally, cut, newest, ref, &b);
 	}
 	if (err == XSELL_OK) {
 		err = for_you_rank(st, txn, q, ids, keep ? &b : NULL, &tally,

@@ -1,32 +1,26 @@
 /* SPDX-License-Identifier: MIT */
 /* for_you's best candidates kept per user (model_impl.h): what ranking
- * reads of a for_you tally, so that a user asked for again in the same
- * snapshot (a storefront's widget on each page, an email previewed then
- * sent) costs a ranking, not a walk of twenty seeds' lists and their
- * momentum. Kept as a per-item memo under the user's number, good while
- * no commit changes a family of counts (store.h: those change seeds'
- * lists, momentum and bought items) and the user's history is the one
- * it was made from (its tag, checked here): so that the complements
- * refresher's commits, stock updates and other users' ratings leave it
- * standing. Only a user asked before
- * is kept (xs_store_user_asked_before): where most users are asked once
- * (a mail run, the 1M-line generated store's many users), keeping every
- * answer took the memos' room from the seeds' lists (bench/RESULTS.md,
- * "for_you's best candidates kept per user").
+ * reads of a for_you tally, so that a user asked for again (a
+ * storefront's widget on each page, an email previewed then sent) costs
+ * a ranking, not a walk of twenty seeds' lists and their momentum. Kept
+ * as a per-item memo under the user's number, good while no commit
+ * changes a family of counts (store.h: those change seeds' lists,
+ * momentum and bought items) and the user's history is the one it was
+ * made from (its tag, checked here): so that the complements refresher's
+ * commits, stock updates and other users' ratings leave it standing.
+ * Only a user asked again between two such commits is kept
+ * (xs_store_user_asked_before): where most users are asked once (a mail
+ * run, the 1M-line generated store's many users), keeping every answer
+ * made the first answers dearer and took the memos' room from the seeds'
+ * lists (bench/RESULTS.md, "for_you's best candidates kept per user").
  *
  * The bytes: a head, the best entries by score (largest first), then
  * the rejected items. */
 #include "model/model_impl.h"
 
-#include <xsell/limits.h>
-
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Best entries kept: enough for the first two of for_you's ranking
- * rounds at the default k (picks.c). */
-#define BEST_KEEP (4u * (XSELL_K_DEFAULT + XS_FOR_YOU_FIRST_EXTRA))
 
 /* More rejected items than this (a taste of many dislikes) and the
  * answer is not kept. */
@@ -74,29 +68,6 @@ entry_ranked(const struct xs_tally_entry *e)
 	return !e->bought && e->score > 0;
 }
 
-/* The score of the BEST_KEEP-th best ranked entry, or -INFINITY when
- * there are no more (all are kept); NaN when memory is short. */
-static double
-best_cut(const struct xs_tally *t, size_t *n_rankedp)
-{
-	double *s = malloc((t->n ? t->n : 1) * sizeof(*s));
-	size_t  n = 0;
-	double  cut;
-
-	if (s == NULL) {
-		return NAN;
-	}
-	for (size_t i = 0; i < t->n; i++) {
-		if (entry_ranked(&t->v[i])) {
-			s[n++] = t->v[i].score;
-		}
-	}
-	cut = n > BEST_KEEP ? xs_nth_largest(s, n, BEST_KEEP) : -INFINITY;
-	free(s);
-	*n_rankedp = n;
-	return cut;
-}
-
 static xsell_err
 best_take(const struct xs_tally *t, double cut, struct xs_fy_best *b)
 {
@@ -132,11 +103,9 @@ best_take(const struct xs_tally *t, double cut, struct xs_fy_best *b)
 }
 
 xsell_err
-xs_fy_best_make(const struct xs_tally *t, int64_t newest, int64_t ref,
-    struct xs_fy_best *b)
+xs_fy_best_make(const struct xs_tally *t, double cut, int64_t newest,
+    int64_t ref, struct xs_fy_best *b)
 {
-	size_t    n_ranked;
-	double    cut = best_cut(t, &n_ranked);
 	xsell_err err;
 
 	memset(b, 0, sizeof(*b));
