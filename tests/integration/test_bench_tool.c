@@ -280,6 +280,36 @@ test_bench_warm_needs_inproc(void **state)
 	free(url);
 }
 
+/* --picks-unkept turns for_you's kept answers off in process: a usage
+ * error over a socket; in process its picks are all answered. */
+static void
+test_bench_picks_unkept_needs_inproc(void **state)
+{
+	struct xs_test_dir *f   = *state;
+	char               *url = xs_test_ipc_url(f->dir, "nobody");
+	const char  *socket[]   = { "--url", url, "--db", db_of(f), "--mix",
+		   "picks=1", "--picks-unkept", "--requests", "5", "--timeout-ms",
+		   "100", NULL };
+	const char  *ok[] = { "--inproc", "--db", db_of(f), "--mix", "picks=1",
+		 "--picks-unkept", "--requests", "30", "--warmup", "0",
+		 "--json", NULL };
+	json_error_t jerr;
+	json_t      *r;
+
+	assert_int_equal(bench(f, socket), 2);
+	assert_string_equal(f->err,
+	    "xsell-bench: --picks-unkept: needs --inproc (see --help)\n");
+	assert_int_equal(bench(f, ok), 0);
+	r = json_loads(f->out, 0, &jerr);
+	assert_non_null(r);
+	assert_int_equal(json_integer_value(json_object_get(r, "errors")), 0);
+	assert_int_equal(json_integer_value(json_object_get(
+	                     json_object_get(r, "all"), "requests")),
+	    30);
+	json_decref(r);
+	free(url);
+}
+
 /* --mix: an empty element, an unknown op or a mix of weight 0 is a
  * usage error naming the flag, as every tool's lists. */
 static void
@@ -618,6 +648,7 @@ main(void)
 		T(test_bench_memo_size_needs_inproc_and_a_budget),
 		T(test_bench_mix_refused),
 		T(test_bench_warm_needs_inproc),
+		T(test_bench_picks_unkept_needs_inproc),
 		T(test_bench_option_given_twice),
 		T(test_bench_store_missing_says_why),
 		T(test_bench_writes_views_and_orders),

@@ -303,6 +303,28 @@ test_kept_only_asked_again_between_commits(void **state)
 	assert_true(kept_for(f->st, &set, "u1"));
 }
 
+/* With the setting pick_keep_answers off (xsell-eval, xsell-bench
+ * --picks-unkept), a user asked again and again keeps nothing, and the
+ * answers are still the reference's. */
+static void
+test_nothing_kept_when_the_setting_is_off(void **state)
+{
+	struct xs_test_store *f = *state;
+	struct xs_settings    set;
+	struct xs_query       q = for_you("u1", T0, 10);
+	struct picks          ref, p;
+
+	xs_settings_default(&set);
+	set.pick_keep_answers = false;
+	load_small_store(f->st);
+	ask(f->st, &set, &q, true, &ref);
+	for (int i = 0; i < 3; i++) {
+		ask(f->st, &set, &q, false, &p);
+		assert_same_picks(&ref, &p, 1.0);
+	}
+	assert_false(kept_for(f->st, &set, "u1"));
+}
+
 /* The user's own order retires what was kept: once u1 orders the first
  * pick, it is bought and out of the answer, which is the reference's
  * again. */
@@ -499,6 +521,9 @@ main(void)
 		    xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_kept_only_asked_again_between_commits,
+		    xs_test_store_setup, xs_test_store_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_nothing_kept_when_the_setting_is_off,
 		    xs_test_store_setup, xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_kept_answer_follows_others_orders,
