@@ -241,8 +241,9 @@ struct bought_item {
 };
 
 struct user_view {
-	uint32_t            id;     /* 0: unknown */
-	struct bought_item *bought; /* by item, malloc'd */
+	uint32_t            id;            /* 0: unknown */
+	bool                bought_loaded; /* user_bought_load ran */
+	struct bought_item *bought;        /* by item, malloc'd */
 	size_t              n_bought, cap_bought;
 	struct xs_cand_vec  rejected; /* for_you: scored <= 0 by the history */
 };
@@ -270,6 +271,8 @@ bought_cb(void *ctx, uint32_t item, int64_t ts, uint32_t count)
 	return XSELL_OK;
 }
 
+/* The user's number into u (0: unknown); their bought set is read when
+ * a pick needs it (user_bought_load). */
 static xsell_err
 user_view_load(xs_store *st, MDB_txn *txn, const struct xs_span *user,
     struct user_view *u)
@@ -283,9 +286,20 @@ user_view_load(xs_store *st, MDB_txn *txn, const struct xs_span *user,
 		u->id = 0;
 		return XSELL_OK;
 	}
-	if (err != XSELL_OK) {
-		return err;
+	return err;
+}
+
+/* The user's bought set into u, once. Read only where used: a for_you
+ * answer from the user's kept best candidates does not, and reading it
+ * was a fifth of that answer's cost (bench/RESULTS.md, "A kept for_you
+ * answer reads no bought set"). */
+static xsell_err
+user_bought_load(xs_store *st, MDB_txn *txn, struct user_view *u)
+{
+	if (u->bought_loaded || u->id == 0) {
+		return XSELL_OK;
 	}
+	u->bought_loaded = true;
 	return xs_store_bought_each(st, txn, u->id, bought_cb, u);
 }
 
@@ -733,9 +747,10 @@ for_you_rank_best(xs_store *st, MDB_txn *txn, const struct xs_query *q,
 		c.why.source  = XS_SOURCE_HISTORY;
 		err           = xs_cand_vec_push(&out, &c);
 	}
+	/* b's best are sorted by score already: nothing to select first. */
 	if (err == XSELL_OK) {
-		err = xs_rank_top(st, txn, q, ids->excluded, ids->n_excluded,
-		    out.v, out.n, arena, ans);
+		err = xs_rank_select(st, txn, q, ids->excluded,
+		    ids->n_excluded, out.v, out.n, arena, ans);
 	}
 	free(out.v);
 	return err;
@@ -808,7 +823,11 @@ for_you_tally(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	if (xs_store_dict_size(st, txn, XS_DICT_ITEM, &items) == XSELL_OK) {
 		xs_tally_use_index(tally, st, (size_t) items + 1);
 	}
-	err = taste_load(st, txn, set, q, u, true, &taste, refp, newestp);
+	err = user_bought_load(st, txn, u);
+	if (err == XSELL_OK) {
+		err = taste_load(
+		    st, txn, set, q, u, true, &taste, refp, newestp);
+	}
 	if (err == XSELL_OK) {
 		err = for_you_candidates(st, txn, set, &taste, tally);
 	}
@@ -1454,6 +1473,14 @@ pick_ranked(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	struct xs_cand_vec out = { 0 };
 	xsell_err          err;
 
+	/* back_in_stock, new_arrivals and buy_again read the bought set;
+	 * for_you reads it only when it tallies. */
+	if (q->kind != XS_PICK_FOR_YOU && q->kind != XS_PICK_ABANDONED_CART) {
+		err = user_bought_load(st, txn, u);
+		if (err != XSELL_OK) {
+			return err;
+		}
+	}
 	switch (q->kind) {
 	case XS_PICK_ABANDONED_CART:
 		err = pick_abandoned_cart(st, txn, set, q, u, &out);
@@ -1503,8 +1530,11 @@ xs_model_picks(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	err = pick_ranked(st, txn, set, q, &u, &ids, arena, ans);
 	if (err == XSELL_OK && q->kind == XS_PICK_FOR_YOU &&
 	    q->n_candidates == 0 && ans->n < q->k) {
-		err =
-		    fill_with_trending(st, txn, set, q, &u, &ids, arena, ans);
+		err = user_bought_load(st, txn, &u);
+		if (err == XSELL_OK) {
+			err = fill_with_trending(
+			    st, txn, set, q, &u, &ids, arena, ans);
+		}
 	}
 	if (err == XSELL_OK) {
 		err = name_because(st, txn, ans);
