@@ -31,8 +31,8 @@ xs_buf_reset(struct xs_buf *b)
 	b->len = 0;
 }
 
-static xsell_err
-buf_reserve(struct xs_buf *b, size_t extra)
+xsell_err
+xs_buf_reserve(struct xs_buf *b, size_t extra)
 {
 	size_t need;
 	size_t cap;
@@ -69,7 +69,7 @@ xs_buf_append(struct xs_buf *b, const void *p, size_t len)
 	if (len == 0) {
 		return XSELL_OK;
 	}
-	err = buf_reserve(b, len);
+	err = xs_buf_reserve(b, len);
 	if (err != XSELL_OK) {
 		return err;
 	}
@@ -91,7 +91,7 @@ xs_buf_printf(struct xs_buf *b, const char *fmt, ...)
 	if (n < 0) {
 		return XSELL_EINTERNAL;
 	}
-	err = buf_reserve(b, (size_t) n);
+	err = xs_buf_reserve(b, (size_t) n);
 	if (err != XSELL_OK) {
 		return err;
 	}

@@ -29,6 +29,9 @@ void xs_buf_init(struct xs_buf *b, size_t max_len);
 void xs_buf_fini(struct xs_buf *b);
 /* Forget the contents, keep the memory. */
 void xs_buf_reset(struct xs_buf *b);
+/* Room for 'extra' more bytes after len, without appending them.
+ * XSELL_ETOOBIG past max_len, XSELL_ENOMEM. */
+xsell_err xs_buf_reserve(struct xs_buf *b, size_t extra);
 /* Append 'len' bytes. XSELL_ETOOBIG past max_len, XSELL_ENOMEM. */
 xsell_err xs_buf_append(struct xs_buf *b, const void *p, size_t len);
 /* Append formatted text (no NUL kept in len). */

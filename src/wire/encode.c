@@ -1,62 +1,269 @@
 /* SPDX-License-Identifier: MIT */
-/* Replies: msgpack maps packed with msgpack-c's packer straight into an
- * xs_buf. The packer's write callback records the buffer's first error
- * (a reply over its cap, out of memory) and refuses everything after it,
- * so each builder packs without checking and returns that error once.
- * The request's "id" is echoed as the raw bytes the client sent. */
+/* Replies: msgpack maps written straight into an xs_buf. The writer
+ * records the buffer's first error (a reply over its cap, out of memory)
+ * and drops everything after it, so each builder writes without checking
+ * and returns that error once. The request's "id" is echoed as the raw
+ * bytes the client sent.
+ *
+ * The writer is ours, not msgpack-c's packer: that one hands every
+ * token (a key's header, then its bytes, a score's 9 bytes, ...) to a
+ * callback through a pointer, ~150 calls for a list of 10, which were
+ * 28% of the instructions xselld spent on an fbt request outside nng
+ * (bench/RESULTS.md, "Replies written without msgpack-c's packer"). Each
+ * value here takes the room it needs at once and is stored in place, in
+ * the smallest form the msgpack spec allows, as the packer did. */
 #include "wire/wire_impl.h"
 
 #include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
-#include <msgpack.h>
-
-struct pack_ctx {
+struct pack {
 	struct xs_buf *out;
 	xsell_err      err; /* first append error */
 };
 
-static int
-pack_write_cb(void *data, const char *buf, size_t len)
+/* Room for n more bytes at the end of the reply, taken (NULL after an
+ * error, which is recorded). */
+static unsigned char *
+pack_room(struct pack *pk, size_t n)
 {
-	struct pack_ctx *ctx = data;
-	struct xs_buf   *out = ctx->out;
+	struct xs_buf *out = pk->out;
+	unsigned char *p;
 
-	if (ctx->err != XSELL_OK) {
-		return -1;
+	if (pk->err != XSELL_OK) {
+		return NULL;
 	}
-	/* The packer writes a reply a few bytes at a time: where they fit
-	 * (within cap, hence within max_len), no call to grow. */
-	if (out->data != NULL && len <= out->cap - out->len) {
-		memcpy(out->data + out->len, buf, len);
-		out->len += len;
-		return 0;
+	if (out->data == NULL || n > out->cap - out->len) {
+		pk->err = xs_buf_reserve(out, n);
+		if (pk->err != XSELL_OK) {
+			return NULL;
+		}
 	}
-	ctx->err = xs_buf_append(out, buf, len);
-	return ctx->err == XSELL_OK ? 0 : -1;
+	p = (unsigned char *) out->data + out->len;
+	out->len += n;
+	return p;
+}
+
+static unsigned char *
+put_be16(unsigned char *p, uint16_t x)
+{
+	p[0] = (unsigned char) (x >> 8);
+	p[1] = (unsigned char) x;
+	return p + 2;
+}
+
+static unsigned char *
+put_be32(unsigned char *p, uint32_t x)
+{
+	p = put_be16(p, (uint16_t) (x >> 16));
+	return put_be16(p, (uint16_t) x);
+}
+
+static unsigned char *
+put_be64(unsigned char *p, uint64_t x)
+{
+	p = put_be32(p, (uint32_t) (x >> 32));
+	return put_be32(p, (uint32_t) x);
+}
+
+/* Bytes already msgpack (a request's "id"). */
+static void
+pack_raw(struct pack *pk, const void *bytes, size_t len)
+{
+	unsigned char *p = pack_room(pk, len);
+
+	if (p != NULL && len > 0) {
+		memcpy(p, bytes, len);
+	}
+}
+
+/* A map's or an array's header: 'fix' holds up to 15 entries in its low
+ * bits; 'b16' and 'b16 + 1' are the 16- and 32-bit count forms. */
+static void
+pack_header(struct pack *pk, unsigned char fix, unsigned char b16, uint32_t n)
+{
+	size_t         len = n < 16 ? 1 : n <= UINT16_MAX ? 3 : 5;
+	unsigned char *p   = pack_room(pk, len);
+
+	if (p == NULL) {
+		return;
+	}
+	if (n < 16) {
+		p[0] = (unsigned char) (fix | n);
+	} else if (n <= UINT16_MAX) {
+		p[0] = b16;
+		put_be16(p + 1, (uint16_t) n);
+	} else {
+		p[0] = (unsigned char) (b16 + 1);
+		put_be32(p + 1, n);
+	}
+}
+
+static void
+pack_map(struct pack *pk, uint32_t n)
+{
+	pack_header(pk, 0x80, 0xde, n);
+}
+
+static void
+pack_array(struct pack *pk, uint32_t n)
+{
+	pack_header(pk, 0x90, 0xdc, n);
+}
+
+/* A string, header and bytes at once. Lengths come from buffers under
+ * the reply's cap (far below 4 GiB); a longer one fails as too big. */
+static void
+pack_str(struct pack *pk, const char *s, size_t len)
+{
+	size_t         head = len < 32  ? 1
+	            : len <= UINT8_MAX  ? 2
+	            : len <= UINT16_MAX ? 3
+	                                : 5;
+	unsigned char *p;
+
+	if (len > UINT32_MAX) { /* no reply's cap comes near 4 GiB */
+		if (pk->err == XSELL_OK) {
+			pk->err = XSELL_ETOOBIG;
+		}
+		return;
+	}
+	p = pack_room(pk, head + len);
+	if (p == NULL) {
+		return;
+	}
+	if (len < 32) {
+		*p++ = (unsigned char) (0xa0 | len);
+	} else if (len <= UINT8_MAX) {
+		*p++ = 0xd9;
+		*p++ = (unsigned char) len;
+	} else if (len <= UINT16_MAX) {
+		*p++ = 0xda;
+		p    = put_be16(p, (uint16_t) len);
+	} else {
+		*p++ = 0xdb;
+		p    = put_be32(p, (uint32_t) len);
+	}
+	if (len > 0) {
+		memcpy(p, s, len);
+	}
+}
+
+static void
+pack_cstr(struct pack *pk, const char *s)
+{
+	pack_str(pk, s, strlen(s));
+}
+
+static void
+pack_bool(struct pack *pk, bool b)
+{
+	unsigned char *p = pack_room(pk, 1);
+
+	if (p != NULL) {
+		*p = b ? 0xc3 : 0xc2;
+	}
+}
+
+static void
+pack_uint(struct pack *pk, uint64_t x)
+{
+	size_t         len = x < 128  ? 1
+	            : x <= UINT8_MAX  ? 2
+	            : x <= UINT16_MAX ? 3
+	            : x <= UINT32_MAX ? 5
+	                              : 9;
+	unsigned char *p   = pack_room(pk, len);
+
+	if (p == NULL) {
+		return;
+	}
+	switch (len) {
+	case 1:
+		p[0] = (unsigned char) x;
+		break;
+	case 2:
+		p[0] = 0xcc;
+		p[1] = (unsigned char) x;
+		break;
+	case 3:
+		p[0] = 0xcd;
+		put_be16(p + 1, (uint16_t) x);
+		break;
+	case 5:
+		p[0] = 0xce;
+		put_be32(p + 1, (uint32_t) x);
+		break;
+	default:
+		p[0] = 0xcf;
+		put_be64(p + 1, x);
+		break;
+	}
+}
+
+static void
+pack_int(struct pack *pk, int64_t x)
+{
+	size_t         len;
+	unsigned char *p;
+
+	if (x >= 0) {
+		pack_uint(pk, (uint64_t) x);
+		return;
+	}
+	len = x >= -32       ? 1
+	    : x >= INT8_MIN  ? 2
+	    : x >= INT16_MIN ? 3
+	    : x >= INT32_MIN ? 5
+	                     : 9;
+	p   = pack_room(pk, len);
+	if (p == NULL) {
+		return;
+	}
+	/* Two's complement, as msgpack's signed forms are. */
+	switch (len) {
+	case 1:
+		p[0] = (unsigned char) (uint64_t) x;
+		break;
+	case 2:
+		p[0] = 0xd0;
+		p[1] = (unsigned char) (uint64_t) x;
+		break;
+	case 3:
+		p[0] = 0xd1;
+		put_be16(p + 1, (uint16_t) (uint64_t) x);
+		break;
+	case 5:
+		p[0] = 0xd2;
+		put_be32(p + 1, (uint32_t) (uint64_t) x);
+		break;
+	default:
+		p[0] = 0xd3;
+		put_be64(p + 1, (uint64_t) x);
+		break;
+	}
+}
+
+/* A float 64, as every score and ratio is sent. */
+static void
+pack_double(struct pack *pk, double d)
+{
+	unsigned char *p = pack_room(pk, 9);
+	uint64_t       bits;
+
+	_Static_assert(sizeof(bits) == sizeof(d), "an IEEE 754 double");
+	if (p != NULL) {
+		memcpy(&bits, &d, sizeof(bits));
+		p[0] = 0xcb;
+		put_be64(p + 1, bits);
+	}
 }
 
 static bool
 has_id(const struct xs_request *req)
 {
 	return req != NULL && req->id_raw != NULL && req->id_len > 0;
-}
-
-static void
-pack_cstr(msgpack_packer *pk, const char *key)
-{
-	size_t len = strlen(key);
-
-	msgpack_pack_str(pk, len);
-	msgpack_pack_str_body(pk, key, len);
-}
-
-static void
-pack_str(msgpack_packer *pk, const char *p, size_t len)
-{
-	msgpack_pack_str(pk, len);
-	msgpack_pack_str_body(pk, p, len);
 }
 
 /* ==== Maps that count their entries ====
@@ -68,17 +275,17 @@ pack_str(msgpack_packer *pk, const char *p, size_t len)
  * builds), instead of shifting every later entry on the wire. */
 
 struct map {
-	msgpack_packer *pk;
-	uint32_t        declared; /* entry count packed by map_begin */
-	uint32_t        keys;     /* keys packed since */
+	struct pack *pk;
+	uint32_t     declared; /* entry count packed by map_begin */
+	uint32_t     keys;     /* keys packed since */
 };
 
 static struct map
-map_begin(msgpack_packer *pk, uint32_t n)
+map_begin(struct pack *pk, uint32_t n)
 {
 	struct map m = { pk, n, 0 };
 
-	msgpack_pack_map(pk, n);
+	pack_map(pk, n);
 	return m;
 }
 
@@ -99,21 +306,16 @@ map_end(const struct map *m)
 /* Open the reply map of 'n' entries besides "ok" and "id", and pack both;
  * the caller packs the n entries and ends the map. */
 static struct map
-reply_begin(msgpack_packer *pk, struct pack_ctx *ctx,
-    const struct xs_request *req, uint32_t n, bool ok)
+reply_begin(struct pack *pk, const struct xs_request *req, uint32_t n, bool ok)
 {
 	struct map m = map_begin(pk, n + 1 + (has_id(req) ? 1 : 0));
 
 	map_key(&m, "ok");
-	if (ok) {
-		msgpack_pack_true(pk);
-	} else {
-		msgpack_pack_false(pk);
-	}
+	pack_bool(pk, ok);
 	if (has_id(req)) {
 		map_key(&m, "id");
 		/* Already valid msgpack: the decoder read it whole. */
-		pack_write_cb(ctx, (const char *) req->id_raw, req->id_len);
+		pack_raw(pk, req->id_raw, req->id_len);
 	}
 	return m;
 }
@@ -122,10 +324,9 @@ xsell_err
 xs_wire_reply_error(struct xs_buf *out, const struct xs_request *req,
     xsell_err err, const struct xs_errinfo *ei)
 {
-	struct pack_ctx ctx = { out, XSELL_OK };
-	msgpack_packer  pk;
-	struct map      reply, error;
-	char            msg[sizeof(ei->field) + 2 + sizeof(ei->msg)];
+	struct pack pk = { out, XSELL_OK };
+	struct map  reply, error;
+	char        msg[sizeof(ei->field) + 2 + sizeof(ei->msg)];
 
 	if (ei != NULL && ei->field[0] != '\0') {
 		snprintf(msg, sizeof(msg), "%s: %s", ei->field, ei->msg);
@@ -134,8 +335,7 @@ xs_wire_reply_error(struct xs_buf *out, const struct xs_request *req,
 	} else {
 		snprintf(msg, sizeof(msg), "%s", xsell_strerror(err));
 	}
-	msgpack_packer_init(&pk, &ctx, pack_write_cb);
-	reply = reply_begin(&pk, &ctx, req, 1, false);
+	reply = reply_begin(&pk, req, 1, false);
 	map_key(&reply, "error");
 	error = map_begin(&pk, 2);
 	map_key(&error, "code");
@@ -144,47 +344,43 @@ xs_wire_reply_error(struct xs_buf *out, const struct xs_request *req,
 	pack_cstr(&pk, msg);
 	map_end(&error);
 	map_end(&reply);
-	return ctx.err;
+	return pk.err;
 }
 
 xsell_err
 xs_wire_reply_event(struct xs_buf *out, const struct xs_request *req,
     const struct xs_apply_result *res)
 {
-	struct pack_ctx ctx = { out, XSELL_OK };
-	msgpack_packer  pk;
-	struct map      reply;
+	struct pack pk = { out, XSELL_OK };
+	struct map  reply;
 
-	msgpack_packer_init(&pk, &ctx, pack_write_cb);
-	reply = reply_begin(&pk, &ctx, req, 2, true);
+	reply = reply_begin(&pk, req, 2, true);
 	map_key(&reply, "applied");
-	msgpack_pack_uint32(&pk, res->applied);
+	pack_uint(&pk, res->applied);
 	map_key(&reply, "duplicates");
-	msgpack_pack_uint32(&pk, res->duplicates);
+	pack_uint(&pk, res->duplicates);
 	map_end(&reply);
-	return ctx.err;
+	return pk.err;
 }
 
 xsell_err
 xs_wire_reply_items(
     struct xs_buf *out, const struct xs_request *req, uint32_t applied)
 {
-	struct pack_ctx ctx = { out, XSELL_OK };
-	msgpack_packer  pk;
-	struct map      reply;
+	struct pack pk = { out, XSELL_OK };
+	struct map  reply;
 
-	msgpack_packer_init(&pk, &ctx, pack_write_cb);
-	reply = reply_begin(&pk, &ctx, req, 1, true);
+	reply = reply_begin(&pk, req, 1, true);
 	map_key(&reply, "applied");
-	msgpack_pack_uint32(&pk, applied);
+	pack_uint(&pk, applied);
 	map_end(&reply);
-	return ctx.err;
+	return pk.err;
 }
 
 /* The parts of a similar score, by relation: the value of the key
  * "parts" its caller packed. */
 static void
-pack_parts(msgpack_packer *pk, const struct xs_why *why)
+pack_parts(struct pack *pk, const struct xs_why *why)
 {
 	static const char *const names[XS_PART_COUNT] = { "order", "view",
 		"cart" };
@@ -192,7 +388,7 @@ pack_parts(msgpack_packer *pk, const struct xs_why *why)
 
 	for (int p = 0; p < XS_PART_COUNT; p++) {
 		map_key(&parts, names[p]);
-		msgpack_pack_double(pk, why->parts[p]);
+		pack_double(pk, why->parts[p]);
 	}
 	map_end(&parts);
 }
@@ -201,7 +397,7 @@ pack_parts(msgpack_packer *pk, const struct xs_why *why)
  * has one (picks, trending); with explain its count, the history item
  * behind it and the parts of its score. */
 static void
-pack_rec(msgpack_packer *pk, const struct xs_rec *rec, bool explain)
+pack_rec(struct pack *pk, const struct xs_rec *rec, bool explain)
 {
 	bool       via     = rec->via_ext != NULL;
 	bool       source  = rec->why.source != XS_SOURCE_NONE;
@@ -213,7 +409,7 @@ pack_rec(msgpack_packer *pk, const struct xs_rec *rec, bool explain)
 	map_key(&m, "item");
 	pack_str(pk, rec->ext, rec->ext_len);
 	map_key(&m, "score");
-	msgpack_pack_double(pk, rec->score);
+	pack_double(pk, rec->score);
 	if (via) {
 		map_key(&m, "via");
 		pack_str(pk, rec->via_ext, rec->via_len);
@@ -225,7 +421,7 @@ pack_rec(msgpack_packer *pk, const struct xs_rec *rec, bool explain)
 	}
 	if (explain) {
 		map_key(&m, "count");
-		msgpack_pack_uint64(pk, rec->count);
+		pack_uint(pk, rec->count);
 	}
 	if (because) {
 		map_key(&m, "because");
@@ -242,20 +438,18 @@ xsell_err
 xs_wire_reply_list(struct xs_buf *out, const struct xs_request *req,
     const struct xs_query *q, const struct xs_answer *ans, bool explain)
 {
-	struct pack_ctx ctx = { out, XSELL_OK };
-	msgpack_packer  pk;
-	struct map      reply;
+	struct pack pk = { out, XSELL_OK };
+	struct map  reply;
 
-	msgpack_packer_init(&pk, &ctx, pack_write_cb);
-	reply = reply_begin(&pk, &ctx, req, 2, true);
+	reply = reply_begin(&pk, req, 2, true);
 	map_key(&reply, "items");
-	msgpack_pack_array(&pk, ans->n);
-	for (uint32_t i = 0; i < ans->n && ctx.err == XSELL_OK; i++) {
+	pack_array(&pk, ans->n);
+	for (uint32_t i = 0; i < ans->n && pk.err == XSELL_OK; i++) {
 		pack_rec(&pk, &ans->recs[i], explain);
 	}
 	map_key(&reply, "unknown");
-	msgpack_pack_array(&pk, ans->n_unknown);
-	for (uint32_t i = 0; i < ans->n_unknown && ctx.err == XSELL_OK; i++) {
+	pack_array(&pk, ans->n_unknown);
+	for (uint32_t i = 0; i < ans->n_unknown && pk.err == XSELL_OK; i++) {
 		const struct xs_span *of =
 		    ans->unknown_of ? ans->unknown_of : q->items;
 		uint32_t n_of =
@@ -268,7 +462,7 @@ xs_wire_reply_list(struct xs_buf *out, const struct xs_request *req,
 		pack_str(&pk, of[ix].p, of[ix].len);
 	}
 	map_end(&reply);
-	return ctx.err;
+	return pk.err;
 }
 
 static const char *const event_type_names[XS_EV_TYPE_COUNT] = { "order",
@@ -277,7 +471,7 @@ static const char *const event_type_names[XS_EV_TYPE_COUNT] = { "order",
 /* One event of a history: type, item and ts always; its rating and
  * whether the item was out of stock when it has them. */
 static void
-pack_hist_event(msgpack_packer *pk, const struct xs_hist_item *ev)
+pack_hist_event(struct pack *pk, const struct xs_hist_item *ev)
 {
 	const struct xs_hist_rec *r      = ev->rec;
 	bool                      rating = r->type == XS_EV_RATING;
@@ -290,14 +484,14 @@ pack_hist_event(msgpack_packer *pk, const struct xs_hist_item *ev)
 	map_key(&m, "item");
 	pack_str(pk, ev->ext, ev->ext_len);
 	map_key(&m, "ts");
-	msgpack_pack_int64(pk, r->ts);
+	pack_int(pk, r->ts);
 	if (rating) {
 		map_key(&m, "rating");
-		msgpack_pack_uint8(pk, r->value);
+		pack_uint(pk, r->value);
 	}
 	if (oos) {
 		map_key(&m, "out_of_stock");
-		msgpack_pack_true(pk);
+		pack_bool(pk, true);
 	}
 	map_end(&m);
 }
@@ -306,92 +500,80 @@ xsell_err
 xs_wire_reply_history(struct xs_buf *out, const struct xs_request *req,
     const struct xs_history *h)
 {
-	struct pack_ctx ctx = { out, XSELL_OK };
-	msgpack_packer  pk;
-	struct map      reply;
+	struct pack pk = { out, XSELL_OK };
+	struct map  reply;
 
-	msgpack_packer_init(&pk, &ctx, pack_write_cb);
-	reply = reply_begin(&pk, &ctx, req, 3, true);
+	reply = reply_begin(&pk, req, 3, true);
 	map_key(&reply, "user");
 	pack_str(&pk, req->u.query.q.user.p, req->u.query.q.user.len);
 	map_key(&reply, "known");
-	if (h->known) {
-		msgpack_pack_true(&pk);
-	} else {
-		msgpack_pack_false(&pk);
-	}
+	pack_bool(&pk, h->known);
 	map_key(&reply, "events");
-	msgpack_pack_array(&pk, h->n);
-	for (uint32_t i = 0; i < h->n && ctx.err == XSELL_OK; i++) {
+	pack_array(&pk, h->n);
+	for (uint32_t i = 0; i < h->n && pk.err == XSELL_OK; i++) {
 		pack_hist_event(&pk, &h->evs[i]);
 	}
 	map_end(&reply);
-	return ctx.err;
+	return pk.err;
 }
 
 xsell_err
 xs_wire_reply_forget(struct xs_buf *out, const struct xs_request *req,
     const struct xs_forget_result *res)
 {
-	struct pack_ctx ctx = { out, XSELL_OK };
-	msgpack_packer  pk;
-	struct map      reply;
+	struct pack pk = { out, XSELL_OK };
+	struct map  reply;
 
-	msgpack_packer_init(&pk, &ctx, pack_write_cb);
-	reply = reply_begin(&pk, &ctx, req, 3, true);
+	reply = reply_begin(&pk, req, 3, true);
 	map_key(&reply, "forgotten");
-	if (res->found) {
-		msgpack_pack_true(&pk);
-	} else {
-		msgpack_pack_false(&pk);
-	}
+	pack_bool(&pk, res->found);
 	map_key(&reply, "events");
-	msgpack_pack_uint64(&pk, res->events);
+	pack_uint(&pk, res->events);
 	map_key(&reply, "orders");
-	msgpack_pack_uint64(&pk, res->orders);
+	pack_uint(&pk, res->orders);
 	map_end(&reply);
-	return ctx.err;
+	return pk.err;
 }
 
 /* stats.settings: the defaults a request gets when it leaves a field
  * out. */
 static void
-pack_settings(msgpack_packer *pk, const struct xs_settings *set)
+pack_settings(struct pack *pk, const struct xs_settings *set)
 {
 	struct map m = map_begin(pk, 16);
 
 	map_key(&m, "fbt_scorer");
 	pack_cstr(pk, xs_scorer_name(set->fbt_scorer));
 	map_key(&m, "min_support");
-	msgpack_pack_uint32(pk, set->min_support);
+	pack_uint(pk, set->min_support);
 	map_key(&m, "complements_beta");
-	msgpack_pack_double(pk, set->complements_beta);
+	pack_double(pk, set->complements_beta);
 	map_key(&m, "walk_width");
-	msgpack_pack_uint32(pk, set->walk_width);
+	pack_uint(pk, set->walk_width);
 	map_key(&m, "max_basket_items");
-	msgpack_pack_uint32(pk, set->max_basket_items);
+	pack_uint(pk, set->max_basket_items);
 	map_key(&m, "history_max");
-	msgpack_pack_uint32(pk, set->history_max);
+	pack_uint(pk, set->history_max);
 	map_key(&m, "similar_scorer");
 	pack_cstr(pk, xs_scorer_name(set->similar_scorer));
 	map_key(&m, "viewed_bought_scorer");
 	pack_cstr(pk, xs_scorer_name(set->viewed_bought_scorer));
 	map_key(&m, "trend_half_life_days");
-	msgpack_pack_double(pk, set->trend_half_life_days);
+	pack_double(pk, set->trend_half_life_days);
 	map_key(&m, "pick_half_life_days");
-	msgpack_pack_double(pk, set->pick_half_life_days);
+	pack_double(pk, set->pick_half_life_days);
 	map_key(&m, "session_gap_s");
-	msgpack_pack_uint32(pk, set->session_gap_s);
+	pack_uint(pk, set->session_gap_s);
 	map_key(&m, "view_buy_window_s");
-	msgpack_pack_uint32(pk, set->view_buy_window_s);
+	pack_uint(pk, set->view_buy_window_s);
 	map_key(&m, "user_counted_max");
-	msgpack_pack_uint32(pk, set->user_counted_max);
+	pack_uint(pk, set->user_counted_max);
 	map_key(&m, "pick_momentum_weight");
-	msgpack_pack_double(pk, set->pick_momentum_weight);
+	pack_double(pk, set->pick_momentum_weight);
 	map_key(&m, "pick_momentum_prior");
-	msgpack_pack_double(pk, set->pick_momentum_prior);
+	pack_double(pk, set->pick_momentum_prior);
 	map_key(&m, "comp_momentum_weight");
-	msgpack_pack_double(pk, set->comp_momentum_weight);
+	pack_double(pk, set->comp_momentum_weight);
 	map_end(&m);
 }
 
@@ -409,7 +591,7 @@ conn_kinds(const struct xs_stats *s)
 
 /* stats.connections: each kind of endpoint's connections. */
 static void
-pack_connections(msgpack_packer *pk, const struct xs_stats *s)
+pack_connections(struct pack *pk, const struct xs_stats *s)
 {
 	struct map kinds = map_begin(pk, conn_kinds(s));
 
@@ -423,17 +605,17 @@ pack_connections(msgpack_packer *pk, const struct xs_stats *s)
 		map_key(&kinds, c->kind);
 		m = map_begin(pk, 6);
 		map_key(&m, "open");
-		msgpack_pack_uint32(pk, c->open);
+		pack_uint(pk, c->open);
 		map_key(&m, "waiting");
-		msgpack_pack_uint32(pk, c->waiting);
+		pack_uint(pk, c->waiting);
 		map_key(&m, "max");
-		msgpack_pack_uint32(pk, c->max);
+		pack_uint(pk, c->max);
 		map_key(&m, "refused");
-		msgpack_pack_uint64(pk, c->refused);
+		pack_uint(pk, c->refused);
 		map_key(&m, "muted");
-		msgpack_pack_uint64(pk, c->muted);
+		pack_uint(pk, c->muted);
 		map_key(&m, "dropped");
-		msgpack_pack_uint64(pk, c->dropped);
+		pack_uint(pk, c->dropped);
 		map_end(&m);
 	}
 	map_end(&kinds);
@@ -441,87 +623,87 @@ pack_connections(msgpack_packer *pk, const struct xs_stats *s)
 
 /* stats.complements_lists: how many lists the refresher keeps. */
 static void
-pack_comp_lists(msgpack_packer *pk, const struct xs_stats *s)
+pack_comp_lists(struct pack *pk, const struct xs_stats *s)
 {
 	struct map m = map_begin(pk, 3);
 
 	map_key(&m, "items");
-	msgpack_pack_uint64(pk, s->comp_lists.items);
+	pack_uint(pk, s->comp_lists.items);
 	map_key(&m, "due");
-	msgpack_pack_uint64(pk, s->comp_lists.due);
+	pack_uint(pk, s->comp_lists.due);
 	map_key(&m, "computed");
-	msgpack_pack_uint64(pk, s->comp_lists.computed);
+	pack_uint(pk, s->comp_lists.computed);
 	map_end(&m);
 }
 
 /* stats.wal: how far the store is behind the write-ahead log. */
 static void
-pack_wal(msgpack_packer *pk, const struct xs_stats *s)
+pack_wal(struct pack *pk, const struct xs_stats *s)
 {
 	struct map m = map_begin(pk, 6);
 
 	map_key(&m, "logged");
-	msgpack_pack_uint64(pk, s->wal.logged);
+	pack_uint(pk, s->wal.logged);
 	map_key(&m, "applied");
-	msgpack_pack_uint64(pk, s->wal.applied);
+	pack_uint(pk, s->wal.applied);
 	map_key(&m, "backlog_bytes");
-	msgpack_pack_uint64(pk, s->wal.backlog_bytes);
+	pack_uint(pk, s->wal.backlog_bytes);
 	map_key(&m, "backlog_max");
-	msgpack_pack_uint64(pk, s->wal.backlog_max);
+	pack_uint(pk, s->wal.backlog_max);
 	map_key(&m, "segments");
-	msgpack_pack_uint64(pk, s->wal.segments);
+	pack_uint(pk, s->wal.segments);
 	map_key(&m, "skipped");
-	msgpack_pack_uint64(pk, s->wal.skipped);
+	pack_uint(pk, s->wal.skipped);
 	map_end(&m);
 }
 
 /* stats.pull: what became of the messages of the pull endpoints. */
 static void
-pack_pull(msgpack_packer *pk, const struct xs_stats *s)
+pack_pull(struct pack *pk, const struct xs_stats *s)
 {
 	struct map m = map_begin(pk, 7);
 
 	map_key(&m, "messages");
-	msgpack_pack_uint64(pk, s->pull.messages);
+	pack_uint(pk, s->pull.messages);
 	map_key(&m, "applied");
-	msgpack_pack_uint64(pk, s->pull.applied);
+	pack_uint(pk, s->pull.applied);
 	map_key(&m, "events");
-	msgpack_pack_uint64(pk, s->pull.events);
+	pack_uint(pk, s->pull.events);
 	map_key(&m, "duplicates");
-	msgpack_pack_uint64(pk, s->pull.duplicates);
+	pack_uint(pk, s->pull.duplicates);
 	map_key(&m, "rejected");
-	msgpack_pack_uint64(pk, s->pull.rejected);
+	pack_uint(pk, s->pull.rejected);
 	map_key(&m, "refused");
-	msgpack_pack_uint64(pk, s->pull.refused);
+	pack_uint(pk, s->pull.refused);
 	map_key(&m, "failed");
-	msgpack_pack_uint64(pk, s->pull.failed);
+	pack_uint(pk, s->pull.failed);
 	map_end(&m);
 }
 
 /* stats.counts: what the store holds. */
 static void
-pack_counts(msgpack_packer *pk, const struct xs_stats *s)
+pack_counts(struct pack *pk, const struct xs_stats *s)
 {
 	struct map m = map_begin(pk, 6);
 
 	map_key(&m, "items");
-	msgpack_pack_uint32(pk, s->items);
+	pack_uint(pk, s->items);
 	map_key(&m, "users");
-	msgpack_pack_uint32(pk, s->users);
+	pack_uint(pk, s->users);
 	map_key(&m, "orders");
-	msgpack_pack_uint64(pk, s->orders);
+	pack_uint(pk, s->orders);
 	map_key(&m, "events");
-	msgpack_pack_uint64(pk, s->events);
+	pack_uint(pk, s->events);
 	map_key(&m, "baskets");
-	msgpack_pack_uint64(pk, s->baskets);
+	pack_uint(pk, s->baskets);
 	map_key(&m, "categories");
-	msgpack_pack_uint32(pk, s->categories);
+	pack_uint(pk, s->categories);
 	map_end(&m);
 }
 
 /* stats.store: the LMDB map, its readers and the answers' memos. */
 static void
-pack_store(msgpack_packer *pk, const struct xs_stats *s)
+pack_store(struct pack *pk, const struct xs_stats *s)
 {
 	struct map m    = map_begin(pk, 13);
 	double     used = 0;
@@ -530,37 +712,37 @@ pack_store(msgpack_packer *pk, const struct xs_stats *s)
 		used = (double) s->used_bytes / (double) s->map_size;
 	}
 	map_key(&m, "map_size");
-	msgpack_pack_uint64(pk, s->map_size);
+	pack_uint(pk, s->map_size);
 	map_key(&m, "used_bytes");
-	msgpack_pack_uint64(pk, s->used_bytes);
+	pack_uint(pk, s->used_bytes);
 	map_key(&m, "map_used");
-	msgpack_pack_double(pk, used);
+	pack_double(pk, used);
 	map_key(&m, "readers_used");
-	msgpack_pack_uint32(pk, s->readers_used);
+	pack_uint(pk, s->readers_used);
 	map_key(&m, "readers_max");
-	msgpack_pack_uint32(pk, s->readers_max);
+	pack_uint(pk, s->readers_max);
 	map_key(&m, "memo_items");
-	msgpack_pack_uint64(pk, s->memo_items);
+	pack_uint(pk, s->memo_items);
 	map_key(&m, "memo_bytes");
-	msgpack_pack_uint64(pk, s->memo_bytes);
+	pack_uint(pk, s->memo_bytes);
 	map_key(&m, "memo_budget");
-	msgpack_pack_uint64(pk, s->memo_budget);
+	pack_uint(pk, s->memo_budget);
 	map_key(&m, "memo_hits");
-	msgpack_pack_uint64(pk, s->memo_hits);
+	pack_uint(pk, s->memo_hits);
 	map_key(&m, "memo_misses");
-	msgpack_pack_uint64(pk, s->memo_misses);
+	pack_uint(pk, s->memo_misses);
 	map_key(&m, "item_cache_bytes");
-	msgpack_pack_uint64(pk, s->item_cache_bytes);
+	pack_uint(pk, s->item_cache_bytes);
 	map_key(&m, "index_bytes");
-	msgpack_pack_uint64(pk, s->index_bytes);
+	pack_uint(pk, s->index_bytes);
 	map_key(&m, "free_bytes");
-	msgpack_pack_uint64(pk, s->free_bytes);
+	pack_uint(pk, s->free_bytes);
 	map_end(&m);
 }
 
 /* stats.requests: requests and errors of every op. */
 static void
-pack_requests(msgpack_packer *pk, const struct xs_stats *s)
+pack_requests(struct pack *pk, const struct xs_stats *s)
 {
 	struct map ops = map_begin(pk, XS_OP_COUNT);
 
@@ -570,9 +752,9 @@ pack_requests(msgpack_packer *pk, const struct xs_stats *s)
 		map_key(&ops, xs_op_name((enum xs_op) op));
 		m = map_begin(pk, 2);
 		map_key(&m, "requests");
-		msgpack_pack_uint64(pk, s->ops[op].requests);
+		pack_uint(pk, s->ops[op].requests);
 		map_key(&m, "errors");
-		msgpack_pack_uint64(pk, s->ops[op].errors);
+		pack_uint(pk, s->ops[op].errors);
 		map_end(&m);
 	}
 	map_end(&ops);
@@ -582,14 +764,12 @@ xsell_err
 xs_wire_reply_stats(
     struct xs_buf *out, const struct xs_request *req, const struct xs_stats *s)
 {
-	struct pack_ctx ctx = { out, XSELL_OK };
-	msgpack_packer  pk;
-	const char     *version = s->version != NULL ? s->version : "";
-	uint32_t        n_kinds = conn_kinds(s);
-	struct map      reply;
+	struct pack pk      = { out, XSELL_OK };
+	const char *version = s->version != NULL ? s->version : "";
+	uint32_t    n_kinds = conn_kinds(s);
+	struct map  reply;
 
-	msgpack_packer_init(&pk, &ctx, pack_write_cb);
-	reply = reply_begin(&pk, &ctx, req,
+	reply = reply_begin(&pk, req,
 	    5 + (s->settings != NULL) + (n_kinds != 0) + s->comp_lists.on +
 	        s->wal.on + s->pull.on,
 	    true);
@@ -600,7 +780,7 @@ xs_wire_reply_stats(
 	map_key(&reply, "store");
 	pack_store(&pk, s);
 	map_key(&reply, "uptime_s");
-	msgpack_pack_uint64(&pk, s->uptime_s);
+	pack_uint(&pk, s->uptime_s);
 	map_key(&reply, "requests");
 	pack_requests(&pk, s);
 	if (s->settings != NULL) {
@@ -624,5 +804,5 @@ xs_wire_reply_stats(
 		pack_pull(&pk, s);
 	}
 	map_end(&reply);
-	return ctx.err;
+	return pk.err;
 }

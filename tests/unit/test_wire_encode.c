@@ -549,6 +549,177 @@ test_encode_stats_empty_map(void **state)
 	assert_true(get(get(reply(), "store"), "map_used")->via.f64 == 0);
 }
 
+/* ==== Every msgpack form, as msgpack-c packs it ====
+ *
+ * encode.c writes msgpack itself. Its bytes, unpacked by msgpack-c and
+ * packed again by msgpack-c's packer (smallest forms), must come back
+ * the same, and the values must be the ones given: every integer form,
+ * signed and not, at both sides of each boundary, string lengths across
+ * fixstr/str8/str16/str32, and arrays past the 16- and 32-bit counts. */
+
+/* msgpack-c's bytes for object o. */
+static void
+repack(const msgpack_object *o, msgpack_sbuffer *sb)
+{
+	msgpack_packer pk;
+
+	msgpack_sbuffer_init(sb);
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	assert_int_equal(msgpack_pack_object(&pk, *o), 0);
+}
+
+static void
+assert_packed_as_msgpack_c(void)
+{
+	msgpack_sbuffer sb;
+
+	repack(reply(), &sb);
+	assert_int_equal(sb.size, F->out.len);
+	assert_memory_equal(sb.data, F->out.data, sb.size);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+static const int64_t form_edges[] = { 0, 1, 127, 128, 255, 256, 65535, 65536,
+	4294967295, 4294967296, INT64_MAX, -1, -32, -33, -128, -129, -32768,
+	-32769, INT32_MIN, (int64_t) INT32_MIN - 1, INT64_MIN };
+static const size_t  len_edges[]  = { 0, 1, 31, 32, 255, 256, 65535, 65536 };
+
+static void
+test_encode_forms_history(void **state)
+{
+	size_t              n_edges = sizeof(form_edges) / sizeof(*form_edges);
+	size_t              n       = 70000; /* an array32 of events */
+	struct xs_hist_rec *recs    = calloc(n, sizeof(*recs));
+	struct xs_hist_item  *evs   = calloc(n, sizeof(*evs));
+	char                 *name  = malloc(65536);
+	struct xs_history     h     = { true, evs, recs, (uint32_t) n };
+	const msgpack_object *list;
+
+	(void) state;
+	assert_non_null(recs);
+	assert_non_null(evs);
+	assert_non_null(name);
+	memset(name, 'n', 65536);
+	xs_buf_fini(&F->out);
+	xs_buf_init(&F->out, 16u << 20);
+	for (size_t i = 0; i < n; i++) {
+		recs[i].ts     = form_edges[i % n_edges];
+		recs[i].type   = i % 2 ? XS_EV_RATING : XS_EV_VIEW;
+		recs[i].value  = (uint8_t) i; /* 0..255 */
+		recs[i].flags  = i % 3 ? 0 : XS_HIST_OUT_OF_STOCK;
+		evs[i].rec     = &recs[i];
+		evs[i].ext     = name;
+		evs[i].ext_len = i < 8 ? len_edges[i] : 1;
+	}
+	F->req.u.query.q.user = (struct xs_span) { name, 300 };
+	assert_xs_ok(xs_wire_reply_history(&F->out, &F->req, &h));
+	list = get(reply(), "events");
+	assert_int_equal(list->via.array.size, n);
+	for (size_t i = 0; i < n; i++) {
+		const msgpack_object *ev   = &list->via.array.ptr[i];
+		const msgpack_object *ts   = get(ev, "ts");
+		int64_t               want = form_edges[i % n_edges];
+
+		if (want < 0) {
+			assert_int_equal(
+			    ts->type, MSGPACK_OBJECT_NEGATIVE_INTEGER);
+			assert_true(ts->via.i64 == want);
+		} else {
+			uint_is(ts, (uint64_t) want);
+		}
+		assert_int_equal(
+		    get(ev, "item")->via.str.size, evs[i].ext_len);
+		if (i % 2) {
+			uint_is(get(ev, "rating"), (uint8_t) i);
+		}
+		assert_true(
+		    (find(ev, "out_of_stock") != NULL) == (i % 3 == 0));
+	}
+	assert_memory_equal(
+	    get(list->via.array.ptr + 7, "item")->via.str.ptr, name, 65536);
+	assert_packed_as_msgpack_c();
+	free(name);
+	free(evs);
+	free(recs);
+}
+
+/* Lists of 15 (a fixarray's most) and 16 (an array16's least), scores
+ * of every kind of double, and an explain's counts at the unsigned
+ * boundaries. */
+static void
+pack_list_of(uint32_t n)
+{
+	static const double   scores[] = { 0.75, -0.0, 1e300, -1e-300, 3.0,
+		  -2.5 };
+	struct xs_rec         recs[16];
+	struct xs_query       q;
+	struct xs_answer      ans;
+	const msgpack_object *list;
+
+	memset(&q, 0, sizeof(q));
+	memset(&ans, 0, sizeof(ans));
+	for (size_t i = 0; i < n; i++) {
+		recs[i] = (struct xs_rec) { .item = (uint32_t) i + 1,
+			.score                    = scores[i % 6],
+			.count   = (uint64_t) form_edges[i % 11],
+			.ext     = "item",
+			.ext_len = 4,
+			.via_ext = "via",
+			.via_len = 3 };
+	}
+	ans.recs = recs;
+	ans.n    = n;
+	xs_buf_reset(&F->out);
+	assert_xs_ok(xs_wire_reply_list(&F->out, &F->req, &q, &ans, true));
+	list = get(reply(), "items");
+	assert_int_equal(list->via.array.size, n);
+	for (size_t i = 0; i < n; i++) {
+		const msgpack_object *rec = &list->via.array.ptr[i];
+
+		assert_memory_equal(&get(rec, "score")->via.f64,
+		    &scores[i % 6], sizeof(double));
+		uint_is(get(rec, "count"), (uint64_t) form_edges[i % 11]);
+		str_is(get(rec, "via"), "via");
+	}
+	assert_packed_as_msgpack_c();
+}
+
+static void
+test_encode_forms_list(void **state)
+{
+	(void) state;
+	pack_list_of(15);
+	pack_list_of(16);
+}
+
+/* A reply that does not fit its cap fails whole, whichever value it
+ * stops at. */
+static void
+test_encode_fails_past_cap_at_any_value(void **state)
+{
+	struct xs_rec rec = {
+		.item = 1, .score = 1, .ext = "a", .ext_len = 1
+	};
+	struct xs_query  q;
+	struct xs_answer ans;
+	size_t           full;
+
+	(void) state;
+	memset(&q, 0, sizeof(q));
+	memset(&ans, 0, sizeof(ans));
+	ans.recs = &rec;
+	ans.n    = 1;
+	assert_xs_ok(xs_wire_reply_list(&F->out, NULL, &q, &ans, false));
+	full = F->out.len;
+	for (size_t cap = 0; cap < full; cap++) {
+		xs_buf_fini(&F->out);
+		xs_buf_init(&F->out, cap);
+		assert_xs_err(
+		    xs_wire_reply_list(&F->out, NULL, &q, &ans, false),
+		    XSELL_ETOOBIG);
+	}
+}
+
 /* ==== ops ==== */
 
 static void
@@ -586,6 +757,9 @@ main(void)
 		T(test_encode_stats_connections),
 		T(test_encode_stats_every_section),
 		T(test_encode_stats_empty_map),
+		T(test_encode_forms_history),
+		T(test_encode_forms_list),
+		T(test_encode_fails_past_cap_at_any_value),
 		T(test_encode_op_table),
 	};
 
