@@ -243,6 +243,61 @@ item_slot_find(struct xs_item_memo_slot *slots, size_t cap, uint64_t key)
 	return &slots[j];
 }
 
+/* Empty im's slot j, its entry (counted out of n and bytes) let go, and
+ * move back the entries after it in its run that may sit nearer their
+ * home, as linear probing's deletion does: every entry stays reachable
+ * from its home without a tombstone, and no table is made anew. An
+ * entry moves only from a later slot of the run to an earlier one. */
+static void
+item_slot_delete(struct xs_item_memo *im, size_t j)
+{
+	size_t mask = im->cap - 1;
+
+	im->n--;
+	im->bytes -= im->slots[j].len;
+	blob_release(im->slots[j].data);
+	im->slots[j].data = NULL;
+	for (size_t k = (j + 1) & mask; im->slots[k].data != NULL;
+	     k        = (k + 1) & mask) {
+		size_t home = item_slot_of(im->cap, im->slots[k].key);
+
+		/* k's entry stays if its home is in (j, k], cyclically. */
+		if (((k - home) & mask) < ((k - j) & mask)) {
+			continue;
+		}
+		im->slots[j]      = im->slots[k];
+		im->slots[k].data = NULL;
+		j                 = k;
+	}
+}
+
+/* One pass over every entry of im: 'drop' says which to let go (and may
+ * change those it keeps). It starts after an empty slot, which no run
+ * crosses, so that an entry moved back by a deletion comes from a slot
+ * the pass has not reached yet and is looked at once, where it lands. */
+static void
+item_memo_pass(struct xs_item_memo *im,
+    bool (*drop)(void *ctx, struct xs_item_memo_slot *slot), void *ctx)
+{
+	size_t mask = im->cap - 1, start = 0, j;
+
+	if (im->n == 0) {
+		return;
+	}
+	while (im->slots[start].data != NULL) { /* at most half are full */
+		start++;
+	}
+	j = (start + 1) & mask;
+	for (size_t seen = 1; seen < im->cap;) {
+		if (im->slots[j].data != NULL && drop(ctx, &im->slots[j])) {
+			item_slot_delete(im, j); /* j again: what moved in */
+			continue;
+		}
+		j = (j + 1) & mask;
+		seen++;
+	}
+}
+
 /* Let every entry go (the memo's references; holders keep theirs). */
 static void
 item_memo_clear(struct xs_item_memo *im)
@@ -255,27 +310,34 @@ item_memo_clear(struct xs_item_memo *im)
 	im->bytes = 0;
 }
 
-/* Move the entries of old[0..old_cap) into im's (empty) slots: those
- * good for snapshot 'id' of stamps e, but for the self-checked, or all
- * if e is NULL; the others are let go. */
+/* Move the entries of old[0..old_cap) into im's (empty) slots. */
 static void
-item_memo_refill(struct xs_item_memo *im, struct xs_item_memo_slot *old,
-    size_t old_cap, size_t id, const uint64_t *e)
+item_memo_refill(
+    struct xs_item_memo *im, struct xs_item_memo_slot *old, size_t old_cap)
 {
 	for (size_t j = 0; j < old_cap; j++) {
-		if (old[j].data == NULL) {
-			continue;
+		if (old[j].data != NULL) {
+			*item_slot_find(im->slots, im->cap, old[j].key) =
+			    old[j];
 		}
-		if (e != NULL &&
-		    (key_self_checked(old[j].key) ||
-		        old[j].sig != item_memo_sig(old[j].key, id, e))) {
-			im->n--;
-			im->bytes -= old[j].len;
-			blob_release(old[j].data);
-			continue;
-		}
-		*item_slot_find(im->slots, im->cap, old[j].key) = old[j];
 	}
+}
+
+/* Slots of the first table: one for every 256 bytes of the budget (a
+ * full memo's entries averaged 1 KB on the 1M-line generated store), so
+ * that it seldom grows. Growing took 54 ms under the memo's lock at
+ * 65,536 entries, most of it faulting in the new table's pages: a
+ * reader waited that long (bench/RESULTS.md, "The memo's table made
+ * once"). Untouched, its pages cost nothing; it is at most 40 MiB. */
+static size_t
+item_memo_first_cap(size_t budget)
+{
+	size_t cap = 256;
+
+	while (cap < budget / 256 && cap < (size_t) 1 << 20) {
+		cap *= 2;
+	}
+	return cap;
 }
 
 /* Room for one more entry at a load of at most a half; false if memory
@@ -285,7 +347,7 @@ item_memo_reserve(struct xs_item_memo *im)
 {
 	struct xs_item_memo_slot *old     = im->slots;
 	size_t                    old_cap = im->cap;
-	size_t                    cap     = old_cap ? old_cap * 2 : 256;
+	size_t cap = old_cap ? old_cap * 2 : item_memo_first_cap(im->budget);
 
 	if ((im->n + 1) * 2 <= old_cap) {
 		return true;
@@ -296,9 +358,25 @@ item_memo_reserve(struct xs_item_memo *im)
 		return false;
 	}
 	im->cap = cap;
-	item_memo_refill(im, old, old_cap, 0, NULL);
+	item_memo_refill(im, old, old_cap);
 	free(old);
 	return true;
+}
+
+/* What a sweep for snapshot 'id' of stamps e lets go. */
+struct sweep {
+	size_t          id;
+	const uint64_t *e;
+};
+
+/* An entry snapshot 'id' cannot use, or a self-checked one. */
+static bool
+sweep_drops(void *ctx, struct xs_item_memo_slot *slot)
+{
+	const struct sweep *sw = ctx;
+
+	return key_self_checked(slot->key) ||
+	    slot->sig != item_memo_sig(slot->key, sw->id, sw->e);
 }
 
 /* Let go of the entries snapshot 'id' (stamps e, the newest put from)
@@ -307,20 +385,33 @@ item_memo_reserve(struct xs_item_memo *im)
 static void
 item_memo_sweep(struct xs_item_memo *im, size_t id, const uint64_t *e)
 {
-	struct xs_item_memo_slot *old = im->slots;
-	struct xs_item_memo_slot *slots;
+	struct sweep sw = { id, e };
 
 	if (im->swept == id || im->cap == 0) {
 		return;
 	}
-	slots = calloc(im->cap, sizeof(*slots));
-	if (slots == NULL) {
-		return; /* tried again at the next put */
-	}
 	im->swept = id;
-	im->slots = slots;
-	item_memo_refill(im, old, im->cap, id, e);
-	free(old);
+	item_memo_pass(im, sweep_drops, &sw);
+}
+
+struct evict {
+	const struct xs_item_memo *im;
+	size_t                     target; /* bytes held after, with len */
+	size_t                     len;
+};
+
+/* An entry unused since the last round while the memo is still past its
+ * target; an entry kept starts the next round unused. */
+static bool
+evict_drops(void *ctx, struct xs_item_memo_slot *slot)
+{
+	const struct evict *ev = ctx;
+
+	if (!slot->used && ev->im->bytes + ev->len > ev->target) {
+		return true;
+	}
+	slot->used = false;
+	return false;
 }
 
 /* A full memo's round of second chances: the entries no answer put or
@@ -335,32 +426,11 @@ item_memo_sweep(struct xs_item_memo *im, size_t id, const uint64_t *e)
 static void
 item_memo_evict(struct xs_item_memo *im, size_t len)
 {
-	struct xs_item_memo_slot *old    = im->slots;
-	size_t                    target = im->budget - im->budget / 4;
-	struct xs_item_memo_slot *slots;
+	struct evict ev = { im, im->budget - im->budget / 4, len };
 
-	if (im->cap == 0) {
-		return;
+	if (im->cap != 0) {
+		item_memo_pass(im, evict_drops, &ev);
 	}
-	slots = calloc(im->cap, sizeof(*slots));
-	if (slots == NULL) {
-		return; /* tried again at the next put */
-	}
-	im->slots = slots;
-	for (size_t j = 0; j < im->cap; j++) {
-		if (old[j].data == NULL) {
-			continue;
-		}
-		if (!old[j].used && im->bytes + len > target) {
-			im->n--;
-			im->bytes -= old[j].len;
-			blob_release(old[j].data);
-			continue;
-		}
-		old[j].used                                     = false;
-		*item_slot_find(im->slots, im->cap, old[j].key) = old[j];
-	}
-	free(old);
 }
 
 /* Make room for 'len' more bytes, if they do not fit, by letting go of

@@ -674,6 +674,135 @@ test_item_memos_full_let_go_of_what_was_not_held(void **state)
 	free(big);
 }
 
+/* Entry i of the rounds' test: a view seed list (an order leaves it
+ * good), or, one in three, a basket best list (an order retires it),
+ * each of item i + 1; its bytes, a 399-character string naming it. */
+#define ROUND_ENTRIES 2000u
+#define ROUND_VALUE 400u
+#define ROUND_KEPT (ROUND_ENTRIES - (ROUND_ENTRIES + 1) / 3)
+
+static bool
+round_retired(size_t i)
+{
+	return i % 3 == 1;
+}
+
+static uint64_t
+round_key(size_t i)
+{
+	bool     retired = round_retired(i);
+	uint64_t key;
+
+	assert_true(xs_list_memo_key(
+	    retired ? XS_ITEM_MEMO_BEST_LIST : XS_ITEM_MEMO_SEED_LIST,
+	    retired ? XS_REL_BASKET : XS_REL_VIEW, XS_SCORE_COUNT, 0,
+	    (uint32_t) i + 1, &key));
+	return key;
+}
+
+static void
+round_value(size_t i, char *v)
+{
+	memset(v, 'x', ROUND_VALUE - 1);
+	v[ROUND_VALUE - 1] = '\0';
+	snprintf(v, 8, "%07zu", i);
+	v[7] = 'x';
+}
+
+/* Entries found now, each asserted to hold its own bytes. */
+static size_t
+round_found(xs_store *st, bool *found)
+{
+	char   v[ROUND_VALUE];
+	size_t n = 0;
+
+	for (size_t i = 0; i < ROUND_ENTRIES; i++) {
+		round_value(i, v);
+		found[i] = memo_found(st, round_key(i), v);
+		n += found[i];
+	}
+	return n;
+}
+
+/* A full memo's rounds let entries go where they are, among two
+ * thousand whose slots collide in runs: every entry a round keeps is
+ * still found, holding its own bytes, and the memo counts exactly what
+ * is found. The sweep after an order lets the retired lists go and
+ * keeps the others; the next round of second chances lets go only
+ * entries no answer held. */
+static void
+test_item_memo_rounds_keep_the_rest_found(void **state)
+{
+	struct xs_store_opts      o   = { 0 };
+	char                     *dir = xs_test_tmpdir();
+	char                     *big = calloc(1, 350u << 10);
+	char                      v[ROUND_VALUE];
+	bool                     *found = calloc(ROUND_ENTRIES, sizeof(bool));
+	struct xs_item_memo_usage u;
+	MDB_txn                  *txn;
+	const void               *got;
+	size_t                    len, bigs;
+	xs_store                 *st;
+
+	(void) state;
+	assert_non_null(big);
+	assert_non_null(found);
+	o.memo_size = 1u << 20;
+	assert_xs_ok(xs_store_open(&st, dir, &o));
+	xs_test_events(st, NULL, "100 order u1 A o1");
+	assert_xs_ok(xs_txn_read(st, &txn));
+	for (size_t i = 0; i < ROUND_ENTRIES; i++) {
+		round_value(i, v);
+		xs_store_item_memo_put(st, txn, round_key(i), v, ROUND_VALUE);
+	}
+	xs_txn_abort(txn);
+	assert_int_equal(round_found(st, found), ROUND_ENTRIES);
+
+	/* The sweep: the order retires the basket lists. */
+	xs_test_events(st, NULL, "200 order u2 B,C o2");
+	assert_xs_ok(xs_txn_read(st, &txn));
+	xs_store_item_memo_put(st, txn, 1, big, 350u << 10);
+	assert_true(xs_store_item_memo_hold(st, txn, 1, &got, &len));
+	xs_store_memo_release(got);
+	xs_txn_abort(txn);
+	assert_int_equal(round_found(st, found), ROUND_KEPT);
+	for (size_t i = 0; i < ROUND_ENTRIES; i++) {
+		assert_true(found[i] == !round_retired(i));
+	}
+	xs_store_item_memo_usage(st, &u);
+	assert_int_equal(u.items, ROUND_KEPT + 1);
+
+	/* Second chances: a put that does not fit marks all unused (and is
+	 * refused); held since, every fourth entry kept stays, and enough
+	 * of the rest goes for the next put. */
+	assert_xs_ok(xs_txn_read(st, &txn));
+	xs_store_item_memo_put(st, txn, 2, big, 350u << 10);
+	assert_false(xs_store_item_memo_hold(st, txn, 2, &got, &len));
+	for (size_t i = 0; i < ROUND_ENTRIES; i += 4) {
+		bool held =
+		    xs_store_item_memo_hold(st, txn, round_key(i), &got, &len);
+
+		assert_true(held == !round_retired(i));
+		xs_store_memo_release(got);
+	}
+	xs_store_item_memo_put(st, txn, 2, big, 350u << 10);
+	assert_true(xs_store_item_memo_hold(st, txn, 2, &got, &len));
+	xs_store_memo_release(got);
+	xs_txn_abort(txn);
+	xs_store_item_memo_usage(st, &u);
+	/* Counted: the big ones still there (the first was not held since
+	 * the first round) and what memo_found sees. */
+	bigs = memo_found(st, 1, NULL) + memo_found(st, 2, NULL);
+	assert_int_equal(u.items - bigs, round_found(st, found));
+	assert_true(u.items - bigs < ROUND_KEPT);
+	for (size_t i = 0; i < ROUND_ENTRIES; i += 4) {
+		assert_true(found[i] == !round_retired(i));
+	}
+	xs_test_store_close(st, dir);
+	free(found);
+	free(big);
+}
+
 /* The default budget, 64 MiB (stats shows it). */
 static void
 test_item_memos_keep_to_their_budget(void **state)
@@ -865,6 +994,7 @@ main(void)
 		    xs_test_store_setup, xs_test_store_teardown),
 		cmocka_unit_test(test_item_memos_full_let_go_of_retired_lists),
 		cmocka_unit_test(test_item_memos_full_let_go_of_made_lists),
+		cmocka_unit_test(test_item_memo_rounds_keep_the_rest_found),
 		cmocka_unit_test_setup_teardown(
 		    test_epochs_of_four_families_are_read, xs_test_store_setup,
 		    xs_test_store_teardown),
