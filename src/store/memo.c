@@ -281,7 +281,7 @@ item_memo_pass(struct xs_item_memo *im,
 {
 	size_t mask = im->cap - 1, start = 0, j;
 
-	if (im->n == 0) {
+	if (im->n == 0) { /* also no table yet */
 		return;
 	}
 	while (im->slots[start].data != NULL) { /* at most half are full */
@@ -428,9 +428,7 @@ item_memo_evict(struct xs_item_memo *im, size_t len)
 {
 	struct evict ev = { im, im->budget - im->budget / 4, len };
 
-	if (im->cap != 0) {
-		item_memo_pass(im, evict_drops, &ev);
-	}
+	item_memo_pass(im, evict_drops, &ev);
 }
 
 /* Make room for 'len' more bytes, if they do not fit, by letting go of

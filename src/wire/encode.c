@@ -45,26 +45,26 @@ pack_room(struct pack *pk, size_t n)
 	return p;
 }
 
-static unsigned char *
-put_be16(unsigned char *p, uint16_t x)
+/* x's low 'bytes' bytes (0, 1, 2, 4 or 8) at p, big-endian. */
+static void
+put_be(unsigned char *p, uint64_t x, size_t bytes)
 {
-	p[0] = (unsigned char) (x >> 8);
-	p[1] = (unsigned char) x;
-	return p + 2;
+	for (size_t i = 0; i < bytes; i++) {
+		p[i] = (unsigned char) (x >> (8 * (bytes - 1 - i)));
+	}
 }
 
-static unsigned char *
-put_be32(unsigned char *p, uint32_t x)
+/* A one-byte tag, then the low 'bytes' bytes of x, big-endian: every
+ * msgpack form here but a string's. */
+static void
+pack_tagged(struct pack *pk, unsigned char tag, uint64_t x, size_t bytes)
 {
-	p = put_be16(p, (uint16_t) (x >> 16));
-	return put_be16(p, (uint16_t) x);
-}
+	unsigned char *p = pack_room(pk, 1 + bytes);
 
-static unsigned char *
-put_be64(unsigned char *p, uint64_t x)
-{
-	p = put_be32(p, (uint32_t) (x >> 32));
-	return put_be32(p, (uint32_t) x);
+	if (p != NULL) {
+		p[0] = tag;
+		put_be(p + 1, x, bytes);
+	}
 }
 
 /* Bytes already msgpack (a request's "id"). */
@@ -83,20 +83,12 @@ pack_raw(struct pack *pk, const void *bytes, size_t len)
 static void
 pack_header(struct pack *pk, unsigned char fix, unsigned char b16, uint32_t n)
 {
-	size_t         len = n < 16 ? 1 : n <= UINT16_MAX ? 3 : 5;
-	unsigned char *p   = pack_room(pk, len);
-
-	if (p == NULL) {
-		return;
-	}
 	if (n < 16) {
-		p[0] = (unsigned char) (fix | n);
+		pack_tagged(pk, (unsigned char) (fix | n), 0, 0);
 	} else if (n <= UINT16_MAX) {
-		p[0] = b16;
-		put_be16(p + 1, (uint16_t) n);
+		pack_tagged(pk, b16, n, 2);
 	} else {
-		p[0] = (unsigned char) (b16 + 1);
-		put_be32(p + 1, n);
+		pack_tagged(pk, (unsigned char) (b16 + 1), n, 4);
 	}
 }
 
@@ -112,15 +104,16 @@ pack_array(struct pack *pk, uint32_t n)
 	pack_header(pk, 0x90, 0xdc, n);
 }
 
-/* A string, header and bytes at once. Lengths come from buffers under
- * the reply's cap (far below 4 GiB); a longer one fails as too big. */
+/* A string, header and bytes in one room. Lengths come from buffers
+ * under the reply's cap (far below 4 GiB); a longer one fails as too
+ * big. */
 static void
 pack_str(struct pack *pk, const char *s, size_t len)
 {
-	size_t         head = len < 32  ? 1
-	            : len <= UINT8_MAX  ? 2
-	            : len <= UINT16_MAX ? 3
-	                                : 5;
+	size_t         size = len < 32  ? 0
+	            : len <= UINT8_MAX  ? 1
+	            : len <= UINT16_MAX ? 2
+	                                : 4;
 	unsigned char *p;
 
 	if (len > UINT32_MAX) { /* no reply's cap comes near 4 GiB */
@@ -129,24 +122,18 @@ pack_str(struct pack *pk, const char *s, size_t len)
 		}
 		return;
 	}
-	p = pack_room(pk, head + len);
+	p = pack_room(pk, 1 + size + len);
 	if (p == NULL) {
 		return;
 	}
-	if (len < 32) {
-		*p++ = (unsigned char) (0xa0 | len);
-	} else if (len <= UINT8_MAX) {
-		*p++ = 0xd9;
-		*p++ = (unsigned char) len;
-	} else if (len <= UINT16_MAX) {
-		*p++ = 0xda;
-		p    = put_be16(p, (uint16_t) len);
-	} else {
-		*p++ = 0xdb;
-		p    = put_be32(p, (uint32_t) len);
-	}
+	/* fixstr (0xa0 | len), then str8, str16, str32. */
+	p[0] = size == 0 ? (unsigned char) (0xa0 | len)
+	    : size == 1  ? 0xd9
+	    : size == 2  ? 0xda
+	                 : 0xdb;
+	put_be(p + 1, len, size);
 	if (len > 0) {
-		memcpy(p, s, len);
+		memcpy(p + 1 + size, s, len);
 	}
 }
 
@@ -159,89 +146,45 @@ pack_cstr(struct pack *pk, const char *s)
 static void
 pack_bool(struct pack *pk, bool b)
 {
-	unsigned char *p = pack_room(pk, 1);
-
-	if (p != NULL) {
-		*p = b ? 0xc3 : 0xc2;
-	}
+	pack_tagged(pk, b ? 0xc3 : 0xc2, 0, 0);
 }
 
+/* positive fixint, then uint8, 16, 32, 64 (0xcc..0xcf). */
 static void
 pack_uint(struct pack *pk, uint64_t x)
 {
-	size_t         len = x < 128  ? 1
-	            : x <= UINT8_MAX  ? 2
-	            : x <= UINT16_MAX ? 3
-	            : x <= UINT32_MAX ? 5
-	                              : 9;
-	unsigned char *p   = pack_room(pk, len);
-
-	if (p == NULL) {
-		return;
-	}
-	switch (len) {
-	case 1:
-		p[0] = (unsigned char) x;
-		break;
-	case 2:
-		p[0] = 0xcc;
-		p[1] = (unsigned char) x;
-		break;
-	case 3:
-		p[0] = 0xcd;
-		put_be16(p + 1, (uint16_t) x);
-		break;
-	case 5:
-		p[0] = 0xce;
-		put_be32(p + 1, (uint32_t) x);
-		break;
-	default:
-		p[0] = 0xcf;
-		put_be64(p + 1, x);
-		break;
+	if (x < 128) {
+		pack_tagged(pk, (unsigned char) x, 0, 0);
+	} else if (x <= UINT8_MAX) {
+		pack_tagged(pk, 0xcc, x, 1);
+	} else if (x <= UINT16_MAX) {
+		pack_tagged(pk, 0xcd, x, 2);
+	} else if (x <= UINT32_MAX) {
+		pack_tagged(pk, 0xce, x, 4);
+	} else {
+		pack_tagged(pk, 0xcf, x, 8);
 	}
 }
 
+/* negative fixint, then int8, 16, 32, 64 (0xd0..0xd3), two's
+ * complement; not negative, as pack_uint. */
 static void
 pack_int(struct pack *pk, int64_t x)
 {
-	size_t         len;
-	unsigned char *p;
+	uint64_t u = (uint64_t) x;
 
 	if (x >= 0) {
-		pack_uint(pk, (uint64_t) x);
-		return;
-	}
-	len = x >= -32       ? 1
-	    : x >= INT8_MIN  ? 2
-	    : x >= INT16_MIN ? 3
-	    : x >= INT32_MIN ? 5
-	                     : 9;
-	p   = pack_room(pk, len);
-	if (p == NULL) {
-		return;
-	}
-	/* Two's complement, as msgpack's signed forms are. */
-	switch (len) {
-	case 1:
-		p[0] = (unsigned char) (uint64_t) x;
-		break;
-	case 2:
-		p[0] = 0xd0;
-		p[1] = (unsigned char) (uint64_t) x;
-		break;
-	case 3:
-		p[0] = 0xd1;
-		put_be16(p + 1, (uint16_t) (uint64_t) x);
-		break;
-	case 5:
-		p[0] = 0xd2;
-		put_be32(p + 1, (uint32_t) (uint64_t) x);
-		break;
-	default:
-		p[0] = 0xd3;
-		put_be64(p + 1, (uint64_t) x);
-		break;
+		pack_uint(pk, u);
+	} else if (x >= -32) {
+		pack_tagged(pk, (unsigned char) u, 0, 0);
+	} else if (x >= INT8_MIN) {
+		pack_tagged(pk, 0xd0, u, 1);
+	} else if (x >= INT16_MIN) {
+		pack_tagged(pk, 0xd1, u, 2);
+	} else if (x >= INT32_MIN) {
+		pack_tagged(pk, 0xd2, u, 4);
+	} else {
+		pack_tagged(pk, 0xd3, u, 8);
 	}
 }
 
@@ -249,15 +192,11 @@ pack_int(struct pack *pk, int64_t x)
 static void
 pack_double(struct pack *pk, double d)
 {
-	unsigned char *p = pack_room(pk, 9);
-	uint64_t       bits;
+	uint64_t bits;
 
 	_Static_assert(sizeof(bits) == sizeof(d), "an IEEE 754 double");
-	if (p != NULL) {
-		memcpy(&bits, &d, sizeof(bits));
-		p[0] = 0xcb;
-		put_be64(p + 1, bits);
-	}
+	memcpy(&bits, &d, sizeof(bits));
+	pack_tagged(pk, 0xcb, bits, 8);
 }
 
 static bool
