@@ -245,6 +245,21 @@ test_bench_memo_size_needs_inproc_and_a_budget(void **state)
 	free(url);
 }
 
+/* xsell-bench's --json report 'out': n requests in all, none refused. */
+static void
+assert_all_answered(const char *out, json_int_t n)
+{
+	json_error_t jerr;
+	json_t      *r = json_loads(out, 0, &jerr);
+
+	assert_non_null(r);
+	assert_int_equal(json_integer_value(json_object_get(r, "errors")), 0);
+	assert_int_equal(json_integer_value(json_object_get(
+	                     json_object_get(r, "all"), "requests")),
+	    n);
+	json_decref(r);
+}
+
 /* --warm makes what xselld makes before it answers, in process only: a
  * usage error over a socket and past 1000000; in process a run after
  * it answers every request. */
@@ -260,8 +275,6 @@ test_bench_warm_needs_inproc(void **state)
 	const char *ok[] = { "--inproc", "--db", db_of(f), "--warm", "1000",
 		"--mix", "fbt=1,fbt_cart=1", "--requests", "50", "--warmup",
 		"0", "--json", NULL };
-	json_error_t jerr;
-	json_t      *r;
 
 	assert_int_equal(bench(f, socket), 2);
 	assert_string_equal(
@@ -270,13 +283,7 @@ test_bench_warm_needs_inproc(void **state)
 	assert_string_equal(
 	    f->err, "xsell-bench: --warm: is not 0..1000000 (see --help)\n");
 	assert_int_equal(bench(f, ok), 0);
-	r = json_loads(f->out, 0, &jerr);
-	assert_non_null(r);
-	assert_int_equal(json_integer_value(json_object_get(r, "errors")), 0);
-	assert_int_equal(json_integer_value(json_object_get(
-	                     json_object_get(r, "all"), "requests")),
-	    50);
-	json_decref(r);
+	assert_all_answered(f->out, 50);
 	free(url);
 }
 
@@ -287,26 +294,18 @@ test_bench_picks_unkept_needs_inproc(void **state)
 {
 	struct xs_test_dir *f   = *state;
 	char               *url = xs_test_ipc_url(f->dir, "nobody");
-	const char  *socket[]   = { "--url", url, "--db", db_of(f), "--mix",
+	const char *socket[]    = { "--url", url, "--db", db_of(f), "--mix",
 		   "picks=1", "--picks-unkept", "--requests", "5", "--timeout-ms",
 		   "100", NULL };
-	const char  *ok[] = { "--inproc", "--db", db_of(f), "--mix", "picks=1",
-		 "--picks-unkept", "--requests", "30", "--warmup", "0",
-		 "--json", NULL };
-	json_error_t jerr;
-	json_t      *r;
+	const char *ok[] = { "--inproc", "--db", db_of(f), "--mix", "picks=1",
+		"--picks-unkept", "--requests", "30", "--warmup", "0",
+		"--json", NULL };
 
 	assert_int_equal(bench(f, socket), 2);
 	assert_string_equal(f->err,
 	    "xsell-bench: --picks-unkept: needs --inproc (see --help)\n");
 	assert_int_equal(bench(f, ok), 0);
-	r = json_loads(f->out, 0, &jerr);
-	assert_non_null(r);
-	assert_int_equal(json_integer_value(json_object_get(r, "errors")), 0);
-	assert_int_equal(json_integer_value(json_object_get(
-	                     json_object_get(r, "all"), "requests")),
-	    30);
-	json_decref(r);
+	assert_all_answered(f->out, 30);
 	free(url);
 }
 
