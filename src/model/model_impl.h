@@ -390,13 +390,6 @@ xsell_err xs_similar_collect(xs_store *st, MDB_txn *txn,
 
 /* ==== Trending (trending.c) ==== */
 
-/* Every item ordered or viewed in the trend window, one candidate each
- * with its decayed score (count: its orders in the window), in no order.
- * *vp is malloc'd (NULL and 0 if the store has no events). */
-xsell_err xs_model_trend_scores(xs_store *st, MDB_txn *txn,
-    const struct xs_settings *set, double half_life_days, struct xs_cand **vp,
-    size_t *np);
-
 /* One item of a trend list: its decayed score and its orders in the
  * window (the memo's layout too). */
 struct xs_trend_item {
@@ -404,11 +397,36 @@ struct xs_trend_item {
 	uint32_t orders;
 	double   score;
 };
-/* The same list as xs_model_trend_scores, as items in no order; *vp is
- * malloc'd (NULL and 0 if the store has no events). */
-xsell_err xs_model_trend_items(xs_store *st, MDB_txn *txn,
+
+/* Every item ordered or viewed in the trend window with its decayed
+ * score, in rank order: score largest first, ties by item number. Read
+ * in place from the snapshot's memo (held) or made for the caller (own,
+ * malloc'd); v is NULL and n 0 if the store has no events. */
+struct xs_trend_list {
+	const struct xs_trend_item *v;
+	size_t                      n;
+	const void                 *held;
+	struct xs_trend_item       *own;
+};
+
+/* The trend list of txn's snapshot with half-life 'half_life_days';
+ * give it to xs_model_trend_list_free (also after an error). */
+xsell_err xs_model_trend_list(xs_store *st, MDB_txn *txn,
     const struct xs_settings *set, double half_life_days,
-    struct xs_trend_item **vp, size_t *np);
+    struct xs_trend_list *l);
+void      xs_model_trend_list_free(struct xs_trend_list *l);
+
+/* Whether a trend item may be ranked (*keepp), for xs_trend_rank. */
+typedef xsell_err (*xs_trend_keep_fn)(void *ctx, uint32_t item, bool *keepp);
+
+/* Fill ans as xs_rank_select over every item of l that 'keep' keeps
+ * (NULL: all) would, as trending candidates (count: orders), from the
+ * list's front only: the first k + 16 kept, and four times as many each
+ * round the filter leaves the answer short, until the list ends. */
+xsell_err xs_trend_rank(xs_store *st, MDB_txn *txn, const struct xs_query *q,
+    const uint32_t *excluded, size_t n_excluded, const struct xs_trend_list *l,
+    xs_trend_keep_fn keep, void *ctx, struct xs_arena *arena,
+    struct xs_answer *ans);
 /* ==== Momentum (momentum.c) ==== */
 
 /* Multiply each positively scored candidate of cands (score and share)

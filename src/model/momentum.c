@@ -47,32 +47,32 @@ xs_weigh_by_momentum(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
     double weight, struct xs_cand_map *cands)
 {
 	struct xs_counts_reader counts;
-	struct xs_trend_item   *trend;
-	size_t                  n;
+	struct xs_trend_list    trend;
 	xsell_err               err;
 
 	if (weight == 0 || cands->vec.n == 0) {
 		return XSELL_OK;
 	}
-	err = xs_model_trend_items(
-	    st, txn, set, set->trend_half_life_days, &trend, &n);
+	err = xs_model_trend_list(
+	    st, txn, set, set->trend_half_life_days, &trend);
 	if (err != XSELL_OK) {
+		xs_model_trend_list_free(&trend);
 		return err;
 	}
 	xs_counts_reader_init(&counts, st, txn);
-	for (size_t i = 0; i < n; i++) {
-		struct xs_cand *c = xs_cand_map_find(cands, trend[i].item);
+	for (size_t i = 0; i < trend.n; i++) {
+		struct xs_cand *c = xs_cand_map_find(cands, trend.v[i].item);
 		double          f;
 
 		if (c == NULL || c->score <= 0) {
 			continue;
 		}
-		f = trend_item_factor(&counts, set, weight, &trend[i]);
+		f = trend_item_factor(&counts, set, weight, &trend.v[i]);
 		c->score *= f;
 		c->share *= f; /* explain: the seed's or path's part alike */
 	}
 	xs_counts_reader_fini(&counts);
-	free(trend);
+	xs_model_trend_list_free(&trend);
 	return XSELL_OK;
 }
 
@@ -178,19 +178,17 @@ momentum_table_sum(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
     double weight, void **blockp, size_t *lenp)
 {
 	struct xs_counts_reader    counts;
-	struct xs_cand            *trend;
+	struct xs_trend_list       trend;
 	struct table_head         *h;
 	struct xs_momentum_factor *v;
 	size_t                     n, n_slots = 2, n_dense = 0, len;
 	uint32_t                   top = 0;
-	xsell_err                  err = xs_model_trend_scores(
-	                     st, txn, set, set->trend_half_life_days, &trend, &n);
+	xsell_err                  err = xs_model_trend_list(
+	                     st, txn, set, set->trend_half_life_days, &trend);
 
-	if (err != XSELL_OK) {
-		return err;
-	}
+	n = trend.n;
 	for (size_t i = 0; i < n; i++) {
-		top = trend[i].item > top ? trend[i].item : top;
+		top = trend.v[i].item > top ? trend.v[i].item : top;
 	}
 	if (n != 0 && (size_t) top < TABLE_DENSE_PER_ITEM * n) {
 		n_dense = (size_t) top + 1;
@@ -201,10 +199,10 @@ momentum_table_sum(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	}
 	len = sizeof(*h) + 2 * n * sizeof(*v) + n_slots * sizeof(uint32_t) +
 	    n_dense * sizeof(double);
-	h = calloc(1, len);
+	h = err == XSELL_OK ? calloc(1, len) : NULL;
 	if (h == NULL) {
-		free(trend);
-		return XSELL_ENOMEM;
+		xs_model_trend_list_free(&trend);
+		return err != XSELL_OK ? err : XSELL_ENOMEM;
 	}
 	h->n       = n;
 	h->n_slots = n_slots;
@@ -212,17 +210,12 @@ momentum_table_sum(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	v          = (struct xs_momentum_factor *) (h + 1);
 	xs_counts_reader_init(&counts, st, txn);
 	for (size_t i = 0; i < n; i++) {
-		uint32_t c  = trend[i].item;
-		double ever = xs_counts_reader_get(&counts, c, XS_C_BASKETS) +
-		    set->trend_view_weight *
-		        xs_counts_reader_get(&counts, c, XS_C_VIEWS);
-
-		v[i].item = c;
+		v[i].item = trend.v[i].item;
 		v[i].factor =
-		    momentum_factor(set, weight, trend[i].score, ever);
+		    trend_item_factor(&counts, set, weight, &trend.v[i]);
 	}
 	xs_counts_reader_fini(&counts);
-	free(trend);
+	xs_model_trend_list_free(&trend);
 	if (n != 0) {
 		qsort(v, n, sizeof(*v), factor_cmp_item);
 		memcpy(v + n, v, n * sizeof(*v));

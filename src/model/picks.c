@@ -1367,6 +1367,29 @@ answer_categories(xs_store *st, MDB_txn *txn, const struct xs_answer *ans,
 	return XSELL_OK;
 }
 
+/* What the trending fill leaves out: what the user bought or rejected,
+ * and what the answer holds already. */
+struct fill_keep {
+	const struct user_view *u;
+	const struct xs_answer *ans;
+};
+
+static xsell_err
+fill_keeps(void *ctx, uint32_t item, bool *keepp)
+{
+	const struct fill_keep *f     = ctx;
+	bool                    taken = last_bought(f->u, item) >= 0;
+
+	for (size_t j = 0; j < f->u->rejected.n && !taken; j++) {
+		taken = f->u->rejected.v[j].item == item;
+	}
+	for (uint32_t j = 0; j < f->ans->n && !taken; j++) {
+		taken = f->ans->recs[j].item == item;
+	}
+	*keepp = !taken;
+	return XSELL_OK;
+}
+
 /* Fill the rest of the answer with trending items not in it already and
  * not bought. */
 static xsell_err
@@ -1375,44 +1398,26 @@ fill_with_trending(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
     const struct xs_rank_ids *ids, struct xs_arena *arena,
     struct xs_answer *ans)
 {
-	struct xs_query  q2 = *q;
-	struct xs_answer more;
-	struct xs_cand  *v;
-	struct xs_rec   *recs;
-	size_t           n, kept = 0;
-	xsell_err        err;
+	struct xs_query      q2   = *q;
+	struct fill_keep     keep = { u, ans };
+	struct xs_trend_list trend;
+	struct xs_answer     more;
+	struct xs_rec       *recs;
+	xsell_err            err;
 
-	err = xs_model_trend_scores(
-	    st, txn, set, set->trend_half_life_days, &v, &n);
-	if (err != XSELL_OK) {
-		return err;
-	}
-	for (size_t i = 0; i < n; i++) {
-		bool taken = last_bought(u, v[i].item) >= 0;
-
-		for (size_t j = 0; j < u->rejected.n && !taken; j++) {
-			taken = u->rejected.v[j].item == v[i].item;
-		}
-		for (uint32_t j = 0; j < ans->n && !taken; j++) {
-			taken = ans->recs[j].item == v[i].item;
-		}
-		if (!taken) {
-			v[kept]            = v[i];
-			v[kept].why.source = XS_SOURCE_TRENDING;
-			kept++;
-		}
-	}
+	err = xs_model_trend_list(
+	    st, txn, set, set->trend_half_life_days, &trend);
 	q2.k = q->k - ans->n;
-	if (q->filter.max_per_category != 0) {
+	if (err == XSELL_OK && q->filter.max_per_category != 0) {
 		/* The cap is the whole answer's, not the fill's alone. */
 		err = answer_categories(st, txn, ans, arena, &q2);
 	}
 	memset(&more, 0, sizeof(more));
 	if (err == XSELL_OK) {
-		err = xs_rank_top(st, txn, &q2, ids->excluded, ids->n_excluded,
-		    v, kept, arena, &more);
+		err = xs_trend_rank(st, txn, &q2, ids->excluded,
+		    ids->n_excluded, &trend, fill_keeps, &keep, arena, &more);
 	}
-	free(v);
+	xs_model_trend_list_free(&trend);
 	if (err != XSELL_OK || more.n == 0) {
 		return err;
 	}

@@ -10,8 +10,10 @@
  * trend, and the answer is a function of the store alone.
  *
  * Cost: the day lists of the last ceil(8 h) days (at most 365), that is
- * every item ordered or viewed in that window, plus the metadata of the
- * candidates when a category is asked for. */
+ * every item ordered or viewed in that window, once per snapshot (kept
+ * in rank order as a memo); then per answer, the list's front, as far as
+ * the filter needs to fill k (and the metadata of those items when a
+ * category is asked for). */
 #include "model/model_impl.h"
 
 #include <math.h>
@@ -58,97 +60,55 @@ trend_today(xs_store *st, MDB_txn *txn, uint32_t *dayp, bool *anyp)
 	return XSELL_OK;
 }
 
-/* Keep the candidates of category 'cat' only. */
-static xsell_err
-keep_category(
-    xs_store *st, MDB_txn *txn, uint32_t cat, struct xs_cand *v, size_t *np)
-{
-	size_t u = 0;
-
-	for (size_t i = 0; i < *np; i++) {
-		struct xs_item_meta m;
-		xsell_err err = xs_store_meta_get(st, txn, v[i].item, &m);
-
-		if (err != XSELL_OK && err != XSELL_ENOENT) {
-			return err;
-		}
-		if (m.category == cat) {
-			v[u++] = v[i];
-		}
-	}
-	*np = u;
-	return XSELL_OK;
-}
-
 /* What a trend list depends on besides the snapshot: the memo's key. */
 struct trend_key {
 	double half_life_days;
 	double view_weight;
 };
 
-/* The trend list of this snapshot from the memo, as candidates. */
-static bool
-trend_from_memo(xs_store *st, MDB_txn *txn, const struct trend_key *key,
-    struct xs_cand **vp, size_t *np)
+/* Rank order: score largest first, ties by item number (a function of
+ * the store; xs_rank_select orders a tie by external id). */
+static int
+trend_item_cmp(const void *x, const void *y)
 {
-	struct xs_trend_item *t;
-	struct xs_cand       *v;
-	size_t                len, n;
+	const struct xs_trend_item *p = x, *q = y;
 
-	if (!xs_store_memo_get(st, txn, XS_MEMO_TREND, key, sizeof(*key),
-	        (void **) &t, &len)) {
-		return false;
+	if (p->score != q->score) {
+		return p->score > q->score ? -1 : 1;
 	}
-	n = len / sizeof(*t);
-	v = calloc(n + 1, sizeof(*v));
-	if (v == NULL) {
-		free(t);
-		return false; /* computed afresh instead */
-	}
-	for (size_t i = 0; i < n; i++) {
-		v[i].item  = t[i].item;
-		v[i].count = t[i].orders;
-		v[i].score = t[i].score;
-	}
-	free(t);
-	*vp = v;
-	*np = n;
-	return true;
+	return p->item < q->item ? -1 : p->item > q->item;
 }
 
-static void
-trend_to_memo(xs_store *st, MDB_txn *txn, const struct trend_key *key,
-    const struct xs_cand *v, size_t n)
+/* The summed candidates as a trend list in rank order (malloc'd). */
+static struct xs_trend_item *
+trend_items_sorted(const struct xs_cand *v, size_t n)
 {
 	struct xs_trend_item *t = calloc(n + 1, sizeof(*t));
 
 	if (t == NULL) {
-		return;
+		return NULL;
 	}
 	for (size_t i = 0; i < n; i++) {
 		t[i].item   = v[i].item;
 		t[i].orders = (uint32_t) v[i].count;
 		t[i].score  = v[i].score;
 	}
-	xs_store_memo_put(
-	    st, txn, XS_MEMO_TREND, key, sizeof(*key), t, n * sizeof(*t));
-	free(t);
+	qsort(t, n, sizeof(*t), trend_item_cmp);
+	return t;
 }
 
-/* Sum the day lists: the trend list of txn's snapshot. */
+/* Sum the day lists: the trend list of txn's snapshot, in rank order,
+ * into l (its own copy), and keep it as the snapshot's memo. */
 static xsell_err
 trend_sum(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
-    const struct trend_key *key, struct xs_cand **vp, size_t *np)
+    const struct trend_key *key, struct xs_trend_list *l)
 {
 	double            half_life_days = key->half_life_days;
 	struct trend_walk t              = { 0 };
 	uint32_t          today, horizon;
 	bool              any;
-	xsell_err         err;
+	xsell_err         err = trend_today(st, txn, &today, &any);
 
-	*vp = NULL;
-	*np = 0;
-	err = trend_today(st, txn, &today, &any);
 	if (err != XSELL_OK || !any) {
 		return err;
 	}
@@ -172,109 +132,174 @@ trend_sum(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 		}
 	}
 	free(t.map.slots);
-	if (err != XSELL_OK) {
-		free(t.map.vec.v);
-		return err;
+	if (err == XSELL_OK) {
+		l->own = trend_items_sorted(t.map.vec.v, t.map.vec.n);
+		err    = l->own != NULL ? XSELL_OK : XSELL_ENOMEM;
 	}
-	*np = t.map.vec.n;
-	*vp = t.map.vec.v;
-	trend_to_memo(st, txn, key, *vp, *np);
-	return XSELL_OK;
-}
-
-/* The trend list as compact items, for a caller that only looks scores
- * up (momentum): the memo's copy as it is, without a candidate for each
- * item (a list of thousands of items made that allocation most of a
- * for_you answer's work). */
-xsell_err
-xs_model_trend_items(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
-    double half_life_days, struct xs_trend_item **vp, size_t *np)
-{
-	struct trend_key      key = { half_life_days, set->trend_view_weight };
-	struct xs_trend_item *t;
-	struct xs_cand       *v;
-	size_t                len, n;
-	xsell_err             err;
-
-	if (xs_store_memo_get(st, txn, XS_MEMO_TREND, &key, sizeof(key),
-	        (void **) &t, &len)) {
-		*vp = t;
-		*np = len / sizeof(*t);
-		return XSELL_OK;
-	}
-	*vp = NULL;
-	*np = 0;
-	err = trend_sum(st, txn, set, &key, &v, &n);
+	free(t.map.vec.v);
 	if (err != XSELL_OK) {
 		return err;
 	}
-	t = calloc(n + 1, sizeof(*t));
-	if (t == NULL) {
-		free(v);
-		return XSELL_ENOMEM;
-	}
-	for (size_t i = 0; i < n; i++) {
-		t[i].item   = v[i].item;
-		t[i].orders = (uint32_t) v[i].count;
-		t[i].score  = v[i].score;
-	}
-	free(v);
-	*vp = t;
-	*np = n;
+	l->v = l->own;
+	l->n = t.map.vec.n;
+	xs_store_memo_put(st, txn, XS_MEMO_TREND, key, sizeof(*key), l->v,
+	    l->n * sizeof(*l->v));
 	return XSELL_OK;
 }
 
-/* Every picks answer that fills with trending items asks for the same
- * list until the next commit: it is summed once per snapshot and kept
- * (store memo), which turned picks' slowest answers from milliseconds
- * into tens of microseconds. */
+/* Every answer that reads the trend list (trending, picks' fill,
+ * momentum) asks for the same list until the next commit: it is summed
+ * once per snapshot and kept (store memo), which turned picks' slowest
+ * answers from milliseconds into tens of microseconds; and it is read
+ * in place, since a copy of its tens of thousands of items per answer,
+ * on memory fresh each time, took milliseconds again. */
 xsell_err
-xs_model_trend_scores(xs_store *st, MDB_txn *txn,
-    const struct xs_settings *set, double half_life_days, struct xs_cand **vp,
-    size_t *np)
+xs_model_trend_list(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
+    double half_life_days, struct xs_trend_list *l)
 {
 	struct trend_key key = { half_life_days, set->trend_view_weight };
+	const void      *held;
+	size_t           len;
 
-	if (trend_from_memo(st, txn, &key, vp, np)) {
+	memset(l, 0, sizeof(*l));
+	if (xs_store_memo_hold(
+	        st, txn, XS_MEMO_TREND, &key, sizeof(key), &held, &len)) {
+		l->held = held;
+		l->v    = held;
+		l->n    = len / sizeof(*l->v);
 		return XSELL_OK;
 	}
-	return trend_sum(st, txn, set, &key, vp, np);
+	return trend_sum(st, txn, set, &key, l);
+}
+
+void
+xs_model_trend_list_free(struct xs_trend_list *l)
+{
+	xs_store_memo_release(l->held);
+	free(l->own);
+	memset(l, 0, sizeof(*l));
+}
+
+/* Candidates ranked beyond k in the first round, so that a filter
+ * dropping a few of the best costs no second round (rank.c's slack). */
+#define TREND_RANK_SLACK 16u
+
+/* Append the candidate of trend item e to *vp (room for *roomp). */
+static xsell_err
+trend_cand_push(const struct xs_trend_item *e, struct xs_cand **vp, size_t *np,
+    size_t *roomp)
+{
+	struct xs_cand *c;
+
+	if (*np == *roomp) {
+		size_t          room  = *roomp ? 2 * *roomp : 64;
+		struct xs_cand *grown = realloc(*vp, room * sizeof(**vp));
+
+		if (grown == NULL) {
+			return XSELL_ENOMEM;
+		}
+		*vp    = grown;
+		*roomp = room;
+	}
+	c = &(*vp)[(*np)++];
+	memset(c, 0, sizeof(*c));
+	c->item       = e->item;
+	c->score      = e->score;
+	c->count      = e->orders;
+	c->why.source = XS_SOURCE_TRENDING;
+	return XSELL_OK;
+}
+
+xsell_err
+xs_trend_rank(xs_store *st, MDB_txn *txn, const struct xs_query *q,
+    const uint32_t *excluded, size_t n_excluded, const struct xs_trend_list *l,
+    xs_trend_keep_fn keep, void *ctx, struct xs_arena *arena,
+    struct xs_answer *ans)
+{
+	struct xs_cand *v    = NULL;
+	size_t          want = (size_t) q->k + TREND_RANK_SLACK;
+	size_t          n = 0, room = 0, at = 0;
+	xsell_err       err = XSELL_OK;
+
+	for (;;) {
+		/* The next items the caller keeps, up to 'want' of them and
+		 * on to the end of a run of equal scores: a run is ranked by
+		 * external id, so it is taken whole or not at all. */
+		while (err == XSELL_OK && at < l->n &&
+		    (n < want || l->v[at].score == l->v[at - 1].score)) {
+			bool kept = true;
+
+			if (keep != NULL) {
+				err = keep(ctx, l->v[at].item, &kept);
+			}
+			if (err == XSELL_OK && kept) {
+				err =
+				    trend_cand_push(&l->v[at], &v, &n, &room);
+			}
+			at++;
+		}
+		if (err == XSELL_OK) {
+			err = xs_rank_select(st, txn, q, excluded, n_excluded,
+			    v, n, arena, ans);
+		}
+		/* What the filter left of these: the best k of all, unless
+		 * it took fewer and the list goes on. */
+		if (err != XSELL_OK || ans->n == q->k || at == l->n) {
+			break;
+		}
+		want = want > SIZE_MAX / 4 ? SIZE_MAX : 4 * want;
+	}
+	free(v);
+	return err;
+}
+
+/* The trending op's keep: items of the asked category only. */
+struct category_keep {
+	xs_store *st;
+	MDB_txn  *txn;
+	uint32_t  cat;
+};
+
+static xsell_err
+keep_in_category(void *ctx, uint32_t item, bool *keepp)
+{
+	struct category_keep *ck = ctx;
+	struct xs_item_meta   m  = { 0 };
+	xsell_err err = xs_store_meta_get(ck->st, ck->txn, item, &m);
+
+	if (err != XSELL_OK && err != XSELL_ENOENT) {
+		return err;
+	}
+	*keepp = m.category == ck->cat;
+	return XSELL_OK;
 }
 
 xsell_err
 xs_model_trending(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
     const struct xs_query *q, struct xs_arena *arena, struct xs_answer *ans)
 {
-	struct xs_rank_ids ids;
-	struct xs_cand    *v = NULL;
-	size_t             n = 0;
-	double             h =
+	struct xs_rank_ids   ids;
+	struct xs_trend_list l  = { 0 };
+	struct category_keep ck = { st, txn, 0 };
+	double               h =
             q->has_half_life ? q->half_life_days : set->trend_half_life_days;
-	xsell_err err;
+	bool      none = false; /* a category nobody stored: nothing in it */
+	xsell_err err  = xs_rank_resolve(st, txn, q, arena, &ids, ans);
 
-	err = xs_rank_resolve(st, txn, q, arena, &ids, ans);
-	if (err == XSELL_OK) {
-		err = xs_model_trend_scores(st, txn, set, h, &v, &n);
-	}
 	if (err == XSELL_OK && q->category.len != 0) {
-		uint32_t cat = 0;
-
-		err = xs_store_id_get(st, txn, XS_DICT_CAT, q->category.p,
-		    q->category.len, &cat);
-		if (err == XSELL_ENOENT) {
-			n   = 0; /* nothing is in a category nobody stored */
-			err = XSELL_OK;
-		} else if (err == XSELL_OK) {
-			err = keep_category(st, txn, cat, v, &n);
-		}
+		err  = xs_store_id_get(st, txn, XS_DICT_CAT, q->category.p,
+		     q->category.len, &ck.cat);
+		none = err == XSELL_ENOENT;
+		err  = none ? XSELL_OK : err;
 	}
-	for (size_t i = 0; i < n; i++) {
-		v[i].why.source = XS_SOURCE_TRENDING;
+	if (err == XSELL_OK && !none) {
+		err = xs_model_trend_list(st, txn, set, h, &l);
 	}
 	if (err == XSELL_OK) {
-		err = xs_rank_top(st, txn, q, ids.excluded, ids.n_excluded, v,
-		    n, arena, ans);
+		err = xs_trend_rank(st, txn, q, ids.excluded, ids.n_excluded,
+		    &l, q->category.len != 0 ? keep_in_category : NULL, &ck,
+		    arena, ans);
 	}
-	free(v);
+	xs_model_trend_list_free(&l);
 	return err;
 }

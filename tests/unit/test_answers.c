@@ -200,6 +200,73 @@ test_trending_decays_with_age(void **state)
 	EXPECT(f->st, xs_model_trending, &q, "");
 }
 
+/* A trend list longer than an answer's first round (k + 16 items): one
+ * order an item, 'buyer' ordering S and R ("-": a guest), guests T.
+ * Newest day 99, half-life 7. S01..S10 on days 99..90; R00..R19 all on
+ * day 80, tied at 0.5^(19/7) = 0.1524, made from R19 down to R00 so that
+ * their item numbers run against their ids; T01..T30 on days 78..49, T_j
+ * at 0.5^((20 + j) / 7): T01 0.125, T02 0.1132, T03 0.1025, T21 0.01725,
+ * T22 0.01562, T23 0.01415. */
+static void
+long_trend(xs_store *st, const char *buyer)
+{
+	char ev[96];
+	int  o = 0;
+
+	for (int i = 1; i <= 10; i++) {
+		snprintf(ev, sizeof(ev), "%d order %s S%02d o%d",
+		    (100 - i) * DAY, buyer, i, ++o);
+		xs_test_events(st, NULL, ev);
+	}
+	for (int i = 19; i >= 0; i--) {
+		snprintf(ev, sizeof(ev), "%d order %s R%02d o%d", 80 * DAY,
+		    buyer, i, ++o);
+		xs_test_events(st, NULL, ev);
+	}
+	for (int j = 1; j <= 30; j++) {
+		snprintf(ev, sizeof(ev), "%d order - T%02d o%d",
+		    (79 - j) * DAY, j, ++o);
+		xs_test_events(st, NULL, ev);
+	}
+}
+
+/* Ids "<prefix>01".. "<prefix>n" (and "R00".."R19" with prefix R) into
+ * buf from 'at'; returns the next free place. */
+static uint32_t
+ids_of(char (*names)[4], struct xs_span *buf, uint32_t at, char prefix,
+    int first, int last)
+{
+	for (int i = first; i <= last; i++, at++) {
+		snprintf(names[at], sizeof(names[at]), "%c%02d", prefix, i);
+		buf[at] = xs_test_span(names[at]);
+	}
+	return at;
+}
+
+/* Trending ranks the front of its list, a run of tied scores whole, and
+ * goes on only when the filter leaves the answer short. k 1 without the
+ * S items: the first round's 17 end inside the R run, taken whole and
+ * ranked by id: R00 (split after 17, R13 would win). k 3 without S and
+ * R: the first round's 30 all fail, the next reaches T01..T03. */
+static void
+test_trending_ranks_beyond_its_first_round(void **state)
+{
+	struct xs_test_store *f = *state;
+	struct xs_span        buf[1], ex[30];
+	char                  names[30][4];
+	struct xs_query       q = query(NULL, buf);
+
+	long_trend(f->st, "-");
+	q.k                = 1;
+	q.filter.exclude   = ex;
+	q.filter.n_exclude = ids_of(names, ex, 0, 'S', 1, 10);
+	EXPECT(f->st, xs_model_trending, &q, "R00=0.1524/trending");
+	q.k                = 3;
+	q.filter.n_exclude = ids_of(names, ex, 10, 'R', 0, 19);
+	EXPECT(f->st, xs_model_trending, &q,
+	    "T01=0.125/trending T02=0.1132/trending T03=0.1025/trending");
+}
+
 /* ==== picks ==== */
 
 /* The graph behind for_you: S was bought with P (o1, o2) and with Q
@@ -478,6 +545,30 @@ test_buy_again_appears_when_due(void **state)
 	EXPECT_SET(f->st, &set, xs_model_picks, &q, "A=1.533/bought");
 }
 
+/* for_you's trending fill passes over what the user bought, and goes
+ * past a first round the filter empties. u1 bought every S and R item,
+ * one an order (no pairs: no neighbours), so the answer is all fill:
+ * T01..T03. Without T01..T20 too, the first round's 19 (T01..T19) all
+ * fail: T21..T23. */
+static void
+test_for_you_fill_ranks_beyond_its_first_round(void **state)
+{
+	struct xs_test_store *f = *state;
+	struct xs_span        buf[1], ex[20];
+	char                  names[20][4];
+	struct xs_query       q = picks_query("u1", XS_PICK_FOR_YOU, buf);
+
+	long_trend(f->st, "u1");
+	q.k   = 3;
+	q.now = 100 * DAY;
+	EXPECT(f->st, xs_model_picks, &q,
+	    "T01=0.125/trending T02=0.1132/trending T03=0.1025/trending");
+	q.filter.exclude   = ex;
+	q.filter.n_exclude = ids_of(names, ex, 0, 'T', 1, 20);
+	EXPECT(f->st, xs_model_picks, &q,
+	    "T21=0.01725/trending T22=0.01562/trending T23=0.01415/trending");
+}
+
 int
 main(void)
 {
@@ -488,6 +579,7 @@ main(void)
 		T(test_similar_sums_relations),
 		T(test_viewed_bought_confidence),
 		T(test_trending_decays_with_age),
+		T(test_trending_ranks_beyond_its_first_round),
 		T(test_for_you_neighbours_of_history),
 		T(test_for_you_cart_removal_weighs_against),
 		T(test_for_you_leaves_out_bought_and_fills_with_trending),
@@ -498,6 +590,7 @@ main(void)
 		T(test_new_arrivals_fit_the_taste),
 		T(test_buy_again_weighs_by_habit_and_time),
 		T(test_buy_again_appears_when_due),
+		T(test_for_you_fill_ranks_beyond_its_first_round),
 	};
 #undef T
 

@@ -21,25 +21,24 @@
 static double
 trend_of(xs_store *st, MDB_txn *txn, const char *ext)
 {
-	struct xs_settings set;
-	struct xs_cand    *v;
-	size_t             n;
-	uint32_t           id;
-	double             score = 0;
+	struct xs_settings   set;
+	struct xs_trend_list l;
+	uint32_t             id;
+	double               score = 0;
 
 	xs_settings_default(&set);
 	if (xs_store_id_get(st, txn, XS_DICT_ITEM, ext, strlen(ext), &id) !=
 	    XSELL_OK) {
 		return 0;
 	}
-	assert_xs_ok(xs_model_trend_scores(
-	    st, txn, &set, set.trend_half_life_days, &v, &n));
-	for (size_t i = 0; i < n; i++) {
-		if (v[i].item == id) {
-			score = v[i].score;
+	assert_xs_ok(
+	    xs_model_trend_list(st, txn, &set, set.trend_half_life_days, &l));
+	for (size_t i = 0; i < l.n; i++) {
+		if (l.v[i].item == id) {
+			score = l.v[i].score;
 		}
 	}
-	free(v);
+	xs_model_trend_list_free(&l);
 	return score;
 }
 
@@ -68,14 +67,13 @@ test_trend_memo_follows_commits(void **state)
 	snprintf(spec, sizeof(spec), "%d order u3 B o3", 107 * DAY);
 	assert_xs_ok(xs_txn_write(f->st, &txn));
 	{
-		struct xs_settings set;
-		struct xs_cand    *v;
-		size_t             n;
+		struct xs_settings   set;
+		struct xs_trend_list l;
 
 		xs_settings_default(&set);
-		assert_xs_ok(xs_model_trend_scores(
-		    f->st, txn, &set, set.trend_half_life_days, &v, &n));
-		free(v);
+		assert_xs_ok(xs_model_trend_list(
+		    f->st, txn, &set, set.trend_half_life_days, &l));
+		xs_model_trend_list_free(&l);
 	}
 	xs_txn_abort(txn);
 	assert_xs_ok(xs_txn_read(f->st, &txn));

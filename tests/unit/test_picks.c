@@ -227,13 +227,12 @@ static void
 weigh_by_momentum(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
     struct expect *e)
 {
-	struct xs_cand *v;
-	size_t          n;
+	struct xs_trend_list l;
 
-	assert_xs_ok(xs_model_trend_scores(
-	    st, txn, set, set->trend_half_life_days, &v, &n));
-	for (size_t i = 0; i < n; i++) {
-		uint32_t              it = v[i].item;
+	assert_xs_ok(
+	    xs_model_trend_list(st, txn, set, set->trend_half_life_days, &l));
+	for (size_t i = 0; i < l.n; i++) {
+		uint32_t              it = l.v[i].item;
 		struct xs_item_counts c;
 		double                ever;
 
@@ -244,10 +243,10 @@ weigh_by_momentum(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 		ever = c.c[XS_C_BASKETS] +
 		    set->trend_view_weight * c.c[XS_C_VIEWS];
 		e->score[it] *= 1.0 +
-		    set->pick_momentum_weight * v[i].score /
+		    set->pick_momentum_weight * l.v[i].score /
 		        (ever + set->pick_momentum_prior);
 	}
-	free(v);
+	xs_model_trend_list_free(&l);
 }
 
 /* The group naming 'item': the largest positive sum, the first on a tie;
