@@ -317,7 +317,7 @@ xs_momentum_table_find(const struct xs_momentum_table *t, uint32_t item)
 	if (t->dense != NULL) {
 		return item < t->n_dense ? t->dense[item] : 1.0;
 	}
-	if (t->n == 0) {
+	if (t->n == 0 || t->slots == NULL) { /* a table of no items */
 		return 1.0;
 	}
 	for (j = table_home(item, t->n_slots); t->slots[j] != 0;
