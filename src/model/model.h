@@ -97,7 +97,7 @@ struct xs_settings {
 	 * ever sold that sold lately. 0 turns it off. */
 	double pick_momentum_weight;
 	double pick_momentum_prior;
-	/* for_you keeps the best candidates of a user asked again
+	/* for_you keeps a user's best candidates from their first answer
 	 * (picks_memo.c), so that their next answers, until the counts or
 	 * their history change, rank those instead of walking the seeds
 	 * again. Off where each user is asked once (xsell-eval) and to

@@ -895,9 +895,29 @@ for_you_from_kept(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	return err;
 }
 
+/* How many of a new tally's best candidates to keep for the user's next
+ * answers. A user's first ask keeps what its ranking reads anyway, the
+ * first round's k + 32 (and their ties): enough for the next answer at
+ * the same k, unless a filter leaves out more than 32 of them. A user
+ * asked again in the same counts keeps the best 168, enough for two
+ * rounds. Picking 168 cost more than ranking's first 42 (a tenth of an
+ * answer where most users are asked once, as in a mail run), so only
+ * a user asked before pays for it. */
+static size_t
+for_you_kept_want(xs_store *st, MDB_txn *txn, const struct xs_query *q,
+    const struct user_view *u)
+{
+	size_t first = (size_t) q->k + XS_FOR_YOU_FIRST_EXTRA;
+
+	if (!xs_store_user_asked_before(st, txn, u->id)) {
+		return first;
+	}
+	return first > XS_FOR_YOU_KEPT ? first : XS_FOR_YOU_KEPT;
+}
+
 /* for_you, ranked into 'ans': from the user's best candidates kept
  * while the counts and their history stand, or from a new tally (its
- * best then kept for the next answer if the user was asked before). The
+ * best then kept for the next answer: for_you_kept_want). The
  * taste decays to the user's newest event (taste_load) and the answer's
  * scores are scaled to q->now, so that both ways give the same bits. */
 static xsell_err
@@ -922,13 +942,11 @@ pick_for_you(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 			return err;
 		}
 	}
-	/* Picking the best 168 costs more than ranking's first 42: only
-	 * for a user asked before, whose next answers they serve. */
-	keep = keep && xs_store_user_asked_before(st, txn, u->id);
-	err  = for_you_tally(st, txn, set, q, u, &tally, &newest, &ref);
+	err = for_you_tally(st, txn, set, q, u, &tally, &newest, &ref);
 	memset(&b, 0, sizeof(b));
 	if (err == XSELL_OK && keep) {
-		double cut = for_you_cut(q, ids, &tally, XS_FOR_YOU_KEPT);
+		double cut = for_you_cut(
+		    q, ids, &tally, for_you_kept_want(st, txn, q, u));
 
 		err = isnan(cut)
 		    ? XSELL_ENOMEM

@@ -8,11 +8,13 @@
  * momentum and bought items) and the user's history is the one it was
  * made from (its tag, checked here): so that the complements refresher's
  * commits, stock updates and other users' ratings leave it standing.
- * Only a user asked again between two such commits is kept
- * (xs_store_user_asked_before): where most users are asked once (a mail
- * run, the 1M-line generated store's many users), keeping every answer
- * made the first answers dearer and took the memos' room from the seeds'
- * lists (bench/RESULTS.md, "for_you's best candidates kept per user").
+ * A user's first answer keeps what its ranking read anyway, the best
+ * k + 32 (no dearer than not keeping it, where most users are asked
+ * once: a mail run, the 1M-line generated store's many users); only a
+ * user asked again between two such commits (xs_store_user_asked_before)
+ * whose filter reaches past those pays for the best 168 (picks.c's
+ * for_you_kept_want; bench/RESULTS.md, "for_you's best candidates kept
+ * per user" and "Kept from the first ask").
  *
  * The bytes: a head, the best entries by score (largest first), then
  * the rejected items. */

@@ -521,13 +521,13 @@ enum xs_item_memo_kind {
 /* Whether 'user' (a number, not 0) was the last user asked of those
  * sharing its slot of a small table, in a snapshot with the same stamps
  * on the counts' families as txn's (no order, view, cart add or forget
- * since), recording it as asked now: a memo made for a user (for_you's
- * best candidates, which those commits retire) is worth its room only
- * for one asked again before it is retired, and a shop's mail run, a
- * stream of new visitors or a store written to every second asks most
- * users once in between. Lock-free; a slot holds one user, so a user
- * asked again after thousands of others may be taken for new. False for
- * a write transaction. */
+ * since), recording it as asked now: for_you keeps a user's best 168
+ * candidates (which those commits retire), dearer to pick than the
+ * first round's, only for one asked again before they are retired, and
+ * a shop's mail run, a stream of new visitors or a store written to
+ * every second asks most users once in between. Lock-free; a slot
+ * holds one user, so a user asked again after thousands of others may
+ * be taken for new. False for a write transaction. */
 bool xs_store_user_asked_before(xs_store *st, MDB_txn *txn, uint32_t user);
 
 /* Scratch indexes (scratch.c): a zeroed array of at least n u32 (one per

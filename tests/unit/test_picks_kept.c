@@ -85,30 +85,38 @@ assert_same_picks(
 	}
 }
 
-/* Whether the store keeps best candidates of 'user' made with 'set'
- * for its newest snapshot. */
-static bool
-kept_for(xs_store *st, const struct xs_settings *set, const char *user)
+/* How many best candidates the store keeps for 'user', made with 'set',
+ * for its newest snapshot (0: none kept). */
+static size_t
+kept_n(xs_store *st, const struct xs_settings *set, const char *user)
 {
 	struct xs_fy_best  b;
 	struct xs_hist_tag tag;
 	MDB_txn           *txn;
 	uint32_t           uid;
-	bool               kept;
+	size_t             n = 0;
 
 	assert_xs_ok(xs_txn_read(st, &txn));
 	assert_xs_ok(
 	    xs_store_id_get(st, txn, XS_DICT_USER, user, strlen(user), &uid));
 	assert_xs_ok(xs_store_history_tag(st, txn, uid, &tag));
-	kept = xs_fy_best_hold(st, txn, set, uid, &tag, &b);
+	if (xs_fy_best_hold(st, txn, set, uid, &tag, &b)) {
+		n = b.n_best + (b.n_best == 0); /* kept, if empty */
+	}
 	xs_fy_best_free(&b);
 	xs_txn_abort(txn);
-	return kept;
+	return n;
 }
 
-/* Ask q in read transactions until its user's best candidates are kept
- * (the second time: a user asked once keeps nothing), the first answer
- * into 'first'. */
+static bool
+kept_for(xs_store *st, const struct xs_settings *set, const char *user)
+{
+	return kept_n(st, set, user) != 0;
+}
+
+/* Ask q in a read transaction, the answer into 'first': a user's first
+ * ask keeps their best candidates (nothing was kept before it), and
+ * the next answer, read from them, is the same. */
 static void
 ask_until_kept(xs_store *st, const struct xs_settings *set,
     const struct xs_query *q, struct picks *first)
@@ -119,11 +127,11 @@ ask_until_kept(xs_store *st, const struct xs_settings *set,
 	assert_true(q->user.len < sizeof(user));
 	memcpy(user, q->user.p, q->user.len);
 	user[q->user.len] = '\0';
-	ask(st, set, q, false, first);
 	assert_false(kept_for(st, set, user));
+	ask(st, set, q, false, first);
+	assert_true(kept_for(st, set, user));
 	ask(st, set, q, false, &again);
 	assert_same_picks(first, &again, 1.0);
-	assert_true(kept_for(st, set, user));
 }
 
 /* Guest orders pairing A..H; u1, who bought A and viewed C and E; u3,
@@ -157,9 +165,9 @@ for_you(const char *user, int64_t now, unsigned k)
 	return q;
 }
 
-/* Asked once, a user keeps nothing; asked again, the best candidates
- * are kept; asked a third time, the answer is read from them. Every
- * answer is the reference's, bit for bit. */
+/* Asked once, a user's best candidates are kept; asked again and
+ * again, the answer is read from them. Every answer is the reference's,
+ * bit for bit. */
 static void
 test_kept_answer_is_the_models(void **state)
 {
@@ -279,28 +287,6 @@ test_kept_answer_follows_others_orders(void **state)
 	assert_true(has_item(f->st, &after, "Z"));
 	ask(f->st, &set, &q, true, &ref);
 	assert_same_picks(&ref, &after, 1.0);
-}
-
-/* A user asked once before each commit of counts keeps nothing: the
- * second ask must come before the next order, view or cart add. */
-static void
-test_kept_only_asked_again_between_commits(void **state)
-{
-	struct xs_test_store *f = *state;
-	struct xs_settings    set;
-	struct xs_query       q = for_you("u1", T0, 10);
-	struct picks          p;
-	char                  spec[64];
-
-	xs_settings_default(&set);
-	load_small_store(f->st);
-	ask(f->st, &set, &q, false, &p);
-	snprintf(spec, sizeof(spec), "%d order - G,H g30", T0 - 30);
-	xs_test_events(f->st, NULL, spec);
-	ask(f->st, &set, &q, false, &p);
-	assert_false(kept_for(f->st, &set, "u1"));
-	ask(f->st, &set, &q, false, &p);
-	assert_true(kept_for(f->st, &set, "u1"));
 }
 
 /* With the setting pick_keep_answers off (xsell-eval, xsell-bench
@@ -507,6 +493,50 @@ test_kept_answer_past_what_is_kept(void **state)
 	assert_same_picks(&ref, &reading, 1.0);
 }
 
+/* A first ask keeps what its ranking reads: the best k + 32 and their
+ * ties (u2's candidates score in runs of four: 42 to 48 of them). An ask
+ * whose filter reaches past those walks again and, the user asked before
+ * in these counts, keeps the best 168 and their ties. After a commit of
+ * counts the next ask is a first again. Every answer is the
+ * reference's. */
+static void
+test_kept_grows_for_a_user_asked_again(void **state)
+{
+	struct xs_test_store *f = *state;
+	static char           ids[40][8];
+	struct xs_span        excl[40];
+	struct xs_settings    set;
+	struct xs_query       q = for_you("u2", T0, PARTNERS + 1);
+	struct picks          ref, got;
+	char                  spec[64];
+	size_t                n;
+
+	load_partners(f->st);
+	xs_settings_default(&set);
+	best_ids(f->st, &set, &q, ids, excl, 40);
+	q.k = 10;
+	ask(f->st, &set, &q, false, &got);
+	n = kept_n(f->st, &set, "u2");
+	assert_true(n >= 42 && n < 168);
+
+	q.filter.exclude   = excl;
+	q.filter.n_exclude = 40;
+	ask(f->st, &set, &q, true, &ref);
+	assert_int_equal(ref.n, 10);
+	ask(f->st, &set, &q, false, &got);
+	assert_same_picks(&ref, &got, 1.0);
+	assert_true(kept_n(f->st, &set, "u2") >= 168);
+
+	snprintf(spec, sizeof(spec), "%d order - S,P001 g9000", T0 - 60);
+	xs_test_events(f->st, NULL, spec);
+	q.filter.n_exclude = 0;
+	ask(f->st, &set, &q, true, &ref);
+	ask(f->st, &set, &q, false, &got);
+	assert_same_picks(&ref, &got, 1.0);
+	n = kept_n(f->st, &set, "u2");
+	assert_true(n >= 42 && n < 168);
+}
+
 int
 main(void)
 {
@@ -520,7 +550,7 @@ main(void)
 		    test_kept_answer_serves_a_later_now, xs_test_store_setup,
 		    xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_kept_only_asked_again_between_commits,
+		    test_kept_grows_for_a_user_asked_again,
 		    xs_test_store_setup, xs_test_store_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_nothing_kept_when_the_setting_is_off,
