@@ -186,6 +186,10 @@ momentum_table_sum(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	xsell_err                  err = xs_model_trend_list(
 	                     st, txn, set, set->trend_half_life_days, &trend);
 
+	if (err != XSELL_OK) {
+		xs_model_trend_list_free(&trend);
+		return err;
+	}
 	n = trend.n;
 	for (size_t i = 0; i < n; i++) {
 		top = trend.v[i].item > top ? trend.v[i].item : top;
@@ -199,10 +203,10 @@ momentum_table_sum(xs_store *st, MDB_txn *txn, const struct xs_settings *set,
 	}
 	len = sizeof(*h) + 2 * n * sizeof(*v) + n_slots * sizeof(uint32_t) +
 	    n_dense * sizeof(double);
-	h = err == XSELL_OK ? calloc(1, len) : NULL;
+	h = calloc(1, len);
 	if (h == NULL) {
 		xs_model_trend_list_free(&trend);
-		return err != XSELL_OK ? err : XSELL_ENOMEM;
+		return XSELL_ENOMEM;
 	}
 	h->n       = n;
 	h->n_slots = n_slots;
