@@ -481,9 +481,11 @@ struct xs_rank_kept {
 	uint8_t *verdicts; /* malloc'd */
 	size_t   n;
 };
-/* The m-th largest of s[0..n) (1 <= m <= n); s is reordered. A heap of
- * the m largest when m is at most n / 4 (ranking's k + slack of
- * thousands of candidates), else Hoare's selection. */
+/* The m-th largest of s[0..n) (1 <= m <= n, no NaN); s is reordered.
+ * When m is at most n / 4 (ranking's k + slack of thousands of
+ * candidates), from 128 values up the values below the buckets of the
+ * m largest are dropped first (1/16 of an octave each), then a heap
+ * keeps the m largest of the rest; else Hoare's selection. */
 double xs_nth_largest(double *s, size_t n, size_t m);
 /* xs_rank_top, remembering the filter's verdicts in 'kept'. */
 xsell_err xs_rank_top_kept(xs_store *st, MDB_txn *txn,

@@ -6,6 +6,7 @@
  * it leaves the candidates in their order. */
 #include "support.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,10 +129,14 @@ cmp_double_desc(const void *a, const void *b)
 	return (x < y) - (x > y);
 }
 
-/* xs_nth_largest against a full sort, by both of its ways (a heap for
- * m up to n / 4, selection beyond): random scores, scores with many
- * ties (small integer counts, as count scorers give), sorted and
- * reversed input, every m of small n and a spread of m for large n. */
+/* xs_nth_largest against a full sort, by each of its ways (a heap for
+ * m up to n / 4, after the buckets' cut from 128 values up; selection
+ * beyond): random scores, scores with many ties (small integer counts,
+ * as count scorers give), sorted and reversed input, values of both
+ * signs with zeros of both signs, values over 120 octaves (so that the
+ * m-th falls past the buckets, or in the last one), and values within
+ * one bucket of each other; every m of small n and a spread of m for
+ * large n. */
 static void
 test_rank_nth_largest_equals_sort(void **state)
 {
@@ -144,7 +149,7 @@ test_rank_nth_largest_equals_sort(void **state)
 	(void) state;
 	assert_non_null(s);
 	assert_non_null(sorted);
-	for (int shape = 0; shape < 4; shape++) {
+	for (int shape = 0; shape < 7; shape++) {
 		for (size_t n = 1; n <= N_MAX; n = n < 40 ? n + 1 : n * 3) {
 			for (size_t m = 1; m <= n;
 			     m        = n < 40 ? m + 1 : m * 2 + 1) {
@@ -162,8 +167,34 @@ test_rank_nth_largest_equals_sort(void **state)
 					case 2: /* ascending */
 						sorted[i] = (double) i;
 						break;
-					default: /* descending */
+					case 3: /* descending */
 						sorted[i] = (double) (n - i);
+						break;
+					case 4: /* both signs, both zeros */
+						sorted[i] =
+						    (double) ((int) ((rng >>
+						                         12) %
+						                  41) -
+						        20) /
+						    3.0;
+						if (sorted[i] == 0 &&
+						    (rng & 1)) {
+							sorted[i] = -0.0;
+						}
+						break;
+					case 5: /* over 120 octaves */
+						sorted[i] = ldexp(1.0 +
+						        (double) ((rng >> 8) &
+						            255) /
+						            256.0,
+						    (int) ((rng >> 20) % 121) -
+						        60);
+						break;
+					default: /* within one bucket */
+						sorted[i] = 1000.0 +
+						    (double) ((rng >> 8) %
+						        97) *
+						        1e-9;
 						break;
 					}
 				}
