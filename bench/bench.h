@@ -48,6 +48,7 @@ extern const char *const bench_op_names[BENCH_OP_COUNT];
 struct bench_opts {
 	const char *url;       /* read endpoint */
 	const char *admin_url; /* for event writes; NULL: none */
+	const char *pair_url;  /* each request sent here too; NULL: none */
 	const char *db;        /* store to draw items from / to query */
 	const char *items_file;
 	const char *label;
@@ -152,10 +153,11 @@ struct bench_result {
 	uint64_t server_cs;    /* its threads' context switches */
 };
 
-void bench_report_text(
-    const struct bench_opts *o, const struct bench_result *r);
-void bench_report_json(
-    const struct bench_opts *o, const struct bench_result *r);
+/* r is --url's; pair, when not NULL, --pair-url's of the same run. */
+void bench_report_text(const struct bench_opts *o,
+    const struct bench_result *r, const struct bench_result *pair);
+void bench_report_json(const struct bench_opts *o,
+    const struct bench_result *r, const struct bench_result *pair);
 
 /* ==== CPU (cpu.c) ==== */
 
@@ -175,9 +177,11 @@ void bench_cpu_between(const struct bench_cpu *a, const struct bench_cpu *b,
 
 /* ==== Runs ==== */
 
-/* Drive the server at o->url with o->clients REQ sockets. */
+/* Drive the server at o->url with o->clients REQ sockets; with
+ * o->pair_url, send each request to that server too, into 'pair'. */
 bool bench_run_sockets(const struct bench_opts *o,
-    const struct bench_input *in, struct bench_result *r);
+    const struct bench_input *in, struct bench_result *r,
+    struct bench_result *pair);
 /* Whether a run's sockets were left closing (nng 1.5.2 can hang in
  * nng_close: load.c): the process then ends with _Exit, its report out. */
 bool bench_sockets_stuck(void);

@@ -8,7 +8,14 @@
  * Open loop (--rate): each client sends on a fixed schedule and latency
  * is counted from the scheduled time, not from when the send happened,
  * so a server that falls behind shows its queueing in the latency
- * instead of silently slowing the clients down (coordinated omission). */
+ * instead of silently slowing the clients down (coordinated omission).
+ *
+ * Paired (--pair-url): each client sends every request to a second
+ * server too, the two in turn first, and each server's latencies go to
+ * its own result. Timed one after the other, two servers on a shared
+ * VM meet different minutes of it, and the ratio of their one-client
+ * round trips moved by a tenth between runs; paired, both meet the same
+ * moments. */
 #include "bench.h"
 
 #include <pthread.h>
@@ -31,14 +38,15 @@
 struct client {
 	const struct bench_opts  *o;
 	const struct bench_input *in;
-	nng_socket                sock, admin;
-	bool                      has_sock, has_admin;
+	nng_socket                sock, admin, pair;
+	bool                      has_sock, has_admin, has_pair;
 	unsigned                  index;
 	uint64_t                  run_id;
 	uint64_t                  start_ns, measure_ns, end_ns;
 	atomic_uint_least64_t    *issued;  /* requests started, all clients */
 	uint64_t                  last_ns; /* when the last reply came */
 	struct bench_result       r;
+	struct bench_result       rp; /* --pair-url's */
 };
 
 static bool
@@ -95,16 +103,15 @@ reply_is_error(const void *buf, size_t len)
 	return false;
 }
 
-/* One request: send, wait for the reply, record it. */
+/* One request on socket s: send, wait for the reply, record it in r. */
 static void
-client_one(
-    struct client *c, enum bench_op op, msgpack_sbuffer *sb, uint64_t t0)
+client_ask(struct client *c, nng_socket s, struct bench_result *r,
+    enum bench_op op, msgpack_sbuffer *sb, uint64_t t0)
 {
-	nng_socket s = bench_op_writes(op) ? c->admin : c->sock;
-	void      *reply;
-	size_t     len;
-	uint64_t   t1;
-	int        rv;
+	void    *reply;
+	size_t   len;
+	uint64_t t1;
+	int      rv;
 
 	rv = nng_send(s, sb->data, sb->size, 0);
 	if (rv == 0) {
@@ -114,22 +121,46 @@ client_one(
 	c->last_ns = t1;
 	if (rv != 0) {
 		/* Also in the warmup: a dead server shows. */
-		c->r.failures++;
-		c->r.op_failures[op]++;
+		r->failures++;
+		r->op_failures[op]++;
 		return;
 	}
 	if (t0 < c->measure_ns) {
 		nng_free(reply, len);
 		return;
 	}
-	bench_hist_add(&c->r.ops[op], t1 - t0);
-	bench_hist_add(&c->r.all, t1 - t0);
-	c->r.reply_bytes += len;
+	bench_hist_add(&r->ops[op], t1 - t0);
+	bench_hist_add(&r->all, t1 - t0);
+	r->reply_bytes += len;
 	if (reply_is_error(reply, len)) {
-		c->r.errors++;
-		c->r.op_errors[op]++;
+		r->errors++;
+		r->op_errors[op]++;
 	}
 	nng_free(reply, len);
+}
+
+/* Request sb of --url's server, or of the admin endpoint for a write. */
+static void
+client_one(
+    struct client *c, enum bench_op op, msgpack_sbuffer *sb, uint64_t t0)
+{
+	client_ask(
+	    c, bench_op_writes(op) ? c->admin : c->sock, &c->r, op, sb, t0);
+}
+
+/* Request sb of both servers, the pair's first on odd 'seq', so that
+ * neither always follows the other; each timed from its own send. */
+static void
+client_paired(struct client *c, enum bench_op op, msgpack_sbuffer *sb,
+    uint64_t seq, uint64_t t0)
+{
+	if (seq % 2 == 1) {
+		client_ask(c, c->pair, &c->rp, op, sb, t0);
+		client_one(c, op, sb, xs_mono_ns());
+	} else {
+		client_one(c, op, sb, t0);
+		client_ask(c, c->pair, &c->rp, op, sb, xs_mono_ns());
+	}
 }
 
 static void *
@@ -167,7 +198,11 @@ client_main(void *arg)
 		if (t0 >= c->end_ns) {
 			break;
 		}
-		client_one(c, op, &sb, t0);
+		if (c->has_pair) {
+			client_paired(c, op, &sb, seq, t0);
+		} else {
+			client_one(c, op, &sb, t0);
+		}
 	}
 	msgpack_sbuffer_destroy(&sb);
 	return NULL;
@@ -182,6 +217,9 @@ clients_close(struct client *cs, unsigned n)
 		}
 		if (cs[i].has_admin) {
 			nng_close(cs[i].admin);
+		}
+		if (cs[i].has_pair) {
+			nng_close(cs[i].pair);
 		}
 	}
 }
@@ -278,6 +316,13 @@ clients_dial(struct client *cs, const struct bench_opts *o)
 		if (!cs[i].has_sock) {
 			return false;
 		}
+		if (o->pair_url != NULL) {
+			cs[i].has_pair =
+			    sock_dial(&cs[i].pair, o->pair_url, o->timeout_ms);
+			if (!cs[i].has_pair) {
+				return false;
+			}
+		}
 		if (o->weights[BENCH_EVENT] + o->weights[BENCH_VIEW] != 0) {
 			cs[i].has_admin = sock_dial(
 			    &cs[i].admin, o->admin_url, o->timeout_ms);
@@ -289,32 +334,47 @@ clients_dial(struct client *cs, const struct bench_opts *o)
 	return true;
 }
 
+/* Add one client's figures 'c' into r. */
 static void
-result_gather(
-    struct bench_result *r, struct client *cs, unsigned n, uint64_t measure_ns)
+result_add(struct bench_result *r, const struct bench_result *c)
+{
+	for (int op = 0; op < BENCH_OP_COUNT; op++) {
+		bench_hist_merge(&r->ops[op], &c->ops[op]);
+		r->op_errors[op] += c->op_errors[op];
+		r->op_failures[op] += c->op_failures[op];
+	}
+	bench_hist_merge(&r->all, &c->all);
+	r->errors += c->errors;
+	r->failures += c->failures;
+	r->reply_bytes += c->reply_bytes;
+}
+
+/* Every client's figures into r, and --pair-url's into pair (NULL: no
+ * pair); both over the same window. */
+static void
+result_gather(struct bench_result *r, struct bench_result *pair,
+    struct client *cs, unsigned n, uint64_t measure_ns)
 {
 	uint64_t last = measure_ns;
 
 	for (unsigned i = 0; i < n; i++) {
-		for (int op = 0; op < BENCH_OP_COUNT; op++) {
-			bench_hist_merge(&r->ops[op], &cs[i].r.ops[op]);
-			r->op_errors[op] += cs[i].r.op_errors[op];
-			r->op_failures[op] += cs[i].r.op_failures[op];
+		result_add(r, &cs[i].r);
+		if (pair != NULL) {
+			result_add(pair, &cs[i].rp);
 		}
-		bench_hist_merge(&r->all, &cs[i].r.all);
-		r->errors += cs[i].r.errors;
-		r->failures += cs[i].r.failures;
-		r->reply_bytes += cs[i].r.reply_bytes;
 		if (cs[i].last_ns > last) {
 			last = cs[i].last_ns;
 		}
 	}
 	r->elapsed_s = (double) (last - measure_ns) / 1e9;
+	if (pair != NULL) {
+		pair->elapsed_s = r->elapsed_s;
+	}
 }
 
 bool
 bench_run_sockets(const struct bench_opts *o, const struct bench_input *in,
-    struct bench_result *r)
+    struct bench_result *r, struct bench_result *pair)
 {
 	atomic_uint_least64_t issued = 0;
 	struct client        *cs;
@@ -370,8 +430,12 @@ bench_run_sockets(const struct bench_opts *o, const struct bench_input *in,
 		(void) bench_cpu_read(o->server_pid, &cpu1);
 		memset(r, 0, sizeof(*r));
 		r->mode = o->rate > 0 ? "open" : "closed";
-		result_gather(
-		    r, cs, o->clients, start + (uint64_t) (o->warmup_s * 1e9));
+		if (pair != NULL) {
+			memset(pair, 0, sizeof(*pair));
+			pair->mode = r->mode;
+		}
+		result_gather(r, pair, cs, o->clients,
+		    start + (uint64_t) (o->warmup_s * 1e9));
 		bench_cpu_between(&cpu0, &cpu1, r);
 		if (o->server_pid != 0 && !r->has_server) {
 			fprintf(stderr,

@@ -73,20 +73,21 @@ text_cpu(const struct bench_opts *o, const struct bench_result *r)
 	printf("\n");
 }
 
-void
-bench_report_text(const struct bench_opts *o, const struct bench_result *r)
+/* The p50 of --url's round trips over --pair-url's (0: none). */
+static double
+pair_p50_ratio(const struct bench_result *r, const struct bench_result *pair)
 {
-	if (o->label != NULL) {
-		printf("[%s] ", o->label);
-	}
-	if (r->mode[0] == 'i') {
-		printf("in process (model calls only), 1 thread%s",
-		    o->cpu_time ? ", thread CPU time" : "");
-	} else {
-		printf("%s, %s loop, %u client%s", o->url, r->mode, o->clients,
-		    o->clients == 1 ? "" : "s");
-	}
-	printf(", %.2f s measured\n", r->elapsed_s);
+	uint64_t p = bench_hist_quantile(&pair->all, 0.5);
+
+	return p != 0 ? (double) bench_hist_quantile(&r->all, 0.5) / (double) p
+	              : 0;
+}
+
+/* One server's table: a row per op that ran, "all", its errors and
+ * failures. */
+static void
+text_table(const struct bench_result *r)
+{
 	printf("%-12s %9s %10s %9s %9s %9s %9s %9s %9s\n", "op", "requests",
 	    "req/s", "p50 us", "p90 us", "p99 us", "p99.9 us", "mean us",
 	    "max us");
@@ -106,7 +107,32 @@ bench_report_text(const struct bench_opts *o, const struct bench_result *r)
 		    (double) r->reply_bytes / (double) r->all.n);
 	}
 	printf("\n");
+}
+
+void
+bench_report_text(const struct bench_opts *o, const struct bench_result *r,
+    const struct bench_result *pair)
+{
+	if (o->label != NULL) {
+		printf("[%s] ", o->label);
+	}
+	if (r->mode[0] == 'i') {
+		printf("in process (model calls only), 1 thread%s",
+		    o->cpu_time ? ", thread CPU time" : "");
+	} else {
+		printf("%s, %s loop, %u client%s", o->url, r->mode, o->clients,
+		    o->clients == 1 ? "" : "s");
+	}
+	printf(", %.2f s measured\n", r->elapsed_s);
+	text_table(r);
 	text_cpu(o, r);
+	if (pair != NULL) {
+		printf("paired: the same requests to %s, each in turn first\n",
+		    o->pair_url);
+		text_table(pair);
+		printf("p50 ratio %.3f (%s over %s)\n",
+		    pair_p50_ratio(r, pair), o->url, o->pair_url);
+	}
 }
 
 /* A histogram's fields, without the braces. */
@@ -142,8 +168,26 @@ json_str(const char *s)
 	putchar('"');
 }
 
+/* ,"pair":{...}: --pair-url's figures, and its p50 ratio. */
+static void
+json_pair(const struct bench_opts *o, const struct bench_result *r,
+    const struct bench_result *pair)
+{
+	printf(",\"pair\":{\"url\":");
+	json_str(o->pair_url);
+	printf(",\"errors\":%llu,\"failures\":%llu,"
+	       "\"reply_bytes_mean\":%.1f,\"all\":{",
+	    (unsigned long long) pair->errors,
+	    (unsigned long long) pair->failures,
+	    pair->all.n ? (double) pair->reply_bytes / (double) pair->all.n
+	                : 0);
+	json_hist(pair, &pair->all);
+	printf("},\"p50_ratio\":%.4f}", pair_p50_ratio(r, pair));
+}
+
 void
-bench_report_json(const struct bench_opts *o, const struct bench_result *r)
+bench_report_json(const struct bench_opts *o, const struct bench_result *r,
+    const struct bench_result *pair)
 {
 	printf("{\"label\":");
 	json_str(o->label ? o->label : "");
@@ -178,6 +222,9 @@ bench_report_json(const struct bench_opts *o, const struct bench_result *r)
 			    per_reply(r, (double) r->server_cs));
 		}
 		printf("}");
+	}
+	if (pair != NULL) {
+		json_pair(o, r, pair);
 	}
 	printf(",\"clock\":\"%s\"}\n", o->cpu_time ? "thread_cpu" : "wall");
 }

@@ -97,6 +97,33 @@ def open_loop_table(o, runs):
     o.append("")
 
 
+def paired_table(o, runs):
+    """One client asking xselld and an echo the same requests in turn."""
+    ops = [op for op in OPS if f"paired {op} 1" in runs]
+    if not ops:
+        return
+    o.append("### One client, paired: the same requests to both servers\n")
+    o.append("The runs above time echo and xselld one after the other, "
+             "minutes apart on a machine whose speed moves by a tenth "
+             "from one to the next. Here one client sends each request to "
+             "xselld and to an echo started beside it, the two in turn "
+             "first (`xsell-bench --pair-url`): both meet the same moments "
+             "of the machine, and each has it to itself while it answers. "
+             "The ratio is each run's p50 over echo's, the median of the "
+             "runs.\n")
+    o.append("| op | xselld p50 µs | echo p50 µs | ratio | xselld p99 µs | "
+             "echo p99 µs |")
+    o.append("|---|---:|---:|---:|---:|---:|")
+    for op in ops:
+        t = f"paired {op} 1"
+        o.append(f"| {OP_TEXT[op]} | {f1(med(runs, t, 'all', 'p50_us'))} | "
+                 f"{f1(med(runs, t, 'pair', 'all', 'p50_us'))} | "
+                 f"{med(runs, t, 'pair', 'p50_ratio'):.2f} | "
+                 f"{f1(med(runs, t, 'all', 'p99_us'))} | "
+                 f"{f1(med(runs, t, 'pair', 'all', 'p99_us'))} |")
+    o.append("")
+
+
 def cpu_table(o, runs, clients):
     """What a request cost the server and the clients, from the same runs
     (xsell-bench --server-pid)."""
@@ -195,6 +222,7 @@ def main():
                      f"{f1(med(runs, x, 'all', 'p99_us'))} | "
                      f"{f1(med(runs, e, 'all', 'p99_us'))} |")
     o.append("")
+    paired_table(o, runs)
     cpu_table(o, runs, clients)
     open_loop_table(o, runs)
 
@@ -379,6 +407,11 @@ def main():
         r = (med(runs, f"xselld {op} 1", "all", "p50_us") or 0) / \
             (med(runs, f"echo {op} 1", "all", "p50_us") or 1)
         o.append(f"| {op}: 1-client p50 ≤ 1.15 × echo | {r:.2f} × | "
+                 f"{verdict(r <= 1.15)} |")
+    for op in (op for op in OPS if f"paired {op} 1" in runs):
+        r = med(runs, f"paired {op} 1", "pair", "p50_ratio")
+        o.append(f"| {op}: 1-client p50 ≤ 1.15 × echo, paired (the same "
+                 f"requests to both, in turn) | {r:.2f} × | "
                  f"{verdict(r <= 1.15)} |")
     for op, lim in (("fbt", 50), ("complements", 200), ("picks", 300),
                     ("picks_unkept", 300)):

@@ -3,7 +3,8 @@
 # Online Retail with xsell-load (timed), start xselld on ipc://, and set
 # it against xsell-echo (the bare nng REP floor, replies padded to
 # xselld's mean reply size) at 1 and 8 clients, op by op, closed loop
-# and open loop (fixed rates, the same for both); time the model
+# and open loop (fixed rates, the same for both), and one client asking
+# both the same requests in turn (xsell-bench --pair-url); time the model
 # in process; time event ingestion; read each xselld's peak and final
 # memory from /proc as it stops. Every measurement runs REPEAT times
 # (interleaved, so drift hits both sides alike) and the median is kept.
@@ -63,6 +64,15 @@ read_url="ipc://$work/read.sock"
 admin_url="ipc://$work/admin.sock"
 echo_url="ipc://$work/echo.sock"
 server_pid=""
+pair_pid=""
+# The echo started beside xselld for a paired run.
+stop_pair() {
+	if [ -n "$pair_pid" ]; then
+		kill "$pair_pid" 2>/dev/null || true
+		wait "$pair_pid" 2>/dev/null || true
+		pair_pid=""
+	fi
+}
 stop_server() {
 	if [ -n "$server_pid" ]; then
 		kill "$server_pid" 2>/dev/null || true
@@ -71,6 +81,7 @@ stop_server() {
 	fi
 }
 cleanup() {
+	stop_pair
 	stop_server
 	if [ "${KEEP:-0}" = 1 ]; then
 		echo "run.sh: kept $work" >&2
@@ -239,6 +250,18 @@ for i in $(seq "$repeat"); do
 					--mix fbt=1 --clients "$c")"
 			done
 		fi
+		# Paired, one client: each request goes to xselld and to an
+		# echo started beside it, the two in turn first (xsell-bench
+		# --pair-url), so that both meet the same moments of the
+		# machine; the runs above met different minutes of it.
+		"$build/bench/xsell-echo" --listen "$echo_url" \
+			--reply-bytes "${reply_bytes[$op]}" &
+		pair_pid=$!
+		wait_up "$echo_url"
+		record "paired $op 1" "$("${bench[@]}" --url "$read_url" \
+			--pair-url "$echo_url" --db "$work/db" --mix "$op=1" \
+			--clients 1 --server-pid "$server_pid")"
+		stop_pair
 		open_loop xselld "$read_url"
 		record "xselld_mem $op" "$(server_mem)"
 		stop_server

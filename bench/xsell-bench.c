@@ -28,6 +28,17 @@ static const char usage[] =
     "Where to send:\n"
     "  --url URL         the read endpoint: ipc://PATH or tcp://HOST:PORT\n"
     "  --admin-url URL   the admin endpoint, for the \"event\" op\n"
+    "  --pair-url URL    paired: every request goes to this server too\n"
+    "                    (each client sends it to both, one after the\n"
+    "                    other, the two in turn first), and its figures\n"
+    "                    are reported beside --url's with the ratio of\n"
+    "                    the two p50s (--url's over this one's): both\n"
+    "                    servers meet the same moments of a busy machine,\n"
+    "                    where two runs one after the other do not (with\n"
+    "                    one client, each has the machine to itself\n"
+    "                    while it answers; this process's CPU a reply\n"
+    "                    then covers both). Reads only: refused with\n"
+    "                    --rate, --inproc and a mix that writes\n"
     "  --inproc          no sockets: query the store of --db in process\n"
     "                    (fbt, fbt_cart, complements and picks of the mix;\n"
     "                    one thread; only the model call is timed)\n"
@@ -120,6 +131,7 @@ static const char usage[] =
 enum {
 	OPT_URL = 256,
 	OPT_ADMIN_URL,
+	OPT_PAIR_URL,
 	OPT_DB,
 	OPT_ITEMS,
 	OPT_UNIFORM,
@@ -149,6 +161,7 @@ enum {
 static const struct option longopts[] = {
 	{ "url", required_argument, NULL, OPT_URL },
 	{ "admin-url", required_argument, NULL, OPT_ADMIN_URL },
+	{ "pair-url", required_argument, NULL, OPT_PAIR_URL },
 	{ "db", required_argument, NULL, OPT_DB },
 	{ "items", required_argument, NULL, OPT_ITEMS },
 	{ "uniform", no_argument, NULL, OPT_UNIFORM },
@@ -262,6 +275,9 @@ parse_flag(int c, const char *arg, struct bench_opts *o)
 	case OPT_ADMIN_URL:
 		o->admin_url = arg;
 		return 0;
+	case OPT_PAIR_URL:
+		o->pair_url = arg;
+		return 0;
 	case OPT_DB:
 		o->db = arg;
 		return 0;
@@ -356,6 +372,25 @@ parse_flag(int c, const char *arg, struct bench_opts *o)
 	}
 }
 
+/* --pair-url: two servers asked the same reads, in a closed loop. 0 or a
+ * usage exit status. */
+static int
+check_pair(const struct bench_opts *o)
+{
+	if (o->inproc) {
+		return usage_error("--pair-url", "refused with --inproc");
+	}
+	/* On a schedule, the second request would leave late. */
+	if (o->rate > 0) {
+		return usage_error("--pair-url", "refused with --rate");
+	}
+	/* A write sent twice is applied twice (or refused as a duplicate). */
+	if (o->weights[BENCH_EVENT] + o->weights[BENCH_VIEW] != 0) {
+		return usage_error("--pair-url", "refused with event or view");
+	}
+	return 0;
+}
+
 /* Flags that only make sense together. 0 or a usage exit status. */
 static int
 check_opts(const struct bench_opts *o)
@@ -380,6 +415,13 @@ check_opts(const struct bench_opts *o)
 	/* In process there is no server: its CPU is the model's. */
 	if (o->server_pid != 0 && o->inproc) {
 		return usage_error("--server-pid", "refused with --inproc");
+	}
+	if (o->pair_url != NULL) {
+		int rc = check_pair(o);
+
+		if (rc != 0) {
+			return rc;
+		}
 	}
 	if (o->inproc) {
 		return o->db == NULL
@@ -465,7 +507,7 @@ main(int argc, char **argv)
 {
 	struct bench_opts    o;
 	struct bench_input   in;
-	struct bench_result *r;
+	struct bench_result *r, *pair = NULL;
 	struct xs_opt_once   once = { .opts = longopts, .shortopts = "h" };
 	bool                 ok;
 	int                  c, rc;
@@ -506,18 +548,23 @@ main(int argc, char **argv)
 		return 1;
 	}
 	r = calloc(1, sizeof(*r));
-	if (r == NULL) {
+	if (o.pair_url != NULL) {
+		pair = calloc(1, sizeof(*pair));
+	}
+	if (r == NULL || (o.pair_url != NULL && pair == NULL)) {
 		fprintf(stderr, "xsell-bench: out of memory\n");
+		free(r);
 		input_fini(&in);
 		return 1;
 	}
 	ok = o.inproc ? bench_run_inproc(&o, &in, r)
-	              : bench_run_sockets(&o, &in, r);
+	              : bench_run_sockets(&o, &in, r, pair);
 	if (ok && o.json) {
-		bench_report_json(&o, r);
+		bench_report_json(&o, r, pair);
 	} else if (ok) {
-		bench_report_text(&o, r);
+		bench_report_text(&o, r, pair);
 	}
+	free(pair);
 	free(r);
 	input_fini(&in);
 	if (bench_sockets_stuck()) {

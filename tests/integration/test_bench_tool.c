@@ -5,7 +5,9 @@
  * "all", requests adding up, quantiles in order), never its times;
  * --cpu-time without --inproc refused as a usage error, as --help says,
  * and so an option given twice; the write ops sent to a running
- * xselld; and a running xselld's CPU a reply (--server-pid). */
+ * xselld; a running xselld's CPU a reply (--server-pid); and the same
+ * requests sent to two servers (--pair-url), each one's figures its
+ * own. */
 #include "support.h"
 
 #include <limits.h>
@@ -16,6 +18,7 @@
 
 #include <jansson.h>
 #include <nng/protocol/reqrep0/rep.h>
+#include <nng/supplemental/util/platform.h>
 
 #define RETAIL XS_TEST_SOURCE_DIR "/tests/data/online-retail-2011-02.csv"
 #define REQUESTS 300
@@ -634,6 +637,121 @@ test_bench_server_cpu(void **state)
 	xs_test_server_fini(&s);
 }
 
+/* A second server for --pair-url: a REP socket that answers every
+ * request with {"ok": false} until it is closed, and counts them. */
+struct refuser {
+	nng_socket  sock;
+	nng_thread *thr;
+	int         requests;
+};
+
+static void
+refuser_serve(void *arg)
+{
+	static const unsigned char no[4] = { 0x81, 0xa2, 'o', 'k' };
+	struct refuser            *rf    = arg;
+	unsigned char              reply[sizeof(no) + 1];
+	nng_msg                   *msg;
+
+	memcpy(reply, no, sizeof(no));
+	reply[sizeof(no)] = 0xc2; /* false */
+	while (nng_recvmsg(rf->sock, &msg, 0) == 0) {
+		nng_msg_free(msg);
+		rf->requests++;
+		if (nng_send(rf->sock, reply, sizeof(reply), 0) != 0) {
+			break;
+		}
+	}
+}
+
+/* --pair-url: every request of the run goes to both servers, each
+ * server's replies counted in its own figures: xselld's answers are no
+ * errors, the refuser's every one is, and the refuser saw exactly the
+ * requests measured (no warmup). The ratio of the p50s is reported in
+ * the text and the JSON. Writes, an open loop and --inproc are refused
+ * with it. */
+static void
+test_bench_pair_url(void **state)
+{
+	struct xs_test_dir   *f        = *state;
+	struct xs_test_server s        = { 0 };
+	struct refuser        rf       = { 0 };
+	char                 *pair_url = xs_test_ipc_url(f->dir, "refuser");
+	const char  *json[] = { "--url", NULL, "--pair-url", pair_url, "--db",
+		 NULL, "--mix", "fbt=1", "--requests", "40", "--warmup", "0",
+		 "--json", NULL };
+	const char  *text[] = { "--url", NULL, "--pair-url", pair_url, "--db",
+		 NULL, "--mix", "fbt=1", "--requests", "10", "--warmup", "0",
+		 NULL };
+	const char  *open[] = { "--url", "ipc:///nowhere", "--pair-url",
+		 pair_url, "--db", db_of(f), "--rate", "100", NULL };
+	const char  *writes[] = { "--url", "ipc:///nowhere", "--admin-url",
+		 "ipc:///nowhere", "--pair-url", pair_url, "--db", db_of(f),
+		 "--mix", "event=1", NULL };
+	const char  *inproc[] = { "--inproc", "--pair-url", pair_url, "--db",
+		 db_of(f), NULL };
+	json_error_t jerr;
+	json_t      *r, *pair;
+	char         want[160];
+
+	xs_test_server_start(&s, NULL);
+	xs_test_send_ok(s.admin_url,
+	    "{\"op\":\"event\",\"events\":[{\"type\":\"order\","
+	    "\"order\":\"o1\",\"user\":\"u1\",\"items\":[\"A\",\"B\"]}]}");
+	json[1] = text[1] = s.read_url;
+	json[5] = text[5] = s.db;
+	assert_int_equal(nng_rep0_open(&rf.sock), 0);
+	assert_int_equal(nng_listen(rf.sock, pair_url, NULL, 0), 0);
+	assert_int_equal(nng_thread_create(&rf.thr, refuser_serve, &rf), 0);
+
+	assert_int_equal(bench(f, json), 0);
+	r = json_loads(f->out, 0, &jerr);
+	if (r == NULL) {
+		fail_msg("not JSON (%s): %s", jerr.text, f->out);
+	}
+	assert_all_answered(f->out, 40);
+	pair = json_object_get(r, "pair");
+	assert_non_null(pair);
+	assert_string_equal(
+	    json_string_value(json_object_get(pair, "url")), pair_url);
+	assert_int_equal(json_integer_value(json_object_get(
+	                     json_object_get(pair, "all"), "requests")),
+	    40);
+	assert_int_equal(
+	    json_integer_value(json_object_get(pair, "errors")), 40);
+	assert_int_equal(
+	    json_integer_value(json_object_get(pair, "failures")), 0);
+	assert_true(json_real_value(json_object_get(pair, "p50_ratio")) > 0);
+	assert_int_equal(rf.requests, 40);
+	json_decref(r);
+
+	assert_int_equal(bench(f, text), 0);
+	snprintf(want, sizeof(want),
+	    "paired: the same requests to %s, each in turn first\n", pair_url);
+	xs_test_assert_has(f->out, want);
+	xs_test_assert_has(f->out, "errors 0 (ok: false)");
+	xs_test_assert_has(f->out, "errors 10 (ok: false; fbt 10)");
+	snprintf(want, sizeof(want), " (%s over %s)\n", s.read_url, pair_url);
+	xs_test_assert_has(f->out, want);
+	assert_int_equal(rf.requests, 50);
+
+	assert_int_equal(bench(f, open), 2);
+	assert_string_equal(f->err,
+	    "xsell-bench: --pair-url: refused with --rate (see --help)\n");
+	assert_int_equal(bench(f, writes), 2);
+	assert_string_equal(f->err,
+	    "xsell-bench: --pair-url: refused with event or view (see "
+	    "--help)\n");
+	assert_int_equal(bench(f, inproc), 2);
+	assert_string_equal(f->err,
+	    "xsell-bench: --pair-url: refused with --inproc (see --help)\n");
+
+	nng_close(rf.sock);
+	nng_thread_destroy(rf.thr);
+	xs_test_server_fini(&s);
+	free(pair_url);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, xs_test_dir_teardown)
 
 int
@@ -653,6 +771,7 @@ main(void)
 		T(test_bench_writes_views_and_orders),
 		T(test_bench_errors_and_failures_by_op),
 		T(test_bench_server_cpu),
+		T(test_bench_pair_url),
 	};
 
 	return cmocka_run_group_tests_name("bench_tool", tests, NULL, NULL);
