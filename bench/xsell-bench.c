@@ -553,6 +553,7 @@ main(int argc, char **argv)
 	}
 	if (r == NULL || (o.pair_url != NULL && pair == NULL)) {
 		fprintf(stderr, "xsell-bench: out of memory\n");
+		free(pair);
 		free(r);
 		input_fini(&in);
 		return 1;
