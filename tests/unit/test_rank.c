@@ -133,7 +133,8 @@ cmp_double_desc(const void *a, const void *b)
  * m up to n / 4, after the buckets' cut from 128 values up; selection
  * beyond): random scores, scores with many ties (small integer counts,
  * as count scorers give), sorted and reversed input, values of both
- * signs with zeros of both signs, values over 120 octaves (so that the
+ * signs with zeros of both signs, values all below zero (the m-th
+ * largest negative too), values over 120 octaves (so that the
  * m-th falls past the buckets, or in the last one), and values within
  * one bucket of each other; every m of small n and a spread of m for
  * large n. */
@@ -149,7 +150,7 @@ test_rank_nth_largest_equals_sort(void **state)
 	(void) state;
 	assert_non_null(s);
 	assert_non_null(sorted);
-	for (int shape = 0; shape < 7; shape++) {
+	for (int shape = 0; shape < 8; shape++) {
 		for (size_t n = 1; n <= N_MAX; n = n < 40 ? n + 1 : n * 3) {
 			for (size_t m = 1; m <= n;
 			     m        = n < 40 ? m + 1 : m * 2 + 1) {
@@ -189,6 +190,10 @@ test_rank_nth_largest_equals_sort(void **state)
 						            256.0,
 						    (int) ((rng >> 20) % 121) -
 						        60);
+						break;
+					case 6: /* all below zero */
+						sorted[i] = -1.0 -
+						    (double) (rng >> 8) / 7.0;
 						break;
 					default: /* within one bucket */
 						sorted[i] = 1000.0 +
