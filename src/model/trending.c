@@ -184,30 +184,17 @@ xs_model_trend_list_free(struct xs_trend_list *l)
  * dropping a few of the best costs no second round (rank.c's slack). */
 #define TREND_RANK_SLACK 16u
 
-/* Append the candidate of trend item e to *vp (room for *roomp). */
-static xsell_err
-trend_cand_push(const struct xs_trend_item *e, struct xs_cand **vp, size_t *np,
-    size_t *roomp)
+/* Trend item e as a trending candidate (count: its orders). */
+static struct xs_cand
+trend_cand(const struct xs_trend_item *e)
 {
-	struct xs_cand *c;
+	struct xs_cand c = { 0 };
 
-	if (*np == *roomp) {
-		size_t          room  = *roomp ? 2 * *roomp : 64;
-		struct xs_cand *grown = realloc(*vp, room * sizeof(**vp));
-
-		if (grown == NULL) {
-			return XSELL_ENOMEM;
-		}
-		*vp    = grown;
-		*roomp = room;
-	}
-	c = &(*vp)[(*np)++];
-	memset(c, 0, sizeof(*c));
-	c->item       = e->item;
-	c->score      = e->score;
-	c->count      = e->orders;
-	c->why.source = XS_SOURCE_TRENDING;
-	return XSELL_OK;
+	c.item       = e->item;
+	c.score      = e->score;
+	c.count      = e->orders;
+	c.why.source = XS_SOURCE_TRENDING;
+	return c;
 }
 
 xsell_err
@@ -216,31 +203,32 @@ xs_trend_rank(xs_store *st, MDB_txn *txn, const struct xs_query *q,
     xs_trend_keep_fn keep, void *ctx, struct xs_arena *arena,
     struct xs_answer *ans)
 {
-	struct xs_cand *v    = NULL;
-	size_t          want = (size_t) q->k + TREND_RANK_SLACK;
-	size_t          n = 0, room = 0, at = 0;
-	xsell_err       err = XSELL_OK;
+	struct xs_cand_vec vec  = { 0 };
+	size_t             want = (size_t) q->k + TREND_RANK_SLACK;
+	size_t             at   = 0;
+	xsell_err          err  = XSELL_OK;
 
 	for (;;) {
 		/* The next items the caller keeps, up to 'want' of them and
 		 * on to the end of a run of equal scores: a run is ranked by
 		 * external id, so it is taken whole or not at all. */
 		while (err == XSELL_OK && at < l->n &&
-		    (n < want || l->v[at].score == l->v[at - 1].score)) {
+		    (vec.n < want || l->v[at].score == l->v[at - 1].score)) {
 			bool kept = true;
 
 			if (keep != NULL) {
 				err = keep(ctx, l->v[at].item, &kept);
 			}
 			if (err == XSELL_OK && kept) {
-				err =
-				    trend_cand_push(&l->v[at], &v, &n, &room);
+				struct xs_cand c = trend_cand(&l->v[at]);
+
+				err = xs_cand_vec_push(&vec, &c);
 			}
 			at++;
 		}
 		if (err == XSELL_OK) {
 			err = xs_rank_select(st, txn, q, excluded, n_excluded,
-			    v, n, arena, ans);
+			    vec.v, vec.n, arena, ans);
 		}
 		/* What the filter left of these: the best k of all, unless
 		 * it took fewer and the list goes on. */
@@ -249,7 +237,7 @@ xs_trend_rank(xs_store *st, MDB_txn *txn, const struct xs_query *q,
 		}
 		want = want > SIZE_MAX / 4 ? SIZE_MAX : 4 * want;
 	}
-	free(v);
+	free(vec.v);
 	return err;
 }
 
