@@ -47,6 +47,17 @@
  * the variant for tools that make one call and exit: it connects first and
  * fails at once when the server refuses the connection.
  *
+ * With libnng 1.5.2 (Debian 12's), "keeps reconnecting" has one exception:
+ * a server that hangs up before the client's SP header is written (it is
+ * stopping, say) makes that write fail with EPIPE, which nng takes for
+ * the dialer's own close, and the handle never connects again (nng issue
+ * #1518, fixed in 1.6.0); every later call returns XSELL_EUNAVAIL. A
+ * library cannot mend that for you: compile xsell's src/common/nng_epipe.c
+ * into your program (it defines sendmsg, which reports that EPIPE as
+ * ECONNRESET, a failed connection that nng dials again), as xsell's own
+ * binaries do, or close and reopen a handle that keeps returning
+ * XSELL_EUNAVAIL.
+ *
  * The client never resends a request on a timer (a resent "event" batch
  * could be applied twice); nng may still resend a request whose connection
  * broke before the reply came, so write batches should carry a "batch" id,

@@ -55,6 +55,8 @@ Then checks, one line each (proto/HTTP.md is the contract):
 - a stalled body ends with a closed connection; garbage bytes do not
   stop the gateway;
 - no xselld: 503 "unavailable", /healthz 503, /metrics says xsell_up 0;
+- an upstream that hangs up on each connection before the handshake,
+  then an xselld at its address: the gateway reaches it (gateway mode);
 - /metrics parses as Prometheus text (0.0.4) and its counters move by
   exactly the requests sent between two scrapes;
 - SIGTERM while four clients send requests stops the full server with
@@ -1034,6 +1036,48 @@ def check_ipv6_port(a, tmp, procs):
     ok("[::1]:0 logs the port it listens on (%d), which answers" % port)
 
 
+def check_reconnect_after_hang_ups(a, tmp, procs):
+    """An upstream that hangs up during the handshake, then an xselld at
+    its address: the gateway connects once it is there. libnng 1.5.2
+    ended a dialer's reconnects for good when the server hung up before
+    the client's SP header (src/common/nng_epipe.c)."""
+    path = os.path.join(tmp, "late.sock")
+    fake = socket.socket(socket.AF_UNIX)
+    fake.bind(path)
+    fake.listen(16)
+    fake.settimeout(0.1)
+    late = Proc("gw-late", [a.gateway, "--http", "127.0.0.1:0",
+                            "--upstream", "ipc://" + path, "--pool", "2",
+                            "--timeout", "300"], tmp)
+    procs.append(late)
+    port = gateway_ports(late, 1)[0]
+    hung_up, deadline = 0, time.time() + 5
+    try:
+        while hung_up < 4 and time.time() < deadline:
+            try:
+                conn, _ = fake.accept()
+            except socket.timeout:
+                continue
+            conn.close()
+            hung_up += 1
+    finally:
+        fake.close()
+    if hung_up == 0:
+        raise Fail("gw-late never dialled its upstream")
+    os.unlink(path)
+    procs.append(Proc("xselld-late", [a.xselld, "--db", tmp + "/db-late",
+                                      "--listen", "ipc://" + path], tmp))
+    for _ in range(100):
+        if request(port, "GET", "/healthz")[0] == 200:
+            break
+        time.sleep(0.1)
+    else:
+        raise Fail("gw-late did not reach the xselld that came after %d "
+                   "hang-ups within 10 s" % hung_up)
+    ok("an upstream hanging up during the handshake (%d times), then "
+       "xselld: the gateway connects" % hung_up)
+
+
 def check_stop_under_load(proc, port):
     """SIGTERM while four clients keep fbt requests coming: the process
     exits 0, and every answer that arrived is whole, 200 or 503."""
@@ -1120,6 +1164,8 @@ def main():
             check_dead(dead_port)
         check_metrics(gw)
         check_ipv6_port(a, tmp, procs)
+        if a.mode == "gateway":
+            check_reconnect_after_hang_ups(a, tmp, procs)
         check_stop_under_load(gw["proc"], gw["read"])
         for p in reversed(procs):
             rc = p.stop()

@@ -10,11 +10,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <xsell/limits.h>
+
+#include <nng/supplemental/util/platform.h>
 
 static const char *const orders =
     "{\"op\":\"event\",\"events\":["
@@ -798,6 +802,81 @@ test_server_ipc_modes_decide_who_may_connect(void **state)
 	xs_test_server_fini(&s);
 }
 
+/* Connect to the ipc:// endpoint 'url' and hang up at once, before the
+ * SP handshake: what a port probe, a health check that only connects,
+ * or a second xselld finding the address in use does. */
+static void
+hang_up_at_once(const char *url)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int                fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	assert_true(strlen(url + 6) < sizeof(sa.sun_path));
+	strcpy(sa.sun_path, url + 6);
+	assert_int_equal(connect(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+	close(fd);
+}
+
+/* stats.pull.messages once it is 'want', waiting up to 10 s. */
+static json_int_t
+pull_messages_reach(const char *url, json_int_t want)
+{
+	json_int_t got = -1;
+
+	for (int i = 0; i < 200 && got < want; i++) {
+		if (i > 0) {
+			nng_msleep(50);
+		}
+		got = xs_test_stat(url, "pull", "messages");
+	}
+	return got;
+}
+
+/* Peers that hang up before the handshake leave every ipc endpoint
+ * serving. libnng 1.5.2 took the first such hang-up for its listener's
+ * own close and handed it no connection again: the server answered
+ * nothing more on that endpoint (src/common/nng_epipe.c). */
+static void
+test_server_serves_on_after_hang_ups_before_the_handshake(void **state)
+{
+	struct xs_test_server s        = { 0 };
+	char                 *pull_dir = xs_test_tmpdir();
+	char                 *pull_url = xs_test_ipc_url(pull_dir, "pull");
+	const char           *extra[]  = { "--pull", pull_url, NULL };
+	char                 *other    = xs_test_tmpdir();
+	nng_socket            push;
+
+	(void) state;
+	xs_test_server_start(&s, extra);
+	for (int i = 0; i < 20; i++) {
+		hang_up_at_once(s.read_url);
+		hang_up_at_once(s.admin_url);
+		hang_up_at_once(pull_url);
+	}
+	/* A second server on the same address is refused, and its look at
+	 * whether the address is live is one more such hang-up. */
+	xs_test_assert_xselld_refuses(other,
+	    (const char *[]) { "--db", other, "--listen", s.read_url, NULL },
+	    1, "Address in use");
+	/* Each call is a new connection. */
+	for (int i = 0; i < 3; i++) {
+		json_decref(xs_test_call_ok(s.read_url, "{\"op\":\"stats\"}"));
+		json_decref(
+		    xs_test_call_ok(s.admin_url, "{\"op\":\"stats\"}"));
+	}
+	push = xs_test_push_open(pull_url);
+	xs_test_push(push,
+	    "{\"op\":\"event\",\"events\":[{\"type\":\"view\","
+	    "\"user\":\"u9\",\"item\":\"A\"}]}");
+	assert_int_equal(pull_messages_reach(s.read_url, 1), 1);
+	nng_close(push);
+	xs_test_server_fini(&s);
+	xs_test_rmdir(other);
+	free(pull_url);
+	xs_test_rmdir(pull_dir);
+}
+
 static void
 test_server_bad_flags_and_dirs_exit_with_one_line(void **state)
 {
@@ -1021,6 +1100,8 @@ main(void)
 		    test_server_bad_flags_and_dirs_exit_with_one_line),
 		cmocka_unit_test(test_server_ipc_modes_decide_who_may_connect),
 		cmocka_unit_test(test_server_admin_workers),
+		cmocka_unit_test(
+		    test_server_serves_on_after_hang_ups_before_the_handshake),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
