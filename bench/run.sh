@@ -23,7 +23,8 @@
 #
 # Environment: BUILD (build dir, default build), XSELL_DATA_DIR (default
 # ../shared/data), DURATION (seconds measured per run), WARMUP,
-# REPEAT, CLIENTS (default "1 8"), OPEN_LOADS (the open-loop rates, as
+# REPEAT, CLIENTS (default "1 8"), EVENT_WRITERS (the writers of the
+# event runs at default flags, default "1 8 64"), OPEN_LOADS (the open-loop rates, as
 # fractions of echo's closed-loop req/s with the last of CLIENTS; default
 # "0.25 0.5"; empty: no open loop), OPEN_CLIENTS (default 8), OUT,
 # KEEP=1 keeps $WORK.
@@ -42,6 +43,7 @@ duration=${DURATION:-5}
 warmup=${WARMUP:-1}
 repeat=${REPEAT:-3}
 clients_list=${CLIENTS:-1 8}
+event_writers=${EVENT_WRITERS:-1 8 64}
 out=${OUT:-bench/RESULTS.md}
 ops="fbt fbt_cart complements picks"
 read -ra open_loads <<<"${OPEN_LOADS:-0.25 0.5}"
@@ -269,8 +271,8 @@ for i in $(seq "$repeat"); do
 done
 
 echo "== event ingestion: batches of 1000 orders of 3 items, durable"
-# One writer, then 8 (CLIENTS): the admin endpoint's 8 workers serve 8
-# writers at once, so their writes can share group commits. Bytes
+# One writer, then 8 and 64 (EVENT_WRITERS): the admin endpoint's 64
+# workers serve them at once, so their writes share group commits. Bytes
 # written per event: xselld's wchar (/proc/PID/io) over the run, divided
 # by the events acknowledged (no warmup, so every write is counted; the
 # last batches in flight make it an upper bound by a few %).
@@ -280,7 +282,7 @@ server_pid=$!
 wait_up "$read_url"
 wchar() { awk '/^wchar:/ {print $2}' "/proc/$server_pid/io"; }
 for i in $(seq "$repeat"); do
-	for c in $clients_list; do
+	for c in $event_writers; do
 		w0=$(wchar)
 		r=$("${bench_nowarm[@]}" --url "$read_url" \
 			--admin-url "$admin_url" \

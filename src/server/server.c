@@ -53,9 +53,9 @@
  * within the limit always gets its reply, an error's included. */
 #define REPLY_ANSWER_MAX ((size_t) 16 << 20)
 /* Admin workers at least, whatever --threads says (see below). */
-#define ADMIN_WORKERS_MIN 8u
-/* Pull workers: as many as the admin workers' least, for the same
- * reason (writes that wait together share a commit). */
+#define ADMIN_WORKERS_MIN 64u
+/* Pull workers: several, for the admin workers' reason (writes that
+ * wait together share a commit); pushed batches are mostly views. */
 #define PULL_WORKERS 8u
 /* nng counts a request's SP header against NNG_OPT_RECVMAXSZ: 4 bytes a
  * hop (the REQ's request id, then one more word for each device the
@@ -250,10 +250,14 @@ workers_alloc(xs_server *srv, unsigned threads, unsigned admin_workers)
 	unsigned readers =
 	    threads ? threads : (unsigned) (cores > 0 ? cores : 1);
 	/* Admin workers mostly wait for their write's group commit; the
-	 * more writes wait together, the more share one commit (8 writers
-	 * of 1,000 orders: 2 workers gave 15,500 events/s, 8 gave
-	 * 31,500; 32 writers and workers, twice 8's). Each holds at most
-	 * one request (XSELL_ADMIN_MSG_MAX). */
+	 * more writes wait together, the more share one commit. 64 is
+	 * twice a group's most (group.c's GROUP_MAX): while one group
+	 * commits, the next gathers. Writers of 1,000 orders, durable
+	 * commits: 32 writers made 20,300-21,700 events/s with 8 workers
+	 * and 50,500-59,700 with 32; 64 writers 50,500-53,500 with 32
+	 * and 87,500-96,000 with 64 (bench/RESULTS.md, 2026-12-05). Each
+	 * holds at most one request (XSELL_ADMIN_MSG_MAX) and its
+	 * decoding; an idle one costs a thread. */
 	unsigned admins  = admin_workers != 0  ? admin_workers
 	     : readers / 2 > ADMIN_WORKERS_MIN ? readers / 2
 	                                       : ADMIN_WORKERS_MIN;

@@ -692,7 +692,7 @@ test_server_sees_a_bulk_load_while_serving(void **state)
 }
 
 /* --admin-workers: how many writes are served at once, each by an admin
- * thread (top -H shows them as xsell-admin); 8 at least by default.
+ * thread (top -H shows them as xsell-admin); 64 at least by default.
  * Not under $XSELL_TEST_WRAP: a tool such as valgrind runs the threads
  * under names of its own. */
 static void
@@ -708,9 +708,9 @@ test_server_admin_workers(void **state)
 		skip();
 	}
 	/* The default: one read worker a core, half as many admin ones,
-	 * and 8 at least. */
+	 * and 64 at least. */
 	xs_test_server_start(&s, NULL);
-	want = cores / 2 > 8 ? (int) cores / 2 : 8;
+	want = cores / 2 > 64 ? (int) cores / 2 : 64;
 	assert_int_equal(
 	    xs_test_threads_named_reach(s.pid, "xsell-admin", want), want);
 	xs_test_server_fini(&s);
