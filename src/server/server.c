@@ -255,7 +255,7 @@ workers_alloc(xs_server *srv, unsigned threads, unsigned admin_workers)
 	 * commits, the next gathers. Writers of 1,000 orders, durable
 	 * commits: 32 writers made 20,300-21,700 events/s with 8 workers
 	 * and 50,500-59,700 with 32; 64 writers 50,500-53,500 with 32
-	 * and 87,500-96,000 with 64 (bench/RESULTS.md, 2026-12-05). Each
+	 * and 74,300-96,000 with 64 (bench/RESULTS.md, 2026-12-05). Each
 	 * holds at most one request (XSELL_ADMIN_MSG_MAX) and its
 	 * decoding; an idle one costs a thread. */
 	unsigned admins  = admin_workers != 0  ? admin_workers

@@ -49,7 +49,7 @@ struct xs_server_opts {
 	unsigned admin_ipc_mode;
 	unsigned threads; /* read workers; 0: one per core */
 	/* Admin workers, each holding one write (writes waiting together
-	 * share a commit); 0: max(8, read workers / 2). */
+	 * share a commit); 0: max(64, read workers / 2). */
 	unsigned admin_workers;
 	size_t   map_size;  /* 0: the store's default */
 	size_t   memo_size; /* per-item memos' budget; 0: the store's */
