@@ -31,6 +31,10 @@ packages+=(chromium)
 # tools/check.sh runs).
 packages+=(valgrind cppcheck clang-tidy)
 
+# A test that hangs prints its stacks and its servers' with gdb
+# (tests/support/watchdog.c) before ctest's timeout kills it.
+packages+=(gdb)
+
 # The TLS test (tests/integration/test_server_tls.c, skipped without it)
 # makes its certificates with the openssl CLI.
 packages+=(openssl)

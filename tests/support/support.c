@@ -386,7 +386,8 @@ server_spawn(struct xs_test_server *s, const char *const *extra)
 		argv[n++] = extra[i];
 	}
 	argv[n] = NULL;
-	s->pid  = fork();
+	xs_test_watchdog_start();
+	s->pid = fork();
 	assert_true(s->pid >= 0);
 	if (s->pid == 0) {
 		/* A failed assertion longjmps past the teardown: never
@@ -793,6 +794,7 @@ xs_test_call_raw(const char *url, const void *req, size_t len, size_t *lenp)
 	void      *copy  = NULL;
 	size_t     reply_len;
 
+	xs_test_watchdog_start();
 	assert_int_equal(nng_req0_open(&sock), 0);
 	nng_socket_set_ms(sock, NNG_OPT_RECVTIMEO, call_timeout_ms());
 	nng_socket_set_ms(sock, NNG_OPT_SENDTIMEO, call_timeout_ms());

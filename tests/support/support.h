@@ -113,6 +113,12 @@ struct xs_test_server {
 	                                 (set before a restart) */
 };
 
+/* Arm the hang watchdog once per process (support/watchdog.c): past
+ * $XS_TEST_HANG_S seconds (default 270; 0: never), print the stacks of
+ * the test and its children, then abort. Starting a server or calling
+ * one arms it. */
+void xs_test_watchdog_start(void);
+
 /* Start xselld on a new temporary store with one read and one admin ipc
  * endpoint, plus the extra arguments (NULL-terminated list, may be just
  * NULL), and wait until it answers "stats". Fails the test if it does not
